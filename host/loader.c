@@ -1,0 +1,590 @@
+/*
+ * loader.c — plugin discovery, checks and loading through libltdl.
+ *
+ * Order of checks for each candidate file, cheapest and safest first:
+ *   1. the directory and the file (and, for a libtool .la, the shared object
+ *      it names) are regular and not writable by others;
+ *   2. a .so starts with an ELF header;
+ *   3. libltdl opens it (RTLD_LOCAL);
+ *   4. it exports jobhost_plugin_descriptor;
+ *   5. the descriptor meets the SDK rules (jh_descriptor_check);
+ *   6. none of its names is claimed by a plugin loaded before it.
+ * A refusal at step 3 or later closes the module again.
+ */
+#include "config.h"
+
+#include "loader.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ltdl.h>
+
+#ifndef JOBHOST_PLUGINDIR
+#error "JOBHOST_PLUGINDIR must be defined by the build"
+#endif
+
+/* Bounds that protect the checks from a descriptor without terminators. */
+#define JH_MAX_TASK_TYPES 256
+#define JH_MAX_PACKAGES 256
+#define JH_MAX_PARAMS 256
+#define JH_MAX_CHOICES 256
+
+const char *jh_default_plugin_dir(void) { return JOBHOST_PLUGINDIR; }
+
+void jh_strv_free(char **v, size_t n) {
+  if (v == NULL)
+    return;
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+static int strv_push(char ***v, size_t *n, const char *s, size_t len) {
+  char **grown = realloc(*v, (*n + 1) * sizeof(**v));
+  if (grown == NULL)
+    return -ENOMEM;
+  *v = grown;
+  grown[*n] = strndup(s, len);
+  if (grown[*n] == NULL)
+    return -ENOMEM;
+  (*n)++;
+  return 0;
+}
+
+int jh_plugin_dirs(const char *const *cli_dirs, size_t ncli, char ***out,
+                   size_t *n) {
+  char **v = NULL;
+  size_t count = 0;
+  int rc = 0;
+
+  if (ncli > 0) {
+    for (size_t i = 0; rc == 0 && i < ncli; i++)
+      rc = strv_push(&v, &count, cli_dirs[i], strlen(cli_dirs[i]));
+  } else {
+    const char *env = getenv("JOBHOST_PLUGIN_PATH");
+    if (env != NULL && *env != '\0') {
+      const char *p = env;
+      for (;;) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        if (len == 0)
+          rc = strv_push(&v, &count, JOBHOST_PLUGINDIR,
+                         strlen(JOBHOST_PLUGINDIR));
+        else
+          rc = strv_push(&v, &count, p, len);
+        if (rc != 0 || colon == NULL)
+          break;
+        p = colon + 1;
+      }
+    } else {
+      rc = strv_push(&v, &count, JOBHOST_PLUGINDIR, strlen(JOBHOST_PLUGINDIR));
+    }
+  }
+  if (rc != 0) {
+    jh_strv_free(v, count);
+    return rc;
+  }
+  *out = v;
+  *n = count;
+  return 0;
+}
+
+/* ---- descriptor checks (no plugin code runs here) ---- */
+
+static int why_set(char *why, size_t size, int code, const char *fmt, ...)
+    JOBHOST_PRINTF(4, 5);
+static int why_set(char *why, size_t size, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, size, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+static int check_default(const jobhost_param *p, char *why, size_t size,
+                         const char *owner) {
+  const char *d = p->default_value;
+  if (d == NULL)
+    return 0;
+  switch (p->type) {
+  case JOBHOST_PARAM_BOOL:
+    if (strcmp(d, "true") != 0 && strcmp(d, "false") != 0)
+      return why_set(why, size, JOBHOST_ECONFIG,
+                     "%s: parameter '%s' has bool default '%s' "
+                     "(expected true or false)",
+                     owner, p->name, d);
+    return 0;
+  case JOBHOST_PARAM_INT: {
+    char *end = NULL;
+    errno = 0;
+    (void)strtoll(d, &end, 10);
+    if (errno != 0 || end == d || *end != '\0')
+      return why_set(why, size, JOBHOST_ECONFIG,
+                     "%s: parameter '%s' has int default '%s' "
+                     "(expected a decimal integer)",
+                     owner, p->name, d);
+    return 0;
+  }
+  case JOBHOST_PARAM_ENUM:
+    for (size_t i = 0; i < JH_MAX_CHOICES && p->choices[i] != NULL; i++)
+      if (strcmp(p->choices[i], d) == 0)
+        return 0;
+    return why_set(why, size, JOBHOST_ECONFIG,
+                   "%s: parameter '%s' has default '%s' that is not one of "
+                   "its choices",
+                   owner, p->name, d);
+  default:
+    return 0;
+  }
+}
+
+static int check_params(const jobhost_param *params, char *why, size_t size,
+                        const char *owner) {
+  if (params == NULL)
+    return 0;
+  for (size_t i = 0; params[i].name != NULL; i++) {
+    const jobhost_param *p = &params[i];
+    int rc;
+    if (i >= JH_MAX_PARAMS)
+      return why_set(why, size, JOBHOST_ECONFIG,
+                     "%s: more than %d parameters (missing JOBHOST_PARAM_END?)",
+                     owner, JH_MAX_PARAMS);
+    if (p->name[0] == '\0')
+      return why_set(why, size, JOBHOST_ECONFIG,
+                     "%s: parameter %zu has an empty name", owner, i);
+    if (p->type < JOBHOST_PARAM_STRING || p->type > JOBHOST_PARAM_LIST)
+      return why_set(why, size, JOBHOST_ECONFIG,
+                     "%s: parameter '%s' has invalid type %d", owner, p->name,
+                     (int)p->type);
+    if (p->type == JOBHOST_PARAM_ENUM &&
+        (p->choices == NULL || p->choices[0] == NULL))
+      return why_set(why, size, JOBHOST_ECONFIG,
+                     "%s: enum parameter '%s' declares no choices", owner,
+                     p->name);
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(params[j].name, p->name) == 0)
+        return why_set(why, size, JOBHOST_ECONFIG,
+                       "%s: parameter '%s' is declared twice", owner, p->name);
+    rc = check_default(p, why, size, owner);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+int jh_descriptor_check(const jobhost_plugin *d, char *why, size_t size) {
+  size_t ntasks = 0, npackages = 0;
+  int rc;
+
+  if (d->magic != JOBHOST_PLUGIN_MAGIC)
+    return why_set(why, size, JOBHOST_EBADMAGIC,
+                   "bad magic 0x%08x (expected 0x%08x): not a jobhost plugin "
+                   "descriptor",
+                   (unsigned)d->magic, (unsigned)JOBHOST_PLUGIN_MAGIC);
+  if (d->abi_major != JOBHOST_ABI_MAJOR)
+    return why_set(why, size, JOBHOST_EABI,
+                   "built for plugin ABI %u.%u, host ABI is %u.%u (different "
+                   "major version)",
+                   (unsigned)d->abi_major, (unsigned)d->abi_minor,
+                   (unsigned)JOBHOST_ABI_MAJOR, (unsigned)JOBHOST_ABI_MINOR);
+  if (d->abi_minor > JOBHOST_ABI_MINOR)
+    return why_set(why, size, JOBHOST_EABI,
+                   "built for plugin ABI %u.%u, newer than host ABI %u.%u "
+                   "(upgrade jobhost or rebuild the plugin)",
+                   (unsigned)d->abi_major, (unsigned)d->abi_minor,
+                   (unsigned)JOBHOST_ABI_MAJOR, (unsigned)JOBHOST_ABI_MINOR);
+  if (d->struct_size < JOBHOST_PLUGIN_SIZE_1_0)
+    return why_set(why, size, JOBHOST_EABI,
+                   "descriptor is %u bytes, smaller than the %u bytes of ABI "
+                   "%u.0",
+                   (unsigned)d->struct_size, (unsigned)JOBHOST_PLUGIN_SIZE_1_0,
+                   (unsigned)JOBHOST_ABI_MAJOR);
+  if (d->name == NULL || d->name[0] == '\0')
+    return why_set(why, size, JOBHOST_ECONFIG, "descriptor has no name");
+  if (d->version == NULL || d->version[0] == '\0')
+    return why_set(why, size, JOBHOST_ECONFIG,
+                   "plugin '%s' has no version", d->name);
+
+  if (d->task_types != NULL) {
+    for (; d->task_types[ntasks].name != NULL; ntasks++) {
+      const jobhost_task_type *t = &d->task_types[ntasks];
+      if (ntasks >= JH_MAX_TASK_TYPES)
+        return why_set(why, size, JOBHOST_ECONFIG,
+                       "plugin '%s' declares more than %d task types "
+                       "(missing JOBHOST_TASK_TYPE_END?)",
+                       d->name, JH_MAX_TASK_TYPES);
+      if (t->run == NULL)
+        return why_set(why, size, JOBHOST_ECONFIG,
+                       "task type '%s' has no run entry point", t->name);
+      for (size_t j = 0; j < ntasks; j++)
+        if (strcmp(d->task_types[j].name, t->name) == 0)
+          return why_set(why, size, JOBHOST_ECONFIG,
+                         "task type '%s' is declared twice", t->name);
+      rc = check_params(t->params, why, size, t->name);
+      if (rc != 0)
+        return rc;
+    }
+  }
+  if (d->packages != NULL) {
+    for (; d->packages[npackages].name != NULL; npackages++) {
+      const jobhost_package *p = &d->packages[npackages];
+      if (npackages >= JH_MAX_PACKAGES)
+        return why_set(why, size, JOBHOST_ECONFIG,
+                       "plugin '%s' declares more than %d packages "
+                       "(missing JOBHOST_PACKAGE_END?)",
+                       d->name, JH_MAX_PACKAGES);
+      if (p->export_tables == NULL && p->fulfill_order == NULL)
+        return why_set(why, size, JOBHOST_ECONFIG,
+                       "package '%s' has neither export_tables nor "
+                       "fulfill_order",
+                       p->name);
+      for (size_t j = 0; j < npackages; j++)
+        if (strcmp(d->packages[j].name, p->name) == 0)
+          return why_set(why, size, JOBHOST_ECONFIG,
+                         "package '%s' is declared twice", p->name);
+      rc = check_params(p->settings, why, size, p->name);
+      if (rc != 0)
+        return rc;
+    }
+  }
+  if (ntasks == 0 && npackages == 0)
+    return why_set(why, size, JOBHOST_ECONFIG,
+                   "plugin '%s' provides no task type and no package",
+                   d->name);
+  return 0;
+}
+
+/* ---- registry ---- */
+
+static int refuse(jh_registry *reg, const char *path, const char *fmt, ...)
+    JOBHOST_PRINTF(3, 4);
+static int refuse(jh_registry *reg, const char *path, const char *fmt, ...) {
+  char reason[512];
+  jh_refusal *grown;
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(reason, sizeof(reason), fmt, ap);
+  va_end(ap);
+  grown = realloc(reg->refusals, (reg->nrefusals + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return -ENOMEM;
+  reg->refusals = grown;
+  grown[reg->nrefusals].path = strdup(path);
+  grown[reg->nrefusals].reason = strdup(reason);
+  if (grown[reg->nrefusals].path == NULL ||
+      grown[reg->nrefusals].reason == NULL) {
+    free(grown[reg->nrefusals].path);
+    free(grown[reg->nrefusals].reason);
+    return -ENOMEM;
+  }
+  reg->nrefusals++;
+  return 0;
+}
+
+const jobhost_task_type *jh_registry_task_type(const jh_registry *reg,
+                                               const char *name,
+                                               const jh_plugin **owner) {
+  for (size_t i = 0; i < reg->nplugins; i++) {
+    const jobhost_task_type *t = reg->plugins[i].desc->task_types;
+    for (size_t j = 0; t != NULL && t[j].name != NULL; j++)
+      if (strcmp(t[j].name, name) == 0) {
+        if (owner != NULL)
+          *owner = &reg->plugins[i];
+        return &t[j];
+      }
+  }
+  return NULL;
+}
+
+const jobhost_package *jh_registry_package(const jh_registry *reg,
+                                           const char *name,
+                                           const jh_plugin **owner) {
+  for (size_t i = 0; i < reg->nplugins; i++) {
+    const jobhost_package *p = reg->plugins[i].desc->packages;
+    for (size_t j = 0; p != NULL && p[j].name != NULL; j++)
+      if (strcmp(p[j].name, name) == 0) {
+        if (owner != NULL)
+          *owner = &reg->plugins[i];
+        return &p[j];
+      }
+  }
+  return NULL;
+}
+
+/* Returns a reason (static or in buf) when the descriptor claims a name
+ * already claimed, else NULL. */
+static const char *find_clash(const jh_registry *reg, const jobhost_plugin *d,
+                              char *buf, size_t size) {
+  const jh_plugin *owner = NULL;
+
+  for (size_t i = 0; i < reg->nplugins; i++)
+    if (strcmp(reg->plugins[i].desc->name, d->name) == 0) {
+      snprintf(buf, size, "plugin name '%s' is already used by %s", d->name,
+               reg->plugins[i].path);
+      return buf;
+    }
+  for (size_t j = 0; d->task_types != NULL && d->task_types[j].name; j++)
+    if (jh_registry_task_type(reg, d->task_types[j].name, &owner) != NULL) {
+      snprintf(buf, size,
+               "task type '%s' is already provided by plugin '%s' (%s)",
+               d->task_types[j].name, owner->desc->name, owner->path);
+      return buf;
+    }
+  for (size_t j = 0; d->packages != NULL && d->packages[j].name; j++)
+    if (jh_registry_package(reg, d->packages[j].name, &owner) != NULL) {
+      snprintf(buf, size,
+               "connector package '%s' is already provided by plugin '%s' (%s)",
+               d->packages[j].name, owner->desc->name, owner->path);
+      return buf;
+    }
+  return NULL;
+}
+
+/* 0 when `path` is safe to load from; else a refusal is recorded and 1 is
+ * returned (or -ENOMEM). A missing file is fine when `optional`. */
+static int check_file_mode(jh_registry *reg, const char *shown,
+                           const char *path, int optional) {
+  struct stat st;
+  int rc;
+  if (stat(path, &st) != 0) {
+    if (optional && errno == ENOENT)
+      return 0;
+    rc = refuse(reg, shown, "cannot stat %s: %s", path, strerror(errno));
+  } else if (!S_ISREG(st.st_mode)) {
+    rc = refuse(reg, shown, "%s is not a regular file", path);
+  } else if (st.st_mode & S_IWOTH) {
+    rc = refuse(reg, shown,
+                "%s is writable by others (mode %04o); refusing to load it",
+                path, (unsigned)(st.st_mode & 07777));
+  } else {
+    return 0;
+  }
+  return rc < 0 ? rc : 1;
+}
+
+static int has_elf_header(const char *path) {
+  unsigned char magic[4];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t got;
+  if (fd < 0)
+    return 0;
+  got = read(fd, magic, sizeof(magic));
+  close(fd);
+  return got == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' &&
+         magic[3] == 'F';
+}
+
+/* libtool archives name their shared object on a dlname='...' line. */
+static int la_dlname(const char *path, char *out, size_t size) {
+  char line[1024];
+  FILE *f = fopen(path, "re");
+  int found = 0;
+  if (f == NULL)
+    return 0;
+  while (!found && fgets(line, sizeof(line), f) != NULL) {
+    if (strncmp(line, "dlname='", 8) == 0) {
+      char *end = strchr(line + 8, '\'');
+      if (end != NULL && end > line + 8 && (size_t)(end - (line + 8)) < size) {
+        memcpy(out, line + 8, (size_t)(end - (line + 8)));
+        out[end - (line + 8)] = '\0';
+        found = 1;
+      }
+    }
+  }
+  fclose(f);
+  return found;
+}
+
+static int load_one(jh_registry *reg, const char *dir, const char *file) {
+  char path[PATH_MAX], so[PATH_MAX], dlname[256], why[512];
+  const char *ext = strrchr(file, '.');
+  int is_la = ext != NULL && strcmp(ext, ".la") == 0;
+  const jobhost_plugin *d;
+  lt_dladvise advise;
+  lt_dlhandle h;
+  jh_plugin *grown;
+  int rc;
+
+  if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
+    return refuse(reg, file, "path too long");
+  rc = check_file_mode(reg, path, path, 0);
+  if (rc != 0)
+    return rc < 0 ? rc : 0;
+  if (is_la) {
+    if (!la_dlname(path, dlname, sizeof(dlname)) || strchr(dlname, '/'))
+      return refuse(reg, path, "not a libtool module (no usable dlname)");
+    /* Uninstalled modules live in .libs/, installed ones beside the .la. */
+    snprintf(so, sizeof(so), "%s/.libs/%s", dir, dlname);
+    if ((rc = check_file_mode(reg, path, so, 1)) != 0)
+      return rc < 0 ? rc : 0;
+    snprintf(so, sizeof(so), "%s/%s", dir, dlname);
+    if ((rc = check_file_mode(reg, path, so, 1)) != 0)
+      return rc < 0 ? rc : 0;
+  } else if (!has_elf_header(path)) {
+    return refuse(reg, path, "not a shared object (no ELF header)");
+  }
+
+  if (lt_dladvise_init(&advise) != 0)
+    return refuse(reg, path, "libltdl: %s", lt_dlerror());
+  lt_dladvise_local(&advise);
+  h = lt_dlopenadvise(path, advise);
+  lt_dladvise_destroy(&advise);
+  if (h == NULL) {
+    const char *err = lt_dlerror(); /* cache before anything else runs */
+    return refuse(reg, path, "cannot load as a shared object: %s",
+                  err ? err : "unknown libltdl error");
+  }
+  d = (const jobhost_plugin *)lt_dlsym(h, JOBHOST_PLUGIN_SYMBOL);
+  if (d == NULL) {
+    lt_dlclose(h);
+    return refuse(reg, path,
+                  "no %s symbol: not a jobhost plugin (use "
+                  "JOBHOST_PLUGIN_DEFINE)",
+                  JOBHOST_PLUGIN_SYMBOL);
+  }
+  if (jh_descriptor_check(d, why, sizeof(why)) != 0 ||
+      find_clash(reg, d, why, sizeof(why)) != NULL) {
+    lt_dlclose(h);
+    return refuse(reg, path, "%s", why);
+  }
+
+  grown = realloc(reg->plugins, (reg->nplugins + 1) * sizeof(*grown));
+  if (grown == NULL) {
+    lt_dlclose(h);
+    return -ENOMEM;
+  }
+  reg->plugins = grown;
+  grown[reg->nplugins].path = strdup(path);
+  if (grown[reg->nplugins].path == NULL) {
+    lt_dlclose(h);
+    return -ENOMEM;
+  }
+  grown[reg->nplugins].desc = d;
+  grown[reg->nplugins].handle = h;
+  reg->nplugins++;
+  return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Candidate modules of one directory: one file per stem, the .la when a
+ * libtool archive sits beside its .so (libltdl then reads it). */
+static int scan_dir(jh_registry *reg, const char *dir) {
+  struct stat st;
+  DIR *dh;
+  struct dirent *e;
+  char **names = NULL;
+  size_t n = 0;
+  int rc = 0;
+
+  if (stat(dir, &st) != 0) {
+    if (errno == ENOENT)
+      return 0;
+    return refuse(reg, dir, "cannot read plugin directory: %s",
+                  strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode))
+    return refuse(reg, dir, "plugin directory is not a directory");
+  if (st.st_mode & S_IWOTH)
+    return refuse(reg, dir,
+                  "plugin directory is writable by others (mode %04o); "
+                  "no plugin is loaded from it",
+                  (unsigned)(st.st_mode & 07777));
+  dh = opendir(dir);
+  if (dh == NULL)
+    return refuse(reg, dir, "cannot read plugin directory: %s",
+                  strerror(errno));
+  while (rc == 0 && (e = readdir(dh)) != NULL) {
+    size_t len = strlen(e->d_name);
+    if (e->d_name[0] == '.' || len < 4)
+      continue;
+    if (strcmp(e->d_name + len - 3, ".so") != 0 &&
+        strcmp(e->d_name + len - 3, ".la") != 0)
+      continue;
+    rc = strv_push(&names, &n, e->d_name, len);
+  }
+  closedir(dh);
+  if (rc == 0 && n > 0)
+    qsort(names, n, sizeof(*names), cmp_str);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    size_t len = strlen(names[i]);
+    /* x.la sorts before x.so: skip the .so when its .la was seen. */
+    if (i > 0 && strcmp(names[i] + len - 3, ".so") == 0 &&
+        strlen(names[i - 1]) == len &&
+        strncmp(names[i - 1], names[i], len - 3) == 0)
+      continue;
+    rc = load_one(reg, dir, names[i]);
+  }
+  jh_strv_free(names, n);
+  return rc;
+}
+
+int jh_registry_load(const char *const *dirs, size_t ndirs, jh_registry **out) {
+  jh_registry *reg;
+  char **seen = NULL;
+  size_t nseen = 0;
+  int rc = 0;
+
+  if (lt_dlinit() != 0)
+    return -ELIBACC;
+  reg = calloc(1, sizeof(*reg));
+  if (reg == NULL) {
+    lt_dlexit();
+    return -ENOMEM;
+  }
+  for (size_t i = 0; rc == 0 && i < ndirs; i++) {
+    char real[PATH_MAX];
+    int dup = 0;
+    rc = strv_push(&reg->dirs, &reg->ndirs, dirs[i], strlen(dirs[i]));
+    if (rc != 0)
+      break;
+    /* The same directory named twice is scanned once. */
+    if (realpath(dirs[i], real) != NULL) {
+      for (size_t j = 0; j < nseen; j++)
+        dup |= strcmp(seen[j], real) == 0;
+      if (dup)
+        continue;
+      rc = strv_push(&seen, &nseen, real, strlen(real));
+      if (rc != 0)
+        break;
+    }
+    rc = scan_dir(reg, dirs[i]);
+  }
+  jh_strv_free(seen, nseen);
+  if (rc != 0) {
+    jh_registry_free(reg);
+    return rc;
+  }
+  *out = reg;
+  return 0;
+}
+
+void jh_registry_free(jh_registry *reg) {
+  if (reg == NULL)
+    return;
+  for (size_t i = reg->nplugins; i-- > 0;) {
+    lt_dlclose((lt_dlhandle)reg->plugins[i].handle);
+    free(reg->plugins[i].path);
+  }
+  for (size_t i = 0; i < reg->nrefusals; i++) {
+    free(reg->refusals[i].path);
+    free(reg->refusals[i].reason);
+  }
+  free(reg->plugins);
+  free(reg->refusals);
+  jh_strv_free(reg->dirs, reg->ndirs);
+  free(reg);
+  lt_dlexit();
+}

@@ -1,0 +1,17 @@
+# host/ — the jobhost program. Everything but main() goes into a
+# convenience library so that tests link the same code.
+HOST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/host \
+	-DJOBHOST_PLUGINDIR='"$(plugindir)"'
+
+noinst_LTLIBRARIES += host/libjobhost-host.la
+host_libjobhost_host_la_SOURCES = \
+	host/loader.c host/loader.h \
+	host/cli.h host/cli_plugins.c
+host_libjobhost_host_la_CPPFLAGS = $(HOST_CPPFLAGS)
+host_libjobhost_host_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+host_libjobhost_host_la_LIBADD = $(LTDL_LIBS) $(JANSSON_LIBS)
+
+bin_PROGRAMS += jobhost
+jobhost_SOURCES = host/main.c
+jobhost_CPPFLAGS = $(HOST_CPPFLAGS)
+jobhost_LDADD = host/libjobhost-host.la

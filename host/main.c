@@ -1,0 +1,67 @@
+/*
+ * main.c — `jobhost`: dispatch to a command.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <jobhost/jobhost.h>
+
+#include "cli.h"
+#include "loader.h"
+
+struct command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+};
+
+static const struct command commands[] = {
+    {"plugins", jh_cmd_plugins,
+     "list plugins found, their task types and packages, and refusals"},
+};
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "Usage: jobhost COMMAND [OPTIONS]\n"
+          "       jobhost --help | --version\n"
+          "\n"
+          "Runs identity-synchronization jobs made of task plugins.\n"
+          "\nCommands:\n");
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out,
+          "\nRun 'jobhost COMMAND --help' for the options of a command.\n"
+          "\nPlugins are searched in --plugin-dir (repeatable), else in\n"
+          "JOBHOST_PLUGIN_PATH (colon-separated; an empty entry means the\n"
+          "default), else in %s.\n"
+          "\nExit status: 0 succeeded, 1 error, 2 invalid usage or\n"
+          "configuration (nothing was run), 3 blocked, 4 warning,\n"
+          "5 cancelled.\n",
+          jh_default_plugin_dir());
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return JH_EXIT_USAGE;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+      strcmp(argv[1], "help") == 0) {
+    usage(stdout);
+    return JH_EXIT_OK;
+  }
+  if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+    printf("jobhost %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
+           JOBHOST_ABI_MAJOR, JOBHOST_ABI_MINOR);
+    printf("plugin directory: %s\n", jh_default_plugin_dir());
+    return JH_EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+    if (strcmp(argv[1], commands[i].name) == 0)
+      return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "jobhost: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return JH_EXIT_USAGE;
+}

@@ -1,0 +1,46 @@
+# plugins/ — the built-in plugins, one libtool module each, installed to
+# $(plugindir).
+PLUGIN_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins
+BUILTIN_PLUGINS = export prepare synchronize compute fulfill classify profiles
+
+plugin_LTLIBRARIES += \
+	plugins/export.la plugins/prepare.la plugins/synchronize.la \
+	plugins/compute.la plugins/fulfill.la plugins/classify.la \
+	plugins/profiles.la
+EXTRA_DIST += plugins/builtin.h
+
+plugins_export_la_SOURCES = plugins/export/export.c
+plugins_export_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_export_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+
+plugins_prepare_la_SOURCES = plugins/prepare/prepare.c
+plugins_prepare_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_prepare_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+
+plugins_synchronize_la_SOURCES = plugins/synchronize/synchronize.c
+plugins_synchronize_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_synchronize_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+
+plugins_compute_la_SOURCES = plugins/compute/compute.c
+plugins_compute_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_compute_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+
+plugins_fulfill_la_SOURCES = plugins/fulfill/fulfill.c
+plugins_fulfill_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_fulfill_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+
+plugins_classify_la_SOURCES = plugins/classify/classify.c
+plugins_classify_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_classify_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+
+plugins_profiles_la_SOURCES = plugins/profiles/profiles.c
+plugins_profiles_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_profiles_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+
+# Installed plugins need no libtool archive: the loader opens the .so.
+install-data-hook: remove-plugin-la
+remove-plugin-la:
+	for p in $(BUILTIN_PLUGINS); do rm -f "$(DESTDIR)$(plugindir)/$$p.la"; done
+uninstall-hook:
+	for p in $(BUILTIN_PLUGINS); do rm -f "$(DESTDIR)$(plugindir)/$$p.so"; done
+.PHONY: remove-plugin-la

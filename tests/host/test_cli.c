@@ -1,0 +1,125 @@
+/*
+ * test_cli.c — the jobhost program's contract: --help, --version, exit
+ * statuses, and `jobhost plugins` in text and JSON.
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "testutil.h"
+
+static int run(const char *a1, const char *a2, const char *a3,
+               const char *a4, char **out, char **err) {
+  const char *argv[6] = {jh_test_env("JH_JOBHOST"), a1, a2, a3, a4, NULL};
+  return jh_test_run(argv, out, err);
+}
+
+static void test_version_and_help(void **state) {
+  char *out, *err;
+  (void)state;
+  assert_int_equal(run("--version", NULL, NULL, NULL, &out, &err), 0);
+  assert_non_null(strstr(out, "jobhost " PACKAGE_VERSION " (plugin ABI 1.0)"));
+  free(out);
+  free(err);
+  assert_int_equal(run("--help", NULL, NULL, NULL, &out, &err), 0);
+  assert_non_null(strstr(out, "Usage: jobhost COMMAND"));
+  assert_non_null(strstr(out, "plugins"));
+  assert_non_null(strstr(out, "3 blocked"));
+  free(out);
+  free(err);
+}
+
+static void test_usage_errors_exit_2(void **state) {
+  char *out, *err;
+  (void)state;
+  assert_int_equal(run(NULL, NULL, NULL, NULL, &out, &err), 2);
+  free(out);
+  free(err);
+  assert_int_equal(run("frobnicate", NULL, NULL, NULL, &out, &err), 2);
+  assert_non_null(strstr(err, "unknown command 'frobnicate'"));
+  free(out);
+  free(err);
+  assert_int_equal(run("plugins", "--bogus", NULL, NULL, &out, &err), 2);
+  free(out);
+  free(err);
+  assert_int_equal(run("plugins", "extra", NULL, NULL, &out, &err), 2);
+  assert_non_null(strstr(err, "unexpected argument 'extra'"));
+  free(out);
+  free(err);
+}
+
+static void test_plugins_json(void **state) {
+  char *out, *err;
+  json_error_t jerr;
+  json_t *root, *plugins, *pl;
+  size_t i, ntasks = 0;
+  (void)state;
+
+  assert_int_equal(run("plugins", "--json", "--plugin-dir",
+                       jh_test_env("JH_BUILTIN_PLUGIN_DIR"), &out, &err),
+                   0);
+  root = json_loads(out, 0, &jerr);
+  if (root == NULL)
+    fail_msg("invalid JSON at line %d: %s", jerr.line, jerr.text);
+  assert_string_equal(json_string_value(json_object_get(
+                          json_object_get(root, "host"), "abi")),
+                      "1.0");
+  plugins = json_object_get(root, "plugins");
+  assert_int_equal(json_array_size(plugins), 7);
+  json_array_foreach(plugins, i, pl) {
+    json_t *tasks = json_object_get(pl, "task_types"), *t;
+    size_t j;
+    assert_string_equal(json_string_value(json_object_get(pl, "abi")), "1.0");
+    assert_non_null(strstr(json_string_value(json_object_get(pl, "file")),
+                           json_string_value(json_object_get(pl, "name"))));
+    json_array_foreach(tasks, j, t) {
+      assert_true(json_is_false(json_object_get(t, "implemented")));
+      assert_true(json_is_array(json_object_get(t, "parameters")));
+      ntasks++;
+    }
+  }
+  assert_int_equal(ntasks, 11);
+  assert_int_equal(json_array_size(json_object_get(root, "refused")), 0);
+  json_decref(root);
+  free(out);
+  free(err);
+}
+
+static void test_plugins_text_with_refusal(void **state) {
+  char dir[256], path[PATH_MAX], *out, *err;
+  (void)state;
+
+  jh_test_mkdtemp(dir, sizeof(dir));
+  jh_test_copy_builtin("export", dir);
+  snprintf(path, sizeof(path), "%s/junk.so", dir);
+  jh_test_write_file(path, "junk", 0644);
+  assert_int_equal(run("plugins", "--plugin-dir", dir, NULL, &out, &err), 0);
+  assert_non_null(strstr(out, "task type ExportTask [not implemented]"));
+  assert_non_null(strstr(out, "ignore_cookie_file"));
+  assert_non_null(strstr(out, "refused:"));
+  assert_non_null(strstr(out, path));
+  assert_non_null(strstr(out, "not a shared object"));
+  free(out);
+  free(err);
+  jh_test_rmtree(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_version_and_help),
+      cmocka_unit_test(test_usage_errors_exit_2),
+      cmocka_unit_test(test_plugins_json),
+      cmocka_unit_test(test_plugins_text_with_refusal),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

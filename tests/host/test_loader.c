@@ -1,0 +1,299 @@
+/*
+ * test_loader.c — the plugin loader accepts good plugins and refuses each
+ * kind of bad one with a message naming the file (and versions), while the
+ * good plugins beside it still load.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "loader.h"
+#include "testutil.h"
+
+/* ---- descriptor rules, in memory ---- */
+
+static int dummy_run(jobhost_ctx *ctx) {
+  (void)ctx;
+  return 0;
+}
+
+static const jobhost_task_type one_task[] = {
+    {.name = "T", .run = dummy_run}, JOBHOST_TASK_TYPE_END};
+static const jobhost_task_type no_run[] = {{.name = "NoRun"},
+                                           JOBHOST_TASK_TYPE_END};
+static const jobhost_task_type twice[] = {{.name = "Twice", .run = dummy_run},
+                                          {.name = "Twice", .run = dummy_run},
+                                          JOBHOST_TASK_TYPE_END};
+static const jobhost_param bad_type_params[] = {
+    {.name = "p", .type = (jobhost_param_type)42}, JOBHOST_PARAM_END};
+static const jobhost_task_type bad_param[] = {
+    {.name = "BadParam", .params = bad_type_params, .run = dummy_run},
+    JOBHOST_TASK_TYPE_END};
+static const jobhost_param enum_no_choices[] = {
+    {.name = "mode", .type = JOBHOST_PARAM_ENUM}, JOBHOST_PARAM_END};
+static const jobhost_task_type bad_enum[] = {
+    {.name = "BadEnum", .params = enum_no_choices, .run = dummy_run},
+    JOBHOST_TASK_TYPE_END};
+static const jobhost_param bool_default[] = {
+    {.name = "flag", .type = JOBHOST_PARAM_BOOL, .default_value = "yes"},
+    JOBHOST_PARAM_END};
+static const jobhost_task_type bad_bool[] = {
+    {.name = "BadBool", .params = bool_default, .run = dummy_run},
+    JOBHOST_TASK_TYPE_END};
+static const jobhost_package no_entry[] = {{.name = "empty"},
+                                           JOBHOST_PACKAGE_END};
+
+#define DESC(magic_, major_, minor_, size_, name_, version_, tasks_, pkgs_)   \
+  {.magic = (magic_),                                                         \
+   .abi_major = (major_),                                                     \
+   .abi_minor = (minor_),                                                     \
+   .struct_size = (size_),                                                    \
+   .name = (name_),                                                           \
+   .version = (version_),                                                     \
+   .task_types = (tasks_),                                                    \
+   .packages = (pkgs_)}
+#define M JOBHOST_PLUGIN_MAGIC
+#define MJ JOBHOST_ABI_MAJOR
+#define MN JOBHOST_ABI_MINOR
+#define SZ ((uint32_t)sizeof(jobhost_plugin))
+
+static void test_descriptor_rules(void **state) {
+  static const struct {
+    jobhost_plugin d;
+    int code;
+    const char *needle;
+  } cases[] = {
+      {DESC(M, MJ, MN, SZ, "ok", "1", one_task, NULL), 0, ""},
+      {DESC(0x12345678u, MJ, MN, SZ, "x", "1", one_task, NULL),
+       JOBHOST_EBADMAGIC, "bad magic 0x12345678 (expected 0x4a48504c)"},
+      {DESC(M, MJ + 1, 0, SZ, "x", "1", one_task, NULL), JOBHOST_EABI,
+       "built for plugin ABI 2.0, host ABI is 1.0 (different major"},
+      {DESC(M, MJ, MN + 3, SZ, "x", "1", one_task, NULL), JOBHOST_EABI,
+       "built for plugin ABI 1.3, newer than host ABI 1.0"},
+      {DESC(M, MJ, MN, 16, "x", "1", one_task, NULL), JOBHOST_EABI,
+       "descriptor is 16 bytes, smaller than"},
+      {DESC(M, MJ, MN, SZ, NULL, "1", one_task, NULL), JOBHOST_ECONFIG,
+       "descriptor has no name"},
+      {DESC(M, MJ, MN, SZ, "x", "", one_task, NULL), JOBHOST_ECONFIG,
+       "plugin 'x' has no version"},
+      {DESC(M, MJ, MN, SZ, "x", "1", NULL, NULL), JOBHOST_ECONFIG,
+       "provides no task type and no package"},
+      {DESC(M, MJ, MN, SZ, "x", "1", no_run, NULL), JOBHOST_ECONFIG,
+       "task type 'NoRun' has no run entry point"},
+      {DESC(M, MJ, MN, SZ, "x", "1", twice, NULL), JOBHOST_ECONFIG,
+       "task type 'Twice' is declared twice"},
+      {DESC(M, MJ, MN, SZ, "x", "1", bad_param, NULL), JOBHOST_ECONFIG,
+       "BadParam: parameter 'p' has invalid type 42"},
+      {DESC(M, MJ, MN, SZ, "x", "1", bad_enum, NULL), JOBHOST_ECONFIG,
+       "enum parameter 'mode' declares no choices"},
+      {DESC(M, MJ, MN, SZ, "x", "1", bad_bool, NULL), JOBHOST_ECONFIG,
+       "parameter 'flag' has bool default 'yes'"},
+      {DESC(M, MJ, MN, SZ, "x", "1", NULL, no_entry), JOBHOST_ECONFIG,
+       "package 'empty' has neither export_tables nor fulfill_order"},
+  };
+  (void)state;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char why[512] = "";
+    int rc = jh_descriptor_check(&cases[i].d, why, sizeof(why));
+    if (rc != cases[i].code || strstr(why, cases[i].needle) == NULL)
+      fail_msg("case %zu: rc=%d (want %d), why='%s' (want '%s')", i, rc,
+               cases[i].code, why, cases[i].needle);
+  }
+}
+
+/* ---- real shared objects in a directory ---- */
+
+static const char *const builtin_names[] = {
+    "export", "prepare", "synchronize", "compute",
+    "fulfill", "classify", "profiles"};
+
+static const jh_refusal *refusal_for(const jh_registry *reg, const char *file) {
+  for (size_t i = 0; i < reg->nrefusals; i++) {
+    const char *slash = strrchr(reg->refusals[i].path, '/');
+    if (strcmp(slash ? slash + 1 : reg->refusals[i].path, file) == 0)
+      return &reg->refusals[i];
+  }
+  return NULL;
+}
+
+static int loaded(const jh_registry *reg, const char *name) {
+  for (size_t i = 0; i < reg->nplugins; i++)
+    if (strcmp(reg->plugins[i].desc->name, name) == 0)
+      return 1;
+  return 0;
+}
+
+static void assert_refused(const jh_registry *reg, const char *dir,
+                           const char *file, const char *needle) {
+  const jh_refusal *r = refusal_for(reg, file);
+  char path[PATH_MAX];
+  if (r == NULL)
+    fail_msg("%s was not refused", file);
+  snprintf(path, sizeof(path), "%s/%s", dir, file);
+  assert_string_equal(r->path, path);
+  if (strstr(r->reason, needle) == NULL)
+    fail_msg("%s: reason '%s' lacks '%s'", file, r->reason, needle);
+}
+
+static void test_bad_plugins_beside_good(void **state) {
+  char dir[256], path[PATH_MAX];
+  const char *const dirs[1] = {dir};
+  jh_registry *reg = NULL;
+  (void)state;
+
+  jh_test_mkdtemp(dir, sizeof(dir));
+  for (size_t i = 0; i < 7; i++)
+    jh_test_copy_builtin(builtin_names[i], dir);
+  jh_test_copy_test_plugin("bad_magic", dir, "bad_magic.so");
+  jh_test_copy_test_plugin("other_major", dir, "other_major.so");
+  jh_test_copy_test_plugin("newer_minor", dir, "newer_minor.so");
+  jh_test_copy_test_plugin("no_descriptor", dir, "no_descriptor.so");
+  jh_test_copy_test_plugin("zz_duplicate", dir, "zz_duplicate.so");
+  jh_test_copy_test_plugin("good_extra", dir, "good_extra.so");
+  snprintf(path, sizeof(path), "%s/garbage.so", dir);
+  jh_test_write_file(path, "this is not an ELF file\n", 0644);
+  jh_test_copy_file(jh_test_env("JH_SKELETON_SO"), dir, "world_writable.so");
+  snprintf(path, sizeof(path), "%s/world_writable.so", dir);
+  assert_int_equal(chmod(path, 0666), 0);
+
+  assert_int_equal(jh_registry_load(dirs, 1, &reg), 0);
+
+  /* Every good plugin loads, in spite of its bad neighbours. */
+  for (size_t i = 0; i < 7; i++)
+    if (!loaded(reg, builtin_names[i]))
+      fail_msg("built-in plugin %s did not load", builtin_names[i]);
+  assert_true(loaded(reg, "good_extra"));
+  assert_int_equal(reg->nplugins, 8);
+
+  assert_refused(reg, dir, "bad_magic.so",
+                 "bad magic 0xdeadbeef (expected 0x4a48504c)");
+  assert_refused(reg, dir, "other_major.so",
+                 "built for plugin ABI 2.0, host ABI is 1.0");
+  assert_refused(reg, dir, "newer_minor.so",
+                 "built for plugin ABI 1.7, newer than host ABI 1.0");
+  assert_refused(reg, dir, "no_descriptor.so",
+                 "no jobhost_plugin_descriptor symbol");
+  assert_refused(reg, dir, "zz_duplicate.so",
+                 "task type 'ExportTask' is already provided by plugin "
+                 "'export'");
+  assert_refused(reg, dir, "garbage.so", "not a shared object");
+  assert_refused(reg, dir, "world_writable.so",
+                 "is writable by others (mode 0666)");
+  assert_int_equal(reg->nrefusals, 7);
+
+  /* The registry resolves names to the accepted plugins only. */
+  {
+    const jh_plugin *owner = NULL;
+    const jobhost_task_type *t =
+        jh_registry_task_type(reg, "ExportTask", &owner);
+    assert_non_null(t);
+    assert_string_equal(owner->desc->name, "export");
+    assert_null(jh_registry_task_type(reg, "BadMagicTask", NULL));
+    assert_null(jh_registry_task_type(reg, "OtherMajorTask", NULL));
+    assert_non_null(jh_registry_task_type(reg, "GoodExtraTask", NULL));
+  }
+  jh_registry_free(reg);
+  jh_test_rmtree(dir);
+}
+
+static void test_world_writable_directory(void **state) {
+  char dir[256];
+  const char *const dirs[1] = {dir};
+  jh_registry *reg = NULL;
+  (void)state;
+
+  jh_test_mkdtemp(dir, sizeof(dir));
+  jh_test_copy_test_plugin("good_extra", dir, "good_extra.so");
+  assert_int_equal(chmod(dir, 0777), 0);
+  assert_int_equal(jh_registry_load(dirs, 1, &reg), 0);
+  assert_int_equal(reg->nplugins, 0);
+  assert_int_equal(reg->nrefusals, 1);
+  assert_string_equal(reg->refusals[0].path, dir);
+  assert_non_null(strstr(reg->refusals[0].reason,
+                         "plugin directory is writable by others (mode 0777)"));
+  jh_registry_free(reg);
+  jh_test_rmtree(dir);
+}
+
+static void test_missing_and_repeated_dirs(void **state) {
+  char dir[256], missing[PATH_MAX];
+  const char *dirs[3];
+  jh_registry *reg = NULL;
+  (void)state;
+
+  jh_test_mkdtemp(dir, sizeof(dir));
+  jh_test_copy_test_plugin("good_extra", dir, "good_extra.so");
+  snprintf(missing, sizeof(missing), "%s/none", dir);
+  dirs[0] = missing;
+  dirs[1] = dir;
+  dirs[2] = dir; /* the same directory twice is scanned once */
+  assert_int_equal(jh_registry_load(dirs, 3, &reg), 0);
+  assert_int_equal(reg->nplugins, 1);
+  assert_int_equal(reg->nrefusals, 0);
+  assert_int_equal(reg->ndirs, 3);
+  jh_registry_free(reg);
+  jh_test_rmtree(dir);
+}
+
+static void test_search_path(void **state) {
+  char **v = NULL;
+  size_t n = 0;
+  const char *const cli[2] = {"/a", "/b"};
+  (void)state;
+
+  /* --plugin-dir wins over the environment. */
+  assert_int_equal(setenv("JOBHOST_PLUGIN_PATH", "/env", 1), 0);
+  assert_int_equal(jh_plugin_dirs(cli, 2, &v, &n), 0);
+  assert_int_equal(n, 2);
+  assert_string_equal(v[0], "/a");
+  assert_string_equal(v[1], "/b");
+  jh_strv_free(v, n);
+
+  /* An empty entry in JOBHOST_PLUGIN_PATH stands for the default. */
+  assert_int_equal(setenv("JOBHOST_PLUGIN_PATH", "/x::/y", 1), 0);
+  assert_int_equal(jh_plugin_dirs(NULL, 0, &v, &n), 0);
+  assert_int_equal(n, 3);
+  assert_string_equal(v[0], "/x");
+  assert_string_equal(v[1], jh_default_plugin_dir());
+  assert_string_equal(v[2], "/y");
+  jh_strv_free(v, n);
+
+  assert_int_equal(unsetenv("JOBHOST_PLUGIN_PATH"), 0);
+  assert_int_equal(jh_plugin_dirs(NULL, 0, &v, &n), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(v[0], jh_default_plugin_dir());
+  jh_strv_free(v, n);
+}
+
+static void test_strerror(void **state) {
+  (void)state;
+  assert_string_equal(jobhost_strerror(0), "success");
+  assert_string_equal(jobhost_strerror(JOBHOST_ENOTIMPL), "not implemented");
+  assert_string_equal(jobhost_strerror(-ENOENT), strerror(ENOENT));
+  assert_string_equal(jobhost_strerror(-999999), "unknown error");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_descriptor_rules),
+      cmocka_unit_test(test_bad_plugins_beside_good),
+      cmocka_unit_test(test_world_writable_directory),
+      cmocka_unit_test(test_missing_and_repeated_dirs),
+      cmocka_unit_test(test_search_path),
+      cmocka_unit_test(test_strerror),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

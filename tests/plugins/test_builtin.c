@@ -1,0 +1,235 @@
+/*
+ * test_builtin.c — the seven built-in plugins load from the build tree,
+ * declare the task types and parameter schemas of reference/domain.md §6,
+ * and a task type marked not implemented really says so when run.
+ *
+ * The test fails when the build produces a plugin it does not know: a new
+ * plugin must be added to `expected` below, with its task types.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "loader.h"
+#include "testutil.h"
+
+static const struct {
+  const char *plugin;
+  const char *task_types[5];
+} expected[] = {
+    {"export", {"ExportTask"}},
+    {"prepare", {"PrepareSynchronizationTask"}},
+    {"synchronize", {"SynchronizeTask", "SetRecentlyModifiedFlagTask"}},
+    {"compute",
+     {"UpdateEntityPropertyExpressionsTask", "ComputeCorrelationKeysTask",
+      "ComputeRoleModelTask", "GenerateProvisioningOrdersTask"}},
+    {"fulfill", {"FulfillTask"}},
+    {"classify", {"UpdateClassificationTask"}},
+    {"profiles", {"SetInternalUserProfilesTask"}},
+};
+#define NEXPECTED (sizeof(expected) / sizeof(expected[0]))
+
+/* A few schema facts from domain.md §6, checked one by one. */
+static const struct {
+  const char *task_type;
+  const char *param;
+  jobhost_param_type type;
+  int required;
+  const char *default_value;
+} schema_facts[] = {
+    {"ExportTask", "connection", JOBHOST_PARAM_STRING, 1, NULL},
+    {"ExportTask", "ignore_cookie_file", JOBHOST_PARAM_BOOL, 0, "false"},
+    {"ExportTask", "init_mode", JOBHOST_PARAM_BOOL, 0, "false"},
+    {"PrepareSynchronizationTask", "connector", JOBHOST_PARAM_STRING, 1, NULL},
+    {"PrepareSynchronizationTask", "synchronization_mode", JOBHOST_PARAM_ENUM,
+     0, "Complete"},
+    {"PrepareSynchronizationTask", "prepare_type", JOBHOST_PARAM_ENUM, 0,
+     "None"},
+    {"SynchronizeTask", "connector", JOBHOST_PARAM_STRING, 1, NULL},
+    {"SynchronizeTask", "do_not_delete_changes", JOBHOST_PARAM_BOOL, 0,
+     "false"},
+    {"SynchronizeTask", "force_synchronization", JOBHOST_PARAM_BOOL, 0,
+     "false"},
+    {"UpdateEntityPropertyExpressionsTask", "entity_types", JOBHOST_PARAM_LIST,
+     0, NULL},
+    {"UpdateEntityPropertyExpressionsTask", "dirty", JOBHOST_PARAM_BOOL, 0,
+     "false"},
+    {"ComputeCorrelationKeysTask", "entity_types", JOBHOST_PARAM_LIST, 0, NULL},
+    {"ComputeRoleModelTask", "block_provisioning", JOBHOST_PARAM_BOOL, 0,
+     "false"},
+    {"GenerateProvisioningOrdersTask", "force_provisioning",
+     JOBHOST_PARAM_BOOL, 0, "false"},
+    {"GenerateProvisioningOrdersTask", "resource_types", JOBHOST_PARAM_LIST, 0,
+     NULL},
+    {"FulfillTask", "connection", JOBHOST_PARAM_STRING, 0, NULL},
+    {"UpdateClassificationTask", "entity_types", JOBHOST_PARAM_LIST, 0, NULL},
+    {"SetInternalUserProfilesTask", "resource_types", JOBHOST_PARAM_LIST, 0,
+     NULL},
+};
+
+static jh_registry *load_builtins(void) {
+  const char *dir = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
+  const char *const dirs[1] = {dir};
+  jh_registry *reg = NULL;
+  assert_int_equal(jh_registry_load(dirs, 1, &reg), 0);
+  for (size_t i = 0; i < reg->nrefusals; i++)
+    print_error("refused %s: %s\n", reg->refusals[i].path,
+                reg->refusals[i].reason);
+  assert_int_equal(reg->nrefusals, 0);
+  return reg;
+}
+
+static void test_every_built_plugin_is_known(void **state) {
+  const char *dir = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
+  DIR *dh = opendir(dir);
+  struct dirent *e;
+  size_t seen = 0;
+  (void)state;
+
+  assert_non_null(dh);
+  while ((e = readdir(dh)) != NULL) {
+    size_t len = strlen(e->d_name), i;
+    if (len < 4 || strcmp(e->d_name + len - 3, ".la") != 0)
+      continue;
+    for (i = 0; i < NEXPECTED; i++)
+      if (strlen(expected[i].plugin) == len - 3 &&
+          strncmp(expected[i].plugin, e->d_name, len - 3) == 0)
+        break;
+    if (i == NEXPECTED)
+      fail_msg("built plugin %s is unknown to this test: add it to "
+               "`expected`",
+               e->d_name);
+    seen++;
+  }
+  closedir(dh);
+  assert_int_equal(seen, NEXPECTED);
+}
+
+static void test_plugins_and_task_types(void **state) {
+  jh_registry *reg = load_builtins();
+  (void)state;
+
+  assert_int_equal(reg->nplugins, NEXPECTED);
+  for (size_t i = 0; i < NEXPECTED; i++) {
+    const jh_plugin *pl = NULL;
+    size_t n = 0;
+    for (size_t j = 0; j < reg->nplugins; j++)
+      if (strcmp(reg->plugins[j].desc->name, expected[i].plugin) == 0)
+        pl = &reg->plugins[j];
+    if (pl == NULL)
+      fail_msg("plugin %s not loaded", expected[i].plugin);
+    assert_int_equal(pl->desc->abi_major, 1);
+    assert_int_equal(pl->desc->abi_minor, 0);
+    assert_string_equal(pl->desc->version, PACKAGE_VERSION);
+    for (; pl->desc->task_types[n].name != NULL; n++) {
+      const jh_plugin *owner = NULL;
+      assert_string_equal(pl->desc->task_types[n].name,
+                          expected[i].task_types[n]);
+      assert_non_null(
+          jh_registry_task_type(reg, expected[i].task_types[n], &owner));
+      assert_ptr_equal(owner, pl);
+    }
+    assert_null(expected[i].task_types[n]);
+  }
+  jh_registry_free(reg);
+}
+
+static const jobhost_param *find_param(const jobhost_task_type *t,
+                                       const char *name) {
+  for (size_t i = 0; t->params != NULL && t->params[i].name != NULL; i++)
+    if (strcmp(t->params[i].name, name) == 0)
+      return &t->params[i];
+  return NULL;
+}
+
+static void test_parameter_schemas(void **state) {
+  jh_registry *reg = load_builtins();
+  (void)state;
+  for (size_t i = 0; i < sizeof(schema_facts) / sizeof(schema_facts[0]); i++) {
+    const jobhost_task_type *t =
+        jh_registry_task_type(reg, schema_facts[i].task_type, NULL);
+    const jobhost_param *p;
+    assert_non_null(t);
+    p = find_param(t, schema_facts[i].param);
+    if (p == NULL)
+      fail_msg("%s lacks parameter %s", schema_facts[i].task_type,
+               schema_facts[i].param);
+    assert_int_equal(p->type, schema_facts[i].type);
+    assert_int_equal(!!p->required, schema_facts[i].required);
+    if (schema_facts[i].default_value == NULL)
+      assert_null(p->default_value);
+    else
+      assert_string_equal(p->default_value, schema_facts[i].default_value);
+  }
+  /* Blocking task types are the two of domain.md §7.2. */
+  assert_true(jh_registry_task_type(reg, "SynchronizeTask", NULL)->flags &
+              JOBHOST_TASK_CAN_BLOCK);
+  assert_true(
+      jh_registry_task_type(reg, "GenerateProvisioningOrdersTask", NULL)
+          ->flags &
+      JOBHOST_TASK_CAN_BLOCK);
+  assert_false(jh_registry_task_type(reg, "ExportTask", NULL)->flags &
+               JOBHOST_TASK_CAN_BLOCK);
+  jh_registry_free(reg);
+}
+
+/* ---- a minimal services table to call run() ---- */
+
+static char last_message[256];
+
+static void svc_set_message(jobhost_ctx *ctx, const char *fmt, ...) {
+  va_list ap;
+  (void)ctx;
+  va_start(ap, fmt);
+  vsnprintf(last_message, sizeof(last_message), fmt, ap);
+  va_end(ap);
+}
+
+static void test_not_implemented_is_declared(void **state) {
+  jh_registry *reg = load_builtins();
+  jobhost_services svc = {.struct_size = sizeof(svc),
+                          .abi_major = JOBHOST_ABI_MAJOR,
+                          .abi_minor = JOBHOST_ABI_MINOR,
+                          .host_version = PACKAGE_VERSION,
+                          .set_message = svc_set_message};
+  (void)state;
+
+  for (size_t i = 0; i < reg->nplugins; i++) {
+    const jobhost_task_type *t = reg->plugins[i].desc->task_types;
+    for (size_t j = 0; t[j].name != NULL; j++) {
+      jobhost_ctx ctx = {.struct_size = sizeof(ctx),
+                         .svc = &svc,
+                         .task_id = "t",
+                         .task_type = t[j].name};
+      int rc;
+      if (!(t[j].flags & JOBHOST_TASK_NOT_IMPLEMENTED))
+        continue; /* implemented task types have tests of their own */
+      last_message[0] = '\0';
+      rc = t[j].run(&ctx);
+      assert_int_equal(rc, JOBHOST_ENOTIMPL);
+      assert_non_null(strstr(last_message, t[j].name));
+      assert_non_null(strstr(last_message, "not implemented"));
+    }
+  }
+  jh_registry_free(reg);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_every_built_plugin_is_known),
+      cmocka_unit_test(test_plugins_and_task_types),
+      cmocka_unit_test(test_parameter_schemas),
+      cmocka_unit_test(test_not_implemented_is_declared),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

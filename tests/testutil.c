@@ -1,0 +1,154 @@
+/*
+ * testutil.c — see testutil.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+const char *jh_test_env(const char *name) {
+  const char *v = getenv(name);
+  if (v == NULL || *v == '\0')
+    fail_msg("environment variable %s is not set (run through make check)",
+             name);
+  return v;
+}
+
+void jh_test_mkdtemp(char *buf, size_t size) {
+  const char *tmp = getenv("TMPDIR");
+  if ((size_t)snprintf(buf, size, "%s/jobhost-test-XXXXXX",
+                       tmp && *tmp ? tmp : "/tmp") >= size)
+    fail_msg("temporary path too long");
+  if (mkdtemp(buf) == NULL)
+    fail_msg("mkdtemp %s: %s", buf, strerror(errno));
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+void jh_test_rmtree(const char *dir) {
+  chmod(dir, 0700);
+  if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    fail_msg("cannot remove %s: %s", dir, strerror(errno));
+}
+
+void jh_test_write_file(const char *path, const char *text, unsigned mode) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  size_t len = strlen(text);
+  if (fd < 0)
+    fail_msg("open %s: %s", path, strerror(errno));
+  if (write(fd, text, len) != (ssize_t)len)
+    fail_msg("write %s: %s", path, strerror(errno));
+  close(fd);
+  if (chmod(path, mode) != 0)
+    fail_msg("chmod %s: %s", path, strerror(errno));
+}
+
+void jh_test_copy_file(const char *src, const char *dir, const char *as) {
+  char dst[PATH_MAX], buf[65536];
+  ssize_t got;
+  int in = open(src, O_RDONLY | O_CLOEXEC), out;
+  if (in < 0)
+    fail_msg("open %s: %s", src, strerror(errno));
+  snprintf(dst, sizeof(dst), "%s/%s", dir, as);
+  out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0)
+    fail_msg("open %s: %s", dst, strerror(errno));
+  while ((got = read(in, buf, sizeof(buf))) > 0)
+    if (write(out, buf, (size_t)got) != got)
+      fail_msg("write %s: %s", dst, strerror(errno));
+  if (got < 0)
+    fail_msg("read %s: %s", src, strerror(errno));
+  close(in);
+  close(out);
+}
+
+void jh_test_copy_builtin(const char *name, const char *dir) {
+  char src[PATH_MAX], as[256];
+  snprintf(src, sizeof(src), "%s/.libs/%s.so",
+           jh_test_env("JH_BUILTIN_PLUGIN_DIR"), name);
+  snprintf(as, sizeof(as), "%s.so", name);
+  jh_test_copy_file(src, dir, as);
+}
+
+void jh_test_copy_test_plugin(const char *name, const char *dir,
+                              const char *as) {
+  char src[PATH_MAX];
+  snprintf(src, sizeof(src), "%s/%s.so", jh_test_env("JH_TEST_PLUGIN_DIR"),
+           name);
+  jh_test_copy_file(src, dir, as);
+}
+
+static char *slurp_fd(int fd) {
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  ssize_t got;
+  if (buf == NULL)
+    fail_msg("out of memory");
+  while ((got = read(fd, buf + len, cap - len - 1)) > 0) {
+    len += (size_t)got;
+    if (cap - len < 2) {
+      char *grown = realloc(buf, cap *= 2);
+      if (grown == NULL)
+        fail_msg("out of memory");
+      buf = grown;
+    }
+  }
+  buf[len] = '\0';
+  return buf;
+}
+
+int jh_test_run(const char *const *argv, char **out, char **err) {
+  char outpath[] = "/tmp/jobhost-test-out-XXXXXX";
+  char errpath[] = "/tmp/jobhost-test-err-XXXXXX";
+  int ofd = mkstemp(outpath), efd = mkstemp(errpath), status;
+  pid_t pid;
+
+  if (ofd < 0 || efd < 0)
+    fail_msg("mkstemp: %s", strerror(errno));
+  unlink(outpath);
+  unlink(errpath);
+  pid = fork();
+  if (pid < 0)
+    fail_msg("fork: %s", strerror(errno));
+  if (pid == 0) {
+    dup2(ofd, 1);
+    dup2(efd, 2);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  if (waitpid(pid, &status, 0) != pid)
+    fail_msg("waitpid: %s", strerror(errno));
+  lseek(ofd, 0, SEEK_SET);
+  lseek(efd, 0, SEEK_SET);
+  if (out != NULL)
+    *out = slurp_fd(ofd);
+  if (err != NULL)
+    *err = slurp_fd(efd);
+  close(ofd);
+  close(efd);
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}

@@ -1,0 +1,11 @@
+#!/bin/sh
+# Runs one test, under valgrind when configure found it (VALGRIND set) and
+# JH_NO_VALGRIND is not set. Any memory error or definite leak fails it.
+here=$(dirname "$0")
+if [ -n "$VALGRIND" ] && [ -z "$JH_NO_VALGRIND" ]; then
+  exec "$VALGRIND" --quiet --error-exitcode=99 --trace-children=yes \
+    --leak-check=full --show-leak-kinds=definite \
+    --errors-for-leak-kinds=definite \
+    --suppressions="$here/valgrind.supp" "$@"
+fi
+exec "$@"
