@@ -1,0 +1,52 @@
+/*
+ * diag.h — diagnostics: errors and warnings tied to file:line:column.
+ *
+ * Loaders (pipeline YAML, XML import, model) collect every problem they
+ * find instead of stopping at the first, so a user fixes a file in one go.
+ * Printed as "FILE:LINE:COLUMN: error: MESSAGE" (GNU style, which editors
+ * understand). Lines and columns are 1-based; 0 means "unknown".
+ */
+#ifndef JH_DIAG_H
+#define JH_DIAG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jobhost/services.h> /* JOBHOST_PRINTF */
+
+typedef enum jh_severity { JH_DIAG_ERROR = 0, JH_DIAG_WARNING = 1 } jh_severity;
+
+typedef struct jh_diag {
+  jh_severity severity;
+  char *file; /* owned */
+  int line;
+  int column;
+  char *message; /* owned, one line, no trailing period needed */
+} jh_diag;
+
+typedef struct jh_diags {
+  jh_diag *items; /* owned */
+  size_t n;
+  size_t nerrors;
+} jh_diags;
+
+/* A zeroed jh_diags is empty and ready to use. */
+#define JH_DIAGS_INIT {NULL, 0, 0}
+
+/* Append one diagnostic. file is copied (NULL allowed). Out of memory is
+ * reported on stderr and the diagnostic is dropped, but nerrors still
+ * counts an error so that nothing runs. */
+void jh_diag_add(jh_diags *d, jh_severity sev, const char *file, int line,
+                 int column, const char *fmt, ...) JOBHOST_PRINTF(6, 7);
+
+/* Shorthand for an error. */
+#define jh_diag_error(d, file, line, col, ...)                                \
+  jh_diag_add((d), JH_DIAG_ERROR, (file), (line), (col), __VA_ARGS__)
+
+/* Print every diagnostic, one per line, in the order added. */
+void jh_diags_print(const jh_diags *d, FILE *out);
+
+/* Free the items; leaves *d empty and reusable. */
+void jh_diags_clear(jh_diags *d);
+
+#endif /* JH_DIAG_H */

@@ -1,0 +1,1 @@
+# host/exec.mk — see Makefile.am; owned by one area of the code.

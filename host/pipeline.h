@@ -1,0 +1,126 @@
+/*
+ * pipeline.h — a job read from pipeline YAML (libyaml).
+ *
+ * File shape (DESIGN.md "Pipelines"):
+ *
+ *   version: 1                       # required, must be 1
+ *   include: [other.yaml, ...]       # optional; paths relative to the
+ *                                    # including file; cycles refused
+ *   job:                             # required in the top file only
+ *     id: Job_AD_Complete            # required
+ *     display_name: ...              # optional
+ *     agent: Local                   # optional
+ *     schedule: "0 2 * * *"          # optional, 5-field cron
+ *     max_parallel: 5                # optional, >= 1, default 5
+ *     ordering: levels|dependencies  # optional, default levels
+ *     tasks:                         # required, non-empty sequence
+ *       - id: X                      # required, unique
+ *         type: ExportTask           # required, a task type of a loaded plugin
+ *         level: 0                   # optional, >= 0
+ *         depends_on: [Y, ...]       # optional (a scalar is one parent)
+ *         continue_on_error: true    # optional bool
+ *         timeout: 30s               # optional: N (seconds), Ns, Nm, Nh, Nms
+ *         retries: 2                 # optional, >= 0, extra attempts after Error
+ *         retry_delay: 1s            # optional, first backoff (doubles), default 1s
+ *         display_name: ...          # optional
+ *         agent: Local               # optional
+ *         <param>: <value>           # the task type's parameters (schema)
+ *
+ * Included files may hold `version` and `include` (and, from the model
+ * issue on, model sections); a `job` in an included file is an error.
+ *
+ * Every problem is reported as a diagnostic with file:line:column and what
+ * was expected; loading collects them all. Nothing is returned when there
+ * is any error.
+ */
+#ifndef JH_PIPELINE_H
+#define JH_PIPELINE_H
+
+#include <stddef.h>
+
+#include <jobhost/jobhost.h>
+
+#include "diag.h"
+#include "loader.h"
+
+typedef enum jh_ordering {
+  JH_ORDER_LEVELS = 0,      /* levels, else document order */
+  JH_ORDER_DEPENDENCIES = 1 /* each task starts when its parents end */
+} jh_ordering;
+
+/* A place in a source file. `file` points into jh_pipeline.files. */
+typedef struct jh_loc {
+  const char *file;
+  int line;   /* 1-based */
+  int column; /* 1-based */
+} jh_loc;
+
+/* One task parameter as written, checked against the schema. */
+typedef struct jh_value {
+  char *key;               /* parameter name */
+  jobhost_param_type type; /* from the schema */
+  char *text;  /* scalar text; booleans normalised to "true"/"false";
+                  NULL for a LIST */
+  char **items; /* LIST items (a scalar is a one-item list); else NULL */
+  size_t nitems;
+  jh_loc loc; /* of the value */
+} jh_value;
+
+typedef struct jh_task_def {
+  char *id;
+  char *type;
+  char *display_name; /* NULL when not given */
+  char *agent;        /* NULL when not given */
+  int level;          /* -1 when not given */
+  char **depends_on;  /* parent ids, as written */
+  jh_loc *depends_loc; /* location of each parent id */
+  size_t ndepends;
+  int continue_on_error;
+  long timeout_ms;     /* 0: no timeout */
+  int retries;         /* 0: no retry */
+  long retry_delay_ms; /* default 1000 */
+  jh_value *params;    /* only the parameters written in the file */
+  size_t nparams;
+  const jobhost_task_type *task_type; /* resolved in the registry */
+  jh_loc loc;                          /* of the task's mapping */
+} jh_task_def;
+
+typedef struct jh_pipeline {
+  char *path;    /* the top file, as given */
+  char **files;  /* every file read, top first; owned */
+  size_t nfiles;
+  char *job_id;
+  char *display_name; /* NULL when not given */
+  char *agent;        /* NULL when not given */
+  char *schedule;     /* NULL when not given */
+  int max_parallel;   /* default 5 */
+  jh_ordering ordering;
+  jh_task_def *tasks; /* document order */
+  size_t ntasks;
+  jh_loc job_loc;
+} jh_pipeline;
+
+/*
+ * jh_pipeline_load — read, check and return the pipeline at `path`.
+ *
+ * Task types and parameters are checked against `reg`. Unknown parents are
+ * errors here; cycles and level order are checked by jh_graph_build.
+ * Returns 0 and sets *out (free with jh_pipeline_free) when there is no
+ * error (warnings may be in diags); returns JOBHOST_ECONFIG with *out set
+ * to NULL when diags holds at least one error.
+ */
+int jh_pipeline_load(const char *path, const jh_registry *reg,
+                     jh_pipeline **out, jh_diags *diags);
+
+void jh_pipeline_free(jh_pipeline *p);
+
+/* The task with this id, or NULL; *index (when not NULL) receives its
+ * position. */
+const jh_task_def *jh_pipeline_task(const jh_pipeline *p, const char *id,
+                                    size_t *index);
+
+/* The written parameter `key` of a task, or NULL (defaults are not
+ * applied here). */
+const jh_value *jh_task_value(const jh_task_def *t, const char *key);
+
+#endif /* JH_PIPELINE_H */

@@ -1,0 +1,162 @@
+/*
+ * store.h — the embedded SQLite store: job and task instances.
+ *
+ * One SQLite file (WAL, busy timeout) under the jobhost home. The schema
+ * carries a version (PRAGMA user_version) and is brought up to date by an
+ * ordered list of migrations when the store is opened; later issues add
+ * their tables (resources, changes, ...) as new migrations.
+ *
+ * Times are milliseconds since the Unix epoch (UTC); jh_time_iso formats
+ * them as "2026-11-25T10:00:00Z".
+ *
+ * Every function returns 0 or a negative code (-ENOENT for a missing row,
+ * -EBUSY for a held job, -EIO for an SQLite failure, -ENOMEM); on -EIO the
+ * SQLite message is available from jh_store_errmsg().
+ */
+#ifndef JH_STORE_H
+#define JH_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+typedef struct jh_store jh_store;
+
+/* States of job and task instances. Stored as their names. */
+typedef enum jh_state {
+  JH_STATE_NOT_STARTED = 0, /* task: never launched */
+  JH_STATE_RUNNING,         /* job or task in progress */
+  JH_STATE_SUCCEEDED,
+  JH_STATE_WARNING,
+  JH_STATE_ERROR,
+  JH_STATE_BLOCKED,
+  JH_STATE_SKIPPED,     /* task: a parent did not succeed with output */
+  JH_STATE_CANCELLED,
+  JH_STATE_INTERRUPTED  /* job: its host died while it was Running */
+} jh_state;
+
+/* "NotStarted", "Running", "Succeeded", "Warning", "Error", "Blocked",
+ * "Skipped", "Cancelled", "Interrupted". */
+const char *jh_state_name(jh_state s);
+/* Returns 0 and *out, or -EINVAL. */
+int jh_state_parse(const char *name, jh_state *out);
+
+/* Format ms since the epoch as ISO 8601 UTC, second precision. */
+void jh_time_iso(int64_t ms, char buf[32]);
+/* Current time in ms since the epoch. */
+int64_t jh_now_ms(void);
+
+/* Open (creating and migrating as needed) the store at path. On failure
+ * returns a negative code and writes a reason into err. */
+int jh_store_open(const char *path, jh_store **out, char *err, size_t errsize);
+/* NULL is a no-op. */
+void jh_store_close(jh_store *s);
+/* The underlying connection, for modules that own further tables. */
+sqlite3 *jh_store_db(jh_store *s);
+/* Last SQLite error message (static until the next call). */
+const char *jh_store_errmsg(jh_store *s);
+/* Schema version after migrations. */
+int jh_store_schema_version(jh_store *s);
+
+/* ---- job instances ---- */
+
+/*
+ * Start a job instance of job_id for the host process pid. In one
+ * immediate transaction: an instance of the same job still Running whose
+ * host process is alive makes this return -EBUSY with its id in *holder;
+ * one whose host process is gone is marked Interrupted first. Then a new
+ * Running instance is inserted and its id returned in *instance.
+ */
+int jh_store_job_start(jh_store *s, const char *job_id,
+                       const char *pipeline_path, long pid, int64_t *instance,
+                       int64_t *holder);
+
+/*
+ * Take a finished instance up again for `jobhost resume`: only Blocked,
+ * Interrupted and Cancelled instances can be resumed (-EINVAL otherwise;
+ * -EBUSY with *holder when another instance of the job is running). The
+ * instance becomes Running with the new pid; its cancel request is reset.
+ */
+int jh_store_job_resume(jh_store *s, int64_t instance, long pid,
+                        int64_t *holder);
+
+/* End an instance: state, one-line message (may be NULL) and the run
+ * report JSON (may be NULL), all copied. */
+int jh_store_job_finish(jh_store *s, int64_t instance, jh_state state,
+                        const char *message, const char *report_json);
+
+/* Ask a running instance to stop: sets its cancel flag and returns the pid
+ * of its host in *pid. -EINVAL when the instance is not Running. */
+int jh_store_job_cancel(jh_store *s, int64_t instance, long *pid);
+
+/* 1 when a cancel was requested for the instance, 0 when not, or < 0. */
+int jh_store_job_cancel_requested(jh_store *s, int64_t instance);
+
+typedef struct jh_job_row {
+  int64_t instance;
+  char *job_id;
+  char *pipeline_path;
+  jh_state state;
+  int64_t started_ms;
+  int64_t ended_ms; /* 0 while running */
+  long pid;
+  char *message; /* may be NULL */
+} jh_job_row;
+
+/* One instance (-ENOENT when there is none). Free with jh_job_row_clear. */
+int jh_store_job_get(jh_store *s, int64_t instance, jh_job_row *out);
+
+/* Newest first; job_id NULL for every job; limit 0 for no limit. Running
+ * instances whose host is gone are marked Interrupted first. Free with
+ * jh_job_rows_free. */
+int jh_store_job_list(jh_store *s, const char *job_id, size_t limit,
+                      jh_job_row **rows, size_t *n);
+
+/* The report kept with an instance, malloc'd (caller frees), or NULL with
+ * -ENOENT in *rc when none was kept. */
+char *jh_store_job_report(jh_store *s, int64_t instance, int *rc);
+
+void jh_job_row_clear(jh_job_row *r);
+void jh_job_rows_free(jh_job_row *rows, size_t n);
+
+/* ---- task instances ---- */
+
+/* A launched task: a Running row. attempt is 1 for the first try. */
+int jh_store_task_start(jh_store *s, int64_t instance, const char *task_id,
+                        const char *task_type, int level, int attempt,
+                        const char *log_path, int64_t *task_instance);
+
+/* End a launched task. counters_json is a JSON object text (may be NULL). */
+int jh_store_task_finish(jh_store *s, int64_t task_instance, jh_state state,
+                         const char *message, int produced_output,
+                         const char *counters_json);
+
+/* A task that was not launched (Skipped, NotStarted, Cancelled): one row
+ * with its reason, no start time. */
+int jh_store_task_record(jh_store *s, int64_t instance, const char *task_id,
+                         const char *task_type, int level, jh_state state,
+                         const char *message);
+
+typedef struct jh_task_row {
+  int64_t id;
+  char *task_id;
+  char *task_type;
+  int level;
+  int attempt;
+  jh_state state;
+  int64_t started_ms; /* 0 when never launched */
+  int64_t ended_ms;
+  int produced_output;
+  char *counters_json; /* may be NULL */
+  char *message;       /* may be NULL */
+  char *log_path;      /* may be NULL */
+} jh_task_row;
+
+/* Task instances of a job instance, in the order they were recorded. Free
+ * with jh_task_rows_free. */
+int jh_store_task_list(jh_store *s, int64_t instance, jh_task_row **rows,
+                       size_t *n);
+void jh_task_rows_free(jh_task_row *rows, size_t n);
+
+#endif /* JH_STORE_H */

@@ -1,0 +1,1 @@
+# host/store.mk — see Makefile.am; owned by one area of the code.

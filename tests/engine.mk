@@ -1,0 +1,1 @@
+# tests/engine.mk — see Makefile.am; owned by one area of the code.
