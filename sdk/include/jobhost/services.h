@@ -65,6 +65,13 @@ struct jobhost_ctx {
   const char *task_type;       /* task type name, e.g. "ExportTask" */
   const char *connection;      /* connection id, or NULL when none applies */
   void *host_private;          /* the host's; plugins must not touch it */
+  int force;                   /* nonzero: thresholds must not block (run
+                                  --force, or a resume validating a Blocked
+                                  task) */
+  int64_t resume_of;           /* when validating a Blocked task on resume:
+                                  the id of its blocked task instance, whose
+                                  held changes are to be applied; else 0 */
+  int64_t task_instance;       /* id of this task instance in the store */
 };
 
 struct jobhost_services {

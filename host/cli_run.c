@@ -1,0 +1,445 @@
+/*
+ * cli_run.c — `jobhost run`, `jobhost resume` and `jobhost cancel`.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "executor.h"
+#include "home.h"
+#include "job_load.h"
+#include "report.h"
+#include "store.h"
+
+#define MAX_PLUGIN_DIRS 32
+
+typedef struct run_args {
+  const char *target; /* pipeline path, or instance number */
+  const char *home;
+  const char *report;
+  const char *plugin_dirs[MAX_PLUGIN_DIRS];
+  size_t nplugin_dirs;
+  int dry_run;
+  jh_exec_options exec;
+} run_args;
+
+static void run_usage(FILE *out, const char *cmd) {
+  if (strcmp(cmd, "cancel") == 0) {
+    fprintf(out, "Usage: jobhost cancel INSTANCE [--home DIR]\n");
+    return;
+  }
+  if (strcmp(cmd, "resume") == 0)
+    fprintf(out, "Usage: jobhost resume INSTANCE [OPTIONS]\n");
+  else
+    fprintf(out, "Usage: jobhost run PIPELINE [OPTIONS]\n");
+  fprintf(out,
+          "\n"
+          "  --report FILE         write the run report (JSON) to FILE\n"
+          "  --home DIR            jobhost home (store, folders, logs)\n"
+          "  --plugin-dir DIR      search plugins in DIR (repeatable)\n"
+          "  --isolation MODE      process (default) or none (debugging)\n"
+          "  --grace DURATION      SIGTERM to SIGKILL delay (default 5s)\n"
+          "  --force               thresholds do not block this run\n");
+  if (strcmp(cmd, "run") == 0)
+    fprintf(out,
+            "  --dry-run             check and print the steps; run nothing\n"
+            "  --task ID             run only this task\n"
+            "  --from ID             start at this step\n"
+            "  --to ID               stop after this step\n");
+  fprintf(out, "\nExit status: 0 Succeeded, 1 Error, 2 invalid usage or "
+               "configuration,\n3 Blocked, 4 Warning, 5 Cancelled.\n");
+}
+
+/* "500ms", "5s", "2m", "1h" or a bare number of seconds. */
+static int parse_duration_ms(const char *s, long *out) {
+  char *end = NULL;
+  long v;
+  errno = 0;
+  v = strtol(s, &end, 10);
+  if (errno != 0 || end == s || v < 0)
+    return -EINVAL;
+  if (strcmp(end, "ms") == 0)
+    *out = v;
+  else if (*end == '\0' || strcmp(end, "s") == 0)
+    *out = v * 1000;
+  else if (strcmp(end, "m") == 0)
+    *out = v * 60000;
+  else if (strcmp(end, "h") == 0)
+    *out = v * 3600000;
+  else
+    return -EINVAL;
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, run_args *a) {
+  static const struct option opts[] = {
+      {"report", required_argument, NULL, 'r'},
+      {"home", required_argument, NULL, 'H'},
+      {"plugin-dir", required_argument, NULL, 'd'},
+      {"isolation", required_argument, NULL, 'i'},
+      {"grace", required_argument, NULL, 'g'},
+      {"force", no_argument, NULL, 'f'},
+      {"dry-run", no_argument, NULL, 'n'},
+      {"task", required_argument, NULL, 't'},
+      {"from", required_argument, NULL, 'F'},
+      {"to", required_argument, NULL, 'T'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  const char *cmd = argv[0];
+  int c;
+
+  memset(a, 0, sizeof(*a));
+  a->exec.grace_ms = 5000;
+  a->exec.progress = stderr;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "+r:H:d:i:g:fnt:F:T:h", opts, NULL)) !=
+         -1) {
+    switch (c) {
+    case 'r':
+      a->report = optarg;
+      break;
+    case 'H':
+      a->home = optarg;
+      break;
+    case 'd':
+      if (a->nplugin_dirs == MAX_PLUGIN_DIRS) {
+        fprintf(stderr, "jobhost %s: at most %d --plugin-dir\n", cmd,
+                MAX_PLUGIN_DIRS);
+        return JH_EXIT_USAGE;
+      }
+      a->plugin_dirs[a->nplugin_dirs++] = optarg;
+      break;
+    case 'i':
+      if (strcmp(optarg, "none") == 0)
+        a->exec.isolation = JH_ISOLATION_NONE;
+      else if (strcmp(optarg, "process") == 0)
+        a->exec.isolation = JH_ISOLATION_PROCESS;
+      else {
+        fprintf(stderr, "jobhost %s: --isolation must be process or none\n",
+                cmd);
+        return JH_EXIT_USAGE;
+      }
+      break;
+    case 'g':
+      if (parse_duration_ms(optarg, &a->exec.grace_ms) != 0) {
+        fprintf(stderr, "jobhost %s: --grace %s: expected a duration such "
+                        "as 500ms, 5s or 1m\n", cmd, optarg);
+        return JH_EXIT_USAGE;
+      }
+      break;
+    case 'f':
+      a->exec.force = 1;
+      break;
+    case 'n':
+    case 't':
+    case 'F':
+    case 'T':
+      if (strcmp(cmd, "run") != 0) {
+        fprintf(stderr, "jobhost %s: --dry-run, --task, --from and --to "
+                        "belong to 'run'\n", cmd);
+        return JH_EXIT_USAGE;
+      }
+      if (c == 'n')
+        a->dry_run = 1;
+      else if (c == 't')
+        a->exec.only = optarg;
+      else if (c == 'F')
+        a->exec.from = optarg;
+      else
+        a->exec.to = optarg;
+      break;
+    case 'h':
+      run_usage(stdout, cmd);
+      return -1;
+    default:
+      run_usage(stderr, cmd);
+      return JH_EXIT_USAGE;
+    }
+  }
+  if (optind != argc - 1) {
+    fprintf(stderr, "jobhost %s: expected exactly one %s\n", cmd,
+            strcmp(cmd, "run") == 0 ? "PIPELINE" : "INSTANCE");
+    run_usage(stderr, cmd);
+    return JH_EXIT_USAGE;
+  }
+  a->target = argv[optind];
+  a->exec.live = isatty(STDERR_FILENO);
+  return 0;
+}
+
+static int exit_status(jh_state s) {
+  switch (s) {
+  case JH_STATE_SUCCEEDED:
+    return JH_EXIT_OK;
+  case JH_STATE_BLOCKED:
+    return JH_EXIT_BLOCKED;
+  case JH_STATE_WARNING:
+    return JH_EXIT_WARNING;
+  case JH_STATE_CANCELLED:
+    return JH_EXIT_CANCELLED;
+  default:
+    return JH_EXIT_ERROR;
+  }
+}
+
+static int load_job(const run_args *a, const char *path, jh_job *job) {
+  jh_diags diags = JH_DIAGS_INIT;
+  int rc = jh_job_load(path, a->plugin_dirs, a->nplugin_dirs, job, &diags);
+  if (rc == 0)
+    rc = jh_exec_check_selection(job, &a->exec, &diags);
+  jh_diags_print(&diags, stderr);
+  jh_diags_clear(&diags);
+  if (rc != 0) {
+    jh_job_clear(job);
+    fprintf(stderr, "jobhost: %s: nothing was run\n", path);
+  }
+  return rc;
+}
+
+static int open_home(const run_args *a, jh_home *home, jh_store **store) {
+  char err[512];
+  int rc = jh_home_open(a->home, home, err, sizeof(err));
+  if (rc == 0)
+    rc = jh_store_open(home->store_path, store, err, sizeof(err));
+  if (rc != 0) {
+    fprintf(stderr, "jobhost: %s\n", err);
+    jh_home_clear(home);
+  }
+  return rc;
+}
+
+static void dry_run(const jh_job *job, const run_args *a) {
+  const jh_graph *g = job->graph;
+  int started = a->exec.from == NULL, stopped = 0;
+  printf("job %s: steps that would run (dry run, nothing started)\n",
+         job->pipeline->job_id);
+  for (size_t k = 0; k < g->n; k++) {
+    const jh_task_def *t = &job->pipeline->tasks[g->steps[k]];
+    int in;
+    if (a->exec.from != NULL && strcmp(t->id, a->exec.from) == 0)
+      started = 1;
+    in = a->exec.only ? strcmp(t->id, a->exec.only) == 0 : started && !stopped;
+    if (in)
+      printf("Order %zu: %s (%s)\n", g->step_order[k], t->id, t->type);
+    if (a->exec.to != NULL && strcmp(t->id, a->exec.to) == 0)
+      stopped = 1;
+  }
+}
+
+/* Execute, keep and write the report, say where it is. */
+static int execute_and_report(const run_args *a, const jh_job *job,
+                              const jh_home *home, jh_store *store,
+                              int64_t instance) {
+  char kept[PATH_MAX];
+  char *report = NULL;
+  jh_state state = JH_STATE_ERROR;
+  int rc = jh_execute(job, home, store, instance, &a->exec, &state, &report);
+
+  if (report != NULL) {
+    snprintf(kept, sizeof(kept), "%s/%lld.json", home->reports,
+             (long long)instance);
+    if (jh_report_write(kept, report) != 0)
+      fprintf(stderr, "jobhost: cannot keep the report in %s\n", kept);
+    if (a->report != NULL) {
+      int wrc = jh_report_write(a->report, report);
+      if (wrc != 0) {
+        fprintf(stderr, "jobhost: cannot write the report to %s: %s\n",
+                a->report, strerror(-wrc));
+        rc = rc ? rc : wrc;
+      }
+    }
+    fprintf(stderr, "report: %s\n", a->report ? a->report : kept);
+  }
+  free(report);
+  if (rc != 0) {
+    fprintf(stderr, "jobhost: %s\n", jobhost_strerror(rc));
+    return JH_EXIT_ERROR;
+  }
+  return exit_status(state);
+}
+
+int jh_cmd_run(int argc, char **argv) {
+  run_args a;
+  jh_job job = {0};
+  jh_home home = {0};
+  jh_store *store = NULL;
+  int64_t instance = 0, holder = 0;
+  int rc, status;
+
+  rc = parse_args(argc, argv, &a);
+  if (rc != 0)
+    return rc < 0 ? JH_EXIT_OK : rc;
+  if (load_job(&a, a.target, &job) != 0)
+    return JH_EXIT_USAGE;
+  if (a.dry_run) {
+    dry_run(&job, &a);
+    jh_job_clear(&job);
+    return JH_EXIT_OK;
+  }
+  if (open_home(&a, &home, &store) != 0) {
+    jh_job_clear(&job);
+    return JH_EXIT_ERROR;
+  }
+  rc = jh_store_job_start(store, job.pipeline->job_id, a.target,
+                          (long)getpid(), &instance, &holder);
+  if (rc == -EBUSY) {
+    fprintf(stderr,
+            "jobhost: job %s is already running as instance %lld; not "
+            "starting it again\n",
+            job.pipeline->job_id, (long long)holder);
+    status = JH_EXIT_ERROR;
+  } else if (rc != 0) {
+    fprintf(stderr, "jobhost: cannot start job %s: %s\n",
+            job.pipeline->job_id, jh_store_errmsg(store));
+    status = JH_EXIT_ERROR;
+  } else {
+    status = execute_and_report(&a, &job, &home, store, instance);
+  }
+  jh_store_close(store);
+  jh_home_clear(&home);
+  jh_job_clear(&job);
+  return status;
+}
+
+static int parse_instance(const char *cmd, const char *s, int64_t *out) {
+  char *end = NULL;
+  long long v;
+  errno = 0;
+  v = strtoll(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v <= 0) {
+    fprintf(stderr, "jobhost %s: '%s' is not an instance number\n", cmd, s);
+    return -EINVAL;
+  }
+  *out = v;
+  return 0;
+}
+
+int jh_cmd_resume(int argc, char **argv) {
+  run_args a;
+  jh_job job = {0};
+  jh_home home = {0};
+  jh_store *store = NULL;
+  jh_job_row row = {0};
+  int64_t instance, holder = 0;
+  int rc, status = JH_EXIT_ERROR;
+
+  rc = parse_args(argc, argv, &a);
+  if (rc != 0)
+    return rc < 0 ? JH_EXIT_OK : rc;
+  if (parse_instance("resume", a.target, &instance) != 0)
+    return JH_EXIT_USAGE;
+  a.exec.resume = 1;
+  if (open_home(&a, &home, &store) != 0)
+    return JH_EXIT_ERROR;
+  rc = jh_store_job_get(store, instance, &row);
+  if (rc != 0) {
+    fprintf(stderr, "jobhost resume: no job instance %lld\n",
+            (long long)instance);
+    goto out;
+  }
+  if (load_job(&a, row.pipeline_path, &job) != 0) {
+    status = JH_EXIT_USAGE;
+    goto out;
+  }
+  if (strcmp(job.pipeline->job_id, row.job_id) != 0) {
+    fprintf(stderr,
+            "jobhost resume: %s now defines job %s, but instance %lld ran job "
+            "%s\n",
+            row.pipeline_path, job.pipeline->job_id, (long long)instance,
+            row.job_id);
+    status = JH_EXIT_USAGE;
+    goto out;
+  }
+  rc = jh_store_job_resume(store, instance, (long)getpid(), &holder);
+  if (rc == -EINVAL) {
+    fprintf(stderr,
+            "jobhost resume: instance %lld is %s; only Blocked, Interrupted "
+            "and Cancelled instances can be resumed\n",
+            (long long)instance, jh_state_name(row.state));
+    status = JH_EXIT_USAGE;
+    goto out;
+  }
+  if (rc == -EBUSY) {
+    fprintf(stderr,
+            "jobhost resume: job %s is already running as instance %lld\n",
+            row.job_id, (long long)holder);
+    goto out;
+  }
+  if (rc != 0) {
+    fprintf(stderr, "jobhost resume: %s\n", jh_store_errmsg(store));
+    goto out;
+  }
+  status = execute_and_report(&a, &job, &home, store, instance);
+out:
+  jh_job_row_clear(&row);
+  jh_job_clear(&job);
+  jh_store_close(store);
+  jh_home_clear(&home);
+  return status;
+}
+
+int jh_cmd_cancel(int argc, char **argv) {
+  static const struct option opts[] = {{"home", required_argument, NULL, 'H'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  const char *home_dir = NULL;
+  jh_home home = {0};
+  jh_store *store = NULL;
+  char err[512];
+  int64_t instance;
+  long pid = 0;
+  int c, rc;
+
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "+H:h", opts, NULL)) != -1) {
+    if (c == 'H') {
+      home_dir = optarg;
+    } else if (c == 'h') {
+      run_usage(stdout, "cancel");
+      return JH_EXIT_OK;
+    } else {
+      run_usage(stderr, "cancel");
+      return JH_EXIT_USAGE;
+    }
+  }
+  if (optind != argc - 1) {
+    run_usage(stderr, "cancel");
+    return JH_EXIT_USAGE;
+  }
+  if (parse_instance("cancel", argv[optind], &instance) != 0)
+    return JH_EXIT_USAGE;
+  rc = jh_home_open(home_dir, &home, err, sizeof(err));
+  if (rc == 0)
+    rc = jh_store_open(home.store_path, &store, err, sizeof(err));
+  if (rc != 0) {
+    fprintf(stderr, "jobhost cancel: %s\n", err);
+    jh_home_clear(&home);
+    return JH_EXIT_ERROR;
+  }
+  rc = jh_store_job_cancel(store, instance, &pid);
+  if (rc == 0 && kill((pid_t)pid, SIGTERM) != 0 && errno != ESRCH)
+    rc = -errno;
+  if (rc == 0)
+    printf("cancel requested for instance %lld (host process %ld)\n",
+           (long long)instance, pid);
+  else if (rc == -ENOENT)
+    fprintf(stderr, "jobhost cancel: no job instance %lld\n",
+            (long long)instance);
+  else if (rc == -EINVAL)
+    fprintf(stderr, "jobhost cancel: instance %lld is not running\n",
+            (long long)instance);
+  else
+    fprintf(stderr, "jobhost cancel: %s\n",
+            rc == -EIO ? jh_store_errmsg(store) : strerror(-rc));
+  jh_store_close(store);
+  jh_home_clear(&home);
+  return rc == 0 ? JH_EXIT_OK : JH_EXIT_ERROR;
+}

@@ -1,0 +1,951 @@
+/*
+ * executor.c — the job state machine (see executor.h).
+ *
+ * One loop: start what may start, wait (poll) for reports, signals and
+ * deadlines, end what has ended, until nothing runs and nothing may start.
+ */
+#include "config.h"
+
+#include "executor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "report.h"
+#include "worker.h"
+
+typedef enum phase {
+  PH_EXCLUDED = 0, /* not part of this run */
+  PH_PENDING,      /* may start once its level (or parents) allow */
+  PH_RUNNING,
+  PH_WAIT_RETRY, /* failed; starts again at retry_at */
+  PH_DONE
+} phase;
+
+typedef struct task_run {
+  const jh_task_def *def;
+  int level;
+  phase ph;
+  jh_state state; /* when PH_DONE */
+  int produced_output;
+  int attempts;     /* made in this run */
+  int attempt_base; /* recorded by earlier runs of the instance */
+  int validation;   /* resume of a Blocked task */
+  int64_t resume_of;
+  int64_t task_instance;
+  int64_t started_ms, ended_ms; /* wall clock of the last attempt */
+  int64_t deadline, kill_at, retry_at; /* monotonic ms; 0: none */
+  int timed_out, term_sent;
+  char *message;
+  char *counters; /* JSON object text */
+  jh_worker worker;
+  jh_outcome outcome;
+  FILE *log;
+  char *work_dir;
+} task_run;
+
+typedef struct run {
+  const jh_job *job;
+  const jh_home *home;
+  jh_store *store;
+  int64_t instance;
+  const jh_exec_options *opt;
+  task_run *t;
+  size_t n;
+  size_t running;
+  int stop;      /* no new task starts */
+  int cancelled; /* cancel asked */
+  int store_error;
+  const char *stopped_by; /* id of the task that stopped the job */
+  int status_shown;
+} run;
+
+/* ---- signals: a self-pipe wakes the loop ---- */
+
+static int sig_pipe[2] = {-1, -1};
+static volatile sig_atomic_t sig_cancel_count;
+static volatile sig_atomic_t inproc_cancel; /* --isolation none */
+
+static void on_signal(int sig) {
+  int saved = errno;
+  char c = (char)sig;
+  if (sig == SIGINT || sig == SIGTERM) {
+    sig_cancel_count++;
+    inproc_cancel = 1;
+  }
+  if (sig_pipe[1] >= 0)
+    (void)!write(sig_pipe[1], &c, 1);
+  errno = saved;
+}
+
+static int signals_install(struct sigaction old[3]) {
+  static const int sigs[3] = {SIGINT, SIGTERM, SIGCHLD};
+  struct sigaction sa;
+  if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+    return -errno;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sig_cancel_count = 0;
+  inproc_cancel = 0;
+  for (int i = 0; i < 3; i++)
+    sigaction(sigs[i], &sa, &old[i]);
+  return 0;
+}
+
+static void signals_restore(struct sigaction old[3]) {
+  static const int sigs[3] = {SIGINT, SIGTERM, SIGCHLD};
+  for (int i = 0; i < 3; i++)
+    sigaction(sigs[i], &old[i], NULL);
+  close(sig_pipe[0]);
+  close(sig_pipe[1]);
+  sig_pipe[0] = sig_pipe[1] = -1;
+}
+
+static void drain_sig_pipe(void) {
+  char buf[64];
+  while (read(sig_pipe[0], buf, sizeof(buf)) > 0)
+    ;
+}
+
+/* ---- time and files ---- */
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+static void rmtree(const char *dir) {
+  if (dir != NULL)
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* File-name-safe copy of a task id (ids are free text in YAML). */
+static void safe_name(const char *id, char *buf, size_t size) {
+  size_t i = 0;
+  for (; id[i] != '\0' && i + 1 < size; i++) {
+    unsigned char c = (unsigned char)id[i];
+    buf[i] = (c == '/' || c == '\\' || c < 0x20 || (i == 0 && c == '.'))
+                 ? '_'
+                 : (char)c;
+  }
+  buf[i] = '\0';
+}
+
+/* ---- progress ---- */
+
+static void status_clear(run *r) {
+  if (r->opt->live && r->status_shown) {
+    fputs("\r\033[K", r->opt->progress);
+    r->status_shown = 0;
+  }
+}
+
+static void status_draw(run *r) {
+  size_t done = 0, total = 0, shown = 0;
+  FILE *f = r->opt->progress;
+  if (!r->opt->live)
+    return;
+  for (size_t i = 0; i < r->n; i++) {
+    if (r->t[i].ph == PH_EXCLUDED)
+      continue;
+    total++;
+    done += r->t[i].ph == PH_DONE;
+  }
+  fprintf(f, "\r\033[K[%zu/%zu]", done, total);
+  for (size_t i = 0; i < r->n && shown < 4; i++)
+    if (r->t[i].ph == PH_RUNNING) {
+      task_run *t = &r->t[i];
+      if (t->outcome.progress_total > 0)
+        fprintf(f, " %s %llu/%llu", t->def->id,
+                (unsigned long long)t->outcome.progress_done,
+                (unsigned long long)t->outcome.progress_total);
+      else
+        fprintf(f, " %s", t->def->id);
+      shown++;
+    }
+  if (r->running > shown)
+    fprintf(f, " +%zu", r->running - shown);
+  fflush(f);
+  r->status_shown = 1;
+}
+
+static void note(run *r, const char *fmt, ...) JOBHOST_PRINTF(2, 3);
+static void note(run *r, const char *fmt, ...) {
+  char stamp[16];
+  time_t now = time(NULL);
+  struct tm tm;
+  va_list ap;
+  if (r->opt->progress == NULL)
+    return;
+  status_clear(r);
+  localtime_r(&now, &tm);
+  strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+  fprintf(r->opt->progress, "%s ", stamp);
+  va_start(ap, fmt);
+  vfprintf(r->opt->progress, fmt, ap);
+  va_end(ap);
+  fputc('\n', r->opt->progress);
+  fflush(r->opt->progress);
+}
+
+/* ---- recording ---- */
+
+static void store_check(run *r, int rc, const char *what) {
+  if (rc == 0)
+    return;
+  if (!r->store_error)
+    note(r, "store: cannot record %s: %s", what, jh_store_errmsg(r->store));
+  r->store_error = rc;
+}
+
+static void set_message(task_run *t, const char *msg) {
+  char *copy = msg ? strdup(msg) : NULL;
+  free(t->message);
+  t->message = copy;
+}
+
+/* A task that will not be launched in this run. */
+static void finish_unlaunched(run *r, task_run *t, jh_state state,
+                              const char *why) {
+  t->ph = PH_DONE;
+  t->state = state;
+  t->produced_output = 0;
+  set_message(t, why);
+  store_check(r,
+              jh_store_task_record(r->store, r->instance, t->def->id,
+                                   t->def->type, t->level, state, why),
+              "a task");
+}
+
+/* ---- parent links ---- */
+
+/* NULL when every parent allows t to start; else the reason in buf. */
+static const char *parents_block(run *r, size_t i, char *buf, size_t size) {
+  const jh_graph *g = r->job->graph;
+  for (size_t k = 0; k < g->nparents[i]; k++) {
+    const task_run *p = &r->t[g->parents[i][k]];
+    if (p->ph == PH_EXCLUDED)
+      continue; /* not part of this run: its link is not checked */
+    if (p->ph != PH_DONE) {
+      snprintf(buf, size, "parent %s did not run", p->def->id);
+      return buf;
+    }
+    if (p->state != JH_STATE_SUCCEEDED) {
+      snprintf(buf, size, "parent %s ended %s", p->def->id,
+               jh_state_name(p->state));
+      return buf;
+    }
+    if (!p->produced_output) {
+      snprintf(buf, size, "parent %s produced no output", p->def->id);
+      return buf;
+    }
+  }
+  return NULL;
+}
+
+/* In dependencies mode: 1 when every parent in the run has ended. */
+static int parents_done(run *r, size_t i) {
+  const jh_graph *g = r->job->graph;
+  for (size_t k = 0; k < g->nparents[i]; k++) {
+    phase ph = r->t[g->parents[i][k]].ph;
+    if (ph != PH_EXCLUDED && ph != PH_DONE)
+      return 0;
+  }
+  return 1;
+}
+
+/* ---- ending an attempt ---- */
+
+static void end_attempt(run *r, task_run *t, int exit_status) {
+  const jh_outcome *o = &t->outcome;
+  char why[512];
+  jh_state state;
+  int64_t now = jh_now_ms();
+
+  why[0] = '\0';
+  if (t->timed_out) {
+    state = JH_STATE_ERROR;
+    snprintf(why, sizeof(why), "timed out after %ld ms%s", t->def->timeout_ms,
+             WIFSIGNALED(exit_status) && WTERMSIG(exit_status) == SIGKILL
+                 ? " (killed)"
+                 : "");
+  } else if (!o->has_result) {
+    state = JH_STATE_ERROR;
+    jh_worker_describe_exit(exit_status, why, sizeof(why));
+  } else if (o->result == 0) {
+    state = JH_STATE_SUCCEEDED;
+  } else if (o->result == JOBHOST_EBLOCKED) {
+    state = JH_STATE_BLOCKED;
+  } else if (o->result == JOBHOST_ECANCELLED) {
+    state = JH_STATE_CANCELLED;
+  } else {
+    state = JH_STATE_ERROR;
+  }
+  if (r->cancelled && t->term_sent && !t->timed_out)
+    state = JH_STATE_CANCELLED;
+  if (t->worker.proto_error && state == JH_STATE_SUCCEEDED) {
+    state = JH_STATE_ERROR;
+    snprintf(why, sizeof(why), "worker sent a malformed report");
+  }
+
+  /* The message: the task's own, else what the host saw, else the code. */
+  if (o->message != NULL && why[0] != '\0') {
+    char both[1024];
+    snprintf(both, sizeof(both), "%s; %s", why, o->message);
+    set_message(t, both);
+  } else if (o->message != NULL) {
+    set_message(t, o->message);
+  } else if (why[0] != '\0') {
+    set_message(t, why);
+  } else if (o->has_result && o->result != 0) {
+    set_message(t, jobhost_strerror(o->result));
+  } else {
+    set_message(t, NULL);
+  }
+  free(t->counters);
+  t->counters = jh_outcome_counters_json(o);
+  t->produced_output = o->produced_output < 0 ? state == JH_STATE_SUCCEEDED
+                                              : o->produced_output;
+  t->ended_ms = now;
+
+  if (state == JH_STATE_ERROR && !r->stop && t->attempts <= t->def->retries) {
+    long delay = t->def->retry_delay_ms;
+    char msg[1200];
+    for (int k = 1; k < t->attempts && delay < 3600000; k++)
+      delay *= 2;
+    snprintf(msg, sizeof(msg), "%s (attempt %d of %d; retrying in %ld ms)",
+             t->message ? t->message : "failed", t->attempts,
+             t->def->retries + 1, delay);
+    store_check(r,
+                jh_store_task_finish(r->store, t->task_instance, state, msg,
+                                     0, t->counters),
+                "a task");
+    note(r, "%s attempt %d failed: %s", t->def->id, t->attempts, msg);
+    t->ph = PH_WAIT_RETRY;
+    t->retry_at = mono_ms() + delay;
+    return;
+  }
+  if (state == JH_STATE_ERROR && t->def->continue_on_error)
+    state = JH_STATE_WARNING;
+  if (state == JH_STATE_ERROR || state == JH_STATE_BLOCKED) {
+    if (!r->stop)
+      r->stopped_by = t->def->id;
+    r->stop = 1;
+  }
+  t->state = state;
+  t->ph = PH_DONE;
+  store_check(r,
+              jh_store_task_finish(r->store, t->task_instance, state,
+                                   t->message, t->produced_output,
+                                   t->counters),
+              "a task");
+  note(r, "%s %s in %lld ms%s%s", t->def->id, jh_state_name(state),
+       (long long)(t->ended_ms - t->started_ms), t->message ? ": " : "",
+       t->message ? t->message : "");
+}
+
+static void attempt_cleanup(task_run *t) {
+  jh_worker_clear(&t->worker);
+  if (t->log != NULL)
+    fclose(t->log);
+  t->log = NULL;
+  rmtree(t->work_dir);
+  free(t->work_dir);
+  t->work_dir = NULL;
+}
+
+/* ---- starting an attempt ---- */
+
+static int prepare_attempt(run *r, task_run *t, char *log_path,
+                           size_t log_size) {
+  char name[128];
+  int attempt = t->attempt_base + t->attempts;
+  safe_name(t->def->id, name, sizeof(name));
+  if ((size_t)snprintf(log_path, log_size, "%s/%lld-%s-%d.log",
+                       r->home->folders[JOBHOST_FOLDER_JOB_LOGS],
+                       (long long)r->instance, name, attempt) >= log_size)
+    return -ENAMETOOLONG;
+  if (asprintf(&t->work_dir, "%s/%lld-%s-%d",
+               r->home->folders[JOBHOST_FOLDER_TASK_WORK],
+               (long long)r->instance, name, attempt) < 0) {
+    t->work_dir = NULL;
+    return -ENOMEM;
+  }
+  rmtree(t->work_dir); /* left by an interrupted earlier run */
+  if (mkdir(t->work_dir, 0750) != 0)
+    return -errno;
+  t->log = fopen(log_path, "ae");
+  if (t->log == NULL)
+    return -errno;
+  setvbuf(t->log, NULL, _IOLBF, 0);
+  return 0;
+}
+
+static void start_task(run *r, size_t i) {
+  task_run *t = &r->t[i];
+  char log_path[PATH_MAX], why[600];
+  const char *block;
+  jh_task_env env;
+  int rc;
+
+  block = parents_block(r, i, why, sizeof(why));
+  if (block != NULL) {
+    finish_unlaunched(r, t, JH_STATE_SKIPPED, block);
+    note(r, "%s Skipped: %s", t->def->id, block);
+    return;
+  }
+  t->attempts++;
+  jh_outcome_clear(&t->outcome);
+  t->timed_out = t->term_sent = 0;
+  t->kill_at = 0;
+  t->started_ms = jh_now_ms();
+  rc = prepare_attempt(r, t, log_path, sizeof(log_path));
+  if (rc == 0)
+    rc = jh_store_task_start(r->store, r->instance, t->def->id, t->def->type,
+                             t->level, t->attempt_base + t->attempts,
+                             log_path, &t->task_instance);
+  if (rc != 0) {
+    note(r, "%s cannot start: %s", t->def->id,
+         rc == -EIO ? jh_store_errmsg(r->store) : jobhost_strerror(rc));
+    attempt_cleanup(t);
+    t->ph = PH_DONE;
+    t->state = JH_STATE_ERROR;
+    set_message(t, "the host could not prepare the task");
+    if (!r->stop)
+      r->stopped_by = t->def->id;
+    r->stop = 1;
+    r->store_error = rc == -EIO ? rc : r->store_error;
+    return;
+  }
+  t->outcome.log = t->log;
+  t->outcome.task_id = t->def->id;
+  fprintf(t->log, "# task %s (%s), job instance %lld, attempt %d%s\n",
+          t->def->id, t->def->type, (long long)r->instance,
+          t->attempt_base + t->attempts,
+          t->validation ? ", resuming a blocked run" : "");
+
+  memset(&env, 0, sizeof(env));
+  env.def = t->def;
+  env.home = r->home;
+  env.work_dir = t->work_dir;
+  env.task_instance = t->task_instance;
+  env.force = r->opt->force || t->validation;
+  env.resume_of = t->validation ? t->resume_of : 0;
+  note(r, "%s (%s) started%s", t->def->id, t->def->type,
+       t->validation ? " to validate the blocked run" : "");
+
+  if (r->opt->isolation == JH_ISOLATION_NONE) {
+    env.fd = -1;
+    env.outcome = &t->outcome;
+    env.cancelled = &inproc_cancel;
+    t->ph = PH_RUNNING;
+    jh_task_execute(&env);
+    end_attempt(r, t, 0);
+    attempt_cleanup(t);
+    return;
+  }
+  rc = jh_worker_spawn(&env, fileno(t->log), &t->worker);
+  if (rc != 0) {
+    t->outcome.has_result = 1;
+    t->outcome.result = rc;
+    set_message(t, NULL);
+    t->ph = PH_RUNNING;
+    end_attempt(r, t, 0);
+    attempt_cleanup(t);
+    return;
+  }
+  t->ph = PH_RUNNING;
+  t->deadline = t->def->timeout_ms > 0 ? mono_ms() + t->def->timeout_ms : 0;
+  r->running++;
+}
+
+/* Start what may start now. */
+static void schedule(run *r) {
+  const jh_pipeline *p = r->job->pipeline;
+  int64_t now = mono_ms();
+
+  if (r->stop)
+    return;
+  if (p->ordering == JH_ORDER_DEPENDENCIES) {
+    for (size_t i = 0; i < r->n && r->running < (size_t)p->max_parallel; i++) {
+      task_run *t = &r->t[i];
+      if ((t->ph == PH_PENDING ||
+           (t->ph == PH_WAIT_RETRY && t->retry_at <= now)) &&
+          parents_done(r, i))
+        start_task(r, i);
+      if (r->stop)
+        return;
+    }
+    return;
+  }
+  for (;;) {
+    int level = -1, started = 0;
+    for (size_t i = 0; i < r->n; i++) {
+      phase ph = r->t[i].ph;
+      if ((ph == PH_PENDING || ph == PH_RUNNING || ph == PH_WAIT_RETRY) &&
+          (level < 0 || r->t[i].level < level))
+        level = r->t[i].level;
+    }
+    if (level < 0)
+      return;
+    for (size_t k = 0; k < r->n && r->running < (size_t)p->max_parallel;
+         k++) {
+      size_t i = r->job->graph->steps[k];
+      task_run *t = &r->t[i];
+      if (t->level != level)
+        continue;
+      if (t->ph == PH_PENDING ||
+          (t->ph == PH_WAIT_RETRY && t->retry_at <= now)) {
+        start_task(r, i);
+        started = 1;
+        if (r->stop)
+          return;
+      }
+    }
+    /* Skipped tasks and in-process runs may have ended the level at once:
+     * then go on with the next one. */
+    if (!started || r->running > 0)
+      return;
+    for (size_t i = 0; i < r->n; i++)
+      if (r->t[i].level == level && r->t[i].ph == PH_WAIT_RETRY)
+        return;
+  }
+}
+
+/* ---- the loop ---- */
+
+static void signal_all(run *r, int sig, long grace_ms) {
+  int64_t now = mono_ms();
+  for (size_t i = 0; i < r->n; i++) {
+    task_run *t = &r->t[i];
+    if (t->ph != PH_RUNNING || t->worker.pid <= 0 || t->worker.exited)
+      continue;
+    kill(t->worker.pid, sig);
+    if (sig == SIGTERM && !t->term_sent) {
+      t->term_sent = 1;
+      t->kill_at = now + grace_ms;
+    }
+  }
+}
+
+static void handle_cancel(run *r) {
+  if (sig_cancel_count == 0)
+    return;
+  if (!r->cancelled) {
+    r->cancelled = 1;
+    r->stop = 1;
+    note(r, "cancel requested: no new task starts; running tasks are asked "
+            "to stop");
+    signal_all(r, SIGTERM, r->opt->grace_ms);
+  } else if (sig_cancel_count > 1) {
+    signal_all(r, SIGKILL, 0); /* asked twice: stop now */
+  }
+}
+
+static void check_deadlines(run *r, int64_t now) {
+  for (size_t i = 0; i < r->n; i++) {
+    task_run *t = &r->t[i];
+    if (t->ph != PH_RUNNING || t->worker.exited)
+      continue;
+    if (t->deadline > 0 && now >= t->deadline && !t->timed_out) {
+      t->timed_out = 1;
+      note(r, "%s timed out after %ld ms: asking it to stop", t->def->id,
+           t->def->timeout_ms);
+      kill(t->worker.pid, SIGTERM);
+      t->term_sent = 1;
+      t->kill_at = now + r->opt->grace_ms;
+    }
+    if (t->kill_at > 0 && now >= t->kill_at) {
+      fprintf(t->log, "# no end %ld ms after SIGTERM: SIGKILL\n",
+              r->opt->grace_ms);
+      kill(t->worker.pid, SIGKILL);
+      t->kill_at = 0;
+    }
+  }
+}
+
+static int64_t next_wakeup(run *r, int64_t now) {
+  int64_t next = now + 1000; /* redraw the status line now and then */
+  for (size_t i = 0; i < r->n; i++) {
+    const task_run *t = &r->t[i];
+    if (t->ph == PH_RUNNING && t->deadline > 0 && !t->timed_out &&
+        t->deadline < next)
+      next = t->deadline;
+    if (t->ph == PH_RUNNING && t->kill_at > 0 && t->kill_at < next)
+      next = t->kill_at;
+    if (t->ph == PH_WAIT_RETRY && t->retry_at < next)
+      next = t->retry_at;
+  }
+  return next;
+}
+
+static void reap(run *r) {
+  for (size_t i = 0; i < r->n; i++) {
+    task_run *t = &r->t[i];
+    int status;
+    if (t->ph != PH_RUNNING || t->worker.exited)
+      continue;
+    if (waitpid(t->worker.pid, &status, WNOHANG) == t->worker.pid) {
+      t->worker.exited = 1;
+      t->worker.status = status;
+    }
+  }
+}
+
+static int wait_events(run *r) {
+  struct pollfd *fds = calloc(r->n + 1, sizeof(*fds));
+  size_t *owner = calloc(r->n + 1, sizeof(*owner));
+  size_t nfds = 0;
+  int64_t now = mono_ms(), timeout;
+
+  if (fds == NULL || owner == NULL) {
+    free(fds);
+    free(owner);
+    return -ENOMEM;
+  }
+  fds[nfds].fd = sig_pipe[0];
+  fds[nfds++].events = POLLIN;
+  for (size_t i = 0; i < r->n; i++)
+    if (r->t[i].ph == PH_RUNNING && r->t[i].worker.fd >= 0) {
+      fds[nfds].fd = r->t[i].worker.fd;
+      fds[nfds].events = POLLIN;
+      owner[nfds++] = i;
+    }
+  timeout = next_wakeup(r, now) - now;
+  if (timeout < 0)
+    timeout = 0;
+  if (poll(fds, nfds, (int)timeout) < 0 && errno != EINTR) {
+    free(fds);
+    free(owner);
+    return -errno;
+  }
+  if (fds[0].revents)
+    drain_sig_pipe();
+  for (size_t k = 1; k < nfds; k++)
+    if (fds[k].revents)
+      jh_worker_read(&r->t[owner[k]].worker, &r->t[owner[k]].outcome);
+  free(fds);
+  free(owner);
+  return 0;
+}
+
+static void collect_ended(run *r) {
+  reap(r);
+  for (size_t i = 0; i < r->n; i++) {
+    task_run *t = &r->t[i];
+    if (t->ph != PH_RUNNING || !t->worker.exited)
+      continue;
+    /* The worker is gone: whatever it wrote is in the pipe. */
+    while (jh_worker_read(&t->worker, &t->outcome) == 0)
+      ;
+    r->running--;
+    end_attempt(r, t, t->worker.status);
+    attempt_cleanup(t);
+  }
+}
+
+static int any_active(const run *r) {
+  for (size_t i = 0; i < r->n; i++)
+    if (r->t[i].ph == PH_RUNNING || r->t[i].ph == PH_WAIT_RETRY ||
+        (r->t[i].ph == PH_PENDING && !r->stop))
+      return 1;
+  return 0;
+}
+
+static int loop(run *r) {
+  for (;;) {
+    int rc;
+    handle_cancel(r);
+    schedule(r);
+    if (r->stop) /* pending retries will not start any more */
+      for (size_t i = 0; i < r->n; i++)
+        if (r->t[i].ph == PH_WAIT_RETRY) {
+          r->t[i].ph = PH_DONE;
+          r->t[i].state = r->t[i].def->continue_on_error ? JH_STATE_WARNING
+                                                         : JH_STATE_ERROR;
+        }
+    if (!any_active(r))
+      return 0;
+    status_draw(r);
+    rc = wait_events(r);
+    if (rc != 0)
+      return rc;
+    check_deadlines(r, mono_ms());
+    collect_ended(r);
+  }
+}
+
+/* ---- selection and resume ---- */
+
+static int step_position(const jh_job *job, const char *id) {
+  for (size_t k = 0; k < job->graph->n; k++)
+    if (strcmp(job->pipeline->tasks[job->graph->steps[k]].id, id) == 0)
+      return (int)k;
+  return -1;
+}
+
+int jh_exec_check_selection(const jh_job *job, const jh_exec_options *opt,
+                            jh_diags *diags) {
+  const char *names[3] = {opt->only, opt->from, opt->to};
+  const char *flags[3] = {"--task", "--from", "--to"};
+  for (int k = 0; k < 3; k++)
+    if (names[k] != NULL && step_position(job, names[k]) < 0)
+      jh_diag_error(diags, job->pipeline->path, 0, 0,
+                    "%s %s: no such task in job %s", flags[k], names[k],
+                    job->pipeline->job_id);
+  if (opt->only != NULL && (opt->from != NULL || opt->to != NULL))
+    jh_diag_error(diags, NULL, 0, 0, "--task cannot be combined with --from "
+                                     "or --to");
+  if (opt->from != NULL && opt->to != NULL &&
+      step_position(job, opt->from) > step_position(job, opt->to))
+    jh_diag_error(diags, NULL, 0, 0, "--from %s comes after --to %s",
+                  opt->from, opt->to);
+  return diags->nerrors ? JOBHOST_ECONFIG : 0;
+}
+
+static void select_tasks(run *r) {
+  const jh_exec_options *opt = r->opt;
+  int from = opt->from ? step_position(r->job, opt->from) : 0;
+  int to = opt->to ? step_position(r->job, opt->to) : (int)r->n - 1;
+  for (size_t k = 0; k < r->n; k++) {
+    task_run *t = &r->t[r->job->graph->steps[k]];
+    int in = opt->only ? strcmp(t->def->id, opt->only) == 0
+                       : (int)k >= from && (int)k <= to;
+    t->ph = in ? PH_PENDING : PH_EXCLUDED;
+  }
+}
+
+/* Apply the rows of an earlier run of the instance: ended tasks keep their
+ * state, a Blocked task is validated, the rest run. */
+static int apply_history(run *r) {
+  jh_task_row *rows = NULL;
+  size_t n = 0;
+  int rc = jh_store_task_list(r->store, r->instance, &rows, &n);
+  if (rc != 0)
+    return rc;
+  for (size_t i = 0; i < r->n; i++) {
+    task_run *t = &r->t[i];
+    const jh_task_row *last = NULL;
+    for (size_t k = 0; k < n; k++)
+      if (strcmp(rows[k].task_id, t->def->id) == 0)
+        last = &rows[k];
+    if (last == NULL || t->ph == PH_EXCLUDED)
+      continue;
+    t->attempt_base = last->attempt;
+    switch (last->state) {
+    case JH_STATE_SUCCEEDED:
+    case JH_STATE_WARNING:
+    case JH_STATE_ERROR:
+    case JH_STATE_SKIPPED:
+      t->ph = PH_DONE;
+      t->state = last->state;
+      t->produced_output = last->produced_output;
+      t->started_ms = last->started_ms;
+      t->ended_ms = last->ended_ms;
+      set_message(t, last->message);
+      t->counters = last->counters_json ? strdup(last->counters_json) : NULL;
+      break;
+    case JH_STATE_BLOCKED:
+      t->validation = 1;
+      t->resume_of = last->id;
+      break;
+    case JH_STATE_RUNNING: /* its host died under it */
+      store_check(r,
+                  jh_store_task_finish(r->store, last->id, JH_STATE_CANCELLED,
+                                       "interrupted: the host ended while "
+                                       "the task ran",
+                                       0, NULL),
+                  "a task");
+      break;
+    default:
+      break;
+    }
+  }
+  jh_task_rows_free(rows, n);
+  return 0;
+}
+
+/* ---- the end of the job ---- */
+
+static jh_state job_state(const run *r) {
+  int warning = 0, error = 0, blocked = 0;
+  if (r->cancelled)
+    return JH_STATE_CANCELLED;
+  for (size_t i = 0; i < r->n; i++) {
+    const task_run *t = &r->t[i];
+    if (t->ph != PH_DONE)
+      continue;
+    blocked |= t->state == JH_STATE_BLOCKED;
+    error |= t->state == JH_STATE_ERROR;
+    warning |= t->state == JH_STATE_WARNING;
+  }
+  if (blocked)
+    return JH_STATE_BLOCKED;
+  if (error || r->store_error)
+    return JH_STATE_ERROR;
+  return warning ? JH_STATE_WARNING : JH_STATE_SUCCEEDED;
+}
+
+static void finish_rest(run *r) {
+  char why[300];
+  for (size_t i = 0; i < r->n; i++) {
+    task_run *t = &r->t[i];
+    if (t->ph != PH_PENDING)
+      continue;
+    if (r->cancelled)
+      finish_unlaunched(r, t, JH_STATE_CANCELLED,
+                        "the job was cancelled before the task started");
+    else {
+      snprintf(why, sizeof(why), "the job stopped when %s ended",
+               r->stopped_by ? r->stopped_by : "a task");
+      finish_unlaunched(r, t, JH_STATE_NOT_STARTED, why);
+    }
+  }
+}
+
+static void summary(run *r, jh_state state, int64_t started_ms) {
+  size_t count[JH_STATE_INTERRUPTED + 1] = {0};
+  FILE *f = r->opt->progress;
+  if (f == NULL)
+    return;
+  status_clear(r);
+  fprintf(f, "\n%-36s %-28s %-10s %s\n", "TASK", "TYPE", "STATE", "MESSAGE");
+  for (size_t k = 0; k < r->n; k++) {
+    const task_run *t = &r->t[r->job->graph->steps[k]];
+    if (t->ph == PH_EXCLUDED)
+      continue;
+    count[t->state]++;
+    fprintf(f, "%-36s %-28s %-10s %s\n", t->def->id, t->def->type,
+            jh_state_name(t->state), t->message ? t->message : "");
+  }
+  fprintf(f, "\njob %s, instance %lld: %s in %.1f s (", r->job->pipeline->job_id,
+          (long long)r->instance, jh_state_name(state),
+          (double)(jh_now_ms() - started_ms) / 1000.0);
+  for (int s = 0, first = 1; s <= JH_STATE_INTERRUPTED; s++)
+    if (count[s] > 0) {
+      fprintf(f, "%s%zu %s", first ? "" : ", ", count[s],
+              jh_state_name((jh_state)s));
+      first = 0;
+    }
+  fprintf(f, ")\n");
+  fflush(f);
+}
+
+static void build_report_tasks(run *r, jh_report_task *rt, size_t *nrt) {
+  size_t n = 0;
+  for (size_t k = 0; k < r->n; k++) {
+    const task_run *t = &r->t[r->job->graph->steps[k]];
+    if (t->ph == PH_EXCLUDED)
+      continue;
+    rt[n].id = t->def->id;
+    rt[n].type = t->def->type;
+    rt[n].level = t->level;
+    rt[n].state = t->state;
+    rt[n].produced_output = t->produced_output;
+    rt[n].started_ms = t->started_ms;
+    rt[n].ended_ms = t->ended_ms;
+    rt[n].attempts = t->attempt_base + t->attempts;
+    rt[n].counters_json = t->counters;
+    rt[n].message = t->message;
+    n++;
+  }
+  *nrt = n;
+}
+
+int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
+               int64_t instance, const jh_exec_options *opt, jh_state *state,
+               char **report) {
+  struct sigaction old[3];
+  jh_report_task *rt = NULL;
+  size_t nrt = 0;
+  run r;
+  int rc;
+  int64_t started_ms = jh_now_ms();
+
+  memset(&r, 0, sizeof(r));
+  r.job = job;
+  r.home = home;
+  r.store = store;
+  r.instance = instance;
+  r.opt = opt;
+  r.n = job->pipeline->ntasks;
+  r.t = calloc(r.n ? r.n : 1, sizeof(*r.t));
+  rt = calloc(r.n ? r.n : 1, sizeof(*rt));
+  if (r.t == NULL || rt == NULL) {
+    free(r.t);
+    free(rt);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < r.n; i++) {
+    r.t[i].def = &job->pipeline->tasks[i];
+    r.t[i].level = job->graph->level[i];
+    r.t[i].worker.fd = -1;
+    r.t[i].outcome.produced_output = -1;
+  }
+  select_tasks(&r);
+  rc = opt->resume ? apply_history(&r) : 0;
+  if (rc == 0)
+    rc = signals_install(old);
+  if (rc == 0) {
+    note(&r, "job %s, instance %lld: %s", job->pipeline->job_id,
+         (long long)instance, opt->resume ? "resumed" : "started");
+    rc = loop(&r);
+    if (rc != 0) { /* the loop itself failed: stop everything */
+      signal_all(&r, SIGKILL, 0);
+      r.stop = 1;
+      while (r.running > 0) {
+        wait_events(&r);
+        collect_ended(&r);
+      }
+    }
+    signals_restore(old);
+    finish_rest(&r);
+    *state = job_state(&r);
+    if (rc != 0)
+      *state = JH_STATE_ERROR;
+    build_report_tasks(&r, rt, &nrt);
+    *report = jh_report_json(job->pipeline->job_id, instance, *state,
+                             started_ms, jh_now_ms(), rt, nrt);
+    store_check(&r,
+                jh_store_job_finish(store, instance, *state,
+                                    r.stopped_by ? r.stopped_by : NULL,
+                                    *report),
+                "the job");
+    summary(&r, *state, started_ms);
+    if (*report == NULL)
+      rc = -ENOMEM;
+  }
+  for (size_t i = 0; i < r.n; i++) {
+    attempt_cleanup(&r.t[i]);
+    jh_outcome_clear(&r.t[i].outcome);
+    free(r.t[i].message);
+    free(r.t[i].counters);
+  }
+  free(r.t);
+  free(rt);
+  return rc != 0 ? rc : r.store_error;
+}

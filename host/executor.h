@@ -1,0 +1,73 @@
+/*
+ * executor.h — runs a job: the Identity Manager job state machine.
+ *
+ * Order: by effective level (each level waits for the previous one to
+ * end; at most max_parallel tasks at once), or, with `ordering:
+ * dependencies`, each task as soon as its parents ended.
+ *
+ * Before a task starts, each of its parents (that is part of this run or
+ * ended in an earlier run of a resumed instance) must have Succeeded and
+ * produced output; otherwise the task is Skipped with the reason.
+ *
+ * A task ends:
+ *   Succeeded  run returned 0;
+ *   Warning    it failed (error, crash, timeout) with continue_on_error;
+ *   Error      it failed without continue_on_error: no new task starts,
+ *              running ones finish, the rest are NotStarted;
+ *   Blocked    run returned JOBHOST_EBLOCKED: as Error, and the job ends
+ *              Blocked, resumable;
+ *   Cancelled  the job was cancelled while it ran.
+ * A failed attempt is retried (`retries`, backoff from `retry_delay`,
+ * doubling) before it counts as failed. A timeout sends SIGTERM (the task's
+ * cancel flag), then SIGKILL after the grace period.
+ *
+ * Job state: Cancelled if cancelled, else Blocked if a task is Blocked,
+ * else Error on an untolerated error, else Warning if a task ended in
+ * Warning, else Succeeded.
+ */
+#ifndef JH_EXECUTOR_H
+#define JH_EXECUTOR_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "home.h"
+#include "job_load.h"
+#include "store.h"
+
+typedef enum jh_isolation {
+  JH_ISOLATION_PROCESS = 0, /* each task in a forked worker */
+  JH_ISOLATION_NONE = 1     /* in the host process, one at a time (debug) */
+} jh_isolation;
+
+typedef struct jh_exec_options {
+  jh_isolation isolation;
+  int force;          /* thresholds must not block (run --force) */
+  long grace_ms;      /* SIGTERM to SIGKILL; default 5000 */
+  const char *only;   /* --task: run this task only */
+  const char *from;   /* --from: start at this step */
+  const char *to;     /* --to: stop after this step */
+  int resume;         /* continue the instance: earlier task rows count */
+  FILE *progress;     /* where progress and the summary go (stderr) */
+  int live;           /* progress is a terminal: redraw a status line */
+} jh_exec_options;
+
+/*
+ * Check --task/--from/--to against the job. Returns 0 or JOBHOST_ECONFIG
+ * with a message in diags.
+ */
+int jh_exec_check_selection(const jh_job *job, const jh_exec_options *opt,
+                            jh_diags *diags);
+
+/*
+ * Run the job as instance `instance` (already Running in the store).
+ * Records every task instance, finishes the job instance with the report,
+ * and returns 0 with the job state in *state and the report JSON in
+ * *report (malloc'd; caller frees), or a negative code when the store
+ * failed.
+ */
+int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
+               int64_t instance, const jh_exec_options *opt, jh_state *state,
+               char **report);
+
+#endif /* JH_EXECUTOR_H */

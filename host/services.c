@@ -1,0 +1,497 @@
+/*
+ * services.c — the host-services table and the run of one task attempt.
+ */
+#include "config.h"
+
+#include "services.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* An export table being written: a CSV file in the attempt's work folder,
+ * moved to ExportOutput when the task succeeds. */
+struct jobhost_table {
+  struct jh_task_state *st;
+  char *name;
+  char *tmp_path;
+  FILE *f;
+  size_t ncolumns;
+  int failed;
+  int closed;
+  struct jobhost_table *next;
+};
+
+typedef struct jh_task_state {
+  const jh_task_env *env;
+  jobhost_ctx ctx;
+  struct jobhost_table *tables;
+  void *cookie_in;
+  size_t cookie_in_len;
+  int cookie_in_loaded;
+  void *cookie_out;
+  size_t cookie_out_len;
+  int cookie_out_set;
+} jh_task_state;
+
+static jh_task_state *state_of(jobhost_ctx *ctx) {
+  return (jh_task_state *)ctx->host_private;
+}
+
+/* ---- reporting ---- */
+
+static void emit(const jh_task_env *env, jh_wire_type type, const void *head,
+                 size_t head_len, const char *text, size_t text_len) {
+  unsigned char buf[5 + JH_WIRE_MAX_PAYLOAD];
+  size_t n = jh_wire_encode(buf, type, head, head_len, text, text_len);
+
+  if (env->fd < 0) {
+    uint32_t len;
+    memcpy(&len, buf, 4);
+    (void)jh_wire_apply(env->outcome, type, buf + 5, len);
+    return;
+  }
+  for (size_t off = 0; off < n;) {
+    ssize_t w = write(env->fd, buf + off, n - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return; /* the host is gone; nothing more to tell */
+    off += (size_t)w;
+  }
+}
+
+static void emit_text(const jh_task_env *env, jh_wire_type type,
+                      const void *head, size_t head_len, const char *fmt,
+                      va_list ap) JOBHOST_PRINTF(5, 0);
+static void emit_text(const jh_task_env *env, jh_wire_type type,
+                      const void *head, size_t head_len, const char *fmt,
+                      va_list ap) {
+  char text[JH_WIRE_MAX_PAYLOAD];
+  int len = vsnprintf(text, sizeof(text), fmt, ap);
+  if (len < 0)
+    return;
+  if ((size_t)len >= sizeof(text))
+    len = (int)sizeof(text) - 1;
+  emit(env, type, head, head_len, text, (size_t)len);
+}
+
+static void svc_log(jobhost_ctx *ctx, jobhost_log_level level,
+                    const char *fmt, ...) JOBHOST_PRINTF(3, 4);
+static void svc_log(jobhost_ctx *ctx, jobhost_log_level level,
+                    const char *fmt, ...) {
+  unsigned char lv = (unsigned char)level;
+  va_list ap;
+  va_start(ap, fmt);
+  emit_text(state_of(ctx)->env, JH_WIRE_LOG, &lv, 1, fmt, ap);
+  va_end(ap);
+}
+
+static void svc_progress(jobhost_ctx *ctx, uint64_t done, uint64_t total) {
+  uint64_t head[2] = {done, total};
+  emit(state_of(ctx)->env, JH_WIRE_PROGRESS, head, sizeof(head), NULL, 0);
+}
+
+static void counter(jobhost_ctx *ctx, jh_wire_type type, const char *name,
+                    int64_t v) {
+  if (name == NULL || *name == '\0')
+    return;
+  emit(state_of(ctx)->env, type, &v, sizeof(v), name, strlen(name));
+}
+
+static void svc_counter_add(jobhost_ctx *ctx, const char *name, int64_t d) {
+  counter(ctx, JH_WIRE_COUNTER_ADD, name, d);
+}
+
+static void svc_counter_set(jobhost_ctx *ctx, const char *name, int64_t v) {
+  counter(ctx, JH_WIRE_COUNTER_SET, name, v);
+}
+
+static void svc_set_produced_output(jobhost_ctx *ctx, int produced) {
+  unsigned char p = produced != 0;
+  emit(state_of(ctx)->env, JH_WIRE_OUTPUT, &p, 1, NULL, 0);
+}
+
+static void svc_set_message(jobhost_ctx *ctx, const char *fmt, ...)
+    JOBHOST_PRINTF(2, 3);
+static void svc_set_message(jobhost_ctx *ctx, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  emit_text(state_of(ctx)->env, JH_WIRE_MESSAGE, NULL, 0, fmt, ap);
+  va_end(ap);
+}
+
+static int svc_is_cancelled(jobhost_ctx *ctx) {
+  const jh_task_env *env = state_of(ctx)->env;
+  return env->cancelled != NULL && *env->cancelled != 0;
+}
+
+static const char *svc_folder(jobhost_ctx *ctx, jobhost_folder which) {
+  const jh_task_env *env = state_of(ctx)->env;
+  if (which == JOBHOST_FOLDER_TASK_WORK)
+    return env->work_dir;
+  if ((int)which < 0 || which > JOBHOST_FOLDER_TASK_WORK)
+    return NULL;
+  return env->home->folders[which];
+}
+
+/* ---- parameters ---- */
+
+static const jobhost_param *schema_param(const jh_task_def *def,
+                                         const char *name) {
+  const jobhost_param *p = def->task_type ? def->task_type->params : NULL;
+  for (size_t i = 0; p != NULL && p[i].name != NULL; i++)
+    if (strcmp(p[i].name, name) == 0)
+      return &p[i];
+  return NULL;
+}
+
+static const char *svc_param(jobhost_ctx *ctx, const char *name) {
+  const jh_task_def *def = state_of(ctx)->env->def;
+  const jh_value *v = jh_task_value(def, name);
+  const jobhost_param *p;
+  if (v != NULL)
+    return v->text; /* NULL for a list: read it with param_list */
+  p = schema_param(def, name);
+  return p != NULL && p->type != JOBHOST_PARAM_LIST ? p->default_value : NULL;
+}
+
+static size_t svc_param_list(jobhost_ctx *ctx, const char *name,
+                             const char *const **items) {
+  const jh_value *v = jh_task_value(state_of(ctx)->env->def, name);
+  if (v == NULL || v->items == NULL) {
+    *items = NULL;
+    return 0;
+  }
+  *items = (const char *const *)v->items;
+  return v->nitems;
+}
+
+/* Connection settings and secrets come from the model, which pipelines do
+ * not carry yet: no connection has settings or secrets. */
+static const char *svc_setting(jobhost_ctx *ctx, const char *name) {
+  (void)ctx;
+  (void)name;
+  return NULL;
+}
+
+static int svc_secret(jobhost_ctx *ctx, const char *name, char *buf,
+                      size_t size) {
+  (void)ctx;
+  (void)name;
+  if (size > 0)
+    buf[0] = '\0';
+  return -ENOENT;
+}
+
+/* ---- export tables ---- */
+
+static int valid_table_name(const char *name) {
+  if (name == NULL || *name == '\0' || strlen(name) > 200 || name[0] == '.')
+    return 0;
+  for (const char *p = name; *p; p++)
+    if (*p == '/' || *p == '\\' || (unsigned char)*p < 0x20)
+      return 0;
+  return 1;
+}
+
+/* One CSV field, RFC 4180: quoted when it holds a comma, a quote, CR or LF. */
+static int write_field(FILE *f, const char *v) {
+  if (v == NULL)
+    return 0;
+  if (strpbrk(v, ",\"\r\n") == NULL)
+    return fputs(v, f) < 0 ? -EIO : 0;
+  if (fputc('"', f) == EOF)
+    return -EIO;
+  for (const char *p = v; *p; p++) {
+    if (*p == '"' && fputc('"', f) == EOF)
+      return -EIO;
+    if (fputc(*p, f) == EOF)
+      return -EIO;
+  }
+  return fputc('"', f) == EOF ? -EIO : 0;
+}
+
+static int write_row(FILE *f, const char *const *values, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    int rc;
+    if (i > 0 && fputc(',', f) == EOF)
+      return -EIO;
+    rc = write_field(f, values[i]);
+    if (rc != 0)
+      return rc;
+  }
+  return fputs("\r\n", f) < 0 ? -EIO : 0;
+}
+
+static void table_free(struct jobhost_table *t) {
+  if (t->f != NULL)
+    fclose(t->f);
+  free(t->name);
+  free(t->tmp_path);
+  free(t);
+}
+
+static int svc_table_open(jobhost_ctx *ctx, const char *name,
+                          const char *const *columns, size_t ncolumns,
+                          jobhost_table **out) {
+  jh_task_state *st = state_of(ctx);
+  struct jobhost_table *t;
+  int rc;
+
+  *out = NULL;
+  if (!valid_table_name(name) || columns == NULL || ncolumns == 0)
+    return -EINVAL;
+  for (t = st->tables; t != NULL; t = t->next)
+    if (strcmp(t->name, name) == 0)
+      return -EEXIST;
+  t = calloc(1, sizeof(*t));
+  if (t == NULL)
+    return -ENOMEM;
+  t->st = st;
+  t->ncolumns = ncolumns;
+  t->name = strdup(name);
+  if (t->name == NULL ||
+      asprintf(&t->tmp_path, "%s/%s.csv", st->env->work_dir, name) < 0) {
+    t->tmp_path = NULL;
+    table_free(t);
+    return -ENOMEM;
+  }
+  t->f = fopen(t->tmp_path, "wxe");
+  if (t->f == NULL) {
+    rc = -errno;
+    table_free(t);
+    return rc;
+  }
+  rc = write_row(t->f, columns, ncolumns);
+  if (rc != 0) {
+    table_free(t);
+    return rc;
+  }
+  t->next = st->tables;
+  st->tables = t;
+  *out = t;
+  return 0;
+}
+
+static int svc_table_write(jobhost_table *t, const char *const *values,
+                           size_t nvalues) {
+  int rc;
+  if (t == NULL || t->closed)
+    return -EBADF;
+  if (nvalues != t->ncolumns) {
+    t->failed = 1;
+    return -EINVAL;
+  }
+  rc = write_row(t->f, values, nvalues);
+  if (rc != 0)
+    t->failed = 1;
+  return rc;
+}
+
+static int svc_table_close(jobhost_table *t) {
+  int rc = 0;
+  if (t == NULL || t->closed)
+    return -EBADF;
+  t->closed = 1;
+  if (fflush(t->f) != 0 || fsync(fileno(t->f)) != 0)
+    rc = -errno;
+  if (fclose(t->f) != 0 && rc == 0)
+    rc = -errno;
+  t->f = NULL;
+  if (rc != 0)
+    t->failed = 1;
+  return rc != 0 ? rc : (t->failed ? -EIO : 0);
+}
+
+/* ---- cookie ---- */
+
+static int cookie_path(const jh_task_state *st, char *buf, size_t size) {
+  const char *conn = st->ctx.connection;
+  if (conn == NULL || strchr(conn, '/') != NULL || conn[0] == '.')
+    return -ENOENT;
+  if ((size_t)snprintf(buf, size, "%s/%s.cookie",
+                       st->env->home->folders[JOBHOST_FOLDER_EXPORT_COOKIES],
+                       conn) >= size)
+    return -ENAMETOOLONG;
+  return 0;
+}
+
+static int ignores_cookie(jobhost_ctx *ctx) {
+  const char *v = svc_param(ctx, "ignore_cookie_file");
+  return v != NULL && strcmp(v, "true") == 0;
+}
+
+static int svc_cookie_get(jobhost_ctx *ctx, const void **data, size_t *size) {
+  jh_task_state *st = state_of(ctx);
+  char path[PATH_MAX];
+  struct stat sb;
+  int fd, rc;
+
+  if (ignores_cookie(ctx) || cookie_path(st, path, sizeof(path)) != 0)
+    return -ENOENT;
+  if (!st->cookie_in_loaded) {
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return errno == ENOENT ? -ENOENT : -errno;
+    if (fstat(fd, &sb) != 0 || sb.st_size > 16 * 1024 * 1024) {
+      close(fd);
+      return -EFBIG;
+    }
+    st->cookie_in = malloc((size_t)sb.st_size + 1);
+    if (st->cookie_in == NULL) {
+      close(fd);
+      return -ENOMEM;
+    }
+    rc = (int)read(fd, st->cookie_in, (size_t)sb.st_size);
+    close(fd);
+    if (rc != (int)sb.st_size)
+      return -EIO;
+    st->cookie_in_len = (size_t)sb.st_size;
+    st->cookie_in_loaded = 1;
+  }
+  *data = st->cookie_in;
+  *size = st->cookie_in_len;
+  return 0;
+}
+
+static int svc_cookie_set(jobhost_ctx *ctx, const void *data, size_t size) {
+  jh_task_state *st = state_of(ctx);
+  void *copy;
+  char path[PATH_MAX];
+  if (cookie_path(st, path, sizeof(path)) != 0)
+    return -ENOENT;
+  copy = malloc(size ? size : 1);
+  if (copy == NULL)
+    return -ENOMEM;
+  memcpy(copy, data, size);
+  free(st->cookie_out);
+  st->cookie_out = copy;
+  st->cookie_out_len = size;
+  st->cookie_out_set = 1;
+  return 0;
+}
+
+/* ---- commit or discard the all-or-nothing effects ---- */
+
+static int write_file_atomic(const char *path, const void *data, size_t len) {
+  char tmp[PATH_MAX];
+  int fd, rc = 0;
+  if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+    return -ENAMETOOLONG;
+  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0)
+    return -errno;
+  if (write(fd, data, len) != (ssize_t)len || fsync(fd) != 0)
+    rc = errno ? -errno : -EIO;
+  if (close(fd) != 0 && rc == 0)
+    rc = -errno;
+  if (rc == 0 && rename(tmp, path) != 0)
+    rc = -errno;
+  if (rc != 0)
+    unlink(tmp);
+  return rc;
+}
+
+static int commit_effects(jh_task_state *st) {
+  const char *out_dir = st->env->home->folders[JOBHOST_FOLDER_EXPORT_OUTPUT];
+  char path[PATH_MAX];
+  int rc;
+
+  for (struct jobhost_table *t = st->tables; t != NULL; t = t->next) {
+    if (!t->closed || t->failed)
+      return -EIO; /* a table left open or broken: nothing is published */
+  }
+  for (struct jobhost_table *t = st->tables; t != NULL; t = t->next) {
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s.csv", out_dir, t->name) >=
+        sizeof(path))
+      return -ENAMETOOLONG;
+    if (rename(t->tmp_path, path) != 0)
+      return -errno;
+  }
+  if (st->cookie_out_set) {
+    rc = cookie_path(st, path, sizeof(path));
+    if (rc == 0)
+      rc = write_file_atomic(path, st->cookie_out, st->cookie_out_len);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+static void release_effects(jh_task_state *st, int discard) {
+  struct jobhost_table *t = st->tables;
+  while (t != NULL) {
+    struct jobhost_table *next = t->next;
+    if (discard)
+      unlink(t->tmp_path);
+    table_free(t);
+    t = next;
+  }
+  st->tables = NULL;
+  free(st->cookie_in);
+  free(st->cookie_out);
+}
+
+static const jobhost_services services = {
+    .struct_size = sizeof(jobhost_services),
+    .abi_major = JOBHOST_ABI_MAJOR,
+    .abi_minor = JOBHOST_ABI_MINOR,
+    .host_version = PACKAGE_VERSION,
+    .log = svc_log,
+    .progress = svc_progress,
+    .counter_add = svc_counter_add,
+    .counter_set = svc_counter_set,
+    .set_produced_output = svc_set_produced_output,
+    .set_message = svc_set_message,
+    .is_cancelled = svc_is_cancelled,
+    .folder = svc_folder,
+    .param = svc_param,
+    .param_list = svc_param_list,
+    .setting = svc_setting,
+    .secret = svc_secret,
+    .table_open = svc_table_open,
+    .table_write = svc_table_write,
+    .table_close = svc_table_close,
+    .cookie_get = svc_cookie_get,
+    .cookie_set = svc_cookie_set,
+};
+
+int jh_task_execute(const jh_task_env *env) {
+  jh_task_state st;
+  int32_t rc;
+
+  memset(&st, 0, sizeof(st));
+  st.env = env;
+  st.ctx.struct_size = sizeof(st.ctx);
+  st.ctx.svc = &services;
+  st.ctx.task_id = env->def->id;
+  st.ctx.task_type = env->def->type;
+  st.ctx.host_private = &st;
+  st.ctx.force = env->force;
+  st.ctx.resume_of = env->resume_of;
+  st.ctx.task_instance = env->task_instance;
+  {
+    const jh_value *conn = jh_task_value(env->def, "connection");
+    st.ctx.connection = conn != NULL ? conn->text : NULL;
+  }
+
+  rc = env->def->task_type->run(&st.ctx);
+  if (rc == 0) {
+    int crc = commit_effects(&st);
+    if (crc != 0) {
+      svc_set_message(&st.ctx, "could not publish the task's output: %s",
+                      jobhost_strerror(crc));
+      rc = crc;
+    }
+  }
+  release_effects(&st, rc != 0);
+  emit(env, JH_WIRE_RESULT, &rc, sizeof(rc), NULL, 0);
+  return rc;
+}

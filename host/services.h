@@ -1,0 +1,43 @@
+/*
+ * services.h — the host services a task sees (ctx->svc), and the run of
+ * one task attempt on top of them.
+ *
+ * jh_task_execute builds the task's jobhost_ctx, calls the task type's run
+ * entry point and reports everything over the wire (wire.h): into the
+ * host's pipe in a worker process, or straight into an outcome with
+ * --isolation none. Effects that must be all or nothing — export tables,
+ * the incremental cookie — are kept aside and committed only when run
+ * returns 0, before the result is reported.
+ */
+#ifndef JH_SERVICES_H
+#define JH_SERVICES_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include <jobhost/jobhost.h>
+
+#include "home.h"
+#include "pipeline.h"
+#include "wire.h"
+
+typedef struct jh_task_env {
+  /* inputs, borrowed */
+  const jh_task_def *def;
+  const jh_home *home;
+  const char *work_dir;  /* this attempt's TASK_WORK folder (exists) */
+  int64_t task_instance;
+  int force;
+  int64_t resume_of;
+  /* where reports go: fd >= 0 (worker) or outcome (in process) */
+  int fd;
+  jh_outcome *outcome;
+  /* nonzero once the host asked the task to stop */
+  volatile sig_atomic_t *cancelled;
+} jh_task_env;
+
+/* Run the task once. Returns the task's result code (also reported as the
+ * RESULT record). */
+int jh_task_execute(const jh_task_env *env);
+
+#endif /* JH_SERVICES_H */

@@ -1,0 +1,190 @@
+/*
+ * wire.c — see wire.h.
+ */
+#include "config.h"
+
+#include "wire.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <jobhost/services.h>
+
+size_t jh_wire_encode(unsigned char *buf, jh_wire_type type,
+                      const void *head, size_t head_len, const char *text,
+                      size_t text_len) {
+  uint32_t len;
+  if (head_len + text_len > JH_WIRE_MAX_PAYLOAD)
+    text_len = JH_WIRE_MAX_PAYLOAD - head_len;
+  len = (uint32_t)(head_len + text_len);
+  memcpy(buf, &len, 4);
+  buf[4] = (unsigned char)type;
+  if (head_len > 0)
+    memcpy(buf + 5, head, head_len);
+  if (text_len > 0)
+    memcpy(buf + 5 + head_len, text, text_len);
+  return 5 + (size_t)len;
+}
+
+static jh_counter *counter_find(jh_outcome *o, const char *name, size_t len,
+                                int create) {
+  jh_counter *grown;
+  for (size_t i = 0; i < o->ncounters; i++)
+    if (strlen(o->counters[i].name) == len &&
+        memcmp(o->counters[i].name, name, len) == 0)
+      return &o->counters[i];
+  if (!create)
+    return NULL;
+  grown = realloc(o->counters, (o->ncounters + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return NULL;
+  o->counters = grown;
+  grown[o->ncounters].name = strndup(name, len);
+  if (grown[o->ncounters].name == NULL)
+    return NULL;
+  grown[o->ncounters].value = 0;
+  return &grown[o->ncounters++];
+}
+
+static const char *const level_names[] = {"ERROR", "WARNING", "INFO",
+                                          "DEBUG"};
+
+static void write_log_line(jh_outcome *o, unsigned level, const unsigned char *text,
+                           size_t len) {
+  struct timespec ts;
+  struct tm tm;
+  char stamp[32];
+  o->log_lines++;
+  if (o->log == NULL)
+    return;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+  fprintf(o->log, "%s.%03ldZ %-7s [%s] %.*s\n", stamp, ts.tv_nsec / 1000000,
+          level < 4 ? level_names[level] : "LOG",
+          o->task_id ? o->task_id : "-", (int)len, (const char *)text);
+}
+
+int jh_wire_apply(jh_outcome *o, jh_wire_type type, const unsigned char *p,
+                  size_t len) {
+  int64_t v;
+  uint64_t a, b;
+  int32_t code;
+  jh_counter *c;
+
+  switch (type) {
+  case JH_WIRE_LOG:
+    if (len < 1)
+      return -EPROTO;
+    write_log_line(o, p[0], p + 1, len - 1);
+    return 0;
+  case JH_WIRE_PROGRESS:
+    if (len != 16)
+      return -EPROTO;
+    memcpy(&a, p, 8);
+    memcpy(&b, p + 8, 8);
+    o->progress_done = a;
+    o->progress_total = b;
+    return 0;
+  case JH_WIRE_COUNTER_ADD:
+  case JH_WIRE_COUNTER_SET:
+    if (len < 9)
+      return -EPROTO;
+    memcpy(&v, p, 8);
+    c = counter_find(o, (const char *)p + 8, len - 8, 1);
+    if (c == NULL)
+      return -ENOMEM;
+    c->value = type == JH_WIRE_COUNTER_ADD ? c->value + v : v;
+    return 0;
+  case JH_WIRE_OUTPUT:
+    if (len != 1)
+      return -EPROTO;
+    o->produced_output = p[0] != 0;
+    return 0;
+  case JH_WIRE_MESSAGE: {
+    char *m = strndup((const char *)p, len);
+    if (m == NULL)
+      return -ENOMEM;
+    free(o->message);
+    o->message = m;
+    return 0;
+  }
+  case JH_WIRE_RESULT:
+    if (len != 4)
+      return -EPROTO;
+    memcpy(&code, p, 4);
+    o->has_result = 1;
+    o->result = code;
+    return 0;
+  }
+  return -EPROTO;
+}
+
+int jh_wire_feed(jh_wire_reader *r, jh_outcome *o, const unsigned char *data,
+                 size_t n) {
+  size_t off = 0;
+  if (r->len + n > r->cap) {
+    size_t cap = r->cap ? r->cap : 8192;
+    unsigned char *grown;
+    while (cap < r->len + n)
+      cap *= 2;
+    grown = realloc(r->buf, cap);
+    if (grown == NULL)
+      return -ENOMEM;
+    r->buf = grown;
+    r->cap = cap;
+  }
+  memcpy(r->buf + r->len, data, n);
+  r->len += n;
+  while (r->len - off >= 5) {
+    uint32_t len;
+    int rc;
+    memcpy(&len, r->buf + off, 4);
+    if (len > JH_WIRE_MAX_PAYLOAD + 16)
+      return -EPROTO;
+    if (r->len - off < 5 + (size_t)len)
+      break;
+    rc = jh_wire_apply(o, (jh_wire_type)r->buf[off + 4], r->buf + off + 5, len);
+    if (rc != 0)
+      return rc;
+    off += 5 + (size_t)len;
+  }
+  memmove(r->buf, r->buf + off, r->len - off);
+  r->len -= off;
+  return 0;
+}
+
+void jh_wire_reader_clear(jh_wire_reader *r) {
+  free(r->buf);
+  r->buf = NULL;
+  r->len = r->cap = 0;
+}
+
+void jh_outcome_clear(jh_outcome *o) {
+  FILE *log = o->log;
+  const char *task_id = o->task_id;
+  free(o->message);
+  for (size_t i = 0; i < o->ncounters; i++)
+    free(o->counters[i].name);
+  free(o->counters);
+  memset(o, 0, sizeof(*o));
+  o->produced_output = -1;
+  o->log = log;
+  o->task_id = task_id;
+}
+
+char *jh_outcome_counters_json(const jh_outcome *o) {
+  json_t *obj = json_object();
+  char *text;
+  if (obj == NULL)
+    return NULL;
+  for (size_t i = 0; i < o->ncounters; i++)
+    json_object_set_new(obj, o->counters[i].name,
+                        json_integer((json_int_t)o->counters[i].value));
+  text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(obj);
+  return text;
+}
