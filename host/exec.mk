@@ -7,3 +7,10 @@ host_libjobhost_host_la_SOURCES += \
 	host/executor.c host/executor.h \
 	host/report.c host/report.h \
 	host/cli_run.c
+
+check_PROGRAMS += tests/host/test_wire
+tests_host_test_wire_SOURCES = tests/host/test_wire.c
+tests_host_test_wire_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_host_test_wire_CFLAGS = $(TEST_CFLAGS)
+tests_host_test_wire_LDADD = $(TEST_LDADD)
+TESTS += tests/host/test_wire
