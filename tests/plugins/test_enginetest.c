@@ -264,11 +264,14 @@ static int teardown(void **state) {
 
 /* Runs task type `type` with params (name, value pairs, NULL-terminated,
  * or NULL) and returns its code; the fake records what it did. */
-static int run_task(const char *type, const char *const *params) {
+static int run_task_forced(const char *type, const char *const *params,
+                           int force) {
   jobhost_ctx ctx = {.struct_size = sizeof(ctx),
                      .svc = &fake_svc,
                      .task_id = "T1",
-                     .task_type = type};
+                     .task_type = type,
+                     .force = force,
+                     .resume_of = force ? 42 : 0};
   int cancelled = fake.cancelled;
 
   memset(&fake, 0, sizeof(fake));
@@ -279,6 +282,10 @@ static int run_task(const char *type, const char *const *params) {
   fake.cancelled = cancelled;
   fake.log_fd = -1;
   return fake.type->run(&ctx);
+}
+
+static int run_task(const char *type, const char *const *params) {
+  return run_task_forced(type, params, 0);
 }
 
 static int64_t counter(const char *name) {
@@ -334,6 +341,12 @@ static void test_block(void **state) {
   assert_int_equal(run_task("TestBlockTask", custom), JOBHOST_EBLOCKED);
   assert_string_equal(fake.message, "too many deletions");
   assert_int_equal(counter("pending_changes"), 3);
+  /* Forced (run --force, or validating the blocked run on resume), the
+   * held changes are applied. */
+  assert_int_equal(run_task_forced("TestBlockTask", custom, 1), 0);
+  assert_string_equal(fake.message, "forced: 3 held changes applied on resume");
+  assert_int_equal(counter("applied_changes"), 3);
+  assert_int_equal(fake.produced, 1);
 }
 
 static void test_bad_integer_is_a_config_error(void **state) {

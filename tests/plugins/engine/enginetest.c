@@ -154,6 +154,15 @@ static int block_run(jobhost_ctx *ctx) {
   if (rc != 0)
     return rc;
   ctx->svc->counter_set(ctx, "pending_changes", (int64_t)pending);
+  if (ctx->force) {
+    /* run --force, or a resume validating the blocked run: the held
+     * changes are applied instead of blocking. */
+    ctx->svc->set_message(ctx, "forced: %lld held changes applied%s",
+                          pending, ctx->resume_of ? " on resume" : "");
+    ctx->svc->counter_set(ctx, "applied_changes", (int64_t)pending);
+    ctx->svc->set_produced_output(ctx, 1);
+    return 0;
+  }
   ctx->svc->set_message(ctx, "%s", message);
   jobhost_warning(ctx, "blocking: %s (%lld pending changes)", message,
                   pending);
