@@ -930,11 +930,17 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
     build_report_tasks(&r, rt, &nrt);
     *report = jh_report_json(job->pipeline->job_id, instance, *state,
                              started_ms, jh_now_ms(), rt, nrt);
-    store_check(&r,
-                jh_store_job_finish(store, instance, *state,
-                                    r.stopped_by ? r.stopped_by : NULL,
-                                    *report),
-                "the job");
+    {
+      char why[300] = "";
+      if (r.cancelled)
+        snprintf(why, sizeof(why), "cancelled");
+      else if (r.stopped_by != NULL)
+        snprintf(why, sizeof(why), "stopped when %s ended", r.stopped_by);
+      store_check(&r,
+                  jh_store_job_finish(store, instance, *state,
+                                      why[0] ? why : NULL, *report),
+                  "the job");
+    }
     summary(&r, *state, started_ms);
     if (*report == NULL)
       rc = -ENOMEM;
