@@ -20,6 +20,8 @@ struct command {
 static const struct command commands[] = {
     {"plugins", jh_cmd_plugins,
      "list plugins found, their task types and packages, and refusals"},
+    {"history", jh_cmd_history, "list job instances, newest first"},
+    {"show", jh_cmd_show, "show a job instance and its task instances"},
 };
 
 static void usage(FILE *out) {

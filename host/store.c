@@ -1,0 +1,1027 @@
+/*
+ * store.c — the embedded SQLite store: job and task instances. See store.h.
+ *
+ * One connection per jh_store. Statements are prepared per call and always
+ * finalized before returning; every value reaches SQL through a bound
+ * parameter. Functions that read then write (start, resume, cancel, and
+ * the "dead host" rule) do so inside BEGIN IMMEDIATE so that two jobhost
+ * processes sharing the file cannot interleave between the check and the
+ * write; the busy timeout makes the second one wait instead of failing.
+ *
+ * A connection must not be used across fork(): forked workers never touch
+ * the parent's jh_store.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store.h"
+
+#define JH_STORE_BUSY_MS 5000
+
+struct jh_store {
+  sqlite3 *db;
+  int version;      /* schema version after migrations */
+  int last_rc;      /* extended SQLite code of the last failure */
+  char errmsg[512]; /* message of the last failure */
+};
+
+/* ---- schema ---- */
+
+/*
+ * Migrations in order: migrations[i] brings the schema from version i to
+ * i + 1. Never edit one that has shipped; append a new one instead.
+ */
+static const char *const migrations[] = {
+    /* 1: job and task instances */
+    "CREATE TABLE job_instances ("
+    "  id INTEGER PRIMARY KEY,"
+    "  job_id TEXT NOT NULL,"
+    "  pipeline_path TEXT,"
+    "  state TEXT NOT NULL,"
+    "  started_ms INTEGER NOT NULL,"
+    "  ended_ms INTEGER,"
+    "  pid INTEGER NOT NULL,"
+    "  cancel_requested INTEGER NOT NULL DEFAULT 0,"
+    "  message TEXT,"
+    "  report_json TEXT);"
+    "CREATE INDEX job_instances_job_state ON job_instances(job_id, state);"
+    /* The invariant behind -EBUSY, enforced by SQLite as well. */
+    "CREATE UNIQUE INDEX job_instances_one_running ON job_instances(job_id)"
+    "  WHERE state = 'Running';"
+    "CREATE TABLE task_instances ("
+    "  id INTEGER PRIMARY KEY,"
+    "  job_instance INTEGER NOT NULL"
+    "    REFERENCES job_instances(id) ON DELETE CASCADE,"
+    "  task_id TEXT NOT NULL,"
+    "  task_type TEXT NOT NULL,"
+    "  level INTEGER NOT NULL DEFAULT 0,"
+    "  attempt INTEGER NOT NULL DEFAULT 0,"
+    "  state TEXT NOT NULL,"
+    "  started_ms INTEGER,"
+    "  ended_ms INTEGER,"
+    "  produced_output INTEGER NOT NULL DEFAULT 0,"
+    "  counters_json TEXT,"
+    "  message TEXT,"
+    "  log_path TEXT);"
+    "CREATE INDEX task_instances_job_instance"
+    "  ON task_instances(job_instance);",
+};
+
+#define JH_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* ---- states and times ---- */
+
+static const char *const state_names[] = {
+    [JH_STATE_NOT_STARTED] = "NotStarted", [JH_STATE_RUNNING] = "Running",
+    [JH_STATE_SUCCEEDED] = "Succeeded",    [JH_STATE_WARNING] = "Warning",
+    [JH_STATE_ERROR] = "Error",            [JH_STATE_BLOCKED] = "Blocked",
+    [JH_STATE_SKIPPED] = "Skipped",        [JH_STATE_CANCELLED] = "Cancelled",
+    [JH_STATE_INTERRUPTED] = "Interrupted"};
+
+#define JH_NSTATES (sizeof(state_names) / sizeof(state_names[0]))
+
+static int state_valid(jh_state s) {
+  return (unsigned)s < JH_NSTATES;
+}
+
+const char *jh_state_name(jh_state s) {
+  return state_valid(s) ? state_names[s] : "Unknown";
+}
+
+int jh_state_parse(const char *name, jh_state *out) {
+  if (name == NULL || out == NULL)
+    return -EINVAL;
+  for (size_t i = 0; i < JH_NSTATES; i++)
+    if (strcmp(name, state_names[i]) == 0) {
+      *out = (jh_state)i;
+      return 0;
+    }
+  return -EINVAL;
+}
+
+void jh_time_iso(int64_t ms, char buf[32]) {
+  /* Floor division so that times before 1970 still round down. */
+  int64_t secs = ms / 1000 - (ms % 1000 < 0 ? 1 : 0);
+  time_t t = (time_t)secs;
+  struct tm tm;
+
+  if (gmtime_r(&t, &tm) == NULL ||
+      strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    snprintf(buf, 32, "(invalid time)");
+}
+
+int64_t jh_now_ms(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+    return (int64_t)time(NULL) * 1000;
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- errors and statement helpers ---- */
+
+/* Record SQLite's message for `what` and map the code to an errno. */
+static int db_fail(jh_store *s, int sqlrc, const char *what) {
+  s->last_rc = sqlrc;
+  snprintf(s->errmsg, sizeof(s->errmsg), "%s: %s", what,
+           sqlite3_errmsg(s->db));
+  return (sqlrc & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EIO;
+}
+
+static int prepare(jh_store *s, const char *sql, sqlite3_stmt **st) {
+  int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+  if (rc != SQLITE_OK) {
+    *st = NULL;
+    return db_fail(s, rc, "prepare");
+  }
+  return 0;
+}
+
+/* The step/bind errors were checked already; finalize only releases. */
+static void finalize(sqlite3_stmt *st) {
+  (void)sqlite3_finalize(st);
+}
+
+static int bind_text(jh_store *s, sqlite3_stmt *st, int i, const char *v) {
+  int rc = v != NULL ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT)
+                     : sqlite3_bind_null(st, i);
+  return rc == SQLITE_OK ? 0 : db_fail(s, rc, "bind");
+}
+
+static int bind_int64(jh_store *s, sqlite3_stmt *st, int i, int64_t v) {
+  int rc = sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+  return rc == SQLITE_OK ? 0 : db_fail(s, rc, "bind");
+}
+
+/* Step a statement that returns no row. */
+static int step_done(jh_store *s, sqlite3_stmt *st, const char *what) {
+  int rc = sqlite3_step(st);
+  return rc == SQLITE_DONE ? 0 : db_fail(s, rc, what);
+}
+
+/* Step a statement expected to return a row: 1 for a row, 0 when done. */
+static int step_row(jh_store *s, sqlite3_stmt *st, const char *what) {
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    return 1;
+  if (rc == SQLITE_DONE)
+    return 0;
+  return db_fail(s, rc, what);
+}
+
+static int exec_sql(jh_store *s, const char *sql, const char *what) {
+  int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+  return rc == SQLITE_OK ? 0 : db_fail(s, rc, what);
+}
+
+static int begin(jh_store *s) {
+  return exec_sql(s, "BEGIN IMMEDIATE", "begin transaction");
+}
+
+static int commit(jh_store *s) {
+  return exec_sql(s, "COMMIT", "commit");
+}
+
+/* Undo a failed transaction; keeps the message of the original failure. */
+static void rollback(jh_store *s) {
+  if (!sqlite3_get_autocommit(s->db))
+    (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* End a transaction: commit when rc is 0, else roll back. Returns rc or
+ * the commit failure. */
+static int end_tx(jh_store *s, int rc) {
+  if (rc == 0)
+    rc = commit(s);
+  if (rc != 0)
+    rollback(s);
+  return rc;
+}
+
+/*
+ * End a transaction that may have refused its request (-ENOENT, -EBUSY,
+ * -EINVAL) after applying the liveness rule: what it wrote until then is
+ * consistent and kept. Any other failure rolls back.
+ */
+static int end_tx_refusal(jh_store *s, int rc) {
+  int crc;
+  if (rc != -ENOENT && rc != -EBUSY && rc != -EINVAL)
+    return end_tx(s, rc);
+  crc = commit(s);
+  if (crc != 0) {
+    rollback(s);
+    return crc;
+  }
+  return rc;
+}
+
+/* malloc'd copy of a text column, NULL for SQL NULL. 0 or -ENOMEM. */
+static int column_dup(sqlite3_stmt *st, int col, char **out) {
+  const unsigned char *v;
+  *out = NULL;
+  if (sqlite3_column_type(st, col) == SQLITE_NULL)
+    return 0;
+  v = sqlite3_column_text(st, col);
+  if (v == NULL || (*out = strdup((const char *)v)) == NULL)
+    return -ENOMEM;
+  return 0;
+}
+
+static int column_state(jh_store *s, sqlite3_stmt *st, int col,
+                        jh_state *out) {
+  const unsigned char *v = sqlite3_column_text(st, col);
+  if (v == NULL || jh_state_parse((const char *)v, out) != 0) {
+    snprintf(s->errmsg, sizeof(s->errmsg), "unknown state '%s' in the store",
+             v != NULL ? (const char *)v : "(null)");
+    return -EIO;
+  }
+  return 0;
+}
+
+/* ---- opening and migrations ---- */
+
+static int user_version(jh_store *s, int *version) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, "PRAGMA user_version", &st);
+  if (rc != 0)
+    return rc;
+  rc = step_row(s, st, "read schema version");
+  if (rc == 1) {
+    *version = sqlite3_column_int(st, 0);
+    rc = 0;
+  } else if (rc == 0) {
+    snprintf(s->errmsg, sizeof(s->errmsg), "no schema version");
+    rc = -EIO;
+  }
+  finalize(st);
+  return rc;
+}
+
+/* Apply the next migration when the schema is behind. Sets *version to the
+ * version found inside the transaction (another process may have migrated
+ * meanwhile). */
+static int migrate_step(jh_store *s, int *version) {
+  char sql[64];
+  int rc = begin(s);
+  if (rc != 0)
+    return rc;
+  rc = user_version(s, version);
+  if (rc == 0 && *version >= 0 && *version < JH_SCHEMA_VERSION) {
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", *version + 1);
+    rc = exec_sql(s, migrations[*version], "migration");
+    if (rc == 0)
+      rc = exec_sql(s, sql, "set schema version");
+  }
+  return end_tx(s, rc);
+}
+
+static int migrate(jh_store *s, const char *path, char *err, size_t errsize) {
+  int version = 0, rc;
+  for (;;) {
+    int before;
+    rc = user_version(s, &before);
+    if (rc == 0 && (before < 0 || before > JH_SCHEMA_VERSION)) {
+      snprintf(err, errsize,
+               "store %s has schema version %d, which this jobhost does not "
+               "know (it knows up to %d); use a newer jobhost",
+               path, before, JH_SCHEMA_VERSION);
+      return -EPROTO;
+    }
+    if (rc == 0 && before == JH_SCHEMA_VERSION)
+      break;
+    if (rc == 0)
+      rc = migrate_step(s, &version);
+    if (rc != 0) {
+      snprintf(err, errsize, "cannot bring store %s to schema version %d: %s",
+               path, JH_SCHEMA_VERSION, s->errmsg);
+      return rc;
+    }
+  }
+  s->version = JH_SCHEMA_VERSION;
+  return 0;
+}
+
+/* Connection settings: WAL, busy timeout, foreign keys. */
+static int configure(jh_store *s) {
+  int rc = sqlite3_busy_timeout(s->db, JH_STORE_BUSY_MS);
+  if (rc != SQLITE_OK)
+    return db_fail(s, rc, "busy timeout");
+  if ((rc = exec_sql(s, "PRAGMA journal_mode = WAL", "journal mode")) != 0 ||
+      (rc = exec_sql(s, "PRAGMA synchronous = NORMAL", "synchronous")) != 0 ||
+      (rc = exec_sql(s, "PRAGMA foreign_keys = ON", "foreign keys")) != 0)
+    return rc;
+  return 0;
+}
+
+int jh_store_open(const char *path, jh_store **out, char *err,
+                  size_t errsize) {
+  jh_store *s;
+  int rc;
+
+  if (out != NULL)
+    *out = NULL;
+  if (path == NULL || *path == '\0' || out == NULL) {
+    snprintf(err, errsize, "no store path given");
+    return -EINVAL;
+  }
+  s = calloc(1, sizeof(*s));
+  if (s == NULL) {
+    snprintf(err, errsize, "out of memory opening store %s", path);
+    return -ENOMEM;
+  }
+  rc = sqlite3_open_v2(path, &s->db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  if (rc != SQLITE_OK) {
+    snprintf(err, errsize, "cannot open store %s: %s", path,
+             s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+    jh_store_close(s);
+    return (rc & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EIO;
+  }
+  (void)sqlite3_extended_result_codes(s->db, 1);
+  rc = configure(s);
+  if (rc != 0) {
+    snprintf(err, errsize, "cannot open store %s: %s", path, s->errmsg);
+    jh_store_close(s);
+    return rc;
+  }
+  rc = migrate(s, path, err, errsize);
+  if (rc != 0) {
+    jh_store_close(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+void jh_store_close(jh_store *s) {
+  if (s == NULL)
+    return;
+  /* Every statement is finalized by the function that prepared it, so
+   * sqlite3_close cannot report SQLITE_BUSY here. */
+  (void)sqlite3_close(s->db);
+  free(s);
+}
+
+sqlite3 *jh_store_db(jh_store *s) {
+  return s != NULL ? s->db : NULL;
+}
+
+const char *jh_store_errmsg(jh_store *s) {
+  return s != NULL ? s->errmsg : "no store";
+}
+
+int jh_store_schema_version(jh_store *s) {
+  return s != NULL ? s->version : 0;
+}
+
+/* ---- the "host process gone" rule ---- */
+
+/* Whether the host process pid still exists (EPERM: it exists but belongs
+ * to another user). pid 0 or less never names a host. */
+static int pid_alive(long pid) {
+  if (pid <= 0)
+    return 0;
+  return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* Mark a Running instance whose host pid ended as Interrupted, and its
+ * Running task instances with it. Call inside a transaction. The pid in
+ * the WHERE clause leaves alone an instance resumed by another host. */
+static int mark_interrupted(jh_store *s, int64_t instance, long pid) {
+  static const char job_sql[] =
+      "UPDATE job_instances SET state = 'Interrupted', ended_ms = ?1,"
+      " message = ?2 WHERE id = ?3 AND state = 'Running' AND pid = ?4";
+  static const char task_sql[] =
+      "UPDATE task_instances SET state = 'Interrupted', ended_ms = ?1,"
+      " message = 'host process ended while the task was running'"
+      " WHERE job_instance = ?2 AND state = 'Running'";
+  char message[96];
+  int64_t now = jh_now_ms();
+  sqlite3_stmt *st;
+  int rc;
+
+  snprintf(message, sizeof(message),
+           "host process %ld ended while the job was running", pid);
+  if ((rc = prepare(s, job_sql, &st)) != 0)
+    return rc;
+  if ((rc = bind_int64(s, st, 1, now)) == 0 &&
+      (rc = bind_text(s, st, 2, message)) == 0 &&
+      (rc = bind_int64(s, st, 3, instance)) == 0 &&
+      (rc = bind_int64(s, st, 4, pid)) == 0)
+    rc = step_done(s, st, "mark instance interrupted");
+  finalize(st);
+  if (rc != 0)
+    return rc;
+  if ((rc = prepare(s, task_sql, &st)) != 0)
+    return rc;
+  if ((rc = bind_int64(s, st, 1, now)) == 0 &&
+      (rc = bind_int64(s, st, 2, instance)) == 0)
+    rc = step_done(s, st, "mark task instances interrupted");
+  finalize(st);
+  return rc;
+}
+
+struct dead_list {
+  int64_t *ids;
+  long *pids;
+  size_t n, cap;
+};
+
+static int dead_add(struct dead_list *d, int64_t id, long pid) {
+  if (d->n == d->cap) {
+    size_t cap = d->cap ? d->cap * 2 : 8;
+    int64_t *ids = realloc(d->ids, cap * sizeof(*ids));
+    long *pids;
+    if (ids == NULL)
+      return -ENOMEM;
+    d->ids = ids;
+    pids = realloc(d->pids, cap * sizeof(*pids));
+    if (pids == NULL)
+      return -ENOMEM;
+    d->pids = pids;
+    d->cap = cap;
+  }
+  d->ids[d->n] = id;
+  d->pids[d->n++] = pid;
+  return 0;
+}
+
+/* Collect the Running instances (of job_id, or of every job when NULL):
+ * the first one whose host is alive goes to *live (0 when none), the
+ * others to dead. */
+static int scan_running(jh_store *s, const char *job_id, int64_t *live,
+                        struct dead_list *dead) {
+  static const char sql[] =
+      "SELECT id, pid FROM job_instances WHERE state = 'Running'"
+      " AND (?1 IS NULL OR job_id = ?1) ORDER BY id";
+  sqlite3_stmt *st;
+  int rc;
+
+  *live = 0;
+  if ((rc = prepare(s, sql, &st)) != 0)
+    return rc;
+  if ((rc = bind_text(s, st, 1, job_id)) == 0) {
+    while ((rc = step_row(s, st, "find running instances")) == 1) {
+      int64_t id = sqlite3_column_int64(st, 0);
+      long pid = (long)sqlite3_column_int64(st, 1);
+      if (pid_alive(pid)) {
+        if (*live == 0)
+          *live = id;
+      } else if ((rc = dead_add(dead, id, pid)) != 0) {
+        break;
+      }
+    }
+  }
+  finalize(st);
+  return rc;
+}
+
+/*
+ * Apply the liveness rule to the Running instances of job_id (every job
+ * when NULL): dead hosts' instances become Interrupted; *live receives
+ * the id of one whose host is alive, or 0. Call inside a transaction.
+ */
+static int reap_running(jh_store *s, const char *job_id, int64_t *live) {
+  struct dead_list dead = {NULL, NULL, 0, 0};
+  int rc = scan_running(s, job_id, live, &dead);
+  for (size_t i = 0; rc == 0 && i < dead.n; i++)
+    rc = mark_interrupted(s, dead.ids[i], dead.pids[i]);
+  free(dead.ids);
+  free(dead.pids);
+  return rc;
+}
+
+/* ---- job instances ---- */
+
+static void row_set_ms(sqlite3_stmt *st, int col, int64_t *out) {
+  *out = sqlite3_column_type(st, col) == SQLITE_NULL
+             ? 0
+             : (int64_t)sqlite3_column_int64(st, col);
+}
+
+#define JOB_COLS                                                              \
+  "id, job_id, pipeline_path, state, started_ms, ended_ms, pid, message"
+
+/* Fill *r from a row selected with JOB_COLS. On failure *r is cleared. */
+static int read_job_row(jh_store *s, sqlite3_stmt *st, jh_job_row *r) {
+  int rc;
+  memset(r, 0, sizeof(*r));
+  r->instance = sqlite3_column_int64(st, 0);
+  row_set_ms(st, 4, &r->started_ms);
+  row_set_ms(st, 5, &r->ended_ms);
+  r->pid = (long)sqlite3_column_int64(st, 6);
+  if ((rc = column_dup(st, 1, &r->job_id)) != 0 ||
+      (rc = column_dup(st, 2, &r->pipeline_path)) != 0 ||
+      (rc = column_state(s, st, 3, &r->state)) != 0 ||
+      (rc = column_dup(st, 7, &r->message)) != 0)
+    jh_job_row_clear(r);
+  return rc;
+}
+
+void jh_job_row_clear(jh_job_row *r) {
+  if (r == NULL)
+    return;
+  free(r->job_id);
+  free(r->pipeline_path);
+  free(r->message);
+  memset(r, 0, sizeof(*r));
+}
+
+void jh_job_rows_free(jh_job_row *rows, size_t n) {
+  for (size_t i = 0; rows != NULL && i < n; i++)
+    jh_job_row_clear(&rows[i]);
+  free(rows);
+}
+
+/* Read one instance without applying the liveness rule. */
+static int job_read(jh_store *s, int64_t instance, jh_job_row *out) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, "SELECT " JOB_COLS " FROM job_instances WHERE id = ?1",
+                   &st);
+  if (rc != 0)
+    return rc;
+  if ((rc = bind_int64(s, st, 1, instance)) == 0) {
+    rc = step_row(s, st, "read job instance");
+    if (rc == 1)
+      rc = read_job_row(s, st, out);
+    else if (rc == 0)
+      rc = -ENOENT;
+  }
+  finalize(st);
+  return rc;
+}
+
+static int job_insert(jh_store *s, const char *job_id,
+                      const char *pipeline_path, long pid,
+                      int64_t *instance) {
+  static const char sql[] =
+      "INSERT INTO job_instances (job_id, pipeline_path, state, started_ms,"
+      " pid) VALUES (?1, ?2, 'Running', ?3, ?4)";
+  sqlite3_stmt *st;
+  int rc = prepare(s, sql, &st);
+  if (rc != 0)
+    return rc;
+  if ((rc = bind_text(s, st, 1, job_id)) == 0 &&
+      (rc = bind_text(s, st, 2, pipeline_path)) == 0 &&
+      (rc = bind_int64(s, st, 3, jh_now_ms())) == 0 &&
+      (rc = bind_int64(s, st, 4, pid)) == 0 &&
+      (rc = step_done(s, st, "insert job instance")) == 0)
+    *instance = sqlite3_last_insert_rowid(s->db);
+  finalize(st);
+  return rc;
+}
+
+int jh_store_job_start(jh_store *s, const char *job_id,
+                       const char *pipeline_path, long pid, int64_t *instance,
+                       int64_t *holder) {
+  int64_t live = 0;
+  int rc;
+
+  if (holder != NULL)
+    *holder = 0;
+  if (s == NULL || job_id == NULL || *job_id == '\0' || instance == NULL ||
+      pid <= 0)
+    return -EINVAL;
+  if ((rc = begin(s)) != 0)
+    return rc;
+  rc = reap_running(s, job_id, &live);
+  if (rc == 0 && live != 0) {
+    if (holder != NULL)
+      *holder = live;
+    rc = -EBUSY;
+  }
+  if (rc == 0)
+    rc = job_insert(s, job_id, pipeline_path, pid, instance);
+  return end_tx_refusal(s, rc);
+}
+
+static int resumable(jh_state st) {
+  return st == JH_STATE_BLOCKED || st == JH_STATE_INTERRUPTED ||
+         st == JH_STATE_CANCELLED;
+}
+
+static int job_set_running(jh_store *s, int64_t instance, long pid) {
+  static const char sql[] =
+      "UPDATE job_instances SET state = 'Running', pid = ?1, ended_ms = NULL,"
+      " cancel_requested = 0, message = NULL, report_json = NULL"
+      " WHERE id = ?2";
+  sqlite3_stmt *st;
+  int rc = prepare(s, sql, &st);
+  if (rc != 0)
+    return rc;
+  if ((rc = bind_int64(s, st, 1, pid)) == 0 &&
+      (rc = bind_int64(s, st, 2, instance)) == 0)
+    rc = step_done(s, st, "resume job instance");
+  finalize(st);
+  return rc;
+}
+
+/* Inside a transaction: the checks and the update of a resume. */
+static int resume_locked(jh_store *s, int64_t instance, long pid,
+                         int64_t *holder) {
+  jh_job_row row;
+  int64_t live = 0;
+  int rc = job_read(s, instance, &row);
+  if (rc != 0)
+    return rc;
+  rc = reap_running(s, row.job_id, &live);
+  jh_job_row_clear(&row);
+  if (rc != 0)
+    return rc;
+  if (live != 0) {
+    if (holder != NULL)
+      *holder = live;
+    return -EBUSY;
+  }
+  /* Read again: the liveness rule may have made it Interrupted. */
+  if ((rc = job_read(s, instance, &row)) != 0)
+    return rc;
+  rc = resumable(row.state) ? job_set_running(s, instance, pid) : -EINVAL;
+  jh_job_row_clear(&row);
+  return rc;
+}
+
+int jh_store_job_resume(jh_store *s, int64_t instance, long pid,
+                        int64_t *holder) {
+  int rc;
+  if (holder != NULL)
+    *holder = 0;
+  if (s == NULL || pid <= 0)
+    return -EINVAL;
+  if ((rc = begin(s)) != 0)
+    return rc;
+  return end_tx_refusal(s, resume_locked(s, instance, pid, holder));
+}
+
+int jh_store_job_finish(jh_store *s, int64_t instance, jh_state state,
+                        const char *message, const char *report_json) {
+  static const char sql[] =
+      "UPDATE job_instances SET state = ?1, ended_ms = ?2, message = ?3,"
+      " report_json = ?4 WHERE id = ?5";
+  sqlite3_stmt *st;
+  int rc;
+
+  if (s == NULL || !state_valid(state) || state == JH_STATE_RUNNING)
+    return -EINVAL;
+  if ((rc = prepare(s, sql, &st)) != 0)
+    return rc;
+  if ((rc = bind_text(s, st, 1, jh_state_name(state))) == 0 &&
+      (rc = bind_int64(s, st, 2, jh_now_ms())) == 0 &&
+      (rc = bind_text(s, st, 3, message)) == 0 &&
+      (rc = bind_text(s, st, 4, report_json)) == 0 &&
+      (rc = bind_int64(s, st, 5, instance)) == 0 &&
+      (rc = step_done(s, st, "finish job instance")) == 0 &&
+      sqlite3_changes(s->db) == 0)
+    rc = -ENOENT;
+  finalize(st);
+  return rc;
+}
+
+static int job_set_cancel(jh_store *s, int64_t instance) {
+  sqlite3_stmt *st;
+  int rc = prepare(
+      s, "UPDATE job_instances SET cancel_requested = 1 WHERE id = ?1", &st);
+  if (rc != 0)
+    return rc;
+  if ((rc = bind_int64(s, st, 1, instance)) == 0)
+    rc = step_done(s, st, "request cancel");
+  finalize(st);
+  return rc;
+}
+
+static int cancel_locked(jh_store *s, int64_t instance, long *pid) {
+  jh_job_row row;
+  int rc = job_read(s, instance, &row);
+  if (rc != 0)
+    return rc;
+  if (row.state == JH_STATE_RUNNING && !pid_alive(row.pid)) {
+    /* Its host is gone: it becomes Interrupted, nothing left to cancel. */
+    rc = mark_interrupted(s, instance, row.pid);
+    if (rc == 0)
+      rc = -EINVAL;
+  } else if (row.state != JH_STATE_RUNNING) {
+    rc = -EINVAL;
+  } else if ((rc = job_set_cancel(s, instance)) == 0 && pid != NULL) {
+    *pid = row.pid;
+  }
+  jh_job_row_clear(&row);
+  return rc;
+}
+
+int jh_store_job_cancel(jh_store *s, int64_t instance, long *pid) {
+  int rc;
+  if (pid != NULL)
+    *pid = 0;
+  if (s == NULL)
+    return -EINVAL;
+  if ((rc = begin(s)) != 0)
+    return rc;
+  /* A dead host's instance is marked Interrupted and kept so, with
+   * -EINVAL: nothing is left to cancel. */
+  return end_tx_refusal(s, cancel_locked(s, instance, pid));
+}
+
+int jh_store_job_cancel_requested(jh_store *s, int64_t instance) {
+  sqlite3_stmt *st;
+  int rc;
+  if (s == NULL)
+    return -EINVAL;
+  rc = prepare(s, "SELECT cancel_requested FROM job_instances WHERE id = ?1",
+               &st);
+  if (rc != 0)
+    return rc;
+  if ((rc = bind_int64(s, st, 1, instance)) == 0) {
+    rc = step_row(s, st, "read cancel flag");
+    if (rc == 1)
+      rc = sqlite3_column_int(st, 0) != 0;
+    else if (rc == 0)
+      rc = -ENOENT;
+  }
+  finalize(st);
+  return rc;
+}
+
+/* Apply the liveness rule to job_id (all jobs when NULL) in its own
+ * transaction. */
+static int reap_tx(jh_store *s, const char *job_id) {
+  int64_t live;
+  int rc = begin(s);
+  if (rc != 0)
+    return rc;
+  return end_tx(s, reap_running(s, job_id, &live));
+}
+
+int jh_store_job_get(jh_store *s, int64_t instance, jh_job_row *out) {
+  int rc;
+  if (s == NULL || out == NULL)
+    return -EINVAL;
+  memset(out, 0, sizeof(*out));
+  rc = job_read(s, instance, out);
+  if (rc != 0 || out->state != JH_STATE_RUNNING || pid_alive(out->pid))
+    return rc;
+  /* Its host is gone: record that, then read the row as it now stands. */
+  rc = reap_tx(s, out->job_id);
+  jh_job_row_clear(out);
+  return rc != 0 ? rc : job_read(s, instance, out);
+}
+
+/* rows, grown when full to hold n + 1 items; NULL when out of memory
+ * (rows is then left as it was). */
+static void *rows_grow(void *rows, size_t *cap, size_t n, size_t size) {
+  void *grown;
+  size_t want;
+  if (n < *cap)
+    return rows;
+  want = *cap ? *cap * 2 : 16;
+  grown = realloc(rows, want * size);
+  if (grown != NULL)
+    *cap = want;
+  return grown;
+}
+
+static int job_select(jh_store *s, const char *job_id, size_t limit,
+                      jh_job_row **rows, size_t *n) {
+  static const char sql[] =
+      "SELECT " JOB_COLS " FROM job_instances"
+      " WHERE ?1 IS NULL OR job_id = ?1 ORDER BY id DESC LIMIT ?2";
+  jh_job_row *out = NULL;
+  size_t count = 0, cap = 0;
+  sqlite3_stmt *st;
+  int rc = prepare(s, sql, &st);
+
+  if (rc != 0)
+    return rc;
+  if ((rc = bind_text(s, st, 1, job_id)) == 0 &&
+      (rc = bind_int64(s, st, 2, limit == 0 ? -1 : (int64_t)limit)) == 0) {
+    while ((rc = step_row(s, st, "list job instances")) == 1) {
+      jh_job_row *grown = rows_grow(out, &cap, count, sizeof(*out));
+      if (grown == NULL) {
+        rc = -ENOMEM;
+        break;
+      }
+      out = grown;
+      if ((rc = read_job_row(s, st, &out[count])) != 0)
+        break;
+      count++;
+    }
+  }
+  finalize(st);
+  if (rc != 0) {
+    jh_job_rows_free(out, count);
+    return rc;
+  }
+  *rows = out;
+  *n = count;
+  return 0;
+}
+
+int jh_store_job_list(jh_store *s, const char *job_id, size_t limit,
+                      jh_job_row **rows, size_t *n) {
+  int rc;
+  if (rows != NULL)
+    *rows = NULL;
+  if (n != NULL)
+    *n = 0;
+  if (s == NULL || rows == NULL || n == NULL)
+    return -EINVAL;
+  if ((rc = reap_tx(s, job_id)) != 0)
+    return rc;
+  return job_select(s, job_id, limit, rows, n);
+}
+
+char *jh_store_job_report(jh_store *s, int64_t instance, int *rc) {
+  sqlite3_stmt *st;
+  char *report = NULL;
+  int r;
+
+  if (s == NULL) {
+    r = -EINVAL;
+  } else if ((r = prepare(s,
+                          "SELECT report_json FROM job_instances WHERE id = ?1",
+                          &st)) == 0) {
+    if ((r = bind_int64(s, st, 1, instance)) == 0) {
+      r = step_row(s, st, "read report");
+      if (r == 1)
+        r = column_dup(st, 0, &report);
+      else if (r == 0)
+        r = -ENOENT;
+      if (r == 0 && report == NULL)
+        r = -ENOENT;
+    }
+    finalize(st);
+  }
+  if (rc != NULL)
+    *rc = r;
+  return report;
+}
+
+/* ---- task instances ---- */
+
+/* An INSERT refused because the job instance does not exist. */
+static int task_insert_fail(jh_store *s, int rc) {
+  if (rc == -EIO && s->last_rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+    return -ENOENT;
+  return rc;
+}
+
+int jh_store_task_start(jh_store *s, int64_t instance, const char *task_id,
+                        const char *task_type, int level, int attempt,
+                        const char *log_path, int64_t *task_instance) {
+  static const char sql[] =
+      "INSERT INTO task_instances (job_instance, task_id, task_type, level,"
+      " attempt, state, started_ms, log_path)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, 'Running', ?6, ?7)";
+  sqlite3_stmt *st;
+  int rc;
+
+  if (s == NULL || task_id == NULL || task_type == NULL ||
+      task_instance == NULL || attempt < 1)
+    return -EINVAL;
+  if ((rc = prepare(s, sql, &st)) != 0)
+    return rc;
+  if ((rc = bind_int64(s, st, 1, instance)) == 0 &&
+      (rc = bind_text(s, st, 2, task_id)) == 0 &&
+      (rc = bind_text(s, st, 3, task_type)) == 0 &&
+      (rc = bind_int64(s, st, 4, level)) == 0 &&
+      (rc = bind_int64(s, st, 5, attempt)) == 0 &&
+      (rc = bind_int64(s, st, 6, jh_now_ms())) == 0 &&
+      (rc = bind_text(s, st, 7, log_path)) == 0 &&
+      (rc = step_done(s, st, "insert task instance")) == 0)
+    *task_instance = sqlite3_last_insert_rowid(s->db);
+  finalize(st);
+  return task_insert_fail(s, rc);
+}
+
+int jh_store_task_finish(jh_store *s, int64_t task_instance, jh_state state,
+                         const char *message, int produced_output,
+                         const char *counters_json) {
+  static const char sql[] =
+      "UPDATE task_instances SET state = ?1, ended_ms = ?2, message = ?3,"
+      " produced_output = ?4, counters_json = ?5 WHERE id = ?6";
+  sqlite3_stmt *st;
+  int rc;
+
+  if (s == NULL || !state_valid(state) || state == JH_STATE_RUNNING)
+    return -EINVAL;
+  if ((rc = prepare(s, sql, &st)) != 0)
+    return rc;
+  if ((rc = bind_text(s, st, 1, jh_state_name(state))) == 0 &&
+      (rc = bind_int64(s, st, 2, jh_now_ms())) == 0 &&
+      (rc = bind_text(s, st, 3, message)) == 0 &&
+      (rc = bind_int64(s, st, 4, produced_output != 0)) == 0 &&
+      (rc = bind_text(s, st, 5, counters_json)) == 0 &&
+      (rc = bind_int64(s, st, 6, task_instance)) == 0 &&
+      (rc = step_done(s, st, "finish task instance")) == 0 &&
+      sqlite3_changes(s->db) == 0)
+    rc = -ENOENT;
+  finalize(st);
+  return rc;
+}
+
+int jh_store_task_record(jh_store *s, int64_t instance, const char *task_id,
+                         const char *task_type, int level, jh_state state,
+                         const char *message) {
+  static const char sql[] =
+      "INSERT INTO task_instances (job_instance, task_id, task_type, level,"
+      " attempt, state, message) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)";
+  sqlite3_stmt *st;
+  int rc;
+
+  if (s == NULL || task_id == NULL || task_type == NULL ||
+      !state_valid(state) || state == JH_STATE_RUNNING)
+    return -EINVAL;
+  if ((rc = prepare(s, sql, &st)) != 0)
+    return rc;
+  if ((rc = bind_int64(s, st, 1, instance)) == 0 &&
+      (rc = bind_text(s, st, 2, task_id)) == 0 &&
+      (rc = bind_text(s, st, 3, task_type)) == 0 &&
+      (rc = bind_int64(s, st, 4, level)) == 0 &&
+      (rc = bind_text(s, st, 5, jh_state_name(state))) == 0 &&
+      (rc = bind_text(s, st, 6, message)) == 0)
+    rc = step_done(s, st, "record task instance");
+  finalize(st);
+  return task_insert_fail(s, rc);
+}
+
+#define TASK_COLS                                                             \
+  "id, task_id, task_type, level, attempt, state, started_ms, ended_ms,"      \
+  " produced_output, counters_json, message, log_path"
+
+static void task_row_clear(jh_task_row *r) {
+  free(r->task_id);
+  free(r->task_type);
+  free(r->counters_json);
+  free(r->message);
+  free(r->log_path);
+  memset(r, 0, sizeof(*r));
+}
+
+static int read_task_row(jh_store *s, sqlite3_stmt *st, jh_task_row *r) {
+  int rc;
+  memset(r, 0, sizeof(*r));
+  r->id = sqlite3_column_int64(st, 0);
+  r->level = sqlite3_column_int(st, 3);
+  r->attempt = sqlite3_column_int(st, 4);
+  row_set_ms(st, 6, &r->started_ms);
+  row_set_ms(st, 7, &r->ended_ms);
+  r->produced_output = sqlite3_column_int(st, 8) != 0;
+  if ((rc = column_dup(st, 1, &r->task_id)) != 0 ||
+      (rc = column_dup(st, 2, &r->task_type)) != 0 ||
+      (rc = column_state(s, st, 5, &r->state)) != 0 ||
+      (rc = column_dup(st, 9, &r->counters_json)) != 0 ||
+      (rc = column_dup(st, 10, &r->message)) != 0 ||
+      (rc = column_dup(st, 11, &r->log_path)) != 0)
+    task_row_clear(r);
+  return rc;
+}
+
+void jh_task_rows_free(jh_task_row *rows, size_t n) {
+  for (size_t i = 0; rows != NULL && i < n; i++)
+    task_row_clear(&rows[i]);
+  free(rows);
+}
+
+int jh_store_task_list(jh_store *s, int64_t instance, jh_task_row **rows,
+                       size_t *n) {
+  static const char sql[] = "SELECT " TASK_COLS " FROM task_instances"
+                            " WHERE job_instance = ?1 ORDER BY id";
+  jh_task_row *out = NULL;
+  size_t count = 0, cap = 0;
+  sqlite3_stmt *st;
+  int rc;
+
+  if (rows != NULL)
+    *rows = NULL;
+  if (n != NULL)
+    *n = 0;
+  if (s == NULL || rows == NULL || n == NULL)
+    return -EINVAL;
+  if ((rc = prepare(s, sql, &st)) != 0)
+    return rc;
+  if ((rc = bind_int64(s, st, 1, instance)) == 0) {
+    while ((rc = step_row(s, st, "list task instances")) == 1) {
+      jh_task_row *grown = rows_grow(out, &cap, count, sizeof(*out));
+      if (grown == NULL) {
+        rc = -ENOMEM;
+        break;
+      }
+      out = grown;
+      if ((rc = read_task_row(s, st, &out[count])) != 0)
+        break;
+      count++;
+    }
+  }
+  finalize(st);
+  if (rc != 0) {
+    jh_task_rows_free(out, count);
+    return rc;
+  }
+  *rows = out;
+  *n = count;
+  return 0;
+}
