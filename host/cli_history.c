@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "home.h"
+#include "report.h"
 #include "store.h"
 
 #define HISTORY_DEFAULT_LIMIT 20
@@ -465,69 +466,30 @@ static int parse_instance(const char *text, int64_t *out) {
   return 0;
 }
 
-/* Counters as JSON: the stored object, {} when none, the raw text as a
- * string when it does not parse. */
-static json_t *counters_json(const char *text) {
-  json_t *v;
-  if (text == NULL)
-    return json_object();
-  v = json_loads(text, JSON_DECODE_ANY, NULL);
-  return v != NULL ? v : json_text(text);
-}
-
-static json_t *task_json(const jh_task_row *t) {
-  json_t *o = json_object();
-  int64_t span = t->started_ms != 0 && t->ended_ms != 0
-                     ? t->ended_ms - t->started_ms
-                     : -1;
-  int bad = o == NULL;
-  if (bad)
+/* The run report (report.c) rebuilt from the store's rows, for an
+ * instance that has none kept. Returns malloc'd JSON text or NULL. */
+static char *report_from_rows(const jh_job_row *job, const jh_task_row *tasks,
+                              size_t n) {
+  jh_report_task *rt = calloc(n ? n : 1, sizeof(*rt));
+  char *text;
+  if (rt == NULL)
     return NULL;
-  bad |= jset(o, "id", json_text(t->task_id));
-  bad |= jset(o, "type", json_text(t->task_type));
-  bad |= jset(o, "level", json_integer(t->level));
-  bad |= jset(o, "attempt", json_integer(t->attempt));
-  bad |= jset(o, "state", json_string(jh_state_name(t->state)));
-  bad |= jset(o, "produced_output", json_boolean(t->produced_output));
-  bad |= jset(o, "started_at", json_time(t->started_ms));
-  bad |= jset(o, "ended_at", json_time(t->ended_ms));
-  bad |= jset(o, "duration_ms", span >= 0 ? json_integer(span) : json_null());
-  bad |= jset(o, "counters", counters_json(t->counters_json));
-  bad |= jset(o, "message", json_text(t->message ? t->message : ""));
-  bad |= jset(o, "log", json_text(t->log_path));
-  if (bad) {
-    json_decref(o);
-    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    rt[i].id = tasks[i].task_id;
+    rt[i].type = tasks[i].task_type;
+    rt[i].level = tasks[i].level;
+    rt[i].state = tasks[i].state;
+    rt[i].produced_output = tasks[i].produced_output;
+    rt[i].started_ms = tasks[i].started_ms;
+    rt[i].ended_ms = tasks[i].ended_ms;
+    rt[i].attempts = tasks[i].attempt;
+    rt[i].counters_json = tasks[i].counters_json;
+    rt[i].message = tasks[i].message;
   }
-  return o;
-}
-
-/* The run report's shape (DESIGN.md), built from the store's rows. */
-static json_t *report_from_rows(const jh_job_row *job,
-                                const jh_task_row *tasks, size_t n) {
-  json_t *o = json_object(), *arr = json_array();
-  int bad = o == NULL || arr == NULL;
-  for (size_t i = 0; !bad && i < n; i++) {
-    json_t *t = task_json(&tasks[i]);
-    bad = t == NULL || json_array_append_new(arr, t) != 0;
-  }
-  if (bad) {
-    json_decref(o);
-    json_decref(arr);
-    return NULL;
-  }
-  bad |= jset(o, "job", json_text(job->job_id));
-  bad |= jset(o, "instance", json_integer(job->instance));
-  bad |= jset(o, "state", json_string(jh_state_name(job->state)));
-  bad |= jset(o, "started_at", json_time(job->started_ms));
-  bad |= jset(o, "ended_at", json_time(job->ended_ms));
-  bad |= jset(o, "message", json_text(job->message ? job->message : ""));
-  bad |= jset(o, "tasks", arr);
-  if (bad) {
-    json_decref(o);
-    return NULL;
-  }
-  return o;
+  text = jh_report_json(job->job_id, job->instance, job->state,
+                        job->started_ms, job->ended_ms, rt, n);
+  free(rt);
+  return text;
 }
 
 /* The kept report, indented like the rest of our JSON when it parses,
@@ -551,7 +513,7 @@ static int show_json(jh_store *store, const jh_job_row *job,
                      const jh_task_row *tasks, size_t n) {
   int rc;
   char *report = jh_store_job_report(store, job->instance, &rc);
-  json_t *built;
+  char *built;
 
   if (report != NULL) {
     rc = print_kept_report(report);
@@ -563,8 +525,8 @@ static int show_json(jh_store *store, const jh_job_row *job,
     return JH_EXIT_ERROR;
   }
   built = report_from_rows(job, tasks, n);
-  rc = built != NULL ? json_print(built) : -1;
-  json_decref(built);
+  rc = built != NULL ? print_kept_report(built) : -1;
+  free(built);
   if (rc != 0) {
     fprintf(stderr, "jobhost show: cannot build the JSON report\n");
     return JH_EXIT_ERROR;
