@@ -20,6 +20,10 @@ struct command {
 static const struct command commands[] = {
     {"plugins", jh_cmd_plugins,
      "list plugins found, their task types and packages, and refusals"},
+    {"validate", jh_cmd_validate,
+     "check a pipeline without running anything"},
+    {"graph", jh_cmd_graph, "print the job graph (text, dot or mermaid)"},
+    {"steps", jh_cmd_steps, "print the flattened launch order of a job"},
 };
 
 static void usage(FILE *out) {
