@@ -296,7 +296,7 @@ static entry *map_entries(ctx *c, const yfile *f, yaml_node_t *map,
         break;
     if (j < k) {
       err_node(c, f, kn, "duplicate key '%s' (first written at line %d, "
-               "column %d)", scalar(kn),
+               "column %d): a key may appear once per mapping", scalar(kn),
                (int)es[j].knode->start_mark.line + 1,
                (int)es[j].knode->start_mark.column + 1);
       continue;
@@ -516,10 +516,10 @@ static int want_choice(ctx *c, const yfile *f, const yaml_node_t *n,
 }
 
 /*
- * The scalar items of a list value: a sequence of strings, or one string
- * standing for a one-item list. Returns a malloc'd array of nodes (free
- * it; NULL with *n == 0 for an empty sequence) or NULL with -1 in *n
- * after reporting.
+ * The scalar items of a list value: a sequence of strings (every item is
+ * checked), or one string standing for a one-item list. Returns a malloc'd
+ * array of borrowed nodes (free it) with their number in *count, or NULL
+ * with -1 in *count after reporting.
  */
 static yaml_node_t **want_list(ctx *c, const yfile *f, yaml_node_t *n,
                                const char *key, long *count) {
@@ -995,17 +995,36 @@ static char *include_path(ctx *c, const char *including, const char *item) {
   return path;
 }
 
+/* Read one include item (a path relative to the including file). */
+static void include_item(ctx *c, const yfile *f, yaml_node_t *item,
+                         const chain_link *link) {
+  const char *text = want_scalar(c, f, item, "include", "a file name");
+  char *path;
+  if (text == NULL)
+    return;
+  path = include_path(c, f->name, text);
+  if (path != NULL)
+    load_file(c, path, f, item, link);
+  free(path);
+}
+
+/* `include`: one file name, or a sequence of them; every item is checked
+ * even when another is wrong. */
 static void parse_include(ctx *c, const yfile *f, yaml_node_t *n,
                           const chain_link *link) {
-  long count;
-  yaml_node_t **items = want_list(c, f, n, "include", &count);
-  for (long i = 0; i < count && !c->oom; i++) {
-    char *path = include_path(c, f->name, scalar(items[i]));
-    if (path != NULL)
-      load_file(c, path, f, items[i], link);
-    free(path);
+  char got[GOT_SIZE];
+  if (n->type == YAML_SCALAR_NODE) {
+    include_item(c, f, n, link);
+    return;
   }
-  free(items);
+  if (n->type != YAML_SEQUENCE_NODE) {
+    err_node(c, f, n, "expected a file name or a list of file names for "
+             "'include', got %s", describe(n, got, sizeof(got)));
+    return;
+  }
+  for (yaml_node_item_t *it = n->data.sequence.items.start;
+       it < n->data.sequence.items.top && !c->oom; it++)
+    include_item(c, f, yaml_document_get_node(f->doc, *it), link);
 }
 
 static void parse_version(ctx *c, const yfile *f, yaml_node_t *n) {
@@ -1337,7 +1356,8 @@ static void check_ids(ctx *c) {
       if (p->tasks[j].id != NULL &&
           strcmp(p->tasks[i].id, p->tasks[j].id) == 0) {
         err_at(c, c->id_loc[i], "duplicate task id '%s' (first defined at "
-               "line %d)", p->tasks[i].id, c->id_loc[j].line);
+               "line %d): task ids must be unique within the job",
+               p->tasks[i].id, c->id_loc[j].line);
         break;
       }
   }
@@ -1362,7 +1382,8 @@ static void check_parents(ctx *c) {
         if (strcmp(t->depends_on[e], t->depends_on[d]) == 0)
           break;
       if (e < d) {
-        err_at(c, t->depends_loc[d], "'%s' is listed twice in depends_on",
+        err_at(c, t->depends_loc[d], "'%s' is listed twice in depends_on: list each parent "
+               "once",
                t->depends_on[d]);
         continue;
       }

@@ -44,6 +44,7 @@ PIPELINE_FIXTURES = \
 	tests/data/pipelines/inc/more.yaml \
 	tests/data/pipelines/inc/with_job.yaml \
 	tests/data/pipelines/include_cycle.yaml \
+	tests/data/pipelines/include_items.yaml \
 	tests/data/pipelines/include_job.yaml \
 	tests/data/pipelines/include_missing.yaml \
 	tests/data/pipelines/many_errors.yaml \

@@ -80,13 +80,15 @@ static const struct bad_case bad_cases[] = {
     {"camel_case_key.yaml", NULL, 8, 7,
      "unknown key 'IgnoreCookieFile' (did you mean 'ignore_cookie_file'?)", 1},
     {"duplicate_key.yaml", NULL, 8, 7,
-     "duplicate key 'connection' (first written at line 7, column 7)", 1},
+     "duplicate key 'connection' (first written at line 7, column 7): a key "
+     "may appear once per mapping", 1},
     {"max_parallel_text.yaml", NULL, 4, 17,
      "expected an integer >= 1 for 'max_parallel', got 'five'", 1},
     {"max_parallel_zero.yaml", NULL, 4, 17,
      "expected an integer >= 1 for 'max_parallel', got '0'", 1},
     {"duplicate_id.yaml", NULL, 11, 11,
-     "duplicate task id 'A' (first defined at line 5)", 1},
+     "duplicate task id 'A' (first defined at line 5): task ids must be "
+     "unique", 1},
     {"unknown_type.yaml", NULL, 6, 13,
      "unknown task type 'ExprtTask' (did you mean 'ExportTask'?); task types: "
      "ComputeCorrelationKeysTask, ComputeRoleModelTask, ExportTask, "
@@ -137,6 +139,10 @@ static const struct bad_case bad_cases[] = {
      "expected one YAML document, found a second one", 1},
     {"include_missing.yaml", NULL, 4, 5,
      "cannot read included file", 1},
+    /* each include item is checked, even after a bad one */
+    {"include_items.yaml", NULL, 2, 11, "cannot read included file", 2},
+    {"include_items.yaml", NULL, 2, 16,
+     "expected a file name for 'include', got a sequence", 2},
     {"include_job.yaml", "inc/with_job.yaml", 2, 1,
      "'job' is only allowed in the top pipeline file", 1},
     {"billion_laughs.yaml", NULL, 2, 7, "alias expansion exceeds 10000 nodes",
