@@ -100,7 +100,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
   a->exec.grace_ms = 5000;
   a->exec.progress = stderr;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "+r:H:d:i:g:fnt:F:T:h", opts, NULL)) !=
+  while ((c = getopt_long(argc, argv, "r:H:d:i:g:fnt:F:T:h", opts, NULL)) !=
          -1) {
     switch (c) {
     case 'r':
@@ -399,7 +399,7 @@ int jh_cmd_cancel(int argc, char **argv) {
   int c, rc;
 
   optind = 1;
-  while ((c = getopt_long(argc, argv, "+H:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
     if (c == 'H') {
       home_dir = optarg;
     } else if (c == 'h') {

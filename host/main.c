@@ -20,6 +20,14 @@ struct command {
 static const struct command commands[] = {
     {"plugins", jh_cmd_plugins,
      "list plugins found, their task types and packages, and refusals"},
+    {"validate", jh_cmd_validate,
+     "check a pipeline without running anything"},
+    {"graph", jh_cmd_graph, "print the job graph (text, dot or mermaid)"},
+    {"steps", jh_cmd_steps, "print the flattened launch order of a job"},
+    {"run", jh_cmd_run, "run a job"},
+    {"resume", jh_cmd_resume,
+     "resume a Blocked, Interrupted or Cancelled job instance"},
+    {"cancel", jh_cmd_cancel, "ask a running job instance to stop"},
     {"history", jh_cmd_history, "list job instances, newest first"},
     {"show", jh_cmd_show, "show a job instance and its task instances"},
 };

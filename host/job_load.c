@@ -1,0 +1,50 @@
+/*
+ * job_load.c — see job_load.h.
+ */
+#include "config.h"
+
+#include "job_load.h"
+
+#include <string.h>
+
+/* Each plugin refusal becomes a warning: the job may not need it, but a
+ * user whose task type is "unknown" should see why. */
+static void refusals_as_warnings(const jh_registry *reg, jh_diags *diags) {
+  for (size_t i = 0; i < reg->nrefusals; i++)
+    jh_diag_add(diags, JH_DIAG_WARNING, NULL, 0, 0, "plugin %s refused: %s",
+                reg->refusals[i].path, reg->refusals[i].reason);
+}
+
+int jh_job_load(const char *path, const char *const *plugin_dirs,
+                size_t nplugin_dirs, jh_job *job, jh_diags *diags) {
+  char **dirs = NULL;
+  size_t ndirs = 0;
+  int rc;
+
+  memset(job, 0, sizeof(*job));
+  rc = jh_plugin_dirs(plugin_dirs, nplugin_dirs, &dirs, &ndirs);
+  if (rc != 0)
+    return rc;
+  rc = jh_registry_load((const char *const *)dirs, ndirs, &job->reg);
+  jh_strv_free(dirs, ndirs);
+  if (rc != 0) {
+    job->reg = NULL;
+    return rc;
+  }
+  refusals_as_warnings(job->reg, diags);
+  rc = jh_pipeline_load(path, job->reg, &job->pipeline, diags);
+  if (rc == 0)
+    rc = jh_graph_build(job->pipeline, &job->graph, diags);
+  if (rc != 0)
+    jh_job_clear(job);
+  return rc;
+}
+
+void jh_job_clear(jh_job *job) {
+  /* the graph borrows the pipeline, which borrows the registry's task
+   * types: free in that order */
+  jh_graph_free(job->graph);
+  jh_pipeline_free(job->pipeline);
+  jh_registry_free(job->reg);
+  memset(job, 0, sizeof(*job));
+}

@@ -1,0 +1,678 @@
+/*
+ * test_engine.c — the job engine end to end: the jobhost program runs
+ * pipelines of test tasks (tests/plugins/engine) and the tests read its exit
+ * status, its report and the store.
+ *
+ * Covers domain.md §13 behaviours 2-8 and 15 on a pipeline shaped like the
+ * seed job, crashing and hanging tasks, retries, cancel, a second start,
+ * a SIGKILLed host whose instance `resume` finishes, --task/--from/--to,
+ * --dry-run and --isolation none.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "store.h"
+#include "testutil.h"
+
+typedef struct fixture {
+  char dir[256];
+  char home[300];
+  char pipeline[300];
+  char report[300];
+} fixture;
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof(*f));
+  jh_test_mkdtemp(f->dir, sizeof(f->dir));
+  snprintf(f->home, sizeof(f->home), "%s/home", f->dir);
+  snprintf(f->pipeline, sizeof(f->pipeline), "%s/pipeline.yaml", f->dir);
+  snprintf(f->report, sizeof(f->report), "%s/report.json", f->dir);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  jh_test_rmtree(f->dir);
+  free(f);
+  return 0;
+}
+
+static void write_pipeline(fixture *f, const char *yaml) {
+  jh_test_write_file(f->pipeline, yaml, 0644);
+}
+
+/* argv for `jobhost CMD TARGET` with the fixture's home, plugins, report. */
+static void jobhost_argv(const fixture *f, const char **argv, const char *cmd,
+                         const char *target, const char *extra1,
+                         const char *extra2) {
+  size_t n = 0;
+  argv[n++] = jh_test_env("JH_JOBHOST");
+  argv[n++] = cmd;
+  argv[n++] = target;
+  argv[n++] = "--home";
+  argv[n++] = f->home;
+  if (strcmp(cmd, "cancel") == 0) {
+    argv[n] = NULL;
+    return;
+  }
+  argv[n++] = "--plugin-dir";
+  argv[n++] = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
+  argv[n++] = "--plugin-dir";
+  argv[n++] = jh_test_env("JH_ENGINE_PLUGIN_DIR");
+  argv[n++] = "--grace";
+  argv[n++] = "300ms";
+  if (strcmp(cmd, "run") == 0 || strcmp(cmd, "resume") == 0) {
+    argv[n++] = "--report";
+    argv[n++] = f->report;
+  }
+  if (extra1)
+    argv[n++] = extra1;
+  if (extra2)
+    argv[n++] = extra2;
+  argv[n] = NULL;
+}
+
+static int jobhost(const fixture *f, const char *cmd, const char *target,
+                   const char *extra1, const char *extra2, char **err) {
+  const char *argv[20];
+  char *out = NULL;
+  int rc;
+  jobhost_argv(f, argv, cmd, target, extra1, extra2);
+  unlink(f->report);
+  rc = jh_test_run(argv, &out, err);
+  free(out);
+  return rc;
+}
+
+static json_t *load_report(const fixture *f) {
+  json_error_t e;
+  json_t *r = json_load_file(f->report, 0, &e);
+  if (r == NULL)
+    fail_msg("report %s: %s", f->report, e.text);
+  return r;
+}
+
+static json_t *report_task(json_t *report, const char *id) {
+  size_t i;
+  json_t *t;
+  json_array_foreach(json_object_get(report, "tasks"), i, t) {
+    if (strcmp(json_string_value(json_object_get(t, "id")), id) == 0)
+      return t;
+  }
+  fail_msg("task %s is not in the report", id);
+  return NULL;
+}
+
+static void assert_task(json_t *report, const char *id, const char *state,
+                        const char *message_part) {
+  json_t *t = report_task(report, id);
+  const char *s = json_string_value(json_object_get(t, "state"));
+  const char *m = json_string_value(json_object_get(t, "message"));
+  if (strcmp(s, state) != 0)
+    fail_msg("task %s is %s, expected %s (message: %s)", id, s, state, m);
+  if (message_part != NULL && strstr(m, message_part) == NULL)
+    fail_msg("task %s message '%s' lacks '%s'", id, m, message_part);
+}
+
+static void assert_job_state(json_t *report, const char *state) {
+  assert_string_equal(json_string_value(json_object_get(report, "state")),
+                      state);
+}
+
+/* Task rows of the newest instance in the fixture's store. */
+static int64_t newest_instance(const fixture *f, jh_store **out) {
+  char path[400], err[256];
+  jh_job_row *rows = NULL;
+  size_t n = 0;
+  int64_t id;
+  snprintf(path, sizeof(path), "%s/jobhost.db", f->home);
+  assert_int_equal(jh_store_open(path, out, err, sizeof(err)), 0);
+  assert_int_equal(jh_store_job_list(*out, NULL, 1, &rows, &n), 0);
+  assert_int_equal(n, 1);
+  id = rows[0].instance;
+  jh_job_rows_free(rows, n);
+  return id;
+}
+
+/* ---- a pipeline shaped like the seed job ---- */
+
+/* The seed job's chain with test tasks in place of the built-ins: export
+ * (continue_on_error) -> prepare, synchronize; expressions, correlation,
+ * role model; orders -> fulfill (continue_on_error) -> profiles;
+ * classification. */
+static const char *seed_shape(const char *export_type, const char *orders,
+                              const char *fulfill) {
+  static char buf[4096];
+  snprintf(buf, sizeof(buf),
+           "version: 1\n"
+           "job:\n"
+           "  id: Job_Seed_Shape\n"
+           "  tasks:\n"
+           "    - {id: AD_Export_Complete, type: %s, continue_on_error: true}\n"
+           "    - id: AD_PrepareSynchronization_Complete\n"
+           "      type: TestSucceedTask\n"
+           "      depends_on: [AD_Export_Complete]\n"
+           "    - id: AD_Synchronization\n"
+           "      type: TestSucceedTask\n"
+           "      depends_on: [AD_Export_Complete]\n"
+           "    - {id: All_ComputeAllProperties, type: TestSucceedTask}\n"
+           "    - {id: All_CorrelationKeys, type: TestSucceedTask}\n"
+           "    - {id: Directory_ComputeRoleModel, type: TestSucceedTask}\n"
+           "    - {id: AD_Provisioning, type: TestSucceedTask, %s}\n"
+           "    - id: AD_Fulfill\n"
+           "      type: %s\n"
+           "      continue_on_error: true\n"
+           "      depends_on: [AD_Provisioning]\n"
+           "    - {id: AD_Update_Classification, type: TestSucceedTask}\n"
+           "    - id: All_SetAllInternalUserProfiles\n"
+           "      type: TestSucceedTask\n"
+           "      depends_on: [AD_Fulfill]\n",
+           export_type, orders, fulfill);
+  return buf;
+}
+
+static void test_seed_shape_succeeds(void **state) {
+  fixture *f = *state;
+  json_t *r;
+  char *err = NULL;
+  write_pipeline(f, seed_shape("TestSucceedTask", "produce_output: true",
+                               "TestSucceedTask"));
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_job_state(r, "Succeeded");
+  assert_int_equal(json_array_size(json_object_get(r, "tasks")), 10);
+  assert_task(r, "All_SetAllInternalUserProfiles", "Succeeded", NULL);
+  /* document order is launch order, one task at a time: levels 0..9 */
+  assert_int_equal(json_integer_value(json_object_get(
+                       report_task(r, "AD_Fulfill"), "level")),
+                   7);
+  json_decref(r);
+}
+
+/* Behaviours 4 and 5: a tolerated export error is a Warning that skips its
+ * dependants only; a Warning Fulfill skips the profiles task. */
+static void test_continue_on_error_and_warning_parent(void **state) {
+  fixture *f = *state;
+  json_t *r;
+  char *err = NULL;
+  write_pipeline(f, seed_shape("TestFailTask", "produce_output: true",
+                               "TestFailTask"));
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 4);
+  free(err);
+  r = load_report(f);
+  assert_job_state(r, "Warning");
+  assert_task(r, "AD_Export_Complete", "Warning", "asked to fail");
+  assert_task(r, "AD_PrepareSynchronization_Complete", "Skipped",
+              "parent AD_Export_Complete ended Warning");
+  assert_task(r, "AD_Synchronization", "Skipped", "AD_Export_Complete");
+  assert_task(r, "All_ComputeAllProperties", "Succeeded", NULL);
+  assert_task(r, "AD_Fulfill", "Warning", NULL);
+  assert_task(r, "All_SetAllInternalUserProfiles", "Skipped",
+              "parent AD_Fulfill ended Warning");
+  assert_task(r, "AD_Update_Classification", "Succeeded", NULL);
+  json_decref(r);
+}
+
+/* Behaviour 6 (and 3): no provisioning order means no fulfillment. */
+static void test_no_output_skips_children(void **state) {
+  fixture *f = *state;
+  json_t *r;
+  char *err = NULL;
+  write_pipeline(f, seed_shape("TestSucceedTask", "produce_output: false",
+                               "TestSucceedTask"));
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_job_state(r, "Succeeded");
+  assert_task(r, "AD_Provisioning", "Succeeded", NULL);
+  assert_true(json_is_false(
+      json_object_get(report_task(r, "AD_Provisioning"), "produced_output")));
+  assert_task(r, "AD_Fulfill", "Skipped",
+              "parent AD_Provisioning produced no output");
+  assert_task(r, "All_SetAllInternalUserProfiles", "Skipped",
+              "parent AD_Fulfill ended Skipped");
+  json_decref(r);
+}
+
+/* Behaviour 4: an untolerated error ends the job; nothing new starts. */
+static void test_untolerated_error_stops_job(void **state) {
+  fixture *f = *state;
+  json_t *r;
+  char *err = NULL;
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: a, type: TestSucceedTask}\n"
+                    "    - {id: b, type: TestFailTask, message: boom}\n"
+                    "    - {id: c, type: TestSucceedTask}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 1);
+  free(err);
+  r = load_report(f);
+  assert_job_state(r, "Error");
+  assert_task(r, "a", "Succeeded", NULL);
+  assert_task(r, "b", "Error", "boom");
+  assert_task(r, "c", "NotStarted", "the job stopped when b ended");
+  json_decref(r);
+}
+
+/* Behaviour 2: a level runs together (capped by max_parallel) and the next
+ * level waits for all of it. Checked on the store's millisecond times. */
+static void test_levels_and_max_parallel(void **state) {
+  fixture *f = *state;
+  jh_store *s = NULL;
+  jh_task_row *rows = NULL;
+  size_t n = 0;
+  int64_t inst, a_end = 0, b_end = 0, c_start = 0, d_start = 0, c_end = 0;
+  char *err = NULL;
+
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  max_parallel: 2\n"
+                    "  tasks:\n"
+                    "    - {id: a, type: TestSleepTask, ms: 300, level: 0}\n"
+                    "    - {id: b, type: TestSleepTask, ms: 300, level: 0}\n"
+                    "    - {id: c, type: TestSleepTask, ms: 300, level: 0}\n"
+                    "    - {id: d, type: TestSucceedTask, level: 1}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
+  free(err);
+  inst = newest_instance(f, &s);
+  assert_int_equal(jh_store_task_list(s, inst, &rows, &n), 0);
+  assert_int_equal(n, 4);
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(rows[i].task_id, "a") == 0)
+      a_end = rows[i].ended_ms;
+    if (strcmp(rows[i].task_id, "b") == 0)
+      b_end = rows[i].ended_ms;
+    if (strcmp(rows[i].task_id, "c") == 0) {
+      c_start = rows[i].started_ms;
+      c_end = rows[i].ended_ms;
+    }
+    if (strcmp(rows[i].task_id, "d") == 0)
+      d_start = rows[i].started_ms;
+    assert_int_equal(rows[i].state, JH_STATE_SUCCEEDED);
+  }
+  /* c waited for a slot; d waited for the whole level. */
+  assert_true(c_start >= (a_end < b_end ? a_end : b_end));
+  assert_true(d_start >= c_end && d_start >= a_end && d_start >= b_end);
+  jh_task_rows_free(rows, n);
+  jh_store_close(s);
+}
+
+/* Behaviour 15: every launched task has a task instance with a log. */
+static void test_task_instances_and_logs(void **state) {
+  fixture *f = *state;
+  jh_store *s = NULL;
+  jh_task_row *rows = NULL;
+  size_t n = 0;
+  struct stat st;
+  char *err = NULL;
+  int64_t inst;
+
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: spam, type: TestSpamTask, lines: 20000}\n"
+                    "    - {id: ok, type: TestSucceedTask, counter_value: 7}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
+  free(err);
+  inst = newest_instance(f, &s);
+  assert_int_equal(jh_store_task_list(s, inst, &rows, &n), 0);
+  assert_int_equal(n, 2);
+  for (size_t i = 0; i < n; i++) {
+    assert_non_null(rows[i].log_path);
+    assert_int_equal(stat(rows[i].log_path, &st), 0);
+    assert_true(rows[i].started_ms > 0 && rows[i].ended_ms >= rows[i].started_ms);
+    assert_int_equal(rows[i].attempt, 1);
+    if (strcmp(rows[i].task_id, "spam") == 0)
+      assert_true(st.st_size > 20000 * 100); /* every line reached the log */
+    else
+      assert_non_null(strstr(rows[i].counters_json, "\"items\":7"));
+  }
+  jh_task_rows_free(rows, n);
+  jh_store_close(s);
+}
+
+/* A crash, an abort, an exit() and a hang end their task, not the host. */
+static void test_crashes_and_hangs(void **state) {
+  fixture *f = *state;
+  json_t *r;
+  char *err = NULL;
+  write_pipeline(f,
+                 "version: 1\n"
+                 "job:\n"
+                 "  id: J\n"
+                 "  tasks:\n"
+                 "    - {id: segv, type: TestCrashTask, how: segv, "
+                 "continue_on_error: true}\n"
+                 "    - {id: abrt, type: TestCrashTask, how: abort, "
+                 "continue_on_error: true}\n"
+                 "    - {id: quit, type: TestCrashTask, how: exit, "
+                 "exit_status: 7, continue_on_error: true}\n"
+                 "    - {id: hang, type: TestHangTask, ignore_term: true, "
+                 "timeout: 300ms, continue_on_error: true}\n"
+                 "    - {id: after, type: TestSucceedTask}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 4);
+  free(err);
+  r = load_report(f);
+  assert_task(r, "segv", "Warning", "killed by signal 11");
+  assert_task(r, "abrt", "Warning", "killed by signal 6");
+  assert_task(r, "quit", "Warning", "exited with status 7 without a result");
+  assert_task(r, "hang", "Warning", "timed out after 300 ms (killed)");
+  assert_task(r, "after", "Succeeded", NULL);
+  json_decref(r);
+}
+
+static void test_retries(void **state) {
+  fixture *f = *state;
+  char yaml[1024], *err = NULL;
+  json_t *r;
+  snprintf(yaml, sizeof(yaml),
+           "version: 1\n"
+           "job:\n"
+           "  id: J\n"
+           "  tasks:\n"
+           "    - {id: flaky, type: TestFlakyTask, fail_times: 2, retries: 2, "
+           "retry_delay: 50ms, state_file: %s/flaky.count}\n",
+           f->dir);
+  write_pipeline(f, yaml);
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_task(r, "flaky", "Succeeded", NULL);
+  assert_int_equal(
+      json_integer_value(json_object_get(report_task(r, "flaky"), "attempts")),
+      3);
+  json_decref(r);
+}
+
+/* Behaviour 8 (and 9): Blocked stops the job and keeps the instance;
+ * resume validates the blocked task, then runs what had not started. */
+static void test_blocked_then_resume(void **state) {
+  fixture *f = *state;
+  json_t *r;
+  char inst[32], *err = NULL;
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: sync, type: TestBlockTask}\n"
+                    "    - {id: next, type: TestSucceedTask}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 3);
+  free(err);
+  r = load_report(f);
+  assert_job_state(r, "Blocked");
+  assert_task(r, "sync", "Blocked", "threshold exceeded");
+  assert_task(r, "next", "NotStarted", NULL);
+  snprintf(inst, sizeof(inst), "%lld",
+           (long long)json_integer_value(json_object_get(r, "instance")));
+  json_decref(r);
+
+  assert_int_equal(jobhost(f, "resume", inst, NULL, NULL, &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_job_state(r, "Succeeded");
+  assert_task(r, "sync", "Succeeded", "forced");
+  assert_task(r, "next", "Succeeded", NULL);
+  json_decref(r);
+  /* A finished instance cannot be resumed. */
+  assert_int_equal(jobhost(f, "resume", inst, NULL, NULL, &err), 2);
+  assert_non_null(strstr(err, "only Blocked, Interrupted and Cancelled"));
+  free(err);
+}
+
+static pid_t spawn_jobhost(const fixture *f, const char *cmd,
+                           const char *target) {
+  const char *argv[20];
+  pid_t pid;
+  jobhost_argv(f, argv, cmd, target, NULL, NULL);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 1);
+    dup2(null, 2);
+    setpgid(0, 0);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  return pid;
+}
+
+/* Wait until the newest instance has a task `id` Running. */
+static int64_t wait_running(const fixture *f, const char *id) {
+  char path[400], err[256];
+  snprintf(path, sizeof(path), "%s/jobhost.db", f->home);
+  for (int tries = 0; tries < 200; tries++) {
+    jh_store *s = NULL;
+    struct stat st;
+    if (stat(path, &st) == 0 && jh_store_open(path, &s, err, sizeof(err)) == 0) {
+      jh_job_row *jobs = NULL;
+      size_t nj = 0;
+      if (jh_store_job_list(s, NULL, 1, &jobs, &nj) == 0 && nj == 1) {
+        jh_task_row *rows = NULL;
+        size_t n = 0;
+        int64_t inst = jobs[0].instance;
+        if (jh_store_task_list(s, inst, &rows, &n) == 0)
+          for (size_t i = 0; i < n; i++)
+            if (strcmp(rows[i].task_id, id) == 0 &&
+                rows[i].state == JH_STATE_RUNNING) {
+              jh_task_rows_free(rows, n);
+              jh_job_rows_free(jobs, nj);
+              jh_store_close(s);
+              return inst;
+            }
+        jh_task_rows_free(rows, n);
+      }
+      jh_job_rows_free(jobs, nj);
+      jh_store_close(s);
+    }
+    usleep(50000);
+  }
+  fail_msg("task %s never ran", id);
+  return 0;
+}
+
+static int wait_exit(pid_t pid) {
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Behaviour 7, and the one-instance rule: a second start is refused while
+ * the job runs; `jobhost cancel` ends it Cancelled and nothing new starts. */
+static void test_second_start_and_cancel(void **state) {
+  fixture *f = *state;
+  char inst[32], *err = NULL;
+  int64_t id;
+  json_t *r;
+  pid_t pid;
+
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: long, type: TestSleepTask, ms: 20000}\n"
+                    "    - {id: never, type: TestSucceedTask}\n");
+  pid = spawn_jobhost(f, "run", f->pipeline);
+  id = wait_running(f, "long");
+  snprintf(inst, sizeof(inst), "%lld", (long long)id);
+
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 1);
+  assert_non_null(strstr(err, "already running as instance"));
+  assert_non_null(strstr(err, inst));
+  free(err);
+
+  assert_int_equal(jobhost(f, "cancel", inst, NULL, NULL, &err), 0);
+  free(err);
+  assert_int_equal(wait_exit(pid), 5);
+  r = load_report(f);
+  assert_job_state(r, "Cancelled");
+  assert_task(r, "long", "Cancelled", NULL);
+  assert_task(r, "never", "Cancelled", "cancelled before the task started");
+  json_decref(r);
+}
+
+/* A host killed with SIGKILL leaves an Interrupted instance that resume
+ * finishes. */
+static void test_killed_host_then_resume(void **state) {
+  fixture *f = *state;
+  char inst[32], *err = NULL;
+  int64_t id;
+  json_t *r;
+  pid_t pid;
+
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: first, type: TestSucceedTask}\n"
+                    "    - {id: slow, type: TestSleepTask, ms: 20000}\n"
+                    "    - {id: last, type: TestSucceedTask}\n");
+  pid = spawn_jobhost(f, "run", f->pipeline);
+  id = wait_running(f, "slow");
+  assert_int_equal(kill(pid, SIGKILL), 0);
+  assert_int_equal(wait_exit(pid), 128 + SIGKILL);
+  snprintf(inst, sizeof(inst), "%lld", (long long)id);
+  {
+    const char *argv[] = {jh_test_env("JH_JOBHOST"), "history", "--home",
+                          f->home, NULL};
+    char *out = NULL;
+    assert_int_equal(jh_test_run(argv, &out, NULL), 0);
+    assert_non_null(strstr(out, "Interrupted"));
+    free(out);
+  }
+  /* The slow task's worker died with its host: make it quick this time. */
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: first, type: TestSucceedTask}\n"
+                    "    - {id: slow, type: TestSleepTask, ms: 10}\n"
+                    "    - {id: last, type: TestSucceedTask}\n");
+  assert_int_equal(jobhost(f, "resume", inst, NULL, NULL, &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_job_state(r, "Succeeded");
+  assert_task(r, "first", "Succeeded", NULL);
+  assert_int_equal(
+      json_integer_value(json_object_get(report_task(r, "first"), "attempts")),
+      1); /* not run again */
+  assert_task(r, "slow", "Succeeded", NULL);
+  assert_task(r, "last", "Succeeded", NULL);
+  json_decref(r);
+}
+
+static void test_selection_dry_run_and_isolation(void **state) {
+  fixture *f = *state;
+  const char *argv[20];
+  char *out = NULL, *err = NULL;
+  json_t *r;
+
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: a, type: TestSucceedTask}\n"
+                    "    - {id: b, type: TestSucceedTask, depends_on: [a]}\n"
+                    "    - {id: c, type: TestSucceedTask}\n"
+                    "    - {id: d, type: TestSucceedTask}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--task", "b", &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_int_equal(json_array_size(json_object_get(r, "tasks")), 1);
+  assert_task(r, "b", "Succeeded", NULL);
+  json_decref(r);
+
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--from", "b", &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_int_equal(json_array_size(json_object_get(r, "tasks")), 3);
+  json_decref(r);
+
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--to", "nope", &err), 2);
+  assert_non_null(strstr(err, "--to nope: no such task"));
+  free(err);
+
+  jobhost_argv(f, argv, "run", f->pipeline, "--dry-run", NULL);
+  assert_int_equal(jh_test_run(argv, &out, &err), 0);
+  assert_non_null(strstr(out, "Order 3: d (TestSucceedTask)"));
+  free(out);
+  free(err);
+
+  assert_int_equal(
+      jobhost(f, "run", f->pipeline, "--isolation", "none", &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_job_state(r, "Succeeded");
+  assert_int_equal(json_array_size(json_object_get(r, "tasks")), 4);
+  json_decref(r);
+}
+
+static void test_invalid_pipeline_runs_nothing(void **state) {
+  fixture *f = *state;
+  char *err = NULL;
+  struct stat st;
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: a, type: TestSucceedTask, bogus_key: 1}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 2);
+  assert_non_null(strstr(err, "pipeline.yaml:5:"));
+  assert_non_null(strstr(err, "nothing was run"));
+  free(err);
+  assert_int_not_equal(stat(f->home, &st), 0); /* no home, no store */
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_seed_shape_succeeds, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_continue_on_error_and_warning_parent,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_no_output_skips_children, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_untolerated_error_stops_job, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_levels_and_max_parallel, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_task_instances_and_logs, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_crashes_and_hangs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_retries, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_blocked_then_resume, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_second_start_and_cancel, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_killed_host_then_resume, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_selection_dry_run_and_isolation,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_invalid_pipeline_runs_nothing, setup,
+                                      teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
