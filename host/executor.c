@@ -71,6 +71,8 @@ typedef struct run {
   int store_error;
   const char *stopped_by; /* id of the task that stopped the job */
   int status_shown;
+  struct pollfd *pollfds; /* n + 1, reused by every wait */
+  size_t *pollowner;      /* task index of each pollfd */
 } run;
 
 /* ---- signals: a self-pipe wakes the loop ---- */
@@ -138,8 +140,9 @@ static int rm_entry(const char *path, const struct stat *st, int flag,
   return remove(path);
 }
 
-static void rmtree(const char *dir) {
-  if (dir != NULL)
+static void rmtree_if_exists(const char *dir) {
+  struct stat st;
+  if (dir != NULL && lstat(dir, &st) == 0)
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -373,7 +376,7 @@ static void attempt_cleanup(task_run *t) {
   if (t->log != NULL)
     fclose(t->log);
   t->log = NULL;
-  rmtree(t->work_dir);
+  rmtree_if_exists(t->work_dir);
   free(t->work_dir);
   t->work_dir = NULL;
 }
@@ -395,9 +398,9 @@ static int prepare_attempt(run *r, task_run *t, char *log_path,
     t->work_dir = NULL;
     return -ENOMEM;
   }
-  rmtree(t->work_dir); /* left by an interrupted earlier run */
-  if (mkdir(t->work_dir, 0750) != 0)
-    return -errno;
+  /* The work folder is made on first use (services.c): most tasks never
+   * need one, and making and removing a folder per task is costly. */
+  rmtree_if_exists(t->work_dir); /* left by an interrupted earlier run */
   t->log = fopen(log_path, "ae");
   if (t->log == NULL)
     return -errno;
@@ -617,16 +620,11 @@ static void reap(run *r) {
 }
 
 static int wait_events(run *r) {
-  struct pollfd *fds = calloc(r->n + 1, sizeof(*fds));
-  size_t *owner = calloc(r->n + 1, sizeof(*owner));
+  struct pollfd *fds = r->pollfds;
+  size_t *owner = r->pollowner;
   size_t nfds = 0;
   int64_t now = mono_ms(), timeout;
 
-  if (fds == NULL || owner == NULL) {
-    free(fds);
-    free(owner);
-    return -ENOMEM;
-  }
   fds[nfds].fd = sig_pipe[0];
   fds[nfds++].events = POLLIN;
   for (size_t i = 0; i < r->n; i++)
@@ -638,18 +636,13 @@ static int wait_events(run *r) {
   timeout = next_wakeup(r, now) - now;
   if (timeout < 0)
     timeout = 0;
-  if (poll(fds, nfds, (int)timeout) < 0 && errno != EINTR) {
-    free(fds);
-    free(owner);
+  if (poll(fds, nfds, (int)timeout) < 0 && errno != EINTR)
     return -errno;
-  }
   if (fds[0].revents)
     drain_sig_pipe();
   for (size_t k = 1; k < nfds; k++)
     if (fds[k].revents)
       jh_worker_read(&r->t[owner[k]].worker, &r->t[owner[k]].outcome);
-  free(fds);
-  free(owner);
   return 0;
 }
 
@@ -895,9 +888,13 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
   r.n = job->pipeline->ntasks;
   r.t = calloc(r.n ? r.n : 1, sizeof(*r.t));
   rt = calloc(r.n ? r.n : 1, sizeof(*rt));
-  if (r.t == NULL || rt == NULL) {
+  r.pollfds = calloc(r.n + 1, sizeof(*r.pollfds));
+  r.pollowner = calloc(r.n + 1, sizeof(*r.pollowner));
+  if (r.t == NULL || rt == NULL || r.pollfds == NULL || r.pollowner == NULL) {
     free(r.t);
     free(rt);
+    free(r.pollfds);
+    free(r.pollowner);
     return -ENOMEM;
   }
   for (size_t i = 0; i < r.n; i++) {
@@ -953,5 +950,7 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
   }
   free(r.t);
   free(rt);
+  free(r.pollfds);
+  free(r.pollowner);
   return rc != 0 ? rc : r.store_error;
 }

@@ -38,6 +38,7 @@ typedef struct jh_task_state {
   void *cookie_out;
   size_t cookie_out_len;
   int cookie_out_set;
+  int work_dir_made;
 } jh_task_state;
 
 static jh_task_state *state_of(jobhost_ctx *ctx) {
@@ -132,10 +133,20 @@ static int svc_is_cancelled(jobhost_ctx *ctx) {
   return env->cancelled != NULL && *env->cancelled != 0;
 }
 
+/* The attempt's work folder, made on first use. */
+static const char *work_dir(jh_task_state *st) {
+  if (!st->work_dir_made) {
+    if (mkdir(st->env->work_dir, 0750) != 0 && errno != EEXIST)
+      return NULL;
+    st->work_dir_made = 1;
+  }
+  return st->env->work_dir;
+}
+
 static const char *svc_folder(jobhost_ctx *ctx, jobhost_folder which) {
   const jh_task_env *env = state_of(ctx)->env;
   if (which == JOBHOST_FOLDER_TASK_WORK)
-    return env->work_dir;
+    return work_dir(state_of(ctx));
   if ((int)which < 0 || which > JOBHOST_FOLDER_TASK_WORK)
     return NULL;
   return env->home->folders[which];
@@ -251,6 +262,8 @@ static int svc_table_open(jobhost_ctx *ctx, const char *name,
   for (t = st->tables; t != NULL; t = t->next)
     if (strcmp(t->name, name) == 0)
       return -EEXIST;
+  if (work_dir(st) == NULL)
+    return -errno;
   t = calloc(1, sizeof(*t));
   if (t == NULL)
     return -ENOMEM;

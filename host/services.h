@@ -25,7 +25,8 @@ typedef struct jh_task_env {
   /* inputs, borrowed */
   const jh_task_def *def;
   const jh_home *home;
-  const char *work_dir;  /* this attempt's TASK_WORK folder (exists) */
+  const char *work_dir;  /* this attempt's TASK_WORK folder, made on first
+                            use and removed by the host afterwards */
   int64_t task_instance;
   int force;
   int64_t resume_of;
