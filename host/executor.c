@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "report.h"
+#include "services.h"
 #include "worker.h"
 
 typedef enum phase {
@@ -53,7 +54,7 @@ typedef struct task_run {
   char *counters; /* JSON object text */
   jh_worker worker;
   jh_outcome outcome;
-  FILE *log;
+  char log_path[PATH_MAX];
   char *work_dir;
 } task_run;
 
@@ -71,7 +72,8 @@ typedef struct run {
   int store_error;
   const char *stopped_by; /* id of the task that stopped the job */
   int status_shown;
-  struct pollfd *pollfds; /* n + 1, reused by every wait */
+  jh_forkserver *fs;       /* NULL with --isolation none */
+  struct pollfd *pollfds; /* n + 2, reused by every wait */
   size_t *pollowner;      /* task index of each pollfd */
 } run;
 
@@ -140,9 +142,10 @@ static int rm_entry(const char *path, const struct stat *st, int flag,
   return remove(path);
 }
 
+/* Remove a work folder if the task made one: usually it did not, or left
+ * it empty, and one rmdir settles it. */
 static void rmtree_if_exists(const char *dir) {
-  struct stat st;
-  if (dir != NULL && lstat(dir, &st) == 0)
+  if (dir != NULL && rmdir(dir) != 0 && errno != ENOENT)
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -373,9 +376,8 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
 
 static void attempt_cleanup(task_run *t) {
   jh_worker_clear(&t->worker);
-  if (t->log != NULL)
-    fclose(t->log);
-  t->log = NULL;
+  jh_outcome_close_log(&t->outcome);
+  t->outcome.log_path = NULL;
   rmtree_if_exists(t->work_dir);
   free(t->work_dir);
   t->work_dir = NULL;
@@ -399,18 +401,14 @@ static int prepare_attempt(run *r, task_run *t, char *log_path,
     return -ENOMEM;
   }
   /* The work folder is made on first use (services.c): most tasks never
-   * need one, and making and removing a folder per task is costly. */
-  rmtree_if_exists(t->work_dir); /* left by an interrupted earlier run */
-  t->log = fopen(log_path, "ae");
-  if (t->log == NULL)
-    return -errno;
-  setvbuf(t->log, NULL, _IOLBF, 0);
+   * need one, and making and removing a folder per task is costly. Its
+   * name is unique to the attempt, so none is left from an earlier run. */
   return 0;
 }
 
 static void start_task(run *r, size_t i) {
   task_run *t = &r->t[i];
-  char log_path[PATH_MAX], why[600];
+  char *log_path = t->log_path, why[600];
   const char *block;
   jh_task_env env;
   int rc;
@@ -426,7 +424,7 @@ static void start_task(run *r, size_t i) {
   t->timed_out = t->term_sent = 0;
   t->kill_at = 0;
   t->started_ms = jh_now_ms();
-  rc = prepare_attempt(r, t, log_path, sizeof(log_path));
+  rc = prepare_attempt(r, t, log_path, sizeof(t->log_path));
   if (rc == 0)
     rc = jh_store_task_start(r->store, r->instance, t->def->id, t->def->type,
                              t->level, t->attempt_base + t->attempts,
@@ -444,12 +442,10 @@ static void start_task(run *r, size_t i) {
     r->store_error = rc == -EIO ? rc : r->store_error;
     return;
   }
-  t->outcome.log = t->log;
+  /* The log is made by the worker (which writes its header and sends its
+   * stdout and stderr there), or by the host on the first log record. */
+  t->outcome.log_path = t->log_path;
   t->outcome.task_id = t->def->id;
-  fprintf(t->log, "# task %s (%s), job instance %lld, attempt %d%s\n",
-          t->def->id, t->def->type, (long long)r->instance,
-          t->attempt_base + t->attempts,
-          t->validation ? ", resuming a blocked run" : "");
 
   memset(&env, 0, sizeof(env));
   env.def = t->def;
@@ -462,6 +458,12 @@ static void start_task(run *r, size_t i) {
        t->validation ? " to validate the blocked run" : "");
 
   if (r->opt->isolation == JH_ISOLATION_NONE) {
+    FILE *log = jh_outcome_log(&t->outcome);
+    if (log != NULL)
+      fprintf(log, "# task %s (%s), job instance %lld, attempt %d%s\n",
+              t->def->id, t->def->type, (long long)r->instance,
+              t->attempt_base + t->attempts,
+              t->validation ? ", validating a blocked run" : "");
     env.fd = -1;
     env.outcome = &t->outcome;
     env.cancelled = &inproc_cancel;
@@ -471,7 +473,15 @@ static void start_task(run *r, size_t i) {
     attempt_cleanup(t);
     return;
   }
-  rc = jh_worker_spawn(&env, fileno(t->log), &t->worker);
+  {
+    jh_spawn_args sa = {.task_index = i,
+                        .task_instance = t->task_instance,
+                        .force = env.force,
+                        .resume_of = env.resume_of,
+                        .work_dir = t->work_dir,
+                        .log_path = log_path};
+    rc = jh_forkserver_spawn(r->fs, &sa, &t->worker);
+  }
   if (rc != 0) {
     t->outcome.has_result = 1;
     t->outcome.result = rc;
@@ -583,8 +593,10 @@ static void check_deadlines(run *r, int64_t now) {
       t->kill_at = now + r->opt->grace_ms;
     }
     if (t->kill_at > 0 && now >= t->kill_at) {
-      fprintf(t->log, "# no end %ld ms after SIGTERM: SIGKILL\n",
-              r->opt->grace_ms);
+      FILE *log = jh_outcome_log(&t->outcome);
+      if (log != NULL)
+        fprintf(log, "# no end %ld ms after SIGTERM: SIGKILL\n",
+                r->opt->grace_ms);
       kill(t->worker.pid, SIGKILL);
       t->kill_at = 0;
     }
@@ -606,15 +618,28 @@ static int64_t next_wakeup(run *r, int64_t now) {
   return next;
 }
 
-static void reap(run *r) {
+static void on_worker_exit(void *arg, pid_t pid, int status) {
+  run *r = arg;
   for (size_t i = 0; i < r->n; i++) {
     task_run *t = &r->t[i];
-    int status;
-    if (t->ph != PH_RUNNING || t->worker.exited)
-      continue;
-    if (waitpid(t->worker.pid, &status, WNOHANG) == t->worker.pid) {
+    if (t->ph == PH_RUNNING && t->worker.pid == pid && !t->worker.exited) {
       t->worker.exited = 1;
       t->worker.status = status;
+      return;
+    }
+  }
+}
+
+static void reap(run *r) {
+  if (r->fs == NULL || !jh_forkserver_collect(r->fs, on_worker_exit, r))
+    return;
+  /* The fork server is gone, and its workers with it: a worker whose
+   * report pipe is closed has ended, killed. */
+  for (size_t i = 0; i < r->n; i++) {
+    task_run *t = &r->t[i];
+    if (t->ph == PH_RUNNING && !t->worker.exited && t->worker.fd < 0) {
+      t->worker.exited = 1;
+      t->worker.status = SIGKILL;
     }
   }
 }
@@ -627,6 +652,10 @@ static int wait_events(run *r) {
 
   fds[nfds].fd = sig_pipe[0];
   fds[nfds++].events = POLLIN;
+  if (r->fs != NULL) {
+    fds[nfds].fd = jh_forkserver_fd(r->fs);
+    fds[nfds++].events = POLLIN;
+  }
   for (size_t i = 0; i < r->n; i++)
     if (r->t[i].ph == PH_RUNNING && r->t[i].worker.fd >= 0) {
       fds[nfds].fd = r->t[i].worker.fd;
@@ -640,7 +669,7 @@ static int wait_events(run *r) {
     return -errno;
   if (fds[0].revents)
     drain_sig_pipe();
-  for (size_t k = 1; k < nfds; k++)
+  for (size_t k = r->fs != NULL ? 2 : 1; k < nfds; k++)
     if (fds[k].revents)
       jh_worker_read(&r->t[owner[k]].worker, &r->t[owner[k]].outcome);
   return 0;
@@ -888,8 +917,8 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
   r.n = job->pipeline->ntasks;
   r.t = calloc(r.n ? r.n : 1, sizeof(*r.t));
   rt = calloc(r.n ? r.n : 1, sizeof(*rt));
-  r.pollfds = calloc(r.n + 1, sizeof(*r.pollfds));
-  r.pollowner = calloc(r.n + 1, sizeof(*r.pollowner));
+  r.pollfds = calloc(r.n + 2, sizeof(*r.pollfds));
+  r.pollowner = calloc(r.n + 2, sizeof(*r.pollowner));
   if (r.t == NULL || rt == NULL || r.pollfds == NULL || r.pollowner == NULL) {
     free(r.t);
     free(rt);
@@ -905,6 +934,8 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
   }
   select_tasks(&r);
   rc = opt->resume ? apply_history(&r) : 0;
+  if (rc == 0 && opt->isolation == JH_ISOLATION_PROCESS)
+    rc = jh_forkserver_start(job->pipeline, home, &r.fs);
   if (rc == 0)
     rc = signals_install(old);
   if (rc == 0) {
@@ -920,6 +951,8 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
       }
     }
     signals_restore(old);
+    jh_forkserver_stop(r.fs);
+    r.fs = NULL;
     finish_rest(&r);
     *state = job_state(&r);
     if (rc != 0)
@@ -948,6 +981,7 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
     free(r.t[i].message);
     free(r.t[i].counters);
   }
+  jh_forkserver_stop(r.fs);
   free(r.t);
   free(rt);
   free(r.pollfds);

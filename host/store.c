@@ -24,11 +24,21 @@
 
 #define JH_STORE_BUSY_MS 5000
 
+/* Prepared statements are kept for reuse, keyed by their SQL text's
+ * address (every statement is a static string): a job records two rows
+ * per task, and preparing each again costs more than running it. */
+#define STMT_CACHE 24
+
 struct jh_store {
   sqlite3 *db;
   int version;      /* schema version after migrations */
   int last_rc;      /* extended SQLite code of the last failure */
   char errmsg[512]; /* message of the last failure */
+  struct {
+    const char *sql;
+    sqlite3_stmt *st;
+    int busy;
+  } cache[STMT_CACHE];
 };
 
 /* ---- schema ---- */
@@ -134,17 +144,51 @@ static int db_fail(jh_store *s, int sqlrc, const char *what) {
 }
 
 static int prepare(jh_store *s, const char *sql, sqlite3_stmt **st) {
-  int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+  int rc, slot = -1;
+  for (int i = 0; i < STMT_CACHE; i++) {
+    if (s->cache[i].sql == sql && !s->cache[i].busy) {
+      s->cache[i].busy = 1;
+      *st = s->cache[i].st;
+      return 0;
+    }
+    if (s->cache[i].sql == NULL && slot < 0)
+      slot = i;
+  }
+  rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+                          NULL);
   if (rc != SQLITE_OK) {
     *st = NULL;
     return db_fail(s, rc, "prepare");
   }
+  if (slot >= 0) {
+    s->cache[slot].sql = sql;
+    s->cache[slot].st = *st;
+    s->cache[slot].busy = 1;
+  }
   return 0;
 }
 
-/* The step/bind errors were checked already; finalize only releases. */
-static void finalize(sqlite3_stmt *st) {
+/* The step/bind errors were checked already; finalize only releases: a
+ * cached statement is reset for its next use. */
+static void finalize(jh_store *s, sqlite3_stmt *st) {
+  for (int i = 0; i < STMT_CACHE; i++)
+    if (s->cache[i].st == st && s->cache[i].sql != NULL) {
+      (void)sqlite3_reset(st);
+      (void)sqlite3_clear_bindings(st);
+      s->cache[i].busy = 0;
+      return;
+    }
   (void)sqlite3_finalize(st);
+}
+
+static void cache_clear(jh_store *s) {
+  for (int i = 0; i < STMT_CACHE; i++) {
+    if (s->cache[i].sql != NULL)
+      (void)sqlite3_finalize(s->cache[i].st);
+    s->cache[i].sql = NULL;
+    s->cache[i].st = NULL;
+    s->cache[i].busy = 0;
+  }
 }
 
 static int bind_text(jh_store *s, sqlite3_stmt *st, int i, const char *v) {
@@ -258,7 +302,7 @@ static int user_version(jh_store *s, int *version) {
     snprintf(s->errmsg, sizeof(s->errmsg), "no schema version");
     rc = -EIO;
   }
-  finalize(st);
+  finalize(s, st);
   return rc;
 }
 
@@ -361,8 +405,10 @@ int jh_store_open(const char *path, jh_store **out, char *err,
 void jh_store_close(jh_store *s) {
   if (s == NULL)
     return;
-  /* Every statement is finalized by the function that prepared it, so
-   * sqlite3_close cannot report SQLITE_BUSY here. */
+  /* Every statement is released by the function that prepared it and the
+   * cached ones are finalized here, so sqlite3_close cannot report
+   * SQLITE_BUSY. */
+  cache_clear(s);
   (void)sqlite3_close(s->db);
   free(s);
 }
@@ -414,7 +460,7 @@ static int mark_interrupted(jh_store *s, int64_t instance, long pid) {
       (rc = bind_int64(s, st, 3, instance)) == 0 &&
       (rc = bind_int64(s, st, 4, pid)) == 0)
     rc = step_done(s, st, "mark instance interrupted");
-  finalize(st);
+  finalize(s, st);
   if (rc != 0)
     return rc;
   if ((rc = prepare(s, task_sql, &st)) != 0)
@@ -422,7 +468,7 @@ static int mark_interrupted(jh_store *s, int64_t instance, long pid) {
   if ((rc = bind_int64(s, st, 1, now)) == 0 &&
       (rc = bind_int64(s, st, 2, instance)) == 0)
     rc = step_done(s, st, "mark task instances interrupted");
-  finalize(st);
+  finalize(s, st);
   return rc;
 }
 
@@ -477,7 +523,7 @@ static int scan_running(jh_store *s, const char *job_id, int64_t *live,
       }
     }
   }
-  finalize(st);
+  finalize(s, st);
   return rc;
 }
 
@@ -552,7 +598,7 @@ static int job_read(jh_store *s, int64_t instance, jh_job_row *out) {
     else if (rc == 0)
       rc = -ENOENT;
   }
-  finalize(st);
+  finalize(s, st);
   return rc;
 }
 
@@ -572,7 +618,7 @@ static int job_insert(jh_store *s, const char *job_id,
       (rc = bind_int64(s, st, 4, pid)) == 0 &&
       (rc = step_done(s, st, "insert job instance")) == 0)
     *instance = sqlite3_last_insert_rowid(s->db);
-  finalize(st);
+  finalize(s, st);
   return rc;
 }
 
@@ -617,7 +663,7 @@ static int job_set_running(jh_store *s, int64_t instance, long pid) {
   if ((rc = bind_int64(s, st, 1, pid)) == 0 &&
       (rc = bind_int64(s, st, 2, instance)) == 0)
     rc = step_done(s, st, "resume job instance");
-  finalize(st);
+  finalize(s, st);
   return rc;
 }
 
@@ -678,7 +724,7 @@ int jh_store_job_finish(jh_store *s, int64_t instance, jh_state state,
       (rc = step_done(s, st, "finish job instance")) == 0 &&
       sqlite3_changes(s->db) == 0)
     rc = -ENOENT;
-  finalize(st);
+  finalize(s, st);
   return rc;
 }
 
@@ -690,7 +736,7 @@ static int job_set_cancel(jh_store *s, int64_t instance) {
     return rc;
   if ((rc = bind_int64(s, st, 1, instance)) == 0)
     rc = step_done(s, st, "request cancel");
-  finalize(st);
+  finalize(s, st);
   return rc;
 }
 
@@ -742,7 +788,7 @@ int jh_store_job_cancel_requested(jh_store *s, int64_t instance) {
     else if (rc == 0)
       rc = -ENOENT;
   }
-  finalize(st);
+  finalize(s, st);
   return rc;
 }
 
@@ -810,7 +856,7 @@ static int job_select(jh_store *s, const char *job_id, size_t limit,
       count++;
     }
   }
-  finalize(st);
+  finalize(s, st);
   if (rc != 0) {
     jh_job_rows_free(out, count);
     return rc;
@@ -853,7 +899,7 @@ char *jh_store_job_report(jh_store *s, int64_t instance, int *rc) {
       if (r == 0 && report == NULL)
         r = -ENOENT;
     }
-    finalize(st);
+    finalize(s, st);
   }
   if (rc != NULL)
     *rc = r;
@@ -893,7 +939,7 @@ int jh_store_task_start(jh_store *s, int64_t instance, const char *task_id,
       (rc = bind_text(s, st, 7, log_path)) == 0 &&
       (rc = step_done(s, st, "insert task instance")) == 0)
     *task_instance = sqlite3_last_insert_rowid(s->db);
-  finalize(st);
+  finalize(s, st);
   return task_insert_fail(s, rc);
 }
 
@@ -919,7 +965,7 @@ int jh_store_task_finish(jh_store *s, int64_t task_instance, jh_state state,
       (rc = step_done(s, st, "finish task instance")) == 0 &&
       sqlite3_changes(s->db) == 0)
     rc = -ENOENT;
-  finalize(st);
+  finalize(s, st);
   return rc;
 }
 
@@ -944,7 +990,7 @@ int jh_store_task_record(jh_store *s, int64_t instance, const char *task_id,
       (rc = bind_text(s, st, 5, jh_state_name(state))) == 0 &&
       (rc = bind_text(s, st, 6, message)) == 0)
     rc = step_done(s, st, "record task instance");
-  finalize(st);
+  finalize(s, st);
   return task_insert_fail(s, rc);
 }
 
@@ -1016,7 +1062,7 @@ int jh_store_task_list(jh_store *s, int64_t instance, jh_task_row **rows,
       count++;
     }
   }
-  finalize(st);
+  finalize(s, st);
   if (rc != 0) {
     jh_task_rows_free(out, count);
     return rc;

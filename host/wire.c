@@ -52,18 +52,34 @@ static jh_counter *counter_find(jh_outcome *o, const char *name, size_t len,
 static const char *const level_names[] = {"ERROR", "WARNING", "INFO",
                                           "DEBUG"};
 
-static void write_log_line(jh_outcome *o, unsigned level, const unsigned char *text,
-                           size_t len) {
+FILE *jh_outcome_log(jh_outcome *o) {
+  if (o->log == NULL && o->log_path != NULL) {
+    o->log = fopen(o->log_path, "ae");
+    if (o->log != NULL)
+      setvbuf(o->log, NULL, _IOLBF, 0);
+  }
+  return o->log;
+}
+
+void jh_outcome_close_log(jh_outcome *o) {
+  if (o->log != NULL)
+    fclose(o->log);
+  o->log = NULL;
+}
+
+static void write_log_line(jh_outcome *o, unsigned level,
+                           const unsigned char *text, size_t len) {
   struct timespec ts;
   struct tm tm;
   char stamp[32];
+  FILE *log = jh_outcome_log(o);
   o->log_lines++;
-  if (o->log == NULL)
+  if (log == NULL)
     return;
   clock_gettime(CLOCK_REALTIME, &ts);
   gmtime_r(&ts.tv_sec, &tm);
   strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-  fprintf(o->log, "%s.%03ldZ %-7s [%s] %.*s\n", stamp, ts.tv_nsec / 1000000,
+  fprintf(log, "%s.%03ldZ %-7s [%s] %.*s\n", stamp, ts.tv_nsec / 1000000,
           level < 4 ? level_names[level] : "LOG",
           o->task_id ? o->task_id : "-", (int)len, (const char *)text);
 }
@@ -165,6 +181,7 @@ void jh_wire_reader_clear(jh_wire_reader *r) {
 
 void jh_outcome_clear(jh_outcome *o) {
   FILE *log = o->log;
+  const char *log_path = o->log_path;
   const char *task_id = o->task_id;
   free(o->message);
   for (size_t i = 0; i < o->ncounters; i++)
@@ -173,6 +190,7 @@ void jh_outcome_clear(jh_outcome *o) {
   memset(o, 0, sizeof(*o));
   o->produced_output = -1;
   o->log = log;
+  o->log_path = log_path;
   o->task_id = task_id;
 }
 

@@ -45,7 +45,9 @@ typedef struct jh_outcome {
   size_t ncounters;
   uint64_t progress_done, progress_total;
   uint64_t log_lines;
-  FILE *log; /* borrowed: where log records are written, may be NULL */
+  FILE *log; /* where log records go; opened from log_path on first use
+                and then owned by the outcome (see jh_outcome_close_log) */
+  const char *log_path; /* borrowed; NULL: log records are only counted */
   const char *task_id; /* borrowed, prefixes log lines */
 } jh_outcome;
 
@@ -71,7 +73,14 @@ int jh_wire_feed(jh_wire_reader *r, jh_outcome *o, const unsigned char *data,
                  size_t n);
 void jh_wire_reader_clear(jh_wire_reader *r);
 
-/* Free the outcome's owned members and zero it (log and task_id kept). */
+/* The log, opened for append on first use (NULL when it cannot be). */
+FILE *jh_outcome_log(jh_outcome *o);
+
+/* Close the log if it was opened. */
+void jh_outcome_close_log(jh_outcome *o);
+
+/* Free the outcome's owned members and zero it (the log, log_path and
+ * task_id are kept). */
 void jh_outcome_clear(jh_outcome *o);
 
 /* The counters as a JSON object text, malloc'd ("{}" when none). */

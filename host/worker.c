@@ -1,5 +1,13 @@
 /*
- * worker.c — see worker.h.
+ * worker.c — the fork server and its workers (see worker.h).
+ *
+ * Messages on the host <-> fork server socket (SOCK_SEQPACKET, so each
+ * message arrives whole):
+ *   host -> server   struct spawn_req
+ *   server -> host   struct notice {SPAWNED, err, pid} with the report
+ *                    pipe's read end attached (SCM_RIGHTS) when err == 0;
+ *                    struct notice {EXITED, 0, pid, status}
+ * Notices come in order: a worker's SPAWNED always before its EXITED.
  */
 #include "config.h"
 
@@ -7,13 +15,47 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "services.h"
+
+enum { NOTICE_SPAWNED = 1, NOTICE_EXITED = 2 };
+
+struct spawn_req {
+  uint64_t task_index;
+  int64_t task_instance;
+  int64_t resume_of;
+  int32_t force;
+  char work_dir[PATH_MAX];
+  char log_path[PATH_MAX];
+};
+
+struct notice {
+  int32_t type;
+  int32_t err; /* SPAWNED: 0 or a negative errno */
+  int32_t pid;
+  int32_t status; /* EXITED: wait status */
+};
+
+struct jh_forkserver {
+  pid_t pid;
+  int sock;
+  int dead;
+  struct notice *queued; /* EXITED notices read while waiting for SPAWNED */
+  size_t nqueued;
+};
+
+/* ---- in the worker ---- */
 
 static volatile sig_atomic_t worker_cancelled;
 
@@ -22,23 +64,21 @@ static void on_term(int sig) {
   worker_cancelled = 1;
 }
 
-/* In the child: from here on only async-signal-safe setup, then the task. */
-static void child_main(jh_task_env *env, int report_fd, int log_fd,
-                       pid_t host) {
+static void worker_main(const jh_pipeline *p, const jh_home *h,
+                        const struct spawn_req *req, int report_fd,
+                        pid_t server) {
   struct sigaction sa;
   sigset_t none;
-  int devnull;
+  jh_task_env env;
+  int devnull, log_fd;
 
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != host)
-    _exit(127); /* the host died between fork and prctl */
-
+  if (getppid() != server)
+    _exit(127); /* the fork server died between fork and prctl */
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = on_term;
   sigaction(SIGTERM, &sa, NULL);
-  /* A terminal ^C reaches the whole process group: the host handles it
-   * and asks the workers to stop with SIGTERM. */
-  sa.sa_handler = SIG_IGN;
+  sa.sa_handler = SIG_IGN; /* ^C reaches the host, which asks us to stop */
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGPIPE, &sa, NULL);
   sa.sa_handler = SIG_DFL;
@@ -46,56 +86,340 @@ static void child_main(jh_task_env *env, int report_fd, int log_fd,
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
 
-  /* stdin from /dev/null, stdout/stderr to the log, report pipe on 3, and
-   * nothing else of the host's (its store, other workers' pipes). */
+  /* stdin from /dev/null, stdout/stderr to the log, the report pipe on 3,
+   * nothing else. */
   devnull = open("/dev/null", O_RDWR);
   if (devnull >= 0)
     dup2(devnull, 0);
+  log_fd = open(req->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (log_fd < 0)
     log_fd = devnull;
   if (log_fd >= 0) {
     dup2(log_fd, 1);
     dup2(log_fd, 2);
   }
-  if (report_fd != 3) {
-    if (dup2(report_fd, 3) < 0)
-      _exit(127);
-  }
+  if (report_fd != 3 && dup2(report_fd, 3) < 0)
+    _exit(127);
   fcntl(3, F_SETFD, 0);
   close_range(4, ~0U, 0);
 
-  env->fd = 3;
-  env->outcome = NULL;
-  env->cancelled = &worker_cancelled;
-  jh_task_execute(env);
+  dprintf(1, "# task %s (%s), task instance %lld%s\n",
+          p->tasks[req->task_index].id, p->tasks[req->task_index].type,
+          (long long)req->task_instance,
+          req->resume_of ? ", validating a blocked run" : "");
+
+  memset(&env, 0, sizeof(env));
+  env.def = &p->tasks[req->task_index];
+  env.home = h;
+  env.work_dir = req->work_dir;
+  env.task_instance = req->task_instance;
+  env.force = req->force;
+  env.resume_of = req->resume_of;
+  env.fd = 3;
+  env.cancelled = &worker_cancelled;
+  jh_task_execute(&env);
   _exit(0);
 }
 
-int jh_worker_spawn(jh_task_env *env, int log_fd, jh_worker *w) {
-  int p[2];
-  pid_t host = getpid(), pid;
+/* ---- in the fork server ---- */
+
+static int send_notice(int sock, const struct notice *n, int fd) {
+  struct msghdr msg;
+  struct iovec iov = {(void *)n, sizeof(*n)};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  memset(&msg, 0, sizeof(msg));
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (fd >= 0) {
+    struct cmsghdr *c;
+    memset(&ctl, 0, sizeof(ctl));
+    msg.msg_control = ctl.buf;
+    msg.msg_controllen = sizeof(ctl.buf);
+    c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  }
+  while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+    if (errno != EINTR)
+      return -errno;
+  return 0;
+}
+
+static void server_spawn(const jh_pipeline *p, const jh_home *h, int sock,
+                         int sfd, const struct spawn_req *req) {
+  struct notice n = {NOTICE_SPAWNED, 0, 0, 0};
+  int pipefd[2];
+  pid_t pid, self = getpid();
+
+  if (req->task_index >= p->ntasks) {
+    n.err = -EINVAL;
+    send_notice(sock, &n, -1);
+    return;
+  }
+  if (pipe2(pipefd, O_CLOEXEC) != 0) {
+    n.err = -errno;
+    send_notice(sock, &n, -1);
+    return;
+  }
+  pid = fork();
+  if (pid == 0) {
+    close(sock);
+    close(sfd);
+    close(pipefd[0]);
+    worker_main(p, h, req, pipefd[1], self);
+  }
+  close(pipefd[1]);
+  if (pid < 0) {
+    n.err = -errno;
+    close(pipefd[0]);
+    send_notice(sock, &n, -1);
+    return;
+  }
+  n.pid = pid;
+  send_notice(sock, &n, pipefd[0]);
+  close(pipefd[0]);
+}
+
+static void server_reap(int sock) {
+  int status;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    struct notice n = {NOTICE_EXITED, 0, pid, status};
+    send_notice(sock, &n, -1);
+  }
+}
+
+static void server_main(const jh_pipeline *p, const jh_home *h, int sock,
+                        pid_t host) {
+  struct sigaction sa;
+  sigset_t chld;
+  int sfd, devnull;
+
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != host)
+    _exit(0);
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = SIG_IGN;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGPIPE, &sa, NULL);
+  sa.sa_handler = SIG_DFL;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGCHLD, &sa, NULL);
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_SETMASK, &chld, NULL); /* SIGCHLD only through sfd */
+  sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0)
+    _exit(1);
+
+  /* Keep the socket and the signalfd; drop the host's other files (the
+   * store above all: an SQLite connection must not cross a fork). */
+  devnull = open("/dev/null", O_RDWR);
+  if (devnull >= 0) {
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+  }
+  if (dup2(sock, 3) < 0 || dup2(sfd, 4) < 0)
+    _exit(1);
+  sock = 3;
+  sfd = 4;
+  close_range(5, ~0U, 0);
+
+  for (;;) {
+    struct pollfd fds[2] = {{sock, POLLIN, 0}, {sfd, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      _exit(1);
+    }
+    if (fds[1].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof(si)) > 0)
+        ;
+      server_reap(sock);
+    }
+    if (fds[0].revents) {
+      struct spawn_req req;
+      ssize_t got = recv(sock, &req, sizeof(req), 0);
+      if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN))
+        break; /* the host is done with us */
+      if (got == (ssize_t)sizeof(req)) {
+        req.work_dir[sizeof(req.work_dir) - 1] = '\0';
+        req.log_path[sizeof(req.log_path) - 1] = '\0';
+        server_spawn(p, h, sock, sfd, &req);
+      }
+    }
+  }
+  _exit(0);
+}
+
+/* ---- in the host ---- */
+
+int jh_forkserver_start(const jh_pipeline *p, const jh_home *h,
+                        jh_forkserver **out) {
+  jh_forkserver *fs = calloc(1, sizeof(*fs));
+  int sv[2];
+  pid_t host = getpid();
+
+  if (fs == NULL)
+    return -ENOMEM;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    int rc = -errno;
+    free(fs);
+    return rc;
+  }
+  fflush(NULL); /* no buffered host output is written twice */
+  fs->pid = fork();
+  if (fs->pid < 0) {
+    int rc = -errno;
+    close(sv[0]);
+    close(sv[1]);
+    free(fs);
+    return rc;
+  }
+  if (fs->pid == 0) {
+    close(sv[0]);
+    server_main(p, h, sv[1], host);
+  }
+  close(sv[1]);
+  fs->sock = sv[0];
+  *out = fs;
+  return 0;
+}
+
+int jh_forkserver_fd(const jh_forkserver *fs) { return fs->sock; }
+
+/* Receive one notice (blocking or not); *fd receives an attached
+ * descriptor or -1. Returns 1 for a notice, 0 when none is waiting, or a
+ * negative errno (-EPIPE when the server is gone). */
+static int recv_notice(jh_forkserver *fs, struct notice *n, int *fd,
+                       int blocking) {
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  struct iovec iov = {n, sizeof(*n)};
+  struct msghdr msg;
+  ssize_t got;
+
+  *fd = -1;
+  memset(&msg, 0, sizeof(msg));
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl.buf;
+  msg.msg_controllen = sizeof(ctl.buf);
+  do
+    got = recvmsg(fs->sock, &msg, MSG_CMSG_CLOEXEC |
+                                      (blocking ? 0 : MSG_DONTWAIT));
+  while (got < 0 && errno == EINTR);
+  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    return 0;
+  if (got <= 0) {
+    fs->dead = 1;
+    return -EPIPE;
+  }
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+      memcpy(fd, CMSG_DATA(c), sizeof(int));
+  if (got != (ssize_t)sizeof(*n)) {
+    if (*fd >= 0)
+      close(*fd);
+    return -EPROTO;
+  }
+  return 1;
+}
+
+static int queue_notice(jh_forkserver *fs, const struct notice *n) {
+  struct notice *grown =
+      realloc(fs->queued, (fs->nqueued + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return -ENOMEM;
+  fs->queued = grown;
+  grown[fs->nqueued++] = *n;
+  return 0;
+}
+
+int jh_forkserver_spawn(jh_forkserver *fs, const jh_spawn_args *a,
+                        jh_worker *w) {
+  struct spawn_req req;
+  struct notice n;
+  int fd, rc;
 
   memset(w, 0, sizeof(*w));
   w->fd = -1;
-  if (pipe2(p, O_CLOEXEC) != 0)
-    return -errno;
-  fflush(NULL); /* no buffered host output is written twice */
-  pid = fork();
-  if (pid < 0) {
-    int rc = -errno;
-    close(p[0]);
-    close(p[1]);
-    return rc;
+  if (fs->dead)
+    return -EPIPE;
+  memset(&req, 0, sizeof(req));
+  req.task_index = a->task_index;
+  req.task_instance = a->task_instance;
+  req.resume_of = a->resume_of;
+  req.force = a->force;
+  if (strlen(a->work_dir) >= sizeof(req.work_dir) ||
+      strlen(a->log_path) >= sizeof(req.log_path))
+    return -ENAMETOOLONG;
+  strcpy(req.work_dir, a->work_dir);
+  strcpy(req.log_path, a->log_path);
+  while (send(fs->sock, &req, sizeof(req), MSG_NOSIGNAL) < 0)
+    if (errno != EINTR) {
+      fs->dead = 1;
+      return -EPIPE;
+    }
+  for (;;) {
+    rc = recv_notice(fs, &n, &fd, 1);
+    if (rc < 0)
+      return rc;
+    if (n.type == NOTICE_EXITED) {
+      rc = queue_notice(fs, &n);
+      if (rc != 0)
+        return rc;
+      continue;
+    }
+    if (n.err != 0) {
+      if (fd >= 0)
+        close(fd);
+      return n.err;
+    }
+    if (fd < 0)
+      return -EPROTO;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    w->pid = n.pid;
+    w->fd = fd;
+    return 0;
   }
-  if (pid == 0) {
-    close(p[0]);
-    child_main(env, p[1], log_fd, host);
+}
+
+int jh_forkserver_collect(jh_forkserver *fs,
+                          void (*on_exit)(void *arg, pid_t pid, int status),
+                          void *arg) {
+  struct notice n;
+  int fd;
+
+  for (size_t i = 0; i < fs->nqueued; i++)
+    on_exit(arg, fs->queued[i].pid, fs->queued[i].status);
+  fs->nqueued = 0;
+  while (!fs->dead && recv_notice(fs, &n, &fd, 0) == 1) {
+    if (fd >= 0)
+      close(fd);
+    if (n.type == NOTICE_EXITED)
+      on_exit(arg, n.pid, n.status);
   }
-  close(p[1]);
-  fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
-  w->pid = pid;
-  w->fd = p[0];
-  return 0;
+  return fs->dead;
+}
+
+void jh_forkserver_stop(jh_forkserver *fs) {
+  int status;
+  if (fs == NULL)
+    return;
+  close(fs->sock); /* the server sees EOF and leaves */
+  while (waitpid(fs->pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  free(fs->queued);
+  free(fs);
 }
 
 int jh_worker_read(jh_worker *w, jh_outcome *outcome) {

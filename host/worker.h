@@ -1,42 +1,88 @@
 /*
- * worker.h — one task attempt in its own process.
+ * worker.h — each task attempt in its own process, forked by a fork server.
  *
- * The worker is a fork of the host: it already has the plugins loaded.
- * It dies with the host (PR_SET_PDEATHSIG), turns SIGTERM into the task's
- * cancel flag, writes its stdout/stderr to the task log, reports over a
- * pipe (wire.h) and _exit()s. Whatever the plugin does — crash, abort,
- * exit, hang — ends only the worker.
+ * When a job starts, the host forks one small helper, the fork server.
+ * For every task attempt the host asks it (over a socket) to fork a
+ * worker; the worker runs the task and reports over a pipe (wire.h) whose
+ * read end the fork server passes back to the host. The fork server reaps
+ * its workers and tells the host how each ended.
+ *
+ * Why not fork the host itself: after each fork the host would copy, page
+ * by page, every page it then writes (copy on write). The fork server sits
+ * idle between forks, so forking it stays cheap however long the job.
+ *
+ * A worker already has the plugins and the job loaded. It dies with the
+ * fork server, which dies with the host (PR_SET_PDEATHSIG). SIGTERM becomes
+ * the task's cancel flag. Its stdout and stderr go to the task log.
+ * Whatever the plugin does — crash, abort, exit, hang — ends only the
+ * worker.
  */
 #ifndef JH_WORKER_H
 #define JH_WORKER_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
-#include "services.h"
+#include "home.h"
+#include "pipeline.h"
 #include "wire.h"
 
 typedef struct jh_worker {
   pid_t pid;          /* 0 when none */
   int fd;             /* read end of the report pipe; -1 once at EOF */
   jh_wire_reader reader;
-  int exited;         /* waitpid reaped it */
+  int exited;         /* the fork server reported its end */
   int status;         /* its wait status */
   int proto_error;    /* it sent a malformed record */
 } jh_worker;
 
+typedef struct jh_forkserver jh_forkserver;
+
+/* What a worker needs besides the job and the home. */
+typedef struct jh_spawn_args {
+  size_t task_index; /* into the pipeline's tasks */
+  int64_t task_instance;
+  int force;
+  int64_t resume_of;
+  const char *work_dir; /* see jh_task_env */
+  const char *log_path; /* opened for append by the worker */
+} jh_spawn_args;
+
 /*
- * Start env's task in a new process. env->fd and env->cancelled are set by
- * this function for the child. log_fd receives the child's stdout and
- * stderr (-1: /dev/null). Returns 0 or a negative errno.
+ * Start the fork server for pipeline p and home h, which must not change
+ * until jh_forkserver_stop. Returns 0 and *out, or a negative errno.
  */
-int jh_worker_spawn(jh_task_env *env, int log_fd, jh_worker *w);
+int jh_forkserver_start(const jh_pipeline *p, const jh_home *h,
+                        jh_forkserver **out);
+
+/* Start one worker. On success w holds its pid and report pipe. Returns
+ * 0 or a negative errno (-EPIPE when the fork server is gone). */
+int jh_forkserver_spawn(jh_forkserver *fs, const jh_spawn_args *a,
+                        jh_worker *w);
+
+/* The descriptor to poll for end notices. */
+int jh_forkserver_fd(const jh_forkserver *fs);
+
+/*
+ * Deliver the end notices received so far (reading the socket without
+ * blocking): on_exit(arg, pid, status) for each. When the fork server is
+ * gone, returns 1 and every worker still running is to be taken as killed;
+ * else 0.
+ */
+int jh_forkserver_collect(jh_forkserver *fs,
+                          void (*on_exit)(void *arg, pid_t pid, int status),
+                          void *arg);
+
+/* Stop the fork server (its workers, if any are left, die with it) and
+ * free. NULL is a no-op. */
+void jh_forkserver_stop(jh_forkserver *fs);
 
 /* Read what is available (non-blocking) into outcome. Returns 1 at EOF,
  * 0 otherwise. */
 int jh_worker_read(jh_worker *w, jh_outcome *outcome);
 
-/* Describe how a worker ended without a result ("killed by signal 11
- * (Segmentation fault)", "exited with status 3"), into buf. */
+/* Describe how a worker ended without a result ("worker killed by signal
+ * 11 (Segmentation fault)", "worker exited with status 3 ..."), into buf. */
 void jh_worker_describe_exit(int status, char *buf, size_t size);
 
 /* Release the reader and close the fd if still open. */
