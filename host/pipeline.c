@@ -1401,6 +1401,28 @@ static void check_parents(ctx *c) {
   free(ids);
 }
 
+/* domain.md §5.1: all tasks of a job run on the job's agent, or all on
+ * the server when the job names none. */
+static void check_agents(ctx *c) {
+  const jh_pipeline *p = c->p;
+  for (size_t i = 0; i < p->ntasks; i++) {
+    const jh_task_def *t = &p->tasks[i];
+    if (t->agent == NULL || t->id == NULL)
+      continue;
+    if (p->agent != NULL && strcmp(t->agent, p->agent) != 0)
+      err_at(c, t->loc,
+             "task '%s' runs on agent '%s' but job '%s' runs on agent '%s': "
+             "all tasks of a job run on the job's agent",
+             t->id, t->agent, p->job_id ? p->job_id : "?", p->agent);
+    else if (p->agent == NULL)
+      jh_diag_add(c->diags, JH_DIAG_WARNING, t->loc.file, t->loc.line,
+                  t->loc.column,
+                  "task '%s' names agent '%s' but the job has no agent: a "
+                  "job without agent runs all its tasks on the server",
+                  t->id, t->agent);
+  }
+}
+
 static void warn_levels(ctx *c) {
   const jh_pipeline *p = c->p;
   if (p->ordering != JH_ORDER_DEPENDENCIES)
@@ -1436,6 +1458,7 @@ int jh_pipeline_load(const char *path, const jh_registry *reg,
   if (!c.oom && p->tasks != NULL) {
     check_ids(&c);
     check_parents(&c);
+    check_agents(&c);
     warn_levels(&c);
   }
   for (size_t i = 0; i < c.nseen; i++)

@@ -20,6 +20,7 @@ EXTRA_DIST += \
 	conf/examples/complete-sync/pipeline.yaml \
 	$(PIPELINE_FIXTURES)
 PIPELINE_FIXTURES = \
+	tests/data/pipelines/agent_mismatch.yaml \
 	tests/data/pipelines/bad_bool.yaml \
 	tests/data/pipelines/bad_enum.yaml \
 	tests/data/pipelines/bad_id.yaml \

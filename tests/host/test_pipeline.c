@@ -133,6 +133,8 @@ static const struct bad_case bad_cases[] = {
      "expected a task (a mapping with 'id' and 'type'), got 'ExportTask'", 1},
     {"missing_id.yaml", NULL, 5, 7, "missing 'id' in task", 1},
     {"missing_type.yaml", NULL, 5, 7, "missing 'type' in task 'A'", 1},
+    {"agent_mismatch.yaml", NULL, 6, 7,
+     "task 'E' runs on agent 'Remote' but job 'J' runs on agent 'Local'", 1},
     {"bad_id.yaml", NULL, 5, 11,
      "expected an identifier for 'id' (letters, digits", 1},
     {"two_documents.yaml", NULL, 6, 1,
