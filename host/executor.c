@@ -73,7 +73,7 @@ typedef struct run {
   const char *stopped_by; /* id of the task that stopped the job */
   int status_shown;
   jh_forkserver *fs;       /* NULL with --isolation none */
-  struct pollfd *pollfds; /* n + 2, reused by every wait */
+  struct pollfd *pollfds; /* 2n + 2, reused by every wait */
   size_t *pollowner;      /* task index of each pollfd */
 } run;
 
@@ -458,12 +458,6 @@ static void start_task(run *r, size_t i) {
        t->validation ? " to validate the blocked run" : "");
 
   if (r->opt->isolation == JH_ISOLATION_NONE) {
-    FILE *log = jh_outcome_log(&t->outcome);
-    if (log != NULL)
-      fprintf(log, "# task %s (%s), job instance %lld, attempt %d%s\n",
-              t->def->id, t->def->type, (long long)r->instance,
-              t->attempt_base + t->attempts,
-              t->validation ? ", validating a blocked run" : "");
     env.fd = -1;
     env.outcome = &t->outcome;
     env.cancelled = &inproc_cancel;
@@ -478,8 +472,7 @@ static void start_task(run *r, size_t i) {
                         .task_instance = t->task_instance,
                         .force = env.force,
                         .resume_of = env.resume_of,
-                        .work_dir = t->work_dir,
-                        .log_path = log_path};
+                        .work_dir = t->work_dir};
     rc = jh_forkserver_spawn(r->fs, &sa, &t->worker);
   }
   if (rc != 0) {
@@ -656,12 +649,20 @@ static int wait_events(run *r) {
     fds[nfds].fd = jh_forkserver_fd(r->fs);
     fds[nfds++].events = POLLIN;
   }
-  for (size_t i = 0; i < r->n; i++)
-    if (r->t[i].ph == PH_RUNNING && r->t[i].worker.fd >= 0) {
+  for (size_t i = 0; i < r->n; i++) {
+    if (r->t[i].ph != PH_RUNNING)
+      continue;
+    if (r->t[i].worker.fd >= 0) {
       fds[nfds].fd = r->t[i].worker.fd;
       fds[nfds].events = POLLIN;
       owner[nfds++] = i;
     }
+    if (r->t[i].worker.out_fd >= 0) {
+      fds[nfds].fd = r->t[i].worker.out_fd;
+      fds[nfds].events = POLLIN;
+      owner[nfds++] = i;
+    }
+  }
   timeout = next_wakeup(r, now) - now;
   if (timeout < 0)
     timeout = 0;
@@ -669,9 +670,15 @@ static int wait_events(run *r) {
     return -errno;
   if (fds[0].revents)
     drain_sig_pipe();
-  for (size_t k = r->fs != NULL ? 2 : 1; k < nfds; k++)
-    if (fds[k].revents)
-      jh_worker_read(&r->t[owner[k]].worker, &r->t[owner[k]].outcome);
+  for (size_t k = r->fs != NULL ? 2 : 1; k < nfds; k++) {
+    task_run *t = &r->t[owner[k]];
+    if (!fds[k].revents)
+      continue;
+    if (fds[k].fd == t->worker.fd)
+      jh_worker_read(&t->worker, &t->outcome);
+    else
+      jh_worker_read_output(&t->worker, &t->outcome);
+  }
   return 0;
 }
 
@@ -681,9 +688,11 @@ static void collect_ended(run *r) {
     task_run *t = &r->t[i];
     if (t->ph != PH_RUNNING || !t->worker.exited)
       continue;
-    /* The worker is gone: whatever it wrote is in the pipe. */
-    while (jh_worker_read(&t->worker, &t->outcome) == 0)
-      ;
+    /* The worker is gone: whatever it wrote is in the pipes now, and one
+     * read to their end (or to EAGAIN, should a process it started hold
+     * them open) takes it all. */
+    jh_worker_read(&t->worker, &t->outcome);
+    jh_worker_read_output(&t->worker, &t->outcome);
     r->running--;
     end_attempt(r, t, t->worker.status);
     attempt_cleanup(t);
@@ -917,8 +926,8 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
   r.n = job->pipeline->ntasks;
   r.t = calloc(r.n ? r.n : 1, sizeof(*r.t));
   rt = calloc(r.n ? r.n : 1, sizeof(*rt));
-  r.pollfds = calloc(r.n + 2, sizeof(*r.pollfds));
-  r.pollowner = calloc(r.n + 2, sizeof(*r.pollowner));
+  r.pollfds = calloc(2 * r.n + 2, sizeof(*r.pollfds));
+  r.pollowner = calloc(2 * r.n + 2, sizeof(*r.pollowner));
   if (r.t == NULL || rt == NULL || r.pollfds == NULL || r.pollowner == NULL) {
     free(r.t);
     free(rt);
@@ -929,7 +938,7 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
   for (size_t i = 0; i < r.n; i++) {
     r.t[i].def = &job->pipeline->tasks[i];
     r.t[i].level = job->graph->level[i];
-    r.t[i].worker.fd = -1;
+    r.t[i].worker.fd = r.t[i].worker.out_fd = -1;
     r.t[i].outcome.produced_output = -1;
   }
   select_tasks(&r);

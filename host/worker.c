@@ -4,8 +4,9 @@
  * Messages on the host <-> fork server socket (SOCK_SEQPACKET, so each
  * message arrives whole):
  *   host -> server   struct spawn_req
- *   server -> host   struct notice {SPAWNED, err, pid} with the report
- *                    pipe's read end attached (SCM_RIGHTS) when err == 0;
+ *   server -> host   struct notice {SPAWNED, err, pid} with the read ends
+ *                    of the report pipe and of the output pipe attached
+ *                    (SCM_RIGHTS) when err == 0;
  *                    struct notice {EXITED, 0, pid, status}
  * Notices come in order: a worker's SPAWNED always before its EXITED.
  */
@@ -37,7 +38,6 @@ struct spawn_req {
   int64_t resume_of;
   int32_t force;
   char work_dir[PATH_MAX];
-  char log_path[PATH_MAX];
 };
 
 struct notice {
@@ -66,11 +66,11 @@ static void on_term(int sig) {
 
 static void worker_main(const jh_pipeline *p, const jh_home *h,
                         const struct spawn_req *req, int report_fd,
-                        pid_t server) {
+                        int out_fd, pid_t server) {
   struct sigaction sa;
   sigset_t none;
   jh_task_env env;
-  int devnull, log_fd;
+  int devnull;
 
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != server)
@@ -86,27 +86,17 @@ static void worker_main(const jh_pipeline *p, const jh_home *h,
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
 
-  /* stdin from /dev/null, stdout/stderr to the log, the report pipe on 3,
-   * nothing else. */
+  /* stdin from /dev/null, stdout/stderr to the output pipe, the report
+   * pipe on 3, nothing else. */
   devnull = open("/dev/null", O_RDWR);
   if (devnull >= 0)
     dup2(devnull, 0);
-  log_fd = open(req->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-  if (log_fd < 0)
-    log_fd = devnull;
-  if (log_fd >= 0) {
-    dup2(log_fd, 1);
-    dup2(log_fd, 2);
-  }
+  if (dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
+    _exit(127);
   if (report_fd != 3 && dup2(report_fd, 3) < 0)
     _exit(127);
   fcntl(3, F_SETFD, 0);
   close_range(4, ~0U, 0);
-
-  dprintf(1, "# task %s (%s), task instance %lld%s\n",
-          p->tasks[req->task_index].id, p->tasks[req->task_index].type,
-          (long long)req->task_instance,
-          req->resume_of ? ", validating a blocked run" : "");
 
   memset(&env, 0, sizeof(env));
   env.def = &p->tasks[req->task_index];
@@ -123,26 +113,27 @@ static void worker_main(const jh_pipeline *p, const jh_home *h,
 
 /* ---- in the fork server ---- */
 
-static int send_notice(int sock, const struct notice *n, int fd) {
+static int send_notice(int sock, const struct notice *n, const int *fds,
+                       int nfds) {
   struct msghdr msg;
   struct iovec iov = {(void *)n, sizeof(*n)};
   union {
-    char buf[CMSG_SPACE(sizeof(int))];
+    char buf[CMSG_SPACE(2 * sizeof(int))];
     struct cmsghdr align;
   } ctl;
   memset(&msg, 0, sizeof(msg));
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  if (fd >= 0) {
+  if (nfds > 0) {
     struct cmsghdr *c;
     memset(&ctl, 0, sizeof(ctl));
     msg.msg_control = ctl.buf;
-    msg.msg_controllen = sizeof(ctl.buf);
+    msg.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
     c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+    memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
   }
   while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
     if (errno != EINTR)
@@ -153,36 +144,47 @@ static int send_notice(int sock, const struct notice *n, int fd) {
 static void server_spawn(const jh_pipeline *p, const jh_home *h, int sock,
                          int sfd, const struct spawn_req *req) {
   struct notice n = {NOTICE_SPAWNED, 0, 0, 0};
-  int pipefd[2];
+  int report[2], out[2], ends[2];
   pid_t pid, self = getpid();
 
   if (req->task_index >= p->ntasks) {
     n.err = -EINVAL;
-    send_notice(sock, &n, -1);
+    send_notice(sock, &n, NULL, 0);
     return;
   }
-  if (pipe2(pipefd, O_CLOEXEC) != 0) {
+  if (pipe2(report, O_CLOEXEC) != 0) {
     n.err = -errno;
-    send_notice(sock, &n, -1);
+    send_notice(sock, &n, NULL, 0);
+    return;
+  }
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    n.err = -errno;
+    close(report[0]);
+    close(report[1]);
+    send_notice(sock, &n, NULL, 0);
     return;
   }
   pid = fork();
   if (pid == 0) {
     close(sock);
     close(sfd);
-    close(pipefd[0]);
-    worker_main(p, h, req, pipefd[1], self);
+    close(report[0]);
+    close(out[0]);
+    worker_main(p, h, req, report[1], out[1], self);
   }
-  close(pipefd[1]);
+  close(report[1]);
+  close(out[1]);
   if (pid < 0) {
     n.err = -errno;
-    close(pipefd[0]);
-    send_notice(sock, &n, -1);
-    return;
+    send_notice(sock, &n, NULL, 0);
+  } else {
+    n.pid = pid;
+    ends[0] = report[0];
+    ends[1] = out[0];
+    send_notice(sock, &n, ends, 2);
   }
-  n.pid = pid;
-  send_notice(sock, &n, pipefd[0]);
-  close(pipefd[0]);
+  close(report[0]);
+  close(out[0]);
 }
 
 static void server_reap(int sock) {
@@ -190,7 +192,7 @@ static void server_reap(int sock) {
   pid_t pid;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
     struct notice n = {NOTICE_EXITED, 0, pid, status};
-    send_notice(sock, &n, -1);
+    send_notice(sock, &n, NULL, 0);
   }
 }
 
@@ -250,7 +252,6 @@ static void server_main(const jh_pipeline *p, const jh_home *h, int sock,
         break; /* the host is done with us */
       if (got == (ssize_t)sizeof(req)) {
         req.work_dir[sizeof(req.work_dir) - 1] = '\0';
-        req.log_path[sizeof(req.log_path) - 1] = '\0';
         server_spawn(p, h, sock, sfd, &req);
       }
     }
@@ -294,20 +295,20 @@ int jh_forkserver_start(const jh_pipeline *p, const jh_home *h,
 
 int jh_forkserver_fd(const jh_forkserver *fs) { return fs->sock; }
 
-/* Receive one notice (blocking or not); *fd receives an attached
- * descriptor or -1. Returns 1 for a notice, 0 when none is waiting, or a
+/* Receive one notice (blocking or not); fds[0..1] receive the attached
+ * descriptors or -1. Returns 1 for a notice, 0 when none is waiting, or a
  * negative errno (-EPIPE when the server is gone). */
-static int recv_notice(jh_forkserver *fs, struct notice *n, int *fd,
+static int recv_notice(jh_forkserver *fs, struct notice *n, int fds[2],
                        int blocking) {
   union {
-    char buf[CMSG_SPACE(sizeof(int))];
+    char buf[CMSG_SPACE(2 * sizeof(int))];
     struct cmsghdr align;
   } ctl;
   struct iovec iov = {n, sizeof(*n)};
   struct msghdr msg;
   ssize_t got;
 
-  *fd = -1;
+  fds[0] = fds[1] = -1;
   memset(&msg, 0, sizeof(msg));
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -324,11 +325,14 @@ static int recv_notice(jh_forkserver *fs, struct notice *n, int *fd,
     return -EPIPE;
   }
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-      memcpy(fd, CMSG_DATA(c), sizeof(int));
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      memcpy(fds, CMSG_DATA(c), (k > 2 ? 2 : k) * sizeof(int));
+    }
   if (got != (ssize_t)sizeof(*n)) {
-    if (*fd >= 0)
-      close(*fd);
+    for (int i = 0; i < 2; i++)
+      if (fds[i] >= 0)
+        close(fds[i]);
     return -EPROTO;
   }
   return 1;
@@ -348,10 +352,10 @@ int jh_forkserver_spawn(jh_forkserver *fs, const jh_spawn_args *a,
                         jh_worker *w) {
   struct spawn_req req;
   struct notice n;
-  int fd, rc;
+  int fds[2], rc;
 
   memset(w, 0, sizeof(*w));
-  w->fd = -1;
+  w->fd = w->out_fd = -1;
   if (fs->dead)
     return -EPIPE;
   memset(&req, 0, sizeof(req));
@@ -359,18 +363,16 @@ int jh_forkserver_spawn(jh_forkserver *fs, const jh_spawn_args *a,
   req.task_instance = a->task_instance;
   req.resume_of = a->resume_of;
   req.force = a->force;
-  if (strlen(a->work_dir) >= sizeof(req.work_dir) ||
-      strlen(a->log_path) >= sizeof(req.log_path))
+  if (strlen(a->work_dir) >= sizeof(req.work_dir))
     return -ENAMETOOLONG;
   strcpy(req.work_dir, a->work_dir);
-  strcpy(req.log_path, a->log_path);
   while (send(fs->sock, &req, sizeof(req), MSG_NOSIGNAL) < 0)
     if (errno != EINTR) {
       fs->dead = 1;
       return -EPIPE;
     }
   for (;;) {
-    rc = recv_notice(fs, &n, &fd, 1);
+    rc = recv_notice(fs, &n, fds, 1);
     if (rc < 0)
       return rc;
     if (n.type == NOTICE_EXITED) {
@@ -379,16 +381,17 @@ int jh_forkserver_spawn(jh_forkserver *fs, const jh_spawn_args *a,
         return rc;
       continue;
     }
-    if (n.err != 0) {
-      if (fd >= 0)
-        close(fd);
-      return n.err;
+    if (n.err != 0 || fds[0] < 0 || fds[1] < 0) {
+      for (int i = 0; i < 2; i++)
+        if (fds[i] >= 0)
+          close(fds[i]);
+      return n.err != 0 ? n.err : -EPROTO;
     }
-    if (fd < 0)
-      return -EPROTO;
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    for (int i = 0; i < 2; i++)
+      fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
     w->pid = n.pid;
-    w->fd = fd;
+    w->fd = fds[0];
+    w->out_fd = fds[1];
     return 0;
   }
 }
@@ -397,14 +400,15 @@ int jh_forkserver_collect(jh_forkserver *fs,
                           void (*on_exit)(void *arg, pid_t pid, int status),
                           void *arg) {
   struct notice n;
-  int fd;
+  int fds[2];
 
   for (size_t i = 0; i < fs->nqueued; i++)
     on_exit(arg, fs->queued[i].pid, fs->queued[i].status);
   fs->nqueued = 0;
-  while (!fs->dead && recv_notice(fs, &n, &fd, 0) == 1) {
-    if (fd >= 0)
-      close(fd);
+  while (!fs->dead && recv_notice(fs, &n, fds, 0) == 1) {
+    for (int i = 0; i < 2; i++)
+      if (fds[i] >= 0)
+        close(fds[i]);
     if (n.type == NOTICE_EXITED)
       on_exit(arg, n.pid, n.status);
   }
@@ -454,9 +458,33 @@ void jh_worker_describe_exit(int status, char *buf, size_t size) {
     snprintf(buf, size, "worker ended abnormally (wait status %d)", status);
 }
 
+int jh_worker_read_output(jh_worker *w, jh_outcome *outcome) {
+  char buf[65536];
+  if (w->out_fd < 0)
+    return 1;
+  for (;;) {
+    ssize_t n = read(w->out_fd, buf, sizeof(buf));
+    if (n > 0) {
+      FILE *log = jh_outcome_log(outcome);
+      if (log != NULL)
+        fwrite(buf, 1, (size_t)n, log);
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return 0;
+    close(w->out_fd);
+    w->out_fd = -1;
+    return 1;
+  }
+}
+
 void jh_worker_clear(jh_worker *w) {
   if (w->fd >= 0)
     close(w->fd);
-  w->fd = -1;
+  if (w->out_fd >= 0)
+    close(w->out_fd);
+  w->fd = w->out_fd = -1;
   jh_wire_reader_clear(&w->reader);
 }

@@ -13,7 +13,8 @@
  *
  * A worker already has the plugins and the job loaded. It dies with the
  * fork server, which dies with the host (PR_SET_PDEATHSIG). SIGTERM becomes
- * the task's cancel flag. Its stdout and stderr go to the task log.
+ * the task's cancel flag. Its stdout and stderr go through a second pipe
+ * to the host, which writes them to the task log.
  * Whatever the plugin does — crash, abort, exit, hang — ends only the
  * worker.
  */
@@ -30,6 +31,7 @@
 typedef struct jh_worker {
   pid_t pid;          /* 0 when none */
   int fd;             /* read end of the report pipe; -1 once at EOF */
+  int out_fd;         /* read end of its stdout/stderr; -1 once at EOF */
   jh_wire_reader reader;
   int exited;         /* the fork server reported its end */
   int status;         /* its wait status */
@@ -45,7 +47,6 @@ typedef struct jh_spawn_args {
   int force;
   int64_t resume_of;
   const char *work_dir; /* see jh_task_env */
-  const char *log_path; /* opened for append by the worker */
 } jh_spawn_args;
 
 /*
@@ -77,9 +78,14 @@ int jh_forkserver_collect(jh_forkserver *fs,
  * free. NULL is a no-op. */
 void jh_forkserver_stop(jh_forkserver *fs);
 
-/* Read what is available (non-blocking) into outcome. Returns 1 at EOF,
- * 0 otherwise. */
+/* Read what is available (non-blocking) from the report pipe into
+ * outcome. Returns 1 at EOF, 0 otherwise. */
 int jh_worker_read(jh_worker *w, jh_outcome *outcome);
+
+/* Copy what is available (non-blocking) of the worker's stdout/stderr to
+ * the outcome's log (opened on first use: a silent task makes no file).
+ * Returns 1 at EOF, 0 otherwise. */
+int jh_worker_read_output(jh_worker *w, jh_outcome *outcome);
 
 /* Describe how a worker ended without a result ("worker killed by signal
  * 11 (Segmentation fault)", "worker exited with status 3 ..."), into buf. */

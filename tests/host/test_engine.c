@@ -383,6 +383,30 @@ static void test_crashes_and_hangs(void **state) {
   assert_task(r, "hang", "Warning", "timed out after 300 ms (killed)");
   assert_task(r, "after", "Succeeded", NULL);
   json_decref(r);
+  /* What the plugin printed on stdout and stderr is in its task log. */
+  {
+    jh_store *s = NULL;
+    jh_task_row *rows = NULL;
+    size_t n = 0;
+    int64_t inst = newest_instance(f, &s);
+    int found = 0;
+    assert_int_equal(jh_store_task_list(s, inst, &rows, &n), 0);
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(rows[i].task_id, "quit") == 0) {
+        char text[4096] = "";
+        FILE *log = fopen(rows[i].log_path, "r");
+        assert_non_null(log);
+        text[fread(text, 1, sizeof(text) - 1, log)] = '\0';
+        fclose(log);
+        assert_non_null(strstr(text, "crashing: exit"));
+        assert_non_null(strstr(text, "exiting with status 7 (said on stderr)"));
+        assert_non_null(strstr(text, "exiting with status 7 (said on stdout)"));
+        found = 1;
+      }
+    assert_true(found);
+    jh_task_rows_free(rows, n);
+    jh_store_close(s);
+  }
 }
 
 static void test_retries(void **state) {

@@ -193,8 +193,12 @@ static int crash_run(jobhost_ctx *ctx) {
   if (rc != 0)
     return rc;
   jobhost_info(ctx, "crashing: %s", how);
-  if (strcmp(how, "exit") == 0)
+  if (strcmp(how, "exit") == 0) {
+    /* What a careless plugin prints must reach the task log. */
+    fprintf(stderr, "exiting with status %lld (said on stderr)\n", status);
+    printf("exiting with status %lld (said on stdout)\n", status);
     exit((int)status); /* without a result, as a broken plugin would */
+  }
   if (strcmp(how, "segv") == 0) {
     volatile int *volatile nowhere = NULL;
     *nowhere = 1;
