@@ -707,9 +707,25 @@ static int any_active(const run *r) {
   return 0;
 }
 
+/* In process isolation, what one turn of the loop records (tasks ending,
+ * tasks starting) is written in one transaction; never across a wait, so
+ * that `jobhost cancel` and `history` are not kept waiting. In-process
+ * tasks run inside schedule(), so there each write commits on its own. */
+static void batch_begin(run *r) {
+  if (r->opt->isolation == JH_ISOLATION_PROCESS)
+    store_check(r, jh_store_batch_begin(r->store), "a batch");
+}
+
+static void batch_end(run *r) {
+  if (r->opt->isolation == JH_ISOLATION_PROCESS)
+    store_check(r, jh_store_batch_end(r->store), "a batch");
+}
+
 static int loop(run *r) {
   for (;;) {
     int rc;
+    batch_begin(r);
+    collect_ended(r);
     handle_cancel(r);
     schedule(r);
     if (r->stop) /* pending retries will not start any more */
@@ -719,6 +735,7 @@ static int loop(run *r) {
           r->t[i].state = r->t[i].def->continue_on_error ? JH_STATE_WARNING
                                                          : JH_STATE_ERROR;
         }
+    batch_end(r);
     if (!any_active(r))
       return 0;
     status_draw(r);
@@ -726,7 +743,6 @@ static int loop(run *r) {
     if (rc != 0)
       return rc;
     check_deadlines(r, mono_ms());
-    collect_ended(r);
   }
 }
 

@@ -231,6 +231,26 @@ static int commit(jh_store *s) {
   return exec_sql(s, "COMMIT", "commit");
 }
 
+int jh_store_batch_begin(jh_store *s) {
+  if (s == NULL)
+    return -EINVAL;
+  if (!sqlite3_get_autocommit(s->db))
+    return -EBUSY; /* already in a transaction */
+  return exec_sql(s, "BEGIN", "begin batch");
+}
+
+int jh_store_batch_end(jh_store *s) {
+  int rc;
+  if (s == NULL)
+    return -EINVAL;
+  if (sqlite3_get_autocommit(s->db))
+    return 0; /* nothing to commit */
+  rc = commit(s);
+  if (rc != 0)
+    (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
 /* Undo a failed transaction; keeps the message of the original failure. */
 static void rollback(jh_store *s) {
   if (!sqlite3_get_autocommit(s->db))
