@@ -54,7 +54,7 @@ typedef struct task_run {
   char *counters; /* JSON object text */
   jh_worker worker;
   jh_outcome outcome;
-  char log_path[PATH_MAX];
+  char *log_path; /* of the current attempt */
   char *work_dir;
 } task_run;
 
@@ -385,15 +385,17 @@ static void attempt_cleanup(task_run *t) {
 
 /* ---- starting an attempt ---- */
 
-static int prepare_attempt(run *r, task_run *t, char *log_path,
-                           size_t log_size) {
+static int prepare_attempt(run *r, task_run *t) {
   char name[128];
   int attempt = t->attempt_base + t->attempts;
   safe_name(t->def->id, name, sizeof(name));
-  if ((size_t)snprintf(log_path, log_size, "%s/%lld-%s-%d.log",
-                       r->home->folders[JOBHOST_FOLDER_JOB_LOGS],
-                       (long long)r->instance, name, attempt) >= log_size)
-    return -ENAMETOOLONG;
+  free(t->log_path);
+  if (asprintf(&t->log_path, "%s/%lld-%s-%d.log",
+               r->home->folders[JOBHOST_FOLDER_JOB_LOGS],
+               (long long)r->instance, name, attempt) < 0) {
+    t->log_path = NULL;
+    return -ENOMEM;
+  }
   if (asprintf(&t->work_dir, "%s/%lld-%s-%d",
                r->home->folders[JOBHOST_FOLDER_TASK_WORK],
                (long long)r->instance, name, attempt) < 0) {
@@ -408,7 +410,7 @@ static int prepare_attempt(run *r, task_run *t, char *log_path,
 
 static void start_task(run *r, size_t i) {
   task_run *t = &r->t[i];
-  char *log_path = t->log_path, why[600];
+  char why[600];
   const char *block;
   jh_task_env env;
   int rc;
@@ -424,11 +426,11 @@ static void start_task(run *r, size_t i) {
   t->timed_out = t->term_sent = 0;
   t->kill_at = 0;
   t->started_ms = jh_now_ms();
-  rc = prepare_attempt(r, t, log_path, sizeof(t->log_path));
+  rc = prepare_attempt(r, t);
   if (rc == 0)
     rc = jh_store_task_start(r->store, r->instance, t->def->id, t->def->type,
                              t->level, t->attempt_base + t->attempts,
-                             log_path, &t->task_instance);
+                             t->log_path, &t->task_instance);
   if (rc != 0) {
     note(r, "%s cannot start: %s", t->def->id,
          rc == -EIO ? jh_store_errmsg(r->store) : jobhost_strerror(rc));
@@ -934,6 +936,13 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
   int64_t started_ms = jh_now_ms();
 
   memset(&r, 0, sizeof(r));
+  /* The fork server first, while the host is small: each worker is a copy
+   * of it. */
+  if (opt->isolation == JH_ISOLATION_PROCESS) {
+    rc = jh_forkserver_start(job->pipeline, home, &r.fs);
+    if (rc != 0)
+      return rc;
+  }
   r.job = job;
   r.home = home;
   r.store = store;
@@ -945,6 +954,7 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
   r.pollfds = calloc(2 * r.n + 2, sizeof(*r.pollfds));
   r.pollowner = calloc(2 * r.n + 2, sizeof(*r.pollowner));
   if (r.t == NULL || rt == NULL || r.pollfds == NULL || r.pollowner == NULL) {
+    jh_forkserver_stop(r.fs);
     free(r.t);
     free(rt);
     free(r.pollfds);
@@ -959,8 +969,6 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
   }
   select_tasks(&r);
   rc = opt->resume ? apply_history(&r) : 0;
-  if (rc == 0 && opt->isolation == JH_ISOLATION_PROCESS)
-    rc = jh_forkserver_start(job->pipeline, home, &r.fs);
   if (rc == 0)
     rc = signals_install(old);
   if (rc == 0) {
@@ -1005,6 +1013,7 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
     jh_outcome_clear(&r.t[i].outcome);
     free(r.t[i].message);
     free(r.t[i].counters);
+    free(r.t[i].log_path);
   }
   jh_forkserver_stop(r.fs);
   free(r.t);

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -231,6 +232,9 @@ static void server_main(const jh_pipeline *p, const jh_home *h, int sock,
   sock = 3;
   sfd = 4;
   close_range(5, ~0U, 0);
+  /* Every page we keep is copied into each worker's page tables: give the
+   * free heap back before the first fork. */
+  malloc_trim(0);
 
   for (;;) {
     struct pollfd fds[2] = {{sock, POLLIN, 0}, {sfd, POLLIN, 0}};
