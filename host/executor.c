@@ -475,7 +475,11 @@ static void start_task(run *r, size_t i) {
                         .force = env.force,
                         .resume_of = env.resume_of,
                         .work_dir = t->work_dir};
-    rc = jh_forkserver_spawn(r->fs, &sa, &t->worker);
+    /* The worker's pid and pipes arrive with the fork server's answer
+     * (on_spawned); meanwhile the task counts as running. */
+    memset(&t->worker, 0, sizeof(t->worker));
+    t->worker.fd = t->worker.out_fd = -1;
+    rc = jh_forkserver_request(r->fs, &sa);
   }
   if (rc != 0) {
     t->outcome.has_result = 1;
@@ -583,11 +587,13 @@ static void check_deadlines(run *r, int64_t now) {
       t->timed_out = 1;
       note(r, "%s timed out after %ld ms: asking it to stop", t->def->id,
            t->def->timeout_ms);
-      kill(t->worker.pid, SIGTERM);
-      t->term_sent = 1;
-      t->kill_at = now + r->opt->grace_ms;
+      if (t->worker.pid > 0) { /* else on_spawned asks it */
+        kill(t->worker.pid, SIGTERM);
+        t->term_sent = 1;
+        t->kill_at = now + r->opt->grace_ms;
+      }
     }
-    if (t->kill_at > 0 && now >= t->kill_at) {
+    if (t->kill_at > 0 && now >= t->kill_at && t->worker.pid > 0) {
       FILE *log = jh_outcome_log(&t->outcome);
       if (log != NULL)
         fprintf(log, "# no end %ld ms after SIGTERM: SIGKILL\n",
@@ -613,6 +619,41 @@ static int64_t next_wakeup(run *r, int64_t now) {
   return next;
 }
 
+static void on_spawned(void *arg, size_t i, int err, pid_t pid,
+                       int report_fd, int out_fd) {
+  run *r = arg;
+  task_run *t;
+  if (i >= r->n || r->t[i].ph != PH_RUNNING || r->t[i].worker.pid != 0) {
+    if (report_fd >= 0)
+      close(report_fd);
+    if (out_fd >= 0)
+      close(out_fd);
+    return;
+  }
+  t = &r->t[i];
+  if (err != 0) {
+    char why[200];
+    snprintf(why, sizeof(why), "the worker could not start: %s",
+             jobhost_strerror(err));
+    t->worker.exited = 1;
+    t->worker.status = 0;
+    free(t->outcome.message);
+    t->outcome.message = strdup(why);
+    t->outcome.has_result = 1;
+    t->outcome.result = err;
+    return;
+  }
+  t->worker.pid = pid;
+  t->worker.fd = report_fd;
+  t->worker.out_fd = out_fd;
+  /* Asked to stop before it existed: ask now. */
+  if (r->cancelled || t->timed_out) {
+    kill(pid, sig_cancel_count > 1 ? SIGKILL : SIGTERM);
+    t->term_sent = 1;
+    t->kill_at = mono_ms() + r->opt->grace_ms;
+  }
+}
+
 static void on_worker_exit(void *arg, pid_t pid, int status) {
   run *r = arg;
   for (size_t i = 0; i < r->n; i++) {
@@ -626,7 +667,8 @@ static void on_worker_exit(void *arg, pid_t pid, int status) {
 }
 
 static void reap(run *r) {
-  if (r->fs == NULL || !jh_forkserver_collect(r->fs, on_worker_exit, r))
+  jh_forkserver_events ev = {on_spawned, on_worker_exit, r};
+  if (r->fs == NULL || !jh_forkserver_collect(r->fs, &ev))
     return;
   /* The fork server is gone, and its workers with it: a worker whose
    * report pipe is closed has ended, killed. */

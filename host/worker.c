@@ -45,15 +45,14 @@ struct notice {
   int32_t type;
   int32_t err; /* SPAWNED: 0 or a negative errno */
   int32_t pid;
-  int32_t status; /* EXITED: wait status */
+  int32_t status;      /* EXITED: wait status */
+  uint64_t task_index; /* SPAWNED: of the request answered */
 };
 
 struct jh_forkserver {
   pid_t pid;
   int sock;
   int dead;
-  struct notice *queued; /* EXITED notices read while waiting for SPAWNED */
-  size_t nqueued;
 };
 
 /* ---- in the worker ---- */
@@ -144,7 +143,7 @@ static int send_notice(int sock, const struct notice *n, const int *fds,
 
 static void server_spawn(const jh_pipeline *p, const jh_home *h, int sock,
                          int sfd, const struct spawn_req *req) {
-  struct notice n = {NOTICE_SPAWNED, 0, 0, 0};
+  struct notice n = {NOTICE_SPAWNED, 0, 0, 0, req->task_index};
   int report[2], out[2], ends[2];
   pid_t pid, self = getpid();
 
@@ -192,7 +191,7 @@ static void server_reap(int sock) {
   int status;
   pid_t pid;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-    struct notice n = {NOTICE_EXITED, 0, pid, status};
+    struct notice n = {NOTICE_EXITED, 0, pid, status, 0};
     send_notice(sock, &n, NULL, 0);
   }
 }
@@ -342,24 +341,9 @@ static int recv_notice(jh_forkserver *fs, struct notice *n, int fds[2],
   return 1;
 }
 
-static int queue_notice(jh_forkserver *fs, const struct notice *n) {
-  struct notice *grown =
-      realloc(fs->queued, (fs->nqueued + 1) * sizeof(*grown));
-  if (grown == NULL)
-    return -ENOMEM;
-  fs->queued = grown;
-  grown[fs->nqueued++] = *n;
-  return 0;
-}
-
-int jh_forkserver_spawn(jh_forkserver *fs, const jh_spawn_args *a,
-                        jh_worker *w) {
+int jh_forkserver_request(jh_forkserver *fs, const jh_spawn_args *a) {
   struct spawn_req req;
-  struct notice n;
-  int fds[2], rc;
 
-  memset(w, 0, sizeof(*w));
-  w->fd = w->out_fd = -1;
   if (fs->dead)
     return -EPIPE;
   memset(&req, 0, sizeof(req));
@@ -375,46 +359,29 @@ int jh_forkserver_spawn(jh_forkserver *fs, const jh_spawn_args *a,
       fs->dead = 1;
       return -EPIPE;
     }
-  for (;;) {
-    rc = recv_notice(fs, &n, fds, 1);
-    if (rc < 0)
-      return rc;
-    if (n.type == NOTICE_EXITED) {
-      rc = queue_notice(fs, &n);
-      if (rc != 0)
-        return rc;
-      continue;
-    }
-    if (n.err != 0 || fds[0] < 0 || fds[1] < 0) {
-      for (int i = 0; i < 2; i++)
-        if (fds[i] >= 0)
-          close(fds[i]);
-      return n.err != 0 ? n.err : -EPROTO;
-    }
-    for (int i = 0; i < 2; i++)
-      fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
-    w->pid = n.pid;
-    w->fd = fds[0];
-    w->out_fd = fds[1];
-    return 0;
-  }
+  return 0;
 }
 
-int jh_forkserver_collect(jh_forkserver *fs,
-                          void (*on_exit)(void *arg, pid_t pid, int status),
-                          void *arg) {
+int jh_forkserver_collect(jh_forkserver *fs, const jh_forkserver_events *ev) {
   struct notice n;
   int fds[2];
 
-  for (size_t i = 0; i < fs->nqueued; i++)
-    on_exit(arg, fs->queued[i].pid, fs->queued[i].status);
-  fs->nqueued = 0;
   while (!fs->dead && recv_notice(fs, &n, fds, 0) == 1) {
+    if (n.type == NOTICE_SPAWNED && n.err == 0 && fds[0] >= 0 &&
+        fds[1] >= 0) {
+      for (int i = 0; i < 2; i++)
+        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+      ev->spawned(ev->arg, (size_t)n.task_index, 0, n.pid, fds[0], fds[1]);
+      continue;
+    }
     for (int i = 0; i < 2; i++)
       if (fds[i] >= 0)
         close(fds[i]);
-    if (n.type == NOTICE_EXITED)
-      on_exit(arg, n.pid, n.status);
+    if (n.type == NOTICE_SPAWNED)
+      ev->spawned(ev->arg, (size_t)n.task_index, n.err ? n.err : -EPROTO, 0,
+                  -1, -1);
+    else if (n.type == NOTICE_EXITED)
+      ev->exited(ev->arg, n.pid, n.status);
   }
   return fs->dead;
 }
@@ -426,7 +393,6 @@ void jh_forkserver_stop(jh_forkserver *fs) {
   close(fs->sock); /* the server sees EOF and leaves */
   while (waitpid(fs->pid, &status, 0) < 0 && errno == EINTR)
     ;
-  free(fs->queued);
   free(fs);
 }
 

@@ -56,23 +56,30 @@ typedef struct jh_spawn_args {
 int jh_forkserver_start(const jh_pipeline *p, const jh_home *h,
                         jh_forkserver **out);
 
-/* Start one worker. On success w holds its pid and report pipe. Returns
- * 0 or a negative errno (-EPIPE when the fork server is gone). */
-int jh_forkserver_spawn(jh_forkserver *fs, const jh_spawn_args *a,
-                        jh_worker *w);
+/* Ask for a worker. The answer arrives later through
+ * jh_forkserver_collect (the host goes on meanwhile). Returns 0 or a
+ * negative errno (-EPIPE when the fork server is gone). */
+int jh_forkserver_request(jh_forkserver *fs, const jh_spawn_args *a);
 
-/* The descriptor to poll for end notices. */
+/* The descriptor to poll for the fork server's notices. */
 int jh_forkserver_fd(const jh_forkserver *fs);
 
-/*
- * Deliver the end notices received so far (reading the socket without
- * blocking): on_exit(arg, pid, status) for each. When the fork server is
- * gone, returns 1 and every worker still running is to be taken as killed;
- * else 0.
- */
-int jh_forkserver_collect(jh_forkserver *fs,
-                          void (*on_exit)(void *arg, pid_t pid, int status),
-                          void *arg);
+/* What the fork server says, delivered by jh_forkserver_collect. */
+typedef struct jh_forkserver_events {
+  /* The worker for task_index started (err 0: pid, and the read ends of
+   * its report and output pipes, now the callee's), or could not (err < 0,
+   * no descriptor). */
+  void (*spawned)(void *arg, size_t task_index, int err, pid_t pid,
+                  int report_fd, int out_fd);
+  /* A worker ended with this wait status. Always after its spawned. */
+  void (*exited)(void *arg, pid_t pid, int status);
+  void *arg;
+} jh_forkserver_events;
+
+/* Deliver the notices received so far, without blocking. Returns 1 when
+ * the fork server is gone (every worker not yet reported is to be taken
+ * as killed, every request not yet answered as failed), else 0. */
+int jh_forkserver_collect(jh_forkserver *fs, const jh_forkserver_events *ev);
 
 /* Stop the fork server (its workers, if any are left, die with it) and
  * free. NULL is a no-op. */
