@@ -66,7 +66,11 @@ typedef struct run {
   const jh_exec_options *opt;
   task_run *t;
   size_t n;
-  size_t running;
+  size_t *running; /* indices of the PH_RUNNING tasks */
+  size_t nrunning;
+  size_t npending;  /* tasks in PH_PENDING */
+  size_t nretry;    /* tasks in PH_WAIT_RETRY */
+  size_t cursor;    /* levels: first step not yet ended */
   int stop;      /* no new task starts */
   int cancelled; /* cancel asked */
   int store_error;
@@ -193,8 +197,8 @@ static void status_draw(run *r) {
         fprintf(f, " %s", t->def->id);
       shown++;
     }
-  if (r->running > shown)
-    fprintf(f, " +%zu", r->running - shown);
+  if (r->nrunning > shown)
+    fprintf(f, " +%zu", r->nrunning - shown);
   fflush(f);
   r->status_shown = 1;
 }
@@ -234,10 +238,35 @@ static void set_message(task_run *t, const char *msg) {
   t->message = copy;
 }
 
+/* Every change of phase goes through here: it keeps the counts and the
+ * running list that spare the loop from looking at every task. */
+static void set_phase(run *r, task_run *t, phase ph) {
+  size_t i = (size_t)(t - r->t);
+  if (t->ph == ph)
+    return;
+  if (t->ph == PH_PENDING)
+    r->npending--;
+  else if (t->ph == PH_WAIT_RETRY)
+    r->nretry--;
+  else if (t->ph == PH_RUNNING)
+    for (size_t k = 0; k < r->nrunning; k++)
+      if (r->running[k] == i) {
+        r->running[k] = r->running[--r->nrunning];
+        break;
+      }
+  if (ph == PH_PENDING)
+    r->npending++;
+  else if (ph == PH_WAIT_RETRY)
+    r->nretry++;
+  else if (ph == PH_RUNNING)
+    r->running[r->nrunning++] = i;
+  t->ph = ph;
+}
+
 /* A task that will not be launched in this run. */
 static void finish_unlaunched(run *r, task_run *t, jh_state state,
                               const char *why) {
-  t->ph = PH_DONE;
+  set_phase(r, t, PH_DONE);
   t->state = state;
   t->produced_output = 0;
   set_message(t, why);
@@ -351,7 +380,7 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
                                      0, t->counters),
                 "a task");
     note(r, "%s attempt %d failed: %s", t->def->id, t->attempts, msg);
-    t->ph = PH_WAIT_RETRY;
+    set_phase(r, t, PH_WAIT_RETRY);
     t->retry_at = mono_ms() + delay;
     return;
   }
@@ -363,7 +392,7 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
     r->stop = 1;
   }
   t->state = state;
-  t->ph = PH_DONE;
+  set_phase(r, t, PH_DONE);
   store_check(r,
               jh_store_task_finish(r->store, t->task_instance, state,
                                    t->message, t->produced_output,
@@ -435,7 +464,7 @@ static void start_task(run *r, size_t i) {
     note(r, "%s cannot start: %s", t->def->id,
          rc == -EIO ? jh_store_errmsg(r->store) : jobhost_strerror(rc));
     attempt_cleanup(t);
-    t->ph = PH_DONE;
+    set_phase(r, t, PH_DONE);
     t->state = JH_STATE_ERROR;
     set_message(t, "the host could not prepare the task");
     if (!r->stop)
@@ -463,7 +492,7 @@ static void start_task(run *r, size_t i) {
     env.fd = -1;
     env.outcome = &t->outcome;
     env.cancelled = &inproc_cancel;
-    t->ph = PH_RUNNING;
+    set_phase(r, t, PH_RUNNING);
     jh_task_execute(&env);
     end_attempt(r, t, 0);
     attempt_cleanup(t);
@@ -485,25 +514,28 @@ static void start_task(run *r, size_t i) {
     t->outcome.has_result = 1;
     t->outcome.result = rc;
     set_message(t, NULL);
-    t->ph = PH_RUNNING;
+    set_phase(r, t, PH_RUNNING);
     end_attempt(r, t, 0);
     attempt_cleanup(t);
     return;
   }
-  t->ph = PH_RUNNING;
+  set_phase(r, t, PH_RUNNING);
   t->deadline = t->def->timeout_ms > 0 ? mono_ms() + t->def->timeout_ms : 0;
-  r->running++;
 }
 
 /* Start what may start now. */
 static void schedule(run *r) {
   const jh_pipeline *p = r->job->pipeline;
+  const size_t *steps = r->job->graph->steps;
+  size_t max = (size_t)p->max_parallel;
   int64_t now = mono_ms();
 
   if (r->stop)
     return;
   if (p->ordering == JH_ORDER_DEPENDENCIES) {
-    for (size_t i = 0; i < r->n && r->running < (size_t)p->max_parallel; i++) {
+    for (size_t i = 0; i < r->n && r->nrunning < max &&
+                       (r->npending > 0 || r->nretry > 0);
+         i++) {
       task_run *t = &r->t[i];
       if ((t->ph == PH_PENDING ||
            (t->ph == PH_WAIT_RETRY && t->retry_at <= now)) &&
@@ -514,37 +546,31 @@ static void schedule(run *r) {
     }
     return;
   }
+  /* Levels: steps are sorted by level; the cursor is the first step that
+   * has not ended, so its level is the one running. */
   for (;;) {
-    int level = -1, started = 0;
-    for (size_t i = 0; i < r->n; i++) {
-      phase ph = r->t[i].ph;
-      if ((ph == PH_PENDING || ph == PH_RUNNING || ph == PH_WAIT_RETRY) &&
-          (level < 0 || r->t[i].level < level))
-        level = r->t[i].level;
-    }
-    if (level < 0)
+    int level;
+    while (r->cursor < r->n && (r->t[steps[r->cursor]].ph == PH_DONE ||
+                                r->t[steps[r->cursor]].ph == PH_EXCLUDED))
+      r->cursor++;
+    if (r->cursor == r->n)
       return;
-    for (size_t k = 0; k < r->n && r->running < (size_t)p->max_parallel;
-         k++) {
-      size_t i = r->job->graph->steps[k];
-      task_run *t = &r->t[i];
-      if (t->level != level)
-        continue;
+    level = r->t[steps[r->cursor]].level;
+    for (size_t k = r->cursor;
+         k < r->n && r->t[steps[k]].level == level && r->nrunning < max; k++) {
+      task_run *t = &r->t[steps[k]];
       if (t->ph == PH_PENDING ||
           (t->ph == PH_WAIT_RETRY && t->retry_at <= now)) {
-        start_task(r, i);
-        started = 1;
+        start_task(r, steps[k]);
         if (r->stop)
           return;
       }
     }
     /* Skipped tasks and in-process runs may have ended the level at once:
      * then go on with the next one. */
-    if (!started || r->running > 0)
+    if (r->cursor < r->n && r->t[steps[r->cursor]].ph != PH_DONE &&
+        r->t[steps[r->cursor]].ph != PH_EXCLUDED)
       return;
-    for (size_t i = 0; i < r->n; i++)
-      if (r->t[i].level == level && r->t[i].ph == PH_WAIT_RETRY)
-        return;
   }
 }
 
@@ -552,9 +578,9 @@ static void schedule(run *r) {
 
 static void signal_all(run *r, int sig, long grace_ms) {
   int64_t now = mono_ms();
-  for (size_t i = 0; i < r->n; i++) {
-    task_run *t = &r->t[i];
-    if (t->ph != PH_RUNNING || t->worker.pid <= 0 || t->worker.exited)
+  for (size_t k = 0; k < r->nrunning; k++) {
+    task_run *t = &r->t[r->running[k]];
+    if (t->worker.pid <= 0 || t->worker.exited)
       continue;
     kill(t->worker.pid, sig);
     if (sig == SIGTERM && !t->term_sent) {
@@ -579,9 +605,9 @@ static void handle_cancel(run *r) {
 }
 
 static void check_deadlines(run *r, int64_t now) {
-  for (size_t i = 0; i < r->n; i++) {
-    task_run *t = &r->t[i];
-    if (t->ph != PH_RUNNING || t->worker.exited)
+  for (size_t k = 0; k < r->nrunning; k++) {
+    task_run *t = &r->t[r->running[k]];
+    if (t->worker.exited)
       continue;
     if (t->deadline > 0 && now >= t->deadline && !t->timed_out) {
       t->timed_out = 1;
@@ -606,16 +632,16 @@ static void check_deadlines(run *r, int64_t now) {
 
 static int64_t next_wakeup(run *r, int64_t now) {
   int64_t next = now + 1000; /* redraw the status line now and then */
-  for (size_t i = 0; i < r->n; i++) {
-    const task_run *t = &r->t[i];
-    if (t->ph == PH_RUNNING && t->deadline > 0 && !t->timed_out &&
-        t->deadline < next)
+  for (size_t k = 0; k < r->nrunning; k++) {
+    const task_run *t = &r->t[r->running[k]];
+    if (t->deadline > 0 && !t->timed_out && t->deadline < next)
       next = t->deadline;
-    if (t->ph == PH_RUNNING && t->kill_at > 0 && t->kill_at < next)
+    if (t->kill_at > 0 && t->kill_at < next)
       next = t->kill_at;
-    if (t->ph == PH_WAIT_RETRY && t->retry_at < next)
-      next = t->retry_at;
   }
+  for (size_t i = 0; r->nretry > 0 && i < r->n; i++)
+    if (r->t[i].ph == PH_WAIT_RETRY && r->t[i].retry_at < next)
+      next = r->t[i].retry_at;
   return next;
 }
 
@@ -656,9 +682,9 @@ static void on_spawned(void *arg, size_t i, int err, pid_t pid,
 
 static void on_worker_exit(void *arg, pid_t pid, int status) {
   run *r = arg;
-  for (size_t i = 0; i < r->n; i++) {
-    task_run *t = &r->t[i];
-    if (t->ph == PH_RUNNING && t->worker.pid == pid && !t->worker.exited) {
+  for (size_t k = 0; k < r->nrunning; k++) {
+    task_run *t = &r->t[r->running[k]];
+    if (t->worker.pid == pid && !t->worker.exited) {
       t->worker.exited = 1;
       t->worker.status = status;
       return;
@@ -672,9 +698,9 @@ static void reap(run *r) {
     return;
   /* The fork server is gone, and its workers with it: a worker whose
    * report pipe is closed has ended, killed. */
-  for (size_t i = 0; i < r->n; i++) {
-    task_run *t = &r->t[i];
-    if (t->ph == PH_RUNNING && !t->worker.exited && t->worker.fd < 0) {
+  for (size_t k = 0; k < r->nrunning; k++) {
+    task_run *t = &r->t[r->running[k]];
+    if (!t->worker.exited && t->worker.fd < 0) {
       t->worker.exited = 1;
       t->worker.status = SIGKILL;
     }
@@ -693,9 +719,8 @@ static int wait_events(run *r) {
     fds[nfds].fd = jh_forkserver_fd(r->fs);
     fds[nfds++].events = POLLIN;
   }
-  for (size_t i = 0; i < r->n; i++) {
-    if (r->t[i].ph != PH_RUNNING)
-      continue;
+  for (size_t k = 0; k < r->nrunning; k++) {
+    size_t i = r->running[k];
     if (r->t[i].worker.fd >= 0) {
       fds[nfds].fd = r->t[i].worker.fd;
       fds[nfds].events = POLLIN;
@@ -728,27 +753,22 @@ static int wait_events(run *r) {
 
 static void collect_ended(run *r) {
   reap(r);
-  for (size_t i = 0; i < r->n; i++) {
-    task_run *t = &r->t[i];
-    if (t->ph != PH_RUNNING || !t->worker.exited)
+  for (size_t k = r->nrunning; k-- > 0;) { /* ending removes from the list */
+    task_run *t = &r->t[r->running[k]];
+    if (!t->worker.exited)
       continue;
     /* The worker is gone: whatever it wrote is in the pipes now, and one
      * read to their end (or to EAGAIN, should a process it started hold
      * them open) takes it all. */
     jh_worker_read(&t->worker, &t->outcome);
     jh_worker_read_output(&t->worker, &t->outcome);
-    r->running--;
     end_attempt(r, t, t->worker.status);
     attempt_cleanup(t);
   }
 }
 
 static int any_active(const run *r) {
-  for (size_t i = 0; i < r->n; i++)
-    if (r->t[i].ph == PH_RUNNING || r->t[i].ph == PH_WAIT_RETRY ||
-        (r->t[i].ph == PH_PENDING && !r->stop))
-      return 1;
-  return 0;
+  return r->nrunning > 0 || r->nretry > 0 || (r->npending > 0 && !r->stop);
 }
 
 /* In process isolation, what one turn of the loop records (tasks ending,
@@ -773,9 +793,9 @@ static int loop(run *r) {
     handle_cancel(r);
     schedule(r);
     if (r->stop) /* pending retries will not start any more */
-      for (size_t i = 0; i < r->n; i++)
+      for (size_t i = 0; r->nretry > 0 && i < r->n; i++)
         if (r->t[i].ph == PH_WAIT_RETRY) {
-          r->t[i].ph = PH_DONE;
+          set_phase(r, &r->t[i], PH_DONE);
           r->t[i].state = r->t[i].def->continue_on_error ? JH_STATE_WARNING
                                                          : JH_STATE_ERROR;
         }
@@ -826,7 +846,7 @@ static void select_tasks(run *r) {
     task_run *t = &r->t[r->job->graph->steps[k]];
     int in = opt->only ? strcmp(t->def->id, opt->only) == 0
                        : (int)k >= from && (int)k <= to;
-    t->ph = in ? PH_PENDING : PH_EXCLUDED;
+    set_phase(r, t, in ? PH_PENDING : PH_EXCLUDED);
   }
 }
 
@@ -852,7 +872,7 @@ static int apply_history(run *r) {
     case JH_STATE_WARNING:
     case JH_STATE_ERROR:
     case JH_STATE_SKIPPED:
-      t->ph = PH_DONE;
+      set_phase(r, t, PH_DONE);
       t->state = last->state;
       t->produced_output = last->produced_output;
       t->started_ms = last->started_ms;
@@ -993,10 +1013,13 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
   r.n = job->pipeline->ntasks;
   r.t = calloc(r.n ? r.n : 1, sizeof(*r.t));
   rt = calloc(r.n ? r.n : 1, sizeof(*rt));
+  r.running = calloc(r.n ? r.n : 1, sizeof(*r.running));
   r.pollfds = calloc(2 * r.n + 2, sizeof(*r.pollfds));
   r.pollowner = calloc(2 * r.n + 2, sizeof(*r.pollowner));
-  if (r.t == NULL || rt == NULL || r.pollfds == NULL || r.pollowner == NULL) {
+  if (r.t == NULL || rt == NULL || r.running == NULL || r.pollfds == NULL ||
+      r.pollowner == NULL) {
     jh_forkserver_stop(r.fs);
+    free(r.running);
     free(r.t);
     free(rt);
     free(r.pollfds);
@@ -1020,7 +1043,7 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
     if (rc != 0) { /* the loop itself failed: stop everything */
       signal_all(&r, SIGKILL, 0);
       r.stop = 1;
-      while (r.running > 0) {
+      while (r.nrunning > 0) {
         wait_events(&r);
         collect_ended(&r);
       }
@@ -1060,6 +1083,7 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
   jh_forkserver_stop(r.fs);
   free(r.t);
   free(rt);
+  free(r.running);
   free(r.pollfds);
   free(r.pollowner);
   return rc != 0 ? rc : r.store_error;
