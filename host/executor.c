@@ -1001,7 +1001,7 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
   /* The fork server first, while the host is small: each worker is a copy
    * of it. */
   if (opt->isolation == JH_ISOLATION_PROCESS) {
-    rc = jh_forkserver_start(job->pipeline, home, &r.fs);
+    rc = jh_forkserver_start(job->pipeline, home, job->reg, &r.fs);
     if (rc != 0)
       return rc;
   }

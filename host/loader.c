@@ -571,11 +571,28 @@ int jh_registry_load(const char *const *dirs, size_t ndirs, jh_registry **out) {
   return 0;
 }
 
+void jh_registry_keep_only(jh_registry *reg,
+                           const jobhost_task_type *const *used,
+                           size_t nused) {
+  for (size_t i = 0; i < reg->nplugins; i++) {
+    const jobhost_task_type *t = reg->plugins[i].desc->task_types;
+    int keep = 0;
+    for (size_t j = 0; !keep && t != NULL && t[j].name != NULL; j++)
+      for (size_t k = 0; !keep && k < nused; k++)
+        keep = used[k] == &t[j];
+    if (!keep && reg->plugins[i].handle != NULL) {
+      lt_dlclose((lt_dlhandle)reg->plugins[i].handle);
+      reg->plugins[i].handle = NULL;
+    }
+  }
+}
+
 void jh_registry_free(jh_registry *reg) {
   if (reg == NULL)
     return;
   for (size_t i = reg->nplugins; i-- > 0;) {
-    lt_dlclose((lt_dlhandle)reg->plugins[i].handle);
+    if (reg->plugins[i].handle != NULL)
+      lt_dlclose((lt_dlhandle)reg->plugins[i].handle);
     free(reg->plugins[i].path);
   }
   for (size_t i = 0; i < reg->nrefusals; i++) {

@@ -79,6 +79,16 @@ const jobhost_package *jh_registry_package(const jh_registry *reg,
                                            const jh_plugin **owner);
 
 /*
+ * jh_registry_keep_only — unload every plugin that provides none of the
+ * `used` task types. For a process that will run only those (the fork
+ * server): fewer mappings make every fork cheaper. The registry must not
+ * be used afterwards except through the kept task types.
+ */
+void jh_registry_keep_only(jh_registry *reg,
+                           const jobhost_task_type *const *used,
+                           size_t nused);
+
+/*
  * jh_descriptor_check — the rules a descriptor must meet, without the
  * duplicate check. Returns 0, or a negative code with a one-line reason
  * written into why (size bytes). Reads only the descriptor, calls no plugin

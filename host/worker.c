@@ -196,8 +196,21 @@ static void server_reap(int sock) {
   }
 }
 
-static void server_main(const jh_pipeline *p, const jh_home *h, int sock,
-                        pid_t host) {
+/* Unload the plugins the job does not use: fewer mappings to copy at
+ * each fork and to tear down at each exit. */
+static void server_slim(const jh_pipeline *p, jh_registry *reg) {
+  const jobhost_task_type **used = calloc(p->ntasks ? p->ntasks : 1,
+                                          sizeof(*used));
+  if (used == NULL)
+    return;
+  for (size_t i = 0; i < p->ntasks; i++)
+    used[i] = p->tasks[i].task_type;
+  jh_registry_keep_only(reg, used, p->ntasks);
+  free(used);
+}
+
+static void server_main(const jh_pipeline *p, const jh_home *h,
+                        jh_registry *reg, int sock, pid_t host) {
   struct sigaction sa;
   sigset_t chld;
   int sfd, devnull;
@@ -231,8 +244,11 @@ static void server_main(const jh_pipeline *p, const jh_home *h, int sock,
   sock = 3;
   sfd = 4;
   close_range(5, ~0U, 0);
-  /* Every page we keep is copied into each worker's page tables: give the
-   * free heap back before the first fork. */
+  /* Every mapping and page we keep is copied into each worker's page
+   * tables: unload unused plugins and give the free heap back before the
+   * first fork. */
+  if (reg != NULL)
+    server_slim(p, reg);
   malloc_trim(0);
 
   for (;;) {
@@ -265,7 +281,7 @@ static void server_main(const jh_pipeline *p, const jh_home *h, int sock,
 /* ---- in the host ---- */
 
 int jh_forkserver_start(const jh_pipeline *p, const jh_home *h,
-                        jh_forkserver **out) {
+                        jh_registry *reg, jh_forkserver **out) {
   jh_forkserver *fs = calloc(1, sizeof(*fs));
   int sv[2];
   pid_t host = getpid();
@@ -288,7 +304,7 @@ int jh_forkserver_start(const jh_pipeline *p, const jh_home *h,
   }
   if (fs->pid == 0) {
     close(sv[0]);
-    server_main(p, h, sv[1], host);
+    server_main(p, h, reg, sv[1], host);
   }
   close(sv[1]);
   fs->sock = sv[0];

@@ -25,6 +25,7 @@
 #include <sys/types.h>
 
 #include "home.h"
+#include "loader.h"
 #include "pipeline.h"
 #include "wire.h"
 
@@ -51,10 +52,12 @@ typedef struct jh_spawn_args {
 
 /*
  * Start the fork server for pipeline p and home h, which must not change
- * until jh_forkserver_stop. Returns 0 and *out, or a negative errno.
+ * until jh_forkserver_stop. In the fork server, the plugins of reg that
+ * the pipeline does not use are unloaded (the host's registry is not
+ * touched). Returns 0 and *out, or a negative errno.
  */
 int jh_forkserver_start(const jh_pipeline *p, const jh_home *h,
-                        jh_forkserver **out);
+                        jh_registry *reg, jh_forkserver **out);
 
 /* Ask for a worker. The answer arrives later through
  * jh_forkserver_collect (the host goes on meanwhile). Returns 0 or a
