@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* An export table being written: a CSV file in the attempt's work folder,
@@ -47,24 +48,55 @@ static jh_task_state *state_of(jobhost_ctx *ctx) {
 
 /* ---- reporting ---- */
 
+/* One record: header and head in a small buffer, the text written from
+ * where it is (writev), so that no large buffer is touched per call. */
 static void emit(const jh_task_env *env, jh_wire_type type, const void *head,
                  size_t head_len, const char *text, size_t text_len) {
-  unsigned char buf[5 + JH_WIRE_MAX_PAYLOAD];
-  size_t n = jh_wire_encode(buf, type, head, head_len, text, text_len);
+  unsigned char hdr[5 + 16];
+  uint32_t len;
+  struct iovec iov[2];
+  size_t total;
 
-  if (env->fd < 0) {
-    uint32_t len;
-    memcpy(&len, buf, 4);
-    (void)jh_wire_apply(env->outcome, type, buf + 5, len);
+  if (head_len > 16)
+    return; /* no record has a head longer than 16 bytes */
+  if (head_len + text_len > JH_WIRE_MAX_PAYLOAD)
+    text_len = JH_WIRE_MAX_PAYLOAD - head_len;
+  len = (uint32_t)(head_len + text_len);
+  memcpy(hdr, &len, 4);
+  hdr[4] = (unsigned char)type;
+  if (head_len > 0)
+    memcpy(hdr + 5, head, head_len);
+
+  if (env->fd < 0) { /* in process: apply the payload at once */
+    unsigned char *payload = malloc(len ? len : 1);
+    if (payload == NULL)
+      return;
+    memcpy(payload, hdr + 5, head_len);
+    if (text_len > 0)
+      memcpy(payload + head_len, text, text_len);
+    (void)jh_wire_apply(env->outcome, type, payload, len);
+    free(payload);
     return;
   }
-  for (size_t off = 0; off < n;) {
-    ssize_t w = write(env->fd, buf + off, n - off);
+  iov[0].iov_base = hdr;
+  iov[0].iov_len = 5 + head_len;
+  iov[1].iov_base = (void *)text;
+  iov[1].iov_len = text_len;
+  total = iov[0].iov_len + iov[1].iov_len;
+  while (total > 0) {
+    ssize_t w = writev(env->fd, iov[0].iov_len ? iov : iov + 1,
+                       iov[0].iov_len ? 2 : 1);
     if (w < 0 && errno == EINTR)
       continue;
     if (w <= 0)
       return; /* the host is gone; nothing more to tell */
-    off += (size_t)w;
+    total -= (size_t)w;
+    for (int k = 0; k < 2 && w > 0; k++) {
+      size_t take = (size_t)w < iov[k].iov_len ? (size_t)w : iov[k].iov_len;
+      iov[k].iov_base = (char *)iov[k].iov_base + take;
+      iov[k].iov_len -= take;
+      w -= (ssize_t)take;
+    }
   }
 }
 
@@ -74,13 +106,20 @@ static void emit_text(const jh_task_env *env, jh_wire_type type,
 static void emit_text(const jh_task_env *env, jh_wire_type type,
                       const void *head, size_t head_len, const char *fmt,
                       va_list ap) {
-  char text[JH_WIRE_MAX_PAYLOAD];
-  int len = vsnprintf(text, sizeof(text), fmt, ap);
-  if (len < 0)
+  char small[1024], *text = small;
+  va_list again;
+  int len;
+
+  va_copy(again, ap);
+  len = vsnprintf(small, sizeof(small), fmt, ap);
+  if (len >= (int)sizeof(small) && vasprintf(&text, fmt, again) < 0)
+    text = NULL;
+  va_end(again);
+  if (len < 0 || text == NULL)
     return;
-  if ((size_t)len >= sizeof(text))
-    len = (int)sizeof(text) - 1;
   emit(env, type, head, head_len, text, (size_t)len);
+  if (text != small)
+    free(text);
 }
 
 static void svc_log(jobhost_ctx *ctx, jobhost_log_level level,
