@@ -18,6 +18,7 @@
 #include "job_load.h"
 #include "report.h"
 #include "store.h"
+#include "worker.h"
 
 #define MAX_PLUGIN_DIRS 32
 
@@ -284,9 +285,26 @@ int jh_cmd_run(int argc, char **argv) {
     jh_job_clear(&job);
     return JH_EXIT_OK;
   }
-  if (open_home(&a, &home, &store) != 0) {
-    jh_job_clear(&job);
-    return JH_EXIT_ERROR;
+  {
+    char err[512];
+    rc = jh_home_open(a.home, &home, err, sizeof(err));
+    /* The fork server before the store: it is copied at every task, so it
+     * is started while the host holds as little as possible. */
+    if (rc == 0 && a.exec.isolation == JH_ISOLATION_PROCESS) {
+      rc = jh_forkserver_start(job.pipeline, &home, job.reg,
+                               &a.exec.forkserver);
+      snprintf(err, sizeof(err), "cannot start the fork server: %s",
+               strerror(-rc));
+    }
+    if (rc == 0)
+      rc = jh_store_open(home.store_path, &store, err, sizeof(err));
+    if (rc != 0) {
+      fprintf(stderr, "jobhost: %s\n", err);
+      jh_forkserver_stop(a.exec.forkserver);
+      jh_home_clear(&home);
+      jh_job_clear(&job);
+      return JH_EXIT_ERROR;
+    }
   }
   rc = jh_store_job_start(store, job.pipeline->job_id, a.target,
                           (long)getpid(), &instance, &holder);
@@ -303,6 +321,7 @@ int jh_cmd_run(int argc, char **argv) {
   } else {
     status = execute_and_report(&a, &job, &home, store, instance);
   }
+  jh_forkserver_stop(a.exec.forkserver);
   jh_store_close(store);
   jh_home_clear(&home);
   jh_job_clear(&job);

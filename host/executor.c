@@ -77,6 +77,7 @@ typedef struct run {
   const char *stopped_by; /* id of the task that stopped the job */
   int status_shown;
   jh_forkserver *fs;       /* NULL with --isolation none */
+  int own_fs;              /* started here, so stopped here */
   struct pollfd *pollfds; /* 2n + 2, reused by every wait */
   size_t *pollowner;      /* task index of each pollfd */
 } run;
@@ -1000,10 +1001,13 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
   memset(&r, 0, sizeof(r));
   /* The fork server first, while the host is small: each worker is a copy
    * of it. */
-  if (opt->isolation == JH_ISOLATION_PROCESS) {
+  if (opt->isolation == JH_ISOLATION_PROCESS && opt->forkserver != NULL) {
+    r.fs = opt->forkserver;
+  } else if (opt->isolation == JH_ISOLATION_PROCESS) {
     rc = jh_forkserver_start(job->pipeline, home, job->reg, &r.fs);
     if (rc != 0)
       return rc;
+    r.own_fs = 1;
   }
   r.job = job;
   r.home = home;
@@ -1018,7 +1022,8 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
   r.pollowner = calloc(2 * r.n + 2, sizeof(*r.pollowner));
   if (r.t == NULL || rt == NULL || r.running == NULL || r.pollfds == NULL ||
       r.pollowner == NULL) {
-    jh_forkserver_stop(r.fs);
+    if (r.own_fs)
+      jh_forkserver_stop(r.fs);
     free(r.running);
     free(r.t);
     free(rt);
@@ -1049,7 +1054,8 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
       }
     }
     signals_restore(old);
-    jh_forkserver_stop(r.fs);
+    if (r.own_fs)
+      jh_forkserver_stop(r.fs);
     r.fs = NULL;
     finish_rest(&r);
     *state = job_state(&r);
@@ -1080,7 +1086,8 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
     free(r.t[i].counters);
     free(r.t[i].log_path);
   }
-  jh_forkserver_stop(r.fs);
+  if (r.own_fs)
+    jh_forkserver_stop(r.fs);
   free(r.t);
   free(rt);
   free(r.running);

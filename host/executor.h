@@ -50,6 +50,9 @@ typedef struct jh_exec_options {
   int resume;         /* continue the instance: earlier task rows count */
   FILE *progress;     /* where progress and the summary go (stderr) */
   int live;           /* progress is a terminal: redraw a status line */
+  struct jh_forkserver *forkserver; /* borrowed, may be NULL: a fork
+                                       server started early, while the host
+                                       is small (see worker.h) */
 } jh_exec_options;
 
 /*

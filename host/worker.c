@@ -88,12 +88,14 @@ static void worker_main(const jh_pipeline *p, const jh_home *h,
 
   /* stdin from /dev/null, stdout/stderr to the output pipe, the report
    * pipe on 3, nothing else. */
+  report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, 10); /* out of the way */
+  out_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, 10);
+  if (report_fd < 0 || out_fd < 0)
+    _exit(127);
   devnull = open("/dev/null", O_RDWR);
   if (devnull >= 0)
     dup2(devnull, 0);
-  if (dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
-    _exit(127);
-  if (report_fd != 3 && dup2(report_fd, 3) < 0)
+  if (dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0 || dup2(report_fd, 3) < 0)
     _exit(127);
   fcntl(3, F_SETFD, 0);
   close_range(4, ~0U, 0);
@@ -239,7 +241,11 @@ static void server_main(const jh_pipeline *p, const jh_home *h,
     dup2(devnull, 0);
     dup2(devnull, 1);
   }
-  if (dup2(sock, 3) < 0 || dup2(sfd, 4) < 0)
+  /* Move both out of the way first, so that neither dup2 below can close
+   * the other (either may already be 3 or 4). */
+  sock = fcntl(sock, F_DUPFD_CLOEXEC, 10);
+  sfd = fcntl(sfd, F_DUPFD_CLOEXEC, 10);
+  if (sock < 0 || sfd < 0 || dup2(sock, 3) < 0 || dup2(sfd, 4) < 0)
     _exit(1);
   sock = 3;
   sfd = 4;

@@ -135,6 +135,9 @@ int jh_test_run(const char *const *argv, char **out, char **err) {
   if (pid == 0) {
     dup2(ofd, 1);
     dup2(efd, 2);
+    /* Nothing else open, as when a user starts jobhost: the program must
+     * not depend on which descriptors happen to be taken. */
+    close_range(3, ~0U, 0);
     execv(argv[0], (char *const *)argv);
     _exit(127);
   }

@@ -478,6 +478,7 @@ static pid_t spawn_jobhost(const fixture *f, const char *cmd,
     int null = open("/dev/null", O_RDWR);
     dup2(null, 1);
     dup2(null, 2);
+    close_range(3, ~0U, 0);
     setpgid(0, 0);
     execv(argv[0], (char *const *)argv);
     _exit(127);
