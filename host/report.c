@@ -5,13 +5,11 @@
 
 #include "report.h"
 
+#include "atomic_file.h"
+
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -72,24 +70,14 @@ char *jh_report_json(const char *job_id, int64_t instance, jh_state state,
 }
 
 int jh_report_write(const char *path, const char *json) {
-  char tmp[PATH_MAX];
   size_t len = strlen(json);
-  int fd, rc = 0;
-
-  if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-      sizeof(tmp))
-    return -ENAMETOOLONG;
-  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return -errno;
-  if (write(fd, json, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
-      fsync(fd) != 0)
-    rc = errno ? -errno : -EIO;
-  if (close(fd) != 0 && rc == 0)
-    rc = -errno;
-  if (rc == 0 && rename(tmp, path) != 0)
-    rc = -errno;
-  if (rc != 0)
-    unlink(tmp);
+  char *text = malloc(len + 2);
+  int rc;
+  if (text == NULL)
+    return -ENOMEM;
+  memcpy(text, json, len);
+  text[len] = '\n';
+  rc = jh_write_file_atomic(path, text, len + 1, 0644);
+  free(text);
   return rc;
 }

@@ -5,6 +5,8 @@
 
 #include "services.h"
 
+#include "atomic_file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -432,25 +434,6 @@ static int svc_cookie_set(jobhost_ctx *ctx, const void *data, size_t size) {
 
 /* ---- commit or discard the all-or-nothing effects ---- */
 
-static int write_file_atomic(const char *path, const void *data, size_t len) {
-  char tmp[PATH_MAX];
-  int fd, rc = 0;
-  if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-    return -ENAMETOOLONG;
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0)
-    return -errno;
-  if (write(fd, data, len) != (ssize_t)len || fsync(fd) != 0)
-    rc = errno ? -errno : -EIO;
-  if (close(fd) != 0 && rc == 0)
-    rc = -errno;
-  if (rc == 0 && rename(tmp, path) != 0)
-    rc = -errno;
-  if (rc != 0)
-    unlink(tmp);
-  return rc;
-}
-
 static int commit_effects(jh_task_state *st) {
   const char *out_dir = st->env->home->folders[JOBHOST_FOLDER_EXPORT_OUTPUT];
   char path[PATH_MAX];
@@ -470,7 +453,8 @@ static int commit_effects(jh_task_state *st) {
   if (st->cookie_out_set) {
     rc = cookie_path(st, path, sizeof(path));
     if (rc == 0)
-      rc = write_file_atomic(path, st->cookie_out, st->cookie_out_len);
+      rc = jh_write_file_atomic(path, st->cookie_out, st->cookie_out_len,
+                               0640);
     if (rc != 0)
       return rc;
   }
