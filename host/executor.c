@@ -367,6 +367,16 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
   t->produced_output = o->produced_output < 0 ? state == JH_STATE_SUCCEEDED
                                               : o->produced_output;
   t->ended_ms = now;
+  /* The log is made on the task's first output line; an attempt that did
+   * not succeed always gets one, ending with why. */
+  if (state != JH_STATE_SUCCEEDED || t->outcome.log != NULL) {
+    FILE *log = jh_outcome_log(&t->outcome);
+    if (log != NULL)
+      fprintf(log, "# attempt %d ended %s after %lld ms%s%s\n",
+              t->attempt_base + t->attempts, jh_state_name(state),
+              (long long)(now - t->started_ms), t->message ? ": " : "",
+              t->message ? t->message : "");
+  }
 
   if (state == JH_STATE_ERROR && !r->stop && t->attempts <= t->def->retries) {
     long delay = t->def->retry_delay_ms;

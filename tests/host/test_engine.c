@@ -335,15 +335,33 @@ static void test_task_instances_and_logs(void **state) {
                     "  id: J\n"
                     "  tasks:\n"
                     "    - {id: spam, type: TestSpamTask, lines: 20000}\n"
-                    "    - {id: ok, type: TestSucceedTask, counter_value: 7}\n");
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
+                    "    - {id: ok, type: TestSucceedTask, counter_value: 7}\n"
+                    "    - {id: quiet, type: TestNoopTask}\n"
+                    "    - {id: bad, type: TestFailTask, "
+                    "continue_on_error: true}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 4);
   free(err);
   inst = newest_instance(f, &s);
   assert_int_equal(jh_store_task_list(s, inst, &rows, &n), 0);
-  assert_int_equal(n, 2);
+  assert_int_equal(n, 4);
   for (size_t i = 0; i < n; i++) {
     assert_non_null(rows[i].log_path);
+    if (strcmp(rows[i].task_id, "quiet") == 0) {
+      /* A task that wrote nothing and succeeded leaves no empty file. */
+      assert_int_not_equal(stat(rows[i].log_path, &st), 0);
+      continue;
+    }
     assert_int_equal(stat(rows[i].log_path, &st), 0);
+    if (strcmp(rows[i].task_id, "bad") == 0) {
+      char text[1024] = "";
+      FILE *log = fopen(rows[i].log_path, "r");
+      assert_non_null(log);
+      text[fread(text, 1, sizeof(text) - 1, log)] = '\0';
+      fclose(log);
+      assert_non_null(strstr(text, "# attempt 1 ended Error after"));
+      assert_non_null(strstr(text, "asked to fail"));
+      continue;
+    }
     assert_true(rows[i].started_ms > 0 && rows[i].ended_ms >= rows[i].started_ms);
     assert_int_equal(rows[i].attempt, 1);
     if (strcmp(rows[i].task_id, "spam") == 0)
