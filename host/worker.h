@@ -3,9 +3,10 @@
  *
  * When a job starts, the host forks one small helper, the fork server.
  * For every task attempt the host asks it (over a socket) to fork a
- * worker; the worker runs the task and reports over a pipe (wire.h) whose
- * read end the fork server passes back to the host. The fork server reaps
- * its workers and tells the host how each ended.
+ * worker; the worker runs the task and reports over a pipe (wire.h), its
+ * stdout and stderr over a second one, whose read ends the fork server
+ * passes back to the host. The fork server reaps its workers and tells the
+ * host how each ended.
  *
  * Why not fork the host itself: after each fork the host would copy, page
  * by page, every page it then writes (copy on write). The fork server sits
@@ -13,8 +14,7 @@
  *
  * A worker already has the plugins and the job loaded. It dies with the
  * fork server, which dies with the host (PR_SET_PDEATHSIG). SIGTERM becomes
- * the task's cancel flag. Its stdout and stderr go through a second pipe
- * to the host, which writes them to the task log.
+ * the task's cancel flag. The host writes what it prints to the task log.
  * Whatever the plugin does — crash, abort, exit, hang — ends only the
  * worker.
  */
