@@ -19,11 +19,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <ltdl.h>
@@ -405,6 +407,59 @@ static int la_dlname(const char *path, char *out, size_t size) {
   return found;
 }
 
+/* Open the module in a child process and report how that went: 0 when
+ * the child got back from loading it (whether or not the module is
+ * acceptable: the host's own load says why not), else a reason in why.
+ * The child says it got back by writing one byte: a constructor that
+ * calls exit(0) is caught too. */
+static int probe_load(const char *path, char *why, size_t size) {
+  int status, p[2];
+  char byte = 0;
+  ssize_t got;
+  pid_t pid;
+
+  if (pipe2(p, O_CLOEXEC) != 0)
+    return 0; /* cannot probe: load as usual */
+  fflush(NULL);
+  pid = fork();
+  if (pid < 0) {
+    close(p[0]);
+    close(p[1]);
+    return 0;
+  }
+  if (pid == 0) {
+    static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+    int fd = open("/dev/null", O_WRONLY);
+    for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+      signal(fatal[i], SIG_DFL); /* a crash shows as what it is */
+    close(p[0]);
+    if (fd >= 0) { /* whatever a constructor prints is not ours to show */
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    (void)lt_dlopen(path);
+    (void)!write(p[1], "k", 1);
+    _exit(0);
+  }
+  close(p[1]);
+  do
+    got = read(p[0], &byte, 1);
+  while (got < 0 && errno == EINTR);
+  close(p[0]);
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return 0;
+  if (got == 1)
+    return 0;
+  if (WIFSIGNALED(status))
+    snprintf(why, size, "crashed while loading (signal %d, %s)",
+             WTERMSIG(status), strsignal(WTERMSIG(status)));
+  else
+    snprintf(why, size, "ended the process while loading (exit status %d)",
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  return -1;
+}
+
 static int load_one(jh_registry *reg, const char *dir, const char *file) {
   char path[PATH_MAX], so[PATH_MAX], dlname[256], why[512];
   const char *ext = strrchr(file, '.');
@@ -434,6 +489,10 @@ static int load_one(jh_registry *reg, const char *dir, const char *file) {
     return refuse(reg, path, "not a shared object (no ELF header)");
   }
 
+  /* Loading runs the plugin's constructors: try it in a child first, so a
+   * plugin that crashes or exits while loading is refused, not fatal. */
+  if (probe_load(path, why, sizeof(why)) != 0)
+    return refuse(reg, path, "%s", why);
   if (lt_dladvise_init(&advise) != 0)
     return refuse(reg, path, "libltdl: %s", lt_dlerror());
   lt_dladvise_local(&advise);

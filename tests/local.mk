@@ -16,7 +16,8 @@ TEST_PLUGIN_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 check_LTLIBRARIES += \
 	tests/plugins/bad/bad_magic.la tests/plugins/bad/other_major.la \
 	tests/plugins/bad/newer_minor.la tests/plugins/bad/no_descriptor.la \
-	tests/plugins/bad/zz_duplicate.la tests/plugins/bad/good_extra.la
+	tests/plugins/bad/zz_duplicate.la tests/plugins/bad/good_extra.la \
+	tests/plugins/bad/ctor_crash.la tests/plugins/bad/ctor_exit.la
 tests_plugins_bad_bad_magic_la_SOURCES = tests/plugins/bad/bad_magic.c
 tests_plugins_bad_bad_magic_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_bad_other_major_la_SOURCES = tests/plugins/bad/other_major.c
@@ -29,6 +30,10 @@ tests_plugins_bad_zz_duplicate_la_SOURCES = tests/plugins/bad/zz_duplicate.c
 tests_plugins_bad_zz_duplicate_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_bad_good_extra_la_SOURCES = tests/plugins/bad/good_extra.c
 tests_plugins_bad_good_extra_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_ctor_crash_la_SOURCES = tests/plugins/bad/ctor_crash.c
+tests_plugins_bad_ctor_crash_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_ctor_exit_la_SOURCES = tests/plugins/bad/ctor_exit.c
+tests_plugins_bad_ctor_exit_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 
 TEST_LDADD = tests/libjhtest.la host/libjobhost-host.la $(CMOCKA_LIBS) \
 	$(JANSSON_LIBS)

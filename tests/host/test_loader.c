@@ -163,6 +163,8 @@ static void test_bad_plugins_beside_good(void **state) {
   jh_test_copy_test_plugin("no_descriptor", dir, "no_descriptor.so");
   jh_test_copy_test_plugin("zz_duplicate", dir, "zz_duplicate.so");
   jh_test_copy_test_plugin("good_extra", dir, "good_extra.so");
+  jh_test_copy_test_plugin("ctor_crash", dir, "ctor_crash.so");
+  jh_test_copy_test_plugin("ctor_exit", dir, "ctor_exit.so");
   snprintf(path, sizeof(path), "%s/garbage.so", dir);
   jh_test_write_file(path, "this is not an ELF file\n", 0644);
   jh_test_copy_file(jh_test_env("JH_SKELETON_SO"), dir, "world_writable.so");
@@ -192,7 +194,13 @@ static void test_bad_plugins_beside_good(void **state) {
   assert_refused(reg, dir, "garbage.so", "not a shared object");
   assert_refused(reg, dir, "world_writable.so",
                  "is writable by others (mode 0666)");
-  assert_int_equal(reg->nrefusals, 7);
+  /* Constructors run at load: a plugin that crashes or exits there is
+   * refused, and the host is still here to say so. */
+  assert_refused(reg, dir, "ctor_crash.so",
+                 "crashed while loading (signal 11");
+  assert_refused(reg, dir, "ctor_exit.so",
+                 "ended the process while loading (exit status 0)");
+  assert_int_equal(reg->nrefusals, 9);
 
   /* The registry resolves names to the accepted plugins only. */
   {
