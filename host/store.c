@@ -81,6 +81,10 @@ static const char *const migrations[] = {
     "  log_path TEXT);"
     "CREATE INDEX task_instances_job_instance"
     "  ON task_instances(job_instance);",
+    /* 2: the host's start time, so that a reused pid is not taken for a
+     * live host (0: unknown, for rows written before) */
+    "ALTER TABLE job_instances ADD COLUMN host_start INTEGER NOT NULL"
+    "  DEFAULT 0;",
 };
 
 #define JH_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -447,12 +451,47 @@ int jh_store_schema_version(jh_store *s) {
 
 /* ---- the "host process gone" rule ---- */
 
-/* Whether the host process pid still exists (EPERM: it exists but belongs
- * to another user). pid 0 or less never names a host. */
-static int pid_alive(long pid) {
-  if (pid <= 0)
+/* When process pid started, in clock ticks since boot (field 22 of
+ * /proc/PID/stat); 0 when it cannot be told, -1 when the process is gone
+ * or a zombie. */
+static long long proc_start_time(long pid) {
+  char path[64], buf[1024], *p;
+  long long start = 0;
+  FILE *f;
+  size_t n;
+
+  snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+  f = fopen(path, "re");
+  if (f == NULL)
+    return errno == ENOENT ? -1 : 0;
+  n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  p = strrchr(buf, ')'); /* the command name may hold spaces and ')' */
+  if (p == NULL || p[1] != ' ')
     return 0;
-  return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+  if (p[2] == 'Z' || p[2] == 'X')
+    return -1;
+  /* after ") ": field 3 (state) ... field 22 (starttime) */
+  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+                    "%*d %*d %*d %*d %*d %*d %lld",
+             &start) != 1)
+    return 0;
+  return start;
+}
+
+/* Whether the host process that wrote a Running row still lives: pid
+ * exists (EPERM: it exists but belongs to another user), is not a
+ * zombie, and, when its start time was recorded, started then (else the
+ * pid was reused). pid 0 or less never names a host. */
+static int host_alive(long pid, long long recorded_start) {
+  long long start;
+  if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno != EPERM))
+    return 0;
+  start = proc_start_time(pid);
+  if (start < 0)
+    return 0;
+  return recorded_start == 0 || start == 0 || start == recorded_start;
 }
 
 /* Mark a Running instance whose host pid ended as Interrupted, and its
@@ -523,7 +562,7 @@ static int dead_add(struct dead_list *d, int64_t id, long pid) {
 static int scan_running(jh_store *s, const char *job_id, int64_t *live,
                         struct dead_list *dead) {
   static const char sql[] =
-      "SELECT id, pid FROM job_instances WHERE state = 'Running'"
+      "SELECT id, pid, host_start FROM job_instances WHERE state = 'Running'"
       " AND (?1 IS NULL OR job_id = ?1) ORDER BY id";
   sqlite3_stmt *st;
   int rc;
@@ -535,7 +574,7 @@ static int scan_running(jh_store *s, const char *job_id, int64_t *live,
     while ((rc = step_row(s, st, "find running instances")) == 1) {
       int64_t id = sqlite3_column_int64(st, 0);
       long pid = (long)sqlite3_column_int64(st, 1);
-      if (pid_alive(pid)) {
+      if (host_alive(pid, sqlite3_column_int64(st, 2))) {
         if (*live == 0)
           *live = id;
       } else if ((rc = dead_add(dead, id, pid)) != 0) {
@@ -571,7 +610,8 @@ static void row_set_ms(sqlite3_stmt *st, int col, int64_t *out) {
 }
 
 #define JOB_COLS                                                              \
-  "id, job_id, pipeline_path, state, started_ms, ended_ms, pid, message"
+  "id, job_id, pipeline_path, state, started_ms, ended_ms, pid, message,"      \
+  " host_start"
 
 /* Fill *r from a row selected with JOB_COLS. On failure *r is cleared. */
 static int read_job_row(jh_store *s, sqlite3_stmt *st, jh_job_row *r) {
@@ -581,6 +621,7 @@ static int read_job_row(jh_store *s, sqlite3_stmt *st, jh_job_row *r) {
   row_set_ms(st, 4, &r->started_ms);
   row_set_ms(st, 5, &r->ended_ms);
   r->pid = (long)sqlite3_column_int64(st, 6);
+  r->host_start = sqlite3_column_int64(st, 8);
   if ((rc = column_dup(st, 1, &r->job_id)) != 0 ||
       (rc = column_dup(st, 2, &r->pipeline_path)) != 0 ||
       (rc = column_state(s, st, 3, &r->state)) != 0 ||
@@ -627,7 +668,7 @@ static int job_insert(jh_store *s, const char *job_id,
                       int64_t *instance) {
   static const char sql[] =
       "INSERT INTO job_instances (job_id, pipeline_path, state, started_ms,"
-      " pid) VALUES (?1, ?2, 'Running', ?3, ?4)";
+      " pid, host_start) VALUES (?1, ?2, 'Running', ?3, ?4, ?5)";
   sqlite3_stmt *st;
   int rc = prepare(s, sql, &st);
   if (rc != 0)
@@ -636,6 +677,7 @@ static int job_insert(jh_store *s, const char *job_id,
       (rc = bind_text(s, st, 2, pipeline_path)) == 0 &&
       (rc = bind_int64(s, st, 3, jh_now_ms())) == 0 &&
       (rc = bind_int64(s, st, 4, pid)) == 0 &&
+      (rc = bind_int64(s, st, 5, proc_start_time(pid))) == 0 &&
       (rc = step_done(s, st, "insert job instance")) == 0)
     *instance = sqlite3_last_insert_rowid(s->db);
   finalize(s, st);
@@ -674,14 +716,15 @@ static int resumable(jh_state st) {
 static int job_set_running(jh_store *s, int64_t instance, long pid) {
   static const char sql[] =
       "UPDATE job_instances SET state = 'Running', pid = ?1, ended_ms = NULL,"
-      " cancel_requested = 0, message = NULL, report_json = NULL"
-      " WHERE id = ?2";
+      " cancel_requested = 0, message = NULL, report_json = NULL,"
+      " host_start = ?3 WHERE id = ?2";
   sqlite3_stmt *st;
   int rc = prepare(s, sql, &st);
   if (rc != 0)
     return rc;
   if ((rc = bind_int64(s, st, 1, pid)) == 0 &&
-      (rc = bind_int64(s, st, 2, instance)) == 0)
+      (rc = bind_int64(s, st, 2, instance)) == 0 &&
+      (rc = bind_int64(s, st, 3, proc_start_time(pid))) == 0)
     rc = step_done(s, st, "resume job instance");
   finalize(s, st);
   return rc;
@@ -765,7 +808,7 @@ static int cancel_locked(jh_store *s, int64_t instance, long *pid) {
   int rc = job_read(s, instance, &row);
   if (rc != 0)
     return rc;
-  if (row.state == JH_STATE_RUNNING && !pid_alive(row.pid)) {
+  if (row.state == JH_STATE_RUNNING && !host_alive(row.pid, row.host_start)) {
     /* Its host is gone: it becomes Interrupted, nothing left to cancel. */
     rc = mark_interrupted(s, instance, row.pid);
     if (rc == 0)
@@ -828,7 +871,7 @@ int jh_store_job_get(jh_store *s, int64_t instance, jh_job_row *out) {
     return -EINVAL;
   memset(out, 0, sizeof(*out));
   rc = job_read(s, instance, out);
-  if (rc != 0 || out->state != JH_STATE_RUNNING || pid_alive(out->pid))
+  if (rc != 0 || out->state != JH_STATE_RUNNING || host_alive(out->pid, out->host_start))
     return rc;
   /* Its host is gone: record that, then read the row as it now stands. */
   rc = reap_tx(s, out->job_id);

@@ -112,6 +112,8 @@ typedef struct jh_job_row {
   int64_t started_ms;
   int64_t ended_ms; /* 0 while running */
   long pid;
+  long long host_start; /* when the host process started (clock ticks
+                           since boot), to tell a reused pid; 0: unknown */
   char *message; /* may be NULL */
 } jh_job_row;
 

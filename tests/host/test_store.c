@@ -284,6 +284,35 @@ static void test_dead_host_interrupted(void **state) {
   jh_job_rows_free(rows, n);
 }
 
+/* A pid reused by another process is not the host that wrote the row:
+ * the start time recorded with the pid tells them apart. */
+static void test_reused_pid_is_not_alive(void **state) {
+  struct fixture *f = *state;
+  int64_t first, second, holder = -1;
+  jh_job_row row;
+
+  assert_int_equal(jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(),
+                                      &first, NULL),
+                   0);
+  assert_int_equal(jh_store_job_get(f->s, first, &row), 0);
+  assert_true(row.host_start > 0); /* our own start time was recorded */
+  assert_int_equal(row.state, JH_STATE_RUNNING);
+  jh_job_row_clear(&row);
+  /* Same pid, another start time: as if our pid had been reused. */
+  assert_int_equal(
+      sqlite3_exec(jh_store_db(f->s),
+                   "UPDATE job_instances SET host_start = host_start + 1000",
+                   NULL, NULL, NULL),
+      SQLITE_OK);
+  assert_int_equal(jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(),
+                                      &second, &holder),
+                   0);
+  assert_int_equal(holder, 0);
+  assert_int_equal(jh_store_job_get(f->s, first, &row), 0);
+  assert_int_equal(row.state, JH_STATE_INTERRUPTED);
+  jh_job_row_clear(&row);
+}
+
 static void test_resume_rules(void **state) {
   struct fixture *f = *state;
   int64_t blocked, done, held, holder = -1;
@@ -728,6 +757,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_busy_while_host_alive, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_dead_host_interrupted, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_reused_pid_is_not_alive, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_resume_rules, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cancel_flag, setup, teardown),
