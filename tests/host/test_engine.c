@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <pty.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -674,6 +675,46 @@ static void test_selection_dry_run_and_isolation(void **state) {
   json_decref(r);
 }
 
+/* On a terminal, progress is a status line redrawn in place; the summary
+ * follows. */
+static void test_live_progress_on_a_terminal(void **state) {
+  fixture *f = *state;
+  const char *argv[20];
+  char buf[65536];
+  size_t len = 0;
+  int master, status;
+  pid_t pid;
+
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: nap, type: TestSleepTask, ms: 1500}\n");
+  jobhost_argv(f, argv, "run", f->pipeline, NULL, NULL);
+  pid = forkpty(&master, NULL, NULL, NULL);
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close_range(3, ~0U, 0);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  for (;;) {
+    ssize_t n = read(master, buf + len, sizeof(buf) - 1 - len);
+    if (n <= 0)
+      break; /* EIO once the child has closed the terminal */
+    len += (size_t)n;
+    if (len == sizeof(buf) - 1)
+      break;
+  }
+  buf[len] = '\0';
+  close(master);
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  assert_non_null(strstr(buf, "\r\033[K[0/1] nap")); /* the live line */
+  assert_non_null(strstr(buf, "job J, instance"));
+  assert_non_null(strstr(buf, "Succeeded"));
+}
+
 static void test_invalid_pipeline_runs_nothing(void **state) {
   fixture *f = *state;
   char *err = NULL;
@@ -714,6 +755,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_selection_dry_run_and_isolation,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(test_live_progress_on_a_terminal, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_invalid_pipeline_runs_nothing, setup,
                                       teardown),
   };
