@@ -1,0 +1,711 @@
+/*
+ * csv.c — see csv.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "csv.h"
+
+#define READ_BUFSIZE 65536
+#define BYTE_EOF (-1)
+#define BYTE_ERR (-2)
+
+/* Where a field lies in the record storage. */
+struct span {
+  size_t off, len;
+};
+
+struct jh_csv_reader {
+  int fd;
+  char *path;   /* owned copy, for messages */
+  char sep;
+  char *trim;   /* owned copy, NULL when nothing is trimmed */
+
+  /* Fixed-size input window. */
+  unsigned char buf[READ_BUFSIZE];
+  size_t pos, len;
+  int eof;
+
+  /* Position of the last byte consumed. */
+  unsigned long line, col;
+  int after_cr, after_lf;
+
+  /* UTF-8 decoder: continuation bytes still expected and the range the
+   * next one must fall in. */
+  unsigned utf8_need;
+  unsigned char utf8_lo, utf8_hi;
+
+  /* Current record: field bytes (each field NUL-terminated) and spans. */
+  char *data;
+  size_t data_len, data_cap;
+  struct span *spans;
+  size_t nspans, spans_cap;
+  const char **ptrs;
+  size_t ptrs_cap;
+  size_t *lens;
+  size_t lens_cap;
+  jh_csv_record rec;
+  unsigned long rec_line;
+
+  /* Header, a copy owned by the reader. */
+  int has_header;
+  char *hdr_data;
+  size_t hdr_size;
+  const char **hdr_ptrs;
+  size_t *hdr_lens;
+  jh_csv_record hdr;
+
+  int error;
+  char errmsg[512];
+};
+
+/* ---------------------------------------------------------------- util */
+
+/* Make *p hold at least `need` elements of `elem` bytes (doubling). */
+static int grow(void *p, size_t *cap, size_t need, size_t elem) {
+  void **pp = p;
+  size_t n = *cap ? *cap : 16;
+  void *q;
+  if (need <= *cap)
+    return 0;
+  while (n < need) {
+    if (n > SIZE_MAX / 2)
+      return -ENOMEM;
+    n *= 2;
+  }
+  if (n > SIZE_MAX / elem)
+    return -ENOMEM;
+  q = realloc(*pp, n * elem);
+  if (q == NULL)
+    return -ENOMEM;
+  *pp = q;
+  *cap = n;
+  return 0;
+}
+
+static void copy_message(char *err, size_t errsize, const char *msg) {
+  if (err != NULL && errsize > 0)
+    snprintf(err, errsize, "%s", msg);
+}
+
+/* Record error `code` with a message "path:line: ..." and return it. */
+static int fail_at(jh_csv_reader *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail_at(jh_csv_reader *r, int code, const char *fmt, ...) {
+  va_list ap;
+  int n = snprintf(r->errmsg, sizeof(r->errmsg), "%s:%lu: ", r->path,
+                   r->rec_line);
+  if (n < 0 || (size_t)n >= sizeof(r->errmsg))
+    n = 0;
+  va_start(ap, fmt);
+  vsnprintf(r->errmsg + n, sizeof(r->errmsg) - (size_t)n, fmt, ap);
+  va_end(ap);
+  r->error = code;
+  return code;
+}
+
+/* Record error `code` with a message "path: ..." (no line). */
+static int fail_file(jh_csv_reader *r, int code, const char *what) {
+  snprintf(r->errmsg, sizeof(r->errmsg), "%s: %s", r->path, what);
+  r->error = code;
+  return code;
+}
+
+/* -------------------------------------------------------------- input */
+
+/* Refill the window when it is used up: 0, BYTE_EOF or BYTE_ERR. */
+static int fill(jh_csv_reader *r) {
+  ssize_t got;
+  if (r->pos < r->len)
+    return 0;
+  if (r->eof)
+    return BYTE_EOF;
+  do
+    got = read(r->fd, r->buf, sizeof(r->buf));
+  while (got < 0 && errno == EINTR);
+  if (got < 0) {
+    fail_file(r, -errno, strerror(errno));
+    return BYTE_ERR;
+  }
+  r->pos = 0;
+  r->len = (size_t)got;
+  if (got == 0) {
+    r->eof = 1;
+    return BYTE_EOF;
+  }
+  return 0;
+}
+
+/* The next byte without consuming it, BYTE_EOF or BYTE_ERR. */
+static int peek_byte(jh_csv_reader *r) {
+  int rc = fill(r);
+  return rc < 0 ? rc : r->buf[r->pos];
+}
+
+/* Consume the next byte and track its line and column. */
+static int next_byte(jh_csv_reader *r) {
+  int c = peek_byte(r);
+  if (c < 0)
+    return c;
+  r->pos++;
+  if (r->after_lf || (r->after_cr && c != '\n')) {
+    r->line++;
+    r->col = 0;
+  }
+  r->col++;
+  r->after_cr = c == '\r';
+  r->after_lf = c == '\n';
+  return c;
+}
+
+/* Skip a UTF-8 byte order mark at the very start of the file. */
+static int skip_bom(jh_csv_reader *r) {
+  static const unsigned char bom[3] = {0xef, 0xbb, 0xbf};
+  ssize_t got;
+  while (r->len < sizeof(bom) && !r->eof) {
+    do
+      got = read(r->fd, r->buf + r->len, sizeof(r->buf) - r->len);
+    while (got < 0 && errno == EINTR);
+    if (got < 0)
+      return fail_file(r, -errno, strerror(errno));
+    if (got == 0)
+      r->eof = 1;
+    r->len += (size_t)got;
+  }
+  if (r->len >= sizeof(bom) && memcmp(r->buf, bom, sizeof(bom)) == 0)
+    r->pos = sizeof(bom);
+  return 0;
+}
+
+/* Skip `n` physical lines (CRLF, LF or lone CR ended), unparsed. */
+static int skip_lines(jh_csv_reader *r, unsigned n) {
+  while (n > 0) {
+    int c = next_byte(r);
+    if (c == BYTE_ERR)
+      return r->error;
+    if (c == BYTE_EOF)
+      return 0;
+    if (c == '\r' && peek_byte(r) == '\n')
+      c = next_byte(r);
+    if (c == BYTE_ERR)
+      return r->error;
+    if (c == '\r' || c == '\n')
+      n--;
+  }
+  return 0;
+}
+
+/* Feed one byte to the UTF-8 validator: 0 or an error. */
+static int check_utf8(jh_csv_reader *r, int c) {
+  unsigned char b = (unsigned char)c;
+  if (r->utf8_need > 0) {
+    if (b < r->utf8_lo || b > r->utf8_hi)
+      goto invalid;
+    r->utf8_need--;
+    r->utf8_lo = 0x80;
+    r->utf8_hi = 0xbf;
+    return 0;
+  }
+  r->utf8_lo = 0x80;
+  r->utf8_hi = 0xbf;
+  if (b == 0)
+    return fail_at(r, -EILSEQ, "NUL byte at line %lu, column %lu", r->line,
+                   r->col);
+  if (b < 0x80)
+    return 0;
+  if (b >= 0xc2 && b <= 0xdf)
+    r->utf8_need = 1;
+  else if (b >= 0xe0 && b <= 0xef) {
+    r->utf8_need = 2;
+    if (b == 0xe0)
+      r->utf8_lo = 0xa0; /* no overlong forms */
+    else if (b == 0xed)
+      r->utf8_hi = 0x9f; /* no surrogates */
+  } else if (b >= 0xf0 && b <= 0xf4) {
+    r->utf8_need = 3;
+    if (b == 0xf0)
+      r->utf8_lo = 0x90;
+    else if (b == 0xf4)
+      r->utf8_hi = 0x8f; /* nothing above U+10FFFF */
+  } else
+    goto invalid;
+  return 0;
+invalid:
+  if (r->line == r->rec_line)
+    return fail_at(r, -EILSEQ, "invalid UTF-8 (byte 0x%02x at column %lu)",
+                   b, r->col);
+  return fail_at(r, -EILSEQ,
+                 "invalid UTF-8 (byte 0x%02x at line %lu, column %lu)", b,
+                 r->line, r->col);
+}
+
+/* ------------------------------------------------------------- fields */
+
+static int is_trim(const jh_csv_reader *r, int c) {
+  return r->trim != NULL && c != 0 && strchr(r->trim, c) != NULL;
+}
+
+static int append(jh_csv_reader *r, int c) {
+  if (r->data_len + 1 >= r->data_cap &&
+      grow(&r->data, &r->data_cap, r->data_len + 2, 1) < 0)
+    return fail_file(r, -ENOMEM, "out of memory");
+  r->data[r->data_len++] = (char)c;
+  return 0;
+}
+
+/* Whether the field started at `start` holds only trim characters. */
+static int only_trim_since(const jh_csv_reader *r, size_t start) {
+  if (r->trim == NULL)
+    return 0;
+  for (size_t i = start; i < r->data_len; i++)
+    if (!is_trim(r, (unsigned char)r->data[i]))
+      return 0;
+  return 1;
+}
+
+/* Close the field that started at *start (trimmed unless quoted). */
+static int end_field(jh_csv_reader *r, size_t *start, int quoted) {
+  struct span s = {*start, r->data_len - *start};
+  if (!quoted) {
+    while (s.len > 0 && is_trim(r, (unsigned char)r->data[s.off])) {
+      s.off++;
+      s.len--;
+    }
+    while (s.len > 0 && is_trim(r, (unsigned char)r->data[s.off + s.len - 1]))
+      s.len--;
+  }
+  if (append(r, 0) < 0)
+    return r->error;
+  r->data[s.off + s.len] = '\0';
+  if (grow(&r->spans, &r->spans_cap, r->nspans + 1, sizeof(*r->spans)) < 0)
+    return fail_file(r, -ENOMEM, "out of memory");
+  r->spans[r->nspans++] = s;
+  *start = r->data_len;
+  return 0;
+}
+
+/* Point the public record at the parsed fields. */
+static int publish(jh_csv_reader *r) {
+  if (grow(&r->ptrs, &r->ptrs_cap, r->nspans, sizeof(*r->ptrs)) < 0 ||
+      grow(&r->lens, &r->lens_cap, r->nspans, sizeof(*r->lens)) < 0)
+    return fail_file(r, -ENOMEM, "out of memory");
+  for (size_t i = 0; i < r->nspans; i++) {
+    r->ptrs[i] = r->data + r->spans[i].off;
+    r->lens[i] = r->spans[i].len;
+  }
+  r->rec.nfields = r->nspans;
+  r->rec.fields = r->ptrs;
+  r->rec.lengths = r->lens;
+  return 1;
+}
+
+/* ------------------------------------------------------------- parser */
+
+enum field_state { F_START, F_UNQUOTED, F_QUOTED, F_QUOTE_END };
+
+/* Skip line ends before a record: its first byte, BYTE_EOF or BYTE_ERR. */
+static int first_byte(jh_csv_reader *r) {
+  int c;
+  do
+    c = next_byte(r);
+  while (c == '\r' || c == '\n');
+  return c;
+}
+
+/* At end of file inside a record: close it or report what is missing. */
+static int end_of_file(jh_csv_reader *r, enum field_state st, size_t *start,
+                       unsigned long quote_line) {
+  if (st == F_QUOTED)
+    return fail_at(r, -EILSEQ,
+                   "unterminated quoted field (opened at line %lu)",
+                   quote_line);
+  if (r->utf8_need > 0)
+    return fail_at(r, -EILSEQ, "truncated UTF-8 sequence at end of file");
+  if (end_field(r, start, st == F_QUOTE_END) < 0)
+    return r->error;
+  return publish(r);
+}
+
+/* Parse one record into the record storage: 1, 0 at end of file, or an
+ * error. */
+static int parse_record(jh_csv_reader *r) {
+  enum field_state st = F_START;
+  size_t start = 0;
+  unsigned long quote_line = 0;
+  int c;
+
+  r->data_len = 0;
+  r->nspans = 0;
+  c = first_byte(r);
+  if (c == BYTE_EOF)
+    return 0;
+  r->rec_line = r->line;
+  for (;; c = next_byte(r)) {
+    if (c == BYTE_ERR)
+      return r->error;
+    if (c == BYTE_EOF)
+      return end_of_file(r, st, &start, quote_line);
+    if (check_utf8(r, c) < 0)
+      return r->error;
+    switch (st) {
+    case F_START:
+      if (c == '"') {
+        st = F_QUOTED;
+        quote_line = r->line;
+        break;
+      }
+      st = F_UNQUOTED;
+      /* fall through */
+    case F_UNQUOTED:
+      if (c == r->sep) {
+        if (end_field(r, &start, 0) < 0)
+          return r->error;
+        st = F_START;
+      } else if (c == '\r' || c == '\n') {
+        if (end_field(r, &start, 0) < 0)
+          return r->error;
+        return publish(r);
+      } else if (c == '"') {
+        if (!only_trim_since(r, start))
+          return fail_at(r, -EILSEQ,
+                         "quote inside an unquoted field (column %lu)",
+                         r->col);
+        r->data_len = start; /* leading trim characters before a quote */
+        st = F_QUOTED;
+        quote_line = r->line;
+      } else if (append(r, c) < 0)
+        return r->error;
+      break;
+    case F_QUOTED:
+      if (c == '"')
+        st = F_QUOTE_END;
+      else if (append(r, c) < 0)
+        return r->error;
+      break;
+    case F_QUOTE_END:
+      if (c == '"') {
+        if (append(r, c) < 0)
+          return r->error;
+        st = F_QUOTED;
+      } else if (c == r->sep) {
+        if (end_field(r, &start, 1) < 0)
+          return r->error;
+        st = F_START;
+      } else if (c == '\r' || c == '\n') {
+        if (end_field(r, &start, 1) < 0)
+          return r->error;
+        return publish(r);
+      } else if (!is_trim(r, c))
+        return fail_at(r, -EILSEQ,
+                       "separator or end of line expected after a closing "
+                       "quote (line %lu, column %lu)",
+                       r->line, r->col);
+      break;
+    }
+  }
+}
+
+/* ------------------------------------------------------------- reader */
+
+/* Keep a copy of the current record as the header. */
+static int keep_header(jh_csv_reader *r) {
+  size_t n = r->nspans;
+  r->hdr_size = r->data_len;
+  r->hdr_data = malloc(r->data_len ? r->data_len : 1);
+  r->hdr_ptrs = calloc(n ? n : 1, sizeof(*r->hdr_ptrs));
+  r->hdr_lens = calloc(n ? n : 1, sizeof(*r->hdr_lens));
+  if (r->hdr_data == NULL || r->hdr_ptrs == NULL || r->hdr_lens == NULL)
+    return fail_file(r, -ENOMEM, "out of memory");
+  memcpy(r->hdr_data, r->data, r->data_len);
+  for (size_t i = 0; i < n; i++) {
+    r->hdr_ptrs[i] = r->hdr_data + r->spans[i].off;
+    r->hdr_lens[i] = r->spans[i].len;
+  }
+  r->hdr.nfields = n;
+  r->hdr.fields = r->hdr_ptrs;
+  r->hdr.lengths = r->hdr_lens;
+  r->has_header = 1;
+  return 0;
+}
+
+static int read_header(jh_csv_reader *r) {
+  int rc = parse_record(r);
+  if (rc < 0)
+    return rc;
+  if (rc == 0)
+    return fail_file(r, -ENODATA, "empty file, expected a header line");
+  return keep_header(r);
+}
+
+/* Allocate a reader for path with its options copied. */
+static jh_csv_reader *reader_new(const char *path, const jh_csv_options *opt) {
+  jh_csv_reader *r = calloc(1, sizeof(*r));
+  if (r == NULL)
+    return NULL;
+  r->fd = -1;
+  r->line = 1;
+  r->sep = opt && opt->separator ? opt->separator : ',';
+  r->path = strdup(path);
+  if (opt && opt->trim && *opt->trim)
+    r->trim = strdup(opt->trim);
+  if (r->path == NULL || (opt && opt->trim && *opt->trim && !r->trim)) {
+    jh_csv_reader_close(r);
+    return NULL;
+  }
+  return r;
+}
+
+static int reader_start(jh_csv_reader *r, const jh_csv_options *opt) {
+  int rc;
+  r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
+  if (r->fd < 0)
+    return fail_file(r, -errno, strerror(errno));
+  if (r->sep == '"' || r->sep == '\r' || r->sep == '\n')
+    return fail_file(r, -EINVAL, "invalid separator");
+  rc = skip_bom(r);
+  if (rc == 0 && opt)
+    rc = skip_lines(r, opt->skip_lines);
+  if (rc == 0 && opt && opt->header)
+    rc = read_header(r);
+  return rc;
+}
+
+int jh_csv_reader_open(const char *path, const jh_csv_options *opt,
+                       jh_csv_reader **out, char *err, size_t errsize) {
+  jh_csv_reader *r;
+  int rc;
+  *out = NULL;
+  r = reader_new(path, opt);
+  if (r == NULL) {
+    copy_message(err, errsize, "out of memory");
+    return -ENOMEM;
+  }
+  rc = reader_start(r, opt);
+  if (rc < 0) {
+    copy_message(err, errsize, r->errmsg);
+    jh_csv_reader_close(r);
+    return rc;
+  }
+  *out = r;
+  return 0;
+}
+
+int jh_csv_read(jh_csv_reader *r, const jh_csv_record **rec) {
+  int rc;
+  *rec = NULL;
+  if (r->error)
+    return r->error;
+  rc = parse_record(r);
+  if (rc == 1)
+    *rec = &r->rec;
+  return rc;
+}
+
+const jh_csv_record *jh_csv_reader_header(const jh_csv_reader *r) {
+  return r->has_header ? &r->hdr : NULL;
+}
+
+unsigned long jh_csv_reader_line(const jh_csv_reader *r) {
+  return r->rec_line;
+}
+
+const char *jh_csv_reader_error(const jh_csv_reader *r) {
+  return r->errmsg;
+}
+
+size_t jh_csv_reader_memory(const jh_csv_reader *r) {
+  return sizeof(*r) + r->data_cap + r->spans_cap * sizeof(*r->spans) +
+         r->ptrs_cap * sizeof(*r->ptrs) + r->lens_cap * sizeof(*r->lens) +
+         r->hdr_size +
+         r->hdr.nfields * (sizeof(*r->hdr_ptrs) + sizeof(*r->hdr_lens));
+}
+
+void jh_csv_reader_close(jh_csv_reader *r) {
+  if (r == NULL)
+    return;
+  if (r->fd >= 0)
+    close(r->fd);
+  free(r->path);
+  free(r->trim);
+  free(r->data);
+  free(r->spans);
+  free(r->ptrs);
+  free(r->lens);
+  free(r->hdr_data);
+  free(r->hdr_ptrs);
+  free(r->hdr_lens);
+  free(r);
+}
+
+size_t jh_csv_record_nfields(const jh_csv_record *rec) {
+  return rec->nfields;
+}
+
+/* ------------------------------------------------------------- writer */
+
+struct jh_csv_writer {
+  FILE *f;
+  char *path; /* final name */
+  char *tmp;  /* path + ".tmp" */
+  char sep;
+  int error;  /* first write error, sticky */
+};
+
+static void writer_free(jh_csv_writer *w) {
+  if (w->f != NULL)
+    fclose(w->f);
+  free(w->path);
+  free(w->tmp);
+  free(w);
+}
+
+int jh_csv_writer_open(const char *path, char separator,
+                       jh_csv_writer **out) {
+  jh_csv_writer *w;
+  size_t len = strlen(path);
+  int fd, rc;
+  *out = NULL;
+  if (separator == '"' || separator == '\r' || separator == '\n')
+    return -EINVAL;
+  w = calloc(1, sizeof(*w));
+  if (w == NULL)
+    return -ENOMEM;
+  w->sep = separator ? separator : ',';
+  w->path = strdup(path);
+  w->tmp = malloc(len + sizeof(".tmp"));
+  if (w->path == NULL || w->tmp == NULL) {
+    writer_free(w);
+    return -ENOMEM;
+  }
+  memcpy(w->tmp, path, len);
+  memcpy(w->tmp + len, ".tmp", sizeof(".tmp"));
+  fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    rc = -errno;
+    writer_free(w);
+    return rc;
+  }
+  w->f = fdopen(fd, "w");
+  if (w->f == NULL) {
+    rc = -errno;
+    close(fd);
+    unlink(w->tmp);
+    writer_free(w);
+    return rc;
+  }
+  *out = w;
+  return 0;
+}
+
+static int needs_quotes(const char *s, size_t len, char sep) {
+  if (len == 0)
+    return 0;
+  if (s[0] == ' ' || s[0] == '\t' || s[len - 1] == ' ' || s[len - 1] == '\t')
+    return 1;
+  for (size_t i = 0; i < len; i++)
+    if (s[i] == sep || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
+      return 1;
+  return 0;
+}
+
+static void write_quoted(FILE *f, const char *s, size_t len) {
+  putc('"', f);
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '"')
+      putc('"', f);
+    putc(s[i], f);
+  }
+  putc('"', f);
+}
+
+static size_t field_length(const char *const *fields, const size_t *lengths,
+                           size_t i) {
+  if (fields[i] == NULL)
+    return 0;
+  return lengths ? lengths[i] : strlen(fields[i]);
+}
+
+int jh_csv_write_record_n(jh_csv_writer *w, const char *const *fields,
+                          const size_t *lengths, size_t n) {
+  if (w->error)
+    return w->error;
+  if (n == 1 && field_length(fields, lengths, 0) == 0)
+    fputs("\"\"", w->f); /* not an empty line, which readers skip */
+  else
+    for (size_t i = 0; i < n; i++) {
+      const char *s = fields[i] ? fields[i] : "";
+      size_t len = field_length(fields, lengths, i);
+      if (i > 0)
+        putc(w->sep, w->f);
+      if (needs_quotes(s, len, w->sep))
+        write_quoted(w->f, s, len);
+      else
+        fwrite(s, 1, len, w->f);
+    }
+  fputs("\r\n", w->f);
+  if (ferror(w->f))
+    w->error = errno ? -errno : -EIO;
+  return w->error;
+}
+
+int jh_csv_write_record(jh_csv_writer *w, const char *const *fields,
+                        size_t n) {
+  return jh_csv_write_record_n(w, fields, NULL, n);
+}
+
+/* fsync the folder holding path so that the rename is durable. */
+static int sync_parent(const char *path) {
+  const char *slash = strrchr(path, '/');
+  char *dir;
+  int fd, rc = 0;
+  if (slash == NULL)
+    dir = strdup(".");
+  else
+    dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+  if (dir == NULL)
+    return -ENOMEM;
+  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fsync(fd) != 0)
+    rc = -errno;
+  if (fd >= 0)
+    close(fd);
+  free(dir);
+  return rc;
+}
+
+int jh_csv_writer_commit(jh_csv_writer *w) {
+  int rc = w->error;
+  FILE *f = w->f;
+  w->f = NULL;
+  if (rc == 0 && fflush(f) != 0)
+    rc = -errno;
+  if (rc == 0 && fsync(fileno(f)) != 0)
+    rc = -errno;
+  if (fclose(f) != 0 && rc == 0)
+    rc = -errno;
+  if (rc == 0 && rename(w->tmp, w->path) != 0)
+    rc = -errno;
+  if (rc < 0)
+    unlink(w->tmp);
+  else
+    rc = sync_parent(w->path);
+  writer_free(w);
+  return rc;
+}
+
+void jh_csv_writer_abort(jh_csv_writer *w) {
+  if (w == NULL)
+    return;
+  fclose(w->f);
+  w->f = NULL;
+  unlink(w->tmp);
+  writer_free(w);
+}

@@ -1,0 +1,328 @@
+/*
+ * test_extsort.c — the external sort orders records by their key with
+ * bounded memory (many runs, several merge passes), keeps the header, the
+ * rows and the input order of equal keys, and leaves neither temporary
+ * files nor, on error, an output file.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "csv.h"
+#include "extsort.h"
+#include "testutil.h"
+
+struct fixture {
+  char dir[PATH_MAX / 2];
+  char tmp[PATH_MAX];  /* dir/tmp, the sort's temporary folder */
+  char in[PATH_MAX];   /* dir/in.csv */
+  char out[PATH_MAX];  /* dir/out.csv */
+};
+
+static void join(char *buf, size_t size, const char *dir, const char *name) {
+  if ((size_t)snprintf(buf, size, "%s/%s", dir, name) >= size)
+    fail_msg("path too long");
+}
+
+static int setup(void **state) {
+  struct fixture *f = calloc(1, sizeof(*f));
+  if (f == NULL)
+    return -1;
+  jh_test_mkdtemp(f->dir, sizeof(f->dir));
+  join(f->tmp, sizeof(f->tmp), f->dir, "tmp");
+  join(f->in, sizeof(f->in), f->dir, "in.csv");
+  join(f->out, sizeof(f->out), f->dir, "out.csv");
+  if (mkdir(f->tmp, 0700) != 0)
+    fail_msg("mkdir %s: %s", f->tmp, strerror(errno));
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fixture *f = *state;
+  jh_test_rmtree(f->dir);
+  free(f);
+  return 0;
+}
+
+static size_t count_entries(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  size_t n = 0;
+  assert_non_null(d);
+  while ((e = readdir(d)) != NULL)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+      n++;
+  closedir(d);
+  return n;
+}
+
+static int exists(const char *path) {
+  return access(path, F_OK) == 0;
+}
+
+/* Deterministic generator (xorshift64). */
+static uint64_t next_random(uint64_t *s) {
+  *s ^= *s << 13;
+  *s ^= *s >> 7;
+  *s ^= *s << 17;
+  return *s;
+}
+
+/* Order-independent digest of a multiset of records. */
+struct digest {
+  size_t count;
+  uint64_t sum, xor;
+};
+
+static void digest_add(struct digest *d, const jh_csv_record *rec) {
+  uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+  for (size_t i = 0; i < rec->nfields; i++) {
+    for (size_t j = 0; j < rec->lengths[i]; j++)
+      h = (h ^ (unsigned char)rec->fields[i][j]) * 1099511628211ULL;
+    h = (h ^ 0x1f) * 1099511628211ULL;
+  }
+  d->count++;
+  d->sum += h;
+  d->xor ^= h;
+}
+
+/* Write `rows` random rows "seq,key,payload" (seq = input order) to
+ * f->in, some with quotes, separators and newlines; keys repeat. */
+static struct digest generate(struct fixture *f, size_t rows,
+                              unsigned nkeys) {
+  struct digest d = {0};
+  jh_csv_writer *w;
+  uint64_t seed = 0x9e3779b97f4a7c15ULL;
+  const char *const header[] = {"seq", "key", "payload"};
+  assert_int_equal(jh_csv_writer_open(f->in, ',', &w), 0);
+  assert_int_equal(jh_csv_write_record(w, header, 3), 0);
+  for (size_t i = 0; i < rows; i++) {
+    char seq[32], key[32], payload[64];
+    const char *fields[3] = {seq, key, payload};
+    size_t lens[3];
+    jh_csv_record rec = {3, fields, lens};
+    uint64_t r = next_random(&seed);
+    snprintf(seq, sizeof(seq), "%zu", i);
+    /* Keys of varied lengths so that prefixes sort first. */
+    snprintf(key, sizeof(key), "k%.*u", (int)(r % 3) + 1,
+             (unsigned)((r >> 8) % nkeys));
+    snprintf(payload, sizeof(payload), r % 7 == 0 ? "a \"q\",\r\nb %u" : "p%u",
+             (unsigned)(r >> 32));
+    for (size_t j = 0; j < 3; j++)
+      lens[j] = strlen(fields[j]);
+    assert_int_equal(jh_csv_write_record(w, fields, 3), 0);
+    digest_add(&d, &rec);
+  }
+  assert_int_equal(jh_csv_writer_commit(w), 0);
+  return d;
+}
+
+static int compare_keys(const char *a, size_t alen, const char *b,
+                        size_t blen) {
+  int c = memcmp(a, b, alen < blen ? alen : blen);
+  return c != 0 ? c : (alen > blen) - (alen < blen);
+}
+
+/* The output has the header, is sorted by key with equal keys in input
+ * order, and holds the same rows as the input. */
+static void check_sorted(const char *path, const struct digest *want) {
+  jh_csv_options opt = {.header = 1};
+  jh_csv_reader *r = NULL;
+  const jh_csv_record *rec;
+  struct digest got = {0};
+  char prev_key[64] = "", err[512];
+  size_t prev_len = 0, prev_seq = 0;
+  int rc;
+  if (jh_csv_reader_open(path, &opt, &r, err, sizeof(err)) != 0)
+    fail_msg("%s", err);
+  assert_string_equal(jh_csv_reader_header(r)->fields[0], "seq");
+  assert_string_equal(jh_csv_reader_header(r)->fields[2], "payload");
+  while ((rc = jh_csv_read(r, &rec)) == 1) {
+    size_t seq = strtoul(rec->fields[0], NULL, 10);
+    int c = compare_keys(prev_key, prev_len, rec->fields[1],
+                         rec->lengths[1]);
+    if (got.count > 0 && (c > 0 || (c == 0 && seq <= prev_seq)))
+      fail_msg("line %lu: out of order", jh_csv_reader_line(r));
+    assert_true(rec->lengths[1] < sizeof(prev_key));
+    memcpy(prev_key, rec->fields[1], rec->lengths[1]);
+    prev_len = rec->lengths[1];
+    prev_seq = seq;
+    digest_add(&got, rec);
+  }
+  if (rc != 0)
+    fail_msg("%s", jh_csv_reader_error(r));
+  jh_csv_reader_close(r);
+  assert_int_equal(got.count, want->count);
+  assert_true(got.sum == want->sum);
+  assert_true(got.xor == want->xor);
+}
+
+static void run_sort(struct fixture *f, size_t memory_limit,
+                     jh_extsort_stats *stats) {
+  char err[512] = "";
+  int rc = jh_extsort(f->in, NULL, 1, f->out, f->tmp, memory_limit, stats,
+                      err, sizeof(err));
+  if (rc != 0)
+    fail_msg("jh_extsort: %d %s", rc, err);
+}
+
+static void test_many_runs(void **state) {
+  struct fixture *f = *state;
+  struct digest d = generate(f, 200000, 50000);
+  jh_extsort_stats stats;
+  run_sort(f, 1 << 20, &stats);
+  assert_int_equal(stats.records, 200000);
+  assert_true(stats.runs >= 10);
+  assert_true(stats.runs <= JH_EXTSORT_MAX_WAY);
+  assert_int_equal(stats.merge_passes, 0);
+  check_sorted(f->out, &d);
+  assert_int_equal(count_entries(f->tmp), 0);
+}
+
+static void test_merge_passes(void **state) {
+  struct fixture *f = *state;
+  struct digest d = generate(f, 20000, 500); /* many duplicate keys */
+  jh_extsort_stats stats;
+  run_sort(f, 4096, &stats);
+  assert_true(stats.runs > 2 * JH_EXTSORT_MAX_WAY);
+  assert_true(stats.merge_passes >= 1);
+  check_sorted(f->out, &d);
+  assert_int_equal(count_entries(f->tmp), 0);
+}
+
+static void test_in_memory(void **state) {
+  struct fixture *f = *state;
+  struct digest d = generate(f, 1000, 100);
+  jh_extsort_stats stats;
+  run_sort(f, 64 << 20, &stats);
+  assert_int_equal(stats.records, 1000);
+  assert_int_equal(stats.runs, 0);
+  check_sorted(f->out, &d);
+  assert_int_equal(count_entries(f->tmp), 0);
+}
+
+static void test_options_and_short_rows(void **state) {
+  struct fixture *f = *state;
+  jh_csv_options opt = {.separator = ';', .skip_lines = 1, .trim = " "};
+  jh_csv_options ropt = {.separator = ';', .header = 1};
+  jh_csv_reader *r;
+  const jh_csv_record *rec;
+  char err[512] = "";
+  jh_test_write_file(f->in,
+                     "title line\n id ; name\n b ;2\n a;1\n\"\";0\nshort\n"
+                     "a;3;extra\n",
+                     0644);
+  /* Sort by name; the short row has none, an empty key, so it is first. */
+  assert_int_equal(jh_extsort(f->in, &opt, 1, f->out, f->tmp, 1, NULL, err,
+                              sizeof(err)),
+                   0);
+  assert_int_equal(jh_csv_reader_open(f->out, &ropt, &r, err, sizeof(err)),
+                   0);
+  assert_string_equal(jh_csv_reader_header(r)->fields[1], "name");
+  static const char *const want[][2] = {
+      {"short", NULL}, {"", "0"}, {"a", "1"}, {"b", "2"}, {"a", "3"}};
+  for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+    assert_int_equal(jh_csv_read(r, &rec), 1);
+    assert_string_equal(rec->fields[0], want[i][0]);
+    if (want[i][1] != NULL)
+      assert_string_equal(rec->fields[1], want[i][1]);
+    else
+      assert_int_equal(rec->nfields, 1);
+  }
+  assert_int_equal(jh_csv_read(r, &rec), 0);
+  jh_csv_reader_close(r);
+  assert_int_equal(count_entries(f->tmp), 0);
+}
+
+static void test_empty_input(void **state) {
+  struct fixture *f = *state;
+  char err[512] = "";
+  FILE *in;
+  char buf[64] = "";
+  jh_test_write_file(f->in, "id,name\n", 0644);
+  assert_int_equal(
+      jh_extsort(f->in, NULL, 0, f->out, f->tmp, 100, NULL, err, sizeof(err)),
+      0);
+  in = fopen(f->out, "r");
+  assert_non_null(in);
+  assert_int_equal(fread(buf, 1, sizeof(buf) - 1, in), 9);
+  fclose(in);
+  assert_string_equal(buf, "id,name\r\n");
+}
+
+static void test_bad_input(void **state) {
+  struct fixture *f = *state;
+  char err[512] = "", tmpout[PATH_MAX + 8];
+  FILE *out = fopen(f->in, "w");
+  jh_extsort_stats stats = {0};
+  assert_non_null(out);
+  fputs("id,name\n", out);
+  for (int i = 0; i < 5000; i++)
+    fprintf(out, "%d,name%d\n", 5000 - i, i);
+  fputs("x,bad\xff\n", out);
+  fclose(out);
+  snprintf(tmpout, sizeof(tmpout), "%s.tmp", f->out);
+  assert_int_equal(jh_extsort(f->in, NULL, 0, f->out, f->tmp, 2048, &stats,
+                              err, sizeof(err)),
+                   -EILSEQ);
+  assert_non_null(strstr(err, "in.csv:5002: invalid UTF-8 (byte 0xff"));
+  assert_int_equal(stats.records, 0); /* stats only filled on success */
+  assert_false(exists(f->out));
+  assert_false(exists(tmpout));
+  assert_int_equal(count_entries(f->tmp), 0);
+
+  /* An earlier output survives a failed sort. */
+  jh_test_write_file(f->out, "old\n", 0644);
+  assert_int_equal(jh_extsort(f->in, NULL, 0, f->out, f->tmp, 2048, NULL,
+                              err, sizeof(err)),
+                   -EILSEQ);
+  assert_true(exists(f->out));
+  assert_false(exists(tmpout));
+  assert_int_equal(count_entries(f->tmp), 0);
+}
+
+static void test_bad_arguments(void **state) {
+  struct fixture *f = *state;
+  char err[512] = "", missing[PATH_MAX];
+  jh_test_write_file(f->in, "id,name\n1,a\n", 0644);
+  assert_int_equal(
+      jh_extsort(f->in, NULL, 2, f->out, f->tmp, 100, NULL, err, sizeof(err)),
+      -EINVAL);
+  assert_non_null(strstr(err, "key column 2"));
+  assert_false(exists(f->out));
+  join(missing, sizeof(missing), f->dir, "nope");
+  assert_int_equal(
+      jh_extsort(f->in, NULL, 0, f->out, missing, 100, NULL, err, sizeof(err)),
+      -ENOENT);
+  assert_false(exists(f->out));
+  assert_int_equal(count_entries(f->tmp), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+      T(test_many_runs),
+      T(test_merge_passes),
+      T(test_in_memory),
+      T(test_options_and_short_rows),
+      T(test_empty_input),
+      T(test_bad_input),
+      T(test_bad_arguments),
+#undef T
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
