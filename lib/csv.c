@@ -69,26 +69,25 @@ struct jh_csv_reader {
 
 /* ---------------------------------------------------------------- util */
 
-/* Make *p hold at least `need` elements of `elem` bytes (doubling). */
-static int grow(void *p, size_t *cap, size_t need, size_t elem) {
-  void **pp = p;
+/* Array p of *cap elements of `elem` bytes, grown (doubling) to hold at
+ * least `need`: the array to use from now on, or NULL when out of memory
+ * (p is then left as it was, and so is *cap). */
+static void *grow(void *p, size_t *cap, size_t need, size_t elem) {
   size_t n = *cap ? *cap : 16;
   void *q;
   if (need <= *cap)
-    return 0;
+    return p;
   while (n < need) {
     if (n > SIZE_MAX / 2)
-      return -ENOMEM;
+      return NULL;
     n *= 2;
   }
   if (n > SIZE_MAX / elem)
-    return -ENOMEM;
-  q = realloc(*pp, n * elem);
-  if (q == NULL)
-    return -ENOMEM;
-  *pp = q;
-  *cap = n;
-  return 0;
+    return NULL;
+  q = realloc(p, n * elem);
+  if (q != NULL)
+    *cap = n;
+  return q;
 }
 
 static void copy_message(char *err, size_t errsize, const char *msg) {
@@ -200,7 +199,7 @@ static int skip_lines(jh_csv_reader *r, unsigned n) {
     if (c == '\r' || c == '\n')
       n--;
   }
-  return 0;
+  return r->error;
 }
 
 /* Feed one byte to the UTF-8 validator: 0 or an error. */
@@ -254,9 +253,12 @@ static int is_trim(const jh_csv_reader *r, int c) {
 }
 
 static int append(jh_csv_reader *r, int c) {
-  if (r->data_len + 1 >= r->data_cap &&
-      grow(&r->data, &r->data_cap, r->data_len + 2, 1) < 0)
-    return fail_file(r, -ENOMEM, "out of memory");
+  if (r->data_len + 1 >= r->data_cap) {
+    char *p = grow(r->data, &r->data_cap, r->data_len + 2, 1);
+    if (p == NULL)
+      return fail_file(r, -ENOMEM, "out of memory");
+    r->data = p;
+  }
   r->data[r->data_len++] = (char)c;
   return 0;
 }
@@ -285,8 +287,13 @@ static int end_field(jh_csv_reader *r, size_t *start, int quoted) {
   if (append(r, 0) < 0)
     return r->error;
   r->data[s.off + s.len] = '\0';
-  if (grow(&r->spans, &r->spans_cap, r->nspans + 1, sizeof(*r->spans)) < 0)
-    return fail_file(r, -ENOMEM, "out of memory");
+  if (r->nspans == r->spans_cap) {
+    struct span *p =
+        grow(r->spans, &r->spans_cap, r->nspans + 1, sizeof(*r->spans));
+    if (p == NULL)
+      return fail_file(r, -ENOMEM, "out of memory");
+    r->spans = p;
+  }
   r->spans[r->nspans++] = s;
   *start = r->data_len;
   return 0;
@@ -294,9 +301,18 @@ static int end_field(jh_csv_reader *r, size_t *start, int quoted) {
 
 /* Point the public record at the parsed fields. */
 static int publish(jh_csv_reader *r) {
-  if (grow(&r->ptrs, &r->ptrs_cap, r->nspans, sizeof(*r->ptrs)) < 0 ||
-      grow(&r->lens, &r->lens_cap, r->nspans, sizeof(*r->lens)) < 0)
-    return fail_file(r, -ENOMEM, "out of memory");
+  if (r->nspans > r->ptrs_cap) {
+    const char **p = grow(r->ptrs, &r->ptrs_cap, r->nspans, sizeof(*p));
+    if (p == NULL)
+      return fail_file(r, -ENOMEM, "out of memory");
+    r->ptrs = p;
+  }
+  if (r->nspans > r->lens_cap) {
+    size_t *p = grow(r->lens, &r->lens_cap, r->nspans, sizeof(*p));
+    if (p == NULL)
+      return fail_file(r, -ENOMEM, "out of memory");
+    r->lens = p;
+  }
   for (size_t i = 0; i < r->nspans; i++) {
     r->ptrs[i] = r->data + r->spans[i].off;
     r->lens[i] = r->spans[i].len;
@@ -309,7 +325,10 @@ static int publish(jh_csv_reader *r) {
 
 /* ------------------------------------------------------------- parser */
 
-enum field_state { F_START, F_UNQUOTED, F_QUOTED, F_QUOTE_END };
+/* F_QUOTE_END: just after a quote inside a quoted field (closing, or
+ * the first of a doubled pair); F_TRAILING: trim characters after the
+ * closing quote. */
+enum field_state { F_START, F_UNQUOTED, F_QUOTED, F_QUOTE_END, F_TRAILING };
 
 /* Skip line ends before a record: its first byte, BYTE_EOF or BYTE_ERR. */
 static int first_byte(jh_csv_reader *r) {
@@ -329,7 +348,7 @@ static int end_of_file(jh_csv_reader *r, enum field_state st, size_t *start,
                    quote_line);
   if (r->utf8_need > 0)
     return fail_at(r, -EILSEQ, "truncated UTF-8 sequence at end of file");
-  if (end_field(r, start, st == F_QUOTE_END) < 0)
+  if (end_field(r, start, st == F_QUOTE_END || st == F_TRAILING) < 0)
     return r->error;
   return publish(r);
 }
@@ -395,7 +414,12 @@ static int parse_record(jh_csv_reader *r) {
         if (append(r, c) < 0)
           return r->error;
         st = F_QUOTED;
-      } else if (c == r->sep) {
+        break;
+      }
+      st = F_TRAILING;
+      /* fall through */
+    case F_TRAILING:
+      if (c == r->sep) {
         if (end_field(r, &start, 1) < 0)
           return r->error;
         st = F_START;
@@ -463,13 +487,20 @@ static jh_csv_reader *reader_new(const char *path, const jh_csv_options *opt) {
   return r;
 }
 
+/* A separator must be one ASCII character other than a quote or a line
+ * end. */
+static int valid_separator(char sep) {
+  return sep != '"' && sep != '\r' && sep != '\n' && sep != '\0' &&
+         (unsigned char)sep < 0x80;
+}
+
 static int reader_start(jh_csv_reader *r, const jh_csv_options *opt) {
   int rc;
+  if (!valid_separator(r->sep))
+    return fail_file(r, -EINVAL, "invalid separator");
   r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
   if (r->fd < 0)
     return fail_file(r, -errno, strerror(errno));
-  if (r->sep == '"' || r->sep == '\r' || r->sep == '\n')
-    return fail_file(r, -EINVAL, "invalid separator");
   rc = skip_bom(r);
   if (rc == 0 && opt)
     rc = skip_lines(r, opt->skip_lines);
@@ -573,7 +604,7 @@ int jh_csv_writer_open(const char *path, char separator,
   size_t len = strlen(path);
   int fd, rc;
   *out = NULL;
-  if (separator == '"' || separator == '\r' || separator == '\n')
+  if (separator != '\0' && !valid_separator(separator))
     return -EINVAL;
   w = calloc(1, sizeof(*w));
   if (w == NULL)

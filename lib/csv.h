@@ -29,7 +29,7 @@
 #include <stddef.h>
 
 typedef struct jh_csv_options {
-  char separator;      /* field separator; '\0' means ',' */
+  char separator;      /* ASCII field separator; '\0' means ',' */
   unsigned skip_lines; /* NumberOfLinesToSkip: physical lines to skip */
   const char *trim;    /* ValuesToTrim: characters to strip; NULL none */
   int header;          /* 1: the first record is the header */
@@ -102,8 +102,9 @@ int jh_csv_write_record_n(jh_csv_writer *w, const char *const *fields,
                           const size_t *lengths, size_t n);
 
 /* Flush, fsync and rename the temporary file to path, then fsync its
- * folder. Always frees w; on failure the temporary file is removed and
- * path is left as it was. */
+ * folder. Always frees w. On a failure before the rename the temporary
+ * file is removed and path is left as it was; a failure to fsync the
+ * folder is reported with the complete file already in place. */
 int jh_csv_writer_commit(jh_csv_writer *w);
 
 /* Discard everything written: close and unlink the temporary file, free

@@ -225,6 +225,12 @@ static void test_trim(void **state) {
   expect(r, 2, 1, "");
   expect_end(r);
   jh_csv_reader_close(r);
+  /* After a closing quote and trim characters, a quote is no escape. */
+  r = open_ok(put(*state, "tq.csv", "x\n\"a\" \"b\"\n"), &opt);
+  expect(r, 1, 1, "x");
+  expect_error(r, "tq.csv:2: separator or end of line expected after a "
+                  "closing quote (line 2, column 5)");
+  jh_csv_reader_close(r);
   /* Without trim, spaces are data and a quote after them is an error. */
   r = open_ok(put(*state, "nt.csv", " a ,b\n \"c\"\n"), NULL);
   expect(r, 1, 2, " a ", "b");
@@ -300,7 +306,8 @@ static void test_bad_quotes(void **state) {
 static void test_open_errors(void **state) {
   struct fixture *f = *state;
   jh_csv_options opt = {.header = 1};
-  jh_csv_reader *r = (jh_csv_reader *)f;
+  jh_csv_reader *r = (jh_csv_reader *)f; /* must be reset to NULL */
+  jh_csv_writer *w = (jh_csv_writer *)f;
   char err[512] = "";
   assert_int_equal(jh_csv_reader_open(set_path(f, "missing.csv"), NULL, &r, err, sizeof(err)),
                    -ENOENT);
@@ -314,6 +321,16 @@ static void test_open_errors(void **state) {
                                       err, sizeof(err)),
                    -EILSEQ);
   assert_non_null(strstr(err, "bad.csv:1: quote inside"));
+  opt.separator = '"';
+  assert_int_equal(jh_csv_reader_open(put(f, "sep.csv", "a\n"), &opt, &r,
+                                      err, sizeof(err)),
+                   -EINVAL);
+  opt.separator = (char)0xc3;
+  assert_int_equal(jh_csv_reader_open(f->path, &opt, &r, err, sizeof(err)),
+                   -EINVAL);
+  assert_null(r);
+  assert_int_equal(jh_csv_writer_open(f->path, '\n', &w), -EINVAL);
+  assert_null(w);
 }
 
 /* ~10 MB of rows; the reader's memory stays small while reading it all. */
