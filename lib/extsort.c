@@ -260,6 +260,8 @@ static int add_record(struct sorter *s, const jh_csv_record *rec) {
     return fail(s, -ENOMEM, "out of memory");
   s->recs[s->nrecs++] = m;
   s->used += cost;
+  if (s->used > s->stats.peak_bytes)
+    s->stats.peak_bytes = s->used;
   s->stats.records++;
   return 0;
 }

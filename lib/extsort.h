@@ -23,6 +23,8 @@ typedef struct jh_extsort_stats {
   size_t records;      /* records sorted (the header not counted) */
   size_t runs;         /* runs spilled to disk (0: sorted in memory) */
   size_t merge_passes; /* intermediate merge passes before the last */
+  size_t peak_bytes;   /* most record bytes held at once (at most
+                          memory_limit unless one record is larger) */
 } jh_extsort_stats;
 
 /* Sort the records of `input` (read with opt, NULL for defaults; its

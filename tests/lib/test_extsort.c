@@ -189,6 +189,8 @@ static void test_many_runs(void **state) {
   assert_true(stats.runs >= 10);
   assert_true(stats.runs <= JH_EXTSORT_MAX_WAY);
   assert_int_equal(stats.merge_passes, 0);
+  assert_true(stats.peak_bytes <= 1 << 20);
+  assert_true(stats.peak_bytes > (1 << 20) / 2);
   check_sorted(f->out, &d);
   assert_int_equal(count_entries(f->tmp), 0);
 }
@@ -200,6 +202,7 @@ static void test_merge_passes(void **state) {
   run_sort(f, 4096, &stats);
   assert_true(stats.runs > 2 * JH_EXTSORT_MAX_WAY);
   assert_true(stats.merge_passes >= 1);
+  assert_true(stats.peak_bytes <= 4096);
   check_sorted(f->out, &d);
   assert_int_equal(count_entries(f->tmp), 0);
 }
