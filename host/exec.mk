@@ -20,5 +20,6 @@ check_PROGRAMS += tests/host/test_engine
 tests_host_test_engine_SOURCES = tests/host/test_engine.c
 tests_host_test_engine_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_host_test_engine_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
-tests_host_test_engine_LDADD = $(TEST_LDADD) $(SQLITE_LIBS)
+tests_host_test_engine_LDADD = lib/libjobhost-private.la $(TEST_LDADD) \
+	$(SQLITE_LIBS)
 TESTS += tests/host/test_engine

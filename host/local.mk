@@ -13,7 +13,7 @@ EXTRA_DIST += host/pipeline.h host/graph.h host/job_load.h host/store.h \
 host_libjobhost_host_la_CPPFLAGS = $(HOST_CPPFLAGS)
 host_libjobhost_host_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(YAML_CFLAGS) \
 	$(SQLITE_CFLAGS)
-host_libjobhost_host_la_LIBADD = $(LTDL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) \
+host_libjobhost_host_la_LIBADD = lib/libjobhost-private.la $(LTDL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) \
 	$(SQLITE_LIBS)
 
 bin_PROGRAMS += jobhost

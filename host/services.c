@@ -6,6 +6,7 @@
 #include "services.h"
 
 #include "atomic_file.h"
+#include "csv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,8 +24,8 @@
 struct jobhost_table {
   struct jh_task_state *st;
   char *name;
-  char *tmp_path;
-  FILE *f;
+  char *tmp_path;     /* in the work folder; the writer fills path.tmp */
+  jh_csv_writer *w;   /* NULL once committed or aborted */
   size_t ncolumns;
   int failed;
   int closed;
@@ -253,38 +254,8 @@ static int valid_table_name(const char *name) {
   return 1;
 }
 
-/* One CSV field, RFC 4180: quoted when it holds a comma, a quote, CR or LF. */
-static int write_field(FILE *f, const char *v) {
-  if (v == NULL)
-    return 0;
-  if (strpbrk(v, ",\"\r\n") == NULL)
-    return fputs(v, f) < 0 ? -EIO : 0;
-  if (fputc('"', f) == EOF)
-    return -EIO;
-  for (const char *p = v; *p; p++) {
-    if (*p == '"' && fputc('"', f) == EOF)
-      return -EIO;
-    if (fputc(*p, f) == EOF)
-      return -EIO;
-  }
-  return fputc('"', f) == EOF ? -EIO : 0;
-}
-
-static int write_row(FILE *f, const char *const *values, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    int rc;
-    if (i > 0 && fputc(',', f) == EOF)
-      return -EIO;
-    rc = write_field(f, values[i]);
-    if (rc != 0)
-      return rc;
-  }
-  return fputs("\r\n", f) < 0 ? -EIO : 0;
-}
-
 static void table_free(struct jobhost_table *t) {
-  if (t->f != NULL)
-    fclose(t->f);
+  jh_csv_writer_abort(t->w); /* NULL-safe: only an unfinished table */
   free(t->name);
   free(t->tmp_path);
   free(t);
@@ -317,13 +288,13 @@ static int svc_table_open(jobhost_ctx *ctx, const char *name,
     table_free(t);
     return -ENOMEM;
   }
-  t->f = fopen(t->tmp_path, "wxe");
-  if (t->f == NULL) {
-    rc = -errno;
+  rc = jh_csv_writer_open(t->tmp_path, ',', &t->w);
+  if (rc != 0) {
+    t->w = NULL;
     table_free(t);
     return rc;
   }
-  rc = write_row(t->f, columns, ncolumns);
+  rc = jh_csv_write_record(t->w, columns, ncolumns);
   if (rc != 0) {
     table_free(t);
     return rc;
@@ -343,25 +314,29 @@ static int svc_table_write(jobhost_table *t, const char *const *values,
     t->failed = 1;
     return -EINVAL;
   }
-  rc = write_row(t->f, values, nvalues);
+  rc = jh_csv_write_record(t->w, values, nvalues);
   if (rc != 0)
     t->failed = 1;
   return rc;
 }
 
+/* A complete table is committed to its place in the work folder; the
+ * task's success then moves it to ExportOutput (commit_effects). */
 static int svc_table_close(jobhost_table *t) {
-  int rc = 0;
+  int rc;
   if (t == NULL || t->closed)
     return -EBADF;
   t->closed = 1;
-  if (fflush(t->f) != 0 || fsync(fileno(t->f)) != 0)
-    rc = -errno;
-  if (fclose(t->f) != 0 && rc == 0)
-    rc = -errno;
-  t->f = NULL;
+  if (t->failed) {
+    jh_csv_writer_abort(t->w);
+    t->w = NULL;
+    return -EIO;
+  }
+  rc = jh_csv_writer_commit(t->w); /* frees the writer, whatever happens */
+  t->w = NULL;
   if (rc != 0)
     t->failed = 1;
-  return rc != 0 ? rc : (t->failed ? -EIO : 0);
+  return rc;
 }
 
 /* ---- cookie ---- */

@@ -30,6 +30,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "csv.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -715,6 +716,74 @@ static void test_live_progress_on_a_terminal(void **state) {
   assert_non_null(strstr(buf, "Succeeded"));
 }
 
+static void read_text(const char *path, char *buf, size_t size) {
+  FILE *f = fopen(path, "r");
+  size_t n;
+  if (f == NULL)
+    fail_msg("cannot open %s", path);
+  n = fread(buf, 1, size - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+}
+
+/* The export table writer and the cookie: published whole when the task
+ * succeeds, not at all when it fails. */
+static void test_export_tables_and_cookie(void **state) {
+  fixture *f = *state;
+  char path[600], cookie[600], text[256], *err = NULL;
+  const jh_csv_options with_header = {.separator = ',', .header = 1};
+  const jh_csv_record *rec;
+  jh_csv_reader *rd = NULL;
+  size_t nrec = 0;
+
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: exp, type: TestExportTask, rows: 3, "
+                    "connection: C1}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
+  free(err);
+  snprintf(path, sizeof(path), "%s/Temp/ExportOutput/test_entries.csv",
+           f->home);
+  snprintf(cookie, sizeof(cookie), "%s/Work/ExportCookies/C1.cookie",
+           f->home);
+  assert_int_equal(jh_csv_reader_open(path, &with_header, &rd, text, sizeof(text)),
+                   0);
+  assert_string_equal(jh_csv_reader_header(rd)->fields[0], "id");
+  while (jh_csv_read(rd, &rec) == 1) {
+    char want[64];
+    snprintf(want, sizeof(want), "Doe, \"J\"\nrow %zu", nrec);
+    assert_int_equal(jh_csv_record_nfields(rec), 2);
+    assert_string_equal(rec->fields[1], want);
+    nrec++;
+  }
+  jh_csv_reader_close(rd);
+  assert_int_equal(nrec, 3);
+  read_text(cookie, text, sizeof(text));
+  assert_string_equal(text, "rows=3");
+
+  /* A failing export publishes nothing: the last good table and cookie
+   * stay as they were. */
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: exp, type: TestExportTask, rows: 5, "
+                    "fail_after: 2, connection: C1}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 1);
+  free(err);
+  assert_int_equal(jh_csv_reader_open(path, &with_header, &rd, text, sizeof(text)),
+                   0);
+  nrec = 0;
+  while (jh_csv_read(rd, &rec) == 1)
+    nrec++;
+  jh_csv_reader_close(rd);
+  assert_int_equal(nrec, 3);
+  read_text(cookie, text, sizeof(text));
+  assert_string_equal(text, "rows=3");
+}
+
 static void test_invalid_pipeline_runs_nothing(void **state) {
   fixture *f = *state;
   char *err = NULL;
@@ -756,6 +825,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_selection_dry_run_and_isolation,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_live_progress_on_a_terminal, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_export_tables_and_cookie, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_invalid_pipeline_runs_nothing, setup,
                                       teardown),

@@ -66,6 +66,11 @@ static const struct {
      0,
      {{"fail_times", JOBHOST_PARAM_INT, 0, "1"},
       {"state_file", JOBHOST_PARAM_STRING, 1, NULL}}},
+    {"TestExportTask",
+     0,
+     {{"rows", JOBHOST_PARAM_INT, 0, "3"},
+      {"fail_after", JOBHOST_PARAM_INT, 0, "-1"},
+      {"connection", JOBHOST_PARAM_STRING, 0, NULL}}},
     {"TestEnvTask", 0, {{"write_file", JOBHOST_PARAM_STRING, 1, NULL}}},
 };
 #define NEXPECTED (sizeof(expected) / sizeof(expected[0]))

@@ -446,6 +446,67 @@ static int flaky_run(jobhost_ctx *ctx) {
   return 0;
 }
 
+/* ---- TestExportTask ---- */
+
+static const jobhost_param export_params[] = {
+    {.name = "rows",
+     .type = JOBHOST_PARAM_INT,
+     .default_value = "3",
+     .help = "Rows written to the table test_entries"},
+    {.name = "fail_after",
+     .type = JOBHOST_PARAM_INT,
+     .default_value = "-1",
+     .help = "Fail after writing this many rows (-1: never)"},
+    {.name = "connection",
+     .type = JOBHOST_PARAM_STRING,
+     .help = "Connection whose incremental cookie is read and written"},
+    JOBHOST_PARAM_END};
+
+/* Writes rows with values that need quoting, reads and sets the cookie:
+ * exercises the export table writer and the cookie services. */
+static int export_run(jobhost_ctx *ctx) {
+  const jobhost_services *svc = ctx->svc;
+  static const char *const columns[] = {"id", "name"};
+  jobhost_table *table = NULL;
+  long long rows, fail_after;
+  const void *cookie;
+  size_t cookie_len;
+  char cookie_out[64];
+  int rc = int_param(ctx, "rows", 0, 10000000, &rows);
+
+  if (rc == 0)
+    rc = int_param(ctx, "fail_after", -1, 10000000, &fail_after);
+  if (rc != 0)
+    return rc;
+  if (svc->cookie_get(ctx, &cookie, &cookie_len) == 0)
+    jobhost_info(ctx, "previous cookie: %.*s", (int)cookie_len,
+                 (const char *)cookie);
+  rc = svc->table_open(ctx, "test_entries", columns, 2, &table);
+  for (long long i = 0; rc == 0 && i < rows; i++) {
+    char id[32], name[64];
+    const char *row[2] = {id, name};
+    if (i == fail_after) {
+      svc->set_message(ctx, "failing after %lld rows, as asked", i);
+      rc = -EIO;
+      break;
+    }
+    snprintf(id, sizeof(id), "%lld", i);
+    snprintf(name, sizeof(name), "Doe, \"J\"\nrow %lld", i);
+    rc = svc->table_write(table, row, 2);
+  }
+  if (table != NULL) {
+    int close_rc = svc->table_close(table);
+    if (rc == 0)
+      rc = close_rc;
+  }
+  if (rc != 0)
+    return rc;
+  snprintf(cookie_out, sizeof(cookie_out), "rows=%lld", rows);
+  rc = svc->cookie_set(ctx, cookie_out, strlen(cookie_out));
+  svc->counter_set(ctx, "rows", rows);
+  return rc == -ENOENT ? 0 : rc; /* no connection: no cookie to keep */
+}
+
 /* ---- TestEnvTask ---- */
 
 static const jobhost_param env_params[] = {
@@ -545,6 +606,10 @@ static const jobhost_task_type enginetest_task_types[] = {
      .description = "Fails a given number of attempts, then succeeds",
      .params = flaky_params,
      .run = flaky_run},
+    {.name = "TestExportTask",
+     .description = "Write a table through the export table writer",
+     .params = export_params,
+     .run = export_run},
     {.name = "TestEnvTask",
      .description = "Writes its identity and folders to a file",
      .params = env_params,
