@@ -893,32 +893,48 @@ static void *rows_grow(void *rows, size_t *cap, size_t n, size_t size) {
   return grown;
 }
 
+/* Step st to its end, reading each row with read_row into a growing array
+ * of size-byte items. On success *out and *count hold the rows; on
+ * failure the rows read so far are left in *out and *count for the
+ * caller to free with the row type's own function. */
+static int step_rows(jh_store *s, sqlite3_stmt *st, const char *what,
+                     size_t size, int (*read_row)(jh_store *, sqlite3_stmt *,
+                                                  void *),
+                     void **out, size_t *count) {
+  size_t cap = 0;
+  int rc;
+  while ((rc = step_row(s, st, what)) == 1) {
+    char *grown = rows_grow(*out, &cap, *count, size);
+    if (grown == NULL)
+      return -ENOMEM;
+    *out = grown;
+    if ((rc = read_row(s, st, grown + *count * size)) != 0)
+      return rc;
+    (*count)++;
+  }
+  return rc;
+}
+
+static int read_job_row_any(jh_store *s, sqlite3_stmt *st, void *row) {
+  return read_job_row(s, st, row);
+}
+
 static int job_select(jh_store *s, const char *job_id, size_t limit,
                       jh_job_row **rows, size_t *n) {
   static const char sql[] =
       "SELECT " JOB_COLS " FROM job_instances"
       " WHERE ?1 IS NULL OR job_id = ?1 ORDER BY id DESC LIMIT ?2";
-  jh_job_row *out = NULL;
-  size_t count = 0, cap = 0;
+  void *out = NULL;
+  size_t count = 0;
   sqlite3_stmt *st;
   int rc = prepare(s, sql, &st);
 
   if (rc != 0)
     return rc;
   if ((rc = bind_text(s, st, 1, job_id)) == 0 &&
-      (rc = bind_int64(s, st, 2, limit == 0 ? -1 : (int64_t)limit)) == 0) {
-    while ((rc = step_row(s, st, "list job instances")) == 1) {
-      jh_job_row *grown = rows_grow(out, &cap, count, sizeof(*out));
-      if (grown == NULL) {
-        rc = -ENOMEM;
-        break;
-      }
-      out = grown;
-      if ((rc = read_job_row(s, st, &out[count])) != 0)
-        break;
-      count++;
-    }
-  }
+      (rc = bind_int64(s, st, 2, limit == 0 ? -1 : (int64_t)limit)) == 0)
+    rc = step_rows(s, st, "list job instances", sizeof(jh_job_row),
+                   read_job_row_any, &out, &count);
   finalize(s, st);
   if (rc != 0) {
     jh_job_rows_free(out, count);
@@ -1089,6 +1105,10 @@ static int read_task_row(jh_store *s, sqlite3_stmt *st, jh_task_row *r) {
   return rc;
 }
 
+static int read_task_row_any(jh_store *s, sqlite3_stmt *st, void *row) {
+  return read_task_row(s, st, row);
+}
+
 void jh_task_rows_free(jh_task_row *rows, size_t n) {
   for (size_t i = 0; rows != NULL && i < n; i++)
     task_row_clear(&rows[i]);
@@ -1099,8 +1119,8 @@ int jh_store_task_list(jh_store *s, int64_t instance, jh_task_row **rows,
                        size_t *n) {
   static const char sql[] = "SELECT " TASK_COLS " FROM task_instances"
                             " WHERE job_instance = ?1 ORDER BY id";
-  jh_task_row *out = NULL;
-  size_t count = 0, cap = 0;
+  void *out = NULL;
+  size_t count = 0;
   sqlite3_stmt *st;
   int rc;
 
@@ -1112,19 +1132,9 @@ int jh_store_task_list(jh_store *s, int64_t instance, jh_task_row **rows,
     return -EINVAL;
   if ((rc = prepare(s, sql, &st)) != 0)
     return rc;
-  if ((rc = bind_int64(s, st, 1, instance)) == 0) {
-    while ((rc = step_row(s, st, "list task instances")) == 1) {
-      jh_task_row *grown = rows_grow(out, &cap, count, sizeof(*out));
-      if (grown == NULL) {
-        rc = -ENOMEM;
-        break;
-      }
-      out = grown;
-      if ((rc = read_task_row(s, st, &out[count])) != 0)
-        break;
-      count++;
-    }
-  }
+  if ((rc = bind_int64(s, st, 1, instance)) == 0)
+    rc = step_rows(s, st, "list task instances", sizeof(jh_task_row),
+                   read_task_row_any, &out, &count);
   finalize(s, st);
   if (rc != 0) {
     jh_task_rows_free(out, count);

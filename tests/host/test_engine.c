@@ -140,6 +140,17 @@ static void assert_job_state(json_t *report, const char *state) {
                       state);
 }
 
+/* The first size - 1 bytes of a file, as a string. */
+static void read_text(const char *path, char *buf, size_t size) {
+  FILE *f = fopen(path, "r");
+  size_t n;
+  if (f == NULL)
+    fail_msg("cannot open %s", path);
+  n = fread(buf, 1, size - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+}
+
 /* Task rows of the newest instance in the fixture's store. */
 static int64_t newest_instance(const fixture *f, jh_store **out) {
   char path[400], err[256];
@@ -355,11 +366,8 @@ static void test_task_instances_and_logs(void **state) {
     }
     assert_int_equal(stat(rows[i].log_path, &st), 0);
     if (strcmp(rows[i].task_id, "bad") == 0) {
-      char text[1024] = "";
-      FILE *log = fopen(rows[i].log_path, "r");
-      assert_non_null(log);
-      text[fread(text, 1, sizeof(text) - 1, log)] = '\0';
-      fclose(log);
+      char text[1024];
+      read_text(rows[i].log_path, text, sizeof(text));
       assert_non_null(strstr(text, "# attempt 1 ended Error after"));
       assert_non_null(strstr(text, "asked to fail"));
       continue;
@@ -413,11 +421,8 @@ static void test_crashes_and_hangs(void **state) {
     assert_int_equal(jh_store_task_list(s, inst, &rows, &n), 0);
     for (size_t i = 0; i < n; i++)
       if (strcmp(rows[i].task_id, "quit") == 0) {
-        char text[4096] = "";
-        FILE *log = fopen(rows[i].log_path, "r");
-        assert_non_null(log);
-        text[fread(text, 1, sizeof(text) - 1, log)] = '\0';
-        fclose(log);
+        char text[4096];
+        read_text(rows[i].log_path, text, sizeof(text));
         assert_non_null(strstr(text, "crashing: exit"));
         assert_non_null(strstr(text, "exiting with status 7 (said on stderr)"));
         assert_non_null(strstr(text, "exiting with status 7 (said on stdout)"));
@@ -714,16 +719,6 @@ static void test_live_progress_on_a_terminal(void **state) {
   assert_non_null(strstr(buf, "\r\033[K[0/1] nap")); /* the live line */
   assert_non_null(strstr(buf, "job J, instance"));
   assert_non_null(strstr(buf, "Succeeded"));
-}
-
-static void read_text(const char *path, char *buf, size_t size) {
-  FILE *f = fopen(path, "r");
-  size_t n;
-  if (f == NULL)
-    fail_msg("cannot open %s", path);
-  n = fread(buf, 1, size - 1, f);
-  buf[n] = '\0';
-  fclose(f);
 }
 
 /* The export table writer and the cookie: published whole when the task
