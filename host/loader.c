@@ -149,8 +149,10 @@ static int check_default(const jobhost_param *p, char *why, size_t size,
   }
 }
 
-static int check_params(const jobhost_param *params, char *why, size_t size,
-                        const char *owner) {
+static int check_params(const jobhost_param *params, unsigned abi_minor,
+                        char *why, size_t size, const char *owner) {
+  /* JOBHOST_PARAM_PATH came with ABI 1.1. */
+  int last_type = abi_minor >= 1 ? JOBHOST_PARAM_PATH : JOBHOST_PARAM_LIST;
   if (params == NULL)
     return 0;
   for (size_t i = 0; params[i].name != NULL; i++) {
@@ -163,7 +165,7 @@ static int check_params(const jobhost_param *params, char *why, size_t size,
     if (p->name[0] == '\0')
       return why_set(why, size, JOBHOST_ECONFIG,
                      "%s: parameter %zu has an empty name", owner, i);
-    if (p->type < JOBHOST_PARAM_STRING || p->type > JOBHOST_PARAM_LIST)
+    if ((int)p->type < JOBHOST_PARAM_STRING || (int)p->type > last_type)
       return why_set(why, size, JOBHOST_ECONFIG,
                      "%s: parameter '%s' has invalid type %d", owner, p->name,
                      (int)p->type);
@@ -231,7 +233,7 @@ int jh_descriptor_check(const jobhost_plugin *d, char *why, size_t size) {
         if (strcmp(d->task_types[j].name, t->name) == 0)
           return why_set(why, size, JOBHOST_ECONFIG,
                          "task type '%s' is declared twice", t->name);
-      rc = check_params(t->params, why, size, t->name);
+      rc = check_params(t->params, d->abi_minor, why, size, t->name);
       if (rc != 0)
         return rc;
     }
@@ -253,7 +255,7 @@ int jh_descriptor_check(const jobhost_plugin *d, char *why, size_t size) {
         if (strcmp(d->packages[j].name, p->name) == 0)
           return why_set(why, size, JOBHOST_ECONFIG,
                          "package '%s' is declared twice", p->name);
-      rc = check_params(p->settings, why, size, p->name);
+      rc = check_params(p->settings, d->abi_minor, why, size, p->name);
       if (rc != 0)
         return rc;
     }

@@ -27,7 +27,10 @@ typedef enum jobhost_param_type {
   JOBHOST_PARAM_INT = 2,    /* a decimal integer (64-bit signed) */
   JOBHOST_PARAM_BOOL = 3,   /* true/false (also 1/0, True/False) */
   JOBHOST_PARAM_ENUM = 4,   /* one of `choices` */
-  JOBHOST_PARAM_LIST = 5    /* a list of strings */
+  JOBHOST_PARAM_LIST = 5,   /* a list of strings */
+  JOBHOST_PARAM_PATH = 6    /* ABI 1.1: a file path; a relative one is made
+                               absolute against the folder of the file
+                               that sets it */
 } jobhost_param_type;
 
 typedef struct jobhost_param {
@@ -58,6 +61,8 @@ static inline const char *jobhost_param_type_name(jobhost_param_type t) {
     return "enum";
   case JOBHOST_PARAM_LIST:
     return "list";
+  case JOBHOST_PARAM_PATH:
+    return "path";
   }
   return "invalid";
 }

@@ -153,6 +153,22 @@ struct jobhost_services {
    * succeeds. */
   int (*cookie_get)(jobhost_ctx *ctx, const void **data, size_t *size);
   int (*cookie_set)(jobhost_ctx *ctx, const void *data, size_t size);
+
+  /* ---- ABI 1.1 ---- */
+
+  /* The connector package of the task's connection (the `package` the
+   * model gives it), found among the loaded plugins; NULL when the task
+   * has no connection or its package is not loaded. Host-owned. This is
+   * how ExportTask and FulfillTask reach the package that does the
+   * system-specific part. */
+  const struct jobhost_package *(*connection_package)(jobhost_ctx *ctx);
+
+  /* An object the host shares by name with plugins built from the same
+   * source tree (the built-in tasks: the model, the identity store's
+   * path). Names carry their own version, e.g. "jobhost.model/1"; NULL
+   * when the host has no such object. Host-owned, read-only. Out-of-tree
+   * plugins have no use for it. */
+  const void *(*host_object)(jobhost_ctx *ctx, const char *name);
 };
 
 /* True when the services table has member `m` (for members added after 1.0). */

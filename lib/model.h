@@ -1,0 +1,204 @@
+/*
+ * model.h — the identity model: connectors, connections, entity types,
+ * entity type mappings and association mappings (reference/domain.md
+ * §8.5, §8.6, §11). Plain data, read from model YAML by the host
+ * (host/model_load.c, file format in doc/model.md) and shared with the
+ * built-in plugins through the host_object service (JH_MODEL_OBJECT).
+ *
+ * Everything here is owned by the jh_model and freed by jh_model_free;
+ * a loaded model is never modified, so workers can read it freely.
+ */
+#ifndef JH_MODEL_H
+#define JH_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Name of the host object holding the job's model (const jh_model *). */
+#define JH_MODEL_OBJECT "jobhost.model/1"
+/* Name of the host object holding the identity store's path (const char *). */
+#define JH_IDSTORE_OBJECT "jobhost.identity-store/1"
+
+/* A threshold value that was not written (the default applies). */
+#define JH_THRESHOLD_UNSET (-1)
+
+/*
+ * Thresholds of reference/domain.md §8.5. A value is a count (maximum_*)
+ * or a percentage of the stored resources or links (max_percentage_*);
+ * 0 disables it. Connector defaults: 100 lines and 5 % for resources,
+ * 1000 lines and 5 % for links; mapping defaults are 0.
+ */
+typedef enum jh_threshold_kind {
+  JH_TH_MAX_DELETED = 0,
+  JH_TH_MAX_INSERTED,
+  JH_TH_MAX_UPDATED,
+  JH_TH_PCT_DELETED,
+  JH_TH_PCT_INSERTED,
+  JH_TH_PCT_UPDATED,
+  JH_TH_LINK_MAX_DELETED,
+  JH_TH_LINK_MAX_INSERTED,
+  JH_TH_LINK_PCT_DELETED,
+  JH_TH_LINK_PCT_INSERTED,
+  JH_TH_COUNT
+} jh_threshold_kind;
+
+typedef struct jh_thresholds {
+  int64_t v[JH_TH_COUNT]; /* JH_THRESHOLD_UNSET when not written */
+} jh_thresholds;
+
+/* The YAML key of a threshold (e.g. "maximum_deleted_lines"). */
+const char *jh_threshold_key(jh_threshold_kind k);
+/* Value in force: the written one, else the connector default (when
+ * connector_level) or 0. */
+int64_t jh_threshold_value(const jh_thresholds *t, jh_threshold_kind k,
+                           int connector_level);
+
+/* Source-health guard of a connector (issue 4 §6). */
+typedef struct jh_source_health {
+  int allow_empty;        /* an empty table is accepted (default: no) */
+  int max_shrink_percent; /* a table may lose at most this share of its
+                             rows against the last good run; 0 disables;
+                             default 50 */
+} jh_source_health;
+
+typedef struct jh_connector {
+  char *id;
+  char *display_name; /* NULL when not given */
+  char *agent;        /* NULL when not given */
+  int deactivated;    /* IsDeactivated */
+  jh_thresholds thresholds;
+  jh_source_health health;
+} jh_connector;
+
+/* One setting of a connection, as written (text; paths made absolute). */
+typedef struct jh_setting {
+  char *name;
+  char *value;
+} jh_setting;
+
+/* Where a secret comes from: never the model text itself. */
+typedef enum jh_secret_source {
+  JH_SECRET_FILE = 0, /* the contents of a file (one trailing newline
+                         dropped) */
+  JH_SECRET_ENV = 1   /* an environment variable of the host */
+} jh_secret_source;
+
+typedef struct jh_secret {
+  char *name;
+  jh_secret_source source;
+  char *ref; /* the file path (absolute) or the variable name */
+} jh_secret;
+
+typedef struct jh_connection {
+  char *id;
+  char *connector; /* connector id */
+  char *package;   /* connector package name, e.g. "csv" */
+  char *display_name;
+  jh_setting *settings;
+  size_t nsettings;
+  jh_secret *secrets;
+  size_t nsecrets;
+  char *base_dir; /* folder of the file that declared it (absolute) */
+} jh_connection;
+
+typedef enum jh_property_type {
+  JH_PROP_STRING = 0,
+  JH_PROP_INTEGER,
+  JH_PROP_BOOLEAN,
+  JH_PROP_DATETIME,
+  JH_PROP_LINK,  /* single-valued navigation to `target` (by its key) */
+  JH_PROP_LINKS  /* multi-valued navigation, filled by an association
+                    mapping */
+} jh_property_type;
+
+typedef struct jh_property {
+  char *id;
+  jh_property_type type;
+  char *target; /* LINK/LINKS: the target entity type id; else NULL */
+} jh_property;
+
+typedef struct jh_entity_type {
+  char *id;
+  char *display_name;
+  jh_property *properties;
+  size_t nproperties;
+} jh_entity_type;
+
+/* One property of an entity type mapping: which column fills it. */
+typedef struct jh_mapped_property {
+  char *property; /* property id of the entity type */
+  char *column;   /* column of the connection table */
+  int primary_key;
+  int unique_key;
+  char *format; /* optional value format, e.g. "datetime" (NULL) */
+} jh_mapped_property;
+
+/* EntityTypeMapping: an entity type filled from one table of a connector.
+ * Exactly one mapped property is the primary key. */
+typedef struct jh_entity_mapping {
+  char *entity_type;      /* also the mapping's identifier */
+  char *connector;
+  char *connection_table; /* table name = CSV file stem in ExportOutput */
+  jh_mapped_property *properties; /* in the written order */
+  size_t nproperties;
+  size_t primary_key;  /* index into properties */
+  jh_thresholds thresholds;
+} jh_entity_mapping;
+
+/* EntityAssociationMapping: a multi-valued link filled from a two-column
+ * table. column1 names the owner (matched against key1 of the owner
+ * entity type: its primary key unless key1 names a unique key), column2
+ * the target (same with key2 in the target entity type). */
+typedef struct jh_association_mapping {
+  char *id;
+  char *connector;
+  char *connection_table;
+  char *entity_type; /* owner */
+  char *property;    /* a LINKS property of entity_type */
+  char *column1;
+  char *column2;
+  char *key1; /* property id of the owner's key used by column1 */
+  char *key2; /* property id of the target's key used by column2 */
+  jh_thresholds thresholds;
+} jh_association_mapping;
+
+typedef struct jh_model {
+  jh_connector *connectors;
+  size_t nconnectors;
+  jh_connection *connections;
+  size_t nconnections;
+  jh_entity_type *entity_types;
+  size_t nentity_types;
+  jh_entity_mapping *mappings;
+  size_t nmappings;
+  jh_association_mapping *associations;
+  size_t nassociations;
+} jh_model;
+
+/* Lookups (NULL when absent). Connector and connection identifiers are
+ * case-insensitive (domain.md §11); the others are exact. */
+const jh_connector *jh_model_connector(const jh_model *m, const char *id);
+const jh_connection *jh_model_connection(const jh_model *m, const char *id);
+const jh_entity_type *jh_model_entity_type(const jh_model *m, const char *id);
+const jh_property *jh_entity_type_property(const jh_entity_type *et,
+                                           const char *id);
+const jh_entity_mapping *jh_model_mapping(const jh_model *m,
+                                          const char *entity_type);
+const char *jh_connection_setting(const jh_connection *c, const char *name);
+
+/* The mappings and association mappings of one connector, in model
+ * order: *out receives a malloc'd array of borrowed pointers (caller
+ * frees the array). Return the count, or (size_t)-1 when out of memory. */
+size_t jh_model_connector_mappings(const jh_model *m, const char *connector,
+                                   const jh_entity_mapping ***out);
+size_t jh_model_connector_associations(const jh_model *m,
+                                       const char *connector,
+                                       const jh_association_mapping ***out);
+
+/* Read a secret into buf (NUL terminated). Returns 0, -ENOENT (no such
+ * secret, file or variable), -ERANGE (buf too small) or -errno. */
+int jh_secret_read(const jh_secret *s, char *buf, size_t size);
+
+void jh_model_free(jh_model *m);
+
+#endif /* JH_MODEL_H */
