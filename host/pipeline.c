@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include "pipeline.h"
+#include "yaml_walk.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -29,10 +30,6 @@
 
 /* Node visits aliases may add to a document beyond the nodes it holds. */
 #define ALIAS_EXTRA_MAX 10000
-/* Characters of a written value quoted back in a message. */
-#define SHOW_MAX 60
-/* Keys longer than this get no "did you mean" hint. */
-#define HINT_LEN_MAX 64
 
 #define DEFAULT_MAX_PARALLEL 5
 #define DEFAULT_RETRY_DELAY_MS 1000L
@@ -48,7 +45,6 @@ static const char *const task_keys[] = {
     "agent"};
 static const char *const orderings[] = {"levels", "dependencies"};
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A file being read, on the include chain (a list on the C stack). */
 typedef struct chain_link {
@@ -57,530 +53,15 @@ typedef struct chain_link {
   const struct chain_link *up; /* the file that included this one */
 } chain_link;
 
-/* One composed YAML file. */
-typedef struct yfile {
-  const char *name; /* as shown in diagnostics; points into p->files */
-  yaml_document_t *doc;
-} yfile;
-
-/* A key of a mapping and its value, keys checked for duplicates. */
-typedef struct entry {
-  const char *key;
-  yaml_node_t *knode;
-  yaml_node_t *vnode;
-} entry;
-
 typedef struct ctx {
+  jh_yw yw; /* diagnostics and out-of-memory flag */
   const jh_registry *reg;
-  jh_diags *diags;
   jh_pipeline *p;    /* being built; owned by jh_pipeline_load */
   char **seen;       /* canonical paths already read; owned */
   size_t nseen;
   jh_loc *id_loc;    /* where each task's id is written (line 0: nowhere) */
   jh_loc *level_loc; /* where each task's level is written */
-  int oom;
 } ctx;
-
-/* ---- small helpers ---- */
-
-static char *xstrdup(ctx *c, const char *s) {
-  char *d = strdup(s);
-  if (d == NULL)
-    c->oom = 1;
-  return d;
-}
-
-static void *xcalloc(ctx *c, size_t n, size_t size) {
-  void *m = calloc(n == 0 ? 1 : n, size);
-  if (m == NULL)
-    c->oom = 1;
-  return m;
-}
-
-static jh_loc node_loc(const yfile *f, const yaml_node_t *n) {
-  jh_loc l = {f->name, (int)n->start_mark.line + 1,
-              (int)n->start_mark.column + 1};
-  return l;
-}
-
-static void verr_at(ctx *c, const char *file, int line, int col,
-                    const char *fmt, va_list ap) {
-  char *msg = NULL;
-  if (vasprintf(&msg, fmt, ap) < 0) {
-    c->oom = 1;
-    jh_diag_error(c->diags, file, line, col, "out of memory");
-    return;
-  }
-  jh_diag_error(c->diags, file, line, col, "%s", msg);
-  free(msg);
-}
-
-static void err_at(ctx *c, jh_loc l, const char *fmt, ...) JOBHOST_PRINTF(3, 4);
-static void err_at(ctx *c, jh_loc l, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  verr_at(c, l.file, l.line, l.column, fmt, ap);
-  va_end(ap);
-}
-
-static void err_node(ctx *c, const yfile *f, const yaml_node_t *n,
-                     const char *fmt, ...) JOBHOST_PRINTF(4, 5);
-static void err_node(ctx *c, const yfile *f, const yaml_node_t *n,
-                     const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  verr_at(c, f->name, (int)n->start_mark.line + 1,
-          (int)n->start_mark.column + 1, fmt, ap);
-  va_end(ap);
-}
-
-static const char *scalar(const yaml_node_t *n) {
-  return (const char *)n->data.scalar.value;
-}
-
-/* A plain empty scalar or `~`: what YAML reads as null. */
-static int is_null(const yaml_node_t *n) {
-  if (n->type != YAML_SCALAR_NODE)
-    return 0;
-  if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-    return 0;
-  return n->data.scalar.length == 0 || strcmp(scalar(n), "~") == 0;
-}
-
-/* How a value is shown after "got": a kind, or the quoted text (cut). */
-static const char *describe(const yaml_node_t *n, char *buf, size_t size) {
-  if (n->type == YAML_MAPPING_NODE)
-    return "a mapping";
-  if (n->type == YAML_SEQUENCE_NODE)
-    return "a sequence";
-  if (is_null(n))
-    return "nothing";
-  if (n->data.scalar.length > SHOW_MAX)
-    snprintf(buf, size, "'%.*s...'", SHOW_MAX, scalar(n));
-  else
-    snprintf(buf, size, "'%s'", scalar(n));
-  return buf;
-}
-
-#define GOT_SIZE (SHOW_MAX + 8)
-
-/* ---- "did you mean" ---- */
-
-/* Levenshtein distance; SIZE_MAX when a word is too long to bother. */
-static size_t edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  size_t row[HINT_LEN_MAX + 1];
-
-  if (la > HINT_LEN_MAX || lb > HINT_LEN_MAX)
-    return SIZE_MAX;
-  for (size_t j = 0; j <= lb; j++)
-    row[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t up = row[j];
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      size_t best = diag + cost;
-      if (up + 1 < best)
-        best = up + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[lb];
-}
-
-/* "IgnoreCookieFile" -> "ignore_cookie_file" into buf (cut to size). */
-static void snake_case(const char *s, char *buf, size_t size) {
-  size_t o = 0;
-  for (size_t i = 0; s[i] != '\0' && o + 2 < size; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    if (ch >= 'A' && ch <= 'Z') {
-      if (i > 0 && s[i - 1] != '_')
-        buf[o++] = '_';
-      buf[o++] = (char)(ch - 'A' + 'a');
-    } else {
-      buf[o++] = (char)ch;
-    }
-  }
-  buf[o] = '\0';
-}
-
-/* The candidate closest to `word`, or NULL when none is close enough. */
-static const char *closest(const char *word, const char *const *cands,
-                           size_t n) {
-  char snake[HINT_LEN_MAX * 2 + 2];
-  size_t len = strlen(word), best = SIZE_MAX, limit;
-  const char *found = NULL;
-
-  snake_case(word, snake, sizeof(snake));
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(snake, cands[i]) == 0)
-      return cands[i]; /* the Identity Manager spelling of a key */
-  /* short words are all close to each other: hint only real typos */
-  limit = len <= 2 ? 0 : len <= 4 ? 1 : len <= 8 ? 2 : 3;
-  for (size_t i = 0; i < n; i++) {
-    size_t d = edit_distance(word, cands[i]);
-    if (d < best) {
-      best = d;
-      found = cands[i];
-    }
-  }
-  return best <= limit ? found : NULL;
-}
-
-/* The names joined with `sep`, malloc'd; NULL when out of memory. */
-static char *join(const char *const *names, size_t n, const char *sep) {
-  size_t len = 1, seplen = strlen(sep);
-  char *s, *o;
-  for (size_t i = 0; i < n; i++)
-    len += strlen(names[i]) + seplen;
-  s = malloc(len);
-  if (s == NULL)
-    return NULL;
-  o = s;
-  *o = '\0';
-  for (size_t i = 0; i < n; i++)
-    o += sprintf(o, "%s%s", i > 0 ? sep : "", names[i]);
-  return s;
-}
-
-static void unknown_key(ctx *c, const yfile *f, const entry *e,
-                        const char *const *cands, size_t n) {
-  const char *hint = closest(e->key, cands, n);
-  char *all;
-  if (hint != NULL) {
-    err_node(c, f, e->knode, "unknown key '%s' (did you mean '%s'?)", e->key,
-             hint);
-    return;
-  }
-  all = join(cands, n, ", ");
-  if (all == NULL)
-    c->oom = 1;
-  err_node(c, f, e->knode, "unknown key '%s'; expected one of: %s", e->key,
-           all ? all : "?");
-  free(all);
-}
-
-/* ---- mappings ---- */
-
-/*
- * The entries of a mapping, keys checked: each key must be a scalar, and
- * a key written twice is reported (only its first value is kept). Returns
- * a malloc'd array (free it) and its length in *n, or NULL.
- */
-static entry *map_entries(ctx *c, const yfile *f, yaml_node_t *map,
-                          size_t *n) {
-  yaml_node_pair_t *start = map->data.mapping.pairs.start;
-  size_t npairs = (size_t)(map->data.mapping.pairs.top - start), k = 0;
-  entry *es = xcalloc(c, npairs, sizeof(*es));
-  char got[GOT_SIZE];
-
-  *n = 0;
-  if (es == NULL)
-    return NULL;
-  for (size_t i = 0; i < npairs; i++) {
-    yaml_node_t *kn = yaml_document_get_node(f->doc, start[i].key);
-    yaml_node_t *vn = yaml_document_get_node(f->doc, start[i].value);
-    size_t j;
-    if (kn->type != YAML_SCALAR_NODE) {
-      err_node(c, f, kn, "expected a key (a plain word), got %s",
-               describe(kn, got, sizeof(got)));
-      continue;
-    }
-    for (j = 0; j < k; j++)
-      if (strcmp(es[j].key, scalar(kn)) == 0)
-        break;
-    if (j < k) {
-      err_node(c, f, kn, "duplicate key '%s' (first written at line %d, "
-               "column %d): a key may appear once per mapping", scalar(kn),
-               (int)es[j].knode->start_mark.line + 1,
-               (int)es[j].knode->start_mark.column + 1);
-      continue;
-    }
-    es[k].key = scalar(kn);
-    es[k].knode = kn;
-    es[k].vnode = vn;
-    k++;
-  }
-  *n = k;
-  return es;
-}
-
-static const entry *find_entry(const entry *es, size_t n, const char *key) {
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(es[i].key, key) == 0)
-      return &es[i];
-  return NULL;
-}
-
-/* ---- typed values ---- */
-
-/* The text of a non-null scalar, or NULL after saying `expected` was
- * wanted for `key`. */
-static const char *want_scalar(ctx *c, const yfile *f, const yaml_node_t *n,
-                               const char *key, const char *expected) {
-  char got[GOT_SIZE];
-  if (n->type != YAML_SCALAR_NODE || is_null(n)) {
-    err_node(c, f, n, "expected %s for '%s', got %s", expected, key,
-             describe(n, got, sizeof(got)));
-    return NULL;
-  }
-  if (strlen(scalar(n)) != n->data.scalar.length) {
-    err_node(c, f, n, "expected %s for '%s', got text with a NUL character",
-             expected, key);
-    return NULL;
-  }
-  return scalar(n);
-}
-
-/* A copy of a string value into *out. Returns 0 or -1 (reported). */
-static int want_string(ctx *c, const yfile *f, const yaml_node_t *n,
-                       const char *key, char **out) {
-  const char *s = want_scalar(c, f, n, key, "a string");
-  if (s == NULL)
-    return -1;
-  free(*out);
-  *out = xstrdup(c, s);
-  return *out ? 0 : -1;
-}
-
-/* Identifiers end up in file names and logs: letters, digits, '_', '-' and
- * '.', not starting with '-' or '.'. */
-static int ident_ok(const char *s) {
-  if (s[0] == '-' || s[0] == '.')
-    return 0;
-  for (const char *q = s; *q != '\0'; q++) {
-    unsigned char ch = (unsigned char)*q;
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-          (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.'))
-      return 0;
-  }
-  return 1;
-}
-
-static int want_ident(ctx *c, const yfile *f, const yaml_node_t *n,
-                      const char *key, char **out) {
-  const char *s = want_scalar(c, f, n, key, "an identifier");
-  char got[GOT_SIZE];
-  if (s == NULL)
-    return -1;
-  if (!ident_ok(s)) {
-    err_node(c, f, n, "expected an identifier for '%s' (letters, digits, "
-             "'_', '-' and '.', not starting with '-' or '.'), got %s",
-             key, describe(n, got, sizeof(got)));
-    return -1;
-  }
-  free(*out);
-  *out = xstrdup(c, s);
-  return *out ? 0 : -1;
-}
-
-/* A decimal integer, whole text. Returns 0 or -1. */
-static int parse_ll(const char *s, long long *out) {
-  char *end;
-  if (!((s[0] >= '0' && s[0] <= '9') || s[0] == '-' || s[0] == '+'))
-    return -1;
-  errno = 0;
-  *out = strtoll(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0')
-    return -1;
-  return 0;
-}
-
-/* An int >= min. Returns 0 or -1 (reported). */
-static int want_int(ctx *c, const yfile *f, const yaml_node_t *n,
-                    const char *key, int min, int *out) {
-  char expected[48], got[GOT_SIZE];
-  const char *s;
-  long long v;
-
-  snprintf(expected, sizeof(expected), "an integer >= %d", min);
-  s = want_scalar(c, f, n, key, expected);
-  if (s == NULL)
-    return -1;
-  if (parse_ll(s, &v) != 0 || v < min || v > INT_MAX) {
-    err_node(c, f, n, "expected %s for '%s', got %s", expected, key,
-             describe(n, got, sizeof(got)));
-    return -1;
-  }
-  *out = (int)v;
-  return 0;
-}
-
-/* Booleans as Identity Manager writes them. Returns 0/1, or -1. */
-static int parse_bool(const char *s) {
-  if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 ||
-      strcmp(s, "1") == 0)
-    return 1;
-  if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 ||
-      strcmp(s, "0") == 0)
-    return 0;
-  return -1;
-}
-
-#define BOOL_EXPECTED "a boolean (true, false, True, False, 1 or 0)"
-
-static int want_bool(ctx *c, const yfile *f, const yaml_node_t *n,
-                     const char *key, int *out) {
-  const char *s = want_scalar(c, f, n, key, BOOL_EXPECTED);
-  char got[GOT_SIZE];
-  int b;
-  if (s == NULL)
-    return -1;
-  b = parse_bool(s);
-  if (b < 0) {
-    err_node(c, f, n, "expected %s for '%s', got %s", BOOL_EXPECTED, key,
-             describe(n, got, sizeof(got)));
-    return -1;
-  }
-  *out = b;
-  return 0;
-}
-
-/* "N" (seconds), "Nms", "Ns", "Nm", "Nh" into milliseconds. */
-static int parse_duration(const char *s, long *ms) {
-  long long n = 0, unit;
-  const char *q = s;
-
-  if (*q < '0' || *q > '9')
-    return -1;
-  for (; *q >= '0' && *q <= '9'; q++) {
-    if (n > (LLONG_MAX - 9) / 10)
-      return -1;
-    n = n * 10 + (*q - '0');
-  }
-  if (strcmp(q, "ms") == 0)
-    unit = 1;
-  else if (*q == '\0' || strcmp(q, "s") == 0)
-    unit = 1000;
-  else if (strcmp(q, "m") == 0)
-    unit = 60 * 1000;
-  else if (strcmp(q, "h") == 0)
-    unit = 3600 * 1000;
-  else
-    return -1;
-  if (n > LONG_MAX / unit)
-    return -1;
-  *ms = (long)(n * unit);
-  return 0;
-}
-
-#define DURATION_EXPECTED "a duration (N seconds, or Nms, Ns, Nm, Nh)"
-
-static int want_duration(ctx *c, const yfile *f, const yaml_node_t *n,
-                         const char *key, long *out) {
-  const char *s = want_scalar(c, f, n, key, DURATION_EXPECTED);
-  char got[GOT_SIZE];
-  if (s == NULL)
-    return -1;
-  if (parse_duration(s, out) != 0) {
-    err_node(c, f, n, "expected %s for '%s', got %s", DURATION_EXPECTED, key,
-             describe(n, got, sizeof(got)));
-    return -1;
-  }
-  return 0;
-}
-
-/* One of `choices`; the index in *out. */
-static int want_choice(ctx *c, const yfile *f, const yaml_node_t *n,
-                       const char *key, const char *const *choices,
-                       size_t nchoices, size_t *out) {
-  const char *s = want_scalar(c, f, n, key, "a value");
-  const char *hint;
-  char got[GOT_SIZE], *all;
-
-  if (s == NULL)
-    return -1;
-  for (size_t i = 0; i < nchoices; i++)
-    if (strcmp(s, choices[i]) == 0) {
-      *out = i;
-      return 0;
-    }
-  all = join(choices, nchoices, ", ");
-  if (all == NULL)
-    c->oom = 1;
-  hint = closest(s, choices, nchoices);
-  if (hint != NULL)
-    err_node(c, f, n, "expected one of %s for '%s', got %s (did you mean "
-             "'%s'?)", all ? all : "?", key, describe(n, got, sizeof(got)),
-             hint);
-  else
-    err_node(c, f, n, "expected one of %s for '%s', got %s", all ? all : "?",
-             key, describe(n, got, sizeof(got)));
-  free(all);
-  return -1;
-}
-
-/*
- * The scalar items of a list value: a sequence of strings (every item is
- * checked), or one string standing for a one-item list. Returns a malloc'd
- * array of borrowed nodes (free it) with their number in *count, or NULL
- * with -1 in *count after reporting.
- */
-static yaml_node_t **want_list(ctx *c, const yfile *f, yaml_node_t *n,
-                               const char *key, long *count) {
-  yaml_node_item_t *start;
-  yaml_node_t **items;
-  size_t len;
-  int bad = 0;
-
-  *count = -1;
-  if (n->type == YAML_SCALAR_NODE) {
-    if (want_scalar(c, f, n, key, "a list of strings (or one string)") ==
-        NULL)
-      return NULL;
-    items = xcalloc(c, 1, sizeof(*items));
-    if (items != NULL) {
-      items[0] = n;
-      *count = 1;
-    }
-    return items;
-  }
-  if (n->type != YAML_SEQUENCE_NODE) {
-    char got[GOT_SIZE];
-    err_node(c, f, n, "expected a list of strings (or one string) for '%s', "
-             "got %s", key, describe(n, got, sizeof(got)));
-    return NULL;
-  }
-  start = n->data.sequence.items.start;
-  len = (size_t)(n->data.sequence.items.top - start);
-  items = xcalloc(c, len, sizeof(*items));
-  if (items == NULL)
-    return NULL;
-  for (size_t i = 0; i < len; i++) {
-    items[i] = yaml_document_get_node(f->doc, start[i]);
-    if (want_scalar(c, f, items[i], key, "a string in the list") == NULL)
-      bad = 1;
-  }
-  if (bad) {
-    free(items);
-    return NULL;
-  }
-  *count = (long)len;
-  return items;
-}
-
-/* Copies of the texts of list items, with their locations. */
-static int copy_items(ctx *c, const yfile *f, yaml_node_t **nodes, size_t n,
-                      char ***out, jh_loc **locs) {
-  *out = xcalloc(c, n, sizeof(**out));
-  if (locs != NULL)
-    *locs = xcalloc(c, n, sizeof(**locs));
-  if (*out == NULL || (locs != NULL && *locs == NULL))
-    return -1;
-  for (size_t i = 0; i < n; i++) {
-    (*out)[i] = xstrdup(c, scalar(nodes[i]));
-    if ((*out)[i] == NULL)
-      return -1;
-    if (locs != NULL)
-      (*locs)[i] = node_loc(f, nodes[i]);
-  }
-  return 0;
-}
 
 /* ---- schedule ---- */
 
@@ -620,7 +101,7 @@ static const char **task_type_names(ctx *c, size_t *n) {
     for (size_t j = 0; t != NULL && t[j].name != NULL; j++)
       count++;
   }
-  names = xcalloc(c, count, sizeof(*names));
+  names = jh_yw_xcalloc(&c->yw, count, sizeof(*names));
   if (names == NULL)
     return NULL;
   for (size_t i = 0; i < c->reg->nplugins; i++) {
@@ -633,7 +114,7 @@ static const char **task_type_names(ctx *c, size_t *n) {
   return names;
 }
 
-static void unknown_task_type(ctx *c, const yfile *f, const yaml_node_t *n) {
+static void unknown_task_type(ctx *c, const jh_yfile *f, const yaml_node_t *n) {
   size_t count = 0;
   const char **names = task_type_names(c, &count);
   const char *hint;
@@ -642,20 +123,20 @@ static void unknown_task_type(ctx *c, const yfile *f, const yaml_node_t *n) {
   if (names == NULL)
     return;
   if (count == 0) {
-    err_node(c, f, n, "unknown task type '%s': no plugin providing task "
-             "types was loaded (see 'jobhost plugins')", scalar(n));
+    jh_yw_err_node(&c->yw, f, n, "unknown task type '%s': no plugin providing task "
+             "types was loaded (see 'jobhost plugins')", jh_yw_scalar(n));
     free(names);
     return;
   }
-  all = join(names, count, ", ");
+  all = jh_yw_join(names, count, ", ");
   if (all == NULL)
-    c->oom = 1;
-  hint = closest(scalar(n), names, count);
+    c->yw.oom = 1;
+  hint = jh_yw_closest(jh_yw_scalar(n), names, count);
   if (hint != NULL)
-    err_node(c, f, n, "unknown task type '%s' (did you mean '%s'?); task "
-             "types: %s", scalar(n), hint, all ? all : "?");
+    jh_yw_err_node(&c->yw, f, n, "unknown task type '%s' (did you mean '%s'?); task "
+             "types: %s", jh_yw_scalar(n), hint, all ? all : "?");
   else
-    err_node(c, f, n, "unknown task type '%s'; task types: %s", scalar(n),
+    jh_yw_err_node(&c->yw, f, n, "unknown task type '%s'; task types: %s", jh_yw_scalar(n),
              all ? all : "?");
   free(all);
   free(names);
@@ -680,7 +161,7 @@ static void value_clear(jh_value *v) {
 
 /* Check a parameter value against its schema entry and fill *out.
  * Returns 0, or -1 with *out cleared. */
-static int param_value(ctx *c, const yfile *f, const jobhost_param *sp,
+static int param_value(ctx *c, const jh_yfile *f, const jobhost_param *sp,
                        yaml_node_t *n, jh_value *out) {
   const char *s;
   long long ll;
@@ -690,53 +171,56 @@ static int param_value(ctx *c, const yfile *f, const jobhost_param *sp,
 
   memset(out, 0, sizeof(*out));
   out->type = sp->type;
-  out->loc = node_loc(f, n);
+  out->loc = jh_yw_node_loc(f, n);
   switch (sp->type) {
   case JOBHOST_PARAM_STRING:
-    rc = want_string(c, f, n, sp->name, &out->text);
+    rc = jh_yw_want_string(&c->yw, f, n, sp->name, &out->text);
+    break;
+  case JOBHOST_PARAM_PATH:
+    rc = jh_yw_want_path(&c->yw, f, n, sp->name, &out->text);
     break;
   case JOBHOST_PARAM_INT:
-    s = want_scalar(c, f, n, sp->name, "an integer");
+    s = jh_yw_want_scalar(&c->yw, f, n, sp->name, "an integer");
     if (s == NULL) {
       rc = -1;
-    } else if (parse_ll(s, &ll) != 0) {
-      err_node(c, f, n, "expected an integer for '%s', got %s", sp->name,
-               describe(n, got, sizeof(got)));
+    } else if (jh_yw_parse_ll(s, &ll) != 0) {
+      jh_yw_err_node(&c->yw, f, n, "expected an integer for '%s', got %s", sp->name,
+               jh_yw_describe(n, got, sizeof(got)));
       rc = -1;
     } else {
       snprintf(num, sizeof(num), "%lld", ll);
-      out->text = xstrdup(c, num);
+      out->text = jh_yw_xstrdup(&c->yw, num);
     }
     break;
   case JOBHOST_PARAM_BOOL:
-    rc = want_bool(c, f, n, sp->name, &b);
+    rc = jh_yw_want_bool(&c->yw, f, n, sp->name, &b);
     if (rc == 0)
-      out->text = xstrdup(c, b ? "true" : "false");
+      out->text = jh_yw_xstrdup(&c->yw, b ? "true" : "false");
     break;
   case JOBHOST_PARAM_ENUM: {
     size_t nch = 0;
     while (sp->choices != NULL && sp->choices[nch] != NULL)
       nch++;
-    rc = want_choice(c, f, n, sp->name, sp->choices, nch, &choice);
+    rc = jh_yw_want_choice(&c->yw, f, n, sp->name, sp->choices, nch, &choice);
     if (rc == 0)
-      out->text = xstrdup(c, sp->choices[choice]);
+      out->text = jh_yw_xstrdup(&c->yw, sp->choices[choice]);
     break;
   }
   case JOBHOST_PARAM_LIST: {
     long count;
-    yaml_node_t **items = want_list(c, f, n, sp->name, &count);
+    yaml_node_t **items = jh_yw_want_list(&c->yw, f, n, sp->name, &count);
     if (count < 0) {
       rc = -1;
     } else {
       out->nitems = (size_t)count;
-      rc = copy_items(c, f, items, out->nitems, &out->items, NULL);
+      rc = jh_yw_copy_items(&c->yw, f, items, out->nitems, &out->items, NULL);
     }
     free(items);
     break;
   }
   }
-  out->key = xstrdup(c, sp->name);
-  if (rc != 0 || c->oom) {
+  out->key = jh_yw_xstrdup(&c->yw, sp->name);
+  if (rc != 0 || c->yw.oom) {
     value_clear(out);
     return -1;
   }
@@ -745,7 +229,7 @@ static int param_value(ctx *c, const yfile *f, const jobhost_param *sp,
 
 /* ---- tasks ---- */
 
-static void task_key_unknown(ctx *c, const yfile *f, const entry *e,
+static void task_key_unknown(ctx *c, const jh_yfile *f, const jh_yentry *e,
                              const jobhost_task_type *tt) {
   size_t n = NELEM(task_keys), k = 0;
   const char **cands;
@@ -754,123 +238,123 @@ static void task_key_unknown(ctx *c, const yfile *f, const entry *e,
 
   for (size_t i = 0; tt->params != NULL && tt->params[i].name != NULL; i++)
     n++;
-  cands = xcalloc(c, n, sizeof(*cands));
+  cands = jh_yw_xcalloc(&c->yw, n, sizeof(*cands));
   if (cands == NULL)
     return;
   for (size_t i = 0; i < NELEM(task_keys); i++)
     cands[k++] = task_keys[i];
   for (size_t i = 0; tt->params != NULL && tt->params[i].name != NULL; i++)
     cands[k++] = tt->params[i].name;
-  hint = closest(e->key, cands, n);
+  hint = jh_yw_closest(e->key, cands, n);
   if (hint != NULL) {
-    err_node(c, f, e->knode, "unknown key '%s' (did you mean '%s'?)", e->key,
+    jh_yw_err_node(&c->yw, f, e->knode, "unknown key '%s' (did you mean '%s'?)", e->key,
              hint);
     free(cands);
     return;
   }
-  host = join(cands, NELEM(task_keys), ", ");
-  params = join(cands + NELEM(task_keys), n - NELEM(task_keys), ", ");
+  host = jh_yw_join(cands, NELEM(task_keys), ", ");
+  params = jh_yw_join(cands + NELEM(task_keys), n - NELEM(task_keys), ", ");
   if (host == NULL || params == NULL)
-    c->oom = 1;
+    c->yw.oom = 1;
   if (n > NELEM(task_keys))
-    err_node(c, f, e->knode, "unknown key '%s'; expected a task key (%s) or "
+    jh_yw_err_node(&c->yw, f, e->knode, "unknown key '%s'; expected a task key (%s) or "
              "a parameter of %s (%s)", e->key, host ? host : "?", tt->name,
              params ? params : "?");
   else
-    err_node(c, f, e->knode, "unknown key '%s'; expected a task key (%s); "
+    jh_yw_err_node(&c->yw, f, e->knode, "unknown key '%s'; expected a task key (%s); "
              "%s takes no parameter", e->key, host ? host : "?", tt->name);
   free(host);
   free(params);
   free(cands);
 }
 
-static void task_depends(ctx *c, const yfile *f, jh_task_def *t,
+static void task_depends(ctx *c, const jh_yfile *f, jh_task_def *t,
                          yaml_node_t *n) {
   long count;
-  yaml_node_t **items = want_list(c, f, n, "depends_on", &count);
+  yaml_node_t **items = jh_yw_want_list(&c->yw, f, n, "depends_on", &count);
   if (count >= 0) {
     t->ndepends = (size_t)count;
-    copy_items(c, f, items, t->ndepends, &t->depends_on, &t->depends_loc);
+    jh_yw_copy_items(&c->yw, f, items, t->ndepends, &t->depends_on, &t->depends_loc);
   }
   free(items);
 }
 
 /* A host-level key of a task; returns 0 when `e` is not one. */
-static int task_host_key(ctx *c, const yfile *f, jh_task_def *t, size_t idx,
-                         const entry *e) {
+static int task_host_key(ctx *c, const jh_yfile *f, jh_task_def *t, size_t idx,
+                         const jh_yentry *e) {
   yaml_node_t *v = e->vnode;
   if (strcmp(e->key, "id") == 0) {
-    if (want_ident(c, f, v, "id", &t->id) == 0)
-      c->id_loc[idx] = node_loc(f, v);
+    if (jh_yw_want_ident(&c->yw, f, v, "id", &t->id) == 0)
+      c->id_loc[idx] = jh_yw_node_loc(f, v);
   } else if (strcmp(e->key, "type") == 0) {
     /* resolved before the other keys */
   } else if (strcmp(e->key, "level") == 0) {
-    if (want_int(c, f, v, "level", 0, &t->level) == 0)
-      c->level_loc[idx] = node_loc(f, v);
+    if (jh_yw_want_int(&c->yw, f, v, "level", 0, &t->level) == 0)
+      c->level_loc[idx] = jh_yw_node_loc(f, v);
   } else if (strcmp(e->key, "depends_on") == 0) {
     task_depends(c, f, t, v);
   } else if (strcmp(e->key, "continue_on_error") == 0) {
-    want_bool(c, f, v, "continue_on_error", &t->continue_on_error);
+    jh_yw_want_bool(&c->yw, f, v, "continue_on_error", &t->continue_on_error);
   } else if (strcmp(e->key, "timeout") == 0) {
-    want_duration(c, f, v, "timeout", &t->timeout_ms);
+    jh_yw_want_duration(&c->yw, f, v, "timeout", &t->timeout_ms);
   } else if (strcmp(e->key, "retries") == 0) {
-    want_int(c, f, v, "retries", 0, &t->retries);
+    jh_yw_want_int(&c->yw, f, v, "retries", 0, &t->retries);
   } else if (strcmp(e->key, "retry_delay") == 0) {
-    want_duration(c, f, v, "retry_delay", &t->retry_delay_ms);
+    jh_yw_want_duration(&c->yw, f, v, "retry_delay", &t->retry_delay_ms);
   } else if (strcmp(e->key, "display_name") == 0) {
-    want_string(c, f, v, "display_name", &t->display_name);
+    jh_yw_want_string(&c->yw, f, v, "display_name", &t->display_name);
   } else if (strcmp(e->key, "agent") == 0) {
-    want_string(c, f, v, "agent", &t->agent);
+    jh_yw_want_string(&c->yw, f, v, "agent", &t->agent);
   } else {
     return 0;
   }
   return 1;
 }
 
-static void task_required(ctx *c, const yfile *f, const jh_task_def *t,
+static void task_required(ctx *c, const jh_yfile *f, const jh_task_def *t,
                           const yaml_node_t *n) {
   const jobhost_task_type *tt = t->task_type;
   for (size_t i = 0; tt->params != NULL && tt->params[i].name != NULL; i++) {
     const jobhost_param *sp = &tt->params[i];
     if (sp->required && jh_task_value(t, sp->name) == NULL)
-      err_node(c, f, n, "missing required parameter '%s' in task '%s' (%s: "
+      jh_yw_err_node(&c->yw, f, n, "missing required parameter '%s' in task '%s' (%s: "
                "%s)", sp->name, t->id ? t->id : "?", tt->name,
                sp->help ? sp->help : jobhost_param_type_name(sp->type));
   }
 }
 
 /* Resolve the task's type (first, so that parameters can be checked). */
-static void task_type(ctx *c, const yfile *f, jh_task_def *t,
-                      const entry *e) {
-  if (want_string(c, f, e->vnode, "type", &t->type) != 0)
+static void task_type(ctx *c, const jh_yfile *f, jh_task_def *t,
+                      const jh_yentry *e) {
+  if (jh_yw_want_string(&c->yw, f, e->vnode, "type", &t->type) != 0)
     return;
   t->task_type = jh_registry_task_type(c->reg, t->type, NULL);
   if (t->task_type == NULL)
     unknown_task_type(c, f, e->vnode);
 }
 
-static void parse_task(ctx *c, const yfile *f, yaml_node_t *n, size_t idx) {
+static void parse_task(ctx *c, const jh_yfile *f, yaml_node_t *n, size_t idx) {
   jh_task_def *t = &c->p->tasks[idx];
-  entry *es;
-  const entry *te;
+  jh_yentry *es;
+  const jh_yentry *te;
   size_t ne;
   char got[GOT_SIZE];
 
   t->level = -1;
   t->retry_delay_ms = DEFAULT_RETRY_DELAY_MS;
-  t->loc = node_loc(f, n);
+  t->loc = jh_yw_node_loc(f, n);
   if (n->type != YAML_MAPPING_NODE) {
-    err_node(c, f, n, "expected a task (a mapping with 'id' and 'type'), "
-             "got %s", describe(n, got, sizeof(got)));
+    jh_yw_err_node(&c->yw, f, n, "expected a task (a mapping with 'id' and 'type'), "
+             "got %s", jh_yw_describe(n, got, sizeof(got)));
     return;
   }
-  es = map_entries(c, f, n, &ne);
+  es = jh_yw_map_entries(&c->yw, f, n, &ne);
   if (es == NULL)
     return;
-  te = find_entry(es, ne, "type");
+  te = jh_yw_find_entry(es, ne, "type");
   if (te != NULL)
     task_type(c, f, t, te);
-  t->params = xcalloc(c, ne, sizeof(*t->params));
+  t->params = jh_yw_xcalloc(&c->yw, ne, sizeof(*t->params));
   for (size_t i = 0; i < ne && t->params != NULL; i++) {
     const jobhost_param *sp;
     if (task_host_key(c, f, t, idx, &es[i]))
@@ -883,36 +367,36 @@ static void parse_task(ctx *c, const yfile *f, yaml_node_t *n, size_t idx) {
     else if (param_value(c, f, sp, es[i].vnode, &t->params[t->nparams]) == 0)
       t->nparams++;
   }
-  if (find_entry(es, ne, "id") == NULL)
-    err_node(c, f, n, "missing 'id' in task: expected a unique task "
+  if (jh_yw_find_entry(es, ne, "id") == NULL)
+    jh_yw_err_node(&c->yw, f, n, "missing 'id' in task: expected a unique task "
              "identifier");
   if (te == NULL)
-    err_node(c, f, n, "missing 'type' in task '%s': expected a task type "
+    jh_yw_err_node(&c->yw, f, n, "missing 'type' in task '%s': expected a task type "
              "such as ExportTask", t->id ? t->id : "?");
   if (t->task_type != NULL)
     task_required(c, f, t, n);
   free(es);
 }
 
-static void parse_tasks(ctx *c, const yfile *f, yaml_node_t *n) {
+static void parse_tasks(ctx *c, const jh_yfile *f, yaml_node_t *n) {
   yaml_node_item_t *start;
   size_t len;
   char got[GOT_SIZE];
 
   if (n->type != YAML_SEQUENCE_NODE) {
-    err_node(c, f, n, "expected a non-empty sequence of tasks for 'tasks', "
-             "got %s", describe(n, got, sizeof(got)));
+    jh_yw_err_node(&c->yw, f, n, "expected a non-empty sequence of tasks for 'tasks', "
+             "got %s", jh_yw_describe(n, got, sizeof(got)));
     return;
   }
   start = n->data.sequence.items.start;
   len = (size_t)(n->data.sequence.items.top - start);
   if (len == 0) {
-    err_node(c, f, n, "expected at least one task in 'tasks'");
+    jh_yw_err_node(&c->yw, f, n, "expected at least one task in 'tasks'");
     return;
   }
-  c->p->tasks = xcalloc(c, len, sizeof(*c->p->tasks));
-  c->id_loc = xcalloc(c, len, sizeof(*c->id_loc));
-  c->level_loc = xcalloc(c, len, sizeof(*c->level_loc));
+  c->p->tasks = jh_yw_xcalloc(&c->yw, len, sizeof(*c->p->tasks));
+  c->id_loc = jh_yw_xcalloc(&c->yw, len, sizeof(*c->id_loc));
+  c->level_loc = jh_yw_xcalloc(&c->yw, len, sizeof(*c->level_loc));
   if (c->p->tasks == NULL || c->id_loc == NULL || c->level_loc == NULL)
     return;
   c->p->ntasks = len;
@@ -922,63 +406,63 @@ static void parse_tasks(ctx *c, const yfile *f, yaml_node_t *n) {
 
 /* ---- job ---- */
 
-static void job_schedule(ctx *c, const yfile *f, yaml_node_t *v) {
+static void job_schedule(ctx *c, const jh_yfile *f, yaml_node_t *v) {
   char got[GOT_SIZE];
-  if (want_string(c, f, v, "schedule", &c->p->schedule) != 0)
+  if (jh_yw_want_string(&c->yw, f, v, "schedule", &c->p->schedule) != 0)
     return;
   if (!cron_ok(c->p->schedule))
-    err_node(c, f, v, "expected a 5-field cron expression (minute hour "
+    jh_yw_err_node(&c->yw, f, v, "expected a 5-field cron expression (minute hour "
              "day-of-month month day-of-week) for 'schedule', got %s",
-             describe(v, got, sizeof(got)));
+             jh_yw_describe(v, got, sizeof(got)));
 }
 
-static void parse_job(ctx *c, const yfile *f, yaml_node_t *n) {
+static void parse_job(ctx *c, const jh_yfile *f, yaml_node_t *n) {
   jh_pipeline *p = c->p;
-  entry *es;
+  jh_yentry *es;
   size_t ne, choice;
   char got[GOT_SIZE];
 
-  p->job_loc = node_loc(f, n);
+  p->job_loc = jh_yw_node_loc(f, n);
   if (n->type != YAML_MAPPING_NODE) {
-    err_node(c, f, n, "expected a mapping with 'id' and 'tasks' for 'job', "
-             "got %s", describe(n, got, sizeof(got)));
+    jh_yw_err_node(&c->yw, f, n, "expected a mapping with 'id' and 'tasks' for 'job', "
+             "got %s", jh_yw_describe(n, got, sizeof(got)));
     return;
   }
-  es = map_entries(c, f, n, &ne);
+  es = jh_yw_map_entries(&c->yw, f, n, &ne);
   if (es == NULL)
     return;
   for (size_t i = 0; i < ne; i++) {
     const char *k = es[i].key;
     yaml_node_t *v = es[i].vnode;
     if (strcmp(k, "id") == 0)
-      want_ident(c, f, v, "id", &p->job_id);
+      jh_yw_want_ident(&c->yw, f, v, "id", &p->job_id);
     else if (strcmp(k, "display_name") == 0)
-      want_string(c, f, v, k, &p->display_name);
+      jh_yw_want_string(&c->yw, f, v, k, &p->display_name);
     else if (strcmp(k, "agent") == 0)
-      want_string(c, f, v, k, &p->agent);
+      jh_yw_want_string(&c->yw, f, v, k, &p->agent);
     else if (strcmp(k, "schedule") == 0)
       job_schedule(c, f, v);
     else if (strcmp(k, "max_parallel") == 0)
-      want_int(c, f, v, k, 1, &p->max_parallel);
+      jh_yw_want_int(&c->yw, f, v, k, 1, &p->max_parallel);
     else if (strcmp(k, "ordering") == 0) {
-      if (want_choice(c, f, v, k, orderings, NELEM(orderings), &choice) == 0)
+      if (jh_yw_want_choice(&c->yw, f, v, k, orderings, NELEM(orderings), &choice) == 0)
         p->ordering = choice == 1 ? JH_ORDER_DEPENDENCIES : JH_ORDER_LEVELS;
     } else if (strcmp(k, "tasks") == 0)
       parse_tasks(c, f, v);
     else
-      unknown_key(c, f, &es[i], job_keys, NELEM(job_keys));
+      jh_yw_unknown_key(&c->yw, f, &es[i], job_keys, NELEM(job_keys));
   }
-  if (find_entry(es, ne, "id") == NULL)
-    err_node(c, f, n, "missing 'id' in 'job': expected the job identifier");
-  if (find_entry(es, ne, "tasks") == NULL)
-    err_node(c, f, n, "missing 'tasks' in 'job': expected a non-empty "
+  if (jh_yw_find_entry(es, ne, "id") == NULL)
+    jh_yw_err_node(&c->yw, f, n, "missing 'id' in 'job': expected the job identifier");
+  if (jh_yw_find_entry(es, ne, "tasks") == NULL)
+    jh_yw_err_node(&c->yw, f, n, "missing 'tasks' in 'job': expected a non-empty "
              "sequence of tasks");
   free(es);
 }
 
 /* ---- files and includes ---- */
 
-static void load_file(ctx *c, const char *shown, const yfile *from,
+static void load_file(ctx *c, const char *shown, const jh_yfile *from,
                       const yaml_node_t *from_node, const chain_link *up);
 
 /* Where an included path is read from: relative to the including file. */
@@ -986,19 +470,19 @@ static char *include_path(ctx *c, const char *including, const char *item) {
   const char *slash = strrchr(including, '/');
   char *path;
   if (item[0] == '/' || slash == NULL)
-    return xstrdup(c, item);
+    return jh_yw_xstrdup(&c->yw, item);
   if (asprintf(&path, "%.*s/%s", (int)(slash - including), including, item) <
       0) {
-    c->oom = 1;
+    c->yw.oom = 1;
     return NULL;
   }
   return path;
 }
 
 /* Read one include item (a path relative to the including file). */
-static void include_item(ctx *c, const yfile *f, yaml_node_t *item,
+static void include_item(ctx *c, const jh_yfile *f, yaml_node_t *item,
                          const chain_link *link) {
-  const char *text = want_scalar(c, f, item, "include", "a file name");
+  const char *text = jh_yw_want_scalar(&c->yw, f, item, "include", "a file name");
   char *path;
   if (text == NULL)
     return;
@@ -1010,7 +494,7 @@ static void include_item(ctx *c, const yfile *f, yaml_node_t *item,
 
 /* `include`: one file name, or a sequence of them; every item is checked
  * even when another is wrong. */
-static void parse_include(ctx *c, const yfile *f, yaml_node_t *n,
+static void parse_include(ctx *c, const jh_yfile *f, yaml_node_t *n,
                           const chain_link *link) {
   char got[GOT_SIZE];
   if (n->type == YAML_SCALAR_NODE) {
@@ -1018,39 +502,39 @@ static void parse_include(ctx *c, const yfile *f, yaml_node_t *n,
     return;
   }
   if (n->type != YAML_SEQUENCE_NODE) {
-    err_node(c, f, n, "expected a file name or a list of file names for "
-             "'include', got %s", describe(n, got, sizeof(got)));
+    jh_yw_err_node(&c->yw, f, n, "expected a file name or a list of file names for "
+             "'include', got %s", jh_yw_describe(n, got, sizeof(got)));
     return;
   }
   for (yaml_node_item_t *it = n->data.sequence.items.start;
-       it < n->data.sequence.items.top && !c->oom; it++)
+       it < n->data.sequence.items.top && !c->yw.oom; it++)
     include_item(c, f, yaml_document_get_node(f->doc, *it), link);
 }
 
-static void parse_version(ctx *c, const yfile *f, yaml_node_t *n) {
+static void parse_version(ctx *c, const jh_yfile *f, yaml_node_t *n) {
   char got[GOT_SIZE];
-  if (n->type != YAML_SCALAR_NODE || strcmp(scalar(n), "1") != 0)
-    err_node(c, f, n, "expected 'version: 1' (the only pipeline format "
-             "version), got %s", describe(n, got, sizeof(got)));
+  if (n->type != YAML_SCALAR_NODE || strcmp(jh_yw_scalar(n), "1") != 0)
+    jh_yw_err_node(&c->yw, f, n, "expected 'version: 1' (the only pipeline format "
+             "version), got %s", jh_yw_describe(n, got, sizeof(got)));
 }
 
-static void walk_top(ctx *c, const yfile *f, yaml_node_t *root,
+static void walk_top(ctx *c, const jh_yfile *f, yaml_node_t *root,
                      const chain_link *link) {
   int is_top = link->up == NULL;
   size_t ne, ncands = is_top ? NELEM(top_keys) : NELEM(top_keys) - 1;
-  entry *es;
+  jh_yentry *es;
   char got[GOT_SIZE];
 
   if (root->type != YAML_MAPPING_NODE) {
-    err_node(c, f, root, "expected a mapping with 'version'%s at the top "
+    jh_yw_err_node(&c->yw, f, root, "expected a mapping with 'version'%s at the top "
              "level, got %s", is_top ? " and 'job'" : "",
-             describe(root, got, sizeof(got)));
+             jh_yw_describe(root, got, sizeof(got)));
     return;
   }
-  es = map_entries(c, f, root, &ne);
+  es = jh_yw_map_entries(&c->yw, f, root, &ne);
   if (es == NULL)
     return;
-  for (size_t i = 0; i < ne && !c->oom; i++) {
+  for (size_t i = 0; i < ne && !c->yw.oom; i++) {
     const char *k = es[i].key;
     if (strcmp(k, "version") == 0)
       parse_version(c, f, es[i].vnode);
@@ -1059,15 +543,15 @@ static void walk_top(ctx *c, const yfile *f, yaml_node_t *root,
     else if (strcmp(k, "job") == 0 && is_top)
       parse_job(c, f, es[i].vnode);
     else if (strcmp(k, "job") == 0)
-      err_node(c, f, es[i].knode, "'job' is only allowed in the top "
+      jh_yw_err_node(&c->yw, f, es[i].knode, "'job' is only allowed in the top "
                "pipeline file, not in an included file");
     else
-      unknown_key(c, f, &es[i], top_keys, ncands);
+      jh_yw_unknown_key(&c->yw, f, &es[i], top_keys, ncands);
   }
-  if (is_top && find_entry(es, ne, "version") == NULL)
-    err_node(c, f, root, "missing 'version': expected 'version: 1'");
-  if (is_top && find_entry(es, ne, "job") == NULL)
-    err_node(c, f, root, "missing 'job': expected the job with its 'id' and "
+  if (is_top && jh_yw_find_entry(es, ne, "version") == NULL)
+    jh_yw_err_node(&c->yw, f, root, "missing 'version': expected 'version: 1'");
+  if (is_top && jh_yw_find_entry(es, ne, "job") == NULL)
+    jh_yw_err_node(&c->yw, f, root, "missing 'job': expected the job with its 'id' and "
              "'tasks'");
   free(es);
 }
@@ -1075,7 +559,7 @@ static void walk_top(ctx *c, const yfile *f, yaml_node_t *root,
 /* Count, without recursion, the node visits a full walk of the document
  * would make; returns the node where the count passed `limit`, or NULL. */
 static yaml_node_t *alias_bomb(ctx *c, yaml_document_t *doc, size_t limit) {
-  yaml_node_t **stack = xcalloc(c, limit + 1, sizeof(*stack));
+  yaml_node_t **stack = jh_yw_xcalloc(&c->yw, limit + 1, sizeof(*stack));
   yaml_node_t *found = NULL;
   size_t top = 0, visits = 1;
 
@@ -1135,29 +619,29 @@ static void parser_error(ctx *c, const char *name, yaml_parser_t *ps,
   int line, col;
   switch (ps->error) {
   case YAML_MEMORY_ERROR:
-    c->oom = 1;
-    jh_diag_error(c->diags, name, 0, 0, "out of memory while reading YAML");
+    c->yw.oom = 1;
+    jh_diag_error(c->yw.diags, name, 0, 0, "out of memory while reading YAML");
     break;
   case YAML_READER_ERROR:
     offset_mark(fp, ps->problem_offset, &line, &col);
     if (ps->problem_value != -1)
-      jh_diag_error(c->diags, name, line, col, "invalid YAML: %s (byte #%X)",
+      jh_diag_error(c->yw.diags, name, line, col, "invalid YAML: %s (byte #%X)",
                     ps->problem, (unsigned)ps->problem_value);
     else
-      jh_diag_error(c->diags, name, line, col, "invalid YAML: %s",
+      jh_diag_error(c->yw.diags, name, line, col, "invalid YAML: %s",
                     ps->problem);
     break;
   default:
     line = (int)ps->problem_mark.line + 1;
     col = (int)ps->problem_mark.column + 1;
     if (ps->context != NULL)
-      jh_diag_error(c->diags, name, line, col,
+      jh_diag_error(c->yw.diags, name, line, col,
                     "invalid YAML: %s (%s at line %d, column %d)",
                     ps->problem ? ps->problem : "syntax error", ps->context,
                     (int)ps->context_mark.line + 1,
                     (int)ps->context_mark.column + 1);
     else
-      jh_diag_error(c->diags, name, line, col, "invalid YAML: %s",
+      jh_diag_error(c->yw.diags, name, line, col, "invalid YAML: %s",
                     ps->problem ? ps->problem : "syntax error");
     break;
   }
@@ -1175,7 +659,7 @@ static int compose(ctx *c, const char *name, FILE *fp, int is_top,
   int rc = -1;
 
   if (!yaml_parser_initialize(&ps)) {
-    c->oom = 1;
+    c->yw.oom = 1;
     return -1;
   }
   yaml_parser_set_input_file(&ps, fp);
@@ -1185,13 +669,13 @@ static int compose(ctx *c, const char *name, FILE *fp, int is_top,
     return -1;
   }
   if (yaml_document_get_root_node(doc) == NULL) {
-    jh_diag_error(c->diags, name, 1, 1, "file is empty: expected a mapping "
+    jh_diag_error(c->yw.diags, name, 1, 1, "file is empty: expected a mapping "
                   "with 'version'%s", is_top ? " and 'job'" : "");
   } else if (!yaml_parser_load(&ps, &extra)) {
     parser_error(c, name, &ps, fp);
   } else {
     if (yaml_document_get_root_node(&extra) != NULL)
-      jh_diag_error(c->diags, name, (int)extra.start_mark.line + 1,
+      jh_diag_error(c->yw.diags, name, (int)extra.start_mark.line + 1,
                     (int)extra.start_mark.column + 1,
                     "expected one YAML document, found a second one");
     else
@@ -1206,19 +690,19 @@ static int compose(ctx *c, const char *name, FILE *fp, int is_top,
 
 /* Report that `path` cannot be read, at the include item when there is
  * one. */
-static void cannot_read(ctx *c, const char *path, const yfile *from,
+static void cannot_read(ctx *c, const char *path, const jh_yfile *from,
                         const yaml_node_t *from_node, int err) {
   if (from != NULL)
-    err_node(c, from, from_node, "cannot read included file '%s': %s", path,
+    jh_yw_err_node(&c->yw, from, from_node, "cannot read included file '%s': %s", path,
              strerror(err));
   else
-    jh_diag_error(c->diags, path, 0, 0, "cannot read the pipeline: %s",
+    jh_diag_error(c->yw.diags, path, 0, 0, "cannot read the pipeline: %s",
                   strerror(err));
 }
 
 /* Report "include cycle: a -> b -> a": the chain from the top file to
  * `link`, then `again`, the file it tries to include. */
-static void include_cycle(ctx *c, const yfile *from,
+static void include_cycle(ctx *c, const jh_yfile *from,
                           const yaml_node_t *from_node,
                           const chain_link *link, const char *again) {
   size_t n = 1, k;
@@ -1227,17 +711,17 @@ static void include_cycle(ctx *c, const yfile *from,
 
   for (const chain_link *l = link; l != NULL; l = l->up)
     n++;
-  names = xcalloc(c, n, sizeof(*names));
+  names = jh_yw_xcalloc(&c->yw, n, sizeof(*names));
   if (names == NULL)
     return;
   k = n - 1;
   names[k] = again;
   for (const chain_link *l = link; l != NULL; l = l->up)
     names[--k] = l->shown;
-  text = join(names, n, " -> ");
+  text = jh_yw_join(names, n, " -> ");
   if (text == NULL)
-    c->oom = 1;
-  err_node(c, from, from_node, "include cycle: %s", text ? text : "?");
+    c->yw.oom = 1;
+  jh_yw_err_node(&c->yw, from, from_node, "include cycle: %s", text ? text : "?");
   free(text);
   free(names);
 }
@@ -1247,11 +731,11 @@ static const char *add_file(ctx *c, const char *path) {
   jh_pipeline *p = c->p;
   char **grown = realloc(p->files, (p->nfiles + 1) * sizeof(*grown));
   if (grown == NULL) {
-    c->oom = 1;
+    c->yw.oom = 1;
     return NULL;
   }
   p->files = grown;
-  p->files[p->nfiles] = xstrdup(c, path);
+  p->files[p->nfiles] = jh_yw_xstrdup(&c->yw, path);
   if (p->files[p->nfiles] == NULL)
     return NULL;
   return p->files[p->nfiles++];
@@ -1260,7 +744,7 @@ static const char *add_file(ctx *c, const char *path) {
 static int add_seen(ctx *c, char *real) {
   char **grown = realloc(c->seen, (c->nseen + 1) * sizeof(*grown));
   if (grown == NULL) {
-    c->oom = 1;
+    c->yw.oom = 1;
     free(real);
     return -1;
   }
@@ -1273,7 +757,7 @@ static int add_seen(ctx *c, char *real) {
 static void read_and_walk(ctx *c, const char *name, FILE *fp,
                           const chain_link *link) {
   yaml_document_t doc;
-  yfile f = {name, &doc};
+  jh_yfile f = {name, &doc};
   yaml_node_t *bomb;
   size_t nnodes;
 
@@ -1282,9 +766,9 @@ static void read_and_walk(ctx *c, const char *name, FILE *fp,
   nnodes = (size_t)(doc.nodes.top - doc.nodes.start);
   bomb = alias_bomb(c, &doc, nnodes + ALIAS_EXTRA_MAX);
   if (bomb != NULL)
-    err_node(c, &f, bomb, "alias expansion exceeds %d nodes: aliases may "
+    jh_yw_err_node(&c->yw, &f, bomb, "alias expansion exceeds %d nodes: aliases may "
              "not repeat large or recursive structures", ALIAS_EXTRA_MAX);
-  else if (!c->oom)
+  else if (!c->yw.oom)
     walk_top(c, &f, yaml_document_get_root_node(&doc), link);
   yaml_document_delete(&doc);
 }
@@ -1294,7 +778,7 @@ static void read_and_walk(ctx *c, const char *name, FILE *fp,
  * from_node of `from`). A file already read is not read again; a file on
  * the include chain is a cycle.
  */
-static void load_file(ctx *c, const char *shown, const yfile *from,
+static void load_file(ctx *c, const char *shown, const jh_yfile *from,
                       const yaml_node_t *from_node, const chain_link *up) {
   char *real = realpath(shown, NULL);
   const char *name;
@@ -1355,7 +839,7 @@ static void check_ids(ctx *c) {
     for (size_t j = 0; j < i; j++)
       if (p->tasks[j].id != NULL &&
           strcmp(p->tasks[i].id, p->tasks[j].id) == 0) {
-        err_at(c, c->id_loc[i], "duplicate task id '%s' (first defined at "
+        jh_yw_err_at(&c->yw, c->id_loc[i], "duplicate task id '%s' (first defined at "
                "line %d): task ids must be unique within the job",
                p->tasks[i].id, c->id_loc[j].line);
         break;
@@ -1365,7 +849,7 @@ static void check_ids(ctx *c) {
 
 static void check_parents(ctx *c) {
   const jh_pipeline *p = c->p;
-  const char **ids = xcalloc(c, p->ntasks, sizeof(*ids));
+  const char **ids = jh_yw_xcalloc(&c->yw, p->ntasks, sizeof(*ids));
   size_t nids = 0;
 
   if (ids == NULL)
@@ -1382,19 +866,19 @@ static void check_parents(ctx *c) {
         if (strcmp(t->depends_on[e], t->depends_on[d]) == 0)
           break;
       if (e < d) {
-        err_at(c, t->depends_loc[d], "'%s' is listed twice in depends_on: list each parent "
+        jh_yw_err_at(&c->yw, t->depends_loc[d], "'%s' is listed twice in depends_on: list each parent "
                "once",
                t->depends_on[d]);
         continue;
       }
       if (jh_pipeline_task(p, t->depends_on[d], NULL) != NULL)
         continue;
-      hint = closest(t->depends_on[d], ids, nids);
+      hint = jh_yw_closest(t->depends_on[d], ids, nids);
       if (hint != NULL)
-        err_at(c, t->depends_loc[d], "unknown task '%s' in depends_on (did "
+        jh_yw_err_at(&c->yw, t->depends_loc[d], "unknown task '%s' in depends_on (did "
                "you mean '%s'?)", t->depends_on[d], hint);
       else
-        err_at(c, t->depends_loc[d], "unknown task '%s' in depends_on: no "
+        jh_yw_err_at(&c->yw, t->depends_loc[d], "unknown task '%s' in depends_on: no "
                "task of this job has this id", t->depends_on[d]);
     }
   }
@@ -1410,12 +894,12 @@ static void check_agents(ctx *c) {
     if (t->agent == NULL || t->id == NULL)
       continue;
     if (p->agent != NULL && strcmp(t->agent, p->agent) != 0)
-      err_at(c, t->loc,
+      jh_yw_err_at(&c->yw, t->loc,
              "task '%s' runs on agent '%s' but job '%s' runs on agent '%s': "
              "all tasks of a job run on the job's agent",
              t->id, t->agent, p->job_id ? p->job_id : "?", p->agent);
     else if (p->agent == NULL)
-      jh_diag_add(c->diags, JH_DIAG_WARNING, t->loc.file, t->loc.line,
+      jh_diag_add(c->yw.diags, JH_DIAG_WARNING, t->loc.file, t->loc.line,
                   t->loc.column,
                   "task '%s' names agent '%s' but the job has no agent: a "
                   "job without agent runs all its tasks on the server",
@@ -1429,7 +913,7 @@ static void warn_levels(ctx *c) {
     return;
   for (size_t i = 0; i < p->ntasks; i++)
     if (c->level_loc[i].line > 0)
-      jh_diag_add(c->diags, JH_DIAG_WARNING, c->level_loc[i].file,
+      jh_diag_add(c->yw.diags, JH_DIAG_WARNING, c->level_loc[i].file,
                   c->level_loc[i].line, c->level_loc[i].column,
                   "'level' is ignored with 'ordering: dependencies'");
 }
@@ -1445,17 +929,17 @@ int jh_pipeline_load(const char *path, const jh_registry *reg,
   *out = NULL;
   memset(&c, 0, sizeof(c));
   c.reg = reg;
-  c.diags = diags;
+  c.yw.diags = diags;
   p = calloc(1, sizeof(*p));
   if (p == NULL)
     return -ENOMEM;
   c.p = p;
   p->max_parallel = DEFAULT_MAX_PARALLEL;
   p->ordering = JH_ORDER_LEVELS;
-  p->path = xstrdup(&c, path);
+  p->path = jh_yw_xstrdup(&c.yw, path);
   if (p->path != NULL)
     load_file(&c, path, NULL, NULL, NULL);
-  if (!c.oom && p->tasks != NULL) {
+  if (!c.yw.oom && p->tasks != NULL) {
     check_ids(&c);
     check_parents(&c);
     check_agents(&c);
@@ -1466,7 +950,7 @@ int jh_pipeline_load(const char *path, const jh_registry *reg,
   free(c.seen);
   free(c.id_loc);
   free(c.level_loc);
-  if (c.oom) {
+  if (c.yw.oom) {
     jh_pipeline_free(p);
     return -ENOMEM;
   }

@@ -2,7 +2,7 @@
 # The pipeline loader (YAML), the job graph, job loading and the validate,
 # graph and steps commands, with their tests and fixtures.
 host_libjobhost_host_la_SOURCES += \
-	host/pipeline.c host/graph.c host/job_load.c host/cli_graph.c
+	host/pipeline.c host/yaml_walk.c host/yaml_walk.h host/graph.c host/job_load.c host/cli_graph.c
 
 check_PROGRAMS += tests/host/test_pipeline tests/host/test_graph
 TESTS += tests/host/test_pipeline tests/host/test_graph

@@ -28,7 +28,7 @@ static void test_version_and_help(void **state) {
   char *out, *err;
   (void)state;
   assert_int_equal(run("--version", NULL, NULL, NULL, &out, &err), 0);
-  assert_non_null(strstr(out, "jobhost " PACKAGE_VERSION " (plugin ABI 1.0)"));
+  assert_non_null(strstr(out, "jobhost " PACKAGE_VERSION " (plugin ABI 1.1)"));
   free(out);
   free(err);
   assert_int_equal(run("--help", NULL, NULL, NULL, &out, &err), 0);
@@ -73,13 +73,13 @@ static void test_plugins_json(void **state) {
     fail_msg("invalid JSON at line %d: %s", jerr.line, jerr.text);
   assert_string_equal(json_string_value(json_object_get(
                           json_object_get(root, "host"), "abi")),
-                      "1.0");
+                      "1.1");
   plugins = json_object_get(root, "plugins");
   assert_int_equal(json_array_size(plugins), 7);
   json_array_foreach(plugins, i, pl) {
     json_t *tasks = json_object_get(pl, "task_types"), *t;
     size_t j;
-    assert_string_equal(json_string_value(json_object_get(pl, "abi")), "1.0");
+    assert_string_equal(json_string_value(json_object_get(pl, "abi")), "1.1");
     assert_non_null(strstr(json_string_value(json_object_get(pl, "file")),
                            json_string_value(json_object_get(pl, "name"))));
     json_array_foreach(tasks, j, t) {

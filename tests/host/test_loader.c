@@ -53,6 +53,12 @@ static const jobhost_param bool_default[] = {
 static const jobhost_task_type bad_bool[] = {
     {.name = "BadBool", .params = bool_default, .run = dummy_run},
     JOBHOST_TASK_TYPE_END};
+/* The path type came with ABI 1.1: a 1.0 plugin may not use it. */
+static const jobhost_param path_params[] = {
+    {.name = "file", .type = JOBHOST_PARAM_PATH}, JOBHOST_PARAM_END};
+static const jobhost_task_type path_task[] = {
+    {.name = "PathTask", .params = path_params, .run = dummy_run},
+    JOBHOST_TASK_TYPE_END};
 static const jobhost_package no_entry[] = {{.name = "empty"},
                                            JOBHOST_PACKAGE_END};
 
@@ -80,9 +86,9 @@ static void test_descriptor_rules(void **state) {
       {DESC(0x12345678u, MJ, MN, SZ, "x", "1", one_task, NULL),
        JOBHOST_EBADMAGIC, "bad magic 0x12345678 (expected 0x4a48504c)"},
       {DESC(M, MJ + 1, 0, SZ, "x", "1", one_task, NULL), JOBHOST_EABI,
-       "built for plugin ABI 2.0, host ABI is 1.0 (different major"},
+       "built for plugin ABI 2.0, host ABI is 1.1 (different major"},
       {DESC(M, MJ, MN + 3, SZ, "x", "1", one_task, NULL), JOBHOST_EABI,
-       "built for plugin ABI 1.3, newer than host ABI 1.0"},
+       "built for plugin ABI 1.4, newer than host ABI 1.1"},
       {DESC(M, MJ, MN, 16, "x", "1", one_task, NULL), JOBHOST_EABI,
        "descriptor is 16 bytes, smaller than"},
       {DESC(M, MJ, MN, SZ, NULL, "1", one_task, NULL), JOBHOST_ECONFIG,
@@ -101,6 +107,9 @@ static void test_descriptor_rules(void **state) {
        "enum parameter 'mode' declares no choices"},
       {DESC(M, MJ, MN, SZ, "x", "1", bad_bool, NULL), JOBHOST_ECONFIG,
        "parameter 'flag' has bool default 'yes'"},
+      {DESC(M, MJ, 1, SZ, "x", "1", path_task, NULL), 0, ""},
+      {DESC(M, MJ, 0, SZ, "x", "1", path_task, NULL), JOBHOST_ECONFIG,
+       "PathTask: parameter 'file' has invalid type 6"},
       {DESC(M, MJ, MN, SZ, "x", "1", NULL, no_entry), JOBHOST_ECONFIG,
        "package 'empty' has neither export_tables nor fulfill_order"},
   };
@@ -183,9 +192,9 @@ static void test_bad_plugins_beside_good(void **state) {
   assert_refused(reg, dir, "bad_magic.so",
                  "bad magic 0xdeadbeef (expected 0x4a48504c)");
   assert_refused(reg, dir, "other_major.so",
-                 "built for plugin ABI 2.0, host ABI is 1.0");
+                 "built for plugin ABI 2.0, host ABI is 1.1");
   assert_refused(reg, dir, "newer_minor.so",
-                 "built for plugin ABI 1.7, newer than host ABI 1.0");
+                 "built for plugin ABI 1.8, newer than host ABI 1.1");
   assert_refused(reg, dir, "no_descriptor.so",
                  "no jobhost_plugin_descriptor symbol");
   assert_refused(reg, dir, "zz_duplicate.so",

@@ -129,7 +129,7 @@ static void test_plugins_and_task_types(void **state) {
     if (pl == NULL)
       fail_msg("plugin %s not loaded", expected[i].plugin);
     assert_int_equal(pl->desc->abi_major, 1);
-    assert_int_equal(pl->desc->abi_minor, 0);
+    assert_int_equal(pl->desc->abi_minor, 1);
     assert_string_equal(pl->desc->version, PACKAGE_VERSION);
     for (; pl->desc->task_types[n].name != NULL; n++) {
       const jh_plugin *owner = NULL;
