@@ -2,7 +2,8 @@
 noinst_LTLIBRARIES += lib/libjobhost-private.la
 lib_libjobhost_private_la_SOURCES = \
 	lib/csv.c lib/csv.h \
-	lib/extsort.c lib/extsort.h
+	lib/extsort.c lib/extsort.h \
+	lib/model.c lib/model.h
 
 check_PROGRAMS += tests/lib/test_csv tests/lib/test_extsort
 tests_lib_test_csv_SOURCES = tests/lib/test_csv.c

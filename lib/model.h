@@ -19,6 +19,15 @@
 /* Name of the host object holding the identity store's path (const char *). */
 #define JH_IDSTORE_OBJECT "jobhost.identity-store/1"
 
+/* Where an item is written: file (borrowed from whoever loaded the model,
+ * alive as long as the model), 1-based line and column; line 0 when the
+ * item was not read from a file. */
+typedef struct jh_mloc {
+  const char *file;
+  int line;
+  int column;
+} jh_mloc;
+
 /* A threshold value that was not written (the default applies). */
 #define JH_THRESHOLD_UNSET (-1)
 
@@ -68,6 +77,7 @@ typedef struct jh_connector {
   int deactivated;    /* IsDeactivated */
   jh_thresholds thresholds;
   jh_source_health health;
+  jh_mloc loc;
 } jh_connector;
 
 /* One setting of a connection, as written (text; paths made absolute). */
@@ -99,6 +109,7 @@ typedef struct jh_connection {
   jh_secret *secrets;
   size_t nsecrets;
   char *base_dir; /* folder of the file that declared it (absolute) */
+  jh_mloc loc, connector_loc, package_loc;
 } jh_connection;
 
 typedef enum jh_property_type {
@@ -115,6 +126,7 @@ typedef struct jh_property {
   char *id;
   jh_property_type type;
   char *target; /* LINK/LINKS: the target entity type id; else NULL */
+  jh_mloc loc;
 } jh_property;
 
 typedef struct jh_entity_type {
@@ -122,6 +134,7 @@ typedef struct jh_entity_type {
   char *display_name;
   jh_property *properties;
   size_t nproperties;
+  jh_mloc loc;
 } jh_entity_type;
 
 /* One property of an entity type mapping: which column fills it. */
@@ -131,6 +144,7 @@ typedef struct jh_mapped_property {
   int primary_key;
   int unique_key;
   char *format; /* optional value format, e.g. "datetime" (NULL) */
+  jh_mloc loc;
 } jh_mapped_property;
 
 /* EntityTypeMapping: an entity type filled from one table of a connector.
@@ -143,6 +157,7 @@ typedef struct jh_entity_mapping {
   size_t nproperties;
   size_t primary_key;  /* index into properties */
   jh_thresholds thresholds;
+  jh_mloc loc, entity_type_loc, connector_loc;
 } jh_entity_mapping;
 
 /* EntityAssociationMapping: a multi-valued link filled from a two-column
@@ -160,6 +175,8 @@ typedef struct jh_association_mapping {
   char *key1; /* property id of the owner's key used by column1 */
   char *key2; /* property id of the target's key used by column2 */
   jh_thresholds thresholds;
+  jh_mloc loc, connector_loc, entity_type_loc, property_loc, key1_loc,
+      key2_loc;
 } jh_association_mapping;
 
 typedef struct jh_model {

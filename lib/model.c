@@ -1,0 +1,230 @@
+/*
+ * model.c — see model.h: lookups, threshold defaults, secrets, freeing.
+ */
+#include "config.h"
+
+#include "model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static const char *const threshold_keys[JH_TH_COUNT] = {
+    [JH_TH_MAX_DELETED] = "maximum_deleted_lines",
+    [JH_TH_MAX_INSERTED] = "maximum_inserted_lines",
+    [JH_TH_MAX_UPDATED] = "maximum_updated_lines",
+    [JH_TH_PCT_DELETED] = "max_percentage_deleted_lines",
+    [JH_TH_PCT_INSERTED] = "max_percentage_inserted_lines",
+    [JH_TH_PCT_UPDATED] = "max_percentage_updated_lines",
+    [JH_TH_LINK_MAX_DELETED] = "maximum_link_deleted_lines",
+    [JH_TH_LINK_MAX_INSERTED] = "maximum_link_inserted_lines",
+    [JH_TH_LINK_PCT_DELETED] = "max_link_percentage_deleted_lines",
+    [JH_TH_LINK_PCT_INSERTED] = "max_link_percentage_inserted_lines",
+};
+
+/* Connector-level defaults of domain.md §8.5. */
+static const int64_t connector_defaults[JH_TH_COUNT] = {
+    [JH_TH_MAX_DELETED] = 100,       [JH_TH_MAX_INSERTED] = 100,
+    [JH_TH_MAX_UPDATED] = 100,       [JH_TH_PCT_DELETED] = 5,
+    [JH_TH_PCT_INSERTED] = 5,        [JH_TH_PCT_UPDATED] = 5,
+    [JH_TH_LINK_MAX_DELETED] = 1000, [JH_TH_LINK_MAX_INSERTED] = 1000,
+    [JH_TH_LINK_PCT_DELETED] = 5,    [JH_TH_LINK_PCT_INSERTED] = 5,
+};
+
+const char *jh_threshold_key(jh_threshold_kind k) {
+  return (unsigned)k < JH_TH_COUNT ? threshold_keys[k] : NULL;
+}
+
+int64_t jh_threshold_value(const jh_thresholds *t, jh_threshold_kind k,
+                           int connector_level) {
+  if ((unsigned)k >= JH_TH_COUNT)
+    return 0;
+  if (t != NULL && t->v[k] != JH_THRESHOLD_UNSET)
+    return t->v[k];
+  return connector_level ? connector_defaults[k] : 0;
+}
+
+const jh_connector *jh_model_connector(const jh_model *m, const char *id) {
+  for (size_t i = 0; m != NULL && id != NULL && i < m->nconnectors; i++)
+    if (strcasecmp(m->connectors[i].id, id) == 0)
+      return &m->connectors[i];
+  return NULL;
+}
+
+const jh_connection *jh_model_connection(const jh_model *m, const char *id) {
+  for (size_t i = 0; m != NULL && id != NULL && i < m->nconnections; i++)
+    if (strcasecmp(m->connections[i].id, id) == 0)
+      return &m->connections[i];
+  return NULL;
+}
+
+const jh_entity_type *jh_model_entity_type(const jh_model *m, const char *id) {
+  for (size_t i = 0; m != NULL && id != NULL && i < m->nentity_types; i++)
+    if (strcmp(m->entity_types[i].id, id) == 0)
+      return &m->entity_types[i];
+  return NULL;
+}
+
+const jh_property *jh_entity_type_property(const jh_entity_type *et,
+                                           const char *id) {
+  for (size_t i = 0; et != NULL && id != NULL && i < et->nproperties; i++)
+    if (strcmp(et->properties[i].id, id) == 0)
+      return &et->properties[i];
+  return NULL;
+}
+
+const jh_entity_mapping *jh_model_mapping(const jh_model *m,
+                                          const char *entity_type) {
+  for (size_t i = 0; m != NULL && entity_type != NULL && i < m->nmappings;
+       i++)
+    if (strcmp(m->mappings[i].entity_type, entity_type) == 0)
+      return &m->mappings[i];
+  return NULL;
+}
+
+const char *jh_connection_setting(const jh_connection *c, const char *name) {
+  for (size_t i = 0; c != NULL && name != NULL && i < c->nsettings; i++)
+    if (strcmp(c->settings[i].name, name) == 0)
+      return c->settings[i].value;
+  return NULL;
+}
+
+size_t jh_model_connector_mappings(const jh_model *m, const char *connector,
+                                   const jh_entity_mapping ***out) {
+  size_t n = 0;
+  *out = calloc(m->nmappings + 1, sizeof(**out));
+  if (*out == NULL)
+    return (size_t)-1;
+  for (size_t i = 0; i < m->nmappings; i++)
+    if (strcasecmp(m->mappings[i].connector, connector) == 0)
+      (*out)[n++] = &m->mappings[i];
+  return n;
+}
+
+size_t jh_model_connector_associations(const jh_model *m,
+                                       const char *connector,
+                                       const jh_association_mapping ***out) {
+  size_t n = 0;
+  *out = calloc(m->nassociations + 1, sizeof(**out));
+  if (*out == NULL)
+    return (size_t)-1;
+  for (size_t i = 0; i < m->nassociations; i++)
+    if (strcasecmp(m->associations[i].connector, connector) == 0)
+      (*out)[n++] = &m->associations[i];
+  return n;
+}
+
+static int copy_value(const char *value, size_t len, char *buf,
+                      size_t size) {
+  if (len > 0 && value[len - 1] == '\n')
+    len--;
+  if (len > 0 && value[len - 1] == '\r')
+    len--;
+  if (len + 1 > size)
+    return -ERANGE;
+  memcpy(buf, value, len);
+  buf[len] = '\0';
+  return 0;
+}
+
+int jh_secret_read(const jh_secret *s, char *buf, size_t size) {
+  char tmp[4096];
+  ssize_t got;
+  size_t len = 0;
+  int fd, rc;
+
+  if (s == NULL)
+    return -ENOENT;
+  if (s->source == JH_SECRET_ENV) {
+    const char *v = getenv(s->ref);
+    if (v == NULL)
+      return -ENOENT;
+    return copy_value(v, strlen(v), buf, size);
+  }
+  fd = open(s->ref, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  while ((got = read(fd, tmp + len, sizeof(tmp) - len)) > 0) {
+    len += (size_t)got;
+    if (len == sizeof(tmp))
+      break;
+  }
+  rc = got < 0 ? -errno : 0;
+  close(fd);
+  if (rc == 0)
+    rc = len == sizeof(tmp) ? -ERANGE : copy_value(tmp, len, buf, size);
+  explicit_bzero(tmp, sizeof(tmp));
+  return rc;
+}
+
+
+void jh_model_free(jh_model *m) {
+  if (m == NULL)
+    return;
+  for (size_t i = 0; i < m->nconnectors; i++) {
+    free(m->connectors[i].id);
+    free(m->connectors[i].display_name);
+    free(m->connectors[i].agent);
+  }
+  free(m->connectors);
+  for (size_t i = 0; i < m->nconnections; i++) {
+    jh_connection *c = &m->connections[i];
+    free(c->id);
+    free(c->connector);
+    free(c->package);
+    free(c->display_name);
+    free(c->base_dir);
+    for (size_t j = 0; j < c->nsettings; j++) {
+      free(c->settings[j].name);
+      free(c->settings[j].value);
+    }
+    free(c->settings);
+    for (size_t j = 0; j < c->nsecrets; j++) {
+      free(c->secrets[j].name);
+      free(c->secrets[j].ref);
+    }
+    free(c->secrets);
+  }
+  free(m->connections);
+  for (size_t i = 0; i < m->nentity_types; i++) {
+    jh_entity_type *et = &m->entity_types[i];
+    free(et->id);
+    free(et->display_name);
+    for (size_t j = 0; j < et->nproperties; j++) {
+      free(et->properties[j].id);
+      free(et->properties[j].target);
+    }
+    free(et->properties);
+  }
+  free(m->entity_types);
+  for (size_t i = 0; i < m->nmappings; i++) {
+    jh_entity_mapping *mp = &m->mappings[i];
+    free(mp->entity_type);
+    free(mp->connector);
+    free(mp->connection_table);
+    for (size_t j = 0; j < mp->nproperties; j++) {
+      free(mp->properties[j].property);
+      free(mp->properties[j].column);
+      free(mp->properties[j].format);
+    }
+    free(mp->properties);
+  }
+  free(m->mappings);
+  for (size_t i = 0; i < m->nassociations; i++) {
+    jh_association_mapping *a = &m->associations[i];
+    free(a->id);
+    free(a->connector);
+    free(a->connection_table);
+    free(a->entity_type);
+    free(a->property);
+    free(a->column1);
+    free(a->column2);
+    free(a->key1);
+    free(a->key2);
+  }
+  free(m->associations);
+  free(m);
+}
