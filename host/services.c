@@ -43,6 +43,7 @@ typedef struct jh_task_state {
   size_t cookie_out_len;
   int cookie_out_set;
   int work_dir_made;
+  char log_path[PATH_MAX]; /* made on the first host_object asking */
 } jh_task_state;
 
 static jh_task_state *state_of(jobhost_ctx *ctx) {
@@ -287,6 +288,17 @@ static const void *svc_host_object(jobhost_ctx *ctx, const char *name) {
     return env->pipeline->model;
   if (strcmp(name, JH_IDSTORE_OBJECT) == 0)
     return env->home->identity_store_path;
+  if (strcmp(name, JH_TASKLOG_OBJECT) == 0) {
+    /* the attempt's log and work folder share their name (executor.c) */
+    jh_task_state *st = state_of(ctx);
+    const char *slash = env->work_dir ? strrchr(env->work_dir, '/') : NULL;
+    int n;
+    if (slash == NULL)
+      return NULL;
+    n = snprintf(st->log_path, sizeof(st->log_path), "%s/%s.log",
+                 env->home->folders[JOBHOST_FOLDER_JOB_LOGS], slash + 1);
+    return n > 0 && (size_t)n < sizeof(st->log_path) ? st->log_path : NULL;
+  }
   return NULL;
 }
 
