@@ -479,9 +479,10 @@ static int tfile_open(syncer *s, const table *t, const char *path,
                 t->kind == KIND_LINK ? "two key columns" : "the properties");
   }
   if (has_command && strcmp(h->fields[0], "command") != 0) {
+    rc = fail(s, JOBHOST_ECONFIG, "%s:1: expected 'command' as the first "
+              "column, got '%s'", path, h->fields[0]);
     tfile_close(f);
-    return fail(s, JOBHOST_ECONFIG, "%s:1: expected 'command' as the first "
-                "column, got '%s'", path, h->fields[0]);
+    return rc;
   }
   f->ncols = h->nfields - first;
   if (t->kind == KIND_LINK)
@@ -501,10 +502,11 @@ static int tfile_open(syncer *s, const table *t, const char *path,
       if (strcmp(t->mp->properties[k].property, name) == 0)
         break;
     if (k == t->mp->nproperties) {
+      rc = fail(s, JOBHOST_ECONFIG, "%s:1: column '%s' is not a mapped "
+                "property of entity type '%s' (the batch was prepared "
+                "with another model?)", path, name, t->name);
       tfile_close(f);
-      return fail(s, JOBHOST_ECONFIG, "%s:1: column '%s' is not a mapped "
-                  "property of entity type '%s' (the batch was prepared "
-                  "with another model?)", path, name, t->name);
+      return rc;
     }
     if (k == t->mp->primary_key)
       f->key = i;
