@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "csv.h"
 #include "export_output.h"
@@ -1015,6 +1016,165 @@ static void test_export_output_publish_and_discard(void **state) {
   assert_true(exists(m, "AD_entries.csv"));
 }
 
+/* ---- end to end: the jobhost program, a model, ExportTask ---- */
+
+static const char e2e_model[] =
+    "version: 1\n"
+    "connectors:\n"
+    "  - id: HR\n"
+    "  - id: AD\n"
+    "connections:\n"
+    "  - id: HR_Export\n"
+    "    connector: HR\n"
+    "    package: csv\n"
+    "    settings:\n"
+    "      path: " JH_EXPORT_TEST_DATA "/hr.csv\n"
+    "      path_incremental: delta.csv\n" /* relative to this file */
+    "  - id: AD_Export\n"
+    "    connector: AD\n"
+    "    package: ldif\n"
+    "    settings:\n"
+    "      path: " JH_EXPORT_TEST_DATA "/directory.ldif\n"
+    "      table: AD\n";
+
+static const char e2e_pipeline[] =
+    "version: 1\n"
+    "include: [model.yaml]\n"
+    "job:\n"
+    "  id: Export_All\n"
+    "  tasks:\n"
+    "    - {id: HR_Export, type: ExportTask, connection: HR_Export}\n"
+    "    - {id: AD_Export, type: ExportTask, connection: AD_Export}\n";
+
+/* Run the pipeline of folder m->dir with home m->dir/home: the exit
+ * status, and the report in *report (the caller's reference). */
+static int e2e_run(mock *m, json_t **report) {
+  char pipeline[PATH_MAX], home[PATH_MAX], rep[PATH_MAX];
+  const char *argv[12];
+  char *out = NULL, *err = NULL;
+  json_error_t jerr;
+  int rc;
+  snprintf(pipeline, sizeof(pipeline), "%s/pipeline.yaml", m->dir);
+  snprintf(home, sizeof(home), "%s/home", m->dir);
+  snprintf(rep, sizeof(rep), "%s/report.json", m->dir);
+  argv[0] = jh_test_env("JH_JOBHOST");
+  argv[1] = "run";
+  argv[2] = pipeline;
+  argv[3] = "--home";
+  argv[4] = home;
+  argv[5] = "--plugin-dir";
+  argv[6] = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
+  argv[7] = "--report";
+  argv[8] = rep;
+  argv[9] = NULL;
+  unlink(rep);
+  rc = jh_test_run(argv, &out, &err);
+  *report = json_load_file(rep, 0, &jerr);
+  if (*report == NULL)
+    fail_msg("no report (exit %d): %s\n%s", rc, jerr.text, err);
+  free(out);
+  free(err);
+  return rc;
+}
+
+static json_t *report_task(json_t *report, const char *id) {
+  size_t i;
+  json_t *t;
+  json_array_foreach(json_object_get(report, "tasks"), i, t) {
+    if (strcmp(json_string_value(json_object_get(t, "id")), id) == 0)
+      return t;
+  }
+  fail_msg("task %s is not in the report", id);
+  return NULL;
+}
+
+static long long task_counter(json_t *report, const char *id,
+                              const char *name) {
+  json_t *c = json_object_get(json_object_get(report_task(report, id),
+                                              "counters"),
+                              name);
+  return c != NULL ? json_integer_value(c) : -1;
+}
+
+static void assert_published(const mock *m, const char *table,
+                             const char *expected) {
+  char path[PATH_MAX];
+  char *text;
+  snprintf(path, sizeof(path), "%s/home/Temp/ExportOutput/%s.csv", m->dir,
+           table);
+  text = read_text(path);
+  if (text == NULL)
+    fail_msg("%s was not published", path);
+  if (strcmp(text, expected) != 0)
+    fail_msg("%s:\n--- got ---\n%s--- expected ---\n%s", path, text,
+             expected);
+  free(text);
+}
+
+static void test_end_to_end(void **state) {
+  mock *m = *state;
+  char path[PATH_MAX];
+  char *cookie;
+  json_t *report;
+
+  write_input(m, "model.yaml", e2e_model);
+  write_input(m, "pipeline.yaml", e2e_pipeline);
+  write_input(m, "delta.csv", "EmployeeId,LastName,FirstName,Mail,ManagerId\n"
+                              "1002,Smith,Alice,alice@example.org,1001\n");
+
+  /* First run: no cookie, so a complete export of `path`. */
+  assert_int_equal(e2e_run(m, &report), 0);
+  assert_int_equal(task_counter(report, "HR_Export", "tables"), 1);
+  assert_int_equal(task_counter(report, "HR_Export", "rows"), 3);
+  assert_int_equal(task_counter(report, "AD_Export", "tables"), 3);
+  assert_int_equal(task_counter(report, "AD_Export", "rows"), 13);
+  json_decref(report);
+  assert_published(m, "HR_Export",
+                   "EmployeeId,LastName,FirstName,Mail,ManagerId\r\n"
+                   "1001,Doe,John,john.doe@example.org,\r\n"
+                   "1002,Smith,Alice,alice.smith@example.org,1001\r\n"
+                   "1003,\"O'Brien, Jr.\",Pat,pat.obrien@example.org,1001"
+                   "\r\n");
+  assert_published(m, "AD_member",
+                   "dn,member\r\n"
+                   "\"cn=admins,ou=groups,dc=example,dc=org\","
+                   "\"uid=jdoe,ou=people,dc=example,dc=org\"\r\n"
+                   "\"cn=admins,ou=groups,dc=example,dc=org\","
+                   "\"uid=asmith,ou=people,dc=example,dc=org\"\r\n");
+  snprintf(path, sizeof(path), "%s/home/Work/ExportCookies/HR_Export.cookie",
+           m->dir);
+  cookie = read_text(path);
+  assert_contains(cookie, "mode complete\n");
+  free(cookie);
+
+  /* Second run: the cookie makes it incremental, from delta.csv. */
+  assert_int_equal(e2e_run(m, &report), 0);
+  json_decref(report);
+  assert_published(m, "HR_Export",
+                   "EmployeeId,LastName,FirstName,Mail,ManagerId\r\n"
+                   "1002,Smith,Alice,alice@example.org,1001\r\n");
+  cookie = read_text(path);
+  assert_contains(cookie, "mode incremental\n");
+  assert_contains(cookie, "/delta.csv\n");
+  free(cookie);
+
+  /* The incremental file gone: refused, the job ends in Error. */
+  snprintf(path, sizeof(path), "%s/delta.csv", m->dir);
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(e2e_run(m, &report), 1);
+  assert_string_equal(
+      json_string_value(json_object_get(report_task(report, "HR_Export"),
+                                        "state")),
+      "Error");
+  assert_contains(json_string_value(json_object_get(
+                      report_task(report, "HR_Export"), "message")),
+                  "setting path_incremental: ");
+  assert_contains(json_string_value(json_object_get(
+                      report_task(report, "HR_Export"), "message")),
+                  "the export is not launched");
+  json_decref(report);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -1045,6 +1205,7 @@ int main(void) {
       T(test_ldif_missing_path),
       T(test_ldif_empty_file),
       T(test_export_output_publish_and_discard),
+      T(test_end_to_end),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
