@@ -27,8 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "builtin.h"
+#include "model.h"
 
 /* Rows between two looks at the cancel flag and two progress reports. */
 #define ROWS_PER_CHECK 4096u
@@ -227,6 +229,31 @@ static int param_true(jobhost_ctx *ctx, const char *name) {
   return v != NULL && strcmp(v, "true") == 0;
 }
 
+/* Say why the connection has no package: undeclared, or its package is
+ * not loaded. The model is the host's (host_object), read only. */
+static int no_package(jobhost_ctx *ctx, const char *conn) {
+  const jobhost_services *svc = ctx->svc;
+  const jh_model *m = NULL;
+  const jh_connection *c = NULL;
+
+  if (JOBHOST_SVC_HAS(svc, host_object))
+    m = svc->host_object(ctx, JH_MODEL_OBJECT);
+  for (size_t i = 0; m != NULL && i < m->nconnections && c == NULL; i++)
+    if (strcasecmp(m->connections[i].id, conn) == 0)
+      c = &m->connections[i];
+  if (c == NULL)
+    svc->set_message(ctx,
+                     "connection %s is not declared in the model (a "
+                     "`connections:` entry of a file the pipeline includes)",
+                     conn);
+  else
+    svc->set_message(ctx,
+                     "connection %s: its package '%s' is provided by no "
+                     "loaded plugin (see `jobhost plugins`)",
+                     conn, c->package != NULL ? c->package : "");
+  return JOBHOST_ECONFIG;
+}
+
 static int export_run_task(jobhost_ctx *ctx) {
   const jobhost_services *svc = ctx->svc;
   const char *conn = connection_of(ctx);
@@ -243,14 +270,8 @@ static int export_run_task(jobhost_ctx *ctx) {
     return -ENOTSUP;
   }
   pkg = svc->connection_package(ctx);
-  if (pkg == NULL) {
-    svc->set_message(ctx,
-                     "connection %s: no loaded plugin provides its connector "
-                     "package (check the connection's `package` in the model "
-                     "and `jobhost plugins`)",
-                     conn);
-    return JOBHOST_ECONFIG;
-  }
+  if (pkg == NULL)
+    return no_package(ctx, conn);
   if (pkg->export_tables == NULL) {
     svc->set_message(ctx,
                      "connection %s: package %s cannot export (it has no "

@@ -29,6 +29,7 @@
 #include "csv.h"
 #include "export_output.h"
 #include "loader.h"
+#include "model.h"
 #include "testutil.h"
 
 /* ---- the mock host ---- */
@@ -60,6 +61,7 @@ typedef struct mock {
   int produced;
   uint64_t progress_done, progress_total;
   const jobhost_package *package;
+  const jh_model *model; /* the host object JH_MODEL_OBJECT, or NULL */
   int open_tables;
 } mock;
 
@@ -252,9 +254,8 @@ static const jobhost_package *mock_connection_package(jobhost_ctx *ctx) {
 }
 
 static const void *mock_host_object(jobhost_ctx *ctx, const char *name) {
-  (void)ctx;
-  (void)name;
-  return NULL;
+  return strcmp(name, JH_MODEL_OBJECT) == 0 ? (const void *)mock_of(ctx)->model
+                                            : NULL;
 }
 
 static const jobhost_services mock_services = {
@@ -425,9 +426,18 @@ static int64_t counter_value(mock *m, const char *name) {
 
 static void test_export_no_package(void **state) {
   mock *m = *state;
+  jh_connection conn = {.id = "hr_export", .package = "sql"};
+  jh_model model = {.connections = &conn, .nconnections = 1};
+
+  /* Not in the model (here: no model at all). */
   assert_int_equal(run_export(m, NULL), JOBHOST_ECONFIG);
-  assert_contains(m->message, "connection HR_Export");
-  assert_contains(m->message, "package");
+  assert_contains(m->message, "connection HR_Export is not declared in the "
+                              "model");
+  /* Declared (ids ignore case), but its package is not loaded. */
+  m->model = &model;
+  assert_int_equal(run_export(m, NULL), JOBHOST_ECONFIG);
+  assert_contains(m->message, "connection HR_Export: its package 'sql' is "
+                              "provided by no loaded plugin");
 }
 
 static int fulfill_only(jobhost_ctx *ctx, void *state,
