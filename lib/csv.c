@@ -16,6 +16,7 @@
 
 #define READ_BUFSIZE 65536
 #define WRITE_BUFSIZE (256 * 1024)
+#define WRITEBACK_STEP (8 << 20)
 #define BYTE_EOF (-1)
 #define BYTE_ERR (-2)
 
@@ -659,6 +660,7 @@ struct jh_csv_writer {
   int error;  /* first write error, sticky */
   char *buf;  /* WRITE_BUFSIZE bytes of output not written yet */
   size_t len;
+  off_t written, kicked; /* bytes written; bytes handed to writeback */
 };
 
 static void writer_free(jh_csv_writer *w) {
@@ -715,9 +717,19 @@ static int writer_flush(jh_csv_writer *w) {
     else {
       p += got;
       n -= (size_t)got;
+      w->written += got;
     }
   }
   w->len = 0;
+#ifdef SYNC_FILE_RANGE_WRITE
+  /* Start writing back what is written so far, so that the fsync of a
+   * large file at commit has little left to wait for. Only a hint. */
+  if (w->error == 0 && w->written - w->kicked >= WRITEBACK_STEP) {
+    sync_file_range(w->fd, w->kicked, w->written - w->kicked,
+                    SYNC_FILE_RANGE_WRITE);
+    w->kicked = w->written;
+  }
+#endif
   return w->error;
 }
 
