@@ -1,7 +1,8 @@
 # plugins/ — the built-in plugins, one libtool module each, installed to
 # $(plugindir).
 PLUGIN_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins
-BUILTIN_PLUGINS = export prepare synchronize compute fulfill classify profiles
+BUILTIN_PLUGINS = export prepare synchronize compute fulfill classify profiles \
+	csv ldif
 
 plugin_LTLIBRARIES += \
 	plugins/export.la plugins/prepare.la plugins/synchronize.la \
@@ -21,9 +22,13 @@ plugins_prepare_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 plugins_prepare_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_prepare_la_LIBADD = lib/libjobhost-private.la $(JANSSON_LIBS)
 
-plugins_synchronize_la_SOURCES = plugins/synchronize/synchronize.c
-plugins_synchronize_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_synchronize_la_SOURCES = plugins/synchronize/synchronize.c \
+	plugins/synchronize/syncer.c plugins/synchronize/syncer.h
+plugins_synchronize_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(SQLITE_CFLAGS) \
+	$(JANSSON_CFLAGS)
 plugins_synchronize_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_synchronize_la_LIBADD = lib/libjobhost-private.la $(SQLITE_LIBS) \
+	$(JANSSON_LIBS)
 
 plugins_compute_la_SOURCES = plugins/compute/compute.c
 plugins_compute_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)

@@ -1,5 +1,5 @@
 /*
- * test_builtin.c — the seven built-in plugins load from the build tree,
+ * test_builtin.c — the built-in plugins load from the build tree,
  * declare the task types and parameter schemas of reference/domain.md §6,
  * and a task type is marked not implemented exactly when it says so when
  * run (the implemented ones are listed in `implemented`).
@@ -37,6 +37,8 @@ static const struct {
     {"fulfill", {"FulfillTask"}},
     {"classify", {"UpdateClassificationTask"}},
     {"profiles", {"SetInternalUserProfilesTask"}},
+    {"csv", {NULL}},  /* connector packages only */
+    {"ldif", {NULL}},
 };
 #define NEXPECTED (sizeof(expected) / sizeof(expected[0]))
 
@@ -85,7 +87,10 @@ static const struct {
 /* Task types that are implemented (their own tests cover them): they must
  * not carry JOBHOST_TASK_NOT_IMPLEMENTED, and every other one must. */
 static const char *const implemented[] = {
+    "ExportTask",
     "PrepareSynchronizationTask",
+    "SynchronizeTask",
+    "SetRecentlyModifiedFlagTask",
 };
 
 static int is_implemented(const char *task_type) {
@@ -149,7 +154,8 @@ static void test_plugins_and_task_types(void **state) {
     assert_int_equal(pl->desc->abi_major, 1);
     assert_int_equal(pl->desc->abi_minor, 1);
     assert_string_equal(pl->desc->version, PACKAGE_VERSION);
-    for (; pl->desc->task_types[n].name != NULL; n++) {
+    for (; pl->desc->task_types != NULL && pl->desc->task_types[n].name != NULL;
+         n++) {
       const jh_plugin *owner = NULL;
       assert_string_equal(pl->desc->task_types[n].name,
                           expected[i].task_types[n]);
@@ -260,6 +266,58 @@ static const void *svc_host_object(jobhost_ctx *ctx, const char *name) {
   return NULL;
 }
 
+static int svc_secret(jobhost_ctx *ctx, const char *name, char *buf,
+                      size_t size) {
+  (void)ctx;
+  (void)name;
+  if (size > 0)
+    buf[0] = '\0';
+  return -ENOENT;
+}
+
+static int svc_table_open(jobhost_ctx *ctx, const char *name,
+                          const char *const *columns, size_t ncolumns,
+                          jobhost_table **out) {
+  (void)ctx;
+  (void)name;
+  (void)columns;
+  (void)ncolumns;
+  *out = NULL;
+  return -EPERM;
+}
+
+static int svc_table_write(jobhost_table *table, const char *const *values,
+                           size_t nvalues) {
+  (void)table;
+  (void)values;
+  (void)nvalues;
+  return -EPERM;
+}
+
+static int svc_table_close(jobhost_table *table) {
+  (void)table;
+  return -EPERM;
+}
+
+static int svc_cookie_get(jobhost_ctx *ctx, const void **data, size_t *size) {
+  (void)ctx;
+  *data = NULL;
+  *size = 0;
+  return -ENOENT;
+}
+
+static int svc_cookie_set(jobhost_ctx *ctx, const void *data, size_t size) {
+  (void)ctx;
+  (void)data;
+  (void)size;
+  return -EPERM;
+}
+
+static const struct jobhost_package *svc_connection_package(jobhost_ctx *ctx) {
+  (void)ctx;
+  return NULL;
+}
+
 static void svc_set_message(jobhost_ctx *ctx, const char *fmt, ...) {
   va_list ap;
   (void)ctx;
@@ -284,12 +342,19 @@ static void test_not_implemented_is_declared(void **state) {
                           .param = svc_param,
                           .param_list = svc_param_list,
                           .setting = svc_setting,
+                          .secret = svc_secret,
+                          .table_open = svc_table_open,
+                          .table_write = svc_table_write,
+                          .table_close = svc_table_close,
+                          .cookie_get = svc_cookie_get,
+                          .cookie_set = svc_cookie_set,
+                          .connection_package = svc_connection_package,
                           .host_object = svc_host_object};
   (void)state;
 
   for (size_t i = 0; i < reg->nplugins; i++) {
     const jobhost_task_type *t = reg->plugins[i].desc->task_types;
-    for (size_t j = 0; t[j].name != NULL; j++) {
+    for (size_t j = 0; t != NULL && t[j].name != NULL; j++) {
       jobhost_ctx ctx = {.struct_size = sizeof(ctx),
                          .svc = &svc,
                          .task_id = "t",
@@ -297,8 +362,8 @@ static void test_not_implemented_is_declared(void **state) {
       int rc;
       last_message[0] = '\0';
       if (is_implemented(t[j].name)) {
-        /* Run with no model, folder or parameter: it refuses, but never
-         * as "not implemented". */
+        /* Run with no model, folder, parameter or connection: it
+         * refuses, but never as "not implemented". */
         if (t[j].flags & JOBHOST_TASK_NOT_IMPLEMENTED)
           fail_msg("%s is implemented but flagged otherwise", t[j].name);
         rc = t[j].run(&ctx);
