@@ -15,6 +15,8 @@
 #include "csv.h"
 
 #define READ_BUFSIZE 65536
+#define WRITE_BUFSIZE (256 * 1024)
+#define WRITEBACK_STEP (8 << 20)
 #define BYTE_EOF (-1)
 #define BYTE_ERR (-2)
 
@@ -28,6 +30,10 @@ struct jh_csv_reader {
   char *path;   /* owned copy, for messages */
   char sep;
   char *trim;   /* owned copy, NULL when nothing is trimmed */
+  /* Bytes that end a run of plain bytes inside an unquoted field (the
+   * separator, quotes, line ends, NUL and every non-ASCII byte) and
+   * inside a quoted one (the same but the separator). */
+  unsigned char stop_unquoted[256], stop_quoted[256];
 
   /* Fixed-size input window. */
   unsigned char buf[READ_BUFSIZE];
@@ -263,39 +269,62 @@ static int append(jh_csv_reader *r, int c) {
   return 0;
 }
 
-/*
- * After a plain byte of a field: take the run of plain bytes that follows
- * in the window at once (most of a file). Plain: ASCII, not NUL, not a
- * quote, not a line end, not the separator outside quotes. The run is
- * taken only after an ASCII byte (no UTF-8 sequence open), its bytes leave
- * the UTF-8 check as it is, and they do not move the line: the column
- * advances by the run's length, as next_byte would one by one.
- */
-static int take_run(jh_csv_reader *r, int quoted) {
-  const unsigned char *b = r->buf + r->pos, *e = r->buf + r->len, *p = b;
-  size_t n;
-  if (r->utf8_need > 0 || r->after_lf || r->after_cr)
-    return 0; /* next_byte must count the new line first */
-  while (p < e) {
-    unsigned char ch = *p;
-    if (ch >= 0x80 || ch == '"' || ch == '\r' || ch == '\n' || ch == 0 ||
-        (!quoted && ch == (unsigned char)r->sep))
-      break;
-    p++;
-  }
-  n = (size_t)(p - b);
-  if (n == 0)
+#define LOW_BITS 0x0101010101010101ULL
+#define HIGH_BITS 0x8080808080808080ULL
+
+/* Whether one of the 8 bytes of v is zero (exact, no false positive). */
+static inline int has_zero_byte(uint64_t v) {
+  return ((v - LOW_BITS) & ~v & HIGH_BITS) != 0;
+}
+
+static inline int has_byte(uint64_t v, unsigned char c) {
+  return has_zero_byte(v ^ (LOW_BITS * c));
+}
+
+/* Copy the plain bytes that follow in the input window into the field,
+ * in bulk, while they need none of the per-byte checks: bytes that are
+ * not in `stop` are ASCII, not NUL and no line end, so they are valid
+ * UTF-8 and only move the column. Does nothing while a multi-byte UTF-8
+ * sequence is open. */
+static int copy_plain(jh_csv_reader *r, const unsigned char *stop) {
+  const unsigned char *p, *q, *end;
+  size_t k;
+  if (r->utf8_need > 0 || r->pos >= r->len)
     return 0;
-  if (r->data_len + n + 1 >= r->data_cap) {
-    char *g = grow(r->data, &r->data_cap, r->data_len + n + 2, 1);
-    if (g == NULL)
-      return fail_file(r, -ENOMEM, "out of memory");
-    r->data = g;
+  p = r->buf + r->pos;
+  end = r->buf + r->len;
+  q = p;
+  /* Eight bytes at a time while none of them can be a stop byte, then
+   * byte by byte. */
+  while (end - q >= 8) {
+    uint64_t v;
+    memcpy(&v, q, sizeof(v));
+    if ((v & HIGH_BITS) || has_zero_byte(v) || has_byte(v, '"') ||
+        has_byte(v, '\r') || has_byte(v, '\n') ||
+        (stop == r->stop_unquoted && has_byte(v, (unsigned char)r->sep)))
+      break;
+    q += 8;
   }
-  memcpy(r->data + r->data_len, b, n);
-  r->data_len += n;
-  r->pos += n;
-  r->col += n;
+  for (; q < end && !stop[*q]; q++)
+    ;
+  k = (size_t)(q - p);
+  if (k == 0)
+    return 0;
+  if (r->data_len + k + 1 >= r->data_cap) {
+    char *d = grow(r->data, &r->data_cap, r->data_len + k + 2, 1);
+    if (d == NULL)
+      return fail_file(r, -ENOMEM, "out of memory");
+    r->data = d;
+  }
+  memcpy(r->data + r->data_len, p, k);
+  r->data_len += k;
+  if (r->after_lf || r->after_cr) { /* as next_byte would for the first */
+    r->line++;
+    r->col = 0;
+  }
+  r->after_cr = r->after_lf = 0;
+  r->col += k;
+  r->pos += k;
   return 0;
 }
 
@@ -436,13 +465,13 @@ static int parse_record(jh_csv_reader *r) {
         r->data_len = start; /* leading trim characters before a quote */
         st = F_QUOTED;
         quote_line = r->line;
-      } else if (append(r, c) < 0 || (c < 0x80 && take_run(r, 0) < 0))
+      } else if (append(r, c) < 0 || copy_plain(r, r->stop_unquoted) < 0)
         return r->error;
       break;
     case F_QUOTED:
       if (c == '"')
         st = F_QUOTE_END;
-      else if (append(r, c) < 0 || (c < 0x80 && take_run(r, 1) < 0))
+      else if (append(r, c) < 0 || copy_plain(r, r->stop_quoted) < 0)
         return r->error;
       break;
     case F_QUOTE_END:
@@ -513,6 +542,11 @@ static jh_csv_reader *reader_new(const char *path, const jh_csv_options *opt) {
   r->fd = -1;
   r->line = 1;
   r->sep = opt && opt->separator ? opt->separator : ',';
+  for (int c = 0; c < 256; c++) {
+    int stop = c == '"' || c == '\r' || c == '\n' || c == 0 || c >= 0x80;
+    r->stop_quoted[c] = (unsigned char)stop;
+    r->stop_unquoted[c] = (unsigned char)(stop || c == (unsigned char)r->sep);
+  }
   r->path = strdup(path);
   if (opt && opt->trim && *opt->trim)
     r->trim = strdup(opt->trim);
@@ -619,18 +653,22 @@ size_t jh_csv_record_nfields(const jh_csv_record *rec) {
 /* ------------------------------------------------------------- writer */
 
 struct jh_csv_writer {
-  FILE *f;
+  int fd;
   char *path; /* final name */
   char *tmp;  /* path + ".tmp" */
   char sep;
   int error;  /* first write error, sticky */
+  char *buf;  /* WRITE_BUFSIZE bytes of output not written yet */
+  size_t len;
+  off_t written, kicked; /* bytes written; bytes handed to writeback */
 };
 
 static void writer_free(jh_csv_writer *w) {
-  if (w->f != NULL)
-    fclose(w->f);
+  if (w->fd >= 0)
+    close(w->fd);
   free(w->path);
   free(w->tmp);
+  free(w->buf);
   free(w);
 }
 
@@ -638,33 +676,27 @@ int jh_csv_writer_open(const char *path, char separator,
                        jh_csv_writer **out) {
   jh_csv_writer *w;
   size_t len = strlen(path);
-  int fd, rc;
+  int rc;
   *out = NULL;
   if (separator != '\0' && !valid_separator(separator))
     return -EINVAL;
   w = calloc(1, sizeof(*w));
   if (w == NULL)
     return -ENOMEM;
+  w->fd = -1;
   w->sep = separator ? separator : ',';
   w->path = strdup(path);
   w->tmp = malloc(len + sizeof(".tmp"));
-  if (w->path == NULL || w->tmp == NULL) {
+  w->buf = malloc(WRITE_BUFSIZE);
+  if (w->path == NULL || w->tmp == NULL || w->buf == NULL) {
     writer_free(w);
     return -ENOMEM;
   }
   memcpy(w->tmp, path, len);
   memcpy(w->tmp + len, ".tmp", sizeof(".tmp"));
-  fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0) {
+  w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (w->fd < 0) {
     rc = -errno;
-    writer_free(w);
-    return rc;
-  }
-  w->f = fdopen(fd, "w");
-  if (w->f == NULL) {
-    rc = -errno;
-    close(fd);
-    unlink(w->tmp);
     writer_free(w);
     return rc;
   }
@@ -672,25 +704,89 @@ int jh_csv_writer_open(const char *path, char separator,
   return 0;
 }
 
+/* Write out the buffer; a failure is kept in w->error. */
+static int writer_flush(jh_csv_writer *w) {
+  const char *p = w->buf;
+  size_t n = w->len;
+  while (n > 0 && w->error == 0) {
+    ssize_t got = write(w->fd, p, n);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0)
+      w->error = -errno;
+    else {
+      p += got;
+      n -= (size_t)got;
+      w->written += got;
+    }
+  }
+  w->len = 0;
+#ifdef SYNC_FILE_RANGE_WRITE
+  /* Start writing back what is written so far, so that the fsync of a
+   * large file at commit has little left to wait for. Only a hint. */
+  if (w->error == 0 && w->written - w->kicked >= WRITEBACK_STEP) {
+    sync_file_range(w->fd, w->kicked, w->written - w->kicked,
+                    SYNC_FILE_RANGE_WRITE);
+    w->kicked = w->written;
+  }
+#endif
+  return w->error;
+}
+
+/* Room for n more bytes in the buffer (n at most WRITE_BUFSIZE). */
+static int writer_room(jh_csv_writer *w, size_t n) {
+  if (w->len + n > WRITE_BUFSIZE)
+    return writer_flush(w);
+  return w->error;
+}
+
+static int writer_put(jh_csv_writer *w, const char *s, size_t n) {
+  while (n > 0) {
+    size_t chunk = n < WRITE_BUFSIZE ? n : WRITE_BUFSIZE;
+    if (writer_room(w, chunk) < 0)
+      return w->error;
+    memcpy(w->buf + w->len, s, chunk);
+    w->len += chunk;
+    s += chunk;
+    n -= chunk;
+  }
+  return w->error;
+}
+
+/* Whether a field must be quoted: it holds the separator, a quote, CR
+ * or LF (looked for eight bytes at a time), or starts or ends with a
+ * space or a tab. */
 static int needs_quotes(const char *s, size_t len, char sep) {
+  size_t i = 0;
   if (len == 0)
     return 0;
   if (s[0] == ' ' || s[0] == '\t' || s[len - 1] == ' ' || s[len - 1] == '\t')
     return 1;
-  for (size_t i = 0; i < len; i++)
+  for (; i + 8 <= len; i += 8) {
+    uint64_t v;
+    memcpy(&v, s + i, sizeof(v));
+    if (has_byte(v, '"') || has_byte(v, '\r') || has_byte(v, '\n') ||
+        has_byte(v, (unsigned char)sep))
+      return 1;
+  }
+  for (; i < len; i++)
     if (s[i] == sep || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
       return 1;
   return 0;
 }
 
-static void write_quoted(FILE *f, const char *s, size_t len) {
-  putc('"', f);
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] == '"')
-      putc('"', f);
-    putc(s[i], f);
+static int write_quoted(jh_csv_writer *w, const char *s, size_t len) {
+  if (writer_put(w, "\"", 1) < 0)
+    return w->error;
+  while (len > 0) {
+    const char *q = memchr(s, '"', len);
+    size_t n = q != NULL ? (size_t)(q - s) + 1 : len;
+    if (writer_put(w, s, n) < 0 || (q != NULL && writer_put(w, "\"", 1) < 0))
+      return w->error;
+    s += n;
+    len -= n;
   }
-  putc('"', f);
+  return writer_put(w, "\"", 1);
 }
 
 static size_t field_length(const char *const *fields, const size_t *lengths,
@@ -705,22 +801,25 @@ int jh_csv_write_record_n(jh_csv_writer *w, const char *const *fields,
   if (w->error)
     return w->error;
   if (n == 1 && field_length(fields, lengths, 0) == 0)
-    fputs("\"\"", w->f); /* not an empty line, which readers skip */
-  else
-    for (size_t i = 0; i < n; i++) {
-      const char *s = fields[i] ? fields[i] : "";
-      size_t len = field_length(fields, lengths, i);
+    return writer_put(w, "\"\"\r\n", 4); /* not an empty line, which
+                                              readers skip */
+  for (size_t i = 0; i < n; i++) {
+    const char *s = fields[i] ? fields[i] : "";
+    size_t len = field_length(fields, lengths, i);
+    if (needs_quotes(s, len, w->sep)) {
+      if ((i > 0 && writer_put(w, &w->sep, 1) < 0) ||
+          write_quoted(w, s, len) < 0)
+        return w->error;
+    } else if (len < WRITE_BUFSIZE - w->len) { /* the common case */
       if (i > 0)
-        putc(w->sep, w->f);
-      if (needs_quotes(s, len, w->sep))
-        write_quoted(w->f, s, len);
-      else
-        fwrite(s, 1, len, w->f);
-    }
-  fputs("\r\n", w->f);
-  if (ferror(w->f))
-    w->error = errno ? -errno : -EIO;
-  return w->error;
+        w->buf[w->len++] = w->sep;
+      memcpy(w->buf + w->len, s, len);
+      w->len += len;
+    } else if ((i > 0 && writer_put(w, &w->sep, 1) < 0) ||
+               writer_put(w, s, len) < 0)
+      return w->error;
+  }
+  return writer_put(w, "\r\n", 2);
 }
 
 int jh_csv_write_record(jh_csv_writer *w, const char *const *fields,
@@ -749,15 +848,12 @@ static int sync_parent(const char *path) {
 }
 
 int jh_csv_writer_commit(jh_csv_writer *w) {
-  int rc = w->error;
-  FILE *f = w->f;
-  w->f = NULL;
-  if (rc == 0 && fflush(f) != 0)
+  int rc = writer_flush(w);
+  if (rc == 0 && fsync(w->fd) != 0)
     rc = -errno;
-  if (rc == 0 && fsync(fileno(f)) != 0)
+  if (close(w->fd) != 0 && rc == 0)
     rc = -errno;
-  if (fclose(f) != 0 && rc == 0)
-    rc = -errno;
+  w->fd = -1;
   if (rc == 0 && rename(w->tmp, w->path) != 0)
     rc = -errno;
   if (rc < 0)
@@ -771,8 +867,8 @@ int jh_csv_writer_commit(jh_csv_writer *w) {
 void jh_csv_writer_abort(jh_csv_writer *w) {
   if (w == NULL)
     return;
-  fclose(w->f);
-  w->f = NULL;
+  close(w->fd);
+  w->fd = -1;
   unlink(w->tmp);
   writer_free(w);
 }

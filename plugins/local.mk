@@ -14,9 +14,13 @@ plugins_export_la_SOURCES = plugins/export/export.c
 plugins_export_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
 plugins_export_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 
-plugins_prepare_la_SOURCES = plugins/prepare/prepare.c
+plugins_prepare_la_SOURCES = plugins/prepare/prepare.c \
+	plugins/prepare/collect.c plugins/prepare/collect.h \
+	plugins/prepare/table.c plugins/prepare/table.h
 plugins_prepare_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_prepare_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 plugins_prepare_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_prepare_la_LIBADD = lib/libjobhost-private.la $(JANSSON_LIBS)
 
 plugins_synchronize_la_SOURCES = plugins/synchronize/synchronize.c \
 	plugins/synchronize/syncer.c plugins/synchronize/syncer.h

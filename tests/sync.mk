@@ -9,3 +9,12 @@ tests_plugins_test_sync_CPPFLAGS = $(TEST_CPPFLAGS) \
 tests_plugins_test_sync_CFLAGS = $(TEST_CFLAGS)
 tests_plugins_test_sync_LDADD = lib/libjobhost-private.la $(TEST_LDADD) \
 	$(SQLITE_LIBS) $(JANSSON_LIBS)
+
+# End to end: the jobhost program runs export -> prepare -> synchronize.
+check_PROGRAMS += tests/host/test_sync_e2e
+TESTS += tests/host/test_sync_e2e
+tests_host_test_sync_e2e_SOURCES = tests/host/test_sync_e2e.c
+tests_host_test_sync_e2e_CPPFLAGS = $(TEST_CPPFLAGS) $(SQLITE_CFLAGS) \
+	$(JANSSON_CFLAGS)
+tests_host_test_sync_e2e_CFLAGS = $(TEST_CFLAGS)
+tests_host_test_sync_e2e_LDADD = $(TEST_LDADD) $(SQLITE_LIBS) $(JANSSON_LIBS)

@@ -633,6 +633,26 @@ static int spill_update(syncer *s, size_t ti, const char *k, size_t kl,
                    xl);
 }
 
+/*
+ * A complete merge walks the stored rows with a cursor while it diffs.
+ * Writing those rows under the cursor would disturb the walk, so even
+ * when changes need no threshold check (s->direct), a table that already
+ * has stored rows collects its changes in the spill, applied after the
+ * walk. *was_direct keeps s->direct for the caller to restore.
+ */
+static int begin_walk(syncer *s, const table *t, int *was_direct) {
+  *was_direct = s->direct;
+  if (!s->direct || t->stored == 0)
+    return 0;
+  if (s->spill == NULL) {
+    int rc = spill_open(s);
+    if (rc != 0)
+      return rc;
+  }
+  s->direct = 0;
+  return 0;
+}
+
 static int diff_resources_complete(syncer *s, size_t ti, const char *path) {
   table *t = &s->tables[ti];
   sqlite3_stmt *q = stmt(s, "SELECT key, data FROM resources "
@@ -640,12 +660,16 @@ static int diff_resources_complete(syncer *s, size_t ti, const char *path) {
   const jh_csv_record *rec;
   prevkey prev = {0};
   tfile f;
-  int rc, have_db;
+  int rc, have_db, was_direct;
 
   if (q == NULL)
     return -EIO;
-  if ((rc = tfile_open(s, t, path, 0, &f)) != 0)
+  if ((rc = begin_walk(s, t, &was_direct)) != 0)
     return rc;
+  if ((rc = tfile_open(s, t, path, 0, &f)) != 0) {
+    s->direct = was_direct;
+    return rc;
+  }
   sqlite3_bind_int64(q, 1, t->et_id);
   have_db = sqlite3_step(q);
   while (rc == 0 && (rc = tfile_next(s, &f, &rec)) == 1) {
@@ -704,6 +728,7 @@ static int diff_resources_complete(syncer *s, size_t ti, const char *path) {
   sqlite3_reset(q);
   free(prev.buf);
   tfile_close(&f);
+  s->direct = was_direct;
   return rc;
 }
 
@@ -814,12 +839,16 @@ static int diff_links_complete(syncer *s, size_t ti, const char *path) {
   const jh_csv_record *rec;
   prevkey prev = {0};
   tfile f;
-  int rc, have_db;
+  int rc, have_db, was_direct;
 
   if (q == NULL)
     return -EIO;
-  if ((rc = tfile_open(s, t, path, 0, &f)) != 0)
+  if ((rc = begin_walk(s, t, &was_direct)) != 0)
     return rc;
+  if ((rc = tfile_open(s, t, path, 0, &f)) != 0) {
+    s->direct = was_direct;
+    return rc;
+  }
   sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
   have_db = sqlite3_step(q);
   while (rc == 0 && (rc = tfile_next(s, &f, &rec)) == 1) {
@@ -872,6 +901,7 @@ static int diff_links_complete(syncer *s, size_t ti, const char *path) {
   sqlite3_reset(q);
   free(prev.buf);
   tfile_close(&f);
+  s->direct = was_direct;
   return rc;
 }
 
@@ -1467,7 +1497,7 @@ static int do_batch(syncer *s, const batch *b) {
   if (rc == 0 && b->mode != MODE_INITIAL && !s->a->force)
     check_thresholds(s, why, sizeof(why), &nwhy);
   if (rc == 0) {
-    if (!s->direct)
+    if (s->spill != NULL)
       rc = drain_spill(s, nwhy > 0);
     add_stats(s);
     s->stats->batches++;

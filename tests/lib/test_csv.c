@@ -467,6 +467,84 @@ static void test_writer_abort(void **state) {
   jh_csv_writer_abort(NULL);
 }
 
+/* Line ends inside a field, as the reader counts them. */
+static unsigned long line_ends(const char *s) {
+  unsigned long n = 0;
+  for (; *s; s++)
+    if (*s == '\n' || (*s == '\r' && s[1] != '\n'))
+      n++;
+  return n;
+}
+
+/* Writer then reader over many generated records: plain runs of every
+ * length (the eight-bytes-at-a-time paths), separators, quotes, line ends
+ * and multi-byte UTF-8 at every offset, reads across the input window and
+ * fields larger than the writer's buffer. Values and start lines match. */
+static void test_round_trip_stress(void **state) {
+  struct fixture *f = *state;
+  static const char *const pieces[] = {"a", "b", "z", "0", ",", "\"", "\n",
+                                       "\r\n", " ", "\xc3\xa9",
+                                       "\xe2\x82\xac", "\r", "xyzxyzxyz"};
+  enum { ROWS = 3000, COLS = 5 };
+  uint64_t seed = 0x853c49e6748fea9bULL;
+  char *(*vals)[COLS] = calloc(ROWS, sizeof(*vals));
+  const jh_csv_record *rec;
+  jh_csv_writer *w;
+  jh_csv_reader *r;
+  unsigned long line = 1;
+  assert_non_null(vals);
+  set_path(f, "stress.csv");
+  assert_int_equal(jh_csv_writer_open(f->path, ',', &w), 0);
+  for (size_t i = 0; i < ROWS; i++) {
+    for (size_t j = 0; j < COLS; j++) {
+      size_t cap = 64, len = 0, want;
+      char *v = malloc(cap);
+      assert_non_null(v);
+      seed ^= seed << 13;
+      seed ^= seed >> 7;
+      seed ^= seed << 17;
+      want = i == 1234 && j == 2 ? 600000 : seed % 40;
+      while (len < want) {
+        uint64_t k = (seed = seed * 6364136223846793005ULL + 1) >> 33;
+        /* Mostly plain letters so that long plain runs occur. */
+        const char *p = k % 4 ? pieces[k % 4] : pieces[(k >> 8) % 13];
+        size_t plen = strlen(p);
+        if (len + plen + 1 > cap) {
+          cap = 2 * (len + plen + 1);
+          v = realloc(v, cap);
+          assert_non_null(v);
+        }
+        memcpy(v + len, p, plen);
+        len += plen;
+      }
+      v[len] = '\0';
+      vals[i][j] = v;
+    }
+    assert_int_equal(
+        jh_csv_write_record(w, (const char *const *)vals[i], COLS), 0);
+  }
+  assert_int_equal(jh_csv_writer_commit(w), 0);
+
+  r = open_ok(f->path, NULL);
+  for (size_t i = 0; i < ROWS; i++) {
+    int rc = jh_csv_read(r, &rec);
+    if (rc != 1)
+      fail_msg("row %zu: %d %s", i, rc, jh_csv_reader_error(r));
+    assert_int_equal(jh_csv_reader_line(r), line);
+    assert_int_equal(rec->nfields, COLS);
+    for (size_t j = 0; j < COLS; j++) {
+      assert_int_equal(rec->lengths[j], strlen(vals[i][j]));
+      assert_string_equal(rec->fields[j], vals[i][j]);
+      line += line_ends(vals[i][j]);
+      free(vals[i][j]);
+    }
+    line++;
+  }
+  expect_end(r);
+  jh_csv_reader_close(r);
+  free(vals);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -489,6 +567,7 @@ int main(void) {
       T(test_writer_round_trip),
       T(test_writer_quotes_only_when_needed),
       T(test_writer_abort),
+      T(test_round_trip_stress),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

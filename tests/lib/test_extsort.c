@@ -2,7 +2,10 @@
  * test_extsort.c — the external sort orders records by their key with
  * bounded memory (many runs, several merge passes), keeps the header, the
  * rows and the input order of equal keys, and leaves neither temporary
- * files nor, on error, an output file.
+ * files nor, on error, an output file. The push/pull sorter underneath:
+ * several key fields, the same-key flag used to set duplicates aside,
+ * stability and the memory bound across runs and merge passes, records
+ * larger than the bound, misuse.
  */
 #include "config.h"
 
@@ -315,6 +318,197 @@ static void test_bad_arguments(void **state) {
   assert_int_equal(count_entries(f->tmp), 0);
 }
 
+
+/* ------------------------------------------------------------ sorter */
+
+static const char *const *keys_as_fields(void) {
+  static const char *const one[1] = {"late"};
+  return one;
+}
+
+static jh_sorter *open_sorter(struct fixture *f, const size_t *keys,
+                              size_t nkeys, size_t limit) {
+  jh_sorter_config cfg = {.keys = keys, .nkeys = nkeys,
+                          .memory_limit = limit, .tmpdir = f->tmp};
+  jh_sorter *s = NULL;
+  char err[512] = "";
+  if (jh_sorter_open(&cfg, &s, err, sizeof(err)) != 0)
+    fail_msg("jh_sorter_open: %s", err);
+  return s;
+}
+
+static void add3(jh_sorter *s, const char *a, const char *b, const char *c) {
+  const char *const fields[3] = {a, b, c};
+  assert_int_equal(jh_sorter_add(s, fields, NULL, c ? 3 : b ? 2 : 1), 0);
+}
+
+/* Keys (field 1, then field 0); a short record has empty keys. */
+static void test_sorter_multikey(void **state) {
+  struct fixture *f = *state;
+  static const size_t keys[] = {1, 0};
+  static const char *const want[][4] = {
+      /* field0, field1, field2, same_key */
+      {"z", NULL, NULL, "0"}, {"a", "1", "first", "0"},
+      {"a", "1", "second", "1"}, {"b", "1", "x", "0"},
+      {"a", "10", "x", "0"},  {"a", "2", "x", "0"},
+      {"a", "2", "again", "1"}};
+  jh_sorter *s = open_sorter(f, keys, 2, 1 << 20);
+  const jh_csv_record *rec;
+  int same;
+  add3(s, "a", "2", "x");
+  add3(s, "a", "1", "first");
+  add3(s, "b", "1", "x");
+  add3(s, "a", "10", "x");
+  add3(s, "z", NULL, NULL);
+  add3(s, "a", "1", "second");
+  add3(s, "a", "2", "again");
+  for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+    assert_int_equal(jh_sorter_next(s, &rec, &same), 1);
+    assert_string_equal(rec->fields[0], want[i][0]);
+    if (want[i][1] == NULL)
+      assert_int_equal(rec->nfields, 1);
+    else {
+      assert_int_equal(rec->nfields, 3);
+      assert_string_equal(rec->fields[1], want[i][1]);
+      assert_string_equal(rec->fields[2], want[i][2]);
+      assert_int_equal(rec->lengths[2], strlen(want[i][2]));
+    }
+    assert_int_equal(same, want[i][3][0] == '1');
+  }
+  assert_int_equal(jh_sorter_next(s, &rec, &same), 0);
+  assert_null(rec);
+  assert_int_equal(jh_sorter_next(s, &rec, NULL), 0);
+  /* No more records once reading began. */
+  assert_int_equal(jh_sorter_add(s, keys_as_fields(), NULL, 1), -EINVAL);
+  jh_sorter_close(s);
+  assert_int_equal(count_entries(f->tmp), 0);
+}
+
+/* Many runs and merge passes with two keys: the order, the stability of
+ * equal keys, the same-key flags and the memory bound all hold. */
+static void check_sorter_runs(struct fixture *f, size_t rows, size_t limit,
+                              unsigned nkeys_a, size_t min_runs,
+                              size_t min_passes) {
+  static const size_t keys[] = {1, 2};
+  jh_sorter *s = open_sorter(f, keys, 2, limit);
+  jh_extsort_stats st;
+  const jh_csv_record *rec;
+  uint64_t seed = 0x2545f4914f6cdd1dULL;
+  char prev1[32] = "", prev2[32] = "";
+  size_t n = 0, prev_seq = 0, dups = 0, want_dups = 0;
+  unsigned char *seen = calloc(nkeys_a * 4u, 1);
+  int same, rc;
+  assert_non_null(seen);
+  for (size_t i = 0; i < rows; i++) {
+    char seq[32], k1[32], k2[32];
+    const char *fields[4] = {seq, k1, k2, "payload that takes some room"};
+    uint64_t r = next_random(&seed);
+    unsigned a = (unsigned)(r % nkeys_a), b = (unsigned)((r >> 20) % 4);
+    snprintf(seq, sizeof(seq), "%zu", i);
+    snprintf(k1, sizeof(k1), "k%u", a);
+    snprintf(k2, sizeof(k2), "%u", b);
+    if (seen[a * 4 + b])
+      want_dups++;
+    seen[a * 4 + b] = 1;
+    assert_int_equal(jh_sorter_add(s, fields, NULL, 4), 0);
+  }
+  free(seen);
+  while ((rc = jh_sorter_next(s, &rec, &same)) == 1) {
+    size_t seq = strtoul(rec->fields[0], NULL, 10);
+    int c1 = strcmp(prev1, rec->fields[1]);
+    int c = c1 != 0 ? c1 : strcmp(prev2, rec->fields[2]);
+    if (n > 0 && (c > 0 || (c == 0 && seq <= prev_seq)))
+      fail_msg("record %zu out of order", n);
+    assert_int_equal(same, n > 0 && c == 0);
+    dups += same != 0;
+    snprintf(prev1, sizeof(prev1), "%s", rec->fields[1]);
+    snprintf(prev2, sizeof(prev2), "%s", rec->fields[2]);
+    prev_seq = seq;
+    n++;
+  }
+  assert_int_equal(rc, 0);
+  assert_int_equal(n, rows);
+  assert_int_equal(dups, want_dups);
+  jh_sorter_stats(s, &st);
+  assert_int_equal(st.records, rows);
+  assert_true(st.runs >= min_runs);
+  assert_true(st.merge_passes >= min_passes);
+  assert_true(st.peak_bytes <= limit);
+  jh_sorter_close(s);
+  assert_int_equal(count_entries(f->tmp), 0);
+}
+
+static void test_sorter_runs(void **state) {
+  check_sorter_runs(*state, 30000, 64 << 10, 3000, 20, 0);
+}
+
+static void test_sorter_merge_passes(void **state) {
+  check_sorter_runs(*state, 20000, 4096, 200, 2 * JH_EXTSORT_MAX_WAY, 1);
+}
+
+/* A record larger than the bound is taken alone; the others around it
+ * keep to the bound. */
+static void test_sorter_large_record(void **state) {
+  struct fixture *f = *state;
+  static const size_t key = 0;
+  jh_sorter *s = open_sorter(f, &key, 1, 2048);
+  char *big = malloc(10000);
+  const jh_csv_record *rec;
+  jh_extsort_stats st;
+  assert_non_null(big);
+  memset(big, 'x', 9999);
+  big[9999] = '\0';
+  for (int i = 0; i < 200; i++) {
+    char k[16];
+    const char *fields[2] = {k, i == 100 ? big : "small"};
+    snprintf(k, sizeof(k), "%03d", 199 - i);
+    assert_int_equal(jh_sorter_add(s, fields, NULL, 2), 0);
+  }
+  for (int i = 0; i < 200; i++) {
+    char k[16];
+    snprintf(k, sizeof(k), "%03d", i);
+    assert_int_equal(jh_sorter_next(s, &rec, NULL), 1);
+    assert_string_equal(rec->fields[0], k);
+    assert_int_equal(rec->lengths[1], i == 99 ? 9999 : 5);
+  }
+  assert_int_equal(jh_sorter_next(s, &rec, NULL), 0);
+  jh_sorter_stats(s, &st);
+  assert_true(st.runs > 5);
+  assert_true(st.peak_bytes > 9999);
+  jh_sorter_close(s);
+  free(big);
+  assert_int_equal(count_entries(f->tmp), 0);
+}
+
+static void test_sorter_misuse(void **state) {
+  struct fixture *f = *state;
+  static const size_t keys[] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+  jh_sorter_config cfg = {.keys = keys, .nkeys = 0, .memory_limit = 1 << 20,
+                          .tmpdir = f->tmp};
+  jh_sorter *s = (jh_sorter *)&cfg;
+  const jh_csv_record *rec;
+  char err[256] = "", missing[PATH_MAX];
+  assert_int_equal(jh_sorter_open(&cfg, &s, err, sizeof(err)), -EINVAL);
+  assert_null(s);
+  cfg.nkeys = JH_SORTER_MAX_KEYS + 1;
+  assert_int_equal(jh_sorter_open(&cfg, &s, err, sizeof(err)), -EINVAL);
+  join(missing, sizeof(missing), f->dir, "nope");
+  cfg.nkeys = 1;
+  cfg.tmpdir = missing;
+  assert_int_equal(jh_sorter_open(&cfg, &s, err, sizeof(err)), -ENOENT);
+  assert_non_null(strstr(err, "nope"));
+  /* Nothing added: nothing out, nothing spilled. */
+  s = open_sorter(f, keys, 1, 1 << 20);
+  assert_int_equal(jh_sorter_next(s, &rec, NULL), 0);
+  assert_int_equal(jh_sorter_add(s, keys_as_fields(), NULL, 1), -EINVAL);
+  assert_non_null(strstr(jh_sorter_error(s), "after reading began"));
+  /* Errors are sticky. */
+  assert_int_equal(jh_sorter_next(s, &rec, NULL), -EINVAL);
+  jh_sorter_close(s);
+  jh_sorter_close(NULL);
+  assert_int_equal(count_entries(f->tmp), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -325,6 +519,11 @@ int main(void) {
       T(test_empty_input),
       T(test_bad_input),
       T(test_bad_arguments),
+      T(test_sorter_multikey),
+      T(test_sorter_runs),
+      T(test_sorter_merge_passes),
+      T(test_sorter_large_record),
+      T(test_sorter_misuse),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -347,6 +347,39 @@ static void test_incremental_dirty(void **state) {
   free(full);
 }
 
+/* Forced runs apply as they diff; in a complete merge over a loaded store
+ * the stored rows are walked while diffing, and an update must never turn
+ * into a delete (regression: every updated key was deleted after). */
+static void test_forced_complete_over_loaded_store(void **state) {
+  fx *f = *state;
+  jh_sync_stats st;
+  char err[1024];
+  char *t = people(2000, 0, "", 0);
+
+  batch(f, "complete", t, "key1,key2\nG1,P000001\nG1,P000002\n", 0);
+  assert_int_equal(sync_run(f, 1, 0, 1, 0, &st, err, sizeof(err)), 0);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM resources"), 2000);
+  free(t);
+  /* 1% updated, 1% deleted, one link changed, all forced */
+  t = people(2000, 40, " changed", 50); /* 40 of 50 changed rows remain */
+  batch(f, "complete", t, "key1,key2\nG1,P000001\nG2,P000003\n", 0);
+  assert_int_equal(sync_run(f, 2, 0, 1, 0, &st, err, sizeof(err)), 0);
+  assert_int_equal(st.deleted, 40);
+  assert_int_equal(st.updated, 40);
+  assert_int_equal(st.inserted, 0);
+  assert_int_equal(st.link_inserted, 1);
+  assert_int_equal(st.link_deleted, 1);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM resources"), 1960);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM links"), 2);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM resources "
+                                "WHERE key = 'P000040'"),
+                   1);
+  assert_true(file_has(f->report, "update,HR_Person,P000040,name"));
+  assert_false(file_has(f->report, "delete,HR_Person,P000040"));
+  assert_true(file_has(f->report, "delete,HR_Person,P000050"));
+  free(t);
+}
+
 static void test_links_and_initial(void **state) {
   fx *f = *state;
   jh_sync_stats st;
@@ -570,6 +603,8 @@ int main(void) {
           test_ten_percent_deleted_blocks_then_resume, setup, teardown),
       cmocka_unit_test_setup_teardown(test_incremental_dirty, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_forced_complete_over_loaded_store,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_links_and_initial, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_guard, setup, teardown),
