@@ -491,6 +491,7 @@ static void start_task(run *r, size_t i) {
 
   memset(&env, 0, sizeof(env));
   env.def = t->def;
+  env.pipeline = r->job->pipeline;
   env.home = r->home;
   env.work_dir = t->work_dir;
   env.task_instance = t->task_instance;

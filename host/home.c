@@ -142,10 +142,12 @@ static int make_path(const char *path, char *err, size_t errsize) {
 /* Fill the paths of h from h->root. */
 static int fill_paths(jh_home *h, char *err, size_t errsize) {
   h->store_path = join3(h->root, "/", "jobhost.db");
+  h->identity_store_path = join3(h->root, "/", "identity.db");
   h->reports = join3(h->root, "/", "Reports");
   for (size_t i = 0; i < JH_NFOLDERS; i++)
     h->folders[i] = join3(h->root, "/", folder_names[i]);
-  if (h->store_path == NULL || h->reports == NULL)
+  if (h->store_path == NULL || h->identity_store_path == NULL ||
+      h->reports == NULL)
     goto nomem;
   for (size_t i = 0; i < JH_NFOLDERS; i++)
     if (h->folders[i] == NULL)
@@ -184,6 +186,7 @@ void jh_home_clear(jh_home *h) {
     return;
   free(h->root);
   free(h->store_path);
+  free(h->identity_store_path);
   free(h->reports);
   for (size_t i = 0; i < JH_NFOLDERS; i++)
     free(h->folders[i]);

@@ -21,7 +21,8 @@
 
 typedef struct jh_home {
   char *root;
-  char *store_path;
+  char *store_path;          /* job and task instances */
+  char *identity_store_path; /* resources, links, changes (lib/idstore) */
   char *folders[JOBHOST_FOLDER_TASK_WORK + 1]; /* by jobhost_folder */
   char *reports;
 } jh_home;

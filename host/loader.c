@@ -634,13 +634,19 @@ int jh_registry_load(const char *const *dirs, size_t ndirs, jh_registry **out) {
 
 void jh_registry_keep_only(jh_registry *reg,
                            const jobhost_task_type *const *used,
-                           size_t nused) {
+                           size_t nused,
+                           const jobhost_package *const *pkgs,
+                           size_t npkgs) {
   for (size_t i = 0; i < reg->nplugins; i++) {
     const jobhost_task_type *t = reg->plugins[i].desc->task_types;
+    const jobhost_package *pk = reg->plugins[i].desc->packages;
     int keep = 0;
     for (size_t j = 0; !keep && t != NULL && t[j].name != NULL; j++)
       for (size_t k = 0; !keep && k < nused; k++)
         keep = used[k] == &t[j];
+    for (size_t j = 0; !keep && pk != NULL && pk[j].name != NULL; j++)
+      for (size_t k = 0; !keep && k < npkgs; k++)
+        keep = pkgs[k] == &pk[j];
     if (!keep && reg->plugins[i].handle != NULL) {
       lt_dlclose((lt_dlhandle)reg->plugins[i].handle);
       reg->plugins[i].handle = NULL;

@@ -80,13 +80,15 @@ const jobhost_package *jh_registry_package(const jh_registry *reg,
 
 /*
  * jh_registry_keep_only — unload every plugin that provides none of the
- * `used` task types. For a process that will run only those (the fork
+ * `used` task types and none of the packages `pkgs` (entries may be NULL). For a process that will run only those (the fork
  * server): fewer mappings make every fork cheaper. The registry must not
  * be used afterwards except through the kept task types.
  */
 void jh_registry_keep_only(jh_registry *reg,
                            const jobhost_task_type *const *used,
-                           size_t nused);
+                           size_t nused,
+                           const jobhost_package *const *pkgs,
+                           size_t npkgs);
 
 /*
  * jh_descriptor_check — the rules a descriptor must meet, without the

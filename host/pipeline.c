@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include "pipeline.h"
+#include "model_load.h"
 #include "yaml_walk.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <yaml.h>
@@ -518,10 +520,22 @@ static void parse_version(ctx *c, const jh_yfile *f, yaml_node_t *n) {
              "version), got %s", jh_yw_describe(n, got, sizeof(got)));
 }
 
+static void unknown_top_key(ctx *c, const jh_yfile *f, const jh_yentry *e,
+                            int is_top) {
+  const char *cands[NELEM(top_keys) + 8];
+  size_t n = 0;
+  for (size_t i = 0; i < NELEM(top_keys); i++)
+    if (is_top || strcmp(top_keys[i], "job") != 0)
+      cands[n++] = top_keys[i];
+  for (size_t i = 0; i < jh_model_nsections && n < NELEM(cands); i++)
+    cands[n++] = jh_model_sections[i];
+  jh_yw_unknown_key(&c->yw, f, e, cands, n);
+}
+
 static void walk_top(ctx *c, const jh_yfile *f, yaml_node_t *root,
                      const chain_link *link) {
   int is_top = link->up == NULL;
-  size_t ne, ncands = is_top ? NELEM(top_keys) : NELEM(top_keys) - 1;
+  size_t ne;
   jh_yentry *es;
   char got[GOT_SIZE];
 
@@ -545,8 +559,10 @@ static void walk_top(ctx *c, const jh_yfile *f, yaml_node_t *root,
     else if (strcmp(k, "job") == 0)
       jh_yw_err_node(&c->yw, f, es[i].knode, "'job' is only allowed in the top "
                "pipeline file, not in an included file");
+    else if (jh_model_is_section(k))
+      jh_model_parse_section(&c->yw, f, k, es[i].vnode, c->p->model, c->reg);
     else
-      jh_yw_unknown_key(&c->yw, f, &es[i], top_keys, ncands);
+      unknown_top_key(c, f, &es[i], is_top);
   }
   if (is_top && jh_yw_find_entry(es, ne, "version") == NULL)
     jh_yw_err_node(&c->yw, f, root, "missing 'version': expected 'version: 1'");
@@ -918,6 +934,36 @@ static void warn_levels(ctx *c) {
                   "'level' is ignored with 'ordering: dependencies'");
 }
 
+/* Tasks name connectors and connections of the model, once there is one
+ * (pipelines without a model keep these parameters unchecked). */
+static void check_model_refs(ctx *c) {
+  const jh_pipeline *p = c->p;
+  const jh_model *m = p->model;
+  if (m->nconnectors == 0 && m->nconnections == 0)
+    return;
+  for (size_t i = 0; i < p->ntasks; i++) {
+    const jh_value *conn = jh_task_value(&p->tasks[i], "connection");
+    const jh_value *ctor = jh_task_value(&p->tasks[i], "connector");
+    const jh_connection *cn = NULL;
+    if (ctor != NULL && ctor->text != NULL &&
+        jh_model_connector(m, ctor->text) == NULL)
+      jh_yw_err_at(&c->yw, ctor->loc, "unknown connector '%s': expected a "
+                   "connector declared under 'connectors:' in the model",
+                   ctor->text);
+    if (conn != NULL && conn->text != NULL) {
+      cn = jh_model_connection(m, conn->text);
+      if (cn == NULL)
+        jh_yw_err_at(&c->yw, conn->loc, "unknown connection '%s': expected "
+                     "a connection declared under 'connections:' in the "
+                     "model", conn->text);
+    }
+    if (cn != NULL && ctor != NULL && ctor->text != NULL &&
+        cn->connector != NULL && strcasecmp(cn->connector, ctor->text) != 0)
+      jh_yw_err_at(&c->yw, conn->loc, "connection '%s' belongs to connector "
+                   "'%s', not to '%s'", cn->id, cn->connector, ctor->text);
+  }
+}
+
 /* ---- public ---- */
 
 int jh_pipeline_load(const char *path, const jh_registry *reg,
@@ -937,8 +983,19 @@ int jh_pipeline_load(const char *path, const jh_registry *reg,
   p->max_parallel = DEFAULT_MAX_PARALLEL;
   p->ordering = JH_ORDER_LEVELS;
   p->path = jh_yw_xstrdup(&c.yw, path);
-  if (p->path != NULL)
+  p->model = jh_yw_xcalloc(&c.yw, 1, sizeof(*p->model));
+  if (p->path != NULL && p->model != NULL)
     load_file(&c, path, NULL, NULL, NULL);
+  if (!c.yw.oom && p->model != NULL) {
+    jh_model_check(&c.yw, p->model);
+    if (p->tasks != NULL)
+      check_model_refs(&c);
+    p->packages = jh_yw_xcalloc(&c.yw, p->model->nconnections,
+                                sizeof(*p->packages));
+    for (size_t i = 0; p->packages != NULL && i < p->model->nconnections;
+         i++)
+      p->packages[i] = jh_model_package(reg, &p->model->connections[i]);
+  }
   if (!c.yw.oom && p->tasks != NULL) {
     check_ids(&c);
     check_parents(&c);
@@ -986,6 +1043,8 @@ void jh_pipeline_free(jh_pipeline *p) {
   free(p->display_name);
   free(p->agent);
   free(p->schedule);
+  free(p->packages);
+  jh_model_free(p->model);
   for (size_t i = 0; i < p->nfiles; i++)
     free(p->files[i]);
   free(p->files);

@@ -26,8 +26,11 @@
  *         agent: Local               # optional
  *         <param>: <value>           # the task type's parameters (schema)
  *
- * Included files may hold `version` and `include` (and, from the model
- * issue on, model sections); a `job` in an included file is an error.
+ * Any file may hold the model sections of doc/model.md (connectors,
+ * connections, entity_types, entity_type_mappings, association_mappings);
+ * a `job` in an included file is an error. When the model declares
+ * connectors, a task's `connector` and `connection` parameters must name
+ * declared ones.
  *
  * Every problem is reported as a diagnostic with file:line:column and what
  * was expected; loading collects them all. Nothing is returned when there
@@ -42,6 +45,7 @@
 
 #include "diag.h"
 #include "loader.h"
+#include "model.h"
 
 typedef enum jh_ordering {
   JH_ORDER_LEVELS = 0,      /* levels, else document order */
@@ -98,6 +102,12 @@ typedef struct jh_pipeline {
   jh_task_def *tasks; /* document order */
   size_t ntasks;
   jh_loc job_loc;
+  const jobhost_package **packages; /* the package of each
+                                       model->connections[i], found in the
+                                       registry (NULL: none); owned array */
+  jh_model *model; /* the model sections of all files (doc/model.md);
+                      never NULL, empty when none; its locations point
+                      into `files` */
 } jh_pipeline;
 
 /*

@@ -2,7 +2,8 @@
 # The pipeline loader (YAML), the job graph, job loading and the validate,
 # graph and steps commands, with their tests and fixtures.
 host_libjobhost_host_la_SOURCES += \
-	host/pipeline.c host/yaml_walk.c host/yaml_walk.h host/graph.c host/job_load.c host/cli_graph.c
+	host/pipeline.c host/yaml_walk.c host/yaml_walk.h \
+	host/model_load.c host/model_load.h host/graph.c host/job_load.c host/cli_graph.c
 
 check_PROGRAMS += tests/host/test_pipeline tests/host/test_graph
 TESTS += tests/host/test_pipeline tests/host/test_graph
@@ -70,3 +71,12 @@ PIPELINE_FIXTURES = \
 	tests/data/pipelines/unknown_top_key.yaml \
 	tests/data/pipelines/unknown_type.yaml \
 	tests/data/pipelines/version_2.yaml
+
+# The model sections (doc/model.md).
+check_PROGRAMS += tests/host/test_model
+TESTS += tests/host/test_model
+tests_host_test_model_SOURCES = tests/host/test_model.c
+tests_host_test_model_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_host_test_model_CFLAGS = $(TEST_CFLAGS) $(YAML_CFLAGS)
+tests_host_test_model_LDADD = $(TEST_LDADD) $(YAML_LIBS)
+EXTRA_DIST += doc/model.md doc/synchronization.md

@@ -43,6 +43,7 @@ typedef struct jh_task_state {
   size_t cookie_out_len;
   int cookie_out_set;
   int work_dir_made;
+  char log_path[PATH_MAX]; /* made on the first host_object asking */
 } jh_task_state;
 
 static jh_task_state *state_of(jobhost_ctx *ctx) {
@@ -226,21 +227,79 @@ static size_t svc_param_list(jobhost_ctx *ctx, const char *name,
   return v->nitems;
 }
 
-/* Connection settings and secrets come from the model, which pipelines do
- * not carry yet: no connection has settings or secrets. */
+/* ---- the task's connection, from the model ---- */
+
+/* The index of the task's connection in the model, or -1. */
+static long connection_index(jobhost_ctx *ctx) {
+  const jh_model *m = state_of(ctx)->env->pipeline->model;
+  const jh_connection *c = jh_model_connection(m, ctx->connection);
+  return c != NULL ? (long)(c - m->connections) : -1;
+}
+
+static const jobhost_package *svc_connection_package(jobhost_ctx *ctx) {
+  const jh_pipeline *p = state_of(ctx)->env->pipeline;
+  long i = connection_index(ctx);
+  return i >= 0 && p->packages != NULL ? p->packages[i] : NULL;
+}
+
+/* A setting as written in the model, else the package's default. */
 static const char *svc_setting(jobhost_ctx *ctx, const char *name) {
-  (void)ctx;
-  (void)name;
+  const jh_pipeline *p = state_of(ctx)->env->pipeline;
+  const jobhost_package *pkg;
+  long i = connection_index(ctx);
+  const char *v;
+
+  if (i < 0 || name == NULL)
+    return NULL;
+  v = jh_connection_setting(&p->model->connections[i], name);
+  if (v != NULL)
+    return v;
+  pkg = p->packages != NULL ? p->packages[i] : NULL;
+  for (size_t k = 0; pkg != NULL && pkg->settings != NULL &&
+                     pkg->settings[k].name != NULL;
+       k++)
+    if (strcmp(pkg->settings[k].name, name) == 0)
+      return pkg->settings[k].default_value;
   return NULL;
 }
 
 static int svc_secret(jobhost_ctx *ctx, const char *name, char *buf,
                       size_t size) {
-  (void)ctx;
-  (void)name;
+  const jh_model *m = state_of(ctx)->env->pipeline->model;
+  long i = connection_index(ctx);
+  const jh_connection *c;
+
   if (size > 0)
     buf[0] = '\0';
+  if (i < 0 || name == NULL)
+    return -ENOENT;
+  c = &m->connections[i];
+  for (size_t k = 0; k < c->nsecrets; k++)
+    if (strcmp(c->secrets[k].name, name) == 0)
+      return jh_secret_read(&c->secrets[k], buf, size);
   return -ENOENT;
+}
+
+static const void *svc_host_object(jobhost_ctx *ctx, const char *name) {
+  const jh_task_env *env = state_of(ctx)->env;
+  if (name == NULL)
+    return NULL;
+  if (strcmp(name, JH_MODEL_OBJECT) == 0)
+    return env->pipeline->model;
+  if (strcmp(name, JH_IDSTORE_OBJECT) == 0)
+    return env->home->identity_store_path;
+  if (strcmp(name, JH_TASKLOG_OBJECT) == 0) {
+    /* the attempt's log and work folder share their name (executor.c) */
+    jh_task_state *st = state_of(ctx);
+    const char *slash = env->work_dir ? strrchr(env->work_dir, '/') : NULL;
+    int n;
+    if (slash == NULL)
+      return NULL;
+    n = snprintf(st->log_path, sizeof(st->log_path), "%s/%s.log",
+                 env->home->folders[JOBHOST_FOLDER_JOB_LOGS], slash + 1);
+    return n > 0 && (size_t)n < sizeof(st->log_path) ? st->log_path : NULL;
+  }
+  return NULL;
 }
 
 /* ---- export tables ---- */
@@ -472,6 +531,8 @@ static const jobhost_services services = {
     .table_close = svc_table_close,
     .cookie_get = svc_cookie_get,
     .cookie_set = svc_cookie_set,
+    .connection_package = svc_connection_package,
+    .host_object = svc_host_object,
 };
 
 int jh_task_execute(const jh_task_env *env) {

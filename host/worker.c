@@ -102,6 +102,7 @@ static void worker_main(const jh_pipeline *p, const jh_home *h,
 
   memset(&env, 0, sizeof(env));
   env.def = &p->tasks[req->task_index];
+  env.pipeline = p;
   env.home = h;
   env.work_dir = req->work_dir;
   env.task_instance = req->task_instance;
@@ -207,7 +208,8 @@ static void server_slim(const jh_pipeline *p, jh_registry *reg) {
     return;
   for (size_t i = 0; i < p->ntasks; i++)
     used[i] = p->tasks[i].task_type;
-  jh_registry_keep_only(reg, used, p->ntasks);
+  jh_registry_keep_only(reg, used, p->ntasks, p->packages,
+                        p->model->nconnections);
   free(used);
 }
 

@@ -3,7 +3,8 @@ noinst_LTLIBRARIES += lib/libjobhost-private.la
 lib_libjobhost_private_la_SOURCES = \
 	lib/csv.c lib/csv.h \
 	lib/extsort.c lib/extsort.h \
-	lib/model.c lib/model.h
+	lib/model.c lib/model.h \
+	lib/idstore.c lib/idstore.h
 
 check_PROGRAMS += tests/lib/test_csv tests/lib/test_extsort
 tests_lib_test_csv_SOURCES = tests/lib/test_csv.c
@@ -15,3 +16,5 @@ tests_lib_test_extsort_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_lib_test_extsort_CFLAGS = $(TEST_CFLAGS)
 tests_lib_test_extsort_LDADD = lib/libjobhost-private.la $(TEST_LDADD)
 TESTS += tests/lib/test_csv tests/lib/test_extsort
+lib_libjobhost_private_la_CPPFLAGS = $(AM_CPPFLAGS) $(SQLITE_CFLAGS)
+lib_libjobhost_private_la_LIBADD = $(SQLITE_LIBS)

@@ -18,6 +18,10 @@
 #define JH_MODEL_OBJECT "jobhost.model/1"
 /* Name of the host object holding the identity store's path (const char *). */
 #define JH_IDSTORE_OBJECT "jobhost.identity-store/1"
+/* Name of the host object holding the path of the task attempt's log
+ * (const char *; the file may not exist yet). Reports that go "beside the
+ * task log" take its name with another suffix. */
+#define JH_TASKLOG_OBJECT "jobhost.task-log/1"
 
 /* Where an item is written: file (borrowed from whoever loaded the model,
  * alive as long as the model), 1-based line and column; line 0 when the

@@ -17,9 +17,13 @@ plugins_prepare_la_SOURCES = plugins/prepare/prepare.c
 plugins_prepare_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
 plugins_prepare_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 
-plugins_synchronize_la_SOURCES = plugins/synchronize/synchronize.c
-plugins_synchronize_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_synchronize_la_SOURCES = plugins/synchronize/synchronize.c \
+	plugins/synchronize/syncer.c plugins/synchronize/syncer.h
+plugins_synchronize_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(SQLITE_CFLAGS) \
+	$(JANSSON_CFLAGS)
 plugins_synchronize_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_synchronize_la_LIBADD = lib/libjobhost-private.la $(SQLITE_LIBS) \
+	$(JANSSON_LIBS)
 
 plugins_compute_la_SOURCES = plugins/compute/compute.c
 plugins_compute_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)

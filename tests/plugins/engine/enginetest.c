@@ -514,6 +514,10 @@ static const jobhost_param env_params[] = {
      .type = JOBHOST_PARAM_STRING,
      .required = 1,
      .help = "File receiving name=value lines about the task's environment"},
+    {.name = "connection",
+     .type = JOBHOST_PARAM_STRING,
+     .help = "Connection whose package, settings and secrets are written"},
+    {.name = "connector", .type = JOBHOST_PARAM_STRING, .help = "Connector"},
     JOBHOST_PARAM_END};
 
 static const struct {
@@ -527,6 +531,32 @@ static const struct {
     {"provisioning_orders", JOBHOST_FOLDER_PROVISIONING_ORDERS},
     {"job_logs", JOBHOST_FOLDER_JOB_LOGS},
 };
+
+/* The connection as the task sees it: its package, every setting of the
+ * package's schema, and the length of each secret (never its value). */
+static void write_connection(jobhost_ctx *ctx, FILE *f) {
+  const jobhost_services *svc = ctx->svc;
+  const jobhost_package *pkg;
+  if (!JOBHOST_SVC_HAS(svc, connection_package))
+    return;
+  pkg = svc->connection_package(ctx);
+  fprintf(f, "package=%s\n", pkg != NULL ? pkg->name : "");
+  for (size_t i = 0; pkg != NULL && pkg->settings != NULL &&
+                     pkg->settings[i].name != NULL;
+       i++) {
+    const jobhost_param *s = &pkg->settings[i];
+    if (s->secret) {
+      char buf[256];
+      int rc = svc->secret(ctx, s->name, buf, sizeof(buf));
+      fprintf(f, "secret.%s.length=%d\n", s->name,
+              rc == 0 ? (int)strlen(buf) : rc);
+      memset(buf, 0, sizeof(buf));
+    } else {
+      const char *v = svc->setting(ctx, s->name);
+      fprintf(f, "setting.%s=%s\n", s->name, v != NULL ? v : "(unset)");
+    }
+  }
+}
 
 static int env_run(jobhost_ctx *ctx) {
   const jobhost_services *svc = ctx->svc;
@@ -555,6 +585,7 @@ static int env_run(jobhost_ctx *ctx) {
     const char *dir = svc->folder(ctx, env_folders[i].which);
     fprintf(f, "%s=%s\n", env_folders[i].name, dir ? dir : "");
   }
+  write_connection(ctx, f);
   if (ferror(f))
     err = errno ? errno : EIO;
   if (fclose(f) != 0 && err == 0)
@@ -616,6 +647,46 @@ static const jobhost_task_type enginetest_task_types[] = {
      .run = env_run},
     JOBHOST_TASK_TYPE_END};
 
+/* ---- a connector package with every kind of setting ---- */
+
+static const char *const testpkg_modes[] = {"fast", "slow", NULL};
+static const jobhost_param testpkg_settings[] = {
+    {.name = "path", .type = JOBHOST_PARAM_PATH, .required = 1,
+     .help = "a file"},
+    {.name = "separator", .type = JOBHOST_PARAM_STRING, .default_value = ",",
+     .help = "a string with a default"},
+    {.name = "count", .type = JOBHOST_PARAM_INT, .help = "an integer"},
+    {.name = "mode", .type = JOBHOST_PARAM_ENUM, .choices = testpkg_modes,
+     .default_value = "fast", .help = "a choice"},
+    {.name = "flag", .type = JOBHOST_PARAM_BOOL, .help = "a boolean"},
+    {.name = "columns", .type = JOBHOST_PARAM_LIST, .help = "a list"},
+    {.name = "password", .type = JOBHOST_PARAM_STRING, .secret = 1,
+     .help = "a secret"},
+    JOBHOST_PARAM_END};
+
+static int testpkg_export(jobhost_ctx *ctx, void *state) {
+  static const char *const columns[] = {"id"};
+  static const char *const row[] = {"1"};
+  jobhost_table *t = NULL;
+  int rc;
+  (void)state;
+  rc = ctx->svc->table_open(ctx, "testpkg_entries", columns, 1, &t);
+  if (rc == 0)
+    rc = ctx->svc->table_write(t, row, 1);
+  if (t != NULL) {
+    int crc = ctx->svc->table_close(t);
+    rc = rc != 0 ? rc : crc;
+  }
+  return rc;
+}
+
+static const jobhost_package enginetest_packages[] = {
+    {.name = "testpkg",
+     .description = "Settings of every type, for the model tests",
+     .settings = testpkg_settings,
+     .export_tables = testpkg_export},
+    JOBHOST_PACKAGE_END};
+
 JOBHOST_PLUGIN_DEFINE("enginetest", "1.0.0",
                       "Test task types for the job engine (not installed)",
-                      enginetest_task_types, NULL);
+                      enginetest_task_types, enginetest_packages);

@@ -1,0 +1,972 @@
+/*
+ * model_load.c — see model_load.h.
+ *
+ * Each section is a sequence of mappings; an item is added to the model
+ * even when some of its keys are wrong (the error is reported), so that
+ * later checks do not pile up follow-on errors about a missing item.
+ * Required keys missing from an item are reported at the item.
+ */
+#include "config.h"
+
+#include "model_load.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *const jh_model_sections[] = {
+    "connectors", "connections", "entity_types", "entity_type_mappings",
+    "association_mappings"};
+const size_t jh_model_nsections = NELEM(jh_model_sections);
+
+static const char *const connector_keys[] = {
+    "id", "display_name", "agent", "deactivated", "thresholds",
+    "source_health"};
+static const char *const connection_keys[] = {
+    "id", "connector", "package", "display_name", "settings", "secrets"};
+static const char *const entity_type_keys[] = {"id", "display_name",
+                                               "properties"};
+static const char *const property_keys[] = {"id", "type", "target"};
+static const char *const property_types[] = {"string",   "integer", "boolean",
+                                             "datetime", "link",    "links"};
+static const char *const mapping_keys[] = {"entity_type", "connector",
+                                           "connection_table", "thresholds",
+                                           "properties"};
+static const char *const mapped_keys[] = {"property", "column", "primary_key",
+                                          "unique_key", "format"};
+static const char *const association_keys[] = {
+    "id",      "connector", "connection_table", "entity_type", "property",
+    "column1", "column2",   "key1",             "key2",        "thresholds"};
+static const char *const health_keys[] = {"allow_empty",
+                                          "max_shrink_percent"};
+static const char *const secret_keys[] = {"file", "env"};
+
+#define DEFAULT_MAX_SHRINK 50
+
+int jh_model_is_section(const char *key) {
+  for (size_t i = 0; i < jh_model_nsections; i++)
+    if (strcmp(key, jh_model_sections[i]) == 0)
+      return 1;
+  return 0;
+}
+
+static jh_mloc mloc(const jh_yfile *f, const yaml_node_t *n) {
+  jh_loc l = jh_yw_node_loc(f, n);
+  jh_mloc m = {l.file, l.line, l.column};
+  return m;
+}
+
+static jh_loc as_loc(jh_mloc m) {
+  jh_loc l = {m.file, m.line, m.column};
+  return l;
+}
+
+/* Grow *arr (of *n items of `size` bytes) by one zeroed item. */
+static void *grow(jh_yw *w, void *arrp, size_t *n, size_t size) {
+  void **arr = arrp;
+  char *g = realloc(*arr, (*n + 1) * size);
+  if (g == NULL) {
+    w->oom = 1;
+    return NULL;
+  }
+  memset(g + *n * size, 0, size);
+  *arr = g;
+  return g + (*n)++ * size;
+}
+
+/* The items of a section: a sequence of mappings. Returns the sequence's
+ * item count and start, or 0 after reporting. */
+static size_t section_items(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                            const char *key, yaml_node_item_t **start) {
+  char got[GOT_SIZE];
+  if (jh_yw_is_null(n))
+    return 0;
+  if (n->type != YAML_SEQUENCE_NODE) {
+    jh_yw_err_node(w, f, n, "expected a list of %s for '%s', got %s",
+                   strcmp(key, "properties") == 0 ? "properties" : "items",
+                   key, jh_yw_describe(n, got, sizeof(got)));
+    return 0;
+  }
+  *start = n->data.sequence.items.start;
+  return (size_t)(n->data.sequence.items.top - *start);
+}
+
+/* The entries of item n (a mapping) or NULL after reporting. */
+static jh_yentry *item_entries(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                               const char *what, size_t *ne) {
+  char got[GOT_SIZE];
+  if (n->type != YAML_MAPPING_NODE) {
+    jh_yw_err_node(w, f, n, "expected %s (a mapping), got %s", what,
+                   jh_yw_describe(n, got, sizeof(got)));
+    return NULL;
+  }
+  return jh_yw_map_entries(w, f, n, ne);
+}
+
+static void missing(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
+                    const char *what, const char *key, const char *hint) {
+  jh_yw_err_node(w, f, n, "%s is missing '%s': expected %s", what, key,
+                 hint);
+}
+
+/* ---- thresholds and health ---- */
+
+static void parse_thresholds(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                             jh_thresholds *t, jh_threshold_kind first,
+                             jh_threshold_kind last,
+                             const jh_threshold_kind *also, size_t nalso) {
+  const char *cands[JH_TH_COUNT];
+  size_t ncands = 0, ne;
+  jh_yentry *es;
+
+  for (int k = 0; k < JH_TH_COUNT; k++)
+    t->v[k] = JH_THRESHOLD_UNSET;
+  for (int k = first; k <= (int)last; k++)
+    cands[ncands++] = jh_threshold_key((jh_threshold_kind)k);
+  for (size_t i = 0; i < nalso; i++)
+    cands[ncands++] = jh_threshold_key(also[i]);
+  es = item_entries(w, f, n, "thresholds", &ne);
+  if (es == NULL)
+    return;
+  for (size_t i = 0; i < ne; i++) {
+    size_t c;
+    int v;
+    for (c = 0; c < ncands; c++)
+      if (strcmp(es[i].key, cands[c]) == 0)
+        break;
+    if (c == ncands) {
+      jh_yw_unknown_key(w, f, &es[i], cands, ncands);
+      continue;
+    }
+    if (jh_yw_want_int(w, f, es[i].vnode, es[i].key, 0, &v) != 0)
+      continue;
+    if (strstr(es[i].key, "percentage") != NULL && v > 100) {
+      jh_yw_err_node(w, f, es[i].vnode, "expected a percentage from 0 to "
+                     "100 for '%s', got %d", es[i].key, v);
+      continue;
+    }
+    for (int k = 0; k < JH_TH_COUNT; k++)
+      if (strcmp(jh_threshold_key((jh_threshold_kind)k), es[i].key) == 0)
+        t->v[k] = v;
+  }
+  free(es);
+}
+
+static void unset_thresholds(jh_thresholds *t) {
+  for (int k = 0; k < JH_TH_COUNT; k++)
+    t->v[k] = JH_THRESHOLD_UNSET;
+}
+
+static void parse_health(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                         jh_source_health *h) {
+  size_t ne;
+  jh_yentry *es = item_entries(w, f, n, "source_health", &ne);
+  if (es == NULL)
+    return;
+  for (size_t i = 0; i < ne; i++) {
+    if (strcmp(es[i].key, "allow_empty") == 0) {
+      jh_yw_want_bool(w, f, es[i].vnode, es[i].key, &h->allow_empty);
+    } else if (strcmp(es[i].key, "max_shrink_percent") == 0) {
+      int v;
+      if (jh_yw_want_int(w, f, es[i].vnode, es[i].key, 0, &v) != 0)
+        continue;
+      if (v > 100)
+        jh_yw_err_node(w, f, es[i].vnode, "expected a percentage from 0 "
+                       "to 100 for 'max_shrink_percent', got %d", v);
+      else
+        h->max_shrink_percent = v;
+    } else {
+      jh_yw_unknown_key(w, f, &es[i], health_keys, NELEM(health_keys));
+    }
+  }
+  free(es);
+}
+
+/* ---- connectors ---- */
+
+static void parse_connector(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                            jh_model *m) {
+  size_t ne;
+  jh_yentry *es = item_entries(w, f, n, "a connector", &ne);
+  jh_connector *c;
+
+  if (es == NULL)
+    return;
+  c = grow(w, &m->connectors, &m->nconnectors, sizeof(*c));
+  if (c == NULL) {
+    free(es);
+    return;
+  }
+  c->loc = mloc(f, n);
+  unset_thresholds(&c->thresholds);
+  c->health.max_shrink_percent = DEFAULT_MAX_SHRINK;
+  for (size_t i = 0; i < ne; i++) {
+    const char *k = es[i].key;
+    yaml_node_t *v = es[i].vnode;
+    if (strcmp(k, "id") == 0)
+      jh_yw_want_ident(w, f, v, k, &c->id);
+    else if (strcmp(k, "display_name") == 0)
+      jh_yw_want_string(w, f, v, k, &c->display_name);
+    else if (strcmp(k, "agent") == 0)
+      jh_yw_want_ident(w, f, v, k, &c->agent);
+    else if (strcmp(k, "deactivated") == 0)
+      jh_yw_want_bool(w, f, v, k, &c->deactivated);
+    else if (strcmp(k, "thresholds") == 0)
+      parse_thresholds(w, f, v, &c->thresholds, 0, JH_TH_COUNT - 1, NULL, 0);
+    else if (strcmp(k, "source_health") == 0)
+      parse_health(w, f, v, &c->health);
+    else
+      jh_yw_unknown_key(w, f, &es[i], connector_keys, NELEM(connector_keys));
+  }
+  if (jh_yw_find_entry(es, ne, "id") == NULL)
+    missing(w, f, n, "a connector", "id", "the connector's identifier");
+  free(es);
+}
+
+/* ---- connections ---- */
+
+const jobhost_package *jh_model_package(const jh_registry *reg,
+                                        const jh_connection *c) {
+  if (reg == NULL || c->package == NULL)
+    return NULL;
+  return jh_registry_package(reg, c->package, NULL);
+}
+
+const jobhost_param *jh_package_setting(const jobhost_package *pkg,
+                                        const char *name) {
+  for (size_t i = 0; pkg->settings != NULL && pkg->settings[i].name != NULL;
+       i++)
+    if (strcmp(pkg->settings[i].name, name) == 0)
+      return &pkg->settings[i];
+  return NULL;
+}
+
+static void unknown_setting(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
+                            const jobhost_package *pkg) {
+  const char *names[64];
+  size_t n = 0;
+  for (size_t i = 0; pkg->settings != NULL && pkg->settings[i].name != NULL &&
+                     n < NELEM(names);
+       i++)
+    names[n++] = pkg->settings[i].name;
+  if (n == 0) {
+    jh_yw_err_node(w, f, e->knode, "unknown setting '%s': package '%s' "
+                   "takes no settings", e->key, pkg->name);
+    return;
+  }
+  jh_yw_unknown_key(w, f, e, names, n);
+}
+
+/* One setting value checked against its schema entry, as text. */
+static char *setting_value(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
+                           const jobhost_param *sp) {
+  char got[GOT_SIZE], *out = NULL;
+  const char *s;
+  long long ll;
+  int b;
+  size_t choice, nch = 0;
+
+  switch (sp->type) {
+  case JOBHOST_PARAM_STRING:
+    jh_yw_want_string(w, f, e->vnode, e->key, &out);
+    return out;
+  case JOBHOST_PARAM_PATH:
+    jh_yw_want_path(w, f, e->vnode, e->key, &out);
+    return out;
+  case JOBHOST_PARAM_INT:
+    s = jh_yw_want_scalar(w, f, e->vnode, e->key, "an integer");
+    if (s == NULL)
+      return NULL;
+    if (jh_yw_parse_ll(s, &ll) != 0) {
+      jh_yw_err_node(w, f, e->vnode, "expected an integer for '%s', got %s",
+                     e->key, jh_yw_describe(e->vnode, got, sizeof(got)));
+      return NULL;
+    }
+    return jh_yw_xstrdup(w, s);
+  case JOBHOST_PARAM_BOOL:
+    if (jh_yw_want_bool(w, f, e->vnode, e->key, &b) != 0)
+      return NULL;
+    return jh_yw_xstrdup(w, b ? "true" : "false");
+  case JOBHOST_PARAM_ENUM:
+    while (sp->choices != NULL && sp->choices[nch] != NULL)
+      nch++;
+    if (jh_yw_want_choice(w, f, e->vnode, e->key, sp->choices, nch,
+                          &choice) != 0)
+      return NULL;
+    return jh_yw_xstrdup(w, sp->choices[choice]);
+  case JOBHOST_PARAM_LIST: {
+    long count;
+    yaml_node_t **items = jh_yw_want_list(w, f, e->vnode, e->key, &count);
+    const char **texts;
+    if (count < 0)
+      return NULL;
+    texts = jh_yw_xcalloc(w, (size_t)count, sizeof(*texts));
+    if (texts != NULL) {
+      for (long i = 0; i < count; i++)
+        texts[i] = jh_yw_scalar(items[i]);
+      out = jh_yw_join(texts, (size_t)count, ",");
+      if (out == NULL)
+        w->oom = 1;
+    }
+    free(texts);
+    free(items);
+    return out;
+  }
+  }
+  return NULL;
+}
+
+static void parse_settings(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                           jh_connection *c, const jobhost_package *pkg) {
+  size_t ne;
+  jh_yentry *es = item_entries(w, f, n, "settings", &ne);
+  if (es == NULL)
+    return;
+  for (size_t i = 0; i < ne; i++) {
+    const jobhost_param *sp = NULL;
+    jh_setting *s;
+    char *value;
+    if (pkg != NULL) {
+      sp = jh_package_setting(pkg, es[i].key);
+      if (sp == NULL) {
+        unknown_setting(w, f, &es[i], pkg);
+        continue;
+      }
+      if (sp->secret) {
+        jh_yw_err_node(w, f, es[i].knode, "'%s' is a secret: give it under "
+                       "'secrets:' as {file: PATH} or {env: VARIABLE}, never "
+                       "in the model text", es[i].key);
+        continue;
+      }
+      value = setting_value(w, f, &es[i], sp);
+    } else {
+      /* the package is unknown (reported): keep the text unchecked */
+      value = NULL;
+      jh_yw_want_string(w, f, es[i].vnode, es[i].key, &value);
+    }
+    if (value == NULL)
+      continue;
+    s = grow(w, &c->settings, &c->nsettings, sizeof(*s));
+    if (s == NULL) {
+      free(value);
+      break;
+    }
+    s->name = jh_yw_xstrdup(w, es[i].key);
+    s->value = value;
+  }
+  free(es);
+}
+
+static void parse_secret(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
+                         jh_connection *c, const jobhost_package *pkg) {
+  char got[GOT_SIZE];
+  size_t ne;
+  jh_yentry *es;
+  jh_secret *s;
+
+  if (pkg != NULL && jh_package_setting(pkg, e->key) == NULL) {
+    unknown_setting(w, f, e, pkg);
+    return;
+  }
+  if (e->vnode->type != YAML_MAPPING_NODE) {
+    jh_yw_err_node(w, f, e->vnode, "expected {file: PATH} or {env: "
+                   "VARIABLE} for secret '%s', got %s (secrets are never "
+                   "written in the model)", e->key,
+                   jh_yw_describe(e->vnode, got, sizeof(got)));
+    return;
+  }
+  es = jh_yw_map_entries(w, f, e->vnode, &ne);
+  if (es == NULL)
+    return;
+  if (ne != 1) {
+    jh_yw_err_node(w, f, e->vnode, "expected exactly one of 'file' or 'env' "
+                   "for secret '%s'", e->key);
+    free(es);
+    return;
+  }
+  if (strcmp(es[0].key, "file") != 0 && strcmp(es[0].key, "env") != 0) {
+    jh_yw_unknown_key(w, f, &es[0], secret_keys, NELEM(secret_keys));
+    free(es);
+    return;
+  }
+  s = grow(w, &c->secrets, &c->nsecrets, sizeof(*s));
+  if (s != NULL) {
+    s->name = jh_yw_xstrdup(w, e->key);
+    if (strcmp(es[0].key, "file") == 0) {
+      s->source = JH_SECRET_FILE;
+      jh_yw_want_path(w, f, es[0].vnode, "file", &s->ref);
+    } else {
+      s->source = JH_SECRET_ENV;
+      jh_yw_want_ident(w, f, es[0].vnode, "env", &s->ref);
+    }
+  }
+  free(es);
+}
+
+static void parse_secrets(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                          jh_connection *c, const jobhost_package *pkg) {
+  size_t ne;
+  jh_yentry *es = item_entries(w, f, n, "secrets", &ne);
+  if (es == NULL)
+    return;
+  for (size_t i = 0; i < ne; i++)
+    parse_secret(w, f, &es[i], c, pkg);
+  free(es);
+}
+
+static char *dir_of(jh_yw *w, const char *file) {
+  char *abs = jh_yw_resolve_path(w, file, ".");
+  size_t len;
+  if (abs == NULL)
+    return NULL;
+  len = strlen(abs);
+  if (len >= 2 && strcmp(abs + len - 2, "/.") == 0)
+    abs[len - 2] = '\0';
+  return abs;
+}
+
+static void required_settings(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                              const jh_connection *c,
+                              const jobhost_package *pkg) {
+  for (size_t i = 0; pkg->settings != NULL && pkg->settings[i].name != NULL;
+       i++) {
+    const jobhost_param *sp = &pkg->settings[i];
+    int found = jh_connection_setting(c, sp->name) != NULL;
+    for (size_t j = 0; j < c->nsecrets && !found; j++)
+      found = strcmp(c->secrets[j].name, sp->name) == 0;
+    if (sp->required && !found)
+      jh_yw_err_node(w, f, n, "connection '%s' is missing setting '%s' "
+                     "required by package '%s'%s%s", c->id ? c->id : "?",
+                     sp->name, pkg->name, sp->help ? ": " : "",
+                     sp->help ? sp->help : "");
+  }
+}
+
+static void parse_connection(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                             jh_model *m, const jh_registry *reg) {
+  size_t ne;
+  jh_yentry *es = item_entries(w, f, n, "a connection", &ne);
+  const jh_yentry *pe;
+  const jobhost_package *pkg = NULL;
+  jh_connection *c;
+
+  if (es == NULL)
+    return;
+  c = grow(w, &m->connections, &m->nconnections, sizeof(*c));
+  if (c == NULL) {
+    free(es);
+    return;
+  }
+  c->loc = mloc(f, n);
+  c->base_dir = dir_of(w, f->name);
+  /* the package first: it gives the settings their schema */
+  pe = jh_yw_find_entry(es, ne, "package");
+  if (pe != NULL && jh_yw_want_ident(w, f, pe->vnode, "package",
+                                     &c->package) == 0) {
+    c->package_loc = mloc(f, pe->vnode);
+    pkg = jh_model_package(reg, c);
+    if (pkg == NULL && reg != NULL) {
+      const char *names[64];
+      size_t np = 0;
+      char *all;
+      for (size_t i = 0; i < reg->nplugins; i++)
+        for (size_t j = 0; reg->plugins[i].desc->packages != NULL &&
+                           reg->plugins[i].desc->packages[j].name != NULL &&
+                           np < NELEM(names);
+             j++)
+          names[np++] = reg->plugins[i].desc->packages[j].name;
+      all = jh_yw_join(names, np, ", ");
+      jh_yw_err_node(w, f, pe->vnode, "unknown package '%s': expected a "
+                     "connector package of a loaded plugin (%s)", c->package,
+                     np == 0 ? "none is loaded" : all ? all : "?");
+      free(all);
+    }
+  }
+  for (size_t i = 0; i < ne; i++) {
+    const char *k = es[i].key;
+    yaml_node_t *v = es[i].vnode;
+    if (strcmp(k, "id") == 0) {
+      jh_yw_want_ident(w, f, v, k, &c->id);
+    } else if (strcmp(k, "connector") == 0) {
+      jh_yw_want_ident(w, f, v, k, &c->connector);
+      c->connector_loc = mloc(f, v);
+    } else if (strcmp(k, "package") == 0) {
+      continue;
+    } else if (strcmp(k, "display_name") == 0) {
+      jh_yw_want_string(w, f, v, k, &c->display_name);
+    } else if (strcmp(k, "settings") == 0) {
+      parse_settings(w, f, v, c, pkg);
+    } else if (strcmp(k, "secrets") == 0) {
+      parse_secrets(w, f, v, c, pkg);
+    } else {
+      jh_yw_unknown_key(w, f, &es[i], connection_keys,
+                        NELEM(connection_keys));
+    }
+  }
+  if (jh_yw_find_entry(es, ne, "id") == NULL)
+    missing(w, f, n, "a connection", "id", "the connection's identifier");
+  if (jh_yw_find_entry(es, ne, "connector") == NULL)
+    missing(w, f, n, "a connection", "connector",
+            "the connector it belongs to");
+  if (pe == NULL)
+    missing(w, f, n, "a connection", "package",
+            "the connector package that serves it, e.g. csv or ldif");
+  if (pkg != NULL)
+    required_settings(w, f, n, c, pkg);
+  free(es);
+}
+
+/* ---- entity types ---- */
+
+static void parse_property(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                           jh_entity_type *et) {
+  size_t ne, t;
+  jh_yentry *es = item_entries(w, f, n, "a property", &ne);
+  jh_property *p;
+
+  if (es == NULL)
+    return;
+  p = grow(w, &et->properties, &et->nproperties, sizeof(*p));
+  if (p == NULL) {
+    free(es);
+    return;
+  }
+  p->loc = mloc(f, n);
+  for (size_t i = 0; i < ne; i++) {
+    const char *k = es[i].key;
+    yaml_node_t *v = es[i].vnode;
+    if (strcmp(k, "id") == 0)
+      jh_yw_want_ident(w, f, v, k, &p->id);
+    else if (strcmp(k, "type") == 0) {
+      if (jh_yw_want_choice(w, f, v, k, property_types,
+                            NELEM(property_types), &t) == 0)
+        p->type = (jh_property_type)t;
+    } else if (strcmp(k, "target") == 0)
+      jh_yw_want_ident(w, f, v, k, &p->target);
+    else
+      jh_yw_unknown_key(w, f, &es[i], property_keys, NELEM(property_keys));
+  }
+  if (jh_yw_find_entry(es, ne, "id") == NULL)
+    missing(w, f, n, "a property", "id", "the property's identifier");
+  if (jh_yw_find_entry(es, ne, "type") == NULL)
+    missing(w, f, n, "a property", "type",
+            "string, integer, boolean, datetime, link or links");
+  free(es);
+}
+
+static void parse_entity_type(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                              jh_model *m) {
+  size_t ne;
+  jh_yentry *es = item_entries(w, f, n, "an entity type", &ne);
+  jh_entity_type *et;
+
+  if (es == NULL)
+    return;
+  et = grow(w, &m->entity_types, &m->nentity_types, sizeof(*et));
+  if (et == NULL) {
+    free(es);
+    return;
+  }
+  et->loc = mloc(f, n);
+  for (size_t i = 0; i < ne; i++) {
+    const char *k = es[i].key;
+    yaml_node_t *v = es[i].vnode;
+    if (strcmp(k, "id") == 0) {
+      jh_yw_want_ident(w, f, v, k, &et->id);
+    } else if (strcmp(k, "display_name") == 0) {
+      jh_yw_want_string(w, f, v, k, &et->display_name);
+    } else if (strcmp(k, "properties") == 0) {
+      yaml_node_item_t *start = NULL;
+      size_t np = section_items(w, f, v, k, &start);
+      for (size_t j = 0; j < np && !w->oom; j++)
+        parse_property(w, f, yaml_document_get_node(f->doc, start[j]), et);
+    } else {
+      jh_yw_unknown_key(w, f, &es[i], entity_type_keys,
+                        NELEM(entity_type_keys));
+    }
+  }
+  if (jh_yw_find_entry(es, ne, "id") == NULL)
+    missing(w, f, n, "an entity type", "id", "the entity type's identifier");
+  free(es);
+}
+
+/* ---- mappings ---- */
+
+static void parse_mapped(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                         jh_entity_mapping *mp) {
+  size_t ne;
+  jh_yentry *es = item_entries(w, f, n, "a mapped property", &ne);
+  jh_mapped_property *p;
+
+  if (es == NULL)
+    return;
+  p = grow(w, &mp->properties, &mp->nproperties, sizeof(*p));
+  if (p == NULL) {
+    free(es);
+    return;
+  }
+  p->loc = mloc(f, n);
+  for (size_t i = 0; i < ne; i++) {
+    const char *k = es[i].key;
+    yaml_node_t *v = es[i].vnode;
+    if (strcmp(k, "property") == 0)
+      jh_yw_want_ident(w, f, v, k, &p->property);
+    else if (strcmp(k, "column") == 0)
+      jh_yw_want_string(w, f, v, k, &p->column);
+    else if (strcmp(k, "primary_key") == 0)
+      jh_yw_want_bool(w, f, v, k, &p->primary_key);
+    else if (strcmp(k, "unique_key") == 0)
+      jh_yw_want_bool(w, f, v, k, &p->unique_key);
+    else if (strcmp(k, "format") == 0)
+      jh_yw_want_string(w, f, v, k, &p->format);
+    else
+      jh_yw_unknown_key(w, f, &es[i], mapped_keys, NELEM(mapped_keys));
+  }
+  if (jh_yw_find_entry(es, ne, "property") == NULL)
+    missing(w, f, n, "a mapped property", "property",
+            "a property of the entity type");
+  if (jh_yw_find_entry(es, ne, "column") == NULL)
+    missing(w, f, n, "a mapped property", "column",
+            "the column of the connection table that fills it");
+  free(es);
+}
+
+static const jh_threshold_kind no_extra[1] = {JH_TH_MAX_DELETED};
+
+static void parse_mapping(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                          jh_model *m) {
+  size_t ne, npk = 0;
+  jh_yentry *es = item_entries(w, f, n, "an entity type mapping", &ne);
+  jh_entity_mapping *mp;
+  const jh_yentry *props;
+
+  if (es == NULL)
+    return;
+  mp = grow(w, &m->mappings, &m->nmappings, sizeof(*mp));
+  if (mp == NULL) {
+    free(es);
+    return;
+  }
+  mp->loc = mloc(f, n);
+  unset_thresholds(&mp->thresholds);
+  for (size_t i = 0; i < ne; i++) {
+    const char *k = es[i].key;
+    yaml_node_t *v = es[i].vnode;
+    if (strcmp(k, "entity_type") == 0) {
+      jh_yw_want_ident(w, f, v, k, &mp->entity_type);
+      mp->entity_type_loc = mloc(f, v);
+    } else if (strcmp(k, "connector") == 0) {
+      jh_yw_want_ident(w, f, v, k, &mp->connector);
+      mp->connector_loc = mloc(f, v);
+    } else if (strcmp(k, "connection_table") == 0) {
+      jh_yw_want_ident(w, f, v, k, &mp->connection_table);
+    } else if (strcmp(k, "thresholds") == 0) {
+      parse_thresholds(w, f, v, &mp->thresholds, JH_TH_MAX_DELETED,
+                       JH_TH_PCT_UPDATED, no_extra, 0);
+    } else if (strcmp(k, "properties") == 0) {
+      yaml_node_item_t *start = NULL;
+      size_t np = section_items(w, f, v, k, &start);
+      for (size_t j = 0; j < np && !w->oom; j++)
+        parse_mapped(w, f, yaml_document_get_node(f->doc, start[j]), mp);
+    } else {
+      jh_yw_unknown_key(w, f, &es[i], mapping_keys, NELEM(mapping_keys));
+    }
+  }
+  if (jh_yw_find_entry(es, ne, "entity_type") == NULL)
+    missing(w, f, n, "an entity type mapping", "entity_type",
+            "the entity type it fills");
+  if (jh_yw_find_entry(es, ne, "connector") == NULL)
+    missing(w, f, n, "an entity type mapping", "connector",
+            "the connector whose data fills it");
+  if (jh_yw_find_entry(es, ne, "connection_table") == NULL)
+    missing(w, f, n, "an entity type mapping", "connection_table",
+            "the exported table (file stem in ExportOutput)");
+  props = jh_yw_find_entry(es, ne, "properties");
+  if (props == NULL || mp->nproperties == 0) {
+    if (props == NULL)
+      missing(w, f, n, "an entity type mapping", "properties",
+              "the mapped properties, one of them the primary key");
+    else
+      jh_yw_err_node(w, f, props->vnode, "expected at least one mapped "
+                     "property, one of them with 'primary_key: true'");
+  } else {
+    for (size_t i = 0; i < mp->nproperties; i++)
+      if (mp->properties[i].primary_key) {
+        if (npk++ == 0)
+          mp->primary_key = i;
+        else
+          jh_yw_err_at(w, as_loc(mp->properties[i].loc), "a second primary "
+                       "key: an entity type mapping has exactly one "
+                       "property with 'primary_key: true'");
+      }
+    if (npk == 0)
+      jh_yw_err_node(w, f, props->vnode, "no primary key: exactly one "
+                     "mapped property must have 'primary_key: true'");
+  }
+  free(es);
+}
+
+static const jh_threshold_kind link_extra[] = {JH_TH_LINK_MAX_DELETED};
+
+static void parse_association(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                              jh_model *m) {
+  size_t ne;
+  jh_yentry *es = item_entries(w, f, n, "an association mapping", &ne);
+  jh_association_mapping *a;
+  static const char *const required[] = {
+      "id", "connector", "connection_table", "entity_type", "property",
+      "column1", "column2"};
+
+  if (es == NULL)
+    return;
+  a = grow(w, &m->associations, &m->nassociations, sizeof(*a));
+  if (a == NULL) {
+    free(es);
+    return;
+  }
+  a->loc = mloc(f, n);
+  unset_thresholds(&a->thresholds);
+  for (size_t i = 0; i < ne; i++) {
+    const char *k = es[i].key;
+    yaml_node_t *v = es[i].vnode;
+    if (strcmp(k, "id") == 0) {
+      jh_yw_want_ident(w, f, v, k, &a->id);
+    } else if (strcmp(k, "connector") == 0) {
+      jh_yw_want_ident(w, f, v, k, &a->connector);
+      a->connector_loc = mloc(f, v);
+    } else if (strcmp(k, "connection_table") == 0) {
+      jh_yw_want_ident(w, f, v, k, &a->connection_table);
+    } else if (strcmp(k, "entity_type") == 0) {
+      jh_yw_want_ident(w, f, v, k, &a->entity_type);
+      a->entity_type_loc = mloc(f, v);
+    } else if (strcmp(k, "property") == 0) {
+      jh_yw_want_ident(w, f, v, k, &a->property);
+      a->property_loc = mloc(f, v);
+    } else if (strcmp(k, "column1") == 0) {
+      jh_yw_want_string(w, f, v, k, &a->column1);
+    } else if (strcmp(k, "column2") == 0) {
+      jh_yw_want_string(w, f, v, k, &a->column2);
+    } else if (strcmp(k, "key1") == 0) {
+      jh_yw_want_ident(w, f, v, k, &a->key1);
+      a->key1_loc = mloc(f, v);
+    } else if (strcmp(k, "key2") == 0) {
+      jh_yw_want_ident(w, f, v, k, &a->key2);
+      a->key2_loc = mloc(f, v);
+    } else if (strcmp(k, "thresholds") == 0) {
+      parse_thresholds(w, f, v, &a->thresholds, JH_TH_LINK_MAX_INSERTED,
+                       JH_TH_LINK_PCT_INSERTED, link_extra, 1);
+    } else {
+      jh_yw_unknown_key(w, f, &es[i], association_keys,
+                        NELEM(association_keys));
+    }
+  }
+  for (size_t r = 0; r < NELEM(required); r++)
+    if (jh_yw_find_entry(es, ne, required[r]) == NULL)
+      missing(w, f, n, "an association mapping", required[r],
+              "see doc/model.md (association_mappings)");
+  free(es);
+}
+
+void jh_model_parse_section(jh_yw *w, const jh_yfile *f, const char *key,
+                            yaml_node_t *n, jh_model *m,
+                            const jh_registry *reg) {
+  yaml_node_item_t *start = NULL;
+  size_t count = section_items(w, f, n, key, &start);
+
+  for (size_t i = 0; i < count && !w->oom; i++) {
+    yaml_node_t *item = yaml_document_get_node(f->doc, start[i]);
+    if (strcmp(key, "connectors") == 0)
+      parse_connector(w, f, item, m);
+    else if (strcmp(key, "connections") == 0)
+      parse_connection(w, f, item, m, reg);
+    else if (strcmp(key, "entity_types") == 0)
+      parse_entity_type(w, f, item, m);
+    else if (strcmp(key, "entity_type_mappings") == 0)
+      parse_mapping(w, f, item, m);
+    else if (strcmp(key, "association_mappings") == 0)
+      parse_association(w, f, item, m);
+  }
+}
+
+/* ---- checks across the model ---- */
+
+static void dup_check(jh_yw *w, const char *what, const char *id,
+                      jh_mloc at, const char *first_id, jh_mloc first,
+                      int nocase) {
+  if (id == NULL || first_id == NULL)
+    return;
+  if (nocase ? strcasecmp(id, first_id) != 0 : strcmp(id, first_id) != 0)
+    return;
+  jh_yw_err_at(w, as_loc(at), "duplicate %s '%s' (first declared at %s:%d)%s",
+               what, id, first.file ? first.file : "?", first.line,
+               nocase ? ": identifiers are compared without case" : "");
+}
+
+static void check_unique(jh_yw *w, const jh_model *m) {
+  for (size_t i = 0; i < m->nconnectors; i++)
+    for (size_t j = 0; j < i; j++)
+      dup_check(w, "connector", m->connectors[i].id, m->connectors[i].loc,
+                m->connectors[j].id, m->connectors[j].loc, 1);
+  for (size_t i = 0; i < m->nconnections; i++)
+    for (size_t j = 0; j < i; j++)
+      dup_check(w, "connection", m->connections[i].id, m->connections[i].loc,
+                m->connections[j].id, m->connections[j].loc, 1);
+  for (size_t i = 0; i < m->nentity_types; i++)
+    for (size_t j = 0; j < i; j++)
+      dup_check(w, "entity type", m->entity_types[i].id,
+                m->entity_types[i].loc, m->entity_types[j].id,
+                m->entity_types[j].loc, 0);
+  for (size_t i = 0; i < m->nmappings; i++)
+    for (size_t j = 0; j < i; j++)
+      dup_check(w, "entity type mapping for", m->mappings[i].entity_type,
+                m->mappings[i].loc, m->mappings[j].entity_type,
+                m->mappings[j].loc, 0);
+  for (size_t i = 0; i < m->nassociations; i++)
+    for (size_t j = 0; j < i; j++)
+      dup_check(w, "association mapping", m->associations[i].id,
+                m->associations[i].loc, m->associations[j].id,
+                m->associations[j].loc, 0);
+}
+
+static void need_connector(jh_yw *w, const jh_model *m, const char *id,
+                           jh_mloc at) {
+  if (id != NULL && jh_model_connector(m, id) == NULL)
+    jh_yw_err_at(w, as_loc(at), "unknown connector '%s': expected a "
+                 "connector declared under 'connectors:'", id);
+}
+
+static const jh_entity_type *need_entity_type(jh_yw *w, const jh_model *m,
+                                              const char *id, jh_mloc at) {
+  const jh_entity_type *et = jh_model_entity_type(m, id);
+  if (id != NULL && et == NULL)
+    jh_yw_err_at(w, as_loc(at), "unknown entity type '%s': expected an "
+                 "entity type declared under 'entity_types:'", id);
+  return et;
+}
+
+static void check_entity_types(jh_yw *w, const jh_model *m) {
+  for (size_t i = 0; i < m->nentity_types; i++) {
+    const jh_entity_type *et = &m->entity_types[i];
+    for (size_t j = 0; j < et->nproperties; j++) {
+      const jh_property *p = &et->properties[j];
+      for (size_t k = 0; k < j; k++)
+        dup_check(w, "property", p->id, p->loc, et->properties[k].id,
+                  et->properties[k].loc, 0);
+      if (p->type == JH_PROP_LINK || p->type == JH_PROP_LINKS) {
+        if (p->target == NULL)
+          jh_yw_err_at(w, as_loc(p->loc), "property '%s' is a %s: expected "
+                       "'target', the entity type it points to",
+                       p->id ? p->id : "?",
+                       p->type == JH_PROP_LINK ? "link" : "links");
+        else
+          need_entity_type(w, m, p->target, p->loc);
+      } else if (p->target != NULL) {
+        jh_yw_err_at(w, as_loc(p->loc), "property '%s' has a 'target' but "
+                     "is not a link: only 'link' and 'links' properties "
+                     "point to an entity type", p->id ? p->id : "?");
+      }
+    }
+  }
+}
+
+static void check_mappings(jh_yw *w, const jh_model *m) {
+  for (size_t i = 0; i < m->nmappings; i++) {
+    const jh_entity_mapping *mp = &m->mappings[i];
+    const jh_entity_type *et =
+        need_entity_type(w, m, mp->entity_type, mp->entity_type_loc);
+    need_connector(w, m, mp->connector, mp->connector_loc);
+    for (size_t j = 0; j < mp->nproperties; j++) {
+      const jh_mapped_property *p = &mp->properties[j];
+      const jh_property *ep;
+      for (size_t k = 0; k < j; k++)
+        if (p->property != NULL && mp->properties[k].property != NULL &&
+            strcmp(p->property, mp->properties[k].property) == 0)
+          jh_yw_err_at(w, as_loc(p->loc), "property '%s' is mapped twice "
+                       "(first at line %d): map each property once",
+                       p->property, mp->properties[k].loc.line);
+      if (et == NULL || p->property == NULL)
+        continue;
+      ep = jh_entity_type_property(et, p->property);
+      if (ep == NULL)
+        jh_yw_err_at(w, as_loc(p->loc), "entity type '%s' has no property "
+                     "'%s': expected one of its declared properties", et->id,
+                     p->property);
+      else if (ep->type == JH_PROP_LINKS)
+        jh_yw_err_at(w, as_loc(p->loc), "property '%s' is multi-valued "
+                     "(links): fill it with an association mapping, not a "
+                     "column", p->property);
+    }
+  }
+}
+
+/* Whether `key` names the primary key or a unique key of the mapping of
+ * entity type et; the default (NULL) is the primary key. */
+static const char *resolve_key(jh_yw *w, const jh_model *m, const char *et,
+                               const char *key, jh_mloc at, const char *which) {
+  const jh_entity_mapping *mp = jh_model_mapping(m, et);
+  if (mp == NULL) {
+    jh_yw_err_at(w, as_loc(at), "entity type '%s' has no entity type "
+                 "mapping: its keys are unknown, so %s cannot be matched",
+                 et, which);
+    return NULL;
+  }
+  if (key == NULL)
+    return mp->properties[mp->primary_key].property;
+  for (size_t i = 0; i < mp->nproperties; i++)
+    if (mp->properties[i].property != NULL &&
+        strcmp(mp->properties[i].property, key) == 0 &&
+        (mp->properties[i].primary_key || mp->properties[i].unique_key))
+      return key;
+  jh_yw_err_at(w, as_loc(at), "'%s' is not a key of entity type '%s': "
+               "expected its primary key or a property mapped with "
+               "'unique_key: true'", key, et);
+  return NULL;
+}
+
+static void check_associations(jh_yw *w, jh_model *m) {
+  for (size_t i = 0; i < m->nassociations; i++) {
+    jh_association_mapping *a = &m->associations[i];
+    const jh_entity_type *et;
+    const jh_property *p;
+    const char *k1 = NULL, *k2 = NULL;
+    need_connector(w, m, a->connector, a->connector_loc);
+    et = need_entity_type(w, m, a->entity_type, a->entity_type_loc);
+    if (et == NULL || a->property == NULL)
+      continue;
+    p = jh_entity_type_property(et, a->property);
+    if (p == NULL || p->type != JH_PROP_LINKS) {
+      jh_yw_err_at(w, as_loc(a->property_loc), "'%s' is not a 'links' "
+                   "property of entity type '%s': an association mapping "
+                   "fills a multi-valued link", a->property, et->id);
+      continue;
+    }
+    k1 = resolve_key(w, m, et->id, a->key1,
+                     a->key1 ? a->key1_loc : a->entity_type_loc, "column1");
+    if (p->target != NULL && jh_model_entity_type(m, p->target) != NULL)
+      k2 = resolve_key(w, m, p->target, a->key2,
+                       a->key2 ? a->key2_loc : a->property_loc, "column2");
+    /* defaults written in, so readers need not resolve them again */
+    if (a->key1 == NULL && k1 != NULL)
+      a->key1 = jh_yw_xstrdup(w, k1);
+    if (a->key2 == NULL && k2 != NULL)
+      a->key2 = jh_yw_xstrdup(w, k2);
+  }
+}
+
+static void check_connections(jh_yw *w, const jh_model *m) {
+  for (size_t i = 0; i < m->nconnections; i++)
+    need_connector(w, m, m->connections[i].connector,
+                   m->connections[i].connector_loc);
+}
+
+void jh_model_check(jh_yw *w, jh_model *m) {
+  if (w->oom)
+    return;
+  check_unique(w, m);
+  check_connections(w, m);
+  check_entity_types(w, m);
+  check_mappings(w, m);
+  check_associations(w, m);
+}

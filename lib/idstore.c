@@ -1,0 +1,303 @@
+/*
+ * idstore.c — see idstore.h.
+ */
+#include "config.h"
+
+#include "idstore.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STMT_CACHE 48
+
+struct jh_idstore {
+  sqlite3 *db;
+  char *path;
+  struct {
+    const char *sql; /* the caller's text, compared by content */
+    sqlite3_stmt *stmt;
+  } cache[STMT_CACHE];
+  size_t ncache;
+};
+
+/* Migrations: migrations[i] takes the schema from version i to i + 1. */
+static const char *const migrations[] = {
+    "CREATE TABLE entity_types(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  name TEXT NOT NULL UNIQUE);\n"
+    "CREATE TABLE resources(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  entity_type INTEGER NOT NULL REFERENCES entity_types(id),\n"
+    "  connector TEXT NOT NULL,\n"
+    "  key TEXT NOT NULL,\n"
+    "  data BLOB NOT NULL,\n"
+    "  dirty INTEGER NOT NULL DEFAULT 0,\n"
+    "  changed_at TEXT);\n"
+    "CREATE UNIQUE INDEX resources_by_key ON resources(entity_type, key);\n"
+    "CREATE TABLE links(\n"
+    "  association TEXT NOT NULL,\n"
+    "  value1 TEXT NOT NULL,\n"
+    "  value2 TEXT NOT NULL,\n"
+    "  connector TEXT NOT NULL,\n"
+    "  PRIMARY KEY(association, value1, value2)) WITHOUT ROWID;\n"
+    "CREATE TABLE resource_changes(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  task_instance INTEGER NOT NULL,\n"
+    "  connector TEXT NOT NULL,\n"
+    "  entity_type TEXT NOT NULL,\n"
+    "  key TEXT NOT NULL,\n"
+    "  op TEXT NOT NULL CHECK(op IN ('insert', 'update', 'delete')),\n"
+    "  data BLOB,\n"
+    "  state TEXT NOT NULL CHECK(state IN ('held', 'applied')));\n"
+    "CREATE INDEX resource_changes_by_task ON "
+    "resource_changes(task_instance);\n"
+    "CREATE TABLE link_changes(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  task_instance INTEGER NOT NULL,\n"
+    "  connector TEXT NOT NULL,\n"
+    "  association TEXT NOT NULL,\n"
+    "  value1 TEXT NOT NULL,\n"
+    "  value2 TEXT NOT NULL,\n"
+    "  op TEXT NOT NULL CHECK(op IN ('insert', 'delete')),\n"
+    "  state TEXT NOT NULL CHECK(state IN ('held', 'applied')));\n"
+    "CREATE INDEX link_changes_by_task ON link_changes(task_instance);\n"
+    "CREATE TABLE sync_state(\n"
+    "  connector TEXT PRIMARY KEY COLLATE NOCASE,\n"
+    "  last_batch INTEGER NOT NULL DEFAULT 0,\n"
+    "  last_mode TEXT,\n"
+    "  last_sync_at TEXT,\n"
+    "  blocked_task_instance INTEGER);\n",
+};
+
+static int fail(char *err, size_t errsize, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errsize, int rc, const char *fmt, ...) {
+  va_list ap;
+  if (err != NULL && errsize > 0) {
+    va_start(ap, fmt);
+    vsnprintf(err, errsize, fmt, ap);
+    va_end(ap);
+  }
+  return rc;
+}
+
+int jh_idstore_exec(jh_idstore *s, const char *sql, char *err,
+                    size_t errsize) {
+  char *msg = NULL;
+  if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    fail(err, errsize, -EIO, "%s: %s", s->path,
+         msg ? msg : sqlite3_errmsg(s->db));
+    sqlite3_free(msg);
+    return -EIO;
+  }
+  return 0;
+}
+
+static int user_version(jh_idstore *s, int *v, char *err, size_t errsize) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+    *v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+  }
+  sqlite3_finalize(st);
+  return fail(err, errsize, -EIO, "%s: cannot read the schema version: %s",
+              s->path, sqlite3_errmsg(s->db));
+}
+
+static int migrate(jh_idstore *s, char *err, size_t errsize) {
+  int have, rc;
+  const int want = (int)(sizeof(migrations) / sizeof(migrations[0]));
+
+  if ((rc = user_version(s, &have, err, errsize)) != 0)
+    return rc;
+  if (have > want)
+    return fail(err, errsize, -EPROTO, "%s: identity store schema %d is "
+                "newer than this jobhost's (%d): use a newer jobhost",
+                s->path, have, want);
+  for (int v = have; v < want; v++) {
+    char bump[48];
+    snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
+    if ((rc = jh_idstore_exec(s, "BEGIN IMMEDIATE", err, errsize)) != 0)
+      return rc;
+    /* another process may have migrated meanwhile */
+    if ((rc = user_version(s, &have, err, errsize)) != 0 || have > v) {
+      jh_idstore_exec(s, "ROLLBACK", NULL, 0);
+      if (rc != 0)
+        return rc;
+      continue;
+    }
+    if ((rc = jh_idstore_exec(s, migrations[v], err, errsize)) != 0 ||
+        (rc = jh_idstore_exec(s, bump, err, errsize)) != 0 ||
+        (rc = jh_idstore_exec(s, "COMMIT", err, errsize)) != 0) {
+      jh_idstore_exec(s, "ROLLBACK", NULL, 0);
+      return rc;
+    }
+  }
+  return 0;
+}
+
+int jh_idstore_open(const char *path, jh_idstore **out, char *err,
+                    size_t errsize) {
+  jh_idstore *s = calloc(1, sizeof(*s));
+  int rc;
+
+  *out = NULL;
+  if (s == NULL || (s->path = strdup(path)) == NULL) {
+    free(s);
+    return fail(err, errsize, -ENOMEM, "out of memory");
+  }
+  if (sqlite3_open_v2(path, &s->db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                          SQLITE_OPEN_NOMUTEX,
+                      NULL) != SQLITE_OK) {
+    rc = fail(err, errsize, -EIO, "%s: cannot open the identity store: %s",
+              path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    jh_idstore_close(s);
+    return rc;
+  }
+  sqlite3_busy_timeout(s->db, JH_IDSTORE_BUSY_MS);
+  if ((rc = jh_idstore_exec(s, "PRAGMA journal_mode = WAL", err, errsize)) !=
+          0 ||
+      (rc = jh_idstore_exec(s, "PRAGMA synchronous = NORMAL", err,
+                            errsize)) != 0 ||
+      (rc = jh_idstore_exec(s, "PRAGMA foreign_keys = ON", err, errsize)) !=
+          0 ||
+      (rc = migrate(s, err, errsize)) != 0) {
+    jh_idstore_close(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+void jh_idstore_close(jh_idstore *s) {
+  if (s == NULL)
+    return;
+  for (size_t i = 0; i < s->ncache; i++)
+    sqlite3_finalize(s->cache[i].stmt);
+  sqlite3_close(s->db);
+  free(s->path);
+  free(s);
+}
+
+sqlite3 *jh_idstore_db(jh_idstore *s) { return s->db; }
+
+sqlite3_stmt *jh_idstore_stmt(jh_idstore *s, const char *sql, char *err,
+                              size_t errsize) {
+  sqlite3_stmt *st = NULL;
+  for (size_t i = 0; i < s->ncache; i++)
+    if (s->cache[i].sql == sql || strcmp(s->cache[i].sql, sql) == 0) {
+      sqlite3_reset(s->cache[i].stmt);
+      sqlite3_clear_bindings(s->cache[i].stmt);
+      return s->cache[i].stmt;
+    }
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    fail(err, errsize, -EIO, "%s: %s", s->path, sqlite3_errmsg(s->db));
+    return NULL;
+  }
+  if (s->ncache < STMT_CACHE) {
+    s->cache[s->ncache].sql = sql;
+    s->cache[s->ncache].stmt = st;
+    s->ncache++;
+    return st;
+  }
+  /* a full cache is a programming error: keep working, slowly */
+  sqlite3_finalize(s->cache[STMT_CACHE - 1].stmt);
+  s->cache[STMT_CACHE - 1].sql = sql;
+  s->cache[STMT_CACHE - 1].stmt = st;
+  return st;
+}
+
+int jh_idstore_entity_type(jh_idstore *s, const char *name, int64_t *id,
+                           char *err, size_t errsize) {
+  sqlite3_stmt *st = jh_idstore_stmt(
+      s, "INSERT INTO entity_types(name) VALUES (?1) "
+         "ON CONFLICT(name) DO UPDATE SET name = excluded.name RETURNING id",
+      err, errsize);
+  int rc;
+  if (st == NULL)
+    return -EIO;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW)
+    return fail(err, errsize, -EIO, "%s: entity type '%s': %s", s->path,
+                name, sqlite3_errmsg(s->db));
+  *id = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return 0;
+}
+
+/* ---- value encoding ---- */
+
+size_t jh_idstore_encode(const jh_idstore_value *values, size_t n,
+                         char **buf, size_t *cap) {
+  size_t need = 0, o = 0;
+  for (size_t i = 0; i < n; i++)
+    if (values[i].length > 0)
+      need += strlen(values[i].name) + values[i].length + 2;
+  if (need > *cap || *buf == NULL) {
+    size_t ncap = need < 256 ? 256 : need * 2;
+    char *g = realloc(*buf, ncap);
+    if (g == NULL)
+      return (size_t)-1;
+    *buf = g;
+    *cap = ncap;
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t nl;
+    if (values[i].length == 0)
+      continue;
+    nl = strlen(values[i].name);
+    memcpy(*buf + o, values[i].name, nl + 1);
+    o += nl + 1;
+    memcpy(*buf + o, values[i].value, values[i].length);
+    o += values[i].length;
+    (*buf)[o++] = '\0';
+  }
+  return o;
+}
+
+void jh_idstore_sort_names(const char *const *names, size_t n,
+                           size_t *order) {
+  /* insertion sort: a mapping has a handful of properties, and this
+   * keeps the function reentrant */
+  for (size_t i = 0; i < n; i++)
+    order[i] = i;
+  for (size_t i = 1; i < n; i++) {
+    size_t v = order[i], j = i;
+    while (j > 0 && strcmp(names[order[j - 1]], names[v]) > 0) {
+      order[j] = order[j - 1];
+      j--;
+    }
+    order[j] = v;
+  }
+}
+
+int jh_idstore_decode(const void *data, size_t len,
+                      int (*fn)(void *arg, const char *name,
+                                const char *value, size_t vlen),
+                      void *arg) {
+  const char *p = data, *end = p + len;
+  while (p < end) {
+    const char *name = p, *value, *z;
+    z = memchr(p, '\0', (size_t)(end - p));
+    if (z == NULL || z + 1 > end)
+      return -EILSEQ;
+    value = z + 1;
+    z = memchr(value, '\0', (size_t)(end - value));
+    if (z == NULL)
+      return -EILSEQ;
+    {
+      int rc = fn(arg, name, value, (size_t)(z - value));
+      if (rc != 0)
+        return rc;
+    }
+    p = z + 1;
+  }
+  return 0;
+}

@@ -1,0 +1,101 @@
+/*
+ * idstore.h — the identity store: resources, links, change tables and
+ * per-connector synchronization state, in one SQLite file (WAL) beside
+ * the job store (reference/domain.md §8.4).
+ *
+ * Tables (schema version in PRAGMA user_version, migrations applied on
+ * open, each in its own transaction):
+ *
+ *   entity_types(id, name)            entity type names, by number
+ *   resources(id, entity_type, connector, key, data, dirty, changed_at)
+ *                                     one row per resource; `key` is the
+ *                                     primary key value, `data` the mapped
+ *                                     values (jh_idstore_encode); unique
+ *                                     on (entity_type, key)
+ *   links(association, value1, value2, connector)
+ *                                     multi-valued links, as the two key
+ *                                     values written in the source
+ *   resource_changes(task_instance, connector, entity_type, key, op, data,
+ *                    state)           the change tables: 'held' while a
+ *                                     synchronization is Blocked, 'applied'
+ *                                     when kept by DoNotDeleteChanges
+ *   link_changes(task_instance, connector, association, value1, value2,
+ *                op, state)
+ *   sync_state(connector, last_batch, last_mode, last_sync_at,
+ *              blocked_task_instance)
+ *
+ * Keys and values are compared bytewise (SQLite's BINARY collation), the
+ * order prepare sorts by, so a sorted file merges with an index scan.
+ */
+#ifndef JH_IDSTORE_H
+#define JH_IDSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+/* Schema version this code writes. */
+#define JH_IDSTORE_SCHEMA 1
+/* How long a writer waits for another one, in milliseconds. */
+#define JH_IDSTORE_BUSY_MS 60000
+
+typedef struct jh_idstore jh_idstore;
+
+/* Open (creating and migrating as needed) the store at path. Returns 0
+ * and *out (close with jh_idstore_close), or a negative code with a
+ * message naming the file in err. A store written by a newer jobhost is
+ * refused (-EPROTO). */
+int jh_idstore_open(const char *path, jh_idstore **out, char *err,
+                    size_t errsize);
+void jh_idstore_close(jh_idstore *s);
+
+/* The connection (owned by the store). */
+sqlite3 *jh_idstore_db(jh_idstore *s);
+
+/* Run one SQL text without results. Returns 0 or -EIO with the message
+ * in err. */
+int jh_idstore_exec(jh_idstore *s, const char *sql, char *err,
+                    size_t errsize);
+
+/* A cached prepared statement for sql (reset, bindings cleared), or NULL
+ * with the message in err. Owned by the store. */
+sqlite3_stmt *jh_idstore_stmt(jh_idstore *s, const char *sql, char *err,
+                              size_t errsize);
+
+/* The number of entity type `name`, created when absent; 0 or -EIO. */
+int jh_idstore_entity_type(jh_idstore *s, const char *name, int64_t *id,
+                           char *err, size_t errsize);
+
+/*
+ * Encoding of a resource's values. `data` holds, for every property with
+ * a non-empty value, in ascending order of property name, the name, a
+ * NUL, the value and a NUL. The order and the omission of empty values
+ * make it independent of the mapping's column order, so equal values
+ * give equal bytes. Values may not contain NUL (CSV text cannot).
+ */
+typedef struct jh_idstore_value {
+  const char *name;
+  const char *value;
+  size_t length;
+} jh_idstore_value;
+
+/* Encode n values (sorted by name by the caller: see
+ * jh_idstore_sort_names) into *buf (grown with realloc; *cap its size).
+ * Returns the encoded length, or (size_t)-1 when out of memory. */
+size_t jh_idstore_encode(const jh_idstore_value *values, size_t n,
+                         char **buf, size_t *cap);
+
+/* The order in which to pass n names to jh_idstore_encode: order[i] is
+ * the index of the i-th name in ascending byte order. */
+void jh_idstore_sort_names(const char *const *names, size_t n,
+                           size_t *order);
+
+/* Call fn for each (name, value) of data; stops at the first nonzero
+ * return, which is returned. -EILSEQ for malformed data. */
+int jh_idstore_decode(const void *data, size_t len,
+                      int (*fn)(void *arg, const char *name,
+                                const char *value, size_t vlen),
+                      void *arg);
+
+#endif /* JH_IDSTORE_H */

@@ -1,0 +1,1636 @@
+/*
+ * syncer.c — see syncer.h.
+ *
+ * Batches are handled one at a time, in seq order, inside the task's one
+ * transaction: each is diffed against the store as the earlier ones left
+ * it, checked, and applied, so a later batch sees the earlier ones. The
+ * first batch that exceeds a threshold is held and ends the call Blocked;
+ * the batches after it stay pending for the next run.
+ *
+ * The diff of a table streams: the sorted file is merged with an index
+ * scan of the store (keys compare bytewise on both sides), and every
+ * change goes to a spill file, so memory does not grow with the rows.
+ */
+#include "config.h"
+
+#include "syncer.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include <jobhost/jobhost.h>
+
+#include "csv.h"
+#include "idstore.h"
+
+enum { KIND_RESOURCE = 1, KIND_LINK = 2 };
+enum { OP_INSERT = 1, OP_UPDATE = 2, OP_DELETE = 3 };
+enum { MODE_COMPLETE = 0, MODE_INCREMENTAL = 1, MODE_INITIAL = 2 };
+
+static const char *const mode_names[] = {"complete", "incremental",
+                                         "initial"};
+
+/* Rows between two polls of the cancel flag. */
+#define POLL_ROWS 4096
+
+/* One table of the connector: an entity type mapping or an association. */
+typedef struct table {
+  int kind;
+  const char *name; /* the entity type or the association id */
+  const jh_entity_mapping *mp;
+  const jh_association_mapping *as;
+  int64_t et_id;  /* KIND_RESOURCE: entity type number in the store */
+  int64_t stored; /* resources or links stored before this batch */
+  int64_t ins, upd, del, same, rows;
+  int in_batch; /* the current batch has it */
+} table;
+
+typedef struct batch {
+  long long seq;
+  int mode;
+  char *dir;
+} batch;
+
+typedef struct spill_head {
+  uint8_t kind, op;
+  uint16_t table;
+  uint32_t klen, dlen, xlen;
+} spill_head;
+
+typedef struct syncer {
+  const jh_sync_args *a;
+  const jh_connector *connector;
+  jh_idstore *st;
+  sqlite3 *db;
+  table *tables;
+  size_t ntables;
+  FILE *spill;
+  char spill_path[PATH_MAX];
+  int64_t nspill;
+  jh_csv_writer *report;
+  char *err;
+  size_t errsize;
+  char *enc; /* encode buffer */
+  size_t enccap;
+  char *names; /* changed property names of an update */
+  size_t namescap;
+  char now[32];
+  jh_sync_stats *stats;
+  long poll;
+} syncer;
+
+static int fail(syncer *s, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(syncer *s, int rc, const char *fmt, ...) {
+  va_list ap;
+  if (s->err != NULL && s->errsize > 0) {
+    va_start(ap, fmt);
+    vsnprintf(s->err, s->errsize, fmt, ap);
+    va_end(ap);
+  }
+  return rc;
+}
+
+static void logf_(syncer *s, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void logf_(syncer *s, int level, const char *fmt, ...) {
+  char line[1024];
+  va_list ap;
+  if (s->a->log == NULL)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  s->a->log(s->a->arg, level, line);
+}
+
+static int polled(syncer *s) {
+  if (++s->poll % POLL_ROWS != 0 || s->a->cancelled == NULL)
+    return 0;
+  if (s->a->cancelled(s->a->arg))
+    return fail(s, -ECANCELED, "cancelled");
+  return 0;
+}
+
+static int db_fail(syncer *s, const char *what) {
+  return fail(s, -EIO, "%s: %s: %s", s->a->store_path, what,
+              sqlite3_errmsg(s->db));
+}
+
+static sqlite3_stmt *stmt(syncer *s, const char *sql) {
+  return jh_idstore_stmt(s->st, sql, s->err, s->errsize);
+}
+
+/* Bytewise order of two keys (a shorter prefix first). */
+static int keycmp(const void *a, size_t al, const void *b, size_t bl) {
+  int c = memcmp(a, b, al < bl ? al : bl);
+  if (c != 0)
+    return c;
+  return al < bl ? -1 : al > bl ? 1 : 0;
+}
+
+/* ---- the spill file ---- */
+
+static int spill_put(syncer *s, int kind, int op, size_t ti, const void *k,
+                     size_t kl, const void *d, size_t dl, const void *x,
+                     size_t xl) {
+  spill_head h = {(uint8_t)kind, (uint8_t)op, (uint16_t)ti, (uint32_t)kl,
+                  (uint32_t)dl, (uint32_t)xl};
+  if (fwrite(&h, sizeof(h), 1, s->spill) != 1 ||
+      (kl > 0 && fwrite(k, 1, kl, s->spill) != kl) ||
+      (dl > 0 && fwrite(d, 1, dl, s->spill) != dl) ||
+      (xl > 0 && fwrite(x, 1, xl, s->spill) != xl))
+    return fail(s, -EIO, "%s: cannot write: %s", s->spill_path,
+                strerror(errno));
+  s->nspill++;
+  return 0;
+}
+
+static int spill_open(syncer *s) {
+  snprintf(s->spill_path, sizeof(s->spill_path), "%s/changes.spill",
+           s->a->work_dir);
+  s->spill = fopen(s->spill_path, "w+");
+  if (s->spill == NULL)
+    return fail(s, -errno, "%s: cannot create: %s", s->spill_path,
+                strerror(errno));
+  setvbuf(s->spill, NULL, _IOFBF, 1 << 20);
+  s->nspill = 0;
+  return 0;
+}
+
+static void spill_close(syncer *s) {
+  if (s->spill != NULL) {
+    fclose(s->spill);
+    unlink(s->spill_path);
+    s->spill = NULL;
+  }
+}
+
+/* Read the next record: 1, 0 at the end, or negative. *buf grows. */
+static int spill_get(syncer *s, spill_head *h, char **buf, size_t *cap) {
+  size_t need;
+  if (fread(h, sizeof(*h), 1, s->spill) != 1)
+    return feof(s->spill) ? 0
+                          : fail(s, -EIO, "%s: cannot read", s->spill_path);
+  need = (size_t)h->klen + h->dlen + h->xlen + 3;
+  if (need > *cap) {
+    char *g = realloc(*buf, need * 2);
+    if (g == NULL)
+      return fail(s, -ENOMEM, "out of memory");
+    *buf = g;
+    *cap = need * 2;
+  }
+  if (fread(*buf, 1, need - 3, s->spill) != need - 3)
+    return fail(s, -EIO, "%s: truncated", s->spill_path);
+  return 1;
+}
+
+/* ---- the change report ---- */
+
+static int report_row(syncer *s, const char *change, const char *tname,
+                      const char *key, size_t kl, const char *detail,
+                      size_t dl) {
+  const char *f[4] = {change, tname, key, detail ? detail : ""};
+  size_t l[4] = {strlen(change), strlen(tname), kl, detail ? dl : 0};
+  int rc;
+  if (s->report == NULL)
+    return 0;
+  rc = jh_csv_write_record_n(s->report, f, l, 4);
+  if (rc != 0)
+    return fail(s, rc, "%s: cannot write the change report: %s",
+                s->a->report_path, strerror(-rc));
+  return 0;
+}
+
+/* ---- which properties changed ---- */
+
+typedef struct kv {
+  const char *name;
+  const char *value;
+  size_t vlen;
+} kv;
+
+typedef struct kvs {
+  kv *v;
+  size_t n, cap;
+} kvs;
+
+static int kv_add(void *arg, const char *name, const char *value,
+                  size_t vlen) {
+  kvs *k = arg;
+  if (k->n == k->cap) {
+    size_t ncap = k->cap ? k->cap * 2 : 16;
+    kv *g = realloc(k->v, ncap * sizeof(*g));
+    if (g == NULL)
+      return -ENOMEM;
+    k->v = g;
+    k->cap = ncap;
+  }
+  k->v[k->n].name = name;
+  k->v[k->n].value = value;
+  k->v[k->n].vlen = vlen;
+  k->n++;
+  return 0;
+}
+
+/* The names whose values differ between two encodings, joined with ';'
+ * into *out (grown). Returns the length or (size_t)-1. */
+static size_t changed_names(const void *a, size_t al, const void *b,
+                            size_t bl, char **out, size_t *cap) {
+  kvs x = {0}, y = {0};
+  size_t i = 0, j = 0, o = 0;
+  if (jh_idstore_decode(a, al, kv_add, &x) != 0 ||
+      jh_idstore_decode(b, bl, kv_add, &y) != 0) {
+    free(x.v);
+    free(y.v);
+    return (size_t)-1;
+  }
+  while (i < x.n || j < y.n) {
+    const char *name;
+    int c = i >= x.n ? 1 : j >= y.n ? -1 : strcmp(x.v[i].name, y.v[j].name);
+    size_t nl;
+    if (c == 0) {
+      int same = x.v[i].vlen == y.v[j].vlen &&
+                 memcmp(x.v[i].value, y.v[j].value, x.v[i].vlen) == 0;
+      name = x.v[i].name;
+      i++;
+      j++;
+      if (same)
+        continue;
+    } else if (c < 0) {
+      name = x.v[i++].name;
+    } else {
+      name = y.v[j++].name;
+    }
+    nl = strlen(name);
+    if (o + nl + 2 > *cap) {
+      size_t ncap = (o + nl + 2) * 2;
+      char *g = realloc(*out, ncap);
+      if (g == NULL) {
+        o = (size_t)-1;
+        break;
+      }
+      *out = g;
+      *cap = ncap;
+    }
+    if (o > 0)
+      (*out)[o++] = ';';
+    memcpy(*out + o, name, nl);
+    o += nl;
+  }
+  free(x.v);
+  free(y.v);
+  return o;
+}
+
+/* ---- batches ---- */
+
+static void batches_free(batch *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(b[i].dir);
+  free(b);
+}
+
+static int cmp_batch(const void *a, const void *b) {
+  long long x = ((const batch *)a)->seq, y = ((const batch *)b)->seq;
+  return x < y ? -1 : x > y;
+}
+
+/* The batches of the connector above last_batch, in seq order. */
+static int list_batches(syncer *s, long long last, batch **out, size_t *n) {
+  char dir[PATH_MAX];
+  DIR *d;
+  struct dirent *e;
+  batch *b = NULL;
+  size_t nb = 0;
+
+  *out = NULL;
+  *n = 0;
+  snprintf(dir, sizeof(dir), "%s/%s/batches", s->a->collect_dir,
+           s->connector->id);
+  d = opendir(dir);
+  if (d == NULL)
+    return errno == ENOENT ? 0
+                           : fail(s, -errno, "%s: cannot list: %s", dir,
+                                  strerror(errno));
+  while ((e = readdir(d)) != NULL) {
+    char *end;
+    long long seq;
+    int mode = -1;
+    batch *g;
+    if (e->d_name[0] < '0' || e->d_name[0] > '9')
+      continue; /* ".", "..", unfinished ".N-mode.tmp" */
+    seq = strtoll(e->d_name, &end, 10);
+    if (*end != '-' || seq <= last)
+      continue;
+    for (int m = 0; m < 3; m++)
+      if (strcmp(end + 1, mode_names[m]) == 0)
+        mode = m;
+    if (mode < 0)
+      continue;
+    g = realloc(b, (nb + 1) * sizeof(*b));
+    if (g == NULL || asprintf(&g[nb].dir, "%s/%s", dir, e->d_name) < 0) {
+      closedir(d);
+      batches_free(g ? g : b, nb);
+      return fail(s, -ENOMEM, "out of memory");
+    }
+    b = g;
+    b[nb].seq = seq;
+    b[nb].mode = mode;
+    nb++;
+  }
+  closedir(d);
+  qsort(b, nb, sizeof(*b), cmp_batch);
+  *out = b;
+  *n = nb;
+  return 0;
+}
+
+static void remove_tree(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  if (d == NULL)
+    return;
+  while ((e = readdir(d)) != NULL) {
+    char p[PATH_MAX + 256];
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+    if (unlink(p) != 0 && errno == EISDIR)
+      remove_tree(p);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
+/* ---- tables of the connector ---- */
+
+static int tables_build(syncer *s) {
+  const jh_model *m = s->a->model;
+  size_t n = 0;
+  s->tables = calloc(m->nmappings + m->nassociations + 1, sizeof(table));
+  if (s->tables == NULL)
+    return fail(s, -ENOMEM, "out of memory");
+  for (size_t i = 0; i < m->nmappings; i++)
+    if (strcasecmp(m->mappings[i].connector, s->connector->id) == 0) {
+      table *t = &s->tables[n++];
+      t->kind = KIND_RESOURCE;
+      t->mp = &m->mappings[i];
+      t->name = t->mp->entity_type;
+      if (jh_idstore_entity_type(s->st, t->name, &t->et_id, s->err,
+                                 s->errsize) != 0)
+        return -EIO;
+    }
+  for (size_t i = 0; i < m->nassociations; i++)
+    if (strcasecmp(m->associations[i].connector, s->connector->id) == 0) {
+      table *t = &s->tables[n++];
+      t->kind = KIND_LINK;
+      t->as = &m->associations[i];
+      t->name = t->as->id;
+    }
+  s->ntables = n;
+  if (n == 0)
+    return fail(s, JOBHOST_ECONFIG, "connector '%s' has no entity type "
+                "mapping nor association mapping in the model: nothing "
+                "to synchronize", s->connector->id);
+  return 0;
+}
+
+static table *table_named(syncer *s, const char *name) {
+  for (size_t i = 0; i < s->ntables; i++)
+    if (strcmp(s->tables[i].name, name) == 0)
+      return &s->tables[i];
+  return NULL;
+}
+
+static int count_stored(syncer *s, table *t) {
+  sqlite3_stmt *q;
+  if (t->kind == KIND_RESOURCE) {
+    q = stmt(s, "SELECT count(*) FROM resources WHERE entity_type = ?1");
+    if (q == NULL)
+      return -EIO;
+    sqlite3_bind_int64(q, 1, t->et_id);
+  } else {
+    q = stmt(s, "SELECT count(*) FROM links WHERE association = ?1");
+    if (q == NULL)
+      return -EIO;
+    sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
+  }
+  if (sqlite3_step(q) != SQLITE_ROW)
+    return db_fail(s, "count");
+  t->stored = sqlite3_column_int64(q, 0);
+  sqlite3_reset(q);
+  return 0;
+}
+
+/* ---- reading a table file ---- */
+
+typedef struct tfile {
+  jh_csv_reader *r;
+  const char *path;
+  int has_command;
+  size_t ncols;           /* value columns (after the command) */
+  const char **names;     /* property ids (resource) */
+  size_t *order;          /* encode order */
+  size_t key;             /* resource: key column among the values */
+  jh_idstore_value *vals; /* scratch */
+} tfile;
+
+static void tfile_close(tfile *f) {
+  jh_csv_reader_close(f->r);
+  free(f->names);
+  free(f->order);
+  free(f->vals);
+  memset(f, 0, sizeof(*f));
+}
+
+static int tfile_open(syncer *s, const table *t, const char *path,
+                      int has_command, tfile *f) {
+  const jh_csv_options opt = {',', 0, NULL, 1};
+  const jh_csv_record *h;
+  int rc;
+  size_t first;
+
+  memset(f, 0, sizeof(*f));
+  f->path = path;
+  f->has_command = has_command;
+  rc = jh_csv_reader_open(path, &opt, &f->r, s->err, s->errsize);
+  if (rc != 0)
+    return rc;
+  h = jh_csv_reader_header(f->r);
+  first = has_command ? 1 : 0;
+  if (h->nfields < first + (t->kind == KIND_LINK ? 2 : 1)) {
+    tfile_close(f);
+    return fail(s, JOBHOST_ECONFIG, "%s:1: expected a header with %s%s",
+                path, has_command ? "the command column and " : "",
+                t->kind == KIND_LINK ? "two key columns" : "the properties");
+  }
+  if (has_command && strcmp(h->fields[0], "command") != 0) {
+    rc = fail(s, JOBHOST_ECONFIG, "%s:1: expected 'command' as the first "
+              "column, got '%s'", path, h->fields[0]);
+    tfile_close(f);
+    return rc;
+  }
+  f->ncols = h->nfields - first;
+  if (t->kind == KIND_LINK)
+    return 0;
+  f->names = calloc(f->ncols, sizeof(*f->names));
+  f->order = calloc(f->ncols, sizeof(*f->order));
+  f->vals = calloc(f->ncols, sizeof(*f->vals));
+  if (f->names == NULL || f->order == NULL || f->vals == NULL) {
+    tfile_close(f);
+    return fail(s, -ENOMEM, "out of memory");
+  }
+  f->key = (size_t)-1;
+  for (size_t i = 0; i < f->ncols; i++) {
+    const char *name = h->fields[first + i];
+    size_t k;
+    for (k = 0; k < t->mp->nproperties; k++)
+      if (strcmp(t->mp->properties[k].property, name) == 0)
+        break;
+    if (k == t->mp->nproperties) {
+      rc = fail(s, JOBHOST_ECONFIG, "%s:1: column '%s' is not a mapped "
+                "property of entity type '%s' (the batch was prepared "
+                "with another model?)", path, name, t->name);
+      tfile_close(f);
+      return rc;
+    }
+    if (k == t->mp->primary_key)
+      f->key = i;
+    f->names[i] = t->mp->properties[k].property;
+  }
+  if (f->key == (size_t)-1) {
+    tfile_close(f);
+    return fail(s, JOBHOST_ECONFIG, "%s:1: no column for the primary key "
+                "'%s' of entity type '%s'", path,
+                t->mp->properties[t->mp->primary_key].property, t->name);
+  }
+  jh_idstore_sort_names(f->names, f->ncols, f->order);
+  return 0;
+}
+
+/* Next row: 1 with the record, 0 at the end, negative on error. */
+static int tfile_next(syncer *s, tfile *f, const jh_csv_record **rec) {
+  int rc = jh_csv_read(f->r, rec);
+  if (rc < 0)
+    return fail(s, rc, "%s", jh_csv_reader_error(f->r));
+  if (rc == 1 && (*rec)->nfields != f->ncols + (f->has_command ? 1 : 0))
+    return fail(s, JOBHOST_ECONFIG, "%s:%lu: expected %zu fields, got %zu",
+                f->path, jh_csv_reader_line(f->r),
+                f->ncols + (f->has_command ? 1 : 0), (*rec)->nfields);
+  return rc;
+}
+
+/* The encoded values of a resource row (in s->enc). */
+static int encode_row(syncer *s, tfile *f, const jh_csv_record *rec,
+                      size_t *len) {
+  size_t first = f->has_command ? 1 : 0;
+  for (size_t i = 0; i < f->ncols; i++) {
+    size_t c = f->order[i];
+    f->vals[i].name = f->names[c];
+    f->vals[i].value = rec->fields[first + c];
+    f->vals[i].length = rec->lengths[first + c];
+    if (memchr(f->vals[i].value, '\0', f->vals[i].length) != NULL)
+      return fail(s, JOBHOST_ECONFIG, "%s:%lu: a NUL character in '%s'",
+                  f->path, jh_csv_reader_line(f->r), f->names[c]);
+  }
+  *len = jh_idstore_encode(f->vals, f->ncols, &s->enc, &s->enccap);
+  return *len == (size_t)-1 ? fail(s, -ENOMEM, "out of memory") : 0;
+}
+
+/* Rows must come in strictly increasing key order. */
+typedef struct prevkey {
+  char *buf;
+  size_t len, cap;
+  int have;
+} prevkey;
+
+static int check_order(syncer *s, tfile *f, prevkey *p, const char *k,
+                       size_t kl, const char *k2, size_t k2l) {
+  int c = 0;
+  size_t total = kl + 1 + k2l;
+  if (p->have) {
+    /* compare (k, k2) with the previous pair stored as k NUL k2 */
+    size_t pl = strlen(p->buf);
+    c = keycmp(k, kl, p->buf, pl);
+    if (c == 0 && k2 != NULL)
+      c = keycmp(k2, k2l, p->buf + pl + 1, p->len - pl - 1);
+    if (c <= 0)
+      return fail(s, JOBHOST_ECONFIG, "%s:%lu: %s: the file must be sorted "
+                  "by key without repeats (was the batch altered?)", f->path,
+                  jh_csv_reader_line(f->r),
+                  c == 0 ? "repeated key" : "key out of order");
+  }
+  if (total + 1 > p->cap) {
+    char *g = realloc(p->buf, (total + 1) * 2);
+    if (g == NULL)
+      return fail(s, -ENOMEM, "out of memory");
+    p->buf = g;
+    p->cap = (total + 1) * 2;
+  }
+  memcpy(p->buf, k, kl);
+  p->buf[kl] = '\0';
+  if (k2 != NULL)
+    memcpy(p->buf + kl + 1, k2, k2l);
+  p->len = kl + 1 + (k2 ? k2l : 0);
+  p->have = 1;
+  return 0;
+}
+
+/* ---- diff of a resource table ---- */
+
+static int spill_update(syncer *s, size_t ti, const char *k, size_t kl,
+                        const void *old, size_t ol, const char *nd,
+                        size_t nl) {
+  size_t xl = changed_names(old, ol, nd, nl, &s->names, &s->namescap);
+  if (xl == (size_t)-1)
+    return fail(s, -ENOMEM, "out of memory");
+  return spill_put(s, KIND_RESOURCE, OP_UPDATE, ti, k, kl, nd, nl, s->names,
+                   xl);
+}
+
+static int diff_resources_complete(syncer *s, size_t ti, const char *path) {
+  table *t = &s->tables[ti];
+  sqlite3_stmt *q = stmt(s, "SELECT key, data FROM resources "
+                            "WHERE entity_type = ?1 ORDER BY key");
+  const jh_csv_record *rec;
+  prevkey prev = {0};
+  tfile f;
+  int rc, have_db;
+
+  if (q == NULL)
+    return -EIO;
+  if ((rc = tfile_open(s, t, path, 0, &f)) != 0)
+    return rc;
+  sqlite3_bind_int64(q, 1, t->et_id);
+  have_db = sqlite3_step(q);
+  while (rc == 0 && (rc = tfile_next(s, &f, &rec)) == 1) {
+    const char *k = rec->fields[f.key];
+    size_t kl = rec->lengths[f.key], dl;
+    rc = polled(s);
+    if (rc == 0 && kl == 0)
+      rc = fail(s, JOBHOST_ECONFIG, "%s:%lu: empty primary key",
+                path, jh_csv_reader_line(f.r));
+    if (rc == 0)
+      rc = check_order(s, &f, &prev, k, kl, NULL, 0);
+    if (rc == 0)
+      rc = encode_row(s, &f, rec, &dl);
+    t->rows++;
+    while (rc == 0 && have_db == SQLITE_ROW) {
+      const char *dk = (const char *)sqlite3_column_text(q, 0);
+      size_t dkl = (size_t)sqlite3_column_bytes(q, 0);
+      int c = keycmp(dk, dkl, k, kl);
+      if (c > 0)
+        break;
+      if (c < 0) {
+        rc = spill_put(s, KIND_RESOURCE, OP_DELETE, ti, dk, dkl, NULL, 0,
+                       NULL, 0);
+        t->del++;
+      } else {
+        const void *od = sqlite3_column_blob(q, 1);
+        size_t ol = (size_t)sqlite3_column_bytes(q, 1);
+        if (ol == dl && memcmp(od, s->enc, dl) == 0) {
+          t->same++;
+        } else {
+          rc = spill_update(s, ti, k, kl, od, ol, s->enc, dl);
+          t->upd++;
+        }
+        have_db = sqlite3_step(q);
+        goto next_row;
+      }
+      have_db = sqlite3_step(q);
+    }
+    if (rc == 0) {
+      rc = spill_put(s, KIND_RESOURCE, OP_INSERT, ti, k, kl, s->enc, dl,
+                     NULL, 0);
+      t->ins++;
+    }
+  next_row:;
+  }
+  if (rc == 0) {
+    for (; have_db == SQLITE_ROW && rc == 0; have_db = sqlite3_step(q)) {
+      rc = spill_put(s, KIND_RESOURCE, OP_DELETE, ti,
+                     sqlite3_column_text(q, 0),
+                     (size_t)sqlite3_column_bytes(q, 0), NULL, 0, NULL, 0);
+      t->del++;
+    }
+    if (rc == 0 && have_db != SQLITE_DONE)
+      rc = db_fail(s, "reading resources");
+  }
+  sqlite3_reset(q);
+  free(prev.buf);
+  tfile_close(&f);
+  return rc;
+}
+
+/* The command of a delta row: OP_INSERT (insert, add, merge), OP_UPDATE
+ * (update, modify) or OP_DELETE (delete, remove); 0 when unknown. */
+static int delta_op(const char *c) {
+  if (strcasecmp(c, "insert") == 0 || strcasecmp(c, "add") == 0 ||
+      strcasecmp(c, "merge") == 0)
+    return OP_INSERT;
+  if (strcasecmp(c, "update") == 0 || strcasecmp(c, "modify") == 0)
+    return OP_UPDATE;
+  if (strcasecmp(c, "delete") == 0 || strcasecmp(c, "remove") == 0)
+    return OP_DELETE;
+  return 0;
+}
+
+static int diff_resources_delta(syncer *s, size_t ti, const char *path,
+                                int initial) {
+  table *t = &s->tables[ti];
+  sqlite3_stmt *q = stmt(s, "SELECT data FROM resources "
+                            "WHERE entity_type = ?1 AND key = ?2");
+  const jh_csv_record *rec;
+  prevkey prev = {0};
+  tfile f;
+  int rc;
+
+  if (q == NULL)
+    return -EIO;
+  if ((rc = tfile_open(s, t, path, !initial, &f)) != 0)
+    return rc;
+  while (rc == 0 && (rc = tfile_next(s, &f, &rec)) == 1) {
+    size_t first = initial ? 0 : 1;
+    const char *k = rec->fields[first + f.key];
+    size_t kl = rec->lengths[first + f.key], dl;
+    int op = initial ? OP_INSERT : delta_op(rec->fields[0]), found;
+
+    rc = polled(s);
+    t->rows++;
+    if (rc == 0 && op == 0)
+      rc = fail(s, JOBHOST_ECONFIG, "%s:%lu: unknown command '%s': expected "
+                "insert, update, delete or merge", path,
+                jh_csv_reader_line(f.r), rec->fields[0]);
+    if (rc == 0 && kl == 0)
+      rc = fail(s, JOBHOST_ECONFIG, "%s:%lu: empty primary key", path,
+                jh_csv_reader_line(f.r));
+    if (rc == 0)
+      rc = check_order(s, &f, &prev, k, kl, NULL, 0);
+    if (rc == 0 && op != OP_DELETE)
+      rc = encode_row(s, &f, rec, &dl);
+    if (rc != 0)
+      break;
+    if (initial) {
+      rc = spill_put(s, KIND_RESOURCE, OP_INSERT, ti, k, kl, s->enc, dl,
+                     NULL, 0);
+      t->ins++;
+      continue;
+    }
+    sqlite3_reset(q);
+    sqlite3_bind_int64(q, 1, t->et_id);
+    sqlite3_bind_text(q, 2, k, (int)kl, SQLITE_STATIC);
+    found = sqlite3_step(q);
+    if (found != SQLITE_ROW && found != SQLITE_DONE) {
+      rc = db_fail(s, "looking up a resource");
+      break;
+    }
+    if (op == OP_DELETE) {
+      if (found == SQLITE_ROW) {
+        rc = spill_put(s, KIND_RESOURCE, OP_DELETE, ti, k, kl, NULL, 0, NULL,
+                       0);
+        t->del++;
+      } else {
+        t->same++;
+      }
+    } else if (found == SQLITE_ROW) {
+      const void *od = sqlite3_column_blob(q, 0);
+      size_t ol = (size_t)sqlite3_column_bytes(q, 0);
+      if (ol == dl && memcmp(od, s->enc, dl) == 0) {
+        t->same++;
+      } else {
+        rc = spill_update(s, ti, k, kl, od, ol, s->enc, dl);
+        t->upd++;
+      }
+    } else {
+      rc = spill_put(s, KIND_RESOURCE, OP_INSERT, ti, k, kl, s->enc, dl,
+                     NULL, 0);
+      t->ins++;
+    }
+  }
+  sqlite3_reset(q);
+  free(prev.buf);
+  tfile_close(&f);
+  return rc;
+}
+
+/* ---- diff of a link table ---- */
+
+static int paircmp(const char *a1, size_t a1l, const char *a2, size_t a2l,
+                   const char *b1, size_t b1l, const char *b2, size_t b2l) {
+  int c = keycmp(a1, a1l, b1, b1l);
+  return c != 0 ? c : keycmp(a2, a2l, b2, b2l);
+}
+
+static int diff_links_complete(syncer *s, size_t ti, const char *path) {
+  table *t = &s->tables[ti];
+  sqlite3_stmt *q = stmt(s, "SELECT value1, value2 FROM links "
+                            "WHERE association = ?1 "
+                            "ORDER BY value1, value2");
+  const jh_csv_record *rec;
+  prevkey prev = {0};
+  tfile f;
+  int rc, have_db;
+
+  if (q == NULL)
+    return -EIO;
+  if ((rc = tfile_open(s, t, path, 0, &f)) != 0)
+    return rc;
+  sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
+  have_db = sqlite3_step(q);
+  while (rc == 0 && (rc = tfile_next(s, &f, &rec)) == 1) {
+    const char *v1 = rec->fields[0], *v2 = rec->fields[1];
+    size_t l1 = rec->lengths[0], l2 = rec->lengths[1];
+    int matched = 0;
+    rc = polled(s);
+    t->rows++;
+    if (rc == 0 && (l1 == 0 || l2 == 0))
+      rc = fail(s, JOBHOST_ECONFIG, "%s:%lu: empty link value", path,
+                jh_csv_reader_line(f.r));
+    if (rc == 0)
+      rc = check_order(s, &f, &prev, v1, l1, v2, l2);
+    while (rc == 0 && have_db == SQLITE_ROW) {
+      const char *d1 = (const char *)sqlite3_column_text(q, 0);
+      const char *d2 = (const char *)sqlite3_column_text(q, 1);
+      size_t dl1 = (size_t)sqlite3_column_bytes(q, 0);
+      size_t dl2 = (size_t)sqlite3_column_bytes(q, 1);
+      int c = paircmp(d1, dl1, d2, dl2, v1, l1, v2, l2);
+      if (c > 0)
+        break;
+      if (c < 0) {
+        rc = spill_put(s, KIND_LINK, OP_DELETE, ti, d1, dl1, d2, dl2, NULL,
+                       0);
+        t->del++;
+      } else {
+        t->same++;
+        matched = 1;
+      }
+      have_db = sqlite3_step(q);
+      if (matched)
+        break;
+    }
+    if (rc == 0 && !matched) {
+      rc = spill_put(s, KIND_LINK, OP_INSERT, ti, v1, l1, v2, l2, NULL, 0);
+      t->ins++;
+    }
+  }
+  if (rc == 0) {
+    for (; have_db == SQLITE_ROW && rc == 0; have_db = sqlite3_step(q)) {
+      rc = spill_put(s, KIND_LINK, OP_DELETE, ti, sqlite3_column_text(q, 0),
+                     (size_t)sqlite3_column_bytes(q, 0),
+                     sqlite3_column_text(q, 1),
+                     (size_t)sqlite3_column_bytes(q, 1), NULL, 0);
+      t->del++;
+    }
+    if (rc == 0 && have_db != SQLITE_DONE)
+      rc = db_fail(s, "reading links");
+  }
+  sqlite3_reset(q);
+  free(prev.buf);
+  tfile_close(&f);
+  return rc;
+}
+
+static int diff_links_delta(syncer *s, size_t ti, const char *path,
+                            int initial) {
+  table *t = &s->tables[ti];
+  sqlite3_stmt *q = stmt(s, "SELECT 1 FROM links WHERE association = ?1 "
+                            "AND value1 = ?2 AND value2 = ?3");
+  const jh_csv_record *rec;
+  tfile f;
+  int rc;
+
+  if (q == NULL)
+    return -EIO;
+  if ((rc = tfile_open(s, t, path, !initial, &f)) != 0)
+    return rc;
+  while (rc == 0 && (rc = tfile_next(s, &f, &rec)) == 1) {
+    size_t first = initial ? 0 : 1;
+    const char *v1 = rec->fields[first], *v2 = rec->fields[first + 1];
+    size_t l1 = rec->lengths[first], l2 = rec->lengths[first + 1];
+    int op = initial ? OP_INSERT : delta_op(rec->fields[0]), found;
+    rc = polled(s);
+    t->rows++;
+    if (rc == 0 && (op == 0 || op == OP_UPDATE))
+      op = op == OP_UPDATE ? OP_INSERT : 0; /* a link has no other value */
+    if (rc == 0 && op == 0)
+      rc = fail(s, JOBHOST_ECONFIG, "%s:%lu: unknown command '%s': expected "
+                "insert, update, delete or merge", path,
+                jh_csv_reader_line(f.r), rec->fields[0]);
+    if (rc == 0 && (l1 == 0 || l2 == 0))
+      rc = fail(s, JOBHOST_ECONFIG, "%s:%lu: empty link value", path,
+                jh_csv_reader_line(f.r));
+    if (rc != 0)
+      break;
+    sqlite3_reset(q);
+    sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, v1, (int)l1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, v2, (int)l2, SQLITE_STATIC);
+    found = sqlite3_step(q);
+    if (found != SQLITE_ROW && found != SQLITE_DONE) {
+      rc = db_fail(s, "looking up a link");
+      break;
+    }
+    if ((op == OP_INSERT) == (found == SQLITE_ROW)) {
+      t->same++; /* already there, or already gone */
+      if (initial)
+        rc = fail(s, JOBHOST_ECONFIG, "%s:%lu: initial synchronization: "
+                  "the link is already in the store (use Complete mode)",
+                  path, jh_csv_reader_line(f.r));
+      continue;
+    }
+    rc = spill_put(s, KIND_LINK, op, ti, v1, l1, v2, l2, NULL, 0);
+    if (op == OP_INSERT)
+      t->ins++;
+    else
+      t->del++;
+  }
+  sqlite3_reset(q);
+  tfile_close(&f);
+  return rc;
+}
+
+/* ---- the manifest of a batch ---- */
+
+static int diff_batch(syncer *s, const batch *b) {
+  char path[PATH_MAX];
+  json_error_t je;
+  json_t *root, *tables;
+  size_t i;
+  json_t *it;
+  int rc = 0;
+
+  snprintf(path, sizeof(path), "%s/manifest.json", b->dir);
+  root = json_load_file(path, 0, &je);
+  if (root == NULL)
+    return fail(s, JOBHOST_ECONFIG, "%s:%d: %s", path, je.line, je.text);
+  tables = json_object_get(root, "tables");
+  if (!json_is_array(tables)) {
+    json_decref(root);
+    return fail(s, JOBHOST_ECONFIG, "%s: expected a 'tables' array", path);
+  }
+  json_array_foreach(tables, i, it) {
+    const char *name = json_string_value(json_object_get(it, "name"));
+    const char *file = json_string_value(json_object_get(it, "file"));
+    char fpath[PATH_MAX];
+    table *t;
+    size_t ti;
+    int delta;
+    if (name == NULL || file == NULL || strchr(file, '/') != NULL) {
+      rc = fail(s, JOBHOST_ECONFIG, "%s: table %zu: expected 'name' and "
+                "'file' (a file name in the batch)", path, i);
+      break;
+    }
+    t = table_named(s, name);
+    if (t == NULL) {
+      rc = fail(s, JOBHOST_ECONFIG, "%s: table '%s' is not a mapping of "
+                "connector '%s' in the model", path, name, s->connector->id);
+      break;
+    }
+    ti = (size_t)(t - s->tables);
+    t->in_batch = 1;
+    snprintf(fpath, sizeof(fpath), "%s/%s", b->dir, file);
+    delta = strlen(file) > 6 && strcmp(file + strlen(file) - 6, ".delta") == 0;
+    if (b->mode == MODE_COMPLETE && delta) {
+      rc = fail(s, JOBHOST_ECONFIG, "%s: a complete batch holds the delta "
+                "'%s'", path, file);
+      break;
+    }
+    if (t->kind == KIND_RESOURCE)
+      rc = b->mode == MODE_INITIAL ? diff_resources_delta(s, ti, fpath, 1)
+           : delta                 ? diff_resources_delta(s, ti, fpath, 0)
+                                   : diff_resources_complete(s, ti, fpath);
+    else
+      rc = b->mode == MODE_INITIAL ? diff_links_delta(s, ti, fpath, 1)
+           : delta                 ? diff_links_delta(s, ti, fpath, 0)
+                                   : diff_links_complete(s, ti, fpath);
+    if (rc != 0)
+      break;
+  }
+  json_decref(root);
+  return rc;
+}
+
+/* ---- guard and thresholds ---- */
+
+/* domain.md §8.5 guard against a broken source, and issue 4 §6. */
+static int guard(syncer *s, const batch *b) {
+  const jh_source_health *h = &s->connector->health;
+  if (b->mode != MODE_COMPLETE)
+    return 0;
+  for (size_t i = 0; i < s->ntables; i++) {
+    const table *t = &s->tables[i];
+    if (!t->in_batch || t->kind != KIND_RESOURCE || t->stored == 0)
+      continue;
+    if (t->rows == 0 && !h->allow_empty)
+      return fail(s, JOBHOST_ESOURCE, "source-health guard: table '%s' of "
+                  "connector '%s' is empty while the store holds %" PRId64
+                  " of its resources; nothing was deleted (an empty export "
+                  "is an error; set source_health.allow_empty to accept "
+                  "one)", t->name, s->connector->id, t->stored);
+    if (h->max_shrink_percent > 0 &&
+        (t->stored - t->rows) * 100 > t->stored * h->max_shrink_percent &&
+        t->rows < t->stored)
+      return fail(s, JOBHOST_ESOURCE, "source-health guard: table '%s' of "
+                  "connector '%s' has %" PRId64 " rows against %" PRId64
+                  " stored, a loss of more than %d%%; nothing was changed "
+                  "(check the export, or raise "
+                  "source_health.max_shrink_percent)", t->name,
+                  s->connector->id, t->rows, t->stored,
+                  h->max_shrink_percent);
+  }
+  return 0;
+}
+
+/* Append "what" to the reasons when count exceeds the threshold. */
+static void check_one(char *why, size_t size, int *n, const char *scope,
+                      const char *what, int64_t count, int64_t stored,
+                      int64_t limit, int percent) {
+  size_t used = strlen(why);
+  int over;
+  if (limit <= 0 || count == 0)
+    return;
+  over = percent ? count * 100 > limit * stored : count > limit;
+  if (!over)
+    return;
+  if ((*n)++ < 4)
+    snprintf(why + used, size - used, "%s%s: %" PRId64 " %s > %s%" PRId64
+             "%s", used ? "; " : "", scope, count, what,
+             percent ? "" : "", limit, percent ? "% of stored" : "");
+}
+
+static void check_thresholds(syncer *s, char *why, size_t size, int *n) {
+  const jh_thresholds *ct = &s->connector->thresholds;
+  int64_t ins = 0, upd = 0, del = 0, stored = 0;
+  int64_t lins = 0, ldel = 0, lstored = 0;
+  char scope[256];
+
+  for (size_t i = 0; i < s->ntables; i++) {
+    const table *t = &s->tables[i];
+    if (t->kind == KIND_RESOURCE) {
+      const jh_thresholds *mt = &t->mp->thresholds;
+      ins += t->ins;
+      upd += t->upd;
+      del += t->del;
+      stored += t->stored;
+      snprintf(scope, sizeof(scope), "entity type mapping %s", t->name);
+      check_one(why, size, n, scope, "deletions", t->del, t->stored,
+                jh_threshold_value(mt, JH_TH_MAX_DELETED, 0), 0);
+      check_one(why, size, n, scope, "insertions", t->ins, t->stored,
+                jh_threshold_value(mt, JH_TH_MAX_INSERTED, 0), 0);
+      check_one(why, size, n, scope, "updates", t->upd, t->stored,
+                jh_threshold_value(mt, JH_TH_MAX_UPDATED, 0), 0);
+      check_one(why, size, n, scope, "deletions", t->del, t->stored,
+                jh_threshold_value(mt, JH_TH_PCT_DELETED, 0), 1);
+      check_one(why, size, n, scope, "insertions", t->ins, t->stored,
+                jh_threshold_value(mt, JH_TH_PCT_INSERTED, 0), 1);
+      check_one(why, size, n, scope, "updates", t->upd, t->stored,
+                jh_threshold_value(mt, JH_TH_PCT_UPDATED, 0), 1);
+    } else {
+      const jh_thresholds *at = &t->as->thresholds;
+      lins += t->ins;
+      ldel += t->del;
+      lstored += t->stored;
+      snprintf(scope, sizeof(scope), "association mapping %s", t->name);
+      check_one(why, size, n, scope, "link deletions", t->del, t->stored,
+                jh_threshold_value(at, JH_TH_LINK_MAX_DELETED, 0), 0);
+      check_one(why, size, n, scope, "link insertions", t->ins, t->stored,
+                jh_threshold_value(at, JH_TH_LINK_MAX_INSERTED, 0), 0);
+      check_one(why, size, n, scope, "link deletions", t->del, t->stored,
+                jh_threshold_value(at, JH_TH_LINK_PCT_DELETED, 0), 1);
+      check_one(why, size, n, scope, "link insertions", t->ins, t->stored,
+                jh_threshold_value(at, JH_TH_LINK_PCT_INSERTED, 0), 1);
+    }
+  }
+  snprintf(scope, sizeof(scope), "connector %s", s->connector->id);
+  check_one(why, size, n, scope, "deletions", del, stored,
+            jh_threshold_value(ct, JH_TH_MAX_DELETED, 1), 0);
+  check_one(why, size, n, scope, "insertions", ins, stored,
+            jh_threshold_value(ct, JH_TH_MAX_INSERTED, 1), 0);
+  check_one(why, size, n, scope, "updates", upd, stored,
+            jh_threshold_value(ct, JH_TH_MAX_UPDATED, 1), 0);
+  check_one(why, size, n, scope, "deletions", del, stored,
+            jh_threshold_value(ct, JH_TH_PCT_DELETED, 1), 1);
+  check_one(why, size, n, scope, "insertions", ins, stored,
+            jh_threshold_value(ct, JH_TH_PCT_INSERTED, 1), 1);
+  check_one(why, size, n, scope, "updates", upd, stored,
+            jh_threshold_value(ct, JH_TH_PCT_UPDATED, 1), 1);
+  check_one(why, size, n, scope, "link deletions", ldel, lstored,
+            jh_threshold_value(ct, JH_TH_LINK_MAX_DELETED, 1), 0);
+  check_one(why, size, n, scope, "link insertions", lins, lstored,
+            jh_threshold_value(ct, JH_TH_LINK_MAX_INSERTED, 1), 0);
+  check_one(why, size, n, scope, "link deletions", ldel, lstored,
+            jh_threshold_value(ct, JH_TH_LINK_PCT_DELETED, 1), 1);
+  check_one(why, size, n, scope, "link insertions", lins, lstored,
+            jh_threshold_value(ct, JH_TH_LINK_PCT_INSERTED, 1), 1);
+}
+
+/* ---- applying ---- */
+
+static const char *const op_names[] = {"", "insert", "update", "delete"};
+
+static int keep_change(syncer *s, const table *t, int op, const char *k,
+                       size_t kl, const char *d, size_t dl,
+                       const char *state) {
+  sqlite3_stmt *q;
+  if (t->kind == KIND_RESOURCE) {
+    q = stmt(s, "INSERT INTO resource_changes(task_instance, connector, "
+                "entity_type, key, op, data, state) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (q == NULL)
+      return -EIO;
+    sqlite3_bind_int64(q, 1, s->a->task_instance);
+    sqlite3_bind_text(q, 2, s->connector->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, k, (int)kl, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, op_names[op], -1, SQLITE_STATIC);
+    if (op == OP_DELETE)
+      sqlite3_bind_null(q, 6);
+    else
+      sqlite3_bind_blob(q, 6, d, (int)dl, SQLITE_STATIC);
+    sqlite3_bind_text(q, 7, state, -1, SQLITE_STATIC);
+  } else {
+    q = stmt(s, "INSERT INTO link_changes(task_instance, connector, "
+                "association, value1, value2, op, state) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (q == NULL)
+      return -EIO;
+    sqlite3_bind_int64(q, 1, s->a->task_instance);
+    sqlite3_bind_text(q, 2, s->connector->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, k, (int)kl, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, d, (int)dl, SQLITE_STATIC);
+    sqlite3_bind_text(q, 6, op_names[op], -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 7, state, -1, SQLITE_STATIC);
+  }
+  if (sqlite3_step(q) != SQLITE_DONE)
+    return db_fail(s, "writing the change tables");
+  sqlite3_reset(q);
+  return 0;
+}
+
+/* Apply one change to resources or links. */
+static int apply_one(syncer *s, const table *t, int op, const char *k,
+                     size_t kl, const char *d, size_t dl) {
+  sqlite3_stmt *q;
+  int rc;
+  if (t->kind == KIND_RESOURCE) {
+    if (op == OP_INSERT)
+      q = stmt(s, "INSERT INTO resources(entity_type, connector, key, data, "
+                  "changed_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+    else if (op == OP_UPDATE)
+      q = stmt(s, "UPDATE resources SET data = ?4, changed_at = ?5 "
+                  "WHERE entity_type = ?1 AND key = ?3 AND ?2 IS NOT NULL");
+    else
+      q = stmt(s, "DELETE FROM resources WHERE entity_type = ?1 AND key = ?3 "
+                  "AND ?2 IS NOT NULL");
+    if (q == NULL)
+      return -EIO;
+    sqlite3_bind_int64(q, 1, t->et_id);
+    sqlite3_bind_text(q, 2, s->connector->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, k, (int)kl, SQLITE_STATIC);
+    if (op != OP_DELETE) {
+      sqlite3_bind_blob(q, 4, d, (int)dl, SQLITE_STATIC);
+      sqlite3_bind_text(q, 5, s->now, -1, SQLITE_STATIC);
+    }
+  } else {
+    if (op == OP_INSERT)
+      q = stmt(s, "INSERT INTO links(association, value1, value2, connector) "
+                  "VALUES (?1, ?2, ?3, ?4)");
+    else
+      q = stmt(s, "DELETE FROM links WHERE association = ?1 AND value1 = ?2 "
+                  "AND value2 = ?3 AND ?4 IS NOT NULL");
+    if (q == NULL)
+      return -EIO;
+    sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, k, (int)kl, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, d, (int)dl, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, s->connector->id, -1, SQLITE_STATIC);
+  }
+  rc = sqlite3_step(q);
+  sqlite3_reset(q);
+  if (rc == SQLITE_CONSTRAINT)
+    return fail(s, JOBHOST_ECONFIG, "%s '%.*s' of %s is already in the store "
+                "(an initial synchronization loads an empty store: use "
+                "Complete mode)", t->kind == KIND_RESOURCE ? "resource" :
+                "link from", (int)kl, k, t->name);
+  if (rc != SQLITE_DONE)
+    return db_fail(s, "applying a change");
+  return 0;
+}
+
+static int report_change(syncer *s, const table *t, int op, const char *k,
+                         size_t kl, const char *d, size_t dl, const char *x,
+                         size_t xl) {
+  static const char *const res[] = {"", "insert", "update", "delete"};
+  static const char *const lnk[] = {"", "link_insert", "", "link_delete"};
+  if (t->kind == KIND_RESOURCE)
+    return report_row(s, res[op], t->name, k, kl, x, op == OP_UPDATE ? xl : 0);
+  return report_row(s, lnk[op], t->name, k, kl, d, dl);
+}
+
+/* Apply (or, when hold, keep as 'held') every change of the spill. */
+static int drain_spill(syncer *s, int hold) {
+  char *buf = NULL;
+  size_t cap = 0;
+  spill_head h;
+  int rc;
+
+  if (fflush(s->spill) != 0 || fseek(s->spill, 0, SEEK_SET) != 0)
+    return fail(s, -EIO, "%s: %s", s->spill_path, strerror(errno));
+  while ((rc = spill_get(s, &h, &buf, &cap)) == 1) {
+    const table *t = &s->tables[h.table];
+    const char *k = buf, *d = buf + h.klen, *x = d + h.dlen;
+    if ((rc = polled(s)) != 0)
+      break;
+    if (hold)
+      rc = keep_change(s, t, h.op, k, h.klen, d, h.dlen, "held");
+    else {
+      rc = apply_one(s, t, h.op, k, h.klen, d, h.dlen);
+      if (rc == 0 && s->a->do_not_delete_changes)
+        rc = keep_change(s, t, h.op, k, h.klen, d, h.dlen, "applied");
+    }
+    if (rc == 0)
+      rc = report_change(s, t, h.op, k, h.klen, d, h.dlen, x, h.xlen);
+    if (rc != 0)
+      break;
+  }
+  free(buf);
+  return rc; /* 0 at the end of the spill */
+}
+
+static void add_stats(syncer *s) {
+  for (size_t i = 0; i < s->ntables; i++) {
+    const table *t = &s->tables[i];
+    s->stats->rows += t->rows;
+    if (t->kind == KIND_RESOURCE) {
+      s->stats->inserted += t->ins;
+      s->stats->updated += t->upd;
+      s->stats->deleted += t->del;
+    } else {
+      s->stats->link_inserted += t->ins;
+      s->stats->link_deleted += t->del;
+    }
+    s->stats->unchanged += t->same;
+  }
+}
+
+static int save_state(syncer *s, long long last_batch, const char *mode,
+                      int64_t blocked) {
+  sqlite3_stmt *q = stmt(
+      s, "INSERT INTO sync_state(connector, last_batch, last_mode, "
+         "last_sync_at, blocked_task_instance) VALUES (?1, ?2, ?3, ?4, ?5) "
+         "ON CONFLICT(connector) DO UPDATE SET "
+         "last_batch = max(last_batch, excluded.last_batch), "
+         "last_mode = coalesce(excluded.last_mode, last_mode), "
+         "last_sync_at = excluded.last_sync_at, "
+         "blocked_task_instance = excluded.blocked_task_instance");
+  if (q == NULL)
+    return -EIO;
+  sqlite3_bind_text(q, 1, s->connector->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, last_batch);
+  if (mode != NULL)
+    sqlite3_bind_text(q, 3, mode, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(q, 3);
+  sqlite3_bind_text(q, 4, s->now, -1, SQLITE_STATIC);
+  if (blocked > 0)
+    sqlite3_bind_int64(q, 5, blocked);
+  else
+    sqlite3_bind_null(q, 5);
+  if (sqlite3_step(q) != SQLITE_DONE)
+    return db_fail(s, "saving the synchronization state");
+  sqlite3_reset(q);
+  return 0;
+}
+
+static int load_state(syncer *s, long long *last, int64_t *blocked) {
+  sqlite3_stmt *q = stmt(s, "SELECT last_batch, blocked_task_instance "
+                            "FROM sync_state WHERE connector = ?1");
+  int rc;
+  *last = 0;
+  *blocked = 0;
+  if (q == NULL)
+    return -EIO;
+  sqlite3_bind_text(q, 1, s->connector->id, -1, SQLITE_STATIC);
+  rc = sqlite3_step(q);
+  if (rc == SQLITE_ROW) {
+    *last = sqlite3_column_int64(q, 0);
+    *blocked = sqlite3_column_int64(q, 1);
+  } else if (rc != SQLITE_DONE) {
+    return db_fail(s, "reading the synchronization state");
+  }
+  sqlite3_reset(q);
+  return 0;
+}
+
+/* Drop the changes a blocked instance holds (superseded). */
+static int drop_held(syncer *s, int64_t instance) {
+  sqlite3_stmt *q;
+  const char *sql[] = {
+      "DELETE FROM resource_changes WHERE task_instance = ?1 AND "
+      "state = 'held'",
+      "DELETE FROM link_changes WHERE task_instance = ?1 AND state = 'held'"};
+  for (int i = 0; i < 2; i++) {
+    q = stmt(s, sql[i]);
+    if (q == NULL)
+      return -EIO;
+    sqlite3_bind_int64(q, 1, instance);
+    if (sqlite3_step(q) != SQLITE_DONE)
+      return db_fail(s, "dropping held changes");
+    sqlite3_reset(q);
+  }
+  return 0;
+}
+
+/* ---- resume: apply what a blocked instance held ---- */
+
+static int apply_held(syncer *s) {
+  sqlite3_stmt *q;
+  int64_t n = 0;
+  int rc = 0, step;
+
+  for (size_t i = 0; i < s->ntables; i++)
+    s->tables[i].in_batch = 1;
+  q = stmt(s, "SELECT entity_type, key, op, data FROM resource_changes "
+              "WHERE task_instance = ?1 AND state = 'held' ORDER BY id");
+  if (q == NULL)
+    return -EIO;
+  sqlite3_bind_int64(q, 1, s->a->resume_of);
+  while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
+    table *t = table_named(s, (const char *)sqlite3_column_text(q, 0));
+    const char *op = (const char *)sqlite3_column_text(q, 2);
+    int o = strcmp(op, "insert") == 0 ? OP_INSERT
+            : strcmp(op, "update") == 0 ? OP_UPDATE : OP_DELETE;
+    const char *k = (const char *)sqlite3_column_text(q, 1);
+    size_t kl = (size_t)sqlite3_column_bytes(q, 1);
+    const char *d = sqlite3_column_blob(q, 3);
+    size_t dl = (size_t)sqlite3_column_bytes(q, 3);
+    if (t == NULL || t->kind != KIND_RESOURCE) {
+      rc = fail(s, JOBHOST_ECONFIG, "held change of entity type '%s': not "
+                "a mapping of connector '%s' any more",
+                sqlite3_column_text(q, 0), s->connector->id);
+      break;
+    }
+    rc = apply_one(s, t, o, k, kl, d, dl);
+    if (rc == 0)
+      rc = report_change(s, t, o, k, kl, d, dl, "", 0);
+    if (o == OP_INSERT)
+      t->ins++;
+    else if (o == OP_UPDATE)
+      t->upd++;
+    else
+      t->del++;
+    n++;
+  }
+  sqlite3_reset(q);
+  if (rc != 0)
+    return rc;
+  q = stmt(s, "SELECT association, value1, value2, op FROM link_changes "
+              "WHERE task_instance = ?1 AND state = 'held' ORDER BY id");
+  if (q == NULL)
+    return -EIO;
+  sqlite3_bind_int64(q, 1, s->a->resume_of);
+  while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
+    table *t = table_named(s, (const char *)sqlite3_column_text(q, 0));
+    int o = strcmp((const char *)sqlite3_column_text(q, 3), "insert") == 0
+                ? OP_INSERT
+                : OP_DELETE;
+    const char *k = (const char *)sqlite3_column_text(q, 1);
+    const char *d = (const char *)sqlite3_column_text(q, 2);
+    size_t kl = (size_t)sqlite3_column_bytes(q, 1);
+    size_t dl = (size_t)sqlite3_column_bytes(q, 2);
+    if (t == NULL || t->kind != KIND_LINK) {
+      rc = fail(s, JOBHOST_ECONFIG, "held link change of '%s': not an "
+                "association of connector '%s' any more",
+                sqlite3_column_text(q, 0), s->connector->id);
+      break;
+    }
+    rc = apply_one(s, t, o, k, kl, d, dl);
+    if (rc == 0)
+      rc = report_change(s, t, o, k, kl, d, dl, NULL, 0);
+    if (o == OP_INSERT)
+      t->ins++;
+    else
+      t->del++;
+    n++;
+  }
+  sqlite3_reset(q);
+  if (rc != 0)
+    return rc;
+  {
+    const char *sql[2][2] = {
+        {"UPDATE resource_changes SET state = 'applied' "
+         "WHERE task_instance = ?1 AND state = 'held'",
+         "DELETE FROM resource_changes WHERE task_instance = ?1 AND "
+         "state = 'held'"},
+        {"UPDATE link_changes SET state = 'applied' "
+         "WHERE task_instance = ?1 AND state = 'held'",
+         "DELETE FROM link_changes WHERE task_instance = ?1 AND "
+         "state = 'held'"}};
+    for (int i = 0; i < 2; i++) {
+      q = stmt(s, sql[i][s->a->do_not_delete_changes ? 0 : 1]);
+      if (q == NULL)
+        return -EIO;
+      sqlite3_bind_int64(q, 1, s->a->resume_of);
+      if (sqlite3_step(q) != SQLITE_DONE)
+        return db_fail(s, "clearing held changes");
+      sqlite3_reset(q);
+    }
+  }
+  logf_(s, JOBHOST_LOG_INFO, "validated the blocked synchronization of task "
+        "instance %" PRId64 ": %" PRId64 " held changes applied",
+        s->a->resume_of, n);
+  return save_state(s, 0, NULL, 0);
+}
+
+/* ---- one batch ---- */
+
+static void tables_reset(syncer *s) {
+  for (size_t i = 0; i < s->ntables; i++) {
+    table *t = &s->tables[i];
+    t->ins = t->upd = t->del = t->same = t->rows = 0;
+    t->in_batch = 0;
+  }
+}
+
+/* 0 applied, JOBHOST_EBLOCKED held, or an error. */
+static int do_batch(syncer *s, const batch *b) {
+  char why[1024] = "";
+  int nwhy = 0, rc;
+
+  tables_reset(s);
+  for (size_t i = 0; i < s->ntables; i++)
+    if ((rc = count_stored(s, &s->tables[i])) != 0)
+      return rc;
+  if ((rc = spill_open(s)) != 0)
+    return rc;
+  rc = diff_batch(s, b);
+  if (rc == 0)
+    rc = guard(s, b);
+  if (rc == 0 && b->mode != MODE_INITIAL && !s->a->force)
+    check_thresholds(s, why, sizeof(why), &nwhy);
+  if (rc == 0) {
+    rc = drain_spill(s, nwhy > 0);
+    add_stats(s);
+    s->stats->batches++;
+  }
+  spill_close(s);
+  if (rc == 0 && nwhy > 0) {
+    rc = save_state(s, b->seq, mode_names[b->mode], s->a->task_instance);
+    if (rc == 0)
+      rc = fail(s, JOBHOST_EBLOCKED, "threshold exceeded (batch %lld, %s): "
+                "%s%s; the changes are held: `jobhost resume` applies them, "
+                "`jobhost run --force` ignores thresholds", b->seq,
+                mode_names[b->mode], why, nwhy > 4 ? "; ..." : "");
+    return rc;
+  }
+  if (rc == 0) {
+    rc = save_state(s, b->seq, mode_names[b->mode], 0);
+    logf_(s, JOBHOST_LOG_INFO, "batch %lld (%s): %" PRId64 " rows", b->seq,
+          mode_names[b->mode], s->stats->rows);
+  }
+  return rc;
+}
+
+/* ---- the whole call ---- */
+
+static int run_batches(syncer *s) {
+  long long last;
+  int64_t was_blocked;
+  batch *b = NULL;
+  size_t nb = 0, from = 0;
+  int rc;
+
+  if ((rc = load_state(s, &last, &was_blocked)) != 0)
+    return rc;
+  if ((rc = list_batches(s, last, &b, &nb)) != 0)
+    return rc;
+  for (size_t i = 0; i < nb; i++)
+    if (b[i].mode != MODE_INCREMENTAL)
+      from = i;
+  if (from > 0)
+    logf_(s, JOBHOST_LOG_INFO, "%zu pending batch(es) before batch %lld (%s) "
+          "are void: a complete batch supersedes them", from, b[from].seq,
+          mode_names[b[from].mode]);
+  if (was_blocked > 0) {
+    if (nb > 0 && b[from].mode != MODE_INCREMENTAL) {
+      logf_(s, JOBHOST_LOG_WARNING, "connector %s was blocked by task "
+            "instance %" PRId64 "; its held changes are dropped: batch %lld "
+            "(%s) replaces them", s->connector->id, was_blocked,
+            b[from].seq, mode_names[b[from].mode]);
+      rc = drop_held(s, was_blocked);
+    } else if (!s->a->force) {
+      rc = fail(s, JOBHOST_EBLOCKED, "connector %s is blocked: task "
+                "instance %" PRId64 " holds changes over a threshold; "
+                "resume that job instance to apply them, or run a complete "
+                "synchronization", s->connector->id, was_blocked);
+    } else {
+      rc = drop_held(s, was_blocked);
+    }
+  }
+  for (size_t i = from; rc == 0 && i < nb; i++)
+    rc = do_batch(s, &b[i]);
+  if (rc == 0 && nb == 0)
+    logf_(s, JOBHOST_LOG_INFO, "no pending batch for connector %s",
+          s->connector->id);
+  /* consumed batch folders go once the transaction holds them; caller
+   * removes them after commit */
+  batches_free(b, nb);
+  return rc;
+}
+
+static void remove_consumed(syncer *s) {
+  long long last;
+  int64_t blocked;
+  char dir[PATH_MAX];
+  DIR *d;
+  struct dirent *e;
+
+  if (load_state(s, &last, &blocked) != 0)
+    return;
+  snprintf(dir, sizeof(dir), "%s/%s/batches", s->a->collect_dir,
+           s->connector->id);
+  d = opendir(dir);
+  if (d == NULL)
+    return;
+  while ((e = readdir(d)) != NULL) {
+    char *end, p[PATH_MAX + 256];
+    long long seq;
+    if (e->d_name[0] < '0' || e->d_name[0] > '9')
+      continue;
+    seq = strtoll(e->d_name, &end, 10);
+    if (*end != '-' || seq > last)
+      continue;
+    snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+    remove_tree(p);
+  }
+  closedir(d);
+}
+
+static void now_utc(char *buf, size_t size) {
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
+                size_t errsize) {
+  syncer s;
+  int rc, rc2;
+  static const char *const header[] = {"change", "table", "key", "detail"};
+
+  memset(&s, 0, sizeof(s));
+  memset(stats, 0, sizeof(*stats));
+  s.a = a;
+  s.err = err;
+  s.errsize = errsize;
+  s.stats = stats;
+  if (err != NULL && errsize > 0)
+    err[0] = '\0';
+  now_utc(s.now, sizeof(s.now));
+  s.connector = jh_model_connector(a->model, a->connector);
+  if (s.connector == NULL)
+    return fail(&s, JOBHOST_ECONFIG, "connector '%s' is not in the model",
+                a->connector ? a->connector : "(none)");
+  rc = jh_idstore_open(a->store_path, &s.st, err, errsize);
+  if (rc != 0)
+    return rc;
+  s.db = jh_idstore_db(s.st);
+  rc = jh_idstore_exec(s.st, "BEGIN IMMEDIATE", err, errsize);
+  if (rc == 0)
+    rc = tables_build(&s);
+  if (rc == 0 && a->report_path != NULL) {
+    rc = jh_csv_writer_open(a->report_path, ',', &s.report);
+    if (rc == 0)
+      rc = jh_csv_write_record(s.report, header, 4);
+    if (rc != 0)
+      rc = fail(&s, rc, "%s: cannot write the change report: %s",
+                a->report_path, strerror(-rc));
+  }
+  if (rc == 0)
+    rc = a->resume_of > 0 ? apply_held(&s) : run_batches(&s);
+  if (a->resume_of > 0 && rc == 0)
+    add_stats(&s);
+  if (rc == 0 || rc == JOBHOST_EBLOCKED) {
+    rc2 = jh_idstore_exec(s.st, "COMMIT", rc == 0 ? err : NULL,
+                          rc == 0 ? errsize : 0);
+    if (rc2 != 0) {
+      jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);
+      rc = rc2;
+    }
+  } else {
+    jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);
+  }
+  stats->applied = rc == 0 && (stats->inserted || stats->updated ||
+                               stats->deleted || stats->link_inserted ||
+                               stats->link_deleted);
+  if (s.report != NULL) {
+    if (rc == 0 || rc == JOBHOST_EBLOCKED)
+      jh_csv_writer_commit(s.report);
+    else
+      jh_csv_writer_abort(s.report);
+  }
+  if (rc == 0 || rc == JOBHOST_EBLOCKED)
+    remove_consumed(&s);
+  if (rc != 0) {
+    /* a failed call changed nothing: its counts would mislead */
+    if (rc != JOBHOST_EBLOCKED)
+      memset(stats, 0, sizeof(*stats));
+  }
+  free(s.tables);
+  free(s.enc);
+  free(s.names);
+  jh_idstore_close(s.st);
+  return rc;
+}
+
+/* ---- SetRecentlyModifiedFlagTask ---- */
+
+int jh_sync_mark_dirty(const char *store_path, int64_t *flagged,
+                       int64_t *cleared, char *err, size_t errsize) {
+  static const char *const steps[] = {
+      "UPDATE resources SET dirty = 1 WHERE id IN ("
+      " SELECT r.id FROM resource_changes c"
+      " JOIN entity_types e ON e.name = c.entity_type"
+      " JOIN resources r ON r.entity_type = e.id AND r.key = c.key"
+      " WHERE c.state = 'applied')",
+      "DELETE FROM resource_changes WHERE state = 'applied'",
+      "DELETE FROM link_changes WHERE state = 'applied'"};
+  jh_idstore *st = NULL;
+  int rc = jh_idstore_open(store_path, &st, err, errsize);
+
+  *flagged = *cleared = 0;
+  if (rc != 0)
+    return rc;
+  rc = jh_idstore_exec(st, "BEGIN IMMEDIATE", err, errsize);
+  for (int i = 0; rc == 0 && i < 3; i++) {
+    rc = jh_idstore_exec(st, steps[i], err, errsize);
+    if (rc == 0 && i == 0)
+      *flagged = sqlite3_changes64(jh_idstore_db(st));
+    else if (rc == 0)
+      *cleared += sqlite3_changes64(jh_idstore_db(st));
+  }
+  if (rc == 0)
+    rc = jh_idstore_exec(st, "COMMIT", err, errsize);
+  if (rc != 0) {
+    jh_idstore_exec(st, "ROLLBACK", NULL, 0);
+    *flagged = *cleared = 0;
+  }
+  jh_idstore_close(st);
+  return rc;
+}
