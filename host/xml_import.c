@@ -90,6 +90,8 @@ typedef struct ctx {
   xnodes connectors, connections, jobs, decls;
   xnodes left_out;     /* top-level elements not imported */
   xnodes job_left_out; /* children of the job not imported */
+  int bad_roots;      /* files whose root is not ConfigurationFile */
+  size_t job_entries; /* children of the job that name a task */
   xnode job;
   xtask *tasks;
   size_t ntasks, cap_tasks;
@@ -555,8 +557,9 @@ static void em_left_out_node(ctx *c, xnode x, const char *prefix,
                              const char *why) {
   jh_xml_pos p = node_pos(c, x);
   const char *id = get(c, x.n, "Identifier");
-  em_comment(c, origin(x.fi, p), prefix, "left out: <%s%s%s> at %s:%d (%s)",
-             elem_name(c, x.n), id ? " Identifier=" : "", id ? id : "",
+  em_comment(c, origin(x.fi, p), prefix,
+             "left out: <%s%s%s%s> at %s:%d (%s)", elem_name(c, x.n),
+             id ? " Identifier=\"" : "", id ? id : "", id ? "\"" : "",
              c->files[x.fi].path, p.line, why);
 }
 
@@ -619,11 +622,13 @@ static void collect_file(ctx *c, size_t fi) {
   xnode x = {fi, root};
 
   if (root == NULL) {
+    c->bad_roots++;
     error_at(c, fi, (jh_xml_pos){0, 0}, "no root element: expected "
              "<ConfigurationFile xmlns=\"%s\">", JH_XML_NAMESPACE);
     return;
   }
   if (!is_im(root) || strcmp(name_of(root), "ConfigurationFile") != 0) {
+    c->bad_roots++;
     error_at(c, fi, node_pos(c, x),
              "expected the root element ConfigurationFile in namespace %s "
              "(an Identity Manager configuration file), got <%s>%s%s",
@@ -665,9 +670,11 @@ static void list_jobs(ctx *c, char *buf, size_t size) {
 static int select_job(ctx *c) {
   char ids[512];
   if (c->jobs.n == 0) {
-    error_at(c, 0, (jh_xml_pos){0, 0},
-             "no Job element: expected a <Job Identifier=\"...\"> with its "
-             "tasks in ConfigurationFile");
+    xnode root = {0, xmlDocGetRootElement(c->files[0].doc)};
+    if (c->bad_roots == 0)
+      error_at(c, 0, node_pos(c, root),
+               "no Job element: expected a <Job Identifier=\"...\"> with its "
+               "tasks in ConfigurationFile");
     return -1;
   }
   list_jobs(c, ids, sizeof(ids));
@@ -798,6 +805,9 @@ static void build_tasks(ctx *c) {
     if (n->type != XML_ELEMENT_NODE)
       continue;
     name = name_of(n);
+    if (is_im(n) && (strcmp(name, "Step") == 0 || ends_with(name, "Task") ||
+                     ends_with(name, "TaskOverride")))
+      c->job_entries++;
     if (is_im(n) && strcmp(name, "Step") == 0) {
       step_task(c, x);
     } else if (is_im(n) && ends_with(name, "TaskOverride")) {
@@ -1474,19 +1484,29 @@ static void job_attr(ctx *c, const xmlAttr *a) {
   }
 }
 
+/* Nonzero when the job keeps a task; reports a job with none. */
+static int job_has_tasks(ctx *c) {
+  const char *id = get(c, c->job.n, "Identifier");
+  for (size_t i = 0; i < c->ntasks; i++)
+    if (!c->tasks[i].dropped)
+      return 1;
+  if (c->job_entries == 0)
+    error_at(c, c->job.fi, node_pos(c, c->job),
+             "job '%s' has no task: expected task elements (...Task), Step "
+             "or ...TaskOverride", id);
+  else if (c->diags->nerrors == c->errors_before)
+    error_at(c, c->job.fi, node_pos(c, c->job),
+             "job '%s' has no task left once the unsupported ones are left "
+             "out", id);
+  return 0;
+}
+
 static void write_job(ctx *c) {
-  size_t kept = 0;
   em_block(c, node_origin(c, c->job), P_TOP, "job");
   em_key(c, node_origin(c, c->job), P_JOB, "id",
          get(c, c->job.n, "Identifier"));
   for (const xmlAttr *a = c->job.n->properties; a != NULL; a = a->next)
     job_attr(c, a);
-  for (size_t i = 0; i < c->ntasks; i++)
-    kept += !c->tasks[i].dropped;
-  if (kept == 0)
-    error_at(c, c->job.fi, node_pos(c, c->job),
-             "job '%s' has no task jobhost can run: expected task elements, "
-             "Step or ...TaskOverride", get(c, c->job.n, "Identifier"));
   em_block(c, node_origin(c, c->job), P_JOB, "tasks");
   for (size_t i = 0; i < c->job_left_out.n; i++)
     em_left_out_node(c, c->job_left_out.v[i], P_TASK, "not supported");
@@ -1611,6 +1631,8 @@ static void convert(ctx *c) {
   build_tasks(c);
   resolve_types(c);
   assign_ids(c);
+  if (!job_has_tasks(c))
+    return; /* no pipeline to write */
   write_header(c);
   write_model(c);
   write_job(c);
@@ -1767,6 +1789,46 @@ static void relocate_loc(jh_loc *l, const char *tmp, const char *xml,
   l->file = xml;
 }
 
+static void relocate_mloc(jh_mloc *l, const char *tmp, const char *xml,
+                          const jh_xml_output *o) {
+  jh_loc tl = {l->file, l->line, l->column};
+  relocate_loc(&tl, tmp, xml, o);
+  l->file = tl.file;
+  l->line = tl.line;
+  l->column = tl.column;
+}
+
+/* The model sections an import writes: connectors and connections. A
+ * connection's folder becomes the XML file's. */
+static int relocate_model(jh_model *m, const char *tmp, const char *xml,
+                          const jh_xml_output *o) {
+  char *real = realpath(xml, NULL);
+  char *slash = real != NULL ? strrchr(real, '/') : NULL;
+  int rc = 0;
+
+  if (slash != NULL)
+    slash[slash == real ? 1 : 0] = '\0';
+  for (size_t i = 0; i < m->nconnectors; i++)
+    relocate_mloc(&m->connectors[i].loc, tmp, xml, o);
+  for (size_t i = 0; i < m->nconnections; i++) {
+    jh_connection *cn = &m->connections[i];
+    relocate_mloc(&cn->loc, tmp, xml, o);
+    relocate_mloc(&cn->connector_loc, tmp, xml, o);
+    relocate_mloc(&cn->package_loc, tmp, xml, o);
+    if (real != NULL) {
+      char *dir = strdup(real);
+      if (dir == NULL) {
+        rc = -ENOMEM;
+        continue;
+      }
+      free(cn->base_dir);
+      cn->base_dir = dir;
+    }
+  }
+  free(real);
+  return rc;
+}
+
 /* Make the pipeline's path and locations the XML file's. The temporary
  * file's name stays in p->files (after the XML's), alive for anything
  * that still points at it. */
@@ -1799,7 +1861,7 @@ static int relocate(jh_pipeline *p, const char *path, const jh_xml_output *o) {
     for (size_t k = 0; k < t->nparams; k++)
       relocate_loc(&t->params[k].loc, tmp, xml, o);
   }
-  return 0;
+  return p->model != NULL ? relocate_model(p->model, tmp, xml, o) : 0;
 }
 
 int jh_xml_pipeline_load(const char *path, const jh_registry *reg,
