@@ -27,16 +27,17 @@ struct jh_idstore {
 static const char *const migrations[] = {
     "CREATE TABLE entity_types(\n"
     "  id INTEGER PRIMARY KEY,\n"
+    "  name TEXT NOT NULL UNIQUE,\n"
+    "  connector TEXT NOT NULL);\n"
+    "CREATE TABLE properties(\n"
+    "  id INTEGER PRIMARY KEY,\n"
     "  name TEXT NOT NULL UNIQUE);\n"
     "CREATE TABLE resources(\n"
-    "  id INTEGER PRIMARY KEY,\n"
-    "  entity_type INTEGER NOT NULL REFERENCES entity_types(id),\n"
-    "  connector TEXT NOT NULL,\n"
+    "  entity_type INTEGER NOT NULL,\n"
     "  key TEXT NOT NULL,\n"
     "  data BLOB NOT NULL,\n"
     "  dirty INTEGER NOT NULL DEFAULT 0,\n"
-    "  changed_at TEXT);\n"
-    "CREATE UNIQUE INDEX resources_by_key ON resources(entity_type, key);\n"
+    "  PRIMARY KEY(entity_type, key)) WITHOUT ROWID;\n"
     "CREATE TABLE links(\n"
     "  association TEXT NOT NULL,\n"
     "  value1 TEXT NOT NULL,\n"
@@ -213,16 +214,19 @@ sqlite3_stmt *jh_idstore_stmt(jh_idstore *s, const char *sql, char *err,
   return st;
 }
 
-int jh_idstore_entity_type(jh_idstore *s, const char *name, int64_t *id,
-                           char *err, size_t errsize) {
+int jh_idstore_entity_type(jh_idstore *s, const char *name,
+                           const char *connector, int64_t *id, char *err,
+                           size_t errsize) {
   sqlite3_stmt *st = jh_idstore_stmt(
-      s, "INSERT INTO entity_types(name) VALUES (?1) "
-         "ON CONFLICT(name) DO UPDATE SET name = excluded.name RETURNING id",
+      s, "INSERT INTO entity_types(name, connector) VALUES (?1, ?2) "
+         "ON CONFLICT(name) DO UPDATE SET connector = excluded.connector "
+         "RETURNING id",
       err, errsize);
   int rc;
   if (st == NULL)
     return -EIO;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, connector, -1, SQLITE_STATIC);
   rc = sqlite3_step(st);
   if (rc != SQLITE_ROW)
     return fail(err, errsize, -EIO, "%s: entity type '%s': %s", s->path,
@@ -232,14 +236,59 @@ int jh_idstore_entity_type(jh_idstore *s, const char *name, int64_t *id,
   return 0;
 }
 
+int jh_idstore_property(jh_idstore *s, const char *name, uint32_t *id,
+                        char *err, size_t errsize) {
+  sqlite3_stmt *st = jh_idstore_stmt(
+      s, "INSERT INTO properties(name) VALUES (?1) "
+         "ON CONFLICT(name) DO UPDATE SET name = excluded.name RETURNING id",
+      err, errsize);
+  int64_t v;
+  if (st == NULL)
+    return -EIO;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) != SQLITE_ROW)
+    return fail(err, errsize, -EIO, "%s: property '%s': %s", s->path, name,
+                sqlite3_errmsg(s->db));
+  v = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  if (v <= 0 || v > UINT32_MAX)
+    return fail(err, errsize, -ERANGE, "%s: property '%s' has number %lld",
+                s->path, name, (long long)v);
+  *id = (uint32_t)v;
+  return 0;
+}
+
 /* ---- value encoding ---- */
+
+static size_t put_varint(char *p, uint64_t v) {
+  size_t n = 0;
+  do {
+    unsigned char b = v & 0x7f;
+    v >>= 7;
+    p[n++] = (char)(v ? b | 0x80 : b);
+  } while (v);
+  return n;
+}
+
+static int get_varint(const char **p, const char *end, uint64_t *v) {
+  uint64_t r = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    unsigned char b = (unsigned char)*(*p)++;
+    r |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *v = r;
+      return 0;
+    }
+  }
+  return -EILSEQ;
+}
 
 size_t jh_idstore_encode(const jh_idstore_value *values, size_t n,
                          char **buf, size_t *cap) {
   size_t need = 0, o = 0;
   for (size_t i = 0; i < n; i++)
     if (values[i].length > 0)
-      need += strlen(values[i].name) + values[i].length + 2;
+      need += values[i].length + 15;
   if (need > *cap || *buf == NULL) {
     size_t ncap = need < 256 ? 256 : need * 2;
     char *g = realloc(*buf, ncap);
@@ -249,28 +298,23 @@ size_t jh_idstore_encode(const jh_idstore_value *values, size_t n,
     *cap = ncap;
   }
   for (size_t i = 0; i < n; i++) {
-    size_t nl;
     if (values[i].length == 0)
       continue;
-    nl = strlen(values[i].name);
-    memcpy(*buf + o, values[i].name, nl + 1);
-    o += nl + 1;
+    o += put_varint(*buf + o, values[i].prop);
+    o += put_varint(*buf + o, values[i].length);
     memcpy(*buf + o, values[i].value, values[i].length);
     o += values[i].length;
-    (*buf)[o++] = '\0';
   }
   return o;
 }
 
-void jh_idstore_sort_names(const char *const *names, size_t n,
-                           size_t *order) {
-  /* insertion sort: a mapping has a handful of properties, and this
-   * keeps the function reentrant */
+void jh_idstore_sort_props(const uint32_t *props, size_t n, size_t *order) {
+  /* insertion sort: a mapping has a handful of properties */
   for (size_t i = 0; i < n; i++)
     order[i] = i;
   for (size_t i = 1; i < n; i++) {
     size_t v = order[i], j = i;
-    while (j > 0 && strcmp(names[order[j - 1]], names[v]) > 0) {
+    while (j > 0 && props[order[j - 1]] > props[v]) {
       order[j] = order[j - 1];
       j--;
     }
@@ -279,25 +323,20 @@ void jh_idstore_sort_names(const char *const *names, size_t n,
 }
 
 int jh_idstore_decode(const void *data, size_t len,
-                      int (*fn)(void *arg, const char *name,
-                                const char *value, size_t vlen),
+                      int (*fn)(void *arg, uint32_t prop, const char *value,
+                                size_t vlen),
                       void *arg) {
   const char *p = data, *end = p + len;
   while (p < end) {
-    const char *name = p, *value, *z;
-    z = memchr(p, '\0', (size_t)(end - p));
-    if (z == NULL || z + 1 > end)
+    uint64_t prop, vlen;
+    int rc;
+    if (get_varint(&p, end, &prop) != 0 || get_varint(&p, end, &vlen) != 0 ||
+        vlen > (uint64_t)(end - p) || prop > UINT32_MAX)
       return -EILSEQ;
-    value = z + 1;
-    z = memchr(value, '\0', (size_t)(end - value));
-    if (z == NULL)
-      return -EILSEQ;
-    {
-      int rc = fn(arg, name, value, (size_t)(z - value));
-      if (rc != 0)
-        return rc;
-    }
-    p = z + 1;
+    rc = fn(arg, (uint32_t)prop, p, (size_t)vlen);
+    if (rc != 0)
+      return rc;
+    p += vlen;
   }
   return 0;
 }

@@ -6,12 +6,13 @@
  * Tables (schema version in PRAGMA user_version, migrations applied on
  * open, each in its own transaction):
  *
- *   entity_types(id, name)            entity type names, by number
- *   resources(id, entity_type, connector, key, data, dirty, changed_at)
- *                                     one row per resource; `key` is the
+ *   entity_types(id, name, connector) entity type names, by number
+ *   properties(id, name)              property names, by number
+ *   resources(entity_type, key, data, dirty)
+ *                                     one row per resource, keyed by
+ *                                     (entity_type, key); `key` is the
  *                                     primary key value, `data` the mapped
- *                                     values (jh_idstore_encode); unique
- *                                     on (entity_type, key)
+ *                                     values (jh_idstore_encode)
  *   links(association, value1, value2, connector)
  *                                     multi-valued links, as the two key
  *                                     values written in the source
@@ -63,39 +64,45 @@ int jh_idstore_exec(jh_idstore *s, const char *sql, char *err,
 sqlite3_stmt *jh_idstore_stmt(jh_idstore *s, const char *sql, char *err,
                               size_t errsize);
 
-/* The number of entity type `name`, created when absent; 0 or -EIO. */
-int jh_idstore_entity_type(jh_idstore *s, const char *name, int64_t *id,
-                           char *err, size_t errsize);
+/* The number of entity type `name` (of `connector`), created when absent;
+ * 0 or -EIO. */
+int jh_idstore_entity_type(jh_idstore *s, const char *name,
+                           const char *connector, int64_t *id, char *err,
+                           size_t errsize);
+
+/* The number of property `name`, created when absent; 0 or -EIO. Numbers
+ * never change once given, so stored data stays readable. */
+int jh_idstore_property(jh_idstore *s, const char *name, uint32_t *id,
+                        char *err, size_t errsize);
 
 /*
  * Encoding of a resource's values. `data` holds, for every property with
- * a non-empty value, in ascending order of property name, the name, a
- * NUL, the value and a NUL. The order and the omission of empty values
- * make it independent of the mapping's column order, so equal values
- * give equal bytes. Values may not contain NUL (CSV text cannot).
+ * a non-empty value, in ascending order of property number, the number
+ * and the value's length (LEB128 varints) and the value's bytes. The
+ * order and the omission of empty values make it independent of the
+ * mapping's column order, so equal values give equal bytes.
  */
 typedef struct jh_idstore_value {
-  const char *name;
+  uint32_t prop; /* jh_idstore_property */
   const char *value;
   size_t length;
 } jh_idstore_value;
 
-/* Encode n values (sorted by name by the caller: see
- * jh_idstore_sort_names) into *buf (grown with realloc; *cap its size).
- * Returns the encoded length, or (size_t)-1 when out of memory. */
+/* Encode n values (in ascending prop order: see jh_idstore_sort_props)
+ * into *buf (grown with realloc; *cap its size). Returns the encoded
+ * length, or (size_t)-1 when out of memory. */
 size_t jh_idstore_encode(const jh_idstore_value *values, size_t n,
                          char **buf, size_t *cap);
 
-/* The order in which to pass n names to jh_idstore_encode: order[i] is
- * the index of the i-th name in ascending byte order. */
-void jh_idstore_sort_names(const char *const *names, size_t n,
-                           size_t *order);
+/* The order in which to pass n values to jh_idstore_encode: order[i] is
+ * the index of the i-th smallest of props. */
+void jh_idstore_sort_props(const uint32_t *props, size_t n, size_t *order);
 
-/* Call fn for each (name, value) of data; stops at the first nonzero
+/* Call fn for each (prop, value) of data; stops at the first nonzero
  * return, which is returned. -EILSEQ for malformed data. */
 int jh_idstore_decode(const void *data, size_t len,
-                      int (*fn)(void *arg, const char *name,
-                                const char *value, size_t vlen),
+                      int (*fn)(void *arg, uint32_t prop, const char *value,
+                                size_t vlen),
                       void *arg);
 
 #endif /* JH_IDSTORE_H */

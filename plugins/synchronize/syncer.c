@@ -53,6 +53,7 @@ typedef struct table {
   const jh_entity_mapping *mp;
   const jh_association_mapping *as;
   int64_t et_id;  /* KIND_RESOURCE: entity type number in the store */
+  uint32_t *props; /* KIND_RESOURCE: number of each mapped property */
   int64_t stored; /* resources or links stored before this batch */
   int64_t ins, upd, del, same, rows;
   int in_batch; /* the current batch has it */
@@ -78,6 +79,7 @@ typedef struct syncer {
   table *tables;
   size_t ntables;
   FILE *spill;
+  int direct; /* no threshold to check: apply changes as they come */
   char spill_path[PATH_MAX];
   int64_t nspill;
   jh_csv_writer *report;
@@ -144,11 +146,18 @@ static int keycmp(const void *a, size_t al, const void *b, size_t bl) {
 
 /* ---- the spill file ---- */
 
+static int apply_change(syncer *s, const struct table *t, int op,
+                        const char *k, size_t kl, const char *d, size_t dl,
+                        const char *x, size_t xl);
+
 static int spill_put(syncer *s, int kind, int op, size_t ti, const void *k,
                      size_t kl, const void *d, size_t dl, const void *x,
                      size_t xl) {
   spill_head h = {(uint8_t)kind, (uint8_t)op, (uint16_t)ti, (uint32_t)kl,
                   (uint32_t)dl, (uint32_t)xl};
+  (void)kind;
+  if (s->direct)
+    return apply_change(s, &s->tables[ti], op, k, kl, d, dl, x, xl);
   if (fwrite(&h, sizeof(h), 1, s->spill) != 1 ||
       (kl > 0 && fwrite(k, 1, kl, s->spill) != kl) ||
       (dl > 0 && fwrite(d, 1, dl, s->spill) != dl) ||
@@ -218,7 +227,7 @@ static int report_row(syncer *s, const char *change, const char *tname,
 /* ---- which properties changed ---- */
 
 typedef struct kv {
-  const char *name;
+  uint32_t prop;
   const char *value;
   size_t vlen;
 } kv;
@@ -228,7 +237,7 @@ typedef struct kvs {
   size_t n, cap;
 } kvs;
 
-static int kv_add(void *arg, const char *name, const char *value,
+static int kv_add(void *arg, uint32_t prop, const char *value,
                   size_t vlen) {
   kvs *k = arg;
   if (k->n == k->cap) {
@@ -239,17 +248,25 @@ static int kv_add(void *arg, const char *name, const char *value,
     k->v = g;
     k->cap = ncap;
   }
-  k->v[k->n].name = name;
+  k->v[k->n].prop = prop;
   k->v[k->n].value = value;
   k->v[k->n].vlen = vlen;
   k->n++;
   return 0;
 }
 
-/* The names whose values differ between two encodings, joined with ';'
- * into *out (grown). Returns the length or (size_t)-1. */
-static size_t changed_names(const void *a, size_t al, const void *b,
-                            size_t bl, char **out, size_t *cap) {
+static const char *prop_name(const struct table *t, uint32_t prop) {
+  for (size_t i = 0; i < t->mp->nproperties; i++)
+    if (t->props[i] == prop)
+      return t->mp->properties[i].property;
+  return "?"; /* stored by a property the mapping no longer has */
+}
+
+/* The names of the properties whose values differ between two encodings,
+ * joined with ';' into *out (grown). Returns the length or (size_t)-1. */
+static size_t changed_names(const struct table *t, const void *a, size_t al,
+                            const void *b, size_t bl, char **out,
+                            size_t *cap) {
   kvs x = {0}, y = {0};
   size_t i = 0, j = 0, o = 0;
   if (jh_idstore_decode(a, al, kv_add, &x) != 0 ||
@@ -260,20 +277,23 @@ static size_t changed_names(const void *a, size_t al, const void *b,
   }
   while (i < x.n || j < y.n) {
     const char *name;
-    int c = i >= x.n ? 1 : j >= y.n ? -1 : strcmp(x.v[i].name, y.v[j].name);
+    int c = i >= x.n   ? 1
+            : j >= y.n ? -1
+            : x.v[i].prop < y.v[j].prop ? -1
+            : x.v[i].prop > y.v[j].prop;
     size_t nl;
     if (c == 0) {
       int same = x.v[i].vlen == y.v[j].vlen &&
                  memcmp(x.v[i].value, y.v[j].value, x.v[i].vlen) == 0;
-      name = x.v[i].name;
+      name = prop_name(t, x.v[i].prop);
       i++;
       j++;
       if (same)
         continue;
     } else if (c < 0) {
-      name = x.v[i++].name;
+      name = prop_name(t, x.v[i++].prop);
     } else {
-      name = y.v[j++].name;
+      name = prop_name(t, y.v[j++].prop);
     }
     nl = strlen(name);
     if (o + nl + 2 > *cap) {
@@ -380,19 +400,27 @@ static void remove_tree(const char *dir) {
 
 static int tables_build(syncer *s) {
   const jh_model *m = s->a->model;
-  size_t n = 0;
+  size_t n = 0; /* s->ntables follows, so that a failure frees all */
   s->tables = calloc(m->nmappings + m->nassociations + 1, sizeof(table));
   if (s->tables == NULL)
     return fail(s, -ENOMEM, "out of memory");
   for (size_t i = 0; i < m->nmappings; i++)
     if (strcasecmp(m->mappings[i].connector, s->connector->id) == 0) {
       table *t = &s->tables[n++];
+      s->ntables = n;
       t->kind = KIND_RESOURCE;
       t->mp = &m->mappings[i];
       t->name = t->mp->entity_type;
-      if (jh_idstore_entity_type(s->st, t->name, &t->et_id, s->err,
-                                 s->errsize) != 0)
+      if (jh_idstore_entity_type(s->st, t->name, s->connector->id, &t->et_id,
+                                 s->err, s->errsize) != 0)
         return -EIO;
+      t->props = calloc(t->mp->nproperties, sizeof(*t->props));
+      if (t->props == NULL)
+        return fail(s, -ENOMEM, "out of memory");
+      for (size_t k = 0; k < t->mp->nproperties; k++)
+        if (jh_idstore_property(s->st, t->mp->properties[k].property,
+                                &t->props[k], s->err, s->errsize) != 0)
+          return -EIO;
     }
   for (size_t i = 0; i < m->nassociations; i++)
     if (strcasecmp(m->associations[i].connector, s->connector->id) == 0) {
@@ -444,6 +472,7 @@ typedef struct tfile {
   int has_command;
   size_t ncols;           /* value columns (after the command) */
   const char **names;     /* property ids (resource) */
+  uint32_t *props;        /* their numbers in the store */
   size_t *order;          /* encode order */
   size_t key;             /* resource: key column among the values */
   jh_idstore_value *vals; /* scratch */
@@ -452,6 +481,7 @@ typedef struct tfile {
 static void tfile_close(tfile *f) {
   jh_csv_reader_close(f->r);
   free(f->names);
+  free(f->props);
   free(f->order);
   free(f->vals);
   memset(f, 0, sizeof(*f));
@@ -488,9 +518,11 @@ static int tfile_open(syncer *s, const table *t, const char *path,
   if (t->kind == KIND_LINK)
     return 0;
   f->names = calloc(f->ncols, sizeof(*f->names));
+  f->props = calloc(f->ncols, sizeof(*f->props));
   f->order = calloc(f->ncols, sizeof(*f->order));
   f->vals = calloc(f->ncols, sizeof(*f->vals));
-  if (f->names == NULL || f->order == NULL || f->vals == NULL) {
+  if (f->names == NULL || f->props == NULL || f->order == NULL ||
+      f->vals == NULL) {
     tfile_close(f);
     return fail(s, -ENOMEM, "out of memory");
   }
@@ -511,6 +543,7 @@ static int tfile_open(syncer *s, const table *t, const char *path,
     if (k == t->mp->primary_key)
       f->key = i;
     f->names[i] = t->mp->properties[k].property;
+    f->props[i] = t->props[k];
   }
   if (f->key == (size_t)-1) {
     tfile_close(f);
@@ -518,7 +551,7 @@ static int tfile_open(syncer *s, const table *t, const char *path,
                 "'%s' of entity type '%s'", path,
                 t->mp->properties[t->mp->primary_key].property, t->name);
   }
-  jh_idstore_sort_names(f->names, f->ncols, f->order);
+  jh_idstore_sort_props(f->props, f->ncols, f->order);
   return 0;
 }
 
@@ -540,12 +573,9 @@ static int encode_row(syncer *s, tfile *f, const jh_csv_record *rec,
   size_t first = f->has_command ? 1 : 0;
   for (size_t i = 0; i < f->ncols; i++) {
     size_t c = f->order[i];
-    f->vals[i].name = f->names[c];
+    f->vals[i].prop = f->props[c];
     f->vals[i].value = rec->fields[first + c];
     f->vals[i].length = rec->lengths[first + c];
-    if (memchr(f->vals[i].value, '\0', f->vals[i].length) != NULL)
-      return fail(s, JOBHOST_ECONFIG, "%s:%lu: a NUL character in '%s'",
-                  f->path, jh_csv_reader_line(f->r), f->names[c]);
   }
   *len = jh_idstore_encode(f->vals, f->ncols, &s->enc, &s->enccap);
   return *len == (size_t)-1 ? fail(s, -ENOMEM, "out of memory") : 0;
@@ -595,7 +625,8 @@ static int check_order(syncer *s, tfile *f, prevkey *p, const char *k,
 static int spill_update(syncer *s, size_t ti, const char *k, size_t kl,
                         const void *old, size_t ol, const char *nd,
                         size_t nl) {
-  size_t xl = changed_names(old, ol, nd, nl, &s->names, &s->namescap);
+  size_t xl = changed_names(&s->tables[ti], old, ol, nd, nl, &s->names,
+                            &s->namescap);
   if (xl == (size_t)-1)
     return fail(s, -ENOMEM, "out of memory");
   return spill_put(s, KIND_RESOURCE, OP_UPDATE, ti, k, kl, nd, nl, s->names,
@@ -1129,23 +1160,19 @@ static int apply_one(syncer *s, const table *t, int op, const char *k,
   int rc;
   if (t->kind == KIND_RESOURCE) {
     if (op == OP_INSERT)
-      q = stmt(s, "INSERT INTO resources(entity_type, connector, key, data, "
-                  "changed_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+      q = stmt(s, "INSERT INTO resources(entity_type, key, data) "
+                  "VALUES (?1, ?2, ?3)");
     else if (op == OP_UPDATE)
-      q = stmt(s, "UPDATE resources SET data = ?4, changed_at = ?5 "
-                  "WHERE entity_type = ?1 AND key = ?3 AND ?2 IS NOT NULL");
+      q = stmt(s, "UPDATE resources SET data = ?3 "
+                  "WHERE entity_type = ?1 AND key = ?2");
     else
-      q = stmt(s, "DELETE FROM resources WHERE entity_type = ?1 AND key = ?3 "
-                  "AND ?2 IS NOT NULL");
+      q = stmt(s, "DELETE FROM resources WHERE entity_type = ?1 AND key = ?2");
     if (q == NULL)
       return -EIO;
     sqlite3_bind_int64(q, 1, t->et_id);
-    sqlite3_bind_text(q, 2, s->connector->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, k, (int)kl, SQLITE_STATIC);
-    if (op != OP_DELETE) {
-      sqlite3_bind_blob(q, 4, d, (int)dl, SQLITE_STATIC);
-      sqlite3_bind_text(q, 5, s->now, -1, SQLITE_STATIC);
-    }
+    sqlite3_bind_text(q, 2, k, (int)kl, SQLITE_STATIC);
+    if (op != OP_DELETE)
+      sqlite3_bind_blob(q, 3, d, (int)dl, SQLITE_STATIC);
   } else {
     if (op == OP_INSERT)
       q = stmt(s, "INSERT INTO links(association, value1, value2, connector) "
@@ -1182,6 +1209,22 @@ static int report_change(syncer *s, const table *t, int op, const char *k,
   return report_row(s, lnk[op], t->name, k, kl, d, dl);
 }
 
+/* Apply one change, keep it when asked, and report it. The merge of a
+ * complete table may apply while its scan of the same table is running:
+ * it only inserts keys before the scan's current row and deletes or
+ * updates that row, and SQLite's cursors carry on from their saved
+ * position. */
+static int apply_change(syncer *s, const table *t, int op, const char *k,
+                        size_t kl, const char *d, size_t dl, const char *x,
+                        size_t xl) {
+  int rc = apply_one(s, t, op, k, kl, d, dl);
+  if (rc == 0 && s->a->do_not_delete_changes)
+    rc = keep_change(s, t, op, k, kl, d, dl, "applied");
+  if (rc == 0)
+    rc = report_change(s, t, op, k, kl, d, dl, x, xl);
+  return rc;
+}
+
 /* Apply (or, when hold, keep as 'held') every change of the spill. */
 static int drain_spill(syncer *s, int hold) {
   char *buf = NULL;
@@ -1196,15 +1239,13 @@ static int drain_spill(syncer *s, int hold) {
     const char *k = buf, *d = buf + h.klen, *x = d + h.dlen;
     if ((rc = polled(s)) != 0)
       break;
-    if (hold)
+    if (hold) {
       rc = keep_change(s, t, h.op, k, h.klen, d, h.dlen, "held");
-    else {
-      rc = apply_one(s, t, h.op, k, h.klen, d, h.dlen);
-      if (rc == 0 && s->a->do_not_delete_changes)
-        rc = keep_change(s, t, h.op, k, h.klen, d, h.dlen, "applied");
+      if (rc == 0)
+        rc = report_change(s, t, h.op, k, h.klen, d, h.dlen, x, h.xlen);
+    } else {
+      rc = apply_change(s, t, h.op, k, h.klen, d, h.dlen, x, h.xlen);
     }
-    if (rc == 0)
-      rc = report_change(s, t, h.op, k, h.klen, d, h.dlen, x, h.xlen);
     if (rc != 0)
       break;
   }
@@ -1416,7 +1457,9 @@ static int do_batch(syncer *s, const batch *b) {
   for (size_t i = 0; i < s->ntables; i++)
     if ((rc = count_stored(s, &s->tables[i])) != 0)
       return rc;
-  if ((rc = spill_open(s)) != 0)
+  /* forced or initial: nothing can block, so no need to collect first */
+  s->direct = s->a->force || b->mode == MODE_INITIAL;
+  if (!s->direct && (rc = spill_open(s)) != 0)
     return rc;
   rc = diff_batch(s, b);
   if (rc == 0)
@@ -1424,7 +1467,8 @@ static int do_batch(syncer *s, const batch *b) {
   if (rc == 0 && b->mode != MODE_INITIAL && !s->a->force)
     check_thresholds(s, why, sizeof(why), &nwhy);
   if (rc == 0) {
-    rc = drain_spill(s, nwhy > 0);
+    if (!s->direct)
+      rc = drain_spill(s, nwhy > 0);
     add_stats(s);
     s->stats->batches++;
   }
@@ -1592,6 +1636,8 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
     if (rc != JOBHOST_EBLOCKED)
       memset(stats, 0, sizeof(*stats));
   }
+  for (size_t i = 0; i < s.ntables; i++)
+    free(s.tables[i].props);
   free(s.tables);
   free(s.enc);
   free(s.names);
@@ -1604,10 +1650,9 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
 int jh_sync_mark_dirty(const char *store_path, int64_t *flagged,
                        int64_t *cleared, char *err, size_t errsize) {
   static const char *const steps[] = {
-      "UPDATE resources SET dirty = 1 WHERE id IN ("
-      " SELECT r.id FROM resource_changes c"
+      "UPDATE resources SET dirty = 1 WHERE (entity_type, key) IN ("
+      " SELECT e.id, c.key FROM resource_changes c"
       " JOIN entity_types e ON e.name = c.entity_type"
-      " JOIN resources r ON r.entity_type = e.id AND r.key = c.key"
       " WHERE c.state = 'applied')",
       "DELETE FROM resource_changes WHERE state = 'applied'",
       "DELETE FROM link_changes WHERE state = 'applied'"};

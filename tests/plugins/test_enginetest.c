@@ -71,7 +71,11 @@ static const struct {
      {{"rows", JOBHOST_PARAM_INT, 0, "3"},
       {"fail_after", JOBHOST_PARAM_INT, 0, "-1"},
       {"connection", JOBHOST_PARAM_STRING, 0, NULL}}},
-    {"TestEnvTask", 0, {{"write_file", JOBHOST_PARAM_STRING, 1, NULL}}},
+    {"TestEnvTask",
+     0,
+     {{"write_file", JOBHOST_PARAM_STRING, 1, NULL},
+      {"connection", JOBHOST_PARAM_STRING, 0, NULL},
+      {"connector", JOBHOST_PARAM_STRING, 0, NULL}}},
 };
 #define NEXPECTED (sizeof(expected) / sizeof(expected[0]))
 

@@ -454,8 +454,9 @@ static void test_bad_batches(void **state) {
 static int kill_self(void *arg) {
   static int calls;
   (void)arg;
-  /* 20,000 rows diffed give 4 polls; the 5th comes while applying */
-  if (++calls == 5)
+  /* forced, changes apply as the 20,000 rows are read, with a poll
+   * every 4,096 rows: the 3rd comes with thousands applied */
+  if (++calls == 3)
     raise(SIGKILL);
   return 0;
 }
@@ -500,6 +501,67 @@ static void test_killed_mid_transaction(void **state) {
   free(changed);
 }
 
+/* Mapping and association thresholds apply on their own (default 0:
+ * off), below the connector's. */
+static void test_mapping_and_link_thresholds(void **state) {
+  fx *f = *state;
+  jh_sync_stats st;
+  char err[1024];
+  char *full = people(1000, 0, "", 0), *changed = people(1000, 250, "!", 0);
+
+  batch(f, "complete", full, "key1,key2\nG,P000001\nG,P000002\n", 0);
+  assert_int_equal(sync_run(f, 1, 0, 1, 0, &st, err, sizeof(err)), 0);
+  /* 4 updates: under the connector's 100 and 5%, over the mapping's 3 */
+  mappings[0].thresholds.v[JH_TH_MAX_UPDATED] = 3;
+  batch(f, "complete", changed, "key1,key2\nG,P000001\nG,P000002\n", 0);
+  assert_int_equal(sync_run(f, 2, 0, 0, 0, &st, err, sizeof(err)),
+                   JOBHOST_EBLOCKED);
+  assert_non_null(strstr(err, "entity type mapping HR_Person: 4 updates > 3"));
+  mappings[0].thresholds.v[JH_TH_MAX_UPDATED] = JH_THRESHOLD_UNSET;
+  /* a complete batch replaces the held changes; 3 link insertions are
+   * 150% of the 2 stored links, over the association's 100% (the
+   * connector's 5% is turned off to show the association's alone) */
+  associations[0].thresholds.v[JH_TH_LINK_PCT_INSERTED] = 100;
+  connectors[0].thresholds.v[JH_TH_LINK_PCT_INSERTED] = 0;
+  batch(f, "complete", changed,
+        "key1,key2\nG,P000001\nG,P000002\nH,P000001\nH,P000002\n"
+        "H,P000003\n",
+        0);
+  assert_int_equal(sync_run(f, 3, 0, 0, 0, &st, err, sizeof(err)),
+                   JOBHOST_EBLOCKED);
+  assert_non_null(strstr(err, "association mapping HR_member: 3 link "
+                              "insertions > 100% of stored"));
+  assert_int_equal(query_int(f, "SELECT count(*) FROM links"), 2);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM link_changes WHERE "
+                                "state = 'held'"),
+                   3);
+  /* resume applies the held resources and links together */
+  assert_int_equal(sync_run(f, 4, 3, 1, 0, &st, err, sizeof(err)), 0);
+  assert_int_equal(st.updated, 4);
+  assert_int_equal(st.link_inserted, 3);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM links"), 5);
+  associations[0].thresholds.v[JH_TH_LINK_PCT_INSERTED] = JH_THRESHOLD_UNSET;
+  free(full);
+  free(changed);
+}
+
+/* A store written by a newer jobhost is refused, not damaged. */
+static void test_newer_schema_refused(void **state) {
+  fx *f = *state;
+  sqlite3 *db;
+  jh_idstore *st = NULL;
+  char err[512];
+  assert_int_equal(sqlite3_open(f->store, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL,
+                                NULL),
+                   SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(jh_idstore_open(f->store, &st, err, sizeof(err)),
+                   -EPROTO);
+  assert_null(st);
+  assert_non_null(strstr(err, "identity store schema 99 is newer"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_complete_twice_then_one_percent,
@@ -515,6 +577,10 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_batches, setup, teardown),
       cmocka_unit_test_setup_teardown(test_killed_mid_transaction, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_mapping_and_link_thresholds,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup,
                                       teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

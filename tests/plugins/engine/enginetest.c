@@ -537,7 +537,8 @@ static const struct {
 static void write_connection(jobhost_ctx *ctx, FILE *f) {
   const jobhost_services *svc = ctx->svc;
   const jobhost_package *pkg;
-  if (!JOBHOST_SVC_HAS(svc, connection_package))
+  if (!JOBHOST_SVC_HAS(svc, connection_package) ||
+      svc->connection_package == NULL)
     return;
   pkg = svc->connection_package(ctx);
   fprintf(f, "package=%s\n", pkg != NULL ? pkg->name : "");
