@@ -3,7 +3,8 @@
 # the import-xml command, with their tests and fixtures.
 host_libjobhost_host_la_SOURCES += \
 	host/xml_read.c host/xml_read.h \
-	host/xml_import.c host/xml_import.h \
+	host/xml_import.c host/xml_import.h host/xml_load.c \
 	host/cli_import.c
 host_libjobhost_host_la_CFLAGS += $(XML_CFLAGS)
 host_libjobhost_host_la_LIBADD += $(XML_LIBS)
+EXTRA_DIST += doc/xml-import.md

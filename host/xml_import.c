@@ -6,7 +6,7 @@
  * list (inline tasks, Steps, overrides; ids), then write the YAML. Each
  * YAML line records the XML place it comes from, so that the pipeline
  * loader's diagnostics can be moved back onto the XML
- * (jh_xml_pipeline_load). Checks are made while writing, so a left-out
+ * (jh_xml_pipeline_load, in xml_load.c). Checks are made while writing, so a left-out
  * part is reported and commented at the same place.
  *
  * Strings made during an import (attribute values, messages) live in a
@@ -20,12 +20,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <libxml/tree.h>
 
@@ -100,32 +98,37 @@ typedef struct ctx {
 
 /* ---- memory ---- */
 
-static int grow(ctx *c, void **arr, size_t *cap, size_t need, size_t size) {
+/* arr (of *cap items of `size` bytes) with room for `need` items: arr
+ * itself or a new array, *cap updated; NULL when out of memory (arr is
+ * then unchanged). */
+static void *grow(ctx *c, void *arr, size_t *cap, size_t need, size_t size) {
   size_t n = *cap ? *cap : 8;
   void *p;
   if (need <= *cap)
-    return 0;
+    return arr;
   while (n < need)
     n *= 2;
-  p = realloc(*arr, n * size);
+  p = reallocarray(arr, n, size);
   if (p == NULL) {
     c->oom = 1;
-    return -1;
+    return NULL;
   }
-  *arr = p;
   *cap = n;
-  return 0;
+  return p;
 }
 
 /* Keep s (malloc'd) until the end of the import; NULL means out of
  * memory. Returns s, or "?" when out of memory. */
 static const char *pool_keep(ctx *c, char *s) {
-  if (s == NULL || grow(c, (void **)&c->pool, &c->cap_pool, c->npool + 1,
-                        sizeof(*c->pool)) != 0) {
+  void **pool = s != NULL ? grow(c, c->pool, &c->cap_pool, c->npool + 1,
+                                 sizeof(*c->pool))
+                          : NULL;
+  if (pool == NULL) {
     free(s);
     c->oom = 1;
     return "?";
   }
+  c->pool = pool;
   c->pool[c->npool++] = s;
   return s;
 }
@@ -142,8 +145,10 @@ static const char *pool_fmt(ctx *c, const char *fmt, ...) {
 }
 
 static void push(ctx *c, xnodes *v, size_t fi, xmlNode *n) {
-  if (grow(c, (void **)&v->v, &v->cap, v->n + 1, sizeof(*v->v)) != 0)
+  xnode *grown = grow(c, v->v, &v->cap, v->n + 1, sizeof(*v->v));
+  if (grown == NULL)
     return;
+  v->v = grown;
   v->v[v->n].fi = fi;
   v->v[v->n].n = n;
   v->n++;
@@ -393,8 +398,10 @@ static void unsupported(ctx *c, size_t fi, jh_xml_pos p, const char *fmt, ...) {
 
 static void em_put(ctx *c, const char *s, size_t n) {
   emitter *e = &c->em;
-  if (grow(c, (void **)&e->buf, &e->cap, e->len + n + 1, 1) != 0)
+  char *buf = grow(c, e->buf, &e->cap, e->len + n + 1, 1);
+  if (buf == NULL)
     return;
+  e->buf = buf;
   memcpy(e->buf + e->len, s, n);
   e->len += n;
   e->buf[e->len] = '\0';
@@ -405,10 +412,12 @@ static void em_puts(ctx *c, const char *s) { em_put(c, s, strlen(s)); }
 /* End the current line; it comes from o. */
 static void em_end(ctx *c, jh_xml_origin o) {
   emitter *e = &c->em;
+  jh_xml_origin *org;
   em_put(c, "\n", 1);
-  if (grow(c, (void **)&e->org, &e->cap_lines, e->nlines + 1,
-           sizeof(*e->org)) != 0)
+  org = grow(c, e->org, &e->cap_lines, e->nlines + 1, sizeof(*e->org));
+  if (org == NULL)
     return;
+  e->org = org;
   e->org[e->nlines++] = o;
 }
 
@@ -718,10 +727,11 @@ static const xnode *find_decl(ctx *c, const char *id, const char *element) {
 }
 
 static xtask *add_task(ctx *c, xnode el, xnode ref) {
-  xtask *t;
-  if (grow(c, (void **)&c->tasks, &c->cap_tasks, c->ntasks + 1,
-           sizeof(*c->tasks)) != 0)
+  xtask *t, *grown = grow(c, c->tasks, &c->cap_tasks, c->ntasks + 1,
+                          sizeof(*c->tasks));
+  if (grown == NULL)
     return NULL;
+  c->tasks = grown;
   t = &c->tasks[c->ntasks++];
   memset(t, 0, sizeof(*t));
   t->el = el;
@@ -841,10 +851,12 @@ static const char *task_type_list(ctx *c) {
   for (size_t i = 0; i < c->reg->nplugins; i++) {
     const jobhost_task_type *t = c->reg->plugins[i].desc->task_types;
     for (size_t j = 0; t != NULL && t[j].name != NULL; j++) {
-      if (grow(c, (void **)&names, &cap, n + 1, sizeof(*names)) != 0) {
+      const char **grown = grow(c, names, &cap, n + 1, sizeof(*names));
+      if (grown == NULL) {
         free(names);
         return "?";
       }
+      names = grown;
       names[n++] = t[j].name;
       len += strlen(t[j].name) + 2;
     }
@@ -1560,8 +1572,7 @@ static int cmp_ranked(const void *pa, const void *pb) {
   return a->index < b->index ? -1 : (a->index > b->index);
 }
 
-/* Sort diags[first..] by file (in the order of files), line, column. */
-static void sort_diags(jh_diags *d, size_t first, char *const *files,
+void jh_xml_sort_diags(jh_diags *d, size_t first, char *const *files,
                        size_t nfiles) {
   size_t n = d->n - first;
   ranked *r;
@@ -1679,7 +1690,7 @@ int jh_xml_import(const char *const *paths, size_t npaths,
     rc = -ENOMEM;
   if (rc == 0 && diags->nerrors > c.errors_before)
     rc = JOBHOST_ECONFIG;
-  sort_diags(diags, c.diag_first, (char *const *)paths, npaths);
+  jh_xml_sort_diags(diags, c.diag_first, (char *const *)paths, npaths);
   ctx_free(&c);
   if (rc == -ENOMEM)
     jh_xml_output_clear(out);
@@ -1693,215 +1704,4 @@ void jh_xml_output_clear(jh_xml_output *o) {
     free(o->files[i]);
   free(o->files);
   memset(o, 0, sizeof(*o));
-}
-
-/* ---- loading an XML file as a pipeline ---- */
-
-/* Write text to a new file under $TMPDIR (else /tmp); *path receives its
- * name (malloc'd). Returns 0 or a negative errno; nothing is left behind
- * on failure. */
-static int write_temp(const char *text, size_t len, char **path) {
-  const char *dir = getenv("TMPDIR");
-  size_t done = 0;
-  int fd, err = 0;
-
-  if (dir == NULL || dir[0] == '\0')
-    dir = "/tmp";
-  if (asprintf(path, "%s/jobhost-xml-XXXXXX.yaml", dir) < 0) {
-    *path = NULL;
-    return -ENOMEM;
-  }
-  fd = mkstemps(*path, 5);
-  if (fd < 0) {
-    err = errno;
-    free(*path);
-    *path = NULL;
-    return -err;
-  }
-  while (done < len && err == 0) {
-    ssize_t n = write(fd, text + done, len - done);
-    if (n < 0 && errno != EINTR)
-      err = errno;
-    else if (n > 0)
-      done += (size_t)n;
-  }
-  if (close(fd) != 0 && err == 0)
-    err = errno;
-  if (err != 0) {
-    unlink(*path);
-    free(*path);
-    *path = NULL;
-    return -err;
-  }
-  return 0;
-}
-
-/* The XML place of line `line` of the YAML. */
-static void place_of(const jh_xml_output *o, int line, const char **file,
-                     int *xline, int *xcol) {
-  jh_xml_origin org = {-1, 0, 0};
-  if (line >= 1 && (size_t)line <= o->nlines)
-    org = o->origins[line - 1];
-  *file = org.file >= 0 && (size_t)org.file < o->nfiles ? o->files[org.file]
-                                                        : o->files[0];
-  *xline = org.line;
-  *xcol = org.column;
-}
-
-/* An error already reported at this place (by the importer): the loader
- * says the same thing about the same attribute in other words. */
-static int reported_at(const jh_diags *d, size_t first, size_t end,
-                       const char *file, int line, int col) {
-  if (line == 0)
-    return 0;
-  for (size_t i = first; i < end; i++)
-    if (d->items[i].severity == JH_DIAG_ERROR && d->items[i].line == line &&
-        d->items[i].column == col && d->items[i].file != NULL &&
-        strcmp(d->items[i].file, file) == 0)
-      return 1;
-  return 0;
-}
-
-/* Move the loader's diagnostics about the temporary file onto the XML;
- * one error per place. */
-static void move_diags(const jh_diags *from, const char *tmp,
-                       const jh_xml_output *o, jh_diags *to, size_t first) {
-  size_t import_end = to->n;
-  for (size_t i = 0; i < from->n; i++) {
-    const jh_diag *d = &from->items[i];
-    const char *file = d->file;
-    int line = d->line, col = d->column;
-    if (file != NULL && strcmp(file, tmp) == 0)
-      place_of(o, d->line, &file, &line, &col);
-    if (d->severity == JH_DIAG_ERROR &&
-        reported_at(to, first, import_end, file, line, col))
-      continue;
-    jh_diag_add(to, d->severity, file, line, col, "%s", d->message);
-  }
-}
-
-static void relocate_loc(jh_loc *l, const char *tmp, const char *xml,
-                         const jh_xml_output *o) {
-  const char *file;
-  if (l->file != tmp)
-    return;
-  place_of(o, l->line, &file, &l->line, &l->column);
-  l->file = xml;
-}
-
-static void relocate_mloc(jh_mloc *l, const char *tmp, const char *xml,
-                          const jh_xml_output *o) {
-  jh_loc tl = {l->file, l->line, l->column};
-  relocate_loc(&tl, tmp, xml, o);
-  l->file = tl.file;
-  l->line = tl.line;
-  l->column = tl.column;
-}
-
-/* The model sections an import writes: connectors and connections. A
- * connection's folder becomes the XML file's. */
-static int relocate_model(jh_model *m, const char *tmp, const char *xml,
-                          const jh_xml_output *o) {
-  char *real = realpath(xml, NULL);
-  char *slash = real != NULL ? strrchr(real, '/') : NULL;
-  int rc = 0;
-
-  if (slash != NULL)
-    slash[slash == real ? 1 : 0] = '\0';
-  for (size_t i = 0; i < m->nconnectors; i++)
-    relocate_mloc(&m->connectors[i].loc, tmp, xml, o);
-  for (size_t i = 0; i < m->nconnections; i++) {
-    jh_connection *cn = &m->connections[i];
-    relocate_mloc(&cn->loc, tmp, xml, o);
-    relocate_mloc(&cn->connector_loc, tmp, xml, o);
-    relocate_mloc(&cn->package_loc, tmp, xml, o);
-    if (real != NULL) {
-      char *dir = strdup(real);
-      if (dir == NULL) {
-        rc = -ENOMEM;
-        continue;
-      }
-      free(cn->base_dir);
-      cn->base_dir = dir;
-    }
-  }
-  free(real);
-  return rc;
-}
-
-/* Make the pipeline's path and locations the XML file's. The temporary
- * file's name stays in p->files (after the XML's), alive for anything
- * that still points at it. */
-static int relocate(jh_pipeline *p, const char *path, const jh_xml_output *o) {
-  char *xml = strdup(path), *top = strdup(path);
-  char **grown;
-  const char *tmp;
-
-  grown = xml && top ? realloc(p->files, (p->nfiles + 1) * sizeof(*grown))
-                     : NULL;
-  if (grown == NULL || p->nfiles == 0) {
-    if (grown != NULL)
-      p->files = grown;
-    free(xml);
-    free(top);
-    return -ENOMEM;
-  }
-  p->files = grown;
-  tmp = p->files[0];
-  p->files[p->nfiles++] = p->files[0];
-  p->files[0] = xml;
-  free(p->path);
-  p->path = top;
-  relocate_loc(&p->job_loc, tmp, xml, o);
-  for (size_t i = 0; i < p->ntasks; i++) {
-    jh_task_def *t = &p->tasks[i];
-    relocate_loc(&t->loc, tmp, xml, o);
-    for (size_t k = 0; k < t->ndepends; k++)
-      relocate_loc(&t->depends_loc[k], tmp, xml, o);
-    for (size_t k = 0; k < t->nparams; k++)
-      relocate_loc(&t->params[k].loc, tmp, xml, o);
-  }
-  return p->model != NULL ? relocate_model(p->model, tmp, xml, o) : 0;
-}
-
-int jh_xml_pipeline_load(const char *path, const jh_registry *reg,
-                         const jh_xml_options *opt, jh_pipeline **out,
-                         jh_diags *diags) {
-  jh_diags loaded = JH_DIAGS_INIT;
-  jh_xml_output o;
-  jh_pipeline *p = NULL;
-  size_t first = diags->n;
-  char *tmp = NULL;
-  int rc, lrc;
-
-  *out = NULL;
-  rc = jh_xml_import(&path, 1, reg, opt, &o, diags);
-  if (rc == -ENOMEM || o.yaml == NULL) {
-    jh_xml_output_clear(&o);
-    return rc != 0 ? rc : JOBHOST_ECONFIG;
-  }
-  lrc = write_temp(o.yaml, o.len, &tmp);
-  if (lrc != 0) {
-    jh_diag_error(diags, path, 0, 0, "cannot write a temporary file to check "
-                  "the imported pipeline: %s", strerror(-lrc));
-    jh_xml_output_clear(&o);
-    return lrc;
-  }
-  lrc = jh_pipeline_load(tmp, reg, &p, &loaded);
-  unlink(tmp);
-  move_diags(&loaded, tmp, &o, diags, first);
-  if (p != NULL && relocate(p, path, &o) != 0)
-    lrc = -ENOMEM;
-  sort_diags(diags, first, o.files, o.nfiles);
-  jh_diags_clear(&loaded);
-  jh_xml_output_clear(&o);
-  free(tmp);
-  if (rc == 0)
-    rc = lrc;
-  if (rc != 0) {
-    jh_pipeline_free(p);
-    return rc;
-  }
-  *out = p;
-  return 0;
 }

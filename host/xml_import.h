@@ -122,6 +122,11 @@ int jh_xml_pipeline_load(const char *path, const jh_registry *reg,
                          const jh_xml_options *opt, jh_pipeline **out,
                          jh_diags *diags);
 
+/* Sort diags->items[first..] by file (in the order of `files`; others
+ * last), line and column, keeping the order of equal places. */
+void jh_xml_sort_diags(jh_diags *d, size_t first, char *const *files,
+                       size_t nfiles);
+
 /* The jobhost package of an Identity Manager package identifier
  * ("Usercube.CSV@0000001" -> "csv"), or NULL when there is none:
  *   Usercube.CSV, Usercube.CSV.Complete  -> csv
