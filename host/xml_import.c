@@ -1357,12 +1357,15 @@ static const xmlAttr *child_value(ctx *c, xnode ch,
                                   const struct child_kind *k) {
   const xmlAttr *v = find_attr(ch.n, k->attr);
   const xmlAttr *alias = k->alias ? find_attr(ch.n, k->alias) : NULL;
-  for (const xmlAttr *a = ch.n->properties; a != NULL; a = a->next)
-    if (a->ns != NULL || (a != v && a != alias))
-      unsupported(c, ch.fi, attr_pos(c, ch.fi, a),
-                  "unsupported attribute '%s' on %s; %s takes %s%s%s",
-                  attr_name(c, a), k->element, k->element, k->attr,
-                  k->alias ? " (or " : "", k->alias ? "Identifier)" : "");
+  for (const xmlAttr *a = ch.n->properties; a != NULL; a = a->next) {
+    if (a->ns == NULL && (a == v || a == alias))
+      continue;
+    unsupported(c, ch.fi, attr_pos(c, ch.fi, a),
+                "unsupported attribute '%s' on %s; %s takes %s%s%s",
+                attr_name(c, a), k->element, k->element, k->attr,
+                k->alias ? " (or " : "", k->alias ? "Identifier)" : "");
+    em_left_out_attr(c, ch.fi, a, P_TLIST);
+  }
   if (v != NULL && alias != NULL) {
     error_at(c, ch.fi, node_pos(c, ch), "%s has both %s and %s: write one",
              k->element, k->attr, k->alias);
@@ -1462,7 +1465,7 @@ static void write_task(ctx *c, const xtask *t) {
                "jobhost (%s was taken)", t->made_from);
   else if (t->made_from != NULL)
     em_comment(c, at, P_TFIELD, "no Identifier in the XML: id made by "
-               "jobhost, <Connector>_<Task>_<SynchronizationMode>");
+               "jobhost, <Connector|Job>_<Task>[_<SynchronizationMode>]");
   em_key(c, node_origin(c, t->el), P_TFIELD, "type", name_of(t->el.n));
   task_level(c, t);
   if (t->step.n != NULL)
@@ -1522,8 +1525,25 @@ static void write_job(ctx *c) {
   em_block(c, node_origin(c, c->job), P_JOB, "tasks");
   for (size_t i = 0; i < c->job_left_out.n; i++)
     em_left_out_node(c, c->job_left_out.v[i], P_TASK, "not supported");
+  for (const xmlNode *n = c->job.n->children; n != NULL; n = n->next)
+    if (n->type == XML_TEXT_NODE && !is_blank(n->content))
+      em_comment(c, node_origin(c, c->job), P_TASK,
+                 "left out: the text inside Job");
   for (size_t i = 0; i < c->ntasks; i++)
     write_task(c, &c->tasks[i]);
+}
+
+/* Comments for what a file's root holds besides elements (reported when
+ * collected). */
+static void left_out_in_root(ctx *c, size_t fi) {
+  xnode root = {fi, xmlDocGetRootElement(c->files[fi].doc)};
+  for (const xmlAttr *a = root.n->properties; a != NULL; a = a->next)
+    em_left_out_attr(c, fi, a, P_TOP);
+  for (const xmlNode *n = root.n->children; n != NULL; n = n->next)
+    if (n->type == XML_TEXT_NODE && !is_blank(n->content))
+      em_comment(c, node_origin(c, root), P_TOP,
+                 "left out: the text inside ConfigurationFile in %s",
+                 c->files[fi].path);
 }
 
 /* The header: sources, and what the input holds that is not imported. */
@@ -1547,6 +1567,8 @@ static void write_header(ctx *c) {
   }
   for (size_t i = 0; i < c->left_out.n; i++)
     em_left_out_node(c, c->left_out.v[i], P_TOP, "not supported");
+  for (size_t i = 0; i < c->nfiles; i++)
+    left_out_in_root(c, i);
   if (c->opt.job_only && c->connectors.n + c->connections.n > 0)
     em_comment(c, none, P_TOP, "Connector and Connection elements left out "
                "(--job-only)");

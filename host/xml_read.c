@@ -426,6 +426,11 @@ int jh_xml_read(const char *path, jh_xml_file *f, jh_diags *diags) {
   if (f->path == NULL)
     return -ENOMEM;
   rc = read_file(path, f, diags);
+  if (rc == 0 && f->len == 0) {
+    jh_diag_error(diags, path, 1, 1, "file is empty: expected an Identity "
+                  "Manager configuration file (<ConfigurationFile ...>)");
+    rc = JOBHOST_ECONFIG;
+  }
   if (rc == 0)
     rc = index_lines(f);
   if (rc == 0)

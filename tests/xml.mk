@@ -32,6 +32,7 @@ XML_FIXTURES = \
 	tests/data/xml/cycle.xml \
 	tests/data/xml/decls.xml \
 	tests/data/xml/duplicate_step.xml \
+	tests/data/xml/empty.xml \
 	tests/data/xml/entity_type_both.xml \
 	tests/data/xml/external_dtd.xml \
 	tests/data/xml/foreign_attr.xml \
@@ -51,9 +52,11 @@ XML_FIXTURES = \
 	tests/data/xml/quoting.xml \
 	tests/data/xml/step_unknown.xml \
 	tests/data/xml/steps_levels.xml \
+	tests/data/xml/stray.xml \
 	tests/data/xml/task_attr.xml \
 	tests/data/xml/task_child.xml \
 	tests/data/xml/task_type.xml \
+	tests/data/xml/text.xml \
 	tests/data/xml/two_jobs.xml \
 	tests/data/xml/unknown_element.xml \
 	tests/data/xml/unknown_parent.xml \

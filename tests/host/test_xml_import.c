@@ -469,6 +469,9 @@ static const struct bad_case bad_cases[] = {
      "namespace urn:schemas-usercube-com:configuration (an Identity Manager "
      "configuration file), got <Configuration>", 1},
     {"no_namespace.xml", 2, 1, "got <ConfigurationFile> in no namespace", 1},
+    {"empty.xml", 1, 1, "file is empty: expected an Identity Manager "
+     "configuration file", 1},
+    {"text.xml", 1, 1, "malformed XML: Start tag expected, '<' not found", 1},
     {"no_job.xml", 2, 1, "no Job element: expected a <Job Identifier=\"...\">",
      1},
     {"two_jobs.xml", 6, 3, "2 jobs found (J1, J2): a pipeline holds one job; "
@@ -662,6 +665,39 @@ static void test_lenient(void **state) {
   free(xml);
 }
 
+/* Stray text and attributes anywhere are reported, and kept as
+ * comments with --lenient. */
+static void test_stray_parts(void **state) {
+  char *xml = fixture("stray.xml");
+  jh_xml_options lenient = {.lenient = 1};
+  jh_diags d = JH_DIAGS_INIT;
+  jh_xml_output out;
+
+  assert_int_equal(jh_xml_import((const char *const *)&xml, 1, *state, NULL,
+                                 &out, &d), JOBHOST_ECONFIG);
+  assert_int_equal(d.nerrors, 4);
+  expect_diag(&d, JH_DIAG_ERROR, xml, 2, 67, "unsupported attribute "
+              "'Version' on ConfigurationFile: it takes none");
+  expect_diag(&d, JH_DIAG_ERROR, xml, 2, 1, "unsupported text inside "
+              "ConfigurationFile");
+  expect_diag(&d, JH_DIAG_ERROR, xml, 3, 3, "unsupported text inside Job");
+  expect_diag(&d, JH_DIAG_ERROR, xml, 5, 38, "unsupported attribute 'Other' "
+              "on TaskEntityType; TaskEntityType takes EntityType (or "
+              "Identifier)");
+  jh_xml_output_clear(&out);
+  jh_diags_clear(&d);
+
+  assert_int_equal(jh_xml_import((const char *const *)&xml, 1, *state,
+                                 &lenient, &out, &d), 0);
+  assert_int_equal(nwarnings(&d), 4);
+  assert_non_null(strstr(out.yaml, "# left out: Version=\"1\"\n"));
+  assert_non_null(strstr(out.yaml, "# left out: the text inside Job\n"));
+  assert_non_null(strstr(out.yaml, "# left out: Other=\"x\"\n"));
+  jh_xml_output_clear(&out);
+  jh_diags_clear(&d);
+  free(xml);
+}
+
 /* ---- commands ---- */
 
 static void test_job_load_reads_xml(void **state) {
@@ -838,6 +874,7 @@ int main(void) {
       cmocka_unit_test(test_no_entity_content),
       cmocka_unit_test(test_oversize_and_unreadable),
       cmocka_unit_test(test_lenient),
+      cmocka_unit_test(test_stray_parts),
       cmocka_unit_test(test_job_load_reads_xml),
       cmocka_unit_test(test_cli),
   };
