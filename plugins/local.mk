@@ -1,7 +1,8 @@
 # plugins/ — the built-in plugins, one libtool module each, installed to
 # $(plugindir).
 PLUGIN_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins
-BUILTIN_PLUGINS = export prepare synchronize compute fulfill classify profiles
+BUILTIN_PLUGINS = export prepare synchronize compute fulfill classify profiles \
+	csv ldif
 
 plugin_LTLIBRARIES += \
 	plugins/export.la plugins/prepare.la plugins/synchronize.la \
