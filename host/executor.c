@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "executor.h"
+#include "export_output.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -316,6 +317,18 @@ static int parents_done(run *r, size_t i) {
 
 /* ---- ending an attempt ---- */
 
+static void discard_export(run *r, task_run *t) {
+  const jh_value *conn = jh_task_value(t->def, "connection");
+  int rc;
+  if (conn == NULL || conn->text == NULL)
+    return;
+  rc = jh_export_output_discard(
+      r->home->folders[JOBHOST_FOLDER_EXPORT_OUTPUT], conn->text);
+  if (rc != 0)
+    note(r, "%s: cannot remove the tables of connection %s: %s",
+         t->def->id, conn->text, jobhost_strerror(rc));
+}
+
 static void end_attempt(run *r, task_run *t, int exit_status) {
   const jh_outcome *o = &t->outcome;
   char why[512];
@@ -367,6 +380,11 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
   t->produced_output = o->produced_output < 0 ? state == JH_STATE_SUCCEEDED
                                               : o->produced_output;
   t->ended_ms = now;
+  /* An export that did not succeed leaves no table of its connection for
+   * prepare to read as if it were current (doc/synchronization.md), even
+   * when its worker crashed or timed out before it could clean up. */
+  if (state != JH_STATE_SUCCEEDED && strcmp(t->def->type, "ExportTask") == 0)
+    discard_export(r, t);
   /* The log is made on the task's first output line; an attempt that did
    * not succeed always gets one, ending with why. */
   if (state != JH_STATE_SUCCEEDED || t->outcome.log != NULL) {

@@ -19,6 +19,11 @@ tests_host_test_graph_LDADD = $(TEST_LDADD) $(YAML_LIBS)
 # Pipelines the tests load, and the example they check.
 EXTRA_DIST += \
 	conf/examples/complete-sync/pipeline.yaml \
+	conf/examples/complete-sync/hr-pipeline.yaml \
+	conf/examples/complete-sync/model.yaml \
+	conf/examples/complete-sync/data/hr.csv \
+	conf/examples/complete-sync/data/directory.ldif \
+	bench/sync \
 	$(PIPELINE_FIXTURES)
 PIPELINE_FIXTURES = \
 	tests/data/pipelines/agent_mismatch.yaml \

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "services.h"
+#include "export_output.h"
 
 #include "atomic_file.h"
 #include "csv.h"
@@ -471,18 +472,29 @@ static int svc_cookie_set(jobhost_ctx *ctx, const void *data, size_t size) {
 static int commit_effects(jh_task_state *st) {
   const char *out_dir = st->env->home->folders[JOBHOST_FOLDER_EXPORT_OUTPUT];
   char path[PATH_MAX];
+  jh_export_file *files;
+  size_t n = 0;
   int rc;
 
   for (struct jobhost_table *t = st->tables; t != NULL; t = t->next) {
     if (!t->closed || t->failed)
       return -EIO; /* a table left open or broken: nothing is published */
+    n++;
   }
-  for (struct jobhost_table *t = st->tables; t != NULL; t = t->next) {
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s.csv", out_dir, t->name) >=
-        sizeof(path))
-      return -ENAMETOOLONG;
-    if (rename(t->tmp_path, path) != 0)
-      return -errno;
+  if (n > 0) {
+    files = calloc(n, sizeof(*files));
+    if (files == NULL)
+      return -ENOMEM;
+    n = 0;
+    for (struct jobhost_table *t = st->tables; t != NULL; t = t->next) {
+      files[n].name = t->name;
+      files[n].tmp_path = t->tmp_path;
+      n++;
+    }
+    rc = jh_export_output_publish(out_dir, st->ctx.connection, files, n);
+    free(files);
+    if (rc != 0)
+      return rc;
   }
   if (st->cookie_out_set) {
     rc = cookie_path(st, path, sizeof(path));

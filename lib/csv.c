@@ -263,6 +263,42 @@ static int append(jh_csv_reader *r, int c) {
   return 0;
 }
 
+/*
+ * After a plain byte of a field: take the run of plain bytes that follows
+ * in the window at once (most of a file). Plain: ASCII, not NUL, not a
+ * quote, not a line end, not the separator outside quotes. The run is
+ * taken only after an ASCII byte (no UTF-8 sequence open), its bytes leave
+ * the UTF-8 check as it is, and they do not move the line: the column
+ * advances by the run's length, as next_byte would one by one.
+ */
+static int take_run(jh_csv_reader *r, int quoted) {
+  const unsigned char *b = r->buf + r->pos, *e = r->buf + r->len, *p = b;
+  size_t n;
+  if (r->utf8_need > 0 || r->after_lf || r->after_cr)
+    return 0; /* next_byte must count the new line first */
+  while (p < e) {
+    unsigned char ch = *p;
+    if (ch >= 0x80 || ch == '"' || ch == '\r' || ch == '\n' || ch == 0 ||
+        (!quoted && ch == (unsigned char)r->sep))
+      break;
+    p++;
+  }
+  n = (size_t)(p - b);
+  if (n == 0)
+    return 0;
+  if (r->data_len + n + 1 >= r->data_cap) {
+    char *g = grow(r->data, &r->data_cap, r->data_len + n + 2, 1);
+    if (g == NULL)
+      return fail_file(r, -ENOMEM, "out of memory");
+    r->data = g;
+  }
+  memcpy(r->data + r->data_len, b, n);
+  r->data_len += n;
+  r->pos += n;
+  r->col += n;
+  return 0;
+}
+
 /* Whether the field started at `start` holds only trim characters. */
 static int only_trim_since(const jh_csv_reader *r, size_t start) {
   if (r->trim == NULL)
@@ -400,13 +436,13 @@ static int parse_record(jh_csv_reader *r) {
         r->data_len = start; /* leading trim characters before a quote */
         st = F_QUOTED;
         quote_line = r->line;
-      } else if (append(r, c) < 0)
+      } else if (append(r, c) < 0 || (c < 0x80 && take_run(r, 0) < 0))
         return r->error;
       break;
     case F_QUOTED:
       if (c == '"')
         st = F_QUOTE_END;
-      else if (append(r, c) < 0)
+      else if (append(r, c) < 0 || (c < 0x80 && take_run(r, 1) < 0))
         return r->error;
       break;
     case F_QUOTE_END:

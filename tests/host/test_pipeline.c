@@ -322,7 +322,12 @@ static void test_example_pipeline(void **state) {
   p = load_good(state, path, &d);
   assert_int_equal(d.n, 0);
   assert_string_equal(p->path, path);
-  assert_int_equal(p->nfiles, 1);
+  assert_int_equal(p->nfiles, 2); /* and its model.yaml */
+  assert_non_null(jh_model_connector(p->model, "AD"));
+  assert_string_equal(jh_model_connection(p->model, "AD_Export")->package,
+                      "ldif");
+  assert_string_equal(
+      jh_model_connection(p->model, "AD_Fulfillment")->connector, "AD");
   assert_string_equal(p->job_id, "Job_AD_Complete");
   assert_string_equal(p->display_name, "AD Job's (Complete mode)");
   assert_string_equal(p->agent, "Local");
