@@ -1,6 +1,7 @@
 /*
  * cli_import.c — jobhost import-xml FILE... [-o OUT] [--job ID]
- *                [--job-only] [--lenient] [--plugin-dir DIR]...
+ *                [--job-only] [--include FILE]... [--lenient]
+ *                [--plugin-dir DIR]...
  *
  * Reads Identity Manager configuration files (xml_import.h) and writes the
  * pipeline YAML to stdout, or to OUT (atomically: OUT is the whole new
@@ -30,6 +31,7 @@ typedef struct import_args {
   size_t nfiles;
   const char **dirs; /* --plugin-dir, into argv; malloc'd array */
   size_t ndirs;
+  const char **includes; /* --include, into argv; malloc'd array */
   const char *output; /* -o; NULL: stdout */
   jh_xml_options opt;
 } import_args;
@@ -37,7 +39,8 @@ typedef struct import_args {
 static void usage(FILE *out) {
   fprintf(out,
           "Usage: jobhost import-xml FILE... [-o OUT] [--job ID] [--job-only]\n"
-          "                          [--lenient] [--plugin-dir DIR]...\n"
+          "                          [--include FILE]... [--lenient]\n"
+          "                          [--plugin-dir DIR]...\n"
           "\nTurns Identity Manager configuration files (root "
           "ConfigurationFile in\nnamespace %s) into pipeline YAML:\n"
           "a Job with its tasks, Steps and overrides, and the Connector "
@@ -49,6 +52,9 @@ static void usage(FILE *out) {
           "  --job ID           the Job to import when there are several\n"
           "  --job-only         leave Connector and Connection elements "
           "out\n"
+          "  --include FILE     add FILE to the pipeline's include: (a "
+          "model in YAML,\n"
+          "                     relative to OUT's folder); repeatable\n"
           "  --lenient          import what is supported; report the rest "
           "as\n"
           "                     warnings and keep it as comments\n"
@@ -69,6 +75,7 @@ static int parse_args(int argc, char **argv, import_args *args) {
       {"output", required_argument, NULL, 'o'},
       {"job", required_argument, NULL, 'j'},
       {"job-only", no_argument, NULL, 'J'},
+      {"include", required_argument, NULL, 'i'},
       {"lenient", no_argument, NULL, 'l'},
       {"plugin-dir", required_argument, NULL, 'd'},
       {"help", no_argument, NULL, 'h'},
@@ -78,7 +85,8 @@ static int parse_args(int argc, char **argv, import_args *args) {
   memset(args, 0, sizeof(*args));
   args->files = calloc((size_t)argc, sizeof(*args->files));
   args->dirs = calloc((size_t)argc, sizeof(*args->dirs));
-  if (args->files == NULL || args->dirs == NULL) {
+  args->includes = calloc((size_t)argc, sizeof(*args->includes));
+  if (args->files == NULL || args->dirs == NULL || args->includes == NULL) {
     fprintf(stderr, "jobhost import-xml: out of memory\n");
     return -1;
   }
@@ -93,6 +101,9 @@ static int parse_args(int argc, char **argv, import_args *args) {
       break;
     case 'J':
       args->opt.job_only = 1;
+      break;
+    case 'i':
+      args->includes[args->opt.nincludes++] = optarg;
       break;
     case 'l':
       args->opt.lenient = 1;
@@ -115,6 +126,7 @@ static int parse_args(int argc, char **argv, import_args *args) {
   }
   while (optind < argc)
     args->files[args->nfiles++] = argv[optind++];
+  args->opt.includes = args->includes;
   return 0;
 }
 
@@ -168,6 +180,7 @@ int jh_cmd_import_xml(int argc, char **argv) {
   if (rc != 0) {
     free(args.files);
     free(args.dirs);
+    free(args.includes);
     return rc > 0 ? JH_EXIT_OK : JH_EXIT_USAGE;
   }
   rc = jh_xml_import(args.files, args.nfiles, reg, &args.opt, &out, &diags);
@@ -186,5 +199,6 @@ int jh_cmd_import_xml(int argc, char **argv) {
   jh_registry_free(reg);
   free(args.files);
   free(args.dirs);
+  free(args.includes);
   return status;
 }

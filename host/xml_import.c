@@ -1574,6 +1574,10 @@ static void write_header(ctx *c) {
                "(--job-only)");
   em_puts(c, "version: 1");
   em_end(c, none);
+  if (c->opt.nincludes > 0)
+    em_block(c, none, P_TOP, "include");
+  for (size_t i = 0; i < c->opt.nincludes; i++)
+    em_item(c, none, P_ITEM, c->opt.includes[i]);
 }
 
 /* ---- diagnostics in document order ---- */

@@ -76,6 +76,9 @@ typedef struct jh_xml_options {
   int lenient;     /* unsupported parts: warnings, left out as comments */
   const char *job; /* Identifier of the Job to import; NULL: the only one */
   int job_only;    /* write the job only (no connectors:, connections:) */
+  const char *const *includes; /* written as `include:`, as given (a path
+                                  relative to where the YAML will be) */
+  size_t nincludes;
 } jh_xml_options;
 
 /* Where a line of the YAML comes from: file (an index into files, -1 for

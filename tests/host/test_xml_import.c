@@ -169,25 +169,55 @@ static const char *param(const jh_task_def *t, const char *key) {
 
 /* ---- the documentation's job ---- */
 
-/* job-ad-complete.xml is the job of conf/examples/complete-sync. */
+/* job-ad-complete.xml is the job of conf/examples/complete-sync: alone,
+ * and with the example's model included (import --job-only --include). */
 static void test_fixture_matches_example(void **state) {
-  jh_xml_options opt = {.job_only = 1};
   char *xml = doc_fixture();
   char *yaml = top_file("conf/examples/complete-sync/pipeline.yaml");
+  char *model = top_file("conf/examples/complete-sync/model.yaml");
+  const char *includes[1] = {model};
+  jh_xml_options alone = {.job_only = 1};
+  jh_xml_options with_model = {.job_only = 1, .includes = includes,
+                               .nincludes = 1};
+  char dir[PATH_MAX], out_path[PATH_MAX + 16];
   jh_diags d = JH_DIAGS_INIT;
-  jh_pipeline *expected = NULL, *got;
+  jh_pipeline *expected = NULL, *got = NULL;
+  jh_xml_output out;
 
-  assert_int_equal(jh_pipeline_load(yaml, *state, &expected, &d), 0);
-  got = load_ok(*state, xml, &opt);
+  if (jh_pipeline_load(yaml, *state, &expected, &d) != 0) {
+    jh_diags_print(&d, stderr);
+    fail_msg("the example pipeline does not load");
+  }
+  got = load_ok(*state, xml, &alone);
   assert_same_pipeline(got, expected);
   /* the task without Identifier got the documented id */
   assert_string_equal(got->tasks[1].id, "AD_PrepareSynchronization_Complete");
   assert_string_equal(param(&got->tasks[0], "ignore_cookie_file"), "true");
   jh_pipeline_free(got);
+
+  assert_int_equal(jh_xml_import((const char *const *)&xml, 1, *state,
+                                 &with_model, &out, &d), 0);
+  jh_test_mkdtemp(dir, sizeof(dir));
+  snprintf(out_path, sizeof(out_path), "%s/pipeline.yaml", dir);
+  jh_test_write_file(out_path, out.yaml, 0644);
+  got = NULL;
+  if (jh_pipeline_load(out_path, *state, &got, &d) != 0) {
+    jh_diags_print(&d, stderr);
+    fail_msg("the imported pipeline with the example's model does not load");
+  }
+  assert_same_pipeline(got, expected);
+  assert_int_equal(got->model->nconnectors, expected->model->nconnectors);
+  assert_int_equal(got->model->nconnections, expected->model->nconnections);
+  assert_int_equal(got->model->nentity_types,
+                   expected->model->nentity_types);
+  jh_pipeline_free(got);
   jh_pipeline_free(expected);
+  jh_xml_output_clear(&out);
   jh_diags_clear(&d);
+  jh_test_rmtree(dir);
   free(xml);
   free(yaml);
+  free(model);
 }
 
 /* With its Connector, the fixture has a model, and the model wants the
