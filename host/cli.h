@@ -25,5 +25,6 @@ int jh_cmd_show(int argc, char **argv);     /* cli_history.c */
 int jh_cmd_run(int argc, char **argv);      /* cli_run.c */
 int jh_cmd_resume(int argc, char **argv);   /* cli_run.c */
 int jh_cmd_cancel(int argc, char **argv);   /* cli_run.c */
+int jh_cmd_import_xml(int argc, char **argv); /* cli_import.c */
 
 #endif /* JH_CLI_H */

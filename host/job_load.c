@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "xml_import.h"
+
 /* Each plugin refusal becomes a warning: the job may not need it, but a
  * user whose task type is "unknown" should see why. */
 static void refusals_as_warnings(const jh_registry *reg, jh_diags *diags) {
@@ -32,7 +34,10 @@ int jh_job_load(const char *path, const char *const *plugin_dirs,
     return rc;
   }
   refusals_as_warnings(job->reg, diags);
-  rc = jh_pipeline_load(path, job->reg, &job->pipeline, diags);
+  if (jh_xml_sniff(path)) /* Identity Manager XML (xml_import.h) */
+    rc = jh_xml_pipeline_load(path, job->reg, NULL, &job->pipeline, diags);
+  else
+    rc = jh_pipeline_load(path, job->reg, &job->pipeline, diags);
   if (rc == 0)
     rc = jh_graph_build(job->pipeline, &job->graph, diags);
   if (rc != 0)

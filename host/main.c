@@ -30,6 +30,8 @@ static const struct command commands[] = {
     {"cancel", jh_cmd_cancel, "ask a running job instance to stop"},
     {"history", jh_cmd_history, "list job instances, newest first"},
     {"show", jh_cmd_show, "show a job instance and its task instances"},
+    {"import-xml", jh_cmd_import_xml,
+     "Identity Manager configuration XML to pipeline YAML"},
 };
 
 static void usage(FILE *out) {
@@ -48,7 +50,11 @@ static void usage(FILE *out) {
           "default), else in %s.\n"
           "\nExit status: 0 succeeded, 1 error, 2 invalid usage or\n"
           "configuration (nothing was run), 3 blocked, 4 warning,\n"
-          "5 cancelled.\n",
+          "5 cancelled.\n"
+          "\nA PIPELINE may also be an Identity Manager configuration file "
+          "(.xml,\nor a file starting with '<'), imported as by import-xml; "
+          "import-xml\nexits 0 when written, 1 when the output cannot be "
+          "written, 2 on invalid\nusage or input (nothing written).\n",
           jh_default_plugin_dir());
 }
 
