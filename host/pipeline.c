@@ -939,12 +939,17 @@ static void warn_levels(ctx *c) {
 static void check_model_refs(ctx *c) {
   const jh_pipeline *p = c->p;
   const jh_model *m = p->model;
-  if (m->nconnectors == 0 && m->nconnections == 0)
-    return;
+  /* Each kind of reference is checked once the model declares that kind:
+   * an imported job that names connectors but no connections still
+   * validates, and running its export says the connection is missing. */
   for (size_t i = 0; i < p->ntasks; i++) {
     const jh_value *conn = jh_task_value(&p->tasks[i], "connection");
     const jh_value *ctor = jh_task_value(&p->tasks[i], "connector");
     const jh_connection *cn = NULL;
+    if (m->nconnectors == 0)
+      ctor = NULL;
+    if (m->nconnections == 0)
+      conn = NULL;
     if (ctor != NULL && ctor->text != NULL &&
         jh_model_connector(m, ctor->text) == NULL)
       jh_yw_err_at(&c->yw, ctor->loc, "unknown connector '%s': expected a "

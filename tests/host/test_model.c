@@ -389,6 +389,7 @@ static void test_task_references(void **state) {
       {"      connection: Nope\n", 9, 19, "unknown connection 'Nope'"},
       {"      connection: HR_Export\n      connector: AD\n", 9, 19,
        "connection 'HR_Export' belongs to connector 'HR', not to 'AD'"},
+      {"      connector: LDAP\n", 9, 18, "unknown connector 'LDAP'"},
   };
   static const char model[] =
       HEAD "connectors:\n  - id: HR\n  - id: AD\n" CONNECTION
@@ -417,6 +418,29 @@ static void test_task_references(void **state) {
     jh_diags_clear(&diags);
     jh_test_rmtree(dir);
   }
+}
+
+/* A model that declares connectors but no connections checks connector
+ * references only: an imported job that names its connections still
+ * validates, and its export says the connection is undeclared when run. */
+static void test_connectors_only_model(void **state) {
+  static const char model[] = HEAD "connectors:\n  - id: HR\n";
+  char dir[PATH_MAX];
+  jh_diags diags = {0};
+  jh_pipeline *p = NULL;
+  int rc = load(*state, dir, sizeof(dir),
+                "version: 1\ninclude: [model.yaml]\njob:\n  id: J\n"
+                "  tasks:\n    - id: T\n      type: TestEnvTask\n"
+                "      write_file: /dev/null\n      connection: Elsewhere\n"
+                "      connector: HR\n",
+                model, &p, &diags);
+  if (rc != 0)
+    jh_diags_print(&diags, stderr);
+  assert_int_equal(rc, 0);
+  assert_int_equal(diags.nerrors, 0);
+  jh_pipeline_free(p);
+  jh_diags_clear(&diags);
+  jh_test_rmtree(dir);
 }
 
 /* Secrets: from a file (trailing newline dropped) or a variable; a
@@ -528,6 +552,7 @@ int main(void) {
       cmocka_unit_test(test_good_model),
       cmocka_unit_test(test_bad_models),
       cmocka_unit_test(test_task_references),
+      cmocka_unit_test(test_connectors_only_model),
       cmocka_unit_test(test_secrets),
       cmocka_unit_test(test_task_sees_connection),
   };

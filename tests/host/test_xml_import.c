@@ -220,8 +220,9 @@ static void test_fixture_matches_example(void **state) {
   free(model);
 }
 
-/* With its Connector, the fixture has a model, and the model wants the
- * connections its tasks name: the two errors point at the XML. */
+/* With its Connector, the fixture has a model of connectors only: the
+ * connectors its tasks name are checked against it, the connections (none
+ * declared) are left to the model the job is run with. */
 static void test_fixture_with_model(void **state) {
   char *xml = doc_fixture();
   jh_diags d = JH_DIAGS_INIT;
@@ -238,14 +239,12 @@ static void test_fixture_with_model(void **state) {
                                    "complet)\n"));
   jh_xml_output_clear(&out);
 
-  assert_int_equal(jh_xml_pipeline_load(xml, *state, NULL, &p, &d),
-                   JOBHOST_ECONFIG);
-  assert_null(p);
-  assert_int_equal(d.nerrors, 2);
-  expect_diag(&d, JH_DIAG_ERROR, xml, 10, 63, "unknown connection "
-              "'AD_Export'");
-  expect_diag(&d, JH_DIAG_ERROR, xml, 28, 168, "unknown connection "
-              "'AD_Fulfillment'");
+  assert_int_equal(jh_xml_pipeline_load(xml, *state, NULL, &p, &d), 0);
+  assert_int_equal(d.nerrors, 0);
+  assert_non_null(p);
+  assert_int_equal(p->model->nconnectors, 1);
+  assert_int_equal(p->model->nconnections, 0);
+  jh_pipeline_free(p);
   jh_diags_clear(&d);
   free(xml);
 }
@@ -868,6 +867,32 @@ static void test_cli(void **state) {
   assert_non_null(strstr(out, "Order 0: HR_Export_Complete (ExportTask)"));
   free(out);
   free(err);
+
+  /* the seed job: validate accepts it as written, and steps orders it
+   * like the YAML example */
+  {
+    char *seed = doc_fixture();
+    char *example = top_file("conf/examples/complete-sync/pipeline.yaml");
+    char *seed_steps = NULL, *example_steps = NULL;
+    assert_int_equal(jobhost(&out, &err, "validate", "--plugin-dir", plugins,
+                             seed, NULL), 0);
+    assert_non_null(strstr(out, "job Job_AD_Complete is valid (10 tasks"));
+    free(out);
+    free(err);
+    assert_int_equal(jobhost(&seed_steps, &err, "steps", "--plugin-dir",
+                             plugins, seed, NULL), 0);
+    free(err);
+    assert_int_equal(jobhost(&example_steps, &err, "steps", "--plugin-dir",
+                             plugins, example, NULL), 0);
+    free(err);
+    assert_non_null(strstr(seed_steps, "Order 9: "
+                                       "All_SetAllInternalUserProfiles"));
+    assert_string_equal(seed_steps, example_steps);
+    free(seed_steps);
+    free(example_steps);
+    free(seed);
+    free(example);
+  }
 
   /* statuses are documented */
   assert_int_equal(jobhost(&out, &err, "import-xml", "--help", NULL), 0);
