@@ -318,6 +318,15 @@ int jh_cmd_run(int argc, char **argv) {
     fprintf(stderr, "jobhost: cannot start job %s: %s\n",
             job.pipeline->job_id, jh_store_errmsg(store));
     status = JH_EXIT_ERROR;
+  } else if ((a.exec.only != NULL || a.exec.from != NULL ||
+              a.exec.to != NULL) &&
+             jh_store_job_select(store, instance, a.exec.only, a.exec.from,
+                                 a.exec.to) != 0) {
+    fprintf(stderr, "jobhost: cannot record the steps of instance %lld: %s\n",
+            (long long)instance, jh_store_errmsg(store));
+    jh_store_job_finish(store, instance, JH_STATE_ERROR,
+                        "the selected steps could not be recorded", NULL);
+    status = JH_EXIT_ERROR;
   } else {
     status = execute_and_report(&a, &job, &home, store, instance);
   }
@@ -363,6 +372,12 @@ int jh_cmd_resume(int argc, char **argv) {
     fprintf(stderr, "jobhost resume: no job instance %lld\n",
             (long long)instance);
     goto out;
+  }
+  /* the run's steps, unless this command names others */
+  if (a.exec.only == NULL && a.exec.from == NULL && a.exec.to == NULL) {
+    a.exec.only = row.select_task;
+    a.exec.from = row.select_from;
+    a.exec.to = row.select_to;
   }
   if (load_job(&a, row.pipeline_path, &job) != 0) {
     status = JH_EXIT_USAGE;

@@ -85,6 +85,11 @@ static const char *const migrations[] = {
      * live host (0: unknown, for rows written before) */
     "ALTER TABLE job_instances ADD COLUMN host_start INTEGER NOT NULL"
     "  DEFAULT 0;",
+    /* 3: the steps a run was given (--task, or --from and --to), which its
+     * resume keeps (NULL: every step) */
+    "ALTER TABLE job_instances ADD COLUMN select_task TEXT;"
+    "ALTER TABLE job_instances ADD COLUMN select_from TEXT;"
+    "ALTER TABLE job_instances ADD COLUMN select_to TEXT;",
 };
 
 #define JH_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -611,7 +616,7 @@ static void row_set_ms(sqlite3_stmt *st, int col, int64_t *out) {
 
 #define JOB_COLS                                                              \
   "id, job_id, pipeline_path, state, started_ms, ended_ms, pid, message,"      \
-  " host_start"
+  " host_start, select_task, select_from, select_to"
 
 /* Fill *r from a row selected with JOB_COLS. On failure *r is cleared. */
 static int read_job_row(jh_store *s, sqlite3_stmt *st, jh_job_row *r) {
@@ -625,7 +630,10 @@ static int read_job_row(jh_store *s, sqlite3_stmt *st, jh_job_row *r) {
   if ((rc = column_dup(st, 1, &r->job_id)) != 0 ||
       (rc = column_dup(st, 2, &r->pipeline_path)) != 0 ||
       (rc = column_state(s, st, 3, &r->state)) != 0 ||
-      (rc = column_dup(st, 7, &r->message)) != 0)
+      (rc = column_dup(st, 7, &r->message)) != 0 ||
+      (rc = column_dup(st, 9, &r->select_task)) != 0 ||
+      (rc = column_dup(st, 10, &r->select_from)) != 0 ||
+      (rc = column_dup(st, 11, &r->select_to)) != 0)
     jh_job_row_clear(r);
   return rc;
 }
@@ -636,6 +644,9 @@ void jh_job_row_clear(jh_job_row *r) {
   free(r->job_id);
   free(r->pipeline_path);
   free(r->message);
+  free(r->select_task);
+  free(r->select_from);
+  free(r->select_to);
   memset(r, 0, sizeof(*r));
 }
 
@@ -706,6 +717,26 @@ int jh_store_job_start(jh_store *s, const char *job_id,
   if (rc == 0)
     rc = job_insert(s, job_id, pipeline_path, pid, instance);
   return end_tx_refusal(s, rc);
+}
+
+int jh_store_job_select(jh_store *s, int64_t instance, const char *task,
+                        const char *from, const char *to) {
+  static const char sql[] =
+      "UPDATE job_instances SET select_task = ?2, select_from = ?3,"
+      " select_to = ?4 WHERE id = ?1";
+  sqlite3_stmt *st;
+  int rc = prepare(s, sql, &st);
+  if (rc != 0)
+    return rc;
+  if ((rc = bind_int64(s, st, 1, instance)) == 0 &&
+      (rc = bind_text(s, st, 2, task)) == 0 &&
+      (rc = bind_text(s, st, 3, from)) == 0 &&
+      (rc = bind_text(s, st, 4, to)) == 0)
+    rc = step_done(s, st, "record the selected steps");
+  finalize(s, st);
+  if (rc == 0 && sqlite3_changes(s->db) == 0)
+    rc = -ENOENT;
+  return rc;
 }
 
 static int resumable(jh_state st) {

@@ -84,6 +84,14 @@ int jh_store_job_start(jh_store *s, const char *job_id,
                        int64_t *holder);
 
 /*
+ * Record the steps an instance was started with (--task, --from, --to;
+ * each may be NULL), so that `jobhost resume` runs the same selection.
+ * -ENOENT when there is no such instance.
+ */
+int jh_store_job_select(jh_store *s, int64_t instance, const char *task,
+                        const char *from, const char *to);
+
+/*
  * Take a finished instance up again for `jobhost resume`: only Blocked,
  * Interrupted and Cancelled instances can be resumed (-EINVAL otherwise;
  * -EBUSY with *holder when another instance of the job is running). The
@@ -115,6 +123,11 @@ typedef struct jh_job_row {
   long long host_start; /* when the host process started (clock ticks
                            since boot), to tell a reused pid; 0: unknown */
   char *message; /* may be NULL */
+  /* the steps the run was given, which its resume keeps: --task, or
+   * --from and --to (NULL when not given) */
+  char *select_task;
+  char *select_from;
+  char *select_to;
 } jh_job_row;
 
 /* One instance (-ENOENT when there is none). Free with jh_job_row_clear. */

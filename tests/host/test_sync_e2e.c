@@ -396,11 +396,13 @@ static void test_incremental_dirty(void **state) {
 
 /* The example of conf/examples: the directory (LDIF) and the HR CSV land
  * with the right counts. The AD job runs up to its synchronization (the
- * later tasks belong to other issues), forced past the thresholds that an
- * empty store always exceeds. */
+ * later tasks belong to other issues); on an empty store its thresholds
+ * block it, and `jobhost resume` applies what was held. */
 static void test_example(void **state) {
   fixture *f = *state;
   char ad[PATH_MAX], hr[PATH_MAX];
+  json_error_t e;
+  json_t *r;
   snprintf(ad, sizeof(ad), "%s/conf/examples/complete-sync/pipeline.yaml",
            jh_test_env("JH_TOP_SRCDIR"));
   snprintf(hr, sizeof(hr), "%s/conf/examples/complete-sync/hr-pipeline.yaml",
@@ -409,17 +411,29 @@ static void test_example(void **state) {
     const char *argv[] = {jh_test_env("JH_JOBHOST"), "run", ad, "--home",
                           f->home, "--plugin-dir",
                           jh_test_env("JH_BUILTIN_PLUGIN_DIR"), "--report",
-                          f->report, "--force", "--to", "AD_Synchronization",
-                          NULL};
+                          f->report, "--to", "AD_Synchronization", NULL};
     char *out = NULL, *err = NULL;
     int rc = jh_test_run(argv, &out, &err);
-    if (rc != 0)
-      fail_msg("example AD job exited %d: %s", rc, err);
+    /* an empty store: every insertion is over the default thresholds */
+    if (rc != 3)
+      fail_msg("example AD job exited %d, wanted 3 (Blocked): %s", rc, err);
     free(out);
     free(err);
   }
+  assert_string_equal(task_state(f, "AD_Synchronization"), "Blocked");
+  assert_int_equal(query(f, RESOURCES), 0);
+  /* resume validates the held changes and keeps the run's --to: the
+   * tasks after AD_Synchronization (other issues) are not run */
+  assert_int_equal(jobhost(f, "resume", "1", NULL), 0);
   assert_int_equal(counter(f, "AD_Synchronization", "inserted"), 35);
   assert_int_equal(counter(f, "AD_Synchronization", "link_inserted"), 30);
+  r = json_load_file(f->report, 0, &e);
+  assert_non_null(r);
+  assert_int_equal(json_array_size(json_object_get(r, "tasks")), 3);
+  assert_string_equal(json_string_value(json_object_get(r, "state")),
+                      "Succeeded");
+  json_decref(r);
+  assert_int_equal(query(f, RESOURCES), 35);
   assert_int_equal(query(f, "SELECT count(*) FROM links WHERE association = "
                             "'AD_Entry_members'"),
                    30);
