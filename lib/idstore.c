@@ -162,12 +162,17 @@ int jh_idstore_open(const char *path, jh_idstore **out, char *err,
     return rc;
   }
   sqlite3_busy_timeout(s->db, JH_IDSTORE_BUSY_MS);
+  /* A synchronization's changes stay in the page cache until its commit
+   * instead of spilling to the WAL as they are made: 32 MiB, a bounded
+   * share of the memory, whatever the size of the store. */
   if ((rc = jh_idstore_exec(s, "PRAGMA journal_mode = WAL", err, errsize)) !=
           0 ||
       (rc = jh_idstore_exec(s, "PRAGMA synchronous = NORMAL", err,
                             errsize)) != 0 ||
       (rc = jh_idstore_exec(s, "PRAGMA foreign_keys = ON", err, errsize)) !=
           0 ||
+      (rc = jh_idstore_exec(s, "PRAGMA cache_size = " JH_IDSTORE_CACHE, err,
+                            errsize)) != 0 ||
       (rc = migrate(s, err, errsize)) != 0) {
     jh_idstore_close(s);
     return rc;

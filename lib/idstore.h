@@ -40,6 +40,8 @@
 #define JH_IDSTORE_SCHEMA 1
 /* How long a writer waits for another one, in milliseconds. */
 #define JH_IDSTORE_BUSY_MS 60000
+/* The page cache of a connection, in KiB (a negative cache_size). */
+#define JH_IDSTORE_CACHE "-32768"
 
 typedef struct jh_idstore jh_idstore;
 

@@ -265,6 +265,29 @@ static void test_utf8(void **state) {
   jh_csv_reader_close(r);
 }
 
+/* Plain lines are taken whole (lib/csv.c parse_plain_line), the others
+ * byte by byte: mixed, they must agree on fields, lines and columns. */
+static void test_plain_and_parsed_lines_agree(void **state) {
+  jh_csv_reader *r = open_ok(
+      put(*state, "mix.csv",
+          "a,b\n\n\nc,d\r\ne,f\ng,\"h\"\ni,\n\r\nk,\"l\nm\"\nn,o\n"
+          "caf\xc3\xa9,p\r\nq,r\r\nu,v\rw,x\r\ns,t\xff\n"),
+      NULL);
+  expect(r, 1, 2, "a", "b");
+  expect(r, 4, 2, "c", "d");
+  expect(r, 5, 2, "e", "f");
+  expect(r, 6, 2, "g", "h");
+  expect(r, 7, 2, "i", "");
+  expect(r, 9, 2, "k", "l\nm");
+  expect(r, 11, 2, "n", "o");
+  expect(r, 12, 2, "caf\xc3\xa9", "p");
+  expect(r, 13, 2, "q", "r");
+  expect(r, 14, 2, "u", "v");
+  expect(r, 15, 2, "w", "x");
+  expect_error(r, "mix.csv:16: invalid UTF-8 (byte 0xff at column 4)");
+  jh_csv_reader_close(r);
+}
+
 static void test_nul_byte(void **state) {
   struct fixture *f = *state;
   jh_csv_reader *r;
@@ -558,6 +581,7 @@ int main(void) {
       T(test_skip_lines),
       T(test_trim),
       T(test_utf8),
+      T(test_plain_and_parsed_lines_agree),
       T(test_nul_byte),
       T(test_unterminated_quote),
       T(test_bad_quotes),
