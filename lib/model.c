@@ -228,3 +228,131 @@ void jh_model_free(jh_model *m) {
   free(m->associations);
   free(m);
 }
+
+/* ---- property values ---- */
+
+/* n digits at *p (advanced past them): their value, or -1. */
+static int digits(const char **p, const char *end, int n) {
+  int v = 0;
+  for (int i = 0; i < n; i++, (*p)++) {
+    if (*p >= end || **p < '0' || **p > '9')
+      return -1;
+    v = v * 10 + (**p - '0');
+  }
+  return v;
+}
+
+static int days_in(int y, int m) {
+  static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+    return 29;
+  return d[m - 1];
+}
+
+/* Z, or a sign and an offset with (colon) or without a colon. */
+static int zone_ok(const char *p, const char *end, int colon) {
+  int h, m;
+  if (p == end)
+    return 1;
+  if (*p == 'Z')
+    return p + 1 == end;
+  if (*p != '+' && *p != '-')
+    return 0;
+  p++;
+  if ((h = digits(&p, end, 2)) < 0 || h > 23)
+    return 0;
+  if (colon && (p >= end || *p++ != ':'))
+    return 0;
+  return (m = digits(&p, end, 2)) >= 0 && m < 60 && p == end;
+}
+
+static int fraction(const char **p, const char *end) {
+  const char *s;
+  if (*p >= end || (**p != '.' && **p != ','))
+    return 1;
+  s = ++*p;
+  while (*p < end && **p >= '0' && **p <= '9')
+    (*p)++;
+  return *p > s;
+}
+
+static int datetime_ok(const char *p, const char *end) {
+  int y, mo, d, h, mi, sec = 0, iso;
+  if ((y = digits(&p, end, 4)) < 0)
+    return 0;
+  iso = p < end && *p == '-';
+  if (iso)
+    p++;
+  if ((mo = digits(&p, end, 2)) < 1 || mo > 12)
+    return 0;
+  if (iso && (p >= end || *p++ != '-'))
+    return 0;
+  if ((d = digits(&p, end, 2)) < 1 || d > days_in(y, mo))
+    return 0;
+  if (iso) {
+    if (p == end)
+      return 1; /* a date */
+    if (*p != 'T' && *p != ' ')
+      return 0;
+    p++;
+  }
+  if ((h = digits(&p, end, 2)) < 0 || h > 23)
+    return 0;
+  if (iso && (p >= end || *p++ != ':'))
+    return 0;
+  if ((mi = digits(&p, end, 2)) < 0 || mi > 59)
+    return 0;
+  if (iso ? (p < end && *p == ':') : (p < end && *p >= '0' && *p <= '9')) {
+    if (iso)
+      p++;
+    if ((sec = digits(&p, end, 2)) < 0 || sec > 60) /* 60: a leap second */
+      return 0;
+  }
+  if (!fraction(&p, end))
+    return 0;
+  return zone_ok(p, end, iso);
+}
+
+int jh_property_value_ok(jh_property_type type, const char *v, size_t len,
+                         const char **expected) {
+  const char *end = v + len, *p = v;
+  int ok = 1;
+  if (len == 0)
+    return 1;
+  switch (type) {
+  case JH_PROP_INTEGER: {
+    uint64_t n = 0, limit = (uint64_t)INT64_MAX;
+    if (*p == '+' || *p == '-') {
+      if (*p == '-')
+        limit += 1;
+      p++;
+    }
+    ok = p < end;
+    for (; ok && p < end; p++) {
+      if (*p < '0' || *p > '9' || n > (limit - (uint64_t)(*p - '0')) / 10)
+        ok = 0;
+      else
+        n = n * 10 + (uint64_t)(*p - '0');
+    }
+    if (!ok && expected)
+      *expected = "an integer of at most 64 bits ([+-]digits)";
+    break;
+  }
+  case JH_PROP_BOOLEAN:
+    ok = (len == 1 && (*v == '0' || *v == '1')) ||
+         (len == 4 && strncasecmp(v, "true", 4) == 0) ||
+         (len == 5 && strncasecmp(v, "false", 5) == 0);
+    if (!ok && expected)
+      *expected = "a boolean (true, false, 1 or 0)";
+    break;
+  case JH_PROP_DATETIME:
+    ok = datetime_ok(v, end);
+    if (!ok && expected)
+      *expected = "a date and time (YYYY-MM-DD[THH:MM[:SS]][Z|+HH:MM], or "
+                  "YYYYMMDDHHMM[SS][.f][Z|+HHMM])";
+    break;
+  default:
+    break;
+  }
+  return ok;
+}

@@ -216,6 +216,18 @@ size_t jh_model_connector_associations(const jh_model *m,
                                        const char *connector,
                                        const jh_association_mapping ***out);
 
+/*
+ * Whether a value (len bytes, not NUL-terminated; empty means no value and
+ * is always valid) fits a property type: integer [+-]digits within 64
+ * bits; boolean true, false, 1 or 0 (any case); datetime
+ * YYYY-MM-DD[(T| )HH:MM[:SS[.fraction]]][Z|(+|-)HH:MM] or LDAP's generalized
+ * time YYYYMMDDHHMM[SS][.fraction][Z|(+|-)HHMM]; string and links take
+ * anything. 1 valid, 0 not; *expected (when not NULL) then describes what
+ * was expected.
+ */
+int jh_property_value_ok(jh_property_type type, const char *v, size_t len,
+                         const char **expected);
+
 /* Read a secret into buf (NUL terminated). Returns 0, -ENOENT (no such
  * secret, file or variable), -ERANGE (buf too small) or -errno. */
 int jh_secret_read(const jh_secret *s, char *buf, size_t size);

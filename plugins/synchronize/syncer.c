@@ -473,6 +473,7 @@ typedef struct tfile {
   size_t ncols;           /* value columns (after the command) */
   const char **names;     /* property ids (resource) */
   uint32_t *props;        /* their numbers in the store */
+  jh_property_type *types; /* their types in the model */
   size_t *order;          /* encode order */
   size_t key;             /* resource: key column among the values */
   jh_idstore_value *vals; /* scratch */
@@ -482,6 +483,7 @@ static void tfile_close(tfile *f) {
   jh_csv_reader_close(f->r);
   free(f->names);
   free(f->props);
+  free(f->types);
   free(f->order);
   free(f->vals);
   memset(f, 0, sizeof(*f));
@@ -519,10 +521,11 @@ static int tfile_open(syncer *s, const table *t, const char *path,
     return 0;
   f->names = calloc(f->ncols, sizeof(*f->names));
   f->props = calloc(f->ncols, sizeof(*f->props));
+  f->types = calloc(f->ncols, sizeof(*f->types));
   f->order = calloc(f->ncols, sizeof(*f->order));
   f->vals = calloc(f->ncols, sizeof(*f->vals));
-  if (f->names == NULL || f->props == NULL || f->order == NULL ||
-      f->vals == NULL) {
+  if (f->names == NULL || f->props == NULL || f->types == NULL ||
+      f->order == NULL || f->vals == NULL) {
     tfile_close(f);
     return fail(s, -ENOMEM, "out of memory");
   }
@@ -544,6 +547,11 @@ static int tfile_open(syncer *s, const table *t, const char *path,
       f->key = i;
     f->names[i] = t->mp->properties[k].property;
     f->props[i] = t->props[k];
+    {
+      const jh_property *pr = jh_entity_type_property(
+          jh_model_entity_type(s->a->model, t->name), f->names[i]);
+      f->types[i] = pr != NULL ? pr->type : JH_PROP_STRING;
+    }
   }
   if (f->key == (size_t)-1) {
     tfile_close(f);
@@ -573,9 +581,19 @@ static int encode_row(syncer *s, tfile *f, const jh_csv_record *rec,
   size_t first = f->has_command ? 1 : 0;
   for (size_t i = 0; i < f->ncols; i++) {
     size_t c = f->order[i];
+    const char *expected = NULL;
     f->vals[i].prop = f->props[c];
     f->vals[i].value = rec->fields[first + c];
     f->vals[i].length = rec->lengths[first + c];
+    if (f->types[c] != JH_PROP_STRING &&
+        !jh_property_value_ok(f->types[c], f->vals[i].value,
+                              f->vals[i].length, &expected))
+      return fail(s, JOBHOST_ECONFIG, "%s:%lu: property '%s': '%.*s%s' is "
+                  "not valid: expected %s", f->path,
+                  jh_csv_reader_line(f->r), f->names[c],
+                  f->vals[i].length > 40 ? 40 : (int)f->vals[i].length,
+                  f->vals[i].value, f->vals[i].length > 40 ? "..." : "",
+                  expected);
   }
   *len = jh_idstore_encode(f->vals, f->ncols, &s->enc, &s->enccap);
   return *len == (size_t)-1 ? fail(s, -ENOMEM, "out of memory") : 0;

@@ -443,6 +443,54 @@ static void test_connectors_only_model(void **state) {
   jh_test_rmtree(dir);
 }
 
+/* Values against property types. */
+static void test_property_values(void **state) {
+  static const struct {
+    jh_property_type type;
+    const char *value;
+    int ok;
+  } cases[] = {
+      {JH_PROP_INTEGER, "0", 1},
+      {JH_PROP_INTEGER, "-9223372036854775808", 1},
+      {JH_PROP_INTEGER, "9223372036854775807", 1},
+      {JH_PROP_INTEGER, "9223372036854775808", 0},
+      {JH_PROP_INTEGER, "+12", 1},
+      {JH_PROP_INTEGER, "-", 0},
+      {JH_PROP_INTEGER, "1.5", 0},
+      {JH_PROP_INTEGER, " 1", 0},
+      {JH_PROP_BOOLEAN, "TRUE", 1},
+      {JH_PROP_BOOLEAN, "false", 1},
+      {JH_PROP_BOOLEAN, "1", 1},
+      {JH_PROP_BOOLEAN, "yes", 0},
+      {JH_PROP_BOOLEAN, "10", 0},
+      {JH_PROP_DATETIME, "2024-02-29", 1},
+      {JH_PROP_DATETIME, "2023-02-29", 0},
+      {JH_PROP_DATETIME, "2024-13-01", 0},
+      {JH_PROP_DATETIME, "2024-01-31T23:59:59Z", 1},
+      {JH_PROP_DATETIME, "2024-01-31 23:59", 1},
+      {JH_PROP_DATETIME, "2024-01-31T23:59:59.123+02:00", 1},
+      {JH_PROP_DATETIME, "2024-01-31T24:00:00", 0},
+      {JH_PROP_DATETIME, "2024-01-31T23:59:59+0200", 0},
+      {JH_PROP_DATETIME, "20240131235959.0Z", 1},
+      {JH_PROP_DATETIME, "202401312359Z", 1},
+      {JH_PROP_DATETIME, "20240131235959-0500", 1},
+      {JH_PROP_DATETIME, "20240131", 0},
+      {JH_PROP_DATETIME, "31/01/2024", 0},
+      {JH_PROP_DATETIME, "", 1},
+      {JH_PROP_STRING, "anything \xe2\x82\xac", 1},
+  };
+  (void)state;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const char *expected = NULL;
+    int ok = jh_property_value_ok(cases[i].type, cases[i].value,
+                                  strlen(cases[i].value), &expected);
+    if (ok != cases[i].ok)
+      fail_msg("case %zu '%s': got %d", i, cases[i].value, ok);
+    if (!ok)
+      assert_non_null(expected);
+  }
+}
+
 /* Secrets: from a file (trailing newline dropped) or a variable; a
  * missing one is -ENOENT, a small buffer -ERANGE. */
 static void test_secrets(void **state) {
@@ -553,6 +601,7 @@ int main(void) {
       cmocka_unit_test(test_bad_models),
       cmocka_unit_test(test_task_references),
       cmocka_unit_test(test_connectors_only_model),
+      cmocka_unit_test(test_property_values),
       cmocka_unit_test(test_secrets),
       cmocka_unit_test(test_task_sees_connection),
   };

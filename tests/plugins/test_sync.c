@@ -43,6 +43,8 @@ static jh_mapped_property person_props[] = {
     {.property = (char *)"dept", .column = (char *)"Dept"},
 };
 
+static jh_property person_types[3];
+static jh_entity_type entity_types[1];
 static jh_connector connectors[1];
 static jh_entity_mapping mappings[1];
 static jh_association_mapping associations[1];
@@ -66,7 +68,16 @@ static void model_init(void) {
   associations[0].id = (char *)"HR_member";
   associations[0].connector = (char *)"HR";
   associations[0].entity_type = (char *)"HR_Person";
+  memset(person_types, 0, sizeof(person_types));
+  person_types[0].id = (char *)"id";
+  person_types[1].id = (char *)"name";
+  person_types[2].id = (char *)"dept";
+  entity_types[0].id = (char *)"HR_Person";
+  entity_types[0].properties = person_types;
+  entity_types[0].nproperties = 3;
   memset(&model, 0, sizeof(model));
+  model.entity_types = entity_types;
+  model.nentity_types = 1;
   model.connectors = connectors;
   model.nconnectors = 1;
   model.mappings = mappings;
@@ -380,6 +391,34 @@ static void test_forced_complete_over_loaded_store(void **state) {
   free(t);
 }
 
+/* A value that does not fit its property's type stops the task with
+ * the batch file and line, and nothing is written. */
+static void test_typed_values(void **state) {
+  fx *f = *state;
+  jh_sync_stats st;
+  char err[1024];
+
+  person_types[2].type = JH_PROP_INTEGER;
+  batch(f, "complete", "id,name,dept\nA,a,1\nB,b,-42\nC,c,4x\n", NULL, 0);
+  assert_int_equal(sync_run(f, 1, 0, 1, 0, &st, err, sizeof(err)),
+                   JOBHOST_ECONFIG);
+  assert_non_null(strstr(err, "HR_Person.sorted.csv:4: property 'dept': "
+                              "'4x' is not valid: expected an integer"));
+  assert_int_equal(query_int(f, "SELECT count(*) FROM resources"), 0);
+  person_types[2].type = JH_PROP_DATETIME;
+  batch(f, "complete", "id,name,dept\nA,a,2024-02-29\nB,b,\n"
+                       "C,c,20240101123000.0Z\nD,d,2023-02-29\n", NULL, 0);
+  assert_int_equal(sync_run(f, 2, 0, 1, 0, &st, err, sizeof(err)),
+                   JOBHOST_ECONFIG);
+  assert_non_null(strstr(err, "HR_Person.sorted.csv:5: property 'dept': "
+                              "'2023-02-29' is not valid"));
+  person_types[2].type = JH_PROP_BOOLEAN;
+  batch(f, "complete", "id,name,dept\nA,a,True\nB,b,0\n", NULL, 0);
+  assert_int_equal(sync_run(f, 3, 0, 1, 0, &st, err, sizeof(err)), 0);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM resources"), 2);
+  person_types[2].type = JH_PROP_STRING;
+}
+
 static void test_links_and_initial(void **state) {
   fx *f = *state;
   jh_sync_stats st;
@@ -605,6 +644,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_forced_complete_over_loaded_store,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(test_typed_values, setup, teardown),
       cmocka_unit_test_setup_teardown(test_links_and_initial, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_guard, setup, teardown),
