@@ -55,6 +55,7 @@ typedef struct table {
   int64_t et_id;  /* KIND_RESOURCE: entity type number in the store */
   uint32_t *props; /* KIND_RESOURCE: number of each mapped property */
   int64_t stored; /* resources or links stored before this batch */
+  int counted;    /* stored is known for this batch */
   int64_t ins, upd, del, same, rows;
   int in_batch; /* the current batch has it */
 } table;
@@ -460,8 +461,31 @@ static int count_stored(syncer *s, table *t) {
   if (sqlite3_step(q) != SQLITE_ROW)
     return db_fail(s, "count");
   t->stored = sqlite3_column_int64(q, 0);
+  t->counted = 1;
   sqlite3_reset(q);
   return 0;
+}
+
+/* Whether the table has anything stored (1, 0, or an error). */
+static int any_stored(syncer *s, const table *t) {
+  sqlite3_stmt *q;
+  int step;
+  if (t->kind == KIND_RESOURCE) {
+    q = stmt(s, "SELECT 1 FROM resources WHERE entity_type = ?1 LIMIT 1");
+    if (q == NULL)
+      return -EIO;
+    sqlite3_bind_int64(q, 1, t->et_id);
+  } else {
+    q = stmt(s, "SELECT 1 FROM links WHERE association = ?1 LIMIT 1");
+    if (q == NULL)
+      return -EIO;
+    sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
+  }
+  step = sqlite3_step(q);
+  sqlite3_reset(q);
+  if (step != SQLITE_ROW && step != SQLITE_DONE)
+    return db_fail(s, "count");
+  return step == SQLITE_ROW;
 }
 
 /* ---- reading a table file ---- */
@@ -657,11 +681,18 @@ static int spill_update(syncer *s, size_t ti, const char *k, size_t kl,
  * when changes need no threshold check (s->direct), a table that already
  * has stored rows collects its changes in the spill, applied after the
  * walk. *was_direct keeps s->direct for the caller to restore.
+ *
+ * The walk meets every stored row once (unchanged, updated or deleted),
+ * so it also counts them: the thresholds need no count(*) of their own
+ * (end_walk).
  */
 static int begin_walk(syncer *s, const table *t, int *was_direct) {
+  int any;
   *was_direct = s->direct;
-  if (!s->direct || t->stored == 0)
+  if (!s->direct)
     return 0;
+  if ((any = any_stored(s, t)) <= 0)
+    return any;
   if (s->spill == NULL) {
     int rc = spill_open(s);
     if (rc != 0)
@@ -669,6 +700,14 @@ static int begin_walk(syncer *s, const table *t, int *was_direct) {
   }
   s->direct = 0;
   return 0;
+}
+
+static void end_walk(syncer *s, table *t, int was_direct, int rc) {
+  s->direct = was_direct;
+  if (rc == 0) {
+    t->stored = t->same + t->upd + t->del;
+    t->counted = 1;
+  }
 }
 
 static int diff_resources_complete(syncer *s, size_t ti, const char *path) {
@@ -746,7 +785,7 @@ static int diff_resources_complete(syncer *s, size_t ti, const char *path) {
   sqlite3_reset(q);
   free(prev.buf);
   tfile_close(&f);
-  s->direct = was_direct;
+  end_walk(s, t, was_direct, rc);
   return rc;
 }
 
@@ -919,7 +958,7 @@ static int diff_links_complete(syncer *s, size_t ti, const char *path) {
   sqlite3_reset(q);
   free(prev.buf);
   tfile_close(&f);
-  s->direct = was_direct;
+  end_walk(s, t, was_direct, rc);
   return rc;
 }
 
@@ -1493,6 +1532,7 @@ static void tables_reset(syncer *s) {
     table *t = &s->tables[i];
     t->ins = t->upd = t->del = t->same = t->rows = 0;
     t->in_batch = 0;
+    t->counted = 0;
   }
 }
 
@@ -1502,14 +1542,14 @@ static int do_batch(syncer *s, const batch *b) {
   int nwhy = 0, rc;
 
   tables_reset(s);
-  for (size_t i = 0; i < s->ntables; i++)
-    if ((rc = count_stored(s, &s->tables[i])) != 0)
-      return rc;
   /* forced or initial: nothing can block, so no need to collect first */
   s->direct = s->a->force || b->mode == MODE_INITIAL;
   if (!s->direct && (rc = spill_open(s)) != 0)
     return rc;
   rc = diff_batch(s, b);
+  for (size_t i = 0; rc == 0 && i < s->ntables; i++)
+    if (!s->tables[i].counted)
+      rc = count_stored(s, &s->tables[i]);
   if (rc == 0)
     rc = guard(s, b);
   if (rc == 0 && b->mode != MODE_INITIAL && !s->a->force)
