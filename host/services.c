@@ -359,6 +359,9 @@ static int svc_table_open(jobhost_ctx *ctx, const char *name,
     table_free(t);
     return rc;
   }
+  /* the package reads its source while a thread writes the table; when
+   * the thread cannot start, the writing stays in this one */
+  (void)jh_csv_writer_background(t->w);
   t->next = st->tables;
   st->tables = t;
   *out = t;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -732,7 +733,11 @@ size_t jh_csv_record_nfields(const jh_csv_record *rec) {
 
 /* ------------------------------------------------------------- writer */
 
+struct background;
+
 struct jh_csv_writer {
+  struct background *bg; /* NULL: records are formatted and written by
+                            the caller's thread */
   int fd;
   char *path; /* final name */
   char *tmp;  /* path + ".tmp" */
@@ -876,8 +881,8 @@ static size_t field_length(const char *const *fields, const size_t *lengths,
   return lengths ? lengths[i] : strlen(fields[i]);
 }
 
-int jh_csv_write_record_n(jh_csv_writer *w, const char *const *fields,
-                          const size_t *lengths, size_t n) {
+static int format_record(jh_csv_writer *w, const char *const *fields,
+                         const size_t *lengths, size_t n) {
   if (w->error)
     return w->error;
   if (n == 1 && field_length(fields, lengths, 0) == 0)
@@ -900,6 +905,231 @@ int jh_csv_write_record_n(jh_csv_writer *w, const char *const *fields,
       return w->error;
   }
   return writer_put(w, "\r\n", 2);
+}
+
+/* ------------------------------------------------- background writer */
+
+/*
+ * In the background, the caller's thread only copies each record into a
+ * block (a count, the lengths, then the bytes); a thread of the writer
+ * formats full blocks and writes them, while the caller fills the other
+ * block. Two blocks of BLOCK_SIZE (more for a record that is larger): the
+ * memory stays bounded whatever the file's size. The thread owns buf, fd,
+ * len, written, kicked and error until it is joined; the caller learns
+ * of a write error at the next block it hands over, or at commit.
+ */
+#define BLOCK_SIZE (1u << 20)
+
+struct block {
+  char *data;
+  size_t len, cap;
+};
+
+struct background {
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  struct block blocks[2];
+  int filling;     /* the block the caller fills */
+  int handed;      /* the block the thread is to write, or -1 */
+  int stop;        /* no more blocks will come */
+  int error;       /* the thread's first error */
+};
+
+/* Format and write the records of one block (in the writer's thread). */
+static int write_block(jh_csv_writer *w, const struct block *b,
+                       const char ***fields, size_t **lengths,
+                       size_t *cap) {
+  size_t off = 0;
+  while (off < b->len && w->error == 0) {
+    uint32_t n, len;
+    memcpy(&n, b->data + off, sizeof(n));
+    off += sizeof(n);
+    if (n > *cap) {
+      const char **f = realloc(*fields, n * sizeof(**fields));
+      size_t *l = f ? realloc(*lengths, n * sizeof(**lengths)) : NULL;
+      if (f != NULL)
+        *fields = f;
+      if (l == NULL)
+        return -ENOMEM;
+      *lengths = l;
+      *cap = n;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      memcpy(&len, b->data + off + i * sizeof(len), sizeof(len));
+      (*lengths)[i] = len;
+    }
+    off += n * sizeof(len);
+    for (uint32_t i = 0; i < n; i++) {
+      (*fields)[i] = b->data + off;
+      off += (*lengths)[i];
+    }
+    format_record(w, *fields, *lengths, n);
+  }
+  return w->error;
+}
+
+static void *background_main(void *arg) {
+  jh_csv_writer *w = arg;
+  struct background *bg = w->bg;
+  const char **fields = NULL;
+  size_t *lengths = NULL, cap = 0;
+  pthread_mutex_lock(&bg->mu);
+  for (;;) {
+    int rc;
+    while (bg->handed < 0 && !bg->stop)
+      pthread_cond_wait(&bg->cv, &bg->mu);
+    if (bg->handed < 0)
+      break;
+    pthread_mutex_unlock(&bg->mu);
+    rc = write_block(w, &bg->blocks[bg->handed], &fields, &lengths, &cap);
+    pthread_mutex_lock(&bg->mu);
+    if (rc != 0 && bg->error == 0)
+      bg->error = rc;
+    bg->blocks[bg->handed].len = 0;
+    bg->handed = -1;
+    pthread_cond_broadcast(&bg->cv);
+  }
+  pthread_mutex_unlock(&bg->mu);
+  free(fields);
+  free(lengths);
+  return NULL;
+}
+
+int jh_csv_writer_background(jh_csv_writer *w) {
+  struct background *bg;
+  int rc;
+  if (w->bg != NULL || w->error != 0)
+    return w->error;
+  bg = calloc(1, sizeof(*bg));
+  if (bg == NULL)
+    return -ENOMEM;
+  bg->handed = -1;
+  for (int i = 0; i < 2; i++) {
+    bg->blocks[i].cap = BLOCK_SIZE;
+    bg->blocks[i].data = malloc(BLOCK_SIZE);
+  }
+  if (bg->blocks[0].data == NULL || bg->blocks[1].data == NULL) {
+    free(bg->blocks[0].data);
+    free(bg->blocks[1].data);
+    free(bg);
+    return -ENOMEM;
+  }
+  pthread_mutex_init(&bg->mu, NULL);
+  pthread_cond_init(&bg->cv, NULL);
+  w->bg = bg;
+  rc = pthread_create(&bg->thread, NULL, background_main, w);
+  if (rc != 0) {
+    w->bg = NULL;
+    pthread_cond_destroy(&bg->cv);
+    pthread_mutex_destroy(&bg->mu);
+    free(bg->blocks[0].data);
+    free(bg->blocks[1].data);
+    free(bg);
+    return -rc; /* the writer goes on in the caller's thread */
+  }
+  return 0;
+}
+
+/* Hand the block being filled to the thread once it is free: 0, or the
+ * thread's error. */
+static int hand_over(struct background *bg) {
+  int rc;
+  pthread_mutex_lock(&bg->mu);
+  while (bg->handed >= 0)
+    pthread_cond_wait(&bg->cv, &bg->mu);
+  rc = bg->error;
+  if (rc == 0 && bg->blocks[bg->filling].len > 0) {
+    bg->handed = bg->filling;
+    bg->filling = 1 - bg->filling;
+    pthread_cond_broadcast(&bg->cv);
+  }
+  pthread_mutex_unlock(&bg->mu);
+  return rc;
+}
+
+static int put_record(jh_csv_writer *w, const char *const *fields,
+                      const size_t *lengths, size_t n) {
+  struct background *bg = w->bg;
+  struct block *b = &bg->blocks[bg->filling];
+  size_t need = sizeof(uint32_t) * (n + 1);
+  uint32_t small[32], *lens = small, u;
+  char *p;
+  int rc = 0;
+  if (n > UINT32_MAX / 2)
+    return -EOVERFLOW;
+  if (n > sizeof(small) / sizeof(small[0]) &&
+      (lens = malloc(n * sizeof(*lens))) == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    size_t len = field_length(fields, lengths, i);
+    if (len > UINT32_MAX)
+      rc = -EOVERFLOW;
+    lens[i] = (uint32_t)len;
+    need += len;
+  }
+  if (rc == 0 && b->len > 0 && b->len + need > b->cap &&
+      (rc = hand_over(bg)) == 0)
+    b = &bg->blocks[bg->filling];
+  if (rc == 0 && b->len + need > b->cap) { /* larger than a block */
+    char *g = realloc(b->data, b->len + need);
+    if (g == NULL)
+      rc = -ENOMEM;
+    else {
+      b->data = g;
+      b->cap = b->len + need;
+    }
+  }
+  if (rc == 0) {
+    p = b->data + b->len;
+    u = (uint32_t)n;
+    memcpy(p, &u, sizeof(u));
+    memcpy(p + sizeof(u), lens, n * sizeof(*lens));
+    p += sizeof(u) * (n + 1);
+    for (size_t i = 0; i < n; i++) {
+      if (lens[i] > 0)
+        memcpy(p, fields[i], lens[i]);
+      p += lens[i];
+    }
+    b->len += need;
+  }
+  if (lens != small)
+    free(lens);
+  return rc;
+}
+
+/* Stop the thread, after it has written what is left when `flush`: 0 or
+ * the first error, which the writer keeps. */
+static int background_end(jh_csv_writer *w, int flush) {
+  struct background *bg = w->bg;
+  int rc = 0;
+  if (bg == NULL)
+    return w->error;
+  if (flush)
+    rc = hand_over(bg);
+  pthread_mutex_lock(&bg->mu);
+  bg->stop = 1;
+  pthread_cond_broadcast(&bg->cv);
+  pthread_mutex_unlock(&bg->mu);
+  pthread_join(bg->thread, NULL);
+  if (rc == 0)
+    rc = bg->error;
+  pthread_cond_destroy(&bg->cv);
+  pthread_mutex_destroy(&bg->mu);
+  free(bg->blocks[0].data);
+  free(bg->blocks[1].data);
+  free(bg);
+  w->bg = NULL;
+  if (rc != 0 && w->error == 0)
+    w->error = rc;
+  return w->error;
+}
+
+int jh_csv_write_record_n(jh_csv_writer *w, const char *const *fields,
+                          const size_t *lengths, size_t n) {
+  if (w->bg != NULL)
+    return put_record(w, fields, lengths, n);
+  return format_record(w, fields, lengths, n);
 }
 
 int jh_csv_write_record(jh_csv_writer *w, const char *const *fields,
@@ -928,7 +1158,9 @@ static int sync_parent(const char *path) {
 }
 
 int jh_csv_writer_commit(jh_csv_writer *w) {
-  int rc = writer_flush(w);
+  int rc = background_end(w, 1);
+  if (rc == 0)
+    rc = writer_flush(w);
   if (rc == 0 && fsync(w->fd) != 0)
     rc = -errno;
   if (close(w->fd) != 0 && rc == 0)
@@ -947,6 +1179,7 @@ int jh_csv_writer_commit(jh_csv_writer *w) {
 void jh_csv_writer_abort(jh_csv_writer *w) {
   if (w == NULL)
     return;
+  background_end(w, 0);
   close(w->fd);
   w->fd = -1;
   unlink(w->tmp);

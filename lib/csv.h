@@ -101,6 +101,14 @@ int jh_csv_write_record(jh_csv_writer *w, const char *const *fields,
 int jh_csv_write_record_n(jh_csv_writer *w, const char *const *fields,
                           const size_t *lengths, size_t n);
 
+/* From now on, format and write the records in a thread of the writer:
+ * jh_csv_write_record only copies each record into a block (two blocks of
+ * 1 MiB at most in memory), so that the caller's work and the writing
+ * overlap. A write error shows at a later jh_csv_write_record or at
+ * commit. 0, or a negative errno when the thread cannot start (the writer
+ * then goes on in the caller's thread). */
+int jh_csv_writer_background(jh_csv_writer *w);
+
 /* Flush, fsync and rename the temporary file to path, then fsync its
  * folder. Always frees w. On a failure before the rename the temporary
  * file is removed and path is left as it was; a failure to fsync the

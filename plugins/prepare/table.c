@@ -159,6 +159,9 @@ static int open_output(struct job *j, enum out o, int with_command) {
   rc = jh_csv_writer_open(j->path[o], ',', &j->w[o]);
   if (rc < 0)
     return fail(j, rc, "%s: %s", j->path[o], strerror(-rc));
+  /* the sorted table is formatted and written while the merge goes on */
+  if (o == OUT_SORTED)
+    (void)jh_csv_writer_background(j->w[o]);
   return write_header(j, o, with_command);
 }
 

@@ -503,8 +503,7 @@ static unsigned long line_ends(const char *s) {
  * length (the eight-bytes-at-a-time paths), separators, quotes, line ends
  * and multi-byte UTF-8 at every offset, reads across the input window and
  * fields larger than the writer's buffer. Values and start lines match. */
-static void test_round_trip_stress(void **state) {
-  struct fixture *f = *state;
+static void round_trip_stress(struct fixture *f, int background) {
   static const char *const pieces[] = {"a", "b", "z", "0", ",", "\"", "\n",
                                        "\r\n", " ", "\xc3\xa9",
                                        "\xe2\x82\xac", "\r", "xyzxyzxyz"};
@@ -518,6 +517,8 @@ static void test_round_trip_stress(void **state) {
   assert_non_null(vals);
   set_path(f, "stress.csv");
   assert_int_equal(jh_csv_writer_open(f->path, ',', &w), 0);
+  if (background)
+    assert_int_equal(jh_csv_writer_background(w), 0);
   for (size_t i = 0; i < ROWS; i++) {
     for (size_t j = 0; j < COLS; j++) {
       size_t cap = 64, len = 0, want;
@@ -526,7 +527,7 @@ static void test_round_trip_stress(void **state) {
       seed ^= seed << 13;
       seed ^= seed >> 7;
       seed ^= seed << 17;
-      want = i == 1234 && j == 2 ? 600000 : seed % 40;
+      want = i == 1234 && j == 2 ? 1500000 : seed % 40; /* > a block */
       while (len < want) {
         uint64_t k = (seed = seed * 6364136223846793005ULL + 1) >> 33;
         /* Mostly plain letters so that long plain runs occur. */
@@ -568,6 +569,33 @@ static void test_round_trip_stress(void **state) {
   free(vals);
 }
 
+static void test_round_trip_stress(void **state) {
+  round_trip_stress(*state, 0);
+}
+
+/* The same records formatted and written by the writer's thread: blocks
+ * handed over many times, and a field larger than a block. */
+static void test_round_trip_stress_background(void **state) {
+  round_trip_stress(*state, 1);
+}
+
+/* Aborting a background writer stops its thread, leaves no file. */
+static void test_background_abort(void **state) {
+  struct fixture *f = *state;
+  const char *const row[] = {"abc", "def", "ghi"};
+  char tmp[PATH_MAX + 8];
+  jh_csv_writer *w;
+  set_path(f, "gone.csv");
+  tmp_name(f, tmp, sizeof(tmp));
+  assert_int_equal(jh_csv_writer_open(f->path, ',', &w), 0);
+  assert_int_equal(jh_csv_writer_background(w), 0);
+  for (int i = 0; i < 200000; i++)
+    assert_int_equal(jh_csv_write_record(w, row, 3), 0);
+  jh_csv_writer_abort(w);
+  assert_int_not_equal(access(tmp, F_OK), 0);
+  assert_int_not_equal(access(f->path, F_OK), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -592,6 +620,8 @@ int main(void) {
       T(test_writer_quotes_only_when_needed),
       T(test_writer_abort),
       T(test_round_trip_stress),
+      T(test_round_trip_stress_background),
+      T(test_background_abort),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
