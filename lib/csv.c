@@ -26,7 +26,11 @@ struct span {
   size_t off, len;
 };
 
+struct read_ahead;
+
 struct jh_csv_reader {
+  struct read_ahead *ra; /* NULL: records are parsed by the caller's
+                            thread */
   int fd;
   char *path;   /* owned copy, for messages */
   char sep;
@@ -680,9 +684,238 @@ int jh_csv_reader_open(const char *path, const jh_csv_options *opt,
   return 0;
 }
 
+/* ------------------------------------------------------- read-ahead */
+
+/*
+ * In the background, a thread of the reader parses the records and copies
+ * them into a block (for each record: its line, its field count, the
+ * lengths, then the fields, each NUL-terminated) while the caller takes
+ * the records of the other block. Two blocks of RA_BLOCK bytes (more for a
+ * record that is larger). The thread owns everything the parser uses
+ * (the window, the record storage, line, error and message) until it has
+ * handed over the block that ends the file or holds the error; the caller
+ * then sees the same error and message as without the thread.
+ */
+#define RA_BLOCK (1u << 20)
+
+struct ra_block {
+  char *data;
+  size_t len, cap;
+  int end;    /* the parse ended after these records, with end_rc */
+  int end_rc; /* 0 at end of file, or the error */
+};
+
+struct read_ahead {
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  struct ra_block blocks[2];
+  int ready[2]; /* filled, for the caller */
+  int stop;     /* the caller closes the reader */
+  /* the caller's side */
+  int next;     /* the block to take next */
+  int reading;  /* the block being read, or -1 */
+  size_t off;   /* in it */
+  int done;     /* the end was reached: done_rc for every read */
+  int done_rc;
+  unsigned long line;
+  const char **ptrs;
+  size_t *lens, cap;
+  jh_csv_record rec;
+};
+
+static int parse_record(jh_csv_reader *r);
+
+/* Copy the record just parsed into b: 0 or -ENOMEM. */
+static int ra_copy(jh_csv_reader *r, struct ra_block *b) {
+  uint64_t line = r->rec_line;
+  uint32_t n = (uint32_t)r->nspans, len;
+  size_t need = sizeof(line) + sizeof(n) + n * sizeof(len);
+  char *p;
+  for (size_t i = 0; i < r->nspans; i++)
+    need += r->spans[i].len + 1;
+  if (b->len + need > b->cap) {
+    char *g = realloc(b->data, b->len + need);
+    if (g == NULL)
+      return -ENOMEM;
+    b->data = g;
+    b->cap = b->len + need;
+  }
+  p = b->data + b->len;
+  memcpy(p, &line, sizeof(line));
+  p += sizeof(line);
+  memcpy(p, &n, sizeof(n));
+  p += sizeof(n);
+  for (size_t i = 0; i < r->nspans; i++) {
+    len = (uint32_t)r->spans[i].len;
+    memcpy(p, &len, sizeof(len));
+    p += sizeof(len);
+  }
+  for (size_t i = 0; i < r->nspans; i++) {
+    memcpy(p, r->data + r->spans[i].off, r->spans[i].len + 1);
+    p += r->spans[i].len + 1;
+  }
+  b->len += need;
+  return 0;
+}
+
+static void *ra_main(void *arg) {
+  jh_csv_reader *r = arg;
+  struct read_ahead *ra = r->ra;
+  int k = 0, end = 0;
+  while (!end) {
+    struct ra_block *b = &ra->blocks[k];
+    pthread_mutex_lock(&ra->mu);
+    while (ra->ready[k] && !ra->stop)
+      pthread_cond_wait(&ra->cv, &ra->mu);
+    end = ra->stop;
+    pthread_mutex_unlock(&ra->mu);
+    if (end)
+      break;
+    b->len = 0;
+    b->end = 0;
+    while (b->len < RA_BLOCK) {
+      int rc = parse_record(r);
+      if (rc == 1 && ra_copy(r, b) < 0)
+        rc = fail_file(r, -ENOMEM, "out of memory");
+      if (rc != 1) {
+        b->end = 1;
+        b->end_rc = rc;
+        end = 1;
+        break;
+      }
+    }
+    pthread_mutex_lock(&ra->mu);
+    ra->ready[k] = 1;
+    pthread_cond_broadcast(&ra->cv);
+    pthread_mutex_unlock(&ra->mu);
+    k = 1 - k;
+  }
+  return NULL;
+}
+
+int jh_csv_reader_background(jh_csv_reader *r) {
+  struct read_ahead *ra;
+  int rc;
+  if (r->ra != NULL || r->error != 0)
+    return r->error;
+  ra = calloc(1, sizeof(*ra));
+  if (ra == NULL)
+    return -ENOMEM;
+  ra->reading = -1;
+  ra->line = r->rec_line; /* the header's, until a record is read */
+  for (int i = 0; i < 2; i++) {
+    ra->blocks[i].cap = RA_BLOCK;
+    ra->blocks[i].data = malloc(RA_BLOCK);
+  }
+  if (ra->blocks[0].data == NULL || ra->blocks[1].data == NULL) {
+    free(ra->blocks[0].data);
+    free(ra->blocks[1].data);
+    free(ra);
+    return -ENOMEM;
+  }
+  pthread_mutex_init(&ra->mu, NULL);
+  pthread_cond_init(&ra->cv, NULL);
+  r->ra = ra;
+  rc = pthread_create(&ra->thread, NULL, ra_main, r);
+  if (rc != 0) {
+    r->ra = NULL;
+    pthread_cond_destroy(&ra->cv);
+    pthread_mutex_destroy(&ra->mu);
+    free(ra->blocks[0].data);
+    free(ra->blocks[1].data);
+    free(ra);
+    return -rc; /* the reader goes on in the caller's thread */
+  }
+  return 0;
+}
+
+static void ra_end(jh_csv_reader *r) {
+  struct read_ahead *ra = r->ra;
+  pthread_mutex_lock(&ra->mu);
+  ra->stop = 1;
+  pthread_cond_broadcast(&ra->cv);
+  pthread_mutex_unlock(&ra->mu);
+  pthread_join(ra->thread, NULL);
+  pthread_cond_destroy(&ra->cv);
+  pthread_mutex_destroy(&ra->mu);
+  free(ra->blocks[0].data);
+  free(ra->blocks[1].data);
+  free(ra->ptrs);
+  free(ra->lens);
+  free(ra);
+  r->ra = NULL;
+}
+
+/* The next record from the blocks: as jh_csv_read. */
+static int ra_read(jh_csv_reader *r, const jh_csv_record **rec) {
+  struct read_ahead *ra = r->ra;
+  for (;;) {
+    if (ra->done)
+      return ra->done_rc;
+    if (ra->reading >= 0) {
+      struct ra_block *b = &ra->blocks[ra->reading];
+      if (ra->off < b->len) {
+        const char *p = b->data + ra->off;
+        uint64_t line;
+        uint32_t n, len;
+        memcpy(&line, p, sizeof(line));
+        p += sizeof(line);
+        memcpy(&n, p, sizeof(n));
+        p += sizeof(n);
+        if (n > ra->cap) {
+          const char **f = realloc(ra->ptrs, n * sizeof(*f));
+          size_t *l = f ? realloc(ra->lens, n * sizeof(*l)) : NULL;
+          if (f != NULL)
+            ra->ptrs = f;
+          if (l == NULL)
+            return -ENOMEM;
+          ra->lens = l;
+          ra->cap = n;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+          memcpy(&len, p + i * sizeof(len), sizeof(len));
+          ra->lens[i] = len;
+        }
+        p += n * sizeof(len);
+        for (uint32_t i = 0; i < n; i++) {
+          ra->ptrs[i] = p;
+          p += ra->lens[i] + 1;
+        }
+        ra->off = (size_t)(p - b->data);
+        ra->line = (unsigned long)line;
+        ra->rec.nfields = n;
+        ra->rec.fields = ra->ptrs;
+        ra->rec.lengths = ra->lens;
+        *rec = &ra->rec;
+        return 1;
+      }
+      if (b->end) {
+        ra->done = 1;
+        ra->done_rc = b->end_rc;
+        continue;
+      }
+      pthread_mutex_lock(&ra->mu); /* give the block back */
+      ra->ready[ra->reading] = 0;
+      pthread_cond_broadcast(&ra->cv);
+      pthread_mutex_unlock(&ra->mu);
+      ra->reading = -1;
+    }
+    pthread_mutex_lock(&ra->mu);
+    while (!ra->ready[ra->next])
+      pthread_cond_wait(&ra->cv, &ra->mu);
+    pthread_mutex_unlock(&ra->mu);
+    ra->reading = ra->next;
+    ra->next = 1 - ra->next;
+    ra->off = 0;
+  }
+}
+
 int jh_csv_read(jh_csv_reader *r, const jh_csv_record **rec) {
   int rc;
   *rec = NULL;
+  if (r->ra != NULL)
+    return ra_read(r, rec);
   if (r->error)
     return r->error;
   rc = parse_record(r);
@@ -696,14 +929,20 @@ const jh_csv_record *jh_csv_reader_header(const jh_csv_reader *r) {
 }
 
 unsigned long jh_csv_reader_line(const jh_csv_reader *r) {
-  return r->rec_line;
+  return r->ra != NULL ? r->ra->line : r->rec_line;
 }
 
 const char *jh_csv_reader_error(const jh_csv_reader *r) {
+  if (r->ra != NULL && !r->ra->done)
+    return ""; /* the thread's until the end */
   return r->errmsg;
 }
 
 size_t jh_csv_reader_memory(const jh_csv_reader *r) {
+  if (r->ra != NULL) /* a bound: the thread owns the parser's buffers */
+    return sizeof(*r) + sizeof(*r->ra) + 2 * RA_BLOCK + r->hdr_size +
+           r->hdr.nfields * (sizeof(*r->hdr_ptrs) + sizeof(*r->hdr_lens)) +
+           r->ra->cap * (sizeof(*r->ra->ptrs) + sizeof(*r->ra->lens));
   return sizeof(*r) + r->data_cap + r->spans_cap * sizeof(*r->spans) +
          r->ptrs_cap * sizeof(*r->ptrs) + r->lens_cap * sizeof(*r->lens) +
          r->hdr_size +
@@ -713,6 +952,8 @@ size_t jh_csv_reader_memory(const jh_csv_reader *r) {
 void jh_csv_reader_close(jh_csv_reader *r) {
   if (r == NULL)
     return;
+  if (r->ra != NULL)
+    ra_end(r);
   if (r->fd >= 0)
     close(r->fd);
   free(r->path);

@@ -77,6 +77,14 @@ const char *jh_csv_reader_error(const jh_csv_reader *r);
 /* Bytes of memory currently held by the reader (its buffers). */
 size_t jh_csv_reader_memory(const jh_csv_reader *r);
 
+/* From now on, parse ahead in a thread of the reader: the records come
+ * from blocks it fills (two of 1 MiB at most in memory) while the caller
+ * works on the previous ones. Records, lines and errors are the same as
+ * without it; jh_csv_reader_memory is then a bound. 0, or a negative
+ * errno when the thread cannot start (the reader then goes on in the
+ * caller's thread). */
+int jh_csv_reader_background(jh_csv_reader *r);
+
 /* Close and free r (NULL is allowed). */
 void jh_csv_reader_close(jh_csv_reader *r);
 

@@ -502,6 +502,8 @@ static int export_file(jobhost_ctx *ctx, const csv_conf *c,
     svc->set_message(ctx, "connection %s: %s", c->conn, err);
     return rc;
   }
+  /* No parsing ahead here: the table writer already has a thread, and a
+   * third one (on two cores) made the export slower (bench/sync). */
   nheader = jh_csv_reader_header(r)->nfields;
   kept = calloc(nheader, sizeof(*kept));
   names = calloc(nheader, sizeof(*names));

@@ -237,6 +237,7 @@ static int open_export(struct job *j) {
     return JOBHOST_ESOURCE;
   if (rc < 0)
     return rc;
+  (void)jh_csv_reader_background(j->in); /* parse while rows are sorted */
   hdr = jh_csv_reader_header(j->in);
   j->colidx = calloc(j->t->ncolumns, sizeof(*j->colidx));
   if (j->colidx == NULL)

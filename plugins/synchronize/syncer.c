@@ -526,6 +526,7 @@ static int tfile_open(syncer *s, const table *t, const char *path,
   rc = jh_csv_reader_open(path, &opt, &f->r, s->err, s->errsize);
   if (rc != 0)
     return rc;
+  (void)jh_csv_reader_background(f->r); /* parse while the store is read */
   h = jh_csv_reader_header(f->r);
   first = has_command ? 1 : 0;
   if (h->nfields < first + (t->kind == KIND_LINK ? 2 : 1)) {
