@@ -605,26 +605,20 @@ static void test_background_abort(void **state) {
   assert_int_not_equal(access(f->path, F_OK), 0);
 }
 
+/* The reader's tests, run twice: as they are, then parsing ahead. */
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define READER_TESTS                                                          \
+  T(test_quotes), T(test_embedded_newlines), T(test_line_ends),              \
+      T(test_bom_and_last_line), T(test_empty_fields_and_lines),             \
+      T(test_short_and_long_rows), T(test_separator), T(test_skip_lines),    \
+      T(test_trim), T(test_utf8), T(test_plain_and_parsed_lines_agree),      \
+      T(test_nul_byte), T(test_unterminated_quote), T(test_bad_quotes),      \
+      T(test_big_file), T(test_long_field)
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-      T(test_quotes),
-      T(test_embedded_newlines),
-      T(test_line_ends),
-      T(test_bom_and_last_line),
-      T(test_empty_fields_and_lines),
-      T(test_short_and_long_rows),
-      T(test_separator),
-      T(test_skip_lines),
-      T(test_trim),
-      T(test_utf8),
-      T(test_plain_and_parsed_lines_agree),
-      T(test_nul_byte),
-      T(test_unterminated_quote),
-      T(test_bad_quotes),
+      READER_TESTS,
       T(test_open_errors),
-      T(test_big_file),
-      T(test_long_field),
       T(test_writer_round_trip),
       T(test_writer_quotes_only_when_needed),
       T(test_writer_abort),
@@ -632,26 +626,9 @@ int main(void) {
       T(test_round_trip_stress_background),
       T(test_background_abort),
   };
-  /* the reader's tests again, parsing ahead */
   const struct CMUnitTest ahead[] = {
-      T(test_quotes),
-      T(test_embedded_newlines),
-      T(test_line_ends),
-      T(test_bom_and_last_line),
-      T(test_empty_fields_and_lines),
-      T(test_short_and_long_rows),
-      T(test_separator),
-      T(test_skip_lines),
-      T(test_trim),
-      T(test_utf8),
-      T(test_plain_and_parsed_lines_agree),
-      T(test_nul_byte),
-      T(test_unterminated_quote),
-      T(test_bad_quotes),
-      T(test_big_file),
-      T(test_long_field),
+      READER_TESTS,
       T(test_round_trip_stress_background),
-#undef T
   };
   int failed = cmocka_run_group_tests_name("csv", tests, NULL, NULL);
   parse_ahead = 1;
