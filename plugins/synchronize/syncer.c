@@ -1125,10 +1125,15 @@ static void check_one(char *why, size_t size, int *n, const char *scope,
   over = percent ? count * 100 > limit * stored : count > limit;
   if (!over)
     return;
-  if ((*n)++ < 4)
-    snprintf(why + used, size - used, "%s%s: %" PRId64 " %s > %s%" PRId64
-             "%s", used ? "; " : "", scope, count, what,
-             percent ? "" : "", limit, percent ? "% of stored" : "");
+  if ((*n)++ >= 4)
+    return;
+  if (percent)
+    snprintf(why + used, size - used, "%s%s: %" PRId64 " %s > %" PRId64
+             "%% of stored (%" PRId64 ")", used ? "; " : "", scope, count,
+             what, limit, stored);
+  else
+    snprintf(why + used, size - used, "%s%s: %" PRId64 " %s > %" PRId64,
+             used ? "; " : "", scope, count, what, limit);
 }
 
 static void check_thresholds(syncer *s, char *why, size_t size, int *n) {

@@ -290,7 +290,7 @@ static void test_ten_percent_deleted_blocks_then_resume(void **state) {
   batch(f, "complete", less, NULL, 0);
   assert_int_equal(sync_run(f, 2, 0, 0, 0, &st, err, sizeof(err)),
                    JOBHOST_EBLOCKED);
-  assert_non_null(strstr(err, "100 deletions > 5% of stored"));
+  assert_non_null(strstr(err, "100 deletions > 5% of stored (1000)"));
   assert_int_equal(st.deleted, 100); /* counted, not applied */
   assert_int_equal(query_int(f, "SELECT count(*) FROM resources"), 1000);
   assert_int_equal(query_int(f, "SELECT count(*) FROM resource_changes "
