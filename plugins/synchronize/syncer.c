@@ -1666,10 +1666,41 @@ static void now_utc(char *buf, size_t size) {
   strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/*
+ * A first load into an empty store runs with a rollback journal: every
+ * page it writes is new, so the journal stays tiny and the data is written
+ * once, where WAL writes it twice (to the log, then into the database at
+ * the checkpoint). Only when nothing at all is stored, and only if no
+ * other connection is in the way (no waiting for it: the load then simply
+ * stays in WAL). 1 when switched, else 0. The store goes back to WAL right
+ * after the transaction (and at every open).
+ */
+static int bulk_journal(syncer *s) {
+  sqlite3_stmt *q = NULL;
+  int empty = 0, switched = 0;
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT NOT EXISTS (SELECT 1 FROM resources) "
+                         "AND NOT EXISTS (SELECT 1 FROM links)",
+                         -1, &q, NULL) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW)
+    empty = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  if (!empty)
+    return 0;
+  sqlite3_busy_timeout(s->db, 0);
+  if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = DELETE", -1, &q,
+                         NULL) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW)
+    switched = strcmp((const char *)sqlite3_column_text(q, 0), "delete") == 0;
+  sqlite3_finalize(q);
+  sqlite3_busy_timeout(s->db, JH_IDSTORE_BUSY_MS);
+  return switched;
+}
+
 int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
                 size_t errsize) {
   syncer s;
-  int rc, rc2;
+  int rc, rc2, bulk;
   static const char *const header[] = {"change", "table", "key", "detail"};
 
   memset(&s, 0, sizeof(s));
@@ -1689,6 +1720,7 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
   if (rc != 0)
     return rc;
   s.db = jh_idstore_db(s.st);
+  bulk = a->resume_of == 0 && bulk_journal(&s);
   rc = jh_idstore_exec(s.st, "BEGIN IMMEDIATE", err, errsize);
   if (rc == 0)
     rc = tables_build(&s);
@@ -1696,6 +1728,8 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
     rc = jh_csv_writer_open(a->report_path, ',', &s.report);
     if (rc == 0)
       rc = jh_csv_write_record(s.report, header, 4);
+    if (rc == 0) /* a first load reports every row: write it aside */
+      (void)jh_csv_writer_background(s.report);
     if (rc != 0)
       rc = fail(&s, rc, "%s: cannot write the change report: %s",
                 a->report_path, strerror(-rc));
@@ -1714,6 +1748,8 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
   } else {
     jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);
   }
+  if (bulk)
+    jh_idstore_exec(s.st, "PRAGMA journal_mode = WAL", NULL, 0);
   stats->applied = rc == 0 && (stats->inserted || stats->updated ||
                                stats->deleted || stats->link_inserted ||
                                stats->link_deleted);

@@ -198,6 +198,21 @@ static int64_t query_int(fx *f, const char *sql) {
   return v;
 }
 
+static const char *journal_mode(fx *f) {
+  static char mode[16];
+  sqlite3 *db;
+  sqlite3_stmt *q;
+  mode[0] = '\0';
+  assert_int_equal(sqlite3_open(f->store, &db), SQLITE_OK);
+  assert_int_equal(
+      sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+  if (sqlite3_step(q) == SQLITE_ROW)
+    snprintf(mode, sizeof(mode), "%s", sqlite3_column_text(q, 0));
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return mode;
+}
+
 static int64_t count_lines(const char *path) {
   FILE *fp = fopen(path, "r");
   int64_t n = 0;
@@ -255,6 +270,14 @@ static void test_complete_twice_then_one_percent(void **state) {
   assert_int_equal(st.inserted, 1000);
   assert_int_equal(st.applied, 1);
   assert_int_equal(query_int(f, "SELECT count(*) FROM resources"), 1000);
+  /* the first load into the empty store ran with a rollback journal; the
+   * store is back in WAL, with no journal left */
+  assert_string_equal(journal_mode(f), "wal");
+  {
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s-journal", f->store);
+    assert_int_not_equal(access(path, F_OK), 0);
+  }
   assert_int_equal(count_lines(f->report), 1001);
   /* the held changes of instance 1 were dropped by the complete batch */
   assert_int_equal(query_int(f, "SELECT count(*) FROM resource_changes"), 0);
