@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "csv.h"
 
 #define READ_BUFSIZE 65536
@@ -1382,18 +1383,14 @@ int jh_csv_write_record(jh_csv_writer *w, const char *const *fields,
 static int sync_parent(const char *path) {
   const char *slash = strrchr(path, '/');
   char *dir;
-  int fd, rc = 0;
+  int rc;
   if (slash == NULL)
     dir = strdup(".");
   else
     dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
   if (dir == NULL)
     return -ENOMEM;
-  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || fsync(fd) != 0)
-    rc = -errno;
-  if (fd >= 0)
-    close(fd);
+  rc = jh_fsync_dir(dir);
   free(dir);
   return rc;
 }

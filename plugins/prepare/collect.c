@@ -26,6 +26,7 @@
 #include <jobhost/error.h>
 #include <jobhost/services.h>
 
+#include "atomic_file.h"
 #include "collect.h"
 #include "table.h"
 
@@ -151,56 +152,6 @@ static void rmtree(const char *path) {
   nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static int fsync_dir(const char *path) {
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-  if (fd < 0)
-    return -errno;
-  if (fsync(fd) != 0)
-    rc = -errno;
-  close(fd);
-  return rc;
-}
-
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w < 0)
-      return -errno;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
-/* Write path whole or not at all: path.tmp, fsync, rename. */
-static int write_file_atomic(const char *path, const char *data, size_t n) {
-  size_t size = strlen(path) + sizeof(".tmp");
-  char *tmp = malloc(size);
-  int fd, rc;
-  if (tmp == NULL)
-    return -ENOMEM;
-  snprintf(tmp, size, "%s.tmp", path);
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    rc = -errno;
-    free(tmp);
-    return rc;
-  }
-  rc = write_all(fd, data, n);
-  if (rc == 0 && fsync(fd) != 0)
-    rc = -errno;
-  if (close(fd) != 0 && rc == 0)
-    rc = -errno;
-  if (rc == 0 && rename(tmp, path) != 0)
-    rc = -errno;
-  if (rc < 0)
-    unlink(tmp);
-  free(tmp);
-  return rc;
-}
-
 /* ---------------------------------------------------------------- lock */
 
 /* One prepare per connector at a time: wait for the lock, looking at the
@@ -286,7 +237,7 @@ static int write_seq(struct ctx *c) {
   if (path == NULL)
     return fail(c, -ENOMEM, "out of memory");
   n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", c->seq);
-  rc = write_file_atomic(path, buf, (size_t)n);
+  rc = jh_write_file_atomic(path, buf, (size_t)n, 0640);
   if (rc < 0)
     fail(c, rc, "%s: %s", path, strerror(-rc));
   free(path);
@@ -583,7 +534,7 @@ static void save_health(struct ctx *c, const char *when) {
                     "seq", (json_int_t)c->seq));
     text = json_dumps(h, JSON_INDENT(1));
     if (text != NULL)
-      rc = write_file_atomic(path, text, strlen(text));
+      rc = jh_write_file_atomic(path, text, strlen(text), 0640);
   }
   if (rc < 0)
     say(c, JOBHOST_LOG_WARNING, "%s: not updated (%s)",
@@ -653,7 +604,7 @@ static int write_manifest(struct ctx *c, const char *when) {
     if (tables != NULL && json_object_set(root, "tables", tables) == 0)
       text = json_dumps(root, JSON_INDENT(1));
     if (text != NULL)
-      rc = write_file_atomic(path, text, strlen(text));
+      rc = jh_write_file_atomic(path, text, strlen(text), 0640);
   }
   if (rc < 0)
     fail(c, rc, "%s: %s", path ? path : "manifest.json", strerror(-rc));
@@ -717,13 +668,13 @@ static int replace_previous(struct ctx *c) {
     }
     free(dst);
   }
-  fsync_dir(c->previous);
+  jh_fsync_dir(c->previous);
   return rc;
 }
 
 static int publish(struct ctx *c) {
   int rc;
-  if ((rc = fsync_dir(c->tmp)) < 0)
+  if ((rc = jh_fsync_dir(c->tmp)) < 0)
     return fail(c, rc, "%s: %s", c->tmp, strerror(-rc));
   if ((rc = write_seq(c)) < 0)
     return rc;
@@ -731,7 +682,7 @@ static int publish(struct ctx *c) {
     return fail(c, -errno, "%s: cannot publish as %s: %s", c->tmp, c->final,
                 strerror(errno));
   c->tmp_made = 0;
-  fsync_dir(c->batches);
+  jh_fsync_dir(c->batches);
   c->res->published = 1;
   c->res->seq = c->seq;
   c->res->batch_dir = strdup(c->final);

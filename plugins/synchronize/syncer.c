@@ -445,19 +445,31 @@ static table *table_named(syncer *s, const char *name) {
   return NULL;
 }
 
-static int count_stored(syncer *s, table *t) {
-  sqlite3_stmt *q;
-  if (t->kind == KIND_RESOURCE) {
-    q = stmt(s, "SELECT count(*) FROM resources WHERE entity_type = ?1");
-    if (q == NULL)
-      return -EIO;
-    sqlite3_bind_int64(q, 1, t->et_id);
-  } else {
-    q = stmt(s, "SELECT count(*) FROM links WHERE association = ?1");
-    if (q == NULL)
-      return -EIO;
+/* A statement over what table t has stored (its entity type's resources
+ * or its association's links): their count, or (any) whether there is
+ * one. Bound and ready to step; NULL on error. The SQL texts are literals:
+ * the store's statement cache keeps them by address. */
+static sqlite3_stmt *stored_query(syncer *s, const table *t, int any) {
+  static const char *const sql[2][2] = {
+      {"SELECT count(*) FROM resources WHERE entity_type = ?1",
+       "SELECT 1 FROM resources WHERE entity_type = ?1 LIMIT 1"},
+      {"SELECT count(*) FROM links WHERE association = ?1",
+       "SELECT 1 FROM links WHERE association = ?1 LIMIT 1"}};
+  int link = t->kind != KIND_RESOURCE;
+  sqlite3_stmt *q = stmt(s, sql[link][any != 0]);
+  if (q == NULL)
+    return NULL;
+  if (link)
     sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
-  }
+  else
+    sqlite3_bind_int64(q, 1, t->et_id);
+  return q;
+}
+
+static int count_stored(syncer *s, table *t) {
+  sqlite3_stmt *q = stored_query(s, t, 0);
+  if (q == NULL)
+    return -EIO;
   if (sqlite3_step(q) != SQLITE_ROW)
     return db_fail(s, "count");
   t->stored = sqlite3_column_int64(q, 0);
@@ -468,19 +480,10 @@ static int count_stored(syncer *s, table *t) {
 
 /* Whether the table has anything stored (1, 0, or an error). */
 static int any_stored(syncer *s, const table *t) {
-  sqlite3_stmt *q;
+  sqlite3_stmt *q = stored_query(s, t, 1);
   int step;
-  if (t->kind == KIND_RESOURCE) {
-    q = stmt(s, "SELECT 1 FROM resources WHERE entity_type = ?1 LIMIT 1");
-    if (q == NULL)
-      return -EIO;
-    sqlite3_bind_int64(q, 1, t->et_id);
-  } else {
-    q = stmt(s, "SELECT 1 FROM links WHERE association = ?1 LIMIT 1");
-    if (q == NULL)
-      return -EIO;
-    sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
-  }
+  if (q == NULL)
+    return -EIO;
   step = sqlite3_step(q);
   sqlite3_reset(q);
   if (step != SQLITE_ROW && step != SQLITE_DONE)

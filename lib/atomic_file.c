@@ -1,5 +1,6 @@
 /*
- * atomic_file.c — see atomic_file.h.
+ * atomic_file.c — see atomic_file.h. Shared by the host and the built-in
+ * plugins (lib/libjobhost-private).
  */
 #include "config.h"
 
@@ -39,5 +40,15 @@ int jh_write_file_atomic(const char *path, const void *data, size_t len,
     rc = -errno;
   if (rc != 0)
     unlink(tmp);
+  return rc;
+}
+
+int jh_fsync_dir(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+  if (fd < 0)
+    return -errno;
+  if (fsync(fd) != 0)
+    rc = -errno;
+  close(fd);
   return rc;
 }

@@ -14,4 +14,8 @@
 int jh_write_file_atomic(const char *path, const void *data, size_t len,
                          mode_t mode);
 
+/* fsync the folder dir, so that a rename or a new entry in it is
+ * durable. 0 or a negative errno. */
+int jh_fsync_dir(const char *dir);
+
 #endif /* JH_ATOMIC_FILE_H */
