@@ -1,0 +1,156 @@
+/*
+ * enospc.c — an LD_PRELOAD shim that makes one write to a regular file
+ * fail with ENOSPC, as a full disk would (doc/faults.md).
+ *
+ *   JH_ENOSPC_COUNT  a file holding a 64-bit counter (made by the harness,
+ *                    zeroed); every process of the run adds its writes to
+ *                    it, so the count goes over the host and its workers
+ *   JH_ENOSPC_AT     N: the N-th counted call fails with ENOSPC and
+ *                    writes nothing; 0 only counts
+ *
+ * Counted calls: write, pwrite, pwrite64, writev, fallocate, fallocate64,
+ * posix_fallocate, posix_fallocate64, and ftruncate/ftruncate64 that
+ * extend a file; only on regular files (pipes, sockets, terminals and the
+ * standard descriptors are never full). stdio's own flushes go through
+ * the C library's internal write, which no preload reaches.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static uint64_t *counter;   /* shared, in JH_ENOSPC_COUNT */
+static uint64_t fail_at;
+static int setup_done;
+
+static void setup(void) {
+  const char *path = getenv("JH_ENOSPC_COUNT");
+  const char *at = getenv("JH_ENOSPC_AT");
+  int fd;
+  setup_done = 1;
+  if (path == NULL || at == NULL)
+    return;
+  fail_at = strtoull(at, NULL, 10);
+  fd = open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  counter = mmap(NULL, sizeof(*counter), PROT_READ | PROT_WRITE, MAP_SHARED,
+                 fd, 0);
+  if (counter == MAP_FAILED)
+    counter = NULL;
+  close(fd);
+}
+
+/* Whether this call on fd is the one to fail. */
+static int full(int fd) {
+  struct stat st;
+  if (!setup_done)
+    setup();
+  if (counter == NULL || fd <= 2 || fstat(fd, &st) != 0 ||
+      !S_ISREG(st.st_mode))
+    return 0;
+  return __atomic_add_fetch(counter, 1, __ATOMIC_SEQ_CST) == fail_at;
+}
+
+/* Whether ftruncate(fd, len) extends the file (and so needs space). */
+static int extends(int fd, off_t len) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && len > st.st_size;
+}
+
+#define NEXT(name) ((name##_fn)dlsym(RTLD_NEXT, #name))
+
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
+typedef ssize_t (*pwrite64_fn)(int, const void *, size_t, off_t);
+typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
+typedef int (*fallocate_fn)(int, int, off_t, off_t);
+typedef int (*fallocate64_fn)(int, int, off_t, off_t);
+typedef int (*posix_fallocate_fn)(int, off_t, off_t);
+typedef int (*posix_fallocate64_fn)(int, off_t, off_t);
+typedef int (*ftruncate_fn)(int, off_t);
+typedef int (*ftruncate64_fn)(int, off_t);
+
+ssize_t write(int fd, const void *buf, size_t n) {
+  if (full(fd)) {
+    errno = ENOSPC;
+    return -1;
+  }
+  return NEXT(write)(fd, buf, n);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) {
+  if (full(fd)) {
+    errno = ENOSPC;
+    return -1;
+  }
+  return NEXT(pwrite)(fd, buf, n, off);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) {
+  if (full(fd)) {
+    errno = ENOSPC;
+    return -1;
+  }
+  return NEXT(pwrite64)(fd, buf, n, off);
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int n) {
+  if (full(fd)) {
+    errno = ENOSPC;
+    return -1;
+  }
+  return NEXT(writev)(fd, iov, n);
+}
+
+int fallocate(int fd, int mode, off_t off, off_t len) {
+  if (full(fd)) {
+    errno = ENOSPC;
+    return -1;
+  }
+  return NEXT(fallocate)(fd, mode, off, len);
+}
+
+int fallocate64(int fd, int mode, off_t off, off_t len) {
+  if (full(fd)) {
+    errno = ENOSPC;
+    return -1;
+  }
+  return NEXT(fallocate64)(fd, mode, off, len);
+}
+
+/* posix_fallocate returns the error instead of setting errno. */
+int posix_fallocate(int fd, off_t off, off_t len) {
+  if (full(fd))
+    return ENOSPC;
+  return NEXT(posix_fallocate)(fd, off, len);
+}
+
+int posix_fallocate64(int fd, off_t off, off_t len) {
+  if (full(fd))
+    return ENOSPC;
+  return NEXT(posix_fallocate64)(fd, off, len);
+}
+
+int ftruncate(int fd, off_t len) {
+  if (extends(fd, len) && full(fd)) {
+    errno = ENOSPC;
+    return -1;
+  }
+  return NEXT(ftruncate)(fd, len);
+}
+
+int ftruncate64(int fd, off_t len) {
+  if (extends(fd, len) && full(fd)) {
+    errno = ENOSPC;
+    return -1;
+  }
+  return NEXT(ftruncate64)(fd, len);
+}
