@@ -8,6 +8,9 @@
  *   JH_ENOSPC_AT     N: the N-th counted call fails with ENOSPC and
  *                    writes nothing; 0 only counts
  *
+ * The call that fails writes the path of its file after the counter (at
+ * offset 8, NUL-terminated), so that the harness can name it.
+ *
  * Counted calls: write, pwrite, pwrite64, writev, fallocate, fallocate64,
  * posix_fallocate, posix_fallocate64, and ftruncate/ftruncate64 that
  * extend a file; only on regular files (pipes, sockets, terminals and the
@@ -19,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -27,6 +31,7 @@
 #include <unistd.h>
 
 static uint64_t *counter;   /* shared, in JH_ENOSPC_COUNT */
+static char count_path[4096];
 static uint64_t fail_at;
 static int setup_done;
 
@@ -46,6 +51,28 @@ static void setup(void) {
   if (counter == MAP_FAILED)
     counter = NULL;
   close(fd);
+  snprintf(count_path, sizeof(count_path), "%s", path);
+}
+
+typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
+
+/* Name the file of the failed call in the counter file (opened by its
+ * name: a descriptor kept open would not survive the fork server, which
+ * closes what it inherits). */
+static void name_it(int fd) {
+  char link[64], path[4096];
+  ssize_t n;
+  int cfd;
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  n = readlink(link, path, sizeof(path) - 1);
+  if (n < 0)
+    n = 0;
+  path[n] = '\0';
+  cfd = open(count_path, O_WRONLY | O_CLOEXEC);
+  if (cfd < 0)
+    return;
+  ((pwrite_fn)dlsym(RTLD_NEXT, "pwrite"))(cfd, path, (size_t)n + 1, 8);
+  close(cfd);
 }
 
 /* Whether this call on fd is the one to fail. */
@@ -56,7 +83,10 @@ static int full(int fd) {
   if (counter == NULL || fd <= 2 || fstat(fd, &st) != 0 ||
       !S_ISREG(st.st_mode))
     return 0;
-  return __atomic_add_fetch(counter, 1, __ATOMIC_SEQ_CST) == fail_at;
+  if (__atomic_add_fetch(counter, 1, __ATOMIC_SEQ_CST) != fail_at)
+    return 0;
+  name_it(fd);
+  return 1;
 }
 
 /* Whether ftruncate(fd, len) extends the file (and so needs space). */
@@ -68,7 +98,6 @@ static int extends(int fd, off_t len) {
 #define NEXT(name) ((name##_fn)dlsym(RTLD_NEXT, #name))
 
 typedef ssize_t (*write_fn)(int, const void *, size_t);
-typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
 typedef ssize_t (*pwrite64_fn)(int, const void *, size_t, off_t);
 typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
 typedef int (*fallocate_fn)(int, int, off_t, off_t);

@@ -284,7 +284,7 @@ typedef struct fault {
 typedef struct outcome {
   int status;           /* exit status, or 128 + signal */
   long ms;
-  char what[200];       /* what the fault did */
+  char what[600];       /* what the fault did */
   long writes;          /* writes counted by the ENOSPC shim */
 } outcome;
 
@@ -440,9 +440,17 @@ static void run_jobhost(const char *dir, const char *const *args,
   o->ms = (long)(now_ms() - start);
   if (f != NULL && f->enospc_at >= 0) {
     uint64_t v = 0;
+    char failed[512];
+    ssize_t got;
     int fd = open(count, O_RDONLY | O_CLOEXEC);
     if (fd >= 0 && read(fd, &v, sizeof(v)) == sizeof(v))
       o->writes = (long)v;
+    if (fd >= 0 && (got = read(fd, failed, sizeof(failed) - 1)) > 0) {
+      failed[got] = '\0';
+      snprintf(o->what, sizeof(o->what), "failed a write to %s",
+               strncmp(failed, dir, strlen(dir)) == 0 ? failed + strlen(dir) + 1
+                                                      : failed);
+    }
     if (fd >= 0)
       close(fd);
   }
@@ -773,7 +781,9 @@ static void applied_changes(const char *home, strlist *out) {
 typedef struct step {
   int phase;
   int resume;
+  int status; /* its exit status */
   long ms;
+  char *dump; /* the store after it */
 } step;
 
 typedef struct reference {
@@ -851,7 +861,8 @@ static int check_held(iter *it, int done) {
       if (!done && t != NULL && strcmp(t->state, "Blocked") == 0)
         js = last_instance(it, &inst, &running);
       if (done || js == NULL || inst != t->job_instance ||
-          (strcmp(js, "Blocked") != 0 && strcmp(js, "Interrupted") != 0))
+          (strcmp(js, "Blocked") != 0 && strcmp(js, "Interrupted") != 0 &&
+           strcmp(js, "Cancelled") != 0))
         rc = failf(it, "held: %lld held rows of task instance %ld (%s)%s",
                    (long long)sqlite3_column_int64(q, 1), ti,
                    t ? t->state : "unknown",
@@ -974,9 +985,23 @@ static void print_fault(const plan *pl, const reference *ref, char *buf,
              target_names[pl->f.target], pl->f.delay_ms);
 }
 
-/* After an ENOSPC: an error, said on stderr, and the store old or new. */
-static int check_enospc(iter *it, const outcome *o, const char *before,
-                        const char *after) {
+/* The faulted command's output stays as fault.stdout, fault.stderr. */
+static void keep_output(const char *dir) {
+  static const char *const names[] = {"stdout", "stderr"};
+  for (int i = 0; i < 2; i++) {
+    char from[PATH_MAX], to[PATH_MAX];
+    snprintf(from, sizeof(from), "%s/%s", dir, names[i]);
+    snprintf(to, sizeof(to), "%s/fault.%s", dir, names[i]);
+    rename(from, to);
+  }
+}
+
+/* After an ENOSPC: the command ended as in the clean run with the store
+ * as after it (the failure was absorbed: SQLite's checkpoint into the
+ * main file fails harmlessly, the data stays in the WAL), or it ended in
+ * Error saying the disk is full; the store is as before or as after. */
+static int check_enospc(iter *it, const outcome *o, const step *clean,
+                        const char *before, const char *after) {
   char path[PATH_MAX + 16], buf[8192];
   FILE *f;
   size_t len = 0;
@@ -984,10 +1009,18 @@ static int check_enospc(iter *it, const outcome *o, const char *before,
   int rc = 0;
   if (o->status >= 128)
     return failf(it, "enospc: jobhost died of signal %d", o->status - 128);
+  if (o->status == clean->status) {
+    d = store_dump(it->home);
+    if (strcmp(d, after) != 0)
+      rc = failf(it, "enospc: exit %d as in the clean run, but the store is "
+                 "not as after it", o->status);
+    free(d);
+    return rc;
+  }
   if (o->status != 1)
     return failf(it, "enospc: exit status %d after a failed write, not 1 "
                  "(Error)", o->status);
-  snprintf(path, sizeof(path), "%s/stderr", it->dir);
+  snprintf(path, sizeof(path), "%s/fault.stderr", it->dir);
   if ((f = fopen(path, "r")) != NULL) {
     len = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
@@ -1043,8 +1076,10 @@ static int run_phases(iter *it, const reference *ref, const plan *pl,
                  o.status);
         if (pl->f.enospc_at == 0)
           *counted = o.writes;
+        keep_output(it->dir);
         if (pl->enospc) {
-          int bad = check_enospc(it, &o, before, ref->dump[p]);
+          int bad = check_enospc(it, &o, &ref->steps[k - 1], before,
+                                 ref->steps[k - 1].dump);
           free(before);
           if (bad)
             return -1;
@@ -1093,6 +1128,8 @@ static void make_reference(const char *root, reference *ref) {
         die("reference: more than %d commands", MAXSTEPS);
       ref->steps[k].phase = p;
       ref->steps[k].resume = resume;
+      ref->steps[k].status = o.status;
+      ref->steps[k].dump = store_dump(it.home);
       ref->steps[k++].ms = o.ms;
       if (o.status == 0)
         break;
@@ -1167,7 +1204,7 @@ static void choose_kill(const reference *ref, plan *pl) {
 static long count_writes(const char *root, const reference *ref, int k) {
   iter it;
   plan pl;
-  char what[256];
+  char what[700];
   long n = -1;
   memset(&pl, 0, sizeof(pl));
   pl.step = k;
@@ -1186,7 +1223,7 @@ static long count_writes(const char *root, const reference *ref, int k) {
 static int one(const char *root, const reference *ref, uint64_t seed,
                int index, int total, const plan *pl) {
   iter it;
-  char name[64], desc[256], what[256];
+  char name[64], desc[256], what[700];
   int64_t t0 = now_ms();
   int rc;
   snprintf(name, sizeof(name), "iter-%" PRIu64 "-%d", seed, index);
@@ -1291,6 +1328,8 @@ int main(int argc, char **argv) {
 
   printf("faults: %d iterations, %d failed, %.1f s\n", done, failures,
          (double)(now_ms() - t0) / 1000.0);
+  for (int k = 0; k < ref.nsteps; k++)
+    free(ref.steps[k].dump);
   for (int p = 0; p < NPHASES; p++) {
     free(ref.dump[p]);
     sl_free(&ref.changes[p]);
