@@ -793,7 +793,7 @@ static void collect_ended(run *r) {
      * them open) takes it all. */
     jh_worker_read(&t->worker, &t->outcome);
     jh_worker_read_output(&t->worker, &t->outcome);
-    jh_fault_point("exec.result");
+    jh_fault_point("exec.result_received");
     end_attempt(r, t, t->worker.status);
     attempt_cleanup(t);
   }

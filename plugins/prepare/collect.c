@@ -679,12 +679,12 @@ static int publish(struct ctx *c) {
     return fail(c, rc, "%s: %s", c->tmp, strerror(-rc));
   if ((rc = write_seq(c)) < 0)
     return rc;
-  jh_fault_point("prepare.publish.before");
+  jh_fault_point("prepare.before_publish");
   if (rename(c->tmp, c->final) != 0)
     return fail(c, -errno, "%s: cannot publish as %s: %s", c->tmp, c->final,
                 strerror(errno));
   c->tmp_made = 0;
-  jh_fault_point("prepare.publish.after");
+  jh_fault_point("prepare.after_publish");
   jh_fsync_dir(c->batches);
   c->res->published = 1;
   c->res->seq = c->seq;

@@ -34,7 +34,6 @@
 #include <jobhost/jobhost.h>
 
 #include "csv.h"
-#include "faultpoint.h"
 #include "idstore.h"
 
 enum { KIND_RESOURCE = 1, KIND_LINK = 2 };
@@ -1743,10 +1742,8 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
   if (a->resume_of > 0 && rc == 0)
     add_stats(&s);
   if (rc == 0 || rc == JOBHOST_EBLOCKED) {
-    jh_fault_point("sync.commit.before");
     rc2 = jh_idstore_exec(s.st, "COMMIT", rc == 0 ? err : NULL,
                           rc == 0 ? errsize : 0);
-    jh_fault_point("sync.commit.after");
     if (rc2 != 0) {
       jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);
       rc = rc2;
@@ -1760,11 +1757,9 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
                                stats->deleted || stats->link_inserted ||
                                stats->link_deleted);
   if (s.report != NULL) {
-    if (rc == 0 || rc == JOBHOST_EBLOCKED) {
-      jh_fault_point("sync.report.before");
+    if (rc == 0 || rc == JOBHOST_EBLOCKED)
       jh_csv_writer_commit(s.report);
-      jh_fault_point("sync.report.after");
-    } else
+    else
       jh_csv_writer_abort(s.report);
   }
   if (rc == 0 || rc == JOBHOST_EBLOCKED)

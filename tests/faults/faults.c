@@ -1155,10 +1155,9 @@ typedef struct point {
 } point;
 
 static const point points[] = {
-    {"sync.commit.before", 1, 1},     {"sync.commit.after", 1, 1},
-    {"sync.report.before", 1, 1},     {"sync.report.after", 1, 1},
-    {"prepare.publish.before", 1, 0}, {"prepare.publish.after", 1, 0},
-    {"exec.result", 0, 1},
+    {"sync.before_commit", 1, 1},     {"sync.after_commit", 1, 1},
+    {"sync.after_report", 1, 1},      {"prepare.before_publish", 1, 0},
+    {"prepare.after_publish", 1, 0},  {"exec.result_received", 0, 1},
 };
 #define NPOINTS (sizeof(points) / sizeof(points[0]))
 
