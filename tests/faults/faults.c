@@ -41,6 +41,7 @@
  *   -E       ENOSPC at every write of every command (all of them)
  *   -W N     ENOSPC at the N-th write only (as printed: W=N)
  *   -k       keep every iteration's folder (failed ones are always kept)
+ *   -v       print every jobhost command and its exit status
  * Environment as in make check: JH_JOBHOST, JH_BUILTIN_PLUGIN_DIR, and
  * JH_ENOSPC_SHIM for -e/-E. FAULTS_SKIP=name,... leaves fault points out.
  * Exit status: 0 when every invariant held, 1 otherwise, 2 bad usage.
@@ -75,8 +76,11 @@
 
 /* ------------------------------------------------------------ utilities */
 
+/* A command still running after this long is taken as hung. */
+#define HANG_S 120
+
 static const char *jobhost_bin, *plugin_dir, *shim_path;
-static int keep_all;
+static int keep_all, verbose;
 
 static void die(const char *fmt, ...) {
   va_list ap;
@@ -286,6 +290,7 @@ typedef struct outcome {
   long ms;
   char what[600];       /* what the fault did */
   long writes;          /* writes counted by the ENOSPC shim */
+  int hung;             /* still running after HANG_S: killed */
 } outcome;
 
 /* The parent of pid, or -1. */
@@ -353,6 +358,27 @@ static pid_t find_target(pid_t host, kill_target t) {
   if (t == K_FORKSERVER || server == 0)
     return server;
   return find_child(server, 0);
+}
+
+/* Wait for pid, at most HANG_S seconds: then it is killed (with its
+ * process group's other members gone with it: the fork server and the
+ * workers die with the host) and -1 returned. */
+static int wait_bounded(pid_t pid, int *status) {
+  int64_t until = now_ms() + HANG_S * 1000L;
+  for (;;) {
+    pid_t got = waitpid(pid, status, WNOHANG);
+    if (got == pid)
+      return 0;
+    if (got < 0)
+      die("waitpid: %s", strerror(errno));
+    if (now_ms() > until) {
+      kill(pid, SIGKILL);
+      if (waitpid(pid, status, 0) != pid)
+        die("waitpid: %s", strerror(errno));
+      return -1;
+    }
+    sleep_ms(2);
+  }
 }
 
 /* Run jobhost with argv (after the program name), the fault applied;
@@ -435,9 +461,14 @@ static void run_jobhost(const char *dir, const char *const *args,
       return;
     }
   }
-  if (waitpid(pid, &status, 0) != pid)
-    die("waitpid: %s", strerror(errno));
+  if (wait_bounded(pid, &status) != 0)
+    o->hung = 1;
   o->ms = (long)(now_ms() - start);
+  if (verbose)
+    fprintf(stderr, "faults:     jobhost %s %s -> %d%s%s (%ld ms)\n", args[0],
+            args[1], WIFEXITED(status) ? WEXITSTATUS(status)
+                                       : 128 + WTERMSIG(status),
+            o->what[0] ? ", " : "", o->what, o->ms);
   if (f != NULL && f->enospc_at >= 0) {
     uint64_t v = 0;
     char failed[512];
@@ -510,7 +541,7 @@ static const char *last_instance(iter *it, long *inst, int *running) {
   *running = 0;
   run_jobhost(it->dir, args, NULL, &o);
   snprintf(out, sizeof(out), "%s/stdout", it->dir);
-  if (o.status != 0 || (a = json_load_file(out, 0, &e)) == NULL) {
+  if (o.hung || o.status != 0 || (a = json_load_file(out, 0, &e)) == NULL) {
     failf(it, "history: `jobhost history --json` exited %d", o.status);
     return NULL;
   }
@@ -1085,6 +1116,9 @@ static int run_phases(iter *it, const reference *ref, const plan *pl,
             return -1;
         }
       }
+      if (o.hung)
+        return failf(it, "progress: jobhost %s still running after %d s",
+                     resume ? "resume" : "run", HANG_S);
       if (check_held(it, 0) != 0)
         return -1;
       if (o.status == 0)
@@ -1255,15 +1289,16 @@ int main(int argc, char **argv) {
   reference ref;
   int64_t t0 = now_ms();
 
-  while ((opt = getopt(argc, argv, "n:e:EW:k")) != -1) {
+  while ((opt = getopt(argc, argv, "n:e:EW:kv")) != -1) {
     switch (opt) {
     case 'n': iterations = strtol(optarg, NULL, 10); break;
     case 'e': enospc = strtol(optarg, NULL, 10); break;
     case 'E': enospc = -1; break;
     case 'W': only_write = strtol(optarg, NULL, 10); break;
     case 'k': keep_all = 1; break;
+    case 'v': verbose = 1; break;
     default:
-      fprintf(stderr, "usage: faults [-n N] [-e N|-E|-W N] [-k]\n");
+      fprintf(stderr, "usage: faults [-n N] [-e N|-E|-W N] [-k] [-v]\n");
       return 2;
     }
   }
