@@ -43,7 +43,7 @@
  *   -k       keep every iteration's folder (failed ones are always kept)
  *   -v       print every jobhost command and its exit status
  * Environment as in make check: JH_JOBHOST, JH_BUILTIN_PLUGIN_DIR, and
- * JH_ENOSPC_SHIM for -e/-E. FAULTS_SKIP=name,... leaves fault points out.
+ * JH_ENOSPC_SHIM for -e/-E. FAULTS_SKIP leaves faults out (see skipped()).
  * Exit status: 0 when every invariant held, 1 otherwise, 2 bad usage.
  */
 #include "config.h"
@@ -779,8 +779,30 @@ static int read_report(const char *path, strlist *lines) {
   return 0;
 }
 
+/* Whether task instance ti held changes: recorded Blocked, or named as
+ * holding in the identity store's `holds` (a store without that table
+ * has only the recorded state to go by). */
+static int held_by(const char *home, const attempt *t) {
+  sqlite3 *db;
+  sqlite3_stmt *q;
+  int yes = 0;
+  if (strcmp(t->state, "Blocked") == 0)
+    return 1;
+  if ((db = open_db(home, "identity.db")) == NULL)
+    return 0;
+  if (sqlite3_prepare_v2(db, "SELECT 1 FROM holds WHERE task_instance = ?1",
+                         -1, &q, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64(q, 1, t->id);
+    yes = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+  }
+  sqlite3_close(db);
+  return yes;
+}
+
 /* The change lines of every report that records applied changes: all of
- * Temp/JobLogs/ but the reports of Blocked attempts. */
+ * Temp/JobLogs/ but the reports of attempts that held their changes
+ * (those list what would have changed). */
 static void applied_changes(const char *home, strlist *out) {
   char dir[PATH_MAX];
   size_t n;
@@ -797,7 +819,7 @@ static void applied_changes(const char *home, strlist *out) {
         continue;
       snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
       t = attempt_by_report(a, n, p);
-      if (t != NULL && strcmp(t->state, "Blocked") == 0)
+      if (t != NULL && held_by(home, t))
         continue;
       read_report(p, out);
     }
@@ -863,8 +885,8 @@ static int check_reports(iter *it, const reference *ref, int p) {
   return rc;
 }
 
-/* Held rows only for a Blocked attempt of a resumable instance; none at
- * all when done. */
+/* Held rows only for an attempt of the last job instance, and that one
+ * resumable (Blocked, Interrupted or Cancelled); none at all when done. */
 static int check_held(iter *it, int done) {
   sqlite3 *db = open_db(it->home, "identity.db");
   sqlite3_stmt *q;
@@ -889,7 +911,7 @@ static int check_held(iter *it, int done) {
       long inst = 0;
       int running;
       const char *js = NULL;
-      if (!done && t != NULL && strcmp(t->state, "Blocked") == 0)
+      if (!done && t != NULL)
         js = last_instance(it, &inst, &running);
       if (done || js == NULL || inst != t->job_instance ||
           (strcmp(js, "Blocked") != 0 && strcmp(js, "Interrupted") != 0 &&
@@ -1185,30 +1207,51 @@ static void make_reference(const char *root, reference *ref) {
 typedef struct point {
   const char *name;
   int in_worker; /* reached in a worker (else in the host) */
-  int in_resume; /* reached by a resume too */
+  int in_run;    /* reached by a run */
+  int in_resume; /* reached by a resume */
 } point;
 
 static const point points[] = {
-    {"sync.before_commit", 1, 1},     {"sync.after_commit", 1, 1},
-    {"sync.after_report", 1, 1},      {"prepare.before_publish", 1, 0},
-    {"prepare.after_publish", 1, 0},  {"exec.result_received", 0, 1},
+    {"sync.diffed", 1, 1, 0},
+    {"sync.resume_applied", 1, 0, 1},
+    {"sync.before_commit", 1, 1, 1},
+    {"sync.after_commit", 1, 1, 1},
+    {"sync.after_report", 1, 1, 1},
+    {"prepare.before_publish", 1, 1, 0},
+    {"prepare.after_publish", 1, 1, 0},
+    {"exec.result_received", 0, 1, 1},
 };
 #define NPOINTS (sizeof(points) / sizeof(points[0]))
 
-static int skipped(const char *name) {
+/*
+ * FAULTS_SKIP: a comma-separated list of faults not to inject, each
+ * WHAT or WHAT@run or WHAT@resume (only in that kind of command), WHAT
+ * being a fault point's name, kill:host, kill:forkserver, kill:worker or
+ * enospc. Whether `what` in a run (resume = 0) or a resume is listed.
+ */
+static int skipped(const char *what, int resume) {
   const char *skip = getenv("FAULTS_SKIP");
-  size_t l = strlen(name);
+  size_t l = strlen(what);
   for (const char *s = skip; s != NULL && *s;) {
     size_t n = strcspn(s, ",");
-    if (n == l && strncmp(s, name, l) == 0)
+    if (n >= l && strncmp(s, what, l) == 0 &&
+        (n == l || (n - l == 4 && strncmp(s + l, "@run", 4) == 0 &&
+                    !resume) ||
+         (n - l == 7 && strncmp(s + l, "@resume", 7) == 0 && resume)))
       return 1;
     s += n + (s[n] == ',');
   }
   return 0;
 }
 
-static void choose_kill(const reference *ref, plan *pl) {
+static const char *const kill_names[] = {NULL, "kill:host", "kill:forkserver",
+                                         "kill:worker"};
+
+/* One draw: a command, then a timed kill or a fault point that command
+ * reaches. 0, or -1 when the draw is skipped (FAULTS_SKIP). */
+static int draw_fault(const reference *ref, plan *pl) {
   const step *s;
+  const point *pt;
   memset(pl, 0, sizeof(*pl));
   pl->f.enospc_at = -1;
   pl->step = (int)rng_below(ref->nsteps);
@@ -1216,18 +1259,23 @@ static void choose_kill(const reference *ref, plan *pl) {
   if (rng_below(2) == 0) {
     pl->f.target = (kill_target)(1 + rng_below(3));
     pl->f.delay_ms = rng_below(s->ms + 1);
-    return;
+    return skipped(kill_names[pl->f.target], s->resume) ? -1 : 0;
   }
-  for (;;) {
-    const point *pt = &points[rng_below(NPOINTS)];
-    if ((s->resume && !pt->in_resume) || skipped(pt->name))
-      continue;
-    pl->f.point = pt->name;
-    /* a run has four tasks, a resume one */
-    pl->f.nth = pt->in_worker ? 1 : 1 + (int)rng_below(s->resume ? 1 : 4);
-    pl->f.isolation_none = pt->in_worker && rng_below(2) == 0;
-    return;
-  }
+  do
+    pt = &points[rng_below(NPOINTS)];
+  while (s->resume ? !pt->in_resume : !pt->in_run);
+  pl->f.point = pt->name;
+  /* a run has four tasks, a resume one */
+  pl->f.nth = pt->in_worker ? 1 : 1 + (int)rng_below(s->resume ? 1 : 4);
+  pl->f.isolation_none = pt->in_worker && rng_below(2) == 0;
+  return skipped(pt->name, s->resume) ? -1 : 0;
+}
+
+static void choose_kill(const reference *ref, plan *pl) {
+  for (int tries = 0; tries < 10000; tries++)
+    if (draw_fault(ref, pl) == 0)
+      return;
+  die("FAULTS_SKIP leaves no fault to draw");
 }
 
 /* ---- ENOSPC: counting the writes of a command ---- */
@@ -1340,7 +1388,7 @@ int main(int argc, char **argv) {
            ref.nsteps);
     count = only_write > 0 ? 1 : enospc < 0 ? total : enospc;
     rng_state = seed;
-    for (long j = 0; j < count; j++) {
+    for (long j = 0, tries = 0; j < count; j++) {
       long g = only_write > 0 ? only_write - 1
                : enospc < 0   ? j
                               : rng_below(total);
@@ -1350,6 +1398,11 @@ int main(int argc, char **argv) {
         die("-W %ld: the commands make %ld writes", only_write, total);
       while (w >= ref.writes[k])
         w -= ref.writes[k++];
+      if (only_write <= 0 && skipped("enospc", ref.steps[k].resume)) {
+        if (enospc > 0 && ++tries < 10000)
+          j--; /* draw again */
+        continue;
+      }
       memset(&pl, 0, sizeof(pl));
       pl.step = (int)k;
       pl.enospc = 1;
