@@ -129,8 +129,9 @@ static int polled(syncer *s) {
 }
 
 static int db_fail(syncer *s, const char *what) {
+  char why[256];
   return fail(s, -EIO, "%s: %s: %s", s->a->store_path, what,
-              sqlite3_errmsg(s->db));
+              jh_sqlite_errmsg(s->db, why, sizeof(why)));
 }
 
 static sqlite3_stmt *stmt(syncer *s, const char *sql) {
@@ -1742,8 +1743,9 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
   if (a->resume_of > 0 && rc == 0)
     add_stats(&s);
   if (rc == 0 || rc == JOBHOST_EBLOCKED) {
-    rc2 = jh_idstore_exec(s.st, "COMMIT", rc == 0 ? err : NULL,
-                          rc == 0 ? errsize : 0);
+    /* a failed commit's reason replaces a threshold message: nothing
+     * was held */
+    rc2 = jh_idstore_exec(s.st, "COMMIT", err, errsize);
     if (rc2 != 0) {
       jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);
       rc = rc2;
