@@ -954,6 +954,11 @@ static int apply_history(run *r) {
     for (size_t k = 0; k < n; k++)
       if (strcmp(rows[k].task_id, t->def->id) == 0)
         last = &rows[k];
+    /* A Blocked task is validated whatever the steps resume was given:
+     * the selection chooses among the tasks that had not run. */
+    if (last != NULL && last->state == JH_STATE_BLOCKED &&
+        t->ph == PH_EXCLUDED)
+      set_phase(r, t, PH_PENDING);
     if (last == NULL || t->ph == PH_EXCLUDED)
       continue;
     t->attempt_base = last->attempt;
