@@ -288,12 +288,16 @@ out:
 }
 
 /* Steps: by level, then document order; within a level, chunks of
- * max_parallel tasks take consecutive Order numbers. */
+ * max_parallel tasks take consecutive Order numbers, unless the level runs
+ * as one window (level_overflow: window). */
 static void graph_steps(jh_graph *g) {
   size_t k = 0, order = 0;
   size_t chunk = g->pipeline->max_parallel > 0
                      ? (size_t)g->pipeline->max_parallel
                      : 1;
+  if (g->pipeline->ordering == JH_ORDER_LEVELS &&
+      g->pipeline->level_overflow == JH_OVERFLOW_WINDOW)
+    chunk = g->n + 1;
   for (int lv = 0; lv < g->nlevels; lv++) {
     size_t in_level = 0;
     for (size_t i = 0; i < g->n; i++) {
@@ -367,11 +371,15 @@ int jh_graph_format_parse(const char *name, jh_graph_format *out) {
 static void print_text(const jh_graph *g, FILE *out) {
   const jh_pipeline *p = g->pipeline;
   fprintf(out, "job %s: %zu task%s, %d level%s (ordering: %s, "
-          "max_parallel: %d)\n",
+          "max_parallel: %d%s)\n",
           p->job_id, g->n, g->n == 1 ? "" : "s", g->nlevels,
           g->nlevels == 1 ? "" : "s",
           p->ordering == JH_ORDER_DEPENDENCIES ? "dependencies" : "levels",
-          p->max_parallel);
+          p->max_parallel,
+          p->ordering == JH_ORDER_LEVELS &&
+                  p->level_overflow == JH_OVERFLOW_WINDOW
+              ? ", level_overflow: window"
+              : "");
   for (int lv = 0; lv < g->nlevels; lv++) {
     fprintf(out, "level %d:\n", lv);
     for (size_t i = 0; i < g->n; i++) {
