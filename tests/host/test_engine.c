@@ -818,8 +818,9 @@ static pid_t spawn_jobhost(const fixture *f, const char *cmd,
   return pid;
 }
 
-/* Wait until the newest instance has a task `id` Running. */
-static int64_t wait_running(const fixture *f, const char *id) {
+/* Wait until the newest instance has a task `id` in state `want`. */
+static int64_t wait_task_state(const fixture *f, const char *id,
+                               jh_state want) {
   char path[400], err[256];
   snprintf(path, sizeof(path), "%s/jobhost.db", f->home);
   for (int tries = 0; tries < 200; tries++) {
@@ -834,8 +835,7 @@ static int64_t wait_running(const fixture *f, const char *id) {
         int64_t inst = jobs[0].instance;
         if (jh_store_task_list(s, inst, &rows, &n) == 0)
           for (size_t i = 0; i < n; i++)
-            if (strcmp(rows[i].task_id, id) == 0 &&
-                rows[i].state == JH_STATE_RUNNING) {
+            if (strcmp(rows[i].task_id, id) == 0 && rows[i].state == want) {
               jh_task_rows_free(rows, n);
               jh_job_rows_free(jobs, nj);
               jh_store_close(s);
@@ -848,8 +848,13 @@ static int64_t wait_running(const fixture *f, const char *id) {
     }
     usleep(50000);
   }
-  fail_msg("task %s never ran", id);
+  fail_msg("task %s never was %s", id, jh_state_name(want));
   return 0;
+}
+
+/* Wait until the newest instance has a task `id` Running. */
+static int64_t wait_running(const fixture *f, const char *id) {
+  return wait_task_state(f, id, JH_STATE_RUNNING);
 }
 
 static int wait_exit(pid_t pid) {
@@ -939,6 +944,43 @@ static void test_killed_host_then_resume(void **state) {
       1); /* not run again */
   assert_task(r, "slow", "Succeeded", NULL);
   assert_task(r, "last", "Succeeded", NULL);
+  json_decref(r);
+}
+
+/* A host killed after a task ended in Error: resume finds the Error and
+ * starts nothing new; the instance ends in Error. */
+static void test_interrupted_after_error_stays_error(void **state) {
+  static const char yaml[] =
+      "version: 1\n"
+      "job:\n"
+      "  id: J\n"
+      "  tasks:\n"
+      "    - {id: bad, type: TestFailTask, message: boom, level: 0}\n"
+      "    - {id: slow, type: TestSleepTask, ms: %d, level: 0}\n"
+      "    - {id: last, type: TestSucceedTask, level: 1}\n";
+  fixture *f = *state;
+  char text[512], inst[32], *err = NULL;
+  int64_t id;
+  json_t *r;
+  pid_t pid;
+
+  snprintf(text, sizeof(text), yaml, 20000);
+  write_pipeline(f, text);
+  pid = spawn_jobhost(f, "run", f->pipeline);
+  wait_running(f, "slow");
+  id = wait_task_state(f, "bad", JH_STATE_ERROR);
+  assert_int_equal(kill(pid, SIGKILL), 0);
+  assert_int_equal(wait_exit(pid), 128 + SIGKILL);
+  snprintf(inst, sizeof(inst), "%lld", (long long)id);
+  snprintf(text, sizeof(text), yaml, 10);
+  write_pipeline(f, text);
+  assert_int_equal(jobhost(f, "resume", inst, NULL, NULL, &err), 1);
+  free(err);
+  r = load_report(f);
+  assert_job_state(r, "Error");
+  assert_task(r, "bad", "Error", "boom");
+  assert_task(r, "slow", "NotStarted", "the job stopped when bad ended");
+  assert_task(r, "last", "NotStarted", NULL);
   json_decref(r);
 }
 
@@ -1140,6 +1182,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_killed_host_then_resume, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_interrupted_after_error_stays_error,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_selection_dry_run_and_isolation,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_live_progress_on_a_terminal, setup,
