@@ -6,7 +6,9 @@
  * Covers domain.md §13 behaviours 2-8 and 15 on a pipeline shaped like the
  * seed job, crashing and hanging tasks, retries, cancel, a second start,
  * a SIGKILLed host whose instance `resume` finishes, --task/--from/--to,
- * --dry-run and --isolation none.
+ * --dry-run and --isolation none; and the scheduling rules of plan.h as
+ * they play out in a run: Error outranks Blocked, level overflow, only
+ * declared types block, dirty tasks, selections judged on last results.
  */
 #include "config.h"
 
@@ -766,8 +768,8 @@ static void test_selection_respects_links(void **state) {
   json_decref(r);
 }
 
-/* resume --task: the Blocked task is validated, then only the named task
- * runs, judged on its parent's last result (NotStarted here). */
+/* resume --from: the Blocked task is validated, then only the selected
+ * tasks run, judged on their parents' last results (NotStarted here). */
 static void test_resume_takes_a_selection(void **state) {
   fixture *f = *state;
   json_t *r;
