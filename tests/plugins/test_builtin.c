@@ -204,7 +204,7 @@ static void test_parameter_schemas(void **state) {
       JOBHOST_TASK_CAN_BLOCK);
   assert_false(jh_registry_task_type(reg, "ExportTask", NULL)->flags &
                JOBHOST_TASK_CAN_BLOCK);
-  /* The dirty flags of the implicit skip rule (domain.md §5.4): the one
+  /* The dirty flags of the implicit skip rule (doc/jobs.md): the one
    * type that flags resources, the types whose `dirty` reads the flags. */
   assert_true(jh_registry_task_type(reg, "SetRecentlyModifiedFlagTask", NULL)
                   ->flags &
