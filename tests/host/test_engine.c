@@ -529,10 +529,14 @@ static void test_error_outranks_blocked(void **state) {
     jh_store *s = NULL;
     jh_task_row *rows = NULL;
     size_t n = 0;
+    jh_job_row job;
     int64_t id = newest_instance(f, &s);
     assert_int_equal(jh_store_task_list(s, id, &rows, &n), 0);
     assert_int_equal(n, 3); /* resume started nothing */
     jh_task_rows_free(rows, n);
+    assert_int_equal(jh_store_job_get(s, id, &job), 0);
+    assert_string_equal(job.message, "stopped when bad ended");
+    jh_job_row_clear(&job);
     jh_store_close(s);
   }
 }
@@ -799,6 +803,16 @@ static void test_resume_takes_a_selection(void **state) {
   assert_task(r, "c", "Succeeded", NULL);
   assert_int_equal(json_array_size(json_object_get(r, "tasks")), 3);
   json_decref(r);
+  { /* the steps given to resume are the instance's now */
+    jh_store *s = NULL;
+    jh_job_row job;
+    int64_t id = newest_instance(f, &s);
+    assert_int_equal(jh_store_job_get(s, id, &job), 0);
+    assert_null(job.select_task);
+    assert_string_equal(job.select_from, "b");
+    jh_job_row_clear(&job);
+    jh_store_close(s);
+  }
 }
 
 static pid_t spawn_jobhost(const fixture *f, const char *cmd,
