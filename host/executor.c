@@ -80,6 +80,8 @@ typedef struct run {
   size_t nrunning;
   size_t npending;  /* tasks in PH_PENDING */
   size_t nretry;    /* tasks in PH_WAIT_RETRY */
+  size_t nmarkers_open; /* tasks that set dirty flags, selected, not ended */
+  const struct task_run *marker_ok; /* one of them that Succeeded */
   size_t cursor;    /* levels: first step not yet ended */
   int stop;      /* no new task starts */
   int cancelled; /* cancel asked */
@@ -250,12 +252,22 @@ static void set_message(task_run *t, const char *msg) {
   t->message = copy;
 }
 
+static int phase_open(phase ph) {
+  return ph == PH_PENDING || ph == PH_RUNNING || ph == PH_WAIT_RETRY;
+}
+
 /* Every change of phase goes through here: it keeps the counts and the
  * running list that spare the loop from looking at every task. */
 static void set_phase(run *r, task_run *t, phase ph) {
   size_t i = (size_t)(t - r->t);
   if (t->ph == ph)
     return;
+  if (t->sets_dirty && phase_open(t->ph) != phase_open(ph)) {
+    if (phase_open(ph))
+      r->nmarkers_open++;
+    else
+      r->nmarkers_open--;
+  }
   if (t->ph == PH_PENDING)
     r->npending--;
   else if (t->ph == PH_WAIT_RETRY)
@@ -318,9 +330,9 @@ static const char *parents_block(run *r, size_t i, char *buf, size_t size) {
 /* The task that sets dirty flags a dirty task is judged on: one that
  * Succeeded in this run, else the first selected one, else the first of
  * the job (none: m->id NULL). */
-static void dirty_marker(const run *r, jh_plan_marker *m) {
-  const task_run *pick = NULL;
-  int rank = 0; /* 3 Succeeded, 2 selected, 1 in the job */
+static void dirty_marker(run *r, jh_plan_marker *m) {
+  const task_run *pick = r->marker_ok;
+  int rank = pick != NULL ? 3 : 0; /* 3 Succeeded, 2 selected, 1 in job */
   for (size_t i = 0; i < r->n && rank < 3; i++) {
     const task_run *t = &r->t[i];
     int here;
@@ -337,6 +349,8 @@ static void dirty_marker(const run *r, jh_plan_marker *m) {
   memset(m, 0, sizeof(*m));
   if (pick == NULL)
     return;
+  if (rank == 3) /* a task that ended stays as it ended */
+    r->marker_ok = pick;
   m->id = pick->def->id;
   m->type = pick->def->type;
   m->selected = pick->ph != PH_EXCLUDED;
@@ -363,11 +377,7 @@ static int parents_done(run *r, size_t i) {
     if (ph != PH_EXCLUDED && ph != PH_DONE)
       return 0;
   }
-  for (size_t k = 0; r->t[i].reads_dirty && k < r->n; k++)
-    if (r->t[k].sets_dirty && r->t[k].ph != PH_EXCLUDED &&
-        r->t[k].ph != PH_DONE)
-      return 0;
-  return 1;
+  return !r->t[i].reads_dirty || r->nmarkers_open == 0;
 }
 
 /* ---- ending an attempt ---- */
