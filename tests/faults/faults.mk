@@ -29,7 +29,9 @@ TESTS += tests/faults/short.test
 EXTRA_DIST += tests/faults/short.test
 
 # The full campaign: 200 kills, then ENOSPC at every write of every
-# command. SEED=n replays from iteration seed n.
+# command. SEED=n starts from iteration seed n; FAULTS_ARGS changes the
+# campaign (tests/faults/faults.c lists the options).
+FAULTS_ARGS = -n 200 -E
 check-faults: all tests/faults/faults tests/faults/enospc.la
-	$(FAULTS_ENV) tests/faults/faults -n 200 -E
+	$(FAULTS_ENV) tests/faults/faults $(FAULTS_ARGS)
 .PHONY: check-faults
