@@ -74,6 +74,7 @@ typedef struct ctx {
                         top file's first, then --allow-include and
                         allow_include ones; owned */
   size_t nallowed;
+  const char *top_dir; /* canonical folder of the top file (in allowed) */
 } ctx;
 
 /* ---- schedule ---- */
@@ -496,7 +497,7 @@ static void include_outside(ctx *c, const jh_yfile *from,
                  "folder of the pipeline (%s): name its folder under "
                  "'allow_include:' in the top pipeline file, or give "
                  "--allow-include DIR", JH_Q(shown),
-                 c->nallowed > 0 ? c->allowed[0] : "?");
+                 c->top_dir != NULL ? c->top_dir : "?");
 }
 
 /* Add the canonical form of folder `dir` to the allowed ones; returns 0
@@ -531,7 +532,9 @@ static void allow_dir_of(ctx *c, const char *file) {
     c->yw.oom = 1;
     return;
   }
-  allow_dir(c, dir); /* a missing folder: reading the file fails anyway */
+  /* a missing folder: reading the file fails anyway */
+  if (allow_dir(c, dir) == 0)
+    c->top_dir = c->allowed[c->nallowed - 1];
   free(dir);
 }
 
@@ -644,6 +647,7 @@ static int looks_like_pipeline(ctx *c, const jh_yfile *f,
 static void walk_top(ctx *c, const jh_yfile *f, yaml_node_t *root,
                      const chain_link *link) {
   int is_top = link->up == NULL;
+  const jh_yentry *allow;
   size_t ne;
   jh_yentry *es;
   char got[GOT_SIZE];
@@ -662,8 +666,9 @@ static void walk_top(ctx *c, const jh_yfile *f, yaml_node_t *root,
     return;
   }
   /* the folders it allows first, for includes written before them */
-  if (is_top && jh_yw_find_entry(es, ne, "allow_include") != NULL)
-    parse_allow_include(c, f, jh_yw_find_entry(es, ne, "allow_include")->vnode);
+  allow = is_top ? jh_yw_find_entry(es, ne, "allow_include") : NULL;
+  if (allow != NULL)
+    parse_allow_include(c, f, allow->vnode);
   for (size_t i = 0; i < ne && !c->yw.oom; i++) {
     const char *k = es[i].key;
     if (strcmp(k, "allow_include") == 0 && is_top)

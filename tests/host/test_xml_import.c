@@ -866,6 +866,29 @@ static int jobhost(char **out, char **err, ...) {
   return jh_test_run(argv, out, err);
 }
 
+/* A connector refused by the identifier rule and named by a task: validate
+ * and run say where, exit 2, and do not crash. */
+static void test_cli_refused_connector(void **state) {
+  const char *plugins = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
+  char *xml = fixture("bad_connector_id.xml"), *out = NULL, *err = NULL;
+  char dir[PATH_MAX], want[PATH_MAX + 64];
+  (void)state;
+  jh_test_mkdtemp(dir, sizeof(dir));
+  snprintf(want, sizeof(want), "%s:5:3: error: expected an identifier", xml);
+  assert_int_equal(jobhost(&out, &err, "validate", "--plugin-dir", plugins,
+                           xml, NULL), 2);
+  assert_non_null(strstr(err, want));
+  free(out);
+  free(err);
+  assert_int_equal(jobhost(&out, &err, "run", "--plugin-dir", plugins,
+                           "--home", dir, xml, NULL), 2);
+  assert_non_null(strstr(err, want));
+  free(out);
+  free(err);
+  jh_test_rmtree(dir);
+  free(xml);
+}
+
 static void test_cli(void **state) {
   const char *plugins = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
   char *lenient = fixture("lenient.xml"), *steps = fixture("steps_levels.xml");
@@ -1025,6 +1048,7 @@ int main(void) {
       cmocka_unit_test(test_stray_parts),
       cmocka_unit_test(test_job_load_reads_xml),
       cmocka_unit_test(test_no_temporary_file),
+      cmocka_unit_test(test_cli_refused_connector),
       cmocka_unit_test(test_cli),
   };
   return cmocka_run_group_tests(tests, setup_registry, teardown_registry);
