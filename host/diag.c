@@ -40,18 +40,28 @@ const char *jh_diag_quote(const char *text, char *buf, size_t size) {
   return buf;
 }
 
-/* Errors already kept about `file`, counted up to the cap. */
-static size_t file_errors(const jh_diags *d, const char *file) {
-  size_t n = 0;
+/* Count one more error about `file`; returns how many there were before
+ * (0 for no file, or when out of memory: nothing is then held back). */
+static size_t count_error(jh_diags *d, const char *file) {
+  jh_diag_count *grown;
+  char *copy;
   if (file == NULL)
     return 0;
-  for (size_t i = d->n; i > 0 && n <= JH_DIAG_FILE_ERRORS_MAX; i--) {
-    const jh_diag *g = &d->items[i - 1];
-    if (g->severity == JH_DIAG_ERROR && g->file != NULL &&
-        strcmp(g->file, file) == 0)
-      n++;
+  /* few files per load: a scan is enough */
+  for (size_t i = 0; i < d->ncounts; i++)
+    if (strcmp(d->counts[i].file, file) == 0)
+      return d->counts[i].errors++;
+  copy = strdup(file);
+  grown = copy ? realloc(d->counts, (d->ncounts + 1) * sizeof(*grown)) : NULL;
+  if (grown == NULL) {
+    free(copy);
+    return 0;
   }
-  return n;
+  d->counts = grown;
+  d->counts[d->ncounts].file = copy;
+  d->counts[d->ncounts].errors = 1;
+  d->ncounts++;
+  return 0;
 }
 
 static int reserve(jh_diags *d) {
@@ -92,7 +102,7 @@ void jh_diag_add(jh_diags *d, jh_severity sev, const char *file, int line,
 
   if (sev == JH_DIAG_ERROR)
     d->nerrors++;
-  kept = sev == JH_DIAG_ERROR ? file_errors(d, file) : 0;
+  kept = sev == JH_DIAG_ERROR ? count_error(d, file) : 0;
   if (kept > JH_DIAG_FILE_ERRORS_MAX)
     return; /* counted, already summed up */
   if (kept == JH_DIAG_FILE_ERRORS_MAX) {
@@ -134,8 +144,13 @@ void jh_diags_clear(jh_diags *d) {
     free(d->items[i].message);
   }
   free(d->items);
+  for (size_t i = 0; i < d->ncounts; i++)
+    free(d->counts[i].file);
+  free(d->counts);
   d->items = NULL;
   d->n = 0;
   d->nerrors = 0;
   d->cap = 0;
+  d->counts = NULL;
+  d->ncounts = 0;
 }
