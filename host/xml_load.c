@@ -13,10 +13,8 @@
 #include "xml_import.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jobhost/jobhost.h>
 
