@@ -9,32 +9,67 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Continuation bytes a UTF-8 lead byte announces; -1: not a lead byte. */
+static int utf8_follow(unsigned char b) {
+  if (b < 0x80)
+    return 0;
+  if (b >= 0xC2 && b <= 0xDF)
+    return 1;
+  if (b >= 0xE0 && b <= 0xEF)
+    return 2;
+  if (b >= 0xF0 && b <= 0xF4)
+    return 3;
+  return -1;
+}
+
+/* Append one shown character starting at *q (advanced past it) to buf;
+ * returns the new length. At most 4 bytes are written. */
+static size_t quote_char(const unsigned char **q, char *buf, size_t o) {
+  const unsigned char *p = *q;
+  int follow = utf8_follow(*p);
+  int k;
+
+  if (*p == '\n') {
+    buf[o++] = '\\';
+    buf[o++] = 'n';
+    *q = p + 1;
+    return o;
+  }
+  if (*p < 0x20 || *p == 0x7F || follow < 0) {
+    buf[o++] = '?'; /* a control character or a stray byte */
+    *q = p + 1;
+    return o;
+  }
+  for (k = 1; k <= follow; k++)
+    if ((p[k] & 0xC0) != 0x80)
+      break;
+  if (k <= follow) {
+    buf[o++] = '?'; /* a cut UTF-8 sequence */
+    *q = p + 1;
+    return o;
+  }
+  memcpy(buf + o, p, (size_t)follow + 1);
+  *q = p + follow + 1;
+  return o + (size_t)follow + 1;
+}
+
 const char *jh_diag_quote(const char *text, char *buf, size_t size) {
-  size_t o = 0, chars = 0;
   const unsigned char *q = (const unsigned char *)(text ? text : "?");
+  size_t o = 0, chars = 0;
 
   if (size < JH_QUOTE_SIZE) {
     if (size > 0)
       buf[0] = '\0';
     return buf;
   }
-  for (; *q != '\0'; q++) {
-    int starts_char = (*q & 0xC0) != 0x80; /* not a UTF-8 continuation */
-    if (starts_char && chars == JH_QUOTE_MAX) {
+  while (*q != '\0') {
+    if (chars == JH_QUOTE_MAX) {
       memcpy(buf + o, "...", 3);
       o += 3;
       break;
     }
-    if (starts_char)
-      chars++;
-    if (*q == '\n') {
-      buf[o++] = '\\';
-      buf[o++] = 'n';
-    } else if (*q < 0x20 || *q == 0x7F) {
-      buf[o++] = '?';
-    } else {
-      buf[o++] = (char)*q;
-    }
+    o = quote_char(&q, buf, o);
+    chars++;
   }
   buf[o] = '\0';
   return buf;

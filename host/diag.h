@@ -46,8 +46,9 @@ typedef struct jh_diags {
  * Source text quoted in a message. A file read as a pipeline may be
  * anything (a password file named by mistake in `include:`), so messages
  * never echo more than JH_QUOTE_MAX characters of what was read: longer
- * text is cut with "...", and control characters are shown as '?' (a
- * newline as "\n"), so one quote stays on one line.
+ * text is cut with "...", and control characters and bytes that are not
+ * UTF-8 are shown as '?' (a newline as "\n"), so one quote stays on one
+ * line of text.
  */
 #define JH_QUOTE_MAX 40
 /* Bytes an excerpt may take: UTF-8 characters, escapes, "..." and NUL. */

@@ -547,6 +547,38 @@ static void test_non_yaml_include(void **state) {
   jh_test_rmtree(dir);
 }
 
+/* The excerpt itself: 40 characters (not bytes) and "...", one line,
+ * whatever the bytes. */
+static void test_diag_quote(void **state) {
+  char buf[JH_QUOTE_SIZE], *stray = malloc(4001), e41[2 * 41 + 1];
+  char e40[2 * 40 + 4];
+  (void)state;
+  assert_string_equal(jh_diag_quote("short", buf, sizeof(buf)), "short");
+  assert_string_equal(jh_diag_quote(NULL, buf, sizeof(buf)), "?");
+  assert_string_equal(
+      jh_diag_quote("0123456789012345678901234567890123456789X", buf,
+                    sizeof(buf)),
+      "0123456789012345678901234567890123456789...");
+  assert_string_equal(jh_diag_quote("a\nb\tc\x7f", buf, sizeof(buf)),
+                      "a\\nb?c?");
+  /* 41 two-byte characters: 40 kept whole */
+  for (int i = 0; i < 41; i++)
+    memcpy(e41 + 2 * i, "\xc3\xa9", 2);
+  e41[82] = '\0';
+  memcpy(e40, e41, 80);
+  strcpy(e40 + 80, "...");
+  assert_string_equal(jh_diag_quote(e41, buf, sizeof(buf)), e40);
+  /* stray bytes and cut sequences: one '?' each, still 40 at most */
+  assert_non_null(stray);
+  memset(stray, 0x80, 4000);
+  stray[4000] = '\0';
+  jh_diag_quote(stray, buf, sizeof(buf));
+  assert_int_equal(strlen(buf), 43);
+  assert_string_equal(jh_diag_quote("\xc3x\xe2\x82", buf, sizeof(buf)),
+                      "?x??");
+  free(stray);
+}
+
 /* A long value is quoted cut at 40 characters, wherever it is quoted. */
 static void test_quotes_are_cut(void **state) {
   static const char *const files[] = {
@@ -697,6 +729,7 @@ int main(void) {
       cmocka_unit_test(test_include),
       cmocka_unit_test(test_dependencies_ordering),
       cmocka_unit_test(test_non_yaml_include),
+      cmocka_unit_test(test_diag_quote),
       cmocka_unit_test(test_quotes_are_cut),
       cmocka_unit_test(test_errors_capped_per_file),
       cmocka_unit_test(test_include_confined),
