@@ -7,6 +7,8 @@
  *                    it, so the count goes over the host and its workers
  *   JH_ENOSPC_AT     N: the N-th counted call fails with ENOSPC and
  *                    writes nothing; 0 only counts
+ *   JH_ENOSPC_IGNORE a comma-separated list of texts: writes to a file
+ *                    whose path contains one of them are not counted
  *
  * The call that fails writes the path of its file after the counter (at
  * offset 8, NUL-terminated), so that the harness can name it.
@@ -24,6 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -32,6 +35,7 @@
 
 static uint64_t *counter;   /* shared, in JH_ENOSPC_COUNT */
 static char count_path[4096];
+static const char *ignore; /* JH_ENOSPC_IGNORE */
 static uint64_t fail_at;
 static int setup_done;
 
@@ -43,6 +47,7 @@ static void setup(void) {
   if (path == NULL || at == NULL)
     return;
   fail_at = strtoull(at, NULL, 10);
+  ignore = getenv("JH_ENOSPC_IGNORE");
   fd = open(path, O_RDWR | O_CLOEXEC);
   if (fd < 0)
     return;
@@ -75,13 +80,33 @@ static void name_it(int fd) {
   close(cfd);
 }
 
+/* Whether fd's file is one JH_ENOSPC_IGNORE leaves out. */
+static int ignored(int fd) {
+  char link[64], path[4096];
+  ssize_t n;
+  if (ignore == NULL || *ignore == '\0')
+    return 0;
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  n = readlink(link, path, sizeof(path) - 1);
+  if (n < 0)
+    return 0;
+  path[n] = '\0';
+  for (const char *s = ignore; *s;) {
+    size_t len = strcspn(s, ",");
+    if (len > 0 && memmem(path, (size_t)n, s, len) != NULL)
+      return 1;
+    s += len + (s[len] == ',');
+  }
+  return 0;
+}
+
 /* Whether this call on fd is the one to fail. */
 static int full(int fd) {
   struct stat st;
   if (!setup_done)
     setup();
   if (counter == NULL || fd <= 2 || fstat(fd, &st) != 0 ||
-      !S_ISREG(st.st_mode))
+      !S_ISREG(st.st_mode) || ignored(fd))
     return 0;
   if (__atomic_add_fetch(counter, 1, __ATOMIC_SEQ_CST) != fail_at)
     return 0;

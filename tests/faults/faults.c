@@ -80,6 +80,7 @@
 #define HANG_S 120
 
 static const char *jobhost_bin, *plugin_dir, *shim_path;
+static char enospc_ignore[512]; /* FAULTS_SKIP's enospc:TEXT, for the shim */
 static int keep_all, verbose;
 
 static void die(const char *fmt, ...) {
@@ -433,6 +434,7 @@ static void run_jobhost(const char *dir, const char *const *args,
       snprintf(at, sizeof(at), "%ld", f->enospc_at);
       setenv("JH_ENOSPC_AT", at, 1);
       setenv("JH_ENOSPC_COUNT", count, 1);
+      setenv("JH_ENOSPC_IGNORE", enospc_ignore, 1);
       setenv("LD_PRELOAD", shim_path, 1);
     }
     execv(argv[0], (char *const *)argv);
@@ -1227,7 +1229,9 @@ static const point points[] = {
  * FAULTS_SKIP: a comma-separated list of faults not to inject, each
  * WHAT or WHAT@run or WHAT@resume (only in that kind of command), WHAT
  * being a fault point's name, kill:host, kill:forkserver, kill:worker or
- * enospc. Whether `what` in a run (resume = 0) or a resume is listed.
+ * enospc; and enospc:TEXT, no failed write to a file whose path contains
+ * TEXT (those writes are not counted). Whether `what` in a run
+ * (resume = 0) or a resume is listed.
  */
 static int skipped(const char *what, int resume) {
   const char *skip = getenv("FAULTS_SKIP");
@@ -1242,6 +1246,20 @@ static int skipped(const char *what, int resume) {
     s += n + (s[n] == ',');
   }
   return 0;
+}
+
+/* The enospc:TEXT entries of FAULTS_SKIP, as the shim's list. */
+static void enospc_ignores(void) {
+  const char *skip = getenv("FAULTS_SKIP");
+  size_t o = 0;
+  for (const char *s = skip; s != NULL && *s;) {
+    size_t n = strcspn(s, ",");
+    if (n > 7 && strncmp(s, "enospc:", 7) == 0 &&
+        o + n < sizeof(enospc_ignore))
+      o += (size_t)snprintf(enospc_ignore + o, sizeof(enospc_ignore) - o,
+                            "%s%.*s", o ? "," : "", (int)(n - 7), s + 7);
+    s += n + (s[n] == ',');
+  }
 }
 
 static const char *const kill_names[] = {NULL, "kill:host", "kill:forkserver",
@@ -1357,6 +1375,7 @@ int main(int argc, char **argv) {
     die("set JH_JOBHOST and JH_BUILTIN_PLUGIN_DIR (make check does)");
   if ((enospc != 0 || only_write > 0) && (shim_path == NULL || access(shim_path, R_OK) != 0))
     die("-e/-E need JH_ENOSPC_SHIM, the built enospc.so");
+  enospc_ignores();
   if (mkdtemp(root) == NULL)
     die("mkdtemp: %s", strerror(errno));
   seed = seed_env != NULL ? strtoull(seed_env, NULL, 10)
