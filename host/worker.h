@@ -84,6 +84,11 @@ typedef struct jh_forkserver_events {
  * as killed, every request not yet answered as failed), else 0. */
 int jh_forkserver_collect(jh_forkserver *fs, const jh_forkserver_events *ev);
 
+/* The fork server is gone (jh_forkserver_collect said so, or a request
+ * failed with -EPIPE): how it ended, into buf ("killed by signal 9
+ * (Killed)"), and its pid. */
+pid_t jh_forkserver_describe_end(jh_forkserver *fs, char *buf, size_t size);
+
 /* Stop the fork server (its workers, if any are left, die with it) and
  * free. NULL is a no-op. */
 void jh_forkserver_stop(jh_forkserver *fs);

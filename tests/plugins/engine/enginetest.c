@@ -274,6 +274,71 @@ static int sleep_run(jobhost_ctx *ctx) {
   return 0;
 }
 
+/* ---- TestCommitTask ---- */
+
+/* The host object through which a task says its changes are committed
+ * (the host's lib/model.h declares it; the layout is repeated here so that
+ * this plugin keeps to the public SDK). */
+#define COMMIT_OBJECT "jobhost.committed/1"
+typedef struct commit_notice {
+  void (*committed)(jobhost_ctx *ctx);
+} commit_notice;
+
+static const jobhost_param commit_params[] = {
+    {.name = "before_ms",
+     .type = JOBHOST_PARAM_INT,
+     .default_value = "0",
+     .help = "Sleep before committing, in milliseconds (stops when "
+             "cancelled, without committing)"},
+    {.name = "after_ms",
+     .type = JOBHOST_PARAM_INT,
+     .default_value = "1000",
+     .help = "Sleep after committing, in milliseconds, deaf to cancel"},
+    {.name = "ignore_term",
+     .type = JOBHOST_PARAM_BOOL,
+     .default_value = "false",
+     .help = "Ignore SIGTERM after committing, so that only SIGKILL ends it"},
+    JOBHOST_PARAM_END};
+
+/* Like a synchronization: work that a cancel may stop, a commit, then work
+ * that a cancel no longer stops (the change report, the clean-up). */
+static int commit_run(jobhost_ctx *ctx) {
+  const jobhost_services *svc = ctx->svc;
+  const commit_notice *notice;
+  struct timespec start;
+  long long before, after;
+  int rc = int_param(ctx, "before_ms", 0, 24LL * 3600 * 1000, &before);
+
+  if (rc == 0)
+    rc = int_param(ctx, "after_ms", 0, 24LL * 3600 * 1000, &after);
+  if (rc != 0)
+    return rc;
+  if (!JOBHOST_SVC_HAS(svc, host_object) ||
+      (notice = svc->host_object(ctx, COMMIT_OBJECT)) == NULL) {
+    svc->set_message(ctx, "the host has no %s object", COMMIT_OBJECT);
+    return JOBHOST_ECONFIG;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (elapsed_ms(&start) < before) {
+    if (svc->is_cancelled(ctx)) {
+      svc->set_message(ctx, "cancelled before the commit");
+      return JOBHOST_ECANCELLED;
+    }
+    sleep_ms(SLEEP_STEP_MS);
+  }
+  if (bool_param(ctx, "ignore_term"))
+    signal(SIGTERM, SIG_IGN);
+  notice->committed(ctx);
+  jobhost_info(ctx, "committed");
+  svc->counter_set(ctx, "committed", 1);
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (elapsed_ms(&start) < after)
+    sleep_ms(SLEEP_STEP_MS);
+  svc->set_produced_output(ctx, 1);
+  svc->set_message(ctx, "committed, then finished");
+  return 0;
+}
+
 /* ---- TestSpamTask ---- */
 
 static const jobhost_param spam_params[] = {
@@ -627,6 +692,11 @@ static const jobhost_task_type enginetest_task_types[] = {
      .description = "Sleeps, stopping early when cancelled",
      .params = sleep_params,
      .run = sleep_run},
+    {.name = "TestCommitTask",
+     .description = "Commits (says so to the host), then goes on deaf to "
+                    "cancel",
+     .params = commit_params,
+     .run = commit_run},
     {.name = "TestSpamTask",
      .description = "Logs many lines",
      .params = spam_params,
