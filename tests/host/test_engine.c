@@ -39,6 +39,8 @@ typedef struct fixture {
   char home[300];
   char pipeline[300];
   char report[300];
+  pid_t spawned; /* a host started in the background, killed at teardown
+                    if a failed test left it running */
 } fixture;
 
 static int setup(void **state) {
@@ -53,6 +55,10 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fixture *f = *state;
+  if (f->spawned > 0 && waitpid(f->spawned, NULL, WNOHANG) == 0) {
+    kill(f->spawned, SIGKILL);
+    waitpid(f->spawned, NULL, 0);
+  }
   jh_test_rmtree(f->dir);
   free(f);
   return 0;
@@ -495,7 +501,7 @@ static void test_blocked_then_resume(void **state) {
   free(err);
 }
 
-static pid_t spawn_jobhost_with(const fixture *f, const char *cmd,
+static pid_t spawn_jobhost_with(fixture *f, const char *cmd,
                                 const char *target, const char *extra1,
                                 const char *extra2) {
   const char *argv[20];
@@ -512,6 +518,7 @@ static pid_t spawn_jobhost_with(const fixture *f, const char *cmd,
     execv(argv[0], (char *const *)argv);
     _exit(127);
   }
+  f->spawned = pid;
   return pid;
 }
 
@@ -523,7 +530,7 @@ static int64_t newest_instance_id(const fixture *f) {
   return id;
 }
 
-static pid_t spawn_jobhost(const fixture *f, const char *cmd,
+static pid_t spawn_jobhost(fixture *f, const char *cmd,
                            const char *target) {
   return spawn_jobhost_with(f, cmd, target, NULL, NULL);
 }
