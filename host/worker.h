@@ -13,8 +13,9 @@
  * idle between forks, so forking it stays cheap however long the job.
  *
  * A worker already has the plugins and the job loaded. It dies with the
- * fork server, which dies with the host (PR_SET_PDEATHSIG). SIGTERM becomes
- * the task's cancel flag. The host writes what it prints to the task log.
+ * fork server, which dies with the host (PR_SET_PDEATHSIG); should the fork
+ * server die alone, the host starts another. SIGTERM becomes the task's
+ * cancel flag; SIGINT and SIGHUP are ignored (the host decides). The host writes what it prints to the task log.
  * Whatever the plugin does — crash, abort, exit, hang — ends only the
  * worker.
  */
