@@ -680,29 +680,45 @@ static void wait_file_text(const char *path, const char *part) {
   fail_msg("%s never held '%s'", path, part);
 }
 
+/* A job of a task that sleeps until a file appears (its path in release),
+ * then a task that a cancel keeps from starting. */
+static void write_long_task(fixture *f, char *release, size_t size) {
+  char yaml[1024];
+  snprintf(release, size, "%s/release", f->dir);
+  unlink(release);
+  snprintf(yaml, sizeof(yaml),
+           "version: 1\n"
+           "job:\n"
+           "  id: J\n"
+           "  tasks:\n"
+           "    - {id: long, type: TestSleepTask, ms: 120000, "
+           "release_file: %s}\n"
+           "    - {id: never, type: TestSucceedTask}\n",
+           release);
+  write_pipeline(f, yaml);
+}
+
 /* Behaviour 7 as Identity Manager has it: a cancel ends the job Cancelled,
  * lets the running task finish with its own result and starts nothing
  * more (NotStarted); the report and the store agree. */
 static void test_cancel_lets_running_tasks_finish(void **state) {
   fixture *f = *state;
-  char inst[32], *err = NULL;
+  char inst[32], release[300], *err = NULL;
   json_t *r;
   pid_t pid;
 
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: long, type: TestSleepTask, ms: 1500}\n"
-                    "    - {id: never, type: TestSucceedTask}\n");
+  write_long_task(f, release, sizeof(release));
   pid = spawn_jobhost(f, "run", f->pipeline);
   snprintf(inst, sizeof(inst), "%lld", (long long)wait_running(f, "long"));
   assert_int_equal(jobhost(f, "cancel", inst, NULL, NULL, &err), 0);
   free(err);
+  /* The cancel is taken; the task goes on until released. */
+  usleep(1000000);
+  jh_test_write_file(release, "", 0644);
   assert_int_equal(wait_exit(pid), 5);
   r = load_report(f);
   assert_job_state(r, "Cancelled");
-  assert_task(r, "long", "Succeeded", "slept 1500 ms");
+  assert_task(r, "long", "Succeeded", "released after");
   assert_task(r, "never", "NotStarted", "cancelled before the task started");
   json_decref(r);
   assert_int_equal(stored_state(f, "long", NULL, 0), JH_STATE_SUCCEEDED);
@@ -713,18 +729,16 @@ static void test_cancel_lets_running_tasks_finish(void **state) {
  * task finish; a second signal stops it. */
 static void test_hangup_and_second_signal(void **state) {
   fixture *f = *state;
+  char release[300];
   json_t *r;
   pid_t pid;
 
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: long, type: TestSleepTask, ms: 1500}\n"
-                    "    - {id: never, type: TestSucceedTask}\n");
+  write_long_task(f, release, sizeof(release));
   pid = spawn_jobhost(f, "run", f->pipeline);
   (void)wait_running(f, "long");
   assert_int_equal(kill(pid, SIGHUP), 0);
+  usleep(1000000);
+  jh_test_write_file(release, "", 0644);
   assert_int_equal(wait_exit(pid), 5);
   r = load_report(f);
   assert_job_state(r, "Cancelled");
@@ -755,17 +769,22 @@ static void test_hangup_and_second_signal(void **state) {
  * grace period runs out and it is killed. */
 static void test_cancel_after_commit(void **state) {
   fixture *f = *state;
-  char inst[32], log[512], *err = NULL;
+  char inst[32], log[512], yaml[1024], release[300], *err = NULL;
   json_t *r;
   pid_t pid;
   int64_t id;
 
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: sync, type: TestCommitTask, after_ms: 1000}\n"
-                    "    - {id: never, type: TestSucceedTask}\n");
+  snprintf(release, sizeof(release), "%s/release", f->dir);
+  snprintf(yaml, sizeof(yaml),
+           "version: 1\n"
+           "job:\n"
+           "  id: J\n"
+           "  tasks:\n"
+           "    - {id: sync, type: TestCommitTask, after_ms: 120000, "
+           "release_file: %s}\n"
+           "    - {id: never, type: TestSucceedTask}\n",
+           release);
+  write_pipeline(f, yaml);
   /* A grace period longer than what the task does after its commit. */
   pid = spawn_jobhost_with(f, "run", f->pipeline, "--grace", "20s");
   id = wait_running(f, "sync");
@@ -775,6 +794,9 @@ static void test_cancel_after_commit(void **state) {
   wait_file_text(log, "committed");
   assert_int_equal(jobhost(f, "cancel", inst, "--now", NULL, &err), 0);
   free(err);
+  /* The task saw the cancel flag after its commit, and goes on. */
+  wait_file_text(log, "cancel seen after the commit");
+  jh_test_write_file(release, "", 0644);
   assert_int_equal(wait_exit(pid), 5);
   r = load_report(f);
   assert_job_state(r, "Cancelled");
@@ -863,9 +885,10 @@ static void test_progress_while_running(void **state) {
     assert_non_null(strstr(out, "of 60000"));
     free(out);
   }
+  /* Two different signals: two of one kind may arrive as one. */
   assert_int_equal(kill(pid, SIGTERM), 0);
   usleep(100000);
-  assert_int_equal(kill(pid, SIGTERM), 0);
+  assert_int_equal(kill(pid, SIGINT), 0);
   assert_int_equal(wait_exit(pid), 5);
 }
 
@@ -932,23 +955,31 @@ static pid_t child_of(pid_t parent) {
 
 static void test_fork_server_death(void **state) {
   fixture *f = *state;
+  char yaml[1024], release[300];
   json_t *r;
   pid_t pid, server;
   jh_store *s = NULL;
   jh_job_row row;
 
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: first, type: TestSleepTask, ms: 1500, "
-                    "retries: 1, retry_delay: 10ms, level: 0}\n"
-                    "    - {id: second, type: TestSucceedTask, level: 1}\n"
-                    "    - {id: third, type: TestSucceedTask, level: 2}\n");
+  snprintf(release, sizeof(release), "%s/release", f->dir);
+  snprintf(yaml, sizeof(yaml),
+           "version: 1\n"
+           "job:\n"
+           "  id: J\n"
+           "  tasks:\n"
+           "    - {id: first, type: TestSleepTask, ms: 120000, "
+           "release_file: %s, retries: 1, retry_delay: 10ms, level: 0}\n"
+           "    - {id: second, type: TestSucceedTask, level: 1}\n"
+           "    - {id: third, type: TestSucceedTask, level: 2}\n",
+           release);
+  write_pipeline(f, yaml);
   pid = spawn_jobhost(f, "run", f->pipeline);
   (void)wait_running(f, "first");
   server = child_of(pid);
   assert_int_equal(kill(server, SIGKILL), 0);
+  /* Its worker dies with it; the retry, by a new one, finds the file. */
+  usleep(200000);
+  jh_test_write_file(release, "", 0644);
   assert_int_equal(wait_exit(pid), 0);
   r = load_report(f);
   assert_job_state(r, "Succeeded");

@@ -245,9 +245,18 @@ static const jobhost_param sleep_params[] = {
      .type = JOBHOST_PARAM_INT,
      .default_value = "1000",
      .help = "How long to sleep, in milliseconds (stops early when cancelled)"},
+    {.name = "release_file",
+     .type = JOBHOST_PARAM_STRING,
+     .help = "Stop sleeping, successfully, as soon as this file exists"},
     JOBHOST_PARAM_END};
 
 #define SLEEP_STEP_MS 10
+
+/* 1 when the parameter release_file names a file that exists. */
+static int released(jobhost_ctx *ctx) {
+  const char *path = ctx->svc->param(ctx, "release_file");
+  return path != NULL && *path != '\0' && access(path, F_OK) == 0;
+}
 
 static int sleep_run(jobhost_ctx *ctx) {
   const jobhost_services *svc = ctx->svc;
@@ -263,6 +272,11 @@ static int sleep_run(jobhost_ctx *ctx) {
     if (svc->is_cancelled(ctx)) {
       svc->set_message(ctx, "cancelled after %lld of %lld ms", done, ms);
       return JOBHOST_ECANCELLED;
+    }
+    if (released(ctx)) {
+      svc->set_produced_output(ctx, 1);
+      svc->set_message(ctx, "released after %lld ms", done);
+      return 0;
     }
     svc->progress(ctx, (uint64_t)done, (uint64_t)ms);
     sleep_ms(left < SLEEP_STEP_MS ? (long)left : SLEEP_STEP_MS);
@@ -298,6 +312,9 @@ static const jobhost_param commit_params[] = {
      .type = JOBHOST_PARAM_BOOL,
      .default_value = "false",
      .help = "Ignore SIGTERM after committing, so that only SIGKILL ends it"},
+    {.name = "release_file",
+     .type = JOBHOST_PARAM_STRING,
+     .help = "End the sleep after the commit as soon as this file exists"},
     JOBHOST_PARAM_END};
 
 /* Like a synchronization: work that a cancel may stop, a commit, then work
@@ -307,6 +324,7 @@ static int commit_run(jobhost_ctx *ctx) {
   const commit_notice *notice;
   struct timespec start;
   long long before, after;
+  int cancel_seen = 0;
   int rc = int_param(ctx, "before_ms", 0, 24LL * 3600 * 1000, &before);
 
   if (rc == 0)
@@ -332,8 +350,13 @@ static int commit_run(jobhost_ctx *ctx) {
   jobhost_info(ctx, "committed");
   svc->counter_set(ctx, "committed", 1);
   clock_gettime(CLOCK_MONOTONIC, &start);
-  while (elapsed_ms(&start) < after)
+  while (elapsed_ms(&start) < after && !released(ctx)) {
+    if (svc->is_cancelled(ctx) && !cancel_seen) {
+      jobhost_info(ctx, "cancel seen after the commit: going on");
+      cancel_seen = 1;
+    }
     sleep_ms(SLEEP_STEP_MS);
+  }
   svc->set_produced_output(ctx, 1);
   svc->set_message(ctx, "committed, then finished");
   return 0;
