@@ -723,6 +723,19 @@ static void test_cancel_lets_running_tasks_finish(void **state) {
   json_decref(r);
   assert_int_equal(stored_state(f, "long", NULL, 0), JH_STATE_SUCCEEDED);
   assert_int_equal(stored_state(f, "never", NULL, 0), JH_STATE_NOT_STARTED);
+
+  /* Resumed, the instance runs what the cancel kept from starting, and
+   * only that (doc/jobs.md). */
+  assert_int_equal(jobhost(f, "resume", inst, NULL, NULL, &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_job_state(r, "Succeeded");
+  assert_task(r, "long", "Succeeded", "released after");
+  assert_int_equal(
+      json_integer_value(json_object_get(report_task(r, "long"), "attempts")),
+      1);
+  assert_task(r, "never", "Succeeded", NULL);
+  json_decref(r);
 }
 
 /* SIGHUP is a cancel like SIGINT and SIGTERM: the first lets the running
