@@ -968,10 +968,9 @@ static void reap(run *r) {
 static int wait_events(run *r) {
   struct pollfd *fds = r->pollfds;
   size_t *owner = r->pollowner;
-  size_t nfds = 0;
+  size_t nfds = 0, first_task;
   int64_t now = mono_ms(), timeout;
 
-  size_t first_task;
   fds[nfds].fd = sig_pipe[0];
   fds[nfds++].events = POLLIN;
   if (r->fs != NULL && !r->fs_failed) {
