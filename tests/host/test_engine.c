@@ -36,6 +36,10 @@
 #include "store.h"
 #include "testutil.h"
 
+/* How many times (50 ms apart) a test looks again for what a background
+ * host is to do: a minute, for a loaded machine running valgrind. */
+#define WAIT_TRIES 1200
+
 typedef struct fixture {
   char dir[256];
   char home[300];
@@ -833,9 +837,14 @@ static pid_t spawn_jobhost_with(fixture *f, const char *cmd,
   pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, 1);
-    dup2(null, 2);
+    char out[400];
+    int fd;
+    snprintf(out, sizeof(out), "%s/host.out", f->dir);
+    fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+      fd = open("/dev/null", O_RDWR);
+    dup2(fd, 1);
+    dup2(fd, 2);
     close_range(3, ~0U, 0);
     setpgid(0, 0);
     execv(argv[0], (char *const *)argv);
@@ -863,7 +872,7 @@ static int64_t wait_task_state(const fixture *f, const char *id,
                                jh_state want) {
   char path[400], err[256];
   snprintf(path, sizeof(path), "%s/jobhost.db", f->home);
-  for (int tries = 0; tries < 200; tries++) {
+  for (int tries = 0; tries < WAIT_TRIES; tries++) {
     jh_store *s = NULL;
     struct stat st;
     if (stat(path, &st) == 0 && jh_store_open(path, &s, err, sizeof(err)) == 0) {
@@ -980,7 +989,7 @@ static jh_state stored_state(const fixture *f, const char *id, char *msg,
  * `part` (a task's progress while it runs, a retry's note...). */
 static void wait_message(const fixture *f, const char *id, const char *part) {
   char msg[1024];
-  for (int tries = 0; tries < 400; tries++) {
+  for (int tries = 0; tries < WAIT_TRIES; tries++) {
     jh_state state;
     msg[0] = '\0';
     if (read_stored_state(f, id, &state, msg, sizeof(msg)) == 0 &&
@@ -994,7 +1003,7 @@ static void wait_message(const fixture *f, const char *id, const char *part) {
 /* Wait until file `path` exists and holds `part`. */
 static void wait_file_text(const char *path, const char *part) {
   char text[8192];
-  for (int tries = 0; tries < 400; tries++) {
+  for (int tries = 0; tries < WAIT_TRIES; tries++) {
     FILE *fp = fopen(path, "r");
     if (fp != NULL) {
       size_t n = fread(text, 1, sizeof(text) - 1, fp);
@@ -1006,6 +1015,13 @@ static void wait_file_text(const char *path, const char *part) {
     usleep(50000);
   }
   fail_msg("%s never held '%s'", path, part);
+}
+
+/* Wait until the host started by spawn_jobhost has printed `part`. */
+static void wait_host_said(const fixture *f, const char *part) {
+  char out[400];
+  snprintf(out, sizeof(out), "%s/host.out", f->dir);
+  wait_file_text(out, part);
 }
 
 /* A job of a task that sleeps until a file appears (its path in release),
@@ -1040,8 +1056,8 @@ static void test_cancel_lets_running_tasks_finish(void **state) {
   snprintf(inst, sizeof(inst), "%lld", (long long)wait_running(f, "long"));
   assert_int_equal(jobhost(f, "cancel", inst, NULL, NULL, &err), 0);
   free(err);
-  /* The cancel is taken; the task goes on until released. */
-  usleep(1000000);
+  /* The host took the cancel; the task goes on until released. */
+  wait_host_said(f, "cancel requested: the job ends Cancelled");
   jh_test_write_file(release, "", 0644);
   assert_int_equal(wait_exit(pid), 5);
   r = load_report(f);
@@ -1078,7 +1094,7 @@ static void test_hangup_and_second_signal(void **state) {
   pid = spawn_jobhost(f, "run", f->pipeline);
   (void)wait_running(f, "long");
   assert_int_equal(kill(pid, SIGHUP), 0);
-  usleep(1000000);
+  wait_host_said(f, "cancel requested: the job ends Cancelled");
   jh_test_write_file(release, "", 0644);
   assert_int_equal(wait_exit(pid), 5);
   r = load_report(f);
@@ -1274,7 +1290,7 @@ static void test_task_log_cap(void **state) {
 /* The fork server dies in the middle of a job: the host says so, starts
  * another one, and the tasks after it run. */
 static pid_t child_of(pid_t parent) {
-  for (int tries = 0; tries < 200; tries++) {
+  for (int tries = 0; tries < WAIT_TRIES; tries++) {
     char path[64], line[512];
     FILE *fp;
     snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)parent,
@@ -1318,8 +1334,8 @@ static void test_fork_server_death(void **state) {
   (void)wait_running(f, "first");
   server = child_of(pid);
   assert_int_equal(kill(server, SIGKILL), 0);
-  /* Its worker dies with it; the retry, by a new one, finds the file. */
-  usleep(200000);
+  /* Its worker died with it; the retry, by a new one, finds the file. */
+  wait_host_said(f, "died (killed by signal 9");
   jh_test_write_file(release, "", 0644);
   assert_int_equal(wait_exit(pid), 0);
   r = load_report(f);
