@@ -604,6 +604,24 @@ static void test_bad_files(void **state) {
   }
 }
 
+/* A value read from the file is quoted in a message by its first
+ * characters only, never whole. */
+static void test_long_value_cut(void **state) {
+  char *path = fixture("long_value.xml");
+  jh_diags d = JH_DIAGS_INIT;
+  jh_pipeline *p = NULL;
+
+  assert_int_equal(jh_xml_pipeline_load(path, *state, NULL, &p, &d),
+                   JOBHOST_ECONFIG);
+  assert_null(p);
+  assert_int_equal(d.nerrors, 1);
+  assert_non_null(strstr(d.items[0].message, "for ContinueOnError, got"));
+  assert_null(strstr(d.items[0].message, "19000:0:99999"));
+  assert_non_null(strstr(d.items[0].message, "..."));
+  jh_diags_clear(&d);
+  free(path);
+}
+
 /* Nothing of an external entity reaches a message or the output. */
 static void test_no_entity_content(void **state) {
   char *xml = fixture("xxe.xml");
@@ -1042,6 +1060,7 @@ int main(void) {
       cmocka_unit_test(test_package_names),
       cmocka_unit_test(test_snake_case),
       cmocka_unit_test(test_bad_files),
+      cmocka_unit_test(test_long_value_cut),
       cmocka_unit_test(test_no_entity_content),
       cmocka_unit_test(test_oversize_and_unreadable),
       cmocka_unit_test(test_lenient),
