@@ -579,8 +579,43 @@ static void test_csv_fixture(void **state) {
                "1003,\"O'Brien, Jr.\",Pat,pat.obrien@example.org,1001\r\n");
 }
 
+/* A row with fewer fields than the header is an error naming file:line
+ * and both counts (the host then publishes nothing: test_sync_e2e). */
+static void test_csv_short_row_refused(void **state) {
+  mock *m = *state;
+  set(m, "path", write_input(m, "short.csv",
+                             "a,b,c,d,e,f,g,h\n"
+                             "1,2,3,4,5,6,7,8\n"
+                             "9,10\n"
+                             "11,12,13,14,15,16,17,18\n"));
+  assert_int_equal(run_csv(m), -EILSEQ);
+  assert_contains(m->message, "connection HR_Export: ");
+  assert_contains(m->message, "short.csv:3: 2 fields where the header (line "
+                              "1) has 8");
+  assert_contains(m->message, "pad_short_rows");
+
+  /* A file cut in the middle of its last line (no line end). */
+  set(m, "path", write_input(m, "cut.csv",
+                             "Id,Last,First,Mail\n"
+                             "1,Doe,John,john@x\n"
+                             "2,Smi"));
+  assert_int_equal(run_csv(m), -EILSEQ);
+  assert_contains(m->message, "cut.csv:3: 2 fields where the header (line "
+                              "1) has 4");
+
+  /* One field only: the counts say so in the singular. */
+  set(m, "path", write_input(m, "one.csv", "a,b\n\"x\"\n"));
+  assert_int_equal(run_csv(m), -EILSEQ);
+  assert_contains(m->message, "one.csv:2: 1 field where the header (line "
+                              "1) has 2");
+}
+
+/* pad_short_rows: true pads short rows (a warning gives the count and the
+ * first line); long rows with empty extra fields are accepted either way,
+ * others refused. */
 static void test_csv_short_and_long_rows(void **state) {
   mock *m = *state;
+  set(m, "pad_short_rows", "true");
   set(m, "path", write_input(m, "rows.csv", "a,b,c\n"
                                             "1,2\n"       /* short: padded */
                                             "3,4,5,,\n"   /* trailing empties */
@@ -590,10 +625,18 @@ static void test_csv_short_and_long_rows(void **state) {
   assert_contains(m->log, "2 rows had fewer fields than the header (first "
                           "at line 2)");
 
+  set(m, "pad_short_rows", "false");
+  set(m, "path", write_input(m, "long.csv", "a,b\n1,2\n3,4,,\n"));
+  assert_int_equal(run_csv(m), 0);
+  assert_table(m, "HR_Export", "a,b\r\n1,2\r\n3,4\r\n");
   set(m, "path", write_input(m, "long.csv", "a,b\n1,2\n3,4,5\n"));
   assert_int_equal(run_csv(m), -EILSEQ);
   assert_contains(m->message, "long.csv:3: 3 fields where the header (line "
                               "1) has 2, and field 3 is not empty");
+
+  set(m, "pad_short_rows", "maybe");
+  assert_int_equal(run_csv(m), JOBHOST_ECONFIG);
+  assert_contains(m->message, "pad_short_rows");
 }
 
 static void test_csv_invalid_utf8(void **state) {
@@ -1197,6 +1240,7 @@ int main(void) {
       T(test_export_cancelled_before_start),
       T(test_csv_quotes_newlines_crlf_bom),
       T(test_csv_fixture),
+      T(test_csv_short_row_refused),
       T(test_csv_short_and_long_rows),
       T(test_csv_invalid_utf8),
       T(test_csv_bad_quoting),
