@@ -988,6 +988,92 @@ static void test_ldif_bad_files(void **state) {
   assert_int_equal(counter_value(m, "tables"), 0);
 }
 
+/* URL values and includes read other files: refused with file:line
+ * unless allow_url_folder names the folder a URL value's file is in
+ * (after every symbolic link is resolved). */
+static void test_ldif_urls_and_includes(void **state) {
+  mock *m = *state;
+  char allowed[512], text[2048], link[600];
+
+  set(m, "path", write_input(m, "url.ldif",
+                             "# a comment\n"
+                             "dn: cn=a,dc=x\n"
+                             "cn: a\n"
+                             "displayName:< file:///etc/hostname\n"));
+  assert_int_equal(run_ldif(m), -EILSEQ);
+  assert_contains(m->message, "url.ldif:4: attribute 'displayName' takes "
+                              "its value from a URL (file:///etc/hostname): "
+                              "URL values are refused");
+  assert_int_equal(counter_value(m, "tables"), 0);
+
+  set(m, "path", write_input(m, "inc.ldif",
+                             "version: 1\n"
+                             "\n"
+                             "dn: cn=a,dc=x\n"
+                             "cn: a\n"
+                             "\n"
+                             "include: file:///etc/hostname\n"
+                             "\n"
+                             "dn: cn=b,dc=x\n"
+                             "cn: b\n"));
+  assert_int_equal(run_ldif(m), -EILSEQ);
+  assert_contains(m->message, "inc.ldif:6: 'include:' is refused");
+  assert_int_equal(counter_value(m, "tables"), 0);
+
+  /* allowed: a file of the folder, and only that */
+  snprintf(allowed, sizeof(allowed), "%s/allowed", m->dir);
+  assert_int_equal(mkdir(allowed, 0700), 0);
+  jh_test_write_file(in_dir(m, "allowed/photo.txt"), "hello", 0644);
+  jh_test_write_file(in_dir(m, "secret.txt"), "secret", 0644);
+  snprintf(link, sizeof(link), "%s/link.txt", allowed);
+  assert_int_equal(symlink(in_dir(m, "secret.txt"), link), 0);
+  set(m, "allow_url_folder", allowed);
+  snprintf(text, sizeof(text),
+           "dn: cn=a,dc=x\ncn: a\ndisplayName:< file://%s/photo.txt\n",
+           allowed);
+  set(m, "path", write_input(m, "ok.ldif", text));
+  assert_int_equal(run_ldif(m), 0);
+  assert_table(m, "HR_Export_entries",
+               "dn,cn,displayName\r\n\"cn=a,dc=x\",a,hello\r\n");
+
+  snprintf(text, sizeof(text),
+           "dn: cn=a,dc=x\ncn: a\ndisplayName:< file://%s/../secret.txt\n",
+           allowed);
+  set(m, "path", write_input(m, "up.ldif", text));
+  assert_int_equal(run_ldif(m), -EILSEQ);
+  assert_contains(m->message, "up.ldif:3: attribute 'displayName': URL ");
+  assert_contains(m->message, "is not a file inside");
+
+  snprintf(text, sizeof(text),
+           "dn: cn=a,dc=x\ncn: a\ndisplayName:< file://%s/%%2e%%2e/secret.txt\n",
+           allowed);
+  set(m, "path", write_input(m, "esc.ldif", text));
+  assert_int_equal(run_ldif(m), -EILSEQ);
+  assert_contains(m->message, "esc.ldif:3: attribute 'displayName': URL ");
+
+  snprintf(text, sizeof(text),
+           "dn: cn=a,dc=x\ncn: a\ndisplayName:< file://%s\n", link);
+  set(m, "path", write_input(m, "link.ldif", text));
+  assert_int_equal(run_ldif(m), -EILSEQ);
+  assert_contains(m->message, "link.ldif:3: attribute 'displayName': URL ");
+
+  set(m, "path", write_input(m, "http.ldif",
+                             "dn: cn=a,dc=x\ncn: a\n"
+                             "displayName:< http://example.org/x\n"));
+  assert_int_equal(run_ldif(m), -EILSEQ);
+  assert_contains(m->message, "http.ldif:3: attribute 'displayName': URL "
+                              "http://example.org/x: expected file:///PATH");
+
+  /* includes stay refused */
+  set(m, "path", in_dir(m, "inc.ldif"));
+  assert_int_equal(run_ldif(m), -EILSEQ);
+  assert_contains(m->message, "inc.ldif:6: 'include:' is refused");
+
+  set(m, "allow_url_folder", in_dir(m, "none"));
+  assert_int_equal(run_ldif(m), JOBHOST_ECONFIG);
+  assert_contains(m->message, "setting allow_url_folder: ");
+}
+
 static void test_ldif_missing_path(void **state) {
   mock *m = *state;
   assert_int_equal(run_ldif(m), JOBHOST_ECONFIG);
@@ -1256,6 +1342,7 @@ int main(void) {
       T(test_ldif_multi_valued_setting),
       T(test_ldif_binary_and_crlf),
       T(test_ldif_bad_files),
+      T(test_ldif_urls_and_includes),
       T(test_ldif_missing_path),
       T(test_ldif_empty_file),
       T(test_export_output_publish_and_discard),
