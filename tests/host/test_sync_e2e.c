@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -457,10 +458,29 @@ static const char *task_message(const fixture *f, const char *id) {
   return message;
 }
 
+static size_t file_size(const char *path) {
+  struct stat sb;
+  assert_int_equal(stat(path, &sb), 0);
+  return (size_t)sb.st_size;
+}
+
 /* Cut the file at `path` in the middle of its last line: `keep` bytes of
  * it are kept. */
 static void cut_last_line(const char *path, size_t keep) {
   assert_int_equal(truncate(path, (off_t)keep), 0);
+}
+
+/* jobhost run --force with --to or --from (flag) task; the exit status. */
+static int run_part(const fixture *f, const char *flag, const char *task) {
+  const char *argv[] = {jh_test_env("JH_JOBHOST"), "run", f->pipeline,
+                        "--home", f->home, "--plugin-dir",
+                        jh_test_env("JH_BUILTIN_PLUGIN_DIR"), "--report",
+                        f->report, flag, task, "--force", NULL};
+  char *out = NULL, *err = NULL;
+  int rc = jh_test_run(argv, &out, &err);
+  free(out);
+  free(err);
+  return rc;
 }
 
 /* A source row with fewer fields than the header (the file cut in the
@@ -470,8 +490,7 @@ static void cut_last_line(const char *path, size_t keep) {
 static void test_short_row_changes_nothing(void **state) {
   fixture *f = *state;
   char table[400];
-  FILE *fp;
-  long size;
+  size_t size;
 
   write_job(f, complete_job);
   write_hr(f, 20, 0, 0); /* E00000 is the last row */
@@ -482,12 +501,8 @@ static void test_short_row_changes_nothing(void **state) {
            f->home);
 
   /* the last row, E00000,"Doe, J0",Clerk, cut after E00000: 1 field */
-  fp = fopen(f->csv, "r");
-  assert_non_null(fp);
-  assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-  size = ftell(fp);
-  fclose(fp);
-  cut_last_line(f->csv, (size_t)size - strlen("\"Doe, J0\",Clerk\n") - 1);
+  size = file_size(f->csv);
+  cut_last_line(f->csv, size - strlen("\"Doe, J0\",Clerk\n") - 1);
   assert_int_equal(jobhost(f, "run", f->pipeline, "--force"), 1);
   assert_string_equal(task_state(f, "Export"), "Error");
   assert_string_equal(task_state(f, "Prepare"), "NotStarted");
@@ -500,7 +515,7 @@ static void test_short_row_changes_nothing(void **state) {
 
   /* cut before its last separator: 2 fields of 3 */
   write_hr(f, 20, 0, 0);
-  cut_last_line(f->csv, (size_t)size - strlen(",Clerk\n"));
+  cut_last_line(f->csv, size - strlen(",Clerk\n"));
   assert_int_equal(jobhost(f, "run", f->pipeline, "--force"), 1);
   assert_string_equal(task_state(f, "Export"), "Error");
   assert_non_null(strstr(task_message(f, "Export"),
@@ -511,36 +526,24 @@ static void test_short_row_changes_nothing(void **state) {
 
   /* An exported table cut short is refused by prepare the same way. */
   write_hr(f, 20, 0, 0);
-  assert_int_equal(jobhost(f, "run", f->pipeline, "--force"), 0);
-  {
-    const char *argv[] = {jh_test_env("JH_JOBHOST"), "run", f->pipeline,
-                          "--home", f->home, "--plugin-dir",
-                          jh_test_env("JH_BUILTIN_PLUGIN_DIR"), "--report",
-                          f->report, "--to", "Export", NULL};
-    char *out = NULL, *err = NULL;
-    assert_int_equal(jh_test_run(argv, &out, &err), 0);
-    free(out);
-    free(err);
-  }
-  fp = fopen(table, "r");
-  assert_non_null(fp);
-  assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-  size = ftell(fp);
-  fclose(fp);
-  cut_last_line(table, (size_t)size - strlen(",Clerk\r\n"));
-  {
-    const char *argv[] = {jh_test_env("JH_JOBHOST"), "run", f->pipeline,
-                          "--home", f->home, "--plugin-dir",
-                          jh_test_env("JH_BUILTIN_PLUGIN_DIR"), "--report",
-                          f->report, "--from", "Prepare", "--force", NULL};
-    char *out = NULL, *err = NULL;
-    assert_int_equal(jh_test_run(argv, &out, &err), 1);
-    free(out);
-    free(err);
-  }
+  assert_int_equal(run_part(f, "--to", "Export"), 0);
+  size = file_size(table);
+  cut_last_line(table, size - strlen(",Clerk\r\n"));
+  assert_int_equal(run_part(f, "--from", "Prepare"), 1);
   assert_string_equal(task_state(f, "Prepare"), "Error");
   assert_non_null(strstr(task_message(f, "Prepare"),
                          "2 fields where the header has 3"));
+  assert_int_equal(query(f, RESOURCES), 20);
+  assert_int_equal(query(f, E0_INTACT), 1);
+
+  /* Cut in the middle of its last field: as many fields as the header,
+   * and still refused, since the row lacks its line end. */
+  assert_int_equal(run_part(f, "--to", "Export"), 0);
+  cut_last_line(table, size - strlen("rk\r\n"));
+  assert_int_equal(run_part(f, "--from", "Prepare"), 1);
+  assert_string_equal(task_state(f, "Prepare"), "Error");
+  assert_non_null(strstr(task_message(f, "Prepare"),
+                         "HR_Export.csv:21: the last row has no line end"));
   assert_int_equal(query(f, RESOURCES), 20);
   assert_int_equal(query(f, E0_INTACT), 1);
 }
