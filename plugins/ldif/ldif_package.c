@@ -413,8 +413,8 @@ static void keep_ldap_message(const char *text) {
  * The rules of libldap's ldif_read_record, less `include:`: physical
  * lines (CR LF read as LF) up to a blank line or the end of the file;
  * blank lines and comments before a record that are followed by a blank
- * line are dropped; a record whose first line is a number (an index)
- * drops that line.
+ * line are dropped, and so are lines starting with a digit (an index)
+ * before the record's first line.
  */
 
 /* Read one physical line into in->line: its length, 0 at the end of the
@@ -461,10 +461,10 @@ static int read_record(ldif_in *in) {
     if (!found) {
       if (l[0] == '#') {
         top_comment = 1;
+      } else if (isdigit((unsigned char)l[0])) {
+        continue; /* an index line before the record: dropped */
       } else if (!(top_comment && l[0] == ' ')) {
         found = 1;
-        if (isdigit((unsigned char)l[0]))
-          continue; /* an index line */
         if (strncasecmp(l, "include:", 8) == 0)
           return in_fail(in, -EILSEQ,
                          "%s:%lu: 'include:' is refused: a directory file "

@@ -1090,6 +1090,17 @@ static void test_ldif_empty_file(void **state) {
   assert_int_equal(run_ldif(m), 0);
   assert_table(m, "HR_Export_entries", "dn\r\n");
   assert_int_equal(counter_value(m, "rows"), 0);
+
+  /* An index line (a number) alone, then the end of the file (found by
+   * the fuzz target: the record reader wrote through a NULL buffer). */
+  set(m, "path", write_input(m, "index.ldif", "1version:x"));
+  assert_int_equal(run_ldif(m), 0);
+  assert_table(m, "HR_Export_entries", "dn\r\n");
+
+  /* An index line before an entry is dropped. */
+  set(m, "path", write_input(m, "index2.ldif", "7\ndn: cn=a,dc=x\ncn: a\n"));
+  assert_int_equal(run_ldif(m), 0);
+  assert_table(m, "HR_Export_entries", "dn,cn\r\n\"cn=a,dc=x\",a\r\n");
 }
 
 /* ---- ExportOutput bookkeeping (host) ---- */
