@@ -5,7 +5,8 @@ lib_libjobhost_private_la_SOURCES = \
 	lib/csv.c lib/csv.h \
 	lib/extsort.c lib/extsort.h \
 	lib/model.c lib/model.h \
-	lib/idstore.c lib/idstore.h
+	lib/idstore.c lib/idstore.h \
+	lib/faultpoint.c lib/faultpoint.h
 
 check_PROGRAMS += tests/lib/test_csv tests/lib/test_extsort
 tests_lib_test_csv_SOURCES = tests/lib/test_csv.c
