@@ -18,6 +18,7 @@
 #include "job_load.h"
 #include "report.h"
 #include "store.h"
+#include "sweep.h"
 #include "worker.h"
 
 #define MAX_PLUGIN_DIRS 32
@@ -328,6 +329,7 @@ int jh_cmd_run(int argc, char **argv) {
                         "the selected steps could not be recorded", NULL);
     status = JH_EXIT_ERROR;
   } else {
+    jh_sweep_leftovers(&home, store, instance, stderr);
     status = execute_and_report(&a, &job, &home, store, instance);
   }
   jh_forkserver_stop(a.exec.forkserver);
@@ -411,6 +413,7 @@ int jh_cmd_resume(int argc, char **argv) {
     fprintf(stderr, "jobhost resume: %s\n", jh_store_errmsg(store));
     goto out;
   }
+  jh_sweep_leftovers(&home, store, instance, stderr);
   status = execute_and_report(&a, &job, &home, store, instance);
 out:
   jh_job_row_clear(&row);

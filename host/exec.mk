@@ -6,6 +6,7 @@ host_libjobhost_host_la_SOURCES += \
 	host/worker.c host/worker.h \
 	host/executor.c host/executor.h \
 	host/report.c host/report.h \
+	host/sweep.c host/sweep.h \
 	host/cli_run.c
 
 check_PROGRAMS += tests/host/test_wire

@@ -1726,6 +1726,7 @@ static int apply_held(syncer *s, int64_t instance) {
   logf_(s, JOBHOST_LOG_INFO, "validated the blocked synchronization of task "
         "instance %" PRId64 ": %" PRId64 " held changes applied",
         instance, n);
+  add_stats(s);
   if ((rc = hold_settle(s, instance, "applied", "validated by resume")) != 0)
     return rc;
   jh_fault_point("sync.resume_applied");
@@ -1810,6 +1811,7 @@ static int do_batch(syncer *s, const batch *b) {
   if (rc == 0 && b->mode != MODE_INITIAL && !s->a->force)
     check_thresholds(s, why, sizeof(why), &nwhy);
   if (rc == 0) {
+    jh_fault_point("sync.diffed");
     if (s->spill != NULL)
       rc = drain_spill(s, nwhy > 0);
     add_stats(s);
@@ -2060,8 +2062,6 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
   }
   if (rc == 0)
     rc = a->resume_of > 0 ? resume_held(&s) : run_batches(&s);
-  if (a->resume_of > 0 && rc == 0)
-    add_stats(&s);
   if (rc == 0 || rc == JOBHOST_EBLOCKED) {
     rc2 = report_prepare(&s, rc == 0);
     if (rc2 == 0) {

@@ -442,6 +442,141 @@ static void test_example(void **state) {
   assert_int_equal(query(f, RESOURCES), 75);
 }
 
+/* jobhost CMD TARGET with a fault point armed (JOBHOST_FAULT) and the
+ * task run in the host process, so the fault kills the host itself. */
+static int jobhost_fault(const fixture *f, const char *cmd,
+                         const char *target, const char *fault,
+                         const char *extra) {
+  const char *argv[16];
+  size_t n = 0;
+  int rc;
+  argv[n++] = jh_test_env("JH_JOBHOST");
+  argv[n++] = cmd;
+  argv[n++] = target;
+  argv[n++] = "--home";
+  argv[n++] = f->home;
+  argv[n++] = "--plugin-dir";
+  argv[n++] = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
+  argv[n++] = "--isolation";
+  argv[n++] = "none";
+  if (extra != NULL)
+    argv[n++] = extra;
+  argv[n] = NULL;
+  assert_int_equal(setenv("JOBHOST_FAULT", fault, 1), 0);
+  rc = jh_test_run(argv, NULL, NULL);
+  unsetenv("JOBHOST_FAULT");
+  return rc;
+}
+
+/* Files under the home whose path matches a shell pattern. */
+static int count_files(const fixture *f, const char *pattern) {
+  char cmd[700];
+  FILE *p;
+  int n = -1;
+  snprintf(cmd, sizeof(cmd), "cd '%s' && ls -d %s 2>/dev/null | wc -l",
+           f->home, pattern);
+  p = popen(cmd, "r");
+  assert_non_null(p);
+  if (fscanf(p, "%d", &n) != 1)
+    n = -1;
+  pclose(p);
+  return n;
+}
+
+/* Lines of one file under the home holding needle (header excluded). */
+static int file_lines(const fixture *f, const char *name,
+                      const char *needle) {
+  char cmd[700];
+  FILE *p;
+  int n = -1;
+  snprintf(cmd, sizeof(cmd), "grep -v '^change,table,' '%s/%s' | "
+           "grep -c -- '%s'", f->home, name, needle);
+  p = popen(cmd, "r");
+  assert_non_null(p);
+  if (fscanf(p, "%d", &n) != 1)
+    n = -1;
+  pclose(p);
+  return n;
+}
+
+#define HELD "SELECT count(*) FROM resource_changes WHERE state = 'held'"
+
+/* A resume killed while it applies the held changes (before the commit):
+ * the next resume applies exactly those changes, and none is left held. */
+static void test_resume_killed_mid_apply(void **state) {
+  fixture *f = *state;
+  char inst[32];
+
+  write_job(f, complete_job);
+  write_hr(f, 300, 0, 0);
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL), 3);
+  snprintf(inst, sizeof(inst), "%lld", instance(f));
+  assert_int_equal(query(f, HELD), 300);
+  assert_int_equal(jobhost_fault(f, "resume", inst, "sync.before_commit",
+                                 NULL),
+                   128 + 9);
+  assert_int_equal(query(f, RESOURCES), 0);
+  assert_int_equal(query(f, HELD), 300);
+  /* the same job instance again: its held changes are validated */
+  assert_int_equal(jobhost(f, "resume", inst, NULL), 0);
+  assert_string_equal(task_state(f, "Sync"), "Succeeded");
+  assert_int_equal(counter(f, "Sync", "inserted"), 300);
+  assert_int_equal(query(f, RESOURCES), 300);
+  assert_int_equal(query(f, HELD), 0);
+  assert_int_equal(query(f, "SELECT count(*) FROM holds WHERE state = "
+                            "'applied'"),
+                   1);
+  assert_int_equal(query(f, "SELECT count(*) FROM sync_state WHERE "
+                            "blocked_task_instance IS NOT NULL"),
+                   0);
+  /* resumed once more, nothing is applied twice */
+  assert_int_equal(jobhost(f, "resume", inst, NULL), 2);
+  assert_int_equal(query(f, RESOURCES), 300);
+}
+
+/* Killed between the identity store's commit and the change report's
+ * rename: the next run puts the report of what was applied in place. */
+static void test_report_survives_kill_after_commit(void **state) {
+  fixture *f = *state;
+
+  write_job(f, complete_job);
+  write_hr(f, 300, 0, 0);
+  assert_int_equal(jobhost_fault(f, "run", f->pipeline, "sync.after_commit",
+                                 "--force"),
+                   128 + 9);
+  assert_int_equal(query(f, RESOURCES), 300);
+  assert_int_equal(count_files(f, "Temp/JobLogs/1-Sync-1.changes.csv"), 0);
+  assert_int_equal(count_files(f, "Temp/JobLogs/1-Sync-1.changes.csv.tmp"),
+                   1);
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL), 0);
+  assert_int_equal(file_lines(f, "Temp/JobLogs/1-Sync-1.changes.csv",
+                              "insert,HR_Person,"),
+                   300);
+  assert_int_equal(count_files(f, "Temp/JobLogs/*.tmp"), 0);
+  assert_int_equal(query(f, "SELECT count(*) FROM pending_reports"), 0);
+}
+
+/* What a killed run leaves (the spill file of its work folder, the
+ * temporary change report) is gone after the next run of the job. */
+static void test_leftovers_swept(void **state) {
+  fixture *f = *state;
+
+  write_job(f, complete_job);
+  write_hr(f, 300, 0, 0);
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--force"), 0);
+  write_hr(f, 300, 0, 5); /* 60 deletions: over the thresholds */
+  assert_int_equal(jobhost_fault(f, "run", f->pipeline, "sync.diffed", NULL),
+                   128 + 9);
+  assert_int_equal(count_files(f, "Work/Tasks/2-Sync-1/changes.spill"), 1);
+  assert_int_equal(count_files(f, "Temp/JobLogs/2-Sync-1.changes.csv.tmp"),
+                   1);
+  assert_int_equal(query(f, RESOURCES), 300);
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL), 3);
+  assert_int_equal(count_files(f, "Work/Tasks/*"), 0);
+  assert_int_equal(count_files(f, "Temp/JobLogs/*.tmp"), 0);
+  assert_int_equal(count_files(f, "Temp/JobLogs/2-Sync-1.changes.csv"), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(
@@ -451,6 +586,11 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_incremental_dirty, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_example, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_resume_killed_mid_apply, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_report_survives_kill_after_commit,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_leftovers_swept, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
