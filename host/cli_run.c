@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blocked.h"
 #include "cli.h"
 #include "executor.h"
 #include "home.h"
@@ -236,6 +237,20 @@ static void dry_run(const jh_job *job, const run_args *a) {
   }
 }
 
+/* Blocked connectors leave their incremental tasks out (blocked.h). */
+typedef struct leave_out_ctx {
+  const jh_home *home;
+  const jh_pipeline *pipeline;
+} leave_out_ctx;
+
+static const char *leave_out_blocked(void *arg, const jh_task_def *def,
+                                     int64_t instance, char *why,
+                                     size_t size) {
+  const leave_out_ctx *c = arg;
+  return jh_blocked_reason(c->home->identity_store_path, c->pipeline, def,
+                           instance, why, size);
+}
+
 /* Execute, keep and write the report, say where it is. */
 static int execute_and_report(const run_args *a, const jh_job *job,
                               const jh_home *home, jh_store *store,
@@ -243,7 +258,13 @@ static int execute_and_report(const run_args *a, const jh_job *job,
   char kept[PATH_MAX];
   char *report = NULL;
   jh_state state = JH_STATE_ERROR;
-  int rc = jh_execute(job, home, store, instance, &a->exec, &state, &report);
+  leave_out_ctx lo = {home, job->pipeline};
+  jh_exec_options opt = a->exec;
+  int rc;
+
+  opt.leave_out = leave_out_blocked;
+  opt.leave_out_arg = &lo;
+  rc = jh_execute(job, home, store, instance, &opt, &state, &report);
 
   if (report != NULL) {
     snprintf(kept, sizeof(kept), "%s/%lld.json", home->reports,

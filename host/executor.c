@@ -473,7 +473,12 @@ static void start_task(run *r, size_t i) {
   jh_task_env env;
   int rc;
 
-  block = parents_block(r, i, why, sizeof(why));
+  block = r->opt->leave_out != NULL && !t->validation
+              ? r->opt->leave_out(r->opt->leave_out_arg, t->def, r->instance,
+                                  why, sizeof(why))
+              : NULL;
+  if (block == NULL)
+    block = parents_block(r, i, why, sizeof(why));
   if (block != NULL) {
     finish_unlaunched(r, t, JH_STATE_SKIPPED, block);
     note(r, "%s Skipped: %s", t->def->id, block);

@@ -577,6 +577,74 @@ static void test_leftovers_swept(void **state) {
   assert_int_equal(count_files(f, "Temp/JobLogs/2-Sync-1.changes.csv"), 0);
 }
 
+static int message_has(const fixture *f, const char *id,
+                       const char *needle) {
+  json_t *root, *t = report_task(f, id, &root);
+  const char *m = json_string_value(json_object_get(t, "message"));
+  int found = m != NULL && strstr(m, needle) != NULL;
+  if (!found)
+    fprintf(stderr, "%s: message '%s' lacks '%s'\n", id, m ? m : "", needle);
+  json_decref(root);
+  return found;
+}
+
+/* A blocked connector stays blocked until its own instance is resolved:
+ * incremental jobs leave its tasks out (naming the job instance to
+ * resume); a newer complete batch supersedes the held changes, and a
+ * resume of the superseded instance changes nothing. */
+static void test_blocked_connector_superseded(void **state) {
+  fixture *f = *state;
+  char inc[400];
+
+  write_job(f, complete_job);
+  snprintf(inc, sizeof(inc), "%s/incremental.yaml", f->dir);
+  jh_test_write_file(inc, incremental_job, 0644);
+  write_hr(f, 300, 0, 0);
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL), 3);
+  assert_int_equal(instance(f), 1);
+  assert_true(message_has(f, "Sync", "jobhost resume 1"));
+
+  /* an incremental job of the blocked connector: its export, prepare and
+   * synchronize are left out, with the reason; nothing is prepared */
+  assert_int_equal(jobhost(f, "run", inc, NULL), 0);
+  assert_string_equal(task_state(f, "Export"), "Skipped");
+  assert_string_equal(task_state(f, "Prepare"), "Skipped");
+  assert_string_equal(task_state(f, "Sync"), "Skipped");
+  assert_true(message_has(f, "Export", "blocked by job instance 1"));
+  assert_true(message_has(f, "Sync", "jobhost resume 1"));
+  assert_int_equal(count_files(f, "Work/Collect/HR/batches/*-incremental"),
+                   0);
+  assert_int_equal(query(f, HELD), 300);
+
+  /* a forced complete run with newer data supersedes the held changes */
+  write_hr(f, 300, 7, 10);
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--force"), 0);
+  assert_int_equal(counter(f, "Sync", "inserted"), 270);
+  assert_int_equal(counter(f, "Sync", "superseded"), 300);
+  assert_true(message_has(f, "Sync", "superseded the 300 changes held by "
+                                     "job instance 1"));
+  assert_int_equal(change_lines(f, "superseded,HR,1,"), 1);
+  assert_int_equal(query(f, HELD), 0);
+  assert_int_equal(query(f, RESOURCES), 270);
+
+  /* resuming the superseded instance says so and changes nothing */
+  assert_int_equal(jobhost(f, "resume", "1", NULL), 0);
+  assert_true(message_has(f, "Sync", "superseded"));
+  assert_int_equal(counter(f, "Sync", "inserted"), 0);
+  assert_int_equal(query(f, RESOURCES), 270);
+  assert_int_equal(query(f, "SELECT count(*) FROM resources WHERE key = "
+                            "'E00010'"),
+                   0);
+
+  /* the block is lifted: the incremental job runs (nothing changed in
+   * the source, so prepare has no batch and the rest is skipped) */
+  assert_int_equal(jobhost(f, "run", inc, NULL), 0);
+  assert_string_equal(task_state(f, "Export"), "Succeeded");
+  assert_string_equal(task_state(f, "Prepare"), "Succeeded");
+  assert_true(message_has(f, "Sync", "produced no output"));
+  assert_int_equal(query(f, RESOURCES), 270);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(
@@ -591,6 +659,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_report_survives_kill_after_commit,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_leftovers_swept, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_blocked_connector_superseded,
+                                      setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

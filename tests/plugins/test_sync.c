@@ -333,6 +333,17 @@ static void test_ten_percent_deleted_blocks_then_resume(void **state) {
   assert_int_equal(sync_run(f, 3, 0, 0, 0, &st, err, sizeof(err)),
                    JOBHOST_EBLOCKED);
   assert_non_null(strstr(err, "connector HR is blocked: task instance 2"));
+  /* resuming the refused run validates nothing and leaves the block to
+   * the instance that holds the changes */
+  assert_int_equal(sync_run(f, 6, 3, 1, 0, &st, err, sizeof(err)),
+                   JOBHOST_EBLOCKED);
+  assert_non_null(strstr(err, "connector HR is blocked: task instance 2"));
+  assert_int_equal(query_int(f, "SELECT blocked_task_instance FROM "
+                                "sync_state"),
+                   2);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM resource_changes "
+                                "WHERE state = 'held'"),
+                   100);
   /* resume (synchronization validation) applies exactly the held ones */
   assert_int_equal(sync_run(f, 4, 2, 1, 0, &st, err, sizeof(err)), 0);
   assert_int_equal(st.deleted, 100);
@@ -345,6 +356,11 @@ static void test_ten_percent_deleted_blocks_then_resume(void **state) {
   /* the pending incremental batch is applied by the next run */
   assert_int_equal(sync_run(f, 5, 0, 0, 0, &st, err, sizeof(err)), 0);
   assert_int_equal(st.inserted, 1);
+  /* resuming the validated instance again applies nothing twice */
+  assert_int_equal(sync_run(f, 7, 2, 1, 0, &st, err, sizeof(err)), 0);
+  assert_int_equal(st.deleted, 0);
+  assert_non_null(strstr(st.note, "were applied"));
+  assert_int_equal(query_int(f, "SELECT count(*) FROM resources"), 901);
   free(full);
   free(less);
 }
