@@ -102,7 +102,9 @@ static const char *const migrations[] = {
     "  FROM sync_state WHERE blocked_task_instance IS NOT NULL;\n"
     "CREATE TABLE pending_reports(\n"
     "  task_instance INTEGER PRIMARY KEY,\n"
-    "  path TEXT NOT NULL);\n",
+    "  path TEXT NOT NULL);\n"
+    "ALTER TABLE sync_state ADD COLUMN failed_batch INTEGER;\n"
+    "ALTER TABLE sync_state ADD COLUMN failed_reason TEXT;\n",
 };
 
 static int fail(char *err, size_t errsize, int rc, const char *fmt, ...)
@@ -455,4 +457,43 @@ int jh_idstore_is_pending_report(jh_idstore *s, const char *path) {
   }
   sqlite3_finalize(q);
   return found;
+}
+
+int jh_idstore_failed_batch(const char *path, const char *connector,
+                            long long *seq, char *why, size_t size) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *q = NULL;
+  int rc = 0, step;
+
+  *seq = 0;
+  if (size > 0)
+    why[0] = '\0';
+  if (access(path, F_OK) != 0)
+    return 0; /* no store: nothing ever failed */
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    rc = fail(why, size, -EIO, "%s: cannot open the identity store: %s",
+              path, db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return rc;
+  }
+  sqlite3_busy_timeout(db, JH_IDSTORE_BUSY_MS);
+  if (sqlite3_prepare_v2(db, "SELECT failed_batch, failed_reason FROM "
+                         "sync_state WHERE connector = ?1 AND failed_batch "
+                         "IS NOT NULL", -1, &q, NULL) != SQLITE_OK) {
+    /* a store older than failed batches (or not made yet) has none */
+    sqlite3_close(db);
+    return 0;
+  }
+  sqlite3_bind_text(q, 1, connector, -1, SQLITE_STATIC);
+  step = sqlite3_step(q);
+  if (step == SQLITE_ROW) {
+    const unsigned char *r = sqlite3_column_text(q, 1);
+    *seq = sqlite3_column_int64(q, 0);
+    snprintf(why, size, "%s", r != NULL ? (const char *)r : "");
+  } else if (step != SQLITE_DONE) {
+    rc = fail(why, size, -EIO, "%s: %s", path, sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return rc;
 }

@@ -23,7 +23,10 @@
  *   link_changes(task_instance, connector, association, value1, value2,
  *                op, state)
  *   sync_state(connector, last_batch, last_mode, last_sync_at,
- *              blocked_task_instance)
+ *              blocked_task_instance, failed_batch, failed_reason)
+ *                                     failed_batch: a batch that failed was
+ *                                     set aside; only a complete or initial
+ *                                     batch may follow it
  *   holds(task_instance, connector, job_instance, batch, mode, changes,
  *         state, held_at, settled_by, settled_job, settled_at, reason)
  *                                     every set of changes a Blocked run
@@ -126,6 +129,12 @@ int jh_idstore_decode(const void *data, size_t len,
  */
 int jh_idstore_settle_reports(jh_idstore *s, int wait, char *err,
                               size_t errsize);
+
+/* The batch of connector that failed and was set aside (its number in
+ * *seq, its reason in why), or 0 in *seq when none: read-only, without
+ * creating the store at path. 0, or -EIO with the message in why. */
+int jh_idstore_failed_batch(const char *path, const char *connector,
+                            long long *seq, char *why, size_t size);
 
 /* 1 when path is the final name of a pending report, else 0. */
 int jh_idstore_is_pending_report(jh_idstore *s, const char *path);

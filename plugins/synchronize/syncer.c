@@ -33,6 +33,7 @@
 
 #include <jobhost/jobhost.h>
 
+#include "atomic_file.h"
 #include "csv.h"
 #include "faultpoint.h"
 #include "idstore.h"
@@ -85,6 +86,9 @@ typedef struct syncer {
   char spill_path[PATH_MAX];
   int64_t nspill;
   int64_t nheld; /* changes held by this call */
+  /* the batch whose data failed the call (set aside after the rollback) */
+  long long failed_seq;
+  char failed_name[64];
   jh_csv_writer *report;
   char *err;
   size_t errsize;
@@ -1840,6 +1844,99 @@ static int do_batch(syncer *s, const batch *b) {
   return rc;
 }
 
+/* ---- failed batches ---- */
+
+/* The batch set aside last (0: none) and why. */
+static int load_failed(syncer *s, long long *seq, char *why, size_t size) {
+  sqlite3_stmt *q = stmt(s, "SELECT coalesce(failed_batch, 0), "
+                            "failed_reason FROM sync_state "
+                            "WHERE connector = ?1");
+  int step;
+  *seq = 0;
+  why[0] = '\0';
+  if (q == NULL)
+    return -EIO;
+  sqlite3_bind_text(q, 1, s->connector->id, -1, SQLITE_STATIC);
+  step = sqlite3_step(q);
+  if (step == SQLITE_ROW) {
+    *seq = sqlite3_column_int64(q, 0);
+    copy_col(q, 1, why, size);
+  }
+  sqlite3_reset(q);
+  if (step != SQLITE_ROW && step != SQLITE_DONE)
+    return db_fail(s, "reading the synchronization state");
+  return 0;
+}
+
+static int clear_failed(syncer *s) {
+  sqlite3_stmt *q = stmt(s, "UPDATE sync_state SET failed_batch = NULL, "
+                            "failed_reason = NULL WHERE connector = ?1");
+  if (q == NULL)
+    return -EIO;
+  sqlite3_bind_text(q, 1, s->connector->id, -1, SQLITE_STATIC);
+  if (sqlite3_step(q) != SQLITE_DONE)
+    return db_fail(s, "saving the synchronization state");
+  sqlite3_reset(q);
+  return 0;
+}
+
+/*
+ * After the rollback of a call whose batch failed on its data: the batch
+ * moves to <connector>/failed/ with reason.txt, and the store remembers it,
+ * so that it is never read again and no incremental batch (whose delta was
+ * taken against the failed one's tables) follows it. The reason is
+ * appended to err.
+ */
+static void set_aside(syncer *s) {
+  char from[PATH_MAX], dir[PATH_MAX], to[PATH_MAX + 64],
+      file[PATH_MAX + 80], text[1400];
+  size_t used = s->err != NULL ? strlen(s->err) : 0;
+  sqlite3_stmt *q;
+  int rc;
+
+  snprintf(dir, sizeof(dir), "%s/%s/failed", s->a->collect_dir,
+           s->connector->id);
+  snprintf(from, sizeof(from), "%s/%s/batches/%s", s->a->collect_dir,
+           s->connector->id, s->failed_name);
+  snprintf(to, sizeof(to), "%s/%s", dir, s->failed_name);
+  snprintf(text, sizeof(text), "batch %lld failed on %s (task instance %"
+           PRId64 "): %s\nIt is never read again. Run a complete "
+           "synchronization of connector %s next.\n", s->failed_seq, s->now,
+           s->a->task_instance, s->err != NULL ? s->err : "",
+           s->connector->id);
+  if ((mkdir(dir, 0750) != 0 && errno != EEXIST) || rename(from, to) != 0) {
+    logf_(s, JOBHOST_LOG_ERROR, "%s: cannot set the failed batch aside: %s",
+          from, strerror(errno));
+    return;
+  }
+  snprintf(file, sizeof(file), "%s/reason.txt", to);
+  (void)jh_write_file_atomic(file, text, strlen(text), 0640);
+  (void)jh_fsync_dir(dir);
+  rc = jh_idstore_exec(s->st, "BEGIN IMMEDIATE", NULL, 0);
+  q = rc == 0 ? stmt(s, "INSERT INTO sync_state(connector, failed_batch, "
+                        "failed_reason) VALUES (?1, ?2, ?3) "
+                        "ON CONFLICT(connector) DO UPDATE SET "
+                        "failed_batch = excluded.failed_batch, "
+                        "failed_reason = excluded.failed_reason")
+              : NULL;
+  if (q != NULL) {
+    sqlite3_bind_text(q, 1, s->connector->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, s->failed_seq);
+    sqlite3_bind_text(q, 3, s->err != NULL ? s->err : "", -1,
+                      SQLITE_TRANSIENT);
+    rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_reset(q);
+  }
+  if (rc == 0 && q != NULL)
+    rc = jh_idstore_exec(s->st, "COMMIT", NULL, 0);
+  else
+    jh_idstore_exec(s->st, "ROLLBACK", NULL, 0);
+  if (s->err != NULL && used < s->errsize)
+    snprintf(s->err + used, s->errsize - used, "; the batch is set aside in "
+             "%s (reason.txt): run a complete synchronization of %s next",
+             to, s->connector->id);
+}
+
 /* ---- the whole call ---- */
 
 static int run_batches(syncer *s) {
@@ -1880,8 +1977,29 @@ static int run_batches(syncer *s) {
     else
       rc = blocked_by(s, was_blocked);
   }
-  for (size_t i = from; rc == 0 && i < nb; i++)
+  if (rc == 0) {
+    char why[512];
+    long long failed;
+    rc = load_failed(s, &failed, why, sizeof(why));
+    if (rc == 0 && failed > 0 && nb > 0 && b[from].mode == MODE_INCREMENTAL)
+      rc = fail(s, JOBHOST_ECONFIG, "connector %s: batch %lld failed and was "
+                "set aside (%s); an incremental batch cannot follow it: run "
+                "a complete synchronization of %s", s->connector->id, failed,
+                why, s->connector->id);
+    else if (rc == 0 && failed > 0 && nb > 0)
+      rc = clear_failed(s);
+  }
+  for (size_t i = from; rc == 0 && i < nb; i++) {
     rc = do_batch(s, &b[i]);
+    /* a batch whose data does not fit is set aside; one the source-health
+     * guard refused stays, for the operator to accept or replace */
+    if (rc == JOBHOST_ECONFIG) {
+      const char *name = strrchr(b[i].dir, '/');
+      s->failed_seq = b[i].seq;
+      snprintf(s->failed_name, sizeof(s->failed_name), "%s",
+               name != NULL ? name + 1 : b[i].dir);
+    }
+  }
   if (rc == 0 && nb == 0)
     logf_(s, JOBHOST_LOG_INFO, "no pending batch for connector %s",
           s->connector->id);
@@ -2075,6 +2193,8 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
     }
   } else {
     jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);
+    if (s.failed_seq > 0)
+      set_aside(&s);
   }
   if (bulk)
     jh_idstore_exec(s.st, "PRAGMA journal_mode = WAL", NULL, 0);

@@ -130,6 +130,26 @@ static const char incremental_job[] =
     "      type: SetRecentlyModifiedFlagTask\n"
     "      depends_on: [Sync]\n";
 
+static const char initial_job[] =
+    "version: 1\n"
+    "include: [model.yaml]\n"
+    "job:\n"
+    "  id: Job_HR_Initial\n"
+    "  tasks:\n"
+    "    - id: Export\n"
+    "      type: ExportTask\n"
+    "      connection: HR_Export\n"
+    "      ignore_cookie_file: true\n"
+    "    - id: Prepare\n"
+    "      type: PrepareSynchronizationTask\n"
+    "      connector: HR\n"
+    "      synchronization_mode: Initial\n"
+    "      depends_on: [Export]\n"
+    "    - id: Sync\n"
+    "      type: SynchronizeTask\n"
+    "      connector: HR\n"
+    "      depends_on: [Prepare]\n";
+
 /* n rows; rows i with i % every == 0 (every > 0) get another title; rows
  * with i % skip == 0 (skip > 0) are left out. */
 static void write_hr(const fixture *f, int n, int every, int skip) {
@@ -645,6 +665,41 @@ static void test_blocked_connector_superseded(void **state) {
   assert_int_equal(query(f, RESOURCES), 270);
 }
 
+/* A failed initial load is set aside with its reason and never replayed
+ * into a later mode: incremental runs are refused until a complete one,
+ * which removes what the source dropped. */
+static void test_failed_initial_set_aside(void **state) {
+  fixture *f = *state;
+  char ini[400], inc[400];
+
+  write_job(f, complete_job);
+  snprintf(ini, sizeof(ini), "%s/initial.yaml", f->dir);
+  jh_test_write_file(ini, initial_job, 0644);
+  snprintf(inc, sizeof(inc), "%s/incremental.yaml", f->dir);
+  jh_test_write_file(inc, incremental_job, 0644);
+  write_hr(f, 300, 0, 0);
+  assert_int_equal(jobhost(f, "run", ini, NULL), 0);
+  assert_int_equal(query(f, RESOURCES), 300);
+  /* a second initial load is refused, and its batch set aside */
+  assert_int_equal(jobhost(f, "run", ini, NULL), 1);
+  assert_string_equal(task_state(f, "Sync"), "Error");
+  assert_true(message_has(f, "Sync", "set aside"));
+  assert_int_equal(count_files(f, "Work/Collect/HR/batches/*"), 0);
+  assert_int_equal(
+      count_files(f, "Work/Collect/HR/failed/*-initial/reason.txt"), 1);
+  /* the source drops 30 people: incremental runs are refused, every time */
+  write_hr(f, 300, 0, 10);
+  assert_int_equal(jobhost(f, "run", inc, NULL), 1);
+  assert_true(message_has(f, "Prepare", "run a complete synchronization"));
+  assert_int_equal(jobhost(f, "run", inc, NULL), 1);
+  assert_int_equal(query(f, RESOURCES), 300);
+  /* a complete run makes the store match the source again */
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--force"), 0);
+  assert_int_equal(query(f, RESOURCES), 270);
+  assert_int_equal(jobhost(f, "run", inc, NULL), 0);
+  assert_string_equal(task_state(f, "Prepare"), "Succeeded");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(
@@ -661,6 +716,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_leftovers_swept, setup, teardown),
       cmocka_unit_test_setup_teardown(test_blocked_connector_superseded,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(test_failed_initial_set_aside, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -556,14 +556,36 @@ static void test_bad_batches(void **state) {
   assert_int_equal(sync_run(f, 1, 0, 1, 0, &st, err, sizeof(err)),
                    JOBHOST_ECONFIG);
   assert_non_null(strstr(err, "HR_Person.sorted.csv:3: key out of order"));
-  f->seq = 10;
-  batch(f, "complete", "id,name,title\nA,a,1\n", NULL, 0);
+  /* a batch that failed on its data is set aside with its reason */
+  assert_non_null(strstr(err, "the batch is set aside in"));
+  assert_int_equal(batches_left(f), 0);
+  {
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof(path), "%s/HR/failed/0000000001-complete/"
+             "reason.txt", f->collect);
+    assert_true(file_has(path, "key out of order"));
+  }
+  assert_int_equal(query_int(f, "SELECT failed_batch FROM sync_state"), 1);
+  /* an incremental batch cannot follow it */
+  batch(f, "incremental", "command,id,name,dept\ninsert,Z1,z,D\n", NULL, 1);
   assert_int_equal(sync_run(f, 2, 0, 1, 0, &st, err, sizeof(err)),
                    JOBHOST_ECONFIG);
-  /* the first bad batch is still pending and fails first; it is void
-   * once a later complete one exists, so the error is the newer one */
+  assert_non_null(strstr(err, "an incremental batch cannot follow it"));
+  assert_int_equal(batches_left(f), 1);
+  f->seq = 10;
+  batch(f, "complete", "id,name,title\nA,a,1\n", NULL, 0);
+  assert_int_equal(sync_run(f, 3, 0, 1, 0, &st, err, sizeof(err)),
+                   JOBHOST_ECONFIG);
   assert_non_null(strstr(err, "column 'title' is not a mapped property"));
   assert_int_equal(query_int(f, "SELECT count(*) FROM resources"), 0);
+  /* a good complete batch replaces them and clears the failure */
+  f->seq = 20;
+  batch(f, "complete", "id,name,dept\nA,a,1\n", NULL, 0);
+  assert_int_equal(sync_run(f, 4, 0, 1, 0, &st, err, sizeof(err)), 0);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM resources"), 1);
+  assert_int_equal(query_int(f, "SELECT count(failed_batch) FROM "
+                                "sync_state"),
+                   0);
 }
 
 /* Killing the worker in the middle of its transaction leaves the store
