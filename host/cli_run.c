@@ -251,6 +251,19 @@ static const char *leave_out_blocked(void *arg, const jh_task_def *def,
                            instance, why, size);
 }
 
+/* The store's reserve file, beside it (jh_store_keep_reserve). */
+static void keep_reserve(const jh_home *home, jh_store *store) {
+  char path[PATH_MAX];
+  int rc;
+  if (snprintf(path, sizeof(path), "%s.reserve", home->store_path) >=
+      (int)sizeof(path))
+    return;
+  rc = jh_store_keep_reserve(store, path);
+  if (rc != 0)
+    fprintf(stderr, "jobhost: %s: no reserve for the store: %s\n", path,
+            strerror(-rc));
+}
+
 /* Execute, keep and write the report, say where it is. */
 static int execute_and_report(const run_args *a, const jh_job *job,
                               const jh_home *home, jh_store *store,
@@ -283,7 +296,16 @@ static int execute_and_report(const run_args *a, const jh_job *job,
   }
   free(report);
   if (rc != 0) {
-    fprintf(stderr, "jobhost: %s\n", jobhost_strerror(rc));
+    if (rc == -EIO)
+      fprintf(stderr, "jobhost: the store %s could not record instance "
+                      "%lld: %s; the tasks ended as listed above (`jobhost "
+                      "history` may show the instance Interrupted; free "
+                      "space on that disk: the identity store and the "
+                      "change reports keep what was applied)\n",
+              home->store_path, (long long)instance,
+              jh_store_errmsg(store));
+    else
+      fprintf(stderr, "jobhost: %s\n", jobhost_strerror(rc));
     return JH_EXIT_ERROR;
   }
   return exit_status(state);
@@ -350,6 +372,7 @@ int jh_cmd_run(int argc, char **argv) {
                         "the selected steps could not be recorded", NULL);
     status = JH_EXIT_ERROR;
   } else {
+    keep_reserve(&home, store);
     jh_sweep_leftovers(&home, store, instance, stderr);
     status = execute_and_report(&a, &job, &home, store, instance);
   }
@@ -434,6 +457,7 @@ int jh_cmd_resume(int argc, char **argv) {
     fprintf(stderr, "jobhost resume: %s\n", jh_store_errmsg(store));
     goto out;
   }
+  keep_reserve(&home, store);
   jh_sweep_leftovers(&home, store, instance, stderr);
   status = execute_and_report(&a, &job, &home, store, instance);
 out:

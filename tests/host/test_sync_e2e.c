@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -57,6 +59,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fixture *f = *state;
+  (void)umount2(f->home, MNT_DETACH); /* the disk-full test's tmpfs */
   jh_test_rmtree(f->dir);
   free(f);
   return 0;
@@ -700,6 +703,84 @@ static void test_failed_initial_set_aside(void **state) {
   assert_string_equal(task_state(f, "Prepare"), "Succeeded");
 }
 
+/* The host's store fills up after the identity store committed: the
+ * console names the task being recorded and the cause, and the store
+ * ends up recording how every task and the job really ended. */
+static void test_host_store_full(void **state) {
+  fixture *f = *state;
+  char job[1600], fill[400], *err = NULL;
+  const char *argv[16];
+  size_t n = 0;
+  int rc;
+
+  assert_int_equal(mkdir(f->home, 0700), 0);
+  if (mount("tmpfs", f->home, "tmpfs", 0, "size=8m") != 0) {
+    fprintf(stderr, "test_host_store_full skipped: cannot mount a tmpfs: "
+                    "%s\n", strerror(errno));
+    skip();
+  }
+  snprintf(fill, sizeof(fill), "%s/filler", f->home);
+  snprintf(job, sizeof(job),
+           "%s"
+           "    - id: Fill\n"
+           "      type: TestFillDiskTask\n"
+           "      path: %s\n"
+           "      depends_on: [Sync]\n"
+           "    - id: After\n"
+           "      type: TestSucceedTask\n"
+           "      depends_on: [Fill]\n",
+           complete_job, fill);
+  write_job(f, job);
+  write_hr(f, 50, 0, 0);
+  argv[n++] = jh_test_env("JH_JOBHOST");
+  argv[n++] = "run";
+  argv[n++] = f->pipeline;
+  argv[n++] = "--home";
+  argv[n++] = f->home;
+  argv[n++] = "--plugin-dir";
+  argv[n++] = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
+  argv[n++] = "--plugin-dir";
+  argv[n++] = jh_test_env("JH_ENGINE_PLUGIN_DIR");
+  argv[n++] = "--force";
+  argv[n] = NULL;
+  rc = jh_test_run(argv, NULL, &err);
+  if (strstr(err, "recording task Fill (Succeeded)") == NULL ||
+      strstr(err, "database or disk is full") == NULL)
+    fail_msg("the cause is not named:\n%s", err);
+  free(err);
+  assert_int_equal(rc, 0);
+  assert_int_equal(query(f, RESOURCES), 50);
+  assert_int_equal(unlink(fill), 0);
+  /* the store says what happened: the job and every task Succeeded */
+  {
+    char path[400];
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    snprintf(path, sizeof(path), "%s/jobhost.db", f->home);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT state, message FROM "
+                                        "job_instances WHERE id = 1", -1,
+                                        &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0),
+                        "Succeeded");
+    assert_non_null(strstr((const char *)sqlite3_column_text(q, 1),
+                           "database or disk is full"));
+    sqlite3_finalize(q);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM "
+                                        "task_instances WHERE job_instance "
+                                        "= 1 AND state = 'Succeeded'",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 5);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+  }
+  assert_int_equal(umount2(f->home, MNT_DETACH), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(
@@ -718,6 +799,7 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_failed_initial_set_aside, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_host_store_full, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
