@@ -14,6 +14,13 @@ enum jh_exit {
   JH_EXIT_CANCELLED = 5  /* Cancelled */
 };
 
+/* An option whose value names a file or a folder (--home, --plugin-dir,
+ * --report, -o): an empty value is a usage error, never "the default".
+ * Returns 0, or -1 after saying on stderr that `option` of `cmd` needs
+ * `what` (e.g. "a folder"); the command then exits JH_EXIT_USAGE. */
+int jh_cli_nonempty(const char *cmd, const char *option, const char *value,
+                    const char *what); /* cli_args.c */
+
 /* Each command takes the arguments after `jobhost` (argv[0] is the command
  * name) and returns an exit status. */
 int jh_cmd_plugins(int argc, char **argv);  /* cli_plugins.c */

@@ -86,6 +86,8 @@ static int parse_args(enum graph_cmd cmd, int argc, char **argv,
   while ((c = getopt_long(argc, argv, "d:f:h", opts, NULL)) != -1) {
     switch (c) {
     case 'd':
+      if (jh_cli_nonempty(name, "--plugin-dir", optarg, "a folder") != 0)
+        return -1;
       args->dirs[args->ndirs++] = optarg;
       break;
     case 'f':

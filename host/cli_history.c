@@ -384,6 +384,8 @@ int jh_cmd_history(int argc, char **argv) {
   while ((c = getopt_long(argc, argv, "H:j:n:Jh", opts, NULL)) != -1) {
     switch (c) {
     case 'H':
+      if (jh_cli_nonempty("history", "--home", optarg, "a folder") != 0)
+        return JH_EXIT_USAGE;
       home_dir = optarg;
       break;
     case 'j':
@@ -718,6 +720,8 @@ int jh_cmd_show(int argc, char **argv) {
   while ((c = getopt_long(argc, argv, "H:Jh", opts, NULL)) != -1) {
     switch (c) {
     case 'H':
+      if (jh_cli_nonempty("show", "--home", optarg, "a folder") != 0)
+        return JH_EXIT_USAGE;
       home_dir = optarg;
       break;
     case 'J':

@@ -94,6 +94,8 @@ static int parse_args(int argc, char **argv, import_args *args) {
   while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
     switch (c) {
     case 'o':
+      if (jh_cli_nonempty("import-xml", "-o", optarg, "a file name") != 0)
+        return -1;
       args->output = optarg;
       break;
     case 'j':
@@ -103,12 +105,18 @@ static int parse_args(int argc, char **argv, import_args *args) {
       args->opt.job_only = 1;
       break;
     case 'i':
+      if (jh_cli_nonempty("import-xml", "--include", optarg, "a file name") !=
+          0)
+        return -1;
       args->includes[args->opt.nincludes++] = optarg;
       break;
     case 'l':
       args->opt.lenient = 1;
       break;
     case 'd':
+      if (jh_cli_nonempty("import-xml", "--plugin-dir", optarg,
+                          "a folder") != 0)
+        return -1;
       args->dirs[args->ndirs++] = optarg;
       break;
     case 'h':

@@ -213,6 +213,11 @@ int jh_cmd_plugins(int argc, char **argv) {
       json = 1;
       break;
     case 'd':
+      if (jh_cli_nonempty("plugins", "--plugin-dir", optarg, "a folder") !=
+          0) {
+        free(cli_dirs);
+        return JH_EXIT_USAGE;
+      }
       cli_dirs[ncli++] = optarg;
       break;
     case 'h':

@@ -107,12 +107,18 @@ static int parse_args(int argc, char **argv, run_args *a) {
          -1) {
     switch (c) {
     case 'r':
+      if (jh_cli_nonempty(cmd, "--report", optarg, "a file name") != 0)
+        return JH_EXIT_USAGE;
       a->report = optarg;
       break;
     case 'H':
+      if (jh_cli_nonempty(cmd, "--home", optarg, "a folder") != 0)
+        return JH_EXIT_USAGE;
       a->home = optarg;
       break;
     case 'd':
+      if (jh_cli_nonempty(cmd, "--plugin-dir", optarg, "a folder") != 0)
+        return JH_EXIT_USAGE;
       if (a->nplugin_dirs == MAX_PLUGIN_DIRS) {
         fprintf(stderr, "jobhost %s: at most %d --plugin-dir\n", cmd,
                 MAX_PLUGIN_DIRS);
@@ -483,6 +489,8 @@ int jh_cmd_cancel(int argc, char **argv) {
   optind = 1;
   while ((c = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
     if (c == 'H') {
+      if (jh_cli_nonempty("cancel", "--home", optarg, "a folder") != 0)
+        return JH_EXIT_USAGE;
       home_dir = optarg;
     } else if (c == 'h') {
       run_usage(stdout, "cancel");

@@ -28,10 +28,37 @@ typedef struct jh_diags {
   jh_diag *items; /* owned */
   size_t n;
   size_t nerrors;
+  size_t cap; /* room in items */
 } jh_diags;
 
 /* A zeroed jh_diags is empty and ready to use. */
-#define JH_DIAGS_INIT {NULL, 0, 0}
+#define JH_DIAGS_INIT {NULL, 0, 0, 0}
+
+/*
+ * Source text quoted in a message. A file read as a pipeline may be
+ * anything (a password file named by mistake in `include:`), so messages
+ * never echo more than JH_QUOTE_MAX characters of what was read: longer
+ * text is cut with "...", and control characters are shown as '?' (a
+ * newline as "\n"), so one quote stays on one line.
+ */
+#define JH_QUOTE_MAX 40
+/* Bytes an excerpt may take: UTF-8 characters, escapes, "..." and NUL. */
+#define JH_QUOTE_SIZE (JH_QUOTE_MAX * 4 + 8)
+
+/* The excerpt of `text` (NULL shows as "?") written into buf (size >=
+ * JH_QUOTE_SIZE); returns buf. */
+const char *jh_diag_quote(const char *text, char *buf, size_t size);
+
+/* jh_diag_quote into a buffer that lives until the end of the enclosing
+ * block: pass JH_Q(value) wherever a message shows text read from a
+ * file. */
+#define JH_Q(text)                                                            \
+  jh_diag_quote((text), (char[JH_QUOTE_SIZE]){0}, JH_QUOTE_SIZE)
+
+/* Errors reported about one file before the rest are summed up in one
+ * last error: a file that is not a pipeline at all (a binary, a password
+ * file) must not flood the terminal. */
+#define JH_DIAG_FILE_ERRORS_MAX 50
 
 /* Append one diagnostic. file is copied (NULL allowed). Out of memory is
  * reported on stderr and the diagnostic is dropped, but nerrors still

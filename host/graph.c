@@ -73,7 +73,7 @@ static int graph_links(jh_graph *g, const jh_pipeline *p, jh_diags *diags) {
       if (jh_pipeline_task(p, t->depends_on[d], &j) == NULL) {
         jh_diag_error(diags, t->depends_loc[d].file, t->depends_loc[d].line,
                       t->depends_loc[d].column,
-                      "unknown task '%s' in depends_on", t->depends_on[d]);
+                      "unknown task '%s' in depends_on", JH_Q(t->depends_on[d]));
         bad = 1;
         continue;
       }
@@ -118,16 +118,16 @@ static int report_cycle(const jh_pipeline *p, const size_t *path,
     on_cycle[path[i]] = 1;
     if (path[i] < path[first])
       first = i;
-    size += strlen(p->tasks[path[i]].id) + 4;
+    size += strlen(JH_Q(p->tasks[path[i]].id)) + 4;
   }
-  size += strlen(p->tasks[path[first]].id);
+  size += strlen(JH_Q(p->tasks[path[first]].id));
   text = malloc(size);
   if (text == NULL)
     return -ENOMEM;
   o = text;
   for (size_t s = 0; s <= k; s++) {
     size_t at = from + (first - from + s) % k;
-    o += sprintf(o, "%s%s", s > 0 ? " -> " : "", p->tasks[path[at]].id);
+    o += sprintf(o, "%s%s", s > 0 ? " -> " : "", JH_Q(p->tasks[path[at]].id));
   }
   jh_diag_error(diags, p->tasks[path[first]].loc.file,
                 p->tasks[path[first]].loc.line,
@@ -214,9 +214,9 @@ static int levels_by_order(jh_graph *g, const char *on_cycle,
                     "task '%s' (level %d%s) depends on '%s' (level %d%s): a "
                     "parent must have a lower level than the tasks that "
                     "depend on it",
-                    p->tasks[i].id, g->level[i],
+                    JH_Q(p->tasks[i].id), g->level[i],
                     p->tasks[i].level < 0 ? ", from document order" : "",
-                    p->tasks[j].id, g->level[j],
+                    JH_Q(p->tasks[j].id), g->level[j],
                     p->tasks[j].level < 0 ? ", from document order" : "");
       bad = 1;
     }
@@ -287,28 +287,36 @@ out:
   return rc;
 }
 
-/* Steps: by level, then document order; within a level, chunks of
- * max_parallel tasks take consecutive Order numbers. */
-static void graph_steps(jh_graph *g) {
-  size_t k = 0, order = 0;
+/* Steps: by level, then document order (a counting sort on the dense
+ * levels); within a level, chunks of max_parallel tasks take consecutive
+ * Order numbers. */
+static int graph_steps(jh_graph *g) {
+  size_t nlevels = g->nlevels > 0 ? (size_t)g->nlevels : 0;
+  size_t *start = calloc(nlevels + 1, sizeof(*start));
+  size_t order = 0;
   size_t chunk = g->pipeline->max_parallel > 0
                      ? (size_t)g->pipeline->max_parallel
                      : 1;
-  for (int lv = 0; lv < g->nlevels; lv++) {
-    size_t in_level = 0;
-    for (size_t i = 0; i < g->n; i++) {
-      if (g->level[i] != lv)
-        continue;
-      if (in_level > 0 && in_level % chunk == 0)
-        order++;
-      g->steps[k] = i;
-      g->step_order[k] = order;
-      k++;
-      in_level++;
-    }
-    if (in_level > 0)
+
+  if (start == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < g->n; i++)
+    start[g->level[i] + 1]++;
+  for (size_t lv = 0; lv < nlevels; lv++)
+    start[lv + 1] += start[lv];
+  for (size_t i = 0; i < g->n; i++)
+    g->steps[start[g->level[i]]++] = i; /* start[lv]: end of level lv */
+  for (size_t k = 0; k < g->n; k++) {
+    int lv = g->level[g->steps[k]];
+    size_t first = lv == 0 ? 0 : start[lv - 1];
+    if (k > first && (k - first) % chunk == 0)
       order++;
+    g->step_order[k] = order;
+    if (k + 1 == start[lv])
+      order++; /* the next level starts a new step */
   }
+  free(start);
+  return 0;
 }
 
 int jh_graph_build(const jh_pipeline *p, jh_graph **out, jh_diags *diags) {
@@ -341,11 +349,12 @@ int jh_graph_build(const jh_pipeline *p, jh_graph **out, jh_diags *diags) {
   if (rc == 0 && cycles > 0)
     rc = JOBHOST_ECONFIG;
   free(on_cycle);
+  if (rc == 0)
+    rc = graph_steps(g);
   if (rc != 0) {
     jh_graph_free(g);
     return rc;
   }
-  graph_steps(g);
   *out = g;
   return 0;
 }

@@ -54,7 +54,12 @@ static const char *env_nonempty(const char *name) {
 static int configured_root(const char *cli_root, char **out, char *err,
                            size_t errsize) {
   const char *v;
-  if (cli_root != NULL && *cli_root != '\0')
+  if (cli_root != NULL && *cli_root == '\0') {
+    /* an empty --home is a mistake, not a request for the default */
+    snprintf(err, errsize, "the home given is empty: expected a folder");
+    return -EINVAL;
+  }
+  if (cli_root != NULL)
     *out = strdup(cli_root);
   else if ((v = env_nonempty("JOBHOST_HOME")) != NULL)
     *out = strdup(v);

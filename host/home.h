@@ -27,7 +27,8 @@ typedef struct jh_home {
   char *reports;
 } jh_home;
 
-/* Resolve the root (cli_root may be NULL), create the folders (0750) and
+/* Resolve the root (cli_root may be NULL for the default; an empty
+ * cli_root is refused with -EINVAL), create the folders (0750) and
  * fill *h. Returns 0, or a negative code with a reason in err. */
 int jh_home_open(const char *cli_root, jh_home *h, char *err, size_t errsize);
 

@@ -7,7 +7,7 @@ noinst_LTLIBRARIES += host/libjobhost-host.la
 host_libjobhost_host_la_SOURCES = \
 	host/loader.c host/loader.h \
 	host/diag.c host/diag.h \
-	host/cli.h host/cli_plugins.c
+	host/cli.h host/cli_args.c host/cli_plugins.c
 EXTRA_DIST += host/pipeline.h host/graph.h host/job_load.h host/store.h \
 	host/home.h
 host_libjobhost_host_la_CPPFLAGS = $(HOST_CPPFLAGS)

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "model_load.h"
+#include "strindex.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -144,7 +145,7 @@ static void parse_thresholds(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
       continue;
     if (strstr(es[i].key, "percentage") != NULL && v > 100) {
       jh_yw_err_node(w, f, es[i].vnode, "expected a percentage from 0 to "
-                     "100 for '%s', got %d", es[i].key, v);
+                     "100 for '%s', got %d", JH_Q(es[i].key), v);
       continue;
     }
     for (int k = 0; k < JH_TH_COUNT; k++)
@@ -253,7 +254,7 @@ static void unknown_setting(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
     names[n++] = pkg->settings[i].name;
   if (n == 0) {
     jh_yw_err_node(w, f, e->knode, "unknown setting '%s': package '%s' "
-                   "takes no settings", e->key, pkg->name);
+                   "takes no settings", JH_Q(e->key), pkg->name);
     return;
   }
   jh_yw_unknown_key(w, f, e, names, n);
@@ -281,7 +282,7 @@ static char *setting_value(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
       return NULL;
     if (jh_yw_parse_ll(s, &ll) != 0) {
       jh_yw_err_node(w, f, e->vnode, "expected an integer for '%s', got %s",
-                     e->key, jh_yw_describe(e->vnode, got, sizeof(got)));
+                     JH_Q(e->key), jh_yw_describe(e->vnode, got, sizeof(got)));
       return NULL;
     }
     return jh_yw_xstrdup(w, s);
@@ -337,7 +338,7 @@ static void parse_settings(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
       if (sp->secret) {
         jh_yw_err_node(w, f, es[i].knode, "'%s' is a secret: give it under "
                        "'secrets:' as {file: PATH} or {env: VARIABLE}, never "
-                       "in the model text", es[i].key);
+                       "in the model text", JH_Q(es[i].key));
         continue;
       }
       value = setting_value(w, f, &es[i], sp);
@@ -373,7 +374,7 @@ static void parse_secret(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
   if (e->vnode->type != YAML_MAPPING_NODE) {
     jh_yw_err_node(w, f, e->vnode, "expected {file: PATH} or {env: "
                    "VARIABLE} for secret '%s', got %s (secrets are never "
-                   "written in the model)", e->key,
+                   "written in the model)", JH_Q(e->key),
                    jh_yw_describe(e->vnode, got, sizeof(got)));
     return;
   }
@@ -382,7 +383,7 @@ static void parse_secret(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
     return;
   if (ne != 1) {
     jh_yw_err_node(w, f, e->vnode, "expected exactly one of 'file' or 'env' "
-                   "for secret '%s'", e->key);
+                   "for secret '%s'", JH_Q(e->key));
     free(es);
     return;
   }
@@ -438,7 +439,7 @@ static void required_settings(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
       found = strcmp(c->secrets[j].name, sp->name) == 0;
     if (sp->required && !found)
       jh_yw_err_node(w, f, n, "connection '%s' is missing setting '%s' "
-                     "required by package '%s'%s%s", c->id ? c->id : "?",
+                     "required by package '%s'%s%s", JH_Q(c->id),
                      sp->name, pkg->name, sp->help ? ": " : "",
                      sp->help ? sp->help : "");
   }
@@ -479,7 +480,7 @@ static void parse_connection(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
           names[np++] = reg->plugins[i].desc->packages[j].name;
       all = jh_yw_join(names, np, ", ");
       jh_yw_err_node(w, f, pe->vnode, "unknown package '%s': expected a "
-                     "connector package of a loaded plugin (%s)", c->package,
+                     "connector package of a loaded plugin (%s)", JH_Q(c->package),
                      np == 0 ? "none is loaded" : all ? all : "?");
       free(all);
     }
@@ -792,49 +793,61 @@ void jh_model_parse_section(jh_yw *w, const jh_yfile *f, const char *key,
 
 /* ---- checks across the model ---- */
 
-static void dup_check(jh_yw *w, const char *what, const char *id,
-                      jh_mloc at, const char *first_id, jh_mloc first,
-                      int nocase) {
-  if (id == NULL || first_id == NULL)
-    return;
-  if (nocase ? strcasecmp(id, first_id) != 0 : strcmp(id, first_id) != 0)
-    return;
+/* For each item of a list, the position of the first item with the same
+ * identifier (itself when it is the first; (size_t)-1 without an
+ * identifier): a malloc'd array, or NULL (w->oom set). */
+static size_t *first_ids(jh_yw *w, const void *ids, size_t stride, size_t n,
+                         int nocase) {
+  size_t *first = jh_yw_xcalloc(w, n, sizeof(*first));
+  jh_strindex ix;
+  if (first == NULL)
+    return NULL;
+  if (jh_strindex_build(&ix, ids, stride, n, nocase) != 0) {
+    w->oom = 1;
+    free(first);
+    return NULL;
+  }
+  jh_strindex_firsts(&ix, first, n);
+  jh_strindex_free(&ix);
+  return first;
+}
+
+static void dup_report(jh_yw *w, const char *what, const char *id,
+                       jh_mloc at, jh_mloc first, int nocase) {
   jh_yw_err_at(w, as_loc(at), "duplicate %s '%s' (first declared at %s:%d)%s",
-               what, id, first.file ? first.file : "?", first.line,
+               what, JH_Q(id), first.file ? first.file : "?", first.line,
                nocase ? ": identifiers are compared without case" : "");
 }
 
+/* Report every item whose identifier an earlier item of the list has. */
+#define CHECK_UNIQUE(w, what, arr, n, idfield, nocase)                        \
+  do {                                                                        \
+    size_t *first_ =                                                          \
+        (n) > 1 ? first_ids((w), JH_STRINDEX_FIELD(arr, idfield), (n),       \
+                            (nocase))                                         \
+                : NULL;                                                       \
+    for (size_t i_ = 0; first_ != NULL && i_ < (n); i_++)                     \
+      if (first_[i_] != (size_t)-1 && first_[i_] != i_)                      \
+        dup_report((w), (what), (arr)[i_].idfield, (arr)[i_].loc,             \
+                   (arr)[first_[i_]].loc, (nocase));                          \
+    free(first_);                                                             \
+  } while (0)
+
 static void check_unique(jh_yw *w, const jh_model *m) {
-  for (size_t i = 0; i < m->nconnectors; i++)
-    for (size_t j = 0; j < i; j++)
-      dup_check(w, "connector", m->connectors[i].id, m->connectors[i].loc,
-                m->connectors[j].id, m->connectors[j].loc, 1);
-  for (size_t i = 0; i < m->nconnections; i++)
-    for (size_t j = 0; j < i; j++)
-      dup_check(w, "connection", m->connections[i].id, m->connections[i].loc,
-                m->connections[j].id, m->connections[j].loc, 1);
-  for (size_t i = 0; i < m->nentity_types; i++)
-    for (size_t j = 0; j < i; j++)
-      dup_check(w, "entity type", m->entity_types[i].id,
-                m->entity_types[i].loc, m->entity_types[j].id,
-                m->entity_types[j].loc, 0);
-  for (size_t i = 0; i < m->nmappings; i++)
-    for (size_t j = 0; j < i; j++)
-      dup_check(w, "entity type mapping for", m->mappings[i].entity_type,
-                m->mappings[i].loc, m->mappings[j].entity_type,
-                m->mappings[j].loc, 0);
-  for (size_t i = 0; i < m->nassociations; i++)
-    for (size_t j = 0; j < i; j++)
-      dup_check(w, "association mapping", m->associations[i].id,
-                m->associations[i].loc, m->associations[j].id,
-                m->associations[j].loc, 0);
+  CHECK_UNIQUE(w, "connector", m->connectors, m->nconnectors, id, 1);
+  CHECK_UNIQUE(w, "connection", m->connections, m->nconnections, id, 1);
+  CHECK_UNIQUE(w, "entity type", m->entity_types, m->nentity_types, id, 0);
+  CHECK_UNIQUE(w, "entity type mapping for", m->mappings, m->nmappings,
+               entity_type, 0);
+  CHECK_UNIQUE(w, "association mapping", m->associations, m->nassociations,
+               id, 0);
 }
 
 static void need_connector(jh_yw *w, const jh_model *m, const char *id,
                            jh_mloc at) {
   if (id != NULL && jh_model_connector(m, id) == NULL)
     jh_yw_err_at(w, as_loc(at), "unknown connector '%s': expected a "
-                 "connector declared under 'connectors:'", id);
+                 "connector declared under 'connectors:'", JH_Q(id));
 }
 
 static const jh_entity_type *need_entity_type(jh_yw *w, const jh_model *m,
@@ -842,30 +855,28 @@ static const jh_entity_type *need_entity_type(jh_yw *w, const jh_model *m,
   const jh_entity_type *et = jh_model_entity_type(m, id);
   if (id != NULL && et == NULL)
     jh_yw_err_at(w, as_loc(at), "unknown entity type '%s': expected an "
-                 "entity type declared under 'entity_types:'", id);
+                 "entity type declared under 'entity_types:'", JH_Q(id));
   return et;
 }
 
 static void check_entity_types(jh_yw *w, const jh_model *m) {
   for (size_t i = 0; i < m->nentity_types; i++) {
     const jh_entity_type *et = &m->entity_types[i];
+    CHECK_UNIQUE(w, "property", et->properties, et->nproperties, id, 0);
     for (size_t j = 0; j < et->nproperties; j++) {
       const jh_property *p = &et->properties[j];
-      for (size_t k = 0; k < j; k++)
-        dup_check(w, "property", p->id, p->loc, et->properties[k].id,
-                  et->properties[k].loc, 0);
       if (p->type == JH_PROP_LINK || p->type == JH_PROP_LINKS) {
         if (p->target == NULL)
           jh_yw_err_at(w, as_loc(p->loc), "property '%s' is a %s: expected "
                        "'target', the entity type it points to",
-                       p->id ? p->id : "?",
+                       JH_Q(p->id),
                        p->type == JH_PROP_LINK ? "link" : "links");
         else
           need_entity_type(w, m, p->target, p->loc);
       } else if (p->target != NULL) {
         jh_yw_err_at(w, as_loc(p->loc), "property '%s' has a 'target' but "
                      "is not a link: only 'link' and 'links' properties "
-                     "point to an entity type", p->id ? p->id : "?");
+                     "point to an entity type", JH_Q(p->id));
       }
     }
   }
@@ -876,28 +887,32 @@ static void check_mappings(jh_yw *w, const jh_model *m) {
     const jh_entity_mapping *mp = &m->mappings[i];
     const jh_entity_type *et =
         need_entity_type(w, m, mp->entity_type, mp->entity_type_loc);
+    size_t *first = mp->nproperties > 1
+                        ? first_ids(w, JH_STRINDEX_FIELD(mp->properties,
+                                                         property),
+                                    mp->nproperties, 0)
+                        : NULL;
     need_connector(w, m, mp->connector, mp->connector_loc);
     for (size_t j = 0; j < mp->nproperties; j++) {
       const jh_mapped_property *p = &mp->properties[j];
       const jh_property *ep;
-      for (size_t k = 0; k < j; k++)
-        if (p->property != NULL && mp->properties[k].property != NULL &&
-            strcmp(p->property, mp->properties[k].property) == 0)
-          jh_yw_err_at(w, as_loc(p->loc), "property '%s' is mapped twice "
-                       "(first at line %d): map each property once",
-                       p->property, mp->properties[k].loc.line);
+      if (first != NULL && first[j] != (size_t)-1 && first[j] != j)
+        jh_yw_err_at(w, as_loc(p->loc), "property '%s' is mapped twice "
+                     "(first at line %d): map each property once",
+                     JH_Q(p->property), mp->properties[first[j]].loc.line);
       if (et == NULL || p->property == NULL)
         continue;
       ep = jh_entity_type_property(et, p->property);
       if (ep == NULL)
         jh_yw_err_at(w, as_loc(p->loc), "entity type '%s' has no property "
-                     "'%s': expected one of its declared properties", et->id,
-                     p->property);
+                     "'%s': expected one of its declared properties", JH_Q(et->id),
+                     JH_Q(p->property));
       else if (ep->type == JH_PROP_LINKS)
         jh_yw_err_at(w, as_loc(p->loc), "property '%s' is multi-valued "
                      "(links): fill it with an association mapping, not a "
-                     "column", p->property);
+                     "column", JH_Q(p->property));
     }
+    free(first);
   }
 }
 
@@ -909,7 +924,7 @@ static const char *resolve_key(jh_yw *w, const jh_model *m, const char *et,
   if (mp == NULL) {
     jh_yw_err_at(w, as_loc(at), "entity type '%s' has no entity type "
                  "mapping: its keys are unknown, so %s cannot be matched",
-                 et, which);
+                 JH_Q(et), which);
     return NULL;
   }
   if (key == NULL)
@@ -921,7 +936,7 @@ static const char *resolve_key(jh_yw *w, const jh_model *m, const char *et,
       return key;
   jh_yw_err_at(w, as_loc(at), "'%s' is not a key of entity type '%s': "
                "expected its primary key or a property mapped with "
-               "'unique_key: true'", key, et);
+               "'unique_key: true'", JH_Q(key), JH_Q(et));
   return NULL;
 }
 
@@ -939,7 +954,8 @@ static void check_associations(jh_yw *w, jh_model *m) {
     if (p == NULL || p->type != JH_PROP_LINKS) {
       jh_yw_err_at(w, as_loc(a->property_loc), "'%s' is not a 'links' "
                    "property of entity type '%s': an association mapping "
-                   "fills a multi-valued link", a->property, et->id);
+                   "fills a multi-valued link", JH_Q(a->property),
+                   JH_Q(et->id));
       continue;
     }
     k1 = resolve_key(w, m, et->id, a->key1,

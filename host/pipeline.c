@@ -17,6 +17,7 @@
 
 #include "pipeline.h"
 #include "model_load.h"
+#include "strindex.h"
 #include "yaml_walk.h"
 
 #include <errno.h>
@@ -126,7 +127,7 @@ static void unknown_task_type(ctx *c, const jh_yfile *f, const yaml_node_t *n) {
     return;
   if (count == 0) {
     jh_yw_err_node(&c->yw, f, n, "unknown task type '%s': no plugin providing task "
-             "types was loaded (see 'jobhost plugins')", jh_yw_scalar(n));
+             "types was loaded (see 'jobhost plugins')", JH_Q(jh_yw_scalar(n)));
     free(names);
     return;
   }
@@ -136,9 +137,9 @@ static void unknown_task_type(ctx *c, const jh_yfile *f, const yaml_node_t *n) {
   hint = jh_yw_closest(jh_yw_scalar(n), names, count);
   if (hint != NULL)
     jh_yw_err_node(&c->yw, f, n, "unknown task type '%s' (did you mean '%s'?); task "
-             "types: %s", jh_yw_scalar(n), hint, all ? all : "?");
+             "types: %s", JH_Q(jh_yw_scalar(n)), hint, all ? all : "?");
   else
-    jh_yw_err_node(&c->yw, f, n, "unknown task type '%s'; task types: %s", jh_yw_scalar(n),
+    jh_yw_err_node(&c->yw, f, n, "unknown task type '%s'; task types: %s", JH_Q(jh_yw_scalar(n)),
              all ? all : "?");
   free(all);
   free(names);
@@ -249,7 +250,7 @@ static void task_key_unknown(ctx *c, const jh_yfile *f, const jh_yentry *e,
     cands[k++] = tt->params[i].name;
   hint = jh_yw_closest(e->key, cands, n);
   if (hint != NULL) {
-    jh_yw_err_node(&c->yw, f, e->knode, "unknown key '%s' (did you mean '%s'?)", e->key,
+    jh_yw_err_node(&c->yw, f, e->knode, "unknown key '%s' (did you mean '%s'?)", JH_Q(e->key),
              hint);
     free(cands);
     return;
@@ -260,11 +261,11 @@ static void task_key_unknown(ctx *c, const jh_yfile *f, const jh_yentry *e,
     c->yw.oom = 1;
   if (n > NELEM(task_keys))
     jh_yw_err_node(&c->yw, f, e->knode, "unknown key '%s'; expected a task key (%s) or "
-             "a parameter of %s (%s)", e->key, host ? host : "?", tt->name,
+             "a parameter of %s (%s)", JH_Q(e->key), host ? host : "?", tt->name,
              params ? params : "?");
   else
     jh_yw_err_node(&c->yw, f, e->knode, "unknown key '%s'; expected a task key (%s); "
-             "%s takes no parameter", e->key, host ? host : "?", tt->name);
+             "%s takes no parameter", JH_Q(e->key), host ? host : "?", tt->name);
   free(host);
   free(params);
   free(cands);
@@ -320,7 +321,7 @@ static void task_required(ctx *c, const jh_yfile *f, const jh_task_def *t,
     const jobhost_param *sp = &tt->params[i];
     if (sp->required && jh_task_value(t, sp->name) == NULL)
       jh_yw_err_node(&c->yw, f, n, "missing required parameter '%s' in task '%s' (%s: "
-               "%s)", sp->name, t->id ? t->id : "?", tt->name,
+               "%s)", sp->name, JH_Q(t->id), tt->name,
                sp->help ? sp->help : jobhost_param_type_name(sp->type));
   }
 }
@@ -374,7 +375,7 @@ static void parse_task(ctx *c, const jh_yfile *f, yaml_node_t *n, size_t idx) {
              "identifier");
   if (te == NULL)
     jh_yw_err_node(&c->yw, f, n, "missing 'type' in task '%s': expected a task type "
-             "such as ExportTask", t->id ? t->id : "?");
+             "such as ExportTask", JH_Q(t->id));
   if (t->task_type != NULL)
     task_required(c, f, t, n);
   free(es);
@@ -709,7 +710,7 @@ static int compose(ctx *c, const char *name, FILE *fp, int is_top,
 static void cannot_read(ctx *c, const char *path, const jh_yfile *from,
                         const yaml_node_t *from_node, int err) {
   if (from != NULL)
-    jh_yw_err_node(&c->yw, from, from_node, "cannot read included file '%s': %s", path,
+    jh_yw_err_node(&c->yw, from, from_node, "cannot read included file '%s': %s", JH_Q(path),
              strerror(err));
   else
     jh_diag_error(c->yw.diags, path, 0, 0, "cannot read the pipeline: %s",
@@ -847,57 +848,99 @@ static void load_file(ctx *c, const char *shown, const jh_yfile *from,
 
 /* ---- checks across tasks ---- */
 
+/* Index the tasks by id (jh_pipeline_task uses it from now on). */
+static void index_tasks(ctx *c) {
+  jh_pipeline *p = c->p;
+  p->task_index = jh_yw_xcalloc(&c->yw, 1, sizeof(*p->task_index));
+  if (p->task_index == NULL)
+    return;
+  if (jh_strindex_build(p->task_index, JH_STRINDEX_FIELD(p->tasks, id),
+                        p->ntasks, 0) != 0) {
+    free(p->task_index);
+    p->task_index = NULL;
+    c->yw.oom = 1;
+  }
+}
+
 static void check_ids(ctx *c) {
   const jh_pipeline *p = c->p;
+  size_t *first = jh_yw_xcalloc(&c->yw, p->ntasks, sizeof(*first));
+  if (first == NULL)
+    return;
+  jh_strindex_firsts(p->task_index, first, p->ntasks);
   for (size_t i = 0; i < p->ntasks; i++) {
-    if (p->tasks[i].id == NULL)
-      continue;
-    for (size_t j = 0; j < i; j++)
-      if (p->tasks[j].id != NULL &&
-          strcmp(p->tasks[i].id, p->tasks[j].id) == 0) {
-        jh_yw_err_at(&c->yw, c->id_loc[i], "duplicate task id '%s' (first defined at "
-               "line %d): task ids must be unique within the job",
-               p->tasks[i].id, c->id_loc[j].line);
-        break;
-      }
+    size_t j = first[i];
+    if (j != (size_t)-1 && j != i)
+      jh_yw_err_at(&c->yw, c->id_loc[i], "duplicate task id '%s' (first "
+                   "defined at line %d): task ids must be unique within the "
+                   "job", JH_Q(p->tasks[i].id), c->id_loc[j].line);
   }
+  free(first);
+}
+
+/* Unknown parents that get a "did you mean" (each hint compares the name
+ * with every task id). */
+#define PARENT_HINTS_MAX 20
+
+static void unknown_parent(ctx *c, const jh_task_def *t, size_t d,
+                           const char **ids, size_t nids, size_t *nhints) {
+  const char *hint = NULL;
+  if (*nhints < PARENT_HINTS_MAX) {
+    (*nhints)++;
+    hint = jh_yw_closest(t->depends_on[d], ids, nids);
+  }
+  if (hint != NULL)
+    jh_yw_err_at(&c->yw, t->depends_loc[d], "unknown task '%s' in "
+                 "depends_on (did you mean '%s'?)", JH_Q(t->depends_on[d]),
+                 JH_Q(hint));
+  else
+    jh_yw_err_at(&c->yw, t->depends_loc[d], "unknown task '%s' in "
+                 "depends_on: no task of this job has this id",
+                 JH_Q(t->depends_on[d]));
+}
+
+/* The parents of one task: each named once, each a task of the job. */
+static void task_parents(ctx *c, const jh_task_def *t, const char **ids,
+                         size_t nids, size_t *nhints) {
+  jh_strindex seen;
+  size_t *first;
+
+  if (t->ndepends == 0)
+    return;
+  first = jh_yw_xcalloc(&c->yw, t->ndepends, sizeof(*first));
+  if (first == NULL)
+    return;
+  if (jh_strindex_build(&seen, t->depends_on, sizeof(char *), t->ndepends,
+                        0) != 0) {
+    c->yw.oom = 1;
+    free(first);
+    return;
+  }
+  jh_strindex_firsts(&seen, first, t->ndepends);
+  jh_strindex_free(&seen);
+  for (size_t d = 0; d < t->ndepends; d++) {
+    if (first[d] != d)
+      jh_yw_err_at(&c->yw, t->depends_loc[d], "'%s' is listed twice in "
+                   "depends_on: list each parent once",
+                   JH_Q(t->depends_on[d]));
+    else if (jh_pipeline_task(c->p, t->depends_on[d], NULL) == NULL)
+      unknown_parent(c, t, d, ids, nids, nhints);
+  }
+  free(first);
 }
 
 static void check_parents(ctx *c) {
   const jh_pipeline *p = c->p;
   const char **ids = jh_yw_xcalloc(&c->yw, p->ntasks, sizeof(*ids));
-  size_t nids = 0;
+  size_t nids = 0, nhints = 0;
 
   if (ids == NULL)
     return;
   for (size_t i = 0; i < p->ntasks; i++)
     if (p->tasks[i].id != NULL)
       ids[nids++] = p->tasks[i].id;
-  for (size_t i = 0; i < p->ntasks; i++) {
-    const jh_task_def *t = &p->tasks[i];
-    for (size_t d = 0; d < t->ndepends; d++) {
-      const char *hint;
-      size_t e;
-      for (e = 0; e < d; e++)
-        if (strcmp(t->depends_on[e], t->depends_on[d]) == 0)
-          break;
-      if (e < d) {
-        jh_yw_err_at(&c->yw, t->depends_loc[d], "'%s' is listed twice in depends_on: list each parent "
-               "once",
-               t->depends_on[d]);
-        continue;
-      }
-      if (jh_pipeline_task(p, t->depends_on[d], NULL) != NULL)
-        continue;
-      hint = jh_yw_closest(t->depends_on[d], ids, nids);
-      if (hint != NULL)
-        jh_yw_err_at(&c->yw, t->depends_loc[d], "unknown task '%s' in depends_on (did "
-               "you mean '%s'?)", t->depends_on[d], hint);
-      else
-        jh_yw_err_at(&c->yw, t->depends_loc[d], "unknown task '%s' in depends_on: no "
-               "task of this job has this id", t->depends_on[d]);
-    }
-  }
+  for (size_t i = 0; i < p->ntasks && !c->yw.oom; i++)
+    task_parents(c, &p->tasks[i], ids, nids, &nhints);
   free(ids);
 }
 
@@ -913,13 +956,13 @@ static void check_agents(ctx *c) {
       jh_yw_err_at(&c->yw, t->loc,
              "task '%s' runs on agent '%s' but job '%s' runs on agent '%s': "
              "all tasks of a job run on the job's agent",
-             t->id, t->agent, p->job_id ? p->job_id : "?", p->agent);
+             JH_Q(t->id), JH_Q(t->agent), JH_Q(p->job_id), JH_Q(p->agent));
     else if (p->agent == NULL)
       jh_diag_add(c->yw.diags, JH_DIAG_WARNING, t->loc.file, t->loc.line,
                   t->loc.column,
                   "task '%s' names agent '%s' but the job has no agent: a "
                   "job without agent runs all its tasks on the server",
-                  t->id, t->agent);
+                  JH_Q(t->id), JH_Q(t->agent));
   }
 }
 
@@ -954,18 +997,19 @@ static void check_model_refs(ctx *c) {
         jh_model_connector(m, ctor->text) == NULL)
       jh_yw_err_at(&c->yw, ctor->loc, "unknown connector '%s': expected a "
                    "connector declared under 'connectors:' in the model",
-                   ctor->text);
+                   JH_Q(ctor->text));
     if (conn != NULL && conn->text != NULL) {
       cn = jh_model_connection(m, conn->text);
       if (cn == NULL)
         jh_yw_err_at(&c->yw, conn->loc, "unknown connection '%s': expected "
                      "a connection declared under 'connections:' in the "
-                     "model", conn->text);
+                     "model", JH_Q(conn->text));
     }
     if (cn != NULL && ctor != NULL && ctor->text != NULL &&
         cn->connector != NULL && strcasecmp(cn->connector, ctor->text) != 0)
       jh_yw_err_at(&c->yw, conn->loc, "connection '%s' belongs to connector "
-                   "'%s', not to '%s'", cn->id, cn->connector, ctor->text);
+                   "'%s', not to '%s'", JH_Q(cn->id), JH_Q(cn->connector),
+                   JH_Q(ctor->text));
   }
 }
 
@@ -1001,6 +1045,8 @@ int jh_pipeline_load(const char *path, const jh_registry *reg,
          i++)
       p->packages[i] = jh_model_package(reg, &p->model->connections[i]);
   }
+  if (!c.yw.oom && p->tasks != NULL)
+    index_tasks(&c);
   if (!c.yw.oom && p->tasks != NULL) {
     check_ids(&c);
     check_parents(&c);
@@ -1049,6 +1095,9 @@ void jh_pipeline_free(jh_pipeline *p) {
   free(p->agent);
   free(p->schedule);
   free(p->packages);
+  if (p->task_index != NULL)
+    jh_strindex_free(p->task_index);
+  free(p->task_index);
   jh_model_free(p->model);
   for (size_t i = 0; i < p->nfiles; i++)
     free(p->files[i]);
@@ -1059,6 +1108,14 @@ void jh_pipeline_free(jh_pipeline *p) {
 
 const jh_task_def *jh_pipeline_task(const jh_pipeline *p, const char *id,
                                     size_t *index) {
+  if (p->task_index != NULL) {
+    size_t at = jh_strindex_find(p->task_index, id);
+    if (at == (size_t)-1)
+      return NULL;
+    if (index != NULL)
+      *index = at;
+    return &p->tasks[at];
+  }
   for (size_t i = 0; i < p->ntasks; i++)
     if (p->tasks[i].id != NULL && strcmp(p->tasks[i].id, id) == 0) {
       if (index != NULL)

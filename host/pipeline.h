@@ -108,6 +108,9 @@ typedef struct jh_pipeline {
   jh_model *model; /* the model sections of all files (doc/model.md);
                       never NULL, empty when none; its locations point
                       into `files` */
+  struct jh_strindex *task_index; /* tasks by id, for jh_pipeline_task;
+                                     owned; NULL (a pipeline built by
+                                     hand): lookups scan the tasks */
 } jh_pipeline;
 
 /*
@@ -125,7 +128,7 @@ int jh_pipeline_load(const char *path, const jh_registry *reg,
 void jh_pipeline_free(jh_pipeline *p);
 
 /* The task with this id, or NULL; *index (when not NULL) receives its
- * position. */
+ * position. O(log n) on a loaded pipeline. */
 const jh_task_def *jh_pipeline_task(const jh_pipeline *p, const char *id,
                                     size_t *index);
 

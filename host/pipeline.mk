@@ -3,7 +3,8 @@
 # graph and steps commands, with their tests and fixtures.
 host_libjobhost_host_la_SOURCES += \
 	host/pipeline.c host/yaml_walk.c host/yaml_walk.h \
-	host/model_load.c host/model_load.h host/graph.c host/job_load.c host/cli_graph.c
+	host/model_load.c host/model_load.h host/graph.c host/job_load.c host/cli_graph.c \
+	host/strindex.c host/strindex.h
 
 check_PROGRAMS += tests/host/test_pipeline tests/host/test_graph
 TESTS += tests/host/test_pipeline tests/host/test_graph

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "yaml_walk.h"
+#include "strindex.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -84,10 +85,7 @@ const char *jh_yw_describe(const yaml_node_t *n, char *buf, size_t size) {
     return "a sequence";
   if (jh_yw_is_null(n))
     return "nothing";
-  if (n->data.scalar.length > SHOW_MAX)
-    snprintf(buf, size, "'%.*s...'", SHOW_MAX, jh_yw_scalar(n));
-  else
-    snprintf(buf, size, "'%s'", jh_yw_scalar(n));
+  snprintf(buf, size, "'%s'", JH_Q(jh_yw_scalar(n)));
   return buf;
 }
 
@@ -181,15 +179,15 @@ void jh_yw_unknown_key(jh_yw *c, const jh_yfile *f, const jh_yentry *e,
   const char *hint = jh_yw_closest(e->key, cands, n);
   char *all;
   if (hint != NULL) {
-    jh_yw_err_node(c, f, e->knode, "unknown key '%s' (did you mean '%s'?)", e->key,
-             hint);
+    jh_yw_err_node(c, f, e->knode, "unknown key '%s' (did you mean '%s'?)",
+                   JH_Q(e->key), hint);
     return;
   }
   all = jh_yw_join(cands, n, ", ");
   if (all == NULL)
     c->oom = 1;
-  jh_yw_err_node(c, f, e->knode, "unknown key '%s'; expected one of: %s", e->key,
-           all ? all : "?");
+  jh_yw_err_node(c, f, e->knode, "unknown key '%s'; expected one of: %s",
+                 JH_Q(e->key), all ? all : "?");
   free(all);
 }
 
@@ -200,6 +198,41 @@ void jh_yw_unknown_key(jh_yw *c, const jh_yfile *f, const jh_yentry *e,
  * a key written twice is reported (only its first value is kept). Returns
  * a malloc'd array (free it) and its length in *n, or NULL.
  */
+/* Drop the entries whose key was already written (reported, in document
+ * order); returns the number kept. */
+static size_t drop_duplicates(jh_yw *c, const jh_yfile *f, jh_yentry *es,
+                              size_t n) {
+  jh_strindex ix;
+  size_t *first, k = 0;
+
+  if (n < 2)
+    return n;
+  first = jh_yw_xcalloc(c, n, sizeof(*first));
+  if (first == NULL)
+    return 0;
+  if (jh_strindex_build(&ix, JH_STRINDEX_FIELD(es, key), n, 0) != 0) {
+    c->oom = 1;
+    free(first);
+    return 0;
+  }
+  jh_strindex_firsts(&ix, first, n);
+  jh_strindex_free(&ix);
+  for (size_t i = 0; i < n; i++) {
+    const jh_yentry *j = &es[first[i]];
+    if (first[i] != i)
+      jh_yw_err_node(c, f, es[i].knode, "duplicate key '%s' (first written "
+                     "at line %d, column %d): a key may appear once per "
+                     "mapping", JH_Q(es[i].key),
+                     (int)j->knode->start_mark.line + 1,
+                     (int)j->knode->start_mark.column + 1);
+  }
+  for (size_t i = 0; i < n; i++)
+    if (first[i] == i)
+      es[k++] = es[i];
+  free(first);
+  return k;
+}
+
 jh_yentry *jh_yw_map_entries(jh_yw *c, const jh_yfile *f, yaml_node_t *map,
                           size_t *n) {
   yaml_node_pair_t *start = map->data.mapping.pairs.start;
@@ -213,20 +246,9 @@ jh_yentry *jh_yw_map_entries(jh_yw *c, const jh_yfile *f, yaml_node_t *map,
   for (size_t i = 0; i < npairs; i++) {
     yaml_node_t *kn = yaml_document_get_node(f->doc, start[i].key);
     yaml_node_t *vn = yaml_document_get_node(f->doc, start[i].value);
-    size_t j;
     if (kn->type != YAML_SCALAR_NODE) {
       jh_yw_err_node(c, f, kn, "expected a key (a plain word), got %s",
                jh_yw_describe(kn, got, sizeof(got)));
-      continue;
-    }
-    for (j = 0; j < k; j++)
-      if (strcmp(es[j].key, jh_yw_scalar(kn)) == 0)
-        break;
-    if (j < k) {
-      jh_yw_err_node(c, f, kn, "duplicate key '%s' (first written at line %d, "
-               "column %d): a key may appear once per mapping", jh_yw_scalar(kn),
-               (int)es[j].knode->start_mark.line + 1,
-               (int)es[j].knode->start_mark.column + 1);
       continue;
     }
     es[k].key = jh_yw_scalar(kn);
@@ -234,7 +256,7 @@ jh_yentry *jh_yw_map_entries(jh_yw *c, const jh_yfile *f, yaml_node_t *map,
     es[k].vnode = vn;
     k++;
   }
-  *n = k;
+  *n = drop_duplicates(c, f, es, k);
   return es;
 }
 
@@ -253,13 +275,13 @@ const char *jh_yw_want_scalar(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
                                const char *key, const char *expected) {
   char got[GOT_SIZE];
   if (n->type != YAML_SCALAR_NODE || jh_yw_is_null(n)) {
-    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", expected, key,
-             jh_yw_describe(n, got, sizeof(got)));
+    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", expected,
+                   JH_Q(key), jh_yw_describe(n, got, sizeof(got)));
     return NULL;
   }
   if (strlen(jh_yw_scalar(n)) != n->data.scalar.length) {
     jh_yw_err_node(c, f, n, "expected %s for '%s', got text with a NUL character",
-             expected, key);
+             expected, JH_Q(key));
     return NULL;
   }
   return jh_yw_scalar(n);
@@ -299,7 +321,7 @@ int jh_yw_want_ident(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
   if (!jh_yw_ident_ok(s)) {
     jh_yw_err_node(c, f, n, "expected an identifier for '%s' (letters, digits, "
              "'_', '-' and '.', not starting with '-' or '.'), got %s",
-             key, jh_yw_describe(n, got, sizeof(got)));
+             JH_Q(key), jh_yw_describe(n, got, sizeof(got)));
     return -1;
   }
   free(*out);
@@ -331,8 +353,8 @@ int jh_yw_want_int(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
   if (s == NULL)
     return -1;
   if (jh_yw_parse_ll(s, &v) != 0 || v < min || v > INT_MAX) {
-    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", expected, key,
-             jh_yw_describe(n, got, sizeof(got)));
+    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", expected,
+                   JH_Q(key), jh_yw_describe(n, got, sizeof(got)));
     return -1;
   }
   *out = (int)v;
@@ -360,7 +382,7 @@ int jh_yw_want_bool(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
     return -1;
   b = jh_yw_parse_bool(s);
   if (b < 0) {
-    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", BOOL_EXPECTED, key,
+    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", BOOL_EXPECTED, JH_Q(key),
              jh_yw_describe(n, got, sizeof(got)));
     return -1;
   }
@@ -404,7 +426,7 @@ int jh_yw_want_duration(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
   if (s == NULL)
     return -1;
   if (jh_yw_parse_duration(s, out) != 0) {
-    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", DURATION_EXPECTED, key,
+    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", DURATION_EXPECTED, JH_Q(key),
              jh_yw_describe(n, got, sizeof(got)));
     return -1;
   }
@@ -432,11 +454,11 @@ int jh_yw_want_choice(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
   hint = jh_yw_closest(s, choices, nchoices);
   if (hint != NULL)
     jh_yw_err_node(c, f, n, "expected one of %s for '%s', got %s (did you mean "
-             "'%s'?)", all ? all : "?", key, jh_yw_describe(n, got, sizeof(got)),
+             "'%s'?)", all ? all : "?", JH_Q(key), jh_yw_describe(n, got, sizeof(got)),
              hint);
   else
     jh_yw_err_node(c, f, n, "expected one of %s for '%s', got %s", all ? all : "?",
-             key, jh_yw_describe(n, got, sizeof(got)));
+             JH_Q(key), jh_yw_describe(n, got, sizeof(got)));
   free(all);
   return -1;
 }
@@ -469,7 +491,7 @@ yaml_node_t **jh_yw_want_list(jh_yw *c, const jh_yfile *f, yaml_node_t *n,
   if (n->type != YAML_SEQUENCE_NODE) {
     char got[GOT_SIZE];
     jh_yw_err_node(c, f, n, "expected a list of strings (or one string) for '%s', "
-             "got %s", key, jh_yw_describe(n, got, sizeof(got)));
+             "got %s", JH_Q(key), jh_yw_describe(n, got, sizeof(got)));
     return NULL;
   }
   start = n->data.sequence.items.start;

@@ -19,12 +19,10 @@
 #include "diag.h"
 #include "pipeline.h"
 
-/* Characters of a written value quoted back in a message. */
-#define SHOW_MAX 60
 /* Keys longer than this get no "did you mean" hint. */
 #define HINT_LEN_MAX 64
-/* Size of a buffer for jh_yw_describe. */
-#define GOT_SIZE (SHOW_MAX + 8)
+/* Size of a buffer for jh_yw_describe: a quoted excerpt (diag.h). */
+#define GOT_SIZE (JH_QUOTE_SIZE + 4)
 
 #define BOOL_EXPECTED "a boolean (true, false, True, False, 1 or 0)"
 #define DURATION_EXPECTED "a duration (N seconds, or Nms, Ns, Nm, Nh)"

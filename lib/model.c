@@ -47,23 +47,32 @@ int64_t jh_threshold_value(const jh_thresholds *t, jh_threshold_kind k,
   return connector_level ? connector_defaults[k] : 0;
 }
 
+/* Whether an item's identifier is `id`. An item whose identifier was
+ * refused while loading has none (NULL) and matches nothing: a model with
+ * errors is still checked, and lookups then must not see it. */
+static int same_id(const char *item_id, const char *id, int nocase) {
+  if (item_id == NULL || id == NULL)
+    return 0;
+  return (nocase ? strcasecmp(item_id, id) : strcmp(item_id, id)) == 0;
+}
+
 const jh_connector *jh_model_connector(const jh_model *m, const char *id) {
   for (size_t i = 0; m != NULL && id != NULL && i < m->nconnectors; i++)
-    if (strcasecmp(m->connectors[i].id, id) == 0)
+    if (same_id(m->connectors[i].id, id, 1))
       return &m->connectors[i];
   return NULL;
 }
 
 const jh_connection *jh_model_connection(const jh_model *m, const char *id) {
   for (size_t i = 0; m != NULL && id != NULL && i < m->nconnections; i++)
-    if (strcasecmp(m->connections[i].id, id) == 0)
+    if (same_id(m->connections[i].id, id, 1))
       return &m->connections[i];
   return NULL;
 }
 
 const jh_entity_type *jh_model_entity_type(const jh_model *m, const char *id) {
   for (size_t i = 0; m != NULL && id != NULL && i < m->nentity_types; i++)
-    if (strcmp(m->entity_types[i].id, id) == 0)
+    if (same_id(m->entity_types[i].id, id, 0))
       return &m->entity_types[i];
   return NULL;
 }
@@ -71,7 +80,7 @@ const jh_entity_type *jh_model_entity_type(const jh_model *m, const char *id) {
 const jh_property *jh_entity_type_property(const jh_entity_type *et,
                                            const char *id) {
   for (size_t i = 0; et != NULL && id != NULL && i < et->nproperties; i++)
-    if (strcmp(et->properties[i].id, id) == 0)
+    if (same_id(et->properties[i].id, id, 0))
       return &et->properties[i];
   return NULL;
 }
@@ -80,14 +89,14 @@ const jh_entity_mapping *jh_model_mapping(const jh_model *m,
                                           const char *entity_type) {
   for (size_t i = 0; m != NULL && entity_type != NULL && i < m->nmappings;
        i++)
-    if (strcmp(m->mappings[i].entity_type, entity_type) == 0)
+    if (same_id(m->mappings[i].entity_type, entity_type, 0))
       return &m->mappings[i];
   return NULL;
 }
 
 const char *jh_connection_setting(const jh_connection *c, const char *name) {
   for (size_t i = 0; c != NULL && name != NULL && i < c->nsettings; i++)
-    if (strcmp(c->settings[i].name, name) == 0)
+    if (same_id(c->settings[i].name, name, 0))
       return c->settings[i].value;
   return NULL;
 }
@@ -99,7 +108,7 @@ size_t jh_model_connector_mappings(const jh_model *m, const char *connector,
   if (*out == NULL)
     return (size_t)-1;
   for (size_t i = 0; i < m->nmappings; i++)
-    if (strcasecmp(m->mappings[i].connector, connector) == 0)
+    if (same_id(m->mappings[i].connector, connector, 1))
       (*out)[n++] = &m->mappings[i];
   return n;
 }
@@ -112,7 +121,7 @@ size_t jh_model_connector_associations(const jh_model *m,
   if (*out == NULL)
     return (size_t)-1;
   for (size_t i = 0; i < m->nassociations; i++)
-    if (strcasecmp(m->associations[i].connector, connector) == 0)
+    if (same_id(m->associations[i].connector, connector, 1))
       (*out)[n++] = &m->associations[i];
   return n;
 }

@@ -22,6 +22,7 @@ EXTRA_DIST += $(XML_FIXTURES)
 XML_FIXTURES = \
 	tests/data/xml/agent_mismatch.xml \
 	tests/data/xml/bad_batch.xml \
+	tests/data/xml/bad_connector_id.xml \
 	tests/data/xml/bad_bool.xml \
 	tests/data/xml/bad_enum.xml \
 	tests/data/xml/bad_int.xml \

@@ -58,6 +58,49 @@ static void test_usage_errors_exit_2(void **state) {
   free(err);
 }
 
+/* An empty file or folder option is a usage error naming the option, not
+ * a silent fall back to a default ($JOBHOST_HOME, the plugin path,
+ * stdout). JOBHOST_HOME points at a scratch folder, so a fallback would
+ * succeed there and be seen. */
+static void test_empty_path_options(void **state) {
+  static const char *const cases[][7] = {
+      {"history", "--home", "", NULL},
+      {"show", "--home=", "1", NULL},
+      {"cancel", "--home", "", "1", NULL},
+      {"resume", "--home", "", "1", NULL},
+      {"run", "--home", "", "x.yaml", NULL},
+      {"run", "--report", "", "x.yaml", NULL},
+      {"run", "--plugin-dir", "", "x.yaml", NULL},
+      {"validate", "--plugin-dir", "", "x.yaml", NULL},
+      {"steps", "--plugin-dir=", "x.yaml", NULL},
+      {"plugins", "--plugin-dir", "", NULL},
+      {"import-xml", "-o", "", "x.xml", NULL},
+      {"import-xml", "--plugin-dir", "", "x.xml", NULL},
+  };
+  char home[PATH_MAX];
+  (void)state;
+  jh_test_mkdtemp(home, sizeof(home));
+  setenv("JOBHOST_HOME", home, 1);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const char *argv[8] = {jh_test_env("JH_JOBHOST")};
+    char *out = NULL, *err = NULL, needle[64];
+    const char *opt = cases[i][1];
+    int rc;
+    for (size_t k = 0; cases[i][k] != NULL; k++)
+      argv[k + 1] = cases[i][k];
+    rc = jh_test_run(argv, &out, &err);
+    snprintf(needle, sizeof(needle), "%.*s needs ",
+             (int)strcspn(opt, "="), opt);
+    if (rc != 2 || strstr(err, needle) == NULL ||
+        strstr(err, "empty value") == NULL)
+      fail_msg("%s %s '': rc %d, stderr: %s", cases[i][0], opt, rc, err);
+    free(out);
+    free(err);
+  }
+  unsetenv("JOBHOST_HOME");
+  jh_test_rmtree(home);
+}
+
 static void test_plugins_json(void **state) {
   char *out, *err;
   json_error_t jerr;
@@ -127,6 +170,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_version_and_help),
       cmocka_unit_test(test_usage_errors_exit_2),
+      cmocka_unit_test(test_empty_path_options),
       cmocka_unit_test(test_plugins_json),
       cmocka_unit_test(test_plugins_text_with_refusal),
   };

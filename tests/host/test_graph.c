@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -489,6 +490,71 @@ static void test_cli_missing_file(void **state) {
   free(err);
 }
 
+/* ---- size ---- */
+
+/* A chain of n tasks without levels, each after the one before it and
+ * after the one at half its position: n levels, 2n links. */
+static char *chain_pipeline(size_t n) {
+  size_t size = 64 + n * 120, o;
+  char *text = malloc(size);
+  assert_non_null(text);
+  o = (size_t)snprintf(text, size, HEAD "  tasks:\n");
+  for (size_t i = 0; i < n; i++) {
+    o += (size_t)snprintf(text + o, size - o,
+                          "    - {id: t%07zu, type: ExportTask, "
+                          "connection: C", i);
+    if (i >= 2)
+      o += (size_t)snprintf(text + o, size - o,
+                            ", depends_on: [t%07zu, t%07zu]", i - 1,
+                            i / 2 - 1);
+    else if (i == 1)
+      o += (size_t)snprintf(text + o, size - o, ", depends_on: t0000000");
+    o += (size_t)snprintf(text + o, size - o, "}\n");
+  }
+  return text;
+}
+
+static double cpu_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time to load and build the graph of the chain of n tasks (best of
+ * two runs). */
+static double load_time(fixture *f, size_t n) {
+  char *text = chain_pipeline(n);
+  double best = -1;
+  jh_test_write_file(f->path, text, 0644);
+  free(text);
+  for (int rep = 0; rep < 2; rep++) {
+    double t0 = cpu_seconds(), t;
+    jh_pipeline *p = NULL;
+    jh_graph *g = NULL;
+    assert_int_equal(jh_pipeline_load(f->path, f->reg, &p, &f->d), 0);
+    assert_int_equal(jh_graph_build(p, &g, &f->d), 0);
+    t = cpu_seconds() - t0;
+    assert_int_equal(g->nlevels, (int)n);
+    assert_int_equal(g->steps[n - 1], n - 1);
+    jh_graph_free(g);
+    jh_pipeline_free(p);
+    if (best < 0 || t < best)
+      best = t;
+  }
+  return best;
+}
+
+/* Checking a job costs O(n log n) in its tasks, not O(n^2): four times
+ * the tasks take well under sixteen times the time. */
+static void test_validation_scales(void **state) {
+  fixture *f = *state;
+  double small = load_time(f, 4000), large = load_time(f, 16000);
+  print_message("4000 tasks: %.3f s, 16000 tasks: %.3f s\n", small, large);
+  if (large > 8 * small && large > 0.05)
+    fail_msg("4000 tasks: %.3f s, 16000 tasks: %.3f s (x%.1f): quadratic",
+             small, large, large / small);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void) {
@@ -506,6 +572,7 @@ int main(void) {
       T(test_print_text),
       T(test_print_dot),
       T(test_print_mermaid),
+      T(test_validation_scales),
       cmocka_unit_test(test_format_parse),
       cmocka_unit_test(test_cli_example),
       cmocka_unit_test(test_cli_invalid_pipeline),

@@ -420,6 +420,65 @@ static void test_task_references(void **state) {
   }
 }
 
+/* An identifier refused by the identifier rule leaves its item without
+ * one; whatever names that item (a connection, a task, a mapping, a link)
+ * is still checked without crashing, and the refusal is reported where
+ * the identifier is written. */
+static void test_refused_ids(void **state) {
+  static const struct {
+    const char *model;
+    int line, column;
+  } cases[] = {
+      {HEAD "connectors:\n  - id: \"HR Connector\"\n" CONNECTION
+            "    settings: {path: x}\n",
+       3, 9},
+      {HEAD "connectors:\n  - id: HR\n" "connections:\n"
+            "  - id: \"HR Export\"\n    connector: HR\n    package: testpkg\n"
+            "    settings: {path: x}\n",
+       5, 9},
+      {HEAD CONNECTORS "entity_types:\n  - id: \"P Q\"\n    properties:\n"
+            "      - {id: k, type: string}\n"
+            "      - {id: up, type: link, target: P}\n"
+            "entity_type_mappings:\n  - entity_type: P\n    connector: HR\n"
+            "    connection_table: t\n    properties:\n"
+            "      - {property: k, column: K, primary_key: true}\n",
+       5, 9},
+      {HEAD CONNECTORS "entity_types:\n  - id: P\n    properties:\n"
+            "      - {id: \"k k\", type: string}\n"
+            "entity_type_mappings:\n  - entity_type: P\n    connector: HR\n"
+            "    connection_table: t\n    properties:\n"
+            "      - {property: k, column: K, primary_key: true}\n"
+            "association_mappings:\n  - {id: A, connector: HR, "
+            "connection_table: t2, entity_type: P, property: k, column1: a, "
+            "column2: b, key1: k}\n",
+       7, 14},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char dir[PATH_MAX];
+    jh_diags diags = {0};
+    jh_pipeline *p = NULL;
+    int rc, found = 0;
+    rc = load(*state, dir, sizeof(dir),
+              "version: 1\ninclude: [model.yaml]\njob:\n  id: J\n  tasks:\n"
+              "    - id: T\n      type: TestEnvTask\n"
+              "      write_file: /dev/null\n      connection: HR Export\n"
+              "      connector: HR Connector\n",
+              cases[i].model, &p, &diags);
+    for (size_t k = 0; k < diags.n; k++)
+      if (diags.items[k].line == cases[i].line &&
+          diags.items[k].column == cases[i].column &&
+          strstr(diags.items[k].message, "expected an identifier") != NULL)
+        found = 1;
+    if (rc != JOBHOST_ECONFIG || p != NULL || !found) {
+      jh_diags_print(&diags, stderr);
+      fail_msg("case %zu: rc=%d, wanted model.yaml:%d:%d: expected an "
+               "identifier", i, rc, cases[i].line, cases[i].column);
+    }
+    jh_diags_clear(&diags);
+    jh_test_rmtree(dir);
+  }
+}
+
 /* A model that declares connectors but no connections checks connector
  * references only: an imported job that names its connections still
  * validates, and its export says the connection is undeclared when run. */
@@ -600,6 +659,7 @@ int main(void) {
       cmocka_unit_test(test_good_model),
       cmocka_unit_test(test_bad_models),
       cmocka_unit_test(test_task_references),
+      cmocka_unit_test(test_refused_ids),
       cmocka_unit_test(test_connectors_only_model),
       cmocka_unit_test(test_property_values),
       cmocka_unit_test(test_secrets),

@@ -560,6 +560,8 @@ static const struct bad_case bad_cases[] = {
     {"many_errors.xml", 5, 5, "Step names task 'Nowhere'", 5},
     {"many_errors.xml", 6, 52, "for Orphans, got 'sometimes'", 5},
     {"many_errors.xml", 7, 26, "unknown task 'Z' in depends_on", 5},
+    /* a connector refused by the identifier rule, yet named elsewhere */
+    {"bad_connector_id.xml", 5, 3, "expected an identifier for 'id'", 3},
     /* safety: no DOCTYPE, hence no entity and no DTD is read */
     {"xxe.xml", 2, 1, "document type declarations (<!DOCTYPE ...>) are "
      "refused: no DTD, external entity or entity expansion is read", 1},
