@@ -1942,6 +1942,7 @@ static void set_aside(syncer *s) {
 static int run_batches(syncer *s) {
   long long last;
   int64_t was_blocked;
+  hold h;
   batch *b = NULL;
   size_t nb = 0, from = 0;
   int rc;
@@ -1957,9 +1958,7 @@ static int run_batches(syncer *s) {
     logf_(s, JOBHOST_LOG_INFO, "%zu pending batch(es) before batch %lld (%s) "
           "are void: a complete batch supersedes them", from, b[from].seq,
           mode_names[b[from].mode]);
-  if (was_blocked > 0) {
-    hold h;
-    rc = hold_get(s, was_blocked, &h);
+  if (was_blocked > 0 && (rc = hold_get(s, was_blocked, &h)) >= 0) {
     if (rc > 0 && s->a->job_instance > 0 &&
         h.job_instance == s->a->job_instance) {
       /* this job instance blocked the connector and runs again: it is a
@@ -1970,9 +1969,7 @@ static int run_batches(syncer *s) {
       batches_free(b, nb);
       return apply_held(s, was_blocked);
     }
-    if (rc < 0)
-      ; /* the error is in err */
-    else if (nb > 0 && (b[from].mode != MODE_INCREMENTAL || s->a->force))
+    if (nb > 0 && (b[from].mode != MODE_INCREMENTAL || s->a->force))
       rc = supersede(s, was_blocked, &b[from]);
     else
       rc = blocked_by(s, was_blocked);
@@ -2053,16 +2050,15 @@ static void now_utc(char *buf, size_t size) {
  * (jh_idstore_settle_reports) and renames the file: a report exists
  * exactly when its transaction committed.
  */
-static int report_prepare(syncer *s, int own_err) {
+static int report_prepare(syncer *s) {
   sqlite3_stmt *q;
   int rc;
   if (s->report == NULL)
     return 0;
   rc = jh_csv_writer_sync(s->report);
   if (rc != 0)
-    return own_err ? fail(s, rc, "%s: cannot write the change report: %s",
-                          s->a->report_path, strerror(-rc))
-                   : rc;
+    return fail(s, rc, "%s: cannot write the change report: %s",
+                s->a->report_path, strerror(-rc));
   q = stmt(s, "INSERT OR REPLACE INTO pending_reports(task_instance, path) "
               "VALUES (?1, ?2)");
   if (q == NULL)
@@ -2072,7 +2068,7 @@ static int report_prepare(syncer *s, int own_err) {
   rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE)
-    return own_err ? db_fail(s, "recording the change report") : -EIO;
+    return db_fail(s, "recording the change report");
   return 0;
 }
 
@@ -2181,7 +2177,8 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
   if (rc == 0)
     rc = a->resume_of > 0 ? resume_held(&s) : run_batches(&s);
   if (rc == 0 || rc == JOBHOST_EBLOCKED) {
-    rc2 = report_prepare(&s, rc == 0);
+    rc2 = report_prepare(&s); /* its failure replaces a Blocked message:
+                                 nothing is held after the rollback */
     if (rc2 == 0) {
       jh_fault_point("sync.before_commit");
       rc2 = jh_idstore_exec(s.st, "COMMIT", rc == 0 ? err : NULL,
