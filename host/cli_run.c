@@ -53,10 +53,15 @@ static void run_usage(FILE *out, const char *cmd) {
           "  --force               thresholds do not block this run\n");
   if (strcmp(cmd, "run") == 0)
     fprintf(out,
-            "  --dry-run             check and print the steps; run nothing\n"
-            "  --task ID             run only this task\n"
-            "  --from ID             start at this step\n"
-            "  --to ID               stop after this step\n");
+            "  --dry-run             check and print the steps; run nothing\n");
+  fprintf(out,
+          "  --task ID             run only this task\n"
+          "  --from ID             start at this step\n"
+          "  --to ID               stop after this step\n");
+  if (strcmp(cmd, "resume") == 0)
+    fprintf(out, "                        (default: the steps of the run; "
+                 "a Blocked task is\n"
+                 "                        validated whatever the steps)\n");
   fprintf(out, "\nExit status: 0 Succeeded, 1 Error, 2 invalid usage or "
                "configuration,\n3 Blocked, 4 Warning, 5 Cancelled.\n");
 }
@@ -151,9 +156,8 @@ static int parse_args(int argc, char **argv, run_args *a) {
     case 't':
     case 'F':
     case 'T':
-      if (strcmp(cmd, "run") != 0) {
-        fprintf(stderr, "jobhost %s: --dry-run, --task, --from and --to "
-                        "belong to 'run'\n", cmd);
+      if (c == 'n' && strcmp(cmd, "run") != 0) {
+        fprintf(stderr, "jobhost %s: --dry-run belongs to 'run'\n", cmd);
         return JH_EXIT_USAGE;
       }
       if (c == 'n')
@@ -402,6 +406,27 @@ static int parse_instance(const char *cmd, const char *s, int64_t *out) {
   return 0;
 }
 
+/* Why an instance that ended in Error is not resumed: its Error tasks, and
+ * the Blocked ones whose held changes stay unapplied (doc/jobs.md). */
+static void explain_error_instance(jh_store *store, int64_t instance) {
+  jh_task_row *rows = NULL;
+  size_t n = 0;
+  if (jh_store_task_list(store, instance, &rows, &n) != 0)
+    return;
+  for (size_t i = 0; i < n; i++)
+    if (rows[i].state == JH_STATE_ERROR)
+      fprintf(stderr, "  task %s ended Error%s%s\n", rows[i].task_id,
+              rows[i].message ? ": " : "",
+              rows[i].message ? rows[i].message : "");
+  for (size_t i = 0; i < n; i++)
+    if (rows[i].state == JH_STATE_BLOCKED)
+      fprintf(stderr, "  task %s is Blocked: this instance does not apply "
+                      "its held changes\n", rows[i].task_id);
+  fprintf(stderr, "  an error stops a job for good: fix its cause and run "
+                  "the job again\n");
+  jh_task_rows_free(rows, n);
+}
+
 int jh_cmd_resume(int argc, char **argv) {
   run_args a;
   jh_job job = {0};
@@ -409,7 +434,7 @@ int jh_cmd_resume(int argc, char **argv) {
   jh_store *store = NULL;
   jh_job_row row = {0};
   int64_t instance, holder = 0;
-  int rc, status = JH_EXIT_ERROR;
+  int rc, status = JH_EXIT_ERROR, kept_steps;
 
   rc = parse_args(argc, argv, &a);
   if (rc != 0)
@@ -426,7 +451,8 @@ int jh_cmd_resume(int argc, char **argv) {
     goto out;
   }
   /* the run's steps, unless this command names others */
-  if (a.exec.only == NULL && a.exec.from == NULL && a.exec.to == NULL) {
+  kept_steps = a.exec.only == NULL && a.exec.from == NULL && a.exec.to == NULL;
+  if (kept_steps) {
     a.exec.only = row.select_task;
     a.exec.from = row.select_from;
     a.exec.to = row.select_to;
@@ -450,6 +476,8 @@ int jh_cmd_resume(int argc, char **argv) {
             "jobhost resume: instance %lld is %s; only Blocked, Interrupted "
             "and Cancelled instances can be resumed\n",
             (long long)instance, jh_state_name(row.state));
+    if (row.state == JH_STATE_ERROR)
+      explain_error_instance(store, instance);
     status = JH_EXIT_USAGE;
     goto out;
   }
@@ -461,6 +489,16 @@ int jh_cmd_resume(int argc, char **argv) {
   }
   if (rc != 0) {
     fprintf(stderr, "jobhost resume: %s\n", jh_store_errmsg(store));
+    goto out;
+  }
+  /* Steps named here replace the run's, for a later resume too. */
+  if (!kept_steps && jh_store_job_select(store, instance, a.exec.only,
+                                         a.exec.from, a.exec.to) != 0) {
+    fprintf(stderr, "jobhost resume: cannot record the steps of instance "
+                    "%lld: %s\n",
+            (long long)instance, jh_store_errmsg(store));
+    jh_store_job_finish(store, instance, row.state,
+                        "the selected steps could not be recorded", NULL);
     goto out;
   }
   keep_reserve(&home, store);

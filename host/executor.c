@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "plan.h"
 #include "report.h"
 #include "services.h"
 #include "worker.h"
@@ -40,6 +41,9 @@ typedef enum phase {
 typedef struct task_run {
   const jh_task_def *def;
   int level;
+  size_t group; /* launch group (jh_plan_group), by step position */
+  int reads_dirty; /* runs only after a task that sets dirty flags */
+  int sets_dirty;  /* its type sets dirty flags */
   phase ph;
   jh_state state; /* when PH_DONE */
   int produced_output;
@@ -57,6 +61,11 @@ typedef struct task_run {
   jh_outcome outcome;
   char *log_path; /* of the current attempt */
   char *work_dir;
+  /* PH_EXCLUDED parent of a selected task: its last result in this job */
+  int last_known;
+  jh_state last_state;
+  int last_output;
+  int64_t last_instance;
 } task_run;
 
 typedef struct run {
@@ -71,6 +80,8 @@ typedef struct run {
   size_t nrunning;
   size_t npending;  /* tasks in PH_PENDING */
   size_t nretry;    /* tasks in PH_WAIT_RETRY */
+  size_t nmarkers_open; /* tasks that set dirty flags, selected, not ended */
+  const struct task_run *marker_ok; /* one of them that Succeeded */
   size_t cursor;    /* levels: first step not yet ended */
   int stop;      /* no new task starts */
   int cancelled; /* cancel asked */
@@ -79,6 +90,7 @@ typedef struct run {
   char batch_what[300]; /* the first task end of the open batch */
   int store_recovered; /* every end was recorded again after it */
   const char *stopped_by; /* id of the task that stopped the job */
+  jh_state stopped_state; /* how it ended: Error outranks Blocked */
   int status_shown;
   jh_forkserver *fs;       /* NULL with --isolation none */
   int own_fs;              /* started here, so stopped here */
@@ -250,12 +262,22 @@ static void set_message(task_run *t, const char *msg) {
   t->message = copy;
 }
 
+static int phase_open(phase ph) {
+  return ph == PH_PENDING || ph == PH_RUNNING || ph == PH_WAIT_RETRY;
+}
+
 /* Every change of phase goes through here: it keeps the counts and the
  * running list that spare the loop from looking at every task. */
 static void set_phase(run *r, task_run *t, phase ph) {
   size_t i = (size_t)(t - r->t);
   if (t->ph == ph)
     return;
+  if (t->sets_dirty && phase_open(t->ph) != phase_open(ph)) {
+    if (phase_open(ph))
+      r->nmarkers_open++;
+    else
+      r->nmarkers_open--;
+  }
   if (t->ph == PH_PENDING)
     r->npending--;
   else if (t->ph == PH_WAIT_RETRY)
@@ -290,31 +312,74 @@ static void finish_unlaunched(run *r, task_run *t, jh_state state,
 
 /* ---- parent links ---- */
 
-/* NULL when every parent allows t to start; else the reason in buf. */
+/* NULL when every parent allows t to start; else the reason in buf. A
+ * parent outside the selection is judged on its last result in this job. */
 static const char *parents_block(run *r, size_t i, char *buf, size_t size) {
   const jh_graph *g = r->job->graph;
   for (size_t k = 0; k < g->nparents[i]; k++) {
     const task_run *p = &r->t[g->parents[i][k]];
-    if (p->ph == PH_EXCLUDED)
-      continue; /* not part of this run: its link is not checked */
-    if (p->ph != PH_DONE) {
-      snprintf(buf, size, "parent %s did not run", p->def->id);
-      return buf;
+    jh_plan_parent pp = {.id = p->def->id, .selected = p->ph != PH_EXCLUDED};
+    const char *why;
+    if (pp.selected) {
+      pp.ended = p->ph == PH_DONE;
+      pp.state = p->state;
+      pp.produced_output = p->produced_output;
+    } else {
+      pp.ended = p->last_known;
+      pp.state = p->last_state;
+      pp.produced_output = p->last_output;
+      pp.instance = p->last_instance;
     }
-    if (p->state != JH_STATE_SUCCEEDED) {
-      snprintf(buf, size, "parent %s ended %s", p->def->id,
-               jh_state_name(p->state));
-      return buf;
-    }
-    if (!p->produced_output) {
-      snprintf(buf, size, "parent %s produced no output", p->def->id);
-      return buf;
-    }
+    why = jh_plan_parent_verdict(&pp, buf, size);
+    if (why != NULL)
+      return why;
   }
   return NULL;
 }
 
-/* In dependencies mode: 1 when every parent in the run has ended. */
+/* The task that sets dirty flags a dirty task is judged on: one that
+ * Succeeded in this run, else the first selected one, else the first of
+ * the job (none: m->id NULL). */
+static void dirty_marker(run *r, jh_plan_marker *m) {
+  const task_run *pick = r->marker_ok;
+  int rank = pick != NULL ? 3 : 0; /* 3 Succeeded, 2 selected, 1 in job */
+  for (size_t i = 0; i < r->n && rank < 3; i++) {
+    const task_run *t = &r->t[i];
+    int here;
+    if (!t->sets_dirty)
+      continue;
+    here = t->ph == PH_DONE && t->state == JH_STATE_SUCCEEDED ? 3
+           : t->ph != PH_EXCLUDED                            ? 2
+                                                             : 1;
+    if (here > rank) {
+      pick = t;
+      rank = here;
+    }
+  }
+  memset(m, 0, sizeof(*m));
+  if (pick == NULL)
+    return;
+  if (rank == 3) /* a task that ended stays as it ended */
+    r->marker_ok = pick;
+  m->id = pick->def->id;
+  m->type = pick->def->type;
+  m->selected = pick->ph != PH_EXCLUDED;
+  m->ended = pick->ph == PH_DONE;
+  m->state = pick->state;
+}
+
+/* NULL when task i may start; else why it is Skipped, in buf. */
+static const char *start_block(run *r, size_t i, char *buf, size_t size) {
+  jh_plan_marker m;
+  const char *why = parents_block(r, i, buf, size);
+  if (why != NULL || !r->t[i].reads_dirty)
+    return why;
+  dirty_marker(r, &m);
+  return jh_plan_dirty_verdict(1, &m, buf, size);
+}
+
+/* In dependencies mode: 1 when every parent in the run has ended, and,
+ * for a dirty task, every selected task that sets dirty flags. */
 static int parents_done(run *r, size_t i) {
   const jh_graph *g = r->job->graph;
   for (size_t k = 0; k < g->nparents[i]; k++) {
@@ -322,7 +387,7 @@ static int parents_done(run *r, size_t i) {
     if (ph != PH_EXCLUDED && ph != PH_DONE)
       return 0;
   }
-  return 1;
+  return !r->t[i].reads_dirty || r->nmarkers_open == 0;
 }
 
 /* ---- ending an attempt ---- */
@@ -355,14 +420,11 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
   } else if (!o->has_result) {
     state = JH_STATE_ERROR;
     jh_worker_describe_exit(exit_status, why, sizeof(why));
-  } else if (o->result == 0) {
-    state = JH_STATE_SUCCEEDED;
-  } else if (o->result == JOBHOST_EBLOCKED) {
-    state = JH_STATE_BLOCKED;
-  } else if (o->result == JOBHOST_ECANCELLED) {
-    state = JH_STATE_CANCELLED;
   } else {
-    state = JH_STATE_ERROR;
+    const jobhost_task_type *tt = t->def->task_type;
+    state = jh_plan_result_state(o->result, t->def->type,
+                                 tt != NULL ? tt->flags : 0, why,
+                                 sizeof(why));
   }
   if (r->cancelled && t->term_sent && !t->timed_out)
     state = JH_STATE_CANCELLED;
@@ -428,8 +490,13 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
   if (state == JH_STATE_ERROR && t->def->continue_on_error)
     state = JH_STATE_WARNING;
   if (state == JH_STATE_ERROR || state == JH_STATE_BLOCKED) {
-    if (!r->stop)
+    /* The job's message names what stopped it: an Error outranks a
+     * Blocked task that ended first. */
+    if (!r->stop || (state == JH_STATE_ERROR &&
+                     r->stopped_state == JH_STATE_BLOCKED)) {
       r->stopped_by = t->def->id;
+      r->stopped_state = state;
+    }
     r->stop = 1;
   }
   t->state = state;
@@ -492,7 +559,7 @@ static void start_task(run *r, size_t i) {
                                   why, sizeof(why))
               : NULL;
   if (block == NULL)
-    block = parents_block(r, i, why, sizeof(why));
+    block = start_block(r, i, why, sizeof(why));
   if (block != NULL) {
     finish_unlaunched(r, t, JH_STATE_SKIPPED, block);
     note(r, "%s Skipped: %s", t->def->id, block);
@@ -515,8 +582,10 @@ static void start_task(run *r, size_t i) {
     set_phase(r, t, PH_DONE);
     t->state = JH_STATE_ERROR;
     set_message(t, "the host could not prepare the task");
-    if (!r->stop)
+    if (!r->stop || r->stopped_state == JH_STATE_BLOCKED) {
       r->stopped_by = t->def->id;
+      r->stopped_state = JH_STATE_ERROR;
+    }
     r->stop = 1;
     r->store_error = rc == -EIO ? rc : r->store_error;
     return;
@@ -595,18 +664,19 @@ static void schedule(run *r) {
     }
     return;
   }
-  /* Levels: steps are sorted by level; the cursor is the first step that
-   * has not ended, so its level is the one running. */
+  /* Levels: steps are sorted by launch group (jh_plan_group); the cursor
+   * is the first step that has not ended, so its group is the one
+   * running. */
   for (;;) {
-    int level;
+    size_t group;
     while (r->cursor < r->n && (r->t[steps[r->cursor]].ph == PH_DONE ||
                                 r->t[steps[r->cursor]].ph == PH_EXCLUDED))
       r->cursor++;
     if (r->cursor == r->n)
       return;
-    level = r->t[steps[r->cursor]].level;
+    group = r->t[steps[r->cursor]].group;
     for (size_t k = r->cursor;
-         k < r->n && r->t[steps[k]].level == level && r->nrunning < max; k++) {
+         k < r->n && r->t[steps[k]].group == group && r->nrunning < max; k++) {
       task_run *t = &r->t[steps[k]];
       if (t->ph == PH_PENDING ||
           (t->ph == PH_WAIT_RETRY && t->retry_at <= now)) {
@@ -615,7 +685,7 @@ static void schedule(run *r) {
           return;
       }
     }
-    /* Skipped tasks and in-process runs may have ended the level at once:
+    /* Skipped tasks and in-process runs may have ended the group at once:
      * then go on with the next one. */
     if (r->cursor < r->n && r->t[steps[r->cursor]].ph != PH_DONE &&
         r->t[steps[r->cursor]].ph != PH_EXCLUDED)
@@ -917,6 +987,11 @@ static int apply_history(run *r) {
     for (size_t k = 0; k < n; k++)
       if (strcmp(rows[k].task_id, t->def->id) == 0)
         last = &rows[k];
+    /* A Blocked task is validated whatever the steps resume was given:
+     * the selection chooses among the tasks that had not run. */
+    if (last != NULL && last->state == JH_STATE_BLOCKED &&
+        t->ph == PH_EXCLUDED)
+      set_phase(r, t, PH_PENDING);
     if (last == NULL || t->ph == PH_EXCLUDED)
       continue;
     t->attempt_base = last->attempt;
@@ -932,6 +1007,12 @@ static int apply_history(run *r) {
       t->ended_ms = last->ended_ms;
       set_message(t, last->message);
       t->counters = last->counters_json ? strdup(last->counters_json) : NULL;
+      /* An untolerated Error ended the job: resuming it starts nothing. */
+      if (last->state == JH_STATE_ERROR && !r->stop) {
+        r->stop = 1;
+        r->stopped_by = t->def->id;
+        r->stopped_state = JH_STATE_ERROR;
+      }
       break;
     case JH_STATE_BLOCKED:
       t->validation = 1;
@@ -950,6 +1031,44 @@ static int apply_history(run *r) {
     }
   }
   jh_task_rows_free(rows, n);
+  return 0;
+}
+
+/* What the task's type declares about dirty flags. */
+static void task_flags(task_run *t) {
+  const jobhost_task_type *tt = t->def->task_type;
+  const jh_value *dirty = jh_task_value(t->def, "dirty");
+  unsigned flags = tt != NULL ? tt->flags : 0;
+  t->sets_dirty = (flags & JOBHOST_TASK_SETS_DIRTY) != 0;
+  t->reads_dirty = (flags & JOBHOST_TASK_READS_DIRTY) != 0 && dirty != NULL &&
+                   dirty->text != NULL && strcmp(dirty->text, "true") == 0;
+}
+
+/* Read the last result in this job of every parent outside the
+ * selection (the latest task instance of its id in the store). */
+static int load_outside_results(run *r) {
+  const jh_graph *g = r->job->graph;
+  for (size_t i = 0; i < r->n; i++) {
+    if (r->t[i].ph == PH_EXCLUDED)
+      continue;
+    for (size_t k = 0; k < g->nparents[i]; k++) {
+      task_run *p = &r->t[g->parents[i][k]];
+      jh_task_row row;
+      int rc;
+      if (p->ph != PH_EXCLUDED || p->last_known)
+        continue;
+      rc = jh_store_task_last(r->store, r->job->pipeline->job_id, p->def->id,
+                              &row, &p->last_instance);
+      if (rc == -ENOENT)
+        continue;
+      if (rc != 0)
+        return rc;
+      p->last_known = 1;
+      p->last_state = row.state;
+      p->last_output = row.produced_output;
+      jh_task_row_clear(&row);
+    }
+  }
   return 0;
 }
 
@@ -1001,22 +1120,12 @@ static void rerecord(run *r) {
 }
 
 static jh_state job_state(const run *r) {
-  int warning = 0, error = 0, blocked = 0;
-  if (r->cancelled)
-    return JH_STATE_CANCELLED;
-  for (size_t i = 0; i < r->n; i++) {
-    const task_run *t = &r->t[i];
-    if (t->ph != PH_DONE)
-      continue;
-    blocked |= t->state == JH_STATE_BLOCKED;
-    error |= t->state == JH_STATE_ERROR;
-    warning |= t->state == JH_STATE_WARNING;
-  }
-  if (blocked)
-    return JH_STATE_BLOCKED;
-  if (error || r->store_error)
-    return JH_STATE_ERROR;
-  return warning ? JH_STATE_WARNING : JH_STATE_SUCCEEDED;
+  jh_plan_tally tally;
+  memset(&tally, 0, sizeof(tally));
+  for (size_t i = 0; i < r->n; i++)
+    if (r->t[i].ph == PH_DONE && r->t[i].state <= JH_STATE_INTERRUPTED)
+      tally.count[r->t[i].state]++;
+  return jh_plan_job_state(&tally, r->cancelled, r->store_error != 0);
 }
 
 static void finish_rest(run *r) {
@@ -1131,11 +1240,16 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
   for (size_t i = 0; i < r.n; i++) {
     r.t[i].def = &job->pipeline->tasks[i];
     r.t[i].level = job->graph->level[i];
+    task_flags(&r.t[i]);
     r.t[i].worker.fd = r.t[i].worker.out_fd = -1;
     r.t[i].outcome.produced_output = -1;
   }
+  for (size_t k = 0; k < r.n; k++)
+    r.t[job->graph->steps[k]].group = jh_plan_group(job->graph, k);
   select_tasks(&r);
-  rc = opt->resume ? apply_history(&r) : 0;
+  rc = load_outside_results(&r);
+  if (rc == 0 && opt->resume)
+    rc = apply_history(&r);
   if (rc == 0)
     rc = signals_install(old);
   if (rc == 0) {

@@ -1,29 +1,37 @@
 /*
  * executor.h — runs a job: the Identity Manager job state machine.
  *
- * Order: by effective level (each level waits for the previous one to
- * end; at most max_parallel tasks at once), or, with `ordering:
+ * Order: by launch group (plan.h: the Orders `steps` prints, or whole
+ * levels with level_overflow: window; each group waits for the previous
+ * one to end; at most max_parallel tasks at once), or, with `ordering:
  * dependencies`, each task as soon as its parents ended.
  *
- * Before a task starts, each of its parents (that is part of this run or
- * ended in an earlier run of a resumed instance) must have Succeeded and
- * produced output; otherwise the task is Skipped with the reason.
+ * Before a task starts, each of its parents must have Succeeded and
+ * produced output — in this run (or an earlier run of a resumed
+ * instance), or, for a parent outside the selection, in its last result
+ * in the store for this job; and a dirty task needs a task that sets
+ * dirty flags to have Succeeded in this run. Otherwise the task is Skipped
+ * with the reason (doc/jobs.md).
  *
  * A task ends:
  *   Succeeded  run returned 0;
  *   Warning    it failed (error, crash, timeout) with continue_on_error;
  *   Error      it failed without continue_on_error: no new task starts,
  *              running ones finish, the rest are NotStarted;
- *   Blocked    run returned JOBHOST_EBLOCKED: as Error, and the job ends
+ *   Blocked    run returned JOBHOST_EBLOCKED and the task type is declared
+ *              able to block (else Error): as Error, and the job ends
  *              Blocked, resumable;
  *   Cancelled  the job was cancelled while it ran.
  * A failed attempt is retried (`retries`, backoff from `retry_delay`,
  * doubling) before it counts as failed. A timeout sends SIGTERM (the task's
  * cancel flag), then SIGKILL after the grace period.
  *
- * Job state: Cancelled if cancelled, else Blocked if a task is Blocked,
- * else Error on an untolerated error, else Warning if a task ended in
- * Warning, else Succeeded.
+ * Job state: Cancelled if cancelled, else Error on an untolerated error
+ * (even with a task Blocked), else Blocked if a task is Blocked, else
+ * Warning if a task ended in Warning, else Succeeded.
+ *
+ * On resume, the instance's Blocked tasks run whatever the selection; an
+ * Error recorded by an earlier run stops the job before anything starts.
  */
 #ifndef JH_EXECUTOR_H
 #define JH_EXECUTOR_H
@@ -47,7 +55,8 @@ typedef struct jh_exec_options {
   const char *only;   /* --task: run this task only */
   const char *from;   /* --from: start at this step */
   const char *to;     /* --to: stop after this step */
-  int resume;         /* continue the instance: earlier task rows count */
+  int resume;         /* continue the instance: earlier task rows count,
+                         its Blocked tasks are validated */
   FILE *progress;     /* where progress and the summary go (stderr) */
   int live;           /* progress is a terminal: redraw a status line */
   struct jh_forkserver *forkserver; /* borrowed, may be NULL: a fork

@@ -289,7 +289,8 @@ out:
 
 /* Steps: by level, then document order (a counting sort on the dense
  * levels); within a level, chunks of max_parallel tasks take consecutive
- * Order numbers. */
+ * Order numbers, unless the level runs as one window (level_overflow:
+ * window). */
 static int graph_steps(jh_graph *g) {
   size_t nlevels = g->nlevels > 0 ? (size_t)g->nlevels : 0;
   size_t *start = calloc(nlevels + 1, sizeof(*start));
@@ -300,6 +301,9 @@ static int graph_steps(jh_graph *g) {
 
   if (start == NULL)
     return -ENOMEM;
+  if (g->pipeline->ordering == JH_ORDER_LEVELS &&
+      g->pipeline->level_overflow == JH_OVERFLOW_WINDOW)
+    chunk = g->n + 1;
   for (size_t i = 0; i < g->n; i++)
     start[g->level[i] + 1]++;
   for (size_t lv = 0; lv < nlevels; lv++)
@@ -376,11 +380,15 @@ int jh_graph_format_parse(const char *name, jh_graph_format *out) {
 static void print_text(const jh_graph *g, FILE *out) {
   const jh_pipeline *p = g->pipeline;
   fprintf(out, "job %s: %zu task%s, %d level%s (ordering: %s, "
-          "max_parallel: %d)\n",
+          "max_parallel: %d%s)\n",
           p->job_id, g->n, g->n == 1 ? "" : "s", g->nlevels,
           g->nlevels == 1 ? "" : "s",
           p->ordering == JH_ORDER_DEPENDENCIES ? "dependencies" : "levels",
-          p->max_parallel);
+          p->max_parallel,
+          p->ordering == JH_ORDER_LEVELS &&
+                  p->level_overflow == JH_OVERFLOW_WINDOW
+              ? ", level_overflow: window"
+              : "");
   for (int lv = 0; lv < g->nlevels; lv++) {
     fprintf(out, "level %d:\n", lv);
     for (size_t i = 0; i < g->n; i++) {

@@ -23,7 +23,11 @@
  * Steps (like Identity Manager's Get-JobSteps): tasks sorted by effective
  * level then document order; within a level, chunks of max_parallel tasks
  * get consecutive Order numbers (the "extra levels" Identity Manager
- * inserts when a level is larger than MaxTaskBatchSize).
+ * inserts when a level is larger than MaxTaskBatchSize). With ordering:
+ * levels, `run` launches the tasks by these Orders: one Order starts when
+ * the previous one has ended. With `level_overflow: window` a level is not
+ * cut: its Order is its level, and `run` keeps max_parallel of its tasks
+ * running at once.
  */
 #ifndef JH_GRAPH_H
 #define JH_GRAPH_H

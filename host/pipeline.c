@@ -41,12 +41,13 @@ static const char *const top_keys[] = {"version", "include", "job"};
 static const char *const job_keys[] = {"id",           "display_name",
                                        "agent",        "schedule",
                                        "max_parallel", "ordering",
-                                       "tasks"};
+                                       "level_overflow", "tasks"};
 static const char *const task_keys[] = {
     "id",      "type",        "level",        "depends_on", "continue_on_error",
     "timeout", "retries",     "retry_delay",  "display_name",
     "agent"};
 static const char *const orderings[] = {"levels", "dependencies"};
+static const char *const overflows[] = {"levels", "window"};
 
 
 /* A file being read, on the include chain (a list on the C stack). */
@@ -450,6 +451,11 @@ static void parse_job(ctx *c, const jh_yfile *f, yaml_node_t *n) {
     else if (strcmp(k, "ordering") == 0) {
       if (jh_yw_want_choice(&c->yw, f, v, k, orderings, NELEM(orderings), &choice) == 0)
         p->ordering = choice == 1 ? JH_ORDER_DEPENDENCIES : JH_ORDER_LEVELS;
+    } else if (strcmp(k, "level_overflow") == 0) {
+      if (jh_yw_want_choice(&c->yw, f, v, k, overflows, NELEM(overflows),
+                            &choice) == 0)
+        p->level_overflow =
+            choice == 1 ? JH_OVERFLOW_WINDOW : JH_OVERFLOW_LEVELS;
     } else if (strcmp(k, "tasks") == 0)
       parse_tasks(c, f, v);
     else
@@ -1031,6 +1037,7 @@ int jh_pipeline_load(const char *path, const jh_registry *reg,
   c.p = p;
   p->max_parallel = DEFAULT_MAX_PARALLEL;
   p->ordering = JH_ORDER_LEVELS;
+  p->level_overflow = JH_OVERFLOW_LEVELS;
   p->path = jh_yw_xstrdup(&c.yw, path);
   p->model = jh_yw_xcalloc(&c.yw, 1, sizeof(*p->model));
   if (p->path != NULL && p->model != NULL)

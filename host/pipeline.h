@@ -13,6 +13,11 @@
  *     schedule: "0 2 * * *"          # optional, 5-field cron
  *     max_parallel: 5                # optional, >= 1, default 5
  *     ordering: levels|dependencies  # optional, default levels
+ *     level_overflow: levels|window  # optional, default levels: a level
+ *                                    # of more than max_parallel tasks runs
+ *                                    # as the extra levels `steps` prints;
+ *                                    # window: the whole level at once,
+ *                                    # max_parallel tasks at a time
  *     tasks:                         # required, non-empty sequence
  *       - id: X                      # required, unique
  *         type: ExportTask           # required, a task type of a loaded plugin
@@ -51,6 +56,12 @@ typedef enum jh_ordering {
   JH_ORDER_LEVELS = 0,      /* levels, else document order */
   JH_ORDER_DEPENDENCIES = 1 /* each task starts when its parents end */
 } jh_ordering;
+
+/* With ordering: levels, how a level larger than max_parallel runs. */
+typedef enum jh_level_overflow {
+  JH_OVERFLOW_LEVELS = 0, /* as the extra levels of `steps` (default) */
+  JH_OVERFLOW_WINDOW = 1  /* a sliding window of max_parallel tasks */
+} jh_level_overflow;
 
 /* A place in a source file. `file` points into jh_pipeline.files. */
 typedef struct jh_loc {
@@ -99,6 +110,7 @@ typedef struct jh_pipeline {
   char *schedule;     /* NULL when not given */
   int max_parallel;   /* default 5 */
   jh_ordering ordering;
+  jh_level_overflow level_overflow;
   jh_task_def *tasks; /* document order */
   size_t ntasks;
   jh_loc job_loc;

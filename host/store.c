@@ -1239,10 +1239,45 @@ static int read_task_row_any(jh_store *s, sqlite3_stmt *st, void *row) {
   return read_task_row(s, st, row);
 }
 
+void jh_task_row_clear(jh_task_row *row) {
+  if (row != NULL)
+    task_row_clear(row);
+}
+
 void jh_task_rows_free(jh_task_row *rows, size_t n) {
   for (size_t i = 0; rows != NULL && i < n; i++)
     task_row_clear(&rows[i]);
   free(rows);
+}
+
+int jh_store_task_last(jh_store *s, const char *job_id, const char *task_id,
+                       jh_task_row *out, int64_t *instance) {
+  static const char sql[] =
+      "SELECT " TASK_COLS ", job_instance FROM task_instances"
+      " WHERE task_id = ?2 AND job_instance IN"
+      " (SELECT id FROM job_instances WHERE job_id = ?1)"
+      " ORDER BY id DESC LIMIT 1";
+  sqlite3_stmt *st;
+  int rc;
+
+  if (out != NULL)
+    memset(out, 0, sizeof(*out));
+  if (s == NULL || job_id == NULL || task_id == NULL || out == NULL ||
+      instance == NULL)
+    return -EINVAL;
+  if ((rc = prepare(s, sql, &st)) != 0)
+    return rc;
+  if ((rc = bind_text(s, st, 1, job_id)) == 0 &&
+      (rc = bind_text(s, st, 2, task_id)) == 0)
+    rc = step_row(s, st, "read the last task instance");
+  if (rc == 1) {
+    *instance = sqlite3_column_int64(st, 12);
+    rc = read_task_row(s, st, out);
+  } else if (rc == 0) {
+    rc = -ENOENT;
+  }
+  finalize(s, st);
+  return rc;
 }
 
 int jh_store_task_list(jh_store *s, int64_t instance, jh_task_row **rows,

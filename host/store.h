@@ -206,4 +206,11 @@ int jh_store_task_list(jh_store *s, int64_t instance, jh_task_row **rows,
                        size_t *n);
 void jh_task_rows_free(jh_task_row *rows, size_t n);
 
+/* The latest task instance of task_id in any instance of job_id: 0 with
+ * *out (free with jh_task_row_clear) and its job instance in *instance,
+ * -ENOENT when the task never has one, or another negative code. */
+int jh_store_task_last(jh_store *s, const char *job_id, const char *task_id,
+                       jh_task_row *out, int64_t *instance);
+void jh_task_row_clear(jh_task_row *row);
+
 #endif /* JH_STORE_H */

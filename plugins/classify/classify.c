@@ -17,7 +17,7 @@ static const jobhost_task_type classify_task_types[] = {
      .description = "Classify resources with the resource classification rules",
      .params = classify_params,
      .run = jh_builtin_not_implemented,
-     .flags = JOBHOST_TASK_NOT_IMPLEMENTED},
+     .flags = JOBHOST_TASK_NOT_IMPLEMENTED | JOBHOST_TASK_READS_DIRTY},
     JOBHOST_TASK_TYPE_END};
 
 JOBHOST_PLUGIN_DEFINE("classify", PACKAGE_VERSION,

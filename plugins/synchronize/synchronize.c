@@ -191,7 +191,7 @@ static const jobhost_task_type synchronize_task_types[] = {
                     "clear the tables",
      .params = NULL,
      .run = mark_dirty_run,
-     .flags = 0},
+     .flags = JOBHOST_TASK_SETS_DIRTY},
     JOBHOST_TASK_TYPE_END};
 
 JOBHOST_PLUGIN_DEFINE("synchronize", PACKAGE_VERSION,

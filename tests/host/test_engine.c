@@ -6,7 +6,9 @@
  * Covers domain.md §13 behaviours 2-8 and 15 on a pipeline shaped like the
  * seed job, crashing and hanging tasks, retries, cancel, a second start,
  * a SIGKILLed host whose instance `resume` finishes, --task/--from/--to,
- * --dry-run and --isolation none.
+ * --dry-run and --isolation none; and the scheduling rules of plan.h as
+ * they play out in a run: Error outranks Blocked, level overflow, only
+ * declared types block, dirty tasks, selections judged on last results.
  */
 #include "config.h"
 
@@ -492,6 +494,327 @@ static void test_blocked_then_resume(void **state) {
   free(err);
 }
 
+/* An untolerated Error outranks Blocked: a task Blocked and another in
+ * Error at the same level end the job in Error, which resume refuses,
+ * naming the Error task. */
+static void test_error_outranks_blocked(void **state) {
+  fixture *f = *state;
+  json_t *r;
+  char inst[32], *err = NULL;
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: sync, type: TestBlockTask, level: 0}\n"
+                    "    - {id: bad, type: TestFailTask, message: boom, "
+                    "level: 0}\n"
+                    "    - {id: next, type: TestSucceedTask, level: 1}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 1);
+  free(err);
+  r = load_report(f);
+  assert_job_state(r, "Error");
+  assert_task(r, "sync", "Blocked", "threshold exceeded");
+  assert_task(r, "bad", "Error", "boom");
+  assert_task(r, "next", "NotStarted", NULL);
+  snprintf(inst, sizeof(inst), "%lld",
+           (long long)json_integer_value(json_object_get(r, "instance")));
+  json_decref(r);
+
+  assert_int_equal(jobhost(f, "resume", inst, NULL, NULL, &err), 2);
+  assert_non_null(strstr(err, "is Error"));
+  assert_non_null(strstr(err, "task bad ended Error: boom"));
+  assert_non_null(strstr(err, "task sync is Blocked"));
+  free(err);
+  {
+    jh_store *s = NULL;
+    jh_task_row *rows = NULL;
+    size_t n = 0;
+    jh_job_row job;
+    int64_t id = newest_instance(f, &s);
+    assert_int_equal(jh_store_task_list(s, id, &rows, &n), 0);
+    assert_int_equal(n, 3); /* resume started nothing */
+    jh_task_rows_free(rows, n);
+    assert_int_equal(jh_store_job_get(s, id, &job), 0);
+    assert_string_equal(job.message, "stopped when bad ended");
+    jh_job_row_clear(&job);
+    jh_store_close(s);
+  }
+}
+
+/* Start and end times of task `id` in the newest instance. */
+static void task_times(const fixture *f, const char *id, int64_t *start,
+                       int64_t *end) {
+  jh_store *s = NULL;
+  jh_task_row *rows = NULL;
+  size_t n = 0;
+  int64_t inst = newest_instance(f, &s);
+  *start = *end = -1;
+  assert_int_equal(jh_store_task_list(s, inst, &rows, &n), 0);
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(rows[i].task_id, id) == 0) {
+      *start = rows[i].started_ms;
+      *end = rows[i].ended_ms;
+    }
+  jh_task_rows_free(rows, n);
+  jh_store_close(s);
+  if (*start < 0)
+    fail_msg("task %s has no task instance", id);
+}
+
+/* A level larger than max_parallel runs as the extra levels `steps`
+ * prints; `level_overflow: window` keeps a sliding window instead. */
+static void test_level_overflow(void **state) {
+  static const char yaml[] =
+      "version: 1\n"
+      "job:\n"
+      "  id: J\n"
+      "  max_parallel: 2\n"
+      "%s"
+      "  tasks:\n"
+      "    - {id: a, type: TestSleepTask, ms: 50, level: 0}\n"
+      "    - {id: b, type: TestSleepTask, ms: 1500, level: 0}\n"
+      "    - {id: c, type: TestSucceedTask, level: 0}\n"
+      "    - {id: d, type: TestSucceedTask, level: 1}\n";
+  fixture *f = *state;
+  const char *argv[6];
+  char text[1024], *out = NULL, *err = NULL;
+  int64_t b_start, b_end, c_start, c_end;
+
+  snprintf(text, sizeof(text), yaml, "");
+  write_pipeline(f, text);
+  argv[0] = jh_test_env("JH_JOBHOST");
+  argv[1] = "steps";
+  argv[2] = f->pipeline;
+  argv[3] = "--plugin-dir";
+  argv[4] = jh_test_env("JH_ENGINE_PLUGIN_DIR");
+  argv[5] = NULL;
+  assert_int_equal(jh_test_run(argv, &out, &err), 0);
+  assert_non_null(strstr(out, "Order 0: b (TestSleepTask)\n"
+                              "Order 1: c (TestSucceedTask)\n"
+                              "Order 2: d (TestSucceedTask)"));
+  free(out);
+  free(err);
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
+  free(err);
+  task_times(f, "b", &b_start, &b_end);
+  task_times(f, "c", &c_start, &c_end);
+  assert_true(c_start >= b_end); /* Order 1 waits for all of Order 0 */
+
+  snprintf(text, sizeof(text), yaml, "  level_overflow: window\n");
+  write_pipeline(f, text);
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
+  free(err);
+  task_times(f, "b", &b_start, &b_end);
+  task_times(f, "c", &c_start, &c_end);
+  assert_true(c_start < b_end); /* c took a's slot as soon as a ended */
+}
+
+/* Only a task type declared able to block may end Blocked; another one
+ * returning the blocked code ends in Error and stops the job. */
+static void test_undeclared_block_is_an_error(void **state) {
+  fixture *f = *state;
+  json_t *r;
+  char *err = NULL;
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: rogue, type: TestUndeclaredBlockTask}\n"
+                    "    - {id: next, type: TestSucceedTask}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 1);
+  free(err);
+  r = load_report(f);
+  assert_job_state(r, "Error");
+  assert_task(r, "rogue", "Error",
+              "task type TestUndeclaredBlockTask is not declared able to "
+              "block");
+  assert_task(r, "next", "NotStarted", NULL);
+  json_decref(r);
+}
+
+/* A dirty task runs only after a task that sets dirty flags Succeeded in
+ * the same run, linked to it or not. */
+static void test_dirty_tasks_need_the_flags_set(void **state) {
+  fixture *f = *state;
+  json_t *r;
+  char *err = NULL;
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: sync, type: TestSucceedTask}\n"
+                    "    - {id: mark, type: TestMarkDirtyTask, "
+                    "depends_on: [sync]}\n"
+                    "    - {id: linked, type: TestDirtyTask, dirty: true, "
+                    "depends_on: [mark]}\n"
+                    "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n"
+                    "    - {id: plain, type: TestDirtyTask}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_task(r, "linked", "Succeeded", "the dirty");
+  assert_task(r, "unlinked", "Succeeded", "the dirty");
+  json_decref(r);
+
+  /* the marker outside the selection: its dirty flags are not this run's */
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--from", "linked", &err),
+                   0);
+  free(err);
+  r = load_report(f);
+  assert_task(r, "linked", "Skipped",
+              "dirty: mark (TestMarkDirtyTask) is not among the selected "
+              "steps");
+  assert_task(r, "unlinked", "Skipped", "is not among the selected steps");
+  assert_task(r, "plain", "Succeeded", "all");
+  json_decref(r);
+
+  /* the marker skipped: its parent produced no output */
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: sync, type: TestSucceedTask, "
+                    "produce_output: false}\n"
+                    "    - {id: mark, type: TestMarkDirtyTask, "
+                    "depends_on: [sync]}\n"
+                    "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_task(r, "mark", "Skipped", NULL);
+  assert_task(r, "unlinked", "Skipped",
+              "dirty: mark (TestMarkDirtyTask) ended Skipped");
+  json_decref(r);
+
+  /* no marker in the job, and ordering: dependencies */
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  ordering: dependencies\n"
+                    "  tasks:\n"
+                    "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n"
+                    "    - {id: plain, type: TestDirtyTask}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_task(r, "unlinked", "Skipped",
+              "the job has no task that flags resources dirty");
+  assert_task(r, "plain", "Succeeded", NULL);
+  json_decref(r);
+}
+
+/* In dependencies ordering a dirty task waits for the marker, even
+ * unlinked. */
+static void test_dirty_task_waits_for_the_marker(void **state) {
+  fixture *f = *state;
+  json_t *r;
+  char *err = NULL;
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  ordering: dependencies\n"
+                    "  tasks:\n"
+                    "    - {id: slow, type: TestSleepTask, ms: 300}\n"
+                    "    - {id: mark, type: TestMarkDirtyTask, "
+                    "depends_on: [slow]}\n"
+                    "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_task(r, "unlinked", "Succeeded", "the dirty");
+  json_decref(r);
+}
+
+/* --task, --from and --to run a task whose parent is outside the
+ * selection only when that parent's last result in the job Succeeded with
+ * output; resume takes them too. */
+static void test_selection_respects_links(void **state) {
+  static const char yaml[] = "version: 1\n"
+                             "job:\n"
+                             "  id: J\n"
+                             "  tasks:\n"
+                             "    - {id: a, type: TestSucceedTask, "
+                             "produce_output: %s}\n"
+                             "    - {id: b, type: TestSucceedTask, "
+                             "depends_on: [a]}\n";
+  fixture *f = *state;
+  json_t *r;
+  char text[512], *err = NULL;
+
+  snprintf(text, sizeof(text), yaml, "true");
+  write_pipeline(f, text);
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--task", "b", &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_task(r, "b", "Skipped",
+              "parent a is not among the selected steps and has no result "
+              "in this job");
+  json_decref(r);
+
+  snprintf(text, sizeof(text), yaml, "false");
+  write_pipeline(f, text);
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--to", "a", &err), 0);
+  free(err);
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--from", "b", &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_task(r, "b", "Skipped", "(instance 2) produced no output");
+  json_decref(r);
+
+  snprintf(text, sizeof(text), yaml, "true");
+  write_pipeline(f, text);
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--task", "a", &err), 0);
+  free(err);
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--task", "b", &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_task(r, "b", "Succeeded", NULL);
+  json_decref(r);
+}
+
+/* resume --from: the Blocked task is validated, then only the selected
+ * tasks run, judged on their parents' last results (NotStarted here). */
+static void test_resume_takes_a_selection(void **state) {
+  fixture *f = *state;
+  json_t *r;
+  char inst[32], *err = NULL;
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: sync, type: TestBlockTask}\n"
+                    "    - {id: a, type: TestSucceedTask}\n"
+                    "    - {id: b, type: TestSucceedTask, depends_on: [a]}\n"
+                    "    - {id: c, type: TestSucceedTask}\n");
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 3);
+  free(err);
+  r = load_report(f);
+  snprintf(inst, sizeof(inst), "%lld",
+           (long long)json_integer_value(json_object_get(r, "instance")));
+  json_decref(r);
+
+  assert_int_equal(jobhost(f, "resume", inst, "--from", "b", &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_job_state(r, "Succeeded");
+  assert_task(r, "sync", "Succeeded", "forced");
+  assert_task(r, "b", "Skipped", "its last result in this job (instance 1) "
+                                 "is NotStarted");
+  assert_task(r, "c", "Succeeded", NULL);
+  assert_int_equal(json_array_size(json_object_get(r, "tasks")), 3);
+  json_decref(r);
+  { /* the steps given to resume are the instance's now */
+    jh_store *s = NULL;
+    jh_job_row job;
+    int64_t id = newest_instance(f, &s);
+    assert_int_equal(jh_store_job_get(s, id, &job), 0);
+    assert_null(job.select_task);
+    assert_string_equal(job.select_from, "b");
+    jh_job_row_clear(&job);
+    jh_store_close(s);
+  }
+}
+
 static pid_t spawn_jobhost(const fixture *f, const char *cmd,
                            const char *target) {
   const char *argv[20];
@@ -511,8 +834,9 @@ static pid_t spawn_jobhost(const fixture *f, const char *cmd,
   return pid;
 }
 
-/* Wait until the newest instance has a task `id` Running. */
-static int64_t wait_running(const fixture *f, const char *id) {
+/* Wait until the newest instance has a task `id` in state `want`. */
+static int64_t wait_task_state(const fixture *f, const char *id,
+                               jh_state want) {
   char path[400], err[256];
   snprintf(path, sizeof(path), "%s/jobhost.db", f->home);
   for (int tries = 0; tries < 200; tries++) {
@@ -527,8 +851,7 @@ static int64_t wait_running(const fixture *f, const char *id) {
         int64_t inst = jobs[0].instance;
         if (jh_store_task_list(s, inst, &rows, &n) == 0)
           for (size_t i = 0; i < n; i++)
-            if (strcmp(rows[i].task_id, id) == 0 &&
-                rows[i].state == JH_STATE_RUNNING) {
+            if (strcmp(rows[i].task_id, id) == 0 && rows[i].state == want) {
               jh_task_rows_free(rows, n);
               jh_job_rows_free(jobs, nj);
               jh_store_close(s);
@@ -541,8 +864,13 @@ static int64_t wait_running(const fixture *f, const char *id) {
     }
     usleep(50000);
   }
-  fail_msg("task %s never ran", id);
+  fail_msg("task %s never was %s", id, jh_state_name(want));
   return 0;
+}
+
+/* Wait until the newest instance has a task `id` Running. */
+static int64_t wait_running(const fixture *f, const char *id) {
+  return wait_task_state(f, id, JH_STATE_RUNNING);
 }
 
 static int wait_exit(pid_t pid) {
@@ -635,6 +963,43 @@ static void test_killed_host_then_resume(void **state) {
   json_decref(r);
 }
 
+/* A host killed after a task ended in Error: resume finds the Error and
+ * starts nothing new; the instance ends in Error. */
+static void test_interrupted_after_error_stays_error(void **state) {
+  static const char yaml[] =
+      "version: 1\n"
+      "job:\n"
+      "  id: J\n"
+      "  tasks:\n"
+      "    - {id: bad, type: TestFailTask, message: boom, level: 0}\n"
+      "    - {id: slow, type: TestSleepTask, ms: %d, level: 0}\n"
+      "    - {id: last, type: TestSucceedTask, level: 1}\n";
+  fixture *f = *state;
+  char text[512], inst[32], *err = NULL;
+  int64_t id;
+  json_t *r;
+  pid_t pid;
+
+  snprintf(text, sizeof(text), yaml, 20000);
+  write_pipeline(f, text);
+  pid = spawn_jobhost(f, "run", f->pipeline);
+  wait_running(f, "slow");
+  id = wait_task_state(f, "bad", JH_STATE_ERROR);
+  assert_int_equal(kill(pid, SIGKILL), 0);
+  assert_int_equal(wait_exit(pid), 128 + SIGKILL);
+  snprintf(inst, sizeof(inst), "%lld", (long long)id);
+  snprintf(text, sizeof(text), yaml, 10);
+  write_pipeline(f, text);
+  assert_int_equal(jobhost(f, "resume", inst, NULL, NULL, &err), 1);
+  free(err);
+  r = load_report(f);
+  assert_job_state(r, "Error");
+  assert_task(r, "bad", "Error", "boom");
+  assert_task(r, "slow", "NotStarted", "the job stopped when bad ended");
+  assert_task(r, "last", "NotStarted", NULL);
+  json_decref(r);
+}
+
 static void test_selection_dry_run_and_isolation(void **state) {
   fixture *f = *state;
   const char *argv[20];
@@ -649,6 +1014,9 @@ static void test_selection_dry_run_and_isolation(void **state) {
                     "    - {id: b, type: TestSucceedTask, depends_on: [a]}\n"
                     "    - {id: c, type: TestSucceedTask}\n"
                     "    - {id: d, type: TestSucceedTask}\n");
+  /* b's parent a, outside the selection, Succeeded in the job's last run */
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
+  free(err);
   assert_int_equal(jobhost(f, "run", f->pipeline, "--task", "b", &err), 0);
   free(err);
   r = load_report(f);
@@ -813,10 +1181,25 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_retries, setup, teardown),
       cmocka_unit_test_setup_teardown(test_blocked_then_resume, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_error_outranks_blocked, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_level_overflow, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_undeclared_block_is_an_error,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dirty_tasks_need_the_flags_set,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dirty_task_waits_for_the_marker,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_selection_respects_links, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_resume_takes_a_selection, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_second_start_and_cancel, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_killed_host_then_resume, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_interrupted_after_error_stays_error,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_selection_dry_run_and_isolation,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_live_progress_on_a_terminal, setup,

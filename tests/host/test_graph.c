@@ -244,6 +244,43 @@ static void test_steps_chunked_by_max_parallel(void **state) {
   free(out);
 }
 
+/* level_overflow: window runs a level as one window: no extra level in
+ * the steps; the default cuts it as above. */
+static void test_steps_of_a_window(void **state) {
+  fixture *f = *state;
+  char *out;
+  assert_int_equal(build(f, HEAD "  max_parallel: 2\n"
+                                 "  level_overflow: window\n  tasks:\n"
+                                 EXPORT("A") ", level: 0}\n"
+                                 EXPORT("B") ", level: 0}\n"
+                                 EXPORT("C") ", level: 0}\n"
+                                 EXPORT("D") ", level: 1}\n"),
+                   0);
+  assert_int_equal(f->p->level_overflow, JH_OVERFLOW_WINDOW);
+  static const size_t want[] = {0, 0, 0, 1};
+  for (size_t k = 0; k < 4; k++)
+    assert_int_equal(f->g->step_order[k], want[k]);
+  out = printed(f->g, 0, JH_GRAPH_TEXT);
+  assert_non_null(strstr(out, "(ordering: levels, max_parallel: 2, "
+                              "level_overflow: window)\n"));
+  free(out);
+}
+
+static void test_level_overflow_checked(void **state) {
+  fixture *f = *state;
+  jh_test_write_file(f->path,
+                     HEAD "  level_overflow: sideways\n  tasks:\n"
+                     EXPORT("A") "}\n", 0644);
+  assert_int_equal(jh_pipeline_load(f->path, f->reg, &f->p, &f->d),
+                   JOBHOST_ECONFIG);
+  assert_int_equal(f->d.items[0].line, 4);
+  assert_non_null(strstr(f->d.items[0].message, "level_overflow"));
+  assert_non_null(strstr(f->d.items[0].message, "window"));
+  jh_diags_clear(&f->d);
+  assert_int_equal(build(f, HEAD "  tasks:\n" EXPORT("A") "}\n"), 0);
+  assert_int_equal(f->p->level_overflow, JH_OVERFLOW_LEVELS);
+}
+
 static void test_steps_sorted_by_level(void **state) {
   fixture *f = *state;
   assert_int_equal(build(f, HEAD "  tasks:\n"
@@ -567,6 +604,8 @@ int main(void) {
       T(test_cycle_named_in_order),
       T(test_cycle_in_levels_mode),
       T(test_steps_chunked_by_max_parallel),
+      T(test_steps_of_a_window),
+      T(test_level_overflow_checked),
       T(test_steps_sorted_by_level),
       T(test_dependencies_depths),
       T(test_print_text),

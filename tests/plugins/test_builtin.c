@@ -204,6 +204,20 @@ static void test_parameter_schemas(void **state) {
       JOBHOST_TASK_CAN_BLOCK);
   assert_false(jh_registry_task_type(reg, "ExportTask", NULL)->flags &
                JOBHOST_TASK_CAN_BLOCK);
+  /* The dirty flags of the implicit skip rule (doc/jobs.md): the one
+   * type that flags resources, the types whose `dirty` reads the flags. */
+  assert_true(jh_registry_task_type(reg, "SetRecentlyModifiedFlagTask", NULL)
+                  ->flags &
+              JOBHOST_TASK_SETS_DIRTY);
+  for (size_t i = 0; i < 4; i++) {
+    static const char *const readers[] = {
+        "UpdateEntityPropertyExpressionsTask", "ComputeCorrelationKeysTask",
+        "ComputeRoleModelTask", "UpdateClassificationTask"};
+    assert_true(jh_registry_task_type(reg, readers[i], NULL)->flags &
+                JOBHOST_TASK_READS_DIRTY);
+  }
+  assert_false(jh_registry_task_type(reg, "FulfillTask", NULL)->flags &
+               JOBHOST_TASK_READS_DIRTY);
   jh_registry_free(reg);
 }
 

@@ -46,17 +46,39 @@ extern "C" {
 /* The one symbol a plugin exports. */
 #define JOBHOST_PLUGIN_SYMBOL "jobhost_plugin_descriptor"
 
-/* Task type flags. */
-#define JOBHOST_TASK_NOT_IMPLEMENTED (1u << 0) /* run returns JOBHOST_ENOTIMPL */
-#define JOBHOST_TASK_CAN_BLOCK (1u << 1) /* may end Blocked (thresholds) */
-#define JOBHOST_TASK_AGENT_SIDE (1u << 2) /* an Identity Manager agent task */
+/*
+ * Task type flags (jobhost_task_type.flags). Each is a promise the host
+ * relies on when it schedules a job; the other bits are reserved (0).
+ *
+ * JOBHOST_TASK_NOT_IMPLEMENTED  run only returns JOBHOST_ENOTIMPL.
+ * JOBHOST_TASK_CAN_BLOCK        the type may end Blocked (a threshold was
+ *     exceeded; the job stops and `jobhost resume` validates). Only such a
+ *     type may return JOBHOST_EBLOCKED: from a type without the flag that
+ *     code ends the task in Error, with a message saying so.
+ * JOBHOST_TASK_AGENT_SIDE       an Identity Manager agent task.
+ * JOBHOST_TASK_SETS_DIRTY       the type flags the recently changed
+ *     resources dirty (SetRecentlyModifiedFlagTask).
+ * JOBHOST_TASK_READS_DIRTY      with its `dirty` parameter true, the type
+ *     processes only the resources flagged dirty. Such a task is Skipped
+ *     unless a task of a JOBHOST_TASK_SETS_DIRTY type Succeeded earlier in
+ *     the same job run.
+ *
+ * The flags take bits of a member that ABI 1.0 already has: a plugin built
+ * before a flag existed has it clear, and the host accepts it unchanged.
+ */
+#define JOBHOST_TASK_NOT_IMPLEMENTED (1u << 0)
+#define JOBHOST_TASK_CAN_BLOCK (1u << 1)
+#define JOBHOST_TASK_AGENT_SIDE (1u << 2)
+#define JOBHOST_TASK_SETS_DIRTY (1u << 3)
+#define JOBHOST_TASK_READS_DIRTY (1u << 4)
 
 /*
  * run — the entry point of a task type.
  *
  * Called in the task's worker process with a host-owned context; all
  * parameters have been validated against `params`. Returns 0 (Succeeded),
- * JOBHOST_EBLOCKED (Blocked), JOBHOST_ECANCELLED (Cancelled) or another
+ * JOBHOST_EBLOCKED (Blocked; only for a JOBHOST_TASK_CAN_BLOCK type),
+ * JOBHOST_ECANCELLED (Cancelled) or another
  * negative code (Error; the message set with svc->set_message, or
  * jobhost_strerror(code), explains why).
  */

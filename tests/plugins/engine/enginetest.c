@@ -1,10 +1,11 @@
 /*
  * enginetest.c — task types that exercise the job engine, never installed.
  *
- * Each task type does one predictable thing — succeed, fail, block, crash,
- * hang, sleep, flood the log, nothing at all, fail a given number of times,
- * write down what the host gave it — so that engine, process-model and
- * benchmark tests can build any job outcome from a pipeline alone.
+ * Each task type does one predictable thing — succeed, fail, block (declared
+ * or not), set or read dirty flags, crash, hang, sleep, flood the log,
+ * nothing at all, fail a given number of times, write down what the host
+ * gave it — so that engine, process-model and benchmark tests can build
+ * any job outcome from a pipeline alone.
  *
  * Built by make check as tests/plugins/engine/enginetest.la; tests find the
  * folder in $JH_ENGINE_PLUGIN_DIR. It uses the public SDK only, like an
@@ -167,6 +168,23 @@ static int block_run(jobhost_ctx *ctx) {
   jobhost_warning(ctx, "blocking: %s (%lld pending changes)", message,
                   pending);
   return JOBHOST_EBLOCKED;
+}
+
+/* ---- TestDirtyTask ---- */
+
+static const jobhost_param dirty_params[] = {
+    {.name = "dirty",
+     .type = JOBHOST_PARAM_BOOL,
+     .default_value = "false",
+     .help = "Process only the resources flagged dirty"},
+    JOBHOST_PARAM_END};
+
+static int dirty_run(jobhost_ctx *ctx) {
+  int dirty = bool_param(ctx, "dirty");
+  ctx->svc->set_produced_output(ctx, 1);
+  ctx->svc->set_message(ctx, "processed %s resources",
+                        dirty ? "the dirty" : "all");
+  return 0;
 }
 
 /* ---- TestCrashTask ---- */
@@ -649,6 +667,20 @@ static const jobhost_task_type enginetest_task_types[] = {
      .params = block_params,
      .run = block_run,
      .flags = JOBHOST_TASK_CAN_BLOCK},
+    {.name = "TestUndeclaredBlockTask",
+     .description = "Returns the blocked code without declaring it may block",
+     .params = block_params,
+     .run = block_run},
+    {.name = "TestMarkDirtyTask",
+     .description = "Succeeds as TestSucceedTask, declared to set dirty flags",
+     .params = succeed_params,
+     .run = succeed_run,
+     .flags = JOBHOST_TASK_SETS_DIRTY},
+    {.name = "TestDirtyTask",
+     .description = "Succeeds; with dirty, runs only after dirty flags are set",
+     .params = dirty_params,
+     .run = dirty_run,
+     .flags = JOBHOST_TASK_READS_DIRTY},
     {.name = "TestCrashTask",
      .description = "Kills its worker: NULL write, abort() or exit()",
      .params = crash_params,
