@@ -1,9 +1,10 @@
 /*
  * cli_graph.c — commands that read a job without running it:
  *
- *   jobhost validate PIPELINE [--plugin-dir DIR]...
+ *   jobhost validate PIPELINE [--plugin-dir DIR]... [--allow-include DIR]...
  *   jobhost graph PIPELINE [--format text|dot|mermaid] [--plugin-dir DIR]...
- *   jobhost steps PIPELINE [--plugin-dir DIR]...
+ *                 [--allow-include DIR]...
+ *   jobhost steps PIPELINE [--plugin-dir DIR]... [--allow-include DIR]...
  *
  * All three load the job with jh_job_load (the checks `run` makes before
  * anything starts) and write nothing anywhere but stdout and stderr.
@@ -53,6 +54,9 @@ static void cmd_usage(enum graph_cmd cmd, FILE *out) {
   }
   fprintf(out, "  --plugin-dir DIR   search DIR for plugins (repeatable; "
                "replaces the default search path)\n"
+               "  --allow-include DIR  files under DIR may be included "
+               "(repeatable; the\n"
+               "                     pipeline's own folder always may)\n"
                "\nExit status: 0 valid, 2 invalid usage or pipeline.\n");
 }
 
@@ -60,6 +64,8 @@ typedef struct graph_args {
   const char *pipeline;
   const char **dirs; /* into argv; malloc'd array */
   size_t ndirs;
+  const char **allow; /* --allow-include, into argv; malloc'd array */
+  size_t nallow;
   jh_graph_format format;
 } graph_args;
 
@@ -70,6 +76,7 @@ static int parse_args(enum graph_cmd cmd, int argc, char **argv,
   static const struct option opts[] = {
       {"plugin-dir", required_argument, NULL, 'd'},
       {"format", required_argument, NULL, 'f'},
+      {"allow-include", required_argument, NULL, 'a'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   const char *name = cmd_names[cmd];
@@ -78,17 +85,23 @@ static int parse_args(enum graph_cmd cmd, int argc, char **argv,
   memset(args, 0, sizeof(*args));
   args->format = JH_GRAPH_TEXT;
   args->dirs = calloc((size_t)argc, sizeof(*args->dirs));
-  if (args->dirs == NULL) {
+  args->allow = calloc((size_t)argc, sizeof(*args->allow));
+  if (args->dirs == NULL || args->allow == NULL) {
     fprintf(stderr, "jobhost %s: out of memory\n", name);
     return -1;
   }
   optind = 1;
-  while ((c = getopt_long(argc, argv, "d:f:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "d:f:a:h", opts, NULL)) != -1) {
     switch (c) {
     case 'd':
       if (jh_cli_nonempty(name, "--plugin-dir", optarg, "a folder") != 0)
         return -1;
       args->dirs[args->ndirs++] = optarg;
+      break;
+    case 'a':
+      if (jh_cli_nonempty(name, "--allow-include", optarg, "a folder") != 0)
+        return -1;
+      args->allow[args->nallow++] = optarg;
       break;
     case 'f':
       if (cmd != CMD_GRAPH) {
@@ -147,6 +160,7 @@ static int print_result(enum graph_cmd cmd, const graph_args *args,
 
 static int run_cmd(enum graph_cmd cmd, int argc, char **argv) {
   jh_diags diags = JH_DIAGS_INIT;
+  jh_pipeline_options opt;
   graph_args args;
   jh_job job;
   int rc, status;
@@ -154,9 +168,13 @@ static int run_cmd(enum graph_cmd cmd, int argc, char **argv) {
   rc = parse_args(cmd, argc, argv, &args);
   if (rc != 0) {
     free(args.dirs);
+    free(args.allow);
     return rc > 0 ? JH_EXIT_OK : JH_EXIT_USAGE;
   }
-  rc = jh_job_load(args.pipeline, args.dirs, args.ndirs, &job, &diags);
+  opt.allow_include = args.allow;
+  opt.nallow_include = args.nallow;
+  rc = jh_job_load_opts(args.pipeline, args.dirs, args.ndirs, &opt, &job,
+                        &diags);
   jh_diags_print(&diags, stderr);
   jh_diags_clear(&diags);
   if (rc != 0) {
@@ -164,6 +182,7 @@ static int run_cmd(enum graph_cmd cmd, int argc, char **argv) {
       fprintf(stderr, "jobhost %s: %s: %s\n", cmd_names[cmd], args.pipeline,
               jobhost_strerror(rc));
     free(args.dirs);
+    free(args.allow);
     return JH_EXIT_USAGE;
   }
   status = JH_EXIT_OK;
@@ -173,6 +192,7 @@ static int run_cmd(enum graph_cmd cmd, int argc, char **argv) {
   }
   jh_job_clear(&job);
   free(args.dirs);
+  free(args.allow);
   return status;
 }
 

@@ -30,6 +30,8 @@ typedef struct run_args {
   const char *report;
   const char *plugin_dirs[MAX_PLUGIN_DIRS];
   size_t nplugin_dirs;
+  const char *allow_include[MAX_PLUGIN_DIRS];
+  size_t nallow_include;
   int dry_run;
   jh_exec_options exec;
 } run_args;
@@ -48,6 +50,8 @@ static void run_usage(FILE *out, const char *cmd) {
           "  --report FILE         write the run report (JSON) to FILE\n"
           "  --home DIR            jobhost home (store, folders, logs)\n"
           "  --plugin-dir DIR      search plugins in DIR (repeatable)\n"
+          "  --allow-include DIR   files under DIR may be included "
+          "(repeatable)\n"
           "  --isolation MODE      process (default) or none (debugging)\n"
           "  --grace DURATION      SIGTERM to SIGKILL delay (default 5s)\n"
           "  --force               thresholds do not block this run\n");
@@ -92,6 +96,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
       {"report", required_argument, NULL, 'r'},
       {"home", required_argument, NULL, 'H'},
       {"plugin-dir", required_argument, NULL, 'd'},
+      {"allow-include", required_argument, NULL, 'a'},
       {"isolation", required_argument, NULL, 'i'},
       {"grace", required_argument, NULL, 'g'},
       {"force", no_argument, NULL, 'f'},
@@ -108,7 +113,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
   a->exec.grace_ms = 5000;
   a->exec.progress = stderr;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "r:H:d:i:g:fnt:F:T:h", opts, NULL)) !=
+  while ((c = getopt_long(argc, argv, "r:H:d:a:i:g:fnt:F:T:h", opts, NULL)) !=
          -1) {
     switch (c) {
     case 'r':
@@ -130,6 +135,16 @@ static int parse_args(int argc, char **argv, run_args *a) {
         return JH_EXIT_USAGE;
       }
       a->plugin_dirs[a->nplugin_dirs++] = optarg;
+      break;
+    case 'a':
+      if (jh_cli_nonempty(cmd, "--allow-include", optarg, "a folder") != 0)
+        return JH_EXIT_USAGE;
+      if (a->nallow_include == MAX_PLUGIN_DIRS) {
+        fprintf(stderr, "jobhost %s: at most %d --allow-include\n", cmd,
+                MAX_PLUGIN_DIRS);
+        return JH_EXIT_USAGE;
+      }
+      a->allow_include[a->nallow_include++] = optarg;
       break;
     case 'i':
       if (strcmp(optarg, "none") == 0)
@@ -205,7 +220,9 @@ static int exit_status(jh_state s) {
 
 static int load_job(const run_args *a, const char *path, jh_job *job) {
   jh_diags diags = JH_DIAGS_INIT;
-  int rc = jh_job_load(path, a->plugin_dirs, a->nplugin_dirs, job, &diags);
+  jh_pipeline_options opt = {a->allow_include, a->nallow_include};
+  int rc = jh_job_load_opts(path, a->plugin_dirs, a->nplugin_dirs, &opt, job,
+                            &diags);
   if (rc == 0)
     rc = jh_exec_check_selection(job, &a->exec, &diags);
   jh_diags_print(&diags, stderr);

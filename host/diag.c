@@ -9,49 +9,94 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Continuation bytes a UTF-8 lead byte announces; -1: not a lead byte. */
+static int utf8_follow(unsigned char b) {
+  if (b < 0x80)
+    return 0;
+  if (b >= 0xC2 && b <= 0xDF)
+    return 1;
+  if (b >= 0xE0 && b <= 0xEF)
+    return 2;
+  if (b >= 0xF0 && b <= 0xF4)
+    return 3;
+  return -1;
+}
+
+/* Append one shown character starting at *q (advanced past it) to buf;
+ * returns the new length. At most 4 bytes are written. */
+static size_t quote_char(const unsigned char **q, char *buf, size_t o) {
+  const unsigned char *p = *q;
+  int follow = utf8_follow(*p);
+  int k;
+
+  if (*p == '\n') {
+    buf[o++] = '\\';
+    buf[o++] = 'n';
+    *q = p + 1;
+    return o;
+  }
+  if (*p < 0x20 || *p == 0x7F || follow < 0) {
+    buf[o++] = '?'; /* a control character or a stray byte */
+    *q = p + 1;
+    return o;
+  }
+  for (k = 1; k <= follow; k++)
+    if ((p[k] & 0xC0) != 0x80)
+      break;
+  if (k <= follow) {
+    buf[o++] = '?'; /* a cut UTF-8 sequence */
+    *q = p + 1;
+    return o;
+  }
+  memcpy(buf + o, p, (size_t)follow + 1);
+  *q = p + follow + 1;
+  return o + (size_t)follow + 1;
+}
+
 const char *jh_diag_quote(const char *text, char *buf, size_t size) {
-  size_t o = 0, chars = 0;
   const unsigned char *q = (const unsigned char *)(text ? text : "?");
+  size_t o = 0, chars = 0;
 
   if (size < JH_QUOTE_SIZE) {
     if (size > 0)
       buf[0] = '\0';
     return buf;
   }
-  for (; *q != '\0'; q++) {
-    int starts_char = (*q & 0xC0) != 0x80; /* not a UTF-8 continuation */
-    if (starts_char && chars == JH_QUOTE_MAX) {
+  while (*q != '\0') {
+    if (chars == JH_QUOTE_MAX) {
       memcpy(buf + o, "...", 3);
       o += 3;
       break;
     }
-    if (starts_char)
-      chars++;
-    if (*q == '\n') {
-      buf[o++] = '\\';
-      buf[o++] = 'n';
-    } else if (*q < 0x20 || *q == 0x7F) {
-      buf[o++] = '?';
-    } else {
-      buf[o++] = (char)*q;
-    }
+    o = quote_char(&q, buf, o);
+    chars++;
   }
   buf[o] = '\0';
   return buf;
 }
 
-/* Errors already kept about `file`, counted up to the cap. */
-static size_t file_errors(const jh_diags *d, const char *file) {
-  size_t n = 0;
+/* Count one more error about `file`; returns how many there were before
+ * (0 for no file, or when out of memory: nothing is then held back). */
+static size_t count_error(jh_diags *d, const char *file) {
+  jh_diag_count *grown;
+  char *copy;
   if (file == NULL)
     return 0;
-  for (size_t i = d->n; i > 0 && n <= JH_DIAG_FILE_ERRORS_MAX; i--) {
-    const jh_diag *g = &d->items[i - 1];
-    if (g->severity == JH_DIAG_ERROR && g->file != NULL &&
-        strcmp(g->file, file) == 0)
-      n++;
+  /* few files per load: a scan is enough */
+  for (size_t i = 0; i < d->ncounts; i++)
+    if (strcmp(d->counts[i].file, file) == 0)
+      return d->counts[i].errors++;
+  copy = strdup(file);
+  grown = copy ? realloc(d->counts, (d->ncounts + 1) * sizeof(*grown)) : NULL;
+  if (grown == NULL) {
+    free(copy);
+    return 0;
   }
-  return n;
+  d->counts = grown;
+  d->counts[d->ncounts].file = copy;
+  d->counts[d->ncounts].errors = 1;
+  d->ncounts++;
+  return 0;
 }
 
 static int reserve(jh_diags *d) {
@@ -92,7 +137,7 @@ void jh_diag_add(jh_diags *d, jh_severity sev, const char *file, int line,
 
   if (sev == JH_DIAG_ERROR)
     d->nerrors++;
-  kept = sev == JH_DIAG_ERROR ? file_errors(d, file) : 0;
+  kept = sev == JH_DIAG_ERROR ? count_error(d, file) : 0;
   if (kept > JH_DIAG_FILE_ERRORS_MAX)
     return; /* counted, already summed up */
   if (kept == JH_DIAG_FILE_ERRORS_MAX) {
@@ -134,8 +179,13 @@ void jh_diags_clear(jh_diags *d) {
     free(d->items[i].message);
   }
   free(d->items);
+  for (size_t i = 0; i < d->ncounts; i++)
+    free(d->counts[i].file);
+  free(d->counts);
   d->items = NULL;
   d->n = 0;
   d->nerrors = 0;
   d->cap = 0;
+  d->counts = NULL;
+  d->ncounts = 0;
 }

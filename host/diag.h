@@ -24,22 +24,31 @@ typedef struct jh_diag {
   char *message; /* owned, one line, no trailing period needed */
 } jh_diag;
 
+/* Errors counted for one file (for JH_DIAG_FILE_ERRORS_MAX). */
+typedef struct jh_diag_count {
+  char *file; /* owned */
+  size_t errors;
+} jh_diag_count;
+
 typedef struct jh_diags {
   jh_diag *items; /* owned */
   size_t n;
   size_t nerrors;
-  size_t cap; /* room in items */
+  size_t cap;              /* room in items */
+  jh_diag_count *counts;   /* errors per file; owned */
+  size_t ncounts;
 } jh_diags;
 
 /* A zeroed jh_diags is empty and ready to use. */
-#define JH_DIAGS_INIT {NULL, 0, 0, 0}
+#define JH_DIAGS_INIT {NULL, 0, 0, 0, NULL, 0}
 
 /*
  * Source text quoted in a message. A file read as a pipeline may be
  * anything (a password file named by mistake in `include:`), so messages
  * never echo more than JH_QUOTE_MAX characters of what was read: longer
- * text is cut with "...", and control characters are shown as '?' (a
- * newline as "\n"), so one quote stays on one line.
+ * text is cut with "...", and control characters and bytes that are not
+ * UTF-8 are shown as '?' (a newline as "\n"), so one quote stays on one
+ * line of text.
  */
 #define JH_QUOTE_MAX 40
 /* Bytes an excerpt may take: UTF-8 characters, escapes, "..." and NUL. */

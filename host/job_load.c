@@ -19,6 +19,12 @@ static void refusals_as_warnings(const jh_registry *reg, jh_diags *diags) {
 
 int jh_job_load(const char *path, const char *const *plugin_dirs,
                 size_t nplugin_dirs, jh_job *job, jh_diags *diags) {
+  return jh_job_load_opts(path, plugin_dirs, nplugin_dirs, NULL, job, diags);
+}
+
+int jh_job_load_opts(const char *path, const char *const *plugin_dirs,
+                     size_t nplugin_dirs, const jh_pipeline_options *opt,
+                     jh_job *job, jh_diags *diags) {
   char **dirs = NULL;
   size_t ndirs = 0;
   int rc;
@@ -37,7 +43,7 @@ int jh_job_load(const char *path, const char *const *plugin_dirs,
   if (jh_xml_sniff(path)) /* Identity Manager XML (xml_import.h) */
     rc = jh_xml_pipeline_load(path, job->reg, NULL, &job->pipeline, diags);
   else
-    rc = jh_pipeline_load(path, job->reg, &job->pipeline, diags);
+    rc = jh_pipeline_load_opts(path, job->reg, opt, &job->pipeline, diags);
   if (rc == 0)
     rc = jh_graph_build(job->pipeline, &job->graph, diags);
   if (rc != 0)

@@ -31,6 +31,11 @@ typedef struct jh_job {
 int jh_job_load(const char *path, const char *const *plugin_dirs,
                 size_t nplugin_dirs, jh_job *job, jh_diags *diags);
 
+/* jh_job_load with pipeline options (--allow-include; opt may be NULL). */
+int jh_job_load_opts(const char *path, const char *const *plugin_dirs,
+                     size_t nplugin_dirs, const jh_pipeline_options *opt,
+                     jh_job *job, jh_diags *diags);
+
 /* Free what jh_job_load filled; a cleared jh_job is a no-op. */
 void jh_job_clear(jh_job *job);
 

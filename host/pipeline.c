@@ -27,17 +27,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
 /* Node visits aliases may add to a document beyond the nodes it holds. */
 #define ALIAS_EXTRA_MAX 10000
 
+/* Largest pipeline file read (bytes). */
+#define PIPELINE_FILE_MAX (256ULL << 20)
+
 #define DEFAULT_MAX_PARALLEL 5
 #define DEFAULT_RETRY_DELAY_MS 1000L
 
-static const char *const top_keys[] = {"version", "include", "job"};
+static const char *const top_keys[] = {"version", "include", "job",
+                                       "allow_include"};
 static const char *const job_keys[] = {"id",           "display_name",
                                        "agent",        "schedule",
                                        "max_parallel", "ordering",
@@ -65,6 +71,11 @@ typedef struct ctx {
   size_t nseen;
   jh_loc *id_loc;    /* where each task's id is written (line 0: nowhere) */
   jh_loc *level_loc; /* where each task's level is written */
+  char **allowed;    /* canonical folders whose files may be included: the
+                        top file's first, then --allow-include and
+                        allow_include ones; owned */
+  size_t nallowed;
+  const char *top_dir; /* canonical folder of the top file (in allowed) */
 } ctx;
 
 /* ---- schedule ---- */
@@ -471,6 +482,85 @@ static void parse_job(ctx *c, const jh_yfile *f, yaml_node_t *n) {
 
 /* ---- files and includes ---- */
 
+/* Whether canonical `path` is `dir` or lies below it. */
+static int path_under(const char *dir, const char *path) {
+  size_t n = strlen(dir);
+  if (strncmp(dir, path, n) != 0)
+    return 0;
+  return n > 0 && (dir[n - 1] == '/' || path[n] == '/' || path[n] == '\0');
+}
+
+static int include_allowed(const ctx *c, const char *real) {
+  for (size_t i = 0; i < c->nallowed; i++)
+    if (path_under(c->allowed[i], real))
+      return 1;
+  return 0;
+}
+
+static void include_outside(ctx *c, const jh_yfile *from,
+                            const yaml_node_t *from_node, const char *shown) {
+  jh_yw_err_node(&c->yw, from, from_node, "included file '%s' is outside the "
+                 "folder of the pipeline (%s): name its folder under "
+                 "'allow_include:' in the top pipeline file, or give "
+                 "--allow-include DIR", JH_Q(shown),
+                 c->top_dir != NULL ? c->top_dir : "?");
+}
+
+/* Add the canonical form of folder `dir` to the allowed ones; returns 0
+ * or an errno value (nothing added). */
+static int allow_dir(ctx *c, const char *dir) {
+  char *real = realpath(dir, NULL), **grown;
+  struct stat st;
+  if (real == NULL)
+    return errno;
+  if (stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    free(real);
+    return ENOTDIR;
+  }
+  grown = realloc(c->allowed, (c->nallowed + 1) * sizeof(*grown));
+  if (grown == NULL) {
+    free(real);
+    c->yw.oom = 1;
+    return ENOMEM;
+  }
+  c->allowed = grown;
+  c->allowed[c->nallowed++] = real;
+  return 0;
+}
+
+/* The folder of `file` allowed first (the top file's tree). */
+static void allow_dir_of(ctx *c, const char *file) {
+  const char *slash = strrchr(file, '/');
+  char *dir = slash == NULL ? strdup(".")
+              : slash == file ? strdup("/")
+                              : strndup(file, (size_t)(slash - file));
+  if (dir == NULL) {
+    c->yw.oom = 1;
+    return;
+  }
+  /* a missing folder: reading the file fails anyway */
+  if (allow_dir(c, dir) == 0)
+    c->top_dir = c->allowed[c->nallowed - 1];
+  free(dir);
+}
+
+/* `allow_include`: folders, relative to the top file, whose files may be
+ * included besides those of the top file's folder tree. */
+static void parse_allow_include(ctx *c, const jh_yfile *f, yaml_node_t *n) {
+  long count;
+  yaml_node_t **items = jh_yw_want_list(&c->yw, f, n, "allow_include", &count);
+  for (long i = 0; i < count && !c->yw.oom; i++) {
+    char *dir = jh_yw_resolve_path(&c->yw, f->name, jh_yw_scalar(items[i]));
+    int err = dir != NULL ? allow_dir(c, dir) : ENOMEM;
+    if (err != 0 && err != ENOMEM)
+      jh_yw_err_node(&c->yw, f, items[i], "expected a folder for "
+                     "'allow_include', got '%s': %s",
+                     JH_Q(jh_yw_scalar(items[i])), strerror(err));
+    free(dir);
+  }
+  free(items);
+}
+
 static void load_file(ctx *c, const char *shown, const jh_yfile *from,
                       const yaml_node_t *from_node, const chain_link *up);
 
@@ -532,16 +622,38 @@ static void unknown_top_key(ctx *c, const jh_yfile *f, const jh_yentry *e,
   const char *cands[NELEM(top_keys) + 8];
   size_t n = 0;
   for (size_t i = 0; i < NELEM(top_keys); i++)
-    if (is_top || strcmp(top_keys[i], "job") != 0)
+    if (is_top || (strcmp(top_keys[i], "job") != 0 &&
+                   strcmp(top_keys[i], "allow_include") != 0))
       cands[n++] = top_keys[i];
   for (size_t i = 0; i < jh_model_nsections && n < NELEM(cands); i++)
     cands[n++] = jh_model_sections[i];
   jh_yw_unknown_key(&c->yw, f, e, cands, n);
 }
 
+/* A file whose top-level keys are all unknown is not a pipeline file at
+ * all (a password file, a CSV): one error says so, instead of one per
+ * line quoting each. Returns 0 after reporting. */
+static int looks_like_pipeline(ctx *c, const jh_yfile *f,
+                               const jh_yentry *es, size_t ne) {
+  for (size_t i = 0; i < ne; i++) {
+    for (size_t k = 0; k < NELEM(top_keys); k++)
+      if (strcmp(es[i].key, top_keys[k]) == 0)
+        return 1;
+    if (jh_model_is_section(es[i].key))
+      return 1;
+  }
+  if (ne < 2)
+    return 1; /* one unknown key: a typo, reported with a hint */
+  jh_yw_err_node(&c->yw, f, es[0].knode, "not a pipeline file: none of its "
+                 "%zu top-level keys is one of version, include, job or the "
+                 "model sections (first: '%s')", ne, JH_Q(es[0].key));
+  return 0;
+}
+
 static void walk_top(ctx *c, const jh_yfile *f, yaml_node_t *root,
                      const chain_link *link) {
   int is_top = link->up == NULL;
+  const jh_yentry *allow;
   size_t ne;
   jh_yentry *es;
   char got[GOT_SIZE];
@@ -555,9 +667,22 @@ static void walk_top(ctx *c, const jh_yfile *f, yaml_node_t *root,
   es = jh_yw_map_entries(&c->yw, f, root, &ne);
   if (es == NULL)
     return;
+  if (!looks_like_pipeline(c, f, es, ne)) {
+    free(es);
+    return;
+  }
+  /* the folders it allows first, for includes written before them */
+  allow = is_top ? jh_yw_find_entry(es, ne, "allow_include") : NULL;
+  if (allow != NULL)
+    parse_allow_include(c, f, allow->vnode);
   for (size_t i = 0; i < ne && !c->yw.oom; i++) {
     const char *k = es[i].key;
-    if (strcmp(k, "version") == 0)
+    if (strcmp(k, "allow_include") == 0 && is_top)
+      continue;
+    else if (strcmp(k, "allow_include") == 0)
+      jh_yw_err_node(&c->yw, f, es[i].knode, "'allow_include' is only allowed "
+                     "in the top pipeline file, not in an included file");
+    else if (strcmp(k, "version") == 0)
       parse_version(c, f, es[i].vnode);
     else if (strcmp(k, "include") == 0)
       parse_include(c, f, es[i].vnode, link);
@@ -618,17 +743,13 @@ static yaml_node_t *alias_bomb(ctx *c, yaml_document_t *doc, size_t limit) {
   return found;
 }
 
-/* Line and column (1-based) of a byte offset, read again from fp. */
-static void offset_mark(FILE *fp, size_t offset, int *line, int *col) {
-  size_t pos = 0;
-  int ch;
+/* Line and column (1-based) of a byte offset of the text. */
+static void offset_mark(const char *text, size_t len, size_t offset,
+                        int *line, int *col) {
   *line = 1;
   *col = 1;
-  if (fseek(fp, 0, SEEK_SET) != 0)
-    return;
-  while (pos < offset && (ch = getc(fp)) != EOF) {
-    pos++;
-    if (ch == '\n') {
+  for (size_t pos = 0; pos < offset && pos < len; pos++) {
+    if (text[pos] == '\n') {
       (*line)++;
       *col = 1;
     } else {
@@ -638,7 +759,7 @@ static void offset_mark(FILE *fp, size_t offset, int *line, int *col) {
 }
 
 static void parser_error(ctx *c, const char *name, yaml_parser_t *ps,
-                         FILE *fp) {
+                         const char *text, size_t len) {
   int line, col;
   switch (ps->error) {
   case YAML_MEMORY_ERROR:
@@ -646,7 +767,7 @@ static void parser_error(ctx *c, const char *name, yaml_parser_t *ps,
     jh_diag_error(c->yw.diags, name, 0, 0, "out of memory while reading YAML");
     break;
   case YAML_READER_ERROR:
-    offset_mark(fp, ps->problem_offset, &line, &col);
+    offset_mark(text, len, ps->problem_offset, &line, &col);
     if (ps->problem_value != -1)
       jh_diag_error(c->yw.diags, name, line, col, "invalid YAML: %s (byte #%X)",
                     ps->problem, (unsigned)ps->problem_value);
@@ -671,12 +792,12 @@ static void parser_error(ctx *c, const char *name, yaml_parser_t *ps,
 }
 
 /*
- * Compose the one document of fp into *doc. Returns 0, or -1 after
+ * Compose the one document of the text into *doc. Returns 0, or -1 after
  * reporting (a syntax error, an empty file, a second document); *doc is
  * to be deleted only on success.
  */
-static int compose(ctx *c, const char *name, FILE *fp, int is_top,
-                   yaml_document_t *doc) {
+static int compose(ctx *c, const char *name, const char *text, size_t len,
+                   int is_top, yaml_document_t *doc) {
   yaml_parser_t ps;
   yaml_document_t extra;
   int rc = -1;
@@ -685,9 +806,9 @@ static int compose(ctx *c, const char *name, FILE *fp, int is_top,
     c->yw.oom = 1;
     return -1;
   }
-  yaml_parser_set_input_file(&ps, fp);
+  yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
   if (!yaml_parser_load(&ps, doc)) {
-    parser_error(c, name, &ps, fp);
+    parser_error(c, name, &ps, text, len);
     yaml_parser_delete(&ps);
     return -1;
   }
@@ -695,7 +816,7 @@ static int compose(ctx *c, const char *name, FILE *fp, int is_top,
     jh_diag_error(c->yw.diags, name, 1, 1, "file is empty: expected a mapping "
                   "with 'version'%s", is_top ? " and 'job'" : "");
   } else if (!yaml_parser_load(&ps, &extra)) {
-    parser_error(c, name, &ps, fp);
+    parser_error(c, name, &ps, text, len);
   } else {
     if (yaml_document_get_root_node(&extra) != NULL)
       jh_diag_error(c->yw.diags, name, (int)extra.start_mark.line + 1,
@@ -776,15 +897,15 @@ static int add_seen(ctx *c, char *real) {
   return 0;
 }
 
-/* Read one composed file and walk it. */
-static void read_and_walk(ctx *c, const char *name, FILE *fp,
-                          const chain_link *link) {
+/* Compose one file's text and walk it. */
+static void read_and_walk(ctx *c, const char *name, const char *text,
+                          size_t len, const chain_link *link) {
   yaml_document_t doc;
   jh_yfile f = {name, &doc};
   yaml_node_t *bomb;
   size_t nnodes;
 
-  if (compose(c, name, fp, link->up == NULL, &doc) != 0)
+  if (compose(c, name, text, len, link->up == NULL, &doc) != 0)
     return;
   nnodes = (size_t)(doc.nodes.top - doc.nodes.start);
   bomb = alias_bomb(c, &doc, nnodes + ALIAS_EXTRA_MAX);
@@ -797,59 +918,107 @@ static void read_and_walk(ctx *c, const char *name, FILE *fp,
 }
 
 /*
+ * Take the file whose canonical path is `real` (owned from here on) on
+ * the include chain: 0 when it is to be read, -1 when it is not (a cycle,
+ * reported; or already read: a file included twice is read once).
+ */
+static int take_file(ctx *c, char *real, const char *shown,
+                     const jh_yfile *from, const yaml_node_t *from_node,
+                     const chain_link *up) {
+  for (const chain_link *l = up; l != NULL; l = l->up)
+    if (strcmp(l->real, real) == 0) {
+      include_cycle(c, from, from_node, up, shown);
+      free(real);
+      return -1;
+    }
+  for (size_t i = 0; i < c->nseen; i++)
+    if (strcmp(c->seen[i], real) == 0) {
+      free(real); /* included twice (not a cycle): read once */
+      return -1;
+    }
+  return add_seen(c, real);
+}
+
+/* The whole of a regular file into *text (malloc'd, NUL-terminated) and
+ * *len. Returns 0 or an errno value. */
+static int slurp(const char *path, char **text, size_t *len) {
+  struct stat st;
+  size_t done = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+  char *buf;
+
+  *text = NULL;
+  if (fd < 0)
+    return errno;
+  if (fstat(fd, &st) != 0)
+    err = errno;
+  else if (!S_ISREG(st.st_mode))
+    err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+  else if ((unsigned long long)st.st_size > PIPELINE_FILE_MAX)
+    err = EFBIG;
+  buf = err == 0 ? malloc((size_t)st.st_size + 1) : NULL;
+  if (err == 0 && buf == NULL)
+    err = ENOMEM;
+  while (err == 0 && done < (size_t)st.st_size) {
+    ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+    if (n < 0 && errno != EINTR)
+      err = errno;
+    else if (n == 0)
+      break; /* the file shrank while read: take what is there */
+    else if (n > 0)
+      done += (size_t)n;
+  }
+  close(fd);
+  if (err != 0) {
+    free(buf);
+    return err;
+  }
+  buf[done] = '\0';
+  *text = buf;
+  *len = done;
+  return 0;
+}
+
+/*
  * Read `shown` (the top file when from is NULL, else included by the item
  * from_node of `from`). A file already read is not read again; a file on
- * the include chain is a cycle.
+ * the include chain is a cycle; an included file must lie in the folder
+ * tree of the top file or of a folder named under 'allow_include'.
  */
 static void load_file(ctx *c, const char *shown, const jh_yfile *from,
                       const yaml_node_t *from_node, const chain_link *up) {
-  char *real = realpath(shown, NULL);
+  char *real = realpath(shown, NULL), *text = NULL;
   const char *name;
-  struct stat st;
   chain_link link;
-  FILE *fp;
+  size_t len = 0;
+  int err;
 
   if (real == NULL) {
     cannot_read(c, shown, from, from_node, errno);
     return;
   }
-  for (const chain_link *l = up; l != NULL; l = l->up)
-    if (strcmp(l->real, real) == 0) {
-      include_cycle(c, from, from_node, up, shown);
-      free(real);
-      return;
-    }
-  for (size_t i = 0; i < c->nseen; i++)
-    if (strcmp(c->seen[i], real) == 0) {
-      free(real); /* included twice (not a cycle): read once */
-      return;
-    }
-  if (add_seen(c, real) != 0)
+  if (from != NULL && !include_allowed(c, real)) {
+    include_outside(c, from, from_node, shown);
+    free(real);
+    return;
+  }
+  if (take_file(c, real, shown, from, from_node, up) != 0)
     return;
   name = add_file(c, shown);
   if (name == NULL)
     return;
-  fp = fopen(shown, "rb");
-  if (fp == NULL) {
-    cannot_read(c, shown, from, from_node, errno);
-    return;
-  }
-  if (fstat(fileno(fp), &st) != 0) {
-    cannot_read(c, shown, from, from_node, errno);
-    fclose(fp);
-    return;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    cannot_read(c, shown, from, from_node,
-                S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
-    fclose(fp);
+  err = slurp(shown, &text, &len);
+  if (err != 0) {
+    if (err == ENOMEM)
+      c->yw.oom = 1;
+    cannot_read(c, shown, from, from_node, err);
     return;
   }
   link.real = real;
   link.shown = name;
   link.up = up;
-  read_and_walk(c, name, fp, &link);
-  fclose(fp);
+  read_and_walk(c, name, text, len, &link);
+  free(text);
 }
 
 /* ---- checks across tasks ---- */
@@ -1021,8 +1190,86 @@ static void check_model_refs(ctx *c) {
 
 /* ---- public ---- */
 
-int jh_pipeline_load(const char *path, const jh_registry *reg,
-                     jh_pipeline **out, jh_diags *diags) {
+/* The top file as text (jh_pipeline_load_text). */
+typedef struct top_text {
+  const char *text;
+  size_t len;
+} top_text;
+
+/* Read the top file, from `text` when given, else from the file `path`. */
+static void load_top(ctx *c, const char *path, const top_text *text) {
+  chain_link link = {NULL, NULL, NULL};
+  const char *name;
+  char *real;
+
+  if (text == NULL) {
+    load_file(c, path, NULL, NULL, NULL);
+    return;
+  }
+  /* a name that is no file (yet) still stands for itself in cycles */
+  real = realpath(path, NULL);
+  if (real == NULL)
+    real = jh_yw_xstrdup(&c->yw, path);
+  if (real == NULL || take_file(c, real, path, NULL, NULL, NULL) != 0)
+    return;
+  name = add_file(c, path);
+  if (name == NULL)
+    return;
+  link.real = real;
+  link.shown = name;
+  read_and_walk(c, name, text->text, text->len, &link);
+}
+
+/* The allowed include folders: the top file's, then the options'. */
+static void allow_from_options(ctx *c, const char *path,
+                               const jh_pipeline_options *opt) {
+  allow_dir_of(c, path);
+  for (size_t i = 0; opt != NULL && i < opt->nallow_include && !c->yw.oom;
+       i++) {
+    int err = allow_dir(c, opt->allow_include[i]);
+    if (err != 0 && err != ENOMEM)
+      jh_diag_error(c->yw.diags, NULL, 0, 0, "--allow-include %s: expected "
+                    "a folder: %s", opt->allow_include[i], strerror(err));
+  }
+}
+
+/* Every check across tasks and the model, once all files are read. */
+static void check_all(ctx *c) {
+  jh_pipeline *p = c->p;
+  if (!c->yw.oom && p->model != NULL) {
+    jh_model_check(&c->yw, p->model);
+    if (p->tasks != NULL)
+      check_model_refs(c);
+    p->packages = jh_yw_xcalloc(&c->yw, p->model->nconnections,
+                                sizeof(*p->packages));
+    for (size_t i = 0; p->packages != NULL && i < p->model->nconnections;
+         i++)
+      p->packages[i] = jh_model_package(c->reg, &p->model->connections[i]);
+  }
+  if (!c->yw.oom && p->tasks != NULL)
+    index_tasks(c);
+  if (!c->yw.oom && p->tasks != NULL) {
+    check_ids(c);
+    check_parents(c);
+    check_agents(c);
+    warn_levels(c);
+  }
+}
+
+static void ctx_clear(ctx *c) {
+  for (size_t i = 0; i < c->nseen; i++)
+    free(c->seen[i]);
+  free(c->seen);
+  for (size_t i = 0; i < c->nallowed; i++)
+    free(c->allowed[i]);
+  free(c->allowed);
+  free(c->id_loc);
+  free(c->level_loc);
+}
+
+static int load(const char *path, const top_text *text,
+                const jh_registry *reg, const jh_pipeline_options *opt,
+                jh_pipeline **out, jh_diags *diags) {
   size_t errors_before = diags->nerrors;
   ctx c;
   jh_pipeline *p;
@@ -1041,30 +1288,11 @@ int jh_pipeline_load(const char *path, const jh_registry *reg,
   p->path = jh_yw_xstrdup(&c.yw, path);
   p->model = jh_yw_xcalloc(&c.yw, 1, sizeof(*p->model));
   if (p->path != NULL && p->model != NULL)
-    load_file(&c, path, NULL, NULL, NULL);
-  if (!c.yw.oom && p->model != NULL) {
-    jh_model_check(&c.yw, p->model);
-    if (p->tasks != NULL)
-      check_model_refs(&c);
-    p->packages = jh_yw_xcalloc(&c.yw, p->model->nconnections,
-                                sizeof(*p->packages));
-    for (size_t i = 0; p->packages != NULL && i < p->model->nconnections;
-         i++)
-      p->packages[i] = jh_model_package(reg, &p->model->connections[i]);
-  }
-  if (!c.yw.oom && p->tasks != NULL)
-    index_tasks(&c);
-  if (!c.yw.oom && p->tasks != NULL) {
-    check_ids(&c);
-    check_parents(&c);
-    check_agents(&c);
-    warn_levels(&c);
-  }
-  for (size_t i = 0; i < c.nseen; i++)
-    free(c.seen[i]);
-  free(c.seen);
-  free(c.id_loc);
-  free(c.level_loc);
+    allow_from_options(&c, path, opt);
+  if (!c.yw.oom && p->path != NULL && p->model != NULL)
+    load_top(&c, path, text);
+  check_all(&c);
+  ctx_clear(&c);
   if (c.yw.oom) {
     jh_pipeline_free(p);
     return -ENOMEM;
@@ -1075,6 +1303,25 @@ int jh_pipeline_load(const char *path, const jh_registry *reg,
   }
   *out = p;
   return 0;
+}
+
+int jh_pipeline_load(const char *path, const jh_registry *reg,
+                     jh_pipeline **out, jh_diags *diags) {
+  return load(path, NULL, reg, NULL, out, diags);
+}
+
+int jh_pipeline_load_opts(const char *path, const jh_registry *reg,
+                          const jh_pipeline_options *opt, jh_pipeline **out,
+                          jh_diags *diags) {
+  return load(path, NULL, reg, opt, out, diags);
+}
+
+int jh_pipeline_load_text(const char *name, const char *text, size_t len,
+                          const jh_registry *reg,
+                          const jh_pipeline_options *opt, jh_pipeline **out,
+                          jh_diags *diags) {
+  top_text t = {text, len};
+  return load(name, &t, reg, opt, out, diags);
 }
 
 static void task_free(jh_task_def *t) {

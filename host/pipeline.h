@@ -5,7 +5,12 @@
  *
  *   version: 1                       # required, must be 1
  *   include: [other.yaml, ...]       # optional; paths relative to the
- *                                    # including file; cycles refused
+ *                                    # including file; cycles refused;
+ *                                    # only files in the top file's
+ *                                    # folder tree or an allowed folder
+ *   allow_include: [DIR, ...]        # optional, top file only: folders
+ *                                    # (relative to it) whose files may
+ *                                    # be included too
  *   job:                             # required in the top file only
  *     id: Job_AD_Complete            # required
  *     display_name: ...              # optional
@@ -136,6 +141,31 @@ typedef struct jh_pipeline {
  */
 int jh_pipeline_load(const char *path, const jh_registry *reg,
                      jh_pipeline **out, jh_diags *diags);
+
+/* Where included files may come from, besides the folder tree of the top
+ * file and the folders its `allow_include` names. */
+typedef struct jh_pipeline_options {
+  const char *const *allow_include; /* folders (--allow-include), relative
+                                       to the current folder or absolute */
+  size_t nallow_include;
+} jh_pipeline_options;
+
+/* jh_pipeline_load with options (opt may be NULL). */
+int jh_pipeline_load_opts(const char *path, const jh_registry *reg,
+                          const jh_pipeline_options *opt, jh_pipeline **out,
+                          jh_diags *diags);
+
+/*
+ * jh_pipeline_load of a top file held in memory: the len bytes of `text`
+ * (no NUL needed) are read as the pipeline file `name`. The name is shown in diagnostics and
+ * locations, and relative paths (include items, path values) are resolved
+ * against its folder as if the file were there; nothing is written to
+ * disk. Included files are read from disk as usual.
+ */
+int jh_pipeline_load_text(const char *name, const char *text, size_t len,
+                          const jh_registry *reg,
+                          const jh_pipeline_options *opt, jh_pipeline **out,
+                          jh_diags *diags);
 
 void jh_pipeline_free(jh_pipeline *p);
 

@@ -696,7 +696,7 @@ static int select_job(ctx *c) {
       }
     }
     error_at(c, 0, (jh_xml_pos){0, 0}, "no Job with Identifier '%s'; jobs: %s",
-             c->opt.job, ids);
+             JH_Q(c->opt.job), ids);
     return -1;
   }
   if (c->jobs.n > 1) {
@@ -765,7 +765,7 @@ static void step_task(ctx *c, xnode step) {
   if (decl == NULL) {
     error_at(c, step.fi, node_pos(c, step),
              "Step names task '%s', which no file declares at the top level "
-             "of ConfigurationFile", id);
+             "of ConfigurationFile", JH_Q(id));
     return;
   }
   t = add_task(c, *decl, step);
@@ -792,12 +792,12 @@ static void override_task(ctx *c, xnode over) {
     const xnode *other = find_decl(c, id, NULL);
     if (other != NULL)
       error_at(c, over.fi, node_pos(c, over),
-               "%s names '%s', which is a %s, not a %s", name, id,
+               "%s names '%s', which is a %s, not a %s", name, JH_Q(id),
                name_of(other->n), base);
     else
       error_at(c, over.fi, node_pos(c, over),
                "%s names '%s', but no file declares a %s with that "
-               "Identifier at the top level", name, id, base);
+               "Identifier at the top level", name, JH_Q(id), base);
     return;
   }
   t = add_task(c, *decl, over);
@@ -939,7 +939,8 @@ static void assign_ids(ctx *c) {
           strcmp(c->tasks[j].id, t->id) == 0) {
         error_at(c, t->ref.fi, node_pos(c, t->ref),
                  "task '%s' is in job '%s' twice (first at %s:%d): a job "
-                 "holds a task once", t->id, get(c, c->job.n, "Identifier"),
+                 "holds a task once", JH_Q(t->id),
+                 JH_Q(get(c, c->job.n, "Identifier")),
                  c->files[c->tasks[j].ref.fi].path,
                  node_pos(c, c->tasks[j].ref).line);
         break;
@@ -1006,7 +1007,7 @@ static void bool_attr(ctx *c, size_t fi, const xmlAttr *a, const char *prefix,
   if (parse_bool(v, &b) != 0) {
     error_at(c, fi, attr_pos(c, fi, a),
              "expected a boolean (1, 0, true or false) for %s, got '%s'",
-             (const char *)a->name, v);
+             JH_Q((const char *)a->name), JH_Q(v));
     em_key(c, attr_origin(c, fi, a), prefix, key, v);
     return;
   }
@@ -1020,7 +1021,7 @@ static void int_attr(ctx *c, size_t fi, const xmlAttr *a, const char *prefix,
   if (parse_int(v, min, &n) != 0)
     error_at(c, fi, attr_pos(c, fi, a),
              "expected an integer >= %ld for %s, got '%s'", min,
-             (const char *)a->name, v);
+             JH_Q((const char *)a->name), JH_Q(v));
   em_key(c, attr_origin(c, fi, a), prefix, key, v);
 }
 
@@ -1077,7 +1078,7 @@ static const char *connection_package(ctx *c, xnode x, const char *id) {
   if (a == NULL) {
     error_at(c, x.fi, node_pos(c, x),
              "missing Package on Connection '%s': expected an Identity "
-             "Manager package such as Usercube.CSV@0000001", id);
+             "Manager package such as Usercube.CSV@0000001", JH_Q(id));
     return NULL;
   }
   im = attr_value(c, a);
@@ -1086,7 +1087,7 @@ static const char *connection_package(ctx *c, xnode x, const char *id) {
     unsupported(c, x.fi, attr_pos(c, x.fi, a),
                 "unsupported package '%s' on Connection '%s'; jobhost has "
                 "csv (Usercube.CSV, Usercube.CSV.Complete) and ldap "
-                "(Usercube.LDAP, Usercube.AD)", im, id);
+                "(Usercube.LDAP, Usercube.AD)", JH_Q(im), JH_Q(id));
   return pkg;
 }
 
@@ -1196,12 +1197,12 @@ static const char *param_text(ctx *c, const jobhost_param *sp, size_t fi,
       return b ? "true" : "false";
     error_at(c, fi, attr_pos(c, fi, a),
              "expected a boolean (1, 0, true or false) for %s, got '%s'",
-             name, v);
+             JH_Q(name), JH_Q(v));
     return v;
   case JOBHOST_PARAM_INT:
     if (!int_text_ok(v))
       error_at(c, fi, attr_pos(c, fi, a),
-               "expected an integer for %s, got '%s'", name, v);
+               "expected an integer for %s, got '%s'", JH_Q(name), JH_Q(v));
     return v;
   case JOBHOST_PARAM_ENUM: {
     const char *all = "";
@@ -1211,7 +1212,7 @@ static const char *param_text(ctx *c, const jobhost_param *sp, size_t fi,
       all = pool_fmt(c, "%s%s%s", all, i ? ", " : "", sp->choices[i]);
     }
     error_at(c, fi, attr_pos(c, fi, a), "expected one of %s for %s, got '%s'",
-             all, name, v);
+             all, JH_Q(name), JH_Q(v));
     return v;
   }
   case JOBHOST_PARAM_PATH:
@@ -1299,7 +1300,7 @@ static void task_level(ctx *c, const xtask *t) {
   if (parse_int(attr_value(c, a), -1, &lv) != 0) {
     error_at(c, fi, attr_pos(c, fi, a),
              "expected an integer >= -1 for Level (-1: no level), got '%s'",
-             attr_value(c, a));
+             JH_Q(attr_value(c, a)));
     return;
   }
   if (lv >= 0)
@@ -1407,7 +1408,7 @@ static void task_list(ctx *c, const xtask *t, const struct child_kind *k) {
     if (strcmp(k->key, "depends_on") == 0 && left_out_task(c, v)) {
       warn_at(c, ch.fi, attr_pos(c, ch.fi, a),
               "link from '%s' to '%s' left out: task '%s' was left out",
-              t->id, v, v);
+              JH_Q(t->id), JH_Q(v), JH_Q(v));
       em_comment(c, attr_origin(c, ch.fi, a), P_TLIST,
                  "left out: depends on %s (left out)", v);
       continue;
@@ -1508,11 +1509,11 @@ static int job_has_tasks(ctx *c) {
   if (c->job_entries == 0)
     error_at(c, c->job.fi, node_pos(c, c->job),
              "job '%s' has no task: expected task elements (...Task), Step "
-             "or ...TaskOverride", id);
+             "or ...TaskOverride", JH_Q(id));
   else if (c->diags->nerrors == c->errors_before)
     error_at(c, c->job.fi, node_pos(c, c->job),
              "job '%s' has no task left once the unsupported ones are left "
-             "out", id);
+             "out", JH_Q(id));
   return 0;
 }
 

@@ -2,64 +2,23 @@
  * xml_load.c — an Identity Manager XML file loaded as a pipeline
  * (jh_xml_pipeline_load, see xml_import.h).
  *
- * The YAML of the import goes through jh_pipeline_load unchanged, by way
- * of a temporary file removed at once, so that an XML job gets exactly
+ * The YAML of the import goes through the pipeline loader unchanged, read
+ * from memory as if it were a file beside the XML (nothing is written to
+ * disk, so nothing can be left behind), so that an XML job gets exactly
  * the checks of a pipeline. Afterwards, every diagnostic and location
- * about that temporary file is moved onto the XML with the import's line
- * origins.
+ * about that text is moved onto the XML with the import's line origins.
  */
 #include "config.h"
 
 #include "xml_import.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jobhost/jobhost.h>
 
 #include "model.h"
-
-/* Write text to a new file under $TMPDIR (else /tmp); *path receives its
- * name (malloc'd). Returns 0 or a negative errno; nothing is left behind
- * on failure. */
-static int write_temp(const char *text, size_t len, char **path) {
-  const char *dir = getenv("TMPDIR");
-  size_t done = 0;
-  int fd, err = 0;
-
-  if (dir == NULL || dir[0] == '\0')
-    dir = "/tmp";
-  if (asprintf(path, "%s/jobhost-xml-XXXXXX.yaml", dir) < 0) {
-    *path = NULL;
-    return -ENOMEM;
-  }
-  fd = mkstemps(*path, 5);
-  if (fd < 0) {
-    err = errno;
-    free(*path);
-    *path = NULL;
-    return -err;
-  }
-  while (done < len && err == 0) {
-    ssize_t n = write(fd, text + done, len - done);
-    if (n < 0 && errno != EINTR)
-      err = errno;
-    else if (n > 0)
-      done += (size_t)n;
-  }
-  if (close(fd) != 0 && err == 0)
-    err = errno;
-  if (err != 0) {
-    unlink(*path);
-    free(*path);
-    *path = NULL;
-    return -err;
-  }
-  return 0;
-}
 
 /* The XML place of line `line` of the YAML. */
 static void place_of(const jh_xml_output *o, int line, const char **file,
@@ -154,9 +113,9 @@ static int relocate_model(jh_model *m, const char *tmp, const char *xml,
   return rc;
 }
 
-/* Make the pipeline's path and locations the XML file's. The temporary
- * file's name stays in p->files (after the XML's), alive for anything
- * that still points at it. */
+/* Make the pipeline's path and locations the XML file's. The loader's
+ * copy of the name stays in p->files (after the XML's), alive for
+ * anything that still points at it. */
 static int relocate(jh_pipeline *p, const char *path, const jh_xml_output *o) {
   char *xml = strdup(path), *top = strdup(path);
   char **grown;
@@ -196,7 +155,6 @@ int jh_xml_pipeline_load(const char *path, const jh_registry *reg,
   jh_xml_output o;
   jh_pipeline *p = NULL;
   size_t first = diags->n;
-  char *tmp = NULL;
   int rc, lrc;
 
   *out = NULL;
@@ -205,22 +163,13 @@ int jh_xml_pipeline_load(const char *path, const jh_registry *reg,
     jh_xml_output_clear(&o);
     return rc != 0 ? rc : JOBHOST_ECONFIG;
   }
-  lrc = write_temp(o.yaml, o.len, &tmp);
-  if (lrc != 0) {
-    jh_diag_error(diags, path, 0, 0, "cannot write a temporary file to check "
-                  "the imported pipeline: %s", strerror(-lrc));
-    jh_xml_output_clear(&o);
-    return lrc;
-  }
-  lrc = jh_pipeline_load(tmp, reg, &p, &loaded);
-  unlink(tmp);
-  move_diags(&loaded, tmp, &o, diags, first);
+  lrc = jh_pipeline_load_text(path, o.yaml, o.len, reg, NULL, &p, &loaded);
+  move_diags(&loaded, path, &o, diags, first);
   if (p != NULL && relocate(p, path, &o) != 0)
     lrc = -ENOMEM;
   jh_xml_sort_diags(diags, first, o.files, o.nfiles);
   jh_diags_clear(&loaded);
   jh_xml_output_clear(&o);
-  free(tmp);
   if (rc == 0)
     rc = lrc;
   if (rc != 0) {

@@ -23,7 +23,7 @@ XML_FIXTURES = \
 	tests/data/xml/agent_mismatch.xml \
 	tests/data/xml/bad_batch.xml \
 	tests/data/xml/bad_connector_id.xml \
-	tests/data/xml/bad_bool.xml \
+	tests/data/xml/bad_bool.xml tests/data/xml/long_value.xml \
 	tests/data/xml/bad_enum.xml \
 	tests/data/xml/bad_int.xml \
 	tests/data/xml/bad_level.xml \

@@ -72,6 +72,8 @@ static void test_empty_path_options(void **state) {
       {"run", "--report", "", "x.yaml", NULL},
       {"run", "--plugin-dir", "", "x.yaml", NULL},
       {"validate", "--plugin-dir", "", "x.yaml", NULL},
+      {"validate", "--allow-include", "", "x.yaml", NULL},
+      {"run", "--allow-include=", "x.yaml", NULL},
       {"steps", "--plugin-dir=", "x.yaml", NULL},
       {"plugins", "--plugin-dir", "", NULL},
       {"import-xml", "-o", "", "x.xml", NULL},

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -483,6 +484,35 @@ static void test_cli_invalid_pipeline(void **state) {
   free(bad);
 }
 
+/* --allow-include names a folder whose files may be included. */
+static void test_cli_allow_include(void **state) {
+  static const char *const cmds[] = {"validate", "graph", "steps"};
+  char dir[PATH_MAX], top[PATH_MAX + 8], path[PATH_MAX + 32];
+  char other[PATH_MAX + 8], *out, *err;
+  (void)state;
+  jh_test_mkdtemp(dir, sizeof(dir));
+  snprintf(top, sizeof(top), "%s/top", dir);
+  snprintf(other, sizeof(other), "%s/other", dir);
+  assert_int_equal(mkdir(top, 0700), 0);
+  assert_int_equal(mkdir(other, 0700), 0);
+  snprintf(path, sizeof(path), "%s/model.yaml", other);
+  jh_test_write_file(path, "version: 1\nconnectors:\n  - id: HR\n", 0644);
+  snprintf(path, sizeof(path), "%s/pipeline.yaml", top);
+  jh_test_write_file(path, "version: 1\ninclude: ../other/model.yaml\n"
+                     "job:\n  id: J\n  tasks:\n" EXPORT("A") "}\n", 0644);
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(jobhost(cmds[i], path, NULL, NULL, &out, &err), 2);
+    assert_non_null(strstr(err, "is outside the folder of the pipeline"));
+    free(out);
+    free(err);
+    assert_int_equal(jobhost(cmds[i], path, "--allow-include", other, &out,
+                             &err), 0);
+    free(out);
+    free(err);
+  }
+  jh_test_rmtree(dir);
+}
+
 static void test_cli_usage(void **state) {
   char *path = example_path(), *out, *err;
   (void)state;
@@ -615,6 +645,7 @@ int main(void) {
       cmocka_unit_test(test_format_parse),
       cmocka_unit_test(test_cli_example),
       cmocka_unit_test(test_cli_invalid_pipeline),
+      cmocka_unit_test(test_cli_allow_include),
       cmocka_unit_test(test_cli_usage),
       cmocka_unit_test(test_cli_missing_file),
   };

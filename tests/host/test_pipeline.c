@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -480,6 +483,240 @@ static void test_dependencies_ordering(void **state) {
   free(path);
 }
 
+/* ---- what errors show of a file, and which files may be included ---- */
+
+#define SECRET "TOPSECRET"
+
+/* Write `text` at dir/name. */
+static void put(const char *dir, const char *name, const char *text) {
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  jh_test_write_file(path, text, 0600);
+}
+
+static int load_in(const jh_registry *reg, const char *dir, const char *name,
+                   const jh_pipeline_options *opt, jh_diags *d) {
+  char path[PATH_MAX + 64];
+  jh_pipeline *p = NULL;
+  int rc;
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  rc = jh_pipeline_load_opts(path, reg, opt, &p, d);
+  jh_pipeline_free(p);
+  return rc;
+}
+
+static size_t errors_about(const jh_diags *d, const char *suffix) {
+  size_t n = 0, ls = strlen(suffix);
+  for (size_t i = 0; i < d->n; i++) {
+    const char *f = d->items[i].file;
+    if (d->items[i].severity == JH_DIAG_ERROR && f != NULL &&
+        strlen(f) >= ls && strcmp(f + strlen(f) - ls, suffix) == 0)
+      n++;
+  }
+  return n;
+}
+
+static void no_secret(const jh_diags *d) {
+  for (size_t i = 0; i < d->n; i++)
+    if (strstr(d->items[i].message, SECRET) != NULL) {
+      print_diags(d);
+      fail_msg("a message shows text from past its excerpt");
+    }
+}
+
+#define JOB_TEXT                                                              \
+  "job:\n  id: J\n  tasks:\n    - {id: A, type: ExportTask, "              \
+  "connection: C}\n"
+
+/* A password file named in `include:` is not echoed line by line: one
+ * error says it is no pipeline file, with at most an excerpt of a line. */
+static void test_non_yaml_include(void **state) {
+  char dir[PATH_MAX];
+  jh_diags d = JH_DIAGS_INIT;
+  jh_test_mkdtemp(dir, sizeof(dir));
+  put(dir, "shadow",
+      "root:$6$abcdefghijklmnopqrstuvwxyz0123456789ABCDEF" SECRET ":19000:0::\n"
+      "daemon:*:19000:0:99999:7::" SECRET ":\n"
+      "bin:*:19000:0:99999:7:::\n");
+  put(dir, "p.yaml", "version: 1\ninclude: [shadow]\n" JOB_TEXT);
+  assert_int_equal(load_in(*state, dir, "p.yaml", NULL, &d), JOBHOST_ECONFIG);
+  no_secret(&d);
+  assert_int_equal(errors_about(&d, "/shadow"), 1);
+  assert_non_null(strstr(d.items[0].message, "not a pipeline file"));
+  jh_diags_clear(&d);
+  jh_test_rmtree(dir);
+}
+
+/* The excerpt itself: 40 characters (not bytes) and "...", one line,
+ * whatever the bytes. */
+static void test_diag_quote(void **state) {
+  char buf[JH_QUOTE_SIZE], *stray = malloc(4001), e41[2 * 41 + 1];
+  char e40[2 * 40 + 4];
+  (void)state;
+  assert_string_equal(jh_diag_quote("short", buf, sizeof(buf)), "short");
+  assert_string_equal(jh_diag_quote(NULL, buf, sizeof(buf)), "?");
+  assert_string_equal(
+      jh_diag_quote("0123456789012345678901234567890123456789X", buf,
+                    sizeof(buf)),
+      "0123456789012345678901234567890123456789...");
+  assert_string_equal(jh_diag_quote("a\nb\tc\x7f", buf, sizeof(buf)),
+                      "a\\nb?c?");
+  /* 41 two-byte characters: 40 kept whole */
+  for (int i = 0; i < 41; i++)
+    memcpy(e41 + 2 * i, "\xc3\xa9", 2);
+  e41[82] = '\0';
+  memcpy(e40, e41, 80);
+  strcpy(e40 + 80, "...");
+  assert_string_equal(jh_diag_quote(e41, buf, sizeof(buf)), e40);
+  /* stray bytes and cut sequences: one '?' each, still 40 at most */
+  assert_non_null(stray);
+  memset(stray, 0x80, 4000);
+  stray[4000] = '\0';
+  jh_diag_quote(stray, buf, sizeof(buf));
+  assert_int_equal(strlen(buf), 43);
+  assert_string_equal(jh_diag_quote("\xc3x\xe2\x82", buf, sizeof(buf)),
+                      "?x??");
+  free(stray);
+}
+
+/* A long value is quoted cut at 40 characters, wherever it is quoted. */
+static void test_quotes_are_cut(void **state) {
+  static const char *const files[] = {
+      "version: 1\njob:\n  id: \"01234567890123456789012345678901234567!!"
+      SECRET "\"\n  tasks:\n    - {id: A, type: ExportTask, connection: C}\n",
+      "version: 1\njob:\n  id: J\n  tasks:\n    - {id: A, type: "
+      "ExportTask0123456789012345678901234567890123456789" SECRET ", "
+      "connection: C}\n",
+      "version: 1\njob:\n  id: J\n  tasks:\n    - {id: A, type: ExportTask, "
+      "connection: C, depends_on: [Nope012345678901234567890123456789012345"
+      "6789" SECRET "]}\n",
+      "version: 1\nunknown0123456789012345678901234567890123456789" SECRET
+      ": 1\n" JOB_TEXT,
+      "version: \"1\n  0123456789012345678901234567890123456789" SECRET "\"\n"
+      JOB_TEXT,
+  };
+  char dir[PATH_MAX];
+  jh_test_mkdtemp(dir, sizeof(dir));
+  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+    jh_diags d = JH_DIAGS_INIT;
+    put(dir, "p.yaml", files[i]);
+    assert_int_equal(load_in(*state, dir, "p.yaml", NULL, &d),
+                     JOBHOST_ECONFIG);
+    assert_true(d.nerrors > 0);
+    no_secret(&d);
+    jh_diags_clear(&d);
+  }
+  jh_test_rmtree(dir);
+}
+
+/* A file with many errors stops after the cap, and says so. */
+static void test_errors_capped_per_file(void **state) {
+  char dir[PATH_MAX], *text;
+  size_t size = 200 * 64 + 256, o;
+  jh_diags d = JH_DIAGS_INIT;
+  jh_test_mkdtemp(dir, sizeof(dir));
+  text = malloc(size);
+  assert_non_null(text);
+  o = (size_t)snprintf(text, size, "version: 1\n" JOB_TEXT);
+  for (int i = 0; i < 200; i++)
+    o += (size_t)snprintf(text + o, size - o,
+                          "    - {id: T%d, type: NoSuchTask}\n", i);
+  put(dir, "p.yaml", text);
+  free(text);
+  assert_int_equal(load_in(*state, dir, "p.yaml", NULL, &d), JOBHOST_ECONFIG);
+  assert_int_equal(d.nerrors, 200);
+  assert_int_equal(errors_about(&d, "/p.yaml"), JH_DIAG_FILE_ERRORS_MAX + 1);
+  assert_non_null(strstr(d.items[d.n - 1].message, "too many errors"));
+  jh_diags_clear(&d);
+  jh_test_rmtree(dir);
+}
+
+/* Included files come from the top file's folder tree (after symbolic
+ * links and '..'), or from a folder allowed by name. */
+static void test_include_confined(void **state) {
+  char dir[PATH_MAX], top[PATH_MAX + 16], other[PATH_MAX + 16];
+  char link[PATH_MAX + 64];
+  const char *allowed[1] = {other};
+  jh_pipeline_options opt = {allowed, 1};
+  jh_diags d = JH_DIAGS_INIT;
+
+  jh_test_mkdtemp(dir, sizeof(dir));
+  snprintf(top, sizeof(top), "%s/top", dir);
+  snprintf(other, sizeof(other), "%s/other", dir);
+  assert_int_equal(mkdir(top, 0700), 0);
+  assert_int_equal(mkdir(other, 0700), 0);
+  assert_int_equal(mkdir(strcat(strcpy(link, top), "/sub"), 0700), 0);
+  put(other, "model.yaml", "version: 1\nconnectors:\n  - id: HR\n");
+  put(top, "sub/model.yaml", "version: 1\nconnectors:\n  - id: HR\n");
+  snprintf(link, sizeof(link), "%s/linked.yaml", top);
+  assert_int_equal(symlink("../other/model.yaml", link), 0);
+
+  /* inside the tree */
+  put(top, "in.yaml", "version: 1\ninclude: [sub/model.yaml]\n" JOB_TEXT);
+  assert_int_equal(load_in(*state, top, "in.yaml", NULL, &d), 0);
+  /* outside, by '..', by an absolute path, through a symbolic link */
+  put(top, "up.yaml", "version: 1\ninclude: [../other/model.yaml]\n" JOB_TEXT);
+  put(top, "link.yaml", "version: 1\ninclude: linked.yaml\n" JOB_TEXT);
+  assert_int_equal(load_in(*state, top, "up.yaml", NULL, &d),
+                   JOBHOST_ECONFIG);
+  assert_int_equal(d.nerrors, 1);
+  assert_int_equal(d.items[0].line, 2);
+  assert_int_equal(d.items[0].column, 11);
+  assert_non_null(strstr(d.items[0].message, "is outside the folder"));
+  jh_diags_clear(&d);
+  assert_int_equal(load_in(*state, top, "link.yaml", NULL, &d),
+                   JOBHOST_ECONFIG);
+  assert_non_null(strstr(d.items[0].message, "is outside the folder"));
+  jh_diags_clear(&d);
+  /* allowed by the options, or by the top file */
+  assert_int_equal(load_in(*state, top, "up.yaml", &opt, &d), 0);
+  assert_int_equal(load_in(*state, top, "link.yaml", &opt, &d), 0);
+  put(top, "allow.yaml", "version: 1\nallow_include: [../other]\n"
+      "include: [../other/model.yaml]\n" JOB_TEXT);
+  assert_int_equal(load_in(*state, top, "allow.yaml", NULL, &d), 0);
+  assert_int_equal(d.n, 0);
+  /* allow_include belongs to the top file, and names folders */
+  put(top, "sub/allow.yaml", "version: 1\nallow_include: [/]\n");
+  put(top, "nested.yaml", "version: 1\ninclude: sub/allow.yaml\n" JOB_TEXT);
+  assert_int_equal(load_in(*state, top, "nested.yaml", NULL, &d),
+                   JOBHOST_ECONFIG);
+  assert_non_null(strstr(d.items[0].message, "only allowed in the top"));
+  jh_diags_clear(&d);
+  put(top, "bad.yaml", "version: 1\nallow_include: [nowhere]\n" JOB_TEXT);
+  assert_int_equal(load_in(*state, top, "bad.yaml", NULL, &d),
+                   JOBHOST_ECONFIG);
+  assert_non_null(strstr(d.items[0].message, "expected a folder"));
+  jh_diags_clear(&d);
+  jh_test_rmtree(dir);
+}
+
+/* The top file may come from memory, read as if it were at its name. */
+static void test_load_text(void **state) {
+  static const char text[] = "version: 1\ninclude: [sub/model.yaml]\n"
+                             JOB_TEXT "  tasks: oops\n";
+  char dir[PATH_MAX], name[PATH_MAX + 16];
+  jh_diags d = JH_DIAGS_INIT;
+  jh_pipeline *p = NULL;
+  jh_test_mkdtemp(dir, sizeof(dir));
+  assert_int_equal(mkdir(strcat(strcpy(name, dir), "/sub"), 0700), 0);
+  put(dir, "sub/model.yaml", "version: 1\nconnectors:\n  - id: HR\n");
+  snprintf(name, sizeof(name), "%s/virtual.yaml", dir);
+  assert_int_equal(jh_pipeline_load_text(name, text, sizeof(text) - 1 - 14,
+                                         *state, NULL, &p, &d),
+                   0);
+  assert_string_equal(p->path, name);
+  assert_int_equal(p->model->nconnectors, 1);
+  jh_pipeline_free(p);
+  /* locations name it */
+  assert_int_equal(jh_pipeline_load_text(name, text, sizeof(text) - 1,
+                                         *state, NULL, &p, &d),
+                   JOBHOST_ECONFIG);
+  assert_string_equal(d.items[0].file, name);
+  assert_int_equal(d.items[0].line, 7);
+  jh_diags_clear(&d);
+  jh_test_rmtree(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_pipelines),
@@ -491,6 +728,12 @@ int main(void) {
       cmocka_unit_test(test_levels_and_values),
       cmocka_unit_test(test_include),
       cmocka_unit_test(test_dependencies_ordering),
+      cmocka_unit_test(test_non_yaml_include),
+      cmocka_unit_test(test_diag_quote),
+      cmocka_unit_test(test_quotes_are_cut),
+      cmocka_unit_test(test_errors_capped_per_file),
+      cmocka_unit_test(test_include_confined),
+      cmocka_unit_test(test_load_text),
   };
   return cmocka_run_group_tests(tests, setup_registry, teardown_registry);
 }

@@ -23,7 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -183,6 +186,9 @@ static void test_fixture_matches_example(void **state) {
   jh_diags d = JH_DIAGS_INIT;
   jh_pipeline *expected = NULL, *got = NULL;
   jh_xml_output out;
+  char *example_dir = top_file("conf/examples/complete-sync");
+  const char *allowed[1] = {example_dir};
+  jh_pipeline_options model_dir = {allowed, 1};
 
   if (jh_pipeline_load(yaml, *state, &expected, &d) != 0) {
     jh_diags_print(&d, stderr);
@@ -201,7 +207,9 @@ static void test_fixture_matches_example(void **state) {
   snprintf(out_path, sizeof(out_path), "%s/pipeline.yaml", dir);
   jh_test_write_file(out_path, out.yaml, 0644);
   got = NULL;
-  if (jh_pipeline_load(out_path, *state, &got, &d) != 0) {
+  /* the model lies outside the imported pipeline's folder: allowed by
+   * name, as with --allow-include */
+  if (jh_pipeline_load_opts(out_path, *state, &model_dir, &got, &d) != 0) {
     jh_diags_print(&d, stderr);
     fail_msg("the imported pipeline with the example's model does not load");
   }
@@ -218,6 +226,7 @@ static void test_fixture_matches_example(void **state) {
   free(xml);
   free(yaml);
   free(model);
+  free(example_dir);
 }
 
 /* With its Connector, the fixture has a model of connectors only: the
@@ -595,6 +604,24 @@ static void test_bad_files(void **state) {
   }
 }
 
+/* A value read from the file is quoted in a message by its first
+ * characters only, never whole. */
+static void test_long_value_cut(void **state) {
+  char *path = fixture("long_value.xml");
+  jh_diags d = JH_DIAGS_INIT;
+  jh_pipeline *p = NULL;
+
+  assert_int_equal(jh_xml_pipeline_load(path, *state, NULL, &p, &d),
+                   JOBHOST_ECONFIG);
+  assert_null(p);
+  assert_int_equal(d.nerrors, 1);
+  assert_non_null(strstr(d.items[0].message, "for ContinueOnError, got"));
+  assert_null(strstr(d.items[0].message, "19000:0:99999"));
+  assert_non_null(strstr(d.items[0].message, "..."));
+  jh_diags_clear(&d);
+  free(path);
+}
+
 /* Nothing of an external entity reaches a message or the output. */
 static void test_no_entity_content(void **state) {
   char *xml = fixture("xxe.xml");
@@ -761,6 +788,88 @@ static void test_job_load_reads_xml(void **state) {
   free(cycle);
 }
 
+/* Names of jobhost's temporary files in folder dir. */
+static size_t jobhost_files_in(const char *dir) {
+  size_t n = 0;
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  assert_non_null(d);
+  while ((e = readdir(d)) != NULL)
+    if (strncmp(e->d_name, "jobhost", 7) == 0) {
+      print_error("left in the temporary folder: %s\n", e->d_name);
+      n++;
+    }
+  closedir(d);
+  return n;
+}
+
+/* An XML job is checked from memory: nothing is written to the temporary
+ * folder, so nothing can be left there when the host dies, whenever that
+ * is; a temporary folder that cannot be written to does not matter. */
+static void test_no_temporary_file(void **state) {
+  const char *old_tmpdir = getenv("TMPDIR");
+  char *saved = old_tmpdir ? strdup(old_tmpdir) : NULL;
+  char *xml = doc_fixture();
+  char dir[PATH_MAX], tmpdir[PATH_MAX + 16], none[PATH_MAX + 16];
+  char sleep_xml[PATH_MAX + 16], home[PATH_MAX + 16];
+  jh_diags d = JH_DIAGS_INIT;
+  jh_pipeline *p = NULL;
+  pid_t pid;
+  int status;
+
+  jh_test_mkdtemp(dir, sizeof(dir));
+  snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", dir);
+  snprintf(none, sizeof(none), "%s/no/such/folder", dir);
+  snprintf(sleep_xml, sizeof(sleep_xml), "%s/sleep.xml", dir);
+  snprintf(home, sizeof(home), "%s/home", dir);
+  assert_int_equal(mkdir(tmpdir, 0700), 0);
+  jh_test_write_file(sleep_xml,
+                     "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                     "<ConfigurationFile xmlns=\"" JH_XML_NAMESPACE "\">\n"
+                     "  <Job Identifier=\"Job_Sleep\">\n"
+                     "    <TestSleepTask Identifier=\"S\" Ms=\"2000\"/>\n"
+                     "  </Job>\n</ConfigurationFile>\n",
+                     0644);
+
+  /* no temporary folder at all */
+  setenv("TMPDIR", none, 1);
+  if (jh_xml_pipeline_load(xml, *state, NULL, &p, &d) != 0) {
+    jh_diags_print(&d, stderr);
+    fail_msg("an XML job needs a temporary folder to load");
+  }
+  jh_pipeline_free(p);
+  jh_diags_clear(&d);
+
+  /* a run killed while its task runs */
+  setenv("TMPDIR", tmpdir, 1);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    const char *argv[] = {jh_test_env("JH_JOBHOST"), "run", sleep_xml,
+                          "--home", home, "--plugin-dir",
+                          jh_test_env("JH_BUILTIN_PLUGIN_DIR"),
+                          "--plugin-dir", jh_test_env("JH_ENGINE_PLUGIN_DIR"),
+                          NULL};
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  usleep(700 * 1000);
+  kill(pid, SIGKILL);
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_int_equal(jobhost_files_in(tmpdir), 0);
+
+  if (saved != NULL)
+    setenv("TMPDIR", saved, 1);
+  else
+    unsetenv("TMPDIR");
+  free(saved);
+  jh_test_rmtree(dir);
+  free(xml);
+}
+
 /* Run jobhost with up to 8 arguments (NULL-terminated). */
 static int jobhost(char **out, char **err, ...) {
   const char *argv[10];
@@ -773,6 +882,29 @@ static int jobhost(char **out, char **err, ...) {
   va_end(ap);
   argv[n] = NULL;
   return jh_test_run(argv, out, err);
+}
+
+/* A connector refused by the identifier rule and named by a task: validate
+ * and run say where, exit 2, and do not crash. */
+static void test_cli_refused_connector(void **state) {
+  const char *plugins = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
+  char *xml = fixture("bad_connector_id.xml"), *out = NULL, *err = NULL;
+  char dir[PATH_MAX], want[PATH_MAX + 64];
+  (void)state;
+  jh_test_mkdtemp(dir, sizeof(dir));
+  snprintf(want, sizeof(want), "%s:5:3: error: expected an identifier", xml);
+  assert_int_equal(jobhost(&out, &err, "validate", "--plugin-dir", plugins,
+                           xml, NULL), 2);
+  assert_non_null(strstr(err, want));
+  free(out);
+  free(err);
+  assert_int_equal(jobhost(&out, &err, "run", "--plugin-dir", plugins,
+                           "--home", dir, xml, NULL), 2);
+  assert_non_null(strstr(err, want));
+  free(out);
+  free(err);
+  jh_test_rmtree(dir);
+  free(xml);
 }
 
 static void test_cli(void **state) {
@@ -928,11 +1060,14 @@ int main(void) {
       cmocka_unit_test(test_package_names),
       cmocka_unit_test(test_snake_case),
       cmocka_unit_test(test_bad_files),
+      cmocka_unit_test(test_long_value_cut),
       cmocka_unit_test(test_no_entity_content),
       cmocka_unit_test(test_oversize_and_unreadable),
       cmocka_unit_test(test_lenient),
       cmocka_unit_test(test_stray_parts),
       cmocka_unit_test(test_job_load_reads_xml),
+      cmocka_unit_test(test_no_temporary_file),
+      cmocka_unit_test(test_cli_refused_connector),
       cmocka_unit_test(test_cli),
   };
   return cmocka_run_group_tests(tests, setup_registry, teardown_registry);
