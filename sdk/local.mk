@@ -11,18 +11,30 @@ nodist_jobhostinclude_HEADERS = sdk/include/jobhost/version.h
 
 pkgconfig_DATA = sdk/jobhost-sdk.pc
 
+# The skeleton is installed where jobhost-sdk.pc says (skeletondir), for
+# authors to copy.
+skeletondir = $(pkgdatadir)/skeleton
+dist_skeleton_DATA = sdk/skeleton/skeleton.c sdk/skeleton/Makefile \
+	sdk/skeleton/README.md
+
 # The skeleton: what an out-of-tree author copies. make check builds it with
 # the in-tree headers; installcheck builds it out of tree against the
-# installed SDK with pkg-config flags only.
+# installed SDK with pkg-config flags only, from the copy installed in the
+# skeletondir that jobhost-sdk.pc names (what the skeleton README tells).
 check_LTLIBRARIES += sdk/skeleton/skeleton.la
 sdk_skeleton_skeleton_la_SOURCES = sdk/skeleton/skeleton.c
 sdk_skeleton_skeleton_la_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
-EXTRA_DIST += sdk/skeleton/Makefile sdk/skeleton/README.md
 
 installcheck-local: installcheck-skeleton
 installcheck-skeleton:
 	rm -rf sdk-oot && mkdir sdk-oot
-	cp $(srcdir)/sdk/skeleton/skeleton.c $(srcdir)/sdk/skeleton/Makefile sdk-oot/
+	pc() { PKG_CONFIG_PATH="$(DESTDIR)$(libdir)/pkgconfig" \
+	  $(PKG_CONFIG) --variable=$$1 jobhost-sdk; } && \
+	dir=`pc skeletondir` && test "$$dir" = "$(skeletondir)" && \
+	cp "$(DESTDIR)$$dir"/skeleton.c "$(DESTDIR)$$dir"/Makefile \
+	  "$(DESTDIR)$$dir"/README.md sdk-oot/ && \
+	test "`pc abi_major`" = "$(JOBHOST_ABI_MAJOR)" && \
+	test "`pc abi_minor`" = "$(JOBHOST_ABI_MINOR)"
 	PKG_CONFIG_PATH="$(DESTDIR)$(libdir)/pkgconfig" \
 	PKG_CONFIG_SYSROOT_DIR="$(DESTDIR)" \
 	  $(MAKE) -C sdk-oot CC="$(CC)"

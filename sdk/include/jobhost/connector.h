@@ -57,6 +57,9 @@ typedef struct jobhost_order {
   void *reserved[8];
 } jobhost_order;
 
+JOBHOST_STATIC_ASSERT(sizeof(jobhost_order) == JOBHOST_ABI_SIZE(144u, 72u),
+                      "jobhost_order is fixed-size within ABI major 1");
+
 /*
  * Entry points of a package. All are optional except that a package has at
  * least one of export_tables and fulfill_order.
@@ -88,6 +91,10 @@ typedef struct jobhost_package {
                        size_t message_size);
   void *reserved[8];
 } jobhost_package;
+
+/* The host walks package arrays with its own sizeof: the size is fixed. */
+JOBHOST_STATIC_ASSERT(sizeof(jobhost_package) == JOBHOST_ABI_SIZE(120u, 60u),
+                      "jobhost_package is fixed-size within ABI major 1");
 
 /* Terminates an array of packages. */
 #define JOBHOST_PACKAGE_END                                                   \

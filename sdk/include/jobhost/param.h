@@ -18,6 +18,8 @@
 
 #include <stddef.h>
 
+#include <jobhost/version.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -43,6 +45,10 @@ typedef struct jobhost_param {
   int secret;                     /* nonzero: never logged or reported */
   void *reserved[4];
 } jobhost_param;
+
+/* The host walks parameter arrays with its own sizeof: the size is fixed. */
+JOBHOST_STATIC_ASSERT(sizeof(jobhost_param) == JOBHOST_ABI_SIZE(80u, 44u),
+                      "jobhost_param is fixed-size within ABI major 1");
 
 /* Terminates a parameter array. */
 #define JOBHOST_PARAM_END                                                     \

@@ -7,7 +7,10 @@
  * only when:
  *   - magic equals JOBHOST_PLUGIN_MAGIC;
  *   - abi_major equals the host's and abi_minor is not newer than the host's;
- *   - struct_size covers every member of ABI 1.0;
+ *   - struct_size is at least JOBHOST_PLUGIN_SIZE_1_0, the size of the ABI
+ *     1.0 descriptor; a larger struct_size (a plugin built with members
+ *     appended later in the same major, with an abi_minor the host knows)
+ *     is accepted, and the host reads only the members it knows;
  *   - name and version are set, there is at least one task type or package,
  *     every task type has a name and a run entry point, every parameter a
  *     name and a valid type;
@@ -29,6 +32,7 @@
 #ifndef JOBHOST_PLUGIN_H
 #define JOBHOST_PLUGIN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jobhost/connector.h>
@@ -95,6 +99,10 @@ typedef struct jobhost_task_type {
   void *reserved[8];
 } jobhost_task_type;
 
+/* The host walks task type arrays with its own sizeof: the size is fixed. */
+JOBHOST_STATIC_ASSERT(sizeof(jobhost_task_type) == JOBHOST_ABI_SIZE(104u, 52u),
+                      "jobhost_task_type is fixed-size within ABI major 1");
+
 /* Terminates an array of task types. */
 #define JOBHOST_TASK_TYPE_END { NULL, NULL, NULL, NULL, 0, { NULL } }
 
@@ -111,10 +119,21 @@ typedef struct jobhost_plugin {
   const jobhost_task_type *task_types; /* terminated; may be NULL */
   const jobhost_package *packages;     /* terminated; may be NULL */
   void *reserved[16];
+  /* ---- members appended after 1.0 go here, marked with their minor ---- */
 } jobhost_plugin;
 
-/* Size of the ABI 1.0 descriptor: the least a host accepts. */
-#define JOBHOST_PLUGIN_SIZE_1_0 ((uint32_t)sizeof(jobhost_plugin))
+/*
+ * Size of the ABI 1.0 descriptor (magic through reserved): the least a
+ * host accepts. A frozen number, not sizeof(jobhost_plugin): once members
+ * are appended, a plugin built for 1.0 still says this many bytes. The
+ * assertion ties the number to the end of the 1.0 members, which stays
+ * where it is when members are appended.
+ */
+#define JOBHOST_PLUGIN_SIZE_1_0 JOBHOST_ABI_SIZE(184u, 96u)
+JOBHOST_STATIC_ASSERT(offsetof(jobhost_plugin, reserved) +
+                              sizeof(((const jobhost_plugin *)0)->reserved) ==
+                          JOBHOST_PLUGIN_SIZE_1_0,
+                      "JOBHOST_PLUGIN_SIZE_1_0 is the end of the 1.0 members");
 
 #if defined(__GNUC__)
 #define JOBHOST_PLUGIN_EXPORT __attribute__((visibility("default")))

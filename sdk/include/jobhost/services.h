@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jobhost/version.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -65,6 +67,9 @@ struct jobhost_ctx {
   const char *task_type;       /* task type name, e.g. "ExportTask" */
   const char *connection;      /* connection id, or NULL when none applies */
   void *host_private;          /* the host's; plugins must not touch it */
+
+  /* ---- ABI 1.1 ---- */
+
   int force;                   /* nonzero: thresholds must not block (run
                                   --force, or a resume validating a Blocked
                                   task) */
@@ -170,6 +175,19 @@ struct jobhost_services {
    * plugins have no use for it. */
   const void *(*host_object)(jobhost_ctx *ctx, const char *name);
 };
+
+/*
+ * Sizes of the 1.0 context and services table: frozen numbers, each tied
+ * by an assertion to where the first member added in 1.1 begins, which
+ * does not move when later members are appended.
+ */
+#define JOBHOST_CTX_SIZE_1_0 JOBHOST_ABI_SIZE(48u, 24u)
+#define JOBHOST_SERVICES_SIZE_1_0 JOBHOST_ABI_SIZE(152u, 80u)
+JOBHOST_STATIC_ASSERT(offsetof(jobhost_ctx, force) == JOBHOST_CTX_SIZE_1_0,
+                      "JOBHOST_CTX_SIZE_1_0 is the end of the 1.0 members");
+JOBHOST_STATIC_ASSERT(offsetof(jobhost_services, connection_package) ==
+                          JOBHOST_SERVICES_SIZE_1_0,
+                      "JOBHOST_SERVICES_SIZE_1_0 is the end of the 1.0 members");
 
 /* True when the services table has member `m` (for members added after 1.0). */
 #define JOBHOST_SVC_HAS(svc, m)                                               \
