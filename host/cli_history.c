@@ -640,9 +640,13 @@ static void show_job_text(jh_store *store, const jh_job_row *j) {
   printf("  ended     %s\n", ended);
   printf("  duration  %s%s\n", dur,
          j->state == JH_STATE_RUNNING ? " so far" : "");
-  if (j->state == JH_STATE_RUNNING &&
-      jh_store_job_cancel_requested(store, j->instance) == 1)
-    printf("  cancel    requested\n");
+  if (j->state == JH_STATE_RUNNING) {
+    int level = jh_store_job_cancel_requested(store, j->instance);
+    if (level == JH_CANCEL_FINISH)
+      printf("  cancel    requested (running tasks finish)\n");
+    else if (level == JH_CANCEL_NOW)
+      printf("  cancel    requested now (running tasks are stopped)\n");
+  }
   if (message != NULL && *message != '\0')
     printf("  message   %s\n", message);
   free(message);

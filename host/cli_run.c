@@ -38,7 +38,13 @@ typedef struct run_args {
 
 static void run_usage(FILE *out, const char *cmd) {
   if (strcmp(cmd, "cancel") == 0) {
-    fprintf(out, "Usage: jobhost cancel INSTANCE [--home DIR]\n");
+    fprintf(out,
+            "Usage: jobhost cancel INSTANCE [--now] [--home DIR]\n"
+            "\n"
+            "The job ends Cancelled: no new task starts and the running tasks\n"
+            "finish, each recorded with its own result.\n"
+            "  --now    also ask the running tasks to stop (SIGTERM), and kill\n"
+            "           them after the host's grace period\n");
     return;
   }
   if (strcmp(cmd, "resume") == 0)
@@ -346,6 +352,10 @@ int jh_cmd_run(int argc, char **argv) {
   int64_t instance = 0, holder = 0;
   int rc, status;
 
+  /* `jobhost cancel` signals SIGUSR1 once the instance is in the store:
+   * until the executor takes it (and reads the store), it must not end
+   * the host. */
+  signal(SIGUSR1, SIG_IGN);
   rc = parse_args(argc, argv, &a);
   if (rc != 0)
     return rc < 0 ? JH_EXIT_OK : rc;
@@ -453,6 +463,7 @@ int jh_cmd_resume(int argc, char **argv) {
   int64_t instance, holder = 0;
   int rc, status = JH_EXIT_ERROR, kept_steps;
 
+  signal(SIGUSR1, SIG_IGN); /* as in jh_cmd_run */
   rc = parse_args(argc, argv, &a);
   if (rc != 0)
     return rc < 0 ? JH_EXIT_OK : rc;
@@ -531,8 +542,10 @@ out:
 
 int jh_cmd_cancel(int argc, char **argv) {
   static const struct option opts[] = {{"home", required_argument, NULL, 'H'},
+                                       {"now", no_argument, NULL, 'n'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
+  int level = JH_CANCEL_FINISH;
   const char *home_dir = NULL;
   jh_home home = {0};
   jh_store *store = NULL;
@@ -547,6 +560,8 @@ int jh_cmd_cancel(int argc, char **argv) {
       if (jh_cli_nonempty("cancel", "--home", optarg, "a folder") != 0)
         return JH_EXIT_USAGE;
       home_dir = optarg;
+    } else if (c == 'n') {
+      level = JH_CANCEL_NOW;
     } else if (c == 'h') {
       run_usage(stdout, "cancel");
       return JH_EXIT_OK;
@@ -569,12 +584,13 @@ int jh_cmd_cancel(int argc, char **argv) {
     jh_home_clear(&home);
     return JH_EXIT_ERROR;
   }
-  rc = jh_store_job_cancel(store, instance, &pid);
-  if (rc == 0 && kill((pid_t)pid, SIGTERM) != 0 && errno != ESRCH)
+  /* The level is in the store; SIGUSR1 tells the host to read it. */
+  rc = jh_store_job_cancel_level(store, instance, level, &pid);
+  if (rc == 0 && kill((pid_t)pid, SIGUSR1) != 0 && errno != ESRCH)
     rc = -errno;
   if (rc == 0)
-    printf("cancel requested for instance %lld (host process %ld)\n",
-           (long long)instance, pid);
+    printf("cancel%s requested for instance %lld (host process %ld)\n",
+           level == JH_CANCEL_NOW ? " now" : "", (long long)instance, pid);
   else if (rc == -ENOENT)
     fprintf(stderr, "jobhost cancel: no job instance %lld\n",
             (long long)instance);

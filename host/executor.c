@@ -55,6 +55,9 @@ typedef struct task_run {
   int64_t started_ms, ended_ms; /* wall clock of the last attempt */
   int64_t deadline, kill_at, retry_at; /* monotonic ms; 0: none */
   int timed_out, term_sent;
+  int lost_with_fs; /* its worker died with the fork server */
+  int64_t progress_at; /* monotonic ms of the last progress recorded */
+  char *progress_seen; /* what was recorded then (message and counters) */
   char *message;
   char *counters; /* JSON object text */
   jh_worker worker;
@@ -84,7 +87,15 @@ typedef struct run {
   const struct task_run *marker_ok; /* one of them that Succeeded */
   size_t cursor;    /* levels: first step not yet ended */
   int stop;      /* no new task starts */
-  int cancelled; /* cancel asked */
+  int cancelled; /* cancel asked: running tasks finish, the job ends
+                    Cancelled */
+  int cancel_now; /* asked to stop now: running tasks get SIGTERM, then
+                     SIGKILL after the grace period */
+  int cancel_store; /* the level last read from the store */
+  sig_atomic_t store_asks_seen; /* sig_store_asks when it was read */
+  int fs_restarts;  /* fork servers started again after one died */
+  int fs_failed;    /* the fork server died and could not be restarted */
+  char fs_note[400]; /* what happened to it, for the job's record */
   int store_error;
   char store_why[600]; /* the first failure to record, for the job */
   char batch_what[300]; /* the first task end of the open batch */
@@ -100,24 +111,40 @@ typedef struct run {
 
 /* ---- signals: a self-pipe wakes the loop ---- */
 
+/*
+ * SIGINT, SIGTERM and SIGHUP each count once: the first cancels the job
+ * (running tasks finish, nothing new starts), the second asks the running
+ * tasks to stop (SIGTERM, then SIGKILL after the grace period), a third
+ * kills them at once. SIGUSR1 comes from `jobhost cancel`: the level it
+ * asked for is in the store. A host whose terminal goes away (SIGHUP) so
+ * ends its job Cancelled rather than dying with it Running.
+ */
+#define NSIGS 5
+static const int handled_sigs[NSIGS] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1,
+                                        SIGCHLD};
+
 static int sig_pipe[2] = {-1, -1};
 static volatile sig_atomic_t sig_cancel_count;
+static volatile sig_atomic_t sig_store_asks;
 static volatile sig_atomic_t inproc_cancel; /* --isolation none */
 
 static void on_signal(int sig) {
   int saved = errno;
   char c = (char)sig;
-  if (sig == SIGINT || sig == SIGTERM) {
+  if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
     sig_cancel_count++;
-    inproc_cancel = 1;
+    if (sig_cancel_count >= 2)
+      inproc_cancel = 1;
+  } else if (sig == SIGUSR1) {
+    sig_store_asks++;
   }
   if (sig_pipe[1] >= 0)
     (void)!write(sig_pipe[1], &c, 1);
   errno = saved;
 }
 
-static int signals_install(struct sigaction old[3]) {
-  static const int sigs[3] = {SIGINT, SIGTERM, SIGCHLD};
+static int signals_install(struct sigaction old[NSIGS]) {
+  const int *sigs = handled_sigs;
   struct sigaction sa;
   if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
     return -errno;
@@ -126,16 +153,16 @@ static int signals_install(struct sigaction old[3]) {
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
   sig_cancel_count = 0;
+  sig_store_asks = 1; /* read the store once: a cancel may have come first */
   inproc_cancel = 0;
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < NSIGS; i++)
     sigaction(sigs[i], &sa, &old[i]);
   return 0;
 }
 
-static void signals_restore(struct sigaction old[3]) {
-  static const int sigs[3] = {SIGINT, SIGTERM, SIGCHLD};
-  for (int i = 0; i < 3; i++)
-    sigaction(sigs[i], &old[i], NULL);
+static void signals_restore(struct sigaction old[NSIGS]) {
+  for (int i = 0; i < NSIGS; i++)
+    sigaction(handled_sigs[i], &old[i], NULL);
   close(sig_pipe[0]);
   close(sig_pipe[1]);
   sig_pipe[0] = sig_pipe[1] = -1;
@@ -404,6 +431,65 @@ static void discard_export(run *r, task_run *t) {
          t->def->id, conn->text, jobhost_strerror(rc));
 }
 
+/* The state of an attempt from its result; the host's side of the story
+ * in why. A task that reported its result is recorded with it, even when
+ * a cancel came meanwhile; one that ended without a result is Cancelled
+ * when the cancel stopped it, else Error — unless it had said its changes
+ * were committed: then it Succeeded, and the message says what came
+ * after. */
+static jh_state attempt_state(run *r, const task_run *t, int exit_status,
+                              char *why, size_t size) {
+  const jh_outcome *o = &t->outcome;
+  int stopped = r->cancel_now && t->term_sent && !t->timed_out;
+  char how[300];
+
+  if (o->has_result && t->timed_out && o->result != 0) {
+    snprintf(why, size, "timed out after %ld ms", t->def->timeout_ms);
+    return JH_STATE_ERROR;
+  }
+  if (o->has_result) {
+    const jobhost_task_type *tt = t->def->task_type;
+    jh_state state = jh_plan_result_state(o->result, t->def->type,
+                                          tt != NULL ? tt->flags : 0, why,
+                                          size);
+    if (state == JH_STATE_SUCCEEDED && stopped)
+      snprintf(why, size, "the cancel came too late: the task had done its "
+                          "work");
+    return state;
+  }
+  if (t->timed_out)
+    snprintf(how, sizeof(how), "timed out after %ld ms%s",
+             t->def->timeout_ms,
+             WIFSIGNALED(exit_status) && WTERMSIG(exit_status) == SIGKILL
+                 ? " (killed)"
+                 : "");
+  else if (t->lost_with_fs)
+    snprintf(how, sizeof(how), "the fork server died, and the worker with "
+                               "it");
+  else if (stopped)
+    snprintf(how, sizeof(how), "stopped by the cancel (%s)",
+             WIFSIGNALED(exit_status) && WTERMSIG(exit_status) == SIGKILL
+                 ? "killed after the grace period"
+                 : "it ended without a result");
+  else
+    jh_worker_describe_exit(exit_status, how, sizeof(how));
+  if (o->committed) {
+    snprintf(why, size, "its changes were committed; then %s", how);
+    return JH_STATE_SUCCEEDED;
+  }
+  snprintf(why, size, "%s", how);
+  return stopped ? JH_STATE_CANCELLED : JH_STATE_ERROR;
+}
+
+/* A task that wrote nothing has no log: its row lists none. */
+static void forget_missing_log(run *r, task_run *t) {
+  if (t->outcome.log != NULL || t->log_path == NULL ||
+      access(t->log_path, F_OK) == 0)
+    return;
+  store_check(r, jh_store_task_clear_log(r->store, t->task_instance),
+              "a task");
+}
+
 static void end_attempt(run *r, task_run *t, int exit_status) {
   const jh_outcome *o = &t->outcome;
   char why[512], what[300];
@@ -411,23 +497,7 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
   int64_t now = jh_now_ms();
 
   why[0] = '\0';
-  if (t->timed_out) {
-    state = JH_STATE_ERROR;
-    snprintf(why, sizeof(why), "timed out after %ld ms%s", t->def->timeout_ms,
-             WIFSIGNALED(exit_status) && WTERMSIG(exit_status) == SIGKILL
-                 ? " (killed)"
-                 : "");
-  } else if (!o->has_result) {
-    state = JH_STATE_ERROR;
-    jh_worker_describe_exit(exit_status, why, sizeof(why));
-  } else {
-    const jobhost_task_type *tt = t->def->task_type;
-    state = jh_plan_result_state(o->result, t->def->type,
-                                 tt != NULL ? tt->flags : 0, why,
-                                 sizeof(why));
-  }
-  if (r->cancelled && t->term_sent && !t->timed_out)
-    state = JH_STATE_CANCELLED;
+  state = attempt_state(r, t, exit_status, why, sizeof(why));
   if (t->worker.proto_error && state == JH_STATE_SUCCEEDED) {
     state = JH_STATE_ERROR;
     snprintf(why, sizeof(why), "worker sent a malformed report");
@@ -460,7 +530,9 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
   /* The log is made on the task's first output line; an attempt that did
    * not succeed always gets one, ending with why. */
   if (state != JH_STATE_SUCCEEDED || t->outcome.log != NULL) {
-    FILE *log = jh_outcome_log(&t->outcome);
+    FILE *log;
+    jh_outcome_log_dropped_note(&t->outcome);
+    log = jh_outcome_log(&t->outcome);
     if (log != NULL)
       fprintf(log, "# attempt %d ended %s after %lld ms%s%s\n",
               t->attempt_base + t->attempts, jh_state_name(state),
@@ -482,6 +554,7 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
                 jh_store_task_finish(r->store, t->task_instance, state, msg,
                                      0, t->counters),
                 what);
+    forget_missing_log(r, t);
     note(r, "%s attempt %d failed: %s", t->def->id, t->attempts, msg);
     set_phase(r, t, PH_WAIT_RETRY);
     t->retry_at = mono_ms() + delay;
@@ -508,6 +581,7 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
                                    t->message, t->produced_output,
                                    t->counters),
               what);
+  forget_missing_log(r, t);
   note(r, "%s %s in %lld ms%s%s", t->def->id, jh_state_name(state),
        (long long)(t->ended_ms - t->started_ms), t->message ? ": " : "",
        t->message ? t->message : "");
@@ -523,6 +597,8 @@ static void attempt_cleanup(task_run *t) {
 }
 
 /* ---- starting an attempt ---- */
+
+static int fs_revive(run *r);
 
 static int prepare_attempt(run *r, task_run *t) {
   char name[128];
@@ -569,6 +645,9 @@ static void start_task(run *r, size_t i) {
   jh_outcome_clear(&t->outcome);
   t->timed_out = t->term_sent = 0;
   t->kill_at = 0;
+  t->progress_at = 0;
+  free(t->progress_seen);
+  t->progress_seen = NULL;
   t->started_ms = jh_now_ms();
   rc = prepare_attempt(r, t);
   if (rc == 0)
@@ -626,7 +705,11 @@ static void start_task(run *r, size_t i) {
      * (on_spawned); meanwhile the task counts as running. */
     memset(&t->worker, 0, sizeof(t->worker));
     t->worker.fd = t->worker.out_fd = -1;
+    t->lost_with_fs = 0;
     rc = jh_forkserver_request(r->fs, &sa);
+    /* Its fork server died since the last turn: a new one, then again. */
+    if (rc == -EPIPE && fs_revive(r) == 0)
+      rc = jh_forkserver_request(r->fs, &sa);
   }
   if (rc != 0) {
     t->outcome.has_result = 1;
@@ -709,18 +792,45 @@ static void signal_all(run *r, int sig, long grace_ms) {
   }
 }
 
+/* The cancel level asked so far: by signals, and by `jobhost cancel`
+ * through the store (read again each time it signals). */
+static int cancel_level(run *r) {
+  sig_atomic_t asks = sig_store_asks;
+  int level = sig_cancel_count >= 2 ? JH_CANCEL_NOW : (int)sig_cancel_count;
+  if (asks != r->store_asks_seen) {
+    int rc = jh_store_job_cancel_requested(r->store, r->instance);
+    r->store_asks_seen = asks;
+    if (rc > r->cancel_store)
+      r->cancel_store = rc;
+  }
+  return level > r->cancel_store ? level : r->cancel_store;
+}
+
 static void handle_cancel(run *r) {
-  if (sig_cancel_count == 0)
-    return;
-  if (!r->cancelled) {
+  int level = cancel_level(r);
+  if (level >= JH_CANCEL_FINISH && !r->cancelled) {
     r->cancelled = 1;
     r->stop = 1;
-    note(r, "cancel requested: no new task starts; running tasks are asked "
-            "to stop");
-    signal_all(r, SIGTERM, r->opt->grace_ms);
-  } else if (sig_cancel_count > 1) {
-    signal_all(r, SIGKILL, 0); /* asked twice: stop now */
+    if (r->nrunning > 0)
+      note(r, "cancel requested: the job ends Cancelled; no new task "
+              "starts; the %zu running task%s finish%s (cancel --now or a "
+              "second signal stops them)",
+           r->nrunning, r->nrunning == 1 ? "" : "s",
+           r->nrunning == 1 ? "es" : "");
+    else
+      note(r, "cancel requested: the job ends Cancelled; no new task starts");
   }
+  if (level >= JH_CANCEL_NOW && !r->cancel_now) {
+    r->cancel_now = 1;
+    inproc_cancel = 1;
+    if (r->nrunning > 0)
+      note(r, "cancel now: running tasks are asked to stop, and killed "
+              "%ld ms later",
+           r->opt->grace_ms);
+    signal_all(r, SIGTERM, r->opt->grace_ms);
+  }
+  if (sig_cancel_count > 2)
+    signal_all(r, SIGKILL, 0); /* asked three times: stop at once */
 }
 
 static void check_deadlines(run *r, int64_t now) {
@@ -792,8 +902,8 @@ static void on_spawned(void *arg, size_t i, int err, pid_t pid,
   t->worker.fd = report_fd;
   t->worker.out_fd = out_fd;
   /* Asked to stop before it existed: ask now. */
-  if (r->cancelled || t->timed_out) {
-    kill(pid, sig_cancel_count > 1 ? SIGKILL : SIGTERM);
+  if (r->cancel_now || t->timed_out) {
+    kill(pid, sig_cancel_count > 2 ? SIGKILL : SIGTERM);
     t->term_sent = 1;
     t->kill_at = mono_ms() + r->opt->grace_ms;
   }
@@ -811,33 +921,82 @@ static void on_worker_exit(void *arg, pid_t pid, int status) {
   }
 }
 
+/* The fork server died: say so and start another one, once for each
+ * death. Returns 0 when a new one runs; else the job stops, with the
+ * reason in its record. */
+static int fs_revive(run *r) {
+  char how[200];
+  jh_forkserver *fresh = NULL;
+  pid_t pid;
+  int rc;
+
+  if (r->fs_failed)
+    return -EPIPE;
+  pid = jh_forkserver_describe_end(r->fs, how, sizeof(how));
+  rc = jh_forkserver_start(r->job->pipeline, r->home, r->job->reg, &fresh);
+  if (rc != 0) {
+    r->fs_failed = 1;
+    r->stop = 1;
+    snprintf(r->fs_note, sizeof(r->fs_note),
+             "the fork server (pid %ld) died (%s) and could not be started "
+             "again: %s",
+             (long)pid, how, jobhost_strerror(rc));
+    note(r, "%s; the job stops", r->fs_note);
+    return rc;
+  }
+  if (r->own_fs)
+    jh_forkserver_stop(r->fs); /* else its starter stops it */
+  r->fs = fresh;
+  r->own_fs = 1;
+  r->fs_restarts++;
+  snprintf(r->fs_note, sizeof(r->fs_note),
+           "the fork server died %d time%s and was started again (last: pid "
+           "%ld, %s)",
+           r->fs_restarts, r->fs_restarts == 1 ? "" : "s", (long)pid, how);
+  note(r, "the fork server (pid %ld) died (%s): a new one takes over",
+       (long)pid, how);
+  return 0;
+}
+
 static void reap(run *r) {
   jh_forkserver_events ev = {on_spawned, on_worker_exit, r};
-  if (r->fs == NULL || !jh_forkserver_collect(r->fs, &ev))
+  if (r->fs == NULL || r->fs_failed || !jh_forkserver_collect(r->fs, &ev))
     return;
-  /* The fork server is gone, and its workers with it: a worker whose
-   * report pipe is closed has ended, killed. */
+  /* The fork server is gone, and its workers with it (they die with it):
+   * every task it ran ended, killed, and every request it did not answer
+   * failed. */
   for (size_t k = 0; k < r->nrunning; k++) {
     task_run *t = &r->t[r->running[k]];
-    if (!t->worker.exited && t->worker.fd < 0) {
-      t->worker.exited = 1;
+    if (t->worker.exited)
+      continue;
+    t->worker.exited = 1;
+    t->lost_with_fs = 1;
+    if (t->worker.pid > 0) {
       t->worker.status = SIGKILL;
+    } else {
+      free(t->outcome.message);
+      t->outcome.message = strdup("the fork server died before the worker "
+                                  "started");
+      t->outcome.has_result = 1;
+      t->outcome.result = -EPIPE;
     }
   }
+  fs_revive(r);
 }
 
 static int wait_events(run *r) {
   struct pollfd *fds = r->pollfds;
   size_t *owner = r->pollowner;
-  size_t nfds = 0;
+  size_t nfds = 0, first_task;
   int64_t now = mono_ms(), timeout;
 
   fds[nfds].fd = sig_pipe[0];
   fds[nfds++].events = POLLIN;
-  if (r->fs != NULL) {
+  if (r->fs != NULL && !r->fs_failed) {
     fds[nfds].fd = jh_forkserver_fd(r->fs);
     fds[nfds++].events = POLLIN;
   }
+  first_task = nfds;
   for (size_t k = 0; k < r->nrunning; k++) {
     size_t i = r->running[k];
     if (r->t[i].worker.fd >= 0) {
@@ -858,7 +1017,7 @@ static int wait_events(run *r) {
     return -errno;
   if (fds[0].revents)
     drain_sig_pipe();
-  for (size_t k = r->fs != NULL ? 2 : 1; k < nfds; k++) {
+  for (size_t k = first_task; k < nfds; k++) {
     task_run *t = &r->t[owner[k]];
     if (!fds[k].revents)
       continue;
@@ -883,6 +1042,89 @@ static void collect_ended(run *r) {
     jh_worker_read_output(&t->worker, &t->outcome);
     end_attempt(r, t, t->worker.status);
     attempt_cleanup(t);
+  }
+}
+
+/* The job stopped while tasks waited for a retry: they will not start
+ * again. Cancelled when the job was cancelled, else their last attempt's
+ * failure stands (Error, or Warning with continue_on_error); the report
+ * and the task's row in the store say the same. */
+static void end_waiting_retries(run *r) {
+  for (size_t i = 0; r->nretry > 0 && i < r->n; i++) {
+    task_run *t = &r->t[i];
+    char msg[1200];
+    jh_state state;
+    if (t->ph != PH_WAIT_RETRY)
+      continue;
+    if (r->cancelled) {
+      state = JH_STATE_CANCELLED;
+      snprintf(msg, sizeof(msg), "the job was cancelled while the task "
+               "waited for a retry; last attempt: %s",
+               t->message ? t->message : "failed");
+    } else {
+      state = t->def->continue_on_error ? JH_STATE_WARNING : JH_STATE_ERROR;
+      snprintf(msg, sizeof(msg), "%s (no retry: the job stopped when %s "
+               "ended)", t->message ? t->message : "failed",
+               r->stopped_by ? r->stopped_by : "a task");
+    }
+    set_phase(r, t, PH_DONE);
+    t->state = state;
+    t->produced_output = 0;
+    set_message(t, msg);
+    store_check(r,
+                jh_store_task_finish(r->store, t->task_instance, state, msg,
+                                     0, t->counters),
+                "a task");
+    note(r, "%s %s: %s", t->def->id, jh_state_name(state), msg);
+  }
+}
+
+/* A task's progress line and counters, recorded while it runs, at most once
+ * a second per task and only when they changed: `jobhost show` tells how
+ * far it got. Its final message replaces the line when it ends. */
+#define PROGRESS_EVERY_MS 1000
+
+static void record_progress(run *r, task_run *t, int64_t now) {
+  const jh_outcome *o = &t->outcome;
+  char line[200], *counters, *seen;
+  if (now - t->progress_at < PROGRESS_EVERY_MS ||
+      (o->progress_total == 0 && o->progress_done == 0 && o->ncounters == 0))
+    return;
+  t->progress_at = now;
+  if (o->progress_total > 0)
+    snprintf(line, sizeof(line), "running: %llu of %llu (%llu%%)",
+             (unsigned long long)o->progress_done,
+             (unsigned long long)o->progress_total,
+             (unsigned long long)(o->progress_done * 100 / o->progress_total));
+  else if (o->progress_done > 0)
+    snprintf(line, sizeof(line), "running: %llu done",
+             (unsigned long long)o->progress_done);
+  else
+    snprintf(line, sizeof(line), "running");
+  counters = jh_outcome_counters_json(o);
+  if (counters == NULL || asprintf(&seen, "%s\n%s", line, counters) < 0) {
+    free(counters);
+    return;
+  }
+  if (t->progress_seen == NULL || strcmp(seen, t->progress_seen) != 0) {
+    store_check(r,
+                jh_store_task_progress(r->store, t->task_instance, line,
+                                       counters),
+                "a task's progress");
+    free(t->progress_seen);
+    t->progress_seen = seen;
+  } else {
+    free(seen);
+  }
+  free(counters);
+}
+
+static void record_all_progress(run *r) {
+  int64_t now = mono_ms();
+  for (size_t k = 0; k < r->nrunning; k++) {
+    task_run *t = &r->t[r->running[k]];
+    if (t->worker.pid > 0 && !t->worker.exited)
+      record_progress(r, t, now);
   }
 }
 
@@ -913,15 +1155,11 @@ static int loop(run *r) {
     int rc;
     batch_begin(r);
     collect_ended(r);
+    record_all_progress(r);
     handle_cancel(r);
     schedule(r);
-    if (r->stop) /* pending retries will not start any more */
-      for (size_t i = 0; r->nretry > 0 && i < r->n; i++)
-        if (r->t[i].ph == PH_WAIT_RETRY) {
-          set_phase(r, &r->t[i], PH_DONE);
-          r->t[i].state = r->t[i].def->continue_on_error ? JH_STATE_WARNING
-                                                         : JH_STATE_ERROR;
-        }
+    if (r->stop)
+      end_waiting_retries(r);
     batch_end(r);
     if (!any_active(r))
       return 0;
@@ -1125,7 +1363,8 @@ static jh_state job_state(const run *r) {
   for (size_t i = 0; i < r->n; i++)
     if (r->t[i].ph == PH_DONE && r->t[i].state <= JH_STATE_INTERRUPTED)
       tally.count[r->t[i].state]++;
-  return jh_plan_job_state(&tally, r->cancelled, r->store_error != 0);
+  return jh_plan_job_state(&tally, r->cancelled,
+                           r->store_error != 0 || r->fs_failed);
 }
 
 static void finish_rest(run *r) {
@@ -1135,11 +1374,15 @@ static void finish_rest(run *r) {
     if (t->ph != PH_PENDING)
       continue;
     if (r->cancelled)
-      finish_unlaunched(r, t, JH_STATE_CANCELLED,
+      finish_unlaunched(r, t, JH_STATE_NOT_STARTED,
                         "the job was cancelled before the task started");
     else {
-      snprintf(why, sizeof(why), "the job stopped when %s ended",
-               r->stopped_by ? r->stopped_by : "a task");
+      if (r->stopped_by == NULL && r->fs_failed)
+        snprintf(why, sizeof(why), "the job stopped: the fork server died "
+                                   "and could not be started again");
+      else
+        snprintf(why, sizeof(why), "the job stopped when %s ended",
+                 r->stopped_by ? r->stopped_by : "a task");
       finish_unlaunched(r, t, JH_STATE_NOT_STARTED, why);
     }
   }
@@ -1197,7 +1440,7 @@ static void build_report_tasks(run *r, jh_report_task *rt, size_t *nrt) {
 int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
                int64_t instance, const jh_exec_options *opt, jh_state *state,
                char **report) {
-  struct sigaction old[3];
+  struct sigaction old[NSIGS];
   jh_report_task *rt = NULL;
   size_t nrt = 0;
   run r;
@@ -1277,7 +1520,7 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
     *report = jh_report_json(job->pipeline->job_id, instance, *state,
                              started_ms, jh_now_ms(), rt, nrt);
     {
-      char why[300] = "";
+      char why[800] = "";
       if (r.cancelled)
         snprintf(why, sizeof(why), "cancelled");
       else if (r.stopped_by != NULL)
@@ -1285,6 +1528,9 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
       else if (r.store_recovered)
         snprintf(why, sizeof(why), "the store failed %.200s; every task's "
                  "end was recorded again", r.store_why);
+      if (r.fs_note[0] != '\0')
+        snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s%s",
+                 why[0] ? "; " : "", r.fs_note);
       store_check(&r,
                   jh_store_job_finish(store, instance, *state,
                                       why[0] ? why : NULL, *report),
@@ -1298,6 +1544,7 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
     attempt_cleanup(&r.t[i]);
     jh_outcome_clear(&r.t[i].outcome);
     free(r.t[i].message);
+    free(r.t[i].progress_seen);
     free(r.t[i].counters);
     free(r.t[i].log_path);
   }

@@ -21,10 +21,18 @@
  *   Blocked    run returned JOBHOST_EBLOCKED and the task type is declared
  *              able to block (else Error): as Error, and the job ends
  *              Blocked, resumable;
- *   Cancelled  the job was cancelled while it ran.
+ *   Cancelled  a cancel --now (or a second signal) stopped it before it
+ *              ended (a task that reported its result keeps it; one that
+ *              said its changes were committed is Succeeded).
  * A failed attempt is retried (`retries`, backoff from `retry_delay`,
  * doubling) before it counts as failed. A timeout sends SIGTERM (the task's
  * cancel flag), then SIGKILL after the grace period.
+ *
+ * Cancel (doc/jobs.md): the first SIGINT/SIGTERM/SIGHUP or `jobhost
+ * cancel` (SIGUSR1, the level in the store) starts no new task and lets the
+ * running ones finish; the second (or `cancel --now`) sends them SIGTERM,
+ * then SIGKILL after the grace period. Tasks never started are NotStarted.
+ * A fork server that dies is started again (once per death).
  *
  * Job state: Cancelled if cancelled, else Error on an untolerated error
  * (even with a task Blocked), else Blocked if a task is Blocked, else

@@ -19,13 +19,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ltdl.h>
@@ -409,15 +412,64 @@ static int la_dlname(const char *path, char *out, size_t size) {
   return found;
 }
 
+/* How long a probe may take before its plugin is refused (5 s; the
+ * environment variable JOBHOST_PLUGIN_PROBE_TIMEOUT_MS changes it, for
+ * tests above all). */
+#define PROBE_TIMEOUT_MS 5000
+
+static int probe_timeout_ms(void) {
+  const char *env = getenv("JOBHOST_PLUGIN_PROBE_TIMEOUT_MS");
+  char *end = NULL;
+  long v;
+  if (env == NULL || *env == '\0')
+    return PROBE_TIMEOUT_MS;
+  errno = 0;
+  v = strtol(env, &end, 10);
+  if (errno != 0 || *end != '\0' || v <= 0 || v > 3600000)
+    return PROBE_TIMEOUT_MS;
+  return (int)v;
+}
+
+static int64_t probe_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait up to timeout_ms for the probe's byte (or its end). Returns 1 for
+ * the byte, 0 when the pipe closed without one, -1 on timeout. */
+static int probe_wait(int fd, int timeout_ms) {
+  int64_t deadline = probe_now_ms() + timeout_ms;
+  for (;;) {
+    struct pollfd pfd = {fd, POLLIN, 0};
+    int64_t left = deadline - probe_now_ms();
+    int n;
+    char byte;
+    ssize_t got;
+    if (left < 0)
+      left = 0;
+    n = poll(&pfd, 1, (int)left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n == 0)
+      return -1;
+    if (n < 0)
+      return 0;
+    do
+      got = read(fd, &byte, 1);
+    while (got < 0 && errno == EINTR);
+    return got == 1;
+  }
+}
+
 /* Open the module in a child process and report how that went: 0 when
  * the child got back from loading it (whether or not the module is
  * acceptable: the host's own load says why not), else a reason in why.
  * The child says it got back by writing one byte: a constructor that
- * calls exit(0) is caught too. */
+ * calls exit(0) is caught too, and one that never returns is killed when
+ * the probe's time is up. */
 static int probe_load(const char *path, char *why, size_t size) {
-  int status, p[2];
-  char byte = 0;
-  ssize_t got;
+  int status, p[2], got, timeout = probe_timeout_ms();
   pid_t pid;
 
   if (pipe2(p, O_CLOEXEC) != 0)
@@ -444,16 +496,21 @@ static int probe_load(const char *path, char *why, size_t size) {
     _exit(0);
   }
   close(p[1]);
-  do
-    got = read(p[0], &byte, 1);
-  while (got < 0 && errno == EINTR);
+  got = probe_wait(p[0], timeout);
   close(p[0]);
+  if (got < 0)
+    kill(pid, SIGKILL);
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR)
       return 0;
   if (got == 1)
     return 0;
-  if (WIFSIGNALED(status))
+  if (got < 0)
+    snprintf(why, size,
+             "did not finish loading within %d ms (a constructor that never "
+             "returns?): the probe was killed",
+             timeout);
+  else if (WIFSIGNALED(status))
     snprintf(why, size, "crashed while loading (signal %d, %s)",
              WTERMSIG(status), strsignal(WTERMSIG(status)));
   else

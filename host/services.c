@@ -281,6 +281,12 @@ static int svc_secret(jobhost_ctx *ctx, const char *name, char *buf,
   return -ENOENT;
 }
 
+static void svc_committed(jobhost_ctx *ctx) {
+  emit(state_of(ctx)->env, JH_WIRE_COMMITTED, NULL, 0, NULL, 0);
+}
+
+static const jh_commit_notice commit_notice = {svc_committed};
+
 static const void *svc_host_object(jobhost_ctx *ctx, const char *name) {
   const jh_task_env *env = state_of(ctx)->env;
   if (name == NULL)
@@ -289,6 +295,8 @@ static const void *svc_host_object(jobhost_ctx *ctx, const char *name) {
     return env->pipeline->model;
   if (strcmp(name, JH_IDSTORE_OBJECT) == 0)
     return env->home->identity_store_path;
+  if (strcmp(name, JH_COMMIT_OBJECT) == 0)
+    return &commit_notice;
   if (strcmp(name, JH_TASKLOG_OBJECT) == 0) {
     /* the attempt's log and work folder share their name (executor.c) */
     jh_task_state *st = state_of(ctx);

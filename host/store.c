@@ -862,19 +862,23 @@ int jh_store_job_finish(jh_store *s, int64_t instance, jh_state state,
   return rc;
 }
 
-static int job_set_cancel(jh_store *s, int64_t instance) {
+static int job_set_cancel(jh_store *s, int64_t instance, int level) {
   sqlite3_stmt *st;
-  int rc = prepare(
-      s, "UPDATE job_instances SET cancel_requested = 1 WHERE id = ?1", &st);
+  int rc = prepare(s,
+                   "UPDATE job_instances SET cancel_requested ="
+                   " max(cancel_requested, ?2) WHERE id = ?1",
+                   &st);
   if (rc != 0)
     return rc;
-  if ((rc = bind_int64(s, st, 1, instance)) == 0)
+  if ((rc = bind_int64(s, st, 1, instance)) == 0 &&
+      (rc = bind_int64(s, st, 2, level)) == 0)
     rc = step_done(s, st, "request cancel");
   finalize(s, st);
   return rc;
 }
 
-static int cancel_locked(jh_store *s, int64_t instance, long *pid) {
+static int cancel_locked(jh_store *s, int64_t instance, int level,
+                         long *pid) {
   jh_job_row row;
   int rc = job_read(s, instance, &row);
   if (rc != 0)
@@ -886,7 +890,7 @@ static int cancel_locked(jh_store *s, int64_t instance, long *pid) {
       rc = -EINVAL;
   } else if (row.state != JH_STATE_RUNNING) {
     rc = -EINVAL;
-  } else if ((rc = job_set_cancel(s, instance)) == 0 && pid != NULL) {
+  } else if ((rc = job_set_cancel(s, instance, level)) == 0 && pid != NULL) {
     *pid = row.pid;
   }
   jh_job_row_clear(&row);
@@ -894,16 +898,21 @@ static int cancel_locked(jh_store *s, int64_t instance, long *pid) {
 }
 
 int jh_store_job_cancel(jh_store *s, int64_t instance, long *pid) {
+  return jh_store_job_cancel_level(s, instance, JH_CANCEL_FINISH, pid);
+}
+
+int jh_store_job_cancel_level(jh_store *s, int64_t instance, int level,
+                              long *pid) {
   int rc;
   if (pid != NULL)
     *pid = 0;
-  if (s == NULL)
+  if (s == NULL || level < JH_CANCEL_FINISH || level > JH_CANCEL_NOW)
     return -EINVAL;
   if ((rc = begin(s)) != 0)
     return rc;
   /* A dead host's instance is marked Interrupted and kept so, with
    * -EINVAL: nothing is left to cancel. */
-  return end_tx_refusal(s, cancel_locked(s, instance, pid));
+  return end_tx_refusal(s, cancel_locked(s, instance, level, pid));
 }
 
 int jh_store_job_cancel_requested(jh_store *s, int64_t instance) {
@@ -918,7 +927,7 @@ int jh_store_job_cancel_requested(jh_store *s, int64_t instance) {
   if ((rc = bind_int64(s, st, 1, instance)) == 0) {
     rc = step_row(s, st, "read cancel flag");
     if (rc == 1)
-      rc = sqlite3_column_int(st, 0) != 0;
+      rc = sqlite3_column_int(st, 0);
     else if (rc == 0)
       rc = -ENOENT;
   }
@@ -1148,6 +1157,42 @@ int jh_store_task_rerecord(jh_store *s, int64_t instance,
       (rc = step_done(s, st, "record a task instance again")) == 0 &&
       task_instance != NULL)
     *task_instance = sqlite3_last_insert_rowid(s->db);
+  finalize(s, st);
+  return rc;
+}
+
+int jh_store_task_progress(jh_store *s, int64_t task_instance,
+                           const char *message, const char *counters_json) {
+  static const char sql[] =
+      "UPDATE task_instances SET message = ?1, counters_json = ?2"
+      " WHERE id = ?3 AND state = 'Running'";
+  sqlite3_stmt *st;
+  int rc;
+
+  if (s == NULL)
+    return -EINVAL;
+  if ((rc = prepare(s, sql, &st)) != 0)
+    return rc;
+  if ((rc = bind_text(s, st, 1, message)) == 0 &&
+      (rc = bind_text(s, st, 2, counters_json)) == 0 &&
+      (rc = bind_int64(s, st, 3, task_instance)) == 0)
+    rc = step_done(s, st, "record task progress");
+  finalize(s, st);
+  return rc;
+}
+
+int jh_store_task_clear_log(jh_store *s, int64_t task_instance) {
+  sqlite3_stmt *st;
+  int rc;
+
+  if (s == NULL)
+    return -EINVAL;
+  if ((rc = prepare(s, "UPDATE task_instances SET log_path = NULL"
+                       " WHERE id = ?1",
+                    &st)) != 0)
+    return rc;
+  if ((rc = bind_int64(s, st, 1, task_instance)) == 0)
+    rc = step_done(s, st, "clear task log path");
   finalize(s, st);
   return rc;
 }

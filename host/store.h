@@ -119,7 +119,16 @@ int jh_store_job_finish(jh_store *s, int64_t instance, jh_state state,
  * of its host in *pid. -EINVAL when the instance is not Running. */
 int jh_store_job_cancel(jh_store *s, int64_t instance, long *pid);
 
-/* 1 when a cancel was requested for the instance, 0 when not, or < 0. */
+/* Cancel levels: a plain cancel lets running tasks finish; "now" asks
+ * them to stop. */
+#define JH_CANCEL_FINISH 1
+#define JH_CANCEL_NOW 2
+
+/* As jh_store_job_cancel, at a level (a request never goes down). */
+int jh_store_job_cancel_level(jh_store *s, int64_t instance, int level,
+                              long *pid);
+
+/* The cancel level requested for the instance (0 when none), or < 0. */
 int jh_store_job_cancel_requested(jh_store *s, int64_t instance);
 
 typedef struct jh_job_row {
@@ -167,6 +176,15 @@ int jh_store_task_start(jh_store *s, int64_t instance, const char *task_id,
 int jh_store_task_finish(jh_store *s, int64_t task_instance, jh_state state,
                          const char *message, int produced_output,
                          const char *counters_json);
+
+/* While a task runs: its progress line (in the message) and counters so
+ * far, so that `jobhost show` tells how far it got. Only a Running row is
+ * touched. */
+int jh_store_task_progress(jh_store *s, int64_t task_instance,
+                           const char *message, const char *counters_json);
+
+/* Forget the log path of a task instance (its attempt wrote no log). */
+int jh_store_task_clear_log(jh_store *s, int64_t task_instance);
 
 /* A task that was not launched (Skipped, NotStarted, Cancelled): one row
  * with its reason, no start time. */

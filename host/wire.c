@@ -67,21 +67,81 @@ void jh_outcome_close_log(jh_outcome *o) {
   o->log = NULL;
 }
 
+uint64_t jh_task_log_max(void) {
+  const char *env = getenv("JOBHOST_TASK_LOG_MAX_BYTES");
+  char *end = NULL;
+  unsigned long long v;
+  if (env == NULL || *env == '\0')
+    return JH_TASK_LOG_MAX_BYTES;
+  errno = 0;
+  v = strtoull(env, &end, 10);
+  if (errno != 0 || *end != '\0' || v == 0 || env[0] == '-')
+    return JH_TASK_LOG_MAX_BYTES;
+  return (uint64_t)v;
+}
+
+void jh_outcome_log_write(jh_outcome *o, const char *buf, size_t len,
+                          uint64_t lines) {
+  FILE *log;
+  if (o->log_max == 0)
+    o->log_max = jh_task_log_max();
+  if (o->dropped_lines > 0 || o->dropped_bytes > 0 ||
+      o->log_bytes + len > o->log_max) {
+    if (o->dropped_lines == 0 && o->dropped_bytes == 0 &&
+        (log = jh_outcome_log(o)) != NULL)
+      fprintf(log, "# the log reached its cap of %llu bytes: later lines "
+                   "are dropped (counted at the end)\n",
+              (unsigned long long)o->log_max);
+    o->dropped_lines += lines;
+    o->dropped_bytes += len;
+    return;
+  }
+  log = jh_outcome_log(o);
+  if (log == NULL)
+    return;
+  fwrite(buf, 1, len, log);
+  o->log_bytes += len;
+}
+
+void jh_outcome_log_dropped_note(jh_outcome *o) {
+  FILE *log;
+  if (o->dropped_lines == 0 && o->dropped_bytes == 0)
+    return;
+  log = jh_outcome_log(o);
+  if (log != NULL)
+    fprintf(log, "# %llu lines (%llu bytes) dropped beyond the log cap of "
+                 "%llu bytes\n",
+            (unsigned long long)o->dropped_lines,
+            (unsigned long long)o->dropped_bytes,
+            (unsigned long long)o->log_max);
+}
+
 static void write_log_line(jh_outcome *o, unsigned level,
                            const unsigned char *text, size_t len) {
   struct timespec ts;
   struct tm tm;
-  char stamp[32];
-  FILE *log = jh_outcome_log(o);
+  char stamp[32], small[1024], *line = small;
+  int n;
   o->log_lines++;
-  if (log == NULL)
+  if (o->log_path == NULL && o->log == NULL)
     return;
   clock_gettime(CLOCK_REALTIME, &ts);
   gmtime_r(&ts.tv_sec, &tm);
   strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-  fprintf(log, "%s.%03ldZ %-7s [%s] %.*s\n", stamp, ts.tv_nsec / 1000000,
-          level < 4 ? level_names[level] : "LOG",
-          o->task_id ? o->task_id : "-", (int)len, (const char *)text);
+  n = snprintf(small, sizeof(small), "%s.%03ldZ %-7s [%s] %.*s\n", stamp,
+               ts.tv_nsec / 1000000, level < 4 ? level_names[level] : "LOG",
+               o->task_id ? o->task_id : "-", (int)len, (const char *)text);
+  if (n >= (int)sizeof(small) &&
+      asprintf(&line, "%s.%03ldZ %-7s [%s] %.*s\n", stamp,
+               ts.tv_nsec / 1000000, level < 4 ? level_names[level] : "LOG",
+               o->task_id ? o->task_id : "-", (int)len,
+               (const char *)text) < 0)
+    return;
+  if (n < 0)
+    return;
+  jh_outcome_log_write(o, line, (size_t)n, 1);
+  if (line != small)
+    free(line);
 }
 
 int jh_wire_apply(jh_outcome *o, jh_wire_type type, const unsigned char *p,
@@ -135,6 +195,11 @@ int jh_wire_apply(jh_outcome *o, jh_wire_type type, const unsigned char *p,
     o->has_result = 1;
     o->result = code;
     return 0;
+  case JH_WIRE_COMMITTED:
+    if (len != 0)
+      return -EPROTO;
+    o->committed = 1;
+    return 0;
   }
   return -EPROTO;
 }
@@ -183,6 +248,7 @@ void jh_outcome_clear(jh_outcome *o) {
   FILE *log = o->log;
   const char *log_path = o->log_path;
   const char *task_id = o->task_id;
+  uint64_t log_max = o->log_max;
   free(o->message);
   for (size_t i = 0; i < o->ncounters; i++)
     free(o->counters[i].name);
@@ -192,6 +258,7 @@ void jh_outcome_clear(jh_outcome *o) {
   o->log = log;
   o->log_path = log_path;
   o->task_id = task_id;
+  o->log_max = log_max;
 }
 
 char *jh_outcome_counters_json(const jh_outcome *o) {

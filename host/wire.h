@@ -27,8 +27,14 @@ typedef enum jh_wire_type {
   JH_WIRE_COUNTER_SET = 4, /* i64 value, name */
   JH_WIRE_OUTPUT = 5,      /* u8 produced */
   JH_WIRE_MESSAGE = 6,     /* text */
-  JH_WIRE_RESULT = 7       /* i32 code */
+  JH_WIRE_RESULT = 7,      /* i32 code */
+  JH_WIRE_COMMITTED = 8    /* empty: the task passed its point of no return
+                              (its changes are committed); a kill after this
+                              does not undo them */
 } jh_wire_type;
+
+/* A task log's size cap: 64 MiB, or JOBHOST_TASK_LOG_MAX_BYTES. */
+#define JH_TASK_LOG_MAX_BYTES (64ull * 1024u * 1024u)
 
 typedef struct jh_counter {
   char *name; /* owned */
@@ -45,6 +51,10 @@ typedef struct jh_outcome {
   size_t ncounters;
   uint64_t progress_done, progress_total;
   uint64_t log_lines;
+  int committed;       /* a COMMITTED record arrived */
+  uint64_t log_max;    /* the log's cap in bytes; 0: jh_task_log_max() */
+  uint64_t log_bytes;  /* written to the log by jh_outcome_log_write */
+  uint64_t dropped_lines, dropped_bytes; /* kept out by the cap */
   FILE *log; /* where log records go; opened from log_path on first use
                 and then owned by the outcome (see jh_outcome_close_log) */
   const char *log_path; /* borrowed; NULL: log records are only counted */
@@ -75,6 +85,20 @@ void jh_wire_reader_clear(jh_wire_reader *r);
 
 /* The log, opened for append on first use (NULL when it cannot be). */
 FILE *jh_outcome_log(jh_outcome *o);
+
+/* Write len bytes holding `lines` lines of the task's output to its log,
+ * within the cap: once the cap is reached a note says so and what follows
+ * is dropped and counted. */
+void jh_outcome_log_write(jh_outcome *o, const char *buf, size_t len,
+                          uint64_t lines);
+
+/* At the end of an attempt: when lines were dropped, a note with their
+ * count (the host's own notes are not capped). */
+void jh_outcome_log_dropped_note(jh_outcome *o);
+
+/* The cap of a task log: JOBHOST_TASK_LOG_MAX_BYTES when set to a positive
+ * number, else JH_TASK_LOG_MAX_BYTES. */
+uint64_t jh_task_log_max(void);
 
 /* Close the log if it was opened. */
 void jh_outcome_close_log(jh_outcome *o);

@@ -53,6 +53,8 @@ struct jh_forkserver {
   pid_t pid;
   int sock;
   int dead;
+  int reaped; /* its end was collected (status) */
+  int status;
 };
 
 /* ---- in the worker ---- */
@@ -80,6 +82,7 @@ static void worker_main(const jh_pipeline *p, const jh_home *h,
   sigaction(SIGTERM, &sa, NULL);
   sa.sa_handler = SIG_IGN; /* ^C reaches the host, which asks us to stop */
   sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL); /* so does a hangup */
   sigaction(SIGPIPE, &sa, NULL);
   sa.sa_handler = SIG_DFL;
   sigaction(SIGCHLD, &sa, NULL);
@@ -225,6 +228,7 @@ static void server_main(const jh_pipeline *p, const jh_home *h,
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = SIG_IGN;
   sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL); /* the host decides what a hangup means */
   sigaction(SIGPIPE, &sa, NULL);
   sa.sa_handler = SIG_DFL;
   sigaction(SIGTERM, &sa, NULL);
@@ -410,12 +414,36 @@ int jh_forkserver_collect(jh_forkserver *fs, const jh_forkserver_events *ev) {
   return fs->dead;
 }
 
+pid_t jh_forkserver_describe_end(jh_forkserver *fs, char *buf, size_t size) {
+  /* Its socket closed as it died: its end is collectable at once, or
+   * nearly (a few tries, 10 ms apart). */
+  for (int tries = 0; !fs->reaped && tries < 20; tries++) {
+    pid_t got = waitpid(fs->pid, &fs->status, WNOHANG);
+    if (got == fs->pid)
+      fs->reaped = 1;
+    else if (got < 0 && errno != EINTR)
+      break;
+    else if (got == 0)
+      usleep(10000);
+  }
+  fs->dead = 1;
+  if (!fs->reaped)
+    snprintf(buf, size, "its socket closed");
+  else if (WIFSIGNALED(fs->status))
+    snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(fs->status),
+             strsignal(WTERMSIG(fs->status)));
+  else
+    snprintf(buf, size, "exited with status %d",
+             WIFEXITED(fs->status) ? WEXITSTATUS(fs->status) : -1);
+  return fs->pid;
+}
+
 void jh_forkserver_stop(jh_forkserver *fs) {
   int status;
   if (fs == NULL)
     return;
   close(fs->sock); /* the server sees EOF and leaves */
-  while (waitpid(fs->pid, &status, 0) < 0 && errno == EINTR)
+  while (!fs->reaped && waitpid(fs->pid, &status, 0) < 0 && errno == EINTR)
     ;
   free(fs);
 }
@@ -459,9 +487,10 @@ int jh_worker_read_output(jh_worker *w, jh_outcome *outcome) {
   for (;;) {
     ssize_t n = read(w->out_fd, buf, sizeof(buf));
     if (n > 0) {
-      FILE *log = jh_outcome_log(outcome);
-      if (log != NULL)
-        fwrite(buf, 1, (size_t)n, log);
+      uint64_t lines = 0;
+      for (ssize_t k = 0; k < n; k++)
+        lines += buf[k] == '\n';
+      jh_outcome_log_write(outcome, buf, (size_t)n, lines ? lines : 1);
       continue;
     }
     if (n < 0 && errno == EINTR)

@@ -13,8 +13,9 @@
  * idle between forks, so forking it stays cheap however long the job.
  *
  * A worker already has the plugins and the job loaded. It dies with the
- * fork server, which dies with the host (PR_SET_PDEATHSIG). SIGTERM becomes
- * the task's cancel flag. The host writes what it prints to the task log.
+ * fork server, which dies with the host (PR_SET_PDEATHSIG); should the fork
+ * server die alone, the host starts another. SIGTERM becomes the task's
+ * cancel flag; SIGINT and SIGHUP are ignored (the host decides). The host writes what it prints to the task log.
  * Whatever the plugin does — crash, abort, exit, hang — ends only the
  * worker.
  */
@@ -83,6 +84,11 @@ typedef struct jh_forkserver_events {
  * the fork server is gone (every worker not yet reported is to be taken
  * as killed, every request not yet answered as failed), else 0. */
 int jh_forkserver_collect(jh_forkserver *fs, const jh_forkserver_events *ev);
+
+/* The fork server is gone (jh_forkserver_collect said so, or a request
+ * failed with -EPIPE): how it ended, into buf ("killed by signal 9
+ * (Killed)"), and its pid. */
+pid_t jh_forkserver_describe_end(jh_forkserver *fs, char *buf, size_t size);
 
 /* Stop the fork server (its workers, if any are left, die with it) and
  * free. NULL is a no-op. */

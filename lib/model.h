@@ -22,6 +22,15 @@
  * (const char *; the file may not exist yet). Reports that go "beside the
  * task log" take its name with another suffix. */
 #define JH_TASKLOG_OBJECT "jobhost.task-log/1"
+/* Name of the host object through which a task says it passed its point of
+ * no return (const jh_commit_notice *): its changes are committed, so a
+ * cancel or a kill that comes later cannot undo them and the host records
+ * the task Succeeded even if it ends without a result. */
+#define JH_COMMIT_OBJECT "jobhost.committed/1"
+struct jobhost_ctx;
+typedef struct jh_commit_notice {
+  void (*committed)(struct jobhost_ctx *ctx);
+} jh_commit_notice;
 
 /* Where an item is written: file (borrowed from whoever loaded the model,
  * alive as long as the model), 1-based line and column; line 0 when the

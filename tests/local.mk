@@ -17,7 +17,8 @@ check_LTLIBRARIES += \
 	tests/plugins/bad/bad_magic.la tests/plugins/bad/other_major.la \
 	tests/plugins/bad/newer_minor.la tests/plugins/bad/no_descriptor.la \
 	tests/plugins/bad/zz_duplicate.la tests/plugins/bad/good_extra.la \
-	tests/plugins/bad/ctor_crash.la tests/plugins/bad/ctor_exit.la
+	tests/plugins/bad/ctor_crash.la tests/plugins/bad/ctor_exit.la \
+	tests/plugins/bad/ctor_hang.la
 tests_plugins_bad_bad_magic_la_SOURCES = tests/plugins/bad/bad_magic.c
 tests_plugins_bad_bad_magic_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_bad_other_major_la_SOURCES = tests/plugins/bad/other_major.c
@@ -34,6 +35,8 @@ tests_plugins_bad_ctor_crash_la_SOURCES = tests/plugins/bad/ctor_crash.c
 tests_plugins_bad_ctor_crash_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_bad_ctor_exit_la_SOURCES = tests/plugins/bad/ctor_exit.c
 tests_plugins_bad_ctor_exit_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_ctor_hang_la_SOURCES = tests/plugins/bad/ctor_hang.c
+tests_plugins_bad_ctor_hang_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 
 TEST_LDADD = tests/libjhtest.la host/libjobhost-host.la $(CMOCKA_LIBS) \
 	$(JANSSON_LIBS)

@@ -551,6 +551,14 @@ static const char *table_file(const struct ctx *c) {
                                              : ".sorted.csv";
 }
 
+/* The rows table i's file in the batch holds. */
+static uint64_t batch_table_rows(const struct ctx *c,
+                                 const jh_prep_table_stats *st) {
+  return c->opt->mode == JH_PREP_INCREMENTAL && c->full
+             ? st->inserted + st->updated + st->deleted
+             : st->rows;
+}
+
 static json_t *table_json(const struct ctx *c, size_t i) {
   const jh_prep_table_stats *st = &c->res->tables[i];
   json_t *t = json_object();
@@ -564,10 +572,7 @@ static json_t *table_json(const struct ctx *c, size_t i) {
   json_object_set_new(t, "file", json_string(file));
   json_object_set_new(t, "input_rows", json_integer((json_int_t)st->input_rows));
   json_object_set_new(t, "rows",
-                      json_integer((json_int_t)(
-                          c->opt->mode == JH_PREP_INCREMENTAL && c->full
-                              ? st->inserted + st->updated + st->deleted
-                              : st->rows)));
+                      json_integer((json_int_t)batch_table_rows(c, st)));
   json_object_set_new(t, "duplicates", json_integer((json_int_t)st->duplicates));
   json_object_set_new(t, "nullpk", json_integer((json_int_t)st->nullpk));
   if (c->opt->mode == JH_PREP_INCREMENTAL) {
@@ -730,6 +735,7 @@ static int make_tables(struct ctx *c) {
     c->res->total.updated += st->updated;
     c->res->total.deleted += st->deleted;
     c->res->total.merged += st->merged;
+    c->res->batch_rows += batch_table_rows(c, st);
     say(c, JOBHOST_LOG_INFO,
         "%s: %" PRIu64 " rows read, %" PRIu64 " clean, %" PRIu64
         " duplicates, %" PRIu64 " null keys",

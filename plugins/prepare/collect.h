@@ -103,6 +103,10 @@ typedef struct jh_prep_result {
   jh_prep_table_stats *tables; /* owned; one per table processed */
   size_t ntables;
   jh_prep_table_stats total;   /* sums (name NULL) */
+  uint64_t batch_rows; /* rows the batch's tables hold, as its manifest
+                          counts them: the delta's commands for an
+                          incremental prepare of a full export, else the
+                          clean rows */
 } jh_prep_result;
 
 /* Prepare one batch. res is always initialised (free it with

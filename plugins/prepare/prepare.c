@@ -200,7 +200,7 @@ static int prepare_run(jobhost_ctx *ctx) {
                      "duplicates, %llu null keys",
                      res.ntables, res.ntables == 1 ? "" : "s", o.connector,
                      slash ? slash + 1 : res.batch_dir,
-                     (unsigned long long)res.total.rows,
+                     (unsigned long long)res.batch_rows,
                      (unsigned long long)res.total.duplicates,
                      (unsigned long long)res.total.nullpk);
   }

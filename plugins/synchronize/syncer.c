@@ -2187,6 +2187,8 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
     if (rc2 != 0) {
       jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);
       rc = rc2;
+    } else if (a->committed != NULL) {
+      a->committed(a->arg);
     }
   } else {
     jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);

@@ -53,6 +53,8 @@ typedef struct jh_sync_args {
   int (*cancelled)(void *arg);
   /* one line of the task log (level as jobhost_log_level) */
   void (*log)(void *arg, int level, const char *line);
+  /* called once the store's transaction committed (may be NULL) */
+  void (*committed)(void *arg);
   void *arg;
 } jh_sync_args;
 

@@ -43,6 +43,15 @@ static void log_line(void *arg, int level, const char *line) {
   ctx->svc->log(ctx, (jobhost_log_level)level, "%s", line);
 }
 
+/* Tell the host the changes are committed: a cancel that comes later is
+ * too late, and the task is recorded Succeeded whatever happens next. */
+static void committed(void *arg) {
+  jobhost_ctx *ctx = arg;
+  const jh_commit_notice *n = ctx->svc->host_object(ctx, JH_COMMIT_OBJECT);
+  if (n != NULL && n->committed != NULL)
+    n->committed(ctx);
+}
+
 /* What the built-in tasks need from the host (ABI 1.1). */
 static int host_objects(jobhost_ctx *ctx, const jh_model **model,
                         const char **store) {
@@ -129,6 +138,7 @@ static int synchronize_run(jobhost_ctx *ctx) {
   a.do_not_delete_changes = is_true(ctx, "do_not_delete_changes");
   a.cancelled = cancelled;
   a.log = log_line;
+  a.committed = committed;
   a.arg = ctx;
   if (a.collect_dir == NULL || a.work_dir == NULL) {
     svc->set_message(ctx, "the host gave no Collect or work folder");

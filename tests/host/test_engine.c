@@ -36,11 +36,17 @@
 #include "store.h"
 #include "testutil.h"
 
+/* How many times (50 ms apart) a test looks again for what a background
+ * host is to do: a minute, for a loaded machine running valgrind. */
+#define WAIT_TRIES 1200
+
 typedef struct fixture {
   char dir[256];
   char home[300];
   char pipeline[300];
   char report[300];
+  pid_t spawned; /* a host started in the background, killed at teardown
+                    if a failed test left it running */
 } fixture;
 
 static int setup(void **state) {
@@ -55,6 +61,10 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fixture *f = *state;
+  if (f->spawned > 0 && waitpid(f->spawned, NULL, WNOHANG) == 0) {
+    kill(f->spawned, SIGKILL);
+    waitpid(f->spawned, NULL, 0);
+  }
   jh_test_rmtree(f->dir);
   free(f);
   return 0;
@@ -75,6 +85,8 @@ static void jobhost_argv(const fixture *f, const char **argv, const char *cmd,
   argv[n++] = "--home";
   argv[n++] = f->home;
   if (strcmp(cmd, "cancel") == 0) {
+    if (extra1)
+      argv[n++] = extra1;
     argv[n] = NULL;
     return;
   }
@@ -360,12 +372,13 @@ static void test_task_instances_and_logs(void **state) {
   assert_int_equal(jh_store_task_list(s, inst, &rows, &n), 0);
   assert_int_equal(n, 4);
   for (size_t i = 0; i < n; i++) {
-    assert_non_null(rows[i].log_path);
     if (strcmp(rows[i].task_id, "quiet") == 0) {
-      /* A task that wrote nothing and succeeded leaves no empty file. */
-      assert_int_not_equal(stat(rows[i].log_path, &st), 0);
+      /* A task that wrote nothing and succeeded leaves no empty file, and
+       * its row lists no log. */
+      assert_null(rows[i].log_path);
       continue;
     }
+    assert_non_null(rows[i].log_path);
     assert_int_equal(stat(rows[i].log_path, &st), 0);
     if (strcmp(rows[i].task_id, "bad") == 0) {
       char text[1024];
@@ -815,23 +828,43 @@ static void test_resume_takes_a_selection(void **state) {
   }
 }
 
-static pid_t spawn_jobhost(const fixture *f, const char *cmd,
-                           const char *target) {
+static pid_t spawn_jobhost_with(fixture *f, const char *cmd,
+                                const char *target, const char *extra1,
+                                const char *extra2) {
   const char *argv[20];
   pid_t pid;
-  jobhost_argv(f, argv, cmd, target, NULL, NULL);
+  jobhost_argv(f, argv, cmd, target, extra1, extra2);
   pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, 1);
-    dup2(null, 2);
+    char out[400];
+    int fd;
+    snprintf(out, sizeof(out), "%s/host.out", f->dir);
+    fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+      fd = open("/dev/null", O_RDWR);
+    dup2(fd, 1);
+    dup2(fd, 2);
     close_range(3, ~0U, 0);
     setpgid(0, 0);
     execv(argv[0], (char *const *)argv);
     _exit(127);
   }
+  f->spawned = pid;
   return pid;
+}
+
+/* The newest instance's id. */
+static int64_t newest_instance_id(const fixture *f) {
+  jh_store *s = NULL;
+  int64_t id = newest_instance(f, &s);
+  jh_store_close(s);
+  return id;
+}
+
+static pid_t spawn_jobhost(fixture *f, const char *cmd,
+                           const char *target) {
+  return spawn_jobhost_with(f, cmd, target, NULL, NULL);
 }
 
 /* Wait until the newest instance has a task `id` in state `want`. */
@@ -839,7 +872,7 @@ static int64_t wait_task_state(const fixture *f, const char *id,
                                jh_state want) {
   char path[400], err[256];
   snprintf(path, sizeof(path), "%s/jobhost.db", f->home);
-  for (int tries = 0; tries < 200; tries++) {
+  for (int tries = 0; tries < WAIT_TRIES; tries++) {
     jh_store *s = NULL;
     struct stat st;
     if (stat(path, &st) == 0 && jh_store_open(path, &s, err, sizeof(err)) == 0) {
@@ -880,7 +913,8 @@ static int wait_exit(pid_t pid) {
 }
 
 /* Behaviour 7, and the one-instance rule: a second start is refused while
- * the job runs; `jobhost cancel` ends it Cancelled and nothing new starts. */
+ * the job runs; `jobhost cancel --now` ends it Cancelled, stopping the
+ * running task, and nothing new starts. */
 static void test_second_start_and_cancel(void **state) {
   fixture *f = *state;
   char inst[32], *err = NULL;
@@ -903,14 +937,426 @@ static void test_second_start_and_cancel(void **state) {
   assert_non_null(strstr(err, inst));
   free(err);
 
+  assert_int_equal(jobhost(f, "cancel", inst, "--now", NULL, &err), 0);
+  free(err);
+  assert_int_equal(wait_exit(pid), 5);
+  r = load_report(f);
+  assert_job_state(r, "Cancelled");
+  assert_task(r, "long", "Cancelled", "cancelled after");
+  assert_task(r, "never", "NotStarted", "cancelled before the task started");
+  json_decref(r);
+}
+
+/* The state of task `id` in the newest instance's rows (its last row)
+ * into *state, and its message into msg. Returns 0, or nonzero when the
+ * store cannot be read now (a running host may hold it). */
+static int read_stored_state(const fixture *f, const char *id,
+                             jh_state *state, char *msg, size_t size) {
+  char path[400], err[256];
+  jh_store *s = NULL;
+  jh_job_row *jobs = NULL;
+  jh_task_row *rows = NULL;
+  size_t nj = 0, n = 0;
+  int rc;
+
+  *state = JH_STATE_INTERRUPTED;
+  snprintf(path, sizeof(path), "%s/jobhost.db", f->home);
+  if (jh_store_open(path, &s, err, sizeof(err)) != 0)
+    return -1;
+  rc = jh_store_job_list(s, NULL, 1, &jobs, &nj);
+  if (rc == 0 && nj == 1)
+    rc = jh_store_task_list(s, jobs[0].instance, &rows, &n);
+  for (size_t i = 0; rc == 0 && i < n; i++)
+    if (strcmp(rows[i].task_id, id) == 0) {
+      *state = rows[i].state;
+      if (msg != NULL)
+        snprintf(msg, size, "%s", rows[i].message ? rows[i].message : "");
+    }
+  jh_task_rows_free(rows, n);
+  jh_job_rows_free(jobs, nj);
+  jh_store_close(s);
+  return rc != 0 || nj != 1;
+}
+
+static jh_state stored_state(const fixture *f, const char *id, char *msg,
+                             size_t size) {
+  jh_state state;
+  assert_int_equal(read_stored_state(f, id, &state, msg, size), 0);
+  return state;
+}
+
+/* Wait until the newest instance's row of task `id` has a message holding
+ * `part` (a task's progress while it runs, a retry's note...). */
+static void wait_message(const fixture *f, const char *id, const char *part) {
+  char msg[1024];
+  for (int tries = 0; tries < WAIT_TRIES; tries++) {
+    jh_state state;
+    msg[0] = '\0';
+    if (read_stored_state(f, id, &state, msg, sizeof(msg)) == 0 &&
+        strstr(msg, part) != NULL)
+      return;
+    usleep(50000);
+  }
+  fail_msg("task %s: message '%s' never held '%s'", id, msg, part);
+}
+
+/* Wait until file `path` exists and holds `part`. */
+static void wait_file_text(const char *path, const char *part) {
+  char text[8192];
+  for (int tries = 0; tries < WAIT_TRIES; tries++) {
+    FILE *fp = fopen(path, "r");
+    if (fp != NULL) {
+      size_t n = fread(text, 1, sizeof(text) - 1, fp);
+      text[n] = '\0';
+      fclose(fp);
+      if (strstr(text, part) != NULL)
+        return;
+    }
+    usleep(50000);
+  }
+  fail_msg("%s never held '%s'", path, part);
+}
+
+/* Wait until the host started by spawn_jobhost has printed `part`. */
+static void wait_host_said(const fixture *f, const char *part) {
+  char out[400];
+  snprintf(out, sizeof(out), "%s/host.out", f->dir);
+  wait_file_text(out, part);
+}
+
+/* A job of a task that sleeps until a file appears (its path in release),
+ * then a task that a cancel keeps from starting. */
+static void write_long_task(fixture *f, char *release, size_t size) {
+  char yaml[1024];
+  snprintf(release, size, "%s/release", f->dir);
+  unlink(release);
+  snprintf(yaml, sizeof(yaml),
+           "version: 1\n"
+           "job:\n"
+           "  id: J\n"
+           "  tasks:\n"
+           "    - {id: long, type: TestSleepTask, ms: 120000, "
+           "release_file: %s}\n"
+           "    - {id: never, type: TestSucceedTask}\n",
+           release);
+  write_pipeline(f, yaml);
+}
+
+/* Behaviour 7 as Identity Manager has it: a cancel ends the job Cancelled,
+ * lets the running task finish with its own result and starts nothing
+ * more (NotStarted); the report and the store agree. */
+static void test_cancel_lets_running_tasks_finish(void **state) {
+  fixture *f = *state;
+  char inst[32], release[300], *err = NULL;
+  json_t *r;
+  pid_t pid;
+
+  write_long_task(f, release, sizeof(release));
+  pid = spawn_jobhost(f, "run", f->pipeline);
+  snprintf(inst, sizeof(inst), "%lld", (long long)wait_running(f, "long"));
+  assert_int_equal(jobhost(f, "cancel", inst, NULL, NULL, &err), 0);
+  free(err);
+  /* The host took the cancel; the task goes on until released. */
+  wait_host_said(f, "cancel requested: the job ends Cancelled");
+  jh_test_write_file(release, "", 0644);
+  assert_int_equal(wait_exit(pid), 5);
+  r = load_report(f);
+  assert_job_state(r, "Cancelled");
+  assert_task(r, "long", "Succeeded", "released after");
+  assert_task(r, "never", "NotStarted", "cancelled before the task started");
+  json_decref(r);
+  assert_int_equal(stored_state(f, "long", NULL, 0), JH_STATE_SUCCEEDED);
+  assert_int_equal(stored_state(f, "never", NULL, 0), JH_STATE_NOT_STARTED);
+
+  /* Resumed, the instance runs what the cancel kept from starting, and
+   * only that (doc/jobs.md). */
+  assert_int_equal(jobhost(f, "resume", inst, NULL, NULL, &err), 0);
+  free(err);
+  r = load_report(f);
+  assert_job_state(r, "Succeeded");
+  assert_task(r, "long", "Succeeded", "released after");
+  assert_int_equal(
+      json_integer_value(json_object_get(report_task(r, "long"), "attempts")),
+      1);
+  assert_task(r, "never", "Succeeded", NULL);
+  json_decref(r);
+}
+
+/* SIGHUP is a cancel like SIGINT and SIGTERM: the first lets the running
+ * task finish; a second signal stops it. */
+static void test_hangup_and_second_signal(void **state) {
+  fixture *f = *state;
+  char release[300];
+  json_t *r;
+  pid_t pid;
+
+  write_long_task(f, release, sizeof(release));
+  pid = spawn_jobhost(f, "run", f->pipeline);
+  (void)wait_running(f, "long");
+  assert_int_equal(kill(pid, SIGHUP), 0);
+  wait_host_said(f, "cancel requested: the job ends Cancelled");
+  jh_test_write_file(release, "", 0644);
+  assert_int_equal(wait_exit(pid), 5);
+  r = load_report(f);
+  assert_job_state(r, "Cancelled");
+  assert_task(r, "long", "Succeeded", NULL);
+  assert_task(r, "never", "NotStarted", NULL);
+  json_decref(r);
+
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: long, type: TestSleepTask, ms: 60000}\n"
+                    "    - {id: never, type: TestSucceedTask}\n");
+  pid = spawn_jobhost(f, "run", f->pipeline);
+  (void)wait_running(f, "long");
+  assert_int_equal(kill(pid, SIGHUP), 0);
+  usleep(300000);
+  assert_int_equal(kill(pid, SIGTERM), 0);
+  assert_int_equal(wait_exit(pid), 5);
+  r = load_report(f);
+  assert_job_state(r, "Cancelled");
+  assert_task(r, "long", "Cancelled", "cancelled after");
+  json_decref(r);
+}
+
+/* A task that committed its changes is Succeeded, whatever the cancel
+ * does after: its own result when it ends in time, and also when the
+ * grace period runs out and it is killed. */
+static void test_cancel_after_commit(void **state) {
+  fixture *f = *state;
+  char inst[32], log[512], yaml[1024], release[300], *err = NULL;
+  json_t *r;
+  pid_t pid;
+  int64_t id;
+
+  snprintf(release, sizeof(release), "%s/release", f->dir);
+  snprintf(yaml, sizeof(yaml),
+           "version: 1\n"
+           "job:\n"
+           "  id: J\n"
+           "  tasks:\n"
+           "    - {id: sync, type: TestCommitTask, after_ms: 120000, "
+           "release_file: %s}\n"
+           "    - {id: never, type: TestSucceedTask}\n",
+           release);
+  write_pipeline(f, yaml);
+  /* A grace period longer than what the task does after its commit. */
+  pid = spawn_jobhost_with(f, "run", f->pipeline, "--grace", "20s");
+  id = wait_running(f, "sync");
+  snprintf(inst, sizeof(inst), "%lld", (long long)id);
+  snprintf(log, sizeof(log), "%s/Temp/JobLogs/%lld-sync-1.log", f->home,
+           (long long)id);
+  wait_file_text(log, "committed");
+  assert_int_equal(jobhost(f, "cancel", inst, "--now", NULL, &err), 0);
+  free(err);
+  /* The task saw the cancel flag after its commit, and goes on. */
+  wait_file_text(log, "cancel seen after the commit");
+  jh_test_write_file(release, "", 0644);
+  assert_int_equal(wait_exit(pid), 5);
+  r = load_report(f);
+  assert_job_state(r, "Cancelled");
+  assert_task(r, "sync", "Succeeded", "the cancel came too late");
+  assert_task(r, "never", "NotStarted", NULL);
+  json_decref(r);
+
+  /* Deaf to SIGTERM after its commit: killed after the grace period. */
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: sync, type: TestCommitTask, after_ms: 60000, "
+                    "ignore_term: true}\n");
+  pid = spawn_jobhost(f, "run", f->pipeline);
+  id = wait_running(f, "sync");
+  snprintf(inst, sizeof(inst), "%lld", (long long)id);
+  snprintf(log, sizeof(log), "%s/Temp/JobLogs/%lld-sync-1.log", f->home,
+           (long long)id);
+  wait_file_text(log, "committed");
+  assert_int_equal(jobhost(f, "cancel", inst, "--now", NULL, &err), 0);
+  free(err);
+  assert_int_equal(wait_exit(pid), 5);
+  r = load_report(f);
+  assert_task(r, "sync", "Succeeded", "its changes were committed; then "
+                                      "stopped by the cancel (killed");
+  json_decref(r);
+  assert_int_equal(stored_state(f, "sync", NULL, 0), JH_STATE_SUCCEEDED);
+}
+
+/* A cancel while a task waits for its retry: the task is Cancelled, in
+ * the report and in the store alike. */
+static void test_cancel_while_waiting_for_retry(void **state) {
+  fixture *f = *state;
+  char yaml[1024], inst[32], msg[1024], *err = NULL;
+  json_t *r;
+  pid_t pid;
+
+  snprintf(yaml, sizeof(yaml),
+           "version: 1\n"
+           "job:\n"
+           "  id: J\n"
+           "  tasks:\n"
+           "    - {id: flaky, type: TestFlakyTask, fail_times: 5, retries: 3, "
+           "retry_delay: 60s, state_file: %s/flaky.count}\n"
+           "    - {id: never, type: TestSucceedTask}\n",
+           f->dir);
+  write_pipeline(f, yaml);
+  pid = spawn_jobhost(f, "run", f->pipeline);
+  wait_message(f, "flaky", "retrying in");
+  snprintf(inst, sizeof(inst), "%lld", (long long)newest_instance_id(f));
   assert_int_equal(jobhost(f, "cancel", inst, NULL, NULL, &err), 0);
   free(err);
   assert_int_equal(wait_exit(pid), 5);
   r = load_report(f);
   assert_job_state(r, "Cancelled");
-  assert_task(r, "long", "Cancelled", NULL);
-  assert_task(r, "never", "Cancelled", "cancelled before the task started");
+  assert_task(r, "flaky", "Cancelled", "waited for a retry");
+  assert_task(r, "never", "NotStarted", NULL);
   json_decref(r);
+  assert_int_equal(stored_state(f, "flaky", msg, sizeof(msg)),
+                   JH_STATE_CANCELLED);
+  assert_non_null(strstr(msg, "waited for a retry"));
+}
+
+/* While a task runs, its progress and counters are in the store, and
+ * `jobhost show` prints them. */
+static void test_progress_while_running(void **state) {
+  fixture *f = *state;
+  char inst[32];
+  pid_t pid;
+
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: long, type: TestSleepTask, ms: 60000}\n");
+  pid = spawn_jobhost(f, "run", f->pipeline);
+  snprintf(inst, sizeof(inst), "%lld", (long long)wait_running(f, "long"));
+  wait_message(f, "long", "running: ");
+  {
+    const char *argv[] = {jh_test_env("JH_JOBHOST"), "show", inst, "--home",
+                          f->home, NULL};
+    char *out = NULL;
+    assert_int_equal(jh_test_run(argv, &out, NULL), 0);
+    assert_non_null(strstr(out, "message   running: "));
+    assert_non_null(strstr(out, "of 60000"));
+    free(out);
+  }
+  /* Two different signals: two of one kind may arrive as one. */
+  assert_int_equal(kill(pid, SIGTERM), 0);
+  usleep(100000);
+  assert_int_equal(kill(pid, SIGINT), 0);
+  assert_int_equal(wait_exit(pid), 5);
+}
+
+/* A task log stops growing at its cap, with a note there, and the dropped
+ * lines are counted at the end. */
+static void test_task_log_cap(void **state) {
+  fixture *f = *state;
+  char path[512], *text, *err = NULL;
+  struct stat st;
+  FILE *fp;
+  int64_t id;
+  jh_store *s = NULL;
+
+  write_pipeline(f, "version: 1\n"
+                    "job:\n"
+                    "  id: J\n"
+                    "  tasks:\n"
+                    "    - {id: spam, type: TestSpamTask, lines: 5000, "
+                    "line_bytes: 100}\n");
+  assert_int_equal(setenv("JOBHOST_TASK_LOG_MAX_BYTES", "100000", 1), 0);
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
+  assert_int_equal(unsetenv("JOBHOST_TASK_LOG_MAX_BYTES"), 0);
+  free(err);
+  id = newest_instance(f, &s);
+  jh_store_close(s);
+  snprintf(path, sizeof(path), "%s/Temp/JobLogs/%lld-spam-1.log", f->home,
+           (long long)id);
+  assert_int_equal(stat(path, &st), 0);
+  assert_true(st.st_size <= 100000 + 1024);
+  text = calloc(1, (size_t)st.st_size + 1);
+  fp = fopen(path, "r");
+  assert_non_null(fp);
+  assert_int_equal(fread(text, 1, (size_t)st.st_size, fp), st.st_size);
+  fclose(fp);
+  assert_non_null(strstr(text, "# the log reached its cap of 100000 bytes"));
+  assert_non_null(strstr(text, " lines ("));
+  assert_non_null(strstr(text, "dropped beyond the log cap"));
+  assert_null(strstr(text, "line 5000 x"));
+  free(text);
+}
+
+/* The fork server dies in the middle of a job: the host says so, starts
+ * another one, and the tasks after it run. */
+static pid_t child_of(pid_t parent) {
+  for (int tries = 0; tries < WAIT_TRIES; tries++) {
+    char path[64], line[512];
+    FILE *fp;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)parent,
+             (int)parent);
+    fp = fopen(path, "r");
+    if (fp != NULL) {
+      int pid = 0;
+      int got = fgets(line, sizeof(line), fp) != NULL &&
+                sscanf(line, "%d", &pid) == 1;
+      fclose(fp);
+      if (got && pid > 0)
+        return (pid_t)pid;
+    }
+    usleep(50000);
+  }
+  fail_msg("process %d has no child", (int)parent);
+  return 0;
+}
+
+static void test_fork_server_death(void **state) {
+  fixture *f = *state;
+  char yaml[1024], release[300];
+  json_t *r;
+  pid_t pid, server;
+  jh_store *s = NULL;
+  jh_job_row row;
+
+  snprintf(release, sizeof(release), "%s/release", f->dir);
+  snprintf(yaml, sizeof(yaml),
+           "version: 1\n"
+           "job:\n"
+           "  id: J\n"
+           "  tasks:\n"
+           "    - {id: first, type: TestSleepTask, ms: 120000, "
+           "release_file: %s, retries: 1, retry_delay: 10ms, level: 0}\n"
+           "    - {id: second, type: TestSucceedTask, level: 1}\n"
+           "    - {id: third, type: TestSucceedTask, level: 2}\n",
+           release);
+  write_pipeline(f, yaml);
+  pid = spawn_jobhost(f, "run", f->pipeline);
+  (void)wait_running(f, "first");
+  server = child_of(pid);
+  assert_int_equal(kill(server, SIGKILL), 0);
+  /* Its worker died with it; the retry, by a new one, finds the file. */
+  wait_host_said(f, "died (killed by signal 9");
+  jh_test_write_file(release, "", 0644);
+  assert_int_equal(wait_exit(pid), 0);
+  r = load_report(f);
+  assert_job_state(r, "Succeeded");
+  assert_task(r, "first", "Succeeded", NULL);
+  assert_int_equal(
+      json_integer_value(json_object_get(report_task(r, "first"), "attempts")),
+      2);
+  assert_task(r, "second", "Succeeded", NULL);
+  assert_task(r, "third", "Succeeded", NULL);
+  json_decref(r);
+  assert_int_equal(stored_state(f, "first", NULL, 0), JH_STATE_SUCCEEDED);
+  {
+    int64_t id = newest_instance(f, &s);
+    assert_int_equal(jh_store_job_get(s, id, &row), 0);
+    assert_non_null(row.message);
+    assert_non_null(strstr(row.message, "the fork server died 1 time and was "
+                                        "started again"));
+    jh_job_row_clear(&row);
+    jh_store_close(s);
+  }
 }
 
 /* A host killed with SIGKILL leaves an Interrupted instance that resume
@@ -1195,6 +1641,19 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_resume_takes_a_selection, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_second_start_and_cancel, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_cancel_lets_running_tasks_finish,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hangup_and_second_signal, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_cancel_after_commit, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_cancel_while_waiting_for_retry,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_progress_while_running, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_task_log_cap, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_fork_server_death, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_killed_host_then_resume, setup,
                                       teardown),

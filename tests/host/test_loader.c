@@ -226,6 +226,31 @@ static void test_bad_plugins_beside_good(void **state) {
   jh_test_rmtree(dir);
 }
 
+/* A constructor that never returns: the probe is killed when its time is
+ * up, the plugin refused with the reason, and its neighbours still load. */
+static void test_hanging_constructor(void **state) {
+  char dir[256];
+  const char *const dirs[1] = {dir};
+  jh_registry *reg = NULL;
+  (void)state;
+
+  jh_test_mkdtemp(dir, sizeof(dir));
+  jh_test_copy_builtin(builtin_names[0], dir);
+  jh_test_copy_test_plugin("ctor_hang", dir, "ctor_hang.so");
+  jh_test_copy_test_plugin("good_extra", dir, "good_extra.so");
+  assert_int_equal(setenv("JOBHOST_PLUGIN_PROBE_TIMEOUT_MS", "300", 1), 0);
+  assert_int_equal(jh_registry_load(dirs, 1, &reg), 0);
+  assert_int_equal(unsetenv("JOBHOST_PLUGIN_PROBE_TIMEOUT_MS"), 0);
+  assert_true(loaded(reg, builtin_names[0]));
+  assert_true(loaded(reg, "good_extra"));
+  assert_false(loaded(reg, "ctor_hang"));
+  assert_refused(reg, dir, "ctor_hang.so",
+                 "did not finish loading within 300 ms");
+  assert_int_equal(reg->nrefusals, 1);
+  jh_registry_free(reg);
+  jh_test_rmtree(dir);
+}
+
 static void test_world_writable_directory(void **state) {
   char dir[256];
   const char *const dirs[1] = {dir};
@@ -307,6 +332,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_descriptor_rules),
       cmocka_unit_test(test_bad_plugins_beside_good),
+      cmocka_unit_test(test_hanging_constructor),
       cmocka_unit_test(test_world_writable_directory),
       cmocka_unit_test(test_missing_and_repeated_dirs),
       cmocka_unit_test(test_search_path),

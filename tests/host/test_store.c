@@ -393,6 +393,40 @@ static void test_resume_rules(void **state) {
       1);
 }
 
+/* A running task's progress goes into its row; an ended row is not
+ * touched; a log path can be forgotten. */
+static void test_task_progress_and_log(void **state) {
+  struct fixture *f = *state;
+  int64_t inst, t;
+  jh_task_row *rows = NULL;
+  size_t n = 0;
+
+  assert_int_equal(
+      jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(), &inst, NULL),
+      0);
+  assert_int_equal(jh_store_task_start(f->s, inst, "A", "T", 0, 1,
+                                       "/nowhere/a.log", &t),
+                   0);
+  assert_int_equal(
+      jh_store_task_progress(f->s, t, "running: 5 of 10 (50%)", "{\"n\":5}"),
+      0);
+  assert_int_equal(jh_store_task_list(f->s, inst, &rows, &n), 0);
+  assert_string_equal(rows[0].message, "running: 5 of 10 (50%)");
+  assert_string_equal(rows[0].counters_json, "{\"n\":5}");
+  assert_string_equal(rows[0].log_path, "/nowhere/a.log");
+  jh_task_rows_free(rows, n);
+  assert_int_equal(jh_store_task_finish(f->s, t, JH_STATE_SUCCEEDED, "done",
+                                        1, "{\"n\":10}"),
+                   0);
+  assert_int_equal(jh_store_task_progress(f->s, t, "late", "{}"), 0);
+  assert_int_equal(jh_store_task_clear_log(f->s, t), 0);
+  assert_int_equal(jh_store_task_list(f->s, inst, &rows, &n), 0);
+  assert_string_equal(rows[0].message, "done");
+  assert_string_equal(rows[0].counters_json, "{\"n\":10}");
+  assert_null(rows[0].log_path);
+  jh_task_rows_free(rows, n);
+}
+
 static void test_cancel_flag(void **state) {
   struct fixture *f = *state;
   int64_t inst, stale;
@@ -406,6 +440,13 @@ static void test_cancel_flag(void **state) {
   assert_int_equal(jh_store_job_cancel(f->s, inst, &pid), 0);
   assert_int_equal(pid, (long)getpid());
   assert_int_equal(jh_store_job_cancel_requested(f->s, inst), 1);
+  /* "now" raises the level; a plain cancel after it does not lower it. */
+  assert_int_equal(jh_store_job_cancel_level(f->s, inst, JH_CANCEL_NOW, &pid),
+                   0);
+  assert_int_equal(jh_store_job_cancel_requested(f->s, inst), JH_CANCEL_NOW);
+  assert_int_equal(jh_store_job_cancel(f->s, inst, &pid), 0);
+  assert_int_equal(jh_store_job_cancel_requested(f->s, inst), JH_CANCEL_NOW);
+  assert_int_equal(jh_store_job_cancel_level(f->s, inst, 3, &pid), -EINVAL);
   assert_int_equal(jh_store_job_cancel_requested(f->s, 4242), -ENOENT);
   assert_int_equal(jh_store_job_cancel(f->s, 4242, &pid), -ENOENT);
 
@@ -762,6 +803,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_resume_rules, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cancel_flag, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_task_progress_and_log, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_one_winner_across_processes, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_sqlite_errors_reported, setup,

@@ -129,12 +129,71 @@ static void test_long_text_is_truncated(void **state) {
   jh_outcome_clear(&o);
 }
 
+/* A task says it committed with an empty record; anything more is
+ * malformed. */
+static void test_committed_record(void **state) {
+  unsigned char buf[16] = {0};
+  jh_outcome o;
+  (void)state;
+  memset(&o, 0, sizeof(o));
+  assert_int_equal(jh_wire_apply(&o, JH_WIRE_COMMITTED, buf, 1), -EPROTO);
+  assert_false(o.committed);
+  assert_int_equal(jh_wire_encode(buf, JH_WIRE_COMMITTED, NULL, 0, NULL, 0),
+                   5);
+  assert_int_equal(jh_wire_apply(&o, JH_WIRE_COMMITTED, buf + 5, 0), 0);
+  assert_true(o.committed);
+  assert_false(o.has_result);
+  jh_outcome_clear(&o);
+}
+
+/* The log stops at its cap with one note; what follows is counted, and
+ * the count is written at the end. */
+static void test_log_cap(void **state) {
+  unsigned char buf[256];
+  char text[4096];
+  unsigned char level = 2;
+  FILE *log = tmpfile();
+  jh_outcome o;
+  size_t n, got;
+  (void)state;
+  memset(&o, 0, sizeof(o));
+  o.log = log;
+  o.task_id = "T";
+  o.log_max = 300;
+  n = jh_wire_encode(buf, JH_WIRE_LOG, &level, 1,
+                     "a line of about fifty bytes, more or less", 41);
+  for (int i = 0; i < 20; i++)
+    assert_int_equal(jh_wire_apply(&o, JH_WIRE_LOG, buf + 5, n - 5), 0);
+  jh_outcome_log_write(&o, "raw\nprinted\n", 12, 2);
+  assert_int_equal(o.log_lines, 20);
+  assert_true(o.log_bytes <= 300);
+  assert_true(o.dropped_lines >= 14);
+  jh_outcome_log_dropped_note(&o);
+  rewind(log);
+  got = fread(text, 1, sizeof(text) - 1, log);
+  text[got] = '\0';
+  assert_non_null(strstr(text, "# the log reached its cap of 300 bytes"));
+  {
+    char expect[128];
+    snprintf(expect, sizeof(expect), "# %llu lines (",
+             (unsigned long long)o.dropped_lines);
+    assert_non_null(strstr(text, expect));
+  }
+  assert_null(strstr(text, "printed"));
+  /* One note about the cap, however many lines were dropped. */
+  assert_null(strstr(strstr(text, "reached its cap") + 1, "reached its cap"));
+  fclose(log);
+  jh_outcome_clear(&o);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_split),
       cmocka_unit_test(test_log_lines_are_written),
       cmocka_unit_test(test_malformed_records),
       cmocka_unit_test(test_long_text_is_truncated),
+      cmocka_unit_test(test_committed_record),
+      cmocka_unit_test(test_log_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

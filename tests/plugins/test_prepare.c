@@ -971,6 +971,28 @@ static void test_task_glue(void **state) {
   assert_false(exists(b, "."));
   glue.cancel = 0;
 
+  /* An incremental batch of a full export holds the delta: its message
+   * counts the delta's rows, not every row of the export. */
+  glue.params[2][0] = glue.params[3][0] = NULL; /* a full export again */
+  write_export(f, GROUP_TABLE, group_csv);
+  write_persons(f, 4, "");
+  assert_int_equal(run_task(f), 0);
+  write_persons(f, 5, ""); /* one more person: a delta of one row */
+  assert_int_equal(run_task(f), 0);
+  assert_int_equal(glue.produced, 1);
+  {
+    unsigned long long ins, upd, del, said;
+    const char *at = strstr(glue.counters, "inserted=");
+    const char *rows = strstr(glue.message, "-incremental: ");
+    assert_non_null(at);
+    assert_non_null(rows);
+    assert_int_equal(sscanf(at, "inserted=%llu updated=%llu deleted=%llu",
+                            &ins, &upd, &del),
+                     3);
+    assert_int_equal(sscanf(rows, "-incremental: %llu rows", &said), 1);
+    assert_int_equal(ins + upd + del, 1);
+    assert_int_equal(said, 1);
+  }
   /* Unknown connector; a bad memory setting; no model. */
   glue.params[0][1] = "Nope";
   assert_int_equal(run_task(f), JOBHOST_ECONFIG);

@@ -588,6 +588,46 @@ static void test_bad_batches(void **state) {
                    0);
 }
 
+/* The synchronizer says once that its transaction committed (the host
+ * then takes a later kill as too late to undo it), and never when it
+ * rolled back. */
+static void count_commit(void *arg) { ++*(int *)arg; }
+
+static int sync_counting_commits(fx *f, int64_t instance, int *commits,
+                                 char *err, size_t errsize) {
+  jh_sync_args a;
+  jh_sync_stats st;
+  memset(&a, 0, sizeof(a));
+  a.model = &model;
+  a.connector = "hr";
+  a.collect_dir = f->collect;
+  a.store_path = f->store;
+  a.work_dir = f->work;
+  a.report_path = f->report;
+  a.task_instance = instance;
+  a.force = 1;
+  a.committed = count_commit;
+  a.arg = commits;
+  return jh_sync_run(&a, &st, err, errsize);
+}
+
+static void test_commit_notice(void **state) {
+  fx *f = *state;
+  char err[1024];
+  int commits = 0;
+
+  batch(f, "complete", "id,name,dept\nB,b,1\nA,a,1\n", NULL, 0);
+  assert_int_equal(sync_counting_commits(f, 1, &commits, err, sizeof(err)),
+                   JOBHOST_ECONFIG);
+  assert_int_equal(commits, 0);
+  f->seq = 10;
+  batch(f, "complete", "id,name,dept\nA,a,1\nB,b,1\n", NULL, 0);
+  assert_int_equal(sync_counting_commits(f, 2, &commits, err, sizeof(err)),
+                   0);
+  assert_int_equal(commits, 1);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM resources"), 2);
+}
+
 /* Killing the worker in the middle of its transaction leaves the store
  * as it was. */
 static int kill_self(void *arg) {
@@ -717,6 +757,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_guard, setup, teardown),
       cmocka_unit_test_setup_teardown(test_complete_voids_pending_incremental,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(test_commit_notice, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_batches, setup, teardown),
       cmocka_unit_test_setup_teardown(test_killed_mid_transaction, setup,
                                       teardown),

@@ -263,9 +263,18 @@ static const jobhost_param sleep_params[] = {
      .type = JOBHOST_PARAM_INT,
      .default_value = "1000",
      .help = "How long to sleep, in milliseconds (stops early when cancelled)"},
+    {.name = "release_file",
+     .type = JOBHOST_PARAM_STRING,
+     .help = "Stop sleeping, successfully, as soon as this file exists"},
     JOBHOST_PARAM_END};
 
 #define SLEEP_STEP_MS 10
+
+/* 1 when the parameter release_file names a file that exists. */
+static int released(jobhost_ctx *ctx) {
+  const char *path = ctx->svc->param(ctx, "release_file");
+  return path != NULL && *path != '\0' && access(path, F_OK) == 0;
+}
 
 static int sleep_run(jobhost_ctx *ctx) {
   const jobhost_services *svc = ctx->svc;
@@ -282,6 +291,11 @@ static int sleep_run(jobhost_ctx *ctx) {
       svc->set_message(ctx, "cancelled after %lld of %lld ms", done, ms);
       return JOBHOST_ECANCELLED;
     }
+    if (released(ctx)) {
+      svc->set_produced_output(ctx, 1);
+      svc->set_message(ctx, "released after %lld ms", done);
+      return 0;
+    }
     svc->progress(ctx, (uint64_t)done, (uint64_t)ms);
     sleep_ms(left < SLEEP_STEP_MS ? (long)left : SLEEP_STEP_MS);
   }
@@ -289,6 +303,80 @@ static int sleep_run(jobhost_ctx *ctx) {
   svc->counter_set(ctx, "slept_ms", (int64_t)ms);
   svc->set_produced_output(ctx, 1);
   svc->set_message(ctx, "slept %lld ms", ms);
+  return 0;
+}
+
+/* ---- TestCommitTask ---- */
+
+/* The host object through which a task says its changes are committed
+ * (the host's lib/model.h declares it; the layout is repeated here so that
+ * this plugin keeps to the public SDK). */
+#define COMMIT_OBJECT "jobhost.committed/1"
+typedef struct commit_notice {
+  void (*committed)(jobhost_ctx *ctx);
+} commit_notice;
+
+static const jobhost_param commit_params[] = {
+    {.name = "before_ms",
+     .type = JOBHOST_PARAM_INT,
+     .default_value = "0",
+     .help = "Sleep before committing, in milliseconds (stops when "
+             "cancelled, without committing)"},
+    {.name = "after_ms",
+     .type = JOBHOST_PARAM_INT,
+     .default_value = "1000",
+     .help = "Sleep after committing, in milliseconds, deaf to cancel"},
+    {.name = "ignore_term",
+     .type = JOBHOST_PARAM_BOOL,
+     .default_value = "false",
+     .help = "Ignore SIGTERM after committing, so that only SIGKILL ends it"},
+    {.name = "release_file",
+     .type = JOBHOST_PARAM_STRING,
+     .help = "End the sleep after the commit as soon as this file exists"},
+    JOBHOST_PARAM_END};
+
+/* Like a synchronization: work that a cancel may stop, a commit, then work
+ * that a cancel no longer stops (the change report, the clean-up). */
+static int commit_run(jobhost_ctx *ctx) {
+  const jobhost_services *svc = ctx->svc;
+  const commit_notice *notice;
+  struct timespec start;
+  long long before, after;
+  int cancel_seen = 0;
+  int rc = int_param(ctx, "before_ms", 0, 24LL * 3600 * 1000, &before);
+
+  if (rc == 0)
+    rc = int_param(ctx, "after_ms", 0, 24LL * 3600 * 1000, &after);
+  if (rc != 0)
+    return rc;
+  if (!JOBHOST_SVC_HAS(svc, host_object) ||
+      (notice = svc->host_object(ctx, COMMIT_OBJECT)) == NULL) {
+    svc->set_message(ctx, "the host has no %s object", COMMIT_OBJECT);
+    return JOBHOST_ECONFIG;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (elapsed_ms(&start) < before) {
+    if (svc->is_cancelled(ctx)) {
+      svc->set_message(ctx, "cancelled before the commit");
+      return JOBHOST_ECANCELLED;
+    }
+    sleep_ms(SLEEP_STEP_MS);
+  }
+  if (bool_param(ctx, "ignore_term"))
+    signal(SIGTERM, SIG_IGN);
+  notice->committed(ctx);
+  jobhost_info(ctx, "committed");
+  svc->counter_set(ctx, "committed", 1);
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (elapsed_ms(&start) < after && !released(ctx)) {
+    if (svc->is_cancelled(ctx) && !cancel_seen) {
+      jobhost_info(ctx, "cancel seen after the commit: going on");
+      cancel_seen = 1;
+    }
+    sleep_ms(SLEEP_STEP_MS);
+  }
+  svc->set_produced_output(ctx, 1);
+  svc->set_message(ctx, "committed, then finished");
   return 0;
 }
 
@@ -693,6 +781,11 @@ static const jobhost_task_type enginetest_task_types[] = {
      .description = "Sleeps, stopping early when cancelled",
      .params = sleep_params,
      .run = sleep_run},
+    {.name = "TestCommitTask",
+     .description = "Commits (says so to the host), then goes on deaf to "
+                    "cancel",
+     .params = commit_params,
+     .run = commit_run},
     {.name = "TestSpamTask",
      .description = "Logs many lines",
      .params = spam_params,
