@@ -1107,10 +1107,12 @@ static void record_progress(run *r, task_run *t, int64_t now) {
     return;
   }
   if (t->progress_seen == NULL || strcmp(seen, t->progress_seen) != 0) {
+    char what[300];
+    snprintf(what, sizeof(what), "task %s (its progress)", t->def->id);
     store_check(r,
                 jh_store_task_progress(r->store, t->task_instance, line,
                                        counters),
-                "a task's progress");
+                what);
     free(t->progress_seen);
     t->progress_seen = seen;
   } else {
