@@ -8,6 +8,7 @@
 
 #include "executor.h"
 #include "export_output.h"
+#include "faultpoint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1040,6 +1041,7 @@ static void collect_ended(run *r) {
      * them open) takes it all. */
     jh_worker_read(&t->worker, &t->outcome);
     jh_worker_read_output(&t->worker, &t->outcome);
+    jh_fault_point("exec.result_received");
     end_attempt(r, t, t->worker.status);
     attempt_cleanup(t);
   }

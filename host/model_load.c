@@ -927,8 +927,9 @@ static const char *resolve_key(jh_yw *w, const jh_model *m, const char *et,
                  JH_Q(et), which);
     return NULL;
   }
-  if (key == NULL)
-    return mp->properties[mp->primary_key].property;
+  if (key == NULL) /* no mapped property: an error of the mapping */
+    return mp->nproperties > 0 ? mp->properties[mp->primary_key].property
+                               : NULL;
   for (size_t i = 0; i < mp->nproperties; i++)
     if (mp->properties[i].property != NULL &&
         strcmp(mp->properties[i].property, key) == 0 &&

@@ -24,6 +24,8 @@
 
 #include "store.h"
 
+#include "idstore.h" /* jh_sqlite_errmsg */
+
 #define JH_STORE_BUSY_MS 5000
 
 /* Prepared statements are kept for reuse, keyed by their SQL text's
@@ -150,9 +152,10 @@ int64_t jh_now_ms(void) {
 
 /* Record SQLite's message for `what` and map the code to an errno. */
 static int db_fail(jh_store *s, int sqlrc, const char *what) {
+  char why[256];
   s->last_rc = sqlrc;
   snprintf(s->errmsg, sizeof(s->errmsg), "%s: %s", what,
-           sqlite3_errmsg(s->db));
+           jh_sqlite_errmsg(s->db, why, sizeof(why)));
   /* out of space: the reserve makes room for the writes that record how
    * the job ended (jh_store_keep_reserve) */
   if ((sqlrc & 0xff) == SQLITE_FULL && s->reserve != NULL && !s->released &&
@@ -419,8 +422,10 @@ int jh_store_open(const char *path, jh_store **out, char *err,
   rc = sqlite3_open_v2(path, &s->db,
                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
   if (rc != SQLITE_OK) {
+    char why[256];
     snprintf(err, errsize, "cannot open store %s: %s", path,
-             s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+             s->db != NULL ? jh_sqlite_errmsg(s->db, why, sizeof(why))
+                           : sqlite3_errstr(rc));
     jh_store_close(s);
     return (rc & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EIO;
   }

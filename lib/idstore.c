@@ -24,6 +24,7 @@ struct jh_idstore {
     sqlite3_stmt *stmt;
   } cache[STMT_CACHE];
   size_t ncache;
+  char why[256]; /* jh_sqlite_errmsg's text for the last error */
 };
 
 /* Migrations: migrations[i] takes the schema from version i to i + 1. */
@@ -119,15 +120,23 @@ static int fail(char *err, size_t errsize, int rc, const char *fmt, ...) {
   return rc;
 }
 
+const char *jh_sqlite_errmsg(sqlite3 *db, char *buf, size_t size) {
+  int code = sqlite3_extended_errcode(db) & 0xff;
+  int sys = sqlite3_system_errno(db);
+  if (sys != 0 && (code == SQLITE_IOERR || code == SQLITE_CANTOPEN))
+    snprintf(buf, size, "%s (%s)", sqlite3_errmsg(db), strerror(sys));
+  else
+    snprintf(buf, size, "%s", sqlite3_errmsg(db));
+  return buf;
+}
+
+/* The message of s's last error (in s->why). */
+#define WHY(s) jh_sqlite_errmsg((s)->db, (s)->why, sizeof((s)->why))
+
 int jh_idstore_exec(jh_idstore *s, const char *sql, char *err,
                     size_t errsize) {
-  char *msg = NULL;
-  if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-    fail(err, errsize, -EIO, "%s: %s", s->path,
-         msg ? msg : sqlite3_errmsg(s->db));
-    sqlite3_free(msg);
-    return -EIO;
-  }
+  if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    return fail(err, errsize, -EIO, "%s: %s", s->path, WHY(s));
   return 0;
 }
 
@@ -141,7 +150,7 @@ static int user_version(jh_idstore *s, int *v, char *err, size_t errsize) {
   }
   sqlite3_finalize(st);
   return fail(err, errsize, -EIO, "%s: cannot read the schema version: %s",
-              s->path, sqlite3_errmsg(s->db));
+              s->path, WHY(s));
 }
 
 static int migrate(jh_idstore *s, char *err, size_t errsize) {
@@ -191,7 +200,7 @@ int jh_idstore_open(const char *path, jh_idstore **out, char *err,
                           SQLITE_OPEN_NOMUTEX,
                       NULL) != SQLITE_OK) {
     rc = fail(err, errsize, -EIO, "%s: cannot open the identity store: %s",
-              path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+              path, s->db ? WHY(s) : "out of memory");
     jh_idstore_close(s);
     return rc;
   }
@@ -237,7 +246,7 @@ sqlite3_stmt *jh_idstore_stmt(jh_idstore *s, const char *sql, char *err,
       return s->cache[i].stmt;
     }
   if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-    fail(err, errsize, -EIO, "%s: %s", s->path, sqlite3_errmsg(s->db));
+    fail(err, errsize, -EIO, "%s: %s", s->path, WHY(s));
     return NULL;
   }
   if (s->ncache < STMT_CACHE) {
@@ -269,7 +278,7 @@ int jh_idstore_entity_type(jh_idstore *s, const char *name,
   rc = sqlite3_step(st);
   if (rc != SQLITE_ROW)
     return fail(err, errsize, -EIO, "%s: entity type '%s': %s", s->path,
-                name, sqlite3_errmsg(s->db));
+                name, WHY(s));
   *id = sqlite3_column_int64(st, 0);
   sqlite3_reset(st);
   return 0;
@@ -287,7 +296,7 @@ int jh_idstore_property(jh_idstore *s, const char *name, uint32_t *id,
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   if (sqlite3_step(st) != SQLITE_ROW)
     return fail(err, errsize, -EIO, "%s: property '%s': %s", s->path, name,
-                sqlite3_errmsg(s->db));
+                WHY(s));
   v = sqlite3_column_int64(st, 0);
   sqlite3_reset(st);
   if (v <= 0 || v > UINT32_MAX)

@@ -69,6 +69,12 @@ void jh_idstore_close(jh_idstore *s);
 /* The connection (owned by the store). */
 sqlite3 *jh_idstore_db(jh_idstore *s);
 
+/* SQLite's message for the last error on db, in buf: when a system call
+ * failed (an I/O error, a file that cannot be opened) followed by the
+ * system's reason, as in "disk I/O error (No space left on device)";
+ * SQLite alone says only "disk I/O error". Returns buf. */
+const char *jh_sqlite_errmsg(sqlite3 *db, char *buf, size_t size);
+
 /* Run one SQL text without results. Returns 0 or -EIO with the message
  * in err. */
 int jh_idstore_exec(jh_idstore *s, const char *sql, char *err,

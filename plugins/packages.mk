@@ -13,6 +13,7 @@ plugins_ldif_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
 plugins_ldif_la_CFLAGS = $(AM_CFLAGS) $(LDAP_CFLAGS)
 plugins_ldif_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_ldif_la_LIBADD = $(LDAP_LIBS)
+EXTRA_DIST += doc/packages.md
 
 # ExportOutput/<connection>.tables (doc/synchronization.md).
 host_libjobhost_host_la_SOURCES += host/export_output.c host/export_output.h

@@ -16,6 +16,9 @@
  *                            unquoted values
  *   table                    the table published (default: the
  *                            connection id, i.e. ExportOutput/<conn>.csv)
+ *   pad_short_rows           false (default): a row with fewer fields
+ *                            than the header is an error; true: it is
+ *                            padded with empty values (with a warning)
  *
  * Mode: without a cookie (none yet, or ignore_cookie_file) the export is
  * complete and reads `path`; with one it is incremental and reads
@@ -35,7 +38,11 @@
  * last incremental one warns that the file did not change.
  *
  * Rows: the header row gives the columns; a column whose header is empty
- * is dropped. A short row is padded with empty values (a warning gives
+ * is dropped. A short row (fewer fields than the header: a file cut in
+ * the middle of its last line, a row missing its separators) is an error
+ * naming file:line and both counts, and nothing is published: padding
+ * it would blank the values it lacks in the identity store. With
+ * pad_short_rows it is padded with empty values instead (a warning gives
  * the count and the first line). A long row is accepted when its extra
  * fields are all empty (trailing separators) and refused with file:line
  * otherwise, since data beyond the header usually means a separator
@@ -97,6 +104,11 @@ static const jobhost_param csv_settings_schema[] = {
     {.name = "table",
      .type = JOBHOST_PARAM_STRING,
      .help = "Name of the exported table (default: the connection id)"},
+    {.name = "pad_short_rows",
+     .type = JOBHOST_PARAM_BOOL,
+     .default_value = "false",
+     .help = "Pad rows with fewer fields than the header with empty values "
+             "(default: such a row is an error)"},
     JOBHOST_PARAM_END};
 
 typedef struct csv_conf {
@@ -108,6 +120,7 @@ typedef struct csv_conf {
   unsigned skip_lines;
   const char *trim; /* NULL: nothing trimmed */
   const char *table;
+  int pad_short_rows; /* short rows padded, not refused */
 } csv_conf;
 
 /* ---- settings ---- */
@@ -163,6 +176,11 @@ static int read_conf(jobhost_ctx *ctx, csv_conf *c) {
   v = setting(ctx, "is_file_name_regex");
   if (v != NULL && parse_bool(v, &c->regex) != 0)
     return bad_setting(ctx, c->conn, "is_file_name_regex",
+                       "expected true or false", v);
+
+  v = setting(ctx, "pad_short_rows");
+  if (v != NULL && parse_bool(v, &c->pad_short_rows) != 0)
+    return bad_setting(ctx, c->conn, "pad_short_rows",
                        "expected true or false", v);
 
   v = setting(ctx, "encoding");
@@ -441,6 +459,17 @@ static int copy_rows(jobhost_ctx *ctx, const csv_conf *c, jh_csv_reader *r,
 
   while ((rc = jh_csv_read(r, &rec)) == 1) {
     size_t nf = rec->nfields;
+    if (nf < nheader && !c->pad_short_rows) {
+      svc->set_message(ctx,
+                       "connection %s: %s:%lu: %zu field%s where the header "
+                       "(line %lu) has %zu (a row cut short, or missing "
+                       "separators?); nothing is exported (setting "
+                       "pad_short_rows: true pads such rows with empty "
+                       "values)",
+                       c->conn, file, jh_csv_reader_line(r), nf,
+                       nf == 1 ? "" : "s", header_line, nheader);
+      return -EILSEQ;
+    }
     if (nf < nheader) {
       if (nshort++ == 0)
         first_short = jh_csv_reader_line(r);

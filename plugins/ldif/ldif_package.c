@@ -9,6 +9,9 @@
  *   multi_valued  comma-separated attribute names that get a table of
  *                 their own; default: every attribute that has more than
  *                 one value in some entry
+ *   allow_url_folder
+ *                 a folder whose files URL values (`attr:< file:///...`)
+ *                 may name; without it every URL value is refused
  *
  * Tables:
  *   <prefix>_entries   dn, then one column per single-valued attribute,
@@ -26,17 +29,24 @@
  * multi-valued, and checks the whole file (so nothing is written from a
  * broken file); the second writes the rows.
  *
- * Reading is libldap's: ldif_read_record collects a record (continuation
- * lines, comments, CRLF), ldap_parse_ldif_record splits it and decodes
- * base64 (`attr:: `) and URL (`attr:< file://`) values. Records must be
- * entries: a change record (changetype other than add) is an error. A
- * value that is not UTF-8 text (or holds a NUL byte) is exported as its
- * base64 text, with a warning naming the attribute.
+ * Records are collected here (read_record: lines up to a blank line,
+ * CRLF, comments), so that the file is read alone: an `include:` line,
+ * which libldap's own record reader would follow to any file, is an
+ * error naming file:line. libldap's ldap_parse_ldif_record then splits
+ * a record and decodes base64 (`attr:: `) and URL (`attr:< `) values.
+ * The exported file is untrusted input, so before libldap sees a record
+ * every URL value is checked (check_urls): refused with file:line unless
+ * allow_url_folder is set and the URL is a file:/// URL of a regular
+ * file that, all symbolic links resolved, lies inside that folder.
+ * Records must be entries: a change record (changetype other than add)
+ * is an error. A value that is not UTF-8 text (or holds a NUL byte) is
+ * exported as its base64 text, with a warning naming the attribute.
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +54,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <lber.h>
 #include <ldap.h>
@@ -66,6 +77,10 @@ static const jobhost_param ldif_settings_schema[] = {
      .type = JOBHOST_PARAM_STRING,
      .help = "Comma-separated attributes exported as tables of their own "
              "(default: those with several values in some entry)"},
+    {.name = "allow_url_folder",
+     .type = JOBHOST_PARAM_PATH,
+     .help = "Folder whose files URL values (attr:< file:///...) may name "
+             "(default: URL values are refused)"},
     JOBHOST_PARAM_END};
 
 /* ---- attribute set ---- */
@@ -299,10 +314,12 @@ typedef struct ldif_in {
   jobhost_ctx *ctx;
   const char *conn;
   const char *path;
-  LDIFFP *lfp;
+  char *url_folder;     /* allow_url_folder, resolved; NULL: none; owned */
+  FILE *fp;
   unsigned long lineno; /* lines consumed */
-  char *rec;            /* ldif_read_record's buffer (ber_memalloc'd) */
-  int rec_size;
+  char *line;           /* getline's buffer */
+  size_t line_size;
+  buf rec;              /* the record's text, lines ended by \n */
   buf copy;             /* the record text as read, for diagnostics */
   unsigned long rec_line; /* first line of the current record */
   LDIFRecord lr;
@@ -329,12 +346,14 @@ static void in_done_record(ldif_in *in) {
 
 static void in_close(ldif_in *in) {
   in_done_record(in);
-  if (in->lfp != NULL)
-    ldif_close(in->lfp);
-  in->lfp = NULL;
-  ber_memfree(in->rec);
-  in->rec = NULL;
-  in->rec_size = 0;
+  if (in->fp != NULL)
+    fclose(in->fp);
+  in->fp = NULL;
+  free(in->line);
+  in->line = NULL;
+  in->line_size = 0;
+  free(in->rec.p);
+  memset(&in->rec, 0, sizeof(in->rec));
   free(in->copy.p);
   memset(&in->copy, 0, sizeof(in->copy));
 }
@@ -350,8 +369,8 @@ static int in_open(ldif_in *in) {
                    "setting path: %s is not a regular file; the export is "
                    "not launched",
                    in->path);
-  in->lfp = ldif_open(in->path, "re");
-  if (in->lfp == NULL)
+  in->fp = fopen(in->path, "re");
+  if (in->fp == NULL)
     return in_fail(in, errno ? -errno : -ENOMEM, "%s: %s", in->path,
                    strerror(errno ? errno : ENOMEM));
   in->lineno = 0;
@@ -359,9 +378,9 @@ static int in_open(ldif_in *in) {
 }
 
 static int in_rewind(ldif_in *in) {
-  if (fseek(in->lfp->fp, 0, SEEK_SET) != 0)
+  if (fseek(in->fp, 0, SEEK_SET) != 0)
     return in_fail(in, -errno, "%s: %s", in->path, strerror(errno));
-  clearerr(in->lfp->fp);
+  clearerr(in->fp);
   in->lineno = 0;
   return 0;
 }
@@ -389,6 +408,211 @@ static void keep_ldap_message(const char *text) {
     ldap_said[--len] = '\0';
 }
 
+/* ---- records ----
+ *
+ * The rules of libldap's ldif_read_record, less `include:`: physical
+ * lines (CR LF read as LF) up to a blank line or the end of the file;
+ * blank lines and comments before a record that are followed by a blank
+ * line are dropped, and so are lines starting with a digit (an index)
+ * before the record's first line.
+ */
+
+/* Read one physical line into in->line: its length, 0 at the end of the
+ * file, or a negative code with the message set. */
+static ssize_t read_line(ldif_in *in) {
+  ssize_t n;
+  errno = 0;
+  n = getline(&in->line, &in->line_size, in->fp);
+  if (n < 0) {
+    if (ferror(in->fp))
+      return in_fail(in, errno == ENOMEM ? -ENOMEM : -EIO,
+                     "%s: read error: %s", in->path,
+                     strerror(errno ? errno : EIO));
+    return 0;
+  }
+  in->lineno++;
+  if (memchr(in->line, '\0', (size_t)n) != NULL)
+    return in_fail(in, -EILSEQ, "%s:%lu: a NUL byte: not an LDIF file",
+                   in->path, in->lineno);
+  if (n >= 2 && in->line[n - 2] == '\r' && in->line[n - 1] == '\n') {
+    in->line[n - 2] = '\n';
+    in->line[--n] = '\0';
+  }
+  return n;
+}
+
+/* Read the next record into in->rec (NUL-terminated, every line ended
+ * by \n) and in->rec_line: 1, 0 at the end of the file, or a negative
+ * code with the message set. */
+static int read_record(ldif_in *in) {
+  int found = 0, top_comment = 0;
+  ssize_t n;
+
+  in->rec.len = 0;
+  while ((n = read_line(in)) > 0) {
+    const char *l = in->line;
+    if (l[0] == '\n') {
+      if (found)
+        break;
+      in->rec.len = 0; /* comments before a blank line are dropped */
+      top_comment = 0;
+      continue;
+    }
+    if (!found) {
+      if (l[0] == '#') {
+        top_comment = 1;
+      } else if (isdigit((unsigned char)l[0])) {
+        continue; /* an index line before the record: dropped */
+      } else if (!(top_comment && l[0] == ' ')) {
+        found = 1;
+        if (strncasecmp(l, "include:", 8) == 0)
+          return in_fail(in, -EILSEQ,
+                         "%s:%lu: 'include:' is refused: a directory file "
+                         "is read alone, never the files it names",
+                         in->path, in->lineno);
+      }
+    }
+    if (in->rec.len == 0)
+      in->rec_line = in->lineno;
+    if (buf_reserve(&in->rec, (size_t)n + 2) != 0)
+      return in_fail(in, -ENOMEM, "out of memory");
+    memcpy(in->rec.p + in->rec.len, l, (size_t)n);
+    in->rec.len += (size_t)n;
+  }
+  if (n < 0)
+    return (int)n;
+  if (!found)
+    return 0;
+  if (in->rec.len == 0 || in->rec.p[in->rec.len - 1] != '\n')
+    in->rec.p[in->rec.len++] = '\n'; /* the last line of the file */
+  in->rec.p[in->rec.len] = '\0';
+  return 1;
+}
+
+/* The next logical line of a record (continuation lines start with a
+ * space) from *p into tmp, NUL-terminated; *at receives its first line
+ * number, *line advances. 1, 0 at the end of the text, or -ENOMEM. */
+static int next_logical(const char **p, unsigned long *line, buf *tmp,
+                        unsigned long *at) {
+  if (**p == '\0')
+    return 0;
+  *at = *line;
+  tmp->len = 0;
+  for (;;) {
+    const char *nl = strchr(*p, '\n');
+    size_t n = nl ? (size_t)(nl - *p) : strlen(*p);
+    if (buf_reserve(tmp, n + 1) != 0)
+      return -ENOMEM;
+    memcpy(tmp->p + tmp->len, *p, n);
+    tmp->len += n;
+    (*line)++;
+    *p = nl ? nl + 1 : *p + n;
+    if (**p != ' ')
+      break;
+    (*p)++; /* the continuation's leading space */
+  }
+  tmp->p[tmp->len] = '\0';
+  return 1;
+}
+
+/* ---- URL values ----
+ *
+ * libldap reads the file a URL value names (`attr:< file:///path`,
+ * percent escapes decoded) when it parses the record. The export file is
+ * untrusted, so a URL value is refused unless allow_url_folder is set,
+ * the URL is file:/// with a path free of spaces and control characters,
+ * and that path, every symbolic link resolved (realpath), is a regular
+ * file inside the folder.
+ */
+
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Decode the percent escapes of url into out (size bytes): 0, or -1 for
+ * a bad escape, a character that is not allowed, or a path too long. */
+static int url_path(const char *url, char *out, size_t size) {
+  size_t n = 0;
+  for (const char *p = url; *p != '\0'; p++) {
+    int c = (unsigned char)*p;
+    if (c <= 0x20 || c == 0x7f)
+      return -1;
+    if (c == '%') {
+      int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
+      if (lo < 0 || (hi == 0 && lo == 0))
+        return -1;
+      c = hi * 16 + lo;
+      p += 2;
+    }
+    if (n + 1 >= size)
+      return -1;
+    out[n++] = (char)c;
+  }
+  out[n] = '\0';
+  return 0;
+}
+
+/* Check the URL value of attribute name (namelen bytes) at line `at`. */
+static int check_url(ldif_in *in, const char *name, size_t namelen,
+                     const char *url, unsigned long at) {
+  char path[PATH_MAX], real[PATH_MAX];
+  size_t flen;
+  struct stat sb;
+
+  while (*url == ' ' || *url == '\t')
+    url++;
+  if (in->url_folder == NULL)
+    return in_fail(in, -EILSEQ,
+                   "%s:%lu: attribute '%.*s' takes its value from a URL "
+                   "(%.200s): URL values are refused (setting "
+                   "allow_url_folder names a folder they may come from)",
+                   in->path, at, (int)namelen, name, url);
+  if (strncasecmp(url, "file:///", 8) != 0 ||
+      url_path(url + 7, path, sizeof(path)) != 0)
+    return in_fail(in, -EILSEQ,
+                   "%s:%lu: attribute '%.*s': URL %.200s: expected "
+                   "file:///PATH, a file inside %s (setting "
+                   "allow_url_folder)",
+                   in->path, at, (int)namelen, name, url, in->url_folder);
+  flen = strlen(in->url_folder);
+  if (realpath(path, real) == NULL || stat(real, &sb) != 0 ||
+      !S_ISREG(sb.st_mode) ||
+      !(strncmp(real, in->url_folder, flen) == 0 &&
+        (real[flen] == '/' || (flen == 1 && real[0] == '/'))))
+    return in_fail(in, -EILSEQ,
+                   "%s:%lu: attribute '%.*s': URL %.200s is not a file "
+                   "inside %s (setting allow_url_folder)",
+                   in->path, at, (int)namelen, name, url, in->url_folder);
+  return 0;
+}
+
+/* Check every URL value of a record (text, line `first` on). */
+static int check_urls(ldif_in *in, const char *text, unsigned long first) {
+  const char *p = text;
+  unsigned long line = first, at = first;
+  buf tmp = {NULL, 0, 0};
+  int rc;
+
+  while ((rc = next_logical(&p, &line, &tmp, &at)) == 1) {
+    const char *colon = strchr(tmp.p, ':');
+    if (tmp.p[0] == '#' || colon == NULL || colon[1] != '<')
+      continue;
+    rc = check_url(in, tmp.p, (size_t)(colon - tmp.p), colon + 2, at);
+    if (rc < 0)
+      break;
+  }
+  free(tmp.p);
+  if (rc == -ENOMEM)
+    return in_fail(in, -ENOMEM, "out of memory");
+  return rc < 0 ? rc : 0;
+}
+
 /* ---- pre-scan ----
  *
  * ldap_parse_ldif_record says only that a record is wrong, and writes
@@ -402,35 +626,20 @@ static void keep_ldap_message(const char *text) {
  * check them. Returns 1 for an entry, 0 for a record holding only a
  * version line, or a negative code with the message set. */
 static int prescan(ldif_in *in, const char *text, unsigned long first) {
-  unsigned long line = first;
+  unsigned long line = first, at = first;
   const char *p = text;
   buf tmp = {NULL, 0, 0};
-  int have_dn = 0, rc = 0;
+  int have_dn = 0, rc = 0, more;
 
-  while (*p != '\0' && rc == 0) {
-    const char *start = p;
-    unsigned long at = line;
+  while (rc == 0 && (more = next_logical(&p, &line, &tmp, &at)) != 0) {
     struct berval type, value;
     int freeval = 0;
 
-    tmp.len = 0;
-    for (;;) { /* one logical line: continuations start with a space */
-      const char *nl = strchr(p, '\n');
-      size_t n = nl ? (size_t)(nl - p) : strlen(p);
-      if (buf_reserve(&tmp, n + 1) != 0) {
-        free(tmp.p);
-        return in_fail(in, -ENOMEM, "out of memory");
-      }
-      memcpy(tmp.p + tmp.len, p, n);
-      tmp.len += n;
-      line++;
-      p = nl ? nl + 1 : p + n;
-      if (*p != ' ')
-        break;
-      p++; /* the continuation's leading space */
+    if (more < 0) {
+      rc = in_fail(in, -ENOMEM, "out of memory");
+      break;
     }
-    tmp.p[tmp.len] = '\0';
-    if (*start == '#')
+    if (tmp.p[0] == '#')
       continue;
     if (strcmp(tmp.p, "-") == 0) {
       rc = in_fail(in, -EILSEQ,
@@ -509,37 +718,21 @@ static int in_next(ldif_in *in, int check) {
   int rc;
 
   for (;;) {
-    unsigned long nl = 0;
     size_t len;
 
     in_done_record(in);
-    errno = 0;
-    rc = ldif_read_record(in->lfp, &in->lineno, &in->rec, &in->rec_size);
-    if (ferror(in->lfp->fp))
-      return in_fail(in, -EIO, "%s: read error: %s", in->path,
-                     strerror(errno ? errno : EIO));
+    rc = read_record(in);
+    if (rc <= 0)
+      return rc;
+    len = in->rec.len;
+    rc = check_urls(in, in->rec.p, in->rec_line);
     if (rc < 0)
-      return in_fail(in, -EINVAL, "%s:%lu: include failed", in->path,
-                     in->lineno);
-    if (rc == 0) {
-      if (!feof(in->lfp->fp))
-        return in_fail(in, -ENOMEM, "%s:%lu: out of memory", in->path,
-                       in->lineno);
-      return 0;
-    }
-    len = strlen(in->rec);
-    for (size_t i = 0; i < len; i++)
-      nl += in->rec[i] == '\n';
-    /* A record ended by a blank line has consumed it; one ended by the
-     * end of file has not. */
-    in->rec_line = in->lineno + 1 - nl - (feof(in->lfp->fp) ? 0 : 1);
-    if (in->rec_line == 0 || in->rec_line > in->lineno)
-      in->rec_line = 1;
+      return rc;
     /* The parser writes into the record: keep the text as read. */
     in->copy.len = 0;
     if (buf_reserve(&in->copy, len + 1) != 0)
       return in_fail(in, -ENOMEM, "out of memory");
-    memcpy(in->copy.p, in->rec, len + 1);
+    memcpy(in->copy.p, in->rec.p, len + 1);
     if (check) {
       rc = prescan(in, in->copy.p, in->rec_line);
       if (rc < 0)
@@ -549,7 +742,7 @@ static int in_next(ldif_in *in, int check) {
     } else if (version_only(in->copy.p)) {
       continue;
     }
-    rb.bv_val = in->rec;
+    rb.bv_val = in->rec.p;
     rb.bv_len = len;
     ldap_said[0] = '\0';
     rc = ldap_parse_ldif_record(&rb, in->rec_line, &in->lr, "jobhost",
@@ -827,6 +1020,26 @@ static int write_rows(ldif_job *j) {
   return rc;
 }
 
+/* allow_url_folder: resolved into in->url_folder (NULL when unset). */
+static int url_folder_setting(ldif_in *in) {
+  const char *v = in->ctx->svc->setting(in->ctx, "allow_url_folder");
+  struct stat sb;
+  if (v == NULL || *v == '\0')
+    return 0;
+  in->url_folder = realpath(v, NULL);
+  if (in->url_folder == NULL || stat(in->url_folder, &sb) != 0 ||
+      !S_ISDIR(sb.st_mode)) {
+    int err = in->url_folder == NULL ? errno : ENOTDIR;
+    free(in->url_folder);
+    in->url_folder = NULL;
+    return in_fail(in, JOBHOST_ECONFIG,
+                   "setting allow_url_folder: %s: %s; the export is not "
+                   "launched",
+                   v, strerror(err));
+  }
+  return 0;
+}
+
 static int ldif_export(jobhost_ctx *ctx, void *state) {
   BER_LOG_PRINT_FN old_print = NULL;
   ldif_job j;
@@ -851,6 +1064,9 @@ static int ldif_export(jobhost_ctx *ctx, void *state) {
                    "setting table: expected a table name prefix (no '/', "
                    "not starting with '.'), got '%s'",
                    j.prefix != NULL ? j.prefix : "");
+  rc = url_folder_setting(&j.in);
+  if (rc != 0)
+    return rc;
   jobhost_info(ctx, "export of %s into tables %s_*", j.in.path, j.prefix);
 
   if (ber_get_option(NULL, LBER_OPT_LOG_PRINT_FN, &old_print) !=
@@ -868,6 +1084,7 @@ static int ldif_export(jobhost_ctx *ctx, void *state) {
   if (old_print != NULL)
     (void)ber_set_option(NULL, LBER_OPT_LOG_PRINT_FN, (const void *)old_print);
   in_close(&j.in);
+  free(j.in.url_folder);
   set_free(&j.attrs);
   free(j.names);
   free(j.offsets);

@@ -28,6 +28,7 @@
 
 #include "atomic_file.h"
 #include "collect.h"
+#include "faultpoint.h"
 #include "table.h"
 
 static const char *const mode_names[] = {"initial", "complete",
@@ -683,10 +684,12 @@ static int publish(struct ctx *c) {
     return fail(c, rc, "%s: %s", c->tmp, strerror(-rc));
   if ((rc = write_seq(c)) < 0)
     return rc;
+  jh_fault_point("prepare.before_publish");
   if (rename(c->tmp, c->final) != 0)
     return fail(c, -errno, "%s: cannot publish as %s: %s", c->tmp, c->final,
                 strerror(errno));
   c->tmp_made = 0;
+  jh_fault_point("prepare.after_publish");
   jh_fsync_dir(c->batches);
   c->res->published = 1;
   c->res->seq = c->seq;

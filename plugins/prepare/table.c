@@ -6,11 +6,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jobhost/error.h>
@@ -296,6 +298,29 @@ static int project(struct job *j, const jh_csv_record *rec, size_t nhdr) {
   return 0;
 }
 
+/* Every row of an exported table ends with a line end (the host's CSV
+ * writer ends each with CRLF), so a table whose last byte is not one was
+ * cut short: its last row may be a prefix of the real one, with as many
+ * fields, and must not be taken for data. */
+static int check_ends_whole(struct job *j) {
+  struct stat sb;
+  char last = '\n';
+  int fd = open(j->t->input, O_RDONLY | O_CLOEXEC), rc = 0;
+  if (fd < 0)
+    return fail(j, -errno, "%s: %s", j->t->input, strerror(errno));
+  if (fstat(fd, &sb) != 0)
+    rc = fail(j, -errno, "%s: %s", j->t->input, strerror(errno));
+  else if (sb.st_size > 0 && pread(fd, &last, 1, sb.st_size - 1) != 1)
+    rc = fail(j, -EIO, "%s: cannot read its last byte", j->t->input);
+  else if (last != '\n')
+    rc = fail(j, JOBHOST_ESOURCE,
+              "%s:%lu: the last row has no line end: the table was cut "
+              "short (an export ends every row with one)",
+              j->t->input, jh_csv_reader_line(j->in));
+  close(fd);
+  return rc;
+}
+
 /* Read the export: null keys aside, the rest into the sorter. */
 static int read_export(struct job *j) {
   const jh_csv_record *rec;
@@ -316,7 +341,7 @@ static int read_export(struct job *j) {
   }
   if (rc < 0)
     return fail(j, rc, "%s", jh_csv_reader_error(j->in));
-  return 0;
+  return check_ends_whole(j);
 }
 
 /* ------------------------------------------------------------ previous */

@@ -135,8 +135,9 @@ static int polled(syncer *s) {
 }
 
 static int db_fail(syncer *s, const char *what) {
+  char why[256];
   return fail(s, -EIO, "%s: %s: %s", s->a->store_path, what,
-              sqlite3_errmsg(s->db));
+              jh_sqlite_errmsg(s->db, why, sizeof(why)));
 }
 
 static sqlite3_stmt *stmt(syncer *s, const char *sql) {
@@ -2177,12 +2178,12 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
   if (rc == 0)
     rc = a->resume_of > 0 ? resume_held(&s) : run_batches(&s);
   if (rc == 0 || rc == JOBHOST_EBLOCKED) {
-    rc2 = report_prepare(&s); /* its failure replaces a Blocked message:
-                                 nothing is held after the rollback */
+    /* its failure, or a failed commit's reason, replaces a threshold
+     * message: nothing was held */
+    rc2 = report_prepare(&s);
     if (rc2 == 0) {
       jh_fault_point("sync.before_commit");
-      rc2 = jh_idstore_exec(s.st, "COMMIT", rc == 0 ? err : NULL,
-                            rc == 0 ? errsize : 0);
+      rc2 = jh_idstore_exec(s.st, "COMMIT", err, errsize);
     }
     if (rc2 != 0) {
       jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);

@@ -787,6 +787,111 @@ static void test_host_store_full(void **state) {
   assert_int_equal(umount2(f->home, MNT_DETACH), 0);
 }
 
+/* E00000 is stored, with its name and title. */
+#define E0_INTACT                                                             \
+  "SELECT count(*) FROM resources WHERE key = 'E00000' AND "                  \
+  "CAST(data AS TEXT) LIKE '%Clerk%' AND CAST(data AS TEXT) LIKE '%Doe, J0%'"
+
+/* The task's message in the report. */
+static const char *task_message(const fixture *f, const char *id) {
+  static char message[1024];
+  json_t *root, *t = report_task(f, id, &root);
+  snprintf(message, sizeof(message), "%s",
+           json_string_value(json_object_get(t, "message")));
+  json_decref(root);
+  return message;
+}
+
+static size_t file_size(const char *path) {
+  struct stat sb;
+  assert_int_equal(stat(path, &sb), 0);
+  return (size_t)sb.st_size;
+}
+
+/* Cut the file at `path` in the middle of its last line: `keep` bytes of
+ * it are kept. */
+static void cut_last_line(const char *path, size_t keep) {
+  assert_int_equal(truncate(path, (off_t)keep), 0);
+}
+
+/* jobhost run --force with --to or --from (flag) task; the exit status. */
+static int run_part(const fixture *f, const char *flag, const char *task) {
+  const char *argv[] = {jh_test_env("JH_JOBHOST"), "run", f->pipeline,
+                        "--home", f->home, "--plugin-dir",
+                        jh_test_env("JH_BUILTIN_PLUGIN_DIR"), "--report",
+                        f->report, flag, task, "--force", NULL};
+  char *out = NULL, *err = NULL;
+  int rc = jh_test_run(argv, &out, &err);
+  free(out);
+  free(err);
+  return rc;
+}
+
+/* A source row with fewer fields than the header (the file cut in the
+ * middle of its last line) fails the export: nothing is published, no
+ * batch is made, the stored person keeps its values, the job ends Error
+ * (1). */
+static void test_short_row_changes_nothing(void **state) {
+  fixture *f = *state;
+  char table[400];
+  size_t size;
+
+  write_job(f, complete_job);
+  write_hr(f, 20, 0, 0); /* E00000 is the last row */
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--force"), 0);
+  assert_int_equal(query(f, RESOURCES), 20);
+  assert_int_equal(query(f, E0_INTACT), 1);
+  snprintf(table, sizeof(table), "%s/Temp/ExportOutput/HR_Export.csv",
+           f->home);
+
+  /* the last row, E00000,"Doe, J0",Clerk, cut after E00000: 1 field */
+  size = file_size(f->csv);
+  cut_last_line(f->csv, size - strlen("\"Doe, J0\",Clerk\n") - 1);
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--force"), 1);
+  assert_string_equal(task_state(f, "Export"), "Error");
+  assert_string_equal(task_state(f, "Prepare"), "NotStarted");
+  assert_non_null(strstr(task_message(f, "Export"),
+                         "hr.csv:21: 1 field where the header (line 1) "
+                         "has 3"));
+  assert_int_equal(access(table, F_OK), -1);
+  assert_int_equal(query(f, RESOURCES), 20);
+  assert_int_equal(query(f, E0_INTACT), 1);
+
+  /* cut before its last separator: 2 fields of 3 */
+  write_hr(f, 20, 0, 0);
+  cut_last_line(f->csv, size - strlen(",Clerk\n"));
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--force"), 1);
+  assert_string_equal(task_state(f, "Export"), "Error");
+  assert_non_null(strstr(task_message(f, "Export"),
+                         "hr.csv:21: 2 fields where the header (line 1) "
+                         "has 3"));
+  assert_int_equal(query(f, RESOURCES), 20);
+  assert_int_equal(query(f, E0_INTACT), 1);
+
+  /* An exported table cut short is refused by prepare the same way. */
+  write_hr(f, 20, 0, 0);
+  assert_int_equal(run_part(f, "--to", "Export"), 0);
+  size = file_size(table);
+  cut_last_line(table, size - strlen(",Clerk\r\n"));
+  assert_int_equal(run_part(f, "--from", "Prepare"), 1);
+  assert_string_equal(task_state(f, "Prepare"), "Error");
+  assert_non_null(strstr(task_message(f, "Prepare"),
+                         "2 fields where the header has 3"));
+  assert_int_equal(query(f, RESOURCES), 20);
+  assert_int_equal(query(f, E0_INTACT), 1);
+
+  /* Cut in the middle of its last field: as many fields as the header,
+   * and still refused, since the row lacks its line end. */
+  assert_int_equal(run_part(f, "--to", "Export"), 0);
+  cut_last_line(table, size - strlen("rk\r\n"));
+  assert_int_equal(run_part(f, "--from", "Prepare"), 1);
+  assert_string_equal(task_state(f, "Prepare"), "Error");
+  assert_non_null(strstr(task_message(f, "Prepare"),
+                         "HR_Export.csv:21: the last row has no line end"));
+  assert_int_equal(query(f, RESOURCES), 20);
+  assert_int_equal(query(f, E0_INTACT), 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(
@@ -806,6 +911,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_failed_initial_set_aside, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_host_store_full, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_short_row_changes_nothing, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

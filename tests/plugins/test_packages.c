@@ -579,8 +579,43 @@ static void test_csv_fixture(void **state) {
                "1003,\"O'Brien, Jr.\",Pat,pat.obrien@example.org,1001\r\n");
 }
 
+/* A row with fewer fields than the header is an error naming file:line
+ * and both counts (the host then publishes nothing: test_sync_e2e). */
+static void test_csv_short_row_refused(void **state) {
+  mock *m = *state;
+  set(m, "path", write_input(m, "short.csv",
+                             "a,b,c,d,e,f,g,h\n"
+                             "1,2,3,4,5,6,7,8\n"
+                             "9,10\n"
+                             "11,12,13,14,15,16,17,18\n"));
+  assert_int_equal(run_csv(m), -EILSEQ);
+  assert_contains(m->message, "connection HR_Export: ");
+  assert_contains(m->message, "short.csv:3: 2 fields where the header (line "
+                              "1) has 8");
+  assert_contains(m->message, "pad_short_rows");
+
+  /* A file cut in the middle of its last line (no line end). */
+  set(m, "path", write_input(m, "cut.csv",
+                             "Id,Last,First,Mail\n"
+                             "1,Doe,John,john@x\n"
+                             "2,Smi"));
+  assert_int_equal(run_csv(m), -EILSEQ);
+  assert_contains(m->message, "cut.csv:3: 2 fields where the header (line "
+                              "1) has 4");
+
+  /* One field only: the counts say so in the singular. */
+  set(m, "path", write_input(m, "one.csv", "a,b\n\"x\"\n"));
+  assert_int_equal(run_csv(m), -EILSEQ);
+  assert_contains(m->message, "one.csv:2: 1 field where the header (line "
+                              "1) has 2");
+}
+
+/* pad_short_rows: true pads short rows (a warning gives the count and the
+ * first line); long rows with empty extra fields are accepted either way,
+ * others refused. */
 static void test_csv_short_and_long_rows(void **state) {
   mock *m = *state;
+  set(m, "pad_short_rows", "true");
   set(m, "path", write_input(m, "rows.csv", "a,b,c\n"
                                             "1,2\n"       /* short: padded */
                                             "3,4,5,,\n"   /* trailing empties */
@@ -590,10 +625,18 @@ static void test_csv_short_and_long_rows(void **state) {
   assert_contains(m->log, "2 rows had fewer fields than the header (first "
                           "at line 2)");
 
+  set(m, "pad_short_rows", "false");
+  set(m, "path", write_input(m, "long.csv", "a,b\n1,2\n3,4,,\n"));
+  assert_int_equal(run_csv(m), 0);
+  assert_table(m, "HR_Export", "a,b\r\n1,2\r\n3,4\r\n");
   set(m, "path", write_input(m, "long.csv", "a,b\n1,2\n3,4,5\n"));
   assert_int_equal(run_csv(m), -EILSEQ);
   assert_contains(m->message, "long.csv:3: 3 fields where the header (line "
                               "1) has 2, and field 3 is not empty");
+
+  set(m, "pad_short_rows", "maybe");
+  assert_int_equal(run_csv(m), JOBHOST_ECONFIG);
+  assert_contains(m->message, "pad_short_rows");
 }
 
 static void test_csv_invalid_utf8(void **state) {
@@ -945,6 +988,92 @@ static void test_ldif_bad_files(void **state) {
   assert_int_equal(counter_value(m, "tables"), 0);
 }
 
+/* URL values and includes read other files: refused with file:line
+ * unless allow_url_folder names the folder a URL value's file is in
+ * (after every symbolic link is resolved). */
+static void test_ldif_urls_and_includes(void **state) {
+  mock *m = *state;
+  char allowed[512], text[2048], link[600];
+
+  set(m, "path", write_input(m, "url.ldif",
+                             "# a comment\n"
+                             "dn: cn=a,dc=x\n"
+                             "cn: a\n"
+                             "displayName:< file:///etc/hostname\n"));
+  assert_int_equal(run_ldif(m), -EILSEQ);
+  assert_contains(m->message, "url.ldif:4: attribute 'displayName' takes "
+                              "its value from a URL (file:///etc/hostname): "
+                              "URL values are refused");
+  assert_int_equal(counter_value(m, "tables"), 0);
+
+  set(m, "path", write_input(m, "inc.ldif",
+                             "version: 1\n"
+                             "\n"
+                             "dn: cn=a,dc=x\n"
+                             "cn: a\n"
+                             "\n"
+                             "include: file:///etc/hostname\n"
+                             "\n"
+                             "dn: cn=b,dc=x\n"
+                             "cn: b\n"));
+  assert_int_equal(run_ldif(m), -EILSEQ);
+  assert_contains(m->message, "inc.ldif:6: 'include:' is refused");
+  assert_int_equal(counter_value(m, "tables"), 0);
+
+  /* allowed: a file of the folder, and only that */
+  snprintf(allowed, sizeof(allowed), "%s/allowed", m->dir);
+  assert_int_equal(mkdir(allowed, 0700), 0);
+  jh_test_write_file(in_dir(m, "allowed/photo.txt"), "hello", 0644);
+  jh_test_write_file(in_dir(m, "secret.txt"), "secret", 0644);
+  snprintf(link, sizeof(link), "%s/link.txt", allowed);
+  assert_int_equal(symlink(in_dir(m, "secret.txt"), link), 0);
+  set(m, "allow_url_folder", allowed);
+  snprintf(text, sizeof(text),
+           "dn: cn=a,dc=x\ncn: a\ndisplayName:< file://%s/photo.txt\n",
+           allowed);
+  set(m, "path", write_input(m, "ok.ldif", text));
+  assert_int_equal(run_ldif(m), 0);
+  assert_table(m, "HR_Export_entries",
+               "dn,cn,displayName\r\n\"cn=a,dc=x\",a,hello\r\n");
+
+  snprintf(text, sizeof(text),
+           "dn: cn=a,dc=x\ncn: a\ndisplayName:< file://%s/../secret.txt\n",
+           allowed);
+  set(m, "path", write_input(m, "up.ldif", text));
+  assert_int_equal(run_ldif(m), -EILSEQ);
+  assert_contains(m->message, "up.ldif:3: attribute 'displayName': URL ");
+  assert_contains(m->message, "is not a file inside");
+
+  snprintf(text, sizeof(text),
+           "dn: cn=a,dc=x\ncn: a\ndisplayName:< file://%s/%%2e%%2e/secret.txt\n",
+           allowed);
+  set(m, "path", write_input(m, "esc.ldif", text));
+  assert_int_equal(run_ldif(m), -EILSEQ);
+  assert_contains(m->message, "esc.ldif:3: attribute 'displayName': URL ");
+
+  snprintf(text, sizeof(text),
+           "dn: cn=a,dc=x\ncn: a\ndisplayName:< file://%s\n", link);
+  set(m, "path", write_input(m, "link.ldif", text));
+  assert_int_equal(run_ldif(m), -EILSEQ);
+  assert_contains(m->message, "link.ldif:3: attribute 'displayName': URL ");
+
+  set(m, "path", write_input(m, "http.ldif",
+                             "dn: cn=a,dc=x\ncn: a\n"
+                             "displayName:< http://example.org/x\n"));
+  assert_int_equal(run_ldif(m), -EILSEQ);
+  assert_contains(m->message, "http.ldif:3: attribute 'displayName': URL "
+                              "http://example.org/x: expected file:///PATH");
+
+  /* includes stay refused */
+  set(m, "path", in_dir(m, "inc.ldif"));
+  assert_int_equal(run_ldif(m), -EILSEQ);
+  assert_contains(m->message, "inc.ldif:6: 'include:' is refused");
+
+  set(m, "allow_url_folder", in_dir(m, "none"));
+  assert_int_equal(run_ldif(m), JOBHOST_ECONFIG);
+  assert_contains(m->message, "setting allow_url_folder: ");
+}
+
 static void test_ldif_missing_path(void **state) {
   mock *m = *state;
   assert_int_equal(run_ldif(m), JOBHOST_ECONFIG);
@@ -961,6 +1090,17 @@ static void test_ldif_empty_file(void **state) {
   assert_int_equal(run_ldif(m), 0);
   assert_table(m, "HR_Export_entries", "dn\r\n");
   assert_int_equal(counter_value(m, "rows"), 0);
+
+  /* An index line (a number) alone, then the end of the file (found by
+   * the fuzz target: the record reader wrote through a NULL buffer). */
+  set(m, "path", write_input(m, "index.ldif", "1version:x"));
+  assert_int_equal(run_ldif(m), 0);
+  assert_table(m, "HR_Export_entries", "dn\r\n");
+
+  /* An index line before an entry is dropped. */
+  set(m, "path", write_input(m, "index2.ldif", "7\ndn: cn=a,dc=x\ncn: a\n"));
+  assert_int_equal(run_ldif(m), 0);
+  assert_table(m, "HR_Export_entries", "dn,cn\r\n\"cn=a,dc=x\",a\r\n");
 }
 
 /* ---- ExportOutput bookkeeping (host) ---- */
@@ -1197,6 +1337,7 @@ int main(void) {
       T(test_export_cancelled_before_start),
       T(test_csv_quotes_newlines_crlf_bom),
       T(test_csv_fixture),
+      T(test_csv_short_row_refused),
       T(test_csv_short_and_long_rows),
       T(test_csv_invalid_utf8),
       T(test_csv_bad_quoting),
@@ -1212,6 +1353,7 @@ int main(void) {
       T(test_ldif_multi_valued_setting),
       T(test_ldif_binary_and_crlf),
       T(test_ldif_bad_files),
+      T(test_ldif_urls_and_includes),
       T(test_ldif_missing_path),
       T(test_ldif_empty_file),
       T(test_export_output_publish_and_discard),

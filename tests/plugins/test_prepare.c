@@ -473,6 +473,12 @@ static void test_mapping_errors(void **state) {
                "EmployeeId,Name,Mail\nE1,A,a\nE2,B\nE3,C,c\n");
   prepare_fails(f, JH_PREP_COMPLETE, JH_PREP_FULL, JOBHOST_ESOURCE,
                 "HR_Export.csv:3: 2 fields where the header has 3");
+  /* A table cut in the middle of its last field: as many fields as the
+   * header, but no line end. */
+  write_export(f, PERSON_TABLE, "EmployeeId,Name,Mail\nE1,A,a\nE2,B,b@exa");
+  prepare_fails(f, JH_PREP_COMPLETE, JH_PREP_FULL, JOBHOST_ESOURCE,
+                "HR_Export.csv:3: the last row has no line end: the table "
+                "was cut short");
   /* Malformed CSV. */
   write_export(f, PERSON_TABLE, "EmployeeId,Name,Mail\nE1,\"A,a\n");
   prepare_fails(f, JH_PREP_COMPLETE, JH_PREP_FULL, -EILSEQ,

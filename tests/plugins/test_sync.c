@@ -6,7 +6,8 @@
  * store untouched, resume applies them), incremental with dirty flags,
  * initial, links, the source-health guard, a complete batch voiding
  * pending incremental ones, a blocked connector, and a worker killed in
- * the middle of its transaction (store unchanged).
+ * the middle of its transaction (store unchanged), and a Blocked one
+ * whose commit fails (an error naming the cause).
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -725,6 +727,47 @@ static void test_mapping_and_link_thresholds(void **state) {
 }
 
 /* A store written by a newer jobhost is refused, not damaged. */
+/* A Blocked synchronization whose commit fails (here: files may not grow,
+ * as on a full disk) is an error that says so; not Blocked with the
+ * threshold's "the changes are held", since nothing was held. */
+static void test_blocked_commit_fails(void **state) {
+  fx *f = *state;
+  jh_sync_stats st;
+  char err[1024];
+  struct rlimit old, small;
+  struct stat sb;
+  jh_idstore *store;
+  size_t cap = 20000 * 16 + 64, o = 0;
+  char *t = malloc(cap);
+  int rc;
+
+  /* rows of a key only: their held copies in the store take about twice
+   * the room of the spill file and of the change report, so a limit
+   * between the two lets both be written and fails the commit */
+  assert_non_null(t);
+  o += (size_t)snprintf(t + o, cap - o, "id,name,dept\n");
+  for (int i = 0; i < 20000; i++)
+    o += (size_t)snprintf(t + o, cap - o, "P%06d,,\n", i);
+  batch(f, "complete", t, NULL, 0);
+  assert_int_equal(jh_idstore_open(f->store, &store, err, sizeof(err)), 0);
+  jh_idstore_close(store);
+  assert_int_equal(stat(f->store, &sb), 0);
+  assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+  small = old;
+  small.rlim_cur = (rlim_t)sb.st_size + 900 * 1024;
+  signal(SIGXFSZ, SIG_IGN);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+  rc = sync_run(f, 1, 0, 0, 0, &st, err, sizeof(err));
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+  signal(SIGXFSZ, SIG_DFL);
+  assert_int_equal(rc, -EIO);
+  if (strstr(err, "identity.db: disk I/O error") == NULL ||
+      strstr(err, "held") != NULL)
+    fail_msg("wanted the commit's failure, got: %s", err);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM resource_changes"), 0);
+  free(t);
+}
+
 static void test_newer_schema_refused(void **state) {
   fx *f = *state;
   sqlite3 *db;
@@ -763,6 +806,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_mapping_and_link_thresholds,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(test_blocked_commit_fails, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup,
                                       teardown),
   };
