@@ -12,12 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blocked.h"
 #include "cli.h"
 #include "executor.h"
 #include "home.h"
 #include "job_load.h"
 #include "report.h"
 #include "store.h"
+#include "sweep.h"
 #include "worker.h"
 
 #define MAX_PLUGIN_DIRS 32
@@ -268,6 +270,33 @@ static void dry_run(const jh_job *job, const run_args *a) {
   }
 }
 
+/* Blocked connectors leave their incremental tasks out (blocked.h). */
+typedef struct leave_out_ctx {
+  const jh_home *home;
+  const jh_pipeline *pipeline;
+} leave_out_ctx;
+
+static const char *leave_out_blocked(void *arg, const jh_task_def *def,
+                                     int64_t instance, char *why,
+                                     size_t size) {
+  const leave_out_ctx *c = arg;
+  return jh_blocked_reason(c->home->identity_store_path, c->pipeline, def,
+                           instance, why, size);
+}
+
+/* The store's reserve file, beside it (jh_store_keep_reserve). */
+static void keep_reserve(const jh_home *home, jh_store *store) {
+  char path[PATH_MAX];
+  int rc;
+  if (snprintf(path, sizeof(path), "%s.reserve", home->store_path) >=
+      (int)sizeof(path))
+    return;
+  rc = jh_store_keep_reserve(store, path);
+  if (rc != 0)
+    fprintf(stderr, "jobhost: %s: no reserve for the store: %s\n", path,
+            strerror(-rc));
+}
+
 /* Execute, keep and write the report, say where it is. */
 static int execute_and_report(const run_args *a, const jh_job *job,
                               const jh_home *home, jh_store *store,
@@ -275,7 +304,13 @@ static int execute_and_report(const run_args *a, const jh_job *job,
   char kept[PATH_MAX];
   char *report = NULL;
   jh_state state = JH_STATE_ERROR;
-  int rc = jh_execute(job, home, store, instance, &a->exec, &state, &report);
+  leave_out_ctx lo = {home, job->pipeline};
+  jh_exec_options opt = a->exec;
+  int rc;
+
+  opt.leave_out = leave_out_blocked;
+  opt.leave_out_arg = &lo;
+  rc = jh_execute(job, home, store, instance, &opt, &state, &report);
 
   if (report != NULL) {
     snprintf(kept, sizeof(kept), "%s/%lld.json", home->reports,
@@ -294,7 +329,16 @@ static int execute_and_report(const run_args *a, const jh_job *job,
   }
   free(report);
   if (rc != 0) {
-    fprintf(stderr, "jobhost: %s\n", jobhost_strerror(rc));
+    if (rc == -EIO)
+      fprintf(stderr, "jobhost: the store %s could not record instance "
+                      "%lld: %s; the tasks ended as listed above (`jobhost "
+                      "history` may show the instance Interrupted; free "
+                      "space on that disk: the identity store and the "
+                      "change reports keep what was applied)\n",
+              home->store_path, (long long)instance,
+              jh_store_errmsg(store));
+    else
+      fprintf(stderr, "jobhost: %s\n", jobhost_strerror(rc));
     return JH_EXIT_ERROR;
   }
   return exit_status(state);
@@ -365,6 +409,8 @@ int jh_cmd_run(int argc, char **argv) {
                         "the selected steps could not be recorded", NULL);
     status = JH_EXIT_ERROR;
   } else {
+    keep_reserve(&home, store);
+    jh_sweep_leftovers(&home, store, instance, stderr);
     status = execute_and_report(&a, &job, &home, store, instance);
   }
   jh_forkserver_stop(a.exec.forkserver);
@@ -483,6 +529,8 @@ int jh_cmd_resume(int argc, char **argv) {
                         "the selected steps could not be recorded", NULL);
     goto out;
   }
+  keep_reserve(&home, store);
+  jh_sweep_leftovers(&home, store, instance, stderr);
   status = execute_and_report(&a, &job, &home, store, instance);
 out:
   jh_job_row_clear(&row);

@@ -7,6 +7,8 @@ host_libjobhost_host_la_SOURCES += \
 	host/plan.c host/plan.h \
 	host/executor.c host/executor.h \
 	host/report.c host/report.h \
+	host/sweep.c host/sweep.h \
+	host/blocked.c host/blocked.h \
 	host/cli_run.c
 
 check_PROGRAMS += tests/host/test_wire

@@ -98,6 +98,9 @@ typedef struct run {
   int fs_failed;    /* the fork server died and could not be restarted */
   char fs_note[400]; /* what happened to it, for the job's record */
   int store_error;
+  char store_why[600]; /* the first failure to record, for the job */
+  char batch_what[300]; /* the first task end of the open batch */
+  int store_recovered; /* every end was recorded again after it */
   const char *stopped_by; /* id of the task that stopped the job */
   jh_state stopped_state; /* how it ended: Error outranks Blocked */
   int status_shown;
@@ -267,10 +270,17 @@ static void note(run *r, const char *fmt, ...) {
 /* ---- recording ---- */
 
 static void store_check(run *r, int rc, const char *what) {
-  if (rc == 0)
+  if (rc == 0) {
+    /* what a batch holds, to name when its commit fails */
+    if (r->batch_what[0] == '\0' && strncmp(what, "task ", 5) == 0)
+      snprintf(r->batch_what, sizeof(r->batch_what), "%s", what);
     return;
-  if (!r->store_error)
-    note(r, "store: cannot record %s: %s", what, jh_store_errmsg(r->store));
+  }
+  if (!r->store_error) {
+    snprintf(r->store_why, sizeof(r->store_why), "recording %s: %s", what,
+             jh_store_errmsg(r->store));
+    note(r, "store: %s", r->store_why);
+  }
   r->store_error = rc;
 }
 
@@ -483,7 +493,7 @@ static void forget_missing_log(run *r, task_run *t) {
 
 static void end_attempt(run *r, task_run *t, int exit_status) {
   const jh_outcome *o = &t->outcome;
-  char why[512];
+  char why[512], what[300];
   jh_state state;
   int64_t now = jh_now_ms();
 
@@ -539,10 +549,12 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
     snprintf(msg, sizeof(msg), "%s (attempt %d of %d; retrying in %ld ms)",
              t->message ? t->message : "failed", t->attempts,
              t->def->retries + 1, delay);
+    snprintf(what, sizeof(what), "task %s (%s)", t->def->id,
+             jh_state_name(state));
     store_check(r,
                 jh_store_task_finish(r->store, t->task_instance, state, msg,
                                      0, t->counters),
-                "a task");
+                what);
     forget_missing_log(r, t);
     note(r, "%s attempt %d failed: %s", t->def->id, t->attempts, msg);
     set_phase(r, t, PH_WAIT_RETRY);
@@ -563,11 +575,13 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
   }
   t->state = state;
   set_phase(r, t, PH_DONE);
+  snprintf(what, sizeof(what), "task %s (%s)", t->def->id,
+           jh_state_name(state));
   store_check(r,
               jh_store_task_finish(r->store, t->task_instance, state,
                                    t->message, t->produced_output,
                                    t->counters),
-              "a task");
+              what);
   forget_missing_log(r, t);
   note(r, "%s %s in %lld ms%s%s", t->def->id, jh_state_name(state),
        (long long)(t->ended_ms - t->started_ms), t->message ? ": " : "",
@@ -617,7 +631,12 @@ static void start_task(run *r, size_t i) {
   jh_task_env env;
   int rc;
 
-  block = start_block(r, i, why, sizeof(why));
+  block = r->opt->leave_out != NULL && !t->validation
+              ? r->opt->leave_out(r->opt->leave_out_arg, t->def, r->instance,
+                                  why, sizeof(why))
+              : NULL;
+  if (block == NULL)
+    block = start_block(r, i, why, sizeof(why));
   if (block != NULL) {
     finish_unlaunched(r, t, JH_STATE_SKIPPED, block);
     note(r, "%s Skipped: %s", t->def->id, block);
@@ -1090,10 +1109,12 @@ static void record_progress(run *r, task_run *t, int64_t now) {
     return;
   }
   if (t->progress_seen == NULL || strcmp(seen, t->progress_seen) != 0) {
+    char what[300];
+    snprintf(what, sizeof(what), "task %s (its progress)", t->def->id);
     store_check(r,
                 jh_store_task_progress(r->store, t->task_instance, line,
                                        counters),
-                "a task's progress");
+                what);
     free(t->progress_seen);
     t->progress_seen = seen;
   } else {
@@ -1120,13 +1141,17 @@ static int any_active(const run *r) {
  * that `jobhost cancel` and `history` are not kept waiting. In-process
  * tasks run inside schedule(), so there each write commits on its own. */
 static void batch_begin(run *r) {
+  r->batch_what[0] = '\0';
   if (r->opt->isolation == JH_ISOLATION_PROCESS)
     store_check(r, jh_store_batch_begin(r->store), "a batch");
 }
 
 static void batch_end(run *r) {
+  char what[300];
+  snprintf(what, sizeof(what), "%s", r->batch_what[0] ? r->batch_what
+                                                      : "a batch");
   if (r->opt->isolation == JH_ISOLATION_PROCESS)
-    store_check(r, jh_store_batch_end(r->store), "a batch");
+    store_check(r, jh_store_batch_end(r->store), what);
 }
 
 static int loop(run *r) {
@@ -1291,6 +1316,51 @@ static int load_outside_results(run *r) {
 
 /* ---- the end of the job ---- */
 
+/*
+ * After a failed write of the store (a full disk, typically), the rows of
+ * the tasks launched in this run are written again, so that the store
+ * says how each really ended; the store's reserve (jh_store_keep_reserve)
+ * gives these writes room. On success the failure no longer makes the
+ * job an Error: its message says what happened.
+ */
+static void rerecord(run *r) {
+  int rc = 0;
+  if (!r->store_error)
+    return;
+  for (size_t i = 0; rc == 0 && i < r->n; i++) {
+    task_run *t = &r->t[i];
+    jh_task_row row;
+    if (t->ph != PH_DONE || t->attempts == 0 || t->task_instance == 0)
+      continue;
+    memset(&row, 0, sizeof(row));
+    row.id = t->task_instance;
+    row.task_id = (char *)t->def->id;
+    row.task_type = (char *)t->def->type;
+    row.level = t->level;
+    row.attempt = t->attempt_base + t->attempts;
+    row.state = t->state;
+    row.started_ms = t->started_ms;
+    row.ended_ms = t->ended_ms;
+    row.produced_output = t->produced_output;
+    row.counters_json = t->counters;
+    row.message = t->message;
+    row.log_path = t->log_path;
+    rc = jh_store_task_rerecord(r->store, r->instance, &row,
+                                &t->task_instance);
+  }
+  if (rc != 0) {
+    note(r, "store: cannot record the tasks' ends again: %s",
+         jh_store_errmsg(r->store));
+    return;
+  }
+  note(r, "store: every task's end is recorded again%s",
+       jh_store_reserve_released(r->store)
+           ? " (the store's reserve file was used: free space on its disk)"
+           : "");
+  r->store_error = 0;
+  r->store_recovered = 1;
+}
+
 static jh_state job_state(const run *r) {
   jh_plan_tally tally;
   memset(&tally, 0, sizeof(tally));
@@ -1446,6 +1516,7 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
       jh_forkserver_stop(r.fs);
     r.fs = NULL;
     finish_rest(&r);
+    rerecord(&r);
     *state = job_state(&r);
     if (rc != 0)
       *state = JH_STATE_ERROR;
@@ -1458,6 +1529,9 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
         snprintf(why, sizeof(why), "cancelled");
       else if (r.stopped_by != NULL)
         snprintf(why, sizeof(why), "stopped when %s ended", r.stopped_by);
+      else if (r.store_recovered)
+        snprintf(why, sizeof(why), "the store failed %.200s; every task's "
+                 "end was recorded again", r.store_why);
       if (r.fs_note[0] != '\0')
         snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s%s",
                  why[0] ? "; " : "", r.fs_note);

@@ -70,6 +70,12 @@ typedef struct jh_exec_options {
   struct jh_forkserver *forkserver; /* borrowed, may be NULL: a fork
                                        server started early, while the host
                                        is small (see worker.h) */
+  /* may be NULL: asked before a task starts (never for a resume's
+   * validation); a reason (written into why) leaves the task out: it ends
+   * Skipped with that message (blocked connectors, host/blocked.h) */
+  const char *(*leave_out)(void *arg, const jh_task_def *def,
+                           int64_t instance, char *why, size_t size);
+  void *leave_out_arg;
 } jh_exec_options;
 
 /*

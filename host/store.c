@@ -13,12 +13,14 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store.h"
 
@@ -33,6 +35,8 @@
 
 struct jh_store {
   sqlite3 *db;
+  char *reserve;    /* the reserve file (jh_store_keep_reserve), or NULL */
+  int released;     /* the reserve was removed to make room */
   int version;      /* schema version after migrations */
   int last_rc;      /* extended SQLite code of the last failure */
   char errmsg[512]; /* message of the last failure */
@@ -152,6 +156,11 @@ static int db_fail(jh_store *s, int sqlrc, const char *what) {
   s->last_rc = sqlrc;
   snprintf(s->errmsg, sizeof(s->errmsg), "%s: %s", what,
            jh_sqlite_errmsg(s->db, why, sizeof(why)));
+  /* out of space: the reserve makes room for the writes that record how
+   * the job ended (jh_store_keep_reserve) */
+  if ((sqlrc & 0xff) == SQLITE_FULL && s->reserve != NULL && !s->released &&
+      unlink(s->reserve) == 0)
+    s->released = 1;
   return (sqlrc & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EIO;
 }
 
@@ -436,9 +445,40 @@ int jh_store_open(const char *path, jh_store **out, char *err,
   return 0;
 }
 
+#define RESERVE_BYTES (1 << 20)
+
+int jh_store_keep_reserve(jh_store *s, const char *path) {
+  static const char zeros[65536];
+  int fd, rc = 0;
+  if (s == NULL || path == NULL)
+    return -EINVAL;
+  free(s->reserve);
+  if ((s->reserve = strdup(path)) == NULL)
+    return -ENOMEM;
+  s->released = 0;
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return errno == EEXIST ? 0 : -errno;
+  /* written, not sparse: the blocks must really be taken */
+  for (size_t done = 0; rc == 0 && done < RESERVE_BYTES;
+       done += sizeof(zeros))
+    if (write(fd, zeros, sizeof(zeros)) != (ssize_t)sizeof(zeros))
+      rc = -errno;
+  if (close(fd) != 0 && rc == 0)
+    rc = -errno;
+  if (rc != 0)
+    unlink(path); /* no room even for the reserve: none */
+  return rc;
+}
+
+int jh_store_reserve_released(jh_store *s) {
+  return s != NULL && s->released;
+}
+
 void jh_store_close(jh_store *s) {
   if (s == NULL)
     return;
+  free(s->reserve);
   /* Every statement is released by the function that prepared it and the
    * cached ones are finalized here, so sqlite3_close cannot report
    * SQLITE_BUSY. */
@@ -1065,6 +1105,65 @@ int jh_store_task_start(jh_store *s, int64_t instance, const char *task_id,
     *task_instance = sqlite3_last_insert_rowid(s->db);
   finalize(s, st);
   return task_insert_fail(s, rc);
+}
+
+int jh_store_task_rerecord(jh_store *s, int64_t instance,
+                           const jh_task_row *row, int64_t *task_instance) {
+  static const char upd[] =
+      "UPDATE task_instances SET state = ?1, ended_ms = ?2, message = ?3,"
+      " produced_output = ?4, counters_json = ?5, started_ms = ?6"
+      " WHERE id = ?7 AND job_instance = ?8 AND task_id = ?9"
+      " AND attempt = ?10";
+  static const char ins[] =
+      "INSERT INTO task_instances (job_instance, task_id, task_type, level,"
+      " attempt, state, started_ms, ended_ms, produced_output,"
+      " counters_json, message, log_path)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+  sqlite3_stmt *st;
+  int rc;
+
+  if (s == NULL || row == NULL || row->task_id == NULL ||
+      row->task_type == NULL || !state_valid(row->state))
+    return -EINVAL;
+  if ((rc = prepare(s, upd, &st)) != 0)
+    return rc;
+  if ((rc = bind_text(s, st, 1, jh_state_name(row->state))) == 0 &&
+      (rc = bind_int64(s, st, 2, row->ended_ms)) == 0 &&
+      (rc = bind_text(s, st, 3, row->message)) == 0 &&
+      (rc = bind_int64(s, st, 4, row->produced_output)) == 0 &&
+      (rc = bind_text(s, st, 5, row->counters_json)) == 0 &&
+      (rc = bind_int64(s, st, 6, row->started_ms)) == 0 &&
+      (rc = bind_int64(s, st, 7, row->id)) == 0 &&
+      (rc = bind_int64(s, st, 8, instance)) == 0 &&
+      (rc = bind_text(s, st, 9, row->task_id)) == 0 &&
+      (rc = bind_int64(s, st, 10, row->attempt)) == 0)
+    rc = step_done(s, st, "record a task instance again");
+  finalize(s, st);
+  if (rc != 0 || sqlite3_changes(s->db) > 0) {
+    if (rc == 0 && task_instance != NULL)
+      *task_instance = row->id;
+    return rc;
+  }
+  /* its row was lost with the write that failed: a new one */
+  if ((rc = prepare(s, ins, &st)) != 0)
+    return rc;
+  if ((rc = bind_int64(s, st, 1, instance)) == 0 &&
+      (rc = bind_text(s, st, 2, row->task_id)) == 0 &&
+      (rc = bind_text(s, st, 3, row->task_type)) == 0 &&
+      (rc = bind_int64(s, st, 4, row->level)) == 0 &&
+      (rc = bind_int64(s, st, 5, row->attempt)) == 0 &&
+      (rc = bind_text(s, st, 6, jh_state_name(row->state))) == 0 &&
+      (rc = bind_int64(s, st, 7, row->started_ms)) == 0 &&
+      (rc = bind_int64(s, st, 8, row->ended_ms)) == 0 &&
+      (rc = bind_int64(s, st, 9, row->produced_output)) == 0 &&
+      (rc = bind_text(s, st, 10, row->counters_json)) == 0 &&
+      (rc = bind_text(s, st, 11, row->message)) == 0 &&
+      (rc = bind_text(s, st, 12, row->log_path)) == 0 &&
+      (rc = step_done(s, st, "record a task instance again")) == 0 &&
+      task_instance != NULL)
+    *task_instance = sqlite3_last_insert_rowid(s->db);
+  finalize(s, st);
+  return rc;
 }
 
 int jh_store_task_progress(jh_store *s, int64_t task_instance,

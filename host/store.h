@@ -70,6 +70,16 @@ int jh_store_schema_version(jh_store *s);
 int jh_store_batch_begin(jh_store *s);
 int jh_store_batch_end(jh_store *s);
 
+/*
+ * Keep a reserve file of 1 MiB at path (made when missing): when a write
+ * fails because the disk is full, the store removes it, so that the few
+ * writes that record how the job ended find room. 0, or a negative errno
+ * when no reserve could be made (the store works without one).
+ */
+int jh_store_keep_reserve(jh_store *s, const char *path);
+/* 1 once the reserve was removed to make room, else 0. */
+int jh_store_reserve_released(jh_store *s);
+
 /* ---- job instances ---- */
 
 /*
@@ -196,6 +206,17 @@ typedef struct jh_task_row {
   char *message;       /* may be NULL */
   char *log_path;      /* may be NULL */
 } jh_task_row;
+
+/*
+ * Write a task instance's final row again after a failed write of the
+ * store (row->id is the id it was given; its task_id, task_type, level,
+ * attempt, state, times, output flag, counters, message and log path are
+ * written). When that row is not there any more (it went with the failed
+ * write), a new row is made; *task_instance (may be NULL) receives the id
+ * used.
+ */
+int jh_store_task_rerecord(jh_store *s, int64_t instance,
+                           const jh_task_row *row, int64_t *task_instance);
 
 /* Task instances of a job instance, in the order they were recorded. Free
  * with jh_task_rows_free. */

@@ -1395,6 +1395,17 @@ static int sync_parent(const char *path) {
   return rc;
 }
 
+int jh_csv_writer_sync(jh_csv_writer *w) {
+  int rc = background_end(w, 1);
+  if (rc == 0)
+    rc = writer_flush(w);
+  if (rc == 0 && fsync(w->fd) != 0)
+    rc = -errno;
+  if (rc != 0 && w->error == 0)
+    w->error = rc;
+  return rc;
+}
+
 int jh_csv_writer_commit(jh_csv_writer *w) {
   int rc = background_end(w, 1);
   if (rc == 0)

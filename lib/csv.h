@@ -117,6 +117,12 @@ int jh_csv_write_record_n(jh_csv_writer *w, const char *const *fields,
  * then goes on in the caller's thread). */
 int jh_csv_writer_background(jh_csv_writer *w);
 
+/* Flush and fsync everything written so far to the temporary file,
+ * without renaming it: the file is then whole on disk under path +
+ * ".tmp", for a caller that renames it later (jh_csv_writer_commit) and
+ * must know the data is durable first. 0 or a negative errno (sticky). */
+int jh_csv_writer_sync(jh_csv_writer *w);
+
 /* Flush, fsync and rename the temporary file to path, then fsync its
  * folder. Always frees w. On a failure before the rename the temporary
  * file is removed and path is left as it was; a failure to fsync the

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
 
 #define STMT_CACHE 48
 
@@ -72,6 +75,37 @@ static const char *const migrations[] = {
     "  last_mode TEXT,\n"
     "  last_sync_at TEXT,\n"
     "  blocked_task_instance INTEGER);\n",
+    /* 2: what became of each set of held changes, and the change reports
+     * whose transaction committed before their file was in place */
+    "CREATE TABLE holds(\n"
+    "  task_instance INTEGER PRIMARY KEY,\n"
+    "  connector TEXT NOT NULL COLLATE NOCASE,\n"
+    "  job_instance INTEGER,\n"
+    "  batch INTEGER NOT NULL,\n"
+    "  mode TEXT NOT NULL,\n"
+    "  changes INTEGER NOT NULL,\n"
+    "  state TEXT NOT NULL CHECK(state IN ('held', 'applied', "
+    "'superseded')),\n"
+    "  held_at TEXT,\n"
+    "  settled_by INTEGER,\n"
+    "  settled_job INTEGER,\n"
+    "  settled_at TEXT,\n"
+    "  reason TEXT);\n"
+    "INSERT INTO holds(task_instance, connector, batch, mode, changes, "
+    "state, held_at)\n"
+    "  SELECT blocked_task_instance, connector, last_batch,\n"
+    "         coalesce(last_mode, 'complete'),\n"
+    "         (SELECT count(*) FROM resource_changes c WHERE"
+    " c.task_instance = blocked_task_instance AND c.state = 'held') +\n"
+    "         (SELECT count(*) FROM link_changes c WHERE"
+    " c.task_instance = blocked_task_instance AND c.state = 'held'),\n"
+    "         'held', last_sync_at\n"
+    "  FROM sync_state WHERE blocked_task_instance IS NOT NULL;\n"
+    "CREATE TABLE pending_reports(\n"
+    "  task_instance INTEGER PRIMARY KEY,\n"
+    "  path TEXT NOT NULL);\n"
+    "ALTER TABLE sync_state ADD COLUMN failed_batch INTEGER;\n"
+    "ALTER TABLE sync_state ADD COLUMN failed_reason TEXT;\n",
 };
 
 static int fail(char *err, size_t errsize, int rc, const char *fmt, ...)
@@ -353,4 +387,122 @@ int jh_idstore_decode(const void *data, size_t len,
     p += vlen;
   }
   return 0;
+}
+
+/* ---- change reports whose transaction committed ---- */
+
+static int settle_one(const char *path) {
+  char tmp[4096];
+  char dir[4096];
+  char *slash;
+  if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+    return -ENAMETOOLONG;
+  if (access(tmp, F_OK) != 0)
+    return 0; /* renamed already (or never made: nothing to keep) */
+  if (rename(tmp, path) != 0)
+    return -errno;
+  snprintf(dir, sizeof(dir), "%s", path);
+  slash = strrchr(dir, '/');
+  if (slash != NULL && slash != dir) {
+    *slash = '\0';
+    (void)jh_fsync_dir(dir);
+  }
+  return 1;
+}
+
+int jh_idstore_settle_reports(jh_idstore *s, int wait, char *err,
+                              size_t errsize) {
+  sqlite3_stmt *q = NULL, *del = NULL;
+  int rc = 0, n = 0, step;
+
+  if (sqlite3_prepare_v2(s->db, "SELECT task_instance, path FROM "
+                         "pending_reports ORDER BY task_instance", -1, &q,
+                         NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(s->db, "DELETE FROM pending_reports WHERE "
+                         "task_instance = ?1", -1, &del, NULL) != SQLITE_OK) {
+    rc = fail(err, errsize, -EIO, "%s: pending change reports: %s", s->path,
+              sqlite3_errmsg(s->db));
+    goto out;
+  }
+  if (!wait)
+    sqlite3_busy_timeout(s->db, 0);
+  while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+    const char *path = (const char *)sqlite3_column_text(q, 1);
+    int one = settle_one(path);
+    if (one < 0) {
+      rc = fail(err, errsize, one, "%s.tmp: cannot put the change report in "
+                "place: %s", path, strerror(-one));
+      break;
+    }
+    n += one;
+    sqlite3_bind_int64(del, 1, sqlite3_column_int64(q, 0));
+    step = sqlite3_step(del);
+    sqlite3_reset(del);
+    if (step == SQLITE_BUSY && !wait)
+      continue; /* another writer: the next run removes the row */
+    if (step != SQLITE_DONE) {
+      rc = fail(err, errsize, -EIO, "%s: pending change reports: %s",
+                s->path, sqlite3_errmsg(s->db));
+      break;
+    }
+  }
+  if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
+    rc = fail(err, errsize, -EIO, "%s: pending change reports: %s", s->path,
+              sqlite3_errmsg(s->db));
+out:
+  sqlite3_finalize(q);
+  sqlite3_finalize(del);
+  sqlite3_busy_timeout(s->db, JH_IDSTORE_BUSY_MS);
+  return rc != 0 ? rc : n;
+}
+
+int jh_idstore_is_pending_report(jh_idstore *s, const char *path) {
+  sqlite3_stmt *q = NULL;
+  int found = 0;
+  if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM pending_reports WHERE "
+                         "path = ?1", -1, &q, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+    found = sqlite3_step(q) == SQLITE_ROW;
+  }
+  sqlite3_finalize(q);
+  return found;
+}
+
+int jh_idstore_failed_batch(const char *path, const char *connector,
+                            long long *seq, char *why, size_t size) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *q = NULL;
+  int rc = 0, step;
+
+  *seq = 0;
+  if (size > 0)
+    why[0] = '\0';
+  if (access(path, F_OK) != 0)
+    return 0; /* no store: nothing ever failed */
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    rc = fail(why, size, -EIO, "%s: cannot open the identity store: %s",
+              path, db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return rc;
+  }
+  sqlite3_busy_timeout(db, JH_IDSTORE_BUSY_MS);
+  if (sqlite3_prepare_v2(db, "SELECT failed_batch, failed_reason FROM "
+                         "sync_state WHERE connector = ?1 AND failed_batch "
+                         "IS NOT NULL", -1, &q, NULL) != SQLITE_OK) {
+    /* a store older than failed batches (or not made yet) has none */
+    sqlite3_close(db);
+    return 0;
+  }
+  sqlite3_bind_text(q, 1, connector, -1, SQLITE_STATIC);
+  step = sqlite3_step(q);
+  if (step == SQLITE_ROW) {
+    const unsigned char *r = sqlite3_column_text(q, 1);
+    *seq = sqlite3_column_int64(q, 0);
+    snprintf(why, size, "%s", r != NULL ? (const char *)r : "");
+  } else if (step != SQLITE_DONE) {
+    rc = fail(why, size, -EIO, "%s: %s", path, sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return rc;
 }

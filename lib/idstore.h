@@ -23,7 +23,20 @@
  *   link_changes(task_instance, connector, association, value1, value2,
  *                op, state)
  *   sync_state(connector, last_batch, last_mode, last_sync_at,
- *              blocked_task_instance)
+ *              blocked_task_instance, failed_batch, failed_reason)
+ *                                     failed_batch: a batch that failed was
+ *                                     set aside; only a complete or initial
+ *                                     batch may follow it
+ *   holds(task_instance, connector, job_instance, batch, mode, changes,
+ *         state, held_at, settled_by, settled_job, settled_at, reason)
+ *                                     every set of changes a Blocked run
+ *                                     held, and what became of it: 'held',
+ *                                     'applied' (by a resume) or
+ *                                     'superseded' (by a newer batch)
+ *   pending_reports(task_instance, path)
+ *                                     change reports whose transaction
+ *                                     committed while their file was still
+ *                                     path + ".tmp" (doc/synchronization.md)
  *
  * Keys and values are compared bytewise (SQLite's BINARY collation), the
  * order prepare sorts by, so a sorted file merges with an index scan.
@@ -37,7 +50,7 @@
 #include <sqlite3.h>
 
 /* Schema version this code writes. */
-#define JH_IDSTORE_SCHEMA 1
+#define JH_IDSTORE_SCHEMA 2
 /* How long a writer waits for another one, in milliseconds. */
 #define JH_IDSTORE_BUSY_MS 60000
 /* The page cache of a connection, in KiB (a negative cache_size). */
@@ -112,5 +125,24 @@ int jh_idstore_decode(const void *data, size_t len,
                       int (*fn)(void *arg, uint32_t prop, const char *value,
                                 size_t vlen),
                       void *arg);
+
+/*
+ * Put in place the change reports of committed transactions: for each
+ * row of pending_reports, rename path + ".tmp" to path when it is there,
+ * then remove the row. With wait 0 a row that another writer keeps from
+ * being removed stays for a later call (the rename is done either way).
+ * Returns the number of files renamed, or a negative code with err.
+ */
+int jh_idstore_settle_reports(jh_idstore *s, int wait, char *err,
+                              size_t errsize);
+
+/* The batch of connector that failed and was set aside (its number in
+ * *seq, its reason in why), or 0 in *seq when none: read-only, without
+ * creating the store at path. 0, or -EIO with the message in why. */
+int jh_idstore_failed_batch(const char *path, const char *connector,
+                            long long *seq, char *why, size_t size);
+
+/* 1 when path is the final name of a pending report, else 0. */
+int jh_idstore_is_pending_report(jh_idstore *s, const char *path);
 
 #endif /* JH_IDSTORE_H */

@@ -17,7 +17,7 @@ plugins_export_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_prepare_la_SOURCES = plugins/prepare/prepare.c \
 	plugins/prepare/collect.c plugins/prepare/collect.h \
 	plugins/prepare/table.c plugins/prepare/table.h
-plugins_prepare_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_prepare_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(SQLITE_CFLAGS)
 plugins_prepare_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 plugins_prepare_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_prepare_la_LIBADD = lib/libjobhost-private.la $(JANSSON_LIBS)

@@ -21,6 +21,7 @@
 
 #include "builtin.h"
 #include "collect.h"
+#include "idstore.h"
 #include "model.h"
 
 #define MEMORY_ENV "JOBHOST_PREPARE_MEMORY"
@@ -113,6 +114,32 @@ static void report(jobhost_ctx *ctx, const jh_prep_options *o,
   }
 }
 
+/*
+ * An incremental prepare takes its delta against previous/, which the
+ * batch that failed (and was set aside by synchronize) already replaced:
+ * its delta would skip changes the store never received. Until a
+ * complete synchronization of the connector, it is refused.
+ */
+static int refuse_after_failed_batch(jobhost_ctx *ctx, const char *connector) {
+  const char *store = JOBHOST_SVC_HAS(ctx->svc, host_object)
+                          ? ctx->svc->host_object(ctx, JH_IDSTORE_OBJECT)
+                          : NULL;
+  char why[1024], msg[1400];
+  long long seq;
+  int rc;
+  if (store == NULL || connector == NULL)
+    return 0;
+  rc = jh_idstore_failed_batch(store, connector, &seq, why, sizeof(why));
+  if (rc != 0)
+    return config_error(ctx, why);
+  if (seq == 0)
+    return 0;
+  snprintf(msg, sizeof(msg), "connector %s: batch %lld failed and was set "
+           "aside (%.600s); an incremental prepare cannot follow it: run a "
+           "complete synchronization of %s", connector, seq, why, connector);
+  return config_error(ctx, msg);
+}
+
 static int prepare_run(jobhost_ctx *ctx) {
   const jobhost_services *svc = ctx->svc;
   const char *type = svc->param(ctx, "prepare_type");
@@ -137,6 +164,9 @@ static int prepare_run(jobhost_ctx *ctx) {
   if (type != NULL && strcasecmp(type, "None") != 0 &&
       o.mode == JH_PREP_INCREMENTAL)
     o.input = JH_PREP_CHANGES;
+  if (o.mode == JH_PREP_INCREMENTAL &&
+      (rc = refuse_after_failed_batch(ctx, o.connector)) != 0)
+    return rc;
   o.command_column = svc->param(ctx, "column_name");
   o.export_dir = svc->folder(ctx, JOBHOST_FOLDER_EXPORT_OUTPUT);
   o.collect_dir = collect_folder(ctx, &owned);

@@ -33,7 +33,9 @@
 
 #include <jobhost/jobhost.h>
 
+#include "atomic_file.h"
 #include "csv.h"
+#include "faultpoint.h"
 #include "idstore.h"
 
 enum { KIND_RESOURCE = 1, KIND_LINK = 2 };
@@ -83,6 +85,10 @@ typedef struct syncer {
   int direct; /* no threshold to check: apply changes as they come */
   char spill_path[PATH_MAX];
   int64_t nspill;
+  int64_t nheld; /* changes held by this call */
+  /* the batch whose data failed the call (set aside after the rollback) */
+  long long failed_seq;
+  char failed_name[64];
   jh_csv_writer *report;
   char *err;
   size_t errsize;
@@ -1337,6 +1343,7 @@ static int drain_spill(syncer *s, int hold) {
     if ((rc = polled(s)) != 0)
       break;
     if (hold) {
+      s->nheld++;
       rc = keep_change(s, t, h.op, k, h.klen, d, h.dlen, "held");
       if (rc == 0)
         rc = report_change(s, t, h.op, k, h.klen, d, h.dlen, x, h.xlen);
@@ -1434,11 +1441,203 @@ static int drop_held(syncer *s, int64_t instance) {
   return 0;
 }
 
+/* ---- holds: what became of the changes a Blocked run held ---- */
+
+typedef struct hold {
+  int64_t task_instance;
+  int64_t job_instance; /* 0: unknown (held before jobs were recorded) */
+  char state[16];       /* held, applied, superseded */
+  int64_t settled_by, settled_job;
+  char settled_at[32];
+  char reason[256];
+} hold;
+
+/* " (job instance J)" or "" when J is unknown. */
+static const char *job_words(int64_t job, char *buf, size_t size) {
+  if (job <= 0)
+    return "";
+  snprintf(buf, size, " of job instance %" PRId64, job);
+  return buf;
+}
+
+static void copy_col(sqlite3_stmt *q, int col, char *buf, size_t size) {
+  const unsigned char *t = sqlite3_column_text(q, col);
+  snprintf(buf, size, "%s", t != NULL ? (const char *)t : "");
+}
+
+/* The hold of a task instance: 1 found, 0 none, or an error. */
+static int hold_get(syncer *s, int64_t task_instance, hold *h) {
+  sqlite3_stmt *q = stmt(s, "SELECT task_instance, coalesce(job_instance, "
+                            "0), state, coalesce(settled_by, 0), "
+                            "coalesce(settled_job, 0), settled_at, reason "
+                            "FROM holds WHERE task_instance = ?1");
+  int step;
+  memset(h, 0, sizeof(*h));
+  if (q == NULL)
+    return -EIO;
+  sqlite3_bind_int64(q, 1, task_instance);
+  step = sqlite3_step(q);
+  if (step == SQLITE_ROW) {
+    h->task_instance = sqlite3_column_int64(q, 0);
+    h->job_instance = sqlite3_column_int64(q, 1);
+    copy_col(q, 2, h->state, sizeof(h->state));
+    h->settled_by = sqlite3_column_int64(q, 3);
+    h->settled_job = sqlite3_column_int64(q, 4);
+    copy_col(q, 5, h->settled_at, sizeof(h->settled_at));
+    copy_col(q, 6, h->reason, sizeof(h->reason));
+  }
+  sqlite3_reset(q);
+  if (step != SQLITE_ROW && step != SQLITE_DONE)
+    return db_fail(s, "reading held changes");
+  return step == SQLITE_ROW;
+}
+
+/* The newest hold of the connector made by job instance job (0: none). */
+static int hold_of_job(syncer *s, int64_t job, int64_t *task_instance) {
+  sqlite3_stmt *q = stmt(s, "SELECT max(task_instance) FROM holds "
+                            "WHERE job_instance = ?1 AND connector = ?2");
+  *task_instance = 0;
+  if (q == NULL)
+    return -EIO;
+  sqlite3_bind_int64(q, 1, job);
+  sqlite3_bind_text(q, 2, s->connector->id, -1, SQLITE_STATIC);
+  if (sqlite3_step(q) != SQLITE_ROW) {
+    sqlite3_reset(q);
+    return db_fail(s, "reading held changes");
+  }
+  *task_instance = sqlite3_column_int64(q, 0);
+  sqlite3_reset(q);
+  return 0;
+}
+
+static int hold_record(syncer *s, long long seq, int mode, int64_t n) {
+  sqlite3_stmt *q = stmt(s, "INSERT OR REPLACE INTO holds(task_instance, "
+                            "connector, job_instance, batch, mode, changes, "
+                            "state, held_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                            "'held', ?7)");
+  if (q == NULL)
+    return -EIO;
+  sqlite3_bind_int64(q, 1, s->a->task_instance);
+  sqlite3_bind_text(q, 2, s->connector->id, -1, SQLITE_STATIC);
+  if (s->a->job_instance > 0)
+    sqlite3_bind_int64(q, 3, s->a->job_instance);
+  else
+    sqlite3_bind_null(q, 3);
+  sqlite3_bind_int64(q, 4, seq);
+  sqlite3_bind_text(q, 5, mode_names[mode], -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 6, n);
+  sqlite3_bind_text(q, 7, s->now, -1, SQLITE_STATIC);
+  if (sqlite3_step(q) != SQLITE_DONE)
+    return db_fail(s, "recording held changes");
+  sqlite3_reset(q);
+  return 0;
+}
+
+static int hold_settle(syncer *s, int64_t task_instance, const char *state,
+                       const char *reason) {
+  sqlite3_stmt *q = stmt(s, "UPDATE holds SET state = ?2, settled_by = ?3, "
+                            "settled_job = ?4, settled_at = ?5, reason = ?6 "
+                            "WHERE task_instance = ?1");
+  if (q == NULL)
+    return -EIO;
+  sqlite3_bind_int64(q, 1, task_instance);
+  sqlite3_bind_text(q, 2, state, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 3, s->a->task_instance);
+  if (s->a->job_instance > 0)
+    sqlite3_bind_int64(q, 4, s->a->job_instance);
+  else
+    sqlite3_bind_null(q, 4);
+  sqlite3_bind_text(q, 5, s->now, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 6, reason, -1, SQLITE_STATIC);
+  if (sqlite3_step(q) != SQLITE_DONE)
+    return db_fail(s, "recording what became of held changes");
+  sqlite3_reset(q);
+  return 0;
+}
+
+/* The number of changes task_instance still holds. */
+static int held_count(syncer *s, int64_t task_instance, int64_t *n) {
+  static const char *const sql[2] = {
+      "SELECT count(*) FROM resource_changes WHERE task_instance = ?1 AND "
+      "state = 'held'",
+      "SELECT count(*) FROM link_changes WHERE task_instance = ?1 AND "
+      "state = 'held'"};
+  *n = 0;
+  for (int i = 0; i < 2; i++) {
+    sqlite3_stmt *q = stmt(s, sql[i]);
+    if (q == NULL)
+      return -EIO;
+    sqlite3_bind_int64(q, 1, task_instance);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+      sqlite3_reset(q);
+      return db_fail(s, "counting held changes");
+    }
+    *n += sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+  }
+  return 0;
+}
+
+/*
+ * A newer batch (b) replaces what `blocked` held: the held changes are
+ * discarded, the hold says by whom and why, the change report has a line
+ * and the task's message a sentence.
+ */
+static int supersede(syncer *s, int64_t blocked, const batch *b) {
+  char reason[256], jw[48], key[32], detail[64];
+  hold h;
+  int64_t n;
+  int rc = hold_get(s, blocked, &h);
+  if (rc < 0 || (rc = held_count(s, blocked, &n)) != 0)
+    return rc;
+  snprintf(reason, sizeof(reason), "batch %lld (%s) of connector %s was "
+           "applied by task instance %" PRId64 "%s", b->seq,
+           mode_names[b->mode], s->connector->id, s->a->task_instance,
+           job_words(s->a->job_instance, jw, sizeof(jw)));
+  logf_(s, JOBHOST_LOG_WARNING, "the %" PRId64 " changes held by task "
+        "instance %" PRId64 "%s are discarded: %s", n, blocked,
+        job_words(h.job_instance, jw, sizeof(jw)), reason);
+  if ((rc = drop_held(s, blocked)) != 0 ||
+      (rc = hold_settle(s, blocked, "superseded", reason)) != 0)
+    return rc;
+  snprintf(key, sizeof(key), "%" PRId64,
+           h.job_instance > 0 ? h.job_instance : blocked);
+  snprintf(detail, sizeof(detail), "%" PRId64 " held changes discarded", n);
+  if ((rc = report_row(s, "superseded", s->connector->id, key, strlen(key),
+                       detail, strlen(detail))) != 0)
+    return rc;
+  s->stats->superseded += n;
+  snprintf(s->stats->note, sizeof(s->stats->note), "superseded the %" PRId64
+           " changes held by %s %" PRId64, n,
+           h.job_instance > 0 ? "job instance" : "task instance",
+           h.job_instance > 0 ? h.job_instance : blocked);
+  return 0;
+}
+
+/* Why a connector is blocked, naming the job instance to resume. */
+static int blocked_by(syncer *s, int64_t blocked) {
+  hold h;
+  int rc = hold_get(s, blocked, &h);
+  if (rc < 0)
+    return rc;
+  if (h.job_instance > 0)
+    return fail(s, JOBHOST_EBLOCKED, "connector %s is blocked: job instance "
+                "%" PRId64 " (task instance %" PRId64 ") holds changes over "
+                "a threshold; `jobhost resume %" PRId64 "` applies them, a "
+                "complete synchronization replaces them", s->connector->id,
+                h.job_instance, blocked, h.job_instance);
+  return fail(s, JOBHOST_EBLOCKED, "connector %s is blocked: task instance "
+              "%" PRId64 " holds changes over a threshold; resume its job "
+              "instance to apply them, or run a complete synchronization",
+              s->connector->id, blocked);
+}
+
 /* ---- resume: apply what a blocked instance held ---- */
 
-static int apply_held(syncer *s) {
+static int apply_held(syncer *s, int64_t instance) {
   sqlite3_stmt *q;
-  int64_t n = 0;
+  int64_t n = 0, blocked;
+  long long last;
   int rc = 0, step;
 
   for (size_t i = 0; i < s->ntables; i++)
@@ -1447,7 +1646,7 @@ static int apply_held(syncer *s) {
               "WHERE task_instance = ?1 AND state = 'held' ORDER BY id");
   if (q == NULL)
     return -EIO;
-  sqlite3_bind_int64(q, 1, s->a->resume_of);
+  sqlite3_bind_int64(q, 1, instance);
   while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
     table *t = table_named(s, (const char *)sqlite3_column_text(q, 0));
     const char *op = (const char *)sqlite3_column_text(q, 2);
@@ -1481,7 +1680,7 @@ static int apply_held(syncer *s) {
               "WHERE task_instance = ?1 AND state = 'held' ORDER BY id");
   if (q == NULL)
     return -EIO;
-  sqlite3_bind_int64(q, 1, s->a->resume_of);
+  sqlite3_bind_int64(q, 1, instance);
   while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
     table *t = table_named(s, (const char *)sqlite3_column_text(q, 0));
     int o = strcmp((const char *)sqlite3_column_text(q, 3), "insert") == 0
@@ -1523,7 +1722,7 @@ static int apply_held(syncer *s) {
       q = stmt(s, sql[i][s->a->do_not_delete_changes ? 0 : 1]);
       if (q == NULL)
         return -EIO;
-      sqlite3_bind_int64(q, 1, s->a->resume_of);
+      sqlite3_bind_int64(q, 1, instance);
       if (sqlite3_step(q) != SQLITE_DONE)
         return db_fail(s, "clearing held changes");
       sqlite3_reset(q);
@@ -1531,8 +1730,60 @@ static int apply_held(syncer *s) {
   }
   logf_(s, JOBHOST_LOG_INFO, "validated the blocked synchronization of task "
         "instance %" PRId64 ": %" PRId64 " held changes applied",
-        s->a->resume_of, n);
-  return save_state(s, 0, NULL, 0);
+        instance, n);
+  add_stats(s);
+  if ((rc = hold_settle(s, instance, "applied", "validated by resume")) != 0)
+    return rc;
+  jh_fault_point("sync.resume_applied");
+  /* the block is lifted only when it is this instance's */
+  if ((rc = load_state(s, &last, &blocked)) != 0)
+    return rc;
+  return save_state(s, 0, NULL, blocked == instance ? 0 : blocked);
+}
+
+/*
+ * Resume: the changes held by task instance resume_of, or, when it held
+ * none (an interrupted validation ran as a new task instance, or the run
+ * was refused because another instance blocks the connector), those held
+ * by its job instance. Held changes that were applied or superseded meanwhile
+ * are not applied again; the note says what became of them.
+ */
+static int resume_held(syncer *s) {
+  char jw[48];
+  int64_t ti = s->a->resume_of, blocked;
+  long long last;
+  hold h;
+  int rc = hold_get(s, ti, &h);
+
+  if (rc == 0 && s->a->job_instance > 0) {
+    if ((rc = hold_of_job(s, s->a->job_instance, &ti)) != 0)
+      return rc;
+    rc = ti > 0 ? hold_get(s, ti, &h) : 0;
+  }
+  if (rc < 0)
+    return rc;
+  if (rc == 0) { /* nothing held by this run */
+    if ((rc = load_state(s, &last, &blocked)) != 0)
+      return rc;
+    if (blocked > 0)
+      return blocked_by(s, blocked);
+    snprintf(s->stats->note, sizeof(s->stats->note), "nothing to validate: "
+             "this run held no changes of connector %s", s->connector->id);
+    return 0;
+  }
+  if (strcmp(h.state, "held") == 0)
+    return apply_held(s, ti);
+  if (strcmp(h.state, "applied") == 0)
+    snprintf(s->stats->note, sizeof(s->stats->note), "nothing changed: the "
+             "changes held by task instance %" PRId64 " were applied on %s "
+             "by task instance %" PRId64 "%s", ti, h.settled_at,
+             h.settled_by, job_words(h.settled_job, jw, sizeof(jw)));
+  else
+    snprintf(s->stats->note, sizeof(s->stats->note), "nothing changed: the "
+             "changes held by task instance %" PRId64 " were superseded on "
+             "%s: %s", ti, h.settled_at, h.reason);
+  logf_(s, JOBHOST_LOG_WARNING, "%s", s->stats->note);
+  return 0;
 }
 
 /* ---- one batch ---- */
@@ -1565,6 +1816,7 @@ static int do_batch(syncer *s, const batch *b) {
   if (rc == 0 && b->mode != MODE_INITIAL && !s->a->force)
     check_thresholds(s, why, sizeof(why), &nwhy);
   if (rc == 0) {
+    jh_fault_point("sync.diffed");
     if (s->spill != NULL)
       rc = drain_spill(s, nwhy > 0);
     add_stats(s);
@@ -1572,12 +1824,17 @@ static int do_batch(syncer *s, const batch *b) {
   }
   spill_close(s);
   if (rc == 0 && nwhy > 0) {
+    char resume[48] = "";
     rc = save_state(s, b->seq, mode_names[b->mode], s->a->task_instance);
     if (rc == 0)
+      rc = hold_record(s, b->seq, b->mode, (int64_t)s->nheld);
+    if (s->a->job_instance > 0)
+      snprintf(resume, sizeof(resume), " %" PRId64, s->a->job_instance);
+    if (rc == 0)
       rc = fail(s, JOBHOST_EBLOCKED, "threshold exceeded (batch %lld, %s): "
-                "%s%s; the changes are held: `jobhost resume` applies them, "
-                "`jobhost run --force` ignores thresholds", b->seq,
-                mode_names[b->mode], why, nwhy > 4 ? "; ..." : "");
+                "%s%s; the changes are held: `jobhost resume%s` applies "
+                "them, `jobhost run --force` ignores thresholds", b->seq,
+                mode_names[b->mode], why, nwhy > 4 ? "; ..." : "", resume);
     return rc;
   }
   if (rc == 0) {
@@ -1588,11 +1845,105 @@ static int do_batch(syncer *s, const batch *b) {
   return rc;
 }
 
+/* ---- failed batches ---- */
+
+/* The batch set aside last (0: none) and why. */
+static int load_failed(syncer *s, long long *seq, char *why, size_t size) {
+  sqlite3_stmt *q = stmt(s, "SELECT coalesce(failed_batch, 0), "
+                            "failed_reason FROM sync_state "
+                            "WHERE connector = ?1");
+  int step;
+  *seq = 0;
+  why[0] = '\0';
+  if (q == NULL)
+    return -EIO;
+  sqlite3_bind_text(q, 1, s->connector->id, -1, SQLITE_STATIC);
+  step = sqlite3_step(q);
+  if (step == SQLITE_ROW) {
+    *seq = sqlite3_column_int64(q, 0);
+    copy_col(q, 1, why, size);
+  }
+  sqlite3_reset(q);
+  if (step != SQLITE_ROW && step != SQLITE_DONE)
+    return db_fail(s, "reading the synchronization state");
+  return 0;
+}
+
+static int clear_failed(syncer *s) {
+  sqlite3_stmt *q = stmt(s, "UPDATE sync_state SET failed_batch = NULL, "
+                            "failed_reason = NULL WHERE connector = ?1");
+  if (q == NULL)
+    return -EIO;
+  sqlite3_bind_text(q, 1, s->connector->id, -1, SQLITE_STATIC);
+  if (sqlite3_step(q) != SQLITE_DONE)
+    return db_fail(s, "saving the synchronization state");
+  sqlite3_reset(q);
+  return 0;
+}
+
+/*
+ * After the rollback of a call whose batch failed on its data: the batch
+ * moves to <connector>/failed/ with reason.txt, and the store remembers it,
+ * so that it is never read again and no incremental batch (whose delta was
+ * taken against the failed one's tables) follows it. The reason is
+ * appended to err.
+ */
+static void set_aside(syncer *s) {
+  char from[PATH_MAX], dir[PATH_MAX], to[PATH_MAX + 64],
+      file[PATH_MAX + 80], text[1400];
+  size_t used = s->err != NULL ? strlen(s->err) : 0;
+  sqlite3_stmt *q;
+  int rc;
+
+  snprintf(dir, sizeof(dir), "%s/%s/failed", s->a->collect_dir,
+           s->connector->id);
+  snprintf(from, sizeof(from), "%s/%s/batches/%s", s->a->collect_dir,
+           s->connector->id, s->failed_name);
+  snprintf(to, sizeof(to), "%s/%s", dir, s->failed_name);
+  snprintf(text, sizeof(text), "batch %lld failed on %s (task instance %"
+           PRId64 "): %s\nIt is never read again. Run a complete "
+           "synchronization of connector %s next.\n", s->failed_seq, s->now,
+           s->a->task_instance, s->err != NULL ? s->err : "",
+           s->connector->id);
+  if ((mkdir(dir, 0750) != 0 && errno != EEXIST) || rename(from, to) != 0) {
+    logf_(s, JOBHOST_LOG_ERROR, "%s: cannot set the failed batch aside: %s",
+          from, strerror(errno));
+    return;
+  }
+  snprintf(file, sizeof(file), "%s/reason.txt", to);
+  (void)jh_write_file_atomic(file, text, strlen(text), 0640);
+  (void)jh_fsync_dir(dir);
+  rc = jh_idstore_exec(s->st, "BEGIN IMMEDIATE", NULL, 0);
+  q = rc == 0 ? stmt(s, "INSERT INTO sync_state(connector, failed_batch, "
+                        "failed_reason) VALUES (?1, ?2, ?3) "
+                        "ON CONFLICT(connector) DO UPDATE SET "
+                        "failed_batch = excluded.failed_batch, "
+                        "failed_reason = excluded.failed_reason")
+              : NULL;
+  if (q != NULL) {
+    sqlite3_bind_text(q, 1, s->connector->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, s->failed_seq);
+    sqlite3_bind_text(q, 3, s->err != NULL ? s->err : "", -1,
+                      SQLITE_TRANSIENT);
+    rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_reset(q);
+  }
+  if (rc == 0 && q != NULL)
+    rc = jh_idstore_exec(s->st, "COMMIT", NULL, 0);
+  else
+    jh_idstore_exec(s->st, "ROLLBACK", NULL, 0);
+  if (s->err != NULL && used < s->errsize)
+    snprintf(s->err + used, s->errsize - used, "; the batch is set aside in "
+             "%s (reason.txt): run a complete synchronization of %s next",
+             to, s->connector->id);
+}
+
 /* ---- the whole call ---- */
 
 static int run_batches(syncer *s) {
   long long last;
   int64_t was_blocked;
+  hold h;
   batch *b = NULL;
   size_t nb = 0, from = 0;
   int rc;
@@ -1608,24 +1959,45 @@ static int run_batches(syncer *s) {
     logf_(s, JOBHOST_LOG_INFO, "%zu pending batch(es) before batch %lld (%s) "
           "are void: a complete batch supersedes them", from, b[from].seq,
           mode_names[b[from].mode]);
-  if (was_blocked > 0) {
-    if (nb > 0 && b[from].mode != MODE_INCREMENTAL) {
-      logf_(s, JOBHOST_LOG_WARNING, "connector %s was blocked by task "
-            "instance %" PRId64 "; its held changes are dropped: batch %lld "
-            "(%s) replaces them", s->connector->id, was_blocked,
-            b[from].seq, mode_names[b[from].mode]);
-      rc = drop_held(s, was_blocked);
-    } else if (!s->a->force) {
-      rc = fail(s, JOBHOST_EBLOCKED, "connector %s is blocked: task "
-                "instance %" PRId64 " holds changes over a threshold; "
-                "resume that job instance to apply them, or run a complete "
-                "synchronization", s->connector->id, was_blocked);
-    } else {
-      rc = drop_held(s, was_blocked);
+  if (was_blocked > 0 && (rc = hold_get(s, was_blocked, &h)) >= 0) {
+    if (rc > 0 && s->a->job_instance > 0 &&
+        h.job_instance == s->a->job_instance) {
+      /* this job instance blocked the connector and runs again: it is a
+       * resume whose validation was cut short; finish it */
+      logf_(s, JOBHOST_LOG_INFO, "job instance %" PRId64 " resumed: the "
+            "changes its task instance %" PRId64 " held are validated",
+            h.job_instance, was_blocked);
+      batches_free(b, nb);
+      return apply_held(s, was_blocked);
+    }
+    if (nb > 0 && (b[from].mode != MODE_INCREMENTAL || s->a->force))
+      rc = supersede(s, was_blocked, &b[from]);
+    else
+      rc = blocked_by(s, was_blocked);
+  }
+  if (rc == 0) {
+    char why[512];
+    long long failed;
+    rc = load_failed(s, &failed, why, sizeof(why));
+    if (rc == 0 && failed > 0 && nb > 0 && b[from].mode == MODE_INCREMENTAL)
+      rc = fail(s, JOBHOST_ECONFIG, "connector %s: batch %lld failed and was "
+                "set aside (%s); an incremental batch cannot follow it: run "
+                "a complete synchronization of %s", s->connector->id, failed,
+                why, s->connector->id);
+    else if (rc == 0 && failed > 0 && nb > 0)
+      rc = clear_failed(s);
+  }
+  for (size_t i = from; rc == 0 && i < nb; i++) {
+    rc = do_batch(s, &b[i]);
+    /* a batch whose data does not fit is set aside; one the source-health
+     * guard refused stays, for the operator to accept or replace */
+    if (rc == JOBHOST_ECONFIG) {
+      const char *name = strrchr(b[i].dir, '/');
+      s->failed_seq = b[i].seq;
+      snprintf(s->failed_name, sizeof(s->failed_name), "%s",
+               name != NULL ? name + 1 : b[i].dir);
     }
   }
-  for (size_t i = from; rc == 0 && i < nb; i++)
-    rc = do_batch(s, &b[i]);
   if (rc == 0 && nb == 0)
     logf_(s, JOBHOST_LOG_INFO, "no pending batch for connector %s",
           s->connector->id);
@@ -1668,6 +2040,63 @@ static void now_utc(char *buf, size_t size) {
   struct tm tm;
   gmtime_r(&t, &tm);
   strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/*
+ * The change report follows the transaction (doc/synchronization.md):
+ * before the commit the whole report is made durable as path + ".tmp"
+ * and its path recorded in pending_reports inside the transaction; after
+ * the commit it is renamed and the row removed. Whatever stops the
+ * process in between, the next synchronization finds the row
+ * (jh_idstore_settle_reports) and renames the file: a report exists
+ * exactly when its transaction committed.
+ */
+static int report_prepare(syncer *s) {
+  sqlite3_stmt *q;
+  int rc;
+  if (s->report == NULL)
+    return 0;
+  rc = jh_csv_writer_sync(s->report);
+  if (rc != 0)
+    return fail(s, rc, "%s: cannot write the change report: %s",
+                s->a->report_path, strerror(-rc));
+  q = stmt(s, "INSERT OR REPLACE INTO pending_reports(task_instance, path) "
+              "VALUES (?1, ?2)");
+  if (q == NULL)
+    return -EIO;
+  sqlite3_bind_int64(q, 1, s->a->task_instance);
+  sqlite3_bind_text(q, 2, s->a->report_path, -1, SQLITE_STATIC);
+  rc = sqlite3_step(q);
+  sqlite3_reset(q);
+  if (rc != SQLITE_DONE)
+    return db_fail(s, "recording the change report");
+  return 0;
+}
+
+/* After the commit: the report in place, its row gone. A failure is
+ * logged: the row stays and the next synchronization finishes the job. */
+static void report_finish(syncer *s) {
+  sqlite3_stmt *q;
+  int rc;
+  if (s->report == NULL)
+    return;
+  rc = jh_csv_writer_commit(s->report);
+  s->report = NULL;
+  if (rc != 0) {
+    logf_(s, JOBHOST_LOG_WARNING, "%s: the change report stays as %s.tmp "
+          "(%s); the next synchronization puts it in place",
+          s->a->report_path, s->a->report_path, strerror(-rc));
+    return;
+  }
+  q = stmt(s, "DELETE FROM pending_reports WHERE task_instance = ?1");
+  if (q == NULL)
+    return;
+  sqlite3_bind_int64(q, 1, s->a->task_instance);
+  if (sqlite3_step(q) != SQLITE_DONE)
+    logf_(s, JOBHOST_LOG_WARNING, "%s: the change report is in place, but "
+          "its record stays until the next synchronization: %s",
+          s->a->report_path, sqlite3_errmsg(s->db));
+  sqlite3_reset(q);
 }
 
 /*
@@ -1724,6 +2153,14 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
   if (rc != 0)
     return rc;
   s.db = jh_idstore_db(s.st);
+  rc = jh_idstore_settle_reports(s.st, 1, err, errsize);
+  if (rc > 0)
+    logf_(&s, JOBHOST_LOG_INFO, "%d change report(s) of earlier runs put in "
+          "place (their transactions had committed)", rc);
+  if (rc < 0) {
+    jh_idstore_close(s.st);
+    return rc;
+  }
   bulk = a->resume_of == 0 && bulk_journal(&s);
   rc = jh_idstore_exec(s.st, "BEGIN IMMEDIATE", err, errsize);
   if (rc == 0)
@@ -1739,13 +2176,15 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
                 a->report_path, strerror(-rc));
   }
   if (rc == 0)
-    rc = a->resume_of > 0 ? apply_held(&s) : run_batches(&s);
-  if (a->resume_of > 0 && rc == 0)
-    add_stats(&s);
+    rc = a->resume_of > 0 ? resume_held(&s) : run_batches(&s);
   if (rc == 0 || rc == JOBHOST_EBLOCKED) {
-    /* a failed commit's reason replaces a threshold message: nothing
-     * was held */
-    rc2 = jh_idstore_exec(s.st, "COMMIT", err, errsize);
+    /* its failure, or a failed commit's reason, replaces a threshold
+     * message: nothing was held */
+    rc2 = report_prepare(&s);
+    if (rc2 == 0) {
+      jh_fault_point("sync.before_commit");
+      rc2 = jh_idstore_exec(s.st, "COMMIT", err, errsize);
+    }
     if (rc2 != 0) {
       jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);
       rc = rc2;
@@ -1754,18 +2193,21 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
     }
   } else {
     jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);
+    if (s.failed_seq > 0)
+      set_aside(&s);
   }
   if (bulk)
     jh_idstore_exec(s.st, "PRAGMA journal_mode = WAL", NULL, 0);
   stats->applied = rc == 0 && (stats->inserted || stats->updated ||
                                stats->deleted || stats->link_inserted ||
                                stats->link_deleted);
-  if (s.report != NULL) {
-    if (rc == 0 || rc == JOBHOST_EBLOCKED)
-      jh_csv_writer_commit(s.report);
-    else
-      jh_csv_writer_abort(s.report);
+  if (rc == 0 || rc == JOBHOST_EBLOCKED) {
+    jh_fault_point("sync.after_commit");
+    report_finish(&s);
+  } else if (s.report != NULL) {
+    jh_csv_writer_abort(s.report);
   }
+  s.report = NULL;
   if (rc == 0 || rc == JOBHOST_EBLOCKED)
     remove_consumed(&s);
   if (rc != 0) {

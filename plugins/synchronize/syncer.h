@@ -20,8 +20,13 @@
  *      SetRecentlyModifiedFlagTask.
  *
  * Resuming (resume_of) applies the changes held by that task instance
- * instead, without reading any batch. Every change applied (or held) is
- * written to the change report, a CSV file.
+ * (or, when it held none, by its job instance) instead, without reading
+ * any batch; held changes that a newer batch superseded, or that were
+ * applied already, are not applied again, and the note says so. Every
+ * change applied (or held) is written to the change report, a CSV file,
+ * put in place by a protocol tied to the transaction's commit
+ * (doc/synchronization.md): a report whose transaction committed is never
+ * lost, one whose transaction did not commit never appears.
  */
 #ifndef JH_SYNCER_H
 #define JH_SYNCER_H
@@ -39,6 +44,8 @@ typedef struct jh_sync_args {
   const char *work_dir;    /* scratch folder (the spill file goes there) */
   const char *report_path; /* change report CSV; NULL for none */
   int64_t task_instance;   /* this task instance (owner of held changes) */
+  int64_t job_instance;    /* its job instance (0: unknown), the one
+                              `jobhost resume` takes */
   int64_t resume_of;       /* nonzero: apply the changes it held */
   int force;               /* thresholds do not block */
   int do_not_delete_changes;
@@ -57,6 +64,11 @@ typedef struct jh_sync_stats {
   int64_t inserted, updated, deleted, unchanged;
   int64_t link_inserted, link_deleted;
   int applied;          /* the changes reached the resources */
+  int64_t superseded;   /* held changes of an earlier Blocked run
+                           discarded because a newer batch was applied */
+  /* when nonzero: a sentence for the task's message (what became of held
+   * changes: superseded, already applied, nothing held) */
+  char note[512];
 } jh_sync_stats;
 
 /*

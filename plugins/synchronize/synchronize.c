@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "builtin.h"
@@ -79,6 +80,8 @@ static void counters(jobhost_ctx *ctx, const jh_sync_stats *st) {
   svc->counter_set(ctx, "unchanged", st->unchanged);
   svc->counter_set(ctx, "link_inserted", st->link_inserted);
   svc->counter_set(ctx, "link_deleted", st->link_deleted);
+  if (st->superseded > 0)
+    svc->counter_set(ctx, "superseded", st->superseded);
 }
 
 /* The change report goes beside the task log: <log stem>.changes.csv. */
@@ -92,6 +95,22 @@ static int report_path(jobhost_ctx *ctx, char *buf, size_t size) {
     len -= 4;
   return snprintf(buf, size, "%.*s.changes.csv", (int)len, log) <
          (int)size;
+}
+
+/* The job instance this task runs in: the host names every task log
+ * "<job instance>-<task>-<attempt>.log" (README: Home, store and
+ * reports). 0 when it cannot tell. */
+static int64_t job_instance(jobhost_ctx *ctx) {
+  const char *log = ctx->svc->host_object(ctx, JH_TASKLOG_OBJECT);
+  const char *base;
+  char *end;
+  long long v;
+  if (log == NULL)
+    return 0;
+  base = strrchr(log, '/');
+  base = base != NULL ? base + 1 : log;
+  v = strtoll(base, &end, 10);
+  return end != base && *end == '-' && v > 0 ? (int64_t)v : 0;
 }
 
 static int synchronize_run(jobhost_ctx *ctx) {
@@ -113,6 +132,7 @@ static int synchronize_run(jobhost_ctx *ctx) {
   a.store_path = store;
   a.report_path = report_path(ctx, report, sizeof(report)) ? report : NULL;
   a.task_instance = ctx->task_instance;
+  a.job_instance = job_instance(ctx);
   a.resume_of = ctx->resume_of;
   a.force = ctx->force || is_true(ctx, "force_synchronization");
   a.do_not_delete_changes = is_true(ctx, "do_not_delete_changes");
@@ -139,10 +159,10 @@ static int synchronize_run(jobhost_ctx *ctx) {
     jobhost_info(ctx, "change report: %s", a.report_path);
   svc->set_message(ctx, "%s%" PRId64 " inserted, %" PRId64 " updated, %"
                    PRId64 " deleted, %" PRId64 " links inserted, %" PRId64
-                   " links deleted",
+                   " links deleted%s%s",
                    ctx->resume_of > 0 ? "validated: " : "", st.inserted,
                    st.updated, st.deleted, st.link_inserted,
-                   st.link_deleted);
+                   st.link_deleted, st.note[0] ? "; " : "", st.note);
   return 0;
 }
 

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,6 +59,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fixture *f = *state;
+  (void)umount2(f->home, MNT_DETACH); /* the disk-full test's tmpfs */
   jh_test_rmtree(f->dir);
   free(f);
   return 0;
@@ -130,6 +132,26 @@ static const char incremental_job[] =
     "    - id: MarkDirty\n"
     "      type: SetRecentlyModifiedFlagTask\n"
     "      depends_on: [Sync]\n";
+
+static const char initial_job[] =
+    "version: 1\n"
+    "include: [model.yaml]\n"
+    "job:\n"
+    "  id: Job_HR_Initial\n"
+    "  tasks:\n"
+    "    - id: Export\n"
+    "      type: ExportTask\n"
+    "      connection: HR_Export\n"
+    "      ignore_cookie_file: true\n"
+    "    - id: Prepare\n"
+    "      type: PrepareSynchronizationTask\n"
+    "      connector: HR\n"
+    "      synchronization_mode: Initial\n"
+    "      depends_on: [Export]\n"
+    "    - id: Sync\n"
+    "      type: SynchronizeTask\n"
+    "      connector: HR\n"
+    "      depends_on: [Prepare]\n";
 
 /* n rows; rows i with i % every == 0 (every > 0) get another title; rows
  * with i % skip == 0 (skip > 0) are left out. */
@@ -443,6 +465,328 @@ static void test_example(void **state) {
   assert_int_equal(query(f, RESOURCES), 75);
 }
 
+/* jobhost CMD TARGET with a fault point armed (JOBHOST_FAULT) and the
+ * task run in the host process, so the fault kills the host itself. */
+static int jobhost_fault(const fixture *f, const char *cmd,
+                         const char *target, const char *fault,
+                         const char *extra) {
+  const char *argv[16];
+  size_t n = 0;
+  int rc;
+  argv[n++] = jh_test_env("JH_JOBHOST");
+  argv[n++] = cmd;
+  argv[n++] = target;
+  argv[n++] = "--home";
+  argv[n++] = f->home;
+  argv[n++] = "--plugin-dir";
+  argv[n++] = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
+  argv[n++] = "--isolation";
+  argv[n++] = "none";
+  if (extra != NULL)
+    argv[n++] = extra;
+  argv[n] = NULL;
+  assert_int_equal(setenv("JOBHOST_FAULT", fault, 1), 0);
+  rc = jh_test_run(argv, NULL, NULL);
+  unsetenv("JOBHOST_FAULT");
+  return rc;
+}
+
+/* Files under the home whose path matches a shell pattern. */
+static int count_files(const fixture *f, const char *pattern) {
+  char cmd[700];
+  FILE *p;
+  int n = -1;
+  /* no cd: under valgrind the shell's children must keep the folder
+   * the suppressions file is named from */
+  snprintf(cmd, sizeof(cmd), "ls -d '%s'/%s 2>/dev/null | wc -l", f->home,
+           pattern);
+  p = popen(cmd, "r");
+  assert_non_null(p);
+  if (fscanf(p, "%d", &n) != 1)
+    n = -1;
+  pclose(p);
+  return n;
+}
+
+/* Lines of one file under the home holding needle (header excluded). */
+static int file_lines(const fixture *f, const char *name,
+                      const char *needle) {
+  char cmd[700];
+  FILE *p;
+  int n = -1;
+  snprintf(cmd, sizeof(cmd), "grep -v '^change,table,' '%s/%s' | "
+           "grep -c -- '%s'", f->home, name, needle);
+  p = popen(cmd, "r");
+  assert_non_null(p);
+  if (fscanf(p, "%d", &n) != 1)
+    n = -1;
+  pclose(p);
+  return n;
+}
+
+#define HELD "SELECT count(*) FROM resource_changes WHERE state = 'held'"
+
+/* A resume killed while it applies the held changes (before the commit):
+ * the next resume applies exactly those changes, and none is left held. */
+static void test_resume_killed_mid_apply(void **state) {
+  fixture *f = *state;
+  char inst[32];
+
+  write_job(f, complete_job);
+  write_hr(f, 300, 0, 0);
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL), 3);
+  snprintf(inst, sizeof(inst), "%lld", instance(f));
+  assert_int_equal(query(f, HELD), 300);
+  assert_int_equal(jobhost_fault(f, "resume", inst, "sync.before_commit",
+                                 NULL),
+                   128 + 9);
+  assert_int_equal(query(f, RESOURCES), 0);
+  assert_int_equal(query(f, HELD), 300);
+  /* the same job instance again: its held changes are validated */
+  assert_int_equal(jobhost(f, "resume", inst, NULL), 0);
+  assert_string_equal(task_state(f, "Sync"), "Succeeded");
+  assert_int_equal(counter(f, "Sync", "inserted"), 300);
+  assert_int_equal(query(f, RESOURCES), 300);
+  assert_int_equal(query(f, HELD), 0);
+  assert_int_equal(query(f, "SELECT count(*) FROM holds WHERE state = "
+                            "'applied'"),
+                   1);
+  assert_int_equal(query(f, "SELECT count(*) FROM sync_state WHERE "
+                            "blocked_task_instance IS NOT NULL"),
+                   0);
+  /* resumed once more, nothing is applied twice */
+  assert_int_equal(jobhost(f, "resume", inst, NULL), 2);
+  assert_int_equal(query(f, RESOURCES), 300);
+}
+
+/* Killed between the identity store's commit and the change report's
+ * rename: the next run puts the report of what was applied in place. */
+static void test_report_survives_kill_after_commit(void **state) {
+  fixture *f = *state;
+
+  write_job(f, complete_job);
+  write_hr(f, 300, 0, 0);
+  assert_int_equal(jobhost_fault(f, "run", f->pipeline, "sync.after_commit",
+                                 "--force"),
+                   128 + 9);
+  assert_int_equal(query(f, RESOURCES), 300);
+  assert_int_equal(count_files(f, "Temp/JobLogs/1-Sync-1.changes.csv"), 0);
+  assert_int_equal(count_files(f, "Temp/JobLogs/1-Sync-1.changes.csv.tmp"),
+                   1);
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL), 0);
+  assert_int_equal(file_lines(f, "Temp/JobLogs/1-Sync-1.changes.csv",
+                              "insert,HR_Person,"),
+                   300);
+  assert_int_equal(count_files(f, "Temp/JobLogs/*.tmp"), 0);
+  assert_int_equal(query(f, "SELECT count(*) FROM pending_reports"), 0);
+}
+
+/* What a killed run leaves (the spill file of its work folder, the
+ * temporary change report) is gone after the next run of the job. */
+static void test_leftovers_swept(void **state) {
+  fixture *f = *state;
+
+  write_job(f, complete_job);
+  write_hr(f, 300, 0, 0);
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--force"), 0);
+  write_hr(f, 300, 0, 5); /* 60 deletions: over the thresholds */
+  assert_int_equal(jobhost_fault(f, "run", f->pipeline, "sync.diffed", NULL),
+                   128 + 9);
+  assert_int_equal(count_files(f, "Work/Tasks/2-Sync-1/changes.spill"), 1);
+  assert_int_equal(count_files(f, "Temp/JobLogs/2-Sync-1.changes.csv.tmp"),
+                   1);
+  assert_int_equal(query(f, RESOURCES), 300);
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL), 3);
+  assert_int_equal(count_files(f, "Work/Tasks/*"), 0);
+  assert_int_equal(count_files(f, "Temp/JobLogs/*.tmp"), 0);
+  assert_int_equal(count_files(f, "Temp/JobLogs/2-Sync-1.changes.csv"), 0);
+}
+
+static int message_has(const fixture *f, const char *id,
+                       const char *needle) {
+  json_t *root, *t = report_task(f, id, &root);
+  const char *m = json_string_value(json_object_get(t, "message"));
+  int found = m != NULL && strstr(m, needle) != NULL;
+  if (!found)
+    fprintf(stderr, "%s: message '%s' lacks '%s'\n", id, m ? m : "", needle);
+  json_decref(root);
+  return found;
+}
+
+/* A blocked connector stays blocked until its own instance is resolved:
+ * incremental jobs leave its tasks out (naming the job instance to
+ * resume); a newer complete batch supersedes the held changes, and a
+ * resume of the superseded instance changes nothing. */
+static void test_blocked_connector_superseded(void **state) {
+  fixture *f = *state;
+  char inc[400];
+
+  write_job(f, complete_job);
+  snprintf(inc, sizeof(inc), "%s/incremental.yaml", f->dir);
+  jh_test_write_file(inc, incremental_job, 0644);
+  write_hr(f, 300, 0, 0);
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL), 3);
+  assert_int_equal(instance(f), 1);
+  assert_true(message_has(f, "Sync", "jobhost resume 1"));
+
+  /* an incremental job of the blocked connector: its export, prepare and
+   * synchronize are left out, with the reason; nothing is prepared */
+  assert_int_equal(jobhost(f, "run", inc, NULL), 0);
+  assert_string_equal(task_state(f, "Export"), "Skipped");
+  assert_string_equal(task_state(f, "Prepare"), "Skipped");
+  assert_string_equal(task_state(f, "Sync"), "Skipped");
+  assert_true(message_has(f, "Export", "blocked by job instance 1"));
+  assert_true(message_has(f, "Sync", "jobhost resume 1"));
+  assert_int_equal(count_files(f, "Work/Collect/HR/batches/*-incremental"),
+                   0);
+  assert_int_equal(query(f, HELD), 300);
+
+  /* a forced complete run with newer data supersedes the held changes */
+  write_hr(f, 300, 7, 10);
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--force"), 0);
+  assert_int_equal(counter(f, "Sync", "inserted"), 270);
+  assert_int_equal(counter(f, "Sync", "superseded"), 300);
+  assert_true(message_has(f, "Sync", "superseded the 300 changes held by "
+                                     "job instance 1"));
+  assert_int_equal(change_lines(f, "superseded,HR,1,"), 1);
+  assert_int_equal(query(f, HELD), 0);
+  assert_int_equal(query(f, RESOURCES), 270);
+
+  /* resuming the superseded instance says so and changes nothing */
+  assert_int_equal(jobhost(f, "resume", "1", NULL), 0);
+  assert_true(message_has(f, "Sync", "superseded"));
+  assert_int_equal(counter(f, "Sync", "inserted"), 0);
+  assert_int_equal(query(f, RESOURCES), 270);
+  assert_int_equal(query(f, "SELECT count(*) FROM resources WHERE key = "
+                            "'E00010'"),
+                   0);
+
+  /* the block is lifted: the incremental job runs (nothing changed in
+   * the source, so prepare has no batch and the rest is skipped) */
+  assert_int_equal(jobhost(f, "run", inc, NULL), 0);
+  assert_string_equal(task_state(f, "Export"), "Succeeded");
+  assert_string_equal(task_state(f, "Prepare"), "Succeeded");
+  assert_true(message_has(f, "Sync", "produced no output"));
+  assert_int_equal(query(f, RESOURCES), 270);
+}
+
+/* A failed initial load is set aside with its reason and never replayed
+ * into a later mode: incremental runs are refused until a complete one,
+ * which removes what the source dropped. */
+static void test_failed_initial_set_aside(void **state) {
+  fixture *f = *state;
+  char ini[400], inc[400];
+
+  write_job(f, complete_job);
+  snprintf(ini, sizeof(ini), "%s/initial.yaml", f->dir);
+  jh_test_write_file(ini, initial_job, 0644);
+  snprintf(inc, sizeof(inc), "%s/incremental.yaml", f->dir);
+  jh_test_write_file(inc, incremental_job, 0644);
+  write_hr(f, 300, 0, 0);
+  assert_int_equal(jobhost(f, "run", ini, NULL), 0);
+  assert_int_equal(query(f, RESOURCES), 300);
+  /* a second initial load is refused, and its batch set aside */
+  assert_int_equal(jobhost(f, "run", ini, NULL), 1);
+  assert_string_equal(task_state(f, "Sync"), "Error");
+  assert_true(message_has(f, "Sync", "set aside"));
+  assert_int_equal(count_files(f, "Work/Collect/HR/batches/*"), 0);
+  assert_int_equal(
+      count_files(f, "Work/Collect/HR/failed/*-initial/reason.txt"), 1);
+  /* the source drops 30 people: incremental runs are refused, every time */
+  write_hr(f, 300, 0, 10);
+  assert_int_equal(jobhost(f, "run", inc, NULL), 1);
+  assert_true(message_has(f, "Prepare", "run a complete synchronization"));
+  assert_int_equal(jobhost(f, "run", inc, NULL), 1);
+  assert_int_equal(query(f, RESOURCES), 300);
+  /* a complete run makes the store match the source again */
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--force"), 0);
+  assert_int_equal(query(f, RESOURCES), 270);
+  assert_int_equal(jobhost(f, "run", inc, NULL), 0);
+  assert_string_equal(task_state(f, "Prepare"), "Succeeded");
+}
+
+/* The host's store fills up after the identity store committed: the
+ * console names the task being recorded and the cause, and the store
+ * ends up recording how every task and the job really ended. */
+static void test_host_store_full(void **state) {
+  fixture *f = *state;
+  char job[1600], fill[400], *err = NULL;
+  const char *argv[16];
+  size_t n = 0;
+  int rc;
+
+  assert_int_equal(mkdir(f->home, 0700), 0);
+  if (mount("tmpfs", f->home, "tmpfs", 0, "size=8m") != 0) {
+    fprintf(stderr, "test_host_store_full skipped: cannot mount a tmpfs: "
+                    "%s\n", strerror(errno));
+    skip();
+  }
+  snprintf(fill, sizeof(fill), "%s/filler", f->home);
+  snprintf(job, sizeof(job),
+           "%s"
+           "    - id: Fill\n"
+           "      type: TestFillDiskTask\n"
+           "      path: %s\n"
+           "      depends_on: [Sync]\n"
+           "    - id: After\n"
+           "      type: TestSucceedTask\n"
+           "      depends_on: [Fill]\n",
+           complete_job, fill);
+  write_job(f, job);
+  write_hr(f, 50, 0, 0);
+  argv[n++] = jh_test_env("JH_JOBHOST");
+  argv[n++] = "run";
+  argv[n++] = f->pipeline;
+  argv[n++] = "--home";
+  argv[n++] = f->home;
+  argv[n++] = "--plugin-dir";
+  argv[n++] = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
+  argv[n++] = "--plugin-dir";
+  argv[n++] = jh_test_env("JH_ENGINE_PLUGIN_DIR");
+  argv[n++] = "--force";
+  argv[n] = NULL;
+  rc = jh_test_run(argv, NULL, &err);
+  {
+    int named = strstr(err, "recording task Fill (") != NULL &&
+                strstr(err, "database or disk is full") != NULL;
+    if (!named)
+      fprintf(stderr, "the cause is not named:\n%s", err);
+    free(err);
+    assert_true(named);
+  }
+  assert_int_equal(rc, 0);
+  assert_int_equal(query(f, RESOURCES), 50);
+  assert_int_equal(unlink(fill), 0);
+  /* the store says what happened: the job and every task Succeeded */
+  {
+    char path[400];
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    snprintf(path, sizeof(path), "%s/jobhost.db", f->home);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT state, message FROM "
+                                        "job_instances WHERE id = 1", -1,
+                                        &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0),
+                        "Succeeded");
+    assert_non_null(strstr((const char *)sqlite3_column_text(q, 1),
+                           "database or disk is full"));
+    sqlite3_finalize(q);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM "
+                                        "task_instances WHERE job_instance "
+                                        "= 1 AND state = 'Succeeded'",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 5);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+  }
+  assert_int_equal(umount2(f->home, MNT_DETACH), 0);
+}
+
 /* E00000 is stored, with its name and title. */
 #define E0_INTACT                                                             \
   "SELECT count(*) FROM resources WHERE key = 'E00000' AND "                  \
@@ -557,6 +901,16 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_incremental_dirty, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_example, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_resume_killed_mid_apply, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_report_survives_kill_after_commit,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_leftovers_swept, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_blocked_connector_superseded,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_failed_initial_set_aside, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_host_store_full, setup, teardown),
       cmocka_unit_test_setup_teardown(test_short_row_changes_nothing, setup,
                                       teardown),
   };

@@ -98,6 +98,7 @@ static const struct {
      {{"write_file", JOBHOST_PARAM_STRING, 1, NULL},
       {"connection", JOBHOST_PARAM_STRING, 0, NULL},
       {"connector", JOBHOST_PARAM_STRING, 0, NULL}}},
+    {"TestFillDiskTask", 0, {{"path", JOBHOST_PARAM_STRING, 1, NULL}}},
 };
 #define NEXPECTED (sizeof(expected) / sizeof(expected[0]))
 

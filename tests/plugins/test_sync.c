@@ -280,9 +280,15 @@ static void test_complete_twice_then_one_percent(void **state) {
     snprintf(path, sizeof(path), "%s-journal", f->store);
     assert_int_not_equal(access(path, F_OK), 0);
   }
-  assert_int_equal(count_lines(f->report), 1001);
+  /* 1000 inserts and the line saying the held changes were discarded */
+  assert_int_equal(count_lines(f->report), 1002);
+  assert_int_equal(st.superseded, 1000);
   /* the held changes of instance 1 were dropped by the complete batch */
   assert_int_equal(query_int(f, "SELECT count(*) FROM resource_changes"), 0);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM holds WHERE "
+                                "task_instance = 1 AND state = 'superseded' "
+                                "AND settled_by = 2"),
+                   1);
   /* the same data again changes nothing */
   batch(f, "complete", t, NULL, 0);
   assert_int_equal(sync_run(f, 3, 0, 0, 0, &st, err, sizeof(err)), 0);
@@ -329,6 +335,17 @@ static void test_ten_percent_deleted_blocks_then_resume(void **state) {
   assert_int_equal(sync_run(f, 3, 0, 0, 0, &st, err, sizeof(err)),
                    JOBHOST_EBLOCKED);
   assert_non_null(strstr(err, "connector HR is blocked: task instance 2"));
+  /* resuming the refused run validates nothing and leaves the block to
+   * the instance that holds the changes */
+  assert_int_equal(sync_run(f, 6, 3, 1, 0, &st, err, sizeof(err)),
+                   JOBHOST_EBLOCKED);
+  assert_non_null(strstr(err, "connector HR is blocked: task instance 2"));
+  assert_int_equal(query_int(f, "SELECT blocked_task_instance FROM "
+                                "sync_state"),
+                   2);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM resource_changes "
+                                "WHERE state = 'held'"),
+                   100);
   /* resume (synchronization validation) applies exactly the held ones */
   assert_int_equal(sync_run(f, 4, 2, 1, 0, &st, err, sizeof(err)), 0);
   assert_int_equal(st.deleted, 100);
@@ -341,6 +358,11 @@ static void test_ten_percent_deleted_blocks_then_resume(void **state) {
   /* the pending incremental batch is applied by the next run */
   assert_int_equal(sync_run(f, 5, 0, 0, 0, &st, err, sizeof(err)), 0);
   assert_int_equal(st.inserted, 1);
+  /* resuming the validated instance again applies nothing twice */
+  assert_int_equal(sync_run(f, 7, 2, 1, 0, &st, err, sizeof(err)), 0);
+  assert_int_equal(st.deleted, 0);
+  assert_non_null(strstr(st.note, "were applied"));
+  assert_int_equal(query_int(f, "SELECT count(*) FROM resources"), 901);
   free(full);
   free(less);
 }
@@ -536,14 +558,36 @@ static void test_bad_batches(void **state) {
   assert_int_equal(sync_run(f, 1, 0, 1, 0, &st, err, sizeof(err)),
                    JOBHOST_ECONFIG);
   assert_non_null(strstr(err, "HR_Person.sorted.csv:3: key out of order"));
-  f->seq = 10;
-  batch(f, "complete", "id,name,title\nA,a,1\n", NULL, 0);
+  /* a batch that failed on its data is set aside with its reason */
+  assert_non_null(strstr(err, "the batch is set aside in"));
+  assert_int_equal(batches_left(f), 0);
+  {
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof(path), "%s/HR/failed/0000000001-complete/"
+             "reason.txt", f->collect);
+    assert_true(file_has(path, "key out of order"));
+  }
+  assert_int_equal(query_int(f, "SELECT failed_batch FROM sync_state"), 1);
+  /* an incremental batch cannot follow it */
+  batch(f, "incremental", "command,id,name,dept\ninsert,Z1,z,D\n", NULL, 1);
   assert_int_equal(sync_run(f, 2, 0, 1, 0, &st, err, sizeof(err)),
                    JOBHOST_ECONFIG);
-  /* the first bad batch is still pending and fails first; it is void
-   * once a later complete one exists, so the error is the newer one */
+  assert_non_null(strstr(err, "an incremental batch cannot follow it"));
+  assert_int_equal(batches_left(f), 1);
+  f->seq = 10;
+  batch(f, "complete", "id,name,title\nA,a,1\n", NULL, 0);
+  assert_int_equal(sync_run(f, 3, 0, 1, 0, &st, err, sizeof(err)),
+                   JOBHOST_ECONFIG);
   assert_non_null(strstr(err, "column 'title' is not a mapped property"));
   assert_int_equal(query_int(f, "SELECT count(*) FROM resources"), 0);
+  /* a good complete batch replaces them and clears the failure */
+  f->seq = 20;
+  batch(f, "complete", "id,name,dept\nA,a,1\n", NULL, 0);
+  assert_int_equal(sync_run(f, 4, 0, 1, 0, &st, err, sizeof(err)), 0);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM resources"), 1);
+  assert_int_equal(query_int(f, "SELECT count(failed_batch) FROM "
+                                "sync_state"),
+                   0);
 }
 
 /* The synchronizer says once that its transaction committed (the host

@@ -708,9 +708,43 @@ static int env_run(jobhost_ctx *ctx) {
   return 0;
 }
 
+/* ---- TestFillDiskTask ---- */
+
+static const jobhost_param filldisk_params[] = {
+    {.name = "path",
+     .type = JOBHOST_PARAM_STRING,
+     .required = 1,
+     .help = "File written until its disk is full"},
+    JOBHOST_PARAM_END};
+
+/* Writes until the disk is full, then succeeds: what the host records
+ * next finds no room. */
+static int filldisk_run(jobhost_ctx *ctx) {
+  static const char block[65536];
+  const char *path = ctx->svc->param(ctx, "path");
+  int fd = path != NULL ? open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
+  long long total = 0;
+  ssize_t w;
+  if (fd < 0) {
+    ctx->svc->set_message(ctx, "cannot create %s", path ? path : "(none)");
+    return -EIO;
+  }
+  while ((w = write(fd, block, sizeof(block))) > 0)
+    total += w;
+  close(fd);
+  ctx->svc->counter_set(ctx, "bytes", total);
+  ctx->svc->set_message(ctx, "wrote %lld bytes until the disk was full",
+                        total);
+  return 0;
+}
+
 /* ---- the descriptor ---- */
 
 static const jobhost_task_type enginetest_task_types[] = {
+    {.name = "TestFillDiskTask",
+     .description = "Fills the disk of a file, then succeeds",
+     .params = filldisk_params,
+     .run = filldisk_run},
     {.name = "TestSucceedTask",
      .description = "Succeeds, setting a counter, the output flag and a message",
      .params = succeed_params,

@@ -1,0 +1,142 @@
+/*
+ * sweep.c — see sweep.h.
+ */
+#include "config.h"
+
+#include "sweep.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "idstore.h"
+
+typedef struct live {
+  int64_t *ids; /* running job instances, the starting one excluded */
+  size_t n;
+} live;
+
+static int live_load(jh_store *store, int64_t instance, live *l) {
+  jh_job_row *rows = NULL;
+  size_t n = 0;
+  int rc = jh_store_job_list(store, NULL, 0, &rows, &n);
+  l->ids = NULL;
+  l->n = 0;
+  if (rc != 0)
+    return rc;
+  l->ids = calloc(n ? n : 1, sizeof(*l->ids));
+  if (l->ids == NULL) {
+    jh_job_rows_free(rows, n);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (rows[i].state == JH_STATE_RUNNING && rows[i].instance != instance)
+      l->ids[l->n++] = rows[i].instance;
+  jh_job_rows_free(rows, n);
+  return 0;
+}
+
+/* Whether an entry named "<instance>-..." belongs to a running instance.
+ * A name that does not start so is not the host's: it stays. */
+static int keep(const live *l, const char *name) {
+  char *end;
+  long long v = strtoll(name, &end, 10);
+  if (end == name || *end != '-' || v <= 0)
+    return 1;
+  for (size_t i = 0; i < l->n; i++)
+    if (l->ids[i] == v)
+      return 1;
+  return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag,
+                    struct FTW *ftw) {
+  (void)sb;
+  (void)ftw;
+  if (flag == FTW_DP)
+    return rmdir(path) != 0 && errno != ENOENT ? -1 : 0;
+  return unlink(path) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+static int remove_path(const char *path) {
+  if (unlink(path) == 0)
+    return 0;
+  if (errno != EISDIR && errno != EPERM)
+    return errno == ENOENT ? 0 : -errno;
+  return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -errno;
+}
+
+static int is_tmp(const char *name) {
+  size_t len = strlen(name);
+  return len > 4 && strcmp(name + len - 4, ".tmp") == 0;
+}
+
+/* Remove the dead entries of dir (all, or only *.tmp files). */
+static int sweep_dir(const char *dir, const live *l, int only_tmp,
+                     jh_idstore *ids, FILE *log) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  int removed = 0;
+  if (d == NULL)
+    return 0;
+  while ((e = readdir(d)) != NULL) {
+    char path[PATH_MAX];
+    int rc;
+    if (e->d_name[0] == '.' || keep(l, e->d_name) ||
+        (only_tmp && !is_tmp(e->d_name)))
+      continue;
+    if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
+        (int)sizeof(path))
+      continue;
+    if (only_tmp && ids != NULL) {
+      /* a report whose transaction committed, not yet in place (the
+       * store was busy): the next sweep puts it there */
+      char final[PATH_MAX];
+      snprintf(final, sizeof(final), "%.*s", (int)strlen(path) - 4, path);
+      if (jh_idstore_is_pending_report(ids, final))
+        continue;
+    }
+    rc = remove_path(path);
+    if (rc == 0)
+      removed++;
+    else if (log != NULL)
+      fprintf(log, "jobhost: cannot remove %s, left by a run that ended: "
+                   "%s\n", path, strerror(-rc));
+  }
+  closedir(d);
+  return removed;
+}
+
+int jh_sweep_leftovers(const jh_home *home, jh_store *store, int64_t instance,
+                       FILE *log) {
+  jh_idstore *ids = NULL;
+  live l;
+  int removed = 0, only_work = 0;
+  char err[512];
+
+  if (access(home->identity_store_path, F_OK) == 0 &&
+      (jh_idstore_open(home->identity_store_path, &ids, err, sizeof(err)) !=
+           0 ||
+       jh_idstore_settle_reports(ids, 0, err, sizeof(err)) < 0)) {
+    /* without the store no temporary report can be judged dead */
+    if (log != NULL)
+      fprintf(log, "jobhost: %s; temporary change reports are kept\n", err);
+    only_work = 1;
+  }
+  if (live_load(store, instance, &l) != 0) {
+    jh_idstore_close(ids);
+    return 0;
+  }
+  removed += sweep_dir(home->folders[JOBHOST_FOLDER_TASK_WORK], &l, 0, NULL,
+                       log);
+  if (!only_work)
+    removed += sweep_dir(home->folders[JOBHOST_FOLDER_JOB_LOGS], &l, 1, ids,
+                         log);
+  free(l.ids);
+  jh_idstore_close(ids);
+  return removed;
+}

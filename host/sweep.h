@@ -1,0 +1,34 @@
+/*
+ * sweep.h — what runs that died leave behind, removed when a job starts.
+ *
+ * A host or worker killed mid-task leaves its scratch folder
+ * (Work/Tasks/<instance>-<task>-<attempt>, with the synchronizer's spill
+ * file) and maybe a temporary change report (a .tmp file in Temp/JobLogs).
+ * When a job instance starts or is resumed, before any task runs:
+ *
+ *   1. the change reports whose synchronization committed are put in
+ *      place (lib/idstore.h, jh_idstore_settle_reports);
+ *   2. every scratch folder and every temporary file of Temp/JobLogs that
+ *      belongs to a job instance that is not running any more, or to the
+ *      instance that is starting (none of its tasks runs yet), is
+ *      removed.
+ *
+ * Folders and files of instances that are running (other jobs) stay.
+ * doc/synchronization.md describes it for operators.
+ */
+#ifndef JH_SWEEP_H
+#define JH_SWEEP_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "home.h"
+#include "store.h"
+
+/* Sweep for `instance`, which has just become Running. What cannot be
+ * removed is named on log (may be NULL) and left for the next sweep.
+ * Returns the number of entries removed. */
+int jh_sweep_leftovers(const jh_home *home, jh_store *store, int64_t instance,
+                       FILE *log);
+
+#endif /* JH_SWEEP_H */
