@@ -435,9 +435,9 @@ static void discard_export(run *r, task_run *t) {
 /* The state of an attempt from its result; the host's side of the story
  * in why. A task that reported its result is recorded with it, even when
  * a cancel came meanwhile; one that ended without a result is Cancelled
- * when the cancel stopped it, else Error — unless it had said its changes
- * were committed: then it Succeeded, and the message says what came
- * after. */
+ * when the cancel stopped it, else Error — unless it had said its
+ * transaction was committed: then it Succeeded (its changes applied) or is
+ * Blocked (its changes held), and the message says what came after. */
 static jh_state attempt_state(run *r, const task_run *t, int exit_status,
                               char *why, size_t size) {
   const jh_outcome *o = &t->outcome;
@@ -474,6 +474,12 @@ static jh_state attempt_state(run *r, const task_run *t, int exit_status,
                  : "it ended without a result");
   else
     jh_worker_describe_exit(exit_status, how, sizeof(how));
+  if (o->committed == JH_COMMITTED_HELD) {
+    snprintf(why, size, "its changes were committed held over a threshold; "
+             "then %s; `jobhost resume %lld` applies them", how,
+             (long long)r->instance);
+    return JH_STATE_BLOCKED;
+  }
   if (o->committed) {
     snprintf(why, size, "its changes were committed; then %s", how);
     return JH_STATE_SUCCEEDED;
@@ -489,6 +495,20 @@ static void forget_missing_log(run *r, task_run *t) {
     return;
   store_check(r, jh_store_task_clear_log(r->store, t->task_instance),
               "a task");
+}
+
+/* A validation of held changes that failed (its worker killed, the disk
+ * full, ...) committed nothing: the changes stay held and the task is
+ * Blocked again, so that the instance can still be resumed
+ * (doc/jobs.md). */
+static jh_state validation_failed(run *r, task_run *t) {
+  char msg[1200];
+  snprintf(msg, sizeof(msg), "the validation of the held changes failed: "
+           "%s; they stay held, `jobhost resume %lld` validates them again",
+           t->message != NULL ? t->message : "no reason given",
+           (long long)r->instance);
+  set_message(t, msg);
+  return JH_STATE_BLOCKED;
 }
 
 static void end_attempt(run *r, task_run *t, int exit_status) {
@@ -561,6 +581,8 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
     t->retry_at = mono_ms() + delay;
     return;
   }
+  if (state == JH_STATE_ERROR && t->validation)
+    state = validation_failed(r, t);
   if (state == JH_STATE_ERROR && t->def->continue_on_error)
     state = JH_STATE_WARNING;
   if (state == JH_STATE_ERROR || state == JH_STATE_BLOCKED) {

@@ -2088,6 +2088,7 @@ static void report_finish(syncer *s) {
           s->a->report_path, s->a->report_path, strerror(-rc));
     return;
   }
+  jh_fault_point("sync.after_report");
   q = stmt(s, "DELETE FROM pending_reports WHERE task_instance = ?1");
   if (q == NULL)
     return;
@@ -2189,7 +2190,7 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
       jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);
       rc = rc2;
     } else if (a->committed != NULL) {
-      a->committed(a->arg);
+      a->committed(a->arg, rc == JOBHOST_EBLOCKED, stats);
     }
   } else {
     jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);
