@@ -9,6 +9,7 @@
 #include "executor.h"
 #include "export_output.h"
 #include "faultpoint.h"
+#include "idstore.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -511,6 +512,20 @@ static jh_state validation_failed(run *r, task_run *t) {
   return JH_STATE_BLOCKED;
 }
 
+/* A task killed after its transaction committed did not finish what
+ * follows the commit: its change report is put in place and the batches
+ * it consumed are removed now, not at the next synchronization. */
+static void finish_committed(run *r, const task_run *t) {
+  char err[512];
+  if (!t->outcome.committed || t->outcome.has_result)
+    return;
+  if (jh_idstore_finish_committed(r->home->identity_store_path,
+                                  r->home->folders[JOBHOST_FOLDER_COLLECT],
+                                  err, sizeof(err)) != 0)
+    note(r, "%s: what follows its commit is left for the next "
+         "synchronization: %s", t->def->id, err);
+}
+
 static void end_attempt(run *r, task_run *t, int exit_status) {
   const jh_outcome *o = &t->outcome;
   char why[512], what[300];
@@ -518,6 +533,7 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
   int64_t now = jh_now_ms();
 
   why[0] = '\0';
+  finish_committed(r, t);
   state = attempt_state(r, t, exit_status, why, sizeof(why));
   if (t->worker.proto_error && state == JH_STATE_SUCCEEDED) {
     state = JH_STATE_ERROR;

@@ -877,7 +877,8 @@ static void test_failed_validation_resumable(void **state) {
 }
 
 /* A resume whose worker is killed after its commit is Succeeded with the
- * counters of what it applied, and its change report lists as many. */
+ * counters of what it applied, and its change report (put in place by the
+ * host, no later synchronization needed) lists as many. */
 static void test_validation_killed_after_commit(void **state) {
   fixture *f = *state;
   char inst[32];
@@ -893,6 +894,29 @@ static void test_validation_killed_after_commit(void **state) {
   assert_int_equal(counter(f, "Sync", "inserted"), 300);
   assert_int_equal(query(f, RESOURCES), 300);
   assert_int_equal(query(f, HELD), 0);
+  assert_int_equal(file_lines(f, "Temp/JobLogs/1-Sync-2.changes.csv",
+                              "insert,HR_Person,"),
+                   300);
+  assert_int_equal(count_files(f, "Temp/JobLogs/*.tmp"), 0);
+  assert_int_equal(query(f, "SELECT count(*) FROM pending_reports"), 0);
+}
+
+/* A run whose worker is killed after its change report is in place leaves
+ * no consumed batch behind: the host removes it. */
+static void test_run_killed_after_report(void **state) {
+  fixture *f = *state;
+
+  write_job(f, complete_job);
+  write_hr(f, 20, 0, 0);
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--force"), 0);
+  write_hr(f, 21, 0, 0);
+  assert_int_equal(jobhost_worker_fault(f, "run", f->pipeline,
+                                        "sync.after_report"),
+                   0);
+  assert_string_equal(task_state(f, "Sync"), "Succeeded");
+  assert_int_equal(counter(f, "Sync", "inserted"), 1);
+  assert_int_equal(query(f, RESOURCES), 21);
+  assert_int_equal(count_files(f, "Work/Collect/HR/batches/*"), 0);
 }
 
 /* The task's message in the report. */
@@ -1022,6 +1046,8 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_validation_killed_after_commit,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(test_run_killed_after_report, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
