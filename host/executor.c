@@ -1253,11 +1253,77 @@ static void select_tasks(run *r) {
   }
 }
 
+/* The counters of a change report: its lines of each kind, as JSON
+ * (owned), or NULL when it cannot be read. */
+static char *report_counters(const char *report) {
+  static const char *const kinds[5][2] = {
+      {"insert,", "inserted"},           {"update,", "updated"},
+      {"delete,", "deleted"},            {"link_insert,", "link_inserted"},
+      {"link_delete,", "link_deleted"}};
+  long long n[5] = {0};
+  char line[4096];
+  FILE *f = fopen(report, "r");
+  json_t *j;
+  char *text;
+  if (f == NULL)
+    return NULL;
+  while (fgets(line, sizeof(line), f) != NULL)
+    for (int k = 0; k < 5; k++)
+      if (strncmp(line, kinds[k][0], strlen(kinds[k][0])) == 0)
+        n[k]++;
+  fclose(f);
+  j = json_object();
+  for (int k = 0; j != NULL && k < 5; k++)
+    json_object_set_new(j, kinds[k][1], json_integer(n[k]));
+  text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  json_decref(j);
+  return text;
+}
+
+/*
+ * A synchronization whose host died while it ran may have committed: its
+ * change report is in place exactly when its transaction committed (the
+ * sweep has put a pending one in place). Then it is recorded from what
+ * the transaction did — Blocked when it held its changes, else Succeeded —
+ * with the counters its report lists (*counters, owned, may be NULL).
+ * 1 when so recorded, else 0.
+ */
+static int recover_committed(run *r, const jh_task_row *last,
+                             jh_state *state, char **counters) {
+  char report[PATH_MAX], msg[300];
+  size_t len;
+  int held;
+  if (strcmp(last->task_type, "SynchronizeTask") != 0 ||
+      last->log_path == NULL)
+    return 0;
+  len = strlen(last->log_path);
+  if (len > 4 && strcmp(last->log_path + len - 4, ".log") == 0)
+    len -= 4;
+  if (snprintf(report, sizeof(report), "%.*s.changes.csv", (int)len,
+               last->log_path) >= (int)sizeof(report) ||
+      access(report, F_OK) != 0)
+    return 0;
+  held = jh_idstore_held_by(r->home->identity_store_path, last->id);
+  if (held < 0)
+    return 0;
+  *counters = report_counters(report);
+  *state = held ? JH_STATE_BLOCKED : JH_STATE_SUCCEEDED;
+  snprintf(msg, sizeof(msg), "its changes were committed%s; then the host "
+           "ended while the task ran", held ? " held over a threshold" : "");
+  store_check(r,
+              jh_store_task_finish(r->store, last->id, *state, msg, !held,
+                                   *counters),
+              "a task");
+  return 1;
+}
+
 /* Apply the rows of an earlier run of the instance: ended tasks keep their
  * state, a Blocked task is validated, the rest run. */
 static int apply_history(run *r) {
   jh_task_row *rows = NULL;
   size_t n = 0;
+  jh_state recovered;
+  char *counters = NULL;
   int rc = jh_store_task_list(r->store, r->instance, &rows, &n);
   if (rc != 0)
     return rc;
@@ -1275,6 +1341,27 @@ static int apply_history(run *r) {
     if (last == NULL || t->ph == PH_EXCLUDED)
       continue;
     t->attempt_base = last->attempt;
+    /* its host died under it, maybe after its commit */
+    if ((last->state == JH_STATE_RUNNING ||
+         last->state == JH_STATE_INTERRUPTED) &&
+        recover_committed(r, last, &recovered, &counters)) {
+      if (recovered == JH_STATE_BLOCKED) {
+        t->validation = 1;
+        t->resume_of = last->id;
+        free(counters);
+        continue;
+      }
+      set_phase(r, t, PH_DONE);
+      t->state = recovered;
+      t->produced_output = 1;
+      t->started_ms = last->started_ms;
+      t->ended_ms = jh_now_ms();
+      set_message(t, "its changes were committed; then the host ended "
+                     "while the task ran");
+      free(t->counters);
+      t->counters = counters;
+      continue;
+    }
     switch (last->state) {
     case JH_STATE_SUCCEEDED:
     case JH_STATE_WARNING:

@@ -554,6 +554,24 @@ int jh_idstore_finish_committed(const char *path, const char *collect_dir,
   return rc < 0 ? rc : 0;
 }
 
+int jh_idstore_held_by(const char *path, int64_t task_instance) {
+  jh_idstore *s = NULL;
+  sqlite3_stmt *q = NULL;
+  int rc = jh_idstore_open(path, &s, NULL, 0), step;
+  if (rc != 0)
+    return -EIO;
+  rc = -EIO;
+  if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM holds WHERE task_instance "
+                         "= ?1", -1, &q, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64(q, 1, task_instance);
+    step = sqlite3_step(q);
+    rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -EIO;
+  }
+  sqlite3_finalize(q);
+  jh_idstore_close(s);
+  return rc;
+}
+
 int jh_idstore_is_pending_report(jh_idstore *s, const char *path) {
   sqlite3_stmt *q = NULL;
   int found = 0;

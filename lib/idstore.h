@@ -161,6 +161,11 @@ int jh_idstore_remove_consumed(jh_idstore *s, const char *collect_dir,
 int jh_idstore_finish_committed(const char *path, const char *collect_dir,
                                 char *err, size_t errsize);
 
+/* 1 when task_instance held changes (a row of holds names it, whatever
+ * became of them since), 0 when not, -EIO when the store at path cannot
+ * be read. */
+int jh_idstore_held_by(const char *path, int64_t task_instance);
+
 /* 1 when path is the final name of a pending report, else 0. */
 int jh_idstore_is_pending_report(jh_idstore *s, const char *path);
 

@@ -901,6 +901,29 @@ static void test_validation_killed_after_commit(void **state) {
   assert_int_equal(query(f, "SELECT count(*) FROM pending_reports"), 0);
 }
 
+/* A host killed after its validation committed (the result received, not
+ * recorded): the next resume records that attempt Succeeded with the
+ * counters its change report lists, and applies nothing again. */
+static void test_host_killed_after_validation(void **state) {
+  fixture *f = *state;
+  char inst[32];
+
+  write_job(f, complete_job);
+  write_hr(f, 300, 0, 0);
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL), 3);
+  snprintf(inst, sizeof(inst), "%lld", instance(f));
+  assert_int_equal(jobhost_worker_fault(f, "resume", inst,
+                                        "exec.result_received"),
+                   128 + 9);
+  assert_int_equal(query(f, RESOURCES), 300);
+  assert_int_equal(jobhost(f, "resume", inst, NULL), 0);
+  assert_string_equal(task_state(f, "Sync"), "Succeeded");
+  assert_int_equal(counter(f, "Sync", "inserted"), 300);
+  assert_true(message_has(f, "Sync", "committed"));
+  assert_int_equal(query(f, RESOURCES), 300);
+  assert_int_equal(query(f, HELD), 0);
+}
+
 /* A run whose worker is killed after its change report is in place leaves
  * no consumed batch behind: the host removes it. */
 static void test_run_killed_after_report(void **state) {
@@ -1048,6 +1071,8 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_run_killed_after_report, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_host_killed_after_validation,
+                                      setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
