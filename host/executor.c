@@ -517,7 +517,8 @@ static jh_state validation_failed(run *r, task_run *t) {
  * it consumed are removed now, not at the next synchronization. */
 static void finish_committed(run *r, const task_run *t) {
   char err[512];
-  if (!t->outcome.committed || t->outcome.has_result)
+  if (!t->outcome.committed || t->outcome.has_result ||
+      access(r->home->identity_store_path, F_OK) != 0)
     return;
   if (jh_idstore_finish_committed(r->home->identity_store_path,
                                   r->home->folders[JOBHOST_FOLDER_COLLECT],
