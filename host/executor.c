@@ -1284,7 +1284,8 @@ static char *report_counters(const char *report) {
 /*
  * A synchronization whose host died while it ran may have committed: its
  * change report is in place exactly when its transaction committed (the
- * sweep has put a pending one in place). Then it is recorded from what
+ * sweep has put a pending one in place). Then the batches it consumed
+ * are removed, and it is recorded from what
  * the transaction did — Blocked when it held its changes, else Succeeded —
  * with the counters its report lists (*counters, owned, may be NULL).
  * 1 when so recorded, else 0.
@@ -1307,6 +1308,11 @@ static int recover_committed(run *r, const jh_task_row *last,
   held = jh_idstore_held_by(r->home->identity_store_path, last->id);
   if (held < 0)
     return 0;
+  if (jh_idstore_finish_committed(r->home->identity_store_path,
+                                  r->home->folders[JOBHOST_FOLDER_COLLECT],
+                                  msg, sizeof(msg)) != 0)
+    note(r, "%s: what follows its commit is left for the next "
+         "synchronization: %s", last->task_id, msg);
   *counters = report_counters(report);
   *state = held ? JH_STATE_BLOCKED : JH_STATE_SUCCEEDED;
   snprintf(msg, sizeof(msg), "its changes were committed%s; then the host "

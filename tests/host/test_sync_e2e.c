@@ -924,6 +924,27 @@ static void test_host_killed_after_validation(void **state) {
   assert_int_equal(query(f, HELD), 0);
 }
 
+/* A host killed after a run's commit: the job resumed records the run
+ * from its change report and removes the batch it consumed. */
+static void test_host_killed_after_run_commit(void **state) {
+  fixture *f = *state;
+  char inst[32];
+
+  write_job(f, complete_job);
+  write_hr(f, 20, 0, 0);
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--force"), 0);
+  write_hr(f, 21, 0, 0);
+  assert_int_equal(jobhost_fault(f, "run", f->pipeline, "sync.after_commit",
+                                 NULL),
+                   128 + 9);
+  snprintf(inst, sizeof(inst), "%lld", instance(f) + 1);
+  assert_int_equal(jobhost(f, "resume", inst, NULL), 0);
+  assert_string_equal(task_state(f, "Sync"), "Succeeded");
+  assert_int_equal(counter(f, "Sync", "inserted"), 1);
+  assert_int_equal(query(f, RESOURCES), 21);
+  assert_int_equal(count_files(f, "Work/Collect/HR/batches/*"), 0);
+}
+
 /* A run whose worker is killed after its change report is in place leaves
  * no consumed batch behind: the host removes it. */
 static void test_run_killed_after_report(void **state) {
@@ -1072,6 +1093,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_run_killed_after_report, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_host_killed_after_validation,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_host_killed_after_run_commit,
                                       setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
