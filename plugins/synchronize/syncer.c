@@ -381,7 +381,8 @@ static int list_batches(syncer *s, long long last, batch **out, size_t *n) {
     nb++;
   }
   closedir(d);
-  qsort(b, nb, sizeof(*b), cmp_batch);
+  if (nb > 1)
+    qsort(b, nb, sizeof(*b), cmp_batch);
   *out = b;
   *n = nb;
   return 0;
