@@ -11,8 +11,10 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "idstore.h"
 
 typedef struct live {
@@ -111,6 +113,28 @@ static int sweep_dir(const char *dir, const live *l, int only_tmp,
   return removed;
 }
 
+/* The atomic writers' dead temporary files in dir and, with subdirs, in
+ * each of its folders (Work/Collect/<connector>). */
+static int sweep_atomic(const char *dir, int subdirs) {
+  int removed = jh_sweep_atomic_temps(dir);
+  DIR *d;
+  struct dirent *e;
+  if (!subdirs || (d = opendir(dir)) == NULL)
+    return removed;
+  while ((e = readdir(d)) != NULL) {
+    char path[PATH_MAX];
+    struct stat st;
+    if (e->d_name[0] == '.' ||
+        (size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
+            sizeof(path))
+      continue;
+    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+      removed += jh_sweep_atomic_temps(path);
+  }
+  closedir(d);
+  return removed;
+}
+
 int jh_sweep_leftovers(const jh_home *home, jh_store *store, int64_t instance,
                        FILE *log) {
   jh_idstore *ids = NULL;
@@ -136,6 +160,9 @@ int jh_sweep_leftovers(const jh_home *home, jh_store *store, int64_t instance,
   if (!only_work)
     removed += sweep_dir(home->folders[JOBHOST_FOLDER_JOB_LOGS], &l, 1, ids,
                          log);
+  for (int f = 0; f < JOBHOST_FOLDER_TASK_WORK; f++)
+    removed += sweep_atomic(home->folders[f], f == JOBHOST_FOLDER_COLLECT);
+  removed += sweep_atomic(home->reports, 0);
   free(l.ids);
   jh_idstore_close(ids);
   return removed;

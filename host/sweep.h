@@ -11,7 +11,11 @@
  *   2. every scratch folder and every temporary file of Temp/JobLogs that
  *      belongs to a job instance that is not running any more, or to the
  *      instance that is starting (none of its tasks runs yet), is
- *      removed.
+ *      removed;
+ *   3. every temporary file of an atomic write (lib/atomic_file.h,
+ *      "<name>.tmp.<pid>") whose writer process is gone is removed from
+ *      the home's folders, each connector's Work/Collect/<connector>
+ *      and Reports: an export, prepare or report killed while it wrote.
  *
  * Folders and files of instances that are running (other jobs) stay.
  * doc/synchronization.md describes it for operators.

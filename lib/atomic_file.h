@@ -8,11 +8,22 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Write data to a temporary file beside path (unique to this process),
- * fsync it, rename it over path. On failure nothing is left behind.
- * Returns 0 or a negative errno. */
+/* Write data to a temporary file beside path, named "<path>.tmp.<pid>"
+ * (unique to this process), fsync it, rename it over path. On failure
+ * nothing is left behind, but a writer killed midway leaves its temporary
+ * file: jh_sweep_atomic_temps removes it. Returns 0 or a negative errno. */
 int jh_write_file_atomic(const char *path, const void *data, size_t len,
                          mode_t mode);
+
+/* Remove from the folder dir the temporary files of jh_write_file_atomic
+ * ("<name>.tmp.<pid>") whose writer process no longer exists; the file
+ * of a live writer stays (so does one whose pid a later process took:
+ * the next sweep removes it). Returns how many were removed. */
+int jh_sweep_atomic_temps(const char *dir);
+
+/* Whether name is a temporary file name of jh_write_file_atomic; sets
+ * *pid to its writer's pid. */
+int jh_atomic_temp_name(const char *name, long *pid);
 
 /* fsync the folder dir, so that a rename or a new entry in it is
  * durable. 0 or a negative errno. */
