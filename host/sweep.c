@@ -116,7 +116,7 @@ static int sweep_dir(const char *dir, const live *l, int only_tmp,
 /* The atomic writers' dead temporary files in dir and, with subdirs, in
  * each of its folders (Work/Collect/<connector>). */
 static int sweep_atomic(const char *dir, int subdirs) {
-  int removed = jh_sweep_atomic_temps(dir);
+  int removed = jh_sweep_atomic_temps(dir, 0);
   DIR *d;
   struct dirent *e;
   if (!subdirs || (d = opendir(dir)) == NULL)
@@ -129,7 +129,7 @@ static int sweep_atomic(const char *dir, int subdirs) {
             sizeof(path))
       continue;
     if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-      removed += jh_sweep_atomic_temps(path);
+      removed += jh_sweep_atomic_temps(path, 0);
   }
   closedir(d);
   return removed;

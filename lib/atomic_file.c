@@ -85,7 +85,7 @@ static int process_gone(long pid) {
   return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-int jh_sweep_atomic_temps(const char *dir) {
+int jh_sweep_atomic_temps(const char *dir, int all) {
   DIR *d = opendir(dir);
   struct dirent *e;
   int removed = 0;
@@ -95,7 +95,7 @@ int jh_sweep_atomic_temps(const char *dir) {
     char path[PATH_MAX];
     struct stat st;
     long pid;
-    if (!jh_atomic_temp_name(e->d_name, &pid) || !process_gone(pid))
+    if (!jh_atomic_temp_name(e->d_name, &pid) || (!all && !process_gone(pid)))
       continue;
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
         sizeof(path))

@@ -16,10 +16,12 @@ int jh_write_file_atomic(const char *path, const void *data, size_t len,
                          mode_t mode);
 
 /* Remove from the folder dir the temporary files of jh_write_file_atomic
- * ("<name>.tmp.<pid>") whose writer process no longer exists; the file
- * of a live writer stays (so does one whose pid a later process took:
- * the next sweep removes it). Returns how many were removed. */
-int jh_sweep_atomic_temps(const char *dir);
+ * ("<name>.tmp.<pid>"). With all zero, only those whose writer process
+ * no longer exists: a live writer's file stays (so does one whose pid a
+ * later process took, or whose writer is a zombie: a later sweep removes
+ * it). With all nonzero, every one: for a caller that holds the lock
+ * every writer of that folder takes. Returns how many were removed. */
+int jh_sweep_atomic_temps(const char *dir, int all);
 
 /* Whether name is a temporary file name of jh_write_file_atomic; sets
  * *pid to its writer's pid. */
