@@ -135,6 +135,13 @@ static int sweep_atomic(const char *dir, int subdirs) {
   return removed;
 }
 
+int jh_sweep_dead_writers(const jh_home *home) {
+  int removed = 0;
+  for (int f = 0; f < JOBHOST_FOLDER_TASK_WORK; f++)
+    removed += sweep_atomic(home->folders[f], f == JOBHOST_FOLDER_COLLECT);
+  return removed + sweep_atomic(home->reports, 0);
+}
+
 int jh_sweep_leftovers(const jh_home *home, jh_store *store, int64_t instance,
                        FILE *log) {
   jh_idstore *ids = NULL;
@@ -160,9 +167,7 @@ int jh_sweep_leftovers(const jh_home *home, jh_store *store, int64_t instance,
   if (!only_work)
     removed += sweep_dir(home->folders[JOBHOST_FOLDER_JOB_LOGS], &l, 1, ids,
                          log);
-  for (int f = 0; f < JOBHOST_FOLDER_TASK_WORK; f++)
-    removed += sweep_atomic(home->folders[f], f == JOBHOST_FOLDER_COLLECT);
-  removed += sweep_atomic(home->reports, 0);
+  removed += jh_sweep_dead_writers(home);
   free(l.ids);
   jh_idstore_close(ids);
   return removed;

@@ -35,4 +35,10 @@
 int jh_sweep_leftovers(const jh_home *home, jh_store *store, int64_t instance,
                        FILE *log);
 
+/* Only step 3: the atomic writers' temporary files whose writer is gone.
+ * Run also when a job instance ends: a worker of a killed host may still
+ * be dying when the next instance starts, and its file is kept then.
+ * Returns the number of files removed. */
+int jh_sweep_dead_writers(const jh_home *home);
+
 #endif /* JH_SWEEP_H */

@@ -80,9 +80,23 @@ int jh_atomic_temp_name(const char *name, long *pid) {
   return 1;
 }
 
-/* Whether the process pid is gone (not merely someone else's). */
+/* Whether the process pid is gone (not merely someone else's): it does
+ * not exist, or it has exited and waits to be reaped (a zombie). */
 static int process_gone(long pid) {
-  return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+  char path[64], buf[512], *close_paren;
+  FILE *f;
+  size_t n;
+  if (kill((pid_t)pid, 0) != 0)
+    return errno == ESRCH;
+  snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+  if ((f = fopen(path, "re")) == NULL)
+    return errno == ENOENT;
+  n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  /* "pid (comm) S ...": the state follows the last parenthesis */
+  close_paren = strrchr(buf, ')');
+  return close_paren != NULL && close_paren[1] == ' ' && close_paren[2] == 'Z';
 }
 
 int jh_sweep_atomic_temps(const char *dir, int all) {

@@ -819,6 +819,24 @@ static void test_sweep_dead_atomic_temps(void **state) {
     assert_int_not_equal(access(p[i], F_OK), 0);
   for (int i = 4; i < 8; i++)
     assert_int_equal(access(p[i], F_OK), 0);
+
+  /* A writer that has exited but is not reaped yet (a zombie) is gone:
+   * the sweep at the end of a job removes its file. */
+  {
+    int status;
+    pid_t z = fork();
+    assert_true(z >= 0);
+    if (z == 0)
+      _exit(0);
+    snprintf(p[0], sizeof(p[0]), "%s/Temp/ExportOutput/HR.tables.tmp.%ld",
+             root, (long)z);
+    jh_test_write_file(p[0], "x", 0640);
+    for (int tries = 0; tries < 200 && jh_sweep_dead_writers(&h) == 0;
+         tries++)
+      usleep(10000); /* until the child has exited */
+    assert_int_not_equal(access(p[0], F_OK), 0);
+    assert_int_equal(waitpid(z, &status, 0), z);
+  }
   jh_home_clear(&h);
 }
 
