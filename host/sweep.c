@@ -142,6 +142,22 @@ int jh_sweep_dead_writers(const jh_home *home) {
   return removed + sweep_atomic(home->reports, 0);
 }
 
+int jh_sweep_job_end(const jh_home *home, FILE *log) {
+  jh_idstore *ids = NULL;
+  char err[512];
+  if (access(home->identity_store_path, F_OK) == 0) {
+    if (jh_idstore_open(home->identity_store_path, &ids, err, sizeof(err)) !=
+            0 ||
+        jh_idstore_settle_reports(ids, 0, err, sizeof(err)) < 0) {
+      if (log != NULL)
+        fprintf(log, "jobhost: %s; a committed change report may be left "
+                     "for the next job to put in place\n", err);
+    }
+    jh_idstore_close(ids);
+  }
+  return jh_sweep_dead_writers(home);
+}
+
 int jh_sweep_leftovers(const jh_home *home, jh_store *store, int64_t instance,
                        FILE *log) {
   jh_idstore *ids = NULL;

@@ -35,10 +35,16 @@
 int jh_sweep_leftovers(const jh_home *home, jh_store *store, int64_t instance,
                        FILE *log);
 
-/* Only step 3: the atomic writers' temporary files whose writer is gone.
- * Run also when a job instance ends: a worker of a killed host may still
- * be dying when the next instance starts, and its file is kept then.
- * Returns the number of files removed. */
+/* Steps 1 and 3 again, when a job instance ends: the change report of a
+ * synchronization whose worker died after its commit is put in place
+ * (no later job may come to do it), and the temporary files of writers
+ * that are gone now are removed (a worker of a killed host may still be
+ * dying when the next instance starts, and its file is kept then). What
+ * cannot be done is named on log (may be NULL). Returns the number of
+ * files removed. */
+int jh_sweep_job_end(const jh_home *home, FILE *log);
+
+/* Only step 3. Returns the number of files removed. */
 int jh_sweep_dead_writers(const jh_home *home);
 
 #endif /* JH_SWEEP_H */

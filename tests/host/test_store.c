@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "home.h"
+#include "idstore.h"
 #include "store.h"
 #include "sweep.h"
 #include "testutil.h"
@@ -840,6 +841,35 @@ static void test_sweep_dead_atomic_temps(void **state) {
   jh_home_clear(&h);
 }
 
+/* When a job ends, the change report of a synchronization whose worker
+ * died after its commit is put in place (no later job may come). */
+static void test_sweep_job_end_settles_reports(void **state) {
+  struct fixture *f = *state;
+  char root[PATH_MAX + 16], err[PATH_MAX + 256] = "";
+  char report[PATH_MAX + 64], tmp[PATH_MAX + 80], sql[PATH_MAX + 200];
+  jh_idstore *ids = NULL;
+  jh_home h;
+
+  snprintf(root, sizeof(root), "%s/home", f->dir);
+  assert_int_equal(jh_home_open(root, &h, err, sizeof(err)), 0);
+  snprintf(report, sizeof(report), "%s/Temp/JobLogs/2-Sync-1.changes.csv",
+           root);
+  snprintf(tmp, sizeof(tmp), "%s.tmp", report);
+  jh_test_write_file(tmp, "insert,HR_Person,E1,\n", 0640);
+  assert_int_equal(
+      jh_idstore_open(h.identity_store_path, &ids, err, sizeof(err)), 0);
+  snprintf(sql, sizeof(sql),
+           "INSERT INTO pending_reports(task_instance, path) VALUES (7, '%s')",
+           report);
+  assert_int_equal(jh_idstore_exec(ids, sql, err, sizeof(err)), 0);
+  jh_idstore_close(ids);
+
+  assert_int_equal(jh_sweep_job_end(&h, NULL), 0);
+  assert_int_equal(access(report, F_OK), 0);
+  assert_int_not_equal(access(tmp, F_OK), 0);
+  jh_home_clear(&h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_migrations_new_and_reopen, setup,
@@ -869,6 +899,8 @@ int main(void) {
       cmocka_unit_test(test_state_names),
       cmocka_unit_test(test_time_iso),
       cmocka_unit_test_setup_teardown(test_home_from_env, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sweep_job_end_settles_reports,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_sweep_dead_atomic_temps, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_home_explicit_root, setup,
