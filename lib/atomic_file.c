@@ -74,7 +74,7 @@ int jh_atomic_temp_name(const char *name, long *pid) {
     return 0;
   errno = 0;
   v = strtol(digits, &end, 10);
-  if (*end != '\0' || errno != 0 || v <= 0)
+  if (*end != '\0' || errno != 0 || v <= 0 || v > INT_MAX)
     return 0;
   *pid = v;
   return 1;
