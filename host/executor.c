@@ -9,6 +9,7 @@
 #include "executor.h"
 #include "export_output.h"
 #include "faultpoint.h"
+#include "idstore.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -435,9 +436,9 @@ static void discard_export(run *r, task_run *t) {
 /* The state of an attempt from its result; the host's side of the story
  * in why. A task that reported its result is recorded with it, even when
  * a cancel came meanwhile; one that ended without a result is Cancelled
- * when the cancel stopped it, else Error — unless it had said its changes
- * were committed: then it Succeeded, and the message says what came
- * after. */
+ * when the cancel stopped it, else Error — unless it had said its
+ * transaction was committed: then it Succeeded (its changes applied) or is
+ * Blocked (its changes held), and the message says what came after. */
 static jh_state attempt_state(run *r, const task_run *t, int exit_status,
                               char *why, size_t size) {
   const jh_outcome *o = &t->outcome;
@@ -474,6 +475,12 @@ static jh_state attempt_state(run *r, const task_run *t, int exit_status,
                  : "it ended without a result");
   else
     jh_worker_describe_exit(exit_status, how, sizeof(how));
+  if (o->committed == JH_COMMITTED_HELD) {
+    snprintf(why, size, "its changes were committed held over a threshold; "
+             "then %s; `jobhost resume %lld` applies them", how,
+             (long long)r->instance);
+    return JH_STATE_BLOCKED;
+  }
   if (o->committed) {
     snprintf(why, size, "its changes were committed; then %s", how);
     return JH_STATE_SUCCEEDED;
@@ -491,6 +498,35 @@ static void forget_missing_log(run *r, task_run *t) {
               "a task");
 }
 
+/* A validation of held changes that failed (its worker killed, the disk
+ * full, ...) committed nothing: the changes stay held and the task is
+ * Blocked again, so that the instance can still be resumed
+ * (doc/jobs.md). */
+static jh_state validation_failed(run *r, task_run *t) {
+  char msg[1200];
+  snprintf(msg, sizeof(msg), "the validation of the held changes failed: "
+           "%s; they stay held, `jobhost resume %lld` validates them again",
+           t->message != NULL ? t->message : "no reason given",
+           (long long)r->instance);
+  set_message(t, msg);
+  return JH_STATE_BLOCKED;
+}
+
+/* A task killed after its transaction committed did not finish what
+ * follows the commit: its change report is put in place and the batches
+ * it consumed are removed now, not at the next synchronization. */
+static void finish_committed(run *r, const task_run *t) {
+  char err[512];
+  if (!t->outcome.committed || t->outcome.has_result ||
+      access(r->home->identity_store_path, F_OK) != 0)
+    return;
+  if (jh_idstore_finish_committed(r->home->identity_store_path,
+                                  r->home->folders[JOBHOST_FOLDER_COLLECT],
+                                  err, sizeof(err)) != 0)
+    note(r, "%s: what follows its commit is left for the next "
+         "synchronization: %s", t->def->id, err);
+}
+
 static void end_attempt(run *r, task_run *t, int exit_status) {
   const jh_outcome *o = &t->outcome;
   char why[512], what[300];
@@ -498,6 +534,7 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
   int64_t now = jh_now_ms();
 
   why[0] = '\0';
+  finish_committed(r, t);
   state = attempt_state(r, t, exit_status, why, sizeof(why));
   if (t->worker.proto_error && state == JH_STATE_SUCCEEDED) {
     state = JH_STATE_ERROR;
@@ -561,6 +598,8 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
     t->retry_at = mono_ms() + delay;
     return;
   }
+  if (state == JH_STATE_ERROR && t->validation)
+    state = validation_failed(r, t);
   if (state == JH_STATE_ERROR && t->def->continue_on_error)
     state = JH_STATE_WARNING;
   if (state == JH_STATE_ERROR || state == JH_STATE_BLOCKED) {
@@ -1215,11 +1254,83 @@ static void select_tasks(run *r) {
   }
 }
 
+/* The counters of a change report: its lines of each kind, as JSON
+ * (owned), or NULL when it cannot be read. */
+static char *report_counters(const char *report) {
+  static const char *const kinds[5][2] = {
+      {"insert,", "inserted"},           {"update,", "updated"},
+      {"delete,", "deleted"},            {"link_insert,", "link_inserted"},
+      {"link_delete,", "link_deleted"}};
+  long long n[5] = {0};
+  char line[4096];
+  FILE *f = fopen(report, "r");
+  json_t *j;
+  char *text;
+  if (f == NULL)
+    return NULL;
+  while (fgets(line, sizeof(line), f) != NULL)
+    for (int k = 0; k < 5; k++)
+      if (strncmp(line, kinds[k][0], strlen(kinds[k][0])) == 0)
+        n[k]++;
+  fclose(f);
+  j = json_object();
+  for (int k = 0; j != NULL && k < 5; k++)
+    json_object_set_new(j, kinds[k][1], json_integer(n[k]));
+  text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  json_decref(j);
+  return text;
+}
+
+/*
+ * A synchronization whose host died while it ran may have committed: its
+ * change report is in place exactly when its transaction committed (the
+ * sweep has put a pending one in place). Then the batches it consumed
+ * are removed, and it is recorded from what
+ * the transaction did — Blocked when it held its changes, else Succeeded —
+ * with the counters its report lists (*counters, owned, may be NULL).
+ * 1 when so recorded, else 0.
+ */
+static int recover_committed(run *r, const jh_task_row *last,
+                             jh_state *state, char **counters) {
+  char report[PATH_MAX], msg[300];
+  size_t len;
+  int held;
+  if (strcmp(last->task_type, "SynchronizeTask") != 0 ||
+      last->log_path == NULL)
+    return 0;
+  len = strlen(last->log_path);
+  if (len > 4 && strcmp(last->log_path + len - 4, ".log") == 0)
+    len -= 4;
+  if (snprintf(report, sizeof(report), "%.*s.changes.csv", (int)len,
+               last->log_path) >= (int)sizeof(report) ||
+      access(report, F_OK) != 0)
+    return 0;
+  held = jh_idstore_held_by(r->home->identity_store_path, last->id);
+  if (held < 0)
+    return 0;
+  if (jh_idstore_finish_committed(r->home->identity_store_path,
+                                  r->home->folders[JOBHOST_FOLDER_COLLECT],
+                                  msg, sizeof(msg)) != 0)
+    note(r, "%s: what follows its commit is left for the next "
+         "synchronization: %s", last->task_id, msg);
+  *counters = report_counters(report);
+  *state = held ? JH_STATE_BLOCKED : JH_STATE_SUCCEEDED;
+  snprintf(msg, sizeof(msg), "its changes were committed%s; then the host "
+           "ended while the task ran", held ? " held over a threshold" : "");
+  store_check(r,
+              jh_store_task_finish(r->store, last->id, *state, msg, !held,
+                                   *counters),
+              "a task");
+  return 1;
+}
+
 /* Apply the rows of an earlier run of the instance: ended tasks keep their
  * state, a Blocked task is validated, the rest run. */
 static int apply_history(run *r) {
   jh_task_row *rows = NULL;
   size_t n = 0;
+  jh_state recovered;
+  char *counters = NULL;
   int rc = jh_store_task_list(r->store, r->instance, &rows, &n);
   if (rc != 0)
     return rc;
@@ -1237,6 +1348,27 @@ static int apply_history(run *r) {
     if (last == NULL || t->ph == PH_EXCLUDED)
       continue;
     t->attempt_base = last->attempt;
+    /* its host died under it, maybe after its commit */
+    if ((last->state == JH_STATE_RUNNING ||
+         last->state == JH_STATE_INTERRUPTED) &&
+        recover_committed(r, last, &recovered, &counters)) {
+      if (recovered == JH_STATE_BLOCKED) {
+        t->validation = 1;
+        t->resume_of = last->id;
+        free(counters);
+        continue;
+      }
+      set_phase(r, t, PH_DONE);
+      t->state = recovered;
+      t->produced_output = 1;
+      t->started_ms = last->started_ms;
+      t->ended_ms = jh_now_ms();
+      set_message(t, "its changes were committed; then the host ended "
+                     "while the task ran");
+      free(t->counters);
+      t->counters = counters;
+      continue;
+    }
     switch (last->state) {
     case JH_STATE_SUCCEEDED:
     case JH_STATE_WARNING:

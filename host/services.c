@@ -281,8 +281,9 @@ static int svc_secret(jobhost_ctx *ctx, const char *name, char *buf,
   return -ENOENT;
 }
 
-static void svc_committed(jobhost_ctx *ctx) {
-  emit(state_of(ctx)->env, JH_WIRE_COMMITTED, NULL, 0, NULL, 0);
+static void svc_committed(jobhost_ctx *ctx, int held) {
+  unsigned char h = held ? 1 : 0;
+  emit(state_of(ctx)->env, JH_WIRE_COMMITTED, &h, 1, NULL, 0);
 }
 
 static const jh_commit_notice commit_notice = {svc_committed};

@@ -196,9 +196,10 @@ int jh_wire_apply(jh_outcome *o, jh_wire_type type, const unsigned char *p,
     o->result = code;
     return 0;
   case JH_WIRE_COMMITTED:
-    if (len != 0)
+    if (len > 1 || (len == 1 && p[0] > 1))
       return -EPROTO;
-    o->committed = 1;
+    o->committed = len == 1 && p[0] == 1 ? JH_COMMITTED_HELD
+                                         : JH_COMMITTED_APPLIED;
     return 0;
   }
   return -EPROTO;

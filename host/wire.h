@@ -28,9 +28,11 @@ typedef enum jh_wire_type {
   JH_WIRE_OUTPUT = 5,      /* u8 produced */
   JH_WIRE_MESSAGE = 6,     /* text */
   JH_WIRE_RESULT = 7,      /* i32 code */
-  JH_WIRE_COMMITTED = 8    /* empty: the task passed its point of no return
-                              (its changes are committed); a kill after this
-                              does not undo them */
+  JH_WIRE_COMMITTED = 8    /* u8 held (or empty: 0): the task passed its
+                              point of no return (its transaction is
+                              committed, having applied its changes, or
+                              held them when held is 1); a kill after this
+                              does not undo it */
 } jh_wire_type;
 
 /* A task log's size cap: 64 MiB, or JOBHOST_TASK_LOG_MAX_BYTES. */
@@ -40,6 +42,9 @@ typedef struct jh_counter {
   char *name; /* owned */
   int64_t value;
 } jh_counter;
+
+/* What a COMMITTED record said (jh_outcome.committed; 0: none came). */
+enum { JH_COMMITTED_APPLIED = 1, JH_COMMITTED_HELD = 2 };
 
 /* Everything the host learns about one task attempt. */
 typedef struct jh_outcome {
@@ -51,7 +56,7 @@ typedef struct jh_outcome {
   size_t ncounters;
   uint64_t progress_done, progress_total;
   uint64_t log_lines;
-  int committed;       /* a COMMITTED record arrived */
+  int committed;       /* a COMMITTED record arrived: JH_COMMITTED_* */
   uint64_t log_max;    /* the log's cap in bytes; 0: jh_task_log_max() */
   uint64_t log_bytes;  /* written to the log by jh_outcome_log_write */
   uint64_t dropped_lines, dropped_bytes; /* kept out by the cap */

@@ -5,11 +5,14 @@
 
 #include "idstore.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "atomic_file.h"
@@ -454,6 +457,119 @@ out:
   sqlite3_finalize(del);
   sqlite3_busy_timeout(s->db, JH_IDSTORE_BUSY_MS);
   return rc != 0 ? rc : n;
+}
+
+/* ---- batches consumed by a committed transaction ---- */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag,
+                    struct FTW *ftw) {
+  (void)sb;
+  (void)flag;
+  (void)ftw;
+  (void)remove(path);
+  return 0;
+}
+
+static long long last_batch(jh_idstore *s, const char *connector) {
+  sqlite3_stmt *q = NULL;
+  long long last = -1;
+  if (sqlite3_prepare_v2(s->db, "SELECT coalesce(last_batch, 0) FROM "
+                         "sync_state WHERE connector = ?1", -1, &q,
+                         NULL) != SQLITE_OK) {
+    sqlite3_finalize(q);
+    return -1;
+  }
+  sqlite3_bind_text(q, 1, connector, -1, SQLITE_STATIC);
+  switch (sqlite3_step(q)) {
+  case SQLITE_ROW:
+    last = sqlite3_column_int64(q, 0);
+    break;
+  case SQLITE_DONE:
+    last = 0;
+    break;
+  default:
+    break;
+  }
+  sqlite3_finalize(q);
+  return last;
+}
+
+int jh_idstore_remove_consumed(jh_idstore *s, const char *collect_dir,
+                               const char *connector) {
+  char dir[4096];
+  long long last = last_batch(s, connector);
+  DIR *d;
+  struct dirent *e;
+
+  if (last < 0)
+    return -EIO;
+  snprintf(dir, sizeof(dir), "%s/%s/batches", collect_dir, connector);
+  d = opendir(dir);
+  if (d == NULL)
+    return 0;
+  while ((e = readdir(d)) != NULL) {
+    char *end, p[4096 + 256];
+    long long seq;
+    if (e->d_name[0] < '0' || e->d_name[0] > '9')
+      continue;
+    seq = strtoll(e->d_name, &end, 10);
+    if (*end != '-' || seq > last)
+      continue;
+    snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+    (void)nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  }
+  closedir(d);
+  return 0;
+}
+
+int jh_idstore_finish_committed(const char *path, const char *collect_dir,
+                                char *err, size_t errsize) {
+  jh_idstore *s = NULL;
+  sqlite3_stmt *q = NULL;
+  int rc = jh_idstore_open(path, &s, err, errsize);
+
+  if (rc != 0)
+    return rc;
+  rc = jh_idstore_settle_reports(s, 0, err, errsize);
+  if (rc >= 0 && collect_dir != NULL) {
+    rc = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT connector FROM sync_state", -1, &q,
+                           NULL) != SQLITE_OK)
+      rc = fail(err, errsize, -EIO, "%s: synchronization state: %s", path,
+                sqlite3_errmsg(s->db));
+    while (rc == 0 && q != NULL && sqlite3_step(q) == SQLITE_ROW) {
+      char *connector = strdup((const char *)sqlite3_column_text(q, 0));
+      if (connector == NULL)
+        rc = -ENOMEM;
+      else
+        rc = jh_idstore_remove_consumed(s, collect_dir, connector);
+      free(connector);
+      if (rc != 0 && rc != -ENOMEM)
+        rc = fail(err, errsize, rc, "%s: synchronization state: %s", path,
+                  sqlite3_errmsg(s->db));
+    }
+    sqlite3_finalize(q);
+  }
+  jh_idstore_close(s);
+  return rc < 0 ? rc : 0;
+}
+
+int jh_idstore_held_by(const char *path, int64_t task_instance) {
+  jh_idstore *s = NULL;
+  sqlite3_stmt *q = NULL;
+  int rc = jh_idstore_open(path, &s, NULL, 0), step;
+  if (rc != 0)
+    return -EIO;
+  rc = -EIO;
+  if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM holds WHERE task_instance "
+                         "= ?1", -1, &q, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64(q, 1, task_instance);
+    step = sqlite3_step(q);
+    rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -EIO;
+  }
+  sqlite3_finalize(q);
+  jh_idstore_close(s);
+  return rc;
 }
 
 int jh_idstore_is_pending_report(jh_idstore *s, const char *path) {

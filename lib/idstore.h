@@ -142,6 +142,30 @@ int jh_idstore_settle_reports(jh_idstore *s, int wait, char *err,
 int jh_idstore_failed_batch(const char *path, const char *connector,
                             long long *seq, char *why, size_t size);
 
+/*
+ * Remove the batch folders of connector (collect_dir/<connector>/batches/
+ * <seq>-<mode>) that the store has consumed: seq up to sync_state's
+ * last_batch. A synchronization does it after its commit; the host does
+ * it for one killed after its commit. Returns 0, or -EIO when the state
+ * cannot be read (folders that cannot be removed stay for the next run).
+ */
+int jh_idstore_remove_consumed(jh_idstore *s, const char *collect_dir,
+                               const char *connector);
+
+/*
+ * Finish what a synchronization killed after its commit left undone: its
+ * change report put in place (jh_idstore_settle_reports, not waiting for
+ * another writer) and the consumed batches of every connector removed.
+ * Opens the store at path. 0, or a negative code with err.
+ */
+int jh_idstore_finish_committed(const char *path, const char *collect_dir,
+                                char *err, size_t errsize);
+
+/* 1 when task_instance held changes (a row of holds names it, whatever
+ * became of them since), 0 when not, -EIO when the store at path cannot
+ * be read. */
+int jh_idstore_held_by(const char *path, int64_t task_instance);
+
 /* 1 when path is the final name of a pending report, else 0. */
 int jh_idstore_is_pending_report(jh_idstore *s, const char *path);
 

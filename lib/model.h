@@ -23,13 +23,16 @@
  * task log" take its name with another suffix. */
 #define JH_TASKLOG_OBJECT "jobhost.task-log/1"
 /* Name of the host object through which a task says it passed its point of
- * no return (const jh_commit_notice *): its changes are committed, so a
- * cancel or a kill that comes later cannot undo them and the host records
- * the task Succeeded even if it ends without a result. */
-#define JH_COMMIT_OBJECT "jobhost.committed/1"
+ * no return (const jh_commit_notice *): its transaction is committed, so a
+ * cancel or a kill that comes later cannot undo it. held says what the
+ * transaction did: 0, it applied the changes (a task that then ends
+ * without a result is recorded Succeeded); 1, it held them over a
+ * threshold (such a task is recorded Blocked, its held changes left for
+ * a resume). A task sets its counters before it sends the notice. */
+#define JH_COMMIT_OBJECT "jobhost.committed/2"
 struct jobhost_ctx;
 typedef struct jh_commit_notice {
-  void (*committed)(struct jobhost_ctx *ctx);
+  void (*committed)(struct jobhost_ctx *ctx, int held);
 } jh_commit_notice;
 
 /* Where an item is written: file (borrowed from whoever loaded the model,

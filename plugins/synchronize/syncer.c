@@ -387,23 +387,6 @@ static int list_batches(syncer *s, long long last, batch **out, size_t *n) {
   return 0;
 }
 
-static void remove_tree(const char *dir) {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  if (d == NULL)
-    return;
-  while ((e = readdir(d)) != NULL) {
-    char p[PATH_MAX + 256];
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-      continue;
-    snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-    if (unlink(p) != 0 && errno == EISDIR)
-      remove_tree(p);
-  }
-  closedir(d);
-  rmdir(dir);
-}
-
 /* ---- tables of the connector ---- */
 
 static int tables_build(syncer *s) {
@@ -2008,31 +1991,11 @@ static int run_batches(syncer *s) {
 }
 
 static void remove_consumed(syncer *s) {
-  long long last;
-  int64_t blocked;
-  char dir[PATH_MAX];
-  DIR *d;
-  struct dirent *e;
-
-  if (load_state(s, &last, &blocked) != 0)
-    return;
-  snprintf(dir, sizeof(dir), "%s/%s/batches", s->a->collect_dir,
-           s->connector->id);
-  d = opendir(dir);
-  if (d == NULL)
-    return;
-  while ((e = readdir(d)) != NULL) {
-    char *end, p[PATH_MAX + 256];
-    long long seq;
-    if (e->d_name[0] < '0' || e->d_name[0] > '9')
-      continue;
-    seq = strtoll(e->d_name, &end, 10);
-    if (*end != '-' || seq > last)
-      continue;
-    snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-    remove_tree(p);
-  }
-  closedir(d);
+  if (jh_idstore_remove_consumed(s->st, s->a->collect_dir,
+                                 s->connector->id) != 0)
+    logf_(s, JOBHOST_LOG_WARNING, "connector %s: consumed batches stay "
+          "until the next synchronization: %s", s->connector->id,
+          sqlite3_errmsg(s->db));
 }
 
 static void now_utc(char *buf, size_t size) {
@@ -2088,6 +2051,7 @@ static void report_finish(syncer *s) {
           s->a->report_path, s->a->report_path, strerror(-rc));
     return;
   }
+  jh_fault_point("sync.after_report");
   q = stmt(s, "DELETE FROM pending_reports WHERE task_instance = ?1");
   if (q == NULL)
     return;
@@ -2189,7 +2153,7 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
       jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);
       rc = rc2;
     } else if (a->committed != NULL) {
-      a->committed(a->arg);
+      a->committed(a->arg, rc == JOBHOST_EBLOCKED, stats);
     }
   } else {
     jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);

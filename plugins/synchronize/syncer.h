@@ -36,6 +36,8 @@
 
 #include "model.h"
 
+struct jh_sync_stats;
+
 typedef struct jh_sync_args {
   const jh_model *model;
   const char *connector;   /* connector id */
@@ -54,7 +56,7 @@ typedef struct jh_sync_args {
   /* one line of the task log (level as jobhost_log_level) */
   void (*log)(void *arg, int level, const char *line);
   /* called once the store's transaction committed (may be NULL) */
-  void (*committed)(void *arg);
+  void (*committed)(void *arg, int held, const struct jh_sync_stats *stats);
   void *arg;
 } jh_sync_args;
 

@@ -43,13 +43,18 @@ static void log_line(void *arg, int level, const char *line) {
   ctx->svc->log(ctx, (jobhost_log_level)level, "%s", line);
 }
 
-/* Tell the host the changes are committed: a cancel that comes later is
- * too late, and the task is recorded Succeeded whatever happens next. */
-static void committed(void *arg) {
+static void counters(jobhost_ctx *ctx, const jh_sync_stats *st);
+
+/* Tell the host the transaction is committed, with the counters of what
+ * it did first: a cancel that comes later is too late, and whatever
+ * happens next the task is recorded Succeeded (changes applied) or
+ * Blocked (changes held), with these counters. */
+static void committed(void *arg, int held, const jh_sync_stats *stats) {
   jobhost_ctx *ctx = arg;
   const jh_commit_notice *n = ctx->svc->host_object(ctx, JH_COMMIT_OBJECT);
+  counters(ctx, stats);
   if (n != NULL && n->committed != NULL)
-    n->committed(ctx);
+    n->committed(ctx, held);
 }
 
 /* What the built-in tasks need from the host (ABI 1.1). */

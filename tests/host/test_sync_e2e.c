@@ -792,6 +792,177 @@ static void test_host_store_full(void **state) {
   "SELECT count(*) FROM resources WHERE key = 'E00000' AND "                  \
   "CAST(data AS TEXT) LIKE '%Clerk%' AND CAST(data AS TEXT) LIKE '%Doe, J0%'"
 
+/* jobhost CMD INSTANCE with a fault point armed in the task's worker (the
+ * default isolation): the point kills the worker, and the host records
+ * what became of the attempt. */
+static int jobhost_worker_fault(const fixture *f, const char *cmd,
+                                const char *target, const char *fault) {
+  const char *argv[12];
+  size_t n = 0;
+  int rc;
+  argv[n++] = jh_test_env("JH_JOBHOST");
+  argv[n++] = cmd;
+  argv[n++] = target;
+  argv[n++] = "--home";
+  argv[n++] = f->home;
+  argv[n++] = "--plugin-dir";
+  argv[n++] = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
+  argv[n++] = "--report";
+  argv[n++] = f->report;
+  argv[n] = NULL;
+  unlink(f->report);
+  assert_int_equal(setenv("JOBHOST_FAULT", fault, 1), 0);
+  rc = jh_test_run(argv, NULL, NULL);
+  unsetenv("JOBHOST_FAULT");
+  return rc;
+}
+
+/* A Blocked synchronization whose worker is killed after its transaction
+ * committed (the changes held) is Blocked, not Succeeded: the job exits 3
+ * and a resume applies exactly the held changes. */
+static void test_blocked_killed_after_commit(void **state) {
+  fixture *f = *state;
+  static const char *const points[] = {"sync.after_commit",
+                                       "sync.after_report"};
+
+  for (size_t i = 0; i < 2; i++) {
+    char inst[32];
+    if (i > 0) {
+      teardown(state);
+      setup(state);
+      f = *state;
+    }
+    write_job(f, complete_job);
+    write_hr(f, 300, 0, 0);
+    assert_int_equal(jobhost_worker_fault(f, "run", f->pipeline, points[i]),
+                     3);
+    assert_string_equal(task_state(f, "Sync"), "Blocked");
+    assert_true(message_has(f, "Sync", "jobhost resume"));
+    assert_int_equal(query(f, RESOURCES), 0);
+    assert_int_equal(query(f, HELD), 300);
+    snprintf(inst, sizeof(inst), "%lld", instance(f));
+    assert_int_equal(jobhost(f, "resume", inst, NULL), 0);
+    assert_string_equal(task_state(f, "Sync"), "Succeeded");
+    assert_int_equal(counter(f, "Sync", "inserted"), 300);
+    assert_int_equal(query(f, RESOURCES), 300);
+    assert_int_equal(query(f, HELD), 0);
+  }
+}
+
+/* A resume whose worker is killed before its commit leaves the instance
+ * resumable: the task is Blocked again, naming the failure and the
+ * resume, the changes stay held and the next resume applies them. */
+static void test_failed_validation_resumable(void **state) {
+  fixture *f = *state;
+  char inst[32];
+
+  write_job(f, complete_job);
+  write_hr(f, 300, 0, 0);
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL), 3);
+  snprintf(inst, sizeof(inst), "%lld", instance(f));
+  assert_int_equal(jobhost_worker_fault(f, "resume", inst,
+                                        "sync.before_commit"),
+                   3);
+  assert_string_equal(task_state(f, "Sync"), "Blocked");
+  assert_true(message_has(f, "Sync", "validation of the held changes "
+                                     "failed"));
+  assert_true(message_has(f, "Sync", "jobhost resume"));
+  assert_int_equal(query(f, RESOURCES), 0);
+  assert_int_equal(query(f, HELD), 300);
+  assert_int_equal(jobhost(f, "resume", inst, NULL), 0);
+  assert_string_equal(task_state(f, "Sync"), "Succeeded");
+  assert_int_equal(counter(f, "Sync", "inserted"), 300);
+  assert_int_equal(query(f, RESOURCES), 300);
+  assert_int_equal(query(f, HELD), 0);
+}
+
+/* A resume whose worker is killed after its commit is Succeeded with the
+ * counters of what it applied, and its change report (put in place by the
+ * host, no later synchronization needed) lists as many. */
+static void test_validation_killed_after_commit(void **state) {
+  fixture *f = *state;
+  char inst[32];
+
+  write_job(f, complete_job);
+  write_hr(f, 300, 0, 0);
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL), 3);
+  snprintf(inst, sizeof(inst), "%lld", instance(f));
+  assert_int_equal(jobhost_worker_fault(f, "resume", inst,
+                                        "sync.after_commit"),
+                   0);
+  assert_string_equal(task_state(f, "Sync"), "Succeeded");
+  assert_int_equal(counter(f, "Sync", "inserted"), 300);
+  assert_int_equal(query(f, RESOURCES), 300);
+  assert_int_equal(query(f, HELD), 0);
+  assert_int_equal(file_lines(f, "Temp/JobLogs/1-Sync-2.changes.csv",
+                              "insert,HR_Person,"),
+                   300);
+  assert_int_equal(count_files(f, "Temp/JobLogs/*.tmp"), 0);
+  assert_int_equal(query(f, "SELECT count(*) FROM pending_reports"), 0);
+}
+
+/* A host killed after its validation committed (the result received, not
+ * recorded): the next resume records that attempt Succeeded with the
+ * counters its change report lists, and applies nothing again. */
+static void test_host_killed_after_validation(void **state) {
+  fixture *f = *state;
+  char inst[32];
+
+  write_job(f, complete_job);
+  write_hr(f, 300, 0, 0);
+  assert_int_equal(jobhost(f, "run", f->pipeline, NULL), 3);
+  snprintf(inst, sizeof(inst), "%lld", instance(f));
+  assert_int_equal(jobhost_worker_fault(f, "resume", inst,
+                                        "exec.result_received"),
+                   128 + 9);
+  assert_int_equal(query(f, RESOURCES), 300);
+  assert_int_equal(jobhost(f, "resume", inst, NULL), 0);
+  assert_string_equal(task_state(f, "Sync"), "Succeeded");
+  assert_int_equal(counter(f, "Sync", "inserted"), 300);
+  assert_true(message_has(f, "Sync", "committed"));
+  assert_int_equal(query(f, RESOURCES), 300);
+  assert_int_equal(query(f, HELD), 0);
+}
+
+/* A host killed after a run's commit: the job resumed records the run
+ * from its change report and removes the batch it consumed. */
+static void test_host_killed_after_run_commit(void **state) {
+  fixture *f = *state;
+  char inst[32];
+
+  write_job(f, complete_job);
+  write_hr(f, 20, 0, 0);
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--force"), 0);
+  write_hr(f, 21, 0, 0);
+  assert_int_equal(jobhost_fault(f, "run", f->pipeline, "sync.after_commit",
+                                 NULL),
+                   128 + 9);
+  snprintf(inst, sizeof(inst), "%lld", instance(f) + 1);
+  assert_int_equal(jobhost(f, "resume", inst, NULL), 0);
+  assert_string_equal(task_state(f, "Sync"), "Succeeded");
+  assert_int_equal(counter(f, "Sync", "inserted"), 1);
+  assert_int_equal(query(f, RESOURCES), 21);
+  assert_int_equal(count_files(f, "Work/Collect/HR/batches/*"), 0);
+}
+
+/* A run whose worker is killed after its change report is in place leaves
+ * no consumed batch behind: the host removes it. */
+static void test_run_killed_after_report(void **state) {
+  fixture *f = *state;
+
+  write_job(f, complete_job);
+  write_hr(f, 20, 0, 0);
+  assert_int_equal(jobhost(f, "run", f->pipeline, "--force"), 0);
+  write_hr(f, 21, 0, 0);
+  assert_int_equal(jobhost_worker_fault(f, "run", f->pipeline,
+                                        "sync.after_report"),
+                   0);
+  assert_string_equal(task_state(f, "Sync"), "Succeeded");
+  assert_int_equal(counter(f, "Sync", "inserted"), 1);
+  assert_int_equal(query(f, RESOURCES), 21);
+  assert_int_equal(count_files(f, "Work/Collect/HR/batches/*"), 0);
+}
+
 /* The task's message in the report. */
 static const char *task_message(const fixture *f, const char *id) {
   static char message[1024];
@@ -913,6 +1084,18 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_host_store_full, setup, teardown),
       cmocka_unit_test_setup_teardown(test_short_row_changes_nothing, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_blocked_killed_after_commit,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_failed_validation_resumable,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_validation_killed_after_commit,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_run_killed_after_report, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_host_killed_after_validation,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_host_killed_after_run_commit,
+                                      setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

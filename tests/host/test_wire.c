@@ -129,19 +129,25 @@ static void test_long_text_is_truncated(void **state) {
   jh_outcome_clear(&o);
 }
 
-/* A task says it committed with an empty record; anything more is
- * malformed. */
+/* A task says it committed with one byte, 1 when its transaction held
+ * its changes (an empty record: applied); anything more is malformed. */
 static void test_committed_record(void **state) {
-  unsigned char buf[16] = {0};
+  unsigned char buf[16] = {0}, held = 1;
   jh_outcome o;
   (void)state;
   memset(&o, 0, sizeof(o));
+  assert_int_equal(jh_wire_apply(&o, JH_WIRE_COMMITTED, buf, 2), -EPROTO);
+  buf[0] = 2;
   assert_int_equal(jh_wire_apply(&o, JH_WIRE_COMMITTED, buf, 1), -EPROTO);
   assert_false(o.committed);
+  assert_int_equal(jh_wire_encode(buf, JH_WIRE_COMMITTED, &held, 1, NULL, 0),
+                   6);
+  assert_int_equal(jh_wire_apply(&o, JH_WIRE_COMMITTED, buf + 5, 1), 0);
+  assert_int_equal(o.committed, JH_COMMITTED_HELD);
   assert_int_equal(jh_wire_encode(buf, JH_WIRE_COMMITTED, NULL, 0, NULL, 0),
                    5);
   assert_int_equal(jh_wire_apply(&o, JH_WIRE_COMMITTED, buf + 5, 0), 0);
-  assert_true(o.committed);
+  assert_int_equal(o.committed, JH_COMMITTED_APPLIED);
   assert_false(o.has_result);
   jh_outcome_clear(&o);
 }

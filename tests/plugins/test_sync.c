@@ -593,7 +593,11 @@ static void test_bad_batches(void **state) {
 /* The synchronizer says once that its transaction committed (the host
  * then takes a later kill as too late to undo it), and never when it
  * rolled back. */
-static void count_commit(void *arg) { ++*(int *)arg; }
+static void count_commit(void *arg, int held, const jh_sync_stats *st) {
+  (void)held;
+  (void)st;
+  ++*(int *)arg;
+}
 
 static int sync_counting_commits(fx *f, int64_t instance, int *commits,
                                  char *err, size_t errsize) {

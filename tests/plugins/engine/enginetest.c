@@ -314,9 +314,9 @@ static int sleep_run(jobhost_ctx *ctx) {
 /* The host object through which a task says its changes are committed
  * (the host's lib/model.h declares it; the layout is repeated here so that
  * this plugin keeps to the public SDK). */
-#define COMMIT_OBJECT "jobhost.committed/1"
+#define COMMIT_OBJECT "jobhost.committed/2"
 typedef struct commit_notice {
-  void (*committed)(jobhost_ctx *ctx);
+  void (*committed)(jobhost_ctx *ctx, int held);
 } commit_notice;
 
 static const jobhost_param commit_params[] = {
@@ -367,7 +367,7 @@ static int commit_run(jobhost_ctx *ctx) {
   }
   if (bool_param(ctx, "ignore_term"))
     signal(SIGTERM, SIG_IGN);
-  notice->committed(ctx);
+  notice->committed(ctx, 0);
   jobhost_info(ctx, "committed");
   svc->counter_set(ctx, "committed", 1);
   clock_gettime(CLOCK_MONOTONIC, &start);
