@@ -412,6 +412,7 @@ int jh_cmd_run(int argc, char **argv) {
     keep_reserve(&home, store);
     jh_sweep_leftovers(&home, store, instance, stderr);
     status = execute_and_report(&a, &job, &home, store, instance);
+    jh_sweep_job_end(&home, stderr);
   }
   jh_forkserver_stop(a.exec.forkserver);
   jh_store_close(store);
@@ -532,6 +533,7 @@ int jh_cmd_resume(int argc, char **argv) {
   keep_reserve(&home, store);
   jh_sweep_leftovers(&home, store, instance, stderr);
   status = execute_and_report(&a, &job, &home, store, instance);
+  jh_sweep_job_end(&home, stderr);
 out:
   jh_job_row_clear(&row);
   jh_job_clear(&job);

@@ -11,8 +11,10 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "idstore.h"
 
 typedef struct live {
@@ -111,6 +113,51 @@ static int sweep_dir(const char *dir, const live *l, int only_tmp,
   return removed;
 }
 
+/* The atomic writers' dead temporary files in dir and, with subdirs, in
+ * each of its folders (Work/Collect/<connector>). */
+static int sweep_atomic(const char *dir, int subdirs) {
+  int removed = jh_sweep_atomic_temps(dir, 0);
+  DIR *d;
+  struct dirent *e;
+  if (!subdirs || (d = opendir(dir)) == NULL)
+    return removed;
+  while ((e = readdir(d)) != NULL) {
+    char path[PATH_MAX];
+    struct stat st;
+    if (e->d_name[0] == '.' ||
+        (size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
+            sizeof(path))
+      continue;
+    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+      removed += jh_sweep_atomic_temps(path, 0);
+  }
+  closedir(d);
+  return removed;
+}
+
+int jh_sweep_dead_writers(const jh_home *home) {
+  int removed = 0;
+  for (int f = 0; f < JOBHOST_FOLDER_TASK_WORK; f++)
+    removed += sweep_atomic(home->folders[f], f == JOBHOST_FOLDER_COLLECT);
+  return removed + sweep_atomic(home->reports, 0);
+}
+
+int jh_sweep_job_end(const jh_home *home, FILE *log) {
+  jh_idstore *ids = NULL;
+  char err[512];
+  if (access(home->identity_store_path, F_OK) == 0) {
+    if (jh_idstore_open(home->identity_store_path, &ids, err, sizeof(err)) !=
+            0 ||
+        jh_idstore_settle_reports(ids, 0, err, sizeof(err)) < 0) {
+      if (log != NULL)
+        fprintf(log, "jobhost: %s; a committed change report may be left "
+                     "for the next job to put in place\n", err);
+    }
+    jh_idstore_close(ids);
+  }
+  return jh_sweep_dead_writers(home);
+}
+
 int jh_sweep_leftovers(const jh_home *home, jh_store *store, int64_t instance,
                        FILE *log) {
   jh_idstore *ids = NULL;
@@ -136,6 +183,7 @@ int jh_sweep_leftovers(const jh_home *home, jh_store *store, int64_t instance,
   if (!only_work)
     removed += sweep_dir(home->folders[JOBHOST_FOLDER_JOB_LOGS], &l, 1, ids,
                          log);
+  removed += jh_sweep_dead_writers(home);
   free(l.ids);
   jh_idstore_close(ids);
   return removed;

@@ -6,18 +6,25 @@
 
 #include "atomic_file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#define TEMP_MARK ".tmp."
 
 int jh_write_file_atomic(const char *path, const void *data, size_t len,
                          mode_t mode) {
   char tmp[PATH_MAX];
   int fd, rc = 0;
 
-  if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
+  if ((size_t)snprintf(tmp, sizeof(tmp), "%s" TEMP_MARK "%ld", path,
                        (long)getpid()) >= sizeof(tmp))
     return -ENAMETOOLONG;
   fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -51,4 +58,65 @@ int jh_fsync_dir(const char *dir) {
     rc = -errno;
   close(fd);
   return rc;
+}
+
+int jh_atomic_temp_name(const char *name, long *pid) {
+  const char *mark = strstr(name, TEMP_MARK), *digits;
+  char *end;
+  long v;
+  /* the last ".tmp." of the name, with only digits after it */
+  for (const char *m = mark; m != NULL; m = strstr(m + 1, TEMP_MARK))
+    mark = m;
+  if (mark == NULL || mark == name)
+    return 0;
+  digits = mark + strlen(TEMP_MARK);
+  if (*digits < '0' || *digits > '9')
+    return 0;
+  errno = 0;
+  v = strtol(digits, &end, 10);
+  if (*end != '\0' || errno != 0 || v <= 0 || v > INT_MAX)
+    return 0;
+  *pid = v;
+  return 1;
+}
+
+/* Whether the process pid is gone (not merely someone else's): it does
+ * not exist, or it has exited and waits to be reaped (a zombie). */
+static int process_gone(long pid) {
+  char path[64], buf[512], *close_paren;
+  FILE *f;
+  size_t n;
+  if (kill((pid_t)pid, 0) != 0)
+    return errno == ESRCH;
+  snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+  if ((f = fopen(path, "re")) == NULL)
+    return errno == ENOENT;
+  n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  /* "pid (comm) S ...": the state follows the last parenthesis */
+  close_paren = strrchr(buf, ')');
+  return close_paren != NULL && close_paren[1] == ' ' && close_paren[2] == 'Z';
+}
+
+int jh_sweep_atomic_temps(const char *dir, int all) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  int removed = 0;
+  if (d == NULL)
+    return 0;
+  while ((e = readdir(d)) != NULL) {
+    char path[PATH_MAX];
+    struct stat st;
+    long pid;
+    if (!jh_atomic_temp_name(e->d_name, &pid) || (!all && !process_gone(pid)))
+      continue;
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
+        sizeof(path))
+      continue;
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && unlink(path) == 0)
+      removed++;
+  }
+  closedir(d);
+  return removed;
 }

@@ -8,11 +8,24 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Write data to a temporary file beside path (unique to this process),
- * fsync it, rename it over path. On failure nothing is left behind.
- * Returns 0 or a negative errno. */
+/* Write data to a temporary file beside path, named "<path>.tmp.<pid>"
+ * (unique to this process), fsync it, rename it over path. On failure
+ * nothing is left behind, but a writer killed midway leaves its temporary
+ * file: jh_sweep_atomic_temps removes it. Returns 0 or a negative errno. */
 int jh_write_file_atomic(const char *path, const void *data, size_t len,
                          mode_t mode);
+
+/* Remove from the folder dir the temporary files of jh_write_file_atomic
+ * ("<name>.tmp.<pid>"). With all zero, only those whose writer process
+ * no longer exists: a live writer's file stays (so does one whose pid a
+ * later process took, or whose writer is a zombie: a later sweep removes
+ * it). With all nonzero, every one: for a caller that holds the lock
+ * every writer of that folder takes. Returns how many were removed. */
+int jh_sweep_atomic_temps(const char *dir, int all);
+
+/* Whether name is a temporary file name of jh_write_file_atomic; sets
+ * *pid to its writer's pid. */
+int jh_atomic_temp_name(const char *name, long *pid);
 
 /* fsync the folder dir, so that a rename or a new entry in it is
  * durable. 0 or a negative errno. */

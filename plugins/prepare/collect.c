@@ -245,12 +245,18 @@ static int write_seq(struct ctx *c) {
   return rc;
 }
 
-/* Remove temporary batch folders a crashed prepare left (the lock is
- * held, so none is in use). */
+/* Remove temporary batch folders, and the temporary files of seq and
+ * health.json, a crashed prepare left (the lock is held, so none is in
+ * use: every writer of them holds it). */
 static void remove_stale(struct ctx *c) {
-  DIR *d = opendir(c->batches);
+  DIR *d;
   struct dirent *e;
-  if (d == NULL)
+  int n = jh_sweep_atomic_temps(c->dir, 1);
+  if (n > 0)
+    say(c, JOBHOST_LOG_WARNING,
+        "removed %d temporary file(s) of %s, left by an interrupted prepare",
+        n, c->dir);
+  if ((d = opendir(c->batches)) == NULL)
     return;
   while ((e = readdir(d)) != NULL) {
     size_t len = strlen(e->d_name);

@@ -22,7 +22,9 @@
 #include <cmocka.h>
 
 #include "home.h"
+#include "idstore.h"
 #include "store.h"
+#include "sweep.h"
 #include "testutil.h"
 
 /* A temporary folder and a store in it, per test. */
@@ -785,6 +787,89 @@ static void test_home_explicit_root(void **state) {
   umask(old);
 }
 
+/* The temporary files of atomic writers killed midway (an export's
+ * table list, prepare's seq and health.json) are removed when a job
+ * starts; a live writer's file, and names that are not such files, stay. */
+static void test_sweep_dead_atomic_temps(void **state) {
+  struct fixture *f = *state;
+  char root[PATH_MAX + 16], err[PATH_MAX + 256] = "", p[8][PATH_MAX + 96];
+  long dead = dead_pid(), live = (long)getpid();
+  jh_home h;
+
+  snprintf(root, sizeof(root), "%s/home", f->dir);
+  assert_int_equal(jh_home_open(root, &h, err, sizeof(err)), 0);
+  snprintf(p[0], sizeof(p[0]), "%s/Temp/ExportOutput/HR.tables.tmp.%ld",
+           root, dead);
+  snprintf(p[1], sizeof(p[1]), "%s/Work/Collect/HR", root);
+  assert_int_equal(mkdir(p[1], 0750), 0);
+  snprintf(p[1], sizeof(p[1]), "%s/Work/Collect/HR/seq.tmp.%ld", root, dead);
+  snprintf(p[2], sizeof(p[2]), "%s/Work/Collect/HR/health.json.tmp.%ld",
+           root, dead);
+  snprintf(p[3], sizeof(p[3]), "%s/Reports/1.json.tmp.%ld", root, dead);
+  /* kept: a running writer's, and names of no atomic writer */
+  snprintf(p[4], sizeof(p[4]), "%s/Temp/ExportOutput/HR.tables.tmp.%ld",
+           root, live);
+  snprintf(p[5], sizeof(p[5]), "%s/Temp/ExportOutput/x.tmp.12ab", root);
+  snprintf(p[6], sizeof(p[6]), "%s/Work/Collect/HR/seq", root);
+  snprintf(p[7], sizeof(p[7]), "%s/Temp/ExportOutput/.tmp.%ld", root, dead);
+  for (int i = 0; i < 8; i++)
+    jh_test_write_file(p[i], "x", 0640);
+
+  assert_int_equal(jh_sweep_leftovers(&h, f->s, 1, NULL), 4);
+  for (int i = 0; i < 4; i++)
+    assert_int_not_equal(access(p[i], F_OK), 0);
+  for (int i = 4; i < 8; i++)
+    assert_int_equal(access(p[i], F_OK), 0);
+
+  /* A writer that has exited but is not reaped yet (a zombie) is gone:
+   * the sweep at the end of a job removes its file. */
+  {
+    int status;
+    pid_t z = fork();
+    assert_true(z >= 0);
+    if (z == 0)
+      _exit(0);
+    snprintf(p[0], sizeof(p[0]), "%s/Temp/ExportOutput/HR.tables.tmp.%ld",
+             root, (long)z);
+    jh_test_write_file(p[0], "x", 0640);
+    for (int tries = 0; tries < 200 && jh_sweep_dead_writers(&h) == 0;
+         tries++)
+      usleep(10000); /* until the child has exited */
+    assert_int_not_equal(access(p[0], F_OK), 0);
+    assert_int_equal(waitpid(z, &status, 0), z);
+  }
+  jh_home_clear(&h);
+}
+
+/* When a job ends, the change report of a synchronization whose worker
+ * died after its commit is put in place (no later job may come). */
+static void test_sweep_job_end_settles_reports(void **state) {
+  struct fixture *f = *state;
+  char root[PATH_MAX + 16], err[PATH_MAX + 256] = "";
+  char report[PATH_MAX + 64], tmp[PATH_MAX + 80], sql[PATH_MAX + 200];
+  jh_idstore *ids = NULL;
+  jh_home h;
+
+  snprintf(root, sizeof(root), "%s/home", f->dir);
+  assert_int_equal(jh_home_open(root, &h, err, sizeof(err)), 0);
+  snprintf(report, sizeof(report), "%s/Temp/JobLogs/2-Sync-1.changes.csv",
+           root);
+  snprintf(tmp, sizeof(tmp), "%s.tmp", report);
+  jh_test_write_file(tmp, "insert,HR_Person,E1,\n", 0640);
+  assert_int_equal(
+      jh_idstore_open(h.identity_store_path, &ids, err, sizeof(err)), 0);
+  snprintf(sql, sizeof(sql),
+           "INSERT INTO pending_reports(task_instance, path) VALUES (7, '%s')",
+           report);
+  assert_int_equal(jh_idstore_exec(ids, sql, err, sizeof(err)), 0);
+  jh_idstore_close(ids);
+
+  assert_int_equal(jh_sweep_job_end(&h, NULL), 0);
+  assert_int_equal(access(report, F_OK), 0);
+  assert_int_not_equal(access(tmp, F_OK), 0);
+  jh_home_clear(&h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_migrations_new_and_reopen, setup,
@@ -814,6 +899,10 @@ int main(void) {
       cmocka_unit_test(test_state_names),
       cmocka_unit_test(test_time_iso),
       cmocka_unit_test_setup_teardown(test_home_from_env, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sweep_job_end_settles_reports,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sweep_dead_atomic_temps, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_home_explicit_root, setup,
                                       teardown),
   };

@@ -458,6 +458,26 @@ static void test_stale_tmp_removed(void **state) {
   assert_non_null(strstr(f->log, "interrupted prepare"));
 }
 
+/* The temporary files of seq and health.json that a killed prepare left
+ * go, whatever their pid says (here a live one: the lock tells). */
+static void test_stale_seq_health_removed(void **state) {
+  struct fixture *f = *state;
+  char seq[PATH_MAX + 64], health[PATH_MAX + 64];
+  jh_prep_result res;
+  assert_int_equal(mkdir(f->col, 0700), 0);
+  assert_int_equal(mkdir(f->hr, 0700), 0);
+  mkpath(seq, sizeof(seq), "%s/seq.tmp.%ld", f->hr, (long)getpid());
+  mkpath(health, sizeof(health), "%s/health.json.tmp.1", f->hr);
+  jh_test_write_file(seq, "4\n", 0640);
+  jh_test_write_file(health, "{", 0640);
+  write_both(f);
+  prepare_ok(f, JH_PREP_COMPLETE, JH_PREP_FULL, &res);
+  jh_prep_result_free(&res);
+  assert_int_not_equal(access(seq, F_OK), 0);
+  assert_int_not_equal(access(health, F_OK), 0);
+  assert_non_null(strstr(f->log, "temporary file(s)"));
+}
+
 static void test_mapping_errors(void **state) {
   struct fixture *f = *state;
   char err[1024];
@@ -1042,6 +1062,7 @@ int main(void) {
       T(test_manifest),
       T(test_seq_increments),
       T(test_stale_tmp_removed),
+      T(test_stale_seq_health_removed),
       T(test_mapping_errors),
       T(test_sort_beyond_memory),
       T(test_incremental_delta),
