@@ -1,5 +1,5 @@
 /*
- * blocked.h — blocked connectors (reference/domain.md §7.4, §13.10).
+ * blocked.h — blocked connectors (doc/identity-manager.md, blocked connectors).
  *
  * While a connector's synchronization is Blocked (its changes held,
  * doc/synchronization.md), the export, prepare and synchronize tasks of

@@ -4,7 +4,7 @@
 #ifndef JH_CLI_H
 #define JH_CLI_H
 
-/* Exit statuses of the CLI contract (DESIGN.md). */
+/* Exit statuses of the CLI contract (README.md, "Commands"). */
 enum jh_exit {
   JH_EXIT_OK = 0,        /* Succeeded */
   JH_EXIT_ERROR = 1,     /* Error */

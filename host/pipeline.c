@@ -1119,7 +1119,7 @@ static void check_parents(ctx *c) {
   free(ids);
 }
 
-/* domain.md §5.1: all tasks of a job run on the job's agent, or all on
+/* doc/identity-manager.md: all tasks of a job run on the job's agent, or all on
  * the server when the job names none. */
 static void check_agents(ctx *c) {
   const jh_pipeline *p = c->p;

@@ -1,7 +1,7 @@
 /*
  * pipeline.h — a job read from pipeline YAML (libyaml).
  *
- * File shape (DESIGN.md "Pipelines"):
+ * File shape (doc/pipeline.md):
  *
  *   version: 1                       # required, must be 1
  *   include: [other.yaml, ...]       # optional; paths relative to the

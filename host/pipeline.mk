@@ -85,4 +85,5 @@ tests_host_test_model_SOURCES = tests/host/test_model.c
 tests_host_test_model_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_host_test_model_CFLAGS = $(TEST_CFLAGS) $(YAML_CFLAGS)
 tests_host_test_model_LDADD = $(TEST_LDADD) $(YAML_LIBS)
-EXTRA_DIST += doc/model.md doc/synchronization.md doc/pipeline.md
+EXTRA_DIST += doc/model.md doc/synchronization.md doc/pipeline.md \
+	doc/identity-manager.md

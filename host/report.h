@@ -1,5 +1,5 @@
 /*
- * report.h — the run report (DESIGN.md "CLI contract"):
+ * report.h — the run report (README.md, "Commands"):
  *
  *   {"job": "...", "instance": 7, "state": "Warning",
  *    "started_at": "...Z", "ended_at": "...Z",

@@ -1,6 +1,6 @@
 /*
  * xml_import.h — Identity Manager (Usercube) configuration XML to pipeline
- * YAML (issue 5; doc/xml-import.md has the user's side).
+ * YAML (doc/xml-import.md has the user's side).
  *
  * Input: one or more files whose root is
  *   <ConfigurationFile xmlns="urn:schemas-usercube-com:configuration">,
@@ -8,7 +8,7 @@
  * declared at the top level of another file). Files are read safely and
  * at most JH_XML_MAX_BYTES each (xml_read.h).
  *
- * What becomes what (reference/domain.md §2-§6, §11):
+ * What becomes what (doc/identity-manager.md):
  *   Job                       job: (exactly one Job, or the one chosen)
  *     Identifier              id
  *     DisplayName_L1          display_name

@@ -2,7 +2,7 @@
  * xml_read.h — read one XML file with libxml2, safely, and say where each
  * element and attribute is written.
  *
- * Safety (issue 5 §4):
+ * Safety (doc/xml-import.md, SECURITY.md):
  *   - the file must be a regular file of at most JH_XML_MAX_BYTES bytes;
  *   - no network access (XML_PARSE_NONET), no XInclude, no DTD loading;
  *   - a document type declaration (<!DOCTYPE ...>) is refused as soon as

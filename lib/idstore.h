@@ -1,7 +1,7 @@
 /*
  * idstore.h — the identity store: resources, links, change tables and
  * per-connector synchronization state, in one SQLite file (WAL) beside
- * the job store (reference/domain.md §8.4).
+ * the job store (doc/identity-manager.md).
  *
  * Tables (schema version in PRAGMA user_version, migrations applied on
  * open, each in its own transaction):

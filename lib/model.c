@@ -25,7 +25,7 @@ static const char *const threshold_keys[JH_TH_COUNT] = {
     [JH_TH_LINK_PCT_INSERTED] = "max_link_percentage_inserted_lines",
 };
 
-/* Connector-level defaults of domain.md §8.5. */
+/* Connector-level defaults (doc/identity-manager.md, thresholds). */
 static const int64_t connector_defaults[JH_TH_COUNT] = {
     [JH_TH_MAX_DELETED] = 100,       [JH_TH_MAX_INSERTED] = 100,
     [JH_TH_MAX_UPDATED] = 100,       [JH_TH_PCT_DELETED] = 5,

@@ -1,6 +1,6 @@
 /*
  * model.h — the identity model: connectors, connections, entity types,
- * entity type mappings and association mappings (reference/domain.md
+ * entity type mappings and association mappings (doc/identity-manager.md
  * §8.5, §8.6, §11). Plain data, read from model YAML by the host
  * (host/model_load.c, file format in doc/model.md) and shared with the
  * built-in plugins through the host_object service (JH_MODEL_OBJECT).
@@ -48,7 +48,7 @@ typedef struct jh_mloc {
 #define JH_THRESHOLD_UNSET (-1)
 
 /*
- * Thresholds of reference/domain.md §8.5. A value is a count (maximum_*)
+ * Thresholds (doc/identity-manager.md). A value is a count (maximum_*)
  * or a percentage of the stored resources or links (max_percentage_*);
  * 0 disables it. Connector defaults: 100 lines and 5 % for resources,
  * 1000 lines and 5 % for links; mapping defaults are 0.
@@ -78,7 +78,7 @@ const char *jh_threshold_key(jh_threshold_kind k);
 int64_t jh_threshold_value(const jh_thresholds *t, jh_threshold_kind k,
                            int connector_level);
 
-/* Source-health guard of a connector (issue 4 §6). */
+/* Source-health guard of a connector (doc/synchronization.md). */
 typedef struct jh_source_health {
   int allow_empty;        /* an empty table is accepted (default: no) */
   int max_shrink_percent; /* a table may lose at most this share of its
@@ -209,7 +209,7 @@ typedef struct jh_model {
 } jh_model;
 
 /* Lookups (NULL when absent). Connector and connection identifiers are
- * case-insensitive (domain.md §11); the others are exact. An item whose
+ * case-insensitive (doc/identity-manager.md); the others are exact. An item whose
  * identifier was refused while loading has none (NULL) and is never
  * found, so that a model with errors can still be checked. */
 const jh_connector *jh_model_connector(const jh_model *m, const char *id);

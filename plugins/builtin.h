@@ -2,7 +2,7 @@
  * builtin.h — pieces shared by the built-in plugins' declarations.
  *
  * Parameter names follow the Identity Manager attributes in snake_case
- * (reference/domain.md §6). Two renames: TaskEntityType/TaskResourceType
+ * (doc/identity-manager.md). Two renames: TaskEntityType/TaskResourceType
  * children become the lists entity_types/resource_types, and the task
  * attribute Type (PrepareSynchronizationType) becomes prepare_type, since
  * `type` already names the task type in a pipeline.

@@ -1,6 +1,6 @@
 /*
  * classify.c — the classify plugin: UpdateClassificationTask.
- * reference/domain.md §6.11 and §10.2.
+ * doc/identity-manager.md
  */
 #include "config.h"
 

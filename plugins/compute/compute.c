@@ -1,7 +1,7 @@
 /*
  * compute.c — the compute plugin: entity property expressions,
  * correlation keys, role model and provisioning orders.
- * reference/domain.md §6.6-§6.9 and §9.
+ * doc/identity-manager.md
  */
 #include "config.h"
 

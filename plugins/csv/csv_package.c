@@ -1,6 +1,6 @@
 /*
  * csv_package.c — the `csv` connector package: export of a CSV file
- * (Identity Manager's Usercube-Export-Csv, reference/domain.md §8.2, §11).
+ * (Identity Manager's Usercube-Export-Csv, doc/identity-manager.md).
  *
  * Settings (connection `settings` in the model):
  *   path                     the file of a complete export
@@ -23,7 +23,7 @@
  * Mode: without a cookie (none yet, or ignore_cookie_file) the export is
  * complete and reads `path`; with one it is incremental and reads
  * `path_incremental`. The file a mode needs must be configured and exist,
- * else the export is refused (domain.md §11: the export is not launched).
+ * else the export is refused (doc/identity-manager.md: the export is not launched).
  * A cookie is written after every successful export when
  * `path_incremental` is configured, so a connection with only `path`
  * never turns incremental.

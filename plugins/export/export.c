@@ -4,7 +4,7 @@
  * ExportTask runs the export of one connection through its connector
  * package and keeps the mechanics (ExportOutput, ExportCookies,
  * IgnoreCookieFile, counters, progress, cancellation) out of the
- * packages. reference/domain.md §6.2, doc/synchronization.md.
+ * packages. doc/identity-manager.md, doc/synchronization.md.
  *
  * How: the package is called with a context whose services table is a
  * copy of the host's with a few members wrapped — the table writer (to

@@ -3,7 +3,7 @@
  *
  * Consumes provisioning order files and applies each order through the
  * connection's connector package, writing a result file.
- * reference/domain.md §6.10 and §9.5.
+ * doc/identity-manager.md
  */
 #include "config.h"
 

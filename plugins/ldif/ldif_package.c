@@ -1,6 +1,6 @@
 /*
  * ldif_package.c — the `ldif` connector package: a directory kept as an
- * LDIF file (the embedded stand-in for an LDAP directory, DESIGN.md).
+ * LDIF file (the embedded stand-in for an LDAP directory, README.md).
  * Export only; fulfill (writing the file) comes later.
  *
  * Settings:

@@ -1,5 +1,5 @@
 /*
- * collect.h — the core of PrepareSynchronizationTask (reference/domain.md
+ * collect.h — the core of PrepareSynchronizationTask (doc/identity-manager.md
  * §6.3, §8.3): from the exported tables of one connector to one batch in
  * Work/Collect/<Connector>/batches, exactly as doc/synchronization.md
  * describes it. No SDK context is needed: the task glue (prepare.c)
@@ -22,7 +22,7 @@
  * else changes. One prepare per connector runs at a time (an flock on
  * Work/Collect/<Connector>/.lock; a second one waits for it).
  *
- * Source-health guard (issue 4), checked before anything is published:
+ * Source-health guard (doc/synchronization.md), checked before anything is published:
  *  - a mapped table whose export is missing: JOBHOST_ESOURCE;
  *  - for full extracts (not Changes input): a table with no clean row,
  *    unless the connector's source_health.allow_empty, and a table that

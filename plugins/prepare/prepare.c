@@ -2,7 +2,7 @@
  * prepare.c — the prepare plugin: PrepareSynchronizationTask.
  *
  * Cleanses and sorts exported tables and computes incremental deltas
- * against the previous snapshot (reference/domain.md §6.3 and §8.3). This
+ * against the previous snapshot (doc/identity-manager.md). This
  * file is the task glue: parameters, folders, counters; the work is done
  * by collect.c (doc/synchronization.md is the contract it writes).
  *

@@ -1,6 +1,6 @@
 /*
  * profiles.c — the profiles plugin: SetInternalUserProfilesTask.
- * reference/domain.md §6.12 and §10.3.
+ * doc/identity-manager.md
  */
 #include "config.h"
 

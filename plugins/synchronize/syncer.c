@@ -1079,7 +1079,7 @@ static int diff_batch(syncer *s, const batch *b) {
 
 /* ---- guard and thresholds ---- */
 
-/* domain.md §8.5 guard against a broken source, and issue 4 §6. */
+/* doc/identity-manager.md guard against a broken source. */
 static int guard(syncer *s, const batch *b) {
   const jh_source_health *h = &s->connector->health;
   if (b->mode != MODE_COMPLETE)

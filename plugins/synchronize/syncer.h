@@ -1,6 +1,6 @@
 /*
  * syncer.h — the synchronization of one connector's prepared batches into
- * the identity store (reference/domain.md §8.4, §8.5; doc/synchronization.md).
+ * the identity store (doc/identity-manager.md; doc/synchronization.md).
  *
  * One call is one task's work, done in one store transaction:
  *

@@ -1,6 +1,6 @@
 /*
  * synchronize.c — the synchronize plugin: SynchronizeTask and
- * SetRecentlyModifiedFlagTask. reference/domain.md §6.4, §6.5, §8.4, §8.5.
+ * SetRecentlyModifiedFlagTask. See doc/identity-manager.md.
  *
  * The work is in syncer.c; this file reads the task's parameters and
  * folders and reports counters, messages and the produced-output flag.

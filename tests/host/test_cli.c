@@ -129,7 +129,7 @@ static void test_plugins_json(void **state) {
                            json_string_value(json_object_get(pl, "name"))));
     json_array_foreach(tasks, j, t) {
       const char *name = json_string_value(json_object_get(t, "name"));
-      /* issue 4 implements synchronization; compute tasks come later */
+      /* synchronization is implemented; compute tasks come later */
       if (strcmp(name, "SynchronizeTask") == 0 ||
           strcmp(name, "ExportTask") == 0 ||
           strcmp(name, "PrepareSynchronizationTask") == 0)

@@ -3,7 +3,7 @@
  * pipelines of test tasks (tests/plugins/engine) and the tests read its exit
  * status, its report and the store.
  *
- * Covers domain.md §13 behaviours 2-8 and 15 on a pipeline shaped like the
+ * Covers doc/identity-manager.md on a pipeline shaped like the
  * seed job, crashing and hanging tasks, retries, cancel, a second start,
  * a SIGKILLed host whose instance `resume` finishes, --task/--from/--to,
  * --dry-run and --isolation none; and the scheduling rules of plan.h as

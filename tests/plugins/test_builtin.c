@@ -1,6 +1,6 @@
 /*
  * test_builtin.c — the built-in plugins load from the build tree,
- * declare the task types and parameter schemas of reference/domain.md §6,
+ * declare the task types and parameter schemas of doc/identity-manager.md,
  * and a task type is marked not implemented exactly when it says so when
  * run (the implemented ones are listed in `implemented`).
  *
@@ -42,7 +42,7 @@ static const struct {
 };
 #define NEXPECTED (sizeof(expected) / sizeof(expected[0]))
 
-/* A few schema facts from domain.md §6, checked one by one. */
+/* A few schema facts from doc/identity-manager.md, checked one by one. */
 static const struct {
   const char *task_type;
   const char *param;
@@ -195,7 +195,7 @@ static void test_parameter_schemas(void **state) {
     else
       assert_string_equal(p->default_value, schema_facts[i].default_value);
   }
-  /* Blocking task types are the two of domain.md §7.2. */
+  /* Blocking task types: synchronize and provisioning orders. */
   assert_true(jh_registry_task_type(reg, "SynchronizeTask", NULL)->flags &
               JOBHOST_TASK_CAN_BLOCK);
   assert_true(
