@@ -8,12 +8,13 @@
 
 #include "executor.h"
 #include "export_output.h"
+
+#include "atomic_file.h"
 #include "faultpoint.h"
 #include "idstore.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -184,19 +185,11 @@ static int64_t mono_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 /* Remove a work folder if the task made one: usually it did not, or left
  * it empty, and one rmdir settles it. */
 static void rmtree_if_exists(const char *dir) {
   if (dir != NULL && rmdir(dir) != 0 && errno != ENOENT)
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    (void)jh_remove_tree(dir);
 }
 
 /* File-name-safe copy of a task id (ids are free text in YAML). */

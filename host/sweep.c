@@ -7,7 +7,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,23 +54,6 @@ static int keep(const live *l, const char *name) {
   return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-                    struct FTW *ftw) {
-  (void)sb;
-  (void)ftw;
-  if (flag == FTW_DP)
-    return rmdir(path) != 0 && errno != ENOENT ? -1 : 0;
-  return unlink(path) != 0 && errno != ENOENT ? -1 : 0;
-}
-
-static int remove_path(const char *path) {
-  if (unlink(path) == 0)
-    return 0;
-  if (errno != EISDIR && errno != EPERM)
-    return errno == ENOENT ? 0 : -errno;
-  return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -errno;
-}
-
 static int is_tmp(const char *name) {
   size_t len = strlen(name);
   return len > 4 && strcmp(name + len - 4, ".tmp") == 0;
@@ -102,7 +84,7 @@ static int sweep_dir(const char *dir, const live *l, int only_tmp,
       if (jh_idstore_is_pending_report(ids, final))
         continue;
     }
-    rc = remove_path(path);
+    rc = jh_remove_tree(path);
     if (rc == 0)
       removed++;
     else if (log != NULL)

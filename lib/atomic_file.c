@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -119,4 +120,29 @@ int jh_sweep_atomic_temps(const char *dir, int all) {
   }
   closedir(d);
   return removed;
+}
+
+/* ---- removing a tree ---- */
+
+static _Thread_local int remove_first_error;
+
+static int remove_entry(const char *path, const struct stat *sb, int flag,
+                        struct FTW *ftw) {
+  (void)sb;
+  (void)ftw;
+  if ((flag == FTW_DP ? rmdir(path) : unlink(path)) != 0 && errno != ENOENT &&
+      remove_first_error == 0)
+    remove_first_error = -errno;
+  return 0; /* on with the rest */
+}
+
+int jh_remove_tree(const char *path) {
+  if (unlink(path) == 0 || errno == ENOENT)
+    return 0;
+  if (errno != EISDIR && errno != EPERM)
+    return -errno;
+  remove_first_error = 0;
+  if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    return errno == ENOENT ? 0 : -errno;
+  return remove_first_error;
 }

@@ -31,4 +31,10 @@ int jh_atomic_temp_name(const char *name, long *pid);
  * durable. 0 or a negative errno. */
 int jh_fsync_dir(const char *dir);
 
+/* Remove path, a file or a folder with everything under it (symbolic
+ * links are removed, never followed). A path that does not exist is
+ * removed already. Goes on past an entry it cannot remove; returns 0, or
+ * the first failure as a negative errno. */
+int jh_remove_tree(const char *path);
+
 #endif /* JH_ATOMIC_FILE_H */

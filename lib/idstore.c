@@ -7,7 +7,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,15 +460,6 @@ out:
 
 /* ---- batches consumed by a committed transaction ---- */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-                    struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  (void)remove(path);
-  return 0;
-}
-
 static long long last_batch(jh_idstore *s, const char *connector) {
   sqlite3_stmt *q = NULL;
   long long last = -1;
@@ -516,7 +506,7 @@ int jh_idstore_remove_consumed(jh_idstore *s, const char *collect_dir,
     if (*end != '-' || seq > last)
       continue;
     snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-    (void)nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    (void)jh_remove_tree(p);
   }
   closedir(d);
   return 0;

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -140,19 +139,6 @@ static int mkdir_p(const char *path) {
   return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag,
-                        struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  remove(path);
-  return 0;
-}
-
-static void rmtree(const char *path) {
-  nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* ---------------------------------------------------------------- lock */
 
 /* One prepare per connector at a time: wait for the lock, looking at the
@@ -266,7 +252,7 @@ static void remove_stale(struct ctx *c) {
       if (p != NULL) {
         say(c, JOBHOST_LOG_WARNING,
             "removing %s, left by an interrupted prepare", p);
-        rmtree(p);
+        (void)jh_remove_tree(p);
       }
       free(p);
     }
@@ -874,7 +860,7 @@ int jh_prepare_collect(const jh_prep_options *opt, jh_prep_result *res,
   if (!res->published)
     unstage_previous(&c);
   if (c.tmp_made)
-    rmtree(c.tmp);
+    (void)jh_remove_tree(c.tmp);
   if (c.lock_fd >= 0)
     close(c.lock_fd); /* releases the lock */
   for (size_t i = 0; c.inputs != NULL && i < c.ntables; i++)

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "atomic_file.h"
 #include "home.h"
 #include "idstore.h"
 #include "store.h"
@@ -790,6 +791,37 @@ static void test_home_explicit_root(void **state) {
 /* The temporary files of atomic writers killed midway (an export's
  * table list, prepare's seq and health.json) are removed when a job
  * starts; a live writer's file, and names that are not such files, stay. */
+/* A file, a missing path and a folder tree with a symbolic link in it:
+ * each is removed, and the link's target is left alone. */
+static void test_remove_tree(void **state) {
+  char dir[PATH_MAX], p[PATH_MAX + 64], keep[PATH_MAX + 64];
+  FILE *f;
+  (void)state;
+  jh_test_mkdtemp(dir, sizeof(dir));
+  snprintf(keep, sizeof(keep), "%s/keep", dir);
+  assert_non_null(f = fopen(keep, "w"));
+  fclose(f);
+  snprintf(p, sizeof(p), "%s/t", dir);
+  assert_int_equal(mkdir(p, 0700), 0);
+  snprintf(p, sizeof(p), "%s/t/a", dir);
+  assert_int_equal(mkdir(p, 0700), 0);
+  snprintf(p, sizeof(p), "%s/t/a/b", dir);
+  assert_int_equal(mkdir(p, 0700), 0);
+  snprintf(p, sizeof(p), "%s/t/a/b/file", dir);
+  assert_non_null(f = fopen(p, "w"));
+  fclose(f);
+  snprintf(p, sizeof(p), "%s/t/link", dir);
+  assert_int_equal(symlink(keep, p), 0);
+  snprintf(p, sizeof(p), "%s/t", dir);
+  assert_int_equal(jh_remove_tree(p), 0);
+  assert_int_equal(access(p, F_OK), -1);
+  assert_int_equal(access(keep, F_OK), 0);
+  assert_int_equal(jh_remove_tree(p), 0); /* gone already */
+  assert_int_equal(jh_remove_tree(keep), 0);
+  assert_int_equal(access(keep, F_OK), -1);
+  assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_sweep_dead_atomic_temps(void **state) {
   struct fixture *f = *state;
   char root[PATH_MAX + 16], err[PATH_MAX + 256] = "", p[8][PATH_MAX + 96];
@@ -901,6 +933,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_home_from_env, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sweep_job_end_settles_reports,
                                       setup, teardown),
+      cmocka_unit_test(test_remove_tree),
       cmocka_unit_test_setup_teardown(test_sweep_dead_atomic_temps, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_home_explicit_root, setup,
