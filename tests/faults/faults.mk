@@ -23,8 +23,6 @@ FAULTS_ENV = JH_JOBHOST='$(abs_top_builddir)/jobhost' \
 # puts every child under valgrind, which would move every timed kill and
 # clash with the shim's LD_PRELOAD. The script runs the harness itself
 # under valgrind (jobhost's own runs are checked by the other tests).
-TEST_EXTENSIONS = .test
-TEST_LOG_COMPILER = $(SHELL)
 TESTS += tests/faults/short.test
 EXTRA_DIST += tests/faults/short.test
 

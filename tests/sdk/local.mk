@@ -33,7 +33,8 @@ $(SDK_GROWN_PLUGIN_H): $(top_srcdir)/sdk/include/jobhost/plugin.h
 	  $(top_srcdir)/sdk/include/jobhost/plugin.h > $@.tmp && \
 	grep -q appended_by_test $@.tmp && mv $@.tmp $@
 check_PROGRAMS += tests/sdk/test_grown_host
-tests_sdk_test_grown_host_SOURCES = tests/sdk/test_grown_host.c host/loader.c
+tests_sdk_test_grown_host_SOURCES = tests/sdk/test_grown_host.c \
+	host/loader/loader.c
 tests_sdk_test_grown_host_CPPFLAGS = \
 	-I$(top_builddir)/tests/sdk/grown/include $(TEST_CPPFLAGS)
 tests_sdk_test_grown_host_CFLAGS = $(TEST_CFLAGS)
