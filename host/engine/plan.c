@@ -517,6 +517,8 @@ jh_state jh_plan_drop_retry(jh_plan *p, size_t i) {
 
 /* ---- stopping ---- */
 
+void jh_plan_halt(jh_plan *p) { p->stop = 1; }
+
 int jh_plan_cancel(jh_plan *p, int level) {
   int changed = 0;
   if (level >= JH_CANCEL_FINISH && !p->cancelled) {

@@ -265,6 +265,9 @@ void jh_plan_attempt_ended(jh_plan *p, size_t i, jh_state state,
  * failure stands (Warning with continue_on_error, else Error). */
 jh_state jh_plan_drop_retry(jh_plan *p, size_t i);
 
+/* Nothing new starts (the runner can start no attempt any more). */
+void jh_plan_halt(jh_plan *p);
+
 /* The cancel level asked (JH_CANCEL_*). Returns a mask of what it changes
  * now: JH_PLAN_CANCELLED (nothing new starts, the job ends Cancelled),
  * JH_PLAN_CANCEL_NOW (the running tasks are to be asked to stop). */
