@@ -74,6 +74,13 @@ tests_host_test_plan_CFLAGS = $(HOST_TEST_CFLAGS)
 tests_host_test_plan_LDADD = $(HOST_TEST_LDADD)
 TESTS += tests/host/test_plan
 
+check_PROGRAMS += tests/host/test_schedule
+tests_host_test_schedule_SOURCES = tests/host/test_schedule.c
+tests_host_test_schedule_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_host_test_schedule_CFLAGS = $(HOST_TEST_CFLAGS)
+tests_host_test_schedule_LDADD = $(HOST_TEST_LDADD)
+TESTS += tests/host/test_schedule
+
 check_PROGRAMS += tests/host/test_engine
 tests_host_test_engine_SOURCES = tests/host/test_engine.c
 tests_host_test_engine_CPPFLAGS = $(TEST_CPPFLAGS)
