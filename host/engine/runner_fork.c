@@ -191,6 +191,15 @@ static void drain(int fd) {
     ;
 }
 
+/* A worker that sent its result and closed both pipes has nothing more to
+ * say, and how its process ends changes nothing (a result stands): its
+ * attempt has ended, without waiting for the fork server to tell. */
+static void said_all(slot *s) {
+  if (s->state == JH_RUN_ALIVE && s->outcome->has_result && s->worker.fd < 0 &&
+      s->worker.out_fd < 0)
+    s->state = JH_RUN_ENDED;
+}
+
 static size_t poll_set(fork_runner *fr, int wake_fd) {
   struct pollfd *fds = fr->fds;
   size_t nfds = 0;
@@ -236,6 +245,7 @@ static int fork_wait(jh_runner *r, int wake_fd, int64_t timeout_ms) {
       jh_worker_read(&s->worker, s->outcome);
     else
       jh_worker_read_output(&s->worker, s->outcome);
+    said_all(s);
   }
   if (fds[1].revents)
     reap(fr);

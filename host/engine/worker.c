@@ -114,6 +114,11 @@ static void worker_main(const jh_pipeline *p, const jh_home *h,
   env.fd = 3;
   env.cancelled = &worker_cancelled;
   jh_task_execute(&env);
+  /* Everything is said: the host sees the end of both pipes now, not
+   * after the kernel has torn this process's memory down. */
+  close(3);
+  close(2);
+  close(1);
   _exit(0);
 }
 
@@ -397,8 +402,8 @@ int jh_forkserver_collect(jh_forkserver *fs, const jh_forkserver_events *ev) {
   while (!fs->dead && recv_notice(fs, &n, fds, 0) == 1) {
     if (n.type == NOTICE_SPAWNED && n.err == 0 && fds[0] >= 0 &&
         fds[1] >= 0) {
-      for (int i = 0; i < 2; i++)
-        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+      for (int i = 0; i < 2; i++) /* a pipe's read end: no other flag */
+        fcntl(fds[i], F_SETFL, O_NONBLOCK);
       ev->spawned(ev->arg, (size_t)n.task_index, 0, n.pid, fds[0], fds[1]);
       continue;
     }
