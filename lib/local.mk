@@ -8,5 +8,5 @@ lib_libjobhost_private_la_SOURCES = \
 	lib/idstore.c lib/idstore.h \
 	lib/faultpoint.c lib/faultpoint.h
 
-lib_libjobhost_private_la_CPPFLAGS = $(AM_CPPFLAGS) $(SQLITE_CFLAGS)
+lib_libjobhost_private_la_CPPFLAGS = $(BASE_CPPFLAGS) $(SQLITE_CFLAGS)
 lib_libjobhost_private_la_LIBADD = $(SQLITE_LIBS)

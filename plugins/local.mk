@@ -1,6 +1,6 @@
 # plugins/ — the built-in plugins, one libtool module each, installed to
 # $(plugindir).
-PLUGIN_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins
+PLUGIN_CPPFLAGS = $(BASE_CPPFLAGS) -I$(top_srcdir)/plugins
 BUILTIN_PLUGINS = export prepare synchronize compute fulfill classify profiles \
 	csv ldif
 

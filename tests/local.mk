@@ -1,12 +1,15 @@
 # tests/ — cmocka tests mirroring the tree, run by make check, each under
 # valgrind when it is installed (tests/testwrapper.sh). The folders below
 # keep their own rules; this file holds what they share.
-TEST_CPPFLAGS = $(AM_CPPFLAGS) $(HOST_CLI_INC) -I$(top_srcdir)/tests \
-	-DJOBHOST_PLUGINDIR='"$(plugindir)"'
-TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
-TEST_LDADD = tests/libjhtest.la $(HOST_LIBS) $(CMOCKA_LIBS) $(JANSSON_LIBS)
+# A test program names no flags of its own unless it needs more: the
+# defaults (AM_CPPFLAGS, LDADD in Makefile.am) are these.
+TEST_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_CLI_INC) -I$(top_srcdir)/tests \
+	$(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) $(YAML_CFLAGS) $(XML_CFLAGS) \
+	$(SQLITE_CFLAGS) -DJOBHOST_PLUGINDIR='"$(plugindir)"'
+TEST_LDADD = tests/libjhtest.la $(HOST_LIBS) $(CMOCKA_LIBS) $(JANSSON_LIBS) \
+	$(SQLITE_LIBS) $(YAML_LIBS) $(XML_LIBS)
 # Tests of lib/ see lib/ and the harness only, and link nothing else.
-LIB_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+LIB_TEST_CPPFLAGS = $(BASE_CPPFLAGS) -I$(top_srcdir)/tests $(CMOCKA_CFLAGS)
 LIB_TEST_LDADD = tests/libjhtest.la lib/libjobhost-private.la $(CMOCKA_LIBS)
 # Test plugins: shared modules built by make check, never installed.
 TEST_PLUGIN_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
@@ -14,7 +17,6 @@ TEST_PLUGIN_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 check_LTLIBRARIES += tests/libjhtest.la
 tests_libjhtest_la_SOURCES = tests/testutil.c tests/testutil.h
 tests_libjhtest_la_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
-tests_libjhtest_la_CFLAGS = $(TEST_CFLAGS)
 tests_libjhtest_la_LIBADD = $(CMOCKA_LIBS)
 
 AM_TESTS_ENVIRONMENT = \

@@ -7,14 +7,14 @@ host_cli_libjh_cli_la_SOURCES = \
 	host/cli/job_load.c host/cli/job_load.h \
 	host/cli/cli_plugins.c host/cli/cli_graph.c host/cli/cli_import.c \
 	host/cli/cli_history.c host/cli/cli_run.c
-host_cli_libjh_cli_la_CPPFLAGS = $(AM_CPPFLAGS) $(HOST_CLI_INC) \
+host_cli_libjh_cli_la_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_CLI_INC) \
 	$(SQLITE_CFLAGS)
 host_cli_libjh_cli_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(XML_CFLAGS) \
 	$(YAML_CFLAGS)
 
 bin_PROGRAMS += jobhost
 jobhost_SOURCES = host/cli/main.c
-jobhost_CPPFLAGS = $(AM_CPPFLAGS) $(HOST_CLI_INC)
+jobhost_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_CLI_INC)
 jobhost_LDADD = $(HOST_LIBS)
 # Symbols bound at start, once: each worker is a fork of the fork server
 # and would otherwise look up, and copy the page of, each function it

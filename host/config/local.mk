@@ -10,6 +10,6 @@ host_config_libjh_config_la_SOURCES = \
 	host/config/pipeline.c host/config/pipeline.h \
 	host/config/graph.c host/config/graph.h \
 	host/config/job.c host/config/job.h
-host_config_libjh_config_la_CPPFLAGS = $(AM_CPPFLAGS) $(HOST_CONFIG_INC)
+host_config_libjh_config_la_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_CONFIG_INC)
 host_config_libjh_config_la_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 host_config_libjh_config_la_LIBADD = $(YAML_LIBS)

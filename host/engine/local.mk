@@ -17,7 +17,7 @@ host_engine_libjh_engine_la_SOURCES = \
 	host/engine/report.c host/engine/report.h \
 	host/engine/sweep.c host/engine/sweep.h \
 	host/engine/executor.c host/engine/executor.h
-host_engine_libjh_engine_la_CPPFLAGS = $(AM_CPPFLAGS) $(HOST_ENGINE_INC) \
+host_engine_libjh_engine_la_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_ENGINE_INC) \
 	$(SQLITE_CFLAGS)
 host_engine_libjh_engine_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 host_engine_libjh_engine_la_LIBADD = $(JANSSON_LIBS)

@@ -3,7 +3,7 @@
 # writes through an LD_PRELOAD shim.
 check_PROGRAMS += tests/faults/faults
 tests_faults_faults_SOURCES = tests/faults/faults.c
-tests_faults_faults_CPPFLAGS = $(AM_CPPFLAGS) $(SQLITE_CFLAGS) \
+tests_faults_faults_CPPFLAGS = $(BASE_CPPFLAGS) $(SQLITE_CFLAGS) \
 	$(JANSSON_CFLAGS)
 tests_faults_faults_LDADD = lib/libjobhost-private.la $(SQLITE_LIBS) \
 	$(JANSSON_LIBS)

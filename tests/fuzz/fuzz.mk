@@ -11,7 +11,7 @@
 FUZZ_TARGETS = csv ldif xml pipeline model
 FUZZ_SECONDS = 60
 
-FUZZ_CPPFLAGS = $(AM_CPPFLAGS) $(HOST_CLI_INC) -I$(top_srcdir)/tests/fuzz \
+FUZZ_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_CLI_INC) -I$(top_srcdir)/tests/fuzz \
 	$(XML_CFLAGS) $(YAML_CFLAGS) \
 	-DJH_FUZZ_PLUGIN_DIR='"$(abs_top_builddir)/plugins"'
 FUZZ_UTIL = tests/fuzz/fuzz.h tests/fuzz/fuzz_util.c

@@ -1,99 +1,22 @@
 # tests/host/ — tests of the jobhost program's areas, and the end-to-end
-# tests that run the binary. Every test here sees all of host/.
-HOST_TEST_CFLAGS = $(TEST_CFLAGS) $(YAML_CFLAGS) $(XML_CFLAGS) $(SQLITE_CFLAGS)
-HOST_TEST_LDADD = $(TEST_LDADD) $(SQLITE_LIBS) $(YAML_LIBS) $(XML_LIBS) \
-	$(JANSSON_LIBS)
-
-check_PROGRAMS += tests/host/test_loader
-tests_host_test_loader_SOURCES = tests/host/test_loader.c
-tests_host_test_loader_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_host_test_loader_CFLAGS = $(HOST_TEST_CFLAGS)
-tests_host_test_loader_LDADD = $(HOST_TEST_LDADD)
-TESTS += tests/host/test_loader
-
-check_PROGRAMS += tests/host/test_cli
-tests_host_test_cli_SOURCES = tests/host/test_cli.c
-tests_host_test_cli_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_host_test_cli_CFLAGS = $(HOST_TEST_CFLAGS)
-tests_host_test_cli_LDADD = $(HOST_TEST_LDADD)
-TESTS += tests/host/test_cli
-
-check_PROGRAMS += tests/host/test_pipeline
-tests_host_test_pipeline_SOURCES = tests/host/test_pipeline.c
-tests_host_test_pipeline_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_host_test_pipeline_CFLAGS = $(HOST_TEST_CFLAGS)
-tests_host_test_pipeline_LDADD = $(HOST_TEST_LDADD)
-TESTS += tests/host/test_pipeline
-
-check_PROGRAMS += tests/host/test_graph
-tests_host_test_graph_SOURCES = tests/host/test_graph.c
-tests_host_test_graph_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_host_test_graph_CFLAGS = $(HOST_TEST_CFLAGS)
-tests_host_test_graph_LDADD = $(HOST_TEST_LDADD)
-TESTS += tests/host/test_graph
-
-check_PROGRAMS += tests/host/test_model
-tests_host_test_model_SOURCES = tests/host/test_model.c
-tests_host_test_model_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_host_test_model_CFLAGS = $(HOST_TEST_CFLAGS)
-tests_host_test_model_LDADD = $(HOST_TEST_LDADD)
-TESTS += tests/host/test_model
-
-check_PROGRAMS += tests/host/test_xml_import
-tests_host_test_xml_import_SOURCES = tests/host/test_xml_import.c
-tests_host_test_xml_import_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_host_test_xml_import_CFLAGS = $(HOST_TEST_CFLAGS)
-tests_host_test_xml_import_LDADD = $(HOST_TEST_LDADD)
-TESTS += tests/host/test_xml_import
-
-check_PROGRAMS += tests/host/test_store
-tests_host_test_store_SOURCES = tests/host/test_store.c
-tests_host_test_store_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_host_test_store_CFLAGS = $(HOST_TEST_CFLAGS)
-tests_host_test_store_LDADD = $(HOST_TEST_LDADD)
-TESTS += tests/host/test_store
-
-check_PROGRAMS += tests/host/test_history_cli
-tests_host_test_history_cli_SOURCES = tests/host/test_history_cli.c
-tests_host_test_history_cli_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_host_test_history_cli_CFLAGS = $(HOST_TEST_CFLAGS)
-tests_host_test_history_cli_LDADD = $(HOST_TEST_LDADD)
-TESTS += tests/host/test_history_cli
-
-check_PROGRAMS += tests/host/test_wire
-tests_host_test_wire_SOURCES = tests/host/test_wire.c
-tests_host_test_wire_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_host_test_wire_CFLAGS = $(HOST_TEST_CFLAGS)
-tests_host_test_wire_LDADD = $(HOST_TEST_LDADD)
-TESTS += tests/host/test_wire
-
-check_PROGRAMS += tests/host/test_plan
-tests_host_test_plan_SOURCES = tests/host/test_plan.c
-tests_host_test_plan_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_host_test_plan_CFLAGS = $(HOST_TEST_CFLAGS)
-tests_host_test_plan_LDADD = $(HOST_TEST_LDADD)
-TESTS += tests/host/test_plan
-
-check_PROGRAMS += tests/host/test_schedule
-tests_host_test_schedule_SOURCES = tests/host/test_schedule.c
-tests_host_test_schedule_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_host_test_schedule_CFLAGS = $(HOST_TEST_CFLAGS)
-tests_host_test_schedule_LDADD = $(HOST_TEST_LDADD)
-TESTS += tests/host/test_schedule
-
-check_PROGRAMS += tests/host/test_engine
-tests_host_test_engine_SOURCES = tests/host/test_engine.c
-tests_host_test_engine_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_host_test_engine_CFLAGS = $(HOST_TEST_CFLAGS)
-tests_host_test_engine_LDADD = $(HOST_TEST_LDADD)
-TESTS += tests/host/test_engine
-
-check_PROGRAMS += tests/host/test_sync_e2e
-tests_host_test_sync_e2e_SOURCES = tests/host/test_sync_e2e.c
-tests_host_test_sync_e2e_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_host_test_sync_e2e_CFLAGS = $(HOST_TEST_CFLAGS)
-tests_host_test_sync_e2e_LDADD = $(HOST_TEST_LDADD)
-TESTS += tests/host/test_sync_e2e
+# tests that run the binary. Each is one source file, tests/host/NAME.c,
+# built with the test defaults (tests/local.mk).
+HOST_TESTS = \
+	tests/host/test_loader \
+	tests/host/test_cli \
+	tests/host/test_pipeline \
+	tests/host/test_graph \
+	tests/host/test_model \
+	tests/host/test_xml_import \
+	tests/host/test_store \
+	tests/host/test_history_cli \
+	tests/host/test_wire \
+	tests/host/test_plan \
+	tests/host/test_schedule \
+	tests/host/test_engine \
+	tests/host/test_sync_e2e
+check_PROGRAMS += $(HOST_TESTS)
+TESTS += $(HOST_TESTS)
 
 # Pipelines and Identity Manager XML the tests load.
 PIPELINE_FIXTURES = \

@@ -9,23 +9,14 @@ check_LTLIBRARIES += \
 	tests/plugins/bad/zz_duplicate.la tests/plugins/bad/good_extra.la \
 	tests/plugins/bad/ctor_crash.la tests/plugins/bad/ctor_exit.la \
 	tests/plugins/bad/ctor_hang.la
-tests_plugins_bad_bad_magic_la_SOURCES = tests/plugins/bad/bad_magic.c
 tests_plugins_bad_bad_magic_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
-tests_plugins_bad_other_major_la_SOURCES = tests/plugins/bad/other_major.c
 tests_plugins_bad_other_major_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
-tests_plugins_bad_newer_minor_la_SOURCES = tests/plugins/bad/newer_minor.c
 tests_plugins_bad_newer_minor_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
-tests_plugins_bad_no_descriptor_la_SOURCES = tests/plugins/bad/no_descriptor.c
 tests_plugins_bad_no_descriptor_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
-tests_plugins_bad_zz_duplicate_la_SOURCES = tests/plugins/bad/zz_duplicate.c
 tests_plugins_bad_zz_duplicate_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
-tests_plugins_bad_good_extra_la_SOURCES = tests/plugins/bad/good_extra.c
 tests_plugins_bad_good_extra_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
-tests_plugins_bad_ctor_crash_la_SOURCES = tests/plugins/bad/ctor_crash.c
 tests_plugins_bad_ctor_crash_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
-tests_plugins_bad_ctor_exit_la_SOURCES = tests/plugins/bad/ctor_exit.c
 tests_plugins_bad_ctor_exit_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
-tests_plugins_bad_ctor_hang_la_SOURCES = tests/plugins/bad/ctor_hang.c
 tests_plugins_bad_ctor_hang_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 
 # enginetest: task types that succeed, fail, block, crash, hang, sleep,
@@ -46,28 +37,16 @@ AM_TESTS_ENVIRONMENT += \
 	JH_XML_PLUGIN_DIR='$(abs_top_builddir)/tests/plugins/xml'; \
 	export JH_ENGINE_PLUGIN_DIR JH_XML_PLUGIN_DIR;
 
-check_PROGRAMS += tests/plugins/test_builtin
-tests_plugins_test_builtin_SOURCES = tests/plugins/test_builtin.c
-tests_plugins_test_builtin_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_plugins_test_builtin_CFLAGS = $(TEST_CFLAGS)
-tests_plugins_test_builtin_LDADD = $(TEST_LDADD)
-TESTS += tests/plugins/test_builtin
-
-check_PROGRAMS += tests/plugins/test_enginetest
-tests_plugins_test_enginetest_SOURCES = tests/plugins/test_enginetest.c
-tests_plugins_test_enginetest_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_plugins_test_enginetest_CFLAGS = $(TEST_CFLAGS)
-tests_plugins_test_enginetest_LDADD = $(TEST_LDADD)
-TESTS += tests/plugins/test_enginetest
+# The built-in plugins loaded as the host loads them, and the engine's
+# test plugin on its own.
+check_PROGRAMS += tests/plugins/test_builtin tests/plugins/test_enginetest
+TESTS += tests/plugins/test_builtin tests/plugins/test_enginetest
 
 # ExportTask and the csv and ldif packages against a stand-in services
 # table.
 check_PROGRAMS += tests/plugins/test_packages
-tests_plugins_test_packages_SOURCES = tests/plugins/test_packages.c
 tests_plugins_test_packages_CPPFLAGS = $(TEST_CPPFLAGS) \
 	-DJH_EXPORT_TEST_DATA='"$(abs_top_srcdir)/tests/data/export"'
-tests_plugins_test_packages_CFLAGS = $(TEST_CFLAGS)
-tests_plugins_test_packages_LDADD = $(TEST_LDADD)
 TESTS += tests/plugins/test_packages
 EXTRA_DIST += tests/data/export
 
@@ -77,7 +56,6 @@ tests_plugins_test_prepare_SOURCES = tests/plugins/test_prepare.c \
 	plugins/prepare/table.c
 tests_plugins_test_prepare_CPPFLAGS = $(TEST_CPPFLAGS) \
 	-I$(top_srcdir)/plugins -I$(top_srcdir)/plugins/prepare
-tests_plugins_test_prepare_CFLAGS = $(TEST_CFLAGS)
 tests_plugins_test_prepare_LDADD = lib/libjobhost-private.la \
 	tests/libjhtest.la $(CMOCKA_LIBS) $(JANSSON_LIBS)
 TESTS += tests/plugins/test_prepare
@@ -87,7 +65,5 @@ TESTS += tests/plugins/test_sync
 tests_plugins_test_sync_SOURCES = tests/plugins/test_sync.c \
 	plugins/synchronize/syncer.c plugins/synchronize/syncer.h
 tests_plugins_test_sync_CPPFLAGS = $(TEST_CPPFLAGS) \
-	-I$(top_srcdir)/plugins/synchronize $(SQLITE_CFLAGS) $(JANSSON_CFLAGS)
-tests_plugins_test_sync_CFLAGS = $(TEST_CFLAGS)
-tests_plugins_test_sync_LDADD = $(TEST_LDADD) $(SQLITE_LIBS)
+	-I$(top_srcdir)/plugins/synchronize
 
