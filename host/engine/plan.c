@@ -448,7 +448,10 @@ size_t jh_plan_next(jh_plan *p, int64_t now) {
 /* ---- starting and ending ---- */
 
 void jh_plan_skip(jh_plan *p, size_t i, jh_state state) {
-  assert(p->t[i].phase == JH_PHASE_PENDING);
+  /* a retry is judged again before it starts (a connector may have been
+   * blocked meanwhile) */
+  assert(p->t[i].phase == JH_PHASE_PENDING ||
+         p->t[i].phase == JH_PHASE_WAIT_RETRY);
   assert(state == JH_STATE_SKIPPED || state == JH_STATE_NOT_STARTED);
   set_done(p, i, state, 0);
 }

@@ -227,7 +227,8 @@ size_t jh_plan_next(jh_plan *p, int64_t now);
 const char *jh_plan_start_verdict(jh_plan *p, size_t i, char *buf,
                                   size_t size);
 
-/* Task i (pending) ends without being launched: Skipped or NotStarted. */
+/* Task i (pending, or waiting for a retry) ends without being launched:
+ * Skipped or NotStarted. */
 void jh_plan_skip(jh_plan *p, size_t i, jh_state state);
 
 /* An attempt of task i starts at time now (its deadline from its
