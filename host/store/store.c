@@ -4,8 +4,9 @@
  * One connection per jh_store, through the database layer (lib/db.h):
  * each statement is prepared once per connection, taken for one use and
  * given back (reset) before the function returns, and finalized when the
- * store closes; every value reaches SQL through a checked bind. Functions that read then write (start, resume, cancel, and
- * the "dead host" rule) do so inside BEGIN IMMEDIATE so that two jobhost
+ * store closes; every value reaches SQL through a checked bind. Functions
+ * that read then write (start, resume, cancel, and the "dead host" rule)
+ * do so inside BEGIN IMMEDIATE so that two jobhost
  * processes sharing the file cannot interleave between the check and the
  * write; the busy timeout makes the second one wait instead of failing.
  *
@@ -387,7 +388,8 @@ static int mark_interrupted(jh_store *s, int64_t instance, long pid) {
            "host process %ld ended while the job was running", pid);
   if ((rc = prepare(s, job_sql, &st)) != 0)
     return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(now), JH_DB_TEXT(message), JH_DB_INT(instance), JH_DB_INT(pid))) == 0)
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(now), JH_DB_TEXT(message),
+                       JH_DB_INT(instance), JH_DB_INT(pid))) == 0)
     rc = step_done(s, st, "mark instance interrupted");
   finalize(s, st);
   if (rc != 0)
@@ -548,7 +550,9 @@ static int job_insert(jh_store *s, const char *job_id,
   int rc = prepare(s, sql, &st);
   if (rc != 0)
     return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(job_id), JH_DB_TEXT(pipeline_path), JH_DB_INT(jh_now_ms()), JH_DB_INT(pid), JH_DB_INT(proc_start_time(pid)))) == 0 &&
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(job_id), JH_DB_TEXT(pipeline_path),
+                       JH_DB_INT(jh_now_ms()), JH_DB_INT(pid),
+                       JH_DB_INT(proc_start_time(pid)))) == 0 &&
       (rc = step_done(s, st, "insert job instance")) == 0)
     *instance = jh_db_last_insert_id(s->db);
   finalize(s, st);
@@ -588,7 +592,8 @@ int jh_store_job_select(jh_store *s, int64_t instance, const char *task,
   int rc = prepare(s, sql, &st);
   if (rc != 0)
     return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance), JH_DB_TEXT(task), JH_DB_TEXT(from), JH_DB_TEXT(to))) == 0)
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance), JH_DB_TEXT(task),
+                       JH_DB_TEXT(from), JH_DB_TEXT(to))) == 0)
     rc = step_done(s, st, "record the selected steps");
   finalize(s, st);
   if (rc == 0 && jh_db_changes(s->db) == 0)
@@ -610,7 +615,8 @@ static int job_set_running(jh_store *s, int64_t instance, long pid) {
   int rc = prepare(s, sql, &st);
   if (rc != 0)
     return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(pid), JH_DB_INT(instance), JH_DB_INT(proc_start_time(pid)))) == 0)
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(pid), JH_DB_INT(instance),
+                       JH_DB_INT(proc_start_time(pid)))) == 0)
     rc = step_done(s, st, "resume job instance");
   finalize(s, st);
   return rc;
@@ -665,7 +671,9 @@ int jh_store_job_finish(jh_store *s, int64_t instance, jh_state state,
     return -EINVAL;
   if ((rc = prepare(s, sql, &st)) != 0)
     return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(jh_state_name(state)), JH_DB_INT(jh_now_ms()), JH_DB_TEXT(message), JH_DB_TEXT(report_json), JH_DB_INT(instance))) == 0 &&
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(jh_state_name(state)),
+                       JH_DB_INT(jh_now_ms()), JH_DB_TEXT(message),
+                       JH_DB_TEXT(report_json), JH_DB_INT(instance))) == 0 &&
       (rc = step_done(s, st, "finish job instance")) == 0 &&
       jh_db_changes(s->db) == 0)
     rc = -ENOENT;
@@ -821,7 +829,8 @@ static int job_select(jh_store *s, const char *job_id, size_t limit,
 
   if (rc != 0)
     return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(job_id), JH_DB_INT(limit == 0 ? -1 : (int64_t)limit))) == 0)
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(job_id),
+                       JH_DB_INT(limit == 0 ? -1 : (int64_t)limit))) == 0)
     rc = step_rows(s, st, "list job instances", sizeof(jh_job_row),
                    read_job_row_any, &out, &count);
   finalize(s, st);
@@ -898,7 +907,10 @@ int jh_store_task_start(jh_store *s, int64_t instance, const char *task_id,
     return -EINVAL;
   if ((rc = prepare(s, sql, &st)) != 0)
     return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance), JH_DB_TEXT(task_id), JH_DB_TEXT(task_type), JH_DB_INT(level), JH_DB_INT(attempt), JH_DB_INT(jh_now_ms()), JH_DB_TEXT(log_path))) == 0 &&
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance), JH_DB_TEXT(task_id),
+                       JH_DB_TEXT(task_type), JH_DB_INT(level),
+                       JH_DB_INT(attempt), JH_DB_INT(jh_now_ms()),
+                       JH_DB_TEXT(log_path))) == 0 &&
       (rc = step_done(s, st, "insert task instance")) == 0)
     *task_instance = jh_db_last_insert_id(s->db);
   finalize(s, st);
@@ -925,7 +937,12 @@ int jh_store_task_rerecord(jh_store *s, int64_t instance,
     return -EINVAL;
   if ((rc = prepare(s, upd, &st)) != 0)
     return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(jh_state_name(row->state)), JH_DB_INT(row->ended_ms), JH_DB_TEXT(row->message), JH_DB_INT(row->produced_output), JH_DB_TEXT(row->counters_json), JH_DB_INT(row->started_ms), JH_DB_INT(row->id), JH_DB_INT(instance), JH_DB_TEXT(row->task_id), JH_DB_INT(row->attempt))) == 0)
+  if ((rc = JH_DB_BIND(
+           s->db, st, JH_DB_TEXT(jh_state_name(row->state)),
+           JH_DB_INT(row->ended_ms), JH_DB_TEXT(row->message),
+           JH_DB_INT(row->produced_output), JH_DB_TEXT(row->counters_json),
+           JH_DB_INT(row->started_ms), JH_DB_INT(row->id), JH_DB_INT(instance),
+           JH_DB_TEXT(row->task_id), JH_DB_INT(row->attempt))) == 0)
     rc = step_done(s, st, "record a task instance again");
   finalize(s, st);
   if (rc != 0 || jh_db_changes(s->db) > 0) {
@@ -936,7 +953,13 @@ int jh_store_task_rerecord(jh_store *s, int64_t instance,
   /* its row was lost with the write that failed: a new one */
   if ((rc = prepare(s, ins, &st)) != 0)
     return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance), JH_DB_TEXT(row->task_id), JH_DB_TEXT(row->task_type), JH_DB_INT(row->level), JH_DB_INT(row->attempt), JH_DB_TEXT(jh_state_name(row->state)), JH_DB_INT(row->started_ms), JH_DB_INT(row->ended_ms), JH_DB_INT(row->produced_output), JH_DB_TEXT(row->counters_json), JH_DB_TEXT(row->message), JH_DB_TEXT(row->log_path))) == 0 &&
+  if ((rc = JH_DB_BIND(
+           s->db, st, JH_DB_INT(instance), JH_DB_TEXT(row->task_id),
+           JH_DB_TEXT(row->task_type), JH_DB_INT(row->level),
+           JH_DB_INT(row->attempt), JH_DB_TEXT(jh_state_name(row->state)),
+           JH_DB_INT(row->started_ms), JH_DB_INT(row->ended_ms),
+           JH_DB_INT(row->produced_output), JH_DB_TEXT(row->counters_json),
+           JH_DB_TEXT(row->message), JH_DB_TEXT(row->log_path))) == 0 &&
       (rc = step_done(s, st, "record a task instance again")) == 0 &&
       task_instance != NULL)
     *task_instance = jh_db_last_insert_id(s->db);
@@ -956,7 +979,9 @@ int jh_store_task_progress(jh_store *s, int64_t task_instance,
     return -EINVAL;
   if ((rc = prepare(s, sql, &st)) != 0)
     return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(message), JH_DB_TEXT(counters_json), JH_DB_INT(task_instance))) == 0)
+  rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(message), JH_DB_TEXT(counters_json),
+                  JH_DB_INT(task_instance));
+  if (rc == 0)
     rc = step_done(s, st, "record task progress");
   finalize(s, st);
   return rc;
@@ -991,7 +1016,10 @@ int jh_store_task_finish(jh_store *s, int64_t task_instance, jh_state state,
     return -EINVAL;
   if ((rc = prepare(s, sql, &st)) != 0)
     return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(jh_state_name(state)), JH_DB_INT(jh_now_ms()), JH_DB_TEXT(message), JH_DB_INT(produced_output != 0), JH_DB_TEXT(counters_json), JH_DB_INT(task_instance))) == 0 &&
+  if ((rc = JH_DB_BIND(
+           s->db, st, JH_DB_TEXT(jh_state_name(state)), JH_DB_INT(jh_now_ms()),
+           JH_DB_TEXT(message), JH_DB_INT(produced_output != 0),
+           JH_DB_TEXT(counters_json), JH_DB_INT(task_instance))) == 0 &&
       (rc = step_done(s, st, "finish task instance")) == 0 &&
       jh_db_changes(s->db) == 0)
     rc = -ENOENT;
@@ -1013,7 +1041,10 @@ int jh_store_task_record(jh_store *s, int64_t instance, const char *task_id,
     return -EINVAL;
   if ((rc = prepare(s, sql, &st)) != 0)
     return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance), JH_DB_TEXT(task_id), JH_DB_TEXT(task_type), JH_DB_INT(level), JH_DB_TEXT(jh_state_name(state)), JH_DB_TEXT(message))) == 0)
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance), JH_DB_TEXT(task_id),
+                       JH_DB_TEXT(task_type), JH_DB_INT(level),
+                       JH_DB_TEXT(jh_state_name(state)),
+                       JH_DB_TEXT(message))) == 0)
     rc = step_done(s, st, "record task instance");
   finalize(s, st);
   return task_insert_fail(s, rc);
@@ -1083,7 +1114,8 @@ int jh_store_task_last(jh_store *s, const char *job_id, const char *task_id,
     return -EINVAL;
   if ((rc = prepare(s, sql, &st)) != 0)
     return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(job_id), JH_DB_TEXT(task_id))) == 0)
+  rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(job_id), JH_DB_TEXT(task_id));
+  if (rc == 0)
     rc = step_row(s, st, "read the last task instance");
   if (rc == 1) {
     *instance = sqlite3_column_int64(st, 12);
