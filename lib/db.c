@@ -16,8 +16,9 @@
 
 /* One statement of the cache. */
 typedef struct cached {
-  uint32_t hash; /* of its SQL text */
-  int out;       /* handed out and not given back yet */
+  const char *seen; /* the address its text was last asked for with */
+  uint32_t hash;    /* of its SQL text */
+  int out;          /* handed out and not given back yet */
   sqlite3_stmt *st;
 } cached;
 
@@ -181,11 +182,21 @@ static uint32_t text_hash(const char *s) {
   return h;
 }
 
-static cached *cache_find(jh_db *d, const char *sql, uint32_t hash) {
+/* The statement of sql: first among those last asked for at the same
+ * address (most texts are literals: no hashing on that path), then by the
+ * text's hash; the text itself is compared either way. */
+static cached *cache_find(jh_db *d, const char *sql, uint32_t *hash) {
   for (size_t i = 0; i < d->ncache; i++)
-    if (d->cache[i].hash == hash &&
+    if (d->cache[i].seen == sql &&
         strcmp(sqlite3_sql(d->cache[i].st), sql) == 0)
       return &d->cache[i];
+  *hash = text_hash(sql);
+  for (size_t i = 0; i < d->ncache; i++)
+    if (d->cache[i].hash == *hash &&
+        strcmp(sqlite3_sql(d->cache[i].st), sql) == 0) {
+      d->cache[i].seen = sql;
+      return &d->cache[i];
+    }
   return NULL;
 }
 
@@ -209,13 +220,13 @@ static cached *cache_add(jh_db *d, const char *sql, uint32_t hash) {
     sql_fail(d, rc, "prepare");
     return NULL;
   }
-  d->cache[d->ncache] = (cached){hash, 0, st};
+  d->cache[d->ncache] = (cached){sql, hash, 0, st};
   return &d->cache[d->ncache++];
 }
 
 sqlite3_stmt *jh_db_stmt(jh_db *d, const char *sql) {
-  uint32_t hash = text_hash(sql);
-  cached *c = cache_find(d, sql, hash);
+  uint32_t hash = 0;
+  cached *c = cache_find(d, sql, &hash);
   if (c == NULL && (c = cache_add(d, sql, hash)) == NULL)
     return NULL;
   if (c->out) {
