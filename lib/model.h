@@ -210,9 +210,9 @@ typedef struct jh_model {
 } jh_model;
 
 /* Lookups (NULL when absent). Connector and connection identifiers are
- * case-insensitive (doc/identity-manager.md); the others are exact. An item whose
- * identifier was refused while loading has none (NULL) and is never
- * found, so that a model with errors can still be checked. */
+ * case-insensitive (doc/identity-manager.md); the others are exact. An
+ * item whose identifier was refused while loading has none (NULL) and is
+ * never found, so that a model with errors can still be checked. */
 const jh_connector *jh_model_connector(const jh_model *m, const char *id);
 const jh_connection *jh_model_connection(const jh_model *m, const char *id);
 const jh_entity_type *jh_model_entity_type(const jh_model *m, const char *id);

@@ -23,10 +23,10 @@
  * Mode: without a cookie (none yet, or ignore_cookie_file) the export is
  * complete and reads `path`; with one it is incremental and reads
  * `path_incremental`. The file a mode needs must be configured and exist,
- * else the export is refused (doc/identity-manager.md: the export is not launched).
- * A cookie is written after every successful export when
- * `path_incremental` is configured, so a connection with only `path`
- * never turns incremental.
+ * else the export is refused, as Identity Manager does
+ * (doc/identity-manager.md). A cookie is written after every successful
+ * export when `path_incremental` is configured, so a connection with only
+ * `path` never turns incremental.
  *
  * Cookie (text, opaque to the host):
  *   jobhost-csv-cookie 1
