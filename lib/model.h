@@ -2,8 +2,8 @@
  * model.h — the identity model: connectors, connections, entity types,
  * entity type mappings and association mappings (doc/identity-manager.md,
  * "The identity model" and "Thresholds"). Plain data, read from model YAML
- * by the host (host/model_load.c, file format in doc/model.md) and shared
- * with the built-in plugins through the host_object service
+ * by the host (host/config/model_load.c, file format in doc/model.md) and
+ * shared with the built-in plugins through the host_object service
  * (JH_MODEL_OBJECT).
  *
  * Everything here is owned by the jh_model and freed by jh_model_free;
