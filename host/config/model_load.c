@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -97,13 +98,9 @@ static size_t section_items(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
 /* The entries of item n (a mapping) or NULL after reporting. */
 static jh_yentry *item_entries(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                                const char *what, size_t *ne) {
-  char got[GOT_SIZE];
-  if (n->type != YAML_MAPPING_NODE) {
-    jh_yw_err_node(w, f, n, "expected %s (a mapping), got %s", what,
-                   jh_yw_describe(n, got, sizeof(got)));
-    return NULL;
-  }
-  return jh_yw_map_entries(w, f, n, ne);
+  char expected[96];
+  snprintf(expected, sizeof(expected), "%s (a mapping)", what);
+  return jh_yw_want_mapping(w, f, n, expected, ne);
 }
 
 static void missing(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,

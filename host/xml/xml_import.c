@@ -1033,15 +1033,24 @@ static void connector_thresholds(ctx *c, xnode x) {
   }
 }
 
-static void write_connector(ctx *c, xnode x) {
+/* The Identifier of model element x (a Connector or a Connection), or
+ * NULL when it has none: reported, and the element left out. */
+static const char *model_id(ctx *c, xnode x) {
   const char *id = get(c, x.n, "Identifier");
+  const char *what = (const char *)x.n->name;
   if (id == NULL) {
     error_at(c, x.fi, node_pos(c, x),
-             "missing Identifier on Connector: expected the connector's "
-             "identifier");
+             "missing Identifier on %s: expected the %s's identifier", what,
+             strcmp(what, "Connector") == 0 ? "connector" : "connection");
     em_left_out_node(c, x, P_ITEM, "no Identifier");
-    return;
   }
+  return id;
+}
+
+static void write_connector(ctx *c, xnode x) {
+  const char *id = model_id(c, x);
+  if (id == NULL)
+    return;
   em_key(c, node_origin(c, x), P_ITEM, "id", id);
   for (const xmlAttr *a = x.n->properties; a != NULL; a = a->next) {
     const char *name = (const char *)a->name, *key;
@@ -1087,15 +1096,10 @@ static const char *connection_package(ctx *c, xnode x, const char *id) {
 }
 
 static void write_connection(ctx *c, xnode x) {
-  const char *id = get(c, x.n, "Identifier");
+  const char *id = model_id(c, x);
   const char *pkg;
-  if (id == NULL) {
-    error_at(c, x.fi, node_pos(c, x),
-             "missing Identifier on Connection: expected the connection's "
-             "identifier");
-    em_left_out_node(c, x, P_ITEM, "no Identifier");
+  if (id == NULL)
     return;
-  }
   pkg = connection_package(c, x, id);
   if (pkg == NULL) {
     em_left_out_node(c, x, P_ITEM, "package not supported");
