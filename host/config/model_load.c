@@ -603,9 +603,9 @@ static void parse_mapped(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                          jh_entity_mapping *mp) {
   size_t ne;
   jh_yentry *es;
-  jh_mapped_property *p =
-      begin_item(w, f, n, "a mapped property", &mp->properties,
-                 &mp->nproperties, sizeof(*p), &es, &ne);
+  jh_mapped_property *p = begin_item(w, f, n, "a mapped property",
+                                     &mp->properties, &mp->nproperties,
+                                     sizeof(*p), &es, &ne);
 
   if (p == NULL)
     return;
@@ -640,9 +640,9 @@ static void parse_mapping(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
   size_t ne, npk = 0;
   jh_yentry *es;
   const jh_yentry *props;
-  jh_entity_mapping *mp =
-      begin_item(w, f, n, "an entity type mapping", &m->mappings, &m->nmappings,
-                 sizeof(*mp), &es, &ne);
+  jh_entity_mapping *mp = begin_item(w, f, n, "an entity type mapping",
+                                     &m->mappings, &m->nmappings, sizeof(*mp),
+                                     &es, &ne);
 
   if (mp == NULL)
     return;
@@ -711,9 +711,9 @@ static void parse_association(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
   static const char *const required[] = {
       "id", "connector", "connection_table", "entity_type", "property",
       "column1", "column2"};
-  jh_association_mapping *a =
-      begin_item(w, f, n, "an association mapping", &m->associations,
-                 &m->nassociations, sizeof(*a), &es, &ne);
+  jh_association_mapping *a = begin_item(w, f, n, "an association mapping",
+                                         &m->associations, &m->nassociations,
+                                         sizeof(*a), &es, &ne);
 
   if (a == NULL)
     return;
