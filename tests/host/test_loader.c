@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 #include "loader.h"
-#include "testutil.h"
+#include "harness.h"
 
 /* ---- descriptor rules, in memory ---- */
 

@@ -26,7 +26,7 @@
 #include "idstore.h"
 #include "store.h"
 #include "sweep.h"
-#include "testutil.h"
+#include "harness.h"
 
 /* A temporary folder and a store in it, per test. */
 struct fixture {
@@ -53,17 +53,6 @@ static int teardown(void **state) {
   jh_test_rmtree(f->dir);
   free(f);
   return 0;
-}
-
-/* A pid that names no process: a child that has exited and been reaped. */
-static long dead_pid(void) {
-  int status;
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0)
-    _exit(0);
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  return (long)pid;
 }
 
 static int64_t pragma_int(jh_store *s, const char *sql) {
@@ -244,7 +233,7 @@ static void test_busy_while_host_alive(void **state) {
 
 static void test_dead_host_interrupted(void **state) {
   struct fixture *f = *state;
-  long gone = dead_pid();
+  long gone = jh_test_dead_pid();
   int64_t stale, fresh, holder = -1, task, other;
   char expect[128];
   jh_job_row row, *rows;
@@ -374,7 +363,7 @@ static void test_resume_rules(void **state) {
   assert_int_equal(
       jh_store_job_finish(f->s, blocked, JH_STATE_SUCCEEDED, NULL, NULL), 0);
   assert_int_equal(
-      jh_store_job_start(f->s, "Job_Sync", NULL, dead_pid(), &held, NULL), 0);
+      jh_store_job_start(f->s, "Job_Sync", NULL, jh_test_dead_pid(), &held, NULL), 0);
   assert_int_equal(jh_store_job_resume(f->s, held, (long)getpid(), &holder),
                    0);
   assert_int_equal(jh_store_job_get(f->s, held, &row), 0);
@@ -386,7 +375,7 @@ static void test_resume_rules(void **state) {
   assert_int_equal(
       jh_store_job_finish(f->s, held, JH_STATE_SUCCEEDED, NULL, NULL), 0);
   assert_int_equal(
-      jh_store_job_start(f->s, "Job_Sync", NULL, dead_pid(), &blocked, NULL),
+      jh_store_job_start(f->s, "Job_Sync", NULL, jh_test_dead_pid(), &blocked, NULL),
       0);
   assert_int_equal(jh_store_job_resume(f->s, done, (long)getpid(), &holder),
                    -EINVAL);
@@ -459,7 +448,7 @@ static void test_cancel_flag(void **state) {
 
   /* Nothing to cancel when the host is gone; the instance is Interrupted. */
   assert_int_equal(
-      jh_store_job_start(f->s, "Job_AD", NULL, dead_pid(), &stale, NULL), 0);
+      jh_store_job_start(f->s, "Job_AD", NULL, jh_test_dead_pid(), &stale, NULL), 0);
   assert_int_equal(jh_store_job_cancel(f->s, stale, &pid), -EINVAL);
   assert_int_equal(jh_store_job_get(f->s, stale, &row), 0);
   assert_int_equal(row.state, JH_STATE_INTERRUPTED);
@@ -825,7 +814,7 @@ static void test_remove_tree(void **state) {
 static void test_sweep_dead_atomic_temps(void **state) {
   struct fixture *f = *state;
   char root[PATH_MAX + 16], err[PATH_MAX + 256] = "", p[8][PATH_MAX + 96];
-  long dead = dead_pid(), live = (long)getpid();
+  long dead = jh_test_dead_pid(), live = (long)getpid();
   jh_home h;
 
   snprintf(root, sizeof(root), "%s/home", f->dir);

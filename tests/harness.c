@@ -1,10 +1,11 @@
 /*
- * testutil.c — see testutil.h.
+ * harness.c — see harness.h.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -20,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "testutil.h"
+#include "harness.h"
 
 const char *jh_test_env(const char *name) {
   const char *v = getenv(name);
@@ -28,6 +29,19 @@ const char *jh_test_env(const char *name) {
     fail_msg("environment variable %s is not set (run through make check)",
              name);
   return v;
+}
+
+char *jh_test_source(const char *fmt, ...) {
+  char *rel, *path;
+  va_list ap;
+  int n;
+  va_start(ap, fmt);
+  n = vasprintf(&rel, fmt, ap);
+  va_end(ap);
+  if (n < 0 || asprintf(&path, "%s/%s", jh_test_env("JH_TOP_SRCDIR"), rel) < 0)
+    fail_msg("out of memory");
+  free(rel);
+  return path;
 }
 
 void jh_test_mkdtemp(char *buf, size_t size) {
@@ -51,6 +65,16 @@ void jh_test_rmtree(const char *dir) {
   chmod(dir, 0700);
   if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
     fail_msg("cannot remove %s: %s", dir, strerror(errno));
+}
+
+void jh_test_path(char *buf, size_t size, const char *fmt, ...) {
+  va_list ap;
+  int n;
+  va_start(ap, fmt);
+  n = vsnprintf(buf, size, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= size)
+    fail_msg("path too long: %s...", buf);
 }
 
 void jh_test_write_file(const char *path, const char *text, unsigned mode) {
@@ -98,6 +122,63 @@ void jh_test_copy_test_plugin(const char *name, const char *dir,
   snprintf(src, sizeof(src), "%s/%s.so", jh_test_env("JH_TEST_PLUGIN_DIR"),
            name);
   jh_test_copy_file(src, dir, as);
+}
+
+char *jh_test_read_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  size_t len = 0, cap = 0, got;
+  if (f == NULL)
+    fail_msg("cannot open %s: %s", path, strerror(errno));
+  do {
+    if (cap - len < 4096 + 1) {
+      char *grown = realloc(buf, cap = cap * 2 + 4096 + 1);
+      if (grown == NULL)
+        fail_msg("out of memory");
+      buf = grown;
+    }
+    got = fread(buf + len, 1, cap - len - 1, f);
+    len += got;
+  } while (got > 0);
+  if (ferror(f))
+    fail_msg("read %s: %s", path, strerror(errno));
+  fclose(f);
+  buf[len] = '\0';
+  return buf;
+}
+
+void jh_test_assert_file(const char *path, const char *want) {
+  char *got = jh_test_read_file(path);
+  if (strcmp(got, want) != 0)
+    fail_msg("%s:\n--- got ---\n%s--- expected ---\n%s", path, got, want);
+  free(got);
+}
+
+int jh_test_exists(const char *path) { return access(path, F_OK) == 0; }
+
+long jh_test_count_entries(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  long n = 0;
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+      n++;
+  closedir(d);
+  return n;
+}
+
+long jh_test_dead_pid(void) {
+  int status;
+  pid_t pid = fork();
+  if (pid < 0)
+    fail_msg("fork: %s", strerror(errno));
+  if (pid == 0)
+    _exit(0);
+  if (waitpid(pid, &status, 0) != pid)
+    fail_msg("waitpid: %s", strerror(errno));
+  return (long)pid;
 }
 
 static char *slurp_fd(int fd) {
