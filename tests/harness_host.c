@@ -131,7 +131,7 @@ static int run_told(const char *const *argv, char **out, char **err) {
   return rc;
 }
 
-int jh_test_jobhost(const jh_test_jobhost *j, char **out, char **err,
+int jh_test_jobhost_run(const jh_test_jobhost *j, char **out, char **err,
                     const char *cmd, ...) {
   const char *args[MAX_ARGS], *argv[MAX_ARGS * 2];
   va_list ap;

@@ -56,7 +56,7 @@ size_t jh_test_jobhost_argv(const jh_test_jobhost *j, const char **argv,
 /* Run `jobhost CMD ARGS... options` (NULL-terminated), the report of an
  * earlier run removed first; returns the exit status. out and err as in
  * jh_test_run. With JH_TEST_VERBOSE set, the program's stderr is echoed. */
-int jh_test_jobhost(const jh_test_jobhost *j, char **out, char **err,
+int jh_test_jobhost_run(const jh_test_jobhost *j, char **out, char **err,
                     const char *cmd, ...);
 
 /* Run `jobhost ARGS...` (NULL-terminated) with no option added. */

@@ -565,14 +565,6 @@ static void test_secrets(void **state) {
   jh_test_rmtree(dir);
 }
 
-   got = fread(buf + len, 1, 4096, f);
-    len += got;
-  } while (got > 0);
-  fclose(f);
-  buf[len] = '\0';
-  return buf;
-}
-
 /* A task in its worker sees the connection's package, settings (written,
  * defaulted, unset) and secret; the secret's value reaches neither the
  * report nor the output. */
@@ -594,7 +586,7 @@ static void test_task_sees_connection(void **state) {
            out);
   jh_test_jobhost_pipeline(&j, ptext);
   setenv("JH_TEST_MODEL_SECRET", "correct horse battery", 1);
-  rc = jh_test_jobhost(&j, &stdout_text, &stderr_text, "run", j.pipeline,
+  rc = jh_test_jobhost_run(&j, &stdout_text, &stderr_text, "run", j.pipeline,
                        NULL);
   unsetenv("JH_TEST_MODEL_SECRET");
   if (rc != 0)

@@ -80,7 +80,7 @@ static void test_abi10_plugin_runs(void **state) {
   j.plugin_dirs[j.nplugin_dirs++] = plugins;
   jh_test_jobhost_pipeline(&j, abi10_pipeline);
 
-  rc = jh_test_jobhost(&j, NULL, &err, "run", j.pipeline, NULL);
+  rc = jh_test_jobhost_run(&j, NULL, &err, "run", j.pipeline, NULL);
   if (rc != 0)
     fail_msg("jobhost run exited %d: %s", rc, err);
   r = jh_test_report_load(j.report);
