@@ -131,17 +131,38 @@ static int run_told(const char *const *argv, char **out, char **err) {
   return rc;
 }
 
-int jh_test_jobhost_run(const jh_test_jobhost *j, char **out, char **err,
-                    const char *cmd, ...) {
+static int run_args(const jh_test_jobhost *j, char **out, char **err,
+                    const char *cmd, va_list ap) {
   const char *args[MAX_ARGS], *argv[MAX_ARGS * 2];
-  va_list ap;
-  va_start(ap, cmd);
   collect_args(args, MAX_ARGS, ap);
-  va_end(ap);
   jh_test_jobhost_argv(j, argv, MAX_ARGS * 2, cmd, args);
   if (is_one_of(cmd, runs))
     unlink(j->report);
   return run_told(argv, out, err);
+}
+
+int jh_test_jobhost_run(const jh_test_jobhost *j, char **out, char **err,
+                        const char *cmd, ...) {
+  va_list ap;
+  int rc;
+  va_start(ap, cmd);
+  rc = run_args(j, out, err, cmd, ap);
+  va_end(ap);
+  return rc;
+}
+
+json_t *jh_test_jobhost_report(const jh_test_jobhost *j, int want,
+                               const char *cmd, ...) {
+  char *err = NULL;
+  va_list ap;
+  int rc;
+  va_start(ap, cmd);
+  rc = run_args(j, NULL, &err, cmd, ap);
+  va_end(ap);
+  if (rc != want)
+    fail_msg("jobhost %s exited %d, expected %d: %s", cmd, rc, want, err);
+  free(err);
+  return jh_test_report_load(j->report);
 }
 
 int jh_test_jobhost_bare(char **out, char **err, ...) {
@@ -190,6 +211,13 @@ void jh_test_assert_task(json_t *report, const char *id, const char *state,
 void jh_test_assert_job_state(json_t *report, const char *state) {
   assert_string_equal(json_string_value(json_object_get(report, "state")),
                       state);
+}
+
+void jh_test_report_instance(json_t *report, char *buf, size_t size) {
+  json_t *v = json_object_get(report, "instance");
+  if (!json_is_integer(v))
+    fail_msg("the report names no instance");
+  snprintf(buf, size, "%lld", (long long)json_integer_value(v));
 }
 
 long long jh_test_task_int(json_t *report, const char *id, const char *key) {

@@ -59,6 +59,12 @@ size_t jh_test_jobhost_argv(const jh_test_jobhost *j, const char **argv,
 int jh_test_jobhost_run(const jh_test_jobhost *j, char **out, char **err,
                     const char *cmd, ...);
 
+/* Run `jobhost CMD ARGS... options` as jh_test_jobhost_run does: it must
+ * exit with `want` (else its stderr is shown); its report (the caller's
+ * reference). */
+json_t *jh_test_jobhost_report(const jh_test_jobhost *j, int want,
+                               const char *cmd, ...);
+
 /* Run `jobhost ARGS...` (NULL-terminated) with no option added. */
 int jh_test_jobhost_bare(char **out, char **err, ...);
 
@@ -77,6 +83,9 @@ void jh_test_assert_task(json_t *report, const char *id, const char *state,
 
 /* The job ended in `state`. */
 void jh_test_assert_job_state(json_t *report, const char *state);
+
+/* The report's instance number, as text, into buf. */
+void jh_test_report_instance(json_t *report, char *buf, size_t size);
 
 /* Integer `key` of task `id` (attempts, level...); 0 when absent. */
 long long jh_test_task_int(json_t *report, const char *id, const char *key);
