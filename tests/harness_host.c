@@ -105,8 +105,10 @@ size_t jh_test_jobhost_argv(const jh_test_jobhost *j, const char **argv,
       push(argv, max, &n, j->plugin_dirs[i]);
     }
   if (is_one_of(cmd, runs)) {
-    push(argv, max, &n, "--report");
-    push(argv, max, &n, j->report);
+    if (j->report[0] != '\0') {
+      push(argv, max, &n, "--report");
+      push(argv, max, &n, j->report);
+    }
     if (j->grace != NULL) {
       push(argv, max, &n, "--grace");
       push(argv, max, &n, j->grace);
@@ -136,7 +138,7 @@ static int run_args(const jh_test_jobhost *j, char **out, char **err,
   const char *args[MAX_ARGS], *argv[MAX_ARGS * 2];
   collect_args(args, MAX_ARGS, ap);
   jh_test_jobhost_argv(j, argv, MAX_ARGS * 2, cmd, args);
-  if (is_one_of(cmd, runs))
+  if (is_one_of(cmd, runs) && j->report[0] != '\0')
     unlink(j->report);
   return run_told(argv, out, err);
 }

@@ -25,7 +25,8 @@ typedef struct jh_test_jobhost {
   char dir[256];      /* the temporary folder */
   char home[300];     /* dir/home: --home of the commands that use a home */
   char pipeline[300]; /* dir/pipeline.yaml */
-  char report[300];   /* dir/report.json: --report of run and resume */
+  char report[300];   /* dir/report.json: --report of run and resume
+                         (made "" by a test: no report asked for) */
   const char *plugin_dirs[JH_TEST_MAX_PLUGIN_DIRS]; /* --plugin-dir */
   size_t nplugin_dirs;
   const char *grace;  /* --grace of run and resume, or NULL */
