@@ -34,7 +34,7 @@
 #include "idstore.h"
 #include "model.h"
 #include "syncer.h"
-#include "testutil.h"
+#include "harness_host.h"
 
 /* ---- a model by hand: connector HR, entity type HR_Person (id, name,
  * dept), association HR_member (group -> person) ---- */
@@ -188,16 +188,7 @@ static int sync_run(fx *f, int64_t instance, int64_t resume_of, int force,
 }
 
 static int64_t query_int(fx *f, const char *sql) {
-  sqlite3 *db;
-  sqlite3_stmt *q;
-  int64_t v = -1;
-  assert_int_equal(sqlite3_open(f->store, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-  if (sqlite3_step(q) == SQLITE_ROW)
-    v = sqlite3_column_int64(q, 0);
-  sqlite3_finalize(q);
-  sqlite3_close(db);
-  return v;
+  return jh_test_query_int(f->store, sql);
 }
 
 static const char *journal_mode(fx *f) {
