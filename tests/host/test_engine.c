@@ -93,6 +93,10 @@ static int64_t newest_instance(const fixture *f, jh_store **out) {
   return id;
 }
 
+/* The start of the pipelines of the tests: job J. */
+#define HEAD "version: 1\njob:\n  id: J\n"
+#define TASKS HEAD "  tasks:\n"
+
 /* ---- a pipeline shaped like the seed job ---- */
 
 /* The seed job's chain with test tasks in place of the built-ins: export
@@ -188,10 +192,7 @@ static void test_no_output_skips_children(void **state) {
 static void test_untolerated_error_stops_job(void **state) {
   fixture *f = *state;
   json_t *r;
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: a, type: TestSucceedTask}\n"
                     "    - {id: b, type: TestFailTask, message: boom}\n"
                     "    - {id: c, type: TestSucceedTask}\n");
@@ -212,9 +213,7 @@ static void test_levels_and_max_parallel(void **state) {
   size_t n = 0;
   int64_t inst, a_end = 0, b_end = 0, c_start = 0, d_start = 0, c_end = 0;
 
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
+  jh_test_jobhost_pipeline(&f->j, HEAD
                     "  max_parallel: 2\n"
                     "  tasks:\n"
                     "    - {id: a, type: TestSleepTask, ms: 300, level: 0}\n"
@@ -254,10 +253,7 @@ static void test_task_instances_and_logs(void **state) {
   struct stat st;
   int64_t inst;
 
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: spam, type: TestSpamTask, lines: 20000}\n"
                     "    - {id: ok, type: TestSucceedTask, counter_value: 7}\n"
                     "    - {id: quiet, type: TestNoopTask}\n"
@@ -299,10 +295,7 @@ static void test_crashes_and_hangs(void **state) {
   fixture *f = *state;
   json_t *r;
   jh_test_jobhost_pipeline(&f->j,
-                 "version: 1\n"
-                 "job:\n"
-                 "  id: J\n"
-                 "  tasks:\n"
+                 TASKS
                  "    - {id: segv, type: TestCrashTask, how: segv, "
                  "continue_on_error: true}\n"
                  "    - {id: abrt, type: TestCrashTask, how: abort, "
@@ -347,10 +340,7 @@ static void test_retries(void **state) {
   char yaml[1024];
   json_t *r;
   snprintf(yaml, sizeof(yaml),
-           "version: 1\n"
-           "job:\n"
-           "  id: J\n"
-           "  tasks:\n"
+           TASKS
            "    - {id: flaky, type: TestFlakyTask, fail_times: 2, retries: 2, "
            "retry_delay: 50ms, state_file: %s/flaky.count}\n",
            f->j.dir);
@@ -369,10 +359,7 @@ static void test_blocked_then_resume(void **state) {
   fixture *f = *state;
   json_t *r;
   char inst[32], *err = NULL;
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: sync, type: TestBlockTask}\n"
                     "    - {id: next, type: TestSucceedTask}\n");
   r = jh_test_jobhost_report(&f->j, 3, "run", f->j.pipeline, NULL);
@@ -400,10 +387,7 @@ static void test_error_outranks_blocked(void **state) {
   fixture *f = *state;
   json_t *r;
   char inst[32], *err = NULL;
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: sync, type: TestBlockTask, level: 0}\n"
                     "    - {id: bad, type: TestFailTask, message: boom, "
                     "level: 0}\n"
@@ -461,9 +445,7 @@ static void task_times(const fixture *f, const char *id, int64_t *start,
  * prints; `level_overflow: window` keeps a sliding window instead. */
 static void test_level_overflow(void **state) {
   static const char yaml[] =
-      "version: 1\n"
-      "job:\n"
-      "  id: J\n"
+      HEAD
       "  max_parallel: 2\n"
       "%s"
       "  tasks:\n"
@@ -502,10 +484,7 @@ static void test_level_overflow(void **state) {
 static void test_undeclared_block_is_an_error(void **state) {
   fixture *f = *state;
   json_t *r;
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: rogue, type: TestUndeclaredBlockTask}\n"
                     "    - {id: next, type: TestSucceedTask}\n");
   r = jh_test_jobhost_report(&f->j, 1, "run", f->j.pipeline, NULL);
@@ -522,10 +501,7 @@ static void test_undeclared_block_is_an_error(void **state) {
 static void test_dirty_tasks_need_the_flags_set(void **state) {
   fixture *f = *state;
   json_t *r;
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: sync, type: TestSucceedTask}\n"
                     "    - {id: mark, type: TestMarkDirtyTask, "
                     "depends_on: [sync]}\n"
@@ -548,10 +524,7 @@ static void test_dirty_tasks_need_the_flags_set(void **state) {
   json_decref(r);
 
   /* the marker skipped: its parent produced no output */
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: sync, type: TestSucceedTask, "
                     "produce_output: false}\n"
                     "    - {id: mark, type: TestMarkDirtyTask, "
@@ -564,9 +537,7 @@ static void test_dirty_tasks_need_the_flags_set(void **state) {
   json_decref(r);
 
   /* no marker in the job, and ordering: dependencies */
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
+  jh_test_jobhost_pipeline(&f->j, HEAD
                     "  ordering: dependencies\n"
                     "  tasks:\n"
                     "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n"
@@ -583,9 +554,7 @@ static void test_dirty_tasks_need_the_flags_set(void **state) {
 static void test_dirty_task_waits_for_the_marker(void **state) {
   fixture *f = *state;
   json_t *r;
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
+  jh_test_jobhost_pipeline(&f->j, HEAD
                     "  ordering: dependencies\n"
                     "  tasks:\n"
                     "    - {id: slow, type: TestSleepTask, ms: 300}\n"
@@ -601,10 +570,7 @@ static void test_dirty_task_waits_for_the_marker(void **state) {
  * selection only when that parent's last result in the job Succeeded with
  * output; resume takes them too. */
 static void test_selection_respects_links(void **state) {
-  static const char yaml[] = "version: 1\n"
-                             "job:\n"
-                             "  id: J\n"
-                             "  tasks:\n"
+  static const char yaml[] = TASKS
                              "    - {id: a, type: TestSucceedTask, "
                              "produce_output: %s}\n"
                              "    - {id: b, type: TestSucceedTask, "
@@ -642,10 +608,7 @@ static void test_resume_takes_a_selection(void **state) {
   fixture *f = *state;
   json_t *r;
   char inst[32];
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: sync, type: TestBlockTask}\n"
                     "    - {id: a, type: TestSucceedTask}\n"
                     "    - {id: b, type: TestSucceedTask, depends_on: [a]}\n"
@@ -769,10 +732,7 @@ static void test_second_start_and_cancel(void **state) {
   json_t *r;
   pid_t pid;
 
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: long, type: TestSleepTask, ms: 20000}\n"
                     "    - {id: never, type: TestSucceedTask}\n");
   pid = spawn_jobhost(f, "run", f->j.pipeline);
@@ -877,10 +837,7 @@ static void write_long_task(fixture *f, char *release, size_t size) {
   snprintf(release, size, "%s/release", f->j.dir);
   unlink(release);
   snprintf(yaml, sizeof(yaml),
-           "version: 1\n"
-           "job:\n"
-           "  id: J\n"
-           "  tasks:\n"
+           TASKS
            "    - {id: long, type: TestSleepTask, ms: 120000, "
            "release_file: %s}\n"
            "    - {id: never, type: TestSucceedTask}\n",
@@ -946,10 +903,7 @@ static void test_hangup_and_second_signal(void **state) {
   jh_test_assert_task(r, "never", "NotStarted", NULL);
   json_decref(r);
 
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: long, type: TestSleepTask, ms: 60000}\n"
                     "    - {id: never, type: TestSucceedTask}\n");
   pid = spawn_jobhost(f, "run", f->j.pipeline);
@@ -976,10 +930,7 @@ static void test_cancel_after_commit(void **state) {
 
   snprintf(release, sizeof(release), "%s/release", f->j.dir);
   snprintf(yaml, sizeof(yaml),
-           "version: 1\n"
-           "job:\n"
-           "  id: J\n"
-           "  tasks:\n"
+           TASKS
            "    - {id: sync, type: TestCommitTask, after_ms: 120000, "
            "release_file: %s}\n"
            "    - {id: never, type: TestSucceedTask}\n",
@@ -1004,10 +955,7 @@ static void test_cancel_after_commit(void **state) {
   json_decref(r);
 
   /* Deaf to SIGTERM after its commit: killed after the grace period. */
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: sync, type: TestCommitTask, after_ms: 60000, "
                     "ignore_term: true}\n");
   pid = spawn_jobhost(f, "run", f->j.pipeline);
@@ -1034,10 +982,7 @@ static void test_cancel_while_waiting_for_retry(void **state) {
   pid_t pid;
 
   snprintf(yaml, sizeof(yaml),
-           "version: 1\n"
-           "job:\n"
-           "  id: J\n"
-           "  tasks:\n"
+           TASKS
            "    - {id: flaky, type: TestFlakyTask, fail_times: 5, retries: 3, "
            "retry_delay: 60s, state_file: %s/flaky.count}\n"
            "    - {id: never, type: TestSucceedTask}\n",
@@ -1065,10 +1010,7 @@ static void test_progress_while_running(void **state) {
   char inst[32];
   pid_t pid;
 
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: long, type: TestSleepTask, ms: 60000}\n");
   pid = spawn_jobhost(f, "run", f->j.pipeline);
   snprintf(inst, sizeof(inst), "%lld", (long long)wait_running(f, "long"));
@@ -1098,10 +1040,7 @@ static void test_task_log_cap(void **state) {
   int64_t id;
   jh_store *s = NULL;
 
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: spam, type: TestSpamTask, lines: 5000, "
                     "line_bytes: 100}\n");
   assert_int_equal(setenv("JOBHOST_TASK_LOG_MAX_BYTES", "100000", 1), 0);
@@ -1159,10 +1098,7 @@ static void test_fork_server_death(void **state) {
 
   snprintf(release, sizeof(release), "%s/release", f->j.dir);
   snprintf(yaml, sizeof(yaml),
-           "version: 1\n"
-           "job:\n"
-           "  id: J\n"
-           "  tasks:\n"
+           TASKS
            "    - {id: first, type: TestSleepTask, ms: 120000, "
            "release_file: %s, retries: 1, retry_delay: 10ms, level: 0}\n"
            "    - {id: second, type: TestSucceedTask, level: 1}\n"
@@ -1207,10 +1143,7 @@ static void test_killed_host_then_resume(void **state) {
   json_t *r;
   pid_t pid;
 
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: first, type: TestSucceedTask}\n"
                     "    - {id: slow, type: TestSleepTask, ms: 20000}\n"
                     "    - {id: last, type: TestSucceedTask}\n");
@@ -1227,10 +1160,7 @@ static void test_killed_host_then_resume(void **state) {
     free(out);
   }
   /* The slow task's worker died with its host: make it quick this time. */
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: first, type: TestSucceedTask}\n"
                     "    - {id: slow, type: TestSleepTask, ms: 10}\n"
                     "    - {id: last, type: TestSucceedTask}\n");
@@ -1249,10 +1179,7 @@ static void test_killed_host_then_resume(void **state) {
  * starts nothing new; the instance ends in Error. */
 static void test_interrupted_after_error_stays_error(void **state) {
   static const char yaml[] =
-      "version: 1\n"
-      "job:\n"
-      "  id: J\n"
-      "  tasks:\n"
+      TASKS
       "    - {id: bad, type: TestFailTask, message: boom, level: 0}\n"
       "    - {id: slow, type: TestSleepTask, ms: %d, level: 0}\n"
       "    - {id: last, type: TestSucceedTask, level: 1}\n";
@@ -1285,10 +1212,7 @@ static void test_selection_dry_run_and_isolation(void **state) {
   char *out = NULL, *err = NULL;
   json_t *r;
 
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: a, type: TestSucceedTask}\n"
                     "    - {id: b, type: TestSucceedTask, depends_on: [a]}\n"
                     "    - {id: c, type: TestSucceedTask}\n"
@@ -1332,10 +1256,7 @@ static void test_live_progress_on_a_terminal(void **state) {
   int master, status;
   pid_t pid;
 
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: nap, type: TestSleepTask, ms: 1500}\n");
   jh_test_jobhost_argv(&f->j, argv, 20, "run", args);
   pid = forkpty(&master, NULL, NULL, NULL);
@@ -1372,10 +1293,7 @@ static void test_export_tables_and_cookie(void **state) {
   jh_csv_reader *rd = NULL;
   size_t nrec = 0;
 
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: exp, type: TestExportTask, rows: 3, "
                     "connection: C1}\n");
   assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
@@ -1400,10 +1318,7 @@ static void test_export_tables_and_cookie(void **state) {
 
   /* A failing export publishes nothing: the last good table and cookie
    * stay as they were. */
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: exp, type: TestExportTask, rows: 5, "
                     "fail_after: 2, connection: C1}\n");
   assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 1);
@@ -1422,10 +1337,7 @@ static void test_invalid_pipeline_runs_nothing(void **state) {
   fixture *f = *state;
   char *err = NULL;
   struct stat st;
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
+  jh_test_jobhost_pipeline(&f->j, TASKS
                     "    - {id: a, type: TestSucceedTask, bogus_key: 1}\n");
   assert_int_equal(jh_test_jobhost_run(&f->j, NULL, &err, "run", f->j.pipeline, NULL), 2);
   assert_non_null(strstr(err, "pipeline.yaml:5:"));
