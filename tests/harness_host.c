@@ -77,9 +77,9 @@ static int is_one_of(const char *cmd, const char *const *names) {
 static const char *const runs[] = {"run", "resume", NULL};
 static const char *const home_users[] = {"run",     "resume", "cancel",
                                          "history", "show",   NULL};
-static const char *const plugin_users[] = {
-    "run",   "resume",  "validate",   "graph",
-    "steps", "plugins", "import-xml", NULL};
+static const char *const plugin_users[] = {"run",        "resume", "validate",
+                                           "graph",      "steps",  "plugins",
+                                           "import-xml", NULL};
 
 static void push(const char **argv, size_t max, size_t *n, const char *a) {
   if (*n + 1 >= max)
@@ -206,8 +206,7 @@ void jh_test_assert_task(json_t *report, const char *id, const char *state,
   if (strcmp(s, state) != 0)
     fail_msg("task %s is %s, expected %s (message: %s)", id, s, state, m);
   if (message_part != NULL && (m == NULL || strstr(m, message_part) == NULL))
-    fail_msg("task %s message '%s' lacks '%s'", id, m ? m : "",
-             message_part);
+    fail_msg("task %s message '%s' lacks '%s'", id, m ? m : "", message_part);
 }
 
 void jh_test_assert_job_state(json_t *report, const char *state) {

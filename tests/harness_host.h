@@ -29,7 +29,7 @@ typedef struct jh_test_jobhost {
                          (made "" by a test: no report asked for) */
   const char *plugin_dirs[JH_TEST_MAX_PLUGIN_DIRS]; /* --plugin-dir */
   size_t nplugin_dirs;
-  const char *grace;  /* --grace of run and resume, or NULL */
+  const char *grace; /* --grace of run and resume, or NULL */
 } jh_test_jobhost;
 
 /* Make the folder; the plugins are those of the folders named by the
@@ -58,7 +58,7 @@ size_t jh_test_jobhost_argv(const jh_test_jobhost *j, const char **argv,
  * earlier run removed first; returns the exit status. out and err as in
  * jh_test_run. With JH_TEST_VERBOSE set, the program's stderr is echoed. */
 int jh_test_jobhost_run(const jh_test_jobhost *j, char **out, char **err,
-                    const char *cmd, ...);
+                        const char *cmd, ...);
 
 /* Run `jobhost CMD ARGS... options` as jh_test_jobhost_run does: it must
  * exit with `want` (else its stderr is shown); its report (the caller's

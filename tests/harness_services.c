@@ -109,10 +109,10 @@ static void append_log(jh_fake_host *h, jobhost_log_level level) {
                                  names[level], h->last_log);
 }
 
-static void fake_log(jobhost_ctx *ctx, jobhost_log_level level,
-                     const char *fmt, ...) JOBHOST_PRINTF(3, 4);
-static void fake_log(jobhost_ctx *ctx, jobhost_log_level level,
-                     const char *fmt, ...) {
+static void fake_log(jobhost_ctx *ctx, jobhost_log_level level, const char *fmt,
+                     ...) JOBHOST_PRINTF(3, 4);
+static void fake_log(jobhost_ctx *ctx, jobhost_log_level level, const char *fmt,
+                     ...) {
   jh_fake_host *h = host_of(ctx);
   va_list ap;
   assert_true(level >= JOBHOST_LOG_ERROR && level <= JOBHOST_LOG_DEBUG);
@@ -152,11 +152,10 @@ static int64_t *counter_slot(jh_fake_host *h, const char *name) {
   return &h->counters[i].value;
 }
 
-static void counter_changed(jh_fake_host *h, const char *name,
-                            int64_t value) {
+static void counter_changed(jh_fake_host *h, const char *name, int64_t value) {
   size_t len = strlen(h->counter_trail);
-  snprintf(h->counter_trail + len, sizeof(h->counter_trail) - len,
-           "%s=%lld ", name, (long long)value);
+  snprintf(h->counter_trail + len, sizeof(h->counter_trail) - len, "%s=%lld ",
+           name, (long long)value);
 }
 
 static void fake_counter_add(jobhost_ctx *ctx, const char *name,
@@ -326,8 +325,7 @@ static int fake_table_close(jobhost_table *t) {
 /* ---- the cookie ---- */
 
 /* Like the host: none when the task ignores cookies. */
-static int fake_cookie_get(jobhost_ctx *ctx, const void **data,
-                           size_t *size) {
+static int fake_cookie_get(jobhost_ctx *ctx, const void **data, size_t *size) {
   jh_fake_host *h = host_of(ctx);
   int declared;
   const char *ignore = param_value(h, "ignore_cookie_file", &declared);

@@ -29,22 +29,22 @@ typedef struct jh_fake_pairs {
 typedef struct jh_fake_host {
   /* ---- what the task sees: set by the test, kept across runs ---- */
   const jobhost_task_type *type; /* its schema gives parameter defaults */
-  int strict_params;       /* reading an undeclared parameter fails */
-  jh_fake_pairs params;    /* parameters written (value NULL: unset) */
-  jh_fake_pairs settings;  /* the connection's settings */
+  int strict_params;             /* reading an undeclared parameter fails */
+  jh_fake_pairs params;          /* parameters written (value NULL: unset) */
+  jh_fake_pairs settings;        /* the connection's settings */
   const char *folders[JOBHOST_FOLDER_TASK_WORK + 1]; /* NULL: unknown */
-  const char *table_dir;   /* NULL: table_open refuses (-EPERM) */
-  char *cookie_in;         /* malloc'd, owned; NULL: no cookie */
+  const char *table_dir; /* NULL: table_open refuses (-EPERM) */
+  char *cookie_in;       /* malloc'd, owned; NULL: no cookie */
   size_t cookie_in_len;
   const jobhost_package *package; /* connection_package */
-  const void *model;       /* host object JH_MODEL_OBJECT, or NULL */
-  long cancel_after;       /* is_cancelled says yes from this call on
-                              (0: at once); < 0: never */
-  int log_fd;              /* >= 0: each log line is also written there */
+  const void *model;              /* host object JH_MODEL_OBJECT, or NULL */
+  long cancel_after;              /* is_cancelled says yes from this call on
+                                     (0: at once); < 0: never */
+  int log_fd; /* >= 0: each log line is also written there */
 
   /* ---- what the task did: cleared by jh_fake_host_reset ---- */
   char message[2048];
-  char *log;               /* "level: text\n" lines, malloc'd */
+  char *log; /* "level: text\n" lines, malloc'd */
   size_t log_len;
   size_t log_lines[JOBHOST_LOG_DEBUG + 1];
   char last_log[2048];
@@ -56,7 +56,7 @@ typedef struct jh_fake_host {
   char counter_trail[1024]; /* "name=value " at each change, in order */
   int produced;             /* -1 until set_produced_output */
   uint64_t progress_done, progress_total;
-  char *cookie_out;         /* what cookie_set gave, malloc'd, or NULL */
+  char *cookie_out; /* what cookie_set gave, malloc'd, or NULL */
   size_t cookie_out_len;
   int open_tables;
   long cancel_calls;

@@ -43,10 +43,12 @@ static void test_usage_errors_exit_2(void **state) {
   assert_non_null(strstr(err, "unknown command 'frobnicate'"));
   free(out);
   free(err);
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "plugins", "--bogus", NULL), 2);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "plugins", "--bogus", NULL),
+                   2);
   free(out);
   free(err);
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "plugins", "extra", NULL), 2);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "plugins", "extra", NULL),
+                   2);
   assert_non_null(strstr(err, "unexpected argument 'extra'"));
   free(out);
   free(err);
@@ -104,8 +106,10 @@ static void test_plugins_json(void **state) {
   size_t i, ntasks = 0;
   (void)state;
 
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "plugins", "--json", "--plugin-dir", jh_test_env("JH_BUILTIN_PLUGIN_DIR"), NULL),
-                   0);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "plugins", "--json", "--plugin-dir",
+                           jh_test_env("JH_BUILTIN_PLUGIN_DIR"), NULL),
+      0);
   root = json_loads(out, 0, &jerr);
   if (root == NULL)
     fail_msg("invalid JSON at line %d: %s", jerr.line, jerr.text);
@@ -150,7 +154,9 @@ static void test_plugins_text_with_refusal(void **state) {
   jh_test_copy_builtin("export", dir);
   snprintf(path, sizeof(path), "%s/junk.so", dir);
   jh_test_write_file(path, "junk", 0644);
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "plugins", "--plugin-dir", dir, NULL), 0);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "plugins", "--plugin-dir", dir, NULL),
+      0);
   assert_non_null(strstr(out, "task type ExportTask\n")); /* implemented */
   assert_non_null(strstr(out, "ignore_cookie_file"));
   assert_non_null(strstr(out, "refused:"));

@@ -137,15 +137,15 @@ static const char *seed_shape(const char *export_type, const char *orders,
 static void test_seed_shape_succeeds(void **state) {
   fixture *f = *state;
   json_t *r;
-  jh_test_jobhost_pipeline(&f->j, seed_shape("TestSucceedTask", "produce_output: true",
-                               "TestSucceedTask"));
+  jh_test_jobhost_pipeline(
+      &f->j,
+      seed_shape("TestSucceedTask", "produce_output: true", "TestSucceedTask"));
   r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
   jh_test_assert_job_state(r, "Succeeded");
   assert_int_equal(json_array_size(json_object_get(r, "tasks")), 10);
   jh_test_assert_task(r, "All_SetAllInternalUserProfiles", "Succeeded", NULL);
   /* document order is launch order, one task at a time: levels 0..9 */
-  assert_int_equal(jh_test_task_int(r, "AD_Fulfill", "level"),
-                   7);
+  assert_int_equal(jh_test_task_int(r, "AD_Fulfill", "level"), 7);
   json_decref(r);
 }
 
@@ -154,18 +154,19 @@ static void test_seed_shape_succeeds(void **state) {
 static void test_continue_on_error_and_warning_parent(void **state) {
   fixture *f = *state;
   json_t *r;
-  jh_test_jobhost_pipeline(&f->j, seed_shape("TestFailTask", "produce_output: true",
-                               "TestFailTask"));
+  jh_test_jobhost_pipeline(
+      &f->j,
+      seed_shape("TestFailTask", "produce_output: true", "TestFailTask"));
   r = jh_test_jobhost_report(&f->j, 4, "run", f->j.pipeline, NULL);
   jh_test_assert_job_state(r, "Warning");
   jh_test_assert_task(r, "AD_Export_Complete", "Warning", "asked to fail");
   jh_test_assert_task(r, "AD_PrepareSynchronization_Complete", "Skipped",
-              "parent AD_Export_Complete ended Warning");
+                      "parent AD_Export_Complete ended Warning");
   jh_test_assert_task(r, "AD_Synchronization", "Skipped", "AD_Export_Complete");
   jh_test_assert_task(r, "All_ComputeAllProperties", "Succeeded", NULL);
   jh_test_assert_task(r, "AD_Fulfill", "Warning", NULL);
   jh_test_assert_task(r, "All_SetAllInternalUserProfiles", "Skipped",
-              "parent AD_Fulfill ended Warning");
+                      "parent AD_Fulfill ended Warning");
   jh_test_assert_task(r, "AD_Update_Classification", "Succeeded", NULL);
   json_decref(r);
 }
@@ -174,17 +175,18 @@ static void test_continue_on_error_and_warning_parent(void **state) {
 static void test_no_output_skips_children(void **state) {
   fixture *f = *state;
   json_t *r;
-  jh_test_jobhost_pipeline(&f->j, seed_shape("TestSucceedTask", "produce_output: false",
-                               "TestSucceedTask"));
+  jh_test_jobhost_pipeline(&f->j, seed_shape("TestSucceedTask",
+                                             "produce_output: false",
+                                             "TestSucceedTask"));
   r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
   jh_test_assert_job_state(r, "Succeeded");
   jh_test_assert_task(r, "AD_Provisioning", "Succeeded", NULL);
-  assert_true(json_is_false(
-      json_object_get(jh_test_report_task(r, "AD_Provisioning"), "produced_output")));
+  assert_true(json_is_false(json_object_get(
+      jh_test_report_task(r, "AD_Provisioning"), "produced_output")));
   jh_test_assert_task(r, "AD_Fulfill", "Skipped",
-              "parent AD_Provisioning produced no output");
+                      "parent AD_Provisioning produced no output");
   jh_test_assert_task(r, "All_SetAllInternalUserProfiles", "Skipped",
-              "parent AD_Fulfill ended Skipped");
+                      "parent AD_Fulfill ended Skipped");
   json_decref(r);
 }
 
@@ -193,9 +195,9 @@ static void test_untolerated_error_stops_job(void **state) {
   fixture *f = *state;
   json_t *r;
   jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: a, type: TestSucceedTask}\n"
-                    "    - {id: b, type: TestFailTask, message: boom}\n"
-                    "    - {id: c, type: TestSucceedTask}\n");
+                           "    - {id: a, type: TestSucceedTask}\n"
+                           "    - {id: b, type: TestFailTask, message: boom}\n"
+                           "    - {id: c, type: TestSucceedTask}\n");
   r = jh_test_jobhost_report(&f->j, 1, "run", f->j.pipeline, NULL);
   jh_test_assert_job_state(r, "Error");
   jh_test_assert_task(r, "a", "Succeeded", NULL);
@@ -213,14 +215,15 @@ static void test_levels_and_max_parallel(void **state) {
   size_t n = 0;
   int64_t inst, a_end = 0, b_end = 0, c_start = 0, d_start = 0, c_end = 0;
 
-  jh_test_jobhost_pipeline(&f->j, HEAD
-                    "  max_parallel: 2\n"
-                    "  tasks:\n"
-                    "    - {id: a, type: TestSleepTask, ms: 300, level: 0}\n"
-                    "    - {id: b, type: TestSleepTask, ms: 300, level: 0}\n"
-                    "    - {id: c, type: TestSleepTask, ms: 300, level: 0}\n"
-                    "    - {id: d, type: TestSucceedTask, level: 1}\n");
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
+  jh_test_jobhost_pipeline(
+      &f->j, HEAD "  max_parallel: 2\n"
+                  "  tasks:\n"
+                  "    - {id: a, type: TestSleepTask, ms: 300, level: 0}\n"
+                  "    - {id: b, type: TestSleepTask, ms: 300, level: 0}\n"
+                  "    - {id: c, type: TestSleepTask, ms: 300, level: 0}\n"
+                  "    - {id: d, type: TestSucceedTask, level: 1}\n");
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
   inst = newest_instance(f, &s);
   assert_int_equal(jh_store_task_list(s, inst, &rows, &n), 0);
   assert_int_equal(n, 4);
@@ -253,13 +256,14 @@ static void test_task_instances_and_logs(void **state) {
   struct stat st;
   int64_t inst;
 
-  jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: spam, type: TestSpamTask, lines: 20000}\n"
-                    "    - {id: ok, type: TestSucceedTask, counter_value: 7}\n"
-                    "    - {id: quiet, type: TestNoopTask}\n"
-                    "    - {id: bad, type: TestFailTask, "
-                    "continue_on_error: true}\n");
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 4);
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: spam, type: TestSpamTask, lines: 20000}\n"
+                   "    - {id: ok, type: TestSucceedTask, counter_value: 7}\n"
+                   "    - {id: quiet, type: TestNoopTask}\n"
+                   "    - {id: bad, type: TestFailTask, "
+                   "continue_on_error: true}\n");
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 4);
   inst = newest_instance(f, &s);
   assert_int_equal(jh_store_task_list(s, inst, &rows, &n), 0);
   assert_int_equal(n, 4);
@@ -294,21 +298,21 @@ static void test_task_instances_and_logs(void **state) {
 static void test_crashes_and_hangs(void **state) {
   fixture *f = *state;
   json_t *r;
-  jh_test_jobhost_pipeline(&f->j,
-                 TASKS
-                 "    - {id: segv, type: TestCrashTask, how: segv, "
-                 "continue_on_error: true}\n"
-                 "    - {id: abrt, type: TestCrashTask, how: abort, "
-                 "continue_on_error: true}\n"
-                 "    - {id: quit, type: TestCrashTask, how: exit, "
-                 "exit_status: 7, continue_on_error: true}\n"
-                 "    - {id: hang, type: TestHangTask, ignore_term: true, "
-                 "timeout: 300ms, continue_on_error: true}\n"
-                 "    - {id: after, type: TestSucceedTask}\n");
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: segv, type: TestCrashTask, how: segv, "
+                   "continue_on_error: true}\n"
+                   "    - {id: abrt, type: TestCrashTask, how: abort, "
+                   "continue_on_error: true}\n"
+                   "    - {id: quit, type: TestCrashTask, how: exit, "
+                   "exit_status: 7, continue_on_error: true}\n"
+                   "    - {id: hang, type: TestHangTask, ignore_term: true, "
+                   "timeout: 300ms, continue_on_error: true}\n"
+                   "    - {id: after, type: TestSucceedTask}\n");
   r = jh_test_jobhost_report(&f->j, 4, "run", f->j.pipeline, NULL);
   jh_test_assert_task(r, "segv", "Warning", "killed by signal 11");
   jh_test_assert_task(r, "abrt", "Warning", "killed by signal 6");
-  jh_test_assert_task(r, "quit", "Warning", "exited with status 7 without a result");
+  jh_test_assert_task(r, "quit", "Warning",
+                      "exited with status 7 without a result");
   jh_test_assert_task(r, "hang", "Warning", "timed out after 300 ms (killed)");
   jh_test_assert_task(r, "after", "Succeeded", NULL);
   json_decref(r);
@@ -347,9 +351,7 @@ static void test_retries(void **state) {
   jh_test_jobhost_pipeline(&f->j, yaml);
   r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
   jh_test_assert_task(r, "flaky", "Succeeded", NULL);
-  assert_int_equal(
-      jh_test_task_int(r, "flaky", "attempts"),
-      3);
+  assert_int_equal(jh_test_task_int(r, "flaky", "attempts"), 3);
   json_decref(r);
 }
 
@@ -359,9 +361,9 @@ static void test_blocked_then_resume(void **state) {
   fixture *f = *state;
   json_t *r;
   char inst[32], *err = NULL;
-  jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: sync, type: TestBlockTask}\n"
-                    "    - {id: next, type: TestSucceedTask}\n");
+  jh_test_jobhost_pipeline(&f->j,
+                           TASKS "    - {id: sync, type: TestBlockTask}\n"
+                                 "    - {id: next, type: TestSucceedTask}\n");
   r = jh_test_jobhost_report(&f->j, 3, "run", f->j.pipeline, NULL);
   jh_test_assert_job_state(r, "Blocked");
   jh_test_assert_task(r, "sync", "Blocked", "threshold exceeded");
@@ -375,7 +377,8 @@ static void test_blocked_then_resume(void **state) {
   jh_test_assert_task(r, "next", "Succeeded", NULL);
   json_decref(r);
   /* A finished instance cannot be resumed. */
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, &err, "resume", inst, NULL), 2);
+  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, &err, "resume", inst, NULL),
+                   2);
   assert_non_null(strstr(err, "only Blocked, Interrupted and Cancelled"));
   free(err);
 }
@@ -387,11 +390,11 @@ static void test_error_outranks_blocked(void **state) {
   fixture *f = *state;
   json_t *r;
   char inst[32], *err = NULL;
-  jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: sync, type: TestBlockTask, level: 0}\n"
-                    "    - {id: bad, type: TestFailTask, message: boom, "
-                    "level: 0}\n"
-                    "    - {id: next, type: TestSucceedTask, level: 1}\n");
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: sync, type: TestBlockTask, level: 0}\n"
+                   "    - {id: bad, type: TestFailTask, message: boom, "
+                   "level: 0}\n"
+                   "    - {id: next, type: TestSucceedTask, level: 1}\n");
   r = jh_test_jobhost_report(&f->j, 1, "run", f->j.pipeline, NULL);
   jh_test_assert_job_state(r, "Error");
   jh_test_assert_task(r, "sync", "Blocked", "threshold exceeded");
@@ -400,7 +403,8 @@ static void test_error_outranks_blocked(void **state) {
   jh_test_report_instance(r, inst, sizeof(inst));
   json_decref(r);
 
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, &err, "resume", inst, NULL), 2);
+  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, &err, "resume", inst, NULL),
+                   2);
   assert_non_null(strstr(err, "is Error"));
   assert_non_null(strstr(err, "task bad ended Error: boom"));
   assert_non_null(strstr(err, "task sync is Blocked"));
@@ -445,14 +449,13 @@ static void task_times(const fixture *f, const char *id, int64_t *start,
  * prints; `level_overflow: window` keeps a sliding window instead. */
 static void test_level_overflow(void **state) {
   static const char yaml[] =
-      HEAD
-      "  max_parallel: 2\n"
-      "%s"
-      "  tasks:\n"
-      "    - {id: a, type: TestSleepTask, ms: 50, level: 0}\n"
-      "    - {id: b, type: TestSleepTask, ms: 1500, level: 0}\n"
-      "    - {id: c, type: TestSucceedTask, level: 0}\n"
-      "    - {id: d, type: TestSucceedTask, level: 1}\n";
+      HEAD "  max_parallel: 2\n"
+           "%s"
+           "  tasks:\n"
+           "    - {id: a, type: TestSleepTask, ms: 50, level: 0}\n"
+           "    - {id: b, type: TestSleepTask, ms: 1500, level: 0}\n"
+           "    - {id: c, type: TestSucceedTask, level: 0}\n"
+           "    - {id: d, type: TestSucceedTask, level: 1}\n";
   fixture *f = *state;
   char text[1024], *out = NULL, *err = NULL;
   int64_t b_start, b_end, c_start, c_end;
@@ -466,14 +469,16 @@ static void test_level_overflow(void **state) {
                               "Order 2: d (TestSucceedTask)"));
   free(out);
   free(err);
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
   task_times(f, "b", &b_start, &b_end);
   task_times(f, "c", &c_start, &c_end);
   assert_true(c_start >= b_end); /* Order 1 waits for all of Order 0 */
 
   snprintf(text, sizeof(text), yaml, "  level_overflow: window\n");
   jh_test_jobhost_pipeline(&f->j, text);
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
   task_times(f, "b", &b_start, &b_end);
   task_times(f, "c", &c_start, &c_end);
   assert_true(c_start < b_end); /* c took a's slot as soon as a ended */
@@ -485,13 +490,14 @@ static void test_undeclared_block_is_an_error(void **state) {
   fixture *f = *state;
   json_t *r;
   jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: rogue, type: TestUndeclaredBlockTask}\n"
-                    "    - {id: next, type: TestSucceedTask}\n");
+                           "    - {id: rogue, type: TestUndeclaredBlockTask}\n"
+                           "    - {id: next, type: TestSucceedTask}\n");
   r = jh_test_jobhost_report(&f->j, 1, "run", f->j.pipeline, NULL);
   jh_test_assert_job_state(r, "Error");
-  jh_test_assert_task(r, "rogue", "Error",
-              "task type TestUndeclaredBlockTask is not declared able to "
-              "block");
+  jh_test_assert_task(
+      r, "rogue", "Error",
+      "task type TestUndeclaredBlockTask is not declared able to "
+      "block");
   jh_test_assert_task(r, "next", "NotStarted", NULL);
   json_decref(r);
 }
@@ -501,50 +507,53 @@ static void test_undeclared_block_is_an_error(void **state) {
 static void test_dirty_tasks_need_the_flags_set(void **state) {
   fixture *f = *state;
   json_t *r;
-  jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: sync, type: TestSucceedTask}\n"
-                    "    - {id: mark, type: TestMarkDirtyTask, "
-                    "depends_on: [sync]}\n"
-                    "    - {id: linked, type: TestDirtyTask, dirty: true, "
-                    "depends_on: [mark]}\n"
-                    "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n"
-                    "    - {id: plain, type: TestDirtyTask}\n");
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: sync, type: TestSucceedTask}\n"
+                   "    - {id: mark, type: TestMarkDirtyTask, "
+                   "depends_on: [sync]}\n"
+                   "    - {id: linked, type: TestDirtyTask, dirty: true, "
+                   "depends_on: [mark]}\n"
+                   "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n"
+                   "    - {id: plain, type: TestDirtyTask}\n");
   r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
   jh_test_assert_task(r, "linked", "Succeeded", "the dirty");
   jh_test_assert_task(r, "unlinked", "Succeeded", "the dirty");
   json_decref(r);
 
   /* the marker outside the selection: its dirty flags are not this run's */
-  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--from", "linked", NULL);
-  jh_test_assert_task(r, "linked", "Skipped",
-              "dirty: mark (TestMarkDirtyTask) is not among the selected "
-              "steps");
-  jh_test_assert_task(r, "unlinked", "Skipped", "is not among the selected steps");
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--from", "linked",
+                             NULL);
+  jh_test_assert_task(
+      r, "linked", "Skipped",
+      "dirty: mark (TestMarkDirtyTask) is not among the selected "
+      "steps");
+  jh_test_assert_task(r, "unlinked", "Skipped",
+                      "is not among the selected steps");
   jh_test_assert_task(r, "plain", "Succeeded", "all");
   json_decref(r);
 
   /* the marker skipped: its parent produced no output */
-  jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: sync, type: TestSucceedTask, "
-                    "produce_output: false}\n"
-                    "    - {id: mark, type: TestMarkDirtyTask, "
-                    "depends_on: [sync]}\n"
-                    "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n");
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: sync, type: TestSucceedTask, "
+                   "produce_output: false}\n"
+                   "    - {id: mark, type: TestMarkDirtyTask, "
+                   "depends_on: [sync]}\n"
+                   "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n");
   r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
   jh_test_assert_task(r, "mark", "Skipped", NULL);
   jh_test_assert_task(r, "unlinked", "Skipped",
-              "dirty: mark (TestMarkDirtyTask) ended Skipped");
+                      "dirty: mark (TestMarkDirtyTask) ended Skipped");
   json_decref(r);
 
   /* no marker in the job, and ordering: dependencies */
-  jh_test_jobhost_pipeline(&f->j, HEAD
-                    "  ordering: dependencies\n"
-                    "  tasks:\n"
-                    "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n"
-                    "    - {id: plain, type: TestDirtyTask}\n");
+  jh_test_jobhost_pipeline(
+      &f->j, HEAD "  ordering: dependencies\n"
+                  "  tasks:\n"
+                  "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n"
+                  "    - {id: plain, type: TestDirtyTask}\n");
   r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
   jh_test_assert_task(r, "unlinked", "Skipped",
-              "the job has no task that flags resources dirty");
+                      "the job has no task that flags resources dirty");
   jh_test_assert_task(r, "plain", "Succeeded", NULL);
   json_decref(r);
 }
@@ -554,13 +563,13 @@ static void test_dirty_tasks_need_the_flags_set(void **state) {
 static void test_dirty_task_waits_for_the_marker(void **state) {
   fixture *f = *state;
   json_t *r;
-  jh_test_jobhost_pipeline(&f->j, HEAD
-                    "  ordering: dependencies\n"
-                    "  tasks:\n"
-                    "    - {id: slow, type: TestSleepTask, ms: 300}\n"
-                    "    - {id: mark, type: TestMarkDirtyTask, "
-                    "depends_on: [slow]}\n"
-                    "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n");
+  jh_test_jobhost_pipeline(
+      &f->j, HEAD "  ordering: dependencies\n"
+                  "  tasks:\n"
+                  "    - {id: slow, type: TestSleepTask, ms: 300}\n"
+                  "    - {id: mark, type: TestMarkDirtyTask, "
+                  "depends_on: [slow]}\n"
+                  "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n");
   r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
   jh_test_assert_task(r, "unlinked", "Succeeded", "the dirty");
   json_decref(r);
@@ -570,34 +579,41 @@ static void test_dirty_task_waits_for_the_marker(void **state) {
  * selection only when that parent's last result in the job Succeeded with
  * output; resume takes them too. */
 static void test_selection_respects_links(void **state) {
-  static const char yaml[] = TASKS
-                             "    - {id: a, type: TestSucceedTask, "
-                             "produce_output: %s}\n"
-                             "    - {id: b, type: TestSucceedTask, "
-                             "depends_on: [a]}\n";
+  static const char yaml[] = TASKS "    - {id: a, type: TestSucceedTask, "
+                                   "produce_output: %s}\n"
+                                   "    - {id: b, type: TestSucceedTask, "
+                                   "depends_on: [a]}\n";
   fixture *f = *state;
   json_t *r;
   char text[512];
 
   snprintf(text, sizeof(text), yaml, "true");
   jh_test_jobhost_pipeline(&f->j, text);
-  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--task", "b", NULL);
-  jh_test_assert_task(r, "b", "Skipped",
-              "parent a is not among the selected steps and has no result "
-              "in this job");
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--task", "b",
+                             NULL);
+  jh_test_assert_task(
+      r, "b", "Skipped",
+      "parent a is not among the selected steps and has no result "
+      "in this job");
   json_decref(r);
 
   snprintf(text, sizeof(text), yaml, "false");
   jh_test_jobhost_pipeline(&f->j, text);
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, "--to", "a", NULL), 0);
-  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--from", "b", NULL);
+  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline,
+                                       "--to", "a", NULL),
+                   0);
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--from", "b",
+                             NULL);
   jh_test_assert_task(r, "b", "Skipped", "(instance 2) produced no output");
   json_decref(r);
 
   snprintf(text, sizeof(text), yaml, "true");
   jh_test_jobhost_pipeline(&f->j, text);
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, "--task", "a", NULL), 0);
-  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--task", "b", NULL);
+  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline,
+                                       "--task", "a", NULL),
+                   0);
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--task", "b",
+                             NULL);
   jh_test_assert_task(r, "b", "Succeeded", NULL);
   json_decref(r);
 }
@@ -608,11 +624,11 @@ static void test_resume_takes_a_selection(void **state) {
   fixture *f = *state;
   json_t *r;
   char inst[32];
-  jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: sync, type: TestBlockTask}\n"
-                    "    - {id: a, type: TestSucceedTask}\n"
-                    "    - {id: b, type: TestSucceedTask, depends_on: [a]}\n"
-                    "    - {id: c, type: TestSucceedTask}\n");
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: sync, type: TestBlockTask}\n"
+                   "    - {id: a, type: TestSucceedTask}\n"
+                   "    - {id: b, type: TestSucceedTask, depends_on: [a]}\n"
+                   "    - {id: c, type: TestSucceedTask}\n");
   r = jh_test_jobhost_report(&f->j, 3, "run", f->j.pipeline, NULL);
   jh_test_report_instance(r, inst, sizeof(inst));
   json_decref(r);
@@ -620,8 +636,9 @@ static void test_resume_takes_a_selection(void **state) {
   r = jh_test_jobhost_report(&f->j, 0, "resume", inst, "--from", "b", NULL);
   jh_test_assert_job_state(r, "Succeeded");
   jh_test_assert_task(r, "sync", "Succeeded", "forced");
-  jh_test_assert_task(r, "b", "Skipped", "its last result in this job (instance 1) "
-                                 "is NotStarted");
+  jh_test_assert_task(r, "b", "Skipped",
+                      "its last result in this job (instance 1) "
+                      "is NotStarted");
   jh_test_assert_task(r, "c", "Succeeded", NULL);
   assert_int_equal(json_array_size(json_object_get(r, "tasks")), 3);
   json_decref(r);
@@ -733,23 +750,26 @@ static void test_second_start_and_cancel(void **state) {
   pid_t pid;
 
   jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: long, type: TestSleepTask, ms: 20000}\n"
-                    "    - {id: never, type: TestSucceedTask}\n");
+                           "    - {id: long, type: TestSleepTask, ms: 20000}\n"
+                           "    - {id: never, type: TestSucceedTask}\n");
   pid = spawn_jobhost(f, "run", f->j.pipeline);
   id = wait_running(f, "long");
   snprintf(inst, sizeof(inst), "%lld", (long long)id);
 
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, &err, "run", f->j.pipeline, NULL), 1);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, &err, "run", f->j.pipeline, NULL), 1);
   assert_non_null(strstr(err, "already running as instance"));
   assert_non_null(strstr(err, inst));
   free(err);
 
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "cancel", inst, "--now", NULL), 0);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "cancel", inst, "--now", NULL), 0);
   assert_int_equal(wait_exit(pid), 5);
   r = jh_test_report_load(f->j.report);
   jh_test_assert_job_state(r, "Cancelled");
   jh_test_assert_task(r, "long", "Cancelled", "cancelled after");
-  jh_test_assert_task(r, "never", "NotStarted", "cancelled before the task started");
+  jh_test_assert_task(r, "never", "NotStarted",
+                      "cancelled before the task started");
   json_decref(r);
 }
 
@@ -837,10 +857,9 @@ static void write_long_task(fixture *f, char *release, size_t size) {
   snprintf(release, size, "%s/release", f->j.dir);
   unlink(release);
   snprintf(yaml, sizeof(yaml),
-           TASKS
-           "    - {id: long, type: TestSleepTask, ms: 120000, "
-           "release_file: %s}\n"
-           "    - {id: never, type: TestSucceedTask}\n",
+           TASKS "    - {id: long, type: TestSleepTask, ms: 120000, "
+                 "release_file: %s}\n"
+                 "    - {id: never, type: TestSucceedTask}\n",
            release);
   jh_test_jobhost_pipeline(&f->j, yaml);
 }
@@ -857,7 +876,8 @@ static void test_cancel_lets_running_tasks_finish(void **state) {
   write_long_task(f, release, sizeof(release));
   pid = spawn_jobhost(f, "run", f->j.pipeline);
   snprintf(inst, sizeof(inst), "%lld", (long long)wait_running(f, "long"));
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "cancel", inst, NULL), 0);
+  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "cancel", inst, NULL),
+                   0);
   /* The host took the cancel; the task goes on until released. */
   wait_host_said(f, "cancel requested: the job ends Cancelled");
   jh_test_write_file(release, "", 0644);
@@ -865,7 +885,8 @@ static void test_cancel_lets_running_tasks_finish(void **state) {
   r = jh_test_report_load(f->j.report);
   jh_test_assert_job_state(r, "Cancelled");
   jh_test_assert_task(r, "long", "Succeeded", "released after");
-  jh_test_assert_task(r, "never", "NotStarted", "cancelled before the task started");
+  jh_test_assert_task(r, "never", "NotStarted",
+                      "cancelled before the task started");
   json_decref(r);
   assert_int_equal(stored_state(f, "long", NULL, 0), JH_STATE_SUCCEEDED);
   assert_int_equal(stored_state(f, "never", NULL, 0), JH_STATE_NOT_STARTED);
@@ -875,9 +896,7 @@ static void test_cancel_lets_running_tasks_finish(void **state) {
   r = jh_test_jobhost_report(&f->j, 0, "resume", inst, NULL);
   jh_test_assert_job_state(r, "Succeeded");
   jh_test_assert_task(r, "long", "Succeeded", "released after");
-  assert_int_equal(
-      jh_test_task_int(r, "long", "attempts"),
-      1);
+  assert_int_equal(jh_test_task_int(r, "long", "attempts"), 1);
   jh_test_assert_task(r, "never", "Succeeded", NULL);
   json_decref(r);
 }
@@ -904,8 +923,8 @@ static void test_hangup_and_second_signal(void **state) {
   json_decref(r);
 
   jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: long, type: TestSleepTask, ms: 60000}\n"
-                    "    - {id: never, type: TestSucceedTask}\n");
+                           "    - {id: long, type: TestSleepTask, ms: 60000}\n"
+                           "    - {id: never, type: TestSucceedTask}\n");
   pid = spawn_jobhost(f, "run", f->j.pipeline);
   (void)wait_running(f, "long");
   assert_int_equal(kill(pid, SIGHUP), 0);
@@ -930,10 +949,9 @@ static void test_cancel_after_commit(void **state) {
 
   snprintf(release, sizeof(release), "%s/release", f->j.dir);
   snprintf(yaml, sizeof(yaml),
-           TASKS
-           "    - {id: sync, type: TestCommitTask, after_ms: 120000, "
-           "release_file: %s}\n"
-           "    - {id: never, type: TestSucceedTask}\n",
+           TASKS "    - {id: sync, type: TestCommitTask, after_ms: 120000, "
+                 "release_file: %s}\n"
+                 "    - {id: never, type: TestSucceedTask}\n",
            release);
   jh_test_jobhost_pipeline(&f->j, yaml);
   /* A grace period longer than what the task does after its commit. */
@@ -943,7 +961,8 @@ static void test_cancel_after_commit(void **state) {
   snprintf(log, sizeof(log), "%s/Temp/JobLogs/%lld-sync-1.log", f->j.home,
            (long long)id);
   wait_file_text(log, "committed");
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "cancel", inst, "--now", NULL), 0);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "cancel", inst, "--now", NULL), 0);
   /* The task saw the cancel flag after its commit, and goes on. */
   wait_file_text(log, "cancel seen after the commit");
   jh_test_write_file(release, "", 0644);
@@ -955,20 +974,22 @@ static void test_cancel_after_commit(void **state) {
   json_decref(r);
 
   /* Deaf to SIGTERM after its commit: killed after the grace period. */
-  jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: sync, type: TestCommitTask, after_ms: 60000, "
-                    "ignore_term: true}\n");
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: sync, type: TestCommitTask, after_ms: 60000, "
+                   "ignore_term: true}\n");
   pid = spawn_jobhost(f, "run", f->j.pipeline);
   id = wait_running(f, "sync");
   snprintf(inst, sizeof(inst), "%lld", (long long)id);
   snprintf(log, sizeof(log), "%s/Temp/JobLogs/%lld-sync-1.log", f->j.home,
            (long long)id);
   wait_file_text(log, "committed");
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "cancel", inst, "--now", NULL), 0);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "cancel", inst, "--now", NULL), 0);
   assert_int_equal(wait_exit(pid), 5);
   r = jh_test_report_load(f->j.report);
-  jh_test_assert_task(r, "sync", "Succeeded", "its changes were committed; then "
-                                      "stopped by the cancel (killed");
+  jh_test_assert_task(r, "sync", "Succeeded",
+                      "its changes were committed; then "
+                      "stopped by the cancel (killed");
   json_decref(r);
   assert_int_equal(stored_state(f, "sync", NULL, 0), JH_STATE_SUCCEEDED);
 }
@@ -991,7 +1012,8 @@ static void test_cancel_while_waiting_for_retry(void **state) {
   pid = spawn_jobhost(f, "run", f->j.pipeline);
   wait_message(f, "flaky", "retrying in");
   snprintf(inst, sizeof(inst), "%lld", (long long)newest_instance_id(f));
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "cancel", inst, NULL), 0);
+  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "cancel", inst, NULL),
+                   0);
   assert_int_equal(wait_exit(pid), 5);
   r = jh_test_report_load(f->j.report);
   jh_test_assert_job_state(r, "Cancelled");
@@ -1010,8 +1032,8 @@ static void test_progress_while_running(void **state) {
   char inst[32];
   pid_t pid;
 
-  jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: long, type: TestSleepTask, ms: 60000}\n");
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: long, type: TestSleepTask, ms: 60000}\n");
   pid = spawn_jobhost(f, "run", f->j.pipeline);
   snprintf(inst, sizeof(inst), "%lld", (long long)wait_running(f, "long"));
   wait_message(f, "long", "running: ");
@@ -1041,10 +1063,11 @@ static void test_task_log_cap(void **state) {
   jh_store *s = NULL;
 
   jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: spam, type: TestSpamTask, lines: 5000, "
-                    "line_bytes: 100}\n");
+                           "    - {id: spam, type: TestSpamTask, lines: 5000, "
+                           "line_bytes: 100}\n");
   assert_int_equal(setenv("JOBHOST_TASK_LOG_MAX_BYTES", "100000", 1), 0);
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, &err, "run", f->j.pipeline, NULL), 0);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, &err, "run", f->j.pipeline, NULL), 0);
   assert_int_equal(unsetenv("JOBHOST_TASK_LOG_MAX_BYTES"), 0);
   free(err);
   id = newest_instance(f, &s);
@@ -1098,11 +1121,10 @@ static void test_fork_server_death(void **state) {
 
   snprintf(release, sizeof(release), "%s/release", f->j.dir);
   snprintf(yaml, sizeof(yaml),
-           TASKS
-           "    - {id: first, type: TestSleepTask, ms: 120000, "
-           "release_file: %s, retries: 1, retry_delay: 10ms, level: 0}\n"
-           "    - {id: second, type: TestSucceedTask, level: 1}\n"
-           "    - {id: third, type: TestSucceedTask, level: 2}\n",
+           TASKS "    - {id: first, type: TestSleepTask, ms: 120000, "
+                 "release_file: %s, retries: 1, retry_delay: 10ms, level: 0}\n"
+                 "    - {id: second, type: TestSucceedTask, level: 1}\n"
+                 "    - {id: third, type: TestSucceedTask, level: 2}\n",
            release);
   jh_test_jobhost_pipeline(&f->j, yaml);
   pid = spawn_jobhost(f, "run", f->j.pipeline);
@@ -1116,9 +1138,7 @@ static void test_fork_server_death(void **state) {
   r = jh_test_report_load(f->j.report);
   jh_test_assert_job_state(r, "Succeeded");
   jh_test_assert_task(r, "first", "Succeeded", NULL);
-  assert_int_equal(
-      jh_test_task_int(r, "first", "attempts"),
-      2);
+  assert_int_equal(jh_test_task_int(r, "first", "attempts"), 2);
   jh_test_assert_task(r, "second", "Succeeded", NULL);
   jh_test_assert_task(r, "third", "Succeeded", NULL);
   json_decref(r);
@@ -1144,9 +1164,9 @@ static void test_killed_host_then_resume(void **state) {
   pid_t pid;
 
   jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: first, type: TestSucceedTask}\n"
-                    "    - {id: slow, type: TestSleepTask, ms: 20000}\n"
-                    "    - {id: last, type: TestSucceedTask}\n");
+                           "    - {id: first, type: TestSucceedTask}\n"
+                           "    - {id: slow, type: TestSleepTask, ms: 20000}\n"
+                           "    - {id: last, type: TestSucceedTask}\n");
   pid = spawn_jobhost(f, "run", f->j.pipeline);
   id = wait_running(f, "slow");
   assert_int_equal(kill(pid, SIGKILL), 0);
@@ -1161,15 +1181,14 @@ static void test_killed_host_then_resume(void **state) {
   }
   /* The slow task's worker died with its host: make it quick this time. */
   jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: first, type: TestSucceedTask}\n"
-                    "    - {id: slow, type: TestSleepTask, ms: 10}\n"
-                    "    - {id: last, type: TestSucceedTask}\n");
+                           "    - {id: first, type: TestSucceedTask}\n"
+                           "    - {id: slow, type: TestSleepTask, ms: 10}\n"
+                           "    - {id: last, type: TestSucceedTask}\n");
   r = jh_test_jobhost_report(&f->j, 0, "resume", inst, NULL);
   jh_test_assert_job_state(r, "Succeeded");
   jh_test_assert_task(r, "first", "Succeeded", NULL);
-  assert_int_equal(
-      jh_test_task_int(r, "first", "attempts"),
-      1); /* not run again */
+  assert_int_equal(jh_test_task_int(r, "first", "attempts"),
+                   1); /* not run again */
   jh_test_assert_task(r, "slow", "Succeeded", NULL);
   jh_test_assert_task(r, "last", "Succeeded", NULL);
   json_decref(r);
@@ -1179,10 +1198,9 @@ static void test_killed_host_then_resume(void **state) {
  * starts nothing new; the instance ends in Error. */
 static void test_interrupted_after_error_stays_error(void **state) {
   static const char yaml[] =
-      TASKS
-      "    - {id: bad, type: TestFailTask, message: boom, level: 0}\n"
-      "    - {id: slow, type: TestSleepTask, ms: %d, level: 0}\n"
-      "    - {id: last, type: TestSucceedTask, level: 1}\n";
+      TASKS "    - {id: bad, type: TestFailTask, message: boom, level: 0}\n"
+            "    - {id: slow, type: TestSleepTask, ms: %d, level: 0}\n"
+            "    - {id: last, type: TestSucceedTask, level: 1}\n";
   fixture *f = *state;
   char text[512], inst[32];
   int64_t id;
@@ -1202,7 +1220,8 @@ static void test_interrupted_after_error_stays_error(void **state) {
   r = jh_test_jobhost_report(&f->j, 1, "resume", inst, NULL);
   jh_test_assert_job_state(r, "Error");
   jh_test_assert_task(r, "bad", "Error", "boom");
-  jh_test_assert_task(r, "slow", "NotStarted", "the job stopped when bad ended");
+  jh_test_assert_task(r, "slow", "NotStarted",
+                      "the job stopped when bad ended");
   jh_test_assert_task(r, "last", "NotStarted", NULL);
   json_decref(r);
 }
@@ -1212,34 +1231,40 @@ static void test_selection_dry_run_and_isolation(void **state) {
   char *out = NULL, *err = NULL;
   json_t *r;
 
-  jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: a, type: TestSucceedTask}\n"
-                    "    - {id: b, type: TestSucceedTask, depends_on: [a]}\n"
-                    "    - {id: c, type: TestSucceedTask}\n"
-                    "    - {id: d, type: TestSucceedTask}\n");
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: a, type: TestSucceedTask}\n"
+                   "    - {id: b, type: TestSucceedTask, depends_on: [a]}\n"
+                   "    - {id: c, type: TestSucceedTask}\n"
+                   "    - {id: d, type: TestSucceedTask}\n");
   /* b's parent a, outside the selection, Succeeded in the job's last run */
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
-  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--task", "b", NULL);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--task", "b",
+                             NULL);
   assert_int_equal(json_array_size(json_object_get(r, "tasks")), 1);
   jh_test_assert_task(r, "b", "Succeeded", NULL);
   json_decref(r);
 
-  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--from", "b", NULL);
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--from", "b",
+                             NULL);
   assert_int_equal(json_array_size(json_object_get(r, "tasks")), 3);
   json_decref(r);
 
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, &err, "run", f->j.pipeline, "--to", "nope", NULL), 2);
+  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, &err, "run", f->j.pipeline,
+                                       "--to", "nope", NULL),
+                   2);
   assert_non_null(strstr(err, "--to nope: no such task"));
   free(err);
 
-  assert_int_equal(jh_test_jobhost_run(&f->j, &out, &err, "run",
-                                       f->j.pipeline, "--dry-run", NULL),
+  assert_int_equal(jh_test_jobhost_run(&f->j, &out, &err, "run", f->j.pipeline,
+                                       "--dry-run", NULL),
                    0);
   assert_non_null(strstr(out, "Order 3: d (TestSucceedTask)"));
   free(out);
   free(err);
 
-  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--isolation", "none", NULL);
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--isolation",
+                             "none", NULL);
   jh_test_assert_job_state(r, "Succeeded");
   assert_int_equal(json_array_size(json_object_get(r, "tasks")), 4);
   json_decref(r);
@@ -1257,7 +1282,7 @@ static void test_live_progress_on_a_terminal(void **state) {
   pid_t pid;
 
   jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: nap, type: TestSleepTask, ms: 1500}\n");
+                           "    - {id: nap, type: TestSleepTask, ms: 1500}\n");
   jh_test_jobhost_argv(&f->j, argv, 20, "run", args);
   pid = forkpty(&master, NULL, NULL, NULL);
   assert_true(pid >= 0);
@@ -1294,9 +1319,10 @@ static void test_export_tables_and_cookie(void **state) {
   size_t nrec = 0;
 
   jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: exp, type: TestExportTask, rows: 3, "
-                    "connection: C1}\n");
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
+                           "    - {id: exp, type: TestExportTask, rows: 3, "
+                           "connection: C1}\n");
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
   snprintf(path, sizeof(path), "%s/Temp/ExportOutput/test_entries.csv",
            f->j.home);
   snprintf(cookie, sizeof(cookie), "%s/Work/ExportCookies/C1.cookie",
@@ -1319,9 +1345,10 @@ static void test_export_tables_and_cookie(void **state) {
   /* A failing export publishes nothing: the last good table and cookie
    * stay as they were. */
   jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: exp, type: TestExportTask, rows: 5, "
-                    "fail_after: 2, connection: C1}\n");
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 1);
+                           "    - {id: exp, type: TestExportTask, rows: 5, "
+                           "fail_after: 2, connection: C1}\n");
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 1);
   assert_int_equal(jh_csv_reader_open(path, &with_header, &rd, text, sizeof(text)),
                    0);
   nrec = 0;
@@ -1337,9 +1364,10 @@ static void test_invalid_pipeline_runs_nothing(void **state) {
   fixture *f = *state;
   char *err = NULL;
   struct stat st;
-  jh_test_jobhost_pipeline(&f->j, TASKS
-                    "    - {id: a, type: TestSucceedTask, bogus_key: 1}\n");
-  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, &err, "run", f->j.pipeline, NULL), 2);
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: a, type: TestSucceedTask, bogus_key: 1}\n");
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, &err, "run", f->j.pipeline, NULL), 2);
   assert_non_null(strstr(err, "pipeline.yaml:5:"));
   assert_non_null(strstr(err, "nothing was run"));
   free(err);

@@ -402,8 +402,8 @@ static char *example_path(void) {
 }
 
 /* Run jobhost CMD [args...] --plugin-dir <built-in plugins>. */
-#define jobhost(out, err, ...)                                                \
-  jh_test_jobhost_bare(out, err, __VA_ARGS__, "--plugin-dir",                 \
+#define jobhost(out, err, ...)                                                 \
+  jh_test_jobhost_bare(out, err, __VA_ARGS__, "--plugin-dir",                  \
                        jh_test_env("JH_BUILTIN_PLUGIN_DIR"), NULL)
 
 static void test_cli_example(void **state) {
@@ -453,8 +453,10 @@ static void test_cli_invalid_pipeline(void **state) {
   (void)state;
 
   bad = jh_test_source("tests/data/pipelines/unknown_task_key.yaml");
-  if (asprintf(&want, "%s:8:7: error: unknown key 'continue_on_eror' (did you "
-                      "mean 'continue_on_error'?)\n", bad) < 0)
+  if (asprintf(&want,
+               "%s:8:7: error: unknown key 'continue_on_eror' (did you "
+               "mean 'continue_on_error'?)\n",
+               bad) < 0)
     fail_msg("asprintf failed");
   for (size_t i = 0; i < 3; i++) {
     assert_int_equal(jobhost(&out, &err, cmds[i], bad), 2);
@@ -488,7 +490,8 @@ static void test_cli_allow_include(void **state) {
     assert_non_null(strstr(err, "is outside the folder of the pipeline"));
     free(out);
     free(err);
-    assert_int_equal(jobhost(&out, &err, cmds[i], path, "--allow-include", other), 0);
+    assert_int_equal(
+        jobhost(&out, &err, cmds[i], path, "--allow-include", other), 0);
     free(out);
     free(err);
   }
@@ -529,8 +532,7 @@ static void test_cli_usage(void **state) {
 static void test_cli_missing_file(void **state) {
   char *out, *err;
   (void)state;
-  assert_int_equal(jobhost(&out, &err, "validate", "/nonexistent/p.yaml"),
-                   2);
+  assert_int_equal(jobhost(&out, &err, "validate", "/nonexistent/p.yaml"), 2);
   assert_string_equal(out, "");
   assert_non_null(strstr(err, "/nonexistent/p.yaml: error: cannot read the "
                               "pipeline: No such file or directory"));

@@ -116,8 +116,8 @@ static void test_history_newest_first(void **state) {
   const char *l1, *l2, *l3, *l4, *nl;
   char *out, *err;
 
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "history", "--home", f->home, NULL),
-                   0);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "history", "--home", f->home, NULL), 0);
   assert_string_equal(err, "");
   assert_true(strncmp(out, "INSTANCE  JOB", 13) == 0);
   l4 = instance_line(out, f->ad_reported);
@@ -143,7 +143,8 @@ static void test_history_newest_first(void **state) {
 
   /* --job and --limit; the home from JOBHOST_HOME. */
   setenv("JOBHOST_HOME", f->home, 1);
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "history", "--job", "Job_HR", "--limit", "1", NULL),
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "history", "--job",
+                                        "Job_HR", "--limit", "1", NULL),
                    0);
   unsetenv("JOBHOST_HOME");
   assert_non_null(instance_line(out, f->hr_stale));
@@ -160,7 +161,8 @@ static void test_history_json(void **state) {
   json_t *root, *first, *stale;
   char *out, *err;
 
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "history", "--json", "--home", f->home, NULL),
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "history", "--json",
+                                        "--home", f->home, NULL),
                    0);
   root = json_loads(out, 0, &jerr);
   if (root == NULL)
@@ -191,8 +193,8 @@ static void test_history_empty_home(void **state) {
   char home[PATH_MAX], *out, *err;
   (void)state;
   jh_test_mkdtemp(home, sizeof(home));
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "history", "--home", home, NULL),
-                   0);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "history", "--home", home, NULL), 0);
   assert_string_equal(out, "no job instance recorded\n");
   free(out);
   free(err);
@@ -205,8 +207,8 @@ static void test_show_tasks(void **state) {
   const char *export_line, *prepare_line;
 
   snprintf(id, sizeof(id), "%" PRId64, f->hr_ok);
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "show", id, "--home", f->home, NULL),
-                   0);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "show", id, "--home", f->home, NULL), 0);
   assert_string_equal(err, "");
   assert_non_null(strstr(out, "of Job_HR: Succeeded"));
   assert_non_null(strstr(out, "/etc/jobhost/hr.yaml"));
@@ -227,8 +229,8 @@ static void test_show_tasks(void **state) {
 
   /* The host of this one died: it is shown Interrupted. */
   snprintf(id, sizeof(id), "%" PRId64, f->hr_stale);
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "show", "--home", f->home, id, NULL),
-                   0);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "show", "--home", f->home, id, NULL), 0);
   assert_non_null(strstr(out, ": Interrupted"));
   assert_non_null(strstr(out, "no task instance recorded"));
   free(out);
@@ -243,8 +245,9 @@ static void test_show_json(void **state) {
 
   /* No report kept: one built from the rows. */
   snprintf(id, sizeof(id), "%" PRId64, f->hr_ok);
-  assert_int_equal(
-      jh_test_jobhost_bare(&out, &err, "show", id, "--json", "--home", f->home, NULL), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "show", id, "--json",
+                                        "--home", f->home, NULL),
+                   0);
   root = json_loads(out, 0, &jerr);
   if (root == NULL)
     fail_msg("show --json: %s\n%s", jerr.text, out);
@@ -282,8 +285,9 @@ static void test_show_json(void **state) {
 
   /* A report was kept: that one is printed. */
   snprintf(id, sizeof(id), "%" PRId64, f->ad_reported);
-  assert_int_equal(
-      jh_test_jobhost_bare(&out, &err, "show", id, "--json", "--home", f->home, NULL), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "show", id, "--json",
+                                        "--home", f->home, NULL),
+                   0);
   root = json_loads(out, 0, &jerr);
   kept = json_loads(kept_report, 0, &jerr);
   assert_non_null(root);
@@ -299,8 +303,9 @@ static void test_exit_statuses(void **state) {
   struct fixture *f = *state;
   char *out, *err;
 
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "show", "999", "--home", f->home, NULL),
-                   1);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "show", "999", "--home", f->home, NULL),
+      1);
   assert_non_null(strstr(err, "no job instance 999"));
   assert_string_equal(out, "");
   free(out);
@@ -318,7 +323,8 @@ static void test_exit_statuses(void **state) {
       {"show", "1", "--bogus", NULL},
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-    int rc = jh_test_jobhost_bare(&out, &err, bad[i][0], bad[i][1], bad[i][2], "--home", f->home, NULL);
+    int rc = jh_test_jobhost_bare(&out, &err, bad[i][0], bad[i][1], bad[i][2],
+                                  "--home", f->home, NULL);
     if (rc != 2)
       fail_msg("case %zu (%s %s): exit %d, want 2\n%s", i, bad[i][0],
                bad[i][1] ? bad[i][1] : "", rc, err);
@@ -332,8 +338,7 @@ static void test_exit_statuses(void **state) {
   assert_non_null(strstr(out, "Usage: jobhost history"));
   free(out);
   free(err);
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "--help", NULL),
-                   0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "--help", NULL), 0);
   assert_non_null(strstr(out, "history"));
   assert_non_null(strstr(out, "show"));
   free(out);
@@ -347,8 +352,8 @@ static void test_home_not_creatable(void **state) {
   snprintf(file, sizeof(file), "%s/afile", f->home);
   jh_test_write_file(file, "x", 0644);
   snprintf(home, sizeof(home), "%s/home", file);
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "history", "--home", home, NULL),
-                   1);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "history", "--home", home, NULL), 1);
   assert_non_null(strstr(err, file));
   free(out);
   free(err);

@@ -42,8 +42,8 @@ static const char pipeline_text[] =
     "      connection: HR_Export\n";
 
 static int setup_registry(void **state) {
-  *state = jh_test_registry("JH_BUILTIN_PLUGIN_DIR", "JH_ENGINE_PLUGIN_DIR",
-                            NULL);
+  *state =
+      jh_test_registry("JH_BUILTIN_PLUGIN_DIR", "JH_ENGINE_PLUGIN_DIR", NULL);
   return 0;
 }
 
@@ -587,7 +587,7 @@ static void test_task_sees_connection(void **state) {
   jh_test_jobhost_pipeline(&j, ptext);
   setenv("JH_TEST_MODEL_SECRET", "correct horse battery", 1);
   rc = jh_test_jobhost_run(&j, &stdout_text, &stderr_text, "run", j.pipeline,
-                       NULL);
+                           NULL);
   unsetenv("JH_TEST_MODEL_SECRET");
   if (rc != 0)
     fail_msg("jobhost run exited %d: %s", rc, stderr_text);

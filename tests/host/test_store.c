@@ -362,8 +362,9 @@ static void test_resume_rules(void **state) {
   /* A Running instance whose host died is Interrupted, hence resumable. */
   assert_int_equal(
       jh_store_job_finish(f->s, blocked, JH_STATE_SUCCEEDED, NULL, NULL), 0);
-  assert_int_equal(
-      jh_store_job_start(f->s, "Job_Sync", NULL, jh_test_dead_pid(), &held, NULL), 0);
+  assert_int_equal(jh_store_job_start(f->s, "Job_Sync", NULL,
+                                      jh_test_dead_pid(), &held, NULL),
+                   0);
   assert_int_equal(jh_store_job_resume(f->s, held, (long)getpid(), &holder),
                    0);
   assert_int_equal(jh_store_job_get(f->s, held, &row), 0);
@@ -374,9 +375,9 @@ static void test_resume_rules(void **state) {
   /* A refused resume still records a dead host's instance as Interrupted. */
   assert_int_equal(
       jh_store_job_finish(f->s, held, JH_STATE_SUCCEEDED, NULL, NULL), 0);
-  assert_int_equal(
-      jh_store_job_start(f->s, "Job_Sync", NULL, jh_test_dead_pid(), &blocked, NULL),
-      0);
+  assert_int_equal(jh_store_job_start(f->s, "Job_Sync", NULL,
+                                      jh_test_dead_pid(), &blocked, NULL),
+                   0);
   assert_int_equal(jh_store_job_resume(f->s, done, (long)getpid(), &holder),
                    -EINVAL);
   assert_int_equal(
@@ -447,8 +448,9 @@ static void test_cancel_flag(void **state) {
   assert_int_equal(jh_store_job_cancel(f->s, inst, &pid), -EINVAL);
 
   /* Nothing to cancel when the host is gone; the instance is Interrupted. */
-  assert_int_equal(
-      jh_store_job_start(f->s, "Job_AD", NULL, jh_test_dead_pid(), &stale, NULL), 0);
+  assert_int_equal(jh_store_job_start(f->s, "Job_AD", NULL, jh_test_dead_pid(),
+                                      &stale, NULL),
+                   0);
   assert_int_equal(jh_store_job_cancel(f->s, stale, &pid), -EINVAL);
   assert_int_equal(jh_store_job_get(f->s, stale, &row), 0);
   assert_int_equal(row.state, JH_STATE_INTERRUPTED);

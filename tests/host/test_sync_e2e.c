@@ -412,8 +412,8 @@ static int jobhost_fault(const fixture *f, int in_host, const char *cmd,
   no_report.report[0] = '\0';
   assert_int_equal(setenv("JOBHOST_FAULT", fault, 1), 0);
   if (in_host)
-    rc = jh_test_jobhost_run(&no_report, NULL, NULL, cmd, target,
-                             "--isolation", "none", extra, NULL);
+    rc = jh_test_jobhost_run(&no_report, NULL, NULL, cmd, target, "--isolation",
+                             "none", extra, NULL);
   else
     rc = jh_test_jobhost_run(&f->j, NULL, NULL, cmd, target, extra, NULL);
   unsetenv("JOBHOST_FAULT");
@@ -443,8 +443,10 @@ static int file_lines(const fixture *f, const char *name,
   char cmd[700];
   FILE *p;
   int n = -1;
-  snprintf(cmd, sizeof(cmd), "grep -v '^change,table,' '%s/%s' | "
-           "grep -c -- '%s'", f->j.home, name, needle);
+  snprintf(cmd, sizeof(cmd),
+           "grep -v '^change,table,' '%s/%s' | "
+           "grep -c -- '%s'",
+           f->j.home, name, needle);
   p = popen(cmd, "r");
   assert_non_null(p);
   if (fscanf(p, "%d", &n) != 1)
@@ -482,9 +484,8 @@ static void test_resume_killed_mid_apply(void **state) {
 
   blocked_first_run(f, inst, sizeof(inst));
   assert_int_equal(query(f, HELD), 300);
-  assert_int_equal(jobhost_fault(f, 1, "resume", inst, "sync.before_commit",
-                                 NULL),
-                   128 + 9);
+  assert_int_equal(
+      jobhost_fault(f, 1, "resume", inst, "sync.before_commit", NULL), 128 + 9);
   assert_int_equal(query(f, RESOURCES), 0);
   assert_int_equal(query(f, HELD), 300);
   /* the same job instance again: its held changes are validated */
@@ -507,9 +508,9 @@ static void test_report_survives_kill_after_commit(void **state) {
 
   write_job(f, complete_job);
   write_hr(f, 300, 0, 0);
-  assert_int_equal(jobhost_fault(f, 1, "run", f->j.pipeline, "sync.after_commit",
-                                 "--force"),
-                   128 + 9);
+  assert_int_equal(
+      jobhost_fault(f, 1, "run", f->j.pipeline, "sync.after_commit", "--force"),
+      128 + 9);
   assert_int_equal(query(f, RESOURCES), 300);
   assert_int_equal(count_files(f, "Temp/JobLogs/1-Sync-1.changes.csv"), 0);
   assert_int_equal(count_files(f, "Temp/JobLogs/1-Sync-1.changes.csv.tmp"),
@@ -531,8 +532,8 @@ static void test_leftovers_swept(void **state) {
   write_hr(f, 300, 0, 0);
   assert_int_equal(jobhost(f, "run", f->j.pipeline, "--force"), 0);
   write_hr(f, 300, 0, 5); /* 60 deletions: over the thresholds */
-  assert_int_equal(jobhost_fault(f, 1, "run", f->j.pipeline, "sync.diffed", NULL),
-                   128 + 9);
+  assert_int_equal(
+      jobhost_fault(f, 1, "run", f->j.pipeline, "sync.diffed", NULL), 128 + 9);
   assert_int_equal(count_files(f, "Work/Tasks/2-Sync-1/changes.spill"), 1);
   assert_int_equal(count_files(f, "Temp/JobLogs/2-Sync-1.changes.csv.tmp"),
                    1);
@@ -756,9 +757,8 @@ static void test_failed_validation_resumable(void **state) {
   char inst[32];
 
   blocked_first_run(f, inst, sizeof(inst));
-  assert_int_equal(jobhost_fault(f, 0, "resume", inst,
-                                        "sync.before_commit", NULL),
-                   3);
+  assert_int_equal(
+      jobhost_fault(f, 0, "resume", inst, "sync.before_commit", NULL), 3);
   assert_string_equal(task_state(f, "Sync"), "Blocked");
   assert_true(message_has(f, "Sync", "validation of the held changes "
                                      "failed"));
@@ -776,9 +776,8 @@ static void test_validation_killed_after_commit(void **state) {
   char inst[32];
 
   blocked_first_run(f, inst, sizeof(inst));
-  assert_int_equal(jobhost_fault(f, 0, "resume", inst,
-                                        "sync.after_commit", NULL),
-                   0);
+  assert_int_equal(
+      jobhost_fault(f, 0, "resume", inst, "sync.after_commit", NULL), 0);
   assert_string_equal(task_state(f, "Sync"), "Succeeded");
   assert_int_equal(counter(f, "Sync", "inserted"), 300);
   assert_int_equal(query(f, RESOURCES), 300);
@@ -798,9 +797,9 @@ static void test_host_killed_after_validation(void **state) {
   char inst[32];
 
   blocked_first_run(f, inst, sizeof(inst));
-  assert_int_equal(jobhost_fault(f, 0, "resume", inst,
-                                        "exec.result_received", NULL),
-                   128 + 9);
+  assert_int_equal(
+      jobhost_fault(f, 0, "resume", inst, "exec.result_received", NULL),
+      128 + 9);
   assert_int_equal(query(f, RESOURCES), 300);
   resume_applies_held(f, inst);
   assert_true(message_has(f, "Sync", "committed"));
@@ -816,9 +815,9 @@ static void test_host_killed_after_run_commit(void **state) {
   write_hr(f, 20, 0, 0);
   assert_int_equal(jobhost(f, "run", f->j.pipeline, "--force"), 0);
   write_hr(f, 21, 0, 0);
-  assert_int_equal(jobhost_fault(f, 1, "run", f->j.pipeline, "sync.after_commit",
-                                 NULL),
-                   128 + 9);
+  assert_int_equal(
+      jobhost_fault(f, 1, "run", f->j.pipeline, "sync.after_commit", NULL),
+      128 + 9);
   snprintf(inst, sizeof(inst), "%lld", instance(f) + 1);
   assert_int_equal(jobhost(f, "resume", inst, NULL), 0);
   assert_string_equal(task_state(f, "Sync"), "Succeeded");
@@ -836,9 +835,8 @@ static void test_run_killed_after_report(void **state) {
   write_hr(f, 20, 0, 0);
   assert_int_equal(jobhost(f, "run", f->j.pipeline, "--force"), 0);
   write_hr(f, 21, 0, 0);
-  assert_int_equal(jobhost_fault(f, 0, "run", f->j.pipeline,
-                                        "sync.after_report", NULL),
-                   0);
+  assert_int_equal(
+      jobhost_fault(f, 0, "run", f->j.pipeline, "sync.after_report", NULL), 0);
   assert_string_equal(task_state(f, "Sync"), "Succeeded");
   assert_int_equal(counter(f, "Sync", "inserted"), 1);
   assert_int_equal(query(f, RESOURCES), 21);

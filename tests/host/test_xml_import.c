@@ -848,13 +848,15 @@ static void test_cli_refused_connector(void **state) {
   (void)state;
   jh_test_mkdtemp(dir, sizeof(dir));
   snprintf(want, sizeof(want), "%s:5:3: error: expected an identifier", xml);
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "validate", "--plugin-dir", plugins,
-                           xml, NULL), 2);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "validate", "--plugin-dir",
+                                        plugins, xml, NULL),
+                   2);
   assert_non_null(strstr(err, want));
   free(out);
   free(err);
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "run", "--plugin-dir", plugins,
-                           "--home", dir, xml, NULL), 2);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "run", "--plugin-dir",
+                                        plugins, "--home", dir, xml, NULL),
+                   2);
   assert_non_null(strstr(err, want));
   free(out);
   free(err);
@@ -876,8 +878,10 @@ static void test_cli(void **state) {
   snprintf(nodir, sizeof(nodir), "%s/no/such/out.yaml", dir);
 
   /* unsupported input: 2, nothing written anywhere */
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "import-xml", "--plugin-dir", plugins,
-                           lenient, "-o", yaml, NULL), 2);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "import-xml",
+                                        "--plugin-dir", plugins, lenient, "-o",
+                                        yaml, NULL),
+                   2);
   assert_string_equal(out, "");
   assert_non_null(strstr(err, "lenient.xml:5:47: error: unsupported "
                               "attribute 'Foo' on ExportTask"));
@@ -888,22 +892,26 @@ static void test_cli(void **state) {
 
   /* --lenient: 0, the file is written whole, and validates */
   assert_int_equal(jh_test_jobhost_bare(&out, &err, "import-xml", "--lenient",
-                           "--plugin-dir", plugins, lenient, "-o", yaml,
-                           NULL), 0);
+                                        "--plugin-dir", plugins, lenient, "-o",
+                                        yaml, NULL),
+                   0);
   assert_string_equal(out, "");
   assert_non_null(strstr(err, "warning: unsupported attribute 'Foo'"));
   free(out);
   free(err);
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "validate", "--plugin-dir", plugins,
-                           yaml, NULL), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "validate", "--plugin-dir",
+                                        plugins, yaml, NULL),
+                   0);
   free(out);
   free(err);
 
   /* stdout gets the same text as -o */
   assert_int_equal(jh_test_jobhost_bare(&out, &err, "import-xml", "--lenient",
-                           "--plugin-dir", plugins, lenient, NULL), 0);
+                                        "--plugin-dir", plugins, lenient, NULL),
+                   0);
   assert_int_equal(jh_test_jobhost_bare(&text, NULL, "import-xml", "--lenient",
-                           "--plugin-dir", plugins, lenient, "-o", yaml, NULL),
+                                        "--plugin-dir", plugins, lenient, "-o",
+                                        yaml, NULL),
                    0);
   free(text);
   {
@@ -919,8 +927,10 @@ static void test_cli(void **state) {
   free(err);
 
   /* an output that cannot be written: 1 */
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "import-xml", "--plugin-dir", plugins,
-                           steps, "-o", nodir, NULL), 1);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "import-xml",
+                                        "--plugin-dir", plugins, steps, "-o",
+                                        nodir, NULL),
+                   1);
   assert_non_null(strstr(err, "cannot write"));
   free(out);
   free(err);
@@ -932,27 +942,31 @@ static void test_cli(void **state) {
   free(err);
 
   /* the other commands take XML directly */
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "validate", "--plugin-dir", plugins,
-                           steps, NULL), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "validate", "--plugin-dir",
+                                        plugins, steps, NULL),
+                   0);
   assert_non_null(strstr(out, "job HR_Synchronize_Complete_Scaffolding is "
                               "valid (6 tasks, 5 levels)"));
   free(out);
   free(err);
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "steps", "--plugin-dir", plugins,
-                           steps, NULL), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "steps", "--plugin-dir",
+                                        plugins, steps, NULL),
+                   0);
   assert_non_null(strstr(out, "Order 3: HR_Expressions"));
   assert_non_null(strstr(out, "Order 4: HR_Classification"));
   free(out);
   free(err);
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "validate", "--plugin-dir", plugins,
-                           laughs, NULL), 2);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "validate", "--plugin-dir",
+                                        plugins, laughs, NULL),
+                   2);
   assert_string_equal(out, "");
   assert_non_null(strstr(err, "billion_laughs.xml:2:1: error: document type "
                               "declarations"));
   free(out);
   free(err);
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "run", "--dry-run", "--plugin-dir",
-                           plugins, steps, NULL), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "run", "--dry-run",
+                                        "--plugin-dir", plugins, steps, NULL),
+                   0);
   assert_non_null(strstr(out, "Order 0: HR_Export_Complete (ExportTask)"));
   free(out);
   free(err);
@@ -963,16 +977,20 @@ static void test_cli(void **state) {
     char *seed = doc_fixture();
     char *example = jh_test_source("conf/examples/complete-sync/pipeline.yaml");
     char *seed_steps = NULL, *example_steps = NULL;
-    assert_int_equal(jh_test_jobhost_bare(&out, &err, "validate", "--plugin-dir", plugins,
-                             seed, NULL), 0);
+    assert_int_equal(jh_test_jobhost_bare(&out, &err, "validate",
+                                          "--plugin-dir", plugins, seed, NULL),
+                     0);
     assert_non_null(strstr(out, "job Job_AD_Complete is valid (10 tasks"));
     free(out);
     free(err);
-    assert_int_equal(jh_test_jobhost_bare(&seed_steps, &err, "steps", "--plugin-dir",
-                             plugins, seed, NULL), 0);
+    assert_int_equal(jh_test_jobhost_bare(&seed_steps, &err, "steps",
+                                          "--plugin-dir", plugins, seed, NULL),
+                     0);
     free(err);
-    assert_int_equal(jh_test_jobhost_bare(&example_steps, &err, "steps", "--plugin-dir",
-                             plugins, example, NULL), 0);
+    assert_int_equal(jh_test_jobhost_bare(&example_steps, &err, "steps",
+                                          "--plugin-dir", plugins, example,
+                                          NULL),
+                     0);
     free(err);
     assert_non_null(strstr(seed_steps, "Order 9: "
                                        "All_SetAllInternalUserProfiles"));
@@ -984,7 +1002,8 @@ static void test_cli(void **state) {
   }
 
   /* statuses are documented */
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "import-xml", "--help", NULL), 0);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "import-xml", "--help", NULL), 0);
   assert_non_null(strstr(out, "Exit status: 0 written, 1 the output could "
                               "not be written, 2 invalid usage\nor input"));
   free(out);

@@ -157,9 +157,8 @@ static jh_fake_host fake;
 
 static int setup(void **state) {
   static const char *const folders[] = {
-      "/h/Temp/ExportOutput", "/h/Work/ExportCookies",
-      "/h/Work/Collect",      "/h/Work/ProvisioningOrders",
-      "/h/Temp/JobLogs",      "/h/Work/Tasks/7"};
+      "/h/Temp/ExportOutput",       "/h/Work/ExportCookies", "/h/Work/Collect",
+      "/h/Work/ProvisioningOrders", "/h/Temp/JobLogs",       "/h/Work/Tasks/7"};
   (void)state;
   registry = load_enginetest();
   jh_fake_host_init(&fake);

@@ -1,8 +1,8 @@
 /*
  * test_packages.c — ExportTask and the csv and ldif connector packages,
  * loaded from the build tree and run against the stand-in host services
- * (tests/harness_services.h), which write tables into a temporary folder; and the host's ExportOutput
- * bookkeeping (host/engine/export_output.c).
+ * (tests/harness_services.h), which write tables into a temporary folder; and
+ * the host's ExportOutput bookkeeping (host/engine/export_output.c).
  *
  * Every package test goes through ExportTask, as the host runs it: the
  * stand-in's connection_package answers the package under test.
@@ -146,12 +146,12 @@ static void test_export_no_package(void **state) {
   /* Not in the model (here: no model at all). */
   assert_int_equal(run_export(m, NULL), JOBHOST_ECONFIG);
   assert_contains(m->h.message, "connection HR_Export is not declared in the "
-                              "model");
+                                "model");
   /* Declared (ids ignore case), but its package is not loaded. */
   m->h.model = &model;
   assert_int_equal(run_export(m, NULL), JOBHOST_ECONFIG);
   assert_contains(m->h.message, "connection HR_Export: its package 'sql' is "
-                              "provided by no loaded plugin");
+                                "provided by no loaded plugin");
 }
 
 static int fulfill_only(jobhost_ctx *ctx, void *state,
@@ -263,12 +263,12 @@ static void test_export_cancelled_before_start(void **state) {
 static void test_csv_quotes_newlines_crlf_bom(void **state) {
   mock *m = *state;
   jh_fake_put(&m->h.settings, "path",
-      write_input(m, "hr.csv",
-                  "\xef\xbb\xbfId,Name,Note\r\n"
-                  "1,\"Doe, John\",\"said \"\"hi\"\"\"\r\n"
-                  "2,Smith,\"two\r\nlines\"\r\n"
-                  "\r\n"
-                  "3,Zoë,\"\"\r\n"));
+              write_input(m, "hr.csv",
+                          "\xef\xbb\xbfId,Name,Note\r\n"
+                          "1,\"Doe, John\",\"said \"\"hi\"\"\"\r\n"
+                          "2,Smith,\"two\r\nlines\"\r\n"
+                          "\r\n"
+                          "3,Zoë,\"\"\r\n"));
   assert_int_equal(run_csv(m), 0);
   assert_table(m, "HR_Export",
                "Id,Name,Note\r\n"
@@ -296,31 +296,34 @@ static void test_csv_fixture(void **state) {
  * and both counts (the host then publishes nothing: test_sync_e2e). */
 static void test_csv_short_row_refused(void **state) {
   mock *m = *state;
-  jh_fake_put(&m->h.settings, "path", write_input(m, "short.csv",
-                             "a,b,c,d,e,f,g,h\n"
-                             "1,2,3,4,5,6,7,8\n"
-                             "9,10\n"
-                             "11,12,13,14,15,16,17,18\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "short.csv",
+                          "a,b,c,d,e,f,g,h\n"
+                          "1,2,3,4,5,6,7,8\n"
+                          "9,10\n"
+                          "11,12,13,14,15,16,17,18\n"));
   assert_int_equal(run_csv(m), -EILSEQ);
   assert_contains(m->h.message, "connection HR_Export: ");
   assert_contains(m->h.message, "short.csv:3: 2 fields where the header (line "
-                              "1) has 8");
+                                "1) has 8");
   assert_contains(m->h.message, "pad_short_rows");
 
   /* A file cut in the middle of its last line (no line end). */
-  jh_fake_put(&m->h.settings, "path", write_input(m, "cut.csv",
-                             "Id,Last,First,Mail\n"
-                             "1,Doe,John,john@x\n"
-                             "2,Smi"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "cut.csv",
+                          "Id,Last,First,Mail\n"
+                          "1,Doe,John,john@x\n"
+                          "2,Smi"));
   assert_int_equal(run_csv(m), -EILSEQ);
   assert_contains(m->h.message, "cut.csv:3: 2 fields where the header (line "
-                              "1) has 4");
+                                "1) has 4");
 
   /* One field only: the counts say so in the singular. */
-  jh_fake_put(&m->h.settings, "path", write_input(m, "one.csv", "a,b\n\"x\"\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "one.csv", "a,b\n\"x\"\n"));
   assert_int_equal(run_csv(m), -EILSEQ);
   assert_contains(m->h.message, "one.csv:2: 1 field where the header (line "
-                              "1) has 2");
+                                "1) has 2");
 }
 
 /* pad_short_rows: true pads short rows (a warning gives the count and the
@@ -329,23 +332,27 @@ static void test_csv_short_row_refused(void **state) {
 static void test_csv_short_and_long_rows(void **state) {
   mock *m = *state;
   jh_fake_put(&m->h.settings, "pad_short_rows", "true");
-  jh_fake_put(&m->h.settings, "path", write_input(m, "rows.csv", "a,b,c\n"
-                                            "1,2\n"       /* short: padded */
-                                            "3,4,5,,\n"   /* trailing empties */
-                                            "6\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "rows.csv",
+                          "a,b,c\n"
+                          "1,2\n"     /* short: padded */
+                          "3,4,5,,\n" /* trailing empties */
+                          "6\n"));
   assert_int_equal(run_csv(m), 0);
   assert_table(m, "HR_Export", "a,b,c\r\n1,2,\r\n3,4,5\r\n6,,\r\n");
   assert_contains(m->h.log, "2 rows had fewer fields than the header (first "
-                          "at line 2)");
+                            "at line 2)");
 
   jh_fake_put(&m->h.settings, "pad_short_rows", "false");
-  jh_fake_put(&m->h.settings, "path", write_input(m, "long.csv", "a,b\n1,2\n3,4,,\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "long.csv", "a,b\n1,2\n3,4,,\n"));
   assert_int_equal(run_csv(m), 0);
   assert_table(m, "HR_Export", "a,b\r\n1,2\r\n3,4\r\n");
-  jh_fake_put(&m->h.settings, "path", write_input(m, "long.csv", "a,b\n1,2\n3,4,5\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "long.csv", "a,b\n1,2\n3,4,5\n"));
   assert_int_equal(run_csv(m), -EILSEQ);
   assert_contains(m->h.message, "long.csv:3: 3 fields where the header (line "
-                              "1) has 2, and field 3 is not empty");
+                                "1) has 2, and field 3 is not empty");
 
   jh_fake_put(&m->h.settings, "pad_short_rows", "maybe");
   assert_int_equal(run_csv(m), JOBHOST_ECONFIG);
@@ -354,7 +361,8 @@ static void test_csv_short_and_long_rows(void **state) {
 
 static void test_csv_invalid_utf8(void **state) {
   mock *m = *state;
-  jh_fake_put(&m->h.settings, "path", write_input(m, "bad.csv", "a,b\n1,ok\n2,caf\xe9\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "bad.csv", "a,b\n1,ok\n2,caf\xe9\n"));
   assert_int_equal(run_csv(m), -EILSEQ);
   assert_contains(m->h.message, "bad.csv:3: invalid UTF-8");
   assert_contains(m->h.message, "connection HR_Export");
@@ -362,19 +370,21 @@ static void test_csv_invalid_utf8(void **state) {
 
 static void test_csv_bad_quoting(void **state) {
   mock *m = *state;
-  jh_fake_put(&m->h.settings, "path", write_input(m, "q.csv", "a,b\n1,\"open\n2,x\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "q.csv", "a,b\n1,\"open\n2,x\n"));
   assert_int_equal(run_csv(m), -EILSEQ);
   assert_contains(m->h.message, "q.csv:2: unterminated quoted field");
 }
 
 static void test_csv_skip_trim_separator(void **state) {
   mock *m = *state;
-  jh_fake_put(&m->h.settings, "path", write_input(m, "semi.csv",
-                             "exported by HR, 2026-11-25\n"
-                             "# second line of preamble\n"
-                             "Id;Name ;City\n"
-                             " 1 ;  Doe ;*Paris*\n"
-                             "2;\" kept \";Lyon\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "semi.csv",
+                          "exported by HR, 2026-11-25\n"
+                          "# second line of preamble\n"
+                          "Id;Name ;City\n"
+                          " 1 ;  Doe ;*Paris*\n"
+                          "2;\" kept \";Lyon\n"));
   jh_fake_put(&m->h.settings, "number_of_lines_to_skip", "2");
   jh_fake_put(&m->h.settings, "values_to_trim", " *");
   jh_fake_put(&m->h.settings, "separator", ";");
@@ -385,12 +395,14 @@ static void test_csv_skip_trim_separator(void **state) {
 
 static void test_csv_header_rules(void **state) {
   mock *m = *state;
-  jh_fake_put(&m->h.settings, "path", write_input(m, "h.csv", "a,,c\n1,dropped,3\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "h.csv", "a,,c\n1,dropped,3\n"));
   assert_int_equal(run_csv(m), 0);
   assert_table(m, "HR_Export", "a,c\r\n1,3\r\n");
   assert_contains(m->h.log, "h.csv:1: column 2 has no header");
 
-  jh_fake_put(&m->h.settings, "path", write_input(m, "dup.csv", "a,b,a\n1,2,3\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "dup.csv", "a,b,a\n1,2,3\n"));
   assert_int_equal(run_csv(m), -EILSEQ);
   assert_contains(m->h.message, "dup.csv:1: column 'a' appears twice");
 
@@ -468,7 +480,7 @@ static void test_csv_incremental_and_cookie(void **state) {
   free(first);
   assert_int_equal(run_csv(m), 0);
   assert_contains(m->h.log, "delta.csv has not changed since the last "
-                          "incremental export");
+                            "incremental export");
 
   /* ignore_cookie_file: complete again. */
   jh_fake_put(&m->h.params, "ignore_cookie_file", "true");
@@ -609,13 +621,14 @@ static void test_ldif_tables(void **state) {
 
 static void test_ldif_multi_valued_setting(void **state) {
   mock *m = *state;
-  jh_fake_put(&m->h.settings, "path", write_input(m, "d.ldif",
-                             "dn: cn=g,dc=x\n"
-                             "cn: g\n"
-                             "member: cn=a,dc=x\n"
-                             "\n"
-                             "dn: cn=h,dc=x\n"
-                             "cn: h\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "d.ldif",
+                          "dn: cn=g,dc=x\n"
+                          "cn: g\n"
+                          "member: cn=a,dc=x\n"
+                          "\n"
+                          "dn: cn=h,dc=x\n"
+                          "cn: h\n"));
   /* Named but single-valued here, and named but absent: both tables. */
   jh_fake_put(&m->h.settings, "multi_valued", "member, mail");
   assert_int_equal(run_ldif(m), 0);
@@ -626,77 +639,84 @@ static void test_ldif_multi_valued_setting(void **state) {
   assert_table(m, "HR_Export_mail", "dn,mail\r\n");
 
   /* Several values of an attribute the setting does not name. */
-  jh_fake_put(&m->h.settings, "path", write_input(m, "e.ldif",
-                             "dn: cn=g,dc=x\n"
-                             "cn: g\n"
-                             "\n"
-                             "dn: cn=h,dc=x\n"
-                             "cn: h\n"
-                             "cn: aitch\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "e.ldif",
+                          "dn: cn=g,dc=x\n"
+                          "cn: g\n"
+                          "\n"
+                          "dn: cn=h,dc=x\n"
+                          "cn: h\n"
+                          "cn: aitch\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
   assert_contains(m->h.message, "e.ldif:4: an entry holds 2 values of "
-                              "attribute cn, which setting multi_valued does "
-                              "not list");
+                                "attribute cn, which setting multi_valued does "
+                                "not list");
 }
 
 static void test_ldif_binary_and_crlf(void **state) {
   mock *m = *state;
-  jh_fake_put(&m->h.settings, "path", write_input(m, "b.ldif",
-                             "dn: cn=p,dc=x\r\n"
-                             "cn: p\r\n"
-                             "jpegPhoto:: /9j/AAE=\r\n"
-                             "description: folded\r\n"
-                             "  value\r\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "b.ldif",
+                          "dn: cn=p,dc=x\r\n"
+                          "cn: p\r\n"
+                          "jpegPhoto:: /9j/AAE=\r\n"
+                          "description: folded\r\n"
+                          "  value\r\n"));
   assert_int_equal(run_ldif(m), 0);
   assert_table(m, "HR_Export_entries",
                "dn,cn,jpegPhoto,description\r\n"
                "\"cn=p,dc=x\",p,/9j/AAE=,folded value\r\n");
   assert_contains(m->h.log, "values of attribute jpegPhoto are not UTF-8 "
-                          "text: exported in base64");
+                            "text: exported in base64");
 }
 
 static void test_ldif_bad_files(void **state) {
   mock *m = *state;
-  jh_fake_put(&m->h.settings, "path", write_input(m, "bad1.ldif",
-                             "dn: cn=a,dc=x\n"
-                             "cn: a\n"
-                             "\n"
-                             "# comment\n"
-                             "dn: cn=b,dc=x\n"
-                             "cn: b\n"
-                             "this line has no colon\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "bad1.ldif",
+                          "dn: cn=a,dc=x\n"
+                          "cn: a\n"
+                          "\n"
+                          "# comment\n"
+                          "dn: cn=b,dc=x\n"
+                          "cn: b\n"
+                          "this line has no colon\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
   assert_contains(m->h.message, "bad1.ldif:7: invalid LDIF line");
 
-  jh_fake_put(&m->h.settings, "path", write_input(m, "bad2.ldif",
-                             "dn: cn=a,dc=x\n"
-                             "cn:: !!!notbase64\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "bad2.ldif",
+                          "dn: cn=a,dc=x\n"
+                          "cn:: !!!notbase64\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
   assert_contains(m->h.message, "bad2.ldif:2: invalid LDIF line (invalid "
-                              "base64 encoding char (!) 0x21)");
+                                "base64 encoding char (!) 0x21)");
 
-  jh_fake_put(&m->h.settings, "path", write_input(m, "bad3.ldif",
-                             "dn: cn=a,dc=x\n"
-                             "changetype: modify\n"
-                             "replace: cn\n"
-                             "cn: b\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "bad3.ldif",
+                          "dn: cn=a,dc=x\n"
+                          "changetype: modify\n"
+                          "replace: cn\n"
+                          "cn: b\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
   assert_contains(m->h.message, "bad3.ldif:2: 'changetype: modify': a "
-                              "directory file holds entries only");
+                                "directory file holds entries only");
 
-  jh_fake_put(&m->h.settings, "path", write_input(m, "bad4.ldif",
-                             "dn: cn=a,dc=x\n"
-                             "cn: a\n"
-                             "dn: cn=b,dc=x\n"
-                             "cn: b\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "bad4.ldif",
+                          "dn: cn=a,dc=x\n"
+                          "cn: a\n"
+                          "dn: cn=b,dc=x\n"
+                          "cn: b\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
   assert_contains(m->h.message, "bad4.ldif:3: a second 'dn:' line in one "
-                              "entry");
+                                "entry");
 
-  jh_fake_put(&m->h.settings, "path", write_input(m, "bad5.ldif", "cn: a\nsn: b\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "bad5.ldif", "cn: a\nsn: b\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
   assert_contains(m->h.message, "bad5.ldif:1: expected a 'dn:' line, got "
-                              "'cn:'");
+                                "'cn:'");
   /* Nothing was written from a broken file. */
   assert_int_equal(jh_fake_counter(&m->h, "tables"), 0);
 }
@@ -708,27 +728,29 @@ static void test_ldif_urls_and_includes(void **state) {
   mock *m = *state;
   char allowed[512], text[2048], link[600];
 
-  jh_fake_put(&m->h.settings, "path", write_input(m, "url.ldif",
-                             "# a comment\n"
-                             "dn: cn=a,dc=x\n"
-                             "cn: a\n"
-                             "displayName:< file:///etc/hostname\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "url.ldif",
+                          "# a comment\n"
+                          "dn: cn=a,dc=x\n"
+                          "cn: a\n"
+                          "displayName:< file:///etc/hostname\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
   assert_contains(m->h.message, "url.ldif:4: attribute 'displayName' takes "
-                              "its value from a URL (file:///etc/hostname): "
-                              "URL values are refused");
+                                "its value from a URL (file:///etc/hostname): "
+                                "URL values are refused");
   assert_int_equal(jh_fake_counter(&m->h, "tables"), 0);
 
-  jh_fake_put(&m->h.settings, "path", write_input(m, "inc.ldif",
-                             "version: 1\n"
-                             "\n"
-                             "dn: cn=a,dc=x\n"
-                             "cn: a\n"
-                             "\n"
-                             "include: file:///etc/hostname\n"
-                             "\n"
-                             "dn: cn=b,dc=x\n"
-                             "cn: b\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "inc.ldif",
+                          "version: 1\n"
+                          "\n"
+                          "dn: cn=a,dc=x\n"
+                          "cn: a\n"
+                          "\n"
+                          "include: file:///etc/hostname\n"
+                          "\n"
+                          "dn: cn=b,dc=x\n"
+                          "cn: b\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
   assert_contains(m->h.message, "inc.ldif:6: 'include:' is refused");
   assert_int_equal(jh_fake_counter(&m->h, "tables"), 0);
@@ -770,12 +792,13 @@ static void test_ldif_urls_and_includes(void **state) {
   assert_int_equal(run_ldif(m), -EILSEQ);
   assert_contains(m->h.message, "link.ldif:3: attribute 'displayName': URL ");
 
-  jh_fake_put(&m->h.settings, "path", write_input(m, "http.ldif",
-                             "dn: cn=a,dc=x\ncn: a\n"
-                             "displayName:< http://example.org/x\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "http.ldif",
+                          "dn: cn=a,dc=x\ncn: a\n"
+                          "displayName:< http://example.org/x\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
   assert_contains(m->h.message, "http.ldif:3: attribute 'displayName': URL "
-                              "http://example.org/x: expected file:///PATH");
+                                "http://example.org/x: expected file:///PATH");
 
   /* includes stay refused */
   jh_fake_put(&m->h.settings, "path", in_dir(m, "inc.ldif"));
@@ -799,19 +822,22 @@ static void test_ldif_missing_path(void **state) {
 
 static void test_ldif_empty_file(void **state) {
   mock *m = *state;
-  jh_fake_put(&m->h.settings, "path", write_input(m, "empty.ldif", "version: 1\n\n# nothing\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "empty.ldif", "version: 1\n\n# nothing\n"));
   assert_int_equal(run_ldif(m), 0);
   assert_table(m, "HR_Export_entries", "dn\r\n");
   assert_int_equal(jh_fake_counter(&m->h, "rows"), 0);
 
   /* An index line (a number) alone, then the end of the file (found by
    * the fuzz target: the record reader wrote through a NULL buffer). */
-  jh_fake_put(&m->h.settings, "path", write_input(m, "index.ldif", "1version:x"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "index.ldif", "1version:x"));
   assert_int_equal(run_ldif(m), 0);
   assert_table(m, "HR_Export_entries", "dn\r\n");
 
   /* An index line before an entry is dropped. */
-  jh_fake_put(&m->h.settings, "path", write_input(m, "index2.ldif", "7\ndn: cn=a,dc=x\ncn: a\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "index2.ldif", "7\ndn: cn=a,dc=x\ncn: a\n"));
   assert_int_equal(run_ldif(m), 0);
   assert_table(m, "HR_Export_entries", "dn,cn\r\n\"cn=a,dc=x\",a\r\n");
 }

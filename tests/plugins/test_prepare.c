@@ -828,7 +828,7 @@ static void test_task_glue(void **state) {
   assert_int_equal(glue.produced, 1);
   assert_non_null(strstr(glue.message, "batch 0000000001-complete"));
   assert_string_equal(glue.counter_trail, "tables=2 input_rows=10 rows=6 "
-                                     "duplicates=2 nullpk=2 ");
+                                          "duplicates=2 nullpk=2 ");
   batch_dir(f, 1, "complete", b, sizeof(b));
   assert_true(exists(b, "manifest.json"));
 
@@ -843,7 +843,7 @@ static void test_task_glue(void **state) {
   jh_fake_put(&glue.params, "working_directory", "Elsewhere");
   assert_int_equal(run_task(f), 0);
   jh_test_path(b, sizeof(b), "%s/Elsewhere/HR/batches/0000000001-complete",
-           f->dir);
+               f->dir);
   assert_true(exists(b, "HR_Person.sorted.csv"));
   jh_fake_put(&glue.params, "working_directory", NULL);
 
