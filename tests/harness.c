@@ -53,6 +53,29 @@ void jh_test_mkdtemp(char *buf, size_t size) {
     fail_msg("mkdtemp %s: %s", buf, strerror(errno));
 }
 
+void *jh_test_fixture(size_t size, size_t dir_size) {
+  char *f = calloc(1, size);
+  if (f == NULL || dir_size > size)
+    fail_msg("cannot make a fixture of %zu bytes", size);
+  jh_test_mkdtemp(f, dir_size);
+  return f;
+}
+
+void jh_test_fixture_free(void *fixture) {
+  jh_test_rmtree(fixture);
+  free(fixture);
+}
+
+void jh_test_mkdir(const char *path) {
+  if (mkdir(path, 0700) != 0)
+    fail_msg("mkdir %s: %s", path, strerror(errno));
+}
+
+int jh_test_teardown_fixture(void **state) {
+  jh_test_fixture_free(*state);
+  return 0;
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag,
                     struct FTW *ftw) {
   (void)st;

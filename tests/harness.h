@@ -28,6 +28,19 @@ char *jh_test_source(const char *fmt, ...) JH_TEST_PRINTF(1, 2);
 /* Create a fresh 0700 folder under $TMPDIR (or /tmp) into buf. */
 void jh_test_mkdtemp(char *buf, size_t size);
 
+/* A test's fixture: `size` zeroed bytes whose first member is the test's
+ * temporary folder (char dir[dir_size]), made. Free it, folder and all,
+ * with jh_test_fixture_free. */
+void *jh_test_fixture(size_t size, size_t dir_size);
+void jh_test_fixture_free(void *fixture);
+
+/* A cmocka tear-down that frees the fixture *state with
+ * jh_test_fixture_free. */
+int jh_test_teardown_fixture(void **state);
+
+/* Make the folder path, mode 0700. */
+void jh_test_mkdir(const char *path);
+
 /* Remove a folder and everything under it. */
 void jh_test_rmtree(const char *dir);
 

@@ -83,18 +83,9 @@ static void prepare_store(struct fixture *f) {
 }
 
 static int setup(void **state) {
-  struct fixture *f = calloc(1, sizeof(*f));
-  assert_non_null(f);
-  jh_test_mkdtemp(f->home, sizeof(f->home));
+  struct fixture *f = jh_test_fixture(sizeof(*f), sizeof(f->home));
   prepare_store(f);
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct fixture *f = *state;
-  jh_test_rmtree(f->home);
-  free(f);
   return 0;
 }
 
@@ -362,14 +353,14 @@ static void test_home_not_creatable(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_history_newest_first, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_history_json, setup, teardown),
+                                      jh_test_teardown_fixture),
+      cmocka_unit_test_setup_teardown(test_history_json, setup, jh_test_teardown_fixture),
       cmocka_unit_test(test_history_empty_home),
-      cmocka_unit_test_setup_teardown(test_show_tasks, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_show_json, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_exit_statuses, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_show_tasks, setup, jh_test_teardown_fixture),
+      cmocka_unit_test_setup_teardown(test_show_json, setup, jh_test_teardown_fixture),
+      cmocka_unit_test_setup_teardown(test_exit_statuses, setup, jh_test_teardown_fixture),
       cmocka_unit_test_setup_teardown(test_home_not_creatable, setup,
-                                      teardown),
+                                      jh_test_teardown_fixture),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

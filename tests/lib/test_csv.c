@@ -28,18 +28,8 @@ struct fixture {
 };
 
 static int setup(void **state) {
-  struct fixture *f = calloc(1, sizeof(*f));
-  if (f == NULL)
-    return -1;
-  jh_test_mkdtemp(f->dir, sizeof(f->dir));
+  struct fixture *f = jh_test_fixture(sizeof(*f), sizeof(f->dir));
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct fixture *f = *state;
-  jh_test_rmtree(f->dir);
-  free(f);
   return 0;
 }
 
@@ -586,7 +576,7 @@ static void test_background_abort(void **state) {
 }
 
 /* The reader's tests, run twice: as they are, then parsing ahead. */
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, jh_test_teardown_fixture)
 #define READER_TESTS                                                          \
   T(test_quotes), T(test_embedded_newlines), T(test_line_ends),              \
       T(test_bom_and_last_line), T(test_empty_fields_and_lines),             \

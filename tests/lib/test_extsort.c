@@ -35,23 +35,12 @@ struct fixture {
 };
 
 static int setup(void **state) {
-  struct fixture *f = calloc(1, sizeof(*f));
-  if (f == NULL)
-    return -1;
-  jh_test_mkdtemp(f->dir, sizeof(f->dir));
+  struct fixture *f = jh_test_fixture(sizeof(*f), sizeof(f->dir));
   jh_test_path(f->tmp, sizeof(f->tmp), "%s/tmp", f->dir);
   jh_test_path(f->in, sizeof(f->in), "%s/in.csv", f->dir);
   jh_test_path(f->out, sizeof(f->out), "%s/out.csv", f->dir);
-  if (mkdir(f->tmp, 0700) != 0)
-    fail_msg("mkdir %s: %s", f->tmp, strerror(errno));
+  jh_test_mkdir(f->tmp);
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct fixture *f = *state;
-  jh_test_rmtree(f->dir);
-  free(f);
   return 0;
 }
 
@@ -483,7 +472,7 @@ static void test_sorter_misuse(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, jh_test_teardown_fixture)
       T(test_many_runs),
       T(test_merge_passes),
       T(test_in_memory),

@@ -63,11 +63,9 @@ static int group_teardown(void **state) {
 }
 
 static int setup(void **state) {
-  mock *m = calloc(1, sizeof(*m));
-  assert_non_null(m);
-  jh_test_mkdtemp(m->dir, sizeof(m->dir));
+  mock *m = jh_test_fixture(sizeof(*m), sizeof(m->dir));
   snprintf(m->out, sizeof(m->out), "%s/out", m->dir);
-  assert_int_equal(mkdir(m->out, 0700), 0);
+  jh_test_mkdir(m->out);
   jh_fake_host_init(&m->h);
   for (size_t i = 0; i <= JOBHOST_FOLDER_TASK_WORK; i++)
     m->h.folders[i] = m->out;
@@ -79,9 +77,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   mock *m = *state;
-  jh_test_rmtree(m->dir);
   jh_fake_host_clear(&m->h);
-  free(m);
+  jh_test_fixture_free(m);
   return 0;
 }
 

@@ -108,24 +108,13 @@ static void build_model(struct fixture *f) {
 }
 
 static int setup(void **state) {
-  struct fixture *f = calloc(1, sizeof(*f));
-  if (f == NULL)
-    return -1;
-  jh_test_mkdtemp(f->dir, sizeof(f->dir));
+  struct fixture *f = jh_test_fixture(sizeof(*f), sizeof(f->dir));
   jh_test_path(f->exp, sizeof(f->exp), "%s/ExportOutput", f->dir);
   jh_test_path(f->col, sizeof(f->col), "%s/Collect", f->dir);
   jh_test_path(f->hr, sizeof(f->hr), "%s/HR", f->col);
-  if (mkdir(f->exp, 0700) != 0)
-    fail_msg("mkdir %s: %s", f->exp, strerror(errno));
+  jh_test_mkdir(f->exp);
   build_model(f);
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct fixture *f = *state;
-  jh_test_rmtree(f->dir);
-  free(f);
   return 0;
 }
 
@@ -928,7 +917,7 @@ static void test_parse_size(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, jh_test_teardown_fixture)
       T(test_complete_cleansing),
       T(test_manifest),
       T(test_seq_increments),
