@@ -251,6 +251,14 @@ jh_registry *jh_test_registry(const char *env, ...) {
   return reg;
 }
 
+jh_registry *jh_test_registry_in(const char *dir) {
+  const char *const dirs[1] = {dir};
+  jh_registry *reg = NULL;
+  if (jh_registry_load(dirs, 1, &reg) != 0)
+    fail_msg("cannot load the plugins of %s", dir);
+  return reg;
+}
+
 void jh_test_assert_no_refusals(const jh_registry *reg) {
   for (size_t i = 0; i < reg->nrefusals; i++)
     print_error("refused %s: %s\n", reg->refusals[i].path,

@@ -100,6 +100,9 @@ long long jh_test_counter(json_t *task, const char *name);
  * given (NULL-terminated); free it with jh_registry_free. */
 jh_registry *jh_test_registry(const char *env, ...);
 
+/* The registry of the plugins of folder dir. */
+jh_registry *jh_test_registry_in(const char *dir);
+
 /* No plugin was refused (each refusal is printed). */
 void jh_test_assert_no_refusals(const jh_registry *reg);
 

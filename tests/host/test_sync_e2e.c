@@ -201,6 +201,15 @@ static const char *task_state(const fixture *f, const char *id) {
   return task_text(f, id, "state");
 }
 
+static int message_has(const fixture *f, const char *id,
+                       const char *needle) {
+  const char *m = task_text(f, id, "message");
+  int found = strstr(m, needle) != NULL;
+  if (!found)
+    fprintf(stderr, "%s: message '%s' lacks '%s'\n", id, m, needle);
+  return found;
+}
+
 static long long counter(const fixture *f, const char *id,
                          const char *name) {
   json_t *r = jh_test_report_load(f->j.report);
@@ -466,14 +475,28 @@ static void blocked_first_run(const fixture *f, char *inst, size_t size) {
   snprintf(inst, size, "%lld", instance(f));
 }
 
-/* `jobhost resume inst` applies the 300 held insertions; none is left
+/* The synchronization is Blocked, naming the resume to run: nothing is
+ * applied, the 300 insertions are held. */
+static void still_held(const fixture *f) {
+  assert_string_equal(task_state(f, "Sync"), "Blocked");
+  assert_true(message_has(f, "Sync", "jobhost resume"));
+  assert_int_equal(query(f, RESOURCES), 0);
+  assert_int_equal(query(f, HELD), 300);
+}
+
+/* The synchronization Succeeded with the 300 insertions; none is left
  * held. */
-static void resume_applies_held(const fixture *f, const char *inst) {
-  assert_int_equal(jobhost(f, "resume", inst, NULL), 0);
+static void all_applied(const fixture *f) {
   assert_string_equal(task_state(f, "Sync"), "Succeeded");
   assert_int_equal(counter(f, "Sync", "inserted"), 300);
   assert_int_equal(query(f, RESOURCES), 300);
   assert_int_equal(query(f, HELD), 0);
+}
+
+/* `jobhost resume inst` applies the 300 held insertions. */
+static void resume_applies_held(const fixture *f, const char *inst) {
+  assert_int_equal(jobhost(f, "resume", inst, NULL), 0);
+  all_applied(f);
 }
 
 /* A resume killed while it applies the held changes (before the commit):
@@ -542,15 +565,6 @@ static void test_leftovers_swept(void **state) {
   assert_int_equal(count_files(f, "Work/Tasks/*"), 0);
   assert_int_equal(count_files(f, "Temp/JobLogs/*.tmp"), 0);
   assert_int_equal(count_files(f, "Temp/JobLogs/2-Sync-1.changes.csv"), 0);
-}
-
-static int message_has(const fixture *f, const char *id,
-                       const char *needle) {
-  const char *m = task_text(f, id, "message");
-  int found = strstr(m, needle) != NULL;
-  if (!found)
-    fprintf(stderr, "%s: message '%s' lacks '%s'\n", id, m, needle);
-  return found;
 }
 
 /* A blocked connector stays blocked until its own instance is resolved:
@@ -740,10 +754,7 @@ static void test_blocked_killed_after_commit(void **state) {
     write_hr(f, 300, 0, 0);
     assert_int_equal(jobhost_fault(f, 0, "run", f->j.pipeline, points[i], NULL),
                      3);
-    assert_string_equal(task_state(f, "Sync"), "Blocked");
-    assert_true(message_has(f, "Sync", "jobhost resume"));
-    assert_int_equal(query(f, RESOURCES), 0);
-    assert_int_equal(query(f, HELD), 300);
+    still_held(f);
     snprintf(inst, sizeof(inst), "%lld", instance(f));
     resume_applies_held(f, inst);
   }
@@ -759,12 +770,9 @@ static void test_failed_validation_resumable(void **state) {
   blocked_first_run(f, inst, sizeof(inst));
   assert_int_equal(
       jobhost_fault(f, 0, "resume", inst, "sync.before_commit", NULL), 3);
-  assert_string_equal(task_state(f, "Sync"), "Blocked");
+  still_held(f);
   assert_true(message_has(f, "Sync", "validation of the held changes "
                                      "failed"));
-  assert_true(message_has(f, "Sync", "jobhost resume"));
-  assert_int_equal(query(f, RESOURCES), 0);
-  assert_int_equal(query(f, HELD), 300);
   resume_applies_held(f, inst);
 }
 
@@ -778,10 +786,7 @@ static void test_validation_killed_after_commit(void **state) {
   blocked_first_run(f, inst, sizeof(inst));
   assert_int_equal(
       jobhost_fault(f, 0, "resume", inst, "sync.after_commit", NULL), 0);
-  assert_string_equal(task_state(f, "Sync"), "Succeeded");
-  assert_int_equal(counter(f, "Sync", "inserted"), 300);
-  assert_int_equal(query(f, RESOURCES), 300);
-  assert_int_equal(query(f, HELD), 0);
+  all_applied(f);
   assert_int_equal(file_lines(f, "Temp/JobLogs/1-Sync-2.changes.csv",
                               "insert,HR_Person,"),
                    300);
@@ -926,39 +931,27 @@ static void test_short_row_changes_nothing(void **state) {
   assert_int_equal(query(f, E0_INTACT), 1);
 }
 
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(
-          test_complete_blocked_resume_again_changes, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_empty_export_guard, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_incremental_dirty, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_example, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_resume_killed_mid_apply, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_report_survives_kill_after_commit,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_leftovers_swept, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_blocked_connector_superseded,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_failed_initial_set_aside, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_host_store_full, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_short_row_changes_nothing, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_blocked_killed_after_commit,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_failed_validation_resumable,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_validation_killed_after_commit,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_run_killed_after_report, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_host_killed_after_validation,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_host_killed_after_run_commit,
-                                      setup, teardown),
+      T(test_complete_blocked_resume_again_changes),
+      T(test_empty_export_guard),
+      T(test_incremental_dirty),
+      T(test_example),
+      T(test_resume_killed_mid_apply),
+      T(test_report_survives_kill_after_commit),
+      T(test_leftovers_swept),
+      T(test_blocked_connector_superseded),
+      T(test_failed_initial_set_aside),
+      T(test_host_store_full),
+      T(test_short_row_changes_nothing),
+      T(test_blocked_killed_after_commit),
+      T(test_failed_validation_resumable),
+      T(test_validation_killed_after_commit),
+      T(test_run_killed_after_report),
+      T(test_host_killed_after_validation),
+      T(test_host_killed_after_run_commit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

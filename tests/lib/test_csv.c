@@ -576,7 +576,8 @@ static void test_background_abort(void **state) {
 }
 
 /* The reader's tests, run twice: as they are, then parsing ahead. */
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, jh_test_teardown_fixture)
+#define T(fn)                                                                  \
+  cmocka_unit_test_setup_teardown(fn, setup, jh_test_teardown_fixture)
 #define READER_TESTS                                                          \
   T(test_quotes), T(test_embedded_newlines), T(test_line_ends),              \
       T(test_bom_and_last_line), T(test_empty_fields_and_lines),             \

@@ -472,19 +472,14 @@ static void test_sorter_misuse(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, jh_test_teardown_fixture)
-      T(test_many_runs),
-      T(test_merge_passes),
-      T(test_in_memory),
-      T(test_options_and_short_rows),
-      T(test_empty_input),
-      T(test_bad_input),
-      T(test_bad_arguments),
-      T(test_sorter_multikey),
-      T(test_sorter_runs),
-      T(test_sorter_merge_passes),
-      T(test_sorter_large_record),
-      T(test_sorter_misuse),
+#define T(fn)                                                                  \
+  cmocka_unit_test_setup_teardown(fn, setup, jh_test_teardown_fixture)
+      T(test_many_runs),           T(test_merge_passes),
+      T(test_in_memory),           T(test_options_and_short_rows),
+      T(test_empty_input),         T(test_bad_input),
+      T(test_bad_arguments),       T(test_sorter_multikey),
+      T(test_sorter_runs),         T(test_sorter_merge_passes),
+      T(test_sorter_large_record), T(test_sorter_misuse),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

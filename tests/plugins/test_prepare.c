@@ -917,7 +917,8 @@ static void test_parse_size(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, jh_test_teardown_fixture)
+#define T(fn)                                                                  \
+  cmocka_unit_test_setup_teardown(fn, setup, jh_test_teardown_fixture)
       T(test_complete_cleansing),
       T(test_manifest),
       T(test_seq_increments),

@@ -38,15 +38,13 @@ static void copy_abi10_plugin(const char *dir) {
 
 static void test_abi10_plugin_is_accepted(void **state) {
   char dir[256];
-  const char *dirs[1];
-  jh_registry *reg = NULL;
+  jh_registry *reg;
   const jh_plugin *owner = NULL;
   (void)state;
 
   jh_test_mkdtemp(dir, sizeof(dir));
   copy_abi10_plugin(dir);
-  dirs[0] = dir;
-  assert_int_equal(jh_registry_load(dirs, 1, &reg), 0);
+  reg = jh_test_registry_in(dir);
   jh_test_assert_no_refusals(reg);
   assert_int_equal(reg->nplugins, 1);
   assert_non_null(jh_registry_task_type(reg, "Abi10CounterTask", &owner));
