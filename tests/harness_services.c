@@ -292,18 +292,16 @@ static int fake_table_open(jobhost_ctx *ctx, const char *name,
   return 0;
 }
 
+/* A row of the wrong width, or one that cannot be written, fails the
+ * table: its close then discards it. */
 static int fake_table_write(jobhost_table *t, const char *const *values,
                             size_t nvalues) {
   int rc;
   if (t == NULL)
     return -EPERM;
-  if (nvalues != t->ncolumns) {
-    t->failed = 1;
-    return -EINVAL;
-  }
-  rc = jh_csv_write_record(t->w, values, nvalues);
-  if (rc != 0)
-    t->failed = 1;
+  rc = nvalues != t->ncolumns ? -EINVAL
+                              : jh_csv_write_record(t->w, values, nvalues);
+  t->failed |= rc != 0;
   return rc;
 }
 
