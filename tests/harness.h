@@ -2,7 +2,8 @@
  * harness.h — what every cmocka test of the tree shares, with nothing of
  * the host: the environment make check sets, temporary folders, files,
  * and running a program with its output captured. The tests of lib/ link
- * this and lib/ only; the host's tests add harness_host.h.
+ * this and lib/ only; tests that run a plugin in their process add
+ * harness_services.h (lib/ and the SDK), the host's tests harness_host.h.
  *
  * Every helper fails the current test (cmocka fail_msg) instead of
  * returning an error, unless it says otherwise.

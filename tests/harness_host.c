@@ -52,14 +52,11 @@ void jh_test_jobhost_open(jh_test_jobhost *j, ...) {
 
 void jh_test_jobhost_close(jh_test_jobhost *j) { jh_test_rmtree(j->dir); }
 
-const char *jh_test_jobhost_file(const jh_test_jobhost *j, const char *name,
-                                 const char *text) {
-  static char paths[4][PATH_MAX];
-  static unsigned next;
-  char *p = paths[next++ % 4];
-  jh_test_path(p, PATH_MAX, "%s/%s", j->dir, name);
-  jh_test_write_file(p, text, 0644);
-  return p;
+void jh_test_jobhost_file(const jh_test_jobhost *j, const char *name,
+                          const char *text) {
+  char path[PATH_MAX];
+  jh_test_path(path, sizeof(path), "%s/%s", j->dir, name);
+  jh_test_write_file(path, text, 0644);
 }
 
 void jh_test_jobhost_pipeline(const jh_test_jobhost *j, const char *yaml) {
@@ -93,8 +90,6 @@ size_t jh_test_jobhost_argv(const jh_test_jobhost *j, const char **argv,
   size_t n = 0;
   push(argv, max, &n, jh_test_env("JH_JOBHOST"));
   push(argv, max, &n, cmd);
-  for (size_t i = 0; args != NULL && args[i] != NULL; i++)
-    push(argv, max, &n, args[i]);
   if (is_one_of(cmd, home_users)) {
     push(argv, max, &n, "--home");
     push(argv, max, &n, j->home);
@@ -114,6 +109,8 @@ size_t jh_test_jobhost_argv(const jh_test_jobhost *j, const char **argv,
       push(argv, max, &n, j->grace);
     }
   }
+  for (size_t i = 0; args != NULL && args[i] != NULL; i++)
+    push(argv, max, &n, args[i]);
   argv[n] = NULL;
   return n;
 }

@@ -40,27 +40,27 @@ void jh_test_jobhost_open(jh_test_jobhost *j, ...);
 /* Remove the folder. */
 void jh_test_jobhost_close(jh_test_jobhost *j);
 
-/* Write `text` as dir/name and return its path (in one of a few
- * rotating buffers). */
-const char *jh_test_jobhost_file(const jh_test_jobhost *j, const char *name,
-                                 const char *text);
+/* Write `text` as dir/name. */
+void jh_test_jobhost_file(const jh_test_jobhost *j, const char *name,
+                          const char *text);
 
 /* Write `yaml` as the pipeline. */
 void jh_test_jobhost_pipeline(const jh_test_jobhost *j, const char *yaml);
 
-/* argv of `jobhost CMD ARGS...` (args NULL-terminated) followed by the
- * options of j that CMD takes; returns argc. max counts the final NULL. */
+/* argv of `jobhost CMD options ARGS...`: the options of j that CMD takes,
+ * then args (NULL-terminated), so that an option given in args wins over
+ * j's; returns argc. max counts the final NULL. */
 size_t jh_test_jobhost_argv(const jh_test_jobhost *j, const char **argv,
                             size_t max, const char *cmd,
                             const char *const *args);
 
-/* Run `jobhost CMD ARGS... options` (NULL-terminated), the report of an
+/* Run `jobhost CMD options ARGS...` (NULL-terminated), the report of an
  * earlier run removed first; returns the exit status. out and err as in
  * jh_test_run. With JH_TEST_VERBOSE set, the program's stderr is echoed. */
 int jh_test_jobhost_run(const jh_test_jobhost *j, char **out, char **err,
                         const char *cmd, ...);
 
-/* Run `jobhost CMD ARGS... options` as jh_test_jobhost_run does: it must
+/* Run `jobhost CMD options ARGS...` as jh_test_jobhost_run does: it must
  * exit with `want` (else its stderr is shown); its report (the caller's
  * reference). */
 json_t *jh_test_jobhost_report(const jh_test_jobhost *j, int want,
