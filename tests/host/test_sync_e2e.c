@@ -475,6 +475,14 @@ static void blocked_first_run(const fixture *f, char *inst, size_t size) {
   snprintf(inst, size, "%lld", instance(f));
 }
 
+/* The blocked first run, then a resume whose worker the fault point
+ * kills: it exits with `want`. */
+static void resume_with_fault(const fixture *f, char *inst, size_t size,
+                              const char *fault, int want) {
+  blocked_first_run(f, inst, size);
+  assert_int_equal(jobhost_fault(f, 0, "resume", inst, fault, NULL), want);
+}
+
 /* The synchronization is Blocked, naming the resume to run: nothing is
  * applied, the 300 insertions are held. */
 static void still_held(const fixture *f) {
@@ -767,9 +775,7 @@ static void test_failed_validation_resumable(void **state) {
   fixture *f = *state;
   char inst[32];
 
-  blocked_first_run(f, inst, sizeof(inst));
-  assert_int_equal(
-      jobhost_fault(f, 0, "resume", inst, "sync.before_commit", NULL), 3);
+  resume_with_fault(f, inst, sizeof(inst), "sync.before_commit", 3);
   still_held(f);
   assert_true(message_has(f, "Sync", "validation of the held changes "
                                      "failed"));
@@ -783,9 +789,7 @@ static void test_validation_killed_after_commit(void **state) {
   fixture *f = *state;
   char inst[32];
 
-  blocked_first_run(f, inst, sizeof(inst));
-  assert_int_equal(
-      jobhost_fault(f, 0, "resume", inst, "sync.after_commit", NULL), 0);
+  resume_with_fault(f, inst, sizeof(inst), "sync.after_commit", 0);
   all_applied(f);
   assert_int_equal(file_lines(f, "Temp/JobLogs/1-Sync-2.changes.csv",
                               "insert,HR_Person,"),
@@ -801,10 +805,7 @@ static void test_host_killed_after_validation(void **state) {
   fixture *f = *state;
   char inst[32];
 
-  blocked_first_run(f, inst, sizeof(inst));
-  assert_int_equal(
-      jobhost_fault(f, 0, "resume", inst, "exec.result_received", NULL),
-      128 + 9);
+  resume_with_fault(f, inst, sizeof(inst), "exec.result_received", 128 + 9);
   assert_int_equal(query(f, RESOURCES), 300);
   resume_applies_held(f, inst);
   assert_true(message_has(f, "Sync", "committed"));
