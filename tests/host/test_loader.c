@@ -321,7 +321,8 @@ static int setup(void **state) {
   return 0;
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, jh_test_teardown_fixture)
+#define T(fn)                                                                  \
+  cmocka_unit_test_setup_teardown(fn, setup, jh_test_teardown_fixture)
 
 int main(void) {
   const struct CMUnitTest tests[] = {

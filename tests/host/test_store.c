@@ -43,10 +43,8 @@ struct fixture {
 };
 
 static int setup(void **state) {
-  struct fixture *f = calloc(1, sizeof(*f));
+  struct fixture *f = jh_test_fixture(sizeof(*f), sizeof(f->dir));
   char err[512];
-  assert_non_null(f);
-  jh_test_mkdtemp(f->dir, sizeof(f->dir));
   snprintf(f->db, sizeof(f->db), "%s/jobhost.db", f->dir);
   if (jh_store_open(f->db, &f->s, err, sizeof(err)) != 0)
     fail_msg("open %s: %s", f->db, err);
@@ -57,8 +55,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   struct fixture *f = *state;
   jh_store_close(f->s);
-  jh_test_rmtree(f->dir);
-  free(f);
+  jh_test_fixture_free(f);
   return 0;
 }
 

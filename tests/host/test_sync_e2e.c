@@ -201,8 +201,7 @@ static const char *task_state(const fixture *f, const char *id) {
   return task_text(f, id, "state");
 }
 
-static int message_has(const fixture *f, const char *id,
-                       const char *needle) {
+static int message_has(const fixture *f, const char *id, const char *needle) {
   const char *m = task_text(f, id, "message");
   int found = strstr(m, needle) != NULL;
   if (!found)
