@@ -375,7 +375,7 @@ static void test_incremental_dirty(void **state) {
 
 /* The example of conf/examples: the directory (LDIF) and the HR CSV land
  * with the right counts. The AD job runs up to its synchronization (the
- * later tasks belong to other issues); on an empty store its thresholds
+ * later task types are not implemented yet); on an empty store its thresholds
  * block it, and `jobhost resume` applies what was held. */
 static void test_example(void **state) {
   fixture *f = *state;
@@ -388,7 +388,7 @@ static void test_example(void **state) {
   assert_string_equal(task_state(f, "AD_Synchronization"), "Blocked");
   assert_int_equal(query(f, RESOURCES), 0);
   /* resume validates the held changes and keeps the run's --to: the
-   * tasks after AD_Synchronization (other issues) are not run */
+   * tasks after AD_Synchronization (not implemented yet) are not run */
   assert_int_equal(jobhost(f, "resume", "1", NULL), 0);
   assert_int_equal(counter(f, "AD_Synchronization", "inserted"), 35);
   assert_int_equal(counter(f, "AD_Synchronization", "link_inserted"), 30);

@@ -46,7 +46,7 @@ static char *fixture(const char *name) {
 }
 
 /* The fixture of the documentation's complete job (a copy of
- * shared/fixtures/usercube/job-ad-complete.xml). */
+ * job of "Set up Complete Synchronization", doc/identity-manager.md). */
 static char *doc_fixture(void) { return fixture("job-ad-complete.xml"); }
 
 static const jh_diag *find_diag(const jh_diags *d, jh_severity sev,
