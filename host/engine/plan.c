@@ -94,11 +94,13 @@ const char *jh_plan_dirty_verdict(int reads_dirty, const jh_plan_marker *m,
              "dirty: the job has no task that flags resources dirty (such as "
              "SetRecentlyModifiedFlagTask)");
   else if (!m->selected)
-    snprintf(buf, size, "dirty: %s (%s) is not among the selected steps",
-             m->id, m->type);
+    snprintf(buf, size, "dirty: %s (%s) is not among the selected steps", m->id,
+             m->type);
   else if (!m->ended)
-    snprintf(buf, size, "dirty: %s (%s) had not ended when the task was to "
-             "start", m->id, m->type);
+    snprintf(buf, size,
+             "dirty: %s (%s) had not ended when the task was to "
+             "start",
+             m->id, m->type);
   else if (m->state != JH_STATE_SUCCEEDED)
     snprintf(buf, size, "dirty: %s (%s) ended %s", m->id, m->type,
              jh_state_name(m->state));
@@ -132,8 +134,9 @@ int jh_plan_check_selection(const jh_graph *g, const jh_plan_selection *s,
       jh_diag_error(diags, p->path, 0, 0, "%s %s: no such task in job %s",
                     flags[k], names[k], p->job_id);
   if (s->only != NULL && (s->from != NULL || s->to != NULL))
-    jh_diag_error(diags, NULL, 0, 0, "--task cannot be combined with --from "
-                                     "or --to");
+    jh_diag_error(diags, NULL, 0, 0,
+                  "--task cannot be combined with --from "
+                  "or --to");
   if (s->from != NULL && s->to != NULL &&
       step_position(g, s->from) > step_position(g, s->to))
     jh_diag_error(diags, NULL, 0, 0, "--from %s comes after --to %s", s->from,
@@ -219,8 +222,8 @@ static void set_done(jh_plan *p, size_t i, jh_state state, int output) {
  * message names the first, but an Error outranks a Blocked task that
  * ended before it. */
 static void stop_by(jh_plan *p, size_t i, jh_state state) {
-  if (!p->stop || (state == JH_STATE_ERROR &&
-                   p->stopped_state == JH_STATE_BLOCKED)) {
+  if (!p->stop ||
+      (state == JH_STATE_ERROR && p->stopped_state == JH_STATE_BLOCKED)) {
     p->stopped_by = i;
     p->stopped_state = state;
   }
@@ -364,8 +367,8 @@ static void dirty_marker(jh_plan *p, jh_plan_marker *m) {
     if (!t->sets_dirty)
       continue;
     here = t->phase == JH_PHASE_DONE && t->state == JH_STATE_SUCCEEDED ? 3
-           : t->phase != JH_PHASE_EXCLUDED                            ? 2
-                                                                      : 1;
+           : t->phase != JH_PHASE_EXCLUDED                             ? 2
+                                                                       : 1;
     if (here > rank) {
       pick = i;
       rank = here;
@@ -483,8 +486,7 @@ static long retry_delay(const jh_task_def *def, int attempts) {
 }
 
 void jh_plan_attempt_ended(jh_plan *p, size_t i, jh_state state,
-                           int produced_output, int64_t now,
-                           jh_plan_end *out) {
+                           int produced_output, int64_t now, jh_plan_end *out) {
   jh_plan_task *t = &p->t[i];
   assert(t->phase == JH_PHASE_RUNNING);
   memset(out, 0, sizeof(*out));
@@ -510,7 +512,7 @@ void jh_plan_attempt_ended(jh_plan *p, size_t i, jh_state state,
 }
 
 jh_state jh_plan_drop_retry(jh_plan *p, size_t i) {
-  jh_state state = p->cancelled ? JH_STATE_CANCELLED
+  jh_state state = p->cancelled                     ? JH_STATE_CANCELLED
                    : p->t[i].def->continue_on_error ? JH_STATE_WARNING
                                                     : JH_STATE_ERROR;
   assert(p->t[i].phase == JH_PHASE_WAIT_RETRY && p->stop);

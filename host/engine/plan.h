@@ -113,11 +113,11 @@ typedef enum jh_phase {
 typedef struct jh_plan_task {
   const jh_task_def *def;
   int level;
-  size_t group;     /* launch group (jh_plan_group), by step position */
-  int reads_dirty;  /* runs only after a task that sets dirty flags */
-  int sets_dirty;   /* its type sets dirty flags */
+  size_t group;    /* launch group (jh_plan_group), by step position */
+  int reads_dirty; /* runs only after a task that sets dirty flags */
+  int sets_dirty;  /* its type sets dirty flags */
   jh_phase phase;
-  jh_state state;   /* when JH_PHASE_DONE */
+  jh_state state; /* when JH_PHASE_DONE */
   int produced_output;
   int attempts;     /* started in this run */
   int validation;   /* resume of a Blocked task: validates its changes */
@@ -139,20 +139,20 @@ typedef struct jh_plan_task {
 typedef struct jh_plan {
   const jh_graph *graph; /* borrowed; its pipeline gives the tasks */
   size_t n;
-  jh_plan_task *t;       /* n, by task index */
-  size_t *running;       /* indices of the running tasks */
+  jh_plan_task *t; /* n, by task index */
+  size_t *running; /* indices of the running tasks */
   size_t nrunning;
-  size_t npending;       /* tasks in JH_PHASE_PENDING */
-  size_t nretry;         /* tasks in JH_PHASE_WAIT_RETRY */
-  size_t ndone;          /* selected tasks that ended */
-  size_t nselected;      /* tasks not excluded */
-  size_t nmarkers_open;  /* tasks that set dirty flags, selected, open */
-  size_t marker_ok;      /* one of them that Succeeded, or JH_PLAN_NONE */
-  size_t cursor;         /* levels: first step that has not ended */
-  int stop;              /* no new task starts */
-  int cancelled;         /* the job ends Cancelled */
-  int cancel_now;        /* running tasks are asked to stop */
-  size_t stopped_by;     /* the task that stopped the job, or JH_PLAN_NONE */
+  size_t npending;        /* tasks in JH_PHASE_PENDING */
+  size_t nretry;          /* tasks in JH_PHASE_WAIT_RETRY */
+  size_t ndone;           /* selected tasks that ended */
+  size_t nselected;       /* tasks not excluded */
+  size_t nmarkers_open;   /* tasks that set dirty flags, selected, open */
+  size_t marker_ok;       /* one of them that Succeeded, or JH_PLAN_NONE */
+  size_t cursor;          /* levels: first step that has not ended */
+  int stop;               /* no new task starts */
+  int cancelled;          /* the job ends Cancelled */
+  int cancel_now;         /* running tasks are asked to stop */
+  size_t stopped_by;      /* the task that stopped the job, or JH_PLAN_NONE */
   jh_state stopped_state; /* how it ended: Error outranks Blocked */
 } jh_plan;
 
@@ -224,8 +224,7 @@ size_t jh_plan_next(jh_plan *p, int64_t now);
 
 /* NULL when the parents and dirty flags let task i start; else why it is
  * Skipped, written in buf. */
-const char *jh_plan_start_verdict(jh_plan *p, size_t i, char *buf,
-                                  size_t size);
+const char *jh_plan_start_verdict(jh_plan *p, size_t i, char *buf, size_t size);
 
 /* Task i (pending, or waiting for a retry) ends without being launched:
  * Skipped or NotStarted. */
@@ -241,7 +240,7 @@ void jh_plan_start_failed(jh_plan *p, size_t i);
 
 /* How an attempt's end counts. */
 typedef struct jh_plan_end {
-  int retry;             /* it starts again after delay_ms */
+  int retry; /* it starts again after delay_ms */
   long delay_ms;
   int validation_failed; /* an Error of a validation: Blocked again */
   jh_state state;        /* the task's state (retry: the attempt's) */
@@ -258,8 +257,7 @@ typedef struct jh_plan_end {
  * Blocked task).
  */
 void jh_plan_attempt_ended(jh_plan *p, size_t i, jh_state state,
-                           int produced_output, int64_t now,
-                           jh_plan_end *out);
+                           int produced_output, int64_t now, jh_plan_end *out);
 
 /* Task i waited for a retry when the job stopped: it does not start
  * again. Cancelled when the job was cancelled, else its last attempt's

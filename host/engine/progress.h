@@ -46,8 +46,8 @@ void jh_progress_clear(jh_progress *p);
 void jh_progress_table_head(jh_progress *p);
 void jh_progress_table_row(jh_progress *p, const char *id, const char *type,
                            jh_state state, const char *message);
-void jh_progress_job_line(jh_progress *p, const char *job_id,
-                          int64_t instance, jh_state state, int64_t ms,
+void jh_progress_job_line(jh_progress *p, const char *job_id, int64_t instance,
+                          jh_state state, int64_t ms,
                           const size_t count[JH_STATE_INTERRUPTED + 1]);
 
 #endif /* JH_PROGRESS_H */

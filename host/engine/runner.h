@@ -37,10 +37,10 @@ typedef struct jh_runner_task {
 
 /* Where an attempt is. */
 typedef enum jh_run_state {
-  JH_RUN_NONE = 0,  /* no attempt of that task */
-  JH_RUN_STARTING,  /* asked for; no process yet */
-  JH_RUN_ALIVE,     /* its process runs */
-  JH_RUN_ENDED      /* it has ended; not yet taken */
+  JH_RUN_NONE = 0, /* no attempt of that task */
+  JH_RUN_STARTING, /* asked for; no process yet */
+  JH_RUN_ALIVE,    /* its process runs */
+  JH_RUN_ENDED     /* it has ended; not yet taken */
 } jh_run_state;
 
 /* How an attempt ended, besides what it reported. */
@@ -85,9 +85,9 @@ struct jh_runner {
  * dies is started again (once per death), said on progress. Returns 0 and
  * *out, or a negative errno.
  */
-int jh_runner_fork_new(const jh_pipeline *p, const jh_home *h,
-                       jh_registry *reg, jh_forkserver *fs,
-                       jh_progress *progress, jh_runner **out);
+int jh_runner_fork_new(const jh_pipeline *p, const jh_home *h, jh_registry *reg,
+                       jh_forkserver *fs, jh_progress *progress,
+                       jh_runner **out);
 
 /*
  * The in-process runner. cancelled is the attempts' cancel flag (set by

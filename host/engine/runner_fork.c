@@ -33,7 +33,7 @@ typedef struct fork_runner {
   int restarts; /* fork servers started again after one died */
   jh_progress *progress;
   size_t n;
-  slot *slots;   /* by task index */
+  slot *slots;    /* by task index */
   size_t *active; /* tasks with an attempt, in the order they started */
   size_t nactive;
   struct pollfd *fds; /* 2n + 2, reused by every wait */
@@ -46,8 +46,8 @@ static void remove_active(fork_runner *fr, size_t k) {
 
 /* ---- what the fork server says ---- */
 
-static void on_spawned(void *arg, size_t i, int err, pid_t pid,
-                       int report_fd, int out_fd) {
+static void on_spawned(void *arg, size_t i, int err, pid_t pid, int report_fd,
+                       int out_fd) {
   fork_runner *fr = arg;
   slot *s;
   if (i >= fr->n || fr->slots[i].state != JH_RUN_STARTING) {
@@ -307,13 +307,12 @@ static void fork_shutdown(jh_runner *r) {
   free(fr);
 }
 
-static const jh_runner_ops fork_ops = {fork_start, fork_wait,
-                                       fork_take_ended, fork_state,
-                                       fork_signal, fork_shutdown};
+static const jh_runner_ops fork_ops = {fork_start, fork_wait,   fork_take_ended,
+                                       fork_state, fork_signal, fork_shutdown};
 
-int jh_runner_fork_new(const jh_pipeline *p, const jh_home *h,
-                       jh_registry *reg, jh_forkserver *fs,
-                       jh_progress *progress, jh_runner **out) {
+int jh_runner_fork_new(const jh_pipeline *p, const jh_home *h, jh_registry *reg,
+                       jh_forkserver *fs, jh_progress *progress,
+                       jh_runner **out) {
   fork_runner *fr = calloc(1, sizeof(*fr));
   size_t n = p->ntasks;
   int rc;

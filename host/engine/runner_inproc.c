@@ -49,8 +49,7 @@ static int inproc_wait(jh_runner *r, int wake_fd, int64_t timeout_ms) {
   (void)r;
   struct pollfd fd = {wake_fd, POLLIN, 0};
   char buf[64];
-  if (poll(&fd, 1, timeout_ms < 0 ? 0 : (int)timeout_ms) < 0 &&
-      errno != EINTR)
+  if (poll(&fd, 1, timeout_ms < 0 ? 0 : (int)timeout_ms) < 0 && errno != EINTR)
     return -errno;
   if (fd.revents)
     while (read(wake_fd, buf, sizeof(buf)) > 0)
@@ -82,9 +81,9 @@ static void inproc_signal(jh_runner *r, size_t index, int sig) {
 
 static void inproc_shutdown(jh_runner *r) { free(r); }
 
-static const jh_runner_ops inproc_ops = {
-    inproc_start, inproc_wait,   inproc_take_ended,
-    inproc_state, inproc_signal, inproc_shutdown};
+static const jh_runner_ops inproc_ops = {inproc_start,      inproc_wait,
+                                         inproc_take_ended, inproc_state,
+                                         inproc_signal,     inproc_shutdown};
 
 int jh_runner_inproc_new(const jh_pipeline *p, const jh_home *h,
                          volatile sig_atomic_t *cancelled, jh_runner **out) {

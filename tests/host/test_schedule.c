@@ -37,10 +37,10 @@
 /* ---- the job ---- */
 
 typedef struct script {
-  long ms[MAXA];  /* how long each attempt runs (NEVER: until stopped) */
+  long ms[MAXA];    /* how long each attempt runs (NEVER: until stopped) */
   int result[MAXA]; /* what each attempt returns */
-  int deaf;       /* ignores SIGTERM (only SIGKILL ends it) */
-  int no_output;  /* succeeds without output */
+  int deaf;         /* ignores SIGTERM (only SIGKILL ends it) */
+  int no_output;    /* succeeds without output */
 } script;
 
 typedef struct job {
@@ -54,8 +54,8 @@ typedef struct job {
 
 static const jobhost_task_type can_block = {.name = "Blocker",
                                             .flags = JOBHOST_TASK_CAN_BLOCK};
-static const jobhost_task_type marker_type = {
-    .name = "Marker", .flags = JOBHOST_TASK_SETS_DIRTY};
+static const jobhost_task_type marker_type = {.name = "Marker",
+                                              .flags = JOBHOST_TASK_SETS_DIRTY};
 static const jobhost_task_type reader_type = {
     .name = "Reader", .flags = JOBHOST_TASK_READS_DIRTY};
 static jh_value dirty_true = {.key = "dirty", .text = "true"};
@@ -110,8 +110,8 @@ static void job_free(job *j) {
 
 typedef struct attempt {
   int active;
-  int64_t ends;   /* when it ends by itself (NEVER: not by itself) */
-  int stopped;    /* ended by a signal */
+  int64_t ends; /* when it ends by itself (NEVER: not by itself) */
+  int stopped;  /* ended by a signal */
   int killed;
   jh_outcome *outcome;
 } attempt;
@@ -202,9 +202,8 @@ static void fake_signal(jh_runner *r, size_t i, int sig) {
 
 static void fake_shutdown(jh_runner *r) { (void)r; }
 
-static const jh_runner_ops fake_ops = {fake_start,  fake_wait,
-                                       fake_take_ended, fake_state,
-                                       fake_signal, fake_shutdown};
+static const jh_runner_ops fake_ops = {fake_start, fake_wait,   fake_take_ended,
+                                       fake_state, fake_signal, fake_shutdown};
 
 /* ---- the loop, as the executor drives the plan ---- */
 
@@ -236,8 +235,7 @@ static void collect(sim *s) {
   while (fake_take_ended(&s->fr.base, &e)) {
     jh_plan_end end;
     jh_plan_attempt_ended(&s->plan, e.index, attempt_state(s, e.index),
-                          s->out[e.index].produced_output > 0, s->fr.now,
-                          &end);
+                          s->out[e.index].produced_output > 0, s->fr.now, &end);
   }
 }
 
@@ -665,9 +663,8 @@ static void test_resume(void **state) {
     assert_true(jh_plan_resume_select(&s.plan, b, JH_STATE_BLOCKED));
     jh_plan_resume_apply(&s.plan, b, JH_STATE_BLOCKED, 0);
     assert_true(s.plan.t[b].validation);
-    assert_true(jh_plan_resume_select(&s.plan, c, with_error
-                                                      ? JH_STATE_ERROR
-                                                      : JH_STATE_RUNNING));
+    assert_true(jh_plan_resume_select(
+        &s.plan, c, with_error ? JH_STATE_ERROR : JH_STATE_RUNNING));
     jh_plan_resume_apply(&s.plan, c,
                          with_error ? JH_STATE_ERROR : JH_STATE_RUNNING, 0);
     assert_null(jh_plan_check(&s.plan));
