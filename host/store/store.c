@@ -25,6 +25,7 @@
 
 #include "store.h"
 
+#include "array.h"
 #include "db.h"
 
 /* The job store's connection: WAL, a writer waits up to 5 s. */
@@ -241,6 +242,91 @@ static int column_state(jh_store *s, sqlite3_stmt *st, int col,
   return 0;
 }
 
+/* The values bound to a statement's parameters 1..n, in order. */
+typedef struct params {
+  const jh_db_value *v;
+  int n;
+} params;
+
+/* params of the values listed: PARAMS(JH_DB_INT(1), JH_DB_TEXT(s)). */
+#define PARAMS(...)                                                           \
+  ((params){(const jh_db_value[]){__VA_ARGS__},                               \
+            (int)(sizeof((const jh_db_value[]){__VA_ARGS__}) /                \
+                  sizeof(jh_db_value))})
+
+/* Run sql, which returns no row, with p bound: 0 or a negative code.
+ * jh_db_changes and jh_db_last_insert_id then tell what it did. */
+static int run(jh_store *s, const char *sql, params p, const char *what) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, sql, &st);
+  if (rc != 0)
+    return rc;
+  if ((rc = jh_db_bind(s->db, st, p.v, p.n)) == 0)
+    rc = step_done(s, st, what);
+  finalize(s, st);
+  return rc;
+}
+
+/* Reads the current row of st into out: 0 or a negative code. */
+typedef int (*row_reader)(jh_store *s, sqlite3_stmt *st, void *out);
+
+/* Run sql with p bound and read its first row into out with read_row:
+ * read_row's result, -ENOENT when there is no row, or a negative code. */
+static int select_one(jh_store *s, const char *sql, params p,
+                      const char *what, row_reader read_row, void *out) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, sql, &st);
+  if (rc != 0)
+    return rc;
+  if ((rc = jh_db_bind(s->db, st, p.v, p.n)) == 0) {
+    rc = step_row(s, st, what);
+    if (rc == 1)
+      rc = read_row(s, st, out);
+    else if (rc == 0)
+      rc = -ENOENT;
+  }
+  finalize(s, st);
+  return rc;
+}
+
+/* A type of row that select_rows reads: its size, how one is read, and
+ * how an array of them is freed. */
+typedef struct row_type {
+  size_t size;
+  row_reader read;
+  void (*free_rows)(void *rows, size_t n);
+} row_type;
+
+/* Run sql with p bound and read all its rows into a malloc'd array of
+ * type: 0 with *rows and *n, or a negative code with nothing kept. */
+static int select_rows(jh_store *s, const char *sql, params p,
+                       const char *what, const row_type *type, void **rows,
+                       size_t *n) {
+  void *out = NULL;
+  size_t count = 0, cap = 0;
+  sqlite3_stmt *st;
+  int rc = prepare(s, sql, &st);
+
+  if (rc != 0)
+    return rc;
+  if ((rc = jh_db_bind(s->db, st, p.v, p.n)) == 0)
+    while ((rc = step_row(s, st, what)) == 1) {
+      if ((rc = jh_array_reserve(&out, &cap, count + 1, type->size, 16)) !=
+              0 ||
+          (rc = type->read(s, st, (char *)out + count * type->size)) != 0)
+        break;
+      count++;
+    }
+  finalize(s, st);
+  if (rc != 0) {
+    type->free_rows(out, count);
+    return rc;
+  }
+  *rows = out;
+  *n = count;
+  return 0;
+}
+
 /* ---- opening and migrations ---- */
 
 static int migrate(jh_store *s, const char *path, char *err, size_t errsize) {
@@ -381,49 +467,35 @@ static int mark_interrupted(jh_store *s, int64_t instance, long pid) {
       " WHERE job_instance = ?2 AND state = 'Running'";
   char message[96];
   int64_t now = jh_now_ms();
-  sqlite3_stmt *st;
   int rc;
 
   snprintf(message, sizeof(message),
            "host process %ld ended while the job was running", pid);
-  if ((rc = prepare(s, job_sql, &st)) != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(now), JH_DB_TEXT(message),
-                       JH_DB_INT(instance), JH_DB_INT(pid))) == 0)
-    rc = step_done(s, st, "mark instance interrupted");
-  finalize(s, st);
+  rc = run(s, job_sql,
+           PARAMS(JH_DB_INT(now), JH_DB_TEXT(message), JH_DB_INT(instance),
+                  JH_DB_INT(pid)),
+           "mark instance interrupted");
   if (rc != 0)
     return rc;
-  if ((rc = prepare(s, task_sql, &st)) != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(now), JH_DB_INT(instance))) == 0)
-    rc = step_done(s, st, "mark task instances interrupted");
-  finalize(s, st);
-  return rc;
+  return run(s, task_sql, PARAMS(JH_DB_INT(now), JH_DB_INT(instance)),
+             "mark task instances interrupted");
 }
 
 struct dead_list {
-  int64_t *ids;
-  long *pids;
+  struct dead {
+    int64_t id;
+    long pid;
+  } *items;
   size_t n, cap;
 };
 
 static int dead_add(struct dead_list *d, int64_t id, long pid) {
-  if (d->n == d->cap) {
-    size_t cap = d->cap ? d->cap * 2 : 8;
-    int64_t *ids = realloc(d->ids, cap * sizeof(*ids));
-    long *pids;
-    if (ids == NULL)
-      return -ENOMEM;
-    d->ids = ids;
-    pids = realloc(d->pids, cap * sizeof(*pids));
-    if (pids == NULL)
-      return -ENOMEM;
-    d->pids = pids;
-    d->cap = cap;
-  }
-  d->ids[d->n] = id;
-  d->pids[d->n++] = pid;
+  int rc = jh_array_reserve(&d->items, &d->cap, d->n + 1, sizeof(*d->items),
+                            8);
+  if (rc != 0)
+    return rc;
+  d->items[d->n].id = id;
+  d->items[d->n++].pid = pid;
   return 0;
 }
 
@@ -463,12 +535,11 @@ static int scan_running(jh_store *s, const char *job_id, int64_t *live,
  * the id of one whose host is alive, or 0. Call inside a transaction.
  */
 static int reap_running(jh_store *s, const char *job_id, int64_t *live) {
-  struct dead_list dead = {NULL, NULL, 0, 0};
+  struct dead_list dead = {NULL, 0, 0};
   int rc = scan_running(s, job_id, live, &dead);
   for (size_t i = 0; rc == 0 && i < dead.n; i++)
-    rc = mark_interrupted(s, dead.ids[i], dead.pids[i]);
-  free(dead.ids);
-  free(dead.pids);
+    rc = mark_interrupted(s, dead.items[i].id, dead.items[i].pid);
+  free(dead.items);
   return rc;
 }
 
@@ -522,22 +593,22 @@ void jh_job_rows_free(jh_job_row *rows, size_t n) {
   free(rows);
 }
 
+static int read_job_row_any(jh_store *s, sqlite3_stmt *st, void *row) {
+  return read_job_row(s, st, row);
+}
+
+static void job_rows_free_any(void *rows, size_t n) {
+  jh_job_rows_free(rows, n);
+}
+
+static const row_type job_rows = {sizeof(jh_job_row), read_job_row_any,
+                                  job_rows_free_any};
+
 /* Read one instance without applying the liveness rule. */
 static int job_read(jh_store *s, int64_t instance, jh_job_row *out) {
-  sqlite3_stmt *st;
-  int rc = prepare(s, "SELECT " JOB_COLS " FROM job_instances WHERE id = ?1",
-                   &st);
-  if (rc != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance))) == 0) {
-    rc = step_row(s, st, "read job instance");
-    if (rc == 1)
-      rc = read_job_row(s, st, out);
-    else if (rc == 0)
-      rc = -ENOENT;
-  }
-  finalize(s, st);
-  return rc;
+  return select_one(s, "SELECT " JOB_COLS " FROM job_instances WHERE id = ?1",
+                    PARAMS(JH_DB_INT(instance)), "read job instance",
+                    read_job_row_any, out);
 }
 
 static int job_insert(jh_store *s, const char *job_id,
@@ -546,16 +617,13 @@ static int job_insert(jh_store *s, const char *job_id,
   static const char sql[] =
       "INSERT INTO job_instances (job_id, pipeline_path, state, started_ms,"
       " pid, host_start) VALUES (?1, ?2, 'Running', ?3, ?4, ?5)";
-  sqlite3_stmt *st;
-  int rc = prepare(s, sql, &st);
-  if (rc != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(job_id), JH_DB_TEXT(pipeline_path),
-                       JH_DB_INT(jh_now_ms()), JH_DB_INT(pid),
-                       JH_DB_INT(proc_start_time(pid)))) == 0 &&
-      (rc = step_done(s, st, "insert job instance")) == 0)
+  int rc = run(s, sql,
+               PARAMS(JH_DB_TEXT(job_id), JH_DB_TEXT(pipeline_path),
+                      JH_DB_INT(jh_now_ms()), JH_DB_INT(pid),
+                      JH_DB_INT(proc_start_time(pid))),
+               "insert job instance");
+  if (rc == 0)
     *instance = jh_db_last_insert_id(s->db);
-  finalize(s, st);
   return rc;
 }
 
@@ -588,14 +656,10 @@ int jh_store_job_select(jh_store *s, int64_t instance, const char *task,
   static const char sql[] =
       "UPDATE job_instances SET select_task = ?2, select_from = ?3,"
       " select_to = ?4 WHERE id = ?1";
-  sqlite3_stmt *st;
-  int rc = prepare(s, sql, &st);
-  if (rc != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance), JH_DB_TEXT(task),
-                       JH_DB_TEXT(from), JH_DB_TEXT(to))) == 0)
-    rc = step_done(s, st, "record the selected steps");
-  finalize(s, st);
+  int rc = run(s, sql,
+               PARAMS(JH_DB_INT(instance), JH_DB_TEXT(task), JH_DB_TEXT(from),
+                      JH_DB_TEXT(to)),
+               "record the selected steps");
   if (rc == 0 && jh_db_changes(s->db) == 0)
     rc = -ENOENT;
   return rc;
@@ -611,15 +675,10 @@ static int job_set_running(jh_store *s, int64_t instance, long pid) {
       "UPDATE job_instances SET state = 'Running', pid = ?1, ended_ms = NULL,"
       " cancel_requested = 0, message = NULL, report_json = NULL,"
       " host_start = ?3 WHERE id = ?2";
-  sqlite3_stmt *st;
-  int rc = prepare(s, sql, &st);
-  if (rc != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(pid), JH_DB_INT(instance),
-                       JH_DB_INT(proc_start_time(pid)))) == 0)
-    rc = step_done(s, st, "resume job instance");
-  finalize(s, st);
-  return rc;
+  return run(s, sql,
+             PARAMS(JH_DB_INT(pid), JH_DB_INT(instance),
+                    JH_DB_INT(proc_start_time(pid))),
+             "resume job instance");
 }
 
 /* Inside a transaction: the checks and the update of a resume. */
@@ -664,35 +723,25 @@ int jh_store_job_finish(jh_store *s, int64_t instance, jh_state state,
   static const char sql[] =
       "UPDATE job_instances SET state = ?1, ended_ms = ?2, message = ?3,"
       " report_json = ?4 WHERE id = ?5";
-  sqlite3_stmt *st;
   int rc;
 
   if (s == NULL || !state_valid(state) || state == JH_STATE_RUNNING)
     return -EINVAL;
-  if ((rc = prepare(s, sql, &st)) != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(jh_state_name(state)),
-                       JH_DB_INT(jh_now_ms()), JH_DB_TEXT(message),
-                       JH_DB_TEXT(report_json), JH_DB_INT(instance))) == 0 &&
-      (rc = step_done(s, st, "finish job instance")) == 0 &&
-      jh_db_changes(s->db) == 0)
+  rc = run(s, sql,
+           PARAMS(JH_DB_TEXT(jh_state_name(state)), JH_DB_INT(jh_now_ms()),
+                  JH_DB_TEXT(message), JH_DB_TEXT(report_json),
+                  JH_DB_INT(instance)),
+           "finish job instance");
+  if (rc == 0 && jh_db_changes(s->db) == 0)
     rc = -ENOENT;
-  finalize(s, st);
   return rc;
 }
 
 static int job_set_cancel(jh_store *s, int64_t instance, int level) {
-  sqlite3_stmt *st;
-  int rc = prepare(s,
-                   "UPDATE job_instances SET cancel_requested ="
-                   " max(cancel_requested, ?2) WHERE id = ?1",
-                   &st);
-  if (rc != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance), JH_DB_INT(level))) == 0)
-    rc = step_done(s, st, "request cancel");
-  finalize(s, st);
-  return rc;
+  return run(s,
+             "UPDATE job_instances SET cancel_requested ="
+             " max(cancel_requested, ?2) WHERE id = ?1",
+             PARAMS(JH_DB_INT(instance), JH_DB_INT(level)), "request cancel");
 }
 
 static int cancel_locked(jh_store *s, int64_t instance, int level,
@@ -733,24 +782,20 @@ int jh_store_job_cancel_level(jh_store *s, int64_t instance, int level,
   return end_tx_refusal(s, cancel_locked(s, instance, level, pid));
 }
 
+static int read_int(jh_store *s, sqlite3_stmt *st, void *out) {
+  (void)s;
+  *(int *)out = sqlite3_column_int(st, 0);
+  return 0;
+}
+
 int jh_store_job_cancel_requested(jh_store *s, int64_t instance) {
-  sqlite3_stmt *st;
-  int rc;
+  int level = 0, rc;
   if (s == NULL)
     return -EINVAL;
-  rc = prepare(s, "SELECT cancel_requested FROM job_instances WHERE id = ?1",
-               &st);
-  if (rc != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance))) == 0) {
-    rc = step_row(s, st, "read cancel flag");
-    if (rc == 1)
-      rc = sqlite3_column_int(st, 0);
-    else if (rc == 0)
-      rc = -ENOENT;
-  }
-  finalize(s, st);
-  return rc;
+  rc = select_one(s, "SELECT cancel_requested FROM job_instances WHERE id = ?1",
+                  PARAMS(JH_DB_INT(instance)), "read cancel flag", read_int,
+                  &level);
+  return rc != 0 ? rc : level;
 }
 
 /* Apply the liveness rule to job_id (all jobs when NULL) in its own
@@ -777,70 +822,19 @@ int jh_store_job_get(jh_store *s, int64_t instance, jh_job_row *out) {
   return rc != 0 ? rc : job_read(s, instance, out);
 }
 
-/* rows, grown when full to hold n + 1 items; NULL when out of memory
- * (rows is then left as it was). */
-static void *rows_grow(void *rows, size_t *cap, size_t n, size_t size) {
-  void *grown;
-  size_t want;
-  if (n < *cap)
-    return rows;
-  want = *cap ? *cap * 2 : 16;
-  grown = realloc(rows, want * size);
-  if (grown != NULL)
-    *cap = want;
-  return grown;
-}
-
-/* Step st to its end, reading each row with read_row into a growing array
- * of size-byte items. On success *out and *count hold the rows; on
- * failure the rows read so far are left in *out and *count for the
- * caller to free with the row type's own function. */
-static int step_rows(jh_store *s, sqlite3_stmt *st, const char *what,
-                     size_t size, int (*read_row)(jh_store *, sqlite3_stmt *,
-                                                  void *),
-                     void **out, size_t *count) {
-  size_t cap = 0;
-  int rc;
-  while ((rc = step_row(s, st, what)) == 1) {
-    char *grown = rows_grow(*out, &cap, *count, size);
-    if (grown == NULL)
-      return -ENOMEM;
-    *out = grown;
-    if ((rc = read_row(s, st, grown + *count * size)) != 0)
-      return rc;
-    (*count)++;
-  }
-  return rc;
-}
-
-static int read_job_row_any(jh_store *s, sqlite3_stmt *st, void *row) {
-  return read_job_row(s, st, row);
-}
-
 static int job_select(jh_store *s, const char *job_id, size_t limit,
                       jh_job_row **rows, size_t *n) {
   static const char sql[] =
       "SELECT " JOB_COLS " FROM job_instances"
       " WHERE ?1 IS NULL OR job_id = ?1 ORDER BY id DESC LIMIT ?2";
-  void *out = NULL;
-  size_t count = 0;
-  sqlite3_stmt *st;
-  int rc = prepare(s, sql, &st);
-
-  if (rc != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(job_id),
-                       JH_DB_INT(limit == 0 ? -1 : (int64_t)limit))) == 0)
-    rc = step_rows(s, st, "list job instances", sizeof(jh_job_row),
-                   read_job_row_any, &out, &count);
-  finalize(s, st);
-  if (rc != 0) {
-    jh_job_rows_free(out, count);
-    return rc;
-  }
-  *rows = out;
-  *n = count;
-  return 0;
+  void *out;
+  int rc = select_rows(
+      s, sql,
+      PARAMS(JH_DB_TEXT(job_id), JH_DB_INT(limit == 0 ? -1 : (int64_t)limit)),
+      "list job instances", &job_rows, &out, n);
+  if (rc == 0)
+    *rows = out;
+  return rc;
 }
 
 int jh_store_job_list(jh_store *s, const char *job_id, size_t limit,
@@ -857,27 +851,23 @@ int jh_store_job_list(jh_store *s, const char *job_id, size_t limit,
   return job_select(s, job_id, limit, rows, n);
 }
 
-char *jh_store_job_report(jh_store *s, int64_t instance, int *rc) {
-  sqlite3_stmt *st;
-  char *report = NULL;
-  int r;
+/* A text column that must not be NULL: 0, -ENOENT or -ENOMEM. */
+static int read_text(jh_store *s, sqlite3_stmt *st, void *out) {
+  int rc = column_dup(st, 0, out);
+  (void)s;
+  if (rc == 0 && *(char **)out == NULL)
+    rc = -ENOENT;
+  return rc;
+}
 
-  if (s == NULL) {
-    r = -EINVAL;
-  } else if ((r = prepare(s,
-                          "SELECT report_json FROM job_instances WHERE id = ?1",
-                          &st)) == 0) {
-    if ((r = JH_DB_BIND(s->db, st, JH_DB_INT(instance))) == 0) {
-      r = step_row(s, st, "read report");
-      if (r == 1)
-        r = column_dup(st, 0, &report);
-      else if (r == 0)
-        r = -ENOENT;
-      if (r == 0 && report == NULL)
-        r = -ENOENT;
-    }
-    finalize(s, st);
-  }
+char *jh_store_job_report(jh_store *s, int64_t instance, int *rc) {
+  char *report = NULL;
+  int r = -EINVAL;
+
+  if (s != NULL)
+    r = select_one(s, "SELECT report_json FROM job_instances WHERE id = ?1",
+                   PARAMS(JH_DB_INT(instance)), "read report", read_text,
+                   &report);
   if (rc != NULL)
     *rc = r;
   return report;
@@ -899,21 +889,18 @@ int jh_store_task_start(jh_store *s, int64_t instance, const char *task_id,
       "INSERT INTO task_instances (job_instance, task_id, task_type, level,"
       " attempt, state, started_ms, log_path)"
       " VALUES (?1, ?2, ?3, ?4, ?5, 'Running', ?6, ?7)";
-  sqlite3_stmt *st;
   int rc;
 
   if (s == NULL || task_id == NULL || task_type == NULL ||
       task_instance == NULL || attempt < 1)
     return -EINVAL;
-  if ((rc = prepare(s, sql, &st)) != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance), JH_DB_TEXT(task_id),
-                       JH_DB_TEXT(task_type), JH_DB_INT(level),
-                       JH_DB_INT(attempt), JH_DB_INT(jh_now_ms()),
-                       JH_DB_TEXT(log_path))) == 0 &&
-      (rc = step_done(s, st, "insert task instance")) == 0)
+  rc = run(s, sql,
+           PARAMS(JH_DB_INT(instance), JH_DB_TEXT(task_id),
+                  JH_DB_TEXT(task_type), JH_DB_INT(level), JH_DB_INT(attempt),
+                  JH_DB_INT(jh_now_ms()), JH_DB_TEXT(log_path)),
+           "insert task instance");
+  if (rc == 0)
     *task_instance = jh_db_last_insert_id(s->db);
-  finalize(s, st);
   return task_insert_fail(s, rc);
 }
 
@@ -929,41 +916,37 @@ int jh_store_task_rerecord(jh_store *s, int64_t instance,
       " attempt, state, started_ms, ended_ms, produced_output,"
       " counters_json, message, log_path)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
-  sqlite3_stmt *st;
   int rc;
 
   if (s == NULL || row == NULL || row->task_id == NULL ||
       row->task_type == NULL || !state_valid(row->state))
     return -EINVAL;
-  if ((rc = prepare(s, upd, &st)) != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(
-           s->db, st, JH_DB_TEXT(jh_state_name(row->state)),
-           JH_DB_INT(row->ended_ms), JH_DB_TEXT(row->message),
-           JH_DB_INT(row->produced_output), JH_DB_TEXT(row->counters_json),
-           JH_DB_INT(row->started_ms), JH_DB_INT(row->id), JH_DB_INT(instance),
-           JH_DB_TEXT(row->task_id), JH_DB_INT(row->attempt))) == 0)
-    rc = step_done(s, st, "record a task instance again");
-  finalize(s, st);
+  rc = run(s, upd,
+           PARAMS(JH_DB_TEXT(jh_state_name(row->state)),
+                  JH_DB_INT(row->ended_ms), JH_DB_TEXT(row->message),
+                  JH_DB_INT(row->produced_output),
+                  JH_DB_TEXT(row->counters_json), JH_DB_INT(row->started_ms),
+                  JH_DB_INT(row->id), JH_DB_INT(instance),
+                  JH_DB_TEXT(row->task_id), JH_DB_INT(row->attempt)),
+           "record a task instance again");
   if (rc != 0 || jh_db_changes(s->db) > 0) {
     if (rc == 0 && task_instance != NULL)
       *task_instance = row->id;
     return rc;
   }
   /* its row was lost with the write that failed: a new one */
-  if ((rc = prepare(s, ins, &st)) != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(
-           s->db, st, JH_DB_INT(instance), JH_DB_TEXT(row->task_id),
-           JH_DB_TEXT(row->task_type), JH_DB_INT(row->level),
-           JH_DB_INT(row->attempt), JH_DB_TEXT(jh_state_name(row->state)),
-           JH_DB_INT(row->started_ms), JH_DB_INT(row->ended_ms),
-           JH_DB_INT(row->produced_output), JH_DB_TEXT(row->counters_json),
-           JH_DB_TEXT(row->message), JH_DB_TEXT(row->log_path))) == 0 &&
-      (rc = step_done(s, st, "record a task instance again")) == 0 &&
-      task_instance != NULL)
+  rc = run(s, ins,
+           PARAMS(JH_DB_INT(instance), JH_DB_TEXT(row->task_id),
+                  JH_DB_TEXT(row->task_type), JH_DB_INT(row->level),
+                  JH_DB_INT(row->attempt),
+                  JH_DB_TEXT(jh_state_name(row->state)),
+                  JH_DB_INT(row->started_ms), JH_DB_INT(row->ended_ms),
+                  JH_DB_INT(row->produced_output),
+                  JH_DB_TEXT(row->counters_json), JH_DB_TEXT(row->message),
+                  JH_DB_TEXT(row->log_path)),
+           "record a task instance again");
+  if (rc == 0 && task_instance != NULL)
     *task_instance = jh_db_last_insert_id(s->db);
-  finalize(s, st);
   return rc;
 }
 
@@ -972,35 +955,20 @@ int jh_store_task_progress(jh_store *s, int64_t task_instance,
   static const char sql[] =
       "UPDATE task_instances SET message = ?1, counters_json = ?2"
       " WHERE id = ?3 AND state = 'Running'";
-  sqlite3_stmt *st;
-  int rc;
 
   if (s == NULL)
     return -EINVAL;
-  if ((rc = prepare(s, sql, &st)) != 0)
-    return rc;
-  rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(message), JH_DB_TEXT(counters_json),
-                  JH_DB_INT(task_instance));
-  if (rc == 0)
-    rc = step_done(s, st, "record task progress");
-  finalize(s, st);
-  return rc;
+  return run(s, sql,
+             PARAMS(JH_DB_TEXT(message), JH_DB_TEXT(counters_json),
+                    JH_DB_INT(task_instance)),
+             "record task progress");
 }
 
 int jh_store_task_clear_log(jh_store *s, int64_t task_instance) {
-  sqlite3_stmt *st;
-  int rc;
-
   if (s == NULL)
     return -EINVAL;
-  if ((rc = prepare(s, "UPDATE task_instances SET log_path = NULL"
-                       " WHERE id = ?1",
-                    &st)) != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(task_instance))) == 0)
-    rc = step_done(s, st, "clear task log path");
-  finalize(s, st);
-  return rc;
+  return run(s, "UPDATE task_instances SET log_path = NULL WHERE id = ?1",
+             PARAMS(JH_DB_INT(task_instance)), "clear task log path");
 }
 
 int jh_store_task_finish(jh_store *s, int64_t task_instance, jh_state state,
@@ -1009,21 +977,17 @@ int jh_store_task_finish(jh_store *s, int64_t task_instance, jh_state state,
   static const char sql[] =
       "UPDATE task_instances SET state = ?1, ended_ms = ?2, message = ?3,"
       " produced_output = ?4, counters_json = ?5 WHERE id = ?6";
-  sqlite3_stmt *st;
   int rc;
 
   if (s == NULL || !state_valid(state) || state == JH_STATE_RUNNING)
     return -EINVAL;
-  if ((rc = prepare(s, sql, &st)) != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(
-           s->db, st, JH_DB_TEXT(jh_state_name(state)), JH_DB_INT(jh_now_ms()),
-           JH_DB_TEXT(message), JH_DB_INT(produced_output != 0),
-           JH_DB_TEXT(counters_json), JH_DB_INT(task_instance))) == 0 &&
-      (rc = step_done(s, st, "finish task instance")) == 0 &&
-      jh_db_changes(s->db) == 0)
+  rc = run(s, sql,
+           PARAMS(JH_DB_TEXT(jh_state_name(state)), JH_DB_INT(jh_now_ms()),
+                  JH_DB_TEXT(message), JH_DB_INT(produced_output != 0),
+                  JH_DB_TEXT(counters_json), JH_DB_INT(task_instance)),
+           "finish task instance");
+  if (rc == 0 && jh_db_changes(s->db) == 0)
     rc = -ENOENT;
-  finalize(s, st);
   return rc;
 }
 
@@ -1033,20 +997,16 @@ int jh_store_task_record(jh_store *s, int64_t instance, const char *task_id,
   static const char sql[] =
       "INSERT INTO task_instances (job_instance, task_id, task_type, level,"
       " attempt, state, message) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)";
-  sqlite3_stmt *st;
   int rc;
 
   if (s == NULL || task_id == NULL || task_type == NULL ||
       !state_valid(state) || state == JH_STATE_RUNNING)
     return -EINVAL;
-  if ((rc = prepare(s, sql, &st)) != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance), JH_DB_TEXT(task_id),
-                       JH_DB_TEXT(task_type), JH_DB_INT(level),
-                       JH_DB_TEXT(jh_state_name(state)),
-                       JH_DB_TEXT(message))) == 0)
-    rc = step_done(s, st, "record task instance");
-  finalize(s, st);
+  rc = run(s, sql,
+           PARAMS(JH_DB_INT(instance), JH_DB_TEXT(task_id),
+                  JH_DB_TEXT(task_type), JH_DB_INT(level),
+                  JH_DB_TEXT(jh_state_name(state)), JH_DB_TEXT(message)),
+           "record task instance");
   return task_insert_fail(s, rc);
 }
 
@@ -1097,6 +1057,25 @@ void jh_task_rows_free(jh_task_row *rows, size_t n) {
   free(rows);
 }
 
+static void task_rows_free_any(void *rows, size_t n) {
+  jh_task_rows_free(rows, n);
+}
+
+static const row_type task_rows = {sizeof(jh_task_row), read_task_row_any,
+                                   task_rows_free_any};
+
+/* A task row followed by its job instance's id (column 12). */
+struct task_and_instance {
+  jh_task_row *row;
+  int64_t *instance;
+};
+
+static int read_task_and_instance(jh_store *s, sqlite3_stmt *st, void *out) {
+  struct task_and_instance *t = out;
+  *t->instance = sqlite3_column_int64(st, 12);
+  return read_task_row(s, st, t->row);
+}
+
 int jh_store_task_last(jh_store *s, const char *job_id, const char *task_id,
                        jh_task_row *out, int64_t *instance) {
   static const char sql[] =
@@ -1104,36 +1083,23 @@ int jh_store_task_last(jh_store *s, const char *job_id, const char *task_id,
       " WHERE task_id = ?2 AND job_instance IN"
       " (SELECT id FROM job_instances WHERE job_id = ?1)"
       " ORDER BY id DESC LIMIT 1";
-  sqlite3_stmt *st;
-  int rc;
+  struct task_and_instance t = {out, instance};
 
   if (out != NULL)
     memset(out, 0, sizeof(*out));
   if (s == NULL || job_id == NULL || task_id == NULL || out == NULL ||
       instance == NULL)
     return -EINVAL;
-  if ((rc = prepare(s, sql, &st)) != 0)
-    return rc;
-  rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(job_id), JH_DB_TEXT(task_id));
-  if (rc == 0)
-    rc = step_row(s, st, "read the last task instance");
-  if (rc == 1) {
-    *instance = sqlite3_column_int64(st, 12);
-    rc = read_task_row(s, st, out);
-  } else if (rc == 0) {
-    rc = -ENOENT;
-  }
-  finalize(s, st);
-  return rc;
+  return select_one(s, sql, PARAMS(JH_DB_TEXT(job_id), JH_DB_TEXT(task_id)),
+                    "read the last task instance", read_task_and_instance,
+                    &t);
 }
 
 int jh_store_task_list(jh_store *s, int64_t instance, jh_task_row **rows,
                        size_t *n) {
   static const char sql[] = "SELECT " TASK_COLS " FROM task_instances"
                             " WHERE job_instance = ?1 ORDER BY id";
-  void *out = NULL;
-  size_t count = 0;
-  sqlite3_stmt *st;
+  void *out;
   int rc;
 
   if (rows != NULL)
@@ -1142,17 +1108,9 @@ int jh_store_task_list(jh_store *s, int64_t instance, jh_task_row **rows,
     *n = 0;
   if (s == NULL || rows == NULL || n == NULL)
     return -EINVAL;
-  if ((rc = prepare(s, sql, &st)) != 0)
-    return rc;
-  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance))) == 0)
-    rc = step_rows(s, st, "list task instances", sizeof(jh_task_row),
-                   read_task_row_any, &out, &count);
-  finalize(s, st);
-  if (rc != 0) {
-    jh_task_rows_free(out, count);
-    return rc;
-  }
-  *rows = out;
-  *n = count;
-  return 0;
+  rc = select_rows(s, sql, PARAMS(JH_DB_INT(instance)), "list task instances",
+                   &task_rows, &out, n);
+  if (rc == 0)
+    *rows = out;
+  return rc;
 }
