@@ -249,9 +249,9 @@ typedef struct params {
 } params;
 
 /* params of the values listed: PARAMS(JH_DB_INT(1), JH_DB_TEXT(s)). */
-#define PARAMS(...)                                                           \
-  ((params){(const jh_db_value[]){__VA_ARGS__},                               \
-            (int)(sizeof((const jh_db_value[]){__VA_ARGS__}) /                \
+#define PARAMS(...)                                                            \
+  ((params){(const jh_db_value[]){__VA_ARGS__},                                \
+            (int)(sizeof((const jh_db_value[]){__VA_ARGS__}) /                 \
                   sizeof(jh_db_value))})
 
 /* Run sql, which returns no row, with p bound: 0 or a negative code.
@@ -272,8 +272,8 @@ typedef int (*row_reader)(jh_store *s, sqlite3_stmt *st, void *out);
 
 /* Run sql with p bound and read its first row into out with read_row:
  * read_row's result, -ENOENT when there is no row, or a negative code. */
-static int select_one(jh_store *s, const char *sql, params p,
-                      const char *what, row_reader read_row, void *out) {
+static int select_one(jh_store *s, const char *sql, params p, const char *what,
+                      row_reader read_row, void *out) {
   sqlite3_stmt *st;
   int rc = prepare(s, sql, &st);
   if (rc != 0)
@@ -299,9 +299,8 @@ typedef struct row_type {
 
 /* Run sql with p bound and read all its rows into a malloc'd array of
  * type: 0 with *rows and *n, or a negative code with nothing kept. */
-static int select_rows(jh_store *s, const char *sql, params p,
-                       const char *what, const row_type *type, void **rows,
-                       size_t *n) {
+static int select_rows(jh_store *s, const char *sql, params p, const char *what,
+                       const row_type *type, void **rows, size_t *n) {
   void *out = NULL;
   size_t count = 0, cap = 0;
   sqlite3_stmt *st;
@@ -311,8 +310,7 @@ static int select_rows(jh_store *s, const char *sql, params p,
     return rc;
   if ((rc = jh_db_bind(s->db, st, p.v, p.n)) == 0)
     while ((rc = step_row(s, st, what)) == 1) {
-      if ((rc = jh_array_reserve(&out, &cap, count + 1, type->size, 16)) !=
-              0 ||
+      if ((rc = jh_array_reserve(&out, &cap, count + 1, type->size, 16)) != 0 ||
           (rc = type->read(s, st, (char *)out + count * type->size)) != 0)
         break;
       count++;
@@ -485,13 +483,12 @@ struct dead_list {
   struct dead {
     int64_t id;
     long pid;
-  } *items;
+  } * items;
   size_t n, cap;
 };
 
 static int dead_add(struct dead_list *d, int64_t id, long pid) {
-  int rc = jh_array_reserve(&d->items, &d->cap, d->n + 1, sizeof(*d->items),
-                            8);
+  int rc = jh_array_reserve(&d->items, &d->cap, d->n + 1, sizeof(*d->items), 8);
   if (rc != 0)
     return rc;
   d->items[d->n].id = id;
@@ -828,10 +825,10 @@ static int job_select(jh_store *s, const char *job_id, size_t limit,
       "SELECT " JOB_COLS " FROM job_instances"
       " WHERE ?1 IS NULL OR job_id = ?1 ORDER BY id DESC LIMIT ?2";
   void *out;
-  int rc = select_rows(
-      s, sql,
-      PARAMS(JH_DB_TEXT(job_id), JH_DB_INT(limit == 0 ? -1 : (int64_t)limit)),
-      "list job instances", &job_rows, &out, n);
+  int rc = select_rows(s, sql,
+                       PARAMS(JH_DB_TEXT(job_id),
+                              JH_DB_INT(limit == 0 ? -1 : (int64_t)limit)),
+                       "list job instances", &job_rows, &out, n);
   if (rc == 0)
     *rows = out;
   return rc;
@@ -935,16 +932,15 @@ int jh_store_task_rerecord(jh_store *s, int64_t instance,
     return rc;
   }
   /* its row was lost with the write that failed: a new one */
-  rc = run(s, ins,
-           PARAMS(JH_DB_INT(instance), JH_DB_TEXT(row->task_id),
-                  JH_DB_TEXT(row->task_type), JH_DB_INT(row->level),
-                  JH_DB_INT(row->attempt),
-                  JH_DB_TEXT(jh_state_name(row->state)),
-                  JH_DB_INT(row->started_ms), JH_DB_INT(row->ended_ms),
-                  JH_DB_INT(row->produced_output),
-                  JH_DB_TEXT(row->counters_json), JH_DB_TEXT(row->message),
-                  JH_DB_TEXT(row->log_path)),
-           "record a task instance again");
+  rc = run(
+      s, ins,
+      PARAMS(JH_DB_INT(instance), JH_DB_TEXT(row->task_id),
+             JH_DB_TEXT(row->task_type), JH_DB_INT(row->level),
+             JH_DB_INT(row->attempt), JH_DB_TEXT(jh_state_name(row->state)),
+             JH_DB_INT(row->started_ms), JH_DB_INT(row->ended_ms),
+             JH_DB_INT(row->produced_output), JH_DB_TEXT(row->counters_json),
+             JH_DB_TEXT(row->message), JH_DB_TEXT(row->log_path)),
+      "record a task instance again");
   if (rc == 0 && task_instance != NULL)
     *task_instance = jh_db_last_insert_id(s->db);
   return rc;
@@ -1091,8 +1087,7 @@ int jh_store_task_last(jh_store *s, const char *job_id, const char *task_id,
       instance == NULL)
     return -EINVAL;
   return select_one(s, sql, PARAMS(JH_DB_TEXT(job_id), JH_DB_TEXT(task_id)),
-                    "read the last task instance", read_task_and_instance,
-                    &t);
+                    "read the last task instance", read_task_and_instance, &t);
 }
 
 int jh_store_task_list(jh_store *s, int64_t instance, jh_task_row **rows,
