@@ -267,6 +267,15 @@ static int run(jh_store *s, const char *sql, params p, const char *what) {
   return rc;
 }
 
+/* run for an UPDATE of one row: -ENOENT when it changed none. */
+static int run_update(jh_store *s, const char *sql, params p,
+                      const char *what) {
+  int rc = run(s, sql, p, what);
+  if (rc == 0 && jh_db_changes(s->db) == 0)
+    rc = -ENOENT;
+  return rc;
+}
+
 /* Reads the current row of st into out: 0 or a negative code. */
 typedef int (*row_reader)(jh_store *s, sqlite3_stmt *st, void *out);
 
@@ -653,13 +662,10 @@ int jh_store_job_select(jh_store *s, int64_t instance, const char *task,
   static const char sql[] =
       "UPDATE job_instances SET select_task = ?2, select_from = ?3,"
       " select_to = ?4 WHERE id = ?1";
-  int rc = run(s, sql,
-               PARAMS(JH_DB_INT(instance), JH_DB_TEXT(task), JH_DB_TEXT(from),
-                      JH_DB_TEXT(to)),
-               "record the selected steps");
-  if (rc == 0 && jh_db_changes(s->db) == 0)
-    rc = -ENOENT;
-  return rc;
+  return run_update(s, sql,
+                    PARAMS(JH_DB_INT(instance), JH_DB_TEXT(task),
+                           JH_DB_TEXT(from), JH_DB_TEXT(to)),
+                    "record the selected steps");
 }
 
 static int resumable(jh_state st) {
@@ -720,18 +726,13 @@ int jh_store_job_finish(jh_store *s, int64_t instance, jh_state state,
   static const char sql[] =
       "UPDATE job_instances SET state = ?1, ended_ms = ?2, message = ?3,"
       " report_json = ?4 WHERE id = ?5";
-  int rc;
-
   if (s == NULL || !state_valid(state) || state == JH_STATE_RUNNING)
     return -EINVAL;
-  rc = run(s, sql,
-           PARAMS(JH_DB_TEXT(jh_state_name(state)), JH_DB_INT(jh_now_ms()),
-                  JH_DB_TEXT(message), JH_DB_TEXT(report_json),
-                  JH_DB_INT(instance)),
-           "finish job instance");
-  if (rc == 0 && jh_db_changes(s->db) == 0)
-    rc = -ENOENT;
-  return rc;
+  return run_update(s, sql,
+                    PARAMS(JH_DB_TEXT(jh_state_name(state)),
+                           JH_DB_INT(jh_now_ms()), JH_DB_TEXT(message),
+                           JH_DB_TEXT(report_json), JH_DB_INT(instance)),
+                    "finish job instance");
 }
 
 static int job_set_cancel(jh_store *s, int64_t instance, int level) {
@@ -973,18 +974,14 @@ int jh_store_task_finish(jh_store *s, int64_t task_instance, jh_state state,
   static const char sql[] =
       "UPDATE task_instances SET state = ?1, ended_ms = ?2, message = ?3,"
       " produced_output = ?4, counters_json = ?5 WHERE id = ?6";
-  int rc;
-
   if (s == NULL || !state_valid(state) || state == JH_STATE_RUNNING)
     return -EINVAL;
-  rc = run(s, sql,
-           PARAMS(JH_DB_TEXT(jh_state_name(state)), JH_DB_INT(jh_now_ms()),
-                  JH_DB_TEXT(message), JH_DB_INT(produced_output != 0),
-                  JH_DB_TEXT(counters_json), JH_DB_INT(task_instance)),
-           "finish task instance");
-  if (rc == 0 && jh_db_changes(s->db) == 0)
-    rc = -ENOENT;
-  return rc;
+  return run_update(s, sql,
+                    PARAMS(JH_DB_TEXT(jh_state_name(state)),
+                           JH_DB_INT(jh_now_ms()), JH_DB_TEXT(message),
+                           JH_DB_INT(produced_output != 0),
+                           JH_DB_TEXT(counters_json), JH_DB_INT(task_instance)),
+                    "finish task instance");
 }
 
 int jh_store_task_record(jh_store *s, int64_t instance, const char *task_id,
