@@ -64,13 +64,7 @@ static void emit(const jh_task_env *env, jh_wire_type type, const void *head,
 
   if (head_len > 16)
     return; /* no record has a head longer than 16 bytes */
-  if (head_len + text_len > JH_WIRE_MAX_PAYLOAD)
-    text_len = JH_WIRE_MAX_PAYLOAD - head_len;
-  len = (uint32_t)(head_len + text_len);
-  memcpy(hdr, &len, 4);
-  hdr[4] = (unsigned char)type;
-  if (head_len > 0)
-    memcpy(hdr + 5, head, head_len);
+  len = jh_wire_header(hdr, type, head, head_len, &text_len);
 
   if (env->fd < 0) { /* in process: apply the payload at once */
     unsigned char *payload = malloc(len ? len : 1);

@@ -13,17 +13,22 @@
 #include <jansson.h>
 #include <jobhost/services.h>
 
-size_t jh_wire_encode(unsigned char *buf, jh_wire_type type,
-                      const void *head, size_t head_len, const char *text,
-                      size_t text_len) {
+uint32_t jh_wire_header(unsigned char *buf, jh_wire_type type, const void *head,
+                        size_t head_len, size_t *text_len) {
   uint32_t len;
-  if (head_len + text_len > JH_WIRE_MAX_PAYLOAD)
-    text_len = JH_WIRE_MAX_PAYLOAD - head_len;
-  len = (uint32_t)(head_len + text_len);
+  if (head_len + *text_len > JH_WIRE_MAX_PAYLOAD)
+    *text_len = JH_WIRE_MAX_PAYLOAD - head_len;
+  len = (uint32_t)(head_len + *text_len);
   memcpy(buf, &len, 4);
   buf[4] = (unsigned char)type;
   if (head_len > 0)
     memcpy(buf + 5, head, head_len);
+  return len;
+}
+
+size_t jh_wire_encode(unsigned char *buf, jh_wire_type type, const void *head,
+                      size_t head_len, const char *text, size_t text_len) {
+  uint32_t len = jh_wire_header(buf, type, head, head_len, &text_len);
   if (text_len > 0)
     memcpy(buf + 5 + head_len, text, text_len);
   return 5 + (size_t)len;

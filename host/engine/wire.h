@@ -66,6 +66,12 @@ typedef struct jh_outcome {
   const char *task_id; /* borrowed, prefixes log lines */
 } jh_outcome;
 
+/* Write a record's 5-byte header and its head into buf (5 + head_len
+ * bytes), for a text of *text_len bytes to follow; *text_len is cut so
+ * that the payload fits JH_WIRE_MAX_PAYLOAD. Returns the payload length. */
+uint32_t jh_wire_header(unsigned char *buf, jh_wire_type type, const void *head,
+                        size_t head_len, size_t *text_len);
+
 /* Encode one record into buf (at least 5 + payload bytes; payload is
  * truncated to JH_WIRE_MAX_PAYLOAD). Returns the record length. */
 size_t jh_wire_encode(unsigned char *buf, jh_wire_type type,
