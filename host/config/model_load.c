@@ -117,6 +117,50 @@ static void require_key(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
     missing(w, f, n, what, key, hint);
 }
 
+/* How the value of a plain key is read. */
+typedef enum { V_IDENT, V_STRING, V_BOOL } value_kind;
+
+/* A key of an item whose value is read as it stands: into *out (a char *
+ * for V_IDENT and V_STRING, an int for V_BOOL), with where it was written
+ * into *loc when loc is not NULL. need: what it gives, for the message
+ * when a required key is missing; NULL when the key is optional. */
+typedef struct plain_key {
+  const char *key;
+  value_kind kind;
+  void *out;
+  jh_mloc *loc;
+  const char *need;
+} plain_key;
+
+/* Read entry e when it names one of keys: 1 when it did, else 0. */
+static int read_plain(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
+                      const plain_key *keys, size_t nkeys) {
+  for (size_t i = 0; i < nkeys; i++) {
+    const plain_key *p = &keys[i];
+    if (strcmp(e->key, p->key) != 0)
+      continue;
+    if (p->kind == V_IDENT)
+      jh_yw_want_ident(w, f, e->vnode, e->key, p->out);
+    else if (p->kind == V_STRING)
+      jh_yw_want_string(w, f, e->vnode, e->key, p->out);
+    else
+      jh_yw_want_bool(w, f, e->vnode, e->key, p->out);
+    if (p->loc != NULL)
+      *p->loc = mloc(f, e->vnode);
+    return 1;
+  }
+  return 0;
+}
+
+/* Report each required key of keys that item n (`what`) lacks. */
+static void require_plain(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
+                          const jh_yentry *es, size_t ne, const char *what,
+                          const plain_key *keys, size_t nkeys) {
+  for (size_t i = 0; i < nkeys; i++)
+    if (keys[i].need != NULL)
+      require_key(w, f, n, es, ne, what, keys[i].key, keys[i].need);
+}
+
 /* Start reading item n (`what` in messages) of a section: its entries go
  * to *es and *ne, and a new zeroed element of `size` bytes is appended to
  * the array *arrp of *count elements. Returns that element, or NULL after
@@ -222,26 +266,23 @@ static void parse_connector(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
   c->loc = mloc(f, n);
   unset_thresholds(&c->thresholds);
   c->health.max_shrink_percent = DEFAULT_MAX_SHRINK;
+  const plain_key plain[] = {
+      {"id", V_IDENT, &c->id, NULL, "the connector's identifier"},
+      {"display_name", V_STRING, &c->display_name, NULL, NULL},
+      {"agent", V_IDENT, &c->agent, NULL, NULL},
+      {"deactivated", V_BOOL, &c->deactivated, NULL, NULL}};
   for (size_t i = 0; i < ne; i++) {
-    const char *k = es[i].key;
     yaml_node_t *v = es[i].vnode;
-    if (strcmp(k, "id") == 0)
-      jh_yw_want_ident(w, f, v, k, &c->id);
-    else if (strcmp(k, "display_name") == 0)
-      jh_yw_want_string(w, f, v, k, &c->display_name);
-    else if (strcmp(k, "agent") == 0)
-      jh_yw_want_ident(w, f, v, k, &c->agent);
-    else if (strcmp(k, "deactivated") == 0)
-      jh_yw_want_bool(w, f, v, k, &c->deactivated);
-    else if (strcmp(k, "thresholds") == 0)
+    if (read_plain(w, f, &es[i], plain, NELEM(plain)))
+      continue;
+    if (strcmp(es[i].key, "thresholds") == 0)
       parse_thresholds(w, f, v, &c->thresholds, 0, JH_TH_COUNT - 1, NULL, 0);
-    else if (strcmp(k, "source_health") == 0)
+    else if (strcmp(es[i].key, "source_health") == 0)
       parse_health(w, f, v, &c->health);
     else
       jh_yw_unknown_key(w, f, &es[i], connector_keys, NELEM(connector_keys));
   }
-  require_key(w, f, n, es, ne, "a connector", "id",
-              "the connector's identifier");
+  require_plain(w, f, n, es, ne, "a connector", plain, NELEM(plain));
   free(es);
 }
 
@@ -500,31 +541,24 @@ static void parse_connection(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
       free(all);
     }
   }
+  const plain_key plain[] = {
+      {"id", V_IDENT, &c->id, NULL, "the connection's identifier"},
+      {"connector", V_IDENT, &c->connector, &c->connector_loc,
+       "the connector it belongs to"},
+      {"display_name", V_STRING, &c->display_name, NULL, NULL}};
   for (size_t i = 0; i < ne; i++) {
     const char *k = es[i].key;
-    yaml_node_t *v = es[i].vnode;
-    if (strcmp(k, "id") == 0) {
-      jh_yw_want_ident(w, f, v, k, &c->id);
-    } else if (strcmp(k, "connector") == 0) {
-      jh_yw_want_ident(w, f, v, k, &c->connector);
-      c->connector_loc = mloc(f, v);
-    } else if (strcmp(k, "package") == 0) {
+    if (read_plain(w, f, &es[i], plain, NELEM(plain)) ||
+        strcmp(k, "package") == 0)
       continue;
-    } else if (strcmp(k, "display_name") == 0) {
-      jh_yw_want_string(w, f, v, k, &c->display_name);
-    } else if (strcmp(k, "settings") == 0) {
-      parse_settings(w, f, v, c, pkg);
-    } else if (strcmp(k, "secrets") == 0) {
-      parse_secrets(w, f, v, c, pkg);
-    } else {
-      jh_yw_unknown_key(w, f, &es[i], connection_keys,
-                        NELEM(connection_keys));
-    }
+    if (strcmp(k, "settings") == 0)
+      parse_settings(w, f, es[i].vnode, c, pkg);
+    else if (strcmp(k, "secrets") == 0)
+      parse_secrets(w, f, es[i].vnode, c, pkg);
+    else
+      jh_yw_unknown_key(w, f, &es[i], connection_keys, NELEM(connection_keys));
   }
-  require_key(w, f, n, es, ne, "a connection", "id",
-              "the connection's identifier");
-  require_key(w, f, n, es, ne, "a connection", "connector",
-              "the connector it belongs to");
+  require_plain(w, f, n, es, ne, "a connection", plain, NELEM(plain));
   if (pe == NULL)
     missing(w, f, n, "a connection", "package",
             "the connector package that serves it, e.g. csv or ldif");
@@ -545,21 +579,20 @@ static void parse_property(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
   if (p == NULL)
     return;
   p->loc = mloc(f, n);
+  const plain_key plain[] = {{"id", V_IDENT, &p->id, NULL,
+                              "the property's identifier"},
+                             {"target", V_IDENT, &p->target, NULL, NULL}};
   for (size_t i = 0; i < ne; i++) {
     const char *k = es[i].key;
-    yaml_node_t *v = es[i].vnode;
-    if (strcmp(k, "id") == 0)
-      jh_yw_want_ident(w, f, v, k, &p->id);
-    else if (strcmp(k, "type") == 0) {
-      if (jh_yw_want_choice(w, f, v, k, property_types,
-                            NELEM(property_types), &t) == 0)
-        p->type = (jh_property_type)t;
-    } else if (strcmp(k, "target") == 0)
-      jh_yw_want_ident(w, f, v, k, &p->target);
-    else
+    if (read_plain(w, f, &es[i], plain, NELEM(plain)))
+      continue;
+    if (strcmp(k, "type") != 0)
       jh_yw_unknown_key(w, f, &es[i], property_keys, NELEM(property_keys));
+    else if (jh_yw_want_choice(w, f, es[i].vnode, k, property_types,
+                               NELEM(property_types), &t) == 0)
+      p->type = (jh_property_type)t;
   }
-  require_key(w, f, n, es, ne, "a property", "id", "the property's identifier");
+  require_plain(w, f, n, es, ne, "a property", plain, NELEM(plain));
   require_key(w, f, n, es, ne, "a property", "type",
               "string, integer, boolean, datetime, link or links");
   free(es);
@@ -575,16 +608,16 @@ static void parse_entity_type(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
   if (et == NULL)
     return;
   et->loc = mloc(f, n);
+  const plain_key plain[] = {
+      {"id", V_IDENT, &et->id, NULL, "the entity type's identifier"},
+      {"display_name", V_STRING, &et->display_name, NULL, NULL}};
   for (size_t i = 0; i < ne; i++) {
     const char *k = es[i].key;
-    yaml_node_t *v = es[i].vnode;
-    if (strcmp(k, "id") == 0) {
-      jh_yw_want_ident(w, f, v, k, &et->id);
-    } else if (strcmp(k, "display_name") == 0) {
-      jh_yw_want_string(w, f, v, k, &et->display_name);
-    } else if (strcmp(k, "properties") == 0) {
+    if (read_plain(w, f, &es[i], plain, NELEM(plain)))
+      continue;
+    if (strcmp(k, "properties") == 0) {
       yaml_node_item_t *start = NULL;
-      size_t np = section_items(w, f, v, k, &start);
+      size_t np = section_items(w, f, es[i].vnode, k, &start);
       for (size_t j = 0; j < np && !w->oom; j++)
         parse_property(w, f, yaml_document_get_node(f->doc, start[j]), et);
     } else {
@@ -592,8 +625,7 @@ static void parse_entity_type(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                         NELEM(entity_type_keys));
     }
   }
-  require_key(w, f, n, es, ne, "an entity type", "id",
-              "the entity type's identifier");
+  require_plain(w, f, n, es, ne, "an entity type", plain, NELEM(plain));
   free(es);
 }
 
@@ -610,26 +642,18 @@ static void parse_mapped(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
   if (p == NULL)
     return;
   p->loc = mloc(f, n);
-  for (size_t i = 0; i < ne; i++) {
-    const char *k = es[i].key;
-    yaml_node_t *v = es[i].vnode;
-    if (strcmp(k, "property") == 0)
-      jh_yw_want_ident(w, f, v, k, &p->property);
-    else if (strcmp(k, "column") == 0)
-      jh_yw_want_string(w, f, v, k, &p->column);
-    else if (strcmp(k, "primary_key") == 0)
-      jh_yw_want_bool(w, f, v, k, &p->primary_key);
-    else if (strcmp(k, "unique_key") == 0)
-      jh_yw_want_bool(w, f, v, k, &p->unique_key);
-    else if (strcmp(k, "format") == 0)
-      jh_yw_want_string(w, f, v, k, &p->format);
-    else
+  const plain_key plain[] = {
+      {"property", V_IDENT, &p->property, NULL,
+       "a property of the entity type"},
+      {"column", V_STRING, &p->column, NULL,
+       "the column of the connection table that fills it"},
+      {"primary_key", V_BOOL, &p->primary_key, NULL, NULL},
+      {"unique_key", V_BOOL, &p->unique_key, NULL, NULL},
+      {"format", V_STRING, &p->format, NULL, NULL}};
+  for (size_t i = 0; i < ne; i++)
+    if (!read_plain(w, f, &es[i], plain, NELEM(plain)))
       jh_yw_unknown_key(w, f, &es[i], mapped_keys, NELEM(mapped_keys));
-  }
-  require_key(w, f, n, es, ne, "a mapped property", "property",
-              "a property of the entity type");
-  require_key(w, f, n, es, ne, "a mapped property", "column",
-              "the column of the connection table that fills it");
+  require_plain(w, f, n, es, ne, "a mapped property", plain, NELEM(plain));
   free(es);
 }
 
@@ -648,18 +672,19 @@ static void parse_mapping(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
     return;
   mp->loc = mloc(f, n);
   unset_thresholds(&mp->thresholds);
+  const plain_key plain[] = {
+      {"entity_type", V_IDENT, &mp->entity_type, &mp->entity_type_loc,
+       "the entity type it fills"},
+      {"connector", V_IDENT, &mp->connector, &mp->connector_loc,
+       "the connector whose data fills it"},
+      {"connection_table", V_IDENT, &mp->connection_table, NULL,
+       "the exported table (file stem in ExportOutput)"}};
   for (size_t i = 0; i < ne; i++) {
     const char *k = es[i].key;
     yaml_node_t *v = es[i].vnode;
-    if (strcmp(k, "entity_type") == 0) {
-      jh_yw_want_ident(w, f, v, k, &mp->entity_type);
-      mp->entity_type_loc = mloc(f, v);
-    } else if (strcmp(k, "connector") == 0) {
-      jh_yw_want_ident(w, f, v, k, &mp->connector);
-      mp->connector_loc = mloc(f, v);
-    } else if (strcmp(k, "connection_table") == 0) {
-      jh_yw_want_ident(w, f, v, k, &mp->connection_table);
-    } else if (strcmp(k, "thresholds") == 0) {
+    if (read_plain(w, f, &es[i], plain, NELEM(plain)))
+      continue;
+    if (strcmp(k, "thresholds") == 0) {
       parse_thresholds(w, f, v, &mp->thresholds, JH_TH_MAX_DELETED,
                        JH_TH_PCT_UPDATED, no_extra, 0);
     } else if (strcmp(k, "properties") == 0) {
@@ -671,12 +696,7 @@ static void parse_mapping(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
       jh_yw_unknown_key(w, f, &es[i], mapping_keys, NELEM(mapping_keys));
     }
   }
-  require_key(w, f, n, es, ne, "an entity type mapping", "entity_type",
-              "the entity type it fills");
-  require_key(w, f, n, es, ne, "an entity type mapping", "connector",
-              "the connector whose data fills it");
-  require_key(w, f, n, es, ne, "an entity type mapping", "connection_table",
-              "the exported table (file stem in ExportOutput)");
+  require_plain(w, f, n, es, ne, "an entity type mapping", plain, NELEM(plain));
   props = jh_yw_find_entry(es, ne, "properties");
   if (props == NULL || mp->nproperties == 0) {
     if (props == NULL)
@@ -706,11 +726,9 @@ static const jh_threshold_kind link_extra[] = {JH_TH_LINK_MAX_DELETED};
 
 static void parse_association(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                               jh_model *m) {
+  static const char need[] = "see doc/model.md (association_mappings)";
   size_t ne;
   jh_yentry *es;
-  static const char *const required[] = {
-      "id", "connector", "connection_table", "entity_type", "property",
-      "column1", "column2"};
   jh_association_mapping *a = begin_item(w, f, n, "an association mapping",
                                          &m->associations, &m->nassociations,
                                          sizeof(*a), &es, &ne);
@@ -719,43 +737,28 @@ static void parse_association(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
     return;
   a->loc = mloc(f, n);
   unset_thresholds(&a->thresholds);
+  const plain_key plain[] = {
+      {"id", V_IDENT, &a->id, NULL, need},
+      {"connector", V_IDENT, &a->connector, &a->connector_loc, need},
+      {"connection_table", V_IDENT, &a->connection_table, NULL, need},
+      {"entity_type", V_IDENT, &a->entity_type, &a->entity_type_loc, need},
+      {"property", V_IDENT, &a->property, &a->property_loc, need},
+      {"column1", V_STRING, &a->column1, NULL, need},
+      {"column2", V_STRING, &a->column2, NULL, need},
+      {"key1", V_IDENT, &a->key1, &a->key1_loc, NULL},
+      {"key2", V_IDENT, &a->key2, &a->key2_loc, NULL}};
   for (size_t i = 0; i < ne; i++) {
-    const char *k = es[i].key;
-    yaml_node_t *v = es[i].vnode;
-    if (strcmp(k, "id") == 0) {
-      jh_yw_want_ident(w, f, v, k, &a->id);
-    } else if (strcmp(k, "connector") == 0) {
-      jh_yw_want_ident(w, f, v, k, &a->connector);
-      a->connector_loc = mloc(f, v);
-    } else if (strcmp(k, "connection_table") == 0) {
-      jh_yw_want_ident(w, f, v, k, &a->connection_table);
-    } else if (strcmp(k, "entity_type") == 0) {
-      jh_yw_want_ident(w, f, v, k, &a->entity_type);
-      a->entity_type_loc = mloc(f, v);
-    } else if (strcmp(k, "property") == 0) {
-      jh_yw_want_ident(w, f, v, k, &a->property);
-      a->property_loc = mloc(f, v);
-    } else if (strcmp(k, "column1") == 0) {
-      jh_yw_want_string(w, f, v, k, &a->column1);
-    } else if (strcmp(k, "column2") == 0) {
-      jh_yw_want_string(w, f, v, k, &a->column2);
-    } else if (strcmp(k, "key1") == 0) {
-      jh_yw_want_ident(w, f, v, k, &a->key1);
-      a->key1_loc = mloc(f, v);
-    } else if (strcmp(k, "key2") == 0) {
-      jh_yw_want_ident(w, f, v, k, &a->key2);
-      a->key2_loc = mloc(f, v);
-    } else if (strcmp(k, "thresholds") == 0) {
-      parse_thresholds(w, f, v, &a->thresholds, JH_TH_LINK_MAX_INSERTED,
-                       JH_TH_LINK_PCT_INSERTED, link_extra, 1);
-    } else {
+    if (read_plain(w, f, &es[i], plain, NELEM(plain)))
+      continue;
+    if (strcmp(es[i].key, "thresholds") == 0)
+      parse_thresholds(w, f, es[i].vnode, &a->thresholds,
+                       JH_TH_LINK_MAX_INSERTED, JH_TH_LINK_PCT_INSERTED,
+                       link_extra, 1);
+    else
       jh_yw_unknown_key(w, f, &es[i], association_keys,
                         NELEM(association_keys));
-    }
   }
-  for (size_t r = 0; r < NELEM(required); r++)
-    require_key(w, f, n, es, ne, "an association mapping", required[r],
-                "see doc/model.md (association_mappings)");
+  require_plain(w, f, n, es, ne, "an association mapping", plain, NELEM(plain));
   free(es);
 }
 
