@@ -5,6 +5,7 @@
 
 #include "export_output.h"
 
+#include "array.h"
 #include "atomic_file.h"
 
 #include <errno.h>
@@ -39,14 +40,8 @@ static int names_add(names *l, const char *name) {
   for (size_t i = 0; i < l->n; i++)
     if (strcmp(l->v[i], name) == 0)
       return 0;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 16;
-    const char **v = realloc(l->v, cap * sizeof(*v));
-    if (v == NULL)
-      return -ENOMEM;
-    l->v = v;
-    l->cap = cap;
-  }
+  if (jh_array_reserve(&l->v, &l->cap, l->n + 1, sizeof(*l->v), 16) != 0)
+    return -ENOMEM;
   l->v[l->n++] = name;
   return 0;
 }

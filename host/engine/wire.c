@@ -5,6 +5,8 @@
 
 #include "wire.h"
 
+#include "array.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,17 +215,8 @@ int jh_wire_apply(jh_outcome *o, jh_wire_type type, const unsigned char *p,
 int jh_wire_feed(jh_wire_reader *r, jh_outcome *o, const unsigned char *data,
                  size_t n) {
   size_t off = 0;
-  if (r->len + n > r->cap) {
-    size_t cap = r->cap ? r->cap : 8192;
-    unsigned char *grown;
-    while (cap < r->len + n)
-      cap *= 2;
-    grown = realloc(r->buf, cap);
-    if (grown == NULL)
-      return -ENOMEM;
-    r->buf = grown;
-    r->cap = cap;
-  }
+  if (jh_array_reserve(&r->buf, &r->cap, r->len + n, 1, 8192) != 0)
+    return -ENOMEM;
   memcpy(r->buf + r->len, data, n);
   r->len += n;
   while (r->len - off >= 5) {

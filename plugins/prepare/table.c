@@ -18,6 +18,7 @@
 #include <jobhost/error.h>
 #include <jobhost/services.h>
 
+#include "array.h"
 #include "csv.h"
 #include "extsort.h"
 #include "table.h"
@@ -376,14 +377,8 @@ static int save_prev_key(struct job *j, const jh_csv_record *r) {
   size_t total = 0, off = 0;
   for (size_t k = 0; k < j->t->nkeys; k++)
     total += r->lengths[j->t->keys[k]];
-  if (total > j->pkey_cap) {
-    size_t cap = total < 64 ? 64 : 2 * total;
-    char *p = realloc(j->pkey, cap);
-    if (p == NULL)
-      return fail(j, -ENOMEM, "out of memory");
-    j->pkey = p;
-    j->pkey_cap = cap;
-  }
+  if (jh_array_reserve(&j->pkey, &j->pkey_cap, total, 1, 64) != 0)
+    return fail(j, -ENOMEM, "out of memory");
   for (size_t k = 0; k < j->t->nkeys; k++) {
     size_t i = j->t->keys[k];
     if (r->lengths[i] > 0)
