@@ -12,6 +12,8 @@
 #include "atomic_file.h"
 #include "faultpoint.h"
 #include "idstore.h"
+#include "instance_id.h"
+#include "timefmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -193,17 +195,6 @@ static void rmtree_if_exists(const char *dir) {
 }
 
 /* File-name-safe copy of a task id (ids are free text in YAML). */
-static void safe_name(const char *id, char *buf, size_t size) {
-  size_t i = 0;
-  for (; id[i] != '\0' && i + 1 < size; i++) {
-    unsigned char c = (unsigned char)id[i];
-    buf[i] = (c == '/' || c == '\\' || c < 0x20 || (i == 0 && c == '.'))
-                 ? '_'
-                 : (char)c;
-  }
-  buf[i] = '\0';
-}
-
 /* ---- progress ---- */
 
 static void status_clear(run *r) {
@@ -244,15 +235,12 @@ static void status_draw(run *r) {
 
 static void note(run *r, const char *fmt, ...) JOBHOST_PRINTF(2, 3);
 static void note(run *r, const char *fmt, ...) {
-  char stamp[16];
-  time_t now = time(NULL);
-  struct tm tm;
+  char stamp[JH_TIME_SIZE];
   va_list ap;
   if (r->opt->progress == NULL)
     return;
   status_clear(r);
-  localtime_r(&now, &tm);
-  strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+  jh_time_local_hms(time(NULL), stamp);
   fprintf(r->opt->progress, "%s ", stamp);
   va_start(ap, fmt);
   vfprintf(r->opt->progress, fmt, ap);
@@ -634,22 +622,17 @@ static void attempt_cleanup(task_run *t) {
 static int fs_revive(run *r);
 
 static int prepare_attempt(run *r, task_run *t) {
-  char name[128];
   int attempt = t->attempt_base + t->attempts;
-  safe_name(t->def->id, name, sizeof(name));
   free(t->log_path);
-  if (asprintf(&t->log_path, "%s/%lld-%s-%d.log",
-               r->home->folders[JOBHOST_FOLDER_JOB_LOGS],
-               (long long)r->instance, name, attempt) < 0) {
-    t->log_path = NULL;
+  t->log_path = jh_task_file_path(r->home->folders[JOBHOST_FOLDER_JOB_LOGS],
+                                  r->instance, t->def->id, attempt,
+                                  JH_TASK_LOG_SUFFIX);
+  if (t->log_path == NULL)
     return -ENOMEM;
-  }
-  if (asprintf(&t->work_dir, "%s/%lld-%s-%d",
-               r->home->folders[JOBHOST_FOLDER_TASK_WORK],
-               (long long)r->instance, name, attempt) < 0) {
-    t->work_dir = NULL;
+  t->work_dir = jh_task_file_path(r->home->folders[JOBHOST_FOLDER_TASK_WORK],
+                                  r->instance, t->def->id, attempt, "");
+  if (t->work_dir == NULL)
     return -ENOMEM;
-  }
   /* The work folder is made on first use (services.c): most tasks never
    * need one, and making and removing a folder per task is costly. Its
    * name is unique to the attempt, so none is left from an earlier run. */
@@ -1286,16 +1269,10 @@ static char *report_counters(const char *report) {
 static int recover_committed(run *r, const jh_task_row *last,
                              jh_state *state, char **counters) {
   char report[PATH_MAX], msg[300];
-  size_t len;
   int held;
   if (strcmp(last->task_type, "SynchronizeTask") != 0 ||
-      last->log_path == NULL)
-    return 0;
-  len = strlen(last->log_path);
-  if (len > 4 && strcmp(last->log_path + len - 4, ".log") == 0)
-    len -= 4;
-  if (snprintf(report, sizeof(report), "%.*s.changes.csv", (int)len,
-               last->log_path) >= (int)sizeof(report) ||
+      last->log_path == NULL ||
+      jh_change_report_path(last->log_path, report, sizeof(report)) != 0 ||
       access(report, F_OK) != 0)
     return 0;
   held = jh_idstore_held_by(r->home->identity_store_path, last->id);

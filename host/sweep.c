@@ -15,6 +15,7 @@
 
 #include "atomic_file.h"
 #include "idstore.h"
+#include "instance_id.h"
 
 typedef struct live {
   int64_t *ids; /* running job instances, the starting one excluded */
@@ -44,9 +45,8 @@ static int live_load(jh_store *store, int64_t instance, live *l) {
 /* Whether an entry named "<instance>-..." belongs to a running instance.
  * A name that does not start so is not the host's: it stays. */
 static int keep(const live *l, const char *name) {
-  char *end;
-  long long v = strtoll(name, &end, 10);
-  if (end == name || *end != '-' || v <= 0)
+  int64_t v = jh_instance_of_name(name);
+  if (v == 0)
     return 1;
   for (size_t i = 0; i < l->n; i++)
     if (l->ids[i] == v)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "collect_batch.h"
 
 #define STMT_CACHE 48
 
@@ -493,17 +494,15 @@ int jh_idstore_remove_consumed(jh_idstore *s, const char *collect_dir,
 
   if (last < 0)
     return -EIO;
-  snprintf(dir, sizeof(dir), "%s/%s/batches", collect_dir, connector);
+  snprintf(dir, sizeof(dir), "%s/%s/" JH_COLLECT_BATCHES, collect_dir,
+           connector);
   d = opendir(dir);
   if (d == NULL)
     return 0;
   while ((e = readdir(d)) != NULL) {
-    char *end, p[4096 + 256];
+    char p[4096 + 256];
     long long seq;
-    if (e->d_name[0] < '0' || e->d_name[0] > '9')
-      continue;
-    seq = strtoll(e->d_name, &end, 10);
-    if (*end != '-' || seq > last)
+    if (!jh_batch_name_parse(e->d_name, &seq, NULL) || seq > last)
       continue;
     snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
     (void)jh_remove_tree(p);

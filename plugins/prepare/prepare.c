@@ -65,12 +65,11 @@ static int config_error(jobhost_ctx *ctx, const char *msg) {
 }
 
 static int parse_mode(const char *text, jh_prep_mode *mode) {
-  for (int i = 0; prepare_modes[i] != NULL; i++)
-    if (text != NULL && strcasecmp(text, prepare_modes[i]) == 0) {
-      *mode = (jh_prep_mode)i;
-      return 0;
-    }
-  return -1;
+  jh_batch_mode m;
+  if (jh_batch_mode_parse(text, &m) != 0)
+    return -1;
+  *mode = (jh_prep_mode)m;
+  return 0;
 }
 
 /* The Collect folder, or working_directory (a relative one is taken from

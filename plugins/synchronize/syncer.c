@@ -34,16 +34,14 @@
 #include <jobhost/jobhost.h>
 
 #include "atomic_file.h"
+#include "collect_batch.h"
 #include "csv.h"
 #include "faultpoint.h"
 #include "idstore.h"
+#include "timefmt.h"
 
 enum { KIND_RESOURCE = 1, KIND_LINK = 2 };
 enum { OP_INSERT = 1, OP_UPDATE = 2, OP_DELETE = 3 };
-enum { MODE_COMPLETE = 0, MODE_INCREMENTAL = 1, MODE_INITIAL = 2 };
-
-static const char *const mode_names[] = {"complete", "incremental",
-                                         "initial"};
 
 /* Rows between two polls of the cancel flag. */
 #define POLL_ROWS 4096
@@ -64,7 +62,7 @@ typedef struct table {
 
 typedef struct batch {
   long long seq;
-  int mode;
+  jh_batch_mode mode;
   char *dir;
 } batch;
 
@@ -88,7 +86,7 @@ typedef struct syncer {
   int64_t nheld; /* changes held by this call */
   /* the batch whose data failed the call (set aside after the rollback) */
   long long failed_seq;
-  char failed_name[64];
+  char failed_name[JH_BATCH_NAME_SIZE];
   jh_csv_writer *report;
   char *err;
   size_t errsize;
@@ -96,7 +94,7 @@ typedef struct syncer {
   size_t enccap;
   char *names; /* changed property names of an update */
   size_t namescap;
-  char now[32];
+  char now[JH_TIME_SIZE];
   jh_sync_stats *stats;
   long poll;
 } syncer;
@@ -347,7 +345,7 @@ static int list_batches(syncer *s, long long last, batch **out, size_t *n) {
 
   *out = NULL;
   *n = 0;
-  snprintf(dir, sizeof(dir), "%s/%s/batches", s->a->collect_dir,
+  snprintf(dir, sizeof(dir), "%s/%s/" JH_COLLECT_BATCHES, s->a->collect_dir,
            s->connector->id);
   d = opendir(dir);
   if (d == NULL)
@@ -355,19 +353,11 @@ static int list_batches(syncer *s, long long last, batch **out, size_t *n) {
                            : fail(s, -errno, "%s: cannot list: %s", dir,
                                   strerror(errno));
   while ((e = readdir(d)) != NULL) {
-    char *end;
     long long seq;
-    int mode = -1;
+    jh_batch_mode mode;
     batch *g;
-    if (e->d_name[0] < '0' || e->d_name[0] > '9')
-      continue; /* ".", "..", unfinished ".N-mode.tmp" */
-    seq = strtoll(e->d_name, &end, 10);
-    if (*end != '-' || seq <= last)
-      continue;
-    for (int m = 0; m < 3; m++)
-      if (strcmp(end + 1, mode_names[m]) == 0)
-        mode = m;
-    if (mode < 0)
+    /* not ".", "..", nor an unfinished ".N-mode.tmp" */
+    if (!jh_batch_name_parse(e->d_name, &seq, &mode) || seq <= last)
       continue;
     g = realloc(b, (nb + 1) * sizeof(*b));
     if (g == NULL || asprintf(&g[nb].dir, "%s/%s", dir, e->d_name) < 0) {
@@ -529,9 +519,9 @@ static int tfile_open(syncer *s, const table *t, const char *path,
                 path, has_command ? "the command column and " : "",
                 t->kind == KIND_LINK ? "two key columns" : "the properties");
   }
-  if (has_command && strcmp(h->fields[0], "command") != 0) {
-    rc = fail(s, JOBHOST_ECONFIG, "%s:1: expected 'command' as the first "
-              "column, got '%s'", path, h->fields[0]);
+  if (has_command && strcmp(h->fields[0], JH_BATCH_COMMAND_COLUMN) != 0) {
+    rc = fail(s, JOBHOST_ECONFIG, "%s:1: expected '" JH_BATCH_COMMAND_COLUMN
+              "' as the first column, got '%s'", path, h->fields[0]);
     tfile_close(f);
     return rc;
   }
@@ -784,17 +774,20 @@ static int diff_resources_complete(syncer *s, size_t ti, const char *path) {
   return rc;
 }
 
-/* The command of a delta row: OP_INSERT (insert, add, merge), OP_UPDATE
- * (update, modify) or OP_DELETE (delete, remove); 0 when unknown. */
+/* The operation of a delta row's command: OP_INSERT (insert, merge),
+ * OP_UPDATE or OP_DELETE; 0 when unknown. */
 static int delta_op(const char *c) {
-  if (strcasecmp(c, "insert") == 0 || strcasecmp(c, "add") == 0 ||
-      strcasecmp(c, "merge") == 0)
+  switch (jh_batch_command_parse(c, strlen(c))) {
+  case JH_COMMAND_INSERT:
+  case JH_COMMAND_MERGE:
     return OP_INSERT;
-  if (strcasecmp(c, "update") == 0 || strcasecmp(c, "modify") == 0)
+  case JH_COMMAND_UPDATE:
     return OP_UPDATE;
-  if (strcasecmp(c, "delete") == 0 || strcasecmp(c, "remove") == 0)
+  case JH_COMMAND_DELETE:
     return OP_DELETE;
-  return 0;
+  default:
+    return 0;
+  }
 }
 
 static int diff_resources_delta(syncer *s, size_t ti, const char *path,
@@ -1026,25 +1019,29 @@ static int diff_batch(syncer *s, const batch *b) {
   json_t *it;
   int rc = 0;
 
-  snprintf(path, sizeof(path), "%s/manifest.json", b->dir);
+  snprintf(path, sizeof(path), "%s/" JH_BATCH_MANIFEST, b->dir);
   root = json_load_file(path, 0, &je);
   if (root == NULL)
     return fail(s, JOBHOST_ECONFIG, "%s:%d: %s", path, je.line, je.text);
-  tables = json_object_get(root, "tables");
+  tables = json_object_get(root, JH_MANIFEST_TABLES);
   if (!json_is_array(tables)) {
     json_decref(root);
-    return fail(s, JOBHOST_ECONFIG, "%s: expected a 'tables' array", path);
+    return fail(s, JOBHOST_ECONFIG, "%s: expected a '" JH_MANIFEST_TABLES
+                "' array", path);
   }
   json_array_foreach(tables, i, it) {
-    const char *name = json_string_value(json_object_get(it, "name"));
-    const char *file = json_string_value(json_object_get(it, "file"));
+    const char *name =
+        json_string_value(json_object_get(it, JH_MANIFEST_NAME));
+    const char *file =
+        json_string_value(json_object_get(it, JH_MANIFEST_FILE));
     char fpath[PATH_MAX];
     table *t;
     size_t ti;
     int delta;
     if (name == NULL || file == NULL || strchr(file, '/') != NULL) {
-      rc = fail(s, JOBHOST_ECONFIG, "%s: table %zu: expected 'name' and "
-                "'file' (a file name in the batch)", path, i);
+      rc = fail(s, JOBHOST_ECONFIG, "%s: table %zu: expected '"
+                JH_MANIFEST_NAME "' and '" JH_MANIFEST_FILE "' (a file name "
+                "in the batch)", path, i);
       break;
     }
     t = table_named(s, name);
@@ -1056,18 +1053,18 @@ static int diff_batch(syncer *s, const batch *b) {
     ti = (size_t)(t - s->tables);
     t->in_batch = 1;
     snprintf(fpath, sizeof(fpath), "%s/%s", b->dir, file);
-    delta = strlen(file) > 6 && strcmp(file + strlen(file) - 6, ".delta") == 0;
-    if (b->mode == MODE_COMPLETE && delta) {
+    delta = jh_batch_file_is_delta(file);
+    if (b->mode == JH_BATCH_COMPLETE && delta) {
       rc = fail(s, JOBHOST_ECONFIG, "%s: a complete batch holds the delta "
                 "'%s'", path, file);
       break;
     }
     if (t->kind == KIND_RESOURCE)
-      rc = b->mode == MODE_INITIAL ? diff_resources_delta(s, ti, fpath, 1)
+      rc = b->mode == JH_BATCH_INITIAL ? diff_resources_delta(s, ti, fpath, 1)
            : delta                 ? diff_resources_delta(s, ti, fpath, 0)
                                    : diff_resources_complete(s, ti, fpath);
     else
-      rc = b->mode == MODE_INITIAL ? diff_links_delta(s, ti, fpath, 1)
+      rc = b->mode == JH_BATCH_INITIAL ? diff_links_delta(s, ti, fpath, 1)
            : delta                 ? diff_links_delta(s, ti, fpath, 0)
                                    : diff_links_complete(s, ti, fpath);
     if (rc != 0)
@@ -1082,7 +1079,7 @@ static int diff_batch(syncer *s, const batch *b) {
 /* doc/identity-manager.md guard against a broken source. */
 static int guard(syncer *s, const batch *b) {
   const jh_source_health *h = &s->connector->health;
-  if (b->mode != MODE_COMPLETE)
+  if (b->mode != JH_BATCH_COMPLETE)
     return 0;
   for (size_t i = 0; i < s->ntables; i++) {
     const table *t = &s->tables[i];
@@ -1094,9 +1091,8 @@ static int guard(syncer *s, const batch *b) {
                   " of its resources; nothing was deleted (an empty export "
                   "is an error; set source_health.allow_empty to accept "
                   "one)", t->name, s->connector->id, t->stored);
-    if (h->max_shrink_percent > 0 &&
-        (t->stored - t->rows) * 100 > t->stored * h->max_shrink_percent &&
-        t->rows < t->stored)
+    if (jh_batch_shrank((uint64_t)t->stored, (uint64_t)t->rows,
+                        h->max_shrink_percent))
       return fail(s, JOBHOST_ESOURCE, "source-health guard: table '%s' of "
                   "connector '%s' has %" PRId64 " rows against %" PRId64
                   " stored, a loss of more than %d%%; nothing was changed "
@@ -1494,7 +1490,8 @@ static int hold_of_job(syncer *s, int64_t job, int64_t *task_instance) {
   return 0;
 }
 
-static int hold_record(syncer *s, long long seq, int mode, int64_t n) {
+static int hold_record(syncer *s, long long seq, jh_batch_mode mode,
+                       int64_t n) {
   sqlite3_stmt *q = stmt(s, "INSERT OR REPLACE INTO holds(task_instance, "
                             "connector, job_instance, batch, mode, changes, "
                             "state, held_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
@@ -1508,7 +1505,7 @@ static int hold_record(syncer *s, long long seq, int mode, int64_t n) {
   else
     sqlite3_bind_null(q, 3);
   sqlite3_bind_int64(q, 4, seq);
-  sqlite3_bind_text(q, 5, mode_names[mode], -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 5, jh_batch_mode_name(mode), -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 6, n);
   sqlite3_bind_text(q, 7, s->now, -1, SQLITE_STATIC);
   if (sqlite3_step(q) != SQLITE_DONE)
@@ -1576,7 +1573,7 @@ static int supersede(syncer *s, int64_t blocked, const batch *b) {
     return rc;
   snprintf(reason, sizeof(reason), "batch %lld (%s) of connector %s was "
            "applied by task instance %" PRId64 "%s", b->seq,
-           mode_names[b->mode], s->connector->id, s->a->task_instance,
+           jh_batch_mode_name(b->mode), s->connector->id, s->a->task_instance,
            job_words(s->a->job_instance, jw, sizeof(jw)));
   logf_(s, JOBHOST_LOG_WARNING, "the %" PRId64 " changes held by task "
         "instance %" PRId64 "%s are discarded: %s", n, blocked,
@@ -1788,7 +1785,7 @@ static int do_batch(syncer *s, const batch *b) {
 
   tables_reset(s);
   /* forced or initial: nothing can block, so no need to collect first */
-  s->direct = s->a->force || b->mode == MODE_INITIAL;
+  s->direct = s->a->force || b->mode == JH_BATCH_INITIAL;
   if (!s->direct && (rc = spill_open(s)) != 0)
     return rc;
   rc = diff_batch(s, b);
@@ -1797,7 +1794,7 @@ static int do_batch(syncer *s, const batch *b) {
       rc = count_stored(s, &s->tables[i]);
   if (rc == 0)
     rc = guard(s, b);
-  if (rc == 0 && b->mode != MODE_INITIAL && !s->a->force)
+  if (rc == 0 && b->mode != JH_BATCH_INITIAL && !s->a->force)
     check_thresholds(s, why, sizeof(why), &nwhy);
   if (rc == 0) {
     jh_fault_point("sync.diffed");
@@ -1809,7 +1806,7 @@ static int do_batch(syncer *s, const batch *b) {
   spill_close(s);
   if (rc == 0 && nwhy > 0) {
     char resume[48] = "";
-    rc = save_state(s, b->seq, mode_names[b->mode], s->a->task_instance);
+    rc = save_state(s, b->seq, jh_batch_mode_name(b->mode), s->a->task_instance);
     if (rc == 0)
       rc = hold_record(s, b->seq, b->mode, (int64_t)s->nheld);
     if (s->a->job_instance > 0)
@@ -1818,13 +1815,13 @@ static int do_batch(syncer *s, const batch *b) {
       rc = fail(s, JOBHOST_EBLOCKED, "threshold exceeded (batch %lld, %s): "
                 "%s%s; the changes are held: `jobhost resume%s` applies "
                 "them, `jobhost run --force` ignores thresholds", b->seq,
-                mode_names[b->mode], why, nwhy > 4 ? "; ..." : "", resume);
+                jh_batch_mode_name(b->mode), why, nwhy > 4 ? "; ..." : "", resume);
     return rc;
   }
   if (rc == 0) {
-    rc = save_state(s, b->seq, mode_names[b->mode], 0);
+    rc = save_state(s, b->seq, jh_batch_mode_name(b->mode), 0);
     logf_(s, JOBHOST_LOG_INFO, "batch %lld (%s): %" PRId64 " rows", b->seq,
-          mode_names[b->mode], s->stats->rows);
+          jh_batch_mode_name(b->mode), s->stats->rows);
   }
   return rc;
 }
@@ -1879,10 +1876,10 @@ static void set_aside(syncer *s) {
   sqlite3_stmt *q;
   int rc;
 
-  snprintf(dir, sizeof(dir), "%s/%s/failed", s->a->collect_dir,
+  snprintf(dir, sizeof(dir), "%s/%s/" JH_COLLECT_FAILED, s->a->collect_dir,
            s->connector->id);
-  snprintf(from, sizeof(from), "%s/%s/batches/%s", s->a->collect_dir,
-           s->connector->id, s->failed_name);
+  snprintf(from, sizeof(from), "%s/%s/" JH_COLLECT_BATCHES "/%s",
+           s->a->collect_dir, s->connector->id, s->failed_name);
   snprintf(to, sizeof(to), "%s/%s", dir, s->failed_name);
   snprintf(text, sizeof(text), "batch %lld failed on %s (task instance %"
            PRId64 "): %s\nIt is never read again. Run a complete "
@@ -1894,7 +1891,7 @@ static void set_aside(syncer *s) {
           from, strerror(errno));
     return;
   }
-  snprintf(file, sizeof(file), "%s/reason.txt", to);
+  snprintf(file, sizeof(file), "%s/" JH_BATCH_REASON, to);
   (void)jh_write_file_atomic(file, text, strlen(text), 0640);
   (void)jh_fsync_dir(dir);
   rc = jh_idstore_exec(s->st, "BEGIN IMMEDIATE", NULL, 0);
@@ -1918,7 +1915,8 @@ static void set_aside(syncer *s) {
     jh_idstore_exec(s->st, "ROLLBACK", NULL, 0);
   if (s->err != NULL && used < s->errsize)
     snprintf(s->err + used, s->errsize - used, "; the batch is set aside in "
-             "%s (reason.txt): run a complete synchronization of %s next",
+             "%s (" JH_BATCH_REASON "): run a complete synchronization of %s "
+             "next",
              to, s->connector->id);
 }
 
@@ -1937,12 +1935,12 @@ static int run_batches(syncer *s) {
   if ((rc = list_batches(s, last, &b, &nb)) != 0)
     return rc;
   for (size_t i = 0; i < nb; i++)
-    if (b[i].mode != MODE_INCREMENTAL)
+    if (b[i].mode != JH_BATCH_INCREMENTAL)
       from = i;
   if (from > 0)
     logf_(s, JOBHOST_LOG_INFO, "%zu pending batch(es) before batch %lld (%s) "
           "are void: a complete batch supersedes them", from, b[from].seq,
-          mode_names[b[from].mode]);
+          jh_batch_mode_name(b[from].mode));
   if (was_blocked > 0 && (rc = hold_get(s, was_blocked, &h)) >= 0) {
     if (rc > 0 && s->a->job_instance > 0 &&
         h.job_instance == s->a->job_instance) {
@@ -1954,7 +1952,7 @@ static int run_batches(syncer *s) {
       batches_free(b, nb);
       return apply_held(s, was_blocked);
     }
-    if (nb > 0 && (b[from].mode != MODE_INCREMENTAL || s->a->force))
+    if (nb > 0 && (b[from].mode != JH_BATCH_INCREMENTAL || s->a->force))
       rc = supersede(s, was_blocked, &b[from]);
     else
       rc = blocked_by(s, was_blocked);
@@ -1963,7 +1961,7 @@ static int run_batches(syncer *s) {
     char why[512];
     long long failed;
     rc = load_failed(s, &failed, why, sizeof(why));
-    if (rc == 0 && failed > 0 && nb > 0 && b[from].mode == MODE_INCREMENTAL)
+    if (rc == 0 && failed > 0 && nb > 0 && b[from].mode == JH_BATCH_INCREMENTAL)
       rc = fail(s, JOBHOST_ECONFIG, "connector %s: batch %lld failed and was "
                 "set aside (%s); an incremental batch cannot follow it: run "
                 "a complete synchronization of %s", s->connector->id, failed,
@@ -1997,13 +1995,6 @@ static void remove_consumed(syncer *s) {
     logf_(s, JOBHOST_LOG_WARNING, "connector %s: consumed batches stay "
           "until the next synchronization: %s", s->connector->id,
           sqlite3_errmsg(s->db));
-}
-
-static void now_utc(char *buf, size_t size) {
-  time_t t = time(NULL);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /*
@@ -2109,7 +2100,7 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
   s.stats = stats;
   if (err != NULL && errsize > 0)
     err[0] = '\0';
-  now_utc(s.now, sizeof(s.now));
+  jh_time_iso(jh_now_ms(), s.now);
   s.connector = jh_model_connector(a->model, a->connector);
   if (s.connector == NULL)
     return fail(&s, JOBHOST_ECONFIG, "connector '%s' is not in the model",

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "builtin.h"
+#include "instance_id.h"
 #include "model.h"
 #include "syncer.h"
 
@@ -92,30 +93,14 @@ static void counters(jobhost_ctx *ctx, const jh_sync_stats *st) {
 /* The change report goes beside the task log: <log stem>.changes.csv. */
 static int report_path(jobhost_ctx *ctx, char *buf, size_t size) {
   const char *log = ctx->svc->host_object(ctx, JH_TASKLOG_OBJECT);
-  size_t len;
-  if (log == NULL)
-    return 0;
-  len = strlen(log);
-  if (len > 4 && strcmp(log + len - 4, ".log") == 0)
-    len -= 4;
-  return snprintf(buf, size, "%.*s.changes.csv", (int)len, log) <
-         (int)size;
+  return log != NULL && jh_change_report_path(log, buf, size) == 0;
 }
 
-/* The job instance this task runs in: the host names every task log
- * "<job instance>-<task>-<attempt>.log" (README: Home, store and
- * reports). 0 when it cannot tell. */
+/* The job instance this task runs in, which its log's name starts with
+ * (lib/instance_id.h). 0 when it cannot tell. */
 static int64_t job_instance(jobhost_ctx *ctx) {
   const char *log = ctx->svc->host_object(ctx, JH_TASKLOG_OBJECT);
-  const char *base;
-  char *end;
-  long long v;
-  if (log == NULL)
-    return 0;
-  base = strrchr(log, '/');
-  base = base != NULL ? base + 1 : log;
-  v = strtoll(base, &end, 10);
-  return end != base && *end == '-' && v > 0 ? (int64_t)v : 0;
+  return log != NULL ? jh_instance_of_name(log) : 0;
 }
 
 static int synchronize_run(jobhost_ctx *ctx) {
