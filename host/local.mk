@@ -1,22 +1,27 @@
-# host/ — the jobhost program. Everything but main() goes into a
-# convenience library so that tests link the same code.
-HOST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/host \
-	-DJOBHOST_PLUGINDIR='"$(plugindir)"'
+# host/ — the jobhost program, in six areas (doc/architecture.md). Each
+# area is a folder with its own local.mk and convenience library. An area
+# is compiled with -I for itself and the areas it may use only, so an
+# include that runs the wrong way does not compile; the program links the
+# areas from the top down, so a call that runs the wrong way does not link;
+# tests/layers.test checks every include against doc/architecture.md.
+HOST_LOADER_INC = -I$(top_srcdir)/host/loader
+HOST_STORE_INC = -I$(top_srcdir)/host/store
+HOST_CONFIG_INC = -I$(top_srcdir)/host/config $(HOST_LOADER_INC)
+HOST_XML_INC = -I$(top_srcdir)/host/xml $(HOST_CONFIG_INC)
+HOST_ENGINE_INC = -I$(top_srcdir)/host/engine $(HOST_CONFIG_INC) \
+	$(HOST_STORE_INC)
+HOST_CLI_INC = -I$(top_srcdir)/host/cli $(HOST_XML_INC) \
+	-I$(top_srcdir)/host/engine $(HOST_STORE_INC)
 
-noinst_LTLIBRARIES += host/libjobhost-host.la
-host_libjobhost_host_la_SOURCES = \
-	host/loader.c host/loader.h \
-	host/diag.c host/diag.h \
-	host/cli.h host/cli_args.c host/cli_plugins.c
-EXTRA_DIST += host/pipeline.h host/graph.h host/job_load.h host/store.h \
-	host/home.h
-host_libjobhost_host_la_CPPFLAGS = $(HOST_CPPFLAGS)
-host_libjobhost_host_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(YAML_CFLAGS) \
-	$(SQLITE_CFLAGS)
-host_libjobhost_host_la_LIBADD = lib/libjobhost-private.la $(LTDL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) \
-	$(SQLITE_LIBS)
+# Top-down link order: an area comes before every area it uses.
+HOST_LIBS = host/cli/libjh-cli.la host/xml/libjh-xml.la \
+	host/engine/libjh-engine.la host/config/libjh-config.la \
+	host/store/libjh-store.la host/loader/libjh-loader.la \
+	lib/libjobhost-private.la
 
-bin_PROGRAMS += jobhost
-jobhost_SOURCES = host/main.c
-jobhost_CPPFLAGS = $(HOST_CPPFLAGS)
-jobhost_LDADD = host/libjobhost-host.la
+include $(top_srcdir)/host/loader/local.mk
+include $(top_srcdir)/host/store/local.mk
+include $(top_srcdir)/host/config/local.mk
+include $(top_srcdir)/host/xml/local.mk
+include $(top_srcdir)/host/engine/local.mk
+include $(top_srcdir)/host/cli/local.mk

@@ -2,7 +2,7 @@
  * model.h — the identity model: connectors, connections, entity types,
  * entity type mappings and association mappings (doc/identity-manager.md
  * §8.5, §8.6, §11). Plain data, read from model YAML by the host
- * (host/model_load.c, file format in doc/model.md) and shared with the
+ * (host/config/model_load.c, file format in doc/model.md) and shared with the
  * built-in plugins through the host_object service (JH_MODEL_OBJECT).
  *
  * Everything here is owned by the jh_model and freed by jh_model_free;

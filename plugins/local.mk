@@ -1,6 +1,6 @@
 # plugins/ — the built-in plugins, one libtool module each, installed to
 # $(plugindir).
-PLUGIN_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins
+PLUGIN_CPPFLAGS = $(BASE_CPPFLAGS) -I$(top_srcdir)/plugins
 BUILTIN_PLUGINS = export prepare synchronize compute fulfill classify profiles \
 	csv ldif
 
@@ -45,6 +45,21 @@ plugins_classify_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_profiles_la_SOURCES = plugins/profiles/profiles.c
 plugins_profiles_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
 plugins_profiles_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+
+# The connector packages, installed beside the built-in plugins.
+plugin_LTLIBRARIES += plugins/csv.la plugins/ldif.la
+
+plugins_csv_la_SOURCES = plugins/csv/csv_package.c
+plugins_csv_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_csv_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_csv_la_LIBADD = lib/libjobhost-private.la
+
+plugins_ldif_la_SOURCES = plugins/ldif/ldif_package.c
+plugins_ldif_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_ldif_la_CFLAGS = $(AM_CFLAGS) $(LDAP_CFLAGS)
+plugins_ldif_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_ldif_la_LIBADD = $(LDAP_LIBS)
+
 
 # Installed plugins need no libtool archive: the loader opens the .so.
 install-data-hook: remove-plugin-la

@@ -3,7 +3,7 @@
 # writes through an LD_PRELOAD shim.
 check_PROGRAMS += tests/faults/faults
 tests_faults_faults_SOURCES = tests/faults/faults.c
-tests_faults_faults_CPPFLAGS = $(AM_CPPFLAGS) $(SQLITE_CFLAGS) \
+tests_faults_faults_CPPFLAGS = $(BASE_CPPFLAGS) $(SQLITE_CFLAGS) \
 	$(JANSSON_CFLAGS)
 tests_faults_faults_LDADD = lib/libjobhost-private.la $(SQLITE_LIBS) \
 	$(JANSSON_LIBS)
@@ -23,8 +23,6 @@ FAULTS_ENV = JH_JOBHOST='$(abs_top_builddir)/jobhost' \
 # puts every child under valgrind, which would move every timed kill and
 # clash with the shim's LD_PRELOAD. The script runs the harness itself
 # under valgrind (jobhost's own runs are checked by the other tests).
-TEST_EXTENSIONS = .test
-TEST_LOG_COMPILER = $(SHELL)
 TESTS += tests/faults/short.test
 EXTRA_DIST += tests/faults/short.test
 

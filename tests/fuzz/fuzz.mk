@@ -11,12 +11,12 @@
 FUZZ_TARGETS = csv ldif xml pipeline model
 FUZZ_SECONDS = 60
 
-FUZZ_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/host -I$(top_srcdir)/tests/fuzz \
+FUZZ_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_CLI_INC) -I$(top_srcdir)/tests/fuzz \
 	$(XML_CFLAGS) $(YAML_CFLAGS) \
 	-DJH_FUZZ_PLUGIN_DIR='"$(abs_top_builddir)/plugins"'
 FUZZ_UTIL = tests/fuzz/fuzz.h tests/fuzz/fuzz_util.c
 FUZZ_REGISTRY = tests/fuzz/fuzz_registry.c tests/fuzz/fuzz_registry.h
-FUZZ_HOST_LIBS = host/libjobhost-host.la
+FUZZ_HOST_LIBS = $(HOST_LIBS)
 
 check_PROGRAMS += tests/fuzz/replay_csv tests/fuzz/replay_ldif \
 	tests/fuzz/replay_xml tests/fuzz/replay_pipeline tests/fuzz/replay_model
@@ -111,7 +111,7 @@ fuzz:
 endif
 .PHONY: fuzz
 
-EXTRA_DIST += tests/fuzz/seeds tests/fuzz/regressions doc/fuzzing.md
+EXTRA_DIST += tests/fuzz/seeds tests/fuzz/regressions
 CLEANFILES += fuzz-*.log
 clean-local: clean-fuzz
 clean-fuzz:

@@ -1,5 +1,5 @@
 /*
- * fuzz_model.c — fuzz target of the model loader (host/model_load.c):
+ * fuzz_model.c — fuzz target of the model loader (host/config/model_load.c):
  * the input is a model file, included by a fixed pipeline whose task
  * names a connection and a connector of the example model, and loaded
  * against the built-in plugins.

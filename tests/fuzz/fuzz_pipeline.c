@@ -1,6 +1,6 @@
 /*
  * fuzz_pipeline.c — fuzz target of the pipeline loader
- * (host/pipeline.c, with the YAML walker and the model sections): the
+ * (host/config/pipeline.c, with the YAML walker and the model sections): the
  * input is a pipeline file, loaded against the built-in plugins, and,
  * when it loads, its graph is built too.
  */

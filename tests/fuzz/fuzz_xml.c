@@ -1,6 +1,6 @@
 /*
- * fuzz_xml.c — fuzz target of the XML importer (host/xml_import.c and
- * host/xml_read.c): the input is an Identity Manager configuration file,
+ * fuzz_xml.c — fuzz target of the XML importer (host/xml/xml_import.c and
+ * host/xml/xml_read.c): the input is an Identity Manager configuration file,
  * imported with the built-in plugins' task types, strict or lenient (the
  * input's last byte, odd: lenient, so the file stays a file of its own),
  * and the YAML it makes is then loaded as a pipeline.

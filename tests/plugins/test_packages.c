@@ -2,7 +2,7 @@
  * test_packages.c — ExportTask and the csv and ldif connector packages,
  * loaded from the build tree and run against a mock services table that
  * writes tables into a temporary folder; and the host's ExportOutput
- * bookkeeping (host/export_output.c).
+ * bookkeeping (host/engine/export_output.c).
  *
  * Every package test goes through ExportTask, as the host runs it: the
  * mock's connection_package answers the package under test.

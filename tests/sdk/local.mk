@@ -18,10 +18,6 @@ EXTRA_DIST += tests/sdk/abi-1.0/README.md \
 	tests/sdk/abi-1.0/include/jobhost/version.h
 
 check_PROGRAMS += tests/sdk/test_sdk
-tests_sdk_test_sdk_SOURCES = tests/sdk/test_sdk.c
-tests_sdk_test_sdk_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_sdk_test_sdk_CFLAGS = $(TEST_CFLAGS)
-tests_sdk_test_sdk_LDADD = $(TEST_LDADD)
 TESTS += tests/sdk/test_sdk
 
 # The next minor, rehearsed: today's plugin.h with one member appended to
@@ -33,10 +29,10 @@ $(SDK_GROWN_PLUGIN_H): $(top_srcdir)/sdk/include/jobhost/plugin.h
 	  $(top_srcdir)/sdk/include/jobhost/plugin.h > $@.tmp && \
 	grep -q appended_by_test $@.tmp && mv $@.tmp $@
 check_PROGRAMS += tests/sdk/test_grown_host
-tests_sdk_test_grown_host_SOURCES = tests/sdk/test_grown_host.c host/loader.c
+tests_sdk_test_grown_host_SOURCES = tests/sdk/test_grown_host.c \
+	host/loader/loader.c
 tests_sdk_test_grown_host_CPPFLAGS = \
 	-I$(top_builddir)/tests/sdk/grown/include $(TEST_CPPFLAGS)
-tests_sdk_test_grown_host_CFLAGS = $(TEST_CFLAGS)
 tests_sdk_test_grown_host_LDADD = tests/libjhtest.la $(LTDL_LIBS) \
 	$(CMOCKA_LIBS)
 $(tests_sdk_test_grown_host_OBJECTS): $(SDK_GROWN_PLUGIN_H)

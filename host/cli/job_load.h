@@ -11,15 +11,8 @@
 #include <stddef.h>
 
 #include "diag.h"
-#include "graph.h"
-#include "loader.h"
+#include "job.h"
 #include "pipeline.h"
-
-typedef struct jh_job {
-  jh_registry *reg;
-  jh_pipeline *pipeline;
-  jh_graph *graph;
-} jh_job;
 
 /*
  * Load plugins from the search path (plugin_dirs as from --plugin-dir, may
@@ -35,8 +28,5 @@ int jh_job_load(const char *path, const char *const *plugin_dirs,
 int jh_job_load_opts(const char *path, const char *const *plugin_dirs,
                      size_t nplugin_dirs, const jh_pipeline_options *opt,
                      jh_job *job, jh_diags *diags);
-
-/* Free what jh_job_load filled; a cleared jh_job is a no-op. */
-void jh_job_clear(jh_job *job);
 
 #endif /* JH_JOB_LOAD_H */

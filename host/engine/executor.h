@@ -48,7 +48,7 @@
 #include <stdio.h>
 
 #include "home.h"
-#include "job_load.h"
+#include "job.h"
 #include "store.h"
 
 typedef enum jh_isolation {
@@ -72,7 +72,7 @@ typedef struct jh_exec_options {
                                        is small (see worker.h) */
   /* may be NULL: asked before a task starts (never for a resume's
    * validation); a reason (written into why) leaves the task out: it ends
-   * Skipped with that message (blocked connectors, host/blocked.h) */
+   * Skipped with that message (blocked connectors, host/engine/blocked.h) */
   const char *(*leave_out)(void *arg, const jh_task_def *def,
                            int64_t instance, char *why, size_t size);
   void *leave_out_arg;

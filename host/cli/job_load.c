@@ -50,12 +50,3 @@ int jh_job_load_opts(const char *path, const char *const *plugin_dirs,
     jh_job_clear(job);
   return rc;
 }
-
-void jh_job_clear(jh_job *job) {
-  /* the graph borrows the pipeline, which borrows the registry's task
-   * types: free in that order */
-  jh_graph_free(job->graph);
-  jh_pipeline_free(job->pipeline);
-  jh_registry_free(job->reg);
-  memset(job, 0, sizeof(*job));
-}

@@ -1,0 +1,69 @@
+# tests/plugins/ — the built-in plugins' tests, and the test plugins the
+# host's tests load (never installed).
+
+# Plugins the loader tests must refuse (and one it must accept). Built as
+# shared modules, never installed.
+check_LTLIBRARIES += \
+	tests/plugins/bad/bad_magic.la tests/plugins/bad/other_major.la \
+	tests/plugins/bad/newer_minor.la tests/plugins/bad/no_descriptor.la \
+	tests/plugins/bad/zz_duplicate.la tests/plugins/bad/good_extra.la \
+	tests/plugins/bad/ctor_crash.la tests/plugins/bad/ctor_exit.la \
+	tests/plugins/bad/ctor_hang.la
+tests_plugins_bad_bad_magic_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_other_major_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_newer_minor_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_no_descriptor_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_zz_duplicate_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_good_extra_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_ctor_crash_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_ctor_exit_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_ctor_hang_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+
+# enginetest: task types that succeed, fail, block, crash, hang, sleep,
+# spam the log... (tests/plugins/engine/enginetest.c); engine tests load
+# it from $JH_ENGINE_PLUGIN_DIR.
+check_LTLIBRARIES += tests/plugins/engine/enginetest.la
+tests_plugins_engine_enginetest_la_SOURCES = tests/plugins/engine/enginetest.c
+tests_plugins_engine_enginetest_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+
+# xmltest: provides the csv and ldap packages (no settings) that imported
+# connections name, so that they validate.
+check_LTLIBRARIES += tests/plugins/xml/xmltest.la
+tests_plugins_xml_xmltest_la_SOURCES = tests/plugins/xml/xmltest.c
+tests_plugins_xml_xmltest_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+
+AM_TESTS_ENVIRONMENT += \
+	JH_ENGINE_PLUGIN_DIR='$(abs_top_builddir)/tests/plugins/engine'; \
+	JH_XML_PLUGIN_DIR='$(abs_top_builddir)/tests/plugins/xml'; \
+	export JH_ENGINE_PLUGIN_DIR JH_XML_PLUGIN_DIR;
+
+# The built-in plugins loaded as the host loads them, and the engine's
+# test plugin on its own.
+check_PROGRAMS += tests/plugins/test_builtin tests/plugins/test_enginetest
+TESTS += tests/plugins/test_builtin tests/plugins/test_enginetest
+
+# ExportTask and the csv and ldif packages against a stand-in services
+# table.
+check_PROGRAMS += tests/plugins/test_packages
+tests_plugins_test_packages_CPPFLAGS = $(TEST_CPPFLAGS) \
+	-DJH_EXPORT_TEST_DATA='"$(abs_top_srcdir)/tests/data/export"'
+TESTS += tests/plugins/test_packages
+EXTRA_DIST += tests/data/export
+
+check_PROGRAMS += tests/plugins/test_prepare
+tests_plugins_test_prepare_SOURCES = tests/plugins/test_prepare.c \
+	plugins/prepare/prepare.c plugins/prepare/collect.c \
+	plugins/prepare/table.c
+tests_plugins_test_prepare_CPPFLAGS = $(TEST_CPPFLAGS) \
+	-I$(top_srcdir)/plugins -I$(top_srcdir)/plugins/prepare
+tests_plugins_test_prepare_LDADD = lib/libjobhost-private.la \
+	tests/libjhtest.la $(CMOCKA_LIBS) $(JANSSON_LIBS)
+TESTS += tests/plugins/test_prepare
+
+check_PROGRAMS += tests/plugins/test_sync
+TESTS += tests/plugins/test_sync
+tests_plugins_test_sync_SOURCES = tests/plugins/test_sync.c \
+	plugins/synchronize/syncer.c plugins/synchronize/syncer.h
+tests_plugins_test_sync_CPPFLAGS = $(TEST_CPPFLAGS) \
+	-I$(top_srcdir)/plugins/synchronize
+
