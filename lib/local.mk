@@ -6,7 +6,10 @@ lib_libjobhost_private_la_SOURCES = \
 	lib/extsort.c lib/extsort.h \
 	lib/model.c lib/model.h \
 	lib/idstore.c lib/idstore.h \
-	lib/faultpoint.c lib/faultpoint.h
+	lib/faultpoint.c lib/faultpoint.h \
+	lib/timefmt.c lib/timefmt.h \
+	lib/instance_id.c lib/instance_id.h \
+	lib/collect_batch.c lib/collect_batch.h
 
 lib_libjobhost_private_la_CPPFLAGS = $(BASE_CPPFLAGS) $(SQLITE_CFLAGS)
 lib_libjobhost_private_la_LIBADD = $(SQLITE_LIBS)

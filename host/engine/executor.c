@@ -403,7 +403,8 @@ static int parents_done(run *r, size_t i) {
 /* ---- ending an attempt ---- */
 
 static void discard_export(run *r, task_run *t) {
-  const jh_value *conn = jh_task_value(t->def, "connection");
+  const jh_value *conn =
+      jh_task_value(t->def, JOBHOST_PARAM_NAME_CONNECTION);
   int rc;
   if (conn == NULL || conn->text == NULL)
     return;
@@ -544,7 +545,8 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
   /* An export that did not succeed leaves no table of its connection for
    * prepare to read as if it were current (doc/synchronization.md), even
    * when its worker crashed or timed out before it could clean up. */
-  if (state != JH_STATE_SUCCEEDED && strcmp(t->def->type, "ExportTask") == 0)
+  if (state != JH_STATE_SUCCEEDED &&
+      (jh_task_flags(t->def) & JOBHOST_TASK_EXPORTS))
     discard_export(r, t);
   /* The log is made on the task's first output line; an attempt that did
    * not succeed always gets one, ending with why. */
@@ -1258,7 +1260,8 @@ static char *report_counters(const char *report) {
 }
 
 /*
- * A synchronization whose host died while it ran may have committed: its
+ * A synchronization (a task of a JOBHOST_TASK_SYNCHRONIZES type, the type
+ * its row records) whose host died while it ran may have committed: its
  * change report is in place exactly when its transaction committed (the
  * sweep has put a pending one in place). Then the batches it consumed
  * are removed, and it is recorded from what
@@ -1266,11 +1269,13 @@ static char *report_counters(const char *report) {
  * with the counters its report lists (*counters, owned, may be NULL).
  * 1 when so recorded, else 0.
  */
-static int recover_committed(run *r, const jh_task_row *last,
-                             jh_state *state, char **counters) {
+static int recover_committed(run *r, const jh_task_def *def,
+                             const jh_task_row *last, jh_state *state,
+                             char **counters) {
   char report[PATH_MAX], msg[300];
   int held;
-  if (strcmp(last->task_type, "SynchronizeTask") != 0 ||
+  if (!(jh_task_flags(def) & JOBHOST_TASK_SYNCHRONIZES) ||
+      strcmp(last->task_type, def->type) != 0 ||
       last->log_path == NULL ||
       jh_change_report_path(last->log_path, report, sizeof(report)) != 0 ||
       access(report, F_OK) != 0)
@@ -1321,7 +1326,7 @@ static int apply_history(run *r) {
     /* its host died under it, maybe after its commit */
     if ((last->state == JH_STATE_RUNNING ||
          last->state == JH_STATE_INTERRUPTED) &&
-        recover_committed(r, last, &recovered, &counters)) {
+        recover_committed(r, t->def, last, &recovered, &counters)) {
       if (recovered == JH_STATE_BLOCKED) {
         t->validation = 1;
         t->resume_of = last->id;
@@ -1381,7 +1386,7 @@ static int apply_history(run *r) {
 /* What the task's type declares about dirty flags. */
 static void task_flags(task_run *t) {
   const jobhost_task_type *tt = t->def->task_type;
-  const jh_value *dirty = jh_task_value(t->def, "dirty");
+  const jh_value *dirty = jh_task_value(t->def, JOBHOST_PARAM_NAME_DIRTY);
   unsigned flags = tt != NULL ? tt->flags : 0;
   t->sets_dirty = (flags & JOBHOST_TASK_SETS_DIRTY) != 0;
   t->reads_dirty = (flags & JOBHOST_TASK_READS_DIRTY) != 0 && dirty != NULL &&

@@ -116,7 +116,7 @@ static int synchronize_run(jobhost_ctx *ctx) {
     return rc;
   memset(&a, 0, sizeof(a));
   a.model = model;
-  a.connector = svc->param(ctx, "connector");
+  a.connector = svc->param(ctx, JOBHOST_PARAM_NAME_CONNECTOR);
   a.collect_dir = svc->folder(ctx, JOBHOST_FOLDER_COLLECT);
   a.work_dir = svc->folder(ctx, JOBHOST_FOLDER_TASK_WORK);
   a.store_path = store;
@@ -185,7 +185,7 @@ static const jobhost_task_type synchronize_task_types[] = {
                     "incremental or initial), guarded by thresholds",
      .params = synchronize_params,
      .run = synchronize_run,
-     .flags = JOBHOST_TASK_CAN_BLOCK},
+     .flags = JOBHOST_TASK_CAN_BLOCK | JOBHOST_TASK_SYNCHRONIZES},
     {.name = "SetRecentlyModifiedFlagTask",
      .description = "Flag the resources in the change tables dirty, then "
                     "clear the tables",

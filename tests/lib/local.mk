@@ -1,7 +1,16 @@
 # tests/lib/ — tests of the private library; they link lib/ only.
-check_PROGRAMS += tests/lib/test_csv tests/lib/test_extsort
+check_PROGRAMS += tests/lib/test_csv tests/lib/test_extsort \
+	tests/lib/test_timefmt tests/lib/test_instance_id \
+	tests/lib/test_collect_batch
 tests_lib_test_csv_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
 tests_lib_test_csv_LDADD = $(LIB_TEST_LDADD)
 tests_lib_test_extsort_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
 tests_lib_test_extsort_LDADD = $(LIB_TEST_LDADD)
-TESTS += tests/lib/test_csv tests/lib/test_extsort
+tests_lib_test_timefmt_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_timefmt_LDADD = $(LIB_TEST_LDADD)
+tests_lib_test_instance_id_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_instance_id_LDADD = $(LIB_TEST_LDADD)
+tests_lib_test_collect_batch_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_collect_batch_LDADD = $(LIB_TEST_LDADD)
+TESTS += tests/lib/test_csv tests/lib/test_extsort tests/lib/test_timefmt \
+	tests/lib/test_instance_id tests/lib/test_collect_batch
