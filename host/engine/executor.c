@@ -10,6 +10,7 @@
 #include "export_output.h"
 
 #include "atomic_file.h"
+#include "change_report.h"
 #include "faultpoint.h"
 #include "idstore.h"
 #include "instance_id.h"
@@ -1235,25 +1236,15 @@ static void select_tasks(run *r) {
 /* The counters of a change report: its lines of each kind, as JSON
  * (owned), or NULL when it cannot be read. */
 static char *report_counters(const char *report) {
-  static const char *const kinds[5][2] = {
-      {"insert,", "inserted"},           {"update,", "updated"},
-      {"delete,", "deleted"},            {"link_insert,", "link_inserted"},
-      {"link_delete,", "link_deleted"}};
-  long long n[5] = {0};
-  char line[4096];
-  FILE *f = fopen(report, "r");
+  int64_t n[JH_CHANGE_NKINDS];
   json_t *j;
   char *text;
-  if (f == NULL)
+  if (jh_change_report_count(report, n) != 0)
     return NULL;
-  while (fgets(line, sizeof(line), f) != NULL)
-    for (int k = 0; k < 5; k++)
-      if (strncmp(line, kinds[k][0], strlen(kinds[k][0])) == 0)
-        n[k]++;
-  fclose(f);
   j = json_object();
-  for (int k = 0; j != NULL && k < 5; k++)
-    json_object_set_new(j, kinds[k][1], json_integer(n[k]));
+  for (int k = 0; j != NULL && k < JH_CHANGE_NCOUNTED; k++)
+    json_object_set_new(j, jh_change_counter((jh_change_kind)k),
+                        json_integer((json_int_t)n[k]));
   text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref(j);
   return text;

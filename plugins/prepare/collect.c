@@ -409,7 +409,7 @@ static json_t *load_health(struct ctx *c) {
     return NULL;
   }
   h = json_load_file(path, 0, &jerr);
-  if (h == NULL || !json_is_object(json_object_get(h, JH_MANIFEST_TABLES))) {
+  if (h == NULL || !json_is_object(json_object_get(h, "tables"))) {
     say(c, JOBHOST_LOG_WARNING,
         "%s:%d: unreadable (%s); the shrink check is skipped this time",
         path, h == NULL ? jerr.line : 1,
@@ -587,7 +587,8 @@ static int write_manifest(struct ctx *c, const char *when) {
         json_decref(tables); /* out of memory */
         tables = NULL;
       }
-    if (tables != NULL && json_object_set(root, JH_MANIFEST_TABLES, tables) == 0)
+    if (tables != NULL &&
+        json_object_set(root, JH_MANIFEST_TABLES, tables) == 0)
       text = json_dumps(root, JSON_INDENT(1));
     if (text != NULL)
       rc = jh_write_file_atomic(path, text, strlen(text), 0640);

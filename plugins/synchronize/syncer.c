@@ -34,6 +34,7 @@
 #include <jobhost/jobhost.h>
 
 #include "atomic_file.h"
+#include "change_report.h"
 #include "collect_batch.h"
 #include "csv.h"
 #include "faultpoint.h"
@@ -1282,14 +1283,22 @@ static int apply_one(syncer *s, const table *t, int op, const char *k,
   return 0;
 }
 
+/* The change report's kind of a change. */
+static jh_change_kind change_kind(const table *t, int op) {
+  if (t->kind == KIND_LINK)
+    return op == OP_INSERT ? JH_CHANGE_LINK_INSERT : JH_CHANGE_LINK_DELETE;
+  return op == OP_INSERT   ? JH_CHANGE_INSERT
+         : op == OP_UPDATE ? JH_CHANGE_UPDATE
+                           : JH_CHANGE_DELETE;
+}
+
 static int report_change(syncer *s, const table *t, int op, const char *k,
                          size_t kl, const char *d, size_t dl, const char *x,
                          size_t xl) {
-  static const char *const res[] = {"", "insert", "update", "delete"};
-  static const char *const lnk[] = {"", "link_insert", "", "link_delete"};
+  const char *word = jh_change_word(change_kind(t, op));
   if (t->kind == KIND_RESOURCE)
-    return report_row(s, res[op], t->name, k, kl, x, op == OP_UPDATE ? xl : 0);
-  return report_row(s, lnk[op], t->name, k, kl, d, dl);
+    return report_row(s, word, t->name, k, kl, x, op == OP_UPDATE ? xl : 0);
+  return report_row(s, word, t->name, k, kl, d, dl);
 }
 
 /* Apply one change, keep it when asked, and report it. The merge of a
@@ -1584,8 +1593,9 @@ static int supersede(syncer *s, int64_t blocked, const batch *b) {
   snprintf(key, sizeof(key), "%" PRId64,
            h.job_instance > 0 ? h.job_instance : blocked);
   snprintf(detail, sizeof(detail), "%" PRId64 " held changes discarded", n);
-  if ((rc = report_row(s, "superseded", s->connector->id, key, strlen(key),
-                       detail, strlen(detail))) != 0)
+  if ((rc = report_row(s, jh_change_word(JH_CHANGE_SUPERSEDED),
+                       s->connector->id, key, strlen(key), detail,
+                       strlen(detail))) != 0)
     return rc;
   s->stats->superseded += n;
   snprintf(s->stats->note, sizeof(s->stats->note), "superseded the %" PRId64
@@ -2090,7 +2100,6 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
                 size_t errsize) {
   syncer s;
   int rc, rc2, bulk;
-  static const char *const header[] = {"change", "table", "key", "detail"};
 
   memset(&s, 0, sizeof(s));
   memset(stats, 0, sizeof(*stats));
@@ -2124,7 +2133,8 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
   if (rc == 0 && a->report_path != NULL) {
     rc = jh_csv_writer_open(a->report_path, ',', &s.report);
     if (rc == 0)
-      rc = jh_csv_write_record(s.report, header, 4);
+      rc = jh_csv_write_record(s.report, jh_change_report_header,
+                               JH_CHANGE_REPORT_NFIELDS);
     if (rc == 0) /* a first load reports every row: write it aside */
       (void)jh_csv_writer_background(s.report);
     if (rc != 0)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "builtin.h"
+#include "change_report.h"
 #include "instance_id.h"
 #include "model.h"
 #include "syncer.h"
@@ -80,12 +81,14 @@ static void counters(jobhost_ctx *ctx, const jh_sync_stats *st) {
   const jobhost_services *svc = ctx->svc;
   svc->counter_set(ctx, "batches", st->batches);
   svc->counter_set(ctx, "rows", st->rows);
-  svc->counter_set(ctx, "inserted", st->inserted);
-  svc->counter_set(ctx, "updated", st->updated);
-  svc->counter_set(ctx, "deleted", st->deleted);
+  svc->counter_set(ctx, jh_change_counter(JH_CHANGE_INSERT), st->inserted);
+  svc->counter_set(ctx, jh_change_counter(JH_CHANGE_UPDATE), st->updated);
+  svc->counter_set(ctx, jh_change_counter(JH_CHANGE_DELETE), st->deleted);
   svc->counter_set(ctx, "unchanged", st->unchanged);
-  svc->counter_set(ctx, "link_inserted", st->link_inserted);
-  svc->counter_set(ctx, "link_deleted", st->link_deleted);
+  svc->counter_set(ctx, jh_change_counter(JH_CHANGE_LINK_INSERT),
+                   st->link_inserted);
+  svc->counter_set(ctx, jh_change_counter(JH_CHANGE_LINK_DELETE),
+                   st->link_deleted);
   if (st->superseded > 0)
     svc->counter_set(ctx, "superseded", st->superseded);
 }
