@@ -16,6 +16,7 @@
 
 #include "atomic_file.h"
 #include "collect_batch.h"
+#include "csv.h"
 
 #define STMT_CACHE 48
 
@@ -398,7 +399,8 @@ static int settle_one(const char *path) {
   char tmp[4096];
   char dir[4096];
   char *slash;
-  if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+  if (snprintf(tmp, sizeof(tmp), "%s" JH_CSV_TEMP_SUFFIX, path) >=
+      (int)sizeof(tmp))
     return -ENAMETOOLONG;
   if (access(tmp, F_OK) != 0)
     return 0; /* renamed already (or never made: nothing to keep) */
@@ -433,8 +435,8 @@ int jh_idstore_settle_reports(jh_idstore *s, int wait, char *err,
     const char *path = (const char *)sqlite3_column_text(q, 1);
     int one = settle_one(path);
     if (one < 0) {
-      rc = fail(err, errsize, one, "%s.tmp: cannot put the change report in "
-                "place: %s", path, strerror(-one));
+      rc = fail(err, errsize, one, "%s" JH_CSV_TEMP_SUFFIX ": cannot put "
+                "the change report in place: %s", path, strerror(-one));
       break;
     }
     n += one;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "csv.h"
 #include "idstore.h"
 #include "instance_id.h"
 
@@ -54,9 +55,13 @@ static int keep(const live *l, const char *name) {
   return 0;
 }
 
+/* A change report's file while it is written (lib/csv.h). */
+#define TMP_LEN (sizeof(JH_CSV_TEMP_SUFFIX) - 1)
+
 static int is_tmp(const char *name) {
   size_t len = strlen(name);
-  return len > 4 && strcmp(name + len - 4, ".tmp") == 0;
+  return len > TMP_LEN &&
+         strcmp(name + len - TMP_LEN, JH_CSV_TEMP_SUFFIX) == 0;
 }
 
 /* Remove the dead entries of dir (all, or only *.tmp files). */
@@ -80,7 +85,8 @@ static int sweep_dir(const char *dir, const live *l, int only_tmp,
       /* a report whose transaction committed, not yet in place (the
        * store was busy): the next sweep puts it there */
       char final[PATH_MAX];
-      snprintf(final, sizeof(final), "%.*s", (int)strlen(path) - 4, path);
+      snprintf(final, sizeof(final), "%.*s", (int)(strlen(path) - TMP_LEN),
+               path);
       if (jh_idstore_is_pending_report(ids, final))
         continue;
     }

@@ -2048,8 +2048,9 @@ static void report_finish(syncer *s) {
   rc = jh_csv_writer_commit(s->report);
   s->report = NULL;
   if (rc != 0) {
-    logf_(s, JOBHOST_LOG_WARNING, "%s: the change report stays as %s.tmp "
-          "(%s); the next synchronization puts it in place",
+    logf_(s, JOBHOST_LOG_WARNING, "%s: the change report stays as %s"
+          JH_CSV_TEMP_SUFFIX " (%s); the next synchronization puts it in "
+          "place",
           s->a->report_path, s->a->report_path, strerror(-rc));
     return;
   }
