@@ -195,7 +195,6 @@ static void rmtree_if_exists(const char *dir) {
     (void)jh_remove_tree(dir);
 }
 
-/* File-name-safe copy of a task id (ids are free text in YAML). */
 /* ---- progress ---- */
 
 static void status_clear(run *r) {
