@@ -17,18 +17,27 @@
 #include "atomic_file.h"
 #include "collect_batch.h"
 #include "csv.h"
-
-#define STMT_CACHE 48
+#include "db.h"
 
 struct jh_idstore {
-  sqlite3 *db;
-  char *path;
-  struct {
-    const char *sql; /* the caller's text, compared by content */
-    sqlite3_stmt *stmt;
-  } cache[STMT_CACHE];
-  size_t ncache;
-  char why[256]; /* jh_sqlite_errmsg's text for the last error */
+  jh_db *db;
+};
+
+/* The connection settings of the identity store. A synchronization's
+ * changes stay in the page cache until its commit instead of spilling to
+ * the WAL as they are made: 32 MiB, a bounded share of the memory,
+ * whatever the size of the store. */
+static const jh_db_config store_config = {
+    .busy_ms = JH_IDSTORE_BUSY_MS,
+    .cache_size = JH_IDSTORE_CACHE,
+    .single_thread = 1,
+};
+
+/* A read-only look at a store that may not exist yet. */
+static const jh_db_config peek_config = {
+    .busy_ms = JH_IDSTORE_BUSY_MS,
+    .read_only = 1,
+    .single_thread = 1,
 };
 
 /* Migrations: migrations[i] takes the schema from version i to i + 1. */
@@ -124,103 +133,44 @@ static int fail(char *err, size_t errsize, int rc, const char *fmt, ...) {
   return rc;
 }
 
-const char *jh_sqlite_errmsg(sqlite3 *db, char *buf, size_t size) {
-  int code = sqlite3_extended_errcode(db) & 0xff;
-  int sys = sqlite3_system_errno(db);
-  if (sys != 0 && (code == SQLITE_IOERR || code == SQLITE_CANTOPEN))
-    snprintf(buf, size, "%s (%s)", sqlite3_errmsg(db), strerror(sys));
-  else
-    snprintf(buf, size, "%s", sqlite3_errmsg(db));
-  return buf;
+/* The store's file and the database layer's last failure. */
+static int db_fail(jh_idstore *s, char *err, size_t errsize, int rc) {
+  return fail(err, errsize, rc, "%s: %s", jh_db_path(s->db),
+              jh_db_errmsg(s->db));
 }
-
-/* The message of s's last error (in s->why). */
-#define WHY(s) jh_sqlite_errmsg((s)->db, (s)->why, sizeof((s)->why))
 
 int jh_idstore_exec(jh_idstore *s, const char *sql, char *err,
                     size_t errsize) {
-  if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-    return fail(err, errsize, -EIO, "%s: %s", s->path, WHY(s));
-  return 0;
-}
-
-static int user_version(jh_idstore *s, int *v, char *err, size_t errsize) {
-  sqlite3_stmt *st = NULL;
-  int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
-  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-    *v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return 0;
-  }
-  sqlite3_finalize(st);
-  return fail(err, errsize, -EIO, "%s: cannot read the schema version: %s",
-              s->path, WHY(s));
+  int rc = jh_db_exec(s->db, sql, NULL);
+  return rc == 0 ? 0 : db_fail(s, err, errsize, rc);
 }
 
 static int migrate(jh_idstore *s, char *err, size_t errsize) {
-  int have, rc;
   const int want = (int)(sizeof(migrations) / sizeof(migrations[0]));
-
-  if ((rc = user_version(s, &have, err, errsize)) != 0)
-    return rc;
-  if (have > want)
-    return fail(err, errsize, -EPROTO, "%s: identity store schema %d is "
+  int have, rc = jh_db_migrate(s->db, migrations, want, &have);
+  if (rc == -EPROTO)
+    return fail(err, errsize, rc, "%s: identity store schema %d is "
                 "newer than this jobhost's (%d): use a newer jobhost",
-                s->path, have, want);
-  for (int v = have; v < want; v++) {
-    char bump[48];
-    snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
-    if ((rc = jh_idstore_exec(s, "BEGIN IMMEDIATE", err, errsize)) != 0)
-      return rc;
-    /* another process may have migrated meanwhile */
-    if ((rc = user_version(s, &have, err, errsize)) != 0 || have > v) {
-      jh_idstore_exec(s, "ROLLBACK", NULL, 0);
-      if (rc != 0)
-        return rc;
-      continue;
-    }
-    if ((rc = jh_idstore_exec(s, migrations[v], err, errsize)) != 0 ||
-        (rc = jh_idstore_exec(s, bump, err, errsize)) != 0 ||
-        (rc = jh_idstore_exec(s, "COMMIT", err, errsize)) != 0) {
-      jh_idstore_exec(s, "ROLLBACK", NULL, 0);
-      return rc;
-    }
-  }
-  return 0;
+                jh_db_path(s->db), have, want);
+  return rc == 0 ? 0 : db_fail(s, err, errsize, rc);
 }
 
 int jh_idstore_open(const char *path, jh_idstore **out, char *err,
                     size_t errsize) {
   jh_idstore *s = calloc(1, sizeof(*s));
+  char why[384];
   int rc;
 
   *out = NULL;
-  if (s == NULL || (s->path = strdup(path)) == NULL) {
-    free(s);
+  if (s == NULL)
     return fail(err, errsize, -ENOMEM, "out of memory");
+  rc = jh_db_open(path, &store_config, &s->db, why, sizeof(why));
+  if (rc != 0) {
+    free(s);
+    return fail(err, errsize, rc, "%s: cannot open the identity store: %s",
+                path, why);
   }
-  if (sqlite3_open_v2(path, &s->db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                          SQLITE_OPEN_NOMUTEX,
-                      NULL) != SQLITE_OK) {
-    rc = fail(err, errsize, -EIO, "%s: cannot open the identity store: %s",
-              path, s->db ? WHY(s) : "out of memory");
-    jh_idstore_close(s);
-    return rc;
-  }
-  sqlite3_busy_timeout(s->db, JH_IDSTORE_BUSY_MS);
-  /* A synchronization's changes stay in the page cache until its commit
-   * instead of spilling to the WAL as they are made: 32 MiB, a bounded
-   * share of the memory, whatever the size of the store. */
-  if ((rc = jh_idstore_exec(s, "PRAGMA journal_mode = WAL", err, errsize)) !=
-          0 ||
-      (rc = jh_idstore_exec(s, "PRAGMA synchronous = NORMAL", err,
-                            errsize)) != 0 ||
-      (rc = jh_idstore_exec(s, "PRAGMA foreign_keys = ON", err, errsize)) !=
-          0 ||
-      (rc = jh_idstore_exec(s, "PRAGMA cache_size = " JH_IDSTORE_CACHE, err,
-                            errsize)) != 0 ||
-      (rc = migrate(s, err, errsize)) != 0) {
+  if ((rc = migrate(s, err, errsize)) != 0) {
     jh_idstore_close(s);
     return rc;
   }
@@ -231,81 +181,59 @@ int jh_idstore_open(const char *path, jh_idstore **out, char *err,
 void jh_idstore_close(jh_idstore *s) {
   if (s == NULL)
     return;
-  for (size_t i = 0; i < s->ncache; i++)
-    sqlite3_finalize(s->cache[i].stmt);
-  sqlite3_close(s->db);
-  free(s->path);
+  jh_db_close(s->db);
   free(s);
 }
 
-sqlite3 *jh_idstore_db(jh_idstore *s) { return s->db; }
+jh_db *jh_idstore_db(jh_idstore *s) { return s->db; }
 
-sqlite3_stmt *jh_idstore_stmt(jh_idstore *s, const char *sql, char *err,
-                              size_t errsize) {
-  sqlite3_stmt *st = NULL;
-  for (size_t i = 0; i < s->ncache; i++)
-    if (s->cache[i].sql == sql || strcmp(s->cache[i].sql, sql) == 0) {
-      sqlite3_reset(s->cache[i].stmt);
-      sqlite3_clear_bindings(s->cache[i].stmt);
-      return s->cache[i].stmt;
-    }
-  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-    fail(err, errsize, -EIO, "%s: %s", s->path, WHY(s));
-    return NULL;
+/* Run an upsert that returns the row's id. */
+static int upsert_id(jh_idstore *s, const char *sql, const char *name,
+                     const char *connector, int64_t *id) {
+  sqlite3_stmt *st = jh_db_stmt(s->db, sql);
+  int rc;
+  if (st == NULL)
+    return -EIO;
+  rc = connector != NULL
+           ? JH_DB_BIND(s->db, st, JH_DB_TEXT(name), JH_DB_TEXT(connector))
+           : JH_DB_BIND(s->db, st, JH_DB_TEXT(name));
+  if (rc == 0 && (rc = jh_db_step(s->db, st, NULL)) == 0)
+    rc = jh_db_fail(s->db, -EIO, "no id returned");
+  if (rc == 1) {
+    *id = sqlite3_column_int64(st, 0);
+    rc = 0;
   }
-  if (s->ncache < STMT_CACHE) {
-    s->cache[s->ncache].sql = sql;
-    s->cache[s->ncache].stmt = st;
-    s->ncache++;
-    return st;
-  }
-  /* a full cache is a programming error: keep working, slowly */
-  sqlite3_finalize(s->cache[STMT_CACHE - 1].stmt);
-  s->cache[STMT_CACHE - 1].sql = sql;
-  s->cache[STMT_CACHE - 1].stmt = st;
-  return st;
+  jh_db_done(s->db, st);
+  return rc;
 }
 
 int jh_idstore_entity_type(jh_idstore *s, const char *name,
                            const char *connector, int64_t *id, char *err,
                            size_t errsize) {
-  sqlite3_stmt *st = jh_idstore_stmt(
+  int rc = upsert_id(
       s, "INSERT INTO entity_types(name, connector) VALUES (?1, ?2) "
          "ON CONFLICT(name) DO UPDATE SET connector = excluded.connector "
          "RETURNING id",
-      err, errsize);
-  int rc;
-  if (st == NULL)
-    return -EIO;
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, connector, -1, SQLITE_STATIC);
-  rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW)
-    return fail(err, errsize, -EIO, "%s: entity type '%s': %s", s->path,
-                name, WHY(s));
-  *id = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
+      name, connector, id);
+  if (rc != 0)
+    return fail(err, errsize, -EIO, "%s: entity type '%s': %s",
+                jh_db_path(s->db), name, jh_db_errmsg(s->db));
   return 0;
 }
 
 int jh_idstore_property(jh_idstore *s, const char *name, uint32_t *id,
                         char *err, size_t errsize) {
-  sqlite3_stmt *st = jh_idstore_stmt(
+  int64_t v;
+  int rc = upsert_id(
       s, "INSERT INTO properties(name) VALUES (?1) "
          "ON CONFLICT(name) DO UPDATE SET name = excluded.name RETURNING id",
-      err, errsize);
-  int64_t v;
-  if (st == NULL)
-    return -EIO;
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  if (sqlite3_step(st) != SQLITE_ROW)
-    return fail(err, errsize, -EIO, "%s: property '%s': %s", s->path, name,
-                WHY(s));
-  v = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
+      name, NULL, &v);
+  if (rc != 0)
+    return fail(err, errsize, -EIO, "%s: property '%s': %s",
+                jh_db_path(s->db), name, jh_db_errmsg(s->db));
   if (v <= 0 || v > UINT32_MAX)
     return fail(err, errsize, -ERANGE, "%s: property '%s' has number %lld",
-                s->path, name, (long long)v);
+                jh_db_path(s->db), name, (long long)v);
   *id = (uint32_t)v;
   return 0;
 }
@@ -415,75 +343,78 @@ static int settle_one(const char *path) {
   return 1;
 }
 
+/* Remove the row of a settled report. 0, 1 when another writer holds the
+ * store and wait is 0 (the row stays for a later call), or -EIO. */
+static int forget_report(jh_idstore *s, int64_t task_instance, int wait) {
+  sqlite3_stmt *del = jh_db_stmt(
+      s->db, "DELETE FROM pending_reports WHERE task_instance = ?1");
+  int rc;
+  if (del == NULL)
+    return -EIO;
+  rc = JH_DB_BIND(s->db, del, JH_DB_INT(task_instance));
+  if (rc == 0)
+    rc = jh_db_step_done(s->db, del, NULL);
+  jh_db_done(s->db, del);
+  if (rc != 0 && !wait && (jh_db_errcode(s->db) & 0xff) == SQLITE_BUSY)
+    return 1;
+  return rc;
+}
+
+/* Settle the reports listed by q; the number renamed, or an error. */
+static int settle_rows(jh_idstore *s, sqlite3_stmt *q, int wait, char *err,
+                       size_t errsize) {
+  int n = 0, step;
+  while ((step = jh_db_step(s->db, q, NULL)) == 1) {
+    const char *path = (const char *)sqlite3_column_text(q, 1);
+    int one = settle_one(path), rc;
+    if (one < 0)
+      return fail(err, errsize, one, "%s" JH_CSV_TEMP_SUFFIX ": cannot put "
+                  "the change report in place: %s", path, strerror(-one));
+    n += one;
+    rc = forget_report(s, sqlite3_column_int64(q, 0), wait);
+    if (rc < 0)
+      return fail(err, errsize, -EIO, "%s: pending change reports: %s",
+                  jh_db_path(s->db), jh_db_errmsg(s->db));
+  }
+  if (step < 0)
+    return fail(err, errsize, -EIO, "%s: pending change reports: %s",
+                jh_db_path(s->db), jh_db_errmsg(s->db));
+  return n;
+}
+
 int jh_idstore_settle_reports(jh_idstore *s, int wait, char *err,
                               size_t errsize) {
-  sqlite3_stmt *q = NULL, *del = NULL;
-  int rc = 0, n = 0, step;
-
-  if (sqlite3_prepare_v2(s->db, "SELECT task_instance, path FROM "
-                         "pending_reports ORDER BY task_instance", -1, &q,
-                         NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(s->db, "DELETE FROM pending_reports WHERE "
-                         "task_instance = ?1", -1, &del, NULL) != SQLITE_OK) {
-    rc = fail(err, errsize, -EIO, "%s: pending change reports: %s", s->path,
-              sqlite3_errmsg(s->db));
-    goto out;
-  }
+  sqlite3_stmt *q = jh_db_stmt(s->db, "SELECT task_instance, path FROM "
+                                      "pending_reports ORDER BY task_instance");
+  int rc;
+  if (q == NULL)
+    return fail(err, errsize, -EIO, "%s: pending change reports: %s",
+                jh_db_path(s->db), jh_db_errmsg(s->db));
   if (!wait)
-    sqlite3_busy_timeout(s->db, 0);
-  while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-    const char *path = (const char *)sqlite3_column_text(q, 1);
-    int one = settle_one(path);
-    if (one < 0) {
-      rc = fail(err, errsize, one, "%s" JH_CSV_TEMP_SUFFIX ": cannot put "
-                "the change report in place: %s", path, strerror(-one));
-      break;
-    }
-    n += one;
-    sqlite3_bind_int64(del, 1, sqlite3_column_int64(q, 0));
-    step = sqlite3_step(del);
-    sqlite3_reset(del);
-    if (step == SQLITE_BUSY && !wait)
-      continue; /* another writer: the next run removes the row */
-    if (step != SQLITE_DONE) {
-      rc = fail(err, errsize, -EIO, "%s: pending change reports: %s",
-                s->path, sqlite3_errmsg(s->db));
-      break;
-    }
-  }
-  if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
-    rc = fail(err, errsize, -EIO, "%s: pending change reports: %s", s->path,
-              sqlite3_errmsg(s->db));
-out:
-  sqlite3_finalize(q);
-  sqlite3_finalize(del);
-  sqlite3_busy_timeout(s->db, JH_IDSTORE_BUSY_MS);
-  return rc != 0 ? rc : n;
+    jh_db_busy(s->db, 0);
+  rc = settle_rows(s, q, wait, err, errsize);
+  jh_db_done(s->db, q);
+  jh_db_busy(s->db, -1);
+  return rc;
 }
 
 /* ---- batches consumed by a committed transaction ---- */
 
 static long long last_batch(jh_idstore *s, const char *connector) {
-  sqlite3_stmt *q = NULL;
+  sqlite3_stmt *q = jh_db_stmt(s->db, "SELECT coalesce(last_batch, 0) FROM "
+                                      "sync_state WHERE connector = ?1");
   long long last = -1;
-  if (sqlite3_prepare_v2(s->db, "SELECT coalesce(last_batch, 0) FROM "
-                         "sync_state WHERE connector = ?1", -1, &q,
-                         NULL) != SQLITE_OK) {
-    sqlite3_finalize(q);
+  int rc;
+  if (q == NULL)
     return -1;
-  }
-  sqlite3_bind_text(q, 1, connector, -1, SQLITE_STATIC);
-  switch (sqlite3_step(q)) {
-  case SQLITE_ROW:
+  rc = JH_DB_BIND(s->db, q, JH_DB_TEXT(connector));
+  if (rc == 0)
+    rc = jh_db_step(s->db, q, NULL);
+  if (rc == 1)
     last = sqlite3_column_int64(q, 0);
-    break;
-  case SQLITE_DONE:
+  else if (rc == 0)
     last = 0;
-    break;
-  default:
-    break;
-  }
-  sqlite3_finalize(q);
+  jh_db_done(s->db, q);
   return last;
 }
 
@@ -513,103 +444,154 @@ int jh_idstore_remove_consumed(jh_idstore *s, const char *collect_dir,
   return 0;
 }
 
+/* Remove the consumed batches of every connector of the store. */
+static int remove_all_consumed(jh_idstore *s, const char *collect_dir,
+                               char *err, size_t errsize) {
+  sqlite3_stmt *q = jh_db_stmt(s->db, "SELECT connector FROM sync_state");
+  int rc = 0, step;
+  if (q == NULL)
+    return fail(err, errsize, -EIO, "%s: synchronization state: %s",
+                jh_db_path(s->db), jh_db_errmsg(s->db));
+  while (rc == 0 && (step = jh_db_step(s->db, q, NULL)) == 1) {
+    char *connector = strdup((const char *)sqlite3_column_text(q, 0));
+    if (connector == NULL)
+      rc = -ENOMEM;
+    else
+      rc = jh_idstore_remove_consumed(s, collect_dir, connector);
+    free(connector);
+    if (rc != 0 && rc != -ENOMEM)
+      rc = fail(err, errsize, rc, "%s: synchronization state: %s",
+                jh_db_path(s->db), jh_db_errmsg(s->db));
+  }
+  jh_db_done(s->db, q);
+  return rc;
+}
+
 int jh_idstore_finish_committed(const char *path, const char *collect_dir,
                                 char *err, size_t errsize) {
   jh_idstore *s = NULL;
-  sqlite3_stmt *q = NULL;
   int rc = jh_idstore_open(path, &s, err, errsize);
 
   if (rc != 0)
     return rc;
   rc = jh_idstore_settle_reports(s, 0, err, errsize);
-  if (rc >= 0 && collect_dir != NULL) {
-    rc = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT connector FROM sync_state", -1, &q,
-                           NULL) != SQLITE_OK)
-      rc = fail(err, errsize, -EIO, "%s: synchronization state: %s", path,
-                sqlite3_errmsg(s->db));
-    while (rc == 0 && q != NULL && sqlite3_step(q) == SQLITE_ROW) {
-      char *connector = strdup((const char *)sqlite3_column_text(q, 0));
-      if (connector == NULL)
-        rc = -ENOMEM;
-      else
-        rc = jh_idstore_remove_consumed(s, collect_dir, connector);
-      free(connector);
-      if (rc != 0 && rc != -ENOMEM)
-        rc = fail(err, errsize, rc, "%s: synchronization state: %s", path,
-                  sqlite3_errmsg(s->db));
-    }
-    sqlite3_finalize(q);
-  }
+  if (rc >= 0 && collect_dir != NULL)
+    rc = remove_all_consumed(s, collect_dir, err, errsize);
   jh_idstore_close(s);
   return rc < 0 ? rc : 0;
 }
 
+/* Step q, bound already, for one row: 1 found, 0 none, -EIO. */
+static int one_row(jh_db *db, sqlite3_stmt *q, int bound) {
+  int rc = bound == 0 ? jh_db_step(db, q, NULL) : bound;
+  return rc < 0 ? -EIO : rc;
+}
+
 int jh_idstore_held_by(const char *path, int64_t task_instance) {
   jh_idstore *s = NULL;
-  sqlite3_stmt *q = NULL;
-  int rc = jh_idstore_open(path, &s, NULL, 0), step;
+  sqlite3_stmt *q;
+  int rc = jh_idstore_open(path, &s, NULL, 0);
   if (rc != 0)
     return -EIO;
-  rc = -EIO;
-  if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM holds WHERE task_instance "
-                         "= ?1", -1, &q, NULL) == SQLITE_OK) {
-    sqlite3_bind_int64(q, 1, task_instance);
-    step = sqlite3_step(q);
-    rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -EIO;
-  }
-  sqlite3_finalize(q);
+  q = jh_db_stmt(s->db, "SELECT 1 FROM holds WHERE task_instance = ?1");
+  rc = q == NULL ? -EIO
+                 : one_row(s->db, q,
+                           JH_DB_BIND(s->db, q, JH_DB_INT(task_instance)));
+  jh_db_done(s->db, q);
   jh_idstore_close(s);
   return rc;
 }
 
 int jh_idstore_is_pending_report(jh_idstore *s, const char *path) {
-  sqlite3_stmt *q = NULL;
-  int found = 0;
-  if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM pending_reports WHERE "
-                         "path = ?1", -1, &q, NULL) == SQLITE_OK) {
-    sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
-    found = sqlite3_step(q) == SQLITE_ROW;
-  }
-  sqlite3_finalize(q);
+  sqlite3_stmt *q =
+      jh_db_stmt(s->db, "SELECT 1 FROM pending_reports WHERE path = ?1");
+  int found = q != NULL &&
+              one_row(s->db, q, JH_DB_BIND(s->db, q, JH_DB_TEXT(path))) == 1;
+  jh_db_done(s->db, q);
   return found;
+}
+
+/* Open the store at path read-only, when it exists: 0 and *db (NULL when
+ * there is no store), or -EIO with the reason in why. */
+static int peek_open(const char *path, int busy_ms, jh_db **db, char *why,
+                     size_t size) {
+  jh_db_config cfg = peek_config;
+  char reason[384];
+  int rc;
+  *db = NULL;
+  if (access(path, F_OK) != 0)
+    return 0;
+  cfg.busy_ms = busy_ms;
+  rc = jh_db_open(path, &cfg, db, reason, sizeof(reason));
+  if (rc != 0)
+    return fail(why, size, -EIO, "%s: cannot open the identity store: %s",
+                path, reason);
+  return 0;
 }
 
 int jh_idstore_failed_batch(const char *path, const char *connector,
                             long long *seq, char *why, size_t size) {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *q = NULL;
-  int rc = 0, step;
+  jh_db *db = NULL;
+  sqlite3_stmt *q;
+  int rc;
 
   *seq = 0;
   if (size > 0)
     why[0] = '\0';
-  if (access(path, F_OK) != 0)
-    return 0; /* no store: nothing ever failed */
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-    rc = fail(why, size, -EIO, "%s: cannot open the identity store: %s",
-              path, db ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_close(db);
-    return rc;
-  }
-  sqlite3_busy_timeout(db, JH_IDSTORE_BUSY_MS);
-  if (sqlite3_prepare_v2(db, "SELECT failed_batch, failed_reason FROM "
-                         "sync_state WHERE connector = ?1 AND failed_batch "
-                         "IS NOT NULL", -1, &q, NULL) != SQLITE_OK) {
-    /* a store older than failed batches (or not made yet) has none */
-    sqlite3_close(db);
-    return 0;
-  }
-  sqlite3_bind_text(q, 1, connector, -1, SQLITE_STATIC);
-  step = sqlite3_step(q);
-  if (step == SQLITE_ROW) {
+  if ((rc = peek_open(path, JH_IDSTORE_BUSY_MS, &db, why, size)) != 0 ||
+      db == NULL)
+    return rc; /* no store: nothing ever failed */
+  q = jh_db_stmt(db, "SELECT failed_batch, failed_reason FROM sync_state "
+                     "WHERE connector = ?1 AND failed_batch IS NOT NULL");
+  /* a store older than failed batches (or not made yet) has none */
+  rc = q == NULL ? 0 : JH_DB_BIND(db, q, JH_DB_TEXT(connector));
+  if (q != NULL && rc == 0 && (rc = jh_db_step(db, q, NULL)) == 1) {
     const unsigned char *r = sqlite3_column_text(q, 1);
     *seq = sqlite3_column_int64(q, 0);
     snprintf(why, size, "%s", r != NULL ? (const char *)r : "");
-  } else if (step != SQLITE_DONE) {
-    rc = fail(why, size, -EIO, "%s: %s", path, sqlite3_errmsg(db));
+    rc = 0;
   }
-  sqlite3_finalize(q);
-  sqlite3_close(db);
+  if (rc < 0)
+    rc = fail(why, size, -EIO, "%s: %s", path, jh_db_errmsg(db));
+  jh_db_done(db, q);
+  jh_db_close(db);
+  return rc;
+}
+
+/* The task instance that blocks connector (0: none). */
+static int blocking_task(jh_db *db, const char *connector, int64_t *task) {
+  sqlite3_stmt *q = jh_db_stmt(db, "SELECT coalesce(blocked_task_instance, "
+                                   "0) FROM sync_state WHERE connector = ?1");
+  int rc = q == NULL ? -EIO : JH_DB_BIND(db, q, JH_DB_TEXT(connector));
+  if (rc == 0 && (rc = jh_db_step(db, q, NULL)) == 1)
+    *task = sqlite3_column_int64(q, 0);
+  jh_db_done(db, q);
+  return rc < 0 ? -EIO : 0;
+}
+
+/* The job instance of the hold of task (left as it is when unknown: a
+ * store older than the holds table knows none). */
+static void hold_job(jh_db *db, int64_t task, int64_t *job) {
+  sqlite3_stmt *q = jh_db_stmt(db, "SELECT coalesce(job_instance, 0) FROM "
+                                   "holds WHERE task_instance = ?1");
+  if (q != NULL && JH_DB_BIND(db, q, JH_DB_INT(task)) == 0 &&
+      jh_db_step(db, q, NULL) == 1)
+    *job = sqlite3_column_int64(q, 0);
+  jh_db_done(db, q);
+}
+
+int jh_idstore_blocked(const char *path, const char *connector,
+                       int64_t *task, int64_t *job) {
+  jh_db *db = NULL;
+  int rc;
+
+  *task = *job = 0;
+  /* the host asks while it plans a job: a shorter wait than a writer's */
+  if ((rc = peek_open(path, 5000, &db, NULL, 0)) != 0 || db == NULL)
+    return rc;
+  rc = blocking_task(db, connector, task);
+  if (rc == 0 && *task > 0)
+    hold_job(db, *task, job);
+  jh_db_close(db);
   return rc;
 }

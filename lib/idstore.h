@@ -47,7 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
+struct jh_db;
 
 /* Schema version this code writes. */
 #define JH_IDSTORE_SCHEMA 2
@@ -66,24 +66,14 @@ int jh_idstore_open(const char *path, jh_idstore **out, char *err,
                     size_t errsize);
 void jh_idstore_close(jh_idstore *s);
 
-/* The connection (owned by the store). */
-sqlite3 *jh_idstore_db(jh_idstore *s);
-
-/* SQLite's message for the last error on db, in buf: when a system call
- * failed (an I/O error, a file that cannot be opened) followed by the
- * system's reason, as in "disk I/O error (No space left on device)";
- * SQLite alone says only "disk I/O error". Returns buf. */
-const char *jh_sqlite_errmsg(sqlite3 *db, char *buf, size_t size);
+/* The connection (owned by the store), for the code that reads and writes
+ * the tables through the database layer (lib/db.h). */
+struct jh_db *jh_idstore_db(jh_idstore *s);
 
 /* Run one SQL text without results. Returns 0 or -EIO with the message
  * in err. */
 int jh_idstore_exec(jh_idstore *s, const char *sql, char *err,
                     size_t errsize);
-
-/* A cached prepared statement for sql (reset, bindings cleared), or NULL
- * with the message in err. Owned by the store. */
-sqlite3_stmt *jh_idstore_stmt(jh_idstore *s, const char *sql, char *err,
-                              size_t errsize);
 
 /* The number of entity type `name` (of `connector`), created when absent;
  * 0 or -EIO. */
@@ -165,6 +155,13 @@ int jh_idstore_finish_committed(const char *path, const char *collect_dir,
  * became of them since), 0 when not, -EIO when the store at path cannot
  * be read. */
 int jh_idstore_held_by(const char *path, int64_t task_instance);
+
+/* Whether connector is blocked, read-only, without creating the store at
+ * path: *task receives the task instance whose held changes block it (0
+ * when none) and *job that task's job instance (0 when not known). 0, or
+ * -EIO when the store cannot be read. */
+int jh_idstore_blocked(const char *path, const char *connector,
+                       int64_t *task, int64_t *job);
 
 /* 1 when path is the final name of a pending report, else 0. */
 int jh_idstore_is_pending_report(jh_idstore *s, const char *path);

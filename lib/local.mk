@@ -5,6 +5,7 @@ lib_libjobhost_private_la_SOURCES = \
 	lib/csv.c lib/csv.h \
 	lib/extsort.c lib/extsort.h \
 	lib/model.c lib/model.h \
+	lib/db.c lib/db.h \
 	lib/idstore.c lib/idstore.h \
 	lib/faultpoint.c lib/faultpoint.h \
 	lib/timefmt.c lib/timefmt.h \

@@ -9,11 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "collect_batch.h"
+#include "idstore.h"
 #include "model.h"
 
 /* The steps of a connector's synchronization (jobhost/plugin.h). */
@@ -64,58 +62,17 @@ const char *jh_task_incremental_connector(const jh_pipeline *p,
   return NULL;
 }
 
-/* The task instance blocking connector c and its job instance (0 when
- * unknown); 0 in *task when c is not blocked. */
-static int read_block(sqlite3 *db, const char *c, int64_t *task,
-                      int64_t *job) {
-  sqlite3_stmt *q = NULL;
-  int rc = -1;
-  *task = *job = 0;
-  if (sqlite3_prepare_v2(db, "SELECT coalesce(blocked_task_instance, 0) "
-                         "FROM sync_state WHERE connector = ?1", -1, &q,
-                         NULL) != SQLITE_OK)
-    goto out;
-  sqlite3_bind_text(q, 1, c, -1, SQLITE_STATIC);
-  rc = sqlite3_step(q);
-  if (rc == SQLITE_ROW)
-    *task = sqlite3_column_int64(q, 0);
-  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
-  sqlite3_finalize(q);
-  q = NULL;
-  /* stores older than the holds table know no job instance */
-  if (rc == 0 && *task > 0 &&
-      sqlite3_prepare_v2(db, "SELECT coalesce(job_instance, 0) FROM holds "
-                         "WHERE task_instance = ?1", -1, &q,
-                         NULL) == SQLITE_OK) {
-    sqlite3_bind_int64(q, 1, *task);
-    if (sqlite3_step(q) == SQLITE_ROW)
-      *job = sqlite3_column_int64(q, 0);
-  }
-out:
-  sqlite3_finalize(q);
-  return rc;
-}
-
 const char *jh_blocked_reason(const char *identity_store,
                               const jh_pipeline *p, const jh_task_def *t,
                               int64_t instance, char *why, size_t size) {
   const char *c = jh_task_incremental_connector(p, t);
-  sqlite3 *db = NULL;
   int64_t task = 0, job = 0;
-  int rc;
 
-  if (c == NULL || identity_store == NULL ||
-      access(identity_store, F_OK) != 0)
+  if (c == NULL || identity_store == NULL)
     return NULL;
-  if (sqlite3_open_v2(identity_store, &db, SQLITE_OPEN_READONLY, NULL) !=
-      SQLITE_OK) {
-    sqlite3_close(db);
-    return NULL; /* the synchronize task itself reports the store */
-  }
-  sqlite3_busy_timeout(db, 5000);
-  rc = read_block(db, c, &task, &job);
-  sqlite3_close(db);
-  if (rc != 0 || task == 0 || (job > 0 && job == instance))
+  /* a store that cannot be read: the synchronize task itself reports it */
+  if (jh_idstore_blocked(identity_store, c, &task, &job) != 0 || task == 0 ||
+      (job > 0 && job == instance))
     return NULL;
   if (job > 0)
     snprintf(why, size, "connector %s is blocked by job instance %" PRId64

@@ -1,10 +1,12 @@
 /*
  * store.c — the embedded SQLite store: job and task instances. See store.h.
  *
- * One connection per jh_store. Statements are prepared per call and always
- * finalized before returning; every value reaches SQL through a bound
- * parameter. Functions that read then write (start, resume, cancel, and
- * the "dead host" rule) do so inside BEGIN IMMEDIATE so that two jobhost
+ * One connection per jh_store, through the database layer (lib/db.h):
+ * each statement is prepared once per connection, taken for one use and
+ * given back (reset) before the function returns, and finalized when the
+ * store closes; every value reaches SQL through a checked bind. Functions
+ * that read then write (start, resume, cancel, and the "dead host" rule)
+ * do so inside BEGIN IMMEDIATE so that two jobhost
  * processes sharing the file cannot interleave between the check and the
  * write; the busy timeout makes the second one wait instead of failing.
  *
@@ -13,7 +15,6 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,27 +25,14 @@
 
 #include "store.h"
 
-#include "idstore.h" /* jh_sqlite_errmsg */
+#include "db.h"
 
-#define JH_STORE_BUSY_MS 5000
-
-/* Prepared statements are kept for reuse, keyed by their SQL text's
- * address (every statement is a static string): a job records two rows
- * per task, and preparing each again costs more than running it. */
-#define STMT_CACHE 24
+/* The job store's connection: WAL, a writer waits up to 5 s. */
+static const jh_db_config store_config = {.busy_ms = 5000};
 
 struct jh_store {
-  sqlite3 *db;
-  char *reserve;    /* the reserve file (jh_store_keep_reserve), or NULL */
-  int released;     /* the reserve was removed to make room */
-  int version;      /* schema version after migrations */
-  int last_rc;      /* extended SQLite code of the last failure */
-  char errmsg[512]; /* message of the last failure */
-  struct {
-    const char *sql;
-    sqlite3_stmt *st;
-    int busy;
-  } cache[STMT_CACHE];
+  jh_db *db;
+  int version; /* schema version after migrations */
 };
 
 /* ---- schema ---- */
@@ -130,134 +118,61 @@ int jh_state_parse(const char *name, jh_state *out) {
   return -EINVAL;
 }
 
-/* ---- errors and statement helpers ---- */
+/* ---- statement and transaction helpers ---- */
 
-/* Record SQLite's message for `what` and map the code to an errno. */
-static int db_fail(jh_store *s, int sqlrc, const char *what) {
-  char why[256];
-  s->last_rc = sqlrc;
-  snprintf(s->errmsg, sizeof(s->errmsg), "%s: %s", what,
-           jh_sqlite_errmsg(s->db, why, sizeof(why)));
-  /* out of space: the reserve makes room for the writes that record how
-   * the job ended (jh_store_keep_reserve) */
-  if ((sqlrc & 0xff) == SQLITE_FULL && s->reserve != NULL && !s->released &&
-      unlink(s->reserve) == 0)
-    s->released = 1;
-  return (sqlrc & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EIO;
-}
-
+/* The statement for sql (lib/db.h: given back with finalize). */
 static int prepare(jh_store *s, const char *sql, sqlite3_stmt **st) {
-  int rc, slot = -1;
-  for (int i = 0; i < STMT_CACHE; i++) {
-    if (s->cache[i].sql == sql && !s->cache[i].busy) {
-      s->cache[i].busy = 1;
-      *st = s->cache[i].st;
-      return 0;
-    }
-    if (s->cache[i].sql == NULL && slot < 0)
-      slot = i;
-  }
-  rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-                          NULL);
-  if (rc != SQLITE_OK) {
-    *st = NULL;
-    return db_fail(s, rc, "prepare");
-  }
-  if (slot >= 0) {
-    s->cache[slot].sql = sql;
-    s->cache[slot].st = *st;
-    s->cache[slot].busy = 1;
-  }
-  return 0;
+  *st = jh_db_stmt(s->db, sql);
+  if (*st != NULL)
+    return 0;
+  return (jh_db_errcode(s->db) & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EIO;
 }
 
-/* The step/bind errors were checked already; finalize only releases: a
- * cached statement is reset for its next use. */
 static void finalize(jh_store *s, sqlite3_stmt *st) {
-  for (int i = 0; i < STMT_CACHE; i++)
-    if (s->cache[i].st == st && s->cache[i].sql != NULL) {
-      (void)sqlite3_reset(st);
-      (void)sqlite3_clear_bindings(st);
-      s->cache[i].busy = 0;
-      return;
-    }
-  (void)sqlite3_finalize(st);
-}
-
-static void cache_clear(jh_store *s) {
-  for (int i = 0; i < STMT_CACHE; i++) {
-    if (s->cache[i].sql != NULL)
-      (void)sqlite3_finalize(s->cache[i].st);
-    s->cache[i].sql = NULL;
-    s->cache[i].st = NULL;
-    s->cache[i].busy = 0;
-  }
-}
-
-static int bind_text(jh_store *s, sqlite3_stmt *st, int i, const char *v) {
-  int rc = v != NULL ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT)
-                     : sqlite3_bind_null(st, i);
-  return rc == SQLITE_OK ? 0 : db_fail(s, rc, "bind");
-}
-
-static int bind_int64(jh_store *s, sqlite3_stmt *st, int i, int64_t v) {
-  int rc = sqlite3_bind_int64(st, i, (sqlite3_int64)v);
-  return rc == SQLITE_OK ? 0 : db_fail(s, rc, "bind");
+  jh_db_done(s->db, st);
 }
 
 /* Step a statement that returns no row. */
 static int step_done(jh_store *s, sqlite3_stmt *st, const char *what) {
-  int rc = sqlite3_step(st);
-  return rc == SQLITE_DONE ? 0 : db_fail(s, rc, what);
+  return jh_db_step_done(s->db, st, what);
 }
 
 /* Step a statement expected to return a row: 1 for a row, 0 when done. */
 static int step_row(jh_store *s, sqlite3_stmt *st, const char *what) {
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
-    return 1;
-  if (rc == SQLITE_DONE)
-    return 0;
-  return db_fail(s, rc, what);
-}
-
-static int exec_sql(jh_store *s, const char *sql, const char *what) {
-  int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-  return rc == SQLITE_OK ? 0 : db_fail(s, rc, what);
+  return jh_db_step(s->db, st, what);
 }
 
 static int begin(jh_store *s) {
-  return exec_sql(s, "BEGIN IMMEDIATE", "begin transaction");
+  return jh_db_begin(s->db);
 }
 
 static int commit(jh_store *s) {
-  return exec_sql(s, "COMMIT", "commit");
+  return jh_db_commit(s->db);
 }
 
 int jh_store_batch_begin(jh_store *s) {
   if (s == NULL)
     return -EINVAL;
-  if (!sqlite3_get_autocommit(s->db))
+  if (jh_db_in_transaction(s->db))
     return -EBUSY; /* already in a transaction */
-  return exec_sql(s, "BEGIN", "begin batch");
+  return jh_db_begin_deferred(s->db);
 }
 
 int jh_store_batch_end(jh_store *s) {
   int rc;
   if (s == NULL)
     return -EINVAL;
-  if (sqlite3_get_autocommit(s->db))
+  if (!jh_db_in_transaction(s->db))
     return 0; /* nothing to commit */
   rc = commit(s);
   if (rc != 0)
-    (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    jh_db_rollback(s->db);
   return rc;
 }
 
 /* Undo a failed transaction; keeps the message of the original failure. */
 static void rollback(jh_store *s) {
-  if (!sqlite3_get_autocommit(s->db))
-    (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  jh_db_rollback(s->db);
 }
 
 /* End a transaction: commit when rc is 0, else roll back. Returns rc or
@@ -302,91 +217,36 @@ static int column_dup(sqlite3_stmt *st, int col, char **out) {
 static int column_state(jh_store *s, sqlite3_stmt *st, int col,
                         jh_state *out) {
   const unsigned char *v = sqlite3_column_text(st, col);
-  if (v == NULL || jh_state_parse((const char *)v, out) != 0) {
-    snprintf(s->errmsg, sizeof(s->errmsg), "unknown state '%s' in the store",
-             v != NULL ? (const char *)v : "(null)");
-    return -EIO;
-  }
+  if (v == NULL || jh_state_parse((const char *)v, out) != 0)
+    return jh_db_fail(s->db, -EIO, "unknown state '%s' in the store",
+                      v != NULL ? (const char *)v : "(null)");
   return 0;
 }
 
 /* ---- opening and migrations ---- */
 
-static int user_version(jh_store *s, int *version) {
-  sqlite3_stmt *st;
-  int rc = prepare(s, "PRAGMA user_version", &st);
-  if (rc != 0)
-    return rc;
-  rc = step_row(s, st, "read schema version");
-  if (rc == 1) {
-    *version = sqlite3_column_int(st, 0);
-    rc = 0;
-  } else if (rc == 0) {
-    snprintf(s->errmsg, sizeof(s->errmsg), "no schema version");
-    rc = -EIO;
-  }
-  finalize(s, st);
-  return rc;
-}
-
-/* Apply the next migration when the schema is behind. Sets *version to the
- * version found inside the transaction (another process may have migrated
- * meanwhile). */
-static int migrate_step(jh_store *s, int *version) {
-  char sql[64];
-  int rc = begin(s);
-  if (rc != 0)
-    return rc;
-  rc = user_version(s, version);
-  if (rc == 0 && *version >= 0 && *version < JH_SCHEMA_VERSION) {
-    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", *version + 1);
-    rc = exec_sql(s, migrations[*version], "migration");
-    if (rc == 0)
-      rc = exec_sql(s, sql, "set schema version");
-  }
-  return end_tx(s, rc);
-}
-
 static int migrate(jh_store *s, const char *path, char *err, size_t errsize) {
-  int version = 0, rc;
-  for (;;) {
-    int before;
-    rc = user_version(s, &before);
-    if (rc == 0 && (before < 0 || before > JH_SCHEMA_VERSION)) {
-      snprintf(err, errsize,
-               "store %s has schema version %d, which this jobhost does not "
-               "know (it knows up to %d); use a newer jobhost",
-               path, before, JH_SCHEMA_VERSION);
-      return -EPROTO;
-    }
-    if (rc == 0 && before == JH_SCHEMA_VERSION)
-      break;
-    if (rc == 0)
-      rc = migrate_step(s, &version);
-    if (rc != 0) {
-      snprintf(err, errsize, "cannot bring store %s to schema version %d: %s",
-               path, JH_SCHEMA_VERSION, s->errmsg);
-      return rc;
-    }
+  int version, rc = jh_db_migrate(s->db, migrations, JH_SCHEMA_VERSION,
+                                  &version);
+  if (rc == -EPROTO) {
+    snprintf(err, errsize,
+             "store %s has schema version %d, which this jobhost does not "
+             "know (it knows up to %d); use a newer jobhost",
+             path, version, JH_SCHEMA_VERSION);
+    return rc;
+  }
+  if (rc != 0) {
+    snprintf(err, errsize, "cannot bring store %s to schema version %d: %s",
+             path, JH_SCHEMA_VERSION, jh_db_errmsg(s->db));
+    return rc;
   }
   s->version = JH_SCHEMA_VERSION;
   return 0;
 }
 
-/* Connection settings: WAL, busy timeout, foreign keys. */
-static int configure(jh_store *s) {
-  int rc = sqlite3_busy_timeout(s->db, JH_STORE_BUSY_MS);
-  if (rc != SQLITE_OK)
-    return db_fail(s, rc, "busy timeout");
-  if ((rc = exec_sql(s, "PRAGMA journal_mode = WAL", "journal mode")) != 0 ||
-      (rc = exec_sql(s, "PRAGMA synchronous = NORMAL", "synchronous")) != 0 ||
-      (rc = exec_sql(s, "PRAGMA foreign_keys = ON", "foreign keys")) != 0)
-    return rc;
-  return 0;
-}
-
 int jh_store_open(const char *path, jh_store **out, char *err,
                   size_t errsize) {
+  char why[384];
   jh_store *s;
   int rc;
 
@@ -401,21 +261,10 @@ int jh_store_open(const char *path, jh_store **out, char *err,
     snprintf(err, errsize, "out of memory opening store %s", path);
     return -ENOMEM;
   }
-  rc = sqlite3_open_v2(path, &s->db,
-                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-  if (rc != SQLITE_OK) {
-    char why[256];
-    snprintf(err, errsize, "cannot open store %s: %s", path,
-             s->db != NULL ? jh_sqlite_errmsg(s->db, why, sizeof(why))
-                           : sqlite3_errstr(rc));
-    jh_store_close(s);
-    return (rc & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EIO;
-  }
-  (void)sqlite3_extended_result_codes(s->db, 1);
-  rc = configure(s);
+  rc = jh_db_open(path, &store_config, &s->db, why, sizeof(why));
   if (rc != 0) {
-    snprintf(err, errsize, "cannot open store %s: %s", path, s->errmsg);
-    jh_store_close(s);
+    snprintf(err, errsize, "cannot open store %s: %s", path, why);
+    free(s);
     return rc;
   }
   rc = migrate(s, path, err, errsize);
@@ -427,54 +276,29 @@ int jh_store_open(const char *path, jh_store **out, char *err,
   return 0;
 }
 
-#define RESERVE_BYTES (1 << 20)
-
 int jh_store_keep_reserve(jh_store *s, const char *path) {
-  static const char zeros[65536];
-  int fd, rc = 0;
   if (s == NULL || path == NULL)
     return -EINVAL;
-  free(s->reserve);
-  if ((s->reserve = strdup(path)) == NULL)
-    return -ENOMEM;
-  s->released = 0;
-  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return errno == EEXIST ? 0 : -errno;
-  /* written, not sparse: the blocks must really be taken */
-  for (size_t done = 0; rc == 0 && done < RESERVE_BYTES;
-       done += sizeof(zeros))
-    if (write(fd, zeros, sizeof(zeros)) != (ssize_t)sizeof(zeros))
-      rc = -errno;
-  if (close(fd) != 0 && rc == 0)
-    rc = -errno;
-  if (rc != 0)
-    unlink(path); /* no room even for the reserve: none */
-  return rc;
+  return jh_db_keep_reserve(s->db, path);
 }
 
 int jh_store_reserve_released(jh_store *s) {
-  return s != NULL && s->released;
+  return s != NULL && jh_db_reserve_released(s->db);
 }
 
 void jh_store_close(jh_store *s) {
   if (s == NULL)
     return;
-  free(s->reserve);
-  /* Every statement is released by the function that prepared it and the
-   * cached ones are finalized here, so sqlite3_close cannot report
-   * SQLITE_BUSY. */
-  cache_clear(s);
-  (void)sqlite3_close(s->db);
+  jh_db_close(s->db);
   free(s);
 }
 
-sqlite3 *jh_store_db(jh_store *s) {
+struct jh_db *jh_store_db(jh_store *s) {
   return s != NULL ? s->db : NULL;
 }
 
 const char *jh_store_errmsg(jh_store *s) {
-  return s != NULL ? s->errmsg : "no store";
+  return s != NULL ? jh_db_errmsg(s->db) : "no store";
 }
 
 int jh_store_schema_version(jh_store *s) {
@@ -546,18 +370,15 @@ static int mark_interrupted(jh_store *s, int64_t instance, long pid) {
            "host process %ld ended while the job was running", pid);
   if ((rc = prepare(s, job_sql, &st)) != 0)
     return rc;
-  if ((rc = bind_int64(s, st, 1, now)) == 0 &&
-      (rc = bind_text(s, st, 2, message)) == 0 &&
-      (rc = bind_int64(s, st, 3, instance)) == 0 &&
-      (rc = bind_int64(s, st, 4, pid)) == 0)
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(now), JH_DB_TEXT(message),
+                       JH_DB_INT(instance), JH_DB_INT(pid))) == 0)
     rc = step_done(s, st, "mark instance interrupted");
   finalize(s, st);
   if (rc != 0)
     return rc;
   if ((rc = prepare(s, task_sql, &st)) != 0)
     return rc;
-  if ((rc = bind_int64(s, st, 1, now)) == 0 &&
-      (rc = bind_int64(s, st, 2, instance)) == 0)
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(now), JH_DB_INT(instance))) == 0)
     rc = step_done(s, st, "mark task instances interrupted");
   finalize(s, st);
   return rc;
@@ -602,7 +423,7 @@ static int scan_running(jh_store *s, const char *job_id, int64_t *live,
   *live = 0;
   if ((rc = prepare(s, sql, &st)) != 0)
     return rc;
-  if ((rc = bind_text(s, st, 1, job_id)) == 0) {
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(job_id))) == 0) {
     while ((rc = step_row(s, st, "find running instances")) == 1) {
       int64_t id = sqlite3_column_int64(st, 0);
       long pid = (long)sqlite3_column_int64(st, 1);
@@ -690,7 +511,7 @@ static int job_read(jh_store *s, int64_t instance, jh_job_row *out) {
                    &st);
   if (rc != 0)
     return rc;
-  if ((rc = bind_int64(s, st, 1, instance)) == 0) {
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance))) == 0) {
     rc = step_row(s, st, "read job instance");
     if (rc == 1)
       rc = read_job_row(s, st, out);
@@ -711,13 +532,11 @@ static int job_insert(jh_store *s, const char *job_id,
   int rc = prepare(s, sql, &st);
   if (rc != 0)
     return rc;
-  if ((rc = bind_text(s, st, 1, job_id)) == 0 &&
-      (rc = bind_text(s, st, 2, pipeline_path)) == 0 &&
-      (rc = bind_int64(s, st, 3, jh_now_ms())) == 0 &&
-      (rc = bind_int64(s, st, 4, pid)) == 0 &&
-      (rc = bind_int64(s, st, 5, proc_start_time(pid))) == 0 &&
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(job_id), JH_DB_TEXT(pipeline_path),
+                       JH_DB_INT(jh_now_ms()), JH_DB_INT(pid),
+                       JH_DB_INT(proc_start_time(pid)))) == 0 &&
       (rc = step_done(s, st, "insert job instance")) == 0)
-    *instance = sqlite3_last_insert_rowid(s->db);
+    *instance = jh_db_last_insert_id(s->db);
   finalize(s, st);
   return rc;
 }
@@ -755,13 +574,11 @@ int jh_store_job_select(jh_store *s, int64_t instance, const char *task,
   int rc = prepare(s, sql, &st);
   if (rc != 0)
     return rc;
-  if ((rc = bind_int64(s, st, 1, instance)) == 0 &&
-      (rc = bind_text(s, st, 2, task)) == 0 &&
-      (rc = bind_text(s, st, 3, from)) == 0 &&
-      (rc = bind_text(s, st, 4, to)) == 0)
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance), JH_DB_TEXT(task),
+                       JH_DB_TEXT(from), JH_DB_TEXT(to))) == 0)
     rc = step_done(s, st, "record the selected steps");
   finalize(s, st);
-  if (rc == 0 && sqlite3_changes(s->db) == 0)
+  if (rc == 0 && jh_db_changes(s->db) == 0)
     rc = -ENOENT;
   return rc;
 }
@@ -780,9 +597,8 @@ static int job_set_running(jh_store *s, int64_t instance, long pid) {
   int rc = prepare(s, sql, &st);
   if (rc != 0)
     return rc;
-  if ((rc = bind_int64(s, st, 1, pid)) == 0 &&
-      (rc = bind_int64(s, st, 2, instance)) == 0 &&
-      (rc = bind_int64(s, st, 3, proc_start_time(pid))) == 0)
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(pid), JH_DB_INT(instance),
+                       JH_DB_INT(proc_start_time(pid)))) == 0)
     rc = step_done(s, st, "resume job instance");
   finalize(s, st);
   return rc;
@@ -837,13 +653,11 @@ int jh_store_job_finish(jh_store *s, int64_t instance, jh_state state,
     return -EINVAL;
   if ((rc = prepare(s, sql, &st)) != 0)
     return rc;
-  if ((rc = bind_text(s, st, 1, jh_state_name(state))) == 0 &&
-      (rc = bind_int64(s, st, 2, jh_now_ms())) == 0 &&
-      (rc = bind_text(s, st, 3, message)) == 0 &&
-      (rc = bind_text(s, st, 4, report_json)) == 0 &&
-      (rc = bind_int64(s, st, 5, instance)) == 0 &&
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(jh_state_name(state)),
+                       JH_DB_INT(jh_now_ms()), JH_DB_TEXT(message),
+                       JH_DB_TEXT(report_json), JH_DB_INT(instance))) == 0 &&
       (rc = step_done(s, st, "finish job instance")) == 0 &&
-      sqlite3_changes(s->db) == 0)
+      jh_db_changes(s->db) == 0)
     rc = -ENOENT;
   finalize(s, st);
   return rc;
@@ -857,8 +671,7 @@ static int job_set_cancel(jh_store *s, int64_t instance, int level) {
                    &st);
   if (rc != 0)
     return rc;
-  if ((rc = bind_int64(s, st, 1, instance)) == 0 &&
-      (rc = bind_int64(s, st, 2, level)) == 0)
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance), JH_DB_INT(level))) == 0)
     rc = step_done(s, st, "request cancel");
   finalize(s, st);
   return rc;
@@ -911,7 +724,7 @@ int jh_store_job_cancel_requested(jh_store *s, int64_t instance) {
                &st);
   if (rc != 0)
     return rc;
-  if ((rc = bind_int64(s, st, 1, instance)) == 0) {
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance))) == 0) {
     rc = step_row(s, st, "read cancel flag");
     if (rc == 1)
       rc = sqlite3_column_int(st, 0);
@@ -998,8 +811,8 @@ static int job_select(jh_store *s, const char *job_id, size_t limit,
 
   if (rc != 0)
     return rc;
-  if ((rc = bind_text(s, st, 1, job_id)) == 0 &&
-      (rc = bind_int64(s, st, 2, limit == 0 ? -1 : (int64_t)limit)) == 0)
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(job_id),
+                       JH_DB_INT(limit == 0 ? -1 : (int64_t)limit))) == 0)
     rc = step_rows(s, st, "list job instances", sizeof(jh_job_row),
                    read_job_row_any, &out, &count);
   finalize(s, st);
@@ -1036,7 +849,7 @@ char *jh_store_job_report(jh_store *s, int64_t instance, int *rc) {
   } else if ((r = prepare(s,
                           "SELECT report_json FROM job_instances WHERE id = ?1",
                           &st)) == 0) {
-    if ((r = bind_int64(s, st, 1, instance)) == 0) {
+    if ((r = JH_DB_BIND(s->db, st, JH_DB_INT(instance))) == 0) {
       r = step_row(s, st, "read report");
       if (r == 1)
         r = column_dup(st, 0, &report);
@@ -1056,7 +869,7 @@ char *jh_store_job_report(jh_store *s, int64_t instance, int *rc) {
 
 /* An INSERT refused because the job instance does not exist. */
 static int task_insert_fail(jh_store *s, int rc) {
-  if (rc == -EIO && s->last_rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+  if (rc == -EIO && jh_db_errcode(s->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
     return -ENOENT;
   return rc;
 }
@@ -1076,15 +889,12 @@ int jh_store_task_start(jh_store *s, int64_t instance, const char *task_id,
     return -EINVAL;
   if ((rc = prepare(s, sql, &st)) != 0)
     return rc;
-  if ((rc = bind_int64(s, st, 1, instance)) == 0 &&
-      (rc = bind_text(s, st, 2, task_id)) == 0 &&
-      (rc = bind_text(s, st, 3, task_type)) == 0 &&
-      (rc = bind_int64(s, st, 4, level)) == 0 &&
-      (rc = bind_int64(s, st, 5, attempt)) == 0 &&
-      (rc = bind_int64(s, st, 6, jh_now_ms())) == 0 &&
-      (rc = bind_text(s, st, 7, log_path)) == 0 &&
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance), JH_DB_TEXT(task_id),
+                       JH_DB_TEXT(task_type), JH_DB_INT(level),
+                       JH_DB_INT(attempt), JH_DB_INT(jh_now_ms()),
+                       JH_DB_TEXT(log_path))) == 0 &&
       (rc = step_done(s, st, "insert task instance")) == 0)
-    *task_instance = sqlite3_last_insert_rowid(s->db);
+    *task_instance = jh_db_last_insert_id(s->db);
   finalize(s, st);
   return task_insert_fail(s, rc);
 }
@@ -1109,19 +919,15 @@ int jh_store_task_rerecord(jh_store *s, int64_t instance,
     return -EINVAL;
   if ((rc = prepare(s, upd, &st)) != 0)
     return rc;
-  if ((rc = bind_text(s, st, 1, jh_state_name(row->state))) == 0 &&
-      (rc = bind_int64(s, st, 2, row->ended_ms)) == 0 &&
-      (rc = bind_text(s, st, 3, row->message)) == 0 &&
-      (rc = bind_int64(s, st, 4, row->produced_output)) == 0 &&
-      (rc = bind_text(s, st, 5, row->counters_json)) == 0 &&
-      (rc = bind_int64(s, st, 6, row->started_ms)) == 0 &&
-      (rc = bind_int64(s, st, 7, row->id)) == 0 &&
-      (rc = bind_int64(s, st, 8, instance)) == 0 &&
-      (rc = bind_text(s, st, 9, row->task_id)) == 0 &&
-      (rc = bind_int64(s, st, 10, row->attempt)) == 0)
+  if ((rc = JH_DB_BIND(
+           s->db, st, JH_DB_TEXT(jh_state_name(row->state)),
+           JH_DB_INT(row->ended_ms), JH_DB_TEXT(row->message),
+           JH_DB_INT(row->produced_output), JH_DB_TEXT(row->counters_json),
+           JH_DB_INT(row->started_ms), JH_DB_INT(row->id), JH_DB_INT(instance),
+           JH_DB_TEXT(row->task_id), JH_DB_INT(row->attempt))) == 0)
     rc = step_done(s, st, "record a task instance again");
   finalize(s, st);
-  if (rc != 0 || sqlite3_changes(s->db) > 0) {
+  if (rc != 0 || jh_db_changes(s->db) > 0) {
     if (rc == 0 && task_instance != NULL)
       *task_instance = row->id;
     return rc;
@@ -1129,21 +935,16 @@ int jh_store_task_rerecord(jh_store *s, int64_t instance,
   /* its row was lost with the write that failed: a new one */
   if ((rc = prepare(s, ins, &st)) != 0)
     return rc;
-  if ((rc = bind_int64(s, st, 1, instance)) == 0 &&
-      (rc = bind_text(s, st, 2, row->task_id)) == 0 &&
-      (rc = bind_text(s, st, 3, row->task_type)) == 0 &&
-      (rc = bind_int64(s, st, 4, row->level)) == 0 &&
-      (rc = bind_int64(s, st, 5, row->attempt)) == 0 &&
-      (rc = bind_text(s, st, 6, jh_state_name(row->state))) == 0 &&
-      (rc = bind_int64(s, st, 7, row->started_ms)) == 0 &&
-      (rc = bind_int64(s, st, 8, row->ended_ms)) == 0 &&
-      (rc = bind_int64(s, st, 9, row->produced_output)) == 0 &&
-      (rc = bind_text(s, st, 10, row->counters_json)) == 0 &&
-      (rc = bind_text(s, st, 11, row->message)) == 0 &&
-      (rc = bind_text(s, st, 12, row->log_path)) == 0 &&
+  if ((rc = JH_DB_BIND(
+           s->db, st, JH_DB_INT(instance), JH_DB_TEXT(row->task_id),
+           JH_DB_TEXT(row->task_type), JH_DB_INT(row->level),
+           JH_DB_INT(row->attempt), JH_DB_TEXT(jh_state_name(row->state)),
+           JH_DB_INT(row->started_ms), JH_DB_INT(row->ended_ms),
+           JH_DB_INT(row->produced_output), JH_DB_TEXT(row->counters_json),
+           JH_DB_TEXT(row->message), JH_DB_TEXT(row->log_path))) == 0 &&
       (rc = step_done(s, st, "record a task instance again")) == 0 &&
       task_instance != NULL)
-    *task_instance = sqlite3_last_insert_rowid(s->db);
+    *task_instance = jh_db_last_insert_id(s->db);
   finalize(s, st);
   return rc;
 }
@@ -1160,9 +961,9 @@ int jh_store_task_progress(jh_store *s, int64_t task_instance,
     return -EINVAL;
   if ((rc = prepare(s, sql, &st)) != 0)
     return rc;
-  if ((rc = bind_text(s, st, 1, message)) == 0 &&
-      (rc = bind_text(s, st, 2, counters_json)) == 0 &&
-      (rc = bind_int64(s, st, 3, task_instance)) == 0)
+  rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(message), JH_DB_TEXT(counters_json),
+                  JH_DB_INT(task_instance));
+  if (rc == 0)
     rc = step_done(s, st, "record task progress");
   finalize(s, st);
   return rc;
@@ -1178,7 +979,7 @@ int jh_store_task_clear_log(jh_store *s, int64_t task_instance) {
                        " WHERE id = ?1",
                     &st)) != 0)
     return rc;
-  if ((rc = bind_int64(s, st, 1, task_instance)) == 0)
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(task_instance))) == 0)
     rc = step_done(s, st, "clear task log path");
   finalize(s, st);
   return rc;
@@ -1197,14 +998,12 @@ int jh_store_task_finish(jh_store *s, int64_t task_instance, jh_state state,
     return -EINVAL;
   if ((rc = prepare(s, sql, &st)) != 0)
     return rc;
-  if ((rc = bind_text(s, st, 1, jh_state_name(state))) == 0 &&
-      (rc = bind_int64(s, st, 2, jh_now_ms())) == 0 &&
-      (rc = bind_text(s, st, 3, message)) == 0 &&
-      (rc = bind_int64(s, st, 4, produced_output != 0)) == 0 &&
-      (rc = bind_text(s, st, 5, counters_json)) == 0 &&
-      (rc = bind_int64(s, st, 6, task_instance)) == 0 &&
+  if ((rc = JH_DB_BIND(
+           s->db, st, JH_DB_TEXT(jh_state_name(state)), JH_DB_INT(jh_now_ms()),
+           JH_DB_TEXT(message), JH_DB_INT(produced_output != 0),
+           JH_DB_TEXT(counters_json), JH_DB_INT(task_instance))) == 0 &&
       (rc = step_done(s, st, "finish task instance")) == 0 &&
-      sqlite3_changes(s->db) == 0)
+      jh_db_changes(s->db) == 0)
     rc = -ENOENT;
   finalize(s, st);
   return rc;
@@ -1224,12 +1023,10 @@ int jh_store_task_record(jh_store *s, int64_t instance, const char *task_id,
     return -EINVAL;
   if ((rc = prepare(s, sql, &st)) != 0)
     return rc;
-  if ((rc = bind_int64(s, st, 1, instance)) == 0 &&
-      (rc = bind_text(s, st, 2, task_id)) == 0 &&
-      (rc = bind_text(s, st, 3, task_type)) == 0 &&
-      (rc = bind_int64(s, st, 4, level)) == 0 &&
-      (rc = bind_text(s, st, 5, jh_state_name(state))) == 0 &&
-      (rc = bind_text(s, st, 6, message)) == 0)
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance), JH_DB_TEXT(task_id),
+                       JH_DB_TEXT(task_type), JH_DB_INT(level),
+                       JH_DB_TEXT(jh_state_name(state)),
+                       JH_DB_TEXT(message))) == 0)
     rc = step_done(s, st, "record task instance");
   finalize(s, st);
   return task_insert_fail(s, rc);
@@ -1299,8 +1096,8 @@ int jh_store_task_last(jh_store *s, const char *job_id, const char *task_id,
     return -EINVAL;
   if ((rc = prepare(s, sql, &st)) != 0)
     return rc;
-  if ((rc = bind_text(s, st, 1, job_id)) == 0 &&
-      (rc = bind_text(s, st, 2, task_id)) == 0)
+  rc = JH_DB_BIND(s->db, st, JH_DB_TEXT(job_id), JH_DB_TEXT(task_id));
+  if (rc == 0)
     rc = step_row(s, st, "read the last task instance");
   if (rc == 1) {
     *instance = sqlite3_column_int64(st, 12);
@@ -1329,7 +1126,7 @@ int jh_store_task_list(jh_store *s, int64_t instance, jh_task_row **rows,
     return -EINVAL;
   if ((rc = prepare(s, sql, &st)) != 0)
     return rc;
-  if ((rc = bind_int64(s, st, 1, instance)) == 0)
+  if ((rc = JH_DB_BIND(s->db, st, JH_DB_INT(instance))) == 0)
     rc = step_rows(s, st, "list task instances", sizeof(jh_task_row),
                    read_task_row_any, &out, &count);
   finalize(s, st);

@@ -1,7 +1,9 @@
 /*
  * store.h — the embedded SQLite store: job and task instances.
  *
- * One SQLite file (WAL, busy timeout) under the jobhost home. The schema
+ * One SQLite file (WAL, busy timeout) under the jobhost home, reached
+ * through the database layer (lib/db.h); this header does not expose
+ * SQLite. The schema
  * carries a version (PRAGMA user_version) and is brought up to date by an
  * ordered list of migrations when the store is opened; later issues add
  * their tables (resources, changes, ...) as new migrations.
@@ -19,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
+struct jh_db;
 
 #include "timefmt.h"
 
@@ -49,8 +51,9 @@ int jh_state_parse(const char *name, jh_state *out);
 int jh_store_open(const char *path, jh_store **out, char *err, size_t errsize);
 /* NULL is a no-op. */
 void jh_store_close(jh_store *s);
-/* The underlying connection, for modules that own further tables. */
-sqlite3 *jh_store_db(jh_store *s);
+/* The underlying connection (lib/db.h), for modules that own further
+ * tables and for tests that inspect it. */
+struct jh_db *jh_store_db(jh_store *s);
 /* Last SQLite error message (static until the next call). */
 const char *jh_store_errmsg(jh_store *s);
 /* Schema version after migrations. */

@@ -29,7 +29,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include <jobhost/jobhost.h>
 
@@ -37,6 +36,7 @@
 #include "change_report.h"
 #include "collect_batch.h"
 #include "csv.h"
+#include "db.h"
 #include "faultpoint.h"
 #include "idstore.h"
 #include "timefmt.h"
@@ -77,7 +77,7 @@ typedef struct syncer {
   const jh_sync_args *a;
   const jh_connector *connector;
   jh_idstore *st;
-  sqlite3 *db;
+  jh_db *db;
   table *tables;
   size_t ntables;
   FILE *spill;
@@ -133,14 +133,36 @@ static int polled(syncer *s) {
   return 0;
 }
 
+/* The store's last failure (lib/db.h), what the call was doing first. */
 static int db_fail(syncer *s, const char *what) {
-  char why[256];
   return fail(s, -EIO, "%s: %s: %s", s->a->store_path, what,
-              jh_sqlite_errmsg(s->db, why, sizeof(why)));
+              jh_db_errmsg(s->db));
 }
 
+/* The statement for sql, taken for one use and given back with
+ * jh_db_done (lib/db.h); NULL with the reason in s->err. */
 static sqlite3_stmt *stmt(syncer *s, const char *sql) {
-  return jh_idstore_stmt(s->st, sql, s->err, s->errsize);
+  sqlite3_stmt *q = jh_db_stmt(s->db, sql);
+  if (q == NULL)
+    fail(s, -EIO, "%s: %s", s->a->store_path, jh_db_errmsg(s->db));
+  return q;
+}
+
+/* Step q once, bound is the result of its JH_DB_BIND: 1 for a row, 0
+ * when done, -EIO with what in s->err. */
+static int sql_step(syncer *s, sqlite3_stmt *q, int bound, const char *what) {
+  int rc = bound != 0 ? bound : jh_db_step(s->db, q, NULL);
+  return rc < 0 ? db_fail(s, what) : rc;
+}
+
+/* Step to its end and give back a statement that returns no row. */
+static int sql_run(syncer *s, sqlite3_stmt *q, int bound, const char *what) {
+  int rc = sql_step(s, q, bound, what);
+  jh_db_done(s->db, q);
+  if (rc == 1)
+    rc = fail(s, -EIO, "%s: %s: a row where none was expected",
+              s->a->store_path, what);
+  return rc;
 }
 
 /* Bytewise order of two keys (a shorter prefix first). */
@@ -429,8 +451,8 @@ static table *table_named(syncer *s, const char *name) {
 
 /* A statement over what table t has stored (its entity type's resources
  * or its association's links): their count, or (any) whether there is
- * one. Bound and ready to step; NULL on error. The SQL texts are literals:
- * the store's statement cache keeps them by address. */
+ * one. Bound and ready to step (the caller gives it back); NULL on
+ * error. */
 static sqlite3_stmt *stored_query(syncer *s, const table *t, int any) {
   static const char *const sql[2][2] = {
       {"SELECT count(*) FROM resources WHERE entity_type = ?1",
@@ -441,36 +463,41 @@ static sqlite3_stmt *stored_query(syncer *s, const table *t, int any) {
   sqlite3_stmt *q = stmt(s, sql[link][any != 0]);
   if (q == NULL)
     return NULL;
-  if (link)
-    sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
-  else
-    sqlite3_bind_int64(q, 1, t->et_id);
+  if ((link ? JH_DB_BIND(s->db, q, JH_DB_TEXT(t->name))
+            : JH_DB_BIND(s->db, q, JH_DB_INT(t->et_id))) != 0) {
+    db_fail(s, "count");
+    jh_db_done(s->db, q);
+    return NULL;
+  }
   return q;
 }
 
 static int count_stored(syncer *s, table *t) {
   sqlite3_stmt *q = stored_query(s, t, 0);
+  int rc;
   if (q == NULL)
     return -EIO;
-  if (sqlite3_step(q) != SQLITE_ROW)
-    return db_fail(s, "count");
-  t->stored = sqlite3_column_int64(q, 0);
-  t->counted = 1;
-  sqlite3_reset(q);
-  return 0;
+  rc = sql_step(s, q, 0, "count");
+  if (rc == 1) {
+    t->stored = sqlite3_column_int64(q, 0);
+    t->counted = 1;
+    rc = 0;
+  } else if (rc == 0) {
+    rc = fail(s, -EIO, "%s: count: no result", s->a->store_path);
+  }
+  jh_db_done(s->db, q);
+  return rc;
 }
 
 /* Whether the table has anything stored (1, 0, or an error). */
 static int any_stored(syncer *s, const table *t) {
   sqlite3_stmt *q = stored_query(s, t, 1);
-  int step;
+  int rc;
   if (q == NULL)
     return -EIO;
-  step = sqlite3_step(q);
-  sqlite3_reset(q);
-  if (step != SQLITE_ROW && step != SQLITE_DONE)
-    return db_fail(s, "count");
-  return step == SQLITE_ROW;
+  rc = sql_step(s, q, 0, "count");
+  jh_db_done(s->db, q);
+  return rc;
 }
 
 /* ---- reading a table file ---- */
@@ -707,14 +734,18 @@ static int diff_resources_complete(syncer *s, size_t ti, const char *path) {
 
   if (q == NULL)
     return -EIO;
-  if ((rc = begin_walk(s, t, &was_direct)) != 0)
+  if ((rc = begin_walk(s, t, &was_direct)) != 0) {
+    jh_db_done(s->db, q);
     return rc;
+  }
   if ((rc = tfile_open(s, t, path, 0, &f)) != 0) {
+    jh_db_done(s->db, q);
     s->direct = was_direct;
     return rc;
   }
-  sqlite3_bind_int64(q, 1, t->et_id);
-  have_db = sqlite3_step(q);
+  have_db = JH_DB_BIND(s->db, q, JH_DB_INT(t->et_id));
+  if (have_db == 0)
+    have_db = jh_db_step(s->db, q, NULL);
   while (rc == 0 && (rc = tfile_next(s, &f, &rec)) == 1) {
     const char *k = rec->fields[f.key];
     size_t kl = rec->lengths[f.key], dl;
@@ -727,7 +758,7 @@ static int diff_resources_complete(syncer *s, size_t ti, const char *path) {
     if (rc == 0)
       rc = encode_row(s, &f, rec, &dl);
     t->rows++;
-    while (rc == 0 && have_db == SQLITE_ROW) {
+    while (rc == 0 && have_db == 1) {
       const char *dk = (const char *)sqlite3_column_text(q, 0);
       size_t dkl = (size_t)sqlite3_column_bytes(q, 0);
       int c = keycmp(dk, dkl, k, kl);
@@ -746,10 +777,10 @@ static int diff_resources_complete(syncer *s, size_t ti, const char *path) {
           rc = spill_update(s, ti, k, kl, od, ol, s->enc, dl);
           t->upd++;
         }
-        have_db = sqlite3_step(q);
+        have_db = jh_db_step(s->db, q, NULL);
         goto next_row;
       }
-      have_db = sqlite3_step(q);
+      have_db = jh_db_step(s->db, q, NULL);
     }
     if (rc == 0) {
       rc = spill_put(s, KIND_RESOURCE, OP_INSERT, ti, k, kl, s->enc, dl,
@@ -759,16 +790,16 @@ static int diff_resources_complete(syncer *s, size_t ti, const char *path) {
   next_row:;
   }
   if (rc == 0) {
-    for (; have_db == SQLITE_ROW && rc == 0; have_db = sqlite3_step(q)) {
+    for (; have_db == 1 && rc == 0; have_db = jh_db_step(s->db, q, NULL)) {
       rc = spill_put(s, KIND_RESOURCE, OP_DELETE, ti,
                      sqlite3_column_text(q, 0),
                      (size_t)sqlite3_column_bytes(q, 0), NULL, 0, NULL, 0);
       t->del++;
     }
-    if (rc == 0 && have_db != SQLITE_DONE)
+    if (rc == 0 && have_db < 0)
       rc = db_fail(s, "reading resources");
   }
-  sqlite3_reset(q);
+  jh_db_done(s->db, q);
   free(prev.buf);
   tfile_close(&f);
   end_walk(s, t, was_direct, rc);
@@ -803,8 +834,10 @@ static int diff_resources_delta(syncer *s, size_t ti, const char *path,
 
   if (q == NULL)
     return -EIO;
-  if ((rc = tfile_open(s, t, path, !initial, &f)) != 0)
+  if ((rc = tfile_open(s, t, path, !initial, &f)) != 0) {
+    jh_db_done(s->db, q);
     return rc;
+  }
   while (rc == 0 && (rc = tfile_next(s, &f, &rec)) == 1) {
     size_t first = initial ? 0 : 1;
     const char *k = rec->fields[first + f.key];
@@ -832,23 +865,23 @@ static int diff_resources_delta(syncer *s, size_t ti, const char *path,
       t->ins++;
       continue;
     }
-    sqlite3_reset(q);
-    sqlite3_bind_int64(q, 1, t->et_id);
-    sqlite3_bind_text(q, 2, k, (int)kl, SQLITE_STATIC);
-    found = sqlite3_step(q);
-    if (found != SQLITE_ROW && found != SQLITE_DONE) {
+    sqlite3_reset(q); /* run again within this use (lib/db.h) */
+    found = JH_DB_BIND(s->db, q, JH_DB_INT(t->et_id), JH_DB_TEXTN(k, kl));
+    if (found == 0)
+      found = jh_db_step(s->db, q, NULL);
+    if (found < 0) {
       rc = db_fail(s, "looking up a resource");
       break;
     }
     if (op == OP_DELETE) {
-      if (found == SQLITE_ROW) {
+      if (found == 1) {
         rc = spill_put(s, KIND_RESOURCE, OP_DELETE, ti, k, kl, NULL, 0, NULL,
                        0);
         t->del++;
       } else {
         t->same++;
       }
-    } else if (found == SQLITE_ROW) {
+    } else if (found == 1) {
       const void *od = sqlite3_column_blob(q, 0);
       size_t ol = (size_t)sqlite3_column_bytes(q, 0);
       if (ol == dl && memcmp(od, s->enc, dl) == 0) {
@@ -863,7 +896,7 @@ static int diff_resources_delta(syncer *s, size_t ti, const char *path,
       t->ins++;
     }
   }
-  sqlite3_reset(q);
+  jh_db_done(s->db, q);
   free(prev.buf);
   tfile_close(&f);
   return rc;
@@ -889,14 +922,18 @@ static int diff_links_complete(syncer *s, size_t ti, const char *path) {
 
   if (q == NULL)
     return -EIO;
-  if ((rc = begin_walk(s, t, &was_direct)) != 0)
+  if ((rc = begin_walk(s, t, &was_direct)) != 0) {
+    jh_db_done(s->db, q);
     return rc;
+  }
   if ((rc = tfile_open(s, t, path, 0, &f)) != 0) {
+    jh_db_done(s->db, q);
     s->direct = was_direct;
     return rc;
   }
-  sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
-  have_db = sqlite3_step(q);
+  have_db = JH_DB_BIND(s->db, q, JH_DB_TEXT(t->name));
+  if (have_db == 0)
+    have_db = jh_db_step(s->db, q, NULL);
   while (rc == 0 && (rc = tfile_next(s, &f, &rec)) == 1) {
     const char *v1 = rec->fields[0], *v2 = rec->fields[1];
     size_t l1 = rec->lengths[0], l2 = rec->lengths[1];
@@ -908,7 +945,7 @@ static int diff_links_complete(syncer *s, size_t ti, const char *path) {
                 jh_csv_reader_line(f.r));
     if (rc == 0)
       rc = check_order(s, &f, &prev, v1, l1, v2, l2);
-    while (rc == 0 && have_db == SQLITE_ROW) {
+    while (rc == 0 && have_db == 1) {
       const char *d1 = (const char *)sqlite3_column_text(q, 0);
       const char *d2 = (const char *)sqlite3_column_text(q, 1);
       size_t dl1 = (size_t)sqlite3_column_bytes(q, 0);
@@ -924,7 +961,7 @@ static int diff_links_complete(syncer *s, size_t ti, const char *path) {
         t->same++;
         matched = 1;
       }
-      have_db = sqlite3_step(q);
+      have_db = jh_db_step(s->db, q, NULL);
       if (matched)
         break;
     }
@@ -934,17 +971,17 @@ static int diff_links_complete(syncer *s, size_t ti, const char *path) {
     }
   }
   if (rc == 0) {
-    for (; have_db == SQLITE_ROW && rc == 0; have_db = sqlite3_step(q)) {
+    for (; have_db == 1 && rc == 0; have_db = jh_db_step(s->db, q, NULL)) {
       rc = spill_put(s, KIND_LINK, OP_DELETE, ti, sqlite3_column_text(q, 0),
                      (size_t)sqlite3_column_bytes(q, 0),
                      sqlite3_column_text(q, 1),
                      (size_t)sqlite3_column_bytes(q, 1), NULL, 0);
       t->del++;
     }
-    if (rc == 0 && have_db != SQLITE_DONE)
+    if (rc == 0 && have_db < 0)
       rc = db_fail(s, "reading links");
   }
-  sqlite3_reset(q);
+  jh_db_done(s->db, q);
   free(prev.buf);
   tfile_close(&f);
   end_walk(s, t, was_direct, rc);
@@ -962,8 +999,10 @@ static int diff_links_delta(syncer *s, size_t ti, const char *path,
 
   if (q == NULL)
     return -EIO;
-  if ((rc = tfile_open(s, t, path, !initial, &f)) != 0)
+  if ((rc = tfile_open(s, t, path, !initial, &f)) != 0) {
+    jh_db_done(s->db, q);
     return rc;
+  }
   while (rc == 0 && (rc = tfile_next(s, &f, &rec)) == 1) {
     size_t first = initial ? 0 : 1;
     const char *v1 = rec->fields[first], *v2 = rec->fields[first + 1];
@@ -982,16 +1021,16 @@ static int diff_links_delta(syncer *s, size_t ti, const char *path,
                 jh_csv_reader_line(f.r));
     if (rc != 0)
       break;
-    sqlite3_reset(q);
-    sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, v1, (int)l1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, v2, (int)l2, SQLITE_STATIC);
-    found = sqlite3_step(q);
-    if (found != SQLITE_ROW && found != SQLITE_DONE) {
+    sqlite3_reset(q); /* run again within this use (lib/db.h) */
+    found = JH_DB_BIND(s->db, q, JH_DB_TEXT(t->name), JH_DB_TEXTN(v1, l1),
+                       JH_DB_TEXTN(v2, l2));
+    if (found == 0)
+      found = jh_db_step(s->db, q, NULL);
+    if (found < 0) {
       rc = db_fail(s, "looking up a link");
       break;
     }
-    if ((op == OP_INSERT) == (found == SQLITE_ROW)) {
+    if ((op == OP_INSERT) == (found == 1)) {
       t->same++; /* already there, or already gone */
       if (initial)
         rc = fail(s, JOBHOST_ECONFIG, "%s:%lu: initial synchronization: "
@@ -1005,7 +1044,7 @@ static int diff_links_delta(syncer *s, size_t ti, const char *path,
     else
       t->del++;
   }
-  sqlite3_reset(q);
+  jh_db_done(s->db, q);
   tfile_close(&f);
   return rc;
 }
@@ -1201,40 +1240,30 @@ static int keep_change(syncer *s, const table *t, int op, const char *k,
                        size_t kl, const char *d, size_t dl,
                        const char *state) {
   sqlite3_stmt *q;
+  int rc;
   if (t->kind == KIND_RESOURCE) {
     q = stmt(s, "INSERT INTO resource_changes(task_instance, connector, "
                 "entity_type, key, op, data, state) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     if (q == NULL)
       return -EIO;
-    sqlite3_bind_int64(q, 1, s->a->task_instance);
-    sqlite3_bind_text(q, 2, s->connector->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, t->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, k, (int)kl, SQLITE_STATIC);
-    sqlite3_bind_text(q, 5, op_names[op], -1, SQLITE_STATIC);
-    if (op == OP_DELETE)
-      sqlite3_bind_null(q, 6);
-    else
-      sqlite3_bind_blob(q, 6, d, (int)dl, SQLITE_STATIC);
-    sqlite3_bind_text(q, 7, state, -1, SQLITE_STATIC);
+    rc = JH_DB_BIND(s->db, q, JH_DB_INT(s->a->task_instance),
+                    JH_DB_TEXT(s->connector->id), JH_DB_TEXT(t->name),
+                    JH_DB_TEXTN(k, kl), JH_DB_TEXT(op_names[op]),
+                    op == OP_DELETE ? JH_DB_NULL : JH_DB_BLOB(d, dl),
+                    JH_DB_TEXT(state));
   } else {
     q = stmt(s, "INSERT INTO link_changes(task_instance, connector, "
                 "association, value1, value2, op, state) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     if (q == NULL)
       return -EIO;
-    sqlite3_bind_int64(q, 1, s->a->task_instance);
-    sqlite3_bind_text(q, 2, s->connector->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, t->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, k, (int)kl, SQLITE_STATIC);
-    sqlite3_bind_text(q, 5, d, (int)dl, SQLITE_STATIC);
-    sqlite3_bind_text(q, 6, op_names[op], -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 7, state, -1, SQLITE_STATIC);
+    rc = JH_DB_BIND(s->db, q, JH_DB_INT(s->a->task_instance),
+                    JH_DB_TEXT(s->connector->id), JH_DB_TEXT(t->name),
+                    JH_DB_TEXTN(k, kl), JH_DB_TEXTN(d, dl),
+                    JH_DB_TEXT(op_names[op]), JH_DB_TEXT(state));
   }
-  if (sqlite3_step(q) != SQLITE_DONE)
-    return db_fail(s, "writing the change tables");
-  sqlite3_reset(q);
-  return 0;
+  return sql_run(s, q, rc, "writing the change tables");
 }
 
 /* Apply one change to resources or links. */
@@ -1253,10 +1282,10 @@ static int apply_one(syncer *s, const table *t, int op, const char *k,
       q = stmt(s, "DELETE FROM resources WHERE entity_type = ?1 AND key = ?2");
     if (q == NULL)
       return -EIO;
-    sqlite3_bind_int64(q, 1, t->et_id);
-    sqlite3_bind_text(q, 2, k, (int)kl, SQLITE_STATIC);
-    if (op != OP_DELETE)
-      sqlite3_bind_blob(q, 3, d, (int)dl, SQLITE_STATIC);
+    rc = op != OP_DELETE
+             ? JH_DB_BIND(s->db, q, JH_DB_INT(t->et_id), JH_DB_TEXTN(k, kl),
+                          JH_DB_BLOB(d, dl))
+             : JH_DB_BIND(s->db, q, JH_DB_INT(t->et_id), JH_DB_TEXTN(k, kl));
   } else {
     if (op == OP_INSERT)
       q = stmt(s, "INSERT INTO links(association, value1, value2, connector) "
@@ -1266,19 +1295,18 @@ static int apply_one(syncer *s, const table *t, int op, const char *k,
                   "AND value2 = ?3 AND ?4 IS NOT NULL");
     if (q == NULL)
       return -EIO;
-    sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, k, (int)kl, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, d, (int)dl, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, s->connector->id, -1, SQLITE_STATIC);
+    rc = JH_DB_BIND(s->db, q, JH_DB_TEXT(t->name), JH_DB_TEXTN(k, kl),
+                    JH_DB_TEXTN(d, dl), JH_DB_TEXT(s->connector->id));
   }
-  rc = sqlite3_step(q);
-  sqlite3_reset(q);
-  if (rc == SQLITE_CONSTRAINT)
+  if (rc == 0)
+    rc = jh_db_step_done(s->db, q, NULL);
+  jh_db_done(s->db, q);
+  if (rc != 0 && (jh_db_errcode(s->db) & 0xff) == SQLITE_CONSTRAINT)
     return fail(s, JOBHOST_ECONFIG, "%s '%.*s' of %s is already in the store "
                 "(an initial synchronization loads an empty store: use "
                 "Complete mode)", t->kind == KIND_RESOURCE ? "resource" :
                 "link from", (int)kl, k, t->name);
-  if (rc != SQLITE_DONE)
+  if (rc != 0)
     return db_fail(s, "applying a change");
   return 0;
 }
@@ -1374,21 +1402,11 @@ static int save_state(syncer *s, long long last_batch, const char *mode,
          "blocked_task_instance = excluded.blocked_task_instance");
   if (q == NULL)
     return -EIO;
-  sqlite3_bind_text(q, 1, s->connector->id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(q, 2, last_batch);
-  if (mode != NULL)
-    sqlite3_bind_text(q, 3, mode, -1, SQLITE_STATIC);
-  else
-    sqlite3_bind_null(q, 3);
-  sqlite3_bind_text(q, 4, s->now, -1, SQLITE_STATIC);
-  if (blocked > 0)
-    sqlite3_bind_int64(q, 5, blocked);
-  else
-    sqlite3_bind_null(q, 5);
-  if (sqlite3_step(q) != SQLITE_DONE)
-    return db_fail(s, "saving the synchronization state");
-  sqlite3_reset(q);
-  return 0;
+  return sql_run(s, q,
+                 JH_DB_BIND(s->db, q, JH_DB_TEXT(s->connector->id),
+                            JH_DB_INT(last_batch), JH_DB_TEXT(mode),
+                            JH_DB_TEXT(s->now), JH_DB_ID(blocked)),
+                 "saving the synchronization state");
 }
 
 static int load_state(syncer *s, long long *last, int64_t *blocked) {
@@ -1399,16 +1417,14 @@ static int load_state(syncer *s, long long *last, int64_t *blocked) {
   *blocked = 0;
   if (q == NULL)
     return -EIO;
-  sqlite3_bind_text(q, 1, s->connector->id, -1, SQLITE_STATIC);
-  rc = sqlite3_step(q);
-  if (rc == SQLITE_ROW) {
+  rc = sql_step(s, q, JH_DB_BIND(s->db, q, JH_DB_TEXT(s->connector->id)),
+                "reading the synchronization state");
+  if (rc == 1) {
     *last = sqlite3_column_int64(q, 0);
     *blocked = sqlite3_column_int64(q, 1);
-  } else if (rc != SQLITE_DONE) {
-    return db_fail(s, "reading the synchronization state");
   }
-  sqlite3_reset(q);
-  return 0;
+  jh_db_done(s->db, q);
+  return rc < 0 ? rc : 0;
 }
 
 /* Drop the changes a blocked instance holds (superseded). */
@@ -1419,13 +1435,14 @@ static int drop_held(syncer *s, int64_t instance) {
       "state = 'held'",
       "DELETE FROM link_changes WHERE task_instance = ?1 AND state = 'held'"};
   for (int i = 0; i < 2; i++) {
+    int rc;
     q = stmt(s, sql[i]);
     if (q == NULL)
       return -EIO;
-    sqlite3_bind_int64(q, 1, instance);
-    if (sqlite3_step(q) != SQLITE_DONE)
-      return db_fail(s, "dropping held changes");
-    sqlite3_reset(q);
+    rc = sql_run(s, q, JH_DB_BIND(s->db, q, JH_DB_INT(instance)),
+                 "dropping held changes");
+    if (rc != 0)
+      return rc;
   }
   return 0;
 }
@@ -1460,13 +1477,13 @@ static int hold_get(syncer *s, int64_t task_instance, hold *h) {
                             "0), state, coalesce(settled_by, 0), "
                             "coalesce(settled_job, 0), settled_at, reason "
                             "FROM holds WHERE task_instance = ?1");
-  int step;
+  int rc;
   memset(h, 0, sizeof(*h));
   if (q == NULL)
     return -EIO;
-  sqlite3_bind_int64(q, 1, task_instance);
-  step = sqlite3_step(q);
-  if (step == SQLITE_ROW) {
+  rc = sql_step(s, q, JH_DB_BIND(s->db, q, JH_DB_INT(task_instance)),
+                "reading held changes");
+  if (rc == 1) {
     h->task_instance = sqlite3_column_int64(q, 0);
     h->job_instance = sqlite3_column_int64(q, 1);
     copy_col(q, 2, h->state, sizeof(h->state));
@@ -1475,28 +1492,29 @@ static int hold_get(syncer *s, int64_t task_instance, hold *h) {
     copy_col(q, 5, h->settled_at, sizeof(h->settled_at));
     copy_col(q, 6, h->reason, sizeof(h->reason));
   }
-  sqlite3_reset(q);
-  if (step != SQLITE_ROW && step != SQLITE_DONE)
-    return db_fail(s, "reading held changes");
-  return step == SQLITE_ROW;
+  jh_db_done(s->db, q);
+  return rc;
 }
 
 /* The newest hold of the connector made by job instance job (0: none). */
 static int hold_of_job(syncer *s, int64_t job, int64_t *task_instance) {
   sqlite3_stmt *q = stmt(s, "SELECT max(task_instance) FROM holds "
                             "WHERE job_instance = ?1 AND connector = ?2");
+  int rc;
   *task_instance = 0;
   if (q == NULL)
     return -EIO;
-  sqlite3_bind_int64(q, 1, job);
-  sqlite3_bind_text(q, 2, s->connector->id, -1, SQLITE_STATIC);
-  if (sqlite3_step(q) != SQLITE_ROW) {
-    sqlite3_reset(q);
-    return db_fail(s, "reading held changes");
-  }
-  *task_instance = sqlite3_column_int64(q, 0);
-  sqlite3_reset(q);
-  return 0;
+  rc = sql_step(s, q,
+                JH_DB_BIND(s->db, q, JH_DB_INT(job),
+                           JH_DB_TEXT(s->connector->id)),
+                "reading held changes");
+  if (rc == 1)
+    *task_instance = sqlite3_column_int64(q, 0);
+  jh_db_done(s->db, q);
+  if (rc == 0) /* an aggregate always has its row */
+    return fail(s, -EIO, "%s: reading held changes: no result",
+                s->a->store_path);
+  return rc < 0 ? rc : 0;
 }
 
 static int hold_record(syncer *s, long long seq, jh_batch_mode mode,
@@ -1507,20 +1525,13 @@ static int hold_record(syncer *s, long long seq, jh_batch_mode mode,
                             "'held', ?7)");
   if (q == NULL)
     return -EIO;
-  sqlite3_bind_int64(q, 1, s->a->task_instance);
-  sqlite3_bind_text(q, 2, s->connector->id, -1, SQLITE_STATIC);
-  if (s->a->job_instance > 0)
-    sqlite3_bind_int64(q, 3, s->a->job_instance);
-  else
-    sqlite3_bind_null(q, 3);
-  sqlite3_bind_int64(q, 4, seq);
-  sqlite3_bind_text(q, 5, jh_batch_mode_name(mode), -1, SQLITE_STATIC);
-  sqlite3_bind_int64(q, 6, n);
-  sqlite3_bind_text(q, 7, s->now, -1, SQLITE_STATIC);
-  if (sqlite3_step(q) != SQLITE_DONE)
-    return db_fail(s, "recording held changes");
-  sqlite3_reset(q);
-  return 0;
+  return sql_run(s, q,
+                 JH_DB_BIND(s->db, q, JH_DB_INT(s->a->task_instance),
+                            JH_DB_TEXT(s->connector->id),
+                            JH_DB_ID(s->a->job_instance), JH_DB_INT(seq),
+                            JH_DB_TEXT(jh_batch_mode_name(mode)), JH_DB_INT(n),
+                            JH_DB_TEXT(s->now)),
+                 "recording held changes");
 }
 
 static int hold_settle(syncer *s, int64_t task_instance, const char *state,
@@ -1530,19 +1541,12 @@ static int hold_settle(syncer *s, int64_t task_instance, const char *state,
                             "WHERE task_instance = ?1");
   if (q == NULL)
     return -EIO;
-  sqlite3_bind_int64(q, 1, task_instance);
-  sqlite3_bind_text(q, 2, state, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(q, 3, s->a->task_instance);
-  if (s->a->job_instance > 0)
-    sqlite3_bind_int64(q, 4, s->a->job_instance);
-  else
-    sqlite3_bind_null(q, 4);
-  sqlite3_bind_text(q, 5, s->now, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 6, reason, -1, SQLITE_STATIC);
-  if (sqlite3_step(q) != SQLITE_DONE)
-    return db_fail(s, "recording what became of held changes");
-  sqlite3_reset(q);
-  return 0;
+  return sql_run(s, q,
+                 JH_DB_BIND(s->db, q, JH_DB_INT(task_instance),
+                            JH_DB_TEXT(state), JH_DB_INT(s->a->task_instance),
+                            JH_DB_ID(s->a->job_instance), JH_DB_TEXT(s->now),
+                            JH_DB_TEXT(reason)),
+                 "recording what became of held changes");
 }
 
 /* The number of changes task_instance still holds. */
@@ -1555,15 +1559,19 @@ static int held_count(syncer *s, int64_t task_instance, int64_t *n) {
   *n = 0;
   for (int i = 0; i < 2; i++) {
     sqlite3_stmt *q = stmt(s, sql[i]);
+    int rc;
     if (q == NULL)
       return -EIO;
-    sqlite3_bind_int64(q, 1, task_instance);
-    if (sqlite3_step(q) != SQLITE_ROW) {
-      sqlite3_reset(q);
-      return db_fail(s, "counting held changes");
-    }
-    *n += sqlite3_column_int64(q, 0);
-    sqlite3_reset(q);
+    rc = sql_step(s, q, JH_DB_BIND(s->db, q, JH_DB_INT(task_instance)),
+                  "counting held changes");
+    if (rc == 1)
+      *n += sqlite3_column_int64(q, 0);
+    jh_db_done(s->db, q);
+    if (rc == 0) /* an aggregate always has its row */
+      return fail(s, -EIO, "%s: counting held changes: no result",
+                  s->a->store_path);
+    if (rc < 0)
+      return rc;
   }
   return 0;
 }
@@ -1629,7 +1637,7 @@ static int apply_held(syncer *s, int64_t instance) {
   sqlite3_stmt *q;
   int64_t n = 0, blocked;
   long long last;
-  int rc = 0, step;
+  int rc, step = 0;
 
   for (size_t i = 0; i < s->ntables; i++)
     s->tables[i].in_batch = 1;
@@ -1637,8 +1645,10 @@ static int apply_held(syncer *s, int64_t instance) {
               "WHERE task_instance = ?1 AND state = 'held' ORDER BY id");
   if (q == NULL)
     return -EIO;
-  sqlite3_bind_int64(q, 1, instance);
-  while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
+  rc = JH_DB_BIND(s->db, q, JH_DB_INT(instance)) != 0
+           ? db_fail(s, "reading held changes")
+           : 0;
+  while (rc == 0 && (step = jh_db_step(s->db, q, NULL)) == 1) {
     table *t = table_named(s, (const char *)sqlite3_column_text(q, 0));
     const char *op = (const char *)sqlite3_column_text(q, 2);
     int o = strcmp(op, "insert") == 0 ? OP_INSERT
@@ -1664,15 +1674,19 @@ static int apply_held(syncer *s, int64_t instance) {
       t->del++;
     n++;
   }
-  sqlite3_reset(q);
+  if (rc == 0 && step < 0)
+    rc = db_fail(s, "reading held changes");
+  jh_db_done(s->db, q);
   if (rc != 0)
     return rc;
   q = stmt(s, "SELECT association, value1, value2, op FROM link_changes "
               "WHERE task_instance = ?1 AND state = 'held' ORDER BY id");
   if (q == NULL)
     return -EIO;
-  sqlite3_bind_int64(q, 1, instance);
-  while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
+  rc = JH_DB_BIND(s->db, q, JH_DB_INT(instance)) != 0
+           ? db_fail(s, "reading held changes")
+           : 0;
+  while (rc == 0 && (step = jh_db_step(s->db, q, NULL)) == 1) {
     table *t = table_named(s, (const char *)sqlite3_column_text(q, 0));
     int o = strcmp((const char *)sqlite3_column_text(q, 3), "insert") == 0
                 ? OP_INSERT
@@ -1696,7 +1710,9 @@ static int apply_held(syncer *s, int64_t instance) {
       t->del++;
     n++;
   }
-  sqlite3_reset(q);
+  if (rc == 0 && step < 0)
+    rc = db_fail(s, "reading held changes");
+  jh_db_done(s->db, q);
   if (rc != 0)
     return rc;
   {
@@ -1713,10 +1729,10 @@ static int apply_held(syncer *s, int64_t instance) {
       q = stmt(s, sql[i][s->a->do_not_delete_changes ? 0 : 1]);
       if (q == NULL)
         return -EIO;
-      sqlite3_bind_int64(q, 1, instance);
-      if (sqlite3_step(q) != SQLITE_DONE)
-        return db_fail(s, "clearing held changes");
-      sqlite3_reset(q);
+      rc = sql_run(s, q, JH_DB_BIND(s->db, q, JH_DB_INT(instance)),
+                   "clearing held changes");
+      if (rc != 0)
+        return rc;
     }
   }
   logf_(s, JOBHOST_LOG_INFO, "validated the blocked synchronization of task "
@@ -1843,21 +1859,19 @@ static int load_failed(syncer *s, long long *seq, char *why, size_t size) {
   sqlite3_stmt *q = stmt(s, "SELECT coalesce(failed_batch, 0), "
                             "failed_reason FROM sync_state "
                             "WHERE connector = ?1");
-  int step;
+  int rc;
   *seq = 0;
   why[0] = '\0';
   if (q == NULL)
     return -EIO;
-  sqlite3_bind_text(q, 1, s->connector->id, -1, SQLITE_STATIC);
-  step = sqlite3_step(q);
-  if (step == SQLITE_ROW) {
+  rc = sql_step(s, q, JH_DB_BIND(s->db, q, JH_DB_TEXT(s->connector->id)),
+                "reading the synchronization state");
+  if (rc == 1) {
     *seq = sqlite3_column_int64(q, 0);
     copy_col(q, 1, why, size);
   }
-  sqlite3_reset(q);
-  if (step != SQLITE_ROW && step != SQLITE_DONE)
-    return db_fail(s, "reading the synchronization state");
-  return 0;
+  jh_db_done(s->db, q);
+  return rc < 0 ? rc : 0;
 }
 
 static int clear_failed(syncer *s) {
@@ -1865,11 +1879,8 @@ static int clear_failed(syncer *s) {
                             "failed_reason = NULL WHERE connector = ?1");
   if (q == NULL)
     return -EIO;
-  sqlite3_bind_text(q, 1, s->connector->id, -1, SQLITE_STATIC);
-  if (sqlite3_step(q) != SQLITE_DONE)
-    return db_fail(s, "saving the synchronization state");
-  sqlite3_reset(q);
-  return 0;
+  return sql_run(s, q, JH_DB_BIND(s->db, q, JH_DB_TEXT(s->connector->id)),
+                 "saving the synchronization state");
 }
 
 /*
@@ -1904,7 +1915,7 @@ static void set_aside(syncer *s) {
   snprintf(file, sizeof(file), "%s/" JH_BATCH_REASON, to);
   (void)jh_write_file_atomic(file, text, strlen(text), 0640);
   (void)jh_fsync_dir(dir);
-  rc = jh_idstore_exec(s->st, "BEGIN IMMEDIATE", NULL, 0);
+  rc = jh_db_begin(s->db);
   q = rc == 0 ? stmt(s, "INSERT INTO sync_state(connector, failed_batch, "
                         "failed_reason) VALUES (?1, ?2, ?3) "
                         "ON CONFLICT(connector) DO UPDATE SET "
@@ -1912,17 +1923,17 @@ static void set_aside(syncer *s) {
                         "failed_reason = excluded.failed_reason")
               : NULL;
   if (q != NULL) {
-    sqlite3_bind_text(q, 1, s->connector->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, s->failed_seq);
-    sqlite3_bind_text(q, 3, s->err != NULL ? s->err : "", -1,
-                      SQLITE_TRANSIENT);
-    rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -EIO;
-    sqlite3_reset(q);
+    rc = JH_DB_BIND(s->db, q, JH_DB_TEXT(s->connector->id),
+                    JH_DB_INT(s->failed_seq),
+                    JH_DB_TEXT(s->err != NULL ? s->err : ""));
+    if (rc == 0)
+      rc = jh_db_step_done(s->db, q, NULL);
+    jh_db_done(s->db, q);
   }
   if (rc == 0 && q != NULL)
-    rc = jh_idstore_exec(s->st, "COMMIT", NULL, 0);
-  else
-    jh_idstore_exec(s->st, "ROLLBACK", NULL, 0);
+    rc = jh_db_commit(s->db);
+  if (rc != 0 || q == NULL)
+    jh_db_rollback(s->db);
   if (s->err != NULL && used < s->errsize)
     snprintf(s->err + used, s->errsize - used, "; the batch is set aside in "
              "%s (" JH_BATCH_REASON "): run a complete synchronization of %s "
@@ -2004,7 +2015,7 @@ static void remove_consumed(syncer *s) {
                                  s->connector->id) != 0)
     logf_(s, JOBHOST_LOG_WARNING, "connector %s: consumed batches stay "
           "until the next synchronization: %s", s->connector->id,
-          sqlite3_errmsg(s->db));
+          jh_db_errmsg(s->db));
 }
 
 /*
@@ -2029,13 +2040,10 @@ static int report_prepare(syncer *s) {
               "VALUES (?1, ?2)");
   if (q == NULL)
     return -EIO;
-  sqlite3_bind_int64(q, 1, s->a->task_instance);
-  sqlite3_bind_text(q, 2, s->a->report_path, -1, SQLITE_STATIC);
-  rc = sqlite3_step(q);
-  sqlite3_reset(q);
-  if (rc != SQLITE_DONE)
-    return db_fail(s, "recording the change report");
-  return 0;
+  return sql_run(s, q,
+                 JH_DB_BIND(s->db, q, JH_DB_INT(s->a->task_instance),
+                            JH_DB_TEXT(s->a->report_path)),
+                 "recording the change report");
 }
 
 /* After the commit: the report in place, its row gone. A failure is
@@ -2058,12 +2066,14 @@ static void report_finish(syncer *s) {
   q = stmt(s, "DELETE FROM pending_reports WHERE task_instance = ?1");
   if (q == NULL)
     return;
-  sqlite3_bind_int64(q, 1, s->a->task_instance);
-  if (sqlite3_step(q) != SQLITE_DONE)
+  rc = JH_DB_BIND(s->db, q, JH_DB_INT(s->a->task_instance));
+  if (rc == 0)
+    rc = jh_db_step_done(s->db, q, NULL);
+  jh_db_done(s->db, q);
+  if (rc != 0)
     logf_(s, JOBHOST_LOG_WARNING, "%s: the change report is in place, but "
           "its record stays until the next synchronization: %s",
-          s->a->report_path, sqlite3_errmsg(s->db));
-  sqlite3_reset(q);
+          s->a->report_path, jh_db_errmsg(s->db));
 }
 
 /*
@@ -2076,24 +2086,21 @@ static void report_finish(syncer *s) {
  * after the transaction (and at every open).
  */
 static int bulk_journal(syncer *s) {
-  sqlite3_stmt *q = NULL;
+  sqlite3_stmt *q = jh_db_stmt(s->db, "SELECT NOT EXISTS (SELECT 1 FROM "
+                                      "resources) AND NOT EXISTS (SELECT 1 "
+                                      "FROM links)");
   int empty = 0, switched = 0;
-  if (sqlite3_prepare_v2(s->db,
-                         "SELECT NOT EXISTS (SELECT 1 FROM resources) "
-                         "AND NOT EXISTS (SELECT 1 FROM links)",
-                         -1, &q, NULL) == SQLITE_OK &&
-      sqlite3_step(q) == SQLITE_ROW)
+  if (q != NULL && jh_db_step(s->db, q, NULL) == 1)
     empty = sqlite3_column_int(q, 0);
-  sqlite3_finalize(q);
+  jh_db_done(s->db, q);
   if (!empty)
     return 0;
-  sqlite3_busy_timeout(s->db, 0);
-  if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = DELETE", -1, &q,
-                         NULL) == SQLITE_OK &&
-      sqlite3_step(q) == SQLITE_ROW)
+  jh_db_busy(s->db, 0);
+  q = jh_db_stmt(s->db, "PRAGMA journal_mode = DELETE");
+  if (q != NULL && jh_db_step(s->db, q, NULL) == 1)
     switched = strcmp((const char *)sqlite3_column_text(q, 0), "delete") == 0;
-  sqlite3_finalize(q);
-  sqlite3_busy_timeout(s->db, JH_IDSTORE_BUSY_MS);
+  jh_db_done(s->db, q);
+  jh_db_busy(s->db, -1);
   return switched;
 }
 
@@ -2212,9 +2219,9 @@ int jh_sync_mark_dirty(const char *store_path, int64_t *flagged,
   for (int i = 0; rc == 0 && i < 3; i++) {
     rc = jh_idstore_exec(st, steps[i], err, errsize);
     if (rc == 0 && i == 0)
-      *flagged = sqlite3_changes64(jh_idstore_db(st));
+      *flagged = jh_db_changes(jh_idstore_db(st));
     else if (rc == 0)
-      *cleared += sqlite3_changes64(jh_idstore_db(st));
+      *cleared += jh_db_changes(jh_idstore_db(st));
   }
   if (rc == 0)
     rc = jh_idstore_exec(st, "COMMIT", err, errsize);

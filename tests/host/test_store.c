@@ -20,8 +20,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "atomic_file.h"
+#include "db.h"
 #include "home.h"
 #include "idstore.h"
 #include "store.h"
@@ -29,6 +31,11 @@
 #include "testutil.h"
 
 /* A temporary folder and a store in it, per test. */
+/* The store's own connection, to inspect it. */
+static sqlite3 *store_sqlite(jh_store *s) {
+  return jh_db_sqlite(jh_store_db(s));
+}
+
 struct fixture {
   char dir[PATH_MAX];
   char db[PATH_MAX + 16];
@@ -69,7 +76,7 @@ static long dead_pid(void) {
 static int64_t pragma_int(jh_store *s, const char *sql) {
   sqlite3_stmt *st;
   int64_t v;
-  assert_int_equal(sqlite3_prepare_v2(jh_store_db(s), sql, -1, &st, NULL),
+  assert_int_equal(sqlite3_prepare_v2(store_sqlite(s), sql, -1, &st, NULL),
                    SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   v = sqlite3_column_int64(st, 0);
@@ -89,7 +96,7 @@ static void test_migrations_new_and_reopen(void **state) {
   assert_int_equal(pragma_int(f->s, "PRAGMA user_version"), version);
   assert_int_equal(pragma_int(f->s, "PRAGMA foreign_keys"), 1);
   assert_int_equal(pragma_int(f->s, "PRAGMA busy_timeout"), 5000);
-  assert_int_equal(sqlite3_prepare_v2(jh_store_db(f->s), "PRAGMA journal_mode",
+  assert_int_equal(sqlite3_prepare_v2(store_sqlite(f->s), "PRAGMA journal_mode",
                                       -1, &st, NULL),
                    SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -113,7 +120,7 @@ static void test_newer_schema_refused(void **state) {
   jh_store *other = NULL;
   char err[512] = "";
 
-  assert_int_equal(sqlite3_exec(jh_store_db(f->s), "PRAGMA user_version = 99",
+  assert_int_equal(sqlite3_exec(store_sqlite(f->s), "PRAGMA user_version = 99",
                                 NULL, NULL, NULL),
                    SQLITE_OK);
   assert_true(jh_store_open(f->db, &other, err, sizeof(err)) < 0);
@@ -303,7 +310,7 @@ static void test_reused_pid_is_not_alive(void **state) {
   jh_job_row_clear(&row);
   /* Same pid, another start time: as if our pid had been reused. */
   assert_int_equal(
-      sqlite3_exec(jh_store_db(f->s),
+      sqlite3_exec(store_sqlite(f->s),
                    "UPDATE job_instances SET host_start = host_start + 1000",
                    NULL, NULL, NULL),
       SQLITE_OK);
@@ -535,7 +542,7 @@ static void test_sqlite_errors_reported(void **state) {
   assert_int_equal(
       jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(), &inst, NULL),
       0);
-  assert_int_equal(sqlite3_exec(jh_store_db(f->s),
+  assert_int_equal(sqlite3_exec(store_sqlite(f->s),
                                 "UPDATE job_instances SET state = 'Bogus'",
                                 NULL, NULL, NULL),
                    SQLITE_OK);
@@ -543,7 +550,7 @@ static void test_sqlite_errors_reported(void **state) {
   assert_null(row.job_id);
   assert_non_null(strstr(jh_store_errmsg(f->s), "unknown state 'Bogus'"));
 
-  assert_int_equal(sqlite3_exec(jh_store_db(f->s),
+  assert_int_equal(sqlite3_exec(store_sqlite(f->s),
                                 "DROP TABLE task_instances;"
                                 " DROP TABLE job_instances",
                                 NULL, NULL, NULL),
@@ -554,7 +561,7 @@ static void test_sqlite_errors_reported(void **state) {
   assert_non_null(strstr(jh_store_errmsg(f->s), "no such table"));
   /* A failed transaction was rolled back: the next one can begin. */
   assert_int_equal(jh_store_job_cancel_requested(f->s, inst), -EIO);
-  assert_true(sqlite3_get_autocommit(jh_store_db(f->s)));
+  assert_true(sqlite3_get_autocommit(store_sqlite(f->s)));
 }
 
 /* ---- task instances and reports ---- */
