@@ -427,11 +427,11 @@ static int end_of_file(jh_csv_reader *r, enum field_state st, size_t *start,
 /*
  * The common case at once: a record that is one whole line of the input
  * window (ended by LF or CRLF), made of plain ASCII bytes (no quote, CR,
- * NUL or non-ASCII byte) and read without trimming. Its bytes need none of the per-byte checks,
- * so the line is copied, cut at each separator and published, with the
- * line and column moved as next_byte would have. Returns 1 when it took
- * the record, 0 when the record is left to the byte-wise parser (nothing
- * consumed), or an error.
+ * NUL or non-ASCII byte) and read without trimming. Its bytes need none
+ * of the per-byte checks, so the line is copied, cut at each separator
+ * and published, with the line and column moved as next_byte would
+ * have. Returns 1 when it took the record, 0 when the record is left to
+ * the byte-wise parser (nothing consumed), or an error.
  */
 static int parse_plain_line(jh_csv_reader *r) {
   const unsigned char *p, *e, *nl, *end, *q;
@@ -685,6 +685,99 @@ int jh_csv_reader_open(const char *path, const jh_csv_options *opt,
   return 0;
 }
 
+/* ----------------------------------------------------- helper thread */
+
+/*
+ * A reader's read-ahead and a writer's background writes both hand
+ * records between the caller and a thread of their own through two
+ * blocks, under one lock and one condition.
+ */
+struct block {
+  char *data;
+  size_t len, cap;
+  int end;    /* read-ahead: the parse ended after these records, */
+  int end_rc; /* with end_rc (0 at end of file, or the error) */
+};
+
+struct twin {
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  struct block blocks[2];
+  int stop; /* the caller is done: the thread is to end */
+};
+
+/* Allocate the blocks (`size` bytes each) and start main(arg): 0,
+ * -ENOMEM, or the pthread error; on failure nothing is left to release. */
+static int twin_start(struct twin *t, size_t size, void *(*main)(void *),
+                      void *arg) {
+  int rc;
+  for (int i = 0; i < 2; i++) {
+    t->blocks[i].cap = size;
+    t->blocks[i].data = malloc(size);
+  }
+  if (t->blocks[0].data == NULL || t->blocks[1].data == NULL) {
+    free(t->blocks[0].data);
+    free(t->blocks[1].data);
+    return -ENOMEM;
+  }
+  pthread_mutex_init(&t->mu, NULL);
+  pthread_cond_init(&t->cv, NULL);
+  rc = pthread_create(&t->thread, NULL, main, arg);
+  if (rc != 0) {
+    pthread_cond_destroy(&t->cv);
+    pthread_mutex_destroy(&t->mu);
+    free(t->blocks[0].data);
+    free(t->blocks[1].data);
+  }
+  return rc;
+}
+
+/* Ask the thread to stop, wait for it and release what twin_start took. */
+static void twin_stop(struct twin *t) {
+  pthread_mutex_lock(&t->mu);
+  t->stop = 1;
+  pthread_cond_broadcast(&t->cv);
+  pthread_mutex_unlock(&t->mu);
+  pthread_join(t->thread, NULL);
+  pthread_cond_destroy(&t->cv);
+  pthread_mutex_destroy(&t->mu);
+  free(t->blocks[0].data);
+  free(t->blocks[1].data);
+}
+
+/* Make room for `need` more bytes in b: 0 or -ENOMEM. */
+static int block_fit(struct block *b, size_t need) {
+  char *g;
+  if (b->len + need <= b->cap)
+    return 0;
+  g = realloc(b->data, b->len + need);
+  if (g == NULL)
+    return -ENOMEM;
+  b->data = g;
+  b->cap = b->len + need;
+  return 0;
+}
+
+/* Make room for n fields in *fields and *lengths (*cap of each): 0 or
+ * -ENOMEM. */
+static int fields_fit(const char ***fields, size_t **lengths, size_t *cap,
+                      size_t n) {
+  const char **f;
+  size_t *l;
+  if (n <= *cap)
+    return 0;
+  f = realloc(*fields, n * sizeof(**fields));
+  l = f ? realloc(*lengths, n * sizeof(**lengths)) : NULL;
+  if (f != NULL)
+    *fields = f;
+  if (l == NULL)
+    return -ENOMEM;
+  *lengths = l;
+  *cap = n;
+  return 0;
+}
+
 /* ------------------------------------------------------- read-ahead */
 
 /*
@@ -699,20 +792,9 @@ int jh_csv_reader_open(const char *path, const jh_csv_options *opt,
  */
 #define RA_BLOCK (1u << 20)
 
-struct ra_block {
-  char *data;
-  size_t len, cap;
-  int end;    /* the parse ended after these records, with end_rc */
-  int end_rc; /* 0 at end of file, or the error */
-};
-
 struct read_ahead {
-  pthread_t thread;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  struct ra_block blocks[2];
-  int ready[2]; /* filled, for the caller */
-  int stop;     /* the caller closes the reader */
+  struct twin t; /* t.stop: the caller closes the reader */
+  int ready[2];  /* filled, for the caller */
   /* the caller's side */
   int next;     /* the block to take next */
   int reading;  /* the block being read, or -1 */
@@ -728,20 +810,15 @@ struct read_ahead {
 static int parse_record(jh_csv_reader *r);
 
 /* Copy the record just parsed into b: 0 or -ENOMEM. */
-static int ra_copy(jh_csv_reader *r, struct ra_block *b) {
+static int ra_copy(jh_csv_reader *r, struct block *b) {
   uint64_t line = r->rec_line;
   uint32_t n = (uint32_t)r->nspans, len;
   size_t need = sizeof(line) + sizeof(n) + n * sizeof(len);
   char *p;
   for (size_t i = 0; i < r->nspans; i++)
     need += r->spans[i].len + 1;
-  if (b->len + need > b->cap) {
-    char *g = realloc(b->data, b->len + need);
-    if (g == NULL)
-      return -ENOMEM;
-    b->data = g;
-    b->cap = b->len + need;
-  }
+  if (block_fit(b, need) != 0)
+    return -ENOMEM;
   p = b->data + b->len;
   memcpy(p, &line, sizeof(line));
   p += sizeof(line);
@@ -765,12 +842,12 @@ static void *ra_main(void *arg) {
   struct read_ahead *ra = r->ra;
   int k = 0, end = 0;
   while (!end) {
-    struct ra_block *b = &ra->blocks[k];
-    pthread_mutex_lock(&ra->mu);
-    while (ra->ready[k] && !ra->stop)
-      pthread_cond_wait(&ra->cv, &ra->mu);
-    end = ra->stop;
-    pthread_mutex_unlock(&ra->mu);
+    struct block *b = &ra->t.blocks[k];
+    pthread_mutex_lock(&ra->t.mu);
+    while (ra->ready[k] && !ra->t.stop)
+      pthread_cond_wait(&ra->t.cv, &ra->t.mu);
+    end = ra->t.stop;
+    pthread_mutex_unlock(&ra->t.mu);
     if (end)
       break;
     b->len = 0;
@@ -786,10 +863,10 @@ static void *ra_main(void *arg) {
         break;
       }
     }
-    pthread_mutex_lock(&ra->mu);
+    pthread_mutex_lock(&ra->t.mu);
     ra->ready[k] = 1;
-    pthread_cond_broadcast(&ra->cv);
-    pthread_mutex_unlock(&ra->mu);
+    pthread_cond_broadcast(&ra->t.cv);
+    pthread_mutex_unlock(&ra->t.mu);
     k = 1 - k;
   }
   return NULL;
@@ -805,43 +882,20 @@ int jh_csv_reader_background(jh_csv_reader *r) {
     return -ENOMEM;
   ra->reading = -1;
   ra->line = r->rec_line; /* the header's, until a record is read */
-  for (int i = 0; i < 2; i++) {
-    ra->blocks[i].cap = RA_BLOCK;
-    ra->blocks[i].data = malloc(RA_BLOCK);
-  }
-  if (ra->blocks[0].data == NULL || ra->blocks[1].data == NULL) {
-    free(ra->blocks[0].data);
-    free(ra->blocks[1].data);
-    free(ra);
-    return -ENOMEM;
-  }
-  pthread_mutex_init(&ra->mu, NULL);
-  pthread_cond_init(&ra->cv, NULL);
   r->ra = ra;
-  rc = pthread_create(&ra->thread, NULL, ra_main, r);
+  rc = twin_start(&ra->t, RA_BLOCK, ra_main, r);
   if (rc != 0) {
     r->ra = NULL;
-    pthread_cond_destroy(&ra->cv);
-    pthread_mutex_destroy(&ra->mu);
-    free(ra->blocks[0].data);
-    free(ra->blocks[1].data);
     free(ra);
-    return -rc; /* the reader goes on in the caller's thread */
+    /* without a thread the reader goes on in the caller's thread */
+    return rc < 0 ? rc : -rc;
   }
   return 0;
 }
 
 static void ra_end(jh_csv_reader *r) {
   struct read_ahead *ra = r->ra;
-  pthread_mutex_lock(&ra->mu);
-  ra->stop = 1;
-  pthread_cond_broadcast(&ra->cv);
-  pthread_mutex_unlock(&ra->mu);
-  pthread_join(ra->thread, NULL);
-  pthread_cond_destroy(&ra->cv);
-  pthread_mutex_destroy(&ra->mu);
-  free(ra->blocks[0].data);
-  free(ra->blocks[1].data);
+  twin_stop(&ra->t);
   free(ra->ptrs);
   free(ra->lens);
   free(ra);
@@ -855,7 +909,7 @@ static int ra_read(jh_csv_reader *r, const jh_csv_record **rec) {
     if (ra->done)
       return ra->done_rc;
     if (ra->reading >= 0) {
-      struct ra_block *b = &ra->blocks[ra->reading];
+      struct block *b = &ra->t.blocks[ra->reading];
       if (ra->off < b->len) {
         const char *p = b->data + ra->off;
         uint64_t line;
@@ -864,16 +918,8 @@ static int ra_read(jh_csv_reader *r, const jh_csv_record **rec) {
         p += sizeof(line);
         memcpy(&n, p, sizeof(n));
         p += sizeof(n);
-        if (n > ra->cap) {
-          const char **f = realloc(ra->ptrs, n * sizeof(*f));
-          size_t *l = f ? realloc(ra->lens, n * sizeof(*l)) : NULL;
-          if (f != NULL)
-            ra->ptrs = f;
-          if (l == NULL)
-            return -ENOMEM;
-          ra->lens = l;
-          ra->cap = n;
-        }
+        if (fields_fit(&ra->ptrs, &ra->lens, &ra->cap, n) != 0)
+          return -ENOMEM;
         for (uint32_t i = 0; i < n; i++) {
           memcpy(&len, p + i * sizeof(len), sizeof(len));
           ra->lens[i] = len;
@@ -896,16 +942,16 @@ static int ra_read(jh_csv_reader *r, const jh_csv_record **rec) {
         ra->done_rc = b->end_rc;
         continue;
       }
-      pthread_mutex_lock(&ra->mu); /* give the block back */
+      pthread_mutex_lock(&ra->t.mu); /* give the block back */
       ra->ready[ra->reading] = 0;
-      pthread_cond_broadcast(&ra->cv);
-      pthread_mutex_unlock(&ra->mu);
+      pthread_cond_broadcast(&ra->t.cv);
+      pthread_mutex_unlock(&ra->t.mu);
       ra->reading = -1;
     }
-    pthread_mutex_lock(&ra->mu);
+    pthread_mutex_lock(&ra->t.mu);
     while (!ra->ready[ra->next])
-      pthread_cond_wait(&ra->cv, &ra->mu);
-    pthread_mutex_unlock(&ra->mu);
+      pthread_cond_wait(&ra->t.cv, &ra->t.mu);
+    pthread_mutex_unlock(&ra->t.mu);
     ra->reading = ra->next;
     ra->next = 1 - ra->next;
     ra->off = 0;
@@ -1162,20 +1208,11 @@ static int format_record(jh_csv_writer *w, const char *const *fields,
  */
 #define BLOCK_SIZE (1u << 20)
 
-struct block {
-  char *data;
-  size_t len, cap;
-};
-
 struct background {
-  pthread_t thread;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  struct block blocks[2];
-  int filling;     /* the block the caller fills */
-  int handed;      /* the block the thread is to write, or -1 */
-  int stop;        /* no more blocks will come */
-  int error;       /* the thread's first error */
+  struct twin t; /* t.stop: no more blocks will come */
+  int filling;   /* the block the caller fills */
+  int handed;    /* the block the thread is to write, or -1 */
+  int error;     /* the thread's first error */
 };
 
 /* Format and write the records of one block (in the writer's thread). */
@@ -1187,16 +1224,8 @@ static int write_block(jh_csv_writer *w, const struct block *b,
     uint32_t n, len;
     memcpy(&n, b->data + off, sizeof(n));
     off += sizeof(n);
-    if (n > *cap) {
-      const char **f = realloc(*fields, n * sizeof(**fields));
-      size_t *l = f ? realloc(*lengths, n * sizeof(**lengths)) : NULL;
-      if (f != NULL)
-        *fields = f;
-      if (l == NULL)
-        return -ENOMEM;
-      *lengths = l;
-      *cap = n;
-    }
+    if (fields_fit(fields, lengths, cap, n) != 0)
+      return -ENOMEM;
     for (uint32_t i = 0; i < n; i++) {
       memcpy(&len, b->data + off + i * sizeof(len), sizeof(len));
       (*lengths)[i] = len;
@@ -1216,23 +1245,23 @@ static void *background_main(void *arg) {
   struct background *bg = w->bg;
   const char **fields = NULL;
   size_t *lengths = NULL, cap = 0;
-  pthread_mutex_lock(&bg->mu);
+  pthread_mutex_lock(&bg->t.mu);
   for (;;) {
     int rc;
-    while (bg->handed < 0 && !bg->stop)
-      pthread_cond_wait(&bg->cv, &bg->mu);
+    while (bg->handed < 0 && !bg->t.stop)
+      pthread_cond_wait(&bg->t.cv, &bg->t.mu);
     if (bg->handed < 0)
       break;
-    pthread_mutex_unlock(&bg->mu);
-    rc = write_block(w, &bg->blocks[bg->handed], &fields, &lengths, &cap);
-    pthread_mutex_lock(&bg->mu);
+    pthread_mutex_unlock(&bg->t.mu);
+    rc = write_block(w, &bg->t.blocks[bg->handed], &fields, &lengths, &cap);
+    pthread_mutex_lock(&bg->t.mu);
     if (rc != 0 && bg->error == 0)
       bg->error = rc;
-    bg->blocks[bg->handed].len = 0;
+    bg->t.blocks[bg->handed].len = 0;
     bg->handed = -1;
-    pthread_cond_broadcast(&bg->cv);
+    pthread_cond_broadcast(&bg->t.cv);
   }
-  pthread_mutex_unlock(&bg->mu);
+  pthread_mutex_unlock(&bg->t.mu);
   free(fields);
   free(lengths);
   return NULL;
@@ -1247,28 +1276,13 @@ int jh_csv_writer_background(jh_csv_writer *w) {
   if (bg == NULL)
     return -ENOMEM;
   bg->handed = -1;
-  for (int i = 0; i < 2; i++) {
-    bg->blocks[i].cap = BLOCK_SIZE;
-    bg->blocks[i].data = malloc(BLOCK_SIZE);
-  }
-  if (bg->blocks[0].data == NULL || bg->blocks[1].data == NULL) {
-    free(bg->blocks[0].data);
-    free(bg->blocks[1].data);
-    free(bg);
-    return -ENOMEM;
-  }
-  pthread_mutex_init(&bg->mu, NULL);
-  pthread_cond_init(&bg->cv, NULL);
   w->bg = bg;
-  rc = pthread_create(&bg->thread, NULL, background_main, w);
+  rc = twin_start(&bg->t, BLOCK_SIZE, background_main, w);
   if (rc != 0) {
     w->bg = NULL;
-    pthread_cond_destroy(&bg->cv);
-    pthread_mutex_destroy(&bg->mu);
-    free(bg->blocks[0].data);
-    free(bg->blocks[1].data);
     free(bg);
-    return -rc; /* the writer goes on in the caller's thread */
+    /* without a thread the writer goes on in the caller's thread */
+    return rc < 0 ? rc : -rc;
   }
   return 0;
 }
@@ -1277,23 +1291,23 @@ int jh_csv_writer_background(jh_csv_writer *w) {
  * thread's error. */
 static int hand_over(struct background *bg) {
   int rc;
-  pthread_mutex_lock(&bg->mu);
+  pthread_mutex_lock(&bg->t.mu);
   while (bg->handed >= 0)
-    pthread_cond_wait(&bg->cv, &bg->mu);
+    pthread_cond_wait(&bg->t.cv, &bg->t.mu);
   rc = bg->error;
-  if (rc == 0 && bg->blocks[bg->filling].len > 0) {
+  if (rc == 0 && bg->t.blocks[bg->filling].len > 0) {
     bg->handed = bg->filling;
     bg->filling = 1 - bg->filling;
-    pthread_cond_broadcast(&bg->cv);
+    pthread_cond_broadcast(&bg->t.cv);
   }
-  pthread_mutex_unlock(&bg->mu);
+  pthread_mutex_unlock(&bg->t.mu);
   return rc;
 }
 
 static int put_record(jh_csv_writer *w, const char *const *fields,
                       const size_t *lengths, size_t n) {
   struct background *bg = w->bg;
-  struct block *b = &bg->blocks[bg->filling];
+  struct block *b = &bg->t.blocks[bg->filling];
   size_t need = sizeof(uint32_t) * (n + 1);
   uint32_t small[32], *lens = small, u;
   char *p;
@@ -1312,16 +1326,9 @@ static int put_record(jh_csv_writer *w, const char *const *fields,
   }
   if (rc == 0 && b->len > 0 && b->len + need > b->cap &&
       (rc = hand_over(bg)) == 0)
-    b = &bg->blocks[bg->filling];
-  if (rc == 0 && b->len + need > b->cap) { /* larger than a block */
-    char *g = realloc(b->data, b->len + need);
-    if (g == NULL)
-      rc = -ENOMEM;
-    else {
-      b->data = g;
-      b->cap = b->len + need;
-    }
-  }
+    b = &bg->t.blocks[bg->filling];
+  if (rc == 0) /* a record larger than a block */
+    rc = block_fit(b, need);
   if (rc == 0) {
     p = b->data + b->len;
     u = (uint32_t)n;
@@ -1349,17 +1356,9 @@ static int background_end(jh_csv_writer *w, int flush) {
     return w->error;
   if (flush)
     rc = hand_over(bg);
-  pthread_mutex_lock(&bg->mu);
-  bg->stop = 1;
-  pthread_cond_broadcast(&bg->cv);
-  pthread_mutex_unlock(&bg->mu);
-  pthread_join(bg->thread, NULL);
+  twin_stop(&bg->t);
   if (rc == 0)
     rc = bg->error;
-  pthread_cond_destroy(&bg->cv);
-  pthread_mutex_destroy(&bg->mu);
-  free(bg->blocks[0].data);
-  free(bg->blocks[1].data);
   free(bg);
   w->bg = NULL;
   if (rc != 0 && w->error == 0)

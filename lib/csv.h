@@ -21,7 +21,9 @@
  *  - completely empty lines are skipped (they are not records).
  *
  * Memory: the reader reads through a fixed-size buffer; only the storage
- * of the current record grows, up to the size of the largest record.
+ * of the current record grows, up to the size of the largest record. In
+ * the background (jh_csv_reader_background, jh_csv_writer_background) two
+ * blocks of 1 MiB, or of the largest record, are added.
  */
 #ifndef JH_CSV_H
 #define JH_CSV_H

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "extsort.h"
 
 /*
@@ -334,14 +335,9 @@ static int run_finish(jh_sorter *s, int fd, size_t id, int rc) {
   if (rc < 0)
     return s->error ? s->error
                     : fail(s, rc, "%s/run-%zu: %s", s->dir, id, strerror(-rc));
-  if (s->nlive == s->live_cap) {
-    size_t cap = s->live_cap ? 2 * s->live_cap : 16;
-    size_t *p = realloc(s->live, cap * sizeof(*p));
-    if (p == NULL)
-      return fail(s, -ENOMEM, "out of memory");
-    s->live = p;
-    s->live_cap = cap;
-  }
+  if (jh_array_reserve(&s->live, &s->live_cap, s->nlive + 1, sizeof(*s->live),
+                       16) != 0)
+    return fail(s, -ENOMEM, "out of memory");
   s->live[s->nlive++] = id;
   return 0;
 }
@@ -414,14 +410,8 @@ static int run_fill(jh_sorter *s, struct run_in *r, size_t need) {
     r->len -= r->pos;
     r->pos = 0;
   }
-  if (need > r->cap) {
-    size_t cap = need > 2 * r->cap ? need : 2 * r->cap;
-    uint32_t *p = realloc(r->buf, cap);
-    if (p == NULL)
-      return fail(s, -ENOMEM, "out of memory");
-    r->buf = p;
-    r->cap = cap;
-  }
+  if (jh_array_reserve(&r->buf, &r->cap, need, 1, need) != 0)
+    return fail(s, -ENOMEM, "out of memory");
   while (r->len < need) {
     ssize_t got = read(r->fd, (char *)r->buf + r->len, r->cap - r->len);
     if (got < 0 && errno == EINTR)
@@ -767,14 +757,8 @@ static int save_keys(jh_sorter *s, const uint32_t *r) {
     rec_field(r, s->keys[k], &p, &s->lastkey_len[k]);
     total += s->lastkey_len[k];
   }
-  if (total > s->lastkey_cap) {
-    size_t cap = total < 64 ? 64 : 2 * total;
-    char *p = realloc(s->lastkey, cap);
-    if (p == NULL)
-      return fail(s, -ENOMEM, "out of memory");
-    s->lastkey = p;
-    s->lastkey_cap = cap;
-  }
+  if (jh_array_reserve(&s->lastkey, &s->lastkey_cap, total, 1, 64) != 0)
+    return fail(s, -ENOMEM, "out of memory");
   for (size_t k = 0; k < s->nkeys; k++) {
     const char *p;
     size_t len;

@@ -1,6 +1,7 @@
 # lib/local.mk — the private library shared by the host and the built-in plugins (not part of the SDK ABI).
 noinst_LTLIBRARIES += lib/libjobhost-private.la
 lib_libjobhost_private_la_SOURCES = \
+	lib/array.h \
 	lib/atomic_file.c lib/atomic_file.h \
 	lib/csv.c lib/csv.h \
 	lib/extsort.c lib/extsort.h \

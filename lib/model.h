@@ -1,9 +1,10 @@
 /*
  * model.h — the identity model: connectors, connections, entity types,
- * entity type mappings and association mappings (doc/identity-manager.md
- * §8.5, §8.6, §11). Plain data, read from model YAML by the host
- * (host/config/model_load.c, file format in doc/model.md) and shared with the
- * built-in plugins through the host_object service (JH_MODEL_OBJECT).
+ * entity type mappings and association mappings (doc/identity-manager.md,
+ * "The identity model" and "Thresholds"). Plain data, read from model YAML
+ * by the host (host/config/model_load.c, file format in doc/model.md) and
+ * shared with the built-in plugins through the host_object service
+ * (JH_MODEL_OBJECT).
  *
  * Everything here is owned by the jh_model and freed by jh_model_free;
  * a loaded model is never modified, so workers can read it freely.
@@ -209,9 +210,9 @@ typedef struct jh_model {
 } jh_model;
 
 /* Lookups (NULL when absent). Connector and connection identifiers are
- * case-insensitive (doc/identity-manager.md); the others are exact. An item whose
- * identifier was refused while loading has none (NULL) and is never
- * found, so that a model with errors can still be checked. */
+ * case-insensitive (doc/identity-manager.md); the others are exact. An
+ * item whose identifier was refused while loading has none (NULL) and is
+ * never found, so that a model with errors can still be checked. */
 const jh_connector *jh_model_connector(const jh_model *m, const char *id);
 const jh_connection *jh_model_connection(const jh_model *m, const char *id);
 const jh_entity_type *jh_model_entity_type(const jh_model *m, const char *id);

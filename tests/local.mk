@@ -6,7 +6,8 @@
 TEST_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_CLI_INC) -I$(top_srcdir)/tests \
 	$(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) $(YAML_CFLAGS) $(XML_CFLAGS) \
 	$(SQLITE_CFLAGS) -DJOBHOST_PLUGINDIR='"$(plugindir)"'
-TEST_LDADD = tests/libjhtest.la $(HOST_LIBS) $(CMOCKA_LIBS) $(JANSSON_LIBS) \
+TEST_LDADD = tests/libjhtest-host.la tests/libjhtest-services.la \
+	tests/libjhtest.la $(HOST_LIBS) $(CMOCKA_LIBS) $(JANSSON_LIBS) \
 	$(SQLITE_LIBS) $(YAML_LIBS) $(XML_LIBS)
 # Tests of lib/ see lib/ and the harness only, and link nothing else.
 LIB_TEST_CPPFLAGS = $(BASE_CPPFLAGS) -I$(top_srcdir)/tests $(CMOCKA_CFLAGS)
@@ -14,10 +15,21 @@ LIB_TEST_LDADD = tests/libjhtest.la lib/libjobhost-private.la $(CMOCKA_LIBS)
 # Test plugins: shared modules built by make check, never installed.
 TEST_PLUGIN_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 
-check_LTLIBRARIES += tests/libjhtest.la
-tests_libjhtest_la_SOURCES = tests/testutil.c tests/testutil.h
+# The test harness, in three convenience libraries by what they need:
+# harness.[ch] nothing but cmocka (every test, the tests of lib/ too);
+# harness_services.[ch], the stand-in for the host services, lib/ and the
+# SDK headers (tests of plugins built without the host); harness_host.[ch]
+# the host, jansson and SQLite.
+check_LTLIBRARIES += tests/libjhtest.la tests/libjhtest-services.la \
+	tests/libjhtest-host.la
+tests_libjhtest_la_SOURCES = tests/harness.c tests/harness.h
 tests_libjhtest_la_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
 tests_libjhtest_la_LIBADD = $(CMOCKA_LIBS)
+tests_libjhtest_services_la_SOURCES = tests/harness_services.c \
+	tests/harness_services.h
+tests_libjhtest_services_la_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_libjhtest_host_la_SOURCES = tests/harness_host.c tests/harness_host.h
+tests_libjhtest_host_la_CPPFLAGS = $(TEST_CPPFLAGS)
 
 AM_TESTS_ENVIRONMENT = \
 	JH_BUILTIN_PLUGIN_DIR='$(abs_top_builddir)/plugins'; \

@@ -5,6 +5,8 @@
 
 #include "diag.h"
 
+#include "array.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,16 +102,8 @@ static size_t count_error(jh_diags *d, const char *file) {
 }
 
 static int reserve(jh_diags *d) {
-  size_t cap;
-  jh_diag *grown;
-  if (d->n < d->cap)
-    return 0;
-  cap = d->cap == 0 ? 16 : d->cap * 2;
-  grown = realloc(d->items, cap * sizeof(*grown));
-  if (grown == NULL)
+  if (jh_array_reserve(&d->items, &d->cap, d->n + 1, sizeof(*d->items), 16))
     return -1;
-  d->items = grown;
-  d->cap = cap;
   return 0;
 }
 

@@ -1,5 +1,6 @@
 /*
- * graph.h — the job graph: effective levels, parent links, launch order.
+ * graph.h — the job graph: effective levels, parent links, launch order
+ * (doc/jobs.md).
  *
  * Levels (ordering: levels):
  *   - a task with `level` has that level;

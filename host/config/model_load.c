@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -97,13 +98,9 @@ static size_t section_items(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
 /* The entries of item n (a mapping) or NULL after reporting. */
 static jh_yentry *item_entries(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                                const char *what, size_t *ne) {
-  char got[GOT_SIZE];
-  if (n->type != YAML_MAPPING_NODE) {
-    jh_yw_err_node(w, f, n, "expected %s (a mapping), got %s", what,
-                   jh_yw_describe(n, got, sizeof(got)));
-    return NULL;
-  }
-  return jh_yw_map_entries(w, f, n, ne);
+  char expected[96];
+  snprintf(expected, sizeof(expected), "%s (a mapping)", what);
+  return jh_yw_want_mapping(w, f, n, expected, ne);
 }
 
 static void missing(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
@@ -112,7 +109,39 @@ static void missing(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
                  hint);
 }
 
+/* Report `key` missing from item n when none of its entries has it. */
+static void require_key(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
+                        const jh_yentry *es, size_t ne, const char *what,
+                        const char *key, const char *hint) {
+  if (jh_yw_find_entry(es, ne, key) == NULL)
+    missing(w, f, n, what, key, hint);
+}
+
+/* Start reading item n (`what` in messages) of a section: its entries go
+ * to *es and *ne, and a new zeroed element of `size` bytes is appended to
+ * the array *arrp of *count elements. Returns that element, or NULL after
+ * reporting (then *es is NULL and nothing is to be freed). */
+static void *begin_item(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                        const char *what, void *arrp, size_t *count,
+                        size_t size, jh_yentry **es, size_t *ne) {
+  void *item;
+  *es = item_entries(w, f, n, what, ne);
+  if (*es == NULL)
+    return NULL;
+  item = grow(w, arrp, count, size);
+  if (item == NULL) {
+    free(*es);
+    *es = NULL;
+  }
+  return item;
+}
+
 /* ---- thresholds and health ---- */
+
+static void unset_thresholds(jh_thresholds *t) {
+  for (int k = 0; k < JH_TH_COUNT; k++)
+    t->v[k] = JH_THRESHOLD_UNSET;
+}
 
 static void parse_thresholds(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                              jh_thresholds *t, jh_threshold_kind first,
@@ -122,8 +151,7 @@ static void parse_thresholds(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
   size_t ncands = 0, ne;
   jh_yentry *es;
 
-  for (int k = 0; k < JH_TH_COUNT; k++)
-    t->v[k] = JH_THRESHOLD_UNSET;
+  unset_thresholds(t);
   for (int k = first; k <= (int)last; k++)
     cands[ncands++] = jh_threshold_key((jh_threshold_kind)k);
   for (size_t i = 0; i < nalso; i++)
@@ -153,11 +181,6 @@ static void parse_thresholds(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
         t->v[k] = v;
   }
   free(es);
-}
-
-static void unset_thresholds(jh_thresholds *t) {
-  for (int k = 0; k < JH_TH_COUNT; k++)
-    t->v[k] = JH_THRESHOLD_UNSET;
 }
 
 static void parse_health(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
@@ -190,16 +213,12 @@ static void parse_health(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
 static void parse_connector(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                             jh_model *m) {
   size_t ne;
-  jh_yentry *es = item_entries(w, f, n, "a connector", &ne);
-  jh_connector *c;
+  jh_yentry *es;
+  jh_connector *c = begin_item(w, f, n, "a connector", &m->connectors,
+                               &m->nconnectors, sizeof(*c), &es, &ne);
 
-  if (es == NULL)
+  if (c == NULL)
     return;
-  c = grow(w, &m->connectors, &m->nconnectors, sizeof(*c));
-  if (c == NULL) {
-    free(es);
-    return;
-  }
   c->loc = mloc(f, n);
   unset_thresholds(&c->thresholds);
   c->health.max_shrink_percent = DEFAULT_MAX_SHRINK;
@@ -221,8 +240,8 @@ static void parse_connector(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
     else
       jh_yw_unknown_key(w, f, &es[i], connector_keys, NELEM(connector_keys));
   }
-  if (jh_yw_find_entry(es, ne, "id") == NULL)
-    missing(w, f, n, "a connector", "id", "the connector's identifier");
+  require_key(w, f, n, es, ne, "a connector", "id",
+              "the connector's identifier");
   free(es);
 }
 
@@ -448,18 +467,14 @@ static void required_settings(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
 static void parse_connection(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                              jh_model *m, const jh_registry *reg) {
   size_t ne;
-  jh_yentry *es = item_entries(w, f, n, "a connection", &ne);
+  jh_yentry *es;
   const jh_yentry *pe;
   const jobhost_package *pkg = NULL;
-  jh_connection *c;
+  jh_connection *c = begin_item(w, f, n, "a connection", &m->connections,
+                                &m->nconnections, sizeof(*c), &es, &ne);
 
-  if (es == NULL)
+  if (c == NULL)
     return;
-  c = grow(w, &m->connections, &m->nconnections, sizeof(*c));
-  if (c == NULL) {
-    free(es);
-    return;
-  }
   c->loc = mloc(f, n);
   c->base_dir = dir_of(w, f->name);
   /* the package first: it gives the settings their schema */
@@ -506,11 +521,10 @@ static void parse_connection(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                         NELEM(connection_keys));
     }
   }
-  if (jh_yw_find_entry(es, ne, "id") == NULL)
-    missing(w, f, n, "a connection", "id", "the connection's identifier");
-  if (jh_yw_find_entry(es, ne, "connector") == NULL)
-    missing(w, f, n, "a connection", "connector",
-            "the connector it belongs to");
+  require_key(w, f, n, es, ne, "a connection", "id",
+              "the connection's identifier");
+  require_key(w, f, n, es, ne, "a connection", "connector",
+              "the connector it belongs to");
   if (pe == NULL)
     missing(w, f, n, "a connection", "package",
             "the connector package that serves it, e.g. csv or ldif");
@@ -524,16 +538,12 @@ static void parse_connection(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
 static void parse_property(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                            jh_entity_type *et) {
   size_t ne, t;
-  jh_yentry *es = item_entries(w, f, n, "a property", &ne);
-  jh_property *p;
+  jh_yentry *es;
+  jh_property *p = begin_item(w, f, n, "a property", &et->properties,
+                              &et->nproperties, sizeof(*p), &es, &ne);
 
-  if (es == NULL)
+  if (p == NULL)
     return;
-  p = grow(w, &et->properties, &et->nproperties, sizeof(*p));
-  if (p == NULL) {
-    free(es);
-    return;
-  }
   p->loc = mloc(f, n);
   for (size_t i = 0; i < ne; i++) {
     const char *k = es[i].key;
@@ -549,27 +559,21 @@ static void parse_property(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
     else
       jh_yw_unknown_key(w, f, &es[i], property_keys, NELEM(property_keys));
   }
-  if (jh_yw_find_entry(es, ne, "id") == NULL)
-    missing(w, f, n, "a property", "id", "the property's identifier");
-  if (jh_yw_find_entry(es, ne, "type") == NULL)
-    missing(w, f, n, "a property", "type",
-            "string, integer, boolean, datetime, link or links");
+  require_key(w, f, n, es, ne, "a property", "id", "the property's identifier");
+  require_key(w, f, n, es, ne, "a property", "type",
+              "string, integer, boolean, datetime, link or links");
   free(es);
 }
 
 static void parse_entity_type(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                               jh_model *m) {
   size_t ne;
-  jh_yentry *es = item_entries(w, f, n, "an entity type", &ne);
-  jh_entity_type *et;
+  jh_yentry *es;
+  jh_entity_type *et = begin_item(w, f, n, "an entity type", &m->entity_types,
+                                  &m->nentity_types, sizeof(*et), &es, &ne);
 
-  if (es == NULL)
+  if (et == NULL)
     return;
-  et = grow(w, &m->entity_types, &m->nentity_types, sizeof(*et));
-  if (et == NULL) {
-    free(es);
-    return;
-  }
   et->loc = mloc(f, n);
   for (size_t i = 0; i < ne; i++) {
     const char *k = es[i].key;
@@ -588,8 +592,8 @@ static void parse_entity_type(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                         NELEM(entity_type_keys));
     }
   }
-  if (jh_yw_find_entry(es, ne, "id") == NULL)
-    missing(w, f, n, "an entity type", "id", "the entity type's identifier");
+  require_key(w, f, n, es, ne, "an entity type", "id",
+              "the entity type's identifier");
   free(es);
 }
 
@@ -598,16 +602,13 @@ static void parse_entity_type(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
 static void parse_mapped(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                          jh_entity_mapping *mp) {
   size_t ne;
-  jh_yentry *es = item_entries(w, f, n, "a mapped property", &ne);
-  jh_mapped_property *p;
+  jh_yentry *es;
+  jh_mapped_property *p = begin_item(w, f, n, "a mapped property",
+                                     &mp->properties, &mp->nproperties,
+                                     sizeof(*p), &es, &ne);
 
-  if (es == NULL)
+  if (p == NULL)
     return;
-  p = grow(w, &mp->properties, &mp->nproperties, sizeof(*p));
-  if (p == NULL) {
-    free(es);
-    return;
-  }
   p->loc = mloc(f, n);
   for (size_t i = 0; i < ne; i++) {
     const char *k = es[i].key;
@@ -625,12 +626,10 @@ static void parse_mapped(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
     else
       jh_yw_unknown_key(w, f, &es[i], mapped_keys, NELEM(mapped_keys));
   }
-  if (jh_yw_find_entry(es, ne, "property") == NULL)
-    missing(w, f, n, "a mapped property", "property",
-            "a property of the entity type");
-  if (jh_yw_find_entry(es, ne, "column") == NULL)
-    missing(w, f, n, "a mapped property", "column",
-            "the column of the connection table that fills it");
+  require_key(w, f, n, es, ne, "a mapped property", "property",
+              "a property of the entity type");
+  require_key(w, f, n, es, ne, "a mapped property", "column",
+              "the column of the connection table that fills it");
   free(es);
 }
 
@@ -639,17 +638,14 @@ static const jh_threshold_kind no_extra[1] = {JH_TH_MAX_DELETED};
 static void parse_mapping(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                           jh_model *m) {
   size_t ne, npk = 0;
-  jh_yentry *es = item_entries(w, f, n, "an entity type mapping", &ne);
-  jh_entity_mapping *mp;
+  jh_yentry *es;
   const jh_yentry *props;
+  jh_entity_mapping *mp = begin_item(w, f, n, "an entity type mapping",
+                                     &m->mappings, &m->nmappings, sizeof(*mp),
+                                     &es, &ne);
 
-  if (es == NULL)
+  if (mp == NULL)
     return;
-  mp = grow(w, &m->mappings, &m->nmappings, sizeof(*mp));
-  if (mp == NULL) {
-    free(es);
-    return;
-  }
   mp->loc = mloc(f, n);
   unset_thresholds(&mp->thresholds);
   for (size_t i = 0; i < ne; i++) {
@@ -675,15 +671,12 @@ static void parse_mapping(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
       jh_yw_unknown_key(w, f, &es[i], mapping_keys, NELEM(mapping_keys));
     }
   }
-  if (jh_yw_find_entry(es, ne, "entity_type") == NULL)
-    missing(w, f, n, "an entity type mapping", "entity_type",
-            "the entity type it fills");
-  if (jh_yw_find_entry(es, ne, "connector") == NULL)
-    missing(w, f, n, "an entity type mapping", "connector",
-            "the connector whose data fills it");
-  if (jh_yw_find_entry(es, ne, "connection_table") == NULL)
-    missing(w, f, n, "an entity type mapping", "connection_table",
-            "the exported table (file stem in ExportOutput)");
+  require_key(w, f, n, es, ne, "an entity type mapping", "entity_type",
+              "the entity type it fills");
+  require_key(w, f, n, es, ne, "an entity type mapping", "connector",
+              "the connector whose data fills it");
+  require_key(w, f, n, es, ne, "an entity type mapping", "connection_table",
+              "the exported table (file stem in ExportOutput)");
   props = jh_yw_find_entry(es, ne, "properties");
   if (props == NULL || mp->nproperties == 0) {
     if (props == NULL)
@@ -714,19 +707,16 @@ static const jh_threshold_kind link_extra[] = {JH_TH_LINK_MAX_DELETED};
 static void parse_association(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                               jh_model *m) {
   size_t ne;
-  jh_yentry *es = item_entries(w, f, n, "an association mapping", &ne);
-  jh_association_mapping *a;
+  jh_yentry *es;
   static const char *const required[] = {
       "id", "connector", "connection_table", "entity_type", "property",
       "column1", "column2"};
+  jh_association_mapping *a = begin_item(w, f, n, "an association mapping",
+                                         &m->associations, &m->nassociations,
+                                         sizeof(*a), &es, &ne);
 
-  if (es == NULL)
+  if (a == NULL)
     return;
-  a = grow(w, &m->associations, &m->nassociations, sizeof(*a));
-  if (a == NULL) {
-    free(es);
-    return;
-  }
   a->loc = mloc(f, n);
   unset_thresholds(&a->thresholds);
   for (size_t i = 0; i < ne; i++) {
@@ -764,9 +754,8 @@ static void parse_association(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
     }
   }
   for (size_t r = 0; r < NELEM(required); r++)
-    if (jh_yw_find_entry(es, ne, required[r]) == NULL)
-      missing(w, f, n, "an association mapping", required[r],
-              "see doc/model.md (association_mappings)");
+    require_key(w, f, n, es, ne, "an association mapping", required[r],
+                "see doc/model.md (association_mappings)");
   free(es);
 }
 

@@ -353,17 +353,12 @@ static void parse_task(ctx *c, const jh_yfile *f, yaml_node_t *n, size_t idx) {
   jh_yentry *es;
   const jh_yentry *te;
   size_t ne;
-  char got[GOT_SIZE];
 
   t->level = -1;
   t->retry_delay_ms = DEFAULT_RETRY_DELAY_MS;
   t->loc = jh_yw_node_loc(f, n);
-  if (n->type != YAML_MAPPING_NODE) {
-    jh_yw_err_node(&c->yw, f, n, "expected a task (a mapping with 'id' and 'type'), "
-             "got %s", jh_yw_describe(n, got, sizeof(got)));
-    return;
-  }
-  es = jh_yw_map_entries(&c->yw, f, n, &ne);
+  es = jh_yw_want_mapping(&c->yw, f, n,
+                          "a task (a mapping with 'id' and 'type')", &ne);
   if (es == NULL)
     return;
   te = jh_yw_find_entry(es, ne, "type");
@@ -435,15 +430,10 @@ static void parse_job(ctx *c, const jh_yfile *f, yaml_node_t *n) {
   jh_pipeline *p = c->p;
   jh_yentry *es;
   size_t ne, choice;
-  char got[GOT_SIZE];
 
   p->job_loc = jh_yw_node_loc(f, n);
-  if (n->type != YAML_MAPPING_NODE) {
-    jh_yw_err_node(&c->yw, f, n, "expected a mapping with 'id' and 'tasks' for 'job', "
-             "got %s", jh_yw_describe(n, got, sizeof(got)));
-    return;
-  }
-  es = jh_yw_map_entries(&c->yw, f, n, &ne);
+  es = jh_yw_want_mapping(&c->yw, f, n,
+                          "a mapping with 'id' and 'tasks' for 'job'", &ne);
   if (es == NULL)
     return;
   for (size_t i = 0; i < ne; i++) {

@@ -30,8 +30,10 @@
  *         depends_on: [Y, ...]       # optional (a scalar is one parent)
  *         continue_on_error: true    # optional bool
  *         timeout: 30s               # optional: N (seconds), Ns, Nm, Nh, Nms
- *         retries: 2                 # optional, >= 0, extra attempts after Error
- *         retry_delay: 1s            # optional, first backoff (doubles), default 1s
+ *         retries: 2                 # optional, >= 0, extra attempts
+ *                                    # after Error
+ *         retry_delay: 1s            # optional, first backoff (doubles),
+ *                                    # default 1s
  *         display_name: ...          # optional
  *         agent: Local               # optional
  *         <param>: <value>           # the task type's parameters (schema)
@@ -157,10 +159,10 @@ int jh_pipeline_load_opts(const char *path, const jh_registry *reg,
 
 /*
  * jh_pipeline_load of a top file held in memory: the len bytes of `text`
- * (no NUL needed) are read as the pipeline file `name`. The name is shown in diagnostics and
- * locations, and relative paths (include items, path values) are resolved
- * against its folder as if the file were there; nothing is written to
- * disk. Included files are read from disk as usual.
+ * (no NUL needed) are read as the pipeline file `name`. The name is shown
+ * in diagnostics and locations, and relative paths (include items, path
+ * values) are resolved against its folder as if the file were there;
+ * nothing is written to disk. Included files are read from disk as usual.
  */
 int jh_pipeline_load_text(const char *name, const char *text, size_t len,
                           const jh_registry *reg,

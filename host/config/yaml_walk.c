@@ -261,6 +261,17 @@ jh_yentry *jh_yw_map_entries(jh_yw *c, const jh_yfile *f, yaml_node_t *map,
   return es;
 }
 
+jh_yentry *jh_yw_want_mapping(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                              const char *expected, size_t *ne) {
+  char got[GOT_SIZE];
+  if (n->type != YAML_MAPPING_NODE) {
+    jh_yw_err_node(w, f, n, "expected %s, got %s", expected,
+                   jh_yw_describe(n, got, sizeof(got)));
+    return NULL;
+  }
+  return jh_yw_map_entries(w, f, n, ne);
+}
+
 const jh_yentry *jh_yw_find_entry(const jh_yentry *es, size_t n, const char *key) {
   for (size_t i = 0; i < n; i++)
     if (strcmp(es[i].key, key) == 0)

@@ -80,6 +80,10 @@ void jh_yw_unknown_key(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
  * (caller frees) and its length in *n, or NULL. */
 jh_yentry *jh_yw_map_entries(jh_yw *w, const jh_yfile *f, yaml_node_t *map,
                              size_t *n);
+/* jh_yw_map_entries of n when it is a mapping; otherwise NULL after
+ * reporting "expected <expected>, got ...". */
+jh_yentry *jh_yw_want_mapping(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                              const char *expected, size_t *ne);
 const jh_yentry *jh_yw_find_entry(const jh_yentry *es, size_t n,
                                   const char *key);
 

@@ -80,9 +80,10 @@ const jobhost_package *jh_registry_package(const jh_registry *reg,
 
 /*
  * jh_registry_keep_only — unload every plugin that provides none of the
- * `used` task types and none of the packages `pkgs` (entries may be NULL). For a process that will run only those (the fork
- * server): fewer mappings make every fork cheaper. The registry must not
- * be used afterwards except through the kept task types.
+ * `used` task types and none of the packages `pkgs` (entries may be
+ * NULL). For a process that will run only those (the fork server): fewer
+ * mappings make every fork cheaper. The registry must not be used
+ * afterwards except through the kept task types.
  */
 void jh_registry_keep_only(jh_registry *reg,
                            const jobhost_task_type *const *used,

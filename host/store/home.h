@@ -2,10 +2,11 @@
  * home.h — the jobhost home: store and working folders.
  *
  * Resolved from --home, else $JOBHOST_HOME, else $XDG_STATE_HOME/jobhost,
- * else $HOME/.local/state/jobhost (the Debian service sets
- * JOBHOST_HOME=/var/lib/jobhost). Layout, after Identity Manager's:
+ * else $HOME/.local/state/jobhost. Layout, after Identity Manager's
+ * (doc/identity-manager.md, "Working folders"):
  *
- *   jobhost.db                 the store
+ *   jobhost.db                 the store (job and task instances)
+ *   identity.db                the identity store (lib/idstore.h)
  *   Temp/ExportOutput          export tables
  *   Temp/JobLogs               one log per task instance
  *   Work/ExportCookies         incremental cookies

@@ -5,8 +5,9 @@
  * through the database layer (lib/db.h); this header does not expose
  * SQLite. The schema
  * carries a version (PRAGMA user_version) and is brought up to date by an
- * ordered list of migrations when the store is opened; later issues add
- * their tables (resources, changes, ...) as new migrations.
+ * ordered list of migrations when the store is opened; a new table or
+ * column is a new migration. (Resources, links and changes live in the
+ * identity store, lib/idstore.h.)
  *
  * Times are milliseconds since the Unix epoch (UTC), as lib/timefmt.h
  * reads and writes them.

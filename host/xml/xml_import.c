@@ -6,8 +6,8 @@
  * list (inline tasks, Steps, overrides; ids), then write the YAML. Each
  * YAML line records the XML place it comes from, so that the pipeline
  * loader's diagnostics can be moved back onto the XML
- * (jh_xml_pipeline_load, in xml_load.c). Checks are made while writing, so a left-out
- * part is reported and commented at the same place.
+ * (jh_xml_pipeline_load, in xml_load.c). Checks are made while writing,
+ * so a left-out part is reported and commented at the same place.
  *
  * Strings made during an import (attribute values, messages) live in a
  * pool freed at the end; on out of memory the pool hands out "?" and the
@@ -359,23 +359,18 @@ static void vreport(ctx *c, jh_severity sev, size_t fi, jh_xml_pos p,
   free(msg);
 }
 
-static void error_at(ctx *c, size_t fi, jh_xml_pos p, const char *fmt, ...)
-    JOBHOST_PRINTF(4, 5);
-static void error_at(ctx *c, size_t fi, jh_xml_pos p, const char *fmt, ...) {
+static void report_at(ctx *c, jh_severity sev, size_t fi, jh_xml_pos p,
+                      const char *fmt, ...) JOBHOST_PRINTF(5, 6);
+static void report_at(ctx *c, jh_severity sev, size_t fi, jh_xml_pos p,
+                      const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vreport(c, JH_DIAG_ERROR, fi, p, "", fmt, ap);
+  vreport(c, sev, fi, p, "", fmt, ap);
   va_end(ap);
 }
 
-static void warn_at(ctx *c, size_t fi, jh_xml_pos p, const char *fmt, ...)
-    JOBHOST_PRINTF(4, 5);
-static void warn_at(ctx *c, size_t fi, jh_xml_pos p, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vreport(c, JH_DIAG_WARNING, fi, p, "", fmt, ap);
-  va_end(ap);
-}
+/* error_at(c, fi, p, fmt, ...) */
+#define error_at(c, ...) report_at((c), JH_DIAG_ERROR, __VA_ARGS__)
 
 /* Something jobhost does not support: an error, or a warning with
  * --lenient (the part is then left out, as a comment). */
@@ -1038,15 +1033,24 @@ static void connector_thresholds(ctx *c, xnode x) {
   }
 }
 
-static void write_connector(ctx *c, xnode x) {
+/* The Identifier of model element x (a Connector or a Connection), or
+ * NULL when it has none: reported, and the element left out. */
+static const char *model_id(ctx *c, xnode x) {
   const char *id = get(c, x.n, "Identifier");
+  const char *what = (const char *)x.n->name;
   if (id == NULL) {
     error_at(c, x.fi, node_pos(c, x),
-             "missing Identifier on Connector: expected the connector's "
-             "identifier");
+             "missing Identifier on %s: expected the %s's identifier", what,
+             strcmp(what, "Connector") == 0 ? "connector" : "connection");
     em_left_out_node(c, x, P_ITEM, "no Identifier");
-    return;
   }
+  return id;
+}
+
+static void write_connector(ctx *c, xnode x) {
+  const char *id = model_id(c, x);
+  if (id == NULL)
+    return;
   em_key(c, node_origin(c, x), P_ITEM, "id", id);
   for (const xmlAttr *a = x.n->properties; a != NULL; a = a->next) {
     const char *name = (const char *)a->name, *key;
@@ -1092,15 +1096,10 @@ static const char *connection_package(ctx *c, xnode x, const char *id) {
 }
 
 static void write_connection(ctx *c, xnode x) {
-  const char *id = get(c, x.n, "Identifier");
+  const char *id = model_id(c, x);
   const char *pkg;
-  if (id == NULL) {
-    error_at(c, x.fi, node_pos(c, x),
-             "missing Identifier on Connection: expected the connection's "
-             "identifier");
-    em_left_out_node(c, x, P_ITEM, "no Identifier");
+  if (id == NULL)
     return;
-  }
   pkg = connection_package(c, x, id);
   if (pkg == NULL) {
     em_left_out_node(c, x, P_ITEM, "package not supported");
@@ -1406,9 +1405,9 @@ static void task_list(ctx *c, const xtask *t, const struct child_kind *k) {
       continue;
     v = attr_value(c, a);
     if (strcmp(k->key, "depends_on") == 0 && left_out_task(c, v)) {
-      warn_at(c, ch.fi, attr_pos(c, ch.fi, a),
-              "link from '%s' to '%s' left out: task '%s' was left out",
-              JH_Q(t->id), JH_Q(v), JH_Q(v));
+      report_at(c, JH_DIAG_WARNING, ch.fi, attr_pos(c, ch.fi, a),
+                "link from '%s' to '%s' left out: task '%s' was left out",
+                JH_Q(t->id), JH_Q(v), JH_Q(v));
       em_comment(c, attr_origin(c, ch.fi, a), P_TLIST,
                  "left out: depends on %s (left out)", v);
       continue;

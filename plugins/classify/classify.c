@@ -1,6 +1,7 @@
 /*
- * classify.c — the classify plugin: UpdateClassificationTask.
- * doc/identity-manager.md
+ * classify.c — the classify plugin: UpdateClassificationTask
+ * (doc/identity-manager.md). Not implemented yet: the task type declares
+ * its parameters and fails when run (jh_builtin_not_implemented).
  */
 #include "config.h"
 

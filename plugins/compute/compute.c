@@ -1,7 +1,8 @@
 /*
  * compute.c — the compute plugin: entity property expressions,
- * correlation keys, role model and provisioning orders.
- * doc/identity-manager.md
+ * correlation keys, role model and provisioning orders
+ * (doc/identity-manager.md). Not implemented yet: the task types declare
+ * their parameters and fail when run (jh_builtin_not_implemented).
  */
 #include "config.h"
 

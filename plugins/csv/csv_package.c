@@ -23,10 +23,10 @@
  * Mode: without a cookie (none yet, or ignore_cookie_file) the export is
  * complete and reads `path`; with one it is incremental and reads
  * `path_incremental`. The file a mode needs must be configured and exist,
- * else the export is refused (doc/identity-manager.md: the export is not launched).
- * A cookie is written after every successful export when
- * `path_incremental` is configured, so a connection with only `path`
- * never turns incremental.
+ * else the export is refused, as Identity Manager does
+ * (doc/identity-manager.md). A cookie is written after every successful
+ * export when `path_incremental` is configured, so a connection with only
+ * `path` never turns incremental.
  *
  * Cookie (text, opaque to the host):
  *   jobhost-csv-cookie 1
@@ -234,33 +234,80 @@ static int read_conf(jobhost_ctx *ctx, csv_conf *c) {
 
 /* ---- the file to read ---- */
 
-/* The newest regular file of `dir` whose whole name matches `pattern`
- * (POSIX ERE): 0 and *out (malloc'd, caller frees) and *sb, or a
- * negative code with the message set. */
-static int newest_match(jobhost_ctx *ctx, const csv_conf *c,
-                        const char *name, const char *dir,
-                        const char *pattern, char **out, struct stat *sb) {
-  char *anchored = NULL, *best = NULL;
-  struct timespec best_t = {0, 0};
-  regex_t re;
-  DIR *dh;
-  struct dirent *e;
+/* Compile `pattern` (POSIX ERE) to match whole names: 0, or a negative
+ * code with the message set. */
+static int compile_pattern(jobhost_ctx *ctx, const csv_conf *c,
+                           const char *name, const char *pattern, regex_t *re) {
+  char *anchored = NULL;
   int rc;
-
-  *out = NULL;
   if (asprintf(&anchored, "^(%s)$", pattern) < 0)
     return -ENOMEM;
-  rc = regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB);
+  rc = regcomp(re, anchored, REG_EXTENDED | REG_NOSUB);
   free(anchored);
   if (rc != 0) {
     char why[256];
-    regerror(rc, &re, why, sizeof(why));
+    regerror(rc, re, why, sizeof(why));
     ctx->svc->set_message(ctx,
                           "connection %s: setting %s: invalid regular "
                           "expression '%s': %s",
                           c->conn, name, pattern, why);
     return JOBHOST_ECONFIG;
   }
+  return 0;
+}
+
+/* Whether a file of time t and name `file` comes before the best one so
+ * far (time best_t, name best; none when best is NULL): older, or as old
+ * with a smaller name. */
+static int before_best(const struct timespec *t, const char *file,
+                       const struct timespec *best_t, const char *best) {
+  if (best == NULL)
+    return 0;
+  if (t->tv_sec != best_t->tv_sec)
+    return t->tv_sec < best_t->tv_sec;
+  if (t->tv_nsec != best_t->tv_nsec)
+    return t->tv_nsec < best_t->tv_nsec;
+  return strcmp(file, best) < 0;
+}
+
+/* The name of the newest regular file of dh that re matches, into *best
+ * (malloc'd; NULL when none): 0 or -ENOMEM. */
+static int newest_entry(DIR *dh, const regex_t *re, char **best) {
+  struct timespec best_t = {0, 0};
+  struct dirent *e;
+  *best = NULL;
+  while ((e = readdir(dh)) != NULL) {
+    struct stat st;
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+        regexec(re, e->d_name, 0, NULL, 0) != 0)
+      continue;
+    if (fstatat(dirfd(dh), e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    if (before_best(&st.st_mtim, e->d_name, &best_t, *best))
+      continue;
+    free(*best);
+    *best = strdup(e->d_name);
+    if (*best == NULL)
+      return -ENOMEM;
+    best_t = st.st_mtim;
+  }
+  return 0;
+}
+
+/* The newest regular file of `dir` whose whole name matches `pattern`
+ * (POSIX ERE): 0 and *out (malloc'd, caller frees) and *sb, or a
+ * negative code with the message set. */
+static int newest_match(jobhost_ctx *ctx, const csv_conf *c, const char *name,
+                        const char *dir, const char *pattern, char **out,
+                        struct stat *sb) {
+  char *best = NULL;
+  regex_t re;
+  DIR *dh;
+  int rc;
+
+  *out = NULL;
+  if ((rc = compile_pattern(ctx, c, name, pattern, &re)) != 0)
+    return rc;
   dh = opendir(dir);
   if (dh == NULL) {
     rc = -errno;
@@ -271,29 +318,7 @@ static int newest_match(jobhost_ctx *ctx, const csv_conf *c,
                           c->conn, name, dir, strerror(-rc));
     return rc;
   }
-  rc = 0;
-  while ((e = readdir(dh)) != NULL) {
-    struct stat st;
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-        regexec(&re, e->d_name, 0, NULL, 0) != 0)
-      continue;
-    if (fstatat(dirfd(dh), e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
-      continue;
-    if (best != NULL &&
-        (st.st_mtim.tv_sec < best_t.tv_sec ||
-         (st.st_mtim.tv_sec == best_t.tv_sec &&
-          (st.st_mtim.tv_nsec < best_t.tv_nsec ||
-           (st.st_mtim.tv_nsec == best_t.tv_nsec &&
-            strcmp(e->d_name, best) < 0)))))
-      continue;
-    free(best);
-    best = strdup(e->d_name);
-    if (best == NULL) {
-      rc = -ENOMEM;
-      break;
-    }
-    best_t = st.st_mtim;
-  }
+  rc = newest_entry(dh, &re, &best);
   closedir(dh);
   regfree(&re);
   if (rc != 0)

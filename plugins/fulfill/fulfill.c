@@ -1,9 +1,9 @@
 /*
- * fulfill.c — the fulfill plugin: FulfillTask.
- *
- * Consumes provisioning order files and applies each order through the
- * connection's connector package, writing a result file.
- * doc/identity-manager.md
+ * fulfill.c — the fulfill plugin: FulfillTask, which is to apply
+ * provisioning orders through the connection's connector package
+ * (doc/identity-manager.md). Not implemented yet: the task type declares
+ * its parameters, so that jobs naming it validate, and fails when run
+ * (jh_builtin_not_implemented).
  */
 #include "config.h"
 

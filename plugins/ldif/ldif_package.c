@@ -62,6 +62,8 @@
 
 #include <jobhost/jobhost.h>
 
+#include "array.h"
+
 /* Entries between two cancel checks and progress reports. */
 #define ENTRIES_PER_CHECK 1024u
 
@@ -147,14 +149,8 @@ static int set_add(attr_set *set, const char *name, attr **out) {
     *out = a;
     return 0;
   }
-  if (set->n == set->cap) {
-    size_t cap = set->cap ? set->cap * 2 : 32;
-    attr *v = realloc(set->v, cap * sizeof(*v));
-    if (v == NULL)
-      return -ENOMEM;
-    set->v = v;
-    set->cap = cap;
-  }
+  if (jh_array_reserve(&set->v, &set->cap, set->n + 1, sizeof(*set->v), 32))
+    return -ENOMEM;
   if ((set->n + 1) * 2 > set->nslot &&
       set_rehash(set, set->nslot ? set->nslot * 2 : 64) != 0)
     return -ENOMEM;

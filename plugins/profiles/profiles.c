@@ -1,6 +1,7 @@
 /*
- * profiles.c — the profiles plugin: SetInternalUserProfilesTask.
- * doc/identity-manager.md
+ * profiles.c — the profiles plugin: SetInternalUserProfilesTask
+ * (doc/identity-manager.md). Not implemented yet: the task type declares
+ * its parameters and fails when run (jh_builtin_not_implemented).
  */
 #include "config.h"
 

@@ -16,22 +16,16 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "testutil.h"
-
-static int run(const char *a1, const char *a2, const char *a3,
-               const char *a4, char **out, char **err) {
-  const char *argv[6] = {jh_test_env("JH_JOBHOST"), a1, a2, a3, a4, NULL};
-  return jh_test_run(argv, out, err);
-}
+#include "harness_host.h"
 
 static void test_version_and_help(void **state) {
   char *out, *err;
   (void)state;
-  assert_int_equal(run("--version", NULL, NULL, NULL, &out, &err), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "--version", NULL), 0);
   assert_non_null(strstr(out, "jobhost " PACKAGE_VERSION " (plugin ABI 1.1)"));
   free(out);
   free(err);
-  assert_int_equal(run("--help", NULL, NULL, NULL, &out, &err), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "--help", NULL), 0);
   assert_non_null(strstr(out, "Usage: jobhost COMMAND"));
   assert_non_null(strstr(out, "plugins"));
   assert_non_null(strstr(out, "3 blocked"));
@@ -42,17 +36,19 @@ static void test_version_and_help(void **state) {
 static void test_usage_errors_exit_2(void **state) {
   char *out, *err;
   (void)state;
-  assert_int_equal(run(NULL, NULL, NULL, NULL, &out, &err), 2);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, NULL), 2);
   free(out);
   free(err);
-  assert_int_equal(run("frobnicate", NULL, NULL, NULL, &out, &err), 2);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "frobnicate", NULL), 2);
   assert_non_null(strstr(err, "unknown command 'frobnicate'"));
   free(out);
   free(err);
-  assert_int_equal(run("plugins", "--bogus", NULL, NULL, &out, &err), 2);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "plugins", "--bogus", NULL),
+                   2);
   free(out);
   free(err);
-  assert_int_equal(run("plugins", "extra", NULL, NULL, &out, &err), 2);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "plugins", "extra", NULL),
+                   2);
   assert_non_null(strstr(err, "unexpected argument 'extra'"));
   free(out);
   free(err);
@@ -110,9 +106,10 @@ static void test_plugins_json(void **state) {
   size_t i, ntasks = 0;
   (void)state;
 
-  assert_int_equal(run("plugins", "--json", "--plugin-dir",
-                       jh_test_env("JH_BUILTIN_PLUGIN_DIR"), &out, &err),
-                   0);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "plugins", "--json", "--plugin-dir",
+                           jh_test_env("JH_BUILTIN_PLUGIN_DIR"), NULL),
+      0);
   root = json_loads(out, 0, &jerr);
   if (root == NULL)
     fail_msg("invalid JSON at line %d: %s", jerr.line, jerr.text);
@@ -157,7 +154,9 @@ static void test_plugins_text_with_refusal(void **state) {
   jh_test_copy_builtin("export", dir);
   snprintf(path, sizeof(path), "%s/junk.so", dir);
   jh_test_write_file(path, "junk", 0644);
-  assert_int_equal(run("plugins", "--plugin-dir", dir, NULL, &out, &err), 0);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "plugins", "--plugin-dir", dir, NULL),
+      0);
   assert_non_null(strstr(out, "task type ExportTask\n")); /* implemented */
   assert_non_null(strstr(out, "ignore_cookie_file"));
   assert_non_null(strstr(out, "refused:"));

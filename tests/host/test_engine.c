@@ -34,27 +34,24 @@
 
 #include "csv.h"
 #include "store.h"
-#include "testutil.h"
+#include "harness_host.h"
 
 /* How many times (50 ms apart) a test looks again for what a background
  * host is to do: a minute, for a loaded machine running valgrind. */
 #define WAIT_TRIES 1200
 
 typedef struct fixture {
-  char dir[256];
-  char home[300];
-  char pipeline[300];
-  char report[300];
+  jh_test_jobhost j; /* the built-in and engine test plugins, --grace 300ms */
   pid_t spawned; /* a host started in the background, killed at teardown
                     if a failed test left it running */
 } fixture;
 
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof(*f));
-  jh_test_mkdtemp(f->dir, sizeof(f->dir));
-  snprintf(f->home, sizeof(f->home), "%s/home", f->dir);
-  snprintf(f->pipeline, sizeof(f->pipeline), "%s/pipeline.yaml", f->dir);
-  snprintf(f->report, sizeof(f->report), "%s/report.json", f->dir);
+  assert_non_null(f);
+  jh_test_jobhost_open(&f->j, "JH_BUILTIN_PLUGIN_DIR", "JH_ENGINE_PLUGIN_DIR",
+                       NULL);
+  f->j.grace = "300ms";
   *state = f;
   return 0;
 }
@@ -65,93 +62,9 @@ static int teardown(void **state) {
     kill(f->spawned, SIGKILL);
     waitpid(f->spawned, NULL, 0);
   }
-  jh_test_rmtree(f->dir);
+  jh_test_jobhost_close(&f->j);
   free(f);
   return 0;
-}
-
-static void write_pipeline(fixture *f, const char *yaml) {
-  jh_test_write_file(f->pipeline, yaml, 0644);
-}
-
-/* argv for `jobhost CMD TARGET` with the fixture's home, plugins, report. */
-static void jobhost_argv(const fixture *f, const char **argv, const char *cmd,
-                         const char *target, const char *extra1,
-                         const char *extra2) {
-  size_t n = 0;
-  argv[n++] = jh_test_env("JH_JOBHOST");
-  argv[n++] = cmd;
-  argv[n++] = target;
-  argv[n++] = "--home";
-  argv[n++] = f->home;
-  if (strcmp(cmd, "cancel") == 0) {
-    if (extra1)
-      argv[n++] = extra1;
-    argv[n] = NULL;
-    return;
-  }
-  argv[n++] = "--plugin-dir";
-  argv[n++] = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
-  argv[n++] = "--plugin-dir";
-  argv[n++] = jh_test_env("JH_ENGINE_PLUGIN_DIR");
-  argv[n++] = "--grace";
-  argv[n++] = "300ms";
-  if (strcmp(cmd, "run") == 0 || strcmp(cmd, "resume") == 0) {
-    argv[n++] = "--report";
-    argv[n++] = f->report;
-  }
-  if (extra1)
-    argv[n++] = extra1;
-  if (extra2)
-    argv[n++] = extra2;
-  argv[n] = NULL;
-}
-
-static int jobhost(const fixture *f, const char *cmd, const char *target,
-                   const char *extra1, const char *extra2, char **err) {
-  const char *argv[20];
-  char *out = NULL;
-  int rc;
-  jobhost_argv(f, argv, cmd, target, extra1, extra2);
-  unlink(f->report);
-  rc = jh_test_run(argv, &out, err);
-  free(out);
-  return rc;
-}
-
-static json_t *load_report(const fixture *f) {
-  json_error_t e;
-  json_t *r = json_load_file(f->report, 0, &e);
-  if (r == NULL)
-    fail_msg("report %s: %s", f->report, e.text);
-  return r;
-}
-
-static json_t *report_task(json_t *report, const char *id) {
-  size_t i;
-  json_t *t;
-  json_array_foreach(json_object_get(report, "tasks"), i, t) {
-    if (strcmp(json_string_value(json_object_get(t, "id")), id) == 0)
-      return t;
-  }
-  fail_msg("task %s is not in the report", id);
-  return NULL;
-}
-
-static void assert_task(json_t *report, const char *id, const char *state,
-                        const char *message_part) {
-  json_t *t = report_task(report, id);
-  const char *s = json_string_value(json_object_get(t, "state"));
-  const char *m = json_string_value(json_object_get(t, "message"));
-  if (strcmp(s, state) != 0)
-    fail_msg("task %s is %s, expected %s (message: %s)", id, s, state, m);
-  if (message_part != NULL && strstr(m, message_part) == NULL)
-    fail_msg("task %s message '%s' lacks '%s'", id, m, message_part);
-}
-
-static void assert_job_state(json_t *report, const char *state) {
-  assert_string_equal(json_string_value(json_object_get(report, "state")),
-                      state);
 }
 
 /* The first size - 1 bytes of a file, as a string. */
@@ -171,7 +84,7 @@ static int64_t newest_instance(const fixture *f, jh_store **out) {
   jh_job_row *rows = NULL;
   size_t n = 0;
   int64_t id;
-  snprintf(path, sizeof(path), "%s/jobhost.db", f->home);
+  snprintf(path, sizeof(path), "%s/jobhost.db", f->j.home);
   assert_int_equal(jh_store_open(path, out, err, sizeof(err)), 0);
   assert_int_equal(jh_store_job_list(*out, NULL, 1, &rows, &n), 0);
   assert_int_equal(n, 1);
@@ -179,6 +92,10 @@ static int64_t newest_instance(const fixture *f, jh_store **out) {
   jh_job_rows_free(rows, n);
   return id;
 }
+
+/* The start of the pipelines of the tests: job J. */
+#define HEAD "version: 1\njob:\n  id: J\n"
+#define TASKS HEAD "  tasks:\n"
 
 /* ---- a pipeline shaped like the seed job ---- */
 
@@ -220,19 +137,15 @@ static const char *seed_shape(const char *export_type, const char *orders,
 static void test_seed_shape_succeeds(void **state) {
   fixture *f = *state;
   json_t *r;
-  char *err = NULL;
-  write_pipeline(f, seed_shape("TestSucceedTask", "produce_output: true",
-                               "TestSucceedTask"));
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
-  free(err);
-  r = load_report(f);
-  assert_job_state(r, "Succeeded");
+  jh_test_jobhost_pipeline(
+      &f->j,
+      seed_shape("TestSucceedTask", "produce_output: true", "TestSucceedTask"));
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
+  jh_test_assert_job_state(r, "Succeeded");
   assert_int_equal(json_array_size(json_object_get(r, "tasks")), 10);
-  assert_task(r, "All_SetAllInternalUserProfiles", "Succeeded", NULL);
+  jh_test_assert_task(r, "All_SetAllInternalUserProfiles", "Succeeded", NULL);
   /* document order is launch order, one task at a time: levels 0..9 */
-  assert_int_equal(json_integer_value(json_object_get(
-                       report_task(r, "AD_Fulfill"), "level")),
-                   7);
+  assert_int_equal(jh_test_task_int(r, "AD_Fulfill", "level"), 7);
   json_decref(r);
 }
 
@@ -241,22 +154,20 @@ static void test_seed_shape_succeeds(void **state) {
 static void test_continue_on_error_and_warning_parent(void **state) {
   fixture *f = *state;
   json_t *r;
-  char *err = NULL;
-  write_pipeline(f, seed_shape("TestFailTask", "produce_output: true",
-                               "TestFailTask"));
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 4);
-  free(err);
-  r = load_report(f);
-  assert_job_state(r, "Warning");
-  assert_task(r, "AD_Export_Complete", "Warning", "asked to fail");
-  assert_task(r, "AD_PrepareSynchronization_Complete", "Skipped",
-              "parent AD_Export_Complete ended Warning");
-  assert_task(r, "AD_Synchronization", "Skipped", "AD_Export_Complete");
-  assert_task(r, "All_ComputeAllProperties", "Succeeded", NULL);
-  assert_task(r, "AD_Fulfill", "Warning", NULL);
-  assert_task(r, "All_SetAllInternalUserProfiles", "Skipped",
-              "parent AD_Fulfill ended Warning");
-  assert_task(r, "AD_Update_Classification", "Succeeded", NULL);
+  jh_test_jobhost_pipeline(
+      &f->j,
+      seed_shape("TestFailTask", "produce_output: true", "TestFailTask"));
+  r = jh_test_jobhost_report(&f->j, 4, "run", f->j.pipeline, NULL);
+  jh_test_assert_job_state(r, "Warning");
+  jh_test_assert_task(r, "AD_Export_Complete", "Warning", "asked to fail");
+  jh_test_assert_task(r, "AD_PrepareSynchronization_Complete", "Skipped",
+                      "parent AD_Export_Complete ended Warning");
+  jh_test_assert_task(r, "AD_Synchronization", "Skipped", "AD_Export_Complete");
+  jh_test_assert_task(r, "All_ComputeAllProperties", "Succeeded", NULL);
+  jh_test_assert_task(r, "AD_Fulfill", "Warning", NULL);
+  jh_test_assert_task(r, "All_SetAllInternalUserProfiles", "Skipped",
+                      "parent AD_Fulfill ended Warning");
+  jh_test_assert_task(r, "AD_Update_Classification", "Succeeded", NULL);
   json_decref(r);
 }
 
@@ -264,20 +175,18 @@ static void test_continue_on_error_and_warning_parent(void **state) {
 static void test_no_output_skips_children(void **state) {
   fixture *f = *state;
   json_t *r;
-  char *err = NULL;
-  write_pipeline(f, seed_shape("TestSucceedTask", "produce_output: false",
-                               "TestSucceedTask"));
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
-  free(err);
-  r = load_report(f);
-  assert_job_state(r, "Succeeded");
-  assert_task(r, "AD_Provisioning", "Succeeded", NULL);
-  assert_true(json_is_false(
-      json_object_get(report_task(r, "AD_Provisioning"), "produced_output")));
-  assert_task(r, "AD_Fulfill", "Skipped",
-              "parent AD_Provisioning produced no output");
-  assert_task(r, "All_SetAllInternalUserProfiles", "Skipped",
-              "parent AD_Fulfill ended Skipped");
+  jh_test_jobhost_pipeline(&f->j, seed_shape("TestSucceedTask",
+                                             "produce_output: false",
+                                             "TestSucceedTask"));
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
+  jh_test_assert_job_state(r, "Succeeded");
+  jh_test_assert_task(r, "AD_Provisioning", "Succeeded", NULL);
+  assert_true(json_is_false(json_object_get(
+      jh_test_report_task(r, "AD_Provisioning"), "produced_output")));
+  jh_test_assert_task(r, "AD_Fulfill", "Skipped",
+                      "parent AD_Provisioning produced no output");
+  jh_test_assert_task(r, "All_SetAllInternalUserProfiles", "Skipped",
+                      "parent AD_Fulfill ended Skipped");
   json_decref(r);
 }
 
@@ -285,21 +194,15 @@ static void test_no_output_skips_children(void **state) {
 static void test_untolerated_error_stops_job(void **state) {
   fixture *f = *state;
   json_t *r;
-  char *err = NULL;
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: a, type: TestSucceedTask}\n"
-                    "    - {id: b, type: TestFailTask, message: boom}\n"
-                    "    - {id: c, type: TestSucceedTask}\n");
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 1);
-  free(err);
-  r = load_report(f);
-  assert_job_state(r, "Error");
-  assert_task(r, "a", "Succeeded", NULL);
-  assert_task(r, "b", "Error", "boom");
-  assert_task(r, "c", "NotStarted", "the job stopped when b ended");
+  jh_test_jobhost_pipeline(&f->j, TASKS
+                           "    - {id: a, type: TestSucceedTask}\n"
+                           "    - {id: b, type: TestFailTask, message: boom}\n"
+                           "    - {id: c, type: TestSucceedTask}\n");
+  r = jh_test_jobhost_report(&f->j, 1, "run", f->j.pipeline, NULL);
+  jh_test_assert_job_state(r, "Error");
+  jh_test_assert_task(r, "a", "Succeeded", NULL);
+  jh_test_assert_task(r, "b", "Error", "boom");
+  jh_test_assert_task(r, "c", "NotStarted", "the job stopped when b ended");
   json_decref(r);
 }
 
@@ -311,19 +214,16 @@ static void test_levels_and_max_parallel(void **state) {
   jh_task_row *rows = NULL;
   size_t n = 0;
   int64_t inst, a_end = 0, b_end = 0, c_start = 0, d_start = 0, c_end = 0;
-  char *err = NULL;
 
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  max_parallel: 2\n"
-                    "  tasks:\n"
-                    "    - {id: a, type: TestSleepTask, ms: 300, level: 0}\n"
-                    "    - {id: b, type: TestSleepTask, ms: 300, level: 0}\n"
-                    "    - {id: c, type: TestSleepTask, ms: 300, level: 0}\n"
-                    "    - {id: d, type: TestSucceedTask, level: 1}\n");
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
-  free(err);
+  jh_test_jobhost_pipeline(
+      &f->j, HEAD "  max_parallel: 2\n"
+                  "  tasks:\n"
+                  "    - {id: a, type: TestSleepTask, ms: 300, level: 0}\n"
+                  "    - {id: b, type: TestSleepTask, ms: 300, level: 0}\n"
+                  "    - {id: c, type: TestSleepTask, ms: 300, level: 0}\n"
+                  "    - {id: d, type: TestSucceedTask, level: 1}\n");
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
   inst = newest_instance(f, &s);
   assert_int_equal(jh_store_task_list(s, inst, &rows, &n), 0);
   assert_int_equal(n, 4);
@@ -354,20 +254,16 @@ static void test_task_instances_and_logs(void **state) {
   jh_task_row *rows = NULL;
   size_t n = 0;
   struct stat st;
-  char *err = NULL;
   int64_t inst;
 
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: spam, type: TestSpamTask, lines: 20000}\n"
-                    "    - {id: ok, type: TestSucceedTask, counter_value: 7}\n"
-                    "    - {id: quiet, type: TestNoopTask}\n"
-                    "    - {id: bad, type: TestFailTask, "
-                    "continue_on_error: true}\n");
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 4);
-  free(err);
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: spam, type: TestSpamTask, lines: 20000}\n"
+                   "    - {id: ok, type: TestSucceedTask, counter_value: 7}\n"
+                   "    - {id: quiet, type: TestNoopTask}\n"
+                   "    - {id: bad, type: TestFailTask, "
+                   "continue_on_error: true}\n");
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 4);
   inst = newest_instance(f, &s);
   assert_int_equal(jh_store_task_list(s, inst, &rows, &n), 0);
   assert_int_equal(n, 4);
@@ -402,29 +298,23 @@ static void test_task_instances_and_logs(void **state) {
 static void test_crashes_and_hangs(void **state) {
   fixture *f = *state;
   json_t *r;
-  char *err = NULL;
-  write_pipeline(f,
-                 "version: 1\n"
-                 "job:\n"
-                 "  id: J\n"
-                 "  tasks:\n"
-                 "    - {id: segv, type: TestCrashTask, how: segv, "
-                 "continue_on_error: true}\n"
-                 "    - {id: abrt, type: TestCrashTask, how: abort, "
-                 "continue_on_error: true}\n"
-                 "    - {id: quit, type: TestCrashTask, how: exit, "
-                 "exit_status: 7, continue_on_error: true}\n"
-                 "    - {id: hang, type: TestHangTask, ignore_term: true, "
-                 "timeout: 300ms, continue_on_error: true}\n"
-                 "    - {id: after, type: TestSucceedTask}\n");
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 4);
-  free(err);
-  r = load_report(f);
-  assert_task(r, "segv", "Warning", "killed by signal 11");
-  assert_task(r, "abrt", "Warning", "killed by signal 6");
-  assert_task(r, "quit", "Warning", "exited with status 7 without a result");
-  assert_task(r, "hang", "Warning", "timed out after 300 ms (killed)");
-  assert_task(r, "after", "Succeeded", NULL);
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: segv, type: TestCrashTask, how: segv, "
+                   "continue_on_error: true}\n"
+                   "    - {id: abrt, type: TestCrashTask, how: abort, "
+                   "continue_on_error: true}\n"
+                   "    - {id: quit, type: TestCrashTask, how: exit, "
+                   "exit_status: 7, continue_on_error: true}\n"
+                   "    - {id: hang, type: TestHangTask, ignore_term: true, "
+                   "timeout: 300ms, continue_on_error: true}\n"
+                   "    - {id: after, type: TestSucceedTask}\n");
+  r = jh_test_jobhost_report(&f->j, 4, "run", f->j.pipeline, NULL);
+  jh_test_assert_task(r, "segv", "Warning", "killed by signal 11");
+  jh_test_assert_task(r, "abrt", "Warning", "killed by signal 6");
+  jh_test_assert_task(r, "quit", "Warning",
+                      "exited with status 7 without a result");
+  jh_test_assert_task(r, "hang", "Warning", "timed out after 300 ms (killed)");
+  jh_test_assert_task(r, "after", "Succeeded", NULL);
   json_decref(r);
   /* What the plugin printed on stdout and stderr is in its task log. */
   {
@@ -451,24 +341,17 @@ static void test_crashes_and_hangs(void **state) {
 
 static void test_retries(void **state) {
   fixture *f = *state;
-  char yaml[1024], *err = NULL;
+  char yaml[1024];
   json_t *r;
   snprintf(yaml, sizeof(yaml),
-           "version: 1\n"
-           "job:\n"
-           "  id: J\n"
-           "  tasks:\n"
+           TASKS
            "    - {id: flaky, type: TestFlakyTask, fail_times: 2, retries: 2, "
            "retry_delay: 50ms, state_file: %s/flaky.count}\n",
-           f->dir);
-  write_pipeline(f, yaml);
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
-  free(err);
-  r = load_report(f);
-  assert_task(r, "flaky", "Succeeded", NULL);
-  assert_int_equal(
-      json_integer_value(json_object_get(report_task(r, "flaky"), "attempts")),
-      3);
+           f->j.dir);
+  jh_test_jobhost_pipeline(&f->j, yaml);
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
+  jh_test_assert_task(r, "flaky", "Succeeded", NULL);
+  assert_int_equal(jh_test_task_int(r, "flaky", "attempts"), 3);
   json_decref(r);
 }
 
@@ -478,31 +361,24 @@ static void test_blocked_then_resume(void **state) {
   fixture *f = *state;
   json_t *r;
   char inst[32], *err = NULL;
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: sync, type: TestBlockTask}\n"
-                    "    - {id: next, type: TestSucceedTask}\n");
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 3);
-  free(err);
-  r = load_report(f);
-  assert_job_state(r, "Blocked");
-  assert_task(r, "sync", "Blocked", "threshold exceeded");
-  assert_task(r, "next", "NotStarted", NULL);
-  snprintf(inst, sizeof(inst), "%lld",
-           (long long)json_integer_value(json_object_get(r, "instance")));
+  jh_test_jobhost_pipeline(&f->j,
+                           TASKS "    - {id: sync, type: TestBlockTask}\n"
+                                 "    - {id: next, type: TestSucceedTask}\n");
+  r = jh_test_jobhost_report(&f->j, 3, "run", f->j.pipeline, NULL);
+  jh_test_assert_job_state(r, "Blocked");
+  jh_test_assert_task(r, "sync", "Blocked", "threshold exceeded");
+  jh_test_assert_task(r, "next", "NotStarted", NULL);
+  jh_test_report_instance(r, inst, sizeof(inst));
   json_decref(r);
 
-  assert_int_equal(jobhost(f, "resume", inst, NULL, NULL, &err), 0);
-  free(err);
-  r = load_report(f);
-  assert_job_state(r, "Succeeded");
-  assert_task(r, "sync", "Succeeded", "forced");
-  assert_task(r, "next", "Succeeded", NULL);
+  r = jh_test_jobhost_report(&f->j, 0, "resume", inst, NULL);
+  jh_test_assert_job_state(r, "Succeeded");
+  jh_test_assert_task(r, "sync", "Succeeded", "forced");
+  jh_test_assert_task(r, "next", "Succeeded", NULL);
   json_decref(r);
   /* A finished instance cannot be resumed. */
-  assert_int_equal(jobhost(f, "resume", inst, NULL, NULL, &err), 2);
+  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, &err, "resume", inst, NULL),
+                   2);
   assert_non_null(strstr(err, "only Blocked, Interrupted and Cancelled"));
   free(err);
 }
@@ -514,26 +390,21 @@ static void test_error_outranks_blocked(void **state) {
   fixture *f = *state;
   json_t *r;
   char inst[32], *err = NULL;
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: sync, type: TestBlockTask, level: 0}\n"
-                    "    - {id: bad, type: TestFailTask, message: boom, "
-                    "level: 0}\n"
-                    "    - {id: next, type: TestSucceedTask, level: 1}\n");
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 1);
-  free(err);
-  r = load_report(f);
-  assert_job_state(r, "Error");
-  assert_task(r, "sync", "Blocked", "threshold exceeded");
-  assert_task(r, "bad", "Error", "boom");
-  assert_task(r, "next", "NotStarted", NULL);
-  snprintf(inst, sizeof(inst), "%lld",
-           (long long)json_integer_value(json_object_get(r, "instance")));
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: sync, type: TestBlockTask, level: 0}\n"
+                   "    - {id: bad, type: TestFailTask, message: boom, "
+                   "level: 0}\n"
+                   "    - {id: next, type: TestSucceedTask, level: 1}\n");
+  r = jh_test_jobhost_report(&f->j, 1, "run", f->j.pipeline, NULL);
+  jh_test_assert_job_state(r, "Error");
+  jh_test_assert_task(r, "sync", "Blocked", "threshold exceeded");
+  jh_test_assert_task(r, "bad", "Error", "boom");
+  jh_test_assert_task(r, "next", "NotStarted", NULL);
+  jh_test_report_instance(r, inst, sizeof(inst));
   json_decref(r);
 
-  assert_int_equal(jobhost(f, "resume", inst, NULL, NULL, &err), 2);
+  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, &err, "resume", inst, NULL),
+                   2);
   assert_non_null(strstr(err, "is Error"));
   assert_non_null(strstr(err, "task bad ended Error: boom"));
   assert_non_null(strstr(err, "task sync is Blocked"));
@@ -578,45 +449,36 @@ static void task_times(const fixture *f, const char *id, int64_t *start,
  * prints; `level_overflow: window` keeps a sliding window instead. */
 static void test_level_overflow(void **state) {
   static const char yaml[] =
-      "version: 1\n"
-      "job:\n"
-      "  id: J\n"
-      "  max_parallel: 2\n"
-      "%s"
-      "  tasks:\n"
-      "    - {id: a, type: TestSleepTask, ms: 50, level: 0}\n"
-      "    - {id: b, type: TestSleepTask, ms: 1500, level: 0}\n"
-      "    - {id: c, type: TestSucceedTask, level: 0}\n"
-      "    - {id: d, type: TestSucceedTask, level: 1}\n";
+      HEAD "  max_parallel: 2\n"
+           "%s"
+           "  tasks:\n"
+           "    - {id: a, type: TestSleepTask, ms: 50, level: 0}\n"
+           "    - {id: b, type: TestSleepTask, ms: 1500, level: 0}\n"
+           "    - {id: c, type: TestSucceedTask, level: 0}\n"
+           "    - {id: d, type: TestSucceedTask, level: 1}\n";
   fixture *f = *state;
-  const char *argv[6];
   char text[1024], *out = NULL, *err = NULL;
   int64_t b_start, b_end, c_start, c_end;
 
   snprintf(text, sizeof(text), yaml, "");
-  write_pipeline(f, text);
-  argv[0] = jh_test_env("JH_JOBHOST");
-  argv[1] = "steps";
-  argv[2] = f->pipeline;
-  argv[3] = "--plugin-dir";
-  argv[4] = jh_test_env("JH_ENGINE_PLUGIN_DIR");
-  argv[5] = NULL;
-  assert_int_equal(jh_test_run(argv, &out, &err), 0);
+  jh_test_jobhost_pipeline(&f->j, text);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, &out, &err, "steps", f->j.pipeline, NULL), 0);
   assert_non_null(strstr(out, "Order 0: b (TestSleepTask)\n"
                               "Order 1: c (TestSucceedTask)\n"
                               "Order 2: d (TestSucceedTask)"));
   free(out);
   free(err);
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
-  free(err);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
   task_times(f, "b", &b_start, &b_end);
   task_times(f, "c", &c_start, &c_end);
   assert_true(c_start >= b_end); /* Order 1 waits for all of Order 0 */
 
   snprintf(text, sizeof(text), yaml, "  level_overflow: window\n");
-  write_pipeline(f, text);
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
-  free(err);
+  jh_test_jobhost_pipeline(&f->j, text);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
   task_times(f, "b", &b_start, &b_end);
   task_times(f, "c", &c_start, &c_end);
   assert_true(c_start < b_end); /* c took a's slot as soon as a ended */
@@ -627,21 +489,16 @@ static void test_level_overflow(void **state) {
 static void test_undeclared_block_is_an_error(void **state) {
   fixture *f = *state;
   json_t *r;
-  char *err = NULL;
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: rogue, type: TestUndeclaredBlockTask}\n"
-                    "    - {id: next, type: TestSucceedTask}\n");
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 1);
-  free(err);
-  r = load_report(f);
-  assert_job_state(r, "Error");
-  assert_task(r, "rogue", "Error",
-              "task type TestUndeclaredBlockTask is not declared able to "
-              "block");
-  assert_task(r, "next", "NotStarted", NULL);
+  jh_test_jobhost_pipeline(&f->j, TASKS
+                           "    - {id: rogue, type: TestUndeclaredBlockTask}\n"
+                           "    - {id: next, type: TestSucceedTask}\n");
+  r = jh_test_jobhost_report(&f->j, 1, "run", f->j.pipeline, NULL);
+  jh_test_assert_job_state(r, "Error");
+  jh_test_assert_task(
+      r, "rogue", "Error",
+      "task type TestUndeclaredBlockTask is not declared able to "
+      "block");
+  jh_test_assert_task(r, "next", "NotStarted", NULL);
   json_decref(r);
 }
 
@@ -650,69 +507,54 @@ static void test_undeclared_block_is_an_error(void **state) {
 static void test_dirty_tasks_need_the_flags_set(void **state) {
   fixture *f = *state;
   json_t *r;
-  char *err = NULL;
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: sync, type: TestSucceedTask}\n"
-                    "    - {id: mark, type: TestMarkDirtyTask, "
-                    "depends_on: [sync]}\n"
-                    "    - {id: linked, type: TestDirtyTask, dirty: true, "
-                    "depends_on: [mark]}\n"
-                    "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n"
-                    "    - {id: plain, type: TestDirtyTask}\n");
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
-  free(err);
-  r = load_report(f);
-  assert_task(r, "linked", "Succeeded", "the dirty");
-  assert_task(r, "unlinked", "Succeeded", "the dirty");
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: sync, type: TestSucceedTask}\n"
+                   "    - {id: mark, type: TestMarkDirtyTask, "
+                   "depends_on: [sync]}\n"
+                   "    - {id: linked, type: TestDirtyTask, dirty: true, "
+                   "depends_on: [mark]}\n"
+                   "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n"
+                   "    - {id: plain, type: TestDirtyTask}\n");
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
+  jh_test_assert_task(r, "linked", "Succeeded", "the dirty");
+  jh_test_assert_task(r, "unlinked", "Succeeded", "the dirty");
   json_decref(r);
 
   /* the marker outside the selection: its dirty flags are not this run's */
-  assert_int_equal(jobhost(f, "run", f->pipeline, "--from", "linked", &err),
-                   0);
-  free(err);
-  r = load_report(f);
-  assert_task(r, "linked", "Skipped",
-              "dirty: mark (TestMarkDirtyTask) is not among the selected "
-              "steps");
-  assert_task(r, "unlinked", "Skipped", "is not among the selected steps");
-  assert_task(r, "plain", "Succeeded", "all");
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--from", "linked",
+                             NULL);
+  jh_test_assert_task(
+      r, "linked", "Skipped",
+      "dirty: mark (TestMarkDirtyTask) is not among the selected "
+      "steps");
+  jh_test_assert_task(r, "unlinked", "Skipped",
+                      "is not among the selected steps");
+  jh_test_assert_task(r, "plain", "Succeeded", "all");
   json_decref(r);
 
   /* the marker skipped: its parent produced no output */
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: sync, type: TestSucceedTask, "
-                    "produce_output: false}\n"
-                    "    - {id: mark, type: TestMarkDirtyTask, "
-                    "depends_on: [sync]}\n"
-                    "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n");
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
-  free(err);
-  r = load_report(f);
-  assert_task(r, "mark", "Skipped", NULL);
-  assert_task(r, "unlinked", "Skipped",
-              "dirty: mark (TestMarkDirtyTask) ended Skipped");
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: sync, type: TestSucceedTask, "
+                   "produce_output: false}\n"
+                   "    - {id: mark, type: TestMarkDirtyTask, "
+                   "depends_on: [sync]}\n"
+                   "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n");
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
+  jh_test_assert_task(r, "mark", "Skipped", NULL);
+  jh_test_assert_task(r, "unlinked", "Skipped",
+                      "dirty: mark (TestMarkDirtyTask) ended Skipped");
   json_decref(r);
 
   /* no marker in the job, and ordering: dependencies */
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  ordering: dependencies\n"
-                    "  tasks:\n"
-                    "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n"
-                    "    - {id: plain, type: TestDirtyTask}\n");
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
-  free(err);
-  r = load_report(f);
-  assert_task(r, "unlinked", "Skipped",
-              "the job has no task that flags resources dirty");
-  assert_task(r, "plain", "Succeeded", NULL);
+  jh_test_jobhost_pipeline(
+      &f->j, HEAD "  ordering: dependencies\n"
+                  "  tasks:\n"
+                  "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n"
+                  "    - {id: plain, type: TestDirtyTask}\n");
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
+  jh_test_assert_task(r, "unlinked", "Skipped",
+                      "the job has no task that flags resources dirty");
+  jh_test_assert_task(r, "plain", "Succeeded", NULL);
   json_decref(r);
 }
 
@@ -721,20 +563,15 @@ static void test_dirty_tasks_need_the_flags_set(void **state) {
 static void test_dirty_task_waits_for_the_marker(void **state) {
   fixture *f = *state;
   json_t *r;
-  char *err = NULL;
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  ordering: dependencies\n"
-                    "  tasks:\n"
-                    "    - {id: slow, type: TestSleepTask, ms: 300}\n"
-                    "    - {id: mark, type: TestMarkDirtyTask, "
-                    "depends_on: [slow]}\n"
-                    "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n");
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
-  free(err);
-  r = load_report(f);
-  assert_task(r, "unlinked", "Succeeded", "the dirty");
+  jh_test_jobhost_pipeline(
+      &f->j, HEAD "  ordering: dependencies\n"
+                  "  tasks:\n"
+                  "    - {id: slow, type: TestSleepTask, ms: 300}\n"
+                  "    - {id: mark, type: TestMarkDirtyTask, "
+                  "depends_on: [slow]}\n"
+                  "    - {id: unlinked, type: TestDirtyTask, dirty: true}\n");
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
+  jh_test_assert_task(r, "unlinked", "Succeeded", "the dirty");
   json_decref(r);
 }
 
@@ -742,46 +579,42 @@ static void test_dirty_task_waits_for_the_marker(void **state) {
  * selection only when that parent's last result in the job Succeeded with
  * output; resume takes them too. */
 static void test_selection_respects_links(void **state) {
-  static const char yaml[] = "version: 1\n"
-                             "job:\n"
-                             "  id: J\n"
-                             "  tasks:\n"
-                             "    - {id: a, type: TestSucceedTask, "
-                             "produce_output: %s}\n"
-                             "    - {id: b, type: TestSucceedTask, "
-                             "depends_on: [a]}\n";
+  static const char yaml[] = TASKS "    - {id: a, type: TestSucceedTask, "
+                                   "produce_output: %s}\n"
+                                   "    - {id: b, type: TestSucceedTask, "
+                                   "depends_on: [a]}\n";
   fixture *f = *state;
   json_t *r;
-  char text[512], *err = NULL;
+  char text[512];
 
   snprintf(text, sizeof(text), yaml, "true");
-  write_pipeline(f, text);
-  assert_int_equal(jobhost(f, "run", f->pipeline, "--task", "b", &err), 0);
-  free(err);
-  r = load_report(f);
-  assert_task(r, "b", "Skipped",
-              "parent a is not among the selected steps and has no result "
-              "in this job");
+  jh_test_jobhost_pipeline(&f->j, text);
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--task", "b",
+                             NULL);
+  jh_test_assert_task(
+      r, "b", "Skipped",
+      "parent a is not among the selected steps and has no result "
+      "in this job");
   json_decref(r);
 
   snprintf(text, sizeof(text), yaml, "false");
-  write_pipeline(f, text);
-  assert_int_equal(jobhost(f, "run", f->pipeline, "--to", "a", &err), 0);
-  free(err);
-  assert_int_equal(jobhost(f, "run", f->pipeline, "--from", "b", &err), 0);
-  free(err);
-  r = load_report(f);
-  assert_task(r, "b", "Skipped", "(instance 2) produced no output");
+  jh_test_jobhost_pipeline(&f->j, text);
+  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline,
+                                       "--to", "a", NULL),
+                   0);
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--from", "b",
+                             NULL);
+  jh_test_assert_task(r, "b", "Skipped", "(instance 2) produced no output");
   json_decref(r);
 
   snprintf(text, sizeof(text), yaml, "true");
-  write_pipeline(f, text);
-  assert_int_equal(jobhost(f, "run", f->pipeline, "--task", "a", &err), 0);
-  free(err);
-  assert_int_equal(jobhost(f, "run", f->pipeline, "--task", "b", &err), 0);
-  free(err);
-  r = load_report(f);
-  assert_task(r, "b", "Succeeded", NULL);
+  jh_test_jobhost_pipeline(&f->j, text);
+  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline,
+                                       "--task", "a", NULL),
+                   0);
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--task", "b",
+                             NULL);
+  jh_test_assert_task(r, "b", "Succeeded", NULL);
   json_decref(r);
 }
 
@@ -790,30 +623,23 @@ static void test_selection_respects_links(void **state) {
 static void test_resume_takes_a_selection(void **state) {
   fixture *f = *state;
   json_t *r;
-  char inst[32], *err = NULL;
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: sync, type: TestBlockTask}\n"
-                    "    - {id: a, type: TestSucceedTask}\n"
-                    "    - {id: b, type: TestSucceedTask, depends_on: [a]}\n"
-                    "    - {id: c, type: TestSucceedTask}\n");
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 3);
-  free(err);
-  r = load_report(f);
-  snprintf(inst, sizeof(inst), "%lld",
-           (long long)json_integer_value(json_object_get(r, "instance")));
+  char inst[32];
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: sync, type: TestBlockTask}\n"
+                   "    - {id: a, type: TestSucceedTask}\n"
+                   "    - {id: b, type: TestSucceedTask, depends_on: [a]}\n"
+                   "    - {id: c, type: TestSucceedTask}\n");
+  r = jh_test_jobhost_report(&f->j, 3, "run", f->j.pipeline, NULL);
+  jh_test_report_instance(r, inst, sizeof(inst));
   json_decref(r);
 
-  assert_int_equal(jobhost(f, "resume", inst, "--from", "b", &err), 0);
-  free(err);
-  r = load_report(f);
-  assert_job_state(r, "Succeeded");
-  assert_task(r, "sync", "Succeeded", "forced");
-  assert_task(r, "b", "Skipped", "its last result in this job (instance 1) "
-                                 "is NotStarted");
-  assert_task(r, "c", "Succeeded", NULL);
+  r = jh_test_jobhost_report(&f->j, 0, "resume", inst, "--from", "b", NULL);
+  jh_test_assert_job_state(r, "Succeeded");
+  jh_test_assert_task(r, "sync", "Succeeded", "forced");
+  jh_test_assert_task(r, "b", "Skipped",
+                      "its last result in this job (instance 1) "
+                      "is NotStarted");
+  jh_test_assert_task(r, "c", "Succeeded", NULL);
   assert_int_equal(json_array_size(json_object_get(r, "tasks")), 3);
   json_decref(r);
   { /* the steps given to resume are the instance's now */
@@ -831,15 +657,16 @@ static void test_resume_takes_a_selection(void **state) {
 static pid_t spawn_jobhost_with(fixture *f, const char *cmd,
                                 const char *target, const char *extra1,
                                 const char *extra2) {
+  const char *const args[] = {target, extra1, extra2, NULL};
   const char *argv[20];
   pid_t pid;
-  jobhost_argv(f, argv, cmd, target, extra1, extra2);
+  jh_test_jobhost_argv(&f->j, argv, 20, cmd, args);
   pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
     char out[400];
     int fd;
-    snprintf(out, sizeof(out), "%s/host.out", f->dir);
+    snprintf(out, sizeof(out), "%s/host.out", f->j.dir);
     fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
       fd = open("/dev/null", O_RDWR);
@@ -871,7 +698,7 @@ static pid_t spawn_jobhost(fixture *f, const char *cmd,
 static int64_t wait_task_state(const fixture *f, const char *id,
                                jh_state want) {
   char path[400], err[256];
-  snprintf(path, sizeof(path), "%s/jobhost.db", f->home);
+  snprintf(path, sizeof(path), "%s/jobhost.db", f->j.home);
   for (int tries = 0; tries < WAIT_TRIES; tries++) {
     jh_store *s = NULL;
     struct stat st;
@@ -922,28 +749,27 @@ static void test_second_start_and_cancel(void **state) {
   json_t *r;
   pid_t pid;
 
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: long, type: TestSleepTask, ms: 20000}\n"
-                    "    - {id: never, type: TestSucceedTask}\n");
-  pid = spawn_jobhost(f, "run", f->pipeline);
+  jh_test_jobhost_pipeline(&f->j, TASKS
+                           "    - {id: long, type: TestSleepTask, ms: 20000}\n"
+                           "    - {id: never, type: TestSucceedTask}\n");
+  pid = spawn_jobhost(f, "run", f->j.pipeline);
   id = wait_running(f, "long");
   snprintf(inst, sizeof(inst), "%lld", (long long)id);
 
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 1);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, &err, "run", f->j.pipeline, NULL), 1);
   assert_non_null(strstr(err, "already running as instance"));
   assert_non_null(strstr(err, inst));
   free(err);
 
-  assert_int_equal(jobhost(f, "cancel", inst, "--now", NULL, &err), 0);
-  free(err);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "cancel", inst, "--now", NULL), 0);
   assert_int_equal(wait_exit(pid), 5);
-  r = load_report(f);
-  assert_job_state(r, "Cancelled");
-  assert_task(r, "long", "Cancelled", "cancelled after");
-  assert_task(r, "never", "NotStarted", "cancelled before the task started");
+  r = jh_test_report_load(f->j.report);
+  jh_test_assert_job_state(r, "Cancelled");
+  jh_test_assert_task(r, "long", "Cancelled", "cancelled after");
+  jh_test_assert_task(r, "never", "NotStarted",
+                      "cancelled before the task started");
   json_decref(r);
 }
 
@@ -960,7 +786,7 @@ static int read_stored_state(const fixture *f, const char *id,
   int rc;
 
   *state = JH_STATE_INTERRUPTED;
-  snprintf(path, sizeof(path), "%s/jobhost.db", f->home);
+  snprintf(path, sizeof(path), "%s/jobhost.db", f->j.home);
   if (jh_store_open(path, &s, err, sizeof(err)) != 0)
     return -1;
   rc = jh_store_job_list(s, NULL, 1, &jobs, &nj);
@@ -1020,7 +846,7 @@ static void wait_file_text(const char *path, const char *part) {
 /* Wait until the host started by spawn_jobhost has printed `part`. */
 static void wait_host_said(const fixture *f, const char *part) {
   char out[400];
-  snprintf(out, sizeof(out), "%s/host.out", f->dir);
+  snprintf(out, sizeof(out), "%s/host.out", f->j.dir);
   wait_file_text(out, part);
 }
 
@@ -1028,18 +854,14 @@ static void wait_host_said(const fixture *f, const char *part) {
  * then a task that a cancel keeps from starting. */
 static void write_long_task(fixture *f, char *release, size_t size) {
   char yaml[1024];
-  snprintf(release, size, "%s/release", f->dir);
+  snprintf(release, size, "%s/release", f->j.dir);
   unlink(release);
   snprintf(yaml, sizeof(yaml),
-           "version: 1\n"
-           "job:\n"
-           "  id: J\n"
-           "  tasks:\n"
-           "    - {id: long, type: TestSleepTask, ms: 120000, "
-           "release_file: %s}\n"
-           "    - {id: never, type: TestSucceedTask}\n",
+           TASKS "    - {id: long, type: TestSleepTask, ms: 120000, "
+                 "release_file: %s}\n"
+                 "    - {id: never, type: TestSucceedTask}\n",
            release);
-  write_pipeline(f, yaml);
+  jh_test_jobhost_pipeline(&f->j, yaml);
 }
 
 /* Behaviour 7 as Identity Manager has it: a cancel ends the job Cancelled,
@@ -1047,38 +869,35 @@ static void write_long_task(fixture *f, char *release, size_t size) {
  * more (NotStarted); the report and the store agree. */
 static void test_cancel_lets_running_tasks_finish(void **state) {
   fixture *f = *state;
-  char inst[32], release[300], *err = NULL;
+  char inst[32], release[300];
   json_t *r;
   pid_t pid;
 
   write_long_task(f, release, sizeof(release));
-  pid = spawn_jobhost(f, "run", f->pipeline);
+  pid = spawn_jobhost(f, "run", f->j.pipeline);
   snprintf(inst, sizeof(inst), "%lld", (long long)wait_running(f, "long"));
-  assert_int_equal(jobhost(f, "cancel", inst, NULL, NULL, &err), 0);
-  free(err);
+  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "cancel", inst, NULL),
+                   0);
   /* The host took the cancel; the task goes on until released. */
   wait_host_said(f, "cancel requested: the job ends Cancelled");
   jh_test_write_file(release, "", 0644);
   assert_int_equal(wait_exit(pid), 5);
-  r = load_report(f);
-  assert_job_state(r, "Cancelled");
-  assert_task(r, "long", "Succeeded", "released after");
-  assert_task(r, "never", "NotStarted", "cancelled before the task started");
+  r = jh_test_report_load(f->j.report);
+  jh_test_assert_job_state(r, "Cancelled");
+  jh_test_assert_task(r, "long", "Succeeded", "released after");
+  jh_test_assert_task(r, "never", "NotStarted",
+                      "cancelled before the task started");
   json_decref(r);
   assert_int_equal(stored_state(f, "long", NULL, 0), JH_STATE_SUCCEEDED);
   assert_int_equal(stored_state(f, "never", NULL, 0), JH_STATE_NOT_STARTED);
 
   /* Resumed, the instance runs what the cancel kept from starting, and
    * only that (doc/jobs.md). */
-  assert_int_equal(jobhost(f, "resume", inst, NULL, NULL, &err), 0);
-  free(err);
-  r = load_report(f);
-  assert_job_state(r, "Succeeded");
-  assert_task(r, "long", "Succeeded", "released after");
-  assert_int_equal(
-      json_integer_value(json_object_get(report_task(r, "long"), "attempts")),
-      1);
-  assert_task(r, "never", "Succeeded", NULL);
+  r = jh_test_jobhost_report(&f->j, 0, "resume", inst, NULL);
+  jh_test_assert_job_state(r, "Succeeded");
+  jh_test_assert_task(r, "long", "Succeeded", "released after");
+  assert_int_equal(jh_test_task_int(r, "long", "attempts"), 1);
+  jh_test_assert_task(r, "never", "Succeeded", NULL);
   json_decref(r);
 }
 
@@ -1091,33 +910,30 @@ static void test_hangup_and_second_signal(void **state) {
   pid_t pid;
 
   write_long_task(f, release, sizeof(release));
-  pid = spawn_jobhost(f, "run", f->pipeline);
+  pid = spawn_jobhost(f, "run", f->j.pipeline);
   (void)wait_running(f, "long");
   assert_int_equal(kill(pid, SIGHUP), 0);
   wait_host_said(f, "cancel requested: the job ends Cancelled");
   jh_test_write_file(release, "", 0644);
   assert_int_equal(wait_exit(pid), 5);
-  r = load_report(f);
-  assert_job_state(r, "Cancelled");
-  assert_task(r, "long", "Succeeded", NULL);
-  assert_task(r, "never", "NotStarted", NULL);
+  r = jh_test_report_load(f->j.report);
+  jh_test_assert_job_state(r, "Cancelled");
+  jh_test_assert_task(r, "long", "Succeeded", NULL);
+  jh_test_assert_task(r, "never", "NotStarted", NULL);
   json_decref(r);
 
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: long, type: TestSleepTask, ms: 60000}\n"
-                    "    - {id: never, type: TestSucceedTask}\n");
-  pid = spawn_jobhost(f, "run", f->pipeline);
+  jh_test_jobhost_pipeline(&f->j, TASKS
+                           "    - {id: long, type: TestSleepTask, ms: 60000}\n"
+                           "    - {id: never, type: TestSucceedTask}\n");
+  pid = spawn_jobhost(f, "run", f->j.pipeline);
   (void)wait_running(f, "long");
   assert_int_equal(kill(pid, SIGHUP), 0);
   usleep(300000);
   assert_int_equal(kill(pid, SIGTERM), 0);
   assert_int_equal(wait_exit(pid), 5);
-  r = load_report(f);
-  assert_job_state(r, "Cancelled");
-  assert_task(r, "long", "Cancelled", "cancelled after");
+  r = jh_test_report_load(f->j.report);
+  jh_test_assert_job_state(r, "Cancelled");
+  jh_test_assert_task(r, "long", "Cancelled", "cancelled after");
   json_decref(r);
 }
 
@@ -1126,60 +942,54 @@ static void test_hangup_and_second_signal(void **state) {
  * grace period runs out and it is killed. */
 static void test_cancel_after_commit(void **state) {
   fixture *f = *state;
-  char inst[32], log[512], yaml[1024], release[300], *err = NULL;
+  char inst[32], log[512], yaml[1024], release[300];
   json_t *r;
   pid_t pid;
   int64_t id;
 
-  snprintf(release, sizeof(release), "%s/release", f->dir);
+  snprintf(release, sizeof(release), "%s/release", f->j.dir);
   snprintf(yaml, sizeof(yaml),
-           "version: 1\n"
-           "job:\n"
-           "  id: J\n"
-           "  tasks:\n"
-           "    - {id: sync, type: TestCommitTask, after_ms: 120000, "
-           "release_file: %s}\n"
-           "    - {id: never, type: TestSucceedTask}\n",
+           TASKS "    - {id: sync, type: TestCommitTask, after_ms: 120000, "
+                 "release_file: %s}\n"
+                 "    - {id: never, type: TestSucceedTask}\n",
            release);
-  write_pipeline(f, yaml);
+  jh_test_jobhost_pipeline(&f->j, yaml);
   /* A grace period longer than what the task does after its commit. */
-  pid = spawn_jobhost_with(f, "run", f->pipeline, "--grace", "20s");
+  pid = spawn_jobhost_with(f, "run", f->j.pipeline, "--grace", "20s");
   id = wait_running(f, "sync");
   snprintf(inst, sizeof(inst), "%lld", (long long)id);
-  snprintf(log, sizeof(log), "%s/Temp/JobLogs/%lld-sync-1.log", f->home,
+  snprintf(log, sizeof(log), "%s/Temp/JobLogs/%lld-sync-1.log", f->j.home,
            (long long)id);
   wait_file_text(log, "committed");
-  assert_int_equal(jobhost(f, "cancel", inst, "--now", NULL, &err), 0);
-  free(err);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "cancel", inst, "--now", NULL), 0);
   /* The task saw the cancel flag after its commit, and goes on. */
   wait_file_text(log, "cancel seen after the commit");
   jh_test_write_file(release, "", 0644);
   assert_int_equal(wait_exit(pid), 5);
-  r = load_report(f);
-  assert_job_state(r, "Cancelled");
-  assert_task(r, "sync", "Succeeded", "the cancel came too late");
-  assert_task(r, "never", "NotStarted", NULL);
+  r = jh_test_report_load(f->j.report);
+  jh_test_assert_job_state(r, "Cancelled");
+  jh_test_assert_task(r, "sync", "Succeeded", "the cancel came too late");
+  jh_test_assert_task(r, "never", "NotStarted", NULL);
   json_decref(r);
 
   /* Deaf to SIGTERM after its commit: killed after the grace period. */
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: sync, type: TestCommitTask, after_ms: 60000, "
-                    "ignore_term: true}\n");
-  pid = spawn_jobhost(f, "run", f->pipeline);
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: sync, type: TestCommitTask, after_ms: 60000, "
+                   "ignore_term: true}\n");
+  pid = spawn_jobhost(f, "run", f->j.pipeline);
   id = wait_running(f, "sync");
   snprintf(inst, sizeof(inst), "%lld", (long long)id);
-  snprintf(log, sizeof(log), "%s/Temp/JobLogs/%lld-sync-1.log", f->home,
+  snprintf(log, sizeof(log), "%s/Temp/JobLogs/%lld-sync-1.log", f->j.home,
            (long long)id);
   wait_file_text(log, "committed");
-  assert_int_equal(jobhost(f, "cancel", inst, "--now", NULL, &err), 0);
-  free(err);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "cancel", inst, "--now", NULL), 0);
   assert_int_equal(wait_exit(pid), 5);
-  r = load_report(f);
-  assert_task(r, "sync", "Succeeded", "its changes were committed; then "
-                                      "stopped by the cancel (killed");
+  r = jh_test_report_load(f->j.report);
+  jh_test_assert_task(r, "sync", "Succeeded",
+                      "its changes were committed; then "
+                      "stopped by the cancel (killed");
   json_decref(r);
   assert_int_equal(stored_state(f, "sync", NULL, 0), JH_STATE_SUCCEEDED);
 }
@@ -1188,30 +998,27 @@ static void test_cancel_after_commit(void **state) {
  * the report and in the store alike. */
 static void test_cancel_while_waiting_for_retry(void **state) {
   fixture *f = *state;
-  char yaml[1024], inst[32], msg[1024], *err = NULL;
+  char yaml[1024], inst[32], msg[1024];
   json_t *r;
   pid_t pid;
 
   snprintf(yaml, sizeof(yaml),
-           "version: 1\n"
-           "job:\n"
-           "  id: J\n"
-           "  tasks:\n"
+           TASKS
            "    - {id: flaky, type: TestFlakyTask, fail_times: 5, retries: 3, "
            "retry_delay: 60s, state_file: %s/flaky.count}\n"
            "    - {id: never, type: TestSucceedTask}\n",
-           f->dir);
-  write_pipeline(f, yaml);
-  pid = spawn_jobhost(f, "run", f->pipeline);
+           f->j.dir);
+  jh_test_jobhost_pipeline(&f->j, yaml);
+  pid = spawn_jobhost(f, "run", f->j.pipeline);
   wait_message(f, "flaky", "retrying in");
   snprintf(inst, sizeof(inst), "%lld", (long long)newest_instance_id(f));
-  assert_int_equal(jobhost(f, "cancel", inst, NULL, NULL, &err), 0);
-  free(err);
+  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, NULL, "cancel", inst, NULL),
+                   0);
   assert_int_equal(wait_exit(pid), 5);
-  r = load_report(f);
-  assert_job_state(r, "Cancelled");
-  assert_task(r, "flaky", "Cancelled", "waited for a retry");
-  assert_task(r, "never", "NotStarted", NULL);
+  r = jh_test_report_load(f->j.report);
+  jh_test_assert_job_state(r, "Cancelled");
+  jh_test_assert_task(r, "flaky", "Cancelled", "waited for a retry");
+  jh_test_assert_task(r, "never", "NotStarted", NULL);
   json_decref(r);
   assert_int_equal(stored_state(f, "flaky", msg, sizeof(msg)),
                    JH_STATE_CANCELLED);
@@ -1225,19 +1032,15 @@ static void test_progress_while_running(void **state) {
   char inst[32];
   pid_t pid;
 
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: long, type: TestSleepTask, ms: 60000}\n");
-  pid = spawn_jobhost(f, "run", f->pipeline);
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: long, type: TestSleepTask, ms: 60000}\n");
+  pid = spawn_jobhost(f, "run", f->j.pipeline);
   snprintf(inst, sizeof(inst), "%lld", (long long)wait_running(f, "long"));
   wait_message(f, "long", "running: ");
   {
-    const char *argv[] = {jh_test_env("JH_JOBHOST"), "show", inst, "--home",
-                          f->home, NULL};
     char *out = NULL;
-    assert_int_equal(jh_test_run(argv, &out, NULL), 0);
+    assert_int_equal(jh_test_jobhost_run(&f->j, &out, NULL, "show", inst, NULL),
+                     0);
     assert_non_null(strstr(out, "message   running: "));
     assert_non_null(strstr(out, "of 60000"));
     free(out);
@@ -1259,19 +1062,17 @@ static void test_task_log_cap(void **state) {
   int64_t id;
   jh_store *s = NULL;
 
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: spam, type: TestSpamTask, lines: 5000, "
-                    "line_bytes: 100}\n");
+  jh_test_jobhost_pipeline(&f->j, TASKS
+                           "    - {id: spam, type: TestSpamTask, lines: 5000, "
+                           "line_bytes: 100}\n");
   assert_int_equal(setenv("JOBHOST_TASK_LOG_MAX_BYTES", "100000", 1), 0);
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, &err, "run", f->j.pipeline, NULL), 0);
   assert_int_equal(unsetenv("JOBHOST_TASK_LOG_MAX_BYTES"), 0);
   free(err);
   id = newest_instance(f, &s);
   jh_store_close(s);
-  snprintf(path, sizeof(path), "%s/Temp/JobLogs/%lld-spam-1.log", f->home,
+  snprintf(path, sizeof(path), "%s/Temp/JobLogs/%lld-spam-1.log", f->j.home,
            (long long)id);
   assert_int_equal(stat(path, &st), 0);
   assert_true(st.st_size <= 100000 + 1024);
@@ -1318,19 +1119,15 @@ static void test_fork_server_death(void **state) {
   jh_store *s = NULL;
   jh_job_row row;
 
-  snprintf(release, sizeof(release), "%s/release", f->dir);
+  snprintf(release, sizeof(release), "%s/release", f->j.dir);
   snprintf(yaml, sizeof(yaml),
-           "version: 1\n"
-           "job:\n"
-           "  id: J\n"
-           "  tasks:\n"
-           "    - {id: first, type: TestSleepTask, ms: 120000, "
-           "release_file: %s, retries: 1, retry_delay: 10ms, level: 0}\n"
-           "    - {id: second, type: TestSucceedTask, level: 1}\n"
-           "    - {id: third, type: TestSucceedTask, level: 2}\n",
+           TASKS "    - {id: first, type: TestSleepTask, ms: 120000, "
+                 "release_file: %s, retries: 1, retry_delay: 10ms, level: 0}\n"
+                 "    - {id: second, type: TestSucceedTask, level: 1}\n"
+                 "    - {id: third, type: TestSucceedTask, level: 2}\n",
            release);
-  write_pipeline(f, yaml);
-  pid = spawn_jobhost(f, "run", f->pipeline);
+  jh_test_jobhost_pipeline(&f->j, yaml);
+  pid = spawn_jobhost(f, "run", f->j.pipeline);
   (void)wait_running(f, "first");
   server = child_of(pid);
   assert_int_equal(kill(server, SIGKILL), 0);
@@ -1338,14 +1135,12 @@ static void test_fork_server_death(void **state) {
   wait_host_said(f, "died (killed by signal 9");
   jh_test_write_file(release, "", 0644);
   assert_int_equal(wait_exit(pid), 0);
-  r = load_report(f);
-  assert_job_state(r, "Succeeded");
-  assert_task(r, "first", "Succeeded", NULL);
-  assert_int_equal(
-      json_integer_value(json_object_get(report_task(r, "first"), "attempts")),
-      2);
-  assert_task(r, "second", "Succeeded", NULL);
-  assert_task(r, "third", "Succeeded", NULL);
+  r = jh_test_report_load(f->j.report);
+  jh_test_assert_job_state(r, "Succeeded");
+  jh_test_assert_task(r, "first", "Succeeded", NULL);
+  assert_int_equal(jh_test_task_int(r, "first", "attempts"), 2);
+  jh_test_assert_task(r, "second", "Succeeded", NULL);
+  jh_test_assert_task(r, "third", "Succeeded", NULL);
   json_decref(r);
   assert_int_equal(stored_state(f, "first", NULL, 0), JH_STATE_SUCCEEDED);
   {
@@ -1363,49 +1158,39 @@ static void test_fork_server_death(void **state) {
  * finishes. */
 static void test_killed_host_then_resume(void **state) {
   fixture *f = *state;
-  char inst[32], *err = NULL;
+  char inst[32];
   int64_t id;
   json_t *r;
   pid_t pid;
 
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: first, type: TestSucceedTask}\n"
-                    "    - {id: slow, type: TestSleepTask, ms: 20000}\n"
-                    "    - {id: last, type: TestSucceedTask}\n");
-  pid = spawn_jobhost(f, "run", f->pipeline);
+  jh_test_jobhost_pipeline(&f->j, TASKS
+                           "    - {id: first, type: TestSucceedTask}\n"
+                           "    - {id: slow, type: TestSleepTask, ms: 20000}\n"
+                           "    - {id: last, type: TestSucceedTask}\n");
+  pid = spawn_jobhost(f, "run", f->j.pipeline);
   id = wait_running(f, "slow");
   assert_int_equal(kill(pid, SIGKILL), 0);
   assert_int_equal(wait_exit(pid), 128 + SIGKILL);
   snprintf(inst, sizeof(inst), "%lld", (long long)id);
   {
-    const char *argv[] = {jh_test_env("JH_JOBHOST"), "history", "--home",
-                          f->home, NULL};
     char *out = NULL;
-    assert_int_equal(jh_test_run(argv, &out, NULL), 0);
+    assert_int_equal(jh_test_jobhost_run(&f->j, &out, NULL, "history", NULL),
+                     0);
     assert_non_null(strstr(out, "Interrupted"));
     free(out);
   }
   /* The slow task's worker died with its host: make it quick this time. */
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: first, type: TestSucceedTask}\n"
-                    "    - {id: slow, type: TestSleepTask, ms: 10}\n"
-                    "    - {id: last, type: TestSucceedTask}\n");
-  assert_int_equal(jobhost(f, "resume", inst, NULL, NULL, &err), 0);
-  free(err);
-  r = load_report(f);
-  assert_job_state(r, "Succeeded");
-  assert_task(r, "first", "Succeeded", NULL);
-  assert_int_equal(
-      json_integer_value(json_object_get(report_task(r, "first"), "attempts")),
-      1); /* not run again */
-  assert_task(r, "slow", "Succeeded", NULL);
-  assert_task(r, "last", "Succeeded", NULL);
+  jh_test_jobhost_pipeline(&f->j, TASKS
+                           "    - {id: first, type: TestSucceedTask}\n"
+                           "    - {id: slow, type: TestSleepTask, ms: 10}\n"
+                           "    - {id: last, type: TestSucceedTask}\n");
+  r = jh_test_jobhost_report(&f->j, 0, "resume", inst, NULL);
+  jh_test_assert_job_state(r, "Succeeded");
+  jh_test_assert_task(r, "first", "Succeeded", NULL);
+  assert_int_equal(jh_test_task_int(r, "first", "attempts"),
+                   1); /* not run again */
+  jh_test_assert_task(r, "slow", "Succeeded", NULL);
+  jh_test_assert_task(r, "last", "Succeeded", NULL);
   json_decref(r);
 }
 
@@ -1413,84 +1198,74 @@ static void test_killed_host_then_resume(void **state) {
  * starts nothing new; the instance ends in Error. */
 static void test_interrupted_after_error_stays_error(void **state) {
   static const char yaml[] =
-      "version: 1\n"
-      "job:\n"
-      "  id: J\n"
-      "  tasks:\n"
-      "    - {id: bad, type: TestFailTask, message: boom, level: 0}\n"
-      "    - {id: slow, type: TestSleepTask, ms: %d, level: 0}\n"
-      "    - {id: last, type: TestSucceedTask, level: 1}\n";
+      TASKS "    - {id: bad, type: TestFailTask, message: boom, level: 0}\n"
+            "    - {id: slow, type: TestSleepTask, ms: %d, level: 0}\n"
+            "    - {id: last, type: TestSucceedTask, level: 1}\n";
   fixture *f = *state;
-  char text[512], inst[32], *err = NULL;
+  char text[512], inst[32];
   int64_t id;
   json_t *r;
   pid_t pid;
 
   snprintf(text, sizeof(text), yaml, 20000);
-  write_pipeline(f, text);
-  pid = spawn_jobhost(f, "run", f->pipeline);
+  jh_test_jobhost_pipeline(&f->j, text);
+  pid = spawn_jobhost(f, "run", f->j.pipeline);
   wait_running(f, "slow");
   id = wait_task_state(f, "bad", JH_STATE_ERROR);
   assert_int_equal(kill(pid, SIGKILL), 0);
   assert_int_equal(wait_exit(pid), 128 + SIGKILL);
   snprintf(inst, sizeof(inst), "%lld", (long long)id);
   snprintf(text, sizeof(text), yaml, 10);
-  write_pipeline(f, text);
-  assert_int_equal(jobhost(f, "resume", inst, NULL, NULL, &err), 1);
-  free(err);
-  r = load_report(f);
-  assert_job_state(r, "Error");
-  assert_task(r, "bad", "Error", "boom");
-  assert_task(r, "slow", "NotStarted", "the job stopped when bad ended");
-  assert_task(r, "last", "NotStarted", NULL);
+  jh_test_jobhost_pipeline(&f->j, text);
+  r = jh_test_jobhost_report(&f->j, 1, "resume", inst, NULL);
+  jh_test_assert_job_state(r, "Error");
+  jh_test_assert_task(r, "bad", "Error", "boom");
+  jh_test_assert_task(r, "slow", "NotStarted",
+                      "the job stopped when bad ended");
+  jh_test_assert_task(r, "last", "NotStarted", NULL);
   json_decref(r);
 }
 
 static void test_selection_dry_run_and_isolation(void **state) {
   fixture *f = *state;
-  const char *argv[20];
   char *out = NULL, *err = NULL;
   json_t *r;
 
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: a, type: TestSucceedTask}\n"
-                    "    - {id: b, type: TestSucceedTask, depends_on: [a]}\n"
-                    "    - {id: c, type: TestSucceedTask}\n"
-                    "    - {id: d, type: TestSucceedTask}\n");
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: a, type: TestSucceedTask}\n"
+                   "    - {id: b, type: TestSucceedTask, depends_on: [a]}\n"
+                   "    - {id: c, type: TestSucceedTask}\n"
+                   "    - {id: d, type: TestSucceedTask}\n");
   /* b's parent a, outside the selection, Succeeded in the job's last run */
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
-  free(err);
-  assert_int_equal(jobhost(f, "run", f->pipeline, "--task", "b", &err), 0);
-  free(err);
-  r = load_report(f);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--task", "b",
+                             NULL);
   assert_int_equal(json_array_size(json_object_get(r, "tasks")), 1);
-  assert_task(r, "b", "Succeeded", NULL);
+  jh_test_assert_task(r, "b", "Succeeded", NULL);
   json_decref(r);
 
-  assert_int_equal(jobhost(f, "run", f->pipeline, "--from", "b", &err), 0);
-  free(err);
-  r = load_report(f);
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--from", "b",
+                             NULL);
   assert_int_equal(json_array_size(json_object_get(r, "tasks")), 3);
   json_decref(r);
 
-  assert_int_equal(jobhost(f, "run", f->pipeline, "--to", "nope", &err), 2);
+  assert_int_equal(jh_test_jobhost_run(&f->j, NULL, &err, "run", f->j.pipeline,
+                                       "--to", "nope", NULL),
+                   2);
   assert_non_null(strstr(err, "--to nope: no such task"));
   free(err);
 
-  jobhost_argv(f, argv, "run", f->pipeline, "--dry-run", NULL);
-  assert_int_equal(jh_test_run(argv, &out, &err), 0);
+  assert_int_equal(jh_test_jobhost_run(&f->j, &out, &err, "run", f->j.pipeline,
+                                       "--dry-run", NULL),
+                   0);
   assert_non_null(strstr(out, "Order 3: d (TestSucceedTask)"));
   free(out);
   free(err);
 
-  assert_int_equal(
-      jobhost(f, "run", f->pipeline, "--isolation", "none", &err), 0);
-  free(err);
-  r = load_report(f);
-  assert_job_state(r, "Succeeded");
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--isolation",
+                             "none", NULL);
+  jh_test_assert_job_state(r, "Succeeded");
   assert_int_equal(json_array_size(json_object_get(r, "tasks")), 4);
   json_decref(r);
 }
@@ -1499,18 +1274,16 @@ static void test_selection_dry_run_and_isolation(void **state) {
  * follows. */
 static void test_live_progress_on_a_terminal(void **state) {
   fixture *f = *state;
+  const char *const args[] = {f->j.pipeline, NULL};
   const char *argv[20];
   char buf[65536];
   size_t len = 0;
   int master, status;
   pid_t pid;
 
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: nap, type: TestSleepTask, ms: 1500}\n");
-  jobhost_argv(f, argv, "run", f->pipeline, NULL, NULL);
+  jh_test_jobhost_pipeline(&f->j, TASKS
+                           "    - {id: nap, type: TestSleepTask, ms: 1500}\n");
+  jh_test_jobhost_argv(&f->j, argv, 20, "run", args);
   pid = forkpty(&master, NULL, NULL, NULL);
   assert_true(pid >= 0);
   if (pid == 0) {
@@ -1539,24 +1312,21 @@ static void test_live_progress_on_a_terminal(void **state) {
  * succeeds, not at all when it fails. */
 static void test_export_tables_and_cookie(void **state) {
   fixture *f = *state;
-  char path[600], cookie[600], text[256], *err = NULL;
+  char path[600], cookie[600], text[256];
   const jh_csv_options with_header = {.separator = ',', .header = 1};
   const jh_csv_record *rec;
   jh_csv_reader *rd = NULL;
   size_t nrec = 0;
 
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: exp, type: TestExportTask, rows: 3, "
-                    "connection: C1}\n");
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 0);
-  free(err);
+  jh_test_jobhost_pipeline(&f->j, TASKS
+                           "    - {id: exp, type: TestExportTask, rows: 3, "
+                           "connection: C1}\n");
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
   snprintf(path, sizeof(path), "%s/Temp/ExportOutput/test_entries.csv",
-           f->home);
+           f->j.home);
   snprintf(cookie, sizeof(cookie), "%s/Work/ExportCookies/C1.cookie",
-           f->home);
+           f->j.home);
   assert_int_equal(jh_csv_reader_open(path, &with_header, &rd, text, sizeof(text)),
                    0);
   assert_string_equal(jh_csv_reader_header(rd)->fields[0], "id");
@@ -1574,14 +1344,11 @@ static void test_export_tables_and_cookie(void **state) {
 
   /* A failing export publishes nothing: the last good table and cookie
    * stay as they were. */
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: exp, type: TestExportTask, rows: 5, "
-                    "fail_after: 2, connection: C1}\n");
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 1);
-  free(err);
+  jh_test_jobhost_pipeline(&f->j, TASKS
+                           "    - {id: exp, type: TestExportTask, rows: 5, "
+                           "fail_after: 2, connection: C1}\n");
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 1);
   assert_int_equal(jh_csv_reader_open(path, &with_header, &rd, text, sizeof(text)),
                    0);
   nrec = 0;
@@ -1597,76 +1364,50 @@ static void test_invalid_pipeline_runs_nothing(void **state) {
   fixture *f = *state;
   char *err = NULL;
   struct stat st;
-  write_pipeline(f, "version: 1\n"
-                    "job:\n"
-                    "  id: J\n"
-                    "  tasks:\n"
-                    "    - {id: a, type: TestSucceedTask, bogus_key: 1}\n");
-  assert_int_equal(jobhost(f, "run", f->pipeline, NULL, NULL, &err), 2);
+  jh_test_jobhost_pipeline(
+      &f->j, TASKS "    - {id: a, type: TestSucceedTask, bogus_key: 1}\n");
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, &err, "run", f->j.pipeline, NULL), 2);
   assert_non_null(strstr(err, "pipeline.yaml:5:"));
   assert_non_null(strstr(err, "nothing was run"));
   free(err);
-  assert_int_not_equal(stat(f->home, &st), 0); /* no home, no store */
+  assert_int_not_equal(stat(f->j.home, &st), 0); /* no home, no store */
 }
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_seed_shape_succeeds, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_continue_on_error_and_warning_parent,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_no_output_skips_children, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_untolerated_error_stops_job, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_levels_and_max_parallel, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_task_instances_and_logs, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_crashes_and_hangs, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_retries, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_blocked_then_resume, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_error_outranks_blocked, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_level_overflow, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_undeclared_block_is_an_error,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_dirty_tasks_need_the_flags_set,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_dirty_task_waits_for_the_marker,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_selection_respects_links, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_resume_takes_a_selection, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_second_start_and_cancel, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_cancel_lets_running_tasks_finish,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_hangup_and_second_signal, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_cancel_after_commit, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_cancel_while_waiting_for_retry,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_progress_while_running, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_task_log_cap, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_fork_server_death, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_killed_host_then_resume, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_interrupted_after_error_stays_error,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_selection_dry_run_and_isolation,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_live_progress_on_a_terminal, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_export_tables_and_cookie, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_invalid_pipeline_runs_nothing, setup,
-                                      teardown),
+      T(test_seed_shape_succeeds),
+      T(test_continue_on_error_and_warning_parent),
+      T(test_no_output_skips_children),
+      T(test_untolerated_error_stops_job),
+      T(test_levels_and_max_parallel),
+      T(test_task_instances_and_logs),
+      T(test_crashes_and_hangs),
+      T(test_retries),
+      T(test_blocked_then_resume),
+      T(test_error_outranks_blocked),
+      T(test_level_overflow),
+      T(test_undeclared_block_is_an_error),
+      T(test_dirty_tasks_need_the_flags_set),
+      T(test_dirty_task_waits_for_the_marker),
+      T(test_selection_respects_links),
+      T(test_resume_takes_a_selection),
+      T(test_second_start_and_cancel),
+      T(test_cancel_lets_running_tasks_finish),
+      T(test_hangup_and_second_signal),
+      T(test_cancel_after_commit),
+      T(test_cancel_while_waiting_for_retry),
+      T(test_progress_while_running),
+      T(test_task_log_cap),
+      T(test_fork_server_death),
+      T(test_killed_host_then_resume),
+      T(test_interrupted_after_error_stays_error),
+      T(test_selection_dry_run_and_isolation),
+      T(test_live_progress_on_a_terminal),
+      T(test_export_tables_and_cookie),
+      T(test_invalid_pipeline_runs_nothing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,7 +26,7 @@
 #include "graph.h"
 #include "loader.h"
 #include "pipeline.h"
-#include "testutil.h"
+#include "harness_host.h"
 
 typedef struct fixture {
   jh_registry *reg;
@@ -38,10 +38,10 @@ typedef struct fixture {
 } fixture;
 
 static int setup(void **state) {
-  const char *dir = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
   fixture *f = calloc(1, sizeof(*f));
-  if (f == NULL || jh_registry_load(&dir, 1, &f->reg) != 0)
+  if (f == NULL)
     return -1;
+  f->reg = jh_test_registry("JH_BUILTIN_PLUGIN_DIR", NULL);
   jh_test_mkdtemp(f->dir, sizeof(f->dir));
   snprintf(f->path, sizeof(f->path), "%s/pipeline.yaml", f->dir);
   *state = f;
@@ -398,35 +398,19 @@ static void test_format_parse(void **state) {
 /* ---- the commands ---- */
 
 static char *example_path(void) {
-  char *path;
-  if (asprintf(&path, "%s/conf/examples/complete-sync/pipeline.yaml",
-               jh_test_env("JH_TOP_SRCDIR")) < 0)
-    fail_msg("asprintf failed");
-  return path;
+  return jh_test_source("conf/examples/complete-sync/pipeline.yaml");
 }
 
 /* Run jobhost CMD [args...] --plugin-dir <built-in plugins>. */
-static int jobhost(const char *cmd, const char *a1, const char *a2,
-                   const char *a3, char **out, char **err) {
-  const char *argv[8] = {jh_test_env("JH_JOBHOST"), cmd};
-  size_t n = 2;
-  if (a1 != NULL)
-    argv[n++] = a1;
-  if (a2 != NULL)
-    argv[n++] = a2;
-  if (a3 != NULL)
-    argv[n++] = a3;
-  argv[n++] = "--plugin-dir";
-  argv[n++] = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
-  argv[n] = NULL;
-  return jh_test_run(argv, out, err);
-}
+#define jobhost(out, err, ...)                                                 \
+  jh_test_jobhost_bare(out, err, __VA_ARGS__, "--plugin-dir",                  \
+                       jh_test_env("JH_BUILTIN_PLUGIN_DIR"), NULL)
 
 static void test_cli_example(void **state) {
   char *path = example_path(), *out, *err, *want;
   (void)state;
 
-  assert_int_equal(jobhost("validate", path, NULL, NULL, &out, &err), 0);
+  assert_int_equal(jobhost(&out, &err, "validate", path), 0);
   if (asprintf(&want, "%s: job Job_AD_Complete is valid (10 tasks, 10 "
                       "levels)\n", path) < 0)
     fail_msg("asprintf failed");
@@ -436,7 +420,7 @@ static void test_cli_example(void **state) {
   free(out);
   free(err);
 
-  assert_int_equal(jobhost("steps", path, NULL, NULL, &out, &err), 0);
+  assert_int_equal(jobhost(&out, &err, "steps", path), 0);
   assert_true(strncmp(out, "Order 0: AD_Export_Complete (ExportTask)\n"
                            "Order 1: AD_PrepareSynchronization_Complete "
                            "(PrepareSynchronizationTask)\n", 93) == 0);
@@ -445,17 +429,17 @@ static void test_cli_example(void **state) {
   free(out);
   free(err);
 
-  assert_int_equal(jobhost("graph", path, NULL, NULL, &out, &err), 0);
+  assert_int_equal(jobhost(&out, &err, "graph", path), 0);
   assert_non_null(strstr(out, "  AD_Fulfill (FulfillTask) [continue_on_error]"
                               " depends on AD_Provisioning\n"));
   free(out);
   free(err);
-  assert_int_equal(jobhost("graph", "--format", "dot", path, &out, &err), 0);
+  assert_int_equal(jobhost(&out, &err, "graph", "--format", "dot", path), 0);
   assert_non_null(strstr(out, "  \"AD_Fulfill\" -> "
                               "\"All_SetAllInternalUserProfiles\";\n"));
   free(out);
   free(err);
-  assert_int_equal(jobhost("graph", path, "--format", "mermaid", &out, &err),
+  assert_int_equal(jobhost(&out, &err, "graph", path, "--format", "mermaid"),
                    0);
   assert_non_null(strstr(out, "  t6 --> t7\n"));
   free(out);
@@ -468,13 +452,14 @@ static void test_cli_invalid_pipeline(void **state) {
   char *bad, *out, *err, *want;
   (void)state;
 
-  if (asprintf(&bad, "%s/tests/data/pipelines/unknown_task_key.yaml",
-               jh_test_env("JH_TOP_SRCDIR")) < 0 ||
-      asprintf(&want, "%s:8:7: error: unknown key 'continue_on_eror' (did you "
-                      "mean 'continue_on_error'?)\n", bad) < 0)
+  bad = jh_test_source("tests/data/pipelines/unknown_task_key.yaml");
+  if (asprintf(&want,
+               "%s:8:7: error: unknown key 'continue_on_eror' (did you "
+               "mean 'continue_on_error'?)\n",
+               bad) < 0)
     fail_msg("asprintf failed");
   for (size_t i = 0; i < 3; i++) {
-    assert_int_equal(jobhost(cmds[i], bad, NULL, NULL, &out, &err), 2);
+    assert_int_equal(jobhost(&out, &err, cmds[i], bad), 2);
     assert_string_equal(out, "");
     assert_string_equal(err, want);
     free(out);
@@ -501,12 +486,12 @@ static void test_cli_allow_include(void **state) {
   jh_test_write_file(path, "version: 1\ninclude: ../other/model.yaml\n"
                      "job:\n  id: J\n  tasks:\n" EXPORT("A") "}\n", 0644);
   for (size_t i = 0; i < 3; i++) {
-    assert_int_equal(jobhost(cmds[i], path, NULL, NULL, &out, &err), 2);
+    assert_int_equal(jobhost(&out, &err, cmds[i], path), 2);
     assert_non_null(strstr(err, "is outside the folder of the pipeline"));
     free(out);
     free(err);
-    assert_int_equal(jobhost(cmds[i], path, "--allow-include", other, &out,
-                             &err), 0);
+    assert_int_equal(
+        jobhost(&out, &err, cmds[i], path, "--allow-include", other), 0);
     free(out);
     free(err);
   }
@@ -517,26 +502,26 @@ static void test_cli_usage(void **state) {
   char *path = example_path(), *out, *err;
   (void)state;
 
-  assert_int_equal(jobhost("validate", NULL, NULL, NULL, &out, &err), 2);
+  assert_int_equal(jobhost(&out, &err, "validate"), 2);
   assert_non_null(strstr(err, "missing PIPELINE"));
   assert_non_null(strstr(err, "Usage: jobhost validate PIPELINE"));
   assert_string_equal(out, "");
   free(out);
   free(err);
-  assert_int_equal(jobhost("graph", path, "--format", "svg", &out, &err), 2);
+  assert_int_equal(jobhost(&out, &err, "graph", path, "--format", "svg"), 2);
   assert_non_null(strstr(err, "unknown format 'svg'"));
   assert_string_equal(out, "");
   free(out);
   free(err);
-  assert_int_equal(jobhost("steps", path, "--format", "dot", &out, &err), 2);
+  assert_int_equal(jobhost(&out, &err, "steps", path, "--format", "dot"), 2);
   assert_non_null(strstr(err, "--format is an option of 'graph'"));
   free(out);
   free(err);
-  assert_int_equal(jobhost("steps", path, "extra", NULL, &out, &err), 2);
+  assert_int_equal(jobhost(&out, &err, "steps", path, "extra"), 2);
   assert_non_null(strstr(err, "unexpected argument 'extra'"));
   free(out);
   free(err);
-  assert_int_equal(jobhost("graph", "--help", NULL, NULL, &out, &err), 0);
+  assert_int_equal(jobhost(&out, &err, "graph", "--help"), 0);
   assert_non_null(strstr(out, "Usage: jobhost graph PIPELINE"));
   free(out);
   free(err);
@@ -547,9 +532,7 @@ static void test_cli_usage(void **state) {
 static void test_cli_missing_file(void **state) {
   char *out, *err;
   (void)state;
-  assert_int_equal(jobhost("validate", "/nonexistent/p.yaml", NULL, NULL,
-                           &out, &err),
-                   2);
+  assert_int_equal(jobhost(&out, &err, "validate", "/nonexistent/p.yaml"), 2);
   assert_string_equal(out, "");
   assert_non_null(strstr(err, "/nonexistent/p.yaml: error: cannot read the "
                               "pipeline: No such file or directory"));

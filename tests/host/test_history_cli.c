@@ -22,7 +22,7 @@
 
 #include "home.h"
 #include "store.h"
-#include "testutil.h"
+#include "harness_host.h"
 
 static const char kept_report[] =
     "{\"job\": \"Job_AD\", \"instance\": 4, \"state\": \"Succeeded\","
@@ -37,16 +37,6 @@ struct fixture {
   int64_t hr_stale;    /* Job_HR, Running with a dead host */
   int64_t ad_reported; /* Job_AD, Succeeded with a kept report */
 };
-
-static long dead_pid(void) {
-  int status;
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0)
-    _exit(0);
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  return (long)pid;
-}
 
 static void prepare_store(struct fixture *f) {
   jh_home h;
@@ -81,7 +71,7 @@ static void prepare_store(struct fixture *f) {
                                        "task AD_Export failed", NULL),
                    0);
   assert_int_equal(jh_store_job_start(s, "Job_HR", "/etc/jobhost/hr.yaml",
-                                      dead_pid(), &f->hr_stale, NULL),
+                                      jh_test_dead_pid(), &f->hr_stale, NULL),
                    0);
   assert_int_equal(
       jh_store_job_start(s, "Job_AD", NULL, me, &f->ad_reported, NULL), 0);
@@ -93,28 +83,10 @@ static void prepare_store(struct fixture *f) {
 }
 
 static int setup(void **state) {
-  struct fixture *f = calloc(1, sizeof(*f));
-  assert_non_null(f);
-  jh_test_mkdtemp(f->home, sizeof(f->home));
+  struct fixture *f = jh_test_fixture(sizeof(*f), sizeof(f->home));
   prepare_store(f);
   *state = f;
   return 0;
-}
-
-static int teardown(void **state) {
-  struct fixture *f = *state;
-  jh_test_rmtree(f->home);
-  free(f);
-  return 0;
-}
-
-/* Run jobhost with up to six arguments (NULL-terminated). */
-static int run(char **out, char **err, const char *a1, const char *a2,
-               const char *a3, const char *a4, const char *a5,
-               const char *a6) {
-  const char *argv[8] = {jh_test_env("JH_JOBHOST"), a1, a2, a3, a4, a5, a6,
-                         NULL};
-  return jh_test_run(argv, out, err);
 }
 
 /* The line of the output that starts with the instance number. */
@@ -135,9 +107,8 @@ static void test_history_newest_first(void **state) {
   const char *l1, *l2, *l3, *l4, *nl;
   char *out, *err;
 
-  assert_int_equal(run(&out, &err, "history", "--home", f->home, NULL, NULL,
-                       NULL),
-                   0);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "history", "--home", f->home, NULL), 0);
   assert_string_equal(err, "");
   assert_true(strncmp(out, "INSTANCE  JOB", 13) == 0);
   l4 = instance_line(out, f->ad_reported);
@@ -163,8 +134,8 @@ static void test_history_newest_first(void **state) {
 
   /* --job and --limit; the home from JOBHOST_HOME. */
   setenv("JOBHOST_HOME", f->home, 1);
-  assert_int_equal(run(&out, &err, "history", "--job", "Job_HR", "--limit",
-                       "1", NULL),
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "history", "--job",
+                                        "Job_HR", "--limit", "1", NULL),
                    0);
   unsetenv("JOBHOST_HOME");
   assert_non_null(instance_line(out, f->hr_stale));
@@ -181,8 +152,8 @@ static void test_history_json(void **state) {
   json_t *root, *first, *stale;
   char *out, *err;
 
-  assert_int_equal(run(&out, &err, "history", "--json", "--home", f->home,
-                       NULL, NULL),
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "history", "--json",
+                                        "--home", f->home, NULL),
                    0);
   root = json_loads(out, 0, &jerr);
   if (root == NULL)
@@ -213,9 +184,8 @@ static void test_history_empty_home(void **state) {
   char home[PATH_MAX], *out, *err;
   (void)state;
   jh_test_mkdtemp(home, sizeof(home));
-  assert_int_equal(run(&out, &err, "history", "--home", home, NULL, NULL,
-                       NULL),
-                   0);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "history", "--home", home, NULL), 0);
   assert_string_equal(out, "no job instance recorded\n");
   free(out);
   free(err);
@@ -228,8 +198,8 @@ static void test_show_tasks(void **state) {
   const char *export_line, *prepare_line;
 
   snprintf(id, sizeof(id), "%" PRId64, f->hr_ok);
-  assert_int_equal(run(&out, &err, "show", id, "--home", f->home, NULL, NULL),
-                   0);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "show", id, "--home", f->home, NULL), 0);
   assert_string_equal(err, "");
   assert_non_null(strstr(out, "of Job_HR: Succeeded"));
   assert_non_null(strstr(out, "/etc/jobhost/hr.yaml"));
@@ -250,8 +220,8 @@ static void test_show_tasks(void **state) {
 
   /* The host of this one died: it is shown Interrupted. */
   snprintf(id, sizeof(id), "%" PRId64, f->hr_stale);
-  assert_int_equal(run(&out, &err, "show", "--home", f->home, id, NULL, NULL),
-                   0);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "show", "--home", f->home, id, NULL), 0);
   assert_non_null(strstr(out, ": Interrupted"));
   assert_non_null(strstr(out, "no task instance recorded"));
   free(out);
@@ -266,8 +236,9 @@ static void test_show_json(void **state) {
 
   /* No report kept: one built from the rows. */
   snprintf(id, sizeof(id), "%" PRId64, f->hr_ok);
-  assert_int_equal(
-      run(&out, &err, "show", id, "--json", "--home", f->home, NULL), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "show", id, "--json",
+                                        "--home", f->home, NULL),
+                   0);
   root = json_loads(out, 0, &jerr);
   if (root == NULL)
     fail_msg("show --json: %s\n%s", jerr.text, out);
@@ -305,8 +276,9 @@ static void test_show_json(void **state) {
 
   /* A report was kept: that one is printed. */
   snprintf(id, sizeof(id), "%" PRId64, f->ad_reported);
-  assert_int_equal(
-      run(&out, &err, "show", id, "--json", "--home", f->home, NULL), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "show", id, "--json",
+                                        "--home", f->home, NULL),
+                   0);
   root = json_loads(out, 0, &jerr);
   kept = json_loads(kept_report, 0, &jerr);
   assert_non_null(root);
@@ -322,9 +294,9 @@ static void test_exit_statuses(void **state) {
   struct fixture *f = *state;
   char *out, *err;
 
-  assert_int_equal(run(&out, &err, "show", "999", "--home", f->home, NULL,
-                       NULL),
-                   1);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "show", "999", "--home", f->home, NULL),
+      1);
   assert_non_null(strstr(err, "no job instance 999"));
   assert_string_equal(out, "");
   free(out);
@@ -342,8 +314,8 @@ static void test_exit_statuses(void **state) {
       {"show", "1", "--bogus", NULL},
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-    int rc = run(&out, &err, bad[i][0], bad[i][1], bad[i][2], "--home",
-                 f->home, NULL);
+    int rc = jh_test_jobhost_bare(&out, &err, bad[i][0], bad[i][1], bad[i][2],
+                                  "--home", f->home, NULL);
     if (rc != 2)
       fail_msg("case %zu (%s %s): exit %d, want 2\n%s", i, bad[i][0],
                bad[i][1] ? bad[i][1] : "", rc, err);
@@ -352,14 +324,12 @@ static void test_exit_statuses(void **state) {
     free(err);
   }
 
-  assert_int_equal(run(&out, &err, "history", "--help", NULL, NULL, NULL,
-                       NULL),
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "history", "--help", NULL),
                    0);
   assert_non_null(strstr(out, "Usage: jobhost history"));
   free(out);
   free(err);
-  assert_int_equal(run(&out, &err, "--help", NULL, NULL, NULL, NULL, NULL),
-                   0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "--help", NULL), 0);
   assert_non_null(strstr(out, "history"));
   assert_non_null(strstr(out, "show"));
   free(out);
@@ -373,9 +343,8 @@ static void test_home_not_creatable(void **state) {
   snprintf(file, sizeof(file), "%s/afile", f->home);
   jh_test_write_file(file, "x", 0644);
   snprintf(home, sizeof(home), "%s/home", file);
-  assert_int_equal(run(&out, &err, "history", "--home", home, NULL, NULL,
-                       NULL),
-                   1);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "history", "--home", home, NULL), 1);
   assert_non_null(strstr(err, file));
   free(out);
   free(err);
@@ -384,14 +353,18 @@ static void test_home_not_creatable(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_history_newest_first, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_history_json, setup, teardown),
+                                      jh_test_teardown_fixture),
+      cmocka_unit_test_setup_teardown(test_history_json, setup,
+                                      jh_test_teardown_fixture),
       cmocka_unit_test(test_history_empty_home),
-      cmocka_unit_test_setup_teardown(test_show_tasks, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_show_json, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_exit_statuses, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_show_tasks, setup,
+                                      jh_test_teardown_fixture),
+      cmocka_unit_test_setup_teardown(test_show_json, setup,
+                                      jh_test_teardown_fixture),
+      cmocka_unit_test_setup_teardown(test_exit_statuses, setup,
+                                      jh_test_teardown_fixture),
       cmocka_unit_test_setup_teardown(test_home_not_creatable, setup,
-                                      teardown),
+                                      jh_test_teardown_fixture),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 #include "loader.h"
-#include "testutil.h"
+#include "harness_host.h"
 
 /* ---- descriptor rules, in memory ---- */
 
@@ -158,12 +158,10 @@ static void assert_refused(const jh_registry *reg, const char *dir,
 }
 
 static void test_bad_plugins_beside_good(void **state) {
-  char dir[256], path[PATH_MAX];
-  const char *const dirs[1] = {dir};
+  char path[PATH_MAX];
+  const char *dir = *state;
   jh_registry *reg = NULL;
-  (void)state;
 
-  jh_test_mkdtemp(dir, sizeof(dir));
   for (size_t i = 0; i < 7; i++)
     jh_test_copy_builtin(builtin_names[i], dir);
   jh_test_copy_test_plugin("bad_magic", dir, "bad_magic.so");
@@ -180,7 +178,7 @@ static void test_bad_plugins_beside_good(void **state) {
   snprintf(path, sizeof(path), "%s/world_writable.so", dir);
   assert_int_equal(chmod(path, 0666), 0);
 
-  assert_int_equal(jh_registry_load(dirs, 1, &reg), 0);
+  reg = jh_test_registry_in(dir);
 
   /* Every good plugin loads, in spite of its bad neighbours. */
   for (size_t i = 0; i < 7; i++)
@@ -223,23 +221,19 @@ static void test_bad_plugins_beside_good(void **state) {
     assert_non_null(jh_registry_task_type(reg, "GoodExtraTask", NULL));
   }
   jh_registry_free(reg);
-  jh_test_rmtree(dir);
 }
 
 /* A constructor that never returns: the probe is killed when its time is
  * up, the plugin refused with the reason, and its neighbours still load. */
 static void test_hanging_constructor(void **state) {
-  char dir[256];
-  const char *const dirs[1] = {dir};
+  const char *dir = *state;
   jh_registry *reg = NULL;
-  (void)state;
 
-  jh_test_mkdtemp(dir, sizeof(dir));
   jh_test_copy_builtin(builtin_names[0], dir);
   jh_test_copy_test_plugin("ctor_hang", dir, "ctor_hang.so");
   jh_test_copy_test_plugin("good_extra", dir, "good_extra.so");
   assert_int_equal(setenv("JOBHOST_PLUGIN_PROBE_TIMEOUT_MS", "300", 1), 0);
-  assert_int_equal(jh_registry_load(dirs, 1, &reg), 0);
+  reg = jh_test_registry_in(dir);
   assert_int_equal(unsetenv("JOBHOST_PLUGIN_PROBE_TIMEOUT_MS"), 0);
   assert_true(loaded(reg, builtin_names[0]));
   assert_true(loaded(reg, "good_extra"));
@@ -248,35 +242,29 @@ static void test_hanging_constructor(void **state) {
                  "did not finish loading within 300 ms");
   assert_int_equal(reg->nrefusals, 1);
   jh_registry_free(reg);
-  jh_test_rmtree(dir);
 }
 
 static void test_world_writable_directory(void **state) {
-  char dir[256];
-  const char *const dirs[1] = {dir};
+  const char *dir = *state;
   jh_registry *reg = NULL;
-  (void)state;
 
-  jh_test_mkdtemp(dir, sizeof(dir));
   jh_test_copy_test_plugin("good_extra", dir, "good_extra.so");
   assert_int_equal(chmod(dir, 0777), 0);
-  assert_int_equal(jh_registry_load(dirs, 1, &reg), 0);
+  reg = jh_test_registry_in(dir);
   assert_int_equal(reg->nplugins, 0);
   assert_int_equal(reg->nrefusals, 1);
   assert_string_equal(reg->refusals[0].path, dir);
   assert_non_null(strstr(reg->refusals[0].reason,
                          "plugin directory is writable by others (mode 0777)"));
   jh_registry_free(reg);
-  jh_test_rmtree(dir);
 }
 
 static void test_missing_and_repeated_dirs(void **state) {
-  char dir[256], missing[PATH_MAX];
+  char missing[PATH_MAX];
   const char *dirs[3];
+  const char *dir = *state;
   jh_registry *reg = NULL;
-  (void)state;
 
-  jh_test_mkdtemp(dir, sizeof(dir));
   jh_test_copy_test_plugin("good_extra", dir, "good_extra.so");
   snprintf(missing, sizeof(missing), "%s/none", dir);
   dirs[0] = missing;
@@ -287,7 +275,6 @@ static void test_missing_and_repeated_dirs(void **state) {
   assert_int_equal(reg->nrefusals, 0);
   assert_int_equal(reg->ndirs, 3);
   jh_registry_free(reg);
-  jh_test_rmtree(dir);
 }
 
 static void test_search_path(void **state) {
@@ -328,13 +315,22 @@ static void test_strerror(void **state) {
   assert_string_equal(jobhost_strerror(-999999), "unknown error");
 }
 
+/* Each test of a folder of plugins gets a fresh one. */
+static int setup(void **state) {
+  *state = jh_test_fixture(PATH_MAX, PATH_MAX);
+  return 0;
+}
+
+#define T(fn)                                                                  \
+  cmocka_unit_test_setup_teardown(fn, setup, jh_test_teardown_fixture)
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_descriptor_rules),
-      cmocka_unit_test(test_bad_plugins_beside_good),
-      cmocka_unit_test(test_hanging_constructor),
-      cmocka_unit_test(test_world_writable_directory),
-      cmocka_unit_test(test_missing_and_repeated_dirs),
+      T(test_bad_plugins_beside_good),
+      T(test_hanging_constructor),
+      T(test_world_writable_directory),
+      T(test_missing_and_repeated_dirs),
       cmocka_unit_test(test_search_path),
       cmocka_unit_test(test_strerror),
   };

@@ -28,7 +28,7 @@
 #include "loader.h"
 #include "model.h"
 #include "pipeline.h"
-#include "testutil.h"
+#include "harness_host.h"
 
 static const char pipeline_text[] =
     "version: 1\n"
@@ -42,17 +42,8 @@ static const char pipeline_text[] =
     "      connection: HR_Export\n";
 
 static int setup_registry(void **state) {
-  const char *dirs[2] = {jh_test_env("JH_BUILTIN_PLUGIN_DIR"),
-                         jh_test_env("JH_ENGINE_PLUGIN_DIR")};
-  jh_registry *reg = NULL;
-  if (jh_registry_load(dirs, 2, &reg) != 0)
-    return -1;
-  *state = reg;
-  return 0;
-}
-
-static int teardown_registry(void **state) {
-  jh_registry_free(*state);
+  *state =
+      jh_test_registry("JH_BUILTIN_PLUGIN_DIR", "JH_ENGINE_PLUGIN_DIR", NULL);
   return 0;
 }
 
@@ -574,64 +565,33 @@ static void test_secrets(void **state) {
   jh_test_rmtree(dir);
 }
 
-/* Read a whole file (malloc'd, NUL terminated). */
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  size_t len = 0, cap = 0, got;
-  if (f == NULL)
-    return NULL;
-  do {
-    if (len + 4096 + 1 > cap) {
-      cap = (cap + 4096) * 2;
-      buf = realloc(buf, cap);
-      assert_non_null(buf);
-    }
-    got = fread(buf + len, 1, 4096, f);
-    len += got;
-  } while (got > 0);
-  fclose(f);
-  buf[len] = '\0';
-  return buf;
-}
-
 /* A task in its worker sees the connection's package, settings (written,
  * defaulted, unset) and secret; the secret's value reaches neither the
  * report nor the output. */
 static void test_task_sees_connection(void **state) {
-  char dir[PATH_MAX - 64], pipeline[PATH_MAX], out[PATH_MAX],
-      home[PATH_MAX], report[PATH_MAX], ptext[PATH_MAX + 512];
+  jh_test_jobhost j;
+  char out[PATH_MAX], ptext[PATH_MAX + 512];
   char *stdout_text = NULL, *stderr_text = NULL, *env, *rep;
   int rc;
   (void)state;
 
-  jh_test_mkdtemp(dir, sizeof(dir));
-  snprintf(out, sizeof(out), "%s/env.txt", dir);
-  snprintf(home, sizeof(home), "%s/home", dir);
-  snprintf(report, sizeof(report), "%s/report.json", dir);
-  snprintf(pipeline, sizeof(pipeline), "%s/model.yaml", dir);
-  jh_test_write_file(pipeline, good_model, 0644);
+  jh_test_jobhost_open(&j, "JH_BUILTIN_PLUGIN_DIR", "JH_ENGINE_PLUGIN_DIR",
+                       NULL);
+  jh_test_path(out, sizeof(out), "%s/env.txt", j.dir);
+  jh_test_jobhost_file(&j, "model.yaml", good_model);
   snprintf(ptext, sizeof(ptext),
            "version: 1\ninclude: [model.yaml]\njob:\n  id: J\n  tasks:\n"
            "    - id: T\n      type: TestEnvTask\n      write_file: %s\n"
            "      connection: HR_Export\n",
            out);
-  snprintf(pipeline, sizeof(pipeline), "%s/pipeline.yaml", dir);
-  jh_test_write_file(pipeline, ptext, 0644);
+  jh_test_jobhost_pipeline(&j, ptext);
   setenv("JH_TEST_MODEL_SECRET", "correct horse battery", 1);
-  {
-    const char *argv[] = {jh_test_env("JH_JOBHOST"), "run", pipeline,
-                          "--home", home, "--plugin-dir",
-                          jh_test_env("JH_BUILTIN_PLUGIN_DIR"),
-                          "--plugin-dir", jh_test_env("JH_ENGINE_PLUGIN_DIR"),
-                          "--report", report, NULL};
-    rc = jh_test_run(argv, &stdout_text, &stderr_text);
-  }
+  rc = jh_test_jobhost_run(&j, &stdout_text, &stderr_text, "run", j.pipeline,
+                           NULL);
   unsetenv("JH_TEST_MODEL_SECRET");
   if (rc != 0)
     fail_msg("jobhost run exited %d: %s", rc, stderr_text);
-  env = slurp(out);
-  assert_non_null(env);
+  env = jh_test_read_file(out);
   assert_non_null(strstr(env, "connection=HR_Export\n"));
   assert_non_null(strstr(env, "abi=1.1\n"));
   assert_non_null(strstr(env, "package=testpkg\n"));
@@ -642,8 +602,7 @@ static void test_task_sees_connection(void **state) {
   assert_non_null(strstr(env, "setting.columns=a,b\n"));
   assert_non_null(strstr(env, "secret.password.length=21\n"));
   assert_null(strstr(env, "correct horse"));
-  rep = slurp(report);
-  assert_non_null(rep);
+  rep = jh_test_read_file(j.report);
   assert_null(strstr(rep, "correct horse"));
   assert_null(strstr(stdout_text, "correct horse"));
   assert_null(strstr(stderr_text, "correct horse"));
@@ -651,7 +610,7 @@ static void test_task_sees_connection(void **state) {
   free(env);
   free(stdout_text);
   free(stderr_text);
-  jh_test_rmtree(dir);
+  jh_test_jobhost_close(&j);
 }
 
 int main(void) {
@@ -665,5 +624,6 @@ int main(void) {
       cmocka_unit_test(test_secrets),
       cmocka_unit_test(test_task_sees_connection),
   };
-  return cmocka_run_group_tests(tests, setup_registry, teardown_registry);
+  return cmocka_run_group_tests(tests, setup_registry,
+                                jh_test_teardown_registry);
 }

@@ -25,30 +25,11 @@
 #include "diag.h"
 #include "loader.h"
 #include "pipeline.h"
-#include "testutil.h"
-
-/* The registry of built-in plugins, shared by every test of the group. */
-static int setup_registry(void **state) {
-  const char *dir = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
-  jh_registry *reg = NULL;
-  if (jh_registry_load(&dir, 1, &reg) != 0)
-    return -1;
-  *state = reg;
-  return 0;
-}
-
-static int teardown_registry(void **state) {
-  jh_registry_free(*state);
-  return 0;
-}
+#include "harness_host.h"
 
 /* Path of a fixture (malloc'd). */
 static char *fixture(const char *name) {
-  char *path;
-  if (asprintf(&path, "%s/tests/data/pipelines/%s",
-               jh_test_env("JH_TOP_SRCDIR"), name) < 0)
-    fail_msg("asprintf failed");
-  return path;
+  return jh_test_source("tests/data/pipelines/%s", name);
 }
 
 static void print_diags(const jh_diags *d) { jh_diags_print(d, stderr); }
@@ -735,5 +716,6 @@ int main(void) {
       cmocka_unit_test(test_include_confined),
       cmocka_unit_test(test_load_text),
   };
-  return cmocka_run_group_tests(tests, setup_registry, teardown_registry);
+  return cmocka_run_group_tests(tests, jh_test_setup_builtins,
+                                jh_test_teardown_registry);
 }

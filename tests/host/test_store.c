@@ -28,7 +28,7 @@
 #include "idstore.h"
 #include "store.h"
 #include "sweep.h"
-#include "testutil.h"
+#include "harness.h"
 
 /* A temporary folder and a store in it, per test. */
 /* The store's own connection, to inspect it. */
@@ -43,10 +43,8 @@ struct fixture {
 };
 
 static int setup(void **state) {
-  struct fixture *f = calloc(1, sizeof(*f));
+  struct fixture *f = jh_test_fixture(sizeof(*f), sizeof(f->dir));
   char err[512];
-  assert_non_null(f);
-  jh_test_mkdtemp(f->dir, sizeof(f->dir));
   snprintf(f->db, sizeof(f->db), "%s/jobhost.db", f->dir);
   if (jh_store_open(f->db, &f->s, err, sizeof(err)) != 0)
     fail_msg("open %s: %s", f->db, err);
@@ -57,20 +55,8 @@ static int setup(void **state) {
 static int teardown(void **state) {
   struct fixture *f = *state;
   jh_store_close(f->s);
-  jh_test_rmtree(f->dir);
-  free(f);
+  jh_test_fixture_free(f);
   return 0;
-}
-
-/* A pid that names no process: a child that has exited and been reaped. */
-static long dead_pid(void) {
-  int status;
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0)
-    _exit(0);
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  return (long)pid;
 }
 
 static int64_t pragma_int(jh_store *s, const char *sql) {
@@ -251,7 +237,7 @@ static void test_busy_while_host_alive(void **state) {
 
 static void test_dead_host_interrupted(void **state) {
   struct fixture *f = *state;
-  long gone = dead_pid();
+  long gone = jh_test_dead_pid();
   int64_t stale, fresh, holder = -1, task, other;
   char expect[128];
   jh_job_row row, *rows;
@@ -380,8 +366,9 @@ static void test_resume_rules(void **state) {
   /* A Running instance whose host died is Interrupted, hence resumable. */
   assert_int_equal(
       jh_store_job_finish(f->s, blocked, JH_STATE_SUCCEEDED, NULL, NULL), 0);
-  assert_int_equal(
-      jh_store_job_start(f->s, "Job_Sync", NULL, dead_pid(), &held, NULL), 0);
+  assert_int_equal(jh_store_job_start(f->s, "Job_Sync", NULL,
+                                      jh_test_dead_pid(), &held, NULL),
+                   0);
   assert_int_equal(jh_store_job_resume(f->s, held, (long)getpid(), &holder),
                    0);
   assert_int_equal(jh_store_job_get(f->s, held, &row), 0);
@@ -392,9 +379,9 @@ static void test_resume_rules(void **state) {
   /* A refused resume still records a dead host's instance as Interrupted. */
   assert_int_equal(
       jh_store_job_finish(f->s, held, JH_STATE_SUCCEEDED, NULL, NULL), 0);
-  assert_int_equal(
-      jh_store_job_start(f->s, "Job_Sync", NULL, dead_pid(), &blocked, NULL),
-      0);
+  assert_int_equal(jh_store_job_start(f->s, "Job_Sync", NULL,
+                                      jh_test_dead_pid(), &blocked, NULL),
+                   0);
   assert_int_equal(jh_store_job_resume(f->s, done, (long)getpid(), &holder),
                    -EINVAL);
   assert_int_equal(
@@ -465,8 +452,9 @@ static void test_cancel_flag(void **state) {
   assert_int_equal(jh_store_job_cancel(f->s, inst, &pid), -EINVAL);
 
   /* Nothing to cancel when the host is gone; the instance is Interrupted. */
-  assert_int_equal(
-      jh_store_job_start(f->s, "Job_AD", NULL, dead_pid(), &stale, NULL), 0);
+  assert_int_equal(jh_store_job_start(f->s, "Job_AD", NULL, jh_test_dead_pid(),
+                                      &stale, NULL),
+                   0);
   assert_int_equal(jh_store_job_cancel(f->s, stale, &pid), -EINVAL);
   assert_int_equal(jh_store_job_get(f->s, stale, &row), 0);
   assert_int_equal(row.state, JH_STATE_INTERRUPTED);
@@ -832,7 +820,7 @@ static void test_remove_tree(void **state) {
 static void test_sweep_dead_atomic_temps(void **state) {
   struct fixture *f = *state;
   char root[PATH_MAX + 16], err[PATH_MAX + 256] = "", p[8][PATH_MAX + 96];
-  long dead = dead_pid(), live = (long)getpid();
+  long dead = jh_test_dead_pid(), live = (long)getpid();
   jh_home h;
 
   snprintf(root, sizeof(root), "%s/home", f->dir);

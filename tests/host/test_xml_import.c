@@ -35,48 +35,18 @@
 #include "job_load.h"
 #include "loader.h"
 #include "pipeline.h"
-#include "testutil.h"
+#include "harness_host.h"
 #include "xml_import.h"
 
 /* ---- helpers ---- */
 
-static jh_registry *load_registry(const char *const *dirs, size_t n) {
-  jh_registry *reg = NULL;
-  if (jh_registry_load(dirs, n, &reg) != 0)
-    fail_msg("cannot load the plugins");
-  return reg;
-}
-
-/* Built-in plugins (every test's state). */
-static int setup_registry(void **state) {
-  const char *dir = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
-  *state = load_registry(&dir, 1);
-  return 0;
-}
-
-static int teardown_registry(void **state) {
-  jh_registry_free(*state);
-  return 0;
-}
-
 /* Path of a fixture under tests/data/xml (malloc'd). */
 static char *fixture(const char *name) {
-  char *path;
-  if (asprintf(&path, "%s/tests/data/xml/%s", jh_test_env("JH_TOP_SRCDIR"),
-               name) < 0)
-    fail_msg("asprintf failed");
-  return path;
-}
-
-static char *top_file(const char *rel) {
-  char *path;
-  if (asprintf(&path, "%s/%s", jh_test_env("JH_TOP_SRCDIR"), rel) < 0)
-    fail_msg("asprintf failed");
-  return path;
+  return jh_test_source("tests/data/xml/%s", name);
 }
 
 /* The fixture of the documentation's complete job (a copy of
- * shared/fixtures/usercube/job-ad-complete.xml). */
+ * job of "Set up Complete Synchronization", doc/identity-manager.md). */
 static char *doc_fixture(void) { return fixture("job-ad-complete.xml"); }
 
 static const jh_diag *find_diag(const jh_diags *d, jh_severity sev,
@@ -176,8 +146,8 @@ static const char *param(const jh_task_def *t, const char *key) {
  * and with the example's model included (import --job-only --include). */
 static void test_fixture_matches_example(void **state) {
   char *xml = doc_fixture();
-  char *yaml = top_file("conf/examples/complete-sync/pipeline.yaml");
-  char *model = top_file("conf/examples/complete-sync/model.yaml");
+  char *yaml = jh_test_source("conf/examples/complete-sync/pipeline.yaml");
+  char *model = jh_test_source("conf/examples/complete-sync/model.yaml");
   const char *includes[1] = {model};
   jh_xml_options alone = {.job_only = 1};
   jh_xml_options with_model = {.job_only = 1, .includes = includes,
@@ -186,7 +156,7 @@ static void test_fixture_matches_example(void **state) {
   jh_diags d = JH_DIAGS_INIT;
   jh_pipeline *expected = NULL, *got = NULL;
   jh_xml_output out;
-  char *example_dir = top_file("conf/examples/complete-sync");
+  char *example_dir = jh_test_source("conf/examples/complete-sync");
   const char *allowed[1] = {example_dir};
   jh_pipeline_options model_dir = {allowed, 1};
 
@@ -422,9 +392,8 @@ static void test_round_trip(void **state) {
 /* ---- connectors and connections ---- */
 
 static void test_model_sections(void **state) {
-  const char *dirs[2] = {jh_test_env("JH_XML_PLUGIN_DIR"),
-                         jh_test_env("JH_BUILTIN_PLUGIN_DIR")};
-  jh_registry *reg = load_registry(dirs, 2);
+  jh_registry *reg =
+      jh_test_registry("JH_XML_PLUGIN_DIR", "JH_BUILTIN_PLUGIN_DIR", NULL);
   char *xml = fixture("model.xml");
   char *dir = realpath(xml, NULL);
   jh_pipeline *p = load_ok(reg, xml, NULL);
@@ -870,20 +839,6 @@ static void test_no_temporary_file(void **state) {
   free(xml);
 }
 
-/* Run jobhost with up to 8 arguments (NULL-terminated). */
-static int jobhost(char **out, char **err, ...) {
-  const char *argv[10];
-  size_t n = 0;
-  va_list ap;
-  argv[n++] = jh_test_env("JH_JOBHOST");
-  va_start(ap, err);
-  while (n < 9 && (argv[n] = va_arg(ap, const char *)) != NULL)
-    n++;
-  va_end(ap);
-  argv[n] = NULL;
-  return jh_test_run(argv, out, err);
-}
-
 /* A connector refused by the identifier rule and named by a task: validate
  * and run say where, exit 2, and do not crash. */
 static void test_cli_refused_connector(void **state) {
@@ -893,13 +848,15 @@ static void test_cli_refused_connector(void **state) {
   (void)state;
   jh_test_mkdtemp(dir, sizeof(dir));
   snprintf(want, sizeof(want), "%s:5:3: error: expected an identifier", xml);
-  assert_int_equal(jobhost(&out, &err, "validate", "--plugin-dir", plugins,
-                           xml, NULL), 2);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "validate", "--plugin-dir",
+                                        plugins, xml, NULL),
+                   2);
   assert_non_null(strstr(err, want));
   free(out);
   free(err);
-  assert_int_equal(jobhost(&out, &err, "run", "--plugin-dir", plugins,
-                           "--home", dir, xml, NULL), 2);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "run", "--plugin-dir",
+                                        plugins, "--home", dir, xml, NULL),
+                   2);
   assert_non_null(strstr(err, want));
   free(out);
   free(err);
@@ -921,8 +878,10 @@ static void test_cli(void **state) {
   snprintf(nodir, sizeof(nodir), "%s/no/such/out.yaml", dir);
 
   /* unsupported input: 2, nothing written anywhere */
-  assert_int_equal(jobhost(&out, &err, "import-xml", "--plugin-dir", plugins,
-                           lenient, "-o", yaml, NULL), 2);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "import-xml",
+                                        "--plugin-dir", plugins, lenient, "-o",
+                                        yaml, NULL),
+                   2);
   assert_string_equal(out, "");
   assert_non_null(strstr(err, "lenient.xml:5:47: error: unsupported "
                               "attribute 'Foo' on ExportTask"));
@@ -932,23 +891,27 @@ static void test_cli(void **state) {
   free(err);
 
   /* --lenient: 0, the file is written whole, and validates */
-  assert_int_equal(jobhost(&out, &err, "import-xml", "--lenient",
-                           "--plugin-dir", plugins, lenient, "-o", yaml,
-                           NULL), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "import-xml", "--lenient",
+                                        "--plugin-dir", plugins, lenient, "-o",
+                                        yaml, NULL),
+                   0);
   assert_string_equal(out, "");
   assert_non_null(strstr(err, "warning: unsupported attribute 'Foo'"));
   free(out);
   free(err);
-  assert_int_equal(jobhost(&out, &err, "validate", "--plugin-dir", plugins,
-                           yaml, NULL), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "validate", "--plugin-dir",
+                                        plugins, yaml, NULL),
+                   0);
   free(out);
   free(err);
 
   /* stdout gets the same text as -o */
-  assert_int_equal(jobhost(&out, &err, "import-xml", "--lenient",
-                           "--plugin-dir", plugins, lenient, NULL), 0);
-  assert_int_equal(jobhost(&text, NULL, "import-xml", "--lenient",
-                           "--plugin-dir", plugins, lenient, "-o", yaml, NULL),
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "import-xml", "--lenient",
+                                        "--plugin-dir", plugins, lenient, NULL),
+                   0);
+  assert_int_equal(jh_test_jobhost_bare(&text, NULL, "import-xml", "--lenient",
+                                        "--plugin-dir", plugins, lenient, "-o",
+                                        yaml, NULL),
                    0);
   free(text);
   {
@@ -964,40 +927,46 @@ static void test_cli(void **state) {
   free(err);
 
   /* an output that cannot be written: 1 */
-  assert_int_equal(jobhost(&out, &err, "import-xml", "--plugin-dir", plugins,
-                           steps, "-o", nodir, NULL), 1);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "import-xml",
+                                        "--plugin-dir", plugins, steps, "-o",
+                                        nodir, NULL),
+                   1);
   assert_non_null(strstr(err, "cannot write"));
   free(out);
   free(err);
 
   /* bad usage: 2 */
-  assert_int_equal(jobhost(&out, &err, "import-xml", NULL), 2);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "import-xml", NULL), 2);
   assert_non_null(strstr(err, "missing FILE"));
   free(out);
   free(err);
 
   /* the other commands take XML directly */
-  assert_int_equal(jobhost(&out, &err, "validate", "--plugin-dir", plugins,
-                           steps, NULL), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "validate", "--plugin-dir",
+                                        plugins, steps, NULL),
+                   0);
   assert_non_null(strstr(out, "job HR_Synchronize_Complete_Scaffolding is "
                               "valid (6 tasks, 5 levels)"));
   free(out);
   free(err);
-  assert_int_equal(jobhost(&out, &err, "steps", "--plugin-dir", plugins,
-                           steps, NULL), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "steps", "--plugin-dir",
+                                        plugins, steps, NULL),
+                   0);
   assert_non_null(strstr(out, "Order 3: HR_Expressions"));
   assert_non_null(strstr(out, "Order 4: HR_Classification"));
   free(out);
   free(err);
-  assert_int_equal(jobhost(&out, &err, "validate", "--plugin-dir", plugins,
-                           laughs, NULL), 2);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "validate", "--plugin-dir",
+                                        plugins, laughs, NULL),
+                   2);
   assert_string_equal(out, "");
   assert_non_null(strstr(err, "billion_laughs.xml:2:1: error: document type "
                               "declarations"));
   free(out);
   free(err);
-  assert_int_equal(jobhost(&out, &err, "run", "--dry-run", "--plugin-dir",
-                           plugins, steps, NULL), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "run", "--dry-run",
+                                        "--plugin-dir", plugins, steps, NULL),
+                   0);
   assert_non_null(strstr(out, "Order 0: HR_Export_Complete (ExportTask)"));
   free(out);
   free(err);
@@ -1006,18 +975,22 @@ static void test_cli(void **state) {
    * like the YAML example */
   {
     char *seed = doc_fixture();
-    char *example = top_file("conf/examples/complete-sync/pipeline.yaml");
+    char *example = jh_test_source("conf/examples/complete-sync/pipeline.yaml");
     char *seed_steps = NULL, *example_steps = NULL;
-    assert_int_equal(jobhost(&out, &err, "validate", "--plugin-dir", plugins,
-                             seed, NULL), 0);
+    assert_int_equal(jh_test_jobhost_bare(&out, &err, "validate",
+                                          "--plugin-dir", plugins, seed, NULL),
+                     0);
     assert_non_null(strstr(out, "job Job_AD_Complete is valid (10 tasks"));
     free(out);
     free(err);
-    assert_int_equal(jobhost(&seed_steps, &err, "steps", "--plugin-dir",
-                             plugins, seed, NULL), 0);
+    assert_int_equal(jh_test_jobhost_bare(&seed_steps, &err, "steps",
+                                          "--plugin-dir", plugins, seed, NULL),
+                     0);
     free(err);
-    assert_int_equal(jobhost(&example_steps, &err, "steps", "--plugin-dir",
-                             plugins, example, NULL), 0);
+    assert_int_equal(jh_test_jobhost_bare(&example_steps, &err, "steps",
+                                          "--plugin-dir", plugins, example,
+                                          NULL),
+                     0);
     free(err);
     assert_non_null(strstr(seed_steps, "Order 9: "
                                        "All_SetAllInternalUserProfiles"));
@@ -1029,12 +1002,13 @@ static void test_cli(void **state) {
   }
 
   /* statuses are documented */
-  assert_int_equal(jobhost(&out, &err, "import-xml", "--help", NULL), 0);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, &err, "import-xml", "--help", NULL), 0);
   assert_non_null(strstr(out, "Exit status: 0 written, 1 the output could "
                               "not be written, 2 invalid usage\nor input"));
   free(out);
   free(err);
-  assert_int_equal(jobhost(&out, &err, "--help", NULL), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "--help", NULL), 0);
   assert_non_null(strstr(out, "import-xml"));
   assert_non_null(strstr(out, "import-xml\nexits 0 when written"));
   free(out);
@@ -1070,5 +1044,6 @@ int main(void) {
       cmocka_unit_test(test_cli_refused_connector),
       cmocka_unit_test(test_cli),
   };
-  return cmocka_run_group_tests(tests, setup_registry, teardown_registry);
+  return cmocka_run_group_tests(tests, jh_test_setup_builtins,
+                                jh_test_teardown_registry);
 }

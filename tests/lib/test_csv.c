@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "csv.h"
-#include "testutil.h"
+#include "harness.h"
 
 struct fixture {
   char dir[PATH_MAX];
@@ -28,33 +28,15 @@ struct fixture {
 };
 
 static int setup(void **state) {
-  struct fixture *f = calloc(1, sizeof(*f));
-  if (f == NULL)
-    return -1;
-  jh_test_mkdtemp(f->dir, sizeof(f->dir));
+  struct fixture *f = jh_test_fixture(sizeof(*f), sizeof(f->dir));
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct fixture *f = *state;
-  jh_test_rmtree(f->dir);
-  free(f);
   return 0;
 }
 
 /* Set f->path to dir/name and return it. */
 static const char *set_path(struct fixture *f, const char *name) {
-  if ((size_t)snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, name) >=
-      sizeof(f->path))
-    fail_msg("path too long");
+  jh_test_path(f->path, sizeof(f->path), "%s/%s", f->dir, name);
   return f->path;
-}
-
-/* The temporary name a writer uses for f->path. */
-static void tmp_name(const struct fixture *f, char *buf, size_t size) {
-  if ((size_t)snprintf(buf, size, "%s.tmp", f->path) >= size)
-    fail_msg("path too long");
 }
 
 /* Write `text` as dir/name; returns the path (in the fixture). */
@@ -433,7 +415,7 @@ static void test_writer_round_trip(void **state) {
   jh_csv_reader *r;
   char tmp[PATH_MAX + 8];
   set_path(f, "out.csv");
-  tmp_name(f, tmp, sizeof(tmp));
+  jh_test_path(tmp, sizeof(tmp), "%s.tmp", f->path);
   for (int sep = 0; sep < 2; sep++) {
     jh_csv_options opt = {.separator = sep ? ';' : ','};
     assert_int_equal(jh_csv_writer_open(f->path, opt.separator, &w), 0);
@@ -460,17 +442,11 @@ static void test_writer_quotes_only_when_needed(void **state) {
   struct fixture *f = *state;
   const char *const fields[] = {"a b", "c,d", "e"};
   jh_csv_writer *w;
-  char buf[64] = "";
-  FILE *in;
   set_path(f, "min.csv");
   assert_int_equal(jh_csv_writer_open(f->path, 0, &w), 0);
   assert_int_equal(jh_csv_write_record(w, fields, 3), 0);
   assert_int_equal(jh_csv_writer_commit(w), 0);
-  in = fopen(f->path, "r");
-  assert_non_null(in);
-  assert_int_equal(fread(buf, 1, sizeof(buf) - 1, in), 13);
-  fclose(in);
-  assert_string_equal(buf, "a b,\"c,d\",e\r\n");
+  jh_test_assert_file(f->path, "a b,\"c,d\",e\r\n");
 }
 
 static void test_writer_abort(void **state) {
@@ -478,19 +454,13 @@ static void test_writer_abort(void **state) {
   const char *const fields[] = {"x"};
   jh_csv_writer *w;
   char tmp[PATH_MAX + 8];
-  FILE *in;
-  char buf[32] = "";
   put(f, "keep.csv", "old\n");
-  tmp_name(f, tmp, sizeof(tmp));
+  jh_test_path(tmp, sizeof(tmp), "%s.tmp", f->path);
   assert_int_equal(jh_csv_writer_open(f->path, ',', &w), 0);
   assert_int_equal(jh_csv_write_record(w, fields, 1), 0);
   jh_csv_writer_abort(w);
   assert_int_not_equal(access(tmp, F_OK), 0);
-  in = fopen(f->path, "r");
-  assert_non_null(in);
-  assert_int_equal(fread(buf, 1, sizeof(buf) - 1, in), 4);
-  fclose(in);
-  assert_string_equal(buf, "old\n");
+  jh_test_assert_file(f->path, "old\n");
 
   set_path(f, "new.csv");
   assert_int_equal(jh_csv_writer_open(f->path, ',', &w), 0);
@@ -595,7 +565,7 @@ static void test_background_abort(void **state) {
   char tmp[PATH_MAX + 8];
   jh_csv_writer *w;
   set_path(f, "gone.csv");
-  tmp_name(f, tmp, sizeof(tmp));
+  jh_test_path(tmp, sizeof(tmp), "%s.tmp", f->path);
   assert_int_equal(jh_csv_writer_open(f->path, ',', &w), 0);
   assert_int_equal(jh_csv_writer_background(w), 0);
   for (int i = 0; i < 200000; i++)
@@ -606,7 +576,8 @@ static void test_background_abort(void **state) {
 }
 
 /* The reader's tests, run twice: as they are, then parsing ahead. */
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn)                                                                  \
+  cmocka_unit_test_setup_teardown(fn, setup, jh_test_teardown_fixture)
 #define READER_TESTS                                                          \
   T(test_quotes), T(test_embedded_newlines), T(test_line_ends),              \
       T(test_bom_and_last_line), T(test_empty_fields_and_lines),             \

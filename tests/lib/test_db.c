@@ -24,7 +24,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
-#include "testutil.h"
+#include "harness.h"
 
 struct fixture {
   char dir[PATH_MAX / 2];
@@ -35,10 +35,8 @@ struct fixture {
 static const jh_db_config config = {.busy_ms = 1000};
 
 static int setup(void **state) {
-  struct fixture *f = calloc(1, sizeof(*f));
+  struct fixture *f = jh_test_fixture(sizeof(*f), sizeof(f->dir));
   char err[256];
-  assert_non_null(f);
-  jh_test_mkdtemp(f->dir, sizeof(f->dir));
   snprintf(f->path, sizeof(f->path), "%s/test.db", f->dir);
   assert_int_equal(jh_db_open(f->path, &config, &f->db, err, sizeof(err)), 0);
   *state = f;
@@ -48,8 +46,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   struct fixture *f = *state;
   jh_db_close(f->db);
-  jh_test_rmtree(f->dir);
-  free(f);
+  jh_test_fixture_free(f);
   return 0;
 }
 

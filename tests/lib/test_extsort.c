@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -26,7 +25,7 @@
 
 #include "csv.h"
 #include "extsort.h"
-#include "testutil.h"
+#include "harness.h"
 
 struct fixture {
   char dir[PATH_MAX / 2];
@@ -35,46 +34,14 @@ struct fixture {
   char out[PATH_MAX];  /* dir/out.csv */
 };
 
-static void join(char *buf, size_t size, const char *dir, const char *name) {
-  if ((size_t)snprintf(buf, size, "%s/%s", dir, name) >= size)
-    fail_msg("path too long");
-}
-
 static int setup(void **state) {
-  struct fixture *f = calloc(1, sizeof(*f));
-  if (f == NULL)
-    return -1;
-  jh_test_mkdtemp(f->dir, sizeof(f->dir));
-  join(f->tmp, sizeof(f->tmp), f->dir, "tmp");
-  join(f->in, sizeof(f->in), f->dir, "in.csv");
-  join(f->out, sizeof(f->out), f->dir, "out.csv");
-  if (mkdir(f->tmp, 0700) != 0)
-    fail_msg("mkdir %s: %s", f->tmp, strerror(errno));
+  struct fixture *f = jh_test_fixture(sizeof(*f), sizeof(f->dir));
+  jh_test_path(f->tmp, sizeof(f->tmp), "%s/tmp", f->dir);
+  jh_test_path(f->in, sizeof(f->in), "%s/in.csv", f->dir);
+  jh_test_path(f->out, sizeof(f->out), "%s/out.csv", f->dir);
+  jh_test_mkdir(f->tmp);
   *state = f;
   return 0;
-}
-
-static int teardown(void **state) {
-  struct fixture *f = *state;
-  jh_test_rmtree(f->dir);
-  free(f);
-  return 0;
-}
-
-static size_t count_entries(const char *dir) {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  size_t n = 0;
-  assert_non_null(d);
-  while ((e = readdir(d)) != NULL)
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-      n++;
-  closedir(d);
-  return n;
-}
-
-static int exists(const char *path) {
-  return access(path, F_OK) == 0;
 }
 
 /* Deterministic generator (xorshift64). */
@@ -195,7 +162,7 @@ static void test_many_runs(void **state) {
   assert_true(stats.peak_bytes <= 1 << 20);
   assert_true(stats.peak_bytes > (1 << 20) / 2);
   check_sorted(f->out, &d);
-  assert_int_equal(count_entries(f->tmp), 0);
+  assert_int_equal(jh_test_count_entries(f->tmp), 0);
 }
 
 static void test_merge_passes(void **state) {
@@ -207,7 +174,7 @@ static void test_merge_passes(void **state) {
   assert_true(stats.merge_passes >= 1);
   assert_true(stats.peak_bytes <= 4096);
   check_sorted(f->out, &d);
-  assert_int_equal(count_entries(f->tmp), 0);
+  assert_int_equal(jh_test_count_entries(f->tmp), 0);
 }
 
 static void test_in_memory(void **state) {
@@ -218,7 +185,7 @@ static void test_in_memory(void **state) {
   assert_int_equal(stats.records, 1000);
   assert_int_equal(stats.runs, 0);
   check_sorted(f->out, &d);
-  assert_int_equal(count_entries(f->tmp), 0);
+  assert_int_equal(jh_test_count_entries(f->tmp), 0);
 }
 
 static void test_options_and_short_rows(void **state) {
@@ -251,23 +218,17 @@ static void test_options_and_short_rows(void **state) {
   }
   assert_int_equal(jh_csv_read(r, &rec), 0);
   jh_csv_reader_close(r);
-  assert_int_equal(count_entries(f->tmp), 0);
+  assert_int_equal(jh_test_count_entries(f->tmp), 0);
 }
 
 static void test_empty_input(void **state) {
   struct fixture *f = *state;
   char err[512] = "";
-  FILE *in;
-  char buf[64] = "";
   jh_test_write_file(f->in, "id,name\n", 0644);
   assert_int_equal(
       jh_extsort(f->in, NULL, 0, f->out, f->tmp, 100, NULL, err, sizeof(err)),
       0);
-  in = fopen(f->out, "r");
-  assert_non_null(in);
-  assert_int_equal(fread(buf, 1, sizeof(buf) - 1, in), 9);
-  fclose(in);
-  assert_string_equal(buf, "id,name\r\n");
+  jh_test_assert_file(f->out, "id,name\r\n");
 }
 
 static void test_bad_input(void **state) {
@@ -287,18 +248,18 @@ static void test_bad_input(void **state) {
                    -EILSEQ);
   assert_non_null(strstr(err, "in.csv:5002: invalid UTF-8 (byte 0xff"));
   assert_int_equal(stats.records, 0); /* stats only filled on success */
-  assert_false(exists(f->out));
-  assert_false(exists(tmpout));
-  assert_int_equal(count_entries(f->tmp), 0);
+  assert_false(jh_test_exists(f->out));
+  assert_false(jh_test_exists(tmpout));
+  assert_int_equal(jh_test_count_entries(f->tmp), 0);
 
   /* An earlier output survives a failed sort. */
   jh_test_write_file(f->out, "old\n", 0644);
   assert_int_equal(jh_extsort(f->in, NULL, 0, f->out, f->tmp, 2048, NULL,
                               err, sizeof(err)),
                    -EILSEQ);
-  assert_true(exists(f->out));
-  assert_false(exists(tmpout));
-  assert_int_equal(count_entries(f->tmp), 0);
+  assert_true(jh_test_exists(f->out));
+  assert_false(jh_test_exists(tmpout));
+  assert_int_equal(jh_test_count_entries(f->tmp), 0);
 }
 
 static void test_bad_arguments(void **state) {
@@ -309,13 +270,13 @@ static void test_bad_arguments(void **state) {
       jh_extsort(f->in, NULL, 2, f->out, f->tmp, 100, NULL, err, sizeof(err)),
       -EINVAL);
   assert_non_null(strstr(err, "key column 2"));
-  assert_false(exists(f->out));
-  join(missing, sizeof(missing), f->dir, "nope");
+  assert_false(jh_test_exists(f->out));
+  jh_test_path(missing, sizeof(missing), "%s/%s", f->dir, "nope");
   assert_int_equal(
       jh_extsort(f->in, NULL, 0, f->out, missing, 100, NULL, err, sizeof(err)),
       -ENOENT);
-  assert_false(exists(f->out));
-  assert_int_equal(count_entries(f->tmp), 0);
+  assert_false(jh_test_exists(f->out));
+  assert_int_equal(jh_test_count_entries(f->tmp), 0);
 }
 
 
@@ -381,7 +342,7 @@ static void test_sorter_multikey(void **state) {
   /* No more records once reading began. */
   assert_int_equal(jh_sorter_add(s, keys_as_fields(), NULL, 1), -EINVAL);
   jh_sorter_close(s);
-  assert_int_equal(count_entries(f->tmp), 0);
+  assert_int_equal(jh_test_count_entries(f->tmp), 0);
 }
 
 /* Many runs and merge passes with two keys: the order, the stability of
@@ -435,7 +396,7 @@ static void check_sorter_runs(struct fixture *f, size_t rows, size_t limit,
   assert_true(st.merge_passes >= min_passes);
   assert_true(st.peak_bytes <= limit);
   jh_sorter_close(s);
-  assert_int_equal(count_entries(f->tmp), 0);
+  assert_int_equal(jh_test_count_entries(f->tmp), 0);
 }
 
 static void test_sorter_runs(void **state) {
@@ -477,7 +438,7 @@ static void test_sorter_large_record(void **state) {
   assert_true(st.peak_bytes > 9999);
   jh_sorter_close(s);
   free(big);
-  assert_int_equal(count_entries(f->tmp), 0);
+  assert_int_equal(jh_test_count_entries(f->tmp), 0);
 }
 
 static void test_sorter_misuse(void **state) {
@@ -492,7 +453,7 @@ static void test_sorter_misuse(void **state) {
   assert_null(s);
   cfg.nkeys = JH_SORTER_MAX_KEYS + 1;
   assert_int_equal(jh_sorter_open(&cfg, &s, err, sizeof(err)), -EINVAL);
-  join(missing, sizeof(missing), f->dir, "nope");
+  jh_test_path(missing, sizeof(missing), "%s/%s", f->dir, "nope");
   cfg.nkeys = 1;
   cfg.tmpdir = missing;
   assert_int_equal(jh_sorter_open(&cfg, &s, err, sizeof(err)), -ENOENT);
@@ -506,24 +467,19 @@ static void test_sorter_misuse(void **state) {
   assert_int_equal(jh_sorter_next(s, &rec, NULL), -EINVAL);
   jh_sorter_close(s);
   jh_sorter_close(NULL);
-  assert_int_equal(count_entries(f->tmp), 0);
+  assert_int_equal(jh_test_count_entries(f->tmp), 0);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-      T(test_many_runs),
-      T(test_merge_passes),
-      T(test_in_memory),
-      T(test_options_and_short_rows),
-      T(test_empty_input),
-      T(test_bad_input),
-      T(test_bad_arguments),
-      T(test_sorter_multikey),
-      T(test_sorter_runs),
-      T(test_sorter_merge_passes),
-      T(test_sorter_large_record),
-      T(test_sorter_misuse),
+#define T(fn)                                                                  \
+  cmocka_unit_test_setup_teardown(fn, setup, jh_test_teardown_fixture)
+      T(test_many_runs),           T(test_merge_passes),
+      T(test_in_memory),           T(test_options_and_short_rows),
+      T(test_empty_input),         T(test_bad_input),
+      T(test_bad_arguments),       T(test_sorter_multikey),
+      T(test_sorter_runs),         T(test_sorter_merge_passes),
+      T(test_sorter_large_record), T(test_sorter_misuse),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,8 +56,9 @@ tests_plugins_test_prepare_SOURCES = tests/plugins/test_prepare.c \
 	plugins/prepare/table.c
 tests_plugins_test_prepare_CPPFLAGS = $(TEST_CPPFLAGS) \
 	-I$(top_srcdir)/plugins -I$(top_srcdir)/plugins/prepare
-tests_plugins_test_prepare_LDADD = lib/libjobhost-private.la \
-	tests/libjhtest.la $(CMOCKA_LIBS) $(JANSSON_LIBS)
+tests_plugins_test_prepare_LDADD = tests/libjhtest-services.la \
+	tests/libjhtest.la lib/libjobhost-private.la $(CMOCKA_LIBS) \
+	$(JANSSON_LIBS)
 TESTS += tests/plugins/test_prepare
 
 check_PROGRAMS += tests/plugins/test_sync

@@ -22,7 +22,8 @@
 #include <cmocka.h>
 
 #include "loader.h"
-#include "testutil.h"
+#include "harness_host.h"
+#include "harness_services.h"
 
 static const struct {
   const char *plugin;
@@ -101,14 +102,8 @@ static int is_implemented(const char *task_type) {
 }
 
 static jh_registry *load_builtins(void) {
-  const char *dir = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
-  const char *const dirs[1] = {dir};
-  jh_registry *reg = NULL;
-  assert_int_equal(jh_registry_load(dirs, 1, &reg), 0);
-  for (size_t i = 0; i < reg->nrefusals; i++)
-    print_error("refused %s: %s\n", reg->refusals[i].path,
-                reg->refusals[i].reason);
-  assert_int_equal(reg->nrefusals, 0);
+  jh_registry *reg = jh_test_registry("JH_BUILTIN_PLUGIN_DIR", NULL);
+  jh_test_assert_no_refusals(reg);
   return reg;
 }
 
@@ -241,160 +236,18 @@ static void test_parameter_schemas(void **state) {
   jh_registry_free(reg);
 }
 
-/* ---- a minimal services table to call run() ---- */
-
-static char last_message[256];
-
-static void svc_log(jobhost_ctx *ctx, jobhost_log_level level,
-                    const char *fmt, ...) {
-  (void)ctx;
-  (void)level;
-  (void)fmt;
-}
-
-static void svc_counter(jobhost_ctx *ctx, const char *name, int64_t v) {
-  (void)ctx;
-  (void)name;
-  (void)v;
-}
-
-static void svc_set_produced_output(jobhost_ctx *ctx, int produced) {
-  (void)ctx;
-  (void)produced;
-}
-
-static int svc_is_cancelled(jobhost_ctx *ctx) {
-  (void)ctx;
-  return 0;
-}
-
-static const char *svc_folder(jobhost_ctx *ctx, jobhost_folder which) {
-  (void)ctx;
-  (void)which;
-  return NULL;
-}
-
-static const char *svc_param(jobhost_ctx *ctx, const char *name) {
-  (void)ctx;
-  (void)name;
-  return NULL;
-}
-
-static size_t svc_param_list(jobhost_ctx *ctx, const char *name,
-                             const char *const **items) {
-  (void)ctx;
-  (void)name;
-  *items = NULL;
-  return 0;
-}
-
-static const char *svc_setting(jobhost_ctx *ctx, const char *name) {
-  (void)ctx;
-  (void)name;
-  return NULL;
-}
-
-static const void *svc_host_object(jobhost_ctx *ctx, const char *name) {
-  (void)ctx;
-  (void)name;
-  return NULL;
-}
-
-static int svc_secret(jobhost_ctx *ctx, const char *name, char *buf,
-                      size_t size) {
-  (void)ctx;
-  (void)name;
-  if (size > 0)
-    buf[0] = '\0';
-  return -ENOENT;
-}
-
-static int svc_table_open(jobhost_ctx *ctx, const char *name,
-                          const char *const *columns, size_t ncolumns,
-                          jobhost_table **out) {
-  (void)ctx;
-  (void)name;
-  (void)columns;
-  (void)ncolumns;
-  *out = NULL;
-  return -EPERM;
-}
-
-static int svc_table_write(jobhost_table *table, const char *const *values,
-                           size_t nvalues) {
-  (void)table;
-  (void)values;
-  (void)nvalues;
-  return -EPERM;
-}
-
-static int svc_table_close(jobhost_table *table) {
-  (void)table;
-  return -EPERM;
-}
-
-static int svc_cookie_get(jobhost_ctx *ctx, const void **data, size_t *size) {
-  (void)ctx;
-  *data = NULL;
-  *size = 0;
-  return -ENOENT;
-}
-
-static int svc_cookie_set(jobhost_ctx *ctx, const void *data, size_t size) {
-  (void)ctx;
-  (void)data;
-  (void)size;
-  return -EPERM;
-}
-
-static const struct jobhost_package *svc_connection_package(jobhost_ctx *ctx) {
-  (void)ctx;
-  return NULL;
-}
-
-static void svc_set_message(jobhost_ctx *ctx, const char *fmt, ...) {
-  va_list ap;
-  (void)ctx;
-  va_start(ap, fmt);
-  vsnprintf(last_message, sizeof(last_message), fmt, ap);
-  va_end(ap);
-}
-
 static void test_not_implemented_is_declared(void **state) {
   jh_registry *reg = load_builtins();
-  jobhost_services svc = {.struct_size = sizeof(svc),
-                          .abi_major = JOBHOST_ABI_MAJOR,
-                          .abi_minor = JOBHOST_ABI_MINOR,
-                          .host_version = PACKAGE_VERSION,
-                          .log = svc_log,
-                          .counter_add = svc_counter,
-                          .counter_set = svc_counter,
-                          .set_produced_output = svc_set_produced_output,
-                          .set_message = svc_set_message,
-                          .is_cancelled = svc_is_cancelled,
-                          .folder = svc_folder,
-                          .param = svc_param,
-                          .param_list = svc_param_list,
-                          .setting = svc_setting,
-                          .secret = svc_secret,
-                          .table_open = svc_table_open,
-                          .table_write = svc_table_write,
-                          .table_close = svc_table_close,
-                          .cookie_get = svc_cookie_get,
-                          .cookie_set = svc_cookie_set,
-                          .connection_package = svc_connection_package,
-                          .host_object = svc_host_object};
+  jh_fake_host h; /* a host that gives the task nothing */
   (void)state;
 
+  jh_fake_host_init(&h);
   for (size_t i = 0; i < reg->nplugins; i++) {
     const jobhost_task_type *t = reg->plugins[i].desc->task_types;
     for (size_t j = 0; t != NULL && t[j].name != NULL; j++) {
-      jobhost_ctx ctx = {.struct_size = sizeof(ctx),
-                         .svc = &svc,
-                         .task_id = "t",
-                         .task_type = t[j].name};
+      jobhost_ctx ctx = jh_fake_ctx(&h, "t", t[j].name);
       int rc;
-      last_message[0] = '\0';
+      jh_fake_host_reset(&h);
       if (is_implemented(t[j].name)) {
         /* Run with no model, folder, parameter or connection: it
          * refuses, but never as "not implemented". */
@@ -403,7 +256,7 @@ static void test_not_implemented_is_declared(void **state) {
         rc = t[j].run(&ctx);
         assert_int_not_equal(rc, JOBHOST_ENOTIMPL);
         assert_true(rc < 0);
-        assert_null(strstr(last_message, "not implemented"));
+        assert_null(strstr(h.message, "not implemented"));
         continue;
       }
       if (!(t[j].flags & JOBHOST_TASK_NOT_IMPLEMENTED))
@@ -411,10 +264,11 @@ static void test_not_implemented_is_declared(void **state) {
                  "`implemented` with tests of its own", t[j].name);
       rc = t[j].run(&ctx);
       assert_int_equal(rc, JOBHOST_ENOTIMPL);
-      assert_non_null(strstr(last_message, t[j].name));
-      assert_non_null(strstr(last_message, "not implemented"));
+      assert_non_null(strstr(h.message, t[j].name));
+      assert_non_null(strstr(h.message, "not implemented"));
     }
   }
+  jh_fake_host_clear(&h);
   jh_registry_free(reg);
 }
 

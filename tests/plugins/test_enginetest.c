@@ -24,7 +24,8 @@
 #include <cmocka.h>
 
 #include "loader.h"
-#include "testutil.h"
+#include "harness_host.h"
+#include "harness_services.h"
 
 /* ---- the expected declarations ---- */
 
@@ -103,15 +104,9 @@ static const struct {
 #define NEXPECTED (sizeof(expected) / sizeof(expected[0]))
 
 static jh_registry *load_enginetest(void) {
-  const char *dir = jh_test_env("JH_ENGINE_PLUGIN_DIR");
-  const char *const dirs[1] = {dir};
-  jh_registry *reg = NULL;
+  jh_registry *reg = jh_test_registry("JH_ENGINE_PLUGIN_DIR", NULL);
 
-  assert_int_equal(jh_registry_load(dirs, 1, &reg), 0);
-  for (size_t i = 0; i < reg->nrefusals; i++)
-    print_error("refused %s: %s\n", reg->refusals[i].path,
-                reg->refusals[i].reason);
-  assert_int_equal(reg->nrefusals, 0);
+  jh_test_assert_no_refusals(reg);
   assert_int_equal(reg->nplugins, 1);
   assert_string_equal(reg->plugins[0].desc->name, "enginetest");
   return reg;
@@ -154,165 +149,52 @@ static void test_declarations(void **state) {
   assert_int_equal(n, NEXPECTED); /* no undeclared extra task type */
 }
 
-/* ---- a fake services table ---- */
+/* ---- the stand-in host ---- */
 
-#define MAX_COUNTERS 8
-
-static struct {
-  const jobhost_task_type *type;  /* whose schema supplies the defaults */
-  const char *const *params;      /* name, value, ..., NULL */
-  char message[512];
-  int produced;                   /* -1: never set */
-  int cancelled;
-  size_t log_lines[JOBHOST_LOG_DEBUG + 1];
-  char last_log[1024];
-  int log_fd; /* >= 0: each log line is also written there */
-  struct {
-    char name[64];
-    int64_t value;
-  } counters[MAX_COUNTERS];
-  size_t ncounters;
-} fake;
-
-static void fake_log(jobhost_ctx *ctx, jobhost_log_level level,
-                     const char *fmt, ...) {
-  va_list ap;
-  (void)ctx;
-  assert_true(level >= JOBHOST_LOG_ERROR && level <= JOBHOST_LOG_DEBUG);
-  va_start(ap, fmt);
-  vsnprintf(fake.last_log, sizeof(fake.last_log), fmt, ap);
-  va_end(ap);
-  fake.log_lines[level]++;
-  if (fake.log_fd >= 0) {
-    size_t len = strlen(fake.last_log);
-    fake.last_log[len] = '\n';
-    if (write(fake.log_fd, fake.last_log, len + 1) < 0)
-      abort();
-    fake.last_log[len] = '\0';
-  }
-}
-
-static void fake_progress(jobhost_ctx *ctx, uint64_t done, uint64_t total) {
-  (void)ctx;
-  assert_true(total == 0 || done <= total);
-}
-
-static void fake_counter_set(jobhost_ctx *ctx, const char *name,
-                             int64_t value) {
-  size_t i;
-  (void)ctx;
-  for (i = 0; i < fake.ncounters; i++)
-    if (strcmp(fake.counters[i].name, name) == 0)
-      break;
-  if (i == fake.ncounters) {
-    assert_true(fake.ncounters < MAX_COUNTERS);
-    assert_true(strlen(name) < sizeof(fake.counters[i].name));
-    strcpy(fake.counters[i].name, name);
-    fake.ncounters++;
-  }
-  fake.counters[i].value = value;
-}
-
-static void fake_counter_add(jobhost_ctx *ctx, const char *name,
-                             int64_t delta) {
-  int64_t now = 0;
-  for (size_t i = 0; i < fake.ncounters; i++)
-    if (strcmp(fake.counters[i].name, name) == 0)
-      now = fake.counters[i].value;
-  fake_counter_set(ctx, name, now + delta);
-}
-
-static void fake_set_produced_output(jobhost_ctx *ctx, int produced) {
-  (void)ctx;
-  fake.produced = produced != 0;
-}
-
-static void fake_set_message(jobhost_ctx *ctx, const char *fmt, ...) {
-  va_list ap;
-  (void)ctx;
-  va_start(ap, fmt);
-  vsnprintf(fake.message, sizeof(fake.message), fmt, ap);
-  va_end(ap);
-}
-
-static int fake_is_cancelled(jobhost_ctx *ctx) {
-  (void)ctx;
-  return fake.cancelled;
-}
-
-static const char *fake_folder(jobhost_ctx *ctx, jobhost_folder which) {
-  static const char *const dirs[] = {
-      "/h/Temp/ExportOutput", "/h/Work/ExportCookies",
-      "/h/Work/Collect",      "/h/Work/ProvisioningOrders",
-      "/h/Temp/JobLogs",      "/h/Work/Tasks/7"};
-  (void)ctx;
-  if ((unsigned)which >= sizeof(dirs) / sizeof(dirs[0]))
-    return NULL;
-  return dirs[which];
-}
-
-/* Like the host: the value written, else the schema's default. Reading a
- * parameter the task type did not declare fails the test. */
-static const char *fake_param(jobhost_ctx *ctx, const char *name) {
-  const jobhost_param *schema = fake.type->params;
-  (void)ctx;
-  for (size_t i = 0; fake.params != NULL && fake.params[i] != NULL; i += 2)
-    if (strcmp(fake.params[i], name) == 0)
-      return fake.params[i + 1];
-  for (size_t i = 0; schema != NULL && schema[i].name != NULL; i++)
-    if (strcmp(schema[i].name, name) == 0)
-      return schema[i].default_value;
-  fail_msg("%s read undeclared parameter %s", fake.type->name, name);
-  return NULL;
-}
-
-static const jobhost_services fake_svc = {
-    .struct_size = sizeof(jobhost_services),
-    .abi_major = JOBHOST_ABI_MAJOR,
-    .abi_minor = JOBHOST_ABI_MINOR,
-    .host_version = PACKAGE_VERSION,
-    .log = fake_log,
-    .progress = fake_progress,
-    .counter_add = fake_counter_add,
-    .counter_set = fake_counter_set,
-    .set_produced_output = fake_set_produced_output,
-    .set_message = fake_set_message,
-    .is_cancelled = fake_is_cancelled,
-    .folder = fake_folder,
-    .param = fake_param};
+/* What the task sees and did; its parameters are read as the host reads
+ * them (the schema's defaults, and an undeclared one fails the test). */
+static jh_fake_host fake;
 
 static int setup(void **state) {
+  static const char *const folders[] = {
+      "/h/Temp/ExportOutput",       "/h/Work/ExportCookies", "/h/Work/Collect",
+      "/h/Work/ProvisioningOrders", "/h/Temp/JobLogs",       "/h/Work/Tasks/7"};
   (void)state;
   registry = load_enginetest();
+  jh_fake_host_init(&fake);
+  fake.strict_params = 1;
+  for (size_t i = 0; i < sizeof(folders) / sizeof(folders[0]); i++)
+    fake.folders[i] = folders[i];
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
+  jh_fake_host_clear(&fake);
   jh_registry_free(registry);
   registry = NULL;
   return 0;
 }
 
-/* Runs task type `type` with params (name, value pairs, NULL-terminated,
- * or NULL) and returns its code; the fake records what it did. */
-static int run_task_forced(const char *type, const char *const *params,
-                           int force) {
-  jobhost_ctx ctx = {.struct_size = sizeof(ctx),
-                     .svc = &fake_svc,
-                     .task_id = "T1",
-                     .task_type = type,
-                     .force = force,
-                     .resume_of = force ? 42 : 0};
-  int cancelled = fake.cancelled;
-
-  memset(&fake, 0, sizeof(fake));
+/* Make the fake host ready to run `type` with params (name, value pairs,
+ * NULL-terminated, or NULL): what an earlier task did is forgotten. */
+static void fake_prepare(const char *type, const char *const *params) {
+  jh_fake_host_reset(&fake);
+  fake.params.n = 0;
+  jh_fake_put_all(&fake.params, params);
   fake.type = jh_registry_task_type(registry, type, NULL);
   assert_non_null(fake.type);
-  fake.params = params;
-  fake.produced = -1;
-  fake.cancelled = cancelled;
-  fake.log_fd = -1;
+}
+
+/* Runs task type `type` with params and returns its code; the fake
+ * records what it did. */
+static int run_task_forced(const char *type, const char *const *params,
+                           int force) {
+  jobhost_ctx ctx;
+  fake_prepare(type, params);
+  ctx = jh_fake_ctx(&fake, "T1", type);
+  ctx.force = force;
+  ctx.resume_of = force ? 42 : 0;
   return fake.type->run(&ctx);
 }
 
@@ -321,11 +203,7 @@ static int run_task(const char *type, const char *const *params) {
 }
 
 static int64_t counter(const char *name) {
-  for (size_t i = 0; i < fake.ncounters; i++)
-    if (strcmp(fake.counters[i].name, name) == 0)
-      return fake.counters[i].value;
-  fail_msg("no counter %s", name);
-  return -1;
+  return jh_fake_counter(&fake, name);
 }
 
 /* ---- the task types that return ---- */
@@ -445,11 +323,11 @@ static void test_sleep(void **state) {
   assert_int_equal(fake.produced, 1);
   assert_string_equal(fake.message, "slept 30 ms");
 
-  fake.cancelled = 1; /* kept by run_task: ten minutes end at once */
+  fake.cancel_after = 0; /* kept by run_task: ten minutes end at once */
   assert_int_equal(run_task("TestSleepTask", long_nap), JOBHOST_ECANCELLED);
   assert_non_null(strstr(fake.message, "cancelled"));
   assert_int_equal(fake.produced, -1);
-  fake.cancelled = 0;
+  fake.cancel_after = -1;
 }
 
 static void test_spam(void **state) {
@@ -514,20 +392,17 @@ static pid_t spawn_task(const char *type, const char *const *params,
   pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
-    jobhost_ctx ctx = {.struct_size = sizeof(ctx),
-                       .svc = &fake_svc,
-                       .task_id = "T1",
-                       .task_type = type};
+    jobhost_ctx ctx;
     static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE,
                                 SIGSYS,  SIGABRT, SIGTERM};
     /* Default actions, as in a worker: cmocka catches some of these. */
     for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
       signal(fatal[i], SIG_DFL);
     close(fds[0]);
-    memset(&fake, 0, sizeof(fake));
-    fake.type = jh_registry_task_type(registry, type, NULL);
-    fake.params = params;
+    fake_prepare(type, params);
+    fake.cancel_after = -1;
     fake.log_fd = fds[1];
+    ctx = jh_fake_ctx(&fake, "T1", type);
     _exit(fake.type->run(&ctx) == 0 ? 0 : 100); /* 100: it returned */
   }
   close(fds[1]);

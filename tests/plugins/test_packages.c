@@ -1,11 +1,11 @@
 /*
  * test_packages.c — ExportTask and the csv and ldif connector packages,
- * loaded from the build tree and run against a mock services table that
- * writes tables into a temporary folder; and the host's ExportOutput
- * bookkeeping (host/engine/export_output.c).
+ * loaded from the build tree and run against the stand-in host services
+ * (tests/harness_services.h), which write tables into a temporary folder; and
+ * the host's ExportOutput bookkeeping (host/engine/export_output.c).
  *
  * Every package test goes through ExportTask, as the host runs it: the
- * mock's connection_package answers the package under test.
+ * stand-in's connection_package answers the package under test.
  */
 #include "config.h"
 
@@ -30,259 +30,16 @@
 #include "export_output.h"
 #include "loader.h"
 #include "model.h"
-#include "testutil.h"
+#include "harness_host.h"
+#include "harness_services.h"
 
-/* ---- the mock host ---- */
-
-#define MAX_SETTINGS 16
-#define MAX_COUNTERS 8
+/* ---- the stand-in host ---- */
 
 typedef struct mock {
-  char dir[256];  /* temporary folder of the test */
-  char out[300];  /* tables are written here as <name>.csv */
-  const char *connection;
-  const char *settings[MAX_SETTINGS][2];
-  size_t nsettings;
-  int ignore_cookie;
-  char *cookie_in; /* NULL: no cookie */
-  size_t cookie_in_len;
-  char *cookie_out; /* what the task set, NULL if nothing */
-  size_t cookie_out_len;
-  char message[2048];
-  char *log;
-  size_t log_len;
-  struct {
-    char name[32];
-    int64_t value;
-  } counters[MAX_COUNTERS];
-  size_t ncounters;
-  long cancel_after; /* is_cancelled says yes after this many calls; <0 never */
-  long cancel_calls;
-  int produced;
-  uint64_t progress_done, progress_total;
-  const jobhost_package *package;
-  const jh_model *model; /* the host object JH_MODEL_OBJECT, or NULL */
-  int open_tables;
+  char dir[256]; /* temporary folder of the test */
+  char out[300]; /* every folder of the task; tables are written here */
+  jh_fake_host h;
 } mock;
-
-struct jobhost_table {
-  mock *m;
-  jh_csv_writer *w;
-  size_t ncolumns;
-  int failed;
-};
-
-static mock *mock_of(jobhost_ctx *ctx) { return ctx->host_private; }
-
-static void mock_log(jobhost_ctx *ctx, jobhost_log_level level,
-                     const char *fmt, ...) JOBHOST_PRINTF(3, 4);
-static void mock_log(jobhost_ctx *ctx, jobhost_log_level level,
-                     const char *fmt, ...) {
-  static const char *const names[] = {"error", "warning", "info", "debug"};
-  mock *m = mock_of(ctx);
-  char line[2048];
-  int n = snprintf(line, sizeof(line), "%s: ", names[level]);
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-  va_end(ap);
-  n = (int)strlen(line);
-  m->log = realloc(m->log, m->log_len + (size_t)n + 2);
-  assert_non_null(m->log);
-  memcpy(m->log + m->log_len, line, (size_t)n);
-  m->log_len += (size_t)n;
-  m->log[m->log_len++] = '\n';
-  m->log[m->log_len] = '\0';
-}
-
-static void mock_progress(jobhost_ctx *ctx, uint64_t done, uint64_t total) {
-  mock_of(ctx)->progress_done = done;
-  mock_of(ctx)->progress_total = total;
-}
-
-static int64_t *counter(mock *m, const char *name) {
-  for (size_t i = 0; i < m->ncounters; i++)
-    if (strcmp(m->counters[i].name, name) == 0)
-      return &m->counters[i].value;
-  assert_true(m->ncounters < MAX_COUNTERS);
-  snprintf(m->counters[m->ncounters].name, sizeof(m->counters[0].name), "%s",
-           name);
-  m->counters[m->ncounters].value = 0;
-  return &m->counters[m->ncounters++].value;
-}
-
-static void mock_counter_add(jobhost_ctx *ctx, const char *name, int64_t d) {
-  *counter(mock_of(ctx), name) += d;
-}
-
-static void mock_counter_set(jobhost_ctx *ctx, const char *name, int64_t v) {
-  *counter(mock_of(ctx), name) = v;
-}
-
-static void mock_set_produced_output(jobhost_ctx *ctx, int produced) {
-  mock_of(ctx)->produced = produced;
-}
-
-static void mock_set_message(jobhost_ctx *ctx, const char *fmt, ...)
-    JOBHOST_PRINTF(2, 3);
-static void mock_set_message(jobhost_ctx *ctx, const char *fmt, ...) {
-  mock *m = mock_of(ctx);
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(m->message, sizeof(m->message), fmt, ap);
-  va_end(ap);
-}
-
-static int mock_is_cancelled(jobhost_ctx *ctx) {
-  mock *m = mock_of(ctx);
-  return m->cancel_after >= 0 && m->cancel_calls++ >= m->cancel_after;
-}
-
-static const char *mock_folder(jobhost_ctx *ctx, jobhost_folder which) {
-  (void)which;
-  return mock_of(ctx)->out;
-}
-
-static const char *mock_param(jobhost_ctx *ctx, const char *name) {
-  mock *m = mock_of(ctx);
-  if (strcmp(name, "connection") == 0)
-    return m->connection;
-  if (strcmp(name, "ignore_cookie_file") == 0 || strcmp(name, "init_mode") == 0)
-    return strcmp(name, "init_mode") != 0 && m->ignore_cookie ? "true"
-                                                               : "false";
-  return NULL;
-}
-
-static size_t mock_param_list(jobhost_ctx *ctx, const char *name,
-                              const char *const **items) {
-  (void)ctx;
-  (void)name;
-  *items = NULL;
-  return 0;
-}
-
-static const char *mock_setting(jobhost_ctx *ctx, const char *name) {
-  mock *m = mock_of(ctx);
-  for (size_t i = 0; i < m->nsettings; i++)
-    if (strcmp(m->settings[i][0], name) == 0)
-      return m->settings[i][1];
-  return NULL;
-}
-
-static int mock_secret(jobhost_ctx *ctx, const char *name, char *buf,
-                       size_t size) {
-  (void)ctx;
-  (void)name;
-  if (size > 0)
-    buf[0] = '\0';
-  return -ENOENT;
-}
-
-static int mock_table_open(jobhost_ctx *ctx, const char *name,
-                           const char *const *columns, size_t ncolumns,
-                           jobhost_table **out) {
-  mock *m = mock_of(ctx);
-  char path[PATH_MAX];
-  jobhost_table *t = calloc(1, sizeof(*t));
-  int rc;
-  assert_non_null(t);
-  snprintf(path, sizeof(path), "%s/%s.csv", m->out, name);
-  rc = jh_csv_writer_open(path, ',', &t->w);
-  if (rc == 0)
-    rc = jh_csv_write_record(t->w, columns, ncolumns);
-  if (rc != 0) {
-    jh_csv_writer_abort(t->w);
-    free(t);
-    *out = NULL;
-    return rc;
-  }
-  t->m = m;
-  t->ncolumns = ncolumns;
-  m->open_tables++;
-  *out = t;
-  return 0;
-}
-
-static int mock_table_write(jobhost_table *t, const char *const *values,
-                            size_t nvalues) {
-  int rc;
-  if (nvalues != t->ncolumns) {
-    t->failed = 1;
-    return -EINVAL;
-  }
-  rc = jh_csv_write_record(t->w, values, nvalues);
-  if (rc != 0)
-    t->failed = 1;
-  return rc;
-}
-
-static int mock_table_close(jobhost_table *t) {
-  int rc;
-  t->m->open_tables--;
-  if (t->failed) {
-    jh_csv_writer_abort(t->w);
-    rc = -EIO;
-  } else {
-    rc = jh_csv_writer_commit(t->w);
-  }
-  free(t);
-  return rc;
-}
-
-static int mock_cookie_get(jobhost_ctx *ctx, const void **data, size_t *size) {
-  mock *m = mock_of(ctx);
-  if (m->ignore_cookie || m->cookie_in == NULL)
-    return -ENOENT;
-  *data = m->cookie_in;
-  *size = m->cookie_in_len;
-  return 0;
-}
-
-static int mock_cookie_set(jobhost_ctx *ctx, const void *data, size_t size) {
-  mock *m = mock_of(ctx);
-  free(m->cookie_out);
-  m->cookie_out = malloc(size + 1);
-  assert_non_null(m->cookie_out);
-  memcpy(m->cookie_out, data, size);
-  m->cookie_out[size] = '\0';
-  m->cookie_out_len = size;
-  return 0;
-}
-
-static const jobhost_package *mock_connection_package(jobhost_ctx *ctx) {
-  return mock_of(ctx)->package;
-}
-
-static const void *mock_host_object(jobhost_ctx *ctx, const char *name) {
-  return strcmp(name, JH_MODEL_OBJECT) == 0 ? (const void *)mock_of(ctx)->model
-                                            : NULL;
-}
-
-static const jobhost_services mock_services = {
-    .struct_size = sizeof(jobhost_services),
-    .abi_major = JOBHOST_ABI_MAJOR,
-    .abi_minor = JOBHOST_ABI_MINOR,
-    .host_version = "test",
-    .log = mock_log,
-    .progress = mock_progress,
-    .counter_add = mock_counter_add,
-    .counter_set = mock_counter_set,
-    .set_produced_output = mock_set_produced_output,
-    .set_message = mock_set_message,
-    .is_cancelled = mock_is_cancelled,
-    .folder = mock_folder,
-    .param = mock_param,
-    .param_list = mock_param_list,
-    .setting = mock_setting,
-    .secret = mock_secret,
-    .table_open = mock_table_open,
-    .table_write = mock_table_write,
-    .table_close = mock_table_close,
-    .cookie_get = mock_cookie_get,
-    .cookie_set = mock_cookie_set,
-    .connection_package = mock_connection_package,
-    .host_object = mock_host_object,
-};
 
 /* ---- fixtures ---- */
 
@@ -306,37 +63,23 @@ static int group_teardown(void **state) {
 }
 
 static int setup(void **state) {
-  mock *m = calloc(1, sizeof(*m));
-  assert_non_null(m);
-  jh_test_mkdtemp(m->dir, sizeof(m->dir));
+  mock *m = jh_test_fixture(sizeof(*m), sizeof(m->dir));
   snprintf(m->out, sizeof(m->out), "%s/out", m->dir);
-  assert_int_equal(mkdir(m->out, 0700), 0);
-  m->connection = "HR_Export";
-  m->cancel_after = -1;
+  jh_test_mkdir(m->out);
+  jh_fake_host_init(&m->h);
+  for (size_t i = 0; i <= JOBHOST_FOLDER_TASK_WORK; i++)
+    m->h.folders[i] = m->out;
+  m->h.table_dir = m->out;
+  jh_fake_put(&m->h.params, "connection", "HR_Export");
   *state = m;
   return 0;
 }
 
 static int teardown(void **state) {
   mock *m = *state;
-  jh_test_rmtree(m->dir);
-  free(m->cookie_in);
-  free(m->cookie_out);
-  free(m->log);
-  free(m);
+  jh_fake_host_clear(&m->h);
+  jh_test_fixture_free(m);
   return 0;
-}
-
-static void set(mock *m, const char *name, const char *value) {
-  for (size_t i = 0; i < m->nsettings; i++)
-    if (strcmp(m->settings[i][0], name) == 0) {
-      m->settings[i][1] = value;
-      return;
-    }
-  assert_true(m->nsettings < MAX_SETTINGS);
-  m->settings[m->nsettings][0] = name;
-  m->settings[m->nsettings][1] = value;
-  m->nsettings++;
 }
 
 /* A path under the test's folder, in one of a few rotating buffers. */
@@ -355,35 +98,11 @@ static const char *write_input(const mock *m, const char *name,
   return path;
 }
 
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  char *text;
-  long len;
-  if (f == NULL)
-    return NULL;
-  assert_int_equal(fseek(f, 0, SEEK_END), 0);
-  len = ftell(f);
-  rewind(f);
-  text = malloc((size_t)len + 1);
-  assert_non_null(text);
-  assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
-  text[len] = '\0';
-  fclose(f);
-  return text;
-}
-
 static void assert_table(const mock *m, const char *table,
                          const char *expected) {
   char path[PATH_MAX];
-  char *text;
   snprintf(path, sizeof(path), "%s/%s.csv", m->out, table);
-  text = read_text(path);
-  if (text == NULL)
-    fail_msg("table %s was not written", table);
-  if (strcmp(text, expected) != 0)
-    fail_msg("table %s:\n--- got ---\n%s--- expected ---\n%s", table, text,
-             expected);
-  free(text);
+  jh_test_assert_file(path, expected);
 }
 
 static void assert_contains(const char *text, const char *needle) {
@@ -395,18 +114,14 @@ static void assert_contains(const char *text, const char *needle) {
 static int run_export(mock *m, const jobhost_package *package) {
   const jobhost_task_type *t =
       jh_registry_task_type(registry, "ExportTask", NULL);
-  jobhost_ctx ctx = {.struct_size = sizeof(ctx),
-                     .svc = &mock_services,
-                     .task_id = "Export",
-                     .task_type = "ExportTask",
-                     .connection = m->connection,
-                     .host_private = m};
+  jobhost_ctx ctx = jh_fake_ctx(&m->h, "Export", "ExportTask");
   int rc;
   assert_non_null(t);
-  m->package = package;
-  m->message[0] = '\0';
+  m->h.type = t;
+  m->h.package = package;
+  m->h.message[0] = '\0';
   rc = t->run(&ctx);
-  assert_int_equal(m->open_tables, 0); /* nothing left open, ever */
+  assert_int_equal(m->h.open_tables, 0); /* nothing left open, ever */
   return rc;
 }
 
@@ -418,10 +133,6 @@ static int run_ldif(mock *m) {
   return run_export(m, jh_registry_package(registry, "ldif", NULL));
 }
 
-static int64_t counter_value(mock *m, const char *name) {
-  return *counter(m, name);
-}
-
 /* ---- ExportTask ---- */
 
 static void test_export_no_package(void **state) {
@@ -431,13 +142,13 @@ static void test_export_no_package(void **state) {
 
   /* Not in the model (here: no model at all). */
   assert_int_equal(run_export(m, NULL), JOBHOST_ECONFIG);
-  assert_contains(m->message, "connection HR_Export is not declared in the "
-                              "model");
+  assert_contains(m->h.message, "connection HR_Export is not declared in the "
+                                "model");
   /* Declared (ids ignore case), but its package is not loaded. */
-  m->model = &model;
+  m->h.model = &model;
   assert_int_equal(run_export(m, NULL), JOBHOST_ECONFIG);
-  assert_contains(m->message, "connection HR_Export: its package 'sql' is "
-                              "provided by no loaded plugin");
+  assert_contains(m->h.message, "connection HR_Export: its package 'sql' is "
+                                "provided by no loaded plugin");
 }
 
 static int fulfill_only(jobhost_ctx *ctx, void *state,
@@ -456,23 +167,22 @@ static void test_export_package_without_export(void **state) {
                                       .fulfill_order = fulfill_only};
   mock *m = *state;
   assert_int_equal(run_export(m, &pkg), JOBHOST_ECONFIG);
-  assert_contains(m->message, "connection HR_Export");
-  assert_contains(m->message, "package robot cannot export");
+  assert_contains(m->h.message, "connection HR_Export");
+  assert_contains(m->h.message, "package robot cannot export");
 }
 
 static void test_export_old_host(void **state) {
   mock *m = *state;
   const jobhost_task_type *t =
       jh_registry_task_type(registry, "ExportTask", NULL);
-  jobhost_services old = mock_services;
-  jobhost_ctx ctx = {.struct_size = sizeof(ctx),
-                     .svc = &old,
-                     .connection = m->connection,
-                     .host_private = m};
+  jobhost_services old = jh_fake_services;
+  jobhost_ctx ctx = jh_fake_ctx(&m->h, NULL, NULL);
+  ctx.svc = &old;
+  m->h.type = t;
   old.struct_size = (uint32_t)offsetof(jobhost_services, connection_package);
   old.abi_minor = 0;
   assert_int_equal(t->run(&ctx), -ENOTSUP);
-  assert_contains(m->message, "ABI 1.1");
+  assert_contains(m->h.message, "ABI 1.1");
 }
 
 /* A package that opens a table and forgets it. */
@@ -488,8 +198,8 @@ static void test_export_table_left_open(void **state) {
                                       .export_tables = leaky_export};
   mock *m = *state;
   assert_int_equal(run_export(m, &pkg), -EIO);
-  assert_contains(m->message, "left a table open");
-  assert_contains(m->log, "package leaky left table leaky open");
+  assert_contains(m->h.message, "left a table open");
+  assert_contains(m->h.log, "package leaky left table leaky open");
 }
 
 /* A package with open/close that writes two tables and reports its own
@@ -531,17 +241,17 @@ static void test_export_counts_and_open_close(void **state) {
   assert_int_equal(run_export(m, &pkg), 0);
   assert_int_equal(opened, 1);
   assert_int_equal(closed, 1);
-  assert_int_equal(counter_value(m, "tables"), 2);
-  assert_int_equal(counter_value(m, "rows"), 3);
-  assert_int_equal(m->produced, 1);
-  assert_contains(m->message, "2 tables, 3 rows from connection HR_Export");
-  assert_contains(m->log, "table two_b: 2 rows");
+  assert_int_equal(jh_fake_counter(&m->h, "tables"), 2);
+  assert_int_equal(jh_fake_counter(&m->h, "rows"), 3);
+  assert_int_equal(m->h.produced, 1);
+  assert_contains(m->h.message, "2 tables, 3 rows from connection HR_Export");
+  assert_contains(m->h.log, "table two_b: 2 rows");
   assert_table(m, "two_b", "k,v\r\n1,x\r\n1,x\r\n");
 }
 
 static void test_export_cancelled_before_start(void **state) {
   mock *m = *state;
-  m->cancel_after = 0;
+  m->h.cancel_after = 0;
   assert_int_equal(run_csv(m), JOBHOST_ECANCELLED);
 }
 
@@ -549,28 +259,28 @@ static void test_export_cancelled_before_start(void **state) {
 
 static void test_csv_quotes_newlines_crlf_bom(void **state) {
   mock *m = *state;
-  set(m, "path",
-      write_input(m, "hr.csv",
-                  "\xef\xbb\xbfId,Name,Note\r\n"
-                  "1,\"Doe, John\",\"said \"\"hi\"\"\"\r\n"
-                  "2,Smith,\"two\r\nlines\"\r\n"
-                  "\r\n"
-                  "3,Zoë,\"\"\r\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "hr.csv",
+                          "\xef\xbb\xbfId,Name,Note\r\n"
+                          "1,\"Doe, John\",\"said \"\"hi\"\"\"\r\n"
+                          "2,Smith,\"two\r\nlines\"\r\n"
+                          "\r\n"
+                          "3,Zoë,\"\"\r\n"));
   assert_int_equal(run_csv(m), 0);
   assert_table(m, "HR_Export",
                "Id,Name,Note\r\n"
                "1,\"Doe, John\",\"said \"\"hi\"\"\"\r\n"
                "2,Smith,\"two\r\nlines\"\r\n"
                "3,Zoë,\r\n");
-  assert_int_equal(counter_value(m, "rows"), 3);
-  assert_int_equal(counter_value(m, "tables"), 1);
-  assert_null(m->cookie_out); /* no path_incremental: never incremental */
+  assert_int_equal(jh_fake_counter(&m->h, "rows"), 3);
+  assert_int_equal(jh_fake_counter(&m->h, "tables"), 1);
+  assert_null(m->h.cookie_out); /* no path_incremental: never incremental */
 }
 
 static void test_csv_fixture(void **state) {
   mock *m = *state;
-  set(m, "path", JH_EXPORT_TEST_DATA "/hr.csv");
-  set(m, "table", "HR_People");
+  jh_fake_put(&m->h.settings, "path", JH_EXPORT_TEST_DATA "/hr.csv");
+  jh_fake_put(&m->h.settings, "table", "HR_People");
   assert_int_equal(run_csv(m), 0);
   assert_table(m, "HR_People",
                "EmployeeId,LastName,FirstName,Mail,ManagerId\r\n"
@@ -583,31 +293,34 @@ static void test_csv_fixture(void **state) {
  * and both counts (the host then publishes nothing: test_sync_e2e). */
 static void test_csv_short_row_refused(void **state) {
   mock *m = *state;
-  set(m, "path", write_input(m, "short.csv",
-                             "a,b,c,d,e,f,g,h\n"
-                             "1,2,3,4,5,6,7,8\n"
-                             "9,10\n"
-                             "11,12,13,14,15,16,17,18\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "short.csv",
+                          "a,b,c,d,e,f,g,h\n"
+                          "1,2,3,4,5,6,7,8\n"
+                          "9,10\n"
+                          "11,12,13,14,15,16,17,18\n"));
   assert_int_equal(run_csv(m), -EILSEQ);
-  assert_contains(m->message, "connection HR_Export: ");
-  assert_contains(m->message, "short.csv:3: 2 fields where the header (line "
-                              "1) has 8");
-  assert_contains(m->message, "pad_short_rows");
+  assert_contains(m->h.message, "connection HR_Export: ");
+  assert_contains(m->h.message, "short.csv:3: 2 fields where the header (line "
+                                "1) has 8");
+  assert_contains(m->h.message, "pad_short_rows");
 
   /* A file cut in the middle of its last line (no line end). */
-  set(m, "path", write_input(m, "cut.csv",
-                             "Id,Last,First,Mail\n"
-                             "1,Doe,John,john@x\n"
-                             "2,Smi"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "cut.csv",
+                          "Id,Last,First,Mail\n"
+                          "1,Doe,John,john@x\n"
+                          "2,Smi"));
   assert_int_equal(run_csv(m), -EILSEQ);
-  assert_contains(m->message, "cut.csv:3: 2 fields where the header (line "
-                              "1) has 4");
+  assert_contains(m->h.message, "cut.csv:3: 2 fields where the header (line "
+                                "1) has 4");
 
   /* One field only: the counts say so in the singular. */
-  set(m, "path", write_input(m, "one.csv", "a,b\n\"x\"\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "one.csv", "a,b\n\"x\"\n"));
   assert_int_equal(run_csv(m), -EILSEQ);
-  assert_contains(m->message, "one.csv:2: 1 field where the header (line "
-                              "1) has 2");
+  assert_contains(m->h.message, "one.csv:2: 1 field where the header (line "
+                                "1) has 2");
 }
 
 /* pad_short_rows: true pads short rows (a warning gives the count and the
@@ -615,56 +328,63 @@ static void test_csv_short_row_refused(void **state) {
  * others refused. */
 static void test_csv_short_and_long_rows(void **state) {
   mock *m = *state;
-  set(m, "pad_short_rows", "true");
-  set(m, "path", write_input(m, "rows.csv", "a,b,c\n"
-                                            "1,2\n"       /* short: padded */
-                                            "3,4,5,,\n"   /* trailing empties */
-                                            "6\n"));
+  jh_fake_put(&m->h.settings, "pad_short_rows", "true");
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "rows.csv",
+                          "a,b,c\n"
+                          "1,2\n"     /* short: padded */
+                          "3,4,5,,\n" /* trailing empties */
+                          "6\n"));
   assert_int_equal(run_csv(m), 0);
   assert_table(m, "HR_Export", "a,b,c\r\n1,2,\r\n3,4,5\r\n6,,\r\n");
-  assert_contains(m->log, "2 rows had fewer fields than the header (first "
-                          "at line 2)");
+  assert_contains(m->h.log, "2 rows had fewer fields than the header (first "
+                            "at line 2)");
 
-  set(m, "pad_short_rows", "false");
-  set(m, "path", write_input(m, "long.csv", "a,b\n1,2\n3,4,,\n"));
+  jh_fake_put(&m->h.settings, "pad_short_rows", "false");
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "long.csv", "a,b\n1,2\n3,4,,\n"));
   assert_int_equal(run_csv(m), 0);
   assert_table(m, "HR_Export", "a,b\r\n1,2\r\n3,4\r\n");
-  set(m, "path", write_input(m, "long.csv", "a,b\n1,2\n3,4,5\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "long.csv", "a,b\n1,2\n3,4,5\n"));
   assert_int_equal(run_csv(m), -EILSEQ);
-  assert_contains(m->message, "long.csv:3: 3 fields where the header (line "
-                              "1) has 2, and field 3 is not empty");
+  assert_contains(m->h.message, "long.csv:3: 3 fields where the header (line "
+                                "1) has 2, and field 3 is not empty");
 
-  set(m, "pad_short_rows", "maybe");
+  jh_fake_put(&m->h.settings, "pad_short_rows", "maybe");
   assert_int_equal(run_csv(m), JOBHOST_ECONFIG);
-  assert_contains(m->message, "pad_short_rows");
+  assert_contains(m->h.message, "pad_short_rows");
 }
 
 static void test_csv_invalid_utf8(void **state) {
   mock *m = *state;
-  set(m, "path", write_input(m, "bad.csv", "a,b\n1,ok\n2,caf\xe9\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "bad.csv", "a,b\n1,ok\n2,caf\xe9\n"));
   assert_int_equal(run_csv(m), -EILSEQ);
-  assert_contains(m->message, "bad.csv:3: invalid UTF-8");
-  assert_contains(m->message, "connection HR_Export");
+  assert_contains(m->h.message, "bad.csv:3: invalid UTF-8");
+  assert_contains(m->h.message, "connection HR_Export");
 }
 
 static void test_csv_bad_quoting(void **state) {
   mock *m = *state;
-  set(m, "path", write_input(m, "q.csv", "a,b\n1,\"open\n2,x\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "q.csv", "a,b\n1,\"open\n2,x\n"));
   assert_int_equal(run_csv(m), -EILSEQ);
-  assert_contains(m->message, "q.csv:2: unterminated quoted field");
+  assert_contains(m->h.message, "q.csv:2: unterminated quoted field");
 }
 
 static void test_csv_skip_trim_separator(void **state) {
   mock *m = *state;
-  set(m, "path", write_input(m, "semi.csv",
-                             "exported by HR, 2026-11-25\n"
-                             "# second line of preamble\n"
-                             "Id;Name ;City\n"
-                             " 1 ;  Doe ;*Paris*\n"
-                             "2;\" kept \";Lyon\n"));
-  set(m, "number_of_lines_to_skip", "2");
-  set(m, "values_to_trim", " *");
-  set(m, "separator", ";");
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "semi.csv",
+                          "exported by HR, 2026-11-25\n"
+                          "# second line of preamble\n"
+                          "Id;Name ;City\n"
+                          " 1 ;  Doe ;*Paris*\n"
+                          "2;\" kept \";Lyon\n"));
+  jh_fake_put(&m->h.settings, "number_of_lines_to_skip", "2");
+  jh_fake_put(&m->h.settings, "values_to_trim", " *");
+  jh_fake_put(&m->h.settings, "separator", ";");
   assert_int_equal(run_csv(m), 0);
   assert_table(m, "HR_Export", "Id,Name,City\r\n1,Doe,Paris\r\n2,\" kept "
                                "\",Lyon\r\n");
@@ -672,52 +392,54 @@ static void test_csv_skip_trim_separator(void **state) {
 
 static void test_csv_header_rules(void **state) {
   mock *m = *state;
-  set(m, "path", write_input(m, "h.csv", "a,,c\n1,dropped,3\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "h.csv", "a,,c\n1,dropped,3\n"));
   assert_int_equal(run_csv(m), 0);
   assert_table(m, "HR_Export", "a,c\r\n1,3\r\n");
-  assert_contains(m->log, "h.csv:1: column 2 has no header");
+  assert_contains(m->h.log, "h.csv:1: column 2 has no header");
 
-  set(m, "path", write_input(m, "dup.csv", "a,b,a\n1,2,3\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "dup.csv", "a,b,a\n1,2,3\n"));
   assert_int_equal(run_csv(m), -EILSEQ);
-  assert_contains(m->message, "dup.csv:1: column 'a' appears twice");
+  assert_contains(m->h.message, "dup.csv:1: column 'a' appears twice");
 
-  set(m, "path", write_input(m, "empty.csv", ""));
+  jh_fake_put(&m->h.settings, "path", write_input(m, "empty.csv", ""));
   assert_int_equal(run_csv(m), -ENODATA);
-  assert_contains(m->message, "empty.csv: empty file, expected a header");
+  assert_contains(m->h.message, "empty.csv: empty file, expected a header");
 }
 
 static void test_csv_missing_path(void **state) {
   mock *m = *state;
   assert_int_equal(run_csv(m), JOBHOST_ECONFIG);
-  assert_contains(m->message, "needs setting path, which is not set");
-  assert_contains(m->message, "not launched");
+  assert_contains(m->h.message, "needs setting path, which is not set");
+  assert_contains(m->h.message, "not launched");
 
-  set(m, "path", in_dir(m, "absent.csv"));
+  jh_fake_put(&m->h.settings, "path", in_dir(m, "absent.csv"));
   assert_int_equal(run_csv(m), -ENOENT);
-  assert_contains(m->message, "setting path: ");
-  assert_contains(m->message, "/absent.csv: No such file or directory");
-  assert_contains(m->message, "not launched");
+  assert_contains(m->h.message, "setting path: ");
+  assert_contains(m->h.message, "/absent.csv: No such file or directory");
+  assert_contains(m->h.message, "not launched");
 }
 
 static void test_csv_bad_settings(void **state) {
   mock *m = *state;
-  set(m, "path", write_input(m, "x.csv", "a\n1\n"));
-  set(m, "encoding", "ISO-8859-1");
+  jh_fake_put(&m->h.settings, "path", write_input(m, "x.csv", "a\n1\n"));
+  jh_fake_put(&m->h.settings, "encoding", "ISO-8859-1");
   assert_int_equal(run_csv(m), JOBHOST_ECONFIG);
-  assert_contains(m->message, "setting encoding: only UTF-8");
-  set(m, "encoding", "utf-8");
-  set(m, "separator", "||");
+  assert_contains(m->h.message, "setting encoding: only UTF-8");
+  jh_fake_put(&m->h.settings, "encoding", "utf-8");
+  jh_fake_put(&m->h.settings, "separator", "||");
   assert_int_equal(run_csv(m), JOBHOST_ECONFIG);
-  assert_contains(m->message, "setting separator");
-  set(m, "separator", "tab");
-  set(m, "number_of_lines_to_skip", "-1");
+  assert_contains(m->h.message, "setting separator");
+  jh_fake_put(&m->h.settings, "separator", "tab");
+  jh_fake_put(&m->h.settings, "number_of_lines_to_skip", "-1");
   assert_int_equal(run_csv(m), JOBHOST_ECONFIG);
-  assert_contains(m->message, "number_of_lines_to_skip");
-  set(m, "number_of_lines_to_skip", "0");
-  set(m, "table", "../escape");
+  assert_contains(m->h.message, "number_of_lines_to_skip");
+  jh_fake_put(&m->h.settings, "number_of_lines_to_skip", "0");
+  jh_fake_put(&m->h.settings, "table", "../escape");
   assert_int_equal(run_csv(m), JOBHOST_ECONFIG);
-  assert_contains(m->message, "setting table");
-  set(m, "table", "T");
+  assert_contains(m->h.message, "setting table");
+  jh_fake_put(&m->h.settings, "table", "T");
   assert_int_equal(run_csv(m), 0);
   assert_table(m, "T", "a\r\n1\r\n");
 }
@@ -728,52 +450,52 @@ static void test_csv_incremental_and_cookie(void **state) {
   const char *delta = write_input(m, "delta.csv", "id,v\n2,B\n");
   char *first;
 
-  set(m, "path", full);
-  set(m, "path_incremental", delta);
+  jh_fake_put(&m->h.settings, "path", full);
+  jh_fake_put(&m->h.settings, "path_incremental", delta);
   /* No cookie yet: complete, and a cookie for the next run. */
   assert_int_equal(run_csv(m), 0);
   assert_table(m, "HR_Export", "id,v\r\n1,a\r\n2,b\r\n");
-  assert_non_null(m->cookie_out);
-  assert_contains(m->cookie_out, "jobhost-csv-cookie 1\nmode complete\n");
-  assert_contains(m->cookie_out, "/full.csv\n");
+  assert_non_null(m->h.cookie_out);
+  assert_contains(m->h.cookie_out, "jobhost-csv-cookie 1\nmode complete\n");
+  assert_contains(m->h.cookie_out, "/full.csv\n");
 
   /* With the cookie: incremental, from path_incremental. */
-  m->cookie_in = m->cookie_out;
-  m->cookie_in_len = m->cookie_out_len;
-  m->cookie_out = NULL;
+  m->h.cookie_in = m->h.cookie_out;
+  m->h.cookie_in_len = m->h.cookie_out_len;
+  m->h.cookie_out = NULL;
   assert_int_equal(run_csv(m), 0);
   assert_table(m, "HR_Export", "id,v\r\n2,B\r\n");
-  assert_contains(m->cookie_out, "mode incremental\n");
-  assert_contains(m->cookie_out, "/delta.csv\n");
-  assert_null(strstr(m->log, "has not changed"));
+  assert_contains(m->h.cookie_out, "mode incremental\n");
+  assert_contains(m->h.cookie_out, "/delta.csv\n");
+  assert_null(strstr(m->h.log, "has not changed"));
 
   /* The same delta again: exported, with a warning. */
-  first = m->cookie_in;
-  m->cookie_in = m->cookie_out;
-  m->cookie_in_len = m->cookie_out_len;
-  m->cookie_out = NULL;
+  first = m->h.cookie_in;
+  m->h.cookie_in = m->h.cookie_out;
+  m->h.cookie_in_len = m->h.cookie_out_len;
+  m->h.cookie_out = NULL;
   free(first);
   assert_int_equal(run_csv(m), 0);
-  assert_contains(m->log, "delta.csv has not changed since the last "
-                          "incremental export");
+  assert_contains(m->h.log, "delta.csv has not changed since the last "
+                            "incremental export");
 
   /* ignore_cookie_file: complete again. */
-  m->ignore_cookie = 1;
+  jh_fake_put(&m->h.params, "ignore_cookie_file", "true");
   assert_int_equal(run_csv(m), 0);
   assert_table(m, "HR_Export", "id,v\r\n1,a\r\n2,b\r\n");
-  m->ignore_cookie = 0;
+  jh_fake_put(&m->h.params, "ignore_cookie_file", "false");
 
   /* A cookie but no path_incremental: refused. */
-  set(m, "path_incremental", NULL);
+  jh_fake_put(&m->h.settings, "path_incremental", NULL);
   assert_int_equal(run_csv(m), JOBHOST_ECONFIG);
-  assert_contains(m->message, "setting path_incremental is not set");
-  assert_contains(m->message, "ignore_cookie_file");
+  assert_contains(m->h.message, "setting path_incremental is not set");
+  assert_contains(m->h.message, "ignore_cookie_file");
 
   /* A cookie and a missing incremental file: refused, naming both. */
-  set(m, "path_incremental", in_dir(m, "gone.csv"));
+  jh_fake_put(&m->h.settings, "path_incremental", in_dir(m, "gone.csv"));
   assert_int_equal(run_csv(m), -ENOENT);
-  assert_contains(m->message, "setting path_incremental: ");
-  assert_contains(m->message, "/gone.csv");
+  assert_contains(m->h.message, "setting path_incremental: ");
+  assert_contains(m->h.message, "/gone.csv");
 }
 
 static void set_mtime(const char *path, time_t t) {
@@ -791,22 +513,22 @@ static void test_csv_file_name_regex(void **state) {
   set_mtime(write_input(m, "hr_2026-04.csv.bak", "id\nnot whole\n"),
             5000000);
   snprintf(pattern, sizeof(pattern), "%s/hr_[0-9-]+\\.csv", m->dir);
-  set(m, "path", pattern);
-  set(m, "is_file_name_regex", "true");
+  jh_fake_put(&m->h.settings, "path", pattern);
+  jh_fake_put(&m->h.settings, "is_file_name_regex", "true");
   assert_int_equal(run_csv(m), 0);
   assert_table(m, "HR_Export", "id\r\nnewest\r\n");
-  assert_contains(m->log, "/hr_2026-03.csv");
+  assert_contains(m->h.log, "/hr_2026-03.csv");
 
   snprintf(pattern, sizeof(pattern), "%s/nothing_[0-9]+\\.csv", m->dir);
-  set(m, "path", pattern);
+  jh_fake_put(&m->h.settings, "path", pattern);
   assert_int_equal(run_csv(m), -ENOENT);
-  assert_contains(m->message, "setting path: no file of ");
-  assert_contains(m->message, "matches 'nothing_[0-9]+\\.csv'");
+  assert_contains(m->h.message, "setting path: no file of ");
+  assert_contains(m->h.message, "matches 'nothing_[0-9]+\\.csv'");
 
   snprintf(pattern, sizeof(pattern), "%s/bad(regex", m->dir);
-  set(m, "path", pattern);
+  jh_fake_put(&m->h.settings, "path", pattern);
   assert_int_equal(run_csv(m), JOBHOST_ECONFIG);
-  assert_contains(m->message, "invalid regular expression 'bad(regex'");
+  assert_contains(m->h.message, "invalid regular expression 'bad(regex'");
 }
 
 /* Rows of the large-file test: under valgrind a smaller file. */
@@ -836,33 +558,33 @@ static void test_csv_large_file_streams(void **state) {
   struct timespec t0, t1;
   double secs;
 
-  set(m, "path", write_big(m, rows));
+  jh_fake_put(&m->h.settings, "path", write_big(m, rows));
   clock_gettime(CLOCK_MONOTONIC, &t0);
   assert_int_equal(run_csv(m), 0);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
   print_message("csv export: %ld rows x 10 columns in %.2f s\n", rows, secs);
-  assert_int_equal(counter_value(m, "rows"), rows);
-  assert_int_equal(m->progress_done, (uint64_t)rows);
+  assert_int_equal(jh_fake_counter(&m->h, "rows"), rows);
+  assert_int_equal(m->h.progress_done, (uint64_t)rows);
 }
 
 static void test_csv_cancelled_midway(void **state) {
   mock *m = *state;
-  set(m, "path", write_big(m, 10000));
-  m->cancel_after = 2; /* the checks before the start and at table_open
+  jh_fake_put(&m->h.settings, "path", write_big(m, 10000));
+  m->h.cancel_after = 2; /* the checks before the start and at table_open
                           pass, the one after 4096 rows does not */
   assert_int_equal(run_csv(m), JOBHOST_ECANCELLED);
-  assert_contains(m->message, "cancelled");
-  assert_true(counter_value(m, "rows") < 10000);
+  assert_contains(m->h.message, "cancelled");
+  assert_true(jh_fake_counter(&m->h, "rows") < 10000);
 }
 
 /* ---- ldif ---- */
 
 static void test_ldif_tables(void **state) {
   mock *m = *state;
-  m->connection = "AD_Export";
-  set(m, "path", JH_EXPORT_TEST_DATA "/directory.ldif");
-  set(m, "table", "dir");
+  jh_fake_put(&m->h.params, "connection", "AD_Export");
+  jh_fake_put(&m->h.settings, "path", JH_EXPORT_TEST_DATA "/directory.ldif");
+  jh_fake_put(&m->h.settings, "table", "dir");
   assert_int_equal(run_ldif(m), 0);
   assert_table(m, "dir_entries",
                "dn,dc,uid,cn,sn,mail,description,title\r\n"
@@ -888,23 +610,24 @@ static void test_ldif_tables(void **state) {
                "\"uid=jdoe,ou=people,dc=example,dc=org\"\r\n"
                "\"cn=admins,ou=groups,dc=example,dc=org\","
                "\"uid=asmith,ou=people,dc=example,dc=org\"\r\n");
-  assert_int_equal(counter_value(m, "tables"), 3);
-  assert_int_equal(counter_value(m, "rows"), 4 + 7 + 2);
-  assert_int_equal(m->progress_done, 4);
-  assert_int_equal(m->progress_total, 4);
+  assert_int_equal(jh_fake_counter(&m->h, "tables"), 3);
+  assert_int_equal(jh_fake_counter(&m->h, "rows"), 4 + 7 + 2);
+  assert_int_equal(m->h.progress_done, 4);
+  assert_int_equal(m->h.progress_total, 4);
 }
 
 static void test_ldif_multi_valued_setting(void **state) {
   mock *m = *state;
-  set(m, "path", write_input(m, "d.ldif",
-                             "dn: cn=g,dc=x\n"
-                             "cn: g\n"
-                             "member: cn=a,dc=x\n"
-                             "\n"
-                             "dn: cn=h,dc=x\n"
-                             "cn: h\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "d.ldif",
+                          "dn: cn=g,dc=x\n"
+                          "cn: g\n"
+                          "member: cn=a,dc=x\n"
+                          "\n"
+                          "dn: cn=h,dc=x\n"
+                          "cn: h\n"));
   /* Named but single-valued here, and named but absent: both tables. */
-  set(m, "multi_valued", "member, mail");
+  jh_fake_put(&m->h.settings, "multi_valued", "member, mail");
   assert_int_equal(run_ldif(m), 0);
   assert_table(m, "HR_Export_entries",
                "dn,cn\r\n\"cn=g,dc=x\",g\r\n\"cn=h,dc=x\",h\r\n");
@@ -913,79 +636,86 @@ static void test_ldif_multi_valued_setting(void **state) {
   assert_table(m, "HR_Export_mail", "dn,mail\r\n");
 
   /* Several values of an attribute the setting does not name. */
-  set(m, "path", write_input(m, "e.ldif",
-                             "dn: cn=g,dc=x\n"
-                             "cn: g\n"
-                             "\n"
-                             "dn: cn=h,dc=x\n"
-                             "cn: h\n"
-                             "cn: aitch\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "e.ldif",
+                          "dn: cn=g,dc=x\n"
+                          "cn: g\n"
+                          "\n"
+                          "dn: cn=h,dc=x\n"
+                          "cn: h\n"
+                          "cn: aitch\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
-  assert_contains(m->message, "e.ldif:4: an entry holds 2 values of "
-                              "attribute cn, which setting multi_valued does "
-                              "not list");
+  assert_contains(m->h.message, "e.ldif:4: an entry holds 2 values of "
+                                "attribute cn, which setting multi_valued does "
+                                "not list");
 }
 
 static void test_ldif_binary_and_crlf(void **state) {
   mock *m = *state;
-  set(m, "path", write_input(m, "b.ldif",
-                             "dn: cn=p,dc=x\r\n"
-                             "cn: p\r\n"
-                             "jpegPhoto:: /9j/AAE=\r\n"
-                             "description: folded\r\n"
-                             "  value\r\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "b.ldif",
+                          "dn: cn=p,dc=x\r\n"
+                          "cn: p\r\n"
+                          "jpegPhoto:: /9j/AAE=\r\n"
+                          "description: folded\r\n"
+                          "  value\r\n"));
   assert_int_equal(run_ldif(m), 0);
   assert_table(m, "HR_Export_entries",
                "dn,cn,jpegPhoto,description\r\n"
                "\"cn=p,dc=x\",p,/9j/AAE=,folded value\r\n");
-  assert_contains(m->log, "values of attribute jpegPhoto are not UTF-8 "
-                          "text: exported in base64");
+  assert_contains(m->h.log, "values of attribute jpegPhoto are not UTF-8 "
+                            "text: exported in base64");
 }
 
 static void test_ldif_bad_files(void **state) {
   mock *m = *state;
-  set(m, "path", write_input(m, "bad1.ldif",
-                             "dn: cn=a,dc=x\n"
-                             "cn: a\n"
-                             "\n"
-                             "# comment\n"
-                             "dn: cn=b,dc=x\n"
-                             "cn: b\n"
-                             "this line has no colon\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "bad1.ldif",
+                          "dn: cn=a,dc=x\n"
+                          "cn: a\n"
+                          "\n"
+                          "# comment\n"
+                          "dn: cn=b,dc=x\n"
+                          "cn: b\n"
+                          "this line has no colon\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
-  assert_contains(m->message, "bad1.ldif:7: invalid LDIF line");
+  assert_contains(m->h.message, "bad1.ldif:7: invalid LDIF line");
 
-  set(m, "path", write_input(m, "bad2.ldif",
-                             "dn: cn=a,dc=x\n"
-                             "cn:: !!!notbase64\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "bad2.ldif",
+                          "dn: cn=a,dc=x\n"
+                          "cn:: !!!notbase64\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
-  assert_contains(m->message, "bad2.ldif:2: invalid LDIF line (invalid "
-                              "base64 encoding char (!) 0x21)");
+  assert_contains(m->h.message, "bad2.ldif:2: invalid LDIF line (invalid "
+                                "base64 encoding char (!) 0x21)");
 
-  set(m, "path", write_input(m, "bad3.ldif",
-                             "dn: cn=a,dc=x\n"
-                             "changetype: modify\n"
-                             "replace: cn\n"
-                             "cn: b\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "bad3.ldif",
+                          "dn: cn=a,dc=x\n"
+                          "changetype: modify\n"
+                          "replace: cn\n"
+                          "cn: b\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
-  assert_contains(m->message, "bad3.ldif:2: 'changetype: modify': a "
-                              "directory file holds entries only");
+  assert_contains(m->h.message, "bad3.ldif:2: 'changetype: modify': a "
+                                "directory file holds entries only");
 
-  set(m, "path", write_input(m, "bad4.ldif",
-                             "dn: cn=a,dc=x\n"
-                             "cn: a\n"
-                             "dn: cn=b,dc=x\n"
-                             "cn: b\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "bad4.ldif",
+                          "dn: cn=a,dc=x\n"
+                          "cn: a\n"
+                          "dn: cn=b,dc=x\n"
+                          "cn: b\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
-  assert_contains(m->message, "bad4.ldif:3: a second 'dn:' line in one "
-                              "entry");
+  assert_contains(m->h.message, "bad4.ldif:3: a second 'dn:' line in one "
+                                "entry");
 
-  set(m, "path", write_input(m, "bad5.ldif", "cn: a\nsn: b\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "bad5.ldif", "cn: a\nsn: b\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
-  assert_contains(m->message, "bad5.ldif:1: expected a 'dn:' line, got "
-                              "'cn:'");
+  assert_contains(m->h.message, "bad5.ldif:1: expected a 'dn:' line, got "
+                                "'cn:'");
   /* Nothing was written from a broken file. */
-  assert_int_equal(counter_value(m, "tables"), 0);
+  assert_int_equal(jh_fake_counter(&m->h, "tables"), 0);
 }
 
 /* URL values and includes read other files: refused with file:line
@@ -995,30 +725,32 @@ static void test_ldif_urls_and_includes(void **state) {
   mock *m = *state;
   char allowed[512], text[2048], link[600];
 
-  set(m, "path", write_input(m, "url.ldif",
-                             "# a comment\n"
-                             "dn: cn=a,dc=x\n"
-                             "cn: a\n"
-                             "displayName:< file:///etc/hostname\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "url.ldif",
+                          "# a comment\n"
+                          "dn: cn=a,dc=x\n"
+                          "cn: a\n"
+                          "displayName:< file:///etc/hostname\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
-  assert_contains(m->message, "url.ldif:4: attribute 'displayName' takes "
-                              "its value from a URL (file:///etc/hostname): "
-                              "URL values are refused");
-  assert_int_equal(counter_value(m, "tables"), 0);
+  assert_contains(m->h.message, "url.ldif:4: attribute 'displayName' takes "
+                                "its value from a URL (file:///etc/hostname): "
+                                "URL values are refused");
+  assert_int_equal(jh_fake_counter(&m->h, "tables"), 0);
 
-  set(m, "path", write_input(m, "inc.ldif",
-                             "version: 1\n"
-                             "\n"
-                             "dn: cn=a,dc=x\n"
-                             "cn: a\n"
-                             "\n"
-                             "include: file:///etc/hostname\n"
-                             "\n"
-                             "dn: cn=b,dc=x\n"
-                             "cn: b\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "inc.ldif",
+                          "version: 1\n"
+                          "\n"
+                          "dn: cn=a,dc=x\n"
+                          "cn: a\n"
+                          "\n"
+                          "include: file:///etc/hostname\n"
+                          "\n"
+                          "dn: cn=b,dc=x\n"
+                          "cn: b\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
-  assert_contains(m->message, "inc.ldif:6: 'include:' is refused");
-  assert_int_equal(counter_value(m, "tables"), 0);
+  assert_contains(m->h.message, "inc.ldif:6: 'include:' is refused");
+  assert_int_equal(jh_fake_counter(&m->h, "tables"), 0);
 
   /* allowed: a file of the folder, and only that */
   snprintf(allowed, sizeof(allowed), "%s/allowed", m->dir);
@@ -1027,11 +759,11 @@ static void test_ldif_urls_and_includes(void **state) {
   jh_test_write_file(in_dir(m, "secret.txt"), "secret", 0644);
   snprintf(link, sizeof(link), "%s/link.txt", allowed);
   assert_int_equal(symlink(in_dir(m, "secret.txt"), link), 0);
-  set(m, "allow_url_folder", allowed);
+  jh_fake_put(&m->h.settings, "allow_url_folder", allowed);
   snprintf(text, sizeof(text),
            "dn: cn=a,dc=x\ncn: a\ndisplayName:< file://%s/photo.txt\n",
            allowed);
-  set(m, "path", write_input(m, "ok.ldif", text));
+  jh_fake_put(&m->h.settings, "path", write_input(m, "ok.ldif", text));
   assert_int_equal(run_ldif(m), 0);
   assert_table(m, "HR_Export_entries",
                "dn,cn,displayName\r\n\"cn=a,dc=x\",a,hello\r\n");
@@ -1039,66 +771,70 @@ static void test_ldif_urls_and_includes(void **state) {
   snprintf(text, sizeof(text),
            "dn: cn=a,dc=x\ncn: a\ndisplayName:< file://%s/../secret.txt\n",
            allowed);
-  set(m, "path", write_input(m, "up.ldif", text));
+  jh_fake_put(&m->h.settings, "path", write_input(m, "up.ldif", text));
   assert_int_equal(run_ldif(m), -EILSEQ);
-  assert_contains(m->message, "up.ldif:3: attribute 'displayName': URL ");
-  assert_contains(m->message, "is not a file inside");
+  assert_contains(m->h.message, "up.ldif:3: attribute 'displayName': URL ");
+  assert_contains(m->h.message, "is not a file inside");
 
   snprintf(text, sizeof(text),
            "dn: cn=a,dc=x\ncn: a\ndisplayName:< file://%s/%%2e%%2e/secret.txt\n",
            allowed);
-  set(m, "path", write_input(m, "esc.ldif", text));
+  jh_fake_put(&m->h.settings, "path", write_input(m, "esc.ldif", text));
   assert_int_equal(run_ldif(m), -EILSEQ);
-  assert_contains(m->message, "esc.ldif:3: attribute 'displayName': URL ");
+  assert_contains(m->h.message, "esc.ldif:3: attribute 'displayName': URL ");
 
   snprintf(text, sizeof(text),
            "dn: cn=a,dc=x\ncn: a\ndisplayName:< file://%s\n", link);
-  set(m, "path", write_input(m, "link.ldif", text));
+  jh_fake_put(&m->h.settings, "path", write_input(m, "link.ldif", text));
   assert_int_equal(run_ldif(m), -EILSEQ);
-  assert_contains(m->message, "link.ldif:3: attribute 'displayName': URL ");
+  assert_contains(m->h.message, "link.ldif:3: attribute 'displayName': URL ");
 
-  set(m, "path", write_input(m, "http.ldif",
-                             "dn: cn=a,dc=x\ncn: a\n"
-                             "displayName:< http://example.org/x\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "http.ldif",
+                          "dn: cn=a,dc=x\ncn: a\n"
+                          "displayName:< http://example.org/x\n"));
   assert_int_equal(run_ldif(m), -EILSEQ);
-  assert_contains(m->message, "http.ldif:3: attribute 'displayName': URL "
-                              "http://example.org/x: expected file:///PATH");
+  assert_contains(m->h.message, "http.ldif:3: attribute 'displayName': URL "
+                                "http://example.org/x: expected file:///PATH");
 
   /* includes stay refused */
-  set(m, "path", in_dir(m, "inc.ldif"));
+  jh_fake_put(&m->h.settings, "path", in_dir(m, "inc.ldif"));
   assert_int_equal(run_ldif(m), -EILSEQ);
-  assert_contains(m->message, "inc.ldif:6: 'include:' is refused");
+  assert_contains(m->h.message, "inc.ldif:6: 'include:' is refused");
 
-  set(m, "allow_url_folder", in_dir(m, "none"));
+  jh_fake_put(&m->h.settings, "allow_url_folder", in_dir(m, "none"));
   assert_int_equal(run_ldif(m), JOBHOST_ECONFIG);
-  assert_contains(m->message, "setting allow_url_folder: ");
+  assert_contains(m->h.message, "setting allow_url_folder: ");
 }
 
 static void test_ldif_missing_path(void **state) {
   mock *m = *state;
   assert_int_equal(run_ldif(m), JOBHOST_ECONFIG);
-  assert_contains(m->message, "setting path is not set");
-  set(m, "path", in_dir(m, "none.ldif"));
+  assert_contains(m->h.message, "setting path is not set");
+  jh_fake_put(&m->h.settings, "path", in_dir(m, "none.ldif"));
   assert_int_equal(run_ldif(m), -ENOENT);
-  assert_contains(m->message, "setting path: ");
-  assert_contains(m->message, "none.ldif: No such file or directory");
+  assert_contains(m->h.message, "setting path: ");
+  assert_contains(m->h.message, "none.ldif: No such file or directory");
 }
 
 static void test_ldif_empty_file(void **state) {
   mock *m = *state;
-  set(m, "path", write_input(m, "empty.ldif", "version: 1\n\n# nothing\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "empty.ldif", "version: 1\n\n# nothing\n"));
   assert_int_equal(run_ldif(m), 0);
   assert_table(m, "HR_Export_entries", "dn\r\n");
-  assert_int_equal(counter_value(m, "rows"), 0);
+  assert_int_equal(jh_fake_counter(&m->h, "rows"), 0);
 
   /* An index line (a number) alone, then the end of the file (found by
    * the fuzz target: the record reader wrote through a NULL buffer). */
-  set(m, "path", write_input(m, "index.ldif", "1version:x"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "index.ldif", "1version:x"));
   assert_int_equal(run_ldif(m), 0);
   assert_table(m, "HR_Export_entries", "dn\r\n");
 
   /* An index line before an entry is dropped. */
-  set(m, "path", write_input(m, "index2.ldif", "7\ndn: cn=a,dc=x\ncn: a\n"));
+  jh_fake_put(&m->h.settings, "path",
+              write_input(m, "index2.ldif", "7\ndn: cn=a,dc=x\ncn: a\n"));
   assert_int_equal(run_ldif(m), 0);
   assert_table(m, "HR_Export_entries", "dn,cn\r\n\"cn=a,dc=x\",a\r\n");
 }
@@ -1122,7 +858,6 @@ static void test_export_output_publish_and_discard(void **state) {
   char path[PATH_MAX];
   jh_export_file files[2] = {{"AD_entries", path}, {"AD_member", NULL}};
   char path2[PATH_MAX];
-  char *list;
 
   /* First success: two tables, listed. */
   snprintf(path, sizeof(path), "%s/t1", m->dir);
@@ -1135,9 +870,7 @@ static void test_export_output_publish_and_discard(void **state) {
   assert_true(exists(m, "AD_entries.csv"));
   assert_true(exists(m, "AD_member.csv"));
   snprintf(path, sizeof(path), "%s/AD.tables", m->out);
-  list = read_text(path);
-  assert_string_equal(list, "AD_entries\nAD_member\n");
-  free(list);
+  jh_test_assert_file(path, "AD_entries\nAD_member\n");
 
   /* Second success without AD_member: it is removed, the list follows. */
   snprintf(path, sizeof(path), "%s/t1", m->dir);
@@ -1145,9 +878,7 @@ static void test_export_output_publish_and_discard(void **state) {
   assert_int_equal(jh_export_output_publish(m->out, "AD", files, 1), 0);
   assert_false(exists(m, "AD_member.csv"));
   snprintf(path, sizeof(path), "%s/AD.tables", m->out);
-  list = read_text(path);
-  assert_string_equal(list, "AD_entries\n");
-  free(list);
+  jh_test_assert_file(path, "AD_entries\n");
 
   /* A failure removes the connection's tables and the list, nothing
    * else; names in a list that are not table names are ignored. */
@@ -1196,133 +927,78 @@ static const char e2e_pipeline[] =
     "    - {id: HR_Export, type: ExportTask, connection: HR_Export}\n"
     "    - {id: AD_Export, type: ExportTask, connection: AD_Export}\n";
 
-/* Run the pipeline of folder m->dir with home m->dir/home: the exit
- * status, and the report in *report (the caller's reference). */
-static int e2e_run(mock *m, json_t **report) {
-  char pipeline[PATH_MAX], home[PATH_MAX], rep[PATH_MAX];
-  const char *argv[12];
-  char *out = NULL, *err = NULL;
-  json_error_t jerr;
-  int rc;
-  snprintf(pipeline, sizeof(pipeline), "%s/pipeline.yaml", m->dir);
-  snprintf(home, sizeof(home), "%s/home", m->dir);
-  snprintf(rep, sizeof(rep), "%s/report.json", m->dir);
-  argv[0] = jh_test_env("JH_JOBHOST");
-  argv[1] = "run";
-  argv[2] = pipeline;
-  argv[3] = "--home";
-  argv[4] = home;
-  argv[5] = "--plugin-dir";
-  argv[6] = jh_test_env("JH_BUILTIN_PLUGIN_DIR");
-  argv[7] = "--report";
-  argv[8] = rep;
-  argv[9] = NULL;
-  unlink(rep);
-  rc = jh_test_run(argv, &out, &err);
-  *report = json_load_file(rep, 0, &jerr);
-  if (*report == NULL)
-    fail_msg("no report (exit %d): %s\n%s", rc, jerr.text, err);
-  free(out);
-  free(err);
-  return rc;
-}
-
-static json_t *report_task(json_t *report, const char *id) {
-  size_t i;
-  json_t *t;
-  json_array_foreach(json_object_get(report, "tasks"), i, t) {
-    if (strcmp(json_string_value(json_object_get(t, "id")), id) == 0)
-      return t;
-  }
-  fail_msg("task %s is not in the report", id);
-  return NULL;
+/* The table `table` the runs of j published holds `expected`. */
+static void assert_published(const jh_test_jobhost *j, const char *table,
+                             const char *expected) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof(path), "%s/Temp/ExportOutput/%s.csv", j->home, table);
+  jh_test_assert_file(path, expected);
 }
 
 static long long task_counter(json_t *report, const char *id,
                               const char *name) {
-  json_t *c = json_object_get(json_object_get(report_task(report, id),
-                                              "counters"),
-                              name);
-  return c != NULL ? json_integer_value(c) : -1;
-}
-
-static void assert_published(const mock *m, const char *table,
-                             const char *expected) {
-  char path[PATH_MAX];
-  char *text;
-  snprintf(path, sizeof(path), "%s/home/Temp/ExportOutput/%s.csv", m->dir,
-           table);
-  text = read_text(path);
-  if (text == NULL)
-    fail_msg("%s was not published", path);
-  if (strcmp(text, expected) != 0)
-    fail_msg("%s:\n--- got ---\n%s--- expected ---\n%s", path, text,
-             expected);
-  free(text);
+  return jh_test_counter(jh_test_report_task(report, id), name);
 }
 
 static void test_end_to_end(void **state) {
-  mock *m = *state;
+  jh_test_jobhost j;
   char path[PATH_MAX];
   char *cookie;
   json_t *report;
+  (void)state;
 
-  write_input(m, "model.yaml", e2e_model);
-  write_input(m, "pipeline.yaml", e2e_pipeline);
-  write_input(m, "delta.csv", "EmployeeId,LastName,FirstName,Mail,ManagerId\n"
-                              "1002,Smith,Alice,alice@example.org,1001\n");
+  jh_test_jobhost_open(&j, "JH_BUILTIN_PLUGIN_DIR", NULL);
+  jh_test_jobhost_file(&j, "model.yaml", e2e_model);
+  jh_test_jobhost_pipeline(&j, e2e_pipeline);
+  jh_test_jobhost_file(&j, "delta.csv",
+                       "EmployeeId,LastName,FirstName,Mail,ManagerId\n"
+                       "1002,Smith,Alice,alice@example.org,1001\n");
 
   /* First run: no cookie, so a complete export of `path`. */
-  assert_int_equal(e2e_run(m, &report), 0);
+  report = jh_test_jobhost_report(&j, 0, "run", j.pipeline, NULL);
   assert_int_equal(task_counter(report, "HR_Export", "tables"), 1);
   assert_int_equal(task_counter(report, "HR_Export", "rows"), 3);
   assert_int_equal(task_counter(report, "AD_Export", "tables"), 3);
   assert_int_equal(task_counter(report, "AD_Export", "rows"), 13);
   json_decref(report);
-  assert_published(m, "HR_Export",
+  assert_published(&j, "HR_Export",
                    "EmployeeId,LastName,FirstName,Mail,ManagerId\r\n"
                    "1001,Doe,John,john.doe@example.org,\r\n"
                    "1002,Smith,Alice,alice.smith@example.org,1001\r\n"
                    "1003,\"O'Brien, Jr.\",Pat,pat.obrien@example.org,1001"
                    "\r\n");
-  assert_published(m, "AD_member",
+  assert_published(&j, "AD_member",
                    "dn,member\r\n"
                    "\"cn=admins,ou=groups,dc=example,dc=org\","
                    "\"uid=jdoe,ou=people,dc=example,dc=org\"\r\n"
                    "\"cn=admins,ou=groups,dc=example,dc=org\","
                    "\"uid=asmith,ou=people,dc=example,dc=org\"\r\n");
-  snprintf(path, sizeof(path), "%s/home/Work/ExportCookies/HR_Export.cookie",
-           m->dir);
-  cookie = read_text(path);
+  snprintf(path, sizeof(path), "%s/Work/ExportCookies/HR_Export.cookie",
+           j.home);
+  cookie = jh_test_read_file(path);
   assert_contains(cookie, "mode complete\n");
   free(cookie);
 
   /* Second run: the cookie makes it incremental, from delta.csv. */
-  assert_int_equal(e2e_run(m, &report), 0);
-  json_decref(report);
-  assert_published(m, "HR_Export",
+  json_decref(jh_test_jobhost_report(&j, 0, "run", j.pipeline, NULL));
+  assert_published(&j, "HR_Export",
                    "EmployeeId,LastName,FirstName,Mail,ManagerId\r\n"
                    "1002,Smith,Alice,alice@example.org,1001\r\n");
-  cookie = read_text(path);
+  cookie = jh_test_read_file(path);
   assert_contains(cookie, "mode incremental\n");
   assert_contains(cookie, "/delta.csv\n");
   free(cookie);
 
   /* The incremental file gone: refused, the job ends in Error. */
-  snprintf(path, sizeof(path), "%s/delta.csv", m->dir);
+  snprintf(path, sizeof(path), "%s/delta.csv", j.dir);
   assert_int_equal(unlink(path), 0);
-  assert_int_equal(e2e_run(m, &report), 1);
-  assert_string_equal(
-      json_string_value(json_object_get(report_task(report, "HR_Export"),
-                                        "state")),
-      "Error");
-  assert_contains(json_string_value(json_object_get(
-                      report_task(report, "HR_Export"), "message")),
-                  "setting path_incremental: ");
-  assert_contains(json_string_value(json_object_get(
-                      report_task(report, "HR_Export"), "message")),
-                  "the export is not launched");
+  report = jh_test_jobhost_report(&j, 1, "run", j.pipeline, NULL);
+  jh_test_assert_task(report, "HR_Export", "Error",
+                      "setting path_incremental: ");
+  jh_test_assert_task(report, "HR_Export", "Error",
+                      "the export is not launched");
   json_decref(report);
+  jh_test_jobhost_close(&j);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

@@ -4,8 +4,8 @@
  * the first of a key kept), sorting beyond the memory bound, batches
  * (folder, seq, manifest.json), incremental deltas against previous/,
  * Changes input, the source-health guard (missing, empty, shrunk tables),
- * nothing published on error, and the task glue through a stub services
- * table.
+ * nothing published on error, and the task glue through the stand-in
+ * host services (tests/harness_services.h).
  */
 #include "config.h"
 
@@ -30,7 +30,8 @@
 #include "collect.h"
 #include "csv.h"
 #include "model.h"
-#include "testutil.h"
+#include "harness.h"
+#include "harness_services.h"
 
 extern const jobhost_plugin jobhost_plugin_descriptor;
 
@@ -54,23 +55,6 @@ struct fixture {
   jh_model model;
   char log[16384];
 };
-
-/* snprintf that fails the test when the text does not fit. */
-static void mkpath(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void mkpath(char *buf, size_t size, const char *fmt, ...) {
-  va_list ap;
-  int n;
-  va_start(ap, fmt);
-  n = vsnprintf(buf, size, fmt, ap);
-  va_end(ap);
-  if (n < 0 || (size_t)n >= size)
-    fail_msg("path too long");
-}
-
-static void join(char *buf, size_t size, const char *dir, const char *name) {
-  mkpath(buf, size, "%s/%s", dir, name);
-}
 
 static void build_model(struct fixture *f) {
   jh_connector *hr = &f->connectors[0];
@@ -124,24 +108,13 @@ static void build_model(struct fixture *f) {
 }
 
 static int setup(void **state) {
-  struct fixture *f = calloc(1, sizeof(*f));
-  if (f == NULL)
-    return -1;
-  jh_test_mkdtemp(f->dir, sizeof(f->dir));
-  join(f->exp, sizeof(f->exp), f->dir, "ExportOutput");
-  join(f->col, sizeof(f->col), f->dir, "Collect");
-  join(f->hr, sizeof(f->hr), f->col, "HR");
-  if (mkdir(f->exp, 0700) != 0)
-    fail_msg("mkdir %s: %s", f->exp, strerror(errno));
+  struct fixture *f = jh_test_fixture(sizeof(*f), sizeof(f->dir));
+  jh_test_path(f->exp, sizeof(f->exp), "%s/ExportOutput", f->dir);
+  jh_test_path(f->col, sizeof(f->col), "%s/Collect", f->dir);
+  jh_test_path(f->hr, sizeof(f->hr), "%s/HR", f->col);
+  jh_test_mkdir(f->exp);
   build_model(f);
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct fixture *f = *state;
-  jh_test_rmtree(f->dir);
-  free(f);
   return 0;
 }
 
@@ -156,66 +129,32 @@ static void capture_log(void *arg, int level, const char *msg) {
 static void write_export(struct fixture *f, const char *table,
                          const char *text) {
   char path[PATH_MAX + 64];
-  mkpath(path, sizeof(path), "%s/%s.csv", f->exp, table);
+  jh_test_path(path, sizeof(path), "%s/%s.csv", f->exp, table);
   jh_test_write_file(path, text, 0644);
 }
 
 static void remove_export(struct fixture *f, const char *table) {
   char path[PATH_MAX + 64];
-  mkpath(path, sizeof(path), "%s/%s.csv", f->exp, table);
+  jh_test_path(path, sizeof(path), "%s/%s.csv", f->exp, table);
   unlink(path);
-}
-
-static char *read_text(const char *path) {
-  FILE *in = fopen(path, "rb");
-  char *buf;
-  long n;
-  if (in == NULL)
-    fail_msg("%s: %s", path, strerror(errno));
-  fseek(in, 0, SEEK_END);
-  n = ftell(in);
-  fseek(in, 0, SEEK_SET);
-  buf = malloc((size_t)n + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, in), (size_t)n);
-  buf[n] = '\0';
-  fclose(in);
-  return buf;
 }
 
 /* The file dir/name holds exactly `want`. */
 static void assert_file(const char *dir, const char *name, const char *want) {
   char path[PATH_MAX * 2];
-  char *got;
-  mkpath(path, sizeof(path), "%s/%s", dir, name);
-  got = read_text(path);
-  if (strcmp(got, want) != 0)
-    fail_msg("%s:\n--- got\n%s--- want\n%s", path, got, want);
-  free(got);
+  jh_test_path(path, sizeof(path), "%s/%s", dir, name);
+  jh_test_assert_file(path, want);
 }
 
 static int exists(const char *dir, const char *name) {
   char path[PATH_MAX * 2];
-  mkpath(path, sizeof(path), "%s/%s", dir, name);
-  return access(path, F_OK) == 0;
-}
-
-static size_t count_entries(const char *dir) {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  size_t n = 0;
-  if (d == NULL)
-    return 0;
-  while ((e = readdir(d)) != NULL)
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-      n++;
-  closedir(d);
-  return n;
+  jh_test_path(path, sizeof(path), "%s/%s", dir, name);
+  return jh_test_exists(path);
 }
 
 static void batch_dir(const struct fixture *f, unsigned seq, const char *mode,
                       char *buf, size_t size) {
-  mkpath(buf, size, "%s/batches/%010u-%s", f->hr, seq, mode);
+  jh_test_path(buf, size, "%s/batches/%010u-%s", f->hr, seq, mode);
 }
 
 static int prepare(struct fixture *f, jh_prep_mode mode, jh_prep_input input,
@@ -244,26 +183,32 @@ static void prepare_ok(struct fixture *f, jh_prep_mode mode,
     fail_msg("prepare: %d %s", rc, err);
 }
 
+/* Batches in the batches folder (none when there is no such folder). */
+static long batch_count(const char *batches) {
+  long n = jh_test_count_entries(batches);
+  return n < 0 ? 0 : n;
+}
+
 /* A prepare that must fail with `code`, leave no batch, no temporary
  * folder and the seq file as it was; the error must mention `what`. */
 static void prepare_fails(struct fixture *f, jh_prep_mode mode,
                           jh_prep_input input, int code, const char *what) {
   char err[2048] = "", batches[PATH_MAX + 16], *seq_before = NULL, seq[PATH_MAX + 8];
-  size_t before;
+  long before;
   jh_prep_result res;
   int rc;
-  mkpath(batches, sizeof(batches), "%s/batches", f->hr);
-  mkpath(seq, sizeof(seq), "%s/seq", f->hr);
-  before = count_entries(batches);
+  jh_test_path(batches, sizeof(batches), "%s/batches", f->hr);
+  jh_test_path(seq, sizeof(seq), "%s/seq", f->hr);
+  before = batch_count(batches);
   if (access(seq, F_OK) == 0)
-    seq_before = read_text(seq);
+    seq_before = jh_test_read_file(seq);
   rc = prepare(f, mode, input, NULL, &res, err, sizeof(err));
   jh_prep_result_free(&res);
   if (rc != code)
     fail_msg("expected %d, got %d: %s", code, rc, err);
   if (strstr(err, what) == NULL)
     fail_msg("\"%s\" not in \"%s\"", what, err);
-  assert_int_equal(count_entries(batches), before);
+  assert_int_equal(batch_count(batches), before);
   if (seq_before != NULL) {
     assert_file(f->hr, "seq", seq_before);
     free(seq_before);
@@ -338,7 +283,7 @@ static void test_complete_cleansing(void **state) {
               "employee_id,group_id\r\nE3,\r\n");
   assert_false(exists(b, "HR_Person.sorted.delta"));
   /* 6 files and the manifest, nothing else (no sort leftovers). */
-  assert_int_equal(count_entries(b), 7);
+  assert_int_equal(jh_test_count_entries(b), 7);
 
   assert_int_equal(res.ntables, 2);
   assert_string_equal(res.tables[0].name, "HR_Person");
@@ -355,13 +300,13 @@ static void test_complete_cleansing(void **state) {
   assert_file(f->hr, "seq", "1\n");
   {
     char prev[PATH_MAX + 16];
-    mkpath(prev, sizeof(prev), "%s/previous", f->hr);
+    jh_test_path(prev, sizeof(prev), "%s/previous", f->hr);
     assert_file(prev, "HR_Person.sorted.csv",
                 "employee_id,name,mail\r\n"
                 "E1,Alice,a@x.org\r\n"
                 "E2,Bob,b@x.org\r\n"
                 "E3,\"Carol, C\",c@x.org\r\n");
-    assert_int_equal(count_entries(prev), 2);
+    assert_int_equal(jh_test_count_entries(prev), 2);
   }
   jh_prep_result_free(&res);
 }
@@ -376,7 +321,7 @@ static void test_manifest(void **state) {
   prepare_ok(f, JH_PREP_COMPLETE, JH_PREP_FULL, &res);
   jh_prep_result_free(&res);
   batch_dir(f, 1, "complete", b, sizeof(b));
-  mkpath(path, sizeof(path), "%s/manifest.json", b);
+  jh_test_path(path, sizeof(path), "%s/manifest.json", b);
   m = json_load_file(path, 0, &jerr);
   if (m == NULL)
     fail_msg("%s:%d: %s", path, jerr.line, jerr.text);
@@ -407,7 +352,7 @@ static void test_manifest(void **state) {
   json_decref(m);
 
   /* health.json records the clean counts of this good run. */
-  mkpath(path, sizeof(path), "%s/health.json", f->hr);
+  jh_test_path(path, sizeof(path), "%s/health.json", f->hr);
   m = json_load_file(path, 0, &jerr);
   assert_non_null(m);
   t = json_object_get(json_object_get(m, "tables"), "HR_Person");
@@ -436,16 +381,16 @@ static void test_seq_increments(void **state) {
   prepare_ok(f, JH_PREP_COMPLETE, JH_PREP_FULL, &res);
   assert_int_equal(res.seq, 3);
   jh_prep_result_free(&res);
-  mkpath(batches, sizeof(batches), "%s/batches", f->hr);
-  assert_int_equal(count_entries(batches), 3);
+  jh_test_path(batches, sizeof(batches), "%s/batches", f->hr);
+  assert_int_equal(jh_test_count_entries(batches), 3);
 }
 
 static void test_stale_tmp_removed(void **state) {
   struct fixture *f = *state;
   char stale[PATH_MAX * 2], batches[PATH_MAX + 16];
   jh_prep_result res;
-  mkpath(batches, sizeof(batches), "%s/batches", f->hr);
-  mkpath(stale, sizeof(stale), "%s/.0000000007-complete.tmp", batches);
+  jh_test_path(batches, sizeof(batches), "%s/batches", f->hr);
+  jh_test_path(stale, sizeof(stale), "%s/.0000000007-complete.tmp", batches);
   assert_int_equal(mkdir(f->col, 0700), 0);
   assert_int_equal(mkdir(f->hr, 0700), 0);
   assert_int_equal(mkdir(batches, 0700), 0);
@@ -454,7 +399,7 @@ static void test_stale_tmp_removed(void **state) {
   write_both(f);
   prepare_ok(f, JH_PREP_COMPLETE, JH_PREP_FULL, &res);
   jh_prep_result_free(&res);
-  assert_int_equal(count_entries(batches), 1);
+  assert_int_equal(jh_test_count_entries(batches), 1);
   assert_non_null(strstr(f->log, "interrupted prepare"));
 }
 
@@ -466,8 +411,8 @@ static void test_stale_seq_health_removed(void **state) {
   jh_prep_result res;
   assert_int_equal(mkdir(f->col, 0700), 0);
   assert_int_equal(mkdir(f->hr, 0700), 0);
-  mkpath(seq, sizeof(seq), "%s/seq.tmp.%ld", f->hr, (long)getpid());
-  mkpath(health, sizeof(health), "%s/health.json.tmp.1", f->hr);
+  jh_test_path(seq, sizeof(seq), "%s/seq.tmp.%ld", f->hr, (long)getpid());
+  jh_test_path(health, sizeof(health), "%s/health.json.tmp.1", f->hr);
   jh_test_write_file(seq, "4\n", 0640);
   jh_test_write_file(health, "{", 0640);
   write_both(f);
@@ -518,7 +463,7 @@ static void test_mapping_errors(void **state) {
   jh_prep_result_free(&res);
   assert_int_equal(rc, JOBHOST_ECONFIG);
   assert_non_null(strstr(err, "no entity type mapping"));
-  assert_int_equal(count_entries(f->col), 1); /* only HR's folder */
+  assert_int_equal(jh_test_count_entries(f->col), 1); /* only HR's folder */
 }
 
 /* Enough rows to spill several runs at the smallest memory bound. */
@@ -559,19 +504,19 @@ static void test_sort_beyond_memory(void **state) {
   assert_int_equal(res.tables[0].input_rows, N);
   assert_int_equal(res.tables[0].rows + res.tables[0].duplicates, N);
   batch_dir(f, 1, "complete", b, sizeof(b));
-  mkpath(path, sizeof(path), "%s/HR_Person.sorted.csv", b);
+  jh_test_path(path, sizeof(path), "%s/HR_Person.sorted.csv", b);
   assert_int_equal(jh_csv_reader_open(path, &ropt, &r, err, sizeof(err)), 0);
   while ((rc = jh_csv_read(r, &rec)) == 1) {
     if (rows > 0 && strcmp(prev, rec->fields[0]) >= 0)
       fail_msg("line %lu: %s after %s", jh_csv_reader_line(r),
                rec->fields[0], prev);
-    mkpath(prev, sizeof(prev), "%s", rec->fields[0]);
+    jh_test_path(prev, sizeof(prev), "%s", rec->fields[0]);
     rows++;
   }
   assert_int_equal(rc, 0);
   jh_csv_reader_close(r);
   assert_int_equal(rows, res.tables[0].rows);
-  assert_int_equal(count_entries(b), 7);
+  assert_int_equal(jh_test_count_entries(b), 7);
   jh_prep_result_free(&res);
 }
 
@@ -581,7 +526,7 @@ static void test_incremental_delta(void **state) {
   struct fixture *f = *state;
   char b[PATH_MAX * 2], prev[PATH_MAX + 16];
   jh_prep_result res;
-  mkpath(prev, sizeof(prev), "%s/previous", f->hr);
+  jh_test_path(prev, sizeof(prev), "%s/previous", f->hr);
   write_export(f, PERSON_TABLE,
                "EmployeeId,Name,Mail\nE2,Bob,b\nE1,Alice,a\nE3,Carol,c\n");
   write_export(f, GROUP_TABLE, "EmployeeId,Group\nE1,G1\nE2,G1\n");
@@ -631,7 +576,7 @@ static void test_incremental_delta(void **state) {
   {
     char path[PATH_MAX * 3];
     json_t *m;
-    mkpath(path, sizeof(path), "%s/manifest.json", b);
+    jh_test_path(path, sizeof(path), "%s/manifest.json", b);
     m = json_load_file(path, 0, NULL);
     assert_non_null(m);
     json_t *t = json_array_get(json_object_get(m, "tables"), 0);
@@ -654,11 +599,11 @@ static void test_previous_kept_on_error(void **state) {
   struct fixture *f = *state;
   char prev[PATH_MAX + 16], *before;
   jh_prep_result res;
-  mkpath(prev, sizeof(prev), "%s/previous/HR_Person.sorted.csv", f->hr);
+  jh_test_path(prev, sizeof(prev), "%s/previous/HR_Person.sorted.csv", f->hr);
   write_both(f);
   prepare_ok(f, JH_PREP_COMPLETE, JH_PREP_FULL, &res);
   jh_prep_result_free(&res);
-  before = read_text(prev);
+  before = jh_test_read_file(prev);
   /* The person table is processed, then the group table fails. */
   write_export(f, PERSON_TABLE, "EmployeeId,Name,Mail\nE9,N,m\n");
   write_export(f, GROUP_TABLE, "EmployeeId,Group\nE1,G1\nE1\n");
@@ -667,11 +612,11 @@ static void test_previous_kept_on_error(void **state) {
                 "HR_Groups.csv:3:");
   assert_file(f->hr, "previous/HR_Person.sorted.csv", before);
   /* .lock, batches, previous, seq and health.json: nothing more. */
-  assert_int_equal(count_entries(f->hr), 5);
+  assert_int_equal(jh_test_count_entries(f->hr), 5);
   {
     char pdir[PATH_MAX + 16];
-    mkpath(pdir, sizeof(pdir), "%s/previous", f->hr);
-    assert_int_equal(count_entries(pdir), 2); /* nothing staged left */
+    jh_test_path(pdir, sizeof(pdir), "%s/previous", f->hr);
+    assert_int_equal(jh_test_count_entries(pdir), 2); /* nothing staged left */
   }
   free(before);
 }
@@ -683,7 +628,7 @@ static void test_previous_tampered(void **state) {
   write_both(f);
   prepare_ok(f, JH_PREP_COMPLETE, JH_PREP_FULL, &res);
   jh_prep_result_free(&res);
-  mkpath(prev, sizeof(prev), "%s/previous/HR_Person.sorted.csv", f->hr);
+  jh_test_path(prev, sizeof(prev), "%s/previous/HR_Person.sorted.csv", f->hr);
   jh_test_write_file(prev, "employee_id,name,mail\nE2,B,b\nE1,A,a\n", 0644);
   prepare_fails(f, JH_PREP_INCREMENTAL, JH_PREP_FULL, JOBHOST_ESOURCE,
                 "HR_Person.sorted.csv:3: keys are not in strictly increasing");
@@ -803,8 +748,8 @@ static void test_guard_shrink(void **state) {
   write_persons(f, 10, "");
   prepare_ok(f, JH_PREP_COMPLETE, JH_PREP_FULL, &res);
   jh_prep_result_free(&res);
-  mkpath(health, sizeof(health), "%s/health.json", f->hr);
-  before = read_text(health);
+  jh_test_path(health, sizeof(health), "%s/health.json", f->hr);
+  before = jh_test_read_file(health);
 
   /* 10 -> 4 rows: -60 %, more than 50 %. Nothing published, and the
    * last good counts stay those of the first run. */
@@ -841,165 +786,80 @@ static void test_guard_shrink(void **state) {
 
 /* ---------------------------------------------------------- task glue */
 
-static struct glue {
-  struct fixture *f;
-  const char *params[6][2];
-  int cancel;
-  int produced;
-  char message[2048];
-  char counters[1024];
-} glue;
+/* The stand-in host of the task glue's runs. */
+static jh_fake_host glue;
 
-static void svc_log(jobhost_ctx *ctx, jobhost_log_level level,
-                    const char *fmt, ...) {
-  char msg[1024];
-  va_list ap;
-  (void)ctx;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  capture_log(glue.f, (int)level, msg);
-}
-
-static void svc_counter_set(jobhost_ctx *ctx, const char *name, int64_t v) {
-  size_t len = strlen(glue.counters);
-  (void)ctx;
-  snprintf(glue.counters + len, sizeof(glue.counters) - len, "%s=%lld ",
-           name, (long long)v);
-}
-
-static void svc_set_produced_output(jobhost_ctx *ctx, int produced) {
-  (void)ctx;
-  glue.produced = produced;
-}
-
-static void svc_set_message(jobhost_ctx *ctx, const char *fmt, ...) {
-  va_list ap;
-  (void)ctx;
-  va_start(ap, fmt);
-  vsnprintf(glue.message, sizeof(glue.message), fmt, ap);
-  va_end(ap);
-}
-
-static int svc_is_cancelled(jobhost_ctx *ctx) {
-  (void)ctx;
-  return glue.cancel;
-}
-
-static const char *svc_folder(jobhost_ctx *ctx, jobhost_folder which) {
-  (void)ctx;
-  if (which == JOBHOST_FOLDER_EXPORT_OUTPUT)
-    return glue.f->exp;
-  if (which == JOBHOST_FOLDER_COLLECT)
-    return glue.f->col;
-  return NULL;
-}
-
-static const char *svc_param(jobhost_ctx *ctx, const char *name) {
-  const jobhost_param *p = jobhost_plugin_descriptor.task_types[0].params;
-  (void)ctx;
-  for (size_t i = 0; i < 6 && glue.params[i][0] != NULL; i++)
-    if (strcmp(glue.params[i][0], name) == 0)
-      return glue.params[i][1];
-  for (; p->name != NULL; p++) /* the default, as the host applies it */
-    if (strcmp(p->name, name) == 0)
-      return p->default_value;
-  return NULL;
-}
-
-static const void *svc_host_object(jobhost_ctx *ctx, const char *name) {
-  (void)ctx;
-  if (glue.f->model.nconnectors > 0 && strcmp(name, JH_MODEL_OBJECT) == 0)
-    return &glue.f->model;
-  return NULL;
-}
-
+/* Run the task type as the host would, on the fixture's folders and its
+ * model (none when the model has no connector). */
 static int run_task(struct fixture *f) {
-  static const jobhost_services svc = {
-      .struct_size = sizeof(svc),
-      .abi_major = JOBHOST_ABI_MAJOR,
-      .abi_minor = JOBHOST_ABI_MINOR,
-      .host_version = PACKAGE_VERSION,
-      .log = svc_log,
-      .counter_set = svc_counter_set,
-      .set_produced_output = svc_set_produced_output,
-      .set_message = svc_set_message,
-      .is_cancelled = svc_is_cancelled,
-      .folder = svc_folder,
-      .param = svc_param,
-      .host_object = svc_host_object};
-  jobhost_ctx ctx = {.struct_size = sizeof(ctx),
-                     .svc = &svc,
-                     .task_id = "prepare_hr",
-                     .task_type = "PrepareSynchronizationTask",
-                     .task_instance = 7};
-  glue.f = f;
-  glue.produced = -1;
-  glue.message[0] = glue.counters[0] = '\0';
-  return jobhost_plugin_descriptor.task_types[0].run(&ctx);
+  jobhost_ctx ctx;
+  jh_fake_host_reset(&glue);
+  glue.type = &jobhost_plugin_descriptor.task_types[0];
+  glue.folders[JOBHOST_FOLDER_EXPORT_OUTPUT] = f->exp;
+  glue.folders[JOBHOST_FOLDER_COLLECT] = f->col;
+  glue.model = f->model.nconnectors > 0 ? &f->model : NULL;
+  ctx = jh_fake_ctx(&glue, "prepare_hr", "PrepareSynchronizationTask");
+  ctx.task_instance = 7;
+  return glue.type->run(&ctx);
 }
 
 static void test_task_glue(void **state) {
   struct fixture *f = *state;
   const jobhost_task_type *t = &jobhost_plugin_descriptor.task_types[0];
   char b[PATH_MAX * 2];
-  memset(&glue, 0, sizeof(glue));
+  jh_fake_host_init(&glue);
   assert_string_equal(t->name, "PrepareSynchronizationTask");
   assert_false(t->flags & JOBHOST_TASK_NOT_IMPLEMENTED);
   write_both(f);
 
-  glue.params[0][0] = "connector";
-  glue.params[0][1] = "HR";
+  jh_fake_put(&glue.params, "connector", "HR");
   assert_int_equal(run_task(f), 0);
   assert_int_equal(glue.produced, 1);
   assert_non_null(strstr(glue.message, "batch 0000000001-complete"));
-  assert_string_equal(glue.counters, "tables=2 input_rows=10 rows=6 "
-                                     "duplicates=2 nullpk=2 ");
+  assert_string_equal(glue.counter_trail, "tables=2 input_rows=10 rows=6 "
+                                          "duplicates=2 nullpk=2 ");
   batch_dir(f, 1, "complete", b, sizeof(b));
   assert_true(exists(b, "manifest.json"));
 
   /* Incremental with nothing changed since: no output for dependants. */
-  glue.params[1][0] = "synchronization_mode";
-  glue.params[1][1] = "incremental";
+  jh_fake_put(&glue.params, "synchronization_mode", "incremental");
   assert_int_equal(run_task(f), 0);
   assert_int_equal(glue.produced, 0);
-  assert_non_null(strstr(glue.counters, "inserted=0 updated=0 deleted=0"));
+  assert_non_null(strstr(glue.counter_trail, "inserted=0 updated=0 deleted=0"));
 
   /* working_directory relative to Work (the Collect folder's parent). */
-  glue.params[1][1] = "Complete";
-  glue.params[2][0] = "working_directory";
-  glue.params[2][1] = "Elsewhere";
+  jh_fake_put(&glue.params, "synchronization_mode", "Complete");
+  jh_fake_put(&glue.params, "working_directory", "Elsewhere");
   assert_int_equal(run_task(f), 0);
-  mkpath(b, sizeof(b), "%s/Elsewhere/HR/batches/0000000001-complete",
-           f->dir);
+  jh_test_path(b, sizeof(b), "%s/Elsewhere/HR/batches/0000000001-complete",
+               f->dir);
   assert_true(exists(b, "HR_Person.sorted.csv"));
-  glue.params[2][0] = NULL;
+  jh_fake_put(&glue.params, "working_directory", NULL);
 
   /* Changes through prepare_type and column_name. */
   write_export(f, PERSON_TABLE, "op,EmployeeId,Name,Mail\nadd,E7,G,g\n");
   write_export(f, GROUP_TABLE, "op,EmployeeId,Group\nadd,E7,G1\n");
-  glue.params[1][1] = "Incremental";
-  glue.params[2][0] = "prepare_type";
-  glue.params[2][1] = "Changes";
-  glue.params[3][0] = "column_name";
-  glue.params[3][1] = "op";
+  jh_fake_put(&glue.params, "synchronization_mode", "Incremental");
+  jh_fake_put(&glue.params, "prepare_type", "Changes");
+  jh_fake_put(&glue.params, "column_name", "op");
   assert_int_equal(run_task(f), 0);
-  assert_non_null(strstr(glue.counters, "inserted=2"));
-  assert_non_null(strstr(glue.counters, "merged=0"));
+  assert_non_null(strstr(glue.counter_trail, "inserted=2"));
+  assert_non_null(strstr(glue.counter_trail, "merged=0"));
   batch_dir(f, 2, "incremental", b, sizeof(b));
   assert_file(b, "HR_Person.sorted.delta",
               "command,employee_id,name,mail\r\ninsert,E7,G,g\r\n");
 
   /* Cancelled: nothing published. */
-  glue.cancel = 1;
+  glue.cancel_after = 0;
   assert_int_equal(run_task(f), JOBHOST_ECANCELLED);
   batch_dir(f, 3, "incremental", b, sizeof(b));
   assert_false(exists(b, "."));
-  glue.cancel = 0;
+  glue.cancel_after = -1;
 
   /* An incremental batch of a full export holds the delta: its message
    * counts the delta's rows, not every row of the export. */
-  glue.params[2][0] = glue.params[3][0] = NULL; /* a full export again */
+  jh_fake_put(&glue.params, "prepare_type", NULL); /* a full export again */
+  jh_fake_put(&glue.params, "column_name", NULL);
   write_export(f, GROUP_TABLE, group_csv);
   write_persons(f, 4, "");
   assert_int_equal(run_task(f), 0);
@@ -1008,7 +868,7 @@ static void test_task_glue(void **state) {
   assert_int_equal(glue.produced, 1);
   {
     unsigned long long ins, upd, del, said;
-    const char *at = strstr(glue.counters, "inserted=");
+    const char *at = strstr(glue.counter_trail, "inserted=");
     const char *rows = strstr(glue.message, "-incremental: ");
     assert_non_null(at);
     assert_non_null(rows);
@@ -1020,22 +880,22 @@ static void test_task_glue(void **state) {
     assert_int_equal(said, 1);
   }
   /* Unknown connector; a bad memory setting; no model. */
-  glue.params[0][1] = "Nope";
+  jh_fake_put(&glue.params, "connector", "Nope");
   assert_int_equal(run_task(f), JOBHOST_ECONFIG);
   assert_non_null(strstr(glue.message, "connector Nope is not in the model"));
-  glue.params[0][1] = "HR";
+  jh_fake_put(&glue.params, "connector", "HR");
   setenv("JOBHOST_PREPARE_MEMORY", "12parsecs", 1);
   assert_int_equal(run_task(f), JOBHOST_ECONFIG);
   assert_non_null(strstr(glue.message, "JOBHOST_PREPARE_MEMORY"));
   setenv("JOBHOST_PREPARE_MEMORY", "2M", 1);
-  glue.params[1][1] = "Complete";
-  glue.params[2][0] = NULL;
+  jh_fake_put(&glue.params, "synchronization_mode", "Complete");
   write_both(f);
   assert_int_equal(run_task(f), 0);
   unsetenv("JOBHOST_PREPARE_MEMORY");
   f->model.nconnectors = 0;
   assert_int_equal(run_task(f), JOBHOST_ECONFIG);
   assert_non_null(strstr(glue.message, "no model"));
+  jh_fake_host_clear(&glue);
 }
 
 static void test_parse_size(void **state) {
@@ -1057,7 +917,8 @@ static void test_parse_size(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn)                                                                  \
+  cmocka_unit_test_setup_teardown(fn, setup, jh_test_teardown_fixture)
       T(test_complete_cleansing),
       T(test_manifest),
       T(test_seq_increments),

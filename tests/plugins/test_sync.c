@@ -34,7 +34,7 @@
 #include "idstore.h"
 #include "model.h"
 #include "syncer.h"
-#include "testutil.h"
+#include "harness_host.h"
 
 /* ---- a model by hand: connector HR, entity type HR_Person (id, name,
  * dept), association HR_member (group -> person) ---- */
@@ -98,11 +98,8 @@ typedef struct fx {
 } fx;
 
 static int setup(void **state) {
-  fx *f = calloc(1, sizeof(*f));
-  if (f == NULL)
-    return -1;
+  fx *f = jh_test_fixture(sizeof(*f), sizeof(f->dir));
   model_init();
-  jh_test_mkdtemp(f->dir, sizeof(f->dir));
   snprintf(f->collect, sizeof(f->collect), "%s/Collect", f->dir);
   snprintf(f->work, sizeof(f->work), "%s/work", f->dir);
   snprintf(f->store, sizeof(f->store), "%s/identity.db", f->dir);
@@ -110,13 +107,6 @@ static int setup(void **state) {
   mkdir(f->collect, 0755);
   mkdir(f->work, 0755);
   *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fx *f = *state;
-  jh_test_rmtree(f->dir);
-  free(f);
   return 0;
 }
 
@@ -188,16 +178,7 @@ static int sync_run(fx *f, int64_t instance, int64_t resume_of, int force,
 }
 
 static int64_t query_int(fx *f, const char *sql) {
-  sqlite3 *db;
-  sqlite3_stmt *q;
-  int64_t v = -1;
-  assert_int_equal(sqlite3_open(f->store, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-  if (sqlite3_step(q) == SQLITE_ROW)
-    v = sqlite3_column_int64(q, 0);
-  sqlite3_finalize(q);
-  sqlite3_close(db);
-  return v;
+  return jh_test_query_int(f->store, sql);
 }
 
 static const char *journal_mode(fx *f) {
@@ -791,29 +772,34 @@ static void test_newer_schema_refused(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_complete_twice_then_one_percent,
-                                      setup, teardown),
+                                      setup, jh_test_teardown_fixture),
       cmocka_unit_test_setup_teardown(
-          test_ten_percent_deleted_blocks_then_resume, setup, teardown),
+          test_ten_percent_deleted_blocks_then_resume, setup,
+          jh_test_teardown_fixture),
       cmocka_unit_test_setup_teardown(test_incremental_dirty, setup,
-                                      teardown),
+                                      jh_test_teardown_fixture),
       cmocka_unit_test_setup_teardown(test_forced_complete_over_loaded_store,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_typed_values, setup, teardown),
+                                      setup, jh_test_teardown_fixture),
+      cmocka_unit_test_setup_teardown(test_typed_values, setup,
+                                      jh_test_teardown_fixture),
       cmocka_unit_test_setup_teardown(test_links_and_initial, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_guard, setup, teardown),
+                                      jh_test_teardown_fixture),
+      cmocka_unit_test_setup_teardown(test_guard, setup,
+                                      jh_test_teardown_fixture),
       cmocka_unit_test_setup_teardown(test_complete_voids_pending_incremental,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_commit_notice, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_bad_batches, setup, teardown),
+                                      setup, jh_test_teardown_fixture),
+      cmocka_unit_test_setup_teardown(test_commit_notice, setup,
+                                      jh_test_teardown_fixture),
+      cmocka_unit_test_setup_teardown(test_bad_batches, setup,
+                                      jh_test_teardown_fixture),
       cmocka_unit_test_setup_teardown(test_killed_mid_transaction, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_mapping_and_link_thresholds,
-                                      setup, teardown),
+                                      jh_test_teardown_fixture),
+      cmocka_unit_test_setup_teardown(test_mapping_and_link_thresholds, setup,
+                                      jh_test_teardown_fixture),
       cmocka_unit_test_setup_teardown(test_blocked_commit_fails, setup,
-                                      teardown),
+                                      jh_test_teardown_fixture),
       cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup,
-                                      teardown),
+                                      jh_test_teardown_fixture),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

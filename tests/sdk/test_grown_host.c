@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "loader.h"
-#include "testutil.h"
+#include "harness.h"
 
 static void test_headers_are_grown(void **state) {
   (void)state;

@@ -25,7 +25,7 @@
 #include <jansson.h>
 
 #include "loader.h"
-#include "testutil.h"
+#include "harness_host.h"
 
 /* ---- the ABI 1.0 plugin ---- */
 
@@ -38,17 +38,14 @@ static void copy_abi10_plugin(const char *dir) {
 
 static void test_abi10_plugin_is_accepted(void **state) {
   char dir[256];
-  const char *dirs[1];
-  jh_registry *reg = NULL;
+  jh_registry *reg;
   const jh_plugin *owner = NULL;
   (void)state;
 
   jh_test_mkdtemp(dir, sizeof(dir));
   copy_abi10_plugin(dir);
-  dirs[0] = dir;
-  assert_int_equal(jh_registry_load(dirs, 1, &reg), 0);
-  for (size_t i = 0; i < reg->nrefusals; i++)
-    fail_msg("refused %s: %s", reg->refusals[i].path, reg->refusals[i].reason);
+  reg = jh_test_registry_in(dir);
+  jh_test_assert_no_refusals(reg);
   assert_int_equal(reg->nplugins, 1);
   assert_non_null(jh_registry_task_type(reg, "Abi10CounterTask", &owner));
   assert_int_equal(owner->desc->abi_major, 1);
@@ -67,51 +64,35 @@ static const char abi10_pipeline[] =
     "  tasks:\n"
     "    - {id: Count, type: Abi10CounterTask, step: 7}\n";
 
-static json_int_t counter(json_t *task, const char *name) {
-  json_t *v = json_object_get(json_object_get(task, "counters"), name);
-  if (!json_is_integer(v))
-    fail_msg("counter %s missing from the report", name);
-  return json_integer_value(v);
-}
-
 static void test_abi10_plugin_runs(void **state) {
-  char dir[256], plugins[300], home[300], pipeline[300], report[300];
-  const char *argv[] = {jh_test_env("JH_JOBHOST"), "run", pipeline,
-                        "--home", home, "--plugin-dir", plugins,
-                        "--report", report, NULL};
-  char *out = NULL, *err = NULL;
-  json_error_t jerr;
+  jh_test_jobhost j;
+  char plugins[300], *err = NULL;
   json_t *r, *task;
   int rc;
   (void)state;
 
-  jh_test_mkdtemp(dir, sizeof(dir));
-  snprintf(plugins, sizeof(plugins), "%s/plugins", dir);
-  snprintf(home, sizeof(home), "%s/home", dir);
-  snprintf(pipeline, sizeof(pipeline), "%s/pipeline.yaml", dir);
-  snprintf(report, sizeof(report), "%s/report.json", dir);
+  jh_test_jobhost_open(&j, NULL);
+  jh_test_path(plugins, sizeof(plugins), "%s/plugins", j.dir);
   assert_int_equal(mkdir(plugins, 0700), 0);
   copy_abi10_plugin(plugins);
-  jh_test_write_file(pipeline, abi10_pipeline, 0644);
+  j.plugin_dirs[j.nplugin_dirs++] = plugins;
+  jh_test_jobhost_pipeline(&j, abi10_pipeline);
 
-  rc = jh_test_run(argv, &out, &err);
+  rc = jh_test_jobhost_run(&j, NULL, &err, "run", j.pipeline, NULL);
   if (rc != 0)
     fail_msg("jobhost run exited %d: %s", rc, err);
-  r = json_load_file(report, 0, &jerr);
-  if (r == NULL)
-    fail_msg("report %s: %s", report, jerr.text);
+  r = jh_test_report_load(j.report);
   task = json_array_get(json_object_get(r, "tasks"), 0);
   assert_string_equal(json_string_value(json_object_get(task, "id")), "Count");
   assert_string_equal(json_string_value(json_object_get(task, "state")),
                       "Succeeded");
   assert_string_equal(json_string_value(json_object_get(task, "message")),
                       "counted 7");
-  assert_int_equal(counter(task, "runs"), 7);
-  assert_int_equal(counter(task, "abi_minor_built"), 0);
+  assert_int_equal(jh_test_counter(task, "runs"), 7);
+  assert_int_equal(jh_test_counter(task, "abi_minor_built"), 0);
   json_decref(r);
-  free(out);
   free(err);
-  jh_test_rmtree(dir);
+  jh_test_jobhost_close(&j);
 }
 
 /* ---- a descriptor larger than the host's ---- */
@@ -180,23 +161,6 @@ static const char *pc_field(const char *pc, const char *key, char *buf,
   return buf;
 }
 
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "r");
-  char *text;
-  long n;
-  if (f == NULL)
-    fail_msg("cannot open %s", path);
-  assert_int_equal(fseek(f, 0, SEEK_END), 0);
-  n = ftell(f);
-  assert_true(n >= 0);
-  rewind(f);
-  text = calloc(1, (size_t)n + 1);
-  assert_non_null(text);
-  assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  return text;
-}
-
 static void test_pc_names_the_abi(void **state) {
   char path[4096], buf[256], want[64];
   char *pc;
@@ -204,7 +168,7 @@ static void test_pc_names_the_abi(void **state) {
 
   snprintf(path, sizeof(path), "%s/sdk/jobhost-sdk.pc",
            jh_test_env("JH_TOP_BUILDDIR"));
-  pc = read_text(path);
+  pc = jh_test_read_file(path);
   snprintf(want, sizeof(want), "%d", JOBHOST_ABI_MAJOR);
   assert_string_equal(pc_field(pc, "abi_major", buf, sizeof(buf)), want);
   snprintf(want, sizeof(want), "%d", JOBHOST_ABI_MINOR);
@@ -223,10 +187,10 @@ static void test_readme_names_installed_skeleton(void **state) {
 
   snprintf(path, sizeof(path), "%s/sdk/jobhost-sdk.pc",
            jh_test_env("JH_TOP_BUILDDIR"));
-  pc = read_text(path);
+  pc = jh_test_read_file(path);
   snprintf(path, sizeof(path), "%s/sdk/skeleton/README.md",
            jh_test_env("JH_TOP_SRCDIR"));
-  readme = read_text(path);
+  readme = jh_test_read_file(path);
   /* The README copies from the folder the .pc file names, which
    * `make install` fills (sdk/local.mk; checked by make installcheck). */
   assert_non_null(strstr(readme, "pkg-config --variable=skeletondir"));

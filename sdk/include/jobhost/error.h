@@ -15,6 +15,7 @@
 #define JOBHOST_OK 0
 
 /* jobhost's own codes (all below -JOBHOST_ERRNO_MAX). */
+/* clang-format off */
 #define JOBHOST_ERRNO_MAX 4095
 #define JOBHOST_EBADMAGIC (-4097)    /* not a jobhost plugin descriptor */
 #define JOBHOST_EABI (-4098)         /* plugin built for an incompatible ABI */
@@ -25,6 +26,7 @@
 #define JOBHOST_ECANCELLED (-4103)   /* the task was asked to stop */
 #define JOBHOST_EDUPLICATE (-4104)   /* name already claimed by another plugin */
 #define JOBHOST_ENODESCRIPTOR (-4105) /* shared object has no descriptor */
+/* clang-format on */
 
 /*
  * jobhost_strerror — text for an SDK error code.

@@ -1,10 +1,11 @@
 /*
- * testutil.c — see testutil.h.
+ * harness.c — see harness.h.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -20,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "testutil.h"
+#include "harness.h"
 
 const char *jh_test_env(const char *name) {
   const char *v = getenv(name);
@@ -30,6 +31,19 @@ const char *jh_test_env(const char *name) {
   return v;
 }
 
+char *jh_test_source(const char *fmt, ...) {
+  char *rel, *path;
+  va_list ap;
+  int n;
+  va_start(ap, fmt);
+  n = vasprintf(&rel, fmt, ap);
+  va_end(ap);
+  if (n < 0 || asprintf(&path, "%s/%s", jh_test_env("JH_TOP_SRCDIR"), rel) < 0)
+    fail_msg("out of memory");
+  free(rel);
+  return path;
+}
+
 void jh_test_mkdtemp(char *buf, size_t size) {
   const char *tmp = getenv("TMPDIR");
   if ((size_t)snprintf(buf, size, "%s/jobhost-test-XXXXXX",
@@ -37,6 +51,29 @@ void jh_test_mkdtemp(char *buf, size_t size) {
     fail_msg("temporary path too long");
   if (mkdtemp(buf) == NULL)
     fail_msg("mkdtemp %s: %s", buf, strerror(errno));
+}
+
+void *jh_test_fixture(size_t size, size_t dir_size) {
+  char *f = calloc(1, size);
+  if (f == NULL || dir_size > size)
+    fail_msg("cannot make a fixture of %zu bytes", size);
+  jh_test_mkdtemp(f, dir_size);
+  return f;
+}
+
+void jh_test_fixture_free(void *fixture) {
+  jh_test_rmtree(fixture);
+  free(fixture);
+}
+
+void jh_test_mkdir(const char *path) {
+  if (mkdir(path, 0700) != 0)
+    fail_msg("mkdir %s: %s", path, strerror(errno));
+}
+
+int jh_test_teardown_fixture(void **state) {
+  jh_test_fixture_free(*state);
+  return 0;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag,
@@ -51,6 +88,16 @@ void jh_test_rmtree(const char *dir) {
   chmod(dir, 0700);
   if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
     fail_msg("cannot remove %s: %s", dir, strerror(errno));
+}
+
+void jh_test_path(char *buf, size_t size, const char *fmt, ...) {
+  va_list ap;
+  int n;
+  va_start(ap, fmt);
+  n = vsnprintf(buf, size, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= size)
+    fail_msg("path too long: %s...", buf);
 }
 
 void jh_test_write_file(const char *path, const char *text, unsigned mode) {
@@ -98,6 +145,63 @@ void jh_test_copy_test_plugin(const char *name, const char *dir,
   snprintf(src, sizeof(src), "%s/%s.so", jh_test_env("JH_TEST_PLUGIN_DIR"),
            name);
   jh_test_copy_file(src, dir, as);
+}
+
+char *jh_test_read_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  size_t len = 0, cap = 0, got;
+  if (f == NULL)
+    fail_msg("cannot open %s: %s", path, strerror(errno));
+  do {
+    if (cap - len < 4096 + 1) {
+      char *grown = realloc(buf, cap = cap * 2 + 4096 + 1);
+      if (grown == NULL)
+        fail_msg("out of memory");
+      buf = grown;
+    }
+    got = fread(buf + len, 1, cap - len - 1, f);
+    len += got;
+  } while (got > 0);
+  if (ferror(f))
+    fail_msg("read %s: %s", path, strerror(errno));
+  fclose(f);
+  buf[len] = '\0';
+  return buf;
+}
+
+void jh_test_assert_file(const char *path, const char *want) {
+  char *got = jh_test_read_file(path);
+  if (strcmp(got, want) != 0)
+    fail_msg("%s:\n--- got ---\n%s--- expected ---\n%s", path, got, want);
+  free(got);
+}
+
+int jh_test_exists(const char *path) { return access(path, F_OK) == 0; }
+
+long jh_test_count_entries(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  long n = 0;
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+      n++;
+  closedir(d);
+  return n;
+}
+
+long jh_test_dead_pid(void) {
+  int status;
+  pid_t pid = fork();
+  if (pid < 0)
+    fail_msg("fork: %s", strerror(errno));
+  if (pid == 0)
+    _exit(0);
+  if (waitpid(pid, &status, 0) != pid)
+    fail_msg("waitpid: %s", strerror(errno));
+  return (long)pid;
 }
 
 static char *slurp_fd(int fd) {
