@@ -45,8 +45,7 @@ static int line_kind(const char *line) {
   return -1;
 }
 
-int jh_change_report_count(const char *path,
-                           int64_t counts[JH_CHANGE_NKINDS]) {
+int jh_change_report_count(const char *path, int64_t counts[JH_CHANGE_NKINDS]) {
   char line[4096];
   int rc = 0;
   FILE *f = fopen(path, "r");

@@ -49,7 +49,6 @@ const char *jh_change_counter(jh_change_kind kind);
 /* Count the lines of each kind of the report at path into
  * counts[JH_CHANGE_NKINDS]. Returns 0, or a negative errno when it cannot
  * be read. */
-int jh_change_report_count(const char *path,
-                           int64_t counts[JH_CHANGE_NKINDS]);
+int jh_change_report_count(const char *path, int64_t counts[JH_CHANGE_NKINDS]);
 
 #endif /* JH_CHANGE_REPORT_H */

@@ -42,8 +42,7 @@ int jh_batch_name(uint64_t seq, jh_batch_mode mode, int temp, char *buf,
   return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-int jh_batch_name_parse(const char *name, long long *seq,
-                        jh_batch_mode *mode) {
+int jh_batch_name_parse(const char *name, long long *seq, jh_batch_mode *mode) {
   char *end;
   long long v;
   if (name[0] < '0' || name[0] > '9')
@@ -88,8 +87,7 @@ static const struct {
     {"merge", JH_COMMAND_MERGE}};
 
 jh_batch_command jh_batch_command_parse(const char *word, size_t len) {
-  for (size_t i = 0; i < sizeof(command_words) / sizeof(command_words[0]);
-       i++)
+  for (size_t i = 0; i < sizeof(command_words) / sizeof(command_words[0]); i++)
     if (strlen(command_words[i].word) == len &&
         strncasecmp(word, command_words[i].word, len) == 0)
       return command_words[i].command;

@@ -84,8 +84,7 @@ int jh_batch_name(uint64_t seq, jh_batch_mode mode, int temp, char *buf,
 
 /* Whether name is a published batch's folder name ("<digits>-<mode>");
  * then *seq and *mode (either may be NULL) receive its parts. */
-int jh_batch_name_parse(const char *name, long long *seq,
-                        jh_batch_mode *mode);
+int jh_batch_name_parse(const char *name, long long *seq, jh_batch_mode *mode);
 
 /* Whether name is a batch's temporary folder name (".<...>.tmp"). */
 int jh_batch_is_temp_name(const char *name);

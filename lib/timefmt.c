@@ -50,8 +50,7 @@ void jh_time_iso_ms(int64_t ms, char buf[JH_TIME_SIZE]) {
     return;
   }
   len = strlen(buf);
-  snprintf(buf + len, JH_TIME_SIZE - len, ".%03" PRId64 "Z",
-           ms - secs * 1000);
+  snprintf(buf + len, JH_TIME_SIZE - len, ".%03" PRId64 "Z", ms - secs * 1000);
 }
 
 void jh_time_iso_near(int64_t ms, int64_t ref, char buf[JH_TIME_SIZE]) {
@@ -113,8 +112,7 @@ void jh_duration_human(int64_t ms, char buf[JH_TIME_SIZE]) {
   else if (ms < 60000)
     snprintf(buf, JH_TIME_SIZE, "%.1fs", (double)ms / 1000.0);
   else if (s < 3600)
-    snprintf(buf, JH_TIME_SIZE, "%" PRId64 "m%02" PRId64 "s", s / 60,
-             s % 60);
+    snprintf(buf, JH_TIME_SIZE, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
   else if (s < 86400)
     snprintf(buf, JH_TIME_SIZE, "%" PRId64 "h%02" PRId64 "m", s / 3600,
              s / 60 % 60);

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "change_report.h"
-#include "testutil.h"
+#include "harness.h"
 
 static void test_words(void **state) {
   (void)state;

@@ -21,8 +21,7 @@ static void test_modes(void **state) {
   (void)state;
   assert_string_equal(jh_batch_mode_name(JH_BATCH_INITIAL), "initial");
   assert_string_equal(jh_batch_mode_name(JH_BATCH_COMPLETE), "complete");
-  assert_string_equal(jh_batch_mode_name(JH_BATCH_INCREMENTAL),
-                      "incremental");
+  assert_string_equal(jh_batch_mode_name(JH_BATCH_INCREMENTAL), "incremental");
   assert_string_equal(jh_batch_mode_name((jh_batch_mode)7), "");
   assert_int_equal(jh_batch_mode_parse("Incremental", &m), 0);
   assert_int_equal(m, JH_BATCH_INCREMENTAL);
@@ -40,16 +39,15 @@ static void test_names(void **state) {
   long long seq = 0;
   jh_batch_mode m = JH_BATCH_INITIAL;
   (void)state;
-  assert_int_equal(jh_batch_name(3, JH_BATCH_COMPLETE, 0, buf, sizeof(buf)),
-                   0);
+  assert_int_equal(jh_batch_name(3, JH_BATCH_COMPLETE, 0, buf, sizeof(buf)), 0);
   assert_string_equal(buf, "0000000003-complete");
   assert_true(jh_batch_name_parse(buf, &seq, &m));
   assert_int_equal(seq, 3);
   assert_int_equal(m, JH_BATCH_COMPLETE);
   assert_false(jh_batch_is_temp_name(buf));
 
-  assert_int_equal(
-      jh_batch_name(12, JH_BATCH_INCREMENTAL, 1, buf, sizeof(buf)), 0);
+  assert_int_equal(jh_batch_name(12, JH_BATCH_INCREMENTAL, 1, buf, sizeof(buf)),
+                   0);
   assert_string_equal(buf, ".0000000012-incremental.tmp");
   assert_true(jh_batch_is_temp_name(buf));
   assert_false(jh_batch_name_parse(buf, &seq, &m));
@@ -58,13 +56,11 @@ static void test_names(void **state) {
                                  sizeof(buf)),
                    0);
   assert_string_equal(buf, "9999999999-initial");
-  assert_int_equal(jh_batch_name(JH_BATCH_SEQ_MAX + 1, JH_BATCH_INITIAL, 0,
-                                 buf, sizeof(buf)),
+  assert_int_equal(jh_batch_name(JH_BATCH_SEQ_MAX + 1, JH_BATCH_INITIAL, 0, buf,
+                                 sizeof(buf)),
                    -1);
-  assert_int_equal(jh_batch_name(0, JH_BATCH_INITIAL, 0, buf, sizeof(buf)),
-                   -1);
-  assert_int_equal(jh_batch_name(1, (jh_batch_mode)5, 0, buf, sizeof(buf)),
-                   -1);
+  assert_int_equal(jh_batch_name(0, JH_BATCH_INITIAL, 0, buf, sizeof(buf)), -1);
+  assert_int_equal(jh_batch_name(1, (jh_batch_mode)5, 0, buf, sizeof(buf)), -1);
   assert_int_equal(jh_batch_name(1, JH_BATCH_COMPLETE, 0, buf, 10), -1);
 
   /* what a reader of batches/ passes over */
@@ -105,9 +101,9 @@ static void test_commands(void **state) {
                {"upsert", JH_COMMAND_NONE}};
   (void)state;
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-    assert_int_equal(
-        jh_batch_command_parse(cases[i].word, strlen(cases[i].word)),
-        cases[i].command);
+    assert_int_equal(jh_batch_command_parse(cases[i].word,
+                                            strlen(cases[i].word)),
+                     cases[i].command);
   /* the length bounds the word: "insert" of "insertion" */
   assert_int_equal(jh_batch_command_parse("insertion", 6), JH_COMMAND_INSERT);
   assert_int_equal(jh_batch_command_parse("insert", 5), JH_COMMAND_NONE);
@@ -122,20 +118,20 @@ static void test_shrank(void **state) {
   (void)state;
   assert_false(jh_batch_shrank(100, 50, 50)); /* exactly the share */
   assert_true(jh_batch_shrank(100, 49, 50));
-  assert_false(jh_batch_shrank(100, 0, 0));   /* the guard is off */
+  assert_false(jh_batch_shrank(100, 0, 0)); /* the guard is off */
   assert_false(jh_batch_shrank(100, 0, -5));
-  assert_false(jh_batch_shrank(0, 0, 10));    /* nothing to lose */
+  assert_false(jh_batch_shrank(0, 0, 10));     /* nothing to lose */
   assert_false(jh_batch_shrank(100, 150, 10)); /* it grew */
   assert_true(jh_batch_shrank(100, 0, 99));
   assert_false(jh_batch_shrank(100, 0, 100));
-  assert_true(jh_batch_shrank(3, 2, 33));     /* 33.3% lost */
+  assert_true(jh_batch_shrank(3, 2, 33)); /* 33.3% lost */
   assert_false(jh_batch_shrank(3, 2, 34));
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_modes),    cmocka_unit_test(test_names),
-      cmocka_unit_test(test_files),    cmocka_unit_test(test_commands),
+      cmocka_unit_test(test_modes),  cmocka_unit_test(test_names),
+      cmocka_unit_test(test_files),  cmocka_unit_test(test_commands),
       cmocka_unit_test(test_shrank),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

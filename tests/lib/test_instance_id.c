@@ -19,7 +19,8 @@
 #include "instance_id.h"
 
 static void test_parse(void **state) {
-  static const char *const bad[] = {"",   "0",   "-3", "+3", " 3", "3 ",
+  static const char *const bad[] = {"",   "0",   "-3",
+                                    "+3", " 3",  "3 ",
                                     "3a", "0x3", "99999999999999999999"};
   int64_t id;
   (void)state;

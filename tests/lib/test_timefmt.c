@@ -73,12 +73,21 @@ static void test_duration_parse(void **state) {
   static const struct {
     const char *text;
     long ms;
-  } good[] = {{"0", 0},          {"5", 5000},       {"500ms", 500},
-              {"5s", 5000},      {"2m", 120000},    {"1h", 3600000},
-              {"30m", 1800000},  {"007s", 7000}};
-  static const char *const bad[] = {"",    "s",    "5x",  "5 s", " 5",
-                                    "+5",  "-5",   "5S",  "5sec", "1.5s",
-                                    "5ms ", "99999999999999999999",
+  } good[] = {{"0", 0},         {"5", 5000},    {"500ms", 500},
+              {"5s", 5000},     {"2m", 120000}, {"1h", 3600000},
+              {"30m", 1800000}, {"007s", 7000}};
+  static const char *const bad[] = {"",
+                                    "s",
+                                    "5x",
+                                    "5 s",
+                                    " 5",
+                                    "+5",
+                                    "-5",
+                                    "5S",
+                                    "5sec",
+                                    "1.5s",
+                                    "5ms ",
+                                    "99999999999999999999",
                                     "9223372036854775807h"};
   long ms;
   (void)state;
@@ -100,10 +109,9 @@ static void test_duration_human(void **state) {
   static const struct {
     int64_t ms;
     const char *text;
-  } cases[] = {{-1, "-"},           {0, "0ms"},
-               {812, "812ms"},      {9000, "9.0s"},
-               {59999, "60.0s"},    {245000, "4m05s"},
-               {7380000, "2h03m"},  {273600000, "3d04h"}};
+  } cases[] = {{-1, "-"},          {0, "0ms"},          {812, "812ms"},
+               {9000, "9.0s"},     {59999, "60.0s"},    {245000, "4m05s"},
+               {7380000, "2h03m"}, {273600000, "3d04h"}};
   char buf[JH_TIME_SIZE];
   (void)state;
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -114,8 +122,10 @@ static void test_duration_human(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_iso),           cmocka_unit_test(test_iso_ms),
-      cmocka_unit_test(test_iso_near),      cmocka_unit_test(test_local_hms),
+      cmocka_unit_test(test_iso),
+      cmocka_unit_test(test_iso_ms),
+      cmocka_unit_test(test_iso_near),
+      cmocka_unit_test(test_local_hms),
       cmocka_unit_test(test_duration_parse),
       cmocka_unit_test(test_duration_human),
   };
