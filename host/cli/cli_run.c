@@ -165,11 +165,11 @@ static int parse_args(int argc, char **argv, run_args *a) {
       if (c == 'n')
         a->dry_run = 1;
       else if (c == 't')
-        a->exec.only = optarg;
+        a->exec.select.only = optarg;
       else if (c == 'F')
-        a->exec.from = optarg;
+        a->exec.select.from = optarg;
       else
-        a->exec.to = optarg;
+        a->exec.select.to = optarg;
       break;
     case 'h':
       run_usage(stdout, cmd);
@@ -211,7 +211,7 @@ static int load_job(const run_args *a, const char *path, jh_job *job) {
   int rc = jh_job_load_opts(path, a->plugin_dirs, a->nplugin_dirs, &opt, job,
                             &diags);
   if (rc == 0)
-    rc = jh_exec_check_selection(job, &a->exec, &diags);
+    rc = jh_plan_check_selection(job->graph, &a->exec.select, &diags);
   jh_diags_print(&diags, stderr);
   jh_diags_clear(&diags);
   if (rc != 0) {
@@ -233,21 +233,15 @@ static int open_home(const run_args *a, jh_home *home, jh_store **store) {
   return rc;
 }
 
+/* The steps the plan selects, with their Orders; nothing runs. */
 static void dry_run(const jh_job *job, const run_args *a) {
   const jh_graph *g = job->graph;
-  int started = a->exec.from == NULL, stopped = 0;
   printf("job %s: steps that would run (dry run, nothing started)\n",
          job->pipeline->job_id);
   for (size_t k = 0; k < g->n; k++) {
     const jh_task_def *t = &job->pipeline->tasks[g->steps[k]];
-    int in;
-    if (a->exec.from != NULL && strcmp(t->id, a->exec.from) == 0)
-      started = 1;
-    in = a->exec.only ? strcmp(t->id, a->exec.only) == 0 : started && !stopped;
-    if (in)
+    if (jh_plan_step_selected(g, &a->exec.select, k))
       printf("Order %zu: %s (%s)\n", g->step_order[k], t->id, t->type);
-    if (a->exec.to != NULL && strcmp(t->id, a->exec.to) == 0)
-      stopped = 1;
   }
 }
 
@@ -380,10 +374,10 @@ int jh_cmd_run(int argc, char **argv) {
     fprintf(stderr, "jobhost: cannot start job %s: %s\n",
             job.pipeline->job_id, jh_store_errmsg(store));
     status = JH_EXIT_ERROR;
-  } else if ((a.exec.only != NULL || a.exec.from != NULL ||
-              a.exec.to != NULL) &&
-             jh_store_job_select(store, instance, a.exec.only, a.exec.from,
-                                 a.exec.to) != 0) {
+  } else if ((a.exec.select.only != NULL || a.exec.select.from != NULL ||
+              a.exec.select.to != NULL) &&
+             jh_store_job_select(store, instance, a.exec.select.only,
+                                 a.exec.select.from, a.exec.select.to) != 0) {
     fprintf(stderr, "jobhost: cannot record the steps of instance %lld: %s\n",
             (long long)instance, jh_store_errmsg(store));
     jh_store_job_finish(store, instance, JH_STATE_ERROR,
@@ -456,11 +450,12 @@ int jh_cmd_resume(int argc, char **argv) {
     goto out;
   }
   /* the run's steps, unless this command names others */
-  kept_steps = a.exec.only == NULL && a.exec.from == NULL && a.exec.to == NULL;
+  kept_steps = a.exec.select.only == NULL && a.exec.select.from == NULL &&
+               a.exec.select.to == NULL;
   if (kept_steps) {
-    a.exec.only = row.select_task;
-    a.exec.from = row.select_from;
-    a.exec.to = row.select_to;
+    a.exec.select.only = row.select_task;
+    a.exec.select.from = row.select_from;
+    a.exec.select.to = row.select_to;
   }
   if (load_job(&a, row.pipeline_path, &job) != 0) {
     status = JH_EXIT_USAGE;
@@ -497,8 +492,9 @@ int jh_cmd_resume(int argc, char **argv) {
     goto out;
   }
   /* Steps named here replace the run's, for a later resume too. */
-  if (!kept_steps && jh_store_job_select(store, instance, a.exec.only,
-                                         a.exec.from, a.exec.to) != 0) {
+  if (!kept_steps &&
+      jh_store_job_select(store, instance, a.exec.select.only,
+                          a.exec.select.from, a.exec.select.to) != 0) {
     fprintf(stderr, "jobhost resume: cannot record the steps of instance "
                     "%lld: %s\n",
             (long long)instance, jh_store_errmsg(store));

@@ -1,8 +1,12 @@
 /*
  * executor.c — the job state machine (see executor.h).
  *
- * One loop: start what may start, wait (poll) for reports, signals and
- * deadlines, end what has ended, until nothing runs and nothing may start.
+ * The plan (plan.h) decides; the executor does the I/O around it: it
+ * records each decision in the store, starts attempts through a runner
+ * (runner.h), waits for them, signals and deadlines, and prints progress
+ * (progress.h). One loop: start what may start, wait for reports,
+ * signals and deadlines, end what has ended, until nothing runs and
+ * nothing may start.
  */
 #include "config.h"
 
@@ -10,8 +14,8 @@
 #include "export_output.h"
 
 #include "atomic_file.h"
-#include "change_report.h"
 #include "faultpoint.h"
+#include "change_report.h"
 #include "idstore.h"
 #include "instance_id.h"
 #include "timefmt.h"
@@ -19,12 +23,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,49 +33,24 @@
 #include <jansson.h>
 
 #include "plan.h"
+#include "progress.h"
 #include "report.h"
-#include "services.h"
-#include "worker.h"
+#include "runner.h"
 
-typedef enum phase {
-  PH_EXCLUDED = 0, /* not part of this run */
-  PH_PENDING,      /* may start once its level (or parents) allow */
-  PH_RUNNING,
-  PH_WAIT_RETRY, /* failed; starts again at retry_at */
-  PH_DONE
-} phase;
-
+/* What the executor keeps of a task besides the plan's view of it. */
 typedef struct task_run {
   const jh_task_def *def;
-  int level;
-  size_t group; /* launch group (jh_plan_group), by step position */
-  int reads_dirty; /* runs only after a task that sets dirty flags */
-  int sets_dirty;  /* its type sets dirty flags */
-  phase ph;
-  jh_state state; /* when PH_DONE */
-  int produced_output;
-  int attempts;     /* made in this run */
-  int attempt_base; /* recorded by earlier runs of the instance */
-  int validation;   /* resume of a Blocked task */
+  int attempt_base; /* attempts recorded by earlier runs of the instance */
   int64_t resume_of;
   int64_t task_instance;
   int64_t started_ms, ended_ms; /* wall clock of the last attempt */
-  int64_t deadline, kill_at, retry_at; /* monotonic ms; 0: none */
-  int timed_out, term_sent;
-  int lost_with_fs; /* its worker died with the fork server */
   int64_t progress_at; /* monotonic ms of the last progress recorded */
   char *progress_seen; /* what was recorded then (message and counters) */
   char *message;
   char *counters; /* JSON object text */
-  jh_worker worker;
   jh_outcome outcome;
   char *log_path; /* of the current attempt */
   char *work_dir;
-  /* PH_EXCLUDED parent of a selected task: its last result in this job */
-  int last_known;
-  jh_state last_state;
-  int last_output;
-  int64_t last_instance;
 } task_run;
 
 typedef struct run {
@@ -83,37 +59,22 @@ typedef struct run {
   jh_store *store;
   int64_t instance;
   const jh_exec_options *opt;
+  jh_plan plan;
   task_run *t;
   size_t n;
-  size_t *running; /* indices of the PH_RUNNING tasks */
-  size_t nrunning;
-  size_t npending;  /* tasks in PH_PENDING */
-  size_t nretry;    /* tasks in PH_WAIT_RETRY */
-  size_t nmarkers_open; /* tasks that set dirty flags, selected, not ended */
-  const struct task_run *marker_ok; /* one of them that Succeeded */
-  size_t cursor;    /* levels: first step not yet ended */
-  int stop;      /* no new task starts */
-  int cancelled; /* cancel asked: running tasks finish, the job ends
-                    Cancelled */
-  int cancel_now; /* asked to stop now: running tasks get SIGTERM, then
-                     SIGKILL after the grace period */
+  jh_runner *runner;
+  jh_progress progress;
+  int runner_failed;       /* the runner could start nothing any more */
+  char runner_note[400];   /* what happened to it, for the job's record */
   int cancel_store; /* the level last read from the store */
   sig_atomic_t store_asks_seen; /* sig_store_asks when it was read */
-  int fs_restarts;  /* fork servers started again after one died */
-  int fs_failed;    /* the fork server died and could not be restarted */
-  char fs_note[400]; /* what happened to it, for the job's record */
   int store_error;
   char store_why[600]; /* the first failure to record, for the job */
   char batch_what[300]; /* the first task end of the open batch */
   int store_recovered; /* every end was recorded again after it */
-  const char *stopped_by; /* id of the task that stopped the job */
-  jh_state stopped_state; /* how it ended: Error outranks Blocked */
-  int status_shown;
-  jh_forkserver *fs;       /* NULL with --isolation none */
-  int own_fs;              /* started here, so stopped here */
-  struct pollfd *pollfds; /* 2n + 2, reused by every wait */
-  size_t *pollowner;      /* task index of each pollfd */
 } run;
+
+#define note(r, ...) jh_progress_note(&(r)->progress, __VA_ARGS__)
 
 /* ---- signals: a self-pipe wakes the loop ---- */
 
@@ -132,7 +93,9 @@ static const int handled_sigs[NSIGS] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1,
 static int sig_pipe[2] = {-1, -1};
 static volatile sig_atomic_t sig_cancel_count;
 static volatile sig_atomic_t sig_store_asks;
-static volatile sig_atomic_t inproc_cancel; /* --isolation none */
+/* The cancel flag of attempts run in the host (runner_inproc.c): set here
+ * too, since the loop does not turn while such an attempt runs. */
+static volatile sig_atomic_t task_cancel;
 
 static void on_signal(int sig) {
   int saved = errno;
@@ -140,7 +103,7 @@ static void on_signal(int sig) {
   if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
     sig_cancel_count++;
     if (sig_cancel_count >= 2)
-      inproc_cancel = 1;
+      task_cancel = 1;
   } else if (sig == SIGUSR1) {
     sig_store_asks++;
   }
@@ -160,7 +123,7 @@ static int signals_install(struct sigaction old[NSIGS]) {
   sigemptyset(&sa.sa_mask);
   sig_cancel_count = 0;
   sig_store_asks = 1; /* read the store once: a cancel may have come first */
-  inproc_cancel = 0;
+  task_cancel = 0;
   for (int i = 0; i < NSIGS; i++)
     sigaction(sigs[i], &sa, &old[i]);
   return 0;
@@ -172,12 +135,6 @@ static void signals_restore(struct sigaction old[NSIGS]) {
   close(sig_pipe[0]);
   close(sig_pipe[1]);
   sig_pipe[0] = sig_pipe[1] = -1;
-}
-
-static void drain_sig_pipe(void) {
-  char buf[64];
-  while (read(sig_pipe[0], buf, sizeof(buf)) > 0)
-    ;
 }
 
 /* ---- time and files ---- */
@@ -195,58 +152,33 @@ static void rmtree_if_exists(const char *dir) {
     (void)jh_remove_tree(dir);
 }
 
+static const char *task_id(const run *r, size_t i) {
+  return r->plan.t[i].def->id;
+}
+
+/* The id of the task that stopped the job, or NULL. */
+static const char *stopped_by(const run *r) {
+  return r->plan.stopped_by != JH_PLAN_NONE ? task_id(r, r->plan.stopped_by)
+                                            : NULL;
+}
+
 /* ---- progress ---- */
 
-static void status_clear(run *r) {
-  if (r->opt->live && r->status_shown) {
-    fputs("\r\033[K", r->opt->progress);
-    r->status_shown = 0;
-  }
-}
-
+/* The status line: the first running tasks, in task order. */
 static void status_draw(run *r) {
-  size_t done = 0, total = 0, shown = 0;
-  FILE *f = r->opt->progress;
-  if (!r->opt->live)
+  jh_progress_item items[JH_PROGRESS_ITEMS];
+  size_t shown = 0;
+  if (!r->progress.live)
     return;
-  for (size_t i = 0; i < r->n; i++) {
-    if (r->t[i].ph == PH_EXCLUDED)
-      continue;
-    total++;
-    done += r->t[i].ph == PH_DONE;
-  }
-  fprintf(f, "\r\033[K[%zu/%zu]", done, total);
-  for (size_t i = 0; i < r->n && shown < 4; i++)
-    if (r->t[i].ph == PH_RUNNING) {
-      task_run *t = &r->t[i];
-      if (t->outcome.progress_total > 0)
-        fprintf(f, " %s %llu/%llu", t->def->id,
-                (unsigned long long)t->outcome.progress_done,
-                (unsigned long long)t->outcome.progress_total);
-      else
-        fprintf(f, " %s", t->def->id);
+  for (size_t i = 0; i < r->n && shown < JH_PROGRESS_ITEMS; i++)
+    if (r->plan.t[i].phase == JH_PHASE_RUNNING) {
+      items[shown].id = task_id(r, i);
+      items[shown].done = r->t[i].outcome.progress_done;
+      items[shown].total = r->t[i].outcome.progress_total;
       shown++;
     }
-  if (r->nrunning > shown)
-    fprintf(f, " +%zu", r->nrunning - shown);
-  fflush(f);
-  r->status_shown = 1;
-}
-
-static void note(run *r, const char *fmt, ...) JOBHOST_PRINTF(2, 3);
-static void note(run *r, const char *fmt, ...) {
-  char stamp[JH_TIME_SIZE];
-  va_list ap;
-  if (r->opt->progress == NULL)
-    return;
-  status_clear(r);
-  jh_time_local_hms(time(NULL), stamp);
-  fprintf(r->opt->progress, "%s ", stamp);
-  va_start(ap, fmt);
-  vfprintf(r->opt->progress, fmt, ap);
-  va_end(ap);
-  fputc('\n', r->opt->progress);
-  fflush(r->opt->progress);
+  jh_progress_status(&r->progress, r->plan.ndone, r->plan.nselected, items,
+                     shown, r->plan.nrunning);
 }
 
 /* ---- recording ---- */
@@ -272,132 +204,16 @@ static void set_message(task_run *t, const char *msg) {
   t->message = copy;
 }
 
-static int phase_open(phase ph) {
-  return ph == PH_PENDING || ph == PH_RUNNING || ph == PH_WAIT_RETRY;
-}
-
-/* Every change of phase goes through here: it keeps the counts and the
- * running list that spare the loop from looking at every task. */
-static void set_phase(run *r, task_run *t, phase ph) {
-  size_t i = (size_t)(t - r->t);
-  if (t->ph == ph)
-    return;
-  if (t->sets_dirty && phase_open(t->ph) != phase_open(ph)) {
-    if (phase_open(ph))
-      r->nmarkers_open++;
-    else
-      r->nmarkers_open--;
-  }
-  if (t->ph == PH_PENDING)
-    r->npending--;
-  else if (t->ph == PH_WAIT_RETRY)
-    r->nretry--;
-  else if (t->ph == PH_RUNNING)
-    for (size_t k = 0; k < r->nrunning; k++)
-      if (r->running[k] == i) {
-        r->running[k] = r->running[--r->nrunning];
-        break;
-      }
-  if (ph == PH_PENDING)
-    r->npending++;
-  else if (ph == PH_WAIT_RETRY)
-    r->nretry++;
-  else if (ph == PH_RUNNING)
-    r->running[r->nrunning++] = i;
-  t->ph = ph;
-}
-
 /* A task that will not be launched in this run. */
-static void finish_unlaunched(run *r, task_run *t, jh_state state,
+static void finish_unlaunched(run *r, size_t i, jh_state state,
                               const char *why) {
-  set_phase(r, t, PH_DONE);
-  t->state = state;
-  t->produced_output = 0;
-  set_message(t, why);
+  const jh_plan_task *pt = &r->plan.t[i];
+  jh_plan_skip(&r->plan, i, state);
+  set_message(&r->t[i], why);
   store_check(r,
-              jh_store_task_record(r->store, r->instance, t->def->id,
-                                   t->def->type, t->level, state, why),
+              jh_store_task_record(r->store, r->instance, pt->def->id,
+                                   pt->def->type, pt->level, state, why),
               "a task");
-}
-
-/* ---- parent links ---- */
-
-/* NULL when every parent allows t to start; else the reason in buf. A
- * parent outside the selection is judged on its last result in this job. */
-static const char *parents_block(run *r, size_t i, char *buf, size_t size) {
-  const jh_graph *g = r->job->graph;
-  for (size_t k = 0; k < g->nparents[i]; k++) {
-    const task_run *p = &r->t[g->parents[i][k]];
-    jh_plan_parent pp = {.id = p->def->id, .selected = p->ph != PH_EXCLUDED};
-    const char *why;
-    if (pp.selected) {
-      pp.ended = p->ph == PH_DONE;
-      pp.state = p->state;
-      pp.produced_output = p->produced_output;
-    } else {
-      pp.ended = p->last_known;
-      pp.state = p->last_state;
-      pp.produced_output = p->last_output;
-      pp.instance = p->last_instance;
-    }
-    why = jh_plan_parent_verdict(&pp, buf, size);
-    if (why != NULL)
-      return why;
-  }
-  return NULL;
-}
-
-/* The task that sets dirty flags a dirty task is judged on: one that
- * Succeeded in this run, else the first selected one, else the first of
- * the job (none: m->id NULL). */
-static void dirty_marker(run *r, jh_plan_marker *m) {
-  const task_run *pick = r->marker_ok;
-  int rank = pick != NULL ? 3 : 0; /* 3 Succeeded, 2 selected, 1 in job */
-  for (size_t i = 0; i < r->n && rank < 3; i++) {
-    const task_run *t = &r->t[i];
-    int here;
-    if (!t->sets_dirty)
-      continue;
-    here = t->ph == PH_DONE && t->state == JH_STATE_SUCCEEDED ? 3
-           : t->ph != PH_EXCLUDED                            ? 2
-                                                             : 1;
-    if (here > rank) {
-      pick = t;
-      rank = here;
-    }
-  }
-  memset(m, 0, sizeof(*m));
-  if (pick == NULL)
-    return;
-  if (rank == 3) /* a task that ended stays as it ended */
-    r->marker_ok = pick;
-  m->id = pick->def->id;
-  m->type = pick->def->type;
-  m->selected = pick->ph != PH_EXCLUDED;
-  m->ended = pick->ph == PH_DONE;
-  m->state = pick->state;
-}
-
-/* NULL when task i may start; else why it is Skipped, in buf. */
-static const char *start_block(run *r, size_t i, char *buf, size_t size) {
-  jh_plan_marker m;
-  const char *why = parents_block(r, i, buf, size);
-  if (why != NULL || !r->t[i].reads_dirty)
-    return why;
-  dirty_marker(r, &m);
-  return jh_plan_dirty_verdict(1, &m, buf, size);
-}
-
-/* In dependencies mode: 1 when every parent in the run has ended, and,
- * for a dirty task, every selected task that sets dirty flags. */
-static int parents_done(run *r, size_t i) {
-  const jh_graph *g = r->job->graph;
-  for (size_t k = 0; k < g->nparents[i]; k++) {
-    phase ph = r->t[g->parents[i][k]].ph;
-    if (ph != PH_EXCLUDED && ph != PH_DONE)
-      return 0;
-  }
-  return !r->t[i].reads_dirty || r->nmarkers_open == 0;
 }
 
 /* ---- ending an attempt ---- */
@@ -415,25 +231,44 @@ static void discard_export(run *r, task_run *t) {
          t->def->id, conn->text, jobhost_strerror(rc));
 }
 
+/* How an attempt that sent no result ended, as the host saw it. */
+static void describe_end(const run *r, size_t i, const jh_run_end *e,
+                         int stopped, char *how, size_t size) {
+  const jh_plan_task *pt = &r->plan.t[i];
+  int killed = WIFSIGNALED(e->status) && WTERMSIG(e->status) == SIGKILL;
+  if (pt->timed_out)
+    snprintf(how, size, "timed out after %ld ms%s", pt->def->timeout_ms,
+             killed ? " (killed)" : "");
+  else if (e->lost)
+    snprintf(how, size, "the fork server died, and the worker with it");
+  else if (stopped)
+    snprintf(how, size, "stopped by the cancel (%s)",
+             killed ? "killed after the grace period"
+                    : "it ended without a result");
+  else
+    jh_worker_describe_exit(e->status, how, size);
+}
+
 /* The state of an attempt from its result; the host's side of the story
  * in why. A task that reported its result is recorded with it, even when
  * a cancel came meanwhile; one that ended without a result is Cancelled
  * when the cancel stopped it, else Error — unless it had said its
  * transaction was committed: then it Succeeded (its changes applied) or is
  * Blocked (its changes held), and the message says what came after. */
-static jh_state attempt_state(run *r, const task_run *t, int exit_status,
+static jh_state attempt_state(run *r, size_t i, const jh_run_end *e,
                               char *why, size_t size) {
-  const jh_outcome *o = &t->outcome;
-  int stopped = r->cancel_now && t->term_sent && !t->timed_out;
+  const jh_plan_task *pt = &r->plan.t[i];
+  const jh_outcome *o = &r->t[i].outcome;
+  int stopped = r->plan.cancel_now && pt->term_sent && !pt->timed_out;
   char how[300];
 
-  if (o->has_result && t->timed_out && o->result != 0) {
-    snprintf(why, size, "timed out after %ld ms", t->def->timeout_ms);
+  if (o->has_result && pt->timed_out && o->result != 0) {
+    snprintf(why, size, "timed out after %ld ms", pt->def->timeout_ms);
     return JH_STATE_ERROR;
   }
   if (o->has_result) {
-    const jobhost_task_type *tt = t->def->task_type;
-    jh_state state = jh_plan_result_state(o->result, t->def->type,
+    const jobhost_task_type *tt = pt->def->task_type;
+    jh_state state = jh_plan_result_state(o->result, pt->def->type,
                                           tt != NULL ? tt->flags : 0, why,
                                           size);
     if (state == JH_STATE_SUCCEEDED && stopped)
@@ -441,22 +276,7 @@ static jh_state attempt_state(run *r, const task_run *t, int exit_status,
                           "work");
     return state;
   }
-  if (t->timed_out)
-    snprintf(how, sizeof(how), "timed out after %ld ms%s",
-             t->def->timeout_ms,
-             WIFSIGNALED(exit_status) && WTERMSIG(exit_status) == SIGKILL
-                 ? " (killed)"
-                 : "");
-  else if (t->lost_with_fs)
-    snprintf(how, sizeof(how), "the fork server died, and the worker with "
-                               "it");
-  else if (stopped)
-    snprintf(how, sizeof(how), "stopped by the cancel (%s)",
-             WIFSIGNALED(exit_status) && WTERMSIG(exit_status) == SIGKILL
-                 ? "killed after the grace period"
-                 : "it ended without a result");
-  else
-    jh_worker_describe_exit(exit_status, how, sizeof(how));
+  describe_end(r, i, e, stopped, how, sizeof(how));
   if (o->committed == JH_COMMITTED_HELD) {
     snprintf(why, size, "its changes were committed held over a threshold; "
              "then %s; `jobhost resume %lld` applies them", how,
@@ -484,46 +304,34 @@ static void forget_missing_log(run *r, task_run *t) {
  * full, ...) committed nothing: the changes stay held and the task is
  * Blocked again, so that the instance can still be resumed
  * (doc/jobs.md). */
-static jh_state validation_failed(run *r, task_run *t) {
+static void validation_failed(run *r, task_run *t) {
   char msg[1200];
   snprintf(msg, sizeof(msg), "the validation of the held changes failed: "
            "%s; they stay held, `jobhost resume %lld` validates them again",
            t->message != NULL ? t->message : "no reason given",
            (long long)r->instance);
   set_message(t, msg);
-  return JH_STATE_BLOCKED;
 }
 
 /* A task killed after its transaction committed did not finish what
  * follows the commit: its change report is put in place and the batches
  * it consumed are removed now, not at the next synchronization. */
-static void finish_committed(run *r, const task_run *t) {
+static void finish_committed(run *r, size_t i) {
+  const jh_outcome *o = &r->t[i].outcome;
   char err[512];
-  if (!t->outcome.committed || t->outcome.has_result ||
+  if (!o->committed || o->has_result ||
       access(r->home->identity_store_path, F_OK) != 0)
     return;
   if (jh_idstore_finish_committed(r->home->identity_store_path,
                                   r->home->folders[JOBHOST_FOLDER_COLLECT],
                                   err, sizeof(err)) != 0)
     note(r, "%s: what follows its commit is left for the next "
-         "synchronization: %s", t->def->id, err);
+         "synchronization: %s", task_id(r, i), err);
 }
 
-static void end_attempt(run *r, task_run *t, int exit_status) {
+/* The message: the task's own, else what the host saw, else the code. */
+static void attempt_message(task_run *t, const char *why) {
   const jh_outcome *o = &t->outcome;
-  char why[512], what[300];
-  jh_state state;
-  int64_t now = jh_now_ms();
-
-  why[0] = '\0';
-  finish_committed(r, t);
-  state = attempt_state(r, t, exit_status, why, sizeof(why));
-  if (t->worker.proto_error && state == JH_STATE_SUCCEEDED) {
-    state = JH_STATE_ERROR;
-    snprintf(why, sizeof(why), "worker sent a malformed report");
-  }
-
-  /* The message: the task's own, else what the host saw, else the code. */
   if (o->message != NULL && why[0] != '\0') {
     char both[1024];
     snprintf(both, sizeof(both), "%s; %s", why, o->message);
@@ -537,81 +345,98 @@ static void end_attempt(run *r, task_run *t, int exit_status) {
   } else {
     set_message(t, NULL);
   }
+}
+
+/* The log is made on the task's first output line; an attempt that did
+ * not succeed always gets one, ending with why. */
+static void log_trailer(task_run *t, int attempt, jh_state state,
+                        int64_t now) {
+  FILE *log;
+  if (state == JH_STATE_SUCCEEDED && t->outcome.log == NULL)
+    return;
+  jh_outcome_log_dropped_note(&t->outcome);
+  log = jh_outcome_log(&t->outcome);
+  if (log != NULL)
+    fprintf(log, "# attempt %d ended %s after %lld ms%s%s\n", attempt,
+            jh_state_name(state), (long long)(now - t->started_ms),
+            t->message ? ": " : "", t->message ? t->message : "");
+}
+
+/* A failed attempt that is tried again: recorded as it ended. */
+static void record_retry(run *r, size_t i, jh_state state, long delay) {
+  const jh_plan_task *pt = &r->plan.t[i];
+  task_run *t = &r->t[i];
+  char msg[1200], what[300];
+  snprintf(msg, sizeof(msg), "%s (attempt %d of %d; retrying in %ld ms)",
+           t->message ? t->message : "failed", pt->attempts,
+           pt->def->retries + 1, delay);
+  snprintf(what, sizeof(what), "task %s (%s)", pt->def->id,
+           jh_state_name(state));
+  store_check(r,
+              jh_store_task_finish(r->store, t->task_instance, state, msg, 0,
+                                   t->counters),
+              what);
+  forget_missing_log(r, t);
+  note(r, "%s attempt %d failed: %s", pt->def->id, pt->attempts, msg);
+}
+
+static void record_end(run *r, size_t i, jh_state state) {
+  const jh_plan_task *pt = &r->plan.t[i];
+  task_run *t = &r->t[i];
+  char what[300];
+  snprintf(what, sizeof(what), "task %s (%s)", pt->def->id,
+           jh_state_name(state));
+  store_check(r,
+              jh_store_task_finish(r->store, t->task_instance, state,
+                                   t->message, pt->produced_output,
+                                   t->counters),
+              what);
+  forget_missing_log(r, t);
+  note(r, "%s %s in %lld ms%s%s", pt->def->id, jh_state_name(state),
+       (long long)(t->ended_ms - t->started_ms), t->message ? ": " : "",
+       t->message ? t->message : "");
+}
+
+static void end_attempt(run *r, size_t i, const jh_run_end *e) {
+  const jh_plan_task *pt = &r->plan.t[i];
+  task_run *t = &r->t[i];
+  const jh_outcome *o = &t->outcome;
+  char why[512];
+  jh_plan_end end;
+  jh_state state;
+  int output;
+
+  why[0] = '\0';
+  finish_committed(r, i);
+  state = attempt_state(r, i, e, why, sizeof(why));
+  if (e->proto_error && state == JH_STATE_SUCCEEDED) {
+    state = JH_STATE_ERROR;
+    snprintf(why, sizeof(why), "worker sent a malformed report");
+  }
+  attempt_message(t, why);
   free(t->counters);
   t->counters = jh_outcome_counters_json(o);
-  t->produced_output = o->produced_output < 0 ? state == JH_STATE_SUCCEEDED
-                                              : o->produced_output;
-  t->ended_ms = now;
+  output = o->produced_output < 0 ? state == JH_STATE_SUCCEEDED
+                                  : o->produced_output;
+  t->ended_ms = jh_now_ms();
   /* An export that did not succeed leaves no table of its connection for
    * prepare to read as if it were current (doc/synchronization.md), even
    * when its worker crashed or timed out before it could clean up. */
   if (state != JH_STATE_SUCCEEDED &&
       (jh_task_flags(t->def) & JOBHOST_TASK_EXPORTS))
     discard_export(r, t);
-  /* The log is made on the task's first output line; an attempt that did
-   * not succeed always gets one, ending with why. */
-  if (state != JH_STATE_SUCCEEDED || t->outcome.log != NULL) {
-    FILE *log;
-    jh_outcome_log_dropped_note(&t->outcome);
-    log = jh_outcome_log(&t->outcome);
-    if (log != NULL)
-      fprintf(log, "# attempt %d ended %s after %lld ms%s%s\n",
-              t->attempt_base + t->attempts, jh_state_name(state),
-              (long long)(now - t->started_ms), t->message ? ": " : "",
-              t->message ? t->message : "");
-  }
-
-  if (state == JH_STATE_ERROR && !r->stop && t->attempts <= t->def->retries) {
-    long delay = t->def->retry_delay_ms;
-    char msg[1200];
-    for (int k = 1; k < t->attempts && delay < 3600000; k++)
-      delay *= 2;
-    snprintf(msg, sizeof(msg), "%s (attempt %d of %d; retrying in %ld ms)",
-             t->message ? t->message : "failed", t->attempts,
-             t->def->retries + 1, delay);
-    snprintf(what, sizeof(what), "task %s (%s)", t->def->id,
-             jh_state_name(state));
-    store_check(r,
-                jh_store_task_finish(r->store, t->task_instance, state, msg,
-                                     0, t->counters),
-                what);
-    forget_missing_log(r, t);
-    note(r, "%s attempt %d failed: %s", t->def->id, t->attempts, msg);
-    set_phase(r, t, PH_WAIT_RETRY);
-    t->retry_at = mono_ms() + delay;
+  log_trailer(t, t->attempt_base + pt->attempts, state, t->ended_ms);
+  jh_plan_attempt_ended(&r->plan, i, state, output, mono_ms(), &end);
+  if (end.retry) {
+    record_retry(r, i, state, end.delay_ms);
     return;
   }
-  if (state == JH_STATE_ERROR && t->validation)
-    state = validation_failed(r, t);
-  if (state == JH_STATE_ERROR && t->def->continue_on_error)
-    state = JH_STATE_WARNING;
-  if (state == JH_STATE_ERROR || state == JH_STATE_BLOCKED) {
-    /* The job's message names what stopped it: an Error outranks a
-     * Blocked task that ended first. */
-    if (!r->stop || (state == JH_STATE_ERROR &&
-                     r->stopped_state == JH_STATE_BLOCKED)) {
-      r->stopped_by = t->def->id;
-      r->stopped_state = state;
-    }
-    r->stop = 1;
-  }
-  t->state = state;
-  set_phase(r, t, PH_DONE);
-  snprintf(what, sizeof(what), "task %s (%s)", t->def->id,
-           jh_state_name(state));
-  store_check(r,
-              jh_store_task_finish(r->store, t->task_instance, state,
-                                   t->message, t->produced_output,
-                                   t->counters),
-              what);
-  forget_missing_log(r, t);
-  note(r, "%s %s in %lld ms%s%s", t->def->id, jh_state_name(state),
-       (long long)(t->ended_ms - t->started_ms), t->message ? ": " : "",
-       t->message ? t->message : "");
+  if (end.validation_failed)
+    validation_failed(r, t);
+  record_end(r, i, end.state);
 }
 
 static void attempt_cleanup(task_run *t) {
-  jh_worker_clear(&t->worker);
   jh_outcome_close_log(&t->outcome);
   t->outcome.log_path = NULL;
   rmtree_if_exists(t->work_dir);
@@ -619,12 +444,19 @@ static void attempt_cleanup(task_run *t) {
   t->work_dir = NULL;
 }
 
+/* Every attempt that has ended is recorded. */
+static void collect_ended(run *r) {
+  jh_run_end e;
+  while (r->runner->ops->take_ended(r->runner, &e)) {
+    jh_fault_point("exec.result_received");
+    end_attempt(r, e.index, &e);
+    attempt_cleanup(&r->t[e.index]);
+  }
+}
+
 /* ---- starting an attempt ---- */
 
-static int fs_revive(run *r);
-
-static int prepare_attempt(run *r, task_run *t) {
-  int attempt = t->attempt_base + t->attempts;
+static int prepare_attempt(run *r, task_run *t, int attempt) {
   free(t->log_path);
   t->log_path = jh_task_file_path(r->home->folders[JOBHOST_FOLDER_JOB_LOGS],
                                   r->instance, t->def->id, attempt,
@@ -641,172 +473,105 @@ static int prepare_attempt(run *r, task_run *t) {
   return 0;
 }
 
-static void start_task(run *r, size_t i) {
-  task_run *t = &r->t[i];
-  char why[600];
-  const char *block;
-  jh_task_env env;
-  int rc;
+/* NULL when task i may start; else why it is Skipped, in why. */
+static const char *start_block(run *r, size_t i, char *why, size_t size) {
+  const char *block = NULL;
+  if (r->opt->leave_out != NULL && !r->plan.t[i].validation)
+    block = r->opt->leave_out(r->opt->leave_out_arg, r->t[i].def,
+                              r->instance, why, size);
+  return block != NULL ? block
+                       : jh_plan_start_verdict(&r->plan, i, why, size);
+}
 
-  block = r->opt->leave_out != NULL && !t->validation
-              ? r->opt->leave_out(r->opt->leave_out_arg, t->def, r->instance,
-                                  why, sizeof(why))
-              : NULL;
-  if (block == NULL)
-    block = start_block(r, i, why, sizeof(why));
-  if (block != NULL) {
-    finish_unlaunched(r, t, JH_STATE_SKIPPED, block);
-    note(r, "%s Skipped: %s", t->def->id, block);
-    return;
-  }
-  t->attempts++;
+/* The attempt starts in the plan and in the store; its log and work
+ * folder are named. 0, or the failure (the task then ended Error). */
+static int record_start(run *r, size_t i, int64_t now) {
+  task_run *t = &r->t[i];
+  int attempt, rc;
+  jh_plan_started(&r->plan, i, now);
+  attempt = t->attempt_base + r->plan.t[i].attempts;
   jh_outcome_clear(&t->outcome);
-  t->timed_out = t->term_sent = 0;
-  t->kill_at = 0;
   t->progress_at = 0;
   free(t->progress_seen);
   t->progress_seen = NULL;
   t->started_ms = jh_now_ms();
-  rc = prepare_attempt(r, t);
+  rc = prepare_attempt(r, t, attempt);
   if (rc == 0)
     rc = jh_store_task_start(r->store, r->instance, t->def->id, t->def->type,
-                             t->level, t->attempt_base + t->attempts,
-                             t->log_path, &t->task_instance);
-  if (rc != 0) {
-    note(r, "%s cannot start: %s", t->def->id,
-         rc == -EIO ? jh_store_errmsg(r->store) : jobhost_strerror(rc));
-    attempt_cleanup(t);
-    set_phase(r, t, PH_DONE);
-    t->state = JH_STATE_ERROR;
-    set_message(t, "the host could not prepare the task");
-    if (!r->stop || r->stopped_state == JH_STATE_BLOCKED) {
-      r->stopped_by = t->def->id;
-      r->stopped_state = JH_STATE_ERROR;
-    }
-    r->stop = 1;
-    r->store_error = rc == -EIO ? rc : r->store_error;
+                             r->plan.t[i].level, attempt, t->log_path,
+                             &t->task_instance);
+  if (rc == 0)
+    return 0;
+  note(r, "%s cannot start: %s", t->def->id,
+       rc == -EIO ? jh_store_errmsg(r->store) : jobhost_strerror(rc));
+  attempt_cleanup(t);
+  jh_plan_start_failed(&r->plan, i);
+  set_message(t, "the host could not prepare the task");
+  r->store_error = rc == -EIO ? rc : r->store_error;
+  return rc;
+}
+
+static void start_task(run *r, size_t i, int64_t now) {
+  task_run *t = &r->t[i];
+  int validation = r->plan.t[i].validation;
+  char why[600];
+  const char *block = start_block(r, i, why, sizeof(why));
+  jh_runner_task rt;
+  int rc;
+
+  if (block != NULL) {
+    finish_unlaunched(r, i, JH_STATE_SKIPPED, block);
+    note(r, "%s Skipped: %s", t->def->id, block);
     return;
   }
+  if (record_start(r, i, now) != 0)
+    return;
   /* The log is made by the worker (which writes its header and sends its
    * stdout and stderr there), or by the host on the first log record. */
   t->outcome.log_path = t->log_path;
   t->outcome.task_id = t->def->id;
-
-  memset(&env, 0, sizeof(env));
-  env.def = t->def;
-  env.pipeline = r->job->pipeline;
-  env.home = r->home;
-  env.work_dir = t->work_dir;
-  env.task_instance = t->task_instance;
-  env.force = r->opt->force || t->validation;
-  env.resume_of = t->validation ? t->resume_of : 0;
+  rt.index = i;
+  rt.task_instance = t->task_instance;
+  rt.force = r->opt->force || validation;
+  rt.resume_of = validation ? t->resume_of : 0;
+  rt.work_dir = t->work_dir;
   note(r, "%s (%s) started%s", t->def->id, t->def->type,
-       t->validation ? " to validate the blocked run" : "");
-
-  if (r->opt->isolation == JH_ISOLATION_NONE) {
-    env.fd = -1;
-    env.outcome = &t->outcome;
-    env.cancelled = &inproc_cancel;
-    set_phase(r, t, PH_RUNNING);
-    jh_task_execute(&env);
-    end_attempt(r, t, 0);
-    attempt_cleanup(t);
-    return;
-  }
-  {
-    jh_spawn_args sa = {.task_index = i,
-                        .task_instance = t->task_instance,
-                        .force = env.force,
-                        .resume_of = env.resume_of,
-                        .work_dir = t->work_dir};
-    /* The worker's pid and pipes arrive with the fork server's answer
-     * (on_spawned); meanwhile the task counts as running. */
-    memset(&t->worker, 0, sizeof(t->worker));
-    t->worker.fd = t->worker.out_fd = -1;
-    t->lost_with_fs = 0;
-    rc = jh_forkserver_request(r->fs, &sa);
-    /* Its fork server died since the last turn: a new one, then again. */
-    if (rc == -EPIPE && fs_revive(r) == 0)
-      rc = jh_forkserver_request(r->fs, &sa);
-  }
-  if (rc != 0) {
+       validation ? " to validate the blocked run" : "");
+  rc = r->runner->ops->start(r->runner, &rt, &t->outcome);
+  if (r->runner->failed)
+    jh_plan_halt(&r->plan);
+  if (rc != 0) { /* it ends at once, with that error as its result */
+    jh_run_end e = {.index = i};
     t->outcome.has_result = 1;
     t->outcome.result = rc;
     set_message(t, NULL);
-    set_phase(r, t, PH_RUNNING);
-    end_attempt(r, t, 0);
+    end_attempt(r, i, &e);
     attempt_cleanup(t);
-    return;
+  } else if (r->runner->inline_tasks) {
+    collect_ended(r);
   }
-  set_phase(r, t, PH_RUNNING);
-  t->deadline = t->def->timeout_ms > 0 ? mono_ms() + t->def->timeout_ms : 0;
 }
 
 /* Start what may start now. */
 static void schedule(run *r) {
-  const jh_pipeline *p = r->job->pipeline;
-  const size_t *steps = r->job->graph->steps;
-  size_t max = (size_t)p->max_parallel;
   int64_t now = mono_ms();
-
-  if (r->stop)
-    return;
-  if (p->ordering == JH_ORDER_DEPENDENCIES) {
-    for (size_t i = 0; i < r->n && r->nrunning < max &&
-                       (r->npending > 0 || r->nretry > 0);
-         i++) {
-      task_run *t = &r->t[i];
-      if ((t->ph == PH_PENDING ||
-           (t->ph == PH_WAIT_RETRY && t->retry_at <= now)) &&
-          parents_done(r, i))
-        start_task(r, i);
-      if (r->stop)
-        return;
-    }
-    return;
-  }
-  /* Levels: steps are sorted by launch group (jh_plan_group); the cursor
-   * is the first step that has not ended, so its group is the one
-   * running. */
-  for (;;) {
-    size_t group;
-    while (r->cursor < r->n && (r->t[steps[r->cursor]].ph == PH_DONE ||
-                                r->t[steps[r->cursor]].ph == PH_EXCLUDED))
-      r->cursor++;
-    if (r->cursor == r->n)
-      return;
-    group = r->t[steps[r->cursor]].group;
-    for (size_t k = r->cursor;
-         k < r->n && r->t[steps[k]].group == group && r->nrunning < max; k++) {
-      task_run *t = &r->t[steps[k]];
-      if (t->ph == PH_PENDING ||
-          (t->ph == PH_WAIT_RETRY && t->retry_at <= now)) {
-        start_task(r, steps[k]);
-        if (r->stop)
-          return;
-      }
-    }
-    /* Skipped tasks and in-process runs may have ended the group at once:
-     * then go on with the next one. */
-    if (r->cursor < r->n && r->t[steps[r->cursor]].ph != PH_DONE &&
-        r->t[steps[r->cursor]].ph != PH_EXCLUDED)
-      return;
-  }
+  size_t i;
+  while ((i = jh_plan_next(&r->plan, now)) != JH_PLAN_NONE)
+    start_task(r, i, now);
 }
 
-/* ---- the loop ---- */
+/* ---- cancel and deadlines ---- */
 
 static void signal_all(run *r, int sig, long grace_ms) {
   int64_t now = mono_ms();
-  for (size_t k = 0; k < r->nrunning; k++) {
-    task_run *t = &r->t[r->running[k]];
-    if (t->worker.pid <= 0 || t->worker.exited)
+  for (size_t k = 0; k < r->plan.nrunning; k++) {
+    size_t i = r->plan.running[k];
+    jh_run_state st = r->runner->ops->state(r->runner, i);
+    if (st != JH_RUN_STARTING && st != JH_RUN_ALIVE)
       continue;
-    kill(t->worker.pid, sig);
-    if (sig == SIGTERM && !t->term_sent) {
-      t->term_sent = 1;
-      t->kill_at = now + grace_ms;
-    }
+    r->runner->ops->signal(r->runner, i, sig);
+    if (sig == SIGTERM)
+      jh_plan_ask_stop(&r->plan, i, now, grace_ms);
   }
 }
 
@@ -825,23 +590,18 @@ static int cancel_level(run *r) {
 }
 
 static void handle_cancel(run *r) {
-  int level = cancel_level(r);
-  if (level >= JH_CANCEL_FINISH && !r->cancelled) {
-    r->cancelled = 1;
-    r->stop = 1;
-    if (r->nrunning > 0)
-      note(r, "cancel requested: the job ends Cancelled; no new task "
-              "starts; the %zu running task%s finish%s (cancel --now or a "
-              "second signal stops them)",
-           r->nrunning, r->nrunning == 1 ? "" : "s",
-           r->nrunning == 1 ? "es" : "");
-    else
-      note(r, "cancel requested: the job ends Cancelled; no new task starts");
-  }
-  if (level >= JH_CANCEL_NOW && !r->cancel_now) {
-    r->cancel_now = 1;
-    inproc_cancel = 1;
-    if (r->nrunning > 0)
+  int changed = jh_plan_cancel(&r->plan, cancel_level(r));
+  size_t n = r->plan.nrunning;
+  if ((changed & JH_PLAN_CANCELLED) && n > 0)
+    note(r, "cancel requested: the job ends Cancelled; no new task "
+            "starts; the %zu running task%s finish%s (cancel --now or a "
+            "second signal stops them)",
+         n, n == 1 ? "" : "s", n == 1 ? "es" : "");
+  else if (changed & JH_PLAN_CANCELLED)
+    note(r, "cancel requested: the job ends Cancelled; no new task starts");
+  if (changed & JH_PLAN_CANCEL_NOW) {
+    task_cancel = 1;
+    if (n > 0)
       note(r, "cancel now: running tasks are asked to stop, and killed "
               "%ld ms later",
            r->opt->grace_ms);
@@ -852,215 +612,28 @@ static void handle_cancel(run *r) {
 }
 
 static void check_deadlines(run *r, int64_t now) {
-  for (size_t k = 0; k < r->nrunning; k++) {
-    task_run *t = &r->t[r->running[k]];
-    if (t->worker.exited)
+  for (size_t k = 0; k < r->plan.nrunning; k++) {
+    size_t i = r->plan.running[k];
+    jh_run_state st = r->runner->ops->state(r->runner, i);
+    if (st != JH_RUN_STARTING && st != JH_RUN_ALIVE)
       continue;
-    if (t->deadline > 0 && now >= t->deadline && !t->timed_out) {
-      t->timed_out = 1;
-      note(r, "%s timed out after %ld ms: asking it to stop", t->def->id,
-           t->def->timeout_ms);
-      if (t->worker.pid > 0) { /* else on_spawned asks it */
-        kill(t->worker.pid, SIGTERM);
-        t->term_sent = 1;
-        t->kill_at = now + r->opt->grace_ms;
-      }
-    }
-    if (t->kill_at > 0 && now >= t->kill_at && t->worker.pid > 0) {
-      FILE *log = jh_outcome_log(&t->outcome);
+    switch (jh_plan_due_of(&r->plan, i, now, r->opt->grace_ms)) {
+    case JH_DUE_TIMEOUT:
+      note(r, "%s timed out after %ld ms: asking it to stop", task_id(r, i),
+           r->plan.t[i].def->timeout_ms);
+      r->runner->ops->signal(r->runner, i, SIGTERM);
+      break;
+    case JH_DUE_KILL: {
+      FILE *log = jh_outcome_log(&r->t[i].outcome);
       if (log != NULL)
         fprintf(log, "# no end %ld ms after SIGTERM: SIGKILL\n",
                 r->opt->grace_ms);
-      kill(t->worker.pid, SIGKILL);
-      t->kill_at = 0;
+      r->runner->ops->signal(r->runner, i, SIGKILL);
+      break;
     }
-  }
-}
-
-static int64_t next_wakeup(run *r, int64_t now) {
-  int64_t next = now + 1000; /* redraw the status line now and then */
-  for (size_t k = 0; k < r->nrunning; k++) {
-    const task_run *t = &r->t[r->running[k]];
-    if (t->deadline > 0 && !t->timed_out && t->deadline < next)
-      next = t->deadline;
-    if (t->kill_at > 0 && t->kill_at < next)
-      next = t->kill_at;
-  }
-  for (size_t i = 0; r->nretry > 0 && i < r->n; i++)
-    if (r->t[i].ph == PH_WAIT_RETRY && r->t[i].retry_at < next)
-      next = r->t[i].retry_at;
-  return next;
-}
-
-static void on_spawned(void *arg, size_t i, int err, pid_t pid,
-                       int report_fd, int out_fd) {
-  run *r = arg;
-  task_run *t;
-  if (i >= r->n || r->t[i].ph != PH_RUNNING || r->t[i].worker.pid != 0) {
-    if (report_fd >= 0)
-      close(report_fd);
-    if (out_fd >= 0)
-      close(out_fd);
-    return;
-  }
-  t = &r->t[i];
-  if (err != 0) {
-    char why[200];
-    snprintf(why, sizeof(why), "the worker could not start: %s",
-             jobhost_strerror(err));
-    t->worker.exited = 1;
-    t->worker.status = 0;
-    free(t->outcome.message);
-    t->outcome.message = strdup(why);
-    t->outcome.has_result = 1;
-    t->outcome.result = err;
-    return;
-  }
-  t->worker.pid = pid;
-  t->worker.fd = report_fd;
-  t->worker.out_fd = out_fd;
-  /* Asked to stop before it existed: ask now. */
-  if (r->cancel_now || t->timed_out) {
-    kill(pid, sig_cancel_count > 2 ? SIGKILL : SIGTERM);
-    t->term_sent = 1;
-    t->kill_at = mono_ms() + r->opt->grace_ms;
-  }
-}
-
-static void on_worker_exit(void *arg, pid_t pid, int status) {
-  run *r = arg;
-  for (size_t k = 0; k < r->nrunning; k++) {
-    task_run *t = &r->t[r->running[k]];
-    if (t->worker.pid == pid && !t->worker.exited) {
-      t->worker.exited = 1;
-      t->worker.status = status;
-      return;
+    default:
+      break;
     }
-  }
-}
-
-/* The fork server died: say so and start another one, once for each
- * death. Returns 0 when a new one runs; else the job stops, with the
- * reason in its record. */
-static int fs_revive(run *r) {
-  char how[200];
-  jh_forkserver *fresh = NULL;
-  pid_t pid;
-  int rc;
-
-  if (r->fs_failed)
-    return -EPIPE;
-  pid = jh_forkserver_describe_end(r->fs, how, sizeof(how));
-  rc = jh_forkserver_start(r->job->pipeline, r->home, r->job->reg, &fresh);
-  if (rc != 0) {
-    r->fs_failed = 1;
-    r->stop = 1;
-    snprintf(r->fs_note, sizeof(r->fs_note),
-             "the fork server (pid %ld) died (%s) and could not be started "
-             "again: %s",
-             (long)pid, how, jobhost_strerror(rc));
-    note(r, "%s; the job stops", r->fs_note);
-    return rc;
-  }
-  if (r->own_fs)
-    jh_forkserver_stop(r->fs); /* else its starter stops it */
-  r->fs = fresh;
-  r->own_fs = 1;
-  r->fs_restarts++;
-  snprintf(r->fs_note, sizeof(r->fs_note),
-           "the fork server died %d time%s and was started again (last: pid "
-           "%ld, %s)",
-           r->fs_restarts, r->fs_restarts == 1 ? "" : "s", (long)pid, how);
-  note(r, "the fork server (pid %ld) died (%s): a new one takes over",
-       (long)pid, how);
-  return 0;
-}
-
-static void reap(run *r) {
-  jh_forkserver_events ev = {on_spawned, on_worker_exit, r};
-  if (r->fs == NULL || r->fs_failed || !jh_forkserver_collect(r->fs, &ev))
-    return;
-  /* The fork server is gone, and its workers with it (they die with it):
-   * every task it ran ended, killed, and every request it did not answer
-   * failed. */
-  for (size_t k = 0; k < r->nrunning; k++) {
-    task_run *t = &r->t[r->running[k]];
-    if (t->worker.exited)
-      continue;
-    t->worker.exited = 1;
-    t->lost_with_fs = 1;
-    if (t->worker.pid > 0) {
-      t->worker.status = SIGKILL;
-    } else {
-      free(t->outcome.message);
-      t->outcome.message = strdup("the fork server died before the worker "
-                                  "started");
-      t->outcome.has_result = 1;
-      t->outcome.result = -EPIPE;
-    }
-  }
-  fs_revive(r);
-}
-
-static int wait_events(run *r) {
-  struct pollfd *fds = r->pollfds;
-  size_t *owner = r->pollowner;
-  size_t nfds = 0, first_task;
-  int64_t now = mono_ms(), timeout;
-
-  fds[nfds].fd = sig_pipe[0];
-  fds[nfds++].events = POLLIN;
-  if (r->fs != NULL && !r->fs_failed) {
-    fds[nfds].fd = jh_forkserver_fd(r->fs);
-    fds[nfds++].events = POLLIN;
-  }
-  first_task = nfds;
-  for (size_t k = 0; k < r->nrunning; k++) {
-    size_t i = r->running[k];
-    if (r->t[i].worker.fd >= 0) {
-      fds[nfds].fd = r->t[i].worker.fd;
-      fds[nfds].events = POLLIN;
-      owner[nfds++] = i;
-    }
-    if (r->t[i].worker.out_fd >= 0) {
-      fds[nfds].fd = r->t[i].worker.out_fd;
-      fds[nfds].events = POLLIN;
-      owner[nfds++] = i;
-    }
-  }
-  timeout = next_wakeup(r, now) - now;
-  if (timeout < 0)
-    timeout = 0;
-  if (poll(fds, nfds, (int)timeout) < 0 && errno != EINTR)
-    return -errno;
-  if (fds[0].revents)
-    drain_sig_pipe();
-  for (size_t k = first_task; k < nfds; k++) {
-    task_run *t = &r->t[owner[k]];
-    if (!fds[k].revents)
-      continue;
-    if (fds[k].fd == t->worker.fd)
-      jh_worker_read(&t->worker, &t->outcome);
-    else
-      jh_worker_read_output(&t->worker, &t->outcome);
-  }
-  return 0;
-}
-
-static void collect_ended(run *r) {
-  reap(r);
-  for (size_t k = r->nrunning; k-- > 0;) { /* ending removes from the list */
-    task_run *t = &r->t[r->running[k]];
-    if (!t->worker.exited)
-      continue;
-    /* The worker is gone: whatever it wrote is in the pipes now, and one
-     * read to their end (or to EAGAIN, should a process it started hold
-     * them open) takes it all. */
-    jh_worker_read(&t->worker, &t->outcome);
-    jh_worker_read_output(&t->worker, &t->outcome);
-    jh_fault_point("exec.result_received");
-    end_attempt(r, t, t->worker.status);
-    attempt_cleanup(t);
   }
 }
 
@@ -1069,26 +642,21 @@ static void collect_ended(run *r) {
  * failure stands (Error, or Warning with continue_on_error); the report
  * and the task's row in the store say the same. */
 static void end_waiting_retries(run *r) {
-  for (size_t i = 0; r->nretry > 0 && i < r->n; i++) {
+  for (size_t i = 0; r->plan.nretry > 0 && i < r->n; i++) {
     task_run *t = &r->t[i];
     char msg[1200];
     jh_state state;
-    if (t->ph != PH_WAIT_RETRY)
+    if (r->plan.t[i].phase != JH_PHASE_WAIT_RETRY)
       continue;
-    if (r->cancelled) {
-      state = JH_STATE_CANCELLED;
+    state = jh_plan_drop_retry(&r->plan, i);
+    if (state == JH_STATE_CANCELLED)
       snprintf(msg, sizeof(msg), "the job was cancelled while the task "
                "waited for a retry; last attempt: %s",
                t->message ? t->message : "failed");
-    } else {
-      state = t->def->continue_on_error ? JH_STATE_WARNING : JH_STATE_ERROR;
+    else
       snprintf(msg, sizeof(msg), "%s (no retry: the job stopped when %s "
                "ended)", t->message ? t->message : "failed",
-               r->stopped_by ? r->stopped_by : "a task");
-    }
-    set_phase(r, t, PH_DONE);
-    t->state = state;
-    t->produced_output = 0;
+               stopped_by(r) ? stopped_by(r) : "a task");
     set_message(t, msg);
     store_check(r,
                 jh_store_task_finish(r->store, t->task_instance, state, msg,
@@ -1098,10 +666,25 @@ static void end_waiting_retries(run *r) {
   }
 }
 
+/* ---- progress in the store ---- */
+
 /* A task's progress line and counters, recorded while it runs, at most once
  * a second per task and only when they changed: `jobhost show` tells how
  * far it got. Its final message replaces the line when it ends. */
 #define PROGRESS_EVERY_MS 1000
+
+static void progress_line(const jh_outcome *o, char *line, size_t size) {
+  if (o->progress_total > 0)
+    snprintf(line, size, "running: %llu of %llu (%llu%%)",
+             (unsigned long long)o->progress_done,
+             (unsigned long long)o->progress_total,
+             (unsigned long long)(o->progress_done * 100 / o->progress_total));
+  else if (o->progress_done > 0)
+    snprintf(line, size, "running: %llu done",
+             (unsigned long long)o->progress_done);
+  else
+    snprintf(line, size, "running");
+}
 
 static void record_progress(run *r, task_run *t, int64_t now) {
   const jh_outcome *o = &t->outcome;
@@ -1110,16 +693,7 @@ static void record_progress(run *r, task_run *t, int64_t now) {
       (o->progress_total == 0 && o->progress_done == 0 && o->ncounters == 0))
     return;
   t->progress_at = now;
-  if (o->progress_total > 0)
-    snprintf(line, sizeof(line), "running: %llu of %llu (%llu%%)",
-             (unsigned long long)o->progress_done,
-             (unsigned long long)o->progress_total,
-             (unsigned long long)(o->progress_done * 100 / o->progress_total));
-  else if (o->progress_done > 0)
-    snprintf(line, sizeof(line), "running: %llu done",
-             (unsigned long long)o->progress_done);
-  else
-    snprintf(line, sizeof(line), "running");
+  progress_line(o, line, sizeof(line));
   counters = jh_outcome_counters_json(o);
   if (counters == NULL || asprintf(&seen, "%s\n%s", line, counters) < 0) {
     free(counters);
@@ -1142,24 +716,23 @@ static void record_progress(run *r, task_run *t, int64_t now) {
 
 static void record_all_progress(run *r) {
   int64_t now = mono_ms();
-  for (size_t k = 0; k < r->nrunning; k++) {
-    task_run *t = &r->t[r->running[k]];
-    if (t->worker.pid > 0 && !t->worker.exited)
-      record_progress(r, t, now);
+  for (size_t k = 0; k < r->plan.nrunning; k++) {
+    size_t i = r->plan.running[k];
+    if (r->runner->ops->state(r->runner, i) == JH_RUN_ALIVE)
+      record_progress(r, &r->t[i], now);
   }
 }
 
-static int any_active(const run *r) {
-  return r->nrunning > 0 || r->nretry > 0 || (r->npending > 0 && !r->stop);
-}
+/* ---- the loop ---- */
 
-/* In process isolation, what one turn of the loop records (tasks ending,
- * tasks starting) is written in one transaction; never across a wait, so
- * that `jobhost cancel` and `history` are not kept waiting. In-process
- * tasks run inside schedule(), so there each write commits on its own. */
+/* What one turn of the loop records (tasks ending, tasks starting) is
+ * written in one transaction; never across a wait, so that `jobhost
+ * cancel` and `history` are not kept waiting. A runner that runs attempts
+ * inside start() would hold it across them: there each write commits on
+ * its own. */
 static void batch_begin(run *r) {
   r->batch_what[0] = '\0';
-  if (r->opt->isolation == JH_ISOLATION_PROCESS)
+  if (!r->runner->inline_tasks)
     store_check(r, jh_store_batch_begin(r->store), "a batch");
 }
 
@@ -1167,8 +740,18 @@ static void batch_end(run *r) {
   char what[300];
   snprintf(what, sizeof(what), "%s", r->batch_what[0] ? r->batch_what
                                                       : "a batch");
-  if (r->opt->isolation == JH_ISOLATION_PROCESS)
+  if (!r->runner->inline_tasks)
     store_check(r, jh_store_batch_end(r->store), what);
+}
+
+/* Wait for what comes next: reports, ends, signals, deadlines. */
+static int wait_events(run *r) {
+  int64_t now = mono_ms();
+  int rc = r->runner->ops->wait(
+      r->runner, sig_pipe[0], jh_plan_next_wakeup(&r->plan, now, 1000) - now);
+  if (r->runner->failed)
+    jh_plan_halt(&r->plan);
+  return rc;
 }
 
 static int loop(run *r) {
@@ -1179,10 +762,10 @@ static int loop(run *r) {
     record_all_progress(r);
     handle_cancel(r);
     schedule(r);
-    if (r->stop)
+    if (r->plan.stop)
       end_waiting_retries(r);
     batch_end(r);
-    if (!any_active(r))
+    if (!jh_plan_active(&r->plan))
       return 0;
     status_draw(r);
     rc = wait_events(r);
@@ -1192,45 +775,7 @@ static int loop(run *r) {
   }
 }
 
-/* ---- selection and resume ---- */
-
-static int step_position(const jh_job *job, const char *id) {
-  for (size_t k = 0; k < job->graph->n; k++)
-    if (strcmp(job->pipeline->tasks[job->graph->steps[k]].id, id) == 0)
-      return (int)k;
-  return -1;
-}
-
-int jh_exec_check_selection(const jh_job *job, const jh_exec_options *opt,
-                            jh_diags *diags) {
-  const char *names[3] = {opt->only, opt->from, opt->to};
-  const char *flags[3] = {"--task", "--from", "--to"};
-  for (int k = 0; k < 3; k++)
-    if (names[k] != NULL && step_position(job, names[k]) < 0)
-      jh_diag_error(diags, job->pipeline->path, 0, 0,
-                    "%s %s: no such task in job %s", flags[k], names[k],
-                    job->pipeline->job_id);
-  if (opt->only != NULL && (opt->from != NULL || opt->to != NULL))
-    jh_diag_error(diags, NULL, 0, 0, "--task cannot be combined with --from "
-                                     "or --to");
-  if (opt->from != NULL && opt->to != NULL &&
-      step_position(job, opt->from) > step_position(job, opt->to))
-    jh_diag_error(diags, NULL, 0, 0, "--from %s comes after --to %s",
-                  opt->from, opt->to);
-  return diags->nerrors ? JOBHOST_ECONFIG : 0;
-}
-
-static void select_tasks(run *r) {
-  const jh_exec_options *opt = r->opt;
-  int from = opt->from ? step_position(r->job, opt->from) : 0;
-  int to = opt->to ? step_position(r->job, opt->to) : (int)r->n - 1;
-  for (size_t k = 0; k < r->n; k++) {
-    task_run *t = &r->t[r->job->graph->steps[k]];
-    int in = opt->only ? strcmp(t->def->id, opt->only) == 0
-                       : (int)k >= from && (int)k <= to;
-    set_phase(r, t, in ? PH_PENDING : PH_EXCLUDED);
-  }
-}
+/* ---- resume ---- */
 
 /* The counters of a change report: its lines of each kind, as JSON
  * (owned), or NULL when it cannot be read. */
@@ -1265,8 +810,7 @@ static int recover_committed(run *r, const jh_task_def *def,
   char report[PATH_MAX], msg[300];
   int held;
   if (!(jh_task_flags(def) & JOBHOST_TASK_SYNCHRONIZES) ||
-      strcmp(last->task_type, def->type) != 0 ||
-      last->log_path == NULL ||
+      strcmp(last->task_type, def->type) != 0 || last->log_path == NULL ||
       jh_change_report_path(last->log_path, report, sizeof(report)) != 0 ||
       access(report, F_OK) != 0)
     return 0;
@@ -1289,124 +833,105 @@ static int recover_committed(run *r, const jh_task_def *def,
   return 1;
 }
 
-/* Apply the rows of an earlier run of the instance: ended tasks keep their
- * state, a Blocked task is validated, the rest run. */
+
+/* A task whose host died under it, maybe after its commit: recorded from
+ * what its transaction did (recover_committed). 1 when so, else 0. */
+static int apply_recovered(run *r, size_t i, const jh_task_row *last) {
+  task_run *t = &r->t[i];
+  jh_state recovered;
+  char *counters = NULL;
+  if ((last->state != JH_STATE_RUNNING &&
+       last->state != JH_STATE_INTERRUPTED) ||
+      !recover_committed(r, t->def, last, &recovered, &counters))
+    return 0;
+  if (recovered == JH_STATE_BLOCKED) {
+    jh_plan_resume_apply(&r->plan, i, JH_STATE_BLOCKED, 0);
+    t->resume_of = last->id;
+    free(counters);
+    return 1;
+  }
+  jh_plan_resume_apply(&r->plan, i, recovered, 1);
+  t->started_ms = last->started_ms;
+  t->ended_ms = jh_now_ms();
+  set_message(t, "its changes were committed; then the host ended "
+                 "while the task ran");
+  free(t->counters);
+  t->counters = counters;
+  return 1;
+}
+
+/* What task i's last row from an earlier run of the instance means: an
+ * ended task keeps its state, a Blocked task is validated, the rest run. */
+static void apply_row(run *r, size_t i, const jh_task_row *last) {
+  task_run *t = &r->t[i];
+  t->attempt_base = last->attempt;
+  if (apply_recovered(r, i, last))
+    return;
+  jh_plan_resume_apply(&r->plan, i, last->state, last->produced_output);
+  switch (last->state) {
+  case JH_STATE_SUCCEEDED:
+  case JH_STATE_WARNING:
+  case JH_STATE_ERROR:
+  case JH_STATE_SKIPPED:
+    t->started_ms = last->started_ms;
+    t->ended_ms = last->ended_ms;
+    set_message(t, last->message);
+    free(t->counters);
+    t->counters = last->counters_json ? strdup(last->counters_json) : NULL;
+    break;
+  case JH_STATE_BLOCKED:
+    t->resume_of = last->id;
+    break;
+  case JH_STATE_RUNNING: /* its host died under it */
+    store_check(r,
+                jh_store_task_finish(r->store, last->id, JH_STATE_CANCELLED,
+                                     "interrupted: the host ended while "
+                                     "the task ran",
+                                     0, NULL),
+                "a task");
+    break;
+  default:
+    break;
+  }
+}
+
+/* Apply the rows of an earlier run of the instance. */
 static int apply_history(run *r) {
   jh_task_row *rows = NULL;
   size_t n = 0;
-  jh_state recovered;
-  char *counters = NULL;
   int rc = jh_store_task_list(r->store, r->instance, &rows, &n);
   if (rc != 0)
     return rc;
   for (size_t i = 0; i < r->n; i++) {
-    task_run *t = &r->t[i];
     const jh_task_row *last = NULL;
     for (size_t k = 0; k < n; k++)
-      if (strcmp(rows[k].task_id, t->def->id) == 0)
+      if (strcmp(rows[k].task_id, task_id(r, i)) == 0)
         last = &rows[k];
-    /* A Blocked task is validated whatever the steps resume was given:
-     * the selection chooses among the tasks that had not run. */
-    if (last != NULL && last->state == JH_STATE_BLOCKED &&
-        t->ph == PH_EXCLUDED)
-      set_phase(r, t, PH_PENDING);
-    if (last == NULL || t->ph == PH_EXCLUDED)
-      continue;
-    t->attempt_base = last->attempt;
-    /* its host died under it, maybe after its commit */
-    if ((last->state == JH_STATE_RUNNING ||
-         last->state == JH_STATE_INTERRUPTED) &&
-        recover_committed(r, t->def, last, &recovered, &counters)) {
-      if (recovered == JH_STATE_BLOCKED) {
-        t->validation = 1;
-        t->resume_of = last->id;
-        free(counters);
-        continue;
-      }
-      set_phase(r, t, PH_DONE);
-      t->state = recovered;
-      t->produced_output = 1;
-      t->started_ms = last->started_ms;
-      t->ended_ms = jh_now_ms();
-      set_message(t, "its changes were committed; then the host ended "
-                     "while the task ran");
-      free(t->counters);
-      t->counters = counters;
-      continue;
-    }
-    switch (last->state) {
-    case JH_STATE_SUCCEEDED:
-    case JH_STATE_WARNING:
-    case JH_STATE_ERROR:
-    case JH_STATE_SKIPPED:
-      set_phase(r, t, PH_DONE);
-      t->state = last->state;
-      t->produced_output = last->produced_output;
-      t->started_ms = last->started_ms;
-      t->ended_ms = last->ended_ms;
-      set_message(t, last->message);
-      t->counters = last->counters_json ? strdup(last->counters_json) : NULL;
-      /* An untolerated Error ended the job: resuming it starts nothing. */
-      if (last->state == JH_STATE_ERROR && !r->stop) {
-        r->stop = 1;
-        r->stopped_by = t->def->id;
-        r->stopped_state = JH_STATE_ERROR;
-      }
-      break;
-    case JH_STATE_BLOCKED:
-      t->validation = 1;
-      t->resume_of = last->id;
-      break;
-    case JH_STATE_RUNNING: /* its host died under it */
-      store_check(r,
-                  jh_store_task_finish(r->store, last->id, JH_STATE_CANCELLED,
-                                       "interrupted: the host ended while "
-                                       "the task ran",
-                                       0, NULL),
-                  "a task");
-      break;
-    default:
-      break;
-    }
+    if (last != NULL && jh_plan_resume_select(&r->plan, i, last->state))
+      apply_row(r, i, last);
   }
   jh_task_rows_free(rows, n);
   return 0;
 }
 
-/* What the task's type declares about dirty flags. */
-static void task_flags(task_run *t) {
-  const jobhost_task_type *tt = t->def->task_type;
-  const jh_value *dirty = jh_task_value(t->def, JOBHOST_PARAM_NAME_DIRTY);
-  unsigned flags = tt != NULL ? tt->flags : 0;
-  t->sets_dirty = (flags & JOBHOST_TASK_SETS_DIRTY) != 0;
-  t->reads_dirty = (flags & JOBHOST_TASK_READS_DIRTY) != 0 && dirty != NULL &&
-                   dirty->text != NULL && strcmp(dirty->text, "true") == 0;
-}
-
 /* Read the last result in this job of every parent outside the
  * selection (the latest task instance of its id in the store). */
 static int load_outside_results(run *r) {
-  const jh_graph *g = r->job->graph;
   for (size_t i = 0; i < r->n; i++) {
-    if (r->t[i].ph == PH_EXCLUDED)
+    jh_task_row row;
+    int64_t instance;
+    int rc;
+    if (!jh_plan_needs_last_result(&r->plan, i))
       continue;
-    for (size_t k = 0; k < g->nparents[i]; k++) {
-      task_run *p = &r->t[g->parents[i][k]];
-      jh_task_row row;
-      int rc;
-      if (p->ph != PH_EXCLUDED || p->last_known)
-        continue;
-      rc = jh_store_task_last(r->store, r->job->pipeline->job_id, p->def->id,
-                              &row, &p->last_instance);
-      if (rc == -ENOENT)
-        continue;
-      if (rc != 0)
-        return rc;
-      p->last_known = 1;
-      p->last_state = row.state;
-      p->last_output = row.produced_output;
-      jh_task_row_clear(&row);
-    }
+    rc = jh_store_task_last(r->store, r->job->pipeline->job_id, task_id(r, i),
+                            &row, &instance);
+    if (rc == -ENOENT)
+      continue;
+    if (rc != 0)
+      return rc;
+    jh_plan_set_last_result(&r->plan, i, row.state, row.produced_output,
+                            instance);
+    jh_task_row_clear(&row);
   }
   return 0;
 }
@@ -1425,20 +950,22 @@ static void rerecord(run *r) {
   if (!r->store_error)
     return;
   for (size_t i = 0; rc == 0 && i < r->n; i++) {
+    const jh_plan_task *pt = &r->plan.t[i];
     task_run *t = &r->t[i];
     jh_task_row row;
-    if (t->ph != PH_DONE || t->attempts == 0 || t->task_instance == 0)
+    if (pt->phase != JH_PHASE_DONE || pt->attempts == 0 ||
+        t->task_instance == 0)
       continue;
     memset(&row, 0, sizeof(row));
     row.id = t->task_instance;
     row.task_id = (char *)t->def->id;
     row.task_type = (char *)t->def->type;
-    row.level = t->level;
-    row.attempt = t->attempt_base + t->attempts;
-    row.state = t->state;
+    row.level = pt->level;
+    row.attempt = t->attempt_base + pt->attempts;
+    row.state = pt->state;
     row.started_ms = t->started_ms;
     row.ended_ms = t->ended_ms;
-    row.produced_output = t->produced_output;
+    row.produced_output = pt->produced_output;
     row.counters_json = t->counters;
     row.message = t->message;
     row.log_path = t->log_path;
@@ -1460,77 +987,60 @@ static void rerecord(run *r) {
 
 static jh_state job_state(const run *r) {
   jh_plan_tally tally;
-  memset(&tally, 0, sizeof(tally));
-  for (size_t i = 0; i < r->n; i++)
-    if (r->t[i].ph == PH_DONE && r->t[i].state <= JH_STATE_INTERRUPTED)
-      tally.count[r->t[i].state]++;
-  return jh_plan_job_state(&tally, r->cancelled,
-                           r->store_error != 0 || r->fs_failed);
+  jh_plan_tally_of(&r->plan, &tally);
+  return jh_plan_job_state(&tally, r->plan.cancelled,
+                           r->store_error != 0 || r->runner_failed);
 }
 
+/* The tasks that never started are NotStarted, with why. */
 static void finish_rest(run *r) {
   char why[300];
-  for (size_t i = 0; i < r->n; i++) {
-    task_run *t = &r->t[i];
-    if (t->ph != PH_PENDING)
-      continue;
-    if (r->cancelled)
-      finish_unlaunched(r, t, JH_STATE_NOT_STARTED,
-                        "the job was cancelled before the task started");
-    else {
-      if (r->stopped_by == NULL && r->fs_failed)
-        snprintf(why, sizeof(why), "the job stopped: the fork server died "
-                                   "and could not be started again");
-      else
-        snprintf(why, sizeof(why), "the job stopped when %s ended",
-                 r->stopped_by ? r->stopped_by : "a task");
-      finish_unlaunched(r, t, JH_STATE_NOT_STARTED, why);
-    }
-  }
+  if (r->plan.cancelled)
+    snprintf(why, sizeof(why),
+             "the job was cancelled before the task started");
+  else if (stopped_by(r) == NULL && r->runner_failed)
+    snprintf(why, sizeof(why), "the job stopped: the fork server died "
+                               "and could not be started again");
+  else
+    snprintf(why, sizeof(why), "the job stopped when %s ended",
+             stopped_by(r) ? stopped_by(r) : "a task");
+  for (size_t i = 0; r->plan.npending > 0 && i < r->n; i++)
+    if (r->plan.t[i].phase == JH_PHASE_PENDING)
+      finish_unlaunched(r, i, JH_STATE_NOT_STARTED, why);
 }
 
 static void summary(run *r, jh_state state, int64_t started_ms) {
   size_t count[JH_STATE_INTERRUPTED + 1] = {0};
-  FILE *f = r->opt->progress;
-  if (f == NULL)
-    return;
-  status_clear(r);
-  fprintf(f, "\n%-36s %-28s %-10s %s\n", "TASK", "TYPE", "STATE", "MESSAGE");
+  jh_progress_table_head(&r->progress);
   for (size_t k = 0; k < r->n; k++) {
-    const task_run *t = &r->t[r->job->graph->steps[k]];
-    if (t->ph == PH_EXCLUDED)
+    size_t i = r->job->graph->steps[k];
+    const jh_plan_task *pt = &r->plan.t[i];
+    if (pt->phase == JH_PHASE_EXCLUDED)
       continue;
-    count[t->state]++;
-    fprintf(f, "%-36s %-28s %-10s %s\n", t->def->id, t->def->type,
-            jh_state_name(t->state), t->message ? t->message : "");
+    count[pt->state]++;
+    jh_progress_table_row(&r->progress, pt->def->id, pt->def->type,
+                          pt->state, r->t[i].message);
   }
-  fprintf(f, "\njob %s, instance %lld: %s in %.1f s (", r->job->pipeline->job_id,
-          (long long)r->instance, jh_state_name(state),
-          (double)(jh_now_ms() - started_ms) / 1000.0);
-  for (int s = 0, first = 1; s <= JH_STATE_INTERRUPTED; s++)
-    if (count[s] > 0) {
-      fprintf(f, "%s%zu %s", first ? "" : ", ", count[s],
-              jh_state_name((jh_state)s));
-      first = 0;
-    }
-  fprintf(f, ")\n");
-  fflush(f);
+  jh_progress_job_line(&r->progress, r->job->pipeline->job_id, r->instance,
+                       state, jh_now_ms() - started_ms, count);
 }
 
 static void build_report_tasks(run *r, jh_report_task *rt, size_t *nrt) {
   size_t n = 0;
   for (size_t k = 0; k < r->n; k++) {
-    const task_run *t = &r->t[r->job->graph->steps[k]];
-    if (t->ph == PH_EXCLUDED)
+    size_t i = r->job->graph->steps[k];
+    const jh_plan_task *pt = &r->plan.t[i];
+    const task_run *t = &r->t[i];
+    if (pt->phase == JH_PHASE_EXCLUDED)
       continue;
     rt[n].id = t->def->id;
     rt[n].type = t->def->type;
-    rt[n].level = t->level;
-    rt[n].state = t->state;
-    rt[n].produced_output = t->produced_output;
+    rt[n].level = pt->level;
+    rt[n].state = pt->state;
+    rt[n].produced_output = pt->produced_output;
     rt[n].started_ms = t->started_ms;
     rt[n].ended_ms = t->ended_ms;
-    rt[n].attempts = t->attempt_base + t->attempts;
+    rt[n].attempts = t->attempt_base + pt->attempts;
     rt[n].counters_json = t->counters;
     rt[n].message = t->message;
     n++;
@@ -1538,60 +1048,135 @@ static void build_report_tasks(run *r, jh_report_task *rt, size_t *nrt) {
   *nrt = n;
 }
 
+/* Why the job ended as it did, for its record ("" when it just ran). */
+static void job_why(const run *r, char *why, size_t size) {
+  why[0] = '\0';
+  if (r->plan.cancelled)
+    snprintf(why, size, "cancelled");
+  else if (stopped_by(r) != NULL)
+    snprintf(why, size, "stopped when %s ended", stopped_by(r));
+  else if (r->store_recovered)
+    snprintf(why, size, "the store failed %.200s; every task's end was "
+             "recorded again", r->store_why);
+  if (r->runner_note[0] != '\0')
+    snprintf(why + strlen(why), size - strlen(why), "%s%s",
+             why[0] ? "; " : "", r->runner_note);
+}
+
+/* The runner is stopped (what it ran dies with it); what it said stays. */
+static void runner_stop(run *r) {
+  if (r->runner == NULL)
+    return;
+  r->runner_failed = r->runner->failed;
+  snprintf(r->runner_note, sizeof(r->runner_note), "%s", r->runner->note);
+  r->runner->ops->shutdown(r->runner);
+  r->runner = NULL;
+}
+
+/* Record and report how the job ended. */
+static int finish_job(run *r, int rc, int64_t started_ms, jh_state *state,
+                      char **report) {
+  jh_report_task *rt = calloc(r->n ? r->n : 1, sizeof(*rt));
+  size_t nrt = 0;
+  char why[800];
+  const char *broken;
+  *report = NULL;
+  finish_rest(r);
+  rerecord(r);
+  broken = jh_plan_check(&r->plan);
+  if (broken != NULL)
+    note(r, "internal error: the plan broke a rule: %s", broken);
+  *state = rc != 0 || broken != NULL ? JH_STATE_ERROR : job_state(r);
+  if (rt != NULL) {
+    build_report_tasks(r, rt, &nrt);
+    *report = jh_report_json(r->job->pipeline->job_id, r->instance, *state,
+                             started_ms, jh_now_ms(), rt, nrt);
+  }
+  free(rt);
+  job_why(r, why, sizeof(why));
+  store_check(r,
+              jh_store_job_finish(r->store, r->instance, *state,
+                                  why[0] ? why : NULL, *report),
+              "the job");
+  summary(r, *state, started_ms);
+  return *report == NULL ? -ENOMEM : rc;
+}
+
+/* The loop, and what follows when it fails: everything is stopped. */
+static int run_loop(run *r) {
+  int rc = loop(r);
+  if (rc != 0) {
+    signal_all(r, SIGKILL, 0);
+    jh_plan_halt(&r->plan);
+    while (r->plan.nrunning > 0) {
+      wait_events(r);
+      collect_ended(r);
+    }
+  }
+  return rc;
+}
+
+/* The runner the options ask for. */
+static int runner_new(run *r) {
+  if (r->opt->isolation == JH_ISOLATION_NONE)
+    return jh_runner_inproc_new(r->job->pipeline, r->home, &task_cancel,
+                                &r->runner);
+  return jh_runner_fork_new(r->job->pipeline, r->home, r->job->reg,
+                            r->opt->forkserver, &r->progress, &r->runner);
+}
+
+static int run_init(run *r, const jh_job *job, const jh_home *home,
+                    jh_store *store, int64_t instance,
+                    const jh_exec_options *opt) {
+  int rc;
+  memset(r, 0, sizeof(*r));
+  r->job = job;
+  r->home = home;
+  r->store = store;
+  r->instance = instance;
+  r->opt = opt;
+  r->progress.out = opt->progress;
+  r->progress.live = opt->live;
+  r->n = job->pipeline->ntasks;
+  /* The fork server first, while the host is small: each worker is a copy
+   * of it. */
+  rc = runner_new(r);
+  if (rc != 0)
+    return rc;
+  r->t = calloc(r->n ? r->n : 1, sizeof(*r->t));
+  if (r->t == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < r->n; i++) {
+    r->t[i].def = &job->pipeline->tasks[i];
+    r->t[i].outcome.produced_output = -1;
+  }
+  return jh_plan_init(&r->plan, job->graph, &opt->select);
+}
+
+static void run_clear(run *r) {
+  runner_stop(r);
+  for (size_t i = 0; r->t != NULL && i < r->n; i++) {
+    attempt_cleanup(&r->t[i]);
+    jh_outcome_clear(&r->t[i].outcome);
+    free(r->t[i].message);
+    free(r->t[i].progress_seen);
+    free(r->t[i].counters);
+    free(r->t[i].log_path);
+  }
+  free(r->t);
+  jh_plan_clear(&r->plan);
+}
+
 int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
                int64_t instance, const jh_exec_options *opt, jh_state *state,
                char **report) {
   struct sigaction old[NSIGS];
-  jh_report_task *rt = NULL;
-  size_t nrt = 0;
-  run r;
-  int rc;
   int64_t started_ms = jh_now_ms();
+  run r;
+  int rc = run_init(&r, job, home, store, instance, opt);
 
-  memset(&r, 0, sizeof(r));
-  /* The fork server first, while the host is small: each worker is a copy
-   * of it. */
-  if (opt->isolation == JH_ISOLATION_PROCESS && opt->forkserver != NULL) {
-    r.fs = opt->forkserver;
-  } else if (opt->isolation == JH_ISOLATION_PROCESS) {
-    rc = jh_forkserver_start(job->pipeline, home, job->reg, &r.fs);
-    if (rc != 0)
-      return rc;
-    r.own_fs = 1;
-  }
-  r.job = job;
-  r.home = home;
-  r.store = store;
-  r.instance = instance;
-  r.opt = opt;
-  r.n = job->pipeline->ntasks;
-  r.t = calloc(r.n ? r.n : 1, sizeof(*r.t));
-  rt = calloc(r.n ? r.n : 1, sizeof(*rt));
-  r.running = calloc(r.n ? r.n : 1, sizeof(*r.running));
-  r.pollfds = calloc(2 * r.n + 2, sizeof(*r.pollfds));
-  r.pollowner = calloc(2 * r.n + 2, sizeof(*r.pollowner));
-  if (r.t == NULL || rt == NULL || r.running == NULL || r.pollfds == NULL ||
-      r.pollowner == NULL) {
-    if (r.own_fs)
-      jh_forkserver_stop(r.fs);
-    free(r.running);
-    free(r.t);
-    free(rt);
-    free(r.pollfds);
-    free(r.pollowner);
-    return -ENOMEM;
-  }
-  for (size_t i = 0; i < r.n; i++) {
-    r.t[i].def = &job->pipeline->tasks[i];
-    r.t[i].level = job->graph->level[i];
-    task_flags(&r.t[i]);
-    r.t[i].worker.fd = r.t[i].worker.out_fd = -1;
-    r.t[i].outcome.produced_output = -1;
-  }
-  for (size_t k = 0; k < r.n; k++)
-    r.t[job->graph->steps[k]].group = jh_plan_group(job->graph, k);
-  select_tasks(&r);
-  rc = load_outside_results(&r);
+  if (rc == 0)
+    rc = load_outside_results(&r);
   if (rc == 0 && opt->resume)
     rc = apply_history(&r);
   if (rc == 0)
@@ -1599,62 +1184,11 @@ int jh_execute(const jh_job *job, const jh_home *home, jh_store *store,
   if (rc == 0) {
     note(&r, "job %s, instance %lld: %s", job->pipeline->job_id,
          (long long)instance, opt->resume ? "resumed" : "started");
-    rc = loop(&r);
-    if (rc != 0) { /* the loop itself failed: stop everything */
-      signal_all(&r, SIGKILL, 0);
-      r.stop = 1;
-      while (r.nrunning > 0) {
-        wait_events(&r);
-        collect_ended(&r);
-      }
-    }
+    rc = run_loop(&r);
     signals_restore(old);
-    if (r.own_fs)
-      jh_forkserver_stop(r.fs);
-    r.fs = NULL;
-    finish_rest(&r);
-    rerecord(&r);
-    *state = job_state(&r);
-    if (rc != 0)
-      *state = JH_STATE_ERROR;
-    build_report_tasks(&r, rt, &nrt);
-    *report = jh_report_json(job->pipeline->job_id, instance, *state,
-                             started_ms, jh_now_ms(), rt, nrt);
-    {
-      char why[800] = "";
-      if (r.cancelled)
-        snprintf(why, sizeof(why), "cancelled");
-      else if (r.stopped_by != NULL)
-        snprintf(why, sizeof(why), "stopped when %s ended", r.stopped_by);
-      else if (r.store_recovered)
-        snprintf(why, sizeof(why), "the store failed %.200s; every task's "
-                 "end was recorded again", r.store_why);
-      if (r.fs_note[0] != '\0')
-        snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s%s",
-                 why[0] ? "; " : "", r.fs_note);
-      store_check(&r,
-                  jh_store_job_finish(store, instance, *state,
-                                      why[0] ? why : NULL, *report),
-                  "the job");
-    }
-    summary(&r, *state, started_ms);
-    if (*report == NULL)
-      rc = -ENOMEM;
+    runner_stop(&r);
+    rc = finish_job(&r, rc, started_ms, state, report);
   }
-  for (size_t i = 0; i < r.n; i++) {
-    attempt_cleanup(&r.t[i]);
-    jh_outcome_clear(&r.t[i].outcome);
-    free(r.t[i].message);
-    free(r.t[i].progress_seen);
-    free(r.t[i].counters);
-    free(r.t[i].log_path);
-  }
-  if (r.own_fs)
-    jh_forkserver_stop(r.fs);
-  free(r.t);
-  free(rt);
-  free(r.running);
-  free(r.pollfds);
-  free(r.pollowner);
+  run_clear(&r);
   return rc != 0 ? rc : r.store_error;
 }

@@ -49,6 +49,7 @@
 
 #include "home.h"
 #include "job.h"
+#include "plan.h"
 #include "store.h"
 
 typedef enum jh_isolation {
@@ -60,9 +61,8 @@ typedef struct jh_exec_options {
   jh_isolation isolation;
   int force;          /* thresholds must not block (run --force) */
   long grace_ms;      /* SIGTERM to SIGKILL; default 5000 */
-  const char *only;   /* --task: run this task only */
-  const char *from;   /* --from: start at this step */
-  const char *to;     /* --to: stop after this step */
+  jh_plan_selection select; /* --task, --from, --to (checked with
+                               jh_plan_check_selection) */
   int resume;         /* continue the instance: earlier task rows count,
                          its Blocked tasks are validated */
   FILE *progress;     /* where progress and the summary go (stderr) */
@@ -77,13 +77,6 @@ typedef struct jh_exec_options {
                            int64_t instance, char *why, size_t size);
   void *leave_out_arg;
 } jh_exec_options;
-
-/*
- * Check --task/--from/--to against the job. Returns 0 or JOBHOST_ECONFIG
- * with a message in diags.
- */
-int jh_exec_check_selection(const jh_job *job, const jh_exec_options *opt,
-                            jh_diags *diags);
 
 /*
  * Run the job as instance `instance` (already Running in the store).

@@ -1,5 +1,6 @@
 # host/engine/ — running a job: the plan (scheduling rules, no I/O), the
-# executor, workers and the wire between them, the host services plugins
+# executor, the runners (fork server, in process) and the progress it
+# prints, workers and the wire between them, the host services plugins
 # call, run reports, leftovers swept at job start and end.
 # Uses: config, loader, store, lib.
 noinst_LTLIBRARIES += host/engine/libjh-engine.la
@@ -10,6 +11,9 @@ host_engine_libjh_engine_la_SOURCES = \
 	host/engine/export_output.c host/engine/export_output.h \
 	host/engine/services.c host/engine/services.h \
 	host/engine/worker.c host/engine/worker.h \
+	host/engine/runner.h host/engine/runner_fork.c \
+	host/engine/runner_inproc.c \
+	host/engine/progress.c host/engine/progress.h \
 	host/engine/report.c host/engine/report.h \
 	host/engine/sweep.c host/engine/sweep.h \
 	host/engine/executor.c host/engine/executor.h

@@ -114,6 +114,11 @@ static void worker_main(const jh_pipeline *p, const jh_home *h,
   env.fd = 3;
   env.cancelled = &worker_cancelled;
   jh_task_execute(&env);
+  /* Everything is said: the host sees the end of both pipes now, not
+   * after the kernel has torn this process's memory down. */
+  close(3);
+  close(2);
+  close(1);
   _exit(0);
 }
 
@@ -147,50 +152,138 @@ static int send_notice(int sock, const struct notice *n, const int *fds,
   return 0;
 }
 
+/*
+ * A spare worker: forked ahead of time, it waits for its request on a
+ * pipe. A request is then answered at once, without a fork on the way,
+ * and the next spare is forked while the task runs.
+ */
+typedef struct spare {
+  pid_t pid;     /* 0: none */
+  int req;       /* write end of its request pipe */
+  int report;    /* read ends of its report and output pipes */
+  int out;
+} spare;
+
+static void spare_close(spare *sp) {
+  if (sp->pid <= 0)
+    return;
+  close(sp->req);
+  close(sp->report);
+  close(sp->out);
+  sp->pid = 0;
+}
+
+/* In the spare: wait for the request, then be its worker. */
+static void spare_main(const jh_pipeline *p, const jh_home *h, int req_fd,
+                       int report_fd, int out_fd, pid_t server) {
+  struct spawn_req req;
+  size_t got = 0;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != server)
+    _exit(127); /* the fork server died between fork and prctl */
+  while (got < sizeof(req)) {
+    ssize_t n = read(req_fd, (char *)&req + got, sizeof(req) - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      _exit(0); /* the fork server is done: never used */
+    got += (size_t)n;
+  }
+  close(req_fd);
+  req.work_dir[sizeof(req.work_dir) - 1] = '\0';
+  worker_main(p, h, &req, report_fd, out_fd, server);
+}
+
+/* Fork a spare: 0, or a negative errno. */
+static int spare_make(const jh_pipeline *p, const jh_home *h, int sock,
+                      int sfd, spare *sp) {
+  int report[2], out[2], req[2], rc = 0;
+  pid_t self = getpid();
+  if (pipe2(report, O_CLOEXEC) != 0)
+    return -errno;
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    rc = -errno;
+    goto no_out;
+  }
+  if (pipe2(req, O_CLOEXEC) != 0) {
+    rc = -errno;
+    goto no_req;
+  }
+  sp->pid = fork();
+  if (sp->pid == 0) {
+    close(sock);
+    close(sfd);
+    close(report[0]);
+    close(out[0]);
+    close(req[1]);
+    spare_main(p, h, req[0], report[1], out[1], self);
+  }
+  if (sp->pid < 0) {
+    rc = -errno;
+    sp->pid = 0;
+    close(req[1]);
+  } else {
+    /* the host reads without blocking; the worker writes blocking */
+    fcntl(report[0], F_SETFL, O_NONBLOCK);
+    fcntl(out[0], F_SETFL, O_NONBLOCK);
+    sp->req = req[1];
+    sp->report = report[0];
+    sp->out = out[0];
+  }
+  close(req[0]);
+no_req:
+  close(out[1]);
+  if (rc != 0)
+    close(out[0]);
+no_out:
+  close(report[1]);
+  if (rc != 0)
+    close(report[0]);
+  return rc;
+}
+
+/* Hand the request to the spare; 0, or a negative errno (it is gone). */
+static int spare_give(spare *sp, const struct spawn_req *req) {
+  size_t put = 0;
+  while (put < sizeof(*req)) {
+    ssize_t n = write(sp->req, (const char *)req + put, sizeof(*req) - put);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -EPIPE;
+    put += (size_t)n;
+  }
+  return 0;
+}
+
 static void server_spawn(const jh_pipeline *p, const jh_home *h, int sock,
-                         int sfd, const struct spawn_req *req) {
+                         int sfd, spare *sp, const struct spawn_req *req) {
   struct notice n = {NOTICE_SPAWNED, 0, 0, 0, req->task_index};
-  int report[2], out[2], ends[2];
-  pid_t pid, self = getpid();
+  int ends[2];
 
   if (req->task_index >= p->ntasks) {
     n.err = -EINVAL;
     send_notice(sock, &n, NULL, 0);
     return;
   }
-  if (pipe2(report, O_CLOEXEC) != 0) {
-    n.err = -errno;
-    send_notice(sock, &n, NULL, 0);
-    return;
+  /* No spare, or one that died: a fresh one (then it must take it). */
+  if (sp->pid <= 0 || spare_give(sp, req) != 0) {
+    spare_close(sp);
+    n.err = spare_make(p, h, sock, sfd, sp);
+    if (n.err == 0 && spare_give(sp, req) != 0)
+      n.err = -EPIPE;
+    if (n.err != 0) {
+      spare_close(sp);
+      send_notice(sock, &n, NULL, 0);
+      return;
+    }
   }
-  if (pipe2(out, O_CLOEXEC) != 0) {
-    n.err = -errno;
-    close(report[0]);
-    close(report[1]);
-    send_notice(sock, &n, NULL, 0);
-    return;
-  }
-  pid = fork();
-  if (pid == 0) {
-    close(sock);
-    close(sfd);
-    close(report[0]);
-    close(out[0]);
-    worker_main(p, h, req, report[1], out[1], self);
-  }
-  close(report[1]);
-  close(out[1]);
-  if (pid < 0) {
-    n.err = -errno;
-    send_notice(sock, &n, NULL, 0);
-  } else {
-    n.pid = pid;
-    ends[0] = report[0];
-    ends[1] = out[0];
-    send_notice(sock, &n, ends, 2);
-  }
-  close(report[0]);
-  close(out[0]);
+  n.pid = sp->pid;
+  ends[0] = sp->report;
+  ends[1] = sp->out;
+  send_notice(sock, &n, ends, 2);
+  spare_close(sp);
+  (void)spare_make(p, h, sock, sfd, sp); /* none: made at the next request */
 }
 
 static void server_reap(int sock) {
@@ -220,6 +313,7 @@ static void server_main(const jh_pipeline *p, const jh_home *h,
                         jh_registry *reg, int sock, pid_t host) {
   struct sigaction sa;
   sigset_t chld;
+  spare sp = {0, -1, -1, -1};
   int sfd, devnull;
 
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -262,6 +356,7 @@ static void server_main(const jh_pipeline *p, const jh_home *h,
   if (reg != NULL)
     server_slim(p, reg);
   malloc_trim(0);
+  (void)spare_make(p, h, sock, sfd, &sp);
 
   for (;;) {
     struct pollfd fds[2] = {{sock, POLLIN, 0}, {sfd, POLLIN, 0}};
@@ -283,7 +378,7 @@ static void server_main(const jh_pipeline *p, const jh_home *h,
         break; /* the host is done with us */
       if (got == (ssize_t)sizeof(req)) {
         req.work_dir[sizeof(req.work_dir) - 1] = '\0';
-        server_spawn(p, h, sock, sfd, &req);
+        server_spawn(p, h, sock, sfd, &sp, &req);
       }
     }
   }
@@ -397,8 +492,7 @@ int jh_forkserver_collect(jh_forkserver *fs, const jh_forkserver_events *ev) {
   while (!fs->dead && recv_notice(fs, &n, fds, 0) == 1) {
     if (n.type == NOTICE_SPAWNED && n.err == 0 && fds[0] >= 0 &&
         fds[1] >= 0) {
-      for (int i = 0; i < 2; i++)
-        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+      /* the fork server made both read ends non-blocking (spare_make) */
       ev->spawned(ev->arg, (size_t)n.task_index, 0, n.pid, fds[0], fds[1]);
       continue;
     }

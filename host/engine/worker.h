@@ -2,11 +2,13 @@
  * worker.h — each task attempt in its own process, forked by a fork server.
  *
  * When a job starts, the host forks one small helper, the fork server.
- * For every task attempt the host asks it (over a socket) to fork a
- * worker; the worker runs the task and reports over a pipe (wire.h), its
- * stdout and stderr over a second one, whose read ends the fork server
- * passes back to the host. The fork server reaps its workers and tells the
- * host how each ended.
+ * For every task attempt the host asks it (over a socket) for a worker;
+ * the worker runs the task and reports over a pipe (wire.h), its stdout
+ * and stderr over a second one, whose read ends the fork server passes
+ * back to the host. The fork server keeps one worker forked in advance
+ * (a spare, waiting for its request), so that a request is answered
+ * without a fork on the way and the next fork happens while the task
+ * runs. It reaps its workers and tells the host how each ended.
  *
  * Why not fork the host itself: after each fork the host would copy, page
  * by page, every page it then writes (copy on write). The fork server sits

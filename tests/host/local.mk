@@ -12,6 +12,7 @@ HOST_TESTS = \
 	tests/host/test_history_cli \
 	tests/host/test_wire \
 	tests/host/test_plan \
+	tests/host/test_schedule \
 	tests/host/test_engine \
 	tests/host/test_sync_e2e
 check_PROGRAMS += $(HOST_TESTS)
