@@ -1059,14 +1059,14 @@ int jh_csv_writer_open(const char *path, char separator,
   w->fd = -1;
   w->sep = separator ? separator : ',';
   w->path = strdup(path);
-  w->tmp = malloc(len + sizeof(".tmp"));
+  w->tmp = malloc(len + sizeof(JH_CSV_TEMP_SUFFIX));
   w->buf = malloc(WRITE_BUFSIZE);
   if (w->path == NULL || w->tmp == NULL || w->buf == NULL) {
     writer_free(w);
     return -ENOMEM;
   }
   memcpy(w->tmp, path, len);
-  memcpy(w->tmp + len, ".tmp", sizeof(".tmp"));
+  memcpy(w->tmp + len, JH_CSV_TEMP_SUFFIX, sizeof(JH_CSV_TEMP_SUFFIX));
   w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (w->fd < 0) {
     rc = -errno;

@@ -94,6 +94,9 @@ void jh_csv_reader_close(jh_csv_reader *r);
  * find short and long rows (the reader accepts both). */
 size_t jh_csv_record_nfields(const jh_csv_record *rec);
 
+/* The suffix of the file a writer writes until it commits. */
+#define JH_CSV_TEMP_SUFFIX ".tmp"
+
 /* Start writing path: the data goes to path + ".tmp" (created or
  * truncated, mode 0666 & ~umask) until jh_csv_writer_commit renames it.
  * separator '\0' means ','. The caller owns *out and must end it with

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "collect_batch.h"
+#include "csv.h"
 #include "db.h"
 
 struct jh_idstore {
@@ -325,7 +327,8 @@ static int settle_one(const char *path) {
   char tmp[4096];
   char dir[4096];
   char *slash;
-  if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+  if (snprintf(tmp, sizeof(tmp), "%s" JH_CSV_TEMP_SUFFIX, path) >=
+      (int)sizeof(tmp))
     return -ENAMETOOLONG;
   if (access(tmp, F_OK) != 0)
     return 0; /* renamed already (or never made: nothing to keep) */
@@ -365,8 +368,8 @@ static int settle_rows(jh_idstore *s, sqlite3_stmt *q, int wait, char *err,
     const char *path = (const char *)sqlite3_column_text(q, 1);
     int one = settle_one(path), rc;
     if (one < 0)
-      return fail(err, errsize, one, "%s.tmp: cannot put the change report "
-                  "in place: %s", path, strerror(-one));
+      return fail(err, errsize, one, "%s" JH_CSV_TEMP_SUFFIX ": cannot put "
+                  "the change report in place: %s", path, strerror(-one));
     n += one;
     rc = forget_report(s, sqlite3_column_int64(q, 0), wait);
     if (rc < 0)
@@ -424,17 +427,15 @@ int jh_idstore_remove_consumed(jh_idstore *s, const char *collect_dir,
 
   if (last < 0)
     return -EIO;
-  snprintf(dir, sizeof(dir), "%s/%s/batches", collect_dir, connector);
+  snprintf(dir, sizeof(dir), "%s/%s/" JH_COLLECT_BATCHES, collect_dir,
+           connector);
   d = opendir(dir);
   if (d == NULL)
     return 0;
   while ((e = readdir(d)) != NULL) {
-    char *end, p[4096 + 256];
+    char p[4096 + 256];
     long long seq;
-    if (e->d_name[0] < '0' || e->d_name[0] > '9')
-      continue;
-    seq = strtoll(e->d_name, &end, 10);
-    if (*end != '-' || seq > last)
+    if (!jh_batch_name_parse(e->d_name, &seq, NULL) || seq > last)
       continue;
     snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
     (void)jh_remove_tree(p);

@@ -8,7 +8,11 @@ lib_libjobhost_private_la_SOURCES = \
 	lib/model.c lib/model.h \
 	lib/db.c lib/db.h \
 	lib/idstore.c lib/idstore.h \
-	lib/faultpoint.c lib/faultpoint.h
+	lib/faultpoint.c lib/faultpoint.h \
+	lib/timefmt.c lib/timefmt.h \
+	lib/instance_id.c lib/instance_id.h \
+	lib/collect_batch.c lib/collect_batch.h \
+	lib/change_report.c lib/change_report.h
 
 lib_libjobhost_private_la_CPPFLAGS = $(BASE_CPPFLAGS) $(SQLITE_CFLAGS)
 lib_libjobhost_private_la_LIBADD = $(SQLITE_LIBS)

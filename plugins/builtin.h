@@ -13,10 +13,12 @@
 #include <jobhost/jobhost.h>
 
 #define JH_PARAM_CONNECTOR(req)                                               \
-  {.name = "connector", .type = JOBHOST_PARAM_STRING, .required = (req),     \
+  {.name = JOBHOST_PARAM_NAME_CONNECTOR, .type = JOBHOST_PARAM_STRING,       \
+   .required = (req),                                                        \
    .help = "Connector identifier"}
 #define JH_PARAM_CONNECTION(req)                                              \
-  {.name = "connection", .type = JOBHOST_PARAM_STRING, .required = (req),    \
+  {.name = JOBHOST_PARAM_NAME_CONNECTION, .type = JOBHOST_PARAM_STRING,      \
+   .required = (req),                                                        \
    .help = "Connection identifier (its package does the work)"}
 #define JH_PARAM_OPEN_ID_CLIENT                                               \
   {.name = "open_id_client", .type = JOBHOST_PARAM_STRING,                   \
@@ -31,7 +33,8 @@
   {.name = "all_entity_type", .type = JOBHOST_PARAM_BOOL,                    \
    .default_value = "false", .help = "Process every entity type"}
 #define JH_PARAM_DIRTY                                                        \
-  {.name = "dirty", .type = JOBHOST_PARAM_BOOL, .default_value = "false",    \
+  {.name = JOBHOST_PARAM_NAME_DIRTY, .type = JOBHOST_PARAM_BOOL,             \
+   .default_value = "false",                                                 \
    .help = "Process only resources flagged dirty"}
 #define JH_PARAM_BOOL_OFF(name_, help_)                                       \
   {.name = (name_), .type = JOBHOST_PARAM_BOOL, .default_value = "false",    \

@@ -23,54 +23,15 @@
 
 #include "cli.h"
 #include "home.h"
+#include "instance_id.h"
 #include "report.h"
 #include "store.h"
+#include "timefmt.h"
 
 #define HISTORY_DEFAULT_LIMIT 20
 #define HISTORY_MAX_LIMIT 1000000000UL
 
 /* ---- formatting helpers ---- */
-
-/* "-" for an unset time, else ISO 8601 UTC. */
-static void fmt_time(int64_t ms, char buf[32]) {
-  if (ms == 0)
-    snprintf(buf, 32, "-");
-  else
-    jh_time_iso(ms, buf);
-}
-
-/* Like fmt_time, but only "HH:MM:SS" when ms falls on the UTC day of ref:
- * task times read against their job's start. */
-static void fmt_time_near(int64_t ms, int64_t ref, char buf[32]) {
-  char day[32];
-  fmt_time(ms, buf);
-  if (ms == 0 || ref == 0 || strlen(buf) != 20)
-    return;
-  jh_time_iso(ref, day);
-  /* "2026-11-25T10:00:00Z": the date and 'T' are 11 bytes, the time 8. */
-  if (strncmp(buf, day, 11) == 0) {
-    memmove(buf, buf + 11, 8);
-    buf[8] = '\0';
-  }
-}
-
-/* A human duration: 812ms, 9.0s, 4m05s, 2h03m, 3d04h. */
-static void fmt_duration(int64_t ms, char buf[32]) {
-  int64_t s = ms / 1000;
-  if (ms < 0)
-    snprintf(buf, 32, "-");
-  else if (ms < 1000)
-    snprintf(buf, 32, "%" PRId64 "ms", ms);
-  else if (ms < 60000)
-    snprintf(buf, 32, "%.1fs", (double)ms / 1000.0);
-  else if (s < 3600)
-    snprintf(buf, 32, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
-  else if (s < 86400)
-    snprintf(buf, 32, "%" PRId64 "h%02" PRId64 "m", s / 3600, s / 60 % 60);
-  else
-    snprintf(buf, 32, "%" PRId64 "d%02" PRId64 "h", s / 86400,
-             s / 3600 % 24);
-}
 
 /* Duration of an instance: to its end, or so far while it runs. -1 when
  * it never started. */
@@ -325,9 +286,9 @@ static int history_add_row(table *t, const jh_job_row *r) {
   char id[32], started[32], ended[32], dur[32];
   const char *cells[7];
   snprintf(id, sizeof(id), "%" PRId64, r->instance);
-  fmt_time(r->started_ms, started);
-  fmt_time(r->ended_ms, ended);
-  fmt_duration(
+  jh_time_iso_near(r->started_ms, 0, started);
+  jh_time_iso_near(r->ended_ms, 0, ended);
+  jh_duration_human(
       span_ms(r->started_ms, r->ended_ms, r->state == JH_STATE_RUNNING), dur);
   cells[0] = id;
   cells[1] = r->job_id;
@@ -452,20 +413,6 @@ static void show_usage(FILE *out) {
                "  --json       print the run report kept with the instance, "
                "or one\n"
                "               built from the store when none was kept\n");
-}
-
-/* Parse a job instance id (a positive integer). 0 or -1. */
-static int parse_instance(const char *text, int64_t *out) {
-  char *end;
-  long long v;
-  if (text[0] < '0' || text[0] > '9')
-    return -1;
-  errno = 0;
-  v = strtoll(text, &end, 10);
-  if (errno != 0 || *end != '\0' || v <= 0)
-    return -1;
-  *out = (int64_t)v;
-  return 0;
 }
 
 /* The run report (report.c) rebuilt from the store's rows, for an
@@ -609,9 +556,9 @@ static int show_add_task(table *t, const jh_task_row *r, int64_t ref) {
     snprintf(attempt, sizeof(attempt), "%d", r->attempt);
   else
     snprintf(attempt, sizeof(attempt), "-");
-  fmt_time_near(r->started_ms, ref, started);
-  fmt_time_near(r->ended_ms, ref, ended);
-  fmt_duration(span, dur);
+  jh_time_iso_near(r->started_ms, ref, started);
+  jh_time_iso_near(r->ended_ms, ref, ended);
+  jh_duration_human(span, dur);
   cells[0] = r->task_id;
   cells[1] = r->task_type;
   cells[2] = level;
@@ -627,9 +574,9 @@ static int show_add_task(table *t, const jh_task_row *r, int64_t ref) {
 static void show_job_text(jh_store *store, const jh_job_row *j) {
   char started[32], ended[32], dur[32];
   char *message = one_line(j->message);
-  fmt_time(j->started_ms, started);
-  fmt_time(j->ended_ms, ended);
-  fmt_duration(
+  jh_time_iso_near(j->started_ms, 0, started);
+  jh_time_iso_near(j->ended_ms, 0, ended);
+  jh_duration_human(
       span_ms(j->started_ms, j->ended_ms, j->state == JH_STATE_RUNNING), dur);
   printf("Job instance %" PRId64 " of %s: %s\n", j->instance, j->job_id,
          jh_state_name(j->state));
@@ -746,7 +693,7 @@ int jh_cmd_show(int argc, char **argv) {
     show_usage(stderr);
     return JH_EXIT_USAGE;
   }
-  if (parse_instance(argv[optind], &instance) != 0) {
+  if (jh_instance_parse(argv[optind], &instance) != 0) {
     fprintf(stderr,
             "jobhost show: '%s' is not an instance number (see jobhost "
             "history)\n",

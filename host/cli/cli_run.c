@@ -16,10 +16,12 @@
 #include "cli.h"
 #include "executor.h"
 #include "home.h"
+#include "instance_id.h"
 #include "job_load.h"
 #include "report.h"
 #include "store.h"
 #include "sweep.h"
+#include "timefmt.h"
 #include "worker.h"
 
 #define MAX_PLUGIN_DIRS 32
@@ -74,27 +76,6 @@ static void run_usage(FILE *out, const char *cmd) {
                  "                        validated whatever the steps)\n");
   fprintf(out, "\nExit status: 0 Succeeded, 1 Error, 2 invalid usage or "
                "configuration,\n3 Blocked, 4 Warning, 5 Cancelled.\n");
-}
-
-/* "500ms", "5s", "2m", "1h" or a bare number of seconds. */
-static int parse_duration_ms(const char *s, long *out) {
-  char *end = NULL;
-  long v;
-  errno = 0;
-  v = strtol(s, &end, 10);
-  if (errno != 0 || end == s || v < 0)
-    return -EINVAL;
-  if (strcmp(end, "ms") == 0)
-    *out = v;
-  else if (*end == '\0' || strcmp(end, "s") == 0)
-    *out = v * 1000;
-  else if (strcmp(end, "m") == 0)
-    *out = v * 60000;
-  else if (strcmp(end, "h") == 0)
-    *out = v * 3600000;
-  else
-    return -EINVAL;
-  return 0;
 }
 
 static int parse_args(int argc, char **argv, run_args *a) {
@@ -164,7 +145,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
       }
       break;
     case 'g':
-      if (parse_duration_ms(optarg, &a->exec.grace_ms) != 0) {
+      if (jh_duration_parse(optarg, &a->exec.grace_ms) != 0) {
         fprintf(stderr, "jobhost %s: --grace %s: expected a duration such "
                         "as 500ms, 5s or 1m\n", cmd, optarg);
         return JH_EXIT_USAGE;
@@ -416,15 +397,10 @@ int jh_cmd_run(int argc, char **argv) {
 }
 
 static int parse_instance(const char *cmd, const char *s, int64_t *out) {
-  char *end = NULL;
-  long long v;
-  errno = 0;
-  v = strtoll(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || v <= 0) {
+  if (jh_instance_parse(s, out) != 0) {
     fprintf(stderr, "jobhost %s: '%s' is not an instance number\n", cmd, s);
     return -EINVAL;
   }
-  *out = v;
   return 0;
 }
 

@@ -1151,8 +1151,10 @@ static void check_model_refs(ctx *c) {
    * an imported job that names connectors but no connections still
    * validates, and running its export says the connection is missing. */
   for (size_t i = 0; i < p->ntasks; i++) {
-    const jh_value *conn = jh_task_value(&p->tasks[i], "connection");
-    const jh_value *ctor = jh_task_value(&p->tasks[i], "connector");
+    const jh_value *conn =
+        jh_task_value(&p->tasks[i], JOBHOST_PARAM_NAME_CONNECTION);
+    const jh_value *ctor =
+        jh_task_value(&p->tasks[i], JOBHOST_PARAM_NAME_CONNECTOR);
     const jh_connection *cn = NULL;
     if (m->nconnectors == 0)
       ctor = NULL;

@@ -180,4 +180,10 @@ const jh_task_def *jh_pipeline_task(const jh_pipeline *p, const char *id,
  * applied here). */
 const jh_value *jh_task_value(const jh_task_def *t, const char *key);
 
+/* What the task's type declares (JOBHOST_TASK_*); 0 when it is not
+ * resolved. */
+static inline unsigned jh_task_flags(const jh_task_def *t) {
+  return t->task_type != NULL ? t->task_type->flags : 0;
+}
+
 #endif /* JH_PIPELINE_H */

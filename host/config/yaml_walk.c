@@ -5,6 +5,7 @@
 
 #include "yaml_walk.h"
 #include "strindex.h"
+#include "timefmt.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -401,43 +402,14 @@ int jh_yw_want_bool(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
   return 0;
 }
 
-/* "N" (seconds), "Nms", "Ns", "Nm", "Nh" into milliseconds. */
-int jh_yw_parse_duration(const char *s, long *ms) {
-  long long n = 0, unit;
-  const char *q = s;
-
-  if (*q < '0' || *q > '9')
-    return -1;
-  for (; *q >= '0' && *q <= '9'; q++) {
-    if (n > (LLONG_MAX - 9) / 10)
-      return -1;
-    n = n * 10 + (*q - '0');
-  }
-  if (strcmp(q, "ms") == 0)
-    unit = 1;
-  else if (*q == '\0' || strcmp(q, "s") == 0)
-    unit = 1000;
-  else if (strcmp(q, "m") == 0)
-    unit = 60 * 1000;
-  else if (strcmp(q, "h") == 0)
-    unit = 3600 * 1000;
-  else
-    return -1;
-  if (n > LONG_MAX / unit)
-    return -1;
-  *ms = (long)(n * unit);
-  return 0;
-}
-
-
 int jh_yw_want_duration(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
                          const char *key, long *out) {
-  const char *s = jh_yw_want_scalar(c, f, n, key, DURATION_EXPECTED);
+  const char *s = jh_yw_want_scalar(c, f, n, key, JH_DURATION_EXPECTED);
   char got[GOT_SIZE];
   if (s == NULL)
     return -1;
-  if (jh_yw_parse_duration(s, out) != 0) {
-    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", DURATION_EXPECTED, JH_Q(key),
+  if (jh_duration_parse(s, out) != 0) {
+    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", JH_DURATION_EXPECTED, JH_Q(key),
              jh_yw_describe(n, got, sizeof(got)));
     return -1;
   }

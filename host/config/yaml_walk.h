@@ -25,7 +25,6 @@
 #define GOT_SIZE (JH_QUOTE_SIZE + 4)
 
 #define BOOL_EXPECTED "a boolean (true, false, True, False, 1 or 0)"
-#define DURATION_EXPECTED "a duration (N seconds, or Nms, Ns, Nm, Nh)"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -105,7 +104,7 @@ int jh_yw_want_int(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
 int jh_yw_parse_bool(const char *s);
 int jh_yw_want_bool(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
                     const char *key, int *out);
-int jh_yw_parse_duration(const char *s, long *ms);
+/* A duration as lib/timefmt.h parses it. */
 int jh_yw_want_duration(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
                         const char *key, long *out);
 int jh_yw_want_choice(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,

@@ -10,12 +10,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "collect_batch.h"
 #include "idstore.h"
 #include "model.h"
 
-static int is_type(const jh_task_def *t, const char *type) {
-  return t->type != NULL && strcmp(t->type, type) == 0;
-}
+/* The steps of a connector's synchronization (jobhost/plugin.h). */
+#define SYNC_STEPS                                                            \
+  (JOBHOST_TASK_EXPORTS | JOBHOST_TASK_PREPARES | JOBHOST_TASK_SYNCHRONIZES)
 
 static const char *param(const jh_task_def *t, const char *key) {
   const jh_value *v = jh_task_value(t, key);
@@ -24,9 +25,10 @@ static const char *param(const jh_task_def *t, const char *key) {
 
 /* The connector of a synchronization task, or NULL. */
 static const char *task_connector(const jh_pipeline *p, const jh_task_def *t) {
-  const char *c = param(t, "connector");
-  if (c == NULL && is_type(t, "ExportTask") && p->model != NULL) {
-    const char *conn = param(t, "connection");
+  const char *c = param(t, JOBHOST_PARAM_NAME_CONNECTOR);
+  if (c == NULL && (jh_task_flags(t) & JOBHOST_TASK_EXPORTS) &&
+      p->model != NULL) {
+    const char *conn = param(t, JOBHOST_PARAM_NAME_CONNECTION);
     const jh_connection *cn =
         conn != NULL ? jh_model_connection(p->model, conn) : NULL;
     c = cn != NULL ? cn->connector : NULL;
@@ -35,16 +37,17 @@ static const char *task_connector(const jh_pipeline *p, const jh_task_def *t) {
 }
 
 static int incremental_prepare(const jh_task_def *t) {
-  const char *mode = param(t, "synchronization_mode");
-  return is_type(t, "PrepareSynchronizationTask") && mode != NULL &&
-         strcasecmp(mode, "Incremental") == 0;
+  jh_batch_mode mode;
+  return (jh_task_flags(t) & JOBHOST_TASK_PREPARES) &&
+         jh_batch_mode_parse(param(t, JOBHOST_PARAM_NAME_SYNC_MODE),
+                             &mode) == 0 &&
+         mode == JH_BATCH_INCREMENTAL;
 }
 
 const char *jh_task_incremental_connector(const jh_pipeline *p,
                                           const jh_task_def *t) {
   const char *c;
-  if (!is_type(t, "ExportTask") && !is_type(t, "PrepareSynchronizationTask") &&
-      !is_type(t, "SynchronizeTask"))
+  if (!(jh_task_flags(t) & SYNC_STEPS))
     return NULL;
   if ((c = task_connector(p, t)) == NULL)
     return NULL;
@@ -52,7 +55,7 @@ const char *jh_task_incremental_connector(const jh_pipeline *p,
     const char *pc;
     if (!incremental_prepare(&p->tasks[i]))
       continue;
-    pc = param(&p->tasks[i], "connector");
+    pc = param(&p->tasks[i], JOBHOST_PARAM_NAME_CONNECTOR);
     if (pc != NULL && strcasecmp(pc, c) == 0)
       return c;
   }

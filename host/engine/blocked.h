@@ -17,11 +17,12 @@
 #include "pipeline.h"
 
 /*
- * The connector whose incremental synchronization task t is (an
- * ExportTask, PrepareSynchronizationTask or SynchronizeTask of a job
- * whose prepare task for that connector runs in Incremental mode), or
- * NULL. The task's connector is its `connector` parameter, or for an
- * export its connection's connector in the model.
+ * The connector whose incremental synchronization task t is (a task of
+ * a type flagged JOBHOST_TASK_EXPORTS, JOBHOST_TASK_PREPARES or
+ * JOBHOST_TASK_SYNCHRONIZES, in a job whose prepare task for that
+ * connector runs in Incremental mode), or NULL. The task's connector is
+ * its `connector` parameter, or for an export its connection's connector
+ * in the model.
  */
 const char *jh_task_incremental_connector(const jh_pipeline *p,
                                           const jh_task_def *t);

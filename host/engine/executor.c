@@ -15,7 +15,10 @@
 
 #include "atomic_file.h"
 #include "faultpoint.h"
+#include "change_report.h"
 #include "idstore.h"
+#include "instance_id.h"
+#include "timefmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -149,18 +152,6 @@ static void rmtree_if_exists(const char *dir) {
     (void)jh_remove_tree(dir);
 }
 
-/* File-name-safe copy of a task id (ids are free text in YAML). */
-static void safe_name(const char *id, char *buf, size_t size) {
-  size_t i = 0;
-  for (; id[i] != '\0' && i + 1 < size; i++) {
-    unsigned char c = (unsigned char)id[i];
-    buf[i] = (c == '/' || c == '\\' || c < 0x20 || (i == 0 && c == '.'))
-                 ? '_'
-                 : (char)c;
-  }
-  buf[i] = '\0';
-}
-
 static const char *task_id(const run *r, size_t i) {
   return r->plan.t[i].def->id;
 }
@@ -228,7 +219,8 @@ static void finish_unlaunched(run *r, size_t i, jh_state state,
 /* ---- ending an attempt ---- */
 
 static void discard_export(run *r, task_run *t) {
-  const jh_value *conn = jh_task_value(t->def, "connection");
+  const jh_value *conn =
+      jh_task_value(t->def, JOBHOST_PARAM_NAME_CONNECTION);
   int rc;
   if (conn == NULL || conn->text == NULL)
     return;
@@ -430,7 +422,8 @@ static void end_attempt(run *r, size_t i, const jh_run_end *e) {
   /* An export that did not succeed leaves no table of its connection for
    * prepare to read as if it were current (doc/synchronization.md), even
    * when its worker crashed or timed out before it could clean up. */
-  if (state != JH_STATE_SUCCEEDED && strcmp(t->def->type, "ExportTask") == 0)
+  if (state != JH_STATE_SUCCEEDED &&
+      (jh_task_flags(t->def) & JOBHOST_TASK_EXPORTS))
     discard_export(r, t);
   log_trailer(t, t->attempt_base + pt->attempts, state, t->ended_ms);
   jh_plan_attempt_ended(&r->plan, i, state, output, mono_ms(), &end);
@@ -464,21 +457,16 @@ static void collect_ended(run *r) {
 /* ---- starting an attempt ---- */
 
 static int prepare_attempt(run *r, task_run *t, int attempt) {
-  char name[128];
-  safe_name(t->def->id, name, sizeof(name));
   free(t->log_path);
-  if (asprintf(&t->log_path, "%s/%lld-%s-%d.log",
-               r->home->folders[JOBHOST_FOLDER_JOB_LOGS],
-               (long long)r->instance, name, attempt) < 0) {
-    t->log_path = NULL;
+  t->log_path = jh_task_file_path(r->home->folders[JOBHOST_FOLDER_JOB_LOGS],
+                                  r->instance, t->def->id, attempt,
+                                  JH_TASK_LOG_SUFFIX);
+  if (t->log_path == NULL)
     return -ENOMEM;
-  }
-  if (asprintf(&t->work_dir, "%s/%lld-%s-%d",
-               r->home->folders[JOBHOST_FOLDER_TASK_WORK],
-               (long long)r->instance, name, attempt) < 0) {
-    t->work_dir = NULL;
+  t->work_dir = jh_task_file_path(r->home->folders[JOBHOST_FOLDER_TASK_WORK],
+                                  r->instance, t->def->id, attempt, "");
+  if (t->work_dir == NULL)
     return -ENOMEM;
-  }
   /* The work folder is made on first use (services.c): most tasks never
    * need one, and making and removing a folder per task is costly. Its
    * name is unique to the attempt, so none is left from an earlier run. */
@@ -792,32 +780,23 @@ static int loop(run *r) {
 /* The counters of a change report: its lines of each kind, as JSON
  * (owned), or NULL when it cannot be read. */
 static char *report_counters(const char *report) {
-  static const char *const kinds[5][2] = {
-      {"insert,", "inserted"},           {"update,", "updated"},
-      {"delete,", "deleted"},            {"link_insert,", "link_inserted"},
-      {"link_delete,", "link_deleted"}};
-  long long n[5] = {0};
-  char line[4096];
-  FILE *f = fopen(report, "r");
+  int64_t n[JH_CHANGE_NKINDS];
   json_t *j;
   char *text;
-  if (f == NULL)
+  if (jh_change_report_count(report, n) != 0)
     return NULL;
-  while (fgets(line, sizeof(line), f) != NULL)
-    for (int k = 0; k < 5; k++)
-      if (strncmp(line, kinds[k][0], strlen(kinds[k][0])) == 0)
-        n[k]++;
-  fclose(f);
   j = json_object();
-  for (int k = 0; j != NULL && k < 5; k++)
-    json_object_set_new(j, kinds[k][1], json_integer(n[k]));
+  for (int k = 0; j != NULL && k < JH_CHANGE_NCOUNTED; k++)
+    json_object_set_new(j, jh_change_counter((jh_change_kind)k),
+                        json_integer((json_int_t)n[k]));
   text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref(j);
   return text;
 }
 
 /*
- * A synchronization whose host died while it ran may have committed: its
+ * A synchronization (a task of a JOBHOST_TASK_SYNCHRONIZES type, the type
+ * its row records) whose host died while it ran may have committed: its
  * change report is in place exactly when its transaction committed (the
  * sweep has put a pending one in place). Then the batches it consumed
  * are removed, and it is recorded from what
@@ -825,19 +804,14 @@ static char *report_counters(const char *report) {
  * with the counters its report lists (*counters, owned, may be NULL).
  * 1 when so recorded, else 0.
  */
-static int recover_committed(run *r, const jh_task_row *last,
-                             jh_state *state, char **counters) {
+static int recover_committed(run *r, const jh_task_def *def,
+                             const jh_task_row *last, jh_state *state,
+                             char **counters) {
   char report[PATH_MAX], msg[300];
-  size_t len;
   int held;
-  if (strcmp(last->task_type, "SynchronizeTask") != 0 ||
-      last->log_path == NULL)
-    return 0;
-  len = strlen(last->log_path);
-  if (len > 4 && strcmp(last->log_path + len - 4, ".log") == 0)
-    len -= 4;
-  if (snprintf(report, sizeof(report), "%.*s.changes.csv", (int)len,
-               last->log_path) >= (int)sizeof(report) ||
+  if (!(jh_task_flags(def) & JOBHOST_TASK_SYNCHRONIZES) ||
+      strcmp(last->task_type, def->type) != 0 || last->log_path == NULL ||
+      jh_change_report_path(last->log_path, report, sizeof(report)) != 0 ||
       access(report, F_OK) != 0)
     return 0;
   held = jh_idstore_held_by(r->home->identity_store_path, last->id);
@@ -868,7 +842,7 @@ static int apply_recovered(run *r, size_t i, const jh_task_row *last) {
   char *counters = NULL;
   if ((last->state != JH_STATE_RUNNING &&
        last->state != JH_STATE_INTERRUPTED) ||
-      !recover_committed(r, last, &recovered, &counters))
+      !recover_committed(r, t->def, last, &recovered, &counters))
     return 0;
   if (recovered == JH_STATE_BLOCKED) {
     jh_plan_resume_apply(&r->plan, i, JH_STATE_BLOCKED, 0);

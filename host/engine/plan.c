@@ -235,7 +235,7 @@ static void stop_by(jh_plan *p, size_t i, jh_state state) {
 /* What the task's type declares about dirty flags. */
 static void task_flags(jh_plan_task *t) {
   const jobhost_task_type *tt = t->def->task_type;
-  const jh_value *dirty = jh_task_value(t->def, "dirty");
+  const jh_value *dirty = jh_task_value(t->def, JOBHOST_PARAM_NAME_DIRTY);
   unsigned flags = tt != NULL ? tt->flags : 0;
   t->sets_dirty = (flags & JOBHOST_TASK_SETS_DIRTY) != 0;
   t->reads_dirty = (flags & JOBHOST_TASK_READS_DIRTY) != 0 && dirty != NULL &&

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "timefmt.h"
+
 void jh_progress_clear(jh_progress *p) {
   if (p->live && p->shown) {
     fputs("\r\033[K", p->out);
@@ -21,16 +23,15 @@ void jh_progress_clear(jh_progress *p) {
  * usually stderr, unbuffered, where each piece would be a write. */
 void jh_progress_note(jh_progress *p, const char *fmt, ...) {
   char buf[1024], *line = buf, *big = NULL;
-  time_t now = time(NULL);
-  struct tm tm;
   size_t len;
   va_list ap;
   int n;
   if (p->out == NULL)
     return;
   jh_progress_clear(p);
-  localtime_r(&now, &tm);
-  len = strftime(buf, sizeof(buf), "%H:%M:%S ", &tm);
+  jh_time_local_hms(time(NULL), buf);
+  len = strlen(buf);
+  buf[len++] = ' ';
   va_start(ap, fmt);
   n = vsnprintf(buf + len, sizeof(buf) - len - 1, fmt, ap);
   va_end(ap);

@@ -6,6 +6,7 @@
 #include "report.h"
 
 #include "atomic_file.h"
+#include "timefmt.h"
 
 #include <errno.h>
 #include <stdlib.h>

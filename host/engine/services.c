@@ -419,7 +419,7 @@ static int cookie_path(const jh_task_state *st, char *buf, size_t size) {
 }
 
 static int ignores_cookie(jobhost_ctx *ctx) {
-  const char *v = svc_param(ctx, "ignore_cookie_file");
+  const char *v = svc_param(ctx, JOBHOST_PARAM_NAME_IGNORE_COOKIE);
   return v != NULL && strcmp(v, "true") == 0;
 }
 
@@ -568,7 +568,7 @@ int jh_task_execute(const jh_task_env *env) {
   st.ctx.resume_of = env->resume_of;
   st.ctx.task_instance = env->task_instance;
   {
-    const jh_value *conn = jh_task_value(env->def, "connection");
+    const jh_value *conn = jh_task_value(env->def, JOBHOST_PARAM_NAME_CONNECTION);
     st.ctx.connection = conn != NULL ? conn->text : NULL;
   }
 

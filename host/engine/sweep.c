@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "csv.h"
 #include "idstore.h"
+#include "instance_id.h"
 
 typedef struct live {
   int64_t *ids; /* running job instances, the starting one excluded */
@@ -44,9 +46,8 @@ static int live_load(jh_store *store, int64_t instance, live *l) {
 /* Whether an entry named "<instance>-..." belongs to a running instance.
  * A name that does not start so is not the host's: it stays. */
 static int keep(const live *l, const char *name) {
-  char *end;
-  long long v = strtoll(name, &end, 10);
-  if (end == name || *end != '-' || v <= 0)
+  int64_t v = jh_instance_of_name(name);
+  if (v == 0)
     return 1;
   for (size_t i = 0; i < l->n; i++)
     if (l->ids[i] == v)
@@ -54,9 +55,13 @@ static int keep(const live *l, const char *name) {
   return 0;
 }
 
+/* A change report's file while it is written (lib/csv.h). */
+#define TMP_LEN (sizeof(JH_CSV_TEMP_SUFFIX) - 1)
+
 static int is_tmp(const char *name) {
   size_t len = strlen(name);
-  return len > 4 && strcmp(name + len - 4, ".tmp") == 0;
+  return len > TMP_LEN &&
+         strcmp(name + len - TMP_LEN, JH_CSV_TEMP_SUFFIX) == 0;
 }
 
 /* Remove the dead entries of dir (all, or only *.tmp files). */
@@ -80,7 +85,8 @@ static int sweep_dir(const char *dir, const live *l, int only_tmp,
       /* a report whose transaction committed, not yet in place (the
        * store was busy): the next sweep puts it there */
       char final[PATH_MAX];
-      snprintf(final, sizeof(final), "%.*s", (int)strlen(path) - 4, path);
+      snprintf(final, sizeof(final), "%.*s", (int)(strlen(path) - TMP_LEN),
+               path);
       if (jh_idstore_is_pending_report(ids, final))
         continue;
     }

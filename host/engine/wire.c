@@ -5,8 +5,6 @@
 
 #include "wire.h"
 
-#include "array.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +12,9 @@
 
 #include <jansson.h>
 #include <jobhost/services.h>
+
+#include "array.h"
+#include "timefmt.h"
 
 uint32_t jh_wire_header(unsigned char *buf, jh_wire_type type, const void *head,
                         size_t head_len, size_t *text_len) {
@@ -125,22 +126,18 @@ void jh_outcome_log_dropped_note(jh_outcome *o) {
 
 static void write_log_line(jh_outcome *o, unsigned level,
                            const unsigned char *text, size_t len) {
-  struct timespec ts;
-  struct tm tm;
-  char stamp[32], small[1024], *line = small;
+  char stamp[JH_TIME_SIZE], small[1024], *line = small;
   int n;
   o->log_lines++;
   if (o->log_path == NULL && o->log == NULL)
     return;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-  n = snprintf(small, sizeof(small), "%s.%03ldZ %-7s [%s] %.*s\n", stamp,
-               ts.tv_nsec / 1000000, level < 4 ? level_names[level] : "LOG",
+  jh_time_iso_ms(jh_now_ms(), stamp);
+  n = snprintf(small, sizeof(small), "%s %-7s [%s] %.*s\n", stamp,
+               level < 4 ? level_names[level] : "LOG",
                o->task_id ? o->task_id : "-", (int)len, (const char *)text);
   if (n >= (int)sizeof(small) &&
-      asprintf(&line, "%s.%03ldZ %-7s [%s] %.*s\n", stamp,
-               ts.tv_nsec / 1000000, level < 4 ? level_names[level] : "LOG",
+      asprintf(&line, "%s %-7s [%s] %.*s\n", stamp,
+               level < 4 ? level_names[level] : "LOG",
                o->task_id ? o->task_id : "-", (int)len,
                (const char *)text) < 0)
     return;

@@ -119,24 +119,6 @@ int jh_state_parse(const char *name, jh_state *out) {
   return -EINVAL;
 }
 
-void jh_time_iso(int64_t ms, char buf[32]) {
-  /* Floor division so that times before 1970 still round down. */
-  int64_t secs = ms / 1000 - (ms % 1000 < 0 ? 1 : 0);
-  time_t t = (time_t)secs;
-  struct tm tm;
-
-  if (gmtime_r(&t, &tm) == NULL ||
-      strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-    snprintf(buf, 32, "(invalid time)");
-}
-
-int64_t jh_now_ms(void) {
-  struct timespec ts;
-  if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-    return (int64_t)time(NULL) * 1000;
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- statement and transaction helpers ---- */
 
 /* The statement for sql (lib/db.h: given back with finalize). */

@@ -9,8 +9,8 @@
  * column is a new migration. (Resources, links and changes live in the
  * identity store, lib/idstore.h.)
  *
- * Times are milliseconds since the Unix epoch (UTC); jh_time_iso formats
- * them as "2026-11-25T10:00:00Z".
+ * Times are milliseconds since the Unix epoch (UTC), as lib/timefmt.h
+ * reads and writes them.
  *
  * Every function returns 0 or a negative code (-ENOENT for a missing row,
  * -EBUSY for a held job, -EIO for an SQLite failure, -ENOMEM); on -EIO the
@@ -23,6 +23,8 @@
 #include <stdint.h>
 
 struct jh_db;
+
+#include "timefmt.h"
 
 typedef struct jh_store jh_store;
 
@@ -44,11 +46,6 @@ typedef enum jh_state {
 const char *jh_state_name(jh_state s);
 /* Returns 0 and *out, or -EINVAL. */
 int jh_state_parse(const char *name, jh_state *out);
-
-/* Format ms since the epoch as ISO 8601 UTC, second precision. */
-void jh_time_iso(int64_t ms, char buf[32]);
-/* Current time in ms since the epoch. */
-int64_t jh_now_ms(void);
 
 /* Open (creating and migrating as needed) the store at path. On failure
  * returns a negative code and writes a reason into err. */

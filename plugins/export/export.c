@@ -220,7 +220,7 @@ static size_t close_leftovers(export_run *run, const char *package) {
 static const char *connection_of(jobhost_ctx *ctx) {
   const char *conn = ctx->connection;
   if (conn == NULL)
-    conn = ctx->svc->param(ctx, "connection");
+    conn = ctx->svc->param(ctx, JOBHOST_PARAM_NAME_CONNECTION);
   return conn != NULL ? conn : "(none)";
 }
 
@@ -288,7 +288,7 @@ static int export_run_task(jobhost_ctx *ctx) {
   run_init(run, ctx);
   jobhost_info(ctx, "export of connection %s with package %s%s", conn,
                pkg->name,
-               param_true(ctx, "ignore_cookie_file")
+               param_true(ctx, JOBHOST_PARAM_NAME_IGNORE_COOKIE)
                    ? " (complete: cookie ignored)"
                    : "");
 
@@ -333,7 +333,7 @@ static int export_run_task(jobhost_ctx *ctx) {
 static const jobhost_param export_params[] = {
     JH_PARAM_CONNECTION(1),
     JH_PARAM_CONNECTOR(0),
-    JH_PARAM_BOOL_OFF("ignore_cookie_file",
+    JH_PARAM_BOOL_OFF(JOBHOST_PARAM_NAME_IGNORE_COOKIE,
                       "Ignore the incremental cookie: export everything"),
     JH_PARAM_BOOL_OFF("init_mode",
                       "Initialization export: do not historize changes"),
@@ -345,7 +345,7 @@ static const jobhost_task_type export_task_types[] = {
      .description = "Export a connection's system into CSV tables",
      .params = export_params,
      .run = export_run_task,
-     .flags = JOBHOST_TASK_AGENT_SIDE},
+     .flags = JOBHOST_TASK_AGENT_SIDE | JOBHOST_TASK_EXPORTS},
     JOBHOST_TASK_TYPE_END};
 
 JOBHOST_PLUGIN_DEFINE("export", PACKAGE_VERSION,

@@ -26,12 +26,11 @@
 #include <jobhost/services.h>
 
 #include "atomic_file.h"
+#include "collect_batch.h"
 #include "collect.h"
 #include "faultpoint.h"
 #include "table.h"
-
-static const char *const mode_names[] = {"initial", "complete",
-                                         "incremental"};
+#include "timefmt.h"
 
 /* Everything one prepare holds; freed by ctx_free. */
 struct ctx {
@@ -144,7 +143,7 @@ static int mkdir_p(const char *path) {
 /* One prepare per connector at a time: wait for the lock, looking at the
  * cancel flag while waiting. */
 static int take_lock(struct ctx *c) {
-  char *path = join(c->dir, ".lock");
+  char *path = join(c->dir, JH_COLLECT_LOCK);
   int said = 0;
   if (path == NULL)
     return fail(c, -ENOMEM, "out of memory");
@@ -182,7 +181,7 @@ static int take_lock(struct ctx *c) {
 /* ----------------------------------------------------------------- seq */
 
 static int read_seq(struct ctx *c, uint64_t *seq) {
-  char *path = join(c->dir, "seq"), buf[64], *end;
+  char *path = join(c->dir, JH_COLLECT_SEQ), buf[64], *end;
   ssize_t n;
   int fd, rc = 0;
   unsigned long long v;
@@ -207,7 +206,7 @@ static int read_seq(struct ctx *c, uint64_t *seq) {
     while (*end == '\n' || *end == '\r' || *end == ' ')
       end++;
     if (n == 0 || buf[0] < '0' || buf[0] > '9' || *end != '\0' ||
-        errno != 0 || v >= 9999999999ULL)
+        errno != 0 || v >= JH_BATCH_SEQ_MAX)
       rc = fail(c, JOBHOST_ESOURCE,
                 "%s:1: expected the last batch number (decimal, below "
                 "9999999999)", path);
@@ -219,7 +218,7 @@ static int read_seq(struct ctx *c, uint64_t *seq) {
 }
 
 static int write_seq(struct ctx *c) {
-  char *path = join(c->dir, "seq"), buf[32];
+  char *path = join(c->dir, JH_COLLECT_SEQ), buf[32];
   int rc, n;
   if (path == NULL)
     return fail(c, -ENOMEM, "out of memory");
@@ -245,9 +244,7 @@ static void remove_stale(struct ctx *c) {
   if ((d = opendir(c->batches)) == NULL)
     return;
   while ((e = readdir(d)) != NULL) {
-    size_t len = strlen(e->d_name);
-    if (e->d_name[0] == '.' && len > 5 &&
-        strcmp(e->d_name + len - 4, ".tmp") == 0) {
+    if (jh_batch_is_temp_name(e->d_name)) {
       char *p = join(c->batches, e->d_name);
       if (p != NULL) {
         say(c, JOBHOST_LOG_WARNING,
@@ -402,7 +399,7 @@ out:
 /* The last good clean row counts (health.json; NULL when there is none
  * or it cannot be read, which is said in the log). New reference. */
 static json_t *load_health(struct ctx *c) {
-  char *path = join(c->dir, "health.json");
+  char *path = join(c->dir, JH_COLLECT_HEALTH);
   json_error_t jerr;
   json_t *h;
   if (path == NULL)
@@ -480,10 +477,8 @@ static int check_counts(struct ctx *c) {
                   "table %s is empty (%" PRIu64 " rows read, none clean); "
                   "set source_health.allow_empty on connector %s to accept "
                   "it", st->name, st->input_rows, c->connector->id);
-    } else if (h->max_shrink_percent > 0 && last > 0 &&
-             (uint64_t)last > st->rows &&
-             ((uint64_t)last - st->rows) * 100 >
-                 (uint64_t)last * (uint64_t)h->max_shrink_percent)
+    } else if (last > 0 &&
+               jh_batch_shrank((uint64_t)last, st->rows, h->max_shrink_percent))
       add_problem(c, &problems,
                   "table %s shrank from %" PRId64 " to %" PRIu64
                   " rows (-%" PRIu64 "%%), more than max_shrink_percent "
@@ -496,17 +491,10 @@ static int check_counts(struct ctx *c) {
   return problems ? JOBHOST_ESOURCE : 0;
 }
 
-static void format_time(time_t t, char *buf, size_t size) {
-  struct tm tm;
-  if (gmtime_r(&t, &tm) == NULL ||
-      strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-    snprintf(buf, size, "%lld", (long long)t);
-}
-
 /* After publishing: the new last good counts. A failure is only a
  * warning: the batch is out already. */
 static void save_health(struct ctx *c, const char *when) {
-  char *path = join(c->dir, "health.json"), *text = NULL;
+  char *path = join(c->dir, JH_COLLECT_HEALTH), *text = NULL;
   json_t *h = load_health(c), *tables;
   int rc = -ENOMEM;
   if (h == NULL)
@@ -531,7 +519,7 @@ static void save_health(struct ctx *c, const char *when) {
   }
   if (rc < 0)
     say(c, JOBHOST_LOG_WARNING, "%s: not updated (%s)",
-        path ? path : "health.json", strerror(-rc));
+        path ? path : JH_COLLECT_HEALTH, strerror(-rc));
   free(text);
   free(path);
   json_decref(h);
@@ -540,8 +528,8 @@ static void save_health(struct ctx *c, const char *when) {
 /* ------------------------------------------------------------ manifest */
 
 static const char *table_file(const struct ctx *c) {
-  return c->opt->mode == JH_PREP_INCREMENTAL ? ".sorted.delta"
-                                             : ".sorted.csv";
+  return c->opt->mode == JH_PREP_INCREMENTAL ? JH_BATCH_DELTA
+                                             : JH_BATCH_SORTED;
 }
 
 /* The rows table i's file in the batch holds. */
@@ -559,10 +547,10 @@ static json_t *table_json(const struct ctx *c, size_t i) {
   if (t == NULL)
     return NULL;
   snprintf(file, sizeof(file), "%s%s", st->name, table_file(c));
-  json_object_set_new(t, "name", json_string(st->name));
+  json_object_set_new(t, JH_MANIFEST_NAME, json_string(st->name));
   json_object_set_new(t, "kind",
                       json_string(st->association ? "association" : "entity"));
-  json_object_set_new(t, "file", json_string(file));
+  json_object_set_new(t, JH_MANIFEST_FILE, json_string(file));
   json_object_set_new(t, "input_rows", json_integer((json_int_t)st->input_rows));
   json_object_set_new(t, "rows",
                       json_integer((json_int_t)batch_table_rows(c, st)));
@@ -574,7 +562,7 @@ static json_t *table_json(const struct ctx *c, size_t i) {
     json_object_set_new(t, "deleted", json_integer((json_int_t)st->deleted));
     json_object_set_new(t, "merged", json_integer((json_int_t)st->merged));
     if (c->full) { /* the full clean table rides along */
-      snprintf(file, sizeof(file), "%s.sorted.csv", st->name);
+      snprintf(file, sizeof(file), "%s" JH_BATCH_SORTED, st->name);
       json_object_set_new(t, "snapshot", json_string(file));
       json_object_set_new(t, "snapshot_rows", json_integer((json_int_t)st->rows));
     }
@@ -584,7 +572,7 @@ static json_t *table_json(const struct ctx *c, size_t i) {
 
 static int write_manifest(struct ctx *c, const char *when) {
   json_t *root = json_object(), *tables = json_array();
-  char *path = join(c->tmp, "manifest.json"), *text = NULL;
+  char *path = join(c->tmp, JH_BATCH_MANIFEST), *text = NULL;
   int rc = -ENOMEM;
   if (root != NULL && tables != NULL && path != NULL) {
     json_object_set_new(root, "connector", json_string(c->connector->id));
@@ -599,13 +587,14 @@ static int write_manifest(struct ctx *c, const char *when) {
         json_decref(tables); /* out of memory */
         tables = NULL;
       }
-    if (tables != NULL && json_object_set(root, "tables", tables) == 0)
+    if (tables != NULL &&
+        json_object_set(root, JH_MANIFEST_TABLES, tables) == 0)
       text = json_dumps(root, JSON_INDENT(1));
     if (text != NULL)
       rc = jh_write_file_atomic(path, text, strlen(text), 0640);
   }
   if (rc < 0)
-    fail(c, rc, "%s: %s", path ? path : "manifest.json", strerror(-rc));
+    fail(c, rc, "%s: %s", path ? path : JH_BATCH_MANIFEST, strerror(-rc));
   free(text);
   free(path);
   json_decref(tables);
@@ -624,8 +613,8 @@ static int stage_previous(struct ctx *c) {
     return fail(c, rc, "%s: %s", c->previous, strerror(-rc));
   for (size_t i = 0; i < c->ntables; i++) {
     const char *name = c->tables[i].name;
-    char *src = join_name(c->tmp, "", name, ".sorted.csv");
-    c->staged[i] = join_name(c->previous, ".", name, ".sorted.csv.new");
+    char *src = join_name(c->tmp, "", name, JH_BATCH_SORTED);
+    c->staged[i] = join_name(c->previous, ".", name, JH_BATCH_SORTED ".new");
     if (src == NULL || c->staged[i] == NULL) {
       free(src);
       return fail(c, -ENOMEM, "out of memory");
@@ -654,7 +643,7 @@ static void unstage_previous(struct ctx *c) {
 static int replace_previous(struct ctx *c) {
   int rc = 0;
   for (size_t i = 0; i < c->ntables; i++) {
-    char *dst = join_name(c->previous, "", c->tables[i].name, ".sorted.csv");
+    char *dst = join_name(c->previous, "", c->tables[i].name, JH_BATCH_SORTED);
     if (dst == NULL)
       return fail(c, -ENOMEM, "out of memory");
     if (rename(c->staged[i], dst) != 0 && rc == 0)
@@ -708,7 +697,7 @@ static int make_tables(struct ctx *c) {
     char *prev = NULL;
     int rc;
     if (c->full && c->opt->mode == JH_PREP_INCREMENTAL) {
-      prev = join_name(c->previous, "", c->tables[i].name, ".sorted.csv");
+      prev = join_name(c->previous, "", c->tables[i].name, JH_BATCH_SORTED);
       if (prev == NULL)
         return fail(c, -ENOMEM, "out of memory");
     }
@@ -769,7 +758,7 @@ static int check_options(struct ctx *c) {
                 "folder", c->connector->id);
   if (o->command_column != NULL && *o->command_column == '\0')
     return fail(c, JOBHOST_ECONFIG, "column_name is empty");
-  c->mode = mode_names[o->mode];
+  c->mode = jh_batch_mode_name((jh_batch_mode)o->mode);
   c->full = o->input == JH_PREP_FULL;
   c->limit = o->memory_limit ? o->memory_limit : JH_PREP_DEFAULT_MEMORY;
   if (c->limit < JH_PREP_MIN_MEMORY)
@@ -778,13 +767,13 @@ static int check_options(struct ctx *c) {
 }
 
 static int make_folders(struct ctx *c) {
-  char name[64];
+  char name[JH_BATCH_NAME_SIZE], temp[JH_BATCH_NAME_SIZE];
   int rc;
   c->dir = join(c->opt->collect_dir, c->connector->id);
   if (c->dir == NULL)
     return fail(c, -ENOMEM, "out of memory");
-  c->batches = join(c->dir, "batches");
-  c->previous = join(c->dir, "previous");
+  c->batches = join(c->dir, JH_COLLECT_BATCHES);
+  c->previous = join(c->dir, JH_COLLECT_PREVIOUS);
   if (c->batches == NULL || c->previous == NULL)
     return fail(c, -ENOMEM, "out of memory");
   if ((rc = mkdir_p(c->batches)) < 0)
@@ -795,9 +784,12 @@ static int make_folders(struct ctx *c) {
   if ((rc = read_seq(c, &c->seq)) < 0)
     return rc;
   c->seq++;
-  snprintf(name, sizeof(name), "%010" PRIu64 "-%s", c->seq, c->mode);
+  if (jh_batch_name(c->seq, (jh_batch_mode)c->opt->mode, 0, name, sizeof(name)) != 0 ||
+      jh_batch_name(c->seq, (jh_batch_mode)c->opt->mode, 1, temp, sizeof(temp)) != 0)
+    return fail(c, JOBHOST_ESOURCE, "%s/%s: no batch number is left",
+                c->dir, JH_COLLECT_SEQ);
   c->final = join(c->batches, name);
-  c->tmp = join_name(c->batches, ".", name, ".tmp");
+  c->tmp = join(c->batches, temp);
   if (c->final == NULL || c->tmp == NULL)
     return fail(c, -ENOMEM, "out of memory");
   if (access(c->final, F_OK) == 0)
@@ -817,7 +809,7 @@ static int nothing_changed(const struct ctx *c) {
 }
 
 static int run(struct ctx *c) {
-  char when[64];
+  char when[JH_TIME_SIZE];
   int rc;
   if ((rc = check_options(c)) < 0 || (rc = build_tables(c)) < 0 ||
       (rc = make_folders(c)) < 0)
@@ -833,7 +825,7 @@ static int run(struct ctx *c) {
         "prepare; no batch is published", c->connector->id);
     return 0;
   }
-  format_time(c->opt->now ? c->opt->now : time(NULL), when, sizeof(when));
+  jh_time_iso(c->opt->now ? (int64_t)c->opt->now * 1000 : jh_now_ms(), when);
   if ((rc = write_manifest(c, when)) < 0)
     return rc;
   if (c->full && (rc = stage_previous(c)) < 0)

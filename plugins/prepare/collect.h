@@ -44,6 +44,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "collect_batch.h"
 #include "model.h"
 
 /* Default bound of the memory the sort of one table uses. */
@@ -53,10 +54,11 @@
 /* Default name of the command column of a Changes input. */
 #define JH_PREP_DEFAULT_COMMAND "command"
 
+/* The modes of the batch it makes (lib/collect_batch.h). */
 typedef enum jh_prep_mode {
-  JH_PREP_INITIAL = 0,
-  JH_PREP_COMPLETE = 1,
-  JH_PREP_INCREMENTAL = 2
+  JH_PREP_INITIAL = JH_BATCH_INITIAL,
+  JH_PREP_COMPLETE = JH_BATCH_COMPLETE,
+  JH_PREP_INCREMENTAL = JH_BATCH_INCREMENTAL
 } jh_prep_mode;
 
 typedef enum jh_prep_input {

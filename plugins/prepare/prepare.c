@@ -31,7 +31,7 @@ static const char *const prepare_modes[] = {"Initial", "Complete",
 
 static const jobhost_param prepare_params[] = {
     JH_PARAM_CONNECTOR(1),
-    {.name = "synchronization_mode",
+    {.name = JOBHOST_PARAM_NAME_SYNC_MODE,
      .type = JOBHOST_PARAM_ENUM,
      .default_value = "Complete",
      .choices = prepare_modes,
@@ -65,12 +65,11 @@ static int config_error(jobhost_ctx *ctx, const char *msg) {
 }
 
 static int parse_mode(const char *text, jh_prep_mode *mode) {
-  for (int i = 0; prepare_modes[i] != NULL; i++)
-    if (text != NULL && strcasecmp(text, prepare_modes[i]) == 0) {
-      *mode = (jh_prep_mode)i;
-      return 0;
-    }
-  return -1;
+  jh_batch_mode m;
+  if (jh_batch_mode_parse(text, &m) != 0)
+    return -1;
+  *mode = (jh_prep_mode)m;
+  return 0;
 }
 
 /* The Collect folder, or working_directory (a relative one is taken from
@@ -154,8 +153,8 @@ static int prepare_run(jobhost_ctx *ctx) {
 
   if (JOBHOST_SVC_HAS(svc, host_object))
     o.model = svc->host_object(ctx, JH_MODEL_OBJECT);
-  o.connector = svc->param(ctx, "connector");
-  if (parse_mode(svc->param(ctx, "synchronization_mode"), &o.mode) < 0)
+  o.connector = svc->param(ctx, JOBHOST_PARAM_NAME_CONNECTOR);
+  if (parse_mode(svc->param(ctx, JOBHOST_PARAM_NAME_SYNC_MODE), &o.mode) < 0)
     return config_error(ctx, "synchronization_mode: expected Initial, "
                              "Complete or Incremental");
   /* Changes and ActiveDirectory exports carry a command column; it only
@@ -214,7 +213,7 @@ static const jobhost_task_type prepare_task_types[] = {
      .description = "Cleanse, sort and diff exported tables for synchronization",
      .params = prepare_params,
      .run = prepare_run,
-     .flags = JOBHOST_TASK_AGENT_SIDE},
+     .flags = JOBHOST_TASK_AGENT_SIDE | JOBHOST_TASK_PREPARES},
     JOBHOST_TASK_TYPE_END};
 
 JOBHOST_PLUGIN_DEFINE("prepare", PACKAGE_VERSION,

@@ -19,6 +19,7 @@
 #include <jobhost/services.h>
 
 #include "array.h"
+#include "collect_batch.h"
 #include "csv.h"
 #include "extsort.h"
 #include "table.h"
@@ -29,7 +30,7 @@
 enum out { OUT_SORTED, OUT_DELTA, OUT_DUPLICATES, OUT_NULLPK, OUT_COUNT };
 
 static const char *const out_suffix[OUT_COUNT] = {
-    ".sorted.csv", ".sorted.delta", ".duplicates.csv", ".nullpk.csv"};
+    JH_BATCH_SORTED, JH_BATCH_DELTA, JH_BATCH_DUPLICATES, JH_BATCH_NULLPK};
 
 struct job {
   const struct prep_table *t;
@@ -99,29 +100,16 @@ static int poll_cancel(struct job *j) {
 
 /* ------------------------------------------------------------ commands */
 
-/* The normalised command for an input value, or NULL. */
-static const char *command_of(const char *v, size_t len) {
-  static const struct {
-    const char *word, *command;
-  } words[] = {{"insert", "insert"}, {"add", "insert"},
-               {"update", "update"}, {"modify", "update"},
-               {"delete", "delete"}, {"remove", "delete"},
-               {"merge", "merge"}};
-  for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-    if (strlen(words[i].word) == len && strncasecmp(v, words[i].word, len) == 0)
-      return words[i].command;
-  return NULL;
-}
-
-static void count_command(jh_prep_table_stats *st, const char *command) {
-  switch (command[0]) {
-  case 'i':
+static void count_command(jh_prep_table_stats *st, const char *command,
+                          size_t len) {
+  switch (jh_batch_command_parse(command, len)) {
+  case JH_COMMAND_INSERT:
     st->inserted++;
     break;
-  case 'u':
+  case JH_COMMAND_UPDATE:
     st->updated++;
     break;
-  case 'd':
+  case JH_COMMAND_DELETE:
     st->deleted++;
     break;
   default:
@@ -143,7 +131,7 @@ static int write_rec(struct job *j, enum out o, const char *const *f,
 /* Header of output o: [command,] property ids. */
 static int write_header(struct job *j, enum out o, int with_command) {
   size_t n = 0;
-  j->f[n++] = "command";
+  j->f[n++] = JH_BATCH_COMMAND_COLUMN;
   for (size_t i = 0; i < j->t->ncolumns; i++)
     j->f[n++] = j->t->headers[i];
   if (with_command)
@@ -266,27 +254,28 @@ static int has_empty_key(const struct job *j, const size_t *l) {
 
 /* Project one export row into j->f/j->l. */
 static int project(struct job *j, const jh_csv_record *rec, size_t nhdr) {
+  jh_batch_command cmd = JH_COMMAND_NONE;
   if (rec->nfields != nhdr)
     return fail(j, JOBHOST_ESOURCE,
                 "%s:%lu: %zu fields where the header has %zu", j->t->input,
                 jh_csv_reader_line(j->in), rec->nfields, nhdr);
   if (j->changes) {
-    const char *cmd =
-        command_of(rec->fields[j->cmdidx], rec->lengths[j->cmdidx]);
-    if (cmd == NULL)
+    cmd = jh_batch_command_parse(rec->fields[j->cmdidx],
+                                 rec->lengths[j->cmdidx]);
+    if (cmd == JH_COMMAND_NONE)
       return fail(j, JOBHOST_ESOURCE,
                   "%s:%lu: command \"%s\" in column %s: expected insert, add, "
                   "update, modify, delete, remove or merge",
                   j->t->input, jh_csv_reader_line(j->in),
                   rec->fields[j->cmdidx], j->env->command_column);
-    j->f[0] = cmd;
-    j->l[0] = strlen(cmd);
+    j->f[0] = jh_batch_command_name(cmd);
+    j->l[0] = strlen(j->f[0]);
   }
   for (size_t i = 0; i < j->t->ncolumns; i++) {
     j->f[j->off + i] = rec->fields[j->colidx[i]];
     j->l[j->off + i] = rec->lengths[j->colidx[i]];
   }
-  if (j->changes && j->f[0][0] == 'd') /* a delete carries its key only */
+  if (cmd == JH_COMMAND_DELETE) /* a delete carries its key only */
     for (size_t i = 0; i < j->t->ncolumns; i++) {
       int key = 0;
       for (size_t k = 0; k < j->t->nkeys; k++)
@@ -459,8 +448,8 @@ static int write_command(struct job *j, const char *command,
 
 /* A delete carries the key only. */
 static int write_delete(struct job *j, const jh_csv_record *r) {
-  j->f[0] = "delete";
-  j->l[0] = 6;
+  j->f[0] = jh_batch_command_name(JH_COMMAND_DELETE);
+  j->l[0] = strlen(j->f[0]);
   for (size_t i = 0; i < j->t->ncolumns; i++) {
     j->f[1 + i] = "";
     j->l[1 + i] = 0;
@@ -491,11 +480,12 @@ static int delta_step(struct job *j, const jh_csv_record *r) {
       return rc;
   if (j->prec == NULL || c > 0) {
     j->st->inserted++;
-    return write_command(j, "insert", r);
+    return write_command(j, jh_batch_command_name(JH_COMMAND_INSERT), r);
   }
   if (!same_row(j, j->prec, r)) {
     j->st->updated++;
-    if ((rc = write_command(j, "update", r)) < 0)
+    if ((rc = write_command(j, jh_batch_command_name(JH_COMMAND_UPDATE),
+                            r)) < 0)
       return rc;
   }
   return prev_advance(j);
@@ -522,7 +512,7 @@ static int write_sorted(struct job *j) {
     } else if (j->changes) {
       rc = write_rec(j, OUT_DELTA, r->fields, r->lengths, r->nfields);
       j->st->rows++;
-      count_command(j->st, r->fields[0]);
+      count_command(j->st, r->fields[0], r->lengths[0]);
     } else {
       rc = write_rec(j, OUT_SORTED, r->fields, r->lengths, r->nfields);
       j->st->rows++;

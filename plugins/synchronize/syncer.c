@@ -33,17 +33,16 @@
 #include <jobhost/jobhost.h>
 
 #include "atomic_file.h"
+#include "change_report.h"
+#include "collect_batch.h"
 #include "csv.h"
 #include "db.h"
 #include "faultpoint.h"
 #include "idstore.h"
+#include "timefmt.h"
 
 enum { KIND_RESOURCE = 1, KIND_LINK = 2 };
 enum { OP_INSERT = 1, OP_UPDATE = 2, OP_DELETE = 3 };
-enum { MODE_COMPLETE = 0, MODE_INCREMENTAL = 1, MODE_INITIAL = 2 };
-
-static const char *const mode_names[] = {"complete", "incremental",
-                                         "initial"};
 
 /* Rows between two polls of the cancel flag. */
 #define POLL_ROWS 4096
@@ -64,7 +63,7 @@ typedef struct table {
 
 typedef struct batch {
   long long seq;
-  int mode;
+  jh_batch_mode mode;
   char *dir;
 } batch;
 
@@ -88,7 +87,7 @@ typedef struct syncer {
   int64_t nheld; /* changes held by this call */
   /* the batch whose data failed the call (set aside after the rollback) */
   long long failed_seq;
-  char failed_name[64];
+  char failed_name[JH_BATCH_NAME_SIZE];
   jh_csv_writer *report;
   char *err;
   size_t errsize;
@@ -96,7 +95,7 @@ typedef struct syncer {
   size_t enccap;
   char *names; /* changed property names of an update */
   size_t namescap;
-  char now[32];
+  char now[JH_TIME_SIZE];
   jh_sync_stats *stats;
   long poll;
 } syncer;
@@ -369,7 +368,7 @@ static int list_batches(syncer *s, long long last, batch **out, size_t *n) {
 
   *out = NULL;
   *n = 0;
-  snprintf(dir, sizeof(dir), "%s/%s/batches", s->a->collect_dir,
+  snprintf(dir, sizeof(dir), "%s/%s/" JH_COLLECT_BATCHES, s->a->collect_dir,
            s->connector->id);
   d = opendir(dir);
   if (d == NULL)
@@ -377,19 +376,11 @@ static int list_batches(syncer *s, long long last, batch **out, size_t *n) {
                            : fail(s, -errno, "%s: cannot list: %s", dir,
                                   strerror(errno));
   while ((e = readdir(d)) != NULL) {
-    char *end;
     long long seq;
-    int mode = -1;
+    jh_batch_mode mode;
     batch *g;
-    if (e->d_name[0] < '0' || e->d_name[0] > '9')
-      continue; /* ".", "..", unfinished ".N-mode.tmp" */
-    seq = strtoll(e->d_name, &end, 10);
-    if (*end != '-' || seq <= last)
-      continue;
-    for (int m = 0; m < 3; m++)
-      if (strcmp(end + 1, mode_names[m]) == 0)
-        mode = m;
-    if (mode < 0)
+    /* not ".", "..", nor an unfinished ".N-mode.tmp" */
+    if (!jh_batch_name_parse(e->d_name, &seq, &mode) || seq <= last)
       continue;
     g = realloc(b, (nb + 1) * sizeof(*b));
     if (g == NULL || asprintf(&g[nb].dir, "%s/%s", dir, e->d_name) < 0) {
@@ -556,9 +547,9 @@ static int tfile_open(syncer *s, const table *t, const char *path,
                 path, has_command ? "the command column and " : "",
                 t->kind == KIND_LINK ? "two key columns" : "the properties");
   }
-  if (has_command && strcmp(h->fields[0], "command") != 0) {
-    rc = fail(s, JOBHOST_ECONFIG, "%s:1: expected 'command' as the first "
-              "column, got '%s'", path, h->fields[0]);
+  if (has_command && strcmp(h->fields[0], JH_BATCH_COMMAND_COLUMN) != 0) {
+    rc = fail(s, JOBHOST_ECONFIG, "%s:1: expected '" JH_BATCH_COMMAND_COLUMN
+              "' as the first column, got '%s'", path, h->fields[0]);
     tfile_close(f);
     return rc;
   }
@@ -815,17 +806,20 @@ static int diff_resources_complete(syncer *s, size_t ti, const char *path) {
   return rc;
 }
 
-/* The command of a delta row: OP_INSERT (insert, add, merge), OP_UPDATE
- * (update, modify) or OP_DELETE (delete, remove); 0 when unknown. */
+/* The operation of a delta row's command: OP_INSERT (insert, merge),
+ * OP_UPDATE or OP_DELETE; 0 when unknown. */
 static int delta_op(const char *c) {
-  if (strcasecmp(c, "insert") == 0 || strcasecmp(c, "add") == 0 ||
-      strcasecmp(c, "merge") == 0)
+  switch (jh_batch_command_parse(c, strlen(c))) {
+  case JH_COMMAND_INSERT:
+  case JH_COMMAND_MERGE:
     return OP_INSERT;
-  if (strcasecmp(c, "update") == 0 || strcasecmp(c, "modify") == 0)
+  case JH_COMMAND_UPDATE:
     return OP_UPDATE;
-  if (strcasecmp(c, "delete") == 0 || strcasecmp(c, "remove") == 0)
+  case JH_COMMAND_DELETE:
     return OP_DELETE;
-  return 0;
+  default:
+    return 0;
+  }
 }
 
 static int diff_resources_delta(syncer *s, size_t ti, const char *path,
@@ -1065,25 +1059,29 @@ static int diff_batch(syncer *s, const batch *b) {
   json_t *it;
   int rc = 0;
 
-  snprintf(path, sizeof(path), "%s/manifest.json", b->dir);
+  snprintf(path, sizeof(path), "%s/" JH_BATCH_MANIFEST, b->dir);
   root = json_load_file(path, 0, &je);
   if (root == NULL)
     return fail(s, JOBHOST_ECONFIG, "%s:%d: %s", path, je.line, je.text);
-  tables = json_object_get(root, "tables");
+  tables = json_object_get(root, JH_MANIFEST_TABLES);
   if (!json_is_array(tables)) {
     json_decref(root);
-    return fail(s, JOBHOST_ECONFIG, "%s: expected a 'tables' array", path);
+    return fail(s, JOBHOST_ECONFIG, "%s: expected a '" JH_MANIFEST_TABLES
+                "' array", path);
   }
   json_array_foreach(tables, i, it) {
-    const char *name = json_string_value(json_object_get(it, "name"));
-    const char *file = json_string_value(json_object_get(it, "file"));
+    const char *name =
+        json_string_value(json_object_get(it, JH_MANIFEST_NAME));
+    const char *file =
+        json_string_value(json_object_get(it, JH_MANIFEST_FILE));
     char fpath[PATH_MAX];
     table *t;
     size_t ti;
     int delta;
     if (name == NULL || file == NULL || strchr(file, '/') != NULL) {
-      rc = fail(s, JOBHOST_ECONFIG, "%s: table %zu: expected 'name' and "
-                "'file' (a file name in the batch)", path, i);
+      rc = fail(s, JOBHOST_ECONFIG, "%s: table %zu: expected '"
+                JH_MANIFEST_NAME "' and '" JH_MANIFEST_FILE "' (a file name "
+                "in the batch)", path, i);
       break;
     }
     t = table_named(s, name);
@@ -1095,18 +1093,18 @@ static int diff_batch(syncer *s, const batch *b) {
     ti = (size_t)(t - s->tables);
     t->in_batch = 1;
     snprintf(fpath, sizeof(fpath), "%s/%s", b->dir, file);
-    delta = strlen(file) > 6 && strcmp(file + strlen(file) - 6, ".delta") == 0;
-    if (b->mode == MODE_COMPLETE && delta) {
+    delta = jh_batch_file_is_delta(file);
+    if (b->mode == JH_BATCH_COMPLETE && delta) {
       rc = fail(s, JOBHOST_ECONFIG, "%s: a complete batch holds the delta "
                 "'%s'", path, file);
       break;
     }
     if (t->kind == KIND_RESOURCE)
-      rc = b->mode == MODE_INITIAL ? diff_resources_delta(s, ti, fpath, 1)
+      rc = b->mode == JH_BATCH_INITIAL ? diff_resources_delta(s, ti, fpath, 1)
            : delta                 ? diff_resources_delta(s, ti, fpath, 0)
                                    : diff_resources_complete(s, ti, fpath);
     else
-      rc = b->mode == MODE_INITIAL ? diff_links_delta(s, ti, fpath, 1)
+      rc = b->mode == JH_BATCH_INITIAL ? diff_links_delta(s, ti, fpath, 1)
            : delta                 ? diff_links_delta(s, ti, fpath, 0)
                                    : diff_links_complete(s, ti, fpath);
     if (rc != 0)
@@ -1121,7 +1119,7 @@ static int diff_batch(syncer *s, const batch *b) {
 /* doc/identity-manager.md guard against a broken source. */
 static int guard(syncer *s, const batch *b) {
   const jh_source_health *h = &s->connector->health;
-  if (b->mode != MODE_COMPLETE)
+  if (b->mode != JH_BATCH_COMPLETE)
     return 0;
   for (size_t i = 0; i < s->ntables; i++) {
     const table *t = &s->tables[i];
@@ -1133,9 +1131,8 @@ static int guard(syncer *s, const batch *b) {
                   " of its resources; nothing was deleted (an empty export "
                   "is an error; set source_health.allow_empty to accept "
                   "one)", t->name, s->connector->id, t->stored);
-    if (h->max_shrink_percent > 0 &&
-        (t->stored - t->rows) * 100 > t->stored * h->max_shrink_percent &&
-        t->rows < t->stored)
+    if (jh_batch_shrank((uint64_t)t->stored, (uint64_t)t->rows,
+                        h->max_shrink_percent))
       return fail(s, JOBHOST_ESOURCE, "source-health guard: table '%s' of "
                   "connector '%s' has %" PRId64 " rows against %" PRId64
                   " stored, a loss of more than %d%%; nothing was changed "
@@ -1314,14 +1311,22 @@ static int apply_one(syncer *s, const table *t, int op, const char *k,
   return 0;
 }
 
+/* The change report's kind of a change. */
+static jh_change_kind change_kind(const table *t, int op) {
+  if (t->kind == KIND_LINK)
+    return op == OP_INSERT ? JH_CHANGE_LINK_INSERT : JH_CHANGE_LINK_DELETE;
+  return op == OP_INSERT   ? JH_CHANGE_INSERT
+         : op == OP_UPDATE ? JH_CHANGE_UPDATE
+                           : JH_CHANGE_DELETE;
+}
+
 static int report_change(syncer *s, const table *t, int op, const char *k,
                          size_t kl, const char *d, size_t dl, const char *x,
                          size_t xl) {
-  static const char *const res[] = {"", "insert", "update", "delete"};
-  static const char *const lnk[] = {"", "link_insert", "", "link_delete"};
+  const char *word = jh_change_word(change_kind(t, op));
   if (t->kind == KIND_RESOURCE)
-    return report_row(s, res[op], t->name, k, kl, x, op == OP_UPDATE ? xl : 0);
-  return report_row(s, lnk[op], t->name, k, kl, d, dl);
+    return report_row(s, word, t->name, k, kl, x, op == OP_UPDATE ? xl : 0);
+  return report_row(s, word, t->name, k, kl, d, dl);
 }
 
 /* Apply one change, keep it when asked, and report it. The merge of a
@@ -1512,7 +1517,8 @@ static int hold_of_job(syncer *s, int64_t job, int64_t *task_instance) {
   return rc < 0 ? rc : 0;
 }
 
-static int hold_record(syncer *s, long long seq, int mode, int64_t n) {
+static int hold_record(syncer *s, long long seq, jh_batch_mode mode,
+                       int64_t n) {
   sqlite3_stmt *q = stmt(s, "INSERT OR REPLACE INTO holds(task_instance, "
                             "connector, job_instance, batch, mode, changes, "
                             "state, held_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
@@ -1523,7 +1529,7 @@ static int hold_record(syncer *s, long long seq, int mode, int64_t n) {
                  JH_DB_BIND(s->db, q, JH_DB_INT(s->a->task_instance),
                             JH_DB_TEXT(s->connector->id),
                             JH_DB_ID(s->a->job_instance), JH_DB_INT(seq),
-                            JH_DB_TEXT(mode_names[mode]), JH_DB_INT(n),
+                            JH_DB_TEXT(jh_batch_mode_name(mode)), JH_DB_INT(n),
                             JH_DB_TEXT(s->now)),
                  "recording held changes");
 }
@@ -1584,7 +1590,7 @@ static int supersede(syncer *s, int64_t blocked, const batch *b) {
     return rc;
   snprintf(reason, sizeof(reason), "batch %lld (%s) of connector %s was "
            "applied by task instance %" PRId64 "%s", b->seq,
-           mode_names[b->mode], s->connector->id, s->a->task_instance,
+           jh_batch_mode_name(b->mode), s->connector->id, s->a->task_instance,
            job_words(s->a->job_instance, jw, sizeof(jw)));
   logf_(s, JOBHOST_LOG_WARNING, "the %" PRId64 " changes held by task "
         "instance %" PRId64 "%s are discarded: %s", n, blocked,
@@ -1595,8 +1601,9 @@ static int supersede(syncer *s, int64_t blocked, const batch *b) {
   snprintf(key, sizeof(key), "%" PRId64,
            h.job_instance > 0 ? h.job_instance : blocked);
   snprintf(detail, sizeof(detail), "%" PRId64 " held changes discarded", n);
-  if ((rc = report_row(s, "superseded", s->connector->id, key, strlen(key),
-                       detail, strlen(detail))) != 0)
+  if ((rc = report_row(s, jh_change_word(JH_CHANGE_SUPERSEDED),
+                       s->connector->id, key, strlen(key), detail,
+                       strlen(detail))) != 0)
     return rc;
   s->stats->superseded += n;
   snprintf(s->stats->note, sizeof(s->stats->note), "superseded the %" PRId64
@@ -1804,7 +1811,7 @@ static int do_batch(syncer *s, const batch *b) {
 
   tables_reset(s);
   /* forced or initial: nothing can block, so no need to collect first */
-  s->direct = s->a->force || b->mode == MODE_INITIAL;
+  s->direct = s->a->force || b->mode == JH_BATCH_INITIAL;
   if (!s->direct && (rc = spill_open(s)) != 0)
     return rc;
   rc = diff_batch(s, b);
@@ -1813,7 +1820,7 @@ static int do_batch(syncer *s, const batch *b) {
       rc = count_stored(s, &s->tables[i]);
   if (rc == 0)
     rc = guard(s, b);
-  if (rc == 0 && b->mode != MODE_INITIAL && !s->a->force)
+  if (rc == 0 && b->mode != JH_BATCH_INITIAL && !s->a->force)
     check_thresholds(s, why, sizeof(why), &nwhy);
   if (rc == 0) {
     jh_fault_point("sync.diffed");
@@ -1825,7 +1832,7 @@ static int do_batch(syncer *s, const batch *b) {
   spill_close(s);
   if (rc == 0 && nwhy > 0) {
     char resume[48] = "";
-    rc = save_state(s, b->seq, mode_names[b->mode], s->a->task_instance);
+    rc = save_state(s, b->seq, jh_batch_mode_name(b->mode), s->a->task_instance);
     if (rc == 0)
       rc = hold_record(s, b->seq, b->mode, (int64_t)s->nheld);
     if (s->a->job_instance > 0)
@@ -1834,13 +1841,13 @@ static int do_batch(syncer *s, const batch *b) {
       rc = fail(s, JOBHOST_EBLOCKED, "threshold exceeded (batch %lld, %s): "
                 "%s%s; the changes are held: `jobhost resume%s` applies "
                 "them, `jobhost run --force` ignores thresholds", b->seq,
-                mode_names[b->mode], why, nwhy > 4 ? "; ..." : "", resume);
+                jh_batch_mode_name(b->mode), why, nwhy > 4 ? "; ..." : "", resume);
     return rc;
   }
   if (rc == 0) {
-    rc = save_state(s, b->seq, mode_names[b->mode], 0);
+    rc = save_state(s, b->seq, jh_batch_mode_name(b->mode), 0);
     logf_(s, JOBHOST_LOG_INFO, "batch %lld (%s): %" PRId64 " rows", b->seq,
-          mode_names[b->mode], s->stats->rows);
+          jh_batch_mode_name(b->mode), s->stats->rows);
   }
   return rc;
 }
@@ -1890,10 +1897,10 @@ static void set_aside(syncer *s) {
   sqlite3_stmt *q;
   int rc;
 
-  snprintf(dir, sizeof(dir), "%s/%s/failed", s->a->collect_dir,
+  snprintf(dir, sizeof(dir), "%s/%s/" JH_COLLECT_FAILED, s->a->collect_dir,
            s->connector->id);
-  snprintf(from, sizeof(from), "%s/%s/batches/%s", s->a->collect_dir,
-           s->connector->id, s->failed_name);
+  snprintf(from, sizeof(from), "%s/%s/" JH_COLLECT_BATCHES "/%s",
+           s->a->collect_dir, s->connector->id, s->failed_name);
   snprintf(to, sizeof(to), "%s/%s", dir, s->failed_name);
   snprintf(text, sizeof(text), "batch %lld failed on %s (task instance %"
            PRId64 "): %s\nIt is never read again. Run a complete "
@@ -1905,7 +1912,7 @@ static void set_aside(syncer *s) {
           from, strerror(errno));
     return;
   }
-  snprintf(file, sizeof(file), "%s/reason.txt", to);
+  snprintf(file, sizeof(file), "%s/" JH_BATCH_REASON, to);
   (void)jh_write_file_atomic(file, text, strlen(text), 0640);
   (void)jh_fsync_dir(dir);
   rc = jh_db_begin(s->db);
@@ -1929,7 +1936,8 @@ static void set_aside(syncer *s) {
     jh_db_rollback(s->db);
   if (s->err != NULL && used < s->errsize)
     snprintf(s->err + used, s->errsize - used, "; the batch is set aside in "
-             "%s (reason.txt): run a complete synchronization of %s next",
+             "%s (" JH_BATCH_REASON "): run a complete synchronization of %s "
+             "next",
              to, s->connector->id);
 }
 
@@ -1948,12 +1956,12 @@ static int run_batches(syncer *s) {
   if ((rc = list_batches(s, last, &b, &nb)) != 0)
     return rc;
   for (size_t i = 0; i < nb; i++)
-    if (b[i].mode != MODE_INCREMENTAL)
+    if (b[i].mode != JH_BATCH_INCREMENTAL)
       from = i;
   if (from > 0)
     logf_(s, JOBHOST_LOG_INFO, "%zu pending batch(es) before batch %lld (%s) "
           "are void: a complete batch supersedes them", from, b[from].seq,
-          mode_names[b[from].mode]);
+          jh_batch_mode_name(b[from].mode));
   if (was_blocked > 0 && (rc = hold_get(s, was_blocked, &h)) >= 0) {
     if (rc > 0 && s->a->job_instance > 0 &&
         h.job_instance == s->a->job_instance) {
@@ -1965,7 +1973,7 @@ static int run_batches(syncer *s) {
       batches_free(b, nb);
       return apply_held(s, was_blocked);
     }
-    if (nb > 0 && (b[from].mode != MODE_INCREMENTAL || s->a->force))
+    if (nb > 0 && (b[from].mode != JH_BATCH_INCREMENTAL || s->a->force))
       rc = supersede(s, was_blocked, &b[from]);
     else
       rc = blocked_by(s, was_blocked);
@@ -1974,7 +1982,7 @@ static int run_batches(syncer *s) {
     char why[512];
     long long failed;
     rc = load_failed(s, &failed, why, sizeof(why));
-    if (rc == 0 && failed > 0 && nb > 0 && b[from].mode == MODE_INCREMENTAL)
+    if (rc == 0 && failed > 0 && nb > 0 && b[from].mode == JH_BATCH_INCREMENTAL)
       rc = fail(s, JOBHOST_ECONFIG, "connector %s: batch %lld failed and was "
                 "set aside (%s); an incremental batch cannot follow it: run "
                 "a complete synchronization of %s", s->connector->id, failed,
@@ -2008,13 +2016,6 @@ static void remove_consumed(syncer *s) {
     logf_(s, JOBHOST_LOG_WARNING, "connector %s: consumed batches stay "
           "until the next synchronization: %s", s->connector->id,
           jh_db_errmsg(s->db));
-}
-
-static void now_utc(char *buf, size_t size) {
-  time_t t = time(NULL);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /*
@@ -2055,8 +2056,9 @@ static void report_finish(syncer *s) {
   rc = jh_csv_writer_commit(s->report);
   s->report = NULL;
   if (rc != 0) {
-    logf_(s, JOBHOST_LOG_WARNING, "%s: the change report stays as %s.tmp "
-          "(%s); the next synchronization puts it in place",
+    logf_(s, JOBHOST_LOG_WARNING, "%s: the change report stays as %s"
+          JH_CSV_TEMP_SUFFIX " (%s); the next synchronization puts it in "
+          "place",
           s->a->report_path, s->a->report_path, strerror(-rc));
     return;
   }
@@ -2106,7 +2108,6 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
                 size_t errsize) {
   syncer s;
   int rc, rc2, bulk;
-  static const char *const header[] = {"change", "table", "key", "detail"};
 
   memset(&s, 0, sizeof(s));
   memset(stats, 0, sizeof(*stats));
@@ -2116,7 +2117,7 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
   s.stats = stats;
   if (err != NULL && errsize > 0)
     err[0] = '\0';
-  now_utc(s.now, sizeof(s.now));
+  jh_time_iso(jh_now_ms(), s.now);
   s.connector = jh_model_connector(a->model, a->connector);
   if (s.connector == NULL)
     return fail(&s, JOBHOST_ECONFIG, "connector '%s' is not in the model",
@@ -2140,7 +2141,8 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
   if (rc == 0 && a->report_path != NULL) {
     rc = jh_csv_writer_open(a->report_path, ',', &s.report);
     if (rc == 0)
-      rc = jh_csv_write_record(s.report, header, 4);
+      rc = jh_csv_write_record(s.report, jh_change_report_header,
+                               JH_CHANGE_REPORT_NFIELDS);
     if (rc == 0) /* a first load reports every row: write it aside */
       (void)jh_csv_writer_background(s.report);
     if (rc != 0)

@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "builtin.h"
+#include "change_report.h"
+#include "instance_id.h"
 #include "model.h"
 #include "syncer.h"
 
@@ -79,12 +81,14 @@ static void counters(jobhost_ctx *ctx, const jh_sync_stats *st) {
   const jobhost_services *svc = ctx->svc;
   svc->counter_set(ctx, "batches", st->batches);
   svc->counter_set(ctx, "rows", st->rows);
-  svc->counter_set(ctx, "inserted", st->inserted);
-  svc->counter_set(ctx, "updated", st->updated);
-  svc->counter_set(ctx, "deleted", st->deleted);
+  svc->counter_set(ctx, jh_change_counter(JH_CHANGE_INSERT), st->inserted);
+  svc->counter_set(ctx, jh_change_counter(JH_CHANGE_UPDATE), st->updated);
+  svc->counter_set(ctx, jh_change_counter(JH_CHANGE_DELETE), st->deleted);
   svc->counter_set(ctx, "unchanged", st->unchanged);
-  svc->counter_set(ctx, "link_inserted", st->link_inserted);
-  svc->counter_set(ctx, "link_deleted", st->link_deleted);
+  svc->counter_set(ctx, jh_change_counter(JH_CHANGE_LINK_INSERT),
+                   st->link_inserted);
+  svc->counter_set(ctx, jh_change_counter(JH_CHANGE_LINK_DELETE),
+                   st->link_deleted);
   if (st->superseded > 0)
     svc->counter_set(ctx, "superseded", st->superseded);
 }
@@ -92,30 +96,14 @@ static void counters(jobhost_ctx *ctx, const jh_sync_stats *st) {
 /* The change report goes beside the task log: <log stem>.changes.csv. */
 static int report_path(jobhost_ctx *ctx, char *buf, size_t size) {
   const char *log = ctx->svc->host_object(ctx, JH_TASKLOG_OBJECT);
-  size_t len;
-  if (log == NULL)
-    return 0;
-  len = strlen(log);
-  if (len > 4 && strcmp(log + len - 4, ".log") == 0)
-    len -= 4;
-  return snprintf(buf, size, "%.*s.changes.csv", (int)len, log) <
-         (int)size;
+  return log != NULL && jh_change_report_path(log, buf, size) == 0;
 }
 
-/* The job instance this task runs in: the host names every task log
- * "<job instance>-<task>-<attempt>.log" (README: Home, store and
- * reports). 0 when it cannot tell. */
+/* The job instance this task runs in, which its log's name starts with
+ * (lib/instance_id.h). 0 when it cannot tell. */
 static int64_t job_instance(jobhost_ctx *ctx) {
   const char *log = ctx->svc->host_object(ctx, JH_TASKLOG_OBJECT);
-  const char *base;
-  char *end;
-  long long v;
-  if (log == NULL)
-    return 0;
-  base = strrchr(log, '/');
-  base = base != NULL ? base + 1 : log;
-  v = strtoll(base, &end, 10);
-  return end != base && *end == '-' && v > 0 ? (int64_t)v : 0;
+  return log != NULL ? jh_instance_of_name(log) : 0;
 }
 
 static int synchronize_run(jobhost_ctx *ctx) {
@@ -131,7 +119,7 @@ static int synchronize_run(jobhost_ctx *ctx) {
     return rc;
   memset(&a, 0, sizeof(a));
   a.model = model;
-  a.connector = svc->param(ctx, "connector");
+  a.connector = svc->param(ctx, JOBHOST_PARAM_NAME_CONNECTOR);
   a.collect_dir = svc->folder(ctx, JOBHOST_FOLDER_COLLECT);
   a.work_dir = svc->folder(ctx, JOBHOST_FOLDER_TASK_WORK);
   a.store_path = store;
@@ -200,7 +188,7 @@ static const jobhost_task_type synchronize_task_types[] = {
                     "incremental or initial), guarded by thresholds",
      .params = synchronize_params,
      .run = synchronize_run,
-     .flags = JOBHOST_TASK_CAN_BLOCK},
+     .flags = JOBHOST_TASK_CAN_BLOCK | JOBHOST_TASK_SYNCHRONIZES},
     {.name = "SetRecentlyModifiedFlagTask",
      .description = "Flag the resources in the change tables dirty, then "
                     "clear the tables",

@@ -213,6 +213,26 @@ static void test_parameter_schemas(void **state) {
   }
   assert_false(jh_registry_task_type(reg, "FulfillTask", NULL)->flags &
                JOBHOST_TASK_READS_DIRTY);
+  /* The steps of a connector's synchronization, one flag each: what the
+   * host knows of them (doc/sdk.md), and no other type has one. */
+  for (size_t p = 0; p < reg->nplugins; p++)
+    for (const jobhost_task_type *t = reg->plugins[p].desc->task_types;
+         t != NULL && t->name != NULL; t++) {
+      static const struct {
+        const char *type;
+        unsigned flag;
+      } steps[] = {{"ExportTask", JOBHOST_TASK_EXPORTS},
+                   {"PrepareSynchronizationTask", JOBHOST_TASK_PREPARES},
+                   {"SynchronizeTask", JOBHOST_TASK_SYNCHRONIZES}};
+      unsigned want = 0;
+      for (size_t k = 0; k < 3; k++)
+        if (strcmp(t->name, steps[k].type) == 0)
+          want = steps[k].flag;
+      assert_int_equal(t->flags & (JOBHOST_TASK_EXPORTS |
+                                   JOBHOST_TASK_PREPARES |
+                                   JOBHOST_TASK_SYNCHRONIZES),
+                       want);
+    }
   jh_registry_free(reg);
 }
 

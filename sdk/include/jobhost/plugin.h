@@ -67,6 +67,27 @@ extern "C" {
  *     unless a task of a JOBHOST_TASK_SETS_DIRTY type Succeeded earlier in
  *     the same job run.
  *
+ * The three steps of a connector's synchronization (ExportTask,
+ * PrepareSynchronizationTask, SynchronizeTask). A task of such a type
+ * belongs to the connector its `connector` parameter names or, for an
+ * export without one, to the connector of its `connection` in the model.
+ * When the job's prepare task of that connector has `synchronization_mode`
+ * Incremental, the host leaves the connector's tasks of all three types
+ * out (Skipped) while another job instance blocks the connector.
+ *
+ * JOBHOST_TASK_EXPORTS          the type exports the tables of its
+ *     `connection` (ctx->connection) into the ExportOutput folder. When a
+ *     task of it does not succeed, even when its worker died, the host
+ *     removes the tables that connection had published, so that no stale
+ *     table is prepared.
+ * JOBHOST_TASK_PREPARES         the type makes its connector's batches
+ *     from the exported tables.
+ * JOBHOST_TASK_SYNCHRONIZES     the type applies its connector's batches
+ *     to the identity store in one transaction and writes a change report
+ *     beside its task log. When the host ended while a task of it ran, a
+ *     resume records the task from that report if its transaction
+ *     committed, instead of running it again.
+ *
  * The flags take bits of a member that ABI 1.0 already has: a plugin built
  * before a flag existed has it clear, and the host accepts it unchanged.
  */
@@ -75,6 +96,27 @@ extern "C" {
 #define JOBHOST_TASK_AGENT_SIDE (1u << 2)
 #define JOBHOST_TASK_SETS_DIRTY (1u << 3)
 #define JOBHOST_TASK_READS_DIRTY (1u << 4)
+#define JOBHOST_TASK_EXPORTS (1u << 5)
+#define JOBHOST_TASK_PREPARES (1u << 6)
+#define JOBHOST_TASK_SYNCHRONIZES (1u << 7)
+
+/*
+ * The parameters the host reads by name, for the flags above and for its
+ * services: a task type that has one declares it under this name.
+ *
+ * JOBHOST_PARAM_NAME_CONNECTION  the task's connection: ctx->connection,
+ *     its settings, secrets, package and incremental cookie.
+ * JOBHOST_PARAM_NAME_CONNECTOR   the connector of a synchronization step.
+ * JOBHOST_PARAM_NAME_SYNC_MODE   Initial, Complete or Incremental.
+ * JOBHOST_PARAM_NAME_DIRTY       a boolean (JOBHOST_TASK_READS_DIRTY).
+ * JOBHOST_PARAM_NAME_IGNORE_COOKIE  a boolean: true, cookie_get finds no
+ *     cookie (a complete export is expected).
+ */
+#define JOBHOST_PARAM_NAME_CONNECTION "connection"
+#define JOBHOST_PARAM_NAME_CONNECTOR "connector"
+#define JOBHOST_PARAM_NAME_SYNC_MODE "synchronization_mode"
+#define JOBHOST_PARAM_NAME_DIRTY "dirty"
+#define JOBHOST_PARAM_NAME_IGNORE_COOKIE "ignore_cookie_file"
 
 /*
  * run — the entry point of a task type.
