@@ -715,6 +715,33 @@ static int begin_walk(syncer *s, const table *t, int *was_direct) {
   return 0;
 }
 
+/*
+ * Open a complete walk of table t: begin_walk, the file at path in *f,
+ * and q (taken for the walk; NULL when it could not be) bound to key and
+ * stepped to its first stored row: *have_db is 1 for a row, 0 for none,
+ * or a negative code. 0, or a negative code with q given back and
+ * nothing left open.
+ */
+static int walk_open(syncer *s, table *t, const char *path, sqlite3_stmt *q,
+                     jh_db_value key, tfile *f, int *was_direct, int *have_db) {
+  int rc;
+  if (q == NULL)
+    return -EIO;
+  if ((rc = begin_walk(s, t, was_direct)) != 0) {
+    jh_db_done(s->db, q);
+    return rc;
+  }
+  if ((rc = tfile_open(s, t, path, 0, f)) != 0) {
+    jh_db_done(s->db, q);
+    s->direct = *was_direct;
+    return rc;
+  }
+  *have_db = jh_db_bind(s->db, q, &key, 1);
+  if (*have_db == 0)
+    *have_db = jh_db_step(s->db, q, NULL);
+  return 0;
+}
+
 static void end_walk(syncer *s, table *t, int was_direct, int rc) {
   s->direct = was_direct;
   if (rc == 0) {
@@ -732,20 +759,9 @@ static int diff_resources_complete(syncer *s, size_t ti, const char *path) {
   tfile f;
   int rc, have_db, was_direct;
 
-  if (q == NULL)
-    return -EIO;
-  if ((rc = begin_walk(s, t, &was_direct)) != 0) {
-    jh_db_done(s->db, q);
+  if ((rc = walk_open(s, t, path, q, JH_DB_INT(t->et_id), &f, &was_direct,
+                      &have_db)) != 0)
     return rc;
-  }
-  if ((rc = tfile_open(s, t, path, 0, &f)) != 0) {
-    jh_db_done(s->db, q);
-    s->direct = was_direct;
-    return rc;
-  }
-  have_db = JH_DB_BIND(s->db, q, JH_DB_INT(t->et_id));
-  if (have_db == 0)
-    have_db = jh_db_step(s->db, q, NULL);
   while (rc == 0 && (rc = tfile_next(s, &f, &rec)) == 1) {
     const char *k = rec->fields[f.key];
     size_t kl = rec->lengths[f.key], dl;
@@ -822,6 +838,19 @@ static int delta_op(const char *c) {
   }
 }
 
+/* Open the file at path for a delta (or, when initial, an initial) diff
+ * of t, q being the statement taken for it (NULL when it could not be):
+ * 0, or a negative code with q given back. */
+static int delta_open(syncer *s, table *t, const char *path, int initial,
+                      sqlite3_stmt *q, tfile *f) {
+  int rc;
+  if (q == NULL)
+    return -EIO;
+  if ((rc = tfile_open(s, t, path, !initial, f)) != 0)
+    jh_db_done(s->db, q);
+  return rc;
+}
+
 static int diff_resources_delta(syncer *s, size_t ti, const char *path,
                                 int initial) {
   table *t = &s->tables[ti];
@@ -832,12 +861,8 @@ static int diff_resources_delta(syncer *s, size_t ti, const char *path,
   tfile f;
   int rc;
 
-  if (q == NULL)
-    return -EIO;
-  if ((rc = tfile_open(s, t, path, !initial, &f)) != 0) {
-    jh_db_done(s->db, q);
+  if ((rc = delta_open(s, t, path, initial, q, &f)) != 0)
     return rc;
-  }
   while (rc == 0 && (rc = tfile_next(s, &f, &rec)) == 1) {
     size_t first = initial ? 0 : 1;
     const char *k = rec->fields[first + f.key];
@@ -920,20 +945,9 @@ static int diff_links_complete(syncer *s, size_t ti, const char *path) {
   tfile f;
   int rc, have_db, was_direct;
 
-  if (q == NULL)
-    return -EIO;
-  if ((rc = begin_walk(s, t, &was_direct)) != 0) {
-    jh_db_done(s->db, q);
+  if ((rc = walk_open(s, t, path, q, JH_DB_TEXT(t->name), &f, &was_direct,
+                      &have_db)) != 0)
     return rc;
-  }
-  if ((rc = tfile_open(s, t, path, 0, &f)) != 0) {
-    jh_db_done(s->db, q);
-    s->direct = was_direct;
-    return rc;
-  }
-  have_db = JH_DB_BIND(s->db, q, JH_DB_TEXT(t->name));
-  if (have_db == 0)
-    have_db = jh_db_step(s->db, q, NULL);
   while (rc == 0 && (rc = tfile_next(s, &f, &rec)) == 1) {
     const char *v1 = rec->fields[0], *v2 = rec->fields[1];
     size_t l1 = rec->lengths[0], l2 = rec->lengths[1];
@@ -997,12 +1011,8 @@ static int diff_links_delta(syncer *s, size_t ti, const char *path,
   tfile f;
   int rc;
 
-  if (q == NULL)
-    return -EIO;
-  if ((rc = tfile_open(s, t, path, !initial, &f)) != 0) {
-    jh_db_done(s->db, q);
+  if ((rc = delta_open(s, t, path, initial, q, &f)) != 0)
     return rc;
-  }
   while (rc == 0 && (rc = tfile_next(s, &f, &rec)) == 1) {
     size_t first = initial ? 0 : 1;
     const char *v1 = rec->fields[first], *v2 = rec->fields[first + 1];
@@ -1166,70 +1176,82 @@ static void check_one(char *why, size_t size, int *n, const char *scope,
              used ? "; " : "", scope, count, what, limit);
 }
 
+/* What a scope's thresholds count: insertions, updates, deletions. */
+enum { COUNT_INS, COUNT_UPD, COUNT_DEL, COUNT_KINDS };
+
+/* The changes of a scope and the rows it held before them. */
+typedef struct change_counts {
+  int64_t n[COUNT_KINDS];
+  int64_t stored;
+} change_counts;
+
+/* One threshold: its kind, what it counts, whether it is a percentage. */
+typedef struct threshold_check {
+  jh_threshold_kind kind;
+  const char *what;
+  int count; /* COUNT_* */
+  int percent;
+} threshold_check;
+
+static const threshold_check resource_checks[] = {
+    {JH_TH_MAX_DELETED, "deletions", COUNT_DEL, 0},
+    {JH_TH_MAX_INSERTED, "insertions", COUNT_INS, 0},
+    {JH_TH_MAX_UPDATED, "updates", COUNT_UPD, 0},
+    {JH_TH_PCT_DELETED, "deletions", COUNT_DEL, 1},
+    {JH_TH_PCT_INSERTED, "insertions", COUNT_INS, 1},
+    {JH_TH_PCT_UPDATED, "updates", COUNT_UPD, 1}};
+
+static const threshold_check link_checks[] = {
+    {JH_TH_LINK_MAX_DELETED, "link deletions", COUNT_DEL, 0},
+    {JH_TH_LINK_MAX_INSERTED, "link insertions", COUNT_INS, 0},
+    {JH_TH_LINK_PCT_DELETED, "link deletions", COUNT_DEL, 1},
+    {JH_TH_LINK_PCT_INSERTED, "link insertions", COUNT_INS, 1}};
+
+#define NCHECKS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Check the counts c of scope against the thresholds th (a connector's
+ * when connector is 1) that checks name. */
+static void check_scope(char *why, size_t size, int *n, const char *scope,
+                        const jh_thresholds *th, int connector,
+                        const threshold_check *checks, size_t nchecks,
+                        const change_counts *c) {
+  for (size_t i = 0; i < nchecks; i++)
+    check_one(why, size, n, scope, checks[i].what, c->n[checks[i].count],
+              c->stored, jh_threshold_value(th, checks[i].kind, connector),
+              checks[i].percent);
+}
+
+static void count_add(change_counts *sum, const change_counts *c) {
+  for (int k = 0; k < COUNT_KINDS; k++)
+    sum->n[k] += c->n[k];
+  sum->stored += c->stored;
+}
+
 static void check_thresholds(syncer *s, char *why, size_t size, int *n) {
   const jh_thresholds *ct = &s->connector->thresholds;
-  int64_t ins = 0, upd = 0, del = 0, stored = 0;
-  int64_t lins = 0, ldel = 0, lstored = 0;
+  change_counts res = {{0, 0, 0}, 0}, links = {{0, 0, 0}, 0};
   char scope[256];
 
   for (size_t i = 0; i < s->ntables; i++) {
     const table *t = &s->tables[i];
+    change_counts c = {{t->ins, t->upd, t->del}, t->stored};
     if (t->kind == KIND_RESOURCE) {
-      const jh_thresholds *mt = &t->mp->thresholds;
-      ins += t->ins;
-      upd += t->upd;
-      del += t->del;
-      stored += t->stored;
+      count_add(&res, &c);
       snprintf(scope, sizeof(scope), "entity type mapping %s", t->name);
-      check_one(why, size, n, scope, "deletions", t->del, t->stored,
-                jh_threshold_value(mt, JH_TH_MAX_DELETED, 0), 0);
-      check_one(why, size, n, scope, "insertions", t->ins, t->stored,
-                jh_threshold_value(mt, JH_TH_MAX_INSERTED, 0), 0);
-      check_one(why, size, n, scope, "updates", t->upd, t->stored,
-                jh_threshold_value(mt, JH_TH_MAX_UPDATED, 0), 0);
-      check_one(why, size, n, scope, "deletions", t->del, t->stored,
-                jh_threshold_value(mt, JH_TH_PCT_DELETED, 0), 1);
-      check_one(why, size, n, scope, "insertions", t->ins, t->stored,
-                jh_threshold_value(mt, JH_TH_PCT_INSERTED, 0), 1);
-      check_one(why, size, n, scope, "updates", t->upd, t->stored,
-                jh_threshold_value(mt, JH_TH_PCT_UPDATED, 0), 1);
+      check_scope(why, size, n, scope, &t->mp->thresholds, 0, resource_checks,
+                  NCHECKS(resource_checks), &c);
     } else {
-      const jh_thresholds *at = &t->as->thresholds;
-      lins += t->ins;
-      ldel += t->del;
-      lstored += t->stored;
+      count_add(&links, &c);
       snprintf(scope, sizeof(scope), "association mapping %s", t->name);
-      check_one(why, size, n, scope, "link deletions", t->del, t->stored,
-                jh_threshold_value(at, JH_TH_LINK_MAX_DELETED, 0), 0);
-      check_one(why, size, n, scope, "link insertions", t->ins, t->stored,
-                jh_threshold_value(at, JH_TH_LINK_MAX_INSERTED, 0), 0);
-      check_one(why, size, n, scope, "link deletions", t->del, t->stored,
-                jh_threshold_value(at, JH_TH_LINK_PCT_DELETED, 0), 1);
-      check_one(why, size, n, scope, "link insertions", t->ins, t->stored,
-                jh_threshold_value(at, JH_TH_LINK_PCT_INSERTED, 0), 1);
+      check_scope(why, size, n, scope, &t->as->thresholds, 0, link_checks,
+                  NCHECKS(link_checks), &c);
     }
   }
   snprintf(scope, sizeof(scope), "connector %s", s->connector->id);
-  check_one(why, size, n, scope, "deletions", del, stored,
-            jh_threshold_value(ct, JH_TH_MAX_DELETED, 1), 0);
-  check_one(why, size, n, scope, "insertions", ins, stored,
-            jh_threshold_value(ct, JH_TH_MAX_INSERTED, 1), 0);
-  check_one(why, size, n, scope, "updates", upd, stored,
-            jh_threshold_value(ct, JH_TH_MAX_UPDATED, 1), 0);
-  check_one(why, size, n, scope, "deletions", del, stored,
-            jh_threshold_value(ct, JH_TH_PCT_DELETED, 1), 1);
-  check_one(why, size, n, scope, "insertions", ins, stored,
-            jh_threshold_value(ct, JH_TH_PCT_INSERTED, 1), 1);
-  check_one(why, size, n, scope, "updates", upd, stored,
-            jh_threshold_value(ct, JH_TH_PCT_UPDATED, 1), 1);
-  check_one(why, size, n, scope, "link deletions", ldel, lstored,
-            jh_threshold_value(ct, JH_TH_LINK_MAX_DELETED, 1), 0);
-  check_one(why, size, n, scope, "link insertions", lins, lstored,
-            jh_threshold_value(ct, JH_TH_LINK_MAX_INSERTED, 1), 0);
-  check_one(why, size, n, scope, "link deletions", ldel, lstored,
-            jh_threshold_value(ct, JH_TH_LINK_PCT_DELETED, 1), 1);
-  check_one(why, size, n, scope, "link insertions", lins, lstored,
-            jh_threshold_value(ct, JH_TH_LINK_PCT_INSERTED, 1), 1);
+  check_scope(why, size, n, scope, ct, 1, resource_checks,
+              NCHECKS(resource_checks), &res);
+  check_scope(why, size, n, scope, ct, 1, link_checks, NCHECKS(link_checks),
+              &links);
 }
 
 /* ---- applying ---- */
