@@ -1655,16 +1655,25 @@ static int blocked_by(syncer *s, int64_t blocked) {
 
 /* ---- resume: apply what a blocked instance held ---- */
 
-static int apply_held(syncer *s, int64_t instance) {
-  sqlite3_stmt *q;
-  int64_t n = 0, blocked;
-  long long last;
+/* The op of a held change: insert, update (resources only) or delete. */
+static int held_op(int kind, const char *op) {
+  if (strcmp(op, "insert") == 0)
+    return OP_INSERT;
+  if (kind == KIND_RESOURCE && strcmp(op, "update") == 0)
+    return OP_UPDATE;
+  return OP_DELETE;
+}
+
+/*
+ * Apply the changes of one kind (KIND_RESOURCE or KIND_LINK) held by
+ * instance, read by sql as (table, key or value1, op, data or value2),
+ * adding their count to *n.
+ */
+static int apply_held_kind(syncer *s, int64_t instance, int kind,
+                           const char *sql, int64_t *n) {
+  sqlite3_stmt *q = stmt(s, sql);
   int rc, step = 0;
 
-  for (size_t i = 0; i < s->ntables; i++)
-    s->tables[i].in_batch = 1;
-  q = stmt(s, "SELECT entity_type, key, op, data FROM resource_changes "
-              "WHERE task_instance = ?1 AND state = 'held' ORDER BY id");
   if (q == NULL)
     return -EIO;
   rc = JH_DB_BIND(s->db, q, JH_DB_INT(instance)) != 0
@@ -1672,70 +1681,60 @@ static int apply_held(syncer *s, int64_t instance) {
            : 0;
   while (rc == 0 && (step = jh_db_step(s->db, q, NULL)) == 1) {
     table *t = table_named(s, (const char *)sqlite3_column_text(q, 0));
-    const char *op = (const char *)sqlite3_column_text(q, 2);
-    int o = strcmp(op, "insert") == 0 ? OP_INSERT
-            : strcmp(op, "update") == 0 ? OP_UPDATE : OP_DELETE;
+    int o = held_op(kind, (const char *)sqlite3_column_text(q, 2));
     const char *k = (const char *)sqlite3_column_text(q, 1);
     size_t kl = (size_t)sqlite3_column_bytes(q, 1);
-    const char *d = sqlite3_column_blob(q, 3);
+    const char *d = kind == KIND_RESOURCE
+                        ? sqlite3_column_blob(q, 3)
+                        : (const char *)sqlite3_column_text(q, 3);
     size_t dl = (size_t)sqlite3_column_bytes(q, 3);
-    if (t == NULL || t->kind != KIND_RESOURCE) {
-      rc = fail(s, JOBHOST_ECONFIG, "held change of entity type '%s': not "
-                "a mapping of connector '%s' any more",
-                sqlite3_column_text(q, 0), s->connector->id);
+    if (t == NULL || t->kind != kind) {
+      rc = fail(s, JOBHOST_ECONFIG,
+                "held %s '%s': not %s of connector '%s' "
+                "any more",
+                kind == KIND_RESOURCE ? "change of entity type"
+                                      : "link change of",
+                sqlite3_column_text(q, 0),
+                kind == KIND_RESOURCE ? "a mapping" : "an association",
+                s->connector->id);
       break;
     }
     rc = apply_one(s, t, o, k, kl, d, dl);
     if (rc == 0)
-      rc = report_change(s, t, o, k, kl, d, dl, "", 0);
+      rc = report_change(s, t, o, k, kl, d, dl,
+                         kind == KIND_RESOURCE ? "" : NULL, 0);
     if (o == OP_INSERT)
       t->ins++;
     else if (o == OP_UPDATE)
       t->upd++;
     else
       t->del++;
-    n++;
+    (*n)++;
   }
   if (rc == 0 && step < 0)
     rc = db_fail(s, "reading held changes");
   jh_db_done(s->db, q);
-  if (rc != 0)
-    return rc;
-  q = stmt(s, "SELECT association, value1, value2, op FROM link_changes "
-              "WHERE task_instance = ?1 AND state = 'held' ORDER BY id");
-  if (q == NULL)
-    return -EIO;
-  rc = JH_DB_BIND(s->db, q, JH_DB_INT(instance)) != 0
-           ? db_fail(s, "reading held changes")
-           : 0;
-  while (rc == 0 && (step = jh_db_step(s->db, q, NULL)) == 1) {
-    table *t = table_named(s, (const char *)sqlite3_column_text(q, 0));
-    int o = strcmp((const char *)sqlite3_column_text(q, 3), "insert") == 0
-                ? OP_INSERT
-                : OP_DELETE;
-    const char *k = (const char *)sqlite3_column_text(q, 1);
-    const char *d = (const char *)sqlite3_column_text(q, 2);
-    size_t kl = (size_t)sqlite3_column_bytes(q, 1);
-    size_t dl = (size_t)sqlite3_column_bytes(q, 2);
-    if (t == NULL || t->kind != KIND_LINK) {
-      rc = fail(s, JOBHOST_ECONFIG, "held link change of '%s': not an "
-                "association of connector '%s' any more",
-                sqlite3_column_text(q, 0), s->connector->id);
-      break;
-    }
-    rc = apply_one(s, t, o, k, kl, d, dl);
-    if (rc == 0)
-      rc = report_change(s, t, o, k, kl, d, dl, NULL, 0);
-    if (o == OP_INSERT)
-      t->ins++;
-    else
-      t->del++;
-    n++;
-  }
-  if (rc == 0 && step < 0)
-    rc = db_fail(s, "reading held changes");
-  jh_db_done(s->db, q);
-  if (rc != 0)
+  return rc;
+}
+
+static int apply_held(syncer *s, int64_t instance) {
+  sqlite3_stmt *q;
+  int64_t n = 0, blocked;
+  long long last;
+  int rc;
+
+  for (size_t i = 0; i < s->ntables; i++)
+    s->tables[i].in_batch = 1;
+  if ((rc = apply_held_kind(
+           s, instance, KIND_RESOURCE,
+           "SELECT entity_type, key, op, data FROM resource_changes "
+           "WHERE task_instance = ?1 AND state = 'held' ORDER BY id",
+           &n)) != 0 ||
+      (rc = apply_held_kind(
+           s, instance, KIND_LINK,
+           "SELECT association, value1, op, value2 FROM link_changes "
+           "WHERE task_instance = ?1 AND state = 'held' ORDER BY id",
+           &n)) != 0)
     return rc;
   {
     const char *sql[2][2] = {
