@@ -100,26 +100,39 @@ static int process_gone(long pid) {
   return close_paren != NULL && close_paren[1] == ' ' && close_paren[2] == 'Z';
 }
 
-int jh_sweep_atomic_temps(const char *dir, int all) {
+int jh_dir_each(const char *dir,
+                int (*fn)(const char *path, const char *name, void *arg),
+                void *arg) {
   DIR *d = opendir(dir);
   struct dirent *e;
-  int removed = 0;
+  int count = 0;
   if (d == NULL)
     return 0;
   while ((e = readdir(d)) != NULL) {
     char path[PATH_MAX];
-    struct stat st;
-    long pid;
-    if (!jh_atomic_temp_name(e->d_name, &pid) || (!all && !process_gone(pid)))
-      continue;
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
         sizeof(path))
       continue;
-    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && unlink(path) == 0)
-      removed++;
+    if (fn(path, e->d_name, arg))
+      count++;
   }
   closedir(d);
-  return removed;
+  return count;
+}
+
+/* jh_dir_each: remove path when it is a dead writer's temporary file (or
+ * any writer's, with *all nonzero); 1 when removed. */
+static int remove_atomic_temp(const char *path, const char *name, void *all) {
+  struct stat st;
+  long pid;
+  if (!jh_atomic_temp_name(name, &pid) ||
+      (!*(const int *)all && !process_gone(pid)))
+    return 0;
+  return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && unlink(path) == 0;
+}
+
+int jh_sweep_atomic_temps(const char *dir, int all) {
+  return jh_dir_each(dir, remove_atomic_temp, &all);
 }
 
 /* ---- removing a tree ---- */

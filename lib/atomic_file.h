@@ -27,6 +27,14 @@ int jh_sweep_atomic_temps(const char *dir, int all);
  * *pid to its writer's pid. */
 int jh_atomic_temp_name(const char *name, long *pid);
 
+/* Call fn(path, name, arg) for each entry name of the folder dir ("."
+ * and ".." too), path being "dir/name"; an entry whose path would not fit
+ * PATH_MAX is passed over. Returns how many calls returned nonzero; 0
+ * when dir cannot be read. */
+int jh_dir_each(const char *dir,
+                int (*fn)(const char *path, const char *name, void *arg),
+                void *arg);
+
 /* fsync the folder dir, so that a rename or a new entry in it is
  * durable. 0 or a negative errno. */
 int jh_fsync_dir(const char *dir);

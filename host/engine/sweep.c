@@ -5,7 +5,6 @@
 
 #include "sweep.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -64,62 +63,60 @@ static int is_tmp(const char *name) {
          strcmp(name + len - TMP_LEN, JH_CSV_TEMP_SUFFIX) == 0;
 }
 
+/* What sweep_dir removes and where it says what it could not. */
+typedef struct sweep_what {
+  const live *l;
+  int only_tmp;
+  jh_idstore *ids;
+  FILE *log;
+} sweep_what;
+
+/* jh_dir_each: remove path when it is dead; 1 when removed. */
+static int sweep_entry(const char *path, const char *name, void *arg) {
+  const sweep_what *w = arg;
+  int rc;
+  if (name[0] == '.' || keep(w->l, name) || (w->only_tmp && !is_tmp(name)))
+    return 0;
+  if (w->only_tmp && w->ids != NULL) {
+    /* a report whose transaction committed, not yet in place (the
+     * store was busy): the next sweep puts it there */
+    char final[PATH_MAX];
+    snprintf(final, sizeof(final), "%.*s", (int)(strlen(path) - TMP_LEN), path);
+    if (jh_idstore_is_pending_report(w->ids, final))
+      return 0;
+  }
+  rc = jh_remove_tree(path);
+  if (rc != 0 && w->log != NULL)
+    fprintf(w->log,
+            "jobhost: cannot remove %s, left by a run that ended: "
+            "%s\n",
+            path, strerror(-rc));
+  return rc == 0;
+}
+
 /* Remove the dead entries of dir (all, or only *.tmp files). */
 static int sweep_dir(const char *dir, const live *l, int only_tmp,
                      jh_idstore *ids, FILE *log) {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  int removed = 0;
-  if (d == NULL)
-    return 0;
-  while ((e = readdir(d)) != NULL) {
-    char path[PATH_MAX];
-    int rc;
-    if (e->d_name[0] == '.' || keep(l, e->d_name) ||
-        (only_tmp && !is_tmp(e->d_name)))
-      continue;
-    if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
-        (int)sizeof(path))
-      continue;
-    if (only_tmp && ids != NULL) {
-      /* a report whose transaction committed, not yet in place (the
-       * store was busy): the next sweep puts it there */
-      char final[PATH_MAX];
-      snprintf(final, sizeof(final), "%.*s", (int)(strlen(path) - TMP_LEN),
-               path);
-      if (jh_idstore_is_pending_report(ids, final))
-        continue;
-    }
-    rc = jh_remove_tree(path);
-    if (rc == 0)
-      removed++;
-    else if (log != NULL)
-      fprintf(log, "jobhost: cannot remove %s, left by a run that ended: "
-                   "%s\n", path, strerror(-rc));
-  }
-  closedir(d);
-  return removed;
+  sweep_what w = {l, only_tmp, ids, log};
+  return jh_dir_each(dir, sweep_entry, &w);
+}
+
+/* jh_dir_each: the atomic writers' dead temporary files in the folder
+ * path, added to *removed. */
+static int sweep_atomic_subdir(const char *path, const char *name,
+                               void *removed) {
+  struct stat st;
+  if (name[0] != '.' && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    *(int *)removed += jh_sweep_atomic_temps(path, 0);
+  return 0;
 }
 
 /* The atomic writers' dead temporary files in dir and, with subdirs, in
  * each of its folders (Work/Collect/<connector>). */
 static int sweep_atomic(const char *dir, int subdirs) {
   int removed = jh_sweep_atomic_temps(dir, 0);
-  DIR *d;
-  struct dirent *e;
-  if (!subdirs || (d = opendir(dir)) == NULL)
-    return removed;
-  while ((e = readdir(d)) != NULL) {
-    char path[PATH_MAX];
-    struct stat st;
-    if (e->d_name[0] == '.' ||
-        (size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
-            sizeof(path))
-      continue;
-    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-      removed += jh_sweep_atomic_temps(path, 0);
-  }
-  closedir(d);
+  if (subdirs)
+    jh_dir_each(dir, sweep_atomic_subdir, &removed);
   return removed;
 }
 
