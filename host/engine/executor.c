@@ -71,6 +71,7 @@ typedef struct run {
   int store_error;
   char store_why[600]; /* the first failure to record, for the job */
   char batch_what[300]; /* the first task end of the open batch */
+  size_t *launch;       /* the tasks one turn starts, r->n at most */
   int store_recovered; /* every end was recorded again after it */
 } run;
 
@@ -397,6 +398,30 @@ static void record_end(run *r, size_t i, jh_state state) {
        t->message ? t->message : "");
 }
 
+static int committed_by_report(run *r, const char *task_id,
+                               const char *log_path, int64_t task_instance);
+static char *report_counters(const char *report);
+
+/* A synchronization's worker may die between its commit and the notice
+ * that tells the host so: what its transaction did is then read from the
+ * stores (committed_by_report), so that the task is not recorded as if
+ * nothing had been written. The counters of its change report then
+ * (owned), else NULL. */
+static char *learn_commit(run *r, size_t i) {
+  task_run *t = &r->t[i];
+  jh_outcome *o = &t->outcome;
+  char report[PATH_MAX];
+  if (o->has_result || o->committed ||
+      !(jh_task_flags(t->def) & JOBHOST_TASK_SYNCHRONIZES))
+    return NULL;
+  o->committed = committed_by_report(r, task_id(r, i), t->log_path,
+                                     t->task_instance);
+  if (o->committed == 0 ||
+      jh_change_report_path(t->log_path, report, sizeof(report)) != 0)
+    return NULL;
+  return report_counters(report);
+}
+
 static void end_attempt(run *r, size_t i, const jh_run_end *e) {
   const jh_plan_task *pt = &r->plan.t[i];
   task_run *t = &r->t[i];
@@ -404,9 +429,11 @@ static void end_attempt(run *r, size_t i, const jh_run_end *e) {
   char why[512];
   jh_plan_end end;
   jh_state state;
+  char *learned;
   int output;
 
   why[0] = '\0';
+  learned = learn_commit(r, i);
   finish_committed(r, i);
   state = attempt_state(r, i, e, why, sizeof(why));
   if (e->proto_error && state == JH_STATE_SUCCEEDED) {
@@ -415,7 +442,7 @@ static void end_attempt(run *r, size_t i, const jh_run_end *e) {
   }
   attempt_message(t, why);
   free(t->counters);
-  t->counters = jh_outcome_counters_json(o);
+  t->counters = learned != NULL ? learned : jh_outcome_counters_json(o);
   output = o->produced_output < 0 ? state == JH_STATE_SUCCEEDED
                                   : o->produced_output;
   t->ended_ms = jh_now_ms();
@@ -511,21 +538,26 @@ static int record_start(run *r, size_t i, int64_t now) {
   return rc;
 }
 
-static void start_task(run *r, size_t i, int64_t now) {
-  task_run *t = &r->t[i];
-  int validation = r->plan.t[i].validation;
+/* Task i, next in the plan, is Skipped or recorded as started: 1 when it
+ * is to be launched, else 0. */
+static int begin_start(run *r, size_t i, int64_t now) {
   char why[600];
   const char *block = start_block(r, i, why, sizeof(why));
+  if (block != NULL) {
+    finish_unlaunched(r, i, JH_STATE_SKIPPED, block);
+    note(r, "%s Skipped: %s", r->t[i].def->id, block);
+    return 0;
+  }
+  return record_start(r, i, now) == 0;
+}
+
+/* The recorded attempt of task i is handed to the runner. */
+static void launch(run *r, size_t i) {
+  task_run *t = &r->t[i];
+  int validation = r->plan.t[i].validation;
   jh_runner_task rt;
   int rc;
 
-  if (block != NULL) {
-    finish_unlaunched(r, i, JH_STATE_SKIPPED, block);
-    note(r, "%s Skipped: %s", t->def->id, block);
-    return;
-  }
-  if (record_start(r, i, now) != 0)
-    return;
   /* The log is made by the worker (which writes its header and sends its
    * stdout and stderr there), or by the host on the first log record. */
   t->outcome.log_path = t->log_path;
@@ -552,12 +584,31 @@ static void start_task(run *r, size_t i, int64_t now) {
   }
 }
 
-/* Start what may start now. */
+static void batch_begin(run *r);
+static void batch_end(run *r);
+
+/* Start what may start now. What this turn recorded (the ends that let
+ * these tasks start, and their starts) is committed before any of them
+ * runs, so that no task runs ahead of the record of what it follows. A
+ * runner that runs attempts inside start() runs each before the plan
+ * names the next. */
 static void schedule(run *r) {
   int64_t now = mono_ms();
-  size_t i;
-  while ((i = jh_plan_next(&r->plan, now)) != JH_PLAN_NONE)
-    start_task(r, i, now);
+  size_t i, n = 0;
+  while ((i = jh_plan_next(&r->plan, now)) != JH_PLAN_NONE) {
+    if (!begin_start(r, i, now))
+      continue;
+    if (r->runner->inline_tasks)
+      launch(r, i);
+    else
+      r->launch[n++] = i;
+  }
+  if (n == 0)
+    return;
+  batch_end(r);
+  batch_begin(r);
+  for (size_t k = 0; k < n; k++)
+    launch(r, r->launch[k]);
 }
 
 /* ---- cancel and deadlines ---- */
@@ -795,33 +846,56 @@ static char *report_counters(const char *report) {
 }
 
 /*
+ * Whether the synchronization task instance whose log is log_path
+ * committed its transaction: its change report is in place exactly when
+ * it did, once the reports of committed transactions are settled
+ * (jh_idstore_finish_committed, which also removes the batches they
+ * consumed). JH_COMMITTED_HELD when it held its changes,
+ * JH_COMMITTED_APPLIED when it applied them, 0 when it committed nothing
+ * or that cannot be told.
+ */
+static int committed_by_report(run *r, const char *task_id,
+                               const char *log_path, int64_t task_instance) {
+  char report[PATH_MAX], msg[300];
+  int held;
+  if (log_path == NULL ||
+      jh_change_report_path(log_path, report, sizeof(report)) != 0 ||
+      access(r->home->identity_store_path, F_OK) != 0)
+    return 0;
+  if (jh_idstore_finish_committed(r->home->identity_store_path,
+                                  r->home->folders[JOBHOST_FOLDER_COLLECT],
+                                  msg, sizeof(msg)) != 0)
+    note(r, "%s: what follows its commit is left for the next "
+         "synchronization: %s", task_id, msg);
+  if (access(report, F_OK) != 0)
+    return 0;
+  held = jh_idstore_held_by(r->home->identity_store_path, task_instance);
+  if (held < 0)
+    return 0;
+  return held ? JH_COMMITTED_HELD : JH_COMMITTED_APPLIED;
+}
+
+/*
  * A synchronization (a task of a JOBHOST_TASK_SYNCHRONIZES type, the type
- * its row records) whose host died while it ran may have committed: its
- * change report is in place exactly when its transaction committed (the
- * sweep has put a pending one in place). Then the batches it consumed
- * are removed, and it is recorded from what
- * the transaction did — Blocked when it held its changes, else Succeeded —
- * with the counters its report lists (*counters, owned, may be NULL).
+ * its row records) whose host died while it ran may have committed
+ * (committed_by_report). Then it is recorded from what the transaction
+ * did — Blocked when it held its changes, else Succeeded — with the
+ * counters its report lists (*counters, owned, may be NULL).
  * 1 when so recorded, else 0.
  */
 static int recover_committed(run *r, const jh_task_def *def,
                              const jh_task_row *last, jh_state *state,
                              char **counters) {
   char report[PATH_MAX], msg[300];
-  int held;
+  int committed, held;
   if (!(jh_task_flags(def) & JOBHOST_TASK_SYNCHRONIZES) ||
-      strcmp(last->task_type, def->type) != 0 || last->log_path == NULL ||
-      jh_change_report_path(last->log_path, report, sizeof(report)) != 0 ||
-      access(report, F_OK) != 0)
+      strcmp(last->task_type, def->type) != 0)
     return 0;
-  held = jh_idstore_held_by(r->home->identity_store_path, last->id);
-  if (held < 0)
+  committed = committed_by_report(r, last->task_id, last->log_path, last->id);
+  if (committed == 0 ||
+      jh_change_report_path(last->log_path, report, sizeof(report)) != 0)
     return 0;
-  if (jh_idstore_finish_committed(r->home->identity_store_path,
-                                  r->home->folders[JOBHOST_FOLDER_COLLECT],
-                                  msg, sizeof(msg)) != 0)
-    note(r, "%s: what follows its commit is left for the next "
-         "synchronization: %s", last->task_id, msg);
+  held = committed == JH_COMMITTED_HELD;
   *counters = report_counters(report);
   *state = held ? JH_STATE_BLOCKED : JH_STATE_SUCCEEDED;
   snprintf(msg, sizeof(msg), "its changes were committed%s; then the host "
@@ -1144,7 +1218,8 @@ static int run_init(run *r, const jh_job *job, const jh_home *home,
   if (rc != 0)
     return rc;
   r->t = calloc(r->n ? r->n : 1, sizeof(*r->t));
-  if (r->t == NULL)
+  r->launch = calloc(r->n ? r->n : 1, sizeof(*r->launch));
+  if (r->t == NULL || r->launch == NULL)
     return -ENOMEM;
   for (size_t i = 0; i < r->n; i++) {
     r->t[i].def = &job->pipeline->tasks[i];
@@ -1164,6 +1239,7 @@ static void run_clear(run *r) {
     free(r->t[i].log_path);
   }
   free(r->t);
+  free(r->launch);
   jh_plan_clear(&r->plan);
 }
 

@@ -2183,8 +2183,11 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
     if (rc2 != 0) {
       jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);
       rc = rc2;
-    } else if (a->committed != NULL) {
-      a->committed(a->arg, rc == JOBHOST_EBLOCKED, stats);
+    } else {
+      /* committed, the host not told yet: it learns it from the stores */
+      jh_fault_point("sync.before_notice");
+      if (a->committed != NULL)
+        a->committed(a->arg, rc == JOBHOST_EBLOCKED, stats);
     }
   } else {
     jh_idstore_exec(s.st, "ROLLBACK", NULL, 0);

@@ -1222,6 +1222,7 @@ static const point points[] = {
     {"sync.diffed", 1, 1, 0},
     {"sync.resume_applied", 1, 0, 1},
     {"sync.before_commit", 1, 1, 1},
+    {"sync.before_notice", 1, 1, 1},
     {"sync.after_commit", 1, 1, 1},
     {"sync.after_report", 1, 1, 1},
     {"prepare.before_publish", 1, 1, 0},

@@ -553,6 +553,26 @@ static void test_report_survives_kill_after_commit(void **state) {
   assert_int_equal(query(f, "SELECT count(*) FROM pending_reports"), 0);
 }
 
+/* A synchronization whose worker is killed after its commit, before it
+ * told the host: Succeeded (not Error), with the counters of its change
+ * report, which the host put in place. */
+static void test_applied_killed_before_notice(void **state) {
+  fixture *f = *state;
+
+  write_job(f, complete_job);
+  write_hr(f, 300, 0, 0);
+  assert_int_equal(jobhost_fault(f, 0, "run", f->j.pipeline,
+                                 "sync.before_notice", "--force"),
+                   0);
+  assert_string_equal(task_state(f, "Sync"), "Succeeded");
+  assert_true(message_has(f, "Sync", "its changes were committed"));
+  assert_int_equal(query(f, RESOURCES), 300);
+  assert_int_equal(file_lines(f, "Temp/JobLogs/1-Sync-1.changes.csv",
+                              "insert,HR_Person,"),
+                   300);
+  assert_int_equal(query(f, "SELECT count(*) FROM pending_reports"), 0);
+}
+
 /* What a killed run leaves (the spill file of its work folder, the
  * temporary change report) is gone after the next run of the job. */
 static void test_leftovers_swept(void **state) {
@@ -744,13 +764,15 @@ static void test_host_store_full(void **state) {
 
 /* A Blocked synchronization whose worker is killed after its transaction
  * committed (the changes held) is Blocked, not Succeeded: the job exits 3
- * and a resume applies exactly the held changes. */
+ * and a resume applies exactly the held changes. The worker may die
+ * before it has told the host of its commit (sync.before_notice): the
+ * host then learns it from the stores. */
 static void test_blocked_killed_after_commit(void **state) {
   fixture *f = *state;
-  static const char *const points[] = {"sync.after_commit",
-                                       "sync.after_report"};
+  static const char *const points[] = {
+      "sync.after_commit", "sync.after_report", "sync.before_notice"};
 
-  for (size_t i = 0; i < 2; i++) {
+  for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
     char inst[32];
     if (i > 0) {
       teardown(state);
@@ -790,6 +812,23 @@ static void test_validation_killed_after_commit(void **state) {
 
   resume_with_fault(f, inst, sizeof(inst), "sync.after_commit", 0);
   all_applied(f);
+  assert_int_equal(file_lines(f, "Temp/JobLogs/1-Sync-2.changes.csv",
+                              "insert,HR_Person,"),
+                   300);
+  assert_int_equal(count_files(f, "Temp/JobLogs/*.tmp"), 0);
+  assert_int_equal(query(f, "SELECT count(*) FROM pending_reports"), 0);
+}
+
+/* The same when the worker is killed after the commit but before it told
+ * the host (sync.before_notice): the host reads the commit from the
+ * stores, so the task is not Blocked as if its changes were still held. */
+static void test_validation_killed_before_notice(void **state) {
+  fixture *f = *state;
+  char inst[32];
+
+  resume_with_fault(f, inst, sizeof(inst), "sync.before_notice", 0);
+  all_applied(f);
+  assert_true(message_has(f, "Sync", "its changes were committed"));
   assert_int_equal(file_lines(f, "Temp/JobLogs/1-Sync-2.changes.csv",
                               "insert,HR_Person,"),
                    300);
@@ -949,6 +988,8 @@ int main(void) {
       T(test_blocked_killed_after_commit),
       T(test_failed_validation_resumable),
       T(test_validation_killed_after_commit),
+      T(test_validation_killed_before_notice),
+      T(test_applied_killed_before_notice),
       T(test_run_killed_after_report),
       T(test_host_killed_after_validation),
       T(test_host_killed_after_run_commit),
