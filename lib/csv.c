@@ -33,9 +33,9 @@ struct jh_csv_reader {
   struct read_ahead *ra; /* NULL: records are parsed by the caller's
                             thread */
   int fd;
-  char *path;   /* owned copy, for messages */
+  char *path; /* owned copy, for messages */
   char sep;
-  char *trim;   /* owned copy, NULL when nothing is trimmed */
+  char *trim; /* owned copy, NULL when nothing is trimmed */
   /* Bytes that end a run of plain bytes inside an unquoted field (the
    * separator, quotes, line ends, NUL and every non-ASCII byte) and
    * inside a quoted one (the same but the separator). */
@@ -251,8 +251,8 @@ static int check_utf8(jh_csv_reader *r, int c) {
   return 0;
 invalid:
   if (r->line == r->rec_line)
-    return fail_at(r, -EILSEQ, "invalid UTF-8 (byte 0x%02x at column %lu)",
-                   b, r->col);
+    return fail_at(r, -EILSEQ, "invalid UTF-8 (byte 0x%02x at column %lu)", b,
+                   r->col);
   return fail_at(r, -EILSEQ,
                  "invalid UTF-8 (byte 0x%02x at line %lu, column %lu)", b,
                  r->line, r->col);
@@ -359,8 +359,8 @@ static int end_field(jh_csv_reader *r, size_t *start, int quoted) {
     return r->error;
   r->data[s.off + s.len] = '\0';
   if (r->nspans == r->spans_cap) {
-    struct span *p =
-        grow(r->spans, &r->spans_cap, r->nspans + 1, sizeof(*r->spans));
+    struct span *p = grow(r->spans, &r->spans_cap, r->nspans + 1,
+                          sizeof(*r->spans));
     if (p == NULL)
       return fail_file(r, -ENOMEM, "out of memory");
     r->spans = p;
@@ -414,8 +414,7 @@ static int first_byte(jh_csv_reader *r) {
 static int end_of_file(jh_csv_reader *r, enum field_state st, size_t *start,
                        unsigned long quote_line) {
   if (st == F_QUOTED)
-    return fail_at(r, -EILSEQ,
-                   "unterminated quoted field (opened at line %lu)",
+    return fail_at(r, -EILSEQ, "unterminated quoted field (opened at line %lu)",
                    quote_line);
   if (r->utf8_need > 0)
     return fail_at(r, -EILSEQ, "truncated UTF-8 sequence at end of file");
@@ -440,8 +439,7 @@ static int parse_plain_line(jh_csv_reader *r) {
   /* the LF of a CRLF that ended the previous record */
   if (r->after_cr && r->pos < r->len && r->buf[r->pos] == '\n')
     (void)next_byte(r);
-  if (r->trim != NULL || r->utf8_need > 0 || r->after_cr ||
-      r->pos >= r->len)
+  if (r->trim != NULL || r->utf8_need > 0 || r->after_cr || r->pos >= r->len)
     return 0;
   p = r->buf + r->pos;
   e = r->buf + r->len;
@@ -449,7 +447,7 @@ static int parse_plain_line(jh_csv_reader *r) {
     return 0; /* empty lines are skipped by first_byte */
   nl = memchr(p, '\n', (size_t)(e - p));
   if (nl == NULL)
-    return 0; /* the line goes on past the window */
+    return 0;                         /* the line goes on past the window */
   end = nl[-1] == '\r' ? nl - 1 : nl; /* LF or CRLF */
   for (q = p; end - q >= 8; q += 8) {
     uint64_t v;
@@ -477,8 +475,8 @@ static int parse_plain_line(jh_csv_reader *r) {
     char *sep = memchr(r->data + off, r->sep, n - off);
     size_t len = sep ? (size_t)(sep - (r->data + off)) : n - off;
     if (r->nspans == r->spans_cap) {
-      struct span *g =
-          grow(r->spans, &r->spans_cap, r->nspans + 1, sizeof(*r->spans));
+      struct span *g = grow(r->spans, &r->spans_cap, r->nspans + 1,
+                            sizeof(*r->spans));
       if (g == NULL)
         return fail_file(r, -ENOMEM, "out of memory");
       r->spans = g;
@@ -546,8 +544,7 @@ static int parse_record(jh_csv_reader *r) {
       } else if (c == '"') {
         if (!only_trim_since(r, start))
           return fail_at(r, -EILSEQ,
-                         "quote inside an unquoted field (column %lu)",
-                         r->col);
+                         "quote inside an unquoted field (column %lu)", r->col);
         r->data_len = start; /* leading trim characters before a quote */
         st = F_QUOTED;
         quote_line = r->line;
@@ -796,10 +793,10 @@ struct read_ahead {
   struct twin t; /* t.stop: the caller closes the reader */
   int ready[2];  /* filled, for the caller */
   /* the caller's side */
-  int next;     /* the block to take next */
-  int reading;  /* the block being read, or -1 */
-  size_t off;   /* in it */
-  int done;     /* the end was reached: done_rc for every read */
+  int next;    /* the block to take next */
+  int reading; /* the block being read, or -1 */
+  size_t off;  /* in it */
+  int done;    /* the end was reached: done_rc for every read */
   int done_rc;
   unsigned long line;
   const char **ptrs;
@@ -1015,9 +1012,7 @@ void jh_csv_reader_close(jh_csv_reader *r) {
   free(r);
 }
 
-size_t jh_csv_record_nfields(const jh_csv_record *rec) {
-  return rec->nfields;
-}
+size_t jh_csv_record_nfields(const jh_csv_record *rec) { return rec->nfields; }
 
 /* ------------------------------------------------------------- writer */
 
@@ -1030,8 +1025,8 @@ struct jh_csv_writer {
   char *path; /* final name */
   char *tmp;  /* path + ".tmp" */
   char sep;
-  int error;  /* first write error, sticky */
-  char *buf;  /* WRITE_BUFSIZE bytes of output not written yet */
+  int error; /* first write error, sticky */
+  char *buf; /* WRITE_BUFSIZE bytes of output not written yet */
   size_t len;
   off_t written, kicked; /* bytes written; bytes handed to writeback */
 };
@@ -1045,8 +1040,7 @@ static void writer_free(jh_csv_writer *w) {
   free(w);
 }
 
-int jh_csv_writer_open(const char *path, char separator,
-                       jh_csv_writer **out) {
+int jh_csv_writer_open(const char *path, char separator, jh_csv_writer **out) {
   jh_csv_writer *w;
   size_t len = strlen(path);
   int rc;
@@ -1217,8 +1211,7 @@ struct background {
 
 /* Format and write the records of one block (in the writer's thread). */
 static int write_block(jh_csv_writer *w, const struct block *b,
-                       const char ***fields, size_t **lengths,
-                       size_t *cap) {
+                       const char ***fields, size_t **lengths, size_t *cap) {
   size_t off = 0;
   while (off < b->len && w->error == 0) {
     uint32_t n, len;
@@ -1373,8 +1366,7 @@ int jh_csv_write_record_n(jh_csv_writer *w, const char *const *fields,
   return format_record(w, fields, lengths, n);
 }
 
-int jh_csv_write_record(jh_csv_writer *w, const char *const *fields,
-                        size_t n) {
+int jh_csv_write_record(jh_csv_writer *w, const char *const *fields, size_t n) {
   return jh_csv_write_record_n(w, fields, NULL, n);
 }
 

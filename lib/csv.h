@@ -107,8 +107,7 @@ int jh_csv_writer_open(const char *path, char separator, jh_csv_writer **out);
  * ended by CRLF. A field is quoted only when it holds the separator, a
  * quote, CR or LF, or starts or ends with a space or a tab; a record made
  * of one empty field is written as "" so that it is not an empty line. */
-int jh_csv_write_record(jh_csv_writer *w, const char *const *fields,
-                        size_t n);
+int jh_csv_write_record(jh_csv_writer *w, const char *const *fields, size_t n);
 
 /* Same with explicit lengths (lengths NULL: strlen of each field). */
 int jh_csv_write_record_n(jh_csv_writer *w, const char *const *fields,

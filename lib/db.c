@@ -25,8 +25,8 @@ typedef struct cached {
 struct jh_db {
   sqlite3 *db;
   char *path;
-  int busy_ms;      /* the timeout the connection was opened with */
-  cached *cache;    /* every statement prepared by jh_db_stmt */
+  int busy_ms;   /* the timeout the connection was opened with */
+  cached *cache; /* every statement prepared by jh_db_stmt */
   size_t ncache, capcache;
   char *reserve;    /* the reserve file (jh_db_keep_reserve), or NULL */
   int released;     /* the reserve was removed to make room */
@@ -85,9 +85,7 @@ const char *jh_db_errmsg(jh_db *d) {
   return d != NULL ? d->errmsg : "no database";
 }
 
-int jh_db_errcode(jh_db *d) {
-  return d != NULL ? d->code : 0;
-}
+int jh_db_errcode(jh_db *d) { return d != NULL ? d->code : 0; }
 
 /* ---- opening and closing ---- */
 
@@ -99,10 +97,8 @@ static int configure(jh_db *d, const jh_db_config *cfg) {
     return sql_fail(d, rc, "busy timeout");
   if (cfg->read_only)
     return 0;
-  if ((rc = jh_db_exec(d, "PRAGMA journal_mode = WAL", "journal mode")) !=
-          0 ||
-      (rc = jh_db_exec(d, "PRAGMA synchronous = NORMAL", "synchronous")) !=
-          0 ||
+  if ((rc = jh_db_exec(d, "PRAGMA journal_mode = WAL", "journal mode")) != 0 ||
+      (rc = jh_db_exec(d, "PRAGMA synchronous = NORMAL", "synchronous")) != 0 ||
       (rc = jh_db_exec(d, "PRAGMA foreign_keys = ON", "foreign keys")) != 0)
     return rc;
   if (cfg->cache_size == NULL)
@@ -160,13 +156,9 @@ void jh_db_close(jh_db *d) {
   free(d);
 }
 
-const char *jh_db_path(jh_db *d) {
-  return d->path;
-}
+const char *jh_db_path(jh_db *d) { return d->path; }
 
-sqlite3 *jh_db_sqlite(jh_db *d) {
-  return d != NULL ? d->db : NULL;
-}
+sqlite3 *jh_db_sqlite(jh_db *d) { return d != NULL ? d->db : NULL; }
 
 void jh_db_busy(jh_db *d, int ms) {
   (void)sqlite3_busy_timeout(d->db, ms < 0 ? d->busy_ms : ms);
@@ -213,8 +205,7 @@ static cached *cache_add(jh_db *d, const char *sql, uint32_t hash) {
     d->cache = grown;
     d->capcache = cap;
   }
-  rc = sqlite3_prepare_v3(d->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
-                          NULL);
+  rc = sqlite3_prepare_v3(d->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
   if (rc != SQLITE_OK) {
     (void)sqlite3_finalize(st);
     sql_fail(d, rc, "prepare");
@@ -273,8 +264,7 @@ static int bind_one(sqlite3_stmt *st, int i, const jh_db_value *v) {
   return SQLITE_MISUSE;
 }
 
-int jh_db_bind(jh_db *d, sqlite3_stmt *st, const jh_db_value *values,
-               int n) {
+int jh_db_bind(jh_db *d, sqlite3_stmt *st, const jh_db_value *values, int n) {
   int want = sqlite3_bind_parameter_count(st);
   if (n != want) {
     d->code = SQLITE_RANGE;
@@ -318,9 +308,7 @@ int64_t jh_db_last_insert_id(jh_db *d) {
   return (int64_t)sqlite3_last_insert_rowid(d->db);
 }
 
-int64_t jh_db_changes(jh_db *d) {
-  return (int64_t)sqlite3_changes64(d->db);
-}
+int64_t jh_db_changes(jh_db *d) { return (int64_t)sqlite3_changes64(d->db); }
 
 /* ---- SQL text and transactions ---- */
 
@@ -337,18 +325,14 @@ int jh_db_begin_deferred(jh_db *d) {
   return jh_db_exec(d, "BEGIN", "begin transaction");
 }
 
-int jh_db_commit(jh_db *d) {
-  return jh_db_exec(d, "COMMIT", "commit");
-}
+int jh_db_commit(jh_db *d) { return jh_db_exec(d, "COMMIT", "commit"); }
 
 void jh_db_rollback(jh_db *d) {
   if (!sqlite3_get_autocommit(d->db))
     (void)sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-int jh_db_in_transaction(jh_db *d) {
-  return !sqlite3_get_autocommit(d->db);
-}
+int jh_db_in_transaction(jh_db *d) { return !sqlite3_get_autocommit(d->db); }
 
 /* ---- migrations ---- */
 
@@ -396,8 +380,10 @@ int jh_db_migrate(jh_db *d, const char *const *steps, int nsteps,
     if ((rc = user_version(d, version)) != 0)
       return rc;
     if (*version < 0 || *version > nsteps)
-      return jh_db_fail(d, -EPROTO, "schema version %d is newer than this "
-                        "program's (%d)", *version, nsteps);
+      return jh_db_fail(d, -EPROTO,
+                        "schema version %d is newer than this "
+                        "program's (%d)",
+                        *version, nsteps);
     if (*version == nsteps)
       return 0;
     if ((rc = migrate_step(d, steps, *version, &found)) != 0) {
@@ -422,8 +408,7 @@ int jh_db_keep_reserve(jh_db *d, const char *path) {
   if (fd < 0)
     return errno == EEXIST ? 0 : -errno;
   /* written, not sparse: the blocks must really be taken */
-  for (size_t done = 0; rc == 0 && done < RESERVE_BYTES;
-       done += sizeof(zeros))
+  for (size_t done = 0; rc == 0 && done < RESERVE_BYTES; done += sizeof(zeros))
     if (write(fd, zeros, sizeof(zeros)) != (ssize_t)sizeof(zeros))
       rc = -errno;
   if (close(fd) != 0 && rc == 0)
@@ -433,6 +418,4 @@ int jh_db_keep_reserve(jh_db *d, const char *path) {
   return rc;
 }
 
-int jh_db_reserve_released(jh_db *d) {
-  return d != NULL && d->released;
-}
+int jh_db_reserve_released(jh_db *d) { return d != NULL && d->released; }

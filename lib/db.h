@@ -97,11 +97,11 @@ typedef struct jh_db_value {
 #define JH_DB_NULL ((jh_db_value){.type = JH_DB_T_NULL})
 #define JH_DB_INT(v) ((jh_db_value){.type = JH_DB_T_INT, .i = (int64_t)(v)})
 /* A NUL-terminated text, or SQL NULL when s is NULL. */
-#define JH_DB_TEXT(s)                                                         \
+#define JH_DB_TEXT(s)                                                          \
   ((jh_db_value){.type = JH_DB_T_TEXT, .p = (s), .n = JH_DB_NTS})
-#define JH_DB_TEXTN(s, len)                                                   \
+#define JH_DB_TEXTN(s, len)                                                    \
   ((jh_db_value){.type = JH_DB_T_TEXT, .p = (s), .n = (size_t)(len)})
-#define JH_DB_BLOB(b, len)                                                    \
+#define JH_DB_BLOB(b, len)                                                     \
   ((jh_db_value){.type = JH_DB_T_BLOB, .p = (b), .n = (size_t)(len)})
 /* An integer, or SQL NULL when it is 0 or less (v is read twice). */
 #define JH_DB_ID(v) ((v) > 0 ? JH_DB_INT(v) : JH_DB_NULL)
@@ -111,12 +111,11 @@ typedef struct jh_db_value {
  * parameter K: reason" (or "N values for M parameters") in jh_db_errmsg,
  * nothing being stepped.
  */
-int jh_db_bind(jh_db *db, sqlite3_stmt *st, const jh_db_value *values,
-               int n);
+int jh_db_bind(jh_db *db, sqlite3_stmt *st, const jh_db_value *values, int n);
 /* jh_db_bind of the values listed: JH_DB_BIND(db, st, JH_DB_INT(1), ...) */
-#define JH_DB_BIND(db, st, ...)                                               \
-  jh_db_bind((db), (st), (const jh_db_value[]){__VA_ARGS__},                 \
-             (int)(sizeof((const jh_db_value[]){__VA_ARGS__}) /               \
+#define JH_DB_BIND(db, st, ...)                                                \
+  jh_db_bind((db), (st), (const jh_db_value[]){__VA_ARGS__},                   \
+             (int)(sizeof((const jh_db_value[]){__VA_ARGS__}) /                \
                    sizeof(jh_db_value)))
 
 /* Step st: 1 for a row, 0 when done, or a negative code (the failure is

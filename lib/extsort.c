@@ -119,9 +119,7 @@ static int fail(jh_sorter *s, int code, const char *fmt, ...) {
   return code;
 }
 
-static size_t pad4(size_t x) {
-  return (x + 3) & ~(size_t)3;
-}
+static size_t pad4(size_t x) { return (x + 3) & ~(size_t)3; }
 
 /* --------------------------------------------------------------- keys */
 
@@ -417,8 +415,7 @@ static int run_fill(jh_sorter *s, struct run_in *r, size_t need) {
     if (got < 0 && errno == EINTR)
       continue;
     if (got < 0)
-      return fail(s, -errno, "%s/run-%zu: %s", s->dir, r->id,
-                  strerror(errno));
+      return fail(s, -errno, "%s/run-%zu: %s", s->dir, r->id, strerror(errno));
     if (got == 0) {
       if (r->len == 0)
         return 0;
@@ -440,9 +437,9 @@ static int run_next(jh_sorter *s, struct run_in *r, const uint32_t **rec) {
   if (size < 4 * REC_HEADER_WORDS || size % 4 != 0)
     return fail(s, -EIO, "%s/run-%zu: corrupt run file", s->dir, r->id);
   if ((rc = run_fill(s, r, size)) <= 0)
-    return rc < 0 ? rc
-                  : fail(s, -EIO, "%s/run-%zu: truncated run file", s->dir,
-                         r->id);
+    return rc < 0
+               ? rc
+               : fail(s, -EIO, "%s/run-%zu: truncated run file", s->dir, r->id);
   *rec = r->buf + r->pos / 4;
   if ((size_t)4 * (REC_HEADER_WORDS + (*rec)[1]) > size)
     return fail(s, -EIO, "%s/run-%zu: corrupt run file", s->dir, r->id);
@@ -623,8 +620,10 @@ int jh_sorter_open(const jh_sorter_config *cfg, jh_sorter **out, char *err,
   if (cfg->nkeys == 0 || cfg->nkeys > JH_SORTER_MAX_KEYS ||
       cfg->tmpdir == NULL) {
     if (err != NULL && errsize > 0)
-      snprintf(err, errsize, "sorter: between 1 and %d keys and a "
-               "temporary folder are required", JH_SORTER_MAX_KEYS);
+      snprintf(err, errsize,
+               "sorter: between 1 and %d keys and a "
+               "temporary folder are required",
+               JH_SORTER_MAX_KEYS);
     return -EINVAL;
   }
   s = calloc(1, sizeof(*s));
@@ -845,9 +844,7 @@ int jh_sorter_next(jh_sorter *s, const jh_csv_record **rec, int *same_key) {
   return 1;
 }
 
-const char *jh_sorter_error(const jh_sorter *s) {
-  return s->errmsg;
-}
+const char *jh_sorter_error(const jh_sorter *s) { return s->errmsg; }
 
 void jh_sorter_stats(const jh_sorter *s, jh_extsort_stats *stats) {
   *stats = s->stats;
@@ -921,13 +918,14 @@ static int write_sorted(jh_sorter *s, const jh_csv_record *hdr, char sep,
   return rc;
 }
 
-int jh_extsort(const char *input, const jh_csv_options *opt,
-               size_t key_index, const char *output, const char *tmpdir,
-               size_t memory_limit, jh_extsort_stats *stats, char *err,
-               size_t errsize) {
+int jh_extsort(const char *input, const jh_csv_options *opt, size_t key_index,
+               const char *output, const char *tmpdir, size_t memory_limit,
+               jh_extsort_stats *stats, char *err, size_t errsize) {
   jh_csv_options o = opt ? *opt : (jh_csv_options){0};
-  jh_sorter_config cfg = {.keys = &key_index, .nkeys = 1,
-                          .memory_limit = memory_limit, .tmpdir = tmpdir};
+  jh_sorter_config cfg = {.keys = &key_index,
+                          .nkeys = 1,
+                          .memory_limit = memory_limit,
+                          .tmpdir = tmpdir};
   char msg[512] = "";
   const jh_csv_record *hdr, *rec;
   jh_csv_reader *in;

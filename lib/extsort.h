@@ -113,9 +113,8 @@ void jh_sorter_close(jh_sorter *s);
  * sorter. stats (may be NULL) receives counts on success. Returns 0 or a
  * negative errno; err (may be NULL) receives a message naming the file
  * (and line, for malformed input). */
-int jh_extsort(const char *input, const jh_csv_options *opt,
-               size_t key_index, const char *output, const char *tmpdir,
-               size_t memory_limit, jh_extsort_stats *stats, char *err,
-               size_t errsize);
+int jh_extsort(const char *input, const jh_csv_options *opt, size_t key_index,
+               const char *output, const char *tmpdir, size_t memory_limit,
+               jh_extsort_stats *stats, char *err, size_t errsize);
 
 #endif /* JH_EXTSORT_H */

@@ -139,8 +139,7 @@ static int db_fail(jh_idstore *s, char *err, size_t errsize, int rc) {
               jh_db_errmsg(s->db));
 }
 
-int jh_idstore_exec(jh_idstore *s, const char *sql, char *err,
-                    size_t errsize) {
+int jh_idstore_exec(jh_idstore *s, const char *sql, char *err, size_t errsize) {
   int rc = jh_db_exec(s->db, sql, NULL);
   return rc == 0 ? 0 : db_fail(s, err, errsize, rc);
 }
@@ -149,7 +148,8 @@ static int migrate(jh_idstore *s, char *err, size_t errsize) {
   const int want = (int)(sizeof(migrations) / sizeof(migrations[0]));
   int have, rc = jh_db_migrate(s->db, migrations, want, &have);
   if (rc == -EPROTO)
-    return fail(err, errsize, rc, "%s: identity store schema %d is "
+    return fail(err, errsize, rc,
+                "%s: identity store schema %d is "
                 "newer than this jobhost's (%d): use a newer jobhost",
                 jh_db_path(s->db), have, want);
   return rc == 0 ? 0 : db_fail(s, err, errsize, rc);
@@ -211,9 +211,10 @@ int jh_idstore_entity_type(jh_idstore *s, const char *name,
                            const char *connector, int64_t *id, char *err,
                            size_t errsize) {
   int rc = upsert_id(
-      s, "INSERT INTO entity_types(name, connector) VALUES (?1, ?2) "
-         "ON CONFLICT(name) DO UPDATE SET connector = excluded.connector "
-         "RETURNING id",
+      s,
+      "INSERT INTO entity_types(name, connector) VALUES (?1, ?2) "
+      "ON CONFLICT(name) DO UPDATE SET connector = excluded.connector "
+      "RETURNING id",
       name, connector, id);
   if (rc != 0)
     return fail(err, errsize, -EIO, "%s: entity type '%s': %s",
@@ -225,12 +226,13 @@ int jh_idstore_property(jh_idstore *s, const char *name, uint32_t *id,
                         char *err, size_t errsize) {
   int64_t v;
   int rc = upsert_id(
-      s, "INSERT INTO properties(name) VALUES (?1) "
-         "ON CONFLICT(name) DO UPDATE SET name = excluded.name RETURNING id",
+      s,
+      "INSERT INTO properties(name) VALUES (?1) "
+      "ON CONFLICT(name) DO UPDATE SET name = excluded.name RETURNING id",
       name, NULL, &v);
   if (rc != 0)
-    return fail(err, errsize, -EIO, "%s: property '%s': %s",
-                jh_db_path(s->db), name, jh_db_errmsg(s->db));
+    return fail(err, errsize, -EIO, "%s: property '%s': %s", jh_db_path(s->db),
+                name, jh_db_errmsg(s->db));
   if (v <= 0 || v > UINT32_MAX)
     return fail(err, errsize, -ERANGE, "%s: property '%s' has number %lld",
                 jh_db_path(s->db), name, (long long)v);
@@ -263,8 +265,8 @@ static int get_varint(const char **p, const char *end, uint64_t *v) {
   return -EILSEQ;
 }
 
-size_t jh_idstore_encode(const jh_idstore_value *values, size_t n,
-                         char **buf, size_t *cap) {
+size_t jh_idstore_encode(const jh_idstore_value *values, size_t n, char **buf,
+                         size_t *cap) {
   size_t need = 0, o = 0;
   for (size_t i = 0; i < n; i++)
     if (values[i].length > 0)
@@ -368,8 +370,10 @@ static int settle_rows(jh_idstore *s, sqlite3_stmt *q, int wait, char *err,
     const char *path = (const char *)sqlite3_column_text(q, 1);
     int one = settle_one(path), rc;
     if (one < 0)
-      return fail(err, errsize, one, "%s" JH_CSV_TEMP_SUFFIX ": cannot put "
-                  "the change report in place: %s", path, strerror(-one));
+      return fail(err, errsize, one,
+                  "%s" JH_CSV_TEMP_SUFFIX ": cannot put "
+                  "the change report in place: %s",
+                  path, strerror(-one));
     n += one;
     rc = forget_report(s, sqlite3_column_int64(q, 0), wait);
     if (rc < 0)
@@ -494,17 +498,17 @@ int jh_idstore_held_by(const char *path, int64_t task_instance) {
   if (rc != 0)
     return -EIO;
   q = jh_db_stmt(s->db, "SELECT 1 FROM holds WHERE task_instance = ?1");
-  rc = q == NULL ? -EIO
-                 : one_row(s->db, q,
-                           JH_DB_BIND(s->db, q, JH_DB_INT(task_instance)));
+  rc = q == NULL
+           ? -EIO
+           : one_row(s->db, q, JH_DB_BIND(s->db, q, JH_DB_INT(task_instance)));
   jh_db_done(s->db, q);
   jh_idstore_close(s);
   return rc;
 }
 
 int jh_idstore_is_pending_report(jh_idstore *s, const char *path) {
-  sqlite3_stmt *q =
-      jh_db_stmt(s->db, "SELECT 1 FROM pending_reports WHERE path = ?1");
+  sqlite3_stmt *q = jh_db_stmt(s->db,
+                               "SELECT 1 FROM pending_reports WHERE path = ?1");
   int found = q != NULL &&
               one_row(s->db, q, JH_DB_BIND(s->db, q, JH_DB_TEXT(path))) == 1;
   jh_db_done(s->db, q);
@@ -524,8 +528,8 @@ static int peek_open(const char *path, int busy_ms, jh_db **db, char *why,
   cfg.busy_ms = busy_ms;
   rc = jh_db_open(path, &cfg, db, reason, sizeof(reason));
   if (rc != 0)
-    return fail(why, size, -EIO, "%s: cannot open the identity store: %s",
-                path, reason);
+    return fail(why, size, -EIO, "%s: cannot open the identity store: %s", path,
+                reason);
   return 0;
 }
 
@@ -580,8 +584,8 @@ static void hold_job(jh_db *db, int64_t task, int64_t *job) {
   jh_db_done(db, q);
 }
 
-int jh_idstore_blocked(const char *path, const char *connector,
-                       int64_t *task, int64_t *job) {
+int jh_idstore_blocked(const char *path, const char *connector, int64_t *task,
+                       int64_t *job) {
   jh_db *db = NULL;
   int rc;
 

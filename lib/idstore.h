@@ -72,8 +72,7 @@ struct jh_db *jh_idstore_db(jh_idstore *s);
 
 /* Run one SQL text without results. Returns 0 or -EIO with the message
  * in err. */
-int jh_idstore_exec(jh_idstore *s, const char *sql, char *err,
-                    size_t errsize);
+int jh_idstore_exec(jh_idstore *s, const char *sql, char *err, size_t errsize);
 
 /* The number of entity type `name` (of `connector`), created when absent;
  * 0 or -EIO. */
@@ -102,8 +101,8 @@ typedef struct jh_idstore_value {
 /* Encode n values (in ascending prop order: see jh_idstore_sort_props)
  * into *buf (grown with realloc; *cap its size). Returns the encoded
  * length, or (size_t)-1 when out of memory. */
-size_t jh_idstore_encode(const jh_idstore_value *values, size_t n,
-                         char **buf, size_t *cap);
+size_t jh_idstore_encode(const jh_idstore_value *values, size_t n, char **buf,
+                         size_t *cap);
 
 /* The order in which to pass n values to jh_idstore_encode: order[i] is
  * the index of the i-th smallest of props. */
@@ -160,8 +159,8 @@ int jh_idstore_held_by(const char *path, int64_t task_instance);
  * path: *task receives the task instance whose held changes block it (0
  * when none) and *job that task's job instance (0 when not known). 0, or
  * -EIO when the store cannot be read. */
-int jh_idstore_blocked(const char *path, const char *connector,
-                       int64_t *task, int64_t *job);
+int jh_idstore_blocked(const char *path, const char *connector, int64_t *task,
+                       int64_t *job);
 
 /* 1 when path is the final name of a pending report, else 0. */
 int jh_idstore_is_pending_report(jh_idstore *s, const char *path);

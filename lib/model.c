@@ -87,8 +87,7 @@ const jh_property *jh_entity_type_property(const jh_entity_type *et,
 
 const jh_entity_mapping *jh_model_mapping(const jh_model *m,
                                           const char *entity_type) {
-  for (size_t i = 0; m != NULL && entity_type != NULL && i < m->nmappings;
-       i++)
+  for (size_t i = 0; m != NULL && entity_type != NULL && i < m->nmappings; i++)
     if (same_id(m->mappings[i].entity_type, entity_type, 0))
       return &m->mappings[i];
   return NULL;
@@ -113,8 +112,7 @@ size_t jh_model_connector_mappings(const jh_model *m, const char *connector,
   return n;
 }
 
-size_t jh_model_connector_associations(const jh_model *m,
-                                       const char *connector,
+size_t jh_model_connector_associations(const jh_model *m, const char *connector,
                                        const jh_association_mapping ***out) {
   size_t n = 0;
   *out = calloc(m->nassociations + 1, sizeof(**out));
@@ -126,8 +124,7 @@ size_t jh_model_connector_associations(const jh_model *m,
   return n;
 }
 
-static int copy_value(const char *value, size_t len, char *buf,
-                      size_t size) {
+static int copy_value(const char *value, size_t len, char *buf, size_t size) {
   if (len > 0 && value[len - 1] == '\n')
     len--;
   if (len > 0 && value[len - 1] == '\r')
@@ -168,7 +165,6 @@ int jh_secret_read(const jh_secret *s, char *buf, size_t size) {
   explicit_bzero(tmp, sizeof(tmp));
   return rc;
 }
-
 
 void jh_model_free(jh_model *m) {
   if (m == NULL)

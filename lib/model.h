@@ -134,9 +134,9 @@ typedef enum jh_property_type {
   JH_PROP_INTEGER,
   JH_PROP_BOOLEAN,
   JH_PROP_DATETIME,
-  JH_PROP_LINK,  /* single-valued navigation to `target` (by its key) */
-  JH_PROP_LINKS  /* multi-valued navigation, filled by an association
-                    mapping */
+  JH_PROP_LINK, /* single-valued navigation to `target` (by its key) */
+  JH_PROP_LINKS /* multi-valued navigation, filled by an association
+                   mapping */
 } jh_property_type;
 
 typedef struct jh_property {
@@ -167,12 +167,12 @@ typedef struct jh_mapped_property {
 /* EntityTypeMapping: an entity type filled from one table of a connector.
  * Exactly one mapped property is the primary key. */
 typedef struct jh_entity_mapping {
-  char *entity_type;      /* also the mapping's identifier */
+  char *entity_type; /* also the mapping's identifier */
   char *connector;
   char *connection_table; /* table name = CSV file stem in ExportOutput */
   jh_mapped_property *properties; /* in the written order */
   size_t nproperties;
-  size_t primary_key;  /* index into properties */
+  size_t primary_key; /* index into properties */
   jh_thresholds thresholds;
   jh_mloc loc, entity_type_loc, connector_loc;
 } jh_entity_mapping;
@@ -192,8 +192,7 @@ typedef struct jh_association_mapping {
   char *key1; /* property id of the owner's key used by column1 */
   char *key2; /* property id of the target's key used by column2 */
   jh_thresholds thresholds;
-  jh_mloc loc, connector_loc, entity_type_loc, property_loc, key1_loc,
-      key2_loc;
+  jh_mloc loc, connector_loc, entity_type_loc, property_loc, key1_loc, key2_loc;
 } jh_association_mapping;
 
 typedef struct jh_model {
@@ -227,8 +226,7 @@ const char *jh_connection_setting(const jh_connection *c, const char *name);
  * frees the array). Return the count, or (size_t)-1 when out of memory. */
 size_t jh_model_connector_mappings(const jh_model *m, const char *connector,
                                    const jh_entity_mapping ***out);
-size_t jh_model_connector_associations(const jh_model *m,
-                                       const char *connector,
+size_t jh_model_connector_associations(const jh_model *m, const char *connector,
                                        const jh_association_mapping ***out);
 
 /*

@@ -6,12 +6,12 @@
 
 /* Exit statuses of the CLI contract (README.md, "Commands"). */
 enum jh_exit {
-  JH_EXIT_OK = 0,        /* Succeeded */
-  JH_EXIT_ERROR = 1,     /* Error */
-  JH_EXIT_USAGE = 2,     /* invalid usage or configuration; nothing was run */
-  JH_EXIT_BLOCKED = 3,   /* Blocked */
-  JH_EXIT_WARNING = 4,   /* Warning */
-  JH_EXIT_CANCELLED = 5  /* Cancelled */
+  JH_EXIT_OK = 0,       /* Succeeded */
+  JH_EXIT_ERROR = 1,    /* Error */
+  JH_EXIT_USAGE = 2,    /* invalid usage or configuration; nothing was run */
+  JH_EXIT_BLOCKED = 3,  /* Blocked */
+  JH_EXIT_WARNING = 4,  /* Warning */
+  JH_EXIT_CANCELLED = 5 /* Cancelled */
 };
 
 /* An option whose value names a file or a folder (--home, --plugin-dir,
@@ -23,15 +23,15 @@ int jh_cli_nonempty(const char *cmd, const char *option, const char *value,
 
 /* Each command takes the arguments after `jobhost` (argv[0] is the command
  * name) and returns an exit status. */
-int jh_cmd_plugins(int argc, char **argv);  /* cli_plugins.c */
-int jh_cmd_validate(int argc, char **argv); /* cli_graph.c */
-int jh_cmd_graph(int argc, char **argv);    /* cli_graph.c */
-int jh_cmd_steps(int argc, char **argv);    /* cli_graph.c */
-int jh_cmd_history(int argc, char **argv);  /* cli_history.c */
-int jh_cmd_show(int argc, char **argv);     /* cli_history.c */
-int jh_cmd_run(int argc, char **argv);      /* cli_run.c */
-int jh_cmd_resume(int argc, char **argv);   /* cli_run.c */
-int jh_cmd_cancel(int argc, char **argv);   /* cli_run.c */
+int jh_cmd_plugins(int argc, char **argv);    /* cli_plugins.c */
+int jh_cmd_validate(int argc, char **argv);   /* cli_graph.c */
+int jh_cmd_graph(int argc, char **argv);      /* cli_graph.c */
+int jh_cmd_steps(int argc, char **argv);      /* cli_graph.c */
+int jh_cmd_history(int argc, char **argv);    /* cli_history.c */
+int jh_cmd_show(int argc, char **argv);       /* cli_history.c */
+int jh_cmd_run(int argc, char **argv);        /* cli_run.c */
+int jh_cmd_resume(int argc, char **argv);     /* cli_run.c */
+int jh_cmd_cancel(int argc, char **argv);     /* cli_run.c */
 int jh_cmd_import_xml(int argc, char **argv); /* cli_import.c */
 
 #endif /* JH_CLI_H */

@@ -105,14 +105,15 @@ static int parse_args(enum graph_cmd cmd, int argc, char **argv,
       break;
     case 'f':
       if (cmd != CMD_GRAPH) {
-        fprintf(stderr, "jobhost %s: --format is an option of 'graph'\n",
-                name);
+        fprintf(stderr, "jobhost %s: --format is an option of 'graph'\n", name);
         cmd_usage(cmd, stderr);
         return -1;
       }
       if (jh_graph_format_parse(optarg, &args->format) != 0) {
-        fprintf(stderr, "jobhost graph: unknown format '%s' (expected text, "
-                        "dot or mermaid)\n", optarg);
+        fprintf(stderr,
+                "jobhost graph: unknown format '%s' (expected text, "
+                "dot or mermaid)\n",
+                optarg);
         cmd_usage(cmd, stderr);
         return -1;
       }

@@ -246,8 +246,8 @@ static int parse_limit(const char *text, size_t *out) {
 
 static json_t *history_row_json(const jh_job_row *r) {
   json_t *o = json_object();
-  int64_t span =
-      span_ms(r->started_ms, r->ended_ms, r->state == JH_STATE_RUNNING);
+  int64_t span = span_ms(r->started_ms, r->ended_ms,
+                         r->state == JH_STATE_RUNNING);
   int bad = o == NULL;
   if (bad)
     return NULL;
@@ -258,8 +258,7 @@ static json_t *history_row_json(const jh_job_row *r) {
   bad |= jset(o, "started_at", json_time(r->started_ms));
   bad |= jset(o, "ended_at", json_time(r->ended_ms));
   bad |= jset(o, "duration_ms",
-              r->ended_ms != 0 && span >= 0 ? json_integer(span)
-                                            : json_null());
+              r->ended_ms != 0 && span >= 0 ? json_integer(span) : json_null());
   bad |= jset(o, "pid", json_integer(r->pid));
   bad |= jset(o, "message", json_text(r->message ? r->message : ""));
   if (bad) {
@@ -435,8 +434,8 @@ static char *report_from_rows(const jh_job_row *job, const jh_task_row *tasks,
     rt[i].counters_json = tasks[i].counters_json;
     rt[i].message = tasks[i].message;
   }
-  text = jh_report_json(job->job_id, job->instance, job->state,
-                        job->started_ms, job->ended_ms, rt, n);
+  text = jh_report_json(job->job_id, job->instance, job->state, job->started_ms,
+                        job->ended_ms, rt, n);
   free(rt);
   return text;
 }
@@ -548,9 +547,9 @@ static char *task_extra(const jh_task_row *t) {
 static int show_add_task(table *t, const jh_task_row *r, int64_t ref) {
   char attempt[16], level[16], started[32], ended[32], dur[32];
   const char *cells[9];
-  int64_t span =
-      r->started_ms != 0 && r->ended_ms != 0 ? r->ended_ms - r->started_ms
-                                             : span_ms(r->started_ms, 0, 1);
+  int64_t span = r->started_ms != 0 && r->ended_ms != 0
+                     ? r->ended_ms - r->started_ms
+                     : span_ms(r->started_ms, 0, 1);
   snprintf(level, sizeof(level), "%d", r->level);
   if (r->attempt > 0)
     snprintf(attempt, sizeof(attempt), "%d", r->attempt);
@@ -601,8 +600,8 @@ static void show_job_text(jh_store *store, const jh_job_row *j) {
 
 static int show_text(jh_store *store, const jh_job_row *job,
                      const jh_task_row *tasks, size_t n) {
-  static const char *const head[9] = {"TASK",  "TYPE",    "LEVEL",
-                                      "TRY",   "STATE",   "STARTED",
+  static const char *const head[9] = {"TASK",  "TYPE",     "LEVEL",
+                                      "TRY",   "STATE",    "STARTED",
                                       "ENDED", "DURATION", "OUTPUT"};
   table t = {.ncols = 9};
   int rc = 0;

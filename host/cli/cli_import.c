@@ -32,7 +32,7 @@ typedef struct import_args {
   const char **dirs; /* --plugin-dir, into argv; malloc'd array */
   size_t ndirs;
   const char **includes; /* --include, into argv; malloc'd array */
-  const char *output; /* -o; NULL: stdout */
+  const char *output;    /* -o; NULL: stdout */
   jh_xml_options opt;
 } import_args;
 
@@ -114,8 +114,8 @@ static int parse_args(int argc, char **argv, import_args *args) {
       args->opt.lenient = 1;
       break;
     case 'd':
-      if (jh_cli_nonempty("import-xml", "--plugin-dir", optarg,
-                          "a folder") != 0)
+      if (jh_cli_nonempty("import-xml", "--plugin-dir", optarg, "a folder") !=
+          0)
         return -1;
       args->dirs[args->ndirs++] = optarg;
       break;
@@ -162,8 +162,8 @@ static int write_output(const import_args *args, const jh_xml_output *o) {
   if (args->output != NULL) {
     int rc = jh_write_file_atomic(args->output, o->yaml, o->len, 0644);
     if (rc != 0) {
-      fprintf(stderr, "jobhost import-xml: cannot write %s: %s\n",
-              args->output, strerror(-rc));
+      fprintf(stderr, "jobhost import-xml: cannot write %s: %s\n", args->output,
+              strerror(-rc));
       return JH_EXIT_ERROR;
     }
     return JH_EXIT_OK;

@@ -37,9 +37,9 @@ static json_t *params_json(const jobhost_param *params) {
     json_object_set_new(o, "type",
                         json_string(jobhost_param_type_name(p->type)));
     json_object_set_new(o, "required", json_boolean(p->required));
-    json_object_set_new(o, "default", p->default_value
-                                          ? json_string(p->default_value)
-                                          : json_null());
+    json_object_set_new(o, "default",
+                        p->default_value ? json_string(p->default_value)
+                                         : json_null());
     json_object_set_new(o, "help", json_string(p->help ? p->help : ""));
     if (p->type == JOBHOST_PARAM_ENUM) {
       json_t *choices = json_array();
@@ -73,9 +73,9 @@ static json_t *plugin_json(const jh_plugin *pl) {
     json_object_set_new(to, "name", json_string(t->name));
     json_object_set_new(to, "description",
                         json_string(t->description ? t->description : ""));
-    json_object_set_new(
-        to, "implemented",
-        json_boolean(!(t->flags & JOBHOST_TASK_NOT_IMPLEMENTED)));
+    json_object_set_new(to, "implemented",
+                        json_boolean(
+                            !(t->flags & JOBHOST_TASK_NOT_IMPLEMENTED)));
     json_object_set_new(to, "can_block",
                         json_boolean(t->flags & JOBHOST_TASK_CAN_BLOCK));
     json_object_set_new(to, "agent_side",
@@ -160,8 +160,8 @@ static void print_text(const jh_registry *reg) {
   for (size_t i = 0; i < reg->nplugins; i++) {
     const jobhost_plugin *d = reg->plugins[i].desc;
     printf("\n%s %s (ABI %u.%u) %s\n  %s\n", d->name, d->version,
-           (unsigned)d->abi_major, (unsigned)d->abi_minor,
-           reg->plugins[i].path, d->description ? d->description : "");
+           (unsigned)d->abi_major, (unsigned)d->abi_minor, reg->plugins[i].path,
+           d->description ? d->description : "");
     for (size_t j = 0; d->task_types != NULL && d->task_types[j].name; j++) {
       const jobhost_task_type *t = &d->task_types[j];
       printf("  task type %s%s%s\n", t->name,
@@ -189,11 +189,11 @@ static void print_text(const jh_registry *reg) {
 }
 
 int jh_cmd_plugins(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"json", no_argument, NULL, 'j'},
-      {"plugin-dir", required_argument, NULL, 'd'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                       {"plugin-dir", required_argument, NULL,
+                                        'd'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   const char **cli_dirs = NULL;
   size_t ncli = 0;
   char **dirs = NULL;
@@ -213,8 +213,7 @@ int jh_cmd_plugins(int argc, char **argv) {
       json = 1;
       break;
     case 'd':
-      if (jh_cli_nonempty("plugins", "--plugin-dir", optarg, "a folder") !=
-          0) {
+      if (jh_cli_nonempty("plugins", "--plugin-dir", optarg, "a folder") != 0) {
         free(cli_dirs);
         return JH_EXIT_USAGE;
       }

@@ -40,36 +40,35 @@ typedef struct run_args {
 
 static void run_usage(FILE *out, const char *cmd) {
   if (strcmp(cmd, "cancel") == 0) {
-    fprintf(out,
-            "Usage: jobhost cancel INSTANCE [--now] [--home DIR]\n"
-            "\n"
-            "The job ends Cancelled: no new task starts and the running tasks\n"
-            "finish, each recorded with its own result.\n"
-            "  --now    also ask the running tasks to stop (SIGTERM), and kill\n"
-            "           them after the host's grace period\n");
+    fprintf(
+        out,
+        "Usage: jobhost cancel INSTANCE [--now] [--home DIR]\n"
+        "\n"
+        "The job ends Cancelled: no new task starts and the running tasks\n"
+        "finish, each recorded with its own result.\n"
+        "  --now    also ask the running tasks to stop (SIGTERM), and kill\n"
+        "           them after the host's grace period\n");
     return;
   }
   if (strcmp(cmd, "resume") == 0)
     fprintf(out, "Usage: jobhost resume INSTANCE [OPTIONS]\n");
   else
     fprintf(out, "Usage: jobhost run PIPELINE [OPTIONS]\n");
-  fprintf(out,
-          "\n"
-          "  --report FILE         write the run report (JSON) to FILE\n"
-          "  --home DIR            jobhost home (store, folders, logs)\n"
-          "  --plugin-dir DIR      search plugins in DIR (repeatable)\n"
-          "  --allow-include DIR   files under DIR may be included "
-          "(repeatable)\n"
-          "  --isolation MODE      process (default) or none (debugging)\n"
-          "  --grace DURATION      SIGTERM to SIGKILL delay (default 5s)\n"
-          "  --force               thresholds do not block this run\n");
+  fprintf(out, "\n"
+               "  --report FILE         write the run report (JSON) to FILE\n"
+               "  --home DIR            jobhost home (store, folders, logs)\n"
+               "  --plugin-dir DIR      search plugins in DIR (repeatable)\n"
+               "  --allow-include DIR   files under DIR may be included "
+               "(repeatable)\n"
+               "  --isolation MODE      process (default) or none (debugging)\n"
+               "  --grace DURATION      SIGTERM to SIGKILL delay (default 5s)\n"
+               "  --force               thresholds do not block this run\n");
   if (strcmp(cmd, "run") == 0)
     fprintf(out,
             "  --dry-run             check and print the steps; run nothing\n");
-  fprintf(out,
-          "  --task ID             run only this task\n"
-          "  --from ID             start at this step\n"
-          "  --to ID               stop after this step\n");
+  fprintf(out, "  --task ID             run only this task\n"
+               "  --from ID             start at this step\n"
+               "  --to ID               stop after this step\n");
   if (strcmp(cmd, "resume") == 0)
     fprintf(out, "                        (default: the steps of the run; "
                  "a Blocked task is\n"
@@ -146,8 +145,10 @@ static int parse_args(int argc, char **argv, run_args *a) {
       break;
     case 'g':
       if (jh_duration_parse(optarg, &a->exec.grace_ms) != 0) {
-        fprintf(stderr, "jobhost %s: --grace %s: expected a duration such "
-                        "as 500ms, 5s or 1m\n", cmd, optarg);
+        fprintf(stderr,
+                "jobhost %s: --grace %s: expected a duration such "
+                "as 500ms, 5s or 1m\n",
+                cmd, optarg);
         return JH_EXIT_USAGE;
       }
       break;
@@ -252,8 +253,7 @@ typedef struct leave_out_ctx {
 } leave_out_ctx;
 
 static const char *leave_out_blocked(void *arg, const jh_task_def *def,
-                                     int64_t instance, char *why,
-                                     size_t size) {
+                                     int64_t instance, char *why, size_t size) {
   const leave_out_ctx *c = arg;
   return jh_blocked_reason(c->home->identity_store_path, c->pipeline, def,
                            instance, why, size);
@@ -305,13 +305,13 @@ static int execute_and_report(const run_args *a, const jh_job *job,
   free(report);
   if (rc != 0) {
     if (rc == -EIO)
-      fprintf(stderr, "jobhost: the store %s could not record instance "
-                      "%lld: %s; the tasks ended as listed above (`jobhost "
-                      "history` may show the instance Interrupted; free "
-                      "space on that disk: the identity store and the "
-                      "change reports keep what was applied)\n",
-              home->store_path, (long long)instance,
-              jh_store_errmsg(store));
+      fprintf(stderr,
+              "jobhost: the store %s could not record instance "
+              "%lld: %s; the tasks ended as listed above (`jobhost "
+              "history` may show the instance Interrupted; free "
+              "space on that disk: the identity store and the "
+              "change reports keep what was applied)\n",
+              home->store_path, (long long)instance, jh_store_errmsg(store));
     else
       fprintf(stderr, "jobhost: %s\n", jobhost_strerror(rc));
     return JH_EXIT_ERROR;
@@ -362,8 +362,8 @@ int jh_cmd_run(int argc, char **argv) {
       return JH_EXIT_ERROR;
     }
   }
-  rc = jh_store_job_start(store, job.pipeline->job_id, a.target,
-                          (long)getpid(), &instance, &holder);
+  rc = jh_store_job_start(store, job.pipeline->job_id, a.target, (long)getpid(),
+                          &instance, &holder);
   if (rc == -EBUSY) {
     fprintf(stderr,
             "jobhost: job %s is already running as instance %lld; not "
@@ -371,8 +371,8 @@ int jh_cmd_run(int argc, char **argv) {
             job.pipeline->job_id, (long long)holder);
     status = JH_EXIT_ERROR;
   } else if (rc != 0) {
-    fprintf(stderr, "jobhost: cannot start job %s: %s\n",
-            job.pipeline->job_id, jh_store_errmsg(store));
+    fprintf(stderr, "jobhost: cannot start job %s: %s\n", job.pipeline->job_id,
+            jh_store_errmsg(store));
     status = JH_EXIT_ERROR;
   } else if ((a.exec.select.only != NULL || a.exec.select.from != NULL ||
               a.exec.select.to != NULL) &&
@@ -418,8 +418,10 @@ static void explain_error_instance(jh_store *store, int64_t instance) {
               rows[i].message ? rows[i].message : "");
   for (size_t i = 0; i < n; i++)
     if (rows[i].state == JH_STATE_BLOCKED)
-      fprintf(stderr, "  task %s is Blocked: this instance does not apply "
-                      "its held changes\n", rows[i].task_id);
+      fprintf(stderr,
+              "  task %s is Blocked: this instance does not apply "
+              "its held changes\n",
+              rows[i].task_id);
   fprintf(stderr, "  an error stops a job for good: fix its cause and run "
                   "the job again\n");
   jh_task_rows_free(rows, n);
@@ -495,8 +497,9 @@ int jh_cmd_resume(int argc, char **argv) {
   if (!kept_steps &&
       jh_store_job_select(store, instance, a.exec.select.only,
                           a.exec.select.from, a.exec.select.to) != 0) {
-    fprintf(stderr, "jobhost resume: cannot record the steps of instance "
-                    "%lld: %s\n",
+    fprintf(stderr,
+            "jobhost resume: cannot record the steps of instance "
+            "%lld: %s\n",
             (long long)instance, jh_store_errmsg(store));
     jh_store_job_finish(store, instance, row.state,
                         "the selected steps could not be recorded", NULL);

@@ -20,8 +20,7 @@ struct command {
 static const struct command commands[] = {
     {"plugins", jh_cmd_plugins,
      "list plugins found, their task types and packages, and refusals"},
-    {"validate", jh_cmd_validate,
-     "check a pipeline without running anything"},
+    {"validate", jh_cmd_validate, "check a pipeline without running anything"},
     {"graph", jh_cmd_graph, "print the job graph (text, dot or mermaid)"},
     {"steps", jh_cmd_steps, "print the flattened launch order of a job"},
     {"run", jh_cmd_run, "run a job"},
@@ -35,12 +34,11 @@ static const struct command commands[] = {
 };
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "Usage: jobhost COMMAND [OPTIONS]\n"
-          "       jobhost --help | --version\n"
-          "\n"
-          "Runs identity-synchronization jobs made of task plugins.\n"
-          "\nCommands:\n");
+  fprintf(out, "Usage: jobhost COMMAND [OPTIONS]\n"
+               "       jobhost --help | --version\n"
+               "\n"
+               "Runs identity-synchronization jobs made of task plugins.\n"
+               "\nCommands:\n");
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
     fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
   fprintf(out,

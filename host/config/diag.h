@@ -34,13 +34,14 @@ typedef struct jh_diags {
   jh_diag *items; /* owned */
   size_t n;
   size_t nerrors;
-  size_t cap;              /* room in items */
-  jh_diag_count *counts;   /* errors per file; owned */
+  size_t cap;            /* room in items */
+  jh_diag_count *counts; /* errors per file; owned */
   size_t ncounts;
 } jh_diags;
 
 /* A zeroed jh_diags is empty and ready to use. */
-#define JH_DIAGS_INIT {NULL, 0, 0, 0, NULL, 0}
+#define JH_DIAGS_INIT                                                          \
+  { NULL, 0, 0, 0, NULL, 0 }
 
 /*
  * Source text quoted in a message. A file read as a pipeline may be
@@ -61,7 +62,7 @@ const char *jh_diag_quote(const char *text, char *buf, size_t size);
 /* jh_diag_quote into a buffer that lives until the end of the enclosing
  * block: pass JH_Q(value) wherever a message shows text read from a
  * file. */
-#define JH_Q(text)                                                            \
+#define JH_Q(text)                                                             \
   jh_diag_quote((text), (char[JH_QUOTE_SIZE]){0}, JH_QUOTE_SIZE)
 
 /* Errors reported about one file before the rest are summed up in one
@@ -76,7 +77,7 @@ void jh_diag_add(jh_diags *d, jh_severity sev, const char *file, int line,
                  int column, const char *fmt, ...) JOBHOST_PRINTF(6, 7);
 
 /* Shorthand for an error. */
-#define jh_diag_error(d, file, line, col, ...)                                \
+#define jh_diag_error(d, file, line, col, ...)                                 \
   jh_diag_add((d), JH_DIAG_ERROR, (file), (line), (col), __VA_ARGS__)
 
 /* Print every diagnostic, one per line, in the order added. */

@@ -73,7 +73,8 @@ static int graph_links(jh_graph *g, const jh_pipeline *p, jh_diags *diags) {
       if (jh_pipeline_task(p, t->depends_on[d], &j) == NULL) {
         jh_diag_error(diags, t->depends_loc[d].file, t->depends_loc[d].line,
                       t->depends_loc[d].column,
-                      "unknown task '%s' in depends_on", JH_Q(t->depends_on[d]));
+                      "unknown task '%s' in depends_on",
+                      JH_Q(t->depends_on[d]));
         bad = 1;
         continue;
       }
@@ -108,9 +109,8 @@ static jh_loc link_loc(const jh_pipeline *p, size_t child, size_t parent) {
 /* Report the cycle path[from..len-1] (each a parent of the next, the last
  * a parent of path[from]), written from its task first in document
  * order, and mark its tasks in on_cycle. */
-static int report_cycle(const jh_pipeline *p, const size_t *path,
-                        size_t from, size_t len, char *on_cycle,
-                        jh_diags *diags) {
+static int report_cycle(const jh_pipeline *p, const size_t *path, size_t from,
+                        size_t len, char *on_cycle, jh_diags *diags) {
   size_t k = len - from, first = from, size = 1;
   char *text, *o;
 
@@ -193,8 +193,7 @@ out:
 /* ordering: levels — written levels, else one past the highest before;
  * every parent strictly below its child (links on a cycle are left to
  * the cycle report). */
-static int levels_by_order(jh_graph *g, const char *on_cycle,
-                           jh_diags *diags) {
+static int levels_by_order(jh_graph *g, const char *on_cycle, jh_diags *diags) {
   const jh_pipeline *p = g->pipeline;
   int highest = -1, bad = 0;
 
@@ -241,8 +240,7 @@ static int levels_dense(jh_graph *g) {
     if (distinct == 0 || sorted[distinct - 1] != sorted[i])
       sorted[distinct++] = sorted[i];
   for (size_t i = 0; i < g->n; i++) {
-    int *at = bsearch(&g->level[i], sorted, distinct, sizeof(*sorted),
-                      cmp_int);
+    int *at = bsearch(&g->level[i], sorted, distinct, sizeof(*sorted), cmp_int);
     g->level[i] = (int)(at - sorted);
   }
   g->nlevels = (int)distinct;
@@ -379,7 +377,8 @@ int jh_graph_format_parse(const char *name, jh_graph_format *out) {
 
 static void print_text(const jh_graph *g, FILE *out) {
   const jh_pipeline *p = g->pipeline;
-  fprintf(out, "job %s: %zu task%s, %d level%s (ordering: %s, "
+  fprintf(out,
+          "job %s: %zu task%s, %d level%s (ordering: %s, "
           "max_parallel: %d%s)\n",
           p->job_id, g->n, g->n == 1 ? "" : "s", g->nlevels,
           g->nlevels == 1 ? "" : "s",
@@ -437,8 +436,8 @@ static void print_dot(const jh_graph *g, FILE *out) {
   dot_quoted(p->job_id, out);
   fputs(" {\n  rankdir=TB;\n  node [shape=box];\n", out);
   for (int lv = 0; lv < g->nlevels; lv++) {
-    fprintf(out, "  subgraph cluster_level_%d {\n    label=\"level %d\";\n",
-            lv, lv);
+    fprintf(out, "  subgraph cluster_level_%d {\n    label=\"level %d\";\n", lv,
+            lv);
     for (size_t i = 0; i < g->n; i++) {
       const jh_task_def *t = &p->tasks[i];
       if (g->level[i] != lv)

@@ -18,16 +18,17 @@
 #include <string.h>
 #include <strings.h>
 
-const char *const jh_model_sections[] = {
-    "connectors", "connections", "entity_types", "entity_type_mappings",
-    "association_mappings"};
+const char *const jh_model_sections[] = {"connectors", "connections",
+                                         "entity_types", "entity_type_mappings",
+                                         "association_mappings"};
 const size_t jh_model_nsections = NELEM(jh_model_sections);
 
-static const char *const connector_keys[] = {
-    "id", "display_name", "agent", "deactivated", "thresholds",
-    "source_health"};
-static const char *const connection_keys[] = {
-    "id", "connector", "package", "display_name", "settings", "secrets"};
+static const char *const connector_keys[] = {"id",         "display_name",
+                                             "agent",      "deactivated",
+                                             "thresholds", "source_health"};
+static const char *const connection_keys[] = {"id",       "connector",
+                                              "package",  "display_name",
+                                              "settings", "secrets"};
 static const char *const entity_type_keys[] = {"id", "display_name",
                                                "properties"};
 static const char *const property_keys[] = {"id", "type", "target"};
@@ -39,10 +40,10 @@ static const char *const mapping_keys[] = {"entity_type", "connector",
 static const char *const mapped_keys[] = {"property", "column", "primary_key",
                                           "unique_key", "format"};
 static const char *const association_keys[] = {
-    "id",      "connector", "connection_table", "entity_type", "property",
-    "column1", "column2",   "key1",             "key2",        "thresholds"};
-static const char *const health_keys[] = {"allow_empty",
-                                          "max_shrink_percent"};
+    "id",       "connector", "connection_table", "entity_type",
+    "property", "column1",   "column2",          "key1",
+    "key2",     "thresholds"};
+static const char *const health_keys[] = {"allow_empty", "max_shrink_percent"};
 static const char *const secret_keys[] = {"file", "env"};
 
 #define DEFAULT_MAX_SHRINK 50
@@ -87,8 +88,8 @@ static size_t section_items(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
     return 0;
   if (n->type != YAML_SEQUENCE_NODE) {
     jh_yw_err_node(w, f, n, "expected a list of %s for '%s', got %s",
-                   strcmp(key, "properties") == 0 ? "properties" : "items",
-                   key, jh_yw_describe(n, got, sizeof(got)));
+                   strcmp(key, "properties") == 0 ? "properties" : "items", key,
+                   jh_yw_describe(n, got, sizeof(got)));
     return 0;
   }
   *start = n->data.sequence.items.start;
@@ -105,8 +106,7 @@ static jh_yentry *item_entries(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
 
 static void missing(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
                     const char *what, const char *key, const char *hint) {
-  jh_yw_err_node(w, f, n, "%s is missing '%s': expected %s", what, key,
-                 hint);
+  jh_yw_err_node(w, f, n, "%s is missing '%s': expected %s", what, key, hint);
 }
 
 /* Report `key` missing from item n when none of its entries has it. */
@@ -216,8 +216,10 @@ static void parse_thresholds(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
     if (jh_yw_want_int(w, f, es[i].vnode, es[i].key, 0, &v) != 0)
       continue;
     if (strstr(es[i].key, "percentage") != NULL && v > 100) {
-      jh_yw_err_node(w, f, es[i].vnode, "expected a percentage from 0 to "
-                     "100 for '%s', got %d", JH_Q(es[i].key), v);
+      jh_yw_err_node(w, f, es[i].vnode,
+                     "expected a percentage from 0 to "
+                     "100 for '%s', got %d",
+                     JH_Q(es[i].key), v);
       continue;
     }
     for (int k = 0; k < JH_TH_COUNT; k++)
@@ -241,8 +243,10 @@ static void parse_health(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
       if (jh_yw_want_int(w, f, es[i].vnode, es[i].key, 0, &v) != 0)
         continue;
       if (v > 100)
-        jh_yw_err_node(w, f, es[i].vnode, "expected a percentage from 0 "
-                       "to 100 for 'max_shrink_percent', got %d", v);
+        jh_yw_err_node(w, f, es[i].vnode,
+                       "expected a percentage from 0 "
+                       "to 100 for 'max_shrink_percent', got %d",
+                       v);
       else
         h->max_shrink_percent = v;
     } else {
@@ -313,8 +317,10 @@ static void unknown_setting(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
        i++)
     names[n++] = pkg->settings[i].name;
   if (n == 0) {
-    jh_yw_err_node(w, f, e->knode, "unknown setting '%s': package '%s' "
-                   "takes no settings", JH_Q(e->key), pkg->name);
+    jh_yw_err_node(w, f, e->knode,
+                   "unknown setting '%s': package '%s' "
+                   "takes no settings",
+                   JH_Q(e->key), pkg->name);
     return;
   }
   jh_yw_unknown_key(w, f, e, names, n);
@@ -353,8 +359,8 @@ static char *setting_value(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
   case JOBHOST_PARAM_ENUM:
     while (sp->choices != NULL && sp->choices[nch] != NULL)
       nch++;
-    if (jh_yw_want_choice(w, f, e->vnode, e->key, sp->choices, nch,
-                          &choice) != 0)
+    if (jh_yw_want_choice(w, f, e->vnode, e->key, sp->choices, nch, &choice) !=
+        0)
       return NULL;
     return jh_yw_xstrdup(w, sp->choices[choice]);
   case JOBHOST_PARAM_LIST: {
@@ -396,9 +402,11 @@ static void parse_settings(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
         continue;
       }
       if (sp->secret) {
-        jh_yw_err_node(w, f, es[i].knode, "'%s' is a secret: give it under "
+        jh_yw_err_node(w, f, es[i].knode,
+                       "'%s' is a secret: give it under "
                        "'secrets:' as {file: PATH} or {env: VARIABLE}, never "
-                       "in the model text", JH_Q(es[i].key));
+                       "in the model text",
+                       JH_Q(es[i].key));
         continue;
       }
       value = setting_value(w, f, &es[i], sp);
@@ -432,18 +440,21 @@ static void parse_secret(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
     return;
   }
   if (e->vnode->type != YAML_MAPPING_NODE) {
-    jh_yw_err_node(w, f, e->vnode, "expected {file: PATH} or {env: "
+    jh_yw_err_node(w, f, e->vnode,
+                   "expected {file: PATH} or {env: "
                    "VARIABLE} for secret '%s', got %s (secrets are never "
-                   "written in the model)", JH_Q(e->key),
-                   jh_yw_describe(e->vnode, got, sizeof(got)));
+                   "written in the model)",
+                   JH_Q(e->key), jh_yw_describe(e->vnode, got, sizeof(got)));
     return;
   }
   es = jh_yw_map_entries(w, f, e->vnode, &ne);
   if (es == NULL)
     return;
   if (ne != 1) {
-    jh_yw_err_node(w, f, e->vnode, "expected exactly one of 'file' or 'env' "
-                   "for secret '%s'", JH_Q(e->key));
+    jh_yw_err_node(w, f, e->vnode,
+                   "expected exactly one of 'file' or 'env' "
+                   "for secret '%s'",
+                   JH_Q(e->key));
     free(es);
     return;
   }
@@ -498,9 +509,10 @@ static void required_settings(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
     for (size_t j = 0; j < c->nsecrets && !found; j++)
       found = strcmp(c->secrets[j].name, sp->name) == 0;
     if (sp->required && !found)
-      jh_yw_err_node(w, f, n, "connection '%s' is missing setting '%s' "
-                     "required by package '%s'%s%s", JH_Q(c->id),
-                     sp->name, pkg->name, sp->help ? ": " : "",
+      jh_yw_err_node(w, f, n,
+                     "connection '%s' is missing setting '%s' "
+                     "required by package '%s'%s%s",
+                     JH_Q(c->id), sp->name, pkg->name, sp->help ? ": " : "",
                      sp->help ? sp->help : "");
   }
 }
@@ -520,8 +532,8 @@ static void parse_connection(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
   c->base_dir = dir_of(w, f->name);
   /* the package first: it gives the settings their schema */
   pe = jh_yw_find_entry(es, ne, "package");
-  if (pe != NULL && jh_yw_want_ident(w, f, pe->vnode, "package",
-                                     &c->package) == 0) {
+  if (pe != NULL &&
+      jh_yw_want_ident(w, f, pe->vnode, "package", &c->package) == 0) {
     c->package_loc = mloc(f, pe->vnode);
     pkg = jh_model_package(reg, c);
     if (pkg == NULL && reg != NULL) {
@@ -535,9 +547,13 @@ static void parse_connection(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
              j++)
           names[np++] = reg->plugins[i].desc->packages[j].name;
       all = jh_yw_join(names, np, ", ");
-      jh_yw_err_node(w, f, pe->vnode, "unknown package '%s': expected a "
-                     "connector package of a loaded plugin (%s)", JH_Q(c->package),
-                     np == 0 ? "none is loaded" : all ? all : "?");
+      jh_yw_err_node(w, f, pe->vnode,
+                     "unknown package '%s': expected a "
+                     "connector package of a loaded plugin (%s)",
+                     JH_Q(c->package),
+                     np == 0 ? "none is loaded"
+                     : all   ? all
+                             : "?");
       free(all);
     }
   }
@@ -703,7 +719,8 @@ static void parse_mapping(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
       missing(w, f, n, "an entity type mapping", "properties",
               "the mapped properties, one of them the primary key");
     else
-      jh_yw_err_node(w, f, props->vnode, "expected at least one mapped "
+      jh_yw_err_node(w, f, props->vnode,
+                     "expected at least one mapped "
                      "property, one of them with 'primary_key: true'");
   } else {
     for (size_t i = 0; i < mp->nproperties; i++)
@@ -711,12 +728,14 @@ static void parse_mapping(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
         if (npk++ == 0)
           mp->primary_key = i;
         else
-          jh_yw_err_at(w, as_loc(mp->properties[i].loc), "a second primary "
+          jh_yw_err_at(w, as_loc(mp->properties[i].loc),
+                       "a second primary "
                        "key: an entity type mapping has exactly one "
                        "property with 'primary_key: true'");
       }
     if (npk == 0)
-      jh_yw_err_node(w, f, props->vnode, "no primary key: exactly one "
+      jh_yw_err_node(w, f, props->vnode,
+                     "no primary key: exactly one "
                      "mapped property must have 'primary_key: true'");
   }
   free(es);
@@ -804,25 +823,24 @@ static size_t *first_ids(jh_yw *w, const void *ids, size_t stride, size_t n,
   return first;
 }
 
-static void dup_report(jh_yw *w, const char *what, const char *id,
-                       jh_mloc at, jh_mloc first, int nocase) {
+static void dup_report(jh_yw *w, const char *what, const char *id, jh_mloc at,
+                       jh_mloc first, int nocase) {
   jh_yw_err_at(w, as_loc(at), "duplicate %s '%s' (first declared at %s:%d)%s",
                what, JH_Q(id), first.file ? first.file : "?", first.line,
                nocase ? ": identifiers are compared without case" : "");
 }
 
 /* Report every item whose identifier an earlier item of the list has. */
-#define CHECK_UNIQUE(w, what, arr, n, idfield, nocase)                        \
-  do {                                                                        \
-    size_t *first_ =                                                          \
-        (n) > 1 ? first_ids((w), JH_STRINDEX_FIELD(arr, idfield), (n),       \
-                            (nocase))                                         \
-                : NULL;                                                       \
-    for (size_t i_ = 0; first_ != NULL && i_ < (n); i_++)                     \
-      if (first_[i_] != (size_t)-1 && first_[i_] != i_)                      \
-        dup_report((w), (what), (arr)[i_].idfield, (arr)[i_].loc,             \
-                   (arr)[first_[i_]].loc, (nocase));                          \
-    free(first_);                                                             \
+#define CHECK_UNIQUE(w, what, arr, n, idfield, nocase)                         \
+  do {                                                                         \
+    size_t *first_ = (n) > 1 ? first_ids((w), JH_STRINDEX_FIELD(arr, idfield), \
+                                         (n), (nocase))                        \
+                             : NULL;                                           \
+    for (size_t i_ = 0; first_ != NULL && i_ < (n); i_++)                      \
+      if (first_[i_] != (size_t)-1 && first_[i_] != i_)                        \
+        dup_report((w), (what), (arr)[i_].idfield, (arr)[i_].loc,              \
+                   (arr)[first_[i_]].loc, (nocase));                           \
+    free(first_);                                                              \
   } while (0)
 
 static void check_unique(jh_yw *w, const jh_model *m) {
@@ -831,23 +849,27 @@ static void check_unique(jh_yw *w, const jh_model *m) {
   CHECK_UNIQUE(w, "entity type", m->entity_types, m->nentity_types, id, 0);
   CHECK_UNIQUE(w, "entity type mapping for", m->mappings, m->nmappings,
                entity_type, 0);
-  CHECK_UNIQUE(w, "association mapping", m->associations, m->nassociations,
-               id, 0);
+  CHECK_UNIQUE(w, "association mapping", m->associations, m->nassociations, id,
+               0);
 }
 
 static void need_connector(jh_yw *w, const jh_model *m, const char *id,
                            jh_mloc at) {
   if (id != NULL && jh_model_connector(m, id) == NULL)
-    jh_yw_err_at(w, as_loc(at), "unknown connector '%s': expected a "
-                 "connector declared under 'connectors:'", JH_Q(id));
+    jh_yw_err_at(w, as_loc(at),
+                 "unknown connector '%s': expected a "
+                 "connector declared under 'connectors:'",
+                 JH_Q(id));
 }
 
 static const jh_entity_type *need_entity_type(jh_yw *w, const jh_model *m,
                                               const char *id, jh_mloc at) {
   const jh_entity_type *et = jh_model_entity_type(m, id);
   if (id != NULL && et == NULL)
-    jh_yw_err_at(w, as_loc(at), "unknown entity type '%s': expected an "
-                 "entity type declared under 'entity_types:'", JH_Q(id));
+    jh_yw_err_at(w, as_loc(at),
+                 "unknown entity type '%s': expected an "
+                 "entity type declared under 'entity_types:'",
+                 JH_Q(id));
   return et;
 }
 
@@ -859,16 +881,18 @@ static void check_entity_types(jh_yw *w, const jh_model *m) {
       const jh_property *p = &et->properties[j];
       if (p->type == JH_PROP_LINK || p->type == JH_PROP_LINKS) {
         if (p->target == NULL)
-          jh_yw_err_at(w, as_loc(p->loc), "property '%s' is a %s: expected "
+          jh_yw_err_at(w, as_loc(p->loc),
+                       "property '%s' is a %s: expected "
                        "'target', the entity type it points to",
-                       JH_Q(p->id),
-                       p->type == JH_PROP_LINK ? "link" : "links");
+                       JH_Q(p->id), p->type == JH_PROP_LINK ? "link" : "links");
         else
           need_entity_type(w, m, p->target, p->loc);
       } else if (p->target != NULL) {
-        jh_yw_err_at(w, as_loc(p->loc), "property '%s' has a 'target' but "
+        jh_yw_err_at(w, as_loc(p->loc),
+                     "property '%s' has a 'target' but "
                      "is not a link: only 'link' and 'links' properties "
-                     "point to an entity type", JH_Q(p->id));
+                     "point to an entity type",
+                     JH_Q(p->id));
       }
     }
   }
@@ -877,11 +901,11 @@ static void check_entity_types(jh_yw *w, const jh_model *m) {
 static void check_mappings(jh_yw *w, const jh_model *m) {
   for (size_t i = 0; i < m->nmappings; i++) {
     const jh_entity_mapping *mp = &m->mappings[i];
-    const jh_entity_type *et =
-        need_entity_type(w, m, mp->entity_type, mp->entity_type_loc);
+    const jh_entity_type *et = need_entity_type(w, m, mp->entity_type,
+                                                mp->entity_type_loc);
     size_t *first = mp->nproperties > 1
-                        ? first_ids(w, JH_STRINDEX_FIELD(mp->properties,
-                                                         property),
+                        ? first_ids(w,
+                                    JH_STRINDEX_FIELD(mp->properties, property),
                                     mp->nproperties, 0)
                         : NULL;
     need_connector(w, m, mp->connector, mp->connector_loc);
@@ -889,20 +913,24 @@ static void check_mappings(jh_yw *w, const jh_model *m) {
       const jh_mapped_property *p = &mp->properties[j];
       const jh_property *ep;
       if (first != NULL && first[j] != (size_t)-1 && first[j] != j)
-        jh_yw_err_at(w, as_loc(p->loc), "property '%s' is mapped twice "
+        jh_yw_err_at(w, as_loc(p->loc),
+                     "property '%s' is mapped twice "
                      "(first at line %d): map each property once",
                      JH_Q(p->property), mp->properties[first[j]].loc.line);
       if (et == NULL || p->property == NULL)
         continue;
       ep = jh_entity_type_property(et, p->property);
       if (ep == NULL)
-        jh_yw_err_at(w, as_loc(p->loc), "entity type '%s' has no property "
-                     "'%s': expected one of its declared properties", JH_Q(et->id),
-                     JH_Q(p->property));
+        jh_yw_err_at(w, as_loc(p->loc),
+                     "entity type '%s' has no property "
+                     "'%s': expected one of its declared properties",
+                     JH_Q(et->id), JH_Q(p->property));
       else if (ep->type == JH_PROP_LINKS)
-        jh_yw_err_at(w, as_loc(p->loc), "property '%s' is multi-valued "
+        jh_yw_err_at(w, as_loc(p->loc),
+                     "property '%s' is multi-valued "
                      "(links): fill it with an association mapping, not a "
-                     "column", JH_Q(p->property));
+                     "column",
+                     JH_Q(p->property));
     }
     free(first);
   }
@@ -914,7 +942,8 @@ static const char *resolve_key(jh_yw *w, const jh_model *m, const char *et,
                                const char *key, jh_mloc at, const char *which) {
   const jh_entity_mapping *mp = jh_model_mapping(m, et);
   if (mp == NULL) {
-    jh_yw_err_at(w, as_loc(at), "entity type '%s' has no entity type "
+    jh_yw_err_at(w, as_loc(at),
+                 "entity type '%s' has no entity type "
                  "mapping: its keys are unknown, so %s cannot be matched",
                  JH_Q(et), which);
     return NULL;
@@ -927,9 +956,11 @@ static const char *resolve_key(jh_yw *w, const jh_model *m, const char *et,
         strcmp(mp->properties[i].property, key) == 0 &&
         (mp->properties[i].primary_key || mp->properties[i].unique_key))
       return key;
-  jh_yw_err_at(w, as_loc(at), "'%s' is not a key of entity type '%s': "
+  jh_yw_err_at(w, as_loc(at),
+               "'%s' is not a key of entity type '%s': "
                "expected its primary key or a property mapped with "
-               "'unique_key: true'", JH_Q(key), JH_Q(et));
+               "'unique_key: true'",
+               JH_Q(key), JH_Q(et));
   return NULL;
 }
 
@@ -945,10 +976,11 @@ static void check_associations(jh_yw *w, jh_model *m) {
       continue;
     p = jh_entity_type_property(et, a->property);
     if (p == NULL || p->type != JH_PROP_LINKS) {
-      jh_yw_err_at(w, as_loc(a->property_loc), "'%s' is not a 'links' "
+      jh_yw_err_at(w, as_loc(a->property_loc),
+                   "'%s' is not a 'links' "
                    "property of entity type '%s': an association mapping "
-                   "fills a multi-valued link", JH_Q(a->property),
-                   JH_Q(et->id));
+                   "fills a multi-valued link",
+                   JH_Q(a->property), JH_Q(et->id));
       continue;
     }
     k1 = resolve_key(w, m, et->id, a->key1,

@@ -44,30 +44,27 @@
 
 static const char *const top_keys[] = {"version", "include", "job",
                                        "allow_include"};
-static const char *const job_keys[] = {"id",           "display_name",
-                                       "agent",        "schedule",
-                                       "max_parallel", "ordering",
-                                       "level_overflow", "tasks"};
+static const char *const job_keys[] = {
+    "id",           "display_name", "agent",          "schedule",
+    "max_parallel", "ordering",     "level_overflow", "tasks"};
 static const char *const task_keys[] = {
-    "id",      "type",        "level",        "depends_on", "continue_on_error",
-    "timeout", "retries",     "retry_delay",  "display_name",
-    "agent"};
+    "id",      "type",    "level",       "depends_on",   "continue_on_error",
+    "timeout", "retries", "retry_delay", "display_name", "agent"};
 static const char *const orderings[] = {"levels", "dependencies"};
 static const char *const overflows[] = {"levels", "window"};
 
-
 /* A file being read, on the include chain (a list on the C stack). */
 typedef struct chain_link {
-  const char *real;  /* canonical path, to detect cycles */
-  const char *shown; /* path as composed, for messages */
+  const char *real;            /* canonical path, to detect cycles */
+  const char *shown;           /* path as composed, for messages */
   const struct chain_link *up; /* the file that included this one */
 } chain_link;
 
 typedef struct ctx {
   jh_yw yw; /* diagnostics and out-of-memory flag */
   const jh_registry *reg;
-  jh_pipeline *p;    /* being built; owned by jh_pipeline_load */
-  char **seen;       /* canonical paths already read; owned */
+  jh_pipeline *p; /* being built; owned by jh_pipeline_load */
+  char **seen;    /* canonical paths already read; owned */
   size_t nseen;
   jh_loc *id_loc;    /* where each task's id is written (line 0: nowhere) */
   jh_loc *level_loc; /* where each task's level is written */
@@ -138,8 +135,10 @@ static void unknown_task_type(ctx *c, const jh_yfile *f, const yaml_node_t *n) {
   if (names == NULL)
     return;
   if (count == 0) {
-    jh_yw_err_node(&c->yw, f, n, "unknown task type '%s': no plugin providing task "
-             "types was loaded (see 'jobhost plugins')", JH_Q(jh_yw_scalar(n)));
+    jh_yw_err_node(&c->yw, f, n,
+                   "unknown task type '%s': no plugin providing task "
+                   "types was loaded (see 'jobhost plugins')",
+                   JH_Q(jh_yw_scalar(n)));
     free(names);
     return;
   }
@@ -148,11 +147,13 @@ static void unknown_task_type(ctx *c, const jh_yfile *f, const yaml_node_t *n) {
     c->yw.oom = 1;
   hint = jh_yw_closest(jh_yw_scalar(n), names, count);
   if (hint != NULL)
-    jh_yw_err_node(&c->yw, f, n, "unknown task type '%s' (did you mean '%s'?); task "
-             "types: %s", JH_Q(jh_yw_scalar(n)), hint, all ? all : "?");
+    jh_yw_err_node(&c->yw, f, n,
+                   "unknown task type '%s' (did you mean '%s'?); task "
+                   "types: %s",
+                   JH_Q(jh_yw_scalar(n)), hint, all ? all : "?");
   else
-    jh_yw_err_node(&c->yw, f, n, "unknown task type '%s'; task types: %s", JH_Q(jh_yw_scalar(n)),
-             all ? all : "?");
+    jh_yw_err_node(&c->yw, f, n, "unknown task type '%s'; task types: %s",
+                   JH_Q(jh_yw_scalar(n)), all ? all : "?");
   free(all);
   free(names);
 }
@@ -199,8 +200,8 @@ static int param_value(ctx *c, const jh_yfile *f, const jobhost_param *sp,
     if (s == NULL) {
       rc = -1;
     } else if (jh_yw_parse_ll(s, &ll) != 0) {
-      jh_yw_err_node(&c->yw, f, n, "expected an integer for '%s', got %s", sp->name,
-               jh_yw_describe(n, got, sizeof(got)));
+      jh_yw_err_node(&c->yw, f, n, "expected an integer for '%s', got %s",
+                     sp->name, jh_yw_describe(n, got, sizeof(got)));
       rc = -1;
     } else {
       snprintf(num, sizeof(num), "%lld", ll);
@@ -262,8 +263,8 @@ static void task_key_unknown(ctx *c, const jh_yfile *f, const jh_yentry *e,
     cands[k++] = tt->params[i].name;
   hint = jh_yw_closest(e->key, cands, n);
   if (hint != NULL) {
-    jh_yw_err_node(&c->yw, f, e->knode, "unknown key '%s' (did you mean '%s'?)", JH_Q(e->key),
-             hint);
+    jh_yw_err_node(&c->yw, f, e->knode, "unknown key '%s' (did you mean '%s'?)",
+                   JH_Q(e->key), hint);
     free(cands);
     return;
   }
@@ -272,12 +273,16 @@ static void task_key_unknown(ctx *c, const jh_yfile *f, const jh_yentry *e,
   if (host == NULL || params == NULL)
     c->yw.oom = 1;
   if (n > NELEM(task_keys))
-    jh_yw_err_node(&c->yw, f, e->knode, "unknown key '%s'; expected a task key (%s) or "
-             "a parameter of %s (%s)", JH_Q(e->key), host ? host : "?", tt->name,
-             params ? params : "?");
+    jh_yw_err_node(&c->yw, f, e->knode,
+                   "unknown key '%s'; expected a task key (%s) or "
+                   "a parameter of %s (%s)",
+                   JH_Q(e->key), host ? host : "?", tt->name,
+                   params ? params : "?");
   else
-    jh_yw_err_node(&c->yw, f, e->knode, "unknown key '%s'; expected a task key (%s); "
-             "%s takes no parameter", JH_Q(e->key), host ? host : "?", tt->name);
+    jh_yw_err_node(&c->yw, f, e->knode,
+                   "unknown key '%s'; expected a task key (%s); "
+                   "%s takes no parameter",
+                   JH_Q(e->key), host ? host : "?", tt->name);
   free(host);
   free(params);
   free(cands);
@@ -289,7 +294,8 @@ static void task_depends(ctx *c, const jh_yfile *f, jh_task_def *t,
   yaml_node_t **items = jh_yw_want_list(&c->yw, f, n, "depends_on", &count);
   if (count >= 0) {
     t->ndepends = (size_t)count;
-    jh_yw_copy_items(&c->yw, f, items, t->ndepends, &t->depends_on, &t->depends_loc);
+    jh_yw_copy_items(&c->yw, f, items, t->ndepends, &t->depends_on,
+                     &t->depends_loc);
   }
   free(items);
 }
@@ -332,9 +338,11 @@ static void task_required(ctx *c, const jh_yfile *f, const jh_task_def *t,
   for (size_t i = 0; tt->params != NULL && tt->params[i].name != NULL; i++) {
     const jobhost_param *sp = &tt->params[i];
     if (sp->required && jh_task_value(t, sp->name) == NULL)
-      jh_yw_err_node(&c->yw, f, n, "missing required parameter '%s' in task '%s' (%s: "
-               "%s)", sp->name, JH_Q(t->id), tt->name,
-               sp->help ? sp->help : jobhost_param_type_name(sp->type));
+      jh_yw_err_node(&c->yw, f, n,
+                     "missing required parameter '%s' in task '%s' (%s: "
+                     "%s)",
+                     sp->name, JH_Q(t->id), tt->name,
+                     sp->help ? sp->help : jobhost_param_type_name(sp->type));
   }
 }
 
@@ -378,11 +386,14 @@ static void parse_task(ctx *c, const jh_yfile *f, yaml_node_t *n, size_t idx) {
       t->nparams++;
   }
   if (jh_yw_find_entry(es, ne, "id") == NULL)
-    jh_yw_err_node(&c->yw, f, n, "missing 'id' in task: expected a unique task "
-             "identifier");
+    jh_yw_err_node(&c->yw, f, n,
+                   "missing 'id' in task: expected a unique task "
+                   "identifier");
   if (te == NULL)
-    jh_yw_err_node(&c->yw, f, n, "missing 'type' in task '%s': expected a task type "
-             "such as ExportTask", JH_Q(t->id));
+    jh_yw_err_node(&c->yw, f, n,
+                   "missing 'type' in task '%s': expected a task type "
+                   "such as ExportTask",
+                   JH_Q(t->id));
   if (t->task_type != NULL)
     task_required(c, f, t, n);
   free(es);
@@ -394,8 +405,10 @@ static void parse_tasks(ctx *c, const jh_yfile *f, yaml_node_t *n) {
   char got[GOT_SIZE];
 
   if (n->type != YAML_SEQUENCE_NODE) {
-    jh_yw_err_node(&c->yw, f, n, "expected a non-empty sequence of tasks for 'tasks', "
-             "got %s", jh_yw_describe(n, got, sizeof(got)));
+    jh_yw_err_node(&c->yw, f, n,
+                   "expected a non-empty sequence of tasks for 'tasks', "
+                   "got %s",
+                   jh_yw_describe(n, got, sizeof(got)));
     return;
   }
   start = n->data.sequence.items.start;
@@ -421,9 +434,10 @@ static void job_schedule(ctx *c, const jh_yfile *f, yaml_node_t *v) {
   if (jh_yw_want_string(&c->yw, f, v, "schedule", &c->p->schedule) != 0)
     return;
   if (!cron_ok(c->p->schedule))
-    jh_yw_err_node(&c->yw, f, v, "expected a 5-field cron expression (minute hour "
-             "day-of-month month day-of-week) for 'schedule', got %s",
-             jh_yw_describe(v, got, sizeof(got)));
+    jh_yw_err_node(&c->yw, f, v,
+                   "expected a 5-field cron expression (minute hour "
+                   "day-of-month month day-of-week) for 'schedule', got %s",
+                   jh_yw_describe(v, got, sizeof(got)));
 }
 
 static void parse_job(ctx *c, const jh_yfile *f, yaml_node_t *n) {
@@ -450,23 +464,26 @@ static void parse_job(ctx *c, const jh_yfile *f, yaml_node_t *n) {
     else if (strcmp(k, "max_parallel") == 0)
       jh_yw_want_int(&c->yw, f, v, k, 1, &p->max_parallel);
     else if (strcmp(k, "ordering") == 0) {
-      if (jh_yw_want_choice(&c->yw, f, v, k, orderings, NELEM(orderings), &choice) == 0)
+      if (jh_yw_want_choice(&c->yw, f, v, k, orderings, NELEM(orderings),
+                            &choice) == 0)
         p->ordering = choice == 1 ? JH_ORDER_DEPENDENCIES : JH_ORDER_LEVELS;
     } else if (strcmp(k, "level_overflow") == 0) {
       if (jh_yw_want_choice(&c->yw, f, v, k, overflows, NELEM(overflows),
                             &choice) == 0)
-        p->level_overflow =
-            choice == 1 ? JH_OVERFLOW_WINDOW : JH_OVERFLOW_LEVELS;
+        p->level_overflow = choice == 1 ? JH_OVERFLOW_WINDOW
+                                        : JH_OVERFLOW_LEVELS;
     } else if (strcmp(k, "tasks") == 0)
       parse_tasks(c, f, v);
     else
       jh_yw_unknown_key(&c->yw, f, &es[i], job_keys, NELEM(job_keys));
   }
   if (jh_yw_find_entry(es, ne, "id") == NULL)
-    jh_yw_err_node(&c->yw, f, n, "missing 'id' in 'job': expected the job identifier");
+    jh_yw_err_node(&c->yw, f, n,
+                   "missing 'id' in 'job': expected the job identifier");
   if (jh_yw_find_entry(es, ne, "tasks") == NULL)
-    jh_yw_err_node(&c->yw, f, n, "missing 'tasks' in 'job': expected a non-empty "
-             "sequence of tasks");
+    jh_yw_err_node(&c->yw, f, n,
+                   "missing 'tasks' in 'job': expected a non-empty "
+                   "sequence of tasks");
   free(es);
 }
 
@@ -489,11 +506,12 @@ static int include_allowed(const ctx *c, const char *real) {
 
 static void include_outside(ctx *c, const jh_yfile *from,
                             const yaml_node_t *from_node, const char *shown) {
-  jh_yw_err_node(&c->yw, from, from_node, "included file '%s' is outside the "
+  jh_yw_err_node(&c->yw, from, from_node,
+                 "included file '%s' is outside the "
                  "folder of the pipeline (%s): name its folder under "
                  "'allow_include:' in the top pipeline file, or give "
-                 "--allow-include DIR", JH_Q(shown),
-                 c->top_dir != NULL ? c->top_dir : "?");
+                 "--allow-include DIR",
+                 JH_Q(shown), c->top_dir != NULL ? c->top_dir : "?");
 }
 
 /* Add the canonical form of folder `dir` to the allowed ones; returns 0
@@ -521,7 +539,7 @@ static int allow_dir(ctx *c, const char *dir) {
 /* The folder of `file` allowed first (the top file's tree). */
 static void allow_dir_of(ctx *c, const char *file) {
   const char *slash = strrchr(file, '/');
-  char *dir = slash == NULL ? strdup(".")
+  char *dir = slash == NULL   ? strdup(".")
               : slash == file ? strdup("/")
                               : strndup(file, (size_t)(slash - file));
   if (dir == NULL) {
@@ -543,7 +561,8 @@ static void parse_allow_include(ctx *c, const jh_yfile *f, yaml_node_t *n) {
     char *dir = jh_yw_resolve_path(&c->yw, f->name, jh_yw_scalar(items[i]));
     int err = dir != NULL ? allow_dir(c, dir) : ENOMEM;
     if (err != 0 && err != ENOMEM)
-      jh_yw_err_node(&c->yw, f, items[i], "expected a folder for "
+      jh_yw_err_node(&c->yw, f, items[i],
+                     "expected a folder for "
                      "'allow_include', got '%s': %s",
                      JH_Q(jh_yw_scalar(items[i])), strerror(err));
     free(dir);
@@ -571,7 +590,8 @@ static char *include_path(ctx *c, const char *including, const char *item) {
 /* Read one include item (a path relative to the including file). */
 static void include_item(ctx *c, const jh_yfile *f, yaml_node_t *item,
                          const chain_link *link) {
-  const char *text = jh_yw_want_scalar(&c->yw, f, item, "include", "a file name");
+  const char *text = jh_yw_want_scalar(&c->yw, f, item, "include",
+                                       "a file name");
   char *path;
   if (text == NULL)
     return;
@@ -591,8 +611,10 @@ static void parse_include(ctx *c, const jh_yfile *f, yaml_node_t *n,
     return;
   }
   if (n->type != YAML_SEQUENCE_NODE) {
-    jh_yw_err_node(&c->yw, f, n, "expected a file name or a list of file names for "
-             "'include', got %s", jh_yw_describe(n, got, sizeof(got)));
+    jh_yw_err_node(&c->yw, f, n,
+                   "expected a file name or a list of file names for "
+                   "'include', got %s",
+                   jh_yw_describe(n, got, sizeof(got)));
     return;
   }
   for (yaml_node_item_t *it = n->data.sequence.items.start;
@@ -603,8 +625,10 @@ static void parse_include(ctx *c, const jh_yfile *f, yaml_node_t *n,
 static void parse_version(ctx *c, const jh_yfile *f, yaml_node_t *n) {
   char got[GOT_SIZE];
   if (n->type != YAML_SCALAR_NODE || strcmp(jh_yw_scalar(n), "1") != 0)
-    jh_yw_err_node(&c->yw, f, n, "expected 'version: 1' (the only pipeline format "
-             "version), got %s", jh_yw_describe(n, got, sizeof(got)));
+    jh_yw_err_node(&c->yw, f, n,
+                   "expected 'version: 1' (the only pipeline format "
+                   "version), got %s",
+                   jh_yw_describe(n, got, sizeof(got)));
 }
 
 static void unknown_top_key(ctx *c, const jh_yfile *f, const jh_yentry *e,
@@ -623,8 +647,8 @@ static void unknown_top_key(ctx *c, const jh_yfile *f, const jh_yentry *e,
 /* A file whose top-level keys are all unknown is not a pipeline file at
  * all (a password file, a CSV): one error says so, instead of one per
  * line quoting each. Returns 0 after reporting. */
-static int looks_like_pipeline(ctx *c, const jh_yfile *f,
-                               const jh_yentry *es, size_t ne) {
+static int looks_like_pipeline(ctx *c, const jh_yfile *f, const jh_yentry *es,
+                               size_t ne) {
   for (size_t i = 0; i < ne; i++) {
     for (size_t k = 0; k < NELEM(top_keys); k++)
       if (strcmp(es[i].key, top_keys[k]) == 0)
@@ -634,9 +658,11 @@ static int looks_like_pipeline(ctx *c, const jh_yfile *f,
   }
   if (ne < 2)
     return 1; /* one unknown key: a typo, reported with a hint */
-  jh_yw_err_node(&c->yw, f, es[0].knode, "not a pipeline file: none of its "
+  jh_yw_err_node(&c->yw, f, es[0].knode,
+                 "not a pipeline file: none of its "
                  "%zu top-level keys is one of version, include, job or the "
-                 "model sections (first: '%s')", ne, JH_Q(es[0].key));
+                 "model sections (first: '%s')",
+                 ne, JH_Q(es[0].key));
   return 0;
 }
 
@@ -649,9 +675,11 @@ static void walk_top(ctx *c, const jh_yfile *f, yaml_node_t *root,
   char got[GOT_SIZE];
 
   if (root->type != YAML_MAPPING_NODE) {
-    jh_yw_err_node(&c->yw, f, root, "expected a mapping with 'version'%s at the top "
-             "level, got %s", is_top ? " and 'job'" : "",
-             jh_yw_describe(root, got, sizeof(got)));
+    jh_yw_err_node(&c->yw, f, root,
+                   "expected a mapping with 'version'%s at the top "
+                   "level, got %s",
+                   is_top ? " and 'job'" : "",
+                   jh_yw_describe(root, got, sizeof(got)));
     return;
   }
   es = jh_yw_map_entries(&c->yw, f, root, &ne);
@@ -670,7 +698,8 @@ static void walk_top(ctx *c, const jh_yfile *f, yaml_node_t *root,
     if (strcmp(k, "allow_include") == 0 && is_top)
       continue;
     else if (strcmp(k, "allow_include") == 0)
-      jh_yw_err_node(&c->yw, f, es[i].knode, "'allow_include' is only allowed "
+      jh_yw_err_node(&c->yw, f, es[i].knode,
+                     "'allow_include' is only allowed "
                      "in the top pipeline file, not in an included file");
     else if (strcmp(k, "version") == 0)
       parse_version(c, f, es[i].vnode);
@@ -679,8 +708,9 @@ static void walk_top(ctx *c, const jh_yfile *f, yaml_node_t *root,
     else if (strcmp(k, "job") == 0 && is_top)
       parse_job(c, f, es[i].vnode);
     else if (strcmp(k, "job") == 0)
-      jh_yw_err_node(&c->yw, f, es[i].knode, "'job' is only allowed in the top "
-               "pipeline file, not in an included file");
+      jh_yw_err_node(&c->yw, f, es[i].knode,
+                     "'job' is only allowed in the top "
+                     "pipeline file, not in an included file");
     else if (jh_model_is_section(k))
       jh_model_parse_section(&c->yw, f, k, es[i].vnode, c->p->model, c->reg);
     else
@@ -689,8 +719,9 @@ static void walk_top(ctx *c, const jh_yfile *f, yaml_node_t *root,
   if (is_top && jh_yw_find_entry(es, ne, "version") == NULL)
     jh_yw_err_node(&c->yw, f, root, "missing 'version': expected 'version: 1'");
   if (is_top && jh_yw_find_entry(es, ne, "job") == NULL)
-    jh_yw_err_node(&c->yw, f, root, "missing 'job': expected the job with its 'id' and "
-             "'tasks'");
+    jh_yw_err_node(&c->yw, f, root,
+                   "missing 'job': expected the job with its 'id' and "
+                   "'tasks'");
   free(es);
 }
 
@@ -734,8 +765,8 @@ static yaml_node_t *alias_bomb(ctx *c, yaml_document_t *doc, size_t limit) {
 }
 
 /* Line and column (1-based) of a byte offset of the text. */
-static void offset_mark(const char *text, size_t len, size_t offset,
-                        int *line, int *col) {
+static void offset_mark(const char *text, size_t len, size_t offset, int *line,
+                        int *col) {
   *line = 1;
   *col = 1;
   for (size_t pos = 0; pos < offset && pos < len; pos++) {
@@ -803,8 +834,10 @@ static int compose(ctx *c, const char *name, const char *text, size_t len,
     return -1;
   }
   if (yaml_document_get_root_node(doc) == NULL) {
-    jh_diag_error(c->yw.diags, name, 1, 1, "file is empty: expected a mapping "
-                  "with 'version'%s", is_top ? " and 'job'" : "");
+    jh_diag_error(c->yw.diags, name, 1, 1,
+                  "file is empty: expected a mapping "
+                  "with 'version'%s",
+                  is_top ? " and 'job'" : "");
   } else if (!yaml_parser_load(&ps, &extra)) {
     parser_error(c, name, &ps, text, len);
   } else {
@@ -827,8 +860,9 @@ static int compose(ctx *c, const char *name, const char *text, size_t len,
 static void cannot_read(ctx *c, const char *path, const jh_yfile *from,
                         const yaml_node_t *from_node, int err) {
   if (from != NULL)
-    jh_yw_err_node(&c->yw, from, from_node, "cannot read included file '%s': %s", JH_Q(path),
-             strerror(err));
+    jh_yw_err_node(&c->yw, from, from_node,
+                   "cannot read included file '%s': %s", JH_Q(path),
+                   strerror(err));
   else
     jh_diag_error(c->yw.diags, path, 0, 0, "cannot read the pipeline: %s",
                   strerror(err));
@@ -837,8 +871,8 @@ static void cannot_read(ctx *c, const char *path, const jh_yfile *from,
 /* Report "include cycle: a -> b -> a": the chain from the top file to
  * `link`, then `again`, the file it tries to include. */
 static void include_cycle(ctx *c, const jh_yfile *from,
-                          const yaml_node_t *from_node,
-                          const chain_link *link, const char *again) {
+                          const yaml_node_t *from_node, const chain_link *link,
+                          const char *again) {
   size_t n = 1, k;
   const char **names;
   char *text;
@@ -855,7 +889,8 @@ static void include_cycle(ctx *c, const jh_yfile *from,
   text = jh_yw_join(names, n, " -> ");
   if (text == NULL)
     c->yw.oom = 1;
-  jh_yw_err_node(&c->yw, from, from_node, "include cycle: %s", text ? text : "?");
+  jh_yw_err_node(&c->yw, from, from_node, "include cycle: %s",
+                 text ? text : "?");
   free(text);
   free(names);
 }
@@ -900,8 +935,10 @@ static void read_and_walk(ctx *c, const char *name, const char *text,
   nnodes = (size_t)(doc.nodes.top - doc.nodes.start);
   bomb = alias_bomb(c, &doc, nnodes + ALIAS_EXTRA_MAX);
   if (bomb != NULL)
-    jh_yw_err_node(&c->yw, &f, bomb, "alias expansion exceeds %d nodes: aliases may "
-             "not repeat large or recursive structures", ALIAS_EXTRA_MAX);
+    jh_yw_err_node(&c->yw, &f, bomb,
+                   "alias expansion exceeds %d nodes: aliases may "
+                   "not repeat large or recursive structures",
+                   ALIAS_EXTRA_MAX);
   else if (!c->yw.oom)
     walk_top(c, &f, yaml_document_get_root_node(&doc), link);
   yaml_document_delete(&doc);
@@ -1036,9 +1073,11 @@ static void check_ids(ctx *c) {
   for (size_t i = 0; i < p->ntasks; i++) {
     size_t j = first[i];
     if (j != (size_t)-1 && j != i)
-      jh_yw_err_at(&c->yw, c->id_loc[i], "duplicate task id '%s' (first "
+      jh_yw_err_at(&c->yw, c->id_loc[i],
+                   "duplicate task id '%s' (first "
                    "defined at line %d): task ids must be unique within the "
-                   "job", JH_Q(p->tasks[i].id), c->id_loc[j].line);
+                   "job",
+                   JH_Q(p->tasks[i].id), c->id_loc[j].line);
   }
   free(first);
 }
@@ -1055,11 +1094,13 @@ static void unknown_parent(ctx *c, const jh_task_def *t, size_t d,
     hint = jh_yw_closest(t->depends_on[d], ids, nids);
   }
   if (hint != NULL)
-    jh_yw_err_at(&c->yw, t->depends_loc[d], "unknown task '%s' in "
-                 "depends_on (did you mean '%s'?)", JH_Q(t->depends_on[d]),
-                 JH_Q(hint));
+    jh_yw_err_at(&c->yw, t->depends_loc[d],
+                 "unknown task '%s' in "
+                 "depends_on (did you mean '%s'?)",
+                 JH_Q(t->depends_on[d]), JH_Q(hint));
   else
-    jh_yw_err_at(&c->yw, t->depends_loc[d], "unknown task '%s' in "
+    jh_yw_err_at(&c->yw, t->depends_loc[d],
+                 "unknown task '%s' in "
                  "depends_on: no task of this job has this id",
                  JH_Q(t->depends_on[d]));
 }
@@ -1075,8 +1116,8 @@ static void task_parents(ctx *c, const jh_task_def *t, const char **ids,
   first = jh_yw_xcalloc(&c->yw, t->ndepends, sizeof(*first));
   if (first == NULL)
     return;
-  if (jh_strindex_build(&seen, t->depends_on, sizeof(char *), t->ndepends,
-                        0) != 0) {
+  if (jh_strindex_build(&seen, t->depends_on, sizeof(char *), t->ndepends, 0) !=
+      0) {
     c->yw.oom = 1;
     free(first);
     return;
@@ -1085,7 +1126,8 @@ static void task_parents(ctx *c, const jh_task_def *t, const char **ids,
   jh_strindex_free(&seen);
   for (size_t d = 0; d < t->ndepends; d++) {
     if (first[d] != d)
-      jh_yw_err_at(&c->yw, t->depends_loc[d], "'%s' is listed twice in "
+      jh_yw_err_at(&c->yw, t->depends_loc[d],
+                   "'%s' is listed twice in "
                    "depends_on: list each parent once",
                    JH_Q(t->depends_on[d]));
     else if (jh_pipeline_task(c->p, t->depends_on[d], NULL) == NULL)
@@ -1118,10 +1160,11 @@ static void check_agents(ctx *c) {
     if (t->agent == NULL || t->id == NULL)
       continue;
     if (p->agent != NULL && strcmp(t->agent, p->agent) != 0)
-      jh_yw_err_at(&c->yw, t->loc,
-             "task '%s' runs on agent '%s' but job '%s' runs on agent '%s': "
-             "all tasks of a job run on the job's agent",
-             JH_Q(t->id), JH_Q(t->agent), JH_Q(p->job_id), JH_Q(p->agent));
+      jh_yw_err_at(
+          &c->yw, t->loc,
+          "task '%s' runs on agent '%s' but job '%s' runs on agent '%s': "
+          "all tasks of a job run on the job's agent",
+          JH_Q(t->id), JH_Q(t->agent), JH_Q(p->job_id), JH_Q(p->agent));
     else if (p->agent == NULL)
       jh_diag_add(c->yw.diags, JH_DIAG_WARNING, t->loc.file, t->loc.line,
                   t->loc.column,
@@ -1151,10 +1194,10 @@ static void check_model_refs(ctx *c) {
    * an imported job that names connectors but no connections still
    * validates, and running its export says the connection is missing. */
   for (size_t i = 0; i < p->ntasks; i++) {
-    const jh_value *conn =
-        jh_task_value(&p->tasks[i], JOBHOST_PARAM_NAME_CONNECTION);
-    const jh_value *ctor =
-        jh_task_value(&p->tasks[i], JOBHOST_PARAM_NAME_CONNECTOR);
+    const jh_value *conn = jh_task_value(&p->tasks[i],
+                                         JOBHOST_PARAM_NAME_CONNECTION);
+    const jh_value *ctor = jh_task_value(&p->tasks[i],
+                                         JOBHOST_PARAM_NAME_CONNECTOR);
     const jh_connection *cn = NULL;
     if (m->nconnectors == 0)
       ctor = NULL;
@@ -1162,21 +1205,25 @@ static void check_model_refs(ctx *c) {
       conn = NULL;
     if (ctor != NULL && ctor->text != NULL &&
         jh_model_connector(m, ctor->text) == NULL)
-      jh_yw_err_at(&c->yw, ctor->loc, "unknown connector '%s': expected a "
+      jh_yw_err_at(&c->yw, ctor->loc,
+                   "unknown connector '%s': expected a "
                    "connector declared under 'connectors:' in the model",
                    JH_Q(ctor->text));
     if (conn != NULL && conn->text != NULL) {
       cn = jh_model_connection(m, conn->text);
       if (cn == NULL)
-        jh_yw_err_at(&c->yw, conn->loc, "unknown connection '%s': expected "
+        jh_yw_err_at(&c->yw, conn->loc,
+                     "unknown connection '%s': expected "
                      "a connection declared under 'connections:' in the "
-                     "model", JH_Q(conn->text));
+                     "model",
+                     JH_Q(conn->text));
     }
     if (cn != NULL && ctor != NULL && ctor->text != NULL &&
         cn->connector != NULL && strcasecmp(cn->connector, ctor->text) != 0)
-      jh_yw_err_at(&c->yw, conn->loc, "connection '%s' belongs to connector "
-                   "'%s', not to '%s'", JH_Q(cn->id), JH_Q(cn->connector),
-                   JH_Q(ctor->text));
+      jh_yw_err_at(&c->yw, conn->loc,
+                   "connection '%s' belongs to connector "
+                   "'%s', not to '%s'",
+                   JH_Q(cn->id), JH_Q(cn->connector), JH_Q(ctor->text));
   }
 }
 
@@ -1220,8 +1267,10 @@ static void allow_from_options(ctx *c, const char *path,
        i++) {
     int err = allow_dir(c, opt->allow_include[i]);
     if (err != 0 && err != ENOMEM)
-      jh_diag_error(c->yw.diags, NULL, 0, 0, "--allow-include %s: expected "
-                    "a folder: %s", opt->allow_include[i], strerror(err));
+      jh_diag_error(c->yw.diags, NULL, 0, 0,
+                    "--allow-include %s: expected "
+                    "a folder: %s",
+                    opt->allow_include[i], strerror(err));
   }
 }
 
@@ -1234,8 +1283,7 @@ static void check_all(ctx *c) {
       check_model_refs(c);
     p->packages = jh_yw_xcalloc(&c->yw, p->model->nconnections,
                                 sizeof(*p->packages));
-    for (size_t i = 0; p->packages != NULL && i < p->model->nconnections;
-         i++)
+    for (size_t i = 0; p->packages != NULL && i < p->model->nconnections; i++)
       p->packages[i] = jh_model_package(c->reg, &p->model->connections[i]);
   }
   if (!c->yw.oom && p->tasks != NULL)
@@ -1259,9 +1307,9 @@ static void ctx_clear(ctx *c) {
   free(c->level_loc);
 }
 
-static int load(const char *path, const top_text *text,
-                const jh_registry *reg, const jh_pipeline_options *opt,
-                jh_pipeline **out, jh_diags *diags) {
+static int load(const char *path, const top_text *text, const jh_registry *reg,
+                const jh_pipeline_options *opt, jh_pipeline **out,
+                jh_diags *diags) {
   size_t errors_before = diags->nerrors;
   ctx c;
   jh_pipeline *p;

@@ -81,8 +81,8 @@ typedef struct jh_loc {
 typedef struct jh_value {
   char *key;               /* parameter name */
   jobhost_param_type type; /* from the schema */
-  char *text;  /* scalar text; booleans normalised to "true"/"false";
-                  NULL for a LIST */
+  char *text;   /* scalar text; booleans normalised to "true"/"false";
+                   NULL for a LIST */
   char **items; /* LIST items (a scalar is a one-item list); else NULL */
   size_t nitems;
   jh_loc loc; /* of the value */
@@ -91,10 +91,10 @@ typedef struct jh_value {
 typedef struct jh_task_def {
   char *id;
   char *type;
-  char *display_name; /* NULL when not given */
-  char *agent;        /* NULL when not given */
-  int level;          /* -1 when not given */
-  char **depends_on;  /* parent ids, as written */
+  char *display_name;  /* NULL when not given */
+  char *agent;         /* NULL when not given */
+  int level;           /* -1 when not given */
+  char **depends_on;   /* parent ids, as written */
   jh_loc *depends_loc; /* location of each parent id */
   size_t ndepends;
   int continue_on_error;
@@ -104,12 +104,12 @@ typedef struct jh_task_def {
   jh_value *params;    /* only the parameters written in the file */
   size_t nparams;
   const jobhost_task_type *task_type; /* resolved in the registry */
-  jh_loc loc;                          /* of the task's mapping */
+  jh_loc loc;                         /* of the task's mapping */
 } jh_task_def;
 
 typedef struct jh_pipeline {
-  char *path;    /* the top file, as given */
-  char **files;  /* every file read, top first; owned */
+  char *path;   /* the top file, as given */
+  char **files; /* every file read, top first; owned */
   size_t nfiles;
   char *job_id;
   char *display_name; /* NULL when not given */

@@ -76,8 +76,7 @@ void jh_strindex_firsts(const jh_strindex *ix, size_t *first, size_t n) {
   for (size_t i = 0; i < n; i++)
     first[i] = (size_t)-1;
   for (size_t k = 0; k < ix->n; k++) {
-    if (k == 0 ||
-        names_cmp(ix->e[k].name, ix->e[group].name, ix->nocase) != 0)
+    if (k == 0 || names_cmp(ix->e[k].name, ix->e[group].name, ix->nocase) != 0)
       group = k;
     if (ix->e[k].at < n)
       first[ix->e[k].at] = ix->e[group].at;

@@ -45,7 +45,7 @@ void jh_strindex_free(jh_strindex *ix);
 
 /* The first two arguments after ix to index the field `field` of the
  * items of array `arr`. */
-#define JH_STRINDEX_FIELD(arr, field)                                         \
+#define JH_STRINDEX_FIELD(arr, field)                                          \
   ((const char *)&(arr)[0].field), sizeof((arr)[0])
 
 #endif /* JH_STRINDEX_H */

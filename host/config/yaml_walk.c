@@ -38,7 +38,7 @@ jh_loc jh_yw_node_loc(const jh_yfile *f, const yaml_node_t *n) {
 }
 
 static void jh_yw_verr_at(jh_yw *c, const char *file, int line, int col,
-                    const char *fmt, va_list ap) {
+                          const char *fmt, va_list ap) {
   char *msg = NULL;
   if (vasprintf(&msg, fmt, ap) < 0) {
     c->oom = 1;
@@ -57,11 +57,11 @@ void jh_yw_err_at(jh_yw *c, jh_loc l, const char *fmt, ...) {
 }
 
 void jh_yw_err_node(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
-                     const char *fmt, ...) {
+                    const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   jh_yw_verr_at(c, f->name, (int)n->start_mark.line + 1,
-          (int)n->start_mark.column + 1, fmt, ap);
+                (int)n->start_mark.column + 1, fmt, ap);
   va_end(ap);
 }
 
@@ -89,7 +89,6 @@ const char *jh_yw_describe(const yaml_node_t *n, char *buf, size_t size) {
   snprintf(buf, size, "'%s'", JH_Q(jh_yw_scalar(n)));
   return buf;
 }
-
 
 /* ---- "did you mean" ---- */
 
@@ -138,7 +137,7 @@ void jh_yw_snake_case(const char *s, char *buf, size_t size) {
 
 /* The candidate closest to `word`, or NULL when none is close enough. */
 const char *jh_yw_closest(const char *word, const char *const *cands,
-                           size_t n) {
+                          size_t n) {
   char snake[HINT_LEN_MAX * 2 + 2];
   size_t len = strlen(word), best = SIZE_MAX, limit;
   const char *found = NULL;
@@ -176,7 +175,7 @@ char *jh_yw_join(const char *const *names, size_t n, const char *sep) {
 }
 
 void jh_yw_unknown_key(jh_yw *c, const jh_yfile *f, const jh_yentry *e,
-                        const char *const *cands, size_t n) {
+                       const char *const *cands, size_t n) {
   const char *hint = jh_yw_closest(e->key, cands, n);
   char *all;
   if (hint != NULL) {
@@ -221,10 +220,11 @@ static size_t drop_duplicates(jh_yw *c, const jh_yfile *f, jh_yentry *es,
   for (size_t i = 0; i < n; i++) {
     const jh_yentry *j = &es[first[i]];
     if (first[i] != i)
-      jh_yw_err_node(c, f, es[i].knode, "duplicate key '%s' (first written "
+      jh_yw_err_node(c, f, es[i].knode,
+                     "duplicate key '%s' (first written "
                      "at line %d, column %d): a key may appear once per "
-                     "mapping", JH_Q(es[i].key),
-                     (int)j->knode->start_mark.line + 1,
+                     "mapping",
+                     JH_Q(es[i].key), (int)j->knode->start_mark.line + 1,
                      (int)j->knode->start_mark.column + 1);
   }
   for (size_t i = 0; i < n; i++)
@@ -235,7 +235,7 @@ static size_t drop_duplicates(jh_yw *c, const jh_yfile *f, jh_yentry *es,
 }
 
 jh_yentry *jh_yw_map_entries(jh_yw *c, const jh_yfile *f, yaml_node_t *map,
-                          size_t *n) {
+                             size_t *n) {
   yaml_node_pair_t *start = map->data.mapping.pairs.start;
   size_t npairs = (size_t)(map->data.mapping.pairs.top - start), k = 0;
   jh_yentry *es = jh_yw_xcalloc(c, npairs, sizeof(*es));
@@ -249,7 +249,7 @@ jh_yentry *jh_yw_map_entries(jh_yw *c, const jh_yfile *f, yaml_node_t *map,
     yaml_node_t *vn = yaml_document_get_node(f->doc, start[i].value);
     if (kn->type != YAML_SCALAR_NODE) {
       jh_yw_err_node(c, f, kn, "expected a key (a plain word), got %s",
-               jh_yw_describe(kn, got, sizeof(got)));
+                     jh_yw_describe(kn, got, sizeof(got)));
       continue;
     }
     es[k].key = jh_yw_scalar(kn);
@@ -272,7 +272,8 @@ jh_yentry *jh_yw_want_mapping(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
   return jh_yw_map_entries(w, f, n, ne);
 }
 
-const jh_yentry *jh_yw_find_entry(const jh_yentry *es, size_t n, const char *key) {
+const jh_yentry *jh_yw_find_entry(const jh_yentry *es, size_t n,
+                                  const char *key) {
   for (size_t i = 0; i < n; i++)
     if (strcmp(es[i].key, key) == 0)
       return &es[i];
@@ -284,16 +285,17 @@ const jh_yentry *jh_yw_find_entry(const jh_yentry *es, size_t n, const char *key
 /* The text of a non-null scalar, or NULL after saying `expected` was
  * wanted for `key`. */
 const char *jh_yw_want_scalar(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
-                               const char *key, const char *expected) {
+                              const char *key, const char *expected) {
   char got[GOT_SIZE];
   if (n->type != YAML_SCALAR_NODE || jh_yw_is_null(n)) {
-    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", expected,
-                   JH_Q(key), jh_yw_describe(n, got, sizeof(got)));
+    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", expected, JH_Q(key),
+                   jh_yw_describe(n, got, sizeof(got)));
     return NULL;
   }
   if (strlen(jh_yw_scalar(n)) != n->data.scalar.length) {
-    jh_yw_err_node(c, f, n, "expected %s for '%s', got text with a NUL character",
-             expected, JH_Q(key));
+    jh_yw_err_node(c, f, n,
+                   "expected %s for '%s', got text with a NUL character",
+                   expected, JH_Q(key));
     return NULL;
   }
   return jh_yw_scalar(n);
@@ -301,7 +303,7 @@ const char *jh_yw_want_scalar(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
 
 /* A copy of a string value into *out. Returns 0 or -1 (reported). */
 int jh_yw_want_string(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
-                       const char *key, char **out) {
+                      const char *key, char **out) {
   const char *s = jh_yw_want_scalar(c, f, n, key, "a string");
   if (s == NULL)
     return -1;
@@ -325,15 +327,16 @@ int jh_yw_ident_ok(const char *s) {
 }
 
 int jh_yw_want_ident(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
-                      const char *key, char **out) {
+                     const char *key, char **out) {
   const char *s = jh_yw_want_scalar(c, f, n, key, "an identifier");
   char got[GOT_SIZE];
   if (s == NULL)
     return -1;
   if (!jh_yw_ident_ok(s)) {
-    jh_yw_err_node(c, f, n, "expected an identifier for '%s' (letters, digits, "
-             "'_', '-' and '.', not starting with '-' or '.'), got %s",
-             JH_Q(key), jh_yw_describe(n, got, sizeof(got)));
+    jh_yw_err_node(c, f, n,
+                   "expected an identifier for '%s' (letters, digits, "
+                   "'_', '-' and '.', not starting with '-' or '.'), got %s",
+                   JH_Q(key), jh_yw_describe(n, got, sizeof(got)));
     return -1;
   }
   free(*out);
@@ -355,7 +358,7 @@ int jh_yw_parse_ll(const char *s, long long *out) {
 
 /* An int >= min. Returns 0 or -1 (reported). */
 int jh_yw_want_int(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
-                    const char *key, int min, int *out) {
+                   const char *key, int min, int *out) {
   char expected[48], got[GOT_SIZE];
   const char *s;
   long long v;
@@ -365,8 +368,8 @@ int jh_yw_want_int(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
   if (s == NULL)
     return -1;
   if (jh_yw_parse_ll(s, &v) != 0 || v < min || v > INT_MAX) {
-    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", expected,
-                   JH_Q(key), jh_yw_describe(n, got, sizeof(got)));
+    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", expected, JH_Q(key),
+                   jh_yw_describe(n, got, sizeof(got)));
     return -1;
   }
   *out = (int)v;
@@ -375,18 +378,15 @@ int jh_yw_want_int(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
 
 /* Booleans as Identity Manager writes them. Returns 0/1, or -1. */
 int jh_yw_parse_bool(const char *s) {
-  if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 ||
-      strcmp(s, "1") == 0)
+  if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "1") == 0)
     return 1;
-  if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 ||
-      strcmp(s, "0") == 0)
+  if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "0") == 0)
     return 0;
   return -1;
 }
 
-
 int jh_yw_want_bool(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
-                     const char *key, int *out) {
+                    const char *key, int *out) {
   const char *s = jh_yw_want_scalar(c, f, n, key, BOOL_EXPECTED);
   char got[GOT_SIZE];
   int b;
@@ -394,8 +394,8 @@ int jh_yw_want_bool(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
     return -1;
   b = jh_yw_parse_bool(s);
   if (b < 0) {
-    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", BOOL_EXPECTED, JH_Q(key),
-             jh_yw_describe(n, got, sizeof(got)));
+    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", BOOL_EXPECTED,
+                   JH_Q(key), jh_yw_describe(n, got, sizeof(got)));
     return -1;
   }
   *out = b;
@@ -403,14 +403,15 @@ int jh_yw_want_bool(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
 }
 
 int jh_yw_want_duration(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
-                         const char *key, long *out) {
+                        const char *key, long *out) {
   const char *s = jh_yw_want_scalar(c, f, n, key, JH_DURATION_EXPECTED);
   char got[GOT_SIZE];
   if (s == NULL)
     return -1;
   if (jh_duration_parse(s, out) != 0) {
-    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s", JH_DURATION_EXPECTED, JH_Q(key),
-             jh_yw_describe(n, got, sizeof(got)));
+    jh_yw_err_node(c, f, n, "expected %s for '%s', got %s",
+                   JH_DURATION_EXPECTED, JH_Q(key),
+                   jh_yw_describe(n, got, sizeof(got)));
     return -1;
   }
   return 0;
@@ -418,8 +419,8 @@ int jh_yw_want_duration(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
 
 /* One of `choices`; the index in *out. */
 int jh_yw_want_choice(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
-                       const char *key, const char *const *choices,
-                       size_t nchoices, size_t *out) {
+                      const char *key, const char *const *choices,
+                      size_t nchoices, size_t *out) {
   const char *s = jh_yw_want_scalar(c, f, n, key, "a value");
   const char *hint;
   char got[GOT_SIZE], *all;
@@ -436,12 +437,15 @@ int jh_yw_want_choice(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
     c->oom = 1;
   hint = jh_yw_closest(s, choices, nchoices);
   if (hint != NULL)
-    jh_yw_err_node(c, f, n, "expected one of %s for '%s', got %s (did you mean "
-             "'%s'?)", all ? all : "?", JH_Q(key), jh_yw_describe(n, got, sizeof(got)),
-             hint);
+    jh_yw_err_node(c, f, n,
+                   "expected one of %s for '%s', got %s (did you mean "
+                   "'%s'?)",
+                   all ? all : "?", JH_Q(key),
+                   jh_yw_describe(n, got, sizeof(got)), hint);
   else
-    jh_yw_err_node(c, f, n, "expected one of %s for '%s', got %s", all ? all : "?",
-             JH_Q(key), jh_yw_describe(n, got, sizeof(got)));
+    jh_yw_err_node(c, f, n, "expected one of %s for '%s', got %s",
+                   all ? all : "?", JH_Q(key),
+                   jh_yw_describe(n, got, sizeof(got)));
   free(all);
   return -1;
 }
@@ -453,7 +457,7 @@ int jh_yw_want_choice(jh_yw *c, const jh_yfile *f, const yaml_node_t *n,
  * with -1 in *count after reporting.
  */
 yaml_node_t **jh_yw_want_list(jh_yw *c, const jh_yfile *f, yaml_node_t *n,
-                               const char *key, long *count) {
+                              const char *key, long *count) {
   yaml_node_item_t *start;
   yaml_node_t **items;
   size_t len;
@@ -473,8 +477,10 @@ yaml_node_t **jh_yw_want_list(jh_yw *c, const jh_yfile *f, yaml_node_t *n,
   }
   if (n->type != YAML_SEQUENCE_NODE) {
     char got[GOT_SIZE];
-    jh_yw_err_node(c, f, n, "expected a list of strings (or one string) for '%s', "
-             "got %s", JH_Q(key), jh_yw_describe(n, got, sizeof(got)));
+    jh_yw_err_node(c, f, n,
+                   "expected a list of strings (or one string) for '%s', "
+                   "got %s",
+                   JH_Q(key), jh_yw_describe(n, got, sizeof(got)));
     return NULL;
   }
   start = n->data.sequence.items.start;
@@ -497,7 +503,7 @@ yaml_node_t **jh_yw_want_list(jh_yw *c, const jh_yfile *f, yaml_node_t *n,
 
 /* Copies of the texts of list items, with their locations. */
 int jh_yw_copy_items(jh_yw *c, const jh_yfile *f, yaml_node_t **nodes, size_t n,
-                      char ***out, jh_loc **locs) {
+                     char ***out, jh_loc **locs) {
   *out = jh_yw_xcalloc(c, n, sizeof(**out));
   if (locs != NULL)
     *locs = jh_yw_xcalloc(c, n, sizeof(**locs));
@@ -512,7 +518,6 @@ int jh_yw_copy_items(jh_yw *c, const jh_yfile *f, yaml_node_t **nodes, size_t n,
   }
   return 0;
 }
-
 
 char *jh_yw_resolve_path(jh_yw *w, const char *file, const char *value) {
   char *dir, *real, *out = NULL;

@@ -67,8 +67,7 @@ const char *jh_yw_describe(const yaml_node_t *n, char *buf, size_t size);
 /* "IgnoreCookieFile" -> "ignore_cookie_file" into buf (cut to size). */
 void jh_yw_snake_case(const char *s, char *buf, size_t size);
 /* The candidate closest to `word`, or NULL when none is close enough. */
-const char *jh_yw_closest(const char *word, const char *const *cands,
-                          size_t n);
+const char *jh_yw_closest(const char *word, const char *const *cands, size_t n);
 /* The names joined with `sep`, malloc'd; NULL when out of memory. */
 char *jh_yw_join(const char *const *names, size_t n, const char *sep);
 /* Report an unknown key with the closest candidate or the list. */
@@ -88,9 +87,8 @@ const jh_yentry *jh_yw_find_entry(const jh_yentry *es, size_t n,
                                   const char *key);
 
 /* Typed values. The want_* helpers report and return NULL / -1. */
-const char *jh_yw_want_scalar(jh_yw *w, const jh_yfile *f,
-                              const yaml_node_t *n, const char *key,
-                              const char *expected);
+const char *jh_yw_want_scalar(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
+                              const char *key, const char *expected);
 int jh_yw_want_string(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
                       const char *key, char **out);
 /* Identifiers: letters, digits, '_', '-', '.', not starting with '-'/'.'. */
@@ -122,7 +120,7 @@ int jh_yw_want_path(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
                     const char *key, char **out);
 /* Copies of the texts of list items, with their locations (locs may be
  * NULL). */
-int jh_yw_copy_items(jh_yw *w, const jh_yfile *f, yaml_node_t **nodes,
-                     size_t n, char ***out, jh_loc **locs);
+int jh_yw_copy_items(jh_yw *w, const jh_yfile *f, yaml_node_t **nodes, size_t n,
+                     char ***out, jh_loc **locs);
 
 #endif /* JH_YAML_WALK_H */

@@ -15,7 +15,7 @@
 #include "model.h"
 
 /* The steps of a connector's synchronization (jobhost/plugin.h). */
-#define SYNC_STEPS                                                            \
+#define SYNC_STEPS                                                             \
   (JOBHOST_TASK_EXPORTS | JOBHOST_TASK_PREPARES | JOBHOST_TASK_SYNCHRONIZES)
 
 static const char *param(const jh_task_def *t, const char *key) {
@@ -29,8 +29,8 @@ static const char *task_connector(const jh_pipeline *p, const jh_task_def *t) {
   if (c == NULL && (jh_task_flags(t) & JOBHOST_TASK_EXPORTS) &&
       p->model != NULL) {
     const char *conn = param(t, JOBHOST_PARAM_NAME_CONNECTION);
-    const jh_connection *cn =
-        conn != NULL ? jh_model_connection(p->model, conn) : NULL;
+    const jh_connection *cn = conn != NULL ? jh_model_connection(p->model, conn)
+                                           : NULL;
     c = cn != NULL ? cn->connector : NULL;
   }
   return c;
@@ -39,8 +39,8 @@ static const char *task_connector(const jh_pipeline *p, const jh_task_def *t) {
 static int incremental_prepare(const jh_task_def *t) {
   jh_batch_mode mode;
   return (jh_task_flags(t) & JOBHOST_TASK_PREPARES) &&
-         jh_batch_mode_parse(param(t, JOBHOST_PARAM_NAME_SYNC_MODE),
-                             &mode) == 0 &&
+         jh_batch_mode_parse(param(t, JOBHOST_PARAM_NAME_SYNC_MODE), &mode) ==
+             0 &&
          mode == JH_BATCH_INCREMENTAL;
 }
 
@@ -62,9 +62,9 @@ const char *jh_task_incremental_connector(const jh_pipeline *p,
   return NULL;
 }
 
-const char *jh_blocked_reason(const char *identity_store,
-                              const jh_pipeline *p, const jh_task_def *t,
-                              int64_t instance, char *why, size_t size) {
+const char *jh_blocked_reason(const char *identity_store, const jh_pipeline *p,
+                              const jh_task_def *t, int64_t instance, char *why,
+                              size_t size) {
   const char *c = jh_task_incremental_connector(p, t);
   int64_t task = 0, job = 0;
 
@@ -75,15 +75,18 @@ const char *jh_blocked_reason(const char *identity_store,
       (job > 0 && job == instance))
     return NULL;
   if (job > 0)
-    snprintf(why, size, "connector %s is blocked by job instance %" PRId64
+    snprintf(why, size,
+             "connector %s is blocked by job instance %" PRId64
              " (changes over a threshold held by task instance %" PRId64
              "): its incremental tasks are left out until `jobhost resume "
-             "%" PRId64 "` or a complete synchronization of %s", c, job,
-             task, job, c);
+             "%" PRId64 "` or a complete synchronization of %s",
+             c, job, task, job, c);
   else
-    snprintf(why, size, "connector %s is blocked by task instance %" PRId64
+    snprintf(why, size,
+             "connector %s is blocked by task instance %" PRId64
              " (changes over a threshold): its incremental tasks are left "
              "out until its job instance is resumed or a complete "
-             "synchronization of %s runs", c, task, c);
+             "synchronization of %s runs",
+             c, task, c);
   return why;
 }

@@ -33,8 +33,8 @@ const char *jh_task_incremental_connector(const jh_pipeline *p,
  * Returns why (filled) or NULL when t may run. identity_store is the
  * identity store's path; a missing store blocks nothing.
  */
-const char *jh_blocked_reason(const char *identity_store,
-                              const jh_pipeline *p, const jh_task_def *t,
-                              int64_t instance, char *why, size_t size);
+const char *jh_blocked_reason(const char *identity_store, const jh_pipeline *p,
+                              const jh_task_def *t, int64_t instance, char *why,
+                              size_t size);
 
 #endif /* JH_BLOCKED_H */

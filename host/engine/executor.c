@@ -44,7 +44,7 @@ typedef struct task_run {
   int64_t resume_of;
   int64_t task_instance;
   int64_t started_ms, ended_ms; /* wall clock of the last attempt */
-  int64_t progress_at; /* monotonic ms of the last progress recorded */
+  int64_t progress_at;          /* monotonic ms of the last progress recorded */
   char *progress_seen; /* what was recorded then (message and counters) */
   char *message;
   char *counters; /* JSON object text */
@@ -64,15 +64,15 @@ typedef struct run {
   size_t n;
   jh_runner *runner;
   jh_progress progress;
-  int runner_failed;       /* the runner could start nothing any more */
-  char runner_note[400];   /* what happened to it, for the job's record */
-  int cancel_store; /* the level last read from the store */
+  int runner_failed;            /* the runner could start nothing any more */
+  char runner_note[400];        /* what happened to it, for the job's record */
+  int cancel_store;             /* the level last read from the store */
   sig_atomic_t store_asks_seen; /* sig_store_asks when it was read */
   int store_error;
-  char store_why[600]; /* the first failure to record, for the job */
+  char store_why[600];  /* the first failure to record, for the job */
   char batch_what[300]; /* the first task end of the open batch */
   size_t *launch;       /* the tasks one turn starts, r->n at most */
-  int store_recovered; /* every end was recorded again after it */
+  int store_recovered;  /* every end was recorded again after it */
 } run;
 
 #define note(r, ...) jh_progress_note(&(r)->progress, __VA_ARGS__)
@@ -220,16 +220,15 @@ static void finish_unlaunched(run *r, size_t i, jh_state state,
 /* ---- ending an attempt ---- */
 
 static void discard_export(run *r, task_run *t) {
-  const jh_value *conn =
-      jh_task_value(t->def, JOBHOST_PARAM_NAME_CONNECTION);
+  const jh_value *conn = jh_task_value(t->def, JOBHOST_PARAM_NAME_CONNECTION);
   int rc;
   if (conn == NULL || conn->text == NULL)
     return;
-  rc = jh_export_output_discard(
-      r->home->folders[JOBHOST_FOLDER_EXPORT_OUTPUT], conn->text);
+  rc = jh_export_output_discard(r->home->folders[JOBHOST_FOLDER_EXPORT_OUTPUT],
+                                conn->text);
   if (rc != 0)
-    note(r, "%s: cannot remove the tables of connection %s: %s",
-         t->def->id, conn->text, jobhost_strerror(rc));
+    note(r, "%s: cannot remove the tables of connection %s: %s", t->def->id,
+         conn->text, jobhost_strerror(rc));
 }
 
 /* How an attempt that sent no result ended, as the host saw it. */
@@ -256,8 +255,8 @@ static void describe_end(const run *r, size_t i, const jh_run_end *e,
  * when the cancel stopped it, else Error — unless it had said its
  * transaction was committed: then it Succeeded (its changes applied) or is
  * Blocked (its changes held), and the message says what came after. */
-static jh_state attempt_state(run *r, size_t i, const jh_run_end *e,
-                              char *why, size_t size) {
+static jh_state attempt_state(run *r, size_t i, const jh_run_end *e, char *why,
+                              size_t size) {
   const jh_plan_task *pt = &r->plan.t[i];
   const jh_outcome *o = &r->t[i].outcome;
   int stopped = r->plan.cancel_now && pt->term_sent && !pt->timed_out;
@@ -273,15 +272,17 @@ static jh_state attempt_state(run *r, size_t i, const jh_run_end *e,
                                           tt != NULL ? tt->flags : 0, why,
                                           size);
     if (state == JH_STATE_SUCCEEDED && stopped)
-      snprintf(why, size, "the cancel came too late: the task had done its "
-                          "work");
+      snprintf(why, size,
+               "the cancel came too late: the task had done its "
+               "work");
     return state;
   }
   describe_end(r, i, e, stopped, how, sizeof(how));
   if (o->committed == JH_COMMITTED_HELD) {
-    snprintf(why, size, "its changes were committed held over a threshold; "
-             "then %s; `jobhost resume %lld` applies them", how,
-             (long long)r->instance);
+    snprintf(why, size,
+             "its changes were committed held over a threshold; "
+             "then %s; `jobhost resume %lld` applies them",
+             how, (long long)r->instance);
     return JH_STATE_BLOCKED;
   }
   if (o->committed) {
@@ -297,8 +298,7 @@ static void forget_missing_log(run *r, task_run *t) {
   if (t->outcome.log != NULL || t->log_path == NULL ||
       access(t->log_path, F_OK) == 0)
     return;
-  store_check(r, jh_store_task_clear_log(r->store, t->task_instance),
-              "a task");
+  store_check(r, jh_store_task_clear_log(r->store, t->task_instance), "a task");
 }
 
 /* A validation of held changes that failed (its worker killed, the disk
@@ -307,7 +307,8 @@ static void forget_missing_log(run *r, task_run *t) {
  * (doc/jobs.md). */
 static void validation_failed(run *r, task_run *t) {
   char msg[1200];
-  snprintf(msg, sizeof(msg), "the validation of the held changes failed: "
+  snprintf(msg, sizeof(msg),
+           "the validation of the held changes failed: "
            "%s; they stay held, `jobhost resume %lld` validates them again",
            t->message != NULL ? t->message : "no reason given",
            (long long)r->instance);
@@ -324,10 +325,12 @@ static void finish_committed(run *r, size_t i) {
       access(r->home->identity_store_path, F_OK) != 0)
     return;
   if (jh_idstore_finish_committed(r->home->identity_store_path,
-                                  r->home->folders[JOBHOST_FOLDER_COLLECT],
-                                  err, sizeof(err)) != 0)
-    note(r, "%s: what follows its commit is left for the next "
-         "synchronization: %s", task_id(r, i), err);
+                                  r->home->folders[JOBHOST_FOLDER_COLLECT], err,
+                                  sizeof(err)) != 0)
+    note(r,
+         "%s: what follows its commit is left for the next "
+         "synchronization: %s",
+         task_id(r, i), err);
 }
 
 /* The message: the task's own, else what the host saw, else the code. */
@@ -350,8 +353,7 @@ static void attempt_message(task_run *t, const char *why) {
 
 /* The log is made on the task's first output line; an attempt that did
  * not succeed always gets one, ending with why. */
-static void log_trailer(task_run *t, int attempt, jh_state state,
-                        int64_t now) {
+static void log_trailer(task_run *t, int attempt, jh_state state, int64_t now) {
   FILE *log;
   if (state == JH_STATE_SUCCEEDED && t->outcome.log == NULL)
     return;
@@ -504,10 +506,9 @@ static int prepare_attempt(run *r, task_run *t, int attempt) {
 static const char *start_block(run *r, size_t i, char *why, size_t size) {
   const char *block = NULL;
   if (r->opt->leave_out != NULL && !r->plan.t[i].validation)
-    block = r->opt->leave_out(r->opt->leave_out_arg, r->t[i].def,
-                              r->instance, why, size);
-  return block != NULL ? block
-                       : jh_plan_start_verdict(&r->plan, i, why, size);
+    block = r->opt->leave_out(r->opt->leave_out_arg, r->t[i].def, r->instance,
+                              why, size);
+  return block != NULL ? block : jh_plan_start_verdict(&r->plan, i, why, size);
 }
 
 /* The attempt starts in the plan and in the store; its log and work
@@ -644,17 +645,19 @@ static void handle_cancel(run *r) {
   int changed = jh_plan_cancel(&r->plan, cancel_level(r));
   size_t n = r->plan.nrunning;
   if ((changed & JH_PLAN_CANCELLED) && n > 0)
-    note(r, "cancel requested: the job ends Cancelled; no new task "
-            "starts; the %zu running task%s finish%s (cancel --now or a "
-            "second signal stops them)",
+    note(r,
+         "cancel requested: the job ends Cancelled; no new task "
+         "starts; the %zu running task%s finish%s (cancel --now or a "
+         "second signal stops them)",
          n, n == 1 ? "" : "s", n == 1 ? "es" : "");
   else if (changed & JH_PLAN_CANCELLED)
     note(r, "cancel requested: the job ends Cancelled; no new task starts");
   if (changed & JH_PLAN_CANCEL_NOW) {
     task_cancel = 1;
     if (n > 0)
-      note(r, "cancel now: running tasks are asked to stop, and killed "
-              "%ld ms later",
+      note(r,
+           "cancel now: running tasks are asked to stop, and killed "
+           "%ld ms later",
            r->opt->grace_ms);
     signal_all(r, SIGTERM, r->opt->grace_ms);
   }
@@ -701,17 +704,20 @@ static void end_waiting_retries(run *r) {
       continue;
     state = jh_plan_drop_retry(&r->plan, i);
     if (state == JH_STATE_CANCELLED)
-      snprintf(msg, sizeof(msg), "the job was cancelled while the task "
+      snprintf(msg, sizeof(msg),
+               "the job was cancelled while the task "
                "waited for a retry; last attempt: %s",
                t->message ? t->message : "failed");
     else
-      snprintf(msg, sizeof(msg), "%s (no retry: the job stopped when %s "
-               "ended)", t->message ? t->message : "failed",
+      snprintf(msg, sizeof(msg),
+               "%s (no retry: the job stopped when %s "
+               "ended)",
+               t->message ? t->message : "failed",
                stopped_by(r) ? stopped_by(r) : "a task");
     set_message(t, msg);
     store_check(r,
-                jh_store_task_finish(r->store, t->task_instance, state, msg,
-                                     0, t->counters),
+                jh_store_task_finish(r->store, t->task_instance, state, msg, 0,
+                                     t->counters),
                 "a task");
     note(r, "%s %s: %s", t->def->id, jh_state_name(state), msg);
   }
@@ -753,10 +759,9 @@ static void record_progress(run *r, task_run *t, int64_t now) {
   if (t->progress_seen == NULL || strcmp(seen, t->progress_seen) != 0) {
     char what[300];
     snprintf(what, sizeof(what), "task %s (its progress)", t->def->id);
-    store_check(r,
-                jh_store_task_progress(r->store, t->task_instance, line,
-                                       counters),
-                what);
+    store_check(
+        r, jh_store_task_progress(r->store, t->task_instance, line, counters),
+        what);
     free(t->progress_seen);
     t->progress_seen = seen;
   } else {
@@ -789,8 +794,8 @@ static void batch_begin(run *r) {
 
 static void batch_end(run *r) {
   char what[300];
-  snprintf(what, sizeof(what), "%s", r->batch_what[0] ? r->batch_what
-                                                      : "a batch");
+  snprintf(what, sizeof(what), "%s",
+           r->batch_what[0] ? r->batch_what : "a batch");
   if (!r->runner->inline_tasks)
     store_check(r, jh_store_batch_end(r->store), what);
 }
@@ -798,8 +803,8 @@ static void batch_end(run *r) {
 /* Wait for what comes next: reports, ends, signals, deadlines. */
 static int wait_events(run *r) {
   int64_t now = mono_ms();
-  int rc = r->runner->ops->wait(
-      r->runner, sig_pipe[0], jh_plan_next_wakeup(&r->plan, now, 1000) - now);
+  int rc = r->runner->ops->wait(r->runner, sig_pipe[0],
+                                jh_plan_next_wakeup(&r->plan, now, 1000) - now);
   if (r->runner->failed)
     jh_plan_halt(&r->plan);
   return rc;
@@ -863,10 +868,12 @@ static int committed_by_report(run *r, const char *task_id,
       access(r->home->identity_store_path, F_OK) != 0)
     return 0;
   if (jh_idstore_finish_committed(r->home->identity_store_path,
-                                  r->home->folders[JOBHOST_FOLDER_COLLECT],
-                                  msg, sizeof(msg)) != 0)
-    note(r, "%s: what follows its commit is left for the next "
-         "synchronization: %s", task_id, msg);
+                                  r->home->folders[JOBHOST_FOLDER_COLLECT], msg,
+                                  sizeof(msg)) != 0)
+    note(r,
+         "%s: what follows its commit is left for the next "
+         "synchronization: %s",
+         task_id, msg);
   if (access(report, F_OK) != 0)
     return 0;
   held = jh_idstore_held_by(r->home->identity_store_path, task_instance);
@@ -898,15 +905,16 @@ static int recover_committed(run *r, const jh_task_def *def,
   held = committed == JH_COMMITTED_HELD;
   *counters = report_counters(report);
   *state = held ? JH_STATE_BLOCKED : JH_STATE_SUCCEEDED;
-  snprintf(msg, sizeof(msg), "its changes were committed%s; then the host "
-           "ended while the task ran", held ? " held over a threshold" : "");
+  snprintf(msg, sizeof(msg),
+           "its changes were committed%s; then the host "
+           "ended while the task ran",
+           held ? " held over a threshold" : "");
   store_check(r,
               jh_store_task_finish(r->store, last->id, *state, msg, !held,
                                    *counters),
               "a task");
   return 1;
 }
-
 
 /* A task whose host died under it, maybe after its commit: recorded from
  * what its transaction did (recover_committed). 1 when so, else 0. */
@@ -1043,8 +1051,7 @@ static void rerecord(run *r) {
     row.counters_json = t->counters;
     row.message = t->message;
     row.log_path = t->log_path;
-    rc = jh_store_task_rerecord(r->store, r->instance, &row,
-                                &t->task_instance);
+    rc = jh_store_task_rerecord(r->store, r->instance, &row, &t->task_instance);
   }
   if (rc != 0) {
     note(r, "store: cannot record the tasks' ends again: %s",
@@ -1070,11 +1077,11 @@ static jh_state job_state(const run *r) {
 static void finish_rest(run *r) {
   char why[300];
   if (r->plan.cancelled)
-    snprintf(why, sizeof(why),
-             "the job was cancelled before the task started");
+    snprintf(why, sizeof(why), "the job was cancelled before the task started");
   else if (stopped_by(r) == NULL && r->runner_failed)
-    snprintf(why, sizeof(why), "the job stopped: the fork server died "
-                               "and could not be started again");
+    snprintf(why, sizeof(why),
+             "the job stopped: the fork server died "
+             "and could not be started again");
   else
     snprintf(why, sizeof(why), "the job stopped when %s ended",
              stopped_by(r) ? stopped_by(r) : "a task");
@@ -1092,8 +1099,8 @@ static void summary(run *r, jh_state state, int64_t started_ms) {
     if (pt->phase == JH_PHASE_EXCLUDED)
       continue;
     count[pt->state]++;
-    jh_progress_table_row(&r->progress, pt->def->id, pt->def->type,
-                          pt->state, r->t[i].message);
+    jh_progress_table_row(&r->progress, pt->def->id, pt->def->type, pt->state,
+                          r->t[i].message);
   }
   jh_progress_job_line(&r->progress, r->job->pipeline->job_id, r->instance,
                        state, jh_now_ms() - started_ms, count);
@@ -1130,11 +1137,13 @@ static void job_why(const run *r, char *why, size_t size) {
   else if (stopped_by(r) != NULL)
     snprintf(why, size, "stopped when %s ended", stopped_by(r));
   else if (r->store_recovered)
-    snprintf(why, size, "the store failed %.200s; every task's end was "
-             "recorded again", r->store_why);
+    snprintf(why, size,
+             "the store failed %.200s; every task's end was "
+             "recorded again",
+             r->store_why);
   if (r->runner_note[0] != '\0')
-    snprintf(why + strlen(why), size - strlen(why), "%s%s",
-             why[0] ? "; " : "", r->runner_note);
+    snprintf(why + strlen(why), size - strlen(why), "%s%s", why[0] ? "; " : "",
+             r->runner_note);
 }
 
 /* The runner is stopped (what it ran dies with it); what it said stays. */

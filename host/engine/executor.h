@@ -59,22 +59,22 @@ typedef enum jh_isolation {
 
 typedef struct jh_exec_options {
   jh_isolation isolation;
-  int force;          /* thresholds must not block (run --force) */
-  long grace_ms;      /* SIGTERM to SIGKILL; default 5000 */
+  int force;                /* thresholds must not block (run --force) */
+  long grace_ms;            /* SIGTERM to SIGKILL; default 5000 */
   jh_plan_selection select; /* --task, --from, --to (checked with
                                jh_plan_check_selection) */
-  int resume;         /* continue the instance: earlier task rows count,
-                         its Blocked tasks are validated */
-  FILE *progress;     /* where progress and the summary go (stderr) */
-  int live;           /* progress is a terminal: redraw a status line */
+  int resume;               /* continue the instance: earlier task rows count,
+                               its Blocked tasks are validated */
+  FILE *progress;           /* where progress and the summary go (stderr) */
+  int live;                 /* progress is a terminal: redraw a status line */
   struct jh_forkserver *forkserver; /* borrowed, may be NULL: a fork
                                        server started early, while the host
                                        is small (see worker.h) */
   /* may be NULL: asked before a task starts (never for a resume's
    * validation); a reason (written into why) leaves the task out: it ends
    * Skipped with that message (blocked connectors, host/engine/blocked.h) */
-  const char *(*leave_out)(void *arg, const jh_task_def *def,
-                           int64_t instance, char *why, size_t size);
+  const char *(*leave_out)(void *arg, const jh_task_def *def, int64_t instance,
+                           char *why, size_t size);
   void *leave_out_arg;
 } jh_exec_options;
 

@@ -25,8 +25,8 @@
 struct jobhost_table {
   struct jh_task_state *st;
   char *name;
-  char *tmp_path;     /* in the work folder; the writer fills path.tmp */
-  jh_csv_writer *w;   /* NULL once committed or aborted */
+  char *tmp_path;   /* in the work folder; the writer fills path.tmp */
+  jh_csv_writer *w; /* NULL once committed or aborted */
   size_t ncolumns;
   int failed;
   int closed;
@@ -121,10 +121,10 @@ static void emit_text(const jh_task_env *env, jh_wire_type type,
     free(text);
 }
 
-static void svc_log(jobhost_ctx *ctx, jobhost_log_level level,
-                    const char *fmt, ...) JOBHOST_PRINTF(3, 4);
-static void svc_log(jobhost_ctx *ctx, jobhost_log_level level,
-                    const char *fmt, ...) {
+static void svc_log(jobhost_ctx *ctx, jobhost_log_level level, const char *fmt,
+                    ...) JOBHOST_PRINTF(3, 4);
+static void svc_log(jobhost_ctx *ctx, jobhost_log_level level, const char *fmt,
+                    ...) {
   unsigned char lv = (unsigned char)level;
   va_list ap;
   va_start(ap, fmt);
@@ -250,8 +250,8 @@ static const char *svc_setting(jobhost_ctx *ctx, const char *name) {
   if (v != NULL)
     return v;
   pkg = p->packages != NULL ? p->packages[i] : NULL;
-  for (size_t k = 0; pkg != NULL && pkg->settings != NULL &&
-                     pkg->settings[k].name != NULL;
+  for (size_t k = 0;
+       pkg != NULL && pkg->settings != NULL && pkg->settings[k].name != NULL;
        k++)
     if (strcmp(pkg->settings[k].name, name) == 0)
       return pkg->settings[k].default_value;
@@ -505,8 +505,7 @@ static int commit_effects(jh_task_state *st) {
   if (st->cookie_out_set) {
     rc = cookie_path(st, path, sizeof(path));
     if (rc == 0)
-      rc = jh_write_file_atomic(path, st->cookie_out, st->cookie_out_len,
-                               0640);
+      rc = jh_write_file_atomic(path, st->cookie_out, st->cookie_out_len, 0640);
     if (rc != 0)
       return rc;
   }
@@ -568,7 +567,8 @@ int jh_task_execute(const jh_task_env *env) {
   st.ctx.resume_of = env->resume_of;
   st.ctx.task_instance = env->task_instance;
   {
-    const jh_value *conn = jh_task_value(env->def, JOBHOST_PARAM_NAME_CONNECTION);
+    const jh_value *conn = jh_task_value(env->def,
+                                         JOBHOST_PARAM_NAME_CONNECTION);
     st.ctx.connection = conn != NULL ? conn->text : NULL;
   }
 

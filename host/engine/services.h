@@ -26,8 +26,8 @@ typedef struct jh_task_env {
   const jh_task_def *def;
   const jh_pipeline *pipeline; /* the job, with its model and packages */
   const jh_home *home;
-  const char *work_dir;  /* this attempt's TASK_WORK folder, made on first
-                            use and removed by the host afterwards */
+  const char *work_dir; /* this attempt's TASK_WORK folder, made on first
+                           use and removed by the host afterwards */
   int64_t task_instance;
   int force;
   int64_t resume_of;

@@ -59,8 +59,7 @@ static int keep(const live *l, const char *name) {
 
 static int is_tmp(const char *name) {
   size_t len = strlen(name);
-  return len > TMP_LEN &&
-         strcmp(name + len - TMP_LEN, JH_CSV_TEMP_SUFFIX) == 0;
+  return len > TMP_LEN && strcmp(name + len - TMP_LEN, JH_CSV_TEMP_SUFFIX) == 0;
 }
 
 /* What sweep_dir removes and where it says what it could not. */
@@ -135,8 +134,10 @@ int jh_sweep_job_end(const jh_home *home, FILE *log) {
             0 ||
         jh_idstore_settle_reports(ids, 0, err, sizeof(err)) < 0) {
       if (log != NULL)
-        fprintf(log, "jobhost: %s; a committed change report may be left "
-                     "for the next job to put in place\n", err);
+        fprintf(log,
+                "jobhost: %s; a committed change report may be left "
+                "for the next job to put in place\n",
+                err);
     }
     jh_idstore_close(ids);
   }

@@ -57,8 +57,7 @@ static jh_counter *counter_find(jh_outcome *o, const char *name, size_t len,
   return &grown[o->ncounters++];
 }
 
-static const char *const level_names[] = {"ERROR", "WARNING", "INFO",
-                                          "DEBUG"};
+static const char *const level_names[] = {"ERROR", "WARNING", "INFO", "DEBUG"};
 
 FILE *jh_outcome_log(jh_outcome *o) {
   if (o->log == NULL && o->log_path != NULL) {
@@ -97,8 +96,9 @@ void jh_outcome_log_write(jh_outcome *o, const char *buf, size_t len,
       o->log_bytes + len > o->log_max) {
     if (o->dropped_lines == 0 && o->dropped_bytes == 0 &&
         (log = jh_outcome_log(o)) != NULL)
-      fprintf(log, "# the log reached its cap of %llu bytes: later lines "
-                   "are dropped (counted at the end)\n",
+      fprintf(log,
+              "# the log reached its cap of %llu bytes: later lines "
+              "are dropped (counted at the end)\n",
               (unsigned long long)o->log_max);
     o->dropped_lines += lines;
     o->dropped_bytes += len;
@@ -117,8 +117,9 @@ void jh_outcome_log_dropped_note(jh_outcome *o) {
     return;
   log = jh_outcome_log(o);
   if (log != NULL)
-    fprintf(log, "# %llu lines (%llu bytes) dropped beyond the log cap of "
-                 "%llu bytes\n",
+    fprintf(log,
+            "# %llu lines (%llu bytes) dropped beyond the log cap of "
+            "%llu bytes\n",
             (unsigned long long)o->dropped_lines,
             (unsigned long long)o->dropped_bytes,
             (unsigned long long)o->log_max);
@@ -138,8 +139,7 @@ static void write_log_line(jh_outcome *o, unsigned level,
   if (n >= (int)sizeof(small) &&
       asprintf(&line, "%s %-7s [%s] %.*s\n", stamp,
                level < 4 ? level_names[level] : "LOG",
-               o->task_id ? o->task_id : "-", (int)len,
-               (const char *)text) < 0)
+               o->task_id ? o->task_id : "-", (int)len, (const char *)text) < 0)
     return;
   if (n < 0)
     return;

@@ -56,14 +56,14 @@ typedef struct jh_outcome {
   size_t ncounters;
   uint64_t progress_done, progress_total;
   uint64_t log_lines;
-  int committed;       /* a COMMITTED record arrived: JH_COMMITTED_* */
-  uint64_t log_max;    /* the log's cap in bytes; 0: jh_task_log_max() */
-  uint64_t log_bytes;  /* written to the log by jh_outcome_log_write */
+  int committed;      /* a COMMITTED record arrived: JH_COMMITTED_* */
+  uint64_t log_max;   /* the log's cap in bytes; 0: jh_task_log_max() */
+  uint64_t log_bytes; /* written to the log by jh_outcome_log_write */
   uint64_t dropped_lines, dropped_bytes; /* kept out by the cap */
   FILE *log; /* where log records go; opened from log_path on first use
                 and then owned by the outcome (see jh_outcome_close_log) */
   const char *log_path; /* borrowed; NULL: log records are only counted */
-  const char *task_id; /* borrowed, prefixes log lines */
+  const char *task_id;  /* borrowed, prefixes log lines */
 } jh_outcome;
 
 /* Write a record's 5-byte header and its head into buf (5 + head_len
@@ -74,9 +74,8 @@ uint32_t jh_wire_header(unsigned char *buf, jh_wire_type type, const void *head,
 
 /* Encode one record into buf (at least 5 + payload bytes; payload is
  * truncated to JH_WIRE_MAX_PAYLOAD). Returns the record length. */
-size_t jh_wire_encode(unsigned char *buf, jh_wire_type type,
-                      const void *head, size_t head_len, const char *text,
-                      size_t text_len);
+size_t jh_wire_encode(unsigned char *buf, jh_wire_type type, const void *head,
+                      size_t head_len, const char *text, size_t text_len);
 
 /* Apply one record's payload to an outcome. Returns 0, -EPROTO for a
  * malformed record, -ENOMEM. */

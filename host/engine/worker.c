@@ -67,8 +67,8 @@ static void on_term(int sig) {
 }
 
 static void worker_main(const jh_pipeline *p, const jh_home *h,
-                        const struct spawn_req *req, int report_fd,
-                        int out_fd, pid_t server) {
+                        const struct spawn_req *req, int report_fd, int out_fd,
+                        pid_t server) {
   struct sigaction sa;
   sigset_t none;
   jh_task_env env;
@@ -158,9 +158,9 @@ static int send_notice(int sock, const struct notice *n, const int *fds,
  * and the next spare is forked while the task runs.
  */
 typedef struct spare {
-  pid_t pid;     /* 0: none */
-  int req;       /* write end of its request pipe */
-  int report;    /* read ends of its report and output pipes */
+  pid_t pid;  /* 0: none */
+  int req;    /* write end of its request pipe */
+  int report; /* read ends of its report and output pipes */
   int out;
 } spare;
 
@@ -195,8 +195,8 @@ static void spare_main(const jh_pipeline *p, const jh_home *h, int req_fd,
 }
 
 /* Fork a spare: 0, or a negative errno. */
-static int spare_make(const jh_pipeline *p, const jh_home *h, int sock,
-                      int sfd, spare *sp) {
+static int spare_make(const jh_pipeline *p, const jh_home *h, int sock, int sfd,
+                      spare *sp) {
   int report[2], out[2], req[2], rc = 0;
   pid_t self = getpid();
   if (pipe2(report, O_CLOEXEC) != 0)
@@ -441,8 +441,8 @@ static int recv_notice(jh_forkserver *fs, struct notice *n, int fds[2],
   msg.msg_control = ctl.buf;
   msg.msg_controllen = sizeof(ctl.buf);
   do
-    got = recvmsg(fs->sock, &msg, MSG_CMSG_CLOEXEC |
-                                      (blocking ? 0 : MSG_DONTWAIT));
+    got = recvmsg(fs->sock, &msg,
+                  MSG_CMSG_CLOEXEC | (blocking ? 0 : MSG_DONTWAIT));
   while (got < 0 && errno == EINTR);
   if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
     return 0;
@@ -490,8 +490,7 @@ int jh_forkserver_collect(jh_forkserver *fs, const jh_forkserver_events *ev) {
   int fds[2];
 
   while (!fs->dead && recv_notice(fs, &n, fds, 0) == 1) {
-    if (n.type == NOTICE_SPAWNED && n.err == 0 && fds[0] >= 0 &&
-        fds[1] >= 0) {
+    if (n.type == NOTICE_SPAWNED && n.err == 0 && fds[0] >= 0 && fds[1] >= 0) {
       /* the fork server made both read ends non-blocking (spare_make) */
       ev->spawned(ev->arg, (size_t)n.task_index, 0, n.pid, fds[0], fds[1]);
       continue;
@@ -500,8 +499,8 @@ int jh_forkserver_collect(jh_forkserver *fs, const jh_forkserver_events *ev) {
       if (fds[i] >= 0)
         close(fds[i]);
     if (n.type == NOTICE_SPAWNED)
-      ev->spawned(ev->arg, (size_t)n.task_index, n.err ? n.err : -EPROTO, 0,
-                  -1, -1);
+      ev->spawned(ev->arg, (size_t)n.task_index, n.err ? n.err : -EPROTO, 0, -1,
+                  -1);
     else if (n.type == NOTICE_EXITED)
       ev->exited(ev->arg, n.pid, n.status);
   }

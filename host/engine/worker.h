@@ -17,9 +17,9 @@
  * A worker already has the plugins and the job loaded. It dies with the
  * fork server, which dies with the host (PR_SET_PDEATHSIG); should the fork
  * server die alone, the host starts another. SIGTERM becomes the task's
- * cancel flag; SIGINT and SIGHUP are ignored (the host decides). The host writes what it prints to the task log.
- * Whatever the plugin does — crash, abort, exit, hang — ends only the
- * worker.
+ * cancel flag; SIGINT and SIGHUP are ignored (the host decides). The host
+ * writes what it prints to the task log. Whatever the plugin does — crash,
+ * abort, exit, hang — ends only the worker.
  */
 #ifndef JH_WORKER_H
 #define JH_WORKER_H
@@ -33,13 +33,13 @@
 #include "wire.h"
 
 typedef struct jh_worker {
-  pid_t pid;          /* 0 when none */
-  int fd;             /* read end of the report pipe; -1 once at EOF */
-  int out_fd;         /* read end of its stdout/stderr; -1 once at EOF */
+  pid_t pid;  /* 0 when none */
+  int fd;     /* read end of the report pipe; -1 once at EOF */
+  int out_fd; /* read end of its stdout/stderr; -1 once at EOF */
   jh_wire_reader reader;
-  int exited;         /* the fork server reported its end */
-  int status;         /* its wait status */
-  int proto_error;    /* it sent a malformed record */
+  int exited;      /* the fork server reported its end */
+  int status;      /* its wait status */
+  int proto_error; /* it sent a malformed record */
 } jh_worker;
 
 typedef struct jh_forkserver jh_forkserver;

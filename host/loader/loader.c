@@ -218,8 +218,8 @@ int jh_descriptor_check(const jobhost_plugin *d, char *why, size_t size) {
   if (d->name == NULL || d->name[0] == '\0')
     return why_set(why, size, JOBHOST_ECONFIG, "descriptor has no name");
   if (d->version == NULL || d->version[0] == '\0')
-    return why_set(why, size, JOBHOST_ECONFIG,
-                   "plugin '%s' has no version", d->name);
+    return why_set(why, size, JOBHOST_ECONFIG, "plugin '%s' has no version",
+                   d->name);
 
   if (d->task_types != NULL) {
     for (; d->task_types[ntasks].name != NULL; ntasks++) {
@@ -265,8 +265,7 @@ int jh_descriptor_check(const jobhost_plugin *d, char *why, size_t size) {
   }
   if (ntasks == 0 && npackages == 0)
     return why_set(why, size, JOBHOST_ECONFIG,
-                   "plugin '%s' provides no task type and no package",
-                   d->name);
+                   "plugin '%s' provides no task type and no package", d->name);
   return 0;
 }
 
@@ -690,10 +689,8 @@ int jh_registry_load(const char *const *dirs, size_t ndirs, jh_registry **out) {
 }
 
 void jh_registry_keep_only(jh_registry *reg,
-                           const jobhost_task_type *const *used,
-                           size_t nused,
-                           const jobhost_package *const *pkgs,
-                           size_t npkgs) {
+                           const jobhost_task_type *const *used, size_t nused,
+                           const jobhost_package *const *pkgs, size_t npkgs) {
   for (size_t i = 0; i < reg->nplugins; i++) {
     const jobhost_task_type *t = reg->plugins[i].desc->task_types;
     const jobhost_package *pk = reg->plugins[i].desc->packages;

@@ -86,10 +86,8 @@ const jobhost_package *jh_registry_package(const jh_registry *reg,
  * afterwards except through the kept task types.
  */
 void jh_registry_keep_only(jh_registry *reg,
-                           const jobhost_task_type *const *used,
-                           size_t nused,
-                           const jobhost_package *const *pkgs,
-                           size_t npkgs);
+                           const jobhost_task_type *const *used, size_t nused,
+                           const jobhost_package *const *pkgs, size_t npkgs);
 
 /*
  * jh_descriptor_check — the rules a descriptor must meet, without the

@@ -172,8 +172,7 @@ static int make_folders(const jh_home *h, char *err, size_t errsize) {
   return rc;
 }
 
-int jh_home_open(const char *cli_root, jh_home *h, char *err,
-                 size_t errsize) {
+int jh_home_open(const char *cli_root, jh_home *h, char *err, size_t errsize) {
   int rc;
   if (h == NULL)
     return -EINVAL;

@@ -92,17 +92,19 @@ static const char *const migrations[] = {
 /* ---- states and times ---- */
 
 static const char *const state_names[] = {
-    [JH_STATE_NOT_STARTED] = "NotStarted", [JH_STATE_RUNNING] = "Running",
-    [JH_STATE_SUCCEEDED] = "Succeeded",    [JH_STATE_WARNING] = "Warning",
-    [JH_STATE_ERROR] = "Error",            [JH_STATE_BLOCKED] = "Blocked",
-    [JH_STATE_SKIPPED] = "Skipped",        [JH_STATE_CANCELLED] = "Cancelled",
+    [JH_STATE_NOT_STARTED] = "NotStarted",
+    [JH_STATE_RUNNING] = "Running",
+    [JH_STATE_SUCCEEDED] = "Succeeded",
+    [JH_STATE_WARNING] = "Warning",
+    [JH_STATE_ERROR] = "Error",
+    [JH_STATE_BLOCKED] = "Blocked",
+    [JH_STATE_SKIPPED] = "Skipped",
+    [JH_STATE_CANCELLED] = "Cancelled",
     [JH_STATE_INTERRUPTED] = "Interrupted"};
 
 #define JH_NSTATES (sizeof(state_names) / sizeof(state_names[0]))
 
-static int state_valid(jh_state s) {
-  return (unsigned)s < JH_NSTATES;
-}
+static int state_valid(jh_state s) { return (unsigned)s < JH_NSTATES; }
 
 const char *jh_state_name(jh_state s) {
   return state_valid(s) ? state_names[s] : "Unknown";
@@ -129,9 +131,7 @@ static int prepare(jh_store *s, const char *sql, sqlite3_stmt **st) {
   return (jh_db_errcode(s->db) & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EIO;
 }
 
-static void finalize(jh_store *s, sqlite3_stmt *st) {
-  jh_db_done(s->db, st);
-}
+static void finalize(jh_store *s, sqlite3_stmt *st) { jh_db_done(s->db, st); }
 
 /* Step a statement that returns no row. */
 static int step_done(jh_store *s, sqlite3_stmt *st, const char *what) {
@@ -143,13 +143,9 @@ static int step_row(jh_store *s, sqlite3_stmt *st, const char *what) {
   return jh_db_step(s->db, st, what);
 }
 
-static int begin(jh_store *s) {
-  return jh_db_begin(s->db);
-}
+static int begin(jh_store *s) { return jh_db_begin(s->db); }
 
-static int commit(jh_store *s) {
-  return jh_db_commit(s->db);
-}
+static int commit(jh_store *s) { return jh_db_commit(s->db); }
 
 int jh_store_batch_begin(jh_store *s) {
   if (s == NULL)
@@ -172,9 +168,7 @@ int jh_store_batch_end(jh_store *s) {
 }
 
 /* Undo a failed transaction; keeps the message of the original failure. */
-static void rollback(jh_store *s) {
-  jh_db_rollback(s->db);
-}
+static void rollback(jh_store *s) { jh_db_rollback(s->db); }
 
 /* End a transaction: commit when rc is 0, else roll back. Returns rc or
  * the commit failure. */
@@ -215,8 +209,7 @@ static int column_dup(sqlite3_stmt *st, int col, char **out) {
   return 0;
 }
 
-static int column_state(jh_store *s, sqlite3_stmt *st, int col,
-                        jh_state *out) {
+static int column_state(jh_store *s, sqlite3_stmt *st, int col, jh_state *out) {
   const unsigned char *v = sqlite3_column_text(st, col);
   if (v == NULL || jh_state_parse((const char *)v, out) != 0)
     return jh_db_fail(s->db, -EIO, "unknown state '%s' in the store",
@@ -319,8 +312,8 @@ static int select_rows(jh_store *s, const char *sql, params p, const char *what,
 /* ---- opening and migrations ---- */
 
 static int migrate(jh_store *s, const char *path, char *err, size_t errsize) {
-  int version, rc = jh_db_migrate(s->db, migrations, JH_SCHEMA_VERSION,
-                                  &version);
+  int version,
+      rc = jh_db_migrate(s->db, migrations, JH_SCHEMA_VERSION, &version);
   if (rc == -EPROTO) {
     snprintf(err, errsize,
              "store %s has schema version %d, which this jobhost does not "
@@ -337,8 +330,7 @@ static int migrate(jh_store *s, const char *path, char *err, size_t errsize) {
   return 0;
 }
 
-int jh_store_open(const char *path, jh_store **out, char *err,
-                  size_t errsize) {
+int jh_store_open(const char *path, jh_store **out, char *err, size_t errsize) {
   char why[384];
   jh_store *s;
   int rc;
@@ -394,9 +386,7 @@ const char *jh_store_errmsg(jh_store *s) {
   return s != NULL ? jh_db_errmsg(s->db) : "no store";
 }
 
-int jh_store_schema_version(jh_store *s) {
-  return s != NULL ? s->version : 0;
-}
+int jh_store_schema_version(jh_store *s) { return s != NULL ? s->version : 0; }
 
 /* ---- the "host process gone" rule ---- */
 
@@ -422,8 +412,9 @@ static long long proc_start_time(long pid) {
   if (p[2] == 'Z' || p[2] == 'X')
     return -1;
   /* after ") ": field 3 (state) ... field 22 (starttime) */
-  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
-                    "%*d %*d %*d %*d %*d %*d %lld",
+  if (sscanf(p + 2,
+             "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+             "%*d %*d %*d %*d %*d %*d %lld",
              &start) != 1)
     return 0;
   return start;
@@ -539,7 +530,7 @@ static void row_set_ms(sqlite3_stmt *st, int col, int64_t *out) {
              : (int64_t)sqlite3_column_int64(st, col);
 }
 
-#define JOB_COLS                                                              \
+#define JOB_COLS                                                               \
   "id, job_id, pipeline_path, state, started_ms, ended_ms, pid, message,"      \
   " host_start, select_task, select_from, select_to"
 
@@ -600,8 +591,7 @@ static int job_read(jh_store *s, int64_t instance, jh_job_row *out) {
 }
 
 static int job_insert(jh_store *s, const char *job_id,
-                      const char *pipeline_path, long pid,
-                      int64_t *instance) {
+                      const char *pipeline_path, long pid, int64_t *instance) {
   static const char sql[] =
       "INSERT INTO job_instances (job_id, pipeline_path, state, started_ms,"
       " pid, host_start) VALUES (?1, ?2, 'Running', ?3, ?4, ?5)";
@@ -724,8 +714,7 @@ static int job_set_cancel(jh_store *s, int64_t instance, int level) {
              PARAMS(JH_DB_INT(instance), JH_DB_INT(level)), "request cancel");
 }
 
-static int cancel_locked(jh_store *s, int64_t instance, int level,
-                         long *pid) {
+static int cancel_locked(jh_store *s, int64_t instance, int level, long *pid) {
   jh_job_row row;
   int rc = job_read(s, instance, &row);
   if (rc != 0)
@@ -794,7 +783,8 @@ int jh_store_job_get(jh_store *s, int64_t instance, jh_job_row *out) {
     return -EINVAL;
   memset(out, 0, sizeof(*out));
   rc = job_read(s, instance, out);
-  if (rc != 0 || out->state != JH_STATE_RUNNING || host_alive(out->pid, out->host_start))
+  if (rc != 0 || out->state != JH_STATE_RUNNING ||
+      host_alive(out->pid, out->host_start))
     return rc;
   /* Its host is gone: record that, then read the row as it now stands. */
   rc = reap_tx(s, out->job_id);
@@ -985,8 +975,8 @@ int jh_store_task_record(jh_store *s, int64_t instance, const char *task_id,
   return task_insert_fail(s, rc);
 }
 
-#define TASK_COLS                                                             \
-  "id, task_id, task_type, level, attempt, state, started_ms, ended_ms,"      \
+#define TASK_COLS                                                              \
+  "id, task_id, task_type, level, attempt, state, started_ms, ended_ms,"       \
   " produced_output, counters_json, message, log_path"
 
 static void task_row_clear(jh_task_row *r) {
@@ -1053,11 +1043,11 @@ static int read_task_and_instance(jh_store *s, sqlite3_stmt *st, void *out) {
 
 int jh_store_task_last(jh_store *s, const char *job_id, const char *task_id,
                        jh_task_row *out, int64_t *instance) {
-  static const char sql[] =
-      "SELECT " TASK_COLS ", job_instance FROM task_instances"
-      " WHERE task_id = ?2 AND job_instance IN"
-      " (SELECT id FROM job_instances WHERE job_id = ?1)"
-      " ORDER BY id DESC LIMIT 1";
+  static const char sql[] = "SELECT " TASK_COLS
+                            ", job_instance FROM task_instances"
+                            " WHERE task_id = ?2 AND job_instance IN"
+                            " (SELECT id FROM job_instances WHERE job_id = ?1)"
+                            " ORDER BY id DESC LIMIT 1";
   struct task_and_instance t = {out, instance};
 
   if (out != NULL)

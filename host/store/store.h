@@ -36,9 +36,9 @@ typedef enum jh_state {
   JH_STATE_WARNING,
   JH_STATE_ERROR,
   JH_STATE_BLOCKED,
-  JH_STATE_SKIPPED,     /* task: a parent did not succeed with output */
+  JH_STATE_SKIPPED, /* task: a parent did not succeed with output */
   JH_STATE_CANCELLED,
-  JH_STATE_INTERRUPTED  /* job: its host died while it was Running */
+  JH_STATE_INTERRUPTED /* job: its host died while it was Running */
 } jh_state;
 
 /* "NotStarted", "Running", "Succeeded", "Warning", "Error", "Blocked",
@@ -142,7 +142,7 @@ typedef struct jh_job_row {
   long pid;
   long long host_start; /* when the host process started (clock ticks
                            since boot), to tell a reused pid; 0: unknown */
-  char *message; /* may be NULL */
+  char *message;        /* may be NULL */
   /* the steps the run was given, which its resume keeps: --task, or
    * --from and --to (NULL when not given) */
   char *select_task;

@@ -35,12 +35,12 @@
 
 /* Prefixes of the YAML lines, by place. */
 #define P_TOP ""
-#define P_ITEM "  - "     /* first line of a connector or connection */
-#define P_FIELD "    "    /* other lines of one */
-#define P_SUB "      "    /* lines of a connector's thresholds */
-#define P_JOB "  "        /* keys of the job */
-#define P_TASK "    - "   /* first line of a task */
-#define P_TFIELD "      " /* other lines of a task */
+#define P_ITEM "  - "        /* first line of a connector or connection */
+#define P_FIELD "    "       /* other lines of one */
+#define P_SUB "      "       /* lines of a connector's thresholds */
+#define P_JOB "  "           /* keys of the job */
+#define P_TASK "    - "      /* first line of a task */
+#define P_TFIELD "      "    /* other lines of a task */
 #define P_TLIST "        - " /* items of a task's list */
 
 /* An element of one of the input files. */
@@ -56,11 +56,11 @@ typedef struct xnodes {
 
 /* A task of the job. */
 typedef struct xtask {
-  xnode el;   /* the task element (inline, or declared at the top level) */
-  xnode over; /* the override naming it (n NULL: none) */
-  xnode step; /* the Step naming it (n NULL: none) */
-  xnode ref;  /* where the job names it: el, the Step or the override */
-  const char *id;        /* explicit or made; pooled */
+  xnode el;       /* the task element (inline, or declared at the top level) */
+  xnode over;     /* the override naming it (n NULL: none) */
+  xnode step;     /* the Step naming it (n NULL: none) */
+  xnode ref;      /* where the job names it: el, the Step or the override */
+  const char *id; /* explicit or made; pooled */
   const char *made_from; /* the id the scheme gave, when the id was made */
   const jobhost_task_type *tt;
   int dropped; /* left out: no plugin provides the type */
@@ -88,8 +88,8 @@ typedef struct ctx {
   xnodes connectors, connections, jobs, decls;
   xnodes left_out;     /* top-level elements not imported */
   xnodes job_left_out; /* children of the job not imported */
-  int bad_roots;      /* files whose root is not ConfigurationFile */
-  size_t job_entries; /* children of the job that name a task */
+  int bad_roots;       /* files whose root is not ConfigurationFile */
+  size_t job_entries;  /* children of the job that name a task */
   xnode job;
   xtask *tasks;
   size_t ntasks, cap_tasks;
@@ -229,7 +229,8 @@ char *jh_xml_snake(const char *name) {
     if (ch >= 'A' && ch <= 'Z') {
       unsigned char prev = i > 0 ? (unsigned char)name[i - 1] : '_';
       unsigned char next = (unsigned char)name[i + 1];
-      int prev_low = (prev >= 'a' && prev <= 'z') || (prev >= '0' && prev <= '9');
+      int prev_low = (prev >= 'a' && prev <= 'z') ||
+                     (prev >= '0' && prev <= '9');
       int prev_up = prev >= 'A' && prev <= 'Z';
       int next_low = next >= 'a' && next <= 'z';
       if (prev_low || (prev_up && next_low))
@@ -384,8 +385,7 @@ static void unsupported(ctx *c, size_t fi, jh_xml_pos p, const char *fmt, ...) {
             ap);
   else
     vreport(c, JH_DIAG_ERROR, fi, p,
-            " (--lenient imports the rest and keeps it as a comment)", fmt,
-            ap);
+            " (--lenient imports the rest and keeps it as a comment)", fmt, ap);
   va_end(ap);
 }
 
@@ -420,8 +420,8 @@ static void em_end(ctx *c, jh_xml_origin o) {
 static int plain_ok(const char *s) {
   /* YAML 1.1 words another reader could take for a boolean or null;
    * "true" and "false" stay plain: they are the booleans written */
-  static const char *const words[] = {"yes", "no", "on", "off",
-                                      "null", "y", "n"};
+  static const char *const words[] = {"yes",  "no", "on", "off",
+                                      "null", "y",  "n"};
   unsigned char first = (unsigned char)s[0];
   if (!((first >= 'A' && first <= 'Z') || (first >= 'a' && first <= 'z') ||
         (first >= '0' && first <= '9') || first == '_' || first == '/'))
@@ -502,8 +502,8 @@ static void em_comment_text(ctx *c, const char *s) {
 }
 
 /* "PREFIXkey: value" */
-static void em_key(ctx *c, jh_xml_origin o, const char *prefix,
-                   const char *key, const char *value) {
+static void em_key(ctx *c, jh_xml_origin o, const char *prefix, const char *key,
+                   const char *value) {
   em_puts(c, prefix);
   em_puts(c, key);
   em_puts(c, ": ");
@@ -561,10 +561,9 @@ static void em_left_out_node(ctx *c, xnode x, const char *prefix,
                              const char *why) {
   jh_xml_pos p = node_pos(c, x);
   const char *id = get(c, x.n, "Identifier");
-  em_comment(c, origin(x.fi, p), prefix,
-             "left out: <%s%s%s%s> at %s:%d (%s)", elem_name(c, x.n),
-             id ? " Identifier=\"" : "", id ? id : "", id ? "\"" : "",
-             c->files[x.fi].path, p.line, why);
+  em_comment(c, origin(x.fi, p), prefix, "left out: <%s%s%s%s> at %s:%d (%s)",
+             elem_name(c, x.n), id ? " Identifier=\"" : "", id ? id : "",
+             id ? "\"" : "", c->files[x.fi].path, p.line, why);
 }
 
 /* An attribute in a foreign namespace, or text inside an element: never
@@ -590,8 +589,7 @@ static void check_text(ctx *c, size_t fi, const xmlNode *t, const char *in,
   x.n = (xmlNode *)t->parent;
   unsupported(c, fi, node_pos(c, x),
               "unsupported text inside %s: it contains elements only", in);
-  em_comment(c, node_origin(c, x), prefix, "left out: the text inside %s",
-             in);
+  em_comment(c, node_origin(c, x), prefix, "left out: the text inside %s", in);
 }
 
 /* ---- collect the top level ---- */
@@ -602,7 +600,8 @@ static void collect_child(ctx *c, size_t fi, xmlNode *n) {
   if (!is_im(n)) {
     unsupported(c, fi, node_pos(c, x),
                 "unsupported element '%s' in ConfigurationFile: not in "
-                "namespace %s", elem_name(c, n), JH_XML_NAMESPACE);
+                "namespace %s",
+                elem_name(c, n), JH_XML_NAMESPACE);
     push(c, &c->left_out, fi, n);
   } else if (strcmp(name, "Connector") == 0) {
     push(c, &c->connectors, fi, n);
@@ -616,7 +615,8 @@ static void collect_child(ctx *c, size_t fi, xmlNode *n) {
     unsupported(c, fi, node_pos(c, x),
                 "unsupported element '%s' in ConfigurationFile; jobhost "
                 "reads Connector, Connection, Job and task elements "
-                "(...Task)", name);
+                "(...Task)",
+                name);
     push(c, &c->left_out, fi, n);
   }
 }
@@ -627,8 +627,10 @@ static void collect_file(ctx *c, size_t fi) {
 
   if (root == NULL) {
     c->bad_roots++;
-    error_at(c, fi, (jh_xml_pos){0, 0}, "no root element: expected "
-             "<ConfigurationFile xmlns=\"%s\">", JH_XML_NAMESPACE);
+    error_at(c, fi, (jh_xml_pos){0, 0},
+             "no root element: expected "
+             "<ConfigurationFile xmlns=\"%s\">",
+             JH_XML_NAMESPACE);
     return;
   }
   if (!is_im(root) || strcmp(name_of(root), "ConfigurationFile") != 0) {
@@ -644,12 +646,14 @@ static void collect_file(ctx *c, size_t fi) {
   for (const xmlAttr *a = root->properties; a != NULL; a = a->next)
     unsupported(c, fi, attr_pos(c, fi, a),
                 "unsupported attribute '%s' on ConfigurationFile: it takes "
-                "none", attr_name(c, a));
+                "none",
+                attr_name(c, a));
   for (xmlNode *n = root->children; n != NULL; n = n->next) {
     if (n->type == XML_ELEMENT_NODE) {
       collect_child(c, fi, n);
     } else if (n->type == XML_TEXT_NODE && !is_blank(n->content)) {
-      unsupported(c, fi, node_pos(c, x), "unsupported text inside "
+      unsupported(c, fi, node_pos(c, x),
+                  "unsupported text inside "
                   "ConfigurationFile: it contains elements only");
     }
   }
@@ -697,7 +701,8 @@ static int select_job(ctx *c) {
   if (c->jobs.n > 1) {
     error_at(c, c->jobs.v[1].fi, node_pos(c, c->jobs.v[1]),
              "%zu jobs found (%s): a pipeline holds one job; choose one with "
-             "'jobhost import-xml --job ID'", c->jobs.n, ids);
+             "'jobhost import-xml --job ID'",
+             c->jobs.n, ids);
     return -1;
   }
   c->job = c->jobs.v[0];
@@ -760,7 +765,8 @@ static void step_task(ctx *c, xnode step) {
   if (decl == NULL) {
     error_at(c, step.fi, node_pos(c, step),
              "Step names task '%s', which no file declares at the top level "
-             "of ConfigurationFile", JH_Q(id));
+             "of ConfigurationFile",
+             JH_Q(id));
     return;
   }
   t = add_task(c, *decl, step);
@@ -779,7 +785,8 @@ static void override_task(ctx *c, xnode over) {
   if (id == NULL) {
     error_at(c, over.fi, node_pos(c, over),
              "missing Identifier on %s: expected the identifier of the "
-             "top-level %s it changes", name, base);
+             "top-level %s it changes",
+             name, base);
     return;
   }
   decl = find_decl(c, id, base);
@@ -792,7 +799,8 @@ static void override_task(ctx *c, xnode over) {
     else
       error_at(c, over.fi, node_pos(c, over),
                "%s names '%s', but no file declares a %s with that "
-               "Identifier at the top level", name, JH_Q(id), base);
+               "Identifier at the top level",
+               name, JH_Q(id), base);
     return;
   }
   t = add_task(c, *decl, over);
@@ -827,7 +835,8 @@ static void build_tasks(ctx *c) {
       else
         unsupported(c, x.fi, node_pos(c, x),
                     "unsupported element '%s' in Job; a Job contains task "
-                    "elements (...Task), Step and ...TaskOverride", name);
+                    "elements (...Task), Step and ...TaskOverride",
+                    name);
       push(c, &c->job_left_out, x.fi, n);
     }
   }
@@ -884,7 +893,8 @@ static void resolve_types(ctx *c) {
     t->dropped = 1;
     unsupported(c, t->ref.fi, node_pos(c, t->ref),
                 "unsupported task type '%s': no loaded plugin provides it; "
-                "task types: %s", type, task_type_list(c));
+                "task types: %s",
+                type, task_type_list(c));
   }
 }
 
@@ -934,8 +944,8 @@ static void assign_ids(ctx *c) {
           strcmp(c->tasks[j].id, t->id) == 0) {
         error_at(c, t->ref.fi, node_pos(c, t->ref),
                  "task '%s' is in job '%s' twice (first at %s:%d): a job "
-                 "holds a task once", JH_Q(t->id),
-                 JH_Q(get(c, c->job.n, "Identifier")),
+                 "holds a task once",
+                 JH_Q(t->id), JH_Q(get(c, c->job.n, "Identifier")),
                  c->files[c->tasks[j].ref.fi].path,
                  node_pos(c, c->tasks[j].ref).line);
         break;
@@ -974,7 +984,8 @@ static void no_children(ctx *c, xnode x, const char *prefix) {
       continue;
     unsupported(c, x.fi, node_pos(c, ch),
                 "unsupported element '%s' in %s: jobhost reads its "
-                "attributes only", elem_name(c, n), name_of(x.n));
+                "attributes only",
+                elem_name(c, n), name_of(x.n));
     em_left_out_node(c, ch, prefix, "not supported");
   }
 }
@@ -987,8 +998,7 @@ static int display_name(ctx *c, size_t fi, const xmlAttr *a,
   if (lang == 0)
     return 0;
   if (lang == 1)
-    em_key(c, attr_origin(c, fi, a), prefix, "display_name",
-           attr_value(c, a));
+    em_key(c, attr_origin(c, fi, a), prefix, "display_name", attr_value(c, a));
   else
     em_comment(c, attr_origin(c, fi, a), prefix, "%s: %s",
                (const char *)a->name, attr_value(c, a));
@@ -1055,8 +1065,8 @@ static void write_connector(ctx *c, xnode x) {
   for (const xmlAttr *a = x.n->properties; a != NULL; a = a->next) {
     const char *name = (const char *)a->name, *key;
     if (foreign_attr(c, x.fi, a, "Connector", P_FIELD) ||
-        strcmp(name, "Identifier") == 0 ||
-        display_name(c, x.fi, a, P_FIELD) || threshold_key(c, name, &key))
+        strcmp(name, "Identifier") == 0 || display_name(c, x.fi, a, P_FIELD) ||
+        threshold_key(c, name, &key))
       continue;
     if (strcmp(name, "Agent") == 0) {
       em_key(c, attr_origin(c, x.fi, a), P_FIELD, "agent", attr_value(c, a));
@@ -1065,7 +1075,8 @@ static void write_connector(ctx *c, xnode x) {
     } else {
       unsupported(c, x.fi, attr_pos(c, x.fi, a),
                   "unsupported attribute '%s' on Connector; Connector takes "
-                  "%s", name, connector_attrs(c));
+                  "%s",
+                  name, connector_attrs(c));
       em_left_out_attr(c, x.fi, a, P_FIELD);
     }
   }
@@ -1082,7 +1093,8 @@ static const char *connection_package(ctx *c, xnode x, const char *id) {
   if (a == NULL) {
     error_at(c, x.fi, node_pos(c, x),
              "missing Package on Connection '%s': expected an Identity "
-             "Manager package such as Usercube.CSV@0000001", JH_Q(id));
+             "Manager package such as Usercube.CSV@0000001",
+             JH_Q(id));
     return NULL;
   }
   im = attr_value(c, a);
@@ -1091,7 +1103,8 @@ static const char *connection_package(ctx *c, xnode x, const char *id) {
     unsupported(c, x.fi, attr_pos(c, x.fi, a),
                 "unsupported package '%s' on Connection '%s'; jobhost has "
                 "csv (Usercube.CSV, Usercube.CSV.Complete) and ldap "
-                "(Usercube.LDAP, Usercube.AD)", JH_Q(im), JH_Q(id));
+                "(Usercube.LDAP, Usercube.AD)",
+                JH_Q(im), JH_Q(id));
   return pkg;
 }
 
@@ -1109,8 +1122,7 @@ static void write_connection(ctx *c, xnode x) {
   for (const xmlAttr *a = x.n->properties; a != NULL; a = a->next) {
     const char *name = (const char *)a->name;
     if (foreign_attr(c, x.fi, a, "Connection", P_FIELD) ||
-        strcmp(name, "Identifier") == 0 ||
-        display_name(c, x.fi, a, P_FIELD))
+        strcmp(name, "Identifier") == 0 || display_name(c, x.fi, a, P_FIELD))
       continue;
     if (strcmp(name, "Connector") == 0) {
       em_key(c, attr_origin(c, x.fi, a), P_FIELD, "connector",
@@ -1260,8 +1272,8 @@ static void task_attr(ctx *c, const xtask *t, size_t fi, const xmlAttr *a) {
 static void task_attrs_write(ctx *c, const xtask *t) {
   for (const xmlAttr *a = t->el.n->properties; a != NULL; a = a->next) {
     const char *name = (const char *)a->name;
-    if (a->ns == NULL && (strcmp(name, "Identifier") == 0 ||
-                          strcmp(name, "Level") == 0))
+    if (a->ns == NULL &&
+        (strcmp(name, "Identifier") == 0 || strcmp(name, "Level") == 0))
       continue;
     if (t->over.n != NULL && a->ns == NULL && find_attr(t->over.n, name))
       continue;
@@ -1271,8 +1283,8 @@ static void task_attrs_write(ctx *c, const xtask *t) {
     return;
   for (const xmlAttr *a = t->over.n->properties; a != NULL; a = a->next) {
     const char *name = (const char *)a->name;
-    if (a->ns == NULL && (strcmp(name, "Identifier") == 0 ||
-                          strcmp(name, "Level") == 0))
+    if (a->ns == NULL &&
+        (strcmp(name, "Identifier") == 0 || strcmp(name, "Level") == 0))
       continue;
     task_attr(c, t, t->over.fi, a);
   }
@@ -1317,7 +1329,8 @@ static void step_attrs(ctx *c, const xtask *t) {
       continue;
     unsupported(c, t->step.fi, attr_pos(c, t->step.fi, a),
                 "unsupported attribute '%s' on Step; Step takes Identifier "
-                "(or Task) and Level", name);
+                "(or Task) and Level",
+                name);
     em_left_out_attr(c, t->step.fi, a, P_TFIELD);
   }
   no_children(c, t->step, P_TFIELD);
@@ -1448,7 +1461,8 @@ static void task_other_children(ctx *c, const xtask *t) {
         continue;
       unsupported(c, ch.fi, node_pos(c, ch),
                   "unsupported element '%s' in %s: an override changes "
-                  "attributes only", elem_name(c, n), name_of(t->over.n));
+                  "attributes only",
+                  elem_name(c, n), name_of(t->over.n));
       em_left_out_node(c, ch, P_TFIELD, "not supported");
     }
 }
@@ -1461,10 +1475,13 @@ static void write_task(ctx *c, const xtask *t) {
   }
   em_key(c, at, P_TASK, "id", t->id);
   if (t->made_from != NULL && strcmp(t->made_from, t->id) != 0)
-    em_comment(c, at, P_TFIELD, "no Identifier in the XML: id made by "
-               "jobhost (%s was taken)", t->made_from);
+    em_comment(c, at, P_TFIELD,
+               "no Identifier in the XML: id made by "
+               "jobhost (%s was taken)",
+               t->made_from);
   else if (t->made_from != NULL)
-    em_comment(c, at, P_TFIELD, "no Identifier in the XML: id made by "
+    em_comment(c, at, P_TFIELD,
+               "no Identifier in the XML: id made by "
                "jobhost, <Connector|Job>_<Task>[_<SynchronizationMode>]");
   em_key(c, node_origin(c, t->el), P_TFIELD, "type", name_of(t->el.n));
   task_level(c, t);
@@ -1494,7 +1511,8 @@ static void job_attr(ctx *c, const xmlAttr *a) {
     unsupported(c, fi, attr_pos(c, fi, a),
                 "unsupported attribute '%s' on Job; Job takes Identifier, "
                 "DisplayName_L1..L16, Agent, CronTabExpression, "
-                "MaxTaskBatchSize", name);
+                "MaxTaskBatchSize",
+                name);
     em_left_out_attr(c, fi, a, P_JOB);
   }
 }
@@ -1508,11 +1526,13 @@ static int job_has_tasks(ctx *c) {
   if (c->job_entries == 0)
     error_at(c, c->job.fi, node_pos(c, c->job),
              "job '%s' has no task: expected task elements (...Task), Step "
-             "or ...TaskOverride", JH_Q(id));
+             "or ...TaskOverride",
+             JH_Q(id));
   else if (c->diags->nerrors == c->errors_before)
     error_at(c, c->job.fi, node_pos(c, c->job),
              "job '%s' has no task left once the unsupported ones are left "
-             "out", JH_Q(id));
+             "out",
+             JH_Q(id));
   return 0;
 }
 
@@ -1549,7 +1569,8 @@ static void left_out_in_root(ctx *c, size_t fi) {
 /* The header: sources, and what the input holds that is not imported. */
 static void write_header(ctx *c) {
   jh_xml_origin none = {-1, 0, 0};
-  em_comment(c, none, P_TOP, "Imported from Identity Manager configuration "
+  em_comment(c, none, P_TOP,
+             "Imported from Identity Manager configuration "
              "by jobhost import-xml:");
   for (size_t i = 0; i < c->nfiles; i++)
     em_comment(c, none, P_TOP, "  %s", c->files[i].path);
@@ -1570,7 +1591,8 @@ static void write_header(ctx *c) {
   for (size_t i = 0; i < c->nfiles; i++)
     left_out_in_root(c, i);
   if (c->opt.job_only && c->connectors.n + c->connections.n > 0)
-    em_comment(c, none, P_TOP, "Connector and Connection elements left out "
+    em_comment(c, none, P_TOP,
+               "Connector and Connection elements left out "
                "(--job-only)");
   em_puts(c, "version: 1");
   em_end(c, none);

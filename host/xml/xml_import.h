@@ -90,11 +90,11 @@ typedef struct jh_xml_origin {
 } jh_xml_origin;
 
 typedef struct jh_xml_output {
-  char *yaml;             /* the pipeline text, NUL-terminated; owned */
+  char *yaml; /* the pipeline text, NUL-terminated; owned */
   size_t len;
   jh_xml_origin *origins; /* origins[i]: where YAML line i + 1 comes from */
   size_t nlines;
-  char **files;           /* the input paths, as given; owned */
+  char **files; /* the input paths, as given; owned */
   size_t nfiles;
 } jh_xml_output;
 

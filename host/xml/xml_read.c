@@ -22,7 +22,8 @@
 
 /* libxml2 options: no network, line numbers past 65535; nothing that
  * loads or expands (no NOENT, DTDLOAD, DTDATTR, DTDVALID, XINCLUDE, HUGE). */
-#define PARSE_OPTIONS (XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_NOCDATA)
+#define PARSE_OPTIONS                                                          \
+  (XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_NOCDATA)
 
 /* ---- reading the bytes ---- */
 
@@ -110,8 +111,9 @@ static int read_file(const char *path, jh_xml_file *f, jh_diags *d) {
     if (S_ISDIR(st.st_mode))
       cannot_read(d, path, EISDIR);
     else
-      jh_diag_error(d, path, 0, 0, "cannot read the XML file: not a regular "
-                                   "file");
+      jh_diag_error(d, path, 0, 0,
+                    "cannot read the XML file: not a regular "
+                    "file");
     return JOBHOST_ECONFIG;
   }
   if (st.st_size > JH_XML_MAX_BYTES) {
@@ -291,8 +293,8 @@ jh_xml_pos jh_xml_attr_pos(const jh_xml_file *f, const xmlAttr *a) {
 typedef struct parse_state {
   jh_xml_file *f;
   jh_diags *diags;
-  size_t errors;    /* errors libxml2 reported */
-  int doctype;      /* a DOCTYPE was met (and parsing stopped) */
+  size_t errors; /* errors libxml2 reported */
+  int doctype;   /* a DOCTYPE was met (and parsing stopped) */
   jh_xml_pos doctype_pos;
 } parse_state;
 
@@ -323,8 +325,8 @@ static void on_error(void *ctx, xmlErrorPtr e) {
                 "XML: %s", msg);
   } else {
     st->errors++;
-    jh_diag_error(st->diags, st->f->path, e->line, e->int2,
-                  "malformed XML: %s", msg);
+    jh_diag_error(st->diags, st->f->path, e->line, e->int2, "malformed XML: %s",
+                  msg);
   }
   free(msg);
 }
@@ -356,10 +358,9 @@ static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *ext_id,
 
 /* The default start-element handler, then note where the start tag
  * ends (as offset + 1 in the element's _private). */
-static void on_start(void *ctx, const xmlChar *localname,
-                     const xmlChar *prefix, const xmlChar *uri, int nns,
-                     const xmlChar **nss, int nattrs, int ndefaulted,
-                     const xmlChar **attrs) {
+static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                     const xmlChar *uri, int nns, const xmlChar **nss,
+                     int nattrs, int ndefaulted, const xmlChar **attrs) {
   xmlParserCtxtPtr ctxt = ctx;
   xmlNodePtr before = ctxt->node;
   long off;
@@ -427,7 +428,8 @@ int jh_xml_read(const char *path, jh_xml_file *f, jh_diags *diags) {
     return -ENOMEM;
   rc = read_file(path, f, diags);
   if (rc == 0 && f->len == 0) {
-    jh_diag_error(diags, path, 1, 1, "file is empty: expected an Identity "
+    jh_diag_error(diags, path, 1, 1,
+                  "file is empty: expected an Identity "
                   "Manager configuration file (<ConfigurationFile ...>)");
     rc = JOBHOST_ECONFIG;
   }

@@ -38,12 +38,12 @@ typedef struct jh_xml_pos {
 } jh_xml_pos;
 
 typedef struct jh_xml_file {
-  char *path;     /* as given; owned */
-  char *text;     /* the file's bytes, NUL-terminated; owned */
+  char *path; /* as given; owned */
+  char *text; /* the file's bytes, NUL-terminated; owned */
   size_t len;
-  size_t *lines;  /* offset of each line's first byte; owned */
+  size_t *lines; /* offset of each line's first byte; owned */
   size_t nlines;
-  xmlDoc *doc;    /* owned */
+  xmlDoc *doc; /* owned */
 } jh_xml_file;
 
 /*

@@ -7,11 +7,10 @@
 
 #include "builtin.h"
 
-static const jobhost_param classify_params[] = {
-    JH_PARAM_ENTITY_TYPES,
-    JH_PARAM_BATCH("batch_size"),
-    JH_PARAM_DIRTY,
-    JOBHOST_PARAM_END};
+static const jobhost_param classify_params[] = {JH_PARAM_ENTITY_TYPES,
+                                                JH_PARAM_BATCH("batch_size"),
+                                                JH_PARAM_DIRTY,
+                                                JOBHOST_PARAM_END};
 
 static const jobhost_task_type classify_task_types[] = {
     {.name = "UpdateClassificationTask",
@@ -22,5 +21,4 @@ static const jobhost_task_type classify_task_types[] = {
     JOBHOST_TASK_TYPE_END};
 
 JOBHOST_PLUGIN_DEFINE("classify", PACKAGE_VERSION,
-                      "Classification of resources", classify_task_types,
-                      NULL);
+                      "Classification of resources", classify_task_types, NULL);

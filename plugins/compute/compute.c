@@ -17,11 +17,8 @@ static const jobhost_param expressions_params[] = {
     JOBHOST_PARAM_END};
 
 static const jobhost_param correlation_params[] = {
-    JH_PARAM_ENTITY_TYPES,
-    JH_PARAM_ALL_ENTITY_TYPE,
-    JH_PARAM_BATCH("batch_size"),
-    JH_PARAM_DIRTY,
-    JOBHOST_PARAM_END};
+    JH_PARAM_ENTITY_TYPES, JH_PARAM_ALL_ENTITY_TYPE,
+    JH_PARAM_BATCH("batch_size"), JH_PARAM_DIRTY, JOBHOST_PARAM_END};
 
 static const jobhost_param role_model_params[] = {
     JH_PARAM_ENTITY_TYPES,

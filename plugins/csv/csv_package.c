@@ -180,8 +180,8 @@ static int read_conf(jobhost_ctx *ctx, csv_conf *c) {
 
   v = setting(ctx, "pad_short_rows");
   if (v != NULL && parse_bool(v, &c->pad_short_rows) != 0)
-    return bad_setting(ctx, c->conn, "pad_short_rows",
-                       "expected true or false", v);
+    return bad_setting(ctx, c->conn, "pad_short_rows", "expected true or false",
+                       v);
 
   v = setting(ctx, "encoding");
   if (v != NULL && strcasecmp(v, "UTF-8") != 0 && strcasecmp(v, "UTF8") != 0)
@@ -348,9 +348,9 @@ static int newest_match(jobhost_ctx *ctx, const csv_conf *c, const char *name,
 
 /* The file setting `name` (value `value`, maybe NULL) designates: 0 and
  * *out (malloc'd) and *sb, or a negative code with the message set. */
-static int resolve_file(jobhost_ctx *ctx, const csv_conf *c,
-                        const char *name, const char *value, int incremental,
-                        char **out, struct stat *sb) {
+static int resolve_file(jobhost_ctx *ctx, const csv_conf *c, const char *name,
+                        const char *value, int incremental, char **out,
+                        struct stat *sb) {
   *out = NULL;
   if (value == NULL) {
     if (incremental)
@@ -383,8 +383,9 @@ static int resolve_file(jobhost_ctx *ctx, const csv_conf *c,
   }
   if (stat(value, sb) != 0) {
     int rc = -errno;
-    ctx->svc->set_message(ctx, "connection %s: setting %s: %s: %s; the export "
-                               "is not launched",
+    ctx->svc->set_message(ctx,
+                          "connection %s: setting %s: %s: %s; the export "
+                          "is not launched",
                           c->conn, name, value, strerror(-rc));
     return rc;
   }
@@ -433,17 +434,17 @@ static int same_incremental(const void *old, size_t old_len,
 
 /* The header's named columns: kept[i] is the field index of output
  * column i. Returns the count, or a negative code with the message. */
-static int header_columns(jobhost_ctx *ctx, const csv_conf *c,
-                          jh_csv_reader *r, const char *file, size_t *kept,
-                          const char **names) {
+static int header_columns(jobhost_ctx *ctx, const csv_conf *c, jh_csv_reader *r,
+                          const char *file, size_t *kept, const char **names) {
   const jh_csv_record *hdr = jh_csv_reader_header(r);
   unsigned long line = jh_csv_reader_line(r);
   size_t n = 0;
 
   for (size_t i = 0; i < hdr->nfields; i++) {
     if (hdr->lengths[i] == 0) {
-      jobhost_info(ctx, "%s:%lu: column %zu has no header: its values are "
-                        "dropped",
+      jobhost_info(ctx,
+                   "%s:%lu: column %zu has no header: its values are "
+                   "dropped",
                    file, line, i + 1);
       continue;
     }
@@ -452,8 +453,8 @@ static int header_columns(jobhost_ctx *ctx, const csv_conf *c,
         ctx->svc->set_message(ctx,
                               "connection %s: %s:%lu: column '%s' appears "
                               "twice in the header (columns %zu and %zu)",
-                              c->conn, file, line, hdr->fields[i],
-                              kept[j] + 1, i + 1);
+                              c->conn, file, line, hdr->fields[i], kept[j] + 1,
+                              i + 1);
         return -EILSEQ;
       }
     kept[n] = i;
@@ -473,9 +474,8 @@ static int header_columns(jobhost_ctx *ctx, const csv_conf *c,
 /* Copy every row of r into the table. Returns 0 or a negative code with
  * the message set (none for a cancel). */
 static int copy_rows(jobhost_ctx *ctx, const csv_conf *c, jh_csv_reader *r,
-                     const char *file, jobhost_table *table,
-                     const size_t *kept, size_t nkept, size_t nheader,
-                     const char **vals) {
+                     const char *file, jobhost_table *table, const size_t *kept,
+                     size_t nkept, size_t nheader, const char **vals) {
   const jobhost_services *svc = ctx->svc;
   const jh_csv_record *rec;
   unsigned long first_short = 0, header_line = jh_csv_reader_line(r);
@@ -524,8 +524,7 @@ static int copy_rows(jobhost_ctx *ctx, const csv_conf *c, jh_csv_reader *r,
     }
   }
   if (rc < 0) {
-    svc->set_message(ctx, "connection %s: %s", c->conn,
-                     jh_csv_reader_error(r));
+    svc->set_message(ctx, "connection %s: %s", c->conn, jh_csv_reader_error(r));
     return rc;
   }
   if (nshort > 0)
@@ -537,8 +536,7 @@ static int copy_rows(jobhost_ctx *ctx, const csv_conf *c, jh_csv_reader *r,
 }
 
 /* Read `file` into the table. */
-static int export_file(jobhost_ctx *ctx, const csv_conf *c,
-                       const char *file) {
+static int export_file(jobhost_ctx *ctx, const csv_conf *c, const char *file) {
   const jobhost_services *svc = ctx->svc;
   jh_csv_options opt = {.separator = c->separator,
                         .skip_lines = c->skip_lines,
@@ -574,8 +572,8 @@ static int export_file(jobhost_ctx *ctx, const csv_conf *c,
   rc = svc->table_open(ctx, c->table, names, (size_t)n, &table);
   if (rc != 0) {
     if (rc != JOBHOST_ECANCELLED)
-      svc->set_message(ctx, "connection %s: cannot start table %s: %s",
-                       c->conn, c->table, jobhost_strerror(rc));
+      svc->set_message(ctx, "connection %s: cannot start table %s: %s", c->conn,
+                       c->table, jobhost_strerror(rc));
     goto out;
   }
   rc = copy_rows(ctx, c, r, file, table, kept, (size_t)n, nheader, vals);
@@ -627,8 +625,7 @@ static int csv_export(jobhost_ctx *ctx, void *state) {
     return -ENOMEM;
   }
   if (incremental && same_incremental(old, old_len, identity))
-    jobhost_warning(ctx,
-                    "%s has not changed since the last incremental export",
+    jobhost_warning(ctx, "%s has not changed since the last incremental export",
                     file);
   jobhost_info(ctx, "%s export from %s (setting %s) into table %s",
                incremental ? "incremental" : "complete", file, name, c.table);

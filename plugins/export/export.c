@@ -39,24 +39,24 @@ typedef struct export_table export_table;
 
 /* The state of one run, around the context the package sees. */
 typedef struct export_run {
-  jobhost_ctx ctx;          /* what the package receives; svc = &svc */
-  jobhost_services svc;     /* the host's table, some members wrapped */
-  jobhost_ctx *host_ctx;    /* the host's context */
+  jobhost_ctx ctx;       /* what the package receives; svc = &svc */
+  jobhost_services svc;  /* the host's table, some members wrapped */
+  jobhost_ctx *host_ctx; /* the host's context */
   const jobhost_services *host;
   export_table *open_tables; /* wrappers not closed yet */
-  uint64_t rows;            /* rows written, every table */
-  uint64_t tables;          /* tables closed successfully */
-  unsigned since_check;     /* rows since the last cancel check */
-  int message_set;          /* the package called set_message */
-  int package_progress;     /* the package reports progress itself */
-  int cancelled;            /* a write was refused because of a cancel */
+  uint64_t rows;             /* rows written, every table */
+  uint64_t tables;           /* tables closed successfully */
+  unsigned since_check;      /* rows since the last cancel check */
+  int message_set;           /* the package called set_message */
+  int package_progress;      /* the package reports progress itself */
+  int cancelled;             /* a write was refused because of a cancel */
 } export_run;
 
 /* A table handle given to the package: the host's handle and counts. */
 struct export_table {
   export_run *run;
   jobhost_table *host_table;
-  char *name;  /* owned, for the log */
+  char *name; /* owned, for the log */
   uint64_t rows;
   export_table *next;
 };
@@ -182,8 +182,8 @@ static void run_init(export_run *run, jobhost_ctx *ctx) {
   size_t svc_size = ctx->svc->struct_size < sizeof(run->svc)
                         ? ctx->svc->struct_size
                         : sizeof(run->svc);
-  size_t ctx_size =
-      ctx->struct_size < sizeof(run->ctx) ? ctx->struct_size : sizeof(run->ctx);
+  size_t ctx_size = ctx->struct_size < sizeof(run->ctx) ? ctx->struct_size
+                                                        : sizeof(run->ctx);
 
   memset(run, 0, sizeof(*run));
   run->host_ctx = ctx;
@@ -299,8 +299,8 @@ static int export_run_task(jobhost_ctx *ctx) {
       pkg->close(&run->ctx, state);
   }
   if (close_leftovers(run, pkg->name) > 0 && rc == 0) {
-    svc->set_message(ctx, "connection %s: package %s left a table open",
-                     conn, pkg->name);
+    svc->set_message(ctx, "connection %s: package %s left a table open", conn,
+                     pkg->name);
     run->message_set = 1;
     rc = -EIO;
   }
@@ -318,8 +318,8 @@ static int export_run_task(jobhost_ctx *ctx) {
       svc->set_message(ctx, "%llu table%s, %llu row%s from connection %s",
                        (unsigned long long)run->tables,
                        run->tables == 1 ? "" : "s",
-                       (unsigned long long)run->rows,
-                       run->rows == 1 ? "" : "s", conn);
+                       (unsigned long long)run->rows, run->rows == 1 ? "" : "s",
+                       conn);
   } else if (rc == JOBHOST_ECANCELLED) {
     svc->set_message(ctx, "connection %s: export cancelled", conn);
   } else if (!run->message_set) {

@@ -14,7 +14,8 @@ static const jobhost_param fulfill_params[] = {
     JH_PARAM_CONNECTOR(0),
     JH_PARAM_RESOURCE_TYPES,
     JH_PARAM_BATCH("batch_size"),
-    JH_PARAM_BOOL_OFF("dirty", "Flag resources written by the fulfillment dirty"),
+    JH_PARAM_BOOL_OFF("dirty",
+                      "Flag resources written by the fulfillment dirty"),
     JH_PARAM_BOOL_OFF("ignore_historization", "Do not archive prior values"),
     JH_PARAM_OPEN_ID_CLIENT,
     JOBHOST_PARAM_END};
@@ -28,5 +29,5 @@ static const jobhost_task_type fulfill_task_types[] = {
     JOBHOST_TASK_TYPE_END};
 
 JOBHOST_PLUGIN_DEFINE("fulfill", PACKAGE_VERSION,
-                      "Fulfillment of provisioning orders",
-                      fulfill_task_types, NULL);
+                      "Fulfillment of provisioning orders", fulfill_task_types,
+                      NULL);

@@ -88,13 +88,13 @@ static const jobhost_param ldif_settings_schema[] = {
 /* ---- attribute set ---- */
 
 typedef struct attr {
-  char *name;        /* first spelling seen; owned */
-  int multi;         /* exported as a table of its own */
-  int listed;        /* named by multi_valued */
+  char *name;               /* first spelling seen; owned */
+  int multi;                /* exported as a table of its own */
+  int listed;               /* named by multi_valued */
   unsigned long multi_line; /* first record holding several values, or 0 */
-  size_t nvalues;    /* the most values one entry holds */
-  size_t column;     /* single-valued: column of the entries table */
-  jobhost_table *table; /* multi-valued: its table */
+  size_t nvalues;           /* the most values one entry holds */
+  size_t column;            /* single-valued: column of the entries table */
+  jobhost_table *table;     /* multi-valued: its table */
   int warned_binary;
 } attr;
 
@@ -310,13 +310,13 @@ typedef struct ldif_in {
   jobhost_ctx *ctx;
   const char *conn;
   const char *path;
-  char *url_folder;     /* allow_url_folder, resolved; NULL: none; owned */
+  char *url_folder; /* allow_url_folder, resolved; NULL: none; owned */
   FILE *fp;
   unsigned long lineno; /* lines consumed */
   char *line;           /* getline's buffer */
   size_t line_size;
-  buf rec;              /* the record's text, lines ended by \n */
-  buf copy;             /* the record text as read, for diagnostics */
+  buf rec;                /* the record's text, lines ended by \n */
+  buf copy;               /* the record text as read, for diagnostics */
   unsigned long rec_line; /* first line of the current record */
   LDIFRecord lr;
   int have_lr;
@@ -358,8 +358,8 @@ static int in_open(ldif_in *in) {
   struct stat sb;
   if (stat(in->path, &sb) != 0)
     return in_fail(in, -errno,
-                   "setting path: %s: %s; the export is not launched",
-                   in->path, strerror(errno));
+                   "setting path: %s: %s; the export is not launched", in->path,
+                   strerror(errno));
   if (!S_ISREG(sb.st_mode))
     return in_fail(in, -EINVAL,
                    "setting path: %s is not a regular file; the export is "
@@ -421,9 +421,8 @@ static ssize_t read_line(ldif_in *in) {
   n = getline(&in->line, &in->line_size, in->fp);
   if (n < 0) {
     if (ferror(in->fp))
-      return in_fail(in, errno == ENOMEM ? -ENOMEM : -EIO,
-                     "%s: read error: %s", in->path,
-                     strerror(errno ? errno : EIO));
+      return in_fail(in, errno == ENOMEM ? -ENOMEM : -EIO, "%s: read error: %s",
+                     in->path, strerror(errno ? errno : EIO));
     return 0;
   }
   in->lineno++;
@@ -747,15 +746,14 @@ static int in_next(ldif_in *in, int check) {
       return in_fail(in, -ENOMEM, "%s:%lu: out of memory", in->path,
                      in->rec_line);
     if (rc != LDAP_SUCCESS)
-      return in_fail(in, -EILSEQ,
-                     "%s:%lu: invalid LDIF record%s%s%s", in->path,
+      return in_fail(in, -EILSEQ, "%s:%lu: invalid LDIF record%s%s%s", in->path,
                      in->rec_line, ldap_said[0] ? " (" : "", ldap_said,
                      ldap_said[0] ? ")" : "");
     in->have_lr = 1;
     if (in->lr.lr_dn.bv_val == NULL || in->lr.lr_op != LDAP_REQ_ADD)
       return in_fail(in, -EAGAIN,
-                     "%s:%lu: the file changed while it was exported",
-                     in->path, in->rec_line);
+                     "%s:%lu: the file changed while it was exported", in->path,
+                     in->rec_line);
     return 1;
   }
 }
@@ -776,11 +774,11 @@ typedef struct ldif_job {
   const char *multi_setting; /* NULL: by the data */
   uint64_t nentries;
   jobhost_table *entries;
-  size_t ncolumns;     /* of the entries table */
-  const char **names;  /* column names, then reused for row values */
-  size_t *offsets;     /* per column: offset in row, or SIZE_MAX */
-  buf row;             /* the entry's single values */
-  buf value;           /* one multi value */
+  size_t ncolumns;    /* of the entries table */
+  const char **names; /* column names, then reused for row values */
+  size_t *offsets;    /* per column: offset in row, or SIZE_MAX */
+  buf row;            /* the entry's single values */
+  buf value;          /* one multi value */
 } ldif_job;
 
 /* Mark the attributes multi_valued names. */
@@ -852,9 +850,8 @@ static int learn(ldif_job *j) {
   return 0;
 }
 
-static int open_table(ldif_job *j, const char *name,
-                      const char *const *columns, size_t n,
-                      jobhost_table **out) {
+static int open_table(ldif_job *j, const char *name, const char *const *columns,
+                      size_t n, jobhost_table **out) {
   int rc = j->in.ctx->svc->table_open(j->in.ctx, name, columns, n, out);
   if (rc != 0 && rc != JOBHOST_ECANCELLED)
     in_fail(&j->in, rc, "cannot start table %s: %s", name,
@@ -915,8 +912,8 @@ static int close_tables(ldif_job *j, int rc) {
     crc = svc->table_close(a->table);
     a->table = NULL;
     if (rc == 0 && crc != 0)
-      rc = in_fail(&j->in, crc, "cannot finish the table of %s: %s",
-                   a->name, jobhost_strerror(crc));
+      rc = in_fail(&j->in, crc, "cannot finish the table of %s: %s", a->name,
+                   jobhost_strerror(crc));
   }
   return rc;
 }
@@ -933,9 +930,8 @@ static void warn_binary(ldif_job *j, attr *a) {
 
 static int write_failed(ldif_job *j, int rc) {
   if (rc != JOBHOST_ECANCELLED)
-    in_fail(&j->in, rc, "%s:%lu: cannot write entry '%.*s': %s",
-            j->in.path, j->in.rec_line, BV_ARGS(j->in.lr.lr_dn),
-            jobhost_strerror(rc));
+    in_fail(&j->in, rc, "%s:%lu: cannot write entry '%.*s': %s", j->in.path,
+            j->in.rec_line, BV_ARGS(j->in.lr.lr_dn), jobhost_strerror(rc));
   return rc;
 }
 
@@ -956,8 +952,8 @@ static int write_entry(ldif_job *j) {
     size_t n = count_values(*m);
     if (a == NULL || (!a->multi && n > 1))
       return in_fail(in, -EAGAIN,
-                     "%s:%lu: the file changed while it was exported",
-                     in->path, in->rec_line);
+                     "%s:%lu: the file changed while it was exported", in->path,
+                     in->rec_line);
     if (!a->multi) {
       if (n == 0)
         continue;
@@ -1009,8 +1005,9 @@ static int write_rows(ldif_job *j) {
   if (rc == 0) {
     ctx->svc->progress(ctx, done, done);
     if (done != j->nentries)
-      rc = in_fail(&j->in, -EAGAIN, "%s: the file changed while it was "
-                                    "exported",
+      rc = in_fail(&j->in, -EAGAIN,
+                   "%s: the file changed while it was "
+                   "exported",
                    j->in.path);
   }
   return rc;

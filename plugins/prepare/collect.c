@@ -40,24 +40,24 @@ struct ctx {
   size_t errsize;
   const jh_connector *connector;
   const char *mode;
-  int full;         /* full extract (not Changes input) */
+  int full; /* full extract (not Changes input) */
   size_t limit;
 
   struct prep_table *tables;
   size_t ntables;
-  char **inputs;    /* export path of each table */
+  char **inputs;     /* export path of each table */
   const char **hdrs; /* one array: the header names of every table */
   const char **cols; /* same for the export column names */
 
-  char *dir;        /* Work/Collect/<Connector> */
-  char *batches;    /* dir/batches */
-  char *previous;   /* dir/previous */
-  char *tmp;        /* batches/.<seq>-<mode>.tmp, while it exists */
-  char *final;      /* batches/<seq>-<mode> */
+  char *dir;      /* Work/Collect/<Connector> */
+  char *batches;  /* dir/batches */
+  char *previous; /* dir/previous */
+  char *tmp;      /* batches/.<seq>-<mode>.tmp, while it exists */
+  char *final;    /* batches/<seq>-<mode> */
   int lock_fd;
   uint64_t seq;
   int tmp_made;
-  char **staged;    /* previous/.<name>.sorted.csv.new made, per table */
+  char **staged; /* previous/.<name>.sorted.csv.new made, per table */
 };
 
 static int fail(struct ctx *c, int code, const char *fmt, ...)
@@ -162,8 +162,8 @@ static int take_lock(struct ctx *c) {
     }
     if (!said) {
       say(c, JOBHOST_LOG_INFO,
-          "waiting for another prepare of connector %s (%s)",
-          c->connector->id, path);
+          "waiting for another prepare of connector %s (%s)", c->connector->id,
+          path);
       said = 1;
     }
     if (cancelled(c)) {
@@ -205,11 +205,12 @@ static int read_seq(struct ctx *c, uint64_t *seq) {
     v = strtoull(buf, &end, 10);
     while (*end == '\n' || *end == '\r' || *end == ' ')
       end++;
-    if (n == 0 || buf[0] < '0' || buf[0] > '9' || *end != '\0' ||
-        errno != 0 || v >= JH_BATCH_SEQ_MAX)
+    if (n == 0 || buf[0] < '0' || buf[0] > '9' || *end != '\0' || errno != 0 ||
+        v >= JH_BATCH_SEQ_MAX)
       rc = fail(c, JOBHOST_ESOURCE,
                 "%s:1: expected the last batch number (decimal, below "
-                "9999999999)", path);
+                "9999999999)",
+                path);
     else
       *seq = v;
   }
@@ -239,8 +240,8 @@ static void remove_stale(struct ctx *c) {
   int n = jh_sweep_atomic_temps(c->dir, 1);
   if (n > 0)
     say(c, JOBHOST_LOG_WARNING,
-        "removed %d temporary file(s) of %s, left by an interrupted prepare",
-        n, c->dir);
+        "removed %d temporary file(s) of %s, left by an interrupted prepare", n,
+        c->dir);
   if ((d = opendir(c->batches)) == NULL)
     return;
   while ((e = readdir(d)) != NULL) {
@@ -272,11 +273,10 @@ static const char *mapping_key(const jh_model *m, const char *et) {
 static void association_headers(const jh_model *m,
                                 const jh_association_mapping *a,
                                 const char **h1, const char **h2) {
-  const jh_property *p =
-      jh_entity_type_property(jh_model_entity_type(m, a->entity_type),
-                              a->property);
+  const jh_property *p = jh_entity_type_property(
+      jh_model_entity_type(m, a->entity_type), a->property);
   *h1 = a->key1 != NULL ? a->key1 : mapping_key(m, a->entity_type);
-  *h2 = a->key2 != NULL ? a->key2
+  *h2 = a->key2 != NULL                  ? a->key2
         : p != NULL && p->target != NULL ? mapping_key(m, p->target)
                                          : NULL;
   if (*h1 == NULL)
@@ -301,7 +301,8 @@ static int add_table(struct ctx *c, size_t *used, const char *name,
     if (strcmp(c->tables[i].name, name) == 0)
       return fail(c, JOBHOST_ECONFIG,
                   "connector %s: two mappings are named %s; their files "
-                  "would collide", c->connector->id, name);
+                  "would collide",
+                  c->connector->id, name);
   c->inputs[c->ntables] = join_name(c->opt->export_dir, "", table, ".csv");
   if (c->inputs[c->ntables] == NULL)
     return fail(c, -ENOMEM, "out of memory");
@@ -335,7 +336,8 @@ static int build_tables(struct ctx *c) {
   if (nmaps + nassocs == 0) {
     rc = fail(c, JOBHOST_ECONFIG,
               "connector %s has no entity type mapping and no association "
-              "mapping: nothing to prepare", c->connector->id);
+              "mapping: nothing to prepare",
+              c->connector->id);
     goto out;
   }
   for (size_t i = 0; i < nmaps; i++)
@@ -356,8 +358,7 @@ static int build_tables(struct ctx *c) {
     const jh_entity_mapping *em = maps[i];
     if (em->nproperties == 0 || em->primary_key >= em->nproperties) {
       rc = fail(c, JOBHOST_ECONFIG,
-                "mapping %s: no properties or no primary key",
-                em->entity_type);
+                "mapping %s: no properties or no primary key", em->entity_type);
       break;
     }
     for (size_t k = 0; k < em->nproperties; k++) {
@@ -377,8 +378,10 @@ static int build_tables(struct ctx *c) {
     c->cols[used + 1] = a->column2;
     association_headers(m, a, &c->hdrs[used], &c->hdrs[used + 1]);
     if (a->column1 == NULL || a->column2 == NULL) {
-      rc = fail(c, JOBHOST_ECONFIG, "association mapping %s: column1 and "
-                "column2 are required", a->id ? a->id : "");
+      rc = fail(c, JOBHOST_ECONFIG,
+                "association mapping %s: column1 and "
+                "column2 are required",
+                a->id ? a->id : "");
       break;
     }
     rc = add_table(c, &used, a->id, 1, a->connection_table, 2);
@@ -411,8 +414,8 @@ static json_t *load_health(struct ctx *c) {
   h = json_load_file(path, 0, &jerr);
   if (h == NULL || !json_is_object(json_object_get(h, "tables"))) {
     say(c, JOBHOST_LOG_WARNING,
-        "%s:%d: unreadable (%s); the shrink check is skipped this time",
-        path, h == NULL ? jerr.line : 1,
+        "%s:%d: unreadable (%s); the shrink check is skipped this time", path,
+        h == NULL ? jerr.line : 1,
         h == NULL ? jerr.text : "no \"tables\" object");
     json_decref(h);
     h = NULL;
@@ -442,8 +445,7 @@ static void add_problem(struct ctx *c, size_t *count, const char *fmt, ...) {
     if (*count == 0)
       c->err[0] = '\0';
     len = strlen(c->err);
-    snprintf(c->err + len, c->errsize - len, "%s%s", *count ? "; " : "",
-             msg);
+    snprintf(c->err + len, c->errsize - len, "%s%s", *count ? "; " : "", msg);
   }
   (*count)++;
 }
@@ -474,9 +476,10 @@ static int check_counts(struct ctx *c) {
     if (st->rows == 0) {
       if (!h->allow_empty)
         add_problem(c, &problems,
-                  "table %s is empty (%" PRIu64 " rows read, none clean); "
-                  "set source_health.allow_empty on connector %s to accept "
-                  "it", st->name, st->input_rows, c->connector->id);
+                    "table %s is empty (%" PRIu64 " rows read, none clean); "
+                    "set source_health.allow_empty on connector %s to accept "
+                    "it",
+                    st->name, st->input_rows, c->connector->id);
     } else if (last > 0 &&
                jh_batch_shrank((uint64_t)last, st->rows, h->max_shrink_percent))
       add_problem(c, &problems,
@@ -509,10 +512,10 @@ static void save_health(struct ctx *c, const char *when) {
     json_object_set_new(h, "seq", json_integer((json_int_t)c->seq));
     json_object_set_new(h, "updated_at", json_string(when));
     for (size_t i = 0; i < c->ntables; i++)
-      json_object_set_new(
-          tables, c->res->tables[i].name,
-          json_pack("{s:I,s:I}", "rows", (json_int_t)c->res->tables[i].rows,
-                    "seq", (json_int_t)c->seq));
+      json_object_set_new(tables, c->res->tables[i].name,
+                          json_pack("{s:I,s:I}", "rows",
+                                    (json_int_t)c->res->tables[i].rows, "seq",
+                                    (json_int_t)c->seq));
     text = json_dumps(h, JSON_INDENT(1));
     if (text != NULL)
       rc = jh_write_file_atomic(path, text, strlen(text), 0640);
@@ -528,8 +531,7 @@ static void save_health(struct ctx *c, const char *when) {
 /* ------------------------------------------------------------ manifest */
 
 static const char *table_file(const struct ctx *c) {
-  return c->opt->mode == JH_PREP_INCREMENTAL ? JH_BATCH_DELTA
-                                             : JH_BATCH_SORTED;
+  return c->opt->mode == JH_PREP_INCREMENTAL ? JH_BATCH_DELTA : JH_BATCH_SORTED;
 }
 
 /* The rows table i's file in the batch holds. */
@@ -551,10 +553,12 @@ static json_t *table_json(const struct ctx *c, size_t i) {
   json_object_set_new(t, "kind",
                       json_string(st->association ? "association" : "entity"));
   json_object_set_new(t, JH_MANIFEST_FILE, json_string(file));
-  json_object_set_new(t, "input_rows", json_integer((json_int_t)st->input_rows));
+  json_object_set_new(t, "input_rows",
+                      json_integer((json_int_t)st->input_rows));
   json_object_set_new(t, "rows",
                       json_integer((json_int_t)batch_table_rows(c, st)));
-  json_object_set_new(t, "duplicates", json_integer((json_int_t)st->duplicates));
+  json_object_set_new(t, "duplicates",
+                      json_integer((json_int_t)st->duplicates));
   json_object_set_new(t, "nullpk", json_integer((json_int_t)st->nullpk));
   if (c->opt->mode == JH_PREP_INCREMENTAL) {
     json_object_set_new(t, "inserted", json_integer((json_int_t)st->inserted));
@@ -564,7 +568,8 @@ static json_t *table_json(const struct ctx *c, size_t i) {
     if (c->full) { /* the full clean table rides along */
       snprintf(file, sizeof(file), "%s" JH_BATCH_SORTED, st->name);
       json_object_set_new(t, "snapshot", json_string(file));
-      json_object_set_new(t, "snapshot_rows", json_integer((json_int_t)st->rows));
+      json_object_set_new(t, "snapshot_rows",
+                          json_integer((json_int_t)st->rows));
     }
   }
   return t;
@@ -577,7 +582,8 @@ static int write_manifest(struct ctx *c, const char *when) {
   if (root != NULL && tables != NULL && path != NULL) {
     json_object_set_new(root, "connector", json_string(c->connector->id));
     json_object_set_new(root, "mode", json_string(c->mode));
-    json_object_set_new(root, "input", json_string(c->full ? "full" : "changes"));
+    json_object_set_new(root, "input",
+                        json_string(c->full ? "full" : "changes"));
     json_object_set_new(root, "seq", json_integer((json_int_t)c->seq));
     json_object_set_new(root, "created_at", json_string(when));
     json_object_set_new(root, "task_instance",
@@ -647,8 +653,10 @@ static int replace_previous(struct ctx *c) {
     if (dst == NULL)
       return fail(c, -ENOMEM, "out of memory");
     if (rename(c->staged[i], dst) != 0 && rc == 0)
-      rc = fail(c, -errno, "%s: not replaced (%s); the next incremental "
-                "prepare needs a complete one first", dst, strerror(errno));
+      rc = fail(c, -errno,
+                "%s: not replaced (%s); the next incremental "
+                "prepare needs a complete one first",
+                dst, strerror(errno));
     else {
       free(c->staged[i]);
       c->staged[i] = NULL;
@@ -738,7 +746,8 @@ static int make_tables(struct ctx *c) {
 static int check_options(struct ctx *c) {
   const jh_prep_options *o = c->opt;
   if (o->model == NULL)
-    return fail(c, JOBHOST_ECONFIG, "no model: the pipeline must include "
+    return fail(c, JOBHOST_ECONFIG,
+                "no model: the pipeline must include "
                 "one that maps the connector's tables");
   if (o->connector == NULL || o->export_dir == NULL || o->collect_dir == NULL)
     return fail(c, JOBHOST_ECONFIG,
@@ -747,15 +756,18 @@ static int check_options(struct ctx *c) {
     return fail(c, JOBHOST_ECONFIG, "unknown synchronization mode %d",
                 (int)o->mode);
   if (o->input == JH_PREP_CHANGES && o->mode != JH_PREP_INCREMENTAL)
-    return fail(c, JOBHOST_ECONFIG, "a Changes input needs the Incremental "
+    return fail(c, JOBHOST_ECONFIG,
+                "a Changes input needs the Incremental "
                 "synchronization mode");
   c->connector = jh_model_connector(o->model, o->connector);
   if (c->connector == NULL)
     return fail(c, JOBHOST_ECONFIG, "connector %s is not in the model",
                 o->connector);
   if (!safe_name(c->connector->id))
-    return fail(c, JOBHOST_ECONFIG, "connector id \"%s\" cannot name a "
-                "folder", c->connector->id);
+    return fail(c, JOBHOST_ECONFIG,
+                "connector id \"%s\" cannot name a "
+                "folder",
+                c->connector->id);
   if (o->command_column != NULL && *o->command_column == '\0')
     return fail(c, JOBHOST_ECONFIG, "column_name is empty");
   c->mode = jh_batch_mode_name((jh_batch_mode)o->mode);
@@ -784,16 +796,19 @@ static int make_folders(struct ctx *c) {
   if ((rc = read_seq(c, &c->seq)) < 0)
     return rc;
   c->seq++;
-  if (jh_batch_name(c->seq, (jh_batch_mode)c->opt->mode, 0, name, sizeof(name)) != 0 ||
-      jh_batch_name(c->seq, (jh_batch_mode)c->opt->mode, 1, temp, sizeof(temp)) != 0)
-    return fail(c, JOBHOST_ESOURCE, "%s/%s: no batch number is left",
-                c->dir, JH_COLLECT_SEQ);
+  if (jh_batch_name(c->seq, (jh_batch_mode)c->opt->mode, 0, name,
+                    sizeof(name)) != 0 ||
+      jh_batch_name(c->seq, (jh_batch_mode)c->opt->mode, 1, temp,
+                    sizeof(temp)) != 0)
+    return fail(c, JOBHOST_ESOURCE, "%s/%s: no batch number is left", c->dir,
+                JH_COLLECT_SEQ);
   c->final = join(c->batches, name);
   c->tmp = join(c->batches, temp);
   if (c->final == NULL || c->tmp == NULL)
     return fail(c, -ENOMEM, "out of memory");
   if (access(c->final, F_OK) == 0)
-    return fail(c, -EEXIST, "%s exists although %s/seq says %" PRIu64
+    return fail(c, -EEXIST,
+                "%s exists although %s/seq says %" PRIu64
                 " was the last batch; the seq file was changed by hand?",
                 c->final, c->dir, c->seq - 1);
   if (mkdir(c->tmp, 0750) != 0)
@@ -821,8 +836,10 @@ static int run(struct ctx *c) {
   if ((rc = check_counts(c)) < 0)
     return rc;
   if (nothing_changed(c)) {
-    say(c, JOBHOST_LOG_INFO, "connector %s: no change since the last "
-        "prepare; no batch is published", c->connector->id);
+    say(c, JOBHOST_LOG_INFO,
+        "connector %s: no change since the last "
+        "prepare; no batch is published",
+        c->connector->id);
     return 0;
   }
   jh_time_iso(c->opt->now ? (int64_t)c->opt->now * 1000 : jh_now_ms(), when);
@@ -842,8 +859,8 @@ static int run(struct ctx *c) {
 
 int jh_prepare_collect(const jh_prep_options *opt, jh_prep_result *res,
                        char *err, size_t errsize) {
-  struct ctx c = {.opt = opt, .res = res, .err = err, .errsize = errsize,
-                  .lock_fd = -1};
+  struct ctx c = {
+      .opt = opt, .res = res, .err = err, .errsize = errsize, .lock_fd = -1};
   int rc;
   memset(res, 0, sizeof(*res));
   if (err != NULL && errsize > 0)
@@ -891,15 +908,18 @@ int jh_prep_parse_size(const char *text, size_t *out) {
   if (errno != 0)
     return -EINVAL;
   switch (*end) {
-  case 'k': case 'K':
+  case 'k':
+  case 'K':
     shift = 10;
     end++;
     break;
-  case 'm': case 'M':
+  case 'm':
+  case 'M':
     shift = 20;
     end++;
     break;
-  case 'g': case 'G':
+  case 'g':
+  case 'G':
     shift = 30;
     end++;
     break;

@@ -22,7 +22,8 @@
  * else changes. One prepare per connector runs at a time (an flock on
  * Work/Collect/<Connector>/.lock; a second one waits for it).
  *
- * Source-health guard (doc/synchronization.md), checked before anything is published:
+ * Source-health guard (doc/synchronization.md), checked before anything is
+ * published:
  *  - a mapped table whose export is missing: JOBHOST_ESOURCE;
  *  - for full extracts (not Changes input): a table with no clean row,
  *    unless the connector's source_health.allow_empty, and a table that
@@ -68,8 +69,8 @@ typedef enum jh_prep_input {
 } jh_prep_input;
 
 typedef struct jh_prep_options {
-  const jh_model *model;      /* borrowed */
-  const char *connector;      /* connector id (case-insensitive) */
+  const jh_model *model; /* borrowed */
+  const char *connector; /* connector id (case-insensitive) */
   jh_prep_mode mode;
   jh_prep_input input;        /* JH_PREP_CHANGES needs JH_PREP_INCREMENTAL */
   const char *command_column; /* Changes: NULL for "command" */
@@ -88,27 +89,27 @@ typedef struct jh_prep_options {
 
 /* Counts of one table (rows are data rows, headers not counted). */
 typedef struct jh_prep_table_stats {
-  const char *name; /* borrowed from the model */
-  int association;  /* 0: entity type mapping */
-  uint64_t input_rows;    /* rows read from the export */
-  uint64_t rows;          /* clean rows (full extract: of <name>.sorted.csv;
-                             Changes: of <name>.sorted.delta) */
-  uint64_t duplicates;    /* rows in <name>.duplicates.csv */
-  uint64_t nullpk;        /* rows in <name>.nullpk.csv */
+  const char *name;    /* borrowed from the model */
+  int association;     /* 0: entity type mapping */
+  uint64_t input_rows; /* rows read from the export */
+  uint64_t rows;       /* clean rows (full extract: of <name>.sorted.csv;
+                          Changes: of <name>.sorted.delta) */
+  uint64_t duplicates; /* rows in <name>.duplicates.csv */
+  uint64_t nullpk;     /* rows in <name>.nullpk.csv */
   uint64_t inserted, updated, deleted, merged; /* delta rows (incremental) */
 } jh_prep_table_stats;
 
 typedef struct jh_prep_result {
-  int published;    /* 1: a batch was published */
-  uint64_t seq;     /* its number */
-  char *batch_dir;  /* its folder (owned; NULL when none was published) */
+  int published;   /* 1: a batch was published */
+  uint64_t seq;    /* its number */
+  char *batch_dir; /* its folder (owned; NULL when none was published) */
   jh_prep_table_stats *tables; /* owned; one per table processed */
   size_t ntables;
-  jh_prep_table_stats total;   /* sums (name NULL) */
-  uint64_t batch_rows; /* rows the batch's tables hold, as its manifest
-                          counts them: the delta's commands for an
-                          incremental prepare of a full export, else the
-                          clean rows */
+  jh_prep_table_stats total; /* sums (name NULL) */
+  uint64_t batch_rows;       /* rows the batch's tables hold, as its manifest
+                                counts them: the delta's commands for an
+                                incremental prepare of a full export, else the
+                                clean rows */
 } jh_prep_result;
 
 /* Prepare one batch. res is always initialised (free it with

@@ -35,7 +35,8 @@ static const jobhost_param prepare_params[] = {
      .type = JOBHOST_PARAM_ENUM,
      .default_value = "Complete",
      .choices = prepare_modes,
-     .help = "Initial, Complete or Incremental; must match the synchronize task"},
+     .help =
+         "Initial, Complete or Incremental; must match the synchronize task"},
     JH_PARAM_PREPARE_TYPE,
     {.name = "column_name",
      .type = JOBHOST_PARAM_STRING,
@@ -133,9 +134,11 @@ static int refuse_after_failed_batch(jobhost_ctx *ctx, const char *connector) {
     return config_error(ctx, why);
   if (seq == 0)
     return 0;
-  snprintf(msg, sizeof(msg), "connector %s: batch %lld failed and was set "
+  snprintf(msg, sizeof(msg),
+           "connector %s: batch %lld failed and was set "
            "aside (%.600s); an incremental prepare cannot follow it: run a "
-           "complete synchronization of %s", connector, seq, why, connector);
+           "complete synchronization of %s",
+           connector, seq, why, connector);
   return config_error(ctx, msg);
 }
 
@@ -178,7 +181,7 @@ static int prepare_run(jobhost_ctx *ctx) {
                          o.memory_limit < JH_PREP_MIN_MEMORY)) {
     free(owned);
     return config_error(ctx, MEMORY_ENV ": expected a size of at least 1M "
-                             "(bytes, or with a K, M or G suffix)");
+                                        "(bytes, or with a K, M or G suffix)");
   }
 
   rc = jh_prepare_collect(&o, &res, err, sizeof(err));
@@ -188,9 +191,10 @@ static int prepare_run(jobhost_ctx *ctx) {
     svc->set_message(ctx, "%s", err);
   } else if (!res.published) {
     svc->set_produced_output(ctx, 0);
-    svc->set_message(ctx, "%zu table%s of %s: no change, nothing to "
-                     "synchronize", res.ntables, res.ntables == 1 ? "" : "s",
-                     o.connector);
+    svc->set_message(ctx,
+                     "%zu table%s of %s: no change, nothing to "
+                     "synchronize",
+                     res.ntables, res.ntables == 1 ? "" : "s", o.connector);
   } else {
     const char *slash = strrchr(res.batch_dir, '/');
     svc->set_produced_output(ctx, 1);
@@ -210,7 +214,8 @@ static int prepare_run(jobhost_ctx *ctx) {
 
 static const jobhost_task_type prepare_task_types[] = {
     {.name = "PrepareSynchronizationTask",
-     .description = "Cleanse, sort and diff exported tables for synchronization",
+     .description =
+         "Cleanse, sort and diff exported tables for synchronization",
      .params = prepare_params,
      .run = prepare_run,
      .flags = JOBHOST_TASK_AGENT_SIDE | JOBHOST_TASK_PREPARES},

@@ -393,8 +393,8 @@ static int prev_advance(struct job *j) {
     return fail(j, JOBHOST_ESOURCE,
                 "%s:%lu: %zu fields where the header has %zu; run a complete "
                 "synchronization to replace the snapshot",
-                j->env->previous, jh_csv_reader_line(j->prev),
-                j->prec->nfields, j->t->ncolumns);
+                j->env->previous, jh_csv_reader_line(j->prev), j->prec->nfields,
+                j->t->ncolumns);
   if (j->have_pkey && compare_saved(j, j->prec) <= 0)
     return fail(j, JOBHOST_ESOURCE,
                 "%s:%lu: keys are not in strictly increasing order (was the "
@@ -412,12 +412,11 @@ static int open_previous(struct job *j) {
     if (errno != ENOENT)
       return fail(j, -errno, "%s: %s", j->env->previous, strerror(errno));
     say(j, JOBHOST_LOG_INFO,
-          "%s: no previous snapshot (%s): every row is an insert",
-          j->t->name, j->env->previous);
+        "%s: no previous snapshot (%s): every row is an insert", j->t->name,
+        j->env->previous);
     return 0;
   }
-  rc = jh_csv_reader_open(j->env->previous, &opt, &j->prev, j->err,
-                          j->errsize);
+  rc = jh_csv_reader_open(j->env->previous, &opt, &j->prev, j->err, j->errsize);
   if (rc < 0)
     return rc;
   hdr = jh_csv_reader_header(j->prev);
@@ -484,8 +483,8 @@ static int delta_step(struct job *j, const jh_csv_record *r) {
   }
   if (!same_row(j, j->prec, r)) {
     j->st->updated++;
-    if ((rc = write_command(j, jh_batch_command_name(JH_COMMAND_UPDATE),
-                            r)) < 0)
+    if ((rc = write_command(j, jh_batch_command_name(JH_COMMAND_UPDATE), r)) <
+        0)
       return rc;
   }
   return prev_advance(j);
@@ -549,8 +548,7 @@ static int run(struct job *j) {
     return rc;
   jh_csv_reader_close(j->in); /* its buffers are not needed any more */
   j->in = NULL;
-  if (j->env->previous != NULL && !j->changes &&
-      (rc = open_previous(j)) < 0)
+  if (j->env->previous != NULL && !j->changes && (rc = open_previous(j)) < 0)
     return rc;
   if ((rc = write_sorted(j)) < 0)
     return rc;
@@ -559,16 +557,14 @@ static int run(struct job *j) {
 
 int prep_table_run(const struct prep_table *t, const struct prep_env *env,
                    jh_prep_table_stats *st, char *err, size_t errsize) {
-  struct job j = {.t = t, .env = env, .st = st, .err = err,
-                  .errsize = errsize};
+  struct job j = {.t = t, .env = env, .st = st, .err = err, .errsize = errsize};
   int rc;
   if (t->nkeys < 1 || t->nkeys > 2 || t->ncolumns == 0)
     return fail(&j, JOBHOST_ECONFIG, "%s: a table needs columns and keys",
                 t->name);
   for (size_t k = 0; k < t->nkeys; k++)
     if (t->keys[k] >= t->ncolumns)
-      return fail(&j, JOBHOST_ECONFIG, "%s: key column out of range",
-                  t->name);
+      return fail(&j, JOBHOST_ECONFIG, "%s: key column out of range", t->name);
   j.changes = env->input == JH_PREP_CHANGES;
   j.off = j.changes ? 1 : 0;
   j.nrec = j.off + t->ncolumns;

@@ -14,21 +14,21 @@
 /* What to make of one export: output columns in order, each filled from
  * the export column of the same index. All borrowed. */
 struct prep_table {
-  const char *name;            /* output file stem */
-  int association;             /* keys are the pair of columns */
-  const char *input;           /* path of the export */
-  const char *const *columns;  /* export column names */
-  const char *const *headers;  /* output header names (property ids) */
+  const char *name;           /* output file stem */
+  int association;            /* keys are the pair of columns */
+  const char *input;          /* path of the export */
+  const char *const *columns; /* export column names */
+  const char *const *headers; /* output header names (property ids) */
   size_t ncolumns;
-  size_t keys[2];              /* key positions among the output columns */
+  size_t keys[2]; /* key positions among the output columns */
   size_t nkeys;
 };
 
 /* How to make it. All borrowed. */
 struct prep_env {
-  const char *outdir;         /* the batch's temporary folder */
-  const char *previous;       /* full incremental: previous/<name>.sorted.csv
-                                 (may not exist); else NULL */
+  const char *outdir;   /* the batch's temporary folder */
+  const char *previous; /* full incremental: previous/<name>.sorted.csv
+                           (may not exist); else NULL */
   jh_prep_input input;
   const char *command_column; /* Changes only */
   size_t memory_limit;

@@ -8,10 +8,8 @@
 #include "builtin.h"
 
 static const jobhost_param profiles_params[] = {
-    JH_PARAM_ENTITY_TYPES,
-    JH_PARAM_RESOURCE_TYPES,
-    JH_PARAM_BATCH("batch_insert_size"),
-    JH_PARAM_BATCH("batch_select_size"),
+    JH_PARAM_ENTITY_TYPES, JH_PARAM_RESOURCE_TYPES,
+    JH_PARAM_BATCH("batch_insert_size"), JH_PARAM_BATCH("batch_select_size"),
     JOBHOST_PARAM_END};
 
 static const jobhost_task_type profiles_task_types[] = {
@@ -22,5 +20,5 @@ static const jobhost_task_type profiles_task_types[] = {
      .flags = JOBHOST_TASK_NOT_IMPLEMENTED},
     JOBHOST_TASK_TYPE_END};
 
-JOBHOST_PLUGIN_DEFINE("profiles", PACKAGE_VERSION,
-                      "Internal user profiles", profiles_task_types, NULL);
+JOBHOST_PLUGIN_DEFINE("profiles", PACKAGE_VERSION, "Internal user profiles",
+                      profiles_task_types, NULL);

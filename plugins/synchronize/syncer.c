@@ -53,10 +53,10 @@ typedef struct table {
   const char *name; /* the entity type or the association id */
   const jh_entity_mapping *mp;
   const jh_association_mapping *as;
-  int64_t et_id;  /* KIND_RESOURCE: entity type number in the store */
+  int64_t et_id;   /* KIND_RESOURCE: entity type number in the store */
   uint32_t *props; /* KIND_RESOURCE: number of each mapped property */
-  int64_t stored; /* resources or links stored before this batch */
-  int counted;    /* stored is known for this batch */
+  int64_t stored;  /* resources or links stored before this batch */
+  int counted;     /* stored is known for this batch */
   int64_t ins, upd, del, same, rows;
   int in_batch; /* the current batch has it */
 } table;
@@ -175,15 +175,15 @@ static int keycmp(const void *a, size_t al, const void *b, size_t bl) {
 
 /* ---- the spill file ---- */
 
-static int apply_change(syncer *s, const struct table *t, int op,
-                        const char *k, size_t kl, const char *d, size_t dl,
-                        const char *x, size_t xl);
+static int apply_change(syncer *s, const struct table *t, int op, const char *k,
+                        size_t kl, const char *d, size_t dl, const char *x,
+                        size_t xl);
 
 static int spill_put(syncer *s, int kind, int op, size_t ti, const void *k,
                      size_t kl, const void *d, size_t dl, const void *x,
                      size_t xl) {
-  spill_head h = {(uint8_t)kind, (uint8_t)op, (uint16_t)ti, (uint32_t)kl,
-                  (uint32_t)dl, (uint32_t)xl};
+  spill_head h = {(uint8_t)kind, (uint8_t)op,  (uint16_t)ti,
+                  (uint32_t)kl,  (uint32_t)dl, (uint32_t)xl};
   (void)kind;
   if (s->direct)
     return apply_change(s, &s->tables[ti], op, k, kl, d, dl, x, xl);
@@ -221,8 +221,7 @@ static void spill_close(syncer *s) {
 static int spill_get(syncer *s, spill_head *h, char **buf, size_t *cap) {
   size_t need;
   if (fread(h, sizeof(*h), 1, s->spill) != 1)
-    return feof(s->spill) ? 0
-                          : fail(s, -EIO, "%s: cannot read", s->spill_path);
+    return feof(s->spill) ? 0 : fail(s, -EIO, "%s: cannot read", s->spill_path);
   need = (size_t)h->klen + h->dlen + h->xlen + 3;
   if (need > *cap) {
     char *g = realloc(*buf, need * 2);
@@ -266,8 +265,7 @@ typedef struct kvs {
   size_t n, cap;
 } kvs;
 
-static int kv_add(void *arg, uint32_t prop, const char *value,
-                  size_t vlen) {
+static int kv_add(void *arg, uint32_t prop, const char *value, size_t vlen) {
   kvs *k = arg;
   if (k->n == k->cap) {
     size_t ncap = k->cap ? k->cap * 2 : 16;
@@ -294,8 +292,7 @@ static const char *prop_name(const struct table *t, uint32_t prop) {
 /* The names of the properties whose values differ between two encodings,
  * joined with ';' into *out (grown). Returns the length or (size_t)-1. */
 static size_t changed_names(const struct table *t, const void *a, size_t al,
-                            const void *b, size_t bl, char **out,
-                            size_t *cap) {
+                            const void *b, size_t bl, char **out, size_t *cap) {
   kvs x = {0}, y = {0};
   size_t i = 0, j = 0, o = 0;
   if (jh_idstore_decode(a, al, kv_add, &x) != 0 ||
@@ -306,10 +303,10 @@ static size_t changed_names(const struct table *t, const void *a, size_t al,
   }
   while (i < x.n || j < y.n) {
     const char *name;
-    int c = i >= x.n   ? 1
-            : j >= y.n ? -1
+    int c = i >= x.n                    ? 1
+            : j >= y.n                  ? -1
             : x.v[i].prop < y.v[j].prop ? -1
-            : x.v[i].prop > y.v[j].prop;
+                                        : x.v[i].prop > y.v[j].prop;
     size_t nl;
     if (c == 0) {
       int same = x.v[i].vlen == y.v[j].vlen &&
@@ -372,9 +369,9 @@ static int list_batches(syncer *s, long long last, batch **out, size_t *n) {
            s->connector->id);
   d = opendir(dir);
   if (d == NULL)
-    return errno == ENOENT ? 0
-                           : fail(s, -errno, "%s: cannot list: %s", dir,
-                                  strerror(errno));
+    return errno == ENOENT
+               ? 0
+               : fail(s, -errno, "%s: cannot list: %s", dir, strerror(errno));
   while ((e = readdir(d)) != NULL) {
     long long seq;
     jh_batch_mode mode;
@@ -436,9 +433,11 @@ static int tables_build(syncer *s) {
     }
   s->ntables = n;
   if (n == 0)
-    return fail(s, JOBHOST_ECONFIG, "connector '%s' has no entity type "
+    return fail(s, JOBHOST_ECONFIG,
+                "connector '%s' has no entity type "
                 "mapping nor association mapping in the model: nothing "
-                "to synchronize", s->connector->id);
+                "to synchronize",
+                s->connector->id);
   return 0;
 }
 
@@ -506,13 +505,13 @@ typedef struct tfile {
   jh_csv_reader *r;
   const char *path;
   int has_command;
-  size_t ncols;           /* value columns (after the command) */
-  const char **names;     /* property ids (resource) */
-  uint32_t *props;        /* their numbers in the store */
+  size_t ncols;            /* value columns (after the command) */
+  const char **names;      /* property ids (resource) */
+  uint32_t *props;         /* their numbers in the store */
   jh_property_type *types; /* their types in the model */
-  size_t *order;          /* encode order */
-  size_t key;             /* resource: key column among the values */
-  jh_idstore_value *vals; /* scratch */
+  size_t *order;           /* encode order */
+  size_t key;              /* resource: key column among the values */
+  jh_idstore_value *vals;  /* scratch */
 } tfile;
 
 static void tfile_close(tfile *f) {
@@ -543,13 +542,15 @@ static int tfile_open(syncer *s, const table *t, const char *path,
   first = has_command ? 1 : 0;
   if (h->nfields < first + (t->kind == KIND_LINK ? 2 : 1)) {
     tfile_close(f);
-    return fail(s, JOBHOST_ECONFIG, "%s:1: expected a header with %s%s",
-                path, has_command ? "the command column and " : "",
+    return fail(s, JOBHOST_ECONFIG, "%s:1: expected a header with %s%s", path,
+                has_command ? "the command column and " : "",
                 t->kind == KIND_LINK ? "two key columns" : "the properties");
   }
   if (has_command && strcmp(h->fields[0], JH_BATCH_COMMAND_COLUMN) != 0) {
-    rc = fail(s, JOBHOST_ECONFIG, "%s:1: expected '" JH_BATCH_COMMAND_COLUMN
-              "' as the first column, got '%s'", path, h->fields[0]);
+    rc = fail(s, JOBHOST_ECONFIG,
+              "%s:1: expected '" JH_BATCH_COMMAND_COLUMN
+              "' as the first column, got '%s'",
+              path, h->fields[0]);
     tfile_close(f);
     return rc;
   }
@@ -574,9 +575,11 @@ static int tfile_open(syncer *s, const table *t, const char *path,
       if (strcmp(t->mp->properties[k].property, name) == 0)
         break;
     if (k == t->mp->nproperties) {
-      rc = fail(s, JOBHOST_ECONFIG, "%s:1: column '%s' is not a mapped "
+      rc = fail(s, JOBHOST_ECONFIG,
+                "%s:1: column '%s' is not a mapped "
                 "property of entity type '%s' (the batch was prepared "
-                "with another model?)", path, name, t->name);
+                "with another model?)",
+                path, name, t->name);
       tfile_close(f);
       return rc;
     }
@@ -592,9 +595,10 @@ static int tfile_open(syncer *s, const table *t, const char *path,
   }
   if (f->key == (size_t)-1) {
     tfile_close(f);
-    return fail(s, JOBHOST_ECONFIG, "%s:1: no column for the primary key "
-                "'%s' of entity type '%s'", path,
-                t->mp->properties[t->mp->primary_key].property, t->name);
+    return fail(s, JOBHOST_ECONFIG,
+                "%s:1: no column for the primary key "
+                "'%s' of entity type '%s'",
+                path, t->mp->properties[t->mp->primary_key].property, t->name);
   }
   jh_idstore_sort_props(f->props, f->ncols, f->order);
   return 0;
@@ -623,11 +627,12 @@ static int encode_row(syncer *s, tfile *f, const jh_csv_record *rec,
     f->vals[i].value = rec->fields[first + c];
     f->vals[i].length = rec->lengths[first + c];
     if (f->types[c] != JH_PROP_STRING &&
-        !jh_property_value_ok(f->types[c], f->vals[i].value,
-                              f->vals[i].length, &expected))
-      return fail(s, JOBHOST_ECONFIG, "%s:%lu: property '%s': '%.*s%s' is "
-                  "not valid: expected %s", f->path,
-                  jh_csv_reader_line(f->r), f->names[c],
+        !jh_property_value_ok(f->types[c], f->vals[i].value, f->vals[i].length,
+                              &expected))
+      return fail(s, JOBHOST_ECONFIG,
+                  "%s:%lu: property '%s': '%.*s%s' is "
+                  "not valid: expected %s",
+                  f->path, jh_csv_reader_line(f->r), f->names[c],
                   f->vals[i].length > 40 ? 40 : (int)f->vals[i].length,
                   f->vals[i].value, f->vals[i].length > 40 ? "..." : "",
                   expected);
@@ -654,9 +659,10 @@ static int check_order(syncer *s, tfile *f, prevkey *p, const char *k,
     if (c == 0 && k2 != NULL)
       c = keycmp(k2, k2l, p->buf + pl + 1, p->len - pl - 1);
     if (c <= 0)
-      return fail(s, JOBHOST_ECONFIG, "%s:%lu: %s: the file must be sorted "
-                  "by key without repeats (was the batch altered?)", f->path,
-                  jh_csv_reader_line(f->r),
+      return fail(s, JOBHOST_ECONFIG,
+                  "%s:%lu: %s: the file must be sorted "
+                  "by key without repeats (was the batch altered?)",
+                  f->path, jh_csv_reader_line(f->r),
                   c == 0 ? "repeated key" : "key out of order");
   }
   if (total + 1 > p->cap) {
@@ -678,8 +684,7 @@ static int check_order(syncer *s, tfile *f, prevkey *p, const char *k,
 /* ---- diff of a resource table ---- */
 
 static int spill_update(syncer *s, size_t ti, const char *k, size_t kl,
-                        const void *old, size_t ol, const char *nd,
-                        size_t nl) {
+                        const void *old, size_t ol, const char *nd, size_t nl) {
   size_t xl = changed_names(&s->tables[ti], old, ol, nd, nl, &s->names,
                             &s->namescap);
   if (xl == (size_t)-1)
@@ -767,8 +772,8 @@ static int diff_resources_complete(syncer *s, size_t ti, const char *path) {
     size_t kl = rec->lengths[f.key], dl;
     rc = polled(s);
     if (rc == 0 && kl == 0)
-      rc = fail(s, JOBHOST_ECONFIG, "%s:%lu: empty primary key",
-                path, jh_csv_reader_line(f.r));
+      rc = fail(s, JOBHOST_ECONFIG, "%s:%lu: empty primary key", path,
+                jh_csv_reader_line(f.r));
     if (rc == 0)
       rc = check_order(s, &f, &prev, k, kl, NULL, 0);
     if (rc == 0)
@@ -781,8 +786,8 @@ static int diff_resources_complete(syncer *s, size_t ti, const char *path) {
       if (c > 0)
         break;
       if (c < 0) {
-        rc = spill_put(s, KIND_RESOURCE, OP_DELETE, ti, dk, dkl, NULL, 0,
-                       NULL, 0);
+        rc = spill_put(s, KIND_RESOURCE, OP_DELETE, ti, dk, dkl, NULL, 0, NULL,
+                       0);
         t->del++;
       } else {
         const void *od = sqlite3_column_blob(q, 1);
@@ -799,16 +804,15 @@ static int diff_resources_complete(syncer *s, size_t ti, const char *path) {
       have_db = jh_db_step(s->db, q, NULL);
     }
     if (rc == 0) {
-      rc = spill_put(s, KIND_RESOURCE, OP_INSERT, ti, k, kl, s->enc, dl,
-                     NULL, 0);
+      rc = spill_put(s, KIND_RESOURCE, OP_INSERT, ti, k, kl, s->enc, dl, NULL,
+                     0);
       t->ins++;
     }
   next_row:;
   }
   if (rc == 0) {
     for (; have_db == 1 && rc == 0; have_db = jh_db_step(s->db, q, NULL)) {
-      rc = spill_put(s, KIND_RESOURCE, OP_DELETE, ti,
-                     sqlite3_column_text(q, 0),
+      rc = spill_put(s, KIND_RESOURCE, OP_DELETE, ti, sqlite3_column_text(q, 0),
                      (size_t)sqlite3_column_bytes(q, 0), NULL, 0, NULL, 0);
       t->del++;
     }
@@ -872,9 +876,10 @@ static int diff_resources_delta(syncer *s, size_t ti, const char *path,
     rc = polled(s);
     t->rows++;
     if (rc == 0 && op == 0)
-      rc = fail(s, JOBHOST_ECONFIG, "%s:%lu: unknown command '%s': expected "
-                "insert, update, delete or merge", path,
-                jh_csv_reader_line(f.r), rec->fields[0]);
+      rc = fail(s, JOBHOST_ECONFIG,
+                "%s:%lu: unknown command '%s': expected "
+                "insert, update, delete or merge",
+                path, jh_csv_reader_line(f.r), rec->fields[0]);
     if (rc == 0 && kl == 0)
       rc = fail(s, JOBHOST_ECONFIG, "%s:%lu: empty primary key", path,
                 jh_csv_reader_line(f.r));
@@ -885,8 +890,8 @@ static int diff_resources_delta(syncer *s, size_t ti, const char *path,
     if (rc != 0)
       break;
     if (initial) {
-      rc = spill_put(s, KIND_RESOURCE, OP_INSERT, ti, k, kl, s->enc, dl,
-                     NULL, 0);
+      rc = spill_put(s, KIND_RESOURCE, OP_INSERT, ti, k, kl, s->enc, dl, NULL,
+                     0);
       t->ins++;
       continue;
     }
@@ -916,8 +921,8 @@ static int diff_resources_delta(syncer *s, size_t ti, const char *path,
         t->upd++;
       }
     } else {
-      rc = spill_put(s, KIND_RESOURCE, OP_INSERT, ti, k, kl, s->enc, dl,
-                     NULL, 0);
+      rc = spill_put(s, KIND_RESOURCE, OP_INSERT, ti, k, kl, s->enc, dl, NULL,
+                     0);
       t->ins++;
     }
   }
@@ -968,8 +973,7 @@ static int diff_links_complete(syncer *s, size_t ti, const char *path) {
       if (c > 0)
         break;
       if (c < 0) {
-        rc = spill_put(s, KIND_LINK, OP_DELETE, ti, d1, dl1, d2, dl2, NULL,
-                       0);
+        rc = spill_put(s, KIND_LINK, OP_DELETE, ti, d1, dl1, d2, dl2, NULL, 0);
         t->del++;
       } else {
         t->same++;
@@ -1023,9 +1027,10 @@ static int diff_links_delta(syncer *s, size_t ti, const char *path,
     if (rc == 0 && (op == 0 || op == OP_UPDATE))
       op = op == OP_UPDATE ? OP_INSERT : 0; /* a link has no other value */
     if (rc == 0 && op == 0)
-      rc = fail(s, JOBHOST_ECONFIG, "%s:%lu: unknown command '%s': expected "
-                "insert, update, delete or merge", path,
-                jh_csv_reader_line(f.r), rec->fields[0]);
+      rc = fail(s, JOBHOST_ECONFIG,
+                "%s:%lu: unknown command '%s': expected "
+                "insert, update, delete or merge",
+                path, jh_csv_reader_line(f.r), rec->fields[0]);
     if (rc == 0 && (l1 == 0 || l2 == 0))
       rc = fail(s, JOBHOST_ECONFIG, "%s:%lu: empty link value", path,
                 jh_csv_reader_line(f.r));
@@ -1043,7 +1048,8 @@ static int diff_links_delta(syncer *s, size_t ti, const char *path,
     if ((op == OP_INSERT) == (found == 1)) {
       t->same++; /* already there, or already gone */
       if (initial)
-        rc = fail(s, JOBHOST_ECONFIG, "%s:%lu: initial synchronization: "
+        rc = fail(s, JOBHOST_ECONFIG,
+                  "%s:%lu: initial synchronization: "
                   "the link is already in the store (use Complete mode)",
                   path, jh_csv_reader_line(f.r));
       continue;
@@ -1076,28 +1082,30 @@ static int diff_batch(syncer *s, const batch *b) {
   tables = json_object_get(root, JH_MANIFEST_TABLES);
   if (!json_is_array(tables)) {
     json_decref(root);
-    return fail(s, JOBHOST_ECONFIG, "%s: expected a '" JH_MANIFEST_TABLES
-                "' array", path);
+    return fail(s, JOBHOST_ECONFIG,
+                "%s: expected a '" JH_MANIFEST_TABLES "' array", path);
   }
   json_array_foreach(tables, i, it) {
-    const char *name =
-        json_string_value(json_object_get(it, JH_MANIFEST_NAME));
-    const char *file =
-        json_string_value(json_object_get(it, JH_MANIFEST_FILE));
+    const char *name = json_string_value(json_object_get(it, JH_MANIFEST_NAME));
+    const char *file = json_string_value(json_object_get(it, JH_MANIFEST_FILE));
     char fpath[PATH_MAX];
     table *t;
     size_t ti;
     int delta;
     if (name == NULL || file == NULL || strchr(file, '/') != NULL) {
-      rc = fail(s, JOBHOST_ECONFIG, "%s: table %zu: expected '"
-                JH_MANIFEST_NAME "' and '" JH_MANIFEST_FILE "' (a file name "
-                "in the batch)", path, i);
+      rc = fail(s, JOBHOST_ECONFIG,
+                "%s: table %zu: expected '" JH_MANIFEST_NAME
+                "' and '" JH_MANIFEST_FILE "' (a file name "
+                "in the batch)",
+                path, i);
       break;
     }
     t = table_named(s, name);
     if (t == NULL) {
-      rc = fail(s, JOBHOST_ECONFIG, "%s: table '%s' is not a mapping of "
-                "connector '%s' in the model", path, name, s->connector->id);
+      rc = fail(s, JOBHOST_ECONFIG,
+                "%s: table '%s' is not a mapping of "
+                "connector '%s' in the model",
+                path, name, s->connector->id);
       break;
     }
     ti = (size_t)(t - s->tables);
@@ -1105,18 +1113,20 @@ static int diff_batch(syncer *s, const batch *b) {
     snprintf(fpath, sizeof(fpath), "%s/%s", b->dir, file);
     delta = jh_batch_file_is_delta(file);
     if (b->mode == JH_BATCH_COMPLETE && delta) {
-      rc = fail(s, JOBHOST_ECONFIG, "%s: a complete batch holds the delta "
-                "'%s'", path, file);
+      rc = fail(s, JOBHOST_ECONFIG,
+                "%s: a complete batch holds the delta "
+                "'%s'",
+                path, file);
       break;
     }
     if (t->kind == KIND_RESOURCE)
       rc = b->mode == JH_BATCH_INITIAL ? diff_resources_delta(s, ti, fpath, 1)
-           : delta                 ? diff_resources_delta(s, ti, fpath, 0)
-                                   : diff_resources_complete(s, ti, fpath);
+           : delta                     ? diff_resources_delta(s, ti, fpath, 0)
+                                       : diff_resources_complete(s, ti, fpath);
     else
       rc = b->mode == JH_BATCH_INITIAL ? diff_links_delta(s, ti, fpath, 1)
-           : delta                 ? diff_links_delta(s, ti, fpath, 0)
-                                   : diff_links_complete(s, ti, fpath);
+           : delta                     ? diff_links_delta(s, ti, fpath, 0)
+                                       : diff_links_complete(s, ti, fpath);
     if (rc != 0)
       break;
   }
@@ -1136,19 +1146,22 @@ static int guard(syncer *s, const batch *b) {
     if (!t->in_batch || t->kind != KIND_RESOURCE || t->stored == 0)
       continue;
     if (t->rows == 0 && !h->allow_empty)
-      return fail(s, JOBHOST_ESOURCE, "source-health guard: table '%s' of "
+      return fail(s, JOBHOST_ESOURCE,
+                  "source-health guard: table '%s' of "
                   "connector '%s' is empty while the store holds %" PRId64
                   " of its resources; nothing was deleted (an empty export "
                   "is an error; set source_health.allow_empty to accept "
-                  "one)", t->name, s->connector->id, t->stored);
+                  "one)",
+                  t->name, s->connector->id, t->stored);
     if (jh_batch_shrank((uint64_t)t->stored, (uint64_t)t->rows,
                         h->max_shrink_percent))
-      return fail(s, JOBHOST_ESOURCE, "source-health guard: table '%s' of "
+      return fail(s, JOBHOST_ESOURCE,
+                  "source-health guard: table '%s' of "
                   "connector '%s' has %" PRId64 " rows against %" PRId64
                   " stored, a loss of more than %d%%; nothing was changed "
                   "(check the export, or raise "
-                  "source_health.max_shrink_percent)", t->name,
-                  s->connector->id, t->rows, t->stored,
+                  "source_health.max_shrink_percent)",
+                  t->name, s->connector->id, t->rows, t->stored,
                   h->max_shrink_percent);
   }
   return 0;
@@ -1168,9 +1181,9 @@ static void check_one(char *why, size_t size, int *n, const char *scope,
   if ((*n)++ >= 4)
     return;
   if (percent)
-    snprintf(why + used, size - used, "%s%s: %" PRId64 " %s > %" PRId64
-             "%% of stored (%" PRId64 ")", used ? "; " : "", scope, count,
-             what, limit, stored);
+    snprintf(why + used, size - used,
+             "%s%s: %" PRId64 " %s > %" PRId64 "%% of stored (%" PRId64 ")",
+             used ? "; " : "", scope, count, what, limit, stored);
   else
     snprintf(why + used, size - used, "%s%s: %" PRId64 " %s > %" PRId64,
              used ? "; " : "", scope, count, what, limit);
@@ -1259,8 +1272,7 @@ static void check_thresholds(syncer *s, char *why, size_t size, int *n) {
 static const char *const op_names[] = {"", "insert", "update", "delete"};
 
 static int keep_change(syncer *s, const table *t, int op, const char *k,
-                       size_t kl, const char *d, size_t dl,
-                       const char *state) {
+                       size_t kl, const char *d, size_t dl, const char *state) {
   sqlite3_stmt *q;
   int rc;
   if (t->kind == KIND_RESOURCE) {
@@ -1324,10 +1336,12 @@ static int apply_one(syncer *s, const table *t, int op, const char *k,
     rc = jh_db_step_done(s->db, q, NULL);
   jh_db_done(s->db, q);
   if (rc != 0 && (jh_db_errcode(s->db) & 0xff) == SQLITE_CONSTRAINT)
-    return fail(s, JOBHOST_ECONFIG, "%s '%.*s' of %s is already in the store "
+    return fail(s, JOBHOST_ECONFIG,
+                "%s '%.*s' of %s is already in the store "
                 "(an initial synchronization loads an empty store: use "
-                "Complete mode)", t->kind == KIND_RESOURCE ? "resource" :
-                "link from", (int)kl, k, t->name);
+                "Complete mode)",
+                t->kind == KIND_RESOURCE ? "resource" : "link from", (int)kl, k,
+                t->name);
   if (rc != 0)
     return db_fail(s, "applying a change");
   return 0;
@@ -1526,10 +1540,9 @@ static int hold_of_job(syncer *s, int64_t job, int64_t *task_instance) {
   *task_instance = 0;
   if (q == NULL)
     return -EIO;
-  rc = sql_step(s, q,
-                JH_DB_BIND(s->db, q, JH_DB_INT(job),
-                           JH_DB_TEXT(s->connector->id)),
-                "reading held changes");
+  rc = sql_step(
+      s, q, JH_DB_BIND(s->db, q, JH_DB_INT(job), JH_DB_TEXT(s->connector->id)),
+      "reading held changes");
   if (rc == 1)
     *task_instance = sqlite3_column_int64(q, 0);
   jh_db_done(s->db, q);
@@ -1610,13 +1623,15 @@ static int supersede(syncer *s, int64_t blocked, const batch *b) {
   int rc = hold_get(s, blocked, &h);
   if (rc < 0 || (rc = held_count(s, blocked, &n)) != 0)
     return rc;
-  snprintf(reason, sizeof(reason), "batch %lld (%s) of connector %s was "
-           "applied by task instance %" PRId64 "%s", b->seq,
-           jh_batch_mode_name(b->mode), s->connector->id, s->a->task_instance,
-           job_words(s->a->job_instance, jw, sizeof(jw)));
-  logf_(s, JOBHOST_LOG_WARNING, "the %" PRId64 " changes held by task "
-        "instance %" PRId64 "%s are discarded: %s", n, blocked,
-        job_words(h.job_instance, jw, sizeof(jw)), reason);
+  snprintf(reason, sizeof(reason),
+           "batch %lld (%s) of connector %s was "
+           "applied by task instance %" PRId64 "%s",
+           b->seq, jh_batch_mode_name(b->mode), s->connector->id,
+           s->a->task_instance, job_words(s->a->job_instance, jw, sizeof(jw)));
+  logf_(s, JOBHOST_LOG_WARNING,
+        "the %" PRId64 " changes held by task "
+        "instance %" PRId64 "%s are discarded: %s",
+        n, blocked, job_words(h.job_instance, jw, sizeof(jw)), reason);
   if ((rc = drop_held(s, blocked)) != 0 ||
       (rc = hold_settle(s, blocked, "superseded", reason)) != 0)
     return rc;
@@ -1628,8 +1643,8 @@ static int supersede(syncer *s, int64_t blocked, const batch *b) {
                        strlen(detail))) != 0)
     return rc;
   s->stats->superseded += n;
-  snprintf(s->stats->note, sizeof(s->stats->note), "superseded the %" PRId64
-           " changes held by %s %" PRId64, n,
+  snprintf(s->stats->note, sizeof(s->stats->note),
+           "superseded the %" PRId64 " changes held by %s %" PRId64, n,
            h.job_instance > 0 ? "job instance" : "task instance",
            h.job_instance > 0 ? h.job_instance : blocked);
   return 0;
@@ -1642,12 +1657,14 @@ static int blocked_by(syncer *s, int64_t blocked) {
   if (rc < 0)
     return rc;
   if (h.job_instance > 0)
-    return fail(s, JOBHOST_EBLOCKED, "connector %s is blocked: job instance "
+    return fail(s, JOBHOST_EBLOCKED,
+                "connector %s is blocked: job instance "
                 "%" PRId64 " (task instance %" PRId64 ") holds changes over "
                 "a threshold; `jobhost resume %" PRId64 "` applies them, a "
-                "complete synchronization replaces them", s->connector->id,
-                h.job_instance, blocked, h.job_instance);
-  return fail(s, JOBHOST_EBLOCKED, "connector %s is blocked: task instance "
+                "complete synchronization replaces them",
+                s->connector->id, h.job_instance, blocked, h.job_instance);
+  return fail(s, JOBHOST_EBLOCKED,
+              "connector %s is blocked: task instance "
               "%" PRId64 " holds changes over a threshold; resume its job "
               "instance to apply them, or run a complete synchronization",
               s->connector->id, blocked);
@@ -1756,7 +1773,8 @@ static int apply_held(syncer *s, int64_t instance) {
         return rc;
     }
   }
-  logf_(s, JOBHOST_LOG_INFO, "validated the blocked synchronization of task "
+  logf_(s, JOBHOST_LOG_INFO,
+        "validated the blocked synchronization of task "
         "instance %" PRId64 ": %" PRId64 " held changes applied",
         instance, n);
   add_stats(s);
@@ -1795,21 +1813,27 @@ static int resume_held(syncer *s) {
       return rc;
     if (blocked > 0)
       return blocked_by(s, blocked);
-    snprintf(s->stats->note, sizeof(s->stats->note), "nothing to validate: "
-             "this run held no changes of connector %s", s->connector->id);
+    snprintf(s->stats->note, sizeof(s->stats->note),
+             "nothing to validate: "
+             "this run held no changes of connector %s",
+             s->connector->id);
     return 0;
   }
   if (strcmp(h.state, "held") == 0)
     return apply_held(s, ti);
   if (strcmp(h.state, "applied") == 0)
-    snprintf(s->stats->note, sizeof(s->stats->note), "nothing changed: the "
+    snprintf(s->stats->note, sizeof(s->stats->note),
+             "nothing changed: the "
              "changes held by task instance %" PRId64 " were applied on %s "
-             "by task instance %" PRId64 "%s", ti, h.settled_at,
-             h.settled_by, job_words(h.settled_job, jw, sizeof(jw)));
+             "by task instance %" PRId64 "%s",
+             ti, h.settled_at, h.settled_by,
+             job_words(h.settled_job, jw, sizeof(jw)));
   else
-    snprintf(s->stats->note, sizeof(s->stats->note), "nothing changed: the "
+    snprintf(s->stats->note, sizeof(s->stats->note),
+             "nothing changed: the "
              "changes held by task instance %" PRId64 " were superseded on "
-             "%s: %s", ti, h.settled_at, h.reason);
+             "%s: %s",
+             ti, h.settled_at, h.reason);
   logf_(s, JOBHOST_LOG_WARNING, "%s", s->stats->note);
   return 0;
 }
@@ -1853,16 +1877,19 @@ static int do_batch(syncer *s, const batch *b) {
   spill_close(s);
   if (rc == 0 && nwhy > 0) {
     char resume[48] = "";
-    rc = save_state(s, b->seq, jh_batch_mode_name(b->mode), s->a->task_instance);
+    rc = save_state(s, b->seq, jh_batch_mode_name(b->mode),
+                    s->a->task_instance);
     if (rc == 0)
       rc = hold_record(s, b->seq, b->mode, (int64_t)s->nheld);
     if (s->a->job_instance > 0)
       snprintf(resume, sizeof(resume), " %" PRId64, s->a->job_instance);
     if (rc == 0)
-      rc = fail(s, JOBHOST_EBLOCKED, "threshold exceeded (batch %lld, %s): "
+      rc = fail(s, JOBHOST_EBLOCKED,
+                "threshold exceeded (batch %lld, %s): "
                 "%s%s; the changes are held: `jobhost resume%s` applies "
-                "them, `jobhost run --force` ignores thresholds", b->seq,
-                jh_batch_mode_name(b->mode), why, nwhy > 4 ? "; ..." : "", resume);
+                "them, `jobhost run --force` ignores thresholds",
+                b->seq, jh_batch_mode_name(b->mode), why,
+                nwhy > 4 ? "; ..." : "", resume);
     return rc;
   }
   if (rc == 0) {
@@ -1912,8 +1939,8 @@ static int clear_failed(syncer *s) {
  * appended to err.
  */
 static void set_aside(syncer *s) {
-  char from[PATH_MAX], dir[PATH_MAX], to[PATH_MAX + 64],
-      file[PATH_MAX + 80], text[1400];
+  char from[PATH_MAX], dir[PATH_MAX], to[PATH_MAX + 64], file[PATH_MAX + 80],
+      text[1400];
   size_t used = s->err != NULL ? strlen(s->err) : 0;
   sqlite3_stmt *q;
   int rc;
@@ -1923,11 +1950,12 @@ static void set_aside(syncer *s) {
   snprintf(from, sizeof(from), "%s/%s/" JH_COLLECT_BATCHES "/%s",
            s->a->collect_dir, s->connector->id, s->failed_name);
   snprintf(to, sizeof(to), "%s/%s", dir, s->failed_name);
-  snprintf(text, sizeof(text), "batch %lld failed on %s (task instance %"
-           PRId64 "): %s\nIt is never read again. Run a complete "
-           "synchronization of connector %s next.\n", s->failed_seq, s->now,
-           s->a->task_instance, s->err != NULL ? s->err : "",
-           s->connector->id);
+  snprintf(text, sizeof(text),
+           "batch %lld failed on %s (task instance %" PRId64
+           "): %s\nIt is never read again. Run a complete "
+           "synchronization of connector %s next.\n",
+           s->failed_seq, s->now, s->a->task_instance,
+           s->err != NULL ? s->err : "", s->connector->id);
   if ((mkdir(dir, 0750) != 0 && errno != EEXIST) || rename(from, to) != 0) {
     logf_(s, JOBHOST_LOG_ERROR, "%s: cannot set the failed batch aside: %s",
           from, strerror(errno));
@@ -1956,7 +1984,8 @@ static void set_aside(syncer *s) {
   if (rc != 0 || q == NULL)
     jh_db_rollback(s->db);
   if (s->err != NULL && used < s->errsize)
-    snprintf(s->err + used, s->errsize - used, "; the batch is set aside in "
+    snprintf(s->err + used, s->errsize - used,
+             "; the batch is set aside in "
              "%s (" JH_BATCH_REASON "): run a complete synchronization of %s "
              "next",
              to, s->connector->id);
@@ -1980,15 +2009,17 @@ static int run_batches(syncer *s) {
     if (b[i].mode != JH_BATCH_INCREMENTAL)
       from = i;
   if (from > 0)
-    logf_(s, JOBHOST_LOG_INFO, "%zu pending batch(es) before batch %lld (%s) "
-          "are void: a complete batch supersedes them", from, b[from].seq,
-          jh_batch_mode_name(b[from].mode));
+    logf_(s, JOBHOST_LOG_INFO,
+          "%zu pending batch(es) before batch %lld (%s) "
+          "are void: a complete batch supersedes them",
+          from, b[from].seq, jh_batch_mode_name(b[from].mode));
   if (was_blocked > 0 && (rc = hold_get(s, was_blocked, &h)) >= 0) {
     if (rc > 0 && s->a->job_instance > 0 &&
         h.job_instance == s->a->job_instance) {
       /* this job instance blocked the connector and runs again: it is a
        * resume whose validation was cut short; finish it */
-      logf_(s, JOBHOST_LOG_INFO, "job instance %" PRId64 " resumed: the "
+      logf_(s, JOBHOST_LOG_INFO,
+            "job instance %" PRId64 " resumed: the "
             "changes its task instance %" PRId64 " held are validated",
             h.job_instance, was_blocked);
       batches_free(b, nb);
@@ -2004,10 +2035,11 @@ static int run_batches(syncer *s) {
     long long failed;
     rc = load_failed(s, &failed, why, sizeof(why));
     if (rc == 0 && failed > 0 && nb > 0 && b[from].mode == JH_BATCH_INCREMENTAL)
-      rc = fail(s, JOBHOST_ECONFIG, "connector %s: batch %lld failed and was "
+      rc = fail(s, JOBHOST_ECONFIG,
+                "connector %s: batch %lld failed and was "
                 "set aside (%s); an incremental batch cannot follow it: run "
-                "a complete synchronization of %s", s->connector->id, failed,
-                why, s->connector->id);
+                "a complete synchronization of %s",
+                s->connector->id, failed, why, s->connector->id);
     else if (rc == 0 && failed > 0 && nb > 0)
       rc = clear_failed(s);
   }
@@ -2032,11 +2064,12 @@ static int run_batches(syncer *s) {
 }
 
 static void remove_consumed(syncer *s) {
-  if (jh_idstore_remove_consumed(s->st, s->a->collect_dir,
-                                 s->connector->id) != 0)
-    logf_(s, JOBHOST_LOG_WARNING, "connector %s: consumed batches stay "
-          "until the next synchronization: %s", s->connector->id,
-          jh_db_errmsg(s->db));
+  if (jh_idstore_remove_consumed(s->st, s->a->collect_dir, s->connector->id) !=
+      0)
+    logf_(s, JOBHOST_LOG_WARNING,
+          "connector %s: consumed batches stay "
+          "until the next synchronization: %s",
+          s->connector->id, jh_db_errmsg(s->db));
 }
 
 /*
@@ -2077,8 +2110,9 @@ static void report_finish(syncer *s) {
   rc = jh_csv_writer_commit(s->report);
   s->report = NULL;
   if (rc != 0) {
-    logf_(s, JOBHOST_LOG_WARNING, "%s: the change report stays as %s"
-          JH_CSV_TEMP_SUFFIX " (%s); the next synchronization puts it in "
+    logf_(s, JOBHOST_LOG_WARNING,
+          "%s: the change report stays as %s" JH_CSV_TEMP_SUFFIX
+          " (%s); the next synchronization puts it in "
           "place",
           s->a->report_path, s->a->report_path, strerror(-rc));
     return;
@@ -2092,7 +2126,8 @@ static void report_finish(syncer *s) {
     rc = jh_db_step_done(s->db, q, NULL);
   jh_db_done(s->db, q);
   if (rc != 0)
-    logf_(s, JOBHOST_LOG_WARNING, "%s: the change report is in place, but "
+    logf_(s, JOBHOST_LOG_WARNING,
+          "%s: the change report is in place, but "
           "its record stays until the next synchronization: %s",
           s->a->report_path, jh_db_errmsg(s->db));
 }
@@ -2149,8 +2184,10 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
   s.db = jh_idstore_db(s.st);
   rc = jh_idstore_settle_reports(s.st, 1, err, errsize);
   if (rc > 0)
-    logf_(&s, JOBHOST_LOG_INFO, "%d change report(s) of earlier runs put in "
-          "place (their transactions had committed)", rc);
+    logf_(&s, JOBHOST_LOG_INFO,
+          "%d change report(s) of earlier runs put in "
+          "place (their transactions had committed)",
+          rc);
   if (rc < 0) {
     jh_idstore_close(s.st);
     return rc;
@@ -2196,9 +2233,9 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
   }
   if (bulk)
     jh_idstore_exec(s.st, "PRAGMA journal_mode = WAL", NULL, 0);
-  stats->applied = rc == 0 && (stats->inserted || stats->updated ||
-                               stats->deleted || stats->link_inserted ||
-                               stats->link_deleted);
+  stats->applied = rc == 0 &&
+                   (stats->inserted || stats->updated || stats->deleted ||
+                    stats->link_inserted || stats->link_deleted);
   if (rc == 0 || rc == JOBHOST_EBLOCKED) {
     jh_fault_point("sync.after_commit");
     report_finish(&s);

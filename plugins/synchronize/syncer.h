@@ -61,13 +61,13 @@ typedef struct jh_sync_args {
 } jh_sync_args;
 
 typedef struct jh_sync_stats {
-  int64_t batches;      /* batches read */
-  int64_t rows;         /* rows read from them */
+  int64_t batches; /* batches read */
+  int64_t rows;    /* rows read from them */
   int64_t inserted, updated, deleted, unchanged;
   int64_t link_inserted, link_deleted;
-  int applied;          /* the changes reached the resources */
-  int64_t superseded;   /* held changes of an earlier Blocked run
-                           discarded because a newer batch was applied */
+  int applied;        /* the changes reached the resources */
+  int64_t superseded; /* held changes of an earlier Blocked run
+                         discarded because a newer batch was applied */
   /* when nonzero: a sentence for the task's message (what became of held
    * changes: superseded, already applied, nothing held) */
   char note[512];

@@ -150,12 +150,13 @@ static int synchronize_run(jobhost_ctx *ctx) {
   svc->set_produced_output(ctx, st.applied);
   if (a.report_path != NULL)
     jobhost_info(ctx, "change report: %s", a.report_path);
-  svc->set_message(ctx, "%s%" PRId64 " inserted, %" PRId64 " updated, %"
-                   PRId64 " deleted, %" PRId64 " links inserted, %" PRId64
+  svc->set_message(ctx,
+                   "%s%" PRId64 " inserted, %" PRId64 " updated, %" PRId64
+                   " deleted, %" PRId64 " links inserted, %" PRId64
                    " links deleted%s%s",
                    ctx->resume_of > 0 ? "validated: " : "", st.inserted,
-                   st.updated, st.deleted, st.link_inserted,
-                   st.link_deleted, st.note[0] ? "; " : "", st.note);
+                   st.updated, st.deleted, st.link_inserted, st.link_deleted,
+                   st.note[0] ? "; " : "", st.note);
   return 0;
 }
 
@@ -177,8 +178,10 @@ static int mark_dirty_run(jobhost_ctx *ctx) {
   svc->counter_set(ctx, "flagged", flagged);
   svc->counter_set(ctx, "cleared", cleared);
   svc->set_produced_output(ctx, flagged > 0 || cleared > 0);
-  svc->set_message(ctx, "%" PRId64 " resources flagged dirty, %" PRId64
-                   " change rows cleared", flagged, cleared);
+  svc->set_message(ctx,
+                   "%" PRId64 " resources flagged dirty, %" PRId64
+                   " change rows cleared",
+                   flagged, cleared);
   return 0;
 }
 

@@ -117,12 +117,14 @@ static int skeleton_fulfill(jobhost_ctx *ctx, void *state,
 
 static const jobhost_package skeleton_packages[] = {
     {.name = "skeleton",
-     .description = "Exports a list of values; accepts Added and Modified orders",
+     .description =
+         "Exports a list of values; accepts Added and Modified orders",
      .settings = skeleton_settings,
      .export_tables = skeleton_export,
      .fulfill_order = skeleton_fulfill},
     JOBHOST_PACKAGE_END};
 
-JOBHOST_PLUGIN_DEFINE("skeleton", "1.0.0",
-                      "Template plugin: one task type and one connector package",
-                      skeleton_task_types, skeleton_packages);
+JOBHOST_PLUGIN_DEFINE(
+    "skeleton", "1.0.0",
+    "Template plugin: one task type and one connector package",
+    skeleton_task_types, skeleton_packages);

@@ -33,7 +33,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static uint64_t *counter;   /* shared, in JH_ENOSPC_COUNT */
+static uint64_t *counter; /* shared, in JH_ENOSPC_COUNT */
 static char count_path[4096];
 static const char *ignore; /* JH_ENOSPC_IGNORE */
 static uint64_t fail_at;
@@ -51,8 +51,8 @@ static void setup(void) {
   fd = open(path, O_RDWR | O_CLOEXEC);
   if (fd < 0)
     return;
-  counter = mmap(NULL, sizeof(*counter), PROT_READ | PROT_WRITE, MAP_SHARED,
-                 fd, 0);
+  counter = mmap(NULL, sizeof(*counter), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                 0);
   if (counter == MAP_FAILED)
     counter = NULL;
   close(fd);

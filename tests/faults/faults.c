@@ -278,20 +278,20 @@ static const char *const target_names[] = {"none", "host", "fork server",
                                            "worker"};
 
 typedef struct fault {
-  kill_target target;   /* a timed kill */
+  kill_target target; /* a timed kill */
   long delay_ms;
-  const char *point;    /* or a fault point */
+  const char *point; /* or a fault point */
   int nth;
   int isolation_none;
-  long enospc_at;       /* or ENOSPC at this write (1-based) */
+  long enospc_at; /* or ENOSPC at this write (1-based) */
 } fault;
 
 typedef struct outcome {
-  int status;           /* exit status, or 128 + signal */
+  int status; /* exit status, or 128 + signal */
   long ms;
-  char what[600];       /* what the fault did */
-  long writes;          /* writes counted by the ENOSPC shim */
-  int hung;             /* still running after HANG_S: killed */
+  char what[600]; /* what the fault did */
+  long writes;    /* writes counted by the ENOSPC shim */
+  int hung;       /* still running after HANG_S: killed */
 } outcome;
 
 /* The parent of pid, or -1. */
@@ -468,8 +468,8 @@ static void run_jobhost(const char *dir, const char *const *args,
   o->ms = (long)(now_ms() - start);
   if (verbose)
     fprintf(stderr, "faults:     jobhost %s %s -> %d%s%s (%ld ms)\n", args[0],
-            args[1], WIFEXITED(status) ? WEXITSTATUS(status)
-                                       : 128 + WTERMSIG(status),
+            args[1],
+            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
             o->what[0] ? ", " : "", o->what, o->ms);
   if (f != NULL && f->enospc_at >= 0) {
     uint64_t v = 0;
@@ -493,10 +493,10 @@ static void run_jobhost(const char *dir, const char *const *args,
 /* --------------------------------------------------------- an iteration */
 
 typedef struct iter {
-  char dir[1024];        /* the pipeline and its sources */
+  char dir[1024]; /* the pipeline and its sources */
   char home[1100];
   char pipeline[1100];
-  char failure[2048];    /* the first invariant that failed */
+  char failure[2048]; /* the first invariant that failed */
 } iter;
 
 static int failf(iter *it, const char *fmt, ...)
@@ -573,8 +573,8 @@ static int dump_value(void *arg, uint32_t prop, const char *v, size_t len) {
   dump_ctx *c = arg;
   char buf[1024];
   snprintf(buf, sizeof(buf), "%s=%.*s",
-           prop < c->nnames && c->names[prop] ? c->names[prop] : "?",
-           (int)len, v);
+           prop < c->nnames && c->names[prop] ? c->names[prop] : "?", (int)len,
+           v);
   sl_add(&c->vals, buf);
   return 0;
 }
@@ -603,9 +603,8 @@ static char *store_dump(const char *home) {
   char *text;
 
   memset(&c, 0, sizeof(c));
-  if (db != NULL &&
-      sqlite3_prepare_v2(db, "SELECT id, name FROM properties", -1, &q,
-                         NULL) == SQLITE_OK) {
+  if (db != NULL && sqlite3_prepare_v2(db, "SELECT id, name FROM properties",
+                                       -1, &q, NULL) == SQLITE_OK) {
     while (sqlite3_step(q) == SQLITE_ROW) {
       size_t id = (size_t)sqlite3_column_int64(q, 0);
       if (id >= c.nnames) {
@@ -620,10 +619,11 @@ static char *store_dump(const char *home) {
     sqlite3_finalize(q);
   }
   if (db != NULL &&
-      sqlite3_prepare_v2(db, "SELECT e.name, r.key, r.dirty, r.data FROM "
-                             "resources r JOIN entity_types e ON "
-                             "e.id = r.entity_type", -1, &q,
-                         NULL) == SQLITE_OK) {
+      sqlite3_prepare_v2(db,
+                         "SELECT e.name, r.key, r.dirty, r.data FROM "
+                         "resources r JOIN entity_types e ON "
+                         "e.id = r.entity_type",
+                         -1, &q, NULL) == SQLITE_OK) {
     while (sqlite3_step(q) == SQLITE_ROW) {
       char line[4096];
       size_t len;
@@ -646,8 +646,10 @@ static char *store_dump(const char *home) {
     sqlite3_finalize(q);
   }
   if (db != NULL &&
-      sqlite3_prepare_v2(db, "SELECT association, value1, value2, connector "
-                             "FROM links", -1, &q, NULL) == SQLITE_OK) {
+      sqlite3_prepare_v2(db,
+                         "SELECT association, value1, value2, connector "
+                         "FROM links",
+                         -1, &q, NULL) == SQLITE_OK) {
     while (sqlite3_step(q) == SQLITE_ROW) {
       char line[1024];
       snprintf(line, sizeof(line), "link %s %s %s %s",
@@ -717,9 +719,10 @@ static attempt *sync_attempts(const char *home, size_t *n) {
   *n = 0;
   if (db == NULL)
     return NULL;
-  if (sqlite3_prepare_v2(db, "SELECT id, job_instance, state, log_path, "
-                             "counters_json FROM task_instances WHERE "
-                             "task_type = 'SynchronizeTask' ORDER BY id",
+  if (sqlite3_prepare_v2(db,
+                         "SELECT id, job_instance, state, log_path, "
+                         "counters_json FROM task_instances WHERE "
+                         "task_type = 'SynchronizeTask' ORDER BY id",
                          -1, &q, NULL) == SQLITE_OK) {
     while (sqlite3_step(q) == SQLITE_ROW) {
       const char *log = (const char *)sqlite3_column_text(q, 3);
@@ -739,14 +742,13 @@ static attempt *sync_attempts(const char *home, size_t *n) {
         size_t l = strlen(log);
         if (l > 4 && strcmp(log + l - 4, ".log") == 0)
           l -= 4;
-        snprintf(t->report, sizeof(t->report), "%.*s.changes.csv", (int)l,
-                 log);
+        snprintf(t->report, sizeof(t->report), "%.*s.changes.csv", (int)l, log);
       }
       if (cj != NULL) {
         json_t *j = json_loads(cj, 0, NULL);
         for (int k = 0; k < 5; k++)
-          t->counts[k] = (long)json_integer_value(json_object_get(
-              j, count_names[k]));
+          t->counts[k] = (long)json_integer_value(
+              json_object_get(j, count_names[k]));
         json_decref(j);
       }
     }
@@ -792,8 +794,8 @@ static int held_by(const char *home, const attempt *t) {
     return 1;
   if ((db = open_db(home, "identity.db")) == NULL)
     return 0;
-  if (sqlite3_prepare_v2(db, "SELECT 1 FROM holds WHERE task_instance = ?1",
-                         -1, &q, NULL) == SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, "SELECT 1 FROM holds WHERE task_instance = ?1", -1,
+                         &q, NULL) == SQLITE_OK) {
     sqlite3_bind_int64(q, 1, t->id);
     yes = sqlite3_step(q) == SQLITE_ROW;
     sqlite3_finalize(q);
@@ -873,13 +875,15 @@ static int check_reports(iter *it, const reference *ref, int p) {
   while (rc == 0 && (i < got.n || j < want->n)) {
     int c = i == got.n ? 1 : j == want->n ? -1 : strcmp(got.v[i], want->v[j]);
     if (c < 0)
-      rc = failf(it, "reports: change '%s' reported once too often "
-                 "(%zu lines reported, %zu applied)", got.v[i], got.n,
-                 want->n);
+      rc = failf(it,
+                 "reports: change '%s' reported once too often "
+                 "(%zu lines reported, %zu applied)",
+                 got.v[i], got.n, want->n);
     else if (c > 0)
-      rc = failf(it, "reports: applied change '%s' is in no change report "
-                 "(%zu lines reported, %zu applied)", want->v[j], got.n,
-                 want->n);
+      rc = failf(it,
+                 "reports: applied change '%s' is in no change report "
+                 "(%zu lines reported, %zu applied)",
+                 want->v[j], got.n, want->n);
     i++;
     j++;
   }
@@ -898,11 +902,12 @@ static int check_held(iter *it, int done) {
   if (db == NULL)
     return 0;
   a = sync_attempts(it->home, &n);
-  if (sqlite3_prepare_v2(db, "SELECT task_instance, count(*) FROM ("
-                             "SELECT task_instance FROM resource_changes "
-                             "WHERE state = 'held' UNION ALL "
-                             "SELECT task_instance FROM link_changes "
-                             "WHERE state = 'held') GROUP BY 1",
+  if (sqlite3_prepare_v2(db,
+                         "SELECT task_instance, count(*) FROM ("
+                         "SELECT task_instance FROM resource_changes "
+                         "WHERE state = 'held' UNION ALL "
+                         "SELECT task_instance FROM link_changes "
+                         "WHERE state = 'held') GROUP BY 1",
                          -1, &q, NULL) == SQLITE_OK) {
     while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
       long ti = sqlite3_column_int64(q, 0);
@@ -984,28 +989,32 @@ static int check_history(iter *it, const reference *ref, int p) {
     if (strcmp(a[i].state, "Succeeded") != 0)
       continue;
     if (read_report(a[i].report, &lines) != 0) {
-      rc = failf(it, "history: task instance %ld Succeeded without its "
-                 "change report %s", a[i].id, a[i].report);
+      rc = failf(it,
+                 "history: task instance %ld Succeeded without its "
+                 "change report %s",
+                 a[i].id, a[i].report);
       break;
     }
     for (size_t l = 0; l < lines.n; l++)
       for (int k = 0; k < 5; k++)
-        if (strncmp(lines.v[l], change_names[k], strlen(change_names[k])) ==
-            0)
+        if (strncmp(lines.v[l], change_names[k], strlen(change_names[k])) == 0)
           per[k]++;
     for (int k = 0; rc == 0 && k < 5; k++) {
       if (per[k] != a[i].counts[k])
-        rc = failf(it, "history: task instance %ld counts %ld %s, its "
-                   "change report %ld", a[i].id, a[i].counts[k],
-                   count_names[k], per[k]);
+        rc = failf(it,
+                   "history: task instance %ld counts %ld %s, its "
+                   "change report %ld",
+                   a[i].id, a[i].counts[k], count_names[k], per[k]);
       total += a[i].counts[k];
     }
     sl_free(&lines);
   }
   free(a);
   if (rc == 0 && total != (long)ref->changes[p].n)
-    rc = failf(it, "history: the Succeeded synchronizations count %ld "
-               "changes, the store received %zu", total, ref->changes[p].n);
+    rc = failf(it,
+               "history: the Succeeded synchronizations count %ld "
+               "changes, the store received %zu",
+               total, ref->changes[p].n);
   return rc;
 }
 
@@ -1020,9 +1029,9 @@ static int check_phase(iter *it, const reference *ref, int p) {
 /* ---- running the phases ---- */
 
 typedef struct plan {
-  int step;     /* the command that gets the fault (-1: none) */
+  int step; /* the command that gets the fault (-1: none) */
   fault f;
-  int enospc;   /* f is an ENOSPC: check the error and the store */
+  int enospc; /* f is an ENOSPC: check the error and the store */
 } plan;
 
 static void print_fault(const plan *pl, const reference *ref, char *buf,
@@ -1069,14 +1078,18 @@ static int check_enospc(iter *it, const outcome *o, const step *clean,
   if (o->status == clean->status) {
     d = store_dump(it->home);
     if (strcmp(d, after) != 0)
-      rc = failf(it, "enospc: exit %d as in the clean run, but the store is "
-                 "not as after it", o->status);
+      rc = failf(it,
+                 "enospc: exit %d as in the clean run, but the store is "
+                 "not as after it",
+                 o->status);
     free(d);
     return rc;
   }
   if (o->status != 1 && !(o->status == 3 && clean->resume))
-    return failf(it, "enospc: exit status %d after a failed write, not 1 "
-                 "(Error)", o->status);
+    return failf(it,
+                 "enospc: exit status %d after a failed write, not 1 "
+                 "(Error)",
+                 o->status);
   snprintf(path, sizeof(path), "%s/fault.stderr", it->dir);
   if ((f = fopen(path, "r")) != NULL) {
     len = fread(buf, 1, sizeof(buf) - 1, f);
@@ -1084,17 +1097,16 @@ static int check_enospc(iter *it, const outcome *o, const step *clean,
   }
   buf[len] = '\0';
   if (strstr(buf, "No space left") == NULL &&
-      strstr(buf, "disk is full") == NULL &&
-      strstr(buf, "disk full") == NULL)
+      strstr(buf, "disk is full") == NULL && strstr(buf, "disk full") == NULL)
     return failf(it, "enospc: exit %d without saying the disk is full",
                  o->status);
   d = store_dump(it->home);
   if (o->status == 3 && strcmp(d, before) != 0)
     rc = failf(it, "enospc: a resume ended Blocked again, but the store is "
-               "not as before it");
+                   "not as before it");
   else if (strcmp(d, before) != 0 && strcmp(d, after) != 0)
     rc = failf(it, "enospc: the store is neither as before the command nor "
-               "as after it");
+                   "as after it");
   free(d);
   return rc;
 }
@@ -1112,10 +1124,12 @@ static int run_phases(iter *it, const reference *ref, const plan *pl,
     write_sources(it->dir, p);
     for (;;) {
       char instbuf[32];
-      const char *run_args[] = {"run", it->pipeline, "--home", it->home,
-                                "--plugin-dir", plugin_dir, NULL};
-      const char *resume_args[] = {"resume", instbuf, "--home", it->home,
-                                   "--plugin-dir", plugin_dir, NULL};
+      const char *run_args[] = {"run",    it->pipeline,   "--home",
+                                it->home, "--plugin-dir", plugin_dir,
+                                NULL};
+      const char *resume_args[] = {"resume", instbuf,        "--home",
+                                   it->home, "--plugin-dir", plugin_dir,
+                                   NULL};
       const fault *f = NULL;
       char *before = NULL;
       outcome o;
@@ -1153,8 +1167,10 @@ static int run_phases(iter *it, const reference *ref, const plan *pl,
       if (o.status == 0)
         break;
       if (o.status == 2 || ++tries > MAXTRIES)
-        return failf(it, "progress: phase %d still not done after %d "
-                     "commands (last exit %d)", p + 1, tries, o.status);
+        return failf(it,
+                     "progress: phase %d still not done after %d "
+                     "commands (last exit %d)",
+                     p + 1, tries, o.status);
       state = last_instance(it, &inst, &running);
       if (it->failure[0] != '\0')
         return -1;
@@ -1179,10 +1195,11 @@ static void make_reference(const char *root, reference *ref) {
     write_sources(it.dir, p);
     for (;;) {
       char instbuf[32];
-      const char *run_args[] = {"run", it.pipeline, "--home", it.home,
-                                "--plugin-dir", plugin_dir, NULL};
-      const char *resume_args[] = {"resume", instbuf, "--home", it.home,
-                                   "--plugin-dir", plugin_dir, NULL};
+      const char *run_args[] = {"run",          it.pipeline, "--home", it.home,
+                                "--plugin-dir", plugin_dir,  NULL};
+      const char *resume_args[] = {"resume", instbuf,        "--home",
+                                   it.home,  "--plugin-dir", plugin_dir,
+                                   NULL};
       outcome o;
       int running;
       snprintf(instbuf, sizeof(instbuf), "%ld", inst);
@@ -1245,8 +1262,7 @@ static int skipped(const char *what, int resume) {
   for (const char *s = skip; s != NULL && *s;) {
     size_t n = strcspn(s, ",");
     if (n >= l && strncmp(s, what, l) == 0 &&
-        (n == l || (n - l == 4 && strncmp(s + l, "@run", 4) == 0 &&
-                    !resume) ||
+        (n == l || (n - l == 4 && strncmp(s + l, "@run", 4) == 0 && !resume) ||
          (n - l == 7 && strncmp(s + l, "@resume", 7) == 0 && resume)))
       return 1;
     s += n + (s[n] == ',');
@@ -1260,8 +1276,7 @@ static void enospc_ignores(void) {
   size_t o = 0;
   for (const char *s = skip; s != NULL && *s;) {
     size_t n = strcspn(s, ",");
-    if (n > 7 && strncmp(s, "enospc:", 7) == 0 &&
-        o + n < sizeof(enospc_ignore))
+    if (n > 7 && strncmp(s, "enospc:", 7) == 0 && o + n < sizeof(enospc_ignore))
       o += (size_t)snprintf(enospc_ignore + o, sizeof(enospc_ignore) - o,
                             "%s%.*s", o ? "," : "", (int)(n - 7), s + 7);
     s += n + (s[n] == ',');
@@ -1325,8 +1340,8 @@ static long count_writes(const char *root, const reference *ref, int k) {
 
 /* ------------------------------------------------------------------ main */
 
-static int one(const char *root, const reference *ref, uint64_t seed,
-               int index, int total, const plan *pl) {
+static int one(const char *root, const reference *ref, uint64_t seed, int index,
+               int total, const plan *pl) {
   iter it;
   char name[64], desc[256], what[700];
   int64_t t0 = now_ms();
@@ -1336,8 +1351,8 @@ static int one(const char *root, const reference *ref, uint64_t seed,
   print_fault(pl, ref, desc, sizeof(desc));
   rc = run_phases(&it, ref, pl, what, sizeof(what), NULL);
   if (pl->enospc)
-    printf("faults: %d/%d W=%" PRIu64 " %s: %s -> %s (%lld ms)\n", index,
-           total, seed, desc, what, rc == 0 ? "ok" : "FAILED",
+    printf("faults: %d/%d W=%" PRIu64 " %s: %s -> %s (%lld ms)\n", index, total,
+           seed, desc, what, rc == 0 ? "ok" : "FAILED",
            (long long)(now_ms() - t0));
   else
     printf("faults: %d/%d SEED=%" PRIu64 " %s: %s -> %s (%lld ms)\n", index,
@@ -1363,12 +1378,24 @@ int main(int argc, char **argv) {
 
   while ((opt = getopt(argc, argv, "n:e:EW:kv")) != -1) {
     switch (opt) {
-    case 'n': iterations = strtol(optarg, NULL, 10); break;
-    case 'e': enospc = strtol(optarg, NULL, 10); break;
-    case 'E': enospc = -1; break;
-    case 'W': only_write = strtol(optarg, NULL, 10); break;
-    case 'k': keep_all = 1; break;
-    case 'v': verbose = 1; break;
+    case 'n':
+      iterations = strtol(optarg, NULL, 10);
+      break;
+    case 'e':
+      enospc = strtol(optarg, NULL, 10);
+      break;
+    case 'E':
+      enospc = -1;
+      break;
+    case 'W':
+      only_write = strtol(optarg, NULL, 10);
+      break;
+    case 'k':
+      keep_all = 1;
+      break;
+    case 'v':
+      verbose = 1;
+      break;
     default:
       fprintf(stderr, "usage: faults [-n N] [-e N|-E|-W N] [-k] [-v]\n");
       return 2;
@@ -1379,7 +1406,8 @@ int main(int argc, char **argv) {
   shim_path = getenv("JH_ENOSPC_SHIM");
   if (jobhost_bin == NULL || plugin_dir == NULL)
     die("set JH_JOBHOST and JH_BUILTIN_PLUGIN_DIR (make check does)");
-  if ((enospc != 0 || only_write > 0) && (shim_path == NULL || access(shim_path, R_OK) != 0))
+  if ((enospc != 0 || only_write > 0) &&
+      (shim_path == NULL || access(shim_path, R_OK) != 0))
     die("-e/-E need JH_ENOSPC_SHIM, the built enospc.so");
   enospc_ignores();
   if (mkdtemp(root) == NULL)
@@ -1397,8 +1425,8 @@ int main(int argc, char **argv) {
     plan pl;
     rng_state = seed + (uint64_t)i;
     choose_kill(&ref, &pl);
-    failures += one(root, &ref, seed + (uint64_t)i, (int)i + 1,
-                    (int)iterations, &pl) != 0;
+    failures += one(root, &ref, seed + (uint64_t)i, (int)i + 1, (int)iterations,
+                    &pl) != 0;
     done++;
   }
 

@@ -12,23 +12,22 @@
 #include "fuzz_registry.h"
 #include "pipeline.h"
 
-static const char pipeline_text[] =
-    "version: 1\n"
-    "include: [model.yaml]\n"
-    "job:\n"
-    "  id: Fuzz_Job\n"
-    "  tasks:\n"
-    "    - id: Fuzz_Export\n"
-    "      type: ExportTask\n"
-    "      connection: HR_Export\n"
-    "    - id: Fuzz_Prepare\n"
-    "      type: PrepareSynchronizationTask\n"
-    "      connector: HR\n"
-    "      depends_on: [Fuzz_Export]\n"
-    "    - id: Fuzz_Synchronize\n"
-    "      type: SynchronizeTask\n"
-    "      connector: HR\n"
-    "      depends_on: [Fuzz_Prepare]\n";
+static const char pipeline_text[] = "version: 1\n"
+                                    "include: [model.yaml]\n"
+                                    "job:\n"
+                                    "  id: Fuzz_Job\n"
+                                    "  tasks:\n"
+                                    "    - id: Fuzz_Export\n"
+                                    "      type: ExportTask\n"
+                                    "      connection: HR_Export\n"
+                                    "    - id: Fuzz_Prepare\n"
+                                    "      type: PrepareSynchronizationTask\n"
+                                    "      connector: HR\n"
+                                    "      depends_on: [Fuzz_Export]\n"
+                                    "    - id: Fuzz_Synchronize\n"
+                                    "      type: SynchronizeTask\n"
+                                    "      connector: HR\n"
+                                    "      depends_on: [Fuzz_Prepare]\n";
 
 static char pipeline_path[4096];
 

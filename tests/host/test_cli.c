@@ -87,8 +87,8 @@ static void test_empty_path_options(void **state) {
     for (size_t k = 0; cases[i][k] != NULL; k++)
       argv[k + 1] = cases[i][k];
     rc = jh_test_run(argv, &out, &err);
-    snprintf(needle, sizeof(needle), "%.*s needs ",
-             (int)strcspn(opt, "="), opt);
+    snprintf(needle, sizeof(needle), "%.*s needs ", (int)strcspn(opt, "="),
+             opt);
     if (rc != 2 || strstr(err, needle) == NULL ||
         strstr(err, "empty value") == NULL)
       fail_msg("%s %s '': rc %d, stderr: %s", cases[i][0], opt, rc, err);
@@ -113,9 +113,9 @@ static void test_plugins_json(void **state) {
   root = json_loads(out, 0, &jerr);
   if (root == NULL)
     fail_msg("invalid JSON at line %d: %s", jerr.line, jerr.text);
-  assert_string_equal(json_string_value(json_object_get(
-                          json_object_get(root, "host"), "abi")),
-                      "1.1");
+  assert_string_equal(
+      json_string_value(json_object_get(json_object_get(root, "host"), "abi")),
+      "1.1");
   plugins = json_object_get(root, "plugins");
   assert_int_equal(json_array_size(plugins), 9); /* 7 + packages csv, ldif */
   json_array_foreach(plugins, i, pl) {
@@ -154,9 +154,9 @@ static void test_plugins_text_with_refusal(void **state) {
   jh_test_copy_builtin("export", dir);
   snprintf(path, sizeof(path), "%s/junk.so", dir);
   jh_test_write_file(path, "junk", 0644);
-  assert_int_equal(
-      jh_test_jobhost_bare(&out, &err, "plugins", "--plugin-dir", dir, NULL),
-      0);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "plugins", "--plugin-dir",
+                                        dir, NULL),
+                   0);
   assert_non_null(strstr(out, "task type ExportTask\n")); /* implemented */
   assert_non_null(strstr(out, "ignore_cookie_file"));
   assert_non_null(strstr(out, "refused:"));

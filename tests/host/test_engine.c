@@ -42,8 +42,8 @@
 
 typedef struct fixture {
   jh_test_jobhost j; /* the built-in and engine test plugins, --grace 300ms */
-  pid_t spawned; /* a host started in the background, killed at teardown
-                    if a failed test left it running */
+  pid_t spawned;     /* a host started in the background, killed at teardown
+                        if a failed test left it running */
 } fixture;
 
 static int setup(void **state) {
@@ -137,9 +137,9 @@ static const char *seed_shape(const char *export_type, const char *orders,
 static void test_seed_shape_succeeds(void **state) {
   fixture *f = *state;
   json_t *r;
-  jh_test_jobhost_pipeline(
-      &f->j,
-      seed_shape("TestSucceedTask", "produce_output: true", "TestSucceedTask"));
+  jh_test_jobhost_pipeline(&f->j,
+                           seed_shape("TestSucceedTask", "produce_output: true",
+                                      "TestSucceedTask"));
   r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
   jh_test_assert_job_state(r, "Succeeded");
   assert_int_equal(json_array_size(json_object_get(r, "tasks")), 10);
@@ -154,9 +154,9 @@ static void test_seed_shape_succeeds(void **state) {
 static void test_continue_on_error_and_warning_parent(void **state) {
   fixture *f = *state;
   json_t *r;
-  jh_test_jobhost_pipeline(
-      &f->j,
-      seed_shape("TestFailTask", "produce_output: true", "TestFailTask"));
+  jh_test_jobhost_pipeline(&f->j,
+                           seed_shape("TestFailTask", "produce_output: true",
+                                      "TestFailTask"));
   r = jh_test_jobhost_report(&f->j, 4, "run", f->j.pipeline, NULL);
   jh_test_assert_job_state(r, "Warning");
   jh_test_assert_task(r, "AD_Export_Complete", "Warning", "asked to fail");
@@ -283,7 +283,8 @@ static void test_task_instances_and_logs(void **state) {
       assert_non_null(strstr(text, "asked to fail"));
       continue;
     }
-    assert_true(rows[i].started_ms > 0 && rows[i].ended_ms >= rows[i].started_ms);
+    assert_true(rows[i].started_ms > 0 &&
+                rows[i].ended_ms >= rows[i].started_ms);
     assert_int_equal(rows[i].attempt, 1);
     if (strcmp(rows[i].task_id, "spam") == 0)
       assert_true(st.st_size > 20000 * 100); /* every line reached the log */
@@ -448,14 +449,14 @@ static void task_times(const fixture *f, const char *id, int64_t *start,
 /* A level larger than max_parallel runs as the extra levels `steps`
  * prints; `level_overflow: window` keeps a sliding window instead. */
 static void test_level_overflow(void **state) {
-  static const char yaml[] =
-      HEAD "  max_parallel: 2\n"
-           "%s"
-           "  tasks:\n"
-           "    - {id: a, type: TestSleepTask, ms: 50, level: 0}\n"
-           "    - {id: b, type: TestSleepTask, ms: 1500, level: 0}\n"
-           "    - {id: c, type: TestSucceedTask, level: 0}\n"
-           "    - {id: d, type: TestSucceedTask, level: 1}\n";
+  static const char yaml[] = HEAD
+      "  max_parallel: 2\n"
+      "%s"
+      "  tasks:\n"
+      "    - {id: a, type: TestSleepTask, ms: 50, level: 0}\n"
+      "    - {id: b, type: TestSleepTask, ms: 1500, level: 0}\n"
+      "    - {id: c, type: TestSucceedTask, level: 0}\n"
+      "    - {id: d, type: TestSucceedTask, level: 1}\n";
   fixture *f = *state;
   char text[1024], *out = NULL, *err = NULL;
   int64_t b_start, b_end, c_start, c_end;
@@ -654,9 +655,8 @@ static void test_resume_takes_a_selection(void **state) {
   }
 }
 
-static pid_t spawn_jobhost_with(fixture *f, const char *cmd,
-                                const char *target, const char *extra1,
-                                const char *extra2) {
+static pid_t spawn_jobhost_with(fixture *f, const char *cmd, const char *target,
+                                const char *extra1, const char *extra2) {
   const char *const args[] = {target, extra1, extra2, NULL};
   const char *argv[20];
   pid_t pid;
@@ -689,8 +689,7 @@ static int64_t newest_instance_id(const fixture *f) {
   return id;
 }
 
-static pid_t spawn_jobhost(fixture *f, const char *cmd,
-                           const char *target) {
+static pid_t spawn_jobhost(fixture *f, const char *cmd, const char *target) {
   return spawn_jobhost_with(f, cmd, target, NULL, NULL);
 }
 
@@ -702,7 +701,8 @@ static int64_t wait_task_state(const fixture *f, const char *id,
   for (int tries = 0; tries < WAIT_TRIES; tries++) {
     jh_store *s = NULL;
     struct stat st;
-    if (stat(path, &st) == 0 && jh_store_open(path, &s, err, sizeof(err)) == 0) {
+    if (stat(path, &st) == 0 &&
+        jh_store_open(path, &s, err, sizeof(err)) == 0) {
       jh_job_row *jobs = NULL;
       size_t nj = 0;
       if (jh_store_job_list(s, NULL, 1, &jobs, &nj) == 0 && nj == 1) {
@@ -776,8 +776,8 @@ static void test_second_start_and_cancel(void **state) {
 /* The state of task `id` in the newest instance's rows (its last row)
  * into *state, and its message into msg. Returns 0, or nonzero when the
  * store cannot be read now (a running host may hold it). */
-static int read_stored_state(const fixture *f, const char *id,
-                             jh_state *state, char *msg, size_t size) {
+static int read_stored_state(const fixture *f, const char *id, jh_state *state,
+                             char *msg, size_t size) {
   char path[400], err[256];
   jh_store *s = NULL;
   jh_job_row *jobs = NULL;
@@ -1197,10 +1197,10 @@ static void test_killed_host_then_resume(void **state) {
 /* A host killed after a task ended in Error: resume finds the Error and
  * starts nothing new; the instance ends in Error. */
 static void test_interrupted_after_error_stays_error(void **state) {
-  static const char yaml[] =
-      TASKS "    - {id: bad, type: TestFailTask, message: boom, level: 0}\n"
-            "    - {id: slow, type: TestSleepTask, ms: %d, level: 0}\n"
-            "    - {id: last, type: TestSucceedTask, level: 1}\n";
+  static const char yaml[] = TASKS
+      "    - {id: bad, type: TestFailTask, message: boom, level: 0}\n"
+      "    - {id: slow, type: TestSleepTask, ms: %d, level: 0}\n"
+      "    - {id: last, type: TestSucceedTask, level: 1}\n";
   fixture *f = *state;
   char text[512], inst[32];
   int64_t id;
@@ -1327,8 +1327,8 @@ static void test_export_tables_and_cookie(void **state) {
            f->j.home);
   snprintf(cookie, sizeof(cookie), "%s/Work/ExportCookies/C1.cookie",
            f->j.home);
-  assert_int_equal(jh_csv_reader_open(path, &with_header, &rd, text, sizeof(text)),
-                   0);
+  assert_int_equal(
+      jh_csv_reader_open(path, &with_header, &rd, text, sizeof(text)), 0);
   assert_string_equal(jh_csv_reader_header(rd)->fields[0], "id");
   while (jh_csv_read(rd, &rec) == 1) {
     char want[64];
@@ -1349,8 +1349,8 @@ static void test_export_tables_and_cookie(void **state) {
                            "fail_after: 2, connection: C1}\n");
   assert_int_equal(
       jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 1);
-  assert_int_equal(jh_csv_reader_open(path, &with_header, &rd, text, sizeof(text)),
-                   0);
+  assert_int_equal(
+      jh_csv_reader_open(path, &with_header, &rd, text, sizeof(text)), 0);
   nrec = 0;
   while (jh_csv_read(rd, &rec) == 1)
     nrec++;

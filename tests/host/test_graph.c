@@ -98,10 +98,8 @@ static char *printed(const jh_graph *g, int steps, jh_graph_format fmt) {
 
 static void test_no_levels_is_document_order(void **state) {
   fixture *f = *state;
-  assert_int_equal(build(f, HEAD "  tasks:\n"
-                                 EXPORT("A") "}\n"
-                                 EXPORT("B") "}\n"
-                                 EXPORT("C") ", depends_on: A}\n"),
+  assert_int_equal(build(f, HEAD "  tasks:\n" EXPORT("A") "}\n" EXPORT(
+                                "B") "}\n" EXPORT("C") ", depends_on: A}\n"),
                    0);
   assert_int_equal(f->g->nlevels, 3);
   assert_int_equal(level_of(f, "A"), 0);
@@ -116,12 +114,12 @@ static void test_no_levels_is_document_order(void **state) {
 
 static void test_explicit_levels_are_renumbered(void **state) {
   fixture *f = *state;
-  assert_int_equal(build(f, HEAD "  tasks:\n"
-                                 EXPORT("A") ", level: 10}\n"
-                                 EXPORT("B") ", level: 4}\n"
-                                 EXPORT("C") ", level: 4}\n"
-                                 EXPORT("D") ", level: 30, depends_on: A}\n"),
-                   0);
+  assert_int_equal(
+      build(
+          f, HEAD
+          "  tasks:\n" EXPORT("A") ", level: 10}\n" EXPORT("B") ", level: 4}\n" EXPORT(
+              "C") ", level: 4}\n" EXPORT("D") ", level: 30, depends_on: A}\n"),
+      0);
   assert_int_equal(f->g->nlevels, 3);
   assert_int_equal(level_of(f, "B"), 0);
   assert_int_equal(level_of(f, "C"), 0);
@@ -132,13 +130,12 @@ static void test_explicit_levels_are_renumbered(void **state) {
 static void test_mixed_levels(void **state) {
   fixture *f = *state;
   /* A 2; B (none) -> 3; C 0; D (none) -> 4: dense C 0, A 1, B 2, D 3 */
-  assert_int_equal(build(f, HEAD "  tasks:\n"
-                                 EXPORT("A") ", level: 2}\n"
-                                 EXPORT("B") ", depends_on: A}\n"
-                                 EXPORT("C") ", level: 0}\n"
-                                 EXPORT("D") "}\n"
-                                 EXPORT("E") ", level: 3}\n"),
-                   0);
+  assert_int_equal(
+      build(
+          f, HEAD
+          "  tasks:\n" EXPORT("A") ", level: 2}\n" EXPORT("B") ", depends_on: A}\n" EXPORT(
+              "C") ", level: 0}\n" EXPORT("D") "}\n" EXPORT("E") ", level: 3}\n"),
+      0);
   assert_int_equal(f->g->nlevels, 4);
   assert_int_equal(level_of(f, "C"), 0);
   assert_int_equal(level_of(f, "A"), 1);
@@ -150,9 +147,9 @@ static void test_mixed_levels(void **state) {
 static void test_parent_level_error(void **state) {
   fixture *f = *state;
   const jh_diag *e;
-  assert_int_equal(build(f, HEAD "  tasks:\n"
-                                 EXPORT("A") ", level: 1}\n"
-                                 EXPORT("B") ", level: 1, depends_on: [A]}\n"),
+  assert_int_equal(build(f,
+                         HEAD "  tasks:\n" EXPORT("A") ", level: 1}\n" EXPORT(
+                             "B") ", level: 1, depends_on: [A]}\n"),
                    JOBHOST_ECONFIG);
   assert_null(f->g);
   assert_int_equal(f->d.nerrors, 1);
@@ -167,9 +164,8 @@ static void test_parent_level_error(void **state) {
 
 static void test_parent_later_in_document(void **state) {
   fixture *f = *state;
-  assert_int_equal(build(f, HEAD "  tasks:\n"
-                                 EXPORT("A") ", depends_on: B}\n"
-                                 EXPORT("B") "}\n"),
+  assert_int_equal(build(f, HEAD "  tasks:\n" EXPORT(
+                                "A") ", depends_on: B}\n" EXPORT("B") "}\n"),
                    JOBHOST_ECONFIG);
   assert_int_equal(f->d.nerrors, 1);
   assert_non_null(strstr(f->d.items[0].message,
@@ -182,12 +178,12 @@ static void test_parent_later_in_document(void **state) {
 static void test_cycle_named_in_order(void **state) {
   fixture *f = *state;
   const jh_diag *e;
-  assert_int_equal(build(f, HEAD "  ordering: dependencies\n  tasks:\n"
-                                 EXPORT("X") "}\n"
-                                 EXPORT("A") ", depends_on: C}\n"
-                                 EXPORT("B") ", depends_on: [A, X]}\n"
-                                 EXPORT("C") ", depends_on: B}\n"),
-                   JOBHOST_ECONFIG);
+  assert_int_equal(
+      build(
+          f, HEAD
+          "  ordering: dependencies\n  tasks:\n" EXPORT("X") "}\n" EXPORT("A") ", depends_on: C}\n" EXPORT(
+              "B") ", depends_on: [A, X]}\n" EXPORT("C") ", depends_on: B}\n"),
+      JOBHOST_ECONFIG);
   assert_null(f->g);
   assert_int_equal(f->d.nerrors, 1);
   e = &f->d.items[0];
@@ -201,11 +197,10 @@ static void test_cycle_named_in_order(void **state) {
  * its own links. */
 static void test_cycle_in_levels_mode(void **state) {
   fixture *f = *state;
-  assert_int_equal(build(f, HEAD "  tasks:\n"
-                                 EXPORT("A") ", depends_on: B}\n"
-                                 EXPORT("B") ", depends_on: A}\n"
-                                 EXPORT("S") ", depends_on: S}\n"),
-                   JOBHOST_ECONFIG);
+  assert_int_equal(
+      build(f, HEAD "  tasks:\n" EXPORT("A") ", depends_on: B}\n" EXPORT(
+                   "B") ", depends_on: A}\n" EXPORT("S") ", depends_on: S}\n"),
+      JOBHOST_ECONFIG);
   assert_int_equal(f->d.nerrors, 2);
   assert_non_null(strstr(f->d.items[0].message, "dependency cycle: A -> B -> "
                                                 "A"));
@@ -217,17 +212,12 @@ static void test_cycle_in_levels_mode(void **state) {
 static void test_steps_chunked_by_max_parallel(void **state) {
   fixture *f = *state;
   char *out;
-  assert_int_equal(build(f, HEAD "  max_parallel: 5\n  tasks:\n"
-                                 EXPORT("Z") ", level: 0}\n"
-                                 EXPORT("T1") ", level: 1}\n"
-                                 EXPORT("T2") ", level: 1}\n"
-                                 EXPORT("T3") ", level: 1}\n"
-                                 EXPORT("T4") ", level: 1}\n"
-                                 EXPORT("T5") ", level: 1}\n"
-                                 EXPORT("T6") ", level: 1}\n"
-                                 EXPORT("T7") ", level: 1}\n"
-                                 EXPORT("L") ", level: 2}\n"),
-                   0);
+  assert_int_equal(
+      build(
+          f, HEAD
+          "  max_parallel: 5\n  tasks:\n" EXPORT("Z") ", level: 0}\n" EXPORT("T1") ", level: 1}\n" EXPORT("T2") ", level: 1}\n" EXPORT("T3") ", level: 1}\n" EXPORT(
+              "T4") ", level: 1}\n" EXPORT("T5") ", level: 1}\n" EXPORT("T6") ", level: 1}\n" EXPORT("T7") ", level: 1}\n" EXPORT("L") ", level: 2}\n"),
+      0);
   assert_int_equal(f->g->nlevels, 3);
   /* Z: 0; T1-T5: 1; T6-T7: 2 (the extra level); L: 3 */
   static const size_t want[] = {0, 1, 1, 1, 1, 1, 2, 2, 3};
@@ -250,13 +240,13 @@ static void test_steps_chunked_by_max_parallel(void **state) {
 static void test_steps_of_a_window(void **state) {
   fixture *f = *state;
   char *out;
-  assert_int_equal(build(f, HEAD "  max_parallel: 2\n"
-                                 "  level_overflow: window\n  tasks:\n"
-                                 EXPORT("A") ", level: 0}\n"
-                                 EXPORT("B") ", level: 0}\n"
-                                 EXPORT("C") ", level: 0}\n"
-                                 EXPORT("D") ", level: 1}\n"),
-                   0);
+  assert_int_equal(
+      build(
+          f, HEAD
+          "  max_parallel: 2\n"
+          "  level_overflow: window\n  tasks:\n" EXPORT("A") ", level: 0}\n" EXPORT(
+              "B") ", level: 0}\n" EXPORT("C") ", level: 0}\n" EXPORT("D") ", level: 1}\n"),
+      0);
   assert_int_equal(f->p->level_overflow, JH_OVERFLOW_WINDOW);
   static const size_t want[] = {0, 0, 0, 1};
   for (size_t k = 0; k < 4; k++)
@@ -270,8 +260,9 @@ static void test_steps_of_a_window(void **state) {
 static void test_level_overflow_checked(void **state) {
   fixture *f = *state;
   jh_test_write_file(f->path,
-                     HEAD "  level_overflow: sideways\n  tasks:\n"
-                     EXPORT("A") "}\n", 0644);
+                     HEAD
+                     "  level_overflow: sideways\n  tasks:\n" EXPORT("A") "}\n",
+                     0644);
   assert_int_equal(jh_pipeline_load(f->path, f->reg, &f->p, &f->d),
                    JOBHOST_ECONFIG);
   assert_int_equal(f->d.items[0].line, 4);
@@ -284,12 +275,12 @@ static void test_level_overflow_checked(void **state) {
 
 static void test_steps_sorted_by_level(void **state) {
   fixture *f = *state;
-  assert_int_equal(build(f, HEAD "  tasks:\n"
-                                 EXPORT("Late") ", level: 2}\n"
-                                 EXPORT("Early") ", level: 0}\n"
-                                 EXPORT("Mid") ", level: 1}\n"
-                                 EXPORT("Early2") ", level: 0}\n"),
-                   0);
+  assert_int_equal(
+      build(
+          f, HEAD
+          "  tasks:\n" EXPORT("Late") ", level: 2}\n" EXPORT("Early") ", level: 0}\n" EXPORT(
+              "Mid") ", level: 1}\n" EXPORT("Early2") ", level: 0}\n"),
+      0);
   /* by level, then document order */
   assert_int_equal(f->g->steps[0], 1);
   assert_int_equal(f->g->steps[1], 3);
@@ -303,15 +294,13 @@ static void test_steps_sorted_by_level(void **state) {
 
 static void test_dependencies_depths(void **state) {
   fixture *f = *state;
-  assert_int_equal(build(f, HEAD "  ordering: dependencies\n"
-                                 "  max_parallel: 2\n  tasks:\n"
-                                 EXPORT("D") ", depends_on: [B, C]}\n"
-                                 EXPORT("A") "}\n"
-                                 EXPORT("B") ", depends_on: A}\n"
-                                 EXPORT("C") ", depends_on: B}\n"
-                                 EXPORT("Alone") "}\n"
-                                 EXPORT("Other") "}\n"),
-                   0);
+  assert_int_equal(
+      build(
+          f, HEAD
+          "  ordering: dependencies\n"
+          "  max_parallel: 2\n  tasks:\n" EXPORT("D") ", depends_on: [B, C]}\n" EXPORT("A") "}\n" EXPORT("B") ", depends_on: A}\n" EXPORT(
+              "C") ", depends_on: B}\n" EXPORT("Alone") "}\n" EXPORT("Other") "}\n"),
+      0);
   assert_int_equal(f->g->nlevels, 4);
   assert_int_equal(level_of(f, "A"), 0);
   assert_int_equal(level_of(f, "Alone"), 0);
@@ -328,11 +317,11 @@ static void test_dependencies_depths(void **state) {
 
 /* ---- printing ---- */
 
-#define SMALL                                                                 \
-  HEAD "  tasks:\n"                                                           \
-  EXPORT("Exp") ", continue_on_error: true}\n"                                \
-  "    - {id: Sync, type: SynchronizeTask, connector: AD, depends_on: Exp}\n" \
-  "    - {id: Keys, type: ComputeCorrelationKeysTask, level: 1}\n"
+#define SMALL                                                                            \
+  HEAD "  tasks:\n" EXPORT(                                                              \
+      "Exp") ", continue_on_error: true}\n"                                              \
+             "    - {id: Sync, type: SynchronizeTask, connector: AD, depends_on: Exp}\n" \
+             "    - {id: Keys, type: ComputeCorrelationKeysTask, level: 1}\n"
 
 static void test_print_text(void **state) {
   fixture *f = *state;
@@ -411,8 +400,10 @@ static void test_cli_example(void **state) {
   (void)state;
 
   assert_int_equal(jobhost(&out, &err, "validate", path), 0);
-  if (asprintf(&want, "%s: job Job_AD_Complete is valid (10 tasks, 10 "
-                      "levels)\n", path) < 0)
+  if (asprintf(&want,
+               "%s: job Job_AD_Complete is valid (10 tasks, 10 "
+               "levels)\n",
+               path) < 0)
     fail_msg("asprintf failed");
   assert_string_equal(out, want);
   assert_string_equal(err, "");
@@ -421,9 +412,11 @@ static void test_cli_example(void **state) {
   free(err);
 
   assert_int_equal(jobhost(&out, &err, "steps", path), 0);
-  assert_true(strncmp(out, "Order 0: AD_Export_Complete (ExportTask)\n"
-                           "Order 1: AD_PrepareSynchronization_Complete "
-                           "(PrepareSynchronizationTask)\n", 93) == 0);
+  assert_true(strncmp(out,
+                      "Order 0: AD_Export_Complete (ExportTask)\n"
+                      "Order 1: AD_PrepareSynchronization_Complete "
+                      "(PrepareSynchronizationTask)\n",
+                      93) == 0);
   assert_non_null(strstr(out, "Order 9: All_SetAllInternalUserProfiles "
                               "(SetInternalUserProfilesTask)\n"));
   free(out);
@@ -483,8 +476,10 @@ static void test_cli_allow_include(void **state) {
   snprintf(path, sizeof(path), "%s/model.yaml", other);
   jh_test_write_file(path, "version: 1\nconnectors:\n  - id: HR\n", 0644);
   snprintf(path, sizeof(path), "%s/pipeline.yaml", top);
-  jh_test_write_file(path, "version: 1\ninclude: ../other/model.yaml\n"
-                     "job:\n  id: J\n  tasks:\n" EXPORT("A") "}\n", 0644);
+  jh_test_write_file(path,
+                     "version: 1\ninclude: ../other/model.yaml\n"
+                     "job:\n  id: J\n  tasks:\n" EXPORT("A") "}\n",
+                     0644);
   for (size_t i = 0; i < 3; i++) {
     assert_int_equal(jobhost(&out, &err, cmds[i], path), 2);
     assert_non_null(strstr(err, "is outside the folder of the pipeline"));
@@ -552,11 +547,11 @@ static char *chain_pipeline(size_t n) {
   for (size_t i = 0; i < n; i++) {
     o += (size_t)snprintf(text + o, size - o,
                           "    - {id: t%07zu, type: ExportTask, "
-                          "connection: C", i);
+                          "connection: C",
+                          i);
     if (i >= 2)
       o += (size_t)snprintf(text + o, size - o,
-                            ", depends_on: [t%07zu, t%07zu]", i - 1,
-                            i / 2 - 1);
+                            ", depends_on: [t%07zu, t%07zu]", i - 1, i / 2 - 1);
     else if (i == 1)
       o += (size_t)snprintf(text + o, size - o, ", depends_on: t0000000");
     o += (size_t)snprintf(text + o, size - o, "}\n");

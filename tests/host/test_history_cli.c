@@ -48,8 +48,8 @@ static void prepare_store(struct fixture *f) {
   if (jh_home_open(f->home, &h, err, sizeof(err)) != 0 ||
       jh_store_open(h.store_path, &s, err, sizeof(err)) != 0)
     fail_msg("%s", err);
-  assert_int_equal(jh_store_job_start(s, "Job_HR", "/etc/jobhost/hr.yaml",
-                                      me, &f->hr_ok, NULL),
+  assert_int_equal(jh_store_job_start(s, "Job_HR", "/etc/jobhost/hr.yaml", me,
+                                      &f->hr_ok, NULL),
                    0);
   assert_int_equal(jh_store_task_start(s, f->hr_ok, "HR_Export", "ExportTask",
                                        0, 1, "/tmp/HR_Export.log", &task),
@@ -127,8 +127,7 @@ static void test_history_newest_first(void **state) {
   assert_true(strstr(l2, "task AD_Export failed") < strchr(l2, '\n'));
   /* Columns are aligned: STATE starts at the same offset on every line. */
   assert_int_equal(strstr(l1, "Succeeded") - l1, strstr(out, "STATE") - out);
-  assert_int_equal(strstr(l3, "Interrupted") - l3,
-                   strstr(out, "STATE") - out);
+  assert_int_equal(strstr(l3, "Interrupted") - l3, strstr(out, "STATE") - out);
   free(out);
   free(err);
 
@@ -294,23 +293,19 @@ static void test_exit_statuses(void **state) {
   struct fixture *f = *state;
   char *out, *err;
 
-  assert_int_equal(
-      jh_test_jobhost_bare(&out, &err, "show", "999", "--home", f->home, NULL),
-      1);
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "show", "999", "--home",
+                                        f->home, NULL),
+                   1);
   assert_non_null(strstr(err, "no job instance 999"));
   assert_string_equal(out, "");
   free(out);
   free(err);
 
   static const char *const bad[][4] = {
-      {"history", "--bogus", NULL, NULL},
-      {"history", "--limit", "many", NULL},
-      {"history", "--limit", "-3", NULL},
-      {"history", "extra", NULL, NULL},
-      {"show", NULL, NULL, NULL},
-      {"show", "abc", NULL, NULL},
-      {"show", "0", NULL, NULL},
-      {"show", "1", "2", NULL},
+      {"history", "--bogus", NULL, NULL}, {"history", "--limit", "many", NULL},
+      {"history", "--limit", "-3", NULL}, {"history", "extra", NULL, NULL},
+      {"show", NULL, NULL, NULL},         {"show", "abc", NULL, NULL},
+      {"show", "0", NULL, NULL},          {"show", "1", "2", NULL},
       {"show", "1", "--bogus", NULL},
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

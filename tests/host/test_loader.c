@@ -30,8 +30,8 @@ static int dummy_run(jobhost_ctx *ctx) {
   return 0;
 }
 
-static const jobhost_task_type one_task[] = {
-    {.name = "T", .run = dummy_run}, JOBHOST_TASK_TYPE_END};
+static const jobhost_task_type one_task[] = {{.name = "T", .run = dummy_run},
+                                             JOBHOST_TASK_TYPE_END};
 static const jobhost_task_type no_run[] = {{.name = "NoRun"},
                                            JOBHOST_TASK_TYPE_END};
 static const jobhost_task_type twice[] = {{.name = "Twice", .run = dummy_run},
@@ -62,15 +62,12 @@ static const jobhost_task_type path_task[] = {
 static const jobhost_package no_entry[] = {{.name = "empty"},
                                            JOBHOST_PACKAGE_END};
 
-#define DESC(magic_, major_, minor_, size_, name_, version_, tasks_, pkgs_)   \
-  {.magic = (magic_),                                                         \
-   .abi_major = (major_),                                                     \
-   .abi_minor = (minor_),                                                     \
-   .struct_size = (size_),                                                    \
-   .name = (name_),                                                           \
-   .version = (version_),                                                     \
-   .task_types = (tasks_),                                                    \
-   .packages = (pkgs_)}
+#define DESC(magic_, major_, minor_, size_, name_, version_, tasks_, pkgs_)    \
+  {                                                                            \
+    .magic = (magic_), .abi_major = (major_), .abi_minor = (minor_),           \
+    .struct_size = (size_), .name = (name_), .version = (version_),            \
+    .task_types = (tasks_), .packages = (pkgs_)                                \
+  }
 #define M JOBHOST_PLUGIN_MAGIC
 #define MJ JOBHOST_ABI_MAJOR
 #define MN JOBHOST_ABI_MINOR
@@ -125,9 +122,9 @@ static void test_descriptor_rules(void **state) {
 
 /* ---- real shared objects in a directory ---- */
 
-static const char *const builtin_names[] = {
-    "export", "prepare", "synchronize", "compute",
-    "fulfill", "classify", "profiles"};
+static const char *const builtin_names[] = {"export",  "prepare", "synchronize",
+                                            "compute", "fulfill", "classify",
+                                            "profiles"};
 
 static const jh_refusal *refusal_for(const jh_registry *reg, const char *file) {
   for (size_t i = 0; i < reg->nrefusals; i++) {
@@ -203,8 +200,7 @@ static void test_bad_plugins_beside_good(void **state) {
                  "is writable by others (mode 0666)");
   /* Constructors run at load: a plugin that crashes or exits there is
    * refused, and the host is still here to say so. */
-  assert_refused(reg, dir, "ctor_crash.so",
-                 "crashed while loading (signal 11");
+  assert_refused(reg, dir, "ctor_crash.so", "crashed while loading (signal 11");
   assert_refused(reg, dir, "ctor_exit.so",
                  "ended the process while loading (exit status 0)");
   assert_int_equal(reg->nrefusals, 9);
@@ -212,8 +208,8 @@ static void test_bad_plugins_beside_good(void **state) {
   /* The registry resolves names to the accepted plugins only. */
   {
     const jh_plugin *owner = NULL;
-    const jobhost_task_type *t =
-        jh_registry_task_type(reg, "ExportTask", &owner);
+    const jobhost_task_type *t = jh_registry_task_type(reg, "ExportTask",
+                                                       &owner);
     assert_non_null(t);
     assert_string_equal(owner->desc->name, "export");
     assert_null(jh_registry_task_type(reg, "BadMagicTask", NULL));

@@ -30,20 +30,19 @@
 #include "pipeline.h"
 #include "harness_host.h"
 
-static const char pipeline_text[] =
-    "version: 1\n"
-    "include: [model.yaml]\n"
-    "job:\n"
-    "  id: J\n"
-    "  tasks:\n"
-    "    - id: T\n"
-    "      type: TestEnvTask\n"
-    "      write_file: /dev/null\n"
-    "      connection: HR_Export\n";
+static const char pipeline_text[] = "version: 1\n"
+                                    "include: [model.yaml]\n"
+                                    "job:\n"
+                                    "  id: J\n"
+                                    "  tasks:\n"
+                                    "    - id: T\n"
+                                    "      type: TestEnvTask\n"
+                                    "      write_file: /dev/null\n"
+                                    "      connection: HR_Export\n";
 
 static int setup_registry(void **state) {
-  *state =
-      jh_test_registry("JH_BUILTIN_PLUGIN_DIR", "JH_ENGINE_PLUGIN_DIR", NULL);
+  *state = jh_test_registry("JH_BUILTIN_PLUGIN_DIR", "JH_ENGINE_PLUGIN_DIR",
+                            NULL);
   return 0;
 }
 
@@ -132,19 +131,18 @@ static void test_good_model(void **state) {
   assert_string_equal(hr->display_name, "Human resources");
   assert_int_equal(jh_threshold_value(&hr->thresholds, JH_TH_MAX_DELETED, 1),
                    7);
-  assert_int_equal(
-      jh_threshold_value(&hr->thresholds, JH_TH_PCT_UPDATED, 1), 0);
+  assert_int_equal(jh_threshold_value(&hr->thresholds, JH_TH_PCT_UPDATED, 1),
+                   0);
   /* not written: the documented connector defaults */
-  assert_int_equal(
-      jh_threshold_value(&hr->thresholds, JH_TH_MAX_INSERTED, 1), 100);
-  assert_int_equal(
-      jh_threshold_value(&hr->thresholds, JH_TH_PCT_DELETED, 1), 5);
+  assert_int_equal(jh_threshold_value(&hr->thresholds, JH_TH_MAX_INSERTED, 1),
+                   100);
+  assert_int_equal(jh_threshold_value(&hr->thresholds, JH_TH_PCT_DELETED, 1),
+                   5);
   assert_int_equal(
       jh_threshold_value(&hr->thresholds, JH_TH_LINK_MAX_DELETED, 1), 1000);
   assert_int_equal(hr->health.max_shrink_percent, 20);
   assert_int_equal(hr->health.allow_empty, 0);
-  assert_int_equal(jh_model_connector(m, "AD")->health.max_shrink_percent,
-                   50);
+  assert_int_equal(jh_model_connector(m, "AD")->health.max_shrink_percent, 50);
 
   c = jh_model_connection(m, "hr_export");
   assert_non_null(c);
@@ -203,17 +201,17 @@ static void test_good_model(void **state) {
 
 #define HEAD "version: 1\n"
 #define CONNECTORS "connectors:\n  - id: HR\n"
-#define CONNECTION                                                            \
-  "connections:\n"                                                            \
-  "  - id: HR_Export\n"                                                       \
-  "    connector: HR\n"                                                       \
+#define CONNECTION                                                             \
+  "connections:\n"                                                             \
+  "  - id: HR_Export\n"                                                        \
+  "    connector: HR\n"                                                        \
   "    package: testpkg\n"
-#define PERSON                                                                \
-  "entity_types:\n"                                                           \
-  "  - id: P\n"                                                               \
-  "    properties:\n"                                                         \
-  "      - {id: k, type: string}\n"                                           \
-  "      - {id: m, type: string}\n"                                           \
+#define PERSON                                                                 \
+  "entity_types:\n"                                                            \
+  "  - id: P\n"                                                                \
+  "    properties:\n"                                                          \
+  "      - {id: k, type: string}\n"                                            \
+  "      - {id: m, type: string}\n"                                            \
   "      - {id: many, type: links, target: P}\n"
 
 struct bad_model {
@@ -240,8 +238,9 @@ static const struct bad_model bad_models[] = {
      "a connector is missing 'id'"},
     {HEAD CONNECTORS "connections:\n  - id: C\n    connector: HR\n"
                      "    package: nope\n",
-     7, 14, "unknown package 'nope': expected a connector package of a "
-            "loaded plugin"},
+     7, 14,
+     "unknown package 'nope': expected a connector package of a "
+     "loaded plugin"},
     {HEAD CONNECTORS "connections:\n  - id: C\n    connector: XX\n"
                      "    package: testpkg\n    settings: {path: x}\n",
      6, 16, "unknown connector 'XX'"},
@@ -258,16 +257,17 @@ static const struct bad_model bad_models[] = {
     {HEAD CONNECTORS CONNECTION "    settings: {separator: ';'}\n", 5, 5,
      "connection 'HR_Export' is missing setting 'path' required by package "
      "'testpkg'"},
-    {HEAD CONNECTORS CONNECTION "    settings: {path: x, count: many}\n", 8,
-     32, "expected an integer for 'count', got 'many'"},
-    {HEAD CONNECTORS CONNECTION "    settings: {path: x, mode: quick}\n", 8,
-     31, "expected one of fast, slow for 'mode'"},
+    {HEAD CONNECTORS CONNECTION "    settings: {path: x, count: many}\n", 8, 32,
+     "expected an integer for 'count', got 'many'"},
+    {HEAD CONNECTORS CONNECTION "    settings: {path: x, mode: quick}\n", 8, 31,
+     "expected one of fast, slow for 'mode'"},
     {HEAD CONNECTORS "connections:\n  - id: C\n    connector: HR\n", 5, 5,
      "a connection is missing 'package'"},
     {HEAD "entity_types:\n  - id: P\n    properties:\n"
           "      - {id: k, type: text}\n",
-     5, 23, "expected one of string, integer, boolean, datetime, link, links "
-            "for 'type'"},
+     5, 23,
+     "expected one of string, integer, boolean, datetime, link, links "
+     "for 'type'"},
     {HEAD "entity_types:\n  - id: P\n    properties:\n"
           "      - {id: k, type: link}\n",
      5, 9, "property 'k' is a link: expected 'target'"},
@@ -359,8 +359,8 @@ static void test_bad_models(void **state) {
     }
     if (rc != JOBHOST_ECONFIG || p != NULL || !found) {
       jh_diags_print(&diags, stderr);
-      print_error("case %zu: rc=%d, wanted model.yaml:%d:%d: ...%s...\n", i,
-                  rc, bc->line, bc->column, bc->needle);
+      print_error("case %zu: rc=%d, wanted model.yaml:%d:%d: ...%s...\n", i, rc,
+                  bc->line, bc->column, bc->needle);
       failed++;
     }
     jh_pipeline_free(p);
@@ -382,9 +382,9 @@ static void test_task_references(void **state) {
        "connection 'HR_Export' belongs to connector 'HR', not to 'AD'"},
       {"      connector: LDAP\n", 9, 18, "unknown connector 'LDAP'"},
   };
-  static const char model[] =
-      HEAD "connectors:\n  - id: HR\n  - id: AD\n" CONNECTION
-           "    settings: {path: x}\n";
+  static const char model[] = HEAD
+      "connectors:\n  - id: HR\n  - id: AD\n" CONNECTION
+      "    settings: {path: x}\n";
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char ptext[1024], dir[PATH_MAX];
     jh_diags diags = {0};
@@ -423,25 +423,28 @@ static void test_refused_ids(void **state) {
       {HEAD "connectors:\n  - id: \"HR Connector\"\n" CONNECTION
             "    settings: {path: x}\n",
        3, 9},
-      {HEAD "connectors:\n  - id: HR\n" "connections:\n"
+      {HEAD "connectors:\n  - id: HR\n"
+            "connections:\n"
             "  - id: \"HR Export\"\n    connector: HR\n    package: testpkg\n"
             "    settings: {path: x}\n",
        5, 9},
-      {HEAD CONNECTORS "entity_types:\n  - id: \"P Q\"\n    properties:\n"
-            "      - {id: k, type: string}\n"
-            "      - {id: up, type: link, target: P}\n"
-            "entity_type_mappings:\n  - entity_type: P\n    connector: HR\n"
-            "    connection_table: t\n    properties:\n"
-            "      - {property: k, column: K, primary_key: true}\n",
+      {HEAD CONNECTORS
+       "entity_types:\n  - id: \"P Q\"\n    properties:\n"
+       "      - {id: k, type: string}\n"
+       "      - {id: up, type: link, target: P}\n"
+       "entity_type_mappings:\n  - entity_type: P\n    connector: HR\n"
+       "    connection_table: t\n    properties:\n"
+       "      - {property: k, column: K, primary_key: true}\n",
        5, 9},
-      {HEAD CONNECTORS "entity_types:\n  - id: P\n    properties:\n"
-            "      - {id: \"k k\", type: string}\n"
-            "entity_type_mappings:\n  - entity_type: P\n    connector: HR\n"
-            "    connection_table: t\n    properties:\n"
-            "      - {property: k, column: K, primary_key: true}\n"
-            "association_mappings:\n  - {id: A, connector: HR, "
-            "connection_table: t2, entity_type: P, property: k, column1: a, "
-            "column2: b, key1: k}\n",
+      {HEAD CONNECTORS
+       "entity_types:\n  - id: P\n    properties:\n"
+       "      - {id: \"k k\", type: string}\n"
+       "entity_type_mappings:\n  - entity_type: P\n    connector: HR\n"
+       "    connection_table: t\n    properties:\n"
+       "      - {property: k, column: K, primary_key: true}\n"
+       "association_mappings:\n  - {id: A, connector: HR, "
+       "connection_table: t2, entity_type: P, property: k, column1: a, "
+       "column2: b, key1: k}\n",
        7, 14},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -463,7 +466,8 @@ static void test_refused_ids(void **state) {
     if (rc != JOBHOST_ECONFIG || p != NULL || !found) {
       jh_diags_print(&diags, stderr);
       fail_msg("case %zu: rc=%d, wanted model.yaml:%d:%d: expected an "
-               "identifier", i, rc, cases[i].line, cases[i].column);
+               "identifier",
+               i, rc, cases[i].line, cases[i].column);
     }
     jh_diags_clear(&diags);
     jh_test_rmtree(dir);
@@ -546,7 +550,8 @@ static void test_property_values(void **state) {
 static void test_secrets(void **state) {
   char dir[PATH_MAX - 8], path[PATH_MAX], buf[32];
   jh_secret file = {.name = "p", .source = JH_SECRET_FILE, .ref = path};
-  jh_secret env = {.name = "p", .source = JH_SECRET_ENV,
+  jh_secret env = {.name = "p",
+                   .source = JH_SECRET_ENV,
                    .ref = "JH_TEST_SECRET_VAR"};
   (void)state;
   jh_test_mkdtemp(dir, sizeof(dir));

@@ -51,7 +51,8 @@ static const struct bad_case bad_cases[] = {
      "file is empty: expected a mapping with 'version' and 'job'", 1},
     {"top_sequence.yaml", NULL, 1, 1,
      "expected a mapping with 'version' and 'job' at the top level, got a "
-     "sequence", 1},
+     "sequence",
+     1},
     {"no_version.yaml", NULL, 1, 1, "missing 'version': expected 'version: 1'",
      1},
     {"version_2.yaml", NULL, 1, 10, "expected 'version: 1'", 1},
@@ -65,50 +66,57 @@ static const struct bad_case bad_cases[] = {
      "unknown key 'IgnoreCookieFile' (did you mean 'ignore_cookie_file'?)", 1},
     {"duplicate_key.yaml", NULL, 8, 7,
      "duplicate key 'connection' (first written at line 7, column 7): a key "
-     "may appear once per mapping", 1},
+     "may appear once per mapping",
+     1},
     {"max_parallel_text.yaml", NULL, 4, 17,
      "expected an integer >= 1 for 'max_parallel', got 'five'", 1},
     {"max_parallel_zero.yaml", NULL, 4, 17,
      "expected an integer >= 1 for 'max_parallel', got '0'", 1},
     {"duplicate_id.yaml", NULL, 11, 11,
      "duplicate task id 'A' (first defined at line 5): task ids must be "
-     "unique", 1},
+     "unique",
+     1},
     {"unknown_type.yaml", NULL, 6, 13,
      "unknown task type 'ExprtTask' (did you mean 'ExportTask'?); task types: "
      "ComputeCorrelationKeysTask, ComputeRoleModelTask, ExportTask, "
      "FulfillTask, GenerateProvisioningOrdersTask, "
      "PrepareSynchronizationTask, SetInternalUserProfilesTask, "
      "SetRecentlyModifiedFlagTask, SynchronizeTask, UpdateClassificationTask, "
-     "UpdateEntityPropertyExpressionsTask", 1},
+     "UpdateEntityPropertyExpressionsTask",
+     1},
     {"unknown_parent.yaml", NULL, 11, 28,
      "unknown task 'Exprot' in depends_on (did you mean 'Export'?)", 1},
     {"missing_param.yaml", NULL, 5, 7,
      "missing required parameter 'connection' in task 'A'", 1},
     {"bad_bool.yaml", NULL, 8, 27,
      "expected a boolean (true, false, True, False, 1 or 0) for "
-     "'ignore_cookie_file', got 'yes'", 1},
+     "'ignore_cookie_file', got 'yes'",
+     1},
     {"bad_enum.yaml", NULL, 8, 29,
      "expected one of Initial, Complete, Incremental for "
-     "'synchronization_mode', got 'Full'", 1},
+     "'synchronization_mode', got 'Full'",
+     1},
     {"bad_int_param.yaml", NULL, 7, 19,
      "expected an integer for 'batch_size', got 'many'", 1},
     {"bad_list.yaml", NULL, 8, 9,
      "expected a list of strings (or one string) for 'entity_types', got a "
-     "mapping", 1},
+     "mapping",
+     1},
     {"bad_list_item.yaml", NULL, 7, 32,
      "expected a string in the list for 'entity_types', got a sequence", 1},
     {"bad_timeout.yaml", NULL, 8, 16,
      "expected a duration (N seconds, or Nms, Ns, Nm, Nh) for 'timeout', got "
-     "'5x'", 1},
+     "'5x'",
+     1},
     {"negative_retries.yaml", NULL, 8, 16,
      "expected an integer >= 0 for 'retries', got '-1'", 1},
     {"negative_level.yaml", NULL, 8, 14,
      "expected an integer >= 0 for 'level', got '-2'", 1},
     {"bad_ordering.yaml", NULL, 4, 13,
      "expected one of levels, dependencies for 'ordering', got 'dependency' "
-     "(did you mean 'dependencies'?)", 1},
-    {"bad_schedule.yaml", NULL, 4, 13,
-     "expected a 5-field cron expression", 1},
+     "(did you mean 'dependencies'?)",
+     1},
+    {"bad_schedule.yaml", NULL, 4, 13, "expected a 5-field cron expression", 1},
     {"no_job.yaml", NULL, 1, 1, "missing 'job'", 1},
     {"no_tasks.yaml", NULL, 3, 3, "missing 'tasks' in 'job'", 1},
     {"empty_tasks.yaml", NULL, 4, 10, "expected at least one task in 'tasks'",
@@ -123,8 +131,7 @@ static const struct bad_case bad_cases[] = {
      "expected an identifier for 'id' (letters, digits", 1},
     {"two_documents.yaml", NULL, 6, 1,
      "expected one YAML document, found a second one", 1},
-    {"include_missing.yaml", NULL, 4, 5,
-     "cannot read included file", 1},
+    {"include_missing.yaml", NULL, 4, 5, "cannot read included file", 1},
     /* each include item is checked, even after a bad one */
     {"include_items.yaml", NULL, 2, 11, "cannot read included file", 2},
     {"include_items.yaml", NULL, 2, 16,
@@ -143,7 +150,8 @@ static const struct bad_case bad_cases[] = {
     {"many_errors.yaml", NULL, 12, 19, "unknown task 'Z' in depends_on", 5},
     {"many_errors.yaml", NULL, 16, 21,
      "expected one of None, Changes, ActiveDirectory for 'prepare_type', got "
-     "'Delta'", 5},
+     "'Delta'",
+     5},
 };
 
 /* The error at file:line:column whose message holds needle, or NULL. */
@@ -152,8 +160,8 @@ static const jh_diag *find_error(const jh_diags *d, const char *file, int line,
   for (size_t i = 0; i < d->n; i++) {
     const jh_diag *g = &d->items[i];
     if (g->severity == JH_DIAG_ERROR && g->file != NULL &&
-        strcmp(g->file, file) == 0 && g->line == line &&
-        g->column == column && strstr(g->message, needle) != NULL)
+        strcmp(g->file, file) == 0 && g->line == line && g->column == column &&
+        strstr(g->message, needle) != NULL)
       return g;
   }
   return NULL;
@@ -172,9 +180,8 @@ static void test_bad_pipelines(void **state) {
     if (rc != JOBHOST_ECONFIG || p != NULL || d.nerrors != bc->nerrors ||
         find_error(&d, where, bc->line, bc->column, bc->needle) == NULL) {
       print_diags(&d);
-      fail_msg("%s: expected %zu error(s) with %s:%d:%d '%s' (rc %d)",
-               bc->file, bc->nerrors, where, bc->line, bc->column, bc->needle,
-               rc);
+      fail_msg("%s: expected %zu error(s) with %s:%d:%d '%s' (rc %d)", bc->file,
+               bc->nerrors, where, bc->line, bc->column, bc->needle, rc);
     }
     jh_diags_clear(&d);
     free(path);
@@ -217,8 +224,7 @@ static void test_unreadable_files(void **state) {
   jh_diags d = JH_DIAGS_INIT;
   jh_pipeline *p;
 
-  assert_int_equal(jh_pipeline_load(missing, *state, &p, &d),
-                   JOBHOST_ECONFIG);
+  assert_int_equal(jh_pipeline_load(missing, *state, &p, &d), JOBHOST_ECONFIG);
   assert_null(p);
   assert_int_equal(d.n, 1);
   assert_string_equal(d.items[0].file, missing);
@@ -261,8 +267,8 @@ static void test_no_plugins(void **state) {
   memset(&empty, 0, sizeof(empty));
   assert_int_equal(jh_pipeline_load(path, &empty, &p, &d), JOBHOST_ECONFIG);
   assert_int_equal(d.nerrors, 1);
-  assert_non_null(strstr(d.items[0].message,
-                         "unknown task type 'ExportTask': no plugin"));
+  assert_non_null(
+      strstr(d.items[0].message, "unknown task type 'ExportTask': no plugin"));
   jh_diags_clear(&d);
   free(path);
 }
@@ -490,8 +496,8 @@ static size_t errors_about(const jh_diags *d, const char *suffix) {
   size_t n = 0, ls = strlen(suffix);
   for (size_t i = 0; i < d->n; i++) {
     const char *f = d->items[i].file;
-    if (d->items[i].severity == JH_DIAG_ERROR && f != NULL &&
-        strlen(f) >= ls && strcmp(f + strlen(f) - ls, suffix) == 0)
+    if (d->items[i].severity == JH_DIAG_ERROR && f != NULL && strlen(f) >= ls &&
+        strcmp(f + strlen(f) - ls, suffix) == 0)
       n++;
   }
   return n;
@@ -505,8 +511,8 @@ static void no_secret(const jh_diags *d) {
     }
 }
 
-#define JOB_TEXT                                                              \
-  "job:\n  id: J\n  tasks:\n    - {id: A, type: ExportTask, "              \
+#define JOB_TEXT                                                               \
+  "job:\n  id: J\n  tasks:\n    - {id: A, type: ExportTask, "                  \
   "connection: C}\n"
 
 /* A password file named in `include:` is not echoed line by line: one
@@ -536,10 +542,9 @@ static void test_diag_quote(void **state) {
   (void)state;
   assert_string_equal(jh_diag_quote("short", buf, sizeof(buf)), "short");
   assert_string_equal(jh_diag_quote(NULL, buf, sizeof(buf)), "?");
-  assert_string_equal(
-      jh_diag_quote("0123456789012345678901234567890123456789X", buf,
-                    sizeof(buf)),
-      "0123456789012345678901234567890123456789...");
+  assert_string_equal(jh_diag_quote("0123456789012345678901234567890123456789X",
+                                    buf, sizeof(buf)),
+                      "0123456789012345678901234567890123456789...");
   assert_string_equal(jh_diag_quote("a\nb\tc\x7f", buf, sizeof(buf)),
                       "a\\nb?c?");
   /* 41 two-byte characters: 40 kept whole */
@@ -555,16 +560,15 @@ static void test_diag_quote(void **state) {
   stray[4000] = '\0';
   jh_diag_quote(stray, buf, sizeof(buf));
   assert_int_equal(strlen(buf), 43);
-  assert_string_equal(jh_diag_quote("\xc3x\xe2\x82", buf, sizeof(buf)),
-                      "?x??");
+  assert_string_equal(jh_diag_quote("\xc3x\xe2\x82", buf, sizeof(buf)), "?x??");
   free(stray);
 }
 
 /* A long value is quoted cut at 40 characters, wherever it is quoted. */
 static void test_quotes_are_cut(void **state) {
   static const char *const files[] = {
-      "version: 1\njob:\n  id: \"01234567890123456789012345678901234567!!"
-      SECRET "\"\n  tasks:\n    - {id: A, type: ExportTask, connection: C}\n",
+      "version: 1\njob:\n  id: \"01234567890123456789012345678901234567!!" SECRET
+      "\"\n  tasks:\n    - {id: A, type: ExportTask, connection: C}\n",
       "version: 1\njob:\n  id: J\n  tasks:\n    - {id: A, type: "
       "ExportTask0123456789012345678901234567890123456789" SECRET ", "
       "connection: C}\n",
@@ -573,16 +577,15 @@ static void test_quotes_are_cut(void **state) {
       "6789" SECRET "]}\n",
       "version: 1\nunknown0123456789012345678901234567890123456789" SECRET
       ": 1\n" JOB_TEXT,
-      "version: \"1\n  0123456789012345678901234567890123456789" SECRET "\"\n"
-      JOB_TEXT,
+      "version: \"1\n  0123456789012345678901234567890123456789" SECRET
+      "\"\n" JOB_TEXT,
   };
   char dir[PATH_MAX];
   jh_test_mkdtemp(dir, sizeof(dir));
   for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
     jh_diags d = JH_DIAGS_INIT;
     put(dir, "p.yaml", files[i]);
-    assert_int_equal(load_in(*state, dir, "p.yaml", NULL, &d),
-                     JOBHOST_ECONFIG);
+    assert_int_equal(load_in(*state, dir, "p.yaml", NULL, &d), JOBHOST_ECONFIG);
     assert_true(d.nerrors > 0);
     no_secret(&d);
     jh_diags_clear(&d);
@@ -638,8 +641,7 @@ static void test_include_confined(void **state) {
   /* outside, by '..', by an absolute path, through a symbolic link */
   put(top, "up.yaml", "version: 1\ninclude: [../other/model.yaml]\n" JOB_TEXT);
   put(top, "link.yaml", "version: 1\ninclude: linked.yaml\n" JOB_TEXT);
-  assert_int_equal(load_in(*state, top, "up.yaml", NULL, &d),
-                   JOBHOST_ECONFIG);
+  assert_int_equal(load_in(*state, top, "up.yaml", NULL, &d), JOBHOST_ECONFIG);
   assert_int_equal(d.nerrors, 1);
   assert_int_equal(d.items[0].line, 2);
   assert_int_equal(d.items[0].column, 11);
@@ -652,7 +654,8 @@ static void test_include_confined(void **state) {
   /* allowed by the options, or by the top file */
   assert_int_equal(load_in(*state, top, "up.yaml", &opt, &d), 0);
   assert_int_equal(load_in(*state, top, "link.yaml", &opt, &d), 0);
-  put(top, "allow.yaml", "version: 1\nallow_include: [../other]\n"
+  put(top, "allow.yaml",
+      "version: 1\nallow_include: [../other]\n"
       "include: [../other/model.yaml]\n" JOB_TEXT);
   assert_int_equal(load_in(*state, top, "allow.yaml", NULL, &d), 0);
   assert_int_equal(d.n, 0);
@@ -664,8 +667,7 @@ static void test_include_confined(void **state) {
   assert_non_null(strstr(d.items[0].message, "only allowed in the top"));
   jh_diags_clear(&d);
   put(top, "bad.yaml", "version: 1\nallow_include: [nowhere]\n" JOB_TEXT);
-  assert_int_equal(load_in(*state, top, "bad.yaml", NULL, &d),
-                   JOBHOST_ECONFIG);
+  assert_int_equal(load_in(*state, top, "bad.yaml", NULL, &d), JOBHOST_ECONFIG);
   assert_non_null(strstr(d.items[0].message, "expected a folder"));
   jh_diags_clear(&d);
   jh_test_rmtree(dir);
@@ -673,8 +675,8 @@ static void test_include_confined(void **state) {
 
 /* The top file may come from memory, read as if it were at its name. */
 static void test_load_text(void **state) {
-  static const char text[] = "version: 1\ninclude: [sub/model.yaml]\n"
-                             JOB_TEXT "  tasks: oops\n";
+  static const char text[] = "version: 1\ninclude: [sub/model.yaml]\n" JOB_TEXT
+                             "  tasks: oops\n";
   char dir[PATH_MAX], name[PATH_MAX + 16];
   jh_diags d = JH_DIAGS_INIT;
   jh_pipeline *p = NULL;
@@ -689,8 +691,8 @@ static void test_load_text(void **state) {
   assert_int_equal(p->model->nconnectors, 1);
   jh_pipeline_free(p);
   /* locations name it */
-  assert_int_equal(jh_pipeline_load_text(name, text, sizeof(text) - 1,
-                                         *state, NULL, &p, &d),
+  assert_int_equal(jh_pipeline_load_text(name, text, sizeof(text) - 1, *state,
+                                         NULL, &p, &d),
                    JOBHOST_ECONFIG);
   assert_string_equal(d.items[0].file, name);
   assert_int_equal(d.items[0].line, 7);

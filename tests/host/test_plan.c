@@ -38,9 +38,9 @@ static void test_other_codes(void **state) {
   (void)state;
   assert_int_equal(jh_plan_result_state(0, "T", 0, why, sizeof(why)),
                    JH_STATE_SUCCEEDED);
-  assert_int_equal(
-      jh_plan_result_state(JOBHOST_ECANCELLED, "T", 0, why, sizeof(why)),
-      JH_STATE_CANCELLED);
+  assert_int_equal(jh_plan_result_state(JOBHOST_ECANCELLED, "T", 0, why,
+                                        sizeof(why)),
+                   JH_STATE_CANCELLED);
   assert_int_equal(jh_plan_result_state(-5, "T", JOBHOST_TASK_CAN_BLOCK, why,
                                         sizeof(why)),
                    JH_STATE_ERROR);

@@ -88,10 +88,10 @@ static void test_migrations_new_and_reopen(void **state) {
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
   sqlite3_finalize(st);
-  assert_int_equal(
-      pragma_int(f->s, "SELECT count(*) FROM sqlite_master WHERE name IN"
-                       " ('job_instances', 'task_instances')"),
-      2);
+  assert_int_equal(pragma_int(f->s,
+                              "SELECT count(*) FROM sqlite_master WHERE name IN"
+                              " ('job_instances', 'task_instances')"),
+                   2);
 
   /* Reopening leaves the version (and the data) as they were. */
   jh_store_close(f->s);
@@ -151,18 +151,17 @@ static void test_job_start_finish_get_list(void **state) {
   assert_null(row.message);
   jh_job_row_clear(&row);
 
-  assert_int_equal(
-      jh_store_job_finish(f->s, a, JH_STATE_WARNING, "one task failed", NULL),
-      0);
+  assert_int_equal(jh_store_job_finish(f->s, a, JH_STATE_WARNING,
+                                       "one task failed", NULL),
+                   0);
   assert_int_equal(jh_store_job_get(f->s, a, &row), 0);
   assert_int_equal(row.state, JH_STATE_WARNING);
   assert_string_equal(row.message, "one task failed");
   assert_true(row.ended_ms >= row.started_ms);
   jh_job_row_clear(&row);
 
-  assert_int_equal(jh_store_job_start(f->s, "Job_AD", NULL, (long)getpid(),
-                                      &b, NULL),
-                   0);
+  assert_int_equal(
+      jh_store_job_start(f->s, "Job_AD", NULL, (long)getpid(), &b, NULL), 0);
   assert_int_equal(jh_store_job_start(f->s, "Job_HR", "/p/hr.yaml",
                                       (long)getpid(), &c, NULL),
                    0);
@@ -192,9 +191,9 @@ static void test_job_start_finish_get_list(void **state) {
   jh_job_rows_free(rows, n);
 
   assert_int_equal(jh_store_job_get(f->s, 12345, &row), -ENOENT);
-  assert_int_equal(
-      jh_store_job_finish(f->s, 12345, JH_STATE_SUCCEEDED, NULL, NULL),
-      -ENOENT);
+  assert_int_equal(jh_store_job_finish(f->s, 12345, JH_STATE_SUCCEEDED, NULL,
+                                       NULL),
+                   -ENOENT);
   assert_int_equal(jh_store_job_finish(f->s, a, JH_STATE_RUNNING, NULL, NULL),
                    -EINVAL);
 }
@@ -216,13 +215,12 @@ static void test_busy_while_host_alive(void **state) {
   /* The same through a second connection, as another jobhost would. */
   assert_int_equal(jh_store_open(f->db, &s2, err, sizeof(err)), 0);
   holder = 0;
-  assert_int_equal(
-      jh_store_job_start(s2, "Job_HR", NULL, 1, &second, &holder), -EBUSY);
+  assert_int_equal(jh_store_job_start(s2, "Job_HR", NULL, 1, &second, &holder),
+                   -EBUSY);
   assert_int_equal(holder, first);
   /* Another job is not held. */
   assert_int_equal(
-      jh_store_job_start(s2, "Job_AD", NULL, (long)getpid(), &other, NULL),
-      0);
+      jh_store_job_start(s2, "Job_AD", NULL, (long)getpid(), &other, NULL), 0);
   jh_store_close(s2);
 
   /* Once finished, the job can start again. */
@@ -269,8 +267,8 @@ static void test_dead_host_interrupted(void **state) {
   jh_task_rows_free(tasks, n);
 
   /* Listing applies the same rule to every job before reading. */
-  assert_int_equal(
-      jh_store_job_start(f->s, "Job_AD", NULL, gone, &other, NULL), 0);
+  assert_int_equal(jh_store_job_start(f->s, "Job_AD", NULL, gone, &other, NULL),
+                   0);
   assert_int_equal(jh_store_job_list(f->s, NULL, 0, &rows, &n), 0);
   assert_int_equal(n, 3);
   assert_int_equal(rows[0].instance, other);
@@ -322,8 +320,8 @@ static void test_resume_rules(void **state) {
   assert_int_equal(jh_store_job_finish(f->s, blocked, JH_STATE_BLOCKED,
                                        "threshold exceeded", "{}"),
                    0);
-  assert_int_equal(
-      jh_store_job_resume(f->s, blocked, (long)getpid(), &holder), 0);
+  assert_int_equal(jh_store_job_resume(f->s, blocked, (long)getpid(), &holder),
+                   0);
   assert_int_equal(holder, 0);
   assert_int_equal(jh_store_job_get(f->s, blocked, &row), 0);
   assert_int_equal(row.state, JH_STATE_RUNNING);
@@ -333,8 +331,8 @@ static void test_resume_rules(void **state) {
   assert_int_equal(jh_store_job_cancel_requested(f->s, blocked), 0);
 
   /* A running job cannot be resumed a second time. */
-  assert_int_equal(
-      jh_store_job_resume(f->s, blocked, (long)getpid(), &holder), -EBUSY);
+  assert_int_equal(jh_store_job_resume(f->s, blocked, (long)getpid(), &holder),
+                   -EBUSY);
   assert_int_equal(holder, blocked);
 
   /* Succeeded is final. */
@@ -355,13 +353,12 @@ static void test_resume_rules(void **state) {
   assert_int_equal(jh_store_job_start(f->s, "Job_Sync", NULL, (long)getpid(),
                                       &held, NULL),
                    0);
-  assert_int_equal(
-      jh_store_job_resume(f->s, blocked, (long)getpid(), &holder), -EBUSY);
+  assert_int_equal(jh_store_job_resume(f->s, blocked, (long)getpid(), &holder),
+                   -EBUSY);
   assert_int_equal(holder, held);
-  assert_int_equal(
-      jh_store_job_finish(f->s, held, JH_STATE_ERROR, NULL, NULL), 0);
-  assert_int_equal(jh_store_job_resume(f->s, blocked, (long)getpid(), NULL),
+  assert_int_equal(jh_store_job_finish(f->s, held, JH_STATE_ERROR, NULL, NULL),
                    0);
+  assert_int_equal(jh_store_job_resume(f->s, blocked, (long)getpid(), NULL), 0);
 
   /* A Running instance whose host died is Interrupted, hence resumable. */
   assert_int_equal(
@@ -369,8 +366,7 @@ static void test_resume_rules(void **state) {
   assert_int_equal(jh_store_job_start(f->s, "Job_Sync", NULL,
                                       jh_test_dead_pid(), &held, NULL),
                    0);
-  assert_int_equal(jh_store_job_resume(f->s, held, (long)getpid(), &holder),
-                   0);
+  assert_int_equal(jh_store_job_resume(f->s, held, (long)getpid(), &holder), 0);
   assert_int_equal(jh_store_job_get(f->s, held, &row), 0);
   assert_int_equal(row.state, JH_STATE_RUNNING);
   assert_int_equal(row.pid, (long)getpid());
@@ -384,10 +380,9 @@ static void test_resume_rules(void **state) {
                    0);
   assert_int_equal(jh_store_job_resume(f->s, done, (long)getpid(), &holder),
                    -EINVAL);
-  assert_int_equal(
-      pragma_int(f->s, "SELECT count(*) FROM job_instances"
-                       " WHERE state = 'Interrupted'"),
-      1);
+  assert_int_equal(pragma_int(f->s, "SELECT count(*) FROM job_instances"
+                                    " WHERE state = 'Interrupted'"),
+                   1);
 }
 
 /* A running task's progress goes into its row; an ended row is not
@@ -399,21 +394,19 @@ static void test_task_progress_and_log(void **state) {
   size_t n = 0;
 
   assert_int_equal(
-      jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(), &inst, NULL),
-      0);
-  assert_int_equal(jh_store_task_start(f->s, inst, "A", "T", 0, 1,
-                                       "/nowhere/a.log", &t),
-                   0);
+      jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(), &inst, NULL), 0);
   assert_int_equal(
-      jh_store_task_progress(f->s, t, "running: 5 of 10 (50%)", "{\"n\":5}"),
-      0);
+      jh_store_task_start(f->s, inst, "A", "T", 0, 1, "/nowhere/a.log", &t), 0);
+  assert_int_equal(jh_store_task_progress(f->s, t, "running: 5 of 10 (50%)",
+                                          "{\"n\":5}"),
+                   0);
   assert_int_equal(jh_store_task_list(f->s, inst, &rows, &n), 0);
   assert_string_equal(rows[0].message, "running: 5 of 10 (50%)");
   assert_string_equal(rows[0].counters_json, "{\"n\":5}");
   assert_string_equal(rows[0].log_path, "/nowhere/a.log");
   jh_task_rows_free(rows, n);
-  assert_int_equal(jh_store_task_finish(f->s, t, JH_STATE_SUCCEEDED, "done",
-                                        1, "{\"n\":10}"),
+  assert_int_equal(jh_store_task_finish(f->s, t, JH_STATE_SUCCEEDED, "done", 1,
+                                        "{\"n\":10}"),
                    0);
   assert_int_equal(jh_store_task_progress(f->s, t, "late", "{}"), 0);
   assert_int_equal(jh_store_task_clear_log(f->s, t), 0);
@@ -431,8 +424,7 @@ static void test_cancel_flag(void **state) {
   jh_job_row row;
 
   assert_int_equal(
-      jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(), &inst, NULL),
-      0);
+      jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(), &inst, NULL), 0);
   assert_int_equal(jh_store_job_cancel_requested(f->s, inst), 0);
   assert_int_equal(jh_store_job_cancel(f->s, inst, &pid), 0);
   assert_int_equal(pid, (long)getpid());
@@ -528,8 +520,7 @@ static void test_sqlite_errors_reported(void **state) {
   jh_job_row row;
 
   assert_int_equal(
-      jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(), &inst, NULL),
-      0);
+      jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(), &inst, NULL), 0);
   assert_int_equal(sqlite3_exec(store_sqlite(f->s),
                                 "UPDATE job_instances SET state = 'Bogus'",
                                 NULL, NULL, NULL),
@@ -543,9 +534,9 @@ static void test_sqlite_errors_reported(void **state) {
                                 " DROP TABLE job_instances",
                                 NULL, NULL, NULL),
                    SQLITE_OK);
-  assert_int_equal(
-      jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(), &inst, NULL),
-      -EIO);
+  assert_int_equal(jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(),
+                                      &inst, NULL),
+                   -EIO);
   assert_non_null(strstr(jh_store_errmsg(f->s), "no such table"));
   /* A failed transaction was rolled back: the next one can begin. */
   assert_int_equal(jh_store_job_cancel_requested(f->s, inst), -EIO);
@@ -561,16 +552,15 @@ static void test_task_round_trip(void **state) {
   size_t n;
 
   assert_int_equal(
-      jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(), &inst, NULL),
-      0);
-  assert_int_equal(jh_store_task_start(f->s, inst, "HR_Export", "ExportTask",
-                                       0, 1, "/logs/1.log", &t1),
+      jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(), &inst, NULL), 0);
+  assert_int_equal(jh_store_task_start(f->s, inst, "HR_Export", "ExportTask", 0,
+                                       1, "/logs/1.log", &t1),
                    0);
   assert_int_equal(jh_store_task_finish(f->s, t1, JH_STATE_ERROR,
                                         "connection refused", 0, NULL),
                    0);
-  assert_int_equal(jh_store_task_start(f->s, inst, "HR_Export", "ExportTask",
-                                       0, 2, NULL, &t2),
+  assert_int_equal(jh_store_task_start(f->s, inst, "HR_Export", "ExportTask", 0,
+                                       2, NULL, &t2),
                    0);
   assert_int_equal(jh_store_task_finish(f->s, t2, JH_STATE_SUCCEEDED, NULL, 1,
                                         "{\"rows\": 1000}"),
@@ -612,15 +602,15 @@ static void test_task_round_trip(void **state) {
   jh_task_rows_free(rows, n);
 
   /* Rows need an existing job instance and task instance. */
-  assert_int_equal(jh_store_task_start(f->s, 777, "X", "ExportTask", 0, 1,
-                                       NULL, &t1),
+  assert_int_equal(jh_store_task_start(f->s, 777, "X", "ExportTask", 0, 1, NULL,
+                                       &t1),
                    -ENOENT);
   assert_int_equal(jh_store_task_record(f->s, 777, "X", "ExportTask", 0,
                                         JH_STATE_SKIPPED, NULL),
                    -ENOENT);
-  assert_int_equal(
-      jh_store_task_finish(f->s, 777, JH_STATE_SUCCEEDED, NULL, 0, NULL),
-      -ENOENT);
+  assert_int_equal(jh_store_task_finish(f->s, 777, JH_STATE_SUCCEEDED, NULL, 0,
+                                        NULL),
+                   -ENOENT);
   assert_int_equal(jh_store_task_list(f->s, 777, &rows, &n), 0);
   assert_int_equal(n, 0);
   jh_task_rows_free(rows, n);
@@ -635,8 +625,7 @@ static void test_report_kept(void **state) {
   char *text;
 
   assert_int_equal(
-      jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(), &with, NULL),
-      0);
+      jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(), &with, NULL), 0);
   assert_int_equal(
       jh_store_job_finish(f->s, with, JH_STATE_SUCCEEDED, NULL, report), 0);
   text = jh_store_job_report(f->s, with, &rc);
@@ -657,9 +646,9 @@ static void test_report_kept(void **state) {
 /* ---- states and times ---- */
 
 static void test_state_names(void **state) {
-  static const char *const names[] = {
-      "NotStarted", "Running", "Succeeded", "Warning",    "Error",
-      "Blocked",    "Skipped", "Cancelled", "Interrupted"};
+  static const char *const names[] = {"NotStarted", "Running",   "Succeeded",
+                                      "Warning",    "Error",     "Blocked",
+                                      "Skipped",    "Cancelled", "Interrupted"};
   jh_state parsed;
   (void)state;
   for (int i = JH_STATE_NOT_STARTED; i <= JH_STATE_INTERRUPTED; i++) {
@@ -825,17 +814,17 @@ static void test_sweep_dead_atomic_temps(void **state) {
 
   snprintf(root, sizeof(root), "%s/home", f->dir);
   assert_int_equal(jh_home_open(root, &h, err, sizeof(err)), 0);
-  snprintf(p[0], sizeof(p[0]), "%s/Temp/ExportOutput/HR.tables.tmp.%ld",
-           root, dead);
+  snprintf(p[0], sizeof(p[0]), "%s/Temp/ExportOutput/HR.tables.tmp.%ld", root,
+           dead);
   snprintf(p[1], sizeof(p[1]), "%s/Work/Collect/HR", root);
   assert_int_equal(mkdir(p[1], 0750), 0);
   snprintf(p[1], sizeof(p[1]), "%s/Work/Collect/HR/seq.tmp.%ld", root, dead);
-  snprintf(p[2], sizeof(p[2]), "%s/Work/Collect/HR/health.json.tmp.%ld",
-           root, dead);
+  snprintf(p[2], sizeof(p[2]), "%s/Work/Collect/HR/health.json.tmp.%ld", root,
+           dead);
   snprintf(p[3], sizeof(p[3]), "%s/Reports/1.json.tmp.%ld", root, dead);
   /* kept: a running writer's, and names of no atomic writer */
-  snprintf(p[4], sizeof(p[4]), "%s/Temp/ExportOutput/HR.tables.tmp.%ld",
-           root, live);
+  snprintf(p[4], sizeof(p[4]), "%s/Temp/ExportOutput/HR.tables.tmp.%ld", root,
+           live);
   snprintf(p[5], sizeof(p[5]), "%s/Temp/ExportOutput/x.tmp.12ab", root);
   snprintf(p[6], sizeof(p[6]), "%s/Work/Collect/HR/seq", root);
   snprintf(p[7], sizeof(p[7]), "%s/Temp/ExportOutput/.tmp.%ld", root, dead);
@@ -856,11 +845,10 @@ static void test_sweep_dead_atomic_temps(void **state) {
     assert_true(z >= 0);
     if (z == 0)
       _exit(0);
-    snprintf(p[0], sizeof(p[0]), "%s/Temp/ExportOutput/HR.tables.tmp.%ld",
-             root, (long)z);
+    snprintf(p[0], sizeof(p[0]), "%s/Temp/ExportOutput/HR.tables.tmp.%ld", root,
+             (long)z);
     jh_test_write_file(p[0], "x", 0640);
-    for (int tries = 0; tries < 200 && jh_sweep_dead_writers(&h) == 0;
-         tries++)
+    for (int tries = 0; tries < 200 && jh_sweep_dead_writers(&h) == 0; tries++)
       usleep(10000); /* until the child has exited */
     assert_int_not_equal(access(p[0], F_OK), 0);
     assert_int_equal(waitpid(z, &status, 0), z);
@@ -926,13 +914,12 @@ int main(void) {
       cmocka_unit_test(test_state_names),
       cmocka_unit_test(test_time_iso),
       cmocka_unit_test_setup_teardown(test_home_from_env, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_sweep_job_end_settles_reports,
-                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sweep_job_end_settles_reports, setup,
+                                      teardown),
       cmocka_unit_test(test_remove_tree),
       cmocka_unit_test_setup_teardown(test_sweep_dead_atomic_temps, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_home_explicit_root, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_home_explicit_root, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

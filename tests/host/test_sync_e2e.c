@@ -83,25 +83,24 @@ static const char model[] =
     "      - {property: name, column: Name}\n"
     "      - {property: title, column: Title}\n";
 
-static const char complete_job[] =
-    "version: 1\n"
-    "include: [model.yaml]\n"
-    "job:\n"
-    "  id: Job_HR\n"
-    "  tasks:\n"
-    "    - id: Export\n"
-    "      type: ExportTask\n"
-    "      connection: HR_Export\n"
-    "      ignore_cookie_file: true\n"
-    "    - id: Prepare\n"
-    "      type: PrepareSynchronizationTask\n"
-    "      connector: HR\n"
-    "      synchronization_mode: Complete\n"
-    "      depends_on: [Export]\n"
-    "    - id: Sync\n"
-    "      type: SynchronizeTask\n"
-    "      connector: HR\n"
-    "      depends_on: [Prepare]\n";
+static const char complete_job[] = "version: 1\n"
+                                   "include: [model.yaml]\n"
+                                   "job:\n"
+                                   "  id: Job_HR\n"
+                                   "  tasks:\n"
+                                   "    - id: Export\n"
+                                   "      type: ExportTask\n"
+                                   "      connection: HR_Export\n"
+                                   "      ignore_cookie_file: true\n"
+                                   "    - id: Prepare\n"
+                                   "      type: PrepareSynchronizationTask\n"
+                                   "      connector: HR\n"
+                                   "      synchronization_mode: Complete\n"
+                                   "      depends_on: [Export]\n"
+                                   "    - id: Sync\n"
+                                   "      type: SynchronizeTask\n"
+                                   "      connector: HR\n"
+                                   "      depends_on: [Prepare]\n";
 
 static const char incremental_job[] =
     "version: 1\n"
@@ -127,25 +126,24 @@ static const char incremental_job[] =
     "      type: SetRecentlyModifiedFlagTask\n"
     "      depends_on: [Sync]\n";
 
-static const char initial_job[] =
-    "version: 1\n"
-    "include: [model.yaml]\n"
-    "job:\n"
-    "  id: Job_HR_Initial\n"
-    "  tasks:\n"
-    "    - id: Export\n"
-    "      type: ExportTask\n"
-    "      connection: HR_Export\n"
-    "      ignore_cookie_file: true\n"
-    "    - id: Prepare\n"
-    "      type: PrepareSynchronizationTask\n"
-    "      connector: HR\n"
-    "      synchronization_mode: Initial\n"
-    "      depends_on: [Export]\n"
-    "    - id: Sync\n"
-    "      type: SynchronizeTask\n"
-    "      connector: HR\n"
-    "      depends_on: [Prepare]\n";
+static const char initial_job[] = "version: 1\n"
+                                  "include: [model.yaml]\n"
+                                  "job:\n"
+                                  "  id: Job_HR_Initial\n"
+                                  "  tasks:\n"
+                                  "    - id: Export\n"
+                                  "      type: ExportTask\n"
+                                  "      connection: HR_Export\n"
+                                  "      ignore_cookie_file: true\n"
+                                  "    - id: Prepare\n"
+                                  "      type: PrepareSynchronizationTask\n"
+                                  "      connector: HR\n"
+                                  "      synchronization_mode: Initial\n"
+                                  "      depends_on: [Export]\n"
+                                  "    - id: Sync\n"
+                                  "      type: SynchronizeTask\n"
+                                  "      connector: HR\n"
+                                  "      depends_on: [Prepare]\n";
 
 /* n rows; rows i with i % every == 0 (every > 0) get another title; rows
  * with i % skip == 0 (skip > 0) are left out. */
@@ -190,8 +188,8 @@ static const char *task_text(const fixture *f, const char *id,
                              const char *key) {
   static char text[1024];
   json_t *r = jh_test_report_load(f->j.report);
-  const char *v =
-      json_string_value(json_object_get(jh_test_report_task(r, id), key));
+  const char *v = json_string_value(
+      json_object_get(jh_test_report_task(r, id), key));
   snprintf(text, sizeof(text), "%s", v != NULL ? v : "");
   json_decref(r);
   return text;
@@ -209,8 +207,7 @@ static int message_has(const fixture *f, const char *id, const char *needle) {
   return found;
 }
 
-static long long counter(const fixture *f, const char *id,
-                         const char *name) {
+static long long counter(const fixture *f, const char *id, const char *name) {
   json_t *r = jh_test_report_load(f->j.report);
   long long v = jh_test_counter(jh_test_report_task(r, id), name);
   json_decref(r);
@@ -344,8 +341,7 @@ static void test_incremental_dirty(void **state) {
   assert_int_equal(jobhost(f, "run", f->j.pipeline, "--force"), 0);
   assert_int_equal(query(f, RESOURCES), 200);
   assert_int_equal(counter(f, "MarkDirty", "flagged"), 200);
-  assert_int_equal(query(f, "SELECT count(*) FROM resources WHERE dirty"),
-                   200);
+  assert_int_equal(query(f, "SELECT count(*) FROM resources WHERE dirty"), 200);
   assert_int_equal(query(f, "SELECT count(*) FROM resource_changes"), 0);
   /* start the second run with no dirty flag */
   {
@@ -369,8 +365,7 @@ static void test_incremental_dirty(void **state) {
   assert_int_equal(counter(f, "MarkDirty", "flagged"), 26);
   assert_int_equal(counter(f, "MarkDirty", "cleared"), 46);
   assert_int_equal(query(f, RESOURCES), 180);
-  assert_int_equal(query(f, "SELECT count(*) FROM resources WHERE dirty"),
-                   26);
+  assert_int_equal(query(f, "SELECT count(*) FROM resources WHERE dirty"), 26);
 }
 
 /* The example of conf/examples: the directory (LDIF) and the HR CSV land
@@ -446,8 +441,7 @@ static int count_files(const fixture *f, const char *pattern) {
 }
 
 /* Lines of one file under the home holding needle (header excluded). */
-static int file_lines(const fixture *f, const char *name,
-                      const char *needle) {
+static int file_lines(const fixture *f, const char *name, const char *needle) {
   char cmd[700];
   FILE *p;
   int n = -1;
@@ -538,13 +532,12 @@ static void test_report_survives_kill_after_commit(void **state) {
 
   write_job(f, complete_job);
   write_hr(f, 300, 0, 0);
-  assert_int_equal(
-      jobhost_fault(f, 1, "run", f->j.pipeline, "sync.after_commit", "--force"),
-      128 + 9);
+  assert_int_equal(jobhost_fault(f, 1, "run", f->j.pipeline,
+                                 "sync.after_commit", "--force"),
+                   128 + 9);
   assert_int_equal(query(f, RESOURCES), 300);
   assert_int_equal(count_files(f, "Temp/JobLogs/1-Sync-1.changes.csv"), 0);
-  assert_int_equal(count_files(f, "Temp/JobLogs/1-Sync-1.changes.csv.tmp"),
-                   1);
+  assert_int_equal(count_files(f, "Temp/JobLogs/1-Sync-1.changes.csv.tmp"), 1);
   assert_int_equal(jobhost(f, "run", f->j.pipeline, NULL), 0);
   assert_int_equal(file_lines(f, "Temp/JobLogs/1-Sync-1.changes.csv",
                               "insert,HR_Person,"),
@@ -585,8 +578,7 @@ static void test_leftovers_swept(void **state) {
   assert_int_equal(
       jobhost_fault(f, 1, "run", f->j.pipeline, "sync.diffed", NULL), 128 + 9);
   assert_int_equal(count_files(f, "Work/Tasks/2-Sync-1/changes.spill"), 1);
-  assert_int_equal(count_files(f, "Temp/JobLogs/2-Sync-1.changes.csv.tmp"),
-                   1);
+  assert_int_equal(count_files(f, "Temp/JobLogs/2-Sync-1.changes.csv.tmp"), 1);
   assert_int_equal(query(f, RESOURCES), 300);
   assert_int_equal(jobhost(f, "run", f->j.pipeline, NULL), 3);
   assert_int_equal(count_files(f, "Work/Tasks/*"), 0);
@@ -618,8 +610,7 @@ static void test_blocked_connector_superseded(void **state) {
   assert_string_equal(task_state(f, "Sync"), "Skipped");
   assert_true(message_has(f, "Export", "blocked by job instance 1"));
   assert_true(message_has(f, "Sync", "jobhost resume 1"));
-  assert_int_equal(count_files(f, "Work/Collect/HR/batches/*-incremental"),
-                   0);
+  assert_int_equal(count_files(f, "Work/Collect/HR/batches/*-incremental"), 0);
   assert_int_equal(query(f, HELD), 300);
 
   /* a forced complete run with newer data supersedes the held changes */
@@ -627,8 +618,9 @@ static void test_blocked_connector_superseded(void **state) {
   assert_int_equal(jobhost(f, "run", f->j.pipeline, "--force"), 0);
   assert_int_equal(counter(f, "Sync", "inserted"), 270);
   assert_int_equal(counter(f, "Sync", "superseded"), 300);
-  assert_true(message_has(f, "Sync", "superseded the 300 changes held by "
-                                     "job instance 1"));
+  assert_true(message_has(f, "Sync",
+                          "superseded the 300 changes held by "
+                          "job instance 1"));
   assert_int_equal(change_lines(f, "superseded,HR,1,"), 1);
   assert_int_equal(query(f, HELD), 0);
   assert_int_equal(query(f, RESOURCES), 270);
@@ -696,8 +688,10 @@ static void test_host_store_full(void **state) {
 
   assert_int_equal(mkdir(f->j.home, 0700), 0);
   if (mount("tmpfs", f->j.home, "tmpfs", 0, "size=8m") != 0) {
-    fprintf(stderr, "test_host_store_full skipped: cannot mount a tmpfs: "
-                    "%s\n", strerror(errno));
+    fprintf(stderr,
+            "test_host_store_full skipped: cannot mount a tmpfs: "
+            "%s\n",
+            strerror(errno));
     skip();
   }
   snprintf(fill, sizeof(fill), "%s/filler", f->j.home);
@@ -734,17 +728,18 @@ static void test_host_store_full(void **state) {
     sqlite3_stmt *q;
     snprintf(path, sizeof(path), "%s/jobhost.db", f->j.home);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT state, message FROM "
-                                        "job_instances WHERE id = 1", -1,
-                                        &q, NULL),
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT state, message FROM "
+                                        "job_instances WHERE id = 1",
+                                        -1, &q, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(q, 0),
-                        "Succeeded");
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), "Succeeded");
     assert_non_null(strstr((const char *)sqlite3_column_text(q, 1),
                            "database or disk is full"));
     sqlite3_finalize(q);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM "
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM "
                                         "task_instances WHERE job_instance "
                                         "= 1 AND state = 'Succeeded'",
                                         -1, &q, NULL),
@@ -758,8 +753,8 @@ static void test_host_store_full(void **state) {
 }
 
 /* E00000 is stored, with its name and title. */
-#define E0_INTACT                                                             \
-  "SELECT count(*) FROM resources WHERE key = 'E00000' AND "                  \
+#define E0_INTACT                                                              \
+  "SELECT count(*) FROM resources WHERE key = 'E00000' AND "                   \
   "CAST(data AS TEXT) LIKE '%Clerk%' AND CAST(data AS TEXT) LIKE '%Doe, J0%'"
 
 /* A Blocked synchronization whose worker is killed after its transaction
@@ -769,8 +764,8 @@ static void test_host_store_full(void **state) {
  * host then learns it from the stores. */
 static void test_blocked_killed_after_commit(void **state) {
   fixture *f = *state;
-  static const char *const points[] = {
-      "sync.after_commit", "sync.after_report", "sync.before_notice"};
+  static const char *const points[] = {"sync.after_commit", "sync.after_report",
+                                       "sync.before_notice"};
 
   for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
     char inst[32];
@@ -798,8 +793,9 @@ static void test_failed_validation_resumable(void **state) {
 
   resume_with_fault(f, inst, sizeof(inst), "sync.before_commit", 3);
   still_held(f);
-  assert_true(message_has(f, "Sync", "validation of the held changes "
-                                     "failed"));
+  assert_true(message_has(f, "Sync",
+                          "validation of the held changes "
+                          "failed"));
   resume_applies_held(f, inst);
 }
 
@@ -859,9 +855,9 @@ static void test_host_killed_after_run_commit(void **state) {
   write_hr(f, 20, 0, 0);
   assert_int_equal(jobhost(f, "run", f->j.pipeline, "--force"), 0);
   write_hr(f, 21, 0, 0);
-  assert_int_equal(
-      jobhost_fault(f, 1, "run", f->j.pipeline, "sync.after_commit", NULL),
-      128 + 9);
+  assert_int_equal(jobhost_fault(f, 1, "run", f->j.pipeline,
+                                 "sync.after_commit", NULL),
+                   128 + 9);
   snprintf(inst, sizeof(inst), "%lld", instance(f) + 1);
   assert_int_equal(jobhost(f, "resume", inst, NULL), 0);
   assert_string_equal(task_state(f, "Sync"), "Succeeded");

@@ -144,8 +144,7 @@ static void test_committed_record(void **state) {
                    6);
   assert_int_equal(jh_wire_apply(&o, JH_WIRE_COMMITTED, buf + 5, 1), 0);
   assert_int_equal(o.committed, JH_COMMITTED_HELD);
-  assert_int_equal(jh_wire_encode(buf, JH_WIRE_COMMITTED, NULL, 0, NULL, 0),
-                   5);
+  assert_int_equal(jh_wire_encode(buf, JH_WIRE_COMMITTED, NULL, 0, NULL, 0), 5);
   assert_int_equal(jh_wire_apply(&o, JH_WIRE_COMMITTED, buf + 5, 0), 0);
   assert_int_equal(o.committed, JH_COMMITTED_APPLIED);
   assert_false(o.has_result);

@@ -150,7 +150,8 @@ static void test_fixture_matches_example(void **state) {
   char *model = jh_test_source("conf/examples/complete-sync/model.yaml");
   const char *includes[1] = {model};
   jh_xml_options alone = {.job_only = 1};
-  jh_xml_options with_model = {.job_only = 1, .includes = includes,
+  jh_xml_options with_model = {.job_only = 1,
+                               .includes = includes,
                                .nincludes = 1};
   char dir[PATH_MAX], out_path[PATH_MAX + 16];
   jh_diags d = JH_DIAGS_INIT;
@@ -172,7 +173,8 @@ static void test_fixture_matches_example(void **state) {
   jh_pipeline_free(got);
 
   assert_int_equal(jh_xml_import((const char *const *)&xml, 1, *state,
-                                 &with_model, &out, &d), 0);
+                                 &with_model, &out, &d),
+                   0);
   jh_test_mkdtemp(dir, sizeof(dir));
   snprintf(out_path, sizeof(out_path), "%s/pipeline.yaml", dir);
   jh_test_write_file(out_path, out.yaml, 0644);
@@ -186,8 +188,7 @@ static void test_fixture_matches_example(void **state) {
   assert_same_pipeline(got, expected);
   assert_int_equal(got->model->nconnectors, expected->model->nconnectors);
   assert_int_equal(got->model->nconnections, expected->model->nconnections);
-  assert_int_equal(got->model->nentity_types,
-                   expected->model->nentity_types);
+  assert_int_equal(got->model->nentity_types, expected->model->nentity_types);
   jh_pipeline_free(got);
   jh_pipeline_free(expected);
   jh_xml_output_clear(&out);
@@ -208,8 +209,8 @@ static void test_fixture_with_model(void **state) {
   jh_xml_output out;
   jh_pipeline *p = NULL;
 
-  assert_int_equal(jh_xml_import((const char *const *)&xml, 1, *state, NULL,
-                                 &out, &d), 0);
+  assert_int_equal(
+      jh_xml_import((const char *const *)&xml, 1, *state, NULL, &out, &d), 0);
   assert_int_equal(d.n, 0);
   assert_non_null(strstr(out.yaml, "connectors:\n  - id: AD\n"
                                    "    display_name: AD\n"
@@ -233,9 +234,9 @@ static void test_fixture_with_model(void **state) {
 static void test_steps_and_levels(void **state) {
   char *xml = fixture("steps_levels.xml");
   jh_pipeline *p = load_ok(*state, xml, NULL);
-  static const char *const ids[] = {
-      "HR_Export_Complete", "HR_Prepare_Complete", "HR_Synchronize",
-      "HR_Expressions",     "HR_CorrelationKeys",  "HR_Classification"};
+  static const char *const ids[] = {"HR_Export_Complete", "HR_Prepare_Complete",
+                                    "HR_Synchronize",     "HR_Expressions",
+                                    "HR_CorrelationKeys", "HR_Classification"};
   static const int levels[] = {0, 1, 2, 3, 3, 4};
 
   assert_string_equal(p->job_id, "HR_Synchronize_Complete_Scaffolding");
@@ -248,8 +249,7 @@ static void test_steps_and_levels(void **state) {
   /* Step keeps the declared task's attributes and children */
   assert_true(p->tasks[0].continue_on_error);
   assert_string_equal(param(&p->tasks[0], "ignore_cookie_file"), "true");
-  assert_string_equal(param(&p->tasks[1], "synchronization_mode"),
-                      "Complete");
+  assert_string_equal(param(&p->tasks[1], "synchronization_mode"), "Complete");
   assert_int_equal(p->tasks[1].ndepends, 1);
   assert_string_equal(p->tasks[1].depends_on[0], "HR_Export_Complete");
   /* the override changes Dirty and the level, keeps the rest */
@@ -292,10 +292,10 @@ static void test_locations(void **state) {
 static void test_generated_ids(void **state) {
   char *xml = fixture("ids.xml");
   jh_pipeline *p = load_ok(*state, xml, NULL);
-  static const char *const ids[] = {
-      "AD_PrepareSynchronization_Complete",
-      "AD_PrepareSynchronization_Complete_2", "AD_Synchronize_2",
-      "AD_Synchronize", "Job_Ids_SetRecentlyModifiedFlag"};
+  static const char *const ids[] = {"AD_PrepareSynchronization_Complete",
+                                    "AD_PrepareSynchronization_Complete_2",
+                                    "AD_Synchronize_2", "AD_Synchronize",
+                                    "Job_Ids_SetRecentlyModifiedFlag"};
 
   assert_int_equal(p->ntasks, 5);
   for (size_t i = 0; i < 5; i++)
@@ -331,8 +331,8 @@ static void test_several_files(void **state) {
   jh_pipeline *p = NULL;
   char *two = fixture("two_jobs.xml");
 
-  assert_int_equal(jh_xml_import((const char *const *)files, 2, *state, NULL,
-                                 &out, &d), 0);
+  assert_int_equal(
+      jh_xml_import((const char *const *)files, 2, *state, NULL, &out, &d), 0);
   assert_int_equal(d.n, 0);
   jh_test_mkdtemp(dir, sizeof(dir));
   snprintf(yaml, sizeof(yaml), "%s/multi.yaml", dir);
@@ -347,17 +347,18 @@ static void test_several_files(void **state) {
   jh_pipeline_free(p);
   jh_xml_output_clear(&out);
 
-  assert_int_equal(jh_xml_import((const char *const *)&two, 1, *state, &pick,
-                                 &out, &d), 0);
+  assert_int_equal(
+      jh_xml_import((const char *const *)&two, 1, *state, &pick, &out, &d), 0);
   assert_non_null(strstr(out.yaml, "  id: J2\n"));
   assert_non_null(strstr(out.yaml, "# left out: <Job Identifier=\"J1\">"));
   jh_xml_output_clear(&out);
   pick.job = "J3";
   assert_int_equal(jh_xml_import((const char *const *)&two, 1, *state, &pick,
-                                 &out, &d), JOBHOST_ECONFIG);
+                                 &out, &d),
+                   JOBHOST_ECONFIG);
   assert_null(out.yaml);
-  assert_non_null(strstr(d.items[0].message,
-                         "no Job with Identifier 'J3'; jobs: J1, J2"));
+  assert_non_null(
+      strstr(d.items[0].message, "no Job with Identifier 'J3'; jobs: J1, J2"));
   jh_xml_output_clear(&out);
   jh_diags_clear(&d);
   jh_test_rmtree(dir);
@@ -374,8 +375,8 @@ static void test_round_trip(void **state) {
   jh_xml_output out;
   jh_pipeline *direct = load_ok(*state, xml, NULL), *again = NULL;
 
-  assert_int_equal(jh_xml_import((const char *const *)&xml, 1, *state, NULL,
-                                 &out, &d), 0);
+  assert_int_equal(
+      jh_xml_import((const char *const *)&xml, 1, *state, NULL, &out, &d), 0);
   jh_test_mkdtemp(dir, sizeof(dir));
   snprintf(yaml, sizeof(yaml), "%s/imported.yaml", dir);
   jh_test_write_file(yaml, out.yaml, 0644);
@@ -392,8 +393,8 @@ static void test_round_trip(void **state) {
 /* ---- connectors and connections ---- */
 
 static void test_model_sections(void **state) {
-  jh_registry *reg =
-      jh_test_registry("JH_XML_PLUGIN_DIR", "JH_BUILTIN_PLUGIN_DIR", NULL);
+  jh_registry *reg = jh_test_registry("JH_XML_PLUGIN_DIR",
+                                      "JH_BUILTIN_PLUGIN_DIR", NULL);
   char *xml = fixture("model.xml");
   char *dir = realpath(xml, NULL);
   jh_pipeline *p = load_ok(reg, xml, NULL);
@@ -470,68 +471,114 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-    {"malformed.xml", 5, 9, "malformed XML: Opening and ending tag mismatch: "
-     "ExportTask line 4 and Job", 3},
-    {"wrong_root.xml", 2, 1, "expected the root element ConfigurationFile in "
+    {"malformed.xml", 5, 9,
+     "malformed XML: Opening and ending tag mismatch: "
+     "ExportTask line 4 and Job",
+     3},
+    {"wrong_root.xml", 2, 1,
+     "expected the root element ConfigurationFile in "
      "namespace urn:schemas-usercube-com:configuration (an Identity Manager "
-     "configuration file), got <Configuration>", 1},
+     "configuration file), got <Configuration>",
+     1},
     {"no_namespace.xml", 2, 1, "got <ConfigurationFile> in no namespace", 1},
-    {"empty.xml", 1, 1, "file is empty: expected an Identity Manager "
-     "configuration file", 1},
+    {"empty.xml", 1, 1,
+     "file is empty: expected an Identity Manager "
+     "configuration file",
+     1},
     {"text.xml", 1, 1, "malformed XML: Start tag expected, '<' not found", 1},
     {"no_job.xml", 2, 1, "no Job element: expected a <Job Identifier=\"...\">",
      1},
-    {"two_jobs.xml", 6, 3, "2 jobs found (J1, J2): a pipeline holds one job; "
-     "choose one with 'jobhost import-xml --job ID'", 1},
-    {"unknown_element.xml", 3, 3, "unsupported element 'EntityType' in "
+    {"two_jobs.xml", 6, 3,
+     "2 jobs found (J1, J2): a pipeline holds one job; "
+     "choose one with 'jobhost import-xml --job ID'",
+     1},
+    {"unknown_element.xml", 3, 3,
+     "unsupported element 'EntityType' in "
      "ConfigurationFile; jobhost reads Connector, Connection, Job and task "
-     "elements (...Task) (--lenient", 1},
-    {"job_attr.xml", 3, 56, "unsupported attribute 'IsIncremental' on Job; "
+     "elements (...Task) (--lenient",
+     1},
+    {"job_attr.xml", 3, 56,
+     "unsupported attribute 'IsIncremental' on Job; "
      "Job takes Identifier, DisplayName_L1..L16, Agent, CronTabExpression, "
-     "MaxTaskBatchSize", 1},
+     "MaxTaskBatchSize",
+     1},
     /* an attribute on the third line of a start tag */
-    {"task_attr.xml", 6, 32, "unsupported attribute 'IgnoreCookie' on "
+    {"task_attr.xml", 6, 32,
+     "unsupported attribute 'IgnoreCookie' on "
      "ExportTask; ExportTask takes Identifier, DisplayName_L1..L16, Agent, "
      "Level, ContinueOnError, Connection, Connector, IgnoreCookieFile, "
-     "InitMode, OpenIdClient", 1},
-    {"task_type.xml", 5, 5, "unsupported task type "
+     "InitMode, OpenIdClient",
+     1},
+    {"task_type.xml", 5, 5,
+     "unsupported task type "
      "'SendRoleModelNotificationsTask': no loaded plugin provides it; task "
-     "types: ComputeCorrelationKeysTask, ", 1},
-    {"foreign_attr.xml", 3, 51, "unsupported attribute 'x:Note' on Job: "
-     "attributes in another namespace are not read", 1},
-    {"task_child.xml", 5, 7, "unsupported element 'TaskEntityType' in "
-     "ExportTask; ExportTask contains TaskDependsOnTask", 1},
-    {"package.xml", 4, 50, "unsupported package 'Usercube.SQL@0000001' on "
+     "types: ComputeCorrelationKeysTask, ",
+     1},
+    {"foreign_attr.xml", 3, 51,
+     "unsupported attribute 'x:Note' on Job: "
+     "attributes in another namespace are not read",
+     1},
+    {"task_child.xml", 5, 7,
+     "unsupported element 'TaskEntityType' in "
+     "ExportTask; ExportTask contains TaskDependsOnTask",
+     1},
+    {"package.xml", 4, 50,
+     "unsupported package 'Usercube.SQL@0000001' on "
      "Connection 'HR_Sql'; jobhost has csv (Usercube.CSV, "
-     "Usercube.CSV.Complete) and ldap (Usercube.LDAP, Usercube.AD)", 1},
-    {"bad_bool.xml", 4, 47, "expected a boolean (1, 0, true or false) for "
-     "ContinueOnError, got 'yes'", 1},
-    {"bad_param_bool.xml", 4, 47, "expected a boolean (1, 0, true or false) "
-     "for IgnoreCookieFile, got '2'", 1},
-    {"bad_level.xml", 4, 49, "expected an integer >= -1 for Level (-1: no "
-     "level), got 'first'", 1},
-    {"bad_enum.xml", 4, 63, "expected one of Initial, Complete, Incremental "
-     "for SynchronizationMode, got 'Full'", 1},
+     "Usercube.CSV.Complete) and ldap (Usercube.LDAP, Usercube.AD)",
+     1},
+    {"bad_bool.xml", 4, 47,
+     "expected a boolean (1, 0, true or false) for "
+     "ContinueOnError, got 'yes'",
+     1},
+    {"bad_param_bool.xml", 4, 47,
+     "expected a boolean (1, 0, true or false) "
+     "for IgnoreCookieFile, got '2'",
+     1},
+    {"bad_level.xml", 4, 49,
+     "expected an integer >= -1 for Level (-1: no "
+     "level), got 'first'",
+     1},
+    {"bad_enum.xml", 4, 63,
+     "expected one of Initial, Complete, Incremental "
+     "for SynchronizationMode, got 'Full'",
+     1},
     {"bad_int.xml", 4, 46, "expected an integer for BatchSize, got 'many'", 1},
-    {"bad_batch.xml", 3, 37, "expected an integer >= 1 for MaxTaskBatchSize, "
-     "got '0'", 1},
-    {"step_unknown.xml", 5, 5, "Step names task 'MarkDirt', which no file "
-     "declares at the top level of ConfigurationFile", 1},
-    {"override_unknown.xml", 5, 5, "ComputeRoleModelTaskOverride names "
+    {"bad_batch.xml", 3, 37,
+     "expected an integer >= 1 for MaxTaskBatchSize, "
+     "got '0'",
+     1},
+    {"step_unknown.xml", 5, 5,
+     "Step names task 'MarkDirt', which no file "
+     "declares at the top level of ConfigurationFile",
+     1},
+    {"override_unknown.xml", 5, 5,
+     "ComputeRoleModelTaskOverride names "
      "'Classify', which is a UpdateClassificationTask, not a "
-     "ComputeRoleModelTask", 1},
-    {"duplicate_step.xml", 6, 5, "task 'MarkDirty' is in job 'J' twice "
-     "(first at ", 1},
-    {"entity_type_both.xml", 5, 7, "TaskEntityType has both EntityType and "
-     "Identifier: write one", 1},
+     "ComputeRoleModelTask",
+     1},
+    {"duplicate_step.xml", 6, 5,
+     "task 'MarkDirty' is in job 'J' twice "
+     "(first at ",
+     1},
+    {"entity_type_both.xml", 5, 7,
+     "TaskEntityType has both EntityType and "
+     "Identifier: write one",
+     1},
     /* the pipeline loader's checks, moved onto the XML */
     {"bad_schedule.xml", 3, 37, "expected a 5-field cron expression", 1},
-    {"unknown_parent.xml", 6, 26, "unknown task 'Exprot' in depends_on (did "
-     "you mean 'Export'?)", 1},
-    {"missing_param.xml", 4, 5, "missing required parameter 'connection' in "
-     "task 'E'", 1},
-    {"agent_mismatch.xml", 4, 5, "task 'E' runs on agent 'Remote' but job "
-     "'J' runs on agent 'Local'", 1},
+    {"unknown_parent.xml", 6, 26,
+     "unknown task 'Exprot' in depends_on (did "
+     "you mean 'Export'?)",
+     1},
+    {"missing_param.xml", 4, 5,
+     "missing required parameter 'connection' in "
+     "task 'E'",
+     1},
+    {"agent_mismatch.xml", 4, 5,
+     "task 'E' runs on agent 'Remote' but job "
+     "'J' runs on agent 'Local'",
+     1},
     /* every problem of a file, in document order */
     {"many_errors.xml", 3, 37, "unsupported attribute 'LogLevel' on Job", 5},
     {"many_errors.xml", 4, 47, "for ContinueOnError, got 'maybe'", 5},
@@ -541,12 +588,18 @@ static const struct bad_case bad_cases[] = {
     /* a connector refused by the identifier rule, yet named elsewhere */
     {"bad_connector_id.xml", 5, 3, "expected an identifier for 'id'", 3},
     /* safety: no DOCTYPE, hence no entity and no DTD is read */
-    {"xxe.xml", 2, 1, "document type declarations (<!DOCTYPE ...>) are "
-     "refused: no DTD, external entity or entity expansion is read", 1},
-    {"billion_laughs.xml", 2, 1, "document type declarations (<!DOCTYPE "
-     "...>) are refused", 1},
-    {"external_dtd.xml", 2, 1, "document type declarations (<!DOCTYPE ...>) "
-     "are refused", 1},
+    {"xxe.xml", 2, 1,
+     "document type declarations (<!DOCTYPE ...>) are "
+     "refused: no DTD, external entity or entity expansion is read",
+     1},
+    {"billion_laughs.xml", 2, 1,
+     "document type declarations (<!DOCTYPE "
+     "...>) are refused",
+     1},
+    {"external_dtd.xml", 2, 1,
+     "document type declarations (<!DOCTYPE ...>) "
+     "are refused",
+     1},
 };
 
 static void test_bad_files(void **state) {
@@ -558,12 +611,11 @@ static void test_bad_files(void **state) {
     int rc = jh_xml_pipeline_load(path, *state, NULL, &p, &d);
 
     if (rc != JOBHOST_ECONFIG || p != NULL || d.nerrors != bc->nerrors ||
-        find_diag(&d, JH_DIAG_ERROR, path, bc->line, bc->column,
-                  bc->needle) == NULL) {
+        find_diag(&d, JH_DIAG_ERROR, path, bc->line, bc->column, bc->needle) ==
+            NULL) {
       jh_diags_print(&d, stderr);
-      fail_msg("%s: expected %zu error(s) with %s:%d:%d '%s' (rc %d)",
-               bc->file, bc->nerrors, path, bc->line, bc->column, bc->needle,
-               rc);
+      fail_msg("%s: expected %zu error(s) with %s:%d:%d '%s' (rc %d)", bc->file,
+               bc->nerrors, path, bc->line, bc->column, bc->needle, rc);
     }
     /* errors come in document order */
     for (size_t k = 1; k < d.n; k++)
@@ -598,7 +650,8 @@ static void test_no_entity_content(void **state) {
   jh_xml_output out;
 
   assert_int_equal(jh_xml_import((const char *const *)&xml, 1, *state, NULL,
-                                 &out, &d), JOBHOST_ECONFIG);
+                                 &out, &d),
+                   JOBHOST_ECONFIG);
   assert_null(out.yaml);
   assert_int_equal(d.n, 1);
   assert_null(strstr(d.items[0].message, "root:"));
@@ -624,7 +677,8 @@ static void test_oversize_and_unreadable(void **state) {
   path = big;
   assert_int_equal(jh_xml_import(&path, 1, *state, NULL, &out, &d),
                    JOBHOST_ECONFIG);
-  expect_diag(&d, JH_DIAG_ERROR, big, 0, 0, "XML file larger than 16777216 "
+  expect_diag(&d, JH_DIAG_ERROR, big, 0, 0,
+              "XML file larger than 16777216 "
               "bytes (16 MiB), refused");
   jh_diags_clear(&d);
   jh_xml_output_clear(&out);
@@ -662,16 +716,19 @@ static void test_lenient(void **state) {
   assert_int_equal(nwarnings(&d), 1);
   jh_diags_clear(&d);
 
-  assert_int_equal(jh_xml_import((const char *const *)&xml, 1, *state,
-                                 &lenient, &out, &d), 0);
+  assert_int_equal(jh_xml_import((const char *const *)&xml, 1, *state, &lenient,
+                                 &out, &d),
+                   0);
   assert_int_equal(d.nerrors, 0);
   assert_int_equal(nwarnings(&d), 5);
-  expect_diag(&d, JH_DIAG_WARNING, xml, 3, 3, "unsupported element "
+  expect_diag(&d, JH_DIAG_WARNING, xml, 3, 3,
+              "unsupported element "
               "'EntityType' in ConfigurationFile; jobhost reads Connector, "
               "Connection, Job and task elements (...Task); left out (kept "
               "as a comment)");
   expect_diag(&d, JH_DIAG_WARNING, xml, 5, 47, "unsupported attribute 'Foo'");
-  expect_diag(&d, JH_DIAG_WARNING, xml, 11, 26, "link from 'S' to 'N' left "
+  expect_diag(&d, JH_DIAG_WARNING, xml, 11, 26,
+              "link from 'S' to 'N' left "
               "out: task 'N' was left out");
   assert_non_null(strstr(out.yaml, "# left out: <EntityType "
                                    "Identifier=\"AD_Entry\"> at "));
@@ -701,21 +758,26 @@ static void test_stray_parts(void **state) {
   jh_xml_output out;
 
   assert_int_equal(jh_xml_import((const char *const *)&xml, 1, *state, NULL,
-                                 &out, &d), JOBHOST_ECONFIG);
+                                 &out, &d),
+                   JOBHOST_ECONFIG);
   assert_int_equal(d.nerrors, 4);
-  expect_diag(&d, JH_DIAG_ERROR, xml, 2, 67, "unsupported attribute "
+  expect_diag(&d, JH_DIAG_ERROR, xml, 2, 67,
+              "unsupported attribute "
               "'Version' on ConfigurationFile: it takes none");
-  expect_diag(&d, JH_DIAG_ERROR, xml, 2, 1, "unsupported text inside "
+  expect_diag(&d, JH_DIAG_ERROR, xml, 2, 1,
+              "unsupported text inside "
               "ConfigurationFile");
   expect_diag(&d, JH_DIAG_ERROR, xml, 3, 3, "unsupported text inside Job");
-  expect_diag(&d, JH_DIAG_ERROR, xml, 5, 38, "unsupported attribute 'Other' "
+  expect_diag(&d, JH_DIAG_ERROR, xml, 5, 38,
+              "unsupported attribute 'Other' "
               "on TaskEntityType; TaskEntityType takes EntityType (or "
               "Identifier)");
   jh_xml_output_clear(&out);
   jh_diags_clear(&d);
 
-  assert_int_equal(jh_xml_import((const char *const *)&xml, 1, *state,
-                                 &lenient, &out, &d), 0);
+  assert_int_equal(jh_xml_import((const char *const *)&xml, 1, *state, &lenient,
+                                 &out, &d),
+                   0);
   assert_int_equal(nwarnings(&d), 4);
   assert_non_null(strstr(out.yaml, "# left out: Version=\"1\"\n"));
   assert_non_null(strstr(out.yaml, "# left out: the text inside Job\n"));
@@ -741,7 +803,8 @@ static void test_job_load_reads_xml(void **state) {
 
   /* the graph's checks point at the XML too */
   assert_int_equal(jh_job_load(cycle, &dir, 1, &job, &d), JOBHOST_ECONFIG);
-  expect_diag(&d, JH_DIAG_ERROR, cycle, 4, 5, "dependency cycle: A -> B -> "
+  expect_diag(&d, JH_DIAG_ERROR, cycle, 4, 5,
+              "dependency cycle: A -> B -> "
               "A");
   jh_diags_clear(&d);
 
@@ -814,10 +877,15 @@ static void test_no_temporary_file(void **state) {
   pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
-    const char *argv[] = {jh_test_env("JH_JOBHOST"), "run", sleep_xml,
-                          "--home", home, "--plugin-dir",
+    const char *argv[] = {jh_test_env("JH_JOBHOST"),
+                          "run",
+                          sleep_xml,
+                          "--home",
+                          home,
+                          "--plugin-dir",
                           jh_test_env("JH_BUILTIN_PLUGIN_DIR"),
-                          "--plugin-dir", jh_test_env("JH_ENGINE_PLUGIN_DIR"),
+                          "--plugin-dir",
+                          jh_test_env("JH_ENGINE_PLUGIN_DIR"),
                           NULL};
     int null = open("/dev/null", O_WRONLY);
     dup2(null, STDOUT_FILENO);

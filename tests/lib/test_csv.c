@@ -131,8 +131,8 @@ static void test_embedded_newlines(void **state) {
 }
 
 static void test_line_ends(void **state) {
-  static const char *const texts[] = {
-      "a,b\r\nc,d\r\n", "a,b\nc,d\n", "a,b\rc,d\r", "a,b\nc,d"};
+  static const char *const texts[] = {"a,b\r\nc,d\r\n", "a,b\nc,d\n",
+                                      "a,b\rc,d\r", "a,b\nc,d"};
   for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
     jh_csv_reader *r = open_ok(put(*state, "le.csv", texts[i]), NULL);
     expect(r, 1, 2, "a", "b");
@@ -144,8 +144,8 @@ static void test_line_ends(void **state) {
 
 static void test_bom_and_last_line(void **state) {
   jh_csv_options opt = {.header = 1};
-  jh_csv_reader *r =
-      open_ok(put(*state, "bom.csv", "\xef\xbb\xbfid,name\n1,\"x\""), &opt);
+  jh_csv_reader *r = open_ok(
+      put(*state, "bom.csv", "\xef\xbb\xbfid,name\n1,\"x\""), &opt);
   assert_string_equal(jh_csv_reader_header(r)->fields[0], "id");
   expect(r, 2, 2, "1", "x");
   expect_end(r);
@@ -158,8 +158,8 @@ static void test_bom_and_last_line(void **state) {
 }
 
 static void test_empty_fields_and_lines(void **state) {
-  jh_csv_reader *r =
-      open_ok(put(*state, "e.csv", ",,\n\na,\n\r\n\"\",x\n,\n"), NULL);
+  jh_csv_reader *r = open_ok(put(*state, "e.csv", ",,\n\na,\n\r\n\"\",x\n,\n"),
+                             NULL);
   expect(r, 1, 3, "", "", "");
   expect(r, 3, 2, "a", "");
   expect(r, 5, 2, "", "x");
@@ -182,8 +182,7 @@ static void test_short_and_long_rows(void **state) {
 
 static void test_separator(void **state) {
   jh_csv_options opt = {.separator = ';'};
-  jh_csv_reader *r =
-      open_ok(put(*state, "s.csv", "a;b,c;\"d;e\"\n"), &opt);
+  jh_csv_reader *r = open_ok(put(*state, "s.csv", "a;b,c;\"d;e\"\n"), &opt);
   expect(r, 1, 3, "a", "b,c", "d;e");
   expect_end(r);
   jh_csv_reader_close(r);
@@ -229,9 +228,9 @@ static void test_trim(void **state) {
 }
 
 static void test_utf8(void **state) {
-  jh_csv_reader *r = open_ok(
-      put(*state, "ok.csv", "caf\xc3\xa9,\xe2\x82\xac,\xf0\x9f\x98\x80\n"),
-      NULL);
+  jh_csv_reader *r = open_ok(put(*state, "ok.csv",
+                                 "caf\xc3\xa9,\xe2\x82\xac,\xf0\x9f\x98\x80\n"),
+                             NULL);
   expect(r, 1, 3, "caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80");
   expect_end(r);
   jh_csv_reader_close(r);
@@ -322,7 +321,8 @@ static void test_open_errors(void **state) {
   jh_csv_reader *r = (jh_csv_reader *)f; /* must be reset to NULL */
   jh_csv_writer *w = (jh_csv_writer *)f;
   char err[512] = "";
-  assert_int_equal(jh_csv_reader_open(set_path(f, "missing.csv"), NULL, &r, err, sizeof(err)),
+  assert_int_equal(jh_csv_reader_open(set_path(f, "missing.csv"), NULL, &r, err,
+                                      sizeof(err)),
                    -ENOENT);
   assert_null(r);
   assert_non_null(strstr(err, "missing.csv: "));
@@ -335,8 +335,8 @@ static void test_open_errors(void **state) {
                    -EILSEQ);
   assert_non_null(strstr(err, "bad.csv:1: quote inside"));
   opt.separator = '"';
-  assert_int_equal(jh_csv_reader_open(put(f, "sep.csv", "a\n"), &opt, &r,
-                                      err, sizeof(err)),
+  assert_int_equal(jh_csv_reader_open(put(f, "sep.csv", "a\n"), &opt, &r, err,
+                                      sizeof(err)),
                    -EINVAL);
   opt.separator = (char)0xc3;
   assert_int_equal(jh_csv_reader_open(f->path, &opt, &r, err, sizeof(err)),
@@ -404,8 +404,10 @@ static void test_long_field(void **state) {
 static void test_writer_round_trip(void **state) {
   struct fixture *f = *state;
   static const char *const tricky[] = {
-      "plain", "with,comma", "say \"hi\"", "crlf\r\ninside", "lf\nonly",
-      " lead", "trail ", "\ttab", "", NULL, "caf\xc3\xa9;semi", "\"", "cr\r"};
+      "plain",    "with,comma", "say \"hi\"",       "crlf\r\ninside",
+      "lf\nonly", " lead",      "trail ",           "\ttab",
+      "",         NULL,         "caf\xc3\xa9;semi", "\"",
+      "cr\r"};
   const size_t n = sizeof(tricky) / sizeof(tricky[0]);
   const char *const one_empty[] = {""};
   const size_t lens[] = {3, 2};
@@ -483,9 +485,19 @@ static unsigned long line_ends(const char *s) {
  * and multi-byte UTF-8 at every offset, reads across the input window and
  * fields larger than the writer's buffer. Values and start lines match. */
 static void round_trip_stress(struct fixture *f, int background) {
-  static const char *const pieces[] = {"a", "b", "z", "0", ",", "\"", "\n",
-                                       "\r\n", " ", "\xc3\xa9",
-                                       "\xe2\x82\xac", "\r", "xyzxyzxyz"};
+  static const char *const pieces[] = {"a",
+                                       "b",
+                                       "z",
+                                       "0",
+                                       ",",
+                                       "\"",
+                                       "\n",
+                                       "\r\n",
+                                       " ",
+                                       "\xc3\xa9",
+                                       "\xe2\x82\xac",
+                                       "\r",
+                                       "xyzxyzxyz"};
   enum { ROWS = 3000, COLS = 5 };
   uint64_t seed = 0x853c49e6748fea9bULL;
   char *(*vals)[COLS] = calloc(ROWS, sizeof(*vals));
@@ -523,8 +535,8 @@ static void round_trip_stress(struct fixture *f, int background) {
       v[len] = '\0';
       vals[i][j] = v;
     }
-    assert_int_equal(
-        jh_csv_write_record(w, (const char *const *)vals[i], COLS), 0);
+    assert_int_equal(jh_csv_write_record(w, (const char *const *)vals[i], COLS),
+                     0);
   }
   assert_int_equal(jh_csv_writer_commit(w), 0);
 
@@ -578,12 +590,12 @@ static void test_background_abort(void **state) {
 /* The reader's tests, run twice: as they are, then parsing ahead. */
 #define T(fn)                                                                  \
   cmocka_unit_test_setup_teardown(fn, setup, jh_test_teardown_fixture)
-#define READER_TESTS                                                          \
-  T(test_quotes), T(test_embedded_newlines), T(test_line_ends),              \
-      T(test_bom_and_last_line), T(test_empty_fields_and_lines),             \
-      T(test_short_and_long_rows), T(test_separator), T(test_skip_lines),    \
-      T(test_trim), T(test_utf8), T(test_plain_and_parsed_lines_agree),      \
-      T(test_nul_byte), T(test_unterminated_quote), T(test_bad_quotes),      \
+#define READER_TESTS                                                           \
+  T(test_quotes), T(test_embedded_newlines), T(test_line_ends),                \
+      T(test_bom_and_last_line), T(test_empty_fields_and_lines),               \
+      T(test_short_and_long_rows), T(test_separator), T(test_skip_lines),      \
+      T(test_trim), T(test_utf8), T(test_plain_and_parsed_lines_agree),        \
+      T(test_nul_byte), T(test_unterminated_quote), T(test_bad_quotes),        \
       T(test_big_file), T(test_long_field)
 
 int main(void) {
@@ -603,7 +615,6 @@ int main(void) {
   };
   int failed = cmocka_run_group_tests_name("csv", tests, NULL, NULL);
   parse_ahead = 1;
-  failed += cmocka_run_group_tests_name("csv, parsed ahead", ahead, NULL,
-                                        NULL);
+  failed += cmocka_run_group_tests_name("csv, parsed ahead", ahead, NULL, NULL);
   return failed;
 }

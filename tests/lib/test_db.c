@@ -81,9 +81,8 @@ static const char *query_text(jh_db *db, const char *sql, char *buf,
 static void test_open_settings(void **state) {
   struct fixture *f = *state;
   char buf[32];
-  assert_string_equal(query_text(f->db, "PRAGMA journal_mode", buf,
-                                 sizeof(buf)),
-                      "wal");
+  assert_string_equal(
+      query_text(f->db, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
   assert_int_equal(query_int(f->db, "PRAGMA synchronous"), 1); /* NORMAL */
   assert_int_equal(query_int(f->db, "PRAGMA foreign_keys"), 1);
   assert_int_equal(query_int(f->db, "PRAGMA busy_timeout"), 1000);
@@ -112,8 +111,7 @@ static void test_migrations_once_in_order(void **state) {
   struct fixture *f = *state;
   static const char *const steps[] = {
       "CREATE TABLE log(n INTEGER); INSERT INTO log VALUES (1)",
-      "INSERT INTO log VALUES (2)",
-      "INSERT INTO log VALUES (3)",
+      "INSERT INTO log VALUES (2)", "INSERT INTO log VALUES (3)",
       "INSERT INTO log VALUES (4)"};
   char buf[32], err[256];
   int version = -1;
@@ -121,8 +119,9 @@ static void test_migrations_once_in_order(void **state) {
   assert_int_equal(jh_db_migrate(f->db, steps, 3, &version), 0);
   assert_int_equal(version, 3);
   assert_int_equal(query_int(f->db, "PRAGMA user_version"), 3);
-  assert_string_equal(query_text(f->db, "SELECT group_concat(n) FROM "
-                                        "(SELECT n FROM log ORDER BY rowid)",
+  assert_string_equal(query_text(f->db,
+                                 "SELECT group_concat(n) FROM "
+                                 "(SELECT n FROM log ORDER BY rowid)",
                                  buf, sizeof(buf)),
                       "1,2,3");
   /* again, and after a reopen: nothing runs twice */
@@ -134,8 +133,9 @@ static void test_migrations_once_in_order(void **state) {
   /* a step appended later is the only one that runs */
   assert_int_equal(jh_db_migrate(f->db, steps, 4, &version), 0);
   assert_int_equal(version, 4);
-  assert_string_equal(query_text(f->db, "SELECT group_concat(n) FROM "
-                                        "(SELECT n FROM log ORDER BY rowid)",
+  assert_string_equal(query_text(f->db,
+                                 "SELECT group_concat(n) FROM "
+                                 "(SELECT n FROM log ORDER BY rowid)",
                                  buf, sizeof(buf)),
                       "1,2,3,4");
 }
@@ -179,8 +179,9 @@ static void test_cache_same_statement_reset(void **state) {
   char copy[64];
   sqlite3_stmt *st, *again;
 
-  assert_int_equal(jh_db_exec(f->db, "CREATE TABLE t(n INTEGER);"
-                                     "INSERT INTO t VALUES (1), (2)",
+  assert_int_equal(jh_db_exec(f->db,
+                              "CREATE TABLE t(n INTEGER);"
+                              "INSERT INTO t VALUES (1), (2)",
                               NULL),
                    0);
   st = jh_db_stmt(f->db, "SELECT n FROM t ORDER BY n");
@@ -226,15 +227,15 @@ static void test_binds_checked(void **state) {
   sqlite3_stmt *st;
   char buf[64];
 
-  assert_int_equal(jh_db_exec(f->db, "CREATE TABLE t(k TEXT PRIMARY KEY,"
-                                     " v BLOB, n INTEGER)",
+  assert_int_equal(jh_db_exec(f->db,
+                              "CREATE TABLE t(k TEXT PRIMARY KEY,"
+                              " v BLOB, n INTEGER)",
                               NULL),
                    0);
   st = jh_db_stmt(f->db, "INSERT INTO t VALUES (?1, ?2, ?3)");
   assert_non_null(st);
   /* too few values */
-  assert_int_equal(JH_DB_BIND(f->db, st, JH_DB_TEXT("a"), JH_DB_INT(1)),
-                   -EIO);
+  assert_int_equal(JH_DB_BIND(f->db, st, JH_DB_TEXT("a"), JH_DB_INT(1)), -EIO);
   assert_non_null(strstr(jh_db_errmsg(f->db), "2 values for 3 parameters"));
   /* a blob without a length: parameter 2 */
   assert_int_equal(JH_DB_BIND(f->db, st, JH_DB_TEXT("a"),
@@ -242,8 +243,7 @@ static void test_binds_checked(void **state) {
                    -EIO);
   assert_non_null(strstr(jh_db_errmsg(f->db), "bind parameter 2"));
   /* a text longer than SQLite takes: parameter 1, its bytes never read */
-  assert_int_equal(JH_DB_BIND(f->db, st,
-                              JH_DB_TEXTN("a", (size_t)INT_MAX + 1),
+  assert_int_equal(JH_DB_BIND(f->db, st, JH_DB_TEXTN("a", (size_t)INT_MAX + 1),
                               JH_DB_NULL, JH_DB_INT(1)),
                    -EIO);
   assert_non_null(strstr(jh_db_errmsg(f->db), "bind parameter 1"));
@@ -255,8 +255,9 @@ static void test_binds_checked(void **state) {
   assert_int_equal(jh_db_changes(f->db), 1);
   assert_int_equal(jh_db_last_insert_id(f->db), 1);
   jh_db_done(f->db, st);
-  assert_string_equal(query_text(f->db, "SELECT k || ',' || length(v) || ','"
-                                        " || coalesce(n, 'null') FROM t",
+  assert_string_equal(query_text(f->db,
+                                 "SELECT k || ',' || length(v) || ','"
+                                 " || coalesce(n, 'null') FROM t",
                                  buf, sizeof(buf)),
                       "key,2,null");
 
@@ -297,8 +298,7 @@ static void test_transactions(void **state) {
   /* BEGIN IMMEDIATE takes the write lock: a second writer that does not
    * wait is refused with SQLite's reason */
   assert_int_equal(jh_db_begin(f->db), 0);
-  assert_int_equal(jh_db_open(f->path, &config, &other, err, sizeof(err)),
-                   0);
+  assert_int_equal(jh_db_open(f->path, &config, &other, err, sizeof(err)), 0);
   jh_db_busy(other, 0);
   assert_int_equal(jh_db_begin(other), -EIO);
   assert_int_equal(jh_db_errcode(other) & 0xff, SQLITE_BUSY);
@@ -332,8 +332,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_open_failure, setup, teardown),
       cmocka_unit_test_setup_teardown(test_migrations_once_in_order, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_failing_migration_rolled_back,
-                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_failing_migration_rolled_back, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_cache_same_statement_reset, setup,

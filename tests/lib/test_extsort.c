@@ -29,9 +29,9 @@
 
 struct fixture {
   char dir[PATH_MAX / 2];
-  char tmp[PATH_MAX];  /* dir/tmp, the sort's temporary folder */
-  char in[PATH_MAX];   /* dir/in.csv */
-  char out[PATH_MAX];  /* dir/out.csv */
+  char tmp[PATH_MAX]; /* dir/tmp, the sort's temporary folder */
+  char in[PATH_MAX];  /* dir/in.csv */
+  char out[PATH_MAX]; /* dir/out.csv */
 };
 
 static int setup(void **state) {
@@ -72,8 +72,7 @@ static void digest_add(struct digest *d, const jh_csv_record *rec) {
 
 /* Write `rows` random rows "seq,key,payload" (seq = input order) to
  * f->in, some with quotes, separators and newlines; keys repeat. */
-static struct digest generate(struct fixture *f, size_t rows,
-                              unsigned nkeys) {
+static struct digest generate(struct fixture *f, size_t rows, unsigned nkeys) {
   struct digest d = {0};
   jh_csv_writer *w;
   uint64_t seed = 0x9e3779b97f4a7c15ULL;
@@ -123,8 +122,7 @@ static void check_sorted(const char *path, const struct digest *want) {
   assert_string_equal(jh_csv_reader_header(r)->fields[2], "payload");
   while ((rc = jh_csv_read(r, &rec)) == 1) {
     size_t seq = strtoul(rec->fields[0], NULL, 10);
-    int c = compare_keys(prev_key, prev_len, rec->fields[1],
-                         rec->lengths[1]);
+    int c = compare_keys(prev_key, prev_len, rec->fields[1], rec->lengths[1]);
     if (got.count > 0 && (c > 0 || (c == 0 && seq <= prev_seq)))
       fail_msg("line %lu: out of order", jh_csv_reader_line(r));
     assert_true(rec->lengths[1] < sizeof(prev_key));
@@ -144,8 +142,8 @@ static void check_sorted(const char *path, const struct digest *want) {
 static void run_sort(struct fixture *f, size_t memory_limit,
                      jh_extsort_stats *stats) {
   char err[512] = "";
-  int rc = jh_extsort(f->in, NULL, 1, f->out, f->tmp, memory_limit, stats,
-                      err, sizeof(err));
+  int rc = jh_extsort(f->in, NULL, 1, f->out, f->tmp, memory_limit, stats, err,
+                      sizeof(err));
   if (rc != 0)
     fail_msg("jh_extsort: %d %s", rc, err);
 }
@@ -200,11 +198,9 @@ static void test_options_and_short_rows(void **state) {
                      "a;3;extra\n",
                      0644);
   /* Sort by name; the short row has none, an empty key, so it is first. */
-  assert_int_equal(jh_extsort(f->in, &opt, 1, f->out, f->tmp, 1, NULL, err,
-                              sizeof(err)),
-                   0);
-  assert_int_equal(jh_csv_reader_open(f->out, &ropt, &r, err, sizeof(err)),
-                   0);
+  assert_int_equal(
+      jh_extsort(f->in, &opt, 1, f->out, f->tmp, 1, NULL, err, sizeof(err)), 0);
+  assert_int_equal(jh_csv_reader_open(f->out, &ropt, &r, err, sizeof(err)), 0);
   assert_string_equal(jh_csv_reader_header(r)->fields[1], "name");
   static const char *const want[][2] = {
       {"short", NULL}, {"", "0"}, {"a", "1"}, {"b", "2"}, {"a", "3"}};
@@ -225,9 +221,9 @@ static void test_empty_input(void **state) {
   struct fixture *f = *state;
   char err[512] = "";
   jh_test_write_file(f->in, "id,name\n", 0644);
-  assert_int_equal(
-      jh_extsort(f->in, NULL, 0, f->out, f->tmp, 100, NULL, err, sizeof(err)),
-      0);
+  assert_int_equal(jh_extsort(f->in, NULL, 0, f->out, f->tmp, 100, NULL, err,
+                              sizeof(err)),
+                   0);
   jh_test_assert_file(f->out, "id,name\r\n");
 }
 
@@ -243,8 +239,8 @@ static void test_bad_input(void **state) {
   fputs("x,bad\xff\n", out);
   fclose(out);
   snprintf(tmpout, sizeof(tmpout), "%s.tmp", f->out);
-  assert_int_equal(jh_extsort(f->in, NULL, 0, f->out, f->tmp, 2048, &stats,
-                              err, sizeof(err)),
+  assert_int_equal(jh_extsort(f->in, NULL, 0, f->out, f->tmp, 2048, &stats, err,
+                              sizeof(err)),
                    -EILSEQ);
   assert_non_null(strstr(err, "in.csv:5002: invalid UTF-8 (byte 0xff"));
   assert_int_equal(stats.records, 0); /* stats only filled on success */
@@ -254,8 +250,8 @@ static void test_bad_input(void **state) {
 
   /* An earlier output survives a failed sort. */
   jh_test_write_file(f->out, "old\n", 0644);
-  assert_int_equal(jh_extsort(f->in, NULL, 0, f->out, f->tmp, 2048, NULL,
-                              err, sizeof(err)),
+  assert_int_equal(jh_extsort(f->in, NULL, 0, f->out, f->tmp, 2048, NULL, err,
+                              sizeof(err)),
                    -EILSEQ);
   assert_true(jh_test_exists(f->out));
   assert_false(jh_test_exists(tmpout));
@@ -266,19 +262,18 @@ static void test_bad_arguments(void **state) {
   struct fixture *f = *state;
   char err[512] = "", missing[PATH_MAX];
   jh_test_write_file(f->in, "id,name\n1,a\n", 0644);
-  assert_int_equal(
-      jh_extsort(f->in, NULL, 2, f->out, f->tmp, 100, NULL, err, sizeof(err)),
-      -EINVAL);
+  assert_int_equal(jh_extsort(f->in, NULL, 2, f->out, f->tmp, 100, NULL, err,
+                              sizeof(err)),
+                   -EINVAL);
   assert_non_null(strstr(err, "key column 2"));
   assert_false(jh_test_exists(f->out));
   jh_test_path(missing, sizeof(missing), "%s/%s", f->dir, "nope");
-  assert_int_equal(
-      jh_extsort(f->in, NULL, 0, f->out, missing, 100, NULL, err, sizeof(err)),
-      -ENOENT);
+  assert_int_equal(jh_extsort(f->in, NULL, 0, f->out, missing, 100, NULL, err,
+                              sizeof(err)),
+                   -ENOENT);
   assert_false(jh_test_exists(f->out));
   assert_int_equal(jh_test_count_entries(f->tmp), 0);
 }
-
 
 /* ------------------------------------------------------------ sorter */
 
@@ -289,8 +284,8 @@ static const char *const *keys_as_fields(void) {
 
 static jh_sorter *open_sorter(struct fixture *f, const size_t *keys,
                               size_t nkeys, size_t limit) {
-  jh_sorter_config cfg = {.keys = keys, .nkeys = nkeys,
-                          .memory_limit = limit, .tmpdir = f->tmp};
+  jh_sorter_config cfg = {
+      .keys = keys, .nkeys = nkeys, .memory_limit = limit, .tmpdir = f->tmp};
   jh_sorter *s = NULL;
   char err[512] = "";
   if (jh_sorter_open(&cfg, &s, err, sizeof(err)) != 0)
@@ -309,9 +304,9 @@ static void test_sorter_multikey(void **state) {
   static const size_t keys[] = {1, 0};
   static const char *const want[][4] = {
       /* field0, field1, field2, same_key */
-      {"z", NULL, NULL, "0"}, {"a", "1", "first", "0"},
+      {"z", NULL, NULL, "0"},    {"a", "1", "first", "0"},
       {"a", "1", "second", "1"}, {"b", "1", "x", "0"},
-      {"a", "10", "x", "0"},  {"a", "2", "x", "0"},
+      {"a", "10", "x", "0"},     {"a", "2", "x", "0"},
       {"a", "2", "again", "1"}};
   jh_sorter *s = open_sorter(f, keys, 2, 1 << 20);
   const jh_csv_record *rec;
@@ -444,8 +439,8 @@ static void test_sorter_large_record(void **state) {
 static void test_sorter_misuse(void **state) {
   struct fixture *f = *state;
   static const size_t keys[] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
-  jh_sorter_config cfg = {.keys = keys, .nkeys = 0, .memory_limit = 1 << 20,
-                          .tmpdir = f->tmp};
+  jh_sorter_config cfg = {
+      .keys = keys, .nkeys = 0, .memory_limit = 1 << 20, .tmpdir = f->tmp};
   jh_sorter *s = (jh_sorter *)&cfg;
   const jh_csv_record *rec;
   char err[256] = "", missing[PATH_MAX];

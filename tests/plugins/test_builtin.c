@@ -38,7 +38,7 @@ static const struct {
     {"fulfill", {"FulfillTask"}},
     {"classify", {"UpdateClassificationTask"}},
     {"profiles", {"SetInternalUserProfilesTask"}},
-    {"csv", {NULL}},  /* connector packages only */
+    {"csv", {NULL}}, /* connector packages only */
     {"ldif", {NULL}},
 };
 #define NEXPECTED (sizeof(expected) / sizeof(expected[0]))
@@ -61,8 +61,8 @@ static const struct {
      "None"},
     {"PrepareSynchronizationTask", "column_name", JOBHOST_PARAM_STRING, 0,
      "command"},
-    {"PrepareSynchronizationTask", "working_directory", JOBHOST_PARAM_STRING,
-     0, NULL},
+    {"PrepareSynchronizationTask", "working_directory", JOBHOST_PARAM_STRING, 0,
+     NULL},
     {"SynchronizeTask", "connector", JOBHOST_PARAM_STRING, 1, NULL},
     {"SynchronizeTask", "do_not_delete_changes", JOBHOST_PARAM_BOOL, 0,
      "false"},
@@ -75,8 +75,8 @@ static const struct {
     {"ComputeCorrelationKeysTask", "entity_types", JOBHOST_PARAM_LIST, 0, NULL},
     {"ComputeRoleModelTask", "block_provisioning", JOBHOST_PARAM_BOOL, 0,
      "false"},
-    {"GenerateProvisioningOrdersTask", "force_provisioning",
-     JOBHOST_PARAM_BOOL, 0, "false"},
+    {"GenerateProvisioningOrdersTask", "force_provisioning", JOBHOST_PARAM_BOOL,
+     0, "false"},
     {"GenerateProvisioningOrdersTask", "resource_types", JOBHOST_PARAM_LIST, 0,
      NULL},
     {"FulfillTask", "connection", JOBHOST_PARAM_STRING, 0, NULL},
@@ -175,8 +175,8 @@ static void test_parameter_schemas(void **state) {
   jh_registry *reg = load_builtins();
   (void)state;
   for (size_t i = 0; i < sizeof(schema_facts) / sizeof(schema_facts[0]); i++) {
-    const jobhost_task_type *t =
-        jh_registry_task_type(reg, schema_facts[i].task_type, NULL);
+    const jobhost_task_type *t = jh_registry_task_type(
+        reg, schema_facts[i].task_type, NULL);
     const jobhost_param *p;
     assert_non_null(t);
     p = find_param(t, schema_facts[i].param);
@@ -193,21 +193,21 @@ static void test_parameter_schemas(void **state) {
   /* Blocking task types: synchronize and provisioning orders. */
   assert_true(jh_registry_task_type(reg, "SynchronizeTask", NULL)->flags &
               JOBHOST_TASK_CAN_BLOCK);
-  assert_true(
-      jh_registry_task_type(reg, "GenerateProvisioningOrdersTask", NULL)
-          ->flags &
-      JOBHOST_TASK_CAN_BLOCK);
+  assert_true(jh_registry_task_type(reg, "GenerateProvisioningOrdersTask", NULL)
+                  ->flags &
+              JOBHOST_TASK_CAN_BLOCK);
   assert_false(jh_registry_task_type(reg, "ExportTask", NULL)->flags &
                JOBHOST_TASK_CAN_BLOCK);
   /* The dirty flags of the implicit skip rule (doc/jobs.md): the one
    * type that flags resources, the types whose `dirty` reads the flags. */
-  assert_true(jh_registry_task_type(reg, "SetRecentlyModifiedFlagTask", NULL)
-                  ->flags &
-              JOBHOST_TASK_SETS_DIRTY);
+  assert_true(
+      jh_registry_task_type(reg, "SetRecentlyModifiedFlagTask", NULL)->flags &
+      JOBHOST_TASK_SETS_DIRTY);
   for (size_t i = 0; i < 4; i++) {
-    static const char *const readers[] = {
-        "UpdateEntityPropertyExpressionsTask", "ComputeCorrelationKeysTask",
-        "ComputeRoleModelTask", "UpdateClassificationTask"};
+    static const char *const readers[] = {"UpdateEntityPropertyExpressionsTask",
+                                          "ComputeCorrelationKeysTask",
+                                          "ComputeRoleModelTask",
+                                          "UpdateClassificationTask"};
     assert_true(jh_registry_task_type(reg, readers[i], NULL)->flags &
                 JOBHOST_TASK_READS_DIRTY);
   }
@@ -228,9 +228,9 @@ static void test_parameter_schemas(void **state) {
       for (size_t k = 0; k < 3; k++)
         if (strcmp(t->name, steps[k].type) == 0)
           want = steps[k].flag;
-      assert_int_equal(t->flags & (JOBHOST_TASK_EXPORTS |
-                                   JOBHOST_TASK_PREPARES |
-                                   JOBHOST_TASK_SYNCHRONIZES),
+      assert_int_equal(t->flags &
+                           (JOBHOST_TASK_EXPORTS | JOBHOST_TASK_PREPARES |
+                            JOBHOST_TASK_SYNCHRONIZES),
                        want);
     }
   jh_registry_free(reg);
@@ -261,7 +261,8 @@ static void test_not_implemented_is_declared(void **state) {
       }
       if (!(t[j].flags & JOBHOST_TASK_NOT_IMPLEMENTED))
         fail_msg("%s is not flagged JOBHOST_TASK_NOT_IMPLEMENTED; add it to "
-                 "`implemented` with tests of its own", t[j].name);
+                 "`implemented` with tests of its own",
+                 t[j].name);
       rc = t[j].run(&ctx);
       assert_int_equal(rc, JOBHOST_ENOTIMPL);
       assert_non_null(strstr(h.message, t[j].name));

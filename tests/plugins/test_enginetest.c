@@ -47,7 +47,9 @@ static const struct {
       {"counter_name", JOBHOST_PARAM_STRING, 0, "items"},
       {"counter_value", JOBHOST_PARAM_INT, 0, "1"},
       {"message", JOBHOST_PARAM_STRING, 0, NULL}}},
-    {"TestFailTask", 0, {{"message", JOBHOST_PARAM_STRING, 0, "asked to fail"}}},
+    {"TestFailTask",
+     0,
+     {{"message", JOBHOST_PARAM_STRING, 0, "asked to fail"}}},
     {"TestBlockTask",
      JOBHOST_TASK_CAN_BLOCK,
      {{"message", JOBHOST_PARAM_STRING, 0, "threshold exceeded"},
@@ -121,8 +123,9 @@ static void test_declarations(void **state) {
   (void)state;
 
   for (size_t i = 0; i < NEXPECTED; i++) {
-    const jobhost_task_type *t =
-        jh_registry_task_type(reg, expected[i].task_type, NULL);
+    const jobhost_task_type *t = jh_registry_task_type(reg,
+                                                       expected[i].task_type,
+                                                       NULL);
     size_t p = 0;
     if (t == NULL)
       fail_msg("task type %s is missing", expected[i].task_type);
@@ -210,8 +213,9 @@ static int64_t counter(const char *name) {
 
 static void test_succeed(void **state) {
   static const char *const custom[] = {
-      "produce_output", "false", "counter_name", "rows", "counter_value",
-      "42",             "message", "all good",  NULL};
+      "produce_output", "false",         "counter_name",
+      "rows",           "counter_value", "42",
+      "message",        "all good",      NULL};
   (void)state;
 
   assert_int_equal(run_task("TestSucceedTask", NULL), 0);
@@ -393,7 +397,7 @@ static pid_t spawn_task(const char *type, const char *const *params,
   assert_true(pid >= 0);
   if (pid == 0) {
     jobhost_ctx ctx;
-    static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+    static const int fatal[] = {SIGSEGV, SIGBUS,  SIGILL, SIGFPE,
                                 SIGSYS,  SIGABRT, SIGTERM};
     /* Default actions, as in a worker: cmocka catches some of these. */
     for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)

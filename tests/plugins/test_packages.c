@@ -112,8 +112,8 @@ static void assert_contains(const char *text, const char *needle) {
 
 /* Run ExportTask with the package `package` (NULL: none). */
 static int run_export(mock *m, const jobhost_package *package) {
-  const jobhost_task_type *t =
-      jh_registry_task_type(registry, "ExportTask", NULL);
+  const jobhost_task_type *t = jh_registry_task_type(registry, "ExportTask",
+                                                     NULL);
   jobhost_ctx ctx = jh_fake_ctx(&m->h, "Export", "ExportTask");
   int rc;
   assert_non_null(t);
@@ -173,8 +173,8 @@ static void test_export_package_without_export(void **state) {
 
 static void test_export_old_host(void **state) {
   mock *m = *state;
-  const jobhost_task_type *t =
-      jh_registry_task_type(registry, "ExportTask", NULL);
+  const jobhost_task_type *t = jh_registry_task_type(registry, "ExportTask",
+                                                     NULL);
   jobhost_services old = jh_fake_services;
   jobhost_ctx ctx = jh_fake_ctx(&m->h, NULL, NULL);
   ctx.svc = &old;
@@ -386,8 +386,9 @@ static void test_csv_skip_trim_separator(void **state) {
   jh_fake_put(&m->h.settings, "values_to_trim", " *");
   jh_fake_put(&m->h.settings, "separator", ";");
   assert_int_equal(run_csv(m), 0);
-  assert_table(m, "HR_Export", "Id,Name,City\r\n1,Doe,Paris\r\n2,\" kept "
-                               "\",Lyon\r\n");
+  assert_table(m, "HR_Export",
+               "Id,Name,City\r\n1,Doe,Paris\r\n2,\" kept "
+               "\",Lyon\r\n");
 }
 
 static void test_csv_header_rules(void **state) {
@@ -510,8 +511,7 @@ static void test_csv_file_name_regex(void **state) {
   set_mtime(write_input(m, "hr_2026-03.csv", "id\nnewest\n"), 3000000);
   set_mtime(write_input(m, "hr_2026-02.csv", "id\nmiddle\n"), 2000000);
   set_mtime(write_input(m, "other.csv", "id\nnot matching\n"), 4000000);
-  set_mtime(write_input(m, "hr_2026-04.csv.bak", "id\nnot whole\n"),
-            5000000);
+  set_mtime(write_input(m, "hr_2026-04.csv.bak", "id\nnot whole\n"), 5000000);
   snprintf(pattern, sizeof(pattern), "%s/hr_[0-9-]+\\.csv", m->dir);
   jh_fake_put(&m->h.settings, "path", pattern);
   jh_fake_put(&m->h.settings, "is_file_name_regex", "true");
@@ -545,8 +545,9 @@ static const char *write_big(const mock *m, long rows) {
   assert_non_null(f);
   fputs("c0,c1,c2,c3,c4,c5,c6,c7,c8,c9\n", f);
   for (long i = 0; i < rows; i++)
-    fprintf(f, "%ld,first %ld,last,%ld@example.org,dept %ld,\"a, b\",x,y,"
-               "z,%ld\n",
+    fprintf(f,
+            "%ld,first %ld,last,%ld@example.org,dept %ld,\"a, b\",x,y,"
+            "z,%ld\n",
             i, i, i, i % 97, i * 7);
   assert_int_equal(fclose(f), 0);
   return path;
@@ -776,9 +777,10 @@ static void test_ldif_urls_and_includes(void **state) {
   assert_contains(m->h.message, "up.ldif:3: attribute 'displayName': URL ");
   assert_contains(m->h.message, "is not a file inside");
 
-  snprintf(text, sizeof(text),
-           "dn: cn=a,dc=x\ncn: a\ndisplayName:< file://%s/%%2e%%2e/secret.txt\n",
-           allowed);
+  snprintf(
+      text, sizeof(text),
+      "dn: cn=a,dc=x\ncn: a\ndisplayName:< file://%s/%%2e%%2e/secret.txt\n",
+      allowed);
   jh_fake_put(&m->h.settings, "path", write_input(m, "esc.ldif", text));
   assert_int_equal(run_ldif(m), -EILSEQ);
   assert_contains(m->h.message, "esc.ldif:3: attribute 'displayName': URL ");

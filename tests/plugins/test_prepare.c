@@ -40,9 +40,9 @@ extern const jobhost_plugin jobhost_plugin_descriptor;
 
 struct fixture {
   char dir[PATH_MAX / 2];
-  char exp[PATH_MAX];     /* Temp/ExportOutput */
-  char col[PATH_MAX];     /* Work/Collect */
-  char hr[PATH_MAX + 8];  /* Work/Collect/HR */
+  char exp[PATH_MAX];    /* Temp/ExportOutput */
+  char col[PATH_MAX];    /* Work/Collect */
+  char hr[PATH_MAX + 8]; /* Work/Collect/HR */
   /* The model: connector HR maps HR_Person (from HR_Export.csv) and the
    * association HR_Person_groups (from HR_Groups.csv); connector Empty
    * maps nothing. */
@@ -67,8 +67,9 @@ static void build_model(struct fixture *f) {
   f->person_props[0] = (jh_property){.id = "employee_id"};
   f->person_props[1] = (jh_property){.id = "name"};
   f->person_props[2] = (jh_property){.id = "mail"};
-  f->person_props[3] =
-      (jh_property){.id = "groups", .type = JH_PROP_LINKS, .target = "HR_Group"};
+  f->person_props[3] = (jh_property){.id = "groups",
+                                     .type = JH_PROP_LINKS,
+                                     .target = "HR_Group"};
   f->group_props[0] = (jh_property){.id = "group_id"};
   f->types[0] = (jh_entity_type){.id = "HR_Person",
                                  .properties = f->person_props,
@@ -193,7 +194,8 @@ static long batch_count(const char *batches) {
  * folder and the seq file as it was; the error must mention `what`. */
 static void prepare_fails(struct fixture *f, jh_prep_mode mode,
                           jh_prep_input input, int code, const char *what) {
-  char err[2048] = "", batches[PATH_MAX + 16], *seq_before = NULL, seq[PATH_MAX + 8];
+  char err[2048] = "", batches[PATH_MAX + 16], *seq_before = NULL,
+       seq[PATH_MAX + 8];
   long before;
   jh_prep_result res;
   int rc;
@@ -217,13 +219,12 @@ static void prepare_fails(struct fixture *f, jh_prep_mode mode,
   }
 }
 
-static const char person_csv[] =
-    "Extra,EmployeeId,Mail,Name,Other\n"
-    "x,E3,c@x.org,\"Carol, C\",o\n"
-    "x,E1,a@x.org,Alice,o\n"
-    "x,,n@x.org,Nobody,o\n"
-    "x,E2,b@x.org,Bob,o\n"
-    "x,E1,a2@x.org,Alice Two,o\n";
+static const char person_csv[] = "Extra,EmployeeId,Mail,Name,Other\n"
+                                 "x,E3,c@x.org,\"Carol, C\",o\n"
+                                 "x,E1,a@x.org,Alice,o\n"
+                                 "x,,n@x.org,Nobody,o\n"
+                                 "x,E2,b@x.org,Bob,o\n"
+                                 "x,E1,a2@x.org,Alice Two,o\n";
 
 static const char group_csv[] = "Group,EmployeeId\n"
                                 "G2,E1\n"
@@ -434,8 +435,7 @@ static void test_mapping_errors(void **state) {
   prepare_fails(f, JH_PREP_COMPLETE, JH_PREP_FULL, JOBHOST_ESOURCE,
                 "HR_Export.csv:1: the header has no column \"Mail\"");
   /* A short row names file:line. */
-  write_export(f, PERSON_TABLE,
-               "EmployeeId,Name,Mail\nE1,A,a\nE2,B\nE3,C,c\n");
+  write_export(f, PERSON_TABLE, "EmployeeId,Name,Mail\nE1,A,a\nE2,B\nE3,C,c\n");
   prepare_fails(f, JH_PREP_COMPLETE, JH_PREP_FULL, JOBHOST_ESOURCE,
                 "HR_Export.csv:3: 2 fields where the header has 3");
   /* A table cut in the middle of its last field: as many fields as the
@@ -449,17 +449,19 @@ static void test_mapping_errors(void **state) {
   prepare_fails(f, JH_PREP_COMPLETE, JH_PREP_FULL, -EILSEQ,
                 "HR_Export.csv:2: unterminated quoted field");
   /* Connectors: unknown, and without any mapping. */
-  rc = jh_prepare_collect(
-      &(jh_prep_options){.model = &f->model, .connector = "Nope",
-                         .export_dir = f->exp, .collect_dir = f->col},
-      &res, err, sizeof(err));
+  rc = jh_prepare_collect(&(jh_prep_options){.model = &f->model,
+                                             .connector = "Nope",
+                                             .export_dir = f->exp,
+                                             .collect_dir = f->col},
+                          &res, err, sizeof(err));
   jh_prep_result_free(&res);
   assert_int_equal(rc, JOBHOST_ECONFIG);
   assert_non_null(strstr(err, "connector Nope is not in the model"));
-  rc = jh_prepare_collect(
-      &(jh_prep_options){.model = &f->model, .connector = "Empty",
-                         .export_dir = f->exp, .collect_dir = f->col},
-      &res, err, sizeof(err));
+  rc = jh_prepare_collect(&(jh_prep_options){.model = &f->model,
+                                             .connector = "Empty",
+                                             .export_dir = f->exp,
+                                             .collect_dir = f->col},
+                          &res, err, sizeof(err));
   jh_prep_result_free(&res);
   assert_int_equal(rc, JOBHOST_ECONFIG);
   assert_non_null(strstr(err, "no entity type mapping"));
@@ -473,8 +475,10 @@ static void test_sort_beyond_memory(void **state) {
   size_t size = 64 + (size_t)N * 80, len = 0;
   char *text = malloc(size), b[PATH_MAX * 2], path[PATH_MAX * 3];
   jh_prep_result res;
-  jh_prep_options o = {.model = &f->model, .connector = "HR",
-                       .mode = JH_PREP_COMPLETE, .export_dir = f->exp,
+  jh_prep_options o = {.model = &f->model,
+                       .connector = "HR",
+                       .mode = JH_PREP_COMPLETE,
+                       .export_dir = f->exp,
                        .collect_dir = f->col,
                        .memory_limit = JH_PREP_MIN_MEMORY};
   jh_csv_reader *r;
@@ -508,8 +512,8 @@ static void test_sort_beyond_memory(void **state) {
   assert_int_equal(jh_csv_reader_open(path, &ropt, &r, err, sizeof(err)), 0);
   while ((rc = jh_csv_read(r, &rec)) == 1) {
     if (rows > 0 && strcmp(prev, rec->fields[0]) >= 0)
-      fail_msg("line %lu: %s after %s", jh_csv_reader_line(r),
-               rec->fields[0], prev);
+      fail_msg("line %lu: %s after %s", jh_csv_reader_line(r), rec->fields[0],
+               prev);
     jh_test_path(prev, sizeof(prev), "%s", rec->fields[0]);
     rows++;
   }
@@ -549,7 +553,8 @@ static void test_incremental_delta(void **state) {
               "E3,Carol,c\r\n");
 
   /* E1 unchanged, E2 deleted, E3 updated, E0 and E4 inserted. */
-  write_export(f, PERSON_TABLE, "EmployeeId,Name,Mail\nE4,Dan,d\nE3,Carol,"
+  write_export(f, PERSON_TABLE,
+               "EmployeeId,Name,Mail\nE4,Dan,d\nE3,Carol,"
                "c2\nE1,Alice,a\nE0,Zed,z\n");
   write_export(f, GROUP_TABLE, "EmployeeId,Group\nE1,G2\nE2,G1\n");
   prepare_ok(f, JH_PREP_INCREMENTAL, JH_PREP_FULL, &res);
@@ -650,8 +655,9 @@ static void test_changes_input(void **state) {
                "merge,E4,Dan,d\n"
                "update,E1,Alice Again,a2\n"
                "insert,,Nobody,n\n");
-  write_export(f, GROUP_TABLE, "command,EmployeeId,Group\n"
-                               "delete,E1,G1\nadd,E2,G2\n");
+  write_export(f, GROUP_TABLE,
+               "command,EmployeeId,Group\n"
+               "delete,E1,G1\nadd,E2,G2\n");
   prepare_ok(f, JH_PREP_INCREMENTAL, JH_PREP_CHANGES, &res);
   batch_dir(f, 1, "incremental", b, sizeof(b));
   /* Normalised commands, sorted by key, deletes carry their key only,
@@ -872,8 +878,8 @@ static void test_task_glue(void **state) {
     const char *rows = strstr(glue.message, "-incremental: ");
     assert_non_null(at);
     assert_non_null(rows);
-    assert_int_equal(sscanf(at, "inserted=%llu updated=%llu deleted=%llu",
-                            &ins, &upd, &del),
+    assert_int_equal(sscanf(at, "inserted=%llu updated=%llu deleted=%llu", &ins,
+                            &upd, &del),
                      3);
     assert_int_equal(sscanf(rows, "-incremental: %llu rows", &said), 1);
     assert_int_equal(ins + upd + del, 1);

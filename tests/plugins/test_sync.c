@@ -187,8 +187,8 @@ static const char *journal_mode(fx *f) {
   sqlite3_stmt *q;
   mode[0] = '\0';
   assert_int_equal(sqlite3_open(f->store, &db), SQLITE_OK);
-  assert_int_equal(
-      sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL),
+                   SQLITE_OK);
   if (sqlite3_step(q) == SQLITE_ROW)
     snprintf(mode, sizeof(mode), "%s", sqlite3_column_text(q, 0));
   sqlite3_finalize(q);
@@ -372,9 +372,8 @@ static void test_incremental_dirty(void **state) {
   assert_int_equal(query_int(f, "SELECT count(*) FROM resource_changes "
                                 "WHERE state = 'applied'"),
                    3);
-  assert_int_equal(jh_sync_mark_dirty(f->store, &flagged, &cleared, err,
-                                      sizeof(err)),
-                   0);
+  assert_int_equal(
+      jh_sync_mark_dirty(f->store, &flagged, &cleared, err, sizeof(err)), 0);
   assert_int_equal(flagged, 2); /* the deleted one is gone */
   assert_int_equal(cleared, 3);
   assert_int_equal(query_int(f, "SELECT count(*) FROM resources WHERE dirty"),
@@ -434,8 +433,10 @@ static void test_typed_values(void **state) {
                               "'4x' is not valid: expected an integer"));
   assert_int_equal(query_int(f, "SELECT count(*) FROM resources"), 0);
   person_types[2].type = JH_PROP_DATETIME;
-  batch(f, "complete", "id,name,dept\nA,a,2024-02-29\nB,b,\n"
-                       "C,c,20240101123000.0Z\nD,d,2023-02-29\n", NULL, 0);
+  batch(f, "complete",
+        "id,name,dept\nA,a,2024-02-29\nB,b,\n"
+        "C,c,20240101123000.0Z\nD,d,2023-02-29\n",
+        NULL, 0);
   assert_int_equal(sync_run(f, 2, 0, 1, 0, &st, err, sizeof(err)),
                    JOBHOST_ECONFIG);
   assert_non_null(strstr(err, "HR_Person.sorted.csv:5: property 'dept': "
@@ -544,8 +545,10 @@ static void test_bad_batches(void **state) {
   assert_int_equal(batches_left(f), 0);
   {
     char path[PATH_MAX + 64];
-    snprintf(path, sizeof(path), "%s/HR/failed/0000000001-complete/"
-             "reason.txt", f->collect);
+    snprintf(path, sizeof(path),
+             "%s/HR/failed/0000000001-complete/"
+             "reason.txt",
+             f->collect);
     assert_true(file_has(path, "key out of order"));
   }
   assert_int_equal(query_int(f, "SELECT failed_batch FROM sync_state"), 1);
@@ -609,8 +612,7 @@ static void test_commit_notice(void **state) {
   assert_int_equal(commits, 0);
   f->seq = 10;
   batch(f, "complete", "id,name,dept\nA,a,1\nB,b,1\n", NULL, 0);
-  assert_int_equal(sync_counting_commits(f, 2, &commits, err, sizeof(err)),
-                   0);
+  assert_int_equal(sync_counting_commits(f, 2, &commits, err, sizeof(err)), 0);
   assert_int_equal(commits, 1);
   assert_int_equal(query_int(f, "SELECT count(*) FROM resources"), 2);
 }
@@ -763,8 +765,7 @@ static void test_newer_schema_refused(void **state) {
                                 NULL),
                    SQLITE_OK);
   sqlite3_close(db);
-  assert_int_equal(jh_idstore_open(f->store, &st, err, sizeof(err)),
-                   -EPROTO);
+  assert_int_equal(jh_idstore_open(f->store, &st, err, sizeof(err)), -EPROTO);
   assert_null(st);
   assert_non_null(strstr(err, "identity store schema 99 is newer"));
 }

@@ -52,7 +52,8 @@ static void test_abi10_plugin_is_accepted(void **state) {
   assert_int_equal(owner->desc->abi_minor, 0);
   /* What the 1.0 plugin measured is what the frozen numbers say. */
   assert_int_equal(owner->desc->struct_size, JOBHOST_PLUGIN_SIZE_1_0);
-  assert_int_equal(owner->desc->struct_size, (sizeof(void *) == 8 ? 184u : 96u));
+  assert_int_equal(owner->desc->struct_size,
+                   (sizeof(void *) == 8 ? 184u : 96u));
   jh_registry_free(reg);
   jh_test_rmtree(dir);
 }

@@ -46,9 +46,9 @@ typedef struct jobhost_order_value {
 typedef struct jobhost_order {
   const char *assigned_resource_type_id; /* key of the result line */
   jobhost_change_type change_type;
-  const char *resource_type;  /* resource type identifier */
-  const char *owner_id;       /* owner identifier, or NULL */
-  const char *resource_id;    /* target resource key, NULL for Added */
+  const char *resource_type;          /* resource type identifier */
+  const char *owner_id;               /* owner identifier, or NULL */
+  const char *resource_id;            /* target resource key, NULL for Added */
   const jobhost_order_value *changes; /* new values (Added, Modified) */
   size_t nchanges;
   const jobhost_order_value *resource; /* current values of the target */
@@ -79,10 +79,10 @@ JOBHOST_STATIC_ASSERT(sizeof(jobhost_order) == JOBHOST_ABI_SIZE(144u, 72u),
  *        not fail the task.
  */
 typedef struct jobhost_package {
-  const char *name;               /* package name, e.g. "csv"; required */
-  const char *description;        /* one line */
-  const jobhost_param *settings;  /* connection settings schema, terminated
-                                     by JOBHOST_PARAM_END; may be NULL */
+  const char *name;              /* package name, e.g. "csv"; required */
+  const char *description;       /* one line */
+  const jobhost_param *settings; /* connection settings schema, terminated
+                                    by JOBHOST_PARAM_END; may be NULL */
   int (*open)(jobhost_ctx *ctx, void **state);
   void (*close)(jobhost_ctx *ctx, void *state);
   int (*export_tables)(jobhost_ctx *ctx, void *state);
@@ -97,8 +97,10 @@ JOBHOST_STATIC_ASSERT(sizeof(jobhost_package) == JOBHOST_ABI_SIZE(120u, 60u),
                       "jobhost_package is fixed-size within ABI major 1");
 
 /* Terminates an array of packages. */
-#define JOBHOST_PACKAGE_END                                                   \
-  { NULL, NULL, NULL, NULL, NULL, NULL, NULL, { NULL } }
+#define JOBHOST_PACKAGE_END                                                    \
+  {                                                                            \
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, { NULL }                         \
+  }
 
 #ifdef __cplusplus
 }

@@ -36,13 +36,13 @@ typedef enum jobhost_param_type {
 } jobhost_param_type;
 
 typedef struct jobhost_param {
-  const char *name;               /* required */
-  jobhost_param_type type;        /* required */
-  int required;                   /* nonzero: must be given */
-  const char *default_value;      /* as text, or NULL */
-  const char *help;               /* one line */
-  const char *const *choices;     /* ENUM: NULL-terminated; else NULL */
-  int secret;                     /* nonzero: never logged or reported */
+  const char *name;           /* required */
+  jobhost_param_type type;    /* required */
+  int required;               /* nonzero: must be given */
+  const char *default_value;  /* as text, or NULL */
+  const char *help;           /* one line */
+  const char *const *choices; /* ENUM: NULL-terminated; else NULL */
+  int secret;                 /* nonzero: never logged or reported */
   void *reserved[4];
 } jobhost_param;
 
@@ -51,8 +51,10 @@ JOBHOST_STATIC_ASSERT(sizeof(jobhost_param) == JOBHOST_ABI_SIZE(80u, 44u),
                       "jobhost_param is fixed-size within ABI major 1");
 
 /* Terminates a parameter array. */
-#define JOBHOST_PARAM_END                                                     \
-  { NULL, (jobhost_param_type)0, 0, NULL, NULL, NULL, 0, { NULL } }
+#define JOBHOST_PARAM_END                                                      \
+  {                                                                            \
+    NULL, (jobhost_param_type)0, 0, NULL, NULL, NULL, 0, { NULL }              \
+  }
 
 /* Returns the canonical name of a parameter type ("string", "int", ...). */
 static inline const char *jobhost_param_type_name(jobhost_param_type t) {

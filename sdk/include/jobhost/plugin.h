@@ -133,11 +133,12 @@ typedef int (*jobhost_run_fn)(jobhost_ctx *ctx);
 /* A task type. Fixed size within ABI major 1 (new members take a reserved
  * slot). */
 typedef struct jobhost_task_type {
-  const char *name;             /* e.g. "ExportTask"; required */
-  const char *description;      /* one line */
-  const jobhost_param *params;  /* terminated by JOBHOST_PARAM_END; may be NULL */
-  jobhost_run_fn run;           /* required */
-  unsigned flags;               /* JOBHOST_TASK_* */
+  const char *name;        /* e.g. "ExportTask"; required */
+  const char *description; /* one line */
+  const jobhost_param
+      *params;        /* terminated by JOBHOST_PARAM_END; may be NULL */
+  jobhost_run_fn run; /* required */
+  unsigned flags;     /* JOBHOST_TASK_* */
   void *reserved[8];
 } jobhost_task_type;
 
@@ -146,7 +147,10 @@ JOBHOST_STATIC_ASSERT(sizeof(jobhost_task_type) == JOBHOST_ABI_SIZE(104u, 52u),
                       "jobhost_task_type is fixed-size within ABI major 1");
 
 /* Terminates an array of task types. */
-#define JOBHOST_TASK_TYPE_END { NULL, NULL, NULL, NULL, 0, { NULL } }
+#define JOBHOST_TASK_TYPE_END                                                  \
+  {                                                                            \
+    NULL, NULL, NULL, NULL, 0, { NULL }                                        \
+  }
 
 /* The descriptor. Grows only at the end (struct_size tells how much the
  * plugin knows); reserved slots may also be taken. */
@@ -155,9 +159,9 @@ typedef struct jobhost_plugin {
   uint16_t abi_major;   /* JOBHOST_ABI_MAJOR the plugin was built with */
   uint16_t abi_minor;   /* JOBHOST_ABI_MINOR the plugin was built with */
   uint32_t struct_size; /* sizeof(jobhost_plugin) the plugin was built with */
-  const char *name;        /* plugin name, e.g. "export"; required */
-  const char *version;     /* plugin release, e.g. "1.2.0"; required */
-  const char *description; /* one line */
+  const char *name;     /* plugin name, e.g. "export"; required */
+  const char *version;  /* plugin release, e.g. "1.2.0"; required */
+  const char *description;             /* one line */
   const jobhost_task_type *task_types; /* terminated; may be NULL */
   const jobhost_package *packages;     /* terminated; may be NULL */
   void *reserved[16];
@@ -193,22 +197,21 @@ JOBHOST_STATIC_ASSERT(offsetof(jobhost_plugin, reserved) +
 #else
 #define JOBHOST_PLUGIN_LINKAGE
 #endif
-#define JOBHOST_PLUGIN_DEFINE(name_, version_, description_, task_types_,     \
-                              packages_)                                      \
-  JOBHOST_PLUGIN_LINKAGE JOBHOST_PLUGIN_EXPORT const jobhost_plugin           \
-      jobhost_plugin_descriptor;                                              \
-  JOBHOST_PLUGIN_LINKAGE JOBHOST_PLUGIN_EXPORT const jobhost_plugin           \
-      jobhost_plugin_descriptor = {                                           \
-          JOBHOST_PLUGIN_MAGIC,                                               \
-          JOBHOST_ABI_MAJOR,                                                  \
-          JOBHOST_ABI_MINOR,                                                  \
-          (uint32_t)sizeof(jobhost_plugin),                                   \
-          (name_),                                                            \
-          (version_),                                                         \
-          (description_),                                                     \
-          (task_types_),                                                      \
-          (packages_),                                                        \
-          {NULL}}
+#define JOBHOST_PLUGIN_DEFINE(name_, version_, description_, task_types_,      \
+                              packages_)                                       \
+  JOBHOST_PLUGIN_LINKAGE JOBHOST_PLUGIN_EXPORT const jobhost_plugin            \
+      jobhost_plugin_descriptor;                                               \
+  JOBHOST_PLUGIN_LINKAGE JOBHOST_PLUGIN_EXPORT const jobhost_plugin            \
+      jobhost_plugin_descriptor = {JOBHOST_PLUGIN_MAGIC,                       \
+                                   JOBHOST_ABI_MAJOR,                          \
+                                   JOBHOST_ABI_MINOR,                          \
+                                   (uint32_t)sizeof(jobhost_plugin),           \
+                                   (name_),                                    \
+                                   (version_),                                 \
+                                   (description_),                             \
+                                   (task_types_),                              \
+                                   (packages_),                                \
+                                   {NULL}}
 
 #ifdef __cplusplus
 }

@@ -53,7 +53,7 @@ typedef enum jobhost_folder {
   JOBHOST_FOLDER_COLLECT = 2,             /* Work/Collect */
   JOBHOST_FOLDER_PROVISIONING_ORDERS = 3, /* Work/ProvisioningOrders */
   JOBHOST_FOLDER_JOB_LOGS = 4,            /* Temp/JobLogs */
-  JOBHOST_FOLDER_TASK_WORK = 5            /* scratch folder of this task instance */
+  JOBHOST_FOLDER_TASK_WORK = 5 /* scratch folder of this task instance */
 } jobhost_folder;
 
 /*
@@ -70,13 +70,13 @@ struct jobhost_ctx {
 
   /* ---- ABI 1.1 ---- */
 
-  int force;                   /* nonzero: thresholds must not block (run
-                                  --force, or a resume validating a Blocked
-                                  task) */
-  int64_t resume_of;           /* when validating a Blocked task on resume:
-                                  the id of its blocked task instance, whose
-                                  held changes are to be applied; else 0 */
-  int64_t task_instance;       /* id of this task instance in the store */
+  int force;             /* nonzero: thresholds must not block (run
+                            --force, or a resume validating a Blocked
+                            task) */
+  int64_t resume_of;     /* when validating a Blocked task on resume:
+                            the id of its blocked task instance, whose
+                            held changes are to be applied; else 0 */
+  int64_t task_instance; /* id of this task instance in the store */
 };
 
 struct jobhost_services {
@@ -185,20 +185,24 @@ struct jobhost_services {
 #define JOBHOST_SERVICES_SIZE_1_0 JOBHOST_ABI_SIZE(152u, 80u)
 JOBHOST_STATIC_ASSERT(offsetof(jobhost_ctx, force) == JOBHOST_CTX_SIZE_1_0,
                       "JOBHOST_CTX_SIZE_1_0 is the end of the 1.0 members");
-JOBHOST_STATIC_ASSERT(offsetof(jobhost_services, connection_package) ==
-                          JOBHOST_SERVICES_SIZE_1_0,
-                      "JOBHOST_SERVICES_SIZE_1_0 is the end of the 1.0 members");
+JOBHOST_STATIC_ASSERT(
+    offsetof(jobhost_services, connection_package) == JOBHOST_SERVICES_SIZE_1_0,
+    "JOBHOST_SERVICES_SIZE_1_0 is the end of the 1.0 members");
 
 /* True when the services table has member `m` (for members added after 1.0). */
-#define JOBHOST_SVC_HAS(svc, m)                                               \
+#define JOBHOST_SVC_HAS(svc, m)                                                \
   ((svc)->struct_size >= offsetof(jobhost_services, m) + sizeof((svc)->m))
 
 /* Shorthands for the most used services. */
-#define jobhost_log(ctx, level, ...) ((ctx)->svc->log((ctx), (level), __VA_ARGS__))
-#define jobhost_error(ctx, ...) jobhost_log((ctx), JOBHOST_LOG_ERROR, __VA_ARGS__)
-#define jobhost_warning(ctx, ...) jobhost_log((ctx), JOBHOST_LOG_WARNING, __VA_ARGS__)
+#define jobhost_log(ctx, level, ...)                                           \
+  ((ctx)->svc->log((ctx), (level), __VA_ARGS__))
+#define jobhost_error(ctx, ...)                                                \
+  jobhost_log((ctx), JOBHOST_LOG_ERROR, __VA_ARGS__)
+#define jobhost_warning(ctx, ...)                                              \
+  jobhost_log((ctx), JOBHOST_LOG_WARNING, __VA_ARGS__)
 #define jobhost_info(ctx, ...) jobhost_log((ctx), JOBHOST_LOG_INFO, __VA_ARGS__)
-#define jobhost_debug(ctx, ...) jobhost_log((ctx), JOBHOST_LOG_DEBUG, __VA_ARGS__)
+#define jobhost_debug(ctx, ...)                                                \
+  jobhost_log((ctx), JOBHOST_LOG_DEBUG, __VA_ARGS__)
 
 #ifdef __cplusplus
 }

@@ -113,19 +113,18 @@ static int succeed_run(jobhost_ctx *ctx) {
   else
     svc->set_message(ctx, "succeeded as asked (%s=%lld, %s)", counter, value,
                      produce ? "produced output" : "no output");
-  jobhost_info(ctx, "succeeding: %s=%lld, produced output: %s", counter,
-               value, produce ? "yes" : "no");
+  jobhost_info(ctx, "succeeding: %s=%lld, produced output: %s", counter, value,
+               produce ? "yes" : "no");
   return 0;
 }
 
 /* ---- TestFailTask ---- */
 
-static const jobhost_param fail_params[] = {
-    {.name = "message",
-     .type = JOBHOST_PARAM_STRING,
-     .default_value = "asked to fail",
-     .help = "Result message"},
-    JOBHOST_PARAM_END};
+static const jobhost_param fail_params[] = {{.name = "message",
+                                             .type = JOBHOST_PARAM_STRING,
+                                             .default_value = "asked to fail",
+                                             .help = "Result message"},
+                                            JOBHOST_PARAM_END};
 
 static int fail_run(jobhost_ctx *ctx) {
   const char *message = str_param(ctx, "message", "asked to fail");
@@ -158,15 +157,14 @@ static int block_run(jobhost_ctx *ctx) {
   if (ctx->force) {
     /* run --force, or a resume validating the blocked run: the held
      * changes are applied instead of blocking. */
-    ctx->svc->set_message(ctx, "forced: %lld held changes applied%s",
-                          pending, ctx->resume_of ? " on resume" : "");
+    ctx->svc->set_message(ctx, "forced: %lld held changes applied%s", pending,
+                          ctx->resume_of ? " on resume" : "");
     ctx->svc->counter_set(ctx, "applied_changes", (int64_t)pending);
     ctx->svc->set_produced_output(ctx, 1);
     return 0;
   }
   ctx->svc->set_message(ctx, "%s", message);
-  jobhost_warning(ctx, "blocking: %s (%lld pending changes)", message,
-                  pending);
+  jobhost_warning(ctx, "blocking: %s (%lld pending changes)", message, pending);
   return JOBHOST_EBLOCKED;
 }
 
@@ -459,8 +457,7 @@ static const jobhost_param flaky_params[] = {
     JOBHOST_PARAM_END};
 
 /* Reads the attempt count of `path` (0 when the file does not exist). */
-static int read_attempts(jobhost_ctx *ctx, const char *path,
-                         long long *count) {
+static int read_attempts(jobhost_ctx *ctx, const char *path, long long *count) {
   FILE *f = fopen(path, "r");
   char buf[32];
   char *end = NULL;
@@ -495,8 +492,7 @@ static int read_attempts(jobhost_ctx *ctx, const char *path,
 
 /* Writes `count` to path through a temporary file and a rename, so that a
  * worker killed half-way never leaves a torn count. */
-static int write_attempts(jobhost_ctx *ctx, const char *path,
-                          long long count) {
+static int write_attempts(jobhost_ctx *ctx, const char *path, long long count) {
   size_t len = strlen(path) + sizeof(".tmp");
   char *tmp = malloc(len);
   FILE *f;
@@ -651,8 +647,8 @@ static void write_connection(jobhost_ctx *ctx, FILE *f) {
     return;
   pkg = svc->connection_package(ctx);
   fprintf(f, "package=%s\n", pkg != NULL ? pkg->name : "");
-  for (size_t i = 0; pkg != NULL && pkg->settings != NULL &&
-                     pkg->settings[i].name != NULL;
+  for (size_t i = 0;
+       pkg != NULL && pkg->settings != NULL && pkg->settings[i].name != NULL;
        i++) {
     const jobhost_param *s = &pkg->settings[i];
     if (s->secret) {
@@ -689,8 +685,7 @@ static int env_run(jobhost_ctx *ctx) {
   fprintf(f, "task_type=%s\n", ctx->task_type ? ctx->task_type : "");
   fprintf(f, "connection=%s\n", ctx->connection ? ctx->connection : "");
   fprintf(f, "host_version=%s\n", svc->host_version ? svc->host_version : "");
-  fprintf(f, "abi=%u.%u\n", (unsigned)svc->abi_major,
-          (unsigned)svc->abi_minor);
+  fprintf(f, "abi=%u.%u\n", (unsigned)svc->abi_major, (unsigned)svc->abi_minor);
   for (size_t i = 0; i < sizeof(env_folders) / sizeof(env_folders[0]); i++) {
     const char *dir = svc->folder(ctx, env_folders[i].which);
     fprintf(f, "%s=%s\n", env_folders[i].name, dir ? dir : "");
@@ -733,8 +728,7 @@ static int filldisk_run(jobhost_ctx *ctx) {
     total += w;
   close(fd);
   ctx->svc->counter_set(ctx, "bytes", total);
-  ctx->svc->set_message(ctx, "wrote %lld bytes until the disk was full",
-                        total);
+  ctx->svc->set_message(ctx, "wrote %lld bytes until the disk was full", total);
   return 0;
 }
 
@@ -746,7 +740,8 @@ static const jobhost_task_type enginetest_task_types[] = {
      .params = filldisk_params,
      .run = filldisk_run},
     {.name = "TestSucceedTask",
-     .description = "Succeeds, setting a counter, the output flag and a message",
+     .description =
+         "Succeeds, setting a counter, the output flag and a message",
      .params = succeed_params,
      .run = succeed_run},
     {.name = "TestFailTask",
@@ -814,16 +809,25 @@ static const jobhost_task_type enginetest_task_types[] = {
 
 static const char *const testpkg_modes[] = {"fast", "slow", NULL};
 static const jobhost_param testpkg_settings[] = {
-    {.name = "path", .type = JOBHOST_PARAM_PATH, .required = 1,
+    {.name = "path",
+     .type = JOBHOST_PARAM_PATH,
+     .required = 1,
      .help = "a file"},
-    {.name = "separator", .type = JOBHOST_PARAM_STRING, .default_value = ",",
+    {.name = "separator",
+     .type = JOBHOST_PARAM_STRING,
+     .default_value = ",",
      .help = "a string with a default"},
     {.name = "count", .type = JOBHOST_PARAM_INT, .help = "an integer"},
-    {.name = "mode", .type = JOBHOST_PARAM_ENUM, .choices = testpkg_modes,
-     .default_value = "fast", .help = "a choice"},
+    {.name = "mode",
+     .type = JOBHOST_PARAM_ENUM,
+     .choices = testpkg_modes,
+     .default_value = "fast",
+     .help = "a choice"},
     {.name = "flag", .type = JOBHOST_PARAM_BOOL, .help = "a boolean"},
     {.name = "columns", .type = JOBHOST_PARAM_LIST, .help = "a list"},
-    {.name = "password", .type = JOBHOST_PARAM_STRING, .secret = 1,
+    {.name = "password",
+     .type = JOBHOST_PARAM_STRING,
+     .secret = 1,
      .help = "a secret"},
     JOBHOST_PARAM_END};
 

@@ -22,5 +22,5 @@ static const jobhost_package xmltest_packages[] = {
     JOBHOST_PACKAGE_END};
 
 JOBHOST_PLUGIN_DEFINE("xmltest", "1.0.0",
-                      "Packages for the XML import tests (not installed)",
-                      NULL, xmltest_packages);
+                      "Packages for the XML import tests (not installed)", NULL,
+                      xmltest_packages);
