@@ -315,22 +315,87 @@ static void validation_failed(run *r, task_run *t) {
   set_message(t, msg);
 }
 
-/* A task killed after its transaction committed did not finish what
- * follows the commit: its change report is put in place and the batches
- * it consumed are removed now, not at the next synchronization. */
-static void finish_committed(run *r, size_t i) {
-  const jh_outcome *o = &r->t[i].outcome;
-  char err[512];
-  if (!o->committed || o->has_result ||
+/* The counters of a change report: its lines of each kind, as JSON
+ * (owned), or NULL when it cannot be read. */
+static char *report_counters(const char *report) {
+  int64_t n[JH_CHANGE_NKINDS];
+  json_t *j;
+  char *text;
+  if (jh_change_report_count(report, n) != 0)
+    return NULL;
+  j = json_object();
+  for (int k = 0; j != NULL && k < JH_CHANGE_NCOUNTED; k++)
+    json_object_set_new(j, jh_change_counter((jh_change_kind)k),
+                        json_integer((json_int_t)n[k]));
+  text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  json_decref(j);
+  return text;
+}
+
+/*
+ * Whether the synchronization task instance whose log is log_path
+ * committed its transaction: its change report is in place exactly when
+ * it did, once the reports of committed transactions are settled
+ * (jh_idstore_finish_committed, which also removes the batches they
+ * consumed); report receives the report's path. JH_COMMITTED_HELD when
+ * it held its changes,
+ * JH_COMMITTED_APPLIED when it applied them, 0 when it committed nothing
+ * or that cannot be told.
+ */
+static int committed_by_report(run *r, const char *task_id,
+                               const char *log_path, int64_t task_instance,
+                               char report[PATH_MAX]) {
+  char msg[300];
+  int held;
+  if (log_path == NULL ||
+      jh_change_report_path(log_path, report, PATH_MAX) != 0 ||
       access(r->home->identity_store_path, F_OK) != 0)
-    return;
+    return 0;
   if (jh_idstore_finish_committed(r->home->identity_store_path,
-                                  r->home->folders[JOBHOST_FOLDER_COLLECT], err,
-                                  sizeof(err)) != 0)
+                                  r->home->folders[JOBHOST_FOLDER_COLLECT], msg,
+                                  sizeof(msg)) != 0)
     note(r,
          "%s: what follows its commit is left for the next "
          "synchronization: %s",
-         task_id(r, i), err);
+         task_id, msg);
+  if (access(report, F_OK) != 0)
+    return 0;
+  held = jh_idstore_held_by(r->home->identity_store_path, task_instance);
+  if (held < 0)
+    return 0;
+  return held ? JH_COMMITTED_HELD : JH_COMMITTED_APPLIED;
+}
+
+/*
+ * What follows the commit of a synchronization killed before it reported
+ * its result. When it had told the host of its commit, the host finishes
+ * what the task left undone (its change report put in place, the batches
+ * it consumed removed). When it died between its commit and that notice,
+ * the host learns the commit from the stores (committed_by_report, which
+ * finishes the same), so that the task is not recorded as if nothing had
+ * been written. The counters of its change report then (owned), else NULL.
+ */
+static char *settle_commit(run *r, size_t i) {
+  task_run *t = &r->t[i];
+  jh_outcome *o = &t->outcome;
+  char report[PATH_MAX], err[512];
+  if (o->has_result || access(r->home->identity_store_path, F_OK) != 0)
+    return NULL;
+  if (o->committed) {
+    if (jh_idstore_finish_committed(r->home->identity_store_path,
+                                    r->home->folders[JOBHOST_FOLDER_COLLECT],
+                                    err, sizeof(err)) != 0)
+      note(r,
+           "%s: what follows its commit is left for the next "
+           "synchronization: %s",
+           task_id(r, i), err);
+    return NULL;
+  }
+  if (!(jh_task_flags(t->def) & JOBHOST_TASK_SYNCHRONIZES))
+    return NULL;
+  o->committed = committed_by_report(r, task_id(r, i), t->log_path,
+                                     t->task_instance, report);
+  return o->committed ? report_counters(report) : NULL;
 }
 
 /* The message: the task's own, else what the host saw, else the code. */
@@ -400,30 +465,6 @@ static void record_end(run *r, size_t i, jh_state state) {
        t->message ? t->message : "");
 }
 
-static int committed_by_report(run *r, const char *task_id,
-                               const char *log_path, int64_t task_instance);
-static char *report_counters(const char *report);
-
-/* A synchronization's worker may die between its commit and the notice
- * that tells the host so: what its transaction did is then read from the
- * stores (committed_by_report), so that the task is not recorded as if
- * nothing had been written. The counters of its change report then
- * (owned), else NULL. */
-static char *learn_commit(run *r, size_t i) {
-  task_run *t = &r->t[i];
-  jh_outcome *o = &t->outcome;
-  char report[PATH_MAX];
-  if (o->has_result || o->committed ||
-      !(jh_task_flags(t->def) & JOBHOST_TASK_SYNCHRONIZES))
-    return NULL;
-  o->committed = committed_by_report(r, task_id(r, i), t->log_path,
-                                     t->task_instance);
-  if (o->committed == 0 ||
-      jh_change_report_path(t->log_path, report, sizeof(report)) != 0)
-    return NULL;
-  return report_counters(report);
-}
-
 static void end_attempt(run *r, size_t i, const jh_run_end *e) {
   const jh_plan_task *pt = &r->plan.t[i];
   task_run *t = &r->t[i];
@@ -435,8 +476,7 @@ static void end_attempt(run *r, size_t i, const jh_run_end *e) {
   int output;
 
   why[0] = '\0';
-  learned = learn_commit(r, i);
-  finish_committed(r, i);
+  learned = settle_commit(r, i);
   state = attempt_state(r, i, e, why, sizeof(why));
   if (e->proto_error && state == JH_STATE_SUCCEEDED) {
     state = JH_STATE_ERROR;
@@ -585,8 +625,24 @@ static void launch(run *r, size_t i) {
   }
 }
 
-static void batch_begin(run *r);
-static void batch_end(run *r);
+/* What one turn of the loop records (tasks ending, tasks starting) is
+ * written in one transaction; never across a wait, so that `jobhost
+ * cancel` and `history` are not kept waiting. A runner that runs attempts
+ * inside start() would hold it across them: there each write commits on
+ * its own. */
+static void batch_begin(run *r) {
+  r->batch_what[0] = '\0';
+  if (!r->runner->inline_tasks)
+    store_check(r, jh_store_batch_begin(r->store), "a batch");
+}
+
+static void batch_end(run *r) {
+  char what[300];
+  snprintf(what, sizeof(what), "%s",
+           r->batch_what[0] ? r->batch_what : "a batch");
+  if (!r->runner->inline_tasks)
+    store_check(r, jh_store_batch_end(r->store), what);
+}
 
 /* Start what may start now. What this turn recorded (the ends that let
  * these tasks start, and their starts) is committed before any of them
@@ -781,25 +837,6 @@ static void record_all_progress(run *r) {
 
 /* ---- the loop ---- */
 
-/* What one turn of the loop records (tasks ending, tasks starting) is
- * written in one transaction; never across a wait, so that `jobhost
- * cancel` and `history` are not kept waiting. A runner that runs attempts
- * inside start() would hold it across them: there each write commits on
- * its own. */
-static void batch_begin(run *r) {
-  r->batch_what[0] = '\0';
-  if (!r->runner->inline_tasks)
-    store_check(r, jh_store_batch_begin(r->store), "a batch");
-}
-
-static void batch_end(run *r) {
-  char what[300];
-  snprintf(what, sizeof(what), "%s",
-           r->batch_what[0] ? r->batch_what : "a batch");
-  if (!r->runner->inline_tasks)
-    store_check(r, jh_store_batch_end(r->store), what);
-}
-
 /* Wait for what comes next: reports, ends, signals, deadlines. */
 static int wait_events(run *r) {
   int64_t now = mono_ms();
@@ -833,55 +870,6 @@ static int loop(run *r) {
 
 /* ---- resume ---- */
 
-/* The counters of a change report: its lines of each kind, as JSON
- * (owned), or NULL when it cannot be read. */
-static char *report_counters(const char *report) {
-  int64_t n[JH_CHANGE_NKINDS];
-  json_t *j;
-  char *text;
-  if (jh_change_report_count(report, n) != 0)
-    return NULL;
-  j = json_object();
-  for (int k = 0; j != NULL && k < JH_CHANGE_NCOUNTED; k++)
-    json_object_set_new(j, jh_change_counter((jh_change_kind)k),
-                        json_integer((json_int_t)n[k]));
-  text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-  json_decref(j);
-  return text;
-}
-
-/*
- * Whether the synchronization task instance whose log is log_path
- * committed its transaction: its change report is in place exactly when
- * it did, once the reports of committed transactions are settled
- * (jh_idstore_finish_committed, which also removes the batches they
- * consumed). JH_COMMITTED_HELD when it held its changes,
- * JH_COMMITTED_APPLIED when it applied them, 0 when it committed nothing
- * or that cannot be told.
- */
-static int committed_by_report(run *r, const char *task_id,
-                               const char *log_path, int64_t task_instance) {
-  char report[PATH_MAX], msg[300];
-  int held;
-  if (log_path == NULL ||
-      jh_change_report_path(log_path, report, sizeof(report)) != 0 ||
-      access(r->home->identity_store_path, F_OK) != 0)
-    return 0;
-  if (jh_idstore_finish_committed(r->home->identity_store_path,
-                                  r->home->folders[JOBHOST_FOLDER_COLLECT], msg,
-                                  sizeof(msg)) != 0)
-    note(r,
-         "%s: what follows its commit is left for the next "
-         "synchronization: %s",
-         task_id, msg);
-  if (access(report, F_OK) != 0)
-    return 0;
-  held = jh_idstore_held_by(r->home->identity_store_path, task_instance);
-  if (held < 0)
-    return 0;
-  return held ? JH_COMMITTED_HELD : JH_COMMITTED_APPLIED;
-}
-
 /*
  * A synchronization (a task of a JOBHOST_TASK_SYNCHRONIZES type, the type
  * its row records) whose host died while it ran may have committed
@@ -898,9 +886,9 @@ static int recover_committed(run *r, const jh_task_def *def,
   if (!(jh_task_flags(def) & JOBHOST_TASK_SYNCHRONIZES) ||
       strcmp(last->task_type, def->type) != 0)
     return 0;
-  committed = committed_by_report(r, last->task_id, last->log_path, last->id);
-  if (committed == 0 ||
-      jh_change_report_path(last->log_path, report, sizeof(report)) != 0)
+  committed = committed_by_report(r, last->task_id, last->log_path, last->id,
+                                  report);
+  if (committed == 0)
     return 0;
   held = committed == JH_COMMITTED_HELD;
   *counters = report_counters(report);
