@@ -195,6 +195,95 @@ typedef struct jh_association_mapping {
   jh_mloc loc, connector_loc, entity_type_loc, property_loc, key1_loc, key2_loc;
 } jh_association_mapping;
 
+/*
+ * Rules of the role model and computed properties (doc/model.md,
+ * doc/expressions.md). A rule's value comes from a binding, an
+ * expression, or both (a built-in function applied to the binding); a
+ * `literal` is kept as the expression "Literal:<text>". The text is
+ * kept as written: expressions are compiled by whoever evaluates them
+ * (lib/expr.h), never stored compiled in the model.
+ */
+typedef struct jh_value_rule {
+  char *binding;    /* NULL when not given */
+  char *expression; /* NULL when not given */
+  jh_mloc loc;      /* of the expression, else of the binding */
+} jh_value_rule;
+
+/* EntityPropertyExpression: a computed property of an entity type. */
+typedef struct jh_property_expression {
+  char *id;
+  char *entity_type;
+  char *property; /* a declared property of entity_type, not a link */
+  jh_value_rule value;
+  int priority; /* of several rules giving a value, the highest wins */
+  jh_mloc loc;
+} jh_property_expression;
+
+/* Provisioning thresholds of a resource type (doc/provisioning.md): a
+ * count (0 disables) or a percentage of the resource type's assignments
+ * (default 30; skipped while it has none). */
+typedef enum jh_prov_threshold_kind {
+  JH_PTH_MAX_INSERT = 0,
+  JH_PTH_MAX_UPDATE,
+  JH_PTH_MAX_DELETE,
+  JH_PTH_PCT_INSERT,
+  JH_PTH_PCT_UPDATE,
+  JH_PTH_PCT_DELETE,
+  JH_PTH_COUNT
+} jh_prov_threshold_kind;
+
+/* The YAML key of a provisioning threshold ("maximum_insert", ...,
+ * "maximum_delete_percent"). */
+const char *jh_prov_threshold_key(jh_prov_threshold_kind k);
+
+typedef struct jh_scalar_rule {
+  char *property; /* a scalar property of the target entity type */
+  jh_value_rule value;
+  jh_mloc loc;
+} jh_scalar_rule;
+
+/* A multi- or single-valued link of the target: either one fixed target
+ * resource (its key) or a binding on the source (resolved to the
+ * source resources whose assignment of the same resource type gives the
+ * targets, or to target keys when the binding ends on the target's
+ * entity type). */
+typedef struct jh_navigation_rule {
+  char *property;      /* a link or links property of the target entity type */
+  char *resource;      /* fixed target key, or NULL */
+  jh_value_rule value; /* binding when resource is NULL */
+  jh_mloc loc;
+} jh_navigation_rule;
+
+/* A correlation rule: an owner and a target correlate when the source
+ * side's value on the owner equals the target side's on the target. */
+typedef struct jh_correlation_rule {
+  jh_value_rule source; /* on the source entity type */
+  jh_value_rule target; /* on the target entity type */
+  int confidence;       /* 0..150; under 100 needs review */
+  jh_mloc loc;
+} jh_correlation_rule;
+
+typedef struct jh_resource_type {
+  char *id;
+  char *source_entity_type;
+  char *target_entity_type;
+  char *connector;        /* default: the connector of the target's mapping */
+  int allow_add;          /* default 1 */
+  int allow_remove;       /* default 1 */
+  int remove_orphans;     /* default 0; needs allow_remove */
+  int block_provisioning; /* default 1, as Identity Manager */
+  int64_t thresholds[JH_PTH_COUNT];
+  jh_value_rule *type_rules; /* criteria, OR-ed; none: every source */
+  size_t ntype_rules;
+  jh_scalar_rule *scalar_rules;
+  size_t nscalar_rules;
+  jh_navigation_rule *navigation_rules;
+  size_t nnavigation_rules;
+  jh_correlation_rule *correlation_rules;
+  size_t ncorrelation_rules;
+  jh_mloc loc;
+} jh_resource_type;
+
 typedef struct jh_model {
   jh_connector *connectors;
   size_t nconnectors;
@@ -206,6 +295,10 @@ typedef struct jh_model {
   size_t nmappings;
   jh_association_mapping *associations;
   size_t nassociations;
+  jh_property_expression *expressions;
+  size_t nexpressions;
+  jh_resource_type *resource_types;
+  size_t nresource_types;
 } jh_model;
 
 /* Lookups (NULL when absent). Connector and connection identifiers are
@@ -219,6 +312,8 @@ const jh_property *jh_entity_type_property(const jh_entity_type *et,
                                            const char *id);
 const jh_entity_mapping *jh_model_mapping(const jh_model *m,
                                           const char *entity_type);
+const jh_resource_type *jh_model_resource_type(const jh_model *m,
+                                               const char *id);
 const char *jh_connection_setting(const jh_connection *c, const char *name);
 
 /* The mappings and association mappings of one connector, in model
