@@ -14,5 +14,7 @@ lib_libjobhost_private_la_SOURCES = \
 	lib/collect_batch.c lib/collect_batch.h \
 	lib/change_report.c lib/change_report.h
 
-lib_libjobhost_private_la_CPPFLAGS = $(BASE_CPPFLAGS) $(SQLITE_CFLAGS)
-lib_libjobhost_private_la_LIBADD = $(SQLITE_LIBS)
+lib_libjobhost_private_la_CPPFLAGS = $(BASE_CPPFLAGS) $(SQLITE_CFLAGS) \
+	$(LUA_CFLAGS) $(JANSSON_CFLAGS)
+lib_libjobhost_private_la_LIBADD = $(SQLITE_LIBS) $(LUA_LIBS) $(JANSSON_LIBS) \
+	$(UNISTRING_LIBS) -lm
