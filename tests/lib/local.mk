@@ -19,3 +19,9 @@ tests_lib_test_change_report_LDADD = $(LIB_TEST_LDADD)
 TESTS += tests/lib/test_csv tests/lib/test_extsort tests/lib/test_db \
 	tests/lib/test_timefmt tests/lib/test_instance_id \
 	tests/lib/test_collect_batch tests/lib/test_change_report
+
+# Provisioning order files (jansson).
+check_PROGRAMS += tests/lib/test_order_file
+tests_lib_test_order_file_CPPFLAGS = $(LIB_TEST_CPPFLAGS) $(JANSSON_CFLAGS)
+tests_lib_test_order_file_LDADD = $(LIB_TEST_LDADD) $(JANSSON_LIBS)
+TESTS += tests/lib/test_order_file

@@ -68,3 +68,13 @@ tests_plugins_test_sync_SOURCES = tests/plugins/test_sync.c \
 tests_plugins_test_sync_CPPFLAGS = $(TEST_CPPFLAGS) \
 	-I$(top_srcdir)/plugins/synchronize
 
+
+# The compute plugin: the role model's decision table (pure).
+check_PROGRAMS += tests/plugins/test_compute_decision
+tests_plugins_test_compute_decision_SOURCES = \
+	tests/plugins/test_compute_decision.c plugins/compute/decision.c \
+	plugins/compute/decision.h
+tests_plugins_test_compute_decision_CPPFLAGS = $(LIB_TEST_CPPFLAGS) \
+	-I$(top_srcdir)/plugins/compute
+tests_plugins_test_compute_decision_LDADD = $(LIB_TEST_LDADD)
+TESTS += tests/plugins/test_compute_decision

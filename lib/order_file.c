@@ -1,0 +1,156 @@
+/*
+ * order_file.c — provisioning order files (order_file.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "atomic_file.h"
+#include "order_file.h"
+
+#define LIST_KEY "ProvisioningOrdersList"
+
+static const char *const change_names[] = {"Added", "Modified", "Deleted"};
+
+int jh_order_file_name(char *buf, size_t size, int64_t ms,
+                       int64_t task_instance, unsigned seq) {
+  time_t secs = (time_t)(ms / 1000);
+  struct tm tm;
+  char stamp[32];
+  int n;
+
+  if (gmtime_r(&secs, &tm) == NULL ||
+      strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
+    snprintf(stamp, sizeof(stamp), "%" PRId64, ms / 1000);
+  n = snprintf(buf, size, "%s-%" PRId64 "-%04u.json", stamp, task_instance,
+               seq);
+  return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int jh_order_change_type(const char *text) {
+  for (size_t i = 0; text != NULL && i < 3; i++)
+    if (strcmp(text, change_names[i]) == 0)
+      return (int)i + 1;
+  return -1;
+}
+
+static int shape_error(char *err, size_t errsize, const char *what,
+                       const char *key) {
+  snprintf(err, errsize, "%s %s", key, what);
+  return -EINVAL;
+}
+
+/* An optional member that must be an object when present. */
+static int object_or_absent(const json_t *order, const char *key, char *err,
+                            size_t errsize) {
+  const json_t *v = json_object_get(order, key);
+  if (v != NULL && !json_is_object(v))
+    return shape_error(err, errsize, "is not an object", key);
+  return 0;
+}
+
+int jh_order_check(const json_t *order, char *err, size_t errsize) {
+  const json_t *id, *ct, *rt;
+  static const char *const objects[] = {"Owner", "Changes", "Resource"};
+
+  if (!json_is_object(order))
+    return shape_error(err, errsize, "is not an object", "the order");
+  id = json_object_get(order, "AssignedResourceTypeId");
+  if (!json_is_string(id) || json_string_length(id) == 0)
+    return shape_error(err, errsize, "is missing or not a text",
+                       "AssignedResourceTypeId");
+  ct = json_object_get(order, "ChangeType");
+  if (!json_is_string(ct))
+    return shape_error(err, errsize, "is missing or not a text", "ChangeType");
+  if (jh_order_change_type(json_string_value(ct)) < 0) {
+    snprintf(err, errsize,
+             "ChangeType \"%s\" is not Added, Modified or Deleted",
+             json_string_value(ct));
+    return -EINVAL;
+  }
+  rt = json_object_get(order, "ResourceType");
+  if (!json_is_object(rt) || !json_is_string(json_object_get(rt, "Identifier")))
+    return shape_error(err, errsize, "is missing or has no Identifier",
+                       "ResourceType");
+  for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
+    if (object_or_absent(order, objects[i], err, errsize) != 0)
+      return -EINVAL;
+  return 0;
+}
+
+/* Check every order of list; the first bad one is named by its index. */
+static int check_list(const json_t *list, char *err, size_t errsize) {
+  size_t i;
+  const json_t *o;
+  char why[256];
+
+  if (!json_is_array(list)) {
+    snprintf(err, errsize, "%s is missing or not an array", LIST_KEY);
+    return -EINVAL;
+  }
+  json_array_foreach(list, i, o) {
+    if (jh_order_check(o, why, sizeof(why)) != 0) {
+      snprintf(err, errsize, "order %zu: %s", i, why);
+      return -EINVAL;
+    }
+  }
+  return 0;
+}
+
+int jh_order_file_write(const char *path, const json_t *orders, char *err,
+                        size_t errsize) {
+  char why[512];
+  json_t *doc;
+  char *text;
+  int rc;
+
+  if (check_list(orders, why, sizeof(why)) != 0) {
+    snprintf(err, errsize, "%s: %s", path, why);
+    return -EINVAL;
+  }
+  doc = json_pack("{sO}", LIST_KEY, orders);
+  text = doc != NULL ? json_dumps(doc, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
+  json_decref(doc);
+  if (text == NULL) {
+    snprintf(err, errsize, "%s: out of memory", path);
+    return -ENOMEM;
+  }
+  rc = jh_write_file_atomic(path, text, strlen(text), 0644);
+  free(text);
+  if (rc != 0)
+    snprintf(err, errsize, "%s: cannot write: %s", path, strerror(-rc));
+  return rc;
+}
+
+int jh_order_file_read(const char *path, json_t **orders, char *err,
+                       size_t errsize) {
+  json_error_t je;
+  json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+  json_t *list;
+  char why[512];
+
+  *orders = NULL;
+  if (doc == NULL) {
+    if (json_error_code(&je) == json_error_cannot_open_file) {
+      snprintf(err, errsize, "%s: %s", path, je.text);
+      return -ENOENT;
+    }
+    snprintf(err, errsize, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    return -EINVAL;
+  }
+  list = json_is_object(doc) ? json_object_get(doc, LIST_KEY) : NULL;
+  if (!json_is_object(doc) || check_list(list, why, sizeof(why)) != 0) {
+    snprintf(err, errsize, "%s: %s", path,
+             json_is_object(doc) ? why : "the document is not an object");
+    json_decref(doc);
+    return -EINVAL;
+  }
+  *orders = json_incref(list);
+  json_decref(doc);
+  return 0;
+}

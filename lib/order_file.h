@@ -1,0 +1,46 @@
+/*
+ * order_file.h — provisioning order files (doc/provisioning.md, "Order
+ * files"): JSON documents {"ProvisioningOrdersList": [order, ...]}
+ * written with sorted keys, so that equal orders give equal bytes, and
+ * put in place whole or not at all (lib/atomic_file.h).
+ *
+ * An order is an object with at least AssignedResourceTypeId (text),
+ * ChangeType ("Added", "Modified" or "Deleted") and ResourceType (an
+ * object with Identifier); Owner, Changes and Resource are objects when
+ * present. This module writes and checks the envelope; the orders
+ * themselves are built by GenerateProvisioningOrdersTask.
+ */
+#ifndef JH_ORDER_FILE_H
+#define JH_ORDER_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* The name of one order file: "<UTC stamp>-<task instance>-<seq>.json",
+ * the stamp YYYYMMDDTHHMMSSZ of ms (milliseconds since the epoch) and seq
+ * on four digits at least. 0, or -ENAMETOOLONG when buf is too small. */
+int jh_order_file_name(char *buf, size_t size, int64_t ms,
+                       int64_t task_instance, unsigned seq);
+
+/* The change type named text ("Added", "Modified", "Deleted"), or -1. */
+int jh_order_change_type(const char *text);
+
+/* Check one order's shape: 0, or -EINVAL with what is wrong in err. */
+int jh_order_check(const json_t *order, char *err, size_t errsize);
+
+/* Write orders (an array of orders, borrowed) to path as an order file.
+ * 0, or a negative errno with a message naming path in err; nothing is
+ * left at path on failure. */
+int jh_order_file_write(const char *path, const json_t *orders, char *err,
+                        size_t errsize);
+
+/* Read and check the order file at path: 0 and *orders (the array of
+ * orders, a new reference), or a negative code (-EINVAL for a file that
+ * is not an order file, -errno when it cannot be read) with
+ * "path:line:column: what" or "path: what" in err. */
+int jh_order_file_read(const char *path, json_t **orders, char *err,
+                       size_t errsize);
+
+#endif /* JH_ORDER_FILE_H */

@@ -1,0 +1,175 @@
+/*
+ * test_order_file.c — provisioning order files: their names, the bytes
+ * written (sorted keys, the list envelope), a round trip, orders of the
+ * wrong shape refused on write and on read, and a failed write leaving
+ * nothing behind.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "order_file.h"
+
+typedef struct fx {
+  char dir[PATH_MAX];
+} fx;
+
+static int setup(void **state) {
+  *state = jh_test_fixture(sizeof(fx), PATH_MAX);
+  return 0;
+}
+
+static json_t *one_order(const char *change) {
+  json_t *o = json_pack(
+      "{s:s, s:s, s:{s:s, s:{s:s}, s:{s:s}}, s:{s:s, s:s}, s:{s:s}}",
+      "ChangeType", change, "AssignedResourceTypeId", "12", "ResourceType",
+      "Identifier", "AD_User", "TargetEntityType", "Identifier", "AD_Entry",
+      "SourceEntityType", "Identifier", "HR_Person", "Owner", "Identifier",
+      "007", "Id", "007", "Changes", "mail", "james@example.org");
+  assert_non_null(o);
+  return o;
+}
+
+static void test_name(void **state) {
+  char buf[128];
+  (void)state;
+  /* 2026-03-29T01:30:05Z */
+  assert_int_equal(jh_order_file_name(buf, sizeof(buf), 1774747805123LL, 42, 7),
+                   0);
+  assert_string_equal(buf, "20260329T013005Z-42-0007.json");
+  assert_int_equal(jh_order_file_name(buf, sizeof(buf), 0, 1, 12345), 0);
+  assert_string_equal(buf, "19700101T000000Z-1-12345.json");
+  assert_int_equal(jh_order_file_name(buf, 10, 0, 1, 1), -ENAMETOOLONG);
+}
+
+static void test_change_type(void **state) {
+  (void)state;
+  assert_int_equal(jh_order_change_type("Added"), 1);
+  assert_int_equal(jh_order_change_type("Modified"), 2);
+  assert_int_equal(jh_order_change_type("Deleted"), 3);
+  assert_int_equal(jh_order_change_type("added"), -1);
+  assert_int_equal(jh_order_change_type("None"), -1);
+  assert_int_equal(jh_order_change_type(NULL), -1);
+}
+
+static void test_write_sorted(void **state) {
+  fx *f = *state;
+  char path[PATH_MAX], err[512];
+  json_t *list = json_array(), *back = NULL;
+  json_array_append_new(list, one_order("Added"));
+  jh_test_path(path, sizeof(path), "%s/o.json", f->dir);
+  assert_int_equal(jh_order_file_write(path, list, err, sizeof(err)), 0);
+  jh_test_assert_file(path, "{\n"
+                            "  \"ProvisioningOrdersList\": [\n"
+                            "    {\n"
+                            "      \"AssignedResourceTypeId\": \"12\",\n"
+                            "      \"ChangeType\": \"Added\",\n"
+                            "      \"Changes\": {\n"
+                            "        \"mail\": \"james@example.org\"\n"
+                            "      },\n"
+                            "      \"Owner\": {\n"
+                            "        \"Id\": \"007\",\n"
+                            "        \"Identifier\": \"007\"\n"
+                            "      },\n"
+                            "      \"ResourceType\": {\n"
+                            "        \"Identifier\": \"AD_User\",\n"
+                            "        \"SourceEntityType\": {\n"
+                            "          \"Identifier\": \"HR_Person\"\n"
+                            "        },\n"
+                            "        \"TargetEntityType\": {\n"
+                            "          \"Identifier\": \"AD_Entry\"\n"
+                            "        }\n"
+                            "      }\n"
+                            "    }\n"
+                            "  ]\n"
+                            "}");
+  assert_int_equal(jh_order_file_read(path, &back, err, sizeof(err)), 0);
+  assert_true(json_equal(back, list));
+  assert_int_equal(jh_test_count_entries(f->dir), 1);
+  json_decref(back);
+  json_decref(list);
+}
+
+static void test_write_refuses(void **state) {
+  fx *f = *state;
+  char path[PATH_MAX], err[512];
+  json_t *list = json_array();
+  json_array_append_new(list, one_order("Added"));
+  json_array_append_new(list, one_order("Renamed"));
+  jh_test_path(path, sizeof(path), "%s/bad.json", f->dir);
+  assert_int_equal(jh_order_file_write(path, list, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "order 1: ChangeType \"Renamed\""));
+  assert_int_equal(jh_test_count_entries(f->dir), 0);
+  json_array_remove(list, 1);
+  jh_test_path(path, sizeof(path), "%s/none/o.json", f->dir);
+  assert_int_not_equal(jh_order_file_write(path, list, err, sizeof(err)), 0);
+  assert_non_null(strstr(err, "none/o.json: cannot write"));
+  assert_int_equal(jh_test_count_entries(f->dir), 0);
+  json_decref(list);
+}
+
+static void read_fails(const char *dir, const char *text, int code,
+                       const char *want) {
+  char path[PATH_MAX], err[512];
+  json_t *orders = (json_t *)1;
+  jh_test_path(path, sizeof(path), "%s/r.json", dir);
+  jh_test_write_file(path, text, 0644);
+  assert_int_equal(jh_order_file_read(path, &orders, err, sizeof(err)), code);
+  assert_null(orders);
+  if (strstr(err, want) == NULL)
+    fail_msg("\"%s\" does not say \"%s\"", err, want);
+}
+
+static void test_read_refuses(void **state) {
+  fx *f = *state;
+  read_fails(f->dir, "{\"ProvisioningOrdersList\": [\n  {]}", -EINVAL,
+             "r.json:2:");
+  read_fails(f->dir, "[]", -EINVAL, "not an object");
+  read_fails(f->dir, "{\"Orders\": []}", -EINVAL,
+             "ProvisioningOrdersList is missing");
+  read_fails(f->dir,
+             "{\"ProvisioningOrdersList\": [{\"AssignedResourceTypeId\": "
+             "\"1\", \"ChangeType\": \"Added\"}]}",
+             -EINVAL, "order 0: ResourceType is missing");
+  read_fails(f->dir,
+             "{\"ProvisioningOrdersList\": [{\"AssignedResourceTypeId\": "
+             "\"1\", \"ChangeType\": \"Added\", \"ResourceType\": "
+             "{\"Identifier\": \"X\"}, \"Changes\": []}]}",
+             -EINVAL, "Changes is not an object");
+}
+
+static void test_read_missing(void **state) {
+  fx *f = *state;
+  char path[PATH_MAX], err[512];
+  json_t *orders;
+  jh_test_path(path, sizeof(path), "%s/absent.json", f->dir);
+  assert_int_equal(jh_order_file_read(path, &orders, err, sizeof(err)),
+                   -ENOENT);
+  assert_non_null(strstr(err, "absent.json"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_name),
+      cmocka_unit_test(test_change_type),
+      cmocka_unit_test_setup_teardown(test_write_sorted, setup,
+                                      jh_test_teardown_fixture),
+      cmocka_unit_test_setup_teardown(test_write_refuses, setup,
+                                      jh_test_teardown_fixture),
+      cmocka_unit_test_setup_teardown(test_read_refuses, setup,
+                                      jh_test_teardown_fixture),
+      cmocka_unit_test_setup_teardown(test_read_missing, setup,
+                                      jh_test_teardown_fixture),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
