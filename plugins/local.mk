@@ -30,9 +30,16 @@ plugins_synchronize_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_synchronize_la_LIBADD = lib/libjobhost-private.la $(SQLITE_LIBS) \
 	$(JANSSON_LIBS)
 
-plugins_compute_la_SOURCES = plugins/compute/compute.c
-plugins_compute_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_compute_la_SOURCES = plugins/compute/compute.c \
+	plugins/compute/compute.h plugins/compute/resview.c \
+	plugins/compute/expressions.c plugins/compute/correlation.c \
+	plugins/compute/rolemodel.c plugins/compute/decision.c \
+	plugins/compute/decision.h plugins/compute/orders.c
+plugins_compute_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(SQLITE_CFLAGS) \
+	$(JANSSON_CFLAGS)
 plugins_compute_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_compute_la_LIBADD = lib/libjobhost-private.la $(SQLITE_LIBS) \
+	$(JANSSON_LIBS)
 
 plugins_fulfill_la_SOURCES = plugins/fulfill/fulfill.c
 plugins_fulfill_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)

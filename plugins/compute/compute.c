@@ -1,12 +1,20 @@
 /*
  * compute.c — the compute plugin: entity property expressions,
  * correlation keys, role model and provisioning orders
- * (doc/identity-manager.md). Not implemented yet: the task types declare
- * their parameters and fail when run (jh_builtin_not_implemented).
+ * (doc/provisioning.md). This file declares the task types and their
+ * parameters and gives every task its setting: the model, the identity
+ * store, the transaction its writes go in. The work is in
+ * expressions.c, correlation.c, rolemodel.c and orders.c.
  */
 #include "config.h"
 
-#include "builtin.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compute.h"
+#include "db.h"
 
 static const jobhost_param expressions_params[] = {
     JH_PARAM_ENTITY_TYPES,
@@ -46,28 +54,193 @@ static const jobhost_param orders_params[] = {
                       "by configuration)"),
     JOBHOST_PARAM_END};
 
+int jh_compute_flag(jobhost_ctx *ctx, const char *name) {
+  const char *v = ctx->svc->param(ctx, name);
+  return v != NULL && strcmp(v, "true") == 0;
+}
+
+int64_t jh_compute_int(jobhost_ctx *ctx, const char *name) {
+  const char *v = ctx->svc->param(ctx, name);
+  char *end;
+  long long n;
+  if (v == NULL)
+    return 0;
+  errno = 0;
+  n = strtoll(v, &end, 10);
+  return errno != 0 || end == v || *end != '\0' || n < 0 ? 0 : (int64_t)n;
+}
+
+long jh_compute_entity_types(jh_compute *c, const jh_entity_type ***out) {
+  const jh_model *m = c->model;
+  const char *const *names;
+  int all = jh_compute_flag(c->ctx, "all_entity_type");
+  size_t n = all ? 0 : c->ctx->svc->param_list(c->ctx, "entity_types", &names);
+  size_t count = all ? m->nentity_types : n;
+  const jh_entity_type **ets = calloc(count + 1, sizeof(*ets));
+
+  *out = NULL;
+  if (ets == NULL) {
+    snprintf(c->err, sizeof(c->err), "out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < count; i++) {
+    ets[i] = all ? &m->entity_types[i] : jh_model_entity_type(m, names[i]);
+    if (ets[i] == NULL) {
+      snprintf(c->err, sizeof(c->err),
+               "entity_types: the model has no entity type %s", names[i]);
+      free(ets);
+      return -1;
+    }
+  }
+  *out = ets;
+  return (long)count;
+}
+
+static int db_failed(jh_compute *c, const char *what) {
+  snprintf(c->err, sizeof(c->err), "%s: %s", what,
+           jh_db_errmsg(jh_idstore_db(c->store)));
+  return -EIO;
+}
+
+int jh_compute_begin(jh_compute *c) {
+  c->since_commit = 0;
+  return jh_db_begin(jh_idstore_db(c->store)) == 0
+             ? 0
+             : db_failed(c, "cannot begin a transaction");
+}
+
+int jh_compute_commit(jh_compute *c) {
+  return jh_db_commit(jh_idstore_db(c->store)) == 0
+             ? 0
+             : db_failed(c, "cannot commit");
+}
+
+void jh_compute_rollback(jh_compute *c) {
+  if (c->store != NULL && jh_db_in_transaction(jh_idstore_db(c->store)))
+    jh_db_rollback(jh_idstore_db(c->store));
+}
+
+int jh_compute_wrote(jh_compute *c) {
+  int rc;
+  if (c->batch <= 0 || ++c->since_commit < c->batch)
+    return 0;
+  rc = jh_compute_commit(c);
+  return rc == 0 ? jh_compute_begin(c) : rc;
+}
+
+int jh_compute_failed_on(jh_compute *c, const char *et, const char *key,
+                         size_t len, int rc) {
+  char head[256];
+  size_t n, have;
+  if (rc == JOBHOST_ECANCELLED)
+    return rc;
+  snprintf(head, sizeof(head), "%s %.*s: ", et, (int)(len > 160 ? 160 : len),
+           key);
+  n = strlen(head);
+  have = strnlen(c->err, sizeof(c->err) - 1);
+  if (n + have >= sizeof(c->err))
+    have = sizeof(c->err) - 1 - n;
+  memmove(c->err + n, c->err, have);
+  memcpy(c->err, head, n);
+  c->err[n + have] = '\0';
+  return rc;
+}
+
+#define TICK 4096
+
+int jh_compute_tick(jh_compute *c) {
+  jobhost_ctx *ctx = c->ctx;
+  if (++c->done % TICK != 0)
+    return 0;
+  ctx->svc->progress(ctx, (uint64_t)c->done, 0);
+  if (ctx->svc->is_cancelled(ctx)) {
+    snprintf(c->err, sizeof(c->err), "cancelled");
+    return JOBHOST_ECANCELLED;
+  }
+  return 0;
+}
+
+/* The model and the identity store, from the host (ABI 1.1). */
+static int open_setting(jobhost_ctx *ctx, jh_compute *c) {
+  const jobhost_services *svc = ctx->svc;
+  const char *path;
+  int rc;
+
+  if (!JOBHOST_SVC_HAS(svc, host_object)) {
+    snprintf(c->err, sizeof(c->err),
+             "this host (ABI %u.%u) lacks the model service",
+             (unsigned)svc->abi_major, (unsigned)svc->abi_minor);
+    return JOBHOST_EABI;
+  }
+  c->model = svc->host_object(ctx, JH_MODEL_OBJECT);
+  path = svc->host_object(ctx, JH_IDSTORE_OBJECT);
+  if (c->model == NULL || path == NULL) {
+    snprintf(c->err, sizeof(c->err),
+             "the host shares no model or identity store");
+    return JOBHOST_ECONFIG;
+  }
+  rc = jh_idstore_open(path, &c->store, c->err, sizeof(c->err));
+  return rc == 0 ? 0 : rc;
+}
+
+static int run_task(jobhost_ctx *ctx, int (*work)(jh_compute *c)) {
+  jh_compute c;
+  int rc;
+
+  memset(&c, 0, sizeof(c));
+  c.ctx = ctx;
+  c.task_instance = ctx->task_instance;
+  c.dirty = jh_compute_flag(ctx, JOBHOST_PARAM_NAME_DIRTY);
+  rc = open_setting(ctx, &c);
+  if (rc == 0)
+    rc = work(&c);
+  jh_compute_rollback(&c);
+  if (rc != 0) {
+    ctx->svc->set_message(ctx, "%s", c.err);
+    if (rc == JOBHOST_EBLOCKED)
+      jobhost_warning(ctx, "%s", c.err);
+    else
+      jobhost_error(ctx, "%s", c.err);
+  }
+  jh_idstore_close(c.store);
+  return rc;
+}
+
+static int expressions_run(jobhost_ctx *ctx) {
+  return run_task(ctx, jh_compute_expressions);
+}
+static int correlation_run(jobhost_ctx *ctx) {
+  return run_task(ctx, jh_compute_correlation);
+}
+static int role_model_run(jobhost_ctx *ctx) {
+  return run_task(ctx, jh_compute_role_model);
+}
+static int orders_run(jobhost_ctx *ctx) {
+  return run_task(ctx, jh_compute_orders);
+}
+
 static const jobhost_task_type compute_task_types[] = {
     {.name = "UpdateEntityPropertyExpressionsTask",
      .description = "Compute entity property expressions",
      .params = expressions_params,
-     .run = jh_builtin_not_implemented,
-     .flags = JOBHOST_TASK_NOT_IMPLEMENTED | JOBHOST_TASK_READS_DIRTY},
+     .run = expressions_run,
+     .flags = JOBHOST_TASK_READS_DIRTY},
     {.name = "ComputeCorrelationKeysTask",
      .description = "Compute the correlation keys of resources",
      .params = correlation_params,
-     .run = jh_builtin_not_implemented,
-     .flags = JOBHOST_TASK_NOT_IMPLEMENTED | JOBHOST_TASK_READS_DIRTY},
+     .run = correlation_run,
+     .flags = JOBHOST_TASK_READS_DIRTY},
     {.name = "ComputeRoleModelTask",
      .description = "Apply the role model: expected assignments and their "
                     "provisioning states",
      .params = role_model_params,
-     .run = jh_builtin_not_implemented,
-     .flags = JOBHOST_TASK_NOT_IMPLEMENTED | JOBHOST_TASK_READS_DIRTY},
+     .run = role_model_run,
+     .flags = JOBHOST_TASK_READS_DIRTY},
     {.name = "GenerateProvisioningOrdersTask",
      .description = "Write pending assignments as JSON provisioning orders",
      .params = orders_params,
-     .run = jh_builtin_not_implemented,
-     .flags = JOBHOST_TASK_NOT_IMPLEMENTED | JOBHOST_TASK_CAN_BLOCK},
+     .run = orders_run,
+     .flags = JOBHOST_TASK_CAN_BLOCK},
     JOBHOST_TASK_TYPE_END};
 
 JOBHOST_PLUGIN_DEFINE("compute", PACKAGE_VERSION,

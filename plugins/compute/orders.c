@@ -1,0 +1,566 @@
+/*
+ * orders.c — GenerateProvisioningOrdersTask (doc/provisioning.md, "Order
+ * files" and "Thresholds"): the Pending assignments of the task's
+ * resource types become JSON order files under
+ * ProvisioningOrders/<resource type>/, batch_insert_size orders a file;
+ * then one transaction marks them Transmitted. The provisioning
+ * thresholds are counted first: over one, nothing is written and the
+ * task ends Blocked, unless forced.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "array.h"
+#include "compute.h"
+#include "order_file.h"
+#include "timefmt.h"
+
+/* One Pending assignment, copied. */
+typedef struct pending {
+  int64_t id;
+  char *owner, *target;
+  int change;
+  void *vals;
+  size_t vals_len;
+  int file; /* index into the files written */
+} pending;
+
+/* One resource type's work. */
+typedef struct rt_orders {
+  const jh_resource_type *rt;
+  const jh_entity_type *src, *tgt;
+  pending *p;
+  size_t n, cap;
+  int64_t live; /* assignments with a target resource */
+} rt_orders;
+
+typedef struct orders_job {
+  jh_compute *c;
+  jh_rv *rv;
+  rt_orders *rts;
+  size_t nrts;
+  char **files; /* relative paths written */
+  size_t nfiles, files_cap;
+  const char *root;
+  int64_t per_file, written, by_change[4];
+} orders_job;
+
+static int oom(jh_compute *c) {
+  snprintf(c->err, sizeof(c->err), "out of memory");
+  return -ENOMEM;
+}
+
+/* ---- which resource types ---- */
+
+/* The connector of rt: its own, else its target's mapping's. */
+static const char *connector_of(const jh_model *m, const jh_resource_type *rt) {
+  const jh_entity_mapping *map;
+  if (rt->connector != NULL)
+    return rt->connector;
+  map = jh_model_mapping(m, rt->target_entity_type);
+  return map != NULL ? map->connector : NULL;
+}
+
+static int add_rt(orders_job *j, const jh_resource_type *rt) {
+  jh_compute *c = j->c;
+  rt_orders *o = &j->rts[j->nrts];
+  for (size_t i = 0; i < j->nrts; i++)
+    if (j->rts[i].rt == rt)
+      return 0;
+  memset(o, 0, sizeof(*o));
+  o->rt = rt;
+  o->src = jh_model_entity_type(c->model, rt->source_entity_type);
+  o->tgt = jh_model_entity_type(c->model, rt->target_entity_type);
+  if (o->src == NULL || o->tgt == NULL) {
+    snprintf(c->err, sizeof(c->err),
+             "resource type %s: unknown source or target entity type", rt->id);
+    return -EINVAL;
+  }
+  j->nrts++;
+  return 0;
+}
+
+/* The resource_types list and the connector's resource types. */
+static int select_rts(orders_job *j) {
+  jh_compute *c = j->c;
+  const jh_model *m = c->model;
+  const char *connector = c->ctx->svc->param(c->ctx,
+                                             JOBHOST_PARAM_NAME_CONNECTOR);
+  const char *const *names;
+  size_t n = c->ctx->svc->param_list(c->ctx, "resource_types", &names);
+  int rc = 0;
+
+  j->rts = calloc(m->nresource_types + 1, sizeof(*j->rts));
+  if (j->rts == NULL)
+    return oom(c);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const jh_resource_type *rt = jh_model_resource_type(m, names[i]);
+    if (rt == NULL) {
+      snprintf(c->err, sizeof(c->err),
+               "resource_types: the model has no resource type %s", names[i]);
+      return -EINVAL;
+    }
+    rc = add_rt(j, rt);
+  }
+  for (size_t i = 0; i < m->nresource_types && rc == 0 && connector; i++) {
+    const jh_resource_type *rt = &m->resource_types[i];
+    const char *k = connector_of(m, rt);
+    if (rt->id != NULL && k != NULL && strcasecmp(k, connector) == 0)
+      rc = add_rt(j, rt);
+  }
+  return rc;
+}
+
+/* ---- reading the Pending assignments ---- */
+
+static char *dup_or_null(const char *s, int *failed) {
+  char *d = s != NULL ? strdup(s) : NULL;
+  if (s != NULL && d == NULL)
+    *failed = 1;
+  return d;
+}
+
+static int keep_pending(void *ud, const jh_prov_assignment *a) {
+  rt_orders *o = ud;
+  pending *p;
+  int failed = 0;
+  if (a->change_type < JH_CHANGE_ADDED || a->change_type > JH_CHANGE_DELETED)
+    return 0; /* nothing to send */
+  if (jh_array_reserve(&o->p, &o->cap, o->n + 1, sizeof(*o->p), 64) != 0)
+    return -ENOMEM;
+  p = &o->p[o->n];
+  memset(p, 0, sizeof(*p));
+  p->id = a->id;
+  p->change = a->change_type;
+  p->owner = dup_or_null(a->owner_key, &failed);
+  p->target = dup_or_null(a->target_key, &failed);
+  p->vals = a->vals_len > 0 ? malloc(a->vals_len) : NULL;
+  if (a->vals_len > 0 && p->vals == NULL)
+    failed = 1;
+  else if (a->vals_len > 0)
+    memcpy(p->vals, a->vals, a->vals_len);
+  p->vals_len = a->vals_len;
+  o->n++;
+  return failed ? -ENOMEM : 0;
+}
+
+static int count_live(void *ud, const jh_prov_assignment *a) {
+  rt_orders *o = ud;
+  if (a->target_key != NULL && a->owner_key != NULL)
+    o->live++;
+  return 0;
+}
+
+static int read_pending(orders_job *j) {
+  jh_compute *c = j->c;
+  int rc = 0;
+  for (size_t i = 0; i < j->nrts && rc == 0; i++) {
+    rt_orders *o = &j->rts[i];
+    jh_prov_filter pf = {JH_PROV_PENDING, o->rt->id};
+    jh_prov_filter all = {-1, o->rt->id};
+    rc = jh_prov_list(c->store, &pf, keep_pending, o, c->err, sizeof(c->err));
+    if (rc == -ENOMEM)
+      return oom(c);
+    if (rc == 0 && o->n > 0)
+      rc = jh_prov_list(c->store, &all, count_live, o, c->err, sizeof(c->err));
+  }
+  return rc;
+}
+
+static void free_job(orders_job *j) {
+  for (size_t i = 0; i < j->nrts; i++) {
+    for (size_t k = 0; k < j->rts[i].n; k++) {
+      free(j->rts[i].p[k].owner);
+      free(j->rts[i].p[k].target);
+      free(j->rts[i].p[k].vals);
+    }
+    free(j->rts[i].p);
+  }
+  free(j->rts);
+  for (size_t i = 0; i < j->nfiles; i++)
+    free(j->files[i]);
+  free(j->files);
+}
+
+/* ---- thresholds ---- */
+
+static const struct limit {
+  int change;
+  jh_prov_threshold_kind max, pct;
+} limits[] = {
+    {JH_CHANGE_ADDED, JH_PTH_MAX_INSERT, JH_PTH_PCT_INSERT},
+    {JH_CHANGE_MODIFIED, JH_PTH_MAX_UPDATE, JH_PTH_PCT_UPDATE},
+    {JH_CHANGE_DELETED, JH_PTH_MAX_DELETE, JH_PTH_PCT_DELETE},
+};
+
+#define DEFAULT_PERCENT 30
+
+static int64_t threshold(const jh_resource_type *rt, jh_prov_threshold_kind k,
+                         int64_t unset) {
+  return rt->thresholds[k] < 0 ? unset : rt->thresholds[k];
+}
+
+/* JOBHOST_EBLOCKED with the reason when one of o's thresholds is
+ * exceeded; percentages count against the live assignments and are
+ * skipped while there are none. */
+static int over_threshold(orders_job *j, const rt_orders *o) {
+  jh_compute *c = j->c;
+  int64_t n[4] = {0, 0, 0, 0};
+  for (size_t i = 0; i < o->n; i++)
+    if (o->p[i].change > 0 && o->p[i].change < 4)
+      n[o->p[i].change]++;
+  for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+    const struct limit *l = &limits[i];
+    int64_t count = n[l->change];
+    int64_t max = threshold(o->rt, l->max, 0);
+    int64_t pct = threshold(o->rt, l->pct, DEFAULT_PERCENT);
+    if (max > 0 && count > max) {
+      snprintf(c->err, sizeof(c->err),
+               "resource type %s: %" PRId64 " %s orders exceed %s (%" PRId64
+               "); nothing was written (resume or --force to send them)",
+               o->rt->id, count, jh_change_type_name(l->change),
+               jh_prov_threshold_key(l->max), max);
+      return JOBHOST_EBLOCKED;
+    }
+    if (pct > 0 && o->live > 0 && count * 100 > pct * o->live) {
+      snprintf(c->err, sizeof(c->err),
+               "resource type %s: %" PRId64 " %s orders for %" PRId64
+               " assignments exceed %s (%" PRId64
+               "%%); nothing was written (resume or --force to send them)",
+               o->rt->id, count, jh_change_type_name(l->change), o->live,
+               jh_prov_threshold_key(l->pct), pct);
+      return JOBHOST_EBLOCKED;
+    }
+  }
+  return 0;
+}
+
+/* ---- the orders as JSON ---- */
+
+static int add_prop(void *ud, const jh_property *p, const char *val,
+                    size_t len) {
+  json_t *s = json_stringn(val, len);
+  if (s == NULL || json_object_set_new(ud, p->id, s) != 0)
+    return -ENOMEM;
+  return 0;
+}
+
+/* The values of the resource of et with key as an object; *obj NULL when
+ * the store has no such resource. */
+static int resource_json(orders_job *j, const jh_entity_type *et,
+                         const char *key, json_t **obj) {
+  jh_compute *c = j->c;
+  const jh_rv_res *r;
+  int rc;
+  *obj = NULL;
+  if (key == NULL)
+    return 0;
+  rc = jh_rv_load(j->rv, et, key, strlen(key), &r, c->err, sizeof(c->err));
+  if (rc <= 0)
+    return rc;
+  *obj = json_object();
+  if (*obj == NULL || jh_rv_each(r, add_prop, *obj) != 0)
+    return oom(c);
+  return 0;
+}
+
+typedef struct changes_arg {
+  orders_job *j;
+  const jh_entity_type *tgt;
+  json_t *changes;
+} changes_arg;
+
+static const char *prop_name(orders_job *j, const jh_entity_type *et,
+                             uint32_t num) {
+  for (size_t i = 0; i < et->nproperties; i++) {
+    uint32_t n;
+    if (jh_rv_property(j->rv, et->properties[i].id, &n, j->c->err,
+                       sizeof(j->c->err)) == 0 &&
+        n == num)
+      return et->properties[i].id;
+  }
+  return NULL;
+}
+
+/* Append key to changes[name][list], made when absent. */
+static int nav_change(json_t *changes, const char *name, const char *list,
+                      const char *key, size_t len) {
+  json_t *nav = json_object_get(changes, name), *arr;
+  if (nav == NULL && (nav = json_object()) != NULL &&
+      json_object_set_new(changes, name, nav) != 0)
+    return -ENOMEM;
+  arr = nav != NULL ? json_object_get(nav, list) : NULL;
+  if (nav != NULL && arr == NULL && (arr = json_array()) != NULL &&
+      json_object_set_new(nav, list, arr) != 0)
+    return -ENOMEM;
+  if (arr == NULL || json_array_append_new(arr, json_stringn(key, len)) != 0)
+    return -ENOMEM;
+  return 0;
+}
+
+/* A value that changes: a scalar's new value (null: cleared), a
+ * navigation's key to add or remove. */
+static int add_change(void *ud, const jh_prov_val *v) {
+  changes_arg *a = ud;
+  const char *name;
+  json_t *s;
+  if (v->state == JH_PROV_VERIFIED)
+    return 0;
+  name = prop_name(a->j, a->tgt, v->prop);
+  if (name == NULL)
+    return 0; /* a property the model no longer has */
+  if (v->navigation && v->has_policy != v->has_observed)
+    return v->has_policy
+               ? nav_change(a->changes, name, "Add", v->policy, v->policy_len)
+               : nav_change(a->changes, name, "Remove", v->observed,
+                            v->observed_len);
+  if (v->navigation)
+    return 0;
+  s = v->has_policy ? json_stringn(v->policy, v->policy_len) : json_null();
+  return s == NULL || json_object_set_new(a->changes, name, s) != 0 ? -ENOMEM
+                                                                    : 0;
+}
+
+static json_t *resource_type_json(const rt_orders *o) {
+  return json_pack("{s:s, s:{s:s}, s:{s:s}}", "Identifier", o->rt->id,
+                   "SourceEntityType", "Identifier", o->src->id,
+                   "TargetEntityType", "Identifier", o->tgt->id);
+}
+
+static int order_members(orders_job *j, const rt_orders *o, const pending *p,
+                         json_t *order) {
+  jh_compute *c = j->c;
+  json_t *owner, *resource;
+  changes_arg a = {j, o->tgt, NULL};
+  int rc = resource_json(j, o->src, p->owner, &owner);
+  if (rc == 0 && owner != NULL &&
+      (json_object_set_new(owner, "Id", json_string(p->owner)) != 0 ||
+       json_object_set_new(owner, "Identifier", json_string(p->owner)) != 0 ||
+       json_object_set_new(order, "Owner", owner) != 0))
+    return oom(c);
+  if (rc == 0)
+    rc = resource_json(j, o->tgt, p->target, &resource);
+  if (rc == 0 && resource != NULL &&
+      json_object_set_new(order, "Resource", resource) != 0)
+    return oom(c);
+  if (rc != 0 || p->change == JH_CHANGE_DELETED)
+    return rc;
+  a.changes = json_object();
+  if (a.changes == NULL || json_object_set_new(order, "Changes", a.changes))
+    return oom(c);
+  rc = jh_prov_vals_decode(p->vals, p->vals_len, add_change, &a);
+  if (rc == -EILSEQ)
+    snprintf(c->err, sizeof(c->err),
+             "assignment %" PRId64 ": malformed stored values", p->id);
+  else if (rc != 0)
+    oom(c);
+  return rc;
+}
+
+static int order_json(orders_job *j, const rt_orders *o, const pending *p,
+                      json_t **out) {
+  char id[32];
+  json_t *order;
+  int rc;
+  snprintf(id, sizeof(id), "%" PRId64, p->id);
+  order = json_pack("{s:s, s:s, s:o}", "AssignedResourceTypeId", id,
+                    "ChangeType", jh_change_type_name(p->change),
+                    "ResourceType", resource_type_json(o));
+  *out = NULL;
+  if (order == NULL)
+    return oom(j->c);
+  jh_rv_reset(j->rv);
+  rc = order_members(j, o, p, order);
+  if (rc != 0) {
+    json_decref(order);
+    return rc;
+  }
+  *out = order;
+  return 0;
+}
+
+/* ---- files ---- */
+
+static int add_file(orders_job *j, const char *rel) {
+  char *d = strdup(rel);
+  if (d == NULL || jh_array_reserve(&j->files, &j->files_cap, j->nfiles + 1,
+                                    sizeof(*j->files), 16) != 0) {
+    free(d);
+    return oom(j->c);
+  }
+  j->files[j->nfiles++] = d;
+  return 0;
+}
+
+/* Remove the files written so far (the task failed before its commit). */
+static void unwrite(orders_job *j) {
+  char path[PATH_MAX];
+  for (size_t i = 0; i < j->nfiles; i++)
+    if (snprintf(path, sizeof(path), "%s/%s", j->root, j->files[i]) <
+        (int)sizeof(path))
+      unlink(path);
+}
+
+static int make_dir(jh_compute *c, const char *dir) {
+  int e;
+  if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+    return 0;
+  e = errno;
+  snprintf(c->err, sizeof(c->err), "cannot make %.1900s: %s", dir,
+           strerror(e));
+  return -e;
+}
+
+/* Orders [from, to) of o as one file. */
+static int write_file(orders_job *j, rt_orders *o, size_t from, size_t to,
+                      int64_t now, unsigned seq) {
+  jh_compute *c = j->c;
+  char name[128], rel[PATH_MAX], path[PATH_MAX];
+  json_t *list = json_array();
+  int rc = list != NULL ? 0 : oom(c);
+
+  for (size_t i = from; i < to && rc == 0; i++) {
+    json_t *order;
+    rc = order_json(j, o, &o->p[i], &order);
+    if (rc == 0 && json_array_append_new(list, order) != 0)
+      rc = oom(c);
+    o->p[i].file = (int)j->nfiles;
+  }
+  if (rc == 0 &&
+      (jh_order_file_name(name, sizeof(name), now, c->task_instance, seq) ||
+       snprintf(rel, sizeof(rel), "%s/%s", o->rt->id, name) >=
+           (int)sizeof(rel) ||
+       snprintf(path, sizeof(path), "%s/%s", j->root, rel) >=
+           (int)sizeof(path))) {
+    snprintf(c->err, sizeof(c->err), "%s/%s: the path is too long", j->root,
+             o->rt->id);
+    rc = -ENAMETOOLONG;
+  }
+  if (rc == 0)
+    rc = jh_order_file_write(path, list, c->err, sizeof(c->err));
+  if (rc == 0)
+    rc = add_file(j, rel);
+  json_decref(list);
+  return rc;
+}
+
+static int write_rt(orders_job *j, rt_orders *o, int64_t now) {
+  jh_compute *c = j->c;
+  char dir[PATH_MAX];
+  size_t per = j->per_file > 0 ? (size_t)j->per_file : o->n;
+  unsigned seq = 1;
+  int rc;
+
+  if (o->n == 0)
+    return 0;
+  if (strchr(o->rt->id, '/') != NULL || o->rt->id[0] == '.') {
+    snprintf(c->err, sizeof(c->err),
+             "resource type %s: not usable as a folder name", o->rt->id);
+    return -EINVAL;
+  }
+  if (snprintf(dir, sizeof(dir), "%s/%s", j->root, o->rt->id) >=
+      (int)sizeof(dir)) {
+    snprintf(c->err, sizeof(c->err), "%s: the path is too long", j->root);
+    return -ENAMETOOLONG;
+  }
+  rc = make_dir(c, dir);
+  for (size_t from = 0; from < o->n && rc == 0; from += per)
+    rc = write_file(j, o, from, from + per < o->n ? from + per : o->n, now,
+                    seq++);
+  return rc;
+}
+
+/* One transaction: every order written becomes Transmitted. */
+static int record(orders_job *j) {
+  jh_compute *c = j->c;
+  int rc = jh_compute_begin(c);
+  for (size_t i = 0; i < j->nrts && rc == 0; i++) {
+    rt_orders *o = &j->rts[i];
+    for (size_t k = 0; k < o->n && rc == 0; k++) {
+      pending *p = &o->p[k];
+      rc = jh_prov_order_written(c->store, p->id, p->change, c->task_instance,
+                                 j->files[p->file], c->err, sizeof(c->err));
+      j->by_change[p->change]++;
+      j->written++;
+    }
+  }
+  if (rc == 0)
+    rc = jh_compute_commit(c);
+  return rc;
+}
+
+static void notify_committed(jobhost_ctx *ctx) {
+  const jh_commit_notice *n = ctx->svc->host_object(ctx, JH_COMMIT_OBJECT);
+  if (n != NULL && n->committed != NULL)
+    n->committed(ctx, 0);
+}
+
+static int check_thresholds(orders_job *j) {
+  int rc = 0;
+  for (size_t i = 0; i < j->nrts && rc == 0; i++)
+    rc = over_threshold(j, &j->rts[i]);
+  return rc;
+}
+
+static int generate(orders_job *j, int force) {
+  int64_t now = jh_now_ms();
+  int rc = select_rts(j);
+  if (rc == 0)
+    rc = read_pending(j);
+  if (rc == 0 && !force)
+    rc = check_thresholds(j);
+  for (size_t i = 0; i < j->nrts && rc == 0; i++)
+    rc = write_rt(j, &j->rts[i], now);
+  if (rc == 0)
+    rc = record(j);
+  if (rc != 0)
+    unwrite(j);
+  return rc;
+}
+
+int jh_compute_orders(jh_compute *c) {
+  jobhost_ctx *ctx = c->ctx;
+  const jobhost_services *svc = ctx->svc;
+  int force = ctx->force || jh_compute_flag(ctx, "force_provisioning");
+  orders_job j;
+  int rc;
+
+  memset(&j, 0, sizeof(j));
+  j.c = c;
+  j.per_file = jh_compute_int(ctx, "batch_insert_size");
+  j.root = svc->folder(ctx, JOBHOST_FOLDER_PROVISIONING_ORDERS);
+  if (j.root == NULL) {
+    snprintf(c->err, sizeof(c->err),
+             "the host gave no ProvisioningOrders folder");
+    return JOBHOST_ECONFIG;
+  }
+  rc = jh_rv_new(c->model, c->store, &j.rv);
+  rc = rc == 0 ? generate(&j, force) : oom(c);
+  if (rc != 0)
+    j.written = j.by_change[1] = j.by_change[2] = j.by_change[3] = 0;
+  svc->counter_set(ctx, "orders", j.written);
+  svc->counter_set(ctx, "added", j.by_change[JH_CHANGE_ADDED]);
+  svc->counter_set(ctx, "modified", j.by_change[JH_CHANGE_MODIFIED]);
+  svc->counter_set(ctx, "deleted", j.by_change[JH_CHANGE_DELETED]);
+  svc->counter_set(ctx, "files", rc == 0 ? (int64_t)j.nfiles : 0);
+  if (rc == 0) {
+    if (j.written > 0)
+      notify_committed(ctx);
+    svc->set_produced_output(ctx, j.written > 0);
+    svc->set_message(ctx, "%" PRId64 " orders written in %zu files%s",
+                     j.written, j.nfiles,
+                     force && j.written > 0 ? " (thresholds forced)" : "");
+  }
+  jh_rv_free(j.rv);
+  free_job(&j);
+  return rc;
+}
