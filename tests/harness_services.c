@@ -52,6 +52,7 @@ void jh_fake_host_reset(jh_fake_host *h) {
   h->cookie_out_len = 0;
   h->open_tables = 0;
   h->cancel_calls = 0;
+  h->committed = h->committed_held = 0;
 }
 
 void jh_fake_host_clear(jh_fake_host *h) {
@@ -233,12 +234,31 @@ static const char *fake_param(jobhost_ctx *ctx, const char *name) {
   return v;
 }
 
+void jh_fake_put_list(jh_fake_host *h, const char *name,
+                      const char *const *items) {
+  size_t n = sizeof(h->lists) / sizeof(h->lists[0]);
+  for (size_t i = 0; i < n; i++)
+    if (h->lists[i].name == NULL || strcmp(h->lists[i].name, name) == 0) {
+      h->lists[i].name = name;
+      h->lists[i].items = items;
+      return;
+    }
+  fail_msg("more than %zu lists set on the fake host", n);
+}
+
 static size_t fake_param_list(jobhost_ctx *ctx, const char *name,
                               const char *const **items) {
-  (void)ctx;
-  (void)name;
+  jh_fake_host *h = host_of(ctx);
+  size_t n = 0;
   *items = NULL;
-  return 0;
+  for (size_t i = 0; i < sizeof(h->lists) / sizeof(h->lists[0]); i++)
+    if (h->lists[i].name != NULL && strcmp(h->lists[i].name, name) == 0 &&
+        h->lists[i].items != NULL) {
+      *items = h->lists[i].items;
+      while ((*items)[n] != NULL)
+        n++;
+    }
+  return n;
 }
 
 static const char *fake_setting(jobhost_ctx *ctx, const char *name) {
@@ -258,7 +278,18 @@ static const jobhost_package *fake_connection_package(jobhost_ctx *ctx) {
   return host_of(ctx)->package;
 }
 
+static void fake_committed(jobhost_ctx *ctx, int held) {
+  host_of(ctx)->committed++;
+  host_of(ctx)->committed_held = held;
+}
+
+static const jh_commit_notice fake_notice = {fake_committed};
+
 static const void *fake_host_object(jobhost_ctx *ctx, const char *name) {
+  if (strcmp(name, JH_IDSTORE_OBJECT) == 0)
+    return host_of(ctx)->idstore;
+  if (strcmp(name, JH_COMMIT_OBJECT) == 0)
+    return &fake_notice;
   return strcmp(name, JH_MODEL_OBJECT) == 0 ? host_of(ctx)->model : NULL;
 }
 

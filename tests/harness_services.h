@@ -38,9 +38,14 @@ typedef struct jh_fake_host {
   size_t cookie_in_len;
   const jobhost_package *package; /* connection_package */
   const void *model;              /* host object JH_MODEL_OBJECT, or NULL */
-  long cancel_after;              /* is_cancelled says yes from this call on
-                                     (0: at once); < 0: never */
-  int log_fd; /* >= 0: each log line is also written there */
+  const char *idstore;            /* host object JH_IDSTORE_OBJECT, or NULL */
+  struct {
+    const char *name;
+    const char *const *items; /* NULL-terminated */
+  } lists[4];                 /* list parameters (param_list) */
+  long cancel_after;          /* is_cancelled says yes from this call on
+                                 (0: at once); < 0: never */
+  int log_fd;                 /* >= 0: each log line is also written there */
 
   /* ---- what the task did: cleared by jh_fake_host_reset ---- */
   char message[2048];
@@ -60,6 +65,8 @@ typedef struct jh_fake_host {
   size_t cookie_out_len;
   int open_tables;
   long cancel_calls;
+  int committed; /* calls of the JH_COMMIT_OBJECT notice */
+  int committed_held;
 } jh_fake_host;
 
 /* The services table; every entry reads ctx->host_private. */
@@ -80,6 +87,10 @@ void jh_fake_put(jh_fake_pairs *pairs, const char *name, const char *value);
 
 /* Set every (name, value) of a NULL-terminated list; NULL sets none. */
 void jh_fake_put_all(jh_fake_pairs *pairs, const char *const *list);
+
+/* Set list parameter name to items (NULL-terminated, borrowed). */
+void jh_fake_put_list(jh_fake_host *h, const char *name,
+                      const char *const *items);
 
 /* A context for task `task_id` of type `task_type` on host h. */
 jobhost_ctx jh_fake_ctx(jh_fake_host *h, const char *task_id,
