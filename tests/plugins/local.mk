@@ -78,3 +78,18 @@ tests_plugins_test_compute_decision_CPPFLAGS = $(LIB_TEST_CPPFLAGS) \
 	-I$(top_srcdir)/plugins/compute
 tests_plugins_test_compute_decision_LDADD = $(LIB_TEST_LDADD)
 TESTS += tests/plugins/test_compute_decision
+
+# The compute plugin's four tasks on a stand-in host and a real store.
+check_PROGRAMS += tests/plugins/test_compute
+tests_plugins_test_compute_SOURCES = tests/plugins/test_compute.c \
+	plugins/compute/compute.c plugins/compute/compute.h \
+	plugins/compute/resview.c plugins/compute/expressions.c \
+	plugins/compute/correlation.c plugins/compute/rolemodel.c \
+	plugins/compute/decision.c plugins/compute/decision.h \
+	plugins/compute/orders.c
+tests_plugins_test_compute_CPPFLAGS = $(TEST_CPPFLAGS) \
+	-I$(top_srcdir)/plugins -I$(top_srcdir)/plugins/compute
+tests_plugins_test_compute_LDADD = tests/libjhtest-services.la \
+	tests/libjhtest.la lib/libjobhost-private.la $(CMOCKA_LIBS) \
+	$(JANSSON_LIBS) $(SQLITE_LIBS)
+TESTS += tests/plugins/test_compute
