@@ -931,12 +931,14 @@ static void test_orders_threshold_percent(void **state) {
   assert_int_equal(jh_fake_counter(&f->host, "modified"), 1);
   jh_fake_put(&f->host.params, "force_provisioning", "false");
 
-  /* a higher percentage lets the next one through */
+  /* 010's account changes and 008 gains its manager: two Modified of
+   * three, under a higher percentage */
   ad_entry(f, "010", "Tanner Bill", "moved@acme.example");
   run_ok(f, "ComputeRoleModelTask");
-  resource_types[0].thresholds[JH_PTH_PCT_UPDATE] = 50;
+  assert_int_equal(jh_fake_counter(&f->host, "modified"), 2);
+  resource_types[0].thresholds[JH_PTH_PCT_UPDATE] = 70;
   run_ok(f, "GenerateProvisioningOrdersTask");
-  assert_int_equal(jh_fake_counter(&f->host, "modified"), 1);
+  assert_int_equal(jh_fake_counter(&f->host, "modified"), 2);
 }
 
 /* ---- rules that fail ---- */
