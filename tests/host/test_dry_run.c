@@ -1,0 +1,193 @@
+/*
+ * test_dry_run.c — `jobhost run --dry-run` (doc/jobs.md, "Dry runs"):
+ * the job runs on copies, so the identity store, the working folders and
+ * the targets stay as they were; a FulfillTask is left out; the run's
+ * folder holds the copy, the logs and changes.json; a dry-run instance
+ * is not resumed; a real run afterwards does what the dry run showed.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "harness_host.h"
+
+static const char model[] = "version: 1\n"
+                            "connectors:\n"
+                            "  - id: HR\n"
+                            "connections:\n"
+                            "  - id: HR_Export\n"
+                            "    connector: HR\n"
+                            "    package: csv\n"
+                            "    settings: {path: hr.csv}\n"
+                            "entity_types:\n"
+                            "  - id: HR_Person\n"
+                            "    properties:\n"
+                            "      - {id: employee_id, type: string}\n"
+                            "      - {id: name, type: string}\n"
+                            "entity_type_mappings:\n"
+                            "  - entity_type: HR_Person\n"
+                            "    connector: HR\n"
+                            "    connection_table: HR_Export\n"
+                            "    properties:\n"
+                            "      - {property: employee_id, column: Id, "
+                            "primary_key: true}\n"
+                            "      - {property: name, column: Name}\n";
+
+static const char job[] =
+    "version: 1\n"
+    "include: [model.yaml]\n"
+    "job:\n"
+    "  id: Job_HR\n"
+    "  tasks:\n"
+    "    - {id: Export, type: ExportTask,"
+    " connection: HR_Export}\n"
+    "    - {id: Prepare, type: PrepareSynchronizationTask,"
+    " connector: HR, synchronization_mode: Complete,"
+    " depends_on: [Export]}\n"
+    "    - {id: Sync, type: SynchronizeTask,"
+    " connector: HR, depends_on: [Prepare]}\n"
+    "    - {id: Fulfill, type: FulfillTask,"
+    " connector: HR, connection: HR_Export,"
+    " depends_on: [Sync]}\n";
+
+/* Every row of every table of the SQLite file at path, as text, in a
+ * stable order: equal dumps mean equal contents. */
+static char *dump(const char *path) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *tables = NULL;
+  size_t cap = 1 << 16, len = 0;
+  char *out = calloc(1, cap);
+  assert_non_null(out);
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db,
+                                      "SELECT name, sql FROM sqlite_master "
+                                      "WHERE type = 'table' ORDER BY name",
+                                      -1, &tables, NULL),
+                   SQLITE_OK);
+  while (sqlite3_step(tables) == SQLITE_ROW) {
+    char sql[512];
+    sqlite3_stmt *rows = NULL;
+    snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\" ORDER BY 1, 2",
+             (const char *)sqlite3_column_text(tables, 0));
+    if (sqlite3_prepare_v2(db, sql, -1, &rows, NULL) != SQLITE_OK)
+      snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\" ORDER BY 1",
+               (const char *)sqlite3_column_text(tables, 0));
+    if (rows == NULL)
+      assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &rows, NULL), SQLITE_OK);
+    while (sqlite3_step(rows) == SQLITE_ROW) {
+      for (int c = 0; c < sqlite3_column_count(rows); c++) {
+        const char *v = (const char *)sqlite3_column_text(rows, c);
+        int n = sqlite3_column_bytes(rows, c);
+        if (len + (size_t)n + 8 >= cap) {
+          cap = 2 * (cap + (size_t)n);
+          out = realloc(out, cap);
+          assert_non_null(out);
+        }
+        memcpy(out + len, v ? v : "", (size_t)n);
+        len += (size_t)n;
+        out[len++] = '|';
+        out[len] = '\0';
+      }
+      out[len++] = '\n';
+      out[len] = '\0';
+    }
+    sqlite3_finalize(rows);
+  }
+  sqlite3_finalize(tables);
+  sqlite3_close(db);
+  return out;
+}
+
+static void test_dry_run_changes_nothing(void **state) {
+  jh_test_jobhost j;
+  char path[PATH_MAX], store[PATH_MAX], instance[32];
+  char *before, *after, *out = NULL, *err = NULL;
+  json_t *r;
+  (void)state;
+
+  jh_test_jobhost_open(&j, "JH_BUILTIN_PLUGIN_DIR", NULL);
+  jh_test_jobhost_file(&j, "model.yaml", model);
+  jh_test_jobhost_pipeline(&j, job);
+  jh_test_jobhost_file(&j, "hr.csv", "Id,Name\n1,Ada\n2,Alan\n");
+  jh_test_path(store, sizeof(store), "%s/identity.db", j.home);
+
+  /* a real run fills the store (the fulfill task is not the point) */
+  r = jh_test_jobhost_report(&j, 0, "run", j.pipeline, "--force", "--to",
+                             "Sync", NULL);
+  jh_test_assert_task(r, "Sync", "Succeeded", NULL);
+  json_decref(r);
+  assert_int_equal(jh_test_query_int(store, "SELECT count(*) FROM resources"),
+                   2);
+  before = dump(store);
+
+  /* the source changes; the dry run sees it, the store does not */
+  jh_test_jobhost_file(&j, "hr.csv", "Id,Name\n1,Ada L.\n2,Alan\n3,Grace\n");
+  r = jh_test_jobhost_report(&j, 0, "run", j.pipeline, "--force", "--dry-run",
+                             NULL);
+  jh_test_assert_job_state(r, "Succeeded");
+  jh_test_assert_task(r, "Sync", "Succeeded", NULL);
+  jh_test_assert_task(r, "Fulfill", "Skipped", "dry run");
+  jh_test_report_instance(r, instance, sizeof(instance));
+  json_decref(r);
+  after = dump(store);
+  assert_string_equal(before, after);
+  free(after);
+
+  /* what the run did is in its folder */
+  jh_test_path(path, sizeof(path), "%s/DryRun/%s/identity.db", j.home,
+               instance);
+  assert_int_equal(jh_test_query_int(path, "SELECT count(*) FROM resources"),
+                   3);
+  jh_test_path(path, sizeof(path), "%s/DryRun/%s/changes.json", j.home,
+               instance);
+  assert_int_equal(access(path, R_OK), 0);
+  jh_test_path(path, sizeof(path), "%s/Work/ProvisioningOrders", j.home);
+  {
+    DIR *d = opendir(path);
+    struct dirent *e;
+    int entries = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+      entries += e->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(entries, 0);
+  }
+
+  /* not resumed */
+  assert_int_equal(
+      jh_test_jobhost_run(&j, &out, &err, "resume", instance, NULL), 2);
+  assert_non_null(strstr(err, "was a dry run"));
+  free(out);
+  free(err);
+
+  /* a real run does what the dry run showed */
+  r = jh_test_jobhost_report(&j, 0, "run", j.pipeline, "--force", "--to",
+                             "Sync", NULL);
+  jh_test_assert_task(r, "Sync", "Succeeded", NULL);
+  json_decref(r);
+  assert_int_equal(jh_test_query_int(store, "SELECT count(*) FROM resources"),
+                   3);
+  free(before);
+  jh_test_jobhost_close(&j);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_dry_run_changes_nothing),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
