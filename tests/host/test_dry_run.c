@@ -20,7 +20,6 @@
 
 #include <cmocka.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "harness_host.h"
 
@@ -63,55 +62,6 @@ static const char job[] =
     " connector: HR, connection: HR_Export,"
     " depends_on: [Sync]}\n";
 
-/* Every row of every table of the SQLite file at path, as text, in a
- * stable order: equal dumps mean equal contents. */
-static char *dump(const char *path) {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *tables = NULL;
-  size_t cap = 1 << 16, len = 0;
-  char *out = calloc(1, cap);
-  assert_non_null(out);
-  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
-                   SQLITE_OK);
-  assert_int_equal(sqlite3_prepare_v2(db,
-                                      "SELECT name, sql FROM sqlite_master "
-                                      "WHERE type = 'table' ORDER BY name",
-                                      -1, &tables, NULL),
-                   SQLITE_OK);
-  while (sqlite3_step(tables) == SQLITE_ROW) {
-    char sql[512];
-    sqlite3_stmt *rows = NULL;
-    snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\" ORDER BY 1, 2",
-             (const char *)sqlite3_column_text(tables, 0));
-    if (sqlite3_prepare_v2(db, sql, -1, &rows, NULL) != SQLITE_OK)
-      snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\" ORDER BY 1",
-               (const char *)sqlite3_column_text(tables, 0));
-    if (rows == NULL)
-      assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &rows, NULL), SQLITE_OK);
-    while (sqlite3_step(rows) == SQLITE_ROW) {
-      for (int c = 0; c < sqlite3_column_count(rows); c++) {
-        const char *v = (const char *)sqlite3_column_text(rows, c);
-        int n = sqlite3_column_bytes(rows, c);
-        if (len + (size_t)n + 8 >= cap) {
-          cap = 2 * (cap + (size_t)n);
-          out = realloc(out, cap);
-          assert_non_null(out);
-        }
-        memcpy(out + len, v ? v : "", (size_t)n);
-        len += (size_t)n;
-        out[len++] = '|';
-        out[len] = '\0';
-      }
-      out[len++] = '\n';
-      out[len] = '\0';
-    }
-    sqlite3_finalize(rows);
-  }
-  sqlite3_finalize(tables);
-  sqlite3_close(db);
-  return out;
-}
-
 static void test_dry_run_changes_nothing(void **state) {
   jh_test_jobhost j;
   char path[PATH_MAX], store[PATH_MAX], instance[32];
@@ -132,7 +82,7 @@ static void test_dry_run_changes_nothing(void **state) {
   json_decref(r);
   assert_int_equal(jh_test_query_int(store, "SELECT count(*) FROM resources"),
                    2);
-  before = dump(store);
+  before = jh_test_db_dump(store);
 
   /* the source changes; the dry run sees it, the store does not */
   jh_test_jobhost_file(&j, "hr.csv", "Id,Name\n1,Ada L.\n2,Alan\n3,Grace\n");
@@ -143,7 +93,7 @@ static void test_dry_run_changes_nothing(void **state) {
   jh_test_assert_task(r, "Fulfill", "Skipped", "dry run");
   jh_test_report_instance(r, instance, sizeof(instance));
   json_decref(r);
-  after = dump(store);
+  after = jh_test_db_dump(store);
   assert_string_equal(before, after);
   free(after);
 
