@@ -70,10 +70,11 @@ int64_t jh_compute_int(jobhost_ctx *ctx, const char *name) {
   return errno != 0 || end == v || *end != '\0' || n < 0 ? 0 : (int64_t)n;
 }
 
-long jh_compute_entity_types(jh_compute *c, const jh_entity_type ***out) {
+long jh_compute_entity_types(jh_compute *c, int has_all,
+                             const jh_entity_type ***out) {
   const jh_model *m = c->model;
   const char *const *names;
-  int all = jh_compute_flag(c->ctx, "all_entity_type");
+  int all = has_all && jh_compute_flag(c->ctx, "all_entity_type");
   size_t n = all ? 0 : c->ctx->svc->param_list(c->ctx, "entity_types", &names);
   size_t count = all ? m->nentity_types : n;
   const jh_entity_type **ets = calloc(count + 1, sizeof(*ets));
@@ -183,14 +184,17 @@ static int open_setting(jobhost_ctx *ctx, jh_compute *c) {
   return rc == 0 ? 0 : rc;
 }
 
-static int run_task(jobhost_ctx *ctx, int (*work)(jh_compute *c)) {
+/* Run work with the task's setting; reads_dirty: the task has the dirty
+ * parameter. */
+static int run_task(jobhost_ctx *ctx, int (*work)(jh_compute *c),
+                    int reads_dirty) {
   jh_compute c;
   int rc;
 
   memset(&c, 0, sizeof(c));
   c.ctx = ctx;
   c.task_instance = ctx->task_instance;
-  c.dirty = jh_compute_flag(ctx, JOBHOST_PARAM_NAME_DIRTY);
+  c.dirty = reads_dirty && jh_compute_flag(ctx, JOBHOST_PARAM_NAME_DIRTY);
   rc = open_setting(ctx, &c);
   if (rc == 0)
     rc = work(&c);
@@ -207,16 +211,16 @@ static int run_task(jobhost_ctx *ctx, int (*work)(jh_compute *c)) {
 }
 
 static int expressions_run(jobhost_ctx *ctx) {
-  return run_task(ctx, jh_compute_expressions);
+  return run_task(ctx, jh_compute_expressions, 1);
 }
 static int correlation_run(jobhost_ctx *ctx) {
-  return run_task(ctx, jh_compute_correlation);
+  return run_task(ctx, jh_compute_correlation, 1);
 }
 static int role_model_run(jobhost_ctx *ctx) {
-  return run_task(ctx, jh_compute_role_model);
+  return run_task(ctx, jh_compute_role_model, 1);
 }
 static int orders_run(jobhost_ctx *ctx) {
-  return run_task(ctx, jh_compute_orders);
+  return run_task(ctx, jh_compute_orders, 0);
 }
 
 static const jobhost_task_type compute_task_types[] = {

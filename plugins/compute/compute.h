@@ -37,10 +37,12 @@ int jh_compute_flag(jobhost_ctx *ctx, const char *name);
 /* An integer parameter (its default when unset or unreadable). */
 int64_t jh_compute_int(jobhost_ctx *ctx, const char *name);
 
-/* The entity types a task processes: the entity_types list, or with
- * all_entity_type every entity type of the model. *out: a malloc'd array
- * of borrowed pointers. The count, or -1 with the reason in c->err. */
-long jh_compute_entity_types(jh_compute *c, const jh_entity_type ***out);
+/* The entity types a task processes: the entity_types list, or, when the
+ * task has the all_entity_type parameter (has_all) and it is true, every
+ * entity type of the model. *out: a malloc'd array of borrowed pointers.
+ * The count, or -1 with the reason in c->err. */
+long jh_compute_entity_types(jh_compute *c, int has_all,
+                             const jh_entity_type ***out);
 
 /* The transaction the writes go in: begin, commit, roll back (a no-op
  * outside one). 0 or -EIO with c->err. */

@@ -232,7 +232,7 @@ static int entity_type(expr_job *j, const jh_entity_type *et) {
 static int run_all(expr_job *j) {
   jh_compute *c = j->c;
   const jh_entity_type **ets;
-  long n = jh_compute_entity_types(c, &ets);
+  long n = jh_compute_entity_types(c, 1, &ets);
   int rc = n < 0 ? -EINVAL : jh_compute_begin(c);
 
   for (long i = 0; i < n && rc == 0; i++)

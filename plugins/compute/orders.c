@@ -415,8 +415,7 @@ static int make_dir(jh_compute *c, const char *dir) {
   if (mkdir(dir, 0755) == 0 || errno == EEXIST)
     return 0;
   e = errno;
-  snprintf(c->err, sizeof(c->err), "cannot make %.1900s: %s", dir,
-           strerror(e));
+  snprintf(c->err, sizeof(c->err), "cannot make %.1900s: %s", dir, strerror(e));
   return -e;
 }
 

@@ -1014,7 +1014,7 @@ static int resource_type(rm_job *j, const jh_resource_type *rt) {
 static int run_all(rm_job *j) {
   jh_compute *c = j->c;
   const jh_entity_type **ets;
-  long n = jh_compute_entity_types(c, &ets);
+  long n = jh_compute_entity_types(c, 0, &ets);
   int rc = n < 0 ? -EINVAL : jh_compute_begin(c);
 
   for (size_t r = 0; r < c->model->nresource_types && rc == 0; r++) {
