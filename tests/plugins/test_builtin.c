@@ -92,6 +92,10 @@ static const char *const implemented[] = {
     "PrepareSynchronizationTask",
     "SynchronizeTask",
     "SetRecentlyModifiedFlagTask",
+    "UpdateEntityPropertyExpressionsTask",
+    "ComputeCorrelationKeysTask",
+    "ComputeRoleModelTask",
+    "GenerateProvisioningOrdersTask",
 };
 
 static int is_implemented(const char *task_type) {
