@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dmetaphone.h"
 #include "textfn.h"
 
 /* The outcome of a textfn call named name: 1 and *out, 0 (no value) when
@@ -112,6 +113,37 @@ static int apply_soundex(const void *state, const char *in, size_t n,
   return outcome("ToSoundex", rc, out, err, errsize);
 }
 
+/* ToDoubleMetaphone's one argument: which code it gives. state points
+ * at one of these (static: nothing to free). */
+static const int dm_primary = 0, dm_alternate = 1;
+
+static int bind_metaphone(const char *const *args, size_t nargs, void **state,
+                          char *err, size_t errsize) {
+  *state = (void *)&dm_primary;
+  if (nargs == 0 || strcmp(args[0], "primary") == 0)
+    return 0;
+  if (strcmp(args[0], "alternate") == 0) {
+    *state = (void *)&dm_alternate;
+    return 0;
+  }
+  snprintf(err, errsize,
+           "ToDoubleMetaphone: '%s' is neither primary nor alternate", args[0]);
+  return -EINVAL;
+}
+
+static int apply_metaphone(const void *state, const char *in, size_t n,
+                           char **out, char *err, size_t errsize) {
+  char primary[JH_DMETAPHONE_SIZE], alternate[JH_DMETAPHONE_SIZE];
+  *out = NULL;
+  int rc = jh_double_metaphone(in, n, primary, alternate);
+  if (rc == 0) {
+    *out = strdup(state == &dm_alternate ? alternate : primary);
+    if (*out == NULL)
+      rc = -ENOMEM;
+  }
+  return outcome("ToDoubleMetaphone", rc, out, err, errsize);
+}
+
 static int apply_formatted_dn(const void *state, const char *in, size_t n,
                               char **out, char *err, size_t errsize) {
   (void)state;
@@ -138,5 +170,11 @@ const struct jh_exprfn jh_exprfn_text[] = {
     PLAIN_FN("Simplify", apply_simplify),
     PLAIN_FN("ToFirstName", apply_first_name),
     PLAIN_FN("ToSoundex", apply_soundex),
+    {.name = "ToDoubleMetaphone",
+     .min_args = 0,
+     .max_args = 1,
+     .args_doc = "primary|alternate",
+     .bind = bind_metaphone,
+     .apply = apply_metaphone},
     PLAIN_FN("ToFormatedDN", apply_formatted_dn),
     {.name = NULL}};

@@ -20,10 +20,13 @@ TESTS += tests/lib/test_csv tests/lib/test_extsort tests/lib/test_db \
 	tests/lib/test_timefmt tests/lib/test_instance_id \
 	tests/lib/test_collect_batch tests/lib/test_change_report
 
-# text built-ins (lib/textfn, lib/exprfn_text)
-check_PROGRAMS += tests/lib/test_textfn tests/lib/test_exprfn
+# text built-ins (lib/textfn, lib/dmetaphone, lib/exprfn_text)
+check_PROGRAMS += tests/lib/test_textfn tests/lib/test_exprfn \
+	tests/lib/test_dmetaphone
 tests_lib_test_textfn_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
 tests_lib_test_textfn_LDADD = $(LIB_TEST_LDADD)
 tests_lib_test_exprfn_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
 tests_lib_test_exprfn_LDADD = $(LIB_TEST_LDADD)
-TESTS += tests/lib/test_textfn tests/lib/test_exprfn
+tests_lib_test_dmetaphone_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_dmetaphone_LDADD = $(LIB_TEST_LDADD)
+TESTS += tests/lib/test_textfn tests/lib/test_exprfn tests/lib/test_dmetaphone

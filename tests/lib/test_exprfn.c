@@ -64,10 +64,11 @@ static void check_bind_error(const char *name, const char *const *args,
     fail_msg("bind %s: '%s' does not say '%s'", name, err, want);
 }
 
-static const char *const text_names[] = {"ToUpper",   "ToLower",
-                                         "ToTitle",   "RemoveDiacritics",
-                                         "Simplify",  "ToFirstName",
-                                         "ToSoundex", "ToFormatedDN"};
+static const char *const text_names[] = {"ToUpper",     "ToLower",
+                                         "ToTitle",     "RemoveDiacritics",
+                                         "Simplify",    "ToFirstName",
+                                         "ToSoundex",   "ToDoubleMetaphone",
+                                         "ToFormatedDN"};
 #define NTEXT (sizeof(text_names) / sizeof(text_names[0]))
 
 static void test_lookup(void **state) {
@@ -98,6 +99,10 @@ static void test_bind_errors(void **state) {
   check_bind_error("Simplify", one, 1, "Simplify takes no argument");
   check_bind_error("ToSoundex", one, 1, "ToSoundex takes no argument");
   check_bind_error("ToFormatedDN", two, 2, "ToFormatedDN takes no argument");
+  check_bind_error("ToDoubleMetaphone", two, 2,
+                   "ToDoubleMetaphone:primary|alternate");
+  check_bind_error("ToDoubleMetaphone", one, 1,
+                   "'x' is neither primary nor alternate");
   static const char *const bad_lang[] = {"Turkish"};
   check_bind_error("ToLower", bad_lang, 1,
                    "language 'Turkish' is not an ISO 639 code");
@@ -107,6 +112,8 @@ static void test_bind_errors(void **state) {
 
 static void test_apply(void **state) {
   static const char *const tr[] = {"tr"};
+  static const char *const alt[] = {"alternate"};
+  static const char *const prim[] = {"primary"};
   (void)state;
   check("ToUpper", NULL, 0, "straße", "STRASSE");
   check("ToUpper", tr, 1, "istanbul", "İSTANBUL");
@@ -118,6 +125,9 @@ static void test_apply(void **state) {
   check("ToFirstName", NULL, 0, "JEAN-pierre", "Jean-Pierre");
   check("ToSoundex", NULL, 0, "Ashcraft", "A261");
   check("ToFormatedDN", NULL, 0, "Bond, James", "Bond\\, James");
+  check("ToDoubleMetaphone", NULL, 0, "Smith", "SM0");
+  check("ToDoubleMetaphone", prim, 1, "Smith", "SM0");
+  check("ToDoubleMetaphone", alt, 1, "Smith", "XMT");
 }
 
 static void test_no_value(void **state) {
@@ -128,6 +138,7 @@ static void test_no_value(void **state) {
   check("Simplify", NULL, 0, "-- '", NULL);
   check("ToSoundex", NULL, 0, "42", NULL);
   check("ToFirstName", NULL, 0, "   ", NULL);
+  check("ToDoubleMetaphone", NULL, 0, "...", NULL);
 }
 
 static void test_invalid_utf8(void **state) {
