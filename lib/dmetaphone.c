@@ -15,6 +15,7 @@
 #include "dmetaphone.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -557,6 +558,10 @@ int jh_double_metaphone(const char *s, size_t n,
                            &len);
   if (up == NULL)
     return errno == ENOMEM ? -ENOMEM : -EILSEQ;
+  if (len >= INT_MAX) { /* positions are ints: no name is that long */
+    free(up);
+    return -ENOMEM;
+  }
   char *w = malloc(len + 1);
   if (w == NULL) {
     free(up);
