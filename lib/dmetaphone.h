@@ -18,8 +18,8 @@
 
 /* The codes of s (n bytes of UTF-8, not NUL-terminated): 0 with both
  * codes set (empty when s has no Latin letter), -EILSEQ when s is not
- * valid UTF-8, -ENOMEM (also for a value of 2 GiB or more). On error both codes
- * are empty. */
+ * valid UTF-8, -ENOMEM (also for a value of 2 GiB or more). On error
+ * both codes are empty. */
 int jh_double_metaphone(const char *s, size_t n,
                         char primary[JH_DMETAPHONE_SIZE],
                         char alternate[JH_DMETAPHONE_SIZE]);
