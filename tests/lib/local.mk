@@ -19,3 +19,11 @@ tests_lib_test_change_report_LDADD = $(LIB_TEST_LDADD)
 TESTS += tests/lib/test_csv tests/lib/test_extsort tests/lib/test_db \
 	tests/lib/test_timefmt tests/lib/test_instance_id \
 	tests/lib/test_collect_batch tests/lib/test_change_report
+# Zones, date patterns and the date functions of expressions.
+check_PROGRAMS += tests/lib/test_tzdate tests/lib/test_exprfn_dates
+tests_lib_test_tzdate_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_tzdate_LDADD = $(LIB_TEST_LDADD)
+tests_lib_test_exprfn_dates_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_exprfn_dates_LDADD = $(LIB_TEST_LDADD)
+TESTS += tests/lib/test_tzdate tests/lib/test_exprfn_dates
+EXTRA_DIST += tests/data/tzdir/slim.zi tests/data/tzdir/Test/Slim
