@@ -109,8 +109,10 @@ static int64_t rule_at(const struct rule_date *r, int64_t y, int32_t off) {
 /* The offset the rule gives at utc: the latest change at or before it,
  * looked for in the years around (a change may cross a new year). */
 static int32_t rule_offset(const struct rule *r, int64_t utc) {
+  const int64_t far = INT64_C(1) << 52; /* some 140 million years */
   if (!r->has_dst)
     return r->std_off;
+  utc = utc > far ? far : utc < -far ? -far : utc;
   int64_t y, best = INT64_MIN;
   int m, d;
   int32_t off = r->std_off;
@@ -300,7 +302,8 @@ static int read_block(const unsigned char *b, const struct header *h, jh_tz *z,
   for (uint32_t i = 0; i < h->types; i++) {
     const unsigned char *t = types + 6 * (size_t)i;
     offs[i] = (int32_t)be32(t);
-    if (offs[i] == INT32_MIN || t[4] > 1 || t[5] >= h->chars) {
+    if (offs[i] <= -25 * 3600 || offs[i] >= 26 * 3600 || t[4] > 1 ||
+        t[5] >= h->chars) { /* RFC 8536's range of offsets */
       *what = "a bad local time type";
       return -1;
     }
@@ -545,9 +548,10 @@ int32_t jh_tz_offset_at(const jh_tz *z, int64_t utc) {
   return z->off[lo];
 }
 
-/* Zone offsets stay within a day and two hours (RFC 8536 allows more in
- * principle; no zone uses it); a wall time's UTC instants lie within
- * that much of it, and zones change at most once in such a window. */
+/* Offsets are under 26 hours either way (read_block and the footer's
+ * syntax hold them there), so the UTC instants of a wall time lie within
+ * that much of it; zones change their offset at most once in such a
+ * window (two changes a day apart would be seen as none). */
 #define WINDOW (26 * 3600)
 
 int64_t jh_tz_local_to_utc(const jh_tz *z, int64_t local) {

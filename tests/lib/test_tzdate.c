@@ -314,6 +314,9 @@ static void test_damaged_files(void **state) {
   expect_bad_file(f, b, n, "out of order");
   n = tzif(b, '2', t, bad_idx, 1, off, 2, 0, "");
   expect_bad_file(f, b, n, "does not exist");
+  const int32_t far[2] = {0, 26 * H};
+  n = tzif(b, '2', t, idx, 1, far, 2, 0, "");
+  expect_bad_file(f, b, n, "a bad local time type");
   n = tzif(b, '2', t, idx, 1, off, 2, 1, "");
   expect_bad_file(f, b, n, "leap second");
   n = tzif(b, '2', t, idx, 1, off, 2, 0, "CET-1CEST,M3.5.0");
