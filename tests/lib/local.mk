@@ -30,3 +30,11 @@ tests_lib_test_exprfn_LDADD = $(LIB_TEST_LDADD)
 tests_lib_test_dmetaphone_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
 tests_lib_test_dmetaphone_LDADD = $(LIB_TEST_LDADD)
 TESTS += tests/lib/test_textfn tests/lib/test_exprfn tests/lib/test_dmetaphone
+# Zones, date patterns and the date functions of expressions.
+check_PROGRAMS += tests/lib/test_tzdate tests/lib/test_exprfn_dates
+tests_lib_test_tzdate_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_tzdate_LDADD = $(LIB_TEST_LDADD)
+tests_lib_test_exprfn_dates_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_exprfn_dates_LDADD = $(LIB_TEST_LDADD)
+TESTS += tests/lib/test_tzdate tests/lib/test_exprfn_dates
+EXTRA_DIST += tests/data/tzdir/slim.zi tests/data/tzdir/Test/Slim
