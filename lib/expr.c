@@ -650,6 +650,20 @@ static int syntax_col(const char *body, int line, const char *text) {
   return 1;
 }
 
+/* Copy a Lua message, its "at line N" (a line of the body) made a line of
+ * the model file, where the body's first line is first. */
+static void map_at_line(const char *text, int first, char *out, size_t size) {
+  const char *at = strstr(text, "at line ");
+  char *end = NULL;
+  long n = at != NULL ? strtol(at + 8, &end, 10) : 0;
+  if (at == NULL || end == at + 8 || n <= 0 || n > 1000000000) {
+    snprintf(out, size, "%s", text);
+    return;
+  }
+  snprintf(out, size, "%.*sat line %ld%s", (int)(at - text), text,
+           (long)first + n - 1, end);
+}
+
 /* A syntax error of the body as "file:line:column: rule: text". */
 static int syntax_fail(const char *msg, const form *f, jh_mloc loc,
                        const char *rule, char *err, size_t errsize) {
@@ -658,7 +672,9 @@ static int syntax_fail(const char *msg, const form *f, jh_mloc loc,
   if (line == 0)
     line = 1;
   map_pos(loc, f, line, syntax_col(f->text, line, text), &mline, &mcol);
-  return fail_at(err, errsize, loc, mline, mcol, rule, "Lua: %s", text);
+  char mapped[MSG_SIZE];
+  map_at_line(text, loc.line, mapped, sizeof(mapped));
+  return fail_at(err, errsize, loc, mline, mcol, rule, "Lua: %s", mapped);
 }
 
 /* The chunk of a body: "local p = ...; body". malloc'd, or NULL. */

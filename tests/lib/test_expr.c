@@ -596,8 +596,9 @@ static void test_check_syntax(void **state) {
                       "<eof>");
   assert_string_equal(check_error(NULL, "lua:p:local x = 1\nretrun x"),
                       "model.yaml:21:8: rule-x: Lua: syntax error near 'x'");
-  assert_has(check_error(NULL, "lua:p:if p.mail then\nreturn 1"),
-             "model.yaml:21:9: rule-x: Lua: 'end' expected");
+  assert_string_equal(check_error(NULL, "lua:p:\nif p.mail then\nreturn 1"),
+                      "model.yaml:22:9: rule-x: Lua: 'end' expected (to close "
+                      "'if' at line 21) near <eof>");
   assert_has(check_error(NULL, "lua:p:return 'unfinished"), "model.yaml:20:");
   assert_has(check_error(NULL, "lua:p:return 1 end, function() end"),
              "Lua: <eof> expected");
