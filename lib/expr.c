@@ -280,8 +280,13 @@ static int parse_form(const char *binding, const char *expr, jh_mloc loc,
     f->off = 8;
     return 0;
   }
-  if (strncmp(expr, "lua:", 4) == 0)
+  if (strncmp(expr, "lua:", 4) == 0) {
+    if (binding != NULL)
+      return fail_at(err, errsize, loc, loc.line, loc.column, rule,
+                     "a lua: expression takes no binding (its parameter is "
+                     "the resource: read the property from it)");
     return parse_lua(expr, loc, rule, f, err, errsize);
+  }
   return parse_builtin(expr, binding, loc, rule, f, err, errsize);
 }
 
@@ -1452,32 +1457,11 @@ int jh_expr_compile(jh_expr_env *e, const char *binding, const char *expression,
 /* ---- evaluating ------------------------------------------------------------
  */
 
-/* Push the value of a Lua rule's binding: its parameter. */
-static void push_binding(lua_State *L, const jh_expr *x, const void *res) {
-  jh_expr_env *e = x->env;
-  char msg[MSG_SIZE];
-  for (size_t i = 0; i + 1 < x->nsteps; i++) {
-    int rc = follow_link(e, res, x->steps[i], &res, msg, sizeof(msg));
-    if (rc == -EIO)
-      resolver_fail(L, e, msg);
-    if (rc < 0)
-      luaL_error(L, "binding %s: %s", x->binding, msg);
-    if (rc == 0) {
-      lua_pushnil(L);
-      return;
-    }
-  }
-  push_prop(L, e, res, x->steps[x->nsteps - 1]);
-}
-
-/* Under lua_pcall: call the body of x with its parameter. */
+/* Under lua_pcall: call the body of x with the resource. */
 static int lua_run(lua_State *L) {
   const jh_expr *x = lua_touserdata(L, 1);
   lua_rawgeti(L, LUA_REGISTRYINDEX, x->ref);
-  if (x->nsteps == 0)
-    push_proxy(L, x->env->res);
-  else
-    push_binding(L, x, x->env->res);
+  push_proxy(L, x->env->res);
   lua_call(L, 1, 1);
   return 1;
 }
