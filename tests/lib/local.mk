@@ -2,6 +2,11 @@
 check_PROGRAMS += tests/lib/test_csv tests/lib/test_extsort tests/lib/test_db \
 	tests/lib/test_timefmt tests/lib/test_instance_id \
 	tests/lib/test_collect_batch tests/lib/test_change_report
+# expressions (lib/expr.c)
+check_PROGRAMS += tests/lib/test_expr
+tests_lib_test_expr_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_expr_LDADD = $(LIB_TEST_LDADD)
+TESTS += tests/lib/test_expr
 tests_lib_test_csv_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
 tests_lib_test_csv_LDADD = $(LIB_TEST_LDADD)
 tests_lib_test_extsort_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
