@@ -14,7 +14,8 @@ HOST_TESTS = \
 	tests/host/test_plan \
 	tests/host/test_schedule \
 	tests/host/test_engine \
-	tests/host/test_sync_e2e
+	tests/host/test_sync_e2e \
+	tests/host/test_provisioning_cli
 check_PROGRAMS += $(HOST_TESTS)
 TESTS += $(HOST_TESTS)
 
