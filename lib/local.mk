@@ -16,7 +16,8 @@ lib_libjobhost_private_la_SOURCES = \
 	lib/change_report.c lib/change_report.h \
 	lib/exprfn.c lib/exprfn.h lib/exprfn_impl.h lib/exprfn_text.c lib/exprfn_dates.c \
 	lib/textfn.c lib/textfn.h lib/dmetaphone.c lib/dmetaphone.h \
-	lib/expr.c lib/expr.h
+	lib/expr.c lib/expr.h \
+	lib/provstore.c lib/provstore.h
 
 lib_libjobhost_private_la_CPPFLAGS = $(BASE_CPPFLAGS) $(SQLITE_CFLAGS) \
 	$(LUA_CFLAGS) $(JANSSON_CFLAGS)

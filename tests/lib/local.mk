@@ -43,3 +43,7 @@ tests_lib_test_exprfn_dates_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
 tests_lib_test_exprfn_dates_LDADD = $(LIB_TEST_LDADD)
 TESTS += tests/lib/test_tzdate tests/lib/test_exprfn_dates
 EXTRA_DIST += tests/data/tzdir/slim.zi tests/data/tzdir/Test/Slim
+check_PROGRAMS += tests/lib/test_provstore
+tests_lib_test_provstore_CPPFLAGS = $(LIB_TEST_CPPFLAGS) $(SQLITE_CFLAGS)
+tests_lib_test_provstore_LDADD = $(LIB_TEST_LDADD) $(SQLITE_LIBS)
+TESTS += tests/lib/test_provstore
