@@ -7,6 +7,7 @@ host_cli_libjh_cli_la_SOURCES = \
 	host/cli/job_load.c host/cli/job_load.h \
 	host/cli/cli_plugins.c host/cli/cli_graph.c host/cli/cli_import.c \
 	host/cli/cli_history.c host/cli/cli_run.c \
+	host/cli/cli_provisioning.c \
 	host/cli/cli_dryrun.c host/cli/cli_dryrun.h
 host_cli_libjh_cli_la_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_CLI_INC) \
 	$(SQLITE_CFLAGS)

@@ -7,6 +7,7 @@ HOST_TESTS = \
 	tests/host/test_pipeline \
 	tests/host/test_graph \
 	tests/host/test_model \
+	tests/host/test_model_rules \
 	tests/host/test_xml_import \
 	tests/host/test_store \
 	tests/host/test_history_cli \
@@ -15,6 +16,7 @@ HOST_TESTS = \
 	tests/host/test_schedule \
 	tests/host/test_engine \
 	tests/host/test_sync_e2e \
+	tests/host/test_provisioning_cli \
 	tests/host/test_dry_run
 check_PROGRAMS += $(HOST_TESTS)
 TESTS += $(HOST_TESTS)
