@@ -102,28 +102,145 @@ static int check_list(const json_t *list, char *err, size_t errsize) {
   return 0;
 }
 
+/* The text of a file: the envelope's head, the orders (each indented as
+ * an item of the list), the tail added by the write. */
+struct jh_order_writer {
+  char *buf;
+  size_t len, cap;
+  size_t count;
+  int failed; /* out of memory while appending */
+};
+
+#define HEAD "{\n  \"" LIST_KEY "\": [\n"
+#define ITEM_INDENT "    "
+#define TAIL "\n  ]\n}"
+
+static void append(jh_order_writer *w, const char *p, size_t n) {
+  if (w->failed)
+    return;
+  if (w->len + n + 1 > w->cap) {
+    size_t cap = w->cap ? w->cap : 4096;
+    char *grown;
+    while (cap < w->len + n + 1)
+      cap *= 2;
+    grown = realloc(w->buf, cap);
+    if (grown == NULL) {
+      w->failed = 1;
+      return;
+    }
+    w->buf = grown;
+    w->cap = cap;
+  }
+  memcpy(w->buf + w->len, p, n);
+  w->len += n;
+  w->buf[w->len] = '\0';
+}
+
+static void start(jh_order_writer *w) {
+  w->len = 0;
+  w->count = 0;
+  w->failed = 0;
+  append(w, HEAD, strlen(HEAD));
+}
+
+int jh_order_writer_new(jh_order_writer **out) {
+  jh_order_writer *w = calloc(1, sizeof(*w));
+  *out = NULL;
+  if (w == NULL)
+    return -ENOMEM;
+  start(w);
+  if (w->failed) {
+    free(w);
+    return -ENOMEM;
+  }
+  *out = w;
+  return 0;
+}
+
+void jh_order_writer_free(jh_order_writer *w) {
+  if (w != NULL)
+    free(w->buf);
+  free(w);
+}
+
+size_t jh_order_writer_count(const jh_order_writer *w) { return w->count; }
+
+/* jansson's text of an order, each new line indented as a list item. */
+static int indent_chunk(const char *p, size_t n, void *arg) {
+  jh_order_writer *w = arg;
+  size_t from = 0;
+  for (size_t i = 0; i < n; i++)
+    if (p[i] == '\n') {
+      append(w, p + from, i + 1 - from);
+      append(w, ITEM_INDENT, strlen(ITEM_INDENT));
+      from = i + 1;
+    }
+  append(w, p + from, n - from);
+  return w->failed ? -1 : 0;
+}
+
+int jh_order_writer_add(jh_order_writer *w, const json_t *order, char *err,
+                        size_t errsize) {
+  if (jh_order_check(order, err, errsize) != 0)
+    return -EINVAL;
+  if (w->count > 0)
+    append(w, ",\n", 2);
+  append(w, ITEM_INDENT, strlen(ITEM_INDENT));
+  if (w->failed || json_dump_callback(order, indent_chunk, w,
+                                      JSON_SORT_KEYS | JSON_INDENT(2)) != 0) {
+    snprintf(err, errsize, "out of memory");
+    w->failed = 1;
+    return -ENOMEM;
+  }
+  w->count++;
+  return 0;
+}
+
+int jh_order_writer_write(jh_order_writer *w, const char *path, char *err,
+                          size_t errsize) {
+  int rc = 0;
+  append(w, TAIL, strlen(TAIL));
+  if (w->failed) {
+    snprintf(err, errsize, "%s: out of memory", path);
+    rc = -ENOMEM;
+  } else if (w->count == 0) {
+    snprintf(err, errsize, "%s: no order to write", path);
+    rc = -EINVAL;
+  } else {
+    rc = jh_write_file_atomic(path, w->buf, w->len, 0644);
+    if (rc != 0)
+      snprintf(err, errsize, "%s: cannot write: %s", path, strerror(-rc));
+  }
+  start(w);
+  return rc;
+}
+
 int jh_order_file_write(const char *path, const json_t *orders, char *err,
                         size_t errsize) {
   char why[512];
-  json_t *doc;
-  char *text;
+  jh_order_writer *w;
+  const json_t *o;
+  size_t i;
   int rc;
 
   if (check_list(orders, why, sizeof(why)) != 0) {
     snprintf(err, errsize, "%s: %s", path, why);
     return -EINVAL;
   }
-  doc = json_pack("{sO}", LIST_KEY, orders);
-  text = doc != NULL ? json_dumps(doc, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
-  json_decref(doc);
-  if (text == NULL) {
+  if (jh_order_writer_new(&w) != 0) {
     snprintf(err, errsize, "%s: out of memory", path);
     return -ENOMEM;
   }
-  rc = jh_write_file_atomic(path, text, strlen(text), 0644);
-  free(text);
+  rc = 0;
+  json_array_foreach(orders, i, o) {
+    if (rc == 0)
+      rc = jh_order_writer_add(w, o, why, sizeof(why));
+  }
   if (rc != 0)
-    snprintf(err, errsize, "%s: cannot write: %s", path, strerror(-rc));
+    snprintf(err, errsize, "%s: %s", path, why);
+  else
+    rc = jh_order_writer_write(w, path, err, errsize);
+  jh_order_writer_free(w);
   return rc;
 }
 

@@ -30,11 +30,34 @@ int jh_order_change_type(const char *text);
 /* Check one order's shape: 0, or -EINVAL with what is wrong in err. */
 int jh_order_check(const json_t *order, char *err, size_t errsize);
 
-/* Write orders (an array of orders, borrowed) to path as an order file.
+/* Write orders (an array of at least one order, borrowed) to path as an
+ * order file.
  * 0, or a negative errno with a message naming path in err; nothing is
  * left at path on failure. */
 int jh_order_file_write(const char *path, const json_t *orders, char *err,
                         size_t errsize);
+
+/*
+ * An order file built one order at a time, so that only the text is
+ * kept, never the orders: add each order (checked, then turned into
+ * text at once), then write the file; the writer is then empty for the
+ * next one. The bytes are those jh_order_file_write gives.
+ */
+typedef struct jh_order_writer jh_order_writer;
+
+/* A new writer: 0 and *out, or -ENOMEM. */
+int jh_order_writer_new(jh_order_writer **out);
+/* Add one order (borrowed): 0, -EINVAL (its shape, in err) or -ENOMEM. */
+int jh_order_writer_add(jh_order_writer *w, const json_t *order, char *err,
+                        size_t errsize);
+/* The orders added since the last write. */
+size_t jh_order_writer_count(const jh_order_writer *w);
+/* Write the orders added (at least one) to path, atomically: 0, or a
+ * negative errno with err naming path. The writer is empty afterwards
+ * either way. */
+int jh_order_writer_write(jh_order_writer *w, const char *path, char *err,
+                          size_t errsize);
+void jh_order_writer_free(jh_order_writer *w);
 
 /* Read and check the order file at path: 0 and *orders (the array of
  * orders, a new reference), or a negative code (-EINVAL for a file that

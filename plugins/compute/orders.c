@@ -40,7 +40,8 @@ typedef struct rt_orders {
   const jh_entity_type *src, *tgt;
   pending *p;
   size_t n, cap;
-  int64_t live; /* assignments with a target resource */
+  int64_t live;   /* assignments with an owner and a target */
+  uint32_t *nums; /* the store's numbers of tgt's properties */
 } rt_orders;
 
 typedef struct orders_job {
@@ -51,6 +52,7 @@ typedef struct orders_job {
   char **files; /* relative paths written */
   size_t nfiles, files_cap;
   const char *root;
+  jh_order_writer *writer;
   int64_t per_file, written, by_change[4];
 } orders_job;
 
@@ -160,6 +162,19 @@ static int count_live(void *ud, const jh_prov_assignment *a) {
   return 0;
 }
 
+/* The numbers of the target's properties, to name the values. */
+static int number_props(orders_job *j, rt_orders *o) {
+  jh_compute *c = j->c;
+  int rc = 0;
+  o->nums = calloc(o->tgt->nproperties + 1, sizeof(*o->nums));
+  if (o->nums == NULL)
+    return oom(c);
+  for (size_t i = 0; i < o->tgt->nproperties && rc == 0; i++)
+    rc = jh_rv_property(j->rv, o->tgt->properties[i].id, &o->nums[i], c->err,
+                        sizeof(c->err));
+  return rc;
+}
+
 static int read_pending(orders_job *j) {
   jh_compute *c = j->c;
   int rc = 0;
@@ -172,6 +187,8 @@ static int read_pending(orders_job *j) {
       return oom(c);
     if (rc == 0 && o->n > 0)
       rc = jh_prov_list(c->store, &all, count_live, o, c->err, sizeof(c->err));
+    if (rc == 0 && o->n > 0)
+      rc = number_props(j, o);
   }
   return rc;
 }
@@ -184,6 +201,7 @@ static void free_job(orders_job *j) {
       free(j->rts[i].p[k].vals);
     }
     free(j->rts[i].p);
+    free(j->rts[i].nums);
   }
   free(j->rts);
   for (size_t i = 0; i < j->nfiles; i++)
@@ -274,20 +292,14 @@ static int resource_json(orders_job *j, const jh_entity_type *et,
 }
 
 typedef struct changes_arg {
-  orders_job *j;
-  const jh_entity_type *tgt;
+  const rt_orders *o;
   json_t *changes;
 } changes_arg;
 
-static const char *prop_name(orders_job *j, const jh_entity_type *et,
-                             uint32_t num) {
-  for (size_t i = 0; i < et->nproperties; i++) {
-    uint32_t n;
-    if (jh_rv_property(j->rv, et->properties[i].id, &n, j->c->err,
-                       sizeof(j->c->err)) == 0 &&
-        n == num)
-      return et->properties[i].id;
-  }
+static const char *prop_name(const rt_orders *o, uint32_t num) {
+  for (size_t i = 0; i < o->tgt->nproperties; i++)
+    if (o->nums[i] == num)
+      return o->tgt->properties[i].id;
   return NULL;
 }
 
@@ -315,7 +327,7 @@ static int add_change(void *ud, const jh_prov_val *v) {
   json_t *s;
   if (v->state == JH_PROV_VERIFIED)
     return 0;
-  name = prop_name(a->j, a->tgt, v->prop);
+  name = prop_name(a->o, v->prop);
   if (name == NULL)
     return 0; /* a property the model no longer has */
   if (v->navigation && v->has_policy != v->has_observed)
@@ -340,7 +352,7 @@ static int order_members(orders_job *j, const rt_orders *o, const pending *p,
                          json_t *order) {
   jh_compute *c = j->c;
   json_t *owner, *resource;
-  changes_arg a = {j, o->tgt, NULL};
+  changes_arg a = {o, NULL};
   int rc = resource_json(j, o->src, p->owner, &owner);
   if (rc == 0 && owner != NULL &&
       (json_object_set_new(owner, "Id", json_string(p->owner)) != 0 ||
@@ -420,20 +432,26 @@ static int make_dir(jh_compute *c, const char *dir) {
 }
 
 /* Orders [from, to) of o as one file. */
+/* Order i of o, added to the file being built. */
+static int add_order(orders_job *j, rt_orders *o, size_t i) {
+  json_t *order;
+  int rc = order_json(j, o, &o->p[i], &order);
+  if (rc == 0)
+    rc = jh_order_writer_add(j->writer, order, j->c->err, sizeof(j->c->err));
+  json_decref(order);
+  o->p[i].file = (int)j->nfiles;
+  return rc;
+}
+
+/* Orders [from, to) of o as one file. */
 static int write_file(orders_job *j, rt_orders *o, size_t from, size_t to,
                       int64_t now, unsigned seq) {
   jh_compute *c = j->c;
   char name[128], rel[PATH_MAX], path[PATH_MAX];
-  json_t *list = json_array();
-  int rc = list != NULL ? 0 : oom(c);
+  int rc = 0;
 
-  for (size_t i = from; i < to && rc == 0; i++) {
-    json_t *order;
-    rc = order_json(j, o, &o->p[i], &order);
-    if (rc == 0 && json_array_append_new(list, order) != 0)
-      rc = oom(c);
-    o->p[i].file = (int)j->nfiles;
-  }
+  for (size_t i = from; i < to && rc == 0; i++)
+    rc = add_order(j, o, i);
   if (rc == 0 &&
       (jh_order_file_name(name, sizeof(name), now, c->task_instance, seq) ||
        snprintf(rel, sizeof(rel), "%s/%s", o->rt->id, name) >=
@@ -445,10 +463,9 @@ static int write_file(orders_job *j, rt_orders *o, size_t from, size_t to,
     rc = -ENAMETOOLONG;
   }
   if (rc == 0)
-    rc = jh_order_file_write(path, list, c->err, sizeof(c->err));
+    rc = jh_order_writer_write(j->writer, path, c->err, sizeof(c->err));
   if (rc == 0)
     rc = add_file(j, rel);
-  json_decref(list);
   return rc;
 }
 
@@ -478,10 +495,10 @@ static int write_rt(orders_job *j, rt_orders *o, int64_t now) {
   return rc;
 }
 
-/* One transaction: every order written becomes Transmitted. */
+/* Every order written becomes Transmitted. */
 static int record(orders_job *j) {
   jh_compute *c = j->c;
-  int rc = jh_compute_begin(c);
+  int rc = 0;
   for (size_t i = 0; i < j->nrts && rc == 0; i++) {
     rt_orders *o = &j->rts[i];
     for (size_t k = 0; k < o->n && rc == 0; k++) {
@@ -492,8 +509,6 @@ static int record(orders_job *j) {
       j->written++;
     }
   }
-  if (rc == 0)
-    rc = jh_compute_commit(c);
   return rc;
 }
 
@@ -510,9 +525,13 @@ static int check_thresholds(orders_job *j) {
   return rc;
 }
 
+/* One transaction from the reading of the Pending assignments to their
+ * being Transmitted: what is sent is what is marked. */
 static int generate(orders_job *j, int force) {
   int64_t now = jh_now_ms();
   int rc = select_rts(j);
+  if (rc == 0)
+    rc = jh_compute_begin(j->c);
   if (rc == 0)
     rc = read_pending(j);
   if (rc == 0 && !force)
@@ -521,6 +540,8 @@ static int generate(orders_job *j, int force) {
     rc = write_rt(j, &j->rts[i], now);
   if (rc == 0)
     rc = record(j);
+  if (rc == 0)
+    rc = jh_compute_commit(j->c);
   if (rc != 0)
     unwrite(j);
   return rc;
@@ -543,6 +564,8 @@ int jh_compute_orders(jh_compute *c) {
     return JOBHOST_ECONFIG;
   }
   rc = jh_rv_new(c->model, c->store, &j.rv);
+  if (rc == 0)
+    rc = jh_order_writer_new(&j.writer);
   rc = rc == 0 ? generate(&j, force) : oom(c);
   if (rc != 0)
     j.written = j.by_change[1] = j.by_change[2] = j.by_change[3] = 0;
@@ -560,6 +583,7 @@ int jh_compute_orders(jh_compute *c) {
                      force && j.written > 0 ? " (thresholds forced)" : "");
   }
   jh_rv_free(j.rv);
+  jh_order_writer_free(j.writer);
   free_job(&j);
   return rc;
 }
