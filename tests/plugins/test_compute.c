@@ -596,6 +596,10 @@ static void test_role_model_added(void **state) {
   hr_person(f, "007", "James", "Bond", NULL, 0);
   hr_person(f, "008", "Eve", "Moneypenny", "007", 0);
   external(f);
+  /* one transaction per resource, committed while the scan goes on */
+  jh_fake_put(&f->host.params, "batch_update_size", "1");
+  jh_fake_put(&f->host.params, "batch_size", "1");
+  jh_fake_put(&f->host.params, "batch_insert_size", "1");
   compute_all(f);
   assert_int_equal(jh_fake_counter(&f->host, "resources"), 3);
   assert_int_equal(jh_fake_counter(&f->host, "added"), 2);
