@@ -938,6 +938,28 @@ static int on_dirty_target(void *ud, const jh_prov_resource *r) {
                              JH_DIRTY_ROLE_MODEL, c->err, sizeof(c->err));
 }
 
+/* Whether an owner holds key through another resource type of the same
+ * target entity type: such a resource is no orphan of this one. 1, 0, or
+ * a negative code. */
+static int owned_elsewhere(rm_job *j, const char *key) {
+  const jh_model *m = j->c->model;
+  for (size_t i = 0; i < m->nresource_types; i++) {
+    const jh_resource_type *rt = &m->resource_types[i];
+    jh_prov_assignment a;
+    int rc;
+    if (rt == j->r.rt || rt->id == NULL || rt->target_entity_type == NULL ||
+        strcmp(rt->target_entity_type, j->r.tgt->id) != 0)
+      continue;
+    rc = jh_prov_assignment_by_target(j->c->store, rt->id, key, &a, j->c->err,
+                                      sizeof(j->c->err));
+    if (rc < 0)
+      return rc;
+    if (rc == 1 && a.owner_key != NULL)
+      return 1;
+  }
+  return 0;
+}
+
 /* A target resource no owner holds is an orphan. */
 static int on_target(void *ud, const jh_prov_resource *r) {
   rm_job *j = ud;
@@ -958,14 +980,16 @@ static int on_target(void *ud, const jh_prov_resource *r) {
   }
   j->nvals = 0;
   policy_hash(j, hash);
-  f = base_facts(j, s);
-  f.has_target = 1;
-  policy_facts(&f, s, hash, s != NULL ? s->target : NULL);
-  d = jh_rm_decide(&f);
   o = (outcome){s, NULL, jh_rv_strdup(j->rv, r->key, r->key_len), 0, hash};
   if (o.target == NULL)
     return oom(j->c);
-  rc = apply(j, &d, &o);
+  rc = owned_elsewhere(j, o.target);
+  f = base_facts(j, s);
+  f.has_target = rc == 0; /* held elsewhere: not an orphan of this type */
+  policy_facts(&f, s, hash, s != NULL ? s->target : NULL);
+  d = jh_rm_decide(&f);
+  if (rc >= 0)
+    rc = apply(j, &d, &o);
   return rc != 0
              ? jh_compute_failed_on(j->c, j->r.tgt->id, r->key, r->key_len, rc)
              : 0;

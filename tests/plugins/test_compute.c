@@ -136,7 +136,7 @@ static jh_correlation_rule correlation_rules[] = {
      .loc = LOC(29)},
 };
 
-static jh_resource_type resource_types[1];
+static jh_resource_type resource_types[2];
 
 static jh_model model = {
     .entity_types = types,
@@ -170,6 +170,7 @@ static void reset_model(void) {
   rt->nnavigation_rules = 2;
   rt->correlation_rules = correlation_rules;
   rt->ncorrelation_rules = 1;
+  model.nresource_types = 1;
   type_rules[0].expression = S("lua:p:return p.contract_type ~= 'External'");
   expressions[0].value.expression = S(
       "lua:p:return p.last_name .. ' ' .. p.first_name");
@@ -439,15 +440,17 @@ static int keep_asg(void *ud, const jh_prov_assignment *p) {
   return 0;
 }
 
-static void read_asgs(fx *f, asgs *all) {
+static void read_rt_asgs(fx *f, const char *rt, asgs *all) {
   jh_idstore *s = open_store(f);
   char err[512];
   memset(all, 0, sizeof(*all));
   all->db = jh_db_sqlite(jh_idstore_db(s));
-  if (jh_prov_assignments(s, "AD_User", keep_asg, all, err, sizeof(err)) != 0)
+  if (jh_prov_assignments(s, rt, keep_asg, all, err, sizeof(err)) != 0)
     fail_msg("%s", err);
   jh_idstore_close(s);
 }
+
+static void read_asgs(fx *f, asgs *all) { read_rt_asgs(f, "AD_User", all); }
 
 static const asg *asg_of(const asgs *all, const char *owner) {
   for (size_t i = 0; i < all->n; i++)
@@ -711,6 +714,31 @@ static void test_role_model_orphans(void **state) {
   assert_string_equal(asg_of(&all, "999")->target, "CN=Ghost");
   for (size_t i = 0; i < all.n; i++)
     assert_string_not_equal(all.a[i].owner, "-");
+}
+
+/* A second resource type of the same target entity type: what the first
+ * holds is no orphan of the second. */
+static void test_role_model_two_types(void **state) {
+  fx *f = *state;
+  static jh_value_rule nobody[] = {RULE(NULL, S("lua:p:return false"), 40)};
+  jh_resource_type *admin = &resource_types[1];
+  asgs all;
+  *admin = resource_types[0];
+  admin->id = S("AD_Admin");
+  admin->type_rules = nobody;
+  admin->ncorrelation_rules = 0;
+  model.nresource_types = 2;
+  hr_person(f, "007", "James", "Bond", NULL, 0);
+  ad_entry(f, "007", "Bond James", "James@acme.example");
+  ad_entry(f, "999", "Ghost", "ghost@acme.example");
+  compute_all(f);
+  read_rt_asgs(f, "AD_Admin", &all);
+  assert_int_equal(all.n, 1);
+  assert_string_equal(all.a[0].owner, "-");
+  assert_string_equal(all.a[0].target, "CN=Ghost");
+  read_asgs(f, &all);
+  assert_string_equal(asg_of(&all, "007")->target, "CN=Bond James");
+  assert_string_equal(asg_of(&all, "-")->target, "CN=Ghost");
 }
 
 static void leaver(fx *f, int historize) {
@@ -1009,6 +1037,7 @@ int main(void) {
       T(test_role_model_correlated),
       T(test_role_model_blocked),
       T(test_role_model_orphans),
+      T(test_role_model_two_types),
       T(test_role_model_leaver),
       T(test_role_model_no_history),
       T(test_role_model_dirty),
