@@ -578,9 +578,12 @@ int jh_compute_orders(jh_compute *c) {
     if (j.written > 0)
       notify_committed(ctx);
     svc->set_produced_output(ctx, j.written > 0);
-    svc->set_message(ctx, "%" PRId64 " orders written in %zu files%s",
-                     j.written, j.nfiles,
-                     force && j.written > 0 ? " (thresholds forced)" : "");
+    if (j.written == 0)
+      svc->set_message(ctx, "no Pending order");
+    else
+      svc->set_message(ctx, "%" PRId64 " orders written in %zu files%s",
+                       j.written, j.nfiles,
+                       force ? " (thresholds forced)" : "");
   }
   jh_rv_free(j.rv);
   jh_order_writer_free(j.writer);
