@@ -482,8 +482,9 @@ static int nav_policy(rm_job *j, size_t i, size_t first, const jh_rv_res *src) {
 }
 
 /* The target's keys of navigation i: matched with the policy's, or added
- * as observed only. */
-static int nav_observed(rm_job *j, size_t i, size_t first,
+ * as observed only (to be removed) unless the policy is incomplete: while
+ * a value waits, the target's other keys are left as they are. */
+static int nav_observed(rm_job *j, size_t i, size_t first, int incomplete,
                         const jh_rv_res *tgt) {
   const char *const *keys;
   const size_t *lens;
@@ -502,6 +503,8 @@ static int nav_observed(rm_job *j, size_t i, size_t first,
       j->vals[m].observed_len = lens[k];
       continue;
     }
+    if (incomplete)
+      continue;
     memset(&v, 0, sizeof(v));
     v.prop = j->r.nav_num[i];
     v.navigation = 1;
@@ -517,9 +520,10 @@ static int nav_values(rm_job *j, const jh_rv_res *src, const jh_rv_res *tgt) {
   int rc = 0;
   for (size_t i = 0; i < j->r.rt->nnavigation_rules && rc == 0; i++) {
     size_t first = j->nvals;
+    int64_t waiting = j->n.waiting;
     rc = nav_policy(j, i, first, src);
     if (rc == 0 && tgt != NULL)
-      rc = nav_observed(j, i, first, tgt);
+      rc = nav_observed(j, i, first, j->n.waiting > waiting, tgt);
   }
   return rc;
 }

@@ -662,6 +662,37 @@ static void test_role_model_correlated(void **state) {
   assert_has(asg_of(&all, "008")->vals, "manager=CN=Bond James/@1 ");
 }
 
+/* 008's account already has its manager, whose own account is only
+ * correlated in the same run: the manager waits, and the account's
+ * manager is left as it is (no Remove). */
+static void test_role_model_manager_waits(void **state) {
+  fx *f = *state;
+  const char *kv[] = {"dn",         "CN=Moneypenny Eve",
+                      "cn",         "Moneypenny Eve",
+                      "employeeID", "008",
+                      "mail",       "Eve@acme.example",
+                      "manager",    "CN=Bond James",
+                      NULL};
+  asgs all;
+  hr_person(f, "007", "James", "Bond", NULL, 0);
+  hr_person(f, "008", "Eve", "Moneypenny", "007", 0);
+  ad_entry(f, "007", "Bond James", "James@acme.example");
+  put_resource(f, "AD_Entry", "CN=Moneypenny Eve", kv, 0);
+  member_of(f, "CN=Bond James", "CN=All");
+  member_of(f, "CN=Moneypenny Eve", "CN=All");
+  compute_all(f);
+  assert_int_equal(jh_fake_counter(&f->host, "waiting"), 1);
+  assert_int_equal(jh_fake_counter(&f->host, "verified"), 2);
+  read_asgs(f, &all);
+  assert_int_equal(asg_of(&all, "008")->state, JH_PROV_VERIFIED);
+  assert_null(strstr(asg_of(&all, "008")->vals, "manager="));
+  run_ok(f, "ComputeRoleModelTask");
+  read_asgs(f, &all);
+  assert_int_equal(asg_of(&all, "008")->state, JH_PROV_VERIFIED);
+  assert_has(asg_of(&all, "008")->vals,
+             "manager=CN=Bond James/CN=Bond James@4 ");
+}
+
 static void test_role_model_blocked(void **state) {
   fx *f = *state;
   asgs all;
@@ -1035,6 +1066,7 @@ int main(void) {
       T(test_correlation),
       T(test_role_model_added),
       T(test_role_model_correlated),
+      T(test_role_model_manager_waits),
       T(test_role_model_blocked),
       T(test_role_model_orphans),
       T(test_role_model_two_types),
