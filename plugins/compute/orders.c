@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <unistr.h>
+
 #include "array.h"
 #include "compute.h"
 #include "order_file.h"
@@ -264,12 +266,42 @@ static int over_threshold(orders_job *j, const rt_orders *o) {
 
 /* ---- the orders as JSON ---- */
 
+/* A JSON text of v: 0 and *out, -EILSEQ when v is not UTF-8 (JSON text
+ * is), or -ENOMEM. */
+static int json_text(const char *v, size_t len, json_t **out) {
+  *out = NULL;
+  if (u8_check((const uint8_t *)v, len) != NULL)
+    return -EILSEQ;
+  *out = json_stringn(v, len);
+  return *out != NULL ? 0 : -ENOMEM;
+}
+
+/* Say what failed: out of memory, or a value that is not UTF-8. */
+static int json_failed(jh_compute *c, int rc, const char *what, const char *key,
+                       const char *prop) {
+  if (rc == -EILSEQ)
+    snprintf(c->err, sizeof(c->err), "%s %s: the value of %s is not UTF-8",
+             what, key, prop);
+  else
+    oom(c);
+  return rc;
+}
+
+typedef struct props_arg {
+  json_t *obj;
+  const char *bad; /* the property that failed */
+} props_arg;
+
 static int add_prop(void *ud, const jh_property *p, const char *val,
                     size_t len) {
-  json_t *s = json_stringn(val, len);
-  if (s == NULL || json_object_set_new(ud, p->id, s) != 0)
-    return -ENOMEM;
-  return 0;
+  props_arg *a = ud;
+  json_t *s;
+  int rc = json_text(val, len, &s);
+  if (rc == 0 && json_object_set_new(a->obj, p->id, s) != 0)
+    rc = -ENOMEM;
+  if (rc != 0)
+    a->bad = p->id;
+  return rc;
 }
 
 /* The values of the resource of et with key as an object; *obj NULL when
@@ -278,6 +310,7 @@ static int resource_json(orders_job *j, const jh_entity_type *et,
                          const char *key, json_t **obj) {
   jh_compute *c = j->c;
   const jh_rv_res *r;
+  props_arg a = {NULL, "?"};
   int rc;
   *obj = NULL;
   if (key == NULL)
@@ -285,15 +318,20 @@ static int resource_json(orders_job *j, const jh_entity_type *et,
   rc = jh_rv_load(j->rv, et, key, strlen(key), &r, c->err, sizeof(c->err));
   if (rc <= 0)
     return rc;
-  *obj = json_object();
-  if (*obj == NULL || jh_rv_each(r, add_prop, *obj) != 0)
-    return oom(c);
-  return 0;
+  a.obj = *obj = json_object();
+  rc = *obj == NULL ? -ENOMEM : jh_rv_each(r, add_prop, &a);
+  if (rc == 0)
+    return 0;
+  json_decref(*obj);
+  *obj = NULL;
+  return json_failed(c, rc, et->id, key, a.bad);
 }
 
 typedef struct changes_arg {
   const rt_orders *o;
   json_t *changes;
+  const char *bad; /* the property that failed */
+  int not_utf8;    /* because its value is not UTF-8 */
 } changes_arg;
 
 static const char *prop_name(const rt_orders *o, uint32_t num) {
@@ -314,9 +352,11 @@ static int nav_change(json_t *changes, const char *name, const char *list,
   if (nav != NULL && arr == NULL && (arr = json_array()) != NULL &&
       json_object_set_new(nav, list, arr) != 0)
     return -ENOMEM;
-  if (arr == NULL || json_array_append_new(arr, json_stringn(key, len)) != 0)
+  if (arr == NULL)
     return -ENOMEM;
-  return 0;
+  if (u8_check((const uint8_t *)key, len) != NULL)
+    return -EILSEQ;
+  return json_array_append_new(arr, json_stringn(key, len)) != 0 ? -ENOMEM : 0;
 }
 
 /* A value that changes: a scalar's new value (null: cleared), a
@@ -324,22 +364,28 @@ static int nav_change(json_t *changes, const char *name, const char *list,
 static int add_change(void *ud, const jh_prov_val *v) {
   changes_arg *a = ud;
   const char *name;
-  json_t *s;
+  json_t *s = NULL;
+  int rc = 0;
   if (v->state == JH_PROV_VERIFIED)
     return 0;
   name = prop_name(a->o, v->prop);
   if (name == NULL)
     return 0; /* a property the model no longer has */
-  if (v->navigation && v->has_policy != v->has_observed)
-    return v->has_policy
-               ? nav_change(a->changes, name, "Add", v->policy, v->policy_len)
-               : nav_change(a->changes, name, "Remove", v->observed,
-                            v->observed_len);
-  if (v->navigation)
-    return 0;
-  s = v->has_policy ? json_stringn(v->policy, v->policy_len) : json_null();
-  return s == NULL || json_object_set_new(a->changes, name, s) != 0 ? -ENOMEM
-                                                                    : 0;
+  if (v->navigation && v->has_policy && v->has_observed)
+    return 0; /* held already */
+  a->bad = name;
+  if (v->navigation && v->has_policy)
+    rc = nav_change(a->changes, name, "Add", v->policy, v->policy_len);
+  else if (v->navigation)
+    rc = nav_change(a->changes, name, "Remove", v->observed, v->observed_len);
+  else if (v->has_policy)
+    rc = json_text(v->policy, v->policy_len, &s);
+  else if ((s = json_null()) == NULL)
+    rc = -ENOMEM;
+  if (rc == 0 && !v->navigation && json_object_set_new(a->changes, name, s))
+    rc = -ENOMEM;
+  a->not_utf8 = rc == -EILSEQ;
+  return rc;
 }
 
 static json_t *resource_type_json(const rt_orders *o) {
@@ -348,17 +394,33 @@ static json_t *resource_type_json(const rt_orders *o) {
                    "TargetEntityType", "Identifier", o->tgt->id);
 }
 
+/* The owner's values, with Id and Identifier its key, as order.Owner. */
+static int owner_json(orders_job *j, const rt_orders *o, const pending *p,
+                      json_t *order) {
+  json_t *owner, *key[2];
+  int rc = resource_json(j, o->src, p->owner, &owner);
+  static const char *const names[2] = {"Id", "Identifier"};
+  if (rc != 0 || owner == NULL)
+    return rc;
+  for (size_t i = 0; i < 2 && rc == 0; i++) {
+    rc = json_text(p->owner, strlen(p->owner), &key[i]);
+    if (rc == 0 && json_object_set_new(owner, names[i], key[i]) != 0)
+      rc = -ENOMEM;
+  }
+  if (rc != 0) {
+    json_decref(owner);
+    return json_failed(j->c, rc, o->src->id, p->owner, "its key");
+  }
+  return json_object_set_new(order, "Owner", owner) != 0 ? oom(j->c) : 0;
+}
+
 static int order_members(orders_job *j, const rt_orders *o, const pending *p,
                          json_t *order) {
   jh_compute *c = j->c;
-  json_t *owner, *resource;
-  changes_arg a = {o, NULL};
-  int rc = resource_json(j, o->src, p->owner, &owner);
-  if (rc == 0 && owner != NULL &&
-      (json_object_set_new(owner, "Id", json_string(p->owner)) != 0 ||
-       json_object_set_new(owner, "Identifier", json_string(p->owner)) != 0 ||
-       json_object_set_new(order, "Owner", owner) != 0))
-    return oom(c);
+  json_t *resource;
+  changes_arg a = {o, NULL, "?", 0};
+  char id[32];
+  int rc = owner_json(j, o, p, order);
   if (rc == 0)
     rc = resource_json(j, o->tgt, p->target, &resource);
   if (rc == 0 && resource != NULL &&
@@ -369,13 +431,14 @@ static int order_members(orders_job *j, const rt_orders *o, const pending *p,
   a.changes = json_object();
   if (a.changes == NULL || json_object_set_new(order, "Changes", a.changes))
     return oom(c);
+  snprintf(id, sizeof(id), "%" PRId64, p->id);
   rc = jh_prov_vals_decode(p->vals, p->vals_len, add_change, &a);
-  if (rc == -EILSEQ)
+  if (rc == -EILSEQ && !a.not_utf8) {
     snprintf(c->err, sizeof(c->err),
              "assignment %" PRId64 ": malformed stored values", p->id);
-  else if (rc != 0)
-    oom(c);
-  return rc;
+    return rc;
+  }
+  return rc != 0 ? json_failed(c, rc, "assignment", id, a.bad) : 0;
 }
 
 static int order_json(orders_job *j, const rt_orders *o, const pending *p,

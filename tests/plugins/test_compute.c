@@ -1009,6 +1009,24 @@ static void test_orders_threshold_percent(void **state) {
   assert_int_equal(jh_fake_counter(&f->host, "modified"), 2);
 }
 
+/* A value that is not UTF-8 cannot go into JSON: the task says which,
+ * and writes nothing. */
+static void test_orders_not_utf8(void **state) {
+  fx *f = *state;
+  files fs;
+  asgs all;
+  hr_person(f, "007", "Jos\xe9", "Bond", NULL, 0);
+  compute_all(f);
+  jh_fake_put_list(&f->host, "resource_types", ad_user);
+  assert_int_equal(run(f, "GenerateProvisioningOrdersTask"), -EILSEQ);
+  assert_has(f->host.message, "HR_Person 007: the value of first_name is "
+                              "not UTF-8");
+  order_files(f, &fs);
+  assert_int_equal(fs.n, 0);
+  read_asgs(f, &all);
+  assert_int_equal(asg_of(&all, "007")->state, JH_PROV_PENDING);
+}
+
 /* ---- rules that fail ---- */
 
 static void role_model_fails(fx *f, const char *criterion, const char *want) {
@@ -1077,6 +1095,7 @@ int main(void) {
       T(test_orders_by_connector_in_files),
       T(test_orders_threshold),
       T(test_orders_threshold_percent),
+      T(test_orders_not_utf8),
       T(test_lua_error),
       T(test_lua_loop),
       T(test_lua_allocates),
