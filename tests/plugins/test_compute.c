@@ -717,6 +717,45 @@ static void test_role_model_blocked(void **state) {
   assert_int_equal(asg_of(&all, "011")->state, JH_PROV_AWAITING_APPROVAL);
 }
 
+static void review(fx *f, long long id, int approve) {
+  jh_idstore *s = open_store(f);
+  char err[512];
+  int64_t ids[1] = {id};
+  int rc = approve ? jh_prov_approve(s, ids, 1, err, sizeof(err))
+                   : jh_prov_decline(s, ids, 1, err, sizeof(err));
+  if (rc != 0)
+    fail_msg("%s", err);
+  jh_idstore_close(s);
+}
+
+/* Review: an approved order is not blocked again; a declined one is left
+ * alone until the policy's values change. */
+static void test_role_model_review(void **state) {
+  fx *f = *state;
+  asgs all;
+  hr_person(f, "007", "James", "Bond", NULL, 0);
+  hr_person(f, "008", "Eve", "Moneypenny", NULL, 0);
+  resource_types[0].block_provisioning = 1;
+  compute_all(f);
+  read_asgs(f, &all);
+  assert_int_equal(asg_of(&all, "007")->state, JH_PROV_AWAITING_APPROVAL);
+  review(f, asg_of(&all, "007")->id, 1);
+  review(f, asg_of(&all, "008")->id, 0);
+  run_ok(f, "ComputeRoleModelTask");
+  assert_int_equal(jh_fake_counter(&f->host, "unchanged"), 2);
+  read_asgs(f, &all);
+  assert_int_equal(asg_of(&all, "007")->state, JH_PROV_PENDING);
+  assert_int_equal(asg_of(&all, "008")->state, JH_PROV_NONE);
+
+  /* 008's values change: proposed again, for review */
+  hr_person(f, "008", "Evelyn", "Moneypenny", NULL, 0);
+  compute_all(f);
+  read_asgs(f, &all);
+  assert_int_equal(asg_of(&all, "008")->change, JH_CHANGE_ADDED);
+  assert_int_equal(asg_of(&all, "008")->state, JH_PROV_AWAITING_APPROVAL);
+  assert_int_equal(asg_of(&all, "007")->state, JH_PROV_PENDING);
+}
+
 static void test_role_model_orphans(void **state) {
   fx *f = *state;
   asgs all;
@@ -1086,6 +1125,7 @@ int main(void) {
       T(test_role_model_correlated),
       T(test_role_model_manager_waits),
       T(test_role_model_blocked),
+      T(test_role_model_review),
       T(test_role_model_orphans),
       T(test_role_model_two_types),
       T(test_role_model_leaver),
