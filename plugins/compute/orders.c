@@ -26,24 +26,20 @@
 #include "order_file.h"
 #include "timefmt.h"
 
-/* One Pending assignment, copied. */
-typedef struct pending {
+/* One order written: its assignment, what it does, its file. */
+typedef struct sent {
   int64_t id;
-  char *owner, *target;
   int change;
-  void *vals;
-  size_t vals_len;
-  int file; /* index into the files written */
-} pending;
+  size_t file; /* index into the files written */
+} sent;
 
 /* One resource type's work. */
 typedef struct rt_orders {
   const jh_resource_type *rt;
   const jh_entity_type *src, *tgt;
-  pending *p;
-  size_t n, cap;
-  int64_t live;   /* assignments with an owner and a target */
-  uint32_t *nums; /* the store's numbers of tgt's properties */
+  int64_t n, counts[4]; /* Pending orders, by change type */
+  int64_t live;         /* assignments with an owner and a target */
+  uint32_t *nums;       /* the store's numbers of tgt's properties */
 } rt_orders;
 
 typedef struct orders_job {
@@ -53,6 +49,8 @@ typedef struct orders_job {
   size_t nrts;
   char **files; /* relative paths written */
   size_t nfiles, files_cap;
+  sent *sent;
+  size_t nsent, sent_cap;
   const char *root;
   jh_order_writer *writer;
   int64_t per_file, written, by_change[4];
@@ -126,35 +124,14 @@ static int select_rts(orders_job *j) {
 
 /* ---- reading the Pending assignments ---- */
 
-static char *dup_or_null(const char *s, int *failed) {
-  char *d = s != NULL ? strdup(s) : NULL;
-  if (s != NULL && d == NULL)
-    *failed = 1;
-  return d;
-}
-
-static int keep_pending(void *ud, const jh_prov_assignment *a) {
+/* Count a Pending assignment that has an order to send. */
+static int count_pending(void *ud, const jh_prov_assignment *a) {
   rt_orders *o = ud;
-  pending *p;
-  int failed = 0;
   if (a->change_type < JH_CHANGE_ADDED || a->change_type > JH_CHANGE_DELETED)
     return 0; /* nothing to send */
-  if (jh_array_reserve(&o->p, &o->cap, o->n + 1, sizeof(*o->p), 64) != 0)
-    return -ENOMEM;
-  p = &o->p[o->n];
-  memset(p, 0, sizeof(*p));
-  p->id = a->id;
-  p->change = a->change_type;
-  p->owner = dup_or_null(a->owner_key, &failed);
-  p->target = dup_or_null(a->target_key, &failed);
-  p->vals = a->vals_len > 0 ? malloc(a->vals_len) : NULL;
-  if (a->vals_len > 0 && p->vals == NULL)
-    failed = 1;
-  else if (a->vals_len > 0)
-    memcpy(p->vals, a->vals, a->vals_len);
-  p->vals_len = a->vals_len;
+  o->counts[a->change_type]++;
   o->n++;
-  return failed ? -ENOMEM : 0;
+  return 0;
 }
 
 static int count_live(void *ud, const jh_prov_assignment *a) {
@@ -177,16 +154,16 @@ static int number_props(orders_job *j, rt_orders *o) {
   return rc;
 }
 
-static int read_pending(orders_job *j) {
+/* Count the Pending orders of every resource type (and their live
+ * assignments, for the thresholds). */
+static int count_orders(orders_job *j) {
   jh_compute *c = j->c;
   int rc = 0;
   for (size_t i = 0; i < j->nrts && rc == 0; i++) {
     rt_orders *o = &j->rts[i];
     jh_prov_filter pf = {JH_PROV_PENDING, o->rt->id};
     jh_prov_filter all = {-1, o->rt->id};
-    rc = jh_prov_list(c->store, &pf, keep_pending, o, c->err, sizeof(c->err));
-    if (rc == -ENOMEM)
-      return oom(c);
+    rc = jh_prov_list(c->store, &pf, count_pending, o, c->err, sizeof(c->err));
     if (rc == 0 && o->n > 0)
       rc = jh_prov_list(c->store, &all, count_live, o, c->err, sizeof(c->err));
     if (rc == 0 && o->n > 0)
@@ -196,15 +173,9 @@ static int read_pending(orders_job *j) {
 }
 
 static void free_job(orders_job *j) {
-  for (size_t i = 0; i < j->nrts; i++) {
-    for (size_t k = 0; k < j->rts[i].n; k++) {
-      free(j->rts[i].p[k].owner);
-      free(j->rts[i].p[k].target);
-      free(j->rts[i].p[k].vals);
-    }
-    free(j->rts[i].p);
+  for (size_t i = 0; i < j->nrts; i++)
     free(j->rts[i].nums);
-  }
+  free(j->sent);
   free(j->rts);
   for (size_t i = 0; i < j->nfiles; i++)
     free(j->files[i]);
@@ -234,10 +205,7 @@ static int64_t threshold(const jh_resource_type *rt, jh_prov_threshold_kind k,
  * skipped while there are none. */
 static int over_threshold(orders_job *j, const rt_orders *o) {
   jh_compute *c = j->c;
-  int64_t n[4] = {0, 0, 0, 0};
-  for (size_t i = 0; i < o->n; i++)
-    if (o->p[i].change > 0 && o->p[i].change < 4)
-      n[o->p[i].change]++;
+  const int64_t *n = o->counts;
   for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
     const struct limit *l = &limits[i];
     int64_t count = n[l->change];
@@ -395,66 +363,66 @@ static json_t *resource_type_json(const rt_orders *o) {
 }
 
 /* The owner's values, with Id and Identifier its key, as order.Owner. */
-static int owner_json(orders_job *j, const rt_orders *o, const pending *p,
-                      json_t *order) {
+static int owner_json(orders_job *j, const rt_orders *o,
+                      const jh_prov_assignment *a, json_t *order) {
   json_t *owner, *key[2];
-  int rc = resource_json(j, o->src, p->owner, &owner);
+  int rc = resource_json(j, o->src, a->owner_key, &owner);
   static const char *const names[2] = {"Id", "Identifier"};
   if (rc != 0 || owner == NULL)
     return rc;
   for (size_t i = 0; i < 2 && rc == 0; i++) {
-    rc = json_text(p->owner, strlen(p->owner), &key[i]);
+    rc = json_text(a->owner_key, strlen(a->owner_key), &key[i]);
     if (rc == 0 && json_object_set_new(owner, names[i], key[i]) != 0)
       rc = -ENOMEM;
   }
   if (rc != 0) {
     json_decref(owner);
-    return json_failed(j->c, rc, o->src->id, p->owner, "its key");
+    return json_failed(j->c, rc, o->src->id, a->owner_key, "its key");
   }
   return json_object_set_new(order, "Owner", owner) != 0 ? oom(j->c) : 0;
 }
 
-static int order_members(orders_job *j, const rt_orders *o, const pending *p,
-                         json_t *order) {
+static int order_members(orders_job *j, const rt_orders *o,
+                         const jh_prov_assignment *a, json_t *order) {
   jh_compute *c = j->c;
   json_t *resource;
-  changes_arg a = {o, NULL, "?", 0};
+  changes_arg ca = {o, NULL, "?", 0};
   char id[32];
-  int rc = owner_json(j, o, p, order);
+  int rc = owner_json(j, o, a, order);
   if (rc == 0)
-    rc = resource_json(j, o->tgt, p->target, &resource);
+    rc = resource_json(j, o->tgt, a->target_key, &resource);
   if (rc == 0 && resource != NULL &&
       json_object_set_new(order, "Resource", resource) != 0)
     return oom(c);
-  if (rc != 0 || p->change == JH_CHANGE_DELETED)
+  if (rc != 0 || a->change_type == JH_CHANGE_DELETED)
     return rc;
-  a.changes = json_object();
-  if (a.changes == NULL || json_object_set_new(order, "Changes", a.changes))
+  ca.changes = json_object();
+  if (ca.changes == NULL || json_object_set_new(order, "Changes", ca.changes))
     return oom(c);
-  snprintf(id, sizeof(id), "%" PRId64, p->id);
-  rc = jh_prov_vals_decode(p->vals, p->vals_len, add_change, &a);
-  if (rc == -EILSEQ && !a.not_utf8) {
+  snprintf(id, sizeof(id), "%" PRId64, a->id);
+  rc = jh_prov_vals_decode(a->vals, a->vals_len, add_change, &ca);
+  if (rc == -EILSEQ && !ca.not_utf8) {
     snprintf(c->err, sizeof(c->err),
-             "assignment %" PRId64 ": malformed stored values", p->id);
+             "assignment %" PRId64 ": malformed stored values", a->id);
     return rc;
   }
-  return rc != 0 ? json_failed(c, rc, "assignment", id, a.bad) : 0;
+  return rc != 0 ? json_failed(c, rc, "assignment", id, ca.bad) : 0;
 }
 
-static int order_json(orders_job *j, const rt_orders *o, const pending *p,
-                      json_t **out) {
+static int order_json(orders_job *j, const rt_orders *o,
+                      const jh_prov_assignment *a, json_t **out) {
   char id[32];
   json_t *order;
   int rc;
-  snprintf(id, sizeof(id), "%" PRId64, p->id);
+  snprintf(id, sizeof(id), "%" PRId64, a->id);
   order = json_pack("{s:s, s:s, s:o}", "AssignedResourceTypeId", id,
-                    "ChangeType", jh_change_type_name(p->change),
+                    "ChangeType", jh_change_type_name(a->change_type),
                     "ResourceType", resource_type_json(o));
   *out = NULL;
   if (order == NULL)
     return oom(j->c);
   jh_rv_reset(j->rv);
-  rc = order_members(j, o, p, order);
+  rc = order_members(j, o, a, order);
   if (rc != 0) {
     json_decref(order);
     return rc;
@@ -495,48 +463,68 @@ static int make_dir(jh_compute *c, const char *dir) {
 }
 
 /* Orders [from, to) of o as one file. */
-/* Order i of o, added to the file being built. */
-static int add_order(orders_job *j, rt_orders *o, size_t i) {
-  json_t *order;
-  int rc = order_json(j, o, &o->p[i], &order);
-  if (rc == 0)
-    rc = jh_order_writer_add(j->writer, order, j->c->err, sizeof(j->c->err));
-  json_decref(order);
-  o->p[i].file = (int)j->nfiles;
-  return rc;
-}
+/* Writing one resource type's files, while its Pending assignments are
+ * read. */
+typedef struct emit_arg {
+  orders_job *j;
+  const rt_orders *o;
+  int64_t now;
+  unsigned seq;
+} emit_arg;
 
-/* Orders [from, to) of o as one file. */
-static int write_file(orders_job *j, rt_orders *o, size_t from, size_t to,
-                      int64_t now, unsigned seq) {
+/* Write what the writer holds as the next file of e's resource type. */
+static int flush(emit_arg *e) {
+  orders_job *j = e->j;
   jh_compute *c = j->c;
   char name[128], rel[PATH_MAX], path[PATH_MAX];
   int rc = 0;
 
-  for (size_t i = from; i < to && rc == 0; i++)
-    rc = add_order(j, o, i);
-  if (rc == 0 &&
-      (jh_order_file_name(name, sizeof(name), now, c->task_instance, seq) ||
-       snprintf(rel, sizeof(rel), "%s/%s", o->rt->id, name) >=
-           (int)sizeof(rel) ||
-       snprintf(path, sizeof(path), "%s/%s", j->root, rel) >=
-           (int)sizeof(path))) {
+  if (jh_order_file_name(name, sizeof(name), e->now, c->task_instance,
+                         e->seq++) ||
+      snprintf(rel, sizeof(rel), "%s/%s", e->o->rt->id, name) >=
+          (int)sizeof(rel) ||
+      snprintf(path, sizeof(path), "%s/%s", j->root, rel) >=
+          (int)sizeof(path)) {
     snprintf(c->err, sizeof(c->err), "%s/%s: the path is too long", j->root,
-             o->rt->id);
+             e->o->rt->id);
     rc = -ENAMETOOLONG;
   }
   if (rc == 0)
     rc = jh_order_writer_write(j->writer, path, c->err, sizeof(c->err));
-  if (rc == 0)
-    rc = add_file(j, rel);
-  return rc;
+  return rc == 0 ? add_file(j, rel) : rc;
 }
 
-static int write_rt(orders_job *j, rt_orders *o, int64_t now) {
+/* One Pending assignment: its order into the file being built, which is
+ * written once it holds batch_insert_size orders. */
+static int emit(void *ud, const jh_prov_assignment *a) {
+  emit_arg *e = ud;
+  orders_job *j = e->j;
+  json_t *order;
+  int rc;
+
+  if (a->change_type < JH_CHANGE_ADDED || a->change_type > JH_CHANGE_DELETED)
+    return 0;
+  if (jh_array_reserve(&j->sent, &j->sent_cap, j->nsent + 1, sizeof(*j->sent),
+                       256) != 0)
+    return oom(j->c);
+  rc = order_json(j, e->o, a, &order);
+  if (rc == 0)
+    rc = jh_order_writer_add(j->writer, order, j->c->err, sizeof(j->c->err));
+  json_decref(order);
+  if (rc != 0)
+    return rc;
+  j->sent[j->nsent++] = (sent){a->id, a->change_type, j->nfiles};
+  if (j->per_file > 0 &&
+      jh_order_writer_count(j->writer) >= (size_t)j->per_file)
+    return flush(e);
+  return 0;
+}
+
+static int write_rt(orders_job *j, const rt_orders *o, int64_t now) {
   jh_compute *c = j->c;
+  jh_prov_filter pf = {JH_PROV_PENDING, o->rt->id};
+  emit_arg e = {j, o, now, 1};
   char dir[PATH_MAX];
-  size_t per = j->per_file > 0 ? (size_t)j->per_file : o->n;
-  unsigned seq = 1;
   int rc;
 
   if (o->n == 0)
@@ -552,9 +540,10 @@ static int write_rt(orders_job *j, rt_orders *o, int64_t now) {
     return -ENAMETOOLONG;
   }
   rc = make_dir(c, dir);
-  for (size_t from = 0; from < o->n && rc == 0; from += per)
-    rc = write_file(j, o, from, from + per < o->n ? from + per : o->n, now,
-                    seq++);
+  if (rc == 0)
+    rc = jh_prov_list(c->store, &pf, emit, &e, c->err, sizeof(c->err));
+  if (rc == 0 && jh_order_writer_count(j->writer) > 0)
+    rc = flush(&e);
   return rc;
 }
 
@@ -562,15 +551,12 @@ static int write_rt(orders_job *j, rt_orders *o, int64_t now) {
 static int record(orders_job *j) {
   jh_compute *c = j->c;
   int rc = 0;
-  for (size_t i = 0; i < j->nrts && rc == 0; i++) {
-    rt_orders *o = &j->rts[i];
-    for (size_t k = 0; k < o->n && rc == 0; k++) {
-      pending *p = &o->p[k];
-      rc = jh_prov_order_written(c->store, p->id, p->change, c->task_instance,
-                                 j->files[p->file], c->err, sizeof(c->err));
-      j->by_change[p->change]++;
-      j->written++;
-    }
+  for (size_t i = 0; i < j->nsent && rc == 0; i++) {
+    const sent *x = &j->sent[i];
+    rc = jh_prov_order_written(c->store, x->id, x->change, c->task_instance,
+                               j->files[x->file], c->err, sizeof(c->err));
+    j->by_change[x->change]++;
+    j->written++;
   }
   return rc;
 }
@@ -596,7 +582,7 @@ static int generate(orders_job *j, int force) {
   if (rc == 0)
     rc = jh_compute_begin(j->c);
   if (rc == 0)
-    rc = read_pending(j);
+    rc = count_orders(j);
   if (rc == 0 && !force)
     rc = check_thresholds(j);
   for (size_t i = 0; i < j->nrts && rc == 0; i++)
