@@ -408,6 +408,17 @@ static void skip_long(lex *x, int level) {
   }
 }
 
+/* Skip blanks, newlines included (as Lua's \z does in a string). */
+static void skip_blanks(lex *x) {
+  while (x->i < x->n && strchr(" \t\v\f\n\r", x->s[x->i]) != NULL &&
+         x->s[x->i] != '\0') {
+    if (x->s[x->i] == '\n' || x->s[x->i] == '\r')
+      lex_newline(x);
+    else
+      x->i++;
+  }
+}
+
 /* Skip a quoted string, from its quote. */
 static void skip_quoted(lex *x) {
   char q = x->s[x->i++];
@@ -421,6 +432,11 @@ static void skip_quoted(lex *x) {
       return; /* unfinished: the syntax check reports it */
     if (c == '\\' && x->i + 1 < x->n) {
       x->i++;
+      if (x->s[x->i] == 'z') { /* skips the blanks and newlines after it */
+        x->i++;
+        skip_blanks(x);
+        continue;
+      }
       if (x->s[x->i] == '\n' || x->s[x->i] == '\r') {
         lex_newline(x);
         continue;
@@ -1244,10 +1260,19 @@ static void open_libs(lua_State *L) {
                                   {LUA_TABLIBNAME, luaopen_table},
                                   {LUA_MATHLIBNAME, luaopen_math},
                                   {LUA_UTF8LIBNAME, luaopen_utf8}};
-  static const char *const removed[] = {
-      "load",           "loadfile", "dofile",       "require",
-      "collectgarbage", "print",    "getmetatable", "setmetatable",
-      "warn",           "xpcall",   LUA_GNAME,      NULL};
+  static const char *const removed[] = {"load",
+                                        "loadfile",
+                                        "dofile",
+                                        "require",
+                                        "collectgarbage",
+                                        "print",
+                                        "getmetatable",
+                                        "setmetatable",
+                                        "warn",
+                                        "xpcall",
+                                        "rawset",
+                                        LUA_GNAME,
+                                        NULL};
   for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
     luaL_requiref(L, libs[i].name, libs[i].func, 1);
     lua_pop(L, 1);

@@ -426,6 +426,11 @@ static void test_runtime_errors(void **state) {
              "unknown name 'coroutine'");
   assert_has(eval_error(e, NULL, "lua:p:return xpcall", -EINVAL),
              "unknown name 'xpcall'");
+  /* rawset would write past the read-only library tables */
+  assert_has(eval_error(e, NULL, "lua:p:rawset(string, 'x', 1)", -EINVAL),
+             "unknown name 'rawset'");
+  assert_string_equal(
+      value1(e, NULL, "lua:p:return rawget(string, 'upper')", &alice), "");
   /* a caught error is just a value */
   assert_string_equal(
       value1(e, NULL, "lua:p:local ok, m = pcall(error, 'x', 0) return m",
@@ -553,6 +558,9 @@ static void test_check_refused(void **state) {
              "model.yaml:20:27: rule-x: 'string.dump' is not");
   assert_has(check_error(NULL, "lua:p:return string\n  : dump()"),
              "model.yaml:20:27: rule-x: 'string.dump' is not");
+  /* \z in a string skips the newline: the string ends on the next line */
+  assert_has(check_error(NULL, "lua:p:local s = 'a\\z\n   ' os.exit() --'"),
+             "model.yaml:21:6: rule-x: 'os' is not");
   assert_has(check_error(NULL, "lua:p:return getmetatable('').__index"),
              "model.yaml:20:27: rule-x: 'getmetatable' is not");
   const char *names[] = {"debug",  "package",        "loadfile",
