@@ -419,3 +419,26 @@ int jh_db_keep_reserve(jh_db *d, const char *path) {
 }
 
 int jh_db_reserve_released(jh_db *d) { return d != NULL && d->released; }
+
+int jh_db_snapshot(const char *src, const char *dst, char *err,
+                   size_t errsize) {
+  const jh_db_config cfg = {.read_only = 1,
+                            .busy_ms = 60000,
+                            .single_thread = 1};
+  sqlite3_stmt *st = NULL;
+  jh_db *d;
+  int rc = jh_db_open(src, &cfg, &d, err, errsize);
+  if (rc != 0)
+    return rc;
+  if (sqlite3_prepare_v2(d->db, "VACUUM INTO ?1", -1, &st, NULL) != SQLITE_OK ||
+      sqlite3_bind_text(st, 1, dst, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+      sqlite3_step(st) != SQLITE_DONE) {
+    char why[256];
+    snprintf(err, errsize, "%s: cannot copy to %s: %s", src, dst,
+             jh_sqlite_errmsg(d->db, why, sizeof(why)));
+    rc = -EIO;
+  }
+  sqlite3_finalize(st);
+  jh_db_close(d);
+  return rc;
+}

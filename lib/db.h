@@ -163,6 +163,11 @@ int jh_db_fail(jh_db *db, int rc, const char *fmt, ...)
 int jh_db_keep_reserve(jh_db *db, const char *path);
 int jh_db_reserve_released(jh_db *db);
 
+/* Write a consistent copy of the database at src (opened read-only,
+ * never migrated nor changed) to dst, which must not exist. 0, or a
+ * negative code with a message naming the file in err. */
+int jh_db_snapshot(const char *src, const char *dst, char *err, size_t errsize);
+
 /* The SQLite connection itself, for tests that inspect it. */
 sqlite3 *jh_db_sqlite(jh_db *db);
 

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "atomic_file.h"
 #include "collect_batch.h"
 #include "csv.h"
@@ -21,6 +22,10 @@
 
 struct jh_idstore {
   jh_db *db;
+  struct {
+    void *p;
+    size_t cap;
+  } scratch[JH_IDSTORE_SCRATCH];
 };
 
 /* The connection settings of the identity store. A synchronization's
@@ -119,7 +124,74 @@ static const char *const migrations[] = {
     "  path TEXT NOT NULL);\n"
     "ALTER TABLE sync_state ADD COLUMN failed_batch INTEGER;\n"
     "ALTER TABLE sync_state ADD COLUMN failed_reason TEXT;\n",
+    /* 3: the provisioning tables (lib/provstore.c, doc/provisioning.md);
+     * dirty becomes a bit mask, a resource flagged before now flagged for
+     * every consumer */
+    "UPDATE resources SET dirty = 7 WHERE dirty <> 0;\n"
+    "CREATE TABLE computed(\n"
+    "  entity_type INTEGER NOT NULL,\n"
+    "  key TEXT NOT NULL,\n"
+    "  data BLOB NOT NULL,\n"
+    "  PRIMARY KEY(entity_type, key)) WITHOUT ROWID;\n"
+    "CREATE TABLE correlation_keys(\n"
+    "  resource_type TEXT NOT NULL,\n"
+    "  rule INTEGER NOT NULL,\n"
+    "  side INTEGER NOT NULL CHECK(side IN (0, 1)),\n"
+    "  key TEXT NOT NULL,\n"
+    "  value TEXT NOT NULL,\n"
+    "  PRIMARY KEY(resource_type, rule, side, key)) WITHOUT ROWID;\n"
+    "CREATE INDEX correlation_keys_by_value ON\n"
+    "  correlation_keys(resource_type, rule, side, value);\n"
+    "CREATE TABLE assignments(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  resource_type TEXT NOT NULL,\n"
+    "  owner_key TEXT,\n"
+    "  target_key TEXT,\n"
+    "  change_type INTEGER NOT NULL CHECK(change_type BETWEEN 0 AND 3),\n"
+    "  state INTEGER NOT NULL CHECK(state BETWEEN 0 AND 8),\n"
+    "  workflow_state INTEGER NOT NULL DEFAULT 0,\n"
+    "  confidence INTEGER NOT NULL DEFAULT 0,\n"
+    "  policy_hash TEXT,\n"
+    "  declined_hash TEXT,\n"
+    "  message TEXT,\n"
+    "  updated_at TEXT NOT NULL,\n"
+    "  task_instance INTEGER,\n"
+    "  vals BLOB NOT NULL,\n"
+    "  CHECK(owner_key IS NOT NULL OR target_key IS NOT NULL));\n"
+    "CREATE UNIQUE INDEX assignments_by_owner ON\n"
+    "  assignments(resource_type, owner_key) WHERE owner_key IS NOT NULL;\n"
+    "CREATE UNIQUE INDEX assignments_by_target ON\n"
+    "  assignments(resource_type, target_key) WHERE target_key IS NOT NULL;\n"
+    "CREATE INDEX assignments_by_state ON assignments(state);\n"
+    "CREATE TABLE assignment_history(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  assignment INTEGER NOT NULL,\n"
+    "  change_type INTEGER NOT NULL,\n"
+    "  state INTEGER NOT NULL,\n"
+    "  vals BLOB NOT NULL,\n"
+    "  valid_to TEXT NOT NULL,\n"
+    "  task_instance INTEGER);\n"
+    "CREATE INDEX assignment_history_by_assignment ON\n"
+    "  assignment_history(assignment);\n"
+    "CREATE TABLE orders(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  assignment INTEGER NOT NULL,\n"
+    "  change_type INTEGER NOT NULL CHECK(change_type BETWEEN 0 AND 3),\n"
+    "  task_instance INTEGER,\n"
+    "  file TEXT NOT NULL,\n"
+    "  written_at TEXT NOT NULL);\n"
+    "CREATE INDEX orders_by_assignment ON orders(assignment);\n"
+    "CREATE TABLE reviews(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  assignment INTEGER NOT NULL,\n"
+    "  decision TEXT NOT NULL CHECK(decision IN ('approved', 'declined')),\n"
+    "  policy_hash TEXT,\n"
+    "  decided_at TEXT NOT NULL);\n"
+    "CREATE INDEX reviews_by_assignment ON reviews(assignment);\n",
 };
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == JH_IDSTORE_SCHEMA,
+               "one migration per schema version");
 
 static int fail(char *err, size_t errsize, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -182,10 +254,23 @@ void jh_idstore_close(jh_idstore *s) {
   if (s == NULL)
     return;
   jh_db_close(s->db);
+  for (int i = 0; i < JH_IDSTORE_SCRATCH; i++)
+    free(s->scratch[i].p);
   free(s);
 }
 
 jh_db *jh_idstore_db(jh_idstore *s) { return s->db; }
+
+void *jh_idstore_scratch(jh_idstore *s, int slot, size_t size) {
+  if (slot < 0 || slot >= JH_IDSTORE_SCRATCH)
+    return NULL;
+  if (size == 0)
+    size = 1;
+  if (jh_array_reserve(&s->scratch[slot].p, &s->scratch[slot].cap, size, 1,
+                       256) != 0)
+    return NULL;
+  return s->scratch[slot].p;
+}
 
 /* Run an upsert that returns the row's id. */
 static int upsert_id(jh_idstore *s, const char *sql, const char *name,
@@ -238,6 +323,27 @@ int jh_idstore_property(jh_idstore *s, const char *name, uint32_t *id,
                 jh_db_path(s->db), name, (long long)v);
   *id = (uint32_t)v;
   return 0;
+}
+
+int jh_idstore_property_name(jh_idstore *s, uint32_t id, char **name, char *err,
+                             size_t errsize) {
+  sqlite3_stmt *q = jh_db_stmt(s->db,
+                               "SELECT name FROM properties WHERE id = ?1");
+  int rc = q == NULL ? -EIO : JH_DB_BIND(s->db, q, JH_DB_INT(id));
+
+  *name = NULL;
+  if (rc == 0 && (rc = jh_db_step(s->db, q, NULL)) == 1) {
+    *name = strdup((const char *)sqlite3_column_text(q, 0));
+    if (*name == NULL)
+      rc = -ENOMEM;
+  }
+  if (rc < 0 && rc != -ENOMEM)
+    rc = fail(err, errsize, -EIO, "%s: property %u: %s", jh_db_path(s->db),
+              (unsigned)id, jh_db_errmsg(s->db));
+  else if (rc == -ENOMEM)
+    rc = fail(err, errsize, rc, "out of memory");
+  jh_db_done(s->db, q);
+  return rc;
 }
 
 /* ---- value encoding ---- */

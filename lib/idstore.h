@@ -38,6 +38,22 @@
  *                                     committed while their file was still
  *                                     path + ".tmp" (doc/synchronization.md)
  *
+ * From schema 3, resources.dirty is a bit mask, one bit per task that
+ * consumes it (JH_DIRTY_*), and the provisioning tables follow; their SQL
+ * is in lib/provstore.c, their columns in lib/provstore.h
+ * (doc/provisioning.md):
+ *
+ *   computed(entity_type, key, data)  computed values of a resource
+ *   correlation_keys(resource_type, rule, side, key, value)
+ *                                     indexed by value
+ *   assignments(id, resource_type, owner_key, target_key, change_type,
+ *               state, ...)           one per (resource type, owner) or
+ *                                     (resource type, target)
+ *   assignment_history(assignment, ...)
+ *                                     prior versions of assignments
+ *   orders(assignment, change_type, task_instance, file, written_at)
+ *   reviews(assignment, decision, policy_hash, decided_at)
+ *
  * Keys and values are compared bytewise (SQLite's BINARY collation), the
  * order prepare sorts by, so a sorted file merges with an index scan.
  */
@@ -50,7 +66,7 @@
 struct jh_db;
 
 /* Schema version this code writes. */
-#define JH_IDSTORE_SCHEMA 2
+#define JH_IDSTORE_SCHEMA 3
 /* How long a writer waits for another one, in milliseconds. */
 #define JH_IDSTORE_BUSY_MS 60000
 /* The page cache of a connection, in KiB (a negative cache_size). */
@@ -70,6 +86,16 @@ void jh_idstore_close(jh_idstore *s);
  * the tables through the database layer (lib/db.h). */
 struct jh_db *jh_idstore_db(jh_idstore *s);
 
+/* Slots of jh_idstore_scratch. */
+#define JH_IDSTORE_SCRATCH 4
+
+/* A buffer of at least size bytes owned by the store, one per slot
+ * (0 .. JH_IDSTORE_SCRATCH - 1), kept until the next call for the same
+ * slot and freed by jh_idstore_close: where a function copies results
+ * whose pointers stay valid until its next call (lib/provstore.c). NULL
+ * when out of memory or slot is out of range. */
+void *jh_idstore_scratch(jh_idstore *s, int slot, size_t size);
+
 /* Run one SQL text without results. Returns 0 or -EIO with the message
  * in err. */
 int jh_idstore_exec(jh_idstore *s, const char *sql, char *err, size_t errsize);
@@ -84,6 +110,11 @@ int jh_idstore_entity_type(jh_idstore *s, const char *name,
  * never change once given, so stored data stays readable. */
 int jh_idstore_property(jh_idstore *s, const char *name, uint32_t *id,
                         char *err, size_t errsize);
+
+/* The name of property number id: 1 and *name (malloc'd), 0 when there
+ * is none, or a negative code (-EIO, -ENOMEM) with err. */
+int jh_idstore_property_name(jh_idstore *s, uint32_t id, char **name, char *err,
+                             size_t errsize);
 
 /*
  * Encoding of a resource's values. `data` holds, for every property with

@@ -289,3 +289,63 @@ long long jh_test_query_int(const char *path, const char *sql) {
   sqlite3_close(db);
   return v;
 }
+
+/* Append n bytes of v and a separator to the dump. */
+static void dump_add(char **out, size_t *len, size_t *cap, const char *v,
+                     size_t n, char sep) {
+  if (*len + n + 2 > *cap) {
+    *cap = 2 * (*cap + n + 2);
+    *out = realloc(*out, *cap);
+    assert_non_null(*out);
+  }
+  memcpy(*out + *len, v, n);
+  *len += n;
+  (*out)[(*len)++] = sep;
+  (*out)[*len] = '\0';
+}
+
+static void dump_table(sqlite3 *db, const char *table, char **out, size_t *len,
+                       size_t *cap) {
+  char sql[512];
+  sqlite3_stmt *rows = NULL;
+  snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\" ORDER BY 1, 2", table);
+  if (sqlite3_prepare_v2(db, sql, -1, &rows, NULL) != SQLITE_OK) {
+    snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\" ORDER BY 1", table);
+    if (sqlite3_prepare_v2(db, sql, -1, &rows, NULL) != SQLITE_OK)
+      fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+  }
+  dump_add(out, len, cap, table, strlen(table), '\n');
+  while (sqlite3_step(rows) == SQLITE_ROW) {
+    for (int c = 0; c < sqlite3_column_count(rows); c++) {
+      const char *v = (const char *)sqlite3_column_text(rows, c);
+      dump_add(out, len, cap, v ? v : "", (size_t)sqlite3_column_bytes(rows, c),
+               '|');
+    }
+    dump_add(out, len, cap, "", 0, '\n');
+  }
+  sqlite3_finalize(rows);
+}
+
+char *jh_test_db_dump(const char *path) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *tables = NULL;
+  size_t cap = 1 << 16, len = 0;
+  char *out = calloc(1, cap);
+  assert_non_null(out);
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    fail_msg("%s: %s", path, sqlite3_errmsg(db));
+  if (sqlite3_prepare_v2(db,
+                         "SELECT name, sql FROM sqlite_master WHERE type = "
+                         "'table' ORDER BY name",
+                         -1, &tables, NULL) != SQLITE_OK)
+    fail_msg("%s: %s", path, sqlite3_errmsg(db));
+  while (sqlite3_step(tables) == SQLITE_ROW) {
+    const char *sql = (const char *)sqlite3_column_text(tables, 1);
+    dump_add(&out, &len, &cap, sql ? sql : "", sql ? strlen(sql) : 0, '\n');
+    dump_table(db, (const char *)sqlite3_column_text(tables, 0), &out, &len,
+               &cap);
+  }
+  sqlite3_finalize(tables);
+  sqlite3_close(db);
+  return out;
+}

@@ -117,4 +117,9 @@ int jh_test_teardown_registry(void **state);
  * (opened read-write, never created), or -1 when it gives no row. */
 long long jh_test_query_int(const char *path, const char *sql);
 
+/* Every row of every table of the database at path (opened read-only),
+ * as text, tables by name and rows by their first columns: equal dumps
+ * mean equal contents. The caller frees it. */
+char *jh_test_db_dump(const char *path);
+
 #endif /* JH_HARNESS_HOST_H */

@@ -23,15 +23,16 @@ int jh_cli_nonempty(const char *cmd, const char *option, const char *value,
 
 /* Each command takes the arguments after `jobhost` (argv[0] is the command
  * name) and returns an exit status. */
-int jh_cmd_plugins(int argc, char **argv);    /* cli_plugins.c */
-int jh_cmd_validate(int argc, char **argv);   /* cli_graph.c */
-int jh_cmd_graph(int argc, char **argv);      /* cli_graph.c */
-int jh_cmd_steps(int argc, char **argv);      /* cli_graph.c */
-int jh_cmd_history(int argc, char **argv);    /* cli_history.c */
-int jh_cmd_show(int argc, char **argv);       /* cli_history.c */
-int jh_cmd_run(int argc, char **argv);        /* cli_run.c */
-int jh_cmd_resume(int argc, char **argv);     /* cli_run.c */
-int jh_cmd_cancel(int argc, char **argv);     /* cli_run.c */
-int jh_cmd_import_xml(int argc, char **argv); /* cli_import.c */
+int jh_cmd_plugins(int argc, char **argv);      /* cli_plugins.c */
+int jh_cmd_validate(int argc, char **argv);     /* cli_graph.c */
+int jh_cmd_graph(int argc, char **argv);        /* cli_graph.c */
+int jh_cmd_steps(int argc, char **argv);        /* cli_graph.c */
+int jh_cmd_history(int argc, char **argv);      /* cli_history.c */
+int jh_cmd_show(int argc, char **argv);         /* cli_history.c */
+int jh_cmd_run(int argc, char **argv);          /* cli_run.c */
+int jh_cmd_resume(int argc, char **argv);       /* cli_run.c */
+int jh_cmd_cancel(int argc, char **argv);       /* cli_run.c */
+int jh_cmd_import_xml(int argc, char **argv);   /* cli_import.c */
+int jh_cmd_provisioning(int argc, char **argv); /* cli_provisioning.c */
 
 #endif /* JH_CLI_H */

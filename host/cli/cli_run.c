@@ -14,6 +14,7 @@
 
 #include "blocked.h"
 #include "cli.h"
+#include "cli_dryrun.h"
 #include "executor.h"
 #include "home.h"
 #include "instance_id.h"
@@ -64,8 +65,10 @@ static void run_usage(FILE *out, const char *cmd) {
                "  --grace DURATION      SIGTERM to SIGKILL delay (default 5s)\n"
                "  --force               thresholds do not block this run\n");
   if (strcmp(cmd, "run") == 0)
-    fprintf(out,
-            "  --dry-run             check and print the steps; run nothing\n");
+    fprintf(
+        out,
+        "  --dry-run             run through order generation on copies; the\n"
+        "                        store, folders and targets stay unchanged\n");
   fprintf(out, "  --task ID             run only this task\n"
                "  --from ID             start at this step\n"
                "  --to ID               stop after this step\n");
@@ -234,27 +237,19 @@ static int open_home(const run_args *a, jh_home *home, jh_store **store) {
   return rc;
 }
 
-/* The steps the plan selects, with their Orders; nothing runs. */
-static void dry_run(const jh_job *job, const run_args *a) {
-  const jh_graph *g = job->graph;
-  printf("job %s: steps that would run (dry run, nothing started)\n",
-         job->pipeline->job_id);
-  for (size_t k = 0; k < g->n; k++) {
-    const jh_task_def *t = &job->pipeline->tasks[g->steps[k]];
-    if (jh_plan_step_selected(g, &a->exec.select, k))
-      printf("Order %zu: %s (%s)\n", g->step_order[k], t->id, t->type);
-  }
-}
-
 /* Blocked connectors leave their incremental tasks out (blocked.h). */
 typedef struct leave_out_ctx {
   const jh_home *home;
   const jh_pipeline *pipeline;
+  jh_dry_run *dry; /* NULL unless --dry-run */
 } leave_out_ctx;
 
 static const char *leave_out_blocked(void *arg, const jh_task_def *def,
                                      int64_t instance, char *why, size_t size) {
   const leave_out_ctx *c = arg;
+  if (c->dry != NULL &&
+      jh_dry_run_leave_out(c->dry, def, instance, why, size) != NULL)
+    return why;
   return jh_blocked_reason(c->home->identity_store_path, c->pipeline, def,
                            instance, why, size);
 }
@@ -275,11 +270,11 @@ static void keep_reserve(const jh_home *home, jh_store *store) {
 /* Execute, keep and write the report, say where it is. */
 static int execute_and_report(const run_args *a, const jh_job *job,
                               const jh_home *home, jh_store *store,
-                              int64_t instance) {
+                              int64_t instance, jh_dry_run *dry) {
   char kept[PATH_MAX];
   char *report = NULL;
   jh_state state = JH_STATE_ERROR;
-  leave_out_ctx lo = {home, job->pipeline};
+  leave_out_ctx lo = {home, job->pipeline, dry};
   jh_exec_options opt = a->exec;
   int rc;
 
@@ -319,6 +314,25 @@ static int execute_and_report(const run_args *a, const jh_job *job,
   return exit_status(state);
 }
 
+/* --dry-run: the same run on the copies of cli_dryrun.h. */
+static int execute_dry_run(const run_args *a, const jh_job *job,
+                           const jh_home *home, jh_store *store,
+                           int64_t instance) {
+  char err[512];
+  jh_dry_run dry;
+  int status;
+  if (jh_dry_run_open(home, job, instance, &dry, err, sizeof(err)) != 0) {
+    fprintf(stderr, "jobhost: %s\n", err);
+    jh_store_job_finish(store, instance, JH_STATE_ERROR, err, NULL);
+    return JH_EXIT_ERROR;
+  }
+  status = execute_and_report(a, job, &dry.home, store, instance, &dry);
+  if (jh_dry_run_summary(&dry, stderr) != 0 && status == JH_EXIT_OK)
+    status = JH_EXIT_ERROR;
+  jh_dry_run_close(&dry);
+  return status;
+}
+
 int jh_cmd_run(int argc, char **argv) {
   run_args a;
   jh_job job = {0};
@@ -336,17 +350,14 @@ int jh_cmd_run(int argc, char **argv) {
     return rc < 0 ? JH_EXIT_OK : rc;
   if (load_job(&a, a.target, &job) != 0)
     return JH_EXIT_USAGE;
-  if (a.dry_run) {
-    dry_run(&job, &a);
-    jh_job_clear(&job);
-    return JH_EXIT_OK;
-  }
   {
     char err[512];
     rc = jh_home_open(a.home, &home, err, sizeof(err));
     /* The fork server before the store: it is copied at every task, so it
      * is started while the host holds as little as possible. */
-    if (rc == 0 && a.exec.isolation == JH_ISOLATION_PROCESS) {
+    /* A dry run's home is made once the instance is known: its fork
+     * server starts with it, on demand. */
+    if (rc == 0 && a.exec.isolation == JH_ISOLATION_PROCESS && !a.dry_run) {
       rc = jh_forkserver_start(job.pipeline, &home, job.reg,
                                &a.exec.forkserver);
       snprintf(err, sizeof(err), "cannot start the fork server: %s",
@@ -386,7 +397,9 @@ int jh_cmd_run(int argc, char **argv) {
   } else {
     keep_reserve(&home, store);
     jh_sweep_leftovers(&home, store, instance, stderr);
-    status = execute_and_report(&a, &job, &home, store, instance);
+    status = a.dry_run
+                 ? execute_dry_run(&a, &job, &home, store, instance)
+                 : execute_and_report(&a, &job, &home, store, instance, NULL);
     jh_sweep_job_end(&home, stderr);
   }
   jh_forkserver_stop(a.exec.forkserver);
@@ -451,6 +464,14 @@ int jh_cmd_resume(int argc, char **argv) {
             (long long)instance);
     goto out;
   }
+  if (jh_dry_run_exists(&home, instance)) {
+    fprintf(stderr,
+            "jobhost resume: instance %lld was a dry run (%s/DryRun/%lld); "
+            "start the job again, with or without --dry-run\n",
+            (long long)instance, home.root, (long long)instance);
+    status = JH_EXIT_USAGE;
+    goto out;
+  }
   /* the run's steps, unless this command names others */
   kept_steps = a.exec.select.only == NULL && a.exec.select.from == NULL &&
                a.exec.select.to == NULL;
@@ -507,7 +528,7 @@ int jh_cmd_resume(int argc, char **argv) {
   }
   keep_reserve(&home, store);
   jh_sweep_leftovers(&home, store, instance, stderr);
-  status = execute_and_report(&a, &job, &home, store, instance);
+  status = execute_and_report(&a, &job, &home, store, instance, NULL);
   jh_sweep_job_end(&home, stderr);
 out:
   jh_job_row_clear(&row);

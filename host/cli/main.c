@@ -31,6 +31,8 @@ static const struct command commands[] = {
     {"show", jh_cmd_show, "show a job instance and its task instances"},
     {"import-xml", jh_cmd_import_xml,
      "Identity Manager configuration XML to pipeline YAML"},
+    {"provisioning", jh_cmd_provisioning,
+     "list, approve or decline provisioning assignments"},
 };
 
 static void usage(FILE *out) {
@@ -40,7 +42,7 @@ static void usage(FILE *out) {
                "Runs identity-synchronization jobs made of task plugins.\n"
                "\nCommands:\n");
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
   fprintf(out,
           "\nRun 'jobhost COMMAND --help' for the options of a command.\n"
           "\nPlugins are searched in --plugin-dir (repeatable), else in\n"

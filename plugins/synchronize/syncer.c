@@ -2264,7 +2264,7 @@ int jh_sync_run(const jh_sync_args *a, jh_sync_stats *stats, char *err,
 int jh_sync_mark_dirty(const char *store_path, int64_t *flagged,
                        int64_t *cleared, char *err, size_t errsize) {
   static const char *const steps[] = {
-      "UPDATE resources SET dirty = 1 WHERE (entity_type, key) IN ("
+      "UPDATE resources SET dirty = 7 WHERE (entity_type, key) IN ("
       " SELECT e.id, c.key FROM resource_changes c"
       " JOIN entity_types e ON e.name = c.entity_type"
       " WHERE c.state = 'applied')",

@@ -15,7 +15,9 @@ HOST_TESTS = \
 	tests/host/test_plan \
 	tests/host/test_schedule \
 	tests/host/test_engine \
-	tests/host/test_sync_e2e
+	tests/host/test_sync_e2e \
+	tests/host/test_provisioning_cli \
+	tests/host/test_dry_run
 check_PROGRAMS += $(HOST_TESTS)
 TESTS += $(HOST_TESTS)
 

@@ -6,7 +6,7 @@
  * Covers doc/identity-manager.md on a pipeline shaped like the
  * seed job, crashing and hanging tasks, retries, cancel, a second start,
  * a SIGKILLed host whose instance `resume` finishes, --task/--from/--to,
- * --dry-run and --isolation none; and the scheduling rules of plan.h as
+ * `steps` and --isolation none; and the scheduling rules of plan.h as
  * they play out in a run: Error outranks Blocked, level overflow, only
  * declared types block, dirty tasks, selections judged on last results.
  */
@@ -1226,7 +1226,7 @@ static void test_interrupted_after_error_stays_error(void **state) {
   json_decref(r);
 }
 
-static void test_selection_dry_run_and_isolation(void **state) {
+static void test_selection_steps_and_isolation(void **state) {
   fixture *f = *state;
   char *out = NULL, *err = NULL;
   json_t *r;
@@ -1256,9 +1256,8 @@ static void test_selection_dry_run_and_isolation(void **state) {
   assert_non_null(strstr(err, "--to nope: no such task"));
   free(err);
 
-  assert_int_equal(jh_test_jobhost_run(&f->j, &out, &err, "run", f->j.pipeline,
-                                       "--dry-run", NULL),
-                   0);
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, &out, &err, "steps", f->j.pipeline, NULL), 0);
   assert_non_null(strstr(out, "Order 3: d (TestSucceedTask)"));
   free(out);
   free(err);
@@ -1404,7 +1403,7 @@ int main(void) {
       T(test_fork_server_death),
       T(test_killed_host_then_resume),
       T(test_interrupted_after_error_stays_error),
-      T(test_selection_dry_run_and_isolation),
+      T(test_selection_steps_and_isolation),
       T(test_live_progress_on_a_terminal),
       T(test_export_tables_and_cookie),
       T(test_invalid_pipeline_runs_nothing),

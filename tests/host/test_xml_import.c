@@ -1060,8 +1060,8 @@ static void test_cli(void **state) {
                               "declarations"));
   free(out);
   free(err);
-  assert_int_equal(jh_test_jobhost_bare(&out, &err, "run", "--dry-run",
-                                        "--plugin-dir", plugins, steps, NULL),
+  assert_int_equal(jh_test_jobhost_bare(&out, &err, "steps", "--plugin-dir",
+                                        plugins, steps, NULL),
                    0);
   assert_non_null(strstr(out, "Order 0: HR_Export_Complete (ExportTask)"));
   free(out);
