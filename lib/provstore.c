@@ -971,12 +971,17 @@ int jh_prov_list(jh_idstore *s, const jh_prov_filter *f,
                  int (*fn)(void *ud, const jh_prov_assignment *a), void *ud,
                  char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
-  sqlite3_stmt *st = jh_db_stmt(
-      db, "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE "
-          "(?1 < 0 OR state = ?1) AND (?2 IS NULL OR resource_type = ?2) "
-          "ORDER BY id");
   int state = f != NULL ? f->state : -1;
   const char *rt = f != NULL ? f->resource_type : NULL;
+  /* by state: through the index on state, whose entries of one state are
+   * in id order already */
+  sqlite3_stmt *st = jh_db_stmt(
+      db, state >= 0 ? "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE "
+                       "state = ?1 AND (?2 IS NULL OR resource_type = ?2) "
+                       "ORDER BY id"
+                     : "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE "
+                       "?1 < 0 AND (?2 IS NULL OR resource_type = ?2) "
+                       "ORDER BY id");
   return each_assignment(
       s, st,
       st == NULL ? -EIO : JH_DB_BIND(db, st, JH_DB_INT(state), JH_DB_TEXT(rt)),
