@@ -85,6 +85,9 @@ int jh_expr_env_new(const jh_expr_limits *lim, const jh_expr_resolver *r,
                     jh_expr_env **out);
 /* Free the environment and every expression compiled in it. */
 void jh_expr_env_free(jh_expr_env *e);
+/* How many Lua bodies were compiled in e: one per jh_expr_compile of a
+ * lua: expression, never one per evaluation. */
+size_t jh_expr_env_compiled_count(const jh_expr_env *e);
 
 /*
  * Compile a rule: binding and expression as written in the model (either

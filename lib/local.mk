@@ -10,10 +10,13 @@ lib_libjobhost_private_la_SOURCES = \
 	lib/idstore.c lib/idstore.h \
 	lib/faultpoint.c lib/faultpoint.h \
 	lib/timefmt.c lib/timefmt.h \
+	lib/tzdate.c lib/tzdate.h \
 	lib/instance_id.c lib/instance_id.h \
 	lib/collect_batch.c lib/collect_batch.h \
 	lib/change_report.c lib/change_report.h \
 	lib/exprfn.c lib/exprfn.h lib/exprfn_impl.h lib/exprfn_text.c lib/exprfn_dates.c \
+	lib/textfn.c lib/textfn.h lib/dmetaphone.c lib/dmetaphone.h \
+	lib/expr.c lib/expr.h \
 	lib/provstore.c lib/provstore.h
 
 lib_libjobhost_private_la_CPPFLAGS = $(BASE_CPPFLAGS) $(SQLITE_CFLAGS) \

@@ -34,6 +34,19 @@ static const int64_t connector_defaults[JH_TH_COUNT] = {
     [JH_TH_LINK_PCT_DELETED] = 5,    [JH_TH_LINK_PCT_INSERTED] = 5,
 };
 
+static const char *const prov_threshold_keys[JH_PTH_COUNT] = {
+    [JH_PTH_MAX_INSERT] = "maximum_insert",
+    [JH_PTH_MAX_UPDATE] = "maximum_update",
+    [JH_PTH_MAX_DELETE] = "maximum_delete",
+    [JH_PTH_PCT_INSERT] = "maximum_insert_percent",
+    [JH_PTH_PCT_UPDATE] = "maximum_update_percent",
+    [JH_PTH_PCT_DELETE] = "maximum_delete_percent",
+};
+
+const char *jh_prov_threshold_key(jh_prov_threshold_kind k) {
+  return (unsigned)k < JH_PTH_COUNT ? prov_threshold_keys[k] : NULL;
+}
+
 const char *jh_threshold_key(jh_threshold_kind k) {
   return (unsigned)k < JH_TH_COUNT ? threshold_keys[k] : NULL;
 }
@@ -90,6 +103,14 @@ const jh_entity_mapping *jh_model_mapping(const jh_model *m,
   for (size_t i = 0; m != NULL && entity_type != NULL && i < m->nmappings; i++)
     if (same_id(m->mappings[i].entity_type, entity_type, 0))
       return &m->mappings[i];
+  return NULL;
+}
+
+const jh_resource_type *jh_model_resource_type(const jh_model *m,
+                                               const char *id) {
+  for (size_t i = 0; m != NULL && id != NULL && i < m->nresource_types; i++)
+    if (same_id(m->resource_types[i].id, id, 0))
+      return &m->resource_types[i];
   return NULL;
 }
 
@@ -166,9 +187,54 @@ int jh_secret_read(const jh_secret *s, char *buf, size_t size) {
   return rc;
 }
 
+static void free_value_rule(jh_value_rule *v) {
+  free(v->binding);
+  free(v->expression);
+}
+
+static void free_expressions(jh_property_expression *x, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(x[i].id);
+    free(x[i].entity_type);
+    free(x[i].property);
+    free_value_rule(&x[i].value);
+  }
+  free(x);
+}
+
+static void free_resource_type(jh_resource_type *rt) {
+  free(rt->id);
+  free(rt->source_entity_type);
+  free(rt->target_entity_type);
+  free(rt->connector);
+  for (size_t j = 0; j < rt->ntype_rules; j++)
+    free_value_rule(&rt->type_rules[j]);
+  free(rt->type_rules);
+  for (size_t j = 0; j < rt->nscalar_rules; j++) {
+    free(rt->scalar_rules[j].property);
+    free_value_rule(&rt->scalar_rules[j].value);
+  }
+  free(rt->scalar_rules);
+  for (size_t j = 0; j < rt->nnavigation_rules; j++) {
+    free(rt->navigation_rules[j].property);
+    free(rt->navigation_rules[j].resource);
+    free_value_rule(&rt->navigation_rules[j].value);
+  }
+  free(rt->navigation_rules);
+  for (size_t j = 0; j < rt->ncorrelation_rules; j++) {
+    free_value_rule(&rt->correlation_rules[j].source);
+    free_value_rule(&rt->correlation_rules[j].target);
+  }
+  free(rt->correlation_rules);
+}
+
 void jh_model_free(jh_model *m) {
   if (m == NULL)
     return;
+  free_expressions(m->expressions, m->nexpressions);
+  for (size_t i = 0; i < m->nresource_types; i++)
+    free_resource_type(&m->resource_types[i]);
+  free(m->resource_types);
   for (size_t i = 0; i < m->nconnectors; i++) {
     free(m->connectors[i].id);
     free(m->connectors[i].display_name);

@@ -204,9 +204,11 @@ typedef struct jh_association_mapping {
  * (lib/expr.h), never stored compiled in the model.
  */
 typedef struct jh_value_rule {
-  char *binding;    /* NULL when not given */
-  char *expression; /* NULL when not given */
-  jh_mloc loc;      /* of the expression, else of the binding */
+  char *binding;       /* NULL when not given */
+  char *expression;    /* NULL when not given */
+  jh_mloc loc;         /* of the expression, else of the binding; for an
+                          expression in a block scalar, of its first line */
+  jh_mloc binding_loc; /* of the binding (line 0 when not given) */
 } jh_value_rule;
 
 /* EntityPropertyExpression: a computed property of an entity type. */
@@ -216,7 +218,7 @@ typedef struct jh_property_expression {
   char *property; /* a declared property of entity_type, not a link */
   jh_value_rule value;
   int priority; /* of several rules giving a value, the highest wins */
-  jh_mloc loc;
+  jh_mloc loc, entity_type_loc, property_loc;
 } jh_property_expression;
 
 /* Provisioning thresholds of a resource type (doc/provisioning.md): a
@@ -239,7 +241,7 @@ const char *jh_prov_threshold_key(jh_prov_threshold_kind k);
 typedef struct jh_scalar_rule {
   char *property; /* a scalar property of the target entity type */
   jh_value_rule value;
-  jh_mloc loc;
+  jh_mloc loc, property_loc;
 } jh_scalar_rule;
 
 /* A multi- or single-valued link of the target: either one fixed target
@@ -251,7 +253,7 @@ typedef struct jh_navigation_rule {
   char *property;      /* a link or links property of the target entity type */
   char *resource;      /* fixed target key, or NULL */
   jh_value_rule value; /* binding when resource is NULL */
-  jh_mloc loc;
+  jh_mloc loc, property_loc;
 } jh_navigation_rule;
 
 /* A correlation rule: an owner and a target correlate when the source
@@ -281,7 +283,8 @@ typedef struct jh_resource_type {
   size_t nnavigation_rules;
   jh_correlation_rule *correlation_rules;
   size_t ncorrelation_rules;
-  jh_mloc loc;
+  jh_mloc loc, source_loc, target_loc, connector_loc; /* connector_loc: line
+                                                         0 when defaulted */
 } jh_resource_type;
 
 typedef struct jh_model {

@@ -39,6 +39,9 @@ typedef struct jh_datefmt jh_datefmt;
 int jh_datefmt_compile(const char *pattern, jh_datefmt **out, char *err,
                        size_t errsize);
 void jh_datefmt_free(jh_datefmt *f);
+/* 0 when f can be parsed, having a year, a month and a day field; else
+ * -EINVAL with err (a pattern such as HH:mm only formats). */
+int jh_datefmt_check_parse(const jh_datefmt *f, char *err, size_t errsize);
 /* Parse s (n bytes, all of it) as wall-clock time: 0 and *secs (as if
  * UTC), or -EINVAL with err naming the pattern. */
 int jh_datefmt_parse(const jh_datefmt *f, const char *s, size_t n,

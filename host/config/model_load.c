@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "model_load.h"
+#include "model_load_impl.h"
 #include "strindex.h"
 
 #include <errno.h>
@@ -18,9 +19,11 @@
 #include <string.h>
 #include <strings.h>
 
-const char *const jh_model_sections[] = {"connectors", "connections",
-                                         "entity_types", "entity_type_mappings",
-                                         "association_mappings"};
+const char *const jh_model_sections[] = {
+    "connectors",           "connections",
+    "entity_types",         "entity_type_mappings",
+    "association_mappings", "entity_property_expressions",
+    "resource_types"};
 const size_t jh_model_nsections = NELEM(jh_model_sections);
 
 static const char *const connector_keys[] = {"id",         "display_name",
@@ -55,19 +58,19 @@ int jh_model_is_section(const char *key) {
   return 0;
 }
 
-static jh_mloc mloc(const jh_yfile *f, const yaml_node_t *n) {
+jh_mloc jh_ml_loc(const jh_yfile *f, const yaml_node_t *n) {
   jh_loc l = jh_yw_node_loc(f, n);
   jh_mloc m = {l.file, l.line, l.column};
   return m;
 }
 
-static jh_loc as_loc(jh_mloc m) {
+jh_loc jh_ml_as_loc(jh_mloc m) {
   jh_loc l = {m.file, m.line, m.column};
   return l;
 }
 
 /* Grow *arr (of *n items of `size` bytes) by one zeroed item. */
-static void *grow(jh_yw *w, void *arrp, size_t *n, size_t size) {
+void *jh_ml_grow(jh_yw *w, void *arrp, size_t *n, size_t size) {
   void **arr = arrp;
   char *g = realloc(*arr, (*n + 1) * size);
   if (g == NULL) {
@@ -81,8 +84,8 @@ static void *grow(jh_yw *w, void *arrp, size_t *n, size_t size) {
 
 /* The items of a section: a sequence of mappings. Returns the sequence's
  * item count and start, or 0 after reporting. */
-static size_t section_items(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
-                            const char *key, yaml_node_item_t **start) {
+size_t jh_ml_items(jh_yw *w, const jh_yfile *f, yaml_node_t *n, const char *key,
+                   yaml_node_item_t **start) {
   char got[GOT_SIZE];
   if (jh_yw_is_null(n))
     return 0;
@@ -97,82 +100,67 @@ static size_t section_items(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
 }
 
 /* The entries of item n (a mapping) or NULL after reporting. */
-static jh_yentry *item_entries(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
-                               const char *what, size_t *ne) {
+jh_yentry *jh_ml_entries(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                         const char *what, size_t *ne) {
   char expected[96];
   snprintf(expected, sizeof(expected), "%s (a mapping)", what);
   return jh_yw_want_mapping(w, f, n, expected, ne);
 }
 
-static void missing(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
-                    const char *what, const char *key, const char *hint) {
+void jh_ml_missing(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
+                   const char *what, const char *key, const char *hint) {
   jh_yw_err_node(w, f, n, "%s is missing '%s': expected %s", what, key, hint);
 }
 
 /* Report `key` missing from item n when none of its entries has it. */
-static void require_key(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
-                        const jh_yentry *es, size_t ne, const char *what,
-                        const char *key, const char *hint) {
+void jh_ml_require_key(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
+                       const jh_yentry *es, size_t ne, const char *what,
+                       const char *key, const char *hint) {
   if (jh_yw_find_entry(es, ne, key) == NULL)
-    missing(w, f, n, what, key, hint);
+    jh_ml_missing(w, f, n, what, key, hint);
 }
 
-/* How the value of a plain key is read. */
-typedef enum { V_IDENT, V_STRING, V_BOOL } value_kind;
-
-/* A key of an item whose value is read as it stands: into *out (a char *
- * for V_IDENT and V_STRING, an int for V_BOOL), with where it was written
- * into *loc when loc is not NULL. need: what it gives, for the message
- * when a required key is missing; NULL when the key is optional. */
-typedef struct plain_key {
-  const char *key;
-  value_kind kind;
-  void *out;
-  jh_mloc *loc;
-  const char *need;
-} plain_key;
-
 /* Read entry e when it names one of keys: 1 when it did, else 0. */
-static int read_plain(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
-                      const plain_key *keys, size_t nkeys) {
+int jh_ml_read_plain(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
+                     const jh_ml_plain_key *keys, size_t nkeys) {
   for (size_t i = 0; i < nkeys; i++) {
-    const plain_key *p = &keys[i];
+    const jh_ml_plain_key *p = &keys[i];
     if (strcmp(e->key, p->key) != 0)
       continue;
-    if (p->kind == V_IDENT)
+    if (p->kind == JH_ML_IDENT)
       jh_yw_want_ident(w, f, e->vnode, e->key, p->out);
-    else if (p->kind == V_STRING)
+    else if (p->kind == JH_ML_STRING)
       jh_yw_want_string(w, f, e->vnode, e->key, p->out);
     else
       jh_yw_want_bool(w, f, e->vnode, e->key, p->out);
     if (p->loc != NULL)
-      *p->loc = mloc(f, e->vnode);
+      *p->loc = jh_ml_loc(f, e->vnode);
     return 1;
   }
   return 0;
 }
 
 /* Report each required key of keys that item n (`what`) lacks. */
-static void require_plain(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
-                          const jh_yentry *es, size_t ne, const char *what,
-                          const plain_key *keys, size_t nkeys) {
+void jh_ml_require_plain(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
+                         const jh_yentry *es, size_t ne, const char *what,
+                         const jh_ml_plain_key *keys, size_t nkeys) {
   for (size_t i = 0; i < nkeys; i++)
     if (keys[i].need != NULL)
-      require_key(w, f, n, es, ne, what, keys[i].key, keys[i].need);
+      jh_ml_require_key(w, f, n, es, ne, what, keys[i].key, keys[i].need);
 }
 
 /* Start reading item n (`what` in messages) of a section: its entries go
  * to *es and *ne, and a new zeroed element of `size` bytes is appended to
  * the array *arrp of *count elements. Returns that element, or NULL after
  * reporting (then *es is NULL and nothing is to be freed). */
-static void *begin_item(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
-                        const char *what, void *arrp, size_t *count,
-                        size_t size, jh_yentry **es, size_t *ne) {
+void *jh_ml_begin_item(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                       const char *what, void *arrp, size_t *count, size_t size,
+                       jh_yentry **es, size_t *ne) {
   void *item;
-  *es = item_entries(w, f, n, what, ne);
+  *es = jh_ml_entries(w, f, n, what, ne);
   if (*es == NULL)
     return NULL;
-  item = grow(w, arrp, count, size);
+  item = jh_ml_grow(w, arrp, count, size);
   if (item == NULL) {
     free(*es);
     *es = NULL;
@@ -200,7 +188,7 @@ static void parse_thresholds(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
     cands[ncands++] = jh_threshold_key((jh_threshold_kind)k);
   for (size_t i = 0; i < nalso; i++)
     cands[ncands++] = jh_threshold_key(also[i]);
-  es = item_entries(w, f, n, "thresholds", &ne);
+  es = jh_ml_entries(w, f, n, "thresholds", &ne);
   if (es == NULL)
     return;
   for (size_t i = 0; i < ne; i++) {
@@ -232,7 +220,7 @@ static void parse_thresholds(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
 static void parse_health(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                          jh_source_health *h) {
   size_t ne;
-  jh_yentry *es = item_entries(w, f, n, "source_health", &ne);
+  jh_yentry *es = jh_ml_entries(w, f, n, "source_health", &ne);
   if (es == NULL)
     return;
   for (size_t i = 0; i < ne; i++) {
@@ -262,22 +250,22 @@ static void parse_connector(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                             jh_model *m) {
   size_t ne;
   jh_yentry *es;
-  jh_connector *c = begin_item(w, f, n, "a connector", &m->connectors,
-                               &m->nconnectors, sizeof(*c), &es, &ne);
+  jh_connector *c = jh_ml_begin_item(w, f, n, "a connector", &m->connectors,
+                                     &m->nconnectors, sizeof(*c), &es, &ne);
 
   if (c == NULL)
     return;
-  c->loc = mloc(f, n);
+  c->loc = jh_ml_loc(f, n);
   unset_thresholds(&c->thresholds);
   c->health.max_shrink_percent = DEFAULT_MAX_SHRINK;
-  const plain_key plain[] = {
-      {"id", V_IDENT, &c->id, NULL, "the connector's identifier"},
-      {"display_name", V_STRING, &c->display_name, NULL, NULL},
-      {"agent", V_IDENT, &c->agent, NULL, NULL},
-      {"deactivated", V_BOOL, &c->deactivated, NULL, NULL}};
+  const jh_ml_plain_key plain[] = {
+      {"id", JH_ML_IDENT, &c->id, NULL, "the connector's identifier"},
+      {"display_name", JH_ML_STRING, &c->display_name, NULL, NULL},
+      {"agent", JH_ML_IDENT, &c->agent, NULL, NULL},
+      {"deactivated", JH_ML_BOOL, &c->deactivated, NULL, NULL}};
   for (size_t i = 0; i < ne; i++) {
     yaml_node_t *v = es[i].vnode;
-    if (read_plain(w, f, &es[i], plain, NELEM(plain)))
+    if (jh_ml_read_plain(w, f, &es[i], plain, NELEM(plain)))
       continue;
     if (strcmp(es[i].key, "thresholds") == 0)
       parse_thresholds(w, f, v, &c->thresholds, 0, JH_TH_COUNT - 1, NULL, 0);
@@ -286,7 +274,7 @@ static void parse_connector(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
     else
       jh_yw_unknown_key(w, f, &es[i], connector_keys, NELEM(connector_keys));
   }
-  require_plain(w, f, n, es, ne, "a connector", plain, NELEM(plain));
+  jh_ml_require_plain(w, f, n, es, ne, "a connector", plain, NELEM(plain));
   free(es);
 }
 
@@ -388,7 +376,7 @@ static char *setting_value(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
 static void parse_settings(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                            jh_connection *c, const jobhost_package *pkg) {
   size_t ne;
-  jh_yentry *es = item_entries(w, f, n, "settings", &ne);
+  jh_yentry *es = jh_ml_entries(w, f, n, "settings", &ne);
   if (es == NULL)
     return;
   for (size_t i = 0; i < ne; i++) {
@@ -417,7 +405,7 @@ static void parse_settings(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
     }
     if (value == NULL)
       continue;
-    s = grow(w, &c->settings, &c->nsettings, sizeof(*s));
+    s = jh_ml_grow(w, &c->settings, &c->nsettings, sizeof(*s));
     if (s == NULL) {
       free(value);
       break;
@@ -463,7 +451,7 @@ static void parse_secret(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
     free(es);
     return;
   }
-  s = grow(w, &c->secrets, &c->nsecrets, sizeof(*s));
+  s = jh_ml_grow(w, &c->secrets, &c->nsecrets, sizeof(*s));
   if (s != NULL) {
     s->name = jh_yw_xstrdup(w, e->key);
     if (strcmp(es[0].key, "file") == 0) {
@@ -480,7 +468,7 @@ static void parse_secret(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
 static void parse_secrets(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                           jh_connection *c, const jobhost_package *pkg) {
   size_t ne;
-  jh_yentry *es = item_entries(w, f, n, "secrets", &ne);
+  jh_yentry *es = jh_ml_entries(w, f, n, "secrets", &ne);
   if (es == NULL)
     return;
   for (size_t i = 0; i < ne; i++)
@@ -523,18 +511,18 @@ static void parse_connection(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
   jh_yentry *es;
   const jh_yentry *pe;
   const jobhost_package *pkg = NULL;
-  jh_connection *c = begin_item(w, f, n, "a connection", &m->connections,
-                                &m->nconnections, sizeof(*c), &es, &ne);
+  jh_connection *c = jh_ml_begin_item(w, f, n, "a connection", &m->connections,
+                                      &m->nconnections, sizeof(*c), &es, &ne);
 
   if (c == NULL)
     return;
-  c->loc = mloc(f, n);
+  c->loc = jh_ml_loc(f, n);
   c->base_dir = dir_of(w, f->name);
   /* the package first: it gives the settings their schema */
   pe = jh_yw_find_entry(es, ne, "package");
   if (pe != NULL &&
       jh_yw_want_ident(w, f, pe->vnode, "package", &c->package) == 0) {
-    c->package_loc = mloc(f, pe->vnode);
+    c->package_loc = jh_ml_loc(f, pe->vnode);
     pkg = jh_model_package(reg, c);
     if (pkg == NULL && reg != NULL) {
       const char *names[64];
@@ -557,14 +545,14 @@ static void parse_connection(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
       free(all);
     }
   }
-  const plain_key plain[] = {
-      {"id", V_IDENT, &c->id, NULL, "the connection's identifier"},
-      {"connector", V_IDENT, &c->connector, &c->connector_loc,
+  const jh_ml_plain_key plain[] = {
+      {"id", JH_ML_IDENT, &c->id, NULL, "the connection's identifier"},
+      {"connector", JH_ML_IDENT, &c->connector, &c->connector_loc,
        "the connector it belongs to"},
-      {"display_name", V_STRING, &c->display_name, NULL, NULL}};
+      {"display_name", JH_ML_STRING, &c->display_name, NULL, NULL}};
   for (size_t i = 0; i < ne; i++) {
     const char *k = es[i].key;
-    if (read_plain(w, f, &es[i], plain, NELEM(plain)) ||
+    if (jh_ml_read_plain(w, f, &es[i], plain, NELEM(plain)) ||
         strcmp(k, "package") == 0)
       continue;
     if (strcmp(k, "settings") == 0)
@@ -574,10 +562,10 @@ static void parse_connection(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
     else
       jh_yw_unknown_key(w, f, &es[i], connection_keys, NELEM(connection_keys));
   }
-  require_plain(w, f, n, es, ne, "a connection", plain, NELEM(plain));
+  jh_ml_require_plain(w, f, n, es, ne, "a connection", plain, NELEM(plain));
   if (pe == NULL)
-    missing(w, f, n, "a connection", "package",
-            "the connector package that serves it, e.g. csv or ldif");
+    jh_ml_missing(w, f, n, "a connection", "package",
+                  "the connector package that serves it, e.g. csv or ldif");
   if (pkg != NULL)
     required_settings(w, f, n, c, pkg);
   free(es);
@@ -589,18 +577,18 @@ static void parse_property(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                            jh_entity_type *et) {
   size_t ne, t;
   jh_yentry *es;
-  jh_property *p = begin_item(w, f, n, "a property", &et->properties,
-                              &et->nproperties, sizeof(*p), &es, &ne);
+  jh_property *p = jh_ml_begin_item(w, f, n, "a property", &et->properties,
+                                    &et->nproperties, sizeof(*p), &es, &ne);
 
   if (p == NULL)
     return;
-  p->loc = mloc(f, n);
-  const plain_key plain[] = {{"id", V_IDENT, &p->id, NULL,
-                              "the property's identifier"},
-                             {"target", V_IDENT, &p->target, NULL, NULL}};
+  p->loc = jh_ml_loc(f, n);
+  const jh_ml_plain_key plain[] = {
+      {"id", JH_ML_IDENT, &p->id, NULL, "the property's identifier"},
+      {"target", JH_ML_IDENT, &p->target, NULL, NULL}};
   for (size_t i = 0; i < ne; i++) {
     const char *k = es[i].key;
-    if (read_plain(w, f, &es[i], plain, NELEM(plain)))
+    if (jh_ml_read_plain(w, f, &es[i], plain, NELEM(plain)))
       continue;
     if (strcmp(k, "type") != 0)
       jh_yw_unknown_key(w, f, &es[i], property_keys, NELEM(property_keys));
@@ -608,9 +596,9 @@ static void parse_property(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                                NELEM(property_types), &t) == 0)
       p->type = (jh_property_type)t;
   }
-  require_plain(w, f, n, es, ne, "a property", plain, NELEM(plain));
-  require_key(w, f, n, es, ne, "a property", "type",
-              "string, integer, boolean, datetime, link or links");
+  jh_ml_require_plain(w, f, n, es, ne, "a property", plain, NELEM(plain));
+  jh_ml_require_key(w, f, n, es, ne, "a property", "type",
+                    "string, integer, boolean, datetime, link or links");
   free(es);
 }
 
@@ -618,22 +606,23 @@ static void parse_entity_type(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                               jh_model *m) {
   size_t ne;
   jh_yentry *es;
-  jh_entity_type *et = begin_item(w, f, n, "an entity type", &m->entity_types,
-                                  &m->nentity_types, sizeof(*et), &es, &ne);
+  jh_entity_type *et = jh_ml_begin_item(w, f, n, "an entity type",
+                                        &m->entity_types, &m->nentity_types,
+                                        sizeof(*et), &es, &ne);
 
   if (et == NULL)
     return;
-  et->loc = mloc(f, n);
-  const plain_key plain[] = {
-      {"id", V_IDENT, &et->id, NULL, "the entity type's identifier"},
-      {"display_name", V_STRING, &et->display_name, NULL, NULL}};
+  et->loc = jh_ml_loc(f, n);
+  const jh_ml_plain_key plain[] = {
+      {"id", JH_ML_IDENT, &et->id, NULL, "the entity type's identifier"},
+      {"display_name", JH_ML_STRING, &et->display_name, NULL, NULL}};
   for (size_t i = 0; i < ne; i++) {
     const char *k = es[i].key;
-    if (read_plain(w, f, &es[i], plain, NELEM(plain)))
+    if (jh_ml_read_plain(w, f, &es[i], plain, NELEM(plain)))
       continue;
     if (strcmp(k, "properties") == 0) {
       yaml_node_item_t *start = NULL;
-      size_t np = section_items(w, f, es[i].vnode, k, &start);
+      size_t np = jh_ml_items(w, f, es[i].vnode, k, &start);
       for (size_t j = 0; j < np && !w->oom; j++)
         parse_property(w, f, yaml_document_get_node(f->doc, start[j]), et);
     } else {
@@ -641,7 +630,7 @@ static void parse_entity_type(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                         NELEM(entity_type_keys));
     }
   }
-  require_plain(w, f, n, es, ne, "an entity type", plain, NELEM(plain));
+  jh_ml_require_plain(w, f, n, es, ne, "an entity type", plain, NELEM(plain));
   free(es);
 }
 
@@ -651,25 +640,26 @@ static void parse_mapped(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                          jh_entity_mapping *mp) {
   size_t ne;
   jh_yentry *es;
-  jh_mapped_property *p = begin_item(w, f, n, "a mapped property",
-                                     &mp->properties, &mp->nproperties,
-                                     sizeof(*p), &es, &ne);
+  jh_mapped_property *p = jh_ml_begin_item(w, f, n, "a mapped property",
+                                           &mp->properties, &mp->nproperties,
+                                           sizeof(*p), &es, &ne);
 
   if (p == NULL)
     return;
-  p->loc = mloc(f, n);
-  const plain_key plain[] = {
-      {"property", V_IDENT, &p->property, NULL,
+  p->loc = jh_ml_loc(f, n);
+  const jh_ml_plain_key plain[] = {
+      {"property", JH_ML_IDENT, &p->property, NULL,
        "a property of the entity type"},
-      {"column", V_STRING, &p->column, NULL,
+      {"column", JH_ML_STRING, &p->column, NULL,
        "the column of the connection table that fills it"},
-      {"primary_key", V_BOOL, &p->primary_key, NULL, NULL},
-      {"unique_key", V_BOOL, &p->unique_key, NULL, NULL},
-      {"format", V_STRING, &p->format, NULL, NULL}};
+      {"primary_key", JH_ML_BOOL, &p->primary_key, NULL, NULL},
+      {"unique_key", JH_ML_BOOL, &p->unique_key, NULL, NULL},
+      {"format", JH_ML_STRING, &p->format, NULL, NULL}};
   for (size_t i = 0; i < ne; i++)
-    if (!read_plain(w, f, &es[i], plain, NELEM(plain)))
+    if (!jh_ml_read_plain(w, f, &es[i], plain, NELEM(plain)))
       jh_yw_unknown_key(w, f, &es[i], mapped_keys, NELEM(mapped_keys));
-  require_plain(w, f, n, es, ne, "a mapped property", plain, NELEM(plain));
+  jh_ml_require_plain(w, f, n, es, ne, "a mapped property", plain,
+                      NELEM(plain));
   free(es);
 }
 
@@ -680,44 +670,45 @@ static void parse_mapping(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
   size_t ne, npk = 0;
   jh_yentry *es;
   const jh_yentry *props;
-  jh_entity_mapping *mp = begin_item(w, f, n, "an entity type mapping",
-                                     &m->mappings, &m->nmappings, sizeof(*mp),
-                                     &es, &ne);
+  jh_entity_mapping *mp = jh_ml_begin_item(w, f, n, "an entity type mapping",
+                                           &m->mappings, &m->nmappings,
+                                           sizeof(*mp), &es, &ne);
 
   if (mp == NULL)
     return;
-  mp->loc = mloc(f, n);
+  mp->loc = jh_ml_loc(f, n);
   unset_thresholds(&mp->thresholds);
-  const plain_key plain[] = {
-      {"entity_type", V_IDENT, &mp->entity_type, &mp->entity_type_loc,
+  const jh_ml_plain_key plain[] = {
+      {"entity_type", JH_ML_IDENT, &mp->entity_type, &mp->entity_type_loc,
        "the entity type it fills"},
-      {"connector", V_IDENT, &mp->connector, &mp->connector_loc,
+      {"connector", JH_ML_IDENT, &mp->connector, &mp->connector_loc,
        "the connector whose data fills it"},
-      {"connection_table", V_IDENT, &mp->connection_table, NULL,
+      {"connection_table", JH_ML_IDENT, &mp->connection_table, NULL,
        "the exported table (file stem in ExportOutput)"}};
   for (size_t i = 0; i < ne; i++) {
     const char *k = es[i].key;
     yaml_node_t *v = es[i].vnode;
-    if (read_plain(w, f, &es[i], plain, NELEM(plain)))
+    if (jh_ml_read_plain(w, f, &es[i], plain, NELEM(plain)))
       continue;
     if (strcmp(k, "thresholds") == 0) {
       parse_thresholds(w, f, v, &mp->thresholds, JH_TH_MAX_DELETED,
                        JH_TH_PCT_UPDATED, no_extra, 0);
     } else if (strcmp(k, "properties") == 0) {
       yaml_node_item_t *start = NULL;
-      size_t np = section_items(w, f, v, k, &start);
+      size_t np = jh_ml_items(w, f, v, k, &start);
       for (size_t j = 0; j < np && !w->oom; j++)
         parse_mapped(w, f, yaml_document_get_node(f->doc, start[j]), mp);
     } else {
       jh_yw_unknown_key(w, f, &es[i], mapping_keys, NELEM(mapping_keys));
     }
   }
-  require_plain(w, f, n, es, ne, "an entity type mapping", plain, NELEM(plain));
+  jh_ml_require_plain(w, f, n, es, ne, "an entity type mapping", plain,
+                      NELEM(plain));
   props = jh_yw_find_entry(es, ne, "properties");
   if (props == NULL || mp->nproperties == 0) {
     if (props == NULL)
-      missing(w, f, n, "an entity type mapping", "properties",
-              "the mapped properties, one of them the primary key");
+      jh_ml_missing(w, f, n, "an entity type mapping", "properties",
+                    "the mapped properties, one of them the primary key");
     else
       jh_yw_err_node(w, f, props->vnode,
                      "expected at least one mapped "
@@ -728,7 +719,7 @@ static void parse_mapping(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
         if (npk++ == 0)
           mp->primary_key = i;
         else
-          jh_yw_err_at(w, as_loc(mp->properties[i].loc),
+          jh_yw_err_at(w, jh_ml_as_loc(mp->properties[i].loc),
                        "a second primary "
                        "key: an entity type mapping has exactly one "
                        "property with 'primary_key: true'");
@@ -748,26 +739,26 @@ static void parse_association(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
   static const char need[] = "see doc/model.md (association_mappings)";
   size_t ne;
   jh_yentry *es;
-  jh_association_mapping *a = begin_item(w, f, n, "an association mapping",
-                                         &m->associations, &m->nassociations,
-                                         sizeof(*a), &es, &ne);
+  jh_association_mapping *a = jh_ml_begin_item(
+      w, f, n, "an association mapping", &m->associations, &m->nassociations,
+      sizeof(*a), &es, &ne);
 
   if (a == NULL)
     return;
-  a->loc = mloc(f, n);
+  a->loc = jh_ml_loc(f, n);
   unset_thresholds(&a->thresholds);
-  const plain_key plain[] = {
-      {"id", V_IDENT, &a->id, NULL, need},
-      {"connector", V_IDENT, &a->connector, &a->connector_loc, need},
-      {"connection_table", V_IDENT, &a->connection_table, NULL, need},
-      {"entity_type", V_IDENT, &a->entity_type, &a->entity_type_loc, need},
-      {"property", V_IDENT, &a->property, &a->property_loc, need},
-      {"column1", V_STRING, &a->column1, NULL, need},
-      {"column2", V_STRING, &a->column2, NULL, need},
-      {"key1", V_IDENT, &a->key1, &a->key1_loc, NULL},
-      {"key2", V_IDENT, &a->key2, &a->key2_loc, NULL}};
+  const jh_ml_plain_key plain[] = {
+      {"id", JH_ML_IDENT, &a->id, NULL, need},
+      {"connector", JH_ML_IDENT, &a->connector, &a->connector_loc, need},
+      {"connection_table", JH_ML_IDENT, &a->connection_table, NULL, need},
+      {"entity_type", JH_ML_IDENT, &a->entity_type, &a->entity_type_loc, need},
+      {"property", JH_ML_IDENT, &a->property, &a->property_loc, need},
+      {"column1", JH_ML_STRING, &a->column1, NULL, need},
+      {"column2", JH_ML_STRING, &a->column2, NULL, need},
+      {"key1", JH_ML_IDENT, &a->key1, &a->key1_loc, NULL},
+      {"key2", JH_ML_IDENT, &a->key2, &a->key2_loc, NULL}};
   for (size_t i = 0; i < ne; i++) {
-    if (read_plain(w, f, &es[i], plain, NELEM(plain)))
+    if (jh_ml_read_plain(w, f, &es[i], plain, NELEM(plain)))
       continue;
     if (strcmp(es[i].key, "thresholds") == 0)
       parse_thresholds(w, f, es[i].vnode, &a->thresholds,
@@ -777,7 +768,8 @@ static void parse_association(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
       jh_yw_unknown_key(w, f, &es[i], association_keys,
                         NELEM(association_keys));
   }
-  require_plain(w, f, n, es, ne, "an association mapping", plain, NELEM(plain));
+  jh_ml_require_plain(w, f, n, es, ne, "an association mapping", plain,
+                      NELEM(plain));
   free(es);
 }
 
@@ -785,7 +777,7 @@ void jh_model_parse_section(jh_yw *w, const jh_yfile *f, const char *key,
                             yaml_node_t *n, jh_model *m,
                             const jh_registry *reg) {
   yaml_node_item_t *start = NULL;
-  size_t count = section_items(w, f, n, key, &start);
+  size_t count = jh_ml_items(w, f, n, key, &start);
 
   for (size_t i = 0; i < count && !w->oom; i++) {
     yaml_node_t *item = yaml_document_get_node(f->doc, start[i]);
@@ -799,6 +791,10 @@ void jh_model_parse_section(jh_yw *w, const jh_yfile *f, const char *key,
       parse_mapping(w, f, item, m);
     else if (strcmp(key, "association_mappings") == 0)
       parse_association(w, f, item, m);
+    else if (strcmp(key, "entity_property_expressions") == 0)
+      jh_ml_parse_expression(w, f, item, m);
+    else if (strcmp(key, "resource_types") == 0)
+      jh_ml_parse_resource_type(w, f, item, m);
   }
 }
 
@@ -807,8 +803,8 @@ void jh_model_parse_section(jh_yw *w, const jh_yfile *f, const char *key,
 /* For each item of a list, the position of the first item with the same
  * identifier (itself when it is the first; (size_t)-1 without an
  * identifier): a malloc'd array, or NULL (w->oom set). */
-static size_t *first_ids(jh_yw *w, const void *ids, size_t stride, size_t n,
-                         int nocase) {
+size_t *jh_ml_first_ids(jh_yw *w, const void *ids, size_t stride, size_t n,
+                        int nocase) {
   size_t *first = jh_yw_xcalloc(w, n, sizeof(*first));
   jh_strindex ix;
   if (first == NULL)
@@ -823,25 +819,13 @@ static size_t *first_ids(jh_yw *w, const void *ids, size_t stride, size_t n,
   return first;
 }
 
-static void dup_report(jh_yw *w, const char *what, const char *id, jh_mloc at,
-                       jh_mloc first, int nocase) {
-  jh_yw_err_at(w, as_loc(at), "duplicate %s '%s' (first declared at %s:%d)%s",
-               what, JH_Q(id), first.file ? first.file : "?", first.line,
+void jh_ml_dup_report(jh_yw *w, const char *what, const char *id, jh_mloc at,
+                      jh_mloc first, int nocase) {
+  jh_yw_err_at(w, jh_ml_as_loc(at),
+               "duplicate %s '%s' (first declared at %s:%d)%s", what, JH_Q(id),
+               first.file ? first.file : "?", first.line,
                nocase ? ": identifiers are compared without case" : "");
 }
-
-/* Report every item whose identifier an earlier item of the list has. */
-#define CHECK_UNIQUE(w, what, arr, n, idfield, nocase)                         \
-  do {                                                                         \
-    size_t *first_ = (n) > 1 ? first_ids((w), JH_STRINDEX_FIELD(arr, idfield), \
-                                         (n), (nocase))                        \
-                             : NULL;                                           \
-    for (size_t i_ = 0; first_ != NULL && i_ < (n); i_++)                      \
-      if (first_[i_] != (size_t)-1 && first_[i_] != i_)                        \
-        dup_report((w), (what), (arr)[i_].idfield, (arr)[i_].loc,              \
-                   (arr)[first_[i_]].loc, (nocase));                           \
-    free(first_);                                                              \
-  } while (0)
 
 static void check_unique(jh_yw *w, const jh_model *m) {
   CHECK_UNIQUE(w, "connector", m->connectors, m->nconnectors, id, 1);
@@ -853,20 +837,20 @@ static void check_unique(jh_yw *w, const jh_model *m) {
                0);
 }
 
-static void need_connector(jh_yw *w, const jh_model *m, const char *id,
-                           jh_mloc at) {
+void jh_ml_need_connector(jh_yw *w, const jh_model *m, const char *id,
+                          jh_mloc at) {
   if (id != NULL && jh_model_connector(m, id) == NULL)
-    jh_yw_err_at(w, as_loc(at),
+    jh_yw_err_at(w, jh_ml_as_loc(at),
                  "unknown connector '%s': expected a "
                  "connector declared under 'connectors:'",
                  JH_Q(id));
 }
 
-static const jh_entity_type *need_entity_type(jh_yw *w, const jh_model *m,
-                                              const char *id, jh_mloc at) {
+const jh_entity_type *jh_ml_need_entity_type(jh_yw *w, const jh_model *m,
+                                             const char *id, jh_mloc at) {
   const jh_entity_type *et = jh_model_entity_type(m, id);
   if (id != NULL && et == NULL)
-    jh_yw_err_at(w, as_loc(at),
+    jh_yw_err_at(w, jh_ml_as_loc(at),
                  "unknown entity type '%s': expected an "
                  "entity type declared under 'entity_types:'",
                  JH_Q(id));
@@ -881,14 +865,14 @@ static void check_entity_types(jh_yw *w, const jh_model *m) {
       const jh_property *p = &et->properties[j];
       if (p->type == JH_PROP_LINK || p->type == JH_PROP_LINKS) {
         if (p->target == NULL)
-          jh_yw_err_at(w, as_loc(p->loc),
+          jh_yw_err_at(w, jh_ml_as_loc(p->loc),
                        "property '%s' is a %s: expected "
                        "'target', the entity type it points to",
                        JH_Q(p->id), p->type == JH_PROP_LINK ? "link" : "links");
         else
-          need_entity_type(w, m, p->target, p->loc);
+          jh_ml_need_entity_type(w, m, p->target, p->loc);
       } else if (p->target != NULL) {
-        jh_yw_err_at(w, as_loc(p->loc),
+        jh_yw_err_at(w, jh_ml_as_loc(p->loc),
                      "property '%s' has a 'target' but "
                      "is not a link: only 'link' and 'links' properties "
                      "point to an entity type",
@@ -901,19 +885,19 @@ static void check_entity_types(jh_yw *w, const jh_model *m) {
 static void check_mappings(jh_yw *w, const jh_model *m) {
   for (size_t i = 0; i < m->nmappings; i++) {
     const jh_entity_mapping *mp = &m->mappings[i];
-    const jh_entity_type *et = need_entity_type(w, m, mp->entity_type,
-                                                mp->entity_type_loc);
+    const jh_entity_type *et = jh_ml_need_entity_type(w, m, mp->entity_type,
+                                                      mp->entity_type_loc);
     size_t *first = mp->nproperties > 1
-                        ? first_ids(w,
-                                    JH_STRINDEX_FIELD(mp->properties, property),
-                                    mp->nproperties, 0)
+                        ? jh_ml_first_ids(
+                              w, JH_STRINDEX_FIELD(mp->properties, property),
+                              mp->nproperties, 0)
                         : NULL;
-    need_connector(w, m, mp->connector, mp->connector_loc);
+    jh_ml_need_connector(w, m, mp->connector, mp->connector_loc);
     for (size_t j = 0; j < mp->nproperties; j++) {
       const jh_mapped_property *p = &mp->properties[j];
       const jh_property *ep;
       if (first != NULL && first[j] != (size_t)-1 && first[j] != j)
-        jh_yw_err_at(w, as_loc(p->loc),
+        jh_yw_err_at(w, jh_ml_as_loc(p->loc),
                      "property '%s' is mapped twice "
                      "(first at line %d): map each property once",
                      JH_Q(p->property), mp->properties[first[j]].loc.line);
@@ -921,12 +905,12 @@ static void check_mappings(jh_yw *w, const jh_model *m) {
         continue;
       ep = jh_entity_type_property(et, p->property);
       if (ep == NULL)
-        jh_yw_err_at(w, as_loc(p->loc),
+        jh_yw_err_at(w, jh_ml_as_loc(p->loc),
                      "entity type '%s' has no property "
                      "'%s': expected one of its declared properties",
                      JH_Q(et->id), JH_Q(p->property));
       else if (ep->type == JH_PROP_LINKS)
-        jh_yw_err_at(w, as_loc(p->loc),
+        jh_yw_err_at(w, jh_ml_as_loc(p->loc),
                      "property '%s' is multi-valued "
                      "(links): fill it with an association mapping, not a "
                      "column",
@@ -942,7 +926,7 @@ static const char *resolve_key(jh_yw *w, const jh_model *m, const char *et,
                                const char *key, jh_mloc at, const char *which) {
   const jh_entity_mapping *mp = jh_model_mapping(m, et);
   if (mp == NULL) {
-    jh_yw_err_at(w, as_loc(at),
+    jh_yw_err_at(w, jh_ml_as_loc(at),
                  "entity type '%s' has no entity type "
                  "mapping: its keys are unknown, so %s cannot be matched",
                  JH_Q(et), which);
@@ -956,7 +940,7 @@ static const char *resolve_key(jh_yw *w, const jh_model *m, const char *et,
         strcmp(mp->properties[i].property, key) == 0 &&
         (mp->properties[i].primary_key || mp->properties[i].unique_key))
       return key;
-  jh_yw_err_at(w, as_loc(at),
+  jh_yw_err_at(w, jh_ml_as_loc(at),
                "'%s' is not a key of entity type '%s': "
                "expected its primary key or a property mapped with "
                "'unique_key: true'",
@@ -970,13 +954,13 @@ static void check_associations(jh_yw *w, jh_model *m) {
     const jh_entity_type *et;
     const jh_property *p;
     const char *k1 = NULL, *k2 = NULL;
-    need_connector(w, m, a->connector, a->connector_loc);
-    et = need_entity_type(w, m, a->entity_type, a->entity_type_loc);
+    jh_ml_need_connector(w, m, a->connector, a->connector_loc);
+    et = jh_ml_need_entity_type(w, m, a->entity_type, a->entity_type_loc);
     if (et == NULL || a->property == NULL)
       continue;
     p = jh_entity_type_property(et, a->property);
     if (p == NULL || p->type != JH_PROP_LINKS) {
-      jh_yw_err_at(w, as_loc(a->property_loc),
+      jh_yw_err_at(w, jh_ml_as_loc(a->property_loc),
                    "'%s' is not a 'links' "
                    "property of entity type '%s': an association mapping "
                    "fills a multi-valued link",
@@ -998,8 +982,8 @@ static void check_associations(jh_yw *w, jh_model *m) {
 
 static void check_connections(jh_yw *w, const jh_model *m) {
   for (size_t i = 0; i < m->nconnections; i++)
-    need_connector(w, m, m->connections[i].connector,
-                   m->connections[i].connector_loc);
+    jh_ml_need_connector(w, m, m->connections[i].connector,
+                         m->connections[i].connector_loc);
 }
 
 void jh_model_check(jh_yw *w, jh_model *m) {
@@ -1010,4 +994,5 @@ void jh_model_check(jh_yw *w, jh_model *m) {
   check_entity_types(w, m);
   check_mappings(w, m);
   check_associations(w, m);
+  jh_ml_check_rules(w, m);
 }

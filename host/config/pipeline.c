@@ -926,7 +926,7 @@ static int add_seen(ctx *c, char *real) {
 static void read_and_walk(ctx *c, const char *name, const char *text,
                           size_t len, const chain_link *link) {
   yaml_document_t doc;
-  jh_yfile f = {name, &doc};
+  jh_yfile f = {name, &doc, text, len};
   yaml_node_t *bomb;
   size_t nnodes;
 
@@ -1185,8 +1185,34 @@ static void warn_levels(ctx *c) {
                   "'level' is ignored with 'ordering: dependencies'");
 }
 
-/* Tasks name connectors and connections of the model, once there is one
- * (pipelines without a model keep these parameters unchecked). */
+/* Each item of a task's list parameter `key` names an item of the model
+ * (found by `find`), once the model declares any (count > 0). */
+static void
+check_model_list(ctx *c, const jh_task_def *t, const char *key, size_t count,
+                 const char *what, const char *section,
+                 const void *(*find)(const jh_model *, const char *)) {
+  const jh_value *v = jh_task_value(t, key);
+  if (v == NULL || count == 0)
+    return;
+  for (size_t i = 0; i < v->nitems; i++)
+    if (find(c->p->model, v->items[i]) == NULL)
+      jh_yw_err_at(&c->yw, v->loc,
+                   "unknown %s '%s' in '%s': expected one declared under "
+                   "'%s:' in the model",
+                   what, JH_Q(v->items[i]), key, section);
+}
+
+static const void *find_entity_type(const jh_model *m, const char *id) {
+  return jh_model_entity_type(m, id);
+}
+
+static const void *find_resource_type(const jh_model *m, const char *id) {
+  return jh_model_resource_type(m, id);
+}
+
+/* Tasks name connectors, connections, entity types and resource types of
+ * the model, once there is one (pipelines without a model keep these
+ * parameters unchecked). */
 static void check_model_refs(ctx *c) {
   const jh_pipeline *p = c->p;
   const jh_model *m = p->model;
@@ -1199,6 +1225,10 @@ static void check_model_refs(ctx *c) {
     const jh_value *ctor = jh_task_value(&p->tasks[i],
                                          JOBHOST_PARAM_NAME_CONNECTOR);
     const jh_connection *cn = NULL;
+    check_model_list(c, &p->tasks[i], "entity_types", m->nentity_types,
+                     "entity type", "entity_types", find_entity_type);
+    check_model_list(c, &p->tasks[i], "resource_types", m->nresource_types,
+                     "resource type", "resource_types", find_resource_type);
     if (m->nconnectors == 0)
       ctor = NULL;
     if (m->nconnections == 0)

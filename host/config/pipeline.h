@@ -39,10 +39,11 @@
  *         <param>: <value>           # the task type's parameters (schema)
  *
  * Any file may hold the model sections of doc/model.md (connectors,
- * connections, entity_types, entity_type_mappings, association_mappings);
- * a `job` in an included file is an error. When the model declares
- * connectors, a task's `connector` and `connection` parameters must name
- * declared ones.
+ * connections, entity_types, entity_type_mappings, association_mappings,
+ * entity_property_expressions, resource_types); a `job` in an included
+ * file is an error. When the model declares connectors (connections,
+ * entity types, resource types), a task's `connector` (`connection`,
+ * `entity_types`, `resource_types`) parameter must name declared ones.
  *
  * Every problem is reported as a diagnostic with file:line:column and what
  * was expected; loading collects them all. Nothing is returned when there

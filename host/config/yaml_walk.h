@@ -38,6 +38,9 @@ typedef struct jh_yw {
 typedef struct jh_yfile {
   const char *name; /* as shown in diagnostics; owned by the loader */
   yaml_document_t *doc;
+  const char *text; /* the file's text (borrowed), to find where a block
+                       scalar's lines are written; NULL when not kept */
+  size_t len;
 } jh_yfile;
 
 /* A key of a mapping and its value, keys checked for duplicates. */

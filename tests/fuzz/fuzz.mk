@@ -8,7 +8,7 @@
 #    (tests/fuzz/regressions/<target>/) with any compiler;
 #  - with ./configure CC=clang --enable-fuzz, with libFuzzer, as
 #    tests/fuzz/fuzz_<target>, which `make fuzz FUZZ_SECONDS=N` runs.
-FUZZ_TARGETS = csv ldif xml pipeline model
+FUZZ_TARGETS = csv ldif xml pipeline model textfn expr_check
 FUZZ_SECONDS = 60
 
 FUZZ_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_CLI_INC) -I$(top_srcdir)/tests/fuzz \
@@ -19,9 +19,11 @@ FUZZ_REGISTRY = tests/fuzz/fuzz_registry.c tests/fuzz/fuzz_registry.h
 FUZZ_HOST_LIBS = $(HOST_LIBS)
 
 check_PROGRAMS += tests/fuzz/replay_csv tests/fuzz/replay_ldif \
-	tests/fuzz/replay_xml tests/fuzz/replay_pipeline tests/fuzz/replay_model
+	tests/fuzz/replay_xml tests/fuzz/replay_pipeline tests/fuzz/replay_model \
+	tests/fuzz/replay_textfn
 TESTS += tests/fuzz/replay_csv tests/fuzz/replay_ldif \
-	tests/fuzz/replay_xml tests/fuzz/replay_pipeline tests/fuzz/replay_model
+	tests/fuzz/replay_xml tests/fuzz/replay_pipeline tests/fuzz/replay_model \
+	tests/fuzz/replay_textfn
 
 tests_fuzz_replay_csv_SOURCES = tests/fuzz/fuzz_csv.c tests/fuzz/replay.c \
 	$(FUZZ_UTIL)
@@ -50,9 +52,23 @@ tests_fuzz_replay_model_SOURCES = tests/fuzz/fuzz_model.c tests/fuzz/replay.c \
 tests_fuzz_replay_model_CPPFLAGS = $(FUZZ_CPPFLAGS) -DJH_FUZZ_TARGET='"model"'
 tests_fuzz_replay_model_LDADD = $(FUZZ_HOST_LIBS)
 
+tests_fuzz_replay_textfn_SOURCES = tests/fuzz/fuzz_textfn.c tests/fuzz/replay.c \
+	$(FUZZ_UTIL)
+tests_fuzz_replay_textfn_CPPFLAGS = $(FUZZ_CPPFLAGS) -DJH_FUZZ_TARGET='"textfn"'
+tests_fuzz_replay_textfn_LDADD = lib/libjobhost-private.la
+# expressions (lib/expr.c): jh_expr_check
+check_PROGRAMS += tests/fuzz/replay_expr_check
+TESTS += tests/fuzz/replay_expr_check
+tests_fuzz_replay_expr_check_SOURCES = tests/fuzz/fuzz_expr_check.c \
+	tests/fuzz/replay.c $(FUZZ_UTIL)
+tests_fuzz_replay_expr_check_CPPFLAGS = $(FUZZ_CPPFLAGS) \
+	-DJH_FUZZ_TARGET='"expr_check"'
+tests_fuzz_replay_expr_check_LDADD = lib/libjobhost-private.la
+
 if JH_FUZZ
 noinst_PROGRAMS = tests/fuzz/fuzz_csv tests/fuzz/fuzz_ldif \
-	tests/fuzz/fuzz_xml tests/fuzz/fuzz_pipeline tests/fuzz/fuzz_model
+	tests/fuzz/fuzz_xml tests/fuzz/fuzz_pipeline tests/fuzz/fuzz_model \
+	tests/fuzz/fuzz_textfn
 
 tests_fuzz_fuzz_csv_SOURCES = tests/fuzz/fuzz_csv.c $(FUZZ_UTIL)
 tests_fuzz_fuzz_csv_CPPFLAGS = $(FUZZ_CPPFLAGS)
@@ -83,6 +99,16 @@ tests_fuzz_fuzz_model_SOURCES = tests/fuzz/fuzz_model.c $(FUZZ_UTIL) \
 tests_fuzz_fuzz_model_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_fuzz_model_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_model_LDADD = $(FUZZ_HOST_LIBS)
+
+tests_fuzz_fuzz_textfn_SOURCES = tests/fuzz/fuzz_textfn.c $(FUZZ_UTIL)
+tests_fuzz_fuzz_textfn_CPPFLAGS = $(FUZZ_CPPFLAGS)
+tests_fuzz_fuzz_textfn_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_textfn_LDADD = lib/libjobhost-private.la
+noinst_PROGRAMS += tests/fuzz/fuzz_expr_check
+tests_fuzz_fuzz_expr_check_SOURCES = tests/fuzz/fuzz_expr_check.c $(FUZZ_UTIL)
+tests_fuzz_fuzz_expr_check_CPPFLAGS = $(FUZZ_CPPFLAGS)
+tests_fuzz_fuzz_expr_check_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_expr_check_LDADD = lib/libjobhost-private.la
 
 # Each target runs FUZZ_SECONDS from its seeds, its saved crash inputs
 # and what earlier runs found (fuzz-corpus/<target>, in the build

@@ -302,7 +302,7 @@ static void test_example_pipeline(void **state) {
   const jh_pipeline *p;
   const jh_task_def *t;
   size_t idx;
-  static const char *const roles[] = {"Directory_User", "Directory_Guest"};
+  static const char *const roles[] = {"HR_Person"};
   static const char *const entry[] = {"AD_Entry"};
   static const char *const nominative[] = {"AD_Entry_NominativeUser"};
 
@@ -357,7 +357,7 @@ static void test_example_pipeline(void **state) {
   assert_list(jh_task_value(jh_pipeline_task(p, "Directory_ComputeRoleModel",
                                              NULL),
                             "entity_types"),
-              2, roles);
+              1, roles);
   t = jh_pipeline_task(p, "AD_Fulfill", NULL);
   assert_true(t->continue_on_error);
   assert_string_equal(t->depends_on[0], "AD_Provisioning");

@@ -142,10 +142,35 @@ static const char *param(const jh_task_def *t, const char *key) {
 
 /* ---- the documentation's job ---- */
 
+/* The documentation's job with the one change the example makes: its
+ * role model reads HR_Person, which the example's model declares, where
+ * the job names Directory_User and Directory_Guest. Written into folder
+ * dir; its path (malloc'd). */
+static char *fixture_as_example(const char *dir) {
+  static const char from[] =
+      "<TaskEntityType EntityType=\"Directory_User\"/>\n"
+      "      <TaskEntityType EntityType=\"Directory_Guest\"/>";
+  static const char to[] = "<TaskEntityType EntityType=\"HR_Person\"/>";
+  char *path = doc_fixture(), *text = jh_test_read_file(path), *at, *out;
+  at = strstr(text, from);
+  assert_non_null(at);
+  if (asprintf(&out, "%.*s%s%s", (int)(at - text), text, to,
+               at + strlen(from)) < 0)
+    fail_msg("asprintf failed");
+  free(path);
+  if (asprintf(&path, "%s/job-ad-complete.xml", dir) < 0)
+    fail_msg("asprintf failed");
+  jh_test_write_file(path, out, 0644);
+  free(out);
+  free(text);
+  return path;
+}
+
 /* job-ad-complete.xml is the job of conf/examples/complete-sync: alone,
  * and with the example's model included (import --job-only --include). */
 static void test_fixture_matches_example(void **state) {
-  char *xml = doc_fixture();
+  char fixture_dir[PATH_MAX];
+  char *xml;
   char *yaml = jh_test_source("conf/examples/complete-sync/pipeline.yaml");
   char *model = jh_test_source("conf/examples/complete-sync/model.yaml");
   const char *includes[1] = {model};
@@ -161,6 +186,8 @@ static void test_fixture_matches_example(void **state) {
   const char *allowed[1] = {example_dir};
   jh_pipeline_options model_dir = {allowed, 1};
 
+  jh_test_mkdtemp(fixture_dir, sizeof(fixture_dir));
+  xml = fixture_as_example(fixture_dir);
   if (jh_pipeline_load(yaml, *state, &expected, &d) != 0) {
     jh_diags_print(&d, stderr);
     fail_msg("the example pipeline does not load");
@@ -194,6 +221,7 @@ static void test_fixture_matches_example(void **state) {
   jh_xml_output_clear(&out);
   jh_diags_clear(&d);
   jh_test_rmtree(dir);
+  jh_test_rmtree(fixture_dir);
   free(xml);
   free(yaml);
   free(model);

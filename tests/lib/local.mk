@@ -2,6 +2,11 @@
 check_PROGRAMS += tests/lib/test_csv tests/lib/test_extsort tests/lib/test_db \
 	tests/lib/test_timefmt tests/lib/test_instance_id \
 	tests/lib/test_collect_batch tests/lib/test_change_report
+# expressions (lib/expr.c)
+check_PROGRAMS += tests/lib/test_expr
+tests_lib_test_expr_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_expr_LDADD = $(LIB_TEST_LDADD)
+TESTS += tests/lib/test_expr
 tests_lib_test_csv_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
 tests_lib_test_csv_LDADD = $(LIB_TEST_LDADD)
 tests_lib_test_extsort_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
@@ -19,6 +24,25 @@ tests_lib_test_change_report_LDADD = $(LIB_TEST_LDADD)
 TESTS += tests/lib/test_csv tests/lib/test_extsort tests/lib/test_db \
 	tests/lib/test_timefmt tests/lib/test_instance_id \
 	tests/lib/test_collect_batch tests/lib/test_change_report
+
+# text built-ins (lib/textfn, lib/dmetaphone, lib/exprfn_text)
+check_PROGRAMS += tests/lib/test_textfn tests/lib/test_exprfn \
+	tests/lib/test_dmetaphone
+tests_lib_test_textfn_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_textfn_LDADD = $(LIB_TEST_LDADD)
+tests_lib_test_exprfn_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_exprfn_LDADD = $(LIB_TEST_LDADD)
+tests_lib_test_dmetaphone_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_dmetaphone_LDADD = $(LIB_TEST_LDADD)
+TESTS += tests/lib/test_textfn tests/lib/test_exprfn tests/lib/test_dmetaphone
+# Zones, date patterns and the date functions of expressions.
+check_PROGRAMS += tests/lib/test_tzdate tests/lib/test_exprfn_dates
+tests_lib_test_tzdate_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_tzdate_LDADD = $(LIB_TEST_LDADD)
+tests_lib_test_exprfn_dates_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_exprfn_dates_LDADD = $(LIB_TEST_LDADD)
+TESTS += tests/lib/test_tzdate tests/lib/test_exprfn_dates
+EXTRA_DIST += tests/data/tzdir/slim.zi tests/data/tzdir/Test/Slim
 check_PROGRAMS += tests/lib/test_provstore
 tests_lib_test_provstore_CPPFLAGS = $(LIB_TEST_CPPFLAGS) $(SQLITE_CFLAGS)
 tests_lib_test_provstore_LDADD = $(LIB_TEST_LDADD) $(SQLITE_LIBS)
