@@ -408,6 +408,17 @@ static void skip_long(lex *x, int level) {
   }
 }
 
+/* Skip blanks, newlines included (as Lua's \z does in a string). */
+static void skip_blanks(lex *x) {
+  while (x->i < x->n && strchr(" \t\v\f\n\r", x->s[x->i]) != NULL &&
+         x->s[x->i] != '\0') {
+    if (x->s[x->i] == '\n' || x->s[x->i] == '\r')
+      lex_newline(x);
+    else
+      x->i++;
+  }
+}
+
 /* Skip a quoted string, from its quote. */
 static void skip_quoted(lex *x) {
   char q = x->s[x->i++];
@@ -421,6 +432,11 @@ static void skip_quoted(lex *x) {
       return; /* unfinished: the syntax check reports it */
     if (c == '\\' && x->i + 1 < x->n) {
       x->i++;
+      if (x->s[x->i] == 'z') { /* skips the blanks and newlines after it */
+        x->i++;
+        skip_blanks(x);
+        continue;
+      }
       if (x->s[x->i] == '\n' || x->s[x->i] == '\r') {
         lex_newline(x);
         continue;
@@ -918,6 +934,17 @@ static int eval_binding(jh_expr *x, const void *res, char *err,
   return 0;
 }
 
+/* What goes before a built-in's message so that it names the function:
+ * "Name: " in buf, or nothing when the message does already. */
+static const char *fn_prefix(const char *name, const char *msg, char *buf,
+                             size_t size) {
+  size_t n = strlen(name);
+  if (strncmp(msg, name, n) == 0 && (msg[n] == ':' || msg[n] == ' '))
+    return "";
+  snprintf(buf, size, "%s: ", name);
+  return buf;
+}
+
 /* A built-in applied to every value of its binding. */
 static int eval_builtin(jh_expr *x, const void *res, char *err,
                         size_t errsize) {
@@ -928,7 +955,7 @@ static int eval_builtin(jh_expr *x, const void *res, char *err,
     return rc;
   char **got = calloc(n, sizeof(*got));
   size_t *glen = calloc(n, sizeof(*glen));
-  char msg[MSG_SIZE];
+  char msg[MSG_SIZE], pre[80];
   if (got == NULL || glen == NULL)
     rc = -ENOMEM;
   for (size_t i = 0; rc >= 0 && i < n; i++) {
@@ -948,7 +975,8 @@ static int eval_builtin(jh_expr *x, const void *res, char *err,
   if (rc == -ENOMEM)
     return fail_run(x, x->line, rc, err, errsize, "out of memory");
   if (rc < 0)
-    return fail_run(x, x->line, -EINVAL, err, errsize, "%s: %s", x->fname, msg);
+    return fail_run(x, x->line, -EINVAL, err, errsize, "%s%s",
+                    fn_prefix(x->fname, msg, pre, sizeof(pre)), msg);
   return 0;
 }
 
@@ -1110,7 +1138,7 @@ static int lua_builtin(lua_State *L) {
   jh_expr_env *e = env_of(L);
   int n = lua_gettop(L);
   const char *args[CALL_ARGS_MAX];
-  char msg[MSG_SIZE] = "";
+  char msg[MSG_SIZE] = "", pre[80];
   size_t inlen;
   if (n == 0)
     return luaL_error(L, "%s needs the value it applies to",
@@ -1130,8 +1158,7 @@ static int lua_builtin(lua_State *L) {
   char *out = NULL;
   int rc = bound_get(e, fn, args, (size_t)n - 1, &call, &temp, msg,
                      sizeof(msg));
-  int applied = rc == 0; /* bind errors name the function already */
-  if (applied) {
+  if (rc == 0) {
     rc = jh_exprfn_apply(call, in, inlen, &out, msg, sizeof(msg));
     if (temp)
       jh_exprfn_call_free(call);
@@ -1142,8 +1169,9 @@ static int lua_builtin(lua_State *L) {
              jh_exprfn_name(fn));
   }
   if (rc < 0)
-    return luaL_error(L, "%s%s%s", applied ? jh_exprfn_name(fn) : "",
-                      applied ? ": " : "", msg);
+    return luaL_error(L, "%s%s",
+                      fn_prefix(jh_exprfn_name(fn), msg, pre, sizeof(pre)),
+                      msg);
   if (rc == 0)
     lua_pushnil(L);
   else
@@ -1232,10 +1260,19 @@ static void open_libs(lua_State *L) {
                                   {LUA_TABLIBNAME, luaopen_table},
                                   {LUA_MATHLIBNAME, luaopen_math},
                                   {LUA_UTF8LIBNAME, luaopen_utf8}};
-  static const char *const removed[] = {
-      "load",           "loadfile", "dofile",       "require",
-      "collectgarbage", "print",    "getmetatable", "setmetatable",
-      "warn",           "xpcall",   LUA_GNAME,      NULL};
+  static const char *const removed[] = {"load",
+                                        "loadfile",
+                                        "dofile",
+                                        "require",
+                                        "collectgarbage",
+                                        "print",
+                                        "getmetatable",
+                                        "setmetatable",
+                                        "warn",
+                                        "xpcall",
+                                        "rawset",
+                                        LUA_GNAME,
+                                        NULL};
   for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
     luaL_requiref(L, libs[i].name, libs[i].func, 1);
     lua_pop(L, 1);

@@ -12,6 +12,8 @@
 
 #include "model_load_impl.h"
 
+#include "expr.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -605,10 +607,50 @@ static const jh_property *need_kind(jh_yw *w, const jh_entity_type *et,
   return NULL;
 }
 
+/* Report a message of jh_expr_check, "file:line:column: rule: text", at
+ * its own location (or at the rule's when it has none). On a line after
+ * the rule's first, the column counts from the start of that line of the
+ * text: in a block scalar, the file's line has the block's indentation
+ * (the column of the rule's first line) before it. */
+static void expr_report(jh_yw *w, const jh_value_rule *v, const char *msg) {
+  jh_loc at = jh_ml_as_loc(v->loc);
+  size_t flen = at.file != NULL ? strlen(at.file) : 0;
+  int line, col, used = 0;
+  if (flen > 0 && strncmp(msg, at.file, flen) == 0 &&
+      sscanf(msg + flen, ":%d:%d: %n", &line, &col, &used) == 2 && used > 0) {
+    at.column = line > at.line ? col + v->loc.column - 1 : col;
+    at.line = line;
+    msg += flen + (size_t)used;
+  }
+  jh_yw_err_at(w, at, "%s", msg);
+}
+
+/* Check rule v the way the expression module reads it (Lua syntax, the
+ * names the sandbox refuses, built-in functions and their arguments),
+ * unless an error was already reported about it (since `before` errors,
+ * or by the reading checks of check_value_rule). */
+static void check_expr(jh_yw *w, const jh_value_rule *v, size_t before,
+                       const char *rule) {
+  char err[1024];
+  expr_form form = form_of(v->expression);
+  if (w->diags->nerrors != before ||
+      (v->binding == NULL && v->expression == NULL) ||
+      (form == FORM_BUILTIN && v->binding == NULL) ||
+      ((form == FORM_LUA || form == FORM_LITERAL) && v->binding != NULL))
+    return;
+  if (jh_expr_check(v->binding, v->expression, v->loc, rule, err,
+                    sizeof(err)) != 0)
+    expr_report(w, v, err);
+}
+
+/* A value rule on entity type et (NULL: unknown, reported): its binding
+ * resolves, and the expression module accepts it. */
 static void check_binding(jh_yw *w, const jh_model *m, const jh_entity_type *et,
-                          const jh_value_rule *v) {
+                          const jh_value_rule *v, const char *rule) {
+  size_t before = w->diags->nerrors;
   if (et != NULL && v->binding != NULL)
     resolve_binding(w, m, et, v->binding, v->binding_loc);
+  check_expr(w, v, before, rule);
 }
 
 /* Two expressions of one property with the same priority: which one wins
@@ -642,11 +684,29 @@ static void check_expressions(jh_yw *w, const jh_model *m) {
     const jh_property_expression *x = &m->expressions[i];
     const jh_entity_type *et = jh_ml_need_entity_type(w, m, x->entity_type,
                                                       x->entity_type_loc);
+    char rule[JH_QUOTE_SIZE + 40];
     need_kind(w, et, x->property, x->property_loc, 0,
               "an entity property expression");
-    check_binding(w, m, et, &x->value);
+    snprintf(rule, sizeof(rule), "entity property expression '%s'",
+             JH_Q(x->id ? x->id : "?"));
+    check_binding(w, m, et, &x->value, rule);
   }
   check_priorities(w, m);
+}
+
+#define RULE_NAME_SIZE (2 * JH_QUOTE_SIZE + 64)
+
+/* How messages name a rule of resource type rt: "resource type 'RT',
+ * scalar rule 'cn'" (by its property), or "..., type rule 2" (by its
+ * position, from 1). */
+static void rule_name(char *buf, size_t size, const jh_resource_type *rt,
+                      const char *kind, const char *property, size_t nth) {
+  const char *id = rt->id ? rt->id : "?";
+  if (property != NULL)
+    snprintf(buf, size, "resource type '%s', %s '%s'", JH_Q(id), kind,
+             JH_Q(property));
+  else
+    snprintf(buf, size, "resource type '%s', %s %zu", JH_Q(id), kind, nth);
 }
 
 /* The connector of a resource type: the one written, else the one of its
@@ -677,6 +737,7 @@ static void check_scalar_rules(jh_yw *w, const jh_model *m,
                                const jh_resource_type *rt,
                                const jh_entity_type *src,
                                const jh_entity_type *tgt) {
+  char rule[RULE_NAME_SIZE];
   size_t *first = rt->nscalar_rules > 1
                       ? jh_ml_first_ids(
                             w, JH_STRINDEX_FIELD(rt->scalar_rules, property),
@@ -691,7 +752,8 @@ static void check_scalar_rules(jh_yw *w, const jh_model *m,
                    JH_Q(r->property), rt->scalar_rules[first[i]].loc.line);
     else
       need_kind(w, tgt, r->property, r->property_loc, 0, "a scalar rule");
-    check_binding(w, m, src, &r->value);
+    rule_name(rule, sizeof(rule), rt, "scalar rule", r->property, 0);
+    check_binding(w, m, src, &r->value, rule);
   }
   free(first);
 }
@@ -743,6 +805,7 @@ static void check_navigation_rules(jh_yw *w, const jh_model *m,
                                    const jh_resource_type *rt,
                                    const jh_entity_type *src,
                                    const jh_entity_type *tgt) {
+  char rule[RULE_NAME_SIZE];
   for (size_t i = 0; i < rt->nnavigation_rules; i++) {
     const jh_navigation_rule *r = &rt->navigation_rules[i];
     const jh_property *p = need_kind(w, tgt, r->property, r->property_loc, 1,
@@ -756,8 +819,12 @@ static void check_navigation_rules(jh_yw *w, const jh_model *m,
                      JH_Q(r->property), rt->navigation_rules[j].loc.line);
         break;
       }
-    if (p != NULL && r->value.binding != NULL)
+    if (p != NULL && r->value.binding != NULL) {
+      size_t before = w->diags->nerrors;
       check_nav_binding(w, m, rt, src, p, r);
+      rule_name(rule, sizeof(rule), rt, "navigation rule", r->property, 0);
+      check_expr(w, &r->value, before, rule);
+    }
   }
 }
 
@@ -769,14 +836,19 @@ static void check_resource_type(jh_yw *w, const jh_model *m,
   const jh_entity_type *tgt = jh_ml_need_entity_type(w, m,
                                                      rt->target_entity_type,
                                                      rt->target_loc);
+  char rule[RULE_NAME_SIZE];
   check_rt_connector(w, m, rt);
-  for (size_t i = 0; i < rt->ntype_rules; i++)
-    check_binding(w, m, src, &rt->type_rules[i]);
+  for (size_t i = 0; i < rt->ntype_rules; i++) {
+    rule_name(rule, sizeof(rule), rt, "type rule", NULL, i + 1);
+    check_binding(w, m, src, &rt->type_rules[i], rule);
+  }
   check_scalar_rules(w, m, rt, src, tgt);
   check_navigation_rules(w, m, rt, src, tgt);
   for (size_t i = 0; i < rt->ncorrelation_rules; i++) {
-    check_binding(w, m, src, &rt->correlation_rules[i].source);
-    check_binding(w, m, tgt, &rt->correlation_rules[i].target);
+    rule_name(rule, sizeof(rule), rt, "correlation rule (source)", NULL, i + 1);
+    check_binding(w, m, src, &rt->correlation_rules[i].source, rule);
+    rule_name(rule, sizeof(rule), rt, "correlation rule (target)", NULL, i + 1);
+    check_binding(w, m, tgt, &rt->correlation_rules[i].target, rule);
   }
 }
 

@@ -596,11 +596,85 @@ static void test_task_references(void **state) {
   jh_diags_clear(&diags);
 }
 
+/* ---- expressions checked as the expression module reads them ---- */
+
+/* A Lua syntax error on the third line of a literal block scalar is on
+ * the third line after the `|`, at its column in the file. */
+static void test_lua_in_block_scalar(void **state) {
+  static const char rules[] = "entity_property_expressions:\n"
+                              "  - id: X\n"
+                              "    entity_type: Person\n"
+                              "    property: display\n"
+                              "    expression: |\n"
+                              "        lua:p:\n"
+                              "        local a = p.last\n"
+                              "        return a = 1\n";
+  jh_diags diags = {0};
+  jh_pipeline *p = NULL;
+  char dir[PATH_MAX], model[8192];
+  int b = base_lines(), rc;
+
+  snprintf(model, sizeof(model), "%s%s", BASE, rules);
+  rc = load(*state, dir, sizeof(dir), pipeline_text, model, &p, &diags);
+  if (rc != JOBHOST_ECONFIG ||
+      !has_error(&diags, "model.yaml", b + 8, 18, "near '='") ||
+      !has_error(&diags, "model.yaml", b + 8, 18,
+                 "entity property expression 'X'")) {
+    jh_diags_print(&diags, stderr);
+    fail_msg("wanted model.yaml:%d:18: ... near '=' (rc %d)", b + 8, rc);
+  }
+  assert_int_equal(diags.nerrors, 1);
+  jh_pipeline_free(p);
+  jh_diags_clear(&diags);
+  jh_test_rmtree(dir);
+}
+
+/* jobhost validate refuses a rule that reaches outside the sandbox:
+ * each at its file:line:column, exit status 2 (invalid pipeline). */
+static void test_validate_refuses_escapes(void **state) {
+  static const char rules[] =
+      "resource_types:\n"
+      "  - id: RT\n"
+      "    source_entity_type: Person\n"
+      "    target_entity_type: Account\n"
+      "    type_rules:\n"
+      "      - criterion: \"lua:p:return os.execute('touch /tmp/x')\"\n"
+      "    scalar_rules:\n"
+      "      - {property: cn, expression: \"lua:p:return io.open('f')\"}\n"
+      "    correlation_rules:\n"
+      "      - {source_expression: 'lua:p:return require(\"x\")',\n"
+      "         target_binding: dn}\n";
+  jh_test_jobhost j;
+  char model[8192], want[3][64], *out = NULL, *err = NULL;
+  int b = base_lines(), rc;
+  (void)state;
+
+  jh_test_jobhost_open(&j, "JH_BUILTIN_PLUGIN_DIR", "JH_ENGINE_PLUGIN_DIR",
+                       NULL);
+  snprintf(model, sizeof(model), "%s%s", BASE, rules);
+  jh_test_jobhost_file(&j, "model.yaml", model);
+  jh_test_jobhost_pipeline(&j, pipeline_text);
+  rc = jh_test_jobhost_run(&j, &out, &err, "validate", j.pipeline, NULL);
+  snprintf(want[0], sizeof(want[0]), "model.yaml:%d:34: ", b + 6);
+  snprintf(want[1], sizeof(want[1]), "model.yaml:%d:50: ", b + 8);
+  snprintf(want[2], sizeof(want[2]), "model.yaml:%d:43: ", b + 10);
+  if (rc != 2 || strstr(err, want[0]) == NULL || strstr(err, want[1]) == NULL ||
+      strstr(err, want[2]) == NULL || strstr(err, "'os'") == NULL ||
+      strstr(err, "'io'") == NULL || strstr(err, "'require'") == NULL)
+    fail_msg("validate exited %d, wanted 2 and %s, %s, %s:\n%s", rc, want[0],
+             want[1], want[2], err);
+  free(out);
+  free(err);
+  jh_test_jobhost_close(&j);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_good_model),
       cmocka_unit_test(test_bad_rules),
       cmocka_unit_test(test_task_references),
+      cmocka_unit_test(test_lua_in_block_scalar),
+      cmocka_unit_test(test_validate_refuses_escapes),
   };
   return cmocka_run_group_tests(tests, setup_registry,
                                 jh_test_teardown_registry);

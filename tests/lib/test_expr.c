@@ -34,7 +34,7 @@ typedef struct tprop {
 
 struct tres {
   const char *key;
-  tprop props[8];
+  tprop props[12];
 };
 
 /* A scalar property. */
@@ -55,6 +55,7 @@ static const tres alice = {
      S("first_name", "Alice"),
      S("last_name", "Smith"),
      S("age", "42"),
+     S("hired", "29/03/2026"),
      S("empty", NULL),
      S("broken", NULL),
      {"manager", JH_EXPR_PROP_LINK, NULL, {&boss}, 1},
@@ -64,7 +65,7 @@ static int nget; /* calls of get, to see what a form reads */
 
 static const tprop *find(const void *res, const char *prop) {
   const tres *r = res;
-  for (size_t i = 0; i < 8 && r->props[i].name != NULL; i++)
+  for (size_t i = 0; i < 12 && r->props[i].name != NULL; i++)
     if (strcmp(r->props[i].name, prop) == 0)
       return &r->props[i];
   return NULL;
@@ -425,6 +426,11 @@ static void test_runtime_errors(void **state) {
              "unknown name 'coroutine'");
   assert_has(eval_error(e, NULL, "lua:p:return xpcall", -EINVAL),
              "unknown name 'xpcall'");
+  /* rawset would write past the read-only library tables */
+  assert_has(eval_error(e, NULL, "lua:p:rawset(string, 'x', 1)", -EINVAL),
+             "unknown name 'rawset'");
+  assert_string_equal(
+      value1(e, NULL, "lua:p:return rawget(string, 'upper')", &alice), "");
   /* a caught error is just a value */
   assert_string_equal(
       value1(e, NULL, "lua:p:local ok, m = pcall(error, 'x', 0) return m",
@@ -552,6 +558,9 @@ static void test_check_refused(void **state) {
              "model.yaml:20:27: rule-x: 'string.dump' is not");
   assert_has(check_error(NULL, "lua:p:return string\n  : dump()"),
              "model.yaml:20:27: rule-x: 'string.dump' is not");
+  /* \z in a string skips the newline: the string ends on the next line */
+  assert_has(check_error(NULL, "lua:p:local s = 'a\\z\n   ' os.exit() --'"),
+             "model.yaml:21:6: rule-x: 'os' is not");
   assert_has(check_error(NULL, "lua:p:return getmetatable('').__index"),
              "model.yaml:20:27: rule-x: 'getmetatable' is not");
   const char *names[] = {"debug",  "package",        "loadfile",
@@ -613,6 +622,90 @@ static void test_check_syntax(void **state) {
   jh_expr_env_free(e);
 }
 
+/* ---- built-in functions ----------------------------------------------------
+ */
+
+static void test_builtin_form(void **state) {
+  jh_expr_env *e = env_with(0, 0);
+  jh_expr_value v;
+  char err[512];
+  (void)state;
+  assert_string_equal(value1(e, "last_name", "ToUpper", &alice), "SMITH");
+  assert_string_equal(value1(e, "manager.department.name", "ToLower", &alice),
+                      "sales");
+  assert_string_equal(value1(e, "empty", "ToUpper", &alice), "");
+  assert_string_equal(value1(e, "manager.manager.mail", "ToUpper", &alice), "");
+  assert_string_equal(value1(e, "hired",
+                             "ParseLocalDate:Europe/Paris|dd/MM/yyyy", &alice),
+                      "2026-03-28T23:00:00Z");
+  /* applied to each value of a list */
+  assert_int_equal(run(e, "groups", "ToLower", &alice, &v, err, sizeof(err)),
+                   0);
+  assert_int_equal(v.n, 2);
+  assert_string_equal(v.v[0], "g1");
+  assert_string_equal(v.v[1], "g2");
+  /* a value that does not fit: an error of the rule */
+  assert_has(eval_error(e, "first_name", "ParseUniversalDate:dd/MM/yyyy",
+                        -EINVAL),
+             "model.yaml:20: rule-x: ParseUniversalDate: ");
+  /* the arguments are checked when compiled and by jobhost validate */
+  assert_has(check_error("hired", "ParseLocalDate:Europe/Paris"),
+             "model.yaml:20:");
+  assert_has(check_error("hired", "ParseLocalDate:Nowhere/City|dd/MM/yyyy"),
+             "Nowhere/City");
+  check_ok("hired",
+           "ParseLocalDateThenAddMinutes:Europe/Paris|dd/MM/yyyy|1440");
+  check_ok("last_name", "Simplify");
+  jh_expr_env_free(e);
+}
+
+static void test_builtin_lua(void **state) {
+  jh_expr_env *e = env_with(0, 0);
+  (void)state;
+  assert_string_equal(
+      value1(e, NULL, "lua:p:return ToUpper(p.last_name)", &alice), "SMITH");
+  assert_string_equal(value1(e, NULL,
+                             "lua:p:return ToLower(p.first_name) .. '.' .. "
+                             "ToLower(p.last_name)",
+                             &alice),
+                      "alice.smith");
+  /* a nil argument gives nil */
+  assert_string_equal(value1(e, NULL,
+                             "lua:p:return ToUpper(p.manager.manager and "
+                             "p.manager.manager.mail)",
+                             &alice),
+                      "");
+  assert_string_equal(
+      value1(e, NULL, "lua:p:return ParseLocalDate(p.hired, nil, 'dd/MM/yyyy')",
+             &alice),
+      "");
+  assert_string_equal(value1(e, NULL, "lua:p:return ToUpper(42)", &alice),
+                      "42");
+  /* the same call for every resource: bound once, then reused */
+  for (int i = 0; i < 3; i++)
+    assert_string_equal(
+        value1(e, NULL,
+               "lua:p:return ParseLocalDate(p.hired, 'Europe/Paris', "
+               "'dd/MM/yyyy')",
+               &alice),
+        "2026-03-28T23:00:00Z");
+  assert_has(eval_error(e, NULL,
+                        "lua:p:\nreturn ParseLocalDate(p.hired, "
+                        "'Nowhere/City', 'dd/MM/yyyy')",
+                        -EINVAL),
+             "model.yaml:21: rule-x: ");
+  assert_has(eval_error(e, NULL, "lua:p:return ParseLocalDate(p.hired)",
+                        -EINVAL),
+             "ParseLocalDate");
+  assert_has(eval_error(e, NULL, "lua:p:return ToUpper()", -EINVAL),
+             "ToUpper needs the value it applies to");
+  assert_has(eval_error(e, NULL, "lua:p:return ToUpper({})", -EINVAL),
+             "bad argument #1 to 'ToUpper'");
+  assert_has(eval_error(e, NULL, "lua:p:return ToUppr(p.mail)", -EINVAL),
+             "unknown name 'ToUppr'");
+  jh_expr_env_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_binding),
@@ -630,6 +723,8 @@ int main(void) {
       cmocka_unit_test(test_check_refused),
       cmocka_unit_test(test_check_allowed),
       cmocka_unit_test(test_check_syntax),
+      cmocka_unit_test(test_builtin_form),
+      cmocka_unit_test(test_builtin_lua),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
