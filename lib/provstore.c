@@ -288,6 +288,21 @@ int jh_prov_dirty_set(jh_idstore *s, int64_t et, const char *key,
                      et, key, key_len, mask, err, errsize);
 }
 
+int64_t jh_prov_dirty_clear_all(jh_idstore *s, int64_t et, int mask, char *err,
+                                size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  sqlite3_stmt *st = jh_db_stmt(db, "UPDATE resources SET dirty = dirty & ~?2 "
+                                    "WHERE entity_type = ?1 "
+                                    "AND (dirty & ?2) <> 0");
+  int rc = st == NULL ? -EIO
+                      : JH_DB_BIND(db, st, JH_DB_INT(et), JH_DB_INT(mask));
+  int64_t n = 0;
+  if (rc == 0 && (rc = jh_db_step_done(db, st, "dirty flags")) == 0)
+    n = jh_db_changes(db);
+  jh_db_done(db, st);
+  return rc < 0 ? db_fail(s, err, errsize) : n;
+}
+
 /* ---- correlation keys ---- */
 
 static int bad_side(int side, char *err, size_t errsize) {
@@ -631,10 +646,13 @@ int jh_prov_assignments(jh_idstore *s, const char *resource_type,
       fn, ud, err, errsize);
   if (rc != 0)
     return rc;
-  /* the orphans: no owner, always a target */
+  /* the orphans (no owner, always a target), few as a rule: the table read
+   * in order and the orphans sorted ('+' keeps SQLite from walking the
+   * target index, one lookup of the table per assignment that has a
+   * target) */
   st = jh_db_stmt(db, "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE "
-                      "resource_type = ?1 AND owner_key IS NULL AND "
-                      "target_key IS NOT NULL ORDER BY target_key");
+                      "resource_type = ?1 AND owner_key IS NULL "
+                      "ORDER BY +target_key");
   return each_assignment(
       s, st, st == NULL ? -EIO : JH_DB_BIND(db, st, JH_DB_TEXT(resource_type)),
       fn, ud, err, errsize);
@@ -953,12 +971,17 @@ int jh_prov_list(jh_idstore *s, const jh_prov_filter *f,
                  int (*fn)(void *ud, const jh_prov_assignment *a), void *ud,
                  char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
-  sqlite3_stmt *st = jh_db_stmt(
-      db, "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE "
-          "(?1 < 0 OR state = ?1) AND (?2 IS NULL OR resource_type = ?2) "
-          "ORDER BY id");
   int state = f != NULL ? f->state : -1;
   const char *rt = f != NULL ? f->resource_type : NULL;
+  /* by state: through the index on state, whose entries of one state are
+   * in id order already */
+  sqlite3_stmt *st = jh_db_stmt(
+      db, state >= 0 ? "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE "
+                       "state = ?1 AND (?2 IS NULL OR resource_type = ?2) "
+                       "ORDER BY id"
+                     : "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE "
+                       "?1 < 0 AND (?2 IS NULL OR resource_type = ?2) "
+                       "ORDER BY id");
   return each_assignment(
       s, st,
       st == NULL ? -EIO : JH_DB_BIND(db, st, JH_DB_INT(state), JH_DB_TEXT(rt)),

@@ -321,6 +321,19 @@ static void test_dirty_set_and_clear(void **state) {
                                      sizeof(f->err)),
                    0);
   assert_int_equal(query_int(f, "SELECT count(*) FROM resources"), 1);
+  /* every resource of an entity type at once; another type's stay */
+  put_resource(f, f->person, "p2", "two", JH_DIRTY_ALL);
+  put_resource(f, f->person, "p3", "three", JH_DIRTY_EXPRESSIONS);
+  put_resource(f, f->account, "a1", "acct", JH_DIRTY_ALL);
+  assert_int_equal(jh_prov_dirty_clear_all(f->s, f->person,
+                                           JH_DIRTY_CORRELATION, f->err,
+                                           sizeof(f->err)),
+                   2);
+  /* p1 6 -> 4, p2 7 -> 5; p3 (1) and the account (7) as they were */
+  assert_int_equal(query_int(f, "SELECT sum(dirty * (CASE key WHEN 'p1' "
+                                "THEN 1 WHEN 'p2' THEN 10 WHEN 'p3' THEN 100 "
+                                "ELSE 1000 END)) FROM resources"),
+                   4 + 50 + 100 + 7000);
 }
 
 /* ---- correlation keys ---- */
