@@ -362,14 +362,20 @@ static json_t *resource_type_json(const rt_orders *o) {
                    "TargetEntityType", "Identifier", o->tgt->id);
 }
 
-/* The owner's values, with Id and Identifier its key, as order.Owner. */
+/* The owner's values, with Id and Identifier its key, as order.Owner.
+ * An owner who left is still named by its key: the fulfillment's audit
+ * says whose account a Deleted order removes. */
 static int owner_json(orders_job *j, const rt_orders *o,
                       const jh_prov_assignment *a, json_t *order) {
   json_t *owner, *key[2];
-  int rc = resource_json(j, o->src, a->owner_key, &owner);
+  int rc = a->owner_key == NULL
+               ? 0
+               : resource_json(j, o->src, a->owner_key, &owner);
   static const char *const names[2] = {"Id", "Identifier"};
-  if (rc != 0 || owner == NULL)
+  if (rc != 0 || a->owner_key == NULL)
     return rc;
+  if (owner == NULL && (owner = json_object()) == NULL)
+    return oom(j->c);
   for (size_t i = 0; i < 2 && rc == 0; i++) {
     rc = json_text(a->owner_key, strlen(a->owner_key), &key[i]);
     if (rc == 0 && json_object_set_new(owner, names[i], key[i]) != 0)
