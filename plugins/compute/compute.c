@@ -147,6 +147,18 @@ int jh_compute_failed_on(jh_compute *c, const char *et, const char *key,
   return rc;
 }
 
+int jh_compute_clear_each(const jh_compute *c) {
+  return c->dirty && c->batch > 0;
+}
+
+int jh_compute_clear_all(jh_compute *c, int64_t et, int mask) {
+  int64_t n;
+  if (!c->dirty || c->batch > 0)
+    return 0;
+  n = jh_prov_dirty_clear_all(c->store, et, mask, c->err, sizeof(c->err));
+  return n < 0 ? (int)n : 0;
+}
+
 #define TICK 4096
 
 int jh_compute_tick(jh_compute *c) {

@@ -53,6 +53,12 @@ void jh_compute_rollback(jh_compute *c);
  * (a cancel is left as it is). */
 int jh_compute_failed_on(jh_compute *c, const char *et, const char *key,
                          size_t len, int rc);
+/* Dirty bits: with batches, each resource's bit is cleared as it is
+ * processed (jh_compute_clear_each says so); in one transaction, every
+ * bit of et is cleared at once after the scan (jh_compute_clear_all,
+ * 0 or -EIO; nothing to do outside dirty mode or with batches). */
+int jh_compute_clear_each(const jh_compute *c);
+int jh_compute_clear_all(jh_compute *c, int64_t et, int mask);
 /* Count one write: commit and begin again every c->batch writes. 0 or
  * -EIO with c->err. */
 int jh_compute_wrote(jh_compute *c);

@@ -134,7 +134,7 @@ static int on_resource(void *ud, const jh_prov_resource *r) {
   rc = jh_rv_wrap(j->rv, j->et, r, &res, c->err, sizeof(c->err));
   for (size_t i = 0; i < j->nsides && rc == 0; i++)
     rc = one_key(j, &j->sides[i], res, r);
-  if (rc == 0 && c->dirty)
+  if (rc == 0 && jh_compute_clear_each(c))
     rc = jh_prov_dirty_clear(c->store, j->etnum, r->key, r->key_len,
                              JH_DIRTY_CORRELATION, c->err, sizeof(c->err));
   if (rc != 0)
@@ -153,6 +153,8 @@ static int entity_type(corr_job *j, const jh_entity_type *et) {
   if (rc == 0)
     rc = jh_prov_scan(c->store, j->etnum, c->dirty ? JH_DIRTY_CORRELATION : 0,
                       on_resource, j, c->err, sizeof(c->err));
+  if (rc == 0)
+    rc = jh_compute_clear_all(c, j->etnum, JH_DIRTY_CORRELATION);
   return rc;
 }
 

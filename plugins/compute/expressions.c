@@ -161,7 +161,7 @@ static int store(expr_job *j, const jh_prov_resource *r, size_t nv) {
                            JH_DIRTY_CORRELATION | JH_DIRTY_ROLE_MODEL, c->err,
                            sizeof(c->err));
   }
-  if (rc == 0 && c->dirty)
+  if (rc == 0 && jh_compute_clear_each(c))
     rc = jh_prov_dirty_clear(c->store, j->etnum, r->key, r->key_len,
                              JH_DIRTY_EXPRESSIONS, c->err, sizeof(c->err));
   return rc == 0 ? jh_compute_wrote(c) : rc;
@@ -224,6 +224,8 @@ static int entity_type(expr_job *j, const jh_entity_type *et) {
   if (rc == 0 && n > 0)
     rc = jh_prov_scan(c->store, j->etnum, c->dirty ? JH_DIRTY_EXPRESSIONS : 0,
                       on_resource, j, c->err, sizeof(c->err));
+  if (rc == 0 && n > 0)
+    rc = jh_compute_clear_all(c, j->etnum, JH_DIRTY_EXPRESSIONS);
   free(rules);
   job_clear(j);
   return rc;

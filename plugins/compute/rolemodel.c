@@ -883,9 +883,6 @@ static int owner(rm_job *j, const jh_prov_resource *r, stored *s) {
     rc = expected(j, src, &yes);
   if (rc == 0)
     rc = yes ? wanted(j, src, s) : s != NULL ? unwanted(j, s) : 0;
-  if (rc == 0 && c->dirty)
-    rc = jh_prov_dirty_clear(c->store, j->r.src_num, r->key, r->key_len,
-                             JH_DIRTY_ROLE_MODEL, c->err, sizeof(c->err));
   return rc;
 }
 
@@ -934,12 +931,10 @@ static int on_source(void *ud, const jh_prov_resource *r) {
 /* Dirty mode: the targets that changed make their owners be read. */
 static int on_dirty_target(void *ud, const jh_prov_resource *r) {
   rm_job *j = ud;
-  jh_compute *c = j->c;
   const claim *cl = claim_find(j, r->key, r->key_len);
   if (cl != NULL && cl->index >= 0)
     j->st[cl->index].target_dirty = 1;
-  return jh_prov_dirty_clear(c->store, j->r.tgt_num, r->key, r->key_len,
-                             JH_DIRTY_ROLE_MODEL, c->err, sizeof(c->err));
+  return 0;
 }
 
 /* Whether an owner holds key through another resource type of the same
@@ -1038,6 +1033,38 @@ static int resource_type(rm_job *j, const jh_resource_type *rt) {
   return rc;
 }
 
+/* Dirty mode: the role model bit of the sources read and of their
+ * resource types' targets, cleared once every resource type has seen
+ * them (two resource types may share an entity type). */
+static int clear_dirty(rm_job *j, const jh_entity_type **ets, long n) {
+  jh_compute *c = j->c;
+  const jh_model *m = c->model;
+  for (size_t r = 0; r < m->nresource_types; r++) {
+    const jh_resource_type *rt = &m->resource_types[r];
+    const jh_entity_type *both[2];
+    for (long i = 0; i < n; i++) {
+      if (rt->id == NULL || rt->source_entity_type == NULL ||
+          strcmp(rt->source_entity_type, ets[i]->id) != 0)
+        continue;
+      both[0] = ets[i];
+      both[1] = jh_model_entity_type(m, rt->target_entity_type);
+      for (int k = 0; k < 2; k++) {
+        int64_t num;
+        int rc = both[k] == NULL ? 0
+                                 : jh_rv_entity_type(j->rv, both[k], &num,
+                                                     c->err, sizeof(c->err));
+        if (rc == 0 && both[k] != NULL &&
+            jh_prov_dirty_clear_all(c->store, num, JH_DIRTY_ROLE_MODEL, c->err,
+                                    sizeof(c->err)) < 0)
+          rc = -EIO;
+        if (rc != 0)
+          return rc;
+      }
+    }
+  }
+  return 0;
+}
+
 /* The resource types whose source entity type the task processes. */
 static int run_all(rm_job *j) {
   jh_compute *c = j->c;
@@ -1052,6 +1079,8 @@ static int run_all(rm_job *j) {
           strcmp(rt->source_entity_type, ets[i]->id) == 0)
         rc = resource_type(j, rt);
   }
+  if (rc == 0 && c->dirty)
+    rc = clear_dirty(j, ets, n);
   if (rc == 0)
     rc = jh_compute_commit(c);
   free(ets);
