@@ -165,18 +165,145 @@ void jh_order_writer_free(jh_order_writer *w) {
 
 size_t jh_order_writer_count(const jh_order_writer *w) { return w->count; }
 
-/* jansson's text of an order, each new line indented as a list item. */
-static int indent_chunk(const char *p, size_t n, void *arg) {
-  jh_order_writer *w = arg;
+/* Two spaces a level, on a new line: the layout of JSON_INDENT(2). */
+static void newline(jh_order_writer *w, int depth) {
+  static const char spaces[] = "\n                                ";
+  int n = 2 * depth;
+  append(w, spaces, 1);
+  for (; n > 0; n -= (int)sizeof(spaces) - 2)
+    append(w, spaces + 1,
+           n < (int)sizeof(spaces) - 2 ? (size_t)n : sizeof(spaces) - 2);
+}
+
+/* A JSON string of s (UTF-8, checked when it was made): quotes,
+ * backslashes and control characters escaped, the rest as it is. */
+static void put_string(jh_order_writer *w, const char *s, size_t len) {
+  static const char hex[] = "0123456789ABCDEF";
   size_t from = 0;
-  for (size_t i = 0; i < n; i++)
-    if (p[i] == '\n') {
-      append(w, p + from, i + 1 - from);
-      append(w, ITEM_INDENT, strlen(ITEM_INDENT));
-      from = i + 1;
+  append(w, "\"", 1);
+  for (size_t i = 0; i < len; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    char esc[7] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15], 0};
+    const char *e = NULL;
+    if (ch >= 0x20 && ch != '"' && ch != '\\')
+      continue;
+    append(w, s + from, i - from);
+    from = i + 1;
+    switch (ch) {
+    case '"':
+      e = "\\\"";
+      break;
+    case '\\':
+      e = "\\\\";
+      break;
+    case '\b':
+      e = "\\b";
+      break;
+    case '\f':
+      e = "\\f";
+      break;
+    case '\n':
+      e = "\\n";
+      break;
+    case '\r':
+      e = "\\r";
+      break;
+    case '\t':
+      e = "\\t";
+      break;
+    default:
+      e = esc;
+      break;
     }
-  append(w, p + from, n - from);
-  return w->failed ? -1 : 0;
+    append(w, e, strlen(e));
+  }
+  append(w, s + from, len - from);
+  append(w, "\"", 1);
+}
+
+static int put_value(jh_order_writer *w, const json_t *v, int depth);
+
+static int key_order(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* An object's members in key order (JSON_SORT_KEYS). */
+static int put_object(jh_order_writer *w, const json_t *v, int depth) {
+  const char *small[32], **keys = small, *k;
+  size_t n = json_object_size(v), i = 0;
+  const json_t *m;
+  int rc = 0;
+  if (n == 0) {
+    append(w, "{}", 2);
+    return 0;
+  }
+  if (n > sizeof(small) / sizeof(small[0]) &&
+      (keys = malloc(n * sizeof(*keys))) == NULL)
+    return -1;
+  json_object_foreach((json_t *)v, k, m) { keys[i++] = k; }
+  qsort(keys, n, sizeof(*keys), key_order);
+  append(w, "{", 1);
+  for (i = 0; i < n && rc == 0; i++) {
+    if (i > 0)
+      append(w, ",", 1);
+    newline(w, depth + 1);
+    put_string(w, keys[i], strlen(keys[i]));
+    append(w, ": ", 2);
+    rc = put_value(w, json_object_get(v, keys[i]), depth + 1);
+  }
+  newline(w, depth);
+  append(w, "}", 1);
+  if (keys != small)
+    free((void *)keys);
+  return rc;
+}
+
+static int put_array(jh_order_writer *w, const json_t *v, int depth) {
+  size_t n = json_array_size(v);
+  int rc = 0;
+  if (n == 0) {
+    append(w, "[]", 2);
+    return 0;
+  }
+  append(w, "[", 1);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    if (i > 0)
+      append(w, ",", 1);
+    newline(w, depth + 1);
+    rc = put_value(w, json_array_get(v, i), depth + 1);
+  }
+  newline(w, depth);
+  append(w, "]", 1);
+  return rc;
+}
+
+/* Any other value (numbers, true, false, null) as jansson gives it. */
+static int put_scalar(jh_order_writer *w, const json_t *v) {
+  char *text = json_dumps(v, JSON_ENCODE_ANY);
+  if (text == NULL)
+    return -1;
+  append(w, text, strlen(text));
+  free(text);
+  return 0;
+}
+
+/* v as JSON_SORT_KEYS | JSON_INDENT(2) lays it out, its inner lines
+ * indented for depth. */
+static int put_value(jh_order_writer *w, const json_t *v, int depth) {
+  switch (json_typeof(v)) {
+  case JSON_OBJECT:
+    return put_object(w, v, depth);
+  case JSON_ARRAY:
+    return put_array(w, v, depth);
+  case JSON_STRING:
+    put_string(w, json_string_value(v), json_string_length(v));
+    return 0;
+  case JSON_NULL:
+    append(w, "null", 4);
+    return 0;
+  default:
+    return put_scalar(w, v);
+  }
 }
 
 int jh_order_writer_add(jh_order_writer *w, const json_t *order, char *err,
@@ -186,8 +313,7 @@ int jh_order_writer_add(jh_order_writer *w, const json_t *order, char *err,
   if (w->count > 0)
     append(w, ",\n", 2);
   append(w, ITEM_INDENT, strlen(ITEM_INDENT));
-  if (w->failed || json_dump_callback(order, indent_chunk, w,
-                                      JSON_SORT_KEYS | JSON_INDENT(2)) != 0) {
+  if (w->failed || put_value(w, order, 2) != 0 || w->failed) {
     snprintf(err, errsize, "out of memory");
     w->failed = 1;
     return -ENOMEM;

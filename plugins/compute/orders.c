@@ -40,6 +40,7 @@ typedef struct rt_orders {
   int64_t n, counts[4]; /* Pending orders, by change type */
   int64_t live;         /* assignments with an owner and a target */
   uint32_t *nums;       /* the store's numbers of tgt's properties */
+  json_t *rt_json;      /* order.ResourceType, shared by its orders */
 } rt_orders;
 
 typedef struct orders_job {
@@ -154,6 +155,8 @@ static int number_props(orders_job *j, rt_orders *o) {
   return rc;
 }
 
+static json_t *resource_type_json(const rt_orders *o);
+
 /* Count the Pending orders of every resource type (and their live
  * assignments, for the thresholds). */
 static int count_orders(orders_job *j) {
@@ -168,13 +171,17 @@ static int count_orders(orders_job *j) {
       rc = jh_prov_list(c->store, &all, count_live, o, c->err, sizeof(c->err));
     if (rc == 0 && o->n > 0)
       rc = number_props(j, o);
+    if (rc == 0 && o->n > 0 && (o->rt_json = resource_type_json(o)) == NULL)
+      rc = oom(c);
   }
   return rc;
 }
 
 static void free_job(orders_job *j) {
-  for (size_t i = 0; i < j->nrts; i++)
+  for (size_t i = 0; i < j->nrts; i++) {
     free(j->rts[i].nums);
+    json_decref(j->rts[i].rt_json);
+  }
   free(j->sent);
   free(j->rts);
   for (size_t i = 0; i < j->nfiles; i++)
@@ -421,9 +428,9 @@ static int order_json(orders_job *j, const rt_orders *o,
   json_t *order;
   int rc;
   snprintf(id, sizeof(id), "%" PRId64, a->id);
-  order = json_pack("{s:s, s:s, s:o}", "AssignedResourceTypeId", id,
+  order = json_pack("{s:s, s:s, s:O}", "AssignedResourceTypeId", id,
                     "ChangeType", jh_change_type_name(a->change_type),
-                    "ResourceType", resource_type_json(o));
+                    "ResourceType", o->rt_json);
   *out = NULL;
   if (order == NULL)
     return oom(j->c);

@@ -52,6 +52,42 @@ static void test_name(void **state) {
   assert_int_equal(jh_order_file_name(buf, 10, 0, 1, 1), -ENAMETOOLONG);
 }
 
+/* The writer lays an order out as json_dumps with JSON_SORT_KEYS and
+ * JSON_INDENT(2) does, indented as an item of the list: escapes, UTF-8,
+ * empty and nested objects and arrays, null, unsorted keys. */
+static void test_write_layout(void **state) {
+  fx *f = *state;
+  char path[PATH_MAX], err[512], ctl[40];
+  json_t *list = json_array(), *o = one_order("Modified"), *ch;
+  json_t *doc;
+  char *text, *want;
+  size_t n = 0;
+  for (int c = 1; c < 0x20; c++)
+    ctl[n++] = (char)c;
+  memcpy(ctl + n, "\"\\/\x7f", 5);
+  ch = json_object_get(o, "Changes");
+  json_object_set_new(ch, "zeta", json_string(ctl));
+  json_object_set_new(ch, "Alpha",
+                      json_string("Zo\xc3\xab \xe2\x80\xa8 \xf0\x9f\x98\x80"));
+  json_object_set_new(ch, "cleared", json_null());
+  json_object_set_new(ch, "nav",
+                      json_pack("{s:[s,s], s:[]}", "Add", "b", "a", "Remove"));
+  json_object_set_new(o, "Resource", json_object());
+  json_array_append_new(list, o);
+  json_array_append_new(list, one_order("Deleted"));
+  jh_test_path(path, sizeof(path), "%s/o.json", f->dir);
+  assert_int_equal(jh_order_file_write(path, list, err, sizeof(err)), 0);
+  doc = json_pack("{s:O}", "ProvisioningOrdersList", list);
+  want = json_dumps(doc, JSON_SORT_KEYS | JSON_INDENT(2));
+  text = jh_test_read_file(path);
+  assert_non_null(text);
+  assert_string_equal(text, want);
+  free(text);
+  free(want);
+  json_decref(doc);
+  json_decref(list);
+}
+
 static void test_change_type(void **state) {
   (void)state;
   assert_int_equal(jh_order_change_type("Added"), 1);
@@ -162,6 +198,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_name),
       cmocka_unit_test(test_change_type),
+      cmocka_unit_test_setup_teardown(test_write_layout, setup,
+                                      jh_test_teardown_fixture),
       cmocka_unit_test_setup_teardown(test_write_sorted, setup,
                                       jh_test_teardown_fixture),
       cmocka_unit_test_setup_teardown(test_write_refuses, setup,
