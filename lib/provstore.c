@@ -1109,3 +1109,121 @@ int jh_prov_decline(jh_idstore *s, const int64_t *ids, size_t n, char *err,
                     size_t errsize) {
   return decide(s, &declination, ids, n, err, errsize);
 }
+
+/* ---- orders of one file, as a set ---- */
+
+/* SQL jh_vals_transmitted(vals): vals with its Pending values
+ * Transmitted, or an error when vals cannot be read. */
+static void sql_vals_transmitted(sqlite3_context *cx, int argc,
+                                 sqlite3_value **argv) {
+  int len = sqlite3_value_bytes(argv[0]);
+  const void *p = sqlite3_value_blob(argv[0]);
+  char *copy;
+  (void)argc;
+  if (p == NULL || len == 0) {
+    sqlite3_result_zeroblob(cx, 0);
+    return;
+  }
+  copy = sqlite3_malloc(len);
+  if (copy == NULL) {
+    sqlite3_result_error_nomem(cx);
+    return;
+  }
+  memcpy(copy, p, (size_t)len);
+  if (vals_restate(copy, (size_t)len, JH_PROV_PENDING, JH_PROV_TRANSMITTED)) {
+    sqlite3_free(copy);
+    sqlite3_result_error(cx, "an assignment's values cannot be read", -1);
+    return;
+  }
+  sqlite3_result_blob(cx, copy, len, sqlite3_free);
+}
+
+/* Make jh_vals_transmitted known to the store's connection, once: making
+ * it again would expire the prepared statements. 0 or a negative code
+ * with err. */
+static int define_vals_transmitted(jh_idstore *s, char *err, size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  sqlite3_stmt *st = jh_db_stmt(db, "SELECT 1 FROM pragma_function_list "
+                                    "WHERE name = 'jh_vals_transmitted'");
+  int rc = st == NULL ? -EIO : jh_db_step(db, st, "functions");
+  jh_db_done(db, st);
+  if (rc == 0 &&
+      sqlite3_create_function(jh_db_sqlite(db), "jh_vals_transmitted", 1,
+                              SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                              sql_vals_transmitted, NULL, NULL) != SQLITE_OK)
+    rc = -EIO;
+  return rc < 0 ? db_fail(s, err, errsize) : 0;
+}
+
+/* ids as a JSON array of integers (for json_each): NULL when out of
+ * memory. */
+static char *ids_json(const int64_t *ids, size_t n) {
+  size_t cap = n * 21 + 3, len = 1;
+  char *t = malloc(cap);
+  if (t == NULL)
+    return NULL;
+  t[0] = '[';
+  for (size_t i = 0; i < n; i++)
+    len += (size_t)snprintf(t + len, cap - len, "%s%" PRId64, i ? "," : "",
+                            ids[i]);
+  t[len++] = ']';
+  t[len] = '\0';
+  return t;
+}
+
+/* Run one of the two statements of jh_prov_orders_written over the ids
+ * (both take the same five parameters, each using those it needs, the
+ * others tested for NULL only so that every parameter is there to bind):
+ * the number of rows it changed, or a negative code with err. */
+static int64_t set_write(jh_idstore *s, const char *sql, const char *what,
+                         const char *ids, int64_t task_instance,
+                         const char *file, const char *now, char *err,
+                         size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  sqlite3_stmt *st = jh_db_stmt(db, sql);
+  int rc = st == NULL
+               ? -EIO
+               : JH_DB_BIND(db, st, JH_DB_TEXT(ids), JH_DB_ID(task_instance),
+                            JH_DB_TEXT(file), JH_DB_TEXT(now),
+                            JH_DB_INT(JH_PROV_TRANSMITTED));
+  if (rc == 0)
+    rc = jh_db_step_done(db, st, what);
+  jh_db_done(db, st);
+  return rc < 0 ? db_fail(s, err, errsize) : (int64_t)jh_db_changes(db);
+}
+
+int jh_prov_orders_written(jh_idstore *s, const int64_t *ids, size_t n,
+                           int64_t task_instance, const char *file, char *err,
+                           size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  char now[JH_TIME_SIZE], *list;
+  int64_t rc;
+
+  if (ids == NULL || n == 0 || file == NULL)
+    return fail(err, errsize, -EINVAL, "orders of %s: no assignment",
+                file != NULL ? file : "(no file)");
+  if ((rc = define_vals_transmitted(s, err, errsize)) < 0)
+    return (int)rc;
+  if ((list = ids_json(ids, n)) == NULL)
+    return fail(err, errsize, -ENOMEM, "out of memory");
+  now_iso(now);
+  rc = set_write(s,
+                 "INSERT INTO orders(assignment, change_type, task_instance, "
+                 "file, written_at) SELECT a.id, a.change_type, ?2, ?3, ?4 "
+                 "FROM json_each(?1) AS j JOIN assignments AS a "
+                 "ON a.id = j.value WHERE ?5 IS NOT NULL ORDER BY j.key",
+                 "orders", list, task_instance, file, now, err, errsize);
+  if (rc >= 0 && (size_t)rc != n)
+    rc = fail(err, errsize, -ENOENT,
+              "%s: %zu orders of %s name assignments not in the store",
+              jh_db_path(db), n - (size_t)rc, file);
+  if (rc >= 0)
+    rc = set_write(s,
+                   "UPDATE assignments SET state = ?5, "
+                   "vals = jh_vals_transmitted(vals), task_instance = ?2, "
+                   "updated_at = ?4 WHERE ?3 IS NOT NULL AND id IN "
+                   "(SELECT value FROM json_each(?1))",
+                   "assignments", list, task_instance, file, now, err, errsize);
+  free(list);
+  return rc < 0 ? (int)rc : 0;
+}

@@ -263,4 +263,14 @@ int jh_prov_approve(jh_idstore *s, const int64_t *ids, size_t n, char *err,
 int jh_prov_decline(jh_idstore *s, const int64_t *ids, size_t n, char *err,
                     size_t errsize);
 
+/* jh_prov_order_written for the n assignments ids (at least one, in the
+ * order their orders were written) that went out in one file: one
+ * statement records their orders, one sets them and their Pending values
+ * Transmitted. 0, -ENOENT when one of them is not in the store (the
+ * orders of the others may be recorded: the caller's transaction is to be
+ * rolled back), -EINVAL, -ENOMEM or -EIO. */
+int jh_prov_orders_written(jh_idstore *s, const int64_t *ids, size_t n,
+                           int64_t task_instance, const char *file, char *err,
+                           size_t errsize);
+
 #endif /* JH_PROVSTORE_H */

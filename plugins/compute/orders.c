@@ -560,17 +560,23 @@ static int write_rt(orders_job *j, const rt_orders *o, int64_t now) {
   return rc;
 }
 
-/* Every order written becomes Transmitted. */
+/* Every order written becomes Transmitted, one file at a time. */
 static int record(orders_job *j) {
   jh_compute *c = j->c;
-  int rc = 0;
-  for (size_t i = 0; i < j->nsent && rc == 0; i++) {
+  int64_t *ids = malloc((j->nsent + 1) * sizeof(*ids));
+  int rc = ids == NULL ? oom(c) : 0;
+  for (size_t i = 0, n = 0; i < j->nsent && rc == 0; i++) {
     const sent *x = &j->sent[i];
-    rc = jh_prov_order_written(c->store, x->id, x->change, c->task_instance,
-                               j->files[x->file], c->err, sizeof(c->err));
+    ids[n++] = x->id;
     j->by_change[x->change]++;
     j->written++;
+    if (i + 1 < j->nsent && j->sent[i + 1].file == x->file)
+      continue;
+    rc = jh_prov_orders_written(c->store, ids, n, c->task_instance,
+                                j->files[x->file], c->err, sizeof(c->err));
+    n = 0;
   }
+  free(ids);
   return rc;
 }
 

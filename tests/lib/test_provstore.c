@@ -679,6 +679,54 @@ static void test_order_written(void **state) {
   free(buf);
 }
 
+/* The orders of one file recorded as a set: the same rows and states as
+ * jh_prov_order_written gives one at a time, the orders in the order
+ * given; an id not in the store is refused. */
+static void test_orders_written_set(void **state) {
+  struct fixture *f = *state;
+  jh_prov_val v[] = {SCALAR(1, JH_PROV_VERIFIED, "x", "x"),
+                     SCALAR(2, JH_PROV_PENDING, "new", "old"),
+                     NAV(3, JH_PROV_PENDING, "CN=m", NULL)};
+  char *buf = NULL;
+  size_t cap = 0;
+  jh_prov_assignment a = assignment("p1", "a1", JH_PROV_PENDING, v, 3, &buf,
+                                    &cap);
+  int64_t ids[3];
+  struct decoded d;
+
+  ids[1] = put(f, &a, 1);
+  a.owner_key = "p2";
+  a.target_key = NULL;
+  a.change_type = JH_CHANGE_ADDED;
+  ids[0] = put(f, &a, 1);
+  assert_int_equal(jh_prov_orders_written(f->s, ids, 2, 12, "AD_User/y.json",
+                                          f->err, sizeof(f->err)),
+                   0);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM assignments WHERE "
+                                "state = 2 AND task_instance = 12"),
+                   2);
+  for (size_t i = 0; i < 2; i++) {
+    vals_of(f, ids[i], &d);
+    assert_string_equal(d.text, "1s4:=x/=x;2s2:=new/=old;3n2:=CN=m/-;");
+  }
+  assert_int_equal(query_int(f, "SELECT group_concat(change_type, '') FROM "
+                                "(SELECT change_type FROM orders WHERE "
+                                "file = 'AD_User/y.json' AND task_instance "
+                                "= 12 AND written_at <> '' ORDER BY id)"),
+                   12);
+  assert_int_equal(query_int(f, "SELECT min(assignment = (SELECT max(id) FROM "
+                                "assignments)) FROM orders WHERE id = 1"),
+                   1);
+  ids[2] = ids[0] + 100;
+  assert_int_equal(jh_prov_orders_written(f->s, ids + 1, 2, 13, "z.json",
+                                          f->err, sizeof(f->err)),
+                   -ENOENT);
+  assert_int_equal(jh_prov_orders_written(f->s, ids, 0, 13, "z.json", f->err,
+                                          sizeof(f->err)),
+                   -EINVAL);
+  free(buf);
+}
+
 /* ---- review ---- */
 
 struct ids {
@@ -911,6 +959,7 @@ int main(void) {
       T(test_assignment_put_and_history),
       T(test_assignments_order_and_remove),
       T(test_order_written),
+      T(test_orders_written_set),
       T(test_list_filters),
       T(test_approve_and_decline),
       T(test_review_all_or_none),
