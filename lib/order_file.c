@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,22 +116,30 @@ struct jh_order_writer {
 #define ITEM_INDENT "    "
 #define TAIL "\n  ]\n}"
 
-static void append(jh_order_writer *w, const char *p, size_t n) {
+/* Room for n more bytes and the final NUL: 0, or -1 (and w->failed)
+ * when out of memory. */
+static int reserve(jh_order_writer *w, size_t n) {
+  size_t cap = w->cap ? w->cap : 4096;
+  char *grown;
   if (w->failed)
-    return;
-  if (w->len + n + 1 > w->cap) {
-    size_t cap = w->cap ? w->cap : 4096;
-    char *grown;
-    while (cap < w->len + n + 1)
-      cap *= 2;
-    grown = realloc(w->buf, cap);
-    if (grown == NULL) {
-      w->failed = 1;
-      return;
-    }
-    w->buf = grown;
-    w->cap = cap;
+    return -1;
+  if (w->len + n + 1 <= w->cap)
+    return 0;
+  while (cap < w->len + n + 1)
+    cap *= 2;
+  grown = realloc(w->buf, cap);
+  if (grown == NULL) {
+    w->failed = 1;
+    return -1;
   }
+  w->buf = grown;
+  w->cap = cap;
+  return 0;
+}
+
+static void append(jh_order_writer *w, const char *p, size_t n) {
+  if (reserve(w, n) != 0)
+    return;
   memcpy(w->buf + w->len, p, n);
   w->len += n;
   w->buf[w->len] = '\0';
@@ -175,86 +184,93 @@ static void newline(jh_order_writer *w, int depth) {
            n < (int)sizeof(spaces) - 2 ? (size_t)n : sizeof(spaces) - 2);
 }
 
+/* The escape of a byte of a JSON string: 0 for none, 'u' for \u00XX,
+ * else the letter after the backslash. */
+static char escape_of(unsigned char ch) {
+  static const char short_esc[32] = {
+      ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
+  if (ch == '"' || ch == '\\')
+    return (char)ch;
+  if (ch >= 0x20)
+    return 0;
+  return short_esc[ch] ? short_esc[ch] : 'u';
+}
+
 /* A JSON string of s (UTF-8, checked when it was made): quotes,
  * backslashes and control characters escaped, the rest as it is. */
 static void put_string(jh_order_writer *w, const char *s, size_t len) {
   static const char hex[] = "0123456789ABCDEF";
-  size_t from = 0;
-  append(w, "\"", 1);
+  char *out;
+  if (len > (SIZE_MAX - 2) / 6) {
+    w->failed = 1;
+    return;
+  }
+  if (reserve(w, 6 * len + 2) != 0)
+    return;
+  out = w->buf + w->len;
+  *out++ = '"';
   for (size_t i = 0; i < len; i++) {
     unsigned char ch = (unsigned char)s[i];
-    char esc[7] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15], 0};
-    const char *e = NULL;
-    if (ch >= 0x20 && ch != '"' && ch != '\\')
+    char e = escape_of(ch);
+    if (e == 0) {
+      *out++ = (char)ch;
       continue;
-    append(w, s + from, i - from);
-    from = i + 1;
-    switch (ch) {
-    case '"':
-      e = "\\\"";
-      break;
-    case '\\':
-      e = "\\\\";
-      break;
-    case '\b':
-      e = "\\b";
-      break;
-    case '\f':
-      e = "\\f";
-      break;
-    case '\n':
-      e = "\\n";
-      break;
-    case '\r':
-      e = "\\r";
-      break;
-    case '\t':
-      e = "\\t";
-      break;
-    default:
-      e = esc;
-      break;
     }
-    append(w, e, strlen(e));
+    *out++ = '\\';
+    *out++ = e;
+    if (e == 'u') {
+      memcpy(out, "00", 2);
+      out[2] = hex[ch >> 4];
+      out[3] = hex[ch & 15];
+      out += 4;
+    }
   }
-  append(w, s + from, len - from);
-  append(w, "\"", 1);
+  *out++ = '"';
+  *out = '\0';
+  w->len = (size_t)(out - w->buf);
 }
 
 static int put_value(jh_order_writer *w, const json_t *v, int depth);
 
+/* One member of an object being written. */
+typedef struct member {
+  const char *key;
+  const json_t *value;
+} member;
+
 static int key_order(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
+  return strcmp(((const member *)a)->key, ((const member *)b)->key);
 }
 
 /* An object's members in key order (JSON_SORT_KEYS). */
 static int put_object(jh_order_writer *w, const json_t *v, int depth) {
-  const char *small[32], **keys = small, *k;
+  member small[32], *ms = small;
   size_t n = json_object_size(v), i = 0;
-  const json_t *m;
+  const char *k;
+  json_t *m;
   int rc = 0;
   if (n == 0) {
     append(w, "{}", 2);
     return 0;
   }
   if (n > sizeof(small) / sizeof(small[0]) &&
-      (keys = malloc(n * sizeof(*keys))) == NULL)
+      (ms = malloc(n * sizeof(*ms))) == NULL)
     return -1;
-  json_object_foreach((json_t *)v, k, m) { keys[i++] = k; }
-  qsort(keys, n, sizeof(*keys), key_order);
+  json_object_foreach((json_t *)v, k, m) { ms[i++] = (member){k, m}; }
+  qsort(ms, n, sizeof(*ms), key_order);
   append(w, "{", 1);
   for (i = 0; i < n && rc == 0; i++) {
     if (i > 0)
       append(w, ",", 1);
     newline(w, depth + 1);
-    put_string(w, keys[i], strlen(keys[i]));
+    put_string(w, ms[i].key, strlen(ms[i].key));
     append(w, ": ", 2);
-    rc = put_value(w, json_object_get(v, keys[i]), depth + 1);
+    rc = put_value(w, ms[i].value, depth + 1);
   }
   newline(w, depth);
   append(w, "}", 1);
-  if (keys != small)
-    free((void *)keys);
+  if (ms != small)
+    free(ms);
   return rc;
 }
 
