@@ -181,6 +181,7 @@ static const char *const migrations[] = {
     "  file TEXT NOT NULL,\n"
     "  written_at TEXT NOT NULL);\n"
     "CREATE INDEX orders_by_assignment ON orders(assignment);\n"
+    "CREATE INDEX orders_by_file ON orders(file);\n"
     "CREATE TABLE reviews(\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  assignment INTEGER NOT NULL,\n"

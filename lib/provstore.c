@@ -1227,3 +1227,15 @@ int jh_prov_orders_written(jh_idstore *s, const int64_t *ids, size_t n,
   free(list);
   return rc < 0 ? (int)rc : 0;
 }
+
+int jh_prov_order_file_recorded(jh_idstore *s, const char *file, char *err,
+                                size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  sqlite3_stmt *st = jh_db_stmt(db,
+                                "SELECT 1 FROM orders WHERE file = ?1 LIMIT 1");
+  int rc = st == NULL ? -EIO : JH_DB_BIND(db, st, JH_DB_TEXT(file));
+  if (rc == 0)
+    rc = jh_db_step(db, st, "orders");
+  jh_db_done(db, st);
+  return rc < 0 ? db_fail(s, err, errsize) : rc;
+}

@@ -273,4 +273,10 @@ int jh_prov_orders_written(jh_idstore *s, const int64_t *ids, size_t n,
                            int64_t task_instance, const char *file, char *err,
                            size_t errsize);
 
+/* Whether orders were recorded as written in file (as given to
+ * jh_prov_orders_written): 1, 0, or -EIO. A file of orders that no row
+ * names was left by a task killed before its commit. */
+int jh_prov_order_file_recorded(jh_idstore *s, const char *file, char *err,
+                                size_t errsize);
+
 #endif /* JH_PROVSTORE_H */

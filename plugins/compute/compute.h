@@ -121,4 +121,11 @@ int jh_compute_correlation(jh_compute *c);
 int jh_compute_role_model(jh_compute *c);
 int jh_compute_orders(jh_compute *c);
 
+/* Remove from root/rt the order files no recorded order names: those of
+ * a run killed between writing them and its commit (orders_sweep.c).
+ * Called inside the task's write transaction. Adds the count to
+ * *removed; 0 or a negative code with c->err. */
+int jh_compute_orders_sweep(jh_compute *c, const char *root, const char *rt,
+                            int64_t *removed);
+
 #endif /* JH_COMPUTE_H */

@@ -23,6 +23,7 @@
 
 #include "array.h"
 #include "compute.h"
+#include "faultpoint.h"
 #include "order_file.h"
 #include "timefmt.h"
 
@@ -48,7 +49,8 @@ typedef struct orders_job {
   jh_rv *rv;
   rt_orders *rts;
   size_t nrts;
-  char **files; /* relative paths written */
+  char **files;      /* relative paths written */
+  int64_t leftovers; /* files of a killed run removed */
   size_t nfiles, files_cap;
   sent *sent;
   size_t nsent, sent_cap;
@@ -600,6 +602,9 @@ static int generate(orders_job *j, int force) {
   int rc = select_rts(j);
   if (rc == 0)
     rc = jh_compute_begin(j->c);
+  for (size_t i = 0; i < j->nrts && rc == 0; i++)
+    rc = jh_compute_orders_sweep(j->c, j->root, j->rts[i].rt->id,
+                                 &j->leftovers);
   if (rc == 0)
     rc = count_orders(j);
   if (rc == 0 && !force)
@@ -608,6 +613,8 @@ static int generate(orders_job *j, int force) {
     rc = write_rt(j, &j->rts[i], now);
   if (rc == 0)
     rc = record(j);
+  if (rc == 0)
+    jh_fault_point("orders.before_commit");
   if (rc == 0)
     rc = jh_compute_commit(j->c);
   if (rc != 0)
@@ -642,6 +649,11 @@ int jh_compute_orders(jh_compute *c) {
   svc->counter_set(ctx, "modified", j.by_change[JH_CHANGE_MODIFIED]);
   svc->counter_set(ctx, "deleted", j.by_change[JH_CHANGE_DELETED]);
   svc->counter_set(ctx, "files", rc == 0 ? (int64_t)j.nfiles : 0);
+  if (j.leftovers > 0)
+    svc->log(ctx, JOBHOST_LOG_WARNING,
+             "%" PRId64 " order files of a run killed before its commit "
+             "removed (their orders are sent again)",
+             j.leftovers);
   if (rc == 0) {
     if (j.written > 0)
       notify_committed(ctx);

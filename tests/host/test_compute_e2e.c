@@ -14,6 +14,8 @@
  *   - a rule change: exactly the affected Modified orders;
  *   - `run --dry-run` after a rule change: the orders are in the dry
  *     run's folder, the identity store and the orders folder unchanged;
+ *   - the orders task killed between its files and its commit: the next
+ *     run sends each order once;
  *   - a person leaving: one Deleted order;
  *   - a new person whose account exists already: correlated, no order.
  */
@@ -334,6 +336,18 @@ static json_t *take_orders(const char *dir) {
   return all;
 }
 
+/* The .json files in dir. */
+static int count_files(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  int n = 0;
+  assert_non_null(d);
+  while ((e = readdir(d)) != NULL)
+    n += strstr(e->d_name, ".json") != NULL;
+  closedir(d);
+  return n;
+}
+
 static const char *change_type(json_t *order) {
   return json_string_value(json_object_get(order, "ChangeType"));
 }
@@ -447,7 +461,16 @@ static void test_orders_follow_the_rules(void **state) {
                                                       External there */
   json_decref(orders);
 
-  /* 4. the same rule change for real: exactly the affected Modified */
+  /* 4. the same rule change for real, first killed between writing its
+   * order files and its commit: the files stay, the assignments stay
+   * Pending; the next run removes those files and sends each order once
+   * (take_orders fails on a second order of one owner) */
+  setenv("JOBHOST_FAULT", "orders.before_commit", 1);
+  r = run_job(f, 1);
+  unsetenv("JOBHOST_FAULT");
+  jh_test_assert_task(r, "Orders", "Error", NULL);
+  json_decref(r);
+  assert_true(count_files(f->orders) > 0);
   r = run_job(f, 0);
   json_decref(r);
   orders = take_orders(f->orders);
