@@ -1004,11 +1004,12 @@ static int resolver_fail(lua_State *L, jh_expr_env *e, const char *msg) {
  * nil (link), a table of resources (links). */
 static void push_prop(lua_State *L, jh_expr_env *e, const void *res,
                       const char *prop) {
-  char msg[MSG_SIZE] = "";
+  char msg[MSG_SIZE];
   const char *v;
   size_t len, n;
   const void *const *targets;
   jh_expr_prop_kind kind = e->r.kind(e->r.ud, res, prop);
+  msg[0] = '\0';
   if (kind == JH_EXPR_PROP_SCALAR) {
     int rc = e->r.get(e->r.ud, res, prop, &v, &len, msg, sizeof(msg));
     if (rc < 0)
