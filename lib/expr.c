@@ -953,8 +953,11 @@ static int eval_builtin(jh_expr *x, const void *res, char *err,
   size_t n = e->nv;
   if (rc < 0 || n == 0)
     return rc;
-  char **got = calloc(n, sizeof(*got));
-  size_t *glen = calloc(n, sizeof(*glen));
+  /* Most bindings give one value or a few: no allocation for those. */
+  char *got_few[4] = {NULL, NULL, NULL, NULL};
+  size_t glen_few[4];
+  char **got = n <= 4 ? got_few : calloc(n, sizeof(*got));
+  size_t *glen = n <= 4 ? glen_few : calloc(n, sizeof(*glen));
   char msg[MSG_SIZE], pre[80];
   if (got == NULL || glen == NULL)
     rc = -ENOMEM;
@@ -970,8 +973,10 @@ static int eval_builtin(jh_expr *x, const void *res, char *err,
       rc = out_add(e, got[i], glen[i]);
   for (size_t i = 0; got != NULL && i < n; i++)
     free(got[i]);
-  free(got);
-  free(glen);
+  if (got != got_few) {
+    free(got);
+    free(glen);
+  }
   if (rc == -ENOMEM)
     return fail_run(x, x->line, rc, err, errsize, "out of memory");
   if (rc < 0)
@@ -1004,11 +1009,12 @@ static int resolver_fail(lua_State *L, jh_expr_env *e, const char *msg) {
  * nil (link), a table of resources (links). */
 static void push_prop(lua_State *L, jh_expr_env *e, const void *res,
                       const char *prop) {
-  char msg[MSG_SIZE] = "";
+  char msg[MSG_SIZE];
   const char *v;
   size_t len, n;
   const void *const *targets;
   jh_expr_prop_kind kind = e->r.kind(e->r.ud, res, prop);
+  msg[0] = '\0';
   if (kind == JH_EXPR_PROP_SCALAR) {
     int rc = e->r.get(e->r.ud, res, prop, &v, &len, msg, sizeof(msg));
     if (rc < 0)

@@ -55,6 +55,49 @@ static int check_text(const char *s, size_t n, int allow_nul) {
   return 0;
 }
 
+/* ---- ASCII fast paths ----
+ * Text of ASCII letters, digits, punctuation and controls (bytes 1 to
+ * 0x7F) is its own NFC and NFD, has no combining marks, and its case
+ * mapping without a language is the a-z / A-Z one; on such text the
+ * functions below give what the libunistring path gives, byte for byte,
+ * without converting or normalising. */
+
+/* Whether s holds only bytes 1 to 0x7F. */
+static int plain_ascii(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] - 1u >= 0x7Fu)
+      return 0;
+  return 1;
+}
+
+static char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static char ascii_upper(char c) {
+  return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+}
+
+static int ascii_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9');
+}
+
+/* The White_Space characters of ASCII. */
+static int ascii_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+/* A copy of s (n bytes) with map applied to each byte, in *out. */
+static int ascii_map(const char *s, size_t n, char (*map)(char), char **out) {
+  char *r = malloc(n + 1);
+  if (r == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++)
+    r[i] = map != NULL ? map(s[i]) : s[i];
+  r[n] = '\0';
+  *out = r;
+  return 0;
+}
+
 /* buf (len bytes, malloc'd, may be NULL when len is 0) as a NUL-terminated
  * string in *out; buf is taken over in every case. */
 static int finish(uint8_t *buf, size_t len, char **out) {
@@ -100,6 +143,8 @@ typedef uint8_t *(*case_fn)(const uint8_t *s, size_t n, const char *lang,
 static int case_map(case_fn fn, const char *s, size_t n, const char *lang,
                     char **out) {
   *out = NULL;
+  if (lang == NULL && fn != u8_totitle && plain_ascii(s, n))
+    return ascii_map(s, n, fn == u8_toupper ? ascii_upper : ascii_lower, out);
   int rc = check_text(s, n, 0);
   if (rc != 0)
     return rc;
@@ -158,6 +203,8 @@ static const char *drop_marks(ucs4_t uc) {
 
 int jh_text_remove_diacritics(const char *s, size_t n, char **out) {
   *out = NULL;
+  if (plain_ascii(s, n))
+    return ascii_map(s, n, NULL, out);
   int rc = check_text(s, n, 0);
   if (rc != 0)
     return rc;
@@ -193,8 +240,24 @@ static const char *simplify_uc(ucs4_t uc) {
   return uc_is_alnum(uc) ? KEEP : DROP;
 }
 
+/* Simplify of plain ASCII: the letters, lowercase, and the digits. */
+static int ascii_simplify(const char *s, size_t n, char **out) {
+  char *r = malloc(n + 1);
+  size_t len = 0;
+  if (r == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++)
+    if (ascii_alnum(s[i]))
+      r[len++] = ascii_lower(s[i]);
+  r[len] = '\0';
+  *out = r;
+  return 0;
+}
+
 int jh_text_simplify(const char *s, size_t n, char **out) {
   *out = NULL;
+  if (plain_ascii(s, n))
+    return ascii_simplify(s, n, out);
   int rc = check_text(s, n, 0);
   if (rc != 0)
     return rc;
@@ -250,8 +313,34 @@ static int first_name_walk(const uint8_t *t, size_t len, ubuf *b) {
   return rc;
 }
 
+/* ToFirstName of plain ASCII: the walk of first_name_walk with the
+ * ASCII forms of its character classes. */
+static int ascii_first_name(const char *s, size_t n, char **out) {
+  char *r = malloc(n + 1);
+  size_t len = 0;
+  int start = 1, space = 0;
+  if (r == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    char c = ascii_lower(s[i]);
+    if (ascii_space(c)) {
+      space = len > 0;
+      continue;
+    }
+    if (space)
+      r[len++] = ' ', start = 1, space = 0;
+    r[len++] = start && c >= 'a' && c <= 'z' ? ascii_upper(c) : c;
+    start = c == '-' || c == '\'';
+  }
+  r[len] = '\0';
+  *out = r;
+  return 0;
+}
+
 int jh_text_first_name(const char *s, size_t n, char **out) {
   *out = NULL;
+  if (plain_ascii(s, n))
+    return ascii_first_name(s, n, out);
   int rc = check_text(s, n, 0);
   if (rc != 0)
     return rc;

@@ -134,7 +134,10 @@ static int on_resource(void *ud, const jh_prov_resource *r) {
   rc = jh_rv_wrap(j->rv, j->et, r, &res, c->err, sizeof(c->err));
   for (size_t i = 0; i < j->nsides && rc == 0; i++)
     rc = one_key(j, &j->sides[i], res, r);
-  if (rc == 0 && jh_compute_clear_each(c))
+  /* r->dirty is the row as the scan read it: when its bit is clear the
+   * UPDATE would change nothing. */
+  if (rc == 0 && jh_compute_clear_each(c) &&
+      (r->dirty & JH_DIRTY_CORRELATION) != 0)
     rc = jh_prov_dirty_clear(c->store, j->etnum, r->key, r->key_len,
                              JH_DIRTY_CORRELATION, c->err, sizeof(c->err));
   if (rc != 0)

@@ -147,7 +147,12 @@ static int encode(expr_job *j, size_t nv, size_t *len) {
   return 0;
 }
 
-/* Store the values and the dirty bits of resource r. */
+/* The bits a change of computed values sets. */
+#define DOWNSTREAM (JH_DIRTY_CORRELATION | JH_DIRTY_ROLE_MODEL)
+
+/* Store the values and the dirty bits of resource r. The bits are
+ * written only when the row (as the scan read it in r->dirty) does not
+ * already have them: the UPDATE would change nothing. */
 static int store(expr_job *j, const jh_prov_resource *r, size_t nv) {
   jh_compute *c = j->c;
   size_t len;
@@ -157,11 +162,15 @@ static int store(expr_job *j, const jh_prov_resource *r, size_t nv) {
                               len, c->err, sizeof(c->err));
   if (rc == 1) {
     j->changed++;
-    rc = jh_prov_dirty_set(c->store, j->etnum, r->key, r->key_len,
-                           JH_DIRTY_CORRELATION | JH_DIRTY_ROLE_MODEL, c->err,
-                           sizeof(c->err));
+    rc = (r->dirty & DOWNSTREAM) == DOWNSTREAM
+             ? 0
+             : jh_prov_dirty_set(c->store, j->etnum, r->key, r->key_len,
+                                 DOWNSTREAM, c->err, sizeof(c->err));
   }
-  if (rc == 0 && jh_compute_clear_each(c))
+  /* r->dirty is the row as the scan read it; nothing above touches the
+   * expressions bit, so when it is clear there is nothing to clear. */
+  if (rc == 0 && jh_compute_clear_each(c) &&
+      (r->dirty & JH_DIRTY_EXPRESSIONS) != 0)
     rc = jh_prov_dirty_clear(c->store, j->etnum, r->key, r->key_len,
                              JH_DIRTY_EXPRESSIONS, c->err, sizeof(c->err));
   return rc == 0 ? jh_compute_wrote(c) : rc;

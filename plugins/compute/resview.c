@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,13 +90,24 @@ typedef struct by_num {
   size_t index;
 } by_num;
 
+/* A property found by name: the name's address, checked again with
+ * strcmp on each use, so that a reused address never gives a wrong
+ * property. */
+typedef struct prop_hit {
+  const char *name;
+  const jh_property *p;
+} prop_hit;
+
+#define PROP_HITS 32 /* a power of 2 */
+
 /* What the view knows of one entity type of the model. */
 typedef struct etinfo {
   const jh_entity_type *et;
-  int64_t num;      /* in the store */
-  uint32_t *nums;   /* per property */
-  by_num *sorted;   /* nums sorted, for decoding */
-  ssize_t key_prop; /* index of the mapping's primary key, or -1 */
+  prop_hit hits[PROP_HITS]; /* recent jh_entity_type_property answers */
+  int64_t num;              /* in the store */
+  uint32_t *nums;           /* per property */
+  by_num *sorted;           /* nums sorted, for decoding */
+  ssize_t key_prop;         /* index of the mapping's primary key, or -1 */
   int ready;
 } etinfo;
 
@@ -112,7 +124,7 @@ typedef struct follow_cache {
 } follow_cache;
 
 struct jh_rv_res {
-  const etinfo *ti;
+  etinfo *ti;
   const char *key;
   size_t key_len;
   const char **val; /* per property index; NULL: none */
@@ -323,8 +335,26 @@ const char *jh_rv_key(const jh_rv_res *r, size_t *len) {
   return r->key;
 }
 
+/* jh_entity_type_property(ti->et, name), remembered by the address of
+ * name: expressions ask for the same few names on every resource. */
+static const jh_property *property_of(etinfo *ti, const char *name) {
+  prop_hit *h;
+  const jh_property *p;
+  if (name == NULL)
+    return NULL;
+  h = &ti->hits[((uintptr_t)name >> 3) & (PROP_HITS - 1)];
+  if (h->name == name && strcmp(h->p->id, name) == 0)
+    return h->p;
+  p = jh_entity_type_property(ti->et, name);
+  if (p != NULL) {
+    h->name = name;
+    h->p = p;
+  }
+  return p;
+}
+
 static ssize_t prop_index(const jh_rv_res *r, const char *prop) {
-  const jh_property *p = jh_entity_type_property(r->ti->et, prop);
+  const jh_property *p = property_of(r->ti, prop);
   return p != NULL ? p - r->ti->et->properties : -1;
 }
 
@@ -461,7 +491,7 @@ static int links_keys(jh_rv *v, const jh_rv_res *r, const jh_property *p,
 int jh_rv_link_keys(jh_rv *v, const jh_rv_res *r, const char *prop,
                     const char *const **keys, const size_t **lens, size_t *n,
                     char *err, size_t errsize) {
-  const jh_property *p = jh_entity_type_property(r->ti->et, prop);
+  const jh_property *p = property_of(r->ti, prop);
   ssize_t i = prop_index(r, prop);
   static const size_t none_len[1];
   static const char *const none[1];
@@ -542,7 +572,7 @@ static int rv_follow(void *ud, const void *res, const char *prop,
                      size_t errsize) {
   jh_rv *v = ud;
   const jh_rv_res *r = res;
-  const jh_property *p = jh_entity_type_property(r->ti->et, prop);
+  const jh_property *p = property_of(r->ti, prop);
   follow_cache *fc;
   int rc;
 
@@ -565,7 +595,7 @@ static int rv_follow(void *ud, const void *res, const char *prop,
 
 static jh_expr_prop_kind rv_kind(void *ud, const void *res, const char *prop) {
   const jh_rv_res *r = res;
-  const jh_property *p = jh_entity_type_property(r->ti->et, prop);
+  const jh_property *p = property_of(r->ti, prop);
   (void)ud;
   if (p == NULL)
     return JH_EXPR_PROP_UNKNOWN;

@@ -542,22 +542,49 @@ static int differing(const rm_job *j) {
   return n;
 }
 
-/* A digest of the policy's values (sorted first): 16 hex digits. */
+/* The decimal digits of v at p, then c; the number of bytes written. */
+static size_t put_decimal(char *p, uint64_t v, char c) {
+  char t[20];
+  size_t n = 0, k = 0;
+  do
+    t[n++] = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  while (n > 0)
+    p[k++] = t[--n];
+  p[k++] = c;
+  return k;
+}
+
+/* "<prop>:<navigation>:<policy length>:", the head of one value in the
+ * digest, in head (64 bytes are enough); its length. */
+static size_t value_head(const jh_prov_val *v, char *head) {
+  size_t n = put_decimal(head, v->prop, ':');
+  if (v->navigation < 0) {
+    head[n++] = '-';
+    n += put_decimal(head + n, -(uint64_t)(int64_t)v->navigation, ':');
+  } else {
+    n += put_decimal(head + n, (uint64_t)v->navigation, ':');
+  }
+  return n + put_decimal(head + n, v->policy_len, ':');
+}
+
+/* A digest of the policy's values (sorted first): 16 lowercase hex
+ * digits. */
 static void policy_hash(rm_job *j, char out[17]) {
+  static const char hex[] = "0123456789abcdef";
   uint64_t h = HASH_SEED;
   jh_prov_vals_sort(j->vals, j->nvals);
   for (size_t i = 0; i < j->nvals; i++) {
     const jh_prov_val *v = &j->vals[i];
-    char head[32];
-    int n;
+    char head[64];
     if (!v->has_policy)
       continue;
-    n = snprintf(head, sizeof(head), "%" PRIu32 ":%d:%zu:", v->prop,
-                 v->navigation, v->policy_len);
-    h = hash_bytes(head, (size_t)n, h);
+    h = hash_bytes(head, value_head(v, head), h);
     h = hash_bytes(v->policy, v->policy_len, h);
   }
-  snprintf(out, 17, "%016" PRIx64, h);
+  for (int k = 0; k < 16; k++)
+    out[k] = hex[(h >> (60 - 4 * k)) & 15];
+  out[16] = '\0';
 }
 
 /* ---- writing what was decided ---- */

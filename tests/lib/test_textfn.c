@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,6 +205,70 @@ static void test_nul_refused(void **state) {
   assert_null(out);
 }
 
+/* ---- plain ASCII against the general path ----
+ * Text of bytes 1 to 0x7F takes a shortcut; the same text followed by a
+ * non-ASCII suffix takes the libunistring path. Each function maps the
+ * suffix on its own, so the general path's answer is the shortcut's
+ * answer followed by the suffix's. */
+
+/* A pseudo-random ASCII string (bytes 1 to 0x7F, letters, spaces,
+ * hyphens and apostrophes more often) of up to 23 bytes, in buf. */
+static size_t random_ascii(uint32_t *seed, char *buf) {
+  static const char often[] = "aZ -'\t0eE";
+  size_t n;
+  *seed = *seed * 1103515245u + 12345u;
+  n = (*seed >> 16) % 24;
+  for (size_t i = 0; i < n; i++) {
+    *seed = *seed * 1103515245u + 12345u;
+    uint32_t r = *seed >> 16;
+    buf[i] = r % 3 == 0 ? often[(r / 3) % (sizeof(often) - 1)]
+                        : (char)(1 + (r / 3) % 0x7F);
+  }
+  buf[n] = '\0';
+  return n;
+}
+
+/* fn(s) followed by tail equals fn(s + suffix). */
+static void same_as_general(text_fn fn, const char *s, const char *suffix,
+                            const char *tail) {
+  char in[64], want[128];
+  char *fast = NULL, *slow = NULL;
+  assert_int_equal(fn(s, strlen(s), &fast), 0);
+  snprintf(in, sizeof(in), "%s%s", s, suffix);
+  snprintf(want, sizeof(want), "%s%s", fast,
+           tail[0] == ' ' && fast[0] == '\0' ? tail + 1 : tail);
+  assert_int_equal(fn(in, strlen(in), &slow), 0);
+  assert_string_equal(slow, want);
+  free(fast);
+  free(slow);
+}
+
+static int upper_neutral(const char *s, size_t n, char **out) {
+  return jh_text_upper(s, n, NULL, out);
+}
+
+static int lower_neutral(const char *s, size_t n, char **out) {
+  return jh_text_lower(s, n, NULL, out);
+}
+
+static void test_ascii_shortcut(void **state) {
+  (void)state;
+  uint32_t seed = 7;
+  char s[32];
+  for (int i = 0; i < 4000; i++) {
+    random_ascii(&seed, s);
+    same_as_general(upper_neutral, s, "\xC3\xA9", "\xC3\x89");
+    same_as_general(lower_neutral, s, "\xC3\x89", "\xC3\xA9");
+    same_as_general(jh_text_remove_diacritics, s, "\xC3\xA9", "e");
+    same_as_general(jh_text_simplify, s, "\xC3\xA9", "e");
+    same_as_general(jh_text_first_name, s, " \xC3\xA9", " \xC3\x89");
+  }
+  check(upper_neutral, "a-b c\x7F", "A-B C\x7F");
+  check(jh_text_simplify, "O'Brien-2 x", "obrien2x");
+  check(jh_text_first_name, "  jEAN-pIERRE\t o'neil  ", "Jean-Pierre O'Neil");
+  check_lang(jh_text_upper, "i", "tr", "\xC4\xB0");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_upper_lower),
@@ -216,6 +281,7 @@ int main(void) {
       cmocka_unit_test(test_formatted_dn),
       cmocka_unit_test(test_invalid_utf8),
       cmocka_unit_test(test_nul_refused),
+      cmocka_unit_test(test_ascii_shortcut),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
