@@ -263,3 +263,18 @@ JOBHOST_PLUGIN_DEFINE("compute", PACKAGE_VERSION,
                       "Expressions, correlation keys, role model and "
                       "provisioning orders",
                       compute_task_types, NULL);
+
+int jh_compute_each_entity_type(jh_compute *c,
+                                int (*fn)(void *arg, const jh_entity_type *et),
+                                void *arg) {
+  const jh_entity_type **ets;
+  long n = jh_compute_entity_types(c, 1, &ets);
+  int rc = n < 0 ? -EINVAL : jh_compute_begin(c);
+
+  for (long i = 0; i < n && rc == 0; i++)
+    rc = fn(arg, ets[i]);
+  if (rc == 0)
+    rc = jh_compute_commit(c);
+  free(ets);
+  return rc;
+}

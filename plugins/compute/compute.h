@@ -44,6 +44,13 @@ int64_t jh_compute_int(jobhost_ctx *ctx, const char *name);
 long jh_compute_entity_types(jh_compute *c, int has_all,
                              const jh_entity_type ***out);
 
+/* In one transaction (begun here, committed when every call returned 0):
+ * fn for each entity type of jh_compute_entity_types(c, 1, ...). 0, or
+ * the first nonzero return of fn or of the transaction, with c->err. */
+int jh_compute_each_entity_type(jh_compute *c,
+                                int (*fn)(void *arg, const jh_entity_type *et),
+                                void *arg);
+
 /* The transaction the writes go in: begin, commit, roll back (a no-op
  * outside one). 0 or -EIO with c->err. */
 int jh_compute_begin(jh_compute *c);

@@ -240,18 +240,8 @@ static int entity_type(expr_job *j, const jh_entity_type *et) {
   return rc;
 }
 
-static int run_all(expr_job *j) {
-  jh_compute *c = j->c;
-  const jh_entity_type **ets;
-  long n = jh_compute_entity_types(c, 1, &ets);
-  int rc = n < 0 ? -EINVAL : jh_compute_begin(c);
-
-  for (long i = 0; i < n && rc == 0; i++)
-    rc = entity_type(j, ets[i]);
-  if (rc == 0)
-    rc = jh_compute_commit(c);
-  free(ets);
-  return rc;
+static int each_entity_type(void *arg, const jh_entity_type *et) {
+  return entity_type(arg, et);
 }
 
 int jh_compute_expressions(jh_compute *c) {
@@ -268,7 +258,7 @@ int jh_compute_expressions(jh_compute *c) {
   if (rc == -ENOMEM)
     snprintf(c->err, sizeof(c->err), "out of memory");
   if (rc == 0)
-    rc = run_all(&j);
+    rc = jh_compute_each_entity_type(c, each_entity_type, &j);
   jh_compute_rollback(c);
   ctx->svc->counter_set(ctx, "resources", j.read);
   ctx->svc->counter_set(ctx, "changed", j.changed);
