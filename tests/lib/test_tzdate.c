@@ -181,7 +181,8 @@ static size_t tzif(unsigned char *b, char v, const int64_t *t,
     put32(&p, (uint32_t)((uint64_t)t[i] >> 32));
     put32(&p, (uint32_t)t[i]);
   }
-  memcpy(p, idx, nt);
+  if (nt > 0) /* a file with no transition: idx may be NULL */
+    memcpy(p, idx, nt);
   p += nt;
   for (uint32_t i = 0; i < nty; i++) {
     put32(&p, (uint32_t)off[i]);
