@@ -159,3 +159,11 @@ int jh_remove_tree(const char *path) {
     return errno == ENOENT ? 0 : -errno;
   return remove_first_error;
 }
+
+char *jh_path_join(const char *dir, const char *name) {
+  size_t size = strlen(dir) + strlen(name) + 2;
+  char *p = malloc(size);
+  if (p != NULL)
+    snprintf(p, size, "%s/%s", dir, name);
+  return p;
+}

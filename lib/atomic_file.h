@@ -35,6 +35,9 @@ int jh_dir_each(const char *dir,
                 int (*fn)(const char *path, const char *name, void *arg),
                 void *arg);
 
+/* "dir/name", malloc'd; NULL when out of memory. */
+char *jh_path_join(const char *dir, const char *name);
+
 /* fsync the folder dir, so that a rename or a new entry in it is
  * durable. 0 or a negative errno. */
 int jh_fsync_dir(const char *dir);

@@ -194,9 +194,7 @@ static const char *const migrations[] = {
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == JH_IDSTORE_SCHEMA,
                "one migration per schema version");
 
-static int fail(char *err, size_t errsize, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errsize, int rc, const char *fmt, ...) {
+int jh_idstore_fail(char *err, size_t errsize, int rc, const char *fmt, ...) {
   va_list ap;
   if (err != NULL && errsize > 0) {
     va_start(ap, fmt);
@@ -208,8 +206,8 @@ static int fail(char *err, size_t errsize, int rc, const char *fmt, ...) {
 
 /* The store's file and the database layer's last failure. */
 static int db_fail(jh_idstore *s, char *err, size_t errsize, int rc) {
-  return fail(err, errsize, rc, "%s: %s", jh_db_path(s->db),
-              jh_db_errmsg(s->db));
+  return jh_idstore_fail(err, errsize, rc, "%s: %s", jh_db_path(s->db),
+                         jh_db_errmsg(s->db));
 }
 
 int jh_idstore_exec(jh_idstore *s, const char *sql, char *err, size_t errsize) {
@@ -221,10 +219,11 @@ static int migrate(jh_idstore *s, char *err, size_t errsize) {
   const int want = (int)(sizeof(migrations) / sizeof(migrations[0]));
   int have, rc = jh_db_migrate(s->db, migrations, want, &have);
   if (rc == -EPROTO)
-    return fail(err, errsize, rc,
-                "%s: identity store schema %d is "
-                "newer than this jobhost's (%d): use a newer jobhost",
-                jh_db_path(s->db), have, want);
+    return jh_idstore_fail(
+        err, errsize, rc,
+        "%s: identity store schema %d is "
+        "newer than this jobhost's (%d): use a newer jobhost",
+        jh_db_path(s->db), have, want);
   return rc == 0 ? 0 : db_fail(s, err, errsize, rc);
 }
 
@@ -236,12 +235,12 @@ int jh_idstore_open(const char *path, jh_idstore **out, char *err,
 
   *out = NULL;
   if (s == NULL)
-    return fail(err, errsize, -ENOMEM, "out of memory");
+    return jh_idstore_fail(err, errsize, -ENOMEM, "out of memory");
   rc = jh_db_open(path, &store_config, &s->db, why, sizeof(why));
   if (rc != 0) {
     free(s);
-    return fail(err, errsize, rc, "%s: cannot open the identity store: %s",
-                path, why);
+    return jh_idstore_fail(err, errsize, rc,
+                           "%s: cannot open the identity store: %s", path, why);
   }
   if ((rc = migrate(s, err, errsize)) != 0) {
     jh_idstore_close(s);
@@ -303,8 +302,8 @@ int jh_idstore_entity_type(jh_idstore *s, const char *name,
       "RETURNING id",
       name, connector, id);
   if (rc != 0)
-    return fail(err, errsize, -EIO, "%s: entity type '%s': %s",
-                jh_db_path(s->db), name, jh_db_errmsg(s->db));
+    return jh_idstore_fail(err, errsize, -EIO, "%s: entity type '%s': %s",
+                           jh_db_path(s->db), name, jh_db_errmsg(s->db));
   return 0;
 }
 
@@ -317,11 +316,12 @@ int jh_idstore_property(jh_idstore *s, const char *name, uint32_t *id,
       "ON CONFLICT(name) DO UPDATE SET name = excluded.name RETURNING id",
       name, NULL, &v);
   if (rc != 0)
-    return fail(err, errsize, -EIO, "%s: property '%s': %s", jh_db_path(s->db),
-                name, jh_db_errmsg(s->db));
+    return jh_idstore_fail(err, errsize, -EIO, "%s: property '%s': %s",
+                           jh_db_path(s->db), name, jh_db_errmsg(s->db));
   if (v <= 0 || v > UINT32_MAX)
-    return fail(err, errsize, -ERANGE, "%s: property '%s' has number %lld",
-                jh_db_path(s->db), name, (long long)v);
+    return jh_idstore_fail(err, errsize, -ERANGE,
+                           "%s: property '%s' has number %lld",
+                           jh_db_path(s->db), name, (long long)v);
   *id = (uint32_t)v;
   return 0;
 }
@@ -339,10 +339,10 @@ int jh_idstore_property_name(jh_idstore *s, uint32_t id, char **name, char *err,
       rc = -ENOMEM;
   }
   if (rc < 0 && rc != -ENOMEM)
-    rc = fail(err, errsize, -EIO, "%s: property %u: %s", jh_db_path(s->db),
-              (unsigned)id, jh_db_errmsg(s->db));
+    rc = jh_idstore_fail(err, errsize, -EIO, "%s: property %u: %s",
+                         jh_db_path(s->db), (unsigned)id, jh_db_errmsg(s->db));
   else if (rc == -ENOMEM)
-    rc = fail(err, errsize, rc, "out of memory");
+    rc = jh_idstore_fail(err, errsize, rc, "out of memory");
   jh_db_done(s->db, q);
   return rc;
 }
@@ -477,19 +477,20 @@ static int settle_rows(jh_idstore *s, sqlite3_stmt *q, int wait, char *err,
     const char *path = (const char *)sqlite3_column_text(q, 1);
     int one = settle_one(path), rc;
     if (one < 0)
-      return fail(err, errsize, one,
-                  "%s" JH_CSV_TEMP_SUFFIX ": cannot put "
-                  "the change report in place: %s",
-                  path, strerror(-one));
+      return jh_idstore_fail(err, errsize, one,
+                             "%s" JH_CSV_TEMP_SUFFIX ": cannot put "
+                             "the change report in place: %s",
+                             path, strerror(-one));
     n += one;
     rc = forget_report(s, sqlite3_column_int64(q, 0), wait);
     if (rc < 0)
-      return fail(err, errsize, -EIO, "%s: pending change reports: %s",
-                  jh_db_path(s->db), jh_db_errmsg(s->db));
+      return jh_idstore_fail(err, errsize, -EIO,
+                             "%s: pending change reports: %s",
+                             jh_db_path(s->db), jh_db_errmsg(s->db));
   }
   if (step < 0)
-    return fail(err, errsize, -EIO, "%s: pending change reports: %s",
-                jh_db_path(s->db), jh_db_errmsg(s->db));
+    return jh_idstore_fail(err, errsize, -EIO, "%s: pending change reports: %s",
+                           jh_db_path(s->db), jh_db_errmsg(s->db));
   return n;
 }
 
@@ -499,8 +500,8 @@ int jh_idstore_settle_reports(jh_idstore *s, int wait, char *err,
                                       "pending_reports ORDER BY task_instance");
   int rc;
   if (q == NULL)
-    return fail(err, errsize, -EIO, "%s: pending change reports: %s",
-                jh_db_path(s->db), jh_db_errmsg(s->db));
+    return jh_idstore_fail(err, errsize, -EIO, "%s: pending change reports: %s",
+                           jh_db_path(s->db), jh_db_errmsg(s->db));
   if (!wait)
     jh_db_busy(s->db, 0);
   rc = settle_rows(s, q, wait, err, errsize);
@@ -561,8 +562,8 @@ static int remove_all_consumed(jh_idstore *s, const char *collect_dir,
   sqlite3_stmt *q = jh_db_stmt(s->db, "SELECT connector FROM sync_state");
   int rc = 0, step;
   if (q == NULL)
-    return fail(err, errsize, -EIO, "%s: synchronization state: %s",
-                jh_db_path(s->db), jh_db_errmsg(s->db));
+    return jh_idstore_fail(err, errsize, -EIO, "%s: synchronization state: %s",
+                           jh_db_path(s->db), jh_db_errmsg(s->db));
   while (rc == 0 && (step = jh_db_step(s->db, q, NULL)) == 1) {
     char *connector = strdup((const char *)sqlite3_column_text(q, 0));
     if (connector == NULL)
@@ -571,8 +572,8 @@ static int remove_all_consumed(jh_idstore *s, const char *collect_dir,
       rc = jh_idstore_remove_consumed(s, collect_dir, connector);
     free(connector);
     if (rc != 0 && rc != -ENOMEM)
-      rc = fail(err, errsize, rc, "%s: synchronization state: %s",
-                jh_db_path(s->db), jh_db_errmsg(s->db));
+      rc = jh_idstore_fail(err, errsize, rc, "%s: synchronization state: %s",
+                           jh_db_path(s->db), jh_db_errmsg(s->db));
   }
   jh_db_done(s->db, q);
   return rc;
@@ -635,8 +636,9 @@ static int peek_open(const char *path, int busy_ms, jh_db **db, char *why,
   cfg.busy_ms = busy_ms;
   rc = jh_db_open(path, &cfg, db, reason, sizeof(reason));
   if (rc != 0)
-    return fail(why, size, -EIO, "%s: cannot open the identity store: %s", path,
-                reason);
+    return jh_idstore_fail(why, size, -EIO,
+                           "%s: cannot open the identity store: %s", path,
+                           reason);
   return 0;
 }
 
@@ -663,7 +665,7 @@ int jh_idstore_failed_batch(const char *path, const char *connector,
     rc = 0;
   }
   if (rc < 0)
-    rc = fail(why, size, -EIO, "%s: %s", path, jh_db_errmsg(db));
+    rc = jh_idstore_fail(why, size, -EIO, "%s: %s", path, jh_db_errmsg(db));
   jh_db_done(db, q);
   jh_db_close(db);
   return rc;

@@ -96,6 +96,11 @@ struct jh_db *jh_idstore_db(jh_idstore *s);
  * when out of memory or slot is out of range. */
 void *jh_idstore_scratch(jh_idstore *s, int slot, size_t size);
 
+/* Write the message (printf-style) into err, when err is not NULL, and
+ * return rc: how the identity store's modules report a failure. */
+int jh_idstore_fail(char *err, size_t errsize, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Run one SQL text without results. Returns 0 or -EIO with the message
  * in err. */
 int jh_idstore_exec(jh_idstore *s, const char *sql, char *err, size_t errsize);

@@ -11,7 +11,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,24 +25,13 @@ enum { SLOT_GET = 0, SLOT_BY_TARGET = 1, SLOT_VALS = 2 };
 /* What an empty blob is bound as: a zero-length blob, not NULL. */
 static const char empty[1] = "";
 
-static int fail(char *err, size_t errsize, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errsize, int rc, const char *fmt, ...) {
-  va_list ap;
-  if (err != NULL && errsize > 0) {
-    va_start(ap, fmt);
-    vsnprintf(err, errsize, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
-}
-
 /* The store's file and the database layer's last failure; -EIO, or
  * -ENOMEM when SQLite ran out of memory. */
 static int db_fail(jh_idstore *s, char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   int rc = (jh_db_errcode(db) & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EIO;
-  return fail(err, errsize, rc, "%s: %s", jh_db_path(db), jh_db_errmsg(db));
+  return jh_idstore_fail(err, errsize, rc, "%s: %s", jh_db_path(db),
+                         jh_db_errmsg(db));
 }
 
 static void now_iso(char buf[JH_TIME_SIZE]) { jh_time_iso(jh_now_ms(), buf); }
@@ -198,7 +186,7 @@ int jh_prov_get(jh_idstore *s, int64_t et, const char *key, size_t key_len,
     resource_row(st, out);
     if (keep_resource(s, out) != 0) {
       jh_db_done(db, st);
-      return fail(err, errsize, -ENOMEM, "out of memory");
+      return jh_idstore_fail(err, errsize, -ENOMEM, "out of memory");
     }
   }
   jh_db_done(db, st);
@@ -308,9 +296,10 @@ int64_t jh_prov_dirty_clear_all(jh_idstore *s, int64_t et, int mask, char *err,
 static int bad_side(int side, char *err, size_t errsize) {
   if (side == JH_CORR_SOURCE || side == JH_CORR_TARGET)
     return 0;
-  return fail(err, errsize, -EINVAL,
-              "correlation key side %d: expected %d (source) or %d (target)",
-              side, JH_CORR_SOURCE, JH_CORR_TARGET);
+  return jh_idstore_fail(
+      err, errsize, -EINVAL,
+      "correlation key side %d: expected %d (source) or %d (target)", side,
+      JH_CORR_SOURCE, JH_CORR_TARGET);
 }
 
 int jh_prov_corrkey_put(jh_idstore *s, const char *resource_type, int rule,
@@ -701,7 +690,7 @@ int jh_prov_assignment_by_target(jh_idstore *s, const char *resource_type,
     assignment_row(st, out);
     if (keep_assignment(s, out) != 0) {
       jh_db_done(db, st);
-      return fail(err, errsize, -ENOMEM, "out of memory");
+      return jh_idstore_fail(err, errsize, -ENOMEM, "out of memory");
     }
   }
   jh_db_done(db, st);
@@ -713,22 +702,26 @@ int jh_prov_assignment_by_target(jh_idstore *s, const char *resource_type,
 static int bad_assignment(const jh_prov_assignment *a, char *err,
                           size_t errsize) {
   if (a->resource_type == NULL)
-    return fail(err, errsize, -EINVAL,
-                "assignment %" PRId64 ": no resource "
-                "type",
-                a->id);
+    return jh_idstore_fail(err, errsize, -EINVAL,
+                           "assignment %" PRId64 ": no resource "
+                           "type",
+                           a->id);
   if (a->owner_key == NULL && a->target_key == NULL)
-    return fail(err, errsize, -EINVAL,
-                "assignment %" PRId64 " of %s: neither an owner nor a target",
-                a->id, a->resource_type);
+    return jh_idstore_fail(err, errsize, -EINVAL,
+                           "assignment %" PRId64
+                           " of %s: neither an owner nor a target",
+                           a->id, a->resource_type);
   if (jh_change_type_name(a->change_type) == NULL)
-    return fail(err, errsize, -EINVAL,
-                "assignment %" PRId64 " of %s: change type %d, expected 0 to 3",
-                a->id, a->resource_type, a->change_type);
+    return jh_idstore_fail(err, errsize, -EINVAL,
+                           "assignment %" PRId64
+                           " of %s: change type %d, expected 0 to 3",
+                           a->id, a->resource_type, a->change_type);
   if (jh_prov_state_name(a->state) == NULL)
-    return fail(err, errsize, -EINVAL,
-                "assignment %" PRId64 " of %s: state %d, expected 0 to %d",
-                a->id, a->resource_type, a->state, JH_PROV_STATE_COUNT - 1);
+    return jh_idstore_fail(err, errsize, -EINVAL,
+                           "assignment %" PRId64
+                           " of %s: state %d, expected 0 to %d",
+                           a->id, a->resource_type, a->state,
+                           JH_PROV_STATE_COUNT - 1);
   return 0;
 }
 
@@ -801,8 +794,8 @@ static int assignment_diff(jh_idstore *s, const jh_prov_assignment *a,
   if (rc < 0)
     return db_fail(s, err, errsize);
   if (rc == 0)
-    return fail(err, errsize, -ENOENT, "%s: no assignment %" PRId64,
-                jh_db_path(db), a->id);
+    return jh_idstore_fail(err, errsize, -ENOENT, "%s: no assignment %" PRId64,
+                           jh_db_path(db), a->id);
   return diff;
 }
 
@@ -882,8 +875,8 @@ int jh_prov_assignment_remove(jh_idstore *s, int64_t id, int historize_it,
   rc = run_write(s, st, st == NULL ? -EIO : JH_DB_BIND(db, st, JH_DB_INT(id)),
                  "assignments", err, errsize);
   if (rc == 0)
-    return fail(err, errsize, -ENOENT, "%s: no assignment %" PRId64,
-                jh_db_path(db), id);
+    return jh_idstore_fail(err, errsize, -ENOENT, "%s: no assignment %" PRId64,
+                           jh_db_path(db), id);
   return rc < 0 ? rc : 0;
 }
 
@@ -905,7 +898,7 @@ static int read_vals(jh_idstore *s, int64_t id, int *state, char **vals,
     *vals = jh_idstore_scratch(s, SLOT_VALS, *len + 1);
     if (*vals == NULL) {
       jh_db_done(db, st);
-      return fail(err, errsize, -ENOMEM, "out of memory");
+      return jh_idstore_fail(err, errsize, -ENOMEM, "out of memory");
     }
     if (*len > 0)
       memcpy(*vals, p, *len);
@@ -915,9 +908,10 @@ static int read_vals(jh_idstore *s, int64_t id, int *state, char **vals,
 }
 
 static int bad_vals(jh_idstore *s, int64_t id, char *err, size_t errsize) {
-  return fail(err, errsize, -EILSEQ,
-              "%s: assignment %" PRId64 ": its values cannot be read",
-              jh_db_path(jh_idstore_db(s)), id);
+  return jh_idstore_fail(err, errsize, -EILSEQ,
+                         "%s: assignment %" PRId64
+                         ": its values cannot be read",
+                         jh_db_path(jh_idstore_db(s)), id);
 }
 
 int jh_prov_order_written(jh_idstore *s, int64_t id, int change_type,
@@ -930,12 +924,14 @@ int jh_prov_order_written(jh_idstore *s, int64_t id, int change_type,
   int state, rc;
 
   if (jh_change_type_name(change_type) == NULL || file == NULL)
-    return fail(err, errsize, -EINVAL,
-                "order of assignment %" PRId64 ": change type %d, file %s", id,
-                change_type, file != NULL ? file : "(none)");
+    return jh_idstore_fail(err, errsize, -EINVAL,
+                           "order of assignment %" PRId64
+                           ": change type %d, file %s",
+                           id, change_type, file != NULL ? file : "(none)");
   if ((rc = read_vals(s, id, &state, &vals, &len, err, errsize)) <= 0)
-    return rc == 0 ? fail(err, errsize, -ENOENT, "%s: no assignment %" PRId64,
-                          jh_db_path(db), id)
+    return rc == 0 ? jh_idstore_fail(err, errsize, -ENOENT,
+                                     "%s: no assignment %" PRId64,
+                                     jh_db_path(db), id)
                    : rc;
   if (vals_restate(vals, len, JH_PROV_PENDING, JH_PROV_TRANSMITTED) != 0)
     return bad_vals(s, id, err, errsize);
@@ -1012,17 +1008,19 @@ static int decide_one(jh_idstore *s, const decision *d, int64_t id,
   int state, rc = read_vals(s, id, &state, &vals, &len, err, errsize);
 
   if (rc == 0)
-    return fail(err, errsize, -ENOENT,
-                "assignment %" PRId64 " does not exist: nothing was %s", id,
-                d->name);
+    return jh_idstore_fail(err, errsize, -ENOENT,
+                           "assignment %" PRId64
+                           " does not exist: nothing was %s",
+                           id, d->name);
   if (rc < 0)
     return rc;
   if (state != JH_PROV_AWAITING_APPROVAL)
-    return fail(err, errsize, -EINVAL,
-                "assignment %" PRId64 " is %s, not Awaiting Approval: "
-                "nothing was %s",
-                id, jh_prov_state_name(state) ? jh_prov_state_name(state) : "?",
-                d->name);
+    return jh_idstore_fail(
+        err, errsize, -EINVAL,
+        "assignment %" PRId64 " is %s, not Awaiting Approval: "
+        "nothing was %s",
+        id, jh_prov_state_name(state) ? jh_prov_state_name(state) : "?",
+        d->name);
   if (vals_restate(vals, len, JH_PROV_AWAITING_APPROVAL, d->state) != 0)
     return bad_vals(s, id, err, errsize);
   st = jh_db_stmt(db, "UPDATE assignments SET state = ?2, workflow_state = "
@@ -1081,11 +1079,11 @@ static int decide(jh_idstore *s, const decision *d, const int64_t *ids,
   int rc;
 
   if (jh_db_in_transaction(db))
-    return fail(err, errsize, -EINVAL,
-                "%s: cannot %s inside another transaction", jh_db_path(db),
-                d->verb);
+    return jh_idstore_fail(err, errsize, -EINVAL,
+                           "%s: cannot %s inside another transaction",
+                           jh_db_path(db), d->verb);
   if ((u = unique_ids(ids, n, &m)) == NULL)
-    return fail(err, errsize, -ENOMEM, "out of memory");
+    return jh_idstore_fail(err, errsize, -ENOMEM, "out of memory");
   now_iso(now);
   rc = jh_db_begin(db);
   if (rc != 0)
@@ -1200,12 +1198,12 @@ int jh_prov_orders_written(jh_idstore *s, const int64_t *ids, size_t n,
   int64_t rc;
 
   if (ids == NULL || n == 0 || file == NULL)
-    return fail(err, errsize, -EINVAL, "orders of %s: no assignment",
-                file != NULL ? file : "(no file)");
+    return jh_idstore_fail(err, errsize, -EINVAL, "orders of %s: no assignment",
+                           file != NULL ? file : "(no file)");
   if ((rc = define_vals_transmitted(s, err, errsize)) < 0)
     return (int)rc;
   if ((list = ids_json(ids, n)) == NULL)
-    return fail(err, errsize, -ENOMEM, "out of memory");
+    return jh_idstore_fail(err, errsize, -ENOMEM, "out of memory");
   now_iso(now);
   rc = set_write(s,
                  "INSERT INTO orders(assignment, change_type, task_instance, "
@@ -1214,9 +1212,10 @@ int jh_prov_orders_written(jh_idstore *s, const int64_t *ids, size_t n,
                  "ON a.id = j.value WHERE ?5 IS NOT NULL ORDER BY j.key",
                  "orders", list, task_instance, file, now, err, errsize);
   if (rc >= 0 && (size_t)rc != n)
-    rc = fail(err, errsize, -ENOENT,
-              "%s: %zu orders of %s name assignments not in the store",
-              jh_db_path(db), n - (size_t)rc, file);
+    rc = jh_idstore_fail(
+        err, errsize, -ENOENT,
+        "%s: %zu orders of %s name assignments not in the store",
+        jh_db_path(db), n - (size_t)rc, file);
   if (rc >= 0)
     rc = set_write(s,
                    "UPDATE assignments SET state = ?5, "

@@ -349,3 +349,15 @@ char *jh_test_db_dump(const char *path) {
   sqlite3_close(db);
   return out;
 }
+
+int jh_test_load_with_model(const jh_registry *reg, char *dir, size_t dirsize,
+                            const char *ptext, const char *mtext,
+                            jh_pipeline **out, jh_diags *diags) {
+  char path[PATH_MAX + 32];
+  jh_test_mkdtemp(dir, dirsize);
+  jh_test_path(path, sizeof(path), "%s/model.yaml", dir);
+  jh_test_write_file(path, mtext, 0644);
+  jh_test_path(path, sizeof(path), "%s/pipeline.yaml", dir);
+  jh_test_write_file(path, ptext, 0644);
+  return jh_pipeline_load(path, reg, out, diags);
+}

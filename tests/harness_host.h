@@ -15,6 +15,7 @@
 
 #include "harness.h"
 #include "loader.h"
+#include "pipeline.h"
 
 /* ---- the jobhost program ---- */
 
@@ -68,6 +69,15 @@ json_t *jh_test_jobhost_report(const jh_test_jobhost *j, int want,
 
 /* Run `jobhost ARGS...` (NULL-terminated) with no option added. */
 int jh_test_jobhost_bare(char **out, char **err, ...);
+
+/* ---- pipelines ---- */
+
+/* Write model.yaml (mtext) and pipeline.yaml (ptext), which includes
+ * it, into a new temporary folder (its path into dir), then load the
+ * pipeline with reg: jh_pipeline_load's result. */
+int jh_test_load_with_model(const jh_registry *reg, char *dir, size_t dirsize,
+                            const char *ptext, const char *mtext,
+                            jh_pipeline **out, jh_diags *diags);
 
 /* ---- the report ---- */
 

@@ -9,6 +9,7 @@
 #include "atomic_file.h"
 #include "db.h"
 #include "graph.h"
+#include "order_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,14 +37,6 @@ static const struct {
     {JOBHOST_FOLDER_JOB_LOGS, "JobLogs", 0},
     {JOBHOST_FOLDER_TASK_WORK, "Tasks", 0},
 };
-
-static char *join(const char *dir, const char *name) {
-  size_t n = strlen(dir) + strlen(name) + 2;
-  char *p = malloc(n);
-  if (p != NULL)
-    snprintf(p, n, "%s/%s", dir, name);
-  return p;
-}
 
 static int copy_file(const char *from, const char *to) {
   char buf[65536];
@@ -89,7 +82,7 @@ static int copy_entry(const char *path, const char *name, void *arg) {
     return 0;
   if (lstat(path, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
     return 0; /* links and special files are not the dry run's business */
-  if ((dst = join(c->to, name)) == NULL) {
+  if ((dst = jh_path_join(c->to, name)) == NULL) {
     c->rc = -ENOMEM;
     return 1;
   }
@@ -135,7 +128,7 @@ static int find_positions(jh_dry_run *d) {
 static int make_folders(jh_dry_run *d, const jh_home *home, char *err,
                         size_t errsize) {
   for (size_t i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
-    char *dst = join(d->dir, folders[i].name);
+    char *dst = jh_path_join(d->dir, folders[i].name);
     int rc;
     if (dst == NULL)
       return fail(err, errsize, -ENOMEM, "cannot make", d->dir);
@@ -151,10 +144,10 @@ static int make_folders(jh_dry_run *d, const jh_home *home, char *err,
 static int copy_home(jh_dry_run *d, const jh_home *home, int64_t instance,
                      char *err, size_t errsize) {
   char name[32];
-  char *base = join(home->root, "DryRun");
+  char *base = jh_path_join(home->root, "DryRun");
   int rc;
   snprintf(name, sizeof(name), "%lld", (long long)instance);
-  if (base == NULL || (d->dir = join(base, name)) == NULL) {
+  if (base == NULL || (d->dir = jh_path_join(base, name)) == NULL) {
     free(base);
     return fail(err, errsize, -ENOMEM, "cannot make", home->root);
   }
@@ -167,7 +160,8 @@ static int copy_home(jh_dry_run *d, const jh_home *home, int64_t instance,
   if ((d->home.root = strdup(home->root)) == NULL ||
       (d->home.store_path = strdup(home->store_path)) == NULL ||
       (d->home.reports = strdup(home->reports)) == NULL ||
-      (d->home.identity_store_path = join(d->dir, "identity.db")) == NULL)
+      (d->home.identity_store_path = jh_path_join(d->dir, "identity.db")) ==
+          NULL)
     return fail(err, errsize, -ENOMEM, "cannot make", d->dir);
   if ((rc = make_folders(d, home, err, errsize)) != 0)
     return rc;
@@ -215,19 +209,21 @@ const char *jh_dry_run_leave_out(void *arg, const jh_task_def *def,
 /* Count the ChangeType of every order of one file into counts
  * ({change type: n}). */
 static void count_file(const char *path, json_t *counts) {
-  json_t *doc = json_load_file(path, 0, NULL);
-  json_t *list = json_object_get(doc, "ProvisioningOrdersList"), *o;
+  char err[512];
+  json_t *orders = NULL, *o;
   size_t i;
-  json_array_foreach(list, i, o) {
+  if (jh_order_file_read(path, &orders, err, sizeof(err)) != 0) {
+    fprintf(stderr, "dry run: %s\n", err);
+    return;
+  }
+  json_array_foreach(orders, i, o) {
+    /* checked by the reader: one of the change types */
     const char *ct = json_string_value(json_object_get(o, "ChangeType"));
-    json_t *n;
-    if (ct == NULL)
-      ct = "(none)";
-    n = json_object_get(counts, ct);
+    json_t *n = json_object_get(counts, ct);
     json_object_set_new(counts, ct,
                         json_integer((n ? json_integer_value(n) : 0) + 1));
   }
-  json_decref(doc);
+  json_decref(orders);
 }
 
 static int count_type_file(const char *path, const char *name, void *arg) {
@@ -252,7 +248,7 @@ static int count_type(const char *path, const char *name, void *arg) {
 int jh_dry_run_summary(const jh_dry_run *d, FILE *out) {
   const char *orders = d->home.folders[JOBHOST_FOLDER_PROVISIONING_ORDERS];
   json_t *doc = json_object(), *types = json_object();
-  char *path = join(d->dir, "changes.json"), *text = NULL;
+  char *path = jh_path_join(d->dir, "changes.json"), *text = NULL;
   const char *rt;
   json_t *counts;
   int rc = -ENOMEM;

@@ -244,8 +244,8 @@ typedef struct leave_out_ctx {
   jh_dry_run *dry; /* NULL unless --dry-run */
 } leave_out_ctx;
 
-static const char *leave_out_blocked(void *arg, const jh_task_def *def,
-                                     int64_t instance, char *why, size_t size) {
+static const char *leave_out(void *arg, const jh_task_def *def,
+                             int64_t instance, char *why, size_t size) {
   const leave_out_ctx *c = arg;
   if (c->dry != NULL &&
       jh_dry_run_leave_out(c->dry, def, instance, why, size) != NULL)
@@ -278,7 +278,7 @@ static int execute_and_report(const run_args *a, const jh_job *job,
   jh_exec_options opt = a->exec;
   int rc;
 
-  opt.leave_out = leave_out_blocked;
+  opt.leave_out = leave_out;
   opt.leave_out_arg = &lo;
   rc = jh_execute(job, home, store, instance, &opt, &state, &report);
 

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,4 +278,31 @@ int jh_compute_each_entity_type(jh_compute *c,
     rc = jh_compute_commit(c);
   free(ets);
   return rc;
+}
+
+int jh_compute_rules_open(jh_compute *c, jh_rv **rv, jh_expr_env **env) {
+  int rc = jh_rv_new(c->model, c->store, rv);
+  *env = NULL;
+  if (rc == 0)
+    rc = jh_expr_env_new(NULL, jh_rv_resolver(*rv), env);
+  if (rc != 0) {
+    snprintf(c->err, sizeof(c->err), "out of memory");
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+void jh_compute_rules_close(jh_rv *rv, jh_expr_env *env) {
+  jh_expr_env_free(env);
+  jh_rv_free(rv);
+}
+
+void jh_compute_scan_report(jh_compute *c, int rc, int64_t read,
+                            int64_t changed, const char *what) {
+  jobhost_ctx *ctx = c->ctx;
+  ctx->svc->counter_set(ctx, "resources", read);
+  ctx->svc->counter_set(ctx, "changed", changed);
+  if (rc == 0)
+    ctx->svc->set_message(ctx, "%" PRId64 " resources read, %" PRId64 " %s",
+                          read, changed, what);
 }

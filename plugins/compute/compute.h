@@ -81,6 +81,18 @@ typedef struct jh_rv_res jh_rv_res;
 /* A view over the store for the model. 0 and *out, or -ENOMEM. */
 int jh_rv_new(const jh_model *m, jh_idstore *s, jh_rv **out);
 void jh_rv_free(jh_rv *v);
+
+/* What every task that evaluates rules opens: the resource view and the
+ * expression environment over it. 0, or -ENOMEM with c->err; free both
+ * with jh_compute_rules_close (NULL-safe). */
+int jh_compute_rules_open(jh_compute *c, jh_rv **rv, jh_expr_env **env);
+void jh_compute_rules_close(jh_rv *rv, jh_expr_env *env);
+
+/* The end of a task that scans resources: counters `resources` and
+ * `changed`, and, when rc is 0, the message "<read> resources read,
+ * <changed> <what>". */
+void jh_compute_scan_report(jh_compute *c, int rc, int64_t read,
+                            int64_t changed, const char *what);
 /* The resolver rules read resources with (its handles are jh_rv_res). */
 const jh_expr_resolver *jh_rv_resolver(jh_rv *v);
 /* Forget every resource handed out (the memory is kept for the next). */

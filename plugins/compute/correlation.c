@@ -173,23 +173,12 @@ int jh_compute_correlation(jh_compute *c) {
   memset(&j, 0, sizeof(j));
   j.c = c;
   c->batch = jh_compute_int(ctx, "batch_size");
-  rc = jh_rv_new(c->model, c->store, &j.rv);
-  if (rc == 0)
-    rc = jh_expr_env_new(NULL, jh_rv_resolver(j.rv), &j.env);
-  if (rc == -ENOMEM)
-    snprintf(c->err, sizeof(c->err), "out of memory");
+  rc = jh_compute_rules_open(c, &j.rv, &j.env);
   if (rc == 0)
     rc = jh_compute_each_entity_type(c, each_entity_type, &j);
   jh_compute_rollback(c);
-  ctx->svc->counter_set(ctx, "resources", j.read);
-  ctx->svc->counter_set(ctx, "changed", j.changed);
-  if (rc == 0)
-    ctx->svc->set_message(ctx,
-                          "%" PRId64 " resources read, %" PRId64
-                          " correlation keys changed",
-                          j.read, j.changed);
-  jh_expr_env_free(j.env);
-  jh_rv_free(j.rv);
+  jh_compute_scan_report(c, rc, j.read, j.changed, "correlation keys changed");
+  jh_compute_rules_close(j.rv, j.env);
   free(j.sides);
   return rc;
 }

@@ -377,9 +377,7 @@ static json_t *resource_type_json(const rt_orders *o) {
 static int owner_json(orders_job *j, const rt_orders *o,
                       const jh_prov_assignment *a, json_t *order) {
   json_t *owner, *key[2];
-  int rc = a->owner_key == NULL
-               ? 0
-               : resource_json(j, o->src, a->owner_key, &owner);
+  int rc = resource_json(j, o->src, a->owner_key, &owner);
   static const char *const names[2] = {"Id", "Identifier"};
   if (rc != 0 || a->owner_key == NULL)
     return rc;

@@ -1140,11 +1140,7 @@ int jh_compute_role_model(jh_compute *c) {
   j.block_task = jh_compute_flag(ctx, "block_provisioning") ||
                  jh_compute_flag(ctx, "block_all_resource_type_provisioning");
   j.historize = !jh_compute_flag(ctx, "ignore_historization");
-  rc = jh_rv_new(c->model, c->store, &j.rv);
-  if (rc == 0)
-    rc = jh_expr_env_new(NULL, jh_rv_resolver(j.rv), &j.env);
-  if (rc == -ENOMEM)
-    oom(c);
+  rc = jh_compute_rules_open(c, &j.rv, &j.env);
   if (rc == 0)
     rc = run_all(&j);
   jh_compute_rollback(c);
@@ -1157,8 +1153,7 @@ int jh_compute_role_model(jh_compute *c) {
                           " orphans",
                           j.n.read, j.n.added, j.n.modified, j.n.deleted,
                           j.n.awaiting, j.n.verified, j.n.orphans);
-  jh_expr_env_free(j.env);
-  jh_rv_free(j.rv);
+  jh_compute_rules_close(j.rv, j.env);
   free(j.vals);
   free(j.enc);
   return rc;

@@ -89,15 +89,6 @@ static int cancelled(const struct ctx *c) {
   return c->opt->cancelled != NULL && c->opt->cancelled(c->opt->arg);
 }
 
-/* "a/b", malloc'd (NULL when out of memory). */
-static char *join(const char *a, const char *b) {
-  size_t size = strlen(a) + strlen(b) + 2;
-  char *p = malloc(size);
-  if (p != NULL)
-    snprintf(p, size, "%s/%s", a, b);
-  return p;
-}
-
 /* "a/<b><suffix>" (prefix may be ""), malloc'd. */
 static char *join_name(const char *a, const char *prefix, const char *b,
                        const char *suffix) {
@@ -143,7 +134,7 @@ static int mkdir_p(const char *path) {
 /* One prepare per connector at a time: wait for the lock, looking at the
  * cancel flag while waiting. */
 static int take_lock(struct ctx *c) {
-  char *path = join(c->dir, JH_COLLECT_LOCK);
+  char *path = jh_path_join(c->dir, JH_COLLECT_LOCK);
   int said = 0;
   if (path == NULL)
     return fail(c, -ENOMEM, "out of memory");
@@ -181,7 +172,7 @@ static int take_lock(struct ctx *c) {
 /* ----------------------------------------------------------------- seq */
 
 static int read_seq(struct ctx *c, uint64_t *seq) {
-  char *path = join(c->dir, JH_COLLECT_SEQ), buf[64], *end;
+  char *path = jh_path_join(c->dir, JH_COLLECT_SEQ), buf[64], *end;
   ssize_t n;
   int fd, rc = 0;
   unsigned long long v;
@@ -219,7 +210,7 @@ static int read_seq(struct ctx *c, uint64_t *seq) {
 }
 
 static int write_seq(struct ctx *c) {
-  char *path = join(c->dir, JH_COLLECT_SEQ), buf[32];
+  char *path = jh_path_join(c->dir, JH_COLLECT_SEQ), buf[32];
   int rc, n;
   if (path == NULL)
     return fail(c, -ENOMEM, "out of memory");
@@ -246,7 +237,7 @@ static void remove_stale(struct ctx *c) {
     return;
   while ((e = readdir(d)) != NULL) {
     if (jh_batch_is_temp_name(e->d_name)) {
-      char *p = join(c->batches, e->d_name);
+      char *p = jh_path_join(c->batches, e->d_name);
       if (p != NULL) {
         say(c, JOBHOST_LOG_WARNING,
             "removing %s, left by an interrupted prepare", p);
@@ -402,7 +393,7 @@ out:
 /* The last good clean row counts (health.json; NULL when there is none
  * or it cannot be read, which is said in the log). New reference. */
 static json_t *load_health(struct ctx *c) {
-  char *path = join(c->dir, JH_COLLECT_HEALTH);
+  char *path = jh_path_join(c->dir, JH_COLLECT_HEALTH);
   json_error_t jerr;
   json_t *h;
   if (path == NULL)
@@ -497,7 +488,7 @@ static int check_counts(struct ctx *c) {
 /* After publishing: the new last good counts. A failure is only a
  * warning: the batch is out already. */
 static void save_health(struct ctx *c, const char *when) {
-  char *path = join(c->dir, JH_COLLECT_HEALTH), *text = NULL;
+  char *path = jh_path_join(c->dir, JH_COLLECT_HEALTH), *text = NULL;
   json_t *h = load_health(c), *tables;
   int rc = -ENOMEM;
   if (h == NULL)
@@ -577,7 +568,7 @@ static json_t *table_json(const struct ctx *c, size_t i) {
 
 static int write_manifest(struct ctx *c, const char *when) {
   json_t *root = json_object(), *tables = json_array();
-  char *path = join(c->tmp, JH_BATCH_MANIFEST), *text = NULL;
+  char *path = jh_path_join(c->tmp, JH_BATCH_MANIFEST), *text = NULL;
   int rc = -ENOMEM;
   if (root != NULL && tables != NULL && path != NULL) {
     json_object_set_new(root, "connector", json_string(c->connector->id));
@@ -781,11 +772,11 @@ static int check_options(struct ctx *c) {
 static int make_folders(struct ctx *c) {
   char name[JH_BATCH_NAME_SIZE], temp[JH_BATCH_NAME_SIZE];
   int rc;
-  c->dir = join(c->opt->collect_dir, c->connector->id);
+  c->dir = jh_path_join(c->opt->collect_dir, c->connector->id);
   if (c->dir == NULL)
     return fail(c, -ENOMEM, "out of memory");
-  c->batches = join(c->dir, JH_COLLECT_BATCHES);
-  c->previous = join(c->dir, JH_COLLECT_PREVIOUS);
+  c->batches = jh_path_join(c->dir, JH_COLLECT_BATCHES);
+  c->previous = jh_path_join(c->dir, JH_COLLECT_PREVIOUS);
   if (c->batches == NULL || c->previous == NULL)
     return fail(c, -ENOMEM, "out of memory");
   if ((rc = mkdir_p(c->batches)) < 0)
@@ -802,8 +793,8 @@ static int make_folders(struct ctx *c) {
                     sizeof(temp)) != 0)
     return fail(c, JOBHOST_ESOURCE, "%s/%s: no batch number is left", c->dir,
                 JH_COLLECT_SEQ);
-  c->final = join(c->batches, name);
-  c->tmp = join(c->batches, temp);
+  c->final = jh_path_join(c->batches, name);
+  c->tmp = jh_path_join(c->batches, temp);
   if (c->final == NULL || c->tmp == NULL)
     return fail(c, -ENOMEM, "out of memory");
   if (access(c->final, F_OK) == 0)

@@ -460,6 +460,20 @@ static void test_orders_follow_the_rules(void **state) {
   assert_int_equal(json_object_size(orders), 100); /* Dept 3: no
                                                       External there */
   json_decref(orders);
+  {
+    /* and the dry run's summary counts them */
+    json_t *changes;
+    jh_test_path(path, sizeof(path), "%s/DryRun/%s/changes.json", f->j.home,
+                 instance);
+    changes = json_load_file(path, 0, NULL);
+    assert_non_null(changes);
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_object_get(json_object_get(changes, "orders"), RT),
+            "Modified")),
+        100);
+    json_decref(changes);
+  }
 
   /* 4. the same rule change for real, first killed between writing its
    * order files and its commit: the files stay, the assignments stay

@@ -46,20 +46,6 @@ static int setup_registry(void **state) {
   return 0;
 }
 
-/* Write pipeline.yaml (ptext) and model.yaml (mtext) into a new folder
- * dir and load the pipeline. */
-static int load(const jh_registry *reg, char *dir, size_t dirsize,
-                const char *ptext, const char *mtext, jh_pipeline **out,
-                jh_diags *diags) {
-  char path[PATH_MAX];
-  jh_test_mkdtemp(dir, dirsize);
-  snprintf(path, sizeof(path), "%s/model.yaml", dir);
-  jh_test_write_file(path, mtext, 0644);
-  snprintf(path, sizeof(path), "%s/pipeline.yaml", dir);
-  jh_test_write_file(path, ptext, 0644);
-  return jh_pipeline_load(path, reg, out, diags);
-}
-
 /* ---- a good model ---- */
 
 static const char good_model[] =
@@ -118,8 +104,8 @@ static void test_good_model(void **state) {
   const jh_connection *c;
   const jh_entity_mapping *mp;
   const jh_association_mapping *a;
-  int rc = load(*state, dir, sizeof(dir), pipeline_text, good_model, &p,
-                &diags);
+  int rc = jh_test_load_with_model(*state, dir, sizeof(dir), pipeline_text,
+                                   good_model, &p, &diags);
 
   if (rc != 0)
     jh_diags_print(&diags, stderr);
@@ -344,8 +330,8 @@ static void test_bad_models(void **state) {
     jh_diags diags = {0};
     jh_pipeline *p = NULL;
     char dir[PATH_MAX];
-    int rc = load(*state, dir, sizeof(dir), pipeline_text, bc->model, &p,
-                  &diags);
+    int rc = jh_test_load_with_model(*state, dir, sizeof(dir), pipeline_text,
+                                     bc->model, &p, &diags);
     int found = 0;
 
     for (size_t k = 0; k < diags.n; k++) {
@@ -395,7 +381,8 @@ static void test_task_references(void **state) {
              "    - id: T\n      type: TestEnvTask\n"
              "      write_file: /dev/null\n%s",
              cases[i].task);
-    rc = load(*state, dir, sizeof(dir), ptext, model, &p, &diags);
+    rc = jh_test_load_with_model(*state, dir, sizeof(dir), ptext, model, &p,
+                                 &diags);
     for (size_t k = 0; k < diags.n; k++)
       if (diags.items[k].line == cases[i].line &&
           diags.items[k].column == cases[i].column &&
@@ -452,12 +439,13 @@ static void test_refused_ids(void **state) {
     jh_diags diags = {0};
     jh_pipeline *p = NULL;
     int rc, found = 0;
-    rc = load(*state, dir, sizeof(dir),
-              "version: 1\ninclude: [model.yaml]\njob:\n  id: J\n  tasks:\n"
-              "    - id: T\n      type: TestEnvTask\n"
-              "      write_file: /dev/null\n      connection: HR Export\n"
-              "      connector: HR Connector\n",
-              cases[i].model, &p, &diags);
+    rc = jh_test_load_with_model(
+        *state, dir, sizeof(dir),
+        "version: 1\ninclude: [model.yaml]\njob:\n  id: J\n  tasks:\n"
+        "    - id: T\n      type: TestEnvTask\n"
+        "      write_file: /dev/null\n      connection: HR Export\n"
+        "      connector: HR Connector\n",
+        cases[i].model, &p, &diags);
     for (size_t k = 0; k < diags.n; k++)
       if (diags.items[k].line == cases[i].line &&
           diags.items[k].column == cases[i].column &&
@@ -482,12 +470,13 @@ static void test_connectors_only_model(void **state) {
   char dir[PATH_MAX];
   jh_diags diags = {0};
   jh_pipeline *p = NULL;
-  int rc = load(*state, dir, sizeof(dir),
-                "version: 1\ninclude: [model.yaml]\njob:\n  id: J\n"
-                "  tasks:\n    - id: T\n      type: TestEnvTask\n"
-                "      write_file: /dev/null\n      connection: Elsewhere\n"
-                "      connector: HR\n",
-                model, &p, &diags);
+  int rc = jh_test_load_with_model(
+      *state, dir, sizeof(dir),
+      "version: 1\ninclude: [model.yaml]\njob:\n  id: J\n"
+      "  tasks:\n    - id: T\n      type: TestEnvTask\n"
+      "      write_file: /dev/null\n      connection: Elsewhere\n"
+      "      connector: HR\n",
+      model, &p, &diags);
   if (rc != 0)
     jh_diags_print(&diags, stderr);
   assert_int_equal(rc, 0);

@@ -41,20 +41,6 @@ static int setup_registry(void **state) {
   return 0;
 }
 
-/* Write pipeline.yaml (ptext) and model.yaml (mtext) into a new folder
- * dir and load the pipeline. */
-static int load(const jh_registry *reg, char *dir, size_t dirsize,
-                const char *ptext, const char *mtext, jh_pipeline **out,
-                jh_diags *diags) {
-  char path[PATH_MAX + 32];
-  jh_test_mkdtemp(dir, dirsize);
-  snprintf(path, sizeof(path), "%s/model.yaml", dir);
-  jh_test_write_file(path, mtext, 0644);
-  snprintf(path, sizeof(path), "%s/pipeline.yaml", dir);
-  jh_test_write_file(path, ptext, 0644);
-  return jh_pipeline_load(path, reg, out, diags);
-}
-
 /* Whether diags hold an error in `file` (its base name) at line:column
  * whose message holds needle. */
 static int has_error(const jh_diags *diags, const char *file, int line,
@@ -259,7 +245,8 @@ static void test_good_model(void **state) {
   int b = base_lines(), rc;
 
   snprintf(model, sizeof(model), "%s%s", BASE, good_rules);
-  rc = load(*state, dir, sizeof(dir), pipeline_text, model, &p, &diags);
+  rc = jh_test_load_with_model(*state, dir, sizeof(dir), pipeline_text, model,
+                               &p, &diags);
   if (rc != 0)
     jh_diags_print(&diags, stderr);
   assert_int_equal(rc, 0);
@@ -501,7 +488,8 @@ static void test_bad_rules(void **state) {
     int rc;
 
     snprintf(model, sizeof(model), "%s%s", BASE, bc->rules);
-    rc = load(*state, dir, sizeof(dir), pipeline_text, model, &p, &diags);
+    rc = jh_test_load_with_model(*state, dir, sizeof(dir), pipeline_text, model,
+                                 &p, &diags);
     if (rc != JOBHOST_ECONFIG || p != NULL ||
         !has_error(&diags, "model.yaml", b + bc->line, bc->column,
                    bc->needle)) {
@@ -530,7 +518,8 @@ static int load_task(void **state, const char *task, const char *rules,
            "version: 1\ninclude: [model.yaml]\njob:\n  id: J\n  tasks:\n%s",
            task);
   snprintf(model, sizeof(model), "%s%s", BASE, rules);
-  rc = load(*state, dir, sizeof(dir), ptext, model, &p, diags);
+  rc = jh_test_load_with_model(*state, dir, sizeof(dir), ptext, model, &p,
+                               diags);
   jh_pipeline_free(p);
   jh_test_rmtree(dir);
   return rc == 0;
@@ -615,7 +604,8 @@ static void test_lua_in_block_scalar(void **state) {
   int b = base_lines(), rc;
 
   snprintf(model, sizeof(model), "%s%s", BASE, rules);
-  rc = load(*state, dir, sizeof(dir), pipeline_text, model, &p, &diags);
+  rc = jh_test_load_with_model(*state, dir, sizeof(dir), pipeline_text, model,
+                               &p, &diags);
   if (rc != JOBHOST_ECONFIG ||
       !has_error(&diags, "model.yaml", b + 8, 18, "near '='") ||
       !has_error(&diags, "model.yaml", b + 8, 18,
