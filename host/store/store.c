@@ -770,9 +770,18 @@ int jh_store_job_cancel_requested(jh_store *s, int64_t instance) {
 /* Apply the liveness rule to job_id (all jobs when NULL) in its own
  * transaction. */
 static int reap_tx(jh_store *s, const char *job_id) {
+  struct dead_list dead = {NULL, 0, 0};
   int64_t live;
-  int rc = begin(s);
-  if (rc != 0)
+  int rc = scan_running(s, job_id, &live, &dead);
+  size_t found = dead.n;
+
+  /* A reader (history, show, a poller) takes the write lock only when a
+   * dead host's instance is there to record: a running job's writers
+   * never wait for it otherwise. */
+  free(dead.items);
+  if (rc != 0 || found == 0)
+    return rc;
+  if ((rc = begin(s)) != 0)
     return rc;
   return end_tx(s, reap_running(s, job_id, &live));
 }

@@ -693,6 +693,34 @@ static pid_t spawn_jobhost(fixture *f, const char *cmd, const char *target) {
   return spawn_jobhost_with(f, cmd, target, NULL, NULL);
 }
 
+/* Whether the host started by spawn_jobhost has ended (it is not reaped:
+ * a later wait_exit still gets its status). */
+static int host_ended(const fixture *f) {
+  siginfo_t info;
+  if (f->spawned <= 0)
+    return 0;
+  memset(&info, 0, sizeof(info));
+  return waitid(P_PID, (id_t)f->spawned, &info, WEXITED | WNOHANG | WNOWAIT) ==
+             0 &&
+         info.si_pid == f->spawned;
+}
+
+/* Fail, with what the host printed, because it ended while a wait
+ * expected it to go on. */
+static void fail_host_ended(const fixture *f, const char *waiting_for) {
+  char out[400], text[4096];
+  FILE *fp;
+  size_t n = 0;
+
+  snprintf(out, sizeof(out), "%s/host.out", f->j.dir);
+  if ((fp = fopen(out, "r")) != NULL) {
+    n = fread(text, 1, sizeof(text) - 1, fp);
+    fclose(fp);
+  }
+  text[n] = '\0';
+  fail_msg("waiting for %s, the host ended; it said:\n%s", waiting_for, text);
+}
+
 /* Wait until the newest instance has a task `id` in state `want`. */
 static int64_t wait_task_state(const fixture *f, const char *id,
                                jh_state want) {
@@ -701,6 +729,8 @@ static int64_t wait_task_state(const fixture *f, const char *id,
   for (int tries = 0; tries < WAIT_TRIES; tries++) {
     jh_store *s = NULL;
     struct stat st;
+    /* looked at before reading: what an ended host wrote is then seen */
+    int ended = host_ended(f);
     if (stat(path, &st) == 0 &&
         jh_store_open(path, &s, err, sizeof(err)) == 0) {
       jh_job_row *jobs = NULL;
@@ -722,6 +752,8 @@ static int64_t wait_task_state(const fixture *f, const char *id,
       jh_job_rows_free(jobs, nj);
       jh_store_close(s);
     }
+    if (ended)
+      fail_host_ended(f, id);
     usleep(50000);
   }
   fail_msg("task %s never was %s", id, jh_state_name(want));

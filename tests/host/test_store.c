@@ -278,6 +278,35 @@ static void test_dead_host_interrupted(void **state) {
   jh_job_rows_free(rows, n);
 }
 
+/* Reading the jobs (history, show, a poller) takes no write lock while
+ * every Running host is alive: it answers while a running job's host
+ * holds the lock, instead of making that host wait behind it. */
+static void test_listing_takes_no_write_lock(void **state) {
+  struct fixture *f = *state;
+  int64_t id;
+  jh_job_row *rows;
+  jh_task_row *tasks;
+  size_t n;
+  sqlite3 *writer;
+
+  assert_int_equal(
+      jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(), &id, NULL), 0);
+  assert_int_equal(sqlite3_open(f->db, &writer), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(writer, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_busy_timeout(store_sqlite(f->s), 0), SQLITE_OK);
+
+  assert_int_equal(jh_store_job_list(f->s, NULL, 0, &rows, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(rows[0].state, JH_STATE_RUNNING);
+  jh_job_rows_free(rows, n);
+  assert_int_equal(jh_store_task_list(f->s, id, &tasks, &n), 0);
+  jh_task_rows_free(tasks, n);
+
+  assert_int_equal(sqlite3_exec(writer, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(writer);
+}
+
 /* A pid reused by another process is not the host that wrote the row:
  * the start time recorded with the pid tells them apart. */
 static void test_reused_pid_is_not_alive(void **state) {
@@ -896,6 +925,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_job_start_finish_get_list, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_busy_while_host_alive, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_listing_takes_no_write_lock, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_dead_host_interrupted, setup,
                                       teardown),
