@@ -2,7 +2,7 @@
 # $(plugindir).
 PLUGIN_CPPFLAGS = $(BASE_CPPFLAGS) -I$(top_srcdir)/plugins
 BUILTIN_PLUGINS = export prepare synchronize compute fulfill classify profiles \
-	csv ldif
+	csv ldif ldap
 
 plugin_LTLIBRARIES += \
 	plugins/export.la plugins/prepare.la plugins/synchronize.la \
@@ -67,6 +67,17 @@ plugins_ldif_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
 plugins_ldif_la_CFLAGS = $(AM_CFLAGS) $(LDAP_CFLAGS)
 plugins_ldif_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_ldif_la_LIBADD = $(LDAP_LIBS)
+
+# The ldap package: the one plugin that links libldap to reach a server.
+plugin_LTLIBRARIES += plugins/ldap.la
+plugins_ldap_la_SOURCES = plugins/ldap/ldap_package.c \
+	plugins/ldap/ldap_conn.c plugins/ldap/ldap_conn.h \
+	plugins/ldap/ldap_export.c plugins/ldap/ldap_export.h \
+	plugins/ldap/ldap_rows.c plugins/ldap/ldap_fulfill.c
+plugins_ldap_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_ldap_la_CFLAGS = $(AM_CFLAGS) $(LDAP_CFLAGS) $(JANSSON_CFLAGS)
+plugins_ldap_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_ldap_la_LIBADD = $(LDAP_LIBS) $(JANSSON_LIBS) $(UNISTRING_LIBS)
 
 
 # Installed plugins need no libtool archive: the loader opens the .so.

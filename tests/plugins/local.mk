@@ -93,3 +93,19 @@ tests_plugins_test_compute_LDADD = tests/libjhtest-services.la \
 	tests/libjhtest.la lib/libjobhost-private.la $(CMOCKA_LIBS) \
 	$(JANSSON_LIBS) $(SQLITE_LIBS)
 TESTS += tests/plugins/test_compute
+
+# The ldap package against a slapd of the test's own (tests/ldap_server.c;
+# skipped without slapd unless JOBHOST_REQUIRE_SLAPD=1).
+check_PROGRAMS += tests/plugins/test_ldap
+TESTS += tests/plugins/test_ldap
+tests_plugins_test_ldap_SOURCES = tests/plugins/test_ldap.c \
+	tests/ldap_server.c tests/ldap_server.h \
+	plugins/ldap/ldap_package.c plugins/ldap/ldap_conn.c \
+	plugins/ldap/ldap_conn.h plugins/ldap/ldap_export.c \
+	plugins/ldap/ldap_export.h plugins/ldap/ldap_rows.c \
+	plugins/ldap/ldap_fulfill.c
+tests_plugins_test_ldap_CPPFLAGS = $(LIB_TEST_CPPFLAGS) $(LDAP_CFLAGS) \
+	$(JANSSON_CFLAGS) -I$(top_srcdir)/plugins/ldap
+tests_plugins_test_ldap_LDADD = tests/libjhtest-services.la \
+	tests/libjhtest.la lib/libjobhost-private.la $(CMOCKA_LIBS) \
+	$(LDAP_LIBS) $(JANSSON_LIBS) $(UNISTRING_LIBS)
