@@ -372,10 +372,10 @@ static int take_page(jh_ldap_job *x, const char *base, page_state *ps,
   }
   ldap_controls_free(sctrls);
   if (rc != LDAP_SUCCESS) {
-    char reason[768];
-    jh_ldap_reason(x->l, rc, "search", reason, sizeof(reason));
-    return jh_ldap_fail(x->l, jh_ldap_code(rc), "%s of base '%s'", reason,
-                        base);
+    char what[600], reason[768];
+    snprintf(what, sizeof(what), "search of base '%s'", base);
+    jh_ldap_reason(x->l, rc, what, reason, sizeof(reason));
+    return jh_ldap_fail(x->l, jh_ldap_code(rc), "%s", reason);
   }
   return 0;
 }
@@ -401,11 +401,11 @@ static int search_base(jh_ldap_job *x, const query *q, const char *base) {
       continue;
     }
     if (res == NULL || jh_ldap_is_down(lrc)) {
-      char reason[768];
+      char what[600], reason[768];
       ldap_msgfree(res);
-      jh_ldap_reason(x->l, lrc, "search", reason, sizeof(reason));
-      rc = jh_ldap_fail(x->l, jh_ldap_code(lrc), "%s of base '%s'%s", reason,
-                        base,
+      snprintf(what, sizeof(what), "search of base '%s'", base);
+      jh_ldap_reason(x->l, lrc, what, reason, sizeof(reason));
+      rc = jh_ldap_fail(x->l, jh_ldap_code(lrc), "%s%s", reason,
                         ps.entries > 0 ? " (connection lost in the middle "
                                          "of the paged search)"
                                        : "");

@@ -40,6 +40,7 @@ static const struct {
     {"profiles", {"SetInternalUserProfilesTask"}},
     {"csv", {NULL}}, /* connector packages only */
     {"ldif", {NULL}},
+    {"ldap", {NULL}},
 };
 #define NEXPECTED (sizeof(expected) / sizeof(expected[0]))
 

@@ -313,6 +313,43 @@ static void export_10000_entries_in_pages(void **state) {
   run_clear(&r);
 }
 
+static void export_missing_base_names_it(void **state) {
+  world *w = *state;
+  static const char *const settings[] = {"base",
+                                         JH_SLAPD_PEOPLE
+                                         "; ou=nowhere," JH_SLAPD_SUFFIX,
+                                         "attributes", "uid", NULL};
+  run r;
+  run_init(&r, w, settings);
+  assert_int_equal(export(&r, w), -ENOENT);
+  assert_non_null(strstr(r.h.message, ": search of base 'ou=nowhere,"
+                                      "dc=example,dc=org': No such object"));
+  assert_null(strchr(r.h.message, '\n'));
+  run_clear(&r);
+}
+
+/* A connection dropped between open and the search: connected again. */
+static void export_reconnects_before_the_first_entry(void **state) {
+  world *w = *state;
+  static const char *const settings[] = {"base",       JH_SLAPD_PEOPLE,
+                                         "filter",     "(uid=alan)",
+                                         "attributes", "uid",
+                                         NULL};
+  run r;
+  char *t;
+  run_init(&r, w, settings);
+  assert_int_equal(run_open(&r, w), 0);
+  jh_slapd_restart(&w->server);
+  assert_int_equal(w->pkg->export_tables(&r.ctx, r.state), 0);
+  run_close(&r, w);
+  assert_int_equal(jh_fake_counter(&r.h, "reconnects"), 1);
+  t = table(&r, "dir_entries");
+  assert_string_equal(t, "dn,uid\n"
+                         "\"uid=alan,ou=people,dc=example,dc=org\",alan\n");
+  free(t);
+  run_clear(&r);
+}
+
 /* Wait until the clock's second changes (modifyTimestamp's unit). */
 static void next_second(void) {
   time_t t0 = time(NULL);
@@ -711,6 +748,8 @@ int main(void) {
       cmocka_unit_test(export_small_tree_with_every_setting),
       cmocka_unit_test(export_unlisted_multi_value_fails),
       cmocka_unit_test(export_10000_entries_in_pages),
+      cmocka_unit_test(export_missing_base_names_it),
+      cmocka_unit_test(export_reconnects_before_the_first_entry),
       cmocka_unit_test(export_incremental),
       cmocka_unit_test(fulfill_add_modify_modrdn_delete),
       cmocka_unit_test(fulfill_one_order_fails),
