@@ -117,8 +117,8 @@ static void test_plugins_json(void **state) {
       json_string_value(json_object_get(json_object_get(root, "host"), "abi")),
       "1.1");
   plugins = json_object_get(root, "plugins");
-  assert_int_equal(json_array_size(plugins),
-                   10); /* 7 + packages csv, ldif, ldap */
+  /* 7 plugins of task types + the packages csv, ldif and ldap */
+  assert_int_equal(json_array_size(plugins), 10);
   json_array_foreach(plugins, i, pl) {
     json_t *tasks = json_object_get(pl, "task_types"), *t;
     size_t j;
