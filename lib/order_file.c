@@ -110,6 +110,11 @@ struct jh_order_writer {
   size_t len, cap;
   size_t count;
   int failed; /* out of memory while appending */
+  /* an order being streamed: its open objects and arrays, innermost
+   * last, and whether each has a member yet */
+  int depth;
+  char closer[JH_ORDER_WRITER_DEPTH];
+  char filled[JH_ORDER_WRITER_DEPTH];
 };
 
 #define HEAD "{\n  \"" LIST_KEY "\": [\n"
@@ -334,6 +339,91 @@ int jh_order_writer_add(jh_order_writer *w, const json_t *order, char *err,
     w->failed = 1;
     return -ENOMEM;
   }
+  w->count++;
+  return 0;
+}
+
+/* ---- an order streamed ---- */
+
+/* Items of the list sit at depth 2 of the file: an order's members at 3. */
+#define ORDER_DEPTH 2
+
+static void open_container(jh_order_writer *w, char opener, char closer) {
+  char c = opener;
+  append(w, &c, 1);
+  if (w->depth >= JH_ORDER_WRITER_DEPTH) {
+    w->failed = 1;
+    return;
+  }
+  w->closer[w->depth] = closer;
+  w->filled[w->depth] = 0;
+  w->depth++;
+}
+
+/* The separator and indentation before the next member or item, then
+ * the key when given. */
+static void next_member(jh_order_writer *w, const char *key) {
+  int top = w->depth - 1;
+  if (top < 0) {
+    w->failed = 1;
+    return;
+  }
+  if (w->filled[top])
+    append(w, ",", 1);
+  w->filled[top] = 1;
+  newline(w, ORDER_DEPTH + w->depth);
+  if (key != NULL) {
+    put_string(w, key, strlen(key));
+    append(w, ": ", 2);
+  }
+}
+
+void jh_order_writer_begin(jh_order_writer *w) {
+  if (w->count > 0)
+    append(w, ",\n", 2);
+  append(w, ITEM_INDENT, strlen(ITEM_INDENT));
+  w->depth = 0;
+  open_container(w, '{', '}');
+}
+
+void jh_order_writer_string(jh_order_writer *w, const char *key,
+                            const char *value, size_t len) {
+  next_member(w, key);
+  if (value == NULL)
+    append(w, "null", 4);
+  else
+    put_string(w, value, len);
+}
+
+void jh_order_writer_object(jh_order_writer *w, const char *key) {
+  next_member(w, key);
+  open_container(w, '{', '}');
+}
+
+void jh_order_writer_array(jh_order_writer *w, const char *key) {
+  next_member(w, key);
+  open_container(w, '[', ']');
+}
+
+void jh_order_writer_close(jh_order_writer *w) {
+  int top = w->depth - 1;
+  if (top < 0) {
+    w->failed = 1;
+    return;
+  }
+  w->depth--;
+  if (w->filled[top])
+    newline(w, ORDER_DEPTH + w->depth);
+  append(w, &w->closer[top], 1);
+}
+
+int jh_order_writer_end(jh_order_writer *w) {
+  if (w->depth != 1)
+    w->failed = 1;
+  else
+    jh_order_writer_close(w);
+  if (w->failed)
+    return -ENOMEM;
   w->count++;
   return 0;
 }

@@ -382,6 +382,11 @@ int jh_rv_value(const jh_rv_res *r, const char *prop, const char **val,
   return value_at(r, prop_index(r, prop), val, len);
 }
 
+int jh_rv_value_at(const jh_rv_res *r, size_t i, const char **val,
+                   size_t *len) {
+  return i < r->ti->et->nproperties && value_at(r, (ssize_t)i, val, len);
+}
+
 int jh_rv_each(const jh_rv_res *r,
                int (*fn)(void *ud, const jh_property *p, const char *val,
                          size_t len),
