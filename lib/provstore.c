@@ -969,8 +969,8 @@ int jh_prov_list(jh_idstore *s, const jh_prov_filter *f,
   jh_db *db = jh_idstore_db(s);
   int state = f != NULL ? f->state : -1;
   const char *rt = f != NULL ? f->resource_type : NULL;
-  /* by state: through the index on state, whose entries of one state are
-   * in id order already */
+  /* one pass over the table, in id order (no index on state: it would
+   * cost every write of an assignment more than it saves here) */
   sqlite3_stmt *st = jh_db_stmt(
       db, state >= 0 ? "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE "
                        "state = ?1 AND (?2 IS NULL OR resource_type = ?2) "
@@ -982,6 +982,50 @@ int jh_prov_list(jh_idstore *s, const jh_prov_filter *f,
       s, st,
       st == NULL ? -EIO : JH_DB_BIND(db, st, JH_DB_INT(state), JH_DB_TEXT(rt)),
       fn, ud, err, errsize);
+}
+
+/* Add to *out the integer of st's first row, column 1, under the index
+ * its column 0 gives (0..n-1; others are left out). */
+static int count_rows(jh_idstore *s, sqlite3_stmt *st, int rc, int64_t *out,
+                      int n, char *err, size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  while (rc == 0 && (rc = jh_db_step(db, st, "count assignments")) == 1) {
+    int at = sqlite3_column_int(st, 0);
+    if (at >= 0 && at < n)
+      out[at] += sqlite3_column_int64(st, 1);
+    rc = 0;
+  }
+  jh_db_done(db, st);
+  return rc < 0 ? db_fail(s, err, errsize) : 0;
+}
+
+int jh_prov_count_pending(jh_idstore *s, const char *resource_type,
+                          int64_t counts[4], int64_t *live, char *err,
+                          size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  sqlite3_stmt *st;
+  int rc;
+
+  memset(counts, 0, 4 * sizeof(*counts));
+  *live = 0;
+  st = jh_db_stmt(db, "SELECT change_type, count(*) FROM assignments "
+                      "WHERE resource_type = ?1 AND state = ?2 "
+                      "GROUP BY change_type");
+  rc = count_rows(s, st,
+                  st == NULL ? -EIO
+                             : JH_DB_BIND(db, st, JH_DB_TEXT(resource_type),
+                                          JH_DB_INT(JH_PROV_PENDING)),
+                  counts, 4, err, errsize);
+  counts[0] = 0; /* nothing to send */
+  if (rc != 0 || counts[1] + counts[2] + counts[3] == 0)
+    return rc;
+  st = jh_db_stmt(db, "SELECT 0, count(*) FROM assignments "
+                      "WHERE resource_type = ?1 AND owner_key IS NOT NULL "
+                      "AND target_key IS NOT NULL");
+  return count_rows(s, st,
+                    st == NULL ? -EIO
+                               : JH_DB_BIND(db, st, JH_DB_TEXT(resource_type)),
+                    live, 1, err, errsize);
 }
 
 /* What a review decision does. */

@@ -236,6 +236,15 @@ int jh_prov_order_written(jh_idstore *s, int64_t id, int change_type,
                           int64_t task_instance, const char *file, char *err,
                           size_t errsize);
 
+/* The Pending assignments of resource_type with an order to send, by
+ * change type (counts[JH_CHANGE_ADDED..JH_CHANGE_DELETED]; counts[0] is
+ * 0), and, when there is one, how many of its assignments have both an
+ * owner and a target (*live; the base of the percentage thresholds).
+ * 0, or a negative code with err. */
+int jh_prov_count_pending(jh_idstore *s, const char *resource_type,
+                          int64_t counts[4], int64_t *live, char *err,
+                          size_t errsize);
+
 /* ---- review (jobhost provisioning) ----------------------------------- */
 
 /* Filter of jh_prov_list: state -1 and resource_type NULL match all. */

@@ -133,23 +133,6 @@ static int select_rts(orders_job *j) {
 
 /* ---- reading the Pending assignments ---- */
 
-/* Count a Pending assignment that has an order to send. */
-static int count_pending(void *ud, const jh_prov_assignment *a) {
-  rt_orders *o = ud;
-  if (a->change_type < JH_CHANGE_ADDED || a->change_type > JH_CHANGE_DELETED)
-    return 0; /* nothing to send */
-  o->counts[a->change_type]++;
-  o->n++;
-  return 0;
-}
-
-static int count_live(void *ud, const jh_prov_assignment *a) {
-  rt_orders *o = ud;
-  if (a->target_key != NULL && a->owner_key != NULL)
-    o->live++;
-  return 0;
-}
-
 /* The numbers of the target's properties, to name the values. */
 static int number_props(orders_job *j, rt_orders *o) {
   jh_compute *c = j->c;
@@ -172,11 +155,9 @@ static int count_orders(orders_job *j) {
   int rc = 0;
   for (size_t i = 0; i < j->nrts && rc == 0; i++) {
     rt_orders *o = &j->rts[i];
-    jh_prov_filter pf = {JH_PROV_PENDING, o->rt->id};
-    jh_prov_filter all = {-1, o->rt->id};
-    rc = jh_prov_list(c->store, &pf, count_pending, o, c->err, sizeof(c->err));
-    if (rc == 0 && o->n > 0)
-      rc = jh_prov_list(c->store, &all, count_live, o, c->err, sizeof(c->err));
+    rc = jh_prov_count_pending(c->store, o->rt->id, o->counts, &o->live, c->err,
+                               sizeof(c->err));
+    o->n = o->counts[1] + o->counts[2] + o->counts[3];
     if (rc == 0 && o->n > 0)
       rc = number_props(j, o);
     if (rc == 0 && o->n > 0 && order_names(o) != 0)
