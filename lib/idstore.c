@@ -132,6 +132,7 @@ static const char *const migrations[] = {
     "  entity_type INTEGER NOT NULL,\n"
     "  key TEXT NOT NULL,\n"
     "  data BLOB NOT NULL,\n"
+    "  dirty INTEGER NOT NULL DEFAULT 0,\n"
     "  PRIMARY KEY(entity_type, key)) WITHOUT ROWID;\n"
     "CREATE TABLE correlation_keys(\n"
     "  resource_type TEXT NOT NULL,\n"

@@ -127,10 +127,11 @@ int jh_prov_scan(jh_idstore *s, int64_t et, int dirty_mask,
                  char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   sqlite3_stmt *st = jh_db_stmt(
-      db, "SELECT r.key, r.data, c.data, r.dirty FROM resources r "
+      db, "SELECT r.key, r.data, c.data, r.dirty | coalesce(c.dirty, 0) "
+          "FROM resources r "
           "LEFT JOIN computed c ON c.entity_type = r.entity_type "
-          "AND c.key = r.key "
-          "WHERE r.entity_type = ?1 AND (?2 = 0 OR (r.dirty & ?2) <> 0) "
+          "AND c.key = r.key WHERE r.entity_type = ?1 "
+          "AND (?2 = 0 OR ((r.dirty | coalesce(c.dirty, 0)) & ?2) <> 0) "
           "ORDER BY r.key");
   int rc = st == NULL
                ? -EIO
@@ -175,7 +176,8 @@ int jh_prov_get(jh_idstore *s, int64_t et, const char *key, size_t key_len,
                 jh_prov_resource *out, char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   sqlite3_stmt *st = jh_db_stmt(
-      db, "SELECT r.key, r.data, c.data, r.dirty FROM resources r "
+      db, "SELECT r.key, r.data, c.data, r.dirty | coalesce(c.dirty, 0) "
+          "FROM resources r "
           "LEFT JOIN computed c ON c.entity_type = r.entity_type "
           "AND c.key = r.key WHERE r.entity_type = ?1 AND r.key = ?2");
   int rc = st == NULL
@@ -219,27 +221,57 @@ int jh_prov_links(jh_idstore *s, const char *association, const char *key,
 int jh_prov_computed_put(jh_idstore *s, int64_t et, const char *key,
                          size_t key_len, const void *data, size_t len,
                          char *err, size_t errsize) {
-  jh_db *db = jh_idstore_db(s);
-  sqlite3_stmt *st;
+  return jh_prov_computed_put_marked(s, et, key, key_len, data, len, 0, err,
+                                     errsize);
+}
 
-  if (len == 0) {
-    st = jh_db_stmt(db, "DELETE FROM computed WHERE entity_type = ?1 "
-                        "AND key = ?2");
-    return run_write(s, st,
+/* Computed values removed: their flags, and mark, go to the resource's
+ * row first. */
+static int computed_remove(jh_idstore *s, int64_t et, const char *key,
+                           size_t key_len, int mark, char *err,
+                           size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  sqlite3_stmt *st = jh_db_stmt(
+      db, "UPDATE resources SET dirty = dirty | ?3 | coalesce((SELECT "
+          "c.dirty FROM computed c WHERE c.entity_type = ?1 AND c.key = ?2), "
+          "0) WHERE entity_type = ?1 AND key = ?2 AND EXISTS (SELECT 1 FROM "
+          "computed c WHERE c.entity_type = ?1 AND c.key = ?2)");
+  int rc = run_write(s, st,
                      st == NULL ? -EIO
                                 : JH_DB_BIND(db, st, JH_DB_INT(et),
-                                             JH_DB_TEXTN(key, key_len)),
-                     "computed values", err, errsize);
-  }
-  st = jh_db_stmt(db, "INSERT INTO computed(entity_type, key, data) "
-                      "VALUES (?1, ?2, ?3) ON CONFLICT(entity_type, key) "
-                      "DO UPDATE SET data = excluded.data "
-                      "WHERE data <> excluded.data");
+                                             JH_DB_TEXTN(key, key_len),
+                                             JH_DB_INT(mark)),
+                     "dirty flags", err, errsize);
+  if (rc < 0)
+    return rc;
+  st = jh_db_stmt(db, "DELETE FROM computed WHERE entity_type = ?1 "
+                      "AND key = ?2");
   return run_write(s, st,
                    st == NULL ? -EIO
                               : JH_DB_BIND(db, st, JH_DB_INT(et),
-                                           JH_DB_TEXTN(key, key_len),
-                                           JH_DB_BLOB(data, len)),
+                                           JH_DB_TEXTN(key, key_len)),
+                   "computed values", err, errsize);
+}
+
+int jh_prov_computed_put_marked(jh_idstore *s, int64_t et, const char *key,
+                                size_t key_len, const void *data, size_t len,
+                                int mark, char *err, size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  sqlite3_stmt *st;
+
+  if (len == 0)
+    return computed_remove(s, et, key, key_len, mark, err, errsize);
+  st = jh_db_stmt(db, "INSERT INTO computed(entity_type, key, data, dirty) "
+                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(entity_type, key) "
+                      "DO UPDATE SET data = excluded.data, "
+                      "dirty = dirty | excluded.dirty "
+                      "WHERE data <> excluded.data");
+  return run_write(s, st,
+                   st == NULL
+                       ? -EIO
+                       : JH_DB_BIND(db, st, JH_DB_INT(et),
+                                    JH_DB_TEXTN(key, key_len),
+                                    JH_DB_BLOB(data, len), JH_DB_INT(mark)),
                    "computed values", err, errsize);
 }
 
@@ -260,11 +292,18 @@ static int dirty_write(jh_idstore *s, const char *sql, int64_t et,
 
 int jh_prov_dirty_clear(jh_idstore *s, int64_t et, const char *key,
                         size_t key_len, int mask, char *err, size_t errsize) {
-  return dirty_write(s,
-                     "UPDATE resources SET dirty = dirty & ~?3 "
+  int rc = dirty_write(s,
+                       "UPDATE resources SET dirty = dirty & ~?3 "
+                       "WHERE entity_type = ?1 AND key = ?2 "
+                       "AND (dirty & ?3) <> 0",
+                       et, key, key_len, mask, err, errsize);
+  if (rc == 0)
+    rc = dirty_write(s,
+                     "UPDATE computed SET dirty = dirty & ~?3 "
                      "WHERE entity_type = ?1 AND key = ?2 "
                      "AND (dirty & ?3) <> 0",
                      et, key, key_len, mask, err, errsize);
+  return rc;
 }
 
 int jh_prov_dirty_set(jh_idstore *s, int64_t et, const char *key,
@@ -276,12 +315,12 @@ int jh_prov_dirty_set(jh_idstore *s, int64_t et, const char *key,
                      et, key, key_len, mask, err, errsize);
 }
 
-int64_t jh_prov_dirty_clear_all(jh_idstore *s, int64_t et, int mask, char *err,
-                                size_t errsize) {
+/* Clear the bits of mask in every row of et in one table with sql: the
+ * number of rows changed, or -EIO. */
+static int64_t clear_all_in(jh_idstore *s, const char *sql, int64_t et,
+                            int mask, char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
-  sqlite3_stmt *st = jh_db_stmt(db, "UPDATE resources SET dirty = dirty & ~?2 "
-                                    "WHERE entity_type = ?1 "
-                                    "AND (dirty & ?2) <> 0");
+  sqlite3_stmt *st = jh_db_stmt(db, sql);
   int rc = st == NULL ? -EIO
                       : JH_DB_BIND(db, st, JH_DB_INT(et), JH_DB_INT(mask));
   int64_t n = 0;
@@ -289,6 +328,22 @@ int64_t jh_prov_dirty_clear_all(jh_idstore *s, int64_t et, int mask, char *err,
     n = jh_db_changes(db);
   jh_db_done(db, st);
   return rc < 0 ? db_fail(s, err, errsize) : n;
+}
+
+int64_t jh_prov_dirty_clear_all(jh_idstore *s, int64_t et, int mask, char *err,
+                                size_t errsize) {
+  int64_t n = clear_all_in(s,
+                           "UPDATE resources SET dirty = dirty & ~?2 "
+                           "WHERE entity_type = ?1 AND (dirty & ?2) <> 0",
+                           et, mask, err, errsize),
+          m;
+  if (n < 0)
+    return n;
+  m = clear_all_in(s,
+                   "UPDATE computed SET dirty = dirty & ~?2 "
+                   "WHERE entity_type = ?1 AND (dirty & ?2) <> 0",
+                   et, mask, err, errsize);
+  return m < 0 ? m : n + m;
 }
 
 /* ---- correlation keys ---- */

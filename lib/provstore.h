@@ -120,6 +120,13 @@ int jh_prov_links(jh_idstore *s, const char *association, const char *key,
 int jh_prov_computed_put(jh_idstore *s, int64_t et, const char *key,
                          size_t key_len, const void *data, size_t len,
                          char *err, size_t errsize);
+/* The same, and when they changed the resource's dirty flags get the
+ * bits of mark in the same write: a resource's flags are those of its
+ * row in resources and of its computed values together (what
+ * jh_prov_scan and jh_prov_get give, what the clears clear). */
+int jh_prov_computed_put_marked(jh_idstore *s, int64_t et, const char *key,
+                                size_t key_len, const void *data, size_t len,
+                                int mark, char *err, size_t errsize);
 
 /* Clear the bits of mask in (et, key)'s dirty flags; set them with
  * jh_prov_dirty_set. 0 or -EIO. */
