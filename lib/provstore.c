@@ -195,6 +195,20 @@ int jh_prov_get(jh_idstore *s, int64_t et, const char *key, size_t key_len,
   return rc < 0 ? db_fail(s, err, errsize) : rc;
 }
 
+int jh_prov_exists(jh_idstore *s, int64_t et, const char *key, size_t key_len,
+                   char *err, size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  sqlite3_stmt *st = jh_db_stmt(db, "SELECT 1 FROM resources "
+                                    "WHERE entity_type = ?1 AND key = ?2");
+  int rc = st == NULL
+               ? -EIO
+               : JH_DB_BIND(db, st, JH_DB_INT(et), JH_DB_TEXTN(key, key_len));
+  if (rc == 0)
+    rc = jh_db_step(db, st, "resources");
+  jh_db_done(db, st);
+  return rc < 0 ? db_fail(s, err, errsize) : rc;
+}
+
 int jh_prov_links(jh_idstore *s, const char *association, const char *key,
                   size_t key_len,
                   int (*fn)(void *ud, const char *v, size_t len), void *ud,

@@ -96,6 +96,10 @@ typedef struct jh_prov_resource {
   int dirty;
 } jh_prov_resource;
 
+/* Whether entity type et has a resource with key: 1, 0, or -EIO. */
+int jh_prov_exists(jh_idstore *s, int64_t et, const char *key, size_t key_len,
+                   char *err, size_t errsize);
+
 /* Call fn for every resource of entity type et in key order (only those
  * with a bit of dirty_mask set when dirty_mask is not 0). fn returns 0
  * to go on; a nonzero return stops and is returned. Else 0 or -EIO. */
