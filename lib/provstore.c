@@ -405,6 +405,24 @@ int jh_prov_corrkey_put(jh_idstore *s, const char *resource_type, int rule,
                    "correlation keys", err, errsize);
 }
 
+int jh_prov_corrkey_any(jh_idstore *s, const char *resource_type, int rule,
+                        int side, char *err, size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  sqlite3_stmt *st;
+  int rc = bad_side(side, err, errsize);
+  if (rc != 0)
+    return rc;
+  st = jh_db_stmt(db, "SELECT 1 FROM correlation_keys WHERE "
+                      "resource_type = ?1 AND rule = ?2 AND side = ?3 LIMIT 1");
+  rc = st == NULL ? -EIO
+                  : JH_DB_BIND(db, st, JH_DB_TEXT(resource_type),
+                               JH_DB_INT(rule), JH_DB_INT(side));
+  if (rc == 0)
+    rc = jh_db_step(db, st, "correlation keys");
+  jh_db_done(db, st);
+  return rc < 0 ? db_fail(s, err, errsize) : rc;
+}
+
 int jh_prov_corrkey_find(jh_idstore *s, const char *resource_type, int rule,
                          int side, const char *value, size_t value_len,
                          int (*fn)(void *ud, const char *key, size_t len),

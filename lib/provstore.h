@@ -157,6 +157,9 @@ int jh_prov_corrkey_put(jh_idstore *s, const char *resource_type, int rule,
                         const char *value, size_t value_len, char *err,
                         size_t errsize);
 
+/* Whether rule of resource_type has any key on side: 1, 0, or -EIO. */
+int jh_prov_corrkey_any(jh_idstore *s, const char *resource_type, int rule,
+                        int side, char *err, size_t errsize);
 /* The resources whose key for (resource type, rule, side) is value, to
  * fn in key order. 0 or -EIO. */
 int jh_prov_corrkey_find(jh_idstore *s, const char *resource_type, int rule,
