@@ -109,7 +109,8 @@ struct jh_order_writer {
   char *buf;
   size_t len, cap;
   size_t count;
-  int failed; /* out of memory while appending */
+  int failed;   /* out of memory while appending */
+  int unsynced; /* files are written without the fsync */
   /* an order being streamed: its open objects and arrays, innermost
    * last, and whether each has a member yet */
   int depth;
@@ -178,6 +179,8 @@ void jh_order_writer_free(jh_order_writer *w) {
 }
 
 size_t jh_order_writer_count(const jh_order_writer *w) { return w->count; }
+
+void jh_order_writer_defer_sync(jh_order_writer *w) { w->unsynced = 1; }
 
 /* Two spaces a level, on a new line: the layout of JSON_INDENT(2). */
 static void newline(jh_order_writer *w, int depth) {
@@ -439,7 +442,8 @@ int jh_order_writer_write(jh_order_writer *w, const char *path, char *err,
     snprintf(err, errsize, "%s: no order to write", path);
     rc = -EINVAL;
   } else {
-    rc = jh_write_file_atomic(path, w->buf, w->len, 0644);
+    rc = w->unsynced ? jh_write_file_atomic_unsynced(path, w->buf, w->len, 0644)
+                     : jh_write_file_atomic(path, w->buf, w->len, 0644);
     if (rc != 0)
       snprintf(err, errsize, "%s: cannot write: %s", path, strerror(-rc));
   }

@@ -22,6 +22,7 @@
 #include <unistr.h>
 
 #include "array.h"
+#include "atomic_file.h"
 #include "compute.h"
 #include "faultpoint.h"
 #include "order_file.h"
@@ -633,6 +634,29 @@ static int write_rt(orders_job *j, const rt_orders *o, int64_t now) {
   return rc;
 }
 
+/* The files written, and their folders, made durable together before
+ * anything records them (written without a sync each: the kernel writes
+ * them back while the next ones are built). */
+static int sync_files(orders_job *j) {
+  jh_compute *c = j->c;
+  char path[PATH_MAX];
+  int rc = 0;
+  for (size_t i = 0; i < j->nfiles && rc == 0; i++) {
+    snprintf(path, sizeof(path), "%s/%s", j->root, j->files[i]);
+    rc = jh_fsync_path(path);
+  }
+  for (size_t i = 0; i < j->nrts && rc == 0; i++) {
+    if (j->rts[i].n == 0)
+      continue;
+    snprintf(path, sizeof(path), "%s/%s", j->root, j->rts[i].rt->id);
+    rc = jh_fsync_dir(path);
+  }
+  if (rc != 0)
+    snprintf(c->err, sizeof(c->err), "%.1900s: cannot sync the order files: %s",
+             path, strerror(-rc));
+  return rc;
+}
+
 /* Every order written becomes Transmitted, one file at a time. */
 static int record(orders_job *j) {
   jh_compute *c = j->c;
@@ -683,6 +707,8 @@ static int generate(orders_job *j, int force) {
   for (size_t i = 0; i < j->nrts && rc == 0; i++)
     rc = write_rt(j, &j->rts[i], now);
   if (rc == 0)
+    rc = sync_files(j);
+  if (rc == 0)
     rc = record(j);
   if (rc == 0)
     jh_fault_point("orders.before_commit");
@@ -710,8 +736,8 @@ int jh_compute_orders(jh_compute *c) {
     return JOBHOST_ECONFIG;
   }
   rc = jh_rv_new(c->model, c->store, &j.rv);
-  if (rc == 0)
-    rc = jh_order_writer_new(&j.writer);
+  if (rc == 0 && (rc = jh_order_writer_new(&j.writer)) == 0)
+    jh_order_writer_defer_sync(j.writer);
   rc = rc == 0 ? generate(&j, force) : oom(c);
   if (rc != 0)
     j.written = j.by_change[1] = j.by_change[2] = j.by_change[3] = 0;
