@@ -228,32 +228,53 @@ static int add_navigation(mods *m, const char *name, json_t *nav,
   return 0;
 }
 
-/* The modify of a Modified order's changes (less the DN); keep holds the
- * arrays of navigation values, freed by the caller. */
-static int build_modify(const jobhost_order *o, const char *dnprop,
-                        json_t *changes, mods *m, const char ***keep) {
-  size_t nnav = 0, nvals = count_values(o->changes, o->nchanges);
-  for (size_t i = 0; i < o->nchanges; i++) {
-    json_t *nav = navigation(changes, o->changes[i].name);
-    if (nav != NULL) {
-      nnav++;
-      nvals += json_array_size(json_object_get(nav, "Add")) +
-               json_array_size(json_object_get(nav, "Remove"));
-    }
+/* The navigations of the order's JSON: Changes members that are
+ * objects; *nvals counts their values. */
+static size_t count_navigations(json_t *changes, size_t *nvals) {
+  const char *key;
+  json_t *v;
+  size_t n = 0;
+  json_object_foreach(changes, key, v) {
+    if (!json_is_object(v))
+      continue;
+    n++;
+    *nvals += json_array_size(json_object_get(v, "Add")) +
+              json_array_size(json_object_get(v, "Remove"));
   }
-  if (mods_alloc(m, o->nchanges + nnav, nvals + 2 * nnav) != 0)
+  return n;
+}
+
+/* The modify of a Modified order (less the DN): the structured changes
+ * replace or remove attributes; the navigations, read from the order's
+ * JSON whether or not the host also lists them as changes, add and
+ * delete values. *keep receives the arrays of navigation values (2 per
+ * navigation, *nkeep in all), freed by the caller. */
+static int build_modify(const jobhost_order *o, const char *dnprop,
+                        json_t *changes, mods *m, const char ****keep,
+                        size_t *nkeep) {
+  size_t nvals = count_values(o->changes, o->nchanges);
+  size_t nnav = count_navigations(changes, &nvals), k = 0;
+  const char *key;
+  json_t *v;
+
+  *nkeep = 2 * nnav;
+  *keep = calloc(*nkeep + 1, sizeof(**keep));
+  if (*keep == NULL ||
+      mods_alloc(m, o->nchanges + 2 * nnav, nvals + 2 * nnav) != 0)
     return -ENOMEM;
-  for (size_t i = 0, k = 0; i < o->nchanges; i++) {
+  for (size_t i = 0; i < o->nchanges; i++) {
     const jobhost_order_value *c = &o->changes[i];
-    json_t *nav = navigation(changes, c->name);
-    if (strcasecmp(c->name, dnprop) == 0)
+    if (strcasecmp(c->name, dnprop) == 0 ||
+        navigation(changes, c->name) != NULL)
       continue;
-    if (nav != NULL) {
-      if (add_navigation(m, c->name, nav, &keep[2 * k++]) != 0)
-        return -ENOMEM;
-      continue;
-    }
     mods_add(m, LDAP_MOD_REPLACE, c->name, c->values, c->nvalues);
+  }
+  json_object_foreach(changes, key, v) {
+    if (!json_is_object(v))
+      continue;
+    if (add_navigation(m, key, v, &(*keep)[k]) != 0)
+      return -ENOMEM;
+    k += 2;
   }
   return 0;
 }
@@ -341,6 +362,7 @@ static int fulfill_modify(jh_ldap *l, const jobhost_order *o, const char *dn,
   char *newrdn = NULL, *newsuper = NULL, *target = NULL;
   json_t *root = o->json != NULL ? json_loads(o->json, 0, NULL) : NULL;
   const char ***keep = NULL;
+  size_t nkeep = 0;
   mods m;
   int rc;
 
@@ -356,10 +378,8 @@ static int fulfill_modify(jh_ldap *l, const jobhost_order *o, const char *dn,
     if (rc == 0 && (target = renamed_dn(dn, newrdn, newsuper)) == NULL)
       rc = -ENOMEM;
   }
-  keep = rc == 0 ? calloc(2 * o->nchanges + 2, sizeof(*keep)) : NULL;
-  if (rc == 0 &&
-      (keep == NULL || build_modify(o, dnprop, json_object_get(root, "Changes"),
-                                    &m, keep) != 0))
+  if (rc == 0 && build_modify(o, dnprop, json_object_get(root, "Changes"), &m,
+                              &keep, &nkeep) != 0)
     rc = -ENOMEM;
   if (rc == 0 && m.n > 0) {
     op mod = {.kind = OP_MODIFY,
@@ -369,7 +389,7 @@ static int fulfill_modify(jh_ldap *l, const jobhost_order *o, const char *dn,
   }
   if (rc == -ENOMEM)
     snprintf(message, size, "out of memory");
-  for (size_t i = 0; keep != NULL && i < 2 * o->nchanges + 2; i++)
+  for (size_t i = 0; keep != NULL && i < nkeep; i++)
     free(keep[i]);
   free(keep);
   mods_free(&m);

@@ -110,3 +110,11 @@ tests_plugins_test_ldap_CPPFLAGS = $(LIB_TEST_CPPFLAGS) $(LDAP_CFLAGS) \
 tests_plugins_test_ldap_LDADD = tests/libjhtest-services.la \
 	tests/libjhtest.la lib/libjobhost-private.la $(CMOCKA_LIBS) \
 	$(LDAP_LIBS) $(JANSSON_LIBS) $(UNISTRING_LIBS)
+# The same in the jobhost program: export, prepare and synchronize of a
+# directory, and a wrong password found nowhere.
+check_PROGRAMS += tests/plugins/test_ldap_e2e
+TESTS += tests/plugins/test_ldap_e2e
+tests_plugins_test_ldap_e2e_SOURCES = tests/plugins/test_ldap_e2e.c \
+	tests/ldap_server.c tests/ldap_server.h
+tests_plugins_test_ldap_e2e_CPPFLAGS = $(TEST_CPPFLAGS) $(LDAP_CFLAGS)
+tests_plugins_test_ldap_e2e_LDADD = $(TEST_LDADD) $(LDAP_LIBS)

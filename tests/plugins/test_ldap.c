@@ -511,6 +511,14 @@ static void fulfill_add_modify_modrdn_delete(void **state) {
                            N(nav), nav_json, msg),
                    0);
   assert_value(w, FDN("cn=ops"), "member", FDN("uid=b") "|" FDN("uid=c"));
+  /* a navigation only in the JSON (the host lists it apart) */
+  assert_int_equal(fulfill(&r, w, JOBHOST_CHANGE_MODIFIED, FDN("cn=ops"), NULL,
+                           0,
+                           "{\"Changes\": {\"member\": {\"Remove\": "
+                           "[\"uid=b,ou=fulfill,dc=example,dc=org\"]}}}",
+                           msg),
+                   0);
+  assert_value(w, FDN("cn=ops"), "member", FDN("uid=c"));
 
   /* the RDN's attribute changes: a modrdn, then the other changes */
   {
