@@ -461,7 +461,7 @@ static void assert_value(world *w, const char *dn, const char *attr,
 
 #define FDN(rdn) rdn ",ou=fulfill," JH_SLAPD_SUFFIX
 
-static void fulfill_add_modify_modrdn_delete(void **state) {
+static void fulfill_add_and_modify(void **state) {
   world *w = *state;
   const jobhost_order_value add[] = {V("dn", FDN("uid=eve")),
                                      V("objectClass", "inetOrgPerson"),
@@ -471,22 +471,9 @@ static void fulfill_add_modify_modrdn_delete(void **state) {
                                      V("mail", "eve@example.org",
                                        "e.m@example.org"),
                                      NONE("title")};
-  const jobhost_order_value group[] = {V("dn", FDN("cn=ops")),
-                                       V("objectClass", "groupOfNames"),
-                                       V("cn", "ops"),
-                                       V("member", FDN("uid=a"), FDN("uid=b"))};
   const jobhost_order_value mod[] = {V("mail", "eve@acme.example"),
                                      NONE("telephoneNumber"),
                                      V("title", "Secretary")};
-  const jobhost_order_value nav[] = {V("member", FDN("uid=c"))};
-  const char *nav_json =
-      "{\"ChangeType\": \"Modified\", \"Changes\": {\"member\": {\"Add\": "
-      "[\"uid=c,ou=fulfill,dc=example,dc=org\"], \"Remove\": "
-      "[\"uid=a,ou=fulfill,dc=example,dc=org\"]}}}";
-  const jobhost_order_value rename_cn[] = {V("cn", "Eve Bond"),
-                                           V("sn", "Bond")};
-  const jobhost_order_value move[] = {
-      V("dn", "uid=eve,ou=moved," JH_SLAPD_SUFFIX)};
   char msg[512];
   run r;
 
@@ -496,17 +483,36 @@ static void fulfill_add_modify_modrdn_delete(void **state) {
       fulfill(&r, w, JOBHOST_CHANGE_ADDED, NULL, add, N(add), NULL, msg), 0);
   assert_value(w, FDN("uid=eve"), "mail", "eve@example.org|e.m@example.org");
   assert_value(w, FDN("uid=eve"), "title", "");
-
+  /* replace, remove (absent already: no error), replace */
   assert_int_equal(fulfill(&r, w, JOBHOST_CHANGE_MODIFIED, FDN("uid=eve"), mod,
                            N(mod), NULL, msg),
                    0);
   assert_value(w, FDN("uid=eve"), "mail", "eve@acme.example");
   assert_value(w, FDN("uid=eve"), "title", "Secretary");
+  run_close(&r, w);
+  run_clear(&r);
+}
 
-  /* a navigation: the values to add and to remove, from the JSON */
+static void fulfill_navigations(void **state) {
+  world *w = *state;
+  const jobhost_order_value group[] = {V("dn", FDN("cn=ops")),
+                                       V("objectClass", "groupOfNames"),
+                                       V("cn", "ops"),
+                                       V("member", FDN("uid=a"), FDN("uid=b"))};
+  const jobhost_order_value nav[] = {V("member", FDN("uid=c"))};
+  const char *nav_json =
+      "{\"ChangeType\": \"Modified\", \"Changes\": {\"member\": {\"Add\": "
+      "[\"uid=c,ou=fulfill,dc=example,dc=org\"], \"Remove\": "
+      "[\"uid=a,ou=fulfill,dc=example,dc=org\"]}}}";
+  char msg[512];
+  run r;
+
+  run_init(&r, w, NULL);
+  assert_int_equal(run_open(&r, w), 0);
   assert_int_equal(fulfill(&r, w, JOBHOST_CHANGE_ADDED, NULL, group, N(group),
                            NULL, msg),
                    0);
+  /* the values to add and to remove, from the JSON, not a replace */
   assert_int_equal(fulfill(&r, w, JOBHOST_CHANGE_MODIFIED, FDN("cn=ops"), nav,
                            N(nav), nav_json, msg),
                    0);
@@ -519,36 +525,47 @@ static void fulfill_add_modify_modrdn_delete(void **state) {
                            msg),
                    0);
   assert_value(w, FDN("cn=ops"), "member", FDN("uid=c"));
+  run_close(&r, w);
+  run_clear(&r);
+}
 
+static void fulfill_modrdn_move_delete(void **state) {
+  world *w = *state;
+  const jobhost_order_value cn_rdn[] = {V("dn", FDN("cn=Old Name")),
+                                        V("objectClass", "inetOrgPerson"),
+                                        V("cn", "Old Name"), V("sn", "Name"),
+                                        V("mail", "old@example.org")};
+  const jobhost_order_value rename_cn[] = {V("cn", "Eve Bond"),
+                                           V("sn", "Bond")};
+  const jobhost_order_value move[] = {
+      V("dn", "cn=Eve Bond,ou=moved," JH_SLAPD_SUFFIX)};
+  char msg[512];
+  run r;
+
+  run_init(&r, w, NULL);
+  assert_int_equal(run_open(&r, w), 0);
+  assert_int_equal(fulfill(&r, w, JOBHOST_CHANGE_ADDED, NULL, cn_rdn, N(cn_rdn),
+                           NULL, msg),
+                   0);
   /* the RDN's attribute changes: a modrdn, then the other changes */
-  {
-    const jobhost_order_value cn_rdn[] = {V("dn", FDN("cn=Old Name")),
-                                          V("objectClass", "inetOrgPerson"),
-                                          V("cn", "Old Name"), V("sn", "Name")};
-    assert_int_equal(fulfill(&r, w, JOBHOST_CHANGE_ADDED, NULL, cn_rdn,
-                             N(cn_rdn), NULL, msg),
-                     0);
-  }
   assert_int_equal(fulfill(&r, w, JOBHOST_CHANGE_MODIFIED, FDN("cn=Old Name"),
                            rename_cn, N(rename_cn), NULL, msg),
                    0);
   assert_value(w, FDN("cn=Old Name"), "cn", NULL);
   assert_value(w, FDN("cn=Eve Bond"), "cn", "Eve Bond");
   assert_value(w, FDN("cn=Eve Bond"), "sn", "Bond");
-
-  /* a new DN under another parent */
-  assert_int_equal(fulfill(&r, w, JOBHOST_CHANGE_MODIFIED, FDN("uid=eve"), move,
-                           N(move), NULL, msg),
+  /* a new DN under another parent: the entry moves */
+  assert_int_equal(fulfill(&r, w, JOBHOST_CHANGE_MODIFIED, FDN("cn=Eve Bond"),
+                           move, N(move), NULL, msg),
                    0);
-  assert_value(w, FDN("uid=eve"), "uid", NULL);
-  assert_value(w, "uid=eve,ou=moved," JH_SLAPD_SUFFIX, "mail",
-               "eve@acme.example");
-
+  assert_value(w, FDN("cn=Eve Bond"), "cn", NULL);
+  assert_value(w, "cn=Eve Bond,ou=moved," JH_SLAPD_SUFFIX, "mail",
+               "old@example.org");
   assert_int_equal(fulfill(&r, w, JOBHOST_CHANGE_DELETED,
-                           "uid=eve,ou=moved," JH_SLAPD_SUFFIX, NULL, 0, NULL,
-                           msg),
+                           "cn=Eve Bond,ou=moved," JH_SLAPD_SUFFIX, NULL, 0,
+                           NULL, msg),
                    0);
-  assert_value(w, "uid=eve,ou=moved," JH_SLAPD_SUFFIX, "uid", NULL);
+  assert_value(w, "cn=Eve Bond,ou=moved," JH_SLAPD_SUFFIX, "cn", NULL);
   run_close(&r, w);
   run_clear(&r);
 }
@@ -759,7 +776,9 @@ int main(void) {
       cmocka_unit_test(export_missing_base_names_it),
       cmocka_unit_test(export_reconnects_before_the_first_entry),
       cmocka_unit_test(export_incremental),
-      cmocka_unit_test(fulfill_add_modify_modrdn_delete),
+      cmocka_unit_test(fulfill_add_and_modify),
+      cmocka_unit_test(fulfill_navigations),
+      cmocka_unit_test(fulfill_modrdn_move_delete),
       cmocka_unit_test(fulfill_one_order_fails),
       cmocka_unit_test(fulfill_reconnects_once),
       cmocka_unit_test(server_down_is_one_line),
