@@ -75,4 +75,8 @@ int jh_ldap_export(jobhost_ctx *ctx, jh_ldap *l);
 int jh_ldap_fulfill(jobhost_ctx *ctx, jh_ldap *l, const jobhost_order *order,
                     char *message, size_t message_size);
 
+/* Check the fulfill settings (attribute_map): 0, or a negative code with
+ * the task message set. */
+int jh_ldap_fulfill_check(jobhost_ctx *ctx, jh_ldap *l);
+
 #endif /* JH_LDAP_CONN_H */

@@ -49,9 +49,89 @@ typedef struct mods {
   size_t n, nbv, nbvptr;
 } mods;
 
-static const char *dn_property(jobhost_ctx *ctx) {
+/* The fulfill settings: dn_property, attribute_map (property=attribute
+ * pairs) and object_classes. */
+typedef struct fconf {
+  const char *dnprop;
+  char *map_text; /* attribute_map, cut into from/to */
+  const char **from, **to;
+  size_t nmap;
+  char *classes_text; /* object_classes, cut into classes */
+  const char **classes;
+  size_t nclasses;
+} fconf;
+
+static void fconf_free(fconf *fc) {
+  free(fc->map_text);
+  free(fc->from);
+  free(fc->to);
+  free(fc->classes_text);
+  free(fc->classes);
+  memset(fc, 0, sizeof(*fc));
+}
+
+/* Cut a list setting (items joined by commas) into items: *text owns
+ * them, *items (NULL-terminated) points into it. */
+static int cut_list(const char *v, char **text, const char ***items,
+                    size_t *n) {
+  char *save = NULL;
+  *n = 0;
+  *text = strdup(v != NULL ? v : "");
+  *items = *text != NULL ? calloc(strlen(*text) / 2 + 2, sizeof(**items))
+                         : NULL;
+  if (*items == NULL)
+    return -ENOMEM;
+  for (char *t = strtok_r(*text, ", \t", &save); t != NULL;
+       t = strtok_r(NULL, ", \t", &save))
+    (*items)[(*n)++] = t;
+  return 0;
+}
+
+/* Read the settings: 0, or a negative code with `error` set. */
+static int fconf_read(jobhost_ctx *ctx, fconf *fc, char *error, size_t size) {
   const char *v = ctx->svc->setting(ctx, "dn_property");
-  return v != NULL && *v != '\0' ? v : "dn";
+  const char **pairs = NULL;
+  memset(fc, 0, sizeof(*fc));
+  fc->dnprop = v != NULL && *v != '\0' ? v : "dn";
+  if (cut_list(ctx->svc->setting(ctx, "object_classes"), &fc->classes_text,
+               &fc->classes, &fc->nclasses) != 0 ||
+      cut_list(ctx->svc->setting(ctx, "attribute_map"), &fc->map_text, &pairs,
+               &fc->nmap) != 0 ||
+      (fc->to = calloc(fc->nmap + 1, sizeof(*fc->to))) == NULL) {
+    free(pairs);
+    snprintf(error, size, "out of memory");
+    return -ENOMEM;
+  }
+  fc->from = pairs;
+  for (size_t i = 0; i < fc->nmap; i++) {
+    char *eq = strchr(pairs[i], '=');
+    if (eq == NULL || eq == pairs[i] || eq[1] == '\0') {
+      snprintf(error, size,
+               "setting attribute_map: expected property=attribute, got "
+               "'%s'",
+               pairs[i]);
+      return JOBHOST_ECONFIG;
+    }
+    *eq = '\0';
+    fc->to[i] = eq + 1;
+  }
+  return 0;
+}
+
+/* The directory attribute of an order property. */
+static const char *attr_of(const fconf *fc, const char *property) {
+  for (size_t i = 0; i < fc->nmap; i++)
+    if (strcasecmp(fc->from[i], property) == 0)
+      return fc->to[i];
+  return property;
+}
+
+int jh_ldap_fulfill_check(jobhost_ctx *ctx, jh_ldap *l) {
+  char error[512];
+  fconf fc;
+  int rc = fconf_read(ctx, &fc, error, sizeof(error));
+  fconf_free(&fc);
+  return rc != 0 ? jh_ldap_fail(l, rc, "%s", error) : 0;
 }
 
 static const char *first_value(const jobhost_order_value *v, size_t n,
@@ -60,6 +140,15 @@ static const char *first_value(const jobhost_order_value *v, size_t n,
     if (strcasecmp(v[i].name, name) == 0 && v[i].nvalues > 0 &&
         v[i].values[0] != NULL && v[i].values[0][0] != '\0')
       return v[i].values[0];
+  return NULL;
+}
+
+/* The first value of the change whose attribute is attr. */
+static const char *value_of_attr(const fconf *fc, const jobhost_order *o,
+                                 const char *attr) {
+  for (size_t i = 0; i < o->nchanges; i++)
+    if (strcasecmp(attr_of(fc, o->changes[i].name), attr) == 0)
+      return first_value(&o->changes[i], 1, o->changes[i].name);
   return NULL;
 }
 
@@ -157,8 +246,18 @@ static size_t count_values(const jobhost_order_value *v, size_t n) {
 
 /* ---- Added ---- */
 
-static int fulfill_add(jh_ldap *l, const jobhost_order *o, const char *dnprop,
+/* objectClass from setting object_classes, when the order has none. */
+static void add_classes(mods *m, const fconf *fc) {
+  for (size_t i = 0; i < m->n; i++)
+    if (strcasecmp(m->v[i].mod_type, "objectClass") == 0)
+      return;
+  if (fc->nclasses > 0)
+    mods_add(m, LDAP_MOD_ADD, "objectClass", fc->classes, fc->nclasses);
+}
+
+static int fulfill_add(jh_ldap *l, const jobhost_order *o, const fconf *fc,
                        char *message, size_t size) {
+  const char *dnprop = fc->dnprop;
   const char *dn = first_value(o->changes, o->nchanges, dnprop);
   mods m;
   op add = {.kind = OP_ADD};
@@ -169,7 +268,8 @@ static int fulfill_add(jh_ldap *l, const jobhost_order *o, const char *dnprop,
              dnprop);
     return -EINVAL;
   }
-  if (mods_alloc(&m, o->nchanges, count_values(o->changes, o->nchanges)) != 0) {
+  if (mods_alloc(&m, o->nchanges + 1,
+                 count_values(o->changes, o->nchanges) + fc->nclasses) != 0) {
     snprintf(message, size, "out of memory");
     return -ENOMEM;
   }
@@ -177,10 +277,11 @@ static int fulfill_add(jh_ldap *l, const jobhost_order *o, const char *dnprop,
     const jobhost_order_value *c = &o->changes[i];
     if (strcasecmp(c->name, dnprop) == 0 || c->nvalues == 0)
       continue;
-    mods_add(&m, LDAP_MOD_ADD, c->name, c->values, c->nvalues);
+    mods_add(&m, LDAP_MOD_ADD, attr_of(fc, c->name), c->values, c->nvalues);
     if (m.v[m.n - 1].mod_bvalues[0] == NULL)
       m.ptrs[--m.n] = NULL; /* only empty values: no attribute */
   }
+  add_classes(&m, fc);
   add.dn = dn;
   add.mods = m.ptrs;
   rc = run_op(l, &add, message, size);
@@ -249,7 +350,7 @@ static size_t count_navigations(json_t *changes, size_t *nvals) {
  * JSON whether or not the host also lists them as changes, add and
  * delete values. *keep receives the arrays of navigation values (2 per
  * navigation, *nkeep in all), freed by the caller. */
-static int build_modify(const jobhost_order *o, const char *dnprop,
+static int build_modify(const jobhost_order *o, const fconf *fc,
                         json_t *changes, mods *m, const char ****keep,
                         size_t *nkeep) {
   size_t nvals = count_values(o->changes, o->nchanges);
@@ -264,15 +365,15 @@ static int build_modify(const jobhost_order *o, const char *dnprop,
     return -ENOMEM;
   for (size_t i = 0; i < o->nchanges; i++) {
     const jobhost_order_value *c = &o->changes[i];
-    if (strcasecmp(c->name, dnprop) == 0 ||
+    if (strcasecmp(c->name, fc->dnprop) == 0 ||
         navigation(changes, c->name) != NULL)
       continue;
-    mods_add(m, LDAP_MOD_REPLACE, c->name, c->values, c->nvalues);
+    mods_add(m, LDAP_MOD_REPLACE, attr_of(fc, c->name), c->values, c->nvalues);
   }
   json_object_foreach(changes, key, v) {
     if (!json_is_object(v))
       continue;
-    if (add_navigation(m, key, v, &(*keep)[k]) != 0)
+    if (add_navigation(m, attr_of(fc, key), v, &(*keep)[k]) != 0)
       return -ENOMEM;
     k += 2;
   }
@@ -282,9 +383,9 @@ static int build_modify(const jobhost_order *o, const char *dnprop,
 /* The RDN the entry takes: from a new DN, or from a new value of the
  * RDN's attribute. *newrdn and *newsuper (NULL: same parent) are
  * ldap_memalloc'd; both NULL when the RDN stays. */
-static int new_rdn(const jobhost_order *o, const char *dn, const char *dnprop,
+static int new_rdn(const jobhost_order *o, const char *dn, const fconf *fc,
                    char **newrdn, char **newsuper) {
-  const char *newdn = first_value(o->changes, o->nchanges, dnprop);
+  const char *newdn = first_value(o->changes, o->nchanges, fc->dnprop);
   LDAPDN old = NULL, nw = NULL;
   char *oldparent = NULL;
   int rc = 0;
@@ -311,7 +412,7 @@ static int new_rdn(const jobhost_order *o, const char *dn, const char *dnprop,
   } else if (newdn == NULL && old[0][1] == NULL) {
     /* a single-valued RDN whose attribute gets a new value */
     LDAPAVA *ava = old[0][0], nava;
-    const char *v = first_value(o->changes, o->nchanges, ava->la_attr.bv_val);
+    const char *v = value_of_attr(fc, o, ava->la_attr.bv_val);
     if (v != NULL &&
         (strlen(v) != ava->la_value.bv_len ||
          strncasecmp(v, ava->la_value.bv_val, ava->la_value.bv_len) != 0)) {
@@ -358,7 +459,7 @@ static char *renamed_dn(const char *dn, const char *newrdn,
 }
 
 static int fulfill_modify(jh_ldap *l, const jobhost_order *o, const char *dn,
-                          const char *dnprop, char *message, size_t size) {
+                          const fconf *fc, char *message, size_t size) {
   char *newrdn = NULL, *newsuper = NULL, *target = NULL;
   json_t *root = o->json != NULL ? json_loads(o->json, 0, NULL) : NULL;
   const char ***keep = NULL;
@@ -367,10 +468,10 @@ static int fulfill_modify(jh_ldap *l, const jobhost_order *o, const char *dn,
   int rc;
 
   memset(&m, 0, sizeof(m));
-  rc = new_rdn(o, dn, dnprop, &newrdn, &newsuper);
+  rc = new_rdn(o, dn, fc, &newrdn, &newsuper);
   if (rc == -EINVAL)
     snprintf(message, size, "modify of '%s': the new %s is not a DN", dn,
-             dnprop);
+             fc->dnprop);
   if (rc == 0 && newrdn != NULL) {
     op ren = {
         .kind = OP_RENAME, .dn = dn, .newrdn = newrdn, .newsuper = newsuper};
@@ -378,7 +479,7 @@ static int fulfill_modify(jh_ldap *l, const jobhost_order *o, const char *dn,
     if (rc == 0 && (target = renamed_dn(dn, newrdn, newsuper)) == NULL)
       rc = -ENOMEM;
   }
-  if (rc == 0 && build_modify(o, dnprop, json_object_get(root, "Changes"), &m,
+  if (rc == 0 && build_modify(o, fc, json_object_get(root, "Changes"), &m,
                               &keep, &nkeep) != 0)
     rc = -ENOMEM;
   if (rc == 0 && m.n > 0) {
@@ -400,22 +501,10 @@ static int fulfill_modify(jh_ldap *l, const jobhost_order *o, const char *dn,
   return rc;
 }
 
-int jh_ldap_fulfill(jobhost_ctx *ctx, jh_ldap *l, const jobhost_order *order,
-                    char *message, size_t message_size) {
-  const char *dnprop = dn_property(ctx), *dn;
-  int rc;
-
-  if (order->change_type == JOBHOST_CHANGE_ADDED)
-    return fulfill_add(l, order, dnprop, message, message_size);
-  dn = first_value(order->resource, order->nresource, dnprop);
-  if (dn == NULL)
-    dn = order->resource_id;
-  if (dn == NULL || *dn == '\0') {
-    snprintf(message, message_size,
-             "order without a target: no '%s' value and no resource key",
-             dnprop);
-    return -EINVAL;
-  }
+/* A Deleted or Modified order, on the entry dn. */
+static int fulfill_existing(jh_ldap *l, const jobhost_order *order,
+                            const char *dn, const fconf *fc, char *message,
+                            size_t message_size) {
   if (order->change_type == JOBHOST_CHANGE_DELETED) {
     op del = {.kind = OP_DELETE, .dn = dn};
     return run_op(l, &del, message, message_size);
@@ -425,6 +514,35 @@ int jh_ldap_fulfill(jobhost_ctx *ctx, jh_ldap *l, const jobhost_order *order,
              (int)order->change_type);
     return -EINVAL;
   }
-  rc = fulfill_modify(l, order, dn, dnprop, message, message_size);
+  return fulfill_modify(l, order, dn, fc, message, message_size);
+}
+
+int jh_ldap_fulfill(jobhost_ctx *ctx, jh_ldap *l, const jobhost_order *order,
+                    char *message, size_t message_size) {
+  const char *dn;
+  fconf fc;
+  int rc = fconf_read(ctx, &fc, message, message_size);
+
+  if (rc != 0) {
+    fconf_free(&fc);
+    return rc;
+  }
+  if (order->change_type == JOBHOST_CHANGE_ADDED) {
+    rc = fulfill_add(l, order, &fc, message, message_size);
+    fconf_free(&fc);
+    return rc;
+  }
+  dn = first_value(order->resource, order->nresource, fc.dnprop);
+  if (dn == NULL)
+    dn = order->resource_id;
+  if (dn == NULL || *dn == '\0') {
+    snprintf(message, message_size,
+             "order without a target: no '%s' value and no resource key",
+             fc.dnprop);
+    rc = -EINVAL;
+  } else {
+    rc = fulfill_existing(l, order, dn, &fc, message, message_size);
+  }
+  fconf_free(&fc);
   return rc;
 }

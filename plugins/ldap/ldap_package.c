@@ -78,6 +78,13 @@ static const jobhost_param ldap_settings_schema[] = {
      .type = JOBHOST_PARAM_INT,
      .default_value = "120",
      .help = "Seconds for each operation (a page of the search, an order)"},
+    {.name = "object_classes",
+     .type = JOBHOST_PARAM_LIST,
+     .help = "objectClass values of an added entry whose order has none"},
+    {.name = "attribute_map",
+     .type = JOBHOST_PARAM_LIST,
+     .help = "property=attribute pairs: the attribute an order's property "
+             "is written to (default: the property's name)"},
     {.name = "dn_property",
      .type = JOBHOST_PARAM_STRING,
      .default_value = "dn",
@@ -87,6 +94,10 @@ static const jobhost_param ldap_settings_schema[] = {
 static int pkg_open(jobhost_ctx *ctx, void **state) {
   jh_ldap *l = NULL;
   int rc = jh_ldap_open(ctx, &l);
+  if (rc == 0 && (rc = jh_ldap_fulfill_check(ctx, l)) != 0) {
+    jh_ldap_close(l);
+    l = NULL;
+  }
   *state = l;
   return rc;
 }

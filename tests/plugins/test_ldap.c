@@ -570,6 +570,47 @@ static void fulfill_modrdn_move_delete(void **state) {
   run_clear(&r);
 }
 
+static void fulfill_object_classes_and_attribute_map(void **state) {
+  world *w = *state;
+  static const char *const settings[] = {"object_classes", "top,groupOfNames",
+                                         "attribute_map",
+                                         "members=member, name=cn", NULL};
+  static const char *const bad[] = {"attribute_map", "members", NULL};
+  const jobhost_order_value add[] = {V("dn", FDN("cn=devs")), V("name", "devs"),
+                                     V("members", FDN("uid=a"), FDN("uid=b"))};
+  const jobhost_order_value rename[] = {V("name", "developers")};
+  char msg[512];
+  run r;
+
+  run_init(&r, w, settings);
+  assert_int_equal(run_open(&r, w), 0);
+  assert_int_equal(
+      fulfill(&r, w, JOBHOST_CHANGE_ADDED, NULL, add, N(add), NULL, msg), 0);
+  assert_value(w, FDN("cn=devs"), "objectClass", "top|groupOfNames");
+  assert_value(w, FDN("cn=devs"), "member", FDN("uid=a") "|" FDN("uid=b"));
+  assert_int_equal(fulfill(&r, w, JOBHOST_CHANGE_MODIFIED, FDN("cn=devs"), NULL,
+                           0,
+                           "{\"Changes\": {\"members\": {\"Remove\": "
+                           "[\"uid=a,ou=fulfill,dc=example,dc=org\"]}}}",
+                           msg),
+                   0);
+  assert_value(w, FDN("cn=devs"), "member", FDN("uid=b"));
+  /* name is the RDN's attribute cn: a modrdn */
+  assert_int_equal(fulfill(&r, w, JOBHOST_CHANGE_MODIFIED, FDN("cn=devs"),
+                           rename, N(rename), NULL, msg),
+                   0);
+  assert_value(w, FDN("cn=developers"), "cn", "developers");
+  run_close(&r, w);
+  run_clear(&r);
+
+  run_init(&r, w, bad);
+  assert_int_equal(run_open(&r, w), JOBHOST_ECONFIG);
+  assert_null(r.state);
+  assert_non_null(strstr(r.h.message, "setting attribute_map: expected "
+                                      "property=attribute, got 'members'"));
+  run_clear(&r);
+}
+
 static void fulfill_one_order_fails(void **state) {
   world *w = *state;
   const jobhost_order_value first[] = {V("dn", FDN("uid=f1")),
@@ -779,6 +820,7 @@ int main(void) {
       cmocka_unit_test(fulfill_add_and_modify),
       cmocka_unit_test(fulfill_navigations),
       cmocka_unit_test(fulfill_modrdn_move_delete),
+      cmocka_unit_test(fulfill_object_classes_and_attribute_map),
       cmocka_unit_test(fulfill_one_order_fails),
       cmocka_unit_test(fulfill_reconnects_once),
       cmocka_unit_test(server_down_is_one_line),
