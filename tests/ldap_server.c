@@ -181,8 +181,9 @@ static void load_base(const jh_slapd *s) {
   slapadd(s, path);
 }
 
-/* The child: slapd in the foreground, ended when the test dies. */
-static void exec_slapd(const jh_slapd *s) {
+/* The child: slapd in the foreground, ended when the test (parent)
+ * dies. */
+static void exec_slapd(const jh_slapd *s, pid_t parent) {
   char conf[PATH_MAX], log[PATH_MAX], urls[160];
   int fd;
   jh_test_path(conf, sizeof(conf), "%s/slapd.conf", s->dir);
@@ -190,6 +191,8 @@ static void exec_slapd(const jh_slapd *s) {
   snprintf(urls, sizeof(urls), "ldap://127.0.0.1:%d/%s%s%s", s->port,
            s->tls ? " " : "", s->tls ? s->tls_uri : "", s->tls ? "/" : "");
   prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != parent) /* the test died before prctl */
+    _exit(1);
   fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd >= 0) {
     dup2(fd, 1);
@@ -216,12 +219,13 @@ static int answers(int port) {
 
 static void spawn(jh_slapd *s) {
   struct timespec pause = {0, 20 * 1000 * 1000};
+  pid_t parent = getpid();
   int st;
   s->pid = fork();
   if (s->pid < 0)
     fail_msg("fork: %s", strerror(errno));
   if (s->pid == 0)
-    exec_slapd(s);
+    exec_slapd(s, parent);
   for (int i = 0; i < 1000; i++) { /* 20 s */
     if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
       char path[PATH_MAX], *log;
