@@ -193,13 +193,15 @@ static void exec_slapd(const jh_slapd *s, pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (getppid() != parent) /* the test died before prctl */
     _exit(1);
-  fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  /* appended: a restarted server's operations count with the first's */
+  fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
   if (fd >= 0) {
     dup2(fd, 1);
     dup2(fd, 2);
   }
   close_range(3, ~0U, 0);
-  execl(SLAPD, SLAPD, "-f", conf, "-h", urls, "-d", "0", (char *)NULL);
+  /* in the foreground, each operation logged (jh_slapd_count_ops) */
+  execl(SLAPD, SLAPD, "-f", conf, "-h", urls, "-d", "stats", (char *)NULL);
   _exit(127);
 }
 
@@ -376,4 +378,18 @@ char *jh_slapd_get(const jh_slapd *s, const char *dn, const char *attr) {
   ldap_msgfree(res);
   ldap_unbind_ext_s(ld, NULL, NULL);
   return out;
+}
+
+long jh_slapd_count_ops(const jh_slapd *s, const char *op, const char *dn) {
+  char path[PATH_MAX], *log, *want = NULL;
+  long n = 0;
+  jh_test_path(path, sizeof(path), "%s/slapd.log", s->dir);
+  log = jh_test_read_file(path);
+  if (asprintf(&want, " %s dn=\"%s\"\n", op, dn) < 0)
+    fail_msg("out of memory");
+  for (const char *p = log; (p = strstr(p, want)) != NULL; p += strlen(want))
+    n++;
+  free(want);
+  free(log);
+  return n;
 }

@@ -3,7 +3,8 @@
  * (slapd.conf, mdb backend) and database in a folder of the test, on
  * free loopback ports, never the system's slapd.
  *
- * slapd runs in the foreground as a child of the test, and gets SIGTERM
+ * slapd runs in the foreground as a child of the test, logging each
+ * operation into slapd.log in its folder, and gets SIGTERM
  * if the test process dies (so no slapd outlives a crashed test);
  * jh_slapd_stop ends it. Under valgrind, tests/testwrapper.sh leaves
  * slapd, slapadd and openssl out of --trace-children.
@@ -65,6 +66,11 @@ LDAP *jh_slapd_connect(const jh_slapd *s);
 /* Add an entry: attrs is a NULL-terminated list of "name", "value"
  * pairs (a name repeated: several values). */
 void jh_slapd_add(const jh_slapd *s, const char *dn, const char *const *attrs);
+
+/* How many operations `op` (ADD, MOD, MODRDN, DEL: slapd's names) on
+ * entry dn (as the client wrote it) the server received since it was
+ * first started, failed ones included. */
+long jh_slapd_count_ops(const jh_slapd *s, const char *op, const char *dn);
 
 /* The values of attribute `attr` of entry dn, joined by '|' in the
  * server's order (malloc'd); NULL when the entry does not exist. */

@@ -646,6 +646,10 @@ static void fulfill_one_order_fails(void **state) {
   run_close(&r, w);
   assert_value(w, FDN("uid=f1"), "cn", "F1");
   assert_value(w, FDN("uid=f3"), "cn", "F3");
+  /* what the server received: the failed add too, each once */
+  assert_int_equal(jh_slapd_count_ops(&w->server, "ADD", FDN("uid=f1")), 2);
+  assert_int_equal(jh_slapd_count_ops(&w->server, "ADD", FDN("uid=f3")), 1);
+  assert_int_equal(jh_slapd_count_ops(&w->server, "DEL", FDN("uid=nobody")), 1);
   run_clear(&r);
 }
 
