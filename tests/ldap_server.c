@@ -340,6 +340,20 @@ void jh_slapd_add(const jh_slapd *s, const char *dn, const char *const *attrs) {
     fail_msg("add %s: %s", dn, ldap_err2string(rc));
 }
 
+void jh_slapd_replace(const jh_slapd *s, const char *dn, const char *attr,
+                      const char *value) {
+  LDAP *ld = jh_slapd_connect(s);
+  char *vals[2] = {(char *)value, NULL};
+  LDAPMod mod = {.mod_op = LDAP_MOD_REPLACE,
+                 .mod_type = (char *)attr,
+                 .mod_values = vals};
+  LDAPMod *mods[2] = {&mod, NULL};
+  int rc = ldap_modify_ext_s(ld, dn, mods, NULL, NULL);
+  ldap_unbind_ext_s(ld, NULL, NULL);
+  if (rc != LDAP_SUCCESS)
+    fail_msg("modify %s: %s", dn, ldap_err2string(rc));
+}
+
 /* Append v and a separator to *out. */
 static void join(char **out, size_t *len, const struct berval *v) {
   char *p = realloc(*out, *len + v->bv_len + 2);

@@ -67,6 +67,10 @@ LDAP *jh_slapd_connect(const jh_slapd *s);
  * pairs (a name repeated: several values). */
 void jh_slapd_add(const jh_slapd *s, const char *dn, const char *const *attrs);
 
+/* Replace attribute attr of entry dn by the one value `value`. */
+void jh_slapd_replace(const jh_slapd *s, const char *dn, const char *attr,
+                      const char *value);
+
 /* How many operations `op` (ADD, MOD, MODRDN, DEL: slapd's names) on
  * entry dn (as the client wrote it) the server received since it was
  * first started, failed ones included. */

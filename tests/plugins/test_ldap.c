@@ -358,18 +358,6 @@ static void next_second(void) {
     nanosleep(&pause, NULL);
 }
 
-static void modify_description(const jh_slapd *s, const char *dn,
-                               const char *value) {
-  LDAP *ld = jh_slapd_connect(s);
-  char *vals[2] = {(char *)value, NULL};
-  LDAPMod mod = {.mod_op = LDAP_MOD_REPLACE,
-                 .mod_type = (char *)"description",
-                 .mod_values = vals};
-  LDAPMod *mods[2] = {&mod, NULL};
-  assert_int_equal(ldap_modify_ext_s(ld, dn, mods, NULL, NULL), LDAP_SUCCESS);
-  ldap_unbind_ext_s(ld, NULL, NULL);
-}
-
 /* Export ou=inc with the cookie the previous run left: the entries
  * table's text. */
 static char *export_inc(world *w, char **cookie, size_t *cookie_len) {
@@ -397,14 +385,16 @@ static void export_incremental(void **state) {
   size_t len = 0;
 
   next_second();
-  modify_description(&w->server, "uid=i0,ou=inc," JH_SLAPD_SUFFIX, "first");
+  jh_slapd_replace(&w->server, "uid=i0,ou=inc," JH_SLAPD_SUFFIX, "description",
+                   "first");
   t = export_inc(w, &cookie, &len); /* complete: no cookie yet */
   assert_int_equal(count_lines(t), 4);
   free(t);
   assert_non_null(strstr(cookie, "modify_timestamp "));
 
   next_second();
-  modify_description(&w->server, "uid=i2,ou=inc," JH_SLAPD_SUFFIX, "second");
+  jh_slapd_replace(&w->server, "uid=i2,ou=inc," JH_SLAPD_SUFFIX, "description",
+                   "second");
   t = export_inc(w, &cookie, &len);
   /* i2 changed after the cookie; i0 is the cookie's own second (read
    * again, doc/ldap.md); i1 is not read */

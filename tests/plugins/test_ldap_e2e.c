@@ -2,7 +2,9 @@
  * test_ldap_e2e.c — the `ldap` package in the jobhost program, against a
  * slapd of the test's own (tests/ldap_server.h): ExportTask ->
  * PrepareSynchronizationTask -> SynchronizeTask with the password from
- * the connection's secrets (a file), and the same job with a wrong
+ * the connection's secrets (a file), an export whose cookie the host
+ * keeps between runs (the second reads what changed), and the first job
+ * with a wrong
  * password, whose text must appear nowhere: not in the program's output,
  * its report, nor any file of its home (logs, stores, exports).
  */
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -154,6 +157,14 @@ static void write_job(const fixture *f, const char *password) {
   jh_test_jobhost_pipeline(&f->j, job);
 }
 
+/* Wait until the clock's second changes (modifyTimestamp's unit). */
+static void next_second(void) {
+  time_t t0 = time(NULL);
+  struct timespec pause = {0, 50 * 1000 * 1000};
+  while (time(NULL) == t0)
+    nanosleep(&pause, NULL);
+}
+
 static long long query(const fixture *f, const char *sql) {
   char path[400];
   jh_test_path(path, sizeof(path), "%s/identity.db", f->j.home);
@@ -176,6 +187,43 @@ static void directory_synchronized(void **state) {
   assert_int_equal(query(f, "SELECT count(*) FROM links WHERE association = "
                             "'DIR_Entry_members'"),
                    3);
+}
+
+/* An ExportTask that keeps its cookie: the second run reads only what
+ * changed since the first (and the entry of the first's last second). */
+static void incremental_export_through_the_host(void **state) {
+  fixture *f = *state;
+  char cookies[400];
+  json_t *r;
+  /* the cookie an earlier run of the connection left: gone, so that the
+   * first run here is complete */
+  jh_test_path(cookies, sizeof(cookies), "%s/Work/ExportCookies", f->j.home);
+  jh_test_rmtree(cookies);
+  write_job(f, JH_SLAPD_ROOT_PW);
+  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
+                                  "include: [model.yaml]\n"
+                                  "job:\n"
+                                  "  id: Job_DIR_Export\n"
+                                  "  tasks:\n"
+                                  "    - id: Export\n"
+                                  "      type: ExportTask\n"
+                                  "      connection: DIR_Export\n");
+  next_second();
+  jh_slapd_replace(&f->server, "uid=edsger," JH_SLAPD_PEOPLE, "mail",
+                   "ewd@example.org");
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
+  assert_int_equal(jh_test_counter(jh_test_report_task(r, "Export"), "entries"),
+                   6);
+  json_decref(r);
+  assert_int_equal(jh_test_count_entries(cookies), 1);
+  next_second();
+  jh_slapd_replace(&f->server, "uid=alan," JH_SLAPD_PEOPLE, "mail",
+                   "turing@example.org");
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
+  /* alan, changed since; edsger, the cookie's own second */
+  assert_int_equal(jh_test_counter(jh_test_report_task(r, "Export"), "entries"),
+                   2);
+  json_decref(r);
 }
 
 /* ---- the wrong password, nowhere ---- */
@@ -244,6 +292,7 @@ static void wrong_password_nowhere(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(directory_synchronized),
+      cmocka_unit_test(incremental_export_through_the_host),
       cmocka_unit_test(wrong_password_nowhere),
   };
   jh_slapd_require();
