@@ -11,10 +11,11 @@
  * scope, attributes); a cookie of another query makes the export
  * complete. Deletions are not seen by an incremental export.
  *
- * A connection lost before the first entry of a base DN arrives is
- * connected again once and the search restarted; lost later, the
- * export fails (what was read cannot be told apart from what was not)
- * and nothing of it is kept.
+ * A connection lost during the search of a base DN is connected again
+ * once and the search of that base started again (a paged search cannot
+ * go on over a new connection); the entries already written from it are
+ * skipped, known by their DN. Lost a second time, the export fails and
+ * nothing of it is kept.
  */
 #include "config.h"
 
@@ -346,6 +347,8 @@ static int take_page(jh_ldap_job *x, const char *base, page_state *ps,
   for (LDAPMessage *e = ldap_first_entry(x->l->ld, res); e != NULL;
        e = ldap_next_entry(x->l->ld, e)) {
     rc = jh_ldap_rows_write(x, e);
+    if (rc == 1)
+      continue; /* written before the reconnect */
     if (rc != 0)
       return rc;
     ps->entries++;
@@ -386,15 +389,22 @@ static int search_base(jh_ldap_job *x, const query *q, const char *base) {
   int rc = 0;
 
   memset(&ps, 0, sizeof(ps));
+  jh_ldap_rows_new_base(x);
   for (;;) {
     LDAPMessage *res = NULL;
     int lrc = search_page(x, q, base, &ps, &res);
-    if (jh_ldap_is_down(lrc) && ps.entries == 0 && !ps.retried) {
+    if (jh_ldap_is_down(lrc) && !ps.retried) {
       ldap_msgfree(res);
       ps.retried = 1;
       ber_memfree(ps.cookie.bv_val); /* paging starts again */
       ps.cookie.bv_val = NULL;
       ps.cookie.bv_len = 0;
+      if (ps.entries > 0)
+        jobhost_info(x->ctx,
+                     "the search of base '%s' starts again after %" PRIu64
+                     " entries: those are skipped",
+                     base, ps.entries);
+      x->resumed = ps.entries > 0;
       rc = jh_ldap_reconnect(x->l);
       if (rc != 0)
         break;
@@ -406,9 +416,7 @@ static int search_base(jh_ldap_job *x, const query *q, const char *base) {
       snprintf(what, sizeof(what), "search of base '%s'", base);
       jh_ldap_reason(x->l, lrc, what, reason, sizeof(reason));
       rc = jh_ldap_fail(x->l, jh_ldap_code(lrc), "%s%s", reason,
-                        ps.entries > 0 ? " (connection lost in the middle "
-                                         "of the paged search)"
-                                       : "");
+                        ps.retried ? " (after one reconnect)" : "");
       break;
     }
     rc = take_page(x, base, &ps, res);

@@ -42,17 +42,29 @@ typedef struct jh_ldap_job {
   char max_time[64]; /* the latest modifyTimestamp seen, or "" */
   size_t dn_off;     /* the entry's DN: offset in buf */
   uint64_t nentries;
+  /* The DNs written from the current base DN, as 64-bit hashes (open
+   * addressing, 0 free; seen_cap a power of two): after a reconnect in
+   * the middle of its search, the search starts again (resumed) and
+   * skips them. */
+  uint64_t *seen;
+  size_t nseen, seen_cap;
+  int resumed;
 } jh_ldap_job;
 
 /* Open the entries table and one table per multi-valued attribute. */
 int jh_ldap_rows_open(jh_ldap_job *x);
 
 /* Write one search result entry (its multi values, then its entries
- * row) and keep its modifyTimestamp when later than max_time. */
+ * row) and keep its modifyTimestamp when later than max_time: 0, or 1
+ * when the entry was skipped (resumed, and written before), or a
+ * negative code with the message set. */
 int jh_ldap_rows_write(jh_ldap_job *x, LDAPMessage *entry);
 
 /* Close every open table; the first error wins over rc == 0. */
 int jh_ldap_rows_close(jh_ldap_job *x, int rc);
+
+/* Forget the DNs of the previous base DN. */
+void jh_ldap_rows_new_base(jh_ldap_job *x);
 
 /* Free the row buffers. */
 void jh_ldap_rows_free(jh_ldap_job *x);

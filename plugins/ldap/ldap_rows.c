@@ -162,6 +162,8 @@ int jh_ldap_rows_close(jh_ldap_job *x, int rc) {
 }
 
 void jh_ldap_rows_free(jh_ldap_job *x) {
+  free(x->seen);
+  x->seen = NULL;
   free(x->row);
   free(x->offsets);
   free(x->buf.p);
@@ -266,6 +268,64 @@ static int take_attr(jh_ldap_job *x, const struct berval *name,
   return 0;
 }
 
+/* ---- the DNs written from the current base ---- */
+
+void jh_ldap_rows_new_base(jh_ldap_job *x) {
+  if (x->seen != NULL)
+    memset(x->seen, 0, x->seen_cap * sizeof(*x->seen));
+  x->nseen = 0;
+  x->resumed = 0;
+}
+
+static uint64_t dn_hash(const char *s) {
+  uint64_t h = 1469598103934665603u;
+  for (; *s; s++) {
+    h ^= (unsigned char)*s;
+    h *= 1099511628211u;
+  }
+  return h != 0 ? h : 1;
+}
+
+/* The slot of h: where it is, or the free slot where it goes. */
+static size_t seen_slot(const jh_ldap_job *x, uint64_t h) {
+  size_t mask = x->seen_cap - 1, i = (size_t)h & mask;
+  while (x->seen[i] != 0 && x->seen[i] != h)
+    i = (i + 1) & mask;
+  return i;
+}
+
+static int seen_grow(jh_ldap_job *x) {
+  size_t cap = x->seen_cap ? x->seen_cap * 2 : 1024;
+  uint64_t *old = x->seen;
+  size_t oldcap = x->seen_cap;
+  x->seen = calloc(cap, sizeof(*x->seen));
+  if (x->seen == NULL) {
+    x->seen = old;
+    return -ENOMEM;
+  }
+  x->seen_cap = cap;
+  for (size_t i = 0; i < oldcap; i++)
+    if (old[i] != 0)
+      x->seen[seen_slot(x, old[i])] = old[i];
+  free(old);
+  return 0;
+}
+
+/* Record the DN being written: 1 when it was already (and resumed), 0
+ * when new, -ENOMEM. */
+static int seen_check(jh_ldap_job *x, const char *dn) {
+  uint64_t h = dn_hash(dn);
+  size_t i;
+  if ((x->nseen + 1) * 2 > x->seen_cap && seen_grow(x) != 0)
+    return -ENOMEM;
+  i = seen_slot(x, h);
+  if (x->seen[i] == h)
+    return x->resumed;
+  x->seen[i] = h;
+  x->nseen++;
+  return 0;
+}
+
 /* The row values once the buffer no longer moves. */
 static void fill_row(jh_ldap_job *x) {
   for (size_t c = 0; c < x->ncolumns; c++)
@@ -289,6 +349,11 @@ int jh_ldap_rows_write(jh_ldap_job *x, LDAPMessage *entry) {
     return oom(x);
   }
   x->offsets[0] = x->dn_off;
+  rc = seen_check(x, cur_dn(x));
+  if (rc != 0) {
+    ber_free(ber, 0);
+    return rc > 0 ? 1 : oom(x);
+  }
   for (rc = ldap_get_attribute_ber(x->l->ld, entry, ber, &name, &vals);
        rc == LDAP_SUCCESS && name.bv_val != NULL;
        rc = ldap_get_attribute_ber(x->l->ld, entry, ber, &name, &vals)) {

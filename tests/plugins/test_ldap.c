@@ -58,6 +58,18 @@ static int test_secret(jobhost_ctx *ctx, const char *name, char *buf,
   return 0;
 }
 
+/* table_write, which restarts the server (drops the connection) at its
+ * restart_at-th call when restart_at > 0. */
+static jh_slapd *restart_server;
+static long restart_at, writes;
+
+static int restarting_table_write(jobhost_table *t, const char *const *values,
+                                  size_t n) {
+  if (restart_at > 0 && ++writes == restart_at)
+    jh_slapd_restart(restart_server);
+  return jh_fake_services.table_write(t, values, n);
+}
+
 /* ---- the directory of the tests ---- */
 
 static void write_ldif(const char *path) {
@@ -135,10 +147,12 @@ static int setup(void **state) {
   *state = w;
   memcpy(&services, &jh_fake_services, sizeof(services));
   services.secret = test_secret;
+  services.table_write = restarting_table_write;
   jh_test_path(ldif, sizeof(ldif), "%s/tree.ldif", w->dir);
   write_ldif(ldif);
   jh_slapd_start(&w->server, w->dir, &opts);
   add_people(&w->server);
+  restart_server = &w->server;
   assert_string_equal(jobhost_plugin_descriptor.packages[0].name, "ldap");
   w->pkg = &jobhost_plugin_descriptor.packages[0];
   return 0;
@@ -215,6 +229,25 @@ static size_t count_lines(const char *text) {
   for (; *text; text++)
     n += *text == '\n';
   return n;
+}
+
+static int compare_lines(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* No line of text (modified: cut into lines) appears twice. */
+static void assert_no_repeated_line(char *text) {
+  size_t n = count_lines(text), k = 0;
+  char **lines = calloc(n + 1, sizeof(*lines)), *save = NULL;
+  assert_non_null(lines);
+  for (char *l = strtok_r(text, "\n", &save); l != NULL && k < n;
+       l = strtok_r(NULL, "\n", &save))
+    lines[k++] = l;
+  qsort(lines, k, sizeof(*lines), compare_lines);
+  for (size_t i = 1; i < k; i++)
+    if (strcmp(lines[i - 1], lines[i]) == 0)
+      fail_msg("line written twice: %s", lines[i]);
+  free(lines);
 }
 
 /* ---- export ---- */
@@ -310,6 +343,35 @@ static void export_10000_entries_in_pages(void **state) {
   free(t);
   assert_int_equal(jh_fake_counter(&r.h, "entries"), BULK);
   assert_int_equal(jh_fake_counter(&r.h, "pages"), BULK / 500);
+  run_clear(&r);
+}
+
+/* The connection dropped in the middle of the paged search (after 700
+ * rows: page 2 of 20): connected again, the search starts again and the
+ * 1,000 entries already written are skipped. */
+static void export_reconnects_in_the_middle(void **state) {
+  world *w = *state;
+  static const char *const settings[] = {
+      "base",       "ou=bulk," JH_SLAPD_SUFFIX,
+      "filter",     "(objectClass=person)",
+      "attributes", "uid",
+      "page_size",  "500",
+      NULL};
+  run r;
+  char *t;
+
+  run_init(&r, w, settings);
+  writes = 0;
+  restart_at = 700;
+  assert_int_equal(export(&r, w), 0);
+  restart_at = 0;
+  assert_int_equal(jh_fake_counter(&r.h, "reconnects"), 1);
+  assert_int_equal(jh_fake_counter(&r.h, "entries"), BULK);
+  assert_int_equal(jh_fake_counter(&r.h, "pages"), 2 + BULK / 500);
+  t = table(&r, "dir_entries");
+  assert_int_equal(count_lines(t), BULK + 1);
+  assert_no_repeated_line(t); /* each entry once */
+  free(t);
   run_clear(&r);
 }
 
@@ -808,6 +870,7 @@ int main(void) {
       cmocka_unit_test(export_small_tree_with_every_setting),
       cmocka_unit_test(export_unlisted_multi_value_fails),
       cmocka_unit_test(export_10000_entries_in_pages),
+      cmocka_unit_test(export_reconnects_in_the_middle),
       cmocka_unit_test(export_missing_base_names_it),
       cmocka_unit_test(export_reconnects_before_the_first_entry),
       cmocka_unit_test(export_incremental),
