@@ -477,6 +477,7 @@ int jh_ldap_export(jobhost_ctx *ctx, jh_ldap *l) {
   x.l = l;
   prefix = setting(&x, "table");
   x.prefix = prefix != NULL ? prefix : ctx->connection;
+  x.command = setting(&x, "command_column");
   if (x.prefix == NULL || x.prefix[0] == '.' || strchr(x.prefix, '/') != NULL)
     return jh_ldap_fail(l, JOBHOST_ECONFIG,
                         "setting table: expected a table name prefix (no "

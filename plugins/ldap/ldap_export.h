@@ -25,11 +25,17 @@ typedef struct jh_ldap_buf {
   size_t len, cap;
 } jh_ldap_buf;
 
+/* The command of every row when tables carry a command column: insert,
+ * or update when the key is stored (doc/synchronization.md). */
+#define JH_LDAP_COMMAND "merge"
+
 typedef struct jh_ldap_job {
   jobhost_ctx *ctx;
   jh_ldap *l;
-  const char *prefix; /* table name prefix */
-  char *names;        /* copy of setting attributes, cut into names */
+  const char *prefix;  /* table name prefix */
+  const char *command; /* setting command_column: the tables' first
+                          column, or NULL */
+  char *names;         /* copy of setting attributes, cut into names */
   jh_ldap_attr *attrs;
   size_t nattrs;
   char **request; /* attributes asked for, NULL-terminated */

@@ -50,6 +50,10 @@ static const jobhost_param ldap_settings_schema[] = {
     {.name = "table",
      .type = JOBHOST_PARAM_STRING,
      .help = "Prefix of the table names (default: the connection id)"},
+    {.name = "command_column",
+     .type = JOBHOST_PARAM_STRING,
+     .help = "A first column of this name in every table, each row 'merge' "
+             "(for incremental prepares of type Changes; default: none)"},
     {.name = "page_size",
      .type = JOBHOST_PARAM_INT,
      .default_value = "500",

@@ -113,8 +113,9 @@ static int open_table(jh_ldap_job *x, const char *suffix,
 }
 
 int jh_ldap_rows_open(jh_ldap_job *x) {
+  size_t lead = x->command != NULL; /* the command column first */
   int rc;
-  x->ncolumns = 1;
+  x->ncolumns = 1 + lead;
   for (size_t i = 0; i < x->nattrs; i++)
     if (!x->attrs[i].multi)
       x->ncolumns++;
@@ -122,8 +123,10 @@ int jh_ldap_rows_open(jh_ldap_job *x) {
   x->offsets = calloc(x->ncolumns, sizeof(*x->offsets));
   if (x->row == NULL || x->offsets == NULL)
     return oom(x);
-  x->row[0] = "dn";
-  for (size_t i = 0, c = 1; i < x->nattrs; i++)
+  if (lead)
+    x->row[0] = x->command;
+  x->row[lead] = "dn";
+  for (size_t i = 0, c = 1 + lead; i < x->nattrs; i++)
     if (!x->attrs[i].multi) {
       x->attrs[i].column = c;
       x->row[c++] = x->attrs[i].name;
@@ -131,9 +134,9 @@ int jh_ldap_rows_open(jh_ldap_job *x) {
   rc = open_table(x, "entries", x->row, x->ncolumns, &x->entries);
   for (size_t i = 0; rc == 0 && i < x->nattrs; i++) {
     jh_ldap_attr *a = &x->attrs[i];
-    const char *cols[2] = {"dn", a->name};
+    const char *cols[3] = {x->command, "dn", a->name};
     if (a->multi)
-      rc = open_table(x, a->name, cols, 2, &a->table);
+      rc = open_table(x, a->name, cols + !lead, 2 + lead, &a->table);
   }
   return rc;
 }
@@ -205,8 +208,8 @@ static int write_failed(jh_ldap_job *x, int rc) {
 /* The association rows of multi-valued attribute a. */
 static int write_multi(jh_ldap_job *x, jh_ldap_attr *a, struct berval *vals) {
   for (size_t k = 0; vals[k].bv_val != NULL; k++) {
-    const char *cols[2];
-    size_t off;
+    const char *cols[3] = {JH_LDAP_COMMAND};
+    size_t lead = x->command != NULL, off;
     int binary, rc;
     if (vals[k].bv_len == 0)
       continue;
@@ -215,9 +218,9 @@ static int write_multi(jh_ldap_job *x, jh_ldap_attr *a, struct berval *vals) {
       return oom(x);
     if (binary)
       warn_binary(x, a);
-    cols[0] = cur_dn(x);
-    cols[1] = x->value.p + off;
-    rc = x->ctx->svc->table_write(a->table, cols, 2);
+    cols[1] = cur_dn(x);
+    cols[2] = x->value.p + off;
+    rc = x->ctx->svc->table_write(a->table, cols + !lead, 2 + lead);
     if (rc != 0)
       return write_failed(x, rc);
   }
@@ -330,6 +333,8 @@ static int seen_check(jh_ldap_job *x, const char *dn) {
 static void fill_row(jh_ldap_job *x) {
   for (size_t c = 0; c < x->ncolumns; c++)
     x->row[c] = x->offsets[c] == SIZE_MAX ? NULL : x->buf.p + x->offsets[c];
+  if (x->command != NULL)
+    x->row[0] = JH_LDAP_COMMAND;
 }
 
 int jh_ldap_rows_write(jh_ldap_job *x, LDAPMessage *entry) {
@@ -348,7 +353,7 @@ int jh_ldap_rows_write(jh_ldap_job *x, LDAPMessage *entry) {
     ber_free(ber, 0);
     return oom(x);
   }
-  x->offsets[0] = x->dn_off;
+  x->offsets[x->command != NULL] = x->dn_off;
   rc = seen_check(x, cur_dn(x));
   if (rc != 0) {
     ber_free(ber, 0);

@@ -308,6 +308,24 @@ static void export_small_tree_with_every_setting(void **state) {
   /* 3 people in pages of 2, then the group: 3 pages */
   assert_int_equal(jh_fake_counter(&r.h, "pages"), 3);
   run_clear(&r);
+
+  /* with a command column: first in every table */
+  run_init(&r, w, settings);
+  jh_fake_put(&r.h.settings, "command_column", "op");
+  assert_int_equal(export(&r, w), 0);
+  t = table(&r, "corp_mail");
+  assert_string_equal(t, "op,dn,mail\n"
+                         "merge,\"uid=ada,ou=people,dc=example,dc=org\","
+                         "ada@example.org\n"
+                         "merge,\"uid=ada,ou=people,dc=example,dc=org\","
+                         "countess@example.org\n"
+                         "merge,\"uid=grace,ou=people,dc=example,dc=org\","
+                         "grace@example.org\n");
+  free(t);
+  t = table(&r, "corp_entries");
+  assert_non_null(strstr(t, "op,dn,uid,cn,sn,description\nmerge,\"uid=ada,"));
+  free(t);
+  run_clear(&r);
 }
 
 static void export_unlisted_multi_value_fails(void **state) {
@@ -420,6 +438,9 @@ static void next_second(void) {
     nanosleep(&pause, NULL);
 }
 
+/* Setting command_column of export_inc, or NULL. */
+static const char *command_column;
+
 /* Export ou=inc with the cookie the previous run left: the entries
  * table's text. */
 static char *export_inc(world *w, char **cookie, size_t *cookie_len) {
@@ -429,6 +450,8 @@ static char *export_inc(world *w, char **cookie, size_t *cookie_len) {
   run r;
   char *t;
   run_init(&r, w, settings);
+  if (command_column != NULL)
+    jh_fake_put(&r.h.settings, "command_column", command_column);
   r.h.cookie_in = *cookie;
   r.h.cookie_in_len = *cookie_len;
   assert_int_equal(export(&r, w), 0);
@@ -468,6 +491,15 @@ static void export_incremental(void **state) {
   t = export_inc(w, &cookie, &len); /* nothing changed since */
   assert_string_equal(t, "dn,uid,description\n"
                          "\"uid=i2,ou=inc,dc=example,dc=org\",i2,second\n");
+  free(t);
+
+  /* the command column an incremental prepare of type Changes reads */
+  command_column = "command";
+  t = export_inc(w, &cookie, &len);
+  command_column = NULL;
+  assert_string_equal(t,
+                      "command,dn,uid,description\n"
+                      "merge,\"uid=i2,ou=inc,dc=example,dc=org\",i2,second\n");
   free(t);
   free(cookie);
 }
