@@ -2,8 +2,11 @@
  * test_ldap_e2e.c — the `ldap` package in the jobhost program, against a
  * slapd of the test's own (tests/ldap_server.h): ExportTask ->
  * PrepareSynchronizationTask -> SynchronizeTask with the password from
- * the connection's secrets (a file), an export whose cookie the host
- * keeps between runs (the second reads what changed), and the first job
+ * the connection's secrets (a file) — the tables carry a command column,
+ * which the complete prepare drops —; an incremental job whose export
+ * keeps its cookie between runs (the second reads what changed) and
+ * whose prepare takes the tables as changes (nothing else deleted); and
+ * the first job
  * with a wrong
  * password, whose text must appear nowhere: not in the program's output,
  * its report, nor any file of its home (logs, stores, exports).
@@ -98,6 +101,7 @@ static const char model_format[] =
     "      attributes: [uid, cn, mail]\n"
     "      multi_valued: [member]\n"
     "      page_size: 2\n"
+    "      command_column: command\n"
     "    secrets:\n"
     "      password: {file: password.txt}\n"
     "entity_types:\n"
@@ -189,6 +193,27 @@ static void directory_synchronized(void **state) {
                    3);
 }
 
+/* Export (keeping its cookie), prepare as changes, synchronize. */
+static const char incremental_job[] =
+    "version: 1\n"
+    "include: [model.yaml]\n"
+    "job:\n"
+    "  id: Job_DIR_Incremental\n"
+    "  tasks:\n"
+    "    - id: Export\n"
+    "      type: ExportTask\n"
+    "      connection: DIR_Export\n"
+    "    - id: Prepare\n"
+    "      type: PrepareSynchronizationTask\n"
+    "      connector: DIR\n"
+    "      synchronization_mode: Incremental\n"
+    "      prepare_type: Changes\n"
+    "      depends_on: [Export]\n"
+    "    - id: Sync\n"
+    "      type: SynchronizeTask\n"
+    "      connector: DIR\n"
+    "      depends_on: [Prepare]\n";
+
 /* An ExportTask that keeps its cookie: the second run reads only what
  * changed since the first (and the entry of the first's last second). */
 static void incremental_export_through_the_host(void **state) {
@@ -200,18 +225,12 @@ static void incremental_export_through_the_host(void **state) {
   jh_test_path(cookies, sizeof(cookies), "%s/Work/ExportCookies", f->j.home);
   jh_test_rmtree(cookies);
   write_job(f, JH_SLAPD_ROOT_PW);
-  jh_test_jobhost_pipeline(&f->j, "version: 1\n"
-                                  "include: [model.yaml]\n"
-                                  "job:\n"
-                                  "  id: Job_DIR_Export\n"
-                                  "  tasks:\n"
-                                  "    - id: Export\n"
-                                  "      type: ExportTask\n"
-                                  "      connection: DIR_Export\n");
+  jh_test_jobhost_pipeline(&f->j, incremental_job);
   next_second();
   jh_slapd_replace(&f->server, "uid=edsger," JH_SLAPD_PEOPLE, "mail",
                    "ewd@example.org");
-  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--force", NULL);
+  jh_test_assert_job_state(r, "Succeeded");
   assert_int_equal(jh_test_counter(jh_test_report_task(r, "Export"), "entries"),
                    6);
   json_decref(r);
@@ -219,11 +238,17 @@ static void incremental_export_through_the_host(void **state) {
   next_second();
   jh_slapd_replace(&f->server, "uid=alan," JH_SLAPD_PEOPLE, "mail",
                    "turing@example.org");
-  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, NULL);
+  r = jh_test_jobhost_report(&f->j, 0, "run", f->j.pipeline, "--force", NULL);
+  jh_test_assert_job_state(r, "Succeeded");
   /* alan, changed since; edsger, the cookie's own second */
   assert_int_equal(jh_test_counter(jh_test_report_task(r, "Export"), "entries"),
                    2);
+  /* prepared as changes: the others are not deleted, alan's mail moves */
+  assert_int_equal(jh_test_counter(jh_test_report_task(r, "Prepare"), "merged"),
+                   2);
   json_decref(r);
+  assert_int_equal(query(f, "SELECT count(*) FROM resources"), 6);
+  assert_int_equal(query(f, "SELECT count(*) FROM links"), 3);
 }
 
 /* ---- the wrong password, nowhere ---- */
