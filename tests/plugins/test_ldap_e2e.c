@@ -6,10 +6,9 @@
  * which the complete prepare drops —; an incremental job whose export
  * keeps its cookie between runs (the second reads what changed) and
  * whose prepare takes the tables as changes (nothing else deleted); and
- * the first job
- * with a wrong
- * password, whose text must appear nowhere: not in the program's output,
- * its report, nor any file of its home (logs, stores, exports).
+ * the first job with a wrong password, whose text must appear nowhere:
+ * not in the program's output, its report, nor any file of its home
+ * (logs, stores, exports).
  */
 #include "config.h"
 
