@@ -42,9 +42,14 @@ plugins_compute_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_compute_la_LIBADD = lib/libjobhost-private.la $(SQLITE_LIBS) \
 	$(JANSSON_LIBS)
 
-plugins_fulfill_la_SOURCES = plugins/fulfill/fulfill.c
-plugins_fulfill_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_fulfill_la_SOURCES = plugins/fulfill/fulfill.c \
+	plugins/fulfill/fulfill.h plugins/fulfill/journal.c \
+	plugins/fulfill/order.c
+plugins_fulfill_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(SQLITE_CFLAGS) \
+	$(JANSSON_CFLAGS)
 plugins_fulfill_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_fulfill_la_LIBADD = lib/libjobhost-private.la $(SQLITE_LIBS) \
+	$(JANSSON_LIBS)
 
 plugins_classify_la_SOURCES = plugins/classify/classify.c
 plugins_classify_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
