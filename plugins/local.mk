@@ -67,11 +67,12 @@ plugins_csv_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
 plugins_csv_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_csv_la_LIBADD = lib/libjobhost-private.la
 
-plugins_ldif_la_SOURCES = plugins/ldif/ldif_package.c
+plugins_ldif_la_SOURCES = plugins/ldif/ldif_package.c \
+	plugins/ldif/ldif_fulfill.c plugins/ldif/ldif.h
 plugins_ldif_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
 plugins_ldif_la_CFLAGS = $(AM_CFLAGS) $(LDAP_CFLAGS)
 plugins_ldif_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_ldif_la_LIBADD = $(LDAP_LIBS)
+plugins_ldif_la_LIBADD = lib/libjobhost-private.la $(LDAP_LIBS)
 
 
 # Installed plugins need no libtool archive: the loader opens the .so.
