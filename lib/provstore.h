@@ -289,8 +289,7 @@ int jh_prov_order_file_recorded(jh_idstore *s, const char *file, char *err,
  * assignment is gone or has moved on (a later role model replaced it, or
  * this result was recorded already), or a negative code with err.
  */
-int jh_prov_fulfilled(jh_idstore *s, int64_t id, int state,
-                      const char *message, int64_t task_instance, char *err,
-                      size_t errsize);
+int jh_prov_fulfilled(jh_idstore *s, int64_t id, int state, const char *message,
+                      int64_t task_instance, char *err, size_t errsize);
 
 #endif /* JH_PROVSTORE_H */

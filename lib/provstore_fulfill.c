@@ -41,8 +41,8 @@ static int keep_val(void *ud, const jh_prov_val *v) {
 static int read_assignment(jh_idstore *s, int64_t id, int *state, char **vals,
                            size_t *len, char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
-  sqlite3_stmt *st =
-      jh_db_stmt(db, "SELECT state, vals FROM assignments WHERE id = ?1");
+  sqlite3_stmt *st = jh_db_stmt(
+      db, "SELECT state, vals FROM assignments WHERE id = ?1");
   int rc = st == NULL ? -EIO : JH_DB_BIND(db, st, JH_DB_INT(id));
   *vals = NULL;
   if (rc == 0 && (rc = jh_db_step(db, st, "assignments")) == 1) {
@@ -107,9 +107,8 @@ static int write_result(jh_idstore *s, int64_t id, int state,
   return rc < 0 ? store_fail(s, err, errsize) : rc;
 }
 
-int jh_prov_fulfilled(jh_idstore *s, int64_t id, int state,
-                      const char *message, int64_t task_instance, char *err,
-                      size_t errsize) {
+int jh_prov_fulfilled(jh_idstore *s, int64_t id, int state, const char *message,
+                      int64_t task_instance, char *err, size_t errsize) {
   char *vals, *now_vals = NULL;
   size_t len = 0, n;
   int stored = 0, rc;

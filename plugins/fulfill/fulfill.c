@@ -52,8 +52,8 @@ typedef struct ff_found {
 typedef struct ff_run {
   jobhost_ctx *ctx;
   const jobhost_services *svc;
-  jobhost_ctx pctx;      /* what the package receives: svc = &psvc */
-  jobhost_services psvc; /* the host's table, set_message kept too */
+  jobhost_ctx pctx;       /* what the package receives: svc = &psvc */
+  jobhost_services psvc;  /* the host's table, set_message kept too */
   char pkg_message[1024]; /* the package's last set_message */
   const jh_model *model;
   jh_idstore *store;
@@ -192,8 +192,8 @@ static int list_files(ff_run *r) {
       list_arg a = {r, r->rts[i], working, 0};
       if (snprintf(dir, sizeof(dir), "%s/%s%s", r->root, rt,
                    working ? "/" WORKING : "") >= (int)sizeof(dir)) {
-        snprintf(r->err, sizeof(r->err), "%s/%s: the path is too long",
-                 r->root, rt);
+        snprintf(r->err, sizeof(r->err), "%s/%s: the path is too long", r->root,
+                 rt);
         return -ENAMETOOLONG;
       }
       jh_dir_each(dir, list_one, &a);
@@ -213,8 +213,7 @@ static int make_dir(ff_run *r, const char *dir) {
   if (mkdir(dir, 0755) == 0 || errno == EEXIST)
     return 0;
   e = errno;
-  snprintf(r->err, sizeof(r->err), "cannot make %.1900s: %s", dir,
-           strerror(e));
+  snprintf(r->err, sizeof(r->err), "cannot make %.1900s: %s", dir, strerror(e));
   return -e;
 }
 
@@ -453,10 +452,10 @@ static int write_results(ff_run *r, const ff_file *f, const char *path) {
     rc = jh_csv_write_record(w, head, 4);
   for (size_t i = 0; i < f->n && rc == 0; i++) {
     const json_t *o = json_array_get(f->orders, i);
-    const char *row[4] = {
-        json_string_value(json_object_get(o, "AssignedResourceTypeId")),
-        state_name(f->res[i].state), f->res[i].message,
-        json_string_value(json_object_get(o, "ChangeType"))};
+    const char *row[4] = {json_string_value(
+                              json_object_get(o, "AssignedResourceTypeId")),
+                          state_name(f->res[i].state), f->res[i].message,
+                          json_string_value(json_object_get(o, "ChangeType"))};
     rc = jh_csv_write_record(w, row, 4);
   }
   if (rc == 0)
@@ -484,10 +483,11 @@ static int record_results(ff_run *r, const ff_file *f) {
     long long n = strtoll(id, &end, 10);
     if (*end != '\0' || end == id)
       continue; /* not an assignment of this store: the file says so */
-    rc = jh_prov_fulfilled(
-        r->store, (int64_t)n,
-        f->res[i].state == FF_EXECUTED ? JH_PROV_EXECUTED : JH_PROV_ERRORED,
-        f->res[i].message, r->ctx->task_instance, r->err, sizeof(r->err));
+    rc = jh_prov_fulfilled(r->store, (int64_t)n,
+                           f->res[i].state == FF_EXECUTED ? JH_PROV_EXECUTED
+                                                          : JH_PROV_ERRORED,
+                           f->res[i].message, r->ctx->task_instance, r->err,
+                           sizeof(r->err));
     rc = rc < 0 ? rc : 0;
   }
   if (rc == 0 && jh_db_commit(db) != 0) {

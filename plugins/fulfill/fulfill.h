@@ -40,8 +40,8 @@ typedef struct ff_file {
   json_t *orders;
   size_t n;
   ff_result *res;
-  int fd;   /* the journal, open for appending; -1 when closed */
-  int held; /* the journal's mode: orders written at the package's end */
+  int fd;      /* the journal, open for appending; -1 when closed */
+  int held;    /* the journal's mode: orders written at the package's end */
   int touched; /* this run appended results to the journal */
 } ff_file;
 

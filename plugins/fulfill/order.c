@@ -86,8 +86,8 @@ static int push(value_list *l, const char *name, const char *const *values,
  * remove. */
 static int navigation(ff_order *ord, const char *name, const json_t *v,
                       char *err, size_t errsize) {
-  const json_t *add = json_object_get(v, "Add"), *rem = json_object_get(v,
-                                                                       "Remove");
+  const json_t *add = json_object_get(v, "Add"),
+               *rem = json_object_get(v, "Remove");
   const char *const *first;
   size_t n;
   int rc = add_texts(ord, name, add, &first, &n, err, errsize);
@@ -127,8 +127,9 @@ static int values_of(ff_order *ord, const json_t *obj, value_list *l, int nav,
 
 /* The target's key: from Resource, or for Added from Changes. */
 static const char *resource_id(const json_t *o, int change, const char *key) {
-  const json_t *from = json_object_get(
-      o, change == JOBHOST_CHANGE_ADDED ? "Changes" : "Resource");
+  const json_t *from = json_object_get(o, change == JOBHOST_CHANGE_ADDED
+                                              ? "Changes"
+                                              : "Resource");
   return key != NULL ? text_of(from, key) : NULL;
 }
 

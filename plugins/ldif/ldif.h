@@ -63,9 +63,8 @@ void ldif_libldap_messages_end(BER_LOG_PRINT_FN old_print);
 int lf_open(jobhost_ctx *ctx, void **state);
 void lf_close(jobhost_ctx *ctx, void *state);
 int lf_fulfill_begin(jobhost_ctx *ctx, void *state);
-int lf_fulfill_order(jobhost_ctx *ctx, void *state,
-                       const jobhost_order *order, char *message,
-                       size_t message_size);
+int lf_fulfill_order(jobhost_ctx *ctx, void *state, const jobhost_order *order,
+                     char *message, size_t message_size);
 int lf_fulfill_end(jobhost_ctx *ctx, void *state);
 
 #endif /* JH_LDIF_H */

@@ -203,8 +203,8 @@ static int load_entry(ldif_dir *d, ldif_in *in) {
   e = &d->e[k];
   for (LDAPMod **m = in->lr.lrop_mods; m != NULL && *m != NULL; m++) {
     lf_attr *a = attr_get(&e->attrs, &e->nattrs, &e->cap, (*m)->mod_type);
-    for (size_t i = 0; a != NULL && (*m)->mod_bvalues != NULL &&
-                       (*m)->mod_bvalues[i] != NULL;
+    for (size_t i = 0;
+         a != NULL && (*m)->mod_bvalues != NULL && (*m)->mod_bvalues[i] != NULL;
          i++) {
       const struct berval *v = (*m)->mod_bvalues[i];
       if (value_add(a, v->bv_val, v->bv_len) != 0)
@@ -473,9 +473,8 @@ static int delete_entry(ldif_dir *d, const jobhost_order *o, char *message,
              : order_failed(message, size, -ENOMEM, "out of memory");
 }
 
-int lf_fulfill_order(jobhost_ctx *ctx, void *state,
-                       const jobhost_order *order, char *message,
-                       size_t message_size) {
+int lf_fulfill_order(jobhost_ctx *ctx, void *state, const jobhost_order *order,
+                     char *message, size_t message_size) {
   ldif_dir *d = state;
   int rc;
   (void)ctx;
@@ -493,8 +492,7 @@ int lf_fulfill_order(jobhost_ctx *ctx, void *state,
     rc = delete_entry(d, order, message, message_size);
     break;
   default:
-    rc = order_failed(message, message_size, -EINVAL,
-                      "unknown change type %d",
+    rc = order_failed(message, message_size, -EINVAL, "unknown change type %d",
                       (int)order->change_type);
   }
   if (rc == 0)

@@ -302,7 +302,6 @@ static int valid_attr_name(const char *s) {
 
 /* ---- reading records ---- */
 
-
 int ldif_in_fail(ldif_in *in, int code, const char *fmt, ...) {
   char text[768];
   va_list ap;
@@ -337,17 +336,17 @@ int ldif_in_open(ldif_in *in) {
   struct stat sb;
   if (stat(in->path, &sb) != 0)
     return ldif_in_fail(in, -errno,
-                   "setting path: %s: %s; the export is not launched", in->path,
-                   strerror(errno));
+                        "setting path: %s: %s; the export is not launched",
+                        in->path, strerror(errno));
   if (!S_ISREG(sb.st_mode))
     return ldif_in_fail(in, -EINVAL,
-                   "setting path: %s is not a regular file; the export is "
-                   "not launched",
-                   in->path);
+                        "setting path: %s is not a regular file; the export is "
+                        "not launched",
+                        in->path);
   in->fp = fopen(in->path, "re");
   if (in->fp == NULL)
     return ldif_in_fail(in, errno ? -errno : -ENOMEM, "%s: %s", in->path,
-                   strerror(errno ? errno : ENOMEM));
+                        strerror(errno ? errno : ENOMEM));
   in->lineno = 0;
   return 0;
 }
@@ -415,14 +414,15 @@ static ssize_t read_line(ldif_in *in) {
   n = getline(&in->line, &in->line_size, in->fp);
   if (n < 0) {
     if (ferror(in->fp))
-      return ldif_in_fail(in, errno == ENOMEM ? -ENOMEM : -EIO, "%s: read error: %s",
-                     in->path, strerror(errno ? errno : EIO));
+      return ldif_in_fail(in, errno == ENOMEM ? -ENOMEM : -EIO,
+                          "%s: read error: %s", in->path,
+                          strerror(errno ? errno : EIO));
     return 0;
   }
   in->lineno++;
   if (memchr(in->line, '\0', (size_t)n) != NULL)
     return ldif_in_fail(in, -EILSEQ, "%s:%lu: a NUL byte: not an LDIF file",
-                   in->path, in->lineno);
+                        in->path, in->lineno);
   if (n >= 2 && in->line[n - 2] == '\r' && in->line[n - 1] == '\n') {
     in->line[n - 2] = '\n';
     in->line[--n] = '\0';
@@ -456,9 +456,9 @@ static int read_record(ldif_in *in) {
         found = 1;
         if (strncasecmp(l, "include:", 8) == 0)
           return ldif_in_fail(in, -EILSEQ,
-                         "%s:%lu: 'include:' is refused: a directory file "
-                         "is read alone, never the files it names",
-                         in->path, in->lineno);
+                              "%s:%lu: 'include:' is refused: a directory file "
+                              "is read alone, never the files it names",
+                              in->path, in->lineno);
       }
     }
     if (in->rec.len == 0)
@@ -558,26 +558,26 @@ static int check_url(ldif_in *in, const char *name, size_t namelen,
     url++;
   if (in->url_folder == NULL)
     return ldif_in_fail(in, -EILSEQ,
-                   "%s:%lu: attribute '%.*s' takes its value from a URL "
-                   "(%.200s): URL values are refused (setting "
-                   "allow_url_folder names a folder they may come from)",
-                   in->path, at, (int)namelen, name, url);
+                        "%s:%lu: attribute '%.*s' takes its value from a URL "
+                        "(%.200s): URL values are refused (setting "
+                        "allow_url_folder names a folder they may come from)",
+                        in->path, at, (int)namelen, name, url);
   if (strncasecmp(url, "file:///", 8) != 0 ||
       url_path(url + 7, path, sizeof(path)) != 0)
     return ldif_in_fail(in, -EILSEQ,
-                   "%s:%lu: attribute '%.*s': URL %.200s: expected "
-                   "file:///PATH, a file inside %s (setting "
-                   "allow_url_folder)",
-                   in->path, at, (int)namelen, name, url, in->url_folder);
+                        "%s:%lu: attribute '%.*s': URL %.200s: expected "
+                        "file:///PATH, a file inside %s (setting "
+                        "allow_url_folder)",
+                        in->path, at, (int)namelen, name, url, in->url_folder);
   flen = strlen(in->url_folder);
   if (realpath(path, real) == NULL || stat(real, &sb) != 0 ||
       !S_ISREG(sb.st_mode) ||
       !(strncmp(real, in->url_folder, flen) == 0 &&
         (real[flen] == '/' || (flen == 1 && real[0] == '/'))))
     return ldif_in_fail(in, -EILSEQ,
-                   "%s:%lu: attribute '%.*s': URL %.200s is not a file "
-                   "inside %s (setting allow_url_folder)",
-                   in->path, at, (int)namelen, name, url, in->url_folder);
+                        "%s:%lu: attribute '%.*s': URL %.200s is not a file "
+                        "inside %s (setting allow_url_folder)",
+                        in->path, at, (int)namelen, name, url, in->url_folder);
   return 0;
 }
 
@@ -631,19 +631,20 @@ static int prescan(ldif_in *in, const char *text, unsigned long first) {
     if (tmp.p[0] == '#')
       continue;
     if (strcmp(tmp.p, "-") == 0) {
-      rc = ldif_in_fail(in, -EILSEQ,
-                   "%s:%lu: '-' belongs to change records; a directory file "
-                   "holds entries only",
-                   in->path, at);
+      rc = ldif_in_fail(
+          in, -EILSEQ,
+          "%s:%lu: '-' belongs to change records; a directory file "
+          "holds entries only",
+          in->path, at);
       break;
     }
     ldap_said[0] = '\0';
     if (ldif_parse_line2(tmp.p, &type, &value, &freeval) < 0) {
       rc = ldif_in_fail(in, -EILSEQ,
-                   "%s:%lu: invalid LDIF line%s%s%s: expected 'attribute: "
-                   "value', 'attribute:: base64' or 'attribute:< URL'",
-                   in->path, at, ldap_said[0] ? " (" : "", ldap_said,
-                   ldap_said[0] ? ")" : "");
+                        "%s:%lu: invalid LDIF line%s%s%s: expected 'attribute: "
+                        "value', 'attribute:: base64' or 'attribute:< URL'",
+                        in->path, at, ldap_said[0] ? " (" : "", ldap_said,
+                        ldap_said[0] ? ")" : "");
       break;
     }
     if (!have_dn) {
@@ -651,26 +652,28 @@ static int prescan(ldif_in *in, const char *text, unsigned long first) {
         have_dn = 1;
         if (!ldif_is_text((const unsigned char *)value.bv_val, value.bv_len))
           rc = ldif_in_fail(in, -EILSEQ, "%s:%lu: the dn is not UTF-8 text",
-                       in->path, at);
+                            in->path, at);
       } else if (strcasecmp(type.bv_val, "version") != 0) {
-        rc = ldif_in_fail(in, -EILSEQ, "%s:%lu: expected a 'dn:' line, got '%s:'",
-                     in->path, at, type.bv_val);
+        rc = ldif_in_fail(in, -EILSEQ,
+                          "%s:%lu: expected a 'dn:' line, got '%s:'", in->path,
+                          at, type.bv_val);
       }
     } else if (strcasecmp(type.bv_val, "dn") == 0) {
-      rc = ldif_in_fail(in, -EILSEQ,
-                   "%s:%lu: a second 'dn:' line in one entry (a blank line "
-                   "missing between two entries?)",
-                   in->path, at);
+      rc = ldif_in_fail(
+          in, -EILSEQ,
+          "%s:%lu: a second 'dn:' line in one entry (a blank line "
+          "missing between two entries?)",
+          in->path, at);
     } else if (strcasecmp(type.bv_val, "changetype") == 0) {
       if (strcasecmp(value.bv_val, "add") != 0)
         rc = ldif_in_fail(in, -EILSEQ,
-                     "%s:%lu: 'changetype: %.*s': a directory file holds "
-                     "entries only",
-                     in->path, at, (int)value.bv_len, value.bv_val);
+                          "%s:%lu: 'changetype: %.*s': a directory file holds "
+                          "entries only",
+                          in->path, at, (int)value.bv_len, value.bv_val);
     } else if (strcasecmp(type.bv_val, "control") != 0 &&
                !valid_attr_name(type.bv_val)) {
       rc = ldif_in_fail(in, -EILSEQ, "%s:%lu: '%s' is not an attribute name",
-                   in->path, at, type.bv_val);
+                        in->path, at, type.bv_val);
     }
     if (freeval)
       ber_memfree(value.bv_val);
@@ -738,16 +741,16 @@ int ldif_in_next(ldif_in *in, int check) {
                                 LDIF_DEFAULT_ADD | LDIF_NO_CONTROLS);
     if (rc == LDAP_NO_MEMORY)
       return ldif_in_fail(in, -ENOMEM, "%s:%lu: out of memory", in->path,
-                     in->rec_line);
+                          in->rec_line);
     if (rc != LDAP_SUCCESS)
-      return ldif_in_fail(in, -EILSEQ, "%s:%lu: invalid LDIF record%s%s%s", in->path,
-                     in->rec_line, ldap_said[0] ? " (" : "", ldap_said,
-                     ldap_said[0] ? ")" : "");
+      return ldif_in_fail(in, -EILSEQ, "%s:%lu: invalid LDIF record%s%s%s",
+                          in->path, in->rec_line, ldap_said[0] ? " (" : "",
+                          ldap_said, ldap_said[0] ? ")" : "");
     in->have_lr = 1;
     if (in->lr.lr_dn.bv_val == NULL || in->lr.lr_op != LDAP_REQ_ADD)
       return ldif_in_fail(in, -EAGAIN,
-                     "%s:%lu: the file changed while it was exported", in->path,
-                     in->rec_line);
+                          "%s:%lu: the file changed while it was exported",
+                          in->path, in->rec_line);
     return 1;
   }
 }
@@ -832,14 +835,14 @@ static int learn(ldif_job *j) {
       a->multi = a->multi_line != 0;
     else if (!a->listed && a->multi_line != 0)
       return ldif_in_fail(in, -EILSEQ,
-                     "%s:%lu: an entry holds %zu values of attribute %s, "
-                     "which setting multi_valued does not list",
-                     in->path, a->multi_line, a->nvalues, a->name);
+                          "%s:%lu: an entry holds %zu values of attribute %s, "
+                          "which setting multi_valued does not list",
+                          in->path, a->multi_line, a->nvalues, a->name);
     if (a->multi && strcasecmp(a->name, "entries") == 0)
       return ldif_in_fail(in, JOBHOST_ECONFIG,
-                     "multi-valued attribute '%s' would be exported as "
-                     "table %s_entries, the name of the entries table",
-                     a->name, j->prefix);
+                          "multi-valued attribute '%s' would be exported as "
+                          "table %s_entries, the name of the entries table",
+                          a->name, j->prefix);
   }
   return 0;
 }
@@ -849,7 +852,7 @@ static int open_table(ldif_job *j, const char *name, const char *const *columns,
   int rc = j->in.ctx->svc->table_open(j->in.ctx, name, columns, n, out);
   if (rc != 0 && rc != JOBHOST_ECANCELLED)
     ldif_in_fail(&j->in, rc, "cannot start table %s: %s", name,
-            jobhost_strerror(rc));
+                 jobhost_strerror(rc));
   return rc;
 }
 
@@ -897,7 +900,7 @@ static int close_tables(ldif_job *j, int rc) {
     j->entries = NULL;
     if (rc == 0 && crc != 0)
       rc = ldif_in_fail(&j->in, crc, "cannot finish the entries table: %s",
-                   jobhost_strerror(crc));
+                        jobhost_strerror(crc));
   }
   for (size_t i = 0; i < j->attrs.n; i++) {
     attr *a = &j->attrs.v[i];
@@ -906,8 +909,8 @@ static int close_tables(ldif_job *j, int rc) {
     crc = svc->table_close(a->table);
     a->table = NULL;
     if (rc == 0 && crc != 0)
-      rc = ldif_in_fail(&j->in, crc, "cannot finish the table of %s: %s", a->name,
-                   jobhost_strerror(crc));
+      rc = ldif_in_fail(&j->in, crc, "cannot finish the table of %s: %s",
+                        a->name, jobhost_strerror(crc));
   }
   return rc;
 }
@@ -924,8 +927,9 @@ static void warn_binary(ldif_job *j, attr *a) {
 
 static int write_failed(ldif_job *j, int rc) {
   if (rc != JOBHOST_ECANCELLED)
-    ldif_in_fail(&j->in, rc, "%s:%lu: cannot write entry '%.*s': %s", j->in.path,
-            j->in.rec_line, BV_ARGS(j->in.lr.lr_dn), jobhost_strerror(rc));
+    ldif_in_fail(&j->in, rc, "%s:%lu: cannot write entry '%.*s': %s",
+                 j->in.path, j->in.rec_line, BV_ARGS(j->in.lr.lr_dn),
+                 jobhost_strerror(rc));
   return rc;
 }
 
@@ -946,8 +950,8 @@ static int write_entry(ldif_job *j) {
     size_t n = count_values(*m);
     if (a == NULL || (!a->multi && n > 1))
       return ldif_in_fail(in, -EAGAIN,
-                     "%s:%lu: the file changed while it was exported", in->path,
-                     in->rec_line);
+                          "%s:%lu: the file changed while it was exported",
+                          in->path, in->rec_line);
     if (!a->multi) {
       if (n == 0)
         continue;
@@ -1000,9 +1004,9 @@ static int write_rows(ldif_job *j) {
     ctx->svc->progress(ctx, done, done);
     if (done != j->nentries)
       rc = ldif_in_fail(&j->in, -EAGAIN,
-                   "%s: the file changed while it was "
-                   "exported",
-                   j->in.path);
+                        "%s: the file changed while it was "
+                        "exported",
+                        j->in.path);
   }
   return rc;
 }
@@ -1020,9 +1024,9 @@ int ldif_url_folder_setting(ldif_in *in) {
     free(in->url_folder);
     in->url_folder = NULL;
     return ldif_in_fail(in, JOBHOST_ECONFIG,
-                   "setting allow_url_folder: %s: %s; the export is not "
-                   "launched",
-                   v, strerror(err));
+                        "setting allow_url_folder: %s: %s; the export is not "
+                        "launched",
+                        v, strerror(err));
   }
   return 0;
 }
@@ -1044,13 +1048,13 @@ static int ldif_export(jobhost_ctx *ctx, void *state) {
   j.multi_setting = v != NULL && *v != '\0' ? v : NULL;
   if (j.in.path == NULL || *j.in.path == '\0')
     return ldif_in_fail(&j.in, JOBHOST_ECONFIG,
-                   "setting path is not set; the export is not launched");
+                        "setting path is not set; the export is not launched");
   if (j.prefix == NULL || *j.prefix == '\0' || j.prefix[0] == '.' ||
       strchr(j.prefix, '/') != NULL)
     return ldif_in_fail(&j.in, JOBHOST_ECONFIG,
-                   "setting table: expected a table name prefix (no '/', "
-                   "not starting with '.'), got '%s'",
-                   j.prefix != NULL ? j.prefix : "");
+                        "setting table: expected a table name prefix (no '/', "
+                        "not starting with '.'), got '%s'",
+                        j.prefix != NULL ? j.prefix : "");
   rc = ldif_url_folder_setting(&j.in);
   if (rc != 0)
     return rc;

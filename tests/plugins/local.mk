@@ -93,3 +93,16 @@ tests_plugins_test_compute_LDADD = tests/libjhtest-services.la \
 	tests/libjhtest.la lib/libjobhost-private.la $(CMOCKA_LIBS) \
 	$(JANSSON_LIBS) $(SQLITE_LIBS)
 TESTS += tests/plugins/test_compute
+
+# FulfillTask end to end (tests/plugins/test_fulfill.c) with the ldif
+# package and the test package `counting` (tests/plugins/fulfill), which
+# the test finds in $JH_FULFILL_PLUGIN_DIR.
+check_LTLIBRARIES += tests/plugins/fulfill/fulfilltest.la
+tests_plugins_fulfill_fulfilltest_la_SOURCES = \
+	tests/plugins/fulfill/fulfilltest.c
+tests_plugins_fulfill_fulfilltest_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+AM_TESTS_ENVIRONMENT += \
+	JH_FULFILL_PLUGIN_DIR='$(abs_top_builddir)/tests/plugins/fulfill'; \
+	export JH_FULFILL_PLUGIN_DIR;
+check_PROGRAMS += tests/plugins/test_fulfill
+TESTS += tests/plugins/test_fulfill
