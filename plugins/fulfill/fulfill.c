@@ -376,6 +376,8 @@ static int apply_all(ff_run *r) {
     rc = take_file(r, &r->found[i], f);
     if (rc == 0)
       rc = apply_file(r, f, key_of(r, r->found[i].rt));
+    if (rc == 0)
+      rc = jh_ff_journal_sync(f, r->err, sizeof(r->err));
   }
   return rc;
 }

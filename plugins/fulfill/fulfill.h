@@ -43,6 +43,7 @@ typedef struct ff_file {
   int fd;      /* the journal, open for appending; -1 when closed */
   int held;    /* the journal's mode: orders written at the package's end */
   int touched; /* this run appended results to the journal */
+  unsigned unsynced; /* starts written since the last sync */
 } ff_file;
 
 /* ---- the journal (journal.c) ---- */
@@ -54,9 +55,16 @@ typedef struct ff_file {
  * err. */
 int jh_ff_journal_open(ff_file *f, int held, char *err, size_t errsize);
 
+/* Starts written between two syncs of a journal (direct mode). */
+#define JH_FF_SYNC_EVERY 64u
+
 /* Record that order i is about to be applied (direct mode only): written
- * and made durable before the package is called. */
+ * before the package is called, synced every JH_FF_SYNC_EVERY starts. */
 int jh_ff_journal_start(ff_file *f, size_t i, char *err, size_t errsize);
+
+/* Make what the journal holds durable (a no-op when nothing was
+ * appended). 0, or a negative code with err. */
+int jh_ff_journal_sync(ff_file *f, char *err, size_t errsize);
 
 /* Record order i's result (f->res[i] already set). */
 int jh_ff_journal_result(ff_file *f, size_t i, char *err, size_t errsize);

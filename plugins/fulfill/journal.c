@@ -10,14 +10,16 @@
  *   C                          held: the package wrote
  *   F <message>                held: the package could not write
  *
- * A direct package acts when it is called: each S is made durable before
- * the call, so an S without its R is an order whose outcome is unknown;
- * it is reported Errored and never applied again. A held package applies
- * the orders in memory and writes them all at its end: its R lines count
- * only once a C follows them; R lines with no B after them were never
- * written by the package and their orders are applied again; R lines
- * with a B and no C or F have an unknown outcome (Errored, never applied
- * again).
+ * A direct package acts when it is called: each S is written before the
+ * call, so an S without its R is an order whose outcome is unknown; it
+ * is reported Errored and never applied again. Every line is written
+ * with write(2) before the next step, so a killed process loses none;
+ * against a power cut the journal is synced every JH_FF_SYNC_EVERY
+ * starts, at the end of each file and at every mark (doc/fulfill.md). A held
+ * package applies the orders in memory and writes them all at its end: its R
+ * lines count only once a C follows them; R lines with no B after them were
+ * never written by the package and their orders are applied again; R lines with
+ * a B and no C or F have an unknown outcome (Errored, never applied again).
  */
 #include "config.h"
 
@@ -256,15 +258,24 @@ static int append(ff_file *f, const char *text, int sync, char *err,
     done += (size_t)n;
   }
   f->touched = 1;
-  if (sync && fdatasync(f->fd) != 0)
-    return fail(err, errsize, -errno, f->journal, "sync");
+  if (sync)
+    return jh_ff_journal_sync(f, err, errsize);
   return 0;
 }
 
 int jh_ff_journal_start(ff_file *f, size_t i, char *err, size_t errsize) {
   char line[64];
   snprintf(line, sizeof(line), "S %zu\n", i);
-  return append(f, line, 1, err, errsize);
+  f->unsynced++;
+  return append(f, line, f->unsynced >= JH_FF_SYNC_EVERY, err, errsize);
+}
+
+int jh_ff_journal_sync(ff_file *f, char *err, size_t errsize) {
+  if (f->fd < 0 || !f->touched)
+    return 0;
+  f->unsynced = 0;
+  return fdatasync(f->fd) == 0 ? 0
+                               : fail(err, errsize, -errno, f->journal, "sync");
 }
 
 int jh_ff_journal_result(ff_file *f, size_t i, char *err, size_t errsize) {
@@ -272,8 +283,9 @@ int jh_ff_journal_result(ff_file *f, size_t i, char *err, size_t errsize) {
   int rc;
   if (line == NULL)
     return fail(err, errsize, -ENOMEM, f->journal, "write");
-  /* a direct result needs no sync of its own: the next S syncs it, and a
-   * lost one reads as an unknown outcome, never as an order to redo */
+  /* a result needs no sync of its own: a later sync takes it, and one
+   * lost to a power cut reads as an unknown outcome, never as an order
+   * to redo */
   rc = append(f, line, 0, err, errsize);
   free(line);
   return rc;

@@ -37,6 +37,8 @@ typedef struct ldif_in {
   unsigned long rec_line; /* first line of the current record */
   LDIFRecord lr;
   int have_lr;
+  const char *not_done; /* what a file that cannot be read stops, e.g.
+                           "the export is not launched" (the default) */
 } ldif_in;
 
 /* Set the task's message "connection <conn>: <text>"; returns code. */

@@ -224,6 +224,7 @@ static int load(ldif_dir *d, jobhost_ctx *ctx) {
   in.ctx = ctx;
   in.conn = d->conn;
   in.path = d->path;
+  in.not_done = "no order is applied";
   rc = ldif_url_folder_setting(&in);
   if (rc != 0)
     return rc;
@@ -292,7 +293,9 @@ int lf_fulfill_begin(jobhost_ctx *ctx, void *state) {
   const char *path = ctx->svc->setting(ctx, "path");
   int rc;
   if (path == NULL || *path == '\0') {
-    ctx->svc->set_message(ctx, "connection %s: setting path is not set",
+    ctx->svc->set_message(ctx,
+                          "connection %s: setting path is not set; no order "
+                          "is applied",
                           d->conn);
     return JOBHOST_ECONFIG;
   }

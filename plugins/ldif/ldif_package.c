@@ -332,17 +332,19 @@ void ldif_in_close(ldif_in *in) {
   memset(&in->copy, 0, sizeof(in->copy));
 }
 
+static const char *not_done(const ldif_in *in) {
+  return in->not_done != NULL ? in->not_done : "the export is not launched";
+}
+
 int ldif_in_open(ldif_in *in) {
   struct stat sb;
   if (stat(in->path, &sb) != 0)
-    return ldif_in_fail(in, -errno,
-                        "setting path: %s: %s; the export is not launched",
-                        in->path, strerror(errno));
+    return ldif_in_fail(in, -errno, "setting path: %s: %s; %s", in->path,
+                        strerror(errno), not_done(in));
   if (!S_ISREG(sb.st_mode))
     return ldif_in_fail(in, -EINVAL,
-                        "setting path: %s is not a regular file; the export is "
-                        "not launched",
-                        in->path);
+                        "setting path: %s is not a regular file; %s", in->path,
+                        not_done(in));
   in->fp = fopen(in->path, "re");
   if (in->fp == NULL)
     return ldif_in_fail(in, errno ? -errno : -ENOMEM, "%s: %s", in->path,
@@ -1024,9 +1026,8 @@ int ldif_url_folder_setting(ldif_in *in) {
     free(in->url_folder);
     in->url_folder = NULL;
     return ldif_in_fail(in, JOBHOST_ECONFIG,
-                        "setting allow_url_folder: %s: %s; the export is not "
-                        "launched",
-                        v, strerror(err));
+                        "setting allow_url_folder: %s: %s; %s", v,
+                        strerror(err), not_done(in));
   }
   return 0;
 }
