@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +43,7 @@
 #define COMPLETED "Completed"
 #define RESULT_SUFFIX ".result.csv"
 #define JOURNAL_SUFFIX ".journal"
+#define LOCK_NAME ".fulfill.lock"
 
 /* One file to fulfill, found before anything is opened. */
 typedef struct ff_found {
@@ -66,6 +69,8 @@ typedef struct ff_run {
   size_t nrts;
   ff_found *found;
   size_t nfound, found_cap;
+  int *locks; /* one per resource type: its folder's lock, or -1 */
+  size_t nlocks;
   ff_file *files; /* the files taken, in order */
   size_t nfiles;
   int held; /* the package writes at its end */
@@ -184,10 +189,46 @@ static int found_order(const void *pa, const void *pb) {
   return c != 0 ? c : strcmp(a->name, b->name);
 }
 
+/* Hold the lock of rt's folder for the task (released when the process
+ * ends, however it ends): two fulfillments of one resource type at once
+ * would each take the other's Working/ files for a killed run's. */
+static int lock_rt(ff_run *r, const char *rt, int *fd) {
+  char path[PATH_MAX];
+  *fd = -1;
+  if (snprintf(path, sizeof(path), "%s/%s/" LOCK_NAME, r->root, rt) >=
+      (int)sizeof(path)) {
+    snprintf(r->err, sizeof(r->err), "%s/%s: the path is too long", r->root,
+             rt);
+    return -ENAMETOOLONG;
+  }
+  *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (*fd < 0 && errno == ENOENT)
+    return 0; /* no folder: no order was ever written there */
+  if (*fd < 0) {
+    int e = errno;
+    snprintf(r->err, sizeof(r->err), "%.1900s: cannot open: %s", path,
+             strerror(e));
+    return -e;
+  }
+  if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+    return 0;
+  snprintf(r->err, sizeof(r->err),
+           "resource type %s: another FulfillTask is fulfilling its orders "
+           "(%.1800s is locked); run this one when it has ended",
+           rt, path);
+  return -EBUSY;
+}
+
 static int list_files(ff_run *r) {
+  r->locks = malloc((r->nrts + 1) * sizeof(*r->locks));
+  if (r->locks == NULL)
+    return oom(r);
   for (size_t i = 0; i < r->nrts; i++) {
     const char *rt = r->rts[i]->id;
     char dir[PATH_MAX];
+    int rc = lock_rt(r, rt, &r->locks[r->nlocks++]);
+    if (rc != 0)
+      return rc;
     for (int working = 1; working >= 0; working--) {
       list_arg a = {r, r->rts[i], working, 0};
       if (snprintf(dir, sizeof(dir), "%s/%s%s", r->root, rt,
@@ -196,6 +237,8 @@ static int list_files(ff_run *r) {
                  rt);
         return -ENAMETOOLONG;
       }
+      if (working) /* a journal's rewrite a kill left half done */
+        (void)jh_sweep_atomic_temps(dir, 1);
       jh_dir_each(dir, list_one, &a);
       if (a.rc != 0)
         return a.rc;
@@ -716,6 +759,10 @@ static int fulfill_run(jobhost_ctx *ctx) {
   free(r->files);
   free(r->found);
   free(r->rts);
+  for (size_t i = 0; i < r->nlocks; i++)
+    if (r->locks[i] >= 0)
+      close(r->locks[i]);
+  free(r->locks);
   jh_idstore_close(r->store);
   rc = rc == 0 && r->cancelled ? JOBHOST_ECANCELLED : rc;
   free(r);

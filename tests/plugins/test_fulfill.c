@@ -14,6 +14,7 @@
  *     Errored with its reason, the others Executed, task Succeeded;
  *   - a package that cannot open: task Error, or Warning with
  *     continue_on_error, and no order file moved;
+ *   - a second fulfillment of a resource type while one runs: refused;
  *   - the task killed in the middle of a file (fault point
  *     fulfill.after_order), then run again: each order applied once, for
  *     both kinds of package.
@@ -21,6 +22,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -503,6 +506,31 @@ static void test_open_failure(void **state) {
   assert_int_equal(count_json(f->orders), 1);
 }
 
+/* A second fulfillment of the same resource type while one runs (its
+ * lock held) is refused, and moves nothing. */
+static void test_one_fulfillment_at_a_time(void **state) {
+  fixture *f = *state;
+  json_t *r;
+  char lock[PATH_MAX];
+  int fd;
+
+  r = run_job(f, 0, "--to", "Orders");
+  json_decref(r);
+  jh_test_path(lock, sizeof(lock), "%s/.fulfill.lock", f->orders);
+  fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  assert_true(fd >= 0);
+  assert_int_equal(flock(fd, LOCK_EX), 0);
+  r = run_job(f, 1, "--task", "Fulfill");
+  jh_test_assert_task(r, "Fulfill", "Error", "another FulfillTask");
+  json_decref(r);
+  assert_int_equal(count_json(f->orders), 1);
+  close(fd);
+  r = run_job(f, 0, "--task", "Fulfill");
+  jh_test_assert_task(r, "Fulfill", "Succeeded", NULL);
+  json_decref(r);
+  assert_int_equal(in_state(f, 8), 5);
+}
+
 /* Killed after the second order of the file, then run again: the
  * counting target saw each order once, and every order is Executed. */
 static void test_killed_mid_file_direct(void **state) {
@@ -581,6 +609,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_ldif_one_order_fails, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_open_failure, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_one_fulfillment_at_a_time, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_killed_mid_file_direct, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_killed_mid_file_ldif, setup,
