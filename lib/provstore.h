@@ -302,4 +302,17 @@ int jh_prov_orders_written(jh_idstore *s, const int64_t *ids, size_t n,
 int jh_prov_order_file_recorded(jh_idstore *s, const char *file, char *err,
                                 size_t errsize);
 
+/* ---- fulfillment (lib/provstore_fulfill.c) ------------------------- */
+
+/*
+ * Record what the fulfillment of assignment id's order gave: state
+ * JH_PROV_EXECUTED or JH_PROV_ERRORED, with message (NULL: none). Only an
+ * assignment still Transmitted changes: its state, and the state of each
+ * of its Transmitted values, become state. 1 when it changed, 0 when the
+ * assignment is gone or has moved on (a later role model replaced it, or
+ * this result was recorded already), or a negative code with err.
+ */
+int jh_prov_fulfilled(jh_idstore *s, int64_t id, int state, const char *message,
+                      int64_t task_instance, char *err, size_t errsize);
+
 #endif /* JH_PROVSTORE_H */

@@ -43,9 +43,14 @@ plugins_compute_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_compute_la_LIBADD = lib/libjobhost-private.la $(SQLITE_LIBS) \
 	$(JANSSON_LIBS)
 
-plugins_fulfill_la_SOURCES = plugins/fulfill/fulfill.c
-plugins_fulfill_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_fulfill_la_SOURCES = plugins/fulfill/fulfill.c \
+	plugins/fulfill/fulfill.h plugins/fulfill/journal.c \
+	plugins/fulfill/order.c
+plugins_fulfill_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(SQLITE_CFLAGS) \
+	$(JANSSON_CFLAGS)
 plugins_fulfill_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_fulfill_la_LIBADD = lib/libjobhost-private.la $(SQLITE_LIBS) \
+	$(JANSSON_LIBS)
 
 plugins_classify_la_SOURCES = plugins/classify/classify.c
 plugins_classify_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
@@ -63,11 +68,12 @@ plugins_csv_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
 plugins_csv_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_csv_la_LIBADD = lib/libjobhost-private.la
 
-plugins_ldif_la_SOURCES = plugins/ldif/ldif_package.c
+plugins_ldif_la_SOURCES = plugins/ldif/ldif_package.c \
+	plugins/ldif/ldif_fulfill.c plugins/ldif/ldif.h
 plugins_ldif_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
 plugins_ldif_la_CFLAGS = $(AM_CFLAGS) $(LDAP_CFLAGS)
 plugins_ldif_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_ldif_la_LIBADD = $(LDAP_LIBS)
+plugins_ldif_la_LIBADD = lib/libjobhost-private.la $(LDAP_LIBS)
 
 # The ldap package: the one plugin that links libldap to reach a server.
 plugin_LTLIBRARIES += plugins/ldap.la

@@ -1,7 +1,8 @@
 /*
  * ldif_package.c — the `ldif` connector package: a directory kept as an
  * LDIF file (the embedded stand-in for an LDAP directory, README.md).
- * Export only; fulfill (writing the file) comes later.
+ * This file is the export and the reader both halves share (ldif.h); the
+ * fulfillment, which writes the file, is ldif_fulfill.c.
  *
  * Settings:
  *   path          the .ldif file (required)
@@ -63,6 +64,7 @@
 #include <jobhost/jobhost.h>
 
 #include "array.h"
+#include "ldif.h"
 
 /* Entries between two cancel checks and progress reports. */
 #define ENTRIES_PER_CHECK 1024u
@@ -180,12 +182,6 @@ static void set_free(attr_set *set) {
 
 /* ---- text helpers ---- */
 
-/* A grow-only byte buffer. */
-typedef struct buf {
-  char *p;
-  size_t len, cap;
-} buf;
-
 static int buf_reserve(buf *b, size_t more) {
   size_t cap = b->cap ? b->cap : 256;
   char *p;
@@ -205,7 +201,7 @@ static int buf_reserve(buf *b, size_t more) {
 }
 
 /* Valid UTF-8 without NUL bytes, so a NUL-terminated CSV field. */
-static int is_text(const unsigned char *s, size_t len) {
+int ldif_is_text(const unsigned char *s, size_t len) {
   size_t i = 0;
   while (i < len) {
     unsigned char c = s[i];
@@ -277,7 +273,7 @@ static int append_value(buf *b, const struct berval *v, size_t *off,
                         int *binary) {
   const unsigned char *s = (const unsigned char *)v->bv_val;
   size_t len = v->bv_len;
-  *binary = len > 0 && !is_text(s, len);
+  *binary = len > 0 && !ldif_is_text(s, len);
   if (buf_reserve(b, (*binary ? b64_len(len) : len) + 1) != 0)
     return -ENOMEM;
   *off = b->len;
@@ -306,25 +302,7 @@ static int valid_attr_name(const char *s) {
 
 /* ---- reading records ---- */
 
-typedef struct ldif_in {
-  jobhost_ctx *ctx;
-  const char *conn;
-  const char *path;
-  char *url_folder; /* allow_url_folder, resolved; NULL: none; owned */
-  FILE *fp;
-  unsigned long lineno; /* lines consumed */
-  char *line;           /* getline's buffer */
-  size_t line_size;
-  buf rec;                /* the record's text, lines ended by \n */
-  buf copy;               /* the record text as read, for diagnostics */
-  unsigned long rec_line; /* first line of the current record */
-  LDIFRecord lr;
-  int have_lr;
-} ldif_in;
-
-static int in_fail(ldif_in *in, int code, const char *fmt, ...)
-    JOBHOST_PRINTF(3, 4);
-static int in_fail(ldif_in *in, int code, const char *fmt, ...) {
+int ldif_in_fail(ldif_in *in, int code, const char *fmt, ...) {
   char text[768];
   va_list ap;
   va_start(ap, fmt);
@@ -340,7 +318,7 @@ static void in_done_record(ldif_in *in) {
   in->have_lr = 0;
 }
 
-static void in_close(ldif_in *in) {
+void ldif_in_close(ldif_in *in) {
   in_done_record(in);
   if (in->fp != NULL)
     fclose(in->fp);
@@ -354,28 +332,30 @@ static void in_close(ldif_in *in) {
   memset(&in->copy, 0, sizeof(in->copy));
 }
 
-static int in_open(ldif_in *in) {
+static const char *not_done(const ldif_in *in) {
+  return in->not_done != NULL ? in->not_done : "the export is not launched";
+}
+
+int ldif_in_open(ldif_in *in) {
   struct stat sb;
   if (stat(in->path, &sb) != 0)
-    return in_fail(in, -errno,
-                   "setting path: %s: %s; the export is not launched", in->path,
-                   strerror(errno));
+    return ldif_in_fail(in, -errno, "setting path: %s: %s; %s", in->path,
+                        strerror(errno), not_done(in));
   if (!S_ISREG(sb.st_mode))
-    return in_fail(in, -EINVAL,
-                   "setting path: %s is not a regular file; the export is "
-                   "not launched",
-                   in->path);
+    return ldif_in_fail(in, -EINVAL,
+                        "setting path: %s is not a regular file; %s", in->path,
+                        not_done(in));
   in->fp = fopen(in->path, "re");
   if (in->fp == NULL)
-    return in_fail(in, errno ? -errno : -ENOMEM, "%s: %s", in->path,
-                   strerror(errno ? errno : ENOMEM));
+    return ldif_in_fail(in, errno ? -errno : -ENOMEM, "%s: %s", in->path,
+                        strerror(errno ? errno : ENOMEM));
   in->lineno = 0;
   return 0;
 }
 
 static int in_rewind(ldif_in *in) {
   if (fseek(in->fp, 0, SEEK_SET) != 0)
-    return in_fail(in, -errno, "%s: %s", in->path, strerror(errno));
+    return ldif_in_fail(in, -errno, "%s: %s", in->path, strerror(errno));
   clearerr(in->fp);
   in->lineno = 0;
   return 0;
@@ -404,6 +384,21 @@ static void keep_ldap_message(const char *text) {
     ldap_said[--len] = '\0';
 }
 
+BER_LOG_PRINT_FN ldif_libldap_messages_begin(void) {
+  BER_LOG_PRINT_FN old_print = NULL;
+  if (ber_get_option(NULL, LBER_OPT_LOG_PRINT_FN, &old_print) !=
+          LBER_OPT_SUCCESS ||
+      ber_set_option(NULL, LBER_OPT_LOG_PRINT_FN,
+                     (const void *)keep_ldap_message) != LBER_OPT_SUCCESS)
+    old_print = NULL; /* libldap then writes its details to stderr */
+  return old_print;
+}
+
+void ldif_libldap_messages_end(BER_LOG_PRINT_FN old_print) {
+  if (old_print != NULL)
+    (void)ber_set_option(NULL, LBER_OPT_LOG_PRINT_FN, (const void *)old_print);
+}
+
 /* ---- records ----
  *
  * The rules of libldap's ldif_read_record, less `include:`: physical
@@ -421,14 +416,15 @@ static ssize_t read_line(ldif_in *in) {
   n = getline(&in->line, &in->line_size, in->fp);
   if (n < 0) {
     if (ferror(in->fp))
-      return in_fail(in, errno == ENOMEM ? -ENOMEM : -EIO, "%s: read error: %s",
-                     in->path, strerror(errno ? errno : EIO));
+      return ldif_in_fail(in, errno == ENOMEM ? -ENOMEM : -EIO,
+                          "%s: read error: %s", in->path,
+                          strerror(errno ? errno : EIO));
     return 0;
   }
   in->lineno++;
   if (memchr(in->line, '\0', (size_t)n) != NULL)
-    return in_fail(in, -EILSEQ, "%s:%lu: a NUL byte: not an LDIF file",
-                   in->path, in->lineno);
+    return ldif_in_fail(in, -EILSEQ, "%s:%lu: a NUL byte: not an LDIF file",
+                        in->path, in->lineno);
   if (n >= 2 && in->line[n - 2] == '\r' && in->line[n - 1] == '\n') {
     in->line[n - 2] = '\n';
     in->line[--n] = '\0';
@@ -461,16 +457,16 @@ static int read_record(ldif_in *in) {
       } else if (!(top_comment && l[0] == ' ')) {
         found = 1;
         if (strncasecmp(l, "include:", 8) == 0)
-          return in_fail(in, -EILSEQ,
-                         "%s:%lu: 'include:' is refused: a directory file "
-                         "is read alone, never the files it names",
-                         in->path, in->lineno);
+          return ldif_in_fail(in, -EILSEQ,
+                              "%s:%lu: 'include:' is refused: a directory file "
+                              "is read alone, never the files it names",
+                              in->path, in->lineno);
       }
     }
     if (in->rec.len == 0)
       in->rec_line = in->lineno;
     if (buf_reserve(&in->rec, (size_t)n + 2) != 0)
-      return in_fail(in, -ENOMEM, "out of memory");
+      return ldif_in_fail(in, -ENOMEM, "out of memory");
     memcpy(in->rec.p + in->rec.len, l, (size_t)n);
     in->rec.len += (size_t)n;
   }
@@ -563,27 +559,27 @@ static int check_url(ldif_in *in, const char *name, size_t namelen,
   while (*url == ' ' || *url == '\t')
     url++;
   if (in->url_folder == NULL)
-    return in_fail(in, -EILSEQ,
-                   "%s:%lu: attribute '%.*s' takes its value from a URL "
-                   "(%.200s): URL values are refused (setting "
-                   "allow_url_folder names a folder they may come from)",
-                   in->path, at, (int)namelen, name, url);
+    return ldif_in_fail(in, -EILSEQ,
+                        "%s:%lu: attribute '%.*s' takes its value from a URL "
+                        "(%.200s): URL values are refused (setting "
+                        "allow_url_folder names a folder they may come from)",
+                        in->path, at, (int)namelen, name, url);
   if (strncasecmp(url, "file:///", 8) != 0 ||
       url_path(url + 7, path, sizeof(path)) != 0)
-    return in_fail(in, -EILSEQ,
-                   "%s:%lu: attribute '%.*s': URL %.200s: expected "
-                   "file:///PATH, a file inside %s (setting "
-                   "allow_url_folder)",
-                   in->path, at, (int)namelen, name, url, in->url_folder);
+    return ldif_in_fail(in, -EILSEQ,
+                        "%s:%lu: attribute '%.*s': URL %.200s: expected "
+                        "file:///PATH, a file inside %s (setting "
+                        "allow_url_folder)",
+                        in->path, at, (int)namelen, name, url, in->url_folder);
   flen = strlen(in->url_folder);
   if (realpath(path, real) == NULL || stat(real, &sb) != 0 ||
       !S_ISREG(sb.st_mode) ||
       !(strncmp(real, in->url_folder, flen) == 0 &&
         (real[flen] == '/' || (flen == 1 && real[0] == '/'))))
-    return in_fail(in, -EILSEQ,
-                   "%s:%lu: attribute '%.*s': URL %.200s is not a file "
-                   "inside %s (setting allow_url_folder)",
-                   in->path, at, (int)namelen, name, url, in->url_folder);
+    return ldif_in_fail(in, -EILSEQ,
+                        "%s:%lu: attribute '%.*s': URL %.200s is not a file "
+                        "inside %s (setting allow_url_folder)",
+                        in->path, at, (int)namelen, name, url, in->url_folder);
   return 0;
 }
 
@@ -604,7 +600,7 @@ static int check_urls(ldif_in *in, const char *text, unsigned long first) {
   }
   free(tmp.p);
   if (rc == -ENOMEM)
-    return in_fail(in, -ENOMEM, "out of memory");
+    return ldif_in_fail(in, -ENOMEM, "out of memory");
   return rc < 0 ? rc : 0;
 }
 
@@ -631,52 +627,55 @@ static int prescan(ldif_in *in, const char *text, unsigned long first) {
     int freeval = 0;
 
     if (more < 0) {
-      rc = in_fail(in, -ENOMEM, "out of memory");
+      rc = ldif_in_fail(in, -ENOMEM, "out of memory");
       break;
     }
     if (tmp.p[0] == '#')
       continue;
     if (strcmp(tmp.p, "-") == 0) {
-      rc = in_fail(in, -EILSEQ,
-                   "%s:%lu: '-' belongs to change records; a directory file "
-                   "holds entries only",
-                   in->path, at);
+      rc = ldif_in_fail(
+          in, -EILSEQ,
+          "%s:%lu: '-' belongs to change records; a directory file "
+          "holds entries only",
+          in->path, at);
       break;
     }
     ldap_said[0] = '\0';
     if (ldif_parse_line2(tmp.p, &type, &value, &freeval) < 0) {
-      rc = in_fail(in, -EILSEQ,
-                   "%s:%lu: invalid LDIF line%s%s%s: expected 'attribute: "
-                   "value', 'attribute:: base64' or 'attribute:< URL'",
-                   in->path, at, ldap_said[0] ? " (" : "", ldap_said,
-                   ldap_said[0] ? ")" : "");
+      rc = ldif_in_fail(in, -EILSEQ,
+                        "%s:%lu: invalid LDIF line%s%s%s: expected 'attribute: "
+                        "value', 'attribute:: base64' or 'attribute:< URL'",
+                        in->path, at, ldap_said[0] ? " (" : "", ldap_said,
+                        ldap_said[0] ? ")" : "");
       break;
     }
     if (!have_dn) {
       if (strcasecmp(type.bv_val, "dn") == 0) {
         have_dn = 1;
-        if (!is_text((const unsigned char *)value.bv_val, value.bv_len))
-          rc = in_fail(in, -EILSEQ, "%s:%lu: the dn is not UTF-8 text",
-                       in->path, at);
+        if (!ldif_is_text((const unsigned char *)value.bv_val, value.bv_len))
+          rc = ldif_in_fail(in, -EILSEQ, "%s:%lu: the dn is not UTF-8 text",
+                            in->path, at);
       } else if (strcasecmp(type.bv_val, "version") != 0) {
-        rc = in_fail(in, -EILSEQ, "%s:%lu: expected a 'dn:' line, got '%s:'",
-                     in->path, at, type.bv_val);
+        rc = ldif_in_fail(in, -EILSEQ,
+                          "%s:%lu: expected a 'dn:' line, got '%s:'", in->path,
+                          at, type.bv_val);
       }
     } else if (strcasecmp(type.bv_val, "dn") == 0) {
-      rc = in_fail(in, -EILSEQ,
-                   "%s:%lu: a second 'dn:' line in one entry (a blank line "
-                   "missing between two entries?)",
-                   in->path, at);
+      rc = ldif_in_fail(
+          in, -EILSEQ,
+          "%s:%lu: a second 'dn:' line in one entry (a blank line "
+          "missing between two entries?)",
+          in->path, at);
     } else if (strcasecmp(type.bv_val, "changetype") == 0) {
       if (strcasecmp(value.bv_val, "add") != 0)
-        rc = in_fail(in, -EILSEQ,
-                     "%s:%lu: 'changetype: %.*s': a directory file holds "
-                     "entries only",
-                     in->path, at, (int)value.bv_len, value.bv_val);
+        rc = ldif_in_fail(in, -EILSEQ,
+                          "%s:%lu: 'changetype: %.*s': a directory file holds "
+                          "entries only",
+                          in->path, at, (int)value.bv_len, value.bv_val);
     } else if (strcasecmp(type.bv_val, "control") != 0 &&
                !valid_attr_name(type.bv_val)) {
-      rc = in_fail(in, -EILSEQ, "%s:%lu: '%s' is not an attribute name",
-                   in->path, at, type.bv_val);
+      rc = ldif_in_fail(in, -EILSEQ, "%s:%lu: '%s' is not an attribute name",
+                        in->path, at, type.bv_val);
     }
     if (freeval)
       ber_memfree(value.bv_val);
@@ -708,7 +707,7 @@ static int version_only(const char *text) {
  * negative code with the message set. `check` (pass 1) pre-scans the
  * record first (see prescan).
  */
-static int in_next(ldif_in *in, int check) {
+int ldif_in_next(ldif_in *in, int check) {
   struct berval rb;
   int rc;
 
@@ -726,7 +725,7 @@ static int in_next(ldif_in *in, int check) {
     /* The parser writes into the record: keep the text as read. */
     in->copy.len = 0;
     if (buf_reserve(&in->copy, len + 1) != 0)
-      return in_fail(in, -ENOMEM, "out of memory");
+      return ldif_in_fail(in, -ENOMEM, "out of memory");
     memcpy(in->copy.p, in->rec.p, len + 1);
     if (check) {
       rc = prescan(in, in->copy.p, in->rec_line);
@@ -743,17 +742,17 @@ static int in_next(ldif_in *in, int check) {
     rc = ldap_parse_ldif_record(&rb, in->rec_line, &in->lr, "jobhost",
                                 LDIF_DEFAULT_ADD | LDIF_NO_CONTROLS);
     if (rc == LDAP_NO_MEMORY)
-      return in_fail(in, -ENOMEM, "%s:%lu: out of memory", in->path,
-                     in->rec_line);
+      return ldif_in_fail(in, -ENOMEM, "%s:%lu: out of memory", in->path,
+                          in->rec_line);
     if (rc != LDAP_SUCCESS)
-      return in_fail(in, -EILSEQ, "%s:%lu: invalid LDIF record%s%s%s", in->path,
-                     in->rec_line, ldap_said[0] ? " (" : "", ldap_said,
-                     ldap_said[0] ? ")" : "");
+      return ldif_in_fail(in, -EILSEQ, "%s:%lu: invalid LDIF record%s%s%s",
+                          in->path, in->rec_line, ldap_said[0] ? " (" : "",
+                          ldap_said, ldap_said[0] ? ")" : "");
     in->have_lr = 1;
     if (in->lr.lr_dn.bv_val == NULL || in->lr.lr_op != LDAP_REQ_ADD)
-      return in_fail(in, -EAGAIN,
-                     "%s:%lu: the file changed while it was exported", in->path,
-                     in->rec_line);
+      return ldif_in_fail(in, -EAGAIN,
+                          "%s:%lu: the file changed while it was exported",
+                          in->path, in->rec_line);
     return 1;
   }
 }
@@ -814,7 +813,7 @@ static int learn(ldif_job *j) {
 
   if (j->multi_setting != NULL && (rc = apply_multi_setting(j)) != 0)
     return rc;
-  while ((rc = in_next(in, 1)) == 1) {
+  while ((rc = ldif_in_next(in, 1)) == 1) {
     if (++j->nentries % ENTRIES_PER_CHECK == 0 &&
         in->ctx->svc->is_cancelled(in->ctx))
       return JOBHOST_ECANCELLED;
@@ -823,7 +822,7 @@ static int learn(ldif_job *j) {
       size_t n = count_values(*m);
       attr *a;
       if (set_add(&j->attrs, name, &a) != 0)
-        return in_fail(in, -ENOMEM, "out of memory");
+        return ldif_in_fail(in, -ENOMEM, "out of memory");
       if (n > 1 && a->multi_line == 0)
         a->multi_line = in->rec_line;
       if (n > a->nvalues)
@@ -837,15 +836,15 @@ static int learn(ldif_job *j) {
     if (j->multi_setting == NULL)
       a->multi = a->multi_line != 0;
     else if (!a->listed && a->multi_line != 0)
-      return in_fail(in, -EILSEQ,
-                     "%s:%lu: an entry holds %zu values of attribute %s, "
-                     "which setting multi_valued does not list",
-                     in->path, a->multi_line, a->nvalues, a->name);
+      return ldif_in_fail(in, -EILSEQ,
+                          "%s:%lu: an entry holds %zu values of attribute %s, "
+                          "which setting multi_valued does not list",
+                          in->path, a->multi_line, a->nvalues, a->name);
     if (a->multi && strcasecmp(a->name, "entries") == 0)
-      return in_fail(in, JOBHOST_ECONFIG,
-                     "multi-valued attribute '%s' would be exported as "
-                     "table %s_entries, the name of the entries table",
-                     a->name, j->prefix);
+      return ldif_in_fail(in, JOBHOST_ECONFIG,
+                          "multi-valued attribute '%s' would be exported as "
+                          "table %s_entries, the name of the entries table",
+                          a->name, j->prefix);
   }
   return 0;
 }
@@ -854,8 +853,8 @@ static int open_table(ldif_job *j, const char *name, const char *const *columns,
                       size_t n, jobhost_table **out) {
   int rc = j->in.ctx->svc->table_open(j->in.ctx, name, columns, n, out);
   if (rc != 0 && rc != JOBHOST_ECANCELLED)
-    in_fail(&j->in, rc, "cannot start table %s: %s", name,
-            jobhost_strerror(rc));
+    ldif_in_fail(&j->in, rc, "cannot start table %s: %s", name,
+                 jobhost_strerror(rc));
   return rc;
 }
 
@@ -870,7 +869,7 @@ static int open_tables(ldif_job *j) {
   j->names = calloc(j->ncolumns, sizeof(*j->names));
   j->offsets = calloc(j->ncolumns, sizeof(*j->offsets));
   if (j->names == NULL || j->offsets == NULL)
-    return in_fail(&j->in, -ENOMEM, "out of memory");
+    return ldif_in_fail(&j->in, -ENOMEM, "out of memory");
   j->names[0] = "dn";
   for (size_t i = 0, c = 1; i < j->attrs.n; i++)
     if (!j->attrs.v[i].multi) {
@@ -878,7 +877,7 @@ static int open_tables(ldif_job *j) {
       j->names[c++] = j->attrs.v[i].name;
     }
   if (asprintf(&name, "%s_entries", j->prefix) < 0)
-    return in_fail(&j->in, -ENOMEM, "out of memory");
+    return ldif_in_fail(&j->in, -ENOMEM, "out of memory");
   rc = open_table(j, name, j->names, j->ncolumns, &j->entries);
   free(name);
   for (size_t i = 0; rc == 0 && i < j->attrs.n; i++) {
@@ -887,7 +886,7 @@ static int open_tables(ldif_job *j) {
     if (!a->multi)
       continue;
     if (asprintf(&name, "%s_%s", j->prefix, a->name) < 0)
-      return in_fail(&j->in, -ENOMEM, "out of memory");
+      return ldif_in_fail(&j->in, -ENOMEM, "out of memory");
     rc = open_table(j, name, cols, 2, &a->table);
     free(name);
   }
@@ -902,8 +901,8 @@ static int close_tables(ldif_job *j, int rc) {
     crc = svc->table_close(j->entries);
     j->entries = NULL;
     if (rc == 0 && crc != 0)
-      rc = in_fail(&j->in, crc, "cannot finish the entries table: %s",
-                   jobhost_strerror(crc));
+      rc = ldif_in_fail(&j->in, crc, "cannot finish the entries table: %s",
+                        jobhost_strerror(crc));
   }
   for (size_t i = 0; i < j->attrs.n; i++) {
     attr *a = &j->attrs.v[i];
@@ -912,8 +911,8 @@ static int close_tables(ldif_job *j, int rc) {
     crc = svc->table_close(a->table);
     a->table = NULL;
     if (rc == 0 && crc != 0)
-      rc = in_fail(&j->in, crc, "cannot finish the table of %s: %s", a->name,
-                   jobhost_strerror(crc));
+      rc = ldif_in_fail(&j->in, crc, "cannot finish the table of %s: %s",
+                        a->name, jobhost_strerror(crc));
   }
   return rc;
 }
@@ -930,8 +929,9 @@ static void warn_binary(ldif_job *j, attr *a) {
 
 static int write_failed(ldif_job *j, int rc) {
   if (rc != JOBHOST_ECANCELLED)
-    in_fail(&j->in, rc, "%s:%lu: cannot write entry '%.*s': %s", j->in.path,
-            j->in.rec_line, BV_ARGS(j->in.lr.lr_dn), jobhost_strerror(rc));
+    ldif_in_fail(&j->in, rc, "%s:%lu: cannot write entry '%.*s': %s",
+                 j->in.path, j->in.rec_line, BV_ARGS(j->in.lr.lr_dn),
+                 jobhost_strerror(rc));
   return rc;
 }
 
@@ -946,20 +946,20 @@ static int write_entry(ldif_job *j) {
   for (size_t c = 0; c < j->ncolumns; c++)
     j->offsets[c] = SIZE_MAX;
   if (append_value(&j->row, &in->lr.lr_dn, &j->offsets[0], &binary) != 0)
-    return in_fail(in, -ENOMEM, "out of memory");
+    return ldif_in_fail(in, -ENOMEM, "out of memory");
   for (LDAPMod **m = in->lr.lrop_mods; m != NULL && *m != NULL; m++) {
     attr *a = set_find(&j->attrs, (*m)->mod_type);
     size_t n = count_values(*m);
     if (a == NULL || (!a->multi && n > 1))
-      return in_fail(in, -EAGAIN,
-                     "%s:%lu: the file changed while it was exported", in->path,
-                     in->rec_line);
+      return ldif_in_fail(in, -EAGAIN,
+                          "%s:%lu: the file changed while it was exported",
+                          in->path, in->rec_line);
     if (!a->multi) {
       if (n == 0)
         continue;
       if (append_value(&j->row, (*m)->mod_bvalues[0], &j->offsets[a->column],
                        &binary) != 0)
-        return in_fail(in, -ENOMEM, "out of memory");
+        return ldif_in_fail(in, -ENOMEM, "out of memory");
       if (binary)
         warn_binary(j, a);
       continue;
@@ -971,7 +971,7 @@ static int write_entry(ldif_job *j) {
       j->value.len = 0;
       if (append_value(&j->value, &in->lr.lr_dn, &off, &binary) != 0 ||
           append_value(&j->value, (*m)->mod_bvalues[k], &off, &binary) != 0)
-        return in_fail(in, -ENOMEM, "out of memory");
+        return ldif_in_fail(in, -ENOMEM, "out of memory");
       if (binary)
         warn_binary(j, a);
       vals[0] = j->value.p;
@@ -996,7 +996,7 @@ static int write_rows(ldif_job *j) {
   rc = in_rewind(&j->in);
   if (rc == 0)
     rc = open_tables(j);
-  while (rc == 0 && (rc = in_next(&j->in, 0)) == 1) {
+  while (rc == 0 && (rc = ldif_in_next(&j->in, 0)) == 1) {
     rc = write_entry(j);
     if (rc == 0 && ++done % ENTRIES_PER_CHECK == 0)
       ctx->svc->progress(ctx, done, j->nentries);
@@ -1005,16 +1005,16 @@ static int write_rows(ldif_job *j) {
   if (rc == 0) {
     ctx->svc->progress(ctx, done, done);
     if (done != j->nentries)
-      rc = in_fail(&j->in, -EAGAIN,
-                   "%s: the file changed while it was "
-                   "exported",
-                   j->in.path);
+      rc = ldif_in_fail(&j->in, -EAGAIN,
+                        "%s: the file changed while it was "
+                        "exported",
+                        j->in.path);
   }
   return rc;
 }
 
 /* allow_url_folder: resolved into in->url_folder (NULL when unset). */
-static int url_folder_setting(ldif_in *in) {
+int ldif_url_folder_setting(ldif_in *in) {
   const char *v = in->ctx->svc->setting(in->ctx, "allow_url_folder");
   struct stat sb;
   if (v == NULL || *v == '\0')
@@ -1025,10 +1025,9 @@ static int url_folder_setting(ldif_in *in) {
     int err = in->url_folder == NULL ? errno : ENOTDIR;
     free(in->url_folder);
     in->url_folder = NULL;
-    return in_fail(in, JOBHOST_ECONFIG,
-                   "setting allow_url_folder: %s: %s; the export is not "
-                   "launched",
-                   v, strerror(err));
+    return ldif_in_fail(in, JOBHOST_ECONFIG,
+                        "setting allow_url_folder: %s: %s; %s", v,
+                        strerror(err), not_done(in));
   }
   return 0;
 }
@@ -1049,34 +1048,29 @@ static int ldif_export(jobhost_ctx *ctx, void *state) {
   v = ctx->svc->setting(ctx, "multi_valued");
   j.multi_setting = v != NULL && *v != '\0' ? v : NULL;
   if (j.in.path == NULL || *j.in.path == '\0')
-    return in_fail(&j.in, JOBHOST_ECONFIG,
-                   "setting path is not set; the export is not launched");
+    return ldif_in_fail(&j.in, JOBHOST_ECONFIG,
+                        "setting path is not set; the export is not launched");
   if (j.prefix == NULL || *j.prefix == '\0' || j.prefix[0] == '.' ||
       strchr(j.prefix, '/') != NULL)
-    return in_fail(&j.in, JOBHOST_ECONFIG,
-                   "setting table: expected a table name prefix (no '/', "
-                   "not starting with '.'), got '%s'",
-                   j.prefix != NULL ? j.prefix : "");
-  rc = url_folder_setting(&j.in);
+    return ldif_in_fail(&j.in, JOBHOST_ECONFIG,
+                        "setting table: expected a table name prefix (no '/', "
+                        "not starting with '.'), got '%s'",
+                        j.prefix != NULL ? j.prefix : "");
+  rc = ldif_url_folder_setting(&j.in);
   if (rc != 0)
     return rc;
   jobhost_info(ctx, "export of %s into tables %s_*", j.in.path, j.prefix);
 
-  if (ber_get_option(NULL, LBER_OPT_LOG_PRINT_FN, &old_print) !=
-          LBER_OPT_SUCCESS ||
-      ber_set_option(NULL, LBER_OPT_LOG_PRINT_FN,
-                     (const void *)keep_ldap_message) != LBER_OPT_SUCCESS)
-    old_print = NULL; /* libldap then writes its details to stderr */
-  rc = in_open(&j.in);
+  old_print = ldif_libldap_messages_begin();
+  rc = ldif_in_open(&j.in);
   if (rc == 0)
     rc = learn(&j);
   if (rc == 0)
     rc = write_rows(&j);
   if (rc != 0)
     (void)close_tables(&j, rc);
-  if (old_print != NULL)
-    (void)ber_set_option(NULL, LBER_OPT_LOG_PRINT_FN, (const void *)old_print);
-  in_close(&j.in);
+  ldif_libldap_messages_end(old_print);
+  ldif_in_close(&j.in);
   free(j.in.url_folder);
   set_free(&j.attrs);
   free(j.names);
@@ -1088,9 +1082,14 @@ static int ldif_export(jobhost_ctx *ctx, void *state) {
 
 static const jobhost_package ldif_packages[] = {
     {.name = "ldif",
-     .description = "A directory kept as an LDIF file (export)",
+     .description = "A directory kept as an LDIF file (export, fulfill)",
      .settings = ldif_settings_schema,
-     .export_tables = ldif_export},
+     .open = lf_open,
+     .close = lf_close,
+     .export_tables = ldif_export,
+     .fulfill_order = lf_fulfill_order,
+     .fulfill_begin = lf_fulfill_begin,
+     .fulfill_end = lf_fulfill_end},
     JOBHOST_PACKAGE_END};
 
 JOBHOST_PLUGIN_DEFINE("ldif", PACKAGE_VERSION,

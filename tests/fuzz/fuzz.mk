@@ -31,10 +31,10 @@ tests_fuzz_replay_csv_CPPFLAGS = $(FUZZ_CPPFLAGS) -DJH_FUZZ_TARGET='"csv"'
 tests_fuzz_replay_csv_LDADD = lib/libjobhost-private.la
 
 tests_fuzz_replay_ldif_SOURCES = tests/fuzz/fuzz_ldif.c tests/fuzz/replay.c \
-	plugins/ldif/ldif_package.c $(FUZZ_UTIL)
+	plugins/ldif/ldif_package.c plugins/ldif/ldif_fulfill.c $(FUZZ_UTIL)
 tests_fuzz_replay_ldif_CPPFLAGS = $(FUZZ_CPPFLAGS) -DJH_FUZZ_TARGET='"ldif"'
 tests_fuzz_replay_ldif_CFLAGS = $(AM_CFLAGS) $(LDAP_CFLAGS)
-tests_fuzz_replay_ldif_LDADD = $(LDAP_LIBS)
+tests_fuzz_replay_ldif_LDADD = lib/libjobhost-private.la $(LDAP_LIBS)
 
 tests_fuzz_replay_xml_SOURCES = tests/fuzz/fuzz_xml.c tests/fuzz/replay.c \
 	$(FUZZ_UTIL) $(FUZZ_REGISTRY)
@@ -76,11 +76,11 @@ tests_fuzz_fuzz_csv_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_csv_LDADD = lib/libjobhost-private.la
 
 tests_fuzz_fuzz_ldif_SOURCES = tests/fuzz/fuzz_ldif.c \
-	plugins/ldif/ldif_package.c $(FUZZ_UTIL)
+	plugins/ldif/ldif_package.c plugins/ldif/ldif_fulfill.c $(FUZZ_UTIL)
 tests_fuzz_fuzz_ldif_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_fuzz_ldif_CFLAGS = $(AM_CFLAGS) $(LDAP_CFLAGS)
 tests_fuzz_fuzz_ldif_LDFLAGS = $(FUZZ_LDFLAGS)
-tests_fuzz_fuzz_ldif_LDADD = $(LDAP_LIBS)
+tests_fuzz_fuzz_ldif_LDADD = lib/libjobhost-private.la $(LDAP_LIBS)
 
 tests_fuzz_fuzz_xml_SOURCES = tests/fuzz/fuzz_xml.c $(FUZZ_UTIL) \
 	$(FUZZ_REGISTRY)

@@ -22,7 +22,7 @@ static void test_version_and_help(void **state) {
   char *out, *err;
   (void)state;
   assert_int_equal(jh_test_jobhost_bare(&out, &err, "--version", NULL), 0);
-  assert_non_null(strstr(out, "jobhost " PACKAGE_VERSION " (plugin ABI 1.1)"));
+  assert_non_null(strstr(out, "jobhost " PACKAGE_VERSION " (plugin ABI 1.2)"));
   free(out);
   free(err);
   assert_int_equal(jh_test_jobhost_bare(&out, &err, "--help", NULL), 0);
@@ -115,14 +115,14 @@ static void test_plugins_json(void **state) {
     fail_msg("invalid JSON at line %d: %s", jerr.line, jerr.text);
   assert_string_equal(
       json_string_value(json_object_get(json_object_get(root, "host"), "abi")),
-      "1.1");
+      "1.2");
   plugins = json_object_get(root, "plugins");
   /* 7 plugins of task types + the packages csv, ldif and ldap */
   assert_int_equal(json_array_size(plugins), 10);
   json_array_foreach(plugins, i, pl) {
     json_t *tasks = json_object_get(pl, "task_types"), *t;
     size_t j;
-    assert_string_equal(json_string_value(json_object_get(pl, "abi")), "1.1");
+    assert_string_equal(json_string_value(json_object_get(pl, "abi")), "1.2");
     assert_non_null(strstr(json_string_value(json_object_get(pl, "file")),
                            json_string_value(json_object_get(pl, "name"))));
     json_array_foreach(tasks, j, t) {

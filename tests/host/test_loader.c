@@ -83,9 +83,9 @@ static void test_descriptor_rules(void **state) {
       {DESC(0x12345678u, MJ, MN, SZ, "x", "1", one_task, NULL),
        JOBHOST_EBADMAGIC, "bad magic 0x12345678 (expected 0x4a48504c)"},
       {DESC(M, MJ + 1, 0, SZ, "x", "1", one_task, NULL), JOBHOST_EABI,
-       "built for plugin ABI 2.0, host ABI is 1.1 (different major"},
+       "built for plugin ABI 2.0, host ABI is 1.2 (different major"},
       {DESC(M, MJ, MN + 3, SZ, "x", "1", one_task, NULL), JOBHOST_EABI,
-       "built for plugin ABI 1.4, newer than host ABI 1.1"},
+       "built for plugin ABI 1.5, newer than host ABI 1.2"},
       {DESC(M, MJ, MN, 16, "x", "1", one_task, NULL), JOBHOST_EABI,
        "descriptor is 16 bytes, smaller than"},
       {DESC(M, MJ, MN, SZ, NULL, "1", one_task, NULL), JOBHOST_ECONFIG,
@@ -187,9 +187,9 @@ static void test_bad_plugins_beside_good(void **state) {
   assert_refused(reg, dir, "bad_magic.so",
                  "bad magic 0xdeadbeef (expected 0x4a48504c)");
   assert_refused(reg, dir, "other_major.so",
-                 "built for plugin ABI 2.0, host ABI is 1.1");
+                 "built for plugin ABI 2.0, host ABI is 1.2");
   assert_refused(reg, dir, "newer_minor.so",
-                 "built for plugin ABI 1.8, newer than host ABI 1.1");
+                 "built for plugin ABI 1.9, newer than host ABI 1.2");
   assert_refused(reg, dir, "no_descriptor.so",
                  "no jobhost_plugin_descriptor symbol");
   assert_refused(reg, dir, "zz_duplicate.so",

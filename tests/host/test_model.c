@@ -587,7 +587,7 @@ static void test_task_sees_connection(void **state) {
     fail_msg("jobhost run exited %d: %s", rc, stderr_text);
   env = jh_test_read_file(out);
   assert_non_null(strstr(env, "connection=HR_Export\n"));
-  assert_non_null(strstr(env, "abi=1.1\n"));
+  assert_non_null(strstr(env, "abi=1.2\n"));
   assert_non_null(strstr(env, "package=testpkg\n"));
   assert_non_null(strstr(env, "/data/hr.csv\n"));
   assert_non_null(strstr(env, "setting.separator=,\n")); /* default */

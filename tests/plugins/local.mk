@@ -118,3 +118,15 @@ tests_plugins_test_ldap_e2e_SOURCES = tests/plugins/test_ldap_e2e.c \
 	tests/ldap_server.c tests/ldap_server.h
 tests_plugins_test_ldap_e2e_CPPFLAGS = $(TEST_CPPFLAGS) $(LDAP_CFLAGS)
 tests_plugins_test_ldap_e2e_LDADD = $(TEST_LDADD) $(LDAP_LIBS)
+# FulfillTask end to end (tests/plugins/test_fulfill.c) with the ldif
+# package and the test package `counting` (tests/plugins/fulfill), which
+# the test finds in $JH_FULFILL_PLUGIN_DIR.
+check_LTLIBRARIES += tests/plugins/fulfill/fulfilltest.la
+tests_plugins_fulfill_fulfilltest_la_SOURCES = \
+	tests/plugins/fulfill/fulfilltest.c
+tests_plugins_fulfill_fulfilltest_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+AM_TESTS_ENVIRONMENT += \
+	JH_FULFILL_PLUGIN_DIR='$(abs_top_builddir)/tests/plugins/fulfill'; \
+	export JH_FULFILL_PLUGIN_DIR;
+check_PROGRAMS += tests/plugins/test_fulfill
+TESTS += tests/plugins/test_fulfill

@@ -97,6 +97,7 @@ static const char *const implemented[] = {
     "ComputeCorrelationKeysTask",
     "ComputeRoleModelTask",
     "GenerateProvisioningOrdersTask",
+    "FulfillTask",
 };
 
 static int is_implemented(const char *task_type) {
@@ -152,7 +153,7 @@ static void test_plugins_and_task_types(void **state) {
     if (pl == NULL)
       fail_msg("plugin %s not loaded", expected[i].plugin);
     assert_int_equal(pl->desc->abi_major, 1);
-    assert_int_equal(pl->desc->abi_minor, 1);
+    assert_int_equal(pl->desc->abi_minor, JOBHOST_ABI_MINOR);
     assert_string_equal(pl->desc->version, PACKAGE_VERSION);
     for (; pl->desc->task_types != NULL && pl->desc->task_types[n].name != NULL;
          n++) {

@@ -7,9 +7,11 @@
  * built-in ExportTask and FulfillTask do the mechanics around it: folders,
  * cookies, order files, result files, progress and counters.
  *
- * jobhost_package is a fixed-size struct: members are never added at the
- * end within ABI major 1; new members take a reserved slot, which older
- * plugins leave NULL.
+ * jobhost_package and jobhost_order are fixed-size structs: members are
+ * never added at the end within ABI major 1; new members take a reserved
+ * slot, which older plugins (and hosts) leave NULL. A plugin that sets
+ * such a member says the minor that added it (JOBHOST_ABI_MINOR), so a
+ * host too old to call it refuses the plugin instead of ignoring it.
  */
 #ifndef JOBHOST_CONNECTOR_H
 #define JOBHOST_CONNECTOR_H
@@ -42,19 +44,36 @@ typedef struct jobhost_order_value {
  * One provisioning order, built by FulfillTask from an order file. Every
  * pointer in it is host-owned and valid for the duration of the fulfill
  * call only.
+ *
+ * Names are the target entity type's property identifiers. resource_id is
+ * the value of the target's primary key property: from `Resource` for
+ * Modified and Deleted, from `Changes` for Added (NULL when the order has
+ * none). `changes` sets each property it names to its values (none: the
+ * property is cleared); in an Added order a multi-valued property gets
+ * all its values there. In a Modified order the values a multi-valued
+ * property gains and loses are in `added` and `removed` (ABI 1.2).
  */
 typedef struct jobhost_order {
   const char *assigned_resource_type_id; /* key of the result line */
   jobhost_change_type change_type;
   const char *resource_type;          /* resource type identifier */
   const char *owner_id;               /* owner identifier, or NULL */
-  const char *resource_id;            /* target resource key, NULL for Added */
-  const jobhost_order_value *changes; /* new values (Added, Modified) */
+  const char *resource_id;            /* target resource key (see below) */
+  const jobhost_order_value *changes; /* values to set (Added, Modified) */
   size_t nchanges;
   const jobhost_order_value *resource; /* current values of the target */
   size_t nresource;
   const char *json; /* the whole order as JSON text */
-  void *reserved[8];
+
+  /* ---- ABI 1.2: taken from reserved ---- */
+
+  /* Values to add to and remove from a multi-valued property (the
+   * navigations of a Modified order); a 1.1 host leaves them NULL/0. */
+  const jobhost_order_value *added;
+  size_t nadded;
+  const jobhost_order_value *removed;
+  size_t nremoved;
+  void *reserved[4];
 } jobhost_order;
 
 JOBHOST_STATIC_ASSERT(sizeof(jobhost_order) == JOBHOST_ABI_SIZE(144u, 72u),
@@ -77,6 +96,19 @@ JOBHOST_STATIC_ASSERT(sizeof(jobhost_order) == JOBHOST_ABI_SIZE(144u, 72u),
  *        for Errored, with a one-line reason written into message (a buffer
  *        of message_size bytes owned by the host). A per-order error does
  *        not fail the task.
+ *
+ * ABI 1.2 (taken from reserved; NULL in an older plugin: nothing to do):
+ * fulfill_begin: called once after open, before the first fulfill_order
+ *        (only when there are orders): make ready to apply orders (read
+ *        the target, bind). Returns 0 or a negative code: the package
+ *        cannot work at all, the task fails and no order is applied.
+ * fulfill_end: called once after the last fulfill_order when
+ *        fulfill_begin (or open) succeeded: make durable what the orders
+ *        did, for a package that applies them in memory and writes once
+ *        (ldif). Returns 0, or a negative code with the reason set by
+ *        svc->set_message: then none of the orders that returned 0 took
+ *        effect, and FulfillTask reports them Errored. A package whose
+ *        fulfill_order acts at once has no fulfill_end (doc/fulfill.md).
  */
 typedef struct jobhost_package {
   const char *name;              /* package name, e.g. "csv"; required */
@@ -89,7 +121,12 @@ typedef struct jobhost_package {
   int (*fulfill_order)(jobhost_ctx *ctx, void *state,
                        const jobhost_order *order, char *message,
                        size_t message_size);
-  void *reserved[8];
+
+  /* ---- ABI 1.2: taken from reserved ---- */
+
+  int (*fulfill_begin)(jobhost_ctx *ctx, void *state);
+  int (*fulfill_end)(jobhost_ctx *ctx, void *state);
+  void *reserved[6];
 } jobhost_package;
 
 /* The host walks package arrays with its own sizeof: the size is fixed. */
@@ -99,7 +136,7 @@ JOBHOST_STATIC_ASSERT(sizeof(jobhost_package) == JOBHOST_ABI_SIZE(120u, 60u),
 /* Terminates an array of packages. */
 #define JOBHOST_PACKAGE_END                                                    \
   {                                                                            \
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, { NULL }                         \
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, { NULL }             \
   }
 
 #ifdef __cplusplus
