@@ -18,7 +18,8 @@ lib_libjobhost_private_la_SOURCES = \
 	lib/order_file.c lib/order_file.h \
 	lib/textfn.c lib/textfn.h lib/dmetaphone.c lib/dmetaphone.h \
 	lib/expr.c lib/expr.h \
-	lib/provstore.c lib/provstore.h
+	lib/provstore.c lib/provstore.h \
+	lib/provstore_classify.c
 
 lib_libjobhost_private_la_CPPFLAGS = $(BASE_CPPFLAGS) $(SQLITE_CFLAGS) \
 	$(LUA_CFLAGS) $(JANSSON_CFLAGS)
