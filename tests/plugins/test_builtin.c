@@ -96,6 +96,8 @@ static const char *const implemented[] = {
     "ComputeCorrelationKeysTask",
     "ComputeRoleModelTask",
     "GenerateProvisioningOrdersTask",
+    "UpdateClassificationTask",
+    "SetInternalUserProfilesTask",
 };
 
 static int is_implemented(const char *task_type) {
