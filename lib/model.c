@@ -239,6 +239,7 @@ void jh_model_free_classify(jh_model *m) {
     free(c->entity_type);
     free(c->resource_type);
     free(c->sub_binding);
+    free(c->sub_entity_type);
     for (size_t j = 0; j < c->nrules; j++) {
       free(c->rules[j].profile);
       free_value_rule(&c->rules[j].root);

@@ -385,6 +385,8 @@ typedef struct jh_profile_context {
   char *resource_type;    /* (for a resource type, entity_type is filled in
                              with its source entity type when checked) */
   char *sub_binding;      /* NULL, or a binding ending on a link/links */
+  char *sub_entity_type;  /* where sub_binding leads (filled in when
+                             checked) */
   int is_applied_to_root; /* default 1: rules also give unscoped profiles */
   jh_profile_rule *rules;
   size_t nrules;

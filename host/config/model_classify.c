@@ -236,8 +236,9 @@ static const jh_entity_type *context_entity_type(jh_yw *w, const jh_model *m,
  * leads (a link or links property); NULL without one or after
  * reporting. */
 static const jh_entity_type *sub_entity_type(jh_yw *w, const jh_model *m,
-                                             const jh_profile_context *c,
+                                             jh_profile_context *c,
                                              const jh_entity_type *et) {
+  const jh_entity_type *sub;
   const jh_property *p;
   if (c->sub_binding == NULL || et == NULL)
     return NULL;
@@ -252,7 +253,12 @@ static const jh_entity_type *sub_entity_type(jh_yw *w, const jh_model *m,
                  JH_Q(c->sub_binding), JH_Q(p->id));
     return NULL;
   }
-  return p->target != NULL ? jh_model_entity_type(m, p->target) : NULL;
+  sub = p->target != NULL ? jh_model_entity_type(m, p->target) : NULL;
+  if (sub != NULL) {
+    free(c->sub_entity_type);
+    c->sub_entity_type = jh_yw_xstrdup(w, sub->id);
+  }
+  return sub;
 }
 
 static void check_profile_rule(jh_yw *w, const jh_model *m,

@@ -200,8 +200,10 @@ static long task_entity_types(jh_rules_task *t, const jh_entity_type ***out) {
   size_t cap = n > 0 ? n : m->nresource_types, count = 0;
   const jh_entity_type **ets = calloc(cap + 1, sizeof(*ets));
 
-  if ((*out = ets) == NULL)
-    return oom(t), -1;
+  if ((*out = ets) == NULL) {
+    oom(t);
+    return -1;
+  }
   for (size_t i = 0; i < n; i++)
     if ((ets[count++] = jh_model_entity_type(m, names[i])) == NULL) {
       snprintf(t->err, sizeof(t->err),

@@ -50,28 +50,6 @@ static int oom(jh_rules_task *t) {
   return -ENOMEM;
 }
 
-/* The entity type of the context's sub-resources: the target of the
- * property its sub_binding ends on (checked by the loader). */
-static const jh_entity_type *sub_entity_type(const jh_model *m,
-                                             const jh_profile_context *c,
-                                             const jh_entity_type *et) {
-  char *path = strdup(c->sub_binding), *step = path, *dot;
-  const jh_property *p = NULL;
-  while (path != NULL && et != NULL) {
-    dot = strchr(step, '.');
-    if (dot != NULL)
-      *dot = '\0';
-    p = jh_entity_type_property(et, step);
-    if (p == NULL || dot == NULL)
-      break;
-    et = jh_model_entity_type(m, p->target);
-    step = dot + 1;
-  }
-  free(path);
-  return p != NULL && p->target != NULL ? jh_model_entity_type(m, p->target)
-                                        : NULL;
-}
-
 /* Compile an optional criterion (NULL when the rule gives none). */
 static int compile(pjob *j, const jh_value_rule *v, const char *rule,
                    jh_expr **out) {
@@ -82,6 +60,24 @@ static int compile(pjob *j, const jh_value_rule *v, const char *rule,
                          out, j->t->err, sizeof(j->t->err));
 }
 
+/* The context's sub_binding compiled, and its entity type. */
+static int prepare_sub(pjob *j) {
+  const jh_profile_context *c = j->c;
+  char name[512];
+  j->sub_et = jh_model_entity_type(j->t->model, c->sub_entity_type);
+  if (j->sub_et == NULL) { /* the loader fills it in for a sub_binding */
+    snprintf(j->t->err, sizeof(j->t->err),
+             "sub_binding '%s' of a profile rule context of %s leads to no "
+             "entity type",
+             c->sub_binding, c->entity_type);
+    return -EINVAL;
+  }
+  snprintf(name, sizeof(name), "profile rule context (%s), sub_binding",
+           c->entity_type);
+  return jh_expr_compile(j->t->env, c->sub_binding, NULL, c->sub_binding_loc,
+                         name, &j->sub_binding, j->t->err, sizeof(j->t->err));
+}
+
 static int prepare(pjob *j) {
   const jh_profile_context *c = j->c;
   char name[512];
@@ -89,20 +85,8 @@ static int prepare(pjob *j) {
   j->rules = calloc(c->nrules + 1, sizeof(*j->rules));
   if (j->rules == NULL)
     return oom(j->t);
-  if (c->sub_binding != NULL) {
-    j->sub_et = sub_entity_type(j->t->model, c, j->et);
-    snprintf(name, sizeof(name), "profile rule context (%s), sub_binding",
-             c->entity_type);
-    rc = j->sub_et == NULL
-             ? (snprintf(j->t->err, sizeof(j->t->err),
-                         "sub_binding '%s' of a profile rule context of %s "
-                         "leads to no entity type",
-                         c->sub_binding, c->entity_type),
-                -EINVAL)
-             : jh_expr_compile(j->t->env, c->sub_binding, NULL,
-                               c->sub_binding_loc, name, &j->sub_binding,
-                               j->t->err, sizeof(j->t->err));
-  }
+  if (c->sub_binding != NULL)
+    rc = prepare_sub(j);
   for (size_t i = 0; i < c->nrules && rc == 0; i++) {
     snprintf(name, sizeof(name), "profile rule '%s'", c->rules[i].profile);
     j->rules[i].r = &c->rules[i];

@@ -109,6 +109,7 @@ static void check_good(const jh_model *m, int b) {
   assert_string_equal(c->entity_type, "Person");
   assert_null(c->resource_type);
   assert_null(c->sub_binding);
+  assert_null(c->sub_entity_type);
   assert_int_equal(c->is_applied_to_root, 1); /* default */
   assert_int_equal(c->nrules, 3);
   assert_string_equal(c->rules[0].profile, "Admin");
@@ -123,6 +124,7 @@ static void check_good(const jh_model *m, int b) {
   assert_string_equal(c->resource_type, "RT");
   assert_string_equal(c->entity_type, "Person");
   assert_string_equal(c->sub_binding, "manages");
+  assert_string_equal(c->sub_entity_type, "Dept"); /* where it leads */
   assert_int_equal(c->is_applied_to_root, 0);
   assert_string_equal(c->rules[0].sub.expression,
                       "lua:d:return d.name ~= 'Board'");
