@@ -20,8 +20,8 @@
 
 #define TEMP_MARK ".tmp."
 
-int jh_write_file_atomic(const char *path, const void *data, size_t len,
-                         mode_t mode) {
+static int write_atomic(const char *path, const void *data, size_t len,
+                        mode_t mode, int sync) {
   char tmp[PATH_MAX];
   int fd, rc = 0;
 
@@ -40,7 +40,7 @@ int jh_write_file_atomic(const char *path, const void *data, size_t len,
     else
       off += (size_t)w;
   }
-  if (rc == 0 && fsync(fd) != 0)
+  if (rc == 0 && sync && fsync(fd) != 0)
     rc = -errno;
   if (close(fd) != 0 && rc == 0)
     rc = -errno;
@@ -48,6 +48,26 @@ int jh_write_file_atomic(const char *path, const void *data, size_t len,
     rc = -errno;
   if (rc != 0)
     unlink(tmp);
+  return rc;
+}
+
+int jh_write_file_atomic(const char *path, const void *data, size_t len,
+                         mode_t mode) {
+  return write_atomic(path, data, len, mode, 1);
+}
+
+int jh_write_file_atomic_unsynced(const char *path, const void *data,
+                                  size_t len, mode_t mode) {
+  return write_atomic(path, data, len, mode, 0);
+}
+
+int jh_fsync_path(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+  if (fd < 0)
+    return -errno;
+  if (fsync(fd) != 0)
+    rc = -errno;
+  close(fd);
   return rc;
 }
 

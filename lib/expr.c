@@ -900,6 +900,13 @@ static int read_last(jh_expr_env *e, const void *res, const char *prop,
       return -EIO;
     return rc == 0 ? 0 : out_add(e, v, len);
   case JH_EXPR_PROP_LINK:
+    if (e->r.link_key != NULL) {
+      rc = e->r.link_key(e->r.ud, res, prop, &v, &len, msg, msgsize);
+      if (rc < 0)
+        return -EIO;
+      return rc == 0 ? 0 : out_add(e, v, len);
+    }
+    /* fall through */
   case JH_EXPR_PROP_LINKS:
     if (e->r.follow(e->r.ud, res, prop, &targets, &n, msg, msgsize) < 0)
       return -EIO;

@@ -74,6 +74,11 @@ typedef struct jh_expr_resolver {
   /* The key of res. */
   int (*key)(void *ud, const void *res, const char **v, size_t *len, char *err,
              size_t errsize);
+  /* Optional: the key of the target of the single-valued link prop,
+   * without reading the target: 1 and *v, *len, 0 when the link has no
+   * target in the store. NULL: follow, then key. */
+  int (*link_key)(void *ud, const void *res, const char *prop, const char **v,
+                  size_t *len, char *err, size_t errsize);
 } jh_expr_resolver;
 
 typedef struct jh_expr_env jh_expr_env;

@@ -109,7 +109,13 @@ struct jh_order_writer {
   char *buf;
   size_t len, cap;
   size_t count;
-  int failed; /* out of memory while appending */
+  int failed;   /* out of memory while appending */
+  int unsynced; /* files are written without the fsync */
+  /* an order being streamed: its open objects and arrays, innermost
+   * last, and whether each has a member yet */
+  int depth;
+  char closer[JH_ORDER_WRITER_DEPTH];
+  char filled[JH_ORDER_WRITER_DEPTH];
 };
 
 #define HEAD "{\n  \"" LIST_KEY "\": [\n"
@@ -173,6 +179,8 @@ void jh_order_writer_free(jh_order_writer *w) {
 }
 
 size_t jh_order_writer_count(const jh_order_writer *w) { return w->count; }
+
+void jh_order_writer_defer_sync(jh_order_writer *w) { w->unsynced = 1; }
 
 /* Two spaces a level, on a new line: the layout of JSON_INDENT(2). */
 static void newline(jh_order_writer *w, int depth) {
@@ -338,6 +346,91 @@ int jh_order_writer_add(jh_order_writer *w, const json_t *order, char *err,
   return 0;
 }
 
+/* ---- an order streamed ---- */
+
+/* Items of the list sit at depth 2 of the file: an order's members at 3. */
+#define ORDER_DEPTH 2
+
+static void open_container(jh_order_writer *w, char opener, char closer) {
+  char c = opener;
+  append(w, &c, 1);
+  if (w->depth >= JH_ORDER_WRITER_DEPTH) {
+    w->failed = 1;
+    return;
+  }
+  w->closer[w->depth] = closer;
+  w->filled[w->depth] = 0;
+  w->depth++;
+}
+
+/* The separator and indentation before the next member or item, then
+ * the key when given. */
+static void next_member(jh_order_writer *w, const char *key) {
+  int top = w->depth - 1;
+  if (top < 0) {
+    w->failed = 1;
+    return;
+  }
+  if (w->filled[top])
+    append(w, ",", 1);
+  w->filled[top] = 1;
+  newline(w, ORDER_DEPTH + w->depth);
+  if (key != NULL) {
+    put_string(w, key, strlen(key));
+    append(w, ": ", 2);
+  }
+}
+
+void jh_order_writer_begin(jh_order_writer *w) {
+  if (w->count > 0)
+    append(w, ",\n", 2);
+  append(w, ITEM_INDENT, strlen(ITEM_INDENT));
+  w->depth = 0;
+  open_container(w, '{', '}');
+}
+
+void jh_order_writer_string(jh_order_writer *w, const char *key,
+                            const char *value, size_t len) {
+  next_member(w, key);
+  if (value == NULL)
+    append(w, "null", 4);
+  else
+    put_string(w, value, len);
+}
+
+void jh_order_writer_object(jh_order_writer *w, const char *key) {
+  next_member(w, key);
+  open_container(w, '{', '}');
+}
+
+void jh_order_writer_array(jh_order_writer *w, const char *key) {
+  next_member(w, key);
+  open_container(w, '[', ']');
+}
+
+void jh_order_writer_close(jh_order_writer *w) {
+  int top = w->depth - 1;
+  if (top < 0) {
+    w->failed = 1;
+    return;
+  }
+  w->depth--;
+  if (w->filled[top])
+    newline(w, ORDER_DEPTH + w->depth);
+  append(w, &w->closer[top], 1);
+}
+
+int jh_order_writer_end(jh_order_writer *w) {
+  if (w->depth != 1)
+    w->failed = 1;
+  else
+    jh_order_writer_close(w);
+  if (w->failed)
+    return -ENOMEM;
+  w->count++;
+  return 0;
+}
+
 int jh_order_writer_write(jh_order_writer *w, const char *path, char *err,
                           size_t errsize) {
   int rc = 0;
@@ -349,7 +442,8 @@ int jh_order_writer_write(jh_order_writer *w, const char *path, char *err,
     snprintf(err, errsize, "%s: no order to write", path);
     rc = -EINVAL;
   } else {
-    rc = jh_write_file_atomic(path, w->buf, w->len, 0644);
+    rc = w->unsynced ? jh_write_file_atomic_unsynced(path, w->buf, w->len, 0644)
+                     : jh_write_file_atomic(path, w->buf, w->len, 0644);
     if (rc != 0)
       snprintf(err, errsize, "%s: cannot write: %s", path, strerror(-rc));
   }

@@ -58,6 +58,41 @@ size_t jh_order_writer_count(const jh_order_writer *w);
 int jh_order_writer_write(jh_order_writer *w, const char *path, char *err,
                           size_t errsize);
 void jh_order_writer_free(jh_order_writer *w);
+/* From now on, write files without the fsync (jh_write_file_atomic_unsynced):
+ * the caller makes them durable together before recording them. */
+void jh_order_writer_defer_sync(jh_order_writer *w);
+
+/*
+ * An order written straight as text, member by member, with no json_t in
+ * between (GenerateProvisioningOrdersTask's way, for speed). The caller
+ * gives each object's members in strcmp order of their keys, as the
+ * sorted layout has them, and values that are UTF-8; the bytes are then
+ * those jh_order_writer_add gives for the same order. The shape is the
+ * caller's to get right: it is not checked. Objects nest at most
+ * JH_ORDER_WRITER_DEPTH deep.
+ *
+ *   jh_order_writer_begin(w);
+ *   jh_order_writer_string(w, "AssignedResourceTypeId", "12", 2);
+ *   jh_order_writer_object(w, "Changes");
+ *   jh_order_writer_string(w, "cn", "Ann", 3);
+ *   jh_order_writer_close(w);
+ *   ...
+ *   rc = jh_order_writer_end(w);      0, or -ENOMEM
+ */
+#define JH_ORDER_WRITER_DEPTH 8
+void jh_order_writer_begin(jh_order_writer *w);
+/* A member "key": "value" (value NULL: null) of the open object, or an
+ * item "value" of the open array (key NULL). */
+void jh_order_writer_string(jh_order_writer *w, const char *key,
+                            const char *value, size_t len);
+/* Open an object or an array as a member of the open object. */
+void jh_order_writer_object(jh_order_writer *w, const char *key);
+void jh_order_writer_array(jh_order_writer *w, const char *key);
+/* Close the innermost open object or array. */
+void jh_order_writer_close(jh_order_writer *w);
+/* Close the order and count it: 0, or -ENOMEM (the writer is then
+ * unusable until written, which fails). */
+int jh_order_writer_end(jh_order_writer *w);
 
 /* Read and check the order file at path: 0 and *orders (the array of
  * orders, a new reference), or a negative code (-EINVAL for a file that

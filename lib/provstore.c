@@ -127,10 +127,11 @@ int jh_prov_scan(jh_idstore *s, int64_t et, int dirty_mask,
                  char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   sqlite3_stmt *st = jh_db_stmt(
-      db, "SELECT r.key, r.data, c.data, r.dirty FROM resources r "
+      db, "SELECT r.key, r.data, c.data, r.dirty | coalesce(c.dirty, 0) "
+          "FROM resources r "
           "LEFT JOIN computed c ON c.entity_type = r.entity_type "
-          "AND c.key = r.key "
-          "WHERE r.entity_type = ?1 AND (?2 = 0 OR (r.dirty & ?2) <> 0) "
+          "AND c.key = r.key WHERE r.entity_type = ?1 "
+          "AND (?2 = 0 OR ((r.dirty | coalesce(c.dirty, 0)) & ?2) <> 0) "
           "ORDER BY r.key");
   int rc = st == NULL
                ? -EIO
@@ -175,7 +176,8 @@ int jh_prov_get(jh_idstore *s, int64_t et, const char *key, size_t key_len,
                 jh_prov_resource *out, char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   sqlite3_stmt *st = jh_db_stmt(
-      db, "SELECT r.key, r.data, c.data, r.dirty FROM resources r "
+      db, "SELECT r.key, r.data, c.data, r.dirty | coalesce(c.dirty, 0) "
+          "FROM resources r "
           "LEFT JOIN computed c ON c.entity_type = r.entity_type "
           "AND c.key = r.key WHERE r.entity_type = ?1 AND r.key = ?2");
   int rc = st == NULL
@@ -189,6 +191,20 @@ int jh_prov_get(jh_idstore *s, int64_t et, const char *key, size_t key_len,
       return jh_idstore_fail(err, errsize, -ENOMEM, "out of memory");
     }
   }
+  jh_db_done(db, st);
+  return rc < 0 ? db_fail(s, err, errsize) : rc;
+}
+
+int jh_prov_exists(jh_idstore *s, int64_t et, const char *key, size_t key_len,
+                   char *err, size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  sqlite3_stmt *st = jh_db_stmt(db, "SELECT 1 FROM resources "
+                                    "WHERE entity_type = ?1 AND key = ?2");
+  int rc = st == NULL
+               ? -EIO
+               : JH_DB_BIND(db, st, JH_DB_INT(et), JH_DB_TEXTN(key, key_len));
+  if (rc == 0)
+    rc = jh_db_step(db, st, "resources");
   jh_db_done(db, st);
   return rc < 0 ? db_fail(s, err, errsize) : rc;
 }
@@ -219,27 +235,57 @@ int jh_prov_links(jh_idstore *s, const char *association, const char *key,
 int jh_prov_computed_put(jh_idstore *s, int64_t et, const char *key,
                          size_t key_len, const void *data, size_t len,
                          char *err, size_t errsize) {
-  jh_db *db = jh_idstore_db(s);
-  sqlite3_stmt *st;
+  return jh_prov_computed_put_marked(s, et, key, key_len, data, len, 0, err,
+                                     errsize);
+}
 
-  if (len == 0) {
-    st = jh_db_stmt(db, "DELETE FROM computed WHERE entity_type = ?1 "
-                        "AND key = ?2");
-    return run_write(s, st,
+/* Computed values removed: their flags, and mark, go to the resource's
+ * row first. */
+static int computed_remove(jh_idstore *s, int64_t et, const char *key,
+                           size_t key_len, int mark, char *err,
+                           size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  sqlite3_stmt *st = jh_db_stmt(
+      db, "UPDATE resources SET dirty = dirty | ?3 | coalesce((SELECT "
+          "c.dirty FROM computed c WHERE c.entity_type = ?1 AND c.key = ?2), "
+          "0) WHERE entity_type = ?1 AND key = ?2 AND EXISTS (SELECT 1 FROM "
+          "computed c WHERE c.entity_type = ?1 AND c.key = ?2)");
+  int rc = run_write(s, st,
                      st == NULL ? -EIO
                                 : JH_DB_BIND(db, st, JH_DB_INT(et),
-                                             JH_DB_TEXTN(key, key_len)),
-                     "computed values", err, errsize);
-  }
-  st = jh_db_stmt(db, "INSERT INTO computed(entity_type, key, data) "
-                      "VALUES (?1, ?2, ?3) ON CONFLICT(entity_type, key) "
-                      "DO UPDATE SET data = excluded.data "
-                      "WHERE data <> excluded.data");
+                                             JH_DB_TEXTN(key, key_len),
+                                             JH_DB_INT(mark)),
+                     "dirty flags", err, errsize);
+  if (rc < 0)
+    return rc;
+  st = jh_db_stmt(db, "DELETE FROM computed WHERE entity_type = ?1 "
+                      "AND key = ?2");
   return run_write(s, st,
                    st == NULL ? -EIO
                               : JH_DB_BIND(db, st, JH_DB_INT(et),
-                                           JH_DB_TEXTN(key, key_len),
-                                           JH_DB_BLOB(data, len)),
+                                           JH_DB_TEXTN(key, key_len)),
+                   "computed values", err, errsize);
+}
+
+int jh_prov_computed_put_marked(jh_idstore *s, int64_t et, const char *key,
+                                size_t key_len, const void *data, size_t len,
+                                int mark, char *err, size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  sqlite3_stmt *st;
+
+  if (len == 0)
+    return computed_remove(s, et, key, key_len, mark, err, errsize);
+  st = jh_db_stmt(db, "INSERT INTO computed(entity_type, key, data, dirty) "
+                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(entity_type, key) "
+                      "DO UPDATE SET data = excluded.data, "
+                      "dirty = dirty | excluded.dirty "
+                      "WHERE data <> excluded.data");
+  return run_write(s, st,
+                   st == NULL
+                       ? -EIO
+                       : JH_DB_BIND(db, st, JH_DB_INT(et),
+                                    JH_DB_TEXTN(key, key_len),
+                                    JH_DB_BLOB(data, len), JH_DB_INT(mark)),
                    "computed values", err, errsize);
 }
 
@@ -260,11 +306,18 @@ static int dirty_write(jh_idstore *s, const char *sql, int64_t et,
 
 int jh_prov_dirty_clear(jh_idstore *s, int64_t et, const char *key,
                         size_t key_len, int mask, char *err, size_t errsize) {
-  return dirty_write(s,
-                     "UPDATE resources SET dirty = dirty & ~?3 "
+  int rc = dirty_write(s,
+                       "UPDATE resources SET dirty = dirty & ~?3 "
+                       "WHERE entity_type = ?1 AND key = ?2 "
+                       "AND (dirty & ?3) <> 0",
+                       et, key, key_len, mask, err, errsize);
+  if (rc == 0)
+    rc = dirty_write(s,
+                     "UPDATE computed SET dirty = dirty & ~?3 "
                      "WHERE entity_type = ?1 AND key = ?2 "
                      "AND (dirty & ?3) <> 0",
                      et, key, key_len, mask, err, errsize);
+  return rc;
 }
 
 int jh_prov_dirty_set(jh_idstore *s, int64_t et, const char *key,
@@ -276,12 +329,12 @@ int jh_prov_dirty_set(jh_idstore *s, int64_t et, const char *key,
                      et, key, key_len, mask, err, errsize);
 }
 
-int64_t jh_prov_dirty_clear_all(jh_idstore *s, int64_t et, int mask, char *err,
-                                size_t errsize) {
+/* Clear the bits of mask in every row of et in one table with sql: the
+ * number of rows changed, or -EIO. */
+static int64_t clear_all_in(jh_idstore *s, const char *sql, int64_t et,
+                            int mask, char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
-  sqlite3_stmt *st = jh_db_stmt(db, "UPDATE resources SET dirty = dirty & ~?2 "
-                                    "WHERE entity_type = ?1 "
-                                    "AND (dirty & ?2) <> 0");
+  sqlite3_stmt *st = jh_db_stmt(db, sql);
   int rc = st == NULL ? -EIO
                       : JH_DB_BIND(db, st, JH_DB_INT(et), JH_DB_INT(mask));
   int64_t n = 0;
@@ -289,6 +342,22 @@ int64_t jh_prov_dirty_clear_all(jh_idstore *s, int64_t et, int mask, char *err,
     n = jh_db_changes(db);
   jh_db_done(db, st);
   return rc < 0 ? db_fail(s, err, errsize) : n;
+}
+
+int64_t jh_prov_dirty_clear_all(jh_idstore *s, int64_t et, int mask, char *err,
+                                size_t errsize) {
+  int64_t n = clear_all_in(s,
+                           "UPDATE resources SET dirty = dirty & ~?2 "
+                           "WHERE entity_type = ?1 AND (dirty & ?2) <> 0",
+                           et, mask, err, errsize),
+          m;
+  if (n < 0)
+    return n;
+  m = clear_all_in(s,
+                   "UPDATE computed SET dirty = dirty & ~?2 "
+                   "WHERE entity_type = ?1 AND (dirty & ?2) <> 0",
+                   et, mask, err, errsize);
+  return m < 0 ? m : n + m;
 }
 
 /* ---- correlation keys ---- */
@@ -334,6 +403,24 @@ int jh_prov_corrkey_put(jh_idstore *s, const char *resource_type, int rule,
                                            JH_DB_TEXTN(key, key_len),
                                            JH_DB_TEXTN(value, value_len)),
                    "correlation keys", err, errsize);
+}
+
+int jh_prov_corrkey_any(jh_idstore *s, const char *resource_type, int rule,
+                        int side, char *err, size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  sqlite3_stmt *st;
+  int rc = bad_side(side, err, errsize);
+  if (rc != 0)
+    return rc;
+  st = jh_db_stmt(db, "SELECT 1 FROM correlation_keys WHERE "
+                      "resource_type = ?1 AND rule = ?2 AND side = ?3 LIMIT 1");
+  rc = st == NULL ? -EIO
+                  : JH_DB_BIND(db, st, JH_DB_TEXT(resource_type),
+                               JH_DB_INT(rule), JH_DB_INT(side));
+  if (rc == 0)
+    rc = jh_db_step(db, st, "correlation keys");
+  jh_db_done(db, st);
+  return rc < 0 ? db_fail(s, err, errsize) : rc;
 }
 
 int jh_prov_corrkey_find(jh_idstore *s, const char *resource_type, int rule,
@@ -969,8 +1056,8 @@ int jh_prov_list(jh_idstore *s, const jh_prov_filter *f,
   jh_db *db = jh_idstore_db(s);
   int state = f != NULL ? f->state : -1;
   const char *rt = f != NULL ? f->resource_type : NULL;
-  /* by state: through the index on state, whose entries of one state are
-   * in id order already */
+  /* one pass over the table, in id order (no index on state: it would
+   * cost every write of an assignment more than it saves here) */
   sqlite3_stmt *st = jh_db_stmt(
       db, state >= 0 ? "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE "
                        "state = ?1 AND (?2 IS NULL OR resource_type = ?2) "
@@ -982,6 +1069,50 @@ int jh_prov_list(jh_idstore *s, const jh_prov_filter *f,
       s, st,
       st == NULL ? -EIO : JH_DB_BIND(db, st, JH_DB_INT(state), JH_DB_TEXT(rt)),
       fn, ud, err, errsize);
+}
+
+/* Add to *out the integer of st's first row, column 1, under the index
+ * its column 0 gives (0..n-1; others are left out). */
+static int count_rows(jh_idstore *s, sqlite3_stmt *st, int rc, int64_t *out,
+                      int n, char *err, size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  while (rc == 0 && (rc = jh_db_step(db, st, "count assignments")) == 1) {
+    int at = sqlite3_column_int(st, 0);
+    if (at >= 0 && at < n)
+      out[at] += sqlite3_column_int64(st, 1);
+    rc = 0;
+  }
+  jh_db_done(db, st);
+  return rc < 0 ? db_fail(s, err, errsize) : 0;
+}
+
+int jh_prov_count_pending(jh_idstore *s, const char *resource_type,
+                          int64_t counts[4], int64_t *live, char *err,
+                          size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  sqlite3_stmt *st;
+  int rc;
+
+  memset(counts, 0, 4 * sizeof(*counts));
+  *live = 0;
+  st = jh_db_stmt(db, "SELECT change_type, count(*) FROM assignments "
+                      "WHERE resource_type = ?1 AND state = ?2 "
+                      "GROUP BY change_type");
+  rc = count_rows(s, st,
+                  st == NULL ? -EIO
+                             : JH_DB_BIND(db, st, JH_DB_TEXT(resource_type),
+                                          JH_DB_INT(JH_PROV_PENDING)),
+                  counts, 4, err, errsize);
+  counts[0] = 0; /* nothing to send */
+  if (rc != 0 || counts[1] + counts[2] + counts[3] == 0)
+    return rc;
+  st = jh_db_stmt(db, "SELECT 0, count(*) FROM assignments "
+                      "WHERE resource_type = ?1 AND owner_key IS NOT NULL "
+                      "AND target_key IS NOT NULL");
+  return count_rows(s, st,
+                    st == NULL ? -EIO
+                               : JH_DB_BIND(db, st, JH_DB_TEXT(resource_type)),
+                    live, 1, err, errsize);
 }
 
 /* What a review decision does. */

@@ -96,6 +96,10 @@ typedef struct jh_prov_resource {
   int dirty;
 } jh_prov_resource;
 
+/* Whether entity type et has a resource with key: 1, 0, or -EIO. */
+int jh_prov_exists(jh_idstore *s, int64_t et, const char *key, size_t key_len,
+                   char *err, size_t errsize);
+
 /* Call fn for every resource of entity type et in key order (only those
  * with a bit of dirty_mask set when dirty_mask is not 0). fn returns 0
  * to go on; a nonzero return stops and is returned. Else 0 or -EIO. */
@@ -120,6 +124,13 @@ int jh_prov_links(jh_idstore *s, const char *association, const char *key,
 int jh_prov_computed_put(jh_idstore *s, int64_t et, const char *key,
                          size_t key_len, const void *data, size_t len,
                          char *err, size_t errsize);
+/* The same, and when they changed the resource's dirty flags get the
+ * bits of mark in the same write: a resource's flags are those of its
+ * row in resources and of its computed values together (what
+ * jh_prov_scan and jh_prov_get give, what the clears clear). */
+int jh_prov_computed_put_marked(jh_idstore *s, int64_t et, const char *key,
+                                size_t key_len, const void *data, size_t len,
+                                int mark, char *err, size_t errsize);
 
 /* Clear the bits of mask in (et, key)'s dirty flags; set them with
  * jh_prov_dirty_set. 0 or -EIO. */
@@ -146,6 +157,9 @@ int jh_prov_corrkey_put(jh_idstore *s, const char *resource_type, int rule,
                         const char *value, size_t value_len, char *err,
                         size_t errsize);
 
+/* Whether rule of resource_type has any key on side: 1, 0, or -EIO. */
+int jh_prov_corrkey_any(jh_idstore *s, const char *resource_type, int rule,
+                        int side, char *err, size_t errsize);
 /* The resources whose key for (resource type, rule, side) is value, to
  * fn in key order. 0 or -EIO. */
 int jh_prov_corrkey_find(jh_idstore *s, const char *resource_type, int rule,
@@ -234,6 +248,15 @@ int jh_prov_assignment_remove(jh_idstore *s, int64_t id, int historize,
  * its Pending values to Transmitted. 0 or -EIO. */
 int jh_prov_order_written(jh_idstore *s, int64_t id, int change_type,
                           int64_t task_instance, const char *file, char *err,
+                          size_t errsize);
+
+/* The Pending assignments of resource_type with an order to send, by
+ * change type (counts[JH_CHANGE_ADDED..JH_CHANGE_DELETED]; counts[0] is
+ * 0), and, when there is one, how many of its assignments have both an
+ * owner and a target (*live; the base of the percentage thresholds).
+ * 0, or a negative code with err. */
+int jh_prov_count_pending(jh_idstore *s, const char *resource_type,
+                          int64_t counts[4], int64_t *live, char *err,
                           size_t errsize);
 
 /* ---- review (jobhost provisioning) ----------------------------------- */

@@ -35,7 +35,8 @@ plugins_compute_la_SOURCES = plugins/compute/compute.c \
 	plugins/compute/expressions.c plugins/compute/correlation.c \
 	plugins/compute/rolemodel.c plugins/compute/decision.c \
 	plugins/compute/decision.h plugins/compute/orders.c \
-	plugins/compute/orders_sweep.c
+	plugins/compute/orders_sweep.c plugins/compute/keyset.c \
+	plugins/compute/keyset.h
 plugins_compute_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(SQLITE_CFLAGS) \
 	$(JANSSON_CFLAGS)
 plugins_compute_la_LDFLAGS = $(PLUGIN_LDFLAGS)
@@ -47,9 +48,10 @@ plugins_fulfill_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
 plugins_fulfill_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 
 # classify and profiles evaluate rules through the compute plugin's
-# resource view (resview.c, built into each of them too).
+# resource view (resview.c and its keyset.c, built into each of them too).
 RULES_TASK_SOURCES = plugins/classify/rules_task.c \
-	plugins/classify/rules_task.h plugins/compute/resview.c
+	plugins/classify/rules_task.h plugins/compute/resview.c \
+	plugins/compute/keyset.c plugins/compute/keyset.h
 RULES_TASK_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/compute \
 	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS)
 

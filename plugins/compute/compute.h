@@ -121,6 +121,8 @@ int jh_rv_load(jh_rv *v, const jh_entity_type *et, const char *key, size_t len,
 const char *jh_rv_key(const jh_rv_res *r, size_t *len);
 int jh_rv_value(const jh_rv_res *r, const char *prop, const char **val,
                 size_t *len);
+/* The same for the property at index i of r's entity type. */
+int jh_rv_value_at(const jh_rv_res *r, size_t i, const char **val, size_t *len);
 /* The keys a link or links property of r holds as stored (targets need
  * not exist): *n keys in *keys and *lens, alive until jh_rv_reset. */
 int jh_rv_link_keys(jh_rv *v, const jh_rv_res *r, const char *prop,

@@ -150,22 +150,19 @@ static int encode(expr_job *j, size_t nv, size_t *len) {
 /* The bits a change of computed values sets. */
 #define DOWNSTREAM (JH_DIRTY_CORRELATION | JH_DIRTY_ROLE_MODEL)
 
-/* Store the values and the dirty bits of resource r. The bits are
- * written only when the row (as the scan read it in r->dirty) does not
- * already have them: the UPDATE would change nothing. */
+/* Store the values of resource r; when they change, the downstream
+ * tasks' dirty bits go with them in the same write. */
 static int store(expr_job *j, const jh_prov_resource *r, size_t nv) {
   jh_compute *c = j->c;
   size_t len;
   int rc = encode(j, nv, &len);
   if (rc == 0)
-    rc = jh_prov_computed_put(c->store, j->etnum, r->key, r->key_len, j->buf,
-                              len, c->err, sizeof(c->err));
+    rc = jh_prov_computed_put_marked(c->store, j->etnum, r->key, r->key_len,
+                                     j->buf, len, DOWNSTREAM, c->err,
+                                     sizeof(c->err));
   if (rc == 1) {
     j->changed++;
-    rc = (r->dirty & DOWNSTREAM) == DOWNSTREAM
-             ? 0
-             : jh_prov_dirty_set(c->store, j->etnum, r->key, r->key_len,
-                                 DOWNSTREAM, c->err, sizeof(c->err));
+    rc = 0;
   }
   /* r->dirty is the row as the scan read it; nothing above touches the
    * expressions bit, so when it is clear there is nothing to clear. */

@@ -22,6 +22,7 @@
 #include <unistr.h>
 
 #include "array.h"
+#include "atomic_file.h"
 #include "compute.h"
 #include "faultpoint.h"
 #include "order_file.h"
@@ -41,8 +42,12 @@ typedef struct rt_orders {
   int64_t n, counts[4]; /* Pending orders, by change type */
   int64_t live;         /* assignments with an owner and a target */
   uint32_t *nums;       /* the store's numbers of tgt's properties */
-  json_t *rt_json;      /* order.ResourceType, shared by its orders */
+  size_t *owner_props, nowner_props; /* src's members of Owner, by name */
+  size_t *tgt_props, ntgt_props;     /* tgt's members of Resource */
+  size_t *rank; /* each of tgt's properties' place in name order */
 } rt_orders;
+
+typedef struct change change;
 
 typedef struct orders_job {
   jh_compute *c;
@@ -56,6 +61,8 @@ typedef struct orders_job {
   size_t nsent, sent_cap;
   const char *root;
   jh_order_writer *writer;
+  change *changes; /* of the order being written */
+  size_t changes_cap;
   int64_t per_file, written, by_change[4];
 } orders_job;
 
@@ -127,23 +134,6 @@ static int select_rts(orders_job *j) {
 
 /* ---- reading the Pending assignments ---- */
 
-/* Count a Pending assignment that has an order to send. */
-static int count_pending(void *ud, const jh_prov_assignment *a) {
-  rt_orders *o = ud;
-  if (a->change_type < JH_CHANGE_ADDED || a->change_type > JH_CHANGE_DELETED)
-    return 0; /* nothing to send */
-  o->counts[a->change_type]++;
-  o->n++;
-  return 0;
-}
-
-static int count_live(void *ud, const jh_prov_assignment *a) {
-  rt_orders *o = ud;
-  if (a->target_key != NULL && a->owner_key != NULL)
-    o->live++;
-  return 0;
-}
-
 /* The numbers of the target's properties, to name the values. */
 static int number_props(orders_job *j, rt_orders *o) {
   jh_compute *c = j->c;
@@ -157,7 +147,7 @@ static int number_props(orders_job *j, rt_orders *o) {
   return rc;
 }
 
-static json_t *resource_type_json(const rt_orders *o);
+static int order_names(rt_orders *o);
 
 /* Count the Pending orders of every resource type (and their live
  * assignments, for the thresholds). */
@@ -166,14 +156,12 @@ static int count_orders(orders_job *j) {
   int rc = 0;
   for (size_t i = 0; i < j->nrts && rc == 0; i++) {
     rt_orders *o = &j->rts[i];
-    jh_prov_filter pf = {JH_PROV_PENDING, o->rt->id};
-    jh_prov_filter all = {-1, o->rt->id};
-    rc = jh_prov_list(c->store, &pf, count_pending, o, c->err, sizeof(c->err));
-    if (rc == 0 && o->n > 0)
-      rc = jh_prov_list(c->store, &all, count_live, o, c->err, sizeof(c->err));
+    rc = jh_prov_count_pending(c->store, o->rt->id, o->counts, &o->live, c->err,
+                               sizeof(c->err));
+    o->n = o->counts[1] + o->counts[2] + o->counts[3];
     if (rc == 0 && o->n > 0)
       rc = number_props(j, o);
-    if (rc == 0 && o->n > 0 && (o->rt_json = resource_type_json(o)) == NULL)
+    if (rc == 0 && o->n > 0 && order_names(o) != 0)
       rc = oom(c);
   }
   return rc;
@@ -182,9 +170,12 @@ static int count_orders(orders_job *j) {
 static void free_job(orders_job *j) {
   for (size_t i = 0; i < j->nrts; i++) {
     free(j->rts[i].nums);
-    json_decref(j->rts[i].rt_json);
+    free(j->rts[i].owner_props);
+    free(j->rts[i].tgt_props);
+    free(j->rts[i].rank);
   }
   free(j->sent);
+  free(j->changes);
   free(j->rts);
   for (size_t i = 0; i < j->nfiles; i++)
     free(j->files[i]);
@@ -241,207 +232,294 @@ static int over_threshold(orders_job *j, const rt_orders *o) {
   return 0;
 }
 
-/* ---- the orders as JSON ---- */
+/* ---- the orders as text ---- */
 
-/* A JSON text of v: 0 and *out, -EILSEQ when v is not UTF-8 (JSON text
- * is), or -ENOMEM. */
-static int json_text(const char *v, size_t len, json_t **out) {
-  *out = NULL;
-  if (u8_check((const uint8_t *)v, len) != NULL)
-    return -EILSEQ;
-  *out = json_stringn(v, len);
-  return *out != NULL ? 0 : -ENOMEM;
+/* The writer wants each object's members in key order: the properties'
+ * indexes sorted by name, worked out once per resource type. */
+typedef struct by_name_arg {
+  const jh_entity_type *et;
+} by_name_arg;
+
+static int by_name(const void *a, const void *b, void *ud) {
+  const jh_entity_type *et = ((by_name_arg *)ud)->et;
+  return strcmp(et->properties[*(const size_t *)a].id,
+                et->properties[*(const size_t *)b].id);
 }
 
-/* Say what failed: out of memory, or a value that is not UTF-8. */
-static int json_failed(jh_compute *c, int rc, const char *what, const char *key,
-                       const char *prop) {
-  if (rc == -EILSEQ)
-    snprintf(c->err, sizeof(c->err), "%s %s: the value of %s is not UTF-8",
-             what, key, prop);
-  else
-    oom(c);
-  return rc;
+/* Whether a property of an owner gives way to the Id and Identifier the
+ * order names it by. */
+static int is_owner_name(const char *id) {
+  return strcmp(id, "Id") == 0 || strcmp(id, "Identifier") == 0;
 }
 
-typedef struct props_arg {
-  json_t *obj;
-  const char *bad; /* the property that failed */
-} props_arg;
-
-static int add_prop(void *ud, const jh_property *p, const char *val,
-                    size_t len) {
-  props_arg *a = ud;
-  json_t *s;
-  int rc = json_text(val, len, &s);
-  if (rc == 0 && json_object_set_new(a->obj, p->id, s) != 0)
-    rc = -ENOMEM;
-  if (rc != 0)
-    a->bad = p->id;
-  return rc;
+/* The indexes of et's properties, LINKS ones left out unless all, owner
+ * names left out when asked, sorted by name. */
+static int sorted_props(const jh_entity_type *et, int all, int owner,
+                        size_t **out, size_t *n) {
+  by_name_arg arg = {et};
+  *n = 0;
+  *out = malloc((et->nproperties + 1) * sizeof(**out));
+  if (*out == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < et->nproperties; i++)
+    if ((all || et->properties[i].type != JH_PROP_LINKS) &&
+        !(owner && is_owner_name(et->properties[i].id)))
+      (*out)[(*n)++] = i;
+  qsort_r(*out, *n, sizeof(**out), by_name, &arg);
+  return 0;
 }
 
-/* The values of the resource of et with key as an object; *obj NULL when
- * the store has no such resource. */
-static int resource_json(orders_job *j, const jh_entity_type *et,
-                         const char *key, json_t **obj) {
+/* The orders of names, once: the owner's and the target's members, and
+ * each target property's place among the Changes. */
+static int order_names(rt_orders *o) {
+  size_t *all, n;
+  if (sorted_props(o->src, 0, 1, &o->owner_props, &o->nowner_props) != 0 ||
+      sorted_props(o->tgt, 0, 0, &o->tgt_props, &o->ntgt_props) != 0 ||
+      sorted_props(o->tgt, 1, 0, &all, &n) != 0)
+    return -ENOMEM;
+  o->rank = calloc(o->tgt->nproperties + 1, sizeof(*o->rank));
+  if (o->rank != NULL)
+    for (size_t r = 0; r < n; r++)
+      o->rank[all[r]] = r;
+  free(all);
+  return o->rank != NULL ? 0 : -ENOMEM;
+}
+
+/* Say that the value of prop is not UTF-8 (JSON text is). */
+static int not_utf8(jh_compute *c, const char *what, const char *key,
+                    const char *prop) {
+  snprintf(c->err, sizeof(c->err), "%s %s: the value of %s is not UTF-8", what,
+           key, prop);
+  return -EILSEQ;
+}
+
+static int utf8(const char *v, size_t len) {
+  return u8_check((const uint8_t *)v, len) == NULL;
+}
+
+/* A resource's values, members in name order from props; the owner's Id
+ * and Identifier (its key) put in their places when key is given. The
+ * values were checked to be UTF-8 (check_values). */
+static void put_values(orders_job *j, const jh_entity_type *et,
+                       const size_t *props, size_t n, const jh_rv_res *r,
+                       const char *key) {
+  static const char *const names[2] = {"Id", "Identifier"};
+  size_t next_name = key != NULL ? 0 : 2;
+  for (size_t k = 0; k <= n; k++) {
+    const char *id = k < n ? et->properties[props[k]].id : NULL, *val;
+    size_t len;
+    while (next_name < 2 && (id == NULL || strcmp(names[next_name], id) < 0))
+      jh_order_writer_string(j->writer, names[next_name++], key, strlen(key));
+    if (id != NULL && r != NULL && jh_rv_value_at(r, props[k], &val, &len))
+      jh_order_writer_string(j->writer, id, val, len);
+  }
+}
+
+/* Each value of r UTF-8, in the entity type's order of properties. */
+static int check_values(orders_job *j, const jh_entity_type *et,
+                        const jh_rv_res *r) {
+  for (size_t i = 0; r != NULL && i < et->nproperties; i++) {
+    const char *val;
+    size_t len;
+    if (et->properties[i].type != JH_PROP_LINKS &&
+        jh_rv_value_at(r, i, &val, &len) && !utf8(val, len))
+      return not_utf8(j->c, et->id, jh_rv_key(r, &len), et->properties[i].id);
+  }
+  return 0;
+}
+
+/* et's resource with key, from the store, its values checked: 1 and *r,
+ * 0 when there is none (or no key). */
+static int load_checked(orders_job *j, const jh_entity_type *et,
+                        const char *key, const jh_rv_res **r) {
   jh_compute *c = j->c;
-  const jh_rv_res *r;
-  props_arg a = {NULL, "?"};
   int rc;
-  *obj = NULL;
+  *r = NULL;
   if (key == NULL)
     return 0;
-  rc = jh_rv_load(j->rv, et, key, strlen(key), &r, c->err, sizeof(c->err));
-  if (rc <= 0)
-    return rc;
-  a.obj = *obj = json_object();
-  rc = *obj == NULL ? -ENOMEM : jh_rv_each(r, add_prop, &a);
-  if (rc == 0)
-    return 0;
-  json_decref(*obj);
-  *obj = NULL;
-  return json_failed(c, rc, et->id, key, a.bad);
+  rc = jh_rv_load(j->rv, et, key, strlen(key), r, c->err, sizeof(c->err));
+  if (rc == 1 && check_values(j, et, *r) != 0)
+    return -EILSEQ;
+  return rc;
 }
+
+/* Member name of a resource (r, key): the owner is named by its key even
+ * when the store no longer has it; no member without key, or for
+ * another resource missing. */
+static void put_resource(orders_job *j, const char *member,
+                         const jh_entity_type *et, const size_t *props,
+                         size_t n, const char *key, const jh_rv_res *r,
+                         int owner) {
+  if (key == NULL || (r == NULL && !owner))
+    return;
+  jh_order_writer_object(j->writer, member);
+  put_values(j, et, props, n, r, owner ? key : NULL);
+  jh_order_writer_close(j->writer);
+}
+
+/* One value that changes, on its way into Changes. */
+struct change {
+  size_t rank; /* its property's place in name order */
+  size_t at;   /* its property's index in the target entity type */
+  int kind;    /* CH_* */
+  const char *v;
+  size_t len;
+};
+
+enum { CH_VALUE, CH_CLEAR, CH_ADD, CH_REMOVE };
 
 typedef struct changes_arg {
+  orders_job *j;
   const rt_orders *o;
-  json_t *changes;
-  const char *bad; /* the property that failed */
-  int not_utf8;    /* because its value is not UTF-8 */
+  change *ch;
+  size_t n;
+  const char *bad; /* a property whose value is not UTF-8 */
 } changes_arg;
 
-static const char *prop_name(const rt_orders *o, uint32_t num) {
+/* The index among tgt's properties of the store's property num. */
+static ssize_t prop_at(const rt_orders *o, uint32_t num) {
   for (size_t i = 0; i < o->tgt->nproperties; i++)
     if (o->nums[i] == num)
-      return o->tgt->properties[i].id;
-  return NULL;
+      return (ssize_t)i;
+  return -1;
 }
 
-/* Append key to changes[name][list], made when absent. */
-static int nav_change(json_t *changes, const char *name, const char *list,
-                      const char *key, size_t len) {
-  json_t *nav = json_object_get(changes, name), *arr;
-  if (nav == NULL && (nav = json_object()) != NULL &&
-      json_object_set_new(changes, name, nav) != 0)
-    return -ENOMEM;
-  arr = nav != NULL ? json_object_get(nav, list) : NULL;
-  if (nav != NULL && arr == NULL && (arr = json_array()) != NULL &&
-      json_object_set_new(nav, list, arr) != 0)
-    return -ENOMEM;
-  if (arr == NULL)
-    return -ENOMEM;
-  if (u8_check((const uint8_t *)key, len) != NULL)
-    return -EILSEQ;
-  return json_array_append_new(arr, json_stringn(key, len)) != 0 ? -ENOMEM : 0;
-}
-
-/* A value that changes: a scalar's new value (null: cleared), a
+/* A value that changes: a scalar's new value (none: cleared), a
  * navigation's key to add or remove. */
 static int add_change(void *ud, const jh_prov_val *v) {
   changes_arg *a = ud;
-  const char *name;
-  json_t *s = NULL;
-  int rc = 0;
+  ssize_t at;
+  change c;
   if (v->state == JH_PROV_VERIFIED)
     return 0;
-  name = prop_name(a->o, v->prop);
-  if (name == NULL)
+  if ((at = prop_at(a->o, v->prop)) < 0)
     return 0; /* a property the model no longer has */
   if (v->navigation && v->has_policy && v->has_observed)
     return 0; /* held already */
-  a->bad = name;
-  if (v->navigation && v->has_policy)
-    rc = nav_change(a->changes, name, "Add", v->policy, v->policy_len);
-  else if (v->navigation)
-    rc = nav_change(a->changes, name, "Remove", v->observed, v->observed_len);
-  else if (v->has_policy)
-    rc = json_text(v->policy, v->policy_len, &s);
-  else if ((s = json_null()) == NULL)
-    rc = -ENOMEM;
-  if (rc == 0 && !v->navigation && json_object_set_new(a->changes, name, s))
-    rc = -ENOMEM;
-  a->not_utf8 = rc == -EILSEQ;
+  c.rank = a->o->rank[at];
+  c.at = (size_t)at;
+  c.kind = v->navigation ? (v->has_policy ? CH_ADD : CH_REMOVE)
+                         : (v->has_policy ? CH_VALUE : CH_CLEAR);
+  c.v = c.kind == CH_REMOVE ? v->observed : v->policy;
+  c.len = c.kind == CH_REMOVE ? v->observed_len : v->policy_len;
+  if (c.kind != CH_CLEAR && !utf8(c.v, c.len)) {
+    a->bad = a->o->tgt->properties[at].id;
+    return -EILSEQ;
+  }
+  if (jh_array_reserve(&a->j->changes, &a->j->changes_cap, a->n + 1,
+                       sizeof(*a->ch), 32) != 0)
+    return -ENOMEM;
+  a->ch = a->j->changes;
+  a->ch[a->n++] = c;
+  return 0;
+}
+
+/* Changes in name order, a navigation's additions before its removals,
+ * each list in the order the store gives (a stable insertion sort: the
+ * lists are short). */
+static void sort_changes(change *ch, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    change c = ch[i];
+    size_t k = i;
+    while (k > 0 && (ch[k - 1].rank > c.rank ||
+                     (ch[k - 1].rank == c.rank && ch[k - 1].kind > c.kind))) {
+      ch[k] = ch[k - 1];
+      k--;
+    }
+    ch[k] = c;
+  }
+}
+
+static void put_changes(orders_job *j, const rt_orders *o, const change *ch,
+                        size_t n) {
+  jh_order_writer *w = j->writer;
+  jh_order_writer_object(w, "Changes");
+  for (size_t i = 0; i < n;) {
+    const jh_property *p = &o->tgt->properties[ch[i].at];
+    size_t rank = ch[i].rank;
+    if (ch[i].kind == CH_VALUE || ch[i].kind == CH_CLEAR) {
+      jh_order_writer_string(w, p->id, ch[i].kind == CH_VALUE ? ch[i].v : NULL,
+                             ch[i].len);
+      i++;
+      continue;
+    }
+    jh_order_writer_object(w, p->id);
+    for (int kind = CH_ADD; kind <= CH_REMOVE; kind++) {
+      if (i >= n || ch[i].rank != rank || ch[i].kind != kind)
+        continue;
+      jh_order_writer_array(w, kind == CH_ADD ? "Add" : "Remove");
+      for (; i < n && ch[i].rank == rank && ch[i].kind == kind; i++)
+        jh_order_writer_string(w, NULL, ch[i].v, ch[i].len);
+      jh_order_writer_close(w);
+    }
+    jh_order_writer_close(w);
+  }
+  jh_order_writer_close(w);
+}
+
+/* The Changes of a, read from its stored values. */
+static int changes_of(orders_job *j, const rt_orders *o,
+                      const jh_prov_assignment *a, size_t *n) {
+  jh_compute *c = j->c;
+  changes_arg ca = {j, o, j->changes, 0, NULL};
+  char id[32];
+  int rc = jh_prov_vals_decode(a->vals, a->vals_len, add_change, &ca);
+  *n = ca.n;
+  snprintf(id, sizeof(id), "%" PRId64, a->id);
+  if (rc == -EILSEQ && ca.bad != NULL)
+    return not_utf8(c, "assignment", id, ca.bad);
+  if (rc == -EILSEQ)
+    snprintf(c->err, sizeof(c->err),
+             "assignment %" PRId64 ": malformed stored values", a->id);
+  else if (rc == -ENOMEM)
+    oom(c);
+  if (rc == 0)
+    sort_changes(j->changes, ca.n);
   return rc;
 }
 
-static json_t *resource_type_json(const rt_orders *o) {
-  return json_pack("{s:s, s:{s:s}, s:{s:s}}", "Identifier", o->rt->id,
-                   "SourceEntityType", "Identifier", o->src->id,
-                   "TargetEntityType", "Identifier", o->tgt->id);
-}
-
-/* The owner's values, with Id and Identifier its key, as order.Owner.
- * An owner who left is still named by its key: the fulfillment's audit
- * says whose account a Deleted order removes. */
-static int owner_json(orders_job *j, const rt_orders *o,
-                      const jh_prov_assignment *a, json_t *order) {
-  json_t *owner, *key[2];
-  int rc = resource_json(j, o->src, a->owner_key, &owner);
-  static const char *const names[2] = {"Id", "Identifier"};
-  if (rc != 0 || a->owner_key == NULL)
-    return rc;
-  if (owner == NULL && (owner = json_object()) == NULL)
-    return oom(j->c);
-  for (size_t i = 0; i < 2 && rc == 0; i++) {
-    rc = json_text(a->owner_key, strlen(a->owner_key), &key[i]);
-    if (rc == 0 && json_object_set_new(owner, names[i], key[i]) != 0)
-      rc = -ENOMEM;
-  }
-  if (rc != 0) {
-    json_decref(owner);
-    return json_failed(j->c, rc, o->src->id, a->owner_key, "its key");
-  }
-  return json_object_set_new(order, "Owner", owner) != 0 ? oom(j->c) : 0;
-}
-
-static int order_members(orders_job *j, const rt_orders *o,
-                         const jh_prov_assignment *a, json_t *order) {
-  jh_compute *c = j->c;
-  json_t *resource;
-  changes_arg ca = {o, NULL, "?", 0};
+/* The order of a, members in key order: AssignedResourceTypeId,
+ * ChangeType, Changes, Owner, Resource, ResourceType. Everything is read
+ * and checked before the first byte is written. */
+static int put_order(orders_job *j, const rt_orders *o,
+                     const jh_prov_assignment *a) {
+  jh_order_writer *w = j->writer;
+  const char *ct = jh_change_type_name(a->change_type);
+  const jh_rv_res *owner, *target;
   char id[32];
-  int rc = owner_json(j, o, a, order);
-  if (rc == 0)
-    rc = resource_json(j, o->tgt, a->target_key, &resource);
-  if (rc == 0 && resource != NULL &&
-      json_object_set_new(order, "Resource", resource) != 0)
-    return oom(c);
-  if (rc != 0 || a->change_type == JH_CHANGE_DELETED)
-    return rc;
-  ca.changes = json_object();
-  if (ca.changes == NULL || json_object_set_new(order, "Changes", ca.changes))
-    return oom(c);
-  snprintf(id, sizeof(id), "%" PRId64, a->id);
-  rc = jh_prov_vals_decode(a->vals, a->vals_len, add_change, &ca);
-  if (rc == -EILSEQ && !ca.not_utf8) {
-    snprintf(c->err, sizeof(c->err),
-             "assignment %" PRId64 ": malformed stored values", a->id);
-    return rc;
-  }
-  return rc != 0 ? json_failed(c, rc, "assignment", id, ca.bad) : 0;
-}
-
-static int order_json(orders_job *j, const rt_orders *o,
-                      const jh_prov_assignment *a, json_t **out) {
-  char id[32];
-  json_t *order;
+  size_t nch = 0;
   int rc;
-  snprintf(id, sizeof(id), "%" PRId64, a->id);
-  order = json_pack("{s:s, s:s, s:O}", "AssignedResourceTypeId", id,
-                    "ChangeType", jh_change_type_name(a->change_type),
-                    "ResourceType", o->rt_json);
-  *out = NULL;
-  if (order == NULL)
-    return oom(j->c);
+
   jh_rv_reset(j->rv);
-  rc = order_members(j, o, a, order);
-  if (rc != 0) {
-    json_decref(order);
+  if (a->owner_key != NULL && !utf8(a->owner_key, strlen(a->owner_key)))
+    return not_utf8(j->c, o->src->id, a->owner_key, "its key");
+  rc = load_checked(j, o->src, a->owner_key, &owner);
+  if (rc >= 0)
+    rc = load_checked(j, o->tgt, a->target_key, &target);
+  if (rc >= 0 && a->change_type != JH_CHANGE_DELETED)
+    rc = changes_of(j, o, a, &nch);
+  if (rc < 0)
     return rc;
-  }
-  *out = order;
-  return 0;
+  snprintf(id, sizeof(id), "%" PRId64, a->id);
+  jh_order_writer_begin(w);
+  jh_order_writer_string(w, "AssignedResourceTypeId", id, strlen(id));
+  jh_order_writer_string(w, "ChangeType", ct, strlen(ct));
+  if (a->change_type != JH_CHANGE_DELETED)
+    put_changes(j, o, j->changes, nch);
+  put_resource(j, "Owner", o->src, o->owner_props, o->nowner_props,
+               a->owner_key, owner, 1);
+  put_resource(j, "Resource", o->tgt, o->tgt_props, o->ntgt_props,
+               a->target_key, target, 0);
+  jh_order_writer_object(w, "ResourceType");
+  jh_order_writer_string(w, "Identifier", o->rt->id, strlen(o->rt->id));
+  jh_order_writer_object(w, "SourceEntityType");
+  jh_order_writer_string(w, "Identifier", o->src->id, strlen(o->src->id));
+  jh_order_writer_close(w);
+  jh_order_writer_object(w, "TargetEntityType");
+  jh_order_writer_string(w, "Identifier", o->tgt->id, strlen(o->tgt->id));
+  jh_order_writer_close(w);
+  jh_order_writer_close(w);
+  return jh_order_writer_end(w) == 0 ? 0 : oom(j->c);
 }
 
 /* ---- files ---- */
@@ -512,7 +590,6 @@ static int flush(emit_arg *e) {
 static int emit(void *ud, const jh_prov_assignment *a) {
   emit_arg *e = ud;
   orders_job *j = e->j;
-  json_t *order;
   int rc;
 
   if (a->change_type < JH_CHANGE_ADDED || a->change_type > JH_CHANGE_DELETED)
@@ -520,10 +597,7 @@ static int emit(void *ud, const jh_prov_assignment *a) {
   if (jh_array_reserve(&j->sent, &j->sent_cap, j->nsent + 1, sizeof(*j->sent),
                        256) != 0)
     return oom(j->c);
-  rc = order_json(j, e->o, a, &order);
-  if (rc == 0)
-    rc = jh_order_writer_add(j->writer, order, j->c->err, sizeof(j->c->err));
-  json_decref(order);
+  rc = put_order(j, e->o, a);
   if (rc != 0)
     return rc;
   j->sent[j->nsent++] = (sent){a->id, a->change_type, j->nfiles};
@@ -557,6 +631,29 @@ static int write_rt(orders_job *j, const rt_orders *o, int64_t now) {
     rc = jh_prov_list(c->store, &pf, emit, &e, c->err, sizeof(c->err));
   if (rc == 0 && jh_order_writer_count(j->writer) > 0)
     rc = flush(&e);
+  return rc;
+}
+
+/* The files written, and their folders, made durable together before
+ * anything records them (written without a sync each: the kernel writes
+ * them back while the next ones are built). */
+static int sync_files(orders_job *j) {
+  jh_compute *c = j->c;
+  char path[PATH_MAX];
+  int rc = 0;
+  for (size_t i = 0; i < j->nfiles && rc == 0; i++) {
+    snprintf(path, sizeof(path), "%s/%s", j->root, j->files[i]);
+    rc = jh_fsync_path(path);
+  }
+  for (size_t i = 0; i < j->nrts && rc == 0; i++) {
+    if (j->rts[i].n == 0)
+      continue;
+    snprintf(path, sizeof(path), "%s/%s", j->root, j->rts[i].rt->id);
+    rc = jh_fsync_dir(path);
+  }
+  if (rc != 0)
+    snprintf(c->err, sizeof(c->err), "%.1900s: cannot sync the order files: %s",
+             path, strerror(-rc));
   return rc;
 }
 
@@ -610,6 +707,8 @@ static int generate(orders_job *j, int force) {
   for (size_t i = 0; i < j->nrts && rc == 0; i++)
     rc = write_rt(j, &j->rts[i], now);
   if (rc == 0)
+    rc = sync_files(j);
+  if (rc == 0)
     rc = record(j);
   if (rc == 0)
     jh_fault_point("orders.before_commit");
@@ -637,8 +736,8 @@ int jh_compute_orders(jh_compute *c) {
     return JOBHOST_ECONFIG;
   }
   rc = jh_rv_new(c->model, c->store, &j.rv);
-  if (rc == 0)
-    rc = jh_order_writer_new(&j.writer);
+  if (rc == 0 && (rc = jh_order_writer_new(&j.writer)) == 0)
+    jh_order_writer_defer_sync(j.writer);
   rc = rc == 0 ? generate(&j, force) : oom(c);
   if (rc != 0)
     j.written = j.by_change[1] = j.by_change[2] = j.by_change[3] = 0;

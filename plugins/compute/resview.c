@@ -18,6 +18,7 @@
 
 #include "array.h"
 #include "compute.h"
+#include "keyset.h"
 
 /* ---- arena ---- */
 
@@ -139,6 +140,7 @@ struct jh_rv {
   propnum *props;
   size_t nprops, props_cap;
   block *arena;
+  jh_keyset *known; /* link targets found, or not, in the store */
   jh_expr_resolver resolver;
 };
 
@@ -382,6 +384,11 @@ int jh_rv_value(const jh_rv_res *r, const char *prop, const char **val,
   return value_at(r, prop_index(r, prop), val, len);
 }
 
+int jh_rv_value_at(const jh_rv_res *r, size_t i, const char **val,
+                   size_t *len) {
+  return i < r->ti->et->nproperties && value_at(r, (ssize_t)i, val, len);
+}
+
 int jh_rv_each(const jh_rv_res *r,
                int (*fn)(void *ud, const jh_property *p, const char *val,
                          size_t len),
@@ -593,6 +600,45 @@ static int rv_follow(void *ud, const void *res, const char *prop,
   return 0;
 }
 
+/* Whether the resource (et, key) is in the store, asked once a task. */
+static int rv_exists(jh_rv *v, etinfo *ti, const char *key, size_t len,
+                     char *err, size_t errsize) {
+  int rc = jh_keyset_get(v->known, ti->num, key, len);
+  if (rc >= 0)
+    return rc;
+  rc = jh_prov_exists(v->store, ti->num, key, len, err, errsize);
+  if (rc >= 0 && jh_keyset_put(v->known, ti->num, key, len, rc) != 0) {
+    snprintf(err, errsize, "out of memory");
+    return -ENOMEM;
+  }
+  return rc;
+}
+
+/* A link's target key, when its target is in the store, without reading
+ * the target. */
+static int rv_link_key(void *ud, const void *res, const char *prop,
+                       const char **val, size_t *len, char *err,
+                       size_t errsize) {
+  jh_rv *v = ud;
+  const jh_rv_res *r = res;
+  const jh_property *p = property_of(r->ti, prop);
+  const jh_entity_type *target;
+  etinfo *tt;
+  int rc;
+
+  if (p == NULL || p->type != JH_PROP_LINK) {
+    snprintf(err, errsize, "%s.%s is not a link", r->ti->et->id, prop);
+    return -EINVAL;
+  }
+  if (!value_at(r, p - r->ti->et->properties, val, len) || *len == 0)
+    return 0;
+  target = jh_model_entity_type(v->model, p->target);
+  if (target == NULL || (tt = info_of(v, target)) == NULL)
+    return 0;
+  rc = prepare(v, tt, err, errsize);
+  return rc != 0 ? rc : rv_exists(v, tt, *val, *len, err, errsize);
+}
+
 static jh_expr_prop_kind rv_kind(void *ud, const void *res, const char *prop) {
   const jh_rv_res *r = res;
   const jh_property *p = property_of(r->ti, prop);
@@ -633,6 +679,12 @@ int jh_rv_new(const jh_model *m, jh_idstore *s, jh_rv **out) {
   }
   for (size_t i = 0; i < m->nentity_types; i++)
     v->types[i].et = &m->entity_types[i];
+  v->known = jh_keyset_new();
+  if (v->known == NULL) {
+    free(v->types);
+    free(v);
+    return -ENOMEM;
+  }
   v->model = m;
   v->store = s;
   v->resolver.ud = v;
@@ -640,6 +692,7 @@ int jh_rv_new(const jh_model *m, jh_idstore *s, jh_rv **out) {
   v->resolver.get = rv_get;
   v->resolver.follow = rv_follow;
   v->resolver.key = rv_key;
+  v->resolver.link_key = rv_link_key;
   *out = v;
   return 0;
 }
@@ -653,6 +706,7 @@ void jh_rv_free(jh_rv *v) {
   }
   free(v->types);
   free(v->props);
+  jh_keyset_free(v->known);
   arena_free(&v->arena);
   free(v);
 }

@@ -341,6 +341,21 @@ static int compile_values(rm_job *j) {
   return rc;
 }
 
+/* Compile correlation rule i; while no target has a key of it (a first
+ * load), it is left out of the task: nothing to look up per owner. */
+static int compile_correlation(rm_job *j, size_t i) {
+  const jh_resource_type *rt = j->r.rt;
+  jh_compute *c = j->c;
+  int rc = compile_rule(j, &rt->correlation_rules[i].source, "correlation", i,
+                        NULL, &j->r.corr[i]);
+  if (rc == 0)
+    rc = jh_prov_corrkey_any(c->store, rt->id, (int)i, JH_CORR_TARGET, c->err,
+                             sizeof(c->err));
+  if (rc == 0)
+    j->r.corr[i] = NULL;
+  return rc < 0 ? rc : 0;
+}
+
 /* Compile every rule of rt once for the task. */
 static int compile_all(rm_job *j, const jh_resource_type *rt) {
   jh_compute *c = j->c;
@@ -366,8 +381,7 @@ static int compile_all(rm_job *j, const jh_resource_type *rt) {
     rc = compile_rule(j, &rt->type_rules[i], "type rule", i, NULL,
                       &j->r.type[i]);
   for (size_t i = 0; i < rt->ncorrelation_rules && rc == 0; i++)
-    rc = compile_rule(j, &rt->correlation_rules[i].source, "correlation", i,
-                      NULL, &j->r.corr[i]);
+    rc = compile_correlation(j, i);
   return rc == 0 ? compile_values(j) : rc;
 }
 

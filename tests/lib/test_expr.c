@@ -115,7 +115,32 @@ static int r_key(void *ud, const void *res, const char **v, size_t *len,
   return 0;
 }
 
-static const jh_expr_resolver resolver = {NULL, r_kind, r_get, r_follow, r_key};
+static const jh_expr_resolver resolver = {NULL,     r_kind, r_get,
+                                          r_follow, r_key,  NULL};
+
+static int nfollow; /* calls of follow through counting_follow */
+
+static int counting_follow(void *ud, const void *res, const char *prop,
+                           const void *const **targets, size_t *n, char *err,
+                           size_t errsize) {
+  nfollow++;
+  return r_follow(ud, res, prop, targets, n, err, errsize);
+}
+
+/* A link's key as the stand-in store holds it: its target's key, or none
+ * when there is no target. */
+static int r_link_key(void *ud, const void *res, const char *prop,
+                      const char **v, size_t *len, char *err, size_t errsize) {
+  const tprop *p = find(res, prop);
+  (void)ud;
+  (void)err;
+  (void)errsize;
+  if (p == NULL || p->ntargets == 0)
+    return 0;
+  *v = p->targets[0]->key;
+  *len = strlen(*v);
+  return 1;
+}
 
 static const jh_mloc LOC = {"model.yaml", 20, 14};
 
@@ -218,6 +243,26 @@ static void test_binding(void **state) {
   assert_string_equal(v.v[1], "G2");
   assert_int_equal(v.len[1], 2);
   assert_string_equal(value1(e, "groups", NULL, &boss), "");
+  jh_expr_env_free(e);
+}
+
+/* A resolver that gives a link's key reads no target for a binding whose
+ * last step is that link; a step through the link still follows it. */
+static void test_binding_link_key(void **state) {
+  jh_expr_resolver r = resolver;
+  jh_expr_env *e = NULL;
+  (void)state;
+  r.follow = counting_follow;
+  r.link_key = r_link_key;
+  assert_int_equal(jh_expr_env_new(NULL, &r, &e), 0);
+  nfollow = 0;
+  assert_string_equal(value1(e, "manager", NULL, &alice), "B1");
+  assert_string_equal(value1(e, "manager.department", NULL, &alice), "D1");
+  assert_string_equal(value1(e, "manager.manager", NULL, &alice), "");
+  assert_int_equal(nfollow, 2); /* alice's manager, twice */
+  assert_string_equal(value1(e, "manager.mail", NULL, &alice),
+                      "boss@acme.test");
+  assert_int_equal(nfollow, 3);
   jh_expr_env_free(e);
 }
 
@@ -709,6 +754,7 @@ static void test_builtin_lua(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_binding),
+      cmocka_unit_test(test_binding_link_key),
       cmocka_unit_test(test_binding_errors),
       cmocka_unit_test(test_literal),
       cmocka_unit_test(test_forms),

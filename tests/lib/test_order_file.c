@@ -136,6 +136,72 @@ static void test_write_sorted(void **state) {
   json_decref(list);
 }
 
+/* An order streamed member by member gives the bytes of the same order
+ * added as a json_t: nesting, arrays, null, an empty object, escapes,
+ * and the comma between orders. */
+static void test_streamed_equals_added(void **state) {
+  fx *f = *state;
+  char a[PATH_MAX], b[PATH_MAX], err[512];
+  jh_order_writer *w;
+  json_t *list = json_array();
+  json_t *o = json_pack("{s:s, s:s, s:{s:n, s:{s:[s, s], s:[s]}, s:{}, s:s}, "
+                        "s:{s:s}}",
+                        "AssignedResourceTypeId", "7", "ChangeType", "Modified",
+                        "Changes", "cn", "manager", "Add", "E1", "E\"2",
+                        "Remove", "E3", "none", "sn", "B\xc3\xa9\n",
+                        "ResourceType", "Identifier", "AD_User");
+  assert_non_null(o);
+  json_array_append_new(list, o);
+  json_array_append_new(list, one_order("Added"));
+  jh_test_path(a, sizeof(a), "%s/added.json", f->dir);
+  jh_test_path(b, sizeof(b), "%s/streamed.json", f->dir);
+  assert_int_equal(jh_order_file_write(a, list, err, sizeof(err)), 0);
+
+  assert_int_equal(jh_order_writer_new(&w), 0);
+  jh_order_writer_begin(w);
+  jh_order_writer_string(w, "AssignedResourceTypeId", "7", 1);
+  jh_order_writer_string(w, "ChangeType", "Modified", 8);
+  jh_order_writer_object(w, "Changes");
+  jh_order_writer_string(w, "cn", NULL, 0);
+  jh_order_writer_object(w, "manager");
+  jh_order_writer_array(w, "Add");
+  jh_order_writer_string(w, NULL, "E1", 2);
+  jh_order_writer_string(w, NULL, "E\"2", 3);
+  jh_order_writer_close(w);
+  jh_order_writer_array(w, "Remove");
+  jh_order_writer_string(w, NULL, "E3", 2);
+  jh_order_writer_close(w);
+  jh_order_writer_close(w);
+  jh_order_writer_object(w, "none");
+  jh_order_writer_close(w);
+  jh_order_writer_string(w, "sn", "B\xc3\xa9\n", 4);
+  jh_order_writer_close(w);
+  jh_order_writer_object(w, "ResourceType");
+  jh_order_writer_string(w, "Identifier", "AD_User", 7);
+  jh_order_writer_close(w);
+  assert_int_equal(jh_order_writer_end(w), 0);
+  o = one_order("Added");
+  assert_int_equal(jh_order_writer_add(w, o, err, sizeof(err)), 0);
+  json_decref(o);
+  assert_int_equal(jh_order_writer_count(w), 2);
+  assert_int_equal(jh_order_writer_write(w, b, err, sizeof(err)), 0);
+
+  /* an order left open is refused, and so is the file */
+  jh_order_writer_begin(w);
+  jh_order_writer_object(w, "Changes");
+  assert_int_equal(jh_order_writer_end(w), -ENOMEM);
+  assert_int_not_equal(jh_order_writer_write(w, b, err, sizeof(err)), 0);
+  jh_order_writer_free(w);
+
+  {
+    char *want = jh_test_read_file(a), *got = jh_test_read_file(b);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+  }
+  json_decref(list);
+}
+
 static void test_write_refuses(void **state) {
   fx *f = *state;
   char path[PATH_MAX], err[512];
@@ -201,6 +267,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_write_layout, setup,
                                       jh_test_teardown_fixture),
       cmocka_unit_test_setup_teardown(test_write_sorted, setup,
+                                      jh_test_teardown_fixture),
+      cmocka_unit_test_setup_teardown(test_streamed_equals_added, setup,
                                       jh_test_teardown_fixture),
       cmocka_unit_test_setup_teardown(test_write_refuses, setup,
                                       jh_test_teardown_fixture),

@@ -292,6 +292,68 @@ static void test_computed_put_changed_only(void **state) {
 #undef PUT
 }
 
+/* Flags given with computed values are the resource's flags: seen by
+ * jh_prov_get and a dirty scan, cleared by both clears, and kept on the
+ * resource's row when the computed values go. */
+static int count_resource(void *ud, const jh_prov_resource *r) {
+  (void)r;
+  ++*(int *)ud;
+  return 0;
+}
+
+static int scanned(struct fixture *f, int mask) {
+  int n = 0;
+  assert_int_equal(jh_prov_scan(f->s, f->person, mask, count_resource, &n,
+                                f->err, sizeof(f->err)),
+                   0);
+  return n;
+}
+
+static void test_computed_marks(void **state) {
+  struct fixture *f = *state;
+  jh_prov_resource r;
+  const int mark = JH_DIRTY_CORRELATION | JH_DIRTY_ROLE_MODEL;
+  put_resource(f, f->person, "p1", "one", JH_DIRTY_EXPRESSIONS);
+  put_resource(f, f->person, "p2", "two", 0);
+  assert_int_equal(jh_prov_computed_put_marked(f->s, f->person, "p1", 2, "c", 1,
+                                               mark, f->err, sizeof(f->err)),
+                   1);
+  assert_int_equal(
+      jh_prov_get(f->s, f->person, "p1", 2, &r, f->err, sizeof(f->err)), 1);
+  assert_int_equal(r.dirty, JH_DIRTY_ALL);
+  assert_int_equal(query_int(f, "SELECT dirty FROM resources WHERE key='p1'"),
+                   JH_DIRTY_EXPRESSIONS);
+  assert_int_equal(scanned(f, JH_DIRTY_ROLE_MODEL), 1);
+  /* equal values: no mark */
+  assert_int_equal(jh_prov_computed_put_marked(f->s, f->person, "p2", 2, "c", 1,
+                                               0, f->err, sizeof(f->err)),
+                   1);
+  assert_int_equal(jh_prov_computed_put_marked(f->s, f->person, "p2", 2, "c", 1,
+                                               mark, f->err, sizeof(f->err)),
+                   0);
+  assert_int_equal(scanned(f, JH_DIRTY_CORRELATION), 1);
+
+  assert_int_equal(jh_prov_dirty_clear(f->s, f->person, "p1", 2,
+                                       JH_DIRTY_CORRELATION, f->err,
+                                       sizeof(f->err)),
+                   0);
+  assert_int_equal(scanned(f, JH_DIRTY_CORRELATION), 0);
+  assert_int_equal(scanned(f, JH_DIRTY_ROLE_MODEL), 1);
+  /* removed computed values leave their flags on the resource */
+  assert_int_equal(jh_prov_computed_put_marked(f->s, f->person, "p1", 2, NULL,
+                                               0, 0, f->err, sizeof(f->err)),
+                   1);
+  assert_int_equal(query_int(f, "SELECT dirty FROM resources WHERE key='p1'"),
+                   JH_DIRTY_EXPRESSIONS | JH_DIRTY_ROLE_MODEL);
+  assert_int_equal(jh_prov_computed_put_marked(f->s, f->person, "p2", 2, "d", 1,
+                                               mark, f->err, sizeof(f->err)),
+                   1);
+  assert_int_equal(jh_prov_dirty_clear_all(f->s, f->person, JH_DIRTY_ALL,
+                                           f->err, sizeof(f->err)),
+                   2);
+  assert_int_equal(scanned(f, JH_DIRTY_ALL), 0);
+}
+
 static void test_dirty_set_and_clear(void **state) {
   struct fixture *f = *state;
   put_resource(f, f->person, "p1", "one", JH_DIRTY_ALL);
@@ -953,6 +1015,7 @@ int main(void) {
       T(test_get),
       T(test_links),
       T(test_computed_put_changed_only),
+      T(test_computed_marks),
       T(test_dirty_set_and_clear),
       T(test_corrkeys),
       T(test_vals_round_trip),

@@ -86,7 +86,8 @@ tests_plugins_test_compute_SOURCES = tests/plugins/test_compute.c \
 	plugins/compute/resview.c plugins/compute/expressions.c \
 	plugins/compute/correlation.c plugins/compute/rolemodel.c \
 	plugins/compute/decision.c plugins/compute/decision.h \
-	plugins/compute/orders.c plugins/compute/orders_sweep.c
+	plugins/compute/orders.c plugins/compute/orders_sweep.c \
+	plugins/compute/keyset.c plugins/compute/keyset.h
 tests_plugins_test_compute_CPPFLAGS = $(TEST_CPPFLAGS) \
 	-I$(top_srcdir)/plugins -I$(top_srcdir)/plugins/compute
 tests_plugins_test_compute_LDADD = tests/libjhtest-services.la \

@@ -284,11 +284,22 @@ static long long sql_int(fx *f, const char *text) {
   return v;
 }
 
+/* A resource's dirty flags: those of its row and of its computed
+ * values together. */
 static long long dirty_of(fx *f, const char *key) {
   char q[256];
-  jh_test_path(q, sizeof(q), "SELECT dirty FROM resources WHERE key = '%s'",
+  jh_test_path(q, sizeof(q),
+               "SELECT r.dirty | coalesce(c.dirty, 0) FROM resources r "
+               "LEFT JOIN computed c USING (entity_type, key) "
+               "WHERE r.key = '%s'",
                key);
   return sql_int(f, q);
+}
+
+/* Every resource's flags cleared. */
+static void clear_flags(fx *f) {
+  sql(f, "UPDATE resources SET dirty = 0");
+  sql(f, "UPDATE computed SET dirty = 0");
 }
 
 static void hr_person(fx *f, const char *id, const char *first,
@@ -516,7 +527,7 @@ static void test_expressions(void **state) {
                    JH_DIRTY_CORRELATION | JH_DIRTY_ROLE_MODEL);
 
   /* Nothing changed: nothing written, nothing flagged. */
-  sql(f, "UPDATE resources SET dirty = 0");
+  clear_flags(f);
   run_ok(f, "UpdateEntityPropertyExpressionsTask");
   assert_int_equal(jh_fake_counter(&f->host, "changed"), 0);
   assert_int_equal(dirty_of(f, "007"), 0);
@@ -842,7 +853,7 @@ static void test_role_model_dirty(void **state) {
   asgs all;
   two_accounts(f);
   compute_all(f);
-  sql(f, "UPDATE resources SET dirty = 0");
+  clear_flags(f);
   jh_fake_put(&f->host.params, "dirty", "true");
   run_ok(f, "ComputeRoleModelTask");
   assert_int_equal(jh_fake_counter(&f->host, "resources"), 0);
