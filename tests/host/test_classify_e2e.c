@@ -18,7 +18,9 @@
  *     report;
  *   - a Lua error in a rule: the task ends in Error naming the rule's
  *     file:line;
- *   - a model error: `jobhost validate` names its file:line:column.
+ *   - a model error: `jobhost validate` names its file:line:column;
+ *   - the listings on a home with no store, and the options refused with
+ *     them.
  */
 #include "config.h"
 
@@ -448,6 +450,44 @@ static void test_validate_names_the_place(void **state) {
   free(err);
 }
 
+/* `provisioning list SUB-OPTIONS...`: its exit status; stdout in *out. */
+static int list_status(fixture *f, char **out, const char *a1, const char *a2,
+                       const char *a3) {
+  const char *argv[] = {jh_test_env("JH_JOBHOST"),
+                        "provisioning",
+                        "list",
+                        "--home",
+                        f->j.home,
+                        a1,
+                        a2,
+                        a3,
+                        NULL};
+  char *err = NULL;
+  int rc = jh_test_run(argv, out, &err);
+  free(err);
+  return rc;
+}
+
+/* The listings on a home with no store, and the options they refuse. */
+static void test_list_options(void **state) {
+  fixture *f = *state;
+  char *out = NULL;
+
+  assert_int_equal(list_status(f, &out, "--orphans", NULL, NULL), 0);
+  assert_string_equal(out, "no orphan\n");
+  free(out);
+  assert_int_equal(list_status(f, &out, "--profiles", "--json", NULL), 0);
+  assert_string_equal(out, "[]\n");
+  free(out);
+  assert_int_equal(list_status(f, &out, "--orphans", "--profiles", NULL), 2);
+  free(out);
+  assert_int_equal(list_status(f, &out, "--orphans", "--state", "pending"), 2);
+  free(out);
+  assert_int_equal(
+      list_status(f, &out, "--profiles", "--resource-type", "AD_User"), 2);
+  free(out);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_classification_and_profiles, setup,
@@ -456,6 +496,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_validate_names_the_place, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_list_options, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
