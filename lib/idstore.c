@@ -188,6 +188,27 @@ static const char *const migrations[] = {
     "  policy_hash TEXT,\n"
     "  decided_at TEXT NOT NULL);\n"
     "CREATE INDEX reviews_by_assignment ON reviews(assignment);\n",
+    /* 4: classification results and orphans, profile assignments
+     * (lib/provstore_classify.c, doc/classification.md) */
+    "CREATE TABLE classifications(\n"
+    "  entity_type TEXT NOT NULL,\n"
+    "  key TEXT NOT NULL,\n"
+    "  resource_type TEXT,\n"
+    "  confidence INTEGER NOT NULL DEFAULT 0\n"
+    "    CHECK(confidence BETWEEN 0 AND 150),\n"
+    "  rule TEXT,\n"
+    "  task_instance INTEGER,\n"
+    "  updated_at TEXT NOT NULL,\n"
+    "  CHECK(resource_type IS NOT NULL OR confidence = 0),\n"
+    "  PRIMARY KEY(entity_type, key)) WITHOUT ROWID;\n"
+    "CREATE TABLE profile_assignments(\n"
+    "  entity_type TEXT NOT NULL,\n"
+    "  key TEXT NOT NULL,\n"
+    "  profile TEXT NOT NULL,\n"
+    "  scope TEXT NOT NULL DEFAULT '',\n"
+    "  task_instance INTEGER,\n"
+    "  assigned_at TEXT NOT NULL,\n"
+    "  PRIMARY KEY(entity_type, key, profile, scope)) WITHOUT ROWID;\n",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == JH_IDSTORE_SCHEMA,

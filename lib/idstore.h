@@ -54,6 +54,17 @@
  *   orders(assignment, change_type, task_instance, file, written_at)
  *   reviews(assignment, decision, policy_hash, decided_at)
  *
+ * Schema 4 adds the classification's results and the profiles (SQL in
+ * lib/provstore_classify.c, doc/classification.md):
+ *
+ *   classifications(entity_type, key, resource_type, confidence, rule,
+ *                   task_instance, updated_at)
+ *                                     a target resource no owner holds:
+ *                                     its resource type by classification,
+ *                                     or NULL for an orphan
+ *   profile_assignments(entity_type, key, profile, scope, task_instance,
+ *                       assigned_at)  profiles the profile rules give
+ *
  * Keys and values are compared bytewise (SQLite's BINARY collation), the
  * order prepare sorts by, so a sorted file merges with an index scan.
  */
@@ -66,7 +77,7 @@
 struct jh_db;
 
 /* Schema version this code writes. */
-#define JH_IDSTORE_SCHEMA 3
+#define JH_IDSTORE_SCHEMA 4
 /* How long a writer waits for another one, in milliseconds. */
 #define JH_IDSTORE_BUSY_MS 60000
 /* The page cache of a connection, in KiB (a negative cache_size). */

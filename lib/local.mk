@@ -19,7 +19,8 @@ lib_libjobhost_private_la_SOURCES = \
 	lib/textfn.c lib/textfn.h lib/dmetaphone.c lib/dmetaphone.h \
 	lib/expr.c lib/expr.h \
 	lib/provstore.c lib/provstore.h \
-	lib/provstore_fulfill.c
+	lib/provstore_fulfill.c \
+	lib/provstore_classify.c
 
 lib_libjobhost_private_la_CPPFLAGS = $(BASE_CPPFLAGS) $(SQLITE_CFLAGS) \
 	$(LUA_CFLAGS) $(JANSSON_CFLAGS)

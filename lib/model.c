@@ -228,10 +228,36 @@ static void free_resource_type(jh_resource_type *rt) {
   free(rt->correlation_rules);
 }
 
+void jh_model_free_classify(jh_model *m) {
+  for (size_t i = 0; i < m->nclassification_rules; i++) {
+    free(m->classification_rules[i].resource_type);
+    free_value_rule(&m->classification_rules[i].target);
+  }
+  free(m->classification_rules);
+  for (size_t i = 0; i < m->nprofile_contexts; i++) {
+    jh_profile_context *c = &m->profile_contexts[i];
+    free(c->entity_type);
+    free(c->resource_type);
+    free(c->sub_binding);
+    free(c->sub_entity_type);
+    for (size_t j = 0; j < c->nrules; j++) {
+      free(c->rules[j].profile);
+      free_value_rule(&c->rules[j].root);
+      free_value_rule(&c->rules[j].sub);
+    }
+    free(c->rules);
+  }
+  free(m->profile_contexts);
+  m->classification_rules = NULL;
+  m->profile_contexts = NULL;
+  m->nclassification_rules = m->nprofile_contexts = 0;
+}
+
 void jh_model_free(jh_model *m) {
   if (m == NULL)
     return;
   free_expressions(m->expressions, m->nexpressions);
+  jh_model_free_classify(m);
   for (size_t i = 0; i < m->nresource_types; i++)
     free_resource_type(&m->resource_types[i]);
   free(m->resource_types);

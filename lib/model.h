@@ -302,6 +302,10 @@ typedef struct jh_model {
   size_t nexpressions;
   jh_resource_type *resource_types;
   size_t nresource_types;
+  struct jh_classification_rule *classification_rules; /* model_classify */
+  size_t nclassification_rules;
+  struct jh_profile_context *profile_contexts;
+  size_t nprofile_contexts;
 } jh_model;
 
 /* Lookups (NULL when absent). Connector and connection identifiers are
@@ -344,5 +348,52 @@ int jh_property_value_ok(jh_property_type type, const char *v, size_t len,
 int jh_secret_read(const jh_secret *s, char *buf, size_t size);
 
 void jh_model_free(jh_model *m);
+
+/*
+ * Classification and profiles (doc/classification.md, doc/model.md), read
+ * by host/config/model_classify.c.
+ */
+
+/* ResourceClassificationRule: a target resource of the resource type's
+ * target entity type for which the rule holds (its value is set and is
+ * not false) is of that resource type, with the given confidence. */
+typedef struct jh_classification_rule {
+  char *resource_type;
+  jh_value_rule target; /* on the target entity type */
+  int confidence;       /* 0..150, default 100 */
+  jh_mloc loc, resource_type_loc;
+} jh_classification_rule;
+
+/* ProfileRule: gives (or, is_denied, refuses) a profile to the resources
+ * of its context that the root criterion selects; with a sub-binding in
+ * the context, once per sub-resource the sub criterion selects (the
+ * sub-resource's key is the profile's scope). A criterion not given
+ * selects everything. */
+typedef struct jh_profile_rule {
+  char *profile;
+  int is_denied;
+  jh_value_rule root; /* on the context's entity type (none: every one) */
+  jh_value_rule sub;  /* on the sub-binding's entity type (none: every one) */
+  jh_mloc loc, profile_loc;
+} jh_profile_rule;
+
+/* ProfileRuleContext: whose resources get profiles — the resources of an
+ * entity type, or the owners of a resource type's assignments that hold
+ * a target (the resource type's source entity type). */
+typedef struct jh_profile_context {
+  char *entity_type;      /* exactly one of entity_type and resource_type */
+  char *resource_type;    /* (for a resource type, entity_type is filled in
+                             with its source entity type when checked) */
+  char *sub_binding;      /* NULL, or a binding ending on a link/links */
+  char *sub_entity_type;  /* where sub_binding leads (filled in when
+                             checked) */
+  int is_applied_to_root; /* default 1: rules also give unscoped profiles */
+  jh_profile_rule *rules;
+  size_t nrules;
+  jh_mloc loc, entity_type_loc, resource_type_loc, sub_binding_loc;
+} jh_profile_context;
+
+/* Free what the loader allocated for these (called by jh_model_free). */
+void jh_model_free_classify(jh_model *m);
 
 #endif /* JH_MODEL_H */

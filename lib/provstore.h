@@ -315,4 +315,80 @@ int jh_prov_order_file_recorded(jh_idstore *s, const char *file, char *err,
 int jh_prov_fulfilled(jh_idstore *s, int64_t id, int state, const char *message,
                       int64_t task_instance, char *err, size_t errsize);
 
+/* ---- classification and profiles (lib/provstore_classify.c) ------- */
+
+/*
+ * Tables of schema 4 (doc/classification.md). The classification of an
+ * entity type's targets is replaced whole by each run: the task starts
+ * with jh_prov_class_begin, gives each target no owner holds to
+ * jh_prov_class_put, and jh_prov_class_finish removes the rows of the
+ * targets it did not give (gone, or held by an owner now). Profiles go
+ * the same way: jh_prov_profiles_begin, jh_prov_profile_want for every
+ * (resource, profile, scope) a rule gives or denies, then
+ * jh_prov_profiles_finish adds those given and not denied and removes
+ * the others of the entity type. All inside the caller's transaction.
+ */
+
+/* One row of classifications: resource_type NULL is an orphan (then
+ * confidence is 0 and rule NULL). rule: where the rule that matched is
+ * written ("file:line"). */
+typedef struct jh_prov_class {
+  const char *entity_type;
+  const char *key;
+  size_t key_len;
+  const char *resource_type;
+  int confidence;
+  const char *rule;
+  int64_t task_instance;
+  const char *updated_at; /* read back only */
+} jh_prov_class;
+
+/* Start gathering a classification. 0 or -EIO. */
+int jh_prov_class_begin(jh_idstore *s, char *err, size_t errsize);
+/* Store c (its updated_at ignored) when it differs from the stored row,
+ * and count its key as seen. 1 written, 0 equal, or -EIO. */
+int jh_prov_class_put(jh_idstore *s, const jh_prov_class *c, char *err,
+                      size_t errsize);
+/* Remove the rows of entity type et whose key was not put since
+ * jh_prov_class_begin: their number, or -EIO. */
+int64_t jh_prov_class_finish(jh_idstore *s, const char *et, char *err,
+                             size_t errsize);
+/* Call fn for every row of classifications (of entity type et unless
+ * NULL; only the orphans when orphans_only), by entity type and key.
+ * 0, fn's nonzero return, or -EIO. */
+int jh_prov_class_list(jh_idstore *s, const char *et, int orphans_only,
+                       int (*fn)(void *ud, const jh_prov_class *c), void *ud,
+                       char *err, size_t errsize);
+
+/* One profile assignment: scope "" for the resource itself, else the
+ * key of the sub-resource that scopes it. */
+typedef struct jh_prov_profile {
+  const char *entity_type;
+  const char *key;
+  size_t key_len;
+  const char *profile;
+  const char *scope;
+  size_t scope_len;
+  int64_t task_instance;
+  const char *assigned_at; /* read back only */
+} jh_prov_profile;
+
+/* Start gathering the profiles of one entity type. 0 or -EIO. */
+int jh_prov_profiles_begin(jh_idstore *s, char *err, size_t errsize);
+/* A rule gives (denied 0) or refuses (denied 1) p (its entity_type
+ * ignored): a refusal wins over any number of gifts. 0 or -EIO. */
+int jh_prov_profile_want(jh_idstore *s, const jh_prov_profile *p, int denied,
+                         char *err, size_t errsize);
+/* Make the profiles of entity type et those given and not refused since
+ * jh_prov_profiles_begin: *added and *removed receive the counts. 0 or
+ * -EIO. */
+int jh_prov_profiles_finish(jh_idstore *s, const char *et,
+                            int64_t task_instance, int64_t *added,
+                            int64_t *removed, char *err, size_t errsize);
+/* Call fn for every profile assignment (of entity type et unless NULL),
+ * by entity type, key, profile and scope. 0, fn's return, or -EIO. */
+int jh_prov_profiles_list(jh_idstore *s, const char *et,
+                          int (*fn)(void *ud, const jh_prov_profile *p),
+                          void *ud, char *err, size_t errsize);
+
 #endif /* JH_PROVSTORE_H */

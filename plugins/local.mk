@@ -52,13 +52,28 @@ plugins_fulfill_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_fulfill_la_LIBADD = lib/libjobhost-private.la $(SQLITE_LIBS) \
 	$(JANSSON_LIBS)
 
-plugins_classify_la_SOURCES = plugins/classify/classify.c
-plugins_classify_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
-plugins_classify_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+# classify and profiles evaluate rules through the compute plugin's
+# resource view (resview.c and its keyset.c, built into each of them too).
+RULES_TASK_SOURCES = plugins/classify/rules_task.c \
+	plugins/classify/rules_task.h plugins/compute/resview.c \
+	plugins/compute/keyset.c plugins/compute/keyset.h
+RULES_TASK_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/compute \
+	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS)
 
-plugins_profiles_la_SOURCES = plugins/profiles/profiles.c
-plugins_profiles_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_classify_la_SOURCES = plugins/classify/classify.c \
+	$(RULES_TASK_SOURCES)
+plugins_classify_la_CPPFLAGS = $(RULES_TASK_CPPFLAGS)
+plugins_classify_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_classify_la_LIBADD = lib/libjobhost-private.la $(SQLITE_LIBS) \
+	$(JANSSON_LIBS)
+
+plugins_profiles_la_SOURCES = plugins/profiles/profiles.c \
+	$(RULES_TASK_SOURCES)
+plugins_profiles_la_CPPFLAGS = $(RULES_TASK_CPPFLAGS) \
+	-I$(top_srcdir)/plugins/classify
 plugins_profiles_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_profiles_la_LIBADD = lib/libjobhost-private.la $(SQLITE_LIBS) \
+	$(JANSSON_LIBS)
 
 # The connector packages, installed beside the built-in plugins.
 plugin_LTLIBRARIES += plugins/csv.la plugins/ldif.la

@@ -4,6 +4,8 @@
  *
  *   jobhost provisioning list [--home DIR] [--state S]
  *                             [--resource-type RT] [--json]
+ *   jobhost provisioning list --orphans [--home DIR] [--json]
+ *   jobhost provisioning list --profiles [--home DIR] [--json]
  *   jobhost provisioning approve [--home DIR] ID...
  *   jobhost provisioning decline [--home DIR] ID...
  *
@@ -15,6 +17,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -37,6 +40,8 @@ static void usage(FILE *out) {
   fprintf(out,
           "Usage: " CMD " list [--home DIR] [--state S] [--resource-type RT]"
           " [--json]\n"
+          "       " CMD " list --orphans [--home DIR] [--json]\n"
+          "       " CMD " list --profiles [--home DIR] [--json]\n"
           "       " CMD " approve [--home DIR] ID...\n"
           "       " CMD " decline [--home DIR] ID...\n"
           "\n"
@@ -56,6 +61,12 @@ static void usage(FILE *out) {
           "executed,\n"
           "                        none)\n"
           "  --resource-type RT    only assignments of resource type RT\n"
+          "  --orphans             the target resources that neither an "
+          "owner\n"
+          "                        nor a classification rule explains\n"
+          "                        (UpdateClassificationTask)\n"
+          "  --profiles            the profiles the profile rules gave\n"
+          "                        (SetInternalUserProfilesTask)\n"
           "  --json                print a JSON array instead of lines\n"
           "\n"
           "Exit status: 0 done, 1 the identity store cannot be read or "
@@ -70,6 +81,7 @@ typedef struct options {
   const char *resource_type;
   int state; /* -1: any */
   int json;
+  int what; /* 0 assignments, 'O' orphans, 'P' profiles */
 } options;
 
 /* ---- the store ---- */
@@ -326,6 +338,86 @@ static int list_failed(lister *l, int rc, const char *err) {
   return JH_EXIT_ERROR;
 }
 
+/* ---- list --orphans, list --profiles ---- */
+
+/* One row of a listing of orphans or profiles. */
+typedef struct row_lister {
+  int json;
+  size_t count;
+} row_lister;
+
+/* Print the fields (name, value) of one row: a tab-separated line under
+ * a header of the names, or an element of a JSON array. */
+static int print_row(row_lister *l, const char *const *fields,
+                     const char *const *values, size_t n) {
+  json_t *o = l->json ? json_object() : NULL;
+  char *text;
+  int bad = l->json && o == NULL;
+  for (size_t i = 0; !l->json && l->count == 0 && i < n; i++) {
+    for (const char *p = fields[i]; *p != '\0'; p++) /* "ENTITY TYPE" */
+      fputc(*p == '_' ? ' ' : toupper((unsigned char)*p), stdout);
+    fputc(i + 1 < n ? '\t' : '\n', stdout);
+  }
+  for (size_t i = 0; i < n && !bad; i++) {
+    if (l->json) {
+      bad = jset(o, fields[i], json_text(values[i]));
+      continue;
+    }
+    put_text(values[i] != NULL ? values[i] : "-");
+    fputc(i + 1 < n ? '\t' : '\n', stdout);
+  }
+  if (l->json) {
+    text = bad ? NULL : json_dumps(o, JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (text == NULL)
+      return -ENOMEM;
+    printf("%s\n  %s", l->count == 0 ? "[" : ",", text);
+    free(text);
+  }
+  l->count++;
+  return 0;
+}
+
+static int orphan_row(void *ud, const jh_prov_class *c) {
+  static const char *const fields[] = {"entity_type", "key", "since_task",
+                                       "updated_at"};
+  char task[32];
+  const char *values[4] = {c->entity_type, c->key, task, c->updated_at};
+  snprintf(task, sizeof(task), "%" PRId64, c->task_instance);
+  return print_row(ud, fields, values, 4);
+}
+
+static int profile_row(void *ud, const jh_prov_profile *p) {
+  static const char *const fields[] = {"entity_type", "key", "profile", "scope",
+                                       "assigned_at"};
+  const char *values[5] = {p->entity_type, p->key, p->profile,
+                           p->scope[0] != '\0' ? p->scope : NULL,
+                           p->assigned_at};
+  return print_row(ud, fields, values, 5);
+}
+
+static int list_rows(jh_idstore *s, const options *o) {
+  row_lister l = {.json = o->json};
+  char err[1024] = "";
+  int rc = s == NULL        ? 0
+           : o->what == 'O' ? jh_prov_class_list(s, NULL, 1, orphan_row, &l,
+                                                 err, sizeof(err))
+                            : jh_prov_profiles_list(s, NULL, profile_row, &l,
+                                                    err, sizeof(err));
+  if (rc != 0) {
+    if (l.count > 0)
+      fputc('\n', stdout);
+    fprintf(stderr, CMD " list: %s\n",
+            rc == -ENOMEM && err[0] == '\0' ? "out of memory" : err);
+    return JH_EXIT_ERROR;
+  }
+  if (o->json)
+    printf(l.count == 0 ? "[]\n" : "\n]\n");
+  else if (l.count == 0)
+    printf("no %s\n", o->what == 'O' ? "orphan" : "profile");
+  return JH_EXIT_OK;
+}
+
 static int list_run(jh_idstore *s, const options *o) {
   lister l = {.names = {.s = s}, .json = o->json};
   jh_prov_filter f = {.state = o->state, .resource_type = o->resource_type};
@@ -442,14 +534,23 @@ static int take_option(const char *sub, int c, options *o) {
   case 'J':
     o->json = 1;
     break;
+  case 'O':
+  case 'P':
+    if (o->what != 0 && o->what != c) {
+      fprintf(stderr, CMD " list: --orphans and --profiles exclude each "
+                          "other\n");
+      return -1;
+    }
+    o->what = c;
+    break;
   default:
     return -1; /* getopt said why */
   }
   if (list)
     return 0;
   fprintf(stderr,
-          CMD " %s: --state, --resource-type and --json are "
-              "options of list\n",
+          CMD " %s: --state, --resource-type, --orphans, --profiles and "
+              "--json are options of list\n",
           sub);
   return -1;
 }
@@ -462,12 +563,14 @@ static int parse_options(const char *sub, int argc, char **argv, options *o) {
                                        {"resource-type", required_argument,
                                         NULL, 'R'},
                                        {"json", no_argument, NULL, 'J'},
+                                       {"orphans", no_argument, NULL, 'O'},
+                                       {"profiles", no_argument, NULL, 'P'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   int c;
 
   optind = 1;
-  while ((c = getopt_long(argc, argv, "H:S:R:Jh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "H:S:R:JOPh", opts, NULL)) != -1) {
     if (c == 'h') {
       usage(stdout);
       return -1;
@@ -476,6 +579,12 @@ static int parse_options(const char *sub, int argc, char **argv, options *o) {
       usage(stderr);
       return JH_EXIT_USAGE;
     }
+  }
+  if (o->what != 0 && (o->state >= 0 || o->resource_type != NULL)) {
+    fprintf(stderr, CMD " list: --state and --resource-type filter "
+                        "assignments, not --orphans or --profiles\n");
+    usage(stderr);
+    return JH_EXIT_USAGE;
   }
   return JH_EXIT_OK;
 }
@@ -518,7 +627,9 @@ int jh_cmd_provisioning(int argc, char **argv) {
   if (status == JH_EXIT_OK)
     status = open_store(sub, o.home, &s);
   if (status == JH_EXIT_OK)
-    status = nids > 0 ? decide_run(s, sub, ids, nids) : list_run(s, &o);
+    status = nids > 0      ? decide_run(s, sub, ids, nids)
+             : o.what != 0 ? list_rows(s, &o)
+                           : list_run(s, &o);
   jh_idstore_close(s);
   free(ids);
   return flush_status(sub, status);

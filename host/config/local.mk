@@ -8,6 +8,7 @@ host_config_libjh_config_la_SOURCES = \
 	host/config/yaml_walk.c host/config/yaml_walk.h \
 	host/config/model_load.c host/config/model_load.h \
 	host/config/model_load_impl.h host/config/model_rules.c \
+	host/config/model_classify.c \
 	host/config/pipeline.c host/config/pipeline.h \
 	host/config/graph.c host/config/graph.h \
 	host/config/job.c host/config/job.h

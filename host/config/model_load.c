@@ -23,7 +23,8 @@ const char *const jh_model_sections[] = {
     "connectors",           "connections",
     "entity_types",         "entity_type_mappings",
     "association_mappings", "entity_property_expressions",
-    "resource_types"};
+    "resource_types",       "resource_classification_rules",
+    "profile_rule_contexts"};
 const size_t jh_model_nsections = NELEM(jh_model_sections);
 
 static const char *const connector_keys[] = {"id",         "display_name",
@@ -795,6 +796,10 @@ void jh_model_parse_section(jh_yw *w, const jh_yfile *f, const char *key,
       jh_ml_parse_expression(w, f, item, m);
     else if (strcmp(key, "resource_types") == 0)
       jh_ml_parse_resource_type(w, f, item, m);
+    else if (strcmp(key, "resource_classification_rules") == 0)
+      jh_ml_parse_classification_rule(w, f, item, m);
+    else if (strcmp(key, "profile_rule_contexts") == 0)
+      jh_ml_parse_profile_context(w, f, item, m);
   }
 }
 
@@ -995,4 +1000,5 @@ void jh_model_check(jh_yw *w, jh_model *m) {
   check_mappings(w, m);
   check_associations(w, m);
   jh_ml_check_rules(w, m);
+  jh_ml_check_classify(w, m);
 }

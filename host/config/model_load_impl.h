@@ -114,4 +114,42 @@ void jh_ml_parse_resource_type(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                                jh_model *m);
 void jh_ml_check_rules(jh_yw *w, jh_model *m);
 
+/* model_rules.c, for the other rule sections: the keys of a value rule
+ * in one kind of item. */
+typedef struct jh_ml_value_keys {
+  const char *binding;    /* "binding", "source_binding", ... */
+  const char *expression; /* "expression", "criterion", ... */
+  const char *literal;    /* "literal", or NULL when not allowed */
+} jh_ml_value_keys;
+/* Where the text of scalar n starts (after a quote; for a block scalar,
+ * its first line of text). */
+jh_mloc jh_ml_text_loc(const jh_yfile *f, const yaml_node_t *n);
+/* Read entry e into v when it is one of the keys vk: 1 when it was (a
+ * literal sets *literal). */
+int jh_ml_read_value_key(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
+                         const jh_ml_value_keys *vk, jh_value_rule *v,
+                         int *literal);
+/* What a value rule of item n (`what`) says by itself (something to
+ * compute from, a built-in with a binding, ...), reported at its place. */
+void jh_ml_check_value_rule(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
+                            const char *what, jh_value_rule *v,
+                            const jh_ml_value_keys *vk, int literal);
+/* A value rule on entity type et (NULL: unknown, reported elsewhere): its
+ * binding resolves and jh_expr_check accepts it; rule names it. */
+void jh_ml_check_binding(jh_yw *w, const jh_model *m, const jh_entity_type *et,
+                         const jh_value_rule *v, const char *rule);
+/* The property a binding ends on from entity type et, or NULL after
+ * reporting at `at`. */
+const jh_property *jh_ml_resolve_binding(jh_yw *w, const jh_model *m,
+                                         const jh_entity_type *et,
+                                         const char *binding, jh_mloc at);
+
+/* model_classify.c: one item of `resource_classification_rules` and of
+ * `profile_rule_contexts`, and their checks across the model. */
+void jh_ml_parse_classification_rule(jh_yw *w, const jh_yfile *f,
+                                     yaml_node_t *n, jh_model *m);
+void jh_ml_parse_profile_context(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
+                                 jh_model *m);
+void jh_ml_check_classify(jh_yw *w, jh_model *m);
+
 #endif /* JH_MODEL_LOAD_IMPL_H */

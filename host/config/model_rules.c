@@ -93,7 +93,7 @@ static int block_column(const jh_yfile *f, size_t line) {
 /* Where the text of scalar n starts: after the quote of a quoted scalar;
  * on the line after the indicator of a block scalar (`|` keeps the line
  * breaks, so a line of the text is a line of the file). */
-static jh_mloc text_loc(const jh_yfile *f, const yaml_node_t *n) {
+jh_mloc jh_ml_text_loc(const jh_yfile *f, const yaml_node_t *n) {
   jh_mloc l = jh_ml_loc(f, n);
   switch (n->data.scalar.style) {
   case YAML_SINGLE_QUOTED_SCALAR_STYLE:
@@ -128,17 +128,11 @@ static expr_form form_of(const char *x) {
   return FORM_BUILTIN;
 }
 
-/* The keys of a value rule in one kind of item. */
-typedef struct value_keys {
-  const char *binding;    /* "binding", "source_binding", ... */
-  const char *expression; /* "expression", "criterion", ... */
-  const char *literal;    /* "literal", or NULL when not allowed */
-} value_keys;
+typedef jh_ml_value_keys value_keys;
 
 /* Read entry e into v when it is one of the keys vk: 1 when it was. */
-static int read_value_key(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
-                          const value_keys *vk, jh_value_rule *v,
-                          int *literal) {
+int jh_ml_read_value_key(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
+                         const value_keys *vk, jh_value_rule *v, int *literal) {
   const char *s;
   if (strcmp(e->key, vk->binding) == 0) {
     if (jh_yw_want_string(w, f, e->vnode, e->key, &v->binding) == 0)
@@ -147,7 +141,7 @@ static int read_value_key(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
   }
   if (strcmp(e->key, vk->expression) == 0) {
     if (jh_yw_want_string(w, f, e->vnode, e->key, &v->expression) == 0)
-      v->loc = text_loc(f, e->vnode);
+      v->loc = jh_ml_text_loc(f, e->vnode);
     return 1;
   }
   if (vk->literal == NULL || strcmp(e->key, vk->literal) != 0)
@@ -168,9 +162,9 @@ static int read_value_key(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
 /* What a value rule of item n (`what`) says by itself: something to
  * compute from; a literal alone; a built-in function applied to a
  * binding; a Lua or Literal: expression without one. */
-static void check_value_rule(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
-                             const char *what, jh_value_rule *v,
-                             const value_keys *vk, int literal) {
+void jh_ml_check_value_rule(jh_yw *w, const jh_yfile *f, const yaml_node_t *n,
+                            const char *what, jh_value_rule *v,
+                            const value_keys *vk, int literal) {
   expr_form form = form_of(v->expression);
   if (v->expression == NULL)
     v->loc = v->binding_loc;
@@ -244,7 +238,7 @@ void jh_ml_parse_expression(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
        "the property it computes"}};
   for (size_t i = 0; i < ne; i++) {
     if (jh_ml_read_plain(w, f, &es[i], plain, NELEM(plain)) ||
-        read_value_key(w, f, &es[i], &vk, &x->value, &literal))
+        jh_ml_read_value_key(w, f, &es[i], &vk, &x->value, &literal))
       continue;
     if (strcmp(es[i].key, "priority") == 0)
       want_any_int(w, f, es[i].vnode, es[i].key, &x->priority);
@@ -252,7 +246,7 @@ void jh_ml_parse_expression(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
       jh_yw_unknown_key(w, f, &es[i], expression_keys, NELEM(expression_keys));
   }
   jh_ml_require_plain(w, f, n, es, ne, what, plain, NELEM(plain));
-  check_value_rule(w, f, n, what, &x->value, &vk, literal);
+  jh_ml_check_value_rule(w, f, n, what, &x->value, &vk, literal);
   free(es);
 }
 
@@ -311,9 +305,9 @@ static void parse_type_rule(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
   if (r == NULL)
     return;
   for (size_t i = 0; i < ne; i++)
-    if (!read_value_key(w, f, &es[i], &vk, r, &literal))
+    if (!jh_ml_read_value_key(w, f, &es[i], &vk, r, &literal))
       jh_yw_unknown_key(w, f, &es[i], type_rule_keys, NELEM(type_rule_keys));
-  check_value_rule(w, f, n, what, r, &vk, literal);
+  jh_ml_check_value_rule(w, f, n, what, r, &vk, literal);
   free(es);
 }
 
@@ -336,7 +330,7 @@ static void parse_scalar_rule(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
        "the scalar property of the target entity type it fills"}};
   for (size_t i = 0; i < ne; i++)
     if (!jh_ml_read_plain(w, f, &es[i], plain, NELEM(plain)) &&
-        !read_value_key(w, f, &es[i], &vk, &r->value, &literal))
+        !jh_ml_read_value_key(w, f, &es[i], &vk, &r->value, &literal))
       jh_yw_unknown_key(w, f, &es[i], scalar_rule_keys,
                         NELEM(scalar_rule_keys));
   jh_ml_require_plain(w, f, n, es, ne, what, plain, NELEM(plain));
@@ -345,7 +339,7 @@ static void parse_scalar_rule(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                  "'literal' and 'expression' exclude each other: give "
                  "exactly one of 'binding', 'expression' or 'literal'");
   else
-    check_value_rule(w, f, n, what, &r->value, &vk, literal);
+    jh_ml_check_value_rule(w, f, n, what, &r->value, &vk, literal);
   free(es);
 }
 
@@ -405,8 +399,8 @@ static void parse_correlation_rule(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
   r->confidence = CONFIDENCE_DEFAULT;
   for (size_t i = 0; i < ne; i++) {
     int v;
-    if (read_value_key(w, f, &es[i], &src, &r->source, &literal) ||
-        read_value_key(w, f, &es[i], &tgt, &r->target, &literal))
+    if (jh_ml_read_value_key(w, f, &es[i], &src, &r->source, &literal) ||
+        jh_ml_read_value_key(w, f, &es[i], &tgt, &r->target, &literal))
       continue;
     if (strcmp(es[i].key, "confidence") != 0)
       jh_yw_unknown_key(w, f, &es[i], correlation_rule_keys,
@@ -421,8 +415,8 @@ static void parse_correlation_rule(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
         r->confidence = v;
     }
   }
-  check_value_rule(w, f, n, what, &r->source, &src, 0);
-  check_value_rule(w, f, n, what, &r->target, &tgt, 0);
+  jh_ml_check_value_rule(w, f, n, what, &r->source, &src, 0);
+  jh_ml_check_value_rule(w, f, n, what, &r->target, &tgt, 0);
   free(es);
 }
 
@@ -553,9 +547,9 @@ static const jh_property *binding_step(jh_yw *w, const jh_entity_type *et,
 /* The property a binding ends on, following its steps from entity type
  * et through single-valued links; NULL after reporting at `at` (or
  * silently when a link's target is unknown: reported with the link). */
-static const jh_property *resolve_binding(jh_yw *w, const jh_model *m,
-                                          const jh_entity_type *et,
-                                          const char *binding, jh_mloc at) {
+const jh_property *jh_ml_resolve_binding(jh_yw *w, const jh_model *m,
+                                         const jh_entity_type *et,
+                                         const char *binding, jh_mloc at) {
   char *steps = jh_yw_xstrdup(w, binding), *step, *dot;
   const jh_property *p = NULL;
 
@@ -628,7 +622,7 @@ static void expr_report(jh_yw *w, const jh_value_rule *v, const char *msg) {
 /* Check rule v the way the expression module reads it (Lua syntax, the
  * names the sandbox refuses, built-in functions and their arguments),
  * unless an error was already reported about it (since `before` errors,
- * or by the reading checks of check_value_rule). */
+ * or by the reading checks of jh_ml_check_value_rule). */
 static void check_expr(jh_yw *w, const jh_value_rule *v, size_t before,
                        const char *rule) {
   char err[1024];
@@ -645,11 +639,11 @@ static void check_expr(jh_yw *w, const jh_value_rule *v, size_t before,
 
 /* A value rule on entity type et (NULL: unknown, reported): its binding
  * resolves, and the expression module accepts it. */
-static void check_binding(jh_yw *w, const jh_model *m, const jh_entity_type *et,
-                          const jh_value_rule *v, const char *rule) {
+void jh_ml_check_binding(jh_yw *w, const jh_model *m, const jh_entity_type *et,
+                         const jh_value_rule *v, const char *rule) {
   size_t before = w->diags->nerrors;
   if (et != NULL && v->binding != NULL)
-    resolve_binding(w, m, et, v->binding, v->binding_loc);
+    jh_ml_resolve_binding(w, m, et, v->binding, v->binding_loc);
   check_expr(w, v, before, rule);
 }
 
@@ -689,7 +683,7 @@ static void check_expressions(jh_yw *w, const jh_model *m) {
               "an entity property expression");
     snprintf(rule, sizeof(rule), "entity property expression '%s'",
              JH_Q(x->id ? x->id : "?"));
-    check_binding(w, m, et, &x->value, rule);
+    jh_ml_check_binding(w, m, et, &x->value, rule);
   }
   check_priorities(w, m);
 }
@@ -753,7 +747,7 @@ static void check_scalar_rules(jh_yw *w, const jh_model *m,
     else
       need_kind(w, tgt, r->property, r->property_loc, 0, "a scalar rule");
     rule_name(rule, sizeof(rule), rt, "scalar rule", r->property, 0);
-    check_binding(w, m, src, &r->value, rule);
+    jh_ml_check_binding(w, m, src, &r->value, rule);
   }
   free(first);
 }
@@ -771,7 +765,8 @@ static void check_nav_binding(jh_yw *w, const jh_model *m,
   int via_owners;
   if (src == NULL || r->value.binding == NULL || prop->target == NULL)
     return;
-  end = resolve_binding(w, m, src, r->value.binding, r->value.binding_loc);
+  end = jh_ml_resolve_binding(w, m, src, r->value.binding,
+                              r->value.binding_loc);
   if (end == NULL)
     return;
   if (end->type != JH_PROP_LINK && end->type != JH_PROP_LINKS) {
@@ -840,15 +835,15 @@ static void check_resource_type(jh_yw *w, const jh_model *m,
   check_rt_connector(w, m, rt);
   for (size_t i = 0; i < rt->ntype_rules; i++) {
     rule_name(rule, sizeof(rule), rt, "type rule", NULL, i + 1);
-    check_binding(w, m, src, &rt->type_rules[i], rule);
+    jh_ml_check_binding(w, m, src, &rt->type_rules[i], rule);
   }
   check_scalar_rules(w, m, rt, src, tgt);
   check_navigation_rules(w, m, rt, src, tgt);
   for (size_t i = 0; i < rt->ncorrelation_rules; i++) {
     rule_name(rule, sizeof(rule), rt, "correlation rule (source)", NULL, i + 1);
-    check_binding(w, m, src, &rt->correlation_rules[i].source, rule);
+    jh_ml_check_binding(w, m, src, &rt->correlation_rules[i].source, rule);
     rule_name(rule, sizeof(rule), rt, "correlation rule (target)", NULL, i + 1);
-    check_binding(w, m, tgt, &rt->correlation_rules[i].target, rule);
+    jh_ml_check_binding(w, m, tgt, &rt->correlation_rules[i].target, rule);
   }
 }
 

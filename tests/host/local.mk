@@ -8,6 +8,7 @@ HOST_TESTS = \
 	tests/host/test_graph \
 	tests/host/test_model \
 	tests/host/test_model_rules \
+	tests/host/test_model_classify \
 	tests/host/test_xml_import \
 	tests/host/test_store \
 	tests/host/test_history_cli \
@@ -18,7 +19,8 @@ HOST_TESTS = \
 	tests/host/test_sync_e2e \
 	tests/host/test_provisioning_cli \
 	tests/host/test_dry_run \
-	tests/host/test_compute_e2e
+	tests/host/test_compute_e2e \
+	tests/host/test_classify_e2e
 check_PROGRAMS += $(HOST_TESTS)
 TESTS += $(HOST_TESTS)
 

@@ -127,15 +127,15 @@ static void test_plugins_json(void **state) {
                            json_string_value(json_object_get(pl, "name"))));
     json_array_foreach(tasks, j, t) {
       const char *name = json_string_value(json_object_get(t, "name"));
-      /* synchronization and compute are implemented; classification
-       * comes later */
+      /* synchronization, compute, classification and profiles are
+       * implemented */
       if (strcmp(name, "SynchronizeTask") == 0 ||
           strcmp(name, "ExportTask") == 0 ||
           strcmp(name, "PrepareSynchronizationTask") == 0 ||
-          strcmp(name, "ComputeRoleModelTask") == 0)
+          strcmp(name, "ComputeRoleModelTask") == 0 ||
+          strcmp(name, "UpdateClassificationTask") == 0 ||
+          strcmp(name, "SetInternalUserProfilesTask") == 0)
         assert_true(json_is_true(json_object_get(t, "implemented")));
-      else if (strcmp(name, "UpdateClassificationTask") == 0)
-        assert_true(json_is_false(json_object_get(t, "implemented")));
       else
         assert_true(json_is_boolean(json_object_get(t, "implemented")));
       assert_true(json_is_array(json_object_get(t, "parameters")));

@@ -53,3 +53,9 @@ check_PROGRAMS += tests/lib/test_provstore
 tests_lib_test_provstore_CPPFLAGS = $(LIB_TEST_CPPFLAGS) $(SQLITE_CFLAGS)
 tests_lib_test_provstore_LDADD = $(LIB_TEST_LDADD) $(SQLITE_LIBS)
 TESTS += tests/lib/test_provstore
+# classification and profile tables, schema 4 (lib/provstore_classify.c)
+check_PROGRAMS += tests/lib/test_provstore_classify
+tests_lib_test_provstore_classify_CPPFLAGS = $(LIB_TEST_CPPFLAGS) \
+	$(SQLITE_CFLAGS)
+tests_lib_test_provstore_classify_LDADD = $(LIB_TEST_LDADD) $(SQLITE_LIBS)
+TESTS += tests/lib/test_provstore_classify

@@ -978,7 +978,7 @@ static void test_migration_from_schema2(void **state) {
   jh_idstore_close(f->s);
   f->s = s;
   assert_int_equal(query_int(f, "PRAGMA user_version"), JH_IDSTORE_SCHEMA);
-  assert_int_equal(JH_IDSTORE_SCHEMA, 3);
+  assert_int_equal(JH_IDSTORE_SCHEMA, 4);
   assert_int_equal(query_int(f, "SELECT dirty FROM resources WHERE key='p1'"),
                    JH_DIRTY_ALL);
   assert_int_equal(query_int(f, "SELECT dirty FROM resources WHERE key='p2'"),

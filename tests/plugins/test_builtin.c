@@ -98,6 +98,8 @@ static const char *const implemented[] = {
     "ComputeRoleModelTask",
     "GenerateProvisioningOrdersTask",
     "FulfillTask",
+    "UpdateClassificationTask",
+    "SetInternalUserProfilesTask",
 };
 
 static int is_implemented(const char *task_type) {
