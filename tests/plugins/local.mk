@@ -118,6 +118,14 @@ tests_plugins_test_ldap_e2e_SOURCES = tests/plugins/test_ldap_e2e.c \
 	tests/ldap_server.c tests/ldap_server.h
 tests_plugins_test_ldap_e2e_CPPFLAGS = $(TEST_CPPFLAGS) $(LDAP_CFLAGS)
 tests_plugins_test_ldap_e2e_LDADD = $(TEST_LDADD) $(LDAP_LIBS)
+# The whole job against slapd: synchronize, compute, fulfill with the
+# ldap package, classify, profiles; the server down; a killed fulfillment.
+check_PROGRAMS += tests/plugins/test_ldap_job
+TESTS += tests/plugins/test_ldap_job
+tests_plugins_test_ldap_job_SOURCES = tests/plugins/test_ldap_job.c \
+	tests/ldap_server.c tests/ldap_server.h
+tests_plugins_test_ldap_job_CPPFLAGS = $(TEST_CPPFLAGS) $(LDAP_CFLAGS)
+tests_plugins_test_ldap_job_LDADD = $(TEST_LDADD) $(LDAP_LIBS)
 # FulfillTask end to end (tests/plugins/test_fulfill.c) with the ldif
 # package and the test package `counting` (tests/plugins/fulfill), which
 # the test finds in $JH_FULFILL_PLUGIN_DIR.
