@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "array.h"
@@ -77,6 +78,7 @@ typedef struct ff_run {
   int end_failed;
   int cancelled;
   int64_t done, executed, errored, finished;
+  int64_t reported_ms; /* when the counters last went to the host */
   char err[JH_FF_ERR];
 } ff_run;
 
@@ -350,8 +352,26 @@ static void count_result(ff_run *r, ff_state s, int delta) {
     r->executed += delta;
   else if (s == FF_ERRORED)
     r->errored += delta;
+}
+
+/* Counters and progress to the host, at most every REPORT_MS while
+ * orders are applied (each call is a message to the host, which wakes
+ * it: once per order, they cost more than a fast target's answer);
+ * report() sends the final values. */
+#define REPORT_MS 100
+
+static void report_progress(ff_run *r) {
+  struct timespec now;
+  int64_t ms;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+  if (r->reported_ms != 0 && ms - r->reported_ms < REPORT_MS)
+    return;
+  r->reported_ms = ms;
   r->svc->counter_set(r->ctx, "executed", r->executed);
   r->svc->counter_set(r->ctx, "errored", r->errored);
+  r->svc->counter_set(r->ctx, "orders", r->done);
+  r->svc->progress(r->ctx, (uint64_t)r->done, 0);
 }
 
 /* Apply order i of f through the package; its result into f->res[i].
@@ -400,8 +420,7 @@ static int apply_file(ff_run *r, ff_file *f, const char *key) {
     rc = apply(r, f, i, key);
     if (rc == 0) {
       r->done++;
-      r->svc->counter_set(r->ctx, "orders", r->done);
-      r->svc->progress(r->ctx, (uint64_t)r->done, 0);
+      report_progress(r);
       jh_fault_point("fulfill.after_order");
     }
   }
