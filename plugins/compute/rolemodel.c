@@ -59,6 +59,11 @@ typedef struct counts {
       unchanged, waiting;
 } counts;
 
+/* An owner matched with an existing target during the run. */
+typedef struct met {
+  char *owner, *target;
+} met;
+
 typedef struct rm_job {
   jh_compute *c;
   jh_rv *rv;
@@ -70,6 +75,8 @@ typedef struct rm_job {
   size_t claims_cap, nclaims;
   char **owned_keys; /* keys claimed this run (freed at the end) */
   size_t nowned_keys, owned_keys_cap;
+  met *met; /* owners given an existing target this run, by owner key */
+  size_t nmet, met_cap;
   jh_prov_val *vals;
   size_t nvals, vals_cap;
   char *enc;
@@ -204,6 +211,13 @@ static void free_stored(rm_job *j) {
   free(j->claims);
   j->claims = NULL;
   j->claims_cap = j->nclaims = 0;
+  for (size_t i = 0; i < j->nmet; i++) {
+    free(j->met[i].owner);
+    free(j->met[i].target);
+  }
+  free(j->met);
+  j->met = NULL;
+  j->nmet = j->met_cap = 0;
 }
 
 /* Read the assignments of the resource type and claim their targets. */
@@ -231,6 +245,59 @@ static stored *stored_of_owner(rm_job *j, const char *key, size_t len) {
       hi = mid;
   }
   return NULL;
+}
+
+/* Where owner key goes among the owners met this run (binary search). */
+static size_t met_slot(const rm_job *j, const char *key, size_t len,
+                       int *found) {
+  size_t lo = 0, hi = j->nmet;
+  *found = 0;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int d = key_cmp(j->met[mid].owner, key, len);
+    if (d == 0) {
+      *found = 1;
+      return mid;
+    }
+    if (d < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* The target an owner was matched with this run, or NULL. */
+static const char *met_target(const rm_job *j, const char *key, size_t len) {
+  int found;
+  size_t at = met_slot(j, key, len, &found);
+  return found ? j->met[at].target : NULL;
+}
+
+/* Remember that owner got the existing target this run, so that a
+ * navigation to that owner read later in the run finds it (the scan
+ * reads owners in key order: the slot is the end but for a dirty
+ * target's owner). */
+static int met_put(rm_job *j, const char *owner, size_t len,
+                   const char *target) {
+  int found;
+  size_t at = met_slot(j, owner, len, &found);
+  char *o, *t;
+  if (found)
+    return 0;
+  o = strndup(owner, len);
+  t = strdup(target);
+  if (o == NULL || t == NULL ||
+      jh_array_reserve(&j->met, &j->met_cap, j->nmet + 1, sizeof(*j->met),
+                       64) != 0) {
+    free(o);
+    free(t);
+    return oom(j->c);
+  }
+  memmove(&j->met[at + 1], &j->met[at], (j->nmet - at) * sizeof(*j->met));
+  j->met[at] = (met){o, t};
+  j->nmet++;
+  return 0;
 }
 
 /* ---- compiling the rules ---- */
@@ -465,11 +532,14 @@ static int nav_key(rm_job *j, size_t i, size_t first, const char *key,
 static int via_owner(rm_job *j, size_t i, size_t first, const char *key,
                      size_t len) {
   stored *s = stored_of_owner(j, key, len);
-  if (s == NULL || s->target == NULL) {
+  const char *target = s != NULL ? s->target : NULL;
+  if (target == NULL)
+    target = met_target(j, key, len);
+  if (target == NULL) {
     j->n.waiting++;
     return 0;
   }
-  return nav_key(j, i, first, s->target, strlen(s->target));
+  return nav_key(j, i, first, target, strlen(target));
 }
 
 static int nav_policy(rm_job *j, size_t i, size_t first, const jh_rv_res *src) {
@@ -911,6 +981,10 @@ static int wanted(rm_job *j, const jh_rv_res *src, stored *s) {
   d = jh_rm_decide(&f);
   o = (outcome){s, jh_rv_key(src, &klen), fd.key, fd.confidence, hash};
   if (d.action == JH_RM_PUT && fd.key != NULL && (rc = take_target(j, &fd)))
+    return rc;
+  if (d.action == JH_RM_PUT && fd.tgt != NULL &&
+      (s == NULL || s->target == NULL) &&
+      (rc = met_put(j, o.owner, klen, fd.key)) != 0)
     return rc;
   return apply(j, &d, &o);
 }

@@ -20,7 +20,8 @@ HOST_TESTS = \
 	tests/host/test_provisioning_cli \
 	tests/host/test_dry_run \
 	tests/host/test_compute_e2e \
-	tests/host/test_classify_e2e
+	tests/host/test_classify_e2e \
+	tests/host/test_example_e2e
 check_PROGRAMS += $(HOST_TESTS)
 TESTS += $(HOST_TESTS)
 
