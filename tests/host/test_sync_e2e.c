@@ -370,7 +370,7 @@ static void test_incremental_dirty(void **state) {
 
 /* The example of conf/examples: the directory (LDIF) and the HR CSV land
  * with the right counts. The AD job runs up to its synchronization (the
- * later task types are not implemented yet); on an empty store its thresholds
+ * whole job is test_example_e2e's); on an empty store its thresholds
  * block it, and `jobhost resume` applies what was held. */
 static void test_example(void **state) {
   fixture *f = *state;
@@ -383,21 +383,23 @@ static void test_example(void **state) {
   assert_string_equal(task_state(f, "AD_Synchronization"), "Blocked");
   assert_int_equal(query(f, RESOURCES), 0);
   /* resume validates the held changes and keeps the run's --to: the
-   * tasks after AD_Synchronization (not implemented yet) are not run */
+   * tasks after AD_Synchronization are not run */
   assert_int_equal(jobhost(f, "resume", "1", NULL), 0);
-  assert_int_equal(counter(f, "AD_Synchronization", "inserted"), 35);
-  assert_int_equal(counter(f, "AD_Synchronization", "link_inserted"), 30);
+  /* 2,500 people's accounts, 8 groups, 5 service accounts, 3 former
+   * employees; each account a member of its department's group */
+  assert_int_equal(counter(f, "AD_Synchronization", "inserted"), 2516);
+  assert_int_equal(counter(f, "AD_Synchronization", "link_inserted"), 2500);
   r = jh_test_report_load(f->j.report);
   assert_int_equal(json_array_size(json_object_get(r, "tasks")), 3);
   jh_test_assert_job_state(r, "Succeeded");
   json_decref(r);
-  assert_int_equal(query(f, RESOURCES), 35);
+  assert_int_equal(query(f, RESOURCES), 2516);
   assert_int_equal(query(f, "SELECT count(*) FROM links WHERE association = "
                             "'AD_Entry_members'"),
-                   30);
+                   2500);
   assert_int_equal(jobhost(f, "run", hr, "--force"), 0);
-  assert_int_equal(counter(f, "HR_Synchronization", "inserted"), 40);
-  assert_int_equal(query(f, RESOURCES), 75);
+  assert_int_equal(counter(f, "HR_Synchronization", "inserted"), 3000);
+  assert_int_equal(query(f, RESOURCES), 5516);
   free(ad);
   free(hr);
 }
