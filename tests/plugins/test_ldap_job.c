@@ -6,8 +6,9 @@
  * and the provisioning orders; FulfillTask on the `ldap` package;
  * classification of the directory's accounts; profiles.
  *
- *   - first run: the accounts are created in slapd (read back), person
- *     1's stale account is modified; the External person's account,
+ *   - first run: the accounts are created in slapd (read back), with
+ *     their manager (a navigation to person 1's account), person 1's
+ *     stale account is modified; the External person's account,
  *     which no assignment ever claimed, is an orphan, left alone; orders
  *     counted by change type; job Succeeded;
  *   - second run: no order, the fulfillment Skipped, the values
@@ -56,17 +57,19 @@ static void dn_of(int k, char *buf, size_t size) {
   snprintf(buf, size, "uid=e%07d," JH_SLAPD_PEOPLE, k);
 }
 
-/* HR: people 1..PEOPLE, person 6 External (no account wanted), and
- * f->leaver too. */
+/* HR: people 1..PEOPLE, each managed by person 1 but 1; person 6
+ * External (no account wanted), and f->leaver too. */
 static void write_hr(const fixture *f) {
   char *text = NULL;
   size_t len = 0;
   FILE *m = open_memstream(&text, &len);
   assert_non_null(m);
-  fprintf(m, "EmployeeId,FirstName,LastName,Mail,Department,Status\n");
+  fprintf(m, "EmployeeId,FirstName,LastName,Mail,Department,Manager,Status\n");
   for (int k = 1; k <= PEOPLE; k++)
-    fprintf(m, "E%07d,First%d,Last%d,first%d.last%d@example.org,Dept %d,%s\n",
-            k, k, k, k, k, k, k == 6 || k == f->leaver ? "External" : "Active");
+    fprintf(m,
+            "E%07d,First%d,Last%d,first%d.last%d@example.org,Dept %d,%s,%s\n",
+            k, k, k, k, k, k, k > 1 ? "E0000001" : "",
+            k == 6 || k == f->leaver ? "External" : "Active");
   fclose(m);
   jh_test_jobhost_file(&f->j, "hr.csv", text);
   free(text);
@@ -135,7 +138,7 @@ static const char model_format[] =
     "      base: \"" JH_SLAPD_PEOPLE "\"\n"
     "      filter: \"(objectClass=inetOrgPerson)\"\n"
     "      attributes: [uid, cn, sn, mail, employeeNumber, departmentNumber,\n"
-    "                   title]\n"
+    "                   title, manager]\n"
     "      page_size: 3\n"
     "    secrets:\n"
     "      password: {file: password.txt}\n"
@@ -158,6 +161,7 @@ static const char model_format[] =
     "      - {id: last_name, type: string}\n"
     "      - {id: mail, type: string}\n"
     "      - {id: department, type: string}\n"
+    "      - {id: manager, type: link, target: HR_Person}\n"
     "      - {id: status, type: string}\n"
     "      - {id: display_name, type: string}\n"
     "  - id: DIR_Entry\n"
@@ -170,6 +174,7 @@ static const char model_format[] =
     "      - {id: employeeNumber, type: string}\n"
     "      - {id: departmentNumber, type: string}\n"
     "      - {id: title, type: string}\n"
+    "      - {id: manager, type: link, target: DIR_Entry}\n"
     "entity_type_mappings:\n"
     "  - entity_type: HR_Person\n"
     "    connector: HR\n"
@@ -180,6 +185,7 @@ static const char model_format[] =
     "      - {property: last_name, column: LastName}\n"
     "      - {property: mail, column: Mail}\n"
     "      - {property: department, column: Department}\n"
+    "      - {property: manager, column: Manager}\n"
     "      - {property: status, column: Status}\n"
     "  - entity_type: DIR_Entry\n"
     "    connector: DIR\n"
@@ -193,6 +199,7 @@ static const char model_format[] =
     "      - {property: employeeNumber, column: employeeNumber}\n"
     "      - {property: departmentNumber, column: departmentNumber}\n"
     "      - {property: title, column: title}\n"
+    "      - {property: manager, column: manager}\n"
     "entity_property_expressions:\n"
     "  - id: HR_Person_display_name\n"
     "    entity_type: HR_Person\n"
@@ -207,6 +214,8 @@ static const char model_format[] =
     "      - criterion: \"lua:p:return p.status ~= 'External'\"\n"
     "    correlation_rules:\n"
     "      - {source_binding: employee_id, target_binding: employeeNumber}\n"
+    "    navigation_rules:\n"
+    "      - {property: manager, binding: manager}\n"
     "    scalar_rules:\n"
     "      - property: dn\n"
     "        expression: |\n"
@@ -347,10 +356,11 @@ static long adds_of(const fixture *f, int k) {
   return jh_slapd_count_ops(&f->server, "ADD", dn);
 }
 
-/* Persons 2..5 created, 1 fixed, 6 left alone: what the first run
- * does. */
+/* Persons 2..5 created with person 1 as their manager, 1 fixed, 6 left
+ * alone: what the first run does. */
 static void assert_directory_done(const fixture *f) {
-  char want[64];
+  char want[64], boss[128];
+  dn_of(1, boss, sizeof(boss));
   for (int k = 1; k <= 5; k++) {
     snprintf(want, sizeof(want), "Dept %d", k);
     assert_entry(f, k, "departmentNumber", want);
@@ -358,6 +368,8 @@ static void assert_directory_done(const fixture *f) {
     assert_entry(f, k, "cn", want);
     assert_entry(f, k, "objectClass", "inetOrgPerson");
     assert_entry(f, k, "title", "Employee");
+    if (k > 1)
+      assert_entry(f, k, "manager", boss);
   }
   assert_entry(f, 6, "departmentNumber", "Dept 6");
 }
