@@ -214,6 +214,23 @@ static const char *const migrations[] = {
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == JH_IDSTORE_SCHEMA,
                "one migration per schema version");
 
+void jh_idstore_name_resource(char *err, size_t size, const char *et,
+                              const char *key, size_t len) {
+  char head[256];
+  size_t n, have;
+  snprintf(head, sizeof(head), "%s %.*s: ", et, (int)(len > 160 ? 160 : len),
+           key);
+  n = strlen(head);
+  if (size <= n)
+    return;
+  have = strnlen(err, size - 1);
+  if (n + have >= size)
+    have = size - 1 - n;
+  memmove(err + n, err, have);
+  memcpy(err, head, n);
+  err[n + have] = '\0';
+}
+
 int jh_idstore_fail(char *err, size_t errsize, int rc, const char *fmt, ...) {
   va_list ap;
   if (err != NULL && errsize > 0) {

@@ -112,6 +112,12 @@ void *jh_idstore_scratch(jh_idstore *s, int slot, size_t size);
 int jh_idstore_fail(char *err, size_t errsize, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Put "<et> <key>: " (the key cut at 160 bytes) before the message in
+ * err (size bytes), cutting its end when it no longer fits: how a task
+ * names the resource a failure is about. */
+void jh_idstore_name_resource(char *err, size_t size, const char *et,
+                              const char *key, size_t len);
+
 /* Run one SQL text without results. Returns 0 or -EIO with the message
  * in err. */
 int jh_idstore_exec(jh_idstore *s, const char *sql, char *err, size_t errsize);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "idstore.h"
 
 /* The model and the identity store, from the host. */
 static int open_setting(jobhost_ctx *ctx, jh_rules_task *t) {
@@ -94,19 +95,8 @@ int jh_rules_tick(jh_rules_task *t) {
 
 int jh_rules_failed_on(jh_rules_task *t, const char *et, const char *key,
                        size_t len, int rc) {
-  char head[256];
-  size_t n, have;
-  if (rc == JOBHOST_ECANCELLED)
-    return rc;
-  snprintf(head, sizeof(head), "%s %.*s: ", et, (int)(len > 160 ? 160 : len),
-           key);
-  n = strlen(head);
-  have = strnlen(t->err, sizeof(t->err) - 1);
-  if (n + have >= sizeof(t->err))
-    have = sizeof(t->err) - 1 - n;
-  memmove(t->err + n, t->err, have);
-  memcpy(t->err, head, n);
-  t->err[n + have] = '\0';
+  if (rc != JOBHOST_ECANCELLED)
+    jh_idstore_name_resource(t->err, sizeof(t->err), et, key, len);
   return rc;
 }
 

@@ -132,19 +132,8 @@ int jh_compute_wrote(jh_compute *c) {
 
 int jh_compute_failed_on(jh_compute *c, const char *et, const char *key,
                          size_t len, int rc) {
-  char head[256];
-  size_t n, have;
-  if (rc == JOBHOST_ECANCELLED)
-    return rc;
-  snprintf(head, sizeof(head), "%s %.*s: ", et, (int)(len > 160 ? 160 : len),
-           key);
-  n = strlen(head);
-  have = strnlen(c->err, sizeof(c->err) - 1);
-  if (n + have >= sizeof(c->err))
-    have = sizeof(c->err) - 1 - n;
-  memmove(c->err + n, c->err, have);
-  memcpy(c->err, head, n);
-  c->err[n + have] = '\0';
+  if (rc != JOBHOST_ECANCELLED)
+    jh_idstore_name_resource(c->err, sizeof(c->err), et, key, len);
   return rc;
 }
 
