@@ -20,7 +20,8 @@
  *     parent), job Warning, exit status 4;
  *   - the fulfillment's worker killed (SIGKILL, fault point
  *     fulfill.after_order) in the middle of the orders, then the job run
- *     again from the fulfillment: the server received each add once.
+ *     again from the fulfillment: the server received each add once;
+ *   - the host itself killed there, then the instance resumed: the same.
  */
 #include "config.h"
 
@@ -512,11 +513,58 @@ static void killed_during_fulfill(void **state) {
   assert_int_equal(in_state(f, 3), 0);
 }
 
+/* The host itself killed (SIGKILL, the task run in the host process)
+ * after the fulfillment's third order, then the instance resumed as an
+ * operator would (`jobhost resume`, the instance Interrupted): each entry
+ * added once, person 1's modified once. */
+static void host_killed_then_resumed(void **state) {
+  fixture *f = *state;
+  json_t *r;
+  char db[PATH_MAX], inst[32];
+  long total = 0;
+  int rc;
+
+  r = run_job(f, 0, "--to", "Orders");
+  json_decref(r);
+  setenv("JOBHOST_FAULT", "fulfill.after_order:3", 1);
+  rc = jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, "--force",
+                           "--from", "Fulfill", "--isolation", "none", NULL);
+  unsetenv("JOBHOST_FAULT");
+  assert_int_equal(rc, 128 + 9);
+  for (int k = 2; k <= 5; k++)
+    total += adds_of(f, k);
+  {
+    char dn[128];
+    dn_of(1, dn, sizeof(dn));
+    total += jh_slapd_count_ops(&f->server, "MOD", dn);
+  }
+  assert_int_equal(total, 3);
+
+  snprintf(db, sizeof(db), "%s/jobhost.db", f->j.home);
+  snprintf(inst, sizeof(inst), "%lld",
+           jh_test_query_int(db, "SELECT max(id) FROM job_instances"));
+  r = jh_test_jobhost_report(&f->j, 0, "resume", inst, NULL);
+  jh_test_assert_job_state(r, "Succeeded");
+  jh_test_assert_task(r, "Fulfill", "Succeeded", NULL);
+  json_decref(r);
+  for (int k = 2; k <= 5; k++)
+    assert_int_equal(adds_of(f, k), 1);
+  {
+    char dn[128];
+    dn_of(1, dn, sizeof(dn));
+    assert_int_equal(jh_slapd_count_ops(&f->server, "MOD", dn), 1);
+  }
+  assert_directory_done(f);
+  assert_int_equal(in_state(f, 3), 0); /* none Errored */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(whole_job_twice, setup, teardown),
       cmocka_unit_test_setup_teardown(server_down_at_fulfill, setup, teardown),
       cmocka_unit_test_setup_teardown(killed_during_fulfill, setup, teardown),
+      cmocka_unit_test_setup_teardown(host_killed_then_resumed, setup,
+                                      teardown),
   };
   jh_slapd_require();
   return cmocka_run_group_tests(tests, NULL, NULL);
