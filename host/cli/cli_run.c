@@ -339,6 +339,7 @@ int jh_cmd_run(int argc, char **argv) {
   jh_home home = {0};
   jh_store *store = NULL;
   int64_t instance = 0, holder = 0;
+  char *pipeline_path;
   int rc, status;
 
   /* `jobhost cancel` signals SIGUSR1 once the instance is in the store:
@@ -373,8 +374,13 @@ int jh_cmd_run(int argc, char **argv) {
       return JH_EXIT_ERROR;
     }
   }
-  rc = jh_store_job_start(store, job.pipeline->job_id, a.target, (long)getpid(),
-                          &instance, &holder);
+  /* the pipeline's absolute path, so that `jobhost resume` finds it from
+   * any folder (the file was just read: realpath fails only on a race) */
+  pipeline_path = realpath(a.target, NULL);
+  rc = jh_store_job_start(store, job.pipeline->job_id,
+                          pipeline_path != NULL ? pipeline_path : a.target,
+                          (long)getpid(), &instance, &holder);
+  free(pipeline_path);
   if (rc == -EBUSY) {
     fprintf(stderr,
             "jobhost: job %s is already running as instance %lld; not "

@@ -358,19 +358,45 @@ static void test_retries(void **state) {
 
 /* Behaviour 8 (and 9): Blocked stops the job and keeps the instance;
  * resume validates the blocked task, then runs what had not started. */
+/* path (absolute) written relative to the current folder. */
+static void relative_to_cwd(const char *path, char *buf, size_t size) {
+  char cwd[PATH_MAX];
+  size_t n = 0;
+  assert_non_null(getcwd(cwd, sizeof(cwd)));
+  buf[0] = '\0';
+  for (const char *p = cwd; *p != '\0'; p++)
+    if (*p == '/' && p[1] != '\0')
+      n += (size_t)snprintf(buf + n, size - n, "../");
+  assert_true(n + strlen(path) < size);
+  snprintf(buf + n, size - n, "%s", path + 1);
+}
+
 static void test_blocked_then_resume(void **state) {
   fixture *f = *state;
   json_t *r;
-  char inst[32], *err = NULL;
+  char inst[32], *err = NULL, rel[PATH_MAX];
   jh_test_jobhost_pipeline(&f->j,
                            TASKS "    - {id: sync, type: TestBlockTask}\n"
                                  "    - {id: next, type: TestSucceedTask}\n");
-  r = jh_test_jobhost_report(&f->j, 3, "run", f->j.pipeline, NULL);
+  /* started with a relative path: the instance records the absolute one,
+   * so that resume works from any folder */
+  relative_to_cwd(f->j.pipeline, rel, sizeof(rel));
+  r = jh_test_jobhost_report(&f->j, 3, "run", rel, NULL);
   jh_test_assert_job_state(r, "Blocked");
   jh_test_assert_task(r, "sync", "Blocked", "threshold exceeded");
   jh_test_assert_task(r, "next", "NotStarted", NULL);
   jh_test_report_instance(r, inst, sizeof(inst));
   json_decref(r);
+  {
+    jh_store *s = NULL;
+    jh_job_row job;
+    int64_t id = newest_instance(f, &s);
+    assert_int_equal(jh_store_job_get(s, id, &job), 0);
+    assert_true(job.pipeline_path[0] == '/');
+    assert_non_null(strstr(job.pipeline_path, "/pipeline.yaml"));
+    jh_job_row_clear(&job);
+    jh_store_close(s);
+  }
 
   r = jh_test_jobhost_report(&f->j, 0, "resume", inst, NULL);
   jh_test_assert_job_state(r, "Succeeded");
