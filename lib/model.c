@@ -114,6 +114,15 @@ const jh_resource_type *jh_model_resource_type(const jh_model *m,
   return NULL;
 }
 
+const char *jh_model_resource_type_connector(const jh_model *m,
+                                             const jh_resource_type *rt) {
+  const jh_entity_mapping *map;
+  if (rt->connector != NULL)
+    return rt->connector;
+  map = jh_model_mapping(m, rt->target_entity_type);
+  return map != NULL ? map->connector : NULL;
+}
+
 const char *jh_connection_setting(const jh_connection *c, const char *name) {
   for (size_t i = 0; c != NULL && name != NULL && i < c->nsettings; i++)
     if (same_id(c->settings[i].name, name, 0))

@@ -321,6 +321,10 @@ const jh_entity_mapping *jh_model_mapping(const jh_model *m,
                                           const char *entity_type);
 const jh_resource_type *jh_model_resource_type(const jh_model *m,
                                                const char *id);
+/* The connector of resource type rt: its own, else that of its target
+ * entity type's mapping (NULL when neither names one). */
+const char *jh_model_resource_type_connector(const jh_model *m,
+                                             const jh_resource_type *rt);
 const char *jh_connection_setting(const jh_connection *c, const char *name);
 
 /* The mappings and association mappings of one connector, in model

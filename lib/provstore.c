@@ -457,7 +457,8 @@ int jh_prov_corrkey_find(jh_idstore *s, const char *resource_type, int rule,
  * the state shifted left by 3 over three flags (1 navigation, 2 has a
  * policy value, 4 has an observed value), then for each value present
  * its length (varint) and its bytes. The state word of a valid state is
- * one byte long, so a state can be changed in place (vals_restate). */
+ * one byte long, so a state can be changed in place
+ * (jh_prov_vals_restate). */
 
 #define VAL_NAV 1u
 #define VAL_POLICY 2u
@@ -642,10 +643,7 @@ int jh_prov_vals_decode(const void *vals, size_t len,
   return 0;
 }
 
-/* Set the state of every value of vals (len bytes, writable) at state
- * from to state to (the state word is one byte: see above). 0 or
- * -EILSEQ. */
-static int vals_restate(char *vals, size_t len, int from, int to) {
+int jh_prov_vals_restate(char *vals, size_t len, int from, int to) {
   const char *p = vals, *end = vals + len;
   while (p < end) {
     const char *start = p;
@@ -1020,7 +1018,8 @@ int jh_prov_order_written(jh_idstore *s, int64_t id, int change_type,
                                      "%s: no assignment %" PRId64,
                                      jh_db_path(db), id)
                    : rc;
-  if (vals_restate(vals, len, JH_PROV_PENDING, JH_PROV_TRANSMITTED) != 0)
+  if (jh_prov_vals_restate(vals, len, JH_PROV_PENDING, JH_PROV_TRANSMITTED) !=
+      0)
     return bad_vals(s, id, err, errsize);
   now_iso(now);
   st = jh_db_stmt(db, "UPDATE assignments SET state = ?2, vals = ?3, "
@@ -1152,7 +1151,7 @@ static int decide_one(jh_idstore *s, const decision *d, int64_t id,
         "nothing was %s",
         id, jh_prov_state_name(state) ? jh_prov_state_name(state) : "?",
         d->name);
-  if (vals_restate(vals, len, JH_PROV_AWAITING_APPROVAL, d->state) != 0)
+  if (jh_prov_vals_restate(vals, len, JH_PROV_AWAITING_APPROVAL, d->state) != 0)
     return bad_vals(s, id, err, errsize);
   st = jh_db_stmt(db, "UPDATE assignments SET state = ?2, workflow_state = "
                       "?3, declined_hash = CASE WHEN ?4 THEN policy_hash "
@@ -1259,7 +1258,8 @@ static void sql_vals_transmitted(sqlite3_context *cx, int argc,
     return;
   }
   memcpy(copy, p, (size_t)len);
-  if (vals_restate(copy, (size_t)len, JH_PROV_PENDING, JH_PROV_TRANSMITTED)) {
+  if (jh_prov_vals_restate(copy, (size_t)len, JH_PROV_PENDING,
+                           JH_PROV_TRANSMITTED)) {
     sqlite3_free(copy);
     sqlite3_result_error(cx, "an assignment's values cannot be read", -1);
     return;

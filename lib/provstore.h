@@ -193,6 +193,10 @@ typedef struct jh_prov_val {
 size_t jh_prov_vals_encode(const jh_prov_val *v, size_t n, char **buf,
                            size_t *cap);
 void jh_prov_vals_sort(jh_prov_val *v, size_t n);
+/* Set the state of every value of encoded vals (len bytes, writable)
+ * that is at state from to state to, in place (a value's state takes
+ * one byte). 0, or -EILSEQ when vals cannot be read. */
+int jh_prov_vals_restate(char *vals, size_t len, int from, int to);
 /* Call fn for each value of vals; stops at the first nonzero return,
  * which is returned; -EILSEQ when malformed. */
 int jh_prov_vals_decode(const void *vals, size_t len,

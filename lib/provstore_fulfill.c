@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "array.h"
 #include "db.h"
 #include "timefmt.h"
 
@@ -20,20 +19,6 @@ static int store_fail(jh_idstore *s, char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   return jh_idstore_fail(err, errsize, -EIO, "%s: %s", jh_db_path(db),
                          jh_db_errmsg(db));
-}
-
-/* The values of an assignment, decoded from a copy of its blob. */
-typedef struct vals_copy {
-  jh_prov_val *v;
-  size_t n, cap;
-} vals_copy;
-
-static int keep_val(void *ud, const jh_prov_val *v) {
-  vals_copy *c = ud;
-  if (jh_array_reserve(&c->v, &c->cap, c->n + 1, sizeof(*c->v), 16) != 0)
-    return -ENOMEM;
-  c->v[c->n++] = *v;
-  return 0;
 }
 
 /* Read id's state and a malloc'd copy of its values: 1, 0 when there is
@@ -59,26 +44,6 @@ static int read_assignment(jh_idstore *s, int64_t id, int *state, char **vals,
   if (rc == -ENOMEM)
     return jh_idstore_fail(err, errsize, rc, "out of memory");
   return rc < 0 ? store_fail(s, err, errsize) : rc;
-}
-
-/* vals with its Transmitted values set to state, re-encoded into *out
- * (malloc'd): its length, or (size_t)-1 (malformed, out of memory). */
-static size_t restate(const char *vals, size_t len, int state, char **out) {
-  vals_copy c = {NULL, 0, 0};
-  size_t cap = 0, n = (size_t)-1;
-  *out = NULL;
-  if (jh_prov_vals_decode(vals, len, keep_val, &c) == 0) {
-    for (size_t i = 0; i < c.n; i++)
-      if (c.v[i].state == JH_PROV_TRANSMITTED)
-        c.v[i].state = state;
-    n = jh_prov_vals_encode(c.v, c.n, out, &cap);
-  }
-  free(c.v);
-  if (n == (size_t)-1) {
-    free(*out);
-    *out = NULL;
-  }
-  return n;
 }
 
 static int write_result(jh_idstore *s, int64_t id, int state,
@@ -109,8 +74,8 @@ static int write_result(jh_idstore *s, int64_t id, int state,
 
 int jh_prov_fulfilled(jh_idstore *s, int64_t id, int state, const char *message,
                       int64_t task_instance, char *err, size_t errsize) {
-  char *vals, *now_vals = NULL;
-  size_t len = 0, n;
+  char *vals;
+  size_t len = 0;
   int stored = 0, rc;
 
   if (state != JH_PROV_EXECUTED && state != JH_PROV_ERRORED)
@@ -122,15 +87,15 @@ int jh_prov_fulfilled(jh_idstore *s, int64_t id, int state, const char *message,
     free(vals);
     return rc < 0 ? rc : 0;
   }
-  n = restate(vals, len, state, &now_vals);
-  free(vals);
-  if (n == (size_t)-1)
+  if (jh_prov_vals_restate(vals, len, JH_PROV_TRANSMITTED, state) != 0) {
+    free(vals);
     return jh_idstore_fail(err, errsize, -EILSEQ,
                            "%s: assignment %" PRId64
                            ": its values cannot be read",
                            jh_db_path(jh_idstore_db(s)), id);
-  rc = write_result(s, id, state, message, task_instance, now_vals, n, err,
+  }
+  rc = write_result(s, id, state, message, task_instance, vals, len, err,
                     errsize);
-  free(now_vals);
+  free(vals);
   return rc;
 }

@@ -73,15 +73,6 @@ static int oom(jh_compute *c) {
 
 /* ---- which resource types ---- */
 
-/* The connector of rt: its own, else its target's mapping's. */
-static const char *connector_of(const jh_model *m, const jh_resource_type *rt) {
-  const jh_entity_mapping *map;
-  if (rt->connector != NULL)
-    return rt->connector;
-  map = jh_model_mapping(m, rt->target_entity_type);
-  return map != NULL ? map->connector : NULL;
-}
-
 static int add_rt(orders_job *j, const jh_resource_type *rt) {
   jh_compute *c = j->c;
   rt_orders *o = &j->rts[j->nrts];
@@ -125,7 +116,7 @@ static int select_rts(orders_job *j) {
   }
   for (size_t i = 0; i < m->nresource_types && rc == 0 && connector; i++) {
     const jh_resource_type *rt = &m->resource_types[i];
-    const char *k = connector_of(m, rt);
+    const char *k = jh_model_resource_type_connector(m, rt);
     if (rt->id != NULL && k != NULL && strcasecmp(k, connector) == 0)
       rc = add_rt(j, rt);
   }

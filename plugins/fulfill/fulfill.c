@@ -89,15 +89,6 @@ static int oom(ff_run *r) {
 
 /* ---- the task's resource types ---- */
 
-/* The connector of rt: its own, else its target's mapping's. */
-static const char *connector_of(const jh_model *m, const jh_resource_type *rt) {
-  const jh_entity_mapping *map;
-  if (rt->connector != NULL)
-    return rt->connector;
-  map = jh_model_mapping(m, rt->target_entity_type);
-  return map != NULL ? map->connector : NULL;
-}
-
 static void add_rt(ff_run *r, const jh_resource_type *rt) {
   for (size_t i = 0; i < r->nrts; i++)
     if (r->rts[i] == rt)
@@ -125,7 +116,7 @@ static int select_rts(ff_run *r) {
     add_rt(r, rt);
   }
   for (size_t i = 0; connector != NULL && i < m->nresource_types; i++) {
-    const char *k = connector_of(m, &m->resource_types[i]);
+    const char *k = jh_model_resource_type_connector(m, &m->resource_types[i]);
     if (m->resource_types[i].id != NULL && k != NULL &&
         strcasecmp(k, connector) == 0)
       add_rt(r, &m->resource_types[i]);
@@ -411,7 +402,7 @@ static int apply(ff_run *r, ff_file *f, size_t i, const char *key) {
 static int apply_file(ff_run *r, ff_file *f, const char *key) {
   int rc = 0;
   for (size_t i = 0; i < f->n && rc == 0; i++) {
-    if (f->res[i].state != FF_TODO)
+    if (f->res[i].state != FF_UNAPPLIED)
       continue;
     if (r->svc->is_cancelled(r->ctx)) {
       r->cancelled = 1;
@@ -566,7 +557,7 @@ static int record_results(ff_run *r, const ff_file *f) {
 
 static int complete(const ff_file *f) {
   for (size_t i = 0; i < f->n; i++)
-    if (f->res[i].state == FF_TODO || f->res[i].held)
+    if (f->res[i].state == FF_UNAPPLIED || f->res[i].held)
       return 0;
   return 1;
 }

@@ -18,10 +18,10 @@
 
 /* The result of one order, as the journal knows it. */
 typedef enum ff_state {
-  FF_TODO = 0,     /* not applied (or applied in memory by a run that died
-                      before its package wrote anything: to do again) */
-  FF_EXECUTED = 1, /* applied */
-  FF_ERRORED = 2   /* failed, or its outcome is unknown */
+  FF_UNAPPLIED = 0, /* not applied (or applied in memory by a run that died
+                  before its package wrote anything: to do again) */
+  FF_EXECUTED = 1,  /* applied */
+  FF_ERRORED = 2    /* failed, or its outcome is unknown */
 } ff_state;
 
 typedef struct ff_result {

@@ -138,7 +138,7 @@ static int settle(replay *r) {
     else if (r->ls[i] == L_COMMITTING)
       unknown = unknown_held;
     else if (r->ls[i] == L_HELD || r->ls[i] == L_NONE) {
-      res->state = FF_TODO;
+      res->state = FF_UNAPPLIED;
       if (set_message(res, NULL) != 0)
         return -ENOMEM;
     }
@@ -212,8 +212,8 @@ static int rewrite(ff_file *f, char *err, size_t errsize) {
   if (m != NULL) {
     fprintf(m, "%s%s\n", HEAD, f->held ? "held" : "direct");
     for (size_t i = 0; i < f->n && rc == 0; i++) {
-      char *line = f->res[i].state != FF_TODO ? result_line(f, i) : NULL;
-      if (f->res[i].state != FF_TODO && line == NULL)
+      char *line = f->res[i].state != FF_UNAPPLIED ? result_line(f, i) : NULL;
+      if (f->res[i].state != FF_UNAPPLIED && line == NULL)
         rc = -ENOMEM;
       else if (line != NULL)
         fputs(line, m);

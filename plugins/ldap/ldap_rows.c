@@ -23,24 +23,13 @@
 
 #include <unistr.h>
 
+#include "array.h"
 #include "ldap_export.h"
 
 static int reserve(jh_ldap_buf *b, size_t more) {
-  size_t cap = b->cap ? b->cap : 512;
-  char *p;
-  if (b->len + more <= b->cap)
-    return 0;
-  while (cap < b->len + more) {
-    if (cap > SIZE_MAX / 2)
-      return -ENOMEM;
-    cap *= 2;
-  }
-  p = realloc(b->p, cap);
-  if (p == NULL)
+  if (more > SIZE_MAX - b->len)
     return -ENOMEM;
-  b->p = p;
-  b->cap = cap;
-  return 0;
+  return jh_array_reserve(&b->p, &b->cap, b->len + more, 1, 512);
 }
 
 static int is_text(const struct berval *v) {
