@@ -1,0 +1,11 @@
+# doc/man/ — the man pages. Each is written once in scdoc's source format
+# (doc/man/NAME.SECTION.scd) and generated at build time. A page is added
+# with its file in man_MANS and one rule line:
+#   doc/man/jobhost.1: doc/man/jobhost.1.scd ; $(SCDOC_GEN)
+
+SCDOC_GEN = $(AM_V_GEN)$(MKDIR_P) $(@D) && \
+	$(SCDOC) <$< >$@.tmp && mv $@.tmp $@
+
+man_MANS =
+EXTRA_DIST += $(man_MANS:=.scd)
+CLEANFILES += $(man_MANS)
