@@ -140,6 +140,19 @@ static int check_default(const jobhost_param *p, char *why, size_t size,
                      owner, p->name, d);
     return 0;
   }
+  case JOBHOST_PARAM_DURATION: {
+    /* N, or N and a unit (doc/sdk.md) */
+    const char *u = d;
+    while (*u >= '0' && *u <= '9')
+      u++;
+    if (u == d || (*u != '\0' && strcmp(u, "ms") != 0 && strcmp(u, "s") != 0 &&
+                   strcmp(u, "m") != 0 && strcmp(u, "h") != 0))
+      return why_set(why, size, JOBHOST_ECONFIG,
+                     "%s: parameter '%s' has duration default '%s' "
+                     "(expected N, Nms, Ns, Nm or Nh)",
+                     owner, p->name, d);
+    return 0;
+  }
   case JOBHOST_PARAM_ENUM:
     for (size_t i = 0; i < JH_MAX_CHOICES && p->choices[i] != NULL; i++)
       if (strcmp(p->choices[i], d) == 0)
@@ -174,6 +187,19 @@ static int needs_minor(char *why, size_t size, unsigned need,
                  owner, what, (unsigned)JOBHOST_ABI_MAJOR, need,
                  (unsigned)JOBHOST_ABI_MAJOR, abi_minor,
                  (unsigned)JOBHOST_ABI_MAJOR, need);
+}
+
+/* Whether the whole of text matches pattern (an ERE that compiles). */
+static int whole_match(const char *pattern, const char *text) {
+  regex_t re;
+  regmatch_t m;
+  int ok;
+  if (regcomp(&re, pattern, REG_EXTENDED) != 0)
+    return 0;
+  ok = regexec(&re, text, 1, &m, 0) == 0 && m.rm_so == 0 &&
+       (size_t)m.rm_eo == strlen(text);
+  regfree(&re);
+  return ok;
 }
 
 /* The ABI 1.2 constraints of a parameter: where they may appear, that
@@ -221,6 +247,12 @@ static int check_constraints(const jobhost_param *p, unsigned abi_minor,
                      "POSIX extended regular expression",
                      owner, p->name, p->pattern);
     regfree(&re);
+    if (p->type != JOBHOST_PARAM_LIST && p->default_value != NULL &&
+        !whole_match(p->pattern, p->default_value))
+      return why_set(why, size, JOBHOST_ECONFIG,
+                     "%s: parameter '%s' has default '%s' that does not "
+                     "match its pattern",
+                     owner, p->name, p->default_value);
   }
   return 0;
 }

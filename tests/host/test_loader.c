@@ -99,6 +99,25 @@ static const jobhost_param bad_pattern_params[] = {
 static const jobhost_task_type bad_pattern_task[] = {
     {.name = "BadPattern", .params = bad_pattern_params, .run = dummy_run},
     JOBHOST_TASK_TYPE_END};
+static const jobhost_param pattern_default_params[] = {
+    {.name = "s",
+     .type = JOBHOST_PARAM_STRING,
+     .default_value = "Upper",
+     .pattern = "[a-z]+"},
+    JOBHOST_PARAM_END};
+static const jobhost_task_type pattern_default_task[] = {
+    {.name = "PatternDefault",
+     .params = pattern_default_params,
+     .run = dummy_run},
+    JOBHOST_TASK_TYPE_END};
+static const jobhost_param duration_default_params[] = {
+    {.name = "wait", .type = JOBHOST_PARAM_DURATION, .default_value = "5x"},
+    JOBHOST_PARAM_END};
+static const jobhost_task_type duration_default_task[] = {
+    {.name = "DurationDefault",
+     .params = duration_default_params,
+     .run = dummy_run},
+    JOBHOST_TASK_TYPE_END};
 static const char *const kinds[] = {"a", "b", NULL};
 static const jobhost_param list_choice_params[] = {
     {.name = "kinds", .type = JOBHOST_PARAM_LIST, .choices = kinds},
@@ -185,6 +204,11 @@ static void test_descriptor_rules(void **state) {
       {DESC(M, MJ, 2, SZ, "x", "1", bad_pattern_task, NULL), JOBHOST_ECONFIG,
        "parameter 's' has pattern 'a(b', which is not a POSIX extended"},
       {DESC(M, MJ, 2, SZ, "x", "1", list_choice_task, NULL), 0, ""},
+      {DESC(M, MJ, 2, SZ, "x", "1", pattern_default_task, NULL),
+       JOBHOST_ECONFIG,
+       "parameter 's' has default 'Upper' that does not match its pattern"},
+      {DESC(M, MJ, 2, SZ, "x", "1", duration_default_task, NULL),
+       JOBHOST_ECONFIG, "parameter 'wait' has duration default '5x'"},
       {DESC(M, MJ, 1, SZ, "x", "1", list_choice_task, NULL), JOBHOST_EABI,
        "ListChoice: the choices of parameter 'kinds' needs plugin ABI 1.2"},
       {DESC(M, MJ, 2, SZ, "x", "1", validate_task, NULL), 0, ""},
