@@ -41,12 +41,21 @@ static json_t *params_json(const jobhost_param *params) {
                         p->default_value ? json_string(p->default_value)
                                          : json_null());
     json_object_set_new(o, "help", json_string(p->help ? p->help : ""));
-    if (p->type == JOBHOST_PARAM_ENUM) {
+    if (p->choices != NULL &&
+        (p->type == JOBHOST_PARAM_ENUM || p->type == JOBHOST_PARAM_LIST)) {
       json_t *choices = json_array();
       for (size_t j = 0; p->choices[j] != NULL; j++)
         json_array_append_new(choices, json_string(p->choices[j]));
       json_object_set_new(o, "choices", choices);
     }
+    if (p->range != NULL) { /* ABI 1.2 */
+      json_t *range = json_object();
+      json_object_set_new(range, "min", json_integer(p->range->min));
+      json_object_set_new(range, "max", json_integer(p->range->max));
+      json_object_set_new(o, "range", range);
+    }
+    if (p->pattern != NULL)
+      json_object_set_new(o, "pattern", json_string(p->pattern));
     if (p->secret)
       json_object_set_new(o, "secret", json_true());
     json_array_append_new(arr, o);
@@ -142,12 +151,19 @@ static void print_params_text(const jobhost_param *params) {
       snprintf(spec, sizeof(spec), "optional");
     printf("      %-38s %-6s %-16s %s\n", p->name,
            jobhost_param_type_name(p->type), spec, p->help ? p->help : "");
-    if (p->type == JOBHOST_PARAM_ENUM) {
-      printf("      %-38s one of:", "");
+    if (p->choices != NULL &&
+        (p->type == JOBHOST_PARAM_ENUM || p->type == JOBHOST_PARAM_LIST)) {
+      printf("      %-38s %s:", "",
+             p->type == JOBHOST_PARAM_LIST ? "items one of" : "one of");
       for (size_t j = 0; p->choices[j] != NULL; j++)
         printf(" %s", p->choices[j]);
       printf("\n");
     }
+    if (p->range != NULL)
+      printf("      %-38s from %lld to %lld\n", "", (long long)p->range->min,
+             (long long)p->range->max);
+    if (p->pattern != NULL)
+      printf("      %-38s matching %s\n", "", p->pattern);
   }
 }
 

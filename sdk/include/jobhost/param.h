@@ -56,8 +56,9 @@ typedef struct jobhost_param_range {
 } jobhost_param_range;
 
 /* ABI 1.2: a range for jobhost_param.range, e.g.
- * .range = JOBHOST_PARAM_RANGE(1, 100) (a C99 compound literal of static
- * storage at file scope). */
+ * .range = JOBHOST_PARAM_RANGE(1, 100) (a C99 compound literal, of static
+ * storage at file scope; C++ has none: point at a static const
+ * jobhost_param_range instead). */
 #define JOBHOST_PARAM_RANGE(min_, max_)                                        \
   (&(const jobhost_param_range){(min_), (max_)})
 

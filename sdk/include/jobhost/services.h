@@ -79,7 +79,8 @@ typedef struct jobhost_entity_type {
 } jobhost_entity_type;
 
 /* One property's values in a resource: one for a scalar or a LINK, any
- * number for LINKS (the targets' keys, in ascending order). */
+ * number for LINKS (the targets' keys, in ascending order). Its size
+ * never changes within ABI major 1 (plugins walk arrays of it). */
 typedef struct jobhost_resource_value {
   const char *name;
   const char *const *values;
@@ -330,6 +331,10 @@ JOBHOST_STATIC_ASSERT(sizeof(jobhost_entity_type) == JOBHOST_ABI_SIZE(80u, 40u),
                       "jobhost_entity_type is fixed-size within ABI major 1");
 JOBHOST_STATIC_ASSERT(sizeof(jobhost_resource) == JOBHOST_ABI_SIZE(56u, 28u),
                       "jobhost_resource is fixed-size within ABI major 1");
+JOBHOST_STATIC_ASSERT(sizeof(jobhost_resource_value) ==
+                          JOBHOST_ABI_SIZE(24u, 12u),
+                      "jobhost_resource_value never changes within ABI "
+                      "major 1");
 
 /* True when the services table has member `m` (for members added after
  * 1.0). A member of a minor newer than the plugin's target does not
