@@ -9,3 +9,6 @@ SCDOC_GEN = $(AM_V_GEN)$(MKDIR_P) $(@D) && \
 man_MANS =
 EXTRA_DIST += $(man_MANS:=.scd)
 CLEANFILES += $(man_MANS)
+
+man_MANS += doc/man/jobhost.1
+doc/man/jobhost.1: doc/man/jobhost.1.scd ; $(SCDOC_GEN)
