@@ -52,6 +52,7 @@ typedef struct rec {
   size_t n, cap;
   int dropped;     /* left out: written as comments */
   jh_xml_origin o; /* the element */
+  int unsupported; /* parts reported unsupported */
 } rec;
 
 /* The elements, by kind. */
@@ -68,16 +69,15 @@ enum {
   E_COUNT
 };
 
-static const char *const element_names[E_COUNT] = {
-    "EntityType",
-    "EntityAssociation",
-    "EntityAssociationMapping",
-    "EntityTypeMapping",
-    "EntityPropertyExpression",
-    "ResourceType",
-    "ResourceCorrelationRule",
-    "ResourceClassificationRule",
-    "ProfileRuleContext"};
+static const char *const element_names[E_COUNT] = {"EntityType",
+                                                   "EntityAssociation",
+                                                   "EntityAssociationMapping",
+                                                   "EntityTypeMapping",
+                                                   "EntityPropertyExpression",
+                                                   "ResourceType",
+                                                   "ResourceCorrelationRule",
+                                                   "ResourceClassificationRule",
+                                                   "ProfileRuleContext"};
 
 typedef struct mctx {
   const jh_xml_file *files;
@@ -317,8 +317,8 @@ static void end_line(mctx *c, jh_xml_origin o) {
 
 /* A scalar YAML reads back as the same string without quotes. */
 static int plain_ok(const char *s) {
-  static const char *const words[] = {"yes", "no", "on", "off",
-                                      "null", "y", "n", "~"};
+  static const char *const words[] = {"yes",  "no", "on", "off",
+                                      "null", "y",  "n",  "~"};
   unsigned char first = (unsigned char)s[0];
   if (!((first >= 'A' && first <= 'Z') || (first >= 'a' && first <= 'z') ||
         (first >= '0' && first <= '9') || first == '_' || first == '/'))
@@ -371,8 +371,7 @@ static void comment_line(mctx *c, int indent, jh_xml_origin o,
                          const char *text) {
   spaces(c, indent);
   puts_(c, "# ");
-  for (const unsigned char *p = (const unsigned char *)text; *p != '\0';
-       p++) {
+  for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
     if (*p < 0x20 || *p == 0x7F)
       put(c, " ", 1);
     else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
@@ -553,6 +552,7 @@ static void read_attrs(mctx *c, rec *r, xnode x, const aspec *spec,
     const aspec *s = NULL;
     int b;
     if (a->ns != NULL) {
+      r->unsupported++;
       unsupported(c, o,
                   "unsupported attribute '%s:%s' on %s: attributes in "
                   "another namespace are not read",
@@ -580,14 +580,14 @@ static void read_attrs(mctx *c, rec *r, xnode x, const aspec *spec,
       for (size_t i = 0; i < nspec; i++)
         if (display_lang(spec[i].attr) == 0)
           n += (size_t)snprintf(list + (n < sizeof(list) ? n : sizeof(list)),
-                                n < sizeof(list) ? sizeof(list) - n : 0,
-                                "%s%s", i ? ", " : "", spec[i].attr);
+                                n < sizeof(list) ? sizeof(list) - n : 0, "%s%s",
+                                i ? ", " : "", spec[i].attr);
+      r->unsupported++;
       unsupported(c, o,
                   "unsupported attribute '%s' on %s: jobhost has no "
                   "counterpart; %s takes %s, DisplayName_L1..L16",
                   name, in, in, list);
-      rec_comment(c, r, o,
-                  pfmt(c, "left out: %s=\"%s\"", name, avalue(c, a)));
+      rec_comment(c, r, o, pfmt(c, "left out: %s=\"%s\"", name, avalue(c, a)));
       continue;
     }
     v = avalue(c, a);
@@ -641,6 +641,7 @@ static void read_attrs(mctx *c, rec *r, xnode x, const aspec *spec,
       if (strcasecmp(v, s->key) == 0) {
         rec_comment(c, r, o, pfmt(c, "%s: %s (%s)", name, v, s->what));
       } else {
+        r->unsupported++;
         unsupported(c, o, "%s=\"%s\" on %s: jobhost has only %s (%s)", name,
                     JH_Q(v), in, s->key, s->what);
         rec_comment(c, r, o, pfmt(c, "left out: %s=\"%s\"", name, v));
@@ -663,7 +664,8 @@ static void read_attrs(mctx *c, rec *r, xnode x, const aspec *spec,
         }
       }
     free(r->v);
-    *r = (rec){sorted.v, sorted.n, sorted.cap, r->dropped, r->o};
+    *r = (rec){sorted.v,   sorted.n, sorted.cap,
+               r->dropped, r->o,     r->unsupported};
   }
 }
 
@@ -681,6 +683,7 @@ static void no_text(mctx *c, rec *r, xnode x) {
 static void child_unsupported(mctx *c, rec *r, xnode ch, const char *in,
                               const char *takes) {
   jh_xml_origin o = norigin(c, ch);
+  r->unsupported++;
   unsupported(c, o,
               "unsupported element '%s' in %s: jobhost has no counterpart; "
               "%s takes %s",
@@ -693,8 +696,7 @@ static void child_unsupported(mctx *c, rec *r, xnode ch, const char *in,
 /* The element children of x, in order; `ok` names those the caller
  * reads, the others are unsupported (a comment in r). */
 static size_t children(mctx *c, rec *r, xnode x, const char *const *ok,
-                       size_t nok, const char *takes, xnode *out,
-                       size_t max) {
+                       size_t nok, const char *takes, xnode *out, size_t max) {
   size_t n = 0;
   no_text(c, r, x);
   for (xmlNode *ch = x.n->children; ch != NULL; ch = ch->next) {
@@ -737,8 +739,9 @@ static const xnode *find_assoc(mctx *c, const char *type, const char *prop,
 }
 
 static int assoc_collection(mctx *c, const xnode *x, int side) {
-  const char *v =
-      get(c, x->n, side == 1 ? "IsProperty1Collection" : "IsProperty2Collection");
+  const char *v = get(c, x->n,
+                      side == 1 ? "IsProperty1Collection"
+                                : "IsProperty2Collection");
   int b = 0;
   return v != NULL && parse_bool(v, &b) == 0 ? b : 0;
 }
@@ -771,7 +774,7 @@ static void assoc_side(mctx *c, const xnode *assoc, int side, const char **type,
 
 static const struct {
   const char *im, *jh;
-} prop_types[] = {{"String", "string"},  {"Guid", "string"},
+} prop_types[] = {{"String", "string"}, {"Guid", "string"},
                   {"Int32", "integer"}, {"Int64", "integer"},
                   {"Bool", "boolean"},  {"DateTime", "datetime"}};
 
@@ -844,8 +847,8 @@ static void entity_property(mctx *c, rec *r, xnode x, const char *type) {
   r->dropped = 1;
 }
 
-static void write_children(mctx *c, const char *key, jh_xml_origin o,
-                           rec *kids, size_t n, int indent) {
+static void write_children(mctx *c, const char *key, jh_xml_origin o, rec *kids,
+                           size_t n, int indent) {
   int any = 0;
   for (size_t i = 0; i < n; i++)
     any |= !kids[i].dropped && rec_has_fields(&kids[i]);
@@ -1142,8 +1145,11 @@ static void write_expression(mctx *c, xnode x) {
 /* ---- resource types ---- */
 
 #define POLICY                                                                 \
-  {"Policy", A_DEFAULT, "Default", "jobhost has one policy, Identity "        \
-                                   "Manager's default one"}
+  {                                                                            \
+    "Policy", A_DEFAULT, "Default",                                            \
+        "jobhost has one policy, Identity "                                    \
+        "Manager's default one"                                                \
+  }
 
 /* The resource type of that Identifier, or NULL. */
 static const xnode *find_rtype(mctx *c, const char *id) {
@@ -1164,14 +1170,18 @@ static void rule_rec(mctx *c, rec *r, xnode x, const aspec *spec, size_t n,
     if (ch->type == XML_ELEMENT_NODE)
       child_unsupported(c, r, (xnode){x.fi, ch}, (const char *)x.n->name,
                         "no child element");
+  /* a rule is left out whole: without a criterion it would apply more
+   * widely than written */
+  if (r->unsupported > 0)
+    r->dropped = 1;
   if (r->dropped)
     rec_comment(c, r, r->o,
                 pfmt(c, "left out: <%s> at line %d", (const char *)x.n->name,
                      r->o.line));
 }
 
-static void write_rule_list(mctx *c, const char *key, jh_xml_origin o,
-                            rec *v, size_t n, int indent) {
+static void write_rule_list(mctx *c, const char *key, jh_xml_origin o, rec *v,
+                            size_t n, int indent) {
   if (n > 0)
     write_children(c, key, o, v, n, indent);
 }
@@ -1220,6 +1230,7 @@ static void write_resource_type(mctx *c, xnode x) {
   rec r = {0}, *types = NULL, *scalars = NULL, *navs = NULL, *corrs = NULL;
   size_t n, nt = 0, ns = 0, nn = 0, nc = 0;
   int every = 0;
+  size_t live_types = 0;
   jh_xml_origin every_at = {0, 0, 0};
   int ind;
 
@@ -1248,6 +1259,7 @@ static void write_resource_type(mctx *c, xnode x) {
     if (strcmp(name, "TypeRule") == 0) {
       rec *t = &types[nt++];
       rule_rec(c, t, ch[i], type_spec, NELEM(type_spec), src);
+      live_types += !t->dropped;
       if (!t->dropped && !rec_has_fields(t) && !every) {
         every = 1;
         every_at = t->o;
@@ -1296,12 +1308,18 @@ static void write_resource_type(mctx *c, xnode x) {
       for (size_t k = 0; k < types[i].n; k++)
         if (types[i].v[k].comment)
           comment_line(c, ind, types[i].v[k].o, types[i].v[k].key);
-  } else if (nt == 0) {
+  } else if (live_types == 0) {
     /* Identity Manager assigns a resource type without TypeRule to
      * nobody; jobhost's default (no type_rules) is everybody */
     key_line(c, ind, r.o, "type_rules");
+    for (size_t i = 0; i < nt; i++)
+      for (size_t k = 0; k < types[i].n; k++)
+        if (types[i].v[k].comment)
+          comment_line(c, ind + 2, types[i].v[k].o, types[i].v[k].key);
     comment_line(c, ind + 2, r.o,
-                 "no TypeRule: the role model assigns it to nobody");
+                 nt == 0 ? "no TypeRule: the role model assigns it to nobody"
+                         : "no TypeRule left: the role model assigns it to "
+                           "nobody");
     spaces(c, ind + 2);
     puts_(c, "- criterion: \"Literal:false\"");
     end_line(c, r.o);
@@ -1330,8 +1348,9 @@ static void check_correlations(mctx *c) {
     xnode y = c->el[E_CORR].v[i];
     const char *rt = get(c, y.n, "ResourceType");
     if (rt == NULL)
-      error_at(c, norigin(c, y), "missing ResourceType on "
-                                 "ResourceCorrelationRule");
+      error_at(c, norigin(c, y),
+               "missing ResourceType on "
+               "ResourceCorrelationRule");
     else if (find_rtype(c, rt) == NULL)
       error_at(c, norigin(c, y),
                "ResourceCorrelationRule of ResourceType '%s': no ResourceType "
@@ -1348,8 +1367,7 @@ static void write_classification(mctx *c, xnode x) {
       {"ResourceType", A_STR, "resource_type", NULL},
       {"TargetBinding", A_BIND, "target_binding", NULL},
       {"TargetExpression", A_EXPR, "target_expression", NULL},
-      {"ResourceTypeIdentificationConfidenceLevel", A_CONF, "confidence",
-       NULL},
+      {"ResourceTypeIdentificationConfidenceLevel", A_CONF, "confidence", NULL},
       POLICY};
   const xnode *rt = find_rtype(c, get(c, x.n, "ResourceType"));
   rec r = {0};
@@ -1360,11 +1378,11 @@ static void write_classification(mctx *c, xnode x) {
 }
 
 static void write_context(mctx *c, xnode x) {
-  static const aspec spec[] = {
-      {"EntityType", A_STR, "entity_type", NULL},
-      {"ResourceType", A_STR, "resource_type", NULL},
-      {"SubBinding", A_BIND, "sub_binding", NULL},
-      {"IsAppliedToRoot", A_BOOL, "is_applied_to_root", NULL}};
+  static const aspec spec[] = {{"EntityType", A_STR, "entity_type", NULL},
+                               {"ResourceType", A_STR, "resource_type", NULL},
+                               {"SubBinding", A_BIND, "sub_binding", NULL},
+                               {"IsAppliedToRoot", A_BOOL, "is_applied_to_root",
+                                NULL}};
   static const aspec rule_spec[] = {
       {"Profile", A_STR, "profile", NULL},
       {"IsDenied", A_BOOL, "is_denied", NULL},
@@ -1432,14 +1450,13 @@ static void write_all(mctx *c) {
     int kind;
     const char *section;
     void (*write)(mctx *, xnode);
-  } order[] = {
-      {E_TYPE, "entity_types", write_entity_type},
-      {E_MAP, "entity_type_mappings", write_mapping},
-      {E_AMAP, "association_mappings", write_association_mapping},
-      {E_EXPR, "entity_property_expressions", write_expression},
-      {E_RTYPE, "resource_types", write_resource_type},
-      {E_CLASS, "resource_classification_rules", write_classification},
-      {E_CONTEXT, "profile_rule_contexts", write_context}};
+  } order[] = {{E_TYPE, "entity_types", write_entity_type},
+               {E_MAP, "entity_type_mappings", write_mapping},
+               {E_AMAP, "association_mappings", write_association_mapping},
+               {E_EXPR, "entity_property_expressions", write_expression},
+               {E_RTYPE, "resource_types", write_resource_type},
+               {E_CLASS, "resource_classification_rules", write_classification},
+               {E_CONTEXT, "profile_rule_contexts", write_context}};
   for (size_t i = 0; i < c->el[E_ASSOC].n; i++)
     check_association(c, c->el[E_ASSOC].v[i]);
   check_correlations(c);
