@@ -43,3 +43,9 @@ AM_TESTS_ENVIRONMENT += \
 	JH_SDK_PLUGIN_DIR='$(abs_top_builddir)/tests/sdk/.libs'; \
 	JH_TOP_BUILDDIR='$(abs_top_builddir)'; \
 	export JH_SDK_PLUGIN_DIR JH_TOP_BUILDDIR;
+
+# The test kit (jobhost/testkit.h) through its public functions alone.
+check_PROGRAMS += tests/sdk/test_testkit
+TESTS += tests/sdk/test_testkit
+tests_sdk_test_testkit_CPPFLAGS = $(BASE_CPPFLAGS) $(CMOCKA_CFLAGS)
+tests_sdk_test_testkit_LDADD = sdk/libjobhost-testkit.la $(CMOCKA_LIBS)
