@@ -89,6 +89,41 @@ int jh_db_errcode(jh_db *d) { return d != NULL ? d->code : 0; }
 
 /* ---- opening and closing ---- */
 
+/* The file in WAL mode (the mode stays in the file). Switching needs the
+ * file to itself: when another connection opens a new store at the same
+ * moment (two synchronizations of one level on a first run), SQLite may
+ * answer BUSY at once, without waiting, since waiting could deadlock;
+ * the switch is then tried again for up to busy_ms. */
+static int set_wal(jh_db *d) {
+  int waited = 0;
+  for (;;) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(d->db, "PRAGMA journal_mode = WAL", -1, &st,
+                                NULL);
+    int wal = 0;
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_step(st);
+      wal = rc == SQLITE_ROW &&
+            strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+    }
+    sqlite3_finalize(st);
+    if (wal)
+      return 0;
+    if (((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ||
+         rc == SQLITE_ROW) &&
+        waited < d->busy_ms) {
+      usleep(10000);
+      waited += 10;
+      continue;
+    }
+    if (rc == SQLITE_ROW)
+      return jh_db_fail(d, -EIO,
+                        "journal mode: the store stays out of WAL "
+                        "mode");
+    return sql_fail(d, rc, "journal mode");
+  }
+}
+
 static int configure(jh_db *d, const jh_db_config *cfg) {
   char sql[64];
   int rc;
@@ -97,7 +132,7 @@ static int configure(jh_db *d, const jh_db_config *cfg) {
     return sql_fail(d, rc, "busy timeout");
   if (cfg->read_only)
     return 0;
-  if ((rc = jh_db_exec(d, "PRAGMA journal_mode = WAL", "journal mode")) != 0 ||
+  if ((rc = set_wal(d)) != 0 ||
       (rc = jh_db_exec(d, "PRAGMA synchronous = NORMAL", "synchronous")) != 0 ||
       (rc = jh_db_exec(d, "PRAGMA foreign_keys = ON", "foreign keys")) != 0)
     return rc;

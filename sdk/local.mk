@@ -6,10 +6,39 @@ jobhostinclude_HEADERS = \
 	sdk/include/jobhost/param.h \
 	sdk/include/jobhost/services.h \
 	sdk/include/jobhost/connector.h \
-	sdk/include/jobhost/plugin.h
+	sdk/include/jobhost/plugin.h \
+	sdk/include/jobhost/testkit.h
 nodist_jobhostinclude_HEADERS = sdk/include/jobhost/version.h
 
-pkgconfig_DATA = sdk/jobhost-sdk.pc
+pkgconfig_DATA = sdk/jobhost-sdk.pc sdk/jobhost-testkit.pc
+
+# The test kit (jobhost/testkit.h, doc/sdk.md "The test kit"): a plugin's
+# unit tests link it to run a task, an export or a fulfill in process. It
+# is the host's own code: the services table, the pipeline loader and the
+# built-in ExportTask and FulfillTask, compiled in with their descriptors
+# renamed (the test's plugin has the one jobhost_plugin_descriptor). Only
+# the jobhost_testkit_* functions are exported.
+lib_LTLIBRARIES = sdk/libjobhost-testkit.la
+noinst_LTLIBRARIES += sdk/testkit/libjh-kit-export.la \
+	sdk/testkit/libjh-kit-fulfill.la
+sdk_testkit_libjh_kit_export_la_SOURCES = plugins/export/export.c
+sdk_testkit_libjh_kit_export_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) \
+	-Djobhost_plugin_descriptor=jh_testkit_export_plugin
+sdk_testkit_libjh_kit_fulfill_la_SOURCES = plugins/fulfill/fulfill.c \
+	plugins/fulfill/journal.c plugins/fulfill/order.c
+sdk_testkit_libjh_kit_fulfill_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) \
+	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS) \
+	-Djobhost_plugin_descriptor=jh_testkit_fulfill_plugin
+sdk_libjobhost_testkit_la_SOURCES = sdk/testkit/testkit.c
+sdk_libjobhost_testkit_la_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_ENGINE_INC) \
+	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS)
+sdk_libjobhost_testkit_la_LDFLAGS = -version-info 0:0:0 -no-undefined \
+	-export-symbols-regex '^jobhost_testkit_'
+sdk_libjobhost_testkit_la_LIBADD = sdk/testkit/libjh-kit-export.la \
+	sdk/testkit/libjh-kit-fulfill.la host/engine/libjh-engine.la \
+	host/config/libjh-config.la host/store/libjh-store.la \
+	host/loader/libjh-loader.la lib/libjobhost-private.la \
+	$(JANSSON_LIBS) $(SQLITE_LIBS)
 
 # The skeleton is installed where jobhost-sdk.pc says (skeletondir), for
 # authors to copy.

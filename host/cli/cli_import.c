@@ -39,19 +39,22 @@ typedef struct import_args {
 static void usage(FILE *out) {
   fprintf(out,
           "Usage: jobhost import-xml FILE... [-o OUT] [--job ID] [--job-only]\n"
-          "                          [--include FILE]... [--lenient]\n"
+          "                          [--model-only] [--include FILE]...\n"
+          "                          [--lenient]\n"
           "                          [--plugin-dir DIR]...\n"
           "\nTurns Identity Manager configuration files (root "
           "ConfigurationFile in\nnamespace %s) into pipeline YAML:\n"
-          "a Job with its tasks, Steps and overrides, and the Connector "
-          "and\nConnection elements as connectors: and connections:. "
+          "a Job with its tasks, Steps and overrides, and the model "
+          "(Connector,\nConnection, EntityType, ResourceType, ...) as "
+          "the model sections. "
           "Files are read as\none configuration; each is at most 16 MiB "
           "and may not have a DOCTYPE.\n"
           "\n  -o, --output OUT   write to OUT (atomically) instead of "
           "stdout\n"
           "  --job ID           the Job to import when there are several\n"
-          "  --job-only         leave Connector and Connection elements "
-          "out\n"
+          "  --job-only         leave the model elements out\n"
+          "  --model-only       write the model sections only (a file "
+          "for include:)\n"
           "  --include FILE     add FILE to the pipeline's include: (a "
           "model in YAML,\n"
           "                     relative to OUT's folder); repeatable\n"
@@ -75,6 +78,7 @@ static int parse_args(int argc, char **argv, import_args *args) {
       {"output", required_argument, NULL, 'o'},
       {"job", required_argument, NULL, 'j'},
       {"job-only", no_argument, NULL, 'J'},
+      {"model-only", no_argument, NULL, 'M'},
       {"include", required_argument, NULL, 'i'},
       {"lenient", no_argument, NULL, 'l'},
       {"plugin-dir", required_argument, NULL, 'd'},
@@ -104,6 +108,9 @@ static int parse_args(int argc, char **argv, import_args *args) {
     case 'J':
       args->opt.job_only = 1;
       break;
+    case 'M':
+      args->opt.model_only = 1;
+      break;
     case 'i':
       if (jh_cli_nonempty("import-xml", "--include", optarg, "a file name") !=
           0)
@@ -129,6 +136,13 @@ static int parse_args(int argc, char **argv, import_args *args) {
   }
   if (optind >= argc) {
     fprintf(stderr, "jobhost import-xml: missing FILE\n");
+    usage(stderr);
+    return -1;
+  }
+  if (args->opt.model_only &&
+      (args->opt.job_only || args->opt.job != NULL || args->opt.nincludes)) {
+    fprintf(stderr, "jobhost import-xml: --model-only writes no job: it "
+                    "takes no --job, --job-only or --include\n");
     usage(stderr);
     return -1;
   }

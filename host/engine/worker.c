@@ -114,6 +114,10 @@ static void worker_main(const jh_pipeline *p, const jh_home *h,
   env.fd = 3;
   env.cancelled = &worker_cancelled;
   jh_task_execute(&env);
+  /* What the task printed and left in stdio's buffers goes to its log
+   * (the output pipe) before the pipes close: _exit does not flush. */
+  fflush(stdout);
+  fflush(stderr);
   /* Everything is said: the host sees the end of both pipes now, not
    * after the kernel has torn this process's memory down. */
   close(3);

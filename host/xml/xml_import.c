@@ -30,6 +30,7 @@
 #include <jobhost/jobhost.h>
 
 #include "model.h"
+#include "xml_model.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -611,11 +612,13 @@ static void collect_child(ctx *c, size_t fi, xmlNode *n) {
     push(c, &c->jobs, fi, n);
   } else if (ends_with(name, "Task")) {
     push(c, &c->decls, fi, n);
+  } else if (jh_xml_model_element(name)) {
+    /* imported by xml_model.c (write_model) */
   } else {
     unsupported(c, fi, node_pos(c, x),
                 "unsupported element '%s' in ConfigurationFile; jobhost "
-                "reads Connector, Connection, Job and task elements "
-                "(...Task)",
+                "reads Connector, Connection, Job, task elements "
+                "(...Task) and the model elements (EntityType, ...)",
                 name);
     push(c, &c->left_out, fi, n);
   }
@@ -1142,6 +1145,25 @@ static void write_connection(ctx *c, xnode x) {
   no_children(c, x, P_FIELD);
 }
 
+/* The model elements (xml_model.c), line by line with their origins. */
+static void write_model_elements(ctx *c) {
+  jh_xml_output m;
+  size_t line = 0;
+  if (jh_xml_model_write(c->files, c->nfiles, c->opt.lenient, &m, c->diags) !=
+      0) {
+    c->oom = 1;
+    return;
+  }
+  for (const char *p = m.yaml; p != NULL && *p != '\0'; line++) {
+    const char *nl = strchr(p, '\n');
+    size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+    em_put(c, p, n);
+    em_end(c, line < m.nlines ? m.origins[line] : (jh_xml_origin){-1, 0, 0});
+    p += n + (nl != NULL);
+  }
+  jh_xml_output_clear(&m);
+}
+
 static void write_model(ctx *c) {
   if (c->opt.job_only)
     return;
@@ -1155,6 +1177,7 @@ static void write_model(ctx *c) {
     for (size_t i = 0; i < c->connections.n; i++)
       write_connection(c, c->connections.v[i]);
   }
+  write_model_elements(c);
 }
 
 /* ---- writing: tasks ---- */
@@ -1579,14 +1602,18 @@ static void write_header(ctx *c) {
   em_comment(c, none, P_TOP, "Check it with: jobhost validate FILE");
   for (size_t i = 0; i < c->jobs.n; i++)
     if (c->jobs.v[i].n != c->job.n)
-      em_left_out_node(c, c->jobs.v[i], P_TOP, "another job; see --job");
+      em_left_out_node(c, c->jobs.v[i], P_TOP,
+                       c->opt.model_only ? "a job (--model-only)"
+                                         : "another job; see --job");
   for (size_t i = 0; i < c->decls.n; i++) {
     size_t k;
     for (k = 0; k < c->ntasks; k++)
       if (c->tasks[k].el.n == c->decls.v[i].n)
         break;
     if (k == c->ntasks)
-      em_left_out_node(c, c->decls.v[i], P_TOP, "not a step of this job");
+      em_left_out_node(c, c->decls.v[i], P_TOP,
+                       c->opt.model_only ? "a task (--model-only)"
+                                         : "not a step of this job");
   }
   for (size_t i = 0; i < c->left_out.n; i++)
     em_left_out_node(c, c->left_out.v[i], P_TOP, "not supported");
@@ -1594,7 +1621,7 @@ static void write_header(ctx *c) {
     left_out_in_root(c, i);
   if (c->opt.job_only && c->connectors.n + c->connections.n > 0)
     em_comment(c, none, P_TOP,
-               "Connector and Connection elements left out "
+               "Connector, Connection and model elements left out "
                "(--job-only)");
   em_puts(c, "version: 1");
   em_end(c, none);
@@ -1687,6 +1714,13 @@ static int fill_output(ctx *c, jh_xml_output *out, const char *const *paths,
 static void convert(ctx *c) {
   for (size_t i = 0; i < c->nfiles; i++)
     collect_file(c, i);
+  if (c->opt.model_only) {
+    if (c->bad_roots > 0)
+      return;
+    write_header(c);
+    write_model(c);
+    return;
+  }
   if (select_job(c) != 0)
     return;
   build_tasks(c);

@@ -79,6 +79,8 @@ typedef struct jh_xml_options {
   const char *const *includes; /* written as `include:`, as given (a path
                                   relative to where the YAML will be) */
   size_t nincludes;
+  int model_only; /* write the model sections only (no job needed; the
+                     jobs and tasks are listed as comments) */
 } jh_xml_options;
 
 /* Where a line of the YAML comes from: file (an index into files, -1 for

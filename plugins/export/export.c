@@ -9,8 +9,10 @@
  * How: the package is called with a context whose services table is a
  * copy of the host's with a few members wrapped — the table writer (to
  * count tables and rows, report progress and stop a cancelled export),
- * set_message (to know whether the package explained its failure) and
- * progress (a package that reports its own progress silences ours).
+ * set_message (to know whether the package explained its failure),
+ * progress (a package that reports its own progress silences ours) and
+ * the counters (a package that sets "rows" or "tables" itself keeps its
+ * value: ours are then not written).
  * Everything else goes to the host unchanged: the host identifies the
  * task through ctx->host_private, which the copy keeps.
  *
@@ -49,6 +51,7 @@ typedef struct export_run {
   unsigned since_check;      /* rows since the last cancel check */
   int message_set;           /* the package called set_message */
   int package_progress;      /* the package reports progress itself */
+  int own_rows, own_tables;  /* the package keeps these counters itself */
   int cancelled;             /* a write was refused because of a cancel */
 } export_run;
 
@@ -71,7 +74,8 @@ static export_run *run_of(jobhost_ctx *ctx) {
 static void report_progress(export_run *run) {
   if (!run->package_progress)
     run->host->progress(run->host_ctx, run->rows, 0);
-  run->host->counter_set(run->host_ctx, "rows", (int64_t)run->rows);
+  if (!run->own_rows)
+    run->host->counter_set(run->host_ctx, "rows", (int64_t)run->rows);
 }
 
 static int wrap_table_open(jobhost_ctx *ctx, const char *name,
@@ -171,6 +175,29 @@ static void wrap_set_message(jobhost_ctx *ctx, const char *fmt, ...) {
   run->host->set_message(run->host_ctx, "%s", text);
 }
 
+/* A package that sets "rows" or "tables" itself keeps them: ExportTask
+ * then leaves that counter alone (jobhost/connector.h). */
+static void own_counter(export_run *run, const char *name) {
+  if (name != NULL && strcmp(name, "rows") == 0)
+    run->own_rows = 1;
+  if (name != NULL && strcmp(name, "tables") == 0)
+    run->own_tables = 1;
+}
+
+static void wrap_counter_add(jobhost_ctx *ctx, const char *name,
+                             int64_t delta) {
+  export_run *run = run_of(ctx);
+  own_counter(run, name);
+  run->host->counter_add(run->host_ctx, name, delta);
+}
+
+static void wrap_counter_set(jobhost_ctx *ctx, const char *name,
+                             int64_t value) {
+  export_run *run = run_of(ctx);
+  own_counter(run, name);
+  run->host->counter_set(run->host_ctx, name, value);
+}
+
 static void wrap_progress(jobhost_ctx *ctx, uint64_t done, uint64_t total) {
   export_run *run = run_of(ctx);
   run->package_progress = 1;
@@ -195,6 +222,8 @@ static void run_init(export_run *run, jobhost_ctx *ctx) {
   run->svc.table_close = wrap_table_close;
   run->svc.set_message = wrap_set_message;
   run->svc.progress = wrap_progress;
+  run->svc.counter_add = wrap_counter_add;
+  run->svc.counter_set = wrap_counter_set;
   memcpy(&run->ctx, ctx, ctx_size);
   run->ctx.struct_size = (uint32_t)ctx_size;
   run->ctx.svc = &run->svc;
@@ -308,8 +337,10 @@ static int export_run_task(jobhost_ctx *ctx) {
     rc = JOBHOST_ECANCELLED; /* a refused write: the export is incomplete,
                                 whatever the package made of it */
 
-  svc->counter_set(ctx, "tables", (int64_t)run->tables);
-  svc->counter_set(ctx, "rows", (int64_t)run->rows);
+  if (!run->own_tables)
+    svc->counter_set(ctx, "tables", (int64_t)run->tables);
+  if (!run->own_rows)
+    svc->counter_set(ctx, "rows", (int64_t)run->rows);
   if (rc == 0) {
     if (!run->package_progress)
       svc->progress(ctx, run->rows, run->rows);

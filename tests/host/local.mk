@@ -10,6 +10,8 @@ HOST_TESTS = \
 	tests/host/test_model_rules \
 	tests/host/test_model_classify \
 	tests/host/test_xml_import \
+	tests/host/test_xml_csharp \
+	tests/host/test_xml_model \
 	tests/host/test_store \
 	tests/host/test_history_cli \
 	tests/host/test_wire \
@@ -124,3 +126,18 @@ XML_FIXTURES = \
 	tests/data/xml/unknown_parent.xml \
 	tests/data/xml/wrong_root.xml \
 	tests/data/xml/xxe.xml
+# The model import (test_xml_model): a realistic configuration in five
+# files with its data, and the refusals.
+XML_MODEL_FIXTURES = \
+	tests/data/xml/model_invalid.xml \
+	tests/data/xml/model_unsupported.xml \
+	tests/data/xml/realistic/ad.xml \
+	tests/data/xml/realistic/connections.yaml \
+	tests/data/xml/realistic/connectors.xml \
+	tests/data/xml/realistic/directory.ldif \
+	tests/data/xml/realistic/hr.xml \
+	tests/data/xml/realistic/hr_departments.csv \
+	tests/data/xml/realistic/hr_people.csv \
+	tests/data/xml/realistic/job.xml \
+	tests/data/xml/realistic/rolemodel.xml
+EXTRA_DIST += $(XML_MODEL_FIXTURES)

@@ -340,6 +340,30 @@ static void test_crashes_and_hangs(void **state) {
   }
 }
 
+/* A worker's stdout is its task log's, even what stdio still buffered
+ * when the task returned (printf into a pipe, no newline, no flush). */
+static void test_unflushed_stdout_logged(void **state) {
+  fixture *f = *state;
+  jh_store *s = NULL;
+  jh_task_row *rows = NULL;
+  size_t n = 0;
+  char text[4096];
+  int64_t inst;
+
+  jh_test_jobhost_pipeline(&f->j,
+                           TASKS "    - {id: talk, type: TestSucceedTask, "
+                                 "print: \"left in the buffer\"}\n");
+  assert_int_equal(
+      jh_test_jobhost_run(&f->j, NULL, NULL, "run", f->j.pipeline, NULL), 0);
+  inst = newest_instance(f, &s);
+  assert_int_equal(jh_store_task_list(s, inst, &rows, &n), 0);
+  assert_int_equal(n, 1);
+  read_text(rows[0].log_path, text, sizeof(text));
+  assert_non_null(strstr(text, "left in the buffer"));
+  jh_task_rows_free(rows, n);
+  jh_store_close(s);
+}
+
 static void test_retries(void **state) {
   fixture *f = *state;
   char yaml[1024];
@@ -1442,6 +1466,7 @@ int main(void) {
       T(test_levels_and_max_parallel),
       T(test_task_instances_and_logs),
       T(test_crashes_and_hangs),
+      T(test_unflushed_stdout_logged),
       T(test_retries),
       T(test_blocked_then_resume),
       T(test_error_outranks_blocked),

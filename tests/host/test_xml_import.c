@@ -521,9 +521,9 @@ static const struct bad_case bad_cases[] = {
      "choose one with 'jobhost import-xml --job ID'",
      1},
     {"unknown_element.xml", 3, 3,
-     "unsupported element 'EntityType' in "
-     "ConfigurationFile; jobhost reads Connector, Connection, Job and task "
-     "elements (...Task) (--lenient",
+     "unsupported element 'Dimension' in "
+     "ConfigurationFile; jobhost reads Connector, Connection, Job, task "
+     "elements (...Task) and the model elements (EntityType, ...) (--lenient",
      1},
     {"job_attr.xml", 3, 56,
      "unsupported attribute 'IsIncremental' on Job; "
@@ -751,14 +751,14 @@ static void test_lenient(void **state) {
   assert_int_equal(nwarnings(&d), 5);
   expect_diag(&d, JH_DIAG_WARNING, xml, 3, 3,
               "unsupported element "
-              "'EntityType' in ConfigurationFile; jobhost reads Connector, "
-              "Connection, Job and task elements (...Task); left out (kept "
-              "as a comment)");
+              "'Dimension' in ConfigurationFile; jobhost reads Connector, "
+              "Connection, Job, task elements (...Task) and the model "
+              "elements (EntityType, ...); left out (kept as a comment)");
   expect_diag(&d, JH_DIAG_WARNING, xml, 5, 47, "unsupported attribute 'Foo'");
   expect_diag(&d, JH_DIAG_WARNING, xml, 11, 26,
               "link from 'S' to 'N' left "
               "out: task 'N' was left out");
-  assert_non_null(strstr(out.yaml, "# left out: <EntityType "
+  assert_non_null(strstr(out.yaml, "# left out: <Dimension "
                                    "Identifier=\"AD_Entry\"> at "));
   assert_non_null(strstr(out.yaml, "  # left out: IsIncremental=\"true\"\n"));
   assert_non_null(strstr(out.yaml, "# left out: Foo=\"bar\"\n"));

@@ -72,3 +72,9 @@ AM_TESTS_ENVIRONMENT += \
 	JH_CC='$(CC)'; \
 	JH_SDK_CPPFLAGS='-I$(abs_top_builddir)/sdk/include -I$(abs_top_srcdir)/sdk/include'; \
 	export JH_SDK_PLUGIN_DIR JH_TOP_BUILDDIR JH_CC JH_SDK_CPPFLAGS;
+
+# The test kit (jobhost/testkit.h) through its public functions alone.
+check_PROGRAMS += tests/sdk/test_testkit
+TESTS += tests/sdk/test_testkit
+tests_sdk_test_testkit_CPPFLAGS = $(BASE_CPPFLAGS) $(CMOCKA_CFLAGS)
+tests_sdk_test_testkit_LDADD = sdk/libjobhost-testkit.la $(CMOCKA_LIBS)

@@ -94,6 +94,9 @@ static const jobhost_param succeed_params[] = {
     {.name = "message",
      .type = JOBHOST_PARAM_STRING,
      .help = "Result message (default: says what was done)"},
+    {.name = "print",
+     .type = JOBHOST_PARAM_STRING,
+     .help = "Text printed on stdout, without a newline or a flush"},
     JOBHOST_PARAM_END};
 
 static int succeed_run(jobhost_ctx *ctx) {
@@ -106,6 +109,8 @@ static int succeed_run(jobhost_ctx *ctx) {
 
   if (rc != 0)
     return rc;
+  if (svc->param(ctx, "print") != NULL)
+    printf("%s", svc->param(ctx, "print")); /* left in stdio's buffer */
   svc->counter_set(ctx, counter, (int64_t)value);
   svc->set_produced_output(ctx, produce);
   if (message != NULL)
