@@ -32,8 +32,10 @@
 
 #include "atomic_file.h"
 #include "csv.h"
+#include "db.h"
 #include "diag.h"
 #include "home.h"
+#include "idstore.h"
 #include "loader.h"
 #include "order_file.h"
 #include "pipeline.h"
@@ -70,6 +72,15 @@ typedef struct kit_table {
   size_t nrows;
 } kit_table;
 
+/* An entity type of the kit's model (ABI 1.2 read services): property
+ * specs as given ("name", "name:type", "name:link[s]:Target"), the first
+ * its key. */
+typedef struct kit_entity_type {
+  char *name;
+  char **props;
+  size_t nprops;
+} kit_entity_type;
+
 typedef struct kit_order {
   int executed;
   char *message;
@@ -84,6 +95,8 @@ struct jobhost_testkit {
   char **secrets;
   size_t nsecrets;
   char *package;
+  kit_entity_type *ets;
+  size_t nets;
   unsigned runs;
   /* the last run */
   jh_outcome outcome;
@@ -106,6 +119,17 @@ static int fail(jobhost_testkit *kit, int rc, const char *fmt, ...) {
   vsnprintf(kit->error, sizeof(kit->error), fmt, ap);
   va_end(ap);
   return rc;
+}
+
+/* An identifier the kit writes unquoted into its model. */
+static int plain_id(const char *s) {
+  if (s == NULL || *s == '\0' || strlen(s) > 100)
+    return 0;
+  for (const char *p = s; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || *p == '_'))
+      return 0;
+  return 1;
 }
 
 /* ---- values ---- */
@@ -264,6 +288,13 @@ void jobhost_testkit_free(jobhost_testkit *kit) {
     free(kit->secrets[i]);
   free(kit->secrets);
   free(kit->package);
+  for (size_t i = 0; i < kit->nets; i++) {
+    free(kit->ets[i].name);
+    for (size_t k = 0; k < kit->ets[i].nprops; k++)
+      free(kit->ets[i].props[k]);
+    free(kit->ets[i].props);
+  }
+  free(kit->ets);
   for (size_t i = 0; i < kit->reg.nplugins; i++)
     free(kit->reg.plugins[i].path);
   free(kit->reg.plugins);
@@ -338,6 +369,220 @@ int jobhost_testkit_setting(jobhost_testkit *kit, const char *name,
                             const char *value) {
   kit->error[0] = '\0';
   return set_text(kit, &kit->settings, name, value);
+}
+
+int jobhost_testkit_setting_list(jobhost_testkit *kit, const char *name,
+                                 const char *const *items, size_t n) {
+  kit_value *v;
+  kit->error[0] = '\0';
+  if (name == NULL || *name == '\0' || (items == NULL && n > 0))
+    return fail(kit, -EINVAL, "a name and the items are required");
+  v = value_slot(&kit->settings, name);
+  if (v == NULL || (v->items = calloc(n + 1, sizeof(char *))) == NULL)
+    return fail(kit, -ENOMEM, "out of memory");
+  for (v->nitems = 0; v->nitems < n; v->nitems++)
+    if ((v->items[v->nitems] = strdup(items[v->nitems])) == NULL)
+      return fail(kit, -ENOMEM, "out of memory");
+  return 0;
+}
+
+/* ---- entity types and resources (ABI 1.2 read services) ---- */
+
+/* The parts of a property spec "name[:type[:target]]" (copied into buf):
+ * name, type ("string" when not given) and target (NULL). */
+static void prop_parts(const char *spec, char *buf, size_t size,
+                       const char **name, const char **type,
+                       const char **target) {
+  char *c;
+  snprintf(buf, size, "%s", spec);
+  *name = buf;
+  *type = "string";
+  *target = NULL;
+  if ((c = strchr(buf, ':')) != NULL) {
+    *c = '\0';
+    *type = c + 1;
+    if ((c = strchr(c + 1, ':')) != NULL) {
+      *c = '\0';
+      *target = c + 1;
+    }
+  }
+}
+
+static const kit_entity_type *kit_et(const jobhost_testkit *kit,
+                                     const char *name) {
+  for (size_t i = 0; name != NULL && i < kit->nets; i++)
+    if (strcmp(kit->ets[i].name, name) == 0)
+      return &kit->ets[i];
+  return NULL;
+}
+
+int jobhost_testkit_entity_type(jobhost_testkit *kit, const char *name,
+                                const char *const *properties, size_t n) {
+  kit_entity_type *grown, *et;
+  kit->error[0] = '\0';
+  if (!plain_id(name) || properties == NULL || n == 0)
+    return fail(kit, -EINVAL, "an entity type needs a name and properties");
+  if (kit_et(kit, name) != NULL)
+    return fail(kit, -EEXIST, "entity type %s is already declared", name);
+  for (size_t i = 0; i < n; i++) {
+    char buf[256];
+    const char *pn, *type, *target;
+    prop_parts(properties[i], buf, sizeof(buf), &pn, &type, &target);
+    if (!plain_id(pn) || (i == 0 && strncmp(type, "link", 4) == 0))
+      return fail(kit, -EINVAL,
+                  "property spec '%s': expected name, "
+                  "name:type or name:link[s]:Target (the first is the key, "
+                  "not a link)",
+                  properties[i]);
+  }
+  grown = realloc(kit->ets, (kit->nets + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return fail(kit, -ENOMEM, "out of memory");
+  kit->ets = grown;
+  et = &grown[kit->nets];
+  memset(et, 0, sizeof(*et));
+  et->name = strdup(name);
+  et->props = calloc(n, sizeof(*et->props));
+  if (et->name == NULL || et->props == NULL) {
+    free(et->name);
+    free(et->props);
+    return fail(kit, -ENOMEM, "out of memory");
+  }
+  kit->nets++;
+  for (et->nprops = 0; et->nprops < n; et->nprops++)
+    if ((et->props[et->nprops] = strdup(properties[et->nprops])) == NULL)
+      return fail(kit, -ENOMEM, "out of memory");
+  return 0;
+}
+
+/* The spec of property `prop` of et: its type in *type; NULL if none. */
+static const char *kit_prop(const kit_entity_type *et, const char *prop,
+                            char *buf, size_t size, const char **type) {
+  for (size_t i = 0; i < et->nprops; i++) {
+    const char *name, *target;
+    prop_parts(et->props[i], buf, size, &name, type, &target);
+    if (strcmp(name, prop) == 0)
+      return et->props[i];
+  }
+  return NULL;
+}
+
+/* Put one resource into the identity store as a synchronization would:
+ * its values encoded (lib/idstore.h), a links property's values as rows
+ * of the links table under the association the model gives it. */
+static int store_resource(jobhost_testkit *kit, const kit_entity_type *et,
+                          const char *key, const char *const *values, size_t n,
+                          char *err, size_t errsize) {
+  jh_idstore *s = NULL;
+  jh_idstore_value *vals = calloc(n ? n : 1, sizeof(*vals));
+  uint32_t *props = calloc(n ? n : 1, sizeof(*props));
+  size_t *order = calloc(n ? n : 1, sizeof(*order));
+  jh_idstore_value *sorted = calloc(n ? n : 1, sizeof(*sorted));
+  char *data = NULL, buf[256], assoc[512];
+  size_t cap = 0, nv = 0, len;
+  int64_t etid;
+  sqlite3_stmt *st;
+  jh_db *db;
+  int rc;
+
+  if (vals == NULL || props == NULL || order == NULL || sorted == NULL) {
+    rc = -ENOMEM;
+    goto out;
+  }
+  rc = jh_idstore_open(kit->home.identity_store_path, &s, err, errsize);
+  if (rc == 0)
+    rc = jh_idstore_entity_type(s, et->name, KIT_CONNECTOR, &etid, err,
+                                errsize);
+  db = rc == 0 ? jh_idstore_db(s) : NULL;
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    const char *eq = strchr(values[i], '='), *type;
+    char name[256];
+    snprintf(name, sizeof(name), "%.*s", (int)(eq - values[i]), values[i]);
+    (void)kit_prop(et, name, buf, sizeof(buf), &type);
+    if (strcmp(type, "links") == 0) {
+      snprintf(assoc, sizeof(assoc), "%s_%s", et->name, name);
+      st = jh_db_stmt(db, "INSERT OR IGNORE INTO links(association, value1, "
+                          "value2, connector) VALUES(?1, ?2, ?3, ?4)");
+      rc = st == NULL
+               ? -EIO
+               : JH_DB_BIND(db, st, JH_DB_TEXT(assoc), JH_DB_TEXT(key),
+                            JH_DB_TEXT(eq + 1), JH_DB_TEXT(KIT_CONNECTOR));
+      if (rc == 0)
+        rc = jh_db_step_done(db, st, "links");
+      jh_db_done(db, st);
+      continue;
+    }
+    rc = jh_idstore_property(s, name, &props[nv], err, errsize);
+    vals[nv].prop = props[nv];
+    vals[nv].value = eq + 1;
+    vals[nv].length = strlen(eq + 1);
+    nv++;
+  }
+  if (rc == 0) {
+    jh_idstore_sort_props(props, nv, order);
+    for (size_t i = 0; i < nv; i++)
+      sorted[i] = vals[order[i]];
+    len = jh_idstore_encode(sorted, nv, &data, &cap);
+    rc = len == (size_t)-1 ? -ENOMEM : 0;
+    st = rc == 0 ? jh_db_stmt(db, "INSERT OR REPLACE INTO resources("
+                                  "entity_type, key, data) VALUES(?1, ?2, "
+                                  "?3)")
+                 : NULL;
+    if (rc == 0)
+      rc = st == NULL ? -EIO
+                      : JH_DB_BIND(db, st, JH_DB_INT(etid), JH_DB_TEXT(key),
+                                   JH_DB_BLOB(data ? data : "", len));
+    if (rc == 0)
+      rc = jh_db_step_done(db, st, "resources");
+    jh_db_done(db, st);
+  }
+  if (rc == -EIO && db != NULL && err[0] == '\0')
+    snprintf(err, errsize, "%s", jh_db_errmsg(db));
+out:
+  jh_idstore_close(s);
+  free(data);
+  free(vals);
+  free(props);
+  free(order);
+  free(sorted);
+  return rc;
+}
+
+int jobhost_testkit_resource(jobhost_testkit *kit, const char *entity_type,
+                             const char *const *values, size_t n) {
+  const kit_entity_type *et = kit_et(kit, entity_type);
+  const char *key = NULL, *type, *keyname;
+  char buf[256], err[512] = "";
+  int rc;
+
+  kit->error[0] = '\0';
+  if (et == NULL)
+    return fail(kit, -ENOENT,
+                "entity type %s is not declared "
+                "(jobhost_testkit_entity_type)",
+                entity_type != NULL ? entity_type : "(none)");
+  prop_parts(et->props[0], buf, sizeof(buf), &keyname, &type, &key);
+  key = NULL;
+  for (size_t i = 0; i < n; i++) {
+    const char *eq = values[i] != NULL ? strchr(values[i], '=') : NULL;
+    char name[256], pbuf[256];
+    if (eq == NULL)
+      return fail(kit, -EINVAL, "value '%s': expected property=value",
+                  values[i] != NULL ? values[i] : "(null)");
+    snprintf(name, sizeof(name), "%.*s", (int)(eq - values[i]), values[i]);
+    if (kit_prop(et, name, pbuf, sizeof(pbuf), &type) == NULL)
+      return fail(kit, -EINVAL, "entity type %s has no property %s", et->name,
+                  name);
+    if (strcmp(name, keyname) == 0)
+      key = eq + 1;
+  }
+  if (key == NULL || *key == '\0')
+    return fail(kit, -EINVAL, "a resource of %s needs its key %s", et->name,
+                keyname);
+  rc = store_resource(kit, et, key, values, n, err, sizeof(err));
+  return rc != 0 ? fail(kit, rc, "cannot store the resource: %s",
+                        err[0] ? err : strerror(-rc))
+                 : 0;
 }
 
 /* A name that can be a file name stem. */
@@ -460,8 +705,67 @@ static void yaml_value(FILE *f, const kit_value *v) {
 /* The model: the kit's connector and connection (when a package is
  * named) and, for a fulfill, one resource type whose target's key is
  * `key`. */
+/* The entity types the test declared, their mappings and association
+ * mappings (the kit's connector fills them all); `more` says whether a
+ * fulfill's entity types follow in the same sections. */
+static void write_entity_types(const jobhost_testkit *kit, FILE *f) {
+  char buf[256];
+  const char *name, *type, *target;
+  fputs("entity_types:\n", f);
+  for (size_t i = 0; i < kit->nets; i++) {
+    fprintf(f, "  - id: %s\n    properties:\n", kit->ets[i].name);
+    for (size_t k = 0; k < kit->ets[i].nprops; k++) {
+      prop_parts(kit->ets[i].props[k], buf, sizeof(buf), &name, &type, &target);
+      fprintf(f, "      - {id: %s, type: %s", name, type);
+      if (target != NULL)
+        fprintf(f, ", target: %s", target);
+      fputs("}\n", f);
+    }
+  }
+}
+
+static void write_mappings(const jobhost_testkit *kit, FILE *f) {
+  char buf[256];
+  const char *name, *type, *target;
+  int assoc = 0;
+  fputs("entity_type_mappings:\n", f);
+  for (size_t i = 0; i < kit->nets; i++) {
+    fprintf(f,
+            "  - entity_type: %s\n    connector: %s\n"
+            "    connection_table: %s\n    properties:\n",
+            kit->ets[i].name, KIT_CONNECTOR, kit->ets[i].name);
+    for (size_t k = 0; k < kit->ets[i].nprops; k++) {
+      prop_parts(kit->ets[i].props[k], buf, sizeof(buf), &name, &type, &target);
+      if (strcmp(type, "links") == 0) {
+        assoc = 1;
+        continue;
+      }
+      fprintf(f, "      - {property: %s, column: %s%s}\n", name, name,
+              k == 0 ? ", primary_key: true" : "");
+    }
+  }
+  if (!assoc)
+    return;
+  fputs("association_mappings:\n", f);
+  for (size_t i = 0; i < kit->nets; i++)
+    for (size_t k = 0; k < kit->ets[i].nprops; k++) {
+      prop_parts(kit->ets[i].props[k], buf, sizeof(buf), &name, &type, &target);
+      if (strcmp(type, "links") == 0)
+        fprintf(f,
+                "  - {id: %s_%s, connector: %s, connection_table: %s_%s, "
+                "entity_type: %s, property: %s, column1: owner, column2: "
+                "target}\n",
+                kit->ets[i].name, name, KIT_CONNECTOR, kit->ets[i].name, name,
+                kit->ets[i].name, name);
+    }
+}
+
 static void write_model(const jobhost_testkit *kit, FILE *f, const char *key) {
   fprintf(f, "connectors:\n  - id: %s\n", KIT_CONNECTOR);
+  if (kit->nets > 0 && key == NULL) {
+    write_entity_types(kit, f);
+    write_mappings(kit, f);
+  }
   if (kit->package == NULL)
     return;
   fprintf(f, "connections:\n  - id: %s\n    connector: %s\n    package: ",
@@ -708,6 +1012,9 @@ static int read_cookie(jobhost_testkit *kit) {
 static int load(jobhost_testkit *kit, const char *path, jh_pipeline **out) {
   jh_diags d = JH_DIAGS_INIT;
   int rc = jh_pipeline_load(path, &kit->reg, out, &d);
+  /* the plugins' own checks, as jobhost validate and run make them */
+  if (rc == 0 && d.nerrors == 0)
+    rc = jh_pipeline_validate(*out, &d);
   if (rc != 0 || d.nerrors > 0) {
     const jh_diag *first = NULL;
     for (size_t i = 0; i < d.n && first == NULL; i++)
@@ -787,6 +1094,26 @@ static int run_task(jobhost_testkit *kit, const char *type, const char *key) {
 
 int jobhost_testkit_run(jobhost_testkit *kit, const char *task_type) {
   return run_task(kit, task_type, NULL);
+}
+
+int jobhost_testkit_validate(jobhost_testkit *kit, const char *task_type) {
+  const jobhost_task_type *t;
+  char pipeline[PATH_MAX + 16];
+  jh_pipeline *p = NULL;
+  int rc;
+
+  kit->error[0] = '\0';
+  t = task_type != NULL ? jh_registry_task_type(&kit->reg, task_type, NULL)
+                        : NULL;
+  if (t == NULL)
+    return fail(kit, JOBHOST_ECONFIG,
+                "no plugin added to the kit provides task type %s",
+                task_type != NULL ? task_type : "(none)");
+  rc = write_files(kit, t, NULL, pipeline, sizeof(pipeline));
+  if (rc == 0)
+    rc = load(kit, pipeline, &p);
+  jh_pipeline_free(p);
+  return rc;
 }
 
 int jobhost_testkit_export(jobhost_testkit *kit, const char *package) {

@@ -78,3 +78,9 @@ check_PROGRAMS += tests/sdk/test_testkit
 TESTS += tests/sdk/test_testkit
 tests_sdk_test_testkit_CPPFLAGS = $(BASE_CPPFLAGS) $(CMOCKA_CFLAGS)
 tests_sdk_test_testkit_LDADD = sdk/libjobhost-testkit.la $(CMOCKA_LIBS)
+
+# The services of ABI 1.2, each through the test kit.
+check_PROGRAMS += tests/sdk/test_testkit_abi12
+TESTS += tests/sdk/test_testkit_abi12
+tests_sdk_test_testkit_abi12_CPPFLAGS = $(BASE_CPPFLAGS) $(CMOCKA_CFLAGS)
+tests_sdk_test_testkit_abi12_LDADD = sdk/libjobhost-testkit.la $(CMOCKA_LIBS)

@@ -81,6 +81,31 @@ int jobhost_testkit_param_list(jobhost_testkit *kit, const char *name,
 int jobhost_testkit_setting(jobhost_testkit *kit, const char *name,
                             const char *value);
 
+/* ABI 1.2: set a list setting of the connection to n items, read back
+ * with setting_list. */
+int jobhost_testkit_setting_list(jobhost_testkit *kit, const char *name,
+                                 const char *const *items, size_t n);
+
+/*
+ * ABI 1.2: declare an entity type of the kit's model, for the read
+ * services (entity_types, entity_type, resources_*). Each property is
+ * "name" (a string), "name:type" (string, integer, boolean, datetime) or
+ * "name:link:Target" / "name:links:Target"; the first is its key. The
+ * kit's connector fills it (JOBHOST_READ_CONNECTOR sees it; a task's
+ * ctx->connector is the kit's connector when it has the kit's connection
+ * or `connector: TestConnector`). Not in the model of
+ * jobhost_testkit_fulfill, which has its own.
+ */
+int jobhost_testkit_entity_type(jobhost_testkit *kit, const char *name,
+                                const char *const *properties, size_t n);
+
+/* ABI 1.2: put a resource of a declared entity type into the kit's
+ * identity store, as a synchronization would: n values "property=value",
+ * the key among them; a links property may be given several times (one
+ * target each). A resource with the same key is replaced. */
+int jobhost_testkit_resource(jobhost_testkit *kit, const char *entity_type,
+                             const char *const *values, size_t n);
+
 /* Give the connection a secret: the kit keeps it in a file of its folder
  * (mode 0600), as a model's `secrets: {name: {file: …}}` would. As in a
  * model, the package must declare it among its settings with `secret`
@@ -112,6 +137,14 @@ void jobhost_testkit_clear_params(jobhost_testkit *kit);
  * returns 0, as the host publishes them.
  */
 int jobhost_testkit_run(jobhost_testkit *kit, const char *task_type);
+
+/* ABI 1.2: check the task of type `task_type` as `jobhost validate`
+ * would, without running it: its parameters against the schema (range,
+ * pattern, choices, entity types), then the validate entry points of the
+ * task type and of the connection's package. 0, or JOBHOST_ECONFIG with
+ * the reason in jobhost_testkit_error() (jobhost_testkit_run refuses the
+ * same way). */
+int jobhost_testkit_validate(jobhost_testkit *kit, const char *task_type);
 
 /* Export the connection with package `package`: the built-in ExportTask
  * run with the parameters set (e.g. ignore_cookie_file). The tables it
