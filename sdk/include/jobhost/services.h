@@ -193,7 +193,9 @@ struct jobhost_services {
   const char *(*param)(jobhost_ctx *ctx, const char *name);
 
   /* Items of a list parameter: *items receives a host-owned array of
-   * host-owned strings. Returns the count (0 when unset). */
+   * host-owned strings. Returns the count (0 when unset). A host of ABI
+   * 1.2 applies the parameter's default, its items separated by commas
+   * (an older host ignored a list's default). */
   size_t (*param_list)(jobhost_ctx *ctx, const char *name,
                        const char *const **items);
 
