@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "diag.h"
 #include "graph.h"
@@ -548,6 +549,85 @@ static void xml_scaffold(void **state) {
   free(src);
 }
 
+/* ---- the complete job runs as the seed job does ---- */
+
+#define SC "Job_AD_Scaffolded_"
+
+static json_t *run_blocked_once(jh_test_jobhost *j, const char *path) {
+  char inst[32];
+  json_t *r;
+  int rc = jh_test_jobhost_run(j, NULL, NULL, "run", path, NULL);
+  if (rc == 3) { /* a first load into an empty store: resumed */
+    r = jh_test_report_load(j->report);
+    jh_test_report_instance(r, inst, sizeof(inst));
+    json_decref(r);
+    rc = jh_test_jobhost_run(j, NULL, NULL, "resume", inst, NULL);
+  }
+  assert_int_equal(rc, 0);
+  return jh_test_report_load(j->report);
+}
+
+static void complete_runs(void **state) {
+  jh_test_jobhost j;
+  char *src = jh_test_source("conf/examples");
+  char dst[PATH_MAX], path[PATH_MAX + 64];
+  json_t *r;
+  (void)state;
+
+  jh_test_jobhost_open(&j, "JH_BUILTIN_PLUGIN_DIR", NULL);
+  jh_test_path(dst, sizeof(dst), "%s/examples", j.dir);
+  {
+    const char *argv[] = {"/bin/cp", "-R", src, dst, NULL};
+    if (jh_test_run(argv, NULL, NULL) != 0)
+      fail_msg("cannot copy %s", src);
+  }
+  free(src);
+  jh_test_path(path, sizeof(path), "%s/complete-sync/hr-pipeline.yaml", dst);
+  r = run_blocked_once(&j, path);
+  jh_test_assert_job_state(r, "Succeeded");
+  json_decref(r);
+
+  jh_test_path(path, sizeof(path), "%s/complete-sync/scaffold.yaml", dst);
+  jh_test_write_file(path,
+                     "version: 1\ninclude: [model.yaml]\njob:\n"
+                     "  id: Job_AD_Scaffolded\n"
+                     "  scaffold: {kind: complete, connector: AD}\n",
+                     0644);
+  r = run_blocked_once(&j, path);
+  jh_test_assert_job_state(r, "Succeeded");
+  assert_int_equal(json_array_size(json_object_get(r, "tasks")), 10);
+  for (size_t i = 0; i < json_array_size(json_object_get(r, "tasks")); i++) {
+    json_t *t = json_array_get(json_object_get(r, "tasks"), i);
+    assert_string_equal(json_string_value(json_object_get(t, "state")),
+                        "Succeeded");
+  }
+  /* the seed job's figures (test_example_e2e) */
+  assert_int_equal(jh_test_counter(jh_test_report_task(
+                                       r, SC "GenerateProvisioningOrders_AD"),
+                                   "added"),
+                   500);
+  assert_int_equal(jh_test_counter(jh_test_report_task(
+                                       r, SC "GenerateProvisioningOrders_AD"),
+                                   "modified"),
+                   20);
+  assert_int_equal(
+      jh_test_counter(jh_test_report_task(r, SC "Fulfill_AD_AD_Fulfillment"),
+                      "executed"),
+      520);
+  assert_int_equal(jh_test_counter(jh_test_report_task(r, SC
+                                                       "UpdateClassification"),
+                                   "classified"),
+                   13);
+  json_decref(r);
+  /* again: nothing to send, the fulfillment and the profiles skipped */
+  assert_int_equal(jh_test_jobhost_run(&j, NULL, NULL, "run", path, NULL), 0);
+  r = jh_test_report_load(j.report);
+  jh_test_assert_task(r, SC "Fulfill_AD_AD_Fulfillment", "Skipped", NULL);
+  jh_test_assert_task(r, SC "SetInternalUserProfiles", "Skipped", NULL);
+  json_decref(r);
+  jh_test_jobhost_close(&j);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(complete_matches_seed, setup, teardown),
@@ -565,6 +645,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(do_not_create_job_tasks_only, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(xml_scaffold, setup, teardown),
+      cmocka_unit_test(complete_runs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
