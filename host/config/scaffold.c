@@ -715,12 +715,12 @@ static void apply_add(gen *g, const jh_scaffold_add *a) {
     fail(g, a->loc,
          "add_tasks: the generated job has no task '%s' (occurrence %d; "
          "an id or a task type of the job)",
-         ref, a->occurrence > 0 ? a->occurrence : 1);
+         JH_Q(ref), a->occurrence > 0 ? a->occurrence : 1);
     return;
   }
   if (find_task(g, a->id, 1) >= 0) {
     fail(g, a->loc, "add_tasks: task id '%s' is already in the generated job",
-         a->id);
+         JH_Q(a->id));
     return;
   }
   level = g->tasks[at].level + (a->after != NULL ? 1 : 0);
@@ -764,15 +764,15 @@ static void apply_link(gen *g, const jh_scaffold_link *l) {
     fail(g, l->loc,
          "link_depend_tasks: the generated job has no task '%s' "
          "(occurrence %d; an id or a task type of the job)",
-         child < 0 ? l->task : l->depends_on, child < 0 ? co : po);
+         JH_Q(child < 0 ? l->task : l->depends_on), child < 0 ? co : po);
     return;
   }
   if (g->tasks[parent].level >= g->tasks[child].level) {
     fail(g, l->loc,
          "link_depend_tasks: '%s' (level %d) cannot depend on '%s' (level "
          "%d): a parent must come at a lower level",
-         g->tasks[child].id, g->tasks[child].level, g->tasks[parent].id,
-         g->tasks[parent].level);
+         JH_Q(g->tasks[child].id), g->tasks[child].level,
+         JH_Q(g->tasks[parent].id), g->tasks[parent].level);
     return;
   }
   depend(g, &g->tasks[child], g->tasks[parent].id);
@@ -990,14 +990,14 @@ static long job_connectors(gen *g, jconn *out, size_t cap) {
       fail(g, s->loc,
            "scaffold %s: unknown connector '%s': expected a connector "
            "declared under 'connectors:'",
-           jh_scaffold_kind_name(s->kind), s->connector ? s->connector : "");
+           jh_scaffold_kind_name(s->kind), JH_Q(s->connector));
       return -1;
     }
     take_connector(g, c, out, &n, cap);
     if (n == 0)
       fail(g, s->loc,
            "scaffold %s: connector '%s' is %s: the job would be empty",
-           jh_scaffold_kind_name(s->kind), c->id,
+           jh_scaffold_kind_name(s->kind), JH_Q(c->id),
            c->deactivated ? "deactivated" : "NotUsed by this kind of job");
     return n == 0 ? -1 : (long)n;
   }
@@ -1013,7 +1013,7 @@ static long job_connectors(gen *g, jconn *out, size_t cap) {
       fail(g, s->loc,
            "scaffold agent-complete: no connector of agent '%s' to "
            "synchronize (a connector's 'agent:' names it)",
-           s->agent);
+           JH_Q(s->agent));
     else
       fail(g, s->loc,
            "scaffold initialization: the model has no connector "

@@ -1764,7 +1764,20 @@ static int convert_scaffold(ctx *c) {
   }
   if (pick == NULL)
     pick = &c->scaffolds.v[0];
+  /* the tasks its AddTask children name are used, not left out */
+  for (const xmlNode *k = pick->n->children; k != NULL; k = k->next) {
+    const char *task;
+    const xnode *d;
+    if (k->type != XML_ELEMENT_NODE || strcmp(name_of(k), "AddTask") != 0 ||
+        (task = get(c, k, "Task")) == NULL ||
+        (d = find_decl(c, task, NULL)) == NULL)
+      continue;
+    add_task(c, *d, *d);
+  }
   write_header(c);
+  for (size_t i = 0; i < c->scaffolds.n; i++)
+    if (&c->scaffolds.v[i] != pick)
+      em_left_out_node(c, c->scaffolds.v[i], P_TOP, "another job; see --job");
   write_model(c);
   rc = jh_xml_scaffold_write(pick->n, &io);
   if (rc != 0)
@@ -1785,6 +1798,8 @@ static void convert(ctx *c) {
   if (!job_has_tasks(c))
     return; /* no pipeline to write */
   write_header(c);
+  for (size_t i = 0; i < c->scaffolds.n; i++) /* --job chose the Job */
+    em_left_out_node(c, c->scaffolds.v[i], P_TOP, "another job; see --job");
   write_model(c);
   write_job(c);
 }
