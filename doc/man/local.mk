@@ -9,3 +9,10 @@ SCDOC_GEN = $(AM_V_GEN)$(MKDIR_P) $(@D) && \
 man_MANS =
 EXTRA_DIST += $(man_MANS:=.scd)
 CLEANFILES += $(man_MANS)
+
+man_MANS += doc/man/jobhost.1
+doc/man/jobhost.1: doc/man/jobhost.1.scd ; $(SCDOC_GEN)
+
+man_MANS += doc/man/jobhost-pipeline.5 doc/man/jobhost-model.5
+doc/man/jobhost-pipeline.5: doc/man/jobhost-pipeline.5.scd ; $(SCDOC_GEN)
+doc/man/jobhost-model.5: doc/man/jobhost-model.5.scd ; $(SCDOC_GEN)

@@ -10,6 +10,7 @@ HOST_TESTS = \
 	tests/host/test_model_rules \
 	tests/host/test_model_classify \
 	tests/host/test_xml_import \
+	tests/host/test_xml_csharp \
 	tests/host/test_store \
 	tests/host/test_history_cli \
 	tests/host/test_wire \
