@@ -567,6 +567,59 @@ static json_t *run_blocked_once(jh_test_jobhost *j, const char *path) {
   return jh_test_report_load(j->report);
 }
 
+/* jobhost scaffold: what it prints validates; its usage errors */
+static void cli(jh_test_jobhost *j, const char *dst, const char *scaffold) {
+  char model[PATH_MAX + 64], gen[PATH_MAX + 64], seed[PATH_MAX + 64];
+  char *out = NULL, *err = NULL;
+
+  jh_test_path(model, sizeof(model), "%s/complete-sync/model.yaml", dst);
+  jh_test_path(gen, sizeof(gen), "%s/complete-sync/generated.yaml", dst);
+  jh_test_path(seed, sizeof(seed), "%s/complete-sync/pipeline.yaml", dst);
+  assert_int_equal(jh_test_jobhost_run(j, &out, NULL, "scaffold", "incremental",
+                                       "--connector", "AD", "--schedule",
+                                       "*/15 * * * *", model, NULL),
+                   0);
+  assert_non_null(strstr(out, "\njob:\n  id: "
+                              "AD_Synchronize_Incremental_Scaffolding\n"));
+  assert_non_null(strstr(out, "\n  schedule: \"*/15 * * * *\"\n"));
+  jh_test_write_file(gen, out, 0644);
+  free(out);
+  out = NULL;
+  assert_int_equal(jh_test_jobhost_run(j, &out, NULL, "validate", gen, NULL),
+                   0);
+  assert_non_null(strstr(out, "is valid (11 tasks"));
+  free(out);
+  out = NULL;
+  /* the tasks only */
+  assert_int_equal(jh_test_jobhost_run(j, &out, NULL, "scaffold", scaffold,
+                                       "--do-not-create-job", NULL),
+                   0);
+  assert_non_null(strstr(out, "\ntasks:\n"));
+  assert_null(strstr(out, "\njob:"));
+  free(out);
+  out = NULL;
+  /* usage and configuration errors: 2, nothing printed */
+  assert_int_equal(jh_test_jobhost_run(j, &out, NULL, "scaffold", "complete",
+                                       model, NULL),
+                   2);
+  assert_string_equal(out, "");
+  free(out);
+  out = NULL;
+  assert_int_equal(jh_test_jobhost_run(j, &out, &err, "scaffold", "complete",
+                                       "--connector", "Nope", model, NULL),
+                   2);
+  assert_string_equal(out, "");
+  assert_non_null(strstr(err, "unknown connector 'Nope'"));
+  free(out);
+  free(err);
+  out = err = NULL;
+  assert_int_equal(jh_test_jobhost_run(j, &out, &err, "scaffold", seed, NULL),
+                   2);
+  assert_non_null(strstr(err, "has no 'scaffold:'"));
+  free(out);
+  free(err);
+}
+
 static void complete_runs(void **state) {
   jh_test_jobhost j;
   char *src = jh_test_source("conf/examples");
@@ -593,6 +646,7 @@ static void complete_runs(void **state) {
                      "  id: Job_AD_Scaffolded\n"
                      "  scaffold: {kind: complete, connector: AD}\n",
                      0644);
+  cli(&j, dst, path);
   r = run_blocked_once(&j, path);
   jh_test_assert_job_state(r, "Succeeded");
   assert_int_equal(json_array_size(json_object_get(r, "tasks")), 10);
