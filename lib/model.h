@@ -87,6 +87,15 @@ typedef struct jh_source_health {
                              default 50 */
 } jh_source_health;
 
+/* Whether the scaffolds take a connector into a complete or incremental
+ * job (CompleteJob, IncrementalJob; doc/scaffold.md). */
+typedef enum jh_job_use {
+  JH_JOB_USED = 0,                 /* synchronized and provisioned */
+  JH_JOB_NOT_USED = 1,             /* left out */
+  JH_JOB_ONLY_SYNCHRONIZATION = 2, /* no provisioning task */
+  JH_JOB_ONLY_PROVISIONING = 3     /* no synchronization task */
+} jh_job_use;
+
 typedef struct jh_connector {
   char *id;
   char *display_name; /* NULL when not given */
@@ -95,7 +104,18 @@ typedef struct jh_connector {
   jh_thresholds thresholds;
   jh_source_health health;
   jh_mloc loc;
+  jh_job_use complete_job;    /* CompleteJob, default Used */
+  jh_job_use incremental_job; /* IncrementalJob, default Used */
 } jh_connector;
+
+/* Which of its package's steps a connection leaves out
+ * (DeactivationExportFulfill): the scaffolds do not export from a
+ * connection with EXPORT, nor fulfill through one with FULFILL. */
+typedef enum jh_deactivation {
+  JH_DEACTIVATE_NONE = 0,
+  JH_DEACTIVATE_EXPORT = 1,
+  JH_DEACTIVATE_FULFILL = 2
+} jh_deactivation;
 
 /* One setting of a connection, as written (text; paths made absolute). */
 typedef struct jh_setting {
@@ -129,6 +149,7 @@ typedef struct jh_connection {
   size_t nsecrets;
   char *base_dir; /* folder of the file that declared it (absolute) */
   jh_mloc loc, connector_loc, package_loc;
+  jh_deactivation deactivation; /* deactivation_export_fulfill */
 } jh_connection;
 
 typedef enum jh_property_type {

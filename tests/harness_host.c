@@ -74,9 +74,9 @@ static int is_one_of(const char *cmd, const char *const *names) {
 static const char *const runs[] = {"run", "resume", NULL};
 static const char *const home_users[] = {"run",     "resume", "cancel",
                                          "history", "show",   NULL};
-static const char *const plugin_users[] = {"run",        "resume", "validate",
-                                           "graph",      "steps",  "plugins",
-                                           "import-xml", NULL};
+static const char *const plugin_users[] = {"run",        "resume",   "validate",
+                                           "graph",      "steps",    "plugins",
+                                           "import-xml", "scaffold", NULL};
 
 static void push(const char **argv, size_t max, size_t *n, const char *a) {
   if (*n + 1 >= max)

@@ -34,5 +34,6 @@ int jh_cmd_resume(int argc, char **argv);       /* cli_run.c */
 int jh_cmd_cancel(int argc, char **argv);       /* cli_run.c */
 int jh_cmd_import_xml(int argc, char **argv);   /* cli_import.c */
 int jh_cmd_provisioning(int argc, char **argv); /* cli_provisioning.c */
+int jh_cmd_scaffold(int argc, char **argv);     /* cli_scaffold.c */
 
 #endif /* JH_CLI_H */

@@ -8,7 +8,8 @@ host_cli_libjh_cli_la_SOURCES = \
 	host/cli/cli_plugins.c host/cli/cli_graph.c host/cli/cli_import.c \
 	host/cli/cli_history.c host/cli/cli_run.c \
 	host/cli/cli_provisioning.c \
-	host/cli/cli_dryrun.c host/cli/cli_dryrun.h
+	host/cli/cli_dryrun.c host/cli/cli_dryrun.h \
+	host/cli/cli_scaffold.c
 host_cli_libjh_cli_la_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_CLI_INC) \
 	$(SQLITE_CFLAGS)
 host_cli_libjh_cli_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(XML_CFLAGS) \

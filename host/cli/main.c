@@ -33,6 +33,7 @@ static const struct command commands[] = {
      "Identity Manager configuration XML to pipeline YAML"},
     {"provisioning", jh_cmd_provisioning,
      "list, approve or decline provisioning assignments"},
+    {"scaffold", jh_cmd_scaffold, "print the job a scaffold generates"},
 };
 
 static void usage(FILE *out) {

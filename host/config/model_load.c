@@ -28,12 +28,22 @@ const char *const jh_model_sections[] = {
     "profile_rule_contexts"};
 const size_t jh_model_nsections = NELEM(jh_model_sections);
 
-static const char *const connector_keys[] = {"id",         "display_name",
-                                             "agent",      "deactivated",
-                                             "thresholds", "source_health"};
-static const char *const connection_keys[] = {"id",       "connector",
-                                              "package",  "display_name",
-                                              "settings", "secrets"};
+static const char *const connector_keys[] = {"id",           "display_name",
+                                             "agent",        "deactivated",
+                                             "thresholds",   "source_health",
+                                             "complete_job", "incremental_job"};
+static const char *const connection_keys[] = {"id",
+                                              "connector",
+                                              "package",
+                                              "display_name",
+                                              "settings",
+                                              "secrets",
+                                              "deactivation_export_fulfill"};
+/* CompleteJob / IncrementalJob, in jh_job_use order */
+static const char *const job_uses[] = {"Used", "NotUsed", "OnlySynchronization",
+                                       "OnlyProvisioning"};
+/* DeactivationExportFulfill, in jh_deactivation order */
+static const char *const deactivations[] = {"None", "Export", "Fulfill"};
 static const char *const entity_type_keys[] = {"id", "display_name",
                                                "properties"};
 static const char *const property_keys[] = {"id", "type", "target"};
@@ -273,7 +283,15 @@ static void parse_connector(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
       parse_thresholds(w, f, v, &c->thresholds, 0, JH_TH_COUNT - 1, NULL, 0);
     else if (strcmp(es[i].key, "source_health") == 0)
       parse_health(w, f, v, &c->health);
-    else
+    else if (strcmp(es[i].key, "complete_job") == 0 ||
+             strcmp(es[i].key, "incremental_job") == 0) {
+      size_t u;
+      if (jh_yw_want_choice(w, f, v, es[i].key, job_uses, NELEM(job_uses),
+                            &u) == 0)
+        *(strcmp(es[i].key, "complete_job") == 0
+              ? &c->complete_job
+              : &c->incremental_job) = (jh_job_use)u;
+    } else
       jh_yw_unknown_key(w, f, &es[i], connector_keys, NELEM(connector_keys));
   }
   jh_ml_require_plain(w, f, n, es, ne, "a connector", plain, NELEM(plain));
@@ -586,7 +604,12 @@ static void parse_connection(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
       parse_settings(w, f, es[i].vnode, c, pkg);
     else if (strcmp(k, "secrets") == 0)
       parse_secrets(w, f, es[i].vnode, c, pkg);
-    else
+    else if (strcmp(k, "deactivation_export_fulfill") == 0) {
+      size_t d;
+      if (jh_yw_want_choice(w, f, es[i].vnode, k, deactivations,
+                            NELEM(deactivations), &d) == 0)
+        c->deactivation = (jh_deactivation)d;
+    } else
       jh_yw_unknown_key(w, f, &es[i], connection_keys, NELEM(connection_keys));
   }
   jh_ml_require_plain(w, f, n, es, ne, "a connection", plain, NELEM(plain));

@@ -18,6 +18,7 @@
 #include "pipeline.h"
 #include "param_check.h"
 #include "model_load.h"
+#include "scaffold.h"
 #include "strindex.h"
 #include "yaml_walk.h"
 
@@ -46,8 +47,8 @@
 static const char *const top_keys[] = {"version", "include", "job",
                                        "allow_include"};
 static const char *const job_keys[] = {
-    "id",           "display_name", "agent",          "schedule",
-    "max_parallel", "ordering",     "level_overflow", "tasks"};
+    "id",       "display_name",   "agent", "schedule", "max_parallel",
+    "ordering", "level_overflow", "tasks", "scaffold"};
 static const char *const task_keys[] = {
     "id",      "type",    "level",       "depends_on",   "continue_on_error",
     "timeout", "retries", "retry_delay", "display_name", "agent"};
@@ -73,7 +74,9 @@ typedef struct ctx {
                         top file's first, then --allow-include and
                         allow_include ones; owned */
   size_t nallowed;
-  const char *top_dir; /* canonical folder of the top file (in allowed) */
+  const char *top_dir;   /* canonical folder of the top file (in allowed) */
+  jh_scaffold *scaffold; /* the job's `scaffold:`, expanded once every file
+                            is read; NULL when none */
 } ctx;
 
 /* ---- schedule ---- */
@@ -450,6 +453,102 @@ static void parse_tasks(ctx *c, const jh_yfile *f, yaml_node_t *n) {
     parse_task(c, f, yaml_document_get_node(f->doc, start[i]), i);
 }
 
+/* ---- scaffold (doc/scaffold.md) ---- */
+
+static void parse_scaffold(ctx *c, const jh_yfile *f, yaml_node_t *n) {
+  c->scaffold = jh_yw_xcalloc(&c->yw, 1, sizeof(*c->scaffold));
+  if (c->scaffold != NULL)
+    jh_scaffold_parse(&c->yw, f, n, c->scaffold);
+}
+
+/* Read the generated job's tasks as if they were written where the
+ * scaffold is: every node of the generated text is given its place. */
+static void scaffold_tasks(ctx *c, const char *text, jh_loc at) {
+  yaml_parser_t ps;
+  yaml_document_t doc;
+  yaml_node_t *root, *job = NULL, *tasks = NULL;
+  jh_yfile f = {at.file, &doc, NULL, 0};
+
+  if (!yaml_parser_initialize(&ps)) {
+    c->yw.oom = 1;
+    return;
+  }
+  yaml_parser_set_input_string(&ps, (const unsigned char *)text, strlen(text));
+  if (!yaml_parser_load(&ps, &doc)) {
+    jh_yw_err_at(&c->yw, at,
+                 "internal error: the generated job is not YAML (%s)",
+                 ps.problem ? ps.problem : "?");
+    yaml_parser_delete(&ps);
+    return;
+  }
+  yaml_parser_delete(&ps);
+  for (yaml_node_t *n = doc.nodes.start; n < doc.nodes.top; n++) {
+    n->start_mark.line = n->end_mark.line = (size_t)(at.line - 1);
+    n->start_mark.column = n->end_mark.column = (size_t)(at.column - 1);
+  }
+  root = yaml_document_get_root_node(&doc);
+  for (yaml_node_pair_t *e = root ? root->data.mapping.pairs.start : NULL;
+       e != NULL && e < root->data.mapping.pairs.top; e++)
+    if (strcmp(jh_yw_scalar(yaml_document_get_node(&doc, e->key)), "job") == 0)
+      job = yaml_document_get_node(&doc, e->value);
+  for (yaml_node_pair_t *e = job ? job->data.mapping.pairs.start : NULL;
+       e != NULL && e < job->data.mapping.pairs.top; e++)
+    if (strcmp(jh_yw_scalar(yaml_document_get_node(&doc, e->key)), "tasks") ==
+        0)
+      tasks = yaml_document_get_node(&doc, e->value);
+  if (tasks != NULL)
+    parse_tasks(c, &f, tasks);
+  else
+    jh_yw_err_at(&c->yw, at, "internal error: the generated job has no tasks");
+  yaml_document_delete(&doc);
+}
+
+/* Generate the job of the scaffold from the model, once it is checked. */
+static void expand_scaffold(ctx *c) {
+  jh_pipeline *p = c->p;
+  jh_scaffold *s = c->scaffold;
+  char err[1024], *yaml = NULL;
+  jh_loc where = s->loc;
+  int rc;
+
+  if (p->job_id != NULL && s->job_id == NULL &&
+      (s->job_id = jh_yw_xstrdup(&c->yw, p->job_id)) == NULL)
+    return;
+  if (p->display_name != NULL && s->display_name == NULL &&
+      (s->display_name = jh_yw_xstrdup(&c->yw, p->display_name)) == NULL)
+    return;
+  if (p->schedule != NULL && s->schedule == NULL &&
+      (s->schedule = jh_yw_xstrdup(&c->yw, p->schedule)) == NULL)
+    return;
+  if (p->job_id == NULL && (p->job_id = jh_scaffold_job_id(s)) == NULL) {
+    c->yw.oom = 1;
+    return;
+  }
+  rc = jh_scaffold_generate(s, p->model, c->reg, &yaml, err, sizeof(err),
+                            &where);
+  if (rc == -ENOMEM) {
+    c->yw.oom = 1;
+    return;
+  }
+  if (rc < 0) {
+    jh_yw_err_at(&c->yw, where, "%s", err);
+    return;
+  }
+  scaffold_tasks(c, yaml, s->loc);
+  p->scaffold_yaml = yaml;
+  /* the job runs on the agent of its connector, or the agent's */
+  if (p->agent == NULL) {
+    const jh_connector *jc = s->connector != NULL
+                                 ? jh_model_connector(p->model, s->connector)
+                                 : NULL;
+    const char *agent = s->kind == JH_SCAFFOLD_AGENT_COMPLETE ? s->agent
+                        : jc != NULL                          ? jc->agent
+                                                              : NULL;
+    if (agent != NULL && s->kind != JH_SCAFFOLD_INITIALIZATION)
+      p->agent = jh_yw_xstrdup(&c->yw, agent);
+  }
+}
+
 /* ---- job ---- */
 
 static void job_schedule(ctx *c, const jh_yfile *f, yaml_node_t *v) {
@@ -497,16 +596,23 @@ static void parse_job(ctx *c, const jh_yfile *f, yaml_node_t *n) {
                                         : JH_OVERFLOW_LEVELS;
     } else if (strcmp(k, "tasks") == 0)
       parse_tasks(c, f, v);
+    else if (strcmp(k, "scaffold") == 0)
+      parse_scaffold(c, f, v);
     else
       jh_yw_unknown_key(&c->yw, f, &es[i], job_keys, NELEM(job_keys));
   }
-  if (jh_yw_find_entry(es, ne, "id") == NULL)
+  const jh_yentry *sc = jh_yw_find_entry(es, ne, "scaffold");
+  if (jh_yw_find_entry(es, ne, "id") == NULL && sc == NULL)
     jh_yw_err_node(&c->yw, f, n,
                    "missing 'id' in 'job': expected the job identifier");
-  if (jh_yw_find_entry(es, ne, "tasks") == NULL)
+  if (jh_yw_find_entry(es, ne, "tasks") == NULL && sc == NULL)
     jh_yw_err_node(&c->yw, f, n,
                    "missing 'tasks' in 'job': expected a non-empty "
-                   "sequence of tasks");
+                   "sequence of tasks (or a 'scaffold')");
+  else if (jh_yw_find_entry(es, ne, "tasks") != NULL && sc != NULL)
+    jh_yw_err_node(&c->yw, f, sc->knode,
+                   "'scaffold' and 'tasks' in one job: the scaffold "
+                   "generates the tasks (add yours with its 'add_tasks')");
   free(es);
 }
 
@@ -1342,7 +1448,15 @@ static void allow_from_options(ctx *c, const char *path,
 static void check_all(ctx *c) {
   jh_pipeline *p = c->p;
   if (!c->yw.oom && p->model != NULL) {
+    size_t errors = c->yw.diags->nerrors;
     jh_model_check(&c->yw, p->model);
+    /* a scaffold is generated from a model without errors only */
+    if (c->scaffold != NULL && p->tasks == NULL && !c->yw.oom &&
+        c->yw.diags->nerrors == errors) {
+      expand_scaffold(c);
+      p->scaffold = c->scaffold;
+      c->scaffold = NULL;
+    }
     if (p->tasks != NULL)
       check_model_refs(c);
     p->packages = jh_yw_xcalloc(&c->yw, p->model->nconnections,
@@ -1369,6 +1483,8 @@ static void ctx_clear(ctx *c) {
   free(c->allowed);
   free(c->id_loc);
   free(c->level_loc);
+  jh_scaffold_clear(c->scaffold);
+  free(c->scaffold);
 }
 
 static int load(const char *path, const top_text *text, const jh_registry *reg,
@@ -1453,6 +1569,9 @@ void jh_pipeline_free(jh_pipeline *p) {
   free(p->agent);
   free(p->schedule);
   free(p->packages);
+  jh_scaffold_clear(p->scaffold);
+  free(p->scaffold);
+  free(p->scaffold_yaml);
   if (p->task_index != NULL)
     jh_strindex_free(p->task_index);
   free(p->task_index);

@@ -24,6 +24,8 @@
  *                                    # window: the whole level at once,
  *                                    # max_parallel tasks at a time
  *     tasks:                         # required, non-empty sequence
+ *                                    # (or scaffold: a job generated
+ *                                    # from the model, scaffold.h)
  *       - id: X                      # required, unique
  *         type: ExportTask           # required, a task type of a loaded plugin
  *         level: 0                   # optional, >= 0
@@ -131,6 +133,9 @@ typedef struct jh_pipeline {
   struct jh_strindex *task_index; /* tasks by id, for jh_pipeline_task;
                                      owned; NULL (a pipeline built by
                                      hand): lookups scan the tasks */
+  struct jh_scaffold *scaffold;   /* the job's `scaffold:` (scaffold.h), or
+                                     NULL; owned */
+  char *scaffold_yaml;            /* the job it generated, as YAML; owned */
 } jh_pipeline;
 
 /*

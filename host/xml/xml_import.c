@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include "xml_import.h"
+#include "xml_scaffold.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -92,6 +93,7 @@ typedef struct ctx {
   int bad_roots;       /* files whose root is not ConfigurationFile */
   size_t job_entries;  /* children of the job that name a task */
   xnode job;
+  xnodes scaffolds; /* Create...Synchro... elements (xml_scaffold.c) */
   xtask *tasks;
   size_t ntasks, cap_tasks;
   emitter em;
@@ -610,6 +612,8 @@ static void collect_child(ctx *c, size_t fi, xmlNode *n) {
     push(c, &c->connections, fi, n);
   } else if (strcmp(name, "Job") == 0) {
     push(c, &c->jobs, fi, n);
+  } else if (jh_xml_scaffold_kind(name) != NULL) {
+    push(c, &c->scaffolds, fi, n);
   } else if (ends_with(name, "Task")) {
     push(c, &c->decls, fi, n);
   } else if (jh_xml_model_element(name)) {
@@ -1711,6 +1715,105 @@ static int fill_output(ctx *c, jh_xml_output *out, const char *const *paths,
   return 0;
 }
 
+/* ---- scaffolds (xml_scaffold.c) ---- */
+
+static size_t scaffold_file(const ctx *c, const xmlNode *n) {
+  for (size_t i = 0; i < c->nfiles; i++)
+    if (c->files[i].doc == n->doc)
+      return i;
+  return 0;
+}
+
+static jh_xml_origin sc_origin(ctx *c, const xmlNode *n, const xmlAttr *a) {
+  size_t fi = scaffold_file(c, n);
+  xnode x = {fi, (xmlNode *)n};
+  return a != NULL ? attr_origin(c, fi, a) : node_origin(c, x);
+}
+
+static void sc_line(void *arg, const xmlNode *n, const xmlAttr *a,
+                    const char *prefix, const char *key, const char *value) {
+  ctx *c = arg;
+  jh_xml_origin o = sc_origin(c, n, a);
+  if (key == NULL)
+    em_item(c, o, prefix, value);
+  else if (value == NULL)
+    em_block(c, o, prefix, key);
+  else
+    em_key(c, o, prefix, key, value);
+}
+
+static void sc_comment(void *arg, const xmlNode *n, const xmlAttr *a,
+                       const char *prefix, const char *text) {
+  em_comment(arg, sc_origin(arg, n, a), prefix, "%s", text);
+}
+
+static void sc_unsupported(void *arg, const xmlNode *n, const xmlAttr *a,
+                           const char *message, const char *left_out) {
+  ctx *c = arg;
+  size_t fi = scaffold_file(c, n);
+  xnode x = {fi, (xmlNode *)n};
+  unsupported(c, fi, a != NULL ? attr_pos(c, fi, a) : node_pos(c, x), "%s",
+              message);
+  em_comment(c, sc_origin(c, n, a), "    ", "%s", left_out);
+}
+
+static const xmlNode *sc_decl(void *arg, const char *id) {
+  const xnode *d = find_decl(arg, id, NULL);
+  return d != NULL ? d->n : NULL;
+}
+
+/* The scaffold to import instead of a Job: 1 when one was written, -1
+ * when the choice is wrong (reported), 0 when a Job is to be imported. */
+static int convert_scaffold(ctx *c) {
+  jh_xml_scaffold_io io = {c, sc_line, sc_comment, sc_unsupported, sc_decl};
+  const xnode *pick = NULL;
+  char *id;
+  int rc;
+
+  for (size_t i = 0; c->opt.job != NULL && i < c->scaffolds.n && !pick; i++) {
+    id = jh_xml_scaffold_job_id(c->scaffolds.v[i].n);
+    if (id == NULL) {
+      c->oom = 1;
+      return -1;
+    }
+    if (strcmp(id, c->opt.job) == 0)
+      pick = &c->scaffolds.v[i];
+    free(id);
+  }
+  if (pick == NULL && (c->opt.job != NULL || c->scaffolds.n == 0))
+    return 0;
+  if (pick == NULL && c->scaffolds.n + c->jobs.n > 1) {
+    const xnode *x = &c->scaffolds.v[c->scaffolds.n - 1];
+    error_at(c, x->fi, node_pos(c, *x),
+             "%zu jobs and scaffolds found: a pipeline holds one job; choose "
+             "one with 'jobhost import-xml --job ID' (a scaffold's ID is its "
+             "JobIdentifier, or the computed one)",
+             c->scaffolds.n + c->jobs.n);
+    return -1;
+  }
+  if (pick == NULL)
+    pick = &c->scaffolds.v[0];
+  /* the tasks its AddTask children name are used, not left out */
+  for (const xmlNode *k = pick->n->children; k != NULL; k = k->next) {
+    const char *task;
+    const xnode *d;
+    if (k->type != XML_ELEMENT_NODE || strcmp(name_of(k), "AddTask") != 0 ||
+        (task = get(c, k, "Task")) == NULL ||
+        (d = find_decl(c, task, NULL)) == NULL)
+      continue;
+    add_task(c, *d, *d);
+  }
+  write_header(c);
+  for (size_t i = 0; i < c->scaffolds.n; i++)
+    if (&c->scaffolds.v[i] != pick)
+      em_left_out_node(c, c->scaffolds.v[i], P_TOP, "another job; see --job");
+  write_model(c);
+  rc = jh_xml_scaffold_write(pick->n, &io);
+  if (rc != 0)
+    c->oom = 1;
+  return 1;
+}
+
 static void convert(ctx *c) {
   for (size_t i = 0; i < c->nfiles; i++)
     collect_file(c, i);
@@ -1721,6 +1824,8 @@ static void convert(ctx *c) {
     write_model(c);
     return;
   }
+  if (convert_scaffold(c) != 0)
+    return;
   if (select_job(c) != 0)
     return;
   build_tasks(c);
@@ -1729,6 +1834,8 @@ static void convert(ctx *c) {
   if (!job_has_tasks(c))
     return; /* no pipeline to write */
   write_header(c);
+  for (size_t i = 0; i < c->scaffolds.n; i++) /* --job chose the Job */
+    em_left_out_node(c, c->scaffolds.v[i], P_TOP, "another job; see --job");
   write_model(c);
   write_job(c);
 }
@@ -1743,6 +1850,7 @@ static void ctx_free(ctx *c) {
   free(c->connectors.v);
   free(c->connections.v);
   free(c->jobs.v);
+  free(c->scaffolds.v);
   free(c->decls.v);
   free(c->left_out.v);
   free(c->job_left_out.v);

@@ -24,7 +24,8 @@ HOST_TESTS = \
 	tests/host/test_dry_run \
 	tests/host/test_compute_e2e \
 	tests/host/test_classify_e2e \
-	tests/host/test_example_e2e
+	tests/host/test_example_e2e \
+	tests/host/test_scaffold
 check_PROGRAMS += $(HOST_TESTS)
 TESTS += $(HOST_TESTS)
 
@@ -82,6 +83,9 @@ PIPELINE_FIXTURES = \
 	tests/data/pipelines/version_2.yaml
 
 EXTRA_DIST += $(PIPELINE_FIXTURES) $(XML_FIXTURES)
+# The jobs test_scaffold expects the scaffolds to generate.
+EXTRA_DIST += tests/data/scaffold/incremental-AD.yaml \
+	tests/data/scaffold/agent-complete-Local.yaml
 XML_FIXTURES = \
 	tests/data/xml/agent_mismatch.xml \
 	tests/data/xml/bad_batch.xml \
