@@ -210,11 +210,11 @@ static int check_constraints(const jobhost_param *p, unsigned abi_minor,
   int has_list_choices = p->type == JOBHOST_PARAM_LIST && p->choices != NULL;
   if (abi_minor < 2 &&
       (p->range != NULL || p->pattern != NULL || has_list_choices)) {
-    snprintf(what, sizeof(what), "the %s of parameter '%s'",
-             p->range != NULL     ? "range"
-             : p->pattern != NULL ? "pattern"
-                                  : "choices",
-             p->name);
+    snprintf(what, sizeof(what), "%sparameter '%s' with %s",
+             has_list_choices ? "list " : "", p->name,
+             p->range != NULL     ? "a range"
+             : p->pattern != NULL ? "a pattern"
+                                  : "choices");
     return needs_minor(why, size, 2, abi_minor, owner, what);
   }
   if (p->range != NULL && p->type != JOBHOST_PARAM_INT)

@@ -196,7 +196,7 @@ static void test_descriptor_rules(void **state) {
        "but the plugin claims 1.1"},
       {DESC(M, MJ, 2, SZ, "x", "1", range_task, NULL), 0, ""},
       {DESC(M, MJ, 1, SZ, "x", "1", range_task, NULL), JOBHOST_EABI,
-       "RangeTask: the range of parameter 'repeat' needs plugin ABI 1.2"},
+       "RangeTask: parameter 'repeat' with a range needs plugin ABI 1.2"},
       {DESC(M, MJ, 2, SZ, "x", "1", range_default_task, NULL), JOBHOST_ECONFIG,
        "RangeDefault: parameter 'repeat' has default 0 outside its range"},
       {DESC(M, MJ, 2, SZ, "x", "1", range_string_task, NULL), JOBHOST_ECONFIG,
@@ -210,7 +210,8 @@ static void test_descriptor_rules(void **state) {
       {DESC(M, MJ, 2, SZ, "x", "1", duration_default_task, NULL),
        JOBHOST_ECONFIG, "parameter 'wait' has duration default '5x'"},
       {DESC(M, MJ, 1, SZ, "x", "1", list_choice_task, NULL), JOBHOST_EABI,
-       "ListChoice: the choices of parameter 'kinds' needs plugin ABI 1.2"},
+       "ListChoice: list parameter 'kinds' with choices needs plugin ABI "
+       "1.2"},
       {DESC(M, MJ, 2, SZ, "x", "1", validate_task, NULL), 0, ""},
       {DESC(M, MJ, 1, SZ, "x", "1", validate_task, NULL), JOBHOST_EABI,
        "Checked: the validate entry point needs plugin ABI 1.2"},
