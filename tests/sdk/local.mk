@@ -40,6 +40,13 @@ tests_sdk_abi10_target_la_CPPFLAGS = -I$(top_builddir)/sdk/include \
 	-I$(top_srcdir)/sdk/include
 tests_sdk_abi10_target_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 
+# A plugin that claims 1.0 but declares a 1.1 parameter type: refused.
+check_LTLIBRARIES += tests/sdk/claims10_path.la
+tests_sdk_claims10_path_la_SOURCES = tests/sdk/claims10_path.c
+tests_sdk_claims10_path_la_CPPFLAGS = -I$(top_builddir)/sdk/include \
+	-I$(top_srcdir)/sdk/include
+tests_sdk_claims10_path_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+
 # Using a member newer than the targeted minor must not compile.
 TESTS += tests/sdk/abi_target.test
 EXTRA_DIST += tests/sdk/abi_target.test

@@ -196,6 +196,27 @@ static void test_abi10_target(void **state) {
   jh_test_jobhost_close(&j);
 }
 
+/* A plugin that claims 1.0 and declares a 1.1 parameter type is refused,
+ * the reason naming the ABI the type needs. */
+static void test_claims10_path_refused(void **state) {
+  char dir[256], src[4096];
+  jh_registry *reg;
+  (void)state;
+
+  jh_test_mkdtemp(dir, sizeof(dir));
+  snprintf(src, sizeof(src), "%s/claims10_path.so",
+           jh_test_env("JH_SDK_PLUGIN_DIR"));
+  jh_test_copy_file(src, dir, "claims10_path.so");
+  reg = jh_test_registry_in(dir);
+  assert_int_equal(reg->nplugins, 0);
+  assert_int_equal(reg->nrefusals, 1);
+  assert_non_null(strstr(reg->refusals[0].reason,
+                         "ClaimsTask: parameter 'file' of type path needs "
+                         "plugin ABI 1.1, but the plugin claims 1.0"));
+  jh_registry_free(reg);
+  jh_test_rmtree(dir);
+}
+
 /* ---- a descriptor larger than the host's ---- */
 
 static int dummy_run(jobhost_ctx *ctx) {
@@ -308,6 +329,7 @@ int main(void) {
       cmocka_unit_test(test_abi10_plugin_runs),
       cmocka_unit_test(test_abi11_plugin_runs),
       cmocka_unit_test(test_abi10_target),
+      cmocka_unit_test(test_claims10_path_refused),
       cmocka_unit_test(test_larger_descriptor),
       cmocka_unit_test(test_pc_names_the_abi),
       cmocka_unit_test(test_readme_names_installed_skeleton),
