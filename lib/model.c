@@ -286,6 +286,9 @@ void jh_model_free(jh_model *m) {
     for (size_t j = 0; j < c->nsettings; j++) {
       free(c->settings[j].name);
       free(c->settings[j].value);
+      for (size_t k = 0; k < c->settings[j].nitems; k++)
+        free(c->settings[j].items[k]);
+      free(c->settings[j].items);
     }
     free(c->settings);
     for (size_t j = 0; j < c->nsecrets; j++) {

@@ -120,7 +120,9 @@ typedef enum jh_deactivation {
 /* One setting of a connection, as written (text; paths made absolute). */
 typedef struct jh_setting {
   char *name;
-  char *value;
+  char *value;  /* a list's items joined with commas */
+  char **items; /* a LIST setting's items (NULL for other types) */
+  size_t nitems;
 } jh_setting;
 
 /* Where a secret comes from: never the model text itself. */

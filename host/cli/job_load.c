@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "services.h"
 #include "xml_import.h"
 
 /* Each plugin refusal becomes a warning: the job may not need it, but a
@@ -46,6 +47,9 @@ int jh_job_load_opts(const char *path, const char *const *plugin_dirs,
     rc = jh_pipeline_load_opts(path, job->reg, opt, &job->pipeline, diags);
   if (rc == 0)
     rc = jh_graph_build(job->pipeline, &job->graph, diags);
+  /* the plugins' own checks (SDK 1.2 validate), before anything runs */
+  if (rc == 0)
+    rc = jh_pipeline_validate(job->pipeline, diags);
   if (rc != 0)
     jh_job_clear(job);
   return rc;

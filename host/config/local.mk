@@ -12,6 +12,7 @@ host_config_libjh_config_la_SOURCES = \
 	host/config/pipeline.c host/config/pipeline.h \
 	host/config/scaffold.c host/config/scaffold_parse.c \
 	host/config/scaffold.h \
+	host/config/param_check.c host/config/param_check.h \
 	host/config/graph.c host/config/graph.h \
 	host/config/job.c host/config/job.h
 host_config_libjh_config_la_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_CONFIG_INC)

@@ -10,6 +10,7 @@
 
 #include "model_load.h"
 #include "model_load_impl.h"
+#include "param_check.h"
 #include "strindex.h"
 
 #include <errno.h>
@@ -335,7 +336,7 @@ static void unknown_setting(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
 
 /* One setting value checked against its schema entry, as text. */
 static char *setting_value(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
-                           const jobhost_param *sp) {
+                           const jobhost_param *sp, jh_setting *set) {
   char got[GOT_SIZE], *out = NULL;
   const char *s;
   long long ll;
@@ -349,6 +350,15 @@ static char *setting_value(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
   case JOBHOST_PARAM_PATH:
     jh_yw_want_path(w, f, e->vnode, e->key, &out);
     return out;
+  case JOBHOST_PARAM_ENTITY_TYPE: /* the loader refuses it in settings */
+    jh_yw_want_string(w, f, e->vnode, e->key, &out);
+    return out;
+  case JOBHOST_PARAM_DURATION: {
+    long ms;
+    if (jh_yw_want_duration(w, f, e->vnode, e->key, &ms) != 0)
+      return NULL;
+    return jh_yw_xstrdup(w, jh_yw_scalar(e->vnode));
+  }
   case JOBHOST_PARAM_INT:
     s = jh_yw_want_scalar(w, f, e->vnode, e->key, "an integer");
     if (s == NULL)
@@ -373,18 +383,15 @@ static char *setting_value(jh_yw *w, const jh_yfile *f, const jh_yentry *e,
   case JOBHOST_PARAM_LIST: {
     long count;
     yaml_node_t **items = jh_yw_want_list(w, f, e->vnode, e->key, &count);
-    const char **texts;
     if (count < 0)
       return NULL;
-    texts = jh_yw_xcalloc(w, (size_t)count, sizeof(*texts));
-    if (texts != NULL) {
-      for (long i = 0; i < count; i++)
-        texts[i] = jh_yw_scalar(items[i]);
-      out = jh_yw_join(texts, (size_t)count, ",");
+    /* the items as a list (setting_list), and joined (setting) */
+    set->nitems = (size_t)count;
+    if (jh_yw_copy_items(w, f, items, set->nitems, &set->items, NULL) == 0) {
+      out = jh_yw_join((const char **)set->items, set->nitems, ",");
       if (out == NULL)
         w->oom = 1;
     }
-    free(texts);
     free(items);
     return out;
   }
@@ -400,8 +407,9 @@ static void parse_settings(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
     return;
   for (size_t i = 0; i < ne; i++) {
     const jobhost_param *sp = NULL;
-    jh_setting *s;
-    char *value;
+    jh_setting *s, one = {NULL, NULL, NULL, 0};
+    char *value, why[512];
+    size_t bad;
     if (pkg != NULL) {
       sp = jh_package_setting(pkg, es[i].key);
       if (sp == NULL) {
@@ -416,21 +424,39 @@ static void parse_settings(jh_yw *w, const jh_yfile *f, yaml_node_t *n,
                        JH_Q(es[i].key));
         continue;
       }
-      value = setting_value(w, f, &es[i], sp);
+      value = setting_value(w, f, &es[i], sp, &one);
+      if (value != NULL && !w->oom &&
+          jh_param_check(sp, sp->type == JOBHOST_PARAM_LIST ? NULL : value,
+                         one.items, one.nitems, &bad, why, sizeof(why)) != 0) {
+        yaml_node_t *at = es[i].vnode;
+        if (bad != (size_t)-1 && at->type == YAML_SEQUENCE_NODE)
+          at = yaml_document_get_node(f->doc,
+                                      at->data.sequence.items.start[bad]);
+        jh_yw_err_node(w, f, at, "%s", why);
+      }
     } else {
       /* the package is unknown (reported): keep the text unchecked */
       value = NULL;
       jh_yw_want_string(w, f, es[i].vnode, es[i].key, &value);
     }
-    if (value == NULL)
+    if (value == NULL) {
+      for (size_t k = 0; k < one.nitems && one.items != NULL; k++)
+        free(one.items[k]);
+      free(one.items);
       continue;
+    }
     s = jh_ml_grow(w, &c->settings, &c->nsettings, sizeof(*s));
     if (s == NULL) {
       free(value);
+      for (size_t k = 0; k < one.nitems && one.items != NULL; k++)
+        free(one.items[k]);
+      free(one.items);
       break;
     }
     s->name = jh_yw_xstrdup(w, es[i].key);
     s->value = value;
+    s->items = one.items;
+    s->nitems = one.nitems;
   }
   free(es);
 }

@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include "pipeline.h"
+#include "param_check.h"
 #include "model_load.h"
 #include "scaffold.h"
 #include "strindex.h"
@@ -198,6 +199,16 @@ static int param_value(ctx *c, const jh_yfile *f, const jobhost_param *sp,
   case JOBHOST_PARAM_PATH:
     rc = jh_yw_want_path(&c->yw, f, n, sp->name, &out->text);
     break;
+  case JOBHOST_PARAM_ENTITY_TYPE: /* checked against the model later */
+    rc = jh_yw_want_string(&c->yw, f, n, sp->name, &out->text);
+    break;
+  case JOBHOST_PARAM_DURATION: {
+    long ms;
+    rc = jh_yw_want_duration(&c->yw, f, n, sp->name, &ms);
+    if (rc == 0)
+      out->text = jh_yw_xstrdup(&c->yw, jh_yw_scalar(n));
+    break;
+  }
   case JOBHOST_PARAM_INT:
     s = jh_yw_want_scalar(&c->yw, f, n, sp->name, "an integer");
     if (s == NULL) {
@@ -237,6 +248,18 @@ static int param_value(ctx *c, const jh_yfile *f, const jobhost_param *sp,
     free(items);
     break;
   }
+  }
+  if (rc == 0 && !c->yw.oom) {
+    char why[512];
+    size_t bad;
+    if (jh_param_check(sp, out->text, out->items, out->nitems, &bad, why,
+                       sizeof(why)) != 0) {
+      yaml_node_t *at = n;
+      if (bad != (size_t)-1 && n->type == YAML_SEQUENCE_NODE)
+        at = yaml_document_get_node(f->doc, n->data.sequence.items.start[bad]);
+      jh_yw_err_node(&c->yw, f, at, "%s", why);
+      rc = -1;
+    }
   }
   out->key = jh_yw_xstrdup(&c->yw, sp->name);
   if (rc != 0 || c->yw.oom) {
@@ -1333,6 +1356,17 @@ static void check_model_refs(ctx *c) {
     const jh_connection *cn = NULL;
     check_model_list(c, &p->tasks[i], "entity_types", m->nentity_types,
                      "entity type", "entity_types", find_entity_type);
+    /* an ENTITY_TYPE parameter (SDK 1.2) is checked model or not: a task
+     * that reads an entity type needs the model to declare it */
+    for (size_t k = 0; k < p->tasks[i].nparams; k++) {
+      const jh_value *v = &p->tasks[i].params[k];
+      if (v->type == JOBHOST_PARAM_ENTITY_TYPE && v->text != NULL &&
+          jh_model_entity_type(m, v->text) == NULL)
+        jh_yw_err_at(&c->yw, v->loc,
+                     "unknown entity type '%s' in '%s': expected one "
+                     "declared under 'entity_types:' in the model",
+                     JH_Q(v->text), v->key);
+    }
     check_model_list(c, &p->tasks[i], "resource_types", m->nresource_types,
                      "resource type", "resource_types", find_resource_type);
     if (m->nconnectors == 0)

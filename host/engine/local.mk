@@ -10,6 +10,7 @@ host_engine_libjh_engine_la_SOURCES = \
 	host/engine/wire.c host/engine/wire.h \
 	host/engine/export_output.c host/engine/export_output.h \
 	host/engine/services.c host/engine/services.h \
+	host/engine/readstore.c host/engine/readstore.h \
 	host/engine/worker.c host/engine/worker.h \
 	host/engine/runner.h host/engine/runner_fork.c \
 	host/engine/runner_inproc.c \

@@ -5,9 +5,11 @@
 
 #include "services.h"
 #include "export_output.h"
+#include "readstore.h"
 
 #include "atomic_file.h"
 #include "csv.h"
+#include "timefmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -45,7 +48,20 @@ typedef struct jh_task_state {
   int cookie_out_set;
   int work_dir_made;
   char log_path[PATH_MAX]; /* made on the first host_object asking */
+  jh_readstore *rs;        /* read access, made on first use */
+  struct split *splits;    /* list defaults split into items */
+  /* in validate: where set_message writes; reports go nowhere else */
+  int validating;
+  char message[512];
 } jh_task_state;
+
+/* A list default (items separated by commas) split once per task. */
+struct split {
+  struct split *next;
+  const char *text; /* the default, borrowed from the schema */
+  char **items;
+  size_t n;
+};
 
 static jh_task_state *state_of(jobhost_ctx *ctx) {
   return (jh_task_state *)ctx->host_private;
@@ -64,6 +80,8 @@ static void emit(const jh_task_env *env, jh_wire_type type, const void *head,
 
   if (head_len > 16)
     return; /* no record has a head longer than 16 bytes */
+  if (env->fd < 0 && env->outcome == NULL)
+    return; /* validate: nothing is recorded */
   len = jh_wire_header(hdr, type, head, head_len, &text_len);
 
   if (env->fd < 0) { /* in process: apply the payload at once */
@@ -160,9 +178,13 @@ static void svc_set_produced_output(jobhost_ctx *ctx, int produced) {
 static void svc_set_message(jobhost_ctx *ctx, const char *fmt, ...)
     JOBHOST_PRINTF(2, 3);
 static void svc_set_message(jobhost_ctx *ctx, const char *fmt, ...) {
+  jh_task_state *st = state_of(ctx);
   va_list ap;
   va_start(ap, fmt);
-  emit_text(state_of(ctx)->env, JH_WIRE_MESSAGE, NULL, 0, fmt, ap);
+  if (st->validating)
+    vsnprintf(st->message, sizeof(st->message), fmt, ap);
+  else
+    emit_text(st->env, JH_WIRE_MESSAGE, NULL, 0, fmt, ap);
   va_end(ap);
 }
 
@@ -183,6 +205,8 @@ static const char *work_dir(jh_task_state *st) {
 
 static const char *svc_folder(jobhost_ctx *ctx, jobhost_folder which) {
   const jh_task_env *env = state_of(ctx)->env;
+  if (env->home == NULL)
+    return NULL; /* validate */
   if (which == JOBHOST_FOLDER_TASK_WORK)
     return work_dir(state_of(ctx));
   if ((int)which < 0 || which > JOBHOST_FOLDER_TASK_WORK)
@@ -194,7 +218,9 @@ static const char *svc_folder(jobhost_ctx *ctx, jobhost_folder which) {
 
 static const jobhost_param *schema_param(const jh_task_def *def,
                                          const char *name) {
-  const jobhost_param *p = def->task_type ? def->task_type->params : NULL;
+  const jobhost_param *p = def != NULL && def->task_type
+                               ? def->task_type->params
+                               : NULL;
   for (size_t i = 0; p != NULL && p[i].name != NULL; i++)
     if (strcmp(p[i].name, name) == 0)
       return &p[i];
@@ -203,7 +229,7 @@ static const jobhost_param *schema_param(const jh_task_def *def,
 
 static const char *svc_param(jobhost_ctx *ctx, const char *name) {
   const jh_task_def *def = state_of(ctx)->env->def;
-  const jh_value *v = jh_task_value(def, name);
+  const jh_value *v = def != NULL ? jh_task_value(def, name) : NULL;
   const jobhost_param *p;
   if (v != NULL)
     return v->text; /* NULL for a list: read it with param_list */
@@ -211,15 +237,104 @@ static const char *svc_param(jobhost_ctx *ctx, const char *name) {
   return p != NULL && p->type != JOBHOST_PARAM_LIST ? p->default_value : NULL;
 }
 
+/* The items of a list default (comma-separated), split once per task
+ * and kept until it ends. 0 items for no default or out of memory. */
+static size_t split_default(jh_task_state *st, const char *text,
+                            const char *const **items) {
+  struct split *sp;
+  const char *p;
+  size_t n = 1;
+
+  *items = NULL;
+  if (text == NULL || *text == '\0')
+    return 0;
+  for (sp = st->splits; sp != NULL; sp = sp->next)
+    if (sp->text == text) {
+      *items = (const char *const *)sp->items;
+      return sp->n;
+    }
+  for (p = text; *p; p++)
+    n += *p == ',';
+  sp = calloc(1, sizeof(*sp));
+  if (sp == NULL || (sp->items = calloc(n, sizeof(*sp->items))) == NULL) {
+    free(sp);
+    return 0;
+  }
+  sp->text = text;
+  for (p = text;; p++) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    sp->items[sp->n] = strndup(p, len);
+    if (sp->items[sp->n] == NULL)
+      break;
+    sp->n++;
+    if (end == NULL)
+      break;
+    p = end;
+  }
+  sp->next = st->splits;
+  st->splits = sp;
+  *items = (const char *const *)sp->items;
+  return sp->n;
+}
+
 static size_t svc_param_list(jobhost_ctx *ctx, const char *name,
                              const char *const **items) {
-  const jh_value *v = jh_task_value(state_of(ctx)->env->def, name);
+  jh_task_state *st = state_of(ctx);
+  const jh_value *v = st->env->def != NULL && name != NULL
+                          ? jh_task_value(st->env->def, name)
+                          : NULL;
+  const jobhost_param *p;
+  if (v == NULL && name != NULL &&
+      (p = schema_param(st->env->def, name)) != NULL &&
+      p->type == JOBHOST_PARAM_LIST)
+    return split_default(st, p->default_value, items); /* ABI 1.2 */
   if (v == NULL || v->items == NULL) {
     *items = NULL;
     return 0;
   }
   *items = (const char *const *)v->items;
   return v->nitems;
+}
+
+/* ---- typed getters (ABI 1.2) ---- */
+
+static int svc_param_int(jobhost_ctx *ctx, const char *name, int64_t *out) {
+  const char *v = name != NULL ? svc_param(ctx, name) : NULL;
+  char *end = NULL;
+  long long ll;
+  if (v == NULL)
+    return -ENOENT;
+  errno = 0;
+  ll = strtoll(v, &end, 10);
+  if (errno != 0 || end == v || *end != '\0')
+    return -EINVAL;
+  *out = ll;
+  return 0;
+}
+
+static int svc_param_bool(jobhost_ctx *ctx, const char *name, int *out) {
+  const char *v = name != NULL ? svc_param(ctx, name) : NULL;
+  if (v == NULL)
+    return -ENOENT;
+  if (strcmp(v, "true") == 0)
+    *out = 1;
+  else if (strcmp(v, "false") == 0)
+    *out = 0;
+  else
+    return -EINVAL;
+  return 0;
+}
+
+static int svc_param_duration(jobhost_ctx *ctx, const char *name, int64_t *ms) {
+  const char *v = name != NULL ? svc_param(ctx, name) : NULL;
+  long l;
+  if (v == NULL)
+    return -ENOENT;
+  if (jh_duration_parse(v, &l) != 0)
+    return -EINVAL;
+  *ms = l;
+  return 0;
 }
 
 /* ---- the task's connection, from the model ---- */
@@ -258,6 +373,36 @@ static const char *svc_setting(jobhost_ctx *ctx, const char *name) {
   return NULL;
 }
 
+static size_t svc_setting_list(jobhost_ctx *ctx, const char *name,
+                               const char *const **items) {
+  const jh_pipeline *p = state_of(ctx)->env->pipeline;
+  const jobhost_package *pkg;
+  const jh_connection *c;
+  long i = connection_index(ctx);
+
+  *items = NULL;
+  if (i < 0 || name == NULL)
+    return 0;
+  c = &p->model->connections[i];
+  for (size_t k = 0; k < c->nsettings; k++)
+    if (strcasecmp(c->settings[k].name, name) == 0) {
+      if (c->settings[k].items == NULL)
+        break; /* not a list */
+      *items = (const char *const *)c->settings[k].items;
+      return c->settings[k].nitems;
+    }
+  pkg = p->packages != NULL ? p->packages[i] : NULL;
+  for (size_t k = 0;
+       pkg != NULL && pkg->settings != NULL && pkg->settings[k].name != NULL;
+       k++)
+    if (strcmp(pkg->settings[k].name, name) == 0 &&
+        pkg->settings[k].type == JOBHOST_PARAM_LIST &&
+        jh_connection_setting(c, name) == NULL)
+      return split_default(state_of(ctx), pkg->settings[k].default_value,
+                           items);
+  return 0;
+}
+
 static int svc_secret(jobhost_ctx *ctx, const char *name, char *buf,
                       size_t size) {
   const jh_model *m = state_of(ctx)->env->pipeline->model;
@@ -284,7 +429,7 @@ static const jh_commit_notice commit_notice = {svc_committed};
 
 static const void *svc_host_object(jobhost_ctx *ctx, const char *name) {
   const jh_task_env *env = state_of(ctx)->env;
-  if (name == NULL)
+  if (name == NULL || env->home == NULL)
     return NULL;
   if (strcmp(name, JH_MODEL_OBJECT) == 0)
     return env->pipeline->model;
@@ -332,6 +477,8 @@ static int svc_table_open(jobhost_ctx *ctx, const char *name,
   int rc;
 
   *out = NULL;
+  if (st->validating)
+    return -EPERM;
   if (!valid_table_name(name) || columns == NULL || ncolumns == 0)
     return -EINVAL;
   for (t = st->tables; t != NULL; t = t->next)
@@ -429,7 +576,8 @@ static int svc_cookie_get(jobhost_ctx *ctx, const void **data, size_t *size) {
   struct stat sb;
   int fd, rc;
 
-  if (ignores_cookie(ctx) || cookie_path(st, path, sizeof(path)) != 0)
+  if (st->validating || ignores_cookie(ctx) ||
+      cookie_path(st, path, sizeof(path)) != 0)
     return -ENOENT;
   if (!st->cookie_in_loaded) {
     fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -460,6 +608,8 @@ static int svc_cookie_set(jobhost_ctx *ctx, const void *data, size_t size) {
   jh_task_state *st = state_of(ctx);
   void *copy;
   char path[PATH_MAX];
+  if (st->validating)
+    return -EPERM;
   if (cookie_path(st, path, sizeof(path)) != 0)
     return -ENOENT;
   copy = malloc(size ? size : 1);
@@ -471,6 +621,58 @@ static int svc_cookie_set(jobhost_ctx *ctx, const void *data, size_t size) {
   st->cookie_out_len = size;
   st->cookie_out_set = 1;
   return 0;
+}
+
+/* ---- read access (ABI 1.2) ---- */
+
+static jh_readstore *readstore(jh_task_state *st) {
+  if (st->rs == NULL) {
+    const jh_task_env *env = st->env;
+    /* no store in validate: the model only */
+    (void)jh_readstore_new(env->pipeline->model,
+                           env->home != NULL ? env->home->identity_store_path
+                                             : NULL,
+                           &st->rs);
+  }
+  return st->rs;
+}
+
+static size_t svc_entity_types(jobhost_ctx *ctx, unsigned flags,
+                               const jobhost_entity_type *const **out) {
+  jh_readstore *rs = readstore(state_of(ctx));
+  *out = NULL;
+  if (rs == NULL)
+    return 0;
+  return jh_readstore_entity_types(rs, ctx->connector,
+                                   (flags & JOBHOST_READ_CONNECTOR) != 0,
+                                   (const jobhost_entity_type *const **)out);
+}
+
+static const jobhost_entity_type *svc_entity_type(jobhost_ctx *ctx,
+                                                  const char *name) {
+  jh_readstore *rs = readstore(state_of(ctx));
+  return rs != NULL ? jh_readstore_entity_type(rs, name) : NULL;
+}
+
+static int svc_resources_open(jobhost_ctx *ctx, const char *name,
+                              unsigned flags, jobhost_cursor **out) {
+  jh_task_state *st = state_of(ctx);
+  jh_readstore *rs;
+  char err[512] = "";
+  int rc;
+
+  *out = NULL;
+  if (st->validating)
+    return -EPERM;
+  rs = readstore(st);
+  if (rs == NULL)
+    return -ENOMEM;
+  rc = jh_readstore_open(rs, name, ctx->connector,
+                         (flags & JOBHOST_READ_CONNECTOR) != 0, out, err,
+                         sizeof(err));
+  if (rc != 0 && err[0] != '\0')
+    svc_log(ctx, JOBHOST_LOG_ERROR, "%s", err);
+  return rc;
 }
 
 /* ---- commit or discard the all-or-nothing effects ---- */
@@ -524,6 +726,16 @@ static void release_effects(jh_task_state *st, int discard) {
   st->tables = NULL;
   free(st->cookie_in);
   free(st->cookie_out);
+  jh_readstore_free(st->rs); /* ends the read snapshot */
+  st->rs = NULL;
+  while (st->splits != NULL) {
+    struct split *next = st->splits->next;
+    for (size_t i = 0; i < st->splits->n; i++)
+      free(st->splits->items[i]);
+    free(st->splits->items);
+    free(st->splits);
+    st->splits = next;
+  }
 }
 
 static const jobhost_services services = {
@@ -550,7 +762,29 @@ static const jobhost_services services = {
     .cookie_set = svc_cookie_set,
     .connection_package = svc_connection_package,
     .host_object = svc_host_object,
+    .param_int = svc_param_int,
+    .param_bool = svc_param_bool,
+    .param_duration = svc_param_duration,
+    .setting_list = svc_setting_list,
+    .entity_types = svc_entity_types,
+    .entity_type = svc_entity_type,
+    .resources_open = svc_resources_open,
+    .resources_next = jh_readstore_next,
+    .resources_close = jh_readstore_close,
 };
+
+/* The connector a task belongs to: its `connector`, else its
+ * connection's (ctx->connector, ABI 1.2). */
+static const char *task_connector(const jh_pipeline *p, const jh_task_def *d,
+                                  const char *connection) {
+  const jh_value *v = d != NULL ? jh_task_value(d, JOBHOST_PARAM_NAME_CONNECTOR)
+                                : NULL;
+  const jh_connection *c;
+  if (v != NULL && v->text != NULL)
+    return v->text;
+  c = connection != NULL ? jh_model_connection(p->model, connection) : NULL;
+  return c != NULL ? c->connector : NULL;
+}
 
 int jh_task_execute(const jh_task_env *env) {
   jh_task_state st;
@@ -571,6 +805,7 @@ int jh_task_execute(const jh_task_env *env) {
                                          JOBHOST_PARAM_NAME_CONNECTION);
     st.ctx.connection = conn != NULL ? conn->text : NULL;
   }
+  st.ctx.connector = task_connector(env->pipeline, env->def, st.ctx.connection);
 
   rc = env->def->task_type->run(&st.ctx);
   if (rc == 0) {
@@ -583,5 +818,70 @@ int jh_task_execute(const jh_task_env *env) {
   }
   release_effects(&st, rc != 0);
   emit(env, JH_WIRE_RESULT, &rc, sizeof(rc), NULL, 0);
+  return rc;
+}
+
+/* ---- validate (ABI 1.2) ---- */
+
+/* Call fn with a validation context for task def (or, def NULL, for
+ * connection `connection`); an error in diags at loc when it refuses. */
+static int validate_one(const jh_pipeline *p, const jh_task_def *def,
+                        const char *connection, jobhost_validate_fn fn,
+                        const char *file, int line, int column,
+                        const char *what, jh_diags *diags) {
+  jh_task_env env;
+  jh_task_state st;
+  int rc;
+
+  memset(&env, 0, sizeof(env));
+  env.def = def;
+  env.pipeline = p;
+  env.fd = -1;
+  memset(&st, 0, sizeof(st));
+  st.env = &env;
+  st.validating = 1;
+  st.ctx.struct_size = sizeof(st.ctx);
+  st.ctx.svc = &services;
+  st.ctx.task_id = def != NULL ? def->id : NULL;
+  st.ctx.task_type = def != NULL ? def->type : NULL;
+  st.ctx.host_private = &st;
+  st.ctx.connection = connection;
+  st.ctx.connector = task_connector(p, def, connection);
+  rc = fn(&st.ctx);
+  release_effects(&st, 1);
+  if (rc == 0)
+    return 0;
+  jh_diag_add(diags, JH_DIAG_ERROR, file, line, column, "%s: %s", what,
+              st.message[0] != '\0' ? st.message : jobhost_strerror(rc));
+  return JOBHOST_ECONFIG;
+}
+
+int jh_pipeline_validate(const jh_pipeline *p, jh_diags *diags) {
+  const jh_model *m = p->model;
+  char what[256];
+  int rc = 0;
+
+  for (size_t i = 0; i < p->ntasks; i++) {
+    const jh_task_def *d = &p->tasks[i];
+    const jh_value *conn = jh_task_value(d, JOBHOST_PARAM_NAME_CONNECTION);
+    if (d->task_type == NULL || d->task_type->validate == NULL)
+      continue;
+    snprintf(what, sizeof(what), "task '%s' (%s)", d->id, d->type);
+    if (validate_one(p, d, conn != NULL ? conn->text : NULL,
+                     d->task_type->validate, d->loc.file, d->loc.line,
+                     d->loc.column, what, diags) != 0)
+      rc = JOBHOST_ECONFIG;
+  }
+  for (size_t i = 0; p->packages != NULL && i < m->nconnections; i++) {
+    const jobhost_package *pkg = p->packages[i];
+    const jh_connection *c = &m->connections[i];
+    if (pkg == NULL || pkg->validate == NULL || c->id == NULL)
+      continue;
+    snprintf(what, sizeof(what), "connection '%s' (package %s)", c->id,
+             pkg->name);
+    if (validate_one(p, NULL, c->id, pkg->validate, c->loc.file, c->loc.line,
+                     c->loc.column, what, diags) != 0)
+      rc = JOBHOST_ECONFIG;
+  }
   return rc;
 }

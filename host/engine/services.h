@@ -38,6 +38,16 @@ typedef struct jh_task_env {
   volatile sig_atomic_t *cancelled;
 } jh_task_env;
 
+/*
+ * jh_pipeline_validate — call the validate entry points (SDK 1.2) of the
+ * pipeline's task types, for each task, and of its connections'
+ * packages, for each connection, in this process. A refusal is an error
+ * in diags at the task's (connection's) file:line:column, with the
+ * message the entry point set. Returns 0, or JOBHOST_ECONFIG when any
+ * refused.
+ */
+int jh_pipeline_validate(const jh_pipeline *p, jh_diags *diags);
+
 /* Run the task once. Returns the task's result code (also reported as the
  * RESULT record). */
 int jh_task_execute(const jh_task_env *env);

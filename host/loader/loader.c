@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -139,6 +140,19 @@ static int check_default(const jobhost_param *p, char *why, size_t size,
                      owner, p->name, d);
     return 0;
   }
+  case JOBHOST_PARAM_DURATION: {
+    /* N, or N and a unit (doc/sdk.md) */
+    const char *u = d;
+    while (*u >= '0' && *u <= '9')
+      u++;
+    if (u == d || (*u != '\0' && strcmp(u, "ms") != 0 && strcmp(u, "s") != 0 &&
+                   strcmp(u, "m") != 0 && strcmp(u, "h") != 0))
+      return why_set(why, size, JOBHOST_ECONFIG,
+                     "%s: parameter '%s' has duration default '%s' "
+                     "(expected N, Nms, Ns, Nm or Nh)",
+                     owner, p->name, d);
+    return 0;
+  }
   case JOBHOST_PARAM_ENUM:
     for (size_t i = 0; i < JH_MAX_CHOICES && p->choices[i] != NULL; i++)
       if (strcmp(p->choices[i], d) == 0)
@@ -152,10 +166,100 @@ static int check_default(const jobhost_param *p, char *why, size_t size,
   }
 }
 
+/* The minor that added parameter type t (0 for the 1.0 types). */
+static unsigned type_minor(int t) {
+  if (t == JOBHOST_PARAM_PATH)
+    return 1;
+  if (t == JOBHOST_PARAM_DURATION || t == JOBHOST_PARAM_ENTITY_TYPE)
+    return 2;
+  return 0;
+}
+
+/* A plugin uses something of minor `need` but claims abi_minor: refused,
+ * with what to do about it. */
+static int needs_minor(char *why, size_t size, unsigned need,
+                       unsigned abi_minor, const char *owner,
+                       const char *what) {
+  return why_set(why, size, JOBHOST_EABI,
+                 "%s: %s needs plugin ABI %u.%u, but the plugin claims "
+                 "%u.%u (define JOBHOST_ABI_MIN_REQUIRED as "
+                 "JOBHOST_ABI_VERSION(%u, %u) or newer)",
+                 owner, what, (unsigned)JOBHOST_ABI_MAJOR, need,
+                 (unsigned)JOBHOST_ABI_MAJOR, abi_minor,
+                 (unsigned)JOBHOST_ABI_MAJOR, need);
+}
+
+/* Whether the whole of text matches pattern (an ERE that compiles). */
+static int whole_match(const char *pattern, const char *text) {
+  regex_t re;
+  regmatch_t m;
+  int ok;
+  if (regcomp(&re, pattern, REG_EXTENDED) != 0)
+    return 0;
+  ok = regexec(&re, text, 1, &m, 0) == 0 && m.rm_so == 0 &&
+       (size_t)m.rm_eo == strlen(text);
+  regfree(&re);
+  return ok;
+}
+
+/* The ABI 1.2 constraints of a parameter: where they may appear, that
+ * they make sense, and that the default meets them. */
+static int check_constraints(const jobhost_param *p, unsigned abi_minor,
+                             char *why, size_t size, const char *owner) {
+  char what[160];
+  int has_list_choices = p->type == JOBHOST_PARAM_LIST && p->choices != NULL;
+  if (abi_minor < 2 &&
+      (p->range != NULL || p->pattern != NULL || has_list_choices)) {
+    snprintf(what, sizeof(what), "the %s of parameter '%s'",
+             p->range != NULL     ? "range"
+             : p->pattern != NULL ? "pattern"
+                                  : "choices",
+             p->name);
+    return needs_minor(why, size, 2, abi_minor, owner, what);
+  }
+  if (p->range != NULL && p->type != JOBHOST_PARAM_INT)
+    return why_set(why, size, JOBHOST_ECONFIG,
+                   "%s: parameter '%s' has a range but is not an int", owner,
+                   p->name);
+  if (p->range != NULL && p->range->min > p->range->max)
+    return why_set(why, size, JOBHOST_ECONFIG,
+                   "%s: parameter '%s' has a range whose min is above its "
+                   "max",
+                   owner, p->name);
+  if (p->range != NULL && p->default_value != NULL) {
+    long long d = strtoll(p->default_value, NULL, 10);
+    if (d < p->range->min || d > p->range->max)
+      return why_set(why, size, JOBHOST_ECONFIG,
+                     "%s: parameter '%s' has default %lld outside its range",
+                     owner, p->name, d);
+  }
+  if (p->pattern != NULL) {
+    regex_t re;
+    if (p->type != JOBHOST_PARAM_STRING && p->type != JOBHOST_PARAM_PATH &&
+        p->type != JOBHOST_PARAM_LIST)
+      return why_set(why, size, JOBHOST_ECONFIG,
+                     "%s: parameter '%s' has a pattern but is not a string, "
+                     "path or list",
+                     owner, p->name);
+    if (regcomp(&re, p->pattern, REG_EXTENDED | REG_NOSUB) != 0)
+      return why_set(why, size, JOBHOST_ECONFIG,
+                     "%s: parameter '%s' has pattern '%s', which is not a "
+                     "POSIX extended regular expression",
+                     owner, p->name, p->pattern);
+    regfree(&re);
+    if (p->type != JOBHOST_PARAM_LIST && p->default_value != NULL &&
+        !whole_match(p->pattern, p->default_value))
+      return why_set(why, size, JOBHOST_ECONFIG,
+                     "%s: parameter '%s' has default '%s' that does not "
+                     "match its pattern",
+                     owner, p->name, p->default_value);
+  }
+  return 0;
+}
+
 static int check_params(const jobhost_param *params, unsigned abi_minor,
-                        char *why, size_t size, const char *owner) {
-  /* JOBHOST_PARAM_PATH came with ABI 1.1. */
-  int last_type = abi_minor >= 1 ? JOBHOST_PARAM_PATH : JOBHOST_PARAM_LIST;
+                        char *why, size_t size, const char *owner,
+                        int settings) {
   if (params == NULL)
     return 0;
   for (size_t i = 0; params[i].name != NULL; i++) {
@@ -168,10 +272,23 @@ static int check_params(const jobhost_param *params, unsigned abi_minor,
     if (p->name[0] == '\0')
       return why_set(why, size, JOBHOST_ECONFIG,
                      "%s: parameter %zu has an empty name", owner, i);
-    if ((int)p->type < JOBHOST_PARAM_STRING || (int)p->type > last_type)
+    if ((int)p->type < JOBHOST_PARAM_STRING ||
+        (int)p->type > JOBHOST_PARAM_ENTITY_TYPE)
       return why_set(why, size, JOBHOST_ECONFIG,
                      "%s: parameter '%s' has invalid type %d", owner, p->name,
                      (int)p->type);
+    if (type_minor((int)p->type) > abi_minor) {
+      char what[160];
+      snprintf(what, sizeof(what), "parameter '%s' of type %s", p->name,
+               jobhost_param_type_name(p->type));
+      return needs_minor(why, size, type_minor((int)p->type), abi_minor, owner,
+                         what);
+    }
+    if (settings && p->type == JOBHOST_PARAM_ENTITY_TYPE)
+      return why_set(why, size, JOBHOST_ECONFIG,
+                     "%s: setting '%s' has type entity_type, which only a "
+                     "task parameter may have",
+                     owner, p->name);
     if (p->type == JOBHOST_PARAM_ENUM &&
         (p->choices == NULL || p->choices[0] == NULL))
       return why_set(why, size, JOBHOST_ECONFIG,
@@ -182,6 +299,8 @@ static int check_params(const jobhost_param *params, unsigned abi_minor,
         return why_set(why, size, JOBHOST_ECONFIG,
                        "%s: parameter '%s' is declared twice", owner, p->name);
     rc = check_default(p, why, size, owner);
+    if (rc == 0)
+      rc = check_constraints(p, abi_minor, why, size, owner);
     if (rc != 0)
       return rc;
   }
@@ -236,7 +355,10 @@ int jh_descriptor_check(const jobhost_plugin *d, char *why, size_t size) {
         if (strcmp(d->task_types[j].name, t->name) == 0)
           return why_set(why, size, JOBHOST_ECONFIG,
                          "task type '%s' is declared twice", t->name);
-      rc = check_params(t->params, d->abi_minor, why, size, t->name);
+      if (t->validate != NULL && d->abi_minor < 2)
+        return needs_minor(why, size, 2, d->abi_minor, t->name,
+                           "the validate entry point");
+      rc = check_params(t->params, d->abi_minor, why, size, t->name, 0);
       if (rc != 0)
         return rc;
     }
@@ -258,7 +380,12 @@ int jh_descriptor_check(const jobhost_plugin *d, char *why, size_t size) {
         if (strcmp(d->packages[j].name, p->name) == 0)
           return why_set(why, size, JOBHOST_ECONFIG,
                          "package '%s' is declared twice", p->name);
-      rc = check_params(p->settings, d->abi_minor, why, size, p->name);
+      if (d->abi_minor < 2 && (p->fulfill_begin != NULL ||
+                               p->fulfill_end != NULL || p->validate != NULL))
+        return needs_minor(why, size, 2, d->abi_minor, p->name,
+                           p->validate != NULL ? "the validate entry point"
+                                               : "fulfill_begin/fulfill_end");
+      rc = check_params(p->settings, d->abi_minor, why, size, p->name, 1);
       if (rc != 0)
         return rc;
     }

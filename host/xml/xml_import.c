@@ -1259,6 +1259,8 @@ static const char *param_text(ctx *c, const jobhost_param *sp, size_t fi,
     return pool_fmt(c, "%s/%s", file_dir(c, fi), v);
   case JOBHOST_PARAM_STRING:
   case JOBHOST_PARAM_LIST:
+  case JOBHOST_PARAM_DURATION:    /* checked by the loader */
+  case JOBHOST_PARAM_ENTITY_TYPE: /* checked against the model */
     break;
   }
   return v;

@@ -19,6 +19,7 @@ HOST_TESTS = \
 	tests/host/test_schedule \
 	tests/host/test_engine \
 	tests/host/test_sync_e2e \
+	tests/host/test_readaccess \
 	tests/host/test_provisioning_cli \
 	tests/host/test_dry_run \
 	tests/host/test_compute_e2e \

@@ -61,6 +61,87 @@ static const jobhost_task_type path_task[] = {
     JOBHOST_TASK_TYPE_END};
 static const jobhost_package no_entry[] = {{.name = "empty"},
                                            JOBHOST_PACKAGE_END};
+/* ABI 1.2: the duration type, a range, a pattern, list choices, validate */
+static const jobhost_param duration_params[] = {
+    {.name = "wait", .type = JOBHOST_PARAM_DURATION}, JOBHOST_PARAM_END};
+static const jobhost_task_type duration_task[] = {
+    {.name = "WaitTask", .params = duration_params, .run = dummy_run},
+    JOBHOST_TASK_TYPE_END};
+static const jobhost_param range_params[] = {
+    {.name = "repeat",
+     .type = JOBHOST_PARAM_INT,
+     .default_value = "1",
+     .range = JOBHOST_PARAM_RANGE(1, 100)},
+    JOBHOST_PARAM_END};
+static const jobhost_task_type range_task[] = {
+    {.name = "RangeTask", .params = range_params, .run = dummy_run},
+    JOBHOST_TASK_TYPE_END};
+static const jobhost_param range_default_params[] = {
+    {.name = "repeat",
+     .type = JOBHOST_PARAM_INT,
+     .default_value = "0",
+     .range = JOBHOST_PARAM_RANGE(1, 100)},
+    JOBHOST_PARAM_END};
+static const jobhost_task_type range_default_task[] = {
+    {.name = "RangeDefault", .params = range_default_params, .run = dummy_run},
+    JOBHOST_TASK_TYPE_END};
+static const jobhost_param range_string_params[] = {
+    {.name = "s",
+     .type = JOBHOST_PARAM_STRING,
+     .range = JOBHOST_PARAM_RANGE(1, 2)},
+    JOBHOST_PARAM_END};
+static const jobhost_task_type range_string_task[] = {
+    {.name = "RangeString", .params = range_string_params, .run = dummy_run},
+    JOBHOST_TASK_TYPE_END};
+static const jobhost_param bad_pattern_params[] = {
+    {.name = "s", .type = JOBHOST_PARAM_STRING, .pattern = "a(b"},
+    JOBHOST_PARAM_END};
+static const jobhost_task_type bad_pattern_task[] = {
+    {.name = "BadPattern", .params = bad_pattern_params, .run = dummy_run},
+    JOBHOST_TASK_TYPE_END};
+static const jobhost_param pattern_default_params[] = {
+    {.name = "s",
+     .type = JOBHOST_PARAM_STRING,
+     .default_value = "Upper",
+     .pattern = "[a-z]+"},
+    JOBHOST_PARAM_END};
+static const jobhost_task_type pattern_default_task[] = {
+    {.name = "PatternDefault",
+     .params = pattern_default_params,
+     .run = dummy_run},
+    JOBHOST_TASK_TYPE_END};
+static const jobhost_param duration_default_params[] = {
+    {.name = "wait", .type = JOBHOST_PARAM_DURATION, .default_value = "5x"},
+    JOBHOST_PARAM_END};
+static const jobhost_task_type duration_default_task[] = {
+    {.name = "DurationDefault",
+     .params = duration_default_params,
+     .run = dummy_run},
+    JOBHOST_TASK_TYPE_END};
+static const char *const kinds[] = {"a", "b", NULL};
+static const jobhost_param list_choice_params[] = {
+    {.name = "kinds", .type = JOBHOST_PARAM_LIST, .choices = kinds},
+    JOBHOST_PARAM_END};
+static const jobhost_task_type list_choice_task[] = {
+    {.name = "ListChoice", .params = list_choice_params, .run = dummy_run},
+    JOBHOST_TASK_TYPE_END};
+static const jobhost_task_type validate_task[] = {
+    {.name = "Checked", .run = dummy_run, .validate = dummy_run},
+    JOBHOST_TASK_TYPE_END};
+static int dummy_fulfill(jobhost_ctx *ctx, void *state,
+                         const jobhost_order *order, char *message,
+                         size_t size) {
+  (void)ctx, (void)state, (void)order, (void)message, (void)size;
+  return 0;
+}
+static const jobhost_package validate_pkg[] = {
+    {.name = "checked", .fulfill_order = dummy_fulfill, .validate = dummy_run},
+    JOBHOST_PACKAGE_END};
+static const jobhost_param entity_setting[] = {
+    {.name = "et", .type = JOBHOST_PARAM_ENTITY_TYPE}, JOBHOST_PARAM_END};
+static const jobhost_package entity_setting_pkg[] = {
+    {.name = "et", .settings = entity_setting, .fulfill_order = dummy_fulfill},
+    JOBHOST_PACKAGE_END};
 
 #define DESC(magic_, major_, minor_, size_, name_, version_, tasks_, pkgs_)    \
   {                                                                            \
@@ -105,8 +186,40 @@ static void test_descriptor_rules(void **state) {
       {DESC(M, MJ, MN, SZ, "x", "1", bad_bool, NULL), JOBHOST_ECONFIG,
        "parameter 'flag' has bool default 'yes'"},
       {DESC(M, MJ, 1, SZ, "x", "1", path_task, NULL), 0, ""},
-      {DESC(M, MJ, 0, SZ, "x", "1", path_task, NULL), JOBHOST_ECONFIG,
-       "PathTask: parameter 'file' has invalid type 6"},
+      {DESC(M, MJ, 0, SZ, "x", "1", path_task, NULL), JOBHOST_EABI,
+       "PathTask: parameter 'file' of type path needs plugin ABI 1.1, but "
+       "the plugin claims 1.0 (define JOBHOST_ABI_MIN_REQUIRED as "
+       "JOBHOST_ABI_VERSION(1, 1) or newer)"},
+      {DESC(M, MJ, 2, SZ, "x", "1", duration_task, NULL), 0, ""},
+      {DESC(M, MJ, 1, SZ, "x", "1", duration_task, NULL), JOBHOST_EABI,
+       "WaitTask: parameter 'wait' of type duration needs plugin ABI 1.2, "
+       "but the plugin claims 1.1"},
+      {DESC(M, MJ, 2, SZ, "x", "1", range_task, NULL), 0, ""},
+      {DESC(M, MJ, 1, SZ, "x", "1", range_task, NULL), JOBHOST_EABI,
+       "RangeTask: the range of parameter 'repeat' needs plugin ABI 1.2"},
+      {DESC(M, MJ, 2, SZ, "x", "1", range_default_task, NULL), JOBHOST_ECONFIG,
+       "RangeDefault: parameter 'repeat' has default 0 outside its range"},
+      {DESC(M, MJ, 2, SZ, "x", "1", range_string_task, NULL), JOBHOST_ECONFIG,
+       "parameter 's' has a range but is not an int"},
+      {DESC(M, MJ, 2, SZ, "x", "1", bad_pattern_task, NULL), JOBHOST_ECONFIG,
+       "parameter 's' has pattern 'a(b', which is not a POSIX extended"},
+      {DESC(M, MJ, 2, SZ, "x", "1", list_choice_task, NULL), 0, ""},
+      {DESC(M, MJ, 2, SZ, "x", "1", pattern_default_task, NULL),
+       JOBHOST_ECONFIG,
+       "parameter 's' has default 'Upper' that does not match its pattern"},
+      {DESC(M, MJ, 2, SZ, "x", "1", duration_default_task, NULL),
+       JOBHOST_ECONFIG, "parameter 'wait' has duration default '5x'"},
+      {DESC(M, MJ, 1, SZ, "x", "1", list_choice_task, NULL), JOBHOST_EABI,
+       "ListChoice: the choices of parameter 'kinds' needs plugin ABI 1.2"},
+      {DESC(M, MJ, 2, SZ, "x", "1", validate_task, NULL), 0, ""},
+      {DESC(M, MJ, 1, SZ, "x", "1", validate_task, NULL), JOBHOST_EABI,
+       "Checked: the validate entry point needs plugin ABI 1.2"},
+      {DESC(M, MJ, 2, SZ, "x", "1", NULL, validate_pkg), 0, ""},
+      {DESC(M, MJ, 0, SZ, "x", "1", NULL, validate_pkg), JOBHOST_EABI,
+       "checked: the validate entry point needs plugin ABI 1.2, but the "
+       "plugin claims 1.0"},
+      {DESC(M, MJ, 2, SZ, "x", "1", NULL, entity_setting_pkg), JOBHOST_ECONFIG,
+       "et: setting 'et' has type entity_type, which only a task"},
       {DESC(M, MJ, MN, SZ, "x", "1", NULL, no_entry), JOBHOST_ECONFIG,
        "package 'empty' has neither export_tables nor fulfill_order"},
   };

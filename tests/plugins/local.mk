@@ -32,7 +32,15 @@ check_LTLIBRARIES += tests/plugins/xml/xmltest.la
 tests_plugins_xml_xmltest_la_SOURCES = tests/plugins/xml/xmltest.c
 tests_plugins_xml_xmltest_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 
+# readtest: SDK 1.2's read access and typed parameters
+# (tests/host/test_readaccess), loaded from $JH_READ_PLUGIN_DIR.
+check_LTLIBRARIES += tests/plugins/read/readtest.la
+tests_plugins_read_readtest_la_SOURCES = tests/plugins/read/readtest.c
+tests_plugins_read_readtest_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+
 AM_TESTS_ENVIRONMENT += \
+	JH_READ_PLUGIN_DIR='$(abs_top_builddir)/tests/plugins/read'; \
+	export JH_READ_PLUGIN_DIR; \
 	JH_ENGINE_PLUGIN_DIR='$(abs_top_builddir)/tests/plugins/engine'; \
 	JH_XML_PLUGIN_DIR='$(abs_top_builddir)/tests/plugins/xml'; \
 	export JH_ENGINE_PLUGIN_DIR JH_XML_PLUGIN_DIR;

@@ -17,6 +17,33 @@ EXTRA_DIST += tests/sdk/abi-1.0/README.md \
 	tests/sdk/abi-1.0/include/jobhost/services.h \
 	tests/sdk/abi-1.0/include/jobhost/version.h
 
+# A plugin built against the frozen ABI 1.1 headers and nothing else.
+check_LTLIBRARIES += tests/sdk/abi11_reader.la
+tests_sdk_abi11_reader_la_SOURCES = tests/sdk/abi11_reader.c
+tests_sdk_abi11_reader_la_CPPFLAGS = \
+	-I$(top_srcdir)/tests/sdk/abi-1.1/include
+tests_sdk_abi11_reader_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+EXTRA_DIST += tests/sdk/abi-1.1/README.md \
+	tests/sdk/abi-1.1/include/jobhost/connector.h \
+	tests/sdk/abi-1.1/include/jobhost/error.h \
+	tests/sdk/abi-1.1/include/jobhost/jobhost.h \
+	tests/sdk/abi-1.1/include/jobhost/param.h \
+	tests/sdk/abi-1.1/include/jobhost/plugin.h \
+	tests/sdk/abi-1.1/include/jobhost/services.h \
+	tests/sdk/abi-1.1/include/jobhost/version.h
+
+# A plugin built against today's headers that targets ABI 1.0
+# (JOBHOST_ABI_MIN_REQUIRED).
+check_LTLIBRARIES += tests/sdk/abi10_target.la
+tests_sdk_abi10_target_la_SOURCES = tests/sdk/abi10_target.c
+tests_sdk_abi10_target_la_CPPFLAGS = -I$(top_builddir)/sdk/include \
+	-I$(top_srcdir)/sdk/include
+tests_sdk_abi10_target_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+
+# Using a member newer than the targeted minor must not compile.
+TESTS += tests/sdk/abi_target.test
+EXTRA_DIST += tests/sdk/abi_target.test
+
 check_PROGRAMS += tests/sdk/test_sdk
 TESTS += tests/sdk/test_sdk
 
@@ -42,7 +69,9 @@ CLEANFILES += $(SDK_GROWN_PLUGIN_H)
 AM_TESTS_ENVIRONMENT += \
 	JH_SDK_PLUGIN_DIR='$(abs_top_builddir)/tests/sdk/.libs'; \
 	JH_TOP_BUILDDIR='$(abs_top_builddir)'; \
-	export JH_SDK_PLUGIN_DIR JH_TOP_BUILDDIR;
+	JH_CC='$(CC)'; \
+	JH_SDK_CPPFLAGS='-I$(abs_top_builddir)/sdk/include -I$(abs_top_srcdir)/sdk/include'; \
+	export JH_SDK_PLUGIN_DIR JH_TOP_BUILDDIR JH_CC JH_SDK_CPPFLAGS;
 
 # The test kit (jobhost/testkit.h) through its public functions alone.
 check_PROGRAMS += tests/sdk/test_testkit

@@ -2,6 +2,9 @@
  * test_sdk.c — the SDK keeps its promises to plugins already built:
  *   - a plugin built against the ABI 1.0 headers alone is accepted by
  *     today's loader and its task runs in `jobhost run`;
+ *   - so is a plugin built against the ABI 1.1 headers alone, and one
+ *     built against today's headers that targets ABI 1.0
+ *     (JOBHOST_ABI_MIN_REQUIRED), whose descriptor says 1.0;
  *   - the frozen ABI sizes are the 1.0 layout (as the 1.0 plugin itself
  *     measured it);
  *   - a descriptor larger than the host's is accepted when its minor is
@@ -93,6 +96,103 @@ static void test_abi10_plugin_runs(void **state) {
   assert_int_equal(jh_test_counter(task, "abi_minor_built"), 0);
   json_decref(r);
   free(err);
+  jh_test_jobhost_close(&j);
+}
+
+/* ---- the ABI 1.1 plugin, and one that targets 1.0 (ABI 1.2) ---- */
+
+/* Copy plugin `name` (a .so of tests/sdk) into a new plugins folder of j
+ * and run `pipeline` with it: the report's first task. */
+static json_t *run_sdk_plugin(jh_test_jobhost *j, const char *name,
+                              const char *pipeline) {
+  char plugins[300], src[4096], so[256], *err = NULL;
+  json_t *r;
+  int rc;
+
+  jh_test_jobhost_open(j, NULL);
+  jh_test_path(plugins, sizeof(plugins), "%s/plugins", j->dir);
+  assert_int_equal(mkdir(plugins, 0700), 0);
+  snprintf(so, sizeof(so), "%s.so", name);
+  snprintf(src, sizeof(src), "%s/%s", jh_test_env("JH_SDK_PLUGIN_DIR"), so);
+  jh_test_copy_file(src, plugins, so);
+  j->plugin_dirs[j->nplugin_dirs++] = plugins;
+  jh_test_jobhost_pipeline(j, pipeline);
+  rc = jh_test_jobhost_run(j, NULL, &err, "run", j->pipeline, NULL);
+  if (rc != 0)
+    fail_msg("jobhost run exited %d: %s", rc, err);
+  free(err);
+  r = jh_test_report_load(j->report);
+  return r;
+}
+
+/* The descriptor of plugin `name` of tests/sdk, as the loader read it. */
+static void sdk_descriptor(const char *name, unsigned *minor, uint32_t *size) {
+  char dir[256], src[4096], so[256];
+  jh_registry *reg;
+  jh_test_mkdtemp(dir, sizeof(dir));
+  snprintf(so, sizeof(so), "%s.so", name);
+  snprintf(src, sizeof(src), "%s/%s", jh_test_env("JH_SDK_PLUGIN_DIR"), so);
+  jh_test_copy_file(src, dir, so);
+  reg = jh_test_registry_in(dir);
+  jh_test_assert_no_refusals(reg);
+  assert_int_equal(reg->nplugins, 1);
+  *minor = reg->plugins[0].desc->abi_minor;
+  *size = reg->plugins[0].desc->struct_size;
+  jh_registry_free(reg);
+  jh_test_rmtree(dir);
+}
+
+static void test_abi11_plugin_runs(void **state) {
+  jh_test_jobhost j;
+  json_t *r, *task;
+  unsigned minor;
+  uint32_t size;
+  (void)state;
+
+  sdk_descriptor("abi11_reader", &minor, &size);
+  assert_int_equal(minor, 1);
+  assert_int_equal(size, JOBHOST_PLUGIN_SIZE_1_0); /* 1.1 appended nothing */
+  r = run_sdk_plugin(&j, "abi11_reader",
+                     "version: 1\n"
+                     "job:\n"
+                     "  id: Job_Abi11\n"
+                     "  tasks:\n"
+                     "    - {id: Read, type: Abi11ReaderTask, file: x.txt}\n");
+  task = jh_test_report_task(r, "Read");
+  assert_string_equal(json_string_value(json_object_get(task, "state")),
+                      "Succeeded");
+  assert_int_equal(jh_test_counter(task, "abi_minor_built"), 1);
+  assert_int_equal(jh_test_counter(task, "has_host_object"), 1);
+  assert_int_equal(jh_test_counter(task, "no_package"), 1);
+  assert_int_equal(jh_test_counter(task, "task_instance_set"), 1);
+  assert_int_equal(jh_test_counter(task, "absolute_path"), 1);
+  json_decref(r);
+  jh_test_jobhost_close(&j);
+}
+
+static void test_abi10_target(void **state) {
+  jh_test_jobhost j;
+  json_t *r, *task;
+  unsigned minor;
+  uint32_t size;
+  (void)state;
+
+  /* built with today's headers, it claims 1.0: a 1.0 host accepts it */
+  sdk_descriptor("abi10_target", &minor, &size);
+  assert_int_equal(minor, 0);
+  assert_int_equal(size, (uint32_t)sizeof(jobhost_plugin));
+  r = run_sdk_plugin(&j, "abi10_target",
+                     "version: 1\n"
+                     "job:\n"
+                     "  id: Job_Abi10_Target\n"
+                     "  tasks:\n"
+                     "    - {id: Target, type: Abi10TargetTask}\n");
+  task = jh_test_report_task(r, "Target");
+  assert_string_equal(json_string_value(json_object_get(task, "message")),
+                      "targets 1.0");
+  assert_int_equal(jh_test_counter(task, "target_minor"), 0);
+  assert_int_equal(jh_test_counter(task, "headers_minor"), JOBHOST_ABI_MINOR);
+  json_decref(r);
   jh_test_jobhost_close(&j);
 }
 
@@ -206,6 +306,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_abi10_plugin_is_accepted),
       cmocka_unit_test(test_abi10_plugin_runs),
+      cmocka_unit_test(test_abi11_plugin_runs),
+      cmocka_unit_test(test_abi10_target),
       cmocka_unit_test(test_larger_descriptor),
       cmocka_unit_test(test_pc_names_the_abi),
       cmocka_unit_test(test_readme_names_installed_skeleton),

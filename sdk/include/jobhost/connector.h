@@ -69,10 +69,10 @@ typedef struct jobhost_order {
 
   /* Values to add to and remove from a multi-valued property (the
    * navigations of a Modified order); a 1.1 host leaves them NULL/0. */
-  const jobhost_order_value *added;
-  size_t nadded;
-  const jobhost_order_value *removed;
-  size_t nremoved;
+  const jobhost_order_value *JOBHOST_SINCE_1_2(added);
+  size_t JOBHOST_SINCE_1_2(nadded);
+  const jobhost_order_value *JOBHOST_SINCE_1_2(removed);
+  size_t JOBHOST_SINCE_1_2(nremoved);
   void *reserved[4];
 } jobhost_order;
 
@@ -109,6 +109,8 @@ JOBHOST_STATIC_ASSERT(sizeof(jobhost_order) == JOBHOST_ABI_SIZE(144u, 72u),
  *        svc->set_message: then none of the orders that returned 0 took
  *        effect, and FulfillTask reports them Errored. A package whose
  *        fulfill_order acts at once has no fulfill_end (doc/fulfill.md).
+ * validate: checks the settings of each connection of the package before
+ *        any task runs (jobhost_validate_fn, plugin.h). ABI 1.2.
  */
 typedef struct jobhost_package {
   const char *name;              /* package name, e.g. "csv"; required */
@@ -124,9 +126,11 @@ typedef struct jobhost_package {
 
   /* ---- ABI 1.2: taken from reserved ---- */
 
-  int (*fulfill_begin)(jobhost_ctx *ctx, void *state);
-  int (*fulfill_end)(jobhost_ctx *ctx, void *state);
-  void *reserved[6];
+  int (*JOBHOST_SINCE_1_2(fulfill_begin))(jobhost_ctx *ctx, void *state);
+  int (*JOBHOST_SINCE_1_2(fulfill_end))(jobhost_ctx *ctx, void *state);
+  /* checks a connection's settings (jobhost_validate_fn in plugin.h) */
+  int (*JOBHOST_SINCE_1_2(validate))(jobhost_ctx *ctx);
+  void *reserved[5];
 } jobhost_package;
 
 /* The host walks package arrays with its own sizeof: the size is fixed. */
@@ -136,7 +140,7 @@ JOBHOST_STATIC_ASSERT(sizeof(jobhost_package) == JOBHOST_ABI_SIZE(120u, 60u),
 /* Terminates an array of packages. */
 #define JOBHOST_PACKAGE_END                                                    \
   {                                                                            \
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, { NULL }             \
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, { NULL }       \
   }
 
 #ifdef __cplusplus

@@ -6,7 +6,13 @@
  * The host reads it without calling any plugin code and accepts the plugin
  * only when:
  *   - magic equals JOBHOST_PLUGIN_MAGIC;
- *   - abi_major equals the host's and abi_minor is not newer than the host's;
+ *   - abi_major equals the host's and abi_minor is not newer than the host's
+ *     (abi_minor is the minor the plugin needs: see JOBHOST_ABI_MIN_REQUIRED
+ *     in jobhost/version.h);
+ *   - nothing in it needs a newer minor than abi_minor: a parameter type,
+ *     a taken reserved slot (a task type's validate, a package's
+ *     fulfill_begin, fulfill_end or validate, a parameter's range or
+ *     pattern, choices on a list) — the refusal names the minor it needs;
  *   - struct_size is at least JOBHOST_PLUGIN_SIZE_1_0, the size of the ABI
  *     1.0 descriptor; a larger struct_size (a plugin built with members
  *     appended later in the same major, with an abi_minor the host knows)
@@ -130,6 +136,29 @@ extern "C" {
  */
 typedef int (*jobhost_run_fn)(jobhost_ctx *ctx);
 
+/*
+ * validate — ABI 1.2: the optional check of a task's parameters (in a
+ * task type) or of a connection's settings (in a package) that the
+ * schema cannot express, e.g. "first must not be after last".
+ *
+ * `jobhost validate` calls it for every task of the type (every
+ * connection of the package) once the pipeline has loaded, and so does
+ * `jobhost run` before any task runs. It runs in the host process with a
+ * context whose services read what a pipeline gives: param and the typed
+ * getters, setting, setting_list, secret, entity_types and entity_type,
+ * log, set_message. The others do nothing or fail (folder NULL,
+ * table_open, cookie_*, resources_open -EPERM). ctx->task_id and
+ * ctx->task_type are set for a task; ctx->connection for a task with
+ * one, and for a package's connection.
+ *
+ * Returns 0 when the values are fine, else a negative code with the
+ * reason set by svc->set_message (e.g. "repeat must be between 1 and
+ * 100"); the host reports it at the task's (the connection's) place in
+ * the pipeline, file:line:column, and exits 2. It must not change
+ * anything outside the process.
+ */
+typedef int (*jobhost_validate_fn)(jobhost_ctx *ctx);
+
 /* A task type. Fixed size within ABI major 1 (new members take a reserved
  * slot). */
 typedef struct jobhost_task_type {
@@ -139,7 +168,11 @@ typedef struct jobhost_task_type {
       *params;        /* terminated by JOBHOST_PARAM_END; may be NULL */
   jobhost_run_fn run; /* required */
   unsigned flags;     /* JOBHOST_TASK_* */
-  void *reserved[8];
+
+  /* ---- ABI 1.2: taken from reserved ---- */
+
+  jobhost_validate_fn JOBHOST_SINCE_1_2(validate); /* or NULL */
+  void *reserved[7];
 } jobhost_task_type;
 
 /* The host walks task type arrays with its own sizeof: the size is fixed. */
@@ -149,7 +182,7 @@ JOBHOST_STATIC_ASSERT(sizeof(jobhost_task_type) == JOBHOST_ABI_SIZE(104u, 52u),
 /* Terminates an array of task types. */
 #define JOBHOST_TASK_TYPE_END                                                  \
   {                                                                            \
-    NULL, NULL, NULL, NULL, 0, { NULL }                                        \
+    NULL, NULL, NULL, NULL, 0, NULL, { NULL }                                  \
   }
 
 /* The descriptor. Grows only at the end (struct_size tells how much the
@@ -157,7 +190,9 @@ JOBHOST_STATIC_ASSERT(sizeof(jobhost_task_type) == JOBHOST_ABI_SIZE(104u, 52u),
 typedef struct jobhost_plugin {
   uint32_t magic;       /* JOBHOST_PLUGIN_MAGIC */
   uint16_t abi_major;   /* JOBHOST_ABI_MAJOR the plugin was built with */
-  uint16_t abi_minor;   /* JOBHOST_ABI_MINOR the plugin was built with */
+  uint16_t abi_minor;   /* the minor the plugin needs: that of
+                           JOBHOST_ABI_MIN_REQUIRED (ABI 1.2), by default
+                           the headers' JOBHOST_ABI_MINOR */
   uint32_t struct_size; /* sizeof(jobhost_plugin) the plugin was built with */
   const char *name;     /* plugin name, e.g. "export"; required */
   const char *version;  /* plugin release, e.g. "1.2.0"; required */
@@ -204,7 +239,7 @@ JOBHOST_STATIC_ASSERT(offsetof(jobhost_plugin, reserved) +
   JOBHOST_PLUGIN_LINKAGE JOBHOST_PLUGIN_EXPORT const jobhost_plugin            \
       jobhost_plugin_descriptor = {JOBHOST_PLUGIN_MAGIC,                       \
                                    JOBHOST_ABI_MAJOR,                          \
-                                   JOBHOST_ABI_MINOR,                          \
+                                   JOBHOST_ABI_TARGET_MINOR,                   \
                                    (uint32_t)sizeof(jobhost_plugin),           \
                                    (name_),                                    \
                                    (version_),                                 \

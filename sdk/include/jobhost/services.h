@@ -12,9 +12,11 @@
  * unless a prototype says otherwise. Every pointer a plugin passes in is
  * only borrowed for the duration of the call; the host copies what it keeps.
  *
- * Growth: the table only grows at the end. Each member added after 1.0 is
- * marked with the ABI minor that added it; a plugin that uses one checks
- * JOBHOST_SVC_HAS(ctx->svc, member) first.
+ * Growth: the table (and the context) only grows at the end. Each member
+ * added after 1.0 is marked with the ABI minor that added it; a plugin
+ * that uses one checks JOBHOST_SVC_HAS(ctx->svc, member) (for the context
+ * JOBHOST_CTX_HAS(ctx, member)) first, and a plugin whose
+ * JOBHOST_ABI_MIN_REQUIRED is older than that minor cannot name it.
  */
 #ifndef JOBHOST_SERVICES_H
 #define JOBHOST_SERVICES_H
@@ -37,6 +39,62 @@ extern "C" {
 typedef struct jobhost_ctx jobhost_ctx;
 typedef struct jobhost_services jobhost_services;
 typedef struct jobhost_table jobhost_table; /* opaque, owned by the host */
+
+/* ---- ABI 1.2: what the read services return ---- */
+
+typedef struct jobhost_cursor jobhost_cursor; /* opaque, owned by the host */
+
+/* Flag of entity_types and resources_open: only the task's connector. */
+#define JOBHOST_READ_CONNECTOR (1u << 0)
+
+/* The type of a property of an entity type. */
+typedef enum jobhost_property_type {
+  JOBHOST_PROPERTY_STRING = 1,
+  JOBHOST_PROPERTY_INTEGER = 2,
+  JOBHOST_PROPERTY_BOOLEAN = 3,
+  JOBHOST_PROPERTY_DATETIME = 4,
+  JOBHOST_PROPERTY_LINK = 5, /* one target resource, by its key */
+  JOBHOST_PROPERTY_LINKS = 6 /* any number of target resources, by key */
+} jobhost_property_type;
+
+/* A property of an entity type. Host-owned; fixed size within ABI
+ * major 1 (new members take a reserved slot). */
+typedef struct jobhost_property {
+  const char *name;
+  jobhost_property_type type;
+  const char *target; /* LINK, LINKS: the target entity type; else NULL */
+  void *reserved[4];
+} jobhost_property;
+
+/* An entity type of the model. Host-owned; fixed size. */
+typedef struct jobhost_entity_type {
+  const char *name;
+  const char *display_name;           /* or NULL */
+  const char *connector;              /* whose mapping fills it, or NULL */
+  const char *key;                    /* its primary key property, or NULL
+                                         when no mapping fills it */
+  const jobhost_property *properties; /* in declared order */
+  size_t nproperties;
+  void *reserved[4];
+} jobhost_entity_type;
+
+/* One property's values in a resource: one for a scalar or a LINK, any
+ * number for LINKS (the targets' keys, in ascending order). */
+typedef struct jobhost_resource_value {
+  const char *name;
+  const char *const *values;
+  size_t nvalues;
+} jobhost_resource_value;
+
+/* A resource read with resources_next. values holds the properties that
+ * have a value, in the entity type's declared order. Host-owned; fixed
+ * size. */
+typedef struct jobhost_resource {
+  const char *key; /* the primary key value */
+  const jobhost_resource_value *values;
+  size_t nvalues;
+  void *reserved[4];
+} jobhost_resource;
 
 /* Log levels, most severe first. */
 typedef enum jobhost_log_level {
@@ -68,15 +126,25 @@ struct jobhost_ctx {
   const char *connection;      /* connection id, or NULL when none applies */
   void *host_private;          /* the host's; plugins must not touch it */
 
-  /* ---- ABI 1.1 ---- */
+  /* ---- ABI 1.1 (check with JOBHOST_CTX_HAS) ---- */
 
-  int force;             /* nonzero: thresholds must not block (run
-                            --force, or a resume validating a Blocked
-                            task) */
-  int64_t resume_of;     /* when validating a Blocked task on resume:
-                            the id of its blocked task instance, whose
-                            held changes are to be applied; else 0 */
-  int64_t task_instance; /* id of this task instance in the store */
+  int JOBHOST_SINCE_1_1(force); /* nonzero: thresholds must not block (run
+                                   --force, or a resume validating a
+                                   Blocked task) */
+  int64_t JOBHOST_SINCE_1_1(resume_of);     /* when validating a Blocked task
+                                               on resume: the id of its
+                                               blocked task instance, whose
+                                               held changes are to be
+                                               applied; else 0 */
+  int64_t JOBHOST_SINCE_1_1(task_instance); /* id of this task instance in
+                                               the store (0 in validate) */
+
+  /* ---- ABI 1.2 ---- */
+
+  const char *JOBHOST_SINCE_1_2(connector); /* the connector the task
+                                               belongs to: its `connector`
+                                               parameter, else that of its
+                                               connection; NULL when none */
 };
 
 struct jobhost_services {
@@ -166,14 +234,74 @@ struct jobhost_services {
    * has no connection or its package is not loaded. Host-owned. This is
    * how ExportTask and FulfillTask reach the package that does the
    * system-specific part. */
-  const struct jobhost_package *(*connection_package)(jobhost_ctx *ctx);
+  const struct jobhost_package *(*JOBHOST_SINCE_1_1(connection_package))(
+      jobhost_ctx *ctx);
 
   /* An object the host shares by name with plugins built from the same
    * source tree (the built-in tasks: the model, the identity store's
    * path). Names carry their own version, e.g. "jobhost.model/1"; NULL
    * when the host has no such object. Host-owned, read-only. Out-of-tree
    * plugins have no use for it. */
-  const void *(*host_object)(jobhost_ctx *ctx, const char *name);
+  const void *(*JOBHOST_SINCE_1_1(host_object))(jobhost_ctx *ctx,
+                                                const char *name);
+
+  /* ---- ABI 1.2 ---- */
+
+  /* Typed getters of a declared parameter, with its default applied.
+   * Each returns 0 and sets *out, -ENOENT when the parameter is unset and
+   * has no default, or -EINVAL when it is not of that kind (an int's
+   * value that is not an integer, a bool's that is not true or false).
+   * param_int reads INT parameters (any decimal integer text, in fact);
+   * param_bool BOOL; param_duration DURATION (N, Nms, Ns, Nm, Nh; N
+   * alone is seconds) in milliseconds. */
+  int (*JOBHOST_SINCE_1_2(param_int))(jobhost_ctx *ctx, const char *name,
+                                      int64_t *out);
+  int (*JOBHOST_SINCE_1_2(param_bool))(jobhost_ctx *ctx, const char *name,
+                                       int *out);
+  int (*JOBHOST_SINCE_1_2(param_duration))(jobhost_ctx *ctx, const char *name,
+                                           int64_t *ms);
+
+  /* Items of a LIST setting of the task's connection, as param_list does
+   * for parameters (setting returns them joined with commas, as before).
+   * The package's default (items separated by commas) applies. */
+  size_t (*JOBHOST_SINCE_1_2(setting_list))(jobhost_ctx *ctx, const char *name,
+                                            const char *const **items);
+
+  /*
+   * Read access to the identity model and the identity store.
+   *
+   * entity_types: the model's entity types; with JOBHOST_READ_CONNECTOR in
+   *   flags only those its connector fills (the entity types whose mapping
+   *   names ctx->connector; none when the task has no connector). *out
+   *   receives a host-owned array of host-owned pointers; returns the
+   *   count.
+   * entity_type: one entity type by identifier, or NULL.
+   *
+   * resources_open: a cursor over the resources of entity type `name`, in
+   *   ascending key order, read-only. With JOBHOST_READ_CONNECTOR an
+   *   entity type of another connector is refused (-EPERM). Every cursor
+   *   of a task reads the same snapshot of the store: the first
+   *   resources_open starts one read transaction, which stays until the
+   *   task returns, so a synchronization that commits meanwhile is not
+   *   seen, not even in part. Returns 0 and *out, -ENOENT for an entity
+   *   type the model lacks, -EPERM where reading is not allowed (in
+   *   validate), -EIO when the store cannot be read (the reason in the
+   *   log). A store that does not exist yet reads as empty.
+   * resources_next: 1 and *out (host-owned, valid until the next call on
+   *   the cursor), 0 at the end, or a negative code.
+   * resources_close: frees the cursor (NULL is a no-op); every cursor must
+   *   be closed before the task returns.
+   */
+  size_t (*JOBHOST_SINCE_1_2(entity_types))(
+      jobhost_ctx *ctx, unsigned flags, const jobhost_entity_type *const **out);
+  const jobhost_entity_type *(*JOBHOST_SINCE_1_2(entity_type))(
+      jobhost_ctx *ctx, const char *name);
+  int (*JOBHOST_SINCE_1_2(resources_open))(jobhost_ctx *ctx, const char *name,
+                                           unsigned flags,
+                                           jobhost_cursor **out);
+  int (*JOBHOST_SINCE_1_2(resources_next))(jobhost_cursor *cursor,
+                                           const jobhost_resource **out);
+  void (*JOBHOST_SINCE_1_2(resources_close))(jobhost_cursor *cursor);
 };
 
 /*
@@ -183,15 +311,36 @@ struct jobhost_services {
  */
 #define JOBHOST_CTX_SIZE_1_0 JOBHOST_ABI_SIZE(48u, 24u)
 #define JOBHOST_SERVICES_SIZE_1_0 JOBHOST_ABI_SIZE(152u, 80u)
-JOBHOST_STATIC_ASSERT(offsetof(jobhost_ctx, force) == JOBHOST_CTX_SIZE_1_0,
+JOBHOST_STATIC_ASSERT(offsetof(jobhost_ctx, JOBHOST_SINCE_1_1(force)) ==
+                          JOBHOST_CTX_SIZE_1_0,
                       "JOBHOST_CTX_SIZE_1_0 is the end of the 1.0 members");
 JOBHOST_STATIC_ASSERT(
-    offsetof(jobhost_services, connection_package) == JOBHOST_SERVICES_SIZE_1_0,
+    offsetof(jobhost_services, JOBHOST_SINCE_1_1(connection_package)) ==
+        JOBHOST_SERVICES_SIZE_1_0,
     "JOBHOST_SERVICES_SIZE_1_0 is the end of the 1.0 members");
+/* ABI 1.2: the end of the 1.1 services table. */
+#define JOBHOST_SERVICES_SIZE_1_1 JOBHOST_ABI_SIZE(168u, 88u)
+JOBHOST_STATIC_ASSERT(
+    offsetof(jobhost_services, JOBHOST_SINCE_1_2(param_int)) ==
+        JOBHOST_SERVICES_SIZE_1_1,
+    "JOBHOST_SERVICES_SIZE_1_1 is the end of the 1.1 members");
+JOBHOST_STATIC_ASSERT(sizeof(jobhost_property) == JOBHOST_ABI_SIZE(56u, 28u),
+                      "jobhost_property is fixed-size within ABI major 1");
+JOBHOST_STATIC_ASSERT(sizeof(jobhost_entity_type) == JOBHOST_ABI_SIZE(80u, 40u),
+                      "jobhost_entity_type is fixed-size within ABI major 1");
+JOBHOST_STATIC_ASSERT(sizeof(jobhost_resource) == JOBHOST_ABI_SIZE(56u, 28u),
+                      "jobhost_resource is fixed-size within ABI major 1");
 
-/* True when the services table has member `m` (for members added after 1.0). */
+/* True when the services table has member `m` (for members added after
+ * 1.0). A member of a minor newer than the plugin's target does not
+ * compile here either (jobhost/version.h). */
 #define JOBHOST_SVC_HAS(svc, m)                                                \
   ((svc)->struct_size >= offsetof(jobhost_services, m) + sizeof((svc)->m))
+
+/* ABI 1.2: true when the context has member `m` (for members added after
+ * 1.0): a host of an older minor builds a shorter context. */
+#define JOBHOST_CTX_HAS(ctx, m)                                                \
+  ((ctx)->struct_size >= offsetof(jobhost_ctx, m) + sizeof((ctx)->m))
 
 /* Shorthands for the most used services. */
 #define jobhost_log(ctx, level, ...)                                           \
