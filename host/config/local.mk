@@ -10,9 +10,9 @@ host_config_libjh_config_la_SOURCES = \
 	host/config/model_load_impl.h host/config/model_rules.c \
 	host/config/model_classify.c \
 	host/config/pipeline.c host/config/pipeline.h \
-	host/config/param_check.c host/config/param_check.h \
 	host/config/scaffold.c host/config/scaffold_parse.c \
 	host/config/scaffold.h \
+	host/config/param_check.c host/config/param_check.h \
 	host/config/graph.c host/config/graph.h \
 	host/config/job.c host/config/job.h
 host_config_libjh_config_la_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_CONFIG_INC)

@@ -39,14 +39,15 @@ typedef struct {
 static const struct {
   const char *task_type;
   unsigned flags;
-  param_fact params[5];
+  param_fact params[6];
 } expected[] = {
     {"TestSucceedTask",
      0,
      {{"produce_output", JOBHOST_PARAM_BOOL, 0, "true"},
       {"counter_name", JOBHOST_PARAM_STRING, 0, "items"},
       {"counter_value", JOBHOST_PARAM_INT, 0, "1"},
-      {"message", JOBHOST_PARAM_STRING, 0, NULL}}},
+      {"message", JOBHOST_PARAM_STRING, 0, NULL},
+      {"print", JOBHOST_PARAM_STRING, 0, NULL}}},
     {"TestFailTask",
      0,
      {{"message", JOBHOST_PARAM_STRING, 0, "asked to fail"}}},
@@ -63,7 +64,8 @@ static const struct {
      {{"produce_output", JOBHOST_PARAM_BOOL, 0, "true"},
       {"counter_name", JOBHOST_PARAM_STRING, 0, "items"},
       {"counter_value", JOBHOST_PARAM_INT, 0, "1"},
-      {"message", JOBHOST_PARAM_STRING, 0, NULL}}},
+      {"message", JOBHOST_PARAM_STRING, 0, NULL},
+      {"print", JOBHOST_PARAM_STRING, 0, NULL}}},
     {"TestDirtyTask",
      JOBHOST_TASK_READS_DIRTY,
      {{"dirty", JOBHOST_PARAM_BOOL, 0, "false"}}},
