@@ -16,8 +16,10 @@ pkgconfig_DATA = sdk/jobhost-sdk.pc sdk/jobhost-testkit.pc
 # unit tests link it to run a task, an export or a fulfill in process. It
 # is the host's own code: the services table, the pipeline loader and the
 # built-in ExportTask and FulfillTask, compiled in with their descriptors
-# renamed (the test's plugin has the one jobhost_plugin_descriptor). Only
-# the jobhost_testkit_* functions are exported.
+# renamed (the test's plugin has the one jobhost_plugin_descriptor). It is
+# installed as a static library only: it is linked into test programs,
+# never loaded at run time, and so makes no ABI promise of its own
+# (jobhost-testkit.pc lists the libraries it needs).
 lib_LTLIBRARIES = sdk/libjobhost-testkit.la
 noinst_LTLIBRARIES += sdk/testkit/libjh-kit-export.la \
 	sdk/testkit/libjh-kit-fulfill.la
@@ -32,8 +34,7 @@ sdk_testkit_libjh_kit_fulfill_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) \
 sdk_libjobhost_testkit_la_SOURCES = sdk/testkit/testkit.c
 sdk_libjobhost_testkit_la_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_ENGINE_INC) \
 	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS)
-sdk_libjobhost_testkit_la_LDFLAGS = -version-info 0:0:0 -no-undefined \
-	-export-symbols-regex '^jobhost_testkit_'
+sdk_libjobhost_testkit_la_LDFLAGS = -static
 sdk_libjobhost_testkit_la_LIBADD = sdk/testkit/libjh-kit-export.la \
 	sdk/testkit/libjh-kit-fulfill.la host/engine/libjh-engine.la \
 	host/config/libjh-config.la host/store/libjh-store.la \

@@ -26,8 +26,10 @@
  * (jobhost/error.h); a refused call writes why into
  * jobhost_testkit_error().
  *
- * The kit is a test library: it is not part of the plugin ABI and a
- * plugin never links it. Its functions are not thread-safe.
+ * The kit is a test library, installed as a static library only: it is
+ * not part of the plugin ABI and a plugin never links it; a test program
+ * links it with `pkg-config --libs jobhost-testkit`. Its functions are not
+ * thread-safe.
  */
 #ifndef JOBHOST_TESTKIT_H
 #define JOBHOST_TESTKIT_H
