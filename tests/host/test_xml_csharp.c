@@ -130,6 +130,16 @@ static const struct {
     {"C#:r:return r.a.ToLower(\"tr\");", 24, "too many arguments"},
     {"C#:r:return r.a.Substring();", 16, "Substring needs 1 argument"},
     {"C#:r:return r.a.Replace(\"x\");", 16, "Replace needs 2 arguments"},
+    {"C#:r:return r.a.Contains(1);", 16, "Contains takes a string argument"},
+    /* a refusal after an argument was read (the arguments are freed:
+     * found by fuzz_csharp, tests/fuzz/regressions/csharp/) */
+    {"C#:r:return r.d.ParseLocalDate(\"Europe/Paris\", \"dd/M;", 47,
+     "not closed"},
+    {"C#:r:return r.a.Contains(\"x\", \"y\");", 30, "too many arguments"},
+    {"C#:r:return r.a.Replace(\"x\" \"y\");", 28, "expected ',' or ')'"},
+    {"C#:r:return (r.a == \"x\").ToLowerInvariant();", 25,
+     "ToLowerInvariant is called on a boolean"},
+    {"C#:r:return (r.a == \"x\").Trim();", 25, "Trim is called on a boolean"},
     {"C#:r:return \"x\" && r.a;", 12, "a string where a condition"},
     {"C#:r:return \"x\".Name;", 16, "the property 'Name' of a string"},
     {"C#:r:return (r.a == \"x\") + \"y\";", 12, "a boolean in a concatenation"},
