@@ -22,6 +22,7 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_DEPTH 64 /* nesting of parentheses and operators */
+#define MAX_PARAM 63 /* the longest parameter name lib/expr.c reads */
 
 /* Static types of translated parts. */
 typedef enum ty {
@@ -1084,6 +1085,10 @@ static int check_param(parser *p, size_t colon) {
   size_t len = colon - 3;
   if (len == 0 || !is_ident_start((unsigned char)name[0])) {
     fail(p, 3, "expected the parameter's name after 'C#:' (C#:param:body)");
+    return -1;
+  }
+  if (len > MAX_PARAM) {
+    fail(p, 3, "the parameter's name is longer than %d characters", MAX_PARAM);
     return -1;
   }
   for (size_t i = 0; i < len; i++)

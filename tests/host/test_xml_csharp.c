@@ -153,6 +153,11 @@ static const struct {
     {"C#:end:return end.a;", 3, "'end' is a name Lua"},
     {"C#:os:return os.a;", 3, "'os' is a name Lua"},
     {"C#:1x:return 1;", 3, "parameter's name"},
+    /* lib/expr.c reads names of up to 63 characters (found by
+     * fuzz_csharp) */
+    {"C#:p23456789012345678901234567890123456789012345678901234567890123x:"
+     "return 1;",
+     3, "longer than 63 characters"},
     {"C#:r", 4, "expected ':'"},
     {"lua:r:return r", 0, "expected 'C#:param:body'"},
     {"C#:r:return string.Join(\",\", r.a);", 19, "IsNullOrEmpty"},
@@ -168,6 +173,15 @@ static void check_lua(const char *lua, const char *what) {
 
 static void test_translations(void **state) {
   (void)state;
+  {
+    /* the longest parameter name */
+    const char *cs = "C#:p23456789012345678901234567890123456789012345678901"
+                     "234567890123:return 1;";
+    char *lua = NULL, err[256];
+    assert_int_equal(jh_cs_to_lua(cs, &lua, NULL, err, sizeof(err)), 0);
+    check_lua(lua, cs);
+    free(lua);
+  }
   for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
     char *lua = NULL, err[256];
     size_t at = 99;
