@@ -22,6 +22,7 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_DEPTH 64 /* nesting of parentheses and operators */
+#define MAX_PARAM 63 /* the longest parameter name lib/expr.c reads */
 
 /* Static types of translated parts. */
 typedef enum ty {
@@ -474,7 +475,13 @@ static int enter(parser *p) {
   return 0;
 }
 
-/* Arguments of a call, after '('. Returns the count, or -1. */
+static void drop_all(node *v, int n) {
+  for (int i = 0; i < n; i++)
+    drop(&v[i]);
+}
+
+/* Arguments of a call, after '('. Returns the count, or -1 (the
+ * arguments read so far freed). */
 static int args(parser *p, node *out, int max) {
   int n = 0;
   if (is_op(p, ")")) {
@@ -484,25 +491,22 @@ static int args(parser *p, node *out, int max) {
   for (;;) {
     if (n == max) {
       fail(p, p->cur.pos, "too many arguments: at most %d here", max);
-      return -1;
+      break;
     }
     out[n] = expr(p);
     if (out[n].s == NULL)
-      return -1;
+      break;
     n++;
     if (is_op(p, ",")) {
       next(p);
       continue;
     }
     if (expect_op(p, ")", "',' or ')'") != 0)
-      return -1;
+      break;
     return n;
   }
-}
-
-static void drop_all(node *v, int n) {
-  for (int i = 0; i < n; i++)
-    drop(&v[i]);
+  drop_all(out, n);
+  return -1;
 }
 
 /* An argument that must be text (or a value, or null). */
@@ -536,7 +540,7 @@ static node method(parser *p, node recv, const char *name, size_t len,
                  {"Replace", H_REPLACE, "cs_replace", 2, 2, T_STR}};
   node a[4];
   int na, k = -1;
-  char *s, *list;
+  char *s, *list, *cs_name;
   const char *lua = NULL;
   int helper = -1, min = 0, max = 3;
   ty t = T_STR;
@@ -565,7 +569,7 @@ static node method(parser *p, node recv, const char *name, size_t len,
   }
   if (recv.t == T_BOOL || recv.t == T_INT || recv.t == T_NULL) {
     drop(&recv);
-    fail(p, at, "%s is called on a %s: it takes a string", lua,
+    fail(p, at, "%.*s is called on a %s: it takes a string", (int)len, name,
          recv.t == T_BOOL  ? "boolean"
          : recv.t == T_INT ? "number"
                            : "null");
@@ -584,16 +588,18 @@ static node method(parser *p, node recv, const char *name, size_t len,
          min > 1 ? "s" : "");
     return bad();
   }
-  list = strdup(recv.s);
+  cs_name = fmt(p, "%.*s", (int)len, name); /* messages name the C# */
+  list = cs_name != NULL ? strdup(recv.s) : NULL;
   for (int i = 0; i < na && list != NULL && !p->failed; i++) {
     const char *v = (helper == H_SUB) ? (a[i].t == T_NULL ? "nil" : a[i].s)
-                                      : text_arg(p, &a[i], at, lua);
+                                      : text_arg(p, &a[i], at, cs_name);
     if (helper == H_SUB && (a[i].t == T_BOOL || a[i].t == T_STR))
       fail(p, at, "Substring takes integer arguments");
     char *grown = v != NULL ? fmt(p, "%s, %s", list, v) : NULL;
     free(list);
     list = grown;
   }
+  free(cs_name);
   drop(&recv);
   drop_all(a, na);
   if (list == NULL) {
@@ -1079,6 +1085,10 @@ static int check_param(parser *p, size_t colon) {
   size_t len = colon - 3;
   if (len == 0 || !is_ident_start((unsigned char)name[0])) {
     fail(p, 3, "expected the parameter's name after 'C#:' (C#:param:body)");
+    return -1;
+  }
+  if (len > MAX_PARAM) {
+    fail(p, 3, "the parameter's name is longer than %d characters", MAX_PARAM);
     return -1;
   }
   for (size_t i = 0; i < len; i++)

@@ -693,6 +693,14 @@ static void child_unsupported(mctx *c, rec *r, xnode ch, const char *in,
                    o.line));
 }
 
+/* x takes no child element: each one is unsupported (a comment in r). */
+static void no_child_elements(mctx *c, rec *r, xnode x) {
+  for (xmlNode *ch = x.n->children; ch != NULL; ch = ch->next)
+    if (ch->type == XML_ELEMENT_NODE)
+      child_unsupported(c, r, (xnode){x.fi, ch}, (const char *)x.n->name,
+                        "no child element");
+}
+
 /* The element children of x, in order; `ok` names those the caller
  * reads, the others are unsupported (a comment in r). */
 static size_t children(mctx *c, rec *r, xnode x, const char *const *ok,
@@ -790,6 +798,7 @@ static void entity_property(mctx *c, rec *r, xnode x, const char *type) {
   r->o = o;
   read_attrs(c, r, x, spec, NELEM(spec), NULL);
   no_text(c, r, x);
+  no_child_elements(c, r, x);
   if (id == NULL) {
     error_at(c, o, "missing Identifier on Property of EntityType '%s'",
              JH_Q(type));
@@ -1018,6 +1027,7 @@ static void write_mapping(mctx *c, xnode x) {
     kids[i].o = norigin(c, ch[i]);
     read_attrs(c, &kids[i], ch[i], prop_spec, NELEM(prop_spec), NULL);
     no_text(c, &kids[i], ch[i]);
+    no_child_elements(c, &kids[i], ch[i]);
   }
   write_parent(c, &r, "properties", kids, n);
   free_recs(kids, n);
@@ -1048,6 +1058,7 @@ static void write_association_mapping(mctx *c, xnode x) {
   r.o = norigin(c, x);
   read_attrs(c, &r, x, spec, NELEM(spec), NULL);
   no_text(c, &r, x);
+  no_child_elements(c, &r, x);
   for (size_t i = 0; id != NULL && i < c->el[E_ASSOC].n; i++) {
     const char *a = get(c, c->el[E_ASSOC].v[i].n, "Identifier");
     if (a != NULL && strcmp(a, id) == 0)

@@ -8,7 +8,7 @@
 #    (tests/fuzz/regressions/<target>/) with any compiler;
 #  - with ./configure CC=clang --enable-fuzz, with libFuzzer, as
 #    tests/fuzz/fuzz_<target>, which `make fuzz FUZZ_SECONDS=N` runs.
-FUZZ_TARGETS = csv ldif xml pipeline model textfn expr_check
+FUZZ_TARGETS = csv ldif xml pipeline model textfn expr_check csharp
 FUZZ_SECONDS = 60
 
 FUZZ_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_CLI_INC) -I$(top_srcdir)/tests/fuzz \
@@ -64,6 +64,14 @@ tests_fuzz_replay_expr_check_SOURCES = tests/fuzz/fuzz_expr_check.c \
 tests_fuzz_replay_expr_check_CPPFLAGS = $(FUZZ_CPPFLAGS) \
 	-DJH_FUZZ_TARGET='"expr_check"'
 tests_fuzz_replay_expr_check_LDADD = lib/libjobhost-private.la
+# the C# subset's translation (host/xml/xml_csharp.c): jh_cs_to_lua
+check_PROGRAMS += tests/fuzz/replay_csharp
+TESTS += tests/fuzz/replay_csharp
+tests_fuzz_replay_csharp_SOURCES = tests/fuzz/fuzz_csharp.c \
+	tests/fuzz/replay.c $(FUZZ_UTIL)
+tests_fuzz_replay_csharp_CPPFLAGS = $(FUZZ_CPPFLAGS) \
+	-DJH_FUZZ_TARGET='"csharp"'
+tests_fuzz_replay_csharp_LDADD = $(FUZZ_HOST_LIBS)
 
 if JH_FUZZ
 noinst_PROGRAMS = tests/fuzz/fuzz_csv tests/fuzz/fuzz_ldif \
@@ -109,6 +117,11 @@ tests_fuzz_fuzz_expr_check_SOURCES = tests/fuzz/fuzz_expr_check.c $(FUZZ_UTIL)
 tests_fuzz_fuzz_expr_check_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_fuzz_expr_check_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_expr_check_LDADD = lib/libjobhost-private.la
+noinst_PROGRAMS += tests/fuzz/fuzz_csharp
+tests_fuzz_fuzz_csharp_SOURCES = tests/fuzz/fuzz_csharp.c $(FUZZ_UTIL)
+tests_fuzz_fuzz_csharp_CPPFLAGS = $(FUZZ_CPPFLAGS)
+tests_fuzz_fuzz_csharp_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_csharp_LDADD = $(FUZZ_HOST_LIBS)
 
 # Each target runs FUZZ_SECONDS from its seeds, its saved crash inputs
 # and what earlier runs found (fuzz-corpus/<target>, in the build

@@ -130,6 +130,16 @@ static const struct {
     {"C#:r:return r.a.ToLower(\"tr\");", 24, "too many arguments"},
     {"C#:r:return r.a.Substring();", 16, "Substring needs 1 argument"},
     {"C#:r:return r.a.Replace(\"x\");", 16, "Replace needs 2 arguments"},
+    {"C#:r:return r.a.Contains(1);", 16, "Contains takes a string argument"},
+    /* a refusal after an argument was read (the arguments are freed:
+     * found by fuzz_csharp, tests/fuzz/regressions/csharp/) */
+    {"C#:r:return r.d.ParseLocalDate(\"Europe/Paris\", \"dd/M;", 47,
+     "not closed"},
+    {"C#:r:return r.a.Contains(\"x\", \"y\");", 30, "too many arguments"},
+    {"C#:r:return r.a.Replace(\"x\" \"y\");", 28, "expected ',' or ')'"},
+    {"C#:r:return (r.a == \"x\").ToLowerInvariant();", 25,
+     "ToLowerInvariant is called on a boolean"},
+    {"C#:r:return (r.a == \"x\").Trim();", 25, "Trim is called on a boolean"},
     {"C#:r:return \"x\" && r.a;", 12, "a string where a condition"},
     {"C#:r:return \"x\".Name;", 16, "the property 'Name' of a string"},
     {"C#:r:return (r.a == \"x\") + \"y\";", 12, "a boolean in a concatenation"},
@@ -143,6 +153,11 @@ static const struct {
     {"C#:end:return end.a;", 3, "'end' is a name Lua"},
     {"C#:os:return os.a;", 3, "'os' is a name Lua"},
     {"C#:1x:return 1;", 3, "parameter's name"},
+    /* lib/expr.c reads names of up to 63 characters (found by
+     * fuzz_csharp) */
+    {"C#:p23456789012345678901234567890123456789012345678901234567890123x:"
+     "return 1;",
+     3, "longer than 63 characters"},
     {"C#:r", 4, "expected ':'"},
     {"lua:r:return r", 0, "expected 'C#:param:body'"},
     {"C#:r:return string.Join(\",\", r.a);", 19, "IsNullOrEmpty"},
@@ -158,6 +173,15 @@ static void check_lua(const char *lua, const char *what) {
 
 static void test_translations(void **state) {
   (void)state;
+  {
+    /* the longest parameter name */
+    const char *cs = "C#:p23456789012345678901234567890123456789012345678901"
+                     "234567890123:return 1;";
+    char *lua = NULL, err[256];
+    assert_int_equal(jh_cs_to_lua(cs, &lua, NULL, err, sizeof(err)), 0);
+    check_lua(lua, cs);
+    free(lua);
+  }
   for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
     char *lua = NULL, err[256];
     size_t at = 99;

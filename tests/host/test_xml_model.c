@@ -360,8 +360,10 @@ static const struct {
   int line, column;
   const char *message;
 } unsupported_parts[] = {
+    {6, 45, "unsupported element 'Note' in Property"},
     {7, 34, "unsupported Type 'Binary' of property 'Photo'"},
     {8, 47, "unsupported attribute 'Format' on Property"},
+    {11, 73, "unsupported element 'Note' in Property"},
     {12, 57, "unsupported attribute 'Format' on Property"},
     {15, 7,
      "C# expression of Expression outside the subset jobhost "
