@@ -974,7 +974,8 @@ static int threshold_key(ctx *c, const char *attr, const char **key) {
 }
 
 static const char *connector_attrs(ctx *c) {
-  const char *s = "Identifier, DisplayName_L1..L16, Agent, IsDeactivated";
+  const char *s = "Identifier, DisplayName_L1..L16, Agent, IsDeactivated, "
+                  "CompleteJob, IncrementalJob";
   for (int i = 0; i < JH_TH_COUNT; i++)
     s = pool_fmt(c, "%s, %s", s,
                  xml_name(c, jh_threshold_key((jh_threshold_kind)i)));
@@ -1037,6 +1038,38 @@ static void int_attr(ctx *c, size_t fi, const xmlAttr *a, const char *prefix,
   em_key(c, attr_origin(c, fi, a), prefix, key, v);
 }
 
+/* An enumeration written as its number (0, 1, ...) or its name, in any
+ * case, as Identity Manager's XML has both; the model key gets the name. */
+static void enum_attr(ctx *c, size_t fi, const xmlAttr *a, const char *prefix,
+                      const char *key, const char *const *names, int n) {
+  const char *v = attr_value(c, a);
+  long i;
+  for (int k = 0; k < n; k++)
+    if (strcasecmp(v, names[k]) == 0) {
+      em_key(c, attr_origin(c, fi, a), prefix, key, names[k]);
+      return;
+    }
+  if (parse_int(v, 0, &i) == 0 && i < n) {
+    em_key(c, attr_origin(c, fi, a), prefix, key, names[i]);
+    return;
+  }
+  {
+    const char *all = names[0];
+    for (int k = 1; k < n; k++)
+      all = pool_fmt(c, "%s, %s", all, names[k]);
+    error_at(c, fi, attr_pos(c, fi, a),
+             "expected 0 to %d or one of %s for %s, got '%s'", n - 1, all,
+             JH_Q((const char *)a->name), JH_Q(v));
+  }
+  em_key(c, attr_origin(c, fi, a), prefix, key, v);
+}
+
+/* The connector's CompleteJob and IncrementalJob, the connection's
+ * DeactivationExportFulfill: what the scaffolds read (doc/scaffold.md). */
+static const char *const job_uses[] = {"Used", "NotUsed", "OnlySynchronization",
+                                       "OnlyProvisioning"};
+static const char *const deactivations[] = {"None", "Export", "Fulfill"};
+
 static void connector_thresholds(ctx *c, xnode x) {
   int opened = 0;
   for (const xmlAttr *a = x.n->properties; a != NULL; a = a->next) {
@@ -1079,6 +1112,12 @@ static void write_connector(ctx *c, xnode x) {
       em_key(c, attr_origin(c, x.fi, a), P_FIELD, "agent", attr_value(c, a));
     } else if (strcmp(name, "IsDeactivated") == 0) {
       bool_attr(c, x.fi, a, P_FIELD, "deactivated");
+    } else if (strcmp(name, "CompleteJob") == 0 ||
+               strcmp(name, "IncrementalJob") == 0) {
+      enum_attr(c, x.fi, a, P_FIELD,
+                strcmp(name, "CompleteJob") == 0 ? "complete_job"
+                                                 : "incremental_job",
+                job_uses, (int)NELEM(job_uses));
     } else {
       unsupported(c, x.fi, attr_pos(c, x.fi, a),
                   "unsupported attribute '%s' on Connector; Connector takes "
@@ -1138,10 +1177,14 @@ static void write_connection(ctx *c, xnode x) {
       em_comment(c, attr_origin(c, x.fi, a), P_FIELD, "Package: %s",
                  attr_value(c, a));
       em_key(c, attr_origin(c, x.fi, a), P_FIELD, "package", pkg);
+    } else if (strcmp(name, "DeactivationExportFulfill") == 0) {
+      enum_attr(c, x.fi, a, P_FIELD, "deactivation_export_fulfill",
+                deactivations, (int)NELEM(deactivations));
     } else {
       unsupported(c, x.fi, attr_pos(c, x.fi, a),
                   "unsupported attribute '%s' on Connection; Connection "
-                  "takes Identifier, DisplayName_L1..L16, Connector, Package",
+                  "takes Identifier, DisplayName_L1..L16, Connector, "
+                  "Package, DeactivationExportFulfill",
                   name);
       em_left_out_attr(c, x.fi, a, P_FIELD);
     }

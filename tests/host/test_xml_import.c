@@ -443,6 +443,13 @@ static void test_model_sections(void **state) {
   assert_int_equal(m->connectors[0].thresholds.v[JH_TH_MAX_INSERTED],
                    JH_THRESHOLD_UNSET);
   assert_string_equal(m->connectors[1].display_name, "Active Directory");
+  /* CompleteJob and IncrementalJob by name in any case or by number;
+   * DeactivationExportFulfill by number (what the scaffolds read) */
+  assert_int_equal(m->connectors[0].complete_job, JH_JOB_USED);
+  assert_int_equal(m->connectors[1].complete_job, JH_JOB_ONLY_SYNCHRONIZATION);
+  assert_int_equal(m->connectors[1].incremental_job, JH_JOB_NOT_USED);
+  assert_int_equal(m->connections[1].deactivation, JH_DEACTIVATE_NONE);
+  assert_int_equal(m->connections[2].deactivation, JH_DEACTIVATE_FULFILL);
   assert_int_equal(m->nconnections, 3);
   for (size_t i = 0; i < 3; i++) {
     assert_string_equal(m->connections[i].package, pkgs[i]);
