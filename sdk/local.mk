@@ -54,7 +54,32 @@ check_LTLIBRARIES += sdk/skeleton/skeleton.la
 sdk_skeleton_skeleton_la_SOURCES = sdk/skeleton/skeleton.c
 sdk_skeleton_skeleton_la_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
 
-installcheck-local: installcheck-skeleton
+# The jsonl example (sdk/examples/jsonl): a connector package written
+# against the SDK alone, installed beside the skeleton for authors to read
+# and copy (examplesdir in jobhost-sdk.pc). make check builds the package
+# and runs its unit test (the test kit) in the tree; installcheck builds
+# both from the installed copy with pkg-config only, runs the test, and
+# runs the package in a pipeline with the installed jobhost.
+examplesdir = $(pkgdatadir)/examples
+jsonldir = $(examplesdir)/jsonl
+dist_jsonl_DATA = sdk/examples/jsonl/jsonl.c sdk/examples/jsonl/test_jsonl.c \
+	sdk/examples/jsonl/Makefile sdk/examples/jsonl/README.md \
+	sdk/examples/jsonl/model.yaml sdk/examples/jsonl/pipeline.yaml \
+	sdk/examples/jsonl/people.jsonl sdk/examples/jsonl/accounts.jsonl
+check_LTLIBRARIES += sdk/examples/jsonl/jsonl.la
+sdk_examples_jsonl_jsonl_la_SOURCES = sdk/examples/jsonl/jsonl.c
+sdk_examples_jsonl_jsonl_la_CPPFLAGS = $(BASE_CPPFLAGS) $(JANSSON_CFLAGS)
+sdk_examples_jsonl_jsonl_la_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
+sdk_examples_jsonl_jsonl_la_LIBADD = $(JANSSON_LIBS)
+check_PROGRAMS += sdk/examples/jsonl/test_jsonl
+TESTS += sdk/examples/jsonl/test_jsonl
+sdk_examples_jsonl_test_jsonl_SOURCES = sdk/examples/jsonl/test_jsonl.c \
+	sdk/examples/jsonl/jsonl.c
+sdk_examples_jsonl_test_jsonl_CPPFLAGS = $(BASE_CPPFLAGS) $(JANSSON_CFLAGS)
+sdk_examples_jsonl_test_jsonl_LDADD = sdk/libjobhost-testkit.la \
+	$(JANSSON_LIBS)
+
+installcheck-local: installcheck-skeleton installcheck-jsonl
 installcheck-skeleton:
 	rm -rf sdk-oot && mkdir sdk-oot
 	pc() { PKG_CONFIG_PATH="$(DESTDIR)$(libdir)/pkgconfig" \
