@@ -102,3 +102,37 @@ installcheck-skeleton:
 	done
 	rm -rf sdk-oot
 .PHONY: installcheck-skeleton
+
+# The jsonl example from its installed copy: built with pkg-config only
+# (jobhost-sdk, jobhost-testkit, jansson), its test run against the
+# installed test kit, then its job run twice with the installed jobhost:
+# the first fulfills three orders into accounts.jsonl, the second finds
+# the accounts as wanted (3 verified) and skips the fulfillment.
+installcheck-jsonl:
+	rm -rf sdk-oot-jsonl && mkdir sdk-oot-jsonl
+	pc() { PKG_CONFIG_PATH="$(DESTDIR)$(libdir)/pkgconfig" \
+	  $(PKG_CONFIG) --variable=$$1 jobhost-sdk; } && \
+	dir=`pc examplesdir` && test "$$dir" = "$(examplesdir)" && \
+	cp "$(DESTDIR)$$dir"/jsonl/* sdk-oot-jsonl/
+	PKG_CONFIG_PATH="$(DESTDIR)$(libdir)/pkgconfig" \
+	PKG_CONFIG_SYSROOT_DIR="$(DESTDIR)" \
+	LD_LIBRARY_PATH="$(DESTDIR)$(libdir)$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH}" \
+	  $(MAKE) -C sdk-oot-jsonl CC="$(CC)" all check
+	cd sdk-oot-jsonl && \
+	jh() { "$(DESTDIR)$(bindir)/jobhost" "$$@"; } && \
+	dirs="--plugin-dir $(DESTDIR)$(plugindir) --plugin-dir ." && \
+	jh validate $$dirs pipeline.yaml && \
+	jh run --home home $$dirs --force --report first.json pipeline.yaml \
+	  > first.out 2>&1 && \
+	grep -q '"state": "Succeeded"' first.json && \
+	grep -q '3 orders applied: 3 executed, 0 errored' first.out && \
+	test `wc -l < accounts.jsonl` -eq 3 && \
+	grep -q '"login":"E001","display_name":"Ann Lee","department":"Sales"' \
+	  accounts.jsonl && \
+	grep -q '"display_name":"Cy Moss","login":"E003"' accounts.jsonl && \
+	jh run --home home $$dirs --force --report second.json pipeline.yaml \
+	  > second.out 2>&1 && \
+	grep -q '3 verified' second.out && \
+	grep -q 'Fulfill Skipped' second.out
+	rm -rf sdk-oot-jsonl
+.PHONY: installcheck-jsonl
