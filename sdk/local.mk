@@ -44,7 +44,7 @@ sdk_libjobhost_testkit_la_LIBADD = sdk/testkit/libjh-kit-export.la \
 # authors to copy.
 skeletondir = $(pkgdatadir)/skeleton
 dist_skeleton_DATA = sdk/skeleton/skeleton.c sdk/skeleton/Makefile \
-	sdk/skeleton/README.md
+	sdk/skeleton/README.md sdk/skeleton/test_skeleton.c
 
 # The skeleton: what an out-of-tree author copies. make check builds it with
 # the in-tree headers; installcheck builds it out of tree against the
@@ -53,6 +53,14 @@ dist_skeleton_DATA = sdk/skeleton/skeleton.c sdk/skeleton/Makefile \
 check_LTLIBRARIES += sdk/skeleton/skeleton.la
 sdk_skeleton_skeleton_la_SOURCES = sdk/skeleton/skeleton.c
 sdk_skeleton_skeleton_la_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
+# Its unit test (test_skeleton.c, on the test kit), the one `make check`
+# in the skeleton folder runs.
+check_PROGRAMS += sdk/skeleton/test_skeleton
+TESTS += sdk/skeleton/test_skeleton
+sdk_skeleton_test_skeleton_SOURCES = sdk/skeleton/test_skeleton.c \
+	sdk/skeleton/skeleton.c
+sdk_skeleton_test_skeleton_CPPFLAGS = $(BASE_CPPFLAGS)
+sdk_skeleton_test_skeleton_LDADD = sdk/libjobhost-testkit.la
 
 # The jsonl example (sdk/examples/jsonl): a connector package written
 # against the SDK alone, installed beside the skeleton for authors to read
@@ -86,12 +94,14 @@ installcheck-skeleton:
 	  $(PKG_CONFIG) --variable=$$1 jobhost-sdk; } && \
 	dir=`pc skeletondir` && test "$$dir" = "$(skeletondir)" && \
 	cp "$(DESTDIR)$$dir"/skeleton.c "$(DESTDIR)$$dir"/Makefile \
-	  "$(DESTDIR)$$dir"/README.md sdk-oot/ && \
+	  "$(DESTDIR)$$dir"/README.md "$(DESTDIR)$$dir"/test_skeleton.c \
+	  sdk-oot/ && \
 	test "`pc abi_major`" = "$(JOBHOST_ABI_MAJOR)" && \
 	test "`pc abi_minor`" = "$(JOBHOST_ABI_MINOR)"
 	PKG_CONFIG_PATH="$(DESTDIR)$(libdir)/pkgconfig" \
 	PKG_CONFIG_SYSROOT_DIR="$(DESTDIR)" \
-	  $(MAKE) -C sdk-oot CC="$(CC)"
+	LD_LIBRARY_PATH="$(DESTDIR)$(libdir)$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH}" \
+	  $(MAKE) -C sdk-oot CC="$(CC)" skeleton.so check
 	$(DESTDIR)$(bindir)/jobhost plugins --json --plugin-dir sdk-oot > sdk-oot/plugins.json
 	grep -q '"name": "skeleton"' sdk-oot/plugins.json
 	grep -q '"refused": \[\]' sdk-oot/plugins.json

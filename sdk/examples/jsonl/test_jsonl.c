@@ -19,8 +19,7 @@ static int failures;
   do {                                                                         \
     if (!(cond)) {                                                             \
       failures++;                                                              \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,        \
-              #cond);                                                          \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
     }                                                                          \
   } while (0)
 
@@ -79,10 +78,11 @@ static void test_export(void) {
   jobhost_testkit *kit = new_kit();
   const char *t = "TestConnection"; /* the table is named after it */
   int64_t rows = 0;
-  write_file(kit, "people.jsonl",
-             "{\"id\": \"ann\", \"name\": \"Ann\", \"mail\": \"ann@example.org\","
-             " \"age\": 41}\n"
-             "{\"name\": null, \"id\": \"bob\"}");
+  write_file(
+      kit, "people.jsonl",
+      "{\"id\": \"ann\", \"name\": \"Ann\", \"mail\": \"ann@example.org\","
+      " \"age\": 41}\n"
+      "{\"name\": null, \"id\": \"bob\"}");
   CHECK(jobhost_testkit_export(kit, "jsonl") == 0);
   CHECK(jobhost_testkit_table_count(kit) == 1);
   CHECK(same(jobhost_testkit_table_name(kit, 0), t));
@@ -130,8 +130,9 @@ static void test_export_refused(void) {
 static void test_fulfill(void) {
   jobhost_testkit *kit = new_kit();
   const char *why = NULL;
-  write_file(kit, "people.jsonl",
-             "{\"id\":\"ann\",\"name\":\"Ann\"}\n{\"id\":\"bob\",\"name\":\"Bob\"}");
+  write_file(
+      kit, "people.jsonl",
+      "{\"id\":\"ann\",\"name\":\"Ann\"}\n{\"id\":\"bob\",\"name\":\"Bob\"}");
   CHECK(jobhost_testkit_fulfill(
             kit, "jsonl", "id",
             "[{\"ChangeType\": \"Added\","
@@ -147,9 +148,10 @@ static void test_fulfill(void) {
   CHECK(jobhost_testkit_order_result(kit, 2, NULL) == 0);
   CHECK(jobhost_testkit_order_result(kit, 3, &why) == -1);
   CHECK(same(why, "'cy': a member takes one value"));
-  CHECK(same(read_file(kit, "people.jsonl"),
-             "{\"id\":\"cy\",\"name\":\"Cy\"}\n"
-             "{\"id\":\"ann\",\"name\":\"Anne\",\"mail\":\"a@example.org\"}\n"));
+  CHECK(
+      same(read_file(kit, "people.jsonl"),
+           "{\"id\":\"cy\",\"name\":\"Cy\"}\n"
+           "{\"id\":\"ann\",\"name\":\"Anne\",\"mail\":\"a@example.org\"}\n"));
   CHECK(same(read_file(kit, "people.jsonl.new"), "")); /* not left behind */
 
   /* what was written exports again */
