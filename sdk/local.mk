@@ -40,6 +40,10 @@ sdk_libjobhost_testkit_la_LIBADD = sdk/testkit/libjh-kit-export.la \
 	host/loader/libjh-loader.la lib/libjobhost-private.la \
 	$(JANSSON_LIBS) $(SQLITE_LIBS)
 
+# The SDK's documents, installed in $(docdir) (jobhost-sdk(7) names them):
+# the guide from the skeleton to a connector, and the ABI's rules.
+dist_doc_DATA = doc/sdk-guide.md doc/sdk.md
+
 # The skeleton is installed where jobhost-sdk.pc says (skeletondir), for
 # authors to copy.
 skeletondir = $(pkgdatadir)/skeleton
