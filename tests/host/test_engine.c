@@ -386,6 +386,7 @@ static void test_blocked_then_resume(void **state) {
   fixture *f = *state;
   json_t *r;
   char inst[32], *err = NULL, cwd[PATH_MAX], elsewhere[PATH_MAX];
+  int rc;
   jh_test_jobhost_pipeline(&f->j,
                            TASKS "    - {id: sync, type: TestBlockTask}\n"
                                  "    - {id: next, type: TestSucceedTask}\n");
@@ -393,7 +394,10 @@ static void test_blocked_then_resume(void **state) {
    * records the absolute one, so that resume works from any folder */
   assert_non_null(getcwd(cwd, sizeof(cwd)));
   assert_int_equal(chdir(f->j.dir), 0);
-  r = jh_test_jobhost_report(&f->j, 3, "run", "pipeline.yaml", NULL);
+  rc = jh_test_jobhost_run(&f->j, NULL, NULL, "run", "pipeline.yaml", NULL);
+  assert_int_equal(chdir(cwd), 0); /* before any check can fail */
+  assert_int_equal(rc, 3);
+  r = jh_test_report_load(f->j.report);
   jh_test_assert_job_state(r, "Blocked");
   jh_test_assert_task(r, "sync", "Blocked", "threshold exceeded");
   jh_test_assert_task(r, "next", "NotStarted", NULL);
@@ -414,8 +418,10 @@ static void test_blocked_then_resume(void **state) {
   jh_test_path(elsewhere, sizeof(elsewhere), "%s/elsewhere", f->j.dir);
   jh_test_mkdir(elsewhere);
   assert_int_equal(chdir(elsewhere), 0);
-  r = jh_test_jobhost_report(&f->j, 0, "resume", inst, NULL);
+  rc = jh_test_jobhost_run(&f->j, NULL, NULL, "resume", inst, NULL);
   assert_int_equal(chdir(cwd), 0);
+  assert_int_equal(rc, 0);
+  r = jh_test_report_load(f->j.report);
   jh_test_assert_job_state(r, "Succeeded");
   jh_test_assert_task(r, "sync", "Succeeded", "forced");
   jh_test_assert_task(r, "next", "Succeeded", NULL);
