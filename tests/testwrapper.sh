@@ -3,7 +3,9 @@
 # JH_NO_VALGRIND is not set. Any memory error or definite leak fails it.
 # The LDAP server a test starts (slapd, slapadd, openssl making its
 # certificates) runs outside valgrind: it is not the code under test.
-here=$(dirname "$0")
+# absolute: a test may run the program from another folder, and valgrind
+# follows it there with the same options
+here=$(cd "$(dirname "$0")" && pwd)
 if [ -n "$VALGRIND" ] && [ -z "$JH_NO_VALGRIND" ]; then
   exec "$VALGRIND" --quiet --error-exitcode=99 --trace-children=yes \
     --trace-children-skip='*/slapd,*/slapadd,*/openssl' \

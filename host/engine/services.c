@@ -453,13 +453,38 @@ static const void *svc_host_object(jobhost_ctx *ctx, const char *name) {
 
 /* ---- export tables ---- */
 
-static int valid_table_name(const char *name) {
-  if (name == NULL || *name == '\0' || strlen(name) > 200 || name[0] == '.')
-    return 0;
+/* Why `name` cannot name a table (its file is ExportOutput/<name>.csv), or
+ * NULL when it can. */
+static const char *bad_table_name(const char *name) {
+  if (name == NULL || *name == '\0')
+    return "a table needs a name";
+  if (strlen(name) > 200)
+    return "a table name has at most 200 bytes";
+  if (name[0] == '.')
+    return "a table name does not start with '.'";
   for (const char *p = name; *p; p++)
     if (*p == '/' || *p == '\\' || (unsigned char)*p < 0x20)
-      return 0;
-  return 1;
+      return "a table name has no '/', '\\' or control character";
+  return NULL;
+}
+
+/* Why `columns` cannot be a table's header, or NULL when they can: at
+ * least one, each named, no name twice (*at: the column refused, from 0;
+ * *first: for a name twice, its first column, from 1). */
+static const char *bad_columns(const char *const *columns, size_t n, size_t *at,
+                               size_t *first) {
+  if (columns == NULL || n == 0)
+    return "a table needs at least one column";
+  for (*at = 0; *at < n; (*at)++) {
+    if (columns[*at] == NULL || columns[*at][0] == '\0')
+      return "has no name";
+    for (size_t k = 0; k < *at; k++)
+      if (strcmp(columns[k], columns[*at]) == 0) {
+        *first = k + 1;
+        return "appears twice";
+      }
+  }
+  return NULL;
 }
 
 static void table_free(struct jobhost_table *t) {
@@ -474,18 +499,50 @@ static int svc_table_open(jobhost_ctx *ctx, const char *name,
                           jobhost_table **out) {
   jh_task_state *st = state_of(ctx);
   struct jobhost_table *t;
+  const char *why;
+  size_t at = 0, first = 0;
   int rc;
 
   *out = NULL;
-  if (st->validating)
+  if (st->validating) {
+    svc_log(ctx, JOBHOST_LOG_ERROR,
+            "table_open: refused in a validate entry point, which writes no "
+            "table");
     return -EPERM;
-  if (!valid_table_name(name) || columns == NULL || ncolumns == 0)
+  }
+  if ((why = bad_table_name(name)) != NULL) {
+    /* the name is not repeated: it may hold a line break */
+    svc_log(ctx, JOBHOST_LOG_ERROR, "table_open: refused: %s", why);
     return -EINVAL;
+  }
+  if ((why = bad_columns(columns, ncolumns, &at, &first)) != NULL) {
+    if (columns == NULL || ncolumns == 0)
+      svc_log(ctx, JOBHOST_LOG_ERROR, "table_open(%s): refused: %s", name, why);
+    else if (first > 0)
+      svc_log(ctx, JOBHOST_LOG_ERROR,
+              "table_open(%s): refused: column %zu %s (column %zu has the "
+              "same name)",
+              name, at + 1, why, first);
+    else
+      svc_log(ctx, JOBHOST_LOG_ERROR, "table_open(%s): refused: column %zu %s",
+              name, at + 1, why);
+    return -EINVAL;
+  }
   for (t = st->tables; t != NULL; t = t->next)
-    if (strcmp(t->name, name) == 0)
+    if (strcmp(t->name, name) == 0) {
+      svc_log(ctx, JOBHOST_LOG_ERROR,
+              "table_open(%s): refused: the task opened a table of that name "
+              "already",
+              name);
       return -EEXIST;
-  if (work_dir(st) == NULL)
-    return -errno;
+    }
+  if (work_dir(st) == NULL) {
+    int e = errno;
+    svc_log(ctx, JOBHOST_LOG_ERROR,
+            "table_open(%s): the task's work folder cannot be made: %s", name,
+            strerror(e));
+    return -e;
+  }
   t = calloc(1, sizeof(*t));
   if (t == NULL)
     return -ENOMEM;

@@ -382,30 +382,22 @@ static void test_retries(void **state) {
 
 /* Behaviour 8 (and 9): Blocked stops the job and keeps the instance;
  * resume validates the blocked task, then runs what had not started. */
-/* path (absolute) written relative to the current folder. */
-static void relative_to_cwd(const char *path, char *buf, size_t size) {
-  char cwd[PATH_MAX];
-  size_t n = 0;
-  assert_non_null(getcwd(cwd, sizeof(cwd)));
-  buf[0] = '\0';
-  for (const char *p = cwd; *p != '\0'; p++)
-    if (*p == '/' && p[1] != '\0')
-      n += (size_t)snprintf(buf + n, size - n, "../");
-  assert_true(n + strlen(path) < size);
-  snprintf(buf + n, size - n, "%s", path + 1);
-}
-
 static void test_blocked_then_resume(void **state) {
   fixture *f = *state;
   json_t *r;
-  char inst[32], *err = NULL, rel[PATH_MAX];
+  char inst[32], *err = NULL, cwd[PATH_MAX], elsewhere[PATH_MAX];
+  int rc;
   jh_test_jobhost_pipeline(&f->j,
                            TASKS "    - {id: sync, type: TestBlockTask}\n"
                                  "    - {id: next, type: TestSucceedTask}\n");
-  /* started with a relative path: the instance records the absolute one,
-   * so that resume works from any folder */
-  relative_to_cwd(f->j.pipeline, rel, sizeof(rel));
-  r = jh_test_jobhost_report(&f->j, 3, "run", rel, NULL);
+  /* started from the pipeline's folder with a relative path: the instance
+   * records the absolute one, so that resume works from any folder */
+  assert_non_null(getcwd(cwd, sizeof(cwd)));
+  assert_int_equal(chdir(f->j.dir), 0);
+  rc = jh_test_jobhost_run(&f->j, NULL, NULL, "run", "pipeline.yaml", NULL);
+  assert_int_equal(chdir(cwd), 0); /* before any check can fail */
+  assert_int_equal(rc, 3);
+  r = jh_test_report_load(f->j.report);
   jh_test_assert_job_state(r, "Blocked");
   jh_test_assert_task(r, "sync", "Blocked", "threshold exceeded");
   jh_test_assert_task(r, "next", "NotStarted", NULL);
@@ -422,7 +414,14 @@ static void test_blocked_then_resume(void **state) {
     jh_store_close(s);
   }
 
-  r = jh_test_jobhost_report(&f->j, 0, "resume", inst, NULL);
+  /* resumed from another folder, where pipeline.yaml names nothing */
+  jh_test_path(elsewhere, sizeof(elsewhere), "%s/elsewhere", f->j.dir);
+  jh_test_mkdir(elsewhere);
+  assert_int_equal(chdir(elsewhere), 0);
+  rc = jh_test_jobhost_run(&f->j, NULL, NULL, "resume", inst, NULL);
+  assert_int_equal(chdir(cwd), 0);
+  assert_int_equal(rc, 0);
+  r = jh_test_report_load(f->j.report);
   jh_test_assert_job_state(r, "Succeeded");
   jh_test_assert_task(r, "sync", "Succeeded", "forced");
   jh_test_assert_task(r, "next", "Succeeded", NULL);

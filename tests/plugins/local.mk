@@ -50,12 +50,20 @@ AM_TESTS_ENVIRONMENT += \
 check_PROGRAMS += tests/plugins/test_builtin tests/plugins/test_enginetest
 TESTS += tests/plugins/test_builtin tests/plugins/test_enginetest
 
-# ExportTask and the csv and ldif packages against a stand-in services
-# table.
+# ExportTask against a stand-in services table (what the test kit cannot
+# stage), ExportOutput, and the csv and ldif packages through jobhost.
 check_PROGRAMS += tests/plugins/test_packages
 tests_plugins_test_packages_CPPFLAGS = $(TEST_CPPFLAGS) \
 	-DJH_EXPORT_TEST_DATA='"$(abs_top_srcdir)/tests/data/export"'
 TESTS += tests/plugins/test_packages
+
+# The csv and ldif packages' own tests, on the test kit (the SDK's
+# libjobhost-testkit, as a plugin author's tests use it).
+check_PROGRAMS += tests/plugins/test_csv_ldif
+tests_plugins_test_csv_ldif_CPPFLAGS = $(TEST_CPPFLAGS) \
+	-DJH_EXPORT_TEST_DATA='"$(abs_top_srcdir)/tests/data/export"'
+tests_plugins_test_csv_ldif_LDADD = sdk/libjobhost-testkit.la $(LIB_TEST_LDADD)
+TESTS += tests/plugins/test_csv_ldif
 EXTRA_DIST += tests/data/export
 
 check_PROGRAMS += tests/plugins/test_prepare

@@ -53,8 +53,62 @@ static int count_run(jobhost_ctx *ctx) {
   return strcmp(word, "block") == 0 ? JOBHOST_EBLOCKED : 0;
 }
 
+/* A task that is not an export calls table_open with every kind of name
+ * and columns the host refuses, each refusal checked, then writes one
+ * table of its own. */
+static int tables_run(jobhost_ctx *ctx) {
+  static const char *const one[] = {"a"};
+  static const char *const twice[] = {"a", "b", "a"};
+  static const char *const unnamed[] = {"a", ""};
+  static const char *const nulled[] = {"a", NULL};
+  static char long_name[202];
+  const struct {
+    const char *name;
+    const char *const *columns;
+    size_t n;
+  } refused[] = {{NULL, one, 1},      {"", one, 1},      {".hidden", one, 1},
+                 {"a/b", one, 1},     {"a\\b", one, 1},  {"a\nb", one, 1},
+                 {long_name, one, 1}, {"t", NULL, 0},    {"t", one, 0},
+                 {"t", twice, 3},     {"t", unnamed, 2}, {"t", nulled, 2}};
+  const char *row[1] = {"x"};
+  jobhost_table *t, *again;
+  int rc;
+
+  memset(long_name, 'n', sizeof(long_name) - 1);
+  for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+    t = (jobhost_table *)1;
+    rc = ctx->svc->table_open(ctx, refused[i].name, refused[i].columns,
+                              refused[i].n, &t);
+    if (rc != -EINVAL || t != NULL) {
+      ctx->svc->set_message(ctx, "case %zu: %d", i, rc);
+      return -EPROTO;
+    }
+  }
+  rc = ctx->svc->table_open(ctx, "made_by_a_task", one, 1, &t);
+  if (rc == 0)
+    rc = ctx->svc->table_write(t, row, 1);
+  if (rc == 0 &&
+      ctx->svc->table_open(ctx, "made_by_a_task", one, 1, &again) != -EEXIST)
+    rc = -EPROTO;
+  if (t != NULL && ctx->svc->table_close(t) != 0 && rc == 0)
+    rc = -EIO;
+  return rc;
+}
+
+/* table_open in a validate entry point: refused, no table there. */
+static int tables_validate(jobhost_ctx *ctx) {
+  static const char *const one[] = {"a"};
+  jobhost_table *t;
+  if (ctx->svc->table_open(ctx, "checked", one, 1, &t) != -EPERM) {
+    ctx->svc->set_message(ctx, "table_open was not refused");
+    return JOBHOST_ECONFIG;
+  }
+  return 0;
+}
+
 static const jobhost_task_type kit_types[] = {
     {.name = "CountTask", .params = count_params, .run = count_run},
+    {.name = "TablesTask", .run = tables_run, .validate = tables_validate},
     JOBHOST_TASK_TYPE_END};
 
 static const jobhost_param pkg_settings[] = {
@@ -304,6 +358,39 @@ static void test_export_failed(void **state) {
   assert_int_equal(len, 6);
 }
 
+/* table_open's refusals, each with its message in the task's log; a task
+ * other than ExportTask may write tables, published when it succeeds. */
+static void test_table_open_refusals(void **state) {
+  jobhost_testkit *kit = *state;
+  static const char *const logged[] = {
+      "table_open: refused: a table needs a name",
+      "table_open: refused: a table name does not start with '.'",
+      "table_open: refused: a table name has no '/', '\\' or control "
+      "character",
+      "table_open: refused: a table name has at most 200 bytes",
+      "table_open(t): refused: a table needs at least one column",
+      "table_open(t): refused: column 3 appears twice (column 1 has the same "
+      "name)",
+      "table_open(t): refused: column 2 has no name",
+      "table_open(made_by_a_task): refused: the task opened a table of that "
+      "name already"};
+  size_t errors = 0;
+
+  assert_int_equal(jobhost_testkit_run(kit, "TablesTask"), 0);
+  for (size_t i = 0; i < sizeof(logged) / sizeof(logged[0]); i++)
+    if (jobhost_testkit_log_find(kit, logged[i]) == NULL)
+      fail_msg("no log line '%s'", logged[i]);
+  for (size_t i = 0; i < jobhost_testkit_log_count(kit); i++)
+    errors += strncmp(jobhost_testkit_log_line(kit, i), "ERROR", 5) == 0;
+  assert_int_equal(errors, 13); /* one line each refusal */
+  assert_null(jobhost_testkit_log_find(kit, "a\nb"));
+  assert_int_equal(jobhost_testkit_table_count(kit), 1);
+  assert_string_equal(jobhost_testkit_table_name(kit, 0), "made_by_a_task");
+  assert_string_equal(jobhost_testkit_cell(kit, "made_by_a_task", 0, "a"), "x");
+  /* in validate: refused (the entry point checks -EPERM) */
+  assert_int_equal(jobhost_testkit_validate(kit, "TablesTask"), 0);
+}
+
 static void test_fulfill(void **state) {
   jobhost_testkit *kit = *state;
   const char *why;
@@ -346,6 +433,7 @@ int main(void) {
       T(test_export),
       T(test_export_keeps_package_counters),
       T(test_export_failed),
+      T(test_table_open_refusals),
       T(test_fulfill),
 #undef T
   };

@@ -92,6 +92,10 @@ JOBHOST_STATIC_ASSERT(sizeof(jobhost_order) == JOBHOST_ABI_SIZE(144u, 72u),
  *        ctx->svc->table_open/table_write/table_close; read and store the
  *        incremental cookie with cookie_get/cookie_set. Returns 0 or a
  *        negative code (the task fails and no table file is kept).
+ *        ExportTask counts the tables and rows written into the counters
+ *        "tables" and "rows", unless the package sets that counter
+ *        itself (counter_add or counter_set): then the package's value is
+ *        kept.
  * fulfill_order: apply one order. Returns 0 for Executed, a negative code
  *        for Errored, with a one-line reason written into message (a buffer
  *        of message_size bytes owned by the host). A per-order error does
@@ -108,7 +112,7 @@ JOBHOST_STATIC_ASSERT(sizeof(jobhost_order) == JOBHOST_ABI_SIZE(144u, 72u),
  *        (ldif). Returns 0, or a negative code with the reason set by
  *        svc->set_message: then none of the orders that returned 0 took
  *        effect, and FulfillTask reports them Errored. A package whose
- *        fulfill_order acts at once has no fulfill_end (doc/fulfill.md).
+ *        fulfill_order acts at once has no fulfill_end ($docdir/sdk.md).
  * validate: checks the settings of each connection of the package before
  *        any task runs (jobhost_validate_fn, plugin.h). ABI 1.2.
  */

@@ -22,7 +22,12 @@
  *     name and a valid type;
  *   - no task type or package name is already claimed by another plugin.
  *
- * Example (see sdk/skeleton/skeleton.c for a complete plugin):
+ * Example. A complete plugin to copy, with its unit test, is installed in
+ * the folder `pkg-config --variable=skeletondir jobhost-sdk` names
+ * ($datadir/jobhost/skeleton); a complete connector package in
+ * `pkg-config --variable=examplesdir jobhost-sdk`/jsonl; the jobhost-sdk(7)
+ * man page and $docdir/sdk-guide.md (usually /usr/share/doc/jobhost) tell
+ * how to build, test and ship one:
  *
  *   static const jobhost_param hello_params[] = {
  *     {.name = "greeting", .type = JOBHOST_PARAM_STRING,
@@ -64,7 +69,13 @@ extern "C" {
  * JOBHOST_TASK_CAN_BLOCK        the type may end Blocked (a threshold was
  *     exceeded; the job stops and `jobhost resume` validates). Only such a
  *     type may return JOBHOST_EBLOCKED: from a type without the flag that
- *     code ends the task in Error, with a message saying so.
+ *     code ends the task in Error, with a message saying so. The flag
+ *     changes nothing else: a task of the type is scheduled, retried and
+ *     cancelled as any other. A Blocked task stops the job as an Error
+ *     does, but the instance can be resumed: `jobhost resume ID` runs the
+ *     blocked task again in forced mode (ctx->force set, ctx->resume_of
+ *     its blocked instance; ABI 1.1), then the tasks that had not
+ *     started.
  * JOBHOST_TASK_AGENT_SIDE       an Identity Manager agent task.
  * JOBHOST_TASK_SETS_DIRTY       the type flags the recently changed
  *     resources dirty (SetRecentlyModifiedFlagTask).
@@ -128,7 +139,10 @@ extern "C" {
  * run — the entry point of a task type.
  *
  * Called in the task's worker process with a host-owned context; all
- * parameters have been validated against `params`. Returns 0 (Succeeded),
+ * parameters have been validated against `params`. What the task writes
+ * to stdout or stderr goes to its log; the worker flushes both when run
+ * returns, so output without a newline or a flush is kept, but the log
+ * service (with its levels) is the way to speak. Returns 0 (Succeeded),
  * JOBHOST_EBLOCKED (Blocked; only for a JOBHOST_TASK_CAN_BLOCK type),
  * JOBHOST_ECANCELLED (Cancelled) or another
  * negative code (Error; the message set with svc->set_message, or

@@ -209,12 +209,23 @@ struct jobhost_services {
   int (*secret)(jobhost_ctx *ctx, const char *name, char *buf, size_t size);
 
   /* Export table writer. table_open starts table `name` (a file name stem,
-   * e.g. "hr_entries") with the given columns; *out receives a host-owned
-   * handle. table_write appends one row of exactly ncolumns values (a NULL
-   * value is an empty field). table_close finishes the table; the file
-   * becomes visible only if the task succeeds, so a failed export never
-   * leaves a partial file. All three return 0 or a negative code; after an
-   * error the handle must still be closed. */
+   * e.g. "hr_entries": the file is ExportOutput/<name>.csv) with the given
+   * columns; *out receives a host-owned handle. table_write appends one
+   * row of exactly ncolumns values (a NULL value is an empty field).
+   * table_close finishes the table; the file becomes visible only if the
+   * task succeeds, so a failed export never leaves a partial file. All
+   * three return 0 or a negative code; after an error the handle must
+   * still be closed.
+   *
+   * table_open accepts a name of 1 to 200 bytes that does not start with
+   * '.' and has no '/', '\\' or control character, and at least one
+   * column, each with a name, no name twice; else -EINVAL. A name the
+   * task opened already is -EEXIST; in a validate entry point, -EPERM.
+   * Each refusal writes its reason into the task's log (*out is NULL).
+   * Any task type may write tables, not only ExportTask: they are
+   * published when the task succeeds, and with a connection they replace
+   * that connection's published tables (those not written again are
+   * removed). */
   int (*table_open)(jobhost_ctx *ctx, const char *name,
                     const char *const *columns, size_t ncolumns,
                     jobhost_table **out);

@@ -156,7 +156,7 @@ int jobhost_testkit_export(jobhost_testkit *kit, const char *package);
 /*
  * Fulfill orders with package `package`: the built-in FulfillTask run on
  * one order file. orders_json is a JSON array of orders in the order file
- * format (doc/provisioning.md): ChangeType, and Changes, Resource, Owner
+ * format (jobhost-sdk(7)): ChangeType, and Changes, Resource, Owner
  * as needed; AssignedResourceTypeId and ResourceType may be left out (the
  * kit numbers the orders "order-1", "order-2", … and gives them its
  * resource type). key names the target's primary key property (the
