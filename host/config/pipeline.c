@@ -21,6 +21,7 @@
 #include "scaffold.h"
 #include "strindex.h"
 #include "yaml_walk.h"
+#include "cron.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -80,26 +81,6 @@ typedef struct ctx {
 } ctx;
 
 /* ---- schedule ---- */
-
-/* Five whitespace-separated cron fields made of what cron accepts. */
-static int cron_ok(const char *s) {
-  int fields = 0, in_field = 0;
-  for (const char *q = s; *q != '\0'; q++) {
-    unsigned char ch = (unsigned char)*q;
-    if (ch == ' ' || ch == '\t') {
-      in_field = 0;
-      continue;
-    }
-    if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') ||
-          (ch >= 'a' && ch <= 'z') || ch == '*' || ch == ',' || ch == '-' ||
-          ch == '/' || ch == '?'))
-      return 0;
-    if (!in_field)
-      fields++;
-    in_field = 1;
-  }
-  return fields == 5;
-}
 
 /* ---- task types and parameters ---- */
 
@@ -552,14 +533,23 @@ static void expand_scaffold(ctx *c) {
 /* ---- job ---- */
 
 static void job_schedule(ctx *c, const jh_yfile *f, yaml_node_t *v) {
-  char got[GOT_SIZE];
+  char err[JH_CRON_ERR_SIZE];
+  jh_cron cron;
+  int col = 1;
   if (jh_yw_want_string(&c->yw, f, v, "schedule", &c->p->schedule) != 0)
     return;
-  if (!cron_ok(c->p->schedule))
-    jh_yw_err_node(&c->yw, f, v,
-                   "expected a 5-field cron expression (minute hour "
-                   "day-of-month month day-of-week) for 'schedule', got %s",
-                   jh_yw_describe(v, got, sizeof(got)));
+  if (jh_cron_parse(c->p->schedule, &cron, &col, err, sizeof(err)) != 0) {
+    /* the column of the bad field: inside the quotes of a quoted value */
+    jh_loc at = jh_yw_node_loc(f, v);
+    if (v->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+        v->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
+      at.column++;
+    at.column += col - 1;
+    jh_yw_err_at(&c->yw, at,
+                 "invalid cron expression for 'schedule': %s (expected "
+                 "minute hour day-of-month month day-of-week)",
+                 err);
+  }
 }
 
 static void parse_job(ctx *c, const jh_yfile *f, yaml_node_t *n) {

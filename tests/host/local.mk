@@ -40,6 +40,8 @@ PIPELINE_FIXTURES = \
 	tests/data/pipelines/bad_list_item.yaml \
 	tests/data/pipelines/bad_ordering.yaml \
 	tests/data/pipelines/bad_schedule.yaml \
+	tests/data/pipelines/bad_schedule_step.yaml \
+	tests/data/pipelines/bad_schedule_range.yaml \
 	tests/data/pipelines/bad_timeout.yaml \
 	tests/data/pipelines/billion_laughs.yaml \
 	tests/data/pipelines/camel_case_key.yaml \

@@ -116,7 +116,15 @@ static const struct bad_case bad_cases[] = {
      "expected one of levels, dependencies for 'ordering', got 'dependency' "
      "(did you mean 'dependencies'?)",
      1},
-    {"bad_schedule.yaml", NULL, 4, 13, "expected a 5-field cron expression", 1},
+    {"bad_schedule.yaml", NULL, 4, 14,
+     "invalid cron expression for 'schedule': minute: expected a number "
+     "0-59, got 'every'",
+     1},
+    /* the column of the bad field, inside the quotes or not */
+    {"bad_schedule_step.yaml", NULL, 4, 16,
+     "invalid cron expression for 'schedule': hour: step 0 in '*/0'", 1},
+    {"bad_schedule_range.yaml", NULL, 4, 21,
+     "day of week 9 is out of range 0-7", 1},
     {"no_job.yaml", NULL, 1, 1, "missing 'job'", 1},
     {"no_tasks.yaml", NULL, 3, 3, "missing 'tasks' in 'job'", 1},
     {"empty_tasks.yaml", NULL, 4, 10, "expected at least one task in 'tasks'",

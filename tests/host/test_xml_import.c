@@ -594,7 +594,8 @@ static const struct bad_case bad_cases[] = {
      "Identifier: write one",
      1},
     /* the pipeline loader's checks, moved onto the XML */
-    {"bad_schedule.xml", 3, 37, "expected a 5-field cron expression", 1},
+    {"bad_schedule.xml", 3, 37,
+     "invalid cron expression for 'schedule': minute: expected a number", 1},
     {"unknown_parent.xml", 6, 26,
      "unknown task 'Exprot' in depends_on (did "
      "you mean 'Export'?)",
