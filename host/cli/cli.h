@@ -35,5 +35,7 @@ int jh_cmd_cancel(int argc, char **argv);       /* cli_run.c */
 int jh_cmd_import_xml(int argc, char **argv);   /* cli_import.c */
 int jh_cmd_provisioning(int argc, char **argv); /* cli_provisioning.c */
 int jh_cmd_scaffold(int argc, char **argv);     /* cli_scaffold.c */
+int jh_cmd_daemon(int argc, char **argv);       /* cli_daemon.c */
+int jh_cmd_schedule(int argc, char **argv);     /* cli_daemon.c */
 
 #endif /* JH_CLI_H */
