@@ -559,6 +559,10 @@ static void reap(daemon_ctx *d) {
   }
 }
 
+/* The program itself, read at start (under valgrind, /proc/self/exe is
+ * the tool, its link the program). */
+static char self_exe[PATH_MAX];
+
 static void start_child(daemon_ctx *d, const djob *j, const char *const *dirs,
                         size_t ndirs, const char *grace, const char *logpath,
                         const sigset_t *mask) {
@@ -593,8 +597,8 @@ static void start_child(daemon_ctx *d, const djob *j, const char *const *dirs,
     argv[n++] = dirs[i];
   }
   argv[n] = NULL;
-  execv("/proc/self/exe", (char *const *)argv);
-  fprintf(stderr, "jobhost daemon: cannot run /proc/self/exe: %s\n",
+  execv(self_exe, (char *const *)argv);
+  fprintf(stderr, "jobhost daemon: cannot run %s: %s\n", self_exe,
           strerror(errno));
   _exit(127);
 }
@@ -863,6 +867,15 @@ int jh_cmd_daemon(int argc, char **argv) {
     return rc < 0 ? JH_EXIT_OK : rc;
   if (clock_init(&d.clock, "daemon") != 0)
     return JH_EXIT_USAGE;
+  {
+    ssize_t n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+    if (n <= 0 || n >= (ssize_t)sizeof(self_exe) - 1) {
+      fprintf(stderr, "jobhost daemon: cannot find the program itself "
+                      "(/proc/self/exe)\n");
+      return JH_EXIT_ERROR;
+    }
+    self_exe[n] = '\0';
+  }
   rc = dset_load("daemon", &d.args, &d.set);
   if (rc != 0)
     return rc;

@@ -25,7 +25,8 @@ HOST_TESTS = \
 	tests/host/test_compute_e2e \
 	tests/host/test_classify_e2e \
 	tests/host/test_example_e2e \
-	tests/host/test_scaffold
+	tests/host/test_scaffold \
+	tests/host/test_daemon
 check_PROGRAMS += $(HOST_TESTS)
 TESTS += $(HOST_TESTS)
 
