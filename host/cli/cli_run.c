@@ -200,7 +200,8 @@ static int parse_args(int argc, char **argv, run_args *a) {
   }
   a->target = argv[optind];
   a->exec.live = isatty(STDERR_FILENO);
-  return 0;
+  return jh_cli_host_defaults(cmd, &a->home, a->plugin_dirs, &a->nplugin_dirs,
+                              MAX_PLUGIN_DIRS);
 }
 
 static int exit_status(jh_state s) {
@@ -596,6 +597,8 @@ int jh_cmd_cancel(int argc, char **argv) {
     return JH_EXIT_USAGE;
   }
   if (parse_instance("cancel", argv[optind], &instance) != 0)
+    return JH_EXIT_USAGE;
+  if (jh_cli_host_defaults("cancel", &home_dir, NULL, NULL, 0) != 0)
     return JH_EXIT_USAGE;
   rc = jh_home_open(home_dir, &home, err, sizeof(err));
   if (rc == 0)

@@ -402,6 +402,44 @@ static void test_config_errors(void **state) {
   free(err);
 }
 
+/* The other commands take the home and the plugin folders of the host
+ * configuration when not given them; options win. */
+static void test_config_defaults(void **state) {
+  fx *f = *state;
+  char *out = NULL, *err = NULL, path[400];
+  write_pipeline(f, "a.yaml",
+                 "version: 1\n"
+                 "job:\n"
+                 "  id: Plain\n"
+                 "  tasks:\n"
+                 "    - {id: T, type: TestSucceedTask}\n");
+  write_config(f, "");
+  snprintf(path, sizeof(path), "%s/pipelines/a.yaml", f->j.dir);
+  setenv("JOBHOST_CONFIG", f->config, 1);
+  unsetenv("JOBHOST_HOME");
+  unsetenv("JOBHOST_PLUGIN_PATH");
+  assert_int_equal(jh_test_jobhost_bare(NULL, NULL, "run", path, NULL), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, NULL, "history", NULL), 0);
+  assert_non_null(strstr(out, "Plain"));
+  free(out);
+  /* an explicit --home wins: that home has no instance */
+  snprintf(path, sizeof(path), "%s/other", f->j.dir);
+  assert_int_equal(
+      jh_test_jobhost_bare(&out, NULL, "history", "--home", path, NULL), 0);
+  assert_null(strstr(out, "Plain"));
+  free(out);
+  /* a configuration that does not validate stops the command */
+  jh_test_write_file(f->config, "homes: /tmp\n", 0644);
+  assert_int_equal(jh_test_jobhost_bare(NULL, &err, "history", NULL), 2);
+  assert_non_null(strstr(err, "jobhost.yaml:1:1: error: unknown key"));
+  free(err);
+  unsetenv("JOBHOST_CONFIG");
+  /* the home of the first run has the instance */
+  assert_int_equal(jh_test_jobhost_run(&f->j, &out, NULL, "history", NULL), 0);
+  assert_non_null(strstr(out, "Plain"));
+  free(out);
+}
+
 /* `schedule --json`: next fire times under the test clock, zone, last. */
 static void test_schedule_json(void **state) {
   fx *f = *state;
@@ -454,6 +492,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_schedule_json, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_config_defaults, setup, teardown),
       cmocka_unit_test_setup_teardown(test_catch_up, setup, teardown),
       cmocka_unit_test_setup_teardown(test_blocked_not_restarted, setup,
                                       teardown),
