@@ -16,3 +16,6 @@ doc/man/jobhost.1: doc/man/jobhost.1.scd ; $(SCDOC_GEN)
 man_MANS += doc/man/jobhost-pipeline.5 doc/man/jobhost-model.5
 doc/man/jobhost-pipeline.5: doc/man/jobhost-pipeline.5.scd ; $(SCDOC_GEN)
 doc/man/jobhost-model.5: doc/man/jobhost-model.5.scd ; $(SCDOC_GEN)
+
+man_MANS += doc/man/jobhost.yaml.5
+doc/man/jobhost.yaml.5: doc/man/jobhost.yaml.5.scd ; $(SCDOC_GEN)
