@@ -440,6 +440,18 @@ static void test_config_defaults(void **state) {
   free(out);
 }
 
+/* The installed configuration, conf/jobhost.yaml, validates. */
+static void test_installed_config(void **state) {
+  fx *f = *state;
+  char *conf = jh_test_source("conf/jobhost.yaml"), *out = NULL;
+  assert_int_equal(jh_test_jobhost_bare(&out, NULL, "schedule", "--config",
+                                        conf, "--home", f->j.home, NULL),
+                   0);
+  assert_non_null(strstr(out, "no scheduled job in"));
+  free(out);
+  free(conf);
+}
+
 /* `schedule --json`: next fire times under the test clock, zone, last. */
 static void test_schedule_json(void **state) {
   fx *f = *state;
@@ -493,6 +505,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_schedule_json, setup, teardown),
       cmocka_unit_test_setup_teardown(test_config_defaults, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_installed_config, setup, teardown),
       cmocka_unit_test_setup_teardown(test_catch_up, setup, teardown),
       cmocka_unit_test_setup_teardown(test_blocked_not_restarted, setup,
                                       teardown),
