@@ -97,11 +97,12 @@ static void want_pipelines(jh_yw *w, const jh_yfile *f, yaml_node_t *v,
     if (abs == NULL)
       break;
     if (!has_wildcard(text)) {
-      if (stat(abs, &st) != 0 || !S_ISREG(st.st_mode))
+      int e = stat(abs, &st) != 0 ? errno : S_ISREG(st.st_mode) ? 0 : EISDIR;
+      if (e != 0)
         jh_yw_err_node(w, f, items[i],
                        "pipeline '%s' is not a file (%s): expected a "
                        "pipeline file or a glob such as pipelines.d/*.yaml",
-                       JH_Q(text), strerror(errno != 0 ? errno : EISDIR));
+                       JH_Q(text), strerror(e));
       else {
         push(w, &c->pipelines, &c->npipelines, abs);
         abs = NULL;
