@@ -10,6 +10,7 @@ lib_libjobhost_private_la_SOURCES = \
 	lib/idstore.c lib/idstore.h \
 	lib/faultpoint.c lib/faultpoint.h \
 	lib/timefmt.c lib/timefmt.h \
+	lib/cron.c lib/cron.h \
 	lib/tzdate.c lib/tzdate.h \
 	lib/instance_id.c lib/instance_id.h \
 	lib/collect_batch.c lib/collect_batch.h \

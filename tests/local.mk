@@ -37,9 +37,10 @@ AM_TESTS_ENVIRONMENT = \
 	JH_SKELETON_SO='$(abs_top_builddir)/sdk/skeleton/.libs/skeleton.so'; \
 	JH_JOBHOST='$(abs_top_builddir)/jobhost'; \
 	JH_TOP_SRCDIR='$(abs_top_srcdir)'; \
+	JH_TOP_BUILDDIR='$(abs_top_builddir)'; \
 	VALGRIND='$(VALGRIND)'; \
 	export JH_BUILTIN_PLUGIN_DIR JH_TEST_PLUGIN_DIR JH_SKELETON_SO \
-	  JH_JOBHOST JH_TOP_SRCDIR VALGRIND;
+	  JH_JOBHOST JH_TOP_SRCDIR JH_TOP_BUILDDIR VALGRIND;
 LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/testwrapper.sh
 # Shell tests (.test) run as scripts, not through the valgrind wrapper.
 TEST_EXTENSIONS = .test
@@ -57,3 +58,7 @@ include $(top_srcdir)/tests/fuzz/fuzz.mk
 # The allowed dependencies between areas (doc/architecture.md).
 TESTS += tests/layers.test
 EXTRA_DIST += tests/layers.test
+# The systemd unit of `jobhost daemon` passes systemd-analyze verify.
+TESTS += tests/systemd_unit.test
+EXTRA_DIST += tests/systemd_unit.test
+check_DATA = conf/systemd/jobhost.service

@@ -19,3 +19,5 @@ doc/man/jobhost-model.5: doc/man/jobhost-model.5.scd ; $(SCDOC_GEN)
 
 man_MANS += doc/man/jobhost-sdk.7
 doc/man/jobhost-sdk.7: doc/man/jobhost-sdk.7.scd ; $(SCDOC_GEN)
+man_MANS += doc/man/jobhost.yaml.5
+doc/man/jobhost.yaml.5: doc/man/jobhost.yaml.5.scd ; $(SCDOC_GEN)

@@ -4,6 +4,8 @@
 #ifndef JH_CLI_H
 #define JH_CLI_H
 
+#include <stddef.h>
+
 /* Exit statuses of the CLI contract (README.md, "Commands"). */
 enum jh_exit {
   JH_EXIT_OK = 0,       /* Succeeded */
@@ -21,6 +23,15 @@ enum jh_exit {
 int jh_cli_nonempty(const char *cmd, const char *option, const char *value,
                     const char *what); /* cli_args.c */
 
+/* What a command was not given, from the host configuration (hostconf.h;
+ * $JOBHOST_CONFIG or the installed file, when it exists): the home when
+ * *home is NULL and JOBHOST_HOME is unset; the plugin folders when
+ * *ndirs is 0 and JOBHOST_PLUGIN_PATH is unset (appended to dirs, at most
+ * max). home or dirs may be NULL. Returns 0, or JH_EXIT_USAGE after
+ * printing why the configuration is refused. */
+int jh_cli_host_defaults(const char *cmd, const char **home, const char **dirs,
+                         size_t *ndirs, size_t max); /* cli_args.c */
+
 /* Each command takes the arguments after `jobhost` (argv[0] is the command
  * name) and returns an exit status. */
 int jh_cmd_plugins(int argc, char **argv);      /* cli_plugins.c */
@@ -35,5 +46,7 @@ int jh_cmd_cancel(int argc, char **argv);       /* cli_run.c */
 int jh_cmd_import_xml(int argc, char **argv);   /* cli_import.c */
 int jh_cmd_provisioning(int argc, char **argv); /* cli_provisioning.c */
 int jh_cmd_scaffold(int argc, char **argv);     /* cli_scaffold.c */
+int jh_cmd_daemon(int argc, char **argv);       /* cli_daemon.c */
+int jh_cmd_schedule(int argc, char **argv);     /* cli_daemon.c */
 
 #endif /* JH_CLI_H */

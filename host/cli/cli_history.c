@@ -177,11 +177,14 @@ static int json_print(json_t *v) {
 
 /* ---- opening the store ---- */
 
-/* Open the home and its store, or print why not. JH_EXIT_OK or
- * JH_EXIT_ERROR. */
+/* Open the home (--home, else the host configuration's, else the
+ * default) and its store, or print why not. JH_EXIT_OK, JH_EXIT_ERROR, or
+ * JH_EXIT_USAGE when the host configuration is refused. */
 static int open_store(const char *cmd, const char *home_dir, jh_home *home,
                       jh_store **store) {
   char err[1024];
+  if (jh_cli_host_defaults(cmd, &home_dir, NULL, NULL, 0) != 0)
+    return JH_EXIT_USAGE;
   if (jh_home_open(home_dir, home, err, sizeof(err)) != 0) {
     fprintf(stderr, "jobhost %s: %s\n", cmd, err);
     return JH_EXIT_ERROR;

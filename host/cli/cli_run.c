@@ -36,6 +36,7 @@ typedef struct run_args {
   const char *allow_include[MAX_PLUGIN_DIRS];
   size_t nallow_include;
   int dry_run;
+  int scheduled; /* --scheduled: started by `jobhost daemon` */
   jh_exec_options exec;
 } run_args;
 
@@ -55,15 +56,19 @@ static void run_usage(FILE *out, const char *cmd) {
     fprintf(out, "Usage: jobhost resume INSTANCE [OPTIONS]\n");
   else
     fprintf(out, "Usage: jobhost run PIPELINE [OPTIONS]\n");
-  fprintf(out, "\n"
-               "  --report FILE         write the run report (JSON) to FILE\n"
-               "  --home DIR            jobhost home (store, folders, logs)\n"
-               "  --plugin-dir DIR      search plugins in DIR (repeatable)\n"
-               "  --allow-include DIR   files under DIR may be included "
-               "(repeatable)\n"
-               "  --isolation MODE      process (default) or none (debugging)\n"
-               "  --grace DURATION      SIGTERM to SIGKILL delay (default 5s)\n"
-               "  --force               thresholds do not block this run\n");
+  fprintf(out,
+          "\n"
+          "  --report FILE         write the run report (JSON) to FILE\n"
+          "  --home DIR            jobhost home (store, folders, logs)\n"
+          "  --plugin-dir DIR      search plugins in DIR (repeatable)\n"
+          "  --allow-include DIR   files under DIR may be included "
+          "(repeatable)\n"
+          "  --isolation MODE      process (default) or none (debugging)\n"
+          "  --grace DURATION      SIGTERM to SIGKILL delay (default 5s)\n"
+          "  --force               thresholds do not block this run%s\n",
+          strcmp(cmd, "run") == 0 ? ";\n                        a job with "
+                                    "user_start_denied runs"
+                                  : "");
   if (strcmp(cmd, "run") == 0)
     fprintf(
         out,
@@ -93,6 +98,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
       {"task", required_argument, NULL, 't'},
       {"from", required_argument, NULL, 'F'},
       {"to", required_argument, NULL, 'T'},
+      {"scheduled", no_argument, NULL, 'S'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   const char *cmd = argv[0];
@@ -158,6 +164,9 @@ static int parse_args(int argc, char **argv, run_args *a) {
     case 'f':
       a->exec.force = 1;
       break;
+    case 'S':
+      a->scheduled = 1;
+      break;
     case 'n':
     case 't':
     case 'F':
@@ -191,7 +200,8 @@ static int parse_args(int argc, char **argv, run_args *a) {
   }
   a->target = argv[optind];
   a->exec.live = isatty(STDERR_FILENO);
-  return 0;
+  return jh_cli_host_defaults(cmd, &a->home, a->plugin_dirs, &a->nplugin_dirs,
+                              MAX_PLUGIN_DIRS);
 }
 
 static int exit_status(jh_state s) {
@@ -351,6 +361,14 @@ int jh_cmd_run(int argc, char **argv) {
     return rc < 0 ? JH_EXIT_OK : rc;
   if (load_job(&a, a.target, &job) != 0)
     return JH_EXIT_USAGE;
+  if (job.pipeline->user_start_denied && !a.exec.force && !a.scheduled) {
+    fprintf(stderr,
+            "jobhost run: job %s says user_start_denied: it is started by "
+            "its schedule (jobhost daemon); run it by hand with --force\n",
+            job.pipeline->job_id);
+    jh_job_clear(&job);
+    return JH_EXIT_USAGE;
+  }
   {
     char err[512];
     rc = jh_home_open(a.home, &home, err, sizeof(err));
@@ -579,6 +597,8 @@ int jh_cmd_cancel(int argc, char **argv) {
     return JH_EXIT_USAGE;
   }
   if (parse_instance("cancel", argv[optind], &instance) != 0)
+    return JH_EXIT_USAGE;
+  if (jh_cli_host_defaults("cancel", &home_dir, NULL, NULL, 0) != 0)
     return JH_EXIT_USAGE;
   rc = jh_home_open(home_dir, &home, err, sizeof(err));
   if (rc == 0)

@@ -9,11 +9,13 @@ host_cli_libjh_cli_la_SOURCES = \
 	host/cli/cli_history.c host/cli/cli_run.c \
 	host/cli/cli_provisioning.c \
 	host/cli/cli_dryrun.c host/cli/cli_dryrun.h \
-	host/cli/cli_scaffold.c
+	host/cli/cli_scaffold.c \
+	host/cli/cli_daemon.c
 host_cli_libjh_cli_la_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_CLI_INC) \
 	$(SQLITE_CFLAGS)
 host_cli_libjh_cli_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(XML_CFLAGS) \
-	$(YAML_CFLAGS)
+	$(YAML_CFLAGS) $(SYSTEMD_CFLAGS)
+host_cli_libjh_cli_la_LIBADD = $(SYSTEMD_LIBS)
 
 bin_PROGRAMS += jobhost
 jobhost_SOURCES = host/cli/main.c

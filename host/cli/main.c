@@ -34,6 +34,10 @@ static const struct command commands[] = {
     {"provisioning", jh_cmd_provisioning,
      "list, approve or decline provisioning assignments"},
     {"scaffold", jh_cmd_scaffold, "print the job a scaffold generates"},
+    {"daemon", jh_cmd_daemon,
+     "start the scheduled jobs of the host configuration on time"},
+    {"schedule", jh_cmd_schedule,
+     "list the scheduled jobs, their next fire times and last instances"},
 };
 
 static void usage(FILE *out) {

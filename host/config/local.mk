@@ -14,7 +14,9 @@ host_config_libjh_config_la_SOURCES = \
 	host/config/scaffold.h \
 	host/config/param_check.c host/config/param_check.h \
 	host/config/graph.c host/config/graph.h \
-	host/config/job.c host/config/job.h
-host_config_libjh_config_la_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_CONFIG_INC)
+	host/config/job.c host/config/job.h \
+	host/config/hostconf.c host/config/hostconf.h
+host_config_libjh_config_la_CPPFLAGS = $(BASE_CPPFLAGS) $(HOST_CONFIG_INC) \
+	-DJOBHOST_CONFIG_PATH='"$(sysconfdir)/jobhost/jobhost.yaml"'
 host_config_libjh_config_la_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 host_config_libjh_config_la_LIBADD = $(YAML_LIBS)

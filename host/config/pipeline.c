@@ -21,6 +21,7 @@
 #include "scaffold.h"
 #include "strindex.h"
 #include "yaml_walk.h"
+#include "cron.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -46,9 +47,23 @@
 
 static const char *const top_keys[] = {"version", "include", "job",
                                        "allow_include"};
-static const char *const job_keys[] = {
-    "id",       "display_name",   "agent", "schedule", "max_parallel",
-    "ordering", "level_overflow", "tasks", "scaffold"};
+static const char *const job_keys[] = {"id",
+                                       "display_name",
+                                       "agent",
+                                       "schedule",
+                                       "cron_time_zone",
+                                       "catch_up",
+                                       "log_level",
+                                       "user_start_denied",
+                                       "is_incremental",
+                                       "is_connector_job",
+                                       "is_initialization_job",
+                                       "max_parallel",
+                                       "ordering",
+                                       "level_overflow",
+                                       "tasks",
+                                       "scaffold"};
+static const char *const cron_zones[] = {"UTC", "local"};
 static const char *const task_keys[] = {
     "id",      "type",    "level",       "depends_on",   "continue_on_error",
     "timeout", "retries", "retry_delay", "display_name", "agent"};
@@ -81,25 +96,8 @@ typedef struct ctx {
 
 /* ---- schedule ---- */
 
-/* Five whitespace-separated cron fields made of what cron accepts. */
-static int cron_ok(const char *s) {
-  int fields = 0, in_field = 0;
-  for (const char *q = s; *q != '\0'; q++) {
-    unsigned char ch = (unsigned char)*q;
-    if (ch == ' ' || ch == '\t') {
-      in_field = 0;
-      continue;
-    }
-    if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') ||
-          (ch >= 'a' && ch <= 'z') || ch == '*' || ch == ',' || ch == '-' ||
-          ch == '/' || ch == '?'))
-      return 0;
-    if (!in_field)
-      fields++;
-    in_field = 1;
-  }
-  return fields == 5;
-}
+const char *const jh_job_log_levels[JH_JOB_LOG_LEVELS] = {
+    "trace", "debug", "information", "warning", "error", "critical", "none"};
 
 /* ---- task types and parameters ---- */
 
@@ -552,14 +550,23 @@ static void expand_scaffold(ctx *c) {
 /* ---- job ---- */
 
 static void job_schedule(ctx *c, const jh_yfile *f, yaml_node_t *v) {
-  char got[GOT_SIZE];
+  char err[JH_CRON_ERR_SIZE];
+  jh_cron cron;
+  int col = 1;
   if (jh_yw_want_string(&c->yw, f, v, "schedule", &c->p->schedule) != 0)
     return;
-  if (!cron_ok(c->p->schedule))
-    jh_yw_err_node(&c->yw, f, v,
-                   "expected a 5-field cron expression (minute hour "
-                   "day-of-month month day-of-week) for 'schedule', got %s",
-                   jh_yw_describe(v, got, sizeof(got)));
+  if (jh_cron_parse(c->p->schedule, &cron, &col, err, sizeof(err)) != 0) {
+    /* the column of the bad field: inside the quotes of a quoted value */
+    jh_loc at = jh_yw_node_loc(f, v);
+    if (v->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+        v->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
+      at.column++;
+    at.column += col - 1;
+    jh_yw_err_at(&c->yw, at,
+                 "invalid cron expression for 'schedule': %s (expected "
+                 "minute hour day-of-month month day-of-week)",
+                 err);
+  }
 }
 
 static void parse_job(ctx *c, const jh_yfile *f, yaml_node_t *n) {
@@ -583,6 +590,24 @@ static void parse_job(ctx *c, const jh_yfile *f, yaml_node_t *n) {
       jh_yw_want_string(&c->yw, f, v, k, &p->agent);
     else if (strcmp(k, "schedule") == 0)
       job_schedule(c, f, v);
+    else if (strcmp(k, "cron_time_zone") == 0) {
+      if (jh_yw_want_choice(&c->yw, f, v, k, cron_zones, NELEM(cron_zones),
+                            &choice) == 0)
+        p->cron_local = choice == 1;
+    } else if (strcmp(k, "catch_up") == 0)
+      jh_yw_want_bool(&c->yw, f, v, k, &p->catch_up);
+    else if (strcmp(k, "log_level") == 0) {
+      if (jh_yw_want_choice(&c->yw, f, v, k, jh_job_log_levels,
+                            JH_JOB_LOG_LEVELS, &choice) == 0)
+        p->log_level = (int)choice;
+    } else if (strcmp(k, "user_start_denied") == 0)
+      jh_yw_want_bool(&c->yw, f, v, k, &p->user_start_denied);
+    else if (strcmp(k, "is_incremental") == 0)
+      jh_yw_want_bool(&c->yw, f, v, k, &p->is_incremental);
+    else if (strcmp(k, "is_connector_job") == 0)
+      jh_yw_want_bool(&c->yw, f, v, k, &p->is_connector_job);
+    else if (strcmp(k, "is_initialization_job") == 0)
+      jh_yw_want_bool(&c->yw, f, v, k, &p->is_initialization_job);
     else if (strcmp(k, "max_parallel") == 0)
       jh_yw_want_int(&c->yw, f, v, k, 1, &p->max_parallel);
     else if (strcmp(k, "ordering") == 0) {
@@ -1503,6 +1528,7 @@ static int load(const char *path, const top_text *text, const jh_registry *reg,
     return -ENOMEM;
   c.p = p;
   p->max_parallel = DEFAULT_MAX_PARALLEL;
+  p->log_level = JH_JOB_LOG_NONE;
   p->ordering = JH_ORDER_LEVELS;
   p->level_overflow = JH_OVERFLOW_LEVELS;
   p->path = jh_yw_xstrdup(&c.yw, path);

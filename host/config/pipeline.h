@@ -15,7 +15,15 @@
  *     id: Job_AD_Complete            # required
  *     display_name: ...              # optional
  *     agent: Local                   # optional
- *     schedule: "0 2 * * *"          # optional, 5-field cron
+ *     schedule: "0 2 * * *"          # optional, 5-field cron (lib/cron.h)
+ *     cron_time_zone: UTC|local      # optional, default UTC
+ *     catch_up: false                # optional bool (jobhost daemon)
+ *     log_level: none                # optional: trace, debug, information,
+ *                                    # warning, error, critical, none
+ *     user_start_denied: false       # optional bool: run needs --force
+ *     is_incremental: false          # optional bools, Identity Manager's
+ *     is_connector_job: false        # job properties
+ *     is_initialization_job: false
  *     max_parallel: 5                # optional, >= 1, default 5
  *     ordering: levels|dependencies  # optional, default levels
  *     level_overflow: levels|window  # optional, default levels: a level
@@ -115,10 +123,18 @@ typedef struct jh_pipeline {
   char **files; /* every file read, top first; owned */
   size_t nfiles;
   char *job_id;
-  char *display_name; /* NULL when not given */
-  char *agent;        /* NULL when not given */
-  char *schedule;     /* NULL when not given */
-  int max_parallel;   /* default 5 */
+  char *display_name;    /* NULL when not given */
+  char *agent;           /* NULL when not given */
+  char *schedule;        /* NULL when not given */
+  int cron_local;        /* cron_time_zone: local (else UTC, the default) */
+  int catch_up;          /* a tick missed while the daemon was down runs once
+                            when it starts */
+  int log_level;         /* index in jh_job_log_levels; default none */
+  int user_start_denied; /* `jobhost run` refused without --force */
+  int is_incremental;    /* Identity Manager's job properties, kept */
+  int is_connector_job;  /* and shown (`jobhost schedule --json`) */
+  int is_initialization_job; /* */
+  int max_parallel;          /* default 5 */
   jh_ordering ordering;
   jh_level_overflow level_overflow;
   jh_task_def *tasks; /* document order */
@@ -137,6 +153,12 @@ typedef struct jh_pipeline {
                                      NULL; owned */
   char *scaffold_yaml;            /* the job it generated, as YAML; owned */
 } jh_pipeline;
+
+/* The job log levels, as Identity Manager numbers them (0 trace .. 6
+ * none). */
+#define JH_JOB_LOG_LEVELS 7
+#define JH_JOB_LOG_NONE 6
+extern const char *const jh_job_log_levels[JH_JOB_LOG_LEVELS];
 
 /*
  * jh_pipeline_load — read, check and return the pipeline at `path`.

@@ -1565,6 +1565,41 @@ static void write_task(ctx *c, const xtask *t) {
     task_list(c, t, &child_kinds[i]);
 }
 
+/* CronTimeZone: 0 or UTC, 1 or ServerTime (the host's local time). */
+static void cron_zone_attr(ctx *c, size_t fi, const xmlAttr *a) {
+  const char *v = attr_value(c, a);
+  const char *zone = NULL;
+  if (strcmp(v, "0") == 0 || strcmp(v, "UTC") == 0)
+    zone = "UTC";
+  else if (strcmp(v, "1") == 0 || strcmp(v, "ServerTime") == 0)
+    zone = "local";
+  if (zone == NULL) {
+    error_at(c, fi, attr_pos(c, fi, a),
+             "expected 0, UTC, 1 or ServerTime for 'CronTimeZone', got '%s'",
+             JH_Q(v));
+    zone = v;
+  }
+  em_key(c, attr_origin(c, fi, a), P_JOB, "cron_time_zone", zone);
+}
+
+/* LogLevel: 0 Trace .. 6 None, by number or name. */
+static void log_level_attr(ctx *c, size_t fi, const xmlAttr *a) {
+  const char *v = attr_value(c, a);
+  const char *level = NULL;
+  for (int i = 0; i < JH_JOB_LOG_LEVELS; i++)
+    if ((v[0] == '0' + i && v[1] == '\0') ||
+        strcasecmp(v, jh_job_log_levels[i]) == 0)
+      level = jh_job_log_levels[i];
+  if (level == NULL) {
+    error_at(c, fi, attr_pos(c, fi, a),
+             "expected 0 to 6 or Trace, Debug, Information, Warning, Error, "
+             "Critical, None for 'LogLevel', got '%s'",
+             JH_Q(v));
+    level = v;
+  }
+  em_key(c, attr_origin(c, fi, a), P_JOB, "log_level", level);
+}
+
 /* ---- writing: the job ---- */
 
 static void job_attr(ctx *c, const xmlAttr *a) {
@@ -1579,11 +1614,24 @@ static void job_attr(ctx *c, const xmlAttr *a) {
     em_key(c, attr_origin(c, fi, a), P_JOB, "schedule", attr_value(c, a));
   else if (strcmp(name, "MaxTaskBatchSize") == 0)
     int_attr(c, fi, a, P_JOB, "max_parallel", 1);
+  else if (strcmp(name, "CronTimeZone") == 0)
+    cron_zone_attr(c, fi, a);
+  else if (strcmp(name, "LogLevel") == 0)
+    log_level_attr(c, fi, a);
+  else if (strcmp(name, "IsIncremental") == 0)
+    bool_attr(c, fi, a, P_JOB, "is_incremental");
+  else if (strcmp(name, "IsConnectorJob") == 0)
+    bool_attr(c, fi, a, P_JOB, "is_connector_job");
+  else if (strcmp(name, "IsInitializationJob") == 0)
+    bool_attr(c, fi, a, P_JOB, "is_initialization_job");
+  else if (strcmp(name, "UserStartDenied") == 0)
+    bool_attr(c, fi, a, P_JOB, "user_start_denied");
   else {
     unsupported(c, fi, attr_pos(c, fi, a),
                 "unsupported attribute '%s' on Job; Job takes Identifier, "
                 "DisplayName_L1..L16, Agent, CronTabExpression, "
-                "MaxTaskBatchSize",
+                "CronTimeZone, LogLevel, IsIncremental, IsConnectorJob, "
+                "IsInitializationJob, UserStartDenied, MaxTaskBatchSize",
                 name);
     em_left_out_attr(c, fi, a, P_JOB);
   }

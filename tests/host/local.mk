@@ -25,7 +25,8 @@ HOST_TESTS = \
 	tests/host/test_compute_e2e \
 	tests/host/test_classify_e2e \
 	tests/host/test_example_e2e \
-	tests/host/test_scaffold
+	tests/host/test_scaffold \
+	tests/host/test_daemon
 check_PROGRAMS += $(HOST_TESTS)
 TESTS += $(HOST_TESTS)
 
@@ -39,7 +40,12 @@ PIPELINE_FIXTURES = \
 	tests/data/pipelines/bad_list.yaml \
 	tests/data/pipelines/bad_list_item.yaml \
 	tests/data/pipelines/bad_ordering.yaml \
+	tests/data/pipelines/bad_cron_zone.yaml \
+	tests/data/pipelines/bad_log_level.yaml \
+	tests/data/pipelines/good_job_properties.yaml \
 	tests/data/pipelines/bad_schedule.yaml \
+	tests/data/pipelines/bad_schedule_step.yaml \
+	tests/data/pipelines/bad_schedule_range.yaml \
 	tests/data/pipelines/bad_timeout.yaml \
 	tests/data/pipelines/billion_laughs.yaml \
 	tests/data/pipelines/camel_case_key.yaml \
@@ -96,6 +102,8 @@ XML_FIXTURES = \
 	tests/data/xml/bad_level.xml \
 	tests/data/xml/bad_param_bool.xml \
 	tests/data/xml/bad_schedule.xml \
+	tests/data/xml/bad_cron_zone.xml \
+	tests/data/xml/job_properties.xml \
 	tests/data/xml/billion_laughs.xml \
 	tests/data/xml/cycle.xml \
 	tests/data/xml/decls.xml \

@@ -116,7 +116,21 @@ static const struct bad_case bad_cases[] = {
      "expected one of levels, dependencies for 'ordering', got 'dependency' "
      "(did you mean 'dependencies'?)",
      1},
-    {"bad_schedule.yaml", NULL, 4, 13, "expected a 5-field cron expression", 1},
+    {"bad_schedule.yaml", NULL, 4, 14,
+     "invalid cron expression for 'schedule': minute: expected a number "
+     "0-59, got 'every'",
+     1},
+    /* the column of the bad field, inside the quotes or not */
+    {"bad_schedule_step.yaml", NULL, 4, 16,
+     "invalid cron expression for 'schedule': hour: step 0 in '*/0'", 1},
+    {"bad_schedule_range.yaml", NULL, 4, 21,
+     "day of week 9 is out of range 0-7", 1},
+    {"bad_cron_zone.yaml", NULL, 5, 19,
+     "expected one of UTC, local for 'cron_time_zone', got 'Paris'", 1},
+    {"bad_log_level.yaml", NULL, 4, 14,
+     "expected one of trace, debug, information, warning, error, critical, "
+     "none for 'log_level', got 'verbose'",
+     1},
     {"no_job.yaml", NULL, 1, 1, "missing 'job'", 1},
     {"no_tasks.yaml", NULL, 3, 3, "missing 'tasks' in 'job'", 1},
     {"empty_tasks.yaml", NULL, 4, 10, "expected at least one task in 'tasks'",
@@ -369,6 +383,37 @@ static void test_example_pipeline(void **state) {
   assert_string_equal(t->depends_on[0], "AD_Fulfill");
   assert_null(jh_pipeline_task(p, "SendRoleModelNotifications", NULL));
 
+  jh_pipeline_free((jh_pipeline *)p);
+  jh_diags_clear(&d);
+  free(path);
+}
+
+/* The job properties: cron_time_zone, catch_up, log_level and the
+ * Identity Manager flags; and their defaults. */
+static void test_job_properties(void **state) {
+  char *path = fixture("good_job_properties.yaml");
+  jh_diags d = JH_DIAGS_INIT;
+  const jh_pipeline *p = load_good(state, path, &d);
+
+  assert_int_equal(d.n, 0);
+  assert_string_equal(p->schedule, "30 6 * * mon-fri");
+  assert_int_equal(p->cron_local, 1);
+  assert_int_equal(p->catch_up, 1);
+  assert_string_equal(jh_job_log_levels[p->log_level], "warning");
+  assert_int_equal(p->user_start_denied, 1);
+  assert_int_equal(p->is_incremental, 1);
+  assert_int_equal(p->is_connector_job, 0);
+  assert_int_equal(p->is_initialization_job, 1);
+  jh_pipeline_free((jh_pipeline *)p);
+  free(path);
+
+  path = fixture("good_levels.yaml");
+  p = load_good(state, path, &d);
+  assert_int_equal(p->cron_local, 0);
+  assert_int_equal(p->catch_up, 0);
+  assert_int_equal(p->log_level, JH_JOB_LOG_NONE);
+  assert_int_equal(p->user_start_denied, 0);
+  assert_int_equal(p->is_incremental, 0);
   jh_pipeline_free((jh_pipeline *)p);
   jh_diags_clear(&d);
   free(path);
@@ -708,6 +753,7 @@ int main(void) {
       cmocka_unit_test(test_diags_are_appended),
       cmocka_unit_test(test_no_plugins),
       cmocka_unit_test(test_example_pipeline),
+      cmocka_unit_test(test_job_properties),
       cmocka_unit_test(test_levels_and_values),
       cmocka_unit_test(test_include),
       cmocka_unit_test(test_dependencies_ordering),

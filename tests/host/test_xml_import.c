@@ -418,6 +418,37 @@ static void test_round_trip(void **state) {
   free(xml);
 }
 
+/* The job properties of Identity Manager (IsIncremental, which its own
+ * scaffolding writes, among them) become pipeline keys. */
+static void test_job_properties(void **state) {
+  char *xml = fixture("job_properties.xml");
+  jh_diags d = JH_DIAGS_INIT;
+  jh_xml_output out;
+  jh_pipeline *p = load_ok(*state, xml, NULL);
+
+  assert_string_equal(p->schedule, "*/10 * * * *");
+  assert_int_equal(p->cron_local, 1);
+  assert_string_equal(jh_job_log_levels[p->log_level], "debug");
+  assert_int_equal(p->is_incremental, 1);
+  assert_int_equal(p->is_connector_job, 1);
+  assert_int_equal(p->is_initialization_job, 0);
+  assert_int_equal(p->user_start_denied, 1);
+  assert_int_equal(p->catch_up, 0);
+  jh_pipeline_free(p);
+  assert_int_equal(
+      jh_xml_import((const char *const *)&xml, 1, *state, NULL, &out, &d), 0);
+  assert_int_equal(d.nerrors, 0);
+  assert_non_null(strstr(out.yaml, "  cron_time_zone: local\n"));
+  assert_non_null(strstr(out.yaml, "  log_level: debug\n"));
+  assert_non_null(strstr(out.yaml, "  is_incremental: true\n"));
+  assert_non_null(strstr(out.yaml, "  is_connector_job: true\n"));
+  assert_non_null(strstr(out.yaml, "  is_initialization_job: false\n"));
+  assert_non_null(strstr(out.yaml, "  user_start_denied: true\n"));
+  jh_xml_output_clear(&out);
+  jh_diags_clear(&d);
+  free(xml);
+}
+
 /* ---- connectors and connections ---- */
 
 static void test_model_sections(void **state) {
@@ -533,9 +564,10 @@ static const struct bad_case bad_cases[] = {
      "elements (...Task) and the model elements (EntityType, ...) (--lenient",
      1},
     {"job_attr.xml", 3, 56,
-     "unsupported attribute 'IsIncremental' on Job; "
+     "unsupported attribute 'IsDeleted' on Job; "
      "Job takes Identifier, DisplayName_L1..L16, Agent, CronTabExpression, "
-     "MaxTaskBatchSize",
+     "CronTimeZone, LogLevel, IsIncremental, IsConnectorJob, "
+     "IsInitializationJob, UserStartDenied, MaxTaskBatchSize",
      1},
     /* an attribute on the third line of a start tag */
     {"task_attr.xml", 6, 32,
@@ -601,7 +633,8 @@ static const struct bad_case bad_cases[] = {
      "Identifier: write one",
      1},
     /* the pipeline loader's checks, moved onto the XML */
-    {"bad_schedule.xml", 3, 37, "expected a 5-field cron expression", 1},
+    {"bad_schedule.xml", 3, 37,
+     "invalid cron expression for 'schedule': minute: expected a number", 1},
     {"unknown_parent.xml", 6, 26,
      "unknown task 'Exprot' in depends_on (did "
      "you mean 'Export'?)",
@@ -615,7 +648,12 @@ static const struct bad_case bad_cases[] = {
      "'J' runs on agent 'Local'",
      1},
     /* every problem of a file, in document order */
-    {"many_errors.xml", 3, 37, "unsupported attribute 'LogLevel' on Job", 5},
+    {"many_errors.xml", 3, 37,
+     "expected 0 to 6 or Trace, Debug, Information, Warning, Error, "
+     "Critical, None for 'LogLevel', got '9'",
+     5},
+    {"bad_cron_zone.xml", 3, 37,
+     "expected 0, UTC, 1 or ServerTime for 'CronTimeZone', got 'Paris'", 1},
     {"many_errors.xml", 4, 47, "for ContinueOnError, got 'maybe'", 5},
     {"many_errors.xml", 5, 5, "Step names task 'Nowhere'", 5},
     {"many_errors.xml", 6, 52, "for Orphans, got 'sometimes'", 5},
@@ -767,7 +805,7 @@ static void test_lenient(void **state) {
               "out: task 'N' was left out");
   assert_non_null(strstr(out.yaml, "# left out: <Dimension "
                                    "Identifier=\"AD_Entry\"> at "));
-  assert_non_null(strstr(out.yaml, "  # left out: IsIncremental=\"true\"\n"));
+  assert_non_null(strstr(out.yaml, "  # left out: Weight=\"2\"\n"));
   assert_non_null(strstr(out.yaml, "# left out: Foo=\"bar\"\n"));
   assert_non_null(strstr(out.yaml, "# left out: "
                                    "<SendRoleModelNotificationsTask "
@@ -1132,6 +1170,7 @@ int main(void) {
       cmocka_unit_test(test_generated_ids),
       cmocka_unit_test(test_quoting),
       cmocka_unit_test(test_several_files),
+      cmocka_unit_test(test_job_properties),
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_model_sections),
       cmocka_unit_test(test_package_names),

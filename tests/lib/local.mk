@@ -59,3 +59,9 @@ tests_lib_test_provstore_classify_CPPFLAGS = $(LIB_TEST_CPPFLAGS) \
 	$(SQLITE_CFLAGS)
 tests_lib_test_provstore_classify_LDADD = $(LIB_TEST_LDADD) $(SQLITE_LIBS)
 TESTS += tests/lib/test_provstore_classify
+
+# Cron expressions (lib/cron.c).
+check_PROGRAMS += tests/lib/test_cron
+tests_lib_test_cron_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_cron_LDADD = $(LIB_TEST_LDADD)
+TESTS += tests/lib/test_cron
