@@ -32,6 +32,14 @@ int jh_cli_nonempty(const char *cmd, const char *option, const char *value,
 int jh_cli_host_defaults(const char *cmd, const char **home, const char **dirs,
                          size_t *ndirs, size_t max); /* cli_args.c */
 
+/* The same for a command that keeps its --plugin-dir values in a malloc'd
+ * array: when *ndirs is 0 and JOBHOST_PLUGIN_PATH is unset, *dirs is
+ * grown to hold the host configuration's plugin folders. Returns 0,
+ * JH_EXIT_USAGE (the configuration refused, said why) or JH_EXIT_ERROR
+ * (out of memory, said so). */
+int jh_cli_host_dirs(const char *cmd, const char ***dirs,
+                     size_t *ndirs); /* cli_args.c */
+
 /* Each command takes the arguments after `jobhost` (argv[0] is the command
  * name) and returns an exit status. */
 int jh_cmd_plugins(int argc, char **argv);      /* cli_plugins.c */

@@ -75,3 +75,25 @@ int jh_cli_host_defaults(const char *cmd, const char **home, const char **dirs,
     dirs[(*ndirs)++] = c->plugin_dirs[i];
   return 0;
 }
+
+int jh_cli_host_dirs(const char *cmd, const char ***dirs, size_t *ndirs) {
+  const char *env_path = getenv("JOBHOST_PLUGIN_PATH");
+  const jh_hostconf *c;
+  const char **grown;
+  int status;
+  if (*ndirs != 0 || (env_path != NULL && env_path[0] != '\0'))
+    return 0;
+  c = host_conf_get(cmd, &status);
+  if (c == NULL || c->nplugin_dirs == 0)
+    return status;
+  grown = realloc(*dirs, c->nplugin_dirs * sizeof(*grown));
+  if (grown == NULL) {
+    fprintf(stderr, "jobhost %s: out of memory\n", cmd);
+    return JH_EXIT_ERROR;
+  }
+  for (size_t i = 0; i < c->nplugin_dirs; i++)
+    grown[i] = c->plugin_dirs[i];
+  *dirs = grown;
+  *ndirs = c->nplugin_dirs;
+  return 0;
+}

@@ -172,6 +172,12 @@ static int run_cmd(enum graph_cmd cmd, int argc, char **argv) {
     free(args.allow);
     return rc > 0 ? JH_EXIT_OK : JH_EXIT_USAGE;
   }
+  if ((status = jh_cli_host_dirs(cmd_names[cmd], &args.dirs, &args.ndirs)) !=
+      0) {
+    free(args.dirs);
+    free(args.allow);
+    return status;
+  }
   opt.allow_include = args.allow;
   opt.nallow_include = args.nallow;
   rc = jh_job_load_opts(args.pipeline, args.dirs, args.ndirs, &opt, &job,

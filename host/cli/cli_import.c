@@ -198,6 +198,8 @@ int jh_cmd_import_xml(int argc, char **argv) {
 
   rc = parse_args(argc, argv, &args);
   if (rc == 0)
+    rc = jh_cli_host_dirs("import-xml", &args.dirs, &args.ndirs) == 0 ? 0 : -1;
+  if (rc == 0)
     rc = load_registry(&args, &reg) == 0 ? 0 : -1;
   if (rc != 0) {
     free(args.files);

@@ -252,6 +252,10 @@ int jh_cmd_plugins(int argc, char **argv) {
     free(cli_dirs);
     return JH_EXIT_USAGE;
   }
+  if ((status = jh_cli_host_dirs("plugins", &cli_dirs, &ncli)) != 0) {
+    free(cli_dirs);
+    return status;
+  }
   rc = jh_plugin_dirs(cli_dirs, ncli, &dirs, &ndirs);
   free(cli_dirs);
   if (rc == 0)

@@ -625,6 +625,8 @@ int jh_cmd_provisioning(int argc, char **argv) {
     status = parse_ids(sub, argv + 1 + optind, nids, ids);
   }
   if (status == JH_EXIT_OK)
+    status = jh_cli_host_defaults("provisioning", &o.home, NULL, NULL, 0);
+  if (status == JH_EXIT_OK)
     status = open_store(sub, o.home, &s);
   if (status == JH_EXIT_OK)
     status = nids > 0      ? decide_run(s, sub, ids, nids)

@@ -315,6 +315,11 @@ int jh_cmd_scaffold(int argc, char **argv) {
     free(a.allow);
     return rc > 0 ? JH_EXIT_OK : JH_EXIT_USAGE;
   }
+  if ((status = jh_cli_host_dirs("scaffold", &a.dirs, &a.ndirs)) != 0) {
+    free(a.dirs);
+    free(a.allow);
+    return status;
+  }
   if (a.kind != NULL) {
     const char *slash = strrchr(a.file, '/');
     text = scaffold_text(&a);

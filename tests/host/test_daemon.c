@@ -424,6 +424,19 @@ static void test_config_defaults(void **state) {
   assert_int_equal(jh_test_jobhost_bare(&out, NULL, "history", NULL), 0);
   assert_non_null(strstr(out, "Plain"));
   free(out);
+  /* the commands that load plugins find them in its plugin_dirs, the
+   * provisioning command its home */
+  assert_int_equal(jh_test_jobhost_bare(NULL, NULL, "validate", path, NULL), 0);
+  assert_int_equal(jh_test_jobhost_bare(&out, NULL, "steps", path, NULL), 0);
+  assert_non_null(strstr(out, "T"));
+  free(out);
+  assert_int_equal(jh_test_jobhost_bare(&out, NULL, "plugins", "--json", NULL),
+                   0);
+  assert_non_null(strstr(out, jh_test_env("JH_ENGINE_PLUGIN_DIR")));
+  free(out);
+  assert_int_equal(jh_test_jobhost_bare(NULL, NULL, "provisioning", "list",
+                                        "--state", "none", NULL),
+                   0);
   /* an explicit --home wins: that home has no instance */
   snprintf(path, sizeof(path), "%s/other", f->j.dir);
   assert_int_equal(
@@ -433,6 +446,9 @@ static void test_config_defaults(void **state) {
   /* a configuration that does not validate stops the command */
   jh_test_write_file(f->config, "homes: /tmp\n", 0644);
   assert_int_equal(jh_test_jobhost_bare(NULL, &err, "history", NULL), 2);
+  assert_non_null(strstr(err, "jobhost.yaml:1:1: error: unknown key"));
+  free(err);
+  assert_int_equal(jh_test_jobhost_bare(NULL, &err, "validate", path, NULL), 2);
   assert_non_null(strstr(err, "jobhost.yaml:1:1: error: unknown key"));
   free(err);
   unsetenv("JOBHOST_CONFIG");
