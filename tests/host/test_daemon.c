@@ -458,6 +458,59 @@ static void test_config_defaults(void **state) {
   free(out);
 }
 
+/* The example's two scheduled jobs (conf/examples/complete-sync: the HR
+ * job at 01:00, the AD job at 02:00, UTC), on a copy, under the test clock
+ * at 60 times speed (5 minutes, 5 s, to load the two jobs before
+ * the first tick), after the HR source's first load by hand: each starts
+ * at its own tick, the HR job ends Succeeded, then the AD job, whose
+ * directory this home has never loaded, Blocked by its thresholds as
+ * scripts/example shows; nothing starts at another time. */
+static void test_example_on_time(void **state) {
+  fx *f = *state;
+  char *src = jh_test_source("conf/examples/complete-sync"), dst[400];
+  char extra[1200], *text;
+  snprintf(dst, sizeof(dst), "%s/complete-sync", f->j.dir);
+  {
+    const char *argv[] = {"/bin/cp", "-R", src, dst, NULL};
+    if (jh_test_run(argv, NULL, NULL) != 0)
+      fail_msg("cannot copy %s", src);
+  }
+  free(src);
+  snprintf(extra, sizeof(extra),
+           "home: %s\n"
+           "plugin_dirs: [%s]\n"
+           "pipelines: [complete-sync/hr-pipeline.yaml, "
+           "complete-sync/pipeline.yaml]\n"
+           "time_zone: UTC\n",
+           f->j.home, jh_test_env("JH_BUILTIN_PLUGIN_DIR"));
+  jh_test_write_file(f->config, extra, 0644);
+  /* the first load of the HR source, by hand with --force, as an operator
+   * validates it (its thresholds hold it on a fresh home) */
+  snprintf(dst, sizeof(dst), "%s/complete-sync/hr-pipeline.yaml", f->j.dir);
+  assert_int_equal(jh_test_jobhost_bare(NULL, NULL, "run", dst, "--force",
+                                        "--home", f->j.home, "--plugin-dir",
+                                        jh_test_env("JH_BUILTIN_PLUGIN_DIR"),
+                                        NULL),
+                   0);
+  start_daemon(f, "2026-01-01T00:55:00Z x60");
+  text = wait_log(f, "job Job_HR_Complete instance", 1, 60000);
+  free(text);
+  text = wait_log(f, "job Job_AD_Complete instance", 1, 150000);
+  assert_int_equal(stop_daemon(f, SIGTERM, 10000, NULL), 0);
+  free(text);
+  text = jh_test_read_file(f->log);
+  assert_non_null(strstr(text, "job Job_HR_Complete started: instance 2 "));
+  assert_non_null(strstr(text, "tick 2026-01-01T01:00:00Z"));
+  assert_non_null(
+      strstr(text, "job Job_HR_Complete instance 2 ended Succeeded"));
+  assert_non_null(strstr(text, "job Job_AD_Complete started: instance 3 "));
+  assert_non_null(strstr(text, "tick 2026-01-01T02:00:00Z"));
+  assert_non_null(strstr(text, "job Job_AD_Complete instance 3 ended Blocked"));
+  assert_int_equal(count(text, "started: instance"), 2);
+  assert_int_equal(count(text, "skipped"), 0);
+  free(text);
+}
+
 /* The installed configuration, conf/jobhost.yaml, validates. */
 static void test_installed_config(void **state) {
   fx *f = *state;
@@ -524,6 +577,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_schedule_json, setup, teardown),
       cmocka_unit_test_setup_teardown(test_config_defaults, setup, teardown),
       cmocka_unit_test_setup_teardown(test_installed_config, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_example_on_time, setup, teardown),
       cmocka_unit_test_setup_teardown(test_catch_up, setup, teardown),
       cmocka_unit_test_setup_teardown(test_blocked_not_restarted, setup,
                                       teardown),
