@@ -209,6 +209,31 @@ static const char *const migrations[] = {
     "  task_instance INTEGER,\n"
     "  assigned_at TEXT NOT NULL,\n"
     "  PRIMARY KEY(entity_type, key, profile, scope)) WITHOUT ROWID;\n",
+    /* 5: an order file named once, in order_files, rather than on each of
+     * its orders (which then need no index); correlation keys indexed by
+     * value on the target side only, the only side looked up by value
+     * (doc/provisioning.md) */
+    "CREATE TABLE order_files(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  path TEXT NOT NULL UNIQUE,\n"
+    "  task_instance INTEGER,\n"
+    "  written_at TEXT NOT NULL);\n"
+    "INSERT INTO order_files(path, task_instance, written_at)\n"
+    "  SELECT file, max(task_instance), min(written_at) FROM orders\n"
+    "  GROUP BY file ORDER BY min(id);\n"
+    "CREATE TABLE orders_5(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  assignment INTEGER NOT NULL,\n"
+    "  change_type INTEGER NOT NULL CHECK(change_type BETWEEN 0 AND 3),\n"
+    "  file INTEGER NOT NULL);\n"
+    "INSERT INTO orders_5(id, assignment, change_type, file)\n"
+    "  SELECT o.id, o.assignment, o.change_type, f.id FROM orders o\n"
+    "  JOIN order_files f ON f.path = o.file;\n"
+    "DROP TABLE orders;\n"
+    "ALTER TABLE orders_5 RENAME TO orders;\n"
+    "DROP INDEX correlation_keys_by_value;\n"
+    "CREATE INDEX correlation_keys_by_value ON\n"
+    "  correlation_keys(resource_type, rule, value) WHERE side = 1;\n",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == JH_IDSTORE_SCHEMA,

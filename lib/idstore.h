@@ -77,11 +77,15 @@
 struct jh_db;
 
 /* Schema version this code writes. */
-#define JH_IDSTORE_SCHEMA 4
+#define JH_IDSTORE_SCHEMA 5
 /* How long a writer waits for another one, in milliseconds. */
 #define JH_IDSTORE_BUSY_MS 60000
-/* The page cache of a connection, in KiB (a negative cache_size). */
-#define JH_IDSTORE_CACHE "-32768"
+/* The page cache of a connection, in KiB (a negative cache_size): at
+ * most 128 MiB, taken only as pages are read. The compute tasks over a
+ * million identities read their B-trees again and again within one
+ * transaction; with 32 MiB they read the same pages back from the file
+ * (bench/compute, doc/compute.md "Speed"). */
+#define JH_IDSTORE_CACHE "-131072"
 
 typedef struct jh_idstore jh_idstore;
 

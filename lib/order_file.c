@@ -184,12 +184,13 @@ void jh_order_writer_defer_sync(jh_order_writer *w) { w->unsynced = 1; }
 
 /* Two spaces a level, on a new line: the layout of JSON_INDENT(2). */
 static void newline(jh_order_writer *w, int depth) {
-  static const char spaces[] = "\n                                ";
-  int n = 2 * depth;
-  append(w, spaces, 1);
-  for (; n > 0; n -= (int)sizeof(spaces) - 2)
-    append(w, spaces + 1,
-           n < (int)sizeof(spaces) - 2 ? (size_t)n : sizeof(spaces) - 2);
+  size_t n = depth > 0 ? 2 * (size_t)depth : 0;
+  if (reserve(w, n + 1) != 0)
+    return;
+  w->buf[w->len] = '\n';
+  memset(w->buf + w->len + 1, ' ', n);
+  w->len += n + 1;
+  w->buf[w->len] = '\0';
 }
 
 /* The escape of a byte of a JSON string: 0 for none, 'u' for \u00XX,
@@ -219,11 +220,12 @@ static void put_string(jh_order_writer *w, const char *s, size_t len) {
   *out++ = '"';
   for (size_t i = 0; i < len; i++) {
     unsigned char ch = (unsigned char)s[i];
-    char e = escape_of(ch);
-    if (e == 0) {
+    char e;
+    if (ch >= 0x20 && ch != '"' && ch != '\\') { /* most bytes */
       *out++ = (char)ch;
       continue;
     }
+    e = escape_of(ch);
     *out++ = '\\';
     *out++ = e;
     if (e == 'u') {

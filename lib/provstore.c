@@ -423,6 +423,8 @@ int jh_prov_corrkey_any(jh_idstore *s, const char *resource_type, int rule,
   return rc < 0 ? db_fail(s, err, errsize) : rc;
 }
 
+_Static_assert(JH_CORR_TARGET == 1, "the index by value is on side = 1");
+
 int jh_prov_corrkey_find(jh_idstore *s, const char *resource_type, int rule,
                          int side, const char *value, size_t value_len,
                          int (*fn)(void *ud, const char *key, size_t len),
@@ -433,9 +435,16 @@ int jh_prov_corrkey_find(jh_idstore *s, const char *resource_type, int rule,
 
   if (bad_side(side, err, errsize) != 0)
     return -EINVAL;
-  st = jh_db_stmt(db, "SELECT key FROM correlation_keys WHERE "
-                      "resource_type = ?1 AND rule = ?2 AND side = ?3 "
-                      "AND value = ?4 ORDER BY key");
+  /* the index by value covers the target side only (side = 1 written
+   * out, so that SQLite can use it); the source side is read in key
+   * order */
+  st = jh_db_stmt(db, side == JH_CORR_TARGET
+                          ? "SELECT key FROM correlation_keys WHERE "
+                            "resource_type = ?1 AND rule = ?2 AND side = 1 "
+                            "AND ?3 = 1 AND value = ?4 ORDER BY key"
+                          : "SELECT key FROM correlation_keys WHERE "
+                            "resource_type = ?1 AND rule = ?2 AND side = ?3 "
+                            "AND value = ?4 ORDER BY key");
   rc = st == NULL
            ? -EIO
            : JH_DB_BIND(db, st, JH_DB_TEXT(resource_type), JH_DB_INT(rule),
@@ -592,9 +601,20 @@ static int cmp_val(const void *pa, const void *pb) {
   return a->state < b->state ? -1 : a->state > b->state;
 }
 
+/* A role model gives a handful of values an assignment: insertion sort
+ * (no allocation, few moves) up to a few dozen, qsort beyond. */
 void jh_prov_vals_sort(jh_prov_val *v, size_t n) {
-  if (n > 1)
+  if (n > 32) {
     qsort(v, n, sizeof(*v), cmp_val);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    jh_prov_val t = v[i];
+    size_t k = i;
+    for (; k > 0 && cmp_val(&v[k - 1], &t) > 0; k--)
+      v[k] = v[k - 1];
+    v[k] = t;
+  }
 }
 
 /* Read one value's bytes (a length and the bytes) at *p. */
@@ -999,6 +1019,36 @@ static int bad_vals(jh_idstore *s, int64_t id, char *err, size_t errsize) {
                          jh_db_path(jh_idstore_db(s)), id);
 }
 
+/* The row of order file file (relative to the orders folder) in
+ * order_files, made when there is none, in *id: 0, or a negative code
+ * with err. */
+static int order_file_id(jh_idstore *s, const char *file, int64_t task_instance,
+                         const char *now, int64_t *id, char *err,
+                         size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  sqlite3_stmt *st = jh_db_stmt(db,
+                                "INSERT INTO order_files(path, "
+                                "task_instance, written_at) VALUES "
+                                "(?1, ?2, ?3) ON CONFLICT(path) DO NOTHING");
+  int rc = run_write(s, st,
+                     st == NULL
+                         ? -EIO
+                         : JH_DB_BIND(db, st, JH_DB_TEXT(file),
+                                      JH_DB_ID(task_instance), JH_DB_TEXT(now)),
+                     "order files", err, errsize);
+  if (rc < 0)
+    return rc;
+  st = jh_db_stmt(db, "SELECT id FROM order_files WHERE path = ?1");
+  rc = st == NULL ? -EIO : JH_DB_BIND(db, st, JH_DB_TEXT(file));
+  if (rc == 0 && (rc = jh_db_step(db, st, "order files")) == 1)
+    *id = sqlite3_column_int64(st, 0);
+  jh_db_done(db, st);
+  if (rc == 0)
+    return jh_idstore_fail(err, errsize, -EIO, "%s: order file %s not recorded",
+                           jh_db_path(db), file);
+  return rc < 0 ? db_fail(s, err, errsize) : 0;
+}
+
 int jh_prov_order_written(jh_idstore *s, int64_t id, int change_type,
                           int64_t task_instance, const char *file, char *err,
                           size_t errsize) {
@@ -1006,6 +1056,7 @@ int jh_prov_order_written(jh_idstore *s, int64_t id, int change_type,
   sqlite3_stmt *st;
   char now[JH_TIME_SIZE], *vals;
   size_t len;
+  int64_t file_id;
   int state, rc;
 
   if (jh_change_type_name(change_type) == NULL || file == NULL)
@@ -1034,15 +1085,16 @@ int jh_prov_order_written(jh_idstore *s, int64_t id, int change_type,
                  "assignments", err, errsize);
   if (rc < 0)
     return rc;
-  st = jh_db_stmt(db, "INSERT INTO orders(assignment, change_type, "
-                      "task_instance, file, written_at) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5)");
+  if ((rc = order_file_id(s, file, task_instance, now, &file_id, err,
+                          errsize)) < 0)
+    return rc;
+  st = jh_db_stmt(db, "INSERT INTO orders(assignment, change_type, file) "
+                      "VALUES (?1, ?2, ?3)");
   rc = run_write(s, st,
                  st == NULL
                      ? -EIO
                      : JH_DB_BIND(db, st, JH_DB_INT(id), JH_DB_INT(change_type),
-                                  JH_DB_ID(task_instance), JH_DB_TEXT(file),
-                                  JH_DB_TEXT(now)),
+                                  JH_DB_INT(file_id)),
                  "orders", err, errsize);
   return rc < 0 ? rc : 0;
 }
@@ -1068,6 +1120,45 @@ int jh_prov_list(jh_idstore *s, const jh_prov_filter *f,
       s, st,
       st == NULL ? -EIO : JH_DB_BIND(db, st, JH_DB_INT(state), JH_DB_TEXT(rt)),
       fn, ud, err, errsize);
+}
+
+int jh_prov_list_owned(jh_idstore *s, const jh_prov_filter *f, int64_t owner_et,
+                       int (*fn)(void *ud, const jh_prov_assignment *a,
+                                 const jh_prov_resource *owner),
+                       void *ud, char *err, size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  /* the owner's two rows by key, in the pass over the assignments */
+  sqlite3_stmt *st = jh_db_stmt(
+      db, "SELECT a.id, a.resource_type, a.owner_key, a.target_key, "
+          "a.change_type, a.state, a.workflow_state, a.confidence, "
+          "a.policy_hash, a.declined_hash, a.message, a.task_instance, "
+          "a.vals, r.key, r.data, c.data, r.dirty | coalesce(c.dirty, 0) "
+          "FROM assignments a "
+          "LEFT JOIN resources r ON r.entity_type = ?3 AND r.key = a.owner_key "
+          "LEFT JOIN computed c ON c.entity_type = ?3 AND c.key = a.owner_key "
+          "WHERE a.state = ?1 AND a.resource_type = ?2 ORDER BY a.id");
+  int rc = st == NULL
+               ? -EIO
+               : JH_DB_BIND(db, st, JH_DB_INT(f->state),
+                            JH_DB_TEXT(f->resource_type), JH_DB_INT(owner_et));
+  jh_prov_assignment a;
+  jh_prov_resource r;
+
+  while (rc == 0 && (rc = jh_db_step(db, st, "assignments")) == 1) {
+    assignment_row(st, &a);
+    r.key = col_text(st, 13);
+    r.key_len = (size_t)sqlite3_column_bytes(st, 13);
+    r.data = col_blob(st, 14, &r.data_len);
+    r.computed = col_blob(st, 15, &r.computed_len);
+    r.dirty = sqlite3_column_int(st, 16);
+    rc = fn(ud, &a, r.key != NULL ? &r : NULL);
+    if (rc != 0) {
+      jh_db_done(db, st);
+      return rc;
+    }
+  }
+  jh_db_done(db, st);
+  return rc < 0 ? db_fail(s, err, errsize) : 0;
 }
 
 /* Add to *out the integer of st's first row, column 1, under the index
@@ -1300,20 +1391,21 @@ static char *ids_json(const int64_t *ids, size_t n) {
   return t;
 }
 
-/* Run one of the two statements of jh_prov_orders_written over the ids
- * (both take the same five parameters, each using those it needs, the
- * others tested for NULL only so that every parameter is there to bind):
- * the number of rows it changed, or a negative code with err. */
+/* Run one of the two statements of jh_prov_orders_written over the ids:
+ * both are given the same five parameters (ids, task instance, order
+ * file row, now, the Transmitted state), each using those it needs; both
+ * name ?5, so that all five can be bound. The number of rows it changed,
+ * or a negative code with err. */
 static int64_t set_write(jh_idstore *s, const char *sql, const char *what,
                          const char *ids, int64_t task_instance,
-                         const char *file, const char *now, char *err,
+                         int64_t file_id, const char *now, char *err,
                          size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   sqlite3_stmt *st = jh_db_stmt(db, sql);
   int rc = st == NULL
                ? -EIO
                : JH_DB_BIND(db, st, JH_DB_TEXT(ids), JH_DB_ID(task_instance),
-                            JH_DB_TEXT(file), JH_DB_TEXT(now),
+                            JH_DB_INT(file_id), JH_DB_TEXT(now),
                             JH_DB_INT(JH_PROV_TRANSMITTED));
   if (rc == 0)
     rc = jh_db_step_done(db, st, what);
@@ -1326,7 +1418,7 @@ int jh_prov_orders_written(jh_idstore *s, const int64_t *ids, size_t n,
                            size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   char now[JH_TIME_SIZE], *list;
-  int64_t rc;
+  int64_t rc, file_id = 0;
 
   if (ids == NULL || n == 0 || file == NULL)
     return jh_idstore_fail(err, errsize, -EINVAL, "orders of %s: no assignment",
@@ -1336,12 +1428,14 @@ int jh_prov_orders_written(jh_idstore *s, const int64_t *ids, size_t n,
   if ((list = ids_json(ids, n)) == NULL)
     return jh_idstore_fail(err, errsize, -ENOMEM, "out of memory");
   now_iso(now);
-  rc = set_write(s,
-                 "INSERT INTO orders(assignment, change_type, task_instance, "
-                 "file, written_at) SELECT a.id, a.change_type, ?2, ?3, ?4 "
-                 "FROM json_each(?1) AS j JOIN assignments AS a "
-                 "ON a.id = j.value WHERE ?5 IS NOT NULL ORDER BY j.key",
-                 "orders", list, task_instance, file, now, err, errsize);
+  rc = order_file_id(s, file, task_instance, now, &file_id, err, errsize);
+  if (rc >= 0)
+    rc = set_write(s,
+                   "INSERT INTO orders(assignment, change_type, file) "
+                   "SELECT a.id, a.change_type, ?3 "
+                   "FROM json_each(?1) AS j JOIN assignments AS a "
+                   "ON a.id = j.value WHERE ?5 IS NOT NULL ORDER BY j.key",
+                   "orders", list, task_instance, file_id, now, err, errsize);
   if (rc >= 0 && (size_t)rc != n)
     rc = jh_idstore_fail(
         err, errsize, -ENOENT,
@@ -1351,9 +1445,10 @@ int jh_prov_orders_written(jh_idstore *s, const int64_t *ids, size_t n,
     rc = set_write(s,
                    "UPDATE assignments SET state = ?5, "
                    "vals = jh_vals_transmitted(vals), task_instance = ?2, "
-                   "updated_at = ?4 WHERE ?3 IS NOT NULL AND id IN "
+                   "updated_at = ?4 WHERE id IN "
                    "(SELECT value FROM json_each(?1))",
-                   "assignments", list, task_instance, file, now, err, errsize);
+                   "assignments", list, task_instance, file_id, now, err,
+                   errsize);
   free(list);
   return rc < 0 ? (int)rc : 0;
 }
@@ -1362,7 +1457,7 @@ int jh_prov_order_file_recorded(jh_idstore *s, const char *file, char *err,
                                 size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   sqlite3_stmt *st = jh_db_stmt(db,
-                                "SELECT 1 FROM orders WHERE file = ?1 LIMIT 1");
+                                "SELECT 1 FROM order_files WHERE path = ?1");
   int rc = st == NULL ? -EIO : JH_DB_BIND(db, st, JH_DB_TEXT(file));
   if (rc == 0)
     rc = jh_db_step(db, st, "orders");

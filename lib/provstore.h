@@ -276,6 +276,16 @@ int jh_prov_list(jh_idstore *s, const jh_prov_filter *f,
                  int (*fn)(void *ud, const jh_prov_assignment *a), void *ud,
                  char *err, size_t errsize);
 
+/* jh_prov_list for one state and one resource type (both set in f),
+ * each assignment given with its owner, read in the same pass as
+ * jh_prov_get reads it (owner_et: the owners' entity type): owner is
+ * NULL when the assignment has no owner or the store no such resource.
+ * What fn is given lasts until it returns. */
+int jh_prov_list_owned(jh_idstore *s, const jh_prov_filter *f, int64_t owner_et,
+                       int (*fn)(void *ud, const jh_prov_assignment *a,
+                                 const jh_prov_resource *owner),
+                       void *ud, char *err, size_t errsize);
+
 /*
  * Review decisions, all or none, each in its own transaction: approve
  * moves assignments Awaiting Approval to Pending (workflow Approved);

@@ -114,11 +114,20 @@ static int finish(uint8_t *buf, size_t len, char **out) {
 /* What a libunistring call that returned NULL means. */
 static int unistring_error(void) { return errno == ENOMEM ? -ENOMEM : -EILSEQ; }
 
-/* The NFC form of b's text in *out; b is emptied. */
+/* The NFC form of b's text in *out; b is emptied. Plain ASCII is its own
+ * NFC form. */
 static int finish_nfc(ubuf *b, char **out) {
   size_t len = 0;
-  uint8_t *nfc = u8_normalize(UNINORM_NFC, b->p != NULL ? b->p : (uint8_t *)"",
-                              b->len, NULL, &len);
+  uint8_t *nfc;
+  if (plain_ascii((const char *)b->p, b->len)) {
+    len = b->len;
+    nfc = b->p;
+    b->p = NULL;
+    b->len = b->cap = 0;
+    return finish(nfc, len, out);
+  }
+  nfc = u8_normalize(UNINORM_NFC, b->p != NULL ? b->p : (uint8_t *)"", b->len,
+                     NULL, &len);
   free(b->p);
   b->p = NULL;
   b->len = b->cap = 0;

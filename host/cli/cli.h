@@ -26,9 +26,10 @@ int jh_cli_nonempty(const char *cmd, const char *option, const char *value,
 /* What a command was not given, from the host configuration (hostconf.h;
  * $JOBHOST_CONFIG or the installed file, when it exists): the home when
  * *home is NULL and JOBHOST_HOME is unset; the plugin folders when
- * *ndirs is 0 and JOBHOST_PLUGIN_PATH is unset (appended to dirs, at most
- * max). home or dirs may be NULL. Returns 0, or JH_EXIT_USAGE after
- * printing why the configuration is refused. */
+ * *ndirs is 0 and JOBHOST_PLUGIN_PATH is unset (appended to dirs, which
+ * has room for max). home or dirs may be NULL. Returns 0, or JH_EXIT_USAGE
+ * after printing why: the configuration is refused, or it names more
+ * plugin folders than dirs has room for. */
 int jh_cli_host_defaults(const char *cmd, const char **home, const char **dirs,
                          size_t *ndirs, size_t max); /* cli_args.c */
 

@@ -69,9 +69,18 @@ int jh_cli_host_defaults(const char *cmd, const char **home, const char **dirs,
   c = host_conf_get(cmd, &status);
   if (c == NULL)
     return status;
+  if (want_dirs && c->nplugin_dirs > max - *ndirs) {
+    /* taking some of them would load another set of plugins than the
+     * configuration names */
+    fprintf(stderr,
+            "jobhost %s: the host configuration names %zu plugin folders; "
+            "this command takes at most %zu\n",
+            cmd, c->nplugin_dirs, max - *ndirs);
+    return JH_EXIT_USAGE;
+  }
   if (want_home && c->home != NULL)
     *home = c->home;
-  for (size_t i = 0; want_dirs && i < c->nplugin_dirs && *ndirs < max; i++)
+  for (size_t i = 0; want_dirs && i < c->nplugin_dirs; i++)
     dirs[(*ndirs)++] = c->plugin_dirs[i];
   return 0;
 }

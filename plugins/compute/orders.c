@@ -321,6 +321,21 @@ static int check_values(orders_job *j, const jh_entity_type *et,
 
 /* et's resource with key, from the store, its values checked: 1 and *r,
  * 0 when there is none (or no key). */
+/* The owner the assignment listing read (p, NULL when none) as a
+ * handle, its values checked: 1, 0 when none, or a negative code. */
+static int owner_checked(orders_job *j, const jh_entity_type *et,
+                         const jh_prov_resource *p, const jh_rv_res **r) {
+  jh_compute *c = j->c;
+  int rc;
+  *r = NULL;
+  if (p == NULL)
+    return 0;
+  rc = jh_rv_wrap(j->rv, et, p, r, c->err, sizeof(c->err));
+  if (rc == 0 && check_values(j, et, *r) != 0)
+    return -EILSEQ;
+  return rc == 0 ? 1 : rc;
+}
+
 static int load_checked(orders_job *j, const jh_entity_type *et,
                         const char *key, const jh_rv_res **r) {
   jh_compute *c = j->c;
@@ -456,9 +471,10 @@ static int changes_of(orders_job *j, const rt_orders *o,
   char id[32];
   int rc = jh_prov_vals_decode(a->vals, a->vals_len, add_change, &ca);
   *n = ca.n;
-  snprintf(id, sizeof(id), "%" PRId64, a->id);
-  if (rc == -EILSEQ && ca.bad != NULL)
+  if (rc == -EILSEQ && ca.bad != NULL) {
+    snprintf(id, sizeof(id), "%" PRId64, a->id);
     return not_utf8(c, "assignment", id, ca.bad);
+  }
   if (rc == -EILSEQ)
     snprintf(c->err, sizeof(c->err),
              "assignment %" PRId64 ": malformed stored values", a->id);
@@ -473,7 +489,8 @@ static int changes_of(orders_job *j, const rt_orders *o,
  * ChangeType, Changes, Owner, Resource, ResourceType. Everything is read
  * and checked before the first byte is written. */
 static int put_order(orders_job *j, const rt_orders *o,
-                     const jh_prov_assignment *a) {
+                     const jh_prov_assignment *a,
+                     const jh_prov_resource *owner_row) {
   jh_order_writer *w = j->writer;
   const char *ct = jh_change_type_name(a->change_type);
   const jh_rv_res *owner, *target;
@@ -484,7 +501,7 @@ static int put_order(orders_job *j, const rt_orders *o,
   jh_rv_reset(j->rv);
   if (a->owner_key != NULL && !utf8(a->owner_key, strlen(a->owner_key)))
     return not_utf8(j->c, o->src->id, a->owner_key, "its key");
-  rc = load_checked(j, o->src, a->owner_key, &owner);
+  rc = owner_checked(j, o->src, owner_row, &owner);
   if (rc >= 0)
     rc = load_checked(j, o->tgt, a->target_key, &target);
   if (rc >= 0 && a->change_type != JH_CHANGE_DELETED)
@@ -578,7 +595,8 @@ static int flush(emit_arg *e) {
 
 /* One Pending assignment: its order into the file being built, which is
  * written once it holds batch_insert_size orders. */
-static int emit(void *ud, const jh_prov_assignment *a) {
+static int emit(void *ud, const jh_prov_assignment *a,
+                const jh_prov_resource *owner) {
   emit_arg *e = ud;
   orders_job *j = e->j;
   int rc;
@@ -588,7 +606,7 @@ static int emit(void *ud, const jh_prov_assignment *a) {
   if (jh_array_reserve(&j->sent, &j->sent_cap, j->nsent + 1, sizeof(*j->sent),
                        256) != 0)
     return oom(j->c);
-  rc = put_order(j, e->o, a);
+  rc = put_order(j, e->o, a, owner);
   if (rc != 0)
     return rc;
   j->sent[j->nsent++] = (sent){a->id, a->change_type, j->nfiles};
@@ -603,6 +621,7 @@ static int write_rt(orders_job *j, const rt_orders *o, int64_t now) {
   jh_prov_filter pf = {JH_PROV_PENDING, o->rt->id};
   emit_arg e = {j, o, now, 1};
   char dir[PATH_MAX];
+  int64_t owner_et;
   int rc;
 
   if (o->n == 0)
@@ -619,7 +638,10 @@ static int write_rt(orders_job *j, const rt_orders *o, int64_t now) {
   }
   rc = make_dir(c, dir);
   if (rc == 0)
-    rc = jh_prov_list(c->store, &pf, emit, &e, c->err, sizeof(c->err));
+    rc = jh_rv_entity_type(j->rv, o->src, &owner_et, c->err, sizeof(c->err));
+  if (rc == 0)
+    rc = jh_prov_list_owned(c->store, &pf, owner_et, emit, &e, c->err,
+                            sizeof(c->err));
   if (rc == 0 && jh_order_writer_count(j->writer) > 0)
     rc = flush(&e);
   return rc;

@@ -443,6 +443,23 @@ static void test_config_defaults(void **state) {
       jh_test_jobhost_bare(&out, NULL, "history", "--home", path, NULL), 0);
   assert_null(strstr(out, "Plain"));
   free(out);
+  /* more plugin folders than run takes (32) stop it, rather than some
+   * being left out */
+  {
+    char many[8192];
+    size_t n = (size_t)snprintf(many, sizeof(many), "home: %s\nplugin_dirs: [",
+                                f->j.home);
+    for (int i = 0; i < 33; i++) /* 33 folders (one named twice is one) */
+      n += (size_t)snprintf(many + n, sizeof(many) - n, "%s%s/d%d",
+                            i ? ", " : "", f->j.dir, i);
+    snprintf(many + n, sizeof(many) - n, "]\n");
+    jh_test_write_file(f->config, many, 0644);
+    snprintf(path, sizeof(path), "%s/pipelines/a.yaml", f->j.dir);
+    assert_int_equal(jh_test_jobhost_bare(NULL, &err, "run", path, NULL), 2);
+    assert_non_null(strstr(err, "names 33 plugin folders; this command takes "
+                                "at most 32"));
+    free(err);
+  }
   /* a configuration that does not validate stops the command */
   jh_test_write_file(f->config, "homes: /tmp\n", 0644);
   assert_int_equal(jh_test_jobhost_bare(NULL, &err, "history", NULL), 2);

@@ -730,10 +730,17 @@ static void test_order_written(void **state) {
   assert_int_equal(query_int(f, "SELECT task_instance FROM assignments"), 12);
   vals_of(f, id, &d);
   assert_string_equal(d.text, "1s4:=x/=x;2s2:=new/=old;3n2:=CN=m/-;");
-  assert_int_equal(query_int(f, "SELECT count(*) FROM orders WHERE "
-                                "change_type = 2 AND task_instance = 12 AND "
-                                "file = 'AD_User/x-0001.json'"),
+  assert_int_equal(query_int(f, "SELECT count(*) FROM orders o JOIN "
+                                "order_files f ON f.id = o.file WHERE "
+                                "o.change_type = 2 AND f.task_instance = 12 "
+                                "AND f.path = 'AD_User/x-0001.json'"),
                    1);
+  assert_int_equal(jh_prov_order_file_recorded(f->s, "AD_User/x-0001.json",
+                                               f->err, sizeof(f->err)),
+                   1);
+  assert_int_equal(jh_prov_order_file_recorded(f->s, "AD_User/x-0002.json",
+                                               f->err, sizeof(f->err)),
+                   0);
   assert_int_equal(jh_prov_order_written(f->s, id + 1, JH_CHANGE_ADDED, 12, "f",
                                          f->err, sizeof(f->err)),
                    -ENOENT);
@@ -772,10 +779,14 @@ static void test_orders_written_set(void **state) {
     assert_string_equal(d.text, "1s4:=x/=x;2s2:=new/=old;3n2:=CN=m/-;");
   }
   assert_int_equal(query_int(f, "SELECT group_concat(change_type, '') FROM "
-                                "(SELECT change_type FROM orders WHERE "
-                                "file = 'AD_User/y.json' AND task_instance "
-                                "= 12 AND written_at <> '' ORDER BY id)"),
+                                "(SELECT o.change_type FROM orders o JOIN "
+                                "order_files f ON f.id = o.file WHERE "
+                                "f.path = 'AD_User/y.json' AND "
+                                "f.task_instance = 12 AND f.written_at <> '' "
+                                "ORDER BY o.id)"),
                    12);
+  /* the file is named once, whatever the number of its orders */
+  assert_int_equal(query_int(f, "SELECT count(*) FROM order_files"), 1);
   assert_int_equal(query_int(f, "SELECT min(assignment = (SELECT max(id) FROM "
                                 "assignments)) FROM orders WHERE id = 1"),
                    1);
@@ -967,7 +978,8 @@ static void test_migration_from_schema2(void **state) {
   struct seen seen;
   static const char *const tables[] = {"computed",    "correlation_keys",
                                        "assignments", "assignment_history",
-                                       "orders",      "reviews"};
+                                       "orders",      "order_files",
+                                       "reviews"};
 
   jh_test_path(path, sizeof(path), "%s/old.db", f->dir);
   assert_int_equal(jh_db_open(path, &cfg, &db, f->err, sizeof(f->err)), 0);
@@ -978,7 +990,7 @@ static void test_migration_from_schema2(void **state) {
   jh_idstore_close(f->s);
   f->s = s;
   assert_int_equal(query_int(f, "PRAGMA user_version"), JH_IDSTORE_SCHEMA);
-  assert_int_equal(JH_IDSTORE_SCHEMA, 4);
+  assert_int_equal(JH_IDSTORE_SCHEMA, 5);
   assert_int_equal(query_int(f, "SELECT dirty FROM resources WHERE key='p1'"),
                    JH_DIRTY_ALL);
   assert_int_equal(query_int(f, "SELECT dirty FROM resources WHERE key='p2'"),
@@ -1006,6 +1018,89 @@ static void test_migration_from_schema2(void **state) {
   assert_non_null(strstr(f->err, "CHECK"));
 }
 
+/* Whether SQLite's plan for sql names index. */
+static int plan_uses(struct fixture *f, const char *sql, const char *index) {
+  char q[512];
+  sqlite3_stmt *st;
+  int found = 0;
+  snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+  assert_int_equal(sqlite3_prepare_v2(jh_db_sqlite(db_of(f)), q, -1, &st, NULL),
+                   SQLITE_OK);
+  while (sqlite3_step(st) == SQLITE_ROW)
+    found |= strstr((const char *)sqlite3_column_text(st, 3), index) != NULL;
+  sqlite3_finalize(st);
+  return found;
+}
+
+/* A schema-4 store: orders naming their file each, the index by value
+ * over both sides. Migrated: each file named once in order_files, every
+ * order kept with its id and its file's row, the index on the target
+ * side only, and used by the lookup of a target by value. */
+static void test_migration_from_schema4(void **state) {
+  struct fixture *f = *state;
+  int64_t id;
+  char *buf = NULL;
+  size_t cap = 0;
+  jh_prov_val v[] = {SCALAR(1, JH_PROV_PENDING, "x", NULL)};
+  jh_prov_assignment a = assignment("p1", NULL, JH_PROV_TRANSMITTED, v, 1, &buf,
+                                    &cap);
+
+  id = put(f, &a, 1);
+  assert_int_equal(
+      jh_idstore_exec(
+          f->s,
+          "DROP TABLE orders; DROP TABLE order_files;"
+          "CREATE TABLE orders(id INTEGER PRIMARY KEY,"
+          " assignment INTEGER NOT NULL, change_type INTEGER NOT NULL"
+          " CHECK(change_type BETWEEN 0 AND 3), task_instance INTEGER,"
+          " file TEXT NOT NULL, written_at TEXT NOT NULL);"
+          "CREATE INDEX orders_by_file ON orders(file);"
+          "INSERT INTO orders VALUES (5, 1, 1, 7, 'R/a.json', 't1'),"
+          " (6, 1, 2, 7, 'R/a.json', 't1'), (9, 1, 3, 8, 'R/b.json', 't2');"
+          "DROP INDEX correlation_keys_by_value;"
+          "CREATE INDEX correlation_keys_by_value ON"
+          " correlation_keys(resource_type, rule, side, value);"
+          "PRAGMA user_version = 4;",
+          f->err, sizeof(f->err)),
+      0);
+  jh_idstore_close(f->s);
+  f->s = NULL;
+  assert_int_equal(jh_idstore_open(f->path, &f->s, f->err, sizeof(f->err)), 0);
+  assert_int_equal(query_int(f, "PRAGMA user_version"), 5);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM order_files"), 2);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM order_files WHERE "
+                                "(path, task_instance, written_at) IN "
+                                "(VALUES ('R/a.json', 7, 't1'), "
+                                "('R/b.json', 8, 't2'))"),
+                   2);
+  assert_int_equal(query_int(f, "SELECT group_concat(o.id || ':' || "
+                                "o.change_type || ':' || substr(f.path, 3, 1),"
+                                " ',') = '5:1:a,6:2:a,9:3:b' FROM orders o "
+                                "JOIN order_files f ON f.id = o.file "
+                                "ORDER BY o.id"),
+                   1);
+  assert_int_equal(query_int(f, "SELECT min(assignment) = max(assignment) "
+                                "FROM orders"),
+                   1);
+  assert_int_equal(id, 1);
+  assert_int_equal(
+      jh_prov_order_file_recorded(f->s, "R/b.json", f->err, sizeof(f->err)), 1);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM sqlite_schema WHERE "
+                                "name = 'orders_by_file'"),
+                   0);
+  assert_int_equal(query_int(f, "SELECT sql LIKE '%WHERE side = 1' FROM "
+                                "sqlite_schema WHERE "
+                                "name = 'correlation_keys_by_value'"),
+                   1);
+  /* the lookup by value of jh_prov_corrkey_find goes through it */
+  assert_true(plan_uses(f,
+                        "SELECT key FROM correlation_keys WHERE "
+                        "resource_type = 'R' AND rule = 0 AND side = 1 AND "
+                        "1 = 1 AND value = 'v' ORDER BY key",
+                        "correlation_keys_by_value"));
+  free(buf);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -1027,6 +1122,7 @@ int main(void) {
       T(test_approve_and_decline),
       T(test_review_all_or_none),
       T(test_migration_from_schema2),
+      T(test_migration_from_schema4),
   };
 #undef T
   return cmocka_run_group_tests(tests, NULL, NULL);

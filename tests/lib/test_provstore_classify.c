@@ -228,9 +228,19 @@ static void test_profiles_added_refused_removed(void **state) {
 /* ---- migration ---- */
 
 /* A store as schema 3 left it: today's without the tables of schema 4,
- * its version set back, with an assignment and a resource in it. */
+ * with the orders and the index by value of schema 3 and 4, its version
+ * set back, with an assignment and a resource in it. */
 static void make_schema3(struct fixture *f) {
   exec(f, "DROP TABLE classifications; DROP TABLE profile_assignments;"
+          "DROP TABLE orders; DROP TABLE order_files;"
+          "CREATE TABLE orders(id INTEGER PRIMARY KEY,"
+          " assignment INTEGER NOT NULL, change_type INTEGER NOT NULL,"
+          " task_instance INTEGER, file TEXT NOT NULL,"
+          " written_at TEXT NOT NULL);"
+          "CREATE INDEX orders_by_file ON orders(file);"
+          "DROP INDEX correlation_keys_by_value;"
+          "CREATE INDEX correlation_keys_by_value ON"
+          " correlation_keys(resource_type, rule, side, value);"
           "INSERT INTO entity_types VALUES (1, 'Account', 'AD');"
           "INSERT INTO resources VALUES (1, 'a1', x'0103616263', 4);"
           "INSERT INTO assignments(resource_type, target_key, change_type,"
@@ -247,7 +257,7 @@ static void test_migration_from_schema3(void **state) {
   make_schema3(f);
   assert_int_equal(jh_idstore_open(f->path, &f->s, f->err, sizeof(f->err)), 0);
   assert_int_equal(query_int(f, "PRAGMA user_version"), JH_IDSTORE_SCHEMA);
-  assert_int_equal(JH_IDSTORE_SCHEMA, 4);
+  assert_int_equal(JH_IDSTORE_SCHEMA, 5);
   assert_int_equal(query_int(f, "SELECT count(*) FROM sqlite_schema WHERE "
                                 "name IN ('classifications', "
                                 "'profile_assignments')"),
