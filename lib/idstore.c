@@ -277,6 +277,12 @@ int jh_idstore_exec(jh_idstore *s, const char *sql, char *err, size_t errsize) {
   return rc == 0 ? 0 : db_fail(s, err, errsize, rc);
 }
 
+int jh_idstore_cache_size(jh_idstore *s, int kib, char *err, size_t errsize) {
+  char sql[64];
+  snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", kib);
+  return jh_idstore_exec(s, sql, err, errsize);
+}
+
 static int migrate(jh_idstore *s, char *err, size_t errsize) {
   const int want = (int)(sizeof(migrations) / sizeof(migrations[0]));
   int have, rc = jh_db_migrate(s->db, migrations, want, &have);

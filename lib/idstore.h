@@ -80,12 +80,15 @@ struct jh_db;
 #define JH_IDSTORE_SCHEMA 5
 /* How long a writer waits for another one, in milliseconds. */
 #define JH_IDSTORE_BUSY_MS 60000
-/* The page cache of a connection, in KiB (a negative cache_size): at
- * most 128 MiB, taken only as pages are read. The compute tasks over a
- * million identities read their B-trees again and again within one
- * transaction; with 32 MiB they read the same pages back from the file
- * (bench/compute, doc/compute.md "Speed"). */
-#define JH_IDSTORE_CACHE "-131072"
+/* The page cache of a connection, in KiB (a negative cache_size). */
+#define JH_IDSTORE_CACHE "-32768"
+/* The larger one of the compute tasks (jh_idstore_cache_size), at most
+ * 128 MiB, taken only as pages are read: over a million identities they
+ * read their B-trees again and again within one transaction, and with
+ * 32 MiB read the same pages back from the file (bench/compute,
+ * doc/compute.md "Speed"). The synchronization keeps the smaller one, so
+ * that its memory stays flat as the source grows (bench/sync). */
+#define JH_IDSTORE_COMPUTE_CACHE_KIB 131072
 
 typedef struct jh_idstore jh_idstore;
 
@@ -96,6 +99,9 @@ typedef struct jh_idstore jh_idstore;
 int jh_idstore_open(const char *path, jh_idstore **out, char *err,
                     size_t errsize);
 void jh_idstore_close(jh_idstore *s);
+/* Set the connection's page cache to kib KiB: 0, or a negative code with
+ * err. */
+int jh_idstore_cache_size(jh_idstore *s, int kib, char *err, size_t errsize);
 
 /* The connection (owned by the store), for the code that reads and writes
  * the tables through the database layer (lib/db.h). */

@@ -183,7 +183,10 @@ static int open_setting(jobhost_ctx *ctx, jh_compute *c) {
     return JOBHOST_ECONFIG;
   }
   rc = jh_idstore_open(path, &c->store, c->err, sizeof(c->err));
-  return rc == 0 ? 0 : rc;
+  if (rc == 0)
+    rc = jh_idstore_cache_size(c->store, JH_IDSTORE_COMPUTE_CACHE_KIB, c->err,
+                               sizeof(c->err));
+  return rc;
 }
 
 /* Run work with the task's setting; reads_dirty: the task has the dirty
