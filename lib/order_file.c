@@ -103,8 +103,8 @@ static int check_list(const json_t *list, char *err, size_t errsize) {
   return 0;
 }
 
-/* The text of a file: the envelope's head, the orders (each indented as
- * an item of the list), the tail added by the write. */
+/* The text of a file: the envelope's head, the orders, one a line, the
+ * tail added by the write. */
 struct jh_order_writer {
   char *buf;
   size_t len, cap;
@@ -118,9 +118,11 @@ struct jh_order_writer {
   char filled[JH_ORDER_WRITER_DEPTH];
 };
 
-#define HEAD "{\n  \"" LIST_KEY "\": [\n"
-#define ITEM_INDENT "    "
-#define TAIL "\n  ]\n}"
+/* One order a line, laid out as json_dumps with JSON_SORT_KEYS alone
+ * lays it out (", " between members, ": " after a key): a file reads
+ * and greps by order, and is about half the size an indented one is. */
+#define HEAD "{\"" LIST_KEY "\": [\n"
+#define TAIL "\n]}\n"
 
 /* Room for n more bytes and the final NUL: 0, or -1 (and w->failed)
  * when out of memory. */
@@ -182,17 +184,6 @@ size_t jh_order_writer_count(const jh_order_writer *w) { return w->count; }
 
 void jh_order_writer_defer_sync(jh_order_writer *w) { w->unsynced = 1; }
 
-/* Two spaces a level, on a new line: the layout of JSON_INDENT(2). */
-static void newline(jh_order_writer *w, int depth) {
-  size_t n = depth > 0 ? 2 * (size_t)depth : 0;
-  if (reserve(w, n + 1) != 0)
-    return;
-  w->buf[w->len] = '\n';
-  memset(w->buf + w->len + 1, ' ', n);
-  w->len += n + 1;
-  w->buf[w->len] = '\0';
-}
-
 /* The escape of a byte of a JSON string: 0 for none, 'u' for \u00XX,
  * else the letter after the backslash. */
 static char escape_of(unsigned char ch) {
@@ -240,7 +231,7 @@ static void put_string(jh_order_writer *w, const char *s, size_t len) {
   w->len = (size_t)(out - w->buf);
 }
 
-static int put_value(jh_order_writer *w, const json_t *v, int depth);
+static int put_value(jh_order_writer *w, const json_t *v);
 
 /* One member of an object being written. */
 typedef struct member {
@@ -253,7 +244,7 @@ static int key_order(const void *a, const void *b) {
 }
 
 /* An object's members in key order (JSON_SORT_KEYS). */
-static int put_object(jh_order_writer *w, const json_t *v, int depth) {
+static int put_object(jh_order_writer *w, const json_t *v) {
   member small[32], *ms = small;
   size_t n = json_object_size(v), i = 0;
   const char *k;
@@ -271,20 +262,18 @@ static int put_object(jh_order_writer *w, const json_t *v, int depth) {
   append(w, "{", 1);
   for (i = 0; i < n && rc == 0; i++) {
     if (i > 0)
-      append(w, ",", 1);
-    newline(w, depth + 1);
+      append(w, ", ", 2);
     put_string(w, ms[i].key, strlen(ms[i].key));
     append(w, ": ", 2);
-    rc = put_value(w, ms[i].value, depth + 1);
+    rc = put_value(w, ms[i].value);
   }
-  newline(w, depth);
   append(w, "}", 1);
   if (ms != small)
     free(ms);
   return rc;
 }
 
-static int put_array(jh_order_writer *w, const json_t *v, int depth) {
+static int put_array(jh_order_writer *w, const json_t *v) {
   size_t n = json_array_size(v);
   int rc = 0;
   if (n == 0) {
@@ -294,11 +283,9 @@ static int put_array(jh_order_writer *w, const json_t *v, int depth) {
   append(w, "[", 1);
   for (size_t i = 0; i < n && rc == 0; i++) {
     if (i > 0)
-      append(w, ",", 1);
-    newline(w, depth + 1);
-    rc = put_value(w, json_array_get(v, i), depth + 1);
+      append(w, ", ", 2);
+    rc = put_value(w, json_array_get(v, i));
   }
-  newline(w, depth);
   append(w, "]", 1);
   return rc;
 }
@@ -313,14 +300,13 @@ static int put_scalar(jh_order_writer *w, const json_t *v) {
   return 0;
 }
 
-/* v as JSON_SORT_KEYS | JSON_INDENT(2) lays it out, its inner lines
- * indented for depth. */
-static int put_value(jh_order_writer *w, const json_t *v, int depth) {
+/* v as JSON_SORT_KEYS lays it out. */
+static int put_value(jh_order_writer *w, const json_t *v) {
   switch (json_typeof(v)) {
   case JSON_OBJECT:
-    return put_object(w, v, depth);
+    return put_object(w, v);
   case JSON_ARRAY:
-    return put_array(w, v, depth);
+    return put_array(w, v);
   case JSON_STRING:
     put_string(w, json_string_value(v), json_string_length(v));
     return 0;
@@ -338,8 +324,7 @@ int jh_order_writer_add(jh_order_writer *w, const json_t *order, char *err,
     return -EINVAL;
   if (w->count > 0)
     append(w, ",\n", 2);
-  append(w, ITEM_INDENT, strlen(ITEM_INDENT));
-  if (w->failed || put_value(w, order, 2) != 0 || w->failed) {
+  if (w->failed || put_value(w, order) != 0 || w->failed) {
     snprintf(err, errsize, "out of memory");
     w->failed = 1;
     return -ENOMEM;
@@ -349,9 +334,6 @@ int jh_order_writer_add(jh_order_writer *w, const json_t *order, char *err,
 }
 
 /* ---- an order streamed ---- */
-
-/* Items of the list sit at depth 2 of the file: an order's members at 3. */
-#define ORDER_DEPTH 2
 
 static void open_container(jh_order_writer *w, char opener, char closer) {
   char c = opener;
@@ -365,8 +347,8 @@ static void open_container(jh_order_writer *w, char opener, char closer) {
   w->depth++;
 }
 
-/* The separator and indentation before the next member or item, then
- * the key when given. */
+/* The separator before the next member or item, then the key when
+ * given. */
 static void next_member(jh_order_writer *w, const char *key) {
   int top = w->depth - 1;
   if (top < 0) {
@@ -374,9 +356,8 @@ static void next_member(jh_order_writer *w, const char *key) {
     return;
   }
   if (w->filled[top])
-    append(w, ",", 1);
+    append(w, ", ", 2);
   w->filled[top] = 1;
-  newline(w, ORDER_DEPTH + w->depth);
   if (key != NULL) {
     put_string(w, key, strlen(key));
     append(w, ": ", 2);
@@ -386,7 +367,6 @@ static void next_member(jh_order_writer *w, const char *key) {
 void jh_order_writer_begin(jh_order_writer *w) {
   if (w->count > 0)
     append(w, ",\n", 2);
-  append(w, ITEM_INDENT, strlen(ITEM_INDENT));
   w->depth = 0;
   open_container(w, '{', '}');
 }
@@ -417,8 +397,6 @@ void jh_order_writer_close(jh_order_writer *w) {
     return;
   }
   w->depth--;
-  if (w->filled[top])
-    newline(w, ORDER_DEPTH + w->depth);
   append(w, &w->closer[top], 1);
 }
 
