@@ -120,7 +120,7 @@ struct jh_order_writer {
 
 /* One order a line, laid out as json_dumps with JSON_SORT_KEYS alone
  * lays it out (", " between members, ": " after a key): a file reads
- * and greps by order, and is about half the size an indented one is. */
+ * and greps by order, and is a quarter smaller than an indented one. */
 #define HEAD "{\"" LIST_KEY "\": [\n"
 #define TAIL "\n]}\n"
 
