@@ -374,6 +374,7 @@ static const struct {
     {20, 31, "at character 18: '*' is outside the subset"},
     {21, 5, "unsupported element 'QueryRule' in ResourceType"},
     {24, 34, "unsupported attribute 'B0' on ProfileRule"},
+    {28, 183, "unsupported element 'Note' in EntityAssociationMapping"},
 };
 
 static void expect_lines(const char *err, const char *file, const char *sev,
