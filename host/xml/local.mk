@@ -4,6 +4,7 @@
 noinst_LTLIBRARIES += host/xml/libjh-xml.la
 host_xml_libjh_xml_la_SOURCES = \
 	host/xml/xml_read.c host/xml/xml_read.h \
+	host/xml/xml_mem.c host/xml/xml_mem.h \
 	host/xml/xml_import.c host/xml/xml_import.h host/xml/xml_load.c \
 	host/xml/xml_scaffold.c host/xml/xml_scaffold.h \
 	host/xml/xml_csharp.c host/xml/xml_csharp.h \

@@ -31,6 +31,7 @@
 #include <jobhost/jobhost.h>
 
 #include "model.h"
+#include "xml_mem.h"
 #include "xml_model.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -46,15 +47,8 @@
 #define P_TLIST "        - " /* items of a task's list */
 
 /* An element of one of the input files. */
-typedef struct xnode {
-  size_t fi; /* index in ctx.files */
-  xmlNode *n;
-} xnode;
-
-typedef struct xnodes {
-  xnode *v;
-  size_t n, cap;
-} xnodes;
+typedef jh_xml_node xnode;
+typedef jh_xml_nodes xnodes;
 
 /* A task of the job. */
 typedef struct xtask {
@@ -82,11 +76,9 @@ typedef struct ctx {
   jh_diags *diags;
   size_t diag_first;
   size_t errors_before;
-  int oom;
   jh_xml_file *files;
   size_t nfiles;
-  void **pool;
-  size_t npool, cap_pool;
+  jh_xml_pool mem; /* strings kept, arrays grown, out of memory */
   xnodes connectors, connections, jobs, decls;
   xnodes left_out;     /* top-level elements not imported */
   xnodes job_left_out; /* children of the job not imported */
@@ -98,64 +90,6 @@ typedef struct ctx {
   size_t ntasks, cap_tasks;
   emitter em;
 } ctx;
-
-/* ---- memory ---- */
-
-/* arr (of *cap items of `size` bytes) with room for `need` items: arr
- * itself or a new array, *cap updated; NULL when out of memory (arr is
- * then unchanged). */
-static void *grow(ctx *c, void *arr, size_t *cap, size_t need, size_t size) {
-  size_t n = *cap ? *cap : 8;
-  void *p;
-  if (need <= *cap)
-    return arr;
-  while (n < need)
-    n *= 2;
-  p = reallocarray(arr, n, size);
-  if (p == NULL) {
-    c->oom = 1;
-    return NULL;
-  }
-  *cap = n;
-  return p;
-}
-
-/* Keep s (malloc'd) until the end of the import; NULL means out of
- * memory. Returns s, or "?" when out of memory. */
-static const char *pool_keep(ctx *c, char *s) {
-  void **pool = s != NULL ? grow(c, c->pool, &c->cap_pool, c->npool + 1,
-                                 sizeof(*c->pool))
-                          : NULL;
-  if (pool == NULL) {
-    free(s);
-    c->oom = 1;
-    return "?";
-  }
-  c->pool = pool;
-  c->pool[c->npool++] = s;
-  return s;
-}
-
-static const char *pool_fmt(ctx *c, const char *fmt, ...) JOBHOST_PRINTF(2, 3);
-static const char *pool_fmt(ctx *c, const char *fmt, ...) {
-  va_list ap;
-  char *s = NULL;
-  int rc;
-  va_start(ap, fmt);
-  rc = vasprintf(&s, fmt, ap);
-  va_end(ap);
-  return pool_keep(c, rc < 0 ? NULL : s);
-}
-
-static void push(ctx *c, xnodes *v, size_t fi, xmlNode *n) {
-  xnode *grown = grow(c, v->v, &v->cap, v->n + 1, sizeof(*v->v));
-  if (grown == NULL)
-    return;
-  v->v = grown;
-  v->v[v->n].fi = fi;
-  v->v[v->n].n = n;
-  v->n++;
-}
 
 /* ---- names and values ---- */
 
@@ -181,13 +115,13 @@ static int is_blank(const xmlChar *s) {
 /* An attribute's name as written (prefix:name when it has a namespace). */
 static const char *attr_name(ctx *c, const xmlAttr *a) {
   if (a->ns != NULL && a->ns->prefix != NULL)
-    return pool_fmt(c, "%s:%s", a->ns->prefix, a->name);
+    return jh_xml_fmt(&c->mem, "%s:%s", a->ns->prefix, a->name);
   return (const char *)a->name;
 }
 
 static const char *elem_name(ctx *c, const xmlNode *n) {
   if (n->ns != NULL && n->ns->prefix != NULL)
-    return pool_fmt(c, "%s:%s", n->ns->prefix, n->name);
+    return jh_xml_fmt(&c->mem, "%s:%s", n->ns->prefix, n->name);
   return name_of(n);
 }
 
@@ -195,7 +129,7 @@ static const char *attr_value(ctx *c, const xmlAttr *a) {
   xmlChar *v = xmlNodeListGetString(a->doc, a->children, 1);
   char *s = strdup(v != NULL ? (const char *)v : "");
   xmlFree(v);
-  return pool_keep(c, s);
+  return jh_xml_keep(&c->mem, s);
 }
 
 static const xmlAttr *find_attr(const xmlNode *n, const char *name) {
@@ -248,7 +182,7 @@ char *jh_xml_snake(const char *name) {
 }
 
 static const char *snake(ctx *c, const char *name) {
-  return pool_keep(c, jh_xml_snake(name));
+  return jh_xml_keep(&c->mem, jh_xml_snake(name));
 }
 
 /* The XML attribute name of a parameter key (its snake_case inverse). */
@@ -260,7 +194,7 @@ static const char *xml_name(ctx *c, const char *key) {
     return "Type";
   out = malloc(strlen(key) + 1);
   if (out == NULL)
-    return pool_keep(c, NULL);
+    return jh_xml_keep(&c->mem, NULL);
   for (const char *p = key; *p != '\0'; p++) {
     if (*p == '_') {
       up = 1;
@@ -270,7 +204,7 @@ static const char *xml_name(ctx *c, const char *key) {
     up = 0;
   }
   out[k] = '\0';
-  return pool_keep(c, out);
+  return jh_xml_keep(&c->mem, out);
 }
 
 static int parse_bool(const char *s, int *out) {
@@ -353,7 +287,7 @@ static void vreport(ctx *c, jh_severity sev, size_t fi, jh_xml_pos p,
                     const char *suffix, const char *fmt, va_list ap) {
   char *msg = NULL;
   if (vasprintf(&msg, fmt, ap) < 0) {
-    c->oom = 1;
+    c->mem.oom = 1;
     jh_diag_add(c->diags, sev, c->files[fi].path, p.line, p.column,
                 "out of memory");
     return;
@@ -396,7 +330,7 @@ static void unsupported(ctx *c, size_t fi, jh_xml_pos p, const char *fmt, ...) {
 
 static void em_put(ctx *c, const char *s, size_t n) {
   emitter *e = &c->em;
-  char *buf = grow(c, e->buf, &e->cap, e->len + n + 1, 1);
+  char *buf = jh_xml_grow(&c->mem, e->buf, &e->cap, e->len + n + 1, 1);
   if (buf == NULL)
     return;
   e->buf = buf;
@@ -412,7 +346,8 @@ static void em_end(ctx *c, jh_xml_origin o) {
   emitter *e = &c->em;
   jh_xml_origin *org;
   em_put(c, "\n", 1);
-  org = grow(c, e->org, &e->cap_lines, e->nlines + 1, sizeof(*e->org));
+  org = jh_xml_grow(&c->mem, e->org, &e->cap_lines, e->nlines + 1,
+                    sizeof(*e->org));
   if (org == NULL)
     return;
   e->org = org;
@@ -544,7 +479,7 @@ static void em_comment(ctx *c, jh_xml_origin o, const char *prefix,
   rc = vasprintf(&text, fmt, ap);
   va_end(ap);
   if (rc < 0) {
-    c->oom = 1;
+    c->mem.oom = 1;
     return;
   }
   em_puts(c, "# ");
@@ -605,17 +540,17 @@ static void collect_child(ctx *c, size_t fi, xmlNode *n) {
                 "unsupported element '%s' in ConfigurationFile: not in "
                 "namespace %s",
                 elem_name(c, n), JH_XML_NAMESPACE);
-    push(c, &c->left_out, fi, n);
+    jh_xml_push(&c->mem, &c->left_out, fi, n);
   } else if (strcmp(name, "Connector") == 0) {
-    push(c, &c->connectors, fi, n);
+    jh_xml_push(&c->mem, &c->connectors, fi, n);
   } else if (strcmp(name, "Connection") == 0) {
-    push(c, &c->connections, fi, n);
+    jh_xml_push(&c->mem, &c->connections, fi, n);
   } else if (strcmp(name, "Job") == 0) {
-    push(c, &c->jobs, fi, n);
+    jh_xml_push(&c->mem, &c->jobs, fi, n);
   } else if (jh_xml_scaffold_kind(name) != NULL) {
-    push(c, &c->scaffolds, fi, n);
+    jh_xml_push(&c->mem, &c->scaffolds, fi, n);
   } else if (ends_with(name, "Task")) {
-    push(c, &c->decls, fi, n);
+    jh_xml_push(&c->mem, &c->decls, fi, n);
   } else if (jh_xml_model_element(name)) {
     /* imported by xml_model.c (write_model) */
   } else {
@@ -624,7 +559,7 @@ static void collect_child(ctx *c, size_t fi, xmlNode *n) {
                 "reads Connector, Connection, Job, task elements "
                 "(...Task) and the model elements (EntityType, ...)",
                 name);
-    push(c, &c->left_out, fi, n);
+    jh_xml_push(&c->mem, &c->left_out, fi, n);
   }
 }
 
@@ -734,8 +669,8 @@ static const xnode *find_decl(ctx *c, const char *id, const char *element) {
 }
 
 static xtask *add_task(ctx *c, xnode el, xnode ref) {
-  xtask *t, *grown = grow(c, c->tasks, &c->cap_tasks, c->ntasks + 1,
-                          sizeof(*c->tasks));
+  xtask *t, *grown = jh_xml_grow(&c->mem, c->tasks, &c->cap_tasks,
+                                 c->ntasks + 1, sizeof(*c->tasks));
   if (grown == NULL)
     return NULL;
   c->tasks = grown;
@@ -784,7 +719,7 @@ static void step_task(ctx *c, xnode step) {
 /* <XxxTaskOverride Identifier="TaskId" Attr="new"/>. */
 static void override_task(ctx *c, xnode over) {
   const char *name = name_of(over.n);
-  const char *base = pool_fmt(c, "%.*s", (int)(strlen(name) - 8), name);
+  const char *base = jh_xml_fmt(&c->mem, "%.*s", (int)(strlen(name) - 8), name);
   const char *id = get(c, over.n, "Identifier");
   const xnode *decl;
   xtask *t;
@@ -816,7 +751,7 @@ static void override_task(ctx *c, xnode over) {
 }
 
 static void build_tasks(ctx *c) {
-  for (xmlNode *n = c->job.n->children; n != NULL && !c->oom; n = n->next) {
+  for (xmlNode *n = c->job.n->children; n != NULL && !c->mem.oom; n = n->next) {
     xnode x = {c->job.fi, n};
     const char *name;
     if (n->type == XML_TEXT_NODE && !is_blank(n->content))
@@ -844,7 +779,7 @@ static void build_tasks(ctx *c) {
                     "unsupported element '%s' in Job; a Job contains task "
                     "elements (...Task), Step and ...TaskOverride",
                     name);
-      push(c, &c->job_left_out, x.fi, n);
+      jh_xml_push(&c->mem, &c->job_left_out, x.fi, n);
     }
   }
 }
@@ -862,7 +797,8 @@ static const char *task_type_list(ctx *c) {
   for (size_t i = 0; i < c->reg->nplugins; i++) {
     const jobhost_task_type *t = c->reg->plugins[i].desc->task_types;
     for (size_t j = 0; t != NULL && t[j].name != NULL; j++) {
-      const char **grown = grow(c, names, &cap, n + 1, sizeof(*names));
+      const char **grown = jh_xml_grow(&c->mem, names, &cap, n + 1,
+                                       sizeof(*names));
       if (grown == NULL) {
         free(names);
         return "?";
@@ -887,7 +823,7 @@ static const char *task_type_list(ctx *c) {
     }
   }
   free(names);
-  return pool_keep(c, out);
+  return jh_xml_keep(&c->mem, out);
 }
 
 static void resolve_types(ctx *c) {
@@ -924,14 +860,14 @@ static void make_id(ctx *c, size_t idx) {
   const char *connector = get(c, t->el.n, "Connector");
   const char *mode = get(c, t->el.n, "SynchronizationMode");
   const char *first = connector ? connector : get(c, c->job.n, "Identifier");
-  const char *base = pool_fmt(c, "%s_%.*s%s%s", first ? first : "Job",
-                              (int)(strlen(name) - 4), name, mode ? "_" : "",
-                              mode ? mode : "");
+  const char *base = jh_xml_fmt(&c->mem, "%s_%.*s%s%s", first ? first : "Job",
+                                (int)(strlen(name) - 4), name, mode ? "_" : "",
+                                mode ? mode : "");
   const char *id = base;
   t->made_from = base;
   t->id = NULL;
-  for (int k = 2; id_taken(c, id, idx) && !c->oom; k++)
-    id = pool_fmt(c, "%s_%d", base, k);
+  for (int k = 2; id_taken(c, id, idx) && !c->mem.oom; k++)
+    id = jh_xml_fmt(&c->mem, "%s_%d", base, k);
   t->id = id;
 }
 
@@ -977,8 +913,8 @@ static const char *connector_attrs(ctx *c) {
   const char *s = "Identifier, DisplayName_L1..L16, Agent, IsDeactivated, "
                   "CompleteJob, IncrementalJob";
   for (int i = 0; i < JH_TH_COUNT; i++)
-    s = pool_fmt(c, "%s, %s", s,
-                 xml_name(c, jh_threshold_key((jh_threshold_kind)i)));
+    s = jh_xml_fmt(&c->mem, "%s, %s", s,
+                   xml_name(c, jh_threshold_key((jh_threshold_kind)i)));
   return s;
 }
 
@@ -1056,7 +992,7 @@ static void enum_attr(ctx *c, size_t fi, const xmlAttr *a, const char *prefix,
   {
     const char *all = names[0];
     for (int k = 1; k < n; k++)
-      all = pool_fmt(c, "%s, %s", all, names[k]);
+      all = jh_xml_fmt(&c->mem, "%s, %s", all, names[k]);
     error_at(c, fi, attr_pos(c, fi, a),
              "expected 0 to %d or one of %s for %s, got '%s'", n - 1, all,
              JH_Q((const char *)a->name), JH_Q(v));
@@ -1198,7 +1134,7 @@ static void write_model_elements(ctx *c) {
   size_t line = 0;
   if (jh_xml_model_write(c->files, c->nfiles, c->opt.lenient, &m, c->diags) !=
       0) {
-    c->oom = 1;
+    c->mem.oom = 1;
     return;
   }
   for (const char *p = m.yaml; p != NULL && *p != '\0'; line++) {
@@ -1243,7 +1179,7 @@ static const char *task_attrs(ctx *c, const jobhost_task_type *tt) {
                   "ContinueOnError";
   for (size_t i = 0; tt->params != NULL && tt->params[i].name != NULL; i++)
     if (tt->params[i].type != JOBHOST_PARAM_LIST)
-      s = pool_fmt(c, "%s, %s", s, xml_name(c, tt->params[i].name));
+      s = jh_xml_fmt(&c->mem, "%s, %s", s, xml_name(c, tt->params[i].name));
   return s;
 }
 
@@ -1259,7 +1195,7 @@ static const char *file_dir(ctx *c, size_t fi) {
     *slash = '\0';
   else if (slash != NULL)
     slash[1] = '\0';
-  dir = pool_fmt(c, "%s", real);
+  dir = jh_xml_fmt(&c->mem, "%s", real);
   free(real);
   return dir;
 }
@@ -1290,7 +1226,7 @@ static const char *param_text(ctx *c, const jobhost_param *sp, size_t fi,
     for (size_t i = 0; sp->choices != NULL && sp->choices[i] != NULL; i++) {
       if (strcasecmp(v, sp->choices[i]) == 0)
         return sp->choices[i];
-      all = pool_fmt(c, "%s%s%s", all, i ? ", " : "", sp->choices[i]);
+      all = jh_xml_fmt(&c->mem, "%s%s%s", all, i ? ", " : "", sp->choices[i]);
     }
     error_at(c, fi, attr_pos(c, fi, a), "expected one of %s for %s, got '%s'",
              all, JH_Q(name), JH_Q(v));
@@ -1299,7 +1235,7 @@ static const char *param_text(ctx *c, const jobhost_param *sp, size_t fi,
   case JOBHOST_PARAM_PATH:
     if (v[0] == '\0' || v[0] == '/')
       return v;
-    return pool_fmt(c, "%s/%s", file_dir(c, fi), v);
+    return jh_xml_fmt(&c->mem, "%s/%s", file_dir(c, fi), v);
   case JOBHOST_PARAM_STRING:
   case JOBHOST_PARAM_LIST:
   case JOBHOST_PARAM_DURATION:    /* checked by the loader */
@@ -1432,7 +1368,7 @@ static const char *task_children(ctx *c, const jobhost_task_type *tt) {
   const char *s = "TaskDependsOnTask";
   for (size_t i = 0; i < 2; i++)
     if (schema_param(tt, child_kinds[i].key) != NULL)
-      s = pool_fmt(c, "%s, %s", s, child_kinds[i].element);
+      s = jh_xml_fmt(&c->mem, "%s, %s", s, child_kinds[i].element);
   return s;
 }
 
@@ -1864,7 +1800,7 @@ static int convert_scaffold(ctx *c) {
   for (size_t i = 0; c->opt.job != NULL && i < c->scaffolds.n && !pick; i++) {
     id = jh_xml_scaffold_job_id(c->scaffolds.v[i].n);
     if (id == NULL) {
-      c->oom = 1;
+      c->mem.oom = 1;
       return -1;
     }
     if (strcmp(id, c->opt.job) == 0)
@@ -1901,7 +1837,7 @@ static int convert_scaffold(ctx *c) {
   write_model(c);
   rc = jh_xml_scaffold_write(pick->n, &io);
   if (rc != 0)
-    c->oom = 1;
+    c->mem.oom = 1;
   return 1;
 }
 
@@ -1935,9 +1871,7 @@ static void ctx_free(ctx *c) {
   for (size_t i = 0; i < c->nfiles; i++)
     jh_xml_file_clear(&c->files[i]);
   free(c->files);
-  for (size_t i = 0; i < c->npool; i++)
-    free(c->pool[i]);
-  free(c->pool);
+  jh_xml_pool_free(&c->mem);
   free(c->connectors.v);
   free(c->connections.v);
   free(c->jobs.v);
@@ -1967,9 +1901,9 @@ int jh_xml_import(const char *const *paths, size_t npaths,
   rc = read_inputs(&c, paths, npaths);
   if (rc == 0)
     convert(&c);
-  if (rc == 0 && c.em.buf != NULL && !c.oom)
+  if (rc == 0 && c.em.buf != NULL && !c.mem.oom)
     rc = fill_output(&c, out, paths, npaths);
-  if (rc == 0 && c.oom)
+  if (rc == 0 && c.mem.oom)
     rc = -ENOMEM;
   if (rc == 0 && diags->nerrors > c.errors_before)
     rc = JOBHOST_ECONFIG;

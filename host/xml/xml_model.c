@@ -22,21 +22,16 @@
 
 #include <libxml/tree.h>
 
+#include "xml_mem.h"
+
 #include <jobhost/jobhost.h>
 
 #include "xml_csharp.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-typedef struct xnode {
-  size_t fi;
-  xmlNode *n;
-} xnode;
-
-typedef struct xnodes {
-  xnode *v;
-  size_t n, cap;
-} xnodes;
+typedef jh_xml_node xnode;
+typedef jh_xml_nodes xnodes;
 
 /* A line of a record: "key: value", "key:" opening a block of the
  * following `sub` fields, or a comment. */
@@ -84,68 +79,13 @@ typedef struct mctx {
   size_t nfiles;
   int lenient;
   jh_diags *diags;
-  int oom;
-  void **pool;
-  size_t npool, cap_pool;
+  jh_xml_pool mem; /* strings kept, arrays grown, out of memory */
   xnodes el[E_COUNT];
   char *buf;
   size_t len, cap;
   jh_xml_origin *org;
   size_t nlines, cap_lines;
 } mctx;
-
-/* ---- memory ---- */
-
-static void *grow(mctx *c, void *arr, size_t *cap, size_t need, size_t size) {
-  size_t n = *cap ? *cap : 8;
-  void *p;
-  if (need <= *cap)
-    return arr;
-  while (n < need)
-    n *= 2;
-  p = reallocarray(arr, n, size);
-  if (p == NULL) {
-    c->oom = 1;
-    return NULL;
-  }
-  *cap = n;
-  return p;
-}
-
-static const char *keep(mctx *c, char *s) {
-  void **pool = s != NULL ? grow(c, c->pool, &c->cap_pool, c->npool + 1,
-                                 sizeof(*c->pool))
-                          : NULL;
-  if (pool == NULL) {
-    free(s);
-    c->oom = 1;
-    return "?";
-  }
-  c->pool = pool;
-  c->pool[c->npool++] = s;
-  return s;
-}
-
-static const char *pfmt(mctx *c, const char *f, ...) JOBHOST_PRINTF(2, 3);
-static const char *pfmt(mctx *c, const char *f, ...) {
-  va_list ap;
-  char *s = NULL;
-  int rc;
-  va_start(ap, f);
-  rc = vasprintf(&s, f, ap);
-  va_end(ap);
-  return keep(c, rc < 0 ? NULL : s);
-}
-
-static void push(mctx *c, xnodes *v, size_t fi, xmlNode *n) {
-  xnode *g = grow(c, v->v, &v->cap, v->n + 1, sizeof(*v->v));
-  if (g == NULL)
-    return;
-  v->v = g;
-  v->v[v->n].fi = fi;
-  v->v[v->n].n = n;
-  v->n++;
-}
 
 /* ---- names, values, places ---- */
 
@@ -167,7 +107,7 @@ static const char *avalue(mctx *c, const xmlAttr *a) {
   xmlChar *v = xmlNodeListGetString(a->doc, a->children, 1);
   char *s = strdup(v != NULL ? (const char *)v : "");
   xmlFree(v);
-  return keep(c, s);
+  return jh_xml_keep(&c->mem, s);
 }
 
 static const xmlAttr *find_attr(const xmlNode *n, const char *name) {
@@ -199,7 +139,7 @@ static void vreport(mctx *c, jh_severity sev, jh_xml_origin o,
   char *msg = NULL;
   const char *file = c->files[o.file].path;
   if (vasprintf(&msg, f, ap) < 0) {
-    c->oom = 1;
+    c->mem.oom = 1;
     jh_diag_add(c->diags, sev, file, o.line, o.column, "out of memory");
     return;
   }
@@ -243,7 +183,7 @@ static void unsupported(mctx *c, jh_xml_origin o, const char *f, ...) {
 /* ---- records ---- */
 
 static field *rec_add(mctx *c, rec *r) {
-  field *g = grow(c, r->v, &r->cap, r->n + 1, sizeof(*r->v));
+  field *g = jh_xml_grow(&c->mem, r->v, &r->cap, r->n + 1, sizeof(*r->v));
   if (g == NULL)
     return NULL;
   r->v = g;
@@ -289,7 +229,7 @@ static int rec_has_fields(const rec *r) {
 /* ---- the YAML text ---- */
 
 static void put(mctx *c, const char *s, size_t n) {
-  char *b = grow(c, c->buf, &c->cap, c->len + n + 1, 1);
+  char *b = jh_xml_grow(&c->mem, c->buf, &c->cap, c->len + n + 1, 1);
   if (b == NULL)
     return;
   c->buf = b;
@@ -308,7 +248,8 @@ static void spaces(mctx *c, int n) {
 static void end_line(mctx *c, jh_xml_origin o) {
   jh_xml_origin *g;
   put(c, "\n", 1);
-  g = grow(c, c->org, &c->cap_lines, c->nlines + 1, sizeof(*c->org));
+  g = jh_xml_grow(&c->mem, c->org, &c->cap_lines, c->nlines + 1,
+                  sizeof(*c->org));
   if (g == NULL)
     return;
   c->org = g;
@@ -498,7 +439,7 @@ static const char *expr_value(mctx *c, rec *r, size_t fi, const xmlAttr *a) {
     return v;
   rc = jh_cs_to_lua(v, &lua, &at, err, sizeof(err));
   if (rc == -ENOMEM) {
-    c->oom = 1;
+    c->mem.oom = 1;
     return NULL;
   }
   if (rc != 0) {
@@ -515,13 +456,15 @@ static const char *expr_value(mctx *c, rec *r, size_t fi, const xmlAttr *a) {
                "character %zu: %s (doc/xml-import.md lists the subset; "
                "--lenient leaves the rule out)",
                aname(a), at + 1, err);
-    rec_comment(c, r, o, pfmt(c, "C# not translated: %s=\"%s\"", aname(a), v));
+    rec_comment(c, r, o,
+                jh_xml_fmt(&c->mem, "C# not translated: %s=\"%s\"", aname(a),
+                           v));
     r->dropped = 1;
     return NULL;
   }
   rec_comment(c, r, aorigin(c, fi, a),
-              pfmt(c, "%s: %s (translated)", aname(a), v));
-  return keep(c, lua);
+              jh_xml_fmt(&c->mem, "%s: %s (translated)", aname(a), v));
+  return jh_xml_keep(&c->mem, lua);
 }
 
 /* A binding: "EntityType:path" or "path". */
@@ -536,7 +479,7 @@ static const char *binding_value(mctx *c, size_t fi, const xmlAttr *a,
     error_at(c, aorigin(c, fi, a),
              "%s '%s' names the entity type '%.*s', expected %s", aname(a),
              JH_Q(v), (int)(colon - v), v, want_type);
-  return keep(c, strdup(colon + 1));
+  return jh_xml_keep(&c->mem, strdup(colon + 1));
 }
 
 /* Record the attributes of x by spec; unknown ones are unsupported.
@@ -557,7 +500,7 @@ static void read_attrs(mctx *c, rec *r, xnode x, const aspec *spec,
                   "unsupported attribute '%s:%s' on %s: attributes in "
                   "another namespace are not read",
                   a->ns->prefix ? (const char *)a->ns->prefix : "", name, in);
-      rec_comment(c, r, o, pfmt(c, "left out: %s", name));
+      rec_comment(c, r, o, jh_xml_fmt(&c->mem, "left out: %s", name));
       continue;
     }
     for (size_t i = 0; i < nspec; i++)
@@ -570,7 +513,7 @@ static void read_attrs(mctx *c, rec *r, xnode x, const aspec *spec,
       if (display_lang(name) == 1 && s != NULL)
         rec_kv(c, r, o, "display_name", avalue(c, a));
       else
-        rec_comment(c, r, o, pfmt(c, "%s: %s", name, avalue(c, a)));
+        rec_comment(c, r, o, jh_xml_fmt(&c->mem, "%s: %s", name, avalue(c, a)));
       continue;
     }
     if (s == NULL) {
@@ -587,7 +530,9 @@ static void read_attrs(mctx *c, rec *r, xnode x, const aspec *spec,
                   "unsupported attribute '%s' on %s: jobhost has no "
                   "counterpart; %s takes %s, DisplayName_L1..L16",
                   name, in, in, list);
-      rec_comment(c, r, o, pfmt(c, "left out: %s=\"%s\"", name, avalue(c, a)));
+      rec_comment(c, r, o,
+                  jh_xml_fmt(&c->mem, "left out: %s=\"%s\"", name,
+                             avalue(c, a)));
       continue;
     }
     v = avalue(c, a);
@@ -635,16 +580,18 @@ static void read_attrs(mctx *c, rec *r, xnode x, const aspec *spec,
       rec_kv(c, r, o, s->key, binding_value(c, x.fi, a, want_type));
       break;
     case A_NOTE:
-      rec_comment(c, r, o, pfmt(c, "%s: %s", name, v));
+      rec_comment(c, r, o, jh_xml_fmt(&c->mem, "%s: %s", name, v));
       break;
     case A_DEFAULT:
       if (strcasecmp(v, s->key) == 0) {
-        rec_comment(c, r, o, pfmt(c, "%s: %s (%s)", name, v, s->what));
+        rec_comment(c, r, o,
+                    jh_xml_fmt(&c->mem, "%s: %s (%s)", name, v, s->what));
       } else {
         r->unsupported++;
         unsupported(c, o, "%s=\"%s\" on %s: jobhost has only %s (%s)", name,
                     JH_Q(v), in, s->key, s->what);
-        rec_comment(c, r, o, pfmt(c, "left out: %s=\"%s\"", name, v));
+        rec_comment(c, r, o,
+                    jh_xml_fmt(&c->mem, "left out: %s=\"%s\"", name, v));
       }
       break;
     }
@@ -689,8 +636,8 @@ static void child_unsupported(mctx *c, rec *r, xnode ch, const char *in,
               "%s takes %s",
               (const char *)ch.n->name, in, in, takes);
   rec_comment(c, r, o,
-              pfmt(c, "left out: <%s> at line %d", (const char *)ch.n->name,
-                   o.line));
+              jh_xml_fmt(&c->mem, "left out: <%s> at line %d",
+                         (const char *)ch.n->name, o.line));
 }
 
 /* x takes no child element: each one is unsupported (a comment in r). */
@@ -776,7 +723,8 @@ static void assoc_side(mctx *c, const xnode *assoc, int side, const char **type,
                        const char **prop) {
   const char *v = get(c, assoc->n, side == 1 ? "Property1" : "Property2");
   const char *colon = v != NULL ? strchr(v, ':') : NULL;
-  *type = colon != NULL ? pfmt(c, "%.*s", (int)(colon - v), v) : NULL;
+  *type = colon != NULL ? jh_xml_fmt(&c->mem, "%.*s", (int)(colon - v), v)
+                        : NULL;
   *prop = colon != NULL ? colon + 1 : NULL;
 }
 
@@ -831,8 +779,9 @@ static void entity_property(mctx *c, rec *r, xnode x, const char *type) {
                 JH_Q(id), JH_Q(type), ot != NULL ? ot : "?",
                 op != NULL ? op : "?", JH_Q(get(c, as->n, "Identifier")));
         rec_comment(c, r, o,
-                    pfmt(c, "left out: %s, the inverse of %s:%s", id,
-                         ot != NULL ? ot : "?", op != NULL ? op : "?"));
+                    jh_xml_fmt(&c->mem, "left out: %s, the inverse of %s:%s",
+                               id, ot != NULL ? ot : "?",
+                               op != NULL ? op : "?"));
         r->dropped = 1;
         return;
       }
@@ -852,7 +801,8 @@ static void entity_property(mctx *c, rec *r, xnode x, const char *type) {
               "unsupported Type '%s' of property '%s': jobhost has String, "
               "Guid (as string), Int32, Int64, Bool, DateTime and ForeignKey",
               JH_Q(t), JH_Q(id));
-  rec_comment(c, r, o, pfmt(c, "left out: property %s of Type %s", id, t));
+  rec_comment(c, r, o,
+              jh_xml_fmt(&c->mem, "left out: property %s of Type %s", id, t));
   r->dropped = 1;
 }
 
@@ -914,7 +864,7 @@ static void write_entity_type(mctx *c, xnode x) {
   size_t n;
   const char *id = get(c, x.n, "Identifier");
   if (ch == NULL) {
-    c->oom = 1;
+    c->mem.oom = 1;
     return;
   }
   r.o = norigin(c, x);
@@ -926,7 +876,7 @@ static void write_entity_type(mctx *c, xnode x) {
   n = children(c, &r, x, ok, 1, "Property", ch, MAX_CHILDREN);
   kids = calloc(n + 1, sizeof(*kids));
   if (kids == NULL) {
-    c->oom = 1;
+    c->mem.oom = 1;
     free(ch);
     free(r.v);
     return;
@@ -1002,7 +952,7 @@ static void write_mapping(mctx *c, xnode x) {
   rec *kids;
   size_t n;
   if (ch == NULL) {
-    c->oom = 1;
+    c->mem.oom = 1;
     return;
   }
   memcpy(spec, base, sizeof(base));
@@ -1018,7 +968,7 @@ static void write_mapping(mctx *c, xnode x) {
   n = children(c, &r, x, ok, 1, "Property", ch, MAX_CHILDREN);
   kids = calloc(n + 1, sizeof(*kids));
   if (kids == NULL) {
-    c->oom = 1;
+    c->mem.oom = 1;
     free(ch);
     free(r.v);
     return;
@@ -1146,9 +1096,9 @@ static void write_expression(mctx *c, xnode x) {
                         "no child element");
   if (r.dropped)
     rec_comment(c, &r, r.o,
-                pfmt(c, "left out: EntityPropertyExpression %s",
-                     get(c, x.n, "Identifier") ? get(c, x.n, "Identifier")
-                                               : "?"));
+                jh_xml_fmt(&c->mem, "left out: EntityPropertyExpression %s",
+                           get(c, x.n, "Identifier") ? get(c, x.n, "Identifier")
+                                                     : "?"));
   write_parent(c, &r, NULL, NULL, 0);
   free(r.v);
 }
@@ -1187,8 +1137,8 @@ static void rule_rec(mctx *c, rec *r, xnode x, const aspec *spec, size_t n,
     r->dropped = 1;
   if (r->dropped)
     rec_comment(c, r, r->o,
-                pfmt(c, "left out: <%s> at line %d", (const char *)x.n->name,
-                     r->o.line));
+                jh_xml_fmt(&c->mem, "left out: <%s> at line %d",
+                           (const char *)x.n->name, r->o.line));
 }
 
 static void write_rule_list(mctx *c, const char *key, jh_xml_origin o, rec *v,
@@ -1246,7 +1196,7 @@ static void write_resource_type(mctx *c, xnode x) {
   int ind;
 
   if (ch == NULL) {
-    c->oom = 1;
+    c->mem.oom = 1;
     return;
   }
   r.o = norigin(c, x);
@@ -1262,7 +1212,7 @@ static void write_resource_type(mctx *c, xnode x) {
   navs = calloc(n + 1, sizeof(*navs));
   corrs = calloc(c->el[E_CORR].n + 1, sizeof(*corrs));
   if (types == NULL || scalars == NULL || navs == NULL || corrs == NULL) {
-    c->oom = 1;
+    c->mem.oom = 1;
     goto done;
   }
   for (size_t i = 0; i < n; i++) {
@@ -1406,7 +1356,7 @@ static void write_context(mctx *c, xnode x) {
   rec r = {0}, *kids;
   size_t n;
   if (ch == NULL) {
-    c->oom = 1;
+    c->mem.oom = 1;
     return;
   }
   if (et == NULL && rt != NULL)
@@ -1416,7 +1366,7 @@ static void write_context(mctx *c, xnode x) {
   n = children(c, &r, x, ok, 1, "ProfileRule", ch, MAX_CHILDREN);
   kids = calloc(n + 1, sizeof(*kids));
   if (kids == NULL) {
-    c->oom = 1;
+    c->mem.oom = 1;
     free(ch);
     free(r.v);
     return;
@@ -1451,7 +1401,7 @@ static void collect(mctx *c) {
         continue;
       for (size_t k = 0; k < E_COUNT; k++)
         if (strcmp((const char *)n->name, element_names[k]) == 0)
-          push(c, &c->el[k], fi, n);
+          jh_xml_push(&c->mem, &c->el[k], fi, n);
     }
   }
 }
@@ -1492,12 +1442,10 @@ int jh_xml_model_write(const jh_xml_file *files, size_t nfiles, int lenient,
   c.diags = diags;
   collect(&c);
   write_all(&c);
-  for (size_t i = 0; i < c.npool; i++)
-    free(c.pool[i]);
-  free(c.pool);
+  jh_xml_pool_free(&c.mem);
   for (size_t k = 0; k < E_COUNT; k++)
     free(c.el[k].v);
-  if (c.oom) {
+  if (c.mem.oom) {
     free(c.buf);
     free(c.org);
     return -ENOMEM;
