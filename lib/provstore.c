@@ -113,13 +113,14 @@ static const char *col_text(sqlite3_stmt *st, int i) {
 
 /* ---- resources ---- */
 
-/* The resource of a row of key, data, computed, dirty. */
-static void resource_row(sqlite3_stmt *st, jh_prov_resource *r) {
-  r->key = col_text(st, 0);
-  r->key_len = (size_t)sqlite3_column_bytes(st, 0);
-  r->data = col_blob(st, 1, &r->data_len);
-  r->computed = col_blob(st, 2, &r->computed_len);
-  r->dirty = sqlite3_column_int(st, 3);
+/* The resource of a row's columns at, at + 1, ...: key, data, computed,
+ * dirty. */
+static void resource_row(sqlite3_stmt *st, int at, jh_prov_resource *r) {
+  r->key = col_text(st, at);
+  r->key_len = (size_t)sqlite3_column_bytes(st, at);
+  r->data = col_blob(st, at + 1, &r->data_len);
+  r->computed = col_blob(st, at + 2, &r->computed_len);
+  r->dirty = sqlite3_column_int(st, at + 3);
 }
 
 int jh_prov_scan(jh_idstore *s, int64_t et, int dirty_mask,
@@ -139,7 +140,7 @@ int jh_prov_scan(jh_idstore *s, int64_t et, int dirty_mask,
   jh_prov_resource r;
 
   while (rc == 0 && (rc = jh_db_step(db, st, "resources")) == 1) {
-    resource_row(st, &r);
+    resource_row(st, 0, &r);
     rc = fn(ud, &r);
     if (rc != 0) {
       jh_db_done(db, st);
@@ -185,7 +186,7 @@ int jh_prov_get(jh_idstore *s, int64_t et, const char *key, size_t key_len,
                : JH_DB_BIND(db, st, JH_DB_INT(et), JH_DB_TEXTN(key, key_len));
 
   if (rc == 0 && (rc = jh_db_step(db, st, "resources")) == 1) {
-    resource_row(st, out);
+    resource_row(st, 0, out);
     if (keep_resource(s, out) != 0) {
       jh_db_done(db, st);
       return jh_idstore_fail(err, errsize, -ENOMEM, "out of memory");
@@ -685,10 +686,14 @@ int jh_prov_vals_restate(char *vals, size_t len, int from, int to) {
 /* ---- assignments ---- */
 
 /* The columns an assignment is read from, in assignment_row's order. */
-#define ASSIGNMENT_COLS                                                        \
-  "id, resource_type, owner_key, target_key, change_type, state, "             \
-  "workflow_state, confidence, policy_hash, declined_hash, message, "          \
-  "task_instance, vals"
+/* The columns assignment_row reads, each name after prefix p. */
+#define ASSIGNMENT_COLS_OF(p)                                                  \
+  p "id, " p "resource_type, " p "owner_key, " p "target_key, " p              \
+    "change_type, " p "state, " p "workflow_state, " p "confidence, " p        \
+    "policy_hash, " p "declined_hash, " p "message, " p "task_instance, " p    \
+    "vals"
+#define ASSIGNMENT_COLS ASSIGNMENT_COLS_OF("")
+#define ASSIGNMENT_NCOLS 13
 
 static void assignment_row(sqlite3_stmt *st, jh_prov_assignment *a) {
   a->id = sqlite3_column_int64(st, 0);
@@ -1129,14 +1134,13 @@ int jh_prov_list_owned(jh_idstore *s, const jh_prov_filter *f, int64_t owner_et,
   jh_db *db = jh_idstore_db(s);
   /* the owner's two rows by key, in the pass over the assignments */
   sqlite3_stmt *st = jh_db_stmt(
-      db, "SELECT a.id, a.resource_type, a.owner_key, a.target_key, "
-          "a.change_type, a.state, a.workflow_state, a.confidence, "
-          "a.policy_hash, a.declined_hash, a.message, a.task_instance, "
-          "a.vals, r.key, r.data, c.data, r.dirty | coalesce(c.dirty, 0) "
-          "FROM assignments a "
-          "LEFT JOIN resources r ON r.entity_type = ?3 AND r.key = a.owner_key "
-          "LEFT JOIN computed c ON c.entity_type = ?3 AND c.key = a.owner_key "
-          "WHERE a.state = ?1 AND a.resource_type = ?2 ORDER BY a.id");
+      db,
+      "SELECT " ASSIGNMENT_COLS_OF(
+          "a.") ", r.key, r.data, c.data, "
+                "r.dirty | coalesce(c.dirty, 0) FROM assignments a "
+                "LEFT JOIN resources r ON r.entity_type = ?3 AND r.key = a.owner_key "
+                "LEFT JOIN computed c ON c.entity_type = ?3 AND c.key = a.owner_key "
+                "WHERE a.state = ?1 AND a.resource_type = ?2 ORDER BY a.id");
   int rc = st == NULL
                ? -EIO
                : JH_DB_BIND(db, st, JH_DB_INT(f->state),
@@ -1146,11 +1150,7 @@ int jh_prov_list_owned(jh_idstore *s, const jh_prov_filter *f, int64_t owner_et,
 
   while (rc == 0 && (rc = jh_db_step(db, st, "assignments")) == 1) {
     assignment_row(st, &a);
-    r.key = col_text(st, 13);
-    r.key_len = (size_t)sqlite3_column_bytes(st, 13);
-    r.data = col_blob(st, 14, &r.data_len);
-    r.computed = col_blob(st, 15, &r.computed_len);
-    r.dirty = sqlite3_column_int(st, 16);
+    resource_row(st, ASSIGNMENT_NCOLS, &r);
     rc = fn(ud, &a, r.key != NULL ? &r : NULL);
     if (rc != 0) {
       jh_db_done(db, st);

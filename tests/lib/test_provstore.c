@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -867,6 +868,61 @@ static void test_list_filters(void **state) {
   assert_int_equal(l.n, 4);
 }
 
+/* What jh_prov_list_owned gave: id, then the owner's key, data and
+ * computed values, or '-' when none; one entry an assignment. */
+static int see_owned(void *ud, const jh_prov_assignment *a,
+                     const jh_prov_resource *owner) {
+  struct seen *s = ud;
+  size_t n = strlen(s->text);
+  if (owner == NULL)
+    snprintf(s->text + n, sizeof(s->text) - n, "%" PRId64 "=-;", a->id);
+  else
+    snprintf(s->text + n, sizeof(s->text) - n, "%" PRId64 "=%s/%.*s/%.*s;",
+             a->id, owner->key, (int)owner->data_len, (const char *)owner->data,
+             (int)owner->computed_len, (const char *)owner->computed);
+  s->count++;
+  return s->stop_after > 0 && s->count >= s->stop_after ? 7 : 0;
+}
+
+/* The assignments of one state and resource type, in id order, each with
+ * its owner read in the same pass: the owner's data and computed values
+ * when the store has it under the owners' entity type, none when it does
+ * not (or only under another entity type), none for an orphan; the
+ * callback's nonzero return ends the pass. */
+static void test_list_owned(void **state) {
+  struct fixture *f = *state;
+  int64_t id[5];
+  jh_prov_val v[] = {SCALAR(1, JH_PROV_AWAITING_APPROVAL, "new", NULL)};
+  char *buf = NULL, want[256];
+  size_t cap = 0;
+  jh_prov_assignment a = assignment(NULL, "a9", JH_PROV_AWAITING_APPROVAL, v, 1,
+                                    &buf, &cap);
+  jh_prov_filter flt = {JH_PROV_AWAITING_APPROVAL, "AD_User"};
+  struct seen seen = {0};
+
+  review_fixture(f, id);
+  id[4] = put(f, &a, 1); /* an orphan */
+  put_resource(f, f->person, "p1", "d1", 0);
+  put_resource(f, f->person, "p2", "d2", 0);
+  put_resource(f, f->account, "p3", "x3", 0);
+  exec(f, "INSERT INTO computed(entity_type, key, data) "
+          "SELECT id, 'p1', 'c1' FROM entity_types WHERE name = 'Person'");
+  assert_int_equal(jh_prov_list_owned(f->s, &flt, f->person, see_owned, &seen,
+                                      f->err, sizeof(f->err)),
+                   0);
+  snprintf(want, sizeof(want),
+           "%" PRId64 "=p1/d1/c1;%" PRId64 "=-;%" PRId64 "=-;", id[0], id[2],
+           id[4]);
+  assert_string_equal(seen.text, want);
+  memset(&seen, 0, sizeof(seen));
+  seen.stop_after = 1;
+  assert_int_equal(jh_prov_list_owned(f->s, &flt, f->person, see_owned, &seen,
+                                      f->err, sizeof(f->err)),
+                   7);
+  assert_int_equal(seen.count, 1);
+  free(buf);
+}
+
 static void test_approve_and_decline(void **state) {
   struct fixture *f = *state;
   int64_t id[4], two[2];
@@ -1119,6 +1175,7 @@ int main(void) {
       T(test_order_written),
       T(test_orders_written_set),
       T(test_list_filters),
+      T(test_list_owned),
       T(test_approve_and_decline),
       T(test_review_all_or_none),
       T(test_migration_from_schema2),
