@@ -120,6 +120,7 @@ static void resource_row(sqlite3_stmt *st, int at, jh_prov_resource *r) {
   r->key_len = (size_t)sqlite3_column_bytes(st, at);
   r->data = col_blob(st, at + 1, &r->data_len);
   r->computed = col_blob(st, at + 2, &r->computed_len);
+  r->has_computed = sqlite3_column_type(st, at + 2) != SQLITE_NULL;
   r->dirty = sqlite3_column_int(st, at + 3);
 }
 
@@ -286,6 +287,31 @@ int jh_prov_computed_put_marked(jh_idstore *s, int64_t et, const char *key,
                        ? -EIO
                        : JH_DB_BIND(db, st, JH_DB_INT(et),
                                     JH_DB_TEXTN(key, key_len),
+                                    JH_DB_BLOB(data, len), JH_DB_INT(mark)),
+                   "computed values", err, errsize);
+}
+
+int jh_prov_computed_put_scanned(jh_idstore *s, int64_t et,
+                                 const jh_prov_resource *r, const void *data,
+                                 size_t len, int mark, char *err,
+                                 size_t errsize) {
+  jh_db *db = jh_idstore_db(s);
+  sqlite3_stmt *st;
+
+  if (r->has_computed ? len == r->computed_len &&
+                            (len == 0 || memcmp(data, r->computed, len) == 0)
+                      : len == 0)
+    return 0; /* as they were */
+  if (r->has_computed || len == 0)
+    return jh_prov_computed_put_marked(s, et, r->key, r->key_len, data, len,
+                                       mark, err, errsize);
+  st = jh_db_stmt(db, "INSERT INTO computed(entity_type, key, data, dirty) "
+                      "VALUES (?1, ?2, ?3, ?4)");
+  return run_write(s, st,
+                   st == NULL
+                       ? -EIO
+                       : JH_DB_BIND(db, st, JH_DB_INT(et),
+                                    JH_DB_TEXTN(r->key, r->key_len),
                                     JH_DB_BLOB(data, len), JH_DB_INT(mark)),
                    "computed values", err, errsize);
 }

@@ -93,6 +93,7 @@ typedef struct jh_prov_resource {
   size_t data_len;
   const void *computed;
   size_t computed_len;
+  int has_computed; /* the resource has a row of computed values */
   int dirty;
 } jh_prov_resource;
 
@@ -131,6 +132,14 @@ int jh_prov_computed_put(jh_idstore *s, int64_t et, const char *key,
 int jh_prov_computed_put_marked(jh_idstore *s, int64_t et, const char *key,
                                 size_t key_len, const void *data, size_t len,
                                 int mark, char *err, size_t errsize);
+/* The same for r, a resource of et as jh_prov_scan gave it in the pass
+ * still under way: values equal to those r was read with write nothing,
+ * and a resource that had none gets them without the search for a row
+ * to update. */
+int jh_prov_computed_put_scanned(jh_idstore *s, int64_t et,
+                                 const jh_prov_resource *r, const void *data,
+                                 size_t len, int mark, char *err,
+                                 size_t errsize);
 
 /* Clear the bits of mask in (et, key)'s dirty flags; set them with
  * jh_prov_dirty_set. 0 or -EIO. */

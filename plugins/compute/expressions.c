@@ -157,9 +157,8 @@ static int store(expr_job *j, const jh_prov_resource *r, size_t nv) {
   size_t len;
   int rc = encode(j, nv, &len);
   if (rc == 0)
-    rc = jh_prov_computed_put_marked(c->store, j->etnum, r->key, r->key_len,
-                                     j->buf, len, DOWNSTREAM, c->err,
-                                     sizeof(c->err));
+    rc = jh_prov_computed_put_scanned(c->store, j->etnum, r, j->buf, len,
+                                      DOWNSTREAM, c->err, sizeof(c->err));
   if (rc == 1) {
     j->changed++;
     rc = 0;

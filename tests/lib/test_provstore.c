@@ -355,6 +355,72 @@ static void test_computed_marks(void **state) {
   assert_int_equal(scanned(f, JH_DIRTY_ALL), 0);
 }
 
+/* jh_prov_computed_put_scanned of each resource a scan gives: the value
+ * is the resource's key with the suffix, none when the suffix is empty;
+ * what each call returned, in order. */
+struct put_scanned {
+  struct fixture *f;
+  const char *suffix;
+  char got[64];
+};
+
+static int put_scanned_each(void *ud, const jh_prov_resource *r) {
+  struct put_scanned *p = ud;
+  char v[32];
+  size_t len = 0;
+  int rc;
+  if (p->suffix[0] != '\0')
+    len = (size_t)snprintf(v, sizeof(v), "%.*s%s", (int)r->key_len, r->key,
+                           p->suffix);
+  rc = jh_prov_computed_put_scanned(p->f->s, p->f->person, r, v, len,
+                                    JH_DIRTY_ROLE_MODEL, p->f->err,
+                                    sizeof(p->f->err));
+  if (rc < 0)
+    return rc;
+  p->got[strlen(p->got)] = (char)('0' + rc);
+  return 0;
+}
+
+static const char *put_all(struct fixture *f, struct put_scanned *p,
+                           const char *suffix) {
+  memset(p->got, 0, sizeof(p->got));
+  p->f = f;
+  p->suffix = suffix;
+  assert_int_equal(jh_prov_scan(f->s, f->person, 0, put_scanned_each, p, f->err,
+                                sizeof(f->err)),
+                   0);
+  return p->got;
+}
+
+/* Values put from a scan: inserted with the mark where there were none,
+ * nothing written (no mark) where they are as read, replaced with the
+ * mark where they differ, removed when empty; the same as
+ * jh_prov_computed_put_marked gives. */
+static void test_computed_put_scanned(void **state) {
+  struct fixture *f = *state;
+  struct put_scanned p;
+  put_resource(f, f->person, "p1", "one", 0);
+  put_resource(f, f->person, "p2", "two", 0);
+  assert_int_equal(jh_prov_computed_put(f->s, f->person, "p2", 2, "p2x", 3,
+                                        f->err, sizeof(f->err)),
+                   1);
+  assert_string_equal(put_all(f, &p, "x"), "10");
+  assert_int_equal(query_int(f, "SELECT group_concat(key || ':' || "
+                                "CAST(data AS TEXT) || ':' || dirty, ' ') = "
+                                "'p1:p1x:4 p2:p2x:0' FROM computed"),
+                   1);
+  assert_int_equal(jh_prov_dirty_clear_all(f->s, f->person, JH_DIRTY_ALL,
+                                           f->err, sizeof(f->err)),
+                   1);
+  assert_string_equal(put_all(f, &p, "x"), "00");
+  assert_int_equal(scanned(f, JH_DIRTY_ROLE_MODEL), 0);
+  assert_string_equal(put_all(f, &p, "y"), "11");
+  assert_int_equal(scanned(f, JH_DIRTY_ROLE_MODEL), 2);
+  assert_string_equal(put_all(f, &p, ""), "11");
+  assert_int_equal(query_int(f, "SELECT count(*) FROM computed"), 0);
+  assert_string_equal(put_all(f, &p, ""), "00");
+}
+
 static void test_dirty_set_and_clear(void **state) {
   struct fixture *f = *state;
   put_resource(f, f->person, "p1", "one", JH_DIRTY_ALL);
@@ -1167,6 +1233,7 @@ int main(void) {
       T(test_links),
       T(test_computed_put_changed_only),
       T(test_computed_marks),
+      T(test_computed_put_scanned),
       T(test_dirty_set_and_clear),
       T(test_corrkeys),
       T(test_vals_round_trip),
