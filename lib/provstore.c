@@ -301,8 +301,8 @@ int jh_prov_computed_put_scanned(jh_idstore *s, int64_t et,
   if (r->has_computed ? len == r->computed_len &&
                             (len == 0 || memcmp(data, r->computed, len) == 0)
                       : len == 0)
-    return 0; /* as they were */
-  if (r->has_computed || len == 0)
+    return 0;          /* as they were */
+  if (r->has_computed) /* replaced, or removed when len is 0 */
     return jh_prov_computed_put_marked(s, et, r->key, r->key_len, data, len,
                                        mark, err, errsize);
   st = jh_db_stmt(db, "INSERT INTO computed(entity_type, key, data, dirty) "
@@ -711,8 +711,8 @@ int jh_prov_vals_restate(char *vals, size_t len, int from, int to) {
 
 /* ---- assignments ---- */
 
-/* The columns an assignment is read from, in assignment_row's order. */
-/* The columns assignment_row reads, each name after prefix p. */
+/* The columns an assignment is read from, in assignment_row's order,
+ * each name after prefix p; ASSIGNMENT_NCOLS of them. */
 #define ASSIGNMENT_COLS_OF(p)                                                  \
   p "id, " p "resource_type, " p "owner_key, " p "target_key, " p              \
     "change_type, " p "state, " p "workflow_state, " p "confidence, " p        \
