@@ -132,6 +132,12 @@ static int configure(jh_db *d, const jh_db_config *cfg) {
     return sql_fail(d, rc, "busy timeout");
   if (cfg->read_only)
     return 0;
+  /* before the switch to WAL, which writes the first page */
+  if (cfg->page_size > 0) {
+    snprintf(sql, sizeof(sql), "PRAGMA page_size = %d", cfg->page_size);
+    if ((rc = jh_db_exec(d, sql, "page size")) != 0)
+      return rc;
+  }
   if ((rc = set_wal(d)) != 0 ||
       (rc = jh_db_exec(d, "PRAGMA synchronous = NORMAL", "synchronous")) != 0 ||
       (rc = jh_db_exec(d, "PRAGMA foreign_keys = ON", "foreign keys")) != 0)

@@ -44,6 +44,7 @@ typedef struct jh_db jh_db;
 typedef struct jh_db_config {
   int busy_ms;            /* how long a writer waits for another one */
   const char *cache_size; /* value of PRAGMA cache_size, or NULL */
+  int page_size;          /* bytes a page of a file this open creates, or 0 */
   int read_only;          /* an existing file, read only, no pragmas set */
   int single_thread;      /* the connection has no mutex of its own */
 } jh_db_config;
@@ -52,7 +53,9 @@ typedef struct jh_db_config {
  * Open the database at path: created when missing (unless read_only),
  * extended result codes on, the busy timeout set, and, unless read_only,
  * journal_mode WAL, synchronous NORMAL, foreign_keys ON and cache_size
- * when given. 0 and *out (close with jh_db_close), or a negative code
+ * when given. page_size, when given, is the page size of a file the open
+ * creates (SQLite keeps an existing file's own: a file in WAL mode cannot
+ * change it). 0 and *out (close with jh_db_close), or a negative code
  * with the reason (not naming the file) in err.
  */
 int jh_db_open(const char *path, const jh_db_config *cfg, jh_db **out,

@@ -35,6 +35,7 @@ struct jh_idstore {
 static const jh_db_config store_config = {
     .busy_ms = JH_IDSTORE_BUSY_MS,
     .cache_size = JH_IDSTORE_CACHE,
+    .page_size = JH_IDSTORE_PAGE_SIZE,
     .single_thread = 1,
 };
 

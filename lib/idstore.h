@@ -90,6 +90,13 @@ struct jh_db;
  * that its memory stays flat as the source grows (bench/sync). */
 #define JH_IDSTORE_COMPUTE_CACHE_KIB 131072
 
+/* The page size of a store this code creates: 32 KiB rather than
+ * SQLite's 4 KiB. The tasks read and write whole tables in key order;
+ * with larger pages a B-tree is shallower and a million rows take an
+ * eighth of the page writes, reads and cell moves (bench/compute's floor
+ * falls from 8.6 s to 4.9 s). An existing store keeps its page size. */
+#define JH_IDSTORE_PAGE_SIZE 32768
+
 typedef struct jh_idstore jh_idstore;
 
 /* Open (creating and migrating as needed) the store at path. Returns 0

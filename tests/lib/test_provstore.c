@@ -118,6 +118,16 @@ static const char *scan(struct fixture *f, int64_t et, int mask,
 
 /* ---- names ---- */
 
+/* A store this code creates has its own page size, in WAL mode. */
+static void test_new_store_page_size(void **state) {
+  struct fixture *f = *state;
+  assert_int_equal(query_int(f, "PRAGMA page_size"), JH_IDSTORE_PAGE_SIZE);
+  assert_int_equal(JH_IDSTORE_PAGE_SIZE, 32768);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM pragma_journal_mode "
+                                "WHERE journal_mode = 'wal'"),
+                   1);
+}
+
 static void test_names(void **state) {
   (void)state;
   assert_string_equal(jh_prov_state_name(JH_PROV_AWAITING_APPROVAL),
@@ -1113,6 +1123,8 @@ static void test_migration_from_schema2(void **state) {
   f->s = s;
   assert_int_equal(query_int(f, "PRAGMA user_version"), JH_IDSTORE_SCHEMA);
   assert_int_equal(JH_IDSTORE_SCHEMA, 5);
+  /* the store keeps the page size it was created with */
+  assert_int_equal(query_int(f, "PRAGMA page_size"), 4096);
   assert_int_equal(query_int(f, "SELECT dirty FROM resources WHERE key='p1'"),
                    JH_DIRTY_ALL);
   assert_int_equal(query_int(f, "SELECT dirty FROM resources WHERE key='p2'"),
@@ -1245,6 +1257,7 @@ int main(void) {
       T(test_list_owned),
       T(test_approve_and_decline),
       T(test_review_all_or_none),
+      T(test_new_store_page_size),
       T(test_migration_from_schema2),
       T(test_migration_from_schema4),
   };
