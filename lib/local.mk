@@ -21,6 +21,7 @@ lib_libjobhost_private_la_SOURCES = \
 	lib/expr.c lib/expr.h \
 	lib/provstore.c lib/provstore.h \
 	lib/provstore_fulfill.c \
+	lib/provstore_scan.c \
 	lib/provstore_classify.c
 
 lib_libjobhost_private_la_CPPFLAGS = $(BASE_CPPFLAGS) $(SQLITE_CFLAGS) \

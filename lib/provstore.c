@@ -124,34 +124,6 @@ static void resource_row(sqlite3_stmt *st, int at, jh_prov_resource *r) {
   r->dirty = sqlite3_column_int(st, at + 3);
 }
 
-int jh_prov_scan(jh_idstore *s, int64_t et, int dirty_mask,
-                 int (*fn)(void *ud, const jh_prov_resource *r), void *ud,
-                 char *err, size_t errsize) {
-  jh_db *db = jh_idstore_db(s);
-  sqlite3_stmt *st = jh_db_stmt(
-      db, "SELECT r.key, r.data, c.data, r.dirty | coalesce(c.dirty, 0) "
-          "FROM resources r "
-          "LEFT JOIN computed c ON c.entity_type = r.entity_type "
-          "AND c.key = r.key WHERE r.entity_type = ?1 "
-          "AND (?2 = 0 OR ((r.dirty | coalesce(c.dirty, 0)) & ?2) <> 0) "
-          "ORDER BY r.key");
-  int rc = st == NULL
-               ? -EIO
-               : JH_DB_BIND(db, st, JH_DB_INT(et), JH_DB_INT(dirty_mask));
-  jh_prov_resource r;
-
-  while (rc == 0 && (rc = jh_db_step(db, st, "resources")) == 1) {
-    resource_row(st, 0, &r);
-    rc = fn(ud, &r);
-    if (rc != 0) {
-      jh_db_done(db, st);
-      return rc;
-    }
-  }
-  jh_db_done(db, st);
-  return rc < 0 ? db_fail(s, err, errsize) : 0;
-}
-
 /* Copy len bytes of p to *at, NUL-terminated; the copy. */
 static const char *copy_out(char **at, const void *p, size_t len) {
   char *dst = *at;

@@ -227,6 +227,79 @@ static void test_scan_writes_as_it_goes(void **state) {
   assert_int_equal(s.count, 1000);
 }
 
+/* Counts what a scan gives: resources, those with computed values that
+ * are their own, and keys out of order. */
+struct merged {
+  char last[32];
+  int n, with_computed, wrong, out_of_order;
+};
+
+static int count_merged(void *ud, const jh_prov_resource *r) {
+  struct merged *m = ud;
+  char key[32], want[40];
+  snprintf(key, sizeof(key), "%.*s", (int)r->key_len, r->key);
+  if (m->n > 0 && strcmp(m->last, key) >= 0)
+    m->out_of_order++;
+  snprintf(m->last, sizeof(m->last), "%s", key);
+  m->n++;
+  if (r->has_computed) {
+    m->with_computed++;
+    snprintf(want, sizeof(want), "c-%s", key);
+    if (r->computed_len != strlen(want) ||
+        memcmp(r->computed, want, r->computed_len) != 0)
+      m->wrong++;
+  } else if (r->computed_len != 0) {
+    m->wrong++;
+  }
+  return 0;
+}
+
+/* The scan merges the resources with their computed rows, a batch of
+ * each at a time: over several batches, with keys that are prefixes of
+ * others, with computed rows of keys that have no resource (left out)
+ * and resources without computed rows, every resource comes once, in
+ * SQLite's order, with its own computed values or none. */
+static void test_scan_merges_batches(void **state) {
+  struct fixture *f = *state;
+  struct merged m;
+  int expect_computed = 0;
+  for (int i = 0; i < 1500; i++) {
+    char key[16], value[24];
+    snprintf(key, sizeof(key), "k%d", i); /* k1 < k10 < k100 < k11 */
+    put_resource(f, f->person, key, "d", i % 5 == 0 ? 7 : 0);
+    if (i % 3 == 0) {
+      snprintf(value, sizeof(value), "c-%s", key);
+      assert_int_equal(jh_prov_computed_put(f->s, f->person, key, strlen(key),
+                                            value, strlen(value), f->err,
+                                            sizeof(f->err)),
+                       1);
+      expect_computed++;
+    }
+    /* computed values of a key with no resource: never given */
+    snprintf(key, sizeof(key), "k%d-gone", i);
+    if (i % 7 == 0)
+      assert_int_equal(jh_prov_computed_put(f->s, f->person, key, strlen(key),
+                                            "x", 1, f->err, sizeof(f->err)),
+                       1);
+  }
+  put_resource(f, f->account, "k1", "other entity type", 7);
+  memset(&m, 0, sizeof(m));
+  assert_int_equal(jh_prov_scan(f->s, f->person, 0, count_merged, &m, f->err,
+                                sizeof(f->err)),
+                   0);
+  assert_int_equal(m.n, 1500);
+  assert_int_equal(m.with_computed, expect_computed);
+  assert_int_equal(m.wrong, 0);
+  assert_int_equal(m.out_of_order, 0);
+  assert_string_equal(m.last, "k999");
+  /* the dirty mask: 300 resources flagged */
+  memset(&m, 0, sizeof(m));
+  assert_int_equal(jh_prov_scan(f->s, f->person, JH_DIRTY_EXPRESSIONS,
+                                count_merged, &m, f->err, sizeof(f->err)),
+                   0);
+  assert_int_equal(m.n, 300);
+}
+
 static void test_get(void **state) {
   struct fixture *f = *state;
   jh_prov_resource r;
@@ -1241,6 +1314,7 @@ int main(void) {
       T(test_names),
       T(test_scan_mask_and_computed),
       T(test_scan_writes_as_it_goes),
+      T(test_scan_merges_batches),
       T(test_get),
       T(test_links),
       T(test_computed_put_changed_only),
