@@ -196,11 +196,18 @@ static char escape_of(unsigned char ch) {
   return short_esc[ch] ? short_esc[ch] : 'u';
 }
 
+/* Whether byte ch is written escaped in a JSON string. */
+static int escaped(unsigned char ch) {
+  return ch < 0x20 || ch == '"' || ch == '\\';
+}
+
 /* A JSON string of s (UTF-8, checked when it was made): quotes,
- * backslashes and control characters escaped, the rest as it is. */
+ * backslashes and control characters escaped, the rest as it is, copied
+ * a run of plain bytes at a time. */
 static void put_string(jh_order_writer *w, const char *s, size_t len) {
   static const char hex[] = "0123456789ABCDEF";
   char *out;
+  size_t i = 0;
   if (len > (SIZE_MAX - 2) / 6) {
     w->failed = 1;
     return;
@@ -209,13 +216,17 @@ static void put_string(jh_order_writer *w, const char *s, size_t len) {
     return;
   out = w->buf + w->len;
   *out++ = '"';
-  for (size_t i = 0; i < len; i++) {
-    unsigned char ch = (unsigned char)s[i];
+  while (i < len) {
+    size_t from = i;
+    unsigned char ch;
     char e;
-    if (ch >= 0x20 && ch != '"' && ch != '\\') { /* most bytes */
-      *out++ = (char)ch;
-      continue;
-    }
+    while (i < len && !escaped((unsigned char)s[i]))
+      i++;
+    memcpy(out, s + from, i - from);
+    out += i - from;
+    if (i == len)
+      break;
+    ch = (unsigned char)s[i++];
     e = escape_of(ch);
     *out++ = '\\';
     *out++ = e;

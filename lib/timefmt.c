@@ -35,11 +35,25 @@ static int utc_seconds(time_t t, char buf[JH_TIME_SIZE]) {
   return 0;
 }
 
+/* The last second jh_time_iso wrote, and its text: a task stamps every
+ * row it writes with the time, most often of the same second, and
+ * strftime costs about as much as the rest of a row's stamping. */
+static _Thread_local int64_t iso_secs = INT64_MIN;
+static _Thread_local char iso_text[JH_TIME_SIZE];
+
 void jh_time_iso(int64_t ms, char buf[JH_TIME_SIZE]) {
-  if (utc_seconds((time_t)floor_seconds(ms), buf) != 0)
+  int64_t secs = floor_seconds(ms);
+  if (secs == iso_secs && secs != INT64_MIN) {
+    memcpy(buf, iso_text, JH_TIME_SIZE);
+    return;
+  }
+  if (utc_seconds((time_t)secs, buf) != 0) {
     snprintf(buf, JH_TIME_SIZE, "(invalid time)");
-  else
-    strcat(buf, "Z");
+    return;
+  }
+  strcat(buf, "Z");
+  memcpy(iso_text, buf, JH_TIME_SIZE);
+  iso_secs = secs;
 }
 
 void jh_time_iso_ms(int64_t ms, char buf[JH_TIME_SIZE]) {

@@ -142,11 +142,13 @@ static void test_streamed_equals_added(void **state) {
   char a[PATH_MAX], b[PATH_MAX], err[512];
   jh_order_writer *w;
   json_t *list = json_array();
-  json_t *o = json_pack("{s:s, s:s, s:{s:n, s:{s:[s, s], s:[s]}, s:{}, s:s}, "
-                        "s:{s:s}}",
+  /* escapes first, last, side by side, and control characters */
+  static const char odd[] = "\"\x01\\x\t\x1f\"\"";
+  json_t *o = json_pack("{s:s, s:s, s:{s:n, s:{s:[s, s], s:[s]}, s:{}, s:s, "
+                        "s:s}, s:{s:s}}",
                         "AssignedResourceTypeId", "7", "ChangeType", "Modified",
                         "Changes", "cn", "manager", "Add", "E1", "E\"2",
-                        "Remove", "E3", "none", "sn", "B\xc3\xa9\n",
+                        "Remove", "E3", "none", "sn", "B\xc3\xa9\n", "z", odd,
                         "ResourceType", "Identifier", "AD_User");
   assert_non_null(o);
   json_array_append_new(list, o);
@@ -173,6 +175,7 @@ static void test_streamed_equals_added(void **state) {
   jh_order_writer_object(w, "none");
   jh_order_writer_close(w);
   jh_order_writer_string(w, "sn", "B\xc3\xa9\n", 4);
+  jh_order_writer_string(w, "z", odd, strlen(odd));
   jh_order_writer_close(w);
   jh_order_writer_object(w, "ResourceType");
   jh_order_writer_string(w, "Identifier", "AD_User", 7);

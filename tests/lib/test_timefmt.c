@@ -33,6 +33,16 @@ static void test_iso(void **state) {
   assert_string_equal(buf, "1970-01-01T00:00:00Z");
   jh_time_iso(-1, buf);
   assert_string_equal(buf, "1969-12-31T23:59:59Z");
+  /* the same second again, written from what the last call kept, and
+   * the next second not */
+  jh_time_iso(-1000, buf);
+  assert_string_equal(buf, "1969-12-31T23:59:59Z");
+  jh_time_iso(-1001, buf);
+  assert_string_equal(buf, "1969-12-31T23:59:58Z");
+  jh_time_iso(T0 + 999, buf);
+  assert_string_equal(buf, "2026-11-25T10:00:00Z");
+  jh_time_iso(T0 + 1000, buf);
+  assert_string_equal(buf, "2026-11-25T10:00:01Z");
 }
 
 static void test_iso_ms(void **state) {
