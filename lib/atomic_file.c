@@ -20,8 +20,8 @@
 
 #define TEMP_MARK ".tmp."
 
-static int write_atomic(const char *path, const void *data, size_t len,
-                        mode_t mode, int sync) {
+int jh_write_file_atomic(const char *path, const void *data, size_t len,
+                         mode_t mode) {
   char tmp[PATH_MAX];
   int fd, rc = 0;
 
@@ -40,7 +40,7 @@ static int write_atomic(const char *path, const void *data, size_t len,
     else
       off += (size_t)w;
   }
-  if (rc == 0 && sync && fsync(fd) != 0)
+  if (rc == 0 && fsync(fd) != 0)
     rc = -errno;
   if (close(fd) != 0 && rc == 0)
     rc = -errno;
@@ -49,16 +49,6 @@ static int write_atomic(const char *path, const void *data, size_t len,
   if (rc != 0)
     unlink(tmp);
   return rc;
-}
-
-int jh_write_file_atomic(const char *path, const void *data, size_t len,
-                         mode_t mode) {
-  return write_atomic(path, data, len, mode, 1);
-}
-
-int jh_write_file_atomic_unsynced(const char *path, const void *data,
-                                  size_t len, mode_t mode) {
-  return write_atomic(path, data, len, mode, 0);
 }
 
 int jh_fsync_path(const char *path) {

@@ -14,12 +14,6 @@
  * file: jh_sweep_atomic_temps removes it. Returns 0 or a negative errno. */
 int jh_write_file_atomic(const char *path, const void *data, size_t len,
                          mode_t mode);
-/* The same without the fsync: readers see the old file or the whole new
- * one, but after a crash the new one may be empty. For a writer of many
- * files that makes them durable together (jh_fsync_path on each, then
- * jh_fsync_dir) before it records them anywhere. */
-int jh_write_file_atomic_unsynced(const char *path, const void *data,
-                                  size_t len, mode_t mode);
 /* fsync the file at path: 0 or a negative errno. */
 int jh_fsync_path(const char *path);
 

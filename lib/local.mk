@@ -17,6 +17,7 @@ lib_libjobhost_private_la_SOURCES = \
 	lib/change_report.c lib/change_report.h \
 	lib/exprfn.c lib/exprfn.h lib/exprfn_impl.h lib/exprfn_text.c lib/exprfn_dates.c \
 	lib/order_file.c lib/order_file.h \
+	lib/file_writer.c lib/file_writer.h \
 	lib/textfn.c lib/textfn.h lib/dmetaphone.c lib/dmetaphone.h \
 	lib/expr.c lib/expr.h \
 	lib/provstore.c lib/provstore.h \

@@ -109,8 +109,7 @@ struct jh_order_writer {
   char *buf;
   size_t len, cap;
   size_t count;
-  int failed;   /* out of memory while appending */
-  int unsynced; /* files are written without the fsync */
+  int failed; /* out of memory while appending */
   /* an order being streamed: its open objects and arrays, innermost
    * last, and whether each has a member yet */
   int depth;
@@ -181,8 +180,6 @@ void jh_order_writer_free(jh_order_writer *w) {
 }
 
 size_t jh_order_writer_count(const jh_order_writer *w) { return w->count; }
-
-void jh_order_writer_defer_sync(jh_order_writer *w) { w->unsynced = 1; }
 
 /* The escape of a byte of a JSON string: 0 for none, 'u' for \u00XX,
  * else the letter after the backslash. */
@@ -422,23 +419,46 @@ int jh_order_writer_end(jh_order_writer *w) {
   return 0;
 }
 
-int jh_order_writer_write(jh_order_writer *w, const char *path, char *err,
-                          size_t errsize) {
-  int rc = 0;
+/* Close the file's list: 0, or a negative errno with err naming path. */
+static int finish(jh_order_writer *w, const char *path, char *err,
+                  size_t errsize) {
   append(w, TAIL, strlen(TAIL));
   if (w->failed) {
     snprintf(err, errsize, "%s: out of memory", path);
-    rc = -ENOMEM;
-  } else if (w->count == 0) {
-    snprintf(err, errsize, "%s: no order to write", path);
-    rc = -EINVAL;
-  } else {
-    rc = w->unsynced ? jh_write_file_atomic_unsynced(path, w->buf, w->len, 0644)
-                     : jh_write_file_atomic(path, w->buf, w->len, 0644);
-    if (rc != 0)
-      snprintf(err, errsize, "%s: cannot write: %s", path, strerror(-rc));
+    return -ENOMEM;
   }
+  if (w->count == 0) {
+    snprintf(err, errsize, "%s: no order to write", path);
+    return -EINVAL;
+  }
+  return 0;
+}
+
+int jh_order_writer_write(jh_order_writer *w, const char *path, char *err,
+                          size_t errsize) {
+  int rc = finish(w, path, err, errsize);
+  if (rc == 0 && (rc = jh_write_file_atomic(path, w->buf, w->len, 0644)) != 0)
+    snprintf(err, errsize, "%s: cannot write: %s", path, strerror(-rc));
   start(w);
+  return rc;
+}
+
+int jh_order_writer_take(jh_order_writer *w, const char *path, char **buf,
+                         size_t *len, char *err, size_t errsize) {
+  int rc = finish(w, path, err, errsize);
+  size_t had = w->len;
+  *buf = NULL;
+  *len = 0;
+  if (rc == 0) {
+    *buf = w->buf;
+    *len = w->len;
+    w->buf = NULL;
+    w->cap = 0;
+  }
+  /* room for a file as large as this one (a failure shows on the next
+   * order, as any other) */
+  start(w);
+  (void)reserve(w, had);
   return rc;
 }
 

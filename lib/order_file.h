@@ -57,10 +57,12 @@ size_t jh_order_writer_count(const jh_order_writer *w);
  * either way. */
 int jh_order_writer_write(jh_order_writer *w, const char *path, char *err,
                           size_t errsize);
+/* The file of the orders added (at least one), handed out: 0 with *buf
+ * (malloc'd, the caller frees it) and *len, or a negative errno with err
+ * naming path. The writer is empty afterwards either way. */
+int jh_order_writer_take(jh_order_writer *w, const char *path, char **buf,
+                         size_t *len, char *err, size_t errsize);
 void jh_order_writer_free(jh_order_writer *w);
-/* From now on, write files without the fsync (jh_write_file_atomic_unsynced):
- * the caller makes them durable together before recording them. */
-void jh_order_writer_defer_sync(jh_order_writer *w);
 
 /*
  * An order written straight as text, member by member, with no json_t in

@@ -24,6 +24,7 @@
 #include "array.h"
 #include "atomic_file.h"
 #include "compute.h"
+#include "file_writer.h"
 #include "faultpoint.h"
 #include "order_file.h"
 #include "timefmt.h"
@@ -61,7 +62,8 @@ typedef struct orders_job {
   size_t nsent, sent_cap;
   const char *root;
   jh_order_writer *writer;
-  change *changes; /* of the order being written */
+  jh_file_writer *files_out; /* writes and syncs the files, a thread */
+  change *changes;           /* of the order being written */
   size_t changes_cap;
   int64_t per_file, written, by_change[4];
 } orders_job;
@@ -575,7 +577,8 @@ typedef struct emit_arg {
 static int flush(emit_arg *e) {
   orders_job *j = e->j;
   jh_compute *c = j->c;
-  char name[128], rel[PATH_MAX], path[PATH_MAX];
+  char name[128], rel[PATH_MAX], path[PATH_MAX], *buf = NULL;
+  size_t len = 0;
   int rc = 0;
 
   if (jh_order_file_name(name, sizeof(name), e->now, c->task_instance,
@@ -589,8 +592,16 @@ static int flush(emit_arg *e) {
     rc = -ENAMETOOLONG;
   }
   if (rc == 0)
-    rc = jh_order_writer_write(j->writer, path, c->err, sizeof(c->err));
-  return rc == 0 ? add_file(j, rel) : rc;
+    rc = jh_order_writer_take(j->writer, path, &buf, &len, c->err,
+                              sizeof(c->err));
+  /* listed before it is handed over: a failure removes it too */
+  if (rc == 0 && (rc = add_file(j, rel)) != 0)
+    free(buf);
+  else if (rc == 0 &&
+           (rc = jh_file_writer_put(j->files_out, path, buf, len)) != 0 &&
+           jh_file_writer_drain(j->files_out, c->err, sizeof(c->err)) == 0)
+    rc = oom(c); /* not the writer's failure: its own copy of the path */
+  return rc;
 }
 
 /* One Pending assignment: its order into the file being built, which is
@@ -647,26 +658,21 @@ static int write_rt(orders_job *j, const rt_orders *o, int64_t now) {
   return rc;
 }
 
-/* The files written, and their folders, made durable together before
- * anything records them (written without a sync each: the kernel writes
- * them back while the next ones are built). */
+/* Every file written and synced (by the writer's thread, while the next
+ * ones were built), then their folders made durable, before anything
+ * records them. */
 static int sync_files(orders_job *j) {
   jh_compute *c = j->c;
   char path[PATH_MAX];
-  int rc = 0;
-  for (size_t i = 0; i < j->nfiles && rc == 0; i++) {
-    snprintf(path, sizeof(path), "%s/%s", j->root, j->files[i]);
-    rc = jh_fsync_path(path);
-  }
+  int rc = jh_file_writer_drain(j->files_out, c->err, sizeof(c->err));
   for (size_t i = 0; i < j->nrts && rc == 0; i++) {
     if (j->rts[i].n == 0)
       continue;
     snprintf(path, sizeof(path), "%s/%s", j->root, j->rts[i].rt->id);
-    rc = jh_fsync_dir(path);
+    if ((rc = jh_fsync_dir(path)) != 0)
+      snprintf(c->err, sizeof(c->err),
+               "%.1900s: cannot sync the order files: %s", path, strerror(-rc));
   }
-  if (rc != 0)
-    snprintf(c->err, sizeof(c->err), "%.1900s: cannot sync the order files: %s",
-             path, strerror(-rc));
   return rc;
 }
 
@@ -727,8 +733,12 @@ static int generate(orders_job *j, int force) {
     jh_fault_point("orders.before_commit");
   if (rc == 0)
     rc = jh_compute_commit(j->c);
-  if (rc != 0)
+  if (rc != 0) {
+    /* nothing is written after the files are removed */
+    char ignored[8];
+    (void)jh_file_writer_drain(j->files_out, ignored, sizeof(ignored));
     unwrite(j);
+  }
   return rc;
 }
 
@@ -749,9 +759,12 @@ int jh_compute_orders(jh_compute *c) {
     return JOBHOST_ECONFIG;
   }
   rc = jh_rv_new(c->model, c->store, &j.rv);
-  if (rc == 0 && (rc = jh_order_writer_new(&j.writer)) == 0)
-    jh_order_writer_defer_sync(j.writer);
+  if (rc == 0)
+    rc = jh_order_writer_new(&j.writer);
+  if (rc == 0)
+    rc = jh_file_writer_start(0644, &j.files_out);
   rc = rc == 0 ? generate(&j, force) : oom(c);
+  jh_file_writer_stop(j.files_out);
   if (rc != 0)
     j.written = j.by_change[1] = j.by_change[2] = j.by_change[3] = 0;
   svc->counter_set(ctx, "orders", j.written);

@@ -26,6 +26,11 @@ TESTS += tests/lib/test_csv tests/lib/test_extsort tests/lib/test_db \
 	tests/lib/test_collect_batch tests/lib/test_change_report
 
 # Provisioning order files (jansson).
+check_PROGRAMS += tests/lib/test_file_writer
+tests_lib_test_file_writer_CPPFLAGS = $(LIB_TEST_CPPFLAGS)
+tests_lib_test_file_writer_LDADD = $(LIB_TEST_LDADD)
+TESTS += tests/lib/test_file_writer
+
 check_PROGRAMS += tests/lib/test_order_file
 tests_lib_test_order_file_CPPFLAGS = $(LIB_TEST_CPPFLAGS) $(JANSSON_CFLAGS)
 tests_lib_test_order_file_LDADD = $(LIB_TEST_LDADD) $(JANSSON_LIBS)
