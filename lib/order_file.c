@@ -123,15 +123,13 @@ struct jh_order_writer {
 #define HEAD "{\"" LIST_KEY "\": [\n"
 #define TAIL "\n]}\n"
 
-/* Room for n more bytes and the final NUL: 0, or -1 (and w->failed)
- * when out of memory. */
-static int reserve(jh_order_writer *w, size_t n) {
+/* Grow the buffer for n more bytes and the final NUL: 0, or -1 (and
+ * w->failed) when out of memory. */
+static int grow(jh_order_writer *w, size_t n) {
   size_t cap = w->cap ? w->cap : 4096;
   char *grown;
   if (w->failed)
     return -1;
-  if (w->len + n + 1 <= w->cap)
-    return 0;
   while (cap < w->len + n + 1)
     cap *= 2;
   grown = realloc(w->buf, cap);
@@ -142,6 +140,14 @@ static int reserve(jh_order_writer *w, size_t n) {
   w->buf = grown;
   w->cap = cap;
   return 0;
+}
+
+/* Room for n more bytes and the final NUL: 0, or -1 (and w->failed)
+ * when out of memory. */
+static inline int reserve(jh_order_writer *w, size_t n) {
+  if (!w->failed && w->len + n + 1 <= w->cap)
+    return 0;
+  return grow(w, n);
 }
 
 static void append(jh_order_writer *w, const char *p, size_t n) {
@@ -193,14 +199,21 @@ static char escape_of(unsigned char ch) {
   return short_esc[ch] ? short_esc[ch] : 'u';
 }
 
-/* Whether byte ch is written escaped in a JSON string. */
-static int escaped(unsigned char ch) {
-  return ch < 0x20 || ch == '"' || ch == '\\';
+#define BYTES(c) (UINT64_C(0x0101010101010101) * (c))
+
+/* Whether none of the 8 bytes of x is written escaped: none below 0x20,
+ * no quote, no backslash (each test is exact as to whether a byte
+ * matches). */
+static inline int plain8(uint64_t x) {
+  uint64_t q = x ^ BYTES('"'), b = x ^ BYTES('\\');
+  uint64_t t = ((x - BYTES(0x20)) & ~x) | ((q - BYTES(1)) & ~q) |
+               ((b - BYTES(1)) & ~b);
+  return (t & BYTES(0x80)) == 0;
 }
 
 /* A JSON string of s (UTF-8, checked when it was made): quotes,
  * backslashes and control characters escaped, the rest as it is, copied
- * a run of plain bytes at a time. */
+ * 8 bytes at a time where none of them needs an escape. */
 static void put_string(jh_order_writer *w, const char *s, size_t len) {
   static const char hex[] = "0123456789ABCDEF";
   char *out;
@@ -214,16 +227,23 @@ static void put_string(jh_order_writer *w, const char *s, size_t len) {
   out = w->buf + w->len;
   *out++ = '"';
   while (i < len) {
-    size_t from = i;
     unsigned char ch;
     char e;
-    while (i < len && !escaped((unsigned char)s[i]))
-      i++;
-    memcpy(out, s + from, i - from);
-    out += i - from;
-    if (i == len)
-      break;
+    if (len - i >= 8) {
+      uint64_t x;
+      memcpy(&x, s + i, 8);
+      if (plain8(x)) {
+        memcpy(out, &x, 8);
+        out += 8;
+        i += 8;
+        continue;
+      }
+    }
     ch = (unsigned char)s[i++];
+    if (ch >= 0x20 && ch != '"' && ch != '\\') {
+      *out++ = (char)ch;
+      continue;
+    }
     e = escape_of(ch);
     *out++ = '\\';
     *out++ = e;

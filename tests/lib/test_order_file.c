@@ -144,12 +144,16 @@ static void test_streamed_equals_added(void **state) {
   json_t *list = json_array();
   /* escapes first, last, side by side, and control characters */
   static const char odd[] = "\"\x01\\x\t\x1f\"\"";
+  /* escapes in the middle of runs of 8 plain bytes, and at their ends */
+  static const char run[] =
+      "abcdefgh\"ijklmnop\\qrstuvw\x01"
+      "ABCDEFGHIJKLMNO\n\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"";
   json_t *o = json_pack("{s:s, s:s, s:{s:n, s:{s:[s, s], s:[s]}, s:{}, s:s, "
-                        "s:s}, s:{s:s}}",
+                        "s:s, s:s}, s:{s:s}}",
                         "AssignedResourceTypeId", "7", "ChangeType", "Modified",
                         "Changes", "cn", "manager", "Add", "E1", "E\"2",
-                        "Remove", "E3", "none", "sn", "B\xc3\xa9\n", "z", odd,
-                        "ResourceType", "Identifier", "AD_User");
+                        "Remove", "E3", "none", "sn", "B\xc3\xa9\n", "y", run,
+                        "z", odd, "ResourceType", "Identifier", "AD_User");
   assert_non_null(o);
   json_array_append_new(list, o);
   json_array_append_new(list, one_order("Added"));
@@ -175,6 +179,7 @@ static void test_streamed_equals_added(void **state) {
   jh_order_writer_object(w, "none");
   jh_order_writer_close(w);
   jh_order_writer_string(w, "sn", "B\xc3\xa9\n", 4);
+  jh_order_writer_string(w, "y", run, strlen(run));
   jh_order_writer_string(w, "z", odd, strlen(odd));
   jh_order_writer_close(w);
   jh_order_writer_object(w, "ResourceType");
@@ -199,6 +204,20 @@ static void test_streamed_equals_added(void **state) {
     assert_string_equal(got, want);
     free(want);
     free(got);
+  }
+  /* read back by jansson, the escaped strings are the same bytes */
+  {
+    json_error_t e;
+    json_t *doc = json_load_file(b, 0, &e), *changes;
+    assert_non_null(doc);
+    changes = json_object_get(
+        json_array_get(json_object_get(doc, "ProvisioningOrdersList"), 0),
+        "Changes");
+    assert_string_equal(json_string_value(json_object_get(changes, "y")), run);
+    assert_string_equal(json_string_value(json_object_get(changes, "z")), odd);
+    assert_string_equal(json_string_value(json_object_get(changes, "sn")),
+                        "B\xc3\xa9\n");
+    json_decref(doc);
   }
   json_decref(list);
 }
