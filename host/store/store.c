@@ -152,7 +152,11 @@ int jh_store_batch_begin(jh_store *s) {
     return -EINVAL;
   if (jh_db_in_transaction(s->db))
     return -EBUSY; /* already in a transaction */
-  return jh_db_begin_deferred(s->db);
+  /* the write lock now, waiting for it as long as any write waits: a
+   * batch that read first and wrote later would fail at once, without
+   * waiting, had another connection (a `jobhost status` or `provisioning
+   * list` opening the store) written in between */
+  return jh_db_begin(s->db);
 }
 
 int jh_store_batch_end(jh_store *s) {

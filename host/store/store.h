@@ -65,8 +65,9 @@ int jh_store_schema_version(jh_store *s);
  * jh_store_batch_end: the executor records the tasks that end and start
  * in one turn of its loop together. Batches do not nest, and no function
  * that takes its own transaction (job start, resume, cancel, finish, list)
- * may be called inside one. jh_store_batch_end commits (or, when the
- * commit fails, rolls back and returns -EIO).
+ * may be called inside one. A batch holds the store's write lock from its
+ * beginning. jh_store_batch_end commits (or, when the commit fails, rolls
+ * back and returns -EIO).
  */
 int jh_store_batch_begin(jh_store *s);
 int jh_store_batch_end(jh_store *s);

@@ -307,6 +307,32 @@ static void test_listing_takes_no_write_lock(void **state) {
   sqlite3_close(writer);
 }
 
+/* A batch takes the write lock when it begins: a write inside it cannot
+ * fail at once because another connection wrote after the batch read
+ * (SQLite refuses, without waiting, to turn a read transaction that is
+ * no longer the latest into a write one). */
+static void test_batch_takes_the_write_lock(void **state) {
+  struct fixture *f = *state;
+  int64_t id, t;
+  sqlite3 *other;
+
+  assert_int_equal(
+      jh_store_job_start(f->s, "Job_HR", NULL, (long)getpid(), &id, NULL), 0);
+  assert_int_equal(sqlite3_open(f->db, &other), SQLITE_OK);
+  assert_int_equal(sqlite3_busy_timeout(other, 0), SQLITE_OK);
+  assert_int_equal(jh_store_batch_begin(f->s), 0);
+  assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+                   SQLITE_BUSY);
+  assert_int_equal(jh_store_task_start(f->s, id, "HR_Export", "ExportTask", 0,
+                                       1, NULL, &t),
+                   0);
+  assert_int_equal(jh_store_batch_end(f->s), 0);
+  assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(other);
+}
+
 /* A pid reused by another process is not the host that wrote the row:
  * the start time recorded with the pid tells them apart. */
 static void test_reused_pid_is_not_alive(void **state) {
@@ -927,6 +953,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_busy_while_host_alive, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_listing_takes_no_write_lock, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_batch_takes_the_write_lock, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_dead_host_interrupted, setup,
                                       teardown),
