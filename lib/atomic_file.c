@@ -51,16 +51,6 @@ int jh_write_file_atomic(const char *path, const void *data, size_t len,
   return rc;
 }
 
-int jh_fsync_path(const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
-  if (fd < 0)
-    return -errno;
-  if (fsync(fd) != 0)
-    rc = -errno;
-  close(fd);
-  return rc;
-}
-
 int jh_fsync_dir(const char *dir) {
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
   if (fd < 0)

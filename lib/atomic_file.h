@@ -14,8 +14,6 @@
  * file: jh_sweep_atomic_temps removes it. Returns 0 or a negative errno. */
 int jh_write_file_atomic(const char *path, const void *data, size_t len,
                          mode_t mode);
-/* fsync the file at path: 0 or a negative errno. */
-int jh_fsync_path(const char *path);
 
 /* Remove from the folder dir the temporary files of jh_write_file_atomic
  * ("<name>.tmp.<pid>"). With all zero, only those whose writer process

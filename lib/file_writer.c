@@ -99,7 +99,11 @@ int jh_file_writer_put(jh_file_writer *w, const char *path, char *buf,
   pthread_mutex_lock(&w->lock);
   while (w->count == JH_FILE_WRITER_QUEUE && w->failure == 0)
     pthread_cond_wait(&w->changed, &w->lock);
-  rc = w->failure != 0 ? w->failure : copy == NULL ? -ENOMEM : 0;
+  if (copy == NULL && w->failure == 0) {
+    w->failure = -ENOMEM;
+    snprintf(w->failed_path, sizeof(w->failed_path), "%s", path);
+  }
+  rc = w->failure;
   if (rc == 0) {
     size_t at = (w->head + w->count) % JH_FILE_WRITER_QUEUE;
     w->queue[at] = (pending){copy, buf, len};

@@ -33,7 +33,8 @@ int jh_file_writer_start(mode_t mode, jh_file_writer **out);
 
 /* Hand buf (malloc'd, len bytes) over to be written at path; the writer
  * frees it, on every path. 0, or the first failure so far (a negative
- * errno; jh_file_writer_drain says which file). */
+ * errno, this call's own running out of memory included;
+ * jh_file_writer_drain says which file). */
 int jh_file_writer_put(jh_file_writer *w, const char *path, char *buf,
                        size_t len);
 

@@ -267,6 +267,12 @@ int jh_idstore_fail(char *err, size_t errsize, int rc, const char *fmt, ...) {
   return rc;
 }
 
+int jh_idstore_db_fail(jh_idstore *s, char *err, size_t errsize) {
+  int rc = (jh_db_errcode(s->db) & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EIO;
+  return jh_idstore_fail(err, errsize, rc, "%s: %s", jh_db_path(s->db),
+                         jh_db_errmsg(s->db));
+}
+
 /* The store's file and the database layer's last failure. */
 static int db_fail(jh_idstore *s, char *err, size_t errsize, int rc) {
   return jh_idstore_fail(err, errsize, rc, "%s: %s", jh_db_path(s->db),

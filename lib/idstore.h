@@ -128,6 +128,9 @@ void *jh_idstore_scratch(jh_idstore *s, int slot, size_t size);
  * return rc: how the identity store's modules report a failure. */
 int jh_idstore_fail(char *err, size_t errsize, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The store's file and its connection's last failure in err: -EIO, or
+ * -ENOMEM when SQLite ran out of memory. */
+int jh_idstore_db_fail(jh_idstore *s, char *err, size_t errsize);
 
 /* Put "<et> <key>: " (the key cut at 160 bytes) before the message in
  * err (size bytes), cutting its end when it no longer fits: how a task

@@ -25,15 +25,6 @@ enum { SLOT_GET = 0, SLOT_BY_TARGET = 1, SLOT_VALS = 2 };
 /* What an empty blob is bound as: a zero-length blob, not NULL. */
 static const char empty[1] = "";
 
-/* The store's file and the database layer's last failure; -EIO, or
- * -ENOMEM when SQLite ran out of memory. */
-static int db_fail(jh_idstore *s, char *err, size_t errsize) {
-  jh_db *db = jh_idstore_db(s);
-  int rc = (jh_db_errcode(db) & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EIO;
-  return jh_idstore_fail(err, errsize, rc, "%s: %s", jh_db_path(db),
-                         jh_db_errmsg(db));
-}
-
 static void now_iso(char buf[JH_TIME_SIZE]) { jh_time_iso(jh_now_ms(), buf); }
 
 /* ---- names ---- */
@@ -95,7 +86,7 @@ static int run_write(jh_idstore *s, sqlite3_stmt *st, int bound,
   if (rc == 0)
     rc = jh_db_changes(db) > 0;
   jh_db_done(db, st);
-  return rc < 0 ? db_fail(s, err, errsize) : rc;
+  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : rc;
 }
 
 /* The blob of column i, never NULL (an empty value is ""), its length in
@@ -166,7 +157,7 @@ int jh_prov_get(jh_idstore *s, int64_t et, const char *key, size_t key_len,
     }
   }
   jh_db_done(db, st);
-  return rc < 0 ? db_fail(s, err, errsize) : rc;
+  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : rc;
 }
 
 int jh_prov_exists(jh_idstore *s, int64_t et, const char *key, size_t key_len,
@@ -180,7 +171,7 @@ int jh_prov_exists(jh_idstore *s, int64_t et, const char *key, size_t key_len,
   if (rc == 0)
     rc = jh_db_step(db, st, "resources");
   jh_db_done(db, st);
-  return rc < 0 ? db_fail(s, err, errsize) : rc;
+  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : rc;
 }
 
 int jh_prov_links(jh_idstore *s, const char *association, const char *key,
@@ -203,7 +194,7 @@ int jh_prov_links(jh_idstore *s, const char *association, const char *key,
     }
   }
   jh_db_done(db, st);
-  return rc < 0 ? db_fail(s, err, errsize) : 0;
+  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : 0;
 }
 
 int jh_prov_computed_put(jh_idstore *s, int64_t et, const char *key,
@@ -340,7 +331,7 @@ static int64_t clear_all_in(jh_idstore *s, const char *sql, int64_t et,
   if (rc == 0 && (rc = jh_db_step_done(db, st, "dirty flags")) == 0)
     n = jh_db_changes(db);
   jh_db_done(db, st);
-  return rc < 0 ? db_fail(s, err, errsize) : n;
+  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : n;
 }
 
 int64_t jh_prov_dirty_clear_all(jh_idstore *s, int64_t et, int mask, char *err,
@@ -419,7 +410,7 @@ int jh_prov_corrkey_any(jh_idstore *s, const char *resource_type, int rule,
   if (rc == 0)
     rc = jh_db_step(db, st, "correlation keys");
   jh_db_done(db, st);
-  return rc < 0 ? db_fail(s, err, errsize) : rc;
+  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : rc;
 }
 
 _Static_assert(JH_CORR_TARGET == 1, "the index by value is on side = 1");
@@ -456,7 +447,7 @@ int jh_prov_corrkey_find(jh_idstore *s, const char *resource_type, int rule,
     }
   }
   jh_db_done(db, st);
-  return rc < 0 ? db_fail(s, err, errsize) : 0;
+  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : 0;
 }
 
 /* ---- values of an assignment ----
@@ -728,7 +719,7 @@ static int each_assignment(jh_idstore *s, sqlite3_stmt *st, int bound,
     }
   }
   jh_db_done(db, st);
-  return rc < 0 ? db_fail(s, err, errsize) : 0;
+  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : 0;
 }
 
 int jh_prov_assignments(jh_idstore *s, const char *resource_type,
@@ -802,7 +793,7 @@ int jh_prov_assignment_by_target(jh_idstore *s, const char *resource_type,
     }
   }
   jh_db_done(db, st);
-  return rc < 0 ? db_fail(s, err, errsize) : rc;
+  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : rc;
 }
 
 /* An assignment that the table's constraints would refuse: -EINVAL with
@@ -900,7 +891,7 @@ static int assignment_diff(jh_idstore *s, const jh_prov_assignment *a,
            (sqlite3_column_int(st, 1) ? 2 : 0);
   jh_db_done(db, st);
   if (rc < 0)
-    return db_fail(s, err, errsize);
+    return jh_idstore_db_fail(s, err, errsize);
   if (rc == 0)
     return jh_idstore_fail(err, errsize, -ENOENT, "%s: no assignment %" PRId64,
                            jh_db_path(db), a->id);
@@ -1012,7 +1003,7 @@ static int read_vals(jh_idstore *s, int64_t id, int *state, char **vals,
       memcpy(*vals, p, *len);
   }
   jh_db_done(db, st);
-  return rc < 0 ? db_fail(s, err, errsize) : rc;
+  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : rc;
 }
 
 static int bad_vals(jh_idstore *s, int64_t id, char *err, size_t errsize) {
@@ -1049,7 +1040,7 @@ static int order_file_id(jh_idstore *s, const char *file, int64_t task_instance,
   if (rc == 0)
     return jh_idstore_fail(err, errsize, -EIO, "%s: order file %s not recorded",
                            jh_db_path(db), file);
-  return rc < 0 ? db_fail(s, err, errsize) : 0;
+  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : 0;
 }
 
 int jh_prov_order_written(jh_idstore *s, int64_t id, int change_type,
@@ -1156,7 +1147,7 @@ int jh_prov_list_owned(jh_idstore *s, const jh_prov_filter *f, int64_t owner_et,
     }
   }
   jh_db_done(db, st);
-  return rc < 0 ? db_fail(s, err, errsize) : 0;
+  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : 0;
 }
 
 /* Add to *out the integer of st's first row, column 1, under the index
@@ -1171,7 +1162,7 @@ static int count_rows(jh_idstore *s, sqlite3_stmt *st, int rc, int64_t *out,
     rc = 0;
   }
   jh_db_done(db, st);
-  return rc < 0 ? db_fail(s, err, errsize) : 0;
+  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : 0;
 }
 
 int jh_prov_count_pending(jh_idstore *s, const char *resource_type,
@@ -1306,11 +1297,11 @@ static int decide(jh_idstore *s, const decision *d, const int64_t *ids,
   now_iso(now);
   rc = jh_db_begin(db);
   if (rc != 0)
-    rc = db_fail(s, err, errsize);
+    rc = jh_idstore_db_fail(s, err, errsize);
   for (size_t i = 0; rc == 0 && i < m; i++)
     rc = decide_one(s, d, u[i], now, err, errsize);
   if (rc == 0 && (rc = jh_db_commit(db)) != 0)
-    rc = db_fail(s, err, errsize);
+    rc = jh_idstore_db_fail(s, err, errsize);
   if (rc != 0 && jh_db_in_transaction(db))
     jh_db_rollback(db);
   free(u);
@@ -1370,7 +1361,7 @@ static int define_vals_transmitted(jh_idstore *s, char *err, size_t errsize) {
                               SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                               sql_vals_transmitted, NULL, NULL) != SQLITE_OK)
     rc = -EIO;
-  return rc < 0 ? db_fail(s, err, errsize) : 0;
+  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : 0;
 }
 
 /* ids as a JSON array of integers (for json_each): NULL when out of
@@ -1408,7 +1399,8 @@ static int64_t set_write(jh_idstore *s, const char *sql, const char *what,
   if (rc == 0)
     rc = jh_db_step_done(db, st, what);
   jh_db_done(db, st);
-  return rc < 0 ? db_fail(s, err, errsize) : (int64_t)jh_db_changes(db);
+  return rc < 0 ? jh_idstore_db_fail(s, err, errsize)
+                : (int64_t)jh_db_changes(db);
 }
 
 int jh_prov_orders_written(jh_idstore *s, const int64_t *ids, size_t n,
@@ -1460,5 +1452,5 @@ int jh_prov_order_file_recorded(jh_idstore *s, const char *file, char *err,
   if (rc == 0)
     rc = jh_db_step(db, st, "orders");
   jh_db_done(db, st);
-  return rc < 0 ? db_fail(s, err, errsize) : rc;
+  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : rc;
 }

@@ -47,13 +47,6 @@ typedef struct scan_side {
   int started, ended;
 } scan_side;
 
-static int fail(jh_idstore *s, char *err, size_t errsize) {
-  jh_db *db = jh_idstore_db(s);
-  int rc = (jh_db_errcode(db) & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EIO;
-  return jh_idstore_fail(err, errsize, rc, "%s: %s", jh_db_path(db),
-                         jh_db_errmsg(db));
-}
-
 /* Room for n more bytes in *p (of *len used, *cap allocated): 0 or
  * -ENOMEM. */
 static int grow(char **p, size_t *cap, size_t len, size_t n) {
@@ -205,5 +198,5 @@ int jh_prov_scan(jh_idstore *s, int64_t et, int dirty_mask,
     return rc;
   if (rc == -ENOMEM)
     return jh_idstore_fail(err, errsize, rc, "out of memory");
-  return fail(s, err, errsize);
+  return jh_idstore_db_fail(s, err, errsize);
 }

@@ -598,9 +598,8 @@ static int flush(emit_arg *e) {
   if (rc == 0 && (rc = add_file(j, rel)) != 0)
     free(buf);
   else if (rc == 0 &&
-           (rc = jh_file_writer_put(j->files_out, path, buf, len)) != 0 &&
-           jh_file_writer_drain(j->files_out, c->err, sizeof(c->err)) == 0)
-    rc = oom(c); /* not the writer's failure: its own copy of the path */
+           (rc = jh_file_writer_put(j->files_out, path, buf, len)) != 0)
+    (void)jh_file_writer_drain(j->files_out, c->err, sizeof(c->err));
   return rc;
 }
 
