@@ -13,8 +13,9 @@
  * folders durable itself (jh_fsync_dir) once jh_file_writer_drain has
  * returned 0.
  *
- * One thread hands files over and drains; the writer's thread touches
- * nothing else.
+ * One thread at a time hands files over or drains (the orders task's
+ * builder hands them over, the task drains once the builder is idle);
+ * the writer's thread touches nothing else.
  */
 #ifndef JH_FILE_WRITER_H
 #define JH_FILE_WRITER_H

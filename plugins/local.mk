@@ -35,6 +35,7 @@ plugins_compute_la_SOURCES = plugins/compute/compute.c \
 	plugins/compute/expressions.c plugins/compute/correlation.c \
 	plugins/compute/rolemodel.c plugins/compute/decision.c \
 	plugins/compute/decision.h plugins/compute/orders.c \
+	plugins/compute/order_build.c plugins/compute/order_build.h \
 	plugins/compute/orders_sweep.c plugins/compute/keyset.c \
 	plugins/compute/keyset.h
 plugins_compute_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) $(SQLITE_CFLAGS) \

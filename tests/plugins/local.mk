@@ -102,7 +102,8 @@ tests_plugins_test_compute_SOURCES = tests/plugins/test_compute.c \
 	plugins/compute/resview.c plugins/compute/expressions.c \
 	plugins/compute/correlation.c plugins/compute/rolemodel.c \
 	plugins/compute/decision.c plugins/compute/decision.h \
-	plugins/compute/orders.c plugins/compute/orders_sweep.c \
+	plugins/compute/orders.c plugins/compute/order_build.c \
+	plugins/compute/order_build.h plugins/compute/orders_sweep.c \
 	plugins/compute/keyset.c plugins/compute/keyset.h
 tests_plugins_test_compute_CPPFLAGS = $(TEST_CPPFLAGS) \
 	-I$(top_srcdir)/plugins -I$(top_srcdir)/plugins/compute

@@ -1086,6 +1086,86 @@ static void test_orders_not_utf8(void **state) {
   assert_int_equal(asg_of(&all, "007")->state, JH_PROV_PENDING);
 }
 
+/* n people 0000.., each with an Added order; bad (when >= 0) has a
+ * first name that is not UTF-8. */
+static void many_people(fx *f, int n, int bad) {
+  char id[16], first[16];
+  for (int i = 0; i < n; i++) {
+    snprintf(id, sizeof(id), "%04d", i);
+    snprintf(first, sizeof(first), i == bad ? "P\xe9%04d" : "P%04d", i);
+    hr_person(f, id, first, "Bond", NULL, 0);
+  }
+  compute_all(f);
+  jh_fake_put_list(&f->host, "resource_types", ad_user);
+}
+
+/* More orders than the builder's batches hold, a file spanning batches:
+ * each order once, in the assignments' order, batch_insert_size a file,
+ * each recorded with its own file. */
+static void test_orders_many_batches(void **state) {
+  fx *f = *state;
+  files fs;
+  long long last = 0;
+  size_t total = 0;
+
+  many_people(f, 1300, -1);
+  jh_fake_put(&f->host.params, "batch_insert_size", "1100");
+  run_ok(f, "GenerateProvisioningOrdersTask");
+  assert_int_equal(jh_fake_counter(&f->host, "orders"), 1300);
+  assert_int_equal(jh_fake_counter(&f->host, "added"), 1300);
+  order_files(f, &fs);
+  assert_int_equal(fs.n, 2);
+  for (int k = 0; k < 2; k++) {
+    json_t *list = load_orders(fs.name[k]);
+    assert_int_equal(json_array_size(list), k == 0 ? 1100 : 200);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+      json_t *o = json_array_get(list, i);
+      long long id = atoll(
+          json_string_value(json_object_get(o, "AssignedResourceTypeId")));
+      assert_true(id > last);
+      last = id;
+    }
+    total += json_array_size(list);
+    json_decref(list);
+  }
+  assert_int_equal(total, 1300);
+  assert_int_equal(sql_int(f, "SELECT count(*) FROM assignments "
+                              "WHERE state = 2"),
+                   1300);
+  assert_int_equal(sql_int(f, "SELECT count(DISTINCT assignment) FROM orders"),
+                   1300);
+  assert_int_equal(sql_int(f, "SELECT max(n) FROM (SELECT count(*) AS n "
+                              "FROM orders GROUP BY file)"),
+                   1100);
+  assert_int_equal(sql_int(f, "SELECT count(*) FROM orders o JOIN "
+                              "assignments a ON a.id = o.assignment JOIN "
+                              "order_files f ON f.id = o.file WHERE "
+                              "(a.id <= (SELECT min(id) + 1099 FROM "
+                              "assignments)) <> (f.path LIKE '%-0001.json')"),
+                   0);
+}
+
+/* A failure late in the run, after files were written and their orders
+ * recorded in the task's transaction: no file stays, nothing is
+ * Transmitted, the message names the resource. */
+static void test_orders_late_failure(void **state) {
+  fx *f = *state;
+  files fs;
+  many_people(f, 1300, 1250);
+  jh_fake_put(&f->host.params, "batch_insert_size", "100");
+  assert_int_equal(run(f, "GenerateProvisioningOrdersTask"), -EILSEQ);
+  assert_has(f->host.message, "HR_Person 1250: the value of first_name is "
+                              "not UTF-8");
+  assert_int_equal(f->host.committed, 0);
+  order_files(f, &fs);
+  assert_int_equal(fs.n, 0);
+  assert_int_equal(sql_int(f, "SELECT count(*) FROM orders"), 0);
+  assert_int_equal(sql_int(f, "SELECT count(*) FROM order_files"), 0);
+  assert_int_equal(sql_int(f, "SELECT count(*) FROM assignments "
+                              "WHERE state = 1"),
+                   1300);
+}
+
 /* ---- rules that fail ---- */
 
 static void role_model_fails(fx *f, const char *criterion, const char *want) {
@@ -1156,6 +1236,8 @@ int main(void) {
       T(test_orders_threshold),
       T(test_orders_threshold_percent),
       T(test_orders_not_utf8),
+      T(test_orders_many_batches),
+      T(test_orders_late_failure),
       T(test_lua_error),
       T(test_lua_loop),
       T(test_lua_allocates),
