@@ -21,8 +21,6 @@
 #include "array.h"
 #include "order_file.h"
 
-enum { B_FREE, B_FILLING, B_QUEUED };
-
 /* One value that changes, on its way into Changes. */
 typedef struct change {
   size_t rank; /* its property's place in name order */
@@ -39,7 +37,7 @@ struct order_builder {
   pthread_mutex_t lock;
   pthread_cond_t changed; /* a batch queued, built or given, or the stop */
   order_batch batches[ORDER_BUILD_BATCHES];
-  int state[ORDER_BUILD_BATCHES];
+  int out[ORDER_BUILD_BATCHES];      /* being filled, queued or built */
   size_t queue[ORDER_BUILD_BATCHES]; /* queued batches, oldest first */
   size_t head, count;
   int busy; /* the thread is building one */
@@ -315,7 +313,7 @@ static void *run(void *arg) {
       b->failure = rc;
       snprintf(b->message, sizeof(b->message), "%s", b->err);
     }
-    b->state[i] = B_FREE;
+    b->out[i] = 0;
     b->busy = 0;
     pthread_cond_broadcast(&b->changed);
   }
@@ -365,8 +363,8 @@ order_batch *order_builder_batch(order_builder *b) {
     if (b->failure != 0)
       break;
     for (size_t i = 0; i < ORDER_BUILD_BATCHES && batch == NULL; i++)
-      if (b->state[i] == B_FREE) {
-        b->state[i] = B_FILLING;
+      if (!b->out[i]) {
+        b->out[i] = 1;
         batch = &b->batches[i];
       }
     if (batch != NULL)
@@ -375,11 +373,6 @@ order_batch *order_builder_batch(order_builder *b) {
   }
   pthread_mutex_unlock(&b->lock);
   return batch;
-}
-
-/* A copy of len bytes in batch's view; NULL when out of memory. */
-static const char *copy(order_batch *batch, const void *p, size_t len) {
-  return jh_rv_strdup(batch->rv, p, len);
 }
 
 int order_builder_stage(order_batch *batch, const jh_prov_assignment *a,
@@ -400,13 +393,13 @@ int order_builder_stage(order_batch *batch, const jh_prov_assignment *a,
   s->change_type = a->change_type;
   s->vals_len = a->vals_len;
   if ((a->owner_key != NULL &&
-       (s->owner_key = copy(batch, a->owner_key, strlen(a->owner_key))) ==
-           NULL) ||
+       (s->owner_key = jh_rv_strdup(batch->rv, a->owner_key,
+                                    strlen(a->owner_key))) == NULL) ||
       (a->target_key != NULL &&
-       (s->target_key = copy(batch, a->target_key, strlen(a->target_key))) ==
-           NULL) ||
-      (s->vals = a->vals_len > 0 ? copy(batch, a->vals, a->vals_len) : "") ==
-          NULL) {
+       (s->target_key = jh_rv_strdup(batch->rv, a->target_key,
+                                     strlen(a->target_key))) == NULL) ||
+      (s->vals = a->vals_len > 0 ? jh_rv_strdup(batch->rv, a->vals, a->vals_len)
+                                 : "") == NULL) {
     snprintf(err, errsize, "out of memory");
     return -ENOMEM;
   }
@@ -424,7 +417,6 @@ int order_builder_stage(order_batch *batch, const jh_prov_assignment *a,
 int order_builder_put(order_builder *b, order_batch *batch) {
   int rc;
   pthread_mutex_lock(&b->lock);
-  b->state[batch - b->batches] = B_QUEUED;
   b->queue[(b->head + b->count) % ORDER_BUILD_BATCHES] = (size_t)(batch -
                                                                   b->batches);
   b->count++;

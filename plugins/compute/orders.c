@@ -308,7 +308,9 @@ static int builder_failed(orders_job *j) {
 /* The batch being filled, taken from the builder when there is none. */
 static int batch_of(emit_arg *e) {
   orders_job *j = e->j;
-  if (j->batch == NULL && (j->batch = order_builder_batch(j->builder)) == NULL)
+  if (j->batch != NULL)
+    return 0;
+  if ((j->batch = order_builder_batch(j->builder)) == NULL)
     return builder_failed(j);
   j->batch->o = e->o;
   return 0;
