@@ -46,6 +46,15 @@ static const jh_db_config peek_config = {
     .single_thread = 1,
 };
 
+/* Whether an assignment (a row of assignments) is Pending and went out
+ * with an order written after its last write: then it is Transmitted,
+ * and so are its Pending values. The order ids only grow (no order row
+ * is ever deleted), so "after its last write" is "an id above since". */
+#define SENT_SQL                                                               \
+  "(state = 1 AND since < (SELECT coalesce(max(id), 0) FROM orders) AND "      \
+  "EXISTS(SELECT 1 FROM orders AS o WHERE o.assignment = assignments.id "      \
+  "AND o.id > assignments.since))"
+
 /* Migrations: migrations[i] takes the schema from version i to i + 1. */
 static const char *const migrations[] = {
     "CREATE TABLE entity_types(\n"
@@ -235,6 +244,21 @@ static const char *const migrations[] = {
     "DROP INDEX correlation_keys_by_value;\n"
     "CREATE INDEX correlation_keys_by_value ON\n"
     "  correlation_keys(resource_type, rule, value) WHERE side = 1;\n",
+    /* 6: recording an order no longer rewrites its assignment: a Pending
+     * assignment with an order newer than its last write (since: the
+     * last order id then) is Transmitted, and so are its Pending values;
+     * assignment_states says so (doc/provisioning.md, "Transmitted") */
+    "ALTER TABLE assignments ADD COLUMN since INTEGER NOT NULL DEFAULT 0;\n"
+    "UPDATE assignments SET since = (SELECT coalesce(max(id), 0) FROM "
+    "orders)\n"
+    "  WHERE state = 1;\n"
+    "CREATE INDEX orders_by_assignment ON orders(assignment, id);\n"
+    "CREATE VIEW assignment_states AS SELECT id, resource_type, owner_key,\n"
+    "  target_key, change_type,\n"
+    "  CASE WHEN " SENT_SQL " THEN 2 ELSE state END AS state,\n"
+    "  workflow_state, confidence, policy_hash, declined_hash, message,\n"
+    "  updated_at, task_instance, vals, since, " SENT_SQL " AS sent\n"
+    "  FROM assignments;\n",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == JH_IDSTORE_SCHEMA,

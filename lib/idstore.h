@@ -77,7 +77,7 @@
 struct jh_db;
 
 /* Schema version this code writes. */
-#define JH_IDSTORE_SCHEMA 5
+#define JH_IDSTORE_SCHEMA 6
 /* How long a writer waits for another one, in milliseconds. */
 #define JH_IDSTORE_BUSY_MS 60000
 /* The page cache of a connection, in KiB (a negative cache_size). */

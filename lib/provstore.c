@@ -674,17 +674,59 @@ int jh_prov_vals_restate(char *vals, size_t len, int from, int to) {
 
 /* ---- assignments ---- */
 
+/* What every write of an assignment sets since to: the last order id,
+ * so that only an order recorded after it makes it Transmitted (the view
+ * assignment_states, lib/idstore.c). */
+#define LAST_ORDER "(SELECT coalesce(max(id), 0) FROM orders)"
+
 /* The columns an assignment is read from, in assignment_row's order,
- * each name after prefix p; ASSIGNMENT_NCOLS of them. */
+ * each name after prefix p; ASSIGNMENT_NCOLS of them. They are read from
+ * the view assignment_states, which gives the state as it is now (an
+ * assignment whose order was recorded is Transmitted) and says whether
+ * its values are to be read so (sent). */
 #define ASSIGNMENT_COLS_OF(p)                                                  \
   p "id, " p "resource_type, " p "owner_key, " p "target_key, " p              \
     "change_type, " p "state, " p "workflow_state, " p "confidence, " p        \
     "policy_hash, " p "declined_hash, " p "message, " p "task_instance, " p    \
-    "vals"
+    "vals, " p "sent"
 #define ASSIGNMENT_COLS ASSIGNMENT_COLS_OF("")
-#define ASSIGNMENT_NCOLS 13
+#define ASSIGNMENT_NCOLS 14
 
-static void assignment_row(sqlite3_stmt *st, jh_prov_assignment *a) {
+/* A buffer the values of sent assignments are restated in. */
+typedef struct vals_buf {
+  char *p;
+  size_t cap;
+} vals_buf;
+
+/* The values of an assignment as they are now, from the blob p of len
+ * bytes read from assignment_states and its sent column: p itself when
+ * not sent, else a copy in b with the Pending values Transmitted. NULL
+ * when out of memory or when the values cannot be read (errno). */
+static const char *vals_now(const void *p, size_t len, int sent, vals_buf *b) {
+  if (!sent)
+    return p;
+  if (len + 1 > b->cap) {
+    char *q = realloc(b->p, len + 1);
+    if (q == NULL) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    b->p = q;
+    b->cap = len + 1;
+  }
+  memcpy(b->p, p, len);
+  if (jh_prov_vals_restate(b->p, len, JH_PROV_PENDING, JH_PROV_TRANSMITTED)) {
+    errno = EILSEQ;
+    return NULL;
+  }
+  return b->p;
+}
+
+/* Read an assignment from st's columns (ASSIGNMENT_COLS), its values as
+ * they are now (in b when restated): 0, or -ENOMEM or -EILSEQ. */
+static int assignment_row(sqlite3_stmt *st, jh_prov_assignment *a,
+                          vals_buf *b) {
+  const void *vals;
   a->id = sqlite3_column_int64(st, 0);
   a->resource_type = col_text(st, 1);
   a->owner_key = col_text(st, 2);
@@ -697,7 +739,21 @@ static void assignment_row(sqlite3_stmt *st, jh_prov_assignment *a) {
   a->declined_hash = col_text(st, 9);
   a->message = col_text(st, 10);
   a->task_instance = sqlite3_column_int64(st, 11);
-  a->vals = col_blob(st, 12, &a->vals_len);
+  vals = col_blob(st, 12, &a->vals_len);
+  a->vals = vals_now(vals, a->vals_len, sqlite3_column_int(st, 13), b);
+  return a->vals != NULL ? 0 : -errno;
+}
+
+/* The failure of a read whose rc came from assignment_row or the
+ * database layer. */
+static int read_fail(jh_idstore *s, int rc, char *err, size_t errsize) {
+  if (rc == -ENOMEM)
+    return jh_idstore_fail(err, errsize, rc, "out of memory");
+  if (rc == -EILSEQ)
+    return jh_idstore_fail(err, errsize, rc,
+                           "%s: an assignment's values cannot be read",
+                           jh_db_path(jh_idstore_db(s)));
+  return jh_idstore_db_fail(s, err, errsize);
 }
 
 /* Call fn for each assignment st (bound: the result of its binding)
@@ -707,19 +763,18 @@ static int each_assignment(jh_idstore *s, sqlite3_stmt *st, int bound,
                            int (*fn)(void *ud, const jh_prov_assignment *a),
                            void *ud, char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
-  int rc = st == NULL ? -EIO : bound;
+  int rc = st == NULL ? -EIO : bound, stopped = 0;
+  vals_buf b = {NULL, 0};
   jh_prov_assignment a;
 
-  while (rc == 0 && (rc = jh_db_step(db, st, "assignments")) == 1) {
-    assignment_row(st, &a);
-    rc = fn(ud, &a);
-    if (rc != 0) {
-      jh_db_done(db, st);
-      return rc;
-    }
-  }
+  while (rc == 0 && (rc = jh_db_step(db, st, "assignments")) == 1 &&
+         (rc = assignment_row(st, &a, &b)) == 0)
+    stopped = (rc = fn(ud, &a)) != 0;
   jh_db_done(db, st);
-  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : 0;
+  free(b.p);
+  if (stopped)
+    return rc;
+  return rc < 0 ? read_fail(s, rc, err, errsize) : 0;
 }
 
 int jh_prov_assignments(jh_idstore *s, const char *resource_type,
@@ -727,7 +782,7 @@ int jh_prov_assignments(jh_idstore *s, const char *resource_type,
                         void *ud, char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   sqlite3_stmt *st = jh_db_stmt(
-      db, "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE "
+      db, "SELECT " ASSIGNMENT_COLS " FROM assignment_states WHERE "
           "resource_type = ?1 AND owner_key IS NOT NULL ORDER BY owner_key");
   int rc = each_assignment(
       s, st, st == NULL ? -EIO : JH_DB_BIND(db, st, JH_DB_TEXT(resource_type)),
@@ -738,7 +793,7 @@ int jh_prov_assignments(jh_idstore *s, const char *resource_type,
    * in order and the orphans sorted ('+' keeps SQLite from walking the
    * target index, one lookup of the table per assignment that has a
    * target) */
-  st = jh_db_stmt(db, "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE "
+  st = jh_db_stmt(db, "SELECT " ASSIGNMENT_COLS " FROM assignment_states WHERE "
                       "resource_type = ?1 AND owner_key IS NULL "
                       "ORDER BY +target_key");
   return each_assignment(
@@ -779,21 +834,23 @@ int jh_prov_assignment_by_target(jh_idstore *s, const char *resource_type,
                                  size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   sqlite3_stmt *st = jh_db_stmt(
-      db, "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE "
+      db, "SELECT " ASSIGNMENT_COLS " FROM assignment_states WHERE "
           "resource_type = ?1 AND target_key = ?2 AND target_key IS NOT NULL");
   int rc = st == NULL ? -EIO
                       : JH_DB_BIND(db, st, JH_DB_TEXT(resource_type),
                                    JH_DB_TEXT(target_key));
+  vals_buf b = {NULL, 0};
 
   if (rc == 0 && (rc = jh_db_step(db, st, "assignments")) == 1) {
-    assignment_row(st, out);
-    if (keep_assignment(s, out) != 0) {
-      jh_db_done(db, st);
-      return jh_idstore_fail(err, errsize, -ENOMEM, "out of memory");
-    }
+    int got = assignment_row(st, out, &b);
+    if (got == 0)
+      got = keep_assignment(s, out);
+    if (got != 0)
+      rc = got;
   }
   jh_db_done(db, st);
-  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : rc;
+  free(b.p);
+  return rc < 0 ? read_fail(s, rc, err, errsize) : rc;
 }
 
 /* An assignment that the table's constraints would refuse: -EINVAL with
@@ -835,10 +892,12 @@ static int assignment_insert(jh_idstore *s, const jh_prov_assignment *a,
                              int64_t *id, char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   sqlite3_stmt *st = jh_db_stmt(
-      db, "INSERT INTO assignments(resource_type, owner_key, target_key, "
-          "change_type, state, workflow_state, confidence, policy_hash, "
-          "declined_hash, message, updated_at, task_instance, vals) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+      db,
+      "INSERT INTO assignments(resource_type, owner_key, target_key, "
+      "change_type, state, workflow_state, confidence, policy_hash, "
+      "declined_hash, message, updated_at, task_instance, vals, since) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, " LAST_ORDER
+      ")");
   char now[JH_TIME_SIZE];
   int rc;
 
@@ -862,19 +921,22 @@ static int assignment_insert(jh_idstore *s, const jh_prov_assignment *a,
   return 0;
 }
 
-/* How a replacement differs from the stored version of a->id: bit 1 in
- * what history keeps (change type, state, values), bit 2 in the rest.
- * -ENOENT when there is no such assignment, or -EIO. */
+/* How a replacement differs from the stored version of a->id as it is
+ * now (assignment_states): bit 1 in what history keeps (change type,
+ * state, values), bit 2 in the rest. -ENOENT when there is no such
+ * assignment, -EILSEQ, -ENOMEM or -EIO. The values of a sent assignment
+ * are compared here, once restated; the others in the statement. */
 static int assignment_diff(jh_idstore *s, const jh_prov_assignment *a,
                            char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   sqlite3_stmt *st = jh_db_stmt(
-      db, "SELECT change_type IS NOT ?2 OR state IS NOT ?3 OR vals IS NOT ?4,"
+      db, "SELECT change_type IS NOT ?2 OR state IS NOT ?3 OR"
+          " (NOT sent AND vals IS NOT ?4),"
           " resource_type IS NOT ?5 OR owner_key IS NOT ?6 OR"
           " target_key IS NOT ?7 OR workflow_state IS NOT ?8 OR"
           " confidence IS NOT ?9 OR policy_hash IS NOT ?10 OR"
-          " declined_hash IS NOT ?11 OR message IS NOT ?12"
-          " FROM assignments WHERE id = ?1");
+          " declined_hash IS NOT ?11 OR message IS NOT ?12, sent, vals"
+          " FROM assignment_states WHERE id = ?1");
   int rc = st == NULL
                ? -EIO
                : JH_DB_BIND(
@@ -884,36 +946,75 @@ static int assignment_diff(jh_idstore *s, const jh_prov_assignment *a,
                      JH_DB_TEXT(a->target_key), JH_DB_INT(a->workflow_state),
                      JH_DB_INT(a->confidence), JH_DB_TEXT(a->policy_hash),
                      JH_DB_TEXT(a->declined_hash), JH_DB_TEXT(a->message));
+  vals_buf b = {NULL, 0};
   int diff = 0;
 
-  if (rc == 0 && (rc = jh_db_step(db, st, "assignments")) == 1)
+  if (rc == 0 && (rc = jh_db_step(db, st, "assignments")) == 1) {
     diff = (sqlite3_column_int(st, 0) ? 1 : 0) |
            (sqlite3_column_int(st, 1) ? 2 : 0);
+    if (sqlite3_column_int(st, 2)) {
+      size_t len = 0;
+      const void *stored = col_blob(st, 3, &len);
+      const char *now = vals_now(stored, len, 1, &b);
+      if (now == NULL)
+        rc = -errno;
+      else if (len != a->vals_len || (len > 0 && memcmp(now, a->vals, len)))
+        diff |= 1;
+    }
+  }
   jh_db_done(db, st);
+  free(b.p);
   if (rc < 0)
-    return jh_idstore_db_fail(s, err, errsize);
+    return read_fail(s, rc, err, errsize);
   if (rc == 0)
     return jh_idstore_fail(err, errsize, -ENOENT, "%s: no assignment %" PRId64,
                            jh_db_path(db), a->id);
   return diff;
 }
 
-/* Keep the stored version of assignment id in assignment_history. */
+/* Keep the stored version of assignment id, as it is now
+ * (assignment_states), in assignment_history; nothing when there is no
+ * such assignment. */
 static int historize(jh_idstore *s, int64_t id, char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
-  sqlite3_stmt *st = jh_db_stmt(
-      db, "INSERT INTO assignment_history(assignment, change_type, state, "
-          "vals, valid_to, task_instance) SELECT id, change_type, state, vals, "
-          "?2, task_instance FROM assignments WHERE id = ?1");
+  sqlite3_stmt *rd = jh_db_stmt(db, "SELECT change_type, state, vals, sent, "
+                                    "task_instance FROM assignment_states "
+                                    "WHERE id = ?1");
+  sqlite3_stmt *wr;
   char now[JH_TIME_SIZE];
-  int rc;
-  now_iso(now);
-  rc = run_write(s, st,
-                 st == NULL
-                     ? -EIO
-                     : JH_DB_BIND(db, st, JH_DB_INT(id), JH_DB_TEXT(now)),
-                 "assignment history", err, errsize);
-  return rc < 0 ? rc : 0;
+  vals_buf b = {NULL, 0};
+  const char *vals;
+  size_t len;
+  int rc = rd == NULL ? -EIO : JH_DB_BIND(db, rd, JH_DB_INT(id));
+
+  if (rc == 0 && (rc = jh_db_step(db, rd, "assignments")) == 1) {
+    vals = col_blob(rd, 2, &len);
+    vals = vals_now(vals, len, sqlite3_column_int(rd, 3), &b);
+    rc = vals == NULL ? -errno : 0;
+    if (rc == 0) {
+      /* the row read stays valid until rd is given back */
+      now_iso(now);
+      wr = jh_db_stmt(db, "INSERT INTO assignment_history(assignment, "
+                          "change_type, state, vals, valid_to, task_instance) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      rc = run_write(s, wr,
+                     wr == NULL
+                         ? -EIO
+                         : JH_DB_BIND(db, wr, JH_DB_INT(id),
+                                      JH_DB_INT(sqlite3_column_int(rd, 0)),
+                                      JH_DB_INT(sqlite3_column_int(rd, 1)),
+                                      JH_DB_BLOB(vals, len), JH_DB_TEXT(now),
+                                      JH_DB_ID(sqlite3_column_int64(rd, 4))),
+                     "assignment history", err, errsize);
+      rc = rc < 0 ? rc : 0;
+      jh_db_done(db, rd);
+      free(b.p);
+      return rc;
+    }
+  }
+  jh_db_done(db, rd);
+  free(b.p);
+  return rc < 0 ? read_fail(s, rc, err, errsize) : 0;
 }
 
 static int assignment_update(jh_idstore *s, const jh_prov_assignment *a,
@@ -923,8 +1024,8 @@ static int assignment_update(jh_idstore *s, const jh_prov_assignment *a,
       db, "UPDATE assignments SET resource_type = ?2, owner_key = ?3, "
           "target_key = ?4, change_type = ?5, state = ?6, workflow_state = ?7, "
           "confidence = ?8, policy_hash = ?9, declined_hash = ?10, "
-          "message = ?11, updated_at = ?12, task_instance = ?13, vals = ?14 "
-          "WHERE id = ?1");
+          "message = ?11, updated_at = ?12, task_instance = ?13, vals = ?14, "
+          "since = " LAST_ORDER " WHERE id = ?1");
   char now[JH_TIME_SIZE];
   int rc;
 
@@ -988,22 +1089,24 @@ static int read_vals(jh_idstore *s, int64_t id, int *state, char **vals,
                      size_t *len, char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   sqlite3_stmt *st = jh_db_stmt(
-      db, "SELECT state, vals FROM assignments WHERE id = ?1");
+      db, "SELECT state, vals, sent FROM assignment_states WHERE id = ?1");
   int rc = st == NULL ? -EIO : JH_DB_BIND(db, st, JH_DB_INT(id));
 
   if (rc == 0 && (rc = jh_db_step(db, st, "assignments")) == 1) {
     const void *p = col_blob(st, 1, len);
     *state = sqlite3_column_int(st, 0);
     *vals = jh_idstore_scratch(s, SLOT_VALS, *len + 1);
-    if (*vals == NULL) {
-      jh_db_done(db, st);
-      return jh_idstore_fail(err, errsize, -ENOMEM, "out of memory");
-    }
-    if (*len > 0)
+    if (*vals == NULL)
+      rc = -ENOMEM;
+    else if (*len > 0)
       memcpy(*vals, p, *len);
+    if (rc == 1 && sqlite3_column_int(st, 2) &&
+        jh_prov_vals_restate(*vals, *len, JH_PROV_PENDING,
+                             JH_PROV_TRANSMITTED) != 0)
+      rc = -EILSEQ;
   }
   jh_db_done(db, st);
-  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : rc;
+  return rc < 0 ? read_fail(s, rc, err, errsize) : rc;
 }
 
 static int bad_vals(jh_idstore *s, int64_t id, char *err, size_t errsize) {
@@ -1043,56 +1146,6 @@ static int order_file_id(jh_idstore *s, const char *file, int64_t task_instance,
   return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : 0;
 }
 
-int jh_prov_order_written(jh_idstore *s, int64_t id, int change_type,
-                          int64_t task_instance, const char *file, char *err,
-                          size_t errsize) {
-  jh_db *db = jh_idstore_db(s);
-  sqlite3_stmt *st;
-  char now[JH_TIME_SIZE], *vals;
-  size_t len;
-  int64_t file_id;
-  int state, rc;
-
-  if (jh_change_type_name(change_type) == NULL || file == NULL)
-    return jh_idstore_fail(err, errsize, -EINVAL,
-                           "order of assignment %" PRId64
-                           ": change type %d, file %s",
-                           id, change_type, file != NULL ? file : "(none)");
-  if ((rc = read_vals(s, id, &state, &vals, &len, err, errsize)) <= 0)
-    return rc == 0 ? jh_idstore_fail(err, errsize, -ENOENT,
-                                     "%s: no assignment %" PRId64,
-                                     jh_db_path(db), id)
-                   : rc;
-  if (jh_prov_vals_restate(vals, len, JH_PROV_PENDING, JH_PROV_TRANSMITTED) !=
-      0)
-    return bad_vals(s, id, err, errsize);
-  now_iso(now);
-  st = jh_db_stmt(db, "UPDATE assignments SET state = ?2, vals = ?3, "
-                      "task_instance = ?4, updated_at = ?5 WHERE id = ?1");
-  rc = run_write(s, st,
-                 st == NULL
-                     ? -EIO
-                     : JH_DB_BIND(db, st, JH_DB_INT(id),
-                                  JH_DB_INT(JH_PROV_TRANSMITTED),
-                                  JH_DB_BLOB(vals, len),
-                                  JH_DB_ID(task_instance), JH_DB_TEXT(now)),
-                 "assignments", err, errsize);
-  if (rc < 0)
-    return rc;
-  if ((rc = order_file_id(s, file, task_instance, now, &file_id, err,
-                          errsize)) < 0)
-    return rc;
-  st = jh_db_stmt(db, "INSERT INTO orders(assignment, change_type, file) "
-                      "VALUES (?1, ?2, ?3)");
-  rc = run_write(s, st,
-                 st == NULL
-                     ? -EIO
-                     : JH_DB_BIND(db, st, JH_DB_INT(id), JH_DB_INT(change_type),
-                                  JH_DB_INT(file_id)),
-                 "orders", err, errsize);
-  return rc < 0 ? rc : 0;
-}
-
 /* ---- review ---- */
 
 int jh_prov_list(jh_idstore *s, const jh_prov_filter *f,
@@ -1104,12 +1157,13 @@ int jh_prov_list(jh_idstore *s, const jh_prov_filter *f,
   /* one pass over the table, in id order (no index on state: it would
    * cost every write of an assignment more than it saves here) */
   sqlite3_stmt *st = jh_db_stmt(
-      db, state >= 0 ? "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE "
-                       "state = ?1 AND (?2 IS NULL OR resource_type = ?2) "
-                       "ORDER BY id"
-                     : "SELECT " ASSIGNMENT_COLS " FROM assignments WHERE "
-                       "?1 < 0 AND (?2 IS NULL OR resource_type = ?2) "
-                       "ORDER BY id");
+      db, state >= 0
+              ? "SELECT " ASSIGNMENT_COLS " FROM assignment_states WHERE "
+                "state = ?1 AND (?2 IS NULL OR resource_type = ?2) "
+                "ORDER BY id"
+              : "SELECT " ASSIGNMENT_COLS " FROM assignment_states WHERE "
+                "?1 < 0 AND (?2 IS NULL OR resource_type = ?2) "
+                "ORDER BY id");
   return each_assignment(
       s, st,
       st == NULL ? -EIO : JH_DB_BIND(db, st, JH_DB_INT(state), JH_DB_TEXT(rt)),
@@ -1126,7 +1180,7 @@ int jh_prov_list_owned(jh_idstore *s, const jh_prov_filter *f, int64_t owner_et,
       db,
       "SELECT " ASSIGNMENT_COLS_OF(
           "a.") ", r.key, r.data, c.data, "
-                "r.dirty | coalesce(c.dirty, 0) FROM assignments a "
+                "r.dirty | coalesce(c.dirty, 0) FROM assignment_states a "
                 "LEFT JOIN resources r ON r.entity_type = ?3 AND r.key = a.owner_key "
                 "LEFT JOIN computed c ON c.entity_type = ?3 AND c.key = a.owner_key "
                 "WHERE a.state = ?1 AND a.resource_type = ?2 ORDER BY a.id");
@@ -1134,20 +1188,21 @@ int jh_prov_list_owned(jh_idstore *s, const jh_prov_filter *f, int64_t owner_et,
                ? -EIO
                : JH_DB_BIND(db, st, JH_DB_INT(f->state),
                             JH_DB_TEXT(f->resource_type), JH_DB_INT(owner_et));
+  vals_buf b = {NULL, 0};
   jh_prov_assignment a;
   jh_prov_resource r;
+  int stopped = 0;
 
-  while (rc == 0 && (rc = jh_db_step(db, st, "assignments")) == 1) {
-    assignment_row(st, &a);
+  while (rc == 0 && (rc = jh_db_step(db, st, "assignments")) == 1 &&
+         (rc = assignment_row(st, &a, &b)) == 0) {
     resource_row(st, ASSIGNMENT_NCOLS, &r);
-    rc = fn(ud, &a, r.key != NULL ? &r : NULL);
-    if (rc != 0) {
-      jh_db_done(db, st);
-      return rc;
-    }
+    stopped = (rc = fn(ud, &a, r.key != NULL ? &r : NULL)) != 0;
   }
   jh_db_done(db, st);
-  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : 0;
+  free(b.p);
+  if (stopped)
+    return rc;
+  return rc < 0 ? read_fail(s, rc, err, errsize) : 0;
 }
 
 /* Add to *out the integer of st's first row, column 1, under the index
@@ -1174,7 +1229,7 @@ int jh_prov_count_pending(jh_idstore *s, const char *resource_type,
 
   memset(counts, 0, 4 * sizeof(*counts));
   *live = 0;
-  st = jh_db_stmt(db, "SELECT change_type, count(*) FROM assignments "
+  st = jh_db_stmt(db, "SELECT change_type, count(*) FROM assignment_states "
                       "WHERE resource_type = ?1 AND state = ?2 "
                       "GROUP BY change_type");
   rc = count_rows(s, st,
@@ -1213,9 +1268,10 @@ static int decide_one(jh_idstore *s, const decision *d, int64_t id,
                       const char *now, char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   sqlite3_stmt *st;
-  char *vals;
-  size_t len;
-  int state, rc = read_vals(s, id, &state, &vals, &len, err, errsize);
+  char *vals = NULL;
+  size_t len = 0;
+  int state = JH_PROV_NONE;
+  int rc = read_vals(s, id, &state, &vals, &len, err, errsize);
 
   if (rc == 0)
     return jh_idstore_fail(err, errsize, -ENOENT,
@@ -1235,8 +1291,8 @@ static int decide_one(jh_idstore *s, const decision *d, int64_t id,
     return bad_vals(s, id, err, errsize);
   st = jh_db_stmt(db, "UPDATE assignments SET state = ?2, workflow_state = "
                       "?3, declined_hash = CASE WHEN ?4 THEN policy_hash "
-                      "ELSE declined_hash END, vals = ?5, updated_at = ?6 "
-                      "WHERE id = ?1");
+                      "ELSE declined_hash END, vals = ?5, updated_at = ?6, "
+                      "since = " LAST_ORDER " WHERE id = ?1");
   rc = run_write(s, st,
                  st == NULL
                      ? -EIO
@@ -1320,50 +1376,6 @@ int jh_prov_decline(jh_idstore *s, const int64_t *ids, size_t n, char *err,
 
 /* ---- orders of one file, as a set ---- */
 
-/* SQL jh_vals_transmitted(vals): vals with its Pending values
- * Transmitted, or an error when vals cannot be read. */
-static void sql_vals_transmitted(sqlite3_context *cx, int argc,
-                                 sqlite3_value **argv) {
-  int len = sqlite3_value_bytes(argv[0]);
-  const void *p = sqlite3_value_blob(argv[0]);
-  char *copy;
-  (void)argc;
-  if (p == NULL || len == 0) {
-    sqlite3_result_zeroblob(cx, 0);
-    return;
-  }
-  copy = sqlite3_malloc(len);
-  if (copy == NULL) {
-    sqlite3_result_error_nomem(cx);
-    return;
-  }
-  memcpy(copy, p, (size_t)len);
-  if (jh_prov_vals_restate(copy, (size_t)len, JH_PROV_PENDING,
-                           JH_PROV_TRANSMITTED)) {
-    sqlite3_free(copy);
-    sqlite3_result_error(cx, "an assignment's values cannot be read", -1);
-    return;
-  }
-  sqlite3_result_blob(cx, copy, len, sqlite3_free);
-}
-
-/* Make jh_vals_transmitted known to the store's connection, once: making
- * it again would expire the prepared statements. 0 or a negative code
- * with err. */
-static int define_vals_transmitted(jh_idstore *s, char *err, size_t errsize) {
-  jh_db *db = jh_idstore_db(s);
-  sqlite3_stmt *st = jh_db_stmt(db, "SELECT 1 FROM pragma_function_list "
-                                    "WHERE name = 'jh_vals_transmitted'");
-  int rc = st == NULL ? -EIO : jh_db_step(db, st, "functions");
-  jh_db_done(db, st);
-  if (rc == 0 &&
-      sqlite3_create_function(jh_db_sqlite(db), "jh_vals_transmitted", 1,
-                              SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                              sql_vals_transmitted, NULL, NULL) != SQLITE_OK)
-    rc = -EIO;
-  return rc < 0 ? jh_idstore_db_fail(s, err, errsize) : 0;
-}
-
 /* ids as a JSON array of integers (for json_each): NULL when out of
  * memory. */
 static char *ids_json(const int64_t *ids, size_t n) {
@@ -1380,67 +1392,45 @@ static char *ids_json(const int64_t *ids, size_t n) {
   return t;
 }
 
-/* Run one of the two statements of jh_prov_orders_written over the ids:
- * both are given the same five parameters (ids, task instance, order
- * file row, now, the Transmitted state), each using those it needs; both
- * name ?5, so that all five can be bound. The number of rows it changed,
- * or a negative code with err. */
-static int64_t set_write(jh_idstore *s, const char *sql, const char *what,
-                         const char *ids, int64_t task_instance,
-                         int64_t file_id, const char *now, char *err,
-                         size_t errsize) {
-  jh_db *db = jh_idstore_db(s);
-  sqlite3_stmt *st = jh_db_stmt(db, sql);
-  int rc = st == NULL
-               ? -EIO
-               : JH_DB_BIND(db, st, JH_DB_TEXT(ids), JH_DB_ID(task_instance),
-                            JH_DB_INT(file_id), JH_DB_TEXT(now),
-                            JH_DB_INT(JH_PROV_TRANSMITTED));
-  if (rc == 0)
-    rc = jh_db_step_done(db, st, what);
-  jh_db_done(db, st);
-  return rc < 0 ? jh_idstore_db_fail(s, err, errsize)
-                : (int64_t)jh_db_changes(db);
-}
-
 int jh_prov_orders_written(jh_idstore *s, const int64_t *ids, size_t n,
                            int64_t task_instance, const char *file, char *err,
                            size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   char now[JH_TIME_SIZE], *list;
-  int64_t rc, file_id = 0;
+  int64_t file_id = 0;
+  sqlite3_stmt *st;
+  int rc;
 
   if (ids == NULL || n == 0 || file == NULL)
     return jh_idstore_fail(err, errsize, -EINVAL, "orders of %s: no assignment",
                            file != NULL ? file : "(no file)");
-  if ((rc = define_vals_transmitted(s, err, errsize)) < 0)
-    return (int)rc;
   if ((list = ids_json(ids, n)) == NULL)
     return jh_idstore_fail(err, errsize, -ENOMEM, "out of memory");
   now_iso(now);
   rc = order_file_id(s, file, task_instance, now, &file_id, err, errsize);
-  if (rc >= 0)
-    rc = set_write(s,
-                   "INSERT INTO orders(assignment, change_type, file) "
-                   "SELECT a.id, a.change_type, ?3 "
-                   "FROM json_each(?1) AS j JOIN assignments AS a "
-                   "ON a.id = j.value WHERE ?5 IS NOT NULL ORDER BY j.key",
-                   "orders", list, task_instance, file_id, now, err, errsize);
-  if (rc >= 0 && (size_t)rc != n)
-    rc = jh_idstore_fail(
-        err, errsize, -ENOENT,
-        "%s: %zu orders of %s name assignments not in the store",
-        jh_db_path(db), n - (size_t)rc, file);
-  if (rc >= 0)
-    rc = set_write(s,
-                   "UPDATE assignments SET state = ?5, "
-                   "vals = jh_vals_transmitted(vals), task_instance = ?2, "
-                   "updated_at = ?4 WHERE id IN "
-                   "(SELECT value FROM json_each(?1))",
-                   "assignments", list, task_instance, file_id, now, err,
-                   errsize);
+  /* the order rows alone: each makes its assignment, Pending since before
+   * it, Transmitted (assignment_states), without a write of the
+   * assignment */
+  if (rc == 0) {
+    st = jh_db_stmt(db, "INSERT INTO orders(assignment, change_type, file) "
+                        "SELECT a.id, a.change_type, ?2 "
+                        "FROM json_each(?1) AS j JOIN assignments AS a "
+                        "ON a.id = j.value ORDER BY j.key");
+    rc = st == NULL ? -EIO
+                    : JH_DB_BIND(db, st, JH_DB_TEXT(list), JH_DB_INT(file_id));
+    if (rc == 0)
+      rc = jh_db_step_done(db, st, "orders");
+    jh_db_done(db, st);
+    if (rc < 0)
+      rc = jh_idstore_db_fail(s, err, errsize);
+    else if ((size_t)jh_db_changes(db) != n)
+      rc = jh_idstore_fail(
+          err, errsize, -ENOENT,
+          "%s: %zu orders of %s name assignments not in the store",
+          jh_db_path(db), n - (size_t)jh_db_changes(db), file);
+  }
   free(list);
-  return rc < 0 ? (int)rc : 0;
+  return rc;
 }
 
 int jh_prov_order_file_recorded(jh_idstore *s, const char *file, char *err,

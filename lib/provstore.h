@@ -256,13 +256,6 @@ int jh_prov_assignment_remove(jh_idstore *s, int64_t id, int historize,
 
 /* ---- orders ------------------------------------------------------ */
 
-/* Record that assignment id went out as an order of change_type in file
- * (relative to the orders folder) and set its state and the state of
- * its Pending values to Transmitted. 0 or -EIO. */
-int jh_prov_order_written(jh_idstore *s, int64_t id, int change_type,
-                          int64_t task_instance, const char *file, char *err,
-                          size_t errsize);
-
 /* The Pending assignments of resource_type with an order to send, by
  * change type (counts[JH_CHANGE_ADDED..JH_CHANGE_DELETED]; counts[0] is
  * 0), and, when there is one, how many of its assignments have both an
@@ -309,12 +302,15 @@ int jh_prov_approve(jh_idstore *s, const int64_t *ids, size_t n, char *err,
 int jh_prov_decline(jh_idstore *s, const int64_t *ids, size_t n, char *err,
                     size_t errsize);
 
-/* jh_prov_order_written for the n assignments ids (at least one, in the
- * order their orders were written) that went out in one file: one
- * statement records their orders, one sets them and their Pending values
- * Transmitted. 0, -ENOENT when one of them is not in the store (the
- * orders of the others may be recorded: the caller's transaction is to be
- * rolled back), -EINVAL, -ENOMEM or -EIO. */
+/* Record that the n assignments ids (at least one, in the order their
+ * orders were written) went out in file (relative to the orders folder),
+ * each as an order of its change type: one statement over the set. The
+ * assignments themselves are not written: a Pending assignment with an
+ * order recorded after its last write is Transmitted, and so are its
+ * Pending values, for every reader here and for the view
+ * assignment_states (doc/provisioning.md). 0, -ENOENT when one of them is
+ * not in the store (the orders of the others may be recorded: the
+ * caller's transaction is to be rolled back), -EINVAL, -ENOMEM or -EIO. */
 int jh_prov_orders_written(jh_idstore *s, const int64_t *ids, size_t n,
                            int64_t task_instance, const char *file, char *err,
                            size_t errsize);

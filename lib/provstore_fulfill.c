@@ -21,13 +21,15 @@ static int store_fail(jh_idstore *s, char *err, size_t errsize) {
                          jh_db_errmsg(db));
 }
 
-/* Read id's state and a malloc'd copy of its values: 1, 0 when there is
- * no such assignment, or a negative code. */
+/* Read id's state and a malloc'd copy of its values, as they are now
+ * (assignment_states: the Pending values of a sent assignment are
+ * Transmitted): 1, 0 when there is no such assignment, or a negative
+ * code. */
 static int read_assignment(jh_idstore *s, int64_t id, int *state, char **vals,
                            size_t *len, char *err, size_t errsize) {
   jh_db *db = jh_idstore_db(s);
   sqlite3_stmt *st = jh_db_stmt(
-      db, "SELECT state, vals FROM assignments WHERE id = ?1");
+      db, "SELECT state, vals, sent FROM assignment_states WHERE id = ?1");
   int rc = st == NULL ? -EIO : JH_DB_BIND(db, st, JH_DB_INT(id));
   *vals = NULL;
   if (rc == 0 && (rc = jh_db_step(db, st, "assignments")) == 1) {
@@ -39,10 +41,19 @@ static int read_assignment(jh_idstore *s, int64_t id, int *state, char **vals,
       rc = -ENOMEM;
     else if (*len > 0)
       memcpy(*vals, p, *len);
+    if (rc == 1 && sqlite3_column_int(st, 2) &&
+        jh_prov_vals_restate(*vals, *len, JH_PROV_PENDING,
+                             JH_PROV_TRANSMITTED) != 0)
+      rc = -EILSEQ;
   }
   jh_db_done(db, st);
   if (rc == -ENOMEM)
     return jh_idstore_fail(err, errsize, rc, "out of memory");
+  if (rc == -EILSEQ)
+    return jh_idstore_fail(err, errsize, rc,
+                           "%s: assignment %" PRId64
+                           ": its values cannot be read",
+                           jh_db_path(db), id);
   return rc < 0 ? store_fail(s, err, errsize) : rc;
 }
 
@@ -56,8 +67,10 @@ static int write_result(jh_idstore *s, int64_t id, int state,
   int rc;
   jh_time_iso(jh_now_ms(), now);
   st = jh_db_stmt(db, "UPDATE assignments SET state = ?2, message = ?3, "
-                      "vals = ?4, task_instance = ?5, updated_at = ?6 "
-                      "WHERE id = ?1 AND state = ?7");
+                      "vals = ?4, task_instance = ?5, updated_at = ?6, "
+                      "since = (SELECT coalesce(max(id), 0) FROM orders) "
+                      "WHERE id = ?1 AND (SELECT state FROM "
+                      "assignment_states WHERE id = ?1) = ?7");
   rc = st == NULL ? -EIO
                   : JH_DB_BIND(db, st, JH_DB_INT(id), JH_DB_INT(state),
                                JH_DB_TEXT(message),

@@ -843,64 +843,36 @@ static void test_assignments_order_and_remove(void **state) {
   free(buf);
 }
 
-/* The decoded values of assignment id. */
+/* The decoded values of assignment id as the store says they are now
+ * (assignment_states: a sent assignment's Pending values are
+ * Transmitted). */
 static void vals_of(struct fixture *f, int64_t id, struct decoded *d) {
   jh_db *db = db_of(f);
-  sqlite3_stmt *st = jh_db_stmt(db,
-                                "SELECT vals FROM assignments WHERE id = ?1");
+  sqlite3_stmt *st = jh_db_stmt(
+      db, "SELECT vals, sent FROM assignment_states WHERE id = ?1");
+  size_t len;
+  char *copy;
   d->text[0] = '\0';
   assert_non_null(st);
   assert_int_equal(JH_DB_BIND(db, st, JH_DB_INT(id)), 0);
   assert_int_equal(jh_db_step(db, st, NULL), 1);
-  assert_int_equal(jh_prov_vals_decode(sqlite3_column_blob(st, 0),
-                                       (size_t)sqlite3_column_bytes(st, 0),
-                                       show_val, d),
-                   0);
+  len = (size_t)sqlite3_column_bytes(st, 0);
+  copy = malloc(len + 1);
+  assert_non_null(copy);
+  memcpy(copy, len > 0 ? sqlite3_column_blob(st, 0) : "", len);
+  if (sqlite3_column_int(st, 1))
+    assert_int_equal(jh_prov_vals_restate(copy, len, JH_PROV_PENDING,
+                                          JH_PROV_TRANSMITTED),
+                     0);
   jh_db_done(db, st);
+  assert_int_equal(jh_prov_vals_decode(copy, len, show_val, d), 0);
+  free(copy);
 }
 
-static void test_order_written(void **state) {
-  struct fixture *f = *state;
-  jh_prov_val v[] = {SCALAR(1, JH_PROV_VERIFIED, "x", "x"),
-                     SCALAR(2, JH_PROV_PENDING, "new", "old"),
-                     NAV(3, JH_PROV_PENDING, "CN=m", NULL)};
-  char *buf = NULL;
-  size_t cap = 0;
-  jh_prov_assignment a = assignment("p1", "a1", JH_PROV_PENDING, v, 3, &buf,
-                                    &cap);
-  int64_t id = put(f, &a, 1);
-  struct decoded d;
-
-  assert_int_equal(jh_prov_order_written(f->s, id, JH_CHANGE_MODIFIED, 12,
-                                         "AD_User/x-0001.json", f->err,
-                                         sizeof(f->err)),
-                   0);
-  assert_int_equal(query_int(f, "SELECT state FROM assignments"),
-                   JH_PROV_TRANSMITTED);
-  assert_int_equal(query_int(f, "SELECT task_instance FROM assignments"), 12);
-  vals_of(f, id, &d);
-  assert_string_equal(d.text, "1s4:=x/=x;2s2:=new/=old;3n2:=CN=m/-;");
-  assert_int_equal(query_int(f, "SELECT count(*) FROM orders o JOIN "
-                                "order_files f ON f.id = o.file WHERE "
-                                "o.change_type = 2 AND f.task_instance = 12 "
-                                "AND f.path = 'AD_User/x-0001.json'"),
-                   1);
-  assert_int_equal(jh_prov_order_file_recorded(f->s, "AD_User/x-0001.json",
-                                               f->err, sizeof(f->err)),
-                   1);
-  assert_int_equal(jh_prov_order_file_recorded(f->s, "AD_User/x-0002.json",
-                                               f->err, sizeof(f->err)),
-                   0);
-  assert_int_equal(jh_prov_order_written(f->s, id + 1, JH_CHANGE_ADDED, 12, "f",
-                                         f->err, sizeof(f->err)),
-                   -ENOENT);
-  assert_int_equal(query_int(f, "SELECT count(*) FROM orders"), 1);
-  free(buf);
-}
-
-/* The orders of one file recorded as a set: the same rows and states as
- * jh_prov_order_written gives one at a time, the orders in the order
- * given; an id not in the store is refused. */
+/* The orders of one file recorded as a set: an order row each, in the
+ * order given, the file named once; the assignments, not written, are
+ * Transmitted as the store says it, and so are their Pending values; an
+ * id not in the store is refused. */
 static void test_orders_written_set(void **state) {
   struct fixture *f = *state;
   jh_prov_val v[] = {SCALAR(1, JH_PROV_VERIFIED, "x", "x"),
@@ -921,8 +893,16 @@ static void test_orders_written_set(void **state) {
   assert_int_equal(jh_prov_orders_written(f->s, ids, 2, 12, "AD_User/y.json",
                                           f->err, sizeof(f->err)),
                    0);
+  /* Transmitted as the store says it, each by an order of task 12, and
+   * the rows themselves not written again */
+  assert_int_equal(query_int(f, "SELECT count(*) FROM assignment_states a "
+                                "JOIN orders o ON o.assignment = a.id "
+                                "JOIN order_files f ON f.id = o.file "
+                                "WHERE a.state = 2 AND a.sent "
+                                "AND f.task_instance = 12"),
+                   2);
   assert_int_equal(query_int(f, "SELECT count(*) FROM assignments WHERE "
-                                "state = 2 AND task_instance = 12"),
+                                "state = 1"),
                    2);
   for (size_t i = 0; i < 2; i++) {
     vals_of(f, ids[i], &d);
@@ -937,6 +917,12 @@ static void test_orders_written_set(void **state) {
                    12);
   /* the file is named once, whatever the number of its orders */
   assert_int_equal(query_int(f, "SELECT count(*) FROM order_files"), 1);
+  assert_int_equal(jh_prov_order_file_recorded(f->s, "AD_User/y.json", f->err,
+                                               sizeof(f->err)),
+                   1);
+  assert_int_equal(jh_prov_order_file_recorded(f->s, "AD_User/z.json", f->err,
+                                               sizeof(f->err)),
+                   0);
   assert_int_equal(query_int(f, "SELECT min(assignment = (SELECT max(id) FROM "
                                 "assignments)) FROM orders WHERE id = 1"),
                    1);
@@ -1195,7 +1181,7 @@ static void test_migration_from_schema2(void **state) {
   jh_idstore_close(f->s);
   f->s = s;
   assert_int_equal(query_int(f, "PRAGMA user_version"), JH_IDSTORE_SCHEMA);
-  assert_int_equal(JH_IDSTORE_SCHEMA, 5);
+  assert_int_equal(JH_IDSTORE_SCHEMA, 6);
   /* the store keeps the page size it was created with */
   assert_int_equal(query_int(f, "PRAGMA page_size"), 4096);
   assert_int_equal(query_int(f, "SELECT dirty FROM resources WHERE key='p1'"),
@@ -1239,6 +1225,156 @@ static int plan_uses(struct fixture *f, const char *sql, const char *index) {
   return found;
 }
 
+/* The values an assignment is given to fn with, decoded into the
+ * decoded ud. */
+static int show_assignment_vals(void *ud, const jh_prov_assignment *a) {
+  assert_int_equal(jh_prov_vals_decode(a->vals, a->vals_len, show_val, ud), 0);
+  return 0;
+}
+
+/* A recorded order makes its Pending assignment Transmitted without
+ * writing it, for every reader, until the assignment is written again:
+ * then it is what was written, and an older order no longer counts. */
+static void test_transmitted_until_written(void **state) {
+  struct fixture *f = *state;
+  jh_prov_val v[] = {SCALAR(1, JH_PROV_VERIFIED, "x", "x"),
+                     SCALAR(2, JH_PROV_PENDING, "new", "old")};
+  jh_prov_val w[] = {SCALAR(1, JH_PROV_VERIFIED, "x", "x"),
+                     SCALAR(2, JH_PROV_TRANSMITTED, "new", "old")};
+  jh_prov_val later[] = {SCALAR(1, JH_PROV_PENDING, "y", "x"),
+                         SCALAR(2, JH_PROV_TRANSMITTED, "new", "old")};
+  char *buf = NULL, *wbuf = NULL;
+  size_t cap = 0, wcap = 0;
+  jh_prov_assignment a = assignment("p1", NULL, JH_PROV_PENDING, v, 2, &buf,
+                                    &cap);
+  int64_t ids[2], counts[4], live;
+  struct decoded d = {""};
+  struct ids l;
+
+  ids[0] = put(f, &a, 1);
+  a.owner_key = "p2";
+  ids[1] = put(f, &a, 1);
+  assert_int_equal(jh_prov_orders_written(f->s, ids, 2, 12, "AD_User/a.json",
+                                          f->err, sizeof(f->err)),
+                   0);
+  /* read as Transmitted everywhere: the list, the count of what is to
+   * send, the values */
+  list(f, JH_PROV_PENDING, "AD_User", &l);
+  assert_int_equal(l.n, 0);
+  list(f, JH_PROV_TRANSMITTED, "AD_User", &l);
+  assert_int_equal(l.n, 2);
+  assert_int_equal(jh_prov_count_pending(f->s, "AD_User", counts, &live, f->err,
+                                         sizeof(f->err)),
+                   0);
+  assert_int_equal(counts[JH_CHANGE_ADDED], 0);
+  assert_int_equal(
+      jh_prov_list(f->s, &(jh_prov_filter){JH_PROV_TRANSMITTED, "AD_User"},
+                   show_assignment_vals, &d, f->err, sizeof(f->err)),
+      0);
+  assert_string_equal(d.text, "1s4:=x/=x;2s2:=new/=old;"
+                              "1s4:=x/=x;2s2:=new/=old;");
+
+  /* put as read: nothing changes, nothing is written */
+  a = assignment("p1", NULL, JH_PROV_TRANSMITTED, w, 2, &wbuf, &wcap);
+  a.id = ids[0];
+  exec(f, "UPDATE assignments SET updated_at = 'then'");
+  put(f, &a, 1);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM assignments WHERE "
+                                "updated_at = 'then'"),
+                   2);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM assignment_history"), 0);
+
+  /* a new policy: Pending again, the old order no longer counts, and
+   * history keeps the version as it was, Transmitted */
+  a = assignment("p1", NULL, JH_PROV_PENDING, later, 2, &wbuf, &wcap);
+  a.id = ids[0];
+  put(f, &a, 1);
+  list(f, JH_PROV_PENDING, "AD_User", &l);
+  assert_int_equal(l.n, 1);
+  assert_int_equal(l.id[0], ids[0]);
+  assert_int_equal(query_int(f, "SELECT state FROM assignment_history"),
+                   JH_PROV_TRANSMITTED);
+  d.text[0] = '\0';
+  {
+    jh_db *db = db_of(f);
+    sqlite3_stmt *st = jh_db_stmt(db, "SELECT vals FROM assignment_history");
+    assert_int_equal(jh_db_step(db, st, NULL), 1);
+    assert_int_equal(jh_prov_vals_decode(sqlite3_column_blob(st, 0),
+                                         (size_t)sqlite3_column_bytes(st, 0),
+                                         show_val, &d),
+                     0);
+    jh_db_done(db, st);
+  }
+  assert_string_equal(d.text, "1s4:=x/=x;2s2:=new/=old;");
+  /* sent again: Transmitted again; p2's first order still holds */
+  assert_int_equal(jh_prov_orders_written(f->s, ids, 1, 13, "AD_User/b.json",
+                                          f->err, sizeof(f->err)),
+                   0);
+  list(f, JH_PROV_TRANSMITTED, "AD_User", &l);
+  assert_int_equal(l.n, 2);
+  d.text[0] = '\0';
+  vals_of(f, ids[0], &d);
+  assert_string_equal(d.text, "1s2:=y/=x;2s2:=new/=old;");
+
+  /* a fulfillment reads and writes the state as it is */
+  assert_int_equal(jh_prov_fulfilled(f->s, ids[1], JH_PROV_EXECUTED, NULL, 14,
+                                     f->err, sizeof(f->err)),
+                   1);
+  d.text[0] = '\0';
+  vals_of(f, ids[1], &d);
+  assert_string_equal(d.text, "1s4:=x/=x;2s8:=new/=old;");
+  assert_int_equal(query_int(f, "SELECT state FROM assignment_states WHERE "
+                                "owner_key = 'p2'"),
+                   JH_PROV_EXECUTED);
+  free(buf);
+  free(wbuf);
+}
+
+/* A schema-5 store: an assignment Pending again after an order (a
+ * Modified to send after its Added went), one Transmitted. Migrated:
+ * the Pending one stays Pending (the older order does not count), the
+ * Transmitted one stays Transmitted, and an order recorded now makes the
+ * Pending one Transmitted. */
+static void test_migration_from_schema5(void **state) {
+  struct fixture *f = *state;
+  jh_prov_val v[] = {SCALAR(1, JH_PROV_PENDING, "x", NULL)};
+  char *buf = NULL;
+  size_t cap = 0;
+  jh_prov_assignment a = assignment("p1", NULL, JH_PROV_PENDING, v, 1, &buf,
+                                    &cap);
+  int64_t id = put(f, &a, 1);
+  struct ids l;
+
+  a.owner_key = "p2";
+  a.state = JH_PROV_TRANSMITTED;
+  put(f, &a, 1);
+  exec(f, "DROP VIEW assignment_states; DROP INDEX orders_by_assignment;"
+          "ALTER TABLE assignments DROP COLUMN since;"
+          "INSERT INTO order_files VALUES (1, 'AD_User/a.json', 7, 't1');"
+          "INSERT INTO orders VALUES (1, 1, 1, 1), (2, 2, 1, 1);"
+          "PRAGMA user_version = 5;");
+  jh_idstore_close(f->s);
+  f->s = NULL;
+  assert_int_equal(jh_idstore_open(f->path, &f->s, f->err, sizeof(f->err)), 0);
+  assert_int_equal(query_int(f, "PRAGMA user_version"), JH_IDSTORE_SCHEMA);
+  list(f, JH_PROV_PENDING, NULL, &l);
+  assert_int_equal(l.n, 1);
+  assert_int_equal(l.id[0], id);
+  list(f, JH_PROV_TRANSMITTED, NULL, &l);
+  assert_int_equal(l.n, 1);
+  assert_int_equal(jh_prov_orders_written(f->s, &id, 1, 8, "AD_User/b.json",
+                                          f->err, sizeof(f->err)),
+                   0);
+  list(f, JH_PROV_TRANSMITTED, NULL, &l);
+  assert_int_equal(l.n, 2);
+  /* an assignment's orders are found by its index */
+  assert_true(plan_uses(f,
+                        "SELECT state FROM assignment_states WHERE "
+                        "owner_key = 'p1' AND resource_type = 'AD_User'",
+                        "orders_by_assignment"));
+  free(buf);
+}
+
 /* A schema-4 store: orders naming their file each, the index by value
  * over both sides. Migrated: each file named once in order_files, every
  * order kept with its id and its file's row, the index on the target
@@ -1256,6 +1392,8 @@ static void test_migration_from_schema4(void **state) {
   assert_int_equal(
       jh_idstore_exec(
           f->s,
+          "DROP VIEW assignment_states;"
+          "ALTER TABLE assignments DROP COLUMN since;"
           "DROP TABLE orders; DROP TABLE order_files;"
           "CREATE TABLE orders(id INTEGER PRIMARY KEY,"
           " assignment INTEGER NOT NULL, change_type INTEGER NOT NULL"
@@ -1273,7 +1411,7 @@ static void test_migration_from_schema4(void **state) {
   jh_idstore_close(f->s);
   f->s = NULL;
   assert_int_equal(jh_idstore_open(f->path, &f->s, f->err, sizeof(f->err)), 0);
-  assert_int_equal(query_int(f, "PRAGMA user_version"), 5);
+  assert_int_equal(query_int(f, "PRAGMA user_version"), JH_IDSTORE_SCHEMA);
   assert_int_equal(query_int(f, "SELECT count(*) FROM order_files"), 2);
   assert_int_equal(query_int(f, "SELECT count(*) FROM order_files WHERE "
                                 "(path, task_instance, written_at) IN "
@@ -1325,7 +1463,6 @@ int main(void) {
       T(test_vals_round_trip),
       T(test_assignment_put_and_history),
       T(test_assignments_order_and_remove),
-      T(test_order_written),
       T(test_orders_written_set),
       T(test_list_filters),
       T(test_list_owned),
@@ -1334,6 +1471,8 @@ int main(void) {
       T(test_new_store_page_size),
       T(test_migration_from_schema2),
       T(test_migration_from_schema4),
+      T(test_migration_from_schema5),
+      T(test_transmitted_until_written),
   };
 #undef T
   return cmocka_run_group_tests(tests, NULL, NULL);

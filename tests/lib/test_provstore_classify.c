@@ -232,6 +232,8 @@ static void test_profiles_added_refused_removed(void **state) {
  * set back, with an assignment and a resource in it. */
 static void make_schema3(struct fixture *f) {
   exec(f, "DROP TABLE classifications; DROP TABLE profile_assignments;"
+          "DROP VIEW assignment_states;"
+          "ALTER TABLE assignments DROP COLUMN since;"
           "DROP TABLE orders; DROP TABLE order_files;"
           "CREATE TABLE orders(id INTEGER PRIMARY KEY,"
           " assignment INTEGER NOT NULL, change_type INTEGER NOT NULL,"
@@ -257,7 +259,7 @@ static void test_migration_from_schema3(void **state) {
   make_schema3(f);
   assert_int_equal(jh_idstore_open(f->path, &f->s, f->err, sizeof(f->err)), 0);
   assert_int_equal(query_int(f, "PRAGMA user_version"), JH_IDSTORE_SCHEMA);
-  assert_int_equal(JH_IDSTORE_SCHEMA, 5);
+  assert_int_equal(JH_IDSTORE_SCHEMA, 6);
   assert_int_equal(query_int(f, "SELECT count(*) FROM sqlite_schema WHERE "
                                 "name IN ('classifications', "
                                 "'profile_assignments')"),

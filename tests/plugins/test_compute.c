@@ -1129,7 +1129,7 @@ static void test_orders_many_batches(void **state) {
     json_decref(list);
   }
   assert_int_equal(total, 1300);
-  assert_int_equal(sql_int(f, "SELECT count(*) FROM assignments "
+  assert_int_equal(sql_int(f, "SELECT count(*) FROM assignment_states "
                               "WHERE state = 2"),
                    1300);
   assert_int_equal(sql_int(f, "SELECT count(DISTINCT assignment) FROM orders"),
@@ -1161,7 +1161,7 @@ static void test_orders_late_failure(void **state) {
   assert_int_equal(fs.n, 0);
   assert_int_equal(sql_int(f, "SELECT count(*) FROM orders"), 0);
   assert_int_equal(sql_int(f, "SELECT count(*) FROM order_files"), 0);
-  assert_int_equal(sql_int(f, "SELECT count(*) FROM assignments "
+  assert_int_equal(sql_int(f, "SELECT count(*) FROM assignment_states "
                               "WHERE state = 1"),
                    1300);
 }

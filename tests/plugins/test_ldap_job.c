@@ -320,7 +320,7 @@ static long long query(const fixture *f, const char *sql) {
 static long long in_state(const fixture *f, int state) {
   char sql[128];
   snprintf(sql, sizeof(sql),
-           "SELECT count(*) FROM assignments WHERE state = %d", state);
+           "SELECT count(*) FROM assignment_states WHERE state = %d", state);
   return query(f, sql);
 }
 
